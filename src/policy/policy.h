@@ -1,0 +1,58 @@
+/* policy.h - the content policy engine: seller text in, verdict out.
+ *
+ * Pure: no I/O, no global state. A policy_config is compiled once from rule data
+ * and options, is immutable afterwards, and is reference-counted so that a reload
+ * can swap it while requests in flight keep the one they hold. */
+#ifndef PL_POLICY_H
+#define PL_POLICY_H
+
+#include <stddef.h>
+
+#include "util/pl_err.h"
+
+typedef enum {
+  POLICY_DELIVER = 0,
+  POLICY_REVIEW = 1,  /* held for a human in the operator's review queue */
+  POLICY_REJECT = 2,
+} policy_action;
+
+/* Returns "deliver", "review" or "reject". */
+const char *policy_action_name(policy_action a);
+
+typedef struct {
+  const char *category; /* exactly as in SPEC.md: "link", "email", "phone", ... (static) */
+  const char *rule;     /* rule id, e.g. "en.review.leave_review" (owned by the verdict) */
+  size_t start, end;    /* byte offsets into the original text, end exclusive */
+  char *text;           /* the matched original text (owned by the verdict) */
+} policy_finding;
+
+typedef struct {
+  policy_action action;
+  size_t nfindings;
+  policy_finding *findings; /* owned by the verdict */
+  const char *engine;       /* engine name and version (static) */
+} policy_verdict;
+
+typedef struct policy_config policy_config;
+
+typedef struct {
+  /* https domains allowed besides the rule data's defaults (the marketplace's own
+   * domains and operator additions); NULL-terminated, copied. */
+  const char *const *allow_domains;
+  /* Optional operator configuration file (JSON); NULL for defaults. */
+  const char *config_path;
+} policy_options;
+
+/* Compiles a configuration. On success *out holds one reference. On failure a
+ * message is written into d. */
+pl_err policy_config_new(const policy_options *opt, policy_config **out, pl_detail *d);
+policy_config *policy_config_ref(policy_config *cfg);
+/* Drops one reference; the last one frees. NULL is a no-op. */
+void policy_config_unref(policy_config *cfg);
+
+/* Scans len bytes of UTF-8 text. Fills *out (free with policy_verdict_free).
+ * Invalid UTF-8 is PL_EUTF8. Thread-safe for concurrent scans on one config. */
+pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, policy_verdict *out);
+void policy_verdict_free(policy_verdict *v);
+
+#endif

@@ -1,0 +1,58 @@
+/* pl_err.h - the one error enum of parley, and its strerror.
+ *
+ * Codes are negative; PL_OK is 0. Each code has a stable machine name (used in the
+ * JSON API as error.code) and a default human message. The HTTP layer maps codes to
+ * status codes in one table (http_status_for()). */
+#ifndef PL_ERR_H
+#define PL_ERR_H
+
+#include <stddef.h>
+
+#define PL_ERR_MAP(X)                                                                  \
+  X(PL_EINVAL,         -1, "invalid_input",        "the request is not valid")          \
+  X(PL_ENOTFOUND,      -2, "not_found",            "no such resource")                  \
+  X(PL_EEXIST,         -3, "already_exists",       "the resource already exists")       \
+  X(PL_EUNAUTH,        -4, "unauthorized",         "missing or invalid credentials")    \
+  X(PL_EFORBIDDEN,     -5, "forbidden",            "not allowed for this caller")       \
+  X(PL_ETOOLONG,       -6, "text_too_long",        "the text is too long")              \
+  X(PL_ETOOLARGE,      -7, "payload_too_large",    "the request body is too large")     \
+  X(PL_EUTF8,          -8, "invalid_utf8",         "the text is not valid UTF-8")       \
+  X(PL_EJSON,          -9, "malformed_json",       "the body is not valid JSON")        \
+  X(PL_ETYPE,         -10, "wrong_type",           "a field has the wrong type")        \
+  X(PL_EMISSING,      -11, "missing_field",        "a required field is missing")       \
+  X(PL_ECANCELED,     -12, "order_canceled",       "messaging is unavailable for canceled orders") \
+  X(PL_EPOLICY,       -13, "policy_violation",     "the message breaks the communication policy") \
+  X(PL_ECONFLICT,     -14, "conflict",             "the resource changed; reload and retry") \
+  X(PL_ERATELIMIT,    -15, "rate_limited",         "too many requests")                 \
+  X(PL_ESTORE,        -16, "store_unavailable",    "the store is unavailable")          \
+  X(PL_ECRYPTO,       -17, "crypto_failure",       "a cryptographic operation failed")  \
+  X(PL_EIO,           -18, "io_error",             "an input/output operation failed")  \
+  X(PL_ENOTALLOWED,   -19, "messaging_unavailable","messaging is not available here")   \
+  X(PL_EEMPTY,        -20, "empty_text",           "the text is empty")                 \
+  X(PL_EINTERNAL,     -21, "internal_error",       "an internal error occurred")        \
+  X(PL_EMETHOD,       -22, "method_not_allowed",   "the method is not allowed here")    \
+  X(PL_ETOOMANY,      -23, "too_many",             "too many items")
+
+typedef enum {
+  PL_OK = 0,
+#define PL__ERR_ENUM(name, val, code, msg) name = val,
+  PL_ERR_MAP(PL__ERR_ENUM)
+#undef PL__ERR_ENUM
+} pl_err;
+
+/* Default human message for an error code; never NULL. */
+const char *pl_strerror(pl_err e);
+/* Stable machine name for an error code ("invalid_input"...); never NULL. */
+const char *pl_errname(pl_err e);
+
+/* A caller-supplied detail: the specific human message of one failure. */
+typedef struct {
+  char msg[512];
+} pl_detail;
+
+/* Set the detail's message (printf-style) and return e, so that callers can write
+ * `return pl_fail(d, PL_EINVAL, "field %s ...", name);`. d may be NULL. */
+pl_err pl_fail(pl_detail *d, pl_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

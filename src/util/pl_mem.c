@@ -1,0 +1,111 @@
+/* pl_mem.c - aborting allocators and a simple chunked bump arena. */
+#include "util/pl_mem.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n) {
+  fprintf(stderr, "parley: out of memory allocating %zu bytes\n", n);
+  abort();
+}
+
+void *pl_xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) oom(n);
+  return p;
+}
+
+void *pl_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) oom(n * size);
+  return p;
+}
+
+void *pl_xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) oom(n);
+  return q;
+}
+
+char *pl_xstrdup(const char *s) { return pl_xstrndup(s, strlen(s)); }
+
+char *pl_xstrndup(const char *s, size_t n) {
+  char *p = pl_xmalloc(n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+typedef struct chunk {
+  struct chunk *next;
+  size_t used, cap;
+  max_align_t data[];
+} chunk;
+
+struct pl_arena {
+  chunk *head;
+};
+
+#define ARENA_CHUNK 8192
+
+pl_arena *pl_arena_new(void) { return pl_xcalloc(1, sizeof(pl_arena)); }
+
+void pl_arena_free(pl_arena *a) {
+  if (!a) return;
+  for (chunk *c = a->head, *n; c; c = n) {
+    n = c->next;
+    free(c);
+  }
+  free(a);
+}
+
+void *pl_arena_alloc(pl_arena *a, size_t n) {
+  const size_t align = sizeof(max_align_t);
+  n = (n + align - 1) & ~(align - 1);
+  if (!n) n = align;
+  chunk *c = a->head;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    chunk *nc = pl_xmalloc(sizeof(chunk) + cap);
+    nc->used = 0;
+    nc->cap = cap;
+    if (c && n > ARENA_CHUNK) {
+      /* A big block goes behind the current chunk so the current one keeps serving. */
+      nc->next = c->next;
+      c->next = nc;
+      nc->used = n;
+      return nc->data;
+    }
+    nc->next = c;
+    a->head = c = nc;
+  }
+  void *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+char *pl_arena_strndup(pl_arena *a, const char *s, size_t n) {
+  char *p = pl_arena_alloc(a, n + 1);
+  memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+char *pl_arena_strdup(pl_arena *a, const char *s) {
+  return s ? pl_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *pl_arena_printf(pl_arena *a, const char *fmt, ...) {
+  va_list ap, ap2;
+  va_start(ap, fmt);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *p = pl_arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
+  vsnprintf(p, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap2);
+  va_end(ap2);
+  return p;
+}
