@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 DB         ?= parley-demo.db
 LISTEN     ?= 127.0.0.1:8080
 
-.PHONY: all build run test test-asan deps clean
+.PHONY: all build run test test-asan test-fuzz deps clean
 
 all: build
 
@@ -25,6 +25,7 @@ test:
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-fuzz
 
 # Unit, CLI and API suites again, built with AddressSanitizer and UBSan.
 test-asan:
@@ -35,4 +36,12 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L 'unit|api|cli'
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# libFuzzer targets (clang), each run briefly; `make test` runs this too.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+test-fuzz:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+	scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
