@@ -1,0 +1,207 @@
+/* store.h - the storage interface: one vtable, two backends (SQLite, PostgreSQL).
+ *
+ * Rows cross this interface as plain structs. Every string a store function returns
+ * is allocated from the caller's arena; nothing returned needs free().
+ *
+ * Transactions: every call happens between store_begin() and store_commit() or
+ * store_rollback() on the same thread. A request is acknowledged only after its
+ * commit returned PL_OK. Seller-owned rows carry seller_id, and queries on them
+ * filter by it, so that the schema can be distributed by seller. */
+#ifndef PL_STORE_H
+#define PL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/pl_err.h"
+#include "util/pl_mem.h"
+#include "util/pl_time.h"
+
+typedef struct store store;
+
+typedef struct {
+  char *id, *name, *locale;
+  char *domains_json;  /* JSON array of the marketplace's own domains */
+  char *settings_json; /* JSON object, "{}" for defaults */
+} st_marketplace;
+
+typedef struct {
+  char *id, *marketplace_id, *name;
+  char *email_sealed; /* customer-service address, encrypted (pl_seal) */
+  char *alias;        /* the seller's relay alias local part */
+  pl_time created_at;
+} st_seller;
+
+typedef struct {
+  int64_t id;
+  char *seller_id, *name, *role; /* role: owner, agent, read_only */
+} st_agent;
+
+typedef struct {
+  char *id, *name, *locale;
+  char *email_sealed; /* encrypted */
+  char *email_hash;   /* keyed hash of the normalised address, for look-ups */
+  bool opt_out;
+} st_buyer;
+
+typedef struct {
+  char *asin, *title, *price, *currency;
+  int64_t quantity;
+} st_item;
+
+typedef struct {
+  char *id, *marketplace_id, *seller_id, *buyer_id, *status;
+  pl_time purchased_at, shipped_at, delivered_at, updated_at; /* 0 = unknown */
+  size_t nitems;
+  st_item *items;
+} st_order;
+
+/* A thread and its summary. The summary columns (state, due time, read marks) are a
+ * cache maintained by the service in the same transaction as the events that change
+ * them; the messages and their events are the record. */
+typedef struct {
+  int64_t id;
+  char *seller_id, *buyer_id, *marketplace_id;
+  char *order_id; /* NULL for a product question */
+  char *asin;     /* NULL for an order thread */
+  char *topic;
+  bool archived;
+  int waiting;        /* buyer messages after the last counting seller reply */
+  int needs_response; /* of those, unflagged */
+  pl_time created_at, last_message_at, last_buyer_at, last_seller_at;
+  pl_time seller_read_at, buyer_read_at;
+  pl_time response_due_at; /* oldest unflagged waiting buyer message + 24 h; 0 = none */
+} st_thread;
+
+typedef struct {
+  int64_t id, thread_id, agent_id; /* agent_id 0 = none */
+  char *seller_id;
+  char *ext_id;    /* id given by an import, or NULL */
+  char *direction; /* buyer, seller */
+  char *kind;      /* message, auto_reply, review_request, note */
+  char *text;
+  pl_time at;
+  char *policy_action, *policy_engine, *policy_json; /* seller messages */
+  /* current state, derived from the message's events */
+  char *status;
+  bool flagged;
+  pl_time status_at;
+} st_message;
+
+typedef struct {
+  int64_t id, message_id, thread_id;
+  char *seller_id, *type, *value, *actor;
+  pl_time at;
+} st_event;
+
+typedef struct {
+  int64_t id;
+  char *seller_id, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
+  pl_time at;
+} st_audit;
+
+typedef enum { ST_PRINCIPAL_OPERATOR = 1, ST_PRINCIPAL_AGENT, ST_PRINCIPAL_BUYER } st_principal_kind;
+
+typedef struct {
+  st_principal_kind kind;
+  char *subject;        /* agent id (decimal), buyer id, or operator name */
+  char *seller_id;      /* for agents */
+  char *marketplace_id; /* may be NULL for an operator of every marketplace */
+  pl_time expires_at;   /* 0 = never */
+} st_token;
+
+typedef enum {
+  ST_FILTER_ALL = 0,
+  ST_FILTER_RESPONSE_NEEDED,
+  ST_FILTER_UNANSWERED,
+  ST_FILTER_SENT,
+  ST_FILTER_ARCHIVED,
+} st_filter;
+
+typedef struct {
+  const char *seller_id; /* scope: exactly one of seller_id, buyer_id, or neither for operator */
+  const char *buyer_id;
+  st_filter filter;
+  const char *order_id, *asin, *buyer_alias, *fts; /* optional search terms */
+  pl_time cursor_at;                               /* 0 = from the newest */
+  int64_t cursor_id;
+  int limit;
+} st_thread_query;
+
+typedef struct store_ops {
+  const char *name;
+  void (*close)(store *s);
+  pl_err (*begin)(store *s, bool write);
+  pl_err (*commit)(store *s);
+  void (*rollback)(store *s);
+  pl_err (*ping)(store *s);
+
+  pl_err (*marketplace_put)(store *s, const st_marketplace *m);
+  pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);
+  pl_err (*seller_put)(store *s, const st_seller *v);
+  pl_err (*seller_get)(store *s, const char *id, pl_arena *a, st_seller *out);
+  pl_err (*agent_add)(store *s, const st_agent *v, int64_t *id_out);
+  pl_err (*agent_get)(store *s, int64_t id, pl_arena *a, st_agent *out);
+  pl_err (*buyer_put)(store *s, const st_buyer *v);
+  pl_err (*buyer_get)(store *s, const char *id, pl_arena *a, st_buyer *out);
+
+  /* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
+  pl_err (*alias_get)(store *s, const char *marketplace_id, const char *buyer_id,
+                      const char *seller_id, pl_arena *a, char **alias_out);
+  /* PL_EEXIST when the alias is taken or the pair already has one. */
+  pl_err (*alias_put)(store *s, const char *marketplace_id, const char *buyer_id,
+                      const char *seller_id, const char *alias, pl_time at);
+
+  pl_err (*token_put)(store *s, const char *hash, const st_token *t, pl_time at);
+  pl_err (*token_get)(store *s, const char *hash, pl_arena *a, st_token *out);
+
+  pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
+  pl_err (*order_get)(store *s, const char *id, pl_arena *a, st_order *out);
+
+  pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
+  pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);
+  pl_err (*thread_find_order)(store *s, const char *order_id, pl_arena *a, st_thread *out);
+  pl_err (*thread_find_product)(store *s, const char *seller_id, const char *buyer_id,
+                                const char *asin, pl_arena *a, st_thread *out);
+  pl_err (*thread_update)(store *s, const st_thread *t); /* the summary columns */
+  pl_err (*thread_list)(store *s, const st_thread_query *q, pl_arena *a, st_thread **out,
+                        size_t *n);
+  /* Threads of a seller that need a response (for the inbox count). */
+  pl_err (*thread_count_response_needed)(store *s, const char *seller_id, int64_t *n);
+
+  pl_err (*message_insert)(store *s, st_message *m); /* sets m->id; indexes the text */
+  pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
+  pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
+  pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
+
+  /* Appends an event and updates the message's derived state (type "status" sets
+   * status, type "flag" sets flagged from value "true"/"false"). */
+  pl_err (*event_insert)(store *s, st_event *e);
+  pl_err (*event_list)(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
+
+  /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
+  pl_err (*audit_append)(store *s, st_audit *e);
+  pl_err (*audit_list)(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+} store_ops;
+
+struct store {
+  const store_ops *ops;
+};
+
+/* Opens a store by URL: a file path or "sqlite:PATH" for SQLite (created and migrated
+ * when new). */
+pl_err store_open(const char *url, store **out, pl_detail *d);
+
+pl_err store_sqlite_open(const char *path, store **out, pl_detail *d);
+
+/* The audit hash: BLAKE2b over prev_hash and the entry's fields, as hex. Shared by
+ * every backend so that a chain verifies whatever stored it. */
+void store__audit_hash(const st_audit *e, const char *prev_hash, char out[65]);
+
+#define store_close(s) ((s)->ops->close(s))
+#define store_begin(s, w) ((s)->ops->begin((s), (w)))
+#define store_commit(s) ((s)->ops->commit(s))
+#define store_rollback(s) ((s)->ops->rollback(s))
+
+#endif

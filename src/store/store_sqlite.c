@@ -1,0 +1,1001 @@
+/* store_sqlite.c - the embedded SQLite backend of the store interface (WAL, FTS5).
+ *
+ * One connection serves the process; a mutex held from begin to commit/rollback
+ * serialises transactions, which is what SQLite's single writer does anyway.
+ * Statements are prepared once and cached. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_sqlite_schema.h"
+
+enum {
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET,
+  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET,
+  Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
+  Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
+  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
+  Q_AUDIT_LAST, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q__COUNT
+};
+
+#define THREAD_COLS                                                                       \
+  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
+  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"     \
+  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at"
+
+#define MSG_COLS                                                                          \
+  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
+  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at"
+
+/* The inbox query's conditions, shared by the three scopes. Every value is bound. */
+#define THREAD_LIST_WHERE                                                                  \
+  " AND CASE ?2 WHEN 0 THEN t.archived = 0"                                              \
+  "  WHEN 1 THEN t.archived = 0 AND t.needs_response > 0"                                  \
+  "  WHEN 2 THEN t.archived = 0 AND t.waiting > 0"                                         \
+  "  WHEN 3 THEN t.archived = 0 AND t.last_seller_at > 0"                                  \
+  "  ELSE t.archived = 1 END"                                                              \
+  " AND (?3 IS NULL OR t.order_id = ?3)"                                                   \
+  " AND (?4 IS NULL OR t.asin = ?4 OR t.order_id IN"                                       \
+  "      (SELECT i.order_id FROM order_items i WHERE i.asin = ?4))"                        \
+  " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM aliases al WHERE al.alias = ?5"               \
+  "      AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id))"                    \
+  " AND (?6 IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                        \
+  "      LEFT JOIN message_state s ON s.message_id = m.id"                                \
+  "      WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?6)"      \
+  "      AND (?9 = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"              \
+  " AND (?7 = 0 OR t.last_message_at < ?7 OR (t.last_message_at = ?7 AND t.id < ?8))"     \
+  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?10"
+
+static const char *const sql[Q__COUNT] = {
+  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET"
+                   " name = excluded.name, locale = excluded.locale,"
+                   " domains = excluded.domains, settings = excluded.settings",
+  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = ?1",
+  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
+                   " name = excluded.name, email_sealed = excluded.email_sealed",
+  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
+                   " FROM sellers WHERE id = ?1",
+  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES (?1, ?2, ?3)",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = ?1",
+  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
+                  " name = excluded.name, locale = excluded.locale,"
+                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
+                  " opt_out = excluded.opt_out",
+  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
+                  " WHERE id = ?1",
+  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = ?1 AND buyer_id = ?2"
+                  " AND seller_id = ?3",
+  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
+                  " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
+                  " WHERE hash = ?1",
+  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
+                  " purchased_at, shipped_at, delivered_at, updated_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET"
+                  " status = excluded.status, purchased_at = excluded.purchased_at,"
+                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
+                  " updated_at = excluded.updated_at"
+                  " WHERE orders.seller_id = excluded.seller_id"
+                  " AND orders.buyer_id = excluded.buyer_id",
+  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = ?1 AND seller_id = ?2",
+  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
+                       " price, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
+                  " shipped_at, delivered_at, updated_at FROM orders WHERE id = ?1",
+  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
+                        " WHERE order_id = ?1 ORDER BY pos",
+  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
+                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
+                      " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
+                      " response_due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                      " ?12, ?13, ?14, ?15, ?16)",
+  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = ?1",
+  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = ?1",
+  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+                            " AND t.buyer_id = ?2 AND t.asin = ?3",
+  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
+                      " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
+                      " last_seller_at = ?9, seller_read_at = ?10, buyer_read_at = ?11,"
+                      " response_due_at = ?12 WHERE id = ?1 AND seller_id = ?2",
+  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+                           THREAD_LIST_WHERE,
+  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
+                          THREAD_LIST_WHERE,
+  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
+                        THREAD_LIST_WHERE,
+  [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
+                        " AND needs_response > 0",
+  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
+                   " text, at, policy_action, policy_engine, policy_json)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+  [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
+  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                " ON s.message_id = m.id WHERE m.id = ?1",
+  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                    " ON s.message_id = m.id WHERE m.ext_id = ?1",
+  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                 " ON s.message_id = m.id WHERE m.thread_id = ?1 ORDER BY m.at, m.id",
+  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
+                     " actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
+                     " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(message_id) DO UPDATE SET"
+                     " status = excluded.status, status_at = excluded.status_at",
+  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = ?2 WHERE message_id = ?1",
+  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
+                   " FROM message_events WHERE thread_id = ?1 ORDER BY id",
+  [Q_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
+  [Q_AUDIT_INSERT] = "INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
+                     " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+  [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
+                   " FROM audit WHERE subject = ?1 ORDER BY id",
+  [Q_PING] = "SELECT 1",
+};
+
+typedef struct {
+  store base;
+  sqlite3 *db;
+  pthread_mutex_t mu;
+  sqlite3_stmt *stmt[Q__COUNT];
+} sq_store;
+
+#define SQ(s) ((sq_store *)(s))
+
+static pl_err sq_err(sq_store *q, int rc) {
+  switch (rc) {
+  case SQLITE_OK:
+  case SQLITE_DONE:
+  case SQLITE_ROW: return PL_OK;
+  case SQLITE_CONSTRAINT: return PL_EEXIST;
+  default:
+    (void)q;
+    return PL_ESTORE;
+  }
+}
+
+/* Returns the cached statement for query i, reset and with its bindings cleared. */
+static sqlite3_stmt *stmt(sq_store *q, int i) {
+  sqlite3_stmt *st = q->stmt[i];
+  if (!st) {
+    if (sqlite3_prepare_v3(q->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+      return NULL;
+    q->stmt[i] = st;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+
+static char *col_text(pl_arena *a, sqlite3_stmt *st, int i) {
+  const unsigned char *v = sqlite3_column_text(st, i);
+  return v ? pl_arena_strndup(a, (const char *)v, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+/* Runs a statement that returns no rows. */
+static pl_err run(sq_store *q, sqlite3_stmt *st) {
+  if (!st) return PL_ESTORE;
+  int rc = sqlite3_step(st);
+  pl_err e = sq_err(q, rc);
+  sqlite3_reset(st);
+  return e;
+}
+
+/* Steps a single-row query: PL_OK with the row current, or PL_ENOTFOUND. */
+static pl_err one(sq_store *q, sqlite3_stmt *st) {
+  if (!st) return PL_ESTORE;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) return PL_OK;
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? PL_ENOTFOUND : sq_err(q, rc);
+}
+
+static pl_err exec(sq_store *q, const char *s) {
+  return sqlite3_exec(q->db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
+}
+
+/* ---- transactions ------------------------------------------------------------- */
+
+static void sq_close(store *s) {
+  sq_store *q = SQ(s);
+  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
+  sqlite3_close(q->db);
+  pthread_mutex_destroy(&q->mu);
+  free(q);
+}
+
+static pl_err sq_begin(store *s, bool write) {
+  sq_store *q = SQ(s);
+  pthread_mutex_lock(&q->mu);
+  pl_err e = exec(q, write ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (e) pthread_mutex_unlock(&q->mu);
+  return e;
+}
+
+static pl_err sq_commit(store *s) {
+  sq_store *q = SQ(s);
+  pl_err e = exec(q, "COMMIT");
+  if (e) exec(q, "ROLLBACK");
+  pthread_mutex_unlock(&q->mu);
+  return e;
+}
+
+static void sq_rollback(store *s) {
+  sq_store *q = SQ(s);
+  exec(q, "ROLLBACK");
+  pthread_mutex_unlock(&q->mu);
+}
+
+static pl_err sq_ping(store *s) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_PING);
+  pl_err e = one(q, st);
+  if (!e) sqlite3_reset(st);
+  return e;
+}
+
+/* ---- parties ------------------------------------------------------------------- */
+
+static pl_err sq_marketplace_put(store *s, const st_marketplace *m) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MARKET_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, m->id);
+  bind_text(st, 2, m->name);
+  bind_text(st, 3, m->locale);
+  bind_text(st, 4, m->domains_json ? m->domains_json : "[]");
+  bind_text(st, 5, m->settings_json ? m->settings_json : "{}");
+  return run(q, st);
+}
+
+static pl_err sq_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MARKET_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  o->id = col_text(a, st, 0);
+  o->name = col_text(a, st, 1);
+  o->locale = col_text(a, st, 2);
+  o->domains_json = col_text(a, st, 3);
+  o->settings_json = col_text(a, st, 4);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_seller_put(store *s, const st_seller *v) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_SELLER_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, v->id);
+  bind_text(st, 2, v->marketplace_id);
+  bind_text(st, 3, v->name);
+  bind_text(st, 4, v->email_sealed);
+  bind_text(st, 5, v->alias);
+  sqlite3_bind_int64(st, 6, v->created_at);
+  return run(q, st);
+}
+
+static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  o->id = col_text(a, st, 0);
+  o->marketplace_id = col_text(a, st, 1);
+  o->name = col_text(a, st, 2);
+  o->email_sealed = col_text(a, st, 3);
+  o->alias = col_text(a, st, 4);
+  o->created_at = sqlite3_column_int64(st, 5);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_AGENT_ADD);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, v->seller_id);
+  bind_text(st, 2, v->name);
+  bind_text(st, 3, v->role);
+  pl_err e = run(q, st);
+  if (!e) *id = sqlite3_last_insert_rowid(q->db);
+  return e == PL_EEXIST ? PL_EINVAL : e;
+}
+
+static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_AGENT_GET);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  o->id = sqlite3_column_int64(st, 0);
+  o->seller_id = col_text(a, st, 1);
+  o->name = col_text(a, st, 2);
+  o->role = col_text(a, st, 3);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_buyer_put(store *s, const st_buyer *v) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_BUYER_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, v->id);
+  bind_text(st, 2, v->name);
+  bind_text(st, 3, v->locale);
+  bind_text(st, 4, v->email_sealed);
+  bind_text(st, 5, v->email_hash);
+  sqlite3_bind_int(st, 6, v->opt_out);
+  return run(q, st);
+}
+
+static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  o->id = col_text(a, st, 0);
+  o->name = col_text(a, st, 1);
+  o->locale = col_text(a, st, 2);
+  o->email_sealed = col_text(a, st, 3);
+  o->email_hash = col_text(a, st, 4);
+  o->opt_out = sqlite3_column_int(st, 5) != 0;
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
+                           pl_arena *a, char **out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ALIAS_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, mp);
+  bind_text(st, 2, buyer);
+  bind_text(st, 3, seller);
+  pl_err e = one(q, st);
+  if (e) return e;
+  *out = col_text(a, st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_alias_put(store *s, const char *mp, const char *buyer, const char *seller,
+                           const char *alias, pl_time at) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ALIAS_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, alias);
+  bind_text(st, 2, mp);
+  bind_text(st, 3, buyer);
+  bind_text(st, 4, seller);
+  sqlite3_bind_int64(st, 5, at);
+  return run(q, st);
+}
+
+static const char *kind_name(st_principal_kind k) {
+  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
+}
+
+static pl_err sq_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_TOKEN_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, hash);
+  bind_text(st, 2, kind_name(t->kind));
+  bind_text(st, 3, t->subject);
+  bind_text(st, 4, t->seller_id);
+  bind_text(st, 5, t->marketplace_id);
+  sqlite3_bind_int64(st, 6, at);
+  sqlite3_bind_int64(st, 7, t->expires_at);
+  return run(q, st);
+}
+
+static pl_err sq_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_TOKEN_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, hash);
+  pl_err e = one(q, st);
+  if (e) return e;
+  const char *k = (const char *)sqlite3_column_text(st, 0);
+  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
+            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
+                                   : ST_PRINCIPAL_BUYER;
+  o->subject = col_text(a, st, 1);
+  o->seller_id = col_text(a, st, 2);
+  o->marketplace_id = col_text(a, st, 3);
+  o->expires_at = sqlite3_column_int64(st, 4);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+/* ---- orders -------------------------------------------------------------------- */
+
+static pl_err sq_order_put(store *s, const st_order *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ORDER_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, o->id);
+  bind_text(st, 2, o->marketplace_id);
+  bind_text(st, 3, o->seller_id);
+  bind_text(st, 4, o->buyer_id);
+  bind_text(st, 5, o->status);
+  sqlite3_bind_int64(st, 6, o->purchased_at);
+  sqlite3_bind_int64(st, 7, o->shipped_at);
+  sqlite3_bind_int64(st, 8, o->delivered_at);
+  sqlite3_bind_int64(st, 9, o->updated_at);
+  pl_err e = run(q, st);
+  if (e) return e;
+  if (sqlite3_changes(q->db) == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
+  st = stmt(q, Q_ORDER_ITEMS_DEL);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, o->id);
+  bind_text(st, 2, o->seller_id);
+  if ((e = run(q, st))) return e;
+  for (size_t i = 0; i < o->nitems; i++) {
+    const st_item *it = &o->items[i];
+    st = stmt(q, Q_ORDER_ITEM_PUT);
+    if (!st) return PL_ESTORE;
+    bind_text(st, 1, o->id);
+    bind_text(st, 2, o->seller_id);
+    sqlite3_bind_int64(st, 3, (int64_t)i);
+    bind_text(st, 4, it->asin);
+    bind_text(st, 5, it->title);
+    sqlite3_bind_int64(st, 6, it->quantity);
+    bind_text(st, 7, it->price);
+    bind_text(st, 8, it->currency);
+    if ((e = run(q, st))) return e;
+  }
+  return PL_OK;
+}
+
+static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ORDER_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  o->id = col_text(a, st, 0);
+  o->marketplace_id = col_text(a, st, 1);
+  o->seller_id = col_text(a, st, 2);
+  o->buyer_id = col_text(a, st, 3);
+  o->status = col_text(a, st, 4);
+  o->purchased_at = sqlite3_column_int64(st, 5);
+  o->shipped_at = sqlite3_column_int64(st, 6);
+  o->delivered_at = sqlite3_column_int64(st, 7);
+  o->updated_at = sqlite3_column_int64(st, 8);
+  sqlite3_reset(st);
+  st = stmt(q, Q_ORDER_ITEMS_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, id);
+  size_t cap = 4, n = 0;
+  st_item *items = pl_arena_alloc(a, cap * sizeof *items);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == cap) {
+      st_item *bigger = pl_arena_alloc(a, 2 * cap * sizeof *items);
+      memcpy(bigger, items, n * sizeof *items);
+      items = bigger;
+      cap *= 2;
+    }
+    st_item *it = &items[n++];
+    it->asin = col_text(a, st, 0);
+    it->title = col_text(a, st, 1);
+    it->quantity = sqlite3_column_int64(st, 2);
+    it->price = col_text(a, st, 3);
+    it->currency = col_text(a, st, 4);
+  }
+  sqlite3_reset(st);
+  o->items = items;
+  o->nitems = n;
+  return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
+  t->id = sqlite3_column_int64(st, 0);
+  t->seller_id = col_text(a, st, 1);
+  t->buyer_id = col_text(a, st, 2);
+  t->marketplace_id = col_text(a, st, 3);
+  t->order_id = col_text(a, st, 4);
+  t->asin = col_text(a, st, 5);
+  t->topic = col_text(a, st, 6);
+  t->archived = sqlite3_column_int(st, 7) != 0;
+  t->waiting = sqlite3_column_int(st, 8);
+  t->needs_response = sqlite3_column_int(st, 9);
+  t->created_at = sqlite3_column_int64(st, 10);
+  t->last_message_at = sqlite3_column_int64(st, 11);
+  t->last_buyer_at = sqlite3_column_int64(st, 12);
+  t->last_seller_at = sqlite3_column_int64(st, 13);
+  t->seller_read_at = sqlite3_column_int64(st, 14);
+  t->buyer_read_at = sqlite3_column_int64(st, 15);
+  t->response_due_at = sqlite3_column_int64(st, 16);
+}
+
+static pl_err sq_thread_insert(store *s, st_thread *t) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_INSERT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, t->seller_id);
+  bind_text(st, 2, t->buyer_id);
+  bind_text(st, 3, t->marketplace_id);
+  bind_text(st, 4, t->order_id);
+  bind_text(st, 5, t->asin);
+  bind_text(st, 6, t->topic);
+  sqlite3_bind_int(st, 7, t->archived);
+  sqlite3_bind_int(st, 8, t->waiting);
+  sqlite3_bind_int(st, 9, t->needs_response);
+  sqlite3_bind_int64(st, 10, t->created_at);
+  sqlite3_bind_int64(st, 11, t->last_message_at);
+  sqlite3_bind_int64(st, 12, t->last_buyer_at);
+  sqlite3_bind_int64(st, 13, t->last_seller_at);
+  sqlite3_bind_int64(st, 14, t->seller_read_at);
+  sqlite3_bind_int64(st, 15, t->buyer_read_at);
+  sqlite3_bind_int64(st, 16, t->response_due_at);
+  pl_err e = run(q, st);
+  if (!e) t->id = sqlite3_last_insert_rowid(q->db);
+  return e;
+}
+
+static pl_err thread_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_thread *out) {
+  pl_err e = one(q, st);
+  if (e) return e;
+  read_thread(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_GET);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  return thread_one(q, st, a, out);
+}
+
+static pl_err sq_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_ORDER);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, order_id);
+  return thread_one(q, st, a, out);
+}
+
+static pl_err sq_thread_find_product(store *s, const char *seller, const char *buyer,
+                                     const char *asin, pl_arena *a, st_thread *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_PRODUCT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller);
+  bind_text(st, 2, buyer);
+  bind_text(st, 3, asin);
+  return thread_one(q, st, a, out);
+}
+
+static pl_err sq_thread_update(store *s, const st_thread *t) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_UPDATE);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, t->id);
+  bind_text(st, 2, t->seller_id);
+  bind_text(st, 3, t->topic);
+  sqlite3_bind_int(st, 4, t->archived);
+  sqlite3_bind_int(st, 5, t->waiting);
+  sqlite3_bind_int(st, 6, t->needs_response);
+  sqlite3_bind_int64(st, 7, t->last_message_at);
+  sqlite3_bind_int64(st, 8, t->last_buyer_at);
+  sqlite3_bind_int64(st, 9, t->last_seller_at);
+  sqlite3_bind_int64(st, 10, t->seller_read_at);
+  sqlite3_bind_int64(st, 11, t->buyer_read_at);
+  sqlite3_bind_int64(st, 12, t->response_due_at);
+  pl_err e = run(q, st);
+  if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;
+  return e;
+}
+
+/* Turns free text into an FTS5 query of quoted terms, so that no user input is ever
+ * parsed as FTS syntax. Returns NULL when no term remains. */
+static char *fts_query(pl_arena *a, const char *in) {
+  size_t n = strlen(in);
+  char *out = pl_arena_alloc(a, 3 * n + 3), *p = out;
+  const char *s = in;
+  while (*s) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    if (!*s) break;
+    if (p != out) *p++ = ' ';
+    *p++ = '"';
+    while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') {
+      if (*s == '"') *p++ = '"';
+      *p++ = *s++;
+    }
+    *p++ = '"';
+  }
+  *p = '\0';
+  return p == out ? NULL : out;
+}
+
+static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, st_thread **out,
+                             size_t *n) {
+  sq_store *q = SQ(s);
+  int which = qr->seller_id ? Q_THREAD_LIST_SELLER
+              : qr->buyer_id ? Q_THREAD_LIST_BUYER
+                             : Q_THREAD_LIST_ALL;
+  sqlite3_stmt *st = stmt(q, which);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, qr->seller_id ? qr->seller_id : qr->buyer_id);
+  sqlite3_bind_int(st, 2, (int)qr->filter);
+  bind_text(st, 3, qr->order_id);
+  bind_text(st, 4, qr->asin);
+  bind_text(st, 5, qr->buyer_alias);
+  char *fts = qr->fts ? fts_query(a, qr->fts) : NULL;
+  bind_text(st, 6, fts);
+  sqlite3_bind_int64(st, 7, qr->cursor_at);
+  sqlite3_bind_int64(st, 8, qr->cursor_id);
+  sqlite3_bind_int(st, 9, qr->buyer_id ? 1 : 0);
+  int limit = qr->limit > 0 ? qr->limit : 25;
+  sqlite3_bind_int(st, 10, limit);
+  st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_thread(a, st, &arr[k++]);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_THREAD_COUNT_RN);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+/* ---- messages and events ---------------------------------------------------------- */
+
+static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
+  m->id = sqlite3_column_int64(st, 0);
+  m->thread_id = sqlite3_column_int64(st, 1);
+  m->agent_id = sqlite3_column_int64(st, 2);
+  m->seller_id = col_text(a, st, 3);
+  m->ext_id = col_text(a, st, 4);
+  m->direction = col_text(a, st, 5);
+  m->kind = col_text(a, st, 6);
+  m->text = col_text(a, st, 7);
+  m->at = sqlite3_column_int64(st, 8);
+  m->policy_action = col_text(a, st, 9);
+  m->policy_engine = col_text(a, st, 10);
+  m->policy_json = col_text(a, st, 11);
+  m->status = col_text(a, st, 12);
+  m->flagged = sqlite3_column_int(st, 13) != 0;
+  m->status_at = sqlite3_column_int64(st, 14);
+}
+
+static pl_err sq_message_insert(store *s, st_message *m) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_INSERT);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, m->thread_id);
+  bind_text(st, 2, m->seller_id);
+  bind_text(st, 3, m->ext_id);
+  bind_text(st, 4, m->direction);
+  bind_text(st, 5, m->kind);
+  if (m->agent_id) sqlite3_bind_int64(st, 6, m->agent_id);
+  else sqlite3_bind_null(st, 6);
+  bind_text(st, 7, m->text);
+  sqlite3_bind_int64(st, 8, m->at);
+  bind_text(st, 9, m->policy_action);
+  bind_text(st, 10, m->policy_engine);
+  bind_text(st, 11, m->policy_json);
+  pl_err e = run(q, st);
+  if (e) return e;
+  m->id = sqlite3_last_insert_rowid(q->db);
+  st = stmt(q, Q_MSG_FTS);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, m->id);
+  bind_text(st, 2, m->text);
+  return run(q, st);
+}
+
+static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *out) {
+  pl_err e = one(q, st);
+  if (e) return e;
+  read_message(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_GET);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  return msg_one(q, st, a, out);
+}
+
+static pl_err sq_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_GET_EXT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, ext);
+  return msg_one(q, st, a, out);
+}
+
+static pl_err sq_message_list(store *s, int64_t thread_id, pl_arena *a, st_message **out,
+                              size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_LIST);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  size_t cap = 16, k = 0;
+  st_message *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_message *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, k * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    read_message(a, st, &arr[k++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+static pl_err sq_event_insert(store *s, st_event *ev) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_EVENT_INSERT);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, ev->message_id);
+  sqlite3_bind_int64(st, 2, ev->thread_id);
+  bind_text(st, 3, ev->seller_id);
+  bind_text(st, 4, ev->type);
+  bind_text(st, 5, ev->value);
+  bind_text(st, 6, ev->actor);
+  sqlite3_bind_int64(st, 7, ev->at);
+  pl_err e = run(q, st);
+  if (e) return e;
+  ev->id = sqlite3_last_insert_rowid(q->db);
+  if (!strcmp(ev->type, "status")) {
+    st = stmt(q, Q_STATE_STATUS);
+    if (!st) return PL_ESTORE;
+    sqlite3_bind_int64(st, 1, ev->message_id);
+    bind_text(st, 2, ev->seller_id);
+    bind_text(st, 3, ev->value);
+    sqlite3_bind_int64(st, 4, ev->at);
+    return run(q, st);
+  }
+  if (!strcmp(ev->type, "flag")) {
+    st = stmt(q, Q_STATE_FLAG);
+    if (!st) return PL_ESTORE;
+    sqlite3_bind_int64(st, 1, ev->message_id);
+    sqlite3_bind_int(st, 2, !strcmp(ev->value, "true"));
+    return run(q, st);
+  }
+  return PL_OK;
+}
+
+static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_EVENT_LIST);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  size_t cap = 16, k = 0;
+  st_event *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_event *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, k * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    st_event *e = &arr[k++];
+    e->id = sqlite3_column_int64(st, 0);
+    e->message_id = sqlite3_column_int64(st, 1);
+    e->thread_id = sqlite3_column_int64(st, 2);
+    e->seller_id = col_text(a, st, 3);
+    e->type = col_text(a, st, 4);
+    e->value = col_text(a, st, 5);
+    e->actor = col_text(a, st, 6);
+    e->at = sqlite3_column_int64(st, 7);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+/* ---- audit ---------------------------------------------------------------------- */
+
+static pl_err sq_audit_append(store *s, st_audit *e) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_AUDIT_LAST);
+  if (!st) return PL_ESTORE;
+  char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+  pl_err r = one(q, st);
+  if (r == PL_OK) {
+    const char *h = (const char *)sqlite3_column_text(st, 0);
+    if (h && strlen(h) == 64) memcpy(prev, h, 65);
+    sqlite3_reset(st);
+  } else if (r != PL_ENOTFOUND) {
+    return r;
+  }
+  char hash[65];
+  store__audit_hash(e, prev, hash);
+  st = stmt(q, Q_AUDIT_INSERT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, e->seller_id);
+  sqlite3_bind_int64(st, 2, e->at);
+  bind_text(st, 3, e->actor);
+  bind_text(st, 4, e->action);
+  bind_text(st, 5, e->subject);
+  bind_text(st, 6, e->detail_json ? e->detail_json : "{}");
+  bind_text(st, 7, prev);
+  bind_text(st, 8, hash);
+  r = run(q, st);
+  if (!r) e->id = sqlite3_last_insert_rowid(q->db);
+  return r;
+}
+
+static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out,
+                            size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_AUDIT_LIST);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, subject);
+  size_t cap = 16, k = 0;
+  st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_audit *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, k * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    st_audit *e = &arr[k++];
+    e->id = sqlite3_column_int64(st, 0);
+    e->seller_id = col_text(a, st, 1);
+    e->at = sqlite3_column_int64(st, 2);
+    e->actor = col_text(a, st, 3);
+    e->action = col_text(a, st, 4);
+    e->subject = col_text(a, st, 5);
+    e->detail_json = col_text(a, st, 6);
+    e->prev_hash = col_text(a, st, 7);
+    e->hash = col_text(a, st, 8);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+static const store_ops sq_ops = {
+  .name = "sqlite",
+  .close = sq_close,
+  .begin = sq_begin,
+  .commit = sq_commit,
+  .rollback = sq_rollback,
+  .ping = sq_ping,
+  .marketplace_put = sq_marketplace_put,
+  .marketplace_get = sq_marketplace_get,
+  .seller_put = sq_seller_put,
+  .seller_get = sq_seller_get,
+  .agent_add = sq_agent_add,
+  .agent_get = sq_agent_get,
+  .buyer_put = sq_buyer_put,
+  .buyer_get = sq_buyer_get,
+  .alias_get = sq_alias_get,
+  .alias_put = sq_alias_put,
+  .token_put = sq_token_put,
+  .token_get = sq_token_get,
+  .order_put = sq_order_put,
+  .order_get = sq_order_get,
+  .thread_insert = sq_thread_insert,
+  .thread_get = sq_thread_get,
+  .thread_find_order = sq_thread_find_order,
+  .thread_find_product = sq_thread_find_product,
+  .thread_update = sq_thread_update,
+  .thread_list = sq_thread_list,
+  .thread_count_response_needed = sq_thread_count_rn,
+  .message_insert = sq_message_insert,
+  .message_get = sq_message_get,
+  .message_get_ext = sq_message_get_ext,
+  .message_list = sq_message_list,
+  .event_insert = sq_event_insert,
+  .event_list = sq_event_list,
+  .audit_append = sq_audit_append,
+  .audit_list = sq_audit_list,
+};
+
+/* Applies the migrations the database has not seen, each in its own transaction. */
+static pl_err migrate(sq_store *q, pl_detail *d) {
+  sqlite3_stmt *st;
+  int version = 0;
+  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    return pl_fail(d, PL_ESTORE, "cannot read schema version: %s", sqlite3_errmsg(q->db));
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  int n = (int)(sizeof store_sqlite_migrations / sizeof store_sqlite_migrations[0]);
+  if (version > n)
+    return pl_fail(d, PL_ESTORE, "database schema version %d is newer than this parley (%d)",
+                   version, n);
+  for (int v = version; v < n; v++) {
+    char *err = NULL;
+    if (exec(q, "BEGIN IMMEDIATE") ||
+        sqlite3_exec(q->db, store_sqlite_migrations[v], NULL, NULL, &err) != SQLITE_OK) {
+      pl_fail(d, PL_ESTORE, "migration %d failed: %s", v + 1, err ? err : sqlite3_errmsg(q->db));
+      sqlite3_free(err);
+      exec(q, "ROLLBACK");
+      return PL_ESTORE;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+    if (exec(q, pragma) || exec(q, "COMMIT")) {
+      exec(q, "ROLLBACK");
+      return pl_fail(d, PL_ESTORE, "migration %d could not commit", v + 1);
+    }
+  }
+  return PL_OK;
+}
+
+pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
+  sq_store *q = pl_xcalloc(1, sizeof *q);
+  q->base.ops = &sq_ops;
+  pthread_mutex_init(&q->mu, NULL);
+  int rc = sqlite3_open_v2(path, &q->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    pl_fail(d, PL_ESTORE, "cannot open %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "no memory");
+    goto fail;
+  }
+  sqlite3_busy_timeout(q->db, 5000);
+  /* WAL lets readers of other processes (parley export, sqlite3) work beside a writer;
+   * synchronous=FULL makes a commit durable before the request is acknowledged. */
+  if (exec(q, "PRAGMA journal_mode = WAL") || exec(q, "PRAGMA synchronous = FULL") ||
+      exec(q, "PRAGMA foreign_keys = ON")) {
+    pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
+    goto fail;
+  }
+  if (migrate(q, d)) goto fail;
+  *out = &q->base;
+  return PL_OK;
+fail:
+  sq_close(&q->base);
+  return PL_ESTORE;
+}
