@@ -5,6 +5,7 @@
  * Statements are prepared once and cached. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
