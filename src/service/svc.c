@@ -1,0 +1,625 @@
+/* svc.c - the service core: set-up, parties, tokens, orders and shared helpers. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/svc_int.h"
+#include "util/pl_utf8.h"
+
+pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d) {
+  if (pl_crypto_init()) return pl_fail(d, PL_ECRYPTO, "libsodium failed to initialise");
+  svc *s = pl_xcalloc(1, sizeof *s);
+  s->st = st;
+  s->keys = *keys;
+  if (opt) s->opt = *opt;
+  if (opt && opt->policy_config) s->policy_config_path = pl_xstrdup(opt->policy_config);
+  s->opt.policy_config = s->policy_config_path;
+  pthread_mutex_init(&s->policy_mu, NULL);
+  /* Compile the default configuration once now, so that a broken configuration file
+   * stops the start instead of the first seller message. */
+  policy_config *cfg = NULL;
+  policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+  pl_err e = policy_config_new(&po, &cfg, d);
+  if (e) {
+    svc_free(s);
+    return e;
+  }
+  policy_config_unref(cfg);
+  *out = s;
+  return PL_OK;
+}
+
+static void drop_policies(svc *s) {
+  for (size_t i = 0; i < s->npolicies; i++) {
+    free(s->policies[i].marketplace_id);
+    policy_config_unref(s->policies[i].cfg);
+  }
+  free(s->policies);
+  s->policies = NULL;
+  s->npolicies = 0;
+}
+
+void svc_free(svc *s) {
+  if (!s) return;
+  drop_policies(s);
+  pthread_mutex_destroy(&s->policy_mu);
+  if (s->st) store_close(s->st);
+  free(s->policy_config_path);
+  free(s);
+}
+
+store *svc_store(svc *s) { return s->st; }
+pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
+
+pl_err svc__begin(svc *s, bool write, pl_detail *d) {
+  pl_err e = store_begin(s->st, write);
+  return e ? pl_fail(d, PL_ESTORE, "the store is unavailable; nothing was changed") : PL_OK;
+}
+
+pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
+  if (e) {
+    store_rollback(s->st);
+    if (e == PL_ESTORE && d && !d->msg[0]) pl_fail(d, e, "the store failed; nothing was changed");
+    return e;
+  }
+  if (store_commit(s->st)) return pl_fail(d, PL_ESTORE, "the store could not commit; nothing was changed");
+  return PL_OK;
+}
+
+/* ---- policy configurations -------------------------------------------------------- */
+
+pl_err svc_policy_reload(svc *s, pl_detail *d) {
+  policy_config *cfg = NULL;
+  policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+  pl_err e = policy_config_new(&po, &cfg, d);
+  if (e) return e; /* the old configurations stay in force */
+  policy_config_unref(cfg);
+  pthread_mutex_lock(&s->policy_mu);
+  drop_policies(s); /* requests in flight hold their own references */
+  s->policy_generation++;
+  pthread_mutex_unlock(&s->policy_mu);
+  return PL_OK;
+}
+
+pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out, pl_detail *d) {
+  pthread_mutex_lock(&s->policy_mu);
+  for (size_t i = 0; i < s->npolicies; i++) {
+    if (!strcmp(s->policies[i].marketplace_id, mp)) {
+      *out = policy_config_ref(s->policies[i].cfg);
+      pthread_mutex_unlock(&s->policy_mu);
+      return PL_OK;
+    }
+  }
+  pthread_mutex_unlock(&s->policy_mu);
+
+  st_marketplace m;
+  pl_err e = s->st->ops->marketplace_get(s->st, mp, a, &m);
+  if (e) return pl_fail(d, e == PL_ENOTFOUND ? PL_EINTERNAL : e, "marketplace %s is missing", mp);
+  json_t *doms = json_loads(m.domains_json, 0, NULL);
+  size_t n = json_is_array(doms) ? json_array_size(doms) : 0;
+  const char **allow = pl_arena_alloc(a, (n + 1) * sizeof *allow);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = json_string_value(json_array_get(doms, i));
+    if (v) allow[k++] = pl_arena_strdup(a, v);
+  }
+  allow[k] = NULL;
+  json_decref(doms);
+  policy_config *cfg = NULL;
+  policy_options po = {.allow_domains = allow, .config_path = s->policy_config_path};
+  if ((e = policy_config_new(&po, &cfg, d))) return e;
+
+  pthread_mutex_lock(&s->policy_mu);
+  s->policies = pl_xrealloc(s->policies, (s->npolicies + 1) * sizeof *s->policies);
+  s->policies[s->npolicies].marketplace_id = pl_xstrdup(mp);
+  s->policies[s->npolicies].cfg = policy_config_ref(cfg);
+  s->npolicies++;
+  pthread_mutex_unlock(&s->policy_mu);
+  *out = cfg;
+  return PL_OK;
+}
+
+/* ---- validation ------------------------------------------------------------------- */
+
+pl_err svc__check_text(const char *text, pl_detail *d) {
+  if (!text) return pl_fail(d, PL_EMISSING, "text is required");
+  size_t len = strlen(text), chars = 0;
+  if (!pl_utf8_valid(text, len, &chars)) return pl_fail(d, PL_EUTF8, "text is not valid UTF-8");
+  if (pl_utf8_blank(text, len)) return pl_fail(d, PL_EEMPTY, "text is empty");
+  if (chars > SVC_MAX_TEXT_CHARS)
+    return pl_fail(d, PL_ETOOLONG, "text is %zu characters; the limit is %d", chars,
+                   SVC_MAX_TEXT_CHARS);
+  return PL_OK;
+}
+
+bool svc__valid_order_id(const char *id) {
+  if (!id || strlen(id) != 19) return false;
+  for (int i = 0; i < 19; i++) {
+    if (i == 3 || i == 11) {
+      if (id[i] != '-') return false;
+    } else if (!isdigit((unsigned char)id[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+static const char *const order_topics[] = {"item_not_received", "wrong_item",
+                                           "damaged_or_defective", "return_request",
+                                           "product_question", "shipping_delivery", "other", NULL};
+static const char *const product_topics[] = {"product_specifications", "shipping_timeframes",
+                                             "customization_options", NULL};
+
+bool svc__valid_topic(const char *topic, bool product) {
+  if (!topic) return false;
+  for (const char *const *t = product ? product_topics : order_topics; *t; t++)
+    if (!strcmp(*t, topic)) return true;
+  return false;
+}
+
+/* Ids are printable, short and free of separators, so that they are safe in paths. */
+static pl_err check_id(const char *what, const char *id, pl_detail *d) {
+  if (!id || !*id) return pl_fail(d, PL_EMISSING, "%s is required", what);
+  size_t n = strlen(id);
+  if (n > 64) return pl_fail(d, PL_EINVAL, "%s is longer than 64 characters", what);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)id[i];
+    if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+      return pl_fail(d, PL_EINVAL, "%s may contain only letters, digits, '-', '_' and '.'", what);
+  }
+  return PL_OK;
+}
+
+static bool valid_email(const char *e) {
+  if (!e) return false;
+  const char *at = strchr(e, '@');
+  return at && at != e && at[1] && strchr(at + 1, '.') && !strchr(at + 1, '@') &&
+         strlen(e) <= 254 && !strpbrk(e, " \t\r\n<>\",;");
+}
+
+static bool valid_locale(const char *l) {
+  /* ll or ll-CC (BCP 47 subset used by marketplaces). */
+  if (!l) return false;
+  size_t n = strlen(l);
+  if (n != 2 && n != 5) return false;
+  if (!islower((unsigned char)l[0]) || !islower((unsigned char)l[1])) return false;
+  return n == 2 || ((l[2] == '-' || l[2] == '_') && isupper((unsigned char)l[3]) &&
+                    isupper((unsigned char)l[4]));
+}
+
+/* ---- audit, aliases, messages ----------------------------------------------------- */
+
+pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
+                  const char *subject, json_t *detail) {
+  char *dj = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  st_audit e = {.seller_id = (char *)seller_id,
+                .actor = (char *)actor,
+                .action = (char *)action,
+                .subject = (char *)subject,
+                .detail_json = dj ? dj : "{}",
+                .at = svc_now(s)};
+  pl_err r = s->st->ops->audit_append(s->st, &e);
+  free(dj);
+  json_decref(detail);
+  return r;
+}
+
+/* The relay domain of a marketplace: relay.<first own domain>. */
+static char *relay_domain(svc *s, const char *mp, pl_arena *a) {
+  st_marketplace m;
+  const char *dom = "parley.invalid";
+  if (!s->st->ops->marketplace_get(s->st, mp, a, &m)) {
+    json_t *doms = json_loads(m.domains_json, 0, NULL);
+    const char *v = json_string_value(json_array_get(doms, 0));
+    if (v) dom = pl_arena_strdup(a, v);
+    json_decref(doms);
+  }
+  return pl_arena_printf(a, "relay.%s", dom);
+}
+
+static char *new_alias(svc *s, const char *mp, pl_arena *a) {
+  char local[17];
+  pl_alias_local(local, 16); /* 16 of 36 symbols: 82.7 bits */
+  return pl_arena_printf(a, "%s@%s", local, relay_domain(s, mp, a));
+}
+
+pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *seller,
+                         pl_time now, pl_arena *a, char **out, pl_detail *d) {
+  pl_err e = s->st->ops->alias_get(s->st, mp, buyer, seller, a, out);
+  if (e != PL_ENOTFOUND) return e;
+  for (int tries = 0; tries < 4; tries++) {
+    char *alias = new_alias(s, mp, a);
+    e = s->st->ops->alias_put(s->st, mp, buyer, seller, alias, now);
+    if (!e) {
+      *out = alias;
+      return PL_OK;
+    }
+    if (e != PL_EEXIST) return e;
+  }
+  return pl_fail(d, PL_EINTERNAL, "could not allocate an alias");
+}
+
+pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor) {
+  pl_err e = s->st->ops->message_insert(s->st, m);
+  if (e) return e;
+  st_event ev = {.message_id = m->id,
+                 .thread_id = m->thread_id,
+                 .seller_id = m->seller_id,
+                 .type = "status",
+                 .value = (char *)status,
+                 .actor = (char *)actor,
+                 .at = m->at};
+  if ((e = s->st->ops->event_insert(s->st, &ev))) return e;
+  m->status = (char *)status;
+  m->status_at = m->at;
+  return PL_OK;
+}
+
+/* ---- parties ---------------------------------------------------------------------- */
+
+pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
+  pl_err e;
+  if ((e = check_id("marketplace id", in->id, d))) return e;
+  if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "marketplace name is required");
+  if (!valid_locale(in->locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
+  json_t *doms = json_array();
+  for (const char *const *p = in->domains; p && *p; p++) {
+    if (!**p || strchr(*p, '/') || strchr(*p, '@') || !strchr(*p, '.')) {
+      json_decref(doms);
+      return pl_fail(d, PL_EINVAL, "'%s' is not a domain name", *p);
+    }
+    json_array_append_new(doms, json_string(*p));
+  }
+  if (json_array_size(doms) == 0) {
+    json_decref(doms);
+    return pl_fail(d, PL_EMISSING, "a marketplace needs at least one domain");
+  }
+  char *dj = json_dumps(doms, JSON_COMPACT);
+  json_decref(doms);
+  st_marketplace m = {.id = (char *)in->id,
+                      .name = (char *)in->name,
+                      .locale = (char *)in->locale,
+                      .domains_json = dj,
+                      .settings_json = "{}"};
+  if ((e = svc__begin(s, true, d))) {
+    free(dj);
+    return e;
+  }
+  e = s->st->ops->marketplace_put(s->st, &m);
+  if (!e) e = svc__audit(s, NULL, "admin", "marketplace.put", in->id, NULL);
+  free(dj);
+  /* A marketplace's domains feed its policy allow list. */
+  if (!e) {
+    pthread_mutex_lock(&s->policy_mu);
+    drop_policies(s);
+    pthread_mutex_unlock(&s->policy_mu);
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
+  pl_err e;
+  if ((e = check_id("seller id", in->id, d)) || (e = check_id("marketplace", in->marketplace_id, d)))
+    return e;
+  if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "seller name is required");
+  if (in->email && !valid_email(in->email))
+    return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", in->email);
+  pl_arena *a = pl_arena_new();
+  if ((e = svc__begin(s, true, d))) goto out;
+  st_marketplace m;
+  e = s->st->ops->marketplace_get(s->st, in->marketplace_id, a, &m);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no marketplace %s", in->marketplace_id);
+  st_seller old;
+  char *alias = NULL;
+  if (!e) {
+    pl_err g = s->st->ops->seller_get(s->st, in->id, a, &old);
+    if (!g && strcmp(old.marketplace_id, in->marketplace_id))
+      e = pl_fail(d, PL_ECONFLICT, "seller %s belongs to marketplace %s", in->id, old.marketplace_id);
+    else if (!g) alias = old.alias;
+    else if (g == PL_ENOTFOUND) alias = new_alias(s, in->marketplace_id, a);
+    else e = g;
+  }
+  char *sealed = NULL;
+  if (!e) {
+    sealed = in->email ? pl_seal(&s->keys, in->email) : NULL;
+    st_seller v = {.id = (char *)in->id,
+                   .marketplace_id = (char *)in->marketplace_id,
+                   .name = (char *)in->name,
+                   .email_sealed = sealed,
+                   .alias = alias,
+                   .created_at = svc_now(s)};
+    e = s->st->ops->seller_put(s->st, &v);
+    free(sealed);
+  }
+  if (!e) e = svc__audit(s, in->id, "admin", "seller.put", in->id, NULL);
+  e = svc__end(s, e, d);
+out:
+  pl_arena_free(a);
+  return e;
+}
+
+pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char *role,
+                     int64_t *id_out, pl_detail *d) {
+  if (!name || !*name) return pl_fail(d, PL_EMISSING, "agent name is required");
+  if (!role) role = "agent";
+  if (strcmp(role, "owner") && strcmp(role, "agent") && strcmp(role, "read_only"))
+    return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only");
+  pl_arena *a = pl_arena_new();
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  st_seller sl;
+  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
+  st_agent ag = {.seller_id = (char *)seller_id, .name = (char *)name, .role = (char *)role};
+  if (!e) e = s->st->ops->agent_add(s->st, &ag, id_out);
+  if (!e) e = svc__audit(s, seller_id, "admin", "agent.add", seller_id, json_pack("{s:s,s:s}", "name", name, "role", role));
+  e = svc__end(s, e, d);
+out:
+  pl_arena_free(a);
+  return e;
+}
+
+static void normalise_email(const char *in, char *out, size_t cap) {
+  size_t i = 0;
+  for (; in[i] && i + 1 < cap; i++) out[i] = (char)tolower((unsigned char)in[i]);
+  out[i] = '\0';
+}
+
+pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
+  pl_err e;
+  if ((e = check_id("buyer id", in->id, d))) return e;
+  if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "buyer name is required");
+  if (!in->email || !valid_email(in->email))
+    return pl_fail(d, PL_EINVAL, "buyer e-mail address is missing or not an address");
+  const char *locale = in->locale ? in->locale : "en-US";
+  if (!valid_locale(locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
+  char norm[256], hash[65];
+  normalise_email(in->email, norm, sizeof norm);
+  pl_keyed_hash_hex(&s->keys, norm, hash);
+  char *sealed = pl_seal(&s->keys, in->email);
+  st_buyer b = {.id = (char *)in->id,
+                .name = (char *)in->name,
+                .locale = (char *)locale,
+                .email_sealed = sealed,
+                .email_hash = hash,
+                .opt_out = in->opt_out};
+  if ((e = svc__begin(s, true, d))) goto out;
+  e = s->st->ops->buyer_put(s->st, &b);
+  if (!e) e = svc__audit(s, NULL, "admin", "buyer.put", in->id, NULL);
+  e = svc__end(s, e, d);
+out:
+  free(sealed);
+  return e;
+}
+
+/* ---- tokens ------------------------------------------------------------------------ */
+
+pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
+                        char **token_out, pl_detail *d) {
+  if (!subject || !*subject) return pl_fail(d, PL_EMISSING, "token subject is required");
+  pl_arena *a = pl_arena_new();
+  st_token t = {.kind = kind, .subject = (char *)subject, .expires_at = expires_at};
+  char *tok = NULL;
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  if (kind == ST_PRINCIPAL_AGENT) {
+    st_agent ag;
+    st_seller sl;
+    char *end;
+    long long id = strtoll(subject, &end, 10);
+    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, a, &ag))
+      e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
+    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl)) == PL_OK) {
+      t.seller_id = ag.seller_id;
+      t.marketplace_id = sl.marketplace_id;
+    }
+  } else if (kind == ST_PRINCIPAL_BUYER) {
+    st_buyer b;
+    if (s->st->ops->buyer_get(s->st, subject, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
+  }
+  if (!e) {
+    tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
+    char hash[65];
+    pl_keyed_hash_hex(&s->keys, tok, hash);
+    e = s->st->ops->token_put(s->st, hash, &t, svc_now(s));
+  }
+  if (!e) e = svc__audit(s, t.seller_id, "admin", "token.create", subject, NULL);
+  e = svc__end(s, e, d);
+  if (e) {
+    free(tok);
+    tok = NULL;
+  }
+out:
+  pl_arena_free(a);
+  *token_out = tok;
+  return e;
+}
+
+pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d) {
+  if (!token || !*token || strlen(token) > 200)
+    return pl_fail(d, PL_EUNAUTH, "a bearer token is required");
+  char hash[65];
+  pl_keyed_hash_hex(&s->keys, token, hash);
+  st_token t;
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->token_get(s->st, hash, a, &t);
+  st_agent ag = {0};
+  if (!e && t.kind == ST_PRINCIPAL_AGENT) {
+    char *end;
+    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), a, &ag);
+  }
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
+  if (e) return pl_fail(d, e, "the store is unavailable");
+  if (t.expires_at && t.expires_at <= svc_now(s))
+    return pl_fail(d, PL_EUNAUTH, "the token has expired");
+  memset(out, 0, sizeof *out);
+  out->kind = t.kind;
+  out->marketplace_id = t.marketplace_id;
+  switch (t.kind) {
+  case ST_PRINCIPAL_OPERATOR:
+    out->name = pl_arena_printf(a, "operator:%s", t.subject);
+    break;
+  case ST_PRINCIPAL_AGENT:
+    out->seller_id = ag.seller_id;
+    out->agent_id = ag.id;
+    out->agent_role = ag.role;
+    out->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
+    break;
+  case ST_PRINCIPAL_BUYER:
+    out->buyer_id = t.subject;
+    out->name = pl_arena_printf(a, "buyer:%s", t.subject);
+    break;
+  }
+  return PL_OK;
+}
+
+/* ---- orders ----------------------------------------------------------------------- */
+
+static pl_err get_str(json_t *o, const char *k, bool required, const char **out, pl_detail *d) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) {
+    *out = NULL;
+    return required ? pl_fail(d, PL_EMISSING, "field '%s' is required", k) : PL_OK;
+  }
+  if (!json_is_string(v)) return pl_fail(d, PL_ETYPE, "field '%s' must be a string", k);
+  *out = json_string_value(v);
+  return PL_OK;
+}
+
+static pl_err get_time(json_t *o, const char *k, pl_time *out, pl_detail *d) {
+  const char *v;
+  pl_err e = get_str(o, k, false, &v, d);
+  if (e) return e;
+  *out = 0;
+  if (v && !pl_time_parse(v, out))
+    return pl_fail(d, PL_EINVAL, "field '%s' is not an ISO 8601 time", k);
+  return PL_OK;
+}
+
+pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o, pl_detail *d) {
+  memset(o, 0, sizeof *o);
+  if (!json_is_object(obj)) return pl_fail(d, PL_ETYPE, "an order must be a JSON object");
+  const char *v;
+  pl_err e;
+  if (!id) {
+    if ((e = get_str(obj, "id", true, &id, d))) return e;
+  }
+  if (!svc__valid_order_id(id))
+    return pl_fail(d, PL_EINVAL, "order id '%s' is not of the form NNN-NNNNNNN-NNNNNNN", id);
+  o->id = pl_arena_strdup(a, id);
+  if ((e = get_str(obj, "marketplace", true, &v, d))) return e;
+  o->marketplace_id = pl_arena_strdup(a, v);
+  if ((e = get_str(obj, "seller", true, &v, d))) return e;
+  o->seller_id = pl_arena_strdup(a, v);
+  if ((e = get_str(obj, "buyer", true, &v, d))) return e;
+  o->buyer_id = pl_arena_strdup(a, v);
+  if ((e = get_str(obj, "status", true, &v, d))) return e;
+  if (strcmp(v, "pending") && strcmp(v, "shipped") && strcmp(v, "delivered") && strcmp(v, "canceled"))
+    return pl_fail(d, PL_EINVAL, "status must be pending, shipped, delivered or canceled");
+  o->status = pl_arena_strdup(a, v);
+  if ((e = get_time(obj, "purchased_at", &o->purchased_at, d)) ||
+      (e = get_time(obj, "shipped_at", &o->shipped_at, d)) ||
+      (e = get_time(obj, "delivered_at", &o->delivered_at, d)))
+    return e;
+  json_t *items = json_object_get(obj, "items");
+  if (items && !json_is_null(items)) {
+    if (!json_is_array(items)) return pl_fail(d, PL_ETYPE, "field 'items' must be an array");
+    if (json_array_size(items) > 1000) return pl_fail(d, PL_ETOOMANY, "an order has at most 1000 items");
+    o->nitems = json_array_size(items);
+    o->items = pl_arena_alloc(a, (o->nitems ? o->nitems : 1) * sizeof *o->items);
+    for (size_t i = 0; i < o->nitems; i++) {
+      json_t *it = json_array_get(items, i);
+      st_item *x = &o->items[i];
+      memset(x, 0, sizeof *x);
+      if (!json_is_object(it)) return pl_fail(d, PL_ETYPE, "items[%zu] must be an object", i);
+      if ((e = get_str(it, "asin", false, &v, d))) return e;
+      x->asin = v ? pl_arena_strdup(a, v) : NULL;
+      if ((e = get_str(it, "title", false, &v, d))) return e;
+      x->title = v ? pl_arena_strdup(a, v) : NULL;
+      if ((e = get_str(it, "price", false, &v, d))) return e;
+      x->price = v ? pl_arena_strdup(a, v) : NULL;
+      if ((e = get_str(it, "currency", false, &v, d))) return e;
+      x->currency = v ? pl_arena_strdup(a, v) : NULL;
+      json_t *q = json_object_get(it, "quantity");
+      if (q && !json_is_integer(q)) return pl_fail(d, PL_ETYPE, "items[%zu].quantity must be an integer", i);
+      x->quantity = q ? json_integer_value(q) : 1;
+      if (x->quantity < 1) return pl_fail(d, PL_EINVAL, "items[%zu].quantity must be at least 1", i);
+    }
+  }
+  return PL_OK;
+}
+
+pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *created, pl_detail *d) {
+  if (c && c->kind != ST_PRINCIPAL_OPERATOR)
+    return pl_fail(d, PL_EFORBIDDEN, "only the operator records orders");
+  pl_arena *a = pl_arena_new();
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  st_marketplace m;
+  st_seller sl;
+  st_buyer b;
+  st_order old;
+  if (s->st->ops->marketplace_get(s->st, o->marketplace_id, a, &m))
+    e = pl_fail(d, PL_EINVAL, "no marketplace %s", o->marketplace_id);
+  else if (c && c->marketplace_id && strcmp(c->marketplace_id, o->marketplace_id))
+    e = pl_fail(d, PL_EFORBIDDEN, "marketplace %s is not yours", o->marketplace_id);
+  else if (s->st->ops->seller_get(s->st, o->seller_id, a, &sl))
+    e = pl_fail(d, PL_EINVAL, "no seller %s", o->seller_id);
+  else if (strcmp(sl.marketplace_id, o->marketplace_id))
+    e = pl_fail(d, PL_EINVAL, "seller %s does not sell on %s", o->seller_id, o->marketplace_id);
+  else if (s->st->ops->buyer_get(s->st, o->buyer_id, a, &b))
+    e = pl_fail(d, PL_EINVAL, "no buyer %s", o->buyer_id);
+  if (!e) {
+    pl_err g = s->st->ops->order_get(s->st, o->id, a, &old);
+    if (g && g != PL_ENOTFOUND) e = g;
+    *created = g == PL_ENOTFOUND;
+    if (!g && (strcmp(old.seller_id, o->seller_id) || strcmp(old.buyer_id, o->buyer_id) ||
+               strcmp(old.marketplace_id, o->marketplace_id)))
+      e = pl_fail(d, PL_ECONFLICT, "order %s belongs to another seller, buyer or marketplace", o->id);
+  }
+  st_order w = *o;
+  w.updated_at = svc_now(s);
+  if (!e) e = s->st->ops->order_put(s->st, &w);
+  if (e == PL_ECONFLICT && d && !d->msg[0]) pl_fail(d, e, "order %s belongs to another seller", o->id);
+  char *alias;
+  if (!e) e = svc__alias_ensure(s, o->marketplace_id, o->buyer_id, o->seller_id, w.updated_at, a, &alias, d);
+  if (!e)
+    e = svc__audit(s, o->seller_id, c ? c->name : "import", *created ? "order.create" : "order.update",
+                   pl_arena_printf(a, "order:%s", o->id), json_pack("{s:s}", "status", o->status));
+  e = svc__end(s, e, d);
+out:
+  pl_arena_free(a);
+  return e;
+}
+
+pl_err svc_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, st_order *out,
+                     pl_detail *d) {
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->order_get(s->st, id, a, out);
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ENOTFOUND ||
+      (!e && ((c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, out->seller_id)) ||
+              (c->kind == ST_PRINCIPAL_BUYER && strcmp(c->buyer_id, out->buyer_id)) ||
+              (c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
+               strcmp(c->marketplace_id, out->marketplace_id)))))
+    return pl_fail(d, PL_ENOTFOUND, "no order %s", id);
+  return e ? pl_fail(d, e, "the store is unavailable") : PL_OK;
+}
+
+/* ---- refs ------------------------------------------------------------------------- */
+
+char *svc_thread_ref(pl_arena *a, int64_t id) { return pl_arena_printf(a, "T%lld", (long long)id); }
+char *svc_message_ref(pl_arena *a, int64_t id) { return pl_arena_printf(a, "M%lld", (long long)id); }
+
+bool svc_parse_ref(const char *ref, char prefix, int64_t *id) {
+  if (!ref || ref[0] != prefix || !isdigit((unsigned char)ref[1])) return false;
+  char *end;
+  long long v = strtoll(ref + 1, &end, 10);
+  if (*end || v <= 0) return false;
+  *id = v;
+  return true;
+}

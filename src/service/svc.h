@@ -1,0 +1,152 @@
+/* svc.h - the service operations every transport calls: one place for every rule.
+ *
+ * Transports authenticate, parse into the plain request structs below, call one
+ * operation and render the result. Each operation runs in one store transaction
+ * and returns only after it committed (or rolled back on error). Failures fill a
+ * pl_detail with the specific human message. Strings an operation returns are
+ * allocated from the caller's arena. */
+#ifndef PL_SVC_H
+#define PL_SVC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "policy/policy.h"
+#include "store/store.h"
+#include "util/pl_crypto.h"
+#include "util/pl_time.h"
+
+#define SVC_MAX_TEXT_CHARS 5000
+#define SVC_RESPONSE_WINDOW (24 * 3600)
+
+typedef struct svc svc;
+
+typedef struct {
+  pl_clock clock;               /* where `now` comes from; zero = system clock */
+  const char *policy_config;    /* operator policy configuration file, or NULL */
+} svc_options;
+
+/* The authenticated party of a request. */
+typedef struct {
+  st_principal_kind kind;
+  const char *seller_id;      /* agent */
+  int64_t agent_id;           /* agent */
+  const char *agent_role;     /* owner, agent, read_only */
+  const char *buyer_id;       /* buyer */
+  const char *marketplace_id; /* may be NULL for an operator */
+  const char *name;           /* for the audit log: "agent:7", "buyer:B1", "operator:ops" */
+} svc_caller;
+
+/* Takes ownership of st (closed by svc_free). keys are copied. */
+pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
+void svc_free(svc *s);
+store *svc_store(svc *s);
+pl_time svc_now(svc *s);
+
+/* Recompiles the policy configuration; requests in flight keep the one they hold. */
+pl_err svc_policy_reload(svc *s, pl_detail *d);
+
+/* ---- parties (parley admin, import, demo) --------------------------------------- */
+typedef struct {
+  const char *id, *name, *locale;
+  const char *const *domains; /* NULL-terminated */
+} svc_marketplace_in;
+
+typedef struct {
+  const char *id, *marketplace_id, *name, *email;
+} svc_seller_in;
+
+typedef struct {
+  const char *id, *name, *email, *locale;
+  bool opt_out;
+} svc_buyer_in;
+
+pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d);
+pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d);
+pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char *role,
+                     int64_t *id_out, pl_detail *d);
+pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d);
+
+/* Creates a token; *token_out (malloc'd) is shown once and stored only hashed.
+ * subject: "ops name" for operators, agent id for agents, buyer id for buyers. */
+pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject,
+                        pl_time expires_at, char **token_out, pl_detail *d);
+
+/* Resolves a bearer token to its caller, or PL_EUNAUTH. */
+pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d);
+
+/* ---- orders --------------------------------------------------------------------- */
+/* Parses an order object (the import format, `id` optional when id is given) into o. */
+pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o, pl_detail *d);
+/* Operator: insert or update an order. *created tells which. */
+pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *created, pl_detail *d);
+pl_err svc_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, st_order *out,
+                     pl_detail *d);
+
+/* ---- threads and messages ------------------------------------------------------- */
+typedef struct {
+  const char *order_id;  /* post-purchase */
+  const char *asin;      /* pre-purchase, with seller_id */
+  const char *seller_id;
+  const char *topic;
+  const char *text;
+} svc_start_in;
+
+typedef struct {
+  const char *text;
+  bool auto_reply;
+  const char *ext_id;   /* import only */
+  pl_time at;           /* import only: 0 = now */
+  const char *status;   /* import only: recorded status */
+} svc_send_in;
+
+/* A message's fate as the sender sees it: the stored message, and for seller
+ * messages the policy verdict (owned by the caller: policy_verdict_free). */
+typedef struct {
+  st_message msg;
+  policy_verdict verdict;
+} svc_sent;
+
+pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_arena *a,
+                        st_thread *t_out, svc_sent *m_out, pl_detail *d);
+/* Sends in a thread. A seller message the policy rejects is stored as rejected and
+ * the call returns PL_EPOLICY with m_out filled. */
+pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_in *in,
+                pl_arena *a, svc_sent *m_out, pl_detail *d);
+
+pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
+                      st_message **msgs, size_t *nmsgs, pl_detail *d);
+pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
+                       st_thread **out, size_t *n, int64_t *response_needed, pl_detail *d);
+
+pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived, pl_arena *a,
+                          st_thread *out, pl_detail *d);
+pl_err svc_thread_read(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *out,
+                       pl_detail *d);
+/* Flags (value=true) or unflags a buyer message as needing no response. */
+pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_time at,
+                pl_arena *a, st_message *out, pl_detail *d);
+
+/* Operator: the thread as evidence, with every event and its audit chain. */
+pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out,
+                         pl_detail *d);
+
+/* ---- import --------------------------------------------------------------------- */
+/* Imports one line of the import format; history as it was (no policy scan,
+ * timestamps kept). Nothing of a failed line is stored. */
+pl_err svc_import_line(svc *s, const char *line, size_t len, pl_detail *d);
+
+/* ---- views: the JSON a party sees (visibility rules live here) ------------------ */
+json_t *svc_json_thread(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a);
+json_t *svc_json_message(const svc_caller *c, const st_message *m);
+json_t *svc_json_order(const st_order *o);
+json_t *svc_json_findings(const policy_verdict *v);
+/* True when the caller may see message m (buyers see only delivered seller messages). */
+bool svc_message_visible(const svc_caller *c, const st_message *m);
+
+/* Thread and message ids as the API shows them ("T12", "M40"), and back. */
+char *svc_thread_ref(pl_arena *a, int64_t id);
+char *svc_message_ref(pl_arena *a, int64_t id);
+bool svc_parse_ref(const char *ref, char prefix, int64_t *id);
+
+#endif

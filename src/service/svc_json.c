@@ -1,0 +1,114 @@
+/* svc_json.c - what each party sees of threads, messages and orders, as JSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include "service/svc_int.h"
+
+static json_t *time_or_null(pl_time t) {
+  char buf[32];
+  return t ? json_string(pl_time_format(t, buf)) : json_null();
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+bool svc_message_visible(const svc_caller *c, const st_message *m) {
+  if (c->kind != ST_PRINCIPAL_BUYER) return true;
+  if (!strcmp(m->direction, "buyer")) return true;
+  return !strcmp(m->kind, "note") ? false : m->status && !strcmp(m->status, "delivered");
+}
+
+static const char *thread_state(const st_thread *t) {
+  if (t->archived) return "archived";
+  if (t->needs_response) return "response_needed";
+  if (t->waiting) return "no_response_needed";
+  return "answered";
+}
+
+json_t *svc_json_thread(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a) {
+  json_t *j = json_object();
+  json_object_set_new(j, "id", json_string(svc_thread_ref(a, t->id)));
+  json_object_set_new(j, "marketplace_id", json_string(t->marketplace_id));
+  json_object_set_new(j, "seller_id", json_string(t->seller_id));
+  json_object_set_new(j, "order_id", str_or_null(t->order_id));
+  json_object_set_new(j, "asin", str_or_null(t->asin));
+  json_object_set_new(j, "topic", json_string(t->topic));
+  json_object_set_new(j, "created_at", time_or_null(t->created_at));
+  json_object_set_new(j, "last_message_at", time_or_null(t->last_message_at));
+  if (c->kind == ST_PRINCIPAL_BUYER) {
+    st_seller sl;
+    json_object_set_new(j, "seller_name", s->st->ops->seller_get(s->st, t->seller_id, a, &sl)
+                                              ? json_null() : json_string(sl.name));
+    json_object_set_new(j, "unread", json_boolean(t->last_seller_at > t->buyer_read_at));
+  } else {
+    char *alias = NULL;
+    st_buyer b;
+    s->st->ops->alias_get(s->st, t->marketplace_id, t->buyer_id, t->seller_id, a, &alias);
+    json_object_set_new(j, "buyer_alias", str_or_null(alias));
+    json_object_set_new(j, "buyer_name", s->st->ops->buyer_get(s->st, t->buyer_id, a, &b)
+                                             ? json_null() : json_string(b.name));
+    if (c->kind == ST_PRINCIPAL_OPERATOR) json_object_set_new(j, "buyer_id", json_string(t->buyer_id));
+    json_object_set_new(j, "state", json_string(thread_state(t)));
+    json_object_set_new(j, "archived", json_boolean(t->archived));
+    json_object_set_new(j, "unread", json_boolean(t->last_buyer_at > t->seller_read_at));
+    json_object_set_new(j, "waiting", json_integer(t->waiting));
+    json_object_set_new(j, "response_due_at", time_or_null(t->response_due_at));
+  }
+  return j;
+}
+
+json_t *svc_json_findings(const policy_verdict *v) {
+  json_t *arr = json_array();
+  for (size_t i = 0; v && i < v->nfindings; i++) {
+    const policy_finding *f = &v->findings[i];
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "category", f->category, "rule",
+                                         f->rule ? f->rule : "", "start", (json_int_t)f->start,
+                                         "end", (json_int_t)f->end, "text", f->text ? f->text : ""));
+  }
+  return arr;
+}
+
+json_t *svc_json_message(const svc_caller *c, const st_message *m) {
+  char ref[32], tref[32];
+  snprintf(ref, sizeof ref, "M%lld", (long long)m->id);
+  snprintf(tref, sizeof tref, "T%lld", (long long)m->thread_id);
+  json_t *j = json_object();
+  json_object_set_new(j, "id", json_string(ref));
+  json_object_set_new(j, "thread_id", json_string(tref));
+  json_object_set_new(j, "from", json_string(m->direction));
+  json_object_set_new(j, "kind", json_string(m->kind));
+  json_object_set_new(j, "text", json_string(m->text));
+  json_object_set_new(j, "at", time_or_null(m->at));
+  if (c->kind != ST_PRINCIPAL_BUYER) {
+    json_object_set_new(j, "status", str_or_null(m->status));
+    if (!strcmp(m->direction, "buyer"))
+      json_object_set_new(j, "no_response_needed", json_boolean(m->flagged));
+    if (m->agent_id) json_object_set_new(j, "agent_id", json_integer(m->agent_id));
+    if (m->ext_id) json_object_set_new(j, "import_id", json_string(m->ext_id));
+    if (m->policy_json) {
+      json_t *p = json_loads(m->policy_json, 0, NULL);
+      if (p) json_object_set_new(j, "policy", p);
+    }
+  }
+  return j;
+}
+
+json_t *svc_json_order(const st_order *o) {
+  json_t *items = json_array();
+  for (size_t i = 0; i < o->nitems; i++) {
+    const st_item *it = &o->items[i];
+    json_array_append_new(items, json_pack("{s:o,s:o,s:I,s:o,s:o}", "asin", str_or_null(it->asin),
+                                           "title", str_or_null(it->title), "quantity",
+                                           (json_int_t)it->quantity, "price", str_or_null(it->price),
+                                           "currency", str_or_null(it->currency)));
+  }
+  json_t *j = json_object();
+  json_object_set_new(j, "id", json_string(o->id));
+  json_object_set_new(j, "marketplace", json_string(o->marketplace_id));
+  json_object_set_new(j, "seller", json_string(o->seller_id));
+  json_object_set_new(j, "status", json_string(o->status));
+  json_object_set_new(j, "purchased_at", time_or_null(o->purchased_at));
+  json_object_set_new(j, "shipped_at", time_or_null(o->shipped_at));
+  json_object_set_new(j, "delivered_at", time_or_null(o->delivered_at));
+  json_object_set_new(j, "items", items);
+  return j;
+}

@@ -1,0 +1,372 @@
+/* svc_thread.c - threads and messages: start, send, read, flag, archive, export. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/svc_int.h"
+
+/* A seller message that answers buyer messages: delivered, substantive. */
+static bool counts_as_answer(const st_message *m) {
+  return !strcmp(m->direction, "seller") && !strcmp(m->kind, "message") && m->status &&
+         !strcmp(m->status, "delivered");
+}
+
+pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
+  st_message *msgs;
+  size_t n;
+  pl_err e = s->st->ops->message_list(s->st, t->id, a, &msgs, &n);
+  if (e) return e;
+  t->waiting = 0;
+  t->needs_response = 0;
+  t->response_due_at = 0;
+  t->last_buyer_at = 0;
+  t->last_seller_at = 0;
+  pl_time oldest_unflagged = 0;
+  for (size_t i = 0; i < n; i++) {
+    const st_message *m = &msgs[i];
+    if (m->at > t->last_message_at) t->last_message_at = m->at;
+    if (!strcmp(m->direction, "buyer")) {
+      t->last_buyer_at = m->at;
+      t->waiting++;
+      if (!m->flagged) {
+        if (!t->needs_response) oldest_unflagged = m->at;
+        t->needs_response++;
+      }
+    } else {
+      if (strcmp(m->kind, "note")) t->last_seller_at = m->at;
+      if (counts_as_answer(m)) {
+        t->waiting = 0;
+        t->needs_response = 0;
+        oldest_unflagged = 0;
+      }
+    }
+  }
+  /* The oldest unflagged buyer message since the last answer sets the deadline. */
+  if (t->needs_response) t->response_due_at = oldest_unflagged + SVC_RESPONSE_WINDOW;
+  return s->st->ops->thread_update(s->st, t);
+}
+
+/* Loads a thread the caller may see; others' threads are "not found". */
+static pl_err load_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
+                          pl_detail *d) {
+  pl_err e = s->st->ops->thread_get(s->st, id, a, t);
+  if (e == PL_ENOTFOUND ||
+      (!e && ((c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, t->seller_id)) ||
+              (c->kind == ST_PRINCIPAL_BUYER && strcmp(c->buyer_id, t->buyer_id)) ||
+              (c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
+               strcmp(c->marketplace_id, t->marketplace_id)))))
+    return pl_fail(d, PL_ENOTFOUND, "no thread T%lld", (long long)id);
+  return e;
+}
+
+static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detail *d) {
+  if (!t->order_id) return PL_OK;
+  st_order o;
+  pl_err e = s->st->ops->order_get(s->st, t->order_id, a, &o);
+  if (e) return e;
+  if (!strcmp(o.status, "canceled"))
+    return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it",
+                   o.id);
+  return PL_OK;
+}
+
+static bool may_write_as_seller(const svc_caller *c) {
+  return c->kind == ST_PRINCIPAL_AGENT && c->agent_role && strcmp(c->agent_role, "read_only");
+}
+
+static char *verdict_json(const policy_verdict *v) {
+  json_t *j = json_pack("{s:s,s:s,s:o}", "action", policy_action_name(v->action), "engine",
+                        v->engine ? v->engine : "none", "findings", svc_json_findings(v));
+  char *out = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  return out;
+}
+
+/* Adds one message to a thread inside the caller's transaction: policy for seller
+ * messages, the record, its status, the thread summary and the audit entry. */
+static pl_err add_message(svc *s, const svc_caller *c, st_thread *t, const svc_send_in *in,
+                          pl_arena *a, svc_sent *out, pl_detail *d) {
+  bool seller = c->kind == ST_PRINCIPAL_AGENT;
+  pl_err e;
+  memset(out, 0, sizeof *out);
+  st_message *m = &out->msg;
+  m->thread_id = t->id;
+  m->seller_id = t->seller_id;
+  m->direction = seller ? "seller" : "buyer";
+  m->kind = seller && in->auto_reply ? "auto_reply" : "message";
+  m->agent_id = seller ? c->agent_id : 0;
+  m->text = (char *)in->text;
+  m->at = svc_now(s);
+  m->ext_id = NULL;
+  const char *status = "delivered";
+  char *pj = NULL;
+  if (seller) {
+    policy_config *cfg;
+    if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, d))) return e;
+    e = policy_scan(cfg, in->text, strlen(in->text), &out->verdict);
+    policy_config_unref(cfg);
+    if (e) return pl_fail(d, e, "the text could not be checked");
+    status = out->verdict.action == POLICY_REJECT   ? "rejected"
+             : out->verdict.action == POLICY_REVIEW ? "held_for_review"
+                                                    : "delivered";
+    pj = verdict_json(&out->verdict);
+    m->policy_action = (char *)policy_action_name(out->verdict.action);
+    m->policy_engine = (char *)(out->verdict.engine ? out->verdict.engine : "none");
+    m->policy_json = pj;
+  }
+  e = svc__message_add(s, m, status, c->name);
+  if (!e) {
+    m->policy_json = pj ? pl_arena_strdup(a, pj) : NULL;
+    e = svc__thread_recompute(s, t, a);
+  }
+  free(pj);
+  if (!e) {
+    if (seller) t->seller_read_at = m->at;
+    else t->buyer_read_at = m->at;
+    e = s->st->ops->thread_update(s->st, t);
+  }
+  if (!e)
+    e = svc__audit(s, t->seller_id, c->name, seller ? "message.seller" : "message.buyer",
+                   svc_thread_ref(a, t->id),
+                   json_pack("{s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status));
+  return e;
+}
+
+pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_arena *a,
+                        st_thread *t, svc_sent *m_out, pl_detail *d) {
+  memset(m_out, 0, sizeof *m_out);
+  if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "only a buyer starts a thread");
+  bool product = in->asin != NULL;
+  if (product == (in->order_id != NULL))
+    return pl_fail(d, in->asin ? PL_EINVAL : PL_EMISSING, "give either order_id or asin (with seller_id)");
+  if (product && !in->seller_id) return pl_fail(d, PL_EMISSING, "seller_id is required with asin");
+  if (!in->topic) return pl_fail(d, PL_EMISSING, "topic is required");
+  if (!svc__valid_topic(in->topic, product))
+    return pl_fail(d, PL_EINVAL, "topic '%s' is not a %s topic", in->topic,
+                   product ? "pre-purchase" : "post-purchase");
+  pl_err e = svc__check_text(in->text, d);
+  if (e) return e;
+  if (product && (strlen(in->asin) > 32 || !*in->asin)) return pl_fail(d, PL_EINVAL, "asin is not valid");
+
+  if ((e = svc__begin(s, true, d))) return e;
+  memset(t, 0, sizeof *t);
+  st_thread existing;
+  if (!product) {
+    st_order o;
+    e = s->st->ops->order_get(s->st, in->order_id, a, &o);
+    if (e == PL_ENOTFOUND || (!e && strcmp(o.buyer_id, c->buyer_id)))
+      e = pl_fail(d, PL_ENOTFOUND, "no order %s", in->order_id);
+    else if (!e && !strcmp(o.status, "canceled"))
+      e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
+    if (!e) {
+      pl_err g = s->st->ops->thread_find_order(s->st, o.id, a, &existing);
+      if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread T%lld; write there", o.id,
+                          (long long)existing.id);
+      else if (g != PL_ENOTFOUND) e = g;
+    }
+    t->order_id = o.id;
+    t->seller_id = o.seller_id;
+    t->marketplace_id = o.marketplace_id;
+  } else {
+    st_seller sl;
+    e = s->st->ops->seller_get(s->st, in->seller_id, a, &sl);
+    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
+    if (!e) {
+      pl_err g = s->st->ops->thread_find_product(s->st, sl.id, c->buyer_id, in->asin, a, &existing);
+      if (!g) e = pl_fail(d, PL_EEXIST, "you already asked about %s in thread T%lld; write there",
+                          in->asin, (long long)existing.id);
+      else if (g != PL_ENOTFOUND) e = g;
+    }
+    t->asin = (char *)in->asin;
+    t->seller_id = sl.id;
+    t->marketplace_id = sl.marketplace_id;
+  }
+  if (!e) {
+    char *alias;
+    t->buyer_id = (char *)c->buyer_id;
+    t->topic = (char *)in->topic;
+    t->created_at = t->last_message_at = svc_now(s);
+    e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
+    if (!e) e = s->st->ops->thread_insert(s->st, t);
+  }
+  svc_send_in sin = {.text = in->text};
+  if (!e) e = add_message(s, c, t, &sin, a, m_out, d);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_in *in, pl_arena *a,
+                svc_sent *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  if (c->kind == ST_PRINCIPAL_OPERATOR)
+    return pl_fail(d, PL_EFORBIDDEN, "the operator does not write in threads");
+  if (c->kind == ST_PRINCIPAL_AGENT && !may_write_as_seller(c))
+    return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot send messages");
+  if (c->kind == ST_PRINCIPAL_BUYER && in->auto_reply)
+    return pl_fail(d, PL_EINVAL, "auto_reply is for seller messages");
+  pl_err e = svc__check_text(in->text, d);
+  if (e) return e;
+  if ((e = svc__begin(s, true, d))) return e;
+  st_thread t;
+  e = load_thread(s, c, thread_id, a, &t, d);
+  if (!e) e = check_order_open(s, &t, a, d);
+  if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
+    e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer");
+  if (!e) e = add_message(s, c, &t, in, a, out, d);
+  e = svc__end(s, e, d);
+  if (!e && !strcmp(out->msg.status, "rejected"))
+    return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
+                   out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
+  return e;
+}
+
+pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
+                      st_message **msgs, size_t *n, pl_detail *d) {
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = load_thread(s, c, id, a, t, d);
+  if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
+                       st_thread **out, size_t *n, int64_t *rn, pl_detail *d) {
+  q->seller_id = NULL;
+  q->buyer_id = NULL;
+  if (c->kind == ST_PRINCIPAL_AGENT) q->seller_id = c->seller_id;
+  else if (c->kind == ST_PRINCIPAL_BUYER) q->buyer_id = c->buyer_id;
+  if (q->limit <= 0) q->limit = 25;
+  if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit is at most 100");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->thread_list(s->st, q, a, out, n);
+  /* An operator of one marketplace sees only that marketplace's threads. */
+  if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+      if (!strcmp((*out)[i].marketplace_id, c->marketplace_id)) (*out)[k++] = (*out)[i];
+    *n = k;
+  }
+  *rn = -1;
+  if (!e && c->kind == ST_PRINCIPAL_AGENT)
+    e = s->st->ops->thread_count_response_needed(s->st, c->seller_id, rn);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived, pl_arena *a,
+                          st_thread *t, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "only the seller archives threads");
+  if (!may_write_as_seller(c)) return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot archive");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  e = load_thread(s, c, id, a, t, d);
+  if (!e && t->archived != archived) {
+    t->archived = archived;
+    e = s->st->ops->thread_update(s->st, t);
+    if (!e) e = svc__audit(s, t->seller_id, c->name, archived ? "thread.archive" : "thread.unarchive",
+                           svc_thread_ref(a, id), NULL);
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_thread_read(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
+                       pl_detail *d) {
+  if (c->kind == ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "read marks are the parties'");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  e = load_thread(s, c, id, a, t, d);
+  if (!e) {
+    pl_time now = svc_now(s);
+    if (c->kind == ST_PRINCIPAL_AGENT) t->seller_read_at = now > t->last_message_at ? now : t->last_message_at;
+    else t->buyer_read_at = now > t->last_message_at ? now : t->last_message_at;
+    e = s->st->ops->thread_update(s->st, t);
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_time at,
+                pl_arena *a, st_message *m, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_AGENT && c->kind != 0)
+    return pl_fail(d, PL_EFORBIDDEN, "only the seller flags buyer messages");
+  if (c->kind == ST_PRINCIPAL_AGENT && !may_write_as_seller(c))
+    return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot flag messages");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  e = s->st->ops->message_get(s->st, message_id, a, m);
+  st_thread t;
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (!e) e = load_thread(s, c, m->thread_id, a, &t, d);
+  if (e == PL_ENOTFOUND) pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (!e && strcmp(m->direction, "buyer"))
+    e = pl_fail(d, PL_EINVAL, "only buyer messages can be flagged as needing no response");
+  if (!e && m->flagged != value) {
+    st_event ev = {.message_id = m->id,
+                   .thread_id = m->thread_id,
+                   .seller_id = m->seller_id,
+                   .type = "flag",
+                   .value = value ? "true" : "false",
+                   .actor = (char *)c->name,
+                   .at = at ? at : svc_now(s)};
+    e = s->st->ops->event_insert(s->st, &ev);
+    m->flagged = value;
+    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
+                           svc_thread_ref(a, t.id), json_pack("{s:s}", "message", svc_message_ref(a, m->id)));
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out,
+                         pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator exports evidence");
+  pl_err e = svc__begin(s, true, d); /* the export itself is audited */
+  if (e) return e;
+  st_thread t;
+  st_message *msgs = NULL;
+  st_event *evs = NULL;
+  st_audit *aud = NULL;
+  size_t nm = 0, ne = 0, na = 0;
+  st_order o;
+  bool have_order = false;
+  e = load_thread(s, c, id, a, &t, d);
+  if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
+  if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
+  if (!e) e = s->st->ops->audit_list(s->st, svc_thread_ref(a, id), a, &aud, &na);
+  if (!e && t.order_id) {
+    e = s->st->ops->order_get(s->st, t.order_id, a, &o);
+    have_order = !e;
+  }
+  json_t *j = NULL;
+  if (!e) {
+    char ts[32];
+    j = json_object();
+    json_object_set_new(j, "exported_at", json_string(pl_time_format(svc_now(s), ts)));
+    json_object_set_new(j, "thread", svc_json_thread(s, c, &t, a));
+    json_object_set_new(j, "order", have_order ? svc_json_order(&o) : json_null());
+    json_t *ma = json_array();
+    for (size_t i = 0; i < nm; i++) json_array_append_new(ma, svc_json_message(c, &msgs[i]));
+    json_object_set_new(j, "messages", ma);
+    json_t *ea = json_array();
+    for (size_t i = 0; i < ne; i++)
+      json_array_append_new(ea, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)evs[i].id,
+                                          "message", svc_message_ref(a, evs[i].message_id),
+                                          "type", evs[i].type, "value", evs[i].value, "actor",
+                                          evs[i].actor, "at", pl_time_format(evs[i].at, ts)));
+    json_object_set_new(j, "events", ea);
+    json_t *aa = json_array();
+    for (size_t i = 0; i < na; i++) {
+      json_t *detail = json_loads(aud[i].detail_json, 0, NULL);
+      json_array_append_new(aa, json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:s}", "id", (json_int_t)aud[i].id,
+                                          "at", pl_time_format(aud[i].at, ts), "actor", aud[i].actor,
+                                          "action", aud[i].action, "detail", detail ? detail : json_object(),
+                                          "prev_hash", aud[i].prev_hash, "hash", aud[i].hash));
+    }
+    json_object_set_new(j, "audit", aa);
+  }
+  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.export", svc_thread_ref(a, id), NULL);
+  e = svc__end(s, e, d);
+  if (e) {
+    json_decref(j);
+    j = NULL;
+  }
+  *out = j;
+  return e;
+}
