@@ -67,6 +67,18 @@ pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
   return PL_OK;
 }
 
+const char *const svc_status_names[SVC_STATUS_COUNT] = {"delivered", "not_delivered",
+                                                        "held_for_review", "rejected", "failed"};
+
+void svc__count_status(svc *s, const char *status) {
+  for (int i = 0; i < SVC_STATUS_COUNT; i++)
+    if (!strcmp(svc_status_names[i], status)) atomic_fetch_add(&s->status_counts[i], 1);
+}
+
+void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]) {
+  for (int i = 0; i < SVC_STATUS_COUNT; i++) out[i] = atomic_load(&s->status_counts[i]);
+}
+
 /* ---- policy configurations -------------------------------------------------------- */
 
 pl_err svc_policy_reload(svc *s, pl_detail *d) {

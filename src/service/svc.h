@@ -46,6 +46,11 @@ pl_time svc_now(svc *s);
 /* Recompiles the policy configuration; requests in flight keep the one they hold. */
 pl_err svc_policy_reload(svc *s, pl_detail *d);
 
+/* Messages recorded since start by delivery status, for /metrics. */
+#define SVC_STATUS_COUNT 5
+extern const char *const svc_status_names[SVC_STATUS_COUNT];
+void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]);
+
 /* ---- parties (parley admin, import, demo) --------------------------------------- */
 typedef struct {
   const char *id, *name, *locale;
@@ -131,13 +136,18 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
 pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out,
                          pl_detail *d);
 
+/* A dry run of the policy for the caller's marketplace (compose-as-you-type). The
+ * verdict is the caller's to free. */
+pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const char *marketplace_id,
+                        pl_arena *a, policy_verdict *out, pl_detail *d);
+
 /* ---- import --------------------------------------------------------------------- */
 /* Imports one line of the import format; history as it was (no policy scan,
  * timestamps kept). Nothing of a failed line is stored. */
 pl_err svc_import_line(svc *s, const char *line, size_t len, pl_detail *d);
 
 /* ---- views: the JSON a party sees (visibility rules live here) ------------------ */
-json_t *svc_json_thread(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a);
+json_t *svc_json_thread(const svc_caller *c, const st_thread *t);
 json_t *svc_json_message(const svc_caller *c, const st_message *m);
 json_t *svc_json_order(const st_order *o);
 json_t *svc_json_findings(const policy_verdict *v);

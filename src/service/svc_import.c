@@ -172,7 +172,9 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
     e = svc__message_add(s, &m, status, "import");
     if (!e) e = svc__thread_recompute(s, &t, a);
   }
-  return svc__end(s, e, d);
+  e = svc__end(s, e, d);
+  if (!e) svc__count_status(s, status);
+  return e;
 }
 
 static pl_err import_flag(svc *s, json_t *o, pl_arena *a, pl_detail *d) {

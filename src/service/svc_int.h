@@ -3,6 +3,7 @@
 #define PL_SVC_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "service/svc.h"
 
@@ -20,7 +21,11 @@ struct svc {
   svc__policy_slot *policies;
   size_t npolicies;
   unsigned policy_generation;
+  atomic_ulong status_counts[SVC_STATUS_COUNT];
 };
+
+/* Counts a committed message under its status. */
+void svc__count_status(svc *s, const char *status);
 
 /* Begins a transaction or fails with a store error in d. */
 pl_err svc__begin(svc *s, bool write, pl_detail *d);

@@ -24,9 +24,11 @@ static const char *thread_state(const st_thread *t) {
   return "answered";
 }
 
-json_t *svc_json_thread(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a) {
+json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
+  char ref[32];
+  snprintf(ref, sizeof ref, "T%lld", (long long)t->id);
   json_t *j = json_object();
-  json_object_set_new(j, "id", json_string(svc_thread_ref(a, t->id)));
+  json_object_set_new(j, "id", json_string(ref));
   json_object_set_new(j, "marketplace_id", json_string(t->marketplace_id));
   json_object_set_new(j, "seller_id", json_string(t->seller_id));
   json_object_set_new(j, "order_id", str_or_null(t->order_id));
@@ -35,18 +37,15 @@ json_t *svc_json_thread(svc *s, const svc_caller *c, const st_thread *t, pl_aren
   json_object_set_new(j, "created_at", time_or_null(t->created_at));
   json_object_set_new(j, "last_message_at", time_or_null(t->last_message_at));
   if (c->kind == ST_PRINCIPAL_BUYER) {
-    st_seller sl;
-    json_object_set_new(j, "seller_name", s->st->ops->seller_get(s->st, t->seller_id, a, &sl)
-                                              ? json_null() : json_string(sl.name));
+    json_object_set_new(j, "seller_name", str_or_null(t->seller_name));
     json_object_set_new(j, "unread", json_boolean(t->last_seller_at > t->buyer_read_at));
   } else {
-    char *alias = NULL;
-    st_buyer b;
-    s->st->ops->alias_get(s->st, t->marketplace_id, t->buyer_id, t->seller_id, a, &alias);
-    json_object_set_new(j, "buyer_alias", str_or_null(alias));
-    json_object_set_new(j, "buyer_name", s->st->ops->buyer_get(s->st, t->buyer_id, a, &b)
-                                             ? json_null() : json_string(b.name));
-    if (c->kind == ST_PRINCIPAL_OPERATOR) json_object_set_new(j, "buyer_id", json_string(t->buyer_id));
+    json_object_set_new(j, "buyer_alias", str_or_null(t->buyer_alias));
+    json_object_set_new(j, "buyer_name", str_or_null(t->buyer_name));
+    if (c->kind == ST_PRINCIPAL_OPERATOR) {
+      json_object_set_new(j, "buyer_id", json_string(t->buyer_id));
+      json_object_set_new(j, "seller_name", str_or_null(t->seller_name));
+    }
     json_object_set_new(j, "state", json_string(thread_state(t)));
     json_object_set_new(j, "archived", json_boolean(t->archived));
     json_object_set_new(j, "unread", json_boolean(t->last_buyer_at > t->seller_read_at));

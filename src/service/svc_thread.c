@@ -190,7 +190,9 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   }
   svc_send_in sin = {.text = in->text};
   if (!e) e = add_message(s, c, t, &sin, a, m_out, d);
-  return svc__end(s, e, d);
+  e = svc__end(s, e, d);
+  if (!e) svc__count_status(s, m_out->msg.status);
+  return e;
 }
 
 pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_in *in, pl_arena *a,
@@ -212,6 +214,7 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer");
   if (!e) e = add_message(s, c, &t, in, a, out, d);
   e = svc__end(s, e, d);
+  if (!e) svc__count_status(s, out->msg.status);
   if (!e && !strcmp(out->msg.status, "rejected"))
     return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
                    out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
@@ -339,7 +342,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
     char ts[32];
     j = json_object();
     json_object_set_new(j, "exported_at", json_string(pl_time_format(svc_now(s), ts)));
-    json_object_set_new(j, "thread", svc_json_thread(s, c, &t, a));
+    json_object_set_new(j, "thread", svc_json_thread(c, &t));
     json_object_set_new(j, "order", have_order ? svc_json_order(&o) : json_null());
     json_t *ma = json_array();
     for (size_t i = 0; i < nm; i++) json_array_append_new(ma, svc_json_message(c, &msgs[i]));
@@ -369,4 +372,23 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   }
   *out = j;
   return e;
+}
+
+pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const char *mp,
+                        pl_arena *a, policy_verdict *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  if (c->kind == ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "the policy check is for sellers");
+  if (c->marketplace_id) mp = c->marketplace_id;
+  if (!mp) return pl_fail(d, PL_EMISSING, "marketplace_id is required");
+  pl_err e = svc__check_text(text, d);
+  if (e) return e;
+  if ((e = svc__begin(s, false, d))) return e;
+  policy_config *cfg = NULL;
+  e = svc__policy_for(s, mp, a, &cfg, d);
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_EINTERNAL) return pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
+  if (e) return e;
+  e = policy_scan(cfg, text, strlen(text), out);
+  policy_config_unref(cfg);
+  return e ? pl_fail(d, e, "the text could not be checked") : PL_OK;
 }

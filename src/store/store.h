@@ -72,6 +72,8 @@ typedef struct {
   pl_time created_at, last_message_at, last_buyer_at, last_seller_at;
   pl_time seller_read_at, buyer_read_at;
   pl_time response_due_at; /* oldest unflagged waiting buyer message + 24 h; 0 = none */
+  /* read with the thread, for display; not written by thread_update */
+  char *buyer_alias, *buyer_name, *seller_name;
 } st_thread;
 
 typedef struct {

@@ -27,7 +27,11 @@ enum {
 #define THREAD_COLS                                                                       \
   "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
   " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"     \
-  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at"
+  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at,"          \
+  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"          \
+  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
+  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
+  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id)"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
@@ -533,6 +537,9 @@ static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->seller_read_at = sqlite3_column_int64(st, 14);
   t->buyer_read_at = sqlite3_column_int64(st, 15);
   t->response_due_at = sqlite3_column_int64(st, 16);
+  t->buyer_alias = col_text(a, st, 17);
+  t->buyer_name = col_text(a, st, 18);
+  t->seller_name = col_text(a, st, 19);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {

@@ -1,0 +1,272 @@
+/* http.c - the libmicrohttpd server: bodies with a size cap, responses, errors, metrics. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/http_int.h"
+
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+static const double latency_bounds[12] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,   0.1,   0.25,   0.5,   1.0,  1e300};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+unsigned http_status_for(pl_err e) {
+  switch (e) {
+  case PL_OK: return 200;
+  case PL_EINVAL:
+  case PL_EUTF8:
+  case PL_EJSON:
+  case PL_ETYPE:
+  case PL_EMISSING:
+  case PL_EEMPTY:
+  case PL_ETOOMANY: return 400;
+  case PL_EUNAUTH: return 401;
+  case PL_EFORBIDDEN: return 403;
+  case PL_ENOTFOUND: return 404;
+  case PL_EMETHOD: return 405;
+  case PL_EEXIST:
+  case PL_ECONFLICT:
+  case PL_ECANCELED:
+  case PL_ENOTALLOWED: return 409;
+  case PL_ETOOLARGE: return 413;
+  case PL_ETOOLONG:
+  case PL_EPOLICY: return 422;
+  case PL_ERATELIMIT: return 429;
+  case PL_ESTORE: return 503;
+  case PL_ECRYPTO:
+  case PL_EIO:
+  case PL_EINTERNAL: return 500;
+  }
+  return 500;
+}
+
+void http__json(http_req *r, unsigned status, json_t *body) {
+  r->status = status;
+  free(r->resp);
+  r->resp = json_dumps(body, JSON_COMPACT);
+  r->resp_len = r->resp ? strlen(r->resp) : 0;
+  r->content_type = "application/json";
+  json_decref(body);
+}
+
+static json_t *error_body(pl_err e, const char *msg) {
+  return json_pack("{s:{s:s,s:s}}", "error", "code", pl_errname(e), "message",
+                   msg && *msg ? msg : pl_strerror(e));
+}
+
+void http__error(http_req *r, pl_err e, const char *msg) {
+  http__json(r, http_status_for(e), error_body(e, msg));
+}
+
+static void finish(http_server *h, http_req *r) {
+  unsigned cls = r->status / 100;
+  if (cls >= 1 && cls <= 5) atomic_fetch_add(&h->by_status[cls], 1);
+  double dt = now_s() - r->started;
+  for (int i = 0; i < 12; i++)
+    if (dt <= latency_bounds[i]) {
+      atomic_fetch_add(&h->latency_bucket[i], 1);
+      break;
+    }
+  atomic_fetch_add(&h->latency_count, 1);
+  atomic_fetch_add(&h->latency_sum_us, (unsigned long long)(dt * 1e6));
+}
+
+static enum MHD_Result send_response(http_server *h, http_req *r) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
+                                      r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  r->resp = NULL;
+  MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : "application/json");
+  MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  if (r->extra_header) MHD_add_response_header(resp, r->extra_header, r->extra_value);
+  finish(h, r);
+  enum MHD_Result ret = MHD_queue_response(r->conn, r->status ? r->status : 500, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+static void dispatch(http_server *h, http_req *r) {
+  if (r->too_large) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", h->opt.max_body);
+    http__error(r, PL_ETOOLARGE, msg);
+    return;
+  }
+  if (!strcmp(r->url, "/healthz")) {
+    pl_err e = store_begin(svc_store(h->s), false);
+    if (!e) {
+      e = svc_store(h->s)->ops->ping(svc_store(h->s));
+      store_rollback(svc_store(h->s));
+    }
+    if (e) http__error(r, PL_ESTORE, "the store does not answer");
+    else http__json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "version", PARLEY_VERSION));
+    return;
+  }
+  if (!strcmp(r->url, "/metrics")) {
+    r->status = 200;
+    r->resp = http__metrics_text(h);
+    r->resp_len = strlen(r->resp);
+    r->content_type = "text/plain; version=0.0.4";
+    return;
+  }
+  if (http__api(h, r)) return;
+  if (http__web(h, r)) return;
+  http__error(r, PL_ENOTFOUND, "no such path");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+  http_server *h = cls;
+  http_req *r = *con_cls;
+  if (!r) {
+    r = pl_xcalloc(1, sizeof *r);
+    r->conn = conn;
+    r->method = method;
+    r->url = url;
+    r->s = h->s;
+    r->a = pl_arena_new();
+    r->started = now_s();
+    unsigned char rid[16];
+    randombytes_buf(rid, sizeof rid);
+    sodium_bin2hex(r->request_id, sizeof r->request_id, rid, sizeof rid);
+    *con_cls = r;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > h->opt.max_body) r->too_large = true;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (!r->too_large) {
+      if (r->body_len + *upload_size > h->opt.max_body) {
+        r->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+      } else {
+        if (r->body_len + *upload_size + 1 > r->body_cap) {
+          r->body_cap = (r->body_len + *upload_size + 1) * 2;
+          if (r->body_cap > h->opt.max_body + 1) r->body_cap = h->opt.max_body + 1;
+          r->body = pl_xrealloc(r->body, r->body_cap);
+        }
+        memcpy(r->body + r->body_len, upload, *upload_size);
+        r->body_len += *upload_size;
+        r->body[r->body_len] = '\0';
+      }
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  dispatch(h, r);
+  return send_response(h, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  http_req *r = *con_cls;
+  if (!r) return;
+  free(r->body);
+  free(r->resp);
+  pl_arena_free(r->a);
+  free(r);
+  *con_cls = NULL;
+}
+
+pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d) {
+  http_server *h = pl_xcalloc(1, sizeof *h);
+  h->s = s;
+  h->opt = *opt;
+  if (!h->opt.max_body) h->opt.max_body = DEFAULT_MAX_BODY;
+  if (!h->opt.threads) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    h->opt.threads = n > 0 ? (unsigned)n : 2;
+  }
+  char host[128] = "127.0.0.1";
+  unsigned port = 8080;
+  const char *colon = opt->listen ? strrchr(opt->listen, ':') : NULL;
+  if (opt->listen) {
+    if (!colon || (size_t)(colon - opt->listen) >= sizeof host) {
+      free(h);
+      return pl_fail(d, PL_EINVAL, "--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
+    }
+    memcpy(host, opt->listen, (size_t)(colon - opt->listen));
+    host[colon - opt->listen] = '\0';
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end || p > 65535) {
+      free(h);
+      return pl_fail(d, PL_EINVAL, "port '%s' is not a port number", colon + 1);
+    }
+    port = (unsigned)p;
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    free(h);
+    return pl_fail(d, PL_EINVAL, "'%s' is not an IPv4 address", host);
+  }
+  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+                          (uint16_t)port, NULL, NULL, on_request, h,
+                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                          MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads,
+                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                          MHD_OPTION_END);
+  if (!h->d) {
+    free(h);
+    return pl_fail(d, PL_EIO, "cannot listen on %s:%u (in use, or not an address of this machine)", host, port);
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+  h->port = info ? info->port : port;
+  *out = h;
+  return PL_OK;
+}
+
+unsigned http_port(const http_server *h) { return h->port; }
+
+void http_stop(http_server *h) {
+  if (!h) return;
+  MHD_stop_daemon(h->d);
+  free(h);
+}
+
+char *http__metrics_text(http_server *h) {
+  size_t cap = 8192, n = 0;
+  char *out = pl_xmalloc(cap);
+#define EMIT(...) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__)
+  EMIT("# HELP parley_http_requests_total HTTP requests answered, by status class.\n");
+  EMIT("# TYPE parley_http_requests_total counter\n");
+  for (int c = 1; c <= 5; c++)
+    EMIT("parley_http_requests_total{code=\"%dxx\"} %lu\n", c, atomic_load(&h->by_status[c]));
+  EMIT("# HELP parley_http_request_duration_seconds Time from request to response.\n");
+  EMIT("# TYPE parley_http_request_duration_seconds histogram\n");
+  unsigned long cum = 0;
+  for (int i = 0; i < 12; i++) {
+    cum += atomic_load(&h->latency_bucket[i]);
+    if (i < 11) EMIT("parley_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[i], cum);
+    else EMIT("parley_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+  }
+  EMIT("parley_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&h->latency_sum_us) / 1e6);
+  EMIT("parley_http_request_duration_seconds_count %lu\n", atomic_load(&h->latency_count));
+  unsigned long counts[SVC_STATUS_COUNT];
+  svc_message_counts(h->s, counts);
+  EMIT("# HELP parley_messages_total Messages recorded since start, by delivery status.\n");
+  EMIT("# TYPE parley_messages_total counter\n");
+  for (int i = 0; i < SVC_STATUS_COUNT; i++)
+    EMIT("parley_messages_total{status=\"%s\"} %lu\n", svc_status_names[i], counts[i]);
+#undef EMIT
+  return out;
+}

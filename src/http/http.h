@@ -1,0 +1,27 @@
+/* http.h - the HTTP transport: parley's own JSON API over libmicrohttpd. */
+#ifndef PL_HTTP_H
+#define PL_HTTP_H
+
+#include <stddef.h>
+
+#include "service/svc.h"
+
+typedef struct http_server http_server;
+
+typedef struct {
+  const char *listen;    /* "127.0.0.1:8080" */
+  unsigned threads;      /* worker threads; 0 = number of CPUs */
+  size_t max_body;       /* bytes; 0 = 1 MiB */
+  const char *web_root;  /* directory of the web message center, or NULL */
+} http_options;
+
+/* Starts serving; s stays owned by the caller and must outlive the server. */
+pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d);
+/* The port actually bound (useful with port 0). */
+unsigned http_port(const http_server *h);
+void http_stop(http_server *h);
+
+/* The HTTP status for an error code (the one table of it). */
+unsigned http_status_for(pl_err e);
+
+#endif

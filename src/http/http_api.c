@@ -1,0 +1,413 @@
+/* http_api.c - routes of the own JSON API (/v1): parse, call one service operation, render. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/http_int.h"
+
+#define MAX_SEGMENTS 6
+
+typedef struct {
+  char *seg[MAX_SEGMENTS];
+  int n;
+} path;
+
+static void split(pl_arena *a, const char *url, path *p) {
+  p->n = 0;
+  const char *s = url;
+  while (*s && p->n < MAX_SEGMENTS) {
+    while (*s == '/') s++;
+    if (!*s) break;
+    const char *e = strchr(s, '/');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    p->seg[p->n++] = pl_arena_strndup(a, s, len);
+    s += len;
+  }
+  if (*s && strspn(s, "/") != strlen(s)) p->n = MAX_SEGMENTS + 1; /* too deep: no route */
+}
+
+static bool is(const path *p, int i, const char *v) { return i < p->n && !strcmp(p->seg[i], v); }
+
+static const char *query(http_req *r, const char *k) {
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
+}
+
+/* Parses the body as a JSON object; on failure the error response is set. */
+static json_t *body_object(http_req *r) {
+  if (!r->body_len) {
+    http__error(r, PL_EJSON, "a JSON object body is required");
+    return NULL;
+  }
+  json_error_t err;
+  json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+  if (!j) {
+    if (json_error_code(&err) == json_error_invalid_utf8) http__error(r, PL_EUTF8, "the body is not valid UTF-8");
+    else {
+      char msg[300];
+      snprintf(msg, sizeof msg, "the body is not valid JSON: %s (line %d, column %d)", err.text,
+               err.line, err.column);
+      http__error(r, PL_EJSON, msg);
+    }
+    return NULL;
+  }
+  if (!json_is_object(j)) {
+    json_decref(j);
+    http__error(r, PL_EJSON, "the body must be a JSON object");
+    return NULL;
+  }
+  return j;
+}
+
+/* Reads an optional string field; false (with the error response set) on a wrong type. */
+static bool field_str(http_req *r, json_t *o, const char *k, const char **out) {
+  json_t *v = json_object_get(o, k);
+  *out = NULL;
+  if (!v || json_is_null(v)) return true;
+  if (!json_is_string(v)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "field '%s' must be a string", k);
+    http__error(r, PL_ETYPE, msg);
+    return false;
+  }
+  *out = json_string_value(v);
+  return true;
+}
+
+static bool field_bool(http_req *r, json_t *o, const char *k, bool *out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return true;
+  if (!json_is_boolean(v)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "field '%s' must be true or false", k);
+    http__error(r, PL_ETYPE, msg);
+    return false;
+  }
+  *out = json_is_true(v);
+  return true;
+}
+
+static bool authenticate(http_req *r) {
+  const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+  const char *tok = NULL;
+  if (auth && !strncasecmp(auth, "Bearer ", 7)) tok = auth + 7;
+  pl_detail d = {{0}};
+  pl_err e = svc_authenticate(r->s, tok, r->a, &r->caller, &d);
+  if (e) {
+    http__error(r, e, d.msg);
+    if (e == PL_EUNAUTH) {
+      r->extra_header = "WWW-Authenticate";
+      r->extra_value = "Bearer realm=\"parley\"";
+    }
+    return false;
+  }
+  return true;
+}
+
+static void fail(http_req *r, pl_err e, const pl_detail *d) { http__error(r, e, d->msg); }
+
+static void method_not_allowed(http_req *r) {
+  http__error(r, PL_EMETHOD, "this path does not take that method");
+}
+
+/* ---- handlers --------------------------------------------------------------------- */
+
+static void h_me(http_req *r) {
+  const svc_caller *c = &r->caller;
+  json_t *j = json_object();
+  json_object_set_new(j, "kind", json_string(c->kind == ST_PRINCIPAL_OPERATOR ? "operator"
+                                             : c->kind == ST_PRINCIPAL_AGENT  ? "agent"
+                                                                              : "buyer"));
+  if (c->seller_id) json_object_set_new(j, "seller_id", json_string(c->seller_id));
+  if (c->agent_id) json_object_set_new(j, "agent_id", json_integer(c->agent_id));
+  if (c->agent_role) json_object_set_new(j, "role", json_string(c->agent_role));
+  if (c->buyer_id) json_object_set_new(j, "buyer_id", json_string(c->buyer_id));
+  json_object_set_new(j, "marketplace_id", c->marketplace_id ? json_string(c->marketplace_id) : json_null());
+  http__json(r, 200, j);
+}
+
+static void h_threads_list(http_req *r) {
+  st_thread_query q = {0};
+  const char *f = query(r, "filter");
+  if (!f || !strcmp(f, "all")) q.filter = ST_FILTER_ALL;
+  else if (!strcmp(f, "response_needed")) q.filter = ST_FILTER_RESPONSE_NEEDED;
+  else if (!strcmp(f, "unanswered")) q.filter = ST_FILTER_UNANSWERED;
+  else if (!strcmp(f, "sent")) q.filter = ST_FILTER_SENT;
+  else if (!strcmp(f, "archived")) q.filter = ST_FILTER_ARCHIVED;
+  else {
+    http__error(r, PL_EINVAL, "filter must be response_needed, unanswered, sent, all or archived");
+    return;
+  }
+  q.order_id = query(r, "order_id");
+  q.asin = query(r, "asin");
+  q.buyer_alias = query(r, "alias");
+  q.fts = query(r, "q");
+  if (q.fts && strlen(q.fts) > 500) {
+    http__error(r, PL_EINVAL, "q is at most 500 characters");
+    return;
+  }
+  const char *lim = query(r, "limit");
+  if (lim) {
+    char *end;
+    long v = strtol(lim, &end, 10);
+    if (*end || v < 1 || v > 100) {
+      http__error(r, PL_EINVAL, "limit must be an integer from 1 to 100");
+      return;
+    }
+    q.limit = (int)v;
+  }
+  const char *cur = query(r, "cursor");
+  if (cur) {
+    long long at, id;
+    char tail;
+    if (sscanf(cur, "%lld.%lld%c", &at, &id, &tail) != 2 || at <= 0 || id <= 0) {
+      http__error(r, PL_EINVAL, "cursor is not one this server gave");
+      return;
+    }
+    q.cursor_at = at;
+    q.cursor_id = id;
+  }
+  st_thread *ts;
+  size_t n;
+  int64_t rn;
+  pl_detail d = {{0}};
+  pl_err e = svc_thread_list(r->s, &r->caller, &q, r->a, &ts, &n, &rn, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_thread(&r->caller, &ts[i]));
+  json_t *j = json_object();
+  json_object_set_new(j, "threads", arr);
+  int limit = q.limit ? q.limit : 25;
+  if (n == (size_t)limit)
+    json_object_set_new(j, "next_cursor", json_string(pl_arena_printf(r->a, "%lld.%lld",
+        (long long)ts[n - 1].last_message_at, (long long)ts[n - 1].id)));
+  else
+    json_object_set_new(j, "next_cursor", json_null());
+  if (rn >= 0) json_object_set_new(j, "response_needed_count", json_integer(rn));
+  http__json(r, 200, j);
+}
+
+static json_t *sent_json(http_req *r, const svc_sent *m) {
+  return svc_json_message(&r->caller, &m->msg);
+}
+
+static void h_threads_start(http_req *r) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  svc_start_in in = {0};
+  if (field_str(r, b, "order_id", &in.order_id) && field_str(r, b, "asin", &in.asin) &&
+      field_str(r, b, "seller_id", &in.seller_id) && field_str(r, b, "topic", &in.topic) &&
+      field_str(r, b, "text", &in.text)) {
+    st_thread t;
+    svc_sent m;
+    pl_detail d = {{0}};
+    pl_err e = svc_thread_start(r->s, &r->caller, &in, r->a, &t, &m, &d);
+    if (e) fail(r, e, &d);
+    else
+      http__json(r, 201, json_pack("{s:o,s:o}", "thread", svc_json_thread(&r->caller, &t),
+                                   "message", sent_json(r, &m)));
+    policy_verdict_free(&m.verdict);
+  }
+  json_decref(b);
+}
+
+static bool thread_id(http_req *r, const char *ref, int64_t *id) {
+  if (svc_parse_ref(ref, 'T', id)) return true;
+  http__error(r, PL_ENOTFOUND, "no such thread");
+  return false;
+}
+
+static void h_thread_get(http_req *r, int64_t id) {
+  st_thread t;
+  st_message *msgs;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_thread_get(r->s, &r->caller, id, r->a, &t, &msgs, &n, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++)
+    if (svc_message_visible(&r->caller, &msgs[i]))
+      json_array_append_new(arr, svc_json_message(&r->caller, &msgs[i]));
+  json_t *order = json_null();
+  if (t.order_id) {
+    st_order o;
+    pl_detail d2 = {{0}};
+    if (!svc_order_get(r->s, &r->caller, t.order_id, r->a, &o, &d2)) {
+      json_decref(order);
+      order = svc_json_order(&o);
+    }
+  }
+  /* svc_json_thread reads names through the store, inside a transaction of its own. */
+  pl_err be = store_begin(svc_store(r->s), false);
+  json_t *tj = svc_json_thread(&r->caller, &t);
+  if (!be) store_rollback(svc_store(r->s));
+  http__json(r, 200, json_pack("{s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr));
+}
+
+static void h_send(http_req *r, int64_t id) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  svc_send_in in = {0};
+  if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply)) {
+    svc_sent m;
+    pl_detail d = {{0}};
+    pl_err e = svc_send(r->s, &r->caller, id, &in, r->a, &m, &d);
+    if (e == PL_EPOLICY) {
+      /* The refused message is kept as evidence; its id lets the seller find it. */
+      http__json(r, http_status_for(e),
+                 json_pack("{s:{s:s,s:s,s:o,s:s}}", "error", "code", pl_errname(e), "message", d.msg,
+                           "findings", svc_json_findings(&m.verdict), "message_id",
+                           svc_message_ref(r->a, m.msg.id)));
+    } else if (e) {
+      fail(r, e, &d);
+    } else {
+      http__json(r, 201, json_pack("{s:o}", "message", sent_json(r, &m)));
+    }
+    policy_verdict_free(&m.verdict);
+  }
+  json_decref(b);
+}
+
+static void reply_thread(http_req *r, pl_err e, const pl_detail *d, const st_thread *t) {
+  if (e) return fail(r, e, d);
+  http__json(r, 200, json_pack("{s:o}", "thread", svc_json_thread(&r->caller, t)));
+}
+
+static void h_flag(http_req *r, const char *ref) {
+  int64_t id;
+  if (!svc_parse_ref(ref, 'M', &id)) {
+    http__error(r, PL_ENOTFOUND, "no such message");
+    return;
+  }
+  json_t *b = body_object(r);
+  if (!b) return;
+  json_t *v = json_object_get(b, "value");
+  if (!v) http__error(r, PL_EMISSING, "field 'value' (true or false) is required");
+  else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'value' must be true or false");
+  else {
+    st_message m;
+    pl_detail d = {{0}};
+    pl_err e = svc_flag(r->s, &r->caller, id, json_is_true(v), 0, r->a, &m, &d);
+    if (e) fail(r, e, &d);
+    else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
+  }
+  json_decref(b);
+}
+
+static void h_order_put(http_req *r, const char *id) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  st_order o;
+  pl_detail d = {{0}};
+  bool created = false;
+  pl_err e = svc_order_from_json(b, id, r->a, &o, &d);
+  if (!e) e = svc_order_put(r->s, &r->caller, &o, &created, &d);
+  if (e == PL_OK) e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, created ? 201 : 200, json_pack("{s:o}", "order", svc_json_order(&o)));
+  json_decref(b);
+}
+
+static void h_order_get(http_req *r, const char *id) {
+  st_order o;
+  pl_detail d = {{0}};
+  pl_err e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, json_pack("{s:o}", "order", svc_json_order(&o)));
+}
+
+static void h_export(http_req *r, int64_t id) {
+  json_t *j;
+  pl_detail d = {{0}};
+  pl_err e = svc_thread_export(r->s, &r->caller, id, r->a, &j, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, j);
+}
+
+static void h_policy_check(http_req *r) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  const char *text, *mp;
+  if (field_str(r, b, "text", &text) && field_str(r, b, "marketplace_id", &mp)) {
+    policy_verdict v;
+    pl_detail d = {{0}};
+    pl_err e = svc_policy_check(r->s, &r->caller, text, mp, r->a, &v, &d);
+    if (e) fail(r, e, &d);
+    else {
+      json_t *cats = json_array();
+      for (size_t i = 0; i < v.nfindings; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < json_array_size(cats); k++)
+          if (!strcmp(json_string_value(json_array_get(cats, k)), v.findings[i].category)) seen = true;
+        if (!seen) json_array_append_new(cats, json_string(v.findings[i].category));
+      }
+      http__json(r, 200, json_pack("{s:s,s:o,s:o,s:s}", "action", policy_action_name(v.action),
+                                   "categories", cats, "findings", svc_json_findings(&v), "engine",
+                                   v.engine ? v.engine : "none"));
+    }
+    policy_verdict_free(&v);
+  }
+  json_decref(b);
+}
+
+bool http__api(http_server *h, http_req *r) {
+  (void)h;
+  path p;
+  split(r->a, r->url, &p);
+  if (p.n < 2 || !is(&p, 0, "v1")) return false;
+  const char *m = r->method;
+  bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
+  /* Resolve the route first so that an unknown path is 404 before authentication. */
+  enum { R_NONE, R_ME, R_THREADS, R_THREAD, R_MSGS, R_READ, R_ARCH, R_UNARCH, R_EXPORT, R_FLAG,
+         R_ORDER, R_POLICY } route = R_NONE;
+  if (p.n == 2 && is(&p, 1, "me")) route = R_ME;
+  else if (p.n == 2 && is(&p, 1, "threads")) route = R_THREADS;
+  else if (p.n == 3 && is(&p, 1, "threads")) route = R_THREAD;
+  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "messages")) route = R_MSGS;
+  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "read")) route = R_READ;
+  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "archive")) route = R_ARCH;
+  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "unarchive")) route = R_UNARCH;
+  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "export")) route = R_EXPORT;
+  else if (p.n == 4 && is(&p, 1, "messages") && is(&p, 3, "no-response-needed")) route = R_FLAG;
+  else if (p.n == 3 && is(&p, 1, "orders")) route = R_ORDER;
+  else if (p.n == 3 && is(&p, 1, "policy") && is(&p, 2, "check")) route = R_POLICY;
+  if (route == R_NONE) return false;
+
+  bool ok_method;
+  switch (route) {
+  case R_THREADS: ok_method = get || post; break;
+  case R_ORDER: ok_method = get || put; break;
+  case R_ME:
+  case R_THREAD:
+  case R_EXPORT: ok_method = get; break;
+  default: ok_method = post; break;
+  }
+  if (!ok_method) {
+    method_not_allowed(r);
+    return true;
+  }
+  if (!authenticate(r)) return true;
+  int64_t id = 0;
+  switch (route) {
+  case R_ME: h_me(r); break;
+  case R_THREADS: get ? h_threads_list(r) : h_threads_start(r); break;
+  case R_THREAD: if (thread_id(r, p.seg[2], &id)) h_thread_get(r, id); break;
+  case R_MSGS: if (thread_id(r, p.seg[2], &id)) h_send(r, id); break;
+  case R_READ:
+  case R_ARCH:
+  case R_UNARCH:
+    if (thread_id(r, p.seg[2], &id)) {
+      st_thread t;
+      pl_detail d = {{0}};
+      pl_err e = route == R_READ ? svc_thread_read(r->s, &r->caller, id, r->a, &t, &d)
+                                 : svc_thread_archive(r->s, &r->caller, id, route == R_ARCH, r->a, &t, &d);
+      reply_thread(r, e, &d, &t);
+    }
+    break;
+  case R_EXPORT: if (thread_id(r, p.seg[2], &id)) h_export(r, id); break;
+  case R_FLAG: h_flag(r, p.seg[2]); break;
+  case R_ORDER: get ? h_order_get(r, p.seg[2]) : h_order_put(r, p.seg[2]); break;
+  case R_POLICY: h_policy_check(r); break;
+  case R_NONE: break;
+  }
+  (void)put;
+  return true;
+}

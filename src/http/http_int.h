@@ -1,0 +1,56 @@
+/* http_int.h - the request and response of one HTTP exchange, shared by the http files. */
+#ifndef PL_HTTP_INT_H
+#define PL_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "http/http.h"
+
+typedef struct {
+  struct MHD_Connection *conn;
+  const char *method, *url;
+  char *body;
+  size_t body_len, body_cap;
+  bool too_large;
+  pl_arena *a;
+  svc *s;
+  svc_caller caller;
+  bool authed;
+  char request_id[33];
+  /* the response */
+  unsigned status;
+  char *resp;         /* malloc'd body */
+  size_t resp_len;
+  const char *content_type;
+  const char *extra_header, *extra_value;
+  double started;
+  int route_class;
+} http_req;
+
+struct http_server {
+  struct MHD_Daemon *d;
+  svc *s;
+  http_options opt;
+  unsigned port;
+  /* counters for /metrics */
+  atomic_ulong by_status[6];           /* 1xx..5xx */
+  atomic_ulong latency_bucket[12];     /* see http__latency_bounds */
+  atomic_ulong latency_count;
+  atomic_ullong latency_sum_us;
+};
+
+/* Fills the response with a JSON value (consumed). */
+void http__json(http_req *r, unsigned status, json_t *body);
+/* Fills the response with the error body for e and the detail message. */
+void http__error(http_req *r, pl_err e, const char *msg);
+
+/* Routes the API; returns false when no route matches the path. */
+bool http__api(http_server *h, http_req *r);
+/* Serves the web message center's static files; false when not a web path. */
+bool http__web(http_server *h, http_req *r);
+/* Prometheus text for /metrics (malloc'd). */
+char *http__metrics_text(http_server *h);
+
+#endif
