@@ -444,7 +444,7 @@ void sla__acc_finish(sla__acc *a, pl_arena *arena) {
 
   figures(a->runs, a->n_runs, &m->avg_s, &m->median_s, &m->p90_s);
 
-  qsort(a->runs, a->n_runs, sizeof *a->runs, cmp_run_agent);
+  if (a->n_runs > 1) qsort(a->runs, a->n_runs, sizeof *a->runs, cmp_run_agent);
   size_t na = 0;
   for (size_t i = 0; i < a->n_runs; i++)
     if (i == 0 || a->runs[i].agent_id != a->runs[i - 1].agent_id) na++;
@@ -472,7 +472,7 @@ void sla__acc_finish(sla__acc *a, pl_arena *arena) {
   m->over_flagging =
       m->flag_window_rate.has_value && m->flag_window_rate.value > cfg->over_flag_rate;
 
-  qsort(a->dl, a->n_dl, sizeof *a->dl, cmp_deadline);
+  if (a->n_dl > 1) qsort(a->dl, a->n_dl, sizeof *a->dl, cmp_deadline);
   size_t cap = cfg->max_deadlines ? cfg->max_deadlines : a->n_dl;
   size_t nsoon = 0, nover = 0;
   for (size_t i = 0; i < a->n_dl; i++) {
