@@ -1,0 +1,93 @@
+/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents, buyers and tokens. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+
+static const char usage[] =
+    "usage: parley admin [--db PATH] [--key-file PATH] OBJECT ACTION [OPTIONS]\n\n"
+    "  marketplace add --id ID --name NAME --domain DOMAIN [--domain ...] [--locale en-US]\n"
+    "  seller add      --id ID --marketplace ID --name NAME [--email ADDRESS]\n"
+    "  agent add       --seller ID --name NAME [--role owner|agent|read_only]   (prints the agent id)\n"
+    "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
+    "  token create    --operator NAME | --agent AGENT_ID | --buyer BUYER_ID\n"
+    "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n";
+
+int cmd_admin(int argc, char **argv) {
+  static const char *const flags[] = {"opt-out", NULL};
+  static const char *const known[] = {"db", "key-file", "id", "name", "domain", "locale",
+                                      "marketplace", "email", "seller", "role", "opt-out",
+                                      "operator", "agent", "buyer", "expires-in", NULL};
+  cli_args a;
+  if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
+  if (cli_has(&a, "help")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!cli_known(&a, known, "admin")) return 2;
+  if (a.npos != 2) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  const char *obj = a.pos[0], *act = a.pos[1];
+  svc *s = cli_open(&a, NULL);
+  if (!s) return 1;
+  pl_detail d = {{0}};
+  pl_err e = PL_OK;
+  int rc = 0;
+  if (!strcmp(obj, "marketplace") && !strcmp(act, "add")) {
+    const char *doms[33];
+    size_t n = 0;
+    for (size_t i = 0; i < a.nopts && n < 32; i++)
+      if (!strcmp(a.opts[i].name, "domain")) doms[n++] = a.opts[i].value;
+    doms[n] = NULL;
+    svc_marketplace_in in = {cli_get(&a, "id", NULL), cli_get(&a, "name", NULL),
+                             cli_get(&a, "locale", "en-US"), doms};
+    e = svc_marketplace_put(s, &in, &d);
+  } else if (!strcmp(obj, "seller") && !strcmp(act, "add")) {
+    svc_seller_in in = {cli_get(&a, "id", NULL), cli_get(&a, "marketplace", NULL),
+                        cli_get(&a, "name", NULL), cli_get(&a, "email", NULL)};
+    e = svc_seller_put(s, &in, &d);
+  } else if (!strcmp(obj, "agent") && !strcmp(act, "add")) {
+    int64_t id;
+    e = svc_agent_add(s, cli_get(&a, "seller", ""), cli_get(&a, "name", NULL),
+                      cli_get(&a, "role", "agent"), &id, &d);
+    if (!e) printf("%lld\n", (long long)id);
+  } else if (!strcmp(obj, "buyer") && !strcmp(act, "add")) {
+    svc_buyer_in in = {cli_get(&a, "id", NULL), cli_get(&a, "name", NULL),
+                       cli_get(&a, "email", NULL), cli_get(&a, "locale", "en-US"),
+                       cli_has(&a, "opt-out")};
+    e = svc_buyer_put(s, &in, &d);
+  } else if (!strcmp(obj, "token") && !strcmp(act, "create")) {
+    st_principal_kind k = cli_has(&a, "operator") ? ST_PRINCIPAL_OPERATOR
+                          : cli_has(&a, "agent")  ? ST_PRINCIPAL_AGENT
+                          : cli_has(&a, "buyer")  ? ST_PRINCIPAL_BUYER
+                                                  : 0;
+    if (!k) {
+      fprintf(stderr, "parley admin token create: give --operator, --agent or --buyer\n");
+      rc = 2;
+    } else {
+      const char *subj = cli_get(&a, k == ST_PRINCIPAL_OPERATOR ? "operator"
+                                     : k == ST_PRINCIPAL_AGENT  ? "agent"
+                                                                : "buyer", NULL);
+      long long ttl = atoll(cli_get(&a, "expires-in", "0"));
+      char *tok;
+      e = svc_token_create(s, k, subj, ttl > 0 ? svc_now(s) + ttl : 0, &tok, &d);
+      if (!e) {
+        printf("%s\n", tok);
+        free(tok);
+      }
+    }
+  } else {
+    fprintf(stderr, "parley admin: unknown '%s %s'\n\n%s", obj, act, usage);
+    rc = 2;
+  }
+  if (e) {
+    fprintf(stderr, "parley admin: %s: %s\n", pl_errname(e), d.msg[0] ? d.msg : pl_strerror(e));
+    rc = 1;
+  }
+  svc_free(s);
+  return rc;
+}

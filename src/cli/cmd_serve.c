@@ -1,0 +1,89 @@
+/* cmd_serve.c - `parley serve`: the HTTP API and the web message center. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "http/http.h"
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void on_signal(int sig) {
+  if (sig == SIGHUP) reload_requested = 1;
+  else stop_requested = 1;
+}
+
+static const char usage[] =
+    "usage: parley serve [--db PATH] [--listen ADDR:PORT] [--config FILE] [OPTIONS]\n\n"
+    "Serves the JSON API (/v1), /healthz, /metrics and the web message center.\n\n"
+    "  --db PATH          SQLite database file (default parley.db; created when absent)\n"
+    "  --key-file PATH    encryption key file (default <db>.key; created 0600 when absent)\n"
+    "  --listen ADDR:PORT address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
+    "  --config FILE      content policy configuration (JSON; see docs/policy.md)\n"
+    "  --threads N        worker threads (default: number of CPUs)\n"
+    "  --max-body BYTES   largest request body accepted (default 1048576)\n"
+    "  --web DIR          directory of the web message center (default: the built-in one)\n\n"
+    "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
+
+int cmd_serve(int argc, char **argv) {
+  cli_args a;
+  static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
+                                      "max-body", "web", NULL};
+  if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
+  if (cli_has(&a, "help")) {
+    fputs(usage, stdout);
+    return 0;
+  }
+  if (!cli_known(&a, known, "serve") || a.npos) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  svc_options so = {.policy_config = cli_get(&a, "config", NULL)};
+  svc *s = cli_open(&a, &so);
+  if (!s) return 1;
+  http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
+  ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
+  ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);
+  const char *web = cli_get(&a, "web", PARLEY_WEB_DIR);
+  struct stat st;
+  ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
+
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  http_server *h;
+  pl_detail d = {{0}};
+  if (http_start(s, &ho, &h, &d)) {
+    fprintf(stderr, "parley serve: %s\n", d.msg);
+    svc_free(s);
+    return 1;
+  }
+  char host[128];
+  snprintf(host, sizeof host, "%s", ho.listen);
+  char *colon = strrchr(host, ':');
+  if (colon) *colon = '\0';
+  printf("parley: listening on http://%s:%u (store %s)\n", host, http_port(h),
+         cli_get(&a, "db", "parley.db"));
+  fflush(stdout);
+  while (!stop_requested) {
+    pause();
+    if (reload_requested) {
+      reload_requested = 0;
+      pl_detail rd = {{0}};
+      if (svc_policy_reload(s, &rd)) fprintf(stderr, "parley: policy reload failed, keeping the old one: %s\n", rd.msg);
+      else fprintf(stderr, "parley: policy configuration reloaded\n");
+    }
+  }
+  http_stop(h);
+  svc_free(s);
+  printf("parley: stopped\n");
+  return 0;
+}
