@@ -1,14 +1,26 @@
-/* policy.c - the content policy engine's public entry points. */
+/* policy.c - the content policy engine's public entry points: configuration, the scan pipeline, the decision. */
 #include "policy/policy.h"
 
-#include <stdatomic.h>
+#include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unicode/unorm2.h>
 
-#include "util/pl_mem.h"
+#include "policy/policy_int.h"
+#include "policy/policy_rules_data.h"
 
-struct policy_config {
-  atomic_int refs;
+static const char *const cat_names[POLICY_NCATS] = {
+  "link",          "email",     "phone",    "off_platform", "review_request", "promotion",
+  "emoji",         "personal_data", "formatting", "profanity", "important_tag",
 };
+
+const char *policy__cat_name(policy__cat c) { return (unsigned)c < POLICY_NCATS ? cat_names[c] : "unknown"; }
+
+int policy__cat_from_name(const char *name) {
+  for (int k = 0; k < POLICY_NCATS; k++)
+    if (!strcmp(cat_names[k], name)) return k;
+  return -1;
+}
 
 const char *policy_action_name(policy_action a) {
   switch (a) {
@@ -19,13 +31,181 @@ const char *policy_action_name(policy_action a) {
   return "deliver";
 }
 
+static int action_from_name(const char *s) {
+  if (!strcmp(s, "deliver")) return POLICY_DELIVER;
+  if (!strcmp(s, "review")) return POLICY_REVIEW;
+  if (!strcmp(s, "reject")) return POLICY_REJECT;
+  return -1;
+}
+
+static void config_free(policy_config *c) {
+  if (!c) return;
+  for (size_t k = 0; k < c->nrules; k++) free(c->rules[k].id);
+  free(c->rules);
+  for (size_t k = 0; k < c->npool; k++) hs_free_scratch(c->pool[k]);
+  free(c->pool);
+  hs_free_scratch(c->proto);
+  hs_free_database(c->db);
+  if (c->spoof) uspoof_close(c->spoof);
+  policy__strs_free(&c->allow);
+  policy__strs_free(&c->shorteners);
+  policy__strs_free(&c->brands);
+  policy__strs_free(&c->freemail);
+  pthread_mutex_destroy(&c->pool_lock);
+  free(c);
+}
+
+static pl_err read_file(const char *path, char **out, size_t *len, pl_detail *d) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return pl_fail(d, PL_EIO, "cannot open %s", path);
+  size_t cap = 4096, n = 0;
+  char *b = pl_xmalloc(cap);
+  size_t r;
+  while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (cap - n - 1 == 0) b = pl_xrealloc(b, cap *= 2);
+  }
+  bool bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(b);
+    return pl_fail(d, PL_EIO, "cannot read %s", path);
+  }
+  b[n] = '\0';
+  *out = b;
+  *len = n;
+  return PL_OK;
+}
+
+static pl_err th_get(json_t *th, const char *key, int *dst, int lo, int hi, pl_detail *d) {
+  json_t *v = json_object_get(th, key);
+  if (!v) return PL_OK;
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+    return pl_fail(d, PL_EINVAL, "config: thresholds.%s must be an integer from %d to %d", key, lo, hi);
+  *dst = (int)json_integer_value(v);
+  return PL_OK;
+}
+
+/* Applies the operator's JSON configuration file (see docs/policy.md). */
+static pl_err load_config_file(policy_config *c, const char *path, policy__patterns *pats, pl_detail *d) {
+  json_error_t je;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root) return pl_fail(d, PL_EINVAL, "config %s:%d: %s", path, je.line, je.text);
+  pl_err rc = PL_OK;
+  if (!json_is_object(root)) {
+    rc = pl_fail(d, PL_EINVAL, "config %s: expected a JSON object", path);
+    goto out;
+  }
+  json_t *v;
+  size_t i;
+  json_t *x;
+  if ((v = json_object_get(root, "allow_domains"))) {
+    if (!json_is_array(v)) {
+      rc = pl_fail(d, PL_EINVAL, "config: allow_domains must be an array of strings");
+      goto out;
+    }
+    json_array_foreach(v, i, x) {
+      if (!json_is_string(x)) {
+        rc = pl_fail(d, PL_EINVAL, "config: allow_domains must be an array of strings");
+        goto out;
+      }
+      policy__strs_add(&c->allow, json_string_value(x), json_string_length(x));
+    }
+  }
+  if ((v = json_object_get(root, "actions"))) {
+    const char *k;
+    json_object_foreach(v, k, x) {
+      int ci = policy__cat_from_name(k);
+      int ai = json_is_string(x) ? action_from_name(json_string_value(x)) : -1;
+      if (ci < 0 || ai < 0) {
+        rc = pl_fail(d, PL_EINVAL, "config: actions.%s: unknown category or action", k);
+        goto out;
+      }
+      c->action[ci] = (policy_action)ai;
+    }
+  }
+  if ((v = json_object_get(root, "low_severity_action"))) {
+    int ai = json_is_string(v) ? action_from_name(json_string_value(v)) : -1;
+    if (ai < 0) {
+      rc = pl_fail(d, PL_EINVAL, "config: low_severity_action must be deliver, review or reject");
+      goto out;
+    }
+    c->low_action = (policy_action)ai;
+  }
+  if ((v = json_object_get(root, "thresholds"))) {
+    if ((rc = th_get(v, "blank_lines", &c->th.blank_lines, 1, 1000, d)) ||
+        (rc = th_get(v, "caps_words", &c->th.caps_words, 1, 1000, d)) ||
+        (rc = th_get(v, "caps_letters", &c->th.caps_letters, 1, 10000, d)) ||
+        (rc = th_get(v, "exclaim_run", &c->th.exclaim_run, 2, 1000, d)) ||
+        (rc = th_get(v, "separator_run", &c->th.separator_run, 2, 1000, d)) ||
+        (rc = th_get(v, "separator_run_plain", &c->th.separator_run_plain, 2, 1000, d)) ||
+        (rc = th_get(v, "phone_min_digits", &c->th.phone_min_digits, 3, 30, d)) ||
+        (rc = th_get(v, "phone_max_digits", &c->th.phone_max_digits, 3, 30, d)))
+      goto out;
+  }
+  if ((v = json_object_get(root, "rule_files"))) {
+    if (!json_is_array(v)) {
+      rc = pl_fail(d, PL_EINVAL, "config: rule_files must be an array of paths");
+      goto out;
+    }
+    json_array_foreach(v, i, x) {
+      if (!json_is_string(x)) {
+        rc = pl_fail(d, PL_EINVAL, "config: rule_files must be an array of paths");
+        goto out;
+      }
+      char *text = NULL;
+      size_t len = 0;
+      const char *p = json_string_value(x);
+      if ((rc = read_file(p, &text, &len, d))) goto out;
+      const char *base = strrchr(p, '/');
+      rc = policy__rules_load(c, base ? base + 1 : p, text, len, pats, d);
+      free(text);
+      if (rc) goto out;
+    }
+  }
+out:
+  json_decref(root);
+  return rc;
+}
+
 pl_err policy_config_new(const policy_options *opt, policy_config **out, pl_detail *d) {
-  (void)opt;
-  (void)d;
+  *out = NULL;
   policy_config *c = pl_xcalloc(1, sizeof *c);
   atomic_init(&c->refs, 1);
+  pthread_mutex_init(&c->pool_lock, NULL);
+  for (int k = 0; k < POLICY_NCATS; k++) c->action[k] = POLICY_REJECT;
+  c->low_action = POLICY_REVIEW;
+  c->th = (policy__thresholds){.blank_lines = 3, .caps_words = 5, .caps_letters = 20, .exclaim_run = 4,
+                               .separator_run = 6, .separator_run_plain = 10,
+                               .phone_min_digits = 7, .phone_max_digits = 15};
+  policy__patterns pats = {0};
+  pl_err rc = PL_OK;
+  UErrorCode st = U_ZERO_ERROR;
+  c->nfkc_cf = unorm2_getNFKCCasefoldInstance(&st);
+  if (U_SUCCESS(st)) c->nfd = unorm2_getNFDInstance(&st);
+  if (U_SUCCESS(st)) c->spoof = uspoof_open(&st);
+  if (U_FAILURE(st)) {
+    rc = pl_fail(d, PL_EINTERNAL, "ICU: %s", u_errorName(st));
+    goto fail;
+  }
+  c->psl = psl_builtin();
+  if (!c->psl) {
+    rc = pl_fail(d, PL_EINTERNAL, "libpsl has no built-in public suffix list");
+    goto fail;
+  }
+  for (const policy_rule_file *f = policy_rule_files; f->name; f++)
+    if ((rc = policy__rules_load(c, f->name, f->text, f->len, &pats, d))) goto fail;
+  if (opt && opt->allow_domains)
+    for (const char *const *a = opt->allow_domains; *a; a++) policy__strs_add(&c->allow, *a, strlen(*a));
+  if (opt && opt->config_path && (rc = load_config_file(c, opt->config_path, &pats, d))) goto fail;
+  if ((rc = policy__rules_compile(c, &pats, d))) goto fail;
+  policy__patterns_free(&pats);
   *out = c;
   return PL_OK;
+fail:
+  policy__patterns_free(&pats);
+  config_free(c);
+  return rc;
 }
 
 policy_config *policy_config_ref(policy_config *cfg) {
@@ -34,17 +214,103 @@ policy_config *policy_config_ref(policy_config *cfg) {
 }
 
 void policy_config_unref(policy_config *cfg) {
-  if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1) free(cfg);
+  if (cfg && atomic_fetch_sub(&cfg->refs, 1) == 1) config_free(cfg);
+}
+
+/* ---- hits ------------------------------------------------------------------- */
+
+void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const char *rule, size_t start,
+                     size_t end) {
+  if (end <= start) return;
+  if (sc->nhits == sc->caphits) {
+    size_t cap = sc->caphits ? sc->caphits * 2 : 16;
+    policy__hit *h = pl_arena_alloc(sc->arena, cap * sizeof *h);
+    if (sc->nhits) memcpy(h, sc->hits, sc->nhits * sizeof *h);
+    sc->hits = h;
+    sc->caphits = cap;
+  }
+  sc->hits[sc->nhits++] = (policy__hit){cat, sev, rule, start, end};
+}
+
+void policy__hit_view(policy__scan *sc, const policy__buf *v, size_t a, size_t b, policy__cat cat,
+                      policy__sev sev, const char *rule) {
+  if (b <= a || b > v->len) return;
+  size_t start = v->beg[a], end = v->end[b - 1];
+  /* A view byte may come from a span that starts before an earlier byte's end
+   * (a spelled word folded into one character); keep the widest span. */
+  for (size_t k = a; k < b; k++) {
+    if (v->beg[k] < start) start = v->beg[k];
+    if (v->end[k] > end) end = v->end[k];
+  }
+  policy__hit_add(sc, cat, sev, rule, start, end);
+}
+
+/* ---- scan ------------------------------------------------------------------- */
+
+static bool valid_utf8(const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if ((unsigned char)s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    if (policy__u8_next(s, n, &i) < 0) return false;
+  }
+  return true;
+}
+
+static int hit_cmp(const void *x, const void *y) {
+  const policy__hit *a = x, *b = y;
+  if (a->start != b->start) return a->start < b->start ? -1 : 1;
+  if (a->cat != b->cat) return (int)a->cat - (int)b->cat;
+  if (a->end != b->end) return a->end < b->end ? -1 : 1;
+  return strcmp(a->rule, b->rule);
+}
+
+/* Turns the hits into the verdict: one finding per distinct (rule, span); the
+ * action is the strongest any finding calls for. */
+static void decide(policy__scan *sc, policy_verdict *out) {
+  const policy_config *cfg = sc->cfg;
+  qsort(sc->hits, sc->nhits, sizeof *sc->hits, hit_cmp);
+  out->findings = sc->nhits ? pl_xcalloc(sc->nhits, sizeof *out->findings) : NULL;
+  out->nfindings = 0;
+  policy_action act = POLICY_DELIVER;
+  for (size_t k = 0; k < sc->nhits; k++) {
+    const policy__hit *h = &sc->hits[k];
+    if (k > 0 && !hit_cmp(h, &sc->hits[k - 1])) continue;
+    policy_action a = cfg->action[h->cat];
+    if (h->sev == POLICY_SEV_LOW && a > cfg->low_action) a = cfg->low_action;
+    if (a > act) act = a;
+    policy_finding *f = &out->findings[out->nfindings++];
+    f->category = policy__cat_name(h->cat);
+    f->rule = pl_xstrdup(h->rule);
+    f->start = h->start;
+    f->end = h->end;
+    f->text = pl_xstrndup(sc->orig + h->start, h->end - h->start);
+  }
+  out->action = act;
 }
 
 pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, policy_verdict *out) {
-  (void)cfg;
-  (void)text;
-  (void)len;
   out->action = POLICY_DELIVER;
   out->nfindings = 0;
   out->findings = NULL;
-  out->engine = "none";
+  out->engine = POLICY_ENGINE_NAME;
+  if (!cfg || (!text && len)) return PL_EINVAL;
+  if (len > (1u << 24)) return PL_ETOOLONG;
+  if (!valid_utf8(text, len)) return PL_EUTF8;
+  policy__scan sc = {.cfg = cfg, .arena = pl_arena_new(), .orig = text ? text : "", .orig_len = len};
+  policy__decode(&sc);
+  policy__normalize(&sc);
+  policy__deobfuscate(&sc);
+  policy__match(&sc);
+  policy__detect_links(&sc);
+  policy__detect_emails(&sc);
+  policy__detect_phones(&sc);
+  policy__detect_emoji(&sc);
+  policy__detect_formatting(&sc);
+  decide(&sc, out);
+  pl_arena_free(sc.arena);
   return PL_OK;
 }
 

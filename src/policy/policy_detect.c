@@ -1,0 +1,600 @@
+/* policy_detect.c - detectors that need logic beyond patterns: links, e-mail, phones, emoji, formatting. */
+#include <ctype.h>
+#include <string.h>
+#include <unicode/uchar.h>
+
+#include "policy/policy_int.h"
+
+static bool is_alnum(char c) { return isalnum((unsigned char)c) != 0; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alpha(char c) { return isalpha((unsigned char)c) != 0; }
+static bool host_char(char c) { return is_alnum(c) || c == '-' || c == '.' || (unsigned char)c >= 0x80; }
+static bool local_char(char c) {
+  return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+static bool has_word(const char *const *list, const char *s, size_t n) {
+  for (size_t k = 0; list[k]; k++)
+    if (strlen(list[k]) == n && !memcmp(list[k], s, n)) return true;
+  return false;
+}
+
+/* ---- domains ---------------------------------------------------------------- */
+
+typedef struct {
+  size_t suffix; /* offset of the public suffix in host, or SIZE_MAX if none is listed */
+} dom_info;
+
+/* Finds the longest listed public suffix of host (NUL-terminated, lower case). The
+ * implicit "*" rule is not used, so that `file.txt` and `v2.0` are not domains. */
+static dom_info domain_parts(const policy_config *cfg, const char *host) {
+  dom_info di = {SIZE_MAX};
+  size_t len = strlen(host);
+  for (size_t p = 1; p < len; p++) {
+    if (host[p - 1] != '.' || p < 2) continue; /* a label must precede the suffix */
+    if (psl_is_public_suffix2(cfg->psl, host + p, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE)) {
+      di.suffix = p;
+      return di;
+    }
+  }
+  return di;
+}
+
+static bool domain_in(const policy__strs *list, const char *host) {
+  size_t hl = strlen(host);
+  for (size_t k = 0; k < list->n; k++) {
+    const char *a = list->v[k];
+    size_t al = strlen(a);
+    if (hl == al && !memcmp(host, a, al)) return true;
+    if (hl > al && host[hl - al - 1] == '.' && !memcmp(host + hl - al, a, al)) return true;
+  }
+  return false;
+}
+
+static const char *const gtlds[] = {"com", "net", "org", "info", "biz", "shop", "store", "online", "site",
+                                    "xyz", "top", "club", "app", "website", "link", "click", "live",
+                                    "pro", "tech", "space", "page", "blog", "email", NULL};
+/* Real TLDs that are far more often file extensions in a message. */
+static const char *const file_tlds[] = {"zip", "mov", "md", "sh", "py", "rs", "pl", "cc", "so", NULL};
+
+static bool any_flag(const policy__scan *sc, size_t a, size_t b) {
+  for (size_t k = a; k < b; k++)
+    if (sc->deob_flags[k]) return true;
+  return false;
+}
+
+void policy__detect_links(policy__scan *sc) {
+  const policy_config *cfg = sc->cfg;
+  const policy__buf *v = &sc->deob;
+  const char *s = v->s;
+  size_t n = v->len;
+  char host[256];
+  size_t i = 0;
+  while (i < n) {
+    /* a candidate starts a word; an "at" written out before it does not join it to an address */
+    bool spelled_at = i > 0 && s[i - 1] == '@' && sc->deob_flags[i - 1] == POLICY__SPELLED_WORD;
+    if (!is_alnum(s[i]) || (i > 0 && !spelled_at &&
+                            (host_char(s[i - 1]) || s[i - 1] == '@' || s[i - 1] == '/' || s[i - 1] == '_' ||
+                             s[i - 1] == ':' || s[i - 1] == '%'))) {
+      i++;
+      continue;
+    }
+    size_t st = i, j = i;
+    bool scheme = false, http = false;
+    if (n - i >= 7 && !memcmp(s + i, "http://", 7)) scheme = http = true, j = i + 7;
+    else if (n - i >= 8 && !memcmp(s + i, "https://", 8)) scheme = true, j = i + 8;
+    else if (n - i >= 6 && !memcmp(s + i, "ftp://", 6)) scheme = http = true, j = i + 6;
+    size_t h0 = j;
+    while (j < n && host_char(s[j])) j++;
+    size_t h1 = j;
+    while (h1 > h0 && (s[h1 - 1] == '.' || s[h1 - 1] == '-')) h1--;
+    if (h1 == h0 || (!scheme && !memchr(s + h0, '.', h1 - h0))) {
+      i = j > i ? j : i + 1;
+      continue;
+    }
+    if (h1 == j && j < n && s[j] == '@') { /* an e-mail address: the e-mail detector's */
+      i = j + 1;
+      continue;
+    }
+    size_t end = h1;
+    bool path = false;
+    if (h1 == j && j < n && (s[j] == '/' || s[j] == ':' || s[j] == '?' || s[j] == '#')) {
+      while (j < n && s[j] != ' ' && s[j] != '"' && s[j] != '<' && s[j] != '>') j++;
+      end = j;
+      while (end > h1 && strchr(".,;:!?)]}'\"", s[end - 1])) end--;
+      path = end > h1 + 1;
+    }
+    i = j > st ? j : st + 1;
+    if (h1 - h0 >= sizeof host) continue;
+    memcpy(host, s + h0, h1 - h0);
+    host[h1 - h0] = '\0';
+    bool www = !strncmp(host, "www.", 4);
+    bool obfuscated = any_flag(sc, st, end);
+    dom_info di = domain_parts(cfg, host);
+    if (di.suffix == SIZE_MAX && !scheme) continue; /* v2.0, file.txt, e.g. */
+    if (!scheme && !www && !obfuscated && di.suffix != SIZE_MAX) {
+      const char *tld = strrchr(host, '.');
+      tld = tld ? tld + 1 : host;
+      size_t tl = strlen(tld);
+      if (has_word(file_tlds, tld, tl)) continue;
+      if (tl > 2 && !has_word(gtlds, tld, tl)) continue;
+      /* "arrived.Thanks" is a missing space, not a domain: a capitalised last label. */
+      size_t tpos = h0 + (size_t)(tld - host);
+      uint32_t o = v->beg[tpos];
+      if (!path && o + 1 < sc->orig_len && isupper((unsigned char)sc->orig[o]) &&
+          islower((unsigned char)sc->orig[o + 1]))
+        continue;
+    }
+    bool allowed = domain_in(&cfg->allow, host);
+    bool shortener = domain_in(&cfg->shorteners, host);
+    if (http)
+      policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.insecure_http");
+    else if (shortener)
+      policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.shortener");
+    else if (obfuscated)
+      policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.obfuscated");
+    else if (!allowed)
+      policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.external");
+    if (obfuscated && !scheme && !shortener)
+      policy__hit_view(sc, v, st, end, POLICY_CAT_OFF_PLATFORM, POLICY_SEV_MEDIUM,
+                       "off_platform.disguised_address");
+    if (!allowed && !shortener) {
+      /* A host that wears the marketplace's name but is registered elsewhere. */
+      for (size_t b = 0; b < cfg->brands.n; b++)
+        if (strstr(host, cfg->brands.v[b])) {
+          policy__hit_view(sc, v, st, end, POLICY_CAT_OFF_PLATFORM, POLICY_SEV_HIGH,
+                           "off_platform.lookalike_domain");
+          break;
+        }
+    }
+  }
+}
+
+/* ---- e-mail ----------------------------------------------------------------- */
+
+static const char *const at_stopwords[] = {"it", "is", "us", "me", "you", "we", "them", "him", "her", "are",
+                                           "be", "here", "there", "look", "available", "arrive", "arrives",
+                                           "arrived", "shop", "buy", "sold", "order", "home", "door",
+                                           "work", "least", "all", "once", "that", "this", "one", NULL};
+
+void policy__detect_emails(policy__scan *sc) {
+  const policy_config *cfg = sc->cfg;
+  const policy__buf *v = &sc->deob;
+  const char *s = v->s;
+  size_t n = v->len;
+  char host[256];
+  for (size_t k = 0; k < n; k++) {
+    if (s[k] != '@') continue;
+    size_t l = k;
+    while (l > 0 && local_char(s[l - 1])) l--;
+    while (l < k && s[l] == '.') l++;
+    if (l == k) continue;
+    size_t r = k + 1;
+    while (r < n && host_char(s[r])) r++;
+    while (r > k + 1 && (s[r - 1] == '.' || s[r - 1] == '-')) r--;
+    if (r - (k + 1) < 3 || r - (k + 1) >= sizeof host) continue;
+    memcpy(host, s + k + 1, r - k - 1);
+    host[r - k - 1] = '\0';
+    if (!strchr(host, '.')) continue;
+    dom_info di = domain_parts(cfg, host);
+    if (di.suffix == SIZE_MAX) continue;
+    if (sc->deob_flags[k] == POLICY__SPELLED_WORD) {
+      /* "at" is an ordinary word: only count it with a spelled-out dot or a mail provider. */
+      bool spelled_dot = false;
+      for (size_t q = k + 1; q < r; q++)
+        if (s[q] == '.' && sc->deob_flags[q]) spelled_dot = true;
+      if (!spelled_dot && !domain_in(&cfg->freemail, host)) continue;
+      if (has_word(at_stopwords, s + l, k - l)) continue;
+    }
+    policy__hit_view(sc, v, l, r, POLICY_CAT_EMAIL, POLICY_SEV_HIGH, "email.address");
+    policy__hit_view(sc, v, l, r, POLICY_CAT_OFF_PLATFORM, POLICY_SEV_MEDIUM, "off_platform.email_contact");
+    k = r;
+  }
+}
+
+/* ---- phones ----------------------------------------------------------------- */
+
+/* Words just before a number that make it a reference, not a phone number. */
+static const char *const ref_words[] = {
+  "tracking", "track", "trackingnummer", "waybill", "awb", "sendungsnummer", "sendung", "seguimiento",
+  "suivi", "tracciamento", "spedizione", "order", "orders", "bestellung", "bestellnummer", "pedido",
+  "commande", "ordine", "invoice", "rechnung", "factura", "facture", "fattura", "sku", "model", "modelo",
+  "modele", "modell", "modello", "ean", "upc", "gtin", "isbn", "asin", "serial", "serie", "seriennummer",
+  "ref", "reference", "referenz", "referencia", "riferimento", "article", "artikel", "articulo",
+  "articolo", "item", "part", "no", "nr", "num", "number", "nummer", "numero", "parcel", "paket", "colis",
+  "pacco", "paquete", "usps", "ups", "dhl", "fedex", "gls", "dpd", "hermes", "colissimo", "correos",
+  "poste", "mail", "iban", "account", "konto", "cuenta", "compte", "conto", "case", "ticket", "rma",
+  "return", "label", "batch", "lot", "code", "id", "vat", "ust", "size", "sizes", NULL};
+/* Words before a number that make it a phone number whatever else is around. */
+static const char *const phone_words[] = {
+  "call", "phone", "tel", "telephone", "mobile", "cell", "hotline", "whatsapp", "text", "ring", "sms",
+  "fax", "telefon", "telefono", "handy", "anrufen", "llame", "llamenos", "llamar", "movil", "appelez",
+  "appeler", "appelez-moi", "appelez-nous", "portable", "chiamare", "chiami", "chiamaci", "cellulare",
+  "numero di telefono", "telegram", "viber", "signal", NULL};
+static const char *const courier_words[] = {
+  "courier", "carrier", "driver", "kurier", "fahrer", "zusteller", "spedition", "repartidor",
+  "transportista", "mensajero", "livreur", "transporteur", "corriere", "fattorino", NULL};
+
+/* Looks at up to `words` words before position i of s for one of list. */
+static bool words_before(const char *s, size_t i, int words, const char *const *list) {
+  size_t p = i;
+  for (int w = 0; w < words && p > 0; w++) {
+    while (p > 0 && !is_alpha(s[p - 1])) {
+      if (s[p - 1] == '.' && w > 0) return false; /* stop at a sentence end */
+      p--;
+    }
+    size_t e = p;
+    while (p > 0 && (is_alpha(s[p - 1]) || s[p - 1] == '-')) p--;
+    if (e > p && has_word(list, s + p, e - p)) return true;
+  }
+  return false;
+}
+
+static bool contains_any(const char *s, size_t a, size_t b, const char *const *list) {
+  for (size_t k = 0; list[k]; k++) {
+    size_t l = strlen(list[k]);
+    for (size_t p = a; p + l <= b; p++)
+      if (!memcmp(s + p, list[k], l)) return true;
+  }
+  return false;
+}
+
+static void phone_found(policy__scan *sc, size_t a, size_t b, const char *rule) {
+  const policy__buf *v = &sc->norm;
+  policy__hit_view(sc, v, a, b, POLICY_CAT_PHONE, POLICY_SEV_HIGH, rule);
+  /* A number to call is a way off the marketplace, unless a courier does the calling. */
+  size_t from = a > 80 ? a - 80 : 0;
+  if (!contains_any(v->s, from, a, courier_words))
+    policy__hit_view(sc, v, a, b, POLICY_CAT_OFF_PLATFORM, POLICY_SEV_MEDIUM, "off_platform.phone_contact");
+}
+
+static bool currency_near(const char *s, size_t n, size_t st, size_t end) {
+  size_t p = st;
+  if (p > 0 && s[p - 1] == ' ') p--;
+  if (p >= 1 && s[p - 1] == '$') return true;
+  if (p >= 3 && !memcmp(s + p - 3, "\xe2\x82\xac", 3)) return true; /* euro sign */
+  if (p >= 2 && !memcmp(s + p - 2, "\xc2\xa3", 2)) return true;      /* pound sign */
+  size_t q = end;
+  if (q < n && s[q] == '%') return true;
+  if (q < n && s[q] == ' ') q++;
+  if (q + 3 <= n && !memcmp(s + q, "\xe2\x82\xac", 3)) return true;
+  if (q + 3 <= n && (!memcmp(s + q, "eur", 3) || !memcmp(s + q, "usd", 3) || !memcmp(s + q, "gbp", 3)))
+    return true;
+  return false;
+}
+
+static bool is_sep(char c) { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'; }
+
+static void detect_digit_phones(policy__scan *sc) {
+  const policy__thresholds *th = &sc->cfg->th;
+  const char *s = sc->norm.s;
+  size_t n = sc->norm.len;
+  size_t i = 0;
+  while (i < n) {
+    char c = s[i];
+    if (!(is_digit(c) || ((c == '+' || c == '(') && i + 1 < n && is_digit(s[i + 1])))) {
+      i++;
+      continue;
+    }
+    /* a number glued to letters (1Z..., A2894, INV-2024-..., BL-4471) is a code */
+    if (i > 0 && (is_alnum(s[i - 1]) || ((s[i - 1] == '-' || s[i - 1] == '/' || s[i - 1] == '.' || s[i - 1] == '_') &&
+                                          i > 1 && is_alnum(s[i - 2])))) {
+      while (i < n && (is_alnum(s[i]) || s[i] == '-')) i++;
+      continue;
+    }
+    size_t st = i, j = i, last = i;
+    bool plus = c == '+', paren = false;
+    int digits = 0, groups = 0, glen[24], seps = 0;
+    char sepc[24];
+    int cur = 0;
+    if (plus) j++;
+    while (j < n) {
+      if (is_digit(s[j])) {
+        digits++, cur++, last = j, j++;
+        continue;
+      }
+      /* up to two separators, then a digit must follow */
+      size_t k = j;
+      while (k < n && k - j < 3 && is_sep(s[k])) k++;
+      if (k == j || k >= n || !is_digit(s[k])) {
+        if (s[j] == '(' && k > j) paren = true;
+        break;
+      }
+      for (size_t q = j; q < k; q++)
+        if (s[q] == '(' || s[q] == ')') paren = true;
+      if (cur) {
+        if (groups < 24) glen[groups] = cur, sepc[groups] = s[j];
+        groups++;
+      }
+      cur = 0;
+      seps++;
+      j = k;
+    }
+    if (cur) {
+      if (groups < 24) glen[groups] = cur, sepc[groups] = ' ';
+      groups++;
+    }
+    size_t end = last + 1;
+    i = end > st ? end : st + 1;
+    if (c == '(' && !paren) continue;
+    /* glued to letters after: 3958204716ab, 10kg */
+    if (end < n && (is_alpha(s[end]) || ((s[end] == '-' || s[end] == '/') && end + 1 < n && is_alnum(s[end + 1])))) {
+      while (i < n && (is_alnum(s[i]) || s[i] == '-')) i++;
+      continue;
+    }
+    if (digits < th->phone_min_digits || digits > th->phone_max_digits || groups > 24) continue;
+    /* prices, percentages */
+    if (currency_near(s, n, st, end)) continue;
+    /* dates: 14.06.2025, 2025-06-14, 03/14/2025; year ranges 2024-2025 */
+    if (groups == 3 && sepc[0] == sepc[1] && (sepc[0] == '.' || sepc[0] == '/' || sepc[0] == '-') &&
+        ((glen[0] <= 2 && glen[1] <= 2 && (glen[2] == 2 || glen[2] == 4)) ||
+         (glen[0] == 4 && glen[1] <= 2 && glen[2] <= 2)))
+      continue;
+    if (groups == 2 && glen[0] == 4 && glen[1] == 4 && sepc[0] == '-' &&
+        (s[st] == '1' || s[st] == '2'))
+      continue;
+    bool strong = plus || paren || words_before(s, st, 3, phone_words);
+    if (!strong) {
+      if (words_before(s, st, 3, ref_words)) continue;
+      if (seps == 0 && digits >= 12) continue; /* long plain digit runs are references */
+      if (groups >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) continue; /* tracking blocks */
+    }
+    phone_found(sc, st, end, plus ? "phone.international" : "phone.number");
+  }
+}
+
+static const struct {
+  const char *w;
+  char d;
+} digit_words[] = {
+  {"zero", '0'}, {"one", '1'},    {"two", '2'},     {"three", '3'},  {"four", '4'},   {"five", '5'},
+  {"six", '6'},  {"seven", '7'},  {"eight", '8'},   {"nine", '9'},   {"oh", '0'},     {"cero", '0'},
+  {"uno", '1'},  {"dos", '2'},    {"tres", '3'},    {"cuatro", '4'}, {"cinco", '5'},  {"seis", '6'},
+  {"siete", '7'}, {"ocho", '8'},  {"nueve", '9'},   {"null", '0'},   {"eins", '1'},   {"zwei", '2'},
+  {"drei", '3'}, {"vier", '4'},   {"funf", '5'},    {"sechs", '6'},  {"sieben", '7'}, {"acht", '8'},
+  {"neun", '9'}, {"un", '1'},     {"une", '1'},     {"deux", '2'},   {"trois", '3'},  {"quatre", '4'},
+  {"cinq", '5'}, {"sept", '7'},   {"huit", '8'},    {"neuf", '9'},   {"due", '2'},    {"tre", '3'},
+  {"quattro", '4'}, {"cinque", '5'}, {"sei", '6'},  {"sette", '7'},  {"otto", '8'},   {"nove", '9'},
+  {"zwo", '2'},
+};
+
+static int digit_word(const char *s, size_t n) {
+  for (size_t k = 0; k < sizeof digit_words / sizeof digit_words[0]; k++)
+    if (strlen(digit_words[k].w) == n && !memcmp(digit_words[k].w, s, n)) return digit_words[k].d;
+  return -1;
+}
+
+/* "four one five, five five five, zero one nine eight" */
+static void detect_spelled_phones(policy__scan *sc) {
+  const char *s = sc->norm.s;
+  size_t n = sc->norm.len;
+  size_t i = 0;
+  size_t run_st = 0, run_end = 0;
+  int digits = 0, words = 0;
+  while (i <= n) {
+    size_t t0 = i;
+    while (i < n && is_alnum(s[i])) i++;
+    size_t t1 = i;
+    bool tok_ok = false;
+    if (t1 > t0) {
+      bool alldig = true;
+      for (size_t q = t0; q < t1; q++)
+        if (!is_digit(s[q])) alldig = false;
+      if (alldig && t1 - t0 <= 4) {
+        tok_ok = true;
+        if (!digits) run_st = t0;
+        digits += (int)(t1 - t0);
+      } else if (digit_word(s + t0, t1 - t0) >= 0) {
+        tok_ok = true;
+        if (!digits) run_st = t0;
+        digits++;
+        words++;
+      }
+    }
+    if (tok_ok) run_end = t1;
+    /* a run continues over spaces, commas and hyphens only */
+    size_t k = i;
+    while (k < n && (s[k] == ' ' || s[k] == ',' || s[k] == '-' || s[k] == '.')) k++;
+    bool breaks = !tok_ok && t1 > t0;
+    if (breaks || k >= n || (k == i && i < n && !is_alnum(s[i]))) {
+      if (digits >= 7 && words >= 3) phone_found(sc, run_st, run_end, "phone.spelled_digits");
+      digits = words = 0;
+    }
+    if (k == i) k++;
+    i = k;
+  }
+}
+
+void policy__detect_phones(policy__scan *sc) {
+  detect_digit_phones(sc);
+  detect_spelled_phones(sc);
+}
+
+/* ---- emoji ------------------------------------------------------------------ */
+
+static bool is_emoji(int32_t c) {
+  if (c < 0xA9 || c == 0xA9 || c == 0xAE || c == 0x2122) return false;
+  if (c >= 0x2190 && c <= 0x21FF) return false; /* arrows: "Your Orders → Returns" */
+  if (u_hasBinaryProperty(c, UCHAR_EMOJI_PRESENTATION) || u_hasBinaryProperty(c, UCHAR_EXTENDED_PICTOGRAPHIC))
+    return true;
+  /* decorative dingbats and symbols (☆ ✓ ♪) */
+  if (((c >= 0x2600 && c <= 0x27BF) || (c >= 0x2B00 && c <= 0x2BFF) || c >= 0x1F000) &&
+      u_charType(c) == U_OTHER_SYMBOL)
+    return true;
+  return c == 0x20E3; /* keycap */
+}
+
+static bool emoji_joiner(int32_t c) {
+  return c == 0x200D || c == 0xFE0F || c == 0xFE0E || (c >= 0x1F3FB && c <= 0x1F3FF) ||
+         (c >= 0xE0020 && c <= 0xE007F) || c == 0x20E3;
+}
+
+void policy__detect_emoji(policy__scan *sc) {
+  const policy__buf *v = &sc->dec;
+  const char *s = v->s;
+  size_t n = v->len;
+  size_t i = 0;
+  while (i < n) {
+    if ((unsigned char)s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t a = i;
+    int32_t c = policy__u8_next(s, n, &i);
+    if (c < 0) {
+      i = a + 1;
+      continue;
+    }
+    if (!is_emoji(c)) continue;
+    size_t b = i;
+    while (b < n) {
+      size_t q = b;
+      int32_t d = policy__u8_next(s, n, &q);
+      if (d < 0 || !(is_emoji(d) || emoji_joiner(d))) break;
+      b = q;
+    }
+    policy__hit_view(sc, v, a, b, POLICY_CAT_EMOJI, POLICY_SEV_HIGH, "emoji.pictograph");
+    i = b;
+  }
+}
+
+/* ---- formatting ------------------------------------------------------------- */
+
+static void detect_blank_lines(policy__scan *sc) {
+  const policy__buf *v = &sc->dec;
+  const char *s = v->s;
+  size_t n = v->len;
+  int blank = 0;
+  size_t run0 = 0, line0 = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n && s[i] != '\n') continue;
+    /* line [line0, i) */
+    bool empty = true;
+    for (size_t k = line0; k < i; k++)
+      if (!(s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) {
+        empty = false;
+        break;
+      }
+    if (empty && i < n && line0 > 0) {
+      if (!blank) run0 = line0;
+      blank++;
+    } else {
+      if (blank >= sc->cfg->th.blank_lines)
+        policy__hit_view(sc, v, run0 - 1, line0, POLICY_CAT_FORMATTING, POLICY_SEV_HIGH,
+                         "formatting.blank_lines");
+      blank = 0;
+    }
+    line0 = i + 1;
+  }
+}
+
+static void detect_runs(policy__scan *sc) {
+  const policy__thresholds *th = &sc->cfg->th;
+  const policy__buf *v = &sc->dec;
+  const char *s = v->s;
+  size_t n = v->len;
+  size_t i = 0;
+  while (i < n) {
+    size_t a = i;
+    int32_t c = policy__u8_next(s, n, &i);
+    if (c < 0) {
+      i = a + 1;
+      continue;
+    }
+    /* !!!!! and ¡¡¡¡ (with ? mixed in) */
+    if (c == '!' || c == 0xA1) {
+      size_t b = i;
+      int bangs = 1;
+      while (b < n) {
+        size_t q = b;
+        int32_t d = policy__u8_next(s, n, &q);
+        if (d == '!' || d == 0xA1) bangs++;
+        else if (d != '?' && d != 0xBF) break;
+        b = q;
+      }
+      if (bangs >= th->exclaim_run)
+        policy__hit_view(sc, v, a, b, POLICY_CAT_FORMATTING, POLICY_SEV_HIGH, "formatting.exclamation_run");
+      i = b;
+      continue;
+    }
+    /* decorative separators: ~~~~ **** ==== ---- •••• ━━━━ */
+    static const char plain[] = "-_.";
+    static const char deco[] = "~*=#+^";
+    bool is_deco = (c < 0x80 && c && (strchr(deco, (int)c) || strchr(plain, (int)c))) ||
+                   (c >= 0x2500 && c <= 0x25FF) || c == 0x2022 || c == 0x00B7 || c == 0x2014 ||
+                   c == 0x2013 || c == 0x2015 || c == 0x2550 || (c >= 0x2605 && c <= 0x2606);
+    if (is_deco) {
+      size_t b = i;
+      int len = 1;
+      bool only_plain = c < 0x80 && strchr(plain, (int)c);
+      while (b < n) {
+        size_t q = b;
+        int32_t d = policy__u8_next(s, n, &q);
+        bool dd = (d > 0 && d < 0x80 && (strchr(deco, (int)d) || strchr(plain, (int)d))) ||
+                  (d >= 0x2500 && d <= 0x25FF) || d == 0x2022 || d == 0x00B7 || d == 0x2014 ||
+                  d == 0x2013 || d == 0x2015 || (d >= 0x2605 && d <= 0x2606);
+        if (!dd) break;
+        if (!(d < 0x80 && strchr(plain, (int)d))) only_plain = false;
+        len++;
+        b = q;
+      }
+      if (len >= (only_plain ? th->separator_run_plain : th->separator_run))
+        policy__hit_view(sc, v, a, b, POLICY_CAT_FORMATTING, POLICY_SEV_HIGH, "formatting.separator");
+      i = b;
+      continue;
+    }
+  }
+}
+
+/* Long ALL-CAPS stretches: consecutive words without lower-case letters. Words with
+ * digits (tracking numbers, SKUs) and single letters neither count nor break. */
+static void detect_caps(policy__scan *sc) {
+  const policy__thresholds *th = &sc->cfg->th;
+  const policy__buf *v = &sc->dec;
+  const char *s = v->s;
+  size_t n = v->len;
+  int words = 0, letters = 0;
+  size_t run0 = 0, run1 = 0;
+  size_t i = 0;
+  while (i <= n) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    size_t t0 = i;
+    int up = 0, low = 0, dig = 0;
+    while (i < n && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
+      unsigned char ch = (unsigned char)s[i];
+      if (ch < 0x80) {
+        if (isupper(ch)) up++;
+        else if (islower(ch)) low++;
+        else if (isdigit(ch)) dig++;
+        i++;
+      } else {
+        size_t q = i;
+        int32_t c = policy__u8_next(s, n, &q);
+        if (c < 0) q = i + 1;
+        else if (u_isupper(c)) up++;
+        else if (u_islower(c)) low++;
+        i = q;
+      }
+    }
+    bool end = t0 >= n;
+    bool breaks = end || low > 0;
+    if (!breaks && up >= 2 && dig == 0) {
+      if (!words) run0 = t0;
+      words++;
+      letters += up;
+      run1 = i;
+    }
+    if (breaks) {
+      if (words >= th->caps_words && letters >= th->caps_letters)
+        policy__hit_view(sc, v, run0, run1, POLICY_CAT_FORMATTING, POLICY_SEV_HIGH, "formatting.all_caps");
+      words = letters = 0;
+    }
+    if (end) break;
+  }
+}
+
+void policy__detect_formatting(policy__scan *sc) {
+  detect_blank_lines(sc);
+  detect_runs(sc);
+  detect_caps(sc);
+}

@@ -1,0 +1,177 @@
+/* policy_int.h - the policy engine's internals, shared between the files of src/policy only. */
+#ifndef PL_POLICY_INT_H
+#define PL_POLICY_INT_H
+
+#include <hs/hs.h>
+#include <libpsl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unicode/unorm2.h>
+#include <unicode/uspoof.h>
+
+#include "policy/policy.h"
+#include "util/pl_mem.h"
+
+#define POLICY_ENGINE_NAME "parley-policy/1.0"
+
+/* The categories of SPEC.md, in the order findings of equal offsets are sorted. */
+typedef enum {
+  POLICY_CAT_LINK,
+  POLICY_CAT_EMAIL,
+  POLICY_CAT_PHONE,
+  POLICY_CAT_OFF_PLATFORM,
+  POLICY_CAT_REVIEW_REQUEST,
+  POLICY_CAT_PROMOTION,
+  POLICY_CAT_EMOJI,
+  POLICY_CAT_PERSONAL_DATA,
+  POLICY_CAT_FORMATTING,
+  POLICY_CAT_PROFANITY,
+  POLICY_CAT_IMPORTANT_TAG,
+  POLICY_NCATS
+} policy__cat;
+
+typedef enum { POLICY_SEV_LOW = 0, POLICY_SEV_MEDIUM = 1, POLICY_SEV_HIGH = 2 } policy__sev;
+
+const char *policy__cat_name(policy__cat c);
+/* Returns -1 for an unknown name. */
+int policy__cat_from_name(const char *name);
+
+/* One pattern rule of the rule files, compiled into the shared Vectorscan database
+ * under its index as the Vectorscan id. */
+typedef struct {
+  char *id; /* "en.review.leave_review" */
+  policy__cat cat;
+  policy__sev sev;
+} policy__rule;
+
+/* A list of lower-case strings (domains, words). */
+typedef struct {
+  char **v;
+  size_t n, cap;
+} policy__strs;
+
+void policy__strs_add(policy__strs *s, const char *str, size_t len);
+bool policy__strs_has(const policy__strs *s, const char *str, size_t len);
+void policy__strs_free(policy__strs *s);
+
+typedef struct {
+  int blank_lines;    /* this many blank lines in a row are spammy */
+  int caps_words;     /* an ALL-CAPS stretch of at least this many words ... */
+  int caps_letters;   /* ... and at least this many capital letters */
+  int exclaim_run;    /* this many ! (or ¡) in a row */
+  int separator_run;  /* this many decorative characters in a row (~ * = # + •) */
+  int separator_run_plain; /* the same for - _ . which also occur in plain writing */
+  int phone_min_digits, phone_max_digits;
+} policy__thresholds;
+
+struct policy_config {
+  atomic_int refs;
+  policy__rule *rules;
+  size_t nrules, caprules;
+  hs_database_t *db;
+  /* Scratch spaces for concurrent scans: a scan takes one from the pool or clones a
+   * new one, and gives it back afterwards. */
+  pthread_mutex_t pool_lock;
+  hs_scratch_t **pool;
+  size_t npool, cappool;
+  hs_scratch_t *proto;
+  /* Unicode machinery, built once; ICU's normaliser instances are owned by ICU. */
+  const UNormalizer2 *nfkc_cf, *nfd;
+  USpoofChecker *spoof;
+  const psl_ctx_t *psl; /* libpsl's built-in list, owned by libpsl */
+  policy__strs allow;      /* https domains that are not a finding */
+  policy__strs shorteners; /* URL shorteners: always a finding */
+  policy__strs brands;     /* marketplace names: a look-alike host that embeds one is phishing */
+  policy__strs freemail;   /* mail providers: `name at gmail dot com` is an address */
+  policy_action action[POLICY_NCATS];
+  policy_action low_action; /* the most a low-severity finding does */
+  policy__thresholds th;
+};
+
+/* A text with, for each byte, the span of the ORIGINAL text it came from. Every
+ * stage's output keeps these maps, so findings on any view map back exactly. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+  uint32_t *beg, *end;
+} policy__buf;
+
+typedef struct {
+  policy__cat cat;
+  policy__sev sev;
+  const char *rule; /* static or owned by the config */
+  size_t start, end; /* into the original text */
+} policy__hit;
+
+/* The scan pipeline's state: one message through decode, normalise, match, detect,
+ * decide. Everything lives in the arena and dies with the scan. */
+typedef struct {
+  const policy_config *cfg;
+  pl_arena *arena;
+  const char *orig;
+  size_t orig_len;
+  policy__buf dec;  /* HTML decoded to text (or the original text) */
+  policy__buf norm; /* NFKC, case folded, no marks, skeletons, spaces collapsed */
+  policy__buf deob; /* norm with spelled-out and bracketed punctuation undone */
+  uint8_t *deob_flags; /* per deob byte: POLICY__SPELLED_* for punctuation that was spelled */
+  policy__hit *hits;
+  size_t nhits, caphits;
+} policy__scan;
+
+#define POLICY__SPELLED_WORD 1    /* " dot ", " at " written as a plain word */
+#define POLICY__SPELLED_BRACKET 2 /* "[.]", "(at)", "hxxp", spaced letters */
+
+void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap);
+void policy__buf_put(policy__scan *sc, policy__buf *b, const char *s, size_t n, uint32_t beg,
+                     uint32_t end);
+
+void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const char *rule,
+                     size_t start, size_t end);
+/* Adds a hit for bytes [a, b) of view v, mapped back to the original. */
+void policy__hit_view(policy__scan *sc, const policy__buf *v, size_t a, size_t b, policy__cat cat,
+                      policy__sev sev, const char *rule);
+
+/* Stages (policy_norm.c). */
+void policy__decode(policy__scan *sc);
+void policy__normalize(policy__scan *sc);
+void policy__deobfuscate(policy__scan *sc);
+/* Normalises a phrase of a rule file the way scanned text is normalised. Returns an
+ * arena string. */
+char *policy__normalize_phrase(const policy_config *cfg, pl_arena *a, const char *s, size_t n);
+/* The same for a regular expression: ASCII (the syntax) is kept as written, other
+ * characters are folded as in scanned text. */
+char *policy__normalize_regex(const policy_config *cfg, pl_arena *a, const char *s, size_t n);
+
+/* Detectors (policy_detect.c). */
+void policy__detect_links(policy__scan *sc);
+void policy__detect_emails(policy__scan *sc);
+void policy__detect_phones(policy__scan *sc);
+void policy__detect_emoji(policy__scan *sc);
+void policy__detect_formatting(policy__scan *sc);
+
+/* Rule files (policy_rules.c). */
+/* Patterns collected from rule files before they are compiled into one database. */
+typedef struct {
+  char **expr;
+  char **where; /* "en.rules:12" for messages */
+  unsigned *flags, *ids;
+  size_t n, cap;
+} policy__patterns;
+
+/* Parses one rule file into cfg (rules, domain lists) and pats. name is used in
+ * messages and as the default language prefix. */
+pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text, size_t len,
+                          policy__patterns *pats, pl_detail *d);
+pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d);
+void policy__patterns_free(policy__patterns *pats);
+void policy__match(policy__scan *sc);
+
+/* UTF-8 helpers. Decodes one code point at s[*i] (advancing *i); returns -1 for
+ * invalid UTF-8. */
+int32_t policy__u8_next(const char *s, size_t len, size_t *i);
+size_t policy__u8_put(char *out, int32_t c);
+
+#endif

@@ -1,0 +1,272 @@
+/* policy_rules.c - rule files: parsing, compiling every pattern into one Vectorscan database, matching. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy/policy_int.h"
+
+void policy__strs_add(policy__strs *s, const char *str, size_t len) {
+  if (policy__strs_has(s, str, len)) return;
+  if (s->n == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 16;
+    s->v = pl_xrealloc(s->v, s->cap * sizeof *s->v);
+  }
+  char *c = pl_xstrndup(str, len);
+  for (char *p = c; *p; p++) *p = (char)tolower((unsigned char)*p);
+  s->v[s->n++] = c;
+}
+
+bool policy__strs_has(const policy__strs *s, const char *str, size_t len) {
+  for (size_t k = 0; k < s->n; k++)
+    if (strlen(s->v[k]) == len && !strncasecmp(s->v[k], str, len)) return true;
+  return false;
+}
+
+void policy__strs_free(policy__strs *s) {
+  for (size_t k = 0; k < s->n; k++) free(s->v[k]);
+  free(s->v);
+  memset(s, 0, sizeof *s);
+}
+
+void policy__patterns_free(policy__patterns *p) {
+  for (size_t k = 0; k < p->n; k++) free(p->expr[k]), free(p->where[k]);
+  free(p->expr);
+  free(p->where);
+  free(p->flags);
+  free(p->ids);
+  memset(p, 0, sizeof *p);
+}
+
+static void patterns_add(policy__patterns *p, char *expr, char *where, unsigned flags, unsigned id) {
+  if (p->n == p->cap) {
+    p->cap = p->cap ? p->cap * 2 : 256;
+    p->expr = pl_xrealloc(p->expr, p->cap * sizeof *p->expr);
+    p->where = pl_xrealloc(p->where, p->cap * sizeof *p->where);
+    p->flags = pl_xrealloc(p->flags, p->cap * sizeof *p->flags);
+    p->ids = pl_xrealloc(p->ids, p->cap * sizeof *p->ids);
+  }
+  p->expr[p->n] = expr;
+  p->where[p->n] = where;
+  p->flags[p->n] = flags;
+  p->ids[p->n] = id;
+  p->n++;
+}
+
+static unsigned add_rule(policy_config *cfg, const char *id, policy__cat cat, policy__sev sev) {
+  if (cfg->nrules == cfg->caprules) {
+    cfg->caprules = cfg->caprules ? cfg->caprules * 2 : 256;
+    cfg->rules = pl_xrealloc(cfg->rules, cfg->caprules * sizeof *cfg->rules);
+  }
+  cfg->rules[cfg->nrules] = (policy__rule){pl_xstrdup(id), cat, sev};
+  return (unsigned)cfg->nrules++;
+}
+
+/* A growing string for building regular expressions. */
+typedef struct {
+  char *s;
+  size_t n, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    b->cap = (b->n + n + 1) * 2;
+    b->s = pl_xrealloc(b->s, b->cap);
+  }
+  memcpy(b->s + b->n, s, n);
+  b->n += n;
+  b->s[b->n] = '\0';
+}
+static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+/* Turns a normalised phrase into a regular expression: words must stand alone,
+ * spaces and hyphens between words are interchangeable, `*` ends a word prefix. */
+static char *phrase_regex(const char *ph) {
+  sbuf b = {0};
+  size_t n = strlen(ph);
+  if (n && isalnum((unsigned char)ph[0])) sb_puts(&b, "\\b");
+  for (size_t i = 0; i < n; i++) {
+    char c = ph[i];
+    if (c == ' ') sb_puts(&b, "[ \\-]+");
+    else if (c == '-') sb_puts(&b, "[ \\-]?");
+    else if (c == '\'') sb_puts(&b, "['\\x{20}]?");
+    else if (c == '*' && (i + 1 == n || ph[i + 1] == ' ')) sb_puts(&b, "\\w*");
+    else if (isalnum((unsigned char)c) || (unsigned char)c >= 0x80) sb_put(&b, &c, 1);
+    else {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\x%02x", (unsigned char)c);
+      sb_puts(&b, esc);
+    }
+  }
+  if (n && (isalnum((unsigned char)ph[n - 1]) || ph[n - 1] == '*')) sb_puts(&b, "\\b");
+  if (!b.s) sb_puts(&b, "");
+  return b.s;
+}
+
+static const char *next_tok(const char **p, const char *end, size_t *len) {
+  const char *s = *p;
+  while (s < end && (*s == ' ' || *s == '\t')) s++;
+  const char *t = s;
+  while (s < end && *s != ' ' && *s != '\t') s++;
+  *len = (size_t)(s - t);
+  *p = s;
+  return t;
+}
+
+pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text, size_t len,
+                          policy__patterns *pats, pl_detail *d) {
+  char lang[16];
+  snprintf(lang, sizeof lang, "%s", name);
+  char *dot = strchr(lang, '.');
+  if (dot) *dot = '\0';
+  pl_arena *a = pl_arena_new();
+  pl_err rc = PL_OK;
+  const char *p = text, *end = text + len;
+  int line = 0;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol) eol = end;
+    line++;
+    const char *q = p;
+    const char *le = eol;
+    p = eol + 1;
+    while (le > q && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t')) le--;
+    while (q < le && (*q == ' ' || *q == '\t')) q++;
+    if (q == le || *q == '#') continue;
+    size_t tl;
+    const char *t = next_tok(&q, le, &tl);
+    if (*t == '@') {
+      policy__strs *list = NULL;
+      if (tl == 5 && !memcmp(t, "@lang", 5)) {
+        const char *v = next_tok(&q, le, &tl);
+        if (!tl || tl >= sizeof lang) {
+          rc = pl_fail(d, PL_EINVAL, "%s:%d: @lang needs a short name", name, line);
+          goto out;
+        }
+        memcpy(lang, v, tl);
+        lang[tl] = '\0';
+        continue;
+      }
+      if (tl == 6 && !memcmp(t, "@allow", 6)) list = &cfg->allow;
+      else if (tl == 10 && !memcmp(t, "@shortener", 10)) list = &cfg->shorteners;
+      else if (tl == 6 && !memcmp(t, "@brand", 6)) list = &cfg->brands;
+      else if (tl == 9 && !memcmp(t, "@freemail", 9)) list = &cfg->freemail;
+      else {
+        rc = pl_fail(d, PL_EINVAL, "%s:%d: unknown directive %.*s", name, line, (int)tl, t);
+        goto out;
+      }
+      for (;;) {
+        const char *v = next_tok(&q, le, &tl);
+        if (!tl) break;
+        policy__strs_add(list, v, tl);
+      }
+      continue;
+    }
+    size_t idl = tl;
+    const char *id = t;
+    size_t cl, sl;
+    const char *cat = next_tok(&q, le, &cl);
+    const char *sev = next_tok(&q, le, &sl);
+    while (q < le && (*q == ' ' || *q == '\t')) q++;
+    if (!cl || !sl || q >= le) {
+      rc = pl_fail(d, PL_EINVAL, "%s:%d: expected `ID CATEGORY SEVERITY PATTERN`", name, line);
+      goto out;
+    }
+    char catname[32];
+    snprintf(catname, sizeof catname, "%.*s", (int)(cl < 31 ? cl : 31), cat);
+    int ci = policy__cat_from_name(catname);
+    if (ci < 0) {
+      rc = pl_fail(d, PL_EINVAL, "%s:%d: unknown category %s", name, line, catname);
+      goto out;
+    }
+    policy__sev sv;
+    if (sl == 4 && !memcmp(sev, "high", 4)) sv = POLICY_SEV_HIGH;
+    else if (sl == 6 && !memcmp(sev, "medium", 6)) sv = POLICY_SEV_MEDIUM;
+    else if (sl == 3 && !memcmp(sev, "low", 3)) sv = POLICY_SEV_LOW;
+    else {
+      rc = pl_fail(d, PL_EINVAL, "%s:%d: severity must be high, medium or low", name, line);
+      goto out;
+    }
+    char *expr;
+    size_t pl = (size_t)(le - q);
+    if (pl >= 2 && q[0] == '/' && le[-1] == '/') expr = pl_xstrdup(policy__normalize_regex(cfg, a, q + 1, pl - 2));
+    else expr = phrase_regex(policy__normalize_phrase(cfg, a, q, pl));
+    char fullid[160];
+    snprintf(fullid, sizeof fullid, "%s.%.*s", lang, (int)(idl < 120 ? idl : 120), id);
+    unsigned rid = add_rule(cfg, fullid, (policy__cat)ci, sv);
+    char where[96];
+    snprintf(where, sizeof where, "%s:%d", name, line);
+    patterns_add(pats, expr, pl_xstrdup(where), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, rid);
+  }
+out:
+  pl_arena_free(a);
+  return rc;
+}
+
+pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
+  if (pats->n == 0) return PL_OK;
+  hs_compile_error_t *err = NULL;
+  if (hs_compile_multi((const char *const *)pats->expr, pats->flags, pats->ids, (unsigned)pats->n,
+                       HS_MODE_BLOCK, NULL, &cfg->db, &err) != HS_SUCCESS) {
+    pl_err rc;
+    if (err && err->expression >= 0 && (size_t)err->expression < pats->n)
+      rc = pl_fail(d, PL_EINVAL, "%s: pattern %s: %s", pats->where[err->expression],
+                   pats->expr[err->expression], err->message);
+    else rc = pl_fail(d, PL_EINVAL, "rules: %s", err ? err->message : "compile failed");
+    hs_free_compile_error(err);
+    return rc;
+  }
+  if (hs_alloc_scratch(cfg->db, &cfg->proto) != HS_SUCCESS)
+    return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
+  return PL_OK;
+}
+
+static hs_scratch_t *scratch_take(policy_config *cfg) {
+  hs_scratch_t *s = NULL;
+  pthread_mutex_lock(&cfg->pool_lock);
+  if (cfg->npool) s = cfg->pool[--cfg->npool];
+  pthread_mutex_unlock(&cfg->pool_lock);
+  if (!s && hs_clone_scratch(cfg->proto, &s) != HS_SUCCESS) abort(); /* out of memory */
+  return s;
+}
+
+static void scratch_give(policy_config *cfg, hs_scratch_t *s) {
+  pthread_mutex_lock(&cfg->pool_lock);
+  if (cfg->npool == cfg->cappool) {
+    cfg->cappool = cfg->cappool ? cfg->cappool * 2 : 8;
+    cfg->pool = pl_xrealloc(cfg->pool, cfg->cappool * sizeof *cfg->pool);
+  }
+  cfg->pool[cfg->npool++] = s;
+  pthread_mutex_unlock(&cfg->pool_lock);
+}
+
+typedef struct {
+  policy__scan *sc;
+  uint32_t *last_end; /* per rule: end of its last kept match, to drop overlaps */
+} match_ctx;
+
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ctx) {
+  (void)flags;
+  match_ctx *m = ctx;
+  policy__scan *sc = m->sc;
+  if (to <= from) return 0;
+  if (m->last_end[id] && from < m->last_end[id]) return 0;
+  m->last_end[id] = (uint32_t)to;
+  const policy__rule *r = &sc->cfg->rules[id];
+  policy__hit_view(sc, &sc->norm, (size_t)from, (size_t)to, r->cat, r->sev, r->id);
+  return 0;
+}
+
+void policy__match(policy__scan *sc) {
+  const policy_config *cfg = sc->cfg;
+  if (!cfg->db || sc->norm.len == 0) return;
+  /* The pool is the one mutable part of a configuration; it is guarded by its lock. */
+  policy_config *mcfg = (policy_config *)cfg;
+  hs_scratch_t *scr = scratch_take(mcfg);
+  match_ctx m = {sc, pl_arena_alloc(sc->arena, cfg->nrules * sizeof(uint32_t))};
+  memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
+  hs_scan(cfg->db, sc->norm.s, (unsigned)sc->norm.len, 0, scr, on_match, &m);
+  scratch_give(mcfg, scr);
+}
