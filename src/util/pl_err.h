@@ -31,7 +31,10 @@
   X(PL_EEMPTY,        -20, "empty_text",           "the text is empty")                 \
   X(PL_EINTERNAL,     -21, "internal_error",       "an internal error occurred")        \
   X(PL_EMETHOD,       -22, "method_not_allowed",   "the method is not allowed here")    \
-  X(PL_ETOOMANY,      -23, "too_many",             "too many items")
+  X(PL_ETOOMANY,      -23, "too_many",             "too many items")                    \
+  X(PL_EUNSUPPORTED,  -24, "unsupported_media_type", "the file type is not accepted")   \
+  X(PL_EMISMATCH,     -25, "media_type_mismatch",  "the file name does not match its content") \
+  X(PL_EUNREADABLE,   -26, "unreadable_attachment","the attachment could not be read")
 
 typedef enum {
   PL_OK = 0,
