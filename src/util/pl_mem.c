@@ -63,7 +63,7 @@ void pl_arena_free(pl_arena *a) {
 }
 
 void *pl_arena_alloc(pl_arena *a, size_t n) {
-  const size_t align = sizeof(max_align_t);
+  const size_t align = _Alignof(max_align_t);
   n = (n + align - 1) & ~(align - 1);
   if (!n) n = align;
   chunk *c = a->head;

@@ -1,0 +1,373 @@
+/* test_svc.c - unit tests of the service rules over a real SQLite store and a fake clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/svc.h"
+
+typedef struct {
+  svc *s;
+  pl_time now;
+  char dir[64];
+  char db[128];
+  svc_caller buyer, agent, other_agent, operator_;
+  pl_arena *a;
+} fx;
+
+static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
+
+static void import(fx *f, const char *line) {
+  pl_detail d = {{0}};
+  pl_err e = svc_import_line(f->s, line, strlen(line), &d);
+  if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
+}
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/parley-svc-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+  char key[160];
+  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  pl_detail d = {{0}};
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  pl_keys keys;
+  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
+  store *st;
+  assert_int_equal(store_open(f->db, &st, &d), PL_OK);
+  f->now = 1791190800; /* 2026-10-05T09:00:00Z */
+  svc_options o = {.clock = {fake_now, f}};
+  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+  f->a = pl_arena_new();
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\"}");
+  import(f, "{\"type\":\"seller\",\"id\":\"S1\",\"marketplace\":\"ATVPDKIKX0DER\",\"name\":\"Acme Tools\",\"email\":\"support@acme.test\"}");
+  import(f, "{\"type\":\"seller\",\"id\":\"S2\",\"marketplace\":\"ATVPDKIKX0DER\",\"name\":\"Other\",\"email\":\"help@other.test\"}");
+  import(f, "{\"type\":\"buyer\",\"id\":\"B1\",\"name\":\"Jane Doe\",\"email\":\"jane@mail.test\",\"locale\":\"en-US\"}");
+  import(f, "{\"type\":\"order\",\"id\":\"112-4839201-5561023\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"delivered\",\"purchased_at\":\"2026-10-01T10:00:00Z\",\"delivered_at\":\"2026-10-04T15:30:00Z\",\"items\":[{\"asin\":\"B0C1234567\",\"title\":\"Drill\",\"quantity\":1,\"price\":\"89.99\",\"currency\":\"USD\"}]}");
+  import(f, "{\"type\":\"order\",\"id\":\"112-0000000-0000002\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"canceled\"}");
+  int64_t ag1, ag2;
+  assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &ag1, &d), PL_OK);
+  assert_int_equal(svc_agent_add(f->s, "S2", "Otto", "agent", &ag2, &d), PL_OK);
+  f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
+  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag1,
+                          .agent_role = "owner", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:1"};
+  f->other_agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S2", .agent_id = ag2,
+                                .agent_role = "agent", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:2"};
+  f->operator_ = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  svc_free(f->s);
+  pl_arena_free(f->a);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+  return 0;
+}
+
+static int64_t start_thread(fx *f, const char *text) {
+  svc_start_in in = {.order_id = "112-4839201-5561023", .topic = "product_question", .text = text};
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {{0}};
+  pl_err e = svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d);
+  if (e) fail_msg("start: %s", d.msg);
+  policy_verdict_free(&m.verdict);
+  return t.id;
+}
+
+static pl_err send(fx *f, svc_caller *c, int64_t tid, const char *text, bool auto_reply, svc_sent *out) {
+  svc_send_in in = {.text = text, .auto_reply = auto_reply};
+  pl_detail d = {{0}};
+  svc_sent tmp;
+  pl_err e = svc_send(f->s, c, tid, &in, f->a, out ? out : &tmp, &d);
+  if (!out) policy_verdict_free(&tmp.verdict);
+  return e;
+}
+
+static st_thread get_thread(fx *f, int64_t id) {
+  st_thread t;
+  st_message *m;
+  size_t n;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_get(f->s, &f->agent, id, f->a, &t, &m, &n, &d), PL_OK);
+  return t;
+}
+
+/* The response-needed state follows buyer messages, counting replies, auto-replies and flags. */
+static void thread_state_machine(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Does it come with a charger?");
+  st_thread t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 1);
+  assert_int_equal(t.response_due_at, f->now + 24 * 3600);
+
+  f->now += 600; /* a second buyer message keeps the first deadline */
+  assert_int_equal(send(f, &f->buyer, tid, "Also, which battery?", false, NULL), PL_OK);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 2);
+  assert_int_equal(t.response_due_at, f->now - 600 + 24 * 3600);
+
+  f->now += 60; /* an auto-reply does not answer */
+  assert_int_equal(send(f, &f->agent, tid, "Thanks, we will get back to you.", true, NULL), PL_OK);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 2);
+
+  f->now += 3600; /* a substantive reply answers every earlier buyer message */
+  assert_int_equal(send(f, &f->agent, tid, "Yes, charger and a 2 Ah battery are included.", false, NULL), PL_OK);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 0);
+  assert_int_equal(t.waiting, 0);
+  assert_int_equal(t.response_due_at, 0);
+
+  f->now += 60; /* a thank-you flagged as needing no response leaves the inbox */
+  svc_sent m;
+  assert_int_equal(send(f, &f->buyer, tid, "Thank you!", false, &m), PL_OK);
+  policy_verdict_free(&m.verdict);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 1);
+  st_message fm;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_flag(f->s, &f->agent, m.msg.id, true, 0, f->a, &fm, &d), PL_OK);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 0);
+  assert_int_equal(t.waiting, 1); /* still unanswered, but flagged */
+  assert_int_equal(svc_flag(f->s, &f->agent, m.msg.id, false, 0, f->a, &fm, &d), PL_OK);
+  t = get_thread(f, tid);
+  assert_int_equal(t.needs_response, 1);
+  /* a seller message cannot be flagged */
+  st_message *msgs;
+  size_t n;
+  assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &msgs, &n, &d), PL_OK);
+  assert_int_equal(n, 5);
+  assert_int_equal(svc_flag(f->s, &f->agent, msgs[2].id, true, 0, f->a, &fm, &d), PL_EINVAL);
+}
+
+static void text_limits(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Hello");
+  char *text = malloc(5000 * 2 + 3);
+  for (int i = 0; i < 5000; i++) memcpy(text + 2 * i, "\xc3\xa9", 2); /* 5,000 × é */
+  text[10000] = '\0';
+  assert_int_equal(send(f, &f->buyer, tid, text, false, NULL), PL_OK);
+  memcpy(text + 10000, "x", 2); /* 5,001 characters */
+  assert_int_equal(send(f, &f->buyer, tid, text, false, NULL), PL_ETOOLONG);
+  free(text);
+  assert_int_equal(send(f, &f->buyer, tid, "  \n\t ", false, NULL), PL_EEMPTY);
+  assert_int_equal(send(f, &f->buyer, tid, "bad \xff byte", false, NULL), PL_EUTF8);
+}
+
+static void canceled_orders_are_closed(void **state) {
+  fx *f = *state;
+  svc_start_in in = {.order_id = "112-0000000-0000002", .topic = "other", .text = "Where is it?"};
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_ECANCELED);
+  /* an open thread closes when its order is canceled, for both sides */
+  int64_t tid = start_thread(f, "Hello");
+  import(f, "{\"type\":\"order\",\"id\":\"112-4839201-5561023\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"canceled\"}");
+  assert_int_equal(send(f, &f->buyer, tid, "Still there?", false, NULL), PL_ECANCELED);
+  assert_int_equal(send(f, &f->agent, tid, "Yes", false, NULL), PL_ECANCELED);
+}
+
+static void tenants_are_isolated(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Hello");
+  st_thread t;
+  st_message *m;
+  size_t n;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_get(f->s, &f->other_agent, tid, f->a, &t, &m, &n, &d), PL_ENOTFOUND);
+  assert_int_equal(send(f, &f->other_agent, tid, "Hi", false, NULL), PL_ENOTFOUND);
+  assert_int_equal(svc_thread_archive(f->s, &f->other_agent, tid, true, f->a, &t, &d), PL_ENOTFOUND);
+  st_thread_query q = {0};
+  st_thread *ts;
+  int64_t rn;
+  assert_int_equal(svc_thread_list(f->s, &f->other_agent, &q, f->a, &ts, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &ts, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(rn, 1);
+  /* the operator reads everything but does not write in threads */
+  assert_int_equal(svc_thread_get(f->s, &f->operator_, tid, f->a, &t, &m, &n, &d), PL_OK);
+  assert_int_equal(send(f, &f->operator_, tid, "Hi", false, NULL), PL_EFORBIDDEN);
+  /* a read-only agent reads but cannot write */
+  svc_caller ro = f->agent;
+  ro.agent_role = "read_only";
+  assert_int_equal(send(f, &ro, tid, "Hi", false, NULL), PL_EFORBIDDEN);
+}
+
+static void duplicate_threads_are_refused(void **state) {
+  fx *f = *state;
+  start_thread(f, "Hello");
+  svc_start_in in = {.order_id = "112-4839201-5561023", .topic = "other", .text = "Again"};
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_EEXIST);
+  svc_start_in bad = {.order_id = "112-4839201-5561023", .topic = "product_specifications", .text = "x"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &bad, f->a, &t, &m, &d), PL_EINVAL);
+  svc_start_in prod = {.asin = "B0C1234567", .seller_id = "S1", .topic = "product_specifications", .text = "Torque?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &prod, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  assert_null(t.order_id);
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &prod, f->a, &t, &m, &d), PL_EEXIST);
+  /* a seller never starts a thread */
+  assert_int_equal(svc_thread_start(f->s, &f->agent, &prod, f->a, &t, &m, &d), PL_EFORBIDDEN);
+}
+
+static void addresses_are_encrypted_at_rest(void **state) {
+  fx *f = *state;
+  start_thread(f, "Hello");
+  svc_free(f->s); /* checkpoint and close, so that every byte is in the files */
+  f->s = NULL;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cat %s/t.db* | grep -a -c -e jane@mail.test -e support@acme.test -e help@other.test", f->dir);
+  FILE *p = popen(cmd, "r");
+  int count = -1;
+  assert_int_equal(fscanf(p, "%d", &count), 1);
+  pclose(p);
+  assert_int_equal(count, 0);
+  /* reopen so that teardown can close it */
+  char key[160];
+  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  pl_keys keys;
+  pl_detail d;
+  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
+  store *st;
+  assert_int_equal(store_open(f->db, &st, &d), PL_OK);
+  svc_options o = {.clock = {fake_now, f}};
+  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+}
+
+static void import_rejects_bad_lines_whole(void **state) {
+  fx *f = *state;
+  pl_detail d = {{0}};
+  const char *bad[] = {
+    "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"112-4839201-5561023\",\"from\":\"buyer\",\"at\":\"2026-10-05T09:00:00Z\",\"topic\":\"nonsense\",\"text\":\"hi\"}",
+    "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"999-0000000-0000000\",\"from\":\"buyer\",\"at\":\"2026-10-05T09:00:00Z\",\"text\":\"hi\"}",
+    "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"112-4839201-5561023\",\"from\":\"robot\",\"at\":\"2026-10-05T09:00:00Z\",\"text\":\"hi\"}",
+    "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"112-4839201-5561023\",\"from\":\"buyer\",\"at\":\"yesterday\",\"text\":\"hi\"}",
+    "{\"type\":\"order\",\"id\":\"1124839201\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"shipped\"}",
+    "{\"type\":\"buyer\",\"id\":\"B9\",\"name\":\"No Mail\"}",
+    "{\"type\":\"flag\",\"message\":\"nope\",\"at\":\"2026-10-05T09:00:00Z\",\"no_response_needed\":true}",
+    "[1,2,3]",
+    "{\"type\":\"spaceship\"}",
+    "{not json",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_not_equal(svc_import_line(f->s, bad[i], strlen(bad[i]), &d), PL_OK);
+  st_thread_query q = {0};
+  st_thread *ts;
+  size_t n;
+  int64_t rn;
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &ts, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 0); /* no thread was left behind by the failed message lines */
+  /* a good message imports with its own time, and again is a duplicate */
+  const char *ok = "{\"type\":\"message\",\"id\":\"M1\",\"order\":\"112-4839201-5561023\",\"from\":\"buyer\",\"at\":\"2026-10-05T09:00:00Z\",\"topic\":\"product_question\",\"text\":\"Charger?\"}";
+  assert_int_equal(svc_import_line(f->s, ok, strlen(ok), &d), PL_OK);
+  assert_int_equal(svc_import_line(f->s, ok, strlen(ok), &d), PL_EEXIST);
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &ts, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(ts[0].last_message_at, 1791190800);
+}
+
+static void aliases_are_stable_and_private(void **state) {
+  fx *f = *state;
+  import(f, "{\"type\":\"order\",\"id\":\"112-0000000-0000003\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"shipped\"}");
+  import(f, "{\"type\":\"order\",\"id\":\"112-0000000-0000004\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S2\",\"buyer\":\"B1\",\"status\":\"shipped\"}");
+  store *st = svc_store(f->s);
+  char *a1, *a2;
+  assert_int_equal(store_begin(st, false), PL_OK);
+  assert_int_equal(st->ops->alias_get(st, "ATVPDKIKX0DER", "B1", "S1", f->a, &a1), PL_OK);
+  assert_int_equal(st->ops->alias_get(st, "ATVPDKIKX0DER", "B1", "S2", f->a, &a2), PL_OK);
+  store_rollback(st);
+  assert_string_not_equal(a1, a2);
+  assert_int_equal(strspn(a1, "abcdefghijklmnopqrstuvwxyz0123456789"), 16);
+  assert_string_equal(a1 + 16, "@relay.example.com");
+  assert_null(strstr(a1, "jane"));
+}
+
+static void tokens_authenticate_and_expire(void **state) {
+  fx *f = *state;
+  char *tok;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_BUYER, "B1", f->now + 60, &tok, &d), PL_OK);
+  svc_caller c;
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
+  assert_int_equal(c.kind, ST_PRINCIPAL_BUYER);
+  assert_string_equal(c.buyer_id, "B1");
+  f->now += 61;
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
+  tok[5] ^= 1;
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
+  free(tok);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_BUYER, "nobody", 0, &tok, &d), PL_EINVAL);
+  assert_null(tok);
+}
+
+static void records_are_append_only(void **state) {
+  fx *f = *state;
+  start_thread(f, "Hello");
+  store *st = svc_store(f->s);
+  (void)st;
+  /* the database itself refuses to change or delete a message or an audit entry */
+  char cmd[512];
+  snprintf(cmd, sizeof cmd,
+           "sqlite3 %s \"UPDATE messages SET text='forged'\" 2>&1 | grep -c append-only", f->db);
+  FILE *p = popen(cmd, "r");
+  int count = 0;
+  assert_int_equal(fscanf(p, "%d", &count), 1);
+  pclose(p);
+  assert_int_equal(count, 1);
+  snprintf(cmd, sizeof cmd, "sqlite3 %s \"DELETE FROM audit\" 2>&1 | grep -c append-only", f->db);
+  p = popen(cmd, "r");
+  assert_int_equal(fscanf(p, "%d", &count), 1);
+  pclose(p);
+  assert_int_equal(count, 1);
+}
+
+static void export_links_the_audit_chain(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Hello");
+  assert_int_equal(send(f, &f->agent, tid, "Hi Jane, how can we help?", false, NULL), PL_OK);
+  json_t *j;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_export(f->s, &f->agent, tid, f->a, &j, &d), PL_EFORBIDDEN);
+  assert_int_equal(svc_thread_export(f->s, &f->operator_, tid, f->a, &j, &d), PL_OK);
+  assert_int_equal(json_array_size(json_object_get(j, "messages")), 2);
+  assert_true(json_array_size(json_object_get(j, "events")) >= 2);
+  json_t *aud = json_object_get(j, "audit");
+  assert_true(json_array_size(aud) >= 2);
+  for (size_t i = 0; i < json_array_size(aud); i++)
+    assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(aud, i), "hash"))), 64);
+  json_decref(j);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
+    cmocka_unit_test_setup_teardown(text_limits, setup, teardown),
+    cmocka_unit_test_setup_teardown(canceled_orders_are_closed, setup, teardown),
+    cmocka_unit_test_setup_teardown(tenants_are_isolated, setup, teardown),
+    cmocka_unit_test_setup_teardown(duplicate_threads_are_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(addresses_are_encrypted_at_rest, setup, teardown),
+    cmocka_unit_test_setup_teardown(import_rejects_bad_lines_whole, setup, teardown),
+    cmocka_unit_test_setup_teardown(aliases_are_stable_and_private, setup, teardown),
+    cmocka_unit_test_setup_teardown(tokens_authenticate_and_expire, setup, teardown),
+    cmocka_unit_test_setup_teardown(records_are_append_only, setup, teardown),
+    cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

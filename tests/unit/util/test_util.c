@@ -1,0 +1,122 @@
+/* test_util.c - unit tests of the utilities: time, UTF-8, arena, crypto. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/pl_crypto.h"
+#include "util/pl_err.h"
+#include "util/pl_mem.h"
+#include "util/pl_time.h"
+#include "util/pl_utf8.h"
+
+static void time_parse_and_format(void **state) {
+  (void)state;
+  pl_time t;
+  char buf[32];
+  assert_true(pl_time_parse("1970-01-01T00:00:00Z", &t));
+  assert_int_equal(t, 0);
+  assert_true(pl_time_parse("2026-10-05T09:00:00Z", &t));
+  assert_int_equal(t, 1791190800);
+  assert_string_equal(pl_time_format(t, buf), "2026-10-05T09:00:00Z");
+  assert_true(pl_time_parse("2026-10-05T11:00:00+02:00", &t));
+  assert_int_equal(t, 1791190800);
+  assert_true(pl_time_parse("2026-10-05T09:00:00.123Z", &t));
+  assert_int_equal(t, 1791190800);
+  assert_true(pl_time_parse("2024-02-29T00:00:00Z", &t)); /* leap day */
+  assert_false(pl_time_parse("2026-02-29T00:00:00Z", &t));
+  assert_false(pl_time_parse("2026-13-01T00:00:00Z", &t));
+  assert_false(pl_time_parse("2026-10-05 09:00", &t));
+  assert_false(pl_time_parse("2026-10-05T09:00:00", &t)); /* no zone: ambiguous */
+  assert_false(pl_time_parse("2026-10-05T09:00:00Zjunk", &t));
+  assert_false(pl_time_parse(NULL, &t));
+}
+
+static void utf8_validation(void **state) {
+  (void)state;
+  size_t n;
+  assert_true(pl_utf8_valid("abc", 3, &n));
+  assert_int_equal(n, 3);
+  assert_true(pl_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, &n)); /* é € 😀 */
+  assert_int_equal(n, 3);
+  assert_false(pl_utf8_valid("\xc0\xaf", 2, NULL));         /* overlong */
+  assert_false(pl_utf8_valid("\xed\xa0\x80", 3, NULL));     /* surrogate */
+  assert_false(pl_utf8_valid("\xf4\x90\x80\x80", 4, NULL)); /* past U+10FFFF */
+  assert_false(pl_utf8_valid("\xe2\x82", 2, NULL));         /* truncated */
+  assert_false(pl_utf8_valid("a\0b", 3, NULL));             /* NUL */
+  assert_false(pl_utf8_valid("\xff", 1, NULL));
+  assert_true(pl_utf8_blank(" \t\r\n\xc2\xa0", 6));
+  assert_false(pl_utf8_blank(" x ", 3));
+}
+
+static void arena_allocations(void **state) {
+  (void)state;
+  pl_arena *a = pl_arena_new();
+  char *big = pl_arena_alloc(a, 100000); /* larger than a chunk */
+  memset(big, 1, 100000);
+  for (int i = 0; i < 10000; i++) {
+    char *s = pl_arena_printf(a, "item %d", i);
+    assert_non_null(s);
+    assert_true(((uintptr_t)pl_arena_alloc(a, 3) % _Alignof(max_align_t)) == 0);
+  }
+  assert_string_equal(pl_arena_strndup(a, "hello world", 5), "hello");
+  pl_arena_free(a);
+}
+
+static void seal_and_open(void **state) {
+  (void)state;
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  char path[] = "/tmp/parley-key-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  unlink(path);
+  pl_keys k, k2;
+  pl_detail d;
+  assert_int_equal(pl_keys_load_or_create(path, &k, &d), PL_OK);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_int_equal(pl_keys_load_or_create(path, &k2, &d), PL_OK);
+  assert_memory_equal(&k, &k2, sizeof k);
+  char *sealed = pl_seal(&k, "jane@mail.test");
+  assert_null(strstr(sealed, "jane"));
+  char *plain = pl_open(&k, sealed);
+  assert_string_equal(plain, "jane@mail.test");
+  free(plain);
+  sealed[10] ^= 1; /* tampering is detected */
+  assert_null(pl_open(&k, sealed));
+  free(sealed);
+  char h1[65], h2[65];
+  pl_keyed_hash_hex(&k, "token", h1);
+  pl_keyed_hash_hex(&k, "token", h2);
+  assert_string_equal(h1, h2);
+  char alias[17];
+  pl_alias_local(alias, 16);
+  assert_int_equal(strlen(alias), 16);
+  assert_int_equal(strspn(alias, "abcdefghijklmnopqrstuvwxyz0123456789"), 16);
+  unlink(path);
+}
+
+static void error_names(void **state) {
+  (void)state;
+  assert_string_equal(pl_errname(PL_ETOOLONG), "text_too_long");
+  assert_string_equal(pl_errname(PL_OK), "ok");
+  pl_detail d;
+  assert_int_equal(pl_fail(&d, PL_EINVAL, "x=%d", 3), PL_EINVAL);
+  assert_string_equal(d.msg, "x=3");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(time_parse_and_format), cmocka_unit_test(utf8_validation),
+    cmocka_unit_test(arena_allocations),     cmocka_unit_test(seal_and_open),
+    cmocka_unit_test(error_names),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
