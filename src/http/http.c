@@ -41,7 +41,10 @@ unsigned http_status_for(pl_err e) {
   case PL_ECANCELED:
   case PL_ENOTALLOWED: return 409;
   case PL_ETOOLARGE: return 413;
+  case PL_EUNSUPPORTED:
+  case PL_EMISMATCH: return 415;
   case PL_ETOOLONG:
+  case PL_EUNREADABLE:
   case PL_EPOLICY: return 422;
   case PL_ERATELIMIT: return 429;
   case PL_ESTORE: return 503;
