@@ -303,6 +303,7 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
   policy__decode(&sc);
   policy__normalize(&sc);
   policy__deobfuscate(&sc);
+  policy__altview(&sc);
   policy__match(&sc);
   policy__detect_links(&sc);
   policy__detect_emails(&sc);

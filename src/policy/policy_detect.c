@@ -201,7 +201,7 @@ static const char *const ref_words[] = {
   "commande", "ordine", "invoice", "rechnung", "factura", "facture", "fattura", "sku", "model", "modelo",
   "modele", "modell", "modello", "ean", "upc", "gtin", "isbn", "asin", "serial", "serie", "seriennummer",
   "ref", "reference", "referenz", "referencia", "riferimento", "article", "artikel", "articulo",
-  "articolo", "item", "part", "no", "nr", "num", "number", "nummer", "numero", "parcel", "paket", "colis",
+  "articolo", "item", "part", "p/n", "pn", "no", "nr", "parcel", "paket", "colis",
   "pacco", "paquete", "usps", "ups", "dhl", "fedex", "gls", "dpd", "hermes", "colissimo", "correos",
   "poste", "mail", "iban", "account", "konto", "cuenta", "compte", "conto", "case", "ticket", "rma",
   "return", "label", "batch", "lot", "code", "id", "vat", "ust", "size", "sizes", NULL};
@@ -333,6 +333,11 @@ static void detect_digit_phones(policy__scan *sc) {
     if (groups == 2 && glen[0] == 4 && glen[1] == 4 && sepc[0] == '-' &&
         (s[st] == '1' || s[st] == '2'))
       continue;
+    /* 55-1029-3: a one-digit last group is a check digit, not a phone number */
+    bool all_single = true;
+    for (int g = 0; g < groups && g < 24; g++)
+      if (glen[g] != 1) all_single = false;
+    if (groups > 1 && glen[groups - 1] == 1 && !all_single) continue;
     bool strong = plus || paren || words_before(s, st, 3, phone_words);
     if (!strong) {
       if (words_before(s, st, 3, ref_words)) continue;

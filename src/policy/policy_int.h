@@ -117,6 +117,9 @@ typedef struct {
   policy__buf norm; /* NFKC, case folded, no marks, skeletons, spaces collapsed */
   policy__buf deob; /* norm with spelled-out and bracketed punctuation undone */
   uint8_t *deob_flags; /* per deob byte: POLICY__SPELLED_* for punctuation that was spelled */
+  policy__buf alt;      /* norm with spaced letters joined and digits-for-letters undone */
+  uint8_t *alt_changed; /* per alt byte: 1 where alt differs from norm */
+  bool has_alt;
   policy__hit *hits;
   size_t nhits, caphits;
 } policy__scan;
@@ -138,6 +141,9 @@ void policy__hit_view(policy__scan *sc, const policy__buf *v, size_t a, size_t b
 void policy__decode(policy__scan *sc);
 void policy__normalize(policy__scan *sc);
 void policy__deobfuscate(policy__scan *sc);
+/* Builds sc->alt when norm has spaced-out letters or digits written for letters
+ * ("r e v i e w", "rev1ew"); phrase rules then also run over it. */
+void policy__altview(policy__scan *sc);
 /* Normalises a phrase of a rule file the way scanned text is normalised. Returns an
  * arena string. */
 char *policy__normalize_phrase(const policy_config *cfg, pl_arena *a, const char *s, size_t n);

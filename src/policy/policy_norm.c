@@ -602,3 +602,78 @@ void policy__deobfuscate(policy__scan *sc) {
   }
 #undef EMIT
 }
+
+/* ---- alternative view: spaced letters and digits for letters ----------------- */
+
+static char leet(char c) {
+  switch (c) {
+  case '0': return 'o';
+  case '1': return 'i';
+  case '3': return 'e';
+  case '4': return 'a';
+  case '5': return 's';
+  case '7': return 't';
+  case '@': return 'a';
+  case '$': return 's';
+  default: return 0;
+  }
+}
+
+void policy__altview(policy__scan *sc) {
+  const policy__buf *in = &sc->norm;
+  const char *s = in->s;
+  size_t n = in->len;
+  sc->has_alt = false;
+  /* cheap pre-check: is there anything to undo at all? */
+  bool any = false;
+  for (size_t i = 0; i + 2 < n && !any; i++)
+    if ((isalpha((unsigned char)s[i]) && s[i + 1] == ' ' && isalpha((unsigned char)s[i + 2]) &&
+         (i == 0 || s[i - 1] == ' ') && (i + 3 == n || s[i + 3] == ' ')) ||
+        (leet(s[i + 1]) && isalpha((unsigned char)s[i]) && isalpha((unsigned char)s[i + 2])))
+      any = true;
+  if (!any) return;
+  policy__buf *o = &sc->alt;
+  policy__buf_init(sc, o, n + 16);
+  sc->alt_changed = pl_arena_alloc(sc->arena, n + 16);
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] == ' ') {
+      buf_putc(sc, o, ' ', in->beg[i], in->end[i]);
+      sc->alt_changed[o->len - 1] = 0;
+      i++;
+      continue;
+    }
+    size_t t1 = i;
+    while (t1 < n && s[t1] != ' ') t1++;
+    /* spaced letters: at least four one-letter tokens in a row */
+    if (t1 == i + 1 && isalpha((unsigned char)s[i])) {
+      size_t k = i, cnt = 0;
+      while (k < n && isalpha((unsigned char)s[k]) && (k + 1 == n || s[k + 1] == ' ')) cnt++, k += 2;
+      if (cnt >= 4) {
+        for (size_t q = 0; q < cnt; q++) {
+          buf_putc(sc, o, s[i + 2 * q], in->beg[i + 2 * q], in->end[i + 2 * q]);
+          sc->alt_changed[o->len - 1] = 1;
+        }
+        sc->has_alt = true;
+        i += 2 * cnt - 1;
+        continue;
+      }
+    }
+    /* a word with digits for letters: mostly letters, a few substitutes between them */
+    int letters = 0, subs = 0;
+    for (size_t q = i; q < t1; q++) {
+      if (isalpha((unsigned char)s[q])) letters++;
+      else if (leet(s[q])) subs++;
+    }
+    bool conv = subs > 0 && letters >= 3 && letters >= 2 * subs;
+    for (size_t q = i; q < t1; q++) {
+      char c = s[q];
+      bool ch = conv && !isalpha((unsigned char)c) && leet(c) &&
+                ((q > i && isalpha((unsigned char)s[q - 1])) || (q + 1 < t1 && isalpha((unsigned char)s[q + 1])));
+      buf_putc(sc, o, ch ? leet(c) : c, in->beg[q], in->end[q]);
+      sc->alt_changed[o->len - 1] = ch;
+      if (ch) sc->has_alt = true;
+    }
+    i = t1;
+  }
+}

@@ -243,7 +243,9 @@ static void scratch_give(policy_config *cfg, hs_scratch_t *s) {
 
 typedef struct {
   policy__scan *sc;
-  uint32_t *last_end; /* per rule: end of its last kept match, to drop overlaps */
+  const policy__buf *view;
+  const uint8_t *changed; /* for the alternative view: keep only matches over changes */
+  uint32_t *last_end;     /* per rule: end of its last kept match, to drop overlaps */
 } match_ctx;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
@@ -253,9 +255,14 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   policy__scan *sc = m->sc;
   if (to <= from) return 0;
   if (m->last_end[id] && from < m->last_end[id]) return 0;
-  m->last_end[id] = (uint32_t)to;
   const policy__rule *r = &sc->cfg->rules[id];
-  policy__hit_view(sc, &sc->norm, (size_t)from, (size_t)to, r->cat, r->sev, r->id);
+  if (m->changed) {
+    bool over = false;
+    for (unsigned long long k = from; k < to && !over; k++) over = m->changed[k];
+    if (!over) return 0;
+  }
+  m->last_end[id] = (uint32_t)to;
+  policy__hit_view(sc, m->view, (size_t)from, (size_t)to, r->cat, r->sev, r->id);
   return 0;
 }
 
@@ -265,8 +272,14 @@ void policy__match(policy__scan *sc) {
   /* The pool is the one mutable part of a configuration; it is guarded by its lock. */
   policy_config *mcfg = (policy_config *)cfg;
   hs_scratch_t *scr = scratch_take(mcfg);
-  match_ctx m = {sc, pl_arena_alloc(sc->arena, cfg->nrules * sizeof(uint32_t))};
+  match_ctx m = {sc, &sc->norm, NULL, pl_arena_alloc(sc->arena, cfg->nrules * sizeof(uint32_t))};
   memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
   hs_scan(cfg->db, sc->norm.s, (unsigned)sc->norm.len, 0, scr, on_match, &m);
+  if (sc->has_alt) {
+    m.view = &sc->alt;
+    m.changed = sc->alt_changed;
+    memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
+    hs_scan(cfg->db, sc->alt.s, (unsigned)sc->alt.len, 0, scr, on_match, &m);
+  }
   scratch_give(mcfg, scr);
 }
