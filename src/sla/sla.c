@@ -113,7 +113,9 @@ void sla__eval(const sla_events *ev, int64_t at, sla_outcome *outs, size_t *src,
     /* Only substantive replies delivered by `at` can answer; the answer time is the
      * sent time, so a reply held for review and approved later is not penalised for
      * the review's delay, but counts only from its delivery on. */
-    if (s->kind != SLA_SUBSTANTIVE || s->sent_at > at || s->delivered_at > at) continue;
+    if (s->kind != SLA_SUBSTANTIVE || s->delivered_at == SLA_NEVER || s->sent_at > at ||
+        s->delivered_at > at)
+      continue; /* SLA_NEVER is tested apart: at may be SLA_FOREVER, the same value */
     sk[ns++] = (ev_key){s->thread_id, s->sent_at, s->seq, i};
   }
   for (size_t i = 0; i < ev->n_flags; i++) {
