@@ -153,6 +153,8 @@ class Server:
     def start(self, timeout=20):
         cmd = [BIN, "serve", "--db", self.store.url, "--key-file", self.store.key_file,
                "--listen", HOST + ":0", "--threads", "4"] + self.extra_args
+        self.port = None
+        self.log = os.path.join(self.store.dir, "serve-%d.log" % time.monotonic_ns())
         self._out = open(self.log, "w+")
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT)
         _RUNNING.append(self)
