@@ -104,6 +104,8 @@ class Privacy(ServerCase):
                         self.assertNotIn(enc, data, "%s in %s (%s)" % (s, os.path.basename(path), where))
                 self.assertNotIn(b"mail.test", data.lower(), (path, where))
 
+        # a positive control: the files read are the store (message texts are searchable)
+        self.assertTrue(any(b"pre-purchase" in open(p, "rb").read() for p in self.store.files()))
         check("while serving")
         # after a clean stop (WAL checkpointed into the main file) and a restart
         self.srv.stop()
