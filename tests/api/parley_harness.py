@@ -3,7 +3,8 @@
 
 Environment:
   PARLEY_BIN      the parley executable (required)
-  PARLEY_BACKEND  store backend: "sqlite" (default); "postgres" takes PARLEY_PG_URL
+  PARLEY_BACKEND  store backend: "sqlite" (default); "pg" creates a database per store on the
+                  server of PARLEY_TEST_PG_URL
 """
 import atexit
 import http.client
@@ -92,14 +93,23 @@ class Store:
 
 
 def db_url(directory):
-    """The --db argument of a fresh store for the selected backend: the one place that knows."""
+    """The --db argument of a fresh store for the selected backend: the one place that knows.
+
+    pg: a new database on the server of PARLEY_TEST_PG_URL (scripts/pg-test.sh), named
+    after the directory, so that every store starts empty."""
     if BACKEND == "sqlite":
         return os.path.join(directory, "parley.db")
-    if BACKEND == "postgres":
-        url = os.environ.get("PARLEY_PG_URL")
-        if not url:
-            raise unittest.SkipTest("PARLEY_BACKEND=postgres needs PARLEY_PG_URL")
-        return url
+    if BACKEND in ("pg", "postgres"):
+        base = os.environ.get("PARLEY_TEST_PG_URL") or os.environ.get("PARLEY_PG_URL")
+        if not base:
+            raise unittest.SkipTest("PARLEY_BACKEND=pg needs PARLEY_TEST_PG_URL (scripts/pg-test.sh)")
+        name = "parley_" + re.sub(r"[^a-z0-9]", "_", os.path.basename(directory).lower())
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", base, "-c",
+                            'CREATE DATABASE "%s"' % name], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("cannot create database %s: %s" % (name, p.stderr))
+        head, _, query = base.partition("?")
+        return head.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
     raise RuntimeError("unknown PARLEY_BACKEND %r" % BACKEND)
 
 
