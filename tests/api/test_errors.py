@@ -3,15 +3,10 @@ import http.client
 import time
 import unittest
 
-from parley_harness import HOST, MP, Server, ServerCase, admin, main
+from parley_harness import HOST, MP, ServerCase, admin, import_lines, main, order_line
 
 
 class Errors(ServerCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.b1_order = None
 
     def setUp(self):
         # a thread of B1 with S1, with one buyer message and one seller reply
@@ -138,6 +133,30 @@ class Errors(ServerCase):
         g = self.srv.get("/v1/threads/" + tid, self.fx.agent)
         self.assertFalse(g.json["thread"]["archived"])
         self.assertFalse(g.json["messages"][0]["no_response_needed"])
+
+    # ---- 409 ---------------------------------------------------------------------------
+
+    def test_409_order_of_another_party(self):
+        body = {"marketplace": MP, "seller": "S1", "buyer": "B2", "status": "shipped"}
+        self.assertError(self.srv.put("/v1/orders/" + self.oid, body, self.fx.operator), 409, "conflict")
+        self.assertError(self.srv.put("/v1/orders/" + self.oid, dict(body, buyer="B1", seller="S2"),
+                                      self.fx.operator), 409, "conflict")
+        self.assertEqual(self.srv.get("/v1/orders/" + self.oid, self.fx.b1).json["order"]["seller"], "S1")
+
+    def test_409_nothing_to_answer(self):
+        """A seller cannot open a conversation in a thread whose buyer never wrote."""
+        oid = "117-0000001-0000001"
+        p = import_lines(self.store, [
+            order_line(oid, "S1", "B1"),
+            {"type": "message", "id": "only-seller", "order": oid, "from": "seller", "at": "2026-10-05T09:00:00Z",
+             "text": "imported seller note"}])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        tid = self.list_threads(self.fx.agent, order_id=oid)["threads"][0]["id"]
+        r = self.srv.post("/v1/threads/%s/messages" % tid, {"text": "proactive"}, self.fx.agent)
+        self.assertError(r, 409, "messaging_unavailable")
+        # the buyer may write, and then the seller may answer
+        self.send(self.fx.b1, tid, "hello?")
+        self.send(self.fx.agent, tid, "hello!")
 
     # ---- 405 ---------------------------------------------------------------------------
 

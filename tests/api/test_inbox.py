@@ -1,9 +1,8 @@
 # test_inbox.py - the seller inbox over HTTP: filters, search, newest-first order, cursor pagination.
 import datetime
-import unittest
 from urllib.parse import quote, urlencode
 
-from parley_harness import MP, ServerCase, main, order_line
+from parley_harness import ServerCase, main, order_line
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 

@@ -46,6 +46,9 @@ def validate(doc, schema, value, where="$"):
         errors.append("%s: %r not in %s" % (where, value, s["enum"]))
     if "const" in s and value != s["const"]:
         errors.append("%s: %r != %r" % (where, value, s["const"]))
+    if s.get("format") == "date-time" and isinstance(value, str) and \
+            not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", value):
+        errors.append("%s: %r is not an ISO 8601 UTC time" % (where, value))
     if "pattern" in s and isinstance(value, str) and not re.search(s["pattern"], value):
         errors.append("%s: %r does not match %s" % (where, value, s["pattern"]))
     if isinstance(value, dict):
