@@ -55,6 +55,13 @@ unsigned http_status_for(pl_err e) {
   return 500;
 }
 
+void http__header(http_req *r, const char *name, const char *value) {
+  if (r->nheaders < (int)(sizeof r->hname / sizeof r->hname[0])) {
+    r->hname[r->nheaders] = name;
+    r->hvalue[r->nheaders++] = value;
+  }
+}
+
 void http__json(http_req *r, unsigned status, json_t *body) {
   r->status = status;
   free(r->resp);
@@ -95,7 +102,7 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
   MHD_add_response_header(resp, "X-Request-Id", r->request_id);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
-  if (r->extra_header) MHD_add_response_header(resp, r->extra_header, r->extra_value);
+  for (int i = 0; i < r->nheaders; i++) MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
   finish(h, r);
   enum MHD_Result ret = MHD_queue_response(r->conn, r->status ? r->status : 500, resp);
   MHD_destroy_response(resp);

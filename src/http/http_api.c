@@ -1,4 +1,5 @@
 /* http_api.c - routes of the own JSON API (/v1): parse, call one service operation, render. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,18 +86,33 @@ static bool field_bool(http_req *r, json_t *o, const char *k, bool *out) {
   return true;
 }
 
+#define SESSION_COOKIE "parley_session"
+#define CSRF_COOKIE "parley_csrf"
+#define CSRF_HEADER "X-CSRF-Token"
+
+/* A bearer token, or the session cookie of the web message center. A request that
+ * changes something on the strength of a cookie must also echo the CSRF cookie in a
+ * header (double submit), which a page of another origin cannot read. */
 static bool authenticate(http_req *r) {
   const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
   const char *tok = NULL;
-  if (auth && !strncasecmp(auth, "Bearer ", 7)) tok = auth + 7;
   pl_detail d = {{0}};
+  if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+    tok = auth + 7;
+  } else if ((tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE))) {
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
+      const char *want = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, CSRF_COOKIE);
+      const char *got = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, CSRF_HEADER);
+      if (!want || !got || strlen(want) < 16 || strcmp(want, got)) {
+        http__error(r, PL_EFORBIDDEN, "the " CSRF_HEADER " header does not match the session");
+        return false;
+      }
+    }
+  }
   pl_err e = svc_authenticate(r->s, tok, r->a, &r->caller, &d);
   if (e) {
     http__error(r, e, d.msg);
-    if (e == PL_EUNAUTH) {
-      r->extra_header = "WWW-Authenticate";
-      r->extra_value = "Bearer realm=\"parley\"";
-    }
+    if (e == PL_EUNAUTH) http__header(r, "WWW-Authenticate", "Bearer realm=\"parley\"");
     return false;
   }
   return true;
@@ -110,8 +126,49 @@ static void method_not_allowed(http_req *r) {
 
 /* ---- handlers --------------------------------------------------------------------- */
 
-static void h_me(http_req *r) {
-  const svc_caller *c = &r->caller;
+static json_t *me_json(const svc_caller *c);
+
+/* POST /v1/session {"token"}: signs in; the session lives in an HttpOnly cookie. */
+static void h_session_create(http_req *r) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  const char *tok;
+  if (field_str(r, b, "token", &tok)) {
+    char *session;
+    svc_caller c;
+    pl_detail d = {{0}};
+    pl_err e = svc_session_create(r->s, tok, r->a, &session, &c, &d);
+    if (e) {
+      fail(r, e, &d);
+    } else {
+      unsigned char raw[18];
+      char csrf[40];
+      randombytes_buf(raw, sizeof raw);
+      sodium_bin2base64(csrf, sizeof csrf, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+      http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", session, SVC_SESSION_SECONDS));
+      http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%d", csrf, SVC_SESSION_SECONDS));
+      json_t *me = me_json(&c);
+      json_object_set_new(me, "csrf_token", json_string(csrf));
+      http__json(r, 201, me);
+      free(session);
+    }
+  }
+  json_decref(b);
+}
+
+/* DELETE /v1/session: signs out (the session token is revoked, the cookies cleared). */
+static void h_session_delete(http_req *r) {
+  const char *tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
+  pl_detail d = {{0}};
+  if (tok) svc_token_revoke(r->s, tok, &d);
+  http__header(r, "Set-Cookie", SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  http__header(r, "Set-Cookie", CSRF_COOKIE "=; Path=/; SameSite=Strict; Max-Age=0");
+  http__json(r, 200, json_pack("{s:b}", "signed_out", 1));
+}
+
+static void h_me(http_req *r) { http__json(r, 200, me_json(&r->caller)); }
+
+static json_t *me_json(const svc_caller *c) {
   json_t *j = json_object();
   json_object_set_new(j, "kind", json_string(c->kind == ST_PRINCIPAL_OPERATOR ? "operator"
                                              : c->kind == ST_PRINCIPAL_AGENT  ? "agent"
@@ -121,7 +178,7 @@ static void h_me(http_req *r) {
   if (c->agent_role) json_object_set_new(j, "role", json_string(c->agent_role));
   if (c->buyer_id) json_object_set_new(j, "buyer_id", json_string(c->buyer_id));
   json_object_set_new(j, "marketplace_id", c->marketplace_id ? json_string(c->marketplace_id) : json_null());
-  http__json(r, 200, j);
+  return j;
 }
 
 static void h_threads_list(http_req *r) {
@@ -356,6 +413,12 @@ bool http__api(http_server *h, http_req *r) {
   const char *m = r->method;
   bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
   /* Resolve the route first so that an unknown path is 404 before authentication. */
+  if (p.n == 2 && is(&p, 1, "session")) {
+    if (post) h_session_create(r);
+    else if (!strcmp(m, "DELETE")) h_session_delete(r);
+    else method_not_allowed(r);
+    return true;
+  }
   enum { R_NONE, R_ME, R_THREADS, R_THREAD, R_MSGS, R_READ, R_ARCH, R_UNARCH, R_EXPORT, R_FLAG,
          R_ORDER, R_POLICY } route = R_NONE;
   if (p.n == 2 && is(&p, 1, "me")) route = R_ME;

@@ -24,7 +24,8 @@ typedef struct {
   char *resp;         /* malloc'd body */
   size_t resp_len;
   const char *content_type;
-  const char *extra_header, *extra_value;
+  const char *hname[4], *hvalue[4]; /* extra response headers (values arena-owned) */
+  int nheaders;
   double started;
   int route_class;
 } http_req;
@@ -41,6 +42,8 @@ struct http_server {
   atomic_ullong latency_sum_us;
 };
 
+/* Adds a response header; name and value must outlive the request (static or arena). */
+void http__header(http_req *r, const char *name, const char *value);
 /* Fills the response with a JSON value (consumed). */
 void http__json(http_req *r, unsigned status, json_t *body);
 /* Fills the response with the error body for e and the detail message. */

@@ -58,7 +58,6 @@ bool http__web(http_server *h, http_req *r) {
   r->resp_len = (size_t)got;
   r->status = 200;
   r->content_type = content_type(rel);
-  r->extra_header = "Content-Security-Policy";
-  r->extra_value = "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
+  http__header(r, "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'");
   return true;
 }

@@ -488,6 +488,28 @@ pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out,
   return PL_OK;
 }
 
+pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
+                          svc_caller *c, pl_detail *d) {
+  *session_out = NULL;
+  pl_err e = svc_authenticate(s, token, a, c, d);
+  if (e) return e;
+  const char *subject = c->kind == ST_PRINCIPAL_OPERATOR ? c->name + strlen("operator:")
+                        : c->kind == ST_PRINCIPAL_AGENT  ? pl_arena_printf(a, "%lld", (long long)c->agent_id)
+                                                         : c->buyer_id;
+  return svc_token_create(s, c->kind, subject, svc_now(s) + SVC_SESSION_SECONDS, session_out, d);
+}
+
+pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
+  if (!token || !*token) return pl_fail(d, PL_EUNAUTH, "no token to revoke");
+  char hash[65];
+  pl_keyed_hash_hex(&s->keys, token, hash);
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  e = s->st->ops->token_delete(s->st, hash);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
+  return svc__end(s, e, d);
+}
+
 /* ---- orders ----------------------------------------------------------------------- */
 
 static pl_err get_str(json_t *o, const char *k, bool required, const char **out, pl_detail *d) {

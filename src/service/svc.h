@@ -77,6 +77,14 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d);
 pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject,
                         pl_time expires_at, char **token_out, pl_detail *d);
 
+/* Signs in with a token: a new session token for the same caller, valid for
+ * SVC_SESSION_SECONDS (*session_out is malloc'd). */
+#define SVC_SESSION_SECONDS (12 * 3600)
+pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
+                          svc_caller *caller_out, pl_detail *d);
+/* Revokes a token (sign-out). */
+pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d);
+
 /* Resolves a bearer token to its caller, or PL_EUNAUTH. */
 pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d);
 

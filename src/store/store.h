@@ -157,6 +157,7 @@ typedef struct store_ops {
 
   pl_err (*token_put)(store *s, const char *hash, const st_token *t, pl_time at);
   pl_err (*token_get)(store *s, const char *hash, pl_arena *a, st_token *out);
+  pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
 
   pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
   pl_err (*order_get)(store *s, const char *id, pl_arena *a, st_order *out);
@@ -196,6 +197,7 @@ struct store {
 pl_err store_open(const char *url, store **out, pl_detail *d);
 
 pl_err store_sqlite_open(const char *path, store **out, pl_detail *d);
+pl_err store_pg_open(const char *url, store **out, pl_detail *d);
 
 /* The audit hash: BLAKE2b over prev_hash and the entry's fields, as hex. Shared by
  * every backend so that a chain verifies whatever stored it. */

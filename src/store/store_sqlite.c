@@ -14,7 +14,7 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
@@ -84,6 +84,7 @@ static const char *const sql[Q__COUNT] = {
                   " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
   [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
                   " WHERE hash = ?1",
+  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
                   " purchased_at, shipped_at, delivered_at, updated_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET"
@@ -432,6 +433,16 @@ static pl_err sq_token_get(store *s, const char *hash, pl_arena *a, st_token *o)
   o->expires_at = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
   return PL_OK;
+}
+
+static pl_err sq_token_delete(store *s, const char *hash) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_TOKEN_DEL);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, hash);
+  pl_err e = run(q, st);
+  if (!e && sqlite3_changes(q->db) == 0) e = PL_ENOTFOUND;
+  return e;
 }
 
 /* ---- orders -------------------------------------------------------------------- */
@@ -932,6 +943,7 @@ static const store_ops sq_ops = {
   .alias_put = sq_alias_put,
   .token_put = sq_token_put,
   .token_get = sq_token_get,
+  .token_delete = sq_token_delete,
   .order_put = sq_order_put,
   .order_get = sq_order_get,
   .thread_insert = sq_thread_insert,
