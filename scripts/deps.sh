@@ -4,9 +4,12 @@
 set -euo pipefail
 want=(build-essential cmake pkg-config
       libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-      libvectorscan-dev libicu-dev libpsl-dev)
+      libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev
+      libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
+      tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
+      libvectorscan-dev libicu-dev libpsl-dev libpq-dev)
 if [[ ${1:-build} == test ]]; then
-  want+=(libcmocka-dev python3 curl clang sqlite3)
+  want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3)
 fi
 missing=()
 for p in "${want[@]}"; do

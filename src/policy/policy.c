@@ -42,7 +42,7 @@ static void config_free(policy_config *c) {
   if (!c) return;
   for (size_t k = 0; k < c->nrules; k++) free(c->rules[k].id);
   free(c->rules);
-  for (size_t k = 0; k < c->npool; k++) hs_free_scratch(c->pool[k]);
+  for (size_t k = 0; k < c->npool; k++) policy__worker_free(c->pool[k]);
   free(c->pool);
   hs_free_scratch(c->proto);
   hs_free_database(c->db);
@@ -224,7 +224,7 @@ void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const c
   if (end <= start) return;
   if (sc->nhits == sc->caphits) {
     size_t cap = sc->caphits ? sc->caphits * 2 : 16;
-    policy__hit *h = pl_arena_alloc(sc->arena, cap * sizeof *h);
+    policy__hit *h = policy__alloc(sc->mem, cap * sizeof *h);
     if (sc->nhits) memcpy(h, sc->hits, sc->nhits * sizeof *h);
     sc->hits = h;
     sc->caphits = cap;
@@ -299,7 +299,10 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
   if (!cfg || (!text && len)) return PL_EINVAL;
   if (len > (1u << 24)) return PL_ETOOLONG;
   if (!valid_utf8(text, len)) return PL_EUTF8;
-  policy__scan sc = {.cfg = cfg, .arena = pl_arena_new(), .orig = text ? text : "", .orig_len = len};
+  /* The worker pool is the one mutable part of a configuration; its lock guards it. */
+  policy_config *mcfg = (policy_config *)cfg;
+  policy__worker *w = policy__worker_take(mcfg);
+  policy__scan sc = {.cfg = cfg, .mem = &w->mem, .worker = w, .orig = text ? text : "", .orig_len = len};
   policy__decode(&sc);
   policy__normalize(&sc);
   policy__deobfuscate(&sc);
@@ -311,7 +314,7 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
   policy__detect_emoji(&sc);
   policy__detect_formatting(&sc);
   decide(&sc, out);
-  pl_arena_free(sc.arena);
+  policy__worker_give(mcfg, w);
   return PL_OK;
 }
 

@@ -364,8 +364,11 @@ static const struct {
 };
 
 static int digit_word(const char *s, size_t n) {
+  if (n < 2 || n > 7) return -1;
   for (size_t k = 0; k < sizeof digit_words / sizeof digit_words[0]; k++)
-    if (strlen(digit_words[k].w) == n && !memcmp(digit_words[k].w, s, n)) return digit_words[k].d;
+    if (digit_words[k].w[0] == s[0] && digit_words[k].w[1] == s[1] && strlen(digit_words[k].w) == n &&
+        !memcmp(digit_words[k].w, s, n))
+      return digit_words[k].d;
   return -1;
 }
 
@@ -373,6 +376,8 @@ static int digit_word(const char *s, size_t n) {
 static void detect_spelled_phones(policy__scan *sc) {
   const char *s = sc->norm.s;
   size_t n = sc->norm.len;
+  /* the match stage counted number words; a phone number needs several */
+  if (sc->number_words < 3) return;
   size_t i = 0;
   size_t run_st = 0, run_end = 0;
   int digits = 0, words = 0;
@@ -493,6 +498,21 @@ static void detect_blank_lines(policy__scan *sc) {
   }
 }
 
+/* 1: - _ . which also occur in plain writing; 2: other decorative characters; 0: none. */
+static inline int deco_kind(int32_t c) {
+  if (c < 0x80) {
+    switch (c) {
+    case '-': case '_': case '.': return 1;
+    case '~': case '*': case '=': case '#': case '+': case '^': return 2;
+    default: return 0;
+    }
+  }
+  if ((c >= 0x2500 && c <= 0x25FF) || c == 0x2022 || c == 0x00B7 || c == 0x2014 || c == 0x2013 ||
+      c == 0x2015 || (c >= 0x2605 && c <= 0x2606))
+    return 2;
+  return 0;
+}
+
 static void detect_runs(policy__scan *sc) {
   const policy__thresholds *th = &sc->cfg->th;
   const policy__buf *v = &sc->dec;
@@ -501,6 +521,11 @@ static void detect_runs(policy__scan *sc) {
   size_t i = 0;
   while (i < n) {
     size_t a = i;
+    unsigned char b0 = (unsigned char)s[i];
+    if (b0 < 0x80 && b0 != '!' && !deco_kind(b0)) { /* fast path: ordinary ASCII */
+      i++;
+      continue;
+    }
     int32_t c = policy__u8_next(s, n, &i);
     if (c < 0) {
       i = a + 1;
@@ -523,23 +548,16 @@ static void detect_runs(policy__scan *sc) {
       continue;
     }
     /* decorative separators: ~~~~ **** ==== ---- •••• ━━━━ */
-    static const char plain[] = "-_.";
-    static const char deco[] = "~*=#+^";
-    bool is_deco = (c < 0x80 && c && (strchr(deco, (int)c) || strchr(plain, (int)c))) ||
-                   (c >= 0x2500 && c <= 0x25FF) || c == 0x2022 || c == 0x00B7 || c == 0x2014 ||
-                   c == 0x2013 || c == 0x2015 || c == 0x2550 || (c >= 0x2605 && c <= 0x2606);
-    if (is_deco) {
+    if (deco_kind(c)) {
       size_t b = i;
       int len = 1;
-      bool only_plain = c < 0x80 && strchr(plain, (int)c);
+      bool only_plain = deco_kind(c) == 1;
       while (b < n) {
         size_t q = b;
         int32_t d = policy__u8_next(s, n, &q);
-        bool dd = (d > 0 && d < 0x80 && (strchr(deco, (int)d) || strchr(plain, (int)d))) ||
-                  (d >= 0x2500 && d <= 0x25FF) || d == 0x2022 || d == 0x00B7 || d == 0x2014 ||
-                  d == 0x2013 || d == 0x2015 || (d >= 0x2605 && d <= 0x2606);
-        if (!dd) break;
-        if (!(d < 0x80 && strchr(plain, (int)d))) only_plain = false;
+        int k = d < 0 ? 0 : deco_kind(d);
+        if (!k) break;
+        if (k != 1) only_plain = false;
         len++;
         b = q;
       }
@@ -568,9 +586,9 @@ static void detect_caps(policy__scan *sc) {
     while (i < n && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
       unsigned char ch = (unsigned char)s[i];
       if (ch < 0x80) {
-        if (isupper(ch)) up++;
-        else if (islower(ch)) low++;
-        else if (isdigit(ch)) dig++;
+        if (ch >= 'A' && ch <= 'Z') up++;
+        else if (ch >= 'a' && ch <= 'z') low++;
+        else if (ch >= '0' && ch <= '9') dig++;
         i++;
       } else {
         size_t q = i;

@@ -72,10 +72,11 @@ struct policy_config {
   policy__rule *rules;
   size_t nrules, caprules;
   hs_database_t *db;
-  /* Scratch spaces for concurrent scans: a scan takes one from the pool or clones a
-   * new one, and gives it back afterwards. */
+  /* Workers for concurrent scans (Vectorscan scratch and scan memory): a scan takes
+   * one from the pool or makes a new one, and gives it back afterwards, so a busy
+   * service neither allocates nor shares scratch. */
   pthread_mutex_t pool_lock;
-  hs_scratch_t **pool;
+  struct policy__worker **pool;
   size_t npool, cappool;
   hs_scratch_t *proto;
   /* Unicode machinery, built once; ICU's normaliser instances are owned by ICU. */
@@ -89,7 +90,29 @@ struct policy_config {
   policy_action action[POLICY_NCATS];
   policy_action low_action; /* the most a low-severity finding does */
   policy__thresholds th;
+  unsigned number_rule; /* id of the internal number-word pattern */
 };
+
+/* A bump allocator reset after every scan: the scan's arena. Memory a scan needed
+ * stays with the worker, so a steady stream of messages allocates nothing. */
+typedef struct policy__blk {
+  struct policy__blk *next;
+  size_t cap, used;
+  max_align_t data[];
+} policy__blk;
+
+typedef struct {
+  policy__blk *head;
+} policy__mem;
+
+void *policy__alloc(policy__mem *m, size_t n);
+void policy__mem_reset(policy__mem *m);
+void policy__mem_free(policy__mem *m);
+
+typedef struct policy__worker {
+  hs_scratch_t *scratch;
+  policy__mem mem;
+} policy__worker;
 
 /* A text with, for each byte, the span of the ORIGINAL text it came from. Every
  * stage's output keeps these maps, so findings on any view map back exactly. */
@@ -107,10 +130,11 @@ typedef struct {
 } policy__hit;
 
 /* The scan pipeline's state: one message through decode, normalise, match, detect,
- * decide. Everything lives in the arena and dies with the scan. */
+ * decide. Everything lives in the worker's memory and is reset after the scan. */
 typedef struct {
   const policy_config *cfg;
-  pl_arena *arena;
+  policy__mem *mem;
+  policy__worker *worker;
   const char *orig;
   size_t orig_len;
   policy__buf dec;  /* HTML decoded to text (or the original text) */
@@ -120,6 +144,7 @@ typedef struct {
   policy__buf alt;      /* norm with spaced letters joined and digits-for-letters undone */
   uint8_t *alt_changed; /* per alt byte: 1 where alt differs from norm */
   bool has_alt;
+  unsigned number_words; /* spelled-out digits seen by the match stage */
   policy__hit *hits;
   size_t nhits, caphits;
 } policy__scan;
@@ -146,10 +171,10 @@ void policy__deobfuscate(policy__scan *sc);
 void policy__altview(policy__scan *sc);
 /* Normalises a phrase of a rule file the way scanned text is normalised. Returns an
  * arena string. */
-char *policy__normalize_phrase(const policy_config *cfg, pl_arena *a, const char *s, size_t n);
+char *policy__normalize_phrase(const policy_config *cfg, policy__mem *m, const char *s, size_t n);
 /* The same for a regular expression: ASCII (the syntax) is kept as written, other
  * characters are folded as in scanned text. */
-char *policy__normalize_regex(const policy_config *cfg, pl_arena *a, const char *s, size_t n);
+char *policy__normalize_regex(const policy_config *cfg, policy__mem *m, const char *s, size_t n);
 
 /* Detectors (policy_detect.c). */
 void policy__detect_links(policy__scan *sc);
@@ -174,6 +199,9 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
 pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d);
 void policy__patterns_free(policy__patterns *pats);
 void policy__match(policy__scan *sc);
+policy__worker *policy__worker_take(policy_config *cfg);
+void policy__worker_give(policy_config *cfg, policy__worker *w);
+void policy__worker_free(policy__worker *w);
 
 /* UTF-8 helpers. Decodes one code point at s[*i] (advancing *i); returns -1 for
  * invalid UTF-8. */

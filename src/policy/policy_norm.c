@@ -1,5 +1,6 @@
 /* policy_norm.c - the decode, normalise and de-obfuscate stages, each keeping a byte map to the original. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unicode/uchar.h>
@@ -64,9 +65,9 @@ size_t policy__u8_put(char *out, int32_t c) {
 
 void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap) {
   if (cap < 16) cap = 16;
-  b->s = pl_arena_alloc(sc->arena, cap + 1);
-  b->beg = pl_arena_alloc(sc->arena, cap * sizeof(uint32_t));
-  b->end = pl_arena_alloc(sc->arena, cap * sizeof(uint32_t));
+  b->s = policy__alloc(sc->mem, cap + 1);
+  b->beg = policy__alloc(sc->mem, cap * sizeof(uint32_t));
+  b->end = policy__alloc(sc->mem, cap * sizeof(uint32_t));
   b->len = 0;
   b->cap = cap;
   b->s[0] = '\0';
@@ -75,9 +76,9 @@ void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap) {
 static void buf_grow(policy__scan *sc, policy__buf *b, size_t need) {
   size_t cap = b->cap * 2;
   while (cap < need) cap *= 2;
-  char *s = pl_arena_alloc(sc->arena, cap + 1);
-  uint32_t *beg = pl_arena_alloc(sc->arena, cap * sizeof(uint32_t));
-  uint32_t *end = pl_arena_alloc(sc->arena, cap * sizeof(uint32_t));
+  char *s = policy__alloc(sc->mem, cap + 1);
+  uint32_t *beg = policy__alloc(sc->mem, cap * sizeof(uint32_t));
+  uint32_t *end = policy__alloc(sc->mem, cap * sizeof(uint32_t));
   memcpy(s, b->s, b->len);
   memcpy(beg, b->beg, b->len * sizeof(uint32_t));
   memcpy(end, b->end, b->len * sizeof(uint32_t));
@@ -436,8 +437,8 @@ void policy__normalize(policy__scan *sc) {
   normalize_into(sc, &sc->dec, &sc->norm, false);
 }
 
-static char *normalize_str(const policy_config *cfg, pl_arena *a, const char *s, size_t n, bool keep_ascii) {
-  policy__scan sc = {.cfg = cfg, .arena = a, .orig = s, .orig_len = n};
+static char *normalize_str(const policy_config *cfg, policy__mem *m, const char *s, size_t n, bool keep_ascii) {
+  policy__scan sc = {.cfg = cfg, .mem = m, .orig = s, .orig_len = n};
   policy__buf in;
   policy__buf_init(&sc, &in, n + 1);
   for (size_t i = 0; i < n; i++) buf_putc(&sc, &in, s[i], (uint32_t)i, (uint32_t)i + 1);
@@ -447,12 +448,57 @@ static char *normalize_str(const policy_config *cfg, pl_arena *a, const char *s,
   return out.s;
 }
 
-char *policy__normalize_phrase(const policy_config *cfg, pl_arena *a, const char *s, size_t n) {
-  return normalize_str(cfg, a, s, n, false);
+char *policy__normalize_phrase(const policy_config *cfg, policy__mem *m, const char *s, size_t n) {
+  return normalize_str(cfg, m, s, n, false);
 }
 
-char *policy__normalize_regex(const policy_config *cfg, pl_arena *a, const char *s, size_t n) {
-  return normalize_str(cfg, a, s, n, true);
+char *policy__normalize_regex(const policy_config *cfg, policy__mem *m, const char *s, size_t n) {
+  return normalize_str(cfg, m, s, n, true);
+}
+
+/* ---- scan memory ------------------------------------------------------------ */
+
+void *policy__alloc(policy__mem *m, size_t n) {
+  const size_t align = sizeof(max_align_t);
+  n = (n + align - 1) & ~(align - 1);
+  policy__blk *b = m->head;
+  if (!b || b->cap - b->used < n) {
+    size_t cap = 64 * 1024;
+    if (b && b->cap * 2 > cap) cap = b->cap * 2;
+    while (cap < n) cap *= 2;
+    policy__blk *nb = pl_xmalloc(sizeof *nb + cap);
+    nb->next = b;
+    nb->cap = cap;
+    nb->used = 0;
+    m->head = b = nb;
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += n;
+  return p;
+}
+
+void policy__mem_reset(policy__mem *m) {
+  policy__blk *b = m->head;
+  if (!b) return;
+  /* After a scan that needed several blocks, keep one as large as all of them. */
+  if (b->next) {
+    size_t total = 0;
+    for (policy__blk *q = b; q; q = q->next) total += q->cap;
+    policy__mem_free(m);
+    b = pl_xmalloc(sizeof *b + total);
+    b->next = NULL;
+    b->cap = total;
+    m->head = b;
+  }
+  b->used = 0;
+}
+
+void policy__mem_free(policy__mem *m) {
+  for (policy__blk *b = m->head, *nx; b; b = nx) {
+    nx = b->next;
+    free(b);
+  }
+  m->head = NULL;
 }
 
 /* ---- de-obfuscate --------------------------------------------------------- */
@@ -496,20 +542,27 @@ static void out_trim_space(policy__buf *o) {
   o->s[o->len] = '\0';
 }
 
+/* Bytes where something to undo may start. */
+static inline bool deob_stop(char c) {
+  return c == ' ' || c == '[' || c == '(' || c == '{' || c == '<' || c == 'h';
+}
+
+static inline bool a_alpha(char c) { return (unsigned)((c | 32) - 'a') < 26; }
+
 void policy__deobfuscate(policy__scan *sc) {
   const policy__buf *in = &sc->norm;
   const char *s = in->s;
   size_t n = in->len;
   policy__buf *o = &sc->deob;
   policy__buf_init(sc, o, n + 16);
-  sc->deob_flags = pl_arena_alloc(sc->arena, o->cap);
+  sc->deob_flags = policy__alloc(sc->mem, o->cap);
   size_t flags_cap = o->cap;
   memset(sc->deob_flags, 0, flags_cap);
 #define EMIT(str_, n_, b_, e_, fl_)                                                    \
   do {                                                                                   \
     policy__buf_put(sc, o, (str_), (n_), (b_), (e_));                                   \
     if (o->cap > flags_cap) {                                                            \
-      uint8_t *nf = pl_arena_alloc(sc->arena, o->cap);                                   \
+      uint8_t *nf = policy__alloc(sc->mem, o->cap);                                   \
       memset(nf, 0, o->cap);                                                             \
       memcpy(nf, sc->deob_flags, flags_cap);                                             \
       sc->deob_flags = nf;                                                               \
@@ -556,7 +609,8 @@ void policy__deobfuscate(policy__scan *sc) {
         }
       }
     }
-    if (c == ' ' && i > 0 && is_alnum(s[i - 1])) {
+    /* spelled punctuation words start with one of these letters; most spaces skip the list */
+    if (c == ' ' && i > 0 && i + 1 < n && strchr("dpac@.", s[i + 1]) && is_alnum(s[i - 1])) {
       size_t w = i + 1;
       /* " dot ", " punkt ", " punto com", " at " between words */
       static const struct {
@@ -597,8 +651,21 @@ void policy__deobfuscate(policy__scan *sc) {
         continue;
       }
     }
-    EMIT(s + i, 1, in->beg[i], in->end[i], 0);
-    i++;
+    /* ordinary bytes: copy straight through up to the next byte that may start something */
+    size_t j = i + 1;
+    while (j < n && !deob_stop(s[j])) j++;
+    if (o->len + (j - i) > o->cap) {
+      EMIT(s + i, 1, in->beg[i], in->end[i], 0);
+      i++;
+      continue;
+    }
+    memcpy(o->s + o->len, s + i, j - i);
+    memcpy(o->beg + o->len, in->beg + i, (j - i) * sizeof(uint32_t));
+    memcpy(o->end + o->len, in->end + i, (j - i) * sizeof(uint32_t));
+    memset(sc->deob_flags + o->len, 0, j - i);
+    o->len += j - i;
+    o->s[o->len] = '\0';
+    i = j;
   }
 #undef EMIT
 }
@@ -626,15 +693,21 @@ void policy__altview(policy__scan *sc) {
   sc->has_alt = false;
   /* cheap pre-check: is there anything to undo at all? */
   bool any = false;
-  for (size_t i = 0; i + 2 < n && !any; i++)
-    if ((isalpha((unsigned char)s[i]) && s[i + 1] == ' ' && isalpha((unsigned char)s[i + 2]) &&
-         (i == 0 || s[i - 1] == ' ') && (i + 3 == n || s[i + 3] == ' ')) ||
-        (leet(s[i + 1]) && isalpha((unsigned char)s[i]) && isalpha((unsigned char)s[i + 2])))
+  for (size_t i = 0; i + 2 < n && !any; i++) {
+    char c1 = s[i + 1];
+    if (c1 == ' ') {
+      if (a_alpha(s[i]) && a_alpha(s[i + 2]) && (i == 0 || s[i - 1] == ' ') && (i + 3 == n || s[i + 3] == ' '))
+        any = true;
+    } else if (c1 >= '0' && c1 <= '7' && leet(c1) && a_alpha(s[i]) && a_alpha(s[i + 2])) {
       any = true;
+    } else if ((c1 == '@' || c1 == '$') && a_alpha(s[i]) && a_alpha(s[i + 2])) {
+      any = true;
+    }
+  }
   if (!any) return;
   policy__buf *o = &sc->alt;
   policy__buf_init(sc, o, n + 16);
-  sc->alt_changed = pl_arena_alloc(sc->arena, n + 16);
+  sc->alt_changed = policy__alloc(sc->mem, n + 16);
   size_t i = 0;
   while (i < n) {
     if (s[i] == ' ') {

@@ -120,7 +120,7 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
   snprintf(lang, sizeof lang, "%s", name);
   char *dot = strchr(lang, '.');
   if (dot) *dot = '\0';
-  pl_arena *a = pl_arena_new();
+  policy__mem a = {0};
   pl_err rc = PL_OK;
   const char *p = text, *end = text + len;
   int line = 0;
@@ -190,8 +190,8 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     }
     char *expr;
     size_t pl = (size_t)(le - q);
-    if (pl >= 2 && q[0] == '/' && le[-1] == '/') expr = pl_xstrdup(policy__normalize_regex(cfg, a, q + 1, pl - 2));
-    else expr = phrase_regex(policy__normalize_phrase(cfg, a, q, pl));
+    if (pl >= 2 && q[0] == '/' && le[-1] == '/') expr = pl_xstrdup(policy__normalize_regex(cfg, &a, q + 1, pl - 2));
+    else expr = phrase_regex(policy__normalize_phrase(cfg, &a, q, pl));
     char fullid[160];
     snprintf(fullid, sizeof fullid, "%s.%.*s", lang, (int)(idl < 120 ? idl : 120), id);
     unsigned rid = add_rule(cfg, fullid, (policy__cat)ci, sv);
@@ -200,12 +200,20 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     patterns_add(pats, expr, pl_xstrdup(where), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, rid);
   }
 out:
-  pl_arena_free(a);
+  policy__mem_free(&a);
   return rc;
 }
 
+/* Spelled-out digits in the five languages (normalised), counted during the one
+ * pass so that the spelled-phone detector runs only when there are some. */
+static const char number_words_re[] =
+  "\\b(zero|one|two|three|four|five|six|seven|eight|nine|oh|cero|uno|dos|tres|cuatro|cinco|seis|siete|"
+  "ocho|nueve|null|eins|zwei|zwo|drei|vier|funf|sechs|sieben|acht|neun|un|une|deux|trois|quatre|cinq|"
+  "sept|huit|neuf|due|tre|quattro|cinque|sei|sette|otto|nove)\\b";
+
 pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
-  if (pats->n == 0) return PL_OK;
+  cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW);
+  patterns_add(pats, pl_xstrdup(number_words_re), pl_xstrdup("internal"), HS_FLAG_CASELESS, cfg->number_rule);
   hs_compile_error_t *err = NULL;
   if (hs_compile_multi((const char *const *)pats->expr, pats->flags, pats->ids, (unsigned)pats->n,
                        HS_MODE_BLOCK, NULL, &cfg->db, &err) != HS_SUCCESS) {
@@ -222,23 +230,34 @@ pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_deta
   return PL_OK;
 }
 
-static hs_scratch_t *scratch_take(policy_config *cfg) {
-  hs_scratch_t *s = NULL;
+policy__worker *policy__worker_take(policy_config *cfg) {
+  policy__worker *w = NULL;
   pthread_mutex_lock(&cfg->pool_lock);
-  if (cfg->npool) s = cfg->pool[--cfg->npool];
+  if (cfg->npool) w = cfg->pool[--cfg->npool];
   pthread_mutex_unlock(&cfg->pool_lock);
-  if (!s && hs_clone_scratch(cfg->proto, &s) != HS_SUCCESS) abort(); /* out of memory */
-  return s;
+  if (!w) {
+    w = pl_xcalloc(1, sizeof *w);
+    if (cfg->proto && hs_clone_scratch(cfg->proto, &w->scratch) != HS_SUCCESS) abort(); /* out of memory */
+  }
+  return w;
 }
 
-static void scratch_give(policy_config *cfg, hs_scratch_t *s) {
+void policy__worker_give(policy_config *cfg, policy__worker *w) {
+  policy__mem_reset(&w->mem);
   pthread_mutex_lock(&cfg->pool_lock);
   if (cfg->npool == cfg->cappool) {
     cfg->cappool = cfg->cappool ? cfg->cappool * 2 : 8;
     cfg->pool = pl_xrealloc(cfg->pool, cfg->cappool * sizeof *cfg->pool);
   }
-  cfg->pool[cfg->npool++] = s;
+  cfg->pool[cfg->npool++] = w;
   pthread_mutex_unlock(&cfg->pool_lock);
+}
+
+void policy__worker_free(policy__worker *w) {
+  if (!w) return;
+  hs_free_scratch(w->scratch);
+  policy__mem_free(&w->mem);
+  free(w);
 }
 
 typedef struct {
@@ -253,6 +272,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   (void)flags;
   match_ctx *m = ctx;
   policy__scan *sc = m->sc;
+  if (id == sc->cfg->number_rule) { /* not a finding: tells the phone detector to look */
+    sc->number_words++;
+    return 0;
+  }
   if (to <= from) return 0;
   if (m->last_end[id] && from < m->last_end[id]) return 0;
   const policy__rule *r = &sc->cfg->rules[id];
@@ -269,10 +292,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 void policy__match(policy__scan *sc) {
   const policy_config *cfg = sc->cfg;
   if (!cfg->db || sc->norm.len == 0) return;
-  /* The pool is the one mutable part of a configuration; it is guarded by its lock. */
-  policy_config *mcfg = (policy_config *)cfg;
-  hs_scratch_t *scr = scratch_take(mcfg);
-  match_ctx m = {sc, &sc->norm, NULL, pl_arena_alloc(sc->arena, cfg->nrules * sizeof(uint32_t))};
+  hs_scratch_t *scr = sc->worker->scratch;
+  match_ctx m = {sc, &sc->norm, NULL, policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t))};
   memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
   hs_scan(cfg->db, sc->norm.s, (unsigned)sc->norm.len, 0, scr, on_match, &m);
   if (sc->has_alt) {
@@ -281,5 +302,4 @@ void policy__match(policy__scan *sc) {
     memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
     hs_scan(cfg->db, sc->alt.s, (unsigned)sc->alt.len, 0, scr, on_match, &m);
   }
-  scratch_give(mcfg, scr);
 }
