@@ -383,6 +383,65 @@ static int64_t select_kth(int64_t *v, size_t n, size_t k) {
   return v[lo];
 }
 
+/* Count of values < x in a sorted array. */
+static size_t lower_bound(const int64_t *v, size_t n, int64_t x) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* The values at 0-based ranks[0..nk) (ascending, nk <= 3) among the n values of the
+ * sorted runs r[0..nr). A radix select: one pass counts values into 4096 ranges of
+ * equal width, a second collects only the ranges holding a wanted rank, which are
+ * small; the runs themselves are never copied. */
+#define RANK_BINS 4096
+static void rank_values(const sla__run *r, size_t nr, const size_t *ranks, size_t nk,
+                        int64_t *out) {
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (size_t i = 0; i < nr; i++) {
+    if (r[i].v[0] < lo) lo = r[i].v[0];
+    if (r[i].v[r[i].n - 1] > hi) hi = r[i].v[r[i].n - 1];
+  }
+  uint64_t span = (uint64_t)hi - (uint64_t)lo;
+  unsigned shift = 0;
+  while ((span >> shift) >= RANK_BINS) shift++;
+  size_t *hist = pl_xcalloc(RANK_BINS, sizeof *hist);
+  for (size_t i = 0; i < nr; i++)
+    for (size_t k = 0; k < r[i].n; k++) hist[((uint64_t)r[i].v[k] - (uint64_t)lo) >> shift]++;
+
+  size_t bin[3], off[3], cum = 0, b = 0;
+  for (size_t j = 0; j < nk; j++) {
+    while (cum + hist[b] <= ranks[j]) cum += hist[b++];
+    bin[j] = b;
+    off[j] = ranks[j] - cum;
+  }
+  int64_t *got[3] = {NULL, NULL, NULL};
+  size_t fill[3] = {0, 0, 0};
+  for (size_t j = 0; j < nk; j++)
+    if (j == 0 || bin[j] != bin[j - 1]) got[j] = pl_xmalloc(hist[bin[j]] * sizeof *got[j]);
+  for (size_t i = 0; i < nr; i++) {
+    /* Runs are sorted: only the slice inside the wanted ranges is read. */
+    for (size_t j = 0; j < nk; j++) {
+      if (!got[j]) continue;
+      int64_t first = (int64_t)((uint64_t)lo + ((uint64_t)bin[j] << shift));
+      size_t k = lower_bound(r[i].v, r[i].n, first);
+      for (; k < r[i].n && (((uint64_t)r[i].v[k] - (uint64_t)lo) >> shift) == bin[j]; k++)
+        got[j][fill[j]++] = r[i].v[k];
+    }
+  }
+  for (size_t j = 0; j < nk; j++) {
+    size_t owner = j;
+    while (!got[owner]) owner--; /* same range as an earlier rank */
+    out[j] = select_kth(got[owner], fill[owner], off[j]);
+  }
+  for (size_t j = 0; j < nk; j++) free(got[j]);
+  free(hist);
+}
+
 /* Mean, median and nearest-rank p90 of the runs r[0..nr); all absent when empty.
  * Both paths end here, so their doubles are computed the same way bit for bit. */
 static void figures(const sla__run *r, size_t nr, sla_optf *avg, sla_optf *median,
@@ -397,28 +456,25 @@ static void figures(const sla__run *r, size_t nr, sla_optf *avg, sla_optf *media
   *median = (sla_optf){0};
   *p90 = (sla_opti){0};
   if (!n) return;
-  int64_t *v = pl_xmalloc(n * sizeof *v);
-  size_t k = 0;
-  for (size_t i = 0; i < nr; i++) {
-    memcpy(v + k, r[i].v, r[i].n * sizeof *v);
-    k += r[i].n;
-  }
   *avg = (sla_optf){true, (double)sum / (double)n};
+  size_t p90_rank = (9 * n + 9) / 10 - 1; /* ceil(0.9 n)-th smallest, 0-based */
+  int64_t v[3];
   if (n % 2) {
-    median->value = (double)select_kth(v, n, n / 2);
+    size_t ranks[2] = {n / 2, p90_rank};
+    rank_values(r, nr, ranks, 2, v);
+    median->value = (double)v[0];
+    p90->value = v[1];
   } else {
-    double lo = (double)select_kth(v, n, n / 2 - 1);
-    double hi = (double)select_kth(v, n, n / 2);
-    median->value = (lo + hi) / 2.0;
+    size_t ranks[3] = {n / 2 - 1, n / 2, p90_rank};
+    rank_values(r, nr, ranks, 3, v);
+    median->value = ((double)v[0] + (double)v[1]) / 2.0;
+    p90->value = v[2];
   }
-  median->has_value = true;
-  size_t rank = (9 * n + 9) / 10; /* ceil(0.9 n), in integers */
-  *p90 = (sla_opti){true, select_kth(v, n, rank - 1)};
-  free(v);
+  median->has_value = p90->has_value = true;
 }
 
-static int cmp_run_agent(const void *pa, const void *pb) {
-  const sla__run *a = pa, *b = pb;
+static int cmp_agent_id(const void *pa, const void *pb) {
+  const sla_agent_metrics *a = pa, *b = pb;
   return cmp_i64(a->agent_id, b->agent_id);
 }
 
@@ -446,25 +502,48 @@ void sla__acc_finish(sla__acc *a, pl_arena *arena) {
 
   figures(a->runs, a->n_runs, &m->avg_s, &m->median_s, &m->p90_s);
 
-  if (a->n_runs > 1) qsort(a->runs, a->n_runs, sizeof *a->runs, cmp_run_agent);
-  size_t na = 0;
-  for (size_t i = 0; i < a->n_runs; i++)
-    if (i == 0 || a->runs[i].agent_id != a->runs[i - 1].agent_id) na++;
+  /* Group the runs by agent: a stable counting sort over the (few) agents. */
+  size_t na = 0, cap_a = 16;
+  int64_t *ids = pl_xmalloc(cap_a * sizeof *ids);
+  size_t *slot = pl_xmalloc((a->n_runs + 1) * sizeof *slot);
+  for (size_t i = 0, last = 0; i < a->n_runs; i++) {
+    int64_t id = a->runs[i].agent_id;
+    if (!(na && ids[last] == id)) {
+      for (last = 0; last < na && ids[last] != id; last++) {}
+      if (last == na) {
+        if (na == cap_a) ids = pl_xrealloc(ids, (cap_a *= 2) * sizeof *ids);
+        ids[na++] = id;
+      }
+    }
+    slot[i] = last;
+  }
+  size_t *start = pl_xcalloc(na + 1, sizeof *start);
+  for (size_t i = 0; i < a->n_runs; i++) start[slot[i] + 1]++;
+  for (size_t g = 0; g < na; g++) start[g + 1] += start[g];
+  sla__run *grouped = pl_xmalloc((a->n_runs + 1) * sizeof *grouped);
+  size_t *pos = pl_xmalloc((na + 1) * sizeof *pos);
+  memcpy(pos, start, (na + 1) * sizeof *pos);
+  for (size_t i = 0; i < a->n_runs; i++) grouped[pos[slot[i]]++] = a->runs[i];
+
   m->agents = pl_arena_alloc(arena, (na ? na : 1) * sizeof *m->agents);
-  m->n_agents = 0;
-  for (size_t i = 0; i < a->n_runs;) {
-    size_t k = i;
-    sla_agent_metrics *ag = &m->agents[m->n_agents++];
-    *ag = (sla_agent_metrics){.agent_id = a->runs[i].agent_id};
-    for (; k < a->n_runs && a->runs[k].agent_id == ag->agent_id; k++) {
-      ag->answered += (int64_t)a->runs[k].n;
-      ag->on_time += (int64_t)sla__upper_bound(a->runs[k].v, a->runs[k].n, cfg->deadline_s);
+  m->n_agents = na;
+  for (size_t g = 0; g < na; g++) {
+    sla_agent_metrics *ag = &m->agents[g];
+    *ag = (sla_agent_metrics){.agent_id = ids[g]};
+    for (size_t k = start[g]; k < start[g + 1]; k++) {
+      ag->answered += (int64_t)grouped[k].n;
+      ag->on_time += (int64_t)sla__upper_bound(grouped[k].v, grouped[k].n, cfg->deadline_s);
     }
     ag->late = ag->answered - ag->on_time;
     ag->percent = ratio((double)ag->on_time, (double)ag->answered, 100.0);
-    figures(a->runs + i, k - i, &ag->avg_s, &ag->median_s, &ag->p90_s);
-    i = k;
+    figures(grouped + start[g], start[g + 1] - start[g], &ag->avg_s, &ag->median_s, &ag->p90_s);
   }
+  if (na > 1) qsort(m->agents, na, sizeof *m->agents, cmp_agent_id);
+  free(pos);
+  free(grouped);
+  free(start);
+  free(slot);
+  free(ids);
 
   m->resolved_rate =
       ratio((double)(m->resolved_one + m->resolved_two), (double)m->threads, 1.0);

@@ -141,7 +141,7 @@ typedef struct {
 } sim_thread;
 
 typedef struct {
-  sim_thread th[MAXT];
+  sim_thread th[MAXT + 1]; /* + the thread of flags on messages not seen yet (-1) */
   size_t nth;
   sla_bucket *bk;
   size_t nbk, capbk;

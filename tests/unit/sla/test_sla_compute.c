@@ -300,6 +300,37 @@ static void median_odd_even_and_p90(void **state) {
   assert_double_equal(m->median_s.value, 7.0, 0);
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median and p90 against a plain sort, over wide and clustered value ranges. */
+static void figures_match_a_sort(void **state) {
+  uint64_t seed = 88172645463325252ull;
+  for (int it = 0; it < 300; it++) {
+    static hist h;
+    memset(&h, 0, sizeof h);
+    size_t n = 1 + (size_t)(seed % 200);
+    int64_t rt[H_MAX], sorted[H_MAX];
+    for (size_t i = 0; i < n; i++) {
+      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+      int64_t scale = it % 3 == 0 ? 10 : it % 3 == 1 ? 200000 : INT64_C(4000000000);
+      rt[i] = (int64_t)(seed % (uint64_t)scale);
+      sorted[i] = rt[i];
+    }
+    hist_with_response_times(&h, rt, n);
+    qsort(sorted, n, sizeof *sorted, cmp_i64);
+    const sla_metrics *m = run(state, &h, T0 + INT64_C(5000000000), INT64_C(6000000000));
+    double med = n % 2 ? (double)sorted[n / 2]
+                       : ((double)sorted[n / 2 - 1] + (double)sorted[n / 2]) / 2.0;
+    assert_int_equal(m->answered, (int64_t)n);
+    assert_double_equal(m->median_s.value, med, 0);
+    size_t rank = (size_t)ceil(0.9 * (double)n);
+    assert_int_equal(m->p90_s.value, sorted[rank - 1]);
+  }
+}
+
 static void status_thresholds(void **state) {
   int64_t rt[10];
   for (int i = 0; i < 10; i++) rt[i] = 60;
@@ -477,6 +508,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(same_second_ties, setup, teardown),
       cmocka_unit_test_setup_teardown(empty_history_is_no_data, setup, teardown),
       cmocka_unit_test_setup_teardown(median_odd_even_and_p90, setup, teardown),
+      cmocka_unit_test_setup_teardown(figures_match_a_sort, setup, teardown),
       cmocka_unit_test_setup_teardown(status_thresholds, setup, teardown),
       cmocka_unit_test_setup_teardown(resolution_in_one_or_two_exchanges, setup, teardown),
       cmocka_unit_test_setup_teardown(volume_by_hour_and_weekday, setup, teardown),
