@@ -247,7 +247,7 @@ int main(int argc, char **argv) {
   double *samples = malloc((size_t)repeats * sizeof *samples);
   const int64_t windows[] = {7 * SLA_DAY, 30 * SLA_DAY, 90 * SLA_DAY};
   int failed = 0;
-  printf("\n%-6s %14s %14s %14s %10s\n", "window", "bucketed p50", "bucketed max",
+  printf("\n%-6s %14s %14s %14s %10s\n", "window", "bucketed p50", "bucketed p99",
          "full recompute", "ratio");
   for (size_t wi = 0; wi < 3; wi++) {
     int64_t w = windows[wi];
@@ -271,9 +271,9 @@ int main(int argc, char **argv) {
       pl_arena_free(qa);
     }
     qsort(samples, (size_t)repeats, sizeof *samples, cmp_double);
-    double p50 = samples[repeats / 2], max = samples[repeats - 1];
+    double p50 = samples[repeats / 2], p99 = samples[(size_t)repeats * 99 / 100];
     char label[24];
-    printf("%-6s %11.3f ms %11.3f ms %11.1f ms %9.0fx\n", sla_window_label(w, label), p50, max,
+    printf("%-6s %11.3f ms %11.3f ms %11.1f ms %9.0fx\n", sla_window_label(w, label), p50, p99,
            full_ms, full_ms / p50);
     if (wi == 1)
       printf("       (30d: received %lld, answered %lld, CRT %.2f%%, %zu agents)\n",
