@@ -1,0 +1,197 @@
+/* test_policy_config.c - configuration: allow lists, operator file, actions, thresholds, extra rules, errors, sharing across threads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/policy.h"
+
+static policy_config *base; /* defaults, shared by the tests that need no options */
+
+static int setup(void **state) {
+  (void)state;
+  policy_options opt = {0};
+  pl_detail d;
+  return policy_config_new(&opt, &base, &d) == PL_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  policy_config_unref(base);
+  return 0;
+}
+
+static policy_action action_of(const policy_config *c, const char *text) {
+  policy_verdict v;
+  assert_int_equal(policy_scan(c, text, strlen(text), &v), PL_OK);
+  policy_action a = v.action;
+  policy_verdict_free(&v);
+  return a;
+}
+
+static char *write_temp(const char *content) {
+  char *path = strdup("/tmp/parley-policy-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+  close(fd);
+  return path;
+}
+
+static void test_allow_domains_option(void **state) {
+  (void)state;
+  const char *ups = "Track it here: https://www.ups.com/track?tracknum=1Z4E7W610398472615";
+  assert_int_equal(action_of(base, ups), POLICY_REJECT);
+  const char *allow[] = {"ups.com", NULL};
+  policy_options opt = {.allow_domains = allow};
+  policy_config *c;
+  pl_detail d;
+  assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
+  assert_int_equal(action_of(c, ups), POLICY_DELIVER);
+  /* plain http stays a finding on an allowed domain; so do look-alikes */
+  assert_int_equal(action_of(c, "Track: http://www.ups.com/track"), POLICY_REJECT);
+  assert_int_equal(action_of(c, "Track: https://ups.com.track-parcel.net/x"), POLICY_REJECT);
+  policy_config_unref(c);
+}
+
+static void test_marketplace_domains(void **state) {
+  (void)state;
+  assert_int_equal(action_of(base, "See https://www.amazon.com/dp/B0BZ7Q4LNM"), POLICY_DELIVER);
+  assert_int_equal(action_of(base, "See https://sellercentral.amazon.co.uk/x"), POLICY_DELIVER);
+  assert_int_equal(action_of(base, "See https://www.amazon.com.refund-center.net/claim"), POLICY_REJECT);
+  assert_int_equal(action_of(base, "See https://bit.ly/3xYz"), POLICY_REJECT);
+  assert_int_equal(action_of(base, "See https://amzn.to/3xYz"), POLICY_REJECT);
+}
+
+static void test_config_file(void **state) {
+  (void)state;
+  char *rules = write_temp("@lang op\nbrand.rival promotion high /\\bacme\\s?mart\\b/\n");
+  char json[1024];
+  snprintf(json, sizeof json,
+           "{\"allow_domains\":[\"dhl.de\"],\"actions\":{\"emoji\":\"review\",\"formatting\":\"deliver\"},"
+           "\"thresholds\":{\"exclaim_run\":3},\"rule_files\":[\"%s\"]}",
+           rules);
+  char *path = write_temp(json);
+  policy_options opt = {.config_path = path};
+  policy_config *c;
+  pl_detail d = {{0}};
+  assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
+  assert_int_equal(action_of(c, "Sendungsverfolgung: https://www.dhl.de/de/privatkunden.html"), POLICY_DELIVER);
+  assert_int_equal(action_of(c, "Thanks \xf0\x9f\x99\x82"), POLICY_REVIEW);
+  assert_int_equal(action_of(c, "\n\n\n\n\nHello"), POLICY_DELIVER);
+  assert_int_equal(action_of(c, "Also sold at Acme Mart."), POLICY_REJECT);
+  policy_verdict v;
+  assert_int_equal(policy_scan(c, "Also sold at AcmeMart.", 22, &v), PL_OK);
+  assert_int_equal(v.nfindings, 1);
+  assert_string_equal(v.findings[0].rule, "op.brand.rival");
+  assert_string_equal(v.findings[0].text, "AcmeMart");
+  policy_verdict_free(&v);
+  policy_config_unref(c);
+  unlink(path);
+  unlink(rules);
+  free(path);
+  free(rules);
+}
+
+static void expect_config_error(const char *json, const char *needle) {
+  char *path = write_temp(json);
+  policy_options opt = {.config_path = path};
+  policy_config *c = NULL;
+  pl_detail d = {{0}};
+  assert_int_not_equal(policy_config_new(&opt, &c, &d), PL_OK);
+  assert_null(c);
+  if (!strstr(d.msg, needle)) fprintf(stderr, "  detail: %s\n", d.msg);
+  assert_non_null(strstr(d.msg, needle));
+  unlink(path);
+  free(path);
+}
+
+static void test_config_errors(void **state) {
+  (void)state;
+  expect_config_error("{not json", "config");
+  expect_config_error("{\"actions\":{\"spam\":\"reject\"}}", "spam");
+  expect_config_error("{\"actions\":{\"emoji\":\"drop\"}}", "emoji");
+  expect_config_error("{\"thresholds\":{\"blank_lines\":0}}", "blank_lines");
+  expect_config_error("{\"allow_domains\":\"x.com\"}", "allow_domains");
+  char *bad = write_temp("x.bad promotion high /(unclosed/\n");
+  char json[512];
+  snprintf(json, sizeof json, "{\"rule_files\":[\"%s\"]}", bad);
+  expect_config_error(json, "pattern");
+  unlink(bad);
+  free(bad);
+  bad = write_temp("x.bad nonsense high word\n");
+  snprintf(json, sizeof json, "{\"rule_files\":[\"%s\"]}", bad);
+  expect_config_error(json, "unknown category");
+  unlink(bad);
+  free(bad);
+  policy_options opt = {.config_path = "/nonexistent/parley.json"};
+  policy_config *c = NULL;
+  pl_detail d;
+  assert_int_not_equal(policy_config_new(&opt, &c, &d), PL_OK);
+}
+
+static void test_severity_review(void **state) {
+  (void)state;
+  /* a low-severity finding alone holds the message for review instead of rejecting */
+  assert_int_equal(action_of(base, "Could you send us your mobile number for the courier?"), POLICY_REVIEW);
+  assert_int_equal(action_of(base, "Leave us a review please"), POLICY_REJECT);
+}
+
+static void test_refcount(void **state) {
+  (void)state;
+  policy_config *c = policy_config_ref(base);
+  assert_ptr_equal(c, base);
+  policy_config_unref(c);
+  policy_config_unref(NULL);
+  assert_int_equal(action_of(base, "hello"), POLICY_DELIVER);
+}
+
+static void *scan_many(void *arg) {
+  (void)arg;
+  static const char *const texts[] = {
+    "Please leave a review and contact me on WhatsApp +34 612 345 678",
+    "Your order 112-4839201-5561023 shipped with UPS 1Z4E7W610398472615.",
+    "Write to anna at northpeak dot co dot uk \xf0\x9f\x8e\x89",
+  };
+  for (int i = 0; i < 300; i++) {
+    const char *t = texts[i % 3];
+    policy_verdict v;
+    if (policy_scan(base, t, strlen(t), &v) != PL_OK) return (void *)1;
+    bool want = i % 3 != 1;
+    if ((v.action != POLICY_DELIVER) != want) return (void *)1;
+    policy_verdict_free(&v);
+  }
+  return NULL;
+}
+
+static void test_threads(void **state) {
+  (void)state;
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, scan_many, NULL), 0);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(th[i], &r);
+    assert_null(r);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_allow_domains_option),
+    cmocka_unit_test(test_marketplace_domains),
+    cmocka_unit_test(test_config_file),
+    cmocka_unit_test(test_config_errors),
+    cmocka_unit_test(test_severity_review),
+    cmocka_unit_test(test_refcount),
+    cmocka_unit_test(test_threads),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,295 @@
+/* test_policy_detect.c - each detector and rule family on cases beyond the corpus: phrasings, languages, evasions, traps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static policy_config *cfg;
+
+static int setup(void **state) {
+  (void)state;
+  pl_detail d = {{0}};
+  policy_options opt = {0};
+  return policy_config_new(&opt, &cfg, &d) == PL_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  policy_config_unref(cfg);
+  return 0;
+}
+
+typedef struct {
+  const char *cat; /* NULL: the message must be delivered */
+  const char *text;
+} tcase;
+
+/* Runs cases; a case with a category must be held or rejected with that category. */
+static void run(const tcase *cs, size_t n) {
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    policy_verdict v;
+    assert_int_equal(policy_scan(cfg, cs[i].text, strlen(cs[i].text), &v), PL_OK);
+    bool ok;
+    if (!cs[i].cat) {
+      ok = v.action == POLICY_DELIVER;
+    } else {
+      ok = false;
+      for (size_t k = 0; k < v.nfindings; k++)
+        if (!strcmp(v.findings[k].category, cs[i].cat)) ok = v.action != POLICY_DELIVER;
+    }
+    if (!ok) {
+      failed++;
+      fprintf(stderr, "  want %s, got %s: %s\n", cs[i].cat ? cs[i].cat : "deliver", policy_action_name(v.action),
+              cs[i].text);
+      for (size_t k = 0; k < v.nfindings; k++)
+        fprintf(stderr, "      %s %s '%s'\n", v.findings[k].category, v.findings[k].rule, v.findings[k].text);
+    }
+    policy_verdict_free(&v);
+  }
+  assert_int_equal(failed, 0);
+}
+
+#define RUN(arr) run(arr, sizeof arr / sizeof arr[0])
+
+static void test_false_positive_traps(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Please leave it at the door if nobody is home."},
+    {NULL, "Please review your order details in Your Orders before we ship."},
+    {NULL, "Your tracking number is 1Z999AA10123456784 and the parcel is with UPS."},
+    {NULL, "Model XR-500 and XR-550 share the same battery. The price is $19.99."},
+    {NULL, "Your order 112-4839201-5561023 was delivered on 03/14/2025 at 14:32."},
+    {NULL, "If the parcel doesn't arrive, please call the carrier or check the tracking page in Your Orders."},
+    {NULL, "The item SKU 4471-220-XL ships from our warehouse on 2025-06-14."},
+    {NULL, "The product has been rated 5 stars by an independent testing lab for safety."},
+    {NULL, "Our GripLock™ and Qi® certified charger works fine :) Thanks for asking."},
+    {NULL, "The file manual.pdf and setup.txt are attached to the listing, version v2.0, e.g. the Quick Start guide."},
+    {NULL, "The warranty period is 2024-2026. Reference number: 4839201556."},
+    {NULL, "Der Artikel wurde am 14.06.2025 versendet. Ihre Sendungsnummer lautet 00340434292135100186."},
+    {NULL, "El pedido 403-1234567-7654321 sale hoy del almacén y llegará el lunes."},
+    {NULL, "La commande sera livrée entre le 12/04 et le 15/04. Point de retrait : bureau de poste."},
+    {NULL, "Il pacco è stato spedito con BRT. Numero di spedizione: 0123456789012."},
+    {NULL, "We have refunded €24.90 to your original payment method. The balance of 1,250.00 is unchanged."},
+    {NULL, "Thanks for your feedback about the lid. We've passed it on to the manufacturer."},
+    {NULL, "We'll review the photos and get back to you within 24 hours."},
+    {NULL, "The dimensions are 120 x 60 x 75 cm and the weight is 32 kg."},
+    {NULL, "The battery lasts 8-10 hours; charging takes 2 hours with the 5V 2A adapter."},
+    {NULL, "Your replacement will arrive tomorrow.Thanks for your patience."},
+    {NULL, "We noticed the address is missing a flat number. Could you confirm it so the courier can deliver?"},
+    {NULL, "Happy to help! The replacement strap went out today."},
+    {NULL, "The set contains 3 pieces: sizes S, M and L."},
+    {NULL, "Please use the Return Center in Your Orders to print your prepaid label."},
+    {NULL, "The lamp uses an E27 bulb, max 60 W. Item weight: 1.2 kg."},
+    {NULL, "Yes, it is compatible with the iPhone 15 Pro and Samsung Galaxy S24."},
+    {NULL, "Puede seguir el envío desde Mis pedidos. Gracias por su paciencia."},
+    {NULL, "Wir prüfen Ihre Anfrage und melden uns innerhalb von 24 Stunden."},
+    {NULL, "Nous avons bien reçu votre retour. Le remboursement sera effectué sous 48 heures."},
+    {NULL, "Abbiamo ricevuto il reso. Il rimborso verrà emesso entro 3 giorni lavorativi."},
+    {NULL, "The case fits phones up to 6.7 inches. Colour options: black, navy and sage."},
+    {NULL, "I'm sorry for the delay. The carrier estimates delivery between 9:00 and 13:00 on Friday."},
+    {NULL, "Your invoice (INV-2024-08813) is available in Your Orders."},
+    {NULL, "The lens is rated IP68 and the unit is 5-star energy rated."},
+    {NULL, "You can find the size chart on the product page: https://www.amazon.com/dp/B0BZ7Q4LNM"},
+    {NULL, "We apologise: the part number printed on the box (P/N 55-1029-3) is wrong; the correct one is 55-1029-4."},
+    {NULL, "Der Akku hat 5000 mAh und lädt in 2 Stunden. Die Lieferung erfolgt mit DHL."},
+    {NULL, "Sorry, that colour is sold out. We can send the grey one at the same price or cancel the order."},
+    {NULL, "Delivery is scheduled for 10/12. Please make sure someone is at home to sign."},
+    {NULL, "We sent it via Royal Mail Tracked 48, reference AB123456789GB."},
+    {NULL, "Thank you for your message. Your parcel will arrive Monday between 8am and 12pm."},
+    {NULL, "The next order from our supplier arrives on Monday, so we can ship your replacement then."},
+  };
+  RUN(cs);
+}
+
+static void test_link(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"link", "Find the manual at ѕhop-manuals.com/x200"},
+    {"link", "Manual: example[.]com/manual"},
+    {"link", "See trendyhome dot com for details."},
+    {"link", "Go to ｓｈｏｐ．ｃｏｍ for more."},
+    {"link", "More at http://www.amazon.com/dp/B08XK2Q9ZL"},
+    {"link", "Track here: https://tinyurl.com/abc123"},
+    {"link", "Photos: hxxp://imgur.com/a/x"},
+    {"link", "Our shop: shop.co.uk"},
+    {"link", "<p>Your order shipped.</p><img src=\"http://track.example.net/p.gif\" width=\"1\" height=\"1\">"},
+    {"link", "<p>See <a href=\"https://evil.example.org/x\">this page</a>.</p>"},
+  };
+  RUN(cs);
+}
+
+static void test_email(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"email", "Write to john at gmail dot com"},
+    {"email", "Contact: sales[at]brightnest-home[dot]com"},
+    {"email", "mail: info@shop.de"},
+    {"email", "Email: j o h n @ g m a i l . c o m"},
+    {"email", "Send it to support\u200b@example.co.uk please"},
+  };
+  RUN(cs);
+}
+
+static void test_phone(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"phone", "Call +44 20 7946 0958 any time."},
+    {"phone", "Our number: 0049 30 12345678"},
+    {"phone", "Ring us on 020 7946 0958."},
+    {"phone", "You can reach me at 555.123.4567."},
+    {"phone", "Llámenos al nueve uno dos tres cuatro cinco seis siete ocho."},
+    {"phone", "Rufen Sie an: null drei null eins zwei drei vier fünf sechs sieben."},
+    {"phone", "Chiamaci al 333 123 4567."},
+    {"phone", "Appelez le zéro six douze... non: zero six un deux trois quatre cinq six sept huit."},
+    {"phone", "Tel. 089/1234567"},
+  };
+  RUN(cs);
+}
+
+static void test_off_platform(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"off_platform", "Message us on WhatsApp for a faster reply."},
+    {"off_platform", "Text me on Telegram: @shopbest"},
+    {"off_platform", "Add me on WeChat so we can sort this out."},
+    {"off_platform", "Please pay via PayPal friends and family."},
+    {"off_platform", "Visit our website for the full manual."},
+    {"off_platform", "Contact us directly and we can sort it out without the marketplace."},
+    {"off_platform", "Schreiben Sie uns per WhatsApp, dann geht es schneller."},
+    {"off_platform", "Besuchen Sie unseren Onlineshop für weitere Modelle."},
+    {"off_platform", "Contáctenos directamente por correo electrónico."},
+    {"off_platform", "Visitez notre site web pour plus d'informations."},
+    {"off_platform", "Visiti il nostro sito per altri modelli."},
+    {"off_platform", "Follow us on Instagram for updates!"},
+    {"off_platform", "We can refund you directly via bank transfer, much quicker."},
+  };
+  RUN(cs);
+}
+
+static void test_review_request(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"review_request", "Would you mind leaving us a review?"},
+    {"review_request", "Please leave feedback for this order."},
+    {"review_request", "Please rate your experience with us."},
+    {"review_request", "We'd love to hear your feedback on Amazon."},
+    {"review_request", "A positive review helps small businesses like ours."},
+    {"review_request", "If you are satisfied with your purchase, please let others know."},
+    {"review_request", "We will refund you in full if you remove your negative review."},
+    {"review_request", "Could you update your rating now that the issue is solved?"},
+    {"review_request", "Please give us five stars!"},
+    {"review_request", "Pl3ase leave a rev1ew"},
+    {"review_request", "Please leave a r e v i e w on the product page."},
+    {"review_request", "Déjenos una reseña positiva, por favor."},
+    {"review_request", "Bitte hinterlassen Sie eine positive Bewertung."},
+    {"review_request", "N'hésitez pas à laisser un avis sur le produit."},
+    {"review_request", "Ci lasci una recensione a 5 stelle!"},
+    {"review_request", "We will send you a free gift in exchange for an honest review."},
+  };
+  RUN(cs);
+}
+
+static void test_promotion(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"promotion", "Use code SAVE20 at checkout for 20% off."},
+    {"promotion", "Get 10% off your next purchase with us."},
+    {"promotion", "Check out our new collection of garden tools."},
+    {"promotion", "Our Black Friday sale starts tomorrow."},
+    {"promotion", "Sign up for our newsletter to get exclusive deals."},
+    {"promotion", "Mit dem Gutscheincode DANKE10 sparen Sie 10 % bei Ihrer nächsten Bestellung."},
+    {"promotion", "Obtenga un 15 % de descuento en su próxima compra."},
+    {"promotion", "Utilisez le code promo MERCI pour -10 %."},
+    {"promotion", "Usa il codice sconto GRAZIE10 sul tuo prossimo ordine."},
+  };
+  RUN(cs);
+}
+
+static void test_emoji(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"emoji", "Thank you 🙏"},
+    {"emoji", "Great news 👍🏽 it shipped"},
+    {"emoji", "Shipped ✔ arriving soon"},
+    {"emoji", "Enjoy ☺"},
+  };
+  RUN(cs);
+}
+
+static void test_personal_data(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"personal_data", "Please send a photo of your passport to confirm the return."},
+    {"personal_data", "What is your mother's maiden name?"},
+    {"personal_data", "Reply with your login password so we can check your account."},
+    {"personal_data", "Envíenos su DNI y su fecha de nacimiento."},
+    {"personal_data", "Bitte schicken Sie uns eine Kopie Ihres Personalausweises."},
+    {"personal_data", "Merci de nous communiquer votre date de naissance."},
+    {"personal_data", "Ci invii il suo codice fiscale e la data di nascita."},
+    {"personal_data", "Please provide your CVV to complete the refund."},
+  };
+  RUN(cs);
+}
+
+static void test_formatting(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"formatting", "Hello\n\n\n\nYour order shipped."},
+    {"formatting", "Your order shipped!!!!"},
+    {"formatting", "=============\nORDER UPDATE\n============="},
+    {"formatting", "PLEASE READ THIS MESSAGE CAREFULLY BEFORE YOU OPEN THE BOX."},
+    {"formatting", "•••••••••• Thank you ••••••••••"},
+  };
+  RUN(cs);
+}
+
+static void test_profanity(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"profanity", "What a stupid question."},
+    {"profanity", "Don't be such an idiot."},
+    {"profanity", "This is bullshit, we shipped it."},
+    {"profanity", "Sei proprio uno stupido."},
+    {"profanity", "Du bist ein Vollidiot."},
+    {"profanity", "Quel crétin, lisez la notice."},
+    {"profanity", "No sea imbécil, lea el manual."},
+  };
+  RUN(cs);
+}
+
+static void test_important_tag(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {"important_tag", "[IMPORTANT] Your parcel is delayed."},
+    {"important_tag", "【Important】 Your parcel is delayed."},
+    {"important_tag", "[Wichtig] Ihre Lieferung verzögert sich."},
+    {"important_tag", "[Importante] Su pedido se retrasa."},
+  };
+  RUN(cs);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_false_positive_traps),
+    cmocka_unit_test(test_link),
+    cmocka_unit_test(test_email),
+    cmocka_unit_test(test_phone),
+    cmocka_unit_test(test_off_platform),
+    cmocka_unit_test(test_review_request),
+    cmocka_unit_test(test_promotion),
+    cmocka_unit_test(test_emoji),
+    cmocka_unit_test(test_personal_data),
+    cmocka_unit_test(test_formatting),
+    cmocka_unit_test(test_profanity),
+    cmocka_unit_test(test_important_tag),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
