@@ -181,6 +181,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   dispatch(h, r);
+  if (r->streaming) {
+    finish(h, r);
+    return MHD_YES;
+  }
   return send_response(h, r);
 }
 
@@ -227,7 +231,12 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
     free(h);
     return pl_fail(d, PL_EINVAL, "'%s' is not an IPv4 address", host);
   }
-  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+  pthread_mutex_init(&h->sse_mu, NULL);
+  pthread_cond_init(&h->sse_cv, NULL);
+  /* poll(2) rather than epoll: with libmicrohttpd 0.9.75, a stream resumed after
+   * suspension under epoll is not written again until other traffic arrives. */
+  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+                              MHD_ALLOW_SUSPEND_RESUME,
                           (uint16_t)port, NULL, NULL, on_request, h,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                           MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads,
@@ -241,6 +250,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   h->port = info ? info->port : port;
+  http__events_start(h);
   *out = h;
   return PL_OK;
 }
@@ -249,7 +259,10 @@ unsigned http_port(const http_server *h) { return h->port; }
 
 void http_stop(http_server *h) {
   if (!h) return;
+  http__events_stop(h); /* resumes every stream: MHD must not stop with one suspended */
   MHD_stop_daemon(h->d);
+  pthread_mutex_destroy(&h->sse_mu);
+  pthread_cond_destroy(&h->sse_cv);
   free(h);
 }
 

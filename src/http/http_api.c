@@ -371,6 +371,44 @@ static void h_order_get(http_req *r, const char *id) {
   else http__json(r, 200, json_pack("{s:o}", "order", svc_json_order(&o)));
 }
 
+static void h_orders_list(http_req *r) {
+  int limit = 25;
+  const char *lim = query(r, "limit");
+  if (lim) {
+    char *end;
+    long v = strtol(lim, &end, 10);
+    if (*end || v < 1 || v > 100) {
+      http__error(r, PL_EINVAL, "limit must be an integer from 1 to 100");
+      return;
+    }
+    limit = (int)v;
+  }
+  pl_time cur_at = 0;
+  const char *cur_id = NULL;
+  const char *cur = query(r, "cursor");
+  if (cur) {
+    char *dot;
+    long long at = strtoll(cur, &dot, 10);
+    if (*dot != '.' || at <= 0 || !dot[1]) {
+      http__error(r, PL_EINVAL, "cursor is not one this server gave");
+      return;
+    }
+    cur_at = at;
+    cur_id = dot + 1;
+  }
+  st_order *os;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_order_list(r->s, &r->caller, cur_at, cur_id, limit, r->a, &os, &n, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_order(&os[i]));
+  json_t *next = n == (size_t)limit
+                     ? json_string(pl_arena_printf(r->a, "%lld.%s", (long long)os[n - 1].purchased_at, os[n - 1].id))
+                     : json_null();
+  http__json(r, 200, json_pack("{s:o,s:o}", "orders", arr, "next_cursor", next));
+}
+
 static void h_export(http_req *r, int64_t id) {
   json_t *j;
   pl_detail d = {{0}};
@@ -406,13 +444,17 @@ static void h_policy_check(http_req *r) {
 }
 
 bool http__api(http_server *h, http_req *r) {
-  (void)h;
   path p;
   split(r->a, r->url, &p);
   if (p.n < 2 || !is(&p, 0, "v1")) return false;
   const char *m = r->method;
   bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
   /* Resolve the route first so that an unknown path is 404 before authentication. */
+  if (p.n == 2 && is(&p, 1, "events")) {
+    if (!get) method_not_allowed(r);
+    else if (authenticate(r)) http__events(h, r);
+    return true;
+  }
   if (p.n == 2 && is(&p, 1, "session")) {
     if (post) h_session_create(r);
     else if (!strcmp(m, "DELETE")) h_session_delete(r);
@@ -420,7 +462,7 @@ bool http__api(http_server *h, http_req *r) {
     return true;
   }
   enum { R_NONE, R_ME, R_THREADS, R_THREAD, R_MSGS, R_READ, R_ARCH, R_UNARCH, R_EXPORT, R_FLAG,
-         R_ORDER, R_POLICY } route = R_NONE;
+         R_ORDER, R_ORDERS, R_POLICY } route = R_NONE;
   if (p.n == 2 && is(&p, 1, "me")) route = R_ME;
   else if (p.n == 2 && is(&p, 1, "threads")) route = R_THREADS;
   else if (p.n == 3 && is(&p, 1, "threads")) route = R_THREAD;
@@ -431,6 +473,7 @@ bool http__api(http_server *h, http_req *r) {
   else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "export")) route = R_EXPORT;
   else if (p.n == 4 && is(&p, 1, "messages") && is(&p, 3, "no-response-needed")) route = R_FLAG;
   else if (p.n == 3 && is(&p, 1, "orders")) route = R_ORDER;
+  else if (p.n == 2 && is(&p, 1, "orders")) route = R_ORDERS;
   else if (p.n == 3 && is(&p, 1, "policy") && is(&p, 2, "check")) route = R_POLICY;
   if (route == R_NONE) return false;
 
@@ -439,6 +482,7 @@ bool http__api(http_server *h, http_req *r) {
   case R_THREADS: ok_method = get || post; break;
   case R_ORDER: ok_method = get || put; break;
   case R_ME:
+  case R_ORDERS:
   case R_THREAD:
   case R_EXPORT: ok_method = get; break;
   default: ok_method = post; break;
@@ -469,6 +513,7 @@ bool http__api(http_server *h, http_req *r) {
   case R_FLAG: h_flag(r, p.seg[2]); break;
   case R_ORDER: get ? h_order_get(r, p.seg[2]) : h_order_put(r, p.seg[2]); break;
   case R_POLICY: h_policy_check(r); break;
+  case R_ORDERS: h_orders_list(r); break;
   case R_NONE: break;
   }
   (void)put;

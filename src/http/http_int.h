@@ -3,6 +3,7 @@
 #define PL_HTTP_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -28,6 +29,7 @@ typedef struct {
   int nheaders;
   double started;
   int route_class;
+  bool streaming; /* the response is an event stream, queued by its handler */
 } http_req;
 
 struct http_server {
@@ -40,7 +42,20 @@ struct http_server {
   atomic_ulong latency_bucket[12];     /* see http__latency_bounds */
   atomic_ulong latency_count;
   atomic_ullong latency_sum_us;
+  /* live event streams: suspended while idle, resumed on events and pings */
+  pthread_mutex_t sse_mu;
+  pthread_cond_t sse_cv;
+  struct http_sse *sse;
+  bool stopping;
+  pthread_t pinger;
+  bool pinger_started;
 };
+
+/* GET /v1/events for an authenticated request: queues the event stream. */
+void http__events(http_server *h, http_req *r);
+/* Starts and stops the stream keeper (pings, resumption on events). */
+void http__events_start(http_server *h);
+void http__events_stop(http_server *h);
 
 /* Adds a response header; name and value must outlive the request (static or arena). */
 void http__header(http_req *r, const char *name, const char *value);

@@ -16,6 +16,9 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   if (opt && opt->policy_config) s->policy_config_path = pl_xstrdup(opt->policy_config);
   s->opt.policy_config = s->policy_config_path;
   pthread_mutex_init(&s->policy_mu, NULL);
+  pthread_mutex_init(&s->ev_mu, NULL);
+  s->ring = pl_xcalloc(SVC_EVENT_RING, sizeof *s->ring);
+  s->ev_next = 1;
   /* Compile the default configuration once now, so that a broken configuration file
    * stops the start instead of the first seller message. */
   policy_config *cfg = NULL;
@@ -44,6 +47,8 @@ void svc_free(svc *s) {
   if (!s) return;
   drop_policies(s);
   pthread_mutex_destroy(&s->policy_mu);
+  pthread_mutex_destroy(&s->ev_mu);
+  free(s->ring);
   if (s->st) store_close(s->st);
   free(s->policy_config_path);
   free(s);
@@ -77,6 +82,78 @@ void svc__count_status(svc *s, const char *status) {
 
 void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]) {
   for (int i = 0; i < SVC_STATUS_COUNT; i++) out[i] = atomic_load(&s->status_counts[i]);
+}
+
+/* ---- live events -------------------------------------------------------------------- */
+
+static void copy_id(char *dst, size_t cap, const char *src) {
+  snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+  pthread_mutex_lock(&s->ev_mu);
+  svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
+  memset(e, 0, sizeof *e);
+  e->seq = s->ev_next++;
+  copy_id(e->type, sizeof e->type, type);
+  e->thread_id = t->id;
+  copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
+  copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
+  copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
+  if (m) {
+    e->message_id = m->id;
+    copy_id(e->from, sizeof e->from, m->direction);
+    copy_id(e->status, sizeof e->status, m->status);
+  }
+  void (*hook)(void *) = s->ev_hook;
+  void *ctx = s->ev_ctx;
+  pthread_mutex_unlock(&s->ev_mu);
+  if (hook) hook(ctx);
+}
+
+static bool event_visible(const svc_caller *c, const svc_event *e) {
+  switch (c->kind) {
+  case ST_PRINCIPAL_AGENT: return !strcmp(c->seller_id, e->seller_id);
+  case ST_PRINCIPAL_BUYER:
+    /* A buyer hears of their own threads, and of seller messages only once delivered. */
+    return !strcmp(c->buyer_id, e->buyer_id) &&
+           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+  case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
+  }
+  return false;
+}
+
+size_t svc_events_since(svc *s, const svc_caller *c, uint64_t after, svc_event *out, size_t max,
+                        uint64_t *latest, bool *gap) {
+  size_t n = 0;
+  pthread_mutex_lock(&s->ev_mu);
+  uint64_t newest = s->ev_next - 1;
+  uint64_t oldest = s->ev_next > SVC_EVENT_RING ? s->ev_next - SVC_EVENT_RING : 1;
+  *gap = after + 1 < oldest;
+  uint64_t from = after + 1 < oldest ? oldest : after + 1;
+  uint64_t seq = from;
+  for (; seq <= newest && n < max; seq++) {
+    const svc_event *e = &s->ring[seq % SVC_EVENT_RING];
+    if (event_visible(c, e)) out[n++] = *e;
+  }
+  /* The caller resumes after what was examined, visible or not. */
+  *latest = seq - 1 > after ? seq - 1 : after;
+  pthread_mutex_unlock(&s->ev_mu);
+  return n;
+}
+
+uint64_t svc_events_latest(svc *s) {
+  pthread_mutex_lock(&s->ev_mu);
+  uint64_t v = s->ev_next - 1;
+  pthread_mutex_unlock(&s->ev_mu);
+  return v;
+}
+
+void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx) {
+  pthread_mutex_lock(&s->ev_mu);
+  s->ev_hook = fn;
+  s->ev_ctx = ctx;
+  pthread_mutex_unlock(&s->ev_mu);
 }
 
 /* ---- policy configurations -------------------------------------------------------- */
@@ -642,6 +719,23 @@ pl_err svc_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, s
                strcmp(c->marketplace_id, out->marketplace_id)))))
     return pl_fail(d, PL_ENOTFOUND, "no order %s", id);
   return e ? pl_fail(d, e, "the store is unavailable") : PL_OK;
+}
+
+pl_err svc_order_list(svc *s, const svc_caller *c, pl_time cursor_at, const char *cursor_id,
+                      int limit, pl_arena *a, st_order **out, size_t *n, pl_detail *d) {
+  if (limit < 1 || limit > 100) return pl_fail(d, PL_EINVAL, "limit must be from 1 to 100");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->order_list(s->st, c->kind == ST_PRINCIPAL_AGENT ? c->seller_id : NULL,
+                             c->kind == ST_PRINCIPAL_BUYER ? c->buyer_id : NULL, cursor_at,
+                             cursor_id, limit, a, out, n);
+  if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+      if (!strcmp((*out)[i].marketplace_id, c->marketplace_id)) (*out)[k++] = (*out)[i];
+    *n = k;
+  }
+  return svc__end(s, e, d);
 }
 
 /* ---- refs ------------------------------------------------------------------------- */

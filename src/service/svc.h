@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "policy/policy.h"
 #include "store/store.h"
@@ -96,6 +97,10 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
 pl_err svc_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, st_order *out,
                      pl_detail *d);
 
+/* The caller's orders (a buyer's own, a seller's, or all for the operator), newest first. */
+pl_err svc_order_list(svc *s, const svc_caller *c, pl_time cursor_at, const char *cursor_id,
+                      int limit, pl_arena *a, st_order **out, size_t *n, pl_detail *d);
+
 /* ---- threads and messages ------------------------------------------------------- */
 typedef struct {
   const char *order_id;  /* post-purchase */
@@ -148,6 +153,31 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
  * verdict is the caller's to free. */
 pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const char *marketplace_id,
                         pl_arena *a, policy_verdict *out, pl_detail *d);
+
+/* ---- live events ------------------------------------------------------------------ */
+/* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
+ * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */
+#define SVC_EVENT_RING 4096
+
+typedef struct {
+  uint64_t seq;
+  char type[12];       /* "message" or "thread" */
+  int64_t thread_id, message_id;
+  char from[8];        /* buyer, seller ("" for thread events) */
+  char status[20];     /* the message's status */
+  char seller_id[65], buyer_id[65], marketplace_id[65];
+} svc_event;
+
+/* Copies up to max events after `after` that the caller may see into out; returns
+ * their number. *latest gets the newest sequence number; *gap is set when events
+ * after `after` were already dropped from the ring (the client should reload). */
+size_t svc_events_since(svc *s, const svc_caller *c, uint64_t after, svc_event *out, size_t max,
+                        uint64_t *latest, bool *gap);
+/* The newest event's sequence number (0 when none yet). */
+uint64_t svc_events_latest(svc *s);
+/* Called (from the publishing thread, after the commit) whenever an event is
+ * published; one hook per service. */
+void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);
 
 /* ---- import --------------------------------------------------------------------- */
 /* Imports one line of the import format; history as it was (no policy scan,

@@ -22,7 +22,15 @@ struct svc {
   size_t npolicies;
   unsigned policy_generation;
   atomic_ulong status_counts[SVC_STATUS_COUNT];
+  pthread_mutex_t ev_mu;
+  svc_event *ring; /* SVC_EVENT_RING entries */
+  uint64_t ev_next; /* the next sequence number */
+  void (*ev_hook)(void *ctx);
+  void *ev_ctx;
 };
+
+/* Publishes an event about a thread (and a message when m is not NULL). */
+void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m);
 
 /* Counts a committed message under its status. */
 void svc__count_status(svc *s, const char *status);

@@ -191,7 +191,10 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   svc_send_in sin = {.text = in->text};
   if (!e) e = add_message(s, c, t, &sin, a, m_out, d);
   e = svc__end(s, e, d);
-  if (!e) svc__count_status(s, m_out->msg.status);
+  if (!e) {
+    svc__count_status(s, m_out->msg.status);
+    svc__publish(s, "message", t, &m_out->msg);
+  }
   return e;
 }
 
@@ -214,7 +217,10 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer");
   if (!e) e = add_message(s, c, &t, in, a, out, d);
   e = svc__end(s, e, d);
-  if (!e) svc__count_status(s, out->msg.status);
+  if (!e) {
+    svc__count_status(s, out->msg.status);
+    svc__publish(s, "message", &t, &out->msg);
+  }
   if (!e && !strcmp(out->msg.status, "rejected"))
     return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
                    out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
@@ -267,7 +273,9 @@ pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived
     if (!e) e = svc__audit(s, t->seller_id, c->name, archived ? "thread.archive" : "thread.unarchive",
                            svc_thread_ref(a, id), NULL);
   }
-  return svc__end(s, e, d);
+  e = svc__end(s, e, d);
+  if (!e) svc__publish(s, "thread", t, NULL);
+  return e;
 }
 
 pl_err svc_thread_read(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
@@ -314,7 +322,9 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
                            svc_thread_ref(a, t.id), json_pack("{s:s}", "message", svc_message_ref(a, m->id)));
   }
-  return svc__end(s, e, d);
+  e = svc__end(s, e, d);
+  if (!e) svc__publish(s, "thread", &t, NULL);
+  return e;
 }
 
 pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out,

@@ -161,6 +161,10 @@ typedef struct store_ops {
 
   pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
   pl_err (*order_get)(store *s, const char *id, pl_arena *a, st_order *out);
+  /* A party's orders, newest purchase first (seller_id or buyer_id; both NULL: all),
+   * with their items; at most limit, after the cursor (purchased_at, id) when given. */
+  pl_err (*order_list)(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,
+                       const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n);
 
   pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
   pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);

@@ -15,7 +15,7 @@
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
   Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
-  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET,
+  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
@@ -100,6 +100,10 @@ static const char *const sql[Q__COUNT] = {
                   " shipped_at, delivered_at, updated_at FROM orders WHERE id = ?1",
   [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
                         " WHERE order_id = ?1 ORDER BY pos",
+  [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
+                   " AND (?2 IS NULL OR buyer_id = ?2)"
+                   " AND (?3 = 0 OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
+                   " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
                       " topic, archived, waiting, needs_response, created_at, last_message_at,"
                       " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
@@ -528,6 +532,32 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
 }
 
+static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
+                            const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ORDER_LIST);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  bind_text(st, 2, buyer_id);
+  sqlite3_bind_int64(st, 3, cur_at);
+  bind_text(st, 4, cur_id ? cur_id : "");
+  sqlite3_bind_int(st, 5, limit);
+  char **ids = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *ids);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) ids[k++] = col_text(a, st, 0);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  st_order *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
+  for (size_t i = 0; i < k; i++) {
+    pl_err e = sq_order_get(s, ids[i], a, &arr[i]);
+    if (e) return e;
+  }
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
 /* ---- threads ------------------------------------------------------------------- */
 
 static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
@@ -946,6 +976,7 @@ static const store_ops sq_ops = {
   .token_delete = sq_token_delete,
   .order_put = sq_order_put,
   .order_get = sq_order_get,
+  .order_list = sq_order_list,
   .thread_insert = sq_thread_insert,
   .thread_get = sq_thread_get,
   .thread_find_order = sq_thread_find_order,
