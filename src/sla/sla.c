@@ -24,6 +24,16 @@ const char *sla_status_name(sla_status s) {
   return "no_data";
 }
 
+int64_t sla_due_at(const sla_config *cfg, int64_t received_at) {
+  return received_at + (cfg ? cfg->deadline_s : SLA_DAY);
+}
+
+int64_t sla_alert_at(const sla_config *cfg, int64_t received_at) {
+  /* Due soon means 0 < left < alert_s, left = due - at: the first such second is
+   * due - alert_s + 1. */
+  return sla_due_at(cfg, received_at) - (cfg ? cfg->alert_s : 4 * SLA_HOUR) + 1;
+}
+
 int64_t sla__floordiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) q--;

@@ -175,6 +175,14 @@ typedef struct {
   int64_t due_soon_count, overdue_count;
 } sla_metrics;
 
+/* When an unanswered, unflagged message received at received_at becomes due soon (the
+ * first second with less than alert_s left: received_at + deadline_s - alert_s + 1) and
+ * overdue (received_at + deadline_s). The service schedules its "4 hours left" event
+ * (e-mail, webhook, live update) at sla_alert_at() and drops it if an answer or a flag
+ * comes first. cfg NULL means the defaults. */
+int64_t sla_alert_at(const sla_config *cfg, int64_t received_at);
+int64_t sla_due_at(const sla_config *cfg, int64_t received_at);
+
 /* Full recomputation of the metrics of the window of window_s seconds ending at `at`
  * from one seller's events, using only what had happened by `at`. cfg NULL means the
  * defaults. Arrays in *out come from `arena`. PL_EINVAL (with d) for window_s <= 0. */

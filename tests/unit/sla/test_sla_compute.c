@@ -464,6 +464,25 @@ static void deadlines_due_soon_and_overdue(void **state) {
   assert_int_equal(m->overdue[0].msg_id, 5);
 }
 
+/* The alert time is the first second the message shows in the due-soon list. */
+static void alert_and_due_times_agree_with_the_lists(void **state) {
+  hist h = {0};
+  h_buyer(&h, 1, 1, T0);
+  int64_t alert = sla_alert_at(NULL, T0), due = sla_due_at(NULL, T0);
+  assert_int_equal(alert, T0 + 20 * HOUR + 1);
+  assert_int_equal(due, T0 + DAY);
+  const sla_metrics *m = run(state, &h, alert - 1, W30);
+  assert_int_equal(m->due_soon_count, 0);
+  m = run(state, &h, alert, W30);
+  assert_int_equal(m->due_soon_count, 1);
+  m = run(state, &h, due - 1, W30);
+  assert_int_equal(m->due_soon_count + m->overdue_count, 1);
+  assert_int_equal(m->pending, 1);
+  m = run(state, &h, due, W30);
+  assert_int_equal(m->overdue_count, 1);
+  assert_int_equal(m->late, 1);
+}
+
 static void per_agent_breakdown(void **state) {
   hist h = {0};
   h_buyer(&h, 1, 1, T0);
@@ -514,6 +533,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(volume_by_hour_and_weekday, setup, teardown),
       cmocka_unit_test_setup_teardown(over_flagging_signal, setup, teardown),
       cmocka_unit_test_setup_teardown(deadlines_due_soon_and_overdue, setup, teardown),
+      cmocka_unit_test_setup_teardown(alert_and_due_times_agree_with_the_lists, setup, teardown),
       cmocka_unit_test_setup_teardown(per_agent_breakdown, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_window, setup, teardown),
   };
