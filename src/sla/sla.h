@@ -249,7 +249,8 @@ typedef struct {
   int64_t open;      /* unflagged, unanswered: pending or late by query time */
   int64_t rt_sum;    /* sum of rt[] */
   int64_t *rt;       /* response seconds of answered unflagged messages, ascending */
-  size_t n_rt, cap_rt;
+  size_t n_rt;
+  size_t cap_rt;     /* 0: rt is borrowed (e.g. a database blob); add/remove copy it first */
   int64_t threads, resolved_one, resolved_two;
 } sla_bucket;
 
