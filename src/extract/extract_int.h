@@ -18,6 +18,8 @@ typedef struct {
   unsigned images;       /* images passed to OCR so far (PDF, DOCX) */
   void *ocr;             /* the Tesseract engine, started at the first image */
   bool ocr_failed;       /* it could not be started: no language data */
+  bool ocr_shared;       /* o->ocr is the sandbox parent's preloaded engine */
+  bool forked;           /* running in the sandbox child */
   extract_reason reason; /* the first reason to stop, kept */
   char why[256];         /* human detail for the reason */
 } extract__out;
@@ -45,6 +47,9 @@ void extract__image(const uint8_t *data, size_t len, extract__out *o);
  * as a viewer could not show it either; one too many stops with EXTRACT_R_LIMIT. */
 void extract__image_in_doc(const uint8_t *data, size_t len, unsigned page, extract__out *o);
 void extract__ocr_pix(void *pix, unsigned page, extract__out *o);
+/* Loads the OCR engine for lim once per process, before readers are forked, so that
+ * each reader starts with the language data in memory. */
+void extract__ocr_prewarm(const extract_limits *lim);
 /* Releases the OCR engine a reader started (o->ocr); safe to call when none was. */
 void extract__ocr_end(extract__out *o);
 

@@ -22,41 +22,92 @@ static pthread_once_t lept_once = PTHREAD_ONCE_INIT;
 /* Leptonica reports every undecodable image on stderr; a hostile upload is not news. */
 static void lept_init(void) { setMsgSeverity(L_SEVERITY_NONE); }
 
-static TessBaseAPI *ocr_engine(extract__out *o) {
-  if (o->ocr) return o->ocr;
-  if (o->ocr_failed) return NULL;
+/* The engine's language data take a second or more to load (five languages), far
+ * longer than reading one logo. The sandbox parent therefore loads them once
+ * (extract__ocr_prewarm) and never uses the engine itself; every forked reader gets
+ * a copy-on-write copy, ready to recognise. Readers in this process (in_process)
+ * start an engine of their own, as the shared one is not safe to use from threads. */
+static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
+static TessBaseAPI *_Atomic warm;
+static char warm_key[1024];
+
+static void engine_key(const extract_limits *lim, char *key, size_t n) {
+  snprintf(key, n, "%s\n%s", lim->tessdata ? lim->tessdata : "",
+           lim->ocr_langs ? lim->ocr_langs : OCR_LANGS_ALL);
+}
+
+static TessBaseAPI *engine_new(const extract_limits *lim) {
   TessBaseAPI *api = TessBaseAPICreate();
-  const char *langs = o->lim->ocr_langs ? o->lim->ocr_langs : OCR_LANGS_ALL;
+  const char *langs = lim->ocr_langs ? lim->ocr_langs : OCR_LANGS_ALL;
   /* debug_file keeps Tesseract's progress notes ("Estimating resolution...") out of
    * the service's log; it must be set before Init to cover loading. */
   TessBaseAPISetVariable(api, "debug_file", "/dev/null");
-  if (TessBaseAPIInit3(api, o->lim->tessdata, langs) != 0 &&
-      (strcmp(langs, "eng") == 0 || TessBaseAPIInit3(api, o->lim->tessdata, "eng") != 0)) {
+  if (TessBaseAPIInit3(api, lim->tessdata, langs) != 0 &&
+      (strcmp(langs, "eng") == 0 || TessBaseAPIInit3(api, lim->tessdata, "eng") != 0)) {
     TessBaseAPIDelete(api);
+    return NULL;
+  }
+  TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+  return api;
+}
+
+void extract__ocr_prewarm(const extract_limits *lim) {
+  if (warm) return;
+  pthread_mutex_lock(&warm_mu);
+  if (!warm) {
+    /* Without language data this fails fast, and is tried again next time: the
+     * package may be installed while the service runs. */
+    TessBaseAPI *api = engine_new(lim);
+    if (api) {
+      engine_key(lim, warm_key, sizeof warm_key);
+      warm = api;
+    }
+  }
+  pthread_mutex_unlock(&warm_mu);
+}
+
+static TessBaseAPI *ocr_engine(extract__out *o) {
+  if (o->ocr) return o->ocr;
+  if (o->ocr_failed) return NULL;
+  TessBaseAPI *api = NULL;
+  if (o->forked && warm) {
+    char key[sizeof warm_key];
+    engine_key(o->lim, key, sizeof key);
+    if (!strcmp(key, warm_key)) api = warm, o->ocr_shared = true;
+  }
+  if (!api) api = engine_new(o->lim);
+  if (!api) {
     o->ocr_failed = true;
     extract__stop(o, EXTRACT_R_NO_OCR, "no OCR language data (tesseract-ocr-eng) found");
     return NULL;
   }
-  TessBaseAPISetVariable(api, "debug_file", "/dev/null");
   o->ocr = api;
   return api;
 }
 
 void extract__ocr_end(extract__out *o) {
   if (!o->ocr) return;
-  TessBaseAPIEnd(o->ocr);
-  TessBaseAPIDelete(o->ocr);
+  if (!o->ocr_shared) {
+    TessBaseAPIEnd(o->ocr);
+    TessBaseAPIDelete(o->ocr);
+  }
   o->ocr = NULL;
 }
 
-/* Grey, on white, and of a size OCR reads well. Consumes pix. */
-static PIX *prepare(PIX *pix, const extract_limits *lim) {
+/* Grey and on white. Consumes pix. */
+static PIX *grey(PIX *pix) {
   PIX *t;
   if (pixGetDepth(pix) == 32 && pixGetSpp(pix) == 4) {
     /* Transparent logos: dark text on nothing must become dark text on white. */
     if ((t = pixAlphaBlendUniform(pix, 0xffffff00))) pixDestroy(&pix), pix = t;
   }
   if ((t = pixConvertTo8(pix, 0))) pixDestroy(&pix), pix = t;
+  return pix;
+}
+
+/* The scale at which OCR reads pix best: large scans reduced to lim->image_max_side,
+ * small logos enlarged (at most x3). */
+static float scale_for(PIX *pix, const extract_limits *lim) {
   l_int32 w = pixGetWidth(pix), h = pixGetHeight(pix);
   l_int32 side = w > h ? w : h;
   float s = 1.0f;
@@ -65,35 +116,54 @@ static PIX *prepare(PIX *pix, const extract_limits *lim) {
   else if (side < OCR_MIN_SIDE)
     s = (float)OCR_MIN_SIDE / (float)side;
   if (s > OCR_MAX_UPSCALE) s = OCR_MAX_UPSCALE;
-  if (s < 0.98f || s > 1.05f) {
-    if ((t = pixScale(pix, s, s))) pixDestroy(&pix), pix = t;
-  }
-  return pix;
+  return s < 0.98f || s > 1.05f ? s : 1.0f;
 }
 
-/* Recognises pix (consumed) and adds its text. An image whose automatic layout
- * analysis finds nothing is read again as sparse text, the layout of a logo. */
-static void recognise(PIX *pix, unsigned page, extract__out *o) {
-  TessBaseAPI *api = ocr_engine(o);
-  if (!api) {
-    pixDestroy(&pix);
-    return;
-  }
-  pix = prepare(pix, o->lim);
+/* One recognition of pix; the text, or NULL when there is none (Tesseract-owned). An
+ * image whose automatic layout analysis finds nothing is read again as sparse text,
+ * the layout of a logo. */
+static char *recognise_once(TessBaseAPI *api, PIX *pix) {
   static const TessPageSegMode modes[] = {PSM_AUTO, PSM_SPARSE_TEXT};
   for (size_t m = 0; m < 2; m++) {
     TessBaseAPISetPageSegMode(api, modes[m]);
     TessBaseAPISetImage2(api, pix);
     TessBaseAPISetSourceResolution(api, 300);
     char *text = TessBaseAPIGetUTF8Text(api);
-    size_t n = text ? strlen(text) : 0;
-    bool blank = true;
-    for (size_t i = 0; i < n && blank; i++) blank = (unsigned char)text[i] <= ' ';
-    if (!blank) extract__add(o, page, EXTRACT_SRC_OCR, text, n);
-    TessDeleteText(text);
     TessBaseAPIClear(api);
-    if (!blank) break;
+    bool blank = true;
+    for (const char *p = text; p && *p && blank; p++) blank = (unsigned char)*p <= ' ';
+    if (!blank) return text;
+    TessDeleteText(text);
   }
+  return NULL;
+}
+
+/* Recognises pix (consumed) and adds its text. A small image is read at its own size
+ * and enlarged, and both readings are kept: at the size of a signature logo, OCR
+ * errs differently at each scale ("www..shop" at one, "www.shop" at the other), and
+ * a web address missed by one reading must not pass. */
+static void recognise(PIX *pix, unsigned page, extract__out *o) {
+  TessBaseAPI *api = ocr_engine(o);
+  if (!api) {
+    pixDestroy(&pix);
+    return;
+  }
+  pix = grey(pix);
+  float s = scale_for(pix, o->lim);
+  char *first = NULL;
+  PIX *scaled = s == 1.0f ? pixClone(pix) : pixScale(pix, s, s);
+  if (scaled) {
+    first = recognise_once(api, scaled);
+    if (first) extract__add(o, page, EXTRACT_SRC_OCR, first, strlen(first));
+    pixDestroy(&scaled);
+  }
+  if (s > 1.0f && o->reason == EXTRACT_R_NONE) {
+    char *second = recognise_once(api, pix);
+    if (second && (!first || strcmp(first, second) != 0))
+      extract__add(o, page, EXTRACT_SRC_OCR, second, strlen(second));
+    TessDeleteText(second);
+  }
+  TessDeleteText(first);
   pixDestroy(&pix);
 }
 

@@ -172,7 +172,7 @@ static _Noreturn void child(const uint8_t *data, size_t len, extract_kind kind,
   mallopt(M_ARENA_MAX, 1);
 
   pl_arena *a = pl_arena_new();
-  extract__out o = {.arena = a, .lim = lim};
+  extract__out o = {.arena = a, .lim = lim, .forked = true};
   extract__run(data, len, kind, &o);
   wbuf b = {0};
   serialise(&o, &b);
@@ -191,6 +191,8 @@ static int64_t now_ms(void) {
 void extract__sandboxed(const uint8_t *data, size_t len, extract_kind kind,
                         extract__out *o) {
   const extract_limits *lim = o->lim;
+  /* Every kind but plain text and legacy Word may hold an image to read. */
+  if (kind != EXTRACT_TXT && kind != EXTRACT_DOC) extract__ocr_prewarm(lim);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     extract__stop(o, EXTRACT_R_CRASHED, "cannot create a pipe: %s", strerror(errno));

@@ -56,7 +56,16 @@ static cairo_status_t fx_cairo_write(void *closure, const unsigned char *data,
  * block beside it as a logo would have. Returns PNG bytes (malloc'd). */
 static inline uint8_t *fx_logo_png(const char *text, double font_px, bool transparent,
                                    size_t *len) {
-  int w = (int)(strlen(text) * font_px * 0.62) + 140, h = (int)(font_px * 2.2);
+  /* Measure first, so that the picture fits the text with a margin. */
+  cairo_surface_t *probe = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *pc = cairo_create(probe);
+  cairo_select_font_face(pc, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  cairo_set_font_size(pc, font_px);
+  cairo_text_extents_t ext;
+  cairo_text_extents(pc, text, &ext);
+  cairo_destroy(pc);
+  cairo_surface_destroy(probe);
+  int w = (int)ext.x_advance + 120 + (int)font_px, h = (int)(font_px * 2.2);
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
   cairo_t *cr = cairo_create(s);
   if (!transparent) {
