@@ -1,0 +1,121 @@
+// seller-reply.test.js - journey: a buyer asks, the seller sees it, types a forbidden link, sees the finding, fixes it, sends; the buyer sees the reply.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
+
+let server;
+let chrome;
+before(async () => {
+  server = await startServer();
+  chrome = await launch();
+});
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+/** Waits for a locator; when live updates are off, reloads the page until it shows (at most `ms`). */
+async function eventually(page, locator, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      await locator.first().waitFor({ timeout: 2500 });
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      const live = await page.locator('#live-status.is-on').count();
+      if (!live) await page.reload();
+    }
+  }
+}
+
+test('buyer asks, seller fixes a policy finding and replies, buyer sees the reply', async () => {
+  const buyer = await newPage(chrome.browser, server.url, { name: 'buyer' });
+  const seller = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const bp = buyer.page;
+  const sp = seller.page;
+
+  // The seller is signed in and looking at the inbox (Response needed) before the buyer writes.
+  await signIn(sp, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  await sp.locator('#thread-list[aria-busy="false"]').waitFor();
+  assert.equal(await sp.locator('.tab[aria-pressed="true"]').textContent(), 'Response needed');
+  await assert.doesNotReject(sp.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor());
+  assert.equal(await sp.locator('[data-thread="T1"]').count(), 0, 'T1 (flagged) is not in Response needed');
+  await shot(sp, 'journey1', 'seller-inbox-before');
+
+  // The buyer opens the drill order's conversation and asks a question.
+  await signIn(bp, server.tokens.buyers.B1, '#/messages');
+  await shot(bp, 'journey1', 'buyer-messages');
+  await bp.locator('[data-thread="T1"] a').click();
+  await bp.locator('h1', { hasText: 'Question about the product' }).waitFor();
+  const question = 'Is a second battery included, or can I buy one?';
+  await bp.getByLabel('Your message').fill(question);
+  await bp.getByRole('button', { name: 'Send' }).click();
+  await bp.locator('.msg-buyer .msg-text', { hasText: question }).waitFor();
+  await shot(bp, 'journey1', 'buyer-thread-asked');
+
+  // The seller's inbox shows the thread as needing a response, unread, with time left.
+  const row = sp.locator('[data-thread="T1"]');
+  await eventually(sp, row);
+  await sp.locator('#rn-count', { hasText: '3 threads need a response' }).waitFor();
+  assert.match(await row.getAttribute('class'), /is-unread/);
+  assert.match(await row.locator('.due').textContent(), /\d+ h \d+ min left/);
+  assert.match(await row.locator('.due').getAttribute('class'), /due-ok/);
+  await shot(sp, 'journey1', 'seller-inbox-after');
+
+  // Opening it shows the order and the question.
+  await row.locator('a').click();
+  await sp.locator('h1', { hasText: 'Question about the product' }).waitFor();
+  await sp.locator('.order-panel', { hasText: '112-4839201-5561023' }).waitFor();
+  await sp.locator('.order-panel .item-title', { hasText: 'Cordless drill 18V' }).waitFor();
+  await sp.locator('.msg-buyer .msg-text', { hasText: question }).waitFor();
+
+  // Typing a forbidden link: the live check highlights exactly the address and explains it.
+  const box = sp.getByLabel('Your message to the buyer');
+  await box.click();
+  await box.pressSequentially('Hi Jane, yes: spare batteries are listed at www.my-shop-deals.com', { delay: 5 });
+  const mark = sp.locator('.editor-backdrop mark.hl-link');
+  await mark.waitFor();
+  assert.equal(await mark.textContent(), 'www.my-shop-deals.com');
+  const finding = sp.locator('#policy-feedback .finding[data-category="link"]');
+  await finding.waitFor();
+  assert.match(await finding.textContent(), /Link/);
+  assert.match(await finding.textContent(), /www\.my-shop-deals\.com/);
+  assert.match(await finding.locator('.hint').textContent(), /Links and web addresses/);
+  assert.match(await sp.locator('.policy-summary').textContent(), /1 problem to fix before sending: Link/);
+  await shot(sp, 'journey1', 'seller-finding-highlighted');
+
+  // Sending it anyway is stopped in the page, and nothing is sent.
+  await sp.getByRole('button', { name: 'Send' }).click();
+  await sp.locator('.compose [role="alert"]', { hasText: 'would be blocked' }).waitFor();
+  assert.equal(await sp.locator('.msg-seller .msg-text', { hasText: 'my-shop-deals' }).count(), 0);
+
+  // Fixing the text clears the finding; sending delivers the reply.
+  const reply = 'Hi Jane, a second battery is not included. The 2.0 Ah battery is sold separately on the marketplace.';
+  await box.fill('');
+  await box.pressSequentially(reply, { delay: 2 });
+  await sp.locator('.policy-summary', { hasText: 'No policy problems found.' }).waitFor();
+  assert.equal(await sp.locator('.editor-backdrop mark').count(), 0);
+  await sp.getByRole('button', { name: 'Send' }).click();
+  const sent = sp.locator('.msg-seller', { hasText: 'sold separately on the marketplace' });
+  await sent.waitFor();
+  assert.equal(await sent.locator('.badge.status-delivered').textContent(), 'Delivered');
+  await sp.locator('#thread-state', { hasText: 'Answered' }).waitFor();
+  assert.equal(await box.inputValue(), '');
+  await shot(sp, 'journey1', 'seller-thread-replied');
+
+  // The buyer sees the reply in the open thread.
+  await eventually(bp, bp.locator('.msg-seller .msg-text', { hasText: 'sold separately on the marketplace' }));
+  await shot(bp, 'journey1', 'buyer-thread-reply');
+
+  // Phone width: the seller's thread at 375 px.
+  await sp.setViewportSize({ width: 375, height: 800 });
+  await shot(sp, 'journey1', 'seller-thread-phone');
+  const overflow = await sp.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 375 px (overflow ${overflow}px)`);
+
+  buyer.check();
+  seller.check();
+  await buyer.close();
+  await seller.close();
+});

@@ -1,0 +1,136 @@
+// harness.js - starts parley serve on a fresh demo store, drives Debian's Chromium, records screenshots and console errors.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const WEB_ROOT = process.env.PARLEY_WEB || resolve(here, '../../../web');
+export const ARTIFACTS = process.env.PARLEY_ARTIFACTS || resolve(here, '../screenshots');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+
+/** Starts `parley serve` on a free loopback port with a new demo store. */
+export async function startServer() {
+  const bin = process.env.PARLEY_BIN;
+  assert.ok(bin, 'PARLEY_BIN must name the parley binary');
+  const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
+  const db = join(dir, 'parley.db');
+  execFileSync(bin, ['demo', '--db', db], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const tokens = JSON.parse(readFileSync(`${db}.tokens.json`, 'utf8'));
+  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--web', WEB_ROOT], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const url = await new Promise((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`parley serve did not start:\n${out}${log}`)), 60000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`parley serve exited with ${code}:\n${out}${log}`)); });
+  });
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not yet */ }
+    if (i > 300) throw new Error('parley serve never became healthy');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    tokens,
+    db,
+    /** Calls the JSON API with a bearer token (test setup only). */
+    async api(token, method, path, body) {
+      const r = await fetch(`${url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => { proc.once('exit', r); setTimeout(r, 5000); });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Launches headless Chromium. playwright-core gives every launch a new, empty
+ * --user-data-dir of its own (and removes it on close), so no profile is shared.
+ */
+export async function launch() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+/**
+ * A page in its own browser context (own cookies) that records every console error and
+ * page error; `check()` fails the test when there were any.
+ */
+export async function newPage(browser, baseURL, { width = 1280, height = 900, name = 'page' } = {}) {
+  const context = await browser.newContext({ baseURL, viewport: { width, height }, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`[${name}] console error: ${msg.text()} (${msg.location().url || ''})`);
+  });
+  page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    const f = req.failure();
+    // A live-update stream or probe that is closed on purpose is not an error.
+    if (f && /ERR_ABORTED/.test(f.errorText) && req.url().endsWith('/v1/events')) return;
+    errors.push(`[${name}] request failed: ${req.method()} ${req.url()} ${f ? f.errorText : ''}`);
+  });
+  page.setDefaultTimeout(10000);
+  return {
+    page,
+    context,
+    errors,
+    check() {
+      assert.deepEqual(errors, [], `no console or page errors in ${name}`);
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+let shotCount = 0;
+/** Saves a full-page screenshot as ARTIFACTS/<test>-<nn>-<label>.png. */
+export async function shot(page, test, label) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  shotCount += 1;
+  const file = join(ARTIFACTS, `${test}-${String(shotCount).padStart(2, '0')}-${label}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Signs in through the sign-in page with an access token and waits for the role's home. */
+export async function signIn(page, token, home) {
+  await page.goto('/');
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.hash.startsWith(home));
+  await page.locator('h1').first().waitFor();
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# run.sh - runs the browser journeys: installs playwright-core once (npm ci), then node --test.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [[ -z ${PARLEY_BIN:-} ]]; then echo "run.sh: set PARLEY_BIN to the parley binary" >&2; exit 2; fi
+if [[ ! -x ${CHROMIUM_BIN:-/usr/bin/chromium} ]]; then
+  echo "run.sh: Chromium is missing (Debian package chromium; scripts/deps.sh test installs it)" >&2; exit 1
+fi
+if [[ ! -d node_modules/playwright-core ]]; then npm ci --silent --no-audit --no-fund; fi
+exec node --test --test-concurrency=1 journeys/

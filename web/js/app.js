@@ -1,0 +1,240 @@
+// app.js - the message center's shell: session, role-based navigation, hash routes and views.
+import { h, replace, announce } from './dom.js';
+import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
+import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
+import { renderThreadList } from './threads.js';
+import { renderThread } from './thread.js';
+import { renderOrders, renderContact, renderAsk } from './buyer.js';
+import { renderUnavailable } from './operator.js';
+
+const main = () => document.getElementById('main');
+let me = null;
+let cleanup = null;
+let liveState = 'off';
+
+const HOME = { agent: '#/inbox', buyer: '#/messages', operator: '#/threads' };
+
+const NAV = {
+  agent: [['#/inbox', 'Inbox']],
+  buyer: [['#/messages', 'Your messages'], ['#/orders', 'Your orders'], ['#/ask', 'Ask about a product']],
+  operator: [
+    ['#/threads', 'All threads'],
+    ['#/review', 'Review queue'],
+    ['#/violations', 'Violations'],
+    ['#/sellers', 'Sellers by risk'],
+    ['#/restrictions', 'Restrictions and quotas'],
+  ],
+};
+
+function roleLabel(m) {
+  if (m.kind === 'agent') return `Seller ${m.seller_id}${m.role ? ` · ${m.role.replace('_', ' ')}` : ''}`;
+  if (m.kind === 'buyer') return 'Buyer';
+  return 'Marketplace operator';
+}
+
+/** Parses '#/thread/T1?x=1' into {path: ['thread','T1'], query}. */
+function parseHash() {
+  const raw = location.hash.startsWith('#/') ? location.hash.slice(2) : '';
+  const [p, q] = raw.split('?');
+  return { path: p.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(q || '') };
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function renderHeader() {
+  const bar = document.getElementById('topbar');
+  if (!me) {
+    replace(bar, h('span', { class: 'brand' }, 'parley'), h('span', { class: 'brand-sub' }, 'message center'));
+    return;
+  }
+  const current = `#/${parseHash().path[0] || ''}`;
+  const links = (NAV[me.kind] || []).map(([href, label]) => {
+    const active = current === href || (current === '#/thread' && href === HOME[me.kind]) ||
+      (current === '#/contact' && href === '#/orders');
+    return h('li', null, h('a', { href, 'aria-current': active ? 'page' : null }, label));
+  });
+  const notif = notificationsState();
+  replace(
+    bar,
+    h('a', { class: 'brand', href: HOME[me.kind] || '#/' }, 'parley'),
+    h('nav', { class: 'mainnav', 'aria-label': 'Main' }, h('ul', null, links)),
+    h('div', { class: 'userbox' },
+      h('span', { class: ['live-dot', liveState === 'on' ? 'is-on' : 'is-off'], id: 'live-status',
+        title: liveState === 'on' ? 'Live updates on' : 'Live updates off' },
+      h('span', { class: 'sr-only' }, liveState === 'on' ? 'Live updates on' : 'Live updates off')),
+      notif === 'default'
+        ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', onClick: async () => { await askNotifications(); renderHeader(); } }, 'Turn on notifications')
+        : null,
+      h('span', { class: 'role', 'data-testid': 'role' }, roleLabel(me)),
+      h('button', { type: 'button', class: 'btn btn-small', id: 'signout', onClick: doSignOut }, 'Sign out')),
+  );
+}
+
+async function doSignOut() {
+  stopLive();
+  try { await signOut(); } catch { /* the cookies expire anyway */ }
+  me = null;
+  announce('Signed out');
+  navigate('#/signin');
+}
+
+function renderSignIn(el, reason) {
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: !reason }, reason || '');
+  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
+  const show = h('input', { id: 'show-token', type: 'checkbox', onChange: () => { input.type = show.checked ? 'text' : 'password'; } });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
+  const form = h('form', { class: 'card signin', novalidate: true, onSubmit: async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) {
+      error.hidden = false;
+      error.textContent = 'Paste your access token first.';
+      input.focus();
+      return;
+    }
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    try {
+      await signIn(token);
+      me = await get('/v1/me');
+      input.value = '';
+      startSession();
+      navigate(HOME[me.kind] || '#/');
+    } catch (e) {
+      error.hidden = false;
+      error.textContent = e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message;
+      input.focus();
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Sign in';
+    }
+  } },
+  h('h1', { tabindex: '-1' }, 'Sign in'),
+  h('p', null, 'Sellers, buyers and the marketplace operator sign in with the access token they were given.'),
+  error,
+  h('div', { class: 'field' },
+    h('label', { for: 'token' }, 'Access token'),
+    input,
+    h('p', { id: 'token-help', class: 'help' }, 'For the demo, ', h('code', null, 'make run'), ' writes the tokens to ', h('code', null, 'parley-demo.db.tokens.json'), '.')),
+  h('div', { class: 'field field-inline' }, show, h('label', { for: 'show-token' }, 'Show token')),
+  h('div', { class: 'actions' }, button));
+  replace(el, h('div', { class: 'signin-wrap' }, form));
+  document.title = 'Sign in · parley';
+  input.focus();
+}
+
+function startSession() {
+  renderHeader();
+  startLive((state) => {
+    if (state === liveState) return;
+    liveState = state;
+    const dot = document.getElementById('live-status');
+    if (dot) {
+      dot.className = `live-dot ${state === 'on' ? 'is-on' : 'is-off'}`;
+      dot.title = state === 'on' ? 'Live updates on' : 'Live updates off';
+      dot.firstChild.textContent = dot.title;
+    }
+  });
+}
+
+// Notifications for the other side's new messages, whatever page is open.
+onLive('message', (ev) => {
+  if (!me) return;
+  const viewing = document.visibilityState === 'visible' && location.hash === `#/thread/${ev.thread_id}`;
+  if (viewing) return;
+  if (me.kind === 'agent' && ev.from === 'buyer') notify('New buyer message', `A buyer wrote in ${ev.thread_id}.`, ev.thread_id);
+  if (me.kind === 'buyer' && ev.from === 'seller' && ev.status === 'delivered') notify('New reply from the seller', `The seller answered in ${ev.thread_id}.`, ev.thread_id);
+});
+
+async function route() {
+  if (location.hash && !location.hash.startsWith('#/')) return; // in-page anchors (skip link)
+  if (cleanup) {
+    try { cleanup(); } catch { /* a view's teardown must not stop navigation */ }
+    cleanup = null;
+  }
+  const el = main();
+  const { path, query } = parseHash();
+  if (!me && path[0] !== 'signin') {
+    if (hasSession()) {
+      try {
+        me = await get('/v1/me');
+        startSession();
+      } catch {
+        me = null;
+      }
+    }
+    if (!me) {
+      if (location.hash !== '#/signin') history.replaceState(null, '', '#/signin');
+      renderHeader();
+      renderSignIn(el);
+      return;
+    }
+  }
+  if (path[0] === 'signin') {
+    if (me) { navigate(HOME[me.kind]); return; }
+    renderHeader();
+    renderSignIn(el);
+    return;
+  }
+  if (!path.length || !HOME[me.kind]) { navigate(HOME[me.kind] || '#/signin'); return; }
+  renderHeader();
+  const ctx = { me, path, query, navigate };
+  const kind = me.kind;
+  let view = null;
+  const page = path[0];
+  if (page === 'thread' && path[1]) view = renderThread;
+  else if (kind === 'agent' && page === 'inbox') view = renderThreadList;
+  else if (kind === 'operator' && page === 'threads') view = renderThreadList;
+  else if (kind === 'buyer' && page === 'messages') view = renderThreadList;
+  else if (kind === 'buyer' && page === 'orders') view = renderOrders;
+  else if (kind === 'buyer' && page === 'contact' && path[1]) view = renderContact;
+  else if (kind === 'buyer' && page === 'ask') view = renderAsk;
+  else if (kind === 'operator' && ['review', 'violations', 'sellers', 'restrictions'].includes(page)) view = renderUnavailable;
+  if (!view) {
+    replace(el, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: HOME[kind] }, 'Go to your home page')));
+    focusHeading(el);
+    return;
+  }
+  replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
+  try {
+    cleanup = (await view(el, ctx)) || null;
+  } catch (e) {
+    if (e && e.status === 401) return; // the unauthorized handler took over
+    replace(el, h('h1', { tabindex: '-1' }, 'Something went wrong'),
+      h('div', { class: 'alert alert-error', role: 'alert' }, (e && e.message) || String(e)),
+      h('p', null, h('a', { href: HOME[kind] }, 'Back to your home page')));
+  }
+  focusHeading(el);
+}
+
+function focusHeading(el) {
+  const h1 = el.querySelector('h1');
+  if (h1 && !el.contains(document.activeElement)) {
+    if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
+    h1.focus({ preventScroll: false });
+  }
+  if (h1) document.title = `${h1.textContent} · parley`;
+}
+
+onUnauthorized(() => {
+  if (!me) return;
+  stopLive();
+  me = null;
+  history.replaceState(null, '', '#/signin');
+  renderHeader();
+  renderSignIn(main(), 'Your session has ended. Sign in again.');
+});
+
+document.addEventListener('click', (ev) => {
+  const skip = ev.target.closest && ev.target.closest('.skip-link');
+  if (skip) {
+    ev.preventDefault();
+    main().focus();
+  }
+});
+
+window.addEventListener('hashchange', route);
+route();

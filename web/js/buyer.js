@@ -1,0 +1,212 @@
+// buyer.js - the buyer's pages: orders, contacting the seller about an order, asking about a product.
+import { h, replace, uniqueId } from './dom.js';
+import { get, post, qs } from './api.js';
+import { orderPanel } from './thread.js';
+import { POST_PURCHASE_TOPICS, PRE_PURCHASE_TOPICS, orderStatusLabel, formatDate, formatPrice, codePoints } from './format.js';
+
+const MAX_CHARS = 5000;
+const ORDER_ID = /^\d{3}-\d{7}-\d{7}$/;
+
+/** The buyer's threads (first 100), to link orders and products to conversations that exist. */
+async function myThreads() {
+  try {
+    const data = await get(`/v1/threads${qs({ filter: 'all', limit: 100 })}`);
+    return data.threads || [];
+  } catch (e) {
+    if (e.status === 401) throw e;
+    return [];
+  }
+}
+
+function topicPicker(topics, name) {
+  const legendId = uniqueId('topic');
+  return h('fieldset', { class: 'topics', 'aria-describedby': `${legendId}-help` },
+    h('legend', null, 'What is it about?'),
+    h('p', { class: 'help', id: `${legendId}-help` }, 'Pick the topic that fits best: it helps the seller answer quickly.'),
+    h('div', { class: 'topic-options' }, topics.map(([value, label], i) => {
+      const id = `${name}-${value}`;
+      return h('div', { class: 'topic-option' },
+        h('input', { type: 'radio', name, id, value, required: i === 0 }),
+        h('label', { for: id }, label));
+    })));
+}
+
+function messageField() {
+  const id = uniqueId('msg');
+  const counter = h('p', { class: 'help counter', id: `${id}-count` }, `0 / ${MAX_CHARS.toLocaleString()} characters`);
+  const ta = h('textarea', { id, name: 'text', rows: '5', class: 'editor-text plain-input', required: true, 'aria-describedby': `${id}-count` });
+  ta.addEventListener('input', () => {
+    const n = codePoints(ta.value);
+    counter.textContent = `${n.toLocaleString()} / ${MAX_CHARS.toLocaleString()} characters`;
+    counter.classList.toggle('over', n > MAX_CHARS);
+  });
+  return { el: h('div', { class: 'field' }, h('label', { for: id }, 'Your message'), ta, counter), ta };
+}
+
+function threadIdFrom(message) {
+  const m = /\bT\d+\b/.exec(message || '');
+  return m ? m[0] : null;
+}
+
+/** "Your orders": each order with its items and a way to contact the seller. */
+export async function renderOrders(el, ctx) {
+  let orders = null;
+  let unavailable = null;
+  try {
+    orders = (await get('/v1/orders')).orders || [];
+  } catch (e) {
+    if (e.status === 401) throw e;
+    unavailable = e;
+  }
+  const threads = await myThreads();
+  const byOrder = new Map(threads.filter((t) => t.order_id).map((t) => [t.order_id, t]));
+  const sellerNames = new Map(threads.map((t) => [t.seller_id, t.seller_name]));
+
+  const lookupInput = h('input', { id: 'order-lookup', name: 'order_id', inputmode: 'numeric', autocomplete: 'off', placeholder: '112-1234567-1234567', 'aria-describedby': 'order-lookup-help' });
+  const lookupError = h('p', { class: 'field-error', id: 'order-lookup-error', role: 'alert', hidden: true });
+  const lookup = h('form', { class: 'card lookup', 'aria-labelledby': 'lookup-h', onSubmit: (ev) => {
+    ev.preventDefault();
+    const v = lookupInput.value.trim();
+    if (!ORDER_ID.test(v)) {
+      lookupError.textContent = 'An order ID has 17 digits, like 112-1234567-1234567.';
+      lookupError.hidden = false;
+      lookupInput.setAttribute('aria-invalid', 'true');
+      lookupInput.focus();
+      return;
+    }
+    ctx.navigate(`#/contact/${encodeURIComponent(v)}`);
+  } },
+  h('h2', { id: 'lookup-h' }, 'Contact the seller about an order'),
+  h('div', { class: 'field' }, h('label', { for: 'order-lookup' }, 'Order ID'), lookupInput,
+    h('p', { class: 'help', id: 'order-lookup-help' }, 'You find it in your order confirmation.'), lookupError),
+  h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Continue')));
+
+  const cards = (orders || []).map((o) => {
+    const t = byOrder.get(o.id);
+    const canceled = o.status === 'canceled';
+    const seller = sellerNames.get(o.seller) || `Seller ${o.seller}`;
+    let action;
+    if (t) action = h('a', { class: 'btn', href: `#/thread/${t.id}` }, 'Open the conversation');
+    else if (canceled) action = h('p', { class: 'muted' }, 'Messaging is unavailable for canceled orders.');
+    else action = h('a', { class: 'btn btn-primary', href: `#/contact/${encodeURIComponent(o.id)}`, 'data-order': o.id }, 'Contact the seller');
+    return h('li', { class: 'card order-card', 'data-order': o.id },
+      h('div', { class: 'order-card-head' },
+        h('h2', null, h('span', { class: 'sr-only' }, 'Order '), h('span', { class: 'mono' }, o.id)),
+        h('span', { class: ['badge', `order-${o.status}`] }, orderStatusLabel(o.status))),
+      h('p', { class: 'muted' }, [seller, o.purchased_at && `ordered ${formatDate(o.purchased_at)}`,
+        o.delivered_at && `delivered ${formatDate(o.delivered_at)}`].filter(Boolean).join(' · ')),
+      h('ul', { class: 'items' }, (o.items || []).map((it) => h('li', { class: 'item' },
+        h('span', { class: 'item-title' }, it.title || it.asin),
+        h('span', { class: 'item-meta' }, [it.asin, `qty ${it.quantity}`, formatPrice(it.price, it.currency)].filter(Boolean).join(' · ')),
+        it.asin ? h('a', { class: 'btn-link', href: `#/ask${qs({ asin: it.asin, seller: o.seller })}` }, 'Ask a question about this product') : null))),
+      h('div', { class: 'actions' }, action));
+  });
+
+  replace(el,
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Your orders')),
+    unavailable
+      ? h('p', { class: 'alert alert-info' }, 'Your order list is not available yet. Enter an order ID below to contact its seller.')
+      : cards.length ? h('ul', { class: 'order-list', id: 'order-list' }, cards) : h('p', { class: 'list-status' }, 'You have no orders yet.'),
+    lookup);
+}
+
+/** "Contact the seller" about one order, with the post-purchase topic picker. */
+export async function renderContact(el, ctx) {
+  const orderId = ctx.path[1];
+  const { order } = await get(`/v1/orders/${encodeURIComponent(orderId)}`);
+  const threads = await myThreads();
+  const existing = threads.find((t) => t.order_id === order.id);
+  const head = h('div', { class: 'page-head' }, h('a', { class: 'back', href: '#/orders' }, 'Back to your orders'), h('h1', { tabindex: '-1' }, 'Contact the seller'));
+  const panel = orderPanel(order, { asin: null });
+  if (existing || order.status === 'canceled') {
+    replace(el, head, h('div', { class: 'thread-layout' },
+      h('div', { class: 'conversation' }, existing
+        ? h('p', { class: 'alert alert-info' }, 'You already have a conversation about this order. ', h('a', { href: `#/thread/${existing.id}` }, 'Open it and write there'), '.')
+        : h('p', { class: 'alert alert-info' }, 'Messaging is unavailable: this order was canceled.')),
+      h('div', { class: 'thread-side' }, panel)));
+    return;
+  }
+  const msg = messageField();
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send to the seller');
+  const form = h('form', { class: 'card compose', novalidate: true, 'aria-label': 'Message to the seller', onSubmit: async (ev) => {
+    ev.preventDefault();
+    const topic = form.querySelector('input[name="topic"]:checked');
+    const text = msg.ta.value;
+    const fail = (m, focus) => { error.textContent = m; error.hidden = false; if (focus) focus.focus(); };
+    if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="topic"]'));
+    if (!text.trim()) return fail('Write your message first.', msg.ta);
+    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`, msg.ta);
+    button.disabled = true;
+    try {
+      const res = await post('/v1/threads', { order_id: order.id, topic: topic.value, text });
+      ctx.navigate(`#/thread/${res.thread.id}`);
+    } catch (e) {
+      if (e.status === 401) return;
+      const tid = e.code === 'already_exists' ? threadIdFrom(e.message) : null;
+      if (tid) ctx.navigate(`#/thread/${tid}`);
+      else fail(e.message);
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  topicPicker(POST_PURCHASE_TOPICS, 'topic'),
+  msg.el,
+  error,
+  h('div', { class: 'actions' }, button));
+  replace(el, head, h('div', { class: 'thread-layout' }, h('div', { class: 'conversation' }, form), h('div', { class: 'thread-side' }, panel)));
+}
+
+/** "Ask about a product": a pre-purchase question to the seller of an ASIN. */
+export async function renderAsk(el, ctx) {
+  const asin = h('input', { id: 'ask-asin', name: 'asin', value: ctx.query.get('asin') || '', autocomplete: 'off', autocapitalize: 'characters', placeholder: 'B0C1234567', 'aria-describedby': 'ask-asin-help' });
+  const seller = h('input', { id: 'ask-seller', name: 'seller_id', value: ctx.query.get('seller') || '', autocomplete: 'off', 'aria-describedby': 'ask-seller-help' });
+  const msg = messageField();
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send the question');
+  const form = h('form', { class: 'card compose', novalidate: true, 'aria-label': 'Question about a product', onSubmit: async (ev) => {
+    ev.preventDefault();
+    const fail = (m, focus) => { error.textContent = m; error.hidden = false; if (focus) focus.focus(); };
+    const a = asin.value.trim().toUpperCase();
+    const s = seller.value.trim();
+    const topic = form.querySelector('input[name="ask-topic"]:checked');
+    const text = msg.ta.value;
+    if (!/^[A-Z0-9]{10}$/.test(a)) return fail('An ASIN has 10 letters and digits, like B0C1234567.', asin);
+    if (!s) return fail('Enter the seller of the product.', seller);
+    if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="ask-topic"]'));
+    if (!text.trim()) return fail('Write your question first.', msg.ta);
+    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`, msg.ta);
+    button.disabled = true;
+    try {
+      // One conversation per product and seller: a further question goes into it.
+      const { threads } = await get(`/v1/threads${qs({ filter: 'all', asin: a })}`);
+      const existing = (threads || []).find((t) => t.asin === a && t.seller_id === s);
+      if (existing) {
+        await post(`/v1/threads/${existing.id}/messages`, { text });
+        ctx.navigate(`#/thread/${existing.id}`);
+        return;
+      }
+      const res = await post('/v1/threads', { asin: a, seller_id: s, topic: topic.value, text });
+      ctx.navigate(`#/thread/${res.thread.id}`);
+    } catch (e) {
+      if (e.status === 401) return;
+      if (e.status === 404) fail('No such product or seller. Check the ASIN and the seller.', asin);
+      else fail(e.message);
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  h('div', { class: 'field-row' },
+    h('div', { class: 'field' }, h('label', { for: 'ask-asin' }, 'Product (ASIN)'), asin,
+      h('p', { class: 'help', id: 'ask-asin-help' }, 'Shown on the product page.')),
+    h('div', { class: 'field' }, h('label', { for: 'ask-seller' }, 'Seller ID'), seller,
+      h('p', { class: 'help', id: 'ask-seller-help' }, 'The seller offering it, as shown on the product page.'))),
+  topicPicker(PRE_PURCHASE_TOPICS, 'ask-topic'),
+  msg.el,
+  error,
+  h('div', { class: 'actions' }, button));
+  replace(el,
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ask about a product'),
+      h('p', { class: 'muted' }, 'Questions before you buy go straight to the seller; the answer appears in your messages.')),
+    form);
+}

@@ -1,0 +1,193 @@
+// compose.js - the reply box: live content-policy feedback with highlighted findings (sellers), counter, send.
+import { h, replace, uniqueId, announce } from './dom.js';
+import { post, ApiError } from './api.js';
+import { locate, segments, categoryLabel, categoryHint } from './policy.js';
+import { codePoints } from './format.js';
+
+const MAX_CHARS = 5000;
+const CHECK_DELAY_MS = 350;
+
+/** Renders text with each located finding wrapped in a <mark>, as nodes for `into`. */
+export function highlighted(text, located, into) {
+  const nodes = segments(text, located).map((seg) => {
+    if (!seg.findings.length) return document.createTextNode(seg.text);
+    const cats = [...new Set(seg.findings.map((f) => f.category))];
+    return h('mark', { class: ['hl', `hl-${cats[0]}`, cats.length > 1 && 'hl-multi'], 'data-categories': cats.join(' ') }, seg.text);
+  });
+  replace(into, nodes);
+  return into;
+}
+
+/** The list of findings: category, matched text and a plain-language hint each. */
+export function findingsList(located, onShow) {
+  return h('ul', { class: 'findings' }, located.map((f) => h('li', { class: ['finding', `cat-${f.category}`], 'data-category': f.category },
+    h('span', { class: ['badge', 'badge-cat', `cat-${f.category}`] }, categoryLabel(f.category)),
+    ' ',
+    h('q', { class: 'finding-text' }, f.text || ''),
+    onShow ? h('button', { type: 'button', class: 'btn-link', onClick: () => onShow(f) }, 'Show in text') : null,
+    h('p', { class: 'hint' }, categoryHint(f.category)))));
+}
+
+/**
+ * A reply form. kind: 'agent' gets the live policy check and the auto-reply option.
+ * send(text, autoReply) performs the request and resolves when sent; it may throw ApiError.
+ */
+export function createComposer({ kind, send, label }) {
+  const seller = kind === 'agent';
+  const id = uniqueId('compose');
+  const summaryId = `${id}-summary`;
+  const countId = `${id}-count`;
+  const textarea = h('textarea', { id: `${id}-text`, class: 'editor-text editor-input', name: 'text', rows: '4', required: true,
+    'aria-describedby': seller ? `${countId} ${summaryId}` : countId, spellcheck: 'true' });
+  const backdrop = h('div', { class: 'editor-text editor-backdrop', 'aria-hidden': 'true' });
+  const counter = h('p', { class: 'help counter', id: countId }, `0 / ${MAX_CHARS.toLocaleString()} characters`);
+  const summary = h('p', { class: 'policy-summary', id: summaryId, role: 'status' });
+  const findingsBox = h('div', { class: 'policy-findings' });
+  const autoReply = h('input', { type: 'checkbox', id: `${id}-auto`, name: 'auto_reply' });
+  const alert = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const sendButton = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send');
+
+  let current = { text: '', action: 'deliver', located: [] }; // the last check's result, for `text`
+  let checking = null; // {text, promise}
+  let timer = null;
+
+  function grow() {
+    textarea.style.height = 'auto';
+    textarea.style.height = `${textarea.scrollHeight + 2}px`;
+  }
+
+  function paint(located) {
+    const text = textarea.value;
+    highlighted(text, located, backdrop);
+    backdrop.append(document.createTextNode('\n')); // keeps the last line's height
+  }
+
+  function show(result, text) {
+    current = { text, action: result.action, located: locate(text, result.findings) };
+    paint(current.located);
+    const n = current.located.length;
+    summary.className = `policy-summary policy-${n ? result.action : 'ok'}`;
+    if (!text.trim()) summary.textContent = '';
+    else if (!n) summary.textContent = 'No policy problems found.';
+    else {
+      const cats = [...new Set(current.located.map((f) => categoryLabel(f.category)))].join(', ');
+      const what = n === 1 ? '1 problem' : `${n} problems`;
+      if (result.action === 'reject') summary.textContent = `${what} to fix before sending: ${cats}.`;
+      else if (result.action === 'review') summary.textContent = `This message would be held for review by the marketplace (${what}: ${cats}).`;
+      else summary.textContent = `Please check: ${cats}.`;
+    }
+    replace(findingsBox, n ? findingsList(current.located, selectFinding) : null);
+  }
+
+  function selectFinding(f) {
+    textarea.focus();
+    textarea.setSelectionRange(f.from, f.to);
+  }
+
+  async function check(text) {
+    if (!seller) return { action: 'deliver', findings: [] };
+    if (checking && checking.text === text) return checking.promise;
+    const promise = post('/v1/policy/check', { text }).then((result) => {
+      if (textarea.value === text) show(result, text);
+      return result;
+    });
+    checking = { text, promise };
+    try {
+      return await promise;
+    } finally {
+      if (checking && checking.promise === promise) checking = null;
+    }
+  }
+
+  textarea.addEventListener('input', () => {
+    const text = textarea.value;
+    const n = codePoints(text);
+    counter.textContent = `${n.toLocaleString()} / ${MAX_CHARS.toLocaleString()} characters`;
+    counter.classList.toggle('over', n > MAX_CHARS);
+    alert.hidden = true;
+    grow();
+    if (!seller) return;
+    // Keep the highlights that still cover the same characters until the next answer.
+    const still = current.located.filter((f) => text.slice(f.from, f.to) === current.text.slice(f.from, f.to));
+    paint(still);
+    clearTimeout(timer);
+    if (!text.trim()) {
+      show({ action: 'deliver', findings: [] }, text);
+      return;
+    }
+    summary.className = 'policy-summary policy-checking';
+    timer = setTimeout(() => {
+      check(text).catch((e) => {
+        if (e.status !== 401) summary.textContent = `The policy check is unavailable (${e.message}); the message is checked again when you send it.`;
+      });
+    }, CHECK_DELAY_MS);
+  });
+
+  const form = h('form', { class: 'compose', 'aria-labelledby': `${id}-h`, novalidate: true, onSubmit: async (ev) => {
+    ev.preventDefault();
+    const text = textarea.value;
+    alert.hidden = true;
+    if (!text.trim()) return fail('Write a message first.');
+    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`);
+    sendButton.disabled = true;
+    sendButton.textContent = 'Sending…';
+    try {
+      if (seller) {
+        clearTimeout(timer);
+        let verdict = current.text === text ? current : null;
+        if (!verdict) {
+          try {
+            await check(text);
+            verdict = current.text === text ? current : null;
+          } catch (e) {
+            if (e.status === 401) return;
+          }
+        }
+        if (verdict && verdict.action === 'reject') {
+          fail('This message would be blocked. Fix the highlighted parts first.');
+          return;
+        }
+      }
+      await send(text, seller && autoReply.checked);
+      textarea.value = '';
+      autoReply.checked = false;
+      current = { text: '', action: 'deliver', located: [] };
+      paint([]);
+      summary.textContent = '';
+      findingsBox.replaceChildren();
+      counter.textContent = `0 / ${MAX_CHARS.toLocaleString()} characters`;
+      grow();
+      announce('Message sent.');
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'policy_violation') {
+        show({ action: 'reject', findings: e.findings }, text);
+        fail('The marketplace blocked this message. Fix the highlighted parts and send again.');
+      } else if (e.status !== 401) {
+        fail(e.message || String(e));
+      }
+    } finally {
+      sendButton.disabled = false;
+      sendButton.textContent = 'Send';
+    }
+  } },
+  h('h2', { id: `${id}-h`, class: 'compose-title' }, label || 'Reply'),
+  h('div', { class: 'field' },
+    h('label', { for: textarea.id }, seller ? 'Your message to the buyer' : 'Your message'),
+    h('div', { class: 'editor' }, backdrop, textarea),
+    counter),
+  seller ? h('div', { class: 'policy', id: 'policy-feedback' }, summary, findingsBox) : null,
+  seller ? h('div', { class: 'field field-inline' }, autoReply,
+    h('label', { for: autoReply.id }, 'Automatic acknowledgement (auto-reply: does not count as a response)')) : null,
+  alert,
+  h('div', { class: 'actions' }, sendButton));
+
+  function fail(msg) {
+    alert.textContent = msg;
+    alert.hidden = false;
+    sendButton.disabled = false;
+    sendButton.textContent = 'Send';
+  }
+
+  textarea.addEventListener('scroll', () => { backdrop.scrollTop = textarea.scrollTop; });
+  return { el: form, textarea, focus: () => textarea.focus() };
+}

@@ -1,0 +1,62 @@
+// dom.js - builds DOM nodes from plain values (no HTML strings, so no injection and no inline styles).
+
+/**
+ * h('a', {class: 'x', href: '#/', onClick: fn}, 'text', child) creates an element.
+ * Props: class, text, dataset (object), on<Event> handlers, the boolean/value properties
+ * value, checked, disabled, hidden, selected; anything else becomes an attribute
+ * (null/undefined/false skip it, true sets it empty).
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  if (props) {
+    for (const [k, v] of Object.entries(props)) {
+      if (v === undefined || v === null) continue;
+      if (k === 'class') el.className = Array.isArray(v) ? v.filter(Boolean).join(' ') : v;
+      else if (k === 'text') el.textContent = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
+      else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'hidden' || k === 'selected') el[k] = v;
+      else if (v === false) continue;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** Appends children: nodes, strings, numbers, arrays of those; null/false are skipped. */
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Replaces every child of el. */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+let uid = 0;
+/** A document-unique id for label/aria wiring. */
+export function uniqueId(prefix = 'id') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** Text for screen readers only. */
+export function srOnly(text) {
+  return h('span', { class: 'sr-only', text });
+}
+
+const announcer = () => document.getElementById('announcer');
+/** Says something politely through the page's live region. */
+export function announce(text) {
+  const el = announcer();
+  if (!el) return;
+  el.textContent = '';
+  // A fresh text node after a tick makes screen readers read repeated messages too.
+  setTimeout(() => { el.textContent = text; }, 30);
+}

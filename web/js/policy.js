@@ -1,0 +1,98 @@
+// policy.js - the content policy's findings in the browser: byte offsets to text positions, hints, highlight segments.
+
+/** Plain-language names and hints for each category of the content policy. */
+export const CATEGORIES = {
+  link: { label: 'Link', hint: 'Links and web addresses outside the marketplace are not allowed. Remove the address; describe where to find things on the marketplace instead.' },
+  email: { label: 'E-mail address', hint: 'E-mail addresses are not allowed, also when spelled out. Buyers reach you through this conversation.' },
+  phone: { label: 'Phone number', hint: 'Phone numbers are not allowed in any format. Keep the conversation here.' },
+  off_platform: { label: 'Contact outside the marketplace', hint: 'Do not invite the buyer to talk or pay outside the marketplace (other apps, websites, payment services).' },
+  review_request: { label: 'Review request', hint: 'Do not ask for reviews, feedback or ratings in a message, and do not offer anything for them. Use the marketplace\'s review request instead.' },
+  promotion: { label: 'Promotion', hint: 'Coupons, discounts, upsells and "see our other products" are not allowed in buyer messages.' },
+  emoji: { label: 'Emoji', hint: 'Emoji and decorative symbols are not allowed. Plain text only.' },
+  personal_data: { label: 'Personal data', hint: 'Do not ask for personal data the order does not need (date of birth, ID or card numbers, passwords, private contact details).' },
+  formatting: { label: 'Formatting', hint: 'Avoid runs of blank lines, long ALL-CAPS stretches, repeated punctuation and decorative separators.' },
+  profanity: { label: 'Offensive language', hint: 'Offensive or abusive language is not allowed. Rephrase politely.' },
+  important_tag: { label: '[Important] tag', hint: 'The [Important] tag is no longer used. Remove it.' },
+};
+
+export function categoryLabel(c) {
+  return (CATEGORIES[c] && CATEGORIES[c].label) || c;
+}
+export function categoryHint(c) {
+  return (CATEGORIES[c] && CATEGORIES[c].hint) || 'This part breaks the marketplace\'s communication policy.';
+}
+
+function utf8Length(codePoint) {
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  if (codePoint < 0x10000) return 3;
+  return 4;
+}
+
+/**
+ * Converts a UTF-8 byte range [start, end) of text into a JS string range [from, to)
+ * (UTF-16 indices). An offset inside a character widens the range to the whole character.
+ */
+export function byteRangeToIndices(text, start, end) {
+  let byte = 0;
+  let from = null;
+  let to = null;
+  let i = 0;
+  while (i < text.length) {
+    const cp = text.codePointAt(i);
+    const units = cp > 0xffff ? 2 : 1;
+    const next = byte + utf8Length(cp);
+    if (from === null && start < next) from = i;
+    if (to === null && end <= byte) to = i;
+    byte = next;
+    i += units;
+    if (from !== null && to !== null) break;
+  }
+  if (from === null) from = text.length;
+  if (to === null) to = text.length;
+  if (to < from) to = from;
+  return [from, to];
+}
+
+/** The UTF-8 length of a string in bytes. */
+export function byteLength(text) {
+  return new TextEncoder().encode(text).length;
+}
+
+/**
+ * Findings with JS string positions: [{...finding, from, to}], dropping any whose
+ * range lies outside the text (a stale answer for text that has since changed).
+ */
+export function locate(text, findings) {
+  const total = byteLength(text);
+  const out = [];
+  for (const f of findings || []) {
+    const s = Number(f.start);
+    const e = Number(f.end);
+    if (!Number.isFinite(s) || !Number.isFinite(e) || s < 0 || e > total || e <= s) continue;
+    const [from, to] = byteRangeToIndices(text, s, e);
+    out.push({ ...f, from, to });
+  }
+  return out;
+}
+
+/**
+ * Splits text into consecutive segments for highlighting: [{text, findings: [...]}],
+ * where findings are the located findings covering that segment (overlaps allowed).
+ */
+export function segments(text, located) {
+  const cuts = new Set([0, text.length]);
+  for (const f of located) {
+    cuts.add(f.from);
+    cuts.add(f.to);
+  }
+  const points = [...cuts].sort((a, b) => a - b);
+  const out = [];
+  for (let k = 0; k + 1 < points.length; k++) {
+    const a = points[k];
+    const b = points[k + 1];
+    if (a === b) continue;
+    out.push({ text: text.slice(a, b), findings: located.filter((f) => f.from <= a && f.to >= b) });
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+// thread.js - one conversation: order details, messages with status and findings, reply, flags, archive, export.
+import { h, replace, announce } from './dom.js';
+import { get, post } from './api.js';
+import { onLive } from './live.js';
+import { createComposer, highlighted, findingsList } from './compose.js';
+import { locate } from './policy.js';
+import { topicLabel, stateLabel, statusLabel, orderStatusLabel, formatDateTime, formatDate, formatPrice } from './format.js';
+import { dueBadge, refreshDueBadges } from './threads.js';
+
+function backLink(kind) {
+  if (kind === 'agent') return h('a', { class: 'back', href: '#/inbox' }, 'Back to the inbox');
+  if (kind === 'buyer') return h('a', { class: 'back', href: '#/messages' }, 'Back to your messages');
+  return h('a', { class: 'back', href: '#/threads' }, 'Back to all threads');
+}
+
+function who(m, thread, kind) {
+  if (m.from === 'buyer') return kind === 'buyer' ? 'You' : `${thread.buyer_name || 'Buyer'} (buyer)`;
+  if (kind === 'agent') return m.agent_id ? `Your team (agent ${m.agent_id})` : 'Your team';
+  return `${thread.seller_name || 'Seller'} (seller)`;
+}
+
+/** The order (or product) a thread is about. */
+export function orderPanel(order, thread) {
+  const rows = [];
+  if (order) {
+    rows.push(h('dt', null, 'Order'), h('dd', { class: 'mono' }, order.id));
+    rows.push(h('dt', null, 'Status'), h('dd', null, h('span', { class: ['badge', `order-${order.status}`] }, orderStatusLabel(order.status))));
+    if (order.purchased_at) rows.push(h('dt', null, 'Purchased'), h('dd', null, formatDate(order.purchased_at)));
+    if (order.shipped_at) rows.push(h('dt', null, 'Shipped'), h('dd', null, formatDate(order.shipped_at)));
+    if (order.delivered_at) rows.push(h('dt', null, 'Delivered'), h('dd', null, formatDate(order.delivered_at)));
+  } else if (thread.asin) {
+    rows.push(h('dt', null, 'Product'), h('dd', { class: 'mono' }, thread.asin));
+    rows.push(h('dt', null, 'Kind'), h('dd', null, 'Question before purchase'));
+  }
+  const items = order && order.items && order.items.length
+    ? h('ul', { class: 'items' }, order.items.map((it) => h('li', { class: 'item' },
+      h('span', { class: 'item-title' }, it.title || it.asin || 'Item'),
+      h('span', { class: 'item-meta' }, [it.asin, `qty ${it.quantity}`, formatPrice(it.price, it.currency)].filter(Boolean).join(' · ')))))
+    : null;
+  return h('aside', { class: 'card order-panel', 'aria-labelledby': 'order-h' },
+    h('h2', { id: 'order-h' }, order ? 'Order' : 'Product'),
+    h('dl', { class: 'facts' }, rows),
+    items ? h('h3', null, 'Items') : null,
+    items);
+}
+
+function messageItem(m, thread, kind, onFlag) {
+  const seller = m.from === 'seller';
+  const policy = m.policy || null;
+  const showFindings = kind !== 'buyer' && seller && policy && policy.findings && policy.findings.length &&
+    (m.status === 'rejected' || m.status === 'held_for_review');
+  const located = showFindings ? locate(m.text, policy.findings) : [];
+  const text = h('div', { class: 'msg-text' });
+  if (located.length) highlighted(m.text, located, text);
+  else text.textContent = m.text;
+  const badges = [];
+  if (m.kind === 'auto_reply') badges.push(h('span', { class: 'badge badge-kind' }, 'Auto-reply'));
+  if (m.kind === 'review_request') badges.push(h('span', { class: 'badge badge-kind' }, 'Review request'));
+  if (seller && m.status && kind !== 'buyer') badges.push(h('span', { class: ['badge', `status-${m.status}`] }, statusLabel(m.status)));
+  if (!seller && m.no_response_needed && kind === 'operator') badges.push(h('span', { class: 'badge state-no_response_needed' }, 'No response needed'));
+  let flag = null;
+  if (kind === 'agent' && !seller) {
+    const box = h('input', { type: 'checkbox', id: `nrn-${m.id}`, checked: Boolean(m.no_response_needed), 'data-message': m.id,
+      onChange: () => onFlag(m, box) });
+    flag = h('div', { class: 'field-inline msg-flag' }, box, h('label', { for: box.id }, 'No response needed'));
+  }
+  return h('li', { class: ['msg', seller ? 'msg-seller' : 'msg-buyer', m.status && `msg-${m.status}`], id: `msg-${m.id}`, 'data-message': m.id },
+    h('div', { class: 'msg-head' },
+      h('span', { class: 'msg-who' }, who(m, thread, kind)),
+      h('time', { datetime: m.at }, formatDateTime(m.at)),
+      badges),
+    text,
+    located.length ? h('div', { class: 'msg-findings' },
+      h('p', { class: 'msg-findings-title' }, m.status === 'rejected' ? 'Not delivered: the content policy found' : 'Held for review: the content policy found'),
+      findingsList(located)) : null,
+    flag);
+}
+
+async function download(threadId) {
+  const data = await get(`/v1/threads/${encodeURIComponent(threadId)}/export`);
+  const blob = new Blob([`${JSON.stringify(data, null, 2)}\n`], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: `parley-evidence-${threadId}.json`, class: 'sr-only' }, 'download');
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Renders the thread page; returns its teardown. */
+export async function renderThread(el, ctx) {
+  const kind = ctx.me.kind;
+  const id = ctx.path[1];
+  let data = await get(`/v1/threads/${encodeURIComponent(id)}`);
+
+  const title = h('h1', { tabindex: '-1' });
+  const meta = h('p', { class: 'thread-meta' });
+  const actions = h('div', { class: 'thread-actions' });
+  const notice = h('div', { class: 'alert', role: 'status', hidden: true });
+  const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages' });
+  const side = h('div', { class: 'thread-side' });
+  let composer = null;
+
+  const canWrite = (kind === 'agent' || kind === 'buyer') && !(kind === 'agent' && ctx.me.role === 'read_only');
+  if (canWrite) {
+    composer = createComposer({
+      kind,
+      label: kind === 'agent' ? 'Reply to the buyer' : 'Reply to the seller',
+      send: async (text, autoReply) => {
+        const body = { text };
+        if (kind === 'agent') body.auto_reply = autoReply;
+        const res = await post(`/v1/threads/${encodeURIComponent(id)}/messages`, body);
+        await reload();
+        const m = res && res.message;
+        if (m && m.status && m.status !== 'delivered') {
+          showNotice(m.status === 'held_for_review'
+            ? 'Your message is held for review by the marketplace and will be delivered once approved.'
+            : `Your message was not delivered (${statusLabel(m.status)}).`);
+        }
+      },
+    });
+  }
+  const closed = h('p', { class: 'alert alert-info', hidden: true }, 'Messaging is unavailable: this order was canceled.');
+
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+  }
+
+  async function onFlag(m, box) {
+    box.disabled = true;
+    const value = box.checked;
+    try {
+      await post(`/v1/messages/${encodeURIComponent(m.id)}/no-response-needed`, { value });
+      announce(value ? 'Marked as no response needed.' : 'Response needed again.');
+      await reload();
+    } catch (e) {
+      box.checked = !value;
+      box.disabled = false;
+      if (e.status !== 401) showNotice(`Could not change the flag: ${e.message}`);
+    }
+  }
+
+  function paint() {
+    const { thread, order, messages } = data;
+    title.textContent = topicLabel(thread.topic);
+    const parts = [];
+    if (kind === 'buyer') parts.push(h('span', null, thread.seller_name || thread.seller_id));
+    else {
+      if (kind === 'operator') parts.push(h('span', null, `${thread.seller_name || thread.seller_id} · `));
+      parts.push(h('span', null, thread.buyer_name || 'Buyer'));
+      if (thread.buyer_alias) parts.push(' ', h('span', { class: 'alias' }, thread.buyer_alias));
+    }
+    parts.push(' · ', h('span', { class: 'mono' }, thread.order_id ? `Order ${thread.order_id}` : `Product ${thread.asin}`));
+    const badges = [];
+    if (kind !== 'buyer') badges.push(h('span', { class: ['badge', `state-${thread.state}`], id: 'thread-state' }, stateLabel(thread.state)));
+    const due = kind !== 'buyer' ? dueBadge(thread) : null;
+    replace(meta, parts, ' ', badges, due ? [' ', due] : null);
+
+    const acts = [];
+    if (kind === 'agent' && ctx.me.role !== 'read_only') {
+      acts.push(h('button', { type: 'button', class: 'btn', id: 'archive', onClick: async (ev) => {
+        ev.target.disabled = true;
+        try {
+          await post(`/v1/threads/${encodeURIComponent(id)}/${thread.archived ? 'unarchive' : 'archive'}`);
+          announce(thread.archived ? 'Moved back to the inbox.' : 'Archived.');
+          await reload();
+        } catch (e) {
+          if (e.status !== 401) showNotice(`Could not change the archive: ${e.message}`);
+          ev.target.disabled = false;
+        }
+      } }, thread.archived ? 'Move back to inbox' : 'Archive'));
+    }
+    if (kind === 'operator') {
+      acts.push(h('button', { type: 'button', class: 'btn', id: 'export', onClick: async (ev) => {
+        ev.target.disabled = true;
+        try {
+          await download(id);
+          announce('Evidence exported.');
+        } catch (e) {
+          if (e.status !== 401) showNotice(`Could not export: ${e.message}`);
+        } finally {
+          ev.target.disabled = false;
+        }
+      } }, 'Export evidence (JSON)'));
+    }
+    replace(actions, acts);
+
+    replace(list, messages.map((m) => messageItem(m, thread, kind, onFlag)));
+    if (!messages.length) list.append(h('li', { class: 'msg-empty' }, 'No messages yet.'));
+    replace(side, orderPanel(order, thread));
+    const canceled = order && order.status === 'canceled';
+    closed.hidden = !canceled;
+    if (composer) composer.el.hidden = canceled;
+  }
+
+  async function markRead() {
+    if (kind === 'operator' || document.visibilityState !== 'visible') return;
+    try { await post(`/v1/threads/${encodeURIComponent(id)}/read`); } catch { /* best effort */ }
+  }
+
+  async function reload() {
+    const before = new Set(data.messages.map((m) => m.id));
+    data = await get(`/v1/threads/${encodeURIComponent(id)}`);
+    paint();
+    const fresh = data.messages.filter((m) => !before.has(m.id));
+    const theirs = fresh.filter((m) => (kind === 'buyer' ? m.from === 'seller' : m.from === 'buyer'));
+    if (theirs.length) {
+      const m = theirs[theirs.length - 1];
+      announce(`New message from the ${m.from}: ${m.text.slice(0, 140)}`);
+      markRead();
+    }
+  }
+
+  replace(el,
+    h('div', { class: 'page-head thread-head' }, backLink(kind), title, meta, actions),
+    notice,
+    h('div', { class: 'thread-layout' },
+      h('section', { class: 'conversation', 'aria-labelledby': 'messages-h' },
+        h('h2', { id: 'messages-h', class: 'sr-only' }, 'Messages'),
+        list,
+        closed,
+        composer ? composer.el : null),
+      side));
+  paint();
+  markRead();
+
+  let pending = null;
+  const refresh = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => { reload().catch(() => {}); }, 200);
+  };
+  const offs = [
+    onLive('message', (ev) => { if (ev.thread_id === id) refresh(); }),
+    onLive('thread', (ev) => { if (ev.thread_id === id) refresh(); }),
+    onLive('resync', refresh),
+  ];
+  const tick = setInterval(() => refreshDueBadges(meta), 30000);
+  return () => {
+    offs.forEach((off) => off());
+    clearTimeout(pending);
+    clearInterval(tick);
+  };
+}
+

@@ -1,0 +1,203 @@
+// threads.js - thread lists: the seller's inbox, the buyer's messages and the operator's view of all threads.
+import { h, replace, announce, srOnly } from './dom.js';
+import { get, qs } from './api.js';
+import { onLive } from './live.js';
+import { topicLabel, stateLabel, timeLeft, formatAgo, formatDateTime } from './format.js';
+
+const FILTERS = [
+  ['response_needed', 'Response needed'],
+  ['unanswered', 'Unanswered'],
+  ['sent', 'Sent'],
+  ['all', 'All'],
+  ['archived', 'Archived'],
+];
+
+const SEARCH_BY = [
+  ['auto', 'Anything'],
+  ['order_id', 'Order ID'],
+  ['asin', 'ASIN'],
+  ['alias', 'Buyer alias'],
+  ['q', 'Message text'],
+];
+
+const ORDER_ID = /^\d{3}-\d{7}-\d{7}$/;
+const ASIN = /^(B0[A-Z0-9]{8}|(?=[A-Z0-9]*\d)[A-Z0-9]{10})$/;
+
+/** Which API parameter a search term is for, when the user picked "Anything". */
+export function guessSearchField(term) {
+  const t = term.trim();
+  if (ORDER_ID.test(t)) return 'order_id';
+  if (ASIN.test(t.toUpperCase()) && /^B0/i.test(t)) return 'asin';
+  if (ASIN.test(t)) return 'asin';
+  if (/^[a-z0-9]+@relay\./i.test(t) || /^[^\s@]+@[^\s@]+$/.test(t)) return 'alias';
+  return 'q';
+}
+
+/** The badge of time left to answer, coloured by urgency; null when nothing waits. */
+export function dueBadge(thread, now = Date.now()) {
+  if (!thread.response_due_at || thread.state !== 'response_needed') return null;
+  const t = timeLeft(thread.response_due_at, now);
+  return h('span', { class: ['due', `due-${t.level}`], 'data-due': thread.response_due_at, title: `Respond by ${formatDateTime(thread.response_due_at)}` },
+    h('span', { 'aria-hidden': 'true' }, t.text), srOnly(t.label));
+}
+
+/** Updates every time-left badge under root to the current time. */
+export function refreshDueBadges(root) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll('[data-due]')) {
+    const t = timeLeft(el.dataset.due, now);
+    el.className = `due due-${t.level}`;
+    el.firstChild.textContent = t.text;
+    el.lastChild.textContent = t.label;
+  }
+}
+
+function threadRow(t, kind) {
+  const subject = t.order_id ? `Order ${t.order_id}` : t.asin ? `Product ${t.asin}` : '';
+  let title;
+  if (kind === 'buyer') title = t.seller_name || t.seller_id;
+  else if (kind === 'operator') title = `${t.seller_name || t.seller_id} · ${t.buyer_name || t.buyer_alias || 'buyer'}`;
+  else title = t.buyer_name || t.buyer_alias || 'Buyer';
+  return h('li', { class: ['thread-row', t.unread && 'is-unread'], 'data-thread': t.id },
+    h('a', { class: 'thread-link', href: `#/thread/${t.id}` },
+      h('span', { class: 'row-main' },
+        h('span', { class: 'row-title' },
+          t.unread ? h('span', { class: 'unread-dot', 'aria-hidden': 'true' }) : null,
+          t.unread ? srOnly('Unread: ') : null,
+          title),
+        h('span', { class: 'row-sub' }, [subject, topicLabel(t.topic)].filter(Boolean).join(' · ')),
+        kind !== 'buyer' && t.buyer_alias ? h('span', { class: 'row-alias' }, t.buyer_alias) : null),
+      h('span', { class: 'row-meta' },
+        kind !== 'buyer' && t.state ? h('span', { class: ['badge', `state-${t.state}`] }, stateLabel(t.state)) : null,
+        kind !== 'buyer' ? dueBadge(t) : null,
+        h('time', { datetime: t.last_message_at, title: formatDateTime(t.last_message_at) }, formatAgo(t.last_message_at)))));
+}
+
+/** Renders the list page for the signed-in kind; returns its teardown. */
+export async function renderThreadList(el, ctx) {
+  const kind = ctx.me.kind;
+  const base = kind === 'agent' ? '#/inbox' : kind === 'buyer' ? '#/messages' : '#/threads';
+  const hasFilters = kind !== 'buyer';
+  const state = {
+    filter: ctx.query.get('filter') || (kind === 'agent' ? 'response_needed' : 'all'),
+    by: ctx.query.get('by') || 'auto',
+    term: ctx.query.get('term') || '',
+    threads: [],
+    cursor: null,
+  };
+  if (!FILTERS.some(([f]) => f === state.filter)) state.filter = 'all';
+
+  const heading = kind === 'agent' ? 'Inbox' : kind === 'buyer' ? 'Your messages' : 'All threads';
+  const count = h('p', { class: 'rn-count', id: 'rn-count', 'aria-live': 'polite' });
+  const list = h('ul', { class: 'thread-list', id: 'thread-list', 'aria-label': 'Threads', 'aria-busy': 'true' });
+  const status = h('p', { class: 'list-status', role: 'status' });
+  const more = h('button', { type: 'button', class: 'btn', id: 'load-more', hidden: true, onClick: () => load(true) }, 'Load more');
+
+  const filterButtons = FILTERS.map(([f, label]) => h('button', {
+    type: 'button', class: 'tab', 'data-filter': f, 'aria-pressed': String(f === state.filter),
+    onClick: () => { state.filter = f; syncTabs(); load(false); },
+  }, label));
+  function syncTabs() {
+    for (const b of filterButtons) b.setAttribute('aria-pressed', String(b.dataset.filter === state.filter));
+  }
+
+  const byId = 'search-by';
+  const termInput = h('input', { id: 'search-term', type: 'search', name: 'term', value: state.term, autocomplete: 'off',
+    placeholder: kind === 'buyer' ? 'Words in your messages' : 'Order ID, ASIN, alias or words' });
+  const bySelect = h('select', { id: byId, name: 'by' }, SEARCH_BY.map(([v, l]) => h('option', { value: v, selected: v === state.by }, l)));
+  const search = h('form', { class: 'search', role: 'search', 'aria-label': 'Search threads', onSubmit: (ev) => {
+    ev.preventDefault();
+    state.term = termInput.value.trim();
+    state.by = bySelect.value;
+    load(false);
+  } },
+  kind === 'buyer' ? null : h('div', { class: 'field' }, h('label', { for: byId }, 'Search in'), bySelect),
+  h('div', { class: 'field field-grow' }, h('label', { for: 'search-term' }, 'Search'), termInput),
+  h('div', { class: 'search-actions' },
+    h('button', { type: 'submit', class: 'btn btn-primary' }, 'Search'),
+    h('button', { type: 'button', class: 'btn btn-quiet', onClick: () => {
+      termInput.value = '';
+      state.term = '';
+      bySelect.value = 'auto';
+      state.by = 'auto';
+      load(false);
+    } }, 'Clear')));
+
+  replace(el,
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, heading), kind === 'agent' ? count : null),
+    hasFilters ? h('div', { class: 'tabs', role: 'group', 'aria-label': 'Show threads' }, filterButtons) : null,
+    search,
+    status,
+    list,
+    h('div', { class: 'list-more' }, more));
+
+  function params(cursor) {
+    const p = { limit: 25, cursor };
+    if (hasFilters) p.filter = state.filter;
+    if (kind === 'buyer') p.filter = 'all';
+    if (state.term) {
+      const field = kind === 'buyer' ? guessSearchField(state.term) : state.by === 'auto' ? guessSearchField(state.term) : state.by;
+      p[field] = state.term;
+    }
+    return p;
+  }
+
+  function keepInUrl() {
+    const q = qs({ filter: hasFilters && state.filter !== (kind === 'agent' ? 'response_needed' : 'all') ? state.filter : '', by: state.by !== 'auto' ? state.by : '', term: state.term });
+    history.replaceState(null, '', `${base}${q}`);
+  }
+
+  let seq = 0;
+  async function load(append) {
+    const mine = ++seq;
+    list.setAttribute('aria-busy', 'true');
+    more.disabled = true;
+    if (!append) keepInUrl();
+    let data;
+    try {
+      data = await get(`/v1/threads${qs(params(append ? state.cursor : undefined))}`);
+    } catch (e) {
+      if (mine !== seq) return;
+      list.setAttribute('aria-busy', 'false');
+      status.textContent = e.status === 401 ? '' : `Could not load threads: ${e.message}`;
+      more.disabled = false;
+      return;
+    }
+    if (mine !== seq) return;
+    state.threads = append ? state.threads.concat(data.threads) : data.threads;
+    state.cursor = data.next_cursor;
+    if (!append) list.replaceChildren();
+    for (const t of data.threads) list.append(threadRow(t, kind));
+    list.setAttribute('aria-busy', 'false');
+    more.hidden = !state.cursor;
+    more.disabled = false;
+    if (typeof data.response_needed_count === 'number') {
+      const n = data.response_needed_count;
+      count.textContent = n === 0 ? 'Nothing needs a response' : n === 1 ? '1 thread needs a response' : `${n} threads need a response`;
+      count.classList.toggle('has-work', n > 0);
+    }
+    const label = hasFilters ? FILTERS.find(([f]) => f === state.filter)[1] : '';
+    if (!state.threads.length) status.textContent = state.term ? `No threads match "${state.term}".` : hasFilters ? `No threads in ${label}.` : 'No messages yet.';
+    else status.textContent = `${state.threads.length}${state.cursor ? '+' : ''} thread${state.threads.length === 1 ? '' : 's'}${state.term ? ` matching "${state.term}"` : ''}${label ? ` in ${label}` : ''}.`;
+  }
+
+  await load(false);
+
+  // Live updates: reload the first page when something happens (coalesced).
+  let pending = null;
+  const refresh = (ev) => {
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      await load(false);
+      if (ev && ev.from === 'buyer' && kind !== 'buyer') announce('A buyer message arrived.');
+      if (ev && ev.from === 'seller' && kind === 'buyer') announce('The seller replied.');
+    }, 250);
+  };
+  const offs = [onLive('message', refresh), onLive('thread', () => refresh(null)), onLive('resync', () => refresh(null))];
+  const tick = setInterval(() => refreshDueBadges(list), 30000);
+  return () => {
+    offs.forEach((off) => off());
+    clearInterval(tick);
+    clearTimeout(pending);
+  };
+}
