@@ -78,7 +78,7 @@ typedef struct {
   size_t max_bytes;          /* file size: 10 MB (SPEC) */
   unsigned timeout_ms;       /* wall clock for reading one file: 5000 */
   unsigned cpu_seconds;      /* CPU of the reader: timeout rounded up, + 1 */
-  size_t max_memory;         /* address space of the reader process: 1 GiB */
+  size_t max_memory;         /* address space the reader process may add: 1 GiB */
   size_t max_text;           /* bytes of extracted text kept: 2 MiB */
   unsigned max_pages;        /* PDF pages or TIFF frames read: 300 */
   unsigned max_images;       /* images inside a PDF/DOCX passed to OCR: 8 */

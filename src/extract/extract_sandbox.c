@@ -140,6 +140,19 @@ static void limit(int res, rlim_t soft, rlim_t hard) {
   setrlimit(res, &rl);
 }
 
+#ifndef EXTRACT_ASAN
+/* This process's virtual size in bytes, from /proc/self/statm (0 if unknown). */
+static rlim_t address_space_now(void) {
+  char buf[128] = {0};
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  return (rlim_t)strtoull(buf, NULL, 10) * (rlim_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
 static _Noreturn void child(const uint8_t *data, size_t len, extract_kind kind,
                             const extract_limits *lim, int wfd) {
   /* Only the result pipe stays open: the server's sockets and files are none of the
@@ -164,8 +177,11 @@ static _Noreturn void child(const uint8_t *data, size_t len, extract_kind kind,
   limit(RLIMIT_CPU, lim->cpu_seconds, lim->cpu_seconds + 1);
 #ifndef EXTRACT_ASAN
   /* AddressSanitizer reserves terabytes of shadow address space; under it the memory
-   * cap is left to the sanitizer's own checks. */
-  limit(RLIMIT_AS, lim->max_memory, lim->max_memory);
+   * cap is left to the sanitizer's own checks. The cap is on top of what the child
+   * inherits: a server's thread stacks and malloc arenas can reserve a gigabyte of
+   * address space they never touch. */
+  rlim_t cap = lim->max_memory + address_space_now();
+  limit(RLIMIT_AS, cap, cap);
 #endif
   /* One malloc arena: each thread's arena reserves 64 MiB of address space, which the
    * RLIMIT_AS cap would spend on Tesseract's OpenMP threads. */

@@ -147,12 +147,30 @@ static void test_english_only(void **state) {
   free(png);
 }
 
+/* OCR in this process, where the sanitizers follow Tesseract's and Leptonica's
+ * memory to the end. */
+static void test_in_process(void **state) {
+  run *r = *state;
+  size_t n, pn;
+  uint8_t *png = fx_logo_png(URL, 32, true, &pn);
+  uint8_t *docx = fx_docx("Regards", NULL, NULL, NULL, png, pn, &n);
+  extract_limits lim = slow_ok;
+  lim.in_process = true;
+  lim.ocr_langs = "eng";
+  assert_int_equal(extract_text(png, pn, EXTRACT_PNG, &lim, r->a, &r->doc, &r->d), PL_OK);
+  expect_url(&r->doc, 0);
+  assert_int_equal(extract_text(docx, n, EXTRACT_DOCX, &lim, r->a, &r->doc, &r->d), PL_OK);
+  expect_url(&r->doc, 0);
+  free(docx);
+  free(png);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_logo_png),        T(test_small_logo),   T(test_transparent_logo),
       T(test_logo_in_pdf_letterhead), T(test_logo_in_docx), T(test_german_text),
-      T(test_no_ocr_data),     T(test_english_only),
+      T(test_no_ocr_data),     T(test_english_only),  T(test_in_process),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,38 @@ static void test_collector_cleans_and_caps(void **state) {
   assert_int_equal(o.nsegs, 2);
 }
 
+/* The readers give the same segments in this process as in the sandbox; in this
+ * process the sanitizers also see their memory to the end (a forked reader exits
+ * without a leak check). */
+static void test_in_process_same_result(void **state) {
+  run *r = *state;
+  size_t n[3];
+  static const char *const lines[] = {"Hello from page one", NULL};
+  uint8_t *files[3] = {
+      fx_docx("Body text", "a link", "https://example.org/x", "Footer text", NULL, 0, &n[0]),
+      fx_pdf(&(fx_pdf_spec){.lines = lines, .footer = "x@example.org", .link_text = "l",
+                            .link_uri = "https://example.org/y", .pages = 2},
+             &n[1]),
+      (uint8_t *)strdup("Caf\xE9 cr\xE8me"),
+  };
+  n[2] = strlen((char *)files[2]);
+  const extract_kind kinds[3] = {EXTRACT_DOCX, EXTRACT_PDF, EXTRACT_TXT};
+  for (int i = 0; i < 3; i++) {
+    extract_doc a, b;
+    extract_limits lim = {.in_process = true};
+    assert_int_equal(extract_text(files[i], n[i], kinds[i], NULL, r->a, &a, &r->d), PL_OK);
+    assert_int_equal(extract_text(files[i], n[i], kinds[i], &lim, r->a, &b, &r->d), PL_OK);
+    assert_int_equal(a.nsegs, b.nsegs);
+    assert_int_equal(a.pages, b.pages);
+    for (size_t k = 0; k < a.nsegs; k++) {
+      assert_int_equal(a.segs[k].page, b.segs[k].page);
+      assert_int_equal(a.segs[k].source, b.segs[k].source);
+      assert_string_equal(a.segs[k].text, b.segs[k].text);
+    }
+    free(files[i]);
+  }
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -282,6 +314,7 @@ int main(void) {
       T(test_pdf_hand_written),
       T(test_doc_best_effort),
       T(test_collector_cleans_and_caps),
+      T(test_in_process_same_result),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
