@@ -46,7 +46,12 @@ unsigned http_status_for(pl_err e) {
   case PL_ETOOLONG:
   case PL_EUNREADABLE:
   case PL_EPOLICY: return 422;
-  case PL_ERATELIMIT: return 429;
+  case PL_ERATELIMIT:
+  case PL_EQUOTA: return 429;
+  case PL_ERESTRICTED:
+  case PL_EALREADY:
+  case PL_EWINDOW:
+  case PL_EACTION: return 403;
   case PL_ESTORE: return 503;
   case PL_ECRYPTO:
   case PL_EIO:

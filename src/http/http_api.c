@@ -1,9 +1,11 @@
 /* http_api.c - routes of the own JSON API (/v1): parse, call one service operation, render. */
 #include <sodium.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/http_int.h"
+#include "service/svc_rules.h"
 
 #define MAX_SEGMENTS 6
 
@@ -246,6 +248,9 @@ static json_t *sent_json(http_req *r, const svc_sent *m) {
   return svc_json_message(&r->caller, &m->msg);
 }
 
+static void rate_header(http_req *r);
+static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m);
+
 static void h_threads_start(http_req *r) {
   json_t *b = body_object(r);
   if (!b) return;
@@ -306,19 +311,9 @@ static void h_send(http_req *r, int64_t id) {
   if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply)) {
     svc_sent m;
     pl_detail d = {{0}};
+    if (r->caller.kind == ST_PRINCIPAL_AGENT) rate_header(r);
     pl_err e = svc_send(r->s, &r->caller, id, &in, r->a, &m, &d);
-    if (e == PL_EPOLICY) {
-      /* The refused message is kept as evidence; its id lets the seller find it. */
-      http__json(r, http_status_for(e),
-                 json_pack("{s:{s:s,s:s,s:o,s:s}}", "error", "code", pl_errname(e), "message", d.msg,
-                           "findings", svc_json_findings(&m.verdict), "message_id",
-                           svc_message_ref(r->a, m.msg.id)));
-    } else if (e) {
-      fail(r, e, &d);
-    } else {
-      http__json(r, 201, json_pack("{s:o}", "message", sent_json(r, &m)));
-    }
-    policy_verdict_free(&m.verdict);
+    reply_sent(r, e, &d, &m);
   }
   json_decref(b);
 }
@@ -409,6 +404,214 @@ static void h_orders_list(http_req *r) {
   http__json(r, 200, json_pack("{s:o,s:o}", "orders", arr, "next_cursor", next));
 }
 
+static void rate_header(http_req *r) {
+  char *v = pl_arena_printf(r->a, "%g", svc_rate_limit(r->s, r->caller.marketplace_id));
+  http__header(r, "x-amzn-RateLimit-Limit", v);
+}
+
+static void fail_rate(http_req *r, pl_err e, const pl_detail *d) {
+  if (e == PL_ERATELIMIT) http__header(r, "Retry-After", "1");
+  fail(r, e, d);
+}
+
+static void h_actions_list(http_req *r, const char *order_id) {
+  svc_action_status st[SVC_ACT_COUNT];
+  pl_detail d = {{0}};
+  rate_header(r);
+  pl_err e = svc_order_actions(r->s, &r->caller, order_id, r->a, st, &d);
+  if (e) return fail_rate(r, e, &d);
+  json_t *arr = json_array();
+  for (int i = 0; i < SVC_ACT_COUNT; i++)
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:b,s:o,s:I,s:b}", "name", st[i].def->name,
+                                         "title", st[i].def->title, "available", st[i].available,
+                                         "critical", st[i].def->critical,
+                                         "reason", st[i].reason ? json_string(st[i].reason) : json_null(),
+                                         "max_text", (json_int_t)st[i].def->max_text,
+                                         "attachment_required", st[i].def->attachment_required));
+  http__json(r, 200, json_pack("{s:s,s:o}", "order_id", order_id, "actions", arr));
+}
+
+static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m) {
+  /* A refused message is kept as evidence; its id lets the seller find it. */
+  if (e == PL_EPOLICY) {
+    http__json(r, http_status_for(e),
+               json_pack("{s:{s:s,s:s,s:o,s:s}}", "error", "code", pl_errname(e), "message", d->msg,
+                         "findings", svc_json_findings(&m->verdict), "message_id",
+                         svc_message_ref(r->a, m->msg.id)));
+  } else if (e) {
+    fail_rate(r, e, d);
+  } else {
+    http__json(r, 201, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m->msg)));
+  }
+  policy_verdict_free(&m->verdict);
+}
+
+static void h_action_send(http_req *r, const char *order_id, const char *action) {
+  json_t *b = r->body_len ? body_object(r) : json_object();
+  if (!b) return;
+  svc_action_in in = {0};
+  const char *ids[16];
+  json_t *att = json_object_get(b, "attachments");
+  if (att && !json_is_array(att)) {
+    http__error(r, PL_ETYPE, "field 'attachments' must be an array of attachment ids");
+  } else if (json_array_size(att) > 16) {
+    http__error(r, PL_ETOOMANY, "at most 16 attachments");
+  } else if (field_str(r, b, "text", &in.text) && field_str(r, b, "coverage_start", &in.coverage_start) &&
+             field_str(r, b, "coverage_end", &in.coverage_end)) {
+    bool ok = true;
+    for (size_t i = 0; i < json_array_size(att); i++) {
+      ids[i] = json_string_value(json_array_get(att, i));
+      if (!ids[i]) ok = false;
+    }
+    if (!ok) {
+      http__error(r, PL_ETYPE, "attachment ids must be strings");
+    } else {
+      in.attachments = ids;
+      in.nattachments = json_array_size(att);
+      svc_sent m;
+      pl_detail d = {{0}};
+      rate_header(r);
+      pl_err e = svc_send_action(r->s, &r->caller, order_id, action, &in, r->a, &m, &d);
+      reply_sent(r, e, &d, &m);
+    }
+  }
+  json_decref(b);
+}
+
+static void h_review_request(http_req *r, const char *order_id) {
+  svc_sent m;
+  pl_detail d = {{0}};
+  rate_header(r);
+  pl_err e = svc_request_review(r->s, &r->caller, order_id, r->a, &m, &d);
+  reply_sent(r, e, &d, &m);
+}
+
+static void h_buyer_attributes(http_req *r, const char *order_id) {
+  char *locale;
+  pl_detail d = {{0}};
+  rate_header(r);
+  pl_err e = svc_buyer_attributes(r->s, &r->caller, order_id, r->a, &locale, &d);
+  if (e) fail_rate(r, e, &d);
+  else http__json(r, 200, json_pack("{s:{s:s}}", "buyer", "locale", locale));
+}
+
+static void h_preferences(http_req *r) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  json_t *v = json_object_get(b, "opt_out");
+  if (!v) http__error(r, PL_EMISSING, "field 'opt_out' (true or false) is required");
+  else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'opt_out' must be true or false");
+  else {
+    pl_detail d = {{0}};
+    pl_err e = svc_buyer_opt_out(r->s, &r->caller, json_is_true(v), r->a, &d);
+    if (e) fail(r, e, &d);
+    else http__json(r, 200, json_pack("{s:b}", "opt_out", json_is_true(v)));
+  }
+  json_decref(b);
+}
+
+static void h_review_queue(http_req *r) {
+  st_message *ms;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_held_list(r->s, &r->caller, 100, r->a, &ms, &n, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *mj = svc_json_message(&r->caller, &ms[i]);
+    json_object_set_new(mj, "seller_id", json_string(ms[i].seller_id));
+    json_array_append_new(arr, mj);
+  }
+  http__json(r, 200, json_pack("{s:o}", "messages", arr));
+}
+
+static void h_review_decide(http_req *r, const char *ref, bool approve) {
+  int64_t id;
+  if (!svc_parse_ref(ref, 'M', &id)) {
+    http__error(r, PL_ENOTFOUND, "no such message");
+    return;
+  }
+  json_t *b = r->body_len ? body_object(r) : json_object();
+  if (!b) return;
+  const char *note;
+  if (field_str(r, b, "note", &note)) {
+    st_message m;
+    pl_detail d = {{0}};
+    pl_err e = svc_review_decide(r->s, &r->caller, id, approve, note, r->a, &m, &d);
+    if (e) fail(r, e, &d);
+    else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
+  }
+  json_decref(b);
+}
+
+static json_t *enforcement_json(const st_enforcement *en, pl_time now) {
+  char b1[32], b2[32];
+  bool restricted = en->restricted_until > now, quota = en->quota_per_day > 0 && en->quota_until > now;
+  return json_pack("{s:s,s:I,s:{s:b,s:o,s:o},s:{s:b,s:I,s:o,s:o},s:{s:b,s:o}}", "seller_id", en->seller_id,
+                   "warnings", (json_int_t)en->warnings,
+                   "restriction", "active", restricted,
+                   "until", restricted ? json_string(pl_time_format(en->restricted_until, b1)) : json_null(),
+                   "reason", en->restriction_reason ? json_string(en->restriction_reason) : json_null(),
+                   "quota", "active", quota, "per_day", (json_int_t)(quota ? en->quota_per_day : 0),
+                   "until", quota ? json_string(pl_time_format(en->quota_until, b2)) : json_null(),
+                   "reason", en->quota_reason ? json_string(en->quota_reason) : json_null(),
+                   "suspension", "flagged", en->suspension_flag,
+                   "reason", en->suspension_reason ? json_string(en->suspension_reason) : json_null());
+}
+
+static void h_enforcement_get(http_req *r, const char *seller_id) {
+  st_enforcement en;
+  st_violation *vs;
+  size_t nv;
+  pl_detail d = {{0}};
+  pl_err e = svc_enforcement_get(r->s, &r->caller, seller_id, r->a, &en, &vs, &nv, &d);
+  if (e) return fail(r, e, &d);
+  json_t *j = enforcement_json(&en, time(NULL));
+  json_t *arr = json_array();
+  char ts[32];
+  for (size_t i = 0; i < nv; i++)
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s}", "at", pl_time_format(vs[i].at, ts),
+                                         "category", vs[i].category, "severity", vs[i].severity,
+                                         "message_id", vs[i].message_id ? json_string(svc_message_ref(r->a, vs[i].message_id)) : json_null(),
+                                         "rule", vs[i].rule ? vs[i].rule : ""));
+  json_object_set_new(j, "violations", arr);
+  http__json(r, 200, j);
+}
+
+static void h_enforcement_set(http_req *r, const char *seller_id) {
+  json_t *b = body_object(r);
+  if (!b) return;
+  svc_enforcement_in in = {0};
+  json_t *days = json_object_get(b, "days"), *quota = json_object_get(b, "quota_per_day");
+  if ((days && !json_is_integer(days)) || (quota && !json_is_integer(quota))) {
+    http__error(r, PL_ETYPE, "days and quota_per_day must be integers");
+  } else if (field_str(r, b, "action", &in.action) && field_str(r, b, "reason", &in.reason)) {
+    if (!in.action) {
+      http__error(r, PL_EMISSING, "field 'action' is required");
+    } else {
+      in.days = days ? json_integer_value(days) : 0;
+      in.quota_per_day = quota ? json_integer_value(quota) : 0;
+      st_enforcement en;
+      pl_detail d = {{0}};
+      pl_err e = svc_enforcement_set(r->s, &r->caller, seller_id, &in, r->a, &en, &d);
+      if (e) fail(r, e, &d);
+      else http__json(r, 200, enforcement_json(&en, time(NULL)));
+    }
+  }
+  json_decref(b);
+}
+
+static void h_sellers(http_req *r) {
+  st_enforcement *es;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_enforcement_list(r->s, &r->caller, r->a, &es, &n, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, enforcement_json(&es[i], time(NULL)));
+  http__json(r, 200, json_pack("{s:o}", "sellers", arr));
+}
+
 static void h_export(http_req *r, int64_t id) {
   json_t *j;
   pl_detail d = {{0}};
@@ -450,6 +653,47 @@ bool http__api(http_server *h, http_req *r) {
   const char *m = r->method;
   bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
   /* Resolve the route first so that an unknown path is 404 before authentication. */
+  /* Marketplace rules: message actions, review requests, preferences, the review
+   * queue and enforcement. */
+  if (p.n >= 4 && is(&p, 1, "orders") && (is(&p, 3, "actions") || is(&p, 3, "review-request") ||
+                                          is(&p, 3, "buyer-attributes"))) {
+    bool list = p.n == 4 && is(&p, 3, "actions"), send = p.n == 5 && is(&p, 3, "actions");
+    bool review = p.n == 4 && is(&p, 3, "review-request"), attrs = p.n == 4 && is(&p, 3, "buyer-attributes");
+    if (!list && !send && !review && !attrs) return false;
+    if (((list || attrs) && !get) || ((send || review) && !post)) method_not_allowed(r);
+    else if (authenticate(r)) {
+      if (list) h_actions_list(r, p.seg[2]);
+      else if (send) h_action_send(r, p.seg[2], p.seg[4]);
+      else if (review) h_review_request(r, p.seg[2]);
+      else h_buyer_attributes(r, p.seg[2]);
+    }
+    return true;
+  }
+  if (p.n == 3 && is(&p, 1, "me") && is(&p, 2, "preferences")) {
+    if (!put) method_not_allowed(r);
+    else if (authenticate(r)) h_preferences(r);
+    return true;
+  }
+  if (p.n == 2 && is(&p, 1, "review-queue")) {
+    if (!get) method_not_allowed(r);
+    else if (authenticate(r)) h_review_queue(r);
+    return true;
+  }
+  if (p.n == 4 && is(&p, 1, "messages") && (is(&p, 3, "approve") || is(&p, 3, "reject"))) {
+    if (!post) method_not_allowed(r);
+    else if (authenticate(r)) h_review_decide(r, p.seg[2], is(&p, 3, "approve"));
+    return true;
+  }
+  if (p.n == 2 && is(&p, 1, "sellers")) {
+    if (!get) method_not_allowed(r);
+    else if (authenticate(r)) h_sellers(r);
+    return true;
+  }
+  if (p.n == 4 && is(&p, 1, "sellers") && is(&p, 3, "enforcement")) {
+    if (!get && !post) method_not_allowed(r);
+    else if (authenticate(r)) get ? h_enforcement_get(r, p.seg[2]) : h_enforcement_set(r, p.seg[2]);
+    return true;
+  }
   if (p.n == 2 && is(&p, 1, "events")) {
     if (!get) method_not_allowed(r);
     else if (authenticate(r)) http__events(h, r);

@@ -660,6 +660,10 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
       if (x->quantity < 1) return pl_fail(d, PL_EINVAL, "items[%zu].quantity must be at least 1", i);
     }
   }
+  json_t *nf = json_object_get(obj, "negative_feedback");
+  if (nf && !json_is_null(nf) && !json_is_boolean(nf))
+    return pl_fail(d, PL_ETYPE, "field 'negative_feedback' must be true or false");
+  o->negative_feedback = json_is_true(nf);
   return PL_OK;
 }
 
@@ -736,6 +740,19 @@ pl_err svc_order_list(svc *s, const svc_caller *c, pl_time cursor_at, const char
     *n = k;
   }
   return svc__end(s, e, d);
+}
+
+double svc_rate_limit(svc *s, const char *marketplace_id) {
+  svc_rules r;
+  pl_arena *a = pl_arena_new();
+  if (marketplace_id && !svc__begin(s, false, NULL)) {
+    svc__rules_for(s, marketplace_id, a, &r);
+    svc__end(s, PL_OK, NULL);
+  } else {
+    svc_rules_load(&r, NULL);
+  }
+  pl_arena_free(a);
+  return r.rate_per_second;
 }
 
 /* ---- refs ------------------------------------------------------------------------- */

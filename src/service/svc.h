@@ -154,6 +154,64 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
 pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const char *marketplace_id,
                         pl_arena *a, policy_verdict *out, pl_detail *d);
 
+/* ---- marketplace rules (svc_rules.c; docs/rules.md) ------------------------------ */
+typedef struct {
+  const struct svc_action_def *def; /* name, criticality, limits */
+  bool available;
+  const char *reason; /* why not, when not available (static) */
+} svc_action_status;
+
+/* Every message action with whether it is available for the order now, and why not.
+ * out has room for SVC_ACT_COUNT entries (svc_rules.h). */
+pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                         svc_action_status *out, pl_detail *d);
+
+typedef struct {
+  const char *text;                         /* NULL: the action's own wording */
+  const char *coverage_start, *coverage_end; /* warranty */
+  const char *const *attachments;           /* attachment ids */
+  size_t nattachments;
+} svc_action_in;
+
+/* Sends a message action for an order (creating its thread when needed). A seller
+ * message in a thread without a buyer message is proactive: restrictions apply, and
+ * a non-critical one is not delivered to a buyer who opted out. */
+pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const char *action,
+                       const svc_action_in *in, pl_arena *a, svc_sent *out, pl_detail *d);
+/* The marketplace's review request: once per order, within the review window. */
+pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                          svc_sent *out, pl_detail *d);
+/* The buyer's locale, for the seller of the order. */
+pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                            char **locale, pl_detail *d);
+/* A buyer opts out of (or back into) non-critical proactive messages. */
+pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d);
+
+/* The operator's review queue: held messages, oldest first; approve delivers, reject
+ * records a violation. */
+pl_err svc_held_list(svc *s, const svc_caller *c, int limit, pl_arena *a, st_message **out,
+                     size_t *n, pl_detail *d);
+pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool approve,
+                         const char *note, pl_arena *a, st_message *m, pl_detail *d);
+
+/* A seller's enforcement state and recent violations (the seller's own, or any for
+ * the operator). */
+pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
+                           st_enforcement *out, st_violation **vs, size_t *nv, pl_detail *d);
+typedef struct {
+  const char *action; /* restrict, lift_restriction, quota, lift_quota, flag, unflag */
+  int64_t days, quota_per_day;
+  const char *reason; /* required: the seller sees it */
+} svc_enforcement_in;
+pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
+                           const svc_enforcement_in *in, pl_arena *a, st_enforcement *out,
+                           pl_detail *d);
+pl_err svc_enforcement_list(svc *s, const svc_caller *c, pl_arena *a, st_enforcement **out,
+                            size_t *n, pl_detail *d);
+
+/* The request rate per second allowed per seller and operation on a marketplace. */
+double svc_rate_limit(svc *s, const char *marketplace_id);
+
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
  * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "service/svc.h"
+#include "service/svc_rules.h"
 
 typedef struct {
   char *marketplace_id;
@@ -28,6 +29,38 @@ struct svc {
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
 };
+
+/* How a seller message is sent, beyond its text. */
+typedef struct {
+  const char *kind;       /* NULL: message, or auto_reply as asked */
+  const char *action;     /* the message action, or NULL */
+  bool critical;          /* delivered despite an opt-out */
+  bool proactive;         /* no buyer message to answer */
+  bool opted_out;         /* the buyer opted out of non-critical proactive messages */
+  bool marketplace_text;  /* wording fixed by the marketplace: not scanned */
+} svc__msg_opts;
+
+/* Adds one message to a thread inside the caller's transaction: the policy for seller
+ * messages, the record and its status, enforcement, the thread summary, the audit
+ * entry. opts NULL means a plain message. */
+pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_send_in *in,
+                        const svc__msg_opts *opts, pl_arena *a, svc_sent *out, pl_detail *d);
+
+/* Rules of a marketplace (defaults when it has no settings). */
+pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r);
+/* Takes a token from the seller's bucket for op, or PL_ERATELIMIT. */
+pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_rules *r, pl_detail *d);
+/* PL_EQUOTA when the seller is under a quota that is used up today. */
+pl_err svc__check_quota(svc *s, const char *seller_id, pl_arena *a, pl_detail *d);
+/* Records the violations of a blocked message and escalates (warning, restriction,
+ * flag for suspension) as the marketplace's rules say. */
+pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const policy_verdict *v,
+                    pl_arena *a);
+
+/* Marketplace-written texts in the buyer's language (svc_texts.c). */
+const char *svc__review_text(const char *locale, pl_arena *a);
+const char *svc__action_text(const svc_action_def *def, const char *locale, pl_arena *a);
+const char *svc__coverage_label(const char *locale);
 
 /* Publishes an event about a thread (and a message when m is not NULL). */
 void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m);

@@ -75,6 +75,7 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
   json_object_set_new(j, "thread_id", json_string(tref));
   json_object_set_new(j, "from", json_string(m->direction));
   json_object_set_new(j, "kind", json_string(m->kind));
+  if (m->action && c->kind == ST_PRINCIPAL_BUYER) json_object_set_new(j, "action", json_string(m->action));
   json_object_set_new(j, "text", json_string(m->text));
   json_object_set_new(j, "at", time_or_null(m->at));
   if (c->kind != ST_PRINCIPAL_BUYER) {
@@ -83,6 +84,11 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
       json_object_set_new(j, "no_response_needed", json_boolean(m->flagged));
     if (m->agent_id) json_object_set_new(j, "agent_id", json_integer(m->agent_id));
     if (m->ext_id) json_object_set_new(j, "import_id", json_string(m->ext_id));
+    if (m->action) json_object_set_new(j, "action", json_string(m->action));
+    if (!strcmp(m->direction, "seller")) {
+      json_object_set_new(j, "proactive", json_boolean(m->proactive));
+      json_object_set_new(j, "critical", json_boolean(m->critical));
+    }
     if (m->policy_json) {
       json_t *p = json_loads(m->policy_json, 0, NULL);
       if (p) json_object_set_new(j, "policy", p);
@@ -108,6 +114,7 @@ json_t *svc_json_order(const st_order *o) {
   json_object_set_new(j, "purchased_at", time_or_null(o->purchased_at));
   json_object_set_new(j, "shipped_at", time_or_null(o->shipped_at));
   json_object_set_new(j, "delivered_at", time_or_null(o->delivered_at));
+  json_object_set_new(j, "negative_feedback", json_boolean(o->negative_feedback));
   json_object_set_new(j, "items", items);
   return j;
 }

@@ -81,10 +81,10 @@ static char *verdict_json(const policy_verdict *v) {
   return out;
 }
 
-/* Adds one message to a thread inside the caller's transaction: policy for seller
- * messages, the record, its status, the thread summary and the audit entry. */
-static pl_err add_message(svc *s, const svc_caller *c, st_thread *t, const svc_send_in *in,
-                          pl_arena *a, svc_sent *out, pl_detail *d) {
+pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_send_in *in,
+                        const svc__msg_opts *opts, pl_arena *a, svc_sent *out, pl_detail *d) {
+  static const svc__msg_opts plain = {0};
+  if (!opts) opts = &plain;
   bool seller = c->kind == ST_PRINCIPAL_AGENT;
   pl_err e;
   memset(out, 0, sizeof *out);
@@ -92,22 +92,32 @@ static pl_err add_message(svc *s, const svc_caller *c, st_thread *t, const svc_s
   m->thread_id = t->id;
   m->seller_id = t->seller_id;
   m->direction = seller ? "seller" : "buyer";
-  m->kind = seller && in->auto_reply ? "auto_reply" : "message";
+  m->kind = opts->kind ? (char *)opts->kind : seller && in->auto_reply ? "auto_reply" : "message";
   m->agent_id = seller ? c->agent_id : 0;
   m->text = (char *)in->text;
   m->at = svc_now(s);
-  m->ext_id = NULL;
+  m->action = (char *)opts->action;
+  m->critical = opts->critical;
+  m->proactive = opts->proactive;
   const char *status = "delivered";
   char *pj = NULL;
   if (seller) {
-    policy_config *cfg;
-    if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, d))) return e;
-    e = policy_scan(cfg, in->text, strlen(in->text), &out->verdict);
-    policy_config_unref(cfg);
-    if (e) return pl_fail(d, e, "the text could not be checked");
+    if (opts->marketplace_text) {
+      out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
+    } else {
+      policy_config *cfg;
+      if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, d))) return e;
+      e = policy_scan(cfg, in->text, strlen(in->text), &out->verdict);
+      policy_config_unref(cfg);
+      if (e) return pl_fail(d, e, "the text could not be checked");
+    }
     status = out->verdict.action == POLICY_REJECT   ? "rejected"
              : out->verdict.action == POLICY_REVIEW ? "held_for_review"
                                                     : "delivered";
+    /* An opted-out buyer gets no non-critical proactive message; the seller sees only
+     * "not delivered", as for any other failed delivery. */
+    if (!strcmp(status, "delivered") && opts->proactive && !opts->critical && opts->opted_out)
+      status = "not_delivered";
     pj = verdict_json(&out->verdict);
     m->policy_action = (char *)policy_action_name(out->verdict.action);
     m->policy_engine = (char *)(out->verdict.engine ? out->verdict.engine : "none");
@@ -119,6 +129,7 @@ static pl_err add_message(svc *s, const svc_caller *c, st_thread *t, const svc_s
     e = svc__thread_recompute(s, t, a);
   }
   free(pj);
+  if (!e && seller && out->verdict.action == POLICY_REJECT) e = svc__enforce(s, t, m, &out->verdict, a);
   if (!e) {
     if (seller) t->seller_read_at = m->at;
     else t->buyer_read_at = m->at;
@@ -127,7 +138,8 @@ static pl_err add_message(svc *s, const svc_caller *c, st_thread *t, const svc_s
   if (!e)
     e = svc__audit(s, t->seller_id, c->name, seller ? "message.seller" : "message.buyer",
                    svc_thread_ref(a, t->id),
-                   json_pack("{s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status));
+                   json_pack("{s:s,s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status,
+                             "kind", m->kind));
   return e;
 }
 
@@ -189,7 +201,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     if (!e) e = s->st->ops->thread_insert(s->st, t);
   }
   svc_send_in sin = {.text = in->text};
-  if (!e) e = add_message(s, c, t, &sin, a, m_out, d);
+  if (!e) e = svc__add_message(s, c, t, &sin, NULL, a, m_out, d);
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, m_out->msg.status);
@@ -214,8 +226,14 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   e = load_thread(s, c, thread_id, a, &t, d);
   if (!e) e = check_order_open(s, &t, a, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
-    e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer");
-  if (!e) e = add_message(s, c, &t, in, a, out, d);
+    e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
+  if (!e && c->kind == ST_PRINCIPAL_AGENT) {
+    svc_rules r;
+    e = svc__rules_for(s, t.marketplace_id, a, &r);
+    if (!e) e = svc__rate_take(s, c->seller_id, "send", &r, d);
+    if (!e) e = svc__check_quota(s, c->seller_id, a, d);
+  }
+  if (!e) e = svc__add_message(s, c, &t, in, NULL, a, out, d);
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, out->msg.status);

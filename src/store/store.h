@@ -53,6 +53,7 @@ typedef struct {
 typedef struct {
   char *id, *marketplace_id, *seller_id, *buyer_id, *status;
   pl_time purchased_at, shipped_at, delivered_at, updated_at; /* 0 = unknown */
+  bool negative_feedback; /* the buyer left negative feedback (set by the operator) */
   size_t nitems;
   st_item *items;
 } st_order;
@@ -85,6 +86,9 @@ typedef struct {
   char *text;
   pl_time at;
   char *policy_action, *policy_engine, *policy_json; /* seller messages */
+  char *action;   /* the message action that sent it (confirmDeliveryDetails...), or NULL */
+  bool critical;  /* needed to complete the order: delivered despite an opt-out */
+  bool proactive; /* seller-initiated: no buyer message to answer */
   /* current state, derived from the message's events */
   char *status;
   bool flagged;
@@ -102,6 +106,27 @@ typedef struct {
   char *seller_id, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
   pl_time at;
 } st_audit;
+
+typedef struct {
+  int64_t id;
+  char *seller_id, *category, *severity, *rule; /* severity: minor, severe */
+  int64_t message_id;
+  pl_time at;
+} st_violation;
+
+/* A seller's enforcement state (the current values; every change is also audited). */
+typedef struct {
+  char *seller_id;
+  int64_t warnings;
+  pl_time restricted_until; /* proactive messaging restricted before this time */
+  char *restriction_reason;
+  int64_t quota_per_day;    /* seller messages a day while quota_until is ahead; 0 = none */
+  pl_time quota_until;
+  char *quota_reason;
+  bool suspension_flag;     /* shown to the operator for suspension */
+  char *suspension_reason;
+  pl_time updated_at;
+} st_enforcement;
 
 typedef enum { ST_PRINCIPAL_OPERATOR = 1, ST_PRINCIPAL_AGENT, ST_PRINCIPAL_BUYER } st_principal_kind;
 
@@ -186,6 +211,36 @@ typedef struct store_ops {
    * status, type "flag" sets flagged from value "true"/"false"). */
   pl_err (*event_insert)(store *s, st_event *e);
   pl_err (*event_list)(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
+
+  /* ---- marketplace rules ---- */
+  /* Records the review request of an order; PL_EEXIST when the order already has one. */
+  pl_err (*review_request_put)(store *s, const char *order_id, const char *seller_id,
+                               int64_t message_id, pl_time at);
+  /* PL_OK with *at set when the order has a review request, else PL_ENOTFOUND. */
+  pl_err (*review_request_get)(store *s, const char *order_id, pl_time *at);
+  pl_err (*violation_add)(store *s, st_violation *v); /* sets v->id */
+  /* Violations of a seller at or after `since`, newest first (at most limit). */
+  pl_err (*violation_list)(store *s, const char *seller_id, pl_time since, int limit,
+                           pl_arena *a, st_violation **out, size_t *n);
+  /* PL_ENOTFOUND when the seller has no enforcement state yet. */
+  pl_err (*enforcement_get)(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
+  pl_err (*enforcement_put)(store *s, const st_enforcement *e);
+  /* Sellers with an enforcement state (restriction, quota, flag or warnings). */
+  pl_err (*enforcement_list)(store *s, pl_arena *a, st_enforcement **out, size_t *n);
+  /* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
+   * counts only seller-initiated ones. */
+  pl_err (*seller_message_count)(store *s, const char *seller_id, pl_time since,
+                                 bool proactive_only, int64_t *n);
+  /* Token bucket: takes one token of (seller, operation) at time now (seconds, with
+   * fractions), refilling at rate per second up to burst. *allowed tells whether a
+   * token was taken; *retry_after the seconds until one will be there. The row is
+   * read and written in the caller's transaction, so nodes sharing a database share
+   * the bucket. */
+  pl_err (*rate_take)(store *s, const char *seller_id, const char *operation, double now,
+                      double rate, double burst, bool *allowed, double *retry_after);
+  /* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
+  pl_err (*held_list)(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                      st_message **out, size_t *n);
 
   /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
   pl_err (*audit_append)(store *s, st_audit *e);

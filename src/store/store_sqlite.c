@@ -21,6 +21,8 @@ enum {
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_AUDIT_LAST, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_ENF_LIST, Q_MSG_COUNT,
+  Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -35,7 +37,8 @@ enum {
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at"
+  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
+  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes. Every value is bound. */
 #define THREAD_LIST_WHERE                                                                  \
@@ -86,18 +89,19 @@ static const char *const sql[Q__COUNT] = {
                   " WHERE hash = ?1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET"
+                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET"
                   " status = excluded.status, purchased_at = excluded.purchased_at,"
                   " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at"
+                  " updated_at = excluded.updated_at,"
+                  " negative_feedback = excluded.negative_feedback"
                   " WHERE orders.seller_id = excluded.seller_id"
                   " AND orders.buyer_id = excluded.buyer_id",
   [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = ?1 AND seller_id = ?2",
   [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
                        " price, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
   [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at FROM orders WHERE id = ?1",
+                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = ?1",
   [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
                         " WHERE order_id = ?1 ORDER BY pos",
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
@@ -126,8 +130,8 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
+                   " proactive) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
   [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
   [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                 " ON s.message_id = m.id WHERE m.id = ?1",
@@ -149,6 +153,38 @@ static const char *const sql[Q__COUNT] = {
   [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
                    " FROM audit WHERE subject = ?1 ORDER BY id",
   [Q_PING] = "SELECT 1",
+  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
+               " VALUES (?1, ?2, ?3, ?4)",
+  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = ?1",
+  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
+                  " WHERE seller_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
+                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
+                " FROM enforcement WHERE seller_id = ?1",
+  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
+                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
+                " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                " ON CONFLICT(seller_id) DO UPDATE SET warnings = excluded.warnings,"
+                " restricted_until = excluded.restricted_until,"
+                " restriction_reason = excluded.restriction_reason,"
+                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
+                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
+                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_ENF_LIST] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
+                 " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
+                 " FROM enforcement ORDER BY suspension_flag DESC, restricted_until DESC, seller_id",
+  [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
+                  " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
+  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = ?1 AND operation = ?2",
+  [Q_RATE_PUT] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seller_id, operation) DO UPDATE SET"
+                 " tokens = excluded.tokens, updated_at = excluded.updated_at",
+  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+                  " JOIN threads t ON t.id = m.thread_id"
+                  " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
+                  " ORDER BY m.at, m.id LIMIT ?2",
 };
 
 typedef struct {
@@ -464,6 +500,7 @@ static pl_err sq_order_put(store *s, const st_order *o) {
   sqlite3_bind_int64(st, 7, o->shipped_at);
   sqlite3_bind_int64(st, 8, o->delivered_at);
   sqlite3_bind_int64(st, 9, o->updated_at);
+  sqlite3_bind_int(st, 10, o->negative_feedback);
   pl_err e = run(q, st);
   if (e) return e;
   if (sqlite3_changes(q->db) == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
@@ -505,6 +542,7 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   o->shipped_at = sqlite3_column_int64(st, 6);
   o->delivered_at = sqlite3_column_int64(st, 7);
   o->updated_at = sqlite3_column_int64(st, 8);
+  o->negative_feedback = sqlite3_column_int(st, 9) != 0;
   sqlite3_reset(st);
   st = stmt(q, Q_ORDER_ITEMS_GET);
   if (!st) return PL_ESTORE;
@@ -746,6 +784,9 @@ static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
   m->status = col_text(a, st, 12);
   m->flagged = sqlite3_column_int(st, 13) != 0;
   m->status_at = sqlite3_column_int64(st, 14);
+  m->action = col_text(a, st, 15);
+  m->critical = sqlite3_column_int(st, 16) != 0;
+  m->proactive = sqlite3_column_int(st, 17) != 0;
 }
 
 static pl_err sq_message_insert(store *s, st_message *m) {
@@ -764,6 +805,9 @@ static pl_err sq_message_insert(store *s, st_message *m) {
   bind_text(st, 9, m->policy_action);
   bind_text(st, 10, m->policy_engine);
   bind_text(st, 11, m->policy_json);
+  bind_text(st, 12, m->action);
+  sqlite3_bind_int(st, 13, m->critical);
+  sqlite3_bind_int(st, 14, m->proactive);
   pl_err e = run(q, st);
   if (e) return e;
   m->id = sqlite3_last_insert_rowid(q->db);
@@ -954,6 +998,203 @@ static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit
   return PL_OK;
 }
 
+/* ---- marketplace rules ------------------------------------------------------------ */
+
+static pl_err sq_review_request_put(store *s, const char *order_id, const char *seller_id,
+                                    int64_t message_id, pl_time at) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_RR_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, order_id);
+  bind_text(st, 2, seller_id);
+  sqlite3_bind_int64(st, 3, message_id);
+  sqlite3_bind_int64(st, 4, at);
+  return run(q, st);
+}
+
+static pl_err sq_review_request_get(store *s, const char *order_id, pl_time *at) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_RR_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, order_id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  *at = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_violation_add(store *s, st_violation *v) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_VIOL_ADD);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, v->seller_id);
+  sqlite3_bind_int64(st, 2, v->at);
+  if (v->message_id) sqlite3_bind_int64(st, 3, v->message_id);
+  bind_text(st, 4, v->category);
+  bind_text(st, 5, v->severity);
+  bind_text(st, 6, v->rule);
+  pl_err e = run(q, st);
+  if (!e) v->id = sqlite3_last_insert_rowid(q->db);
+  return e;
+}
+
+static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, int limit,
+                                pl_arena *a, st_violation **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_VIOL_LIST);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int(st, 3, limit);
+  st_violation *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) {
+    st_violation *v = &arr[k++];
+    v->id = sqlite3_column_int64(st, 0);
+    v->seller_id = col_text(a, st, 1);
+    v->at = sqlite3_column_int64(st, 2);
+    v->message_id = sqlite3_column_int64(st, 3);
+    v->category = col_text(a, st, 4);
+    v->severity = col_text(a, st, 5);
+    v->rule = col_text(a, st, 6);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+static void read_enforcement(pl_arena *a, sqlite3_stmt *st, st_enforcement *e) {
+  e->seller_id = col_text(a, st, 0);
+  e->warnings = sqlite3_column_int64(st, 1);
+  e->restricted_until = sqlite3_column_int64(st, 2);
+  e->restriction_reason = col_text(a, st, 3);
+  e->quota_per_day = sqlite3_column_int64(st, 4);
+  e->quota_until = sqlite3_column_int64(st, 5);
+  e->quota_reason = col_text(a, st, 6);
+  e->suspension_flag = sqlite3_column_int(st, 7) != 0;
+  e->suspension_reason = col_text(a, st, 8);
+  e->updated_at = sqlite3_column_int64(st, 9);
+}
+
+static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ENF_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  pl_err e = one(q, st);
+  if (e) return e;
+  read_enforcement(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_enforcement_put(store *s, const st_enforcement *e) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ENF_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, e->seller_id);
+  sqlite3_bind_int64(st, 2, e->warnings);
+  sqlite3_bind_int64(st, 3, e->restricted_until);
+  bind_text(st, 4, e->restriction_reason);
+  sqlite3_bind_int64(st, 5, e->quota_per_day);
+  sqlite3_bind_int64(st, 6, e->quota_until);
+  bind_text(st, 7, e->quota_reason);
+  sqlite3_bind_int(st, 8, e->suspension_flag);
+  bind_text(st, 9, e->suspension_reason);
+  sqlite3_bind_int64(st, 10, e->updated_at);
+  return run(q, st);
+}
+
+static pl_err sq_enforcement_list(store *s, pl_arena *a, st_enforcement **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_ENF_LIST);
+  if (!st) return PL_ESTORE;
+  size_t cap = 16, k = 0;
+  st_enforcement *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_enforcement *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, k * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    read_enforcement(a, st, &arr[k++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time since,
+                                      bool proactive_only, int64_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_COUNT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int(st, 3, proactive_only);
+  pl_err e = one(q, st);
+  if (e) return e;
+  *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+static pl_err sq_rate_take(store *s, const char *seller_id, const char *op, double now,
+                           double rate, double burst, bool *allowed, double *retry_after) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_RATE_GET);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  bind_text(st, 2, op);
+  double tokens = burst, last = now;
+  pl_err e = one(q, st);
+  if (e == PL_OK) {
+    tokens = sqlite3_column_double(st, 0);
+    last = sqlite3_column_double(st, 1);
+    sqlite3_reset(st);
+  } else if (e != PL_ENOTFOUND) {
+    return e;
+  }
+  if (now > last) tokens += (now - last) * rate;
+  if (tokens > burst) tokens = burst;
+  *allowed = tokens >= 1.0;
+  if (*allowed) tokens -= 1.0;
+  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
+  st = stmt(q, Q_RATE_PUT);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, seller_id);
+  bind_text(st, 2, op);
+  sqlite3_bind_double(st, 3, tokens);
+  sqlite3_bind_double(st, 4, now > last ? now : last);
+  return run(q, st);
+}
+
+static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                           st_message **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_HELD_LIST);
+  if (!st) return PL_ESTORE;
+  bind_text(st, 1, marketplace_id);
+  sqlite3_bind_int(st, 2, limit);
+  st_message *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_message(a, st, &arr[k++]);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
 static const store_ops sq_ops = {
   .name = "sqlite",
   .close = sq_close,
@@ -990,6 +1231,16 @@ static const store_ops sq_ops = {
   .message_list = sq_message_list,
   .event_insert = sq_event_insert,
   .event_list = sq_event_list,
+  .review_request_put = sq_review_request_put,
+  .review_request_get = sq_review_request_get,
+  .violation_add = sq_violation_add,
+  .violation_list = sq_violation_list,
+  .enforcement_get = sq_enforcement_get,
+  .enforcement_put = sq_enforcement_put,
+  .enforcement_list = sq_enforcement_list,
+  .seller_message_count = sq_seller_message_count,
+  .rate_take = sq_rate_take,
+  .held_list = sq_held_list,
   .audit_append = sq_audit_append,
   .audit_list = sq_audit_list,
 };

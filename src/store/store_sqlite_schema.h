@@ -91,6 +91,30 @@ static const char *const store_sqlite_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+
+    /* 2: marketplace rules: proactive messages, message actions, review requests,
+     * enforcement and rate limits. */
+    "ALTER TABLE orders ADD COLUMN negative_feedback INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN action TEXT;"
+    "ALTER TABLE messages ADD COLUMN critical INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN proactive INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE review_requests("
+    "  order_id TEXT PRIMARY KEY REFERENCES orders(id), seller_id TEXT NOT NULL,"
+    "  message_id INTEGER NOT NULL REFERENCES messages(id), at INTEGER NOT NULL);"
+    "CREATE TABLE violations("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  at INTEGER NOT NULL, message_id INTEGER, category TEXT NOT NULL,"
+    "  severity TEXT NOT NULL CHECK (severity IN ('minor','severe')), rule TEXT);"
+    "CREATE INDEX violations_seller_at ON violations(seller_id, at);"
+    "CREATE TABLE enforcement("
+    "  seller_id TEXT PRIMARY KEY REFERENCES sellers(id), warnings INTEGER NOT NULL DEFAULT 0,"
+    "  restricted_until INTEGER NOT NULL DEFAULT 0, restriction_reason TEXT,"
+    "  quota_per_day INTEGER NOT NULL DEFAULT 0, quota_until INTEGER NOT NULL DEFAULT 0,"
+    "  quota_reason TEXT, suspension_flag INTEGER NOT NULL DEFAULT 0, suspension_reason TEXT,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE rate_buckets("
+    "  seller_id TEXT NOT NULL, operation TEXT NOT NULL, tokens REAL NOT NULL,"
+    "  updated_at REAL NOT NULL, PRIMARY KEY (seller_id, operation));",
 };
 
 #endif

@@ -34,7 +34,12 @@
   X(PL_ETOOMANY,      -23, "too_many",             "too many items")                    \
   X(PL_EUNSUPPORTED,  -24, "unsupported_media_type", "the file type is not accepted")   \
   X(PL_EMISMATCH,     -25, "media_type_mismatch",  "the file name does not match its content") \
-  X(PL_EUNREADABLE,   -26, "unreadable_attachment","the attachment could not be read")
+  X(PL_EUNREADABLE,   -26, "unreadable_attachment","the attachment could not be read") \
+  X(PL_EQUOTA,        -27, "quota_exceeded",       "the seller's daily message quota is used up") \
+  X(PL_ERESTRICTED,   -28, "messaging_restricted", "proactive messaging is restricted for this seller") \
+  X(PL_EALREADY,      -29, "already_requested",    "a review was already requested for this order") \
+  X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
+  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order")
 
 typedef enum {
   PL_OK = 0,

@@ -1,0 +1,625 @@
+/* svc_rules.c - marketplace rules: message actions, review requests, opt-out,
+ * enforcement, quotas, rate limits and the operator's review queue. */
+#include "service/svc_rules.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "service/svc_int.h"
+
+#define DAY 86400
+
+void svc_rules_load(svc_rules *r, const char *settings_json) {
+  *r = (svc_rules){.proactive_window_days = 30,
+                   .review_min_days = 5,
+                   .review_max_days = 30,
+                   .minor_threshold = 3,
+                   .minor_window_days = 30,
+                   .restriction_days = 30,
+                   .quota_per_day = 20,
+                   .quota_compliance_days = 7,
+                   .rate_per_second = 1.0,
+                   .rate_burst = 5.0};
+  json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return;
+  }
+#define INT_KEY(k)                                                     \
+  do {                                                                 \
+    json_t *v = json_object_get(j, #k);                                \
+    if (json_is_integer(v) && json_integer_value(v) >= 0) r->k = json_integer_value(v); \
+  } while (0)
+  INT_KEY(proactive_window_days);
+  INT_KEY(review_min_days);
+  INT_KEY(review_max_days);
+  INT_KEY(minor_threshold);
+  INT_KEY(minor_window_days);
+  INT_KEY(restriction_days);
+  INT_KEY(quota_per_day);
+  INT_KEY(quota_compliance_days);
+#undef INT_KEY
+  json_t *v = json_object_get(j, "rate_per_second");
+  if (json_is_number(v) && json_number_value(v) > 0) r->rate_per_second = json_number_value(v);
+  v = json_object_get(j, "rate_burst");
+  if (json_is_number(v) && json_number_value(v) >= 1) r->rate_burst = json_number_value(v);
+  json_decref(j);
+}
+
+const svc_action_def svc_actions[SVC_ACT_COUNT] = {
+  [SVC_ACT_CUSTOMIZATION] = {"confirmCustomizationDetails", "Confirm customization details", true, 800, true, false, true, false, false},
+  [SVC_ACT_DELIVERY] = {"confirmDeliveryDetails", "Confirm delivery details", true, 2000, true, false, true, false, false},
+  [SVC_ACT_ORDER] = {"confirmOrderDetails", "Confirm order details", true, 2000, true, false, true, false, false},
+  [SVC_ACT_SERVICE] = {"confirmServiceDetails", "Confirm service details", true, 2000, true, false, false, false, false},
+  [SVC_ACT_ACCESS_KEY] = {"digitalAccessKey", "Digital access key", true, 400, true, false, false, false, false},
+  [SVC_ACT_WARRANTY] = {"warranty", "Warranty information", false, 2000, false, false, false, true, false},
+  [SVC_ACT_INVOICE] = {"invoice", "Invoice", true, 0, false, true, false, false, false},
+  [SVC_ACT_LEGAL] = {"legalDisclosure", "Legal disclosure", true, 0, false, true, false, false, false},
+  [SVC_ACT_PROBLEM] = {"unexpectedProblem", "Unexpected problem", true, 2000, true, false, false, false, false},
+  [SVC_ACT_FEEDBACK_REMOVAL] = {"negativeFeedbackRemoval", "Negative feedback removal", false, 0, false, false, false, false, true},
+};
+
+int svc_action_find(const char *name) {
+  for (int i = 0; name && i < SVC_ACT_COUNT; i++)
+    if (!strcmp(svc_actions[i].name, name)) return i;
+  return -1;
+}
+
+/* ---- shared rule checks ------------------------------------------------------------- */
+
+pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r) {
+  st_marketplace m;
+  pl_err e = s->st->ops->marketplace_get(s->st, marketplace_id, a, &m);
+  svc_rules_load(r, e ? NULL : m.settings_json);
+  return e == PL_ENOTFOUND ? PL_OK : e;
+}
+
+/* The order's completion: delivery, or shipment when there is no delivery date. */
+static pl_time completed_at(const st_order *o) { return o->delivered_at ? o->delivered_at : o->shipped_at; }
+
+pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_rules *r, pl_detail *d) {
+  /* Sub-second time from the system clock; an injected clock (tests, replays) ticks
+   * in whole seconds. */
+  double now;
+  if (s->opt.clock.fn) {
+    now = (double)svc_now(s);
+  } else {
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+  }
+  bool allowed;
+  double retry;
+  pl_err e = s->st->ops->rate_take(s->st, seller_id, op, now, r->rate_per_second, r->rate_burst,
+                                   &allowed, &retry);
+  if (e) return e;
+  if (!allowed)
+    return pl_fail(d, PL_ERATELIMIT, "too many %s requests: at most %g a second, bursts of %g; retry in %.1f s",
+                   op, r->rate_per_second, r->rate_burst, retry);
+  return PL_OK;
+}
+
+/* Loads the seller's enforcement state, or a clean one. */
+static pl_err enforcement_of(svc *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
+  pl_err e = s->st->ops->enforcement_get(s->st, seller_id, a, out);
+  if (e == PL_ENOTFOUND) {
+    memset(out, 0, sizeof *out);
+    out->seller_id = (char *)seller_id;
+    return PL_OK;
+  }
+  return e;
+}
+
+pl_err svc__check_quota(svc *s, const char *seller_id, pl_arena *a, pl_detail *d) {
+  st_enforcement en;
+  pl_err e = enforcement_of(s, seller_id, a, &en);
+  if (e) return e;
+  pl_time now = svc_now(s);
+  if (en.quota_per_day <= 0 || en.quota_until <= now) return PL_OK;
+  int64_t n;
+  if ((e = s->st->ops->seller_message_count(s->st, seller_id, now - DAY, false, &n))) return e;
+  if (n >= en.quota_per_day) {
+    char until[32];
+    return pl_fail(d, PL_EQUOTA, "the daily quota of %lld messages is used up (%s; quota until %s)",
+                   (long long)en.quota_per_day, en.quota_reason ? en.quota_reason : "enforcement",
+                   pl_time_format(en.quota_until, until));
+  }
+  return PL_OK;
+}
+
+static pl_err check_restriction(svc *s, const char *seller_id, pl_arena *a, pl_detail *d) {
+  st_enforcement en;
+  pl_err e = enforcement_of(s, seller_id, a, &en);
+  if (e) return e;
+  if (en.restricted_until > svc_now(s)) {
+    char until[32];
+    return pl_fail(d, PL_ERESTRICTED, "proactive messaging is restricted until %s: %s; replies to buyers are still allowed",
+                   pl_time_format(en.restricted_until, until),
+                   en.restriction_reason ? en.restriction_reason : "policy violations");
+  }
+  return PL_OK;
+}
+
+/* ---- enforcement ------------------------------------------------------------------- */
+
+static bool severe_category(const char *c) {
+  return !strcmp(c, "off_platform") || !strcmp(c, "review_request");
+}
+
+static pl_err audit_enforcement(svc *s, const st_enforcement *en, const char *actor, const char *what,
+                                const char *reason) {
+  char until[32], quota[32], subject[96];
+  snprintf(subject, sizeof subject, "seller:%s", en->seller_id);
+  return svc__audit(s, en->seller_id, actor, what, subject,
+                    json_pack("{s:s,s:s,s:I,s:s,s:b,s:I}", "reason", reason ? reason : "",
+                              "restricted_until", en->restricted_until ? pl_time_format(en->restricted_until, until) : "",
+                              "quota_per_day", (json_int_t)en->quota_per_day,
+                              "quota_until", en->quota_until ? pl_time_format(en->quota_until, quota) : "",
+                              "suspension_flag", en->suspension_flag, "warnings", (json_int_t)en->warnings));
+}
+
+static void restrict_seller(st_enforcement *en, const svc_rules *r, pl_time now, const char *reason,
+                            pl_arena *a) {
+  pl_time until = now + r->restriction_days * DAY;
+  if (until > en->restricted_until) en->restricted_until = until;
+  en->restriction_reason = pl_arena_strdup(a, reason);
+  /* A restricted seller also gets a message quota, lifted after a week of compliance
+   * once the restriction ends. */
+  if (r->quota_per_day > 0) {
+    en->quota_per_day = r->quota_per_day;
+    pl_time qu = en->restricted_until + r->quota_compliance_days * DAY;
+    if (qu > en->quota_until) en->quota_until = qu;
+    en->quota_reason = pl_arena_strdup(a, "restricted for policy violations");
+  }
+}
+
+pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const policy_verdict *v,
+                    pl_arena *a) {
+  if (!v || v->nfindings == 0) return PL_OK;
+  svc_rules r;
+  pl_err e = svc__rules_for(s, t->marketplace_id, a, &r);
+  if (e) return e;
+  pl_time now = svc_now(s);
+  bool severe = false, review_on_requested = false;
+  const char *severe_cat = NULL;
+  for (size_t i = 0; i < v->nfindings; i++) {
+    const char *cat = v->findings[i].category;
+    bool seen = false;
+    for (size_t k = 0; k < i; k++)
+      if (!strcmp(v->findings[k].category, cat)) seen = true;
+    if (seen) continue; /* one violation per category and message */
+    st_violation vi = {.seller_id = t->seller_id, .category = (char *)cat,
+                       .severity = severe_category(cat) ? "severe" : "minor",
+                       .rule = (char *)v->findings[i].rule, .message_id = m->id, .at = now};
+    if ((e = s->st->ops->violation_add(s->st, &vi))) return e;
+    if (severe_category(cat)) {
+      severe = true;
+      if (!severe_cat) severe_cat = cat;
+    }
+    if (!strcmp(cat, "review_request") && t->order_id) {
+      pl_time rat;
+      pl_err g = s->st->ops->review_request_get(s->st, t->order_id, &rat);
+      if (!g) review_on_requested = true;
+      else if (g != PL_ENOTFOUND) return g;
+    }
+  }
+  st_enforcement en;
+  if ((e = enforcement_of(s, t->seller_id, a, &en))) return e;
+  en.warnings++;
+  const char *what = "enforcement.warning";
+  char *reason = pl_arena_printf(a, "message M%lld was blocked by the communication policy", (long long)m->id);
+  if (review_on_requested) {
+    reason = pl_arena_strdup(a, "asked for a review by message on an order that already had a review request");
+    restrict_seller(&en, &r, now, reason, a);
+    what = "enforcement.restriction";
+  }
+  if (severe) {
+    if (!review_on_requested)
+      reason = pl_arena_printf(a, "severe violation (%s) in message M%lld", severe_cat, (long long)m->id);
+    restrict_seller(&en, &r, now, reason, a);
+    en.suspension_flag = true;
+    en.suspension_reason = reason;
+    what = "enforcement.restriction";
+  } else if (!review_on_requested) {
+    /* Repeated minor violations: count the blocked messages in the window. */
+    st_violation *vs;
+    size_t n;
+    if ((e = s->st->ops->violation_list(s->st, t->seller_id, now - r.minor_window_days * DAY, 1000, a, &vs, &n)))
+      return e;
+    int64_t msgs = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(vs[i].severity, "minor")) continue;
+      bool dup = false;
+      for (size_t k = 0; k < i; k++)
+        if (!strcmp(vs[k].severity, "minor") && vs[k].message_id == vs[i].message_id) dup = true;
+      if (!dup) msgs++;
+    }
+    if (msgs >= r.minor_threshold) {
+      reason = pl_arena_printf(a, "%lld messages with minor violations in %lld days",
+                               (long long)msgs, (long long)r.minor_window_days);
+      restrict_seller(&en, &r, now, reason, a);
+      what = "enforcement.restriction";
+    }
+  }
+  en.updated_at = now;
+  if ((e = s->st->ops->enforcement_put(s->st, &en))) return e;
+  return audit_enforcement(s, &en, "policy", what, reason);
+}
+
+/* ---- message actions -------------------------------------------------------------- */
+
+/* Why an action is not available for an order now, or NULL when it is. */
+static const char *action_unavailable(const svc_action_def *def, const st_order *o,
+                                      const svc_rules *r, pl_time now, bool attachments_supported) {
+  if (!strcmp(o->status, "canceled")) return "the order was canceled";
+  if (def->before_delivery && (!strcmp(o->status, "delivered") || o->delivered_at))
+    return "only before the order is delivered";
+  pl_time done = completed_at(o);
+  if (done && now > done + r->proactive_window_days * DAY)
+    return "only within the messaging window after the order's completion";
+  if (def->needs_negative_feedback && !o->negative_feedback) return "the buyer left no negative feedback on this order";
+  if (def->attachment_required && !attachments_supported) return "needs an attachment, and attachments are not accepted yet";
+  return NULL;
+}
+
+pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                         svc_action_status *out, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "message actions are the seller's");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_order o;
+  svc_rules r;
+  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
+  if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
+  if (!e) e = svc__rate_take(s, c->seller_id, "getMessagingActionsForOrder", &r, d);
+  pl_time now = svc_now(s);
+  if (!e) {
+    for (int i = 0; i < SVC_ACT_COUNT; i++) {
+      out[i].def = &svc_actions[i];
+      out[i].reason = action_unavailable(&svc_actions[i], &o, &r, now, false);
+      out[i].available = out[i].reason == NULL;
+    }
+  }
+  return svc__end(s, e, d);
+}
+
+/* The thread of an order, created for a proactive message when there is none. */
+static pl_err order_thread(svc *s, const st_order *o, pl_time now, pl_arena *a, st_thread *t,
+                           pl_detail *d) {
+  pl_err e = s->st->ops->thread_find_order(s->st, o->id, a, t);
+  if (e != PL_ENOTFOUND) return e;
+  memset(t, 0, sizeof *t);
+  t->order_id = o->id;
+  t->seller_id = o->seller_id;
+  t->buyer_id = o->buyer_id;
+  t->marketplace_id = o->marketplace_id;
+  t->topic = "other";
+  t->created_at = t->last_message_at = now;
+  char *alias;
+  if ((e = svc__alias_ensure(s, o->marketplace_id, o->buyer_id, o->seller_id, now, a, &alias, d))) return e;
+  return s->st->ops->thread_insert(s->st, t);
+}
+
+pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const char *action,
+                       const svc_action_in *in, pl_arena *a, svc_sent *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "message actions are the seller's");
+  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+    return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot send messages");
+  int ai = svc_action_find(action);
+  if (ai < 0) return pl_fail(d, PL_ENOTFOUND, "no message action '%s'", action ? action : "");
+  const svc_action_def *def = &svc_actions[ai];
+  const char *text = in->text;
+  pl_err e;
+  if (def->max_text == 0 && text && *text)
+    return pl_fail(d, PL_EINVAL, "%s takes no text", def->name);
+  if (def->text_required && !text) return pl_fail(d, PL_EMISSING, "%s needs a text", def->name);
+  if (text) {
+    if ((e = svc__check_text(text, d))) return e;
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) chars += (*p & 0xC0) != 0x80;
+    if ((int64_t)chars > def->max_text)
+      return pl_fail(d, PL_ETOOLONG, "text is %zu characters; %s takes at most %lld", chars, def->name,
+                     (long long)def->max_text);
+  }
+  pl_time cov_start = 0, cov_end = 0;
+  if (def->needs_coverage) {
+    if (!in->coverage_start || !in->coverage_end)
+      return pl_fail(d, PL_EMISSING, "warranty needs coverage_start and coverage_end");
+    if (!pl_time_parse(in->coverage_start, &cov_start) || !pl_time_parse(in->coverage_end, &cov_end))
+      return pl_fail(d, PL_EINVAL, "coverage dates must be ISO 8601 times");
+    if (cov_end <= cov_start) return pl_fail(d, PL_EINVAL, "coverage_end must be after coverage_start");
+  }
+  if (def->attachment_required && in->nattachments == 0)
+    return pl_fail(d, PL_EMISSING, "%s needs an attachment", def->name);
+
+  if ((e = svc__begin(s, true, d))) return e;
+  st_order o;
+  svc_rules r;
+  st_thread t;
+  st_buyer b;
+  pl_time now = svc_now(s);
+  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
+  if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
+  if (!e) e = svc__rate_take(s, c->seller_id, def->name, &r, d);
+  const char *why = NULL;
+  if (!e && (why = action_unavailable(def, &o, &r, now, in->nattachments > 0))) {
+    e = !strcmp(o.status, "canceled") ? pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id)
+                                      : pl_fail(d, PL_EACTION, "%s is not available for order %s: %s", def->name, o.id, why);
+  }
+  if (!e) e = order_thread(s, &o, now, a, &t, d);
+  bool proactive = !e && t.last_buyer_at == 0;
+  if (!e && proactive) e = check_restriction(s, c->seller_id, a, d);
+  if (!e) e = svc__check_quota(s, c->seller_id, a, d);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) {
+    /* The message the buyer reads: the seller's text, or the action's own wording. */
+    const char *body = text;
+    if (!body || !*body) body = svc__action_text(def, b.locale, a);
+    if (def->needs_coverage) {
+      char s1[32], s2[32];
+      body = pl_arena_printf(a, "%s\n\n%s %s – %s", body, svc__coverage_label(b.locale),
+                             pl_time_format(cov_start, s1), pl_time_format(cov_end, s2));
+      body = pl_arena_strdup(a, body);
+    }
+    svc__msg_opts mo = {.action = def->name, .critical = def->critical, .proactive = proactive,
+                        .opted_out = b.opt_out, .marketplace_text = !text || !*text};
+    svc_send_in sin = {.text = body};
+    e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
+  }
+  e = svc__end(s, e, d);
+  if (!e) {
+    svc__count_status(s, out->msg.status);
+    svc__publish(s, "message", &t, &out->msg);
+    if (!strcmp(out->msg.status, "rejected"))
+      return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
+                     out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
+  }
+  return e;
+}
+
+/* ---- review requests ----------------------------------------------------------------- */
+
+pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                          svc_sent *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "review requests are the seller's");
+  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+    return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot request reviews");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_order o;
+  svc_rules r;
+  st_thread t;
+  st_buyer b;
+  pl_time now = svc_now(s), prev;
+  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
+  if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
+  if (!e) e = svc__rate_take(s, c->seller_id, "createProductReviewAndSellerFeedbackSolicitation", &r, d);
+  if (!e && !strcmp(o.status, "canceled"))
+    e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
+  if (!e) {
+    pl_err g = s->st->ops->review_request_get(s->st, o.id, &prev);
+    if (!g) {
+      char when[32];
+      e = pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
+                  o.id, pl_time_format(prev, when));
+    } else if (g != PL_ENOTFOUND) {
+      e = g;
+    }
+  }
+  if (!e) {
+    if (!o.delivered_at) {
+      e = pl_fail(d, PL_EWINDOW, "order %s is not delivered yet; a review can be requested from day %lld to day %lld after delivery",
+                  o.id, (long long)r.review_min_days, (long long)r.review_max_days);
+    } else {
+      int64_t age = now - o.delivered_at;
+      if (age < r.review_min_days * DAY || age > r.review_max_days * DAY)
+        e = pl_fail(d, PL_EWINDOW, "order %s was delivered %lld days ago; a review can be requested from day %lld to day %lld after delivery",
+                    o.id, (long long)(age / DAY), (long long)r.review_min_days, (long long)r.review_max_days);
+    }
+  }
+  if (!e) e = order_thread(s, &o, now, a, &t, d);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) {
+    svc__msg_opts mo = {.kind = "review_request", .action = "productReviewAndSellerFeedback",
+                        .critical = false, .proactive = true, .opted_out = false, .marketplace_text = true};
+    svc_send_in sin = {.text = svc__review_text(b.locale, a)};
+    e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
+  }
+  if (!e) {
+    e = s->st->ops->review_request_put(s->st, o.id, o.seller_id, out->msg.id, now);
+    if (e == PL_EEXIST) e = pl_fail(d, PL_EALREADY, "a review was already requested for order %s", o.id);
+  }
+  e = svc__end(s, e, d);
+  if (!e) {
+    svc__count_status(s, out->msg.status);
+    svc__publish(s, "message", &t, &out->msg);
+  }
+  return e;
+}
+
+pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                            char **locale, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "buyer attributes are for the seller");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_order o;
+  st_buyer b;
+  svc_rules r;
+  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
+  if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
+  if (!e) e = svc__rate_take(s, c->seller_id, "getAttributes", &r, d);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) *locale = b.locale;
+  return svc__end(s, e, d);
+}
+
+/* ---- buyer preferences --------------------------------------------------------------- */
+
+pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "only a buyer sets their preferences");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_buyer b;
+  e = s->st->ops->buyer_get(s->st, c->buyer_id, a, &b);
+  if (!e && b.opt_out != opt_out) {
+    b.opt_out = opt_out;
+    e = s->st->ops->buyer_put(s->st, &b);
+    /* Opt-out is private: the audit entry is the operator's, not any seller's. */
+    if (!e) e = svc__audit(s, NULL, c->name, opt_out ? "buyer.opt_out" : "buyer.opt_in", c->buyer_id, NULL);
+  }
+  return svc__end(s, e, d);
+}
+
+/* ---- the operator's review queue --------------------------------------------------- */
+
+pl_err svc_held_list(svc *s, const svc_caller *c, int limit, pl_arena *a, st_message **out,
+                     size_t *n, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "the review queue is the operator's");
+  if (limit < 1 || limit > 100) return pl_fail(d, PL_EINVAL, "limit must be from 1 to 100");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->held_list(s->st, c->marketplace_id, limit, a, out, n);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool approve,
+                         const char *note, pl_arena *a, st_message *m, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "held messages are decided by the operator");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_thread t;
+  e = s->st->ops->message_get(s->st, message_id, a, m);
+  if (!e) e = s->st->ops->thread_get(s->st, m->thread_id, a, &t);
+  if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (!e && (!m->status || strcmp(m->status, "held_for_review")))
+    e = pl_fail(d, PL_ECONFLICT, "message M%lld is not held for review (it is %s)", (long long)message_id,
+                m->status ? m->status : "unknown");
+  const char *status = approve ? "delivered" : "rejected";
+  if (!e) {
+    st_event ev = {.message_id = m->id, .thread_id = m->thread_id, .seller_id = m->seller_id,
+                   .type = "status", .value = (char *)status, .actor = (char *)c->name, .at = svc_now(s)};
+    e = s->st->ops->event_insert(s->st, &ev);
+    m->status = (char *)status;
+    m->status_at = ev.at;
+  }
+  if (!e) e = svc__thread_recompute(s, &t, a);
+  if (!e && !approve && m->policy_json) {
+    /* A rejection by the operator is a violation like a rejection by the engine. */
+    json_t *pj = json_loads(m->policy_json, 0, NULL);
+    json_t *fs = json_object_get(pj, "findings");
+    size_t nf = json_array_size(fs);
+    policy_verdict v = {.action = POLICY_REJECT, .nfindings = nf,
+                        .findings = pl_arena_alloc(a, (nf ? nf : 1) * sizeof(policy_finding))};
+    for (size_t i = 0; i < nf; i++) {
+      json_t *f = json_array_get(fs, i);
+      v.findings[i] = (policy_finding){
+          .category = pl_arena_strdup(a, json_string_value(json_object_get(f, "category")) ?: "other"),
+          .rule = pl_arena_strdup(a, json_string_value(json_object_get(f, "rule")) ?: "")};
+    }
+    json_decref(pj);
+    e = svc__enforce(s, &t, m, &v, a);
+  }
+  if (!e)
+    e = svc__audit(s, t.seller_id, c->name, approve ? "review.approve" : "review.reject",
+                   svc_thread_ref(a, t.id), json_pack("{s:s,s:s}", "message", svc_message_ref(a, m->id),
+                                                      "note", note ? note : ""));
+  e = svc__end(s, e, d);
+  if (!e) {
+    svc__count_status(s, status);
+    svc__publish(s, "message", &t, m);
+  }
+  return e;
+}
+
+/* ---- enforcement views and the operator's hand ------------------------------------------ */
+
+pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
+                           st_enforcement *out, st_violation **vs, size_t *nv, pl_detail *d) {
+  if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
+    return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_seller sl;
+  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  if (!e) e = enforcement_of(s, seller_id, a, out);
+  if (!e) e = s->st->ops->violation_list(s->st, seller_id, svc_now(s) - 90 * DAY, 200, a, vs, nv);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
+                           const svc_enforcement_in *in, pl_arena *a, st_enforcement *out, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator imposes or lifts measures");
+  if (!in->reason || !*in->reason) return pl_fail(d, PL_EMISSING, "a reason is required: the seller sees it");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_seller sl;
+  pl_time now = svc_now(s);
+  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  if (!e) e = enforcement_of(s, seller_id, a, out);
+  const char *what = NULL;
+  if (!e) {
+    if (!strcmp(in->action, "restrict")) {
+      if (in->days <= 0) e = pl_fail(d, PL_EINVAL, "days must be positive");
+      out->restricted_until = now + in->days * DAY;
+      out->restriction_reason = (char *)in->reason;
+      what = "enforcement.restriction";
+    } else if (!strcmp(in->action, "lift_restriction")) {
+      out->restricted_until = 0;
+      out->restriction_reason = (char *)in->reason;
+      what = "enforcement.restriction_lifted";
+    } else if (!strcmp(in->action, "quota")) {
+      if (in->days <= 0 || in->quota_per_day <= 0) e = pl_fail(d, PL_EINVAL, "days and quota_per_day must be positive");
+      out->quota_per_day = in->quota_per_day;
+      out->quota_until = now + in->days * DAY;
+      out->quota_reason = (char *)in->reason;
+      what = "enforcement.quota";
+    } else if (!strcmp(in->action, "lift_quota")) {
+      out->quota_per_day = 0;
+      out->quota_until = 0;
+      out->quota_reason = (char *)in->reason;
+      what = "enforcement.quota_lifted";
+    } else if (!strcmp(in->action, "flag")) {
+      out->suspension_flag = true;
+      out->suspension_reason = (char *)in->reason;
+      what = "enforcement.flag";
+    } else if (!strcmp(in->action, "unflag")) {
+      out->suspension_flag = false;
+      out->suspension_reason = (char *)in->reason;
+      what = "enforcement.unflag";
+    } else {
+      e = pl_fail(d, PL_EINVAL, "action must be restrict, lift_restriction, quota, lift_quota, flag or unflag");
+    }
+  }
+  if (!e) {
+    out->updated_at = now;
+    e = s->st->ops->enforcement_put(s->st, out);
+  }
+  if (!e) e = audit_enforcement(s, out, c->name, what, in->reason);
+  return svc__end(s, e, d);
+}
+
+pl_err svc_enforcement_list(svc *s, const svc_caller *c, pl_arena *a, st_enforcement **out,
+                            size_t *n, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "the list of sellers' measures is the operator's");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->enforcement_list(s->st, a, out, n);
+  return svc__end(s, e, d);
+}

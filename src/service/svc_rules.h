@@ -1,0 +1,56 @@
+/* svc_rules.h - the marketplace's rules and their defaults (docs/rules.md lists each). */
+#ifndef PL_SVC_RULES_H
+#define PL_SVC_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Numbers of one marketplace: defaults, overridden by its settings JSON. */
+typedef struct {
+  int64_t proactive_window_days; /* proactive messages until this long after completion (30) */
+  int64_t review_min_days;       /* review requests from this day after delivery (5) */
+  int64_t review_max_days;       /* ... to this day (30) */
+  int64_t minor_threshold;       /* minor violations in the window that restrict (3) */
+  int64_t minor_window_days;     /* (30) */
+  int64_t restriction_days;      /* length of a proactive-messaging restriction (30) */
+  int64_t quota_per_day;         /* seller messages a day under a quota (20) */
+  int64_t quota_compliance_days; /* a quota ends after this long without violations (7) */
+  double rate_per_second;        /* token bucket per seller and operation (1) */
+  double rate_burst;             /* (5) */
+} svc_rules;
+
+/* Defaults, then every key of settings_json (a JSON object) that names a field. */
+void svc_rules_load(svc_rules *r, const char *settings_json);
+
+/* The message actions (SP-API Messaging names). */
+typedef enum {
+  SVC_ACT_CUSTOMIZATION = 0,
+  SVC_ACT_DELIVERY,
+  SVC_ACT_ORDER,
+  SVC_ACT_SERVICE,
+  SVC_ACT_ACCESS_KEY,
+  SVC_ACT_WARRANTY,
+  SVC_ACT_INVOICE,
+  SVC_ACT_LEGAL,
+  SVC_ACT_PROBLEM,
+  SVC_ACT_FEEDBACK_REMOVAL,
+  SVC_ACT_COUNT
+} svc_action_id;
+
+typedef struct svc_action_def {
+  const char *name;     /* confirmCustomizationDetails ... */
+  const char *title;    /* for people */
+  bool critical;        /* delivered despite an opt-out */
+  int64_t max_text;     /* characters; 0 = takes no text */
+  bool text_required;
+  bool attachment_required;
+  bool before_delivery; /* only while the order is not yet delivered */
+  bool needs_coverage;  /* warranty: coverage start and end dates */
+  bool needs_negative_feedback;
+} svc_action_def;
+
+extern const svc_action_def svc_actions[SVC_ACT_COUNT];
+/* -1 when name is not an action. */
+int svc_action_find(const char *name);
+
+#endif
