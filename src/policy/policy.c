@@ -271,7 +271,7 @@ static int hit_cmp(const void *x, const void *y) {
  * action is the strongest any finding calls for. */
 static void decide(policy__scan *sc, policy_verdict *out) {
   const policy_config *cfg = sc->cfg;
-  qsort(sc->hits, sc->nhits, sizeof *sc->hits, hit_cmp);
+  if (sc->nhits > 1) qsort(sc->hits, sc->nhits, sizeof *sc->hits, hit_cmp);
   out->findings = sc->nhits ? pl_xcalloc(sc->nhits, sizeof *out->findings) : NULL;
   out->nfindings = 0;
   policy_action act = POLICY_DELIVER;
