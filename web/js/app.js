@@ -62,11 +62,12 @@ function renderHeader() {
     h('a', { class: 'brand', href: HOME[me.kind] || '#/' }, 'parley'),
     h('nav', { class: 'mainnav', 'aria-label': 'Main' }, h('ul', null, links)),
     h('div', { class: 'userbox' },
-      h('span', { class: ['live-dot', liveState === 'on' ? 'is-on' : 'is-off'], id: 'live-status',
-        title: liveState === 'on' ? 'Live updates on' : 'Live updates off' },
-      h('span', { class: 'sr-only' }, liveState === 'on' ? 'Live updates on' : 'Live updates off')),
+      h('span', { class: ['live', liveState === 'on' ? 'is-on' : 'is-off'], id: 'live-status',
+        title: liveState === 'on' ? 'Live updates on: new messages appear by themselves' : 'Live updates off: reload to see new messages' },
+      liveState === 'on' ? 'Live' : 'Offline'),
       notif === 'default'
-        ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', onClick: async () => { await askNotifications(); renderHeader(); } }, 'Turn on notifications')
+        ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'notify', 'aria-label': 'Turn on browser notifications for new messages',
+          onClick: async () => { await askNotifications(); renderHeader(); } }, 'Notifications')
         : null,
       h('span', { class: 'role', 'data-testid': 'role' }, roleLabel(me)),
       h('button', { type: 'button', class: 'btn btn-small', id: 'signout', onClick: doSignOut }, 'Sign out')),
@@ -131,11 +132,11 @@ function startSession() {
   startLive((state) => {
     if (state === liveState) return;
     liveState = state;
-    const dot = document.getElementById('live-status');
-    if (dot) {
-      dot.className = `live-dot ${state === 'on' ? 'is-on' : 'is-off'}`;
-      dot.title = state === 'on' ? 'Live updates on' : 'Live updates off';
-      dot.firstChild.textContent = dot.title;
+    const el = document.getElementById('live-status');
+    if (el) {
+      el.className = `live ${state === 'on' ? 'is-on' : 'is-off'}`;
+      el.textContent = state === 'on' ? 'Live' : 'Offline';
+      el.title = state === 'on' ? 'Live updates on: new messages appear by themselves' : 'Live updates off: reload to see new messages';
     }
   });
 }

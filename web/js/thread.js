@@ -13,9 +13,10 @@ function backLink(kind) {
   return h('a', { class: 'back', href: '#/threads' }, 'Back to all threads');
 }
 
-function who(m, thread, kind) {
+function who(m, thread, me) {
+  const kind = me.kind;
   if (m.from === 'buyer') return kind === 'buyer' ? 'You' : `${thread.buyer_name || 'Buyer'} (buyer)`;
-  if (kind === 'agent') return m.agent_id ? `Your team (agent ${m.agent_id})` : 'Your team';
+  if (kind === 'agent') return m.agent_id && m.agent_id === me.agent_id ? 'You' : m.agent_id ? `Your team (agent ${m.agent_id})` : 'Your team';
   return `${thread.seller_name || 'Seller'} (seller)`;
 }
 
@@ -44,7 +45,8 @@ export function orderPanel(order, thread) {
     items);
 }
 
-function messageItem(m, thread, kind, onFlag) {
+function messageItem(m, thread, me, onFlag) {
+  const kind = me.kind;
   const seller = m.from === 'seller';
   const policy = m.policy || null;
   const showFindings = kind !== 'buyer' && seller && policy && policy.findings && policy.findings.length &&
@@ -66,7 +68,7 @@ function messageItem(m, thread, kind, onFlag) {
   }
   return h('li', { class: ['msg', seller ? 'msg-seller' : 'msg-buyer', m.status && `msg-${m.status}`], id: `msg-${m.id}`, 'data-message': m.id },
     h('div', { class: 'msg-head' },
-      h('span', { class: 'msg-who' }, who(m, thread, kind)),
+      h('span', { class: 'msg-who' }, who(m, thread, me)),
       h('time', { datetime: m.at }, formatDateTime(m.at)),
       badges),
     text,
@@ -186,7 +188,7 @@ export async function renderThread(el, ctx) {
     }
     replace(actions, acts);
 
-    replace(list, messages.map((m) => messageItem(m, thread, kind, onFlag)));
+    replace(list, messages.map((m) => messageItem(m, thread, ctx.me, onFlag)));
     if (!messages.length) list.append(h('li', { class: 'msg-empty' }, 'No messages yet.'));
     replace(side, orderPanel(order, thread));
     const canceled = order && order.status === 'canceled';

@@ -14,21 +14,6 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/** Waits for a locator; when live updates are off, reloads the page until it shows (at most `ms`). */
-async function eventually(page, locator, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      await locator.first().waitFor({ timeout: 2500 });
-      return;
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      const live = await page.locator('#live-status.is-on').count();
-      if (!live) await page.reload();
-    }
-  }
-}
-
 test('buyer asks, seller fixes a policy finding and replies, buyer sees the reply', async () => {
   const buyer = await newPage(chrome.browser, server.url, { name: 'buyer' });
   const seller = await newPage(chrome.browser, server.url, { name: 'seller' });
@@ -45,6 +30,9 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
 
   // The buyer opens the drill order's conversation and asks a question.
   await signIn(bp, server.tokens.buyers.B1, '#/messages');
+  // Both pages listen for live updates (Server-Sent Events).
+  await sp.locator('#live-status.is-on').waitFor();
+  await bp.locator('#live-status.is-on').waitFor();
   await shot(bp, 'journey1', 'buyer-messages');
   await bp.locator('[data-thread="T1"] a').click();
   await bp.locator('h1', { hasText: 'Question about the product' }).waitFor();
@@ -54,9 +42,9 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await bp.locator('.msg-buyer .msg-text', { hasText: question }).waitFor();
   await shot(bp, 'journey1', 'buyer-thread-asked');
 
-  // The seller's inbox shows the thread as needing a response, unread, with time left.
+  // The seller's inbox shows the thread live (no reload) as needing a response, unread, with time left.
   const row = sp.locator('[data-thread="T1"]');
-  await eventually(sp, row);
+  await row.waitFor();
   await sp.locator('#rn-count', { hasText: '3 threads need a response' }).waitFor();
   assert.match(await row.getAttribute('class'), /is-unread/);
   assert.match(await row.locator('.due').textContent(), /\d+ h \d+ min left/);
@@ -104,8 +92,8 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   assert.equal(await box.inputValue(), '');
   await shot(sp, 'journey1', 'seller-thread-replied');
 
-  // The buyer sees the reply in the open thread.
-  await eventually(bp, bp.locator('.msg-seller .msg-text', { hasText: 'sold separately on the marketplace' }));
+  // The buyer sees the reply appear in the open thread, live.
+  await bp.locator('.msg-seller .msg-text', { hasText: 'sold separately on the marketplace' }).waitFor();
   await shot(bp, 'journey1', 'buyer-thread-reply');
 
   // Phone width: the seller's thread at 375 px.
