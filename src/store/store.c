@@ -7,7 +7,7 @@
 
 pl_err store_open(const char *url, store **out, pl_detail *d) {
   if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
-    return pl_fail(d, PL_EINVAL, "this parley was built without the PostgreSQL backend");
+    return store_pg_open(url, out, d);
   if (!strncmp(url, "sqlite:", 7)) url += 7;
   return store_sqlite_open(url, out, d);
 }

@@ -1,0 +1,1281 @@
+/* store_pg.c - the PostgreSQL backend of the store interface (libpq, a connection pool).
+ *
+ * begin() takes a connection from the pool and binds it to the calling thread until
+ * commit() or rollback() gives it back, so that the libmicrohttpd worker threads run
+ * their transactions side by side. Every statement is prepared once per connection and
+ * every value travels as a parameter. The semantics are those of store_sqlite.c, kept
+ * across several nodes sharing one database:
+ *
+ *  - Read transactions run at REPEATABLE READ: one snapshot, as a SQLite reader sees.
+ *  - Write transactions run at READ COMMITTED and lock the thread they work on (the
+ *    thread look-ups of a write transaction take FOR NO KEY UPDATE), so that the
+ *    read-recompute-write of a thread summary is serial per thread, as SQLite's single
+ *    writer makes it, and each later statement sees what the previous holder committed.
+ *  - Inserts that may meet a unique constraint in a race (aliases, threads, tokens,
+ *    imported messages) use ON CONFLICT DO NOTHING and report PL_EEXIST, so that the
+ *    transaction stays usable, as it does after a SQLite constraint failure.
+ *  - The audit chain head is a one-row table locked by each append.
+ * Lock order is always thread, then audit head, so nodes cannot deadlock each other. */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_pg_schema.h"
+
+enum {
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
+  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
+  /* each thread look-up is followed by its locking variant (see thread_one) */
+  Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
+  Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
+  Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
+  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
+  Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q__COUNT
+};
+
+#define THREAD_COLS                                                                        \
+  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
+  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"      \
+  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at,"           \
+  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"           \
+  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
+  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
+  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id)"
+
+/* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
+ * of inserted messages (KEY SHARE) do not wait for. */
+#define LOCK_THREAD " FOR NO KEY UPDATE OF t"
+
+#define MSG_COLS                                                                           \
+  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
+  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at"
+
+/* The inbox query's conditions, shared by the three scopes, as in store_sqlite.c. The
+ * search text goes to plainto_tsquery, which accepts any input: user text is never
+ * parsed as query syntax and never makes the statement fail. */
+#define THREAD_LIST_WHERE                                                                   \
+  " AND CASE $2::int WHEN 0 THEN NOT t.archived"                                           \
+  "  WHEN 1 THEN NOT t.archived AND t.needs_response > 0"                                   \
+  "  WHEN 2 THEN NOT t.archived AND t.waiting > 0"                                          \
+  "  WHEN 3 THEN NOT t.archived AND t.last_seller_at > 0"                                   \
+  "  ELSE t.archived END"                                                                   \
+  " AND ($3::text IS NULL OR t.order_id = $3)"                                              \
+  " AND ($4::text IS NULL OR t.asin = $4 OR t.order_id IN"                                  \
+  "      (SELECT i.order_id FROM order_items i WHERE i.seller_id = t.seller_id"             \
+  "       AND i.asin = $4))"                                                                \
+  " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM aliases al WHERE al.alias = $5"          \
+  "      AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id))"                     \
+  " AND ($6::text IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                   \
+  "      LEFT JOIN message_state s ON s.message_id = m.id"                                 \
+  "      WHERE m.tsv @@ plainto_tsquery('parley_text'::regconfig, $6)"                     \
+  "      AND ($9::int = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"           \
+  " AND ($7::bigint = 0 OR t.last_message_at < $7"                                          \
+  "      OR (t.last_message_at = $7 AND t.id < $8::bigint))"                                \
+  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT $10"
+
+static const char *const sql[Q__COUNT] = {
+  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
+                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET"
+                   " name = excluded.name, locale = excluded.locale,"
+                   " domains = excluded.domains, settings = excluded.settings",
+  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = $1",
+  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
+                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
+                   " name = excluded.name, email_sealed = excluded.email_sealed",
+  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
+                   " FROM sellers WHERE id = $1",
+  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES ($1, $2, $3) RETURNING id",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = $1",
+  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
+                  " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
+                  " name = excluded.name, locale = excluded.locale,"
+                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
+                  " opt_out = excluded.opt_out",
+  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
+                  " WHERE id = $1",
+  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = $1 AND buyer_id = $2"
+                  " AND seller_id = $3",
+  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
+                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
+                  " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                  " ON CONFLICT DO NOTHING",
+  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
+                  " WHERE hash = $1",
+  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
+  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
+                  " purchased_at, shipped_at, delivered_at, updated_at)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET"
+                  " status = excluded.status, purchased_at = excluded.purchased_at,"
+                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
+                  " updated_at = excluded.updated_at"
+                  " WHERE orders.seller_id = excluded.seller_id"
+                  " AND orders.buyer_id = excluded.buyer_id",
+  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = $1 AND seller_id = $2",
+  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
+                       " price, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
+                  " shipped_at, delivered_at, updated_at FROM orders WHERE id = $1",
+  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
+                        " WHERE order_id = $1 ORDER BY pos",
+  [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
+                   " AND ($2::text IS NULL OR buyer_id = $2)"
+                   " AND ($3::bigint = 0 OR purchased_at < $3"
+                   "      OR (purchased_at = $3 AND id < $4))"
+                   " ORDER BY purchased_at DESC, id DESC LIMIT $5",
+  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
+                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
+                      " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
+                      " response_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                      " $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
+  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1",
+  [Q_THREAD_GET_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1" LOCK_THREAD,
+  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1",
+  [Q_THREAD_FIND_ORDER_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1"
+                               LOCK_THREAD,
+  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+                            " AND t.buyer_id = $2 AND t.asin = $3",
+  [Q_THREAD_FIND_PRODUCT_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+                                 " AND t.buyer_id = $2 AND t.asin = $3" LOCK_THREAD,
+  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
+                      " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
+                      " last_seller_at = $9, seller_read_at = $10, buyer_read_at = $11,"
+                      " response_due_at = $12 WHERE id = $1 AND seller_id = $2",
+  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+                           THREAD_LIST_WHERE,
+  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
+                          THREAD_LIST_WHERE,
+  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
+                        THREAD_LIST_WHERE,
+  [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
+                        " AND needs_response > 0",
+  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
+                   " text, at, policy_action, policy_engine, policy_json)"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                   " ON CONFLICT DO NOTHING RETURNING id",
+  [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
+                        " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
+  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                " ON s.message_id = m.id WHERE m.id = $1",
+  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                    " ON s.message_id = m.id WHERE m.ext_id = $1",
+  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                 " ON s.message_id = m.id WHERE m.thread_id = $1 ORDER BY m.at, m.id",
+  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
+                     " actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+  [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
+                     " VALUES ($1, $2, $3, false, $4) ON CONFLICT (message_id) DO UPDATE SET"
+                     " status = excluded.status, status_at = excluded.status_at",
+  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = $2 WHERE message_id = $1",
+  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
+                   " FROM message_events WHERE thread_id = $1 ORDER BY id",
+  [Q_AUDIT_HEAD] = "SELECT hash FROM audit_head WHERE one FOR UPDATE",
+  [Q_AUDIT_INSERT] = "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
+                     " prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)"
+                     " UPDATE audit_head h SET hash = $8, last_id = ins.id FROM ins"
+                     " WHERE h.one RETURNING ins.id",
+  [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
+                   " FROM audit WHERE subject = $1 ORDER BY id",
+  [Q_PING] = "SELECT 1",
+};
+
+/* One pooled connection. Prepared statements live as long as the session does. */
+typedef struct pg_conn {
+  PGconn *c;
+  bool prepared[Q__COUNT];
+  bool write;  /* the open transaction was begun for writing */
+  bool failed; /* a statement failed: the transaction can only roll back */
+  struct pg_conn *next;
+} pg_conn;
+
+typedef struct {
+  store base;
+  char *url; /* the URL given to libpq: ours without pool_size */
+  int size;
+  pg_conn *conns;
+  pg_conn *idle; /* a stack: the most recently used, still connected, come first */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_key_t key; /* the calling thread's connection between begin and commit */
+} pg_store;
+
+#define PG(s) ((pg_store *)(s))
+
+enum { PG_MAX_PARAMS = 16 };
+
+typedef struct {
+  const char *v[PG_MAX_PARAMS];
+  char buf[PG_MAX_PARAMS][24];
+  int n;
+} pg_params;
+
+static void p_text(pg_params *p, const char *v) { p->v[p->n++] = v; }
+
+static void p_int(pg_params *p, int64_t v) {
+  snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
+  p->v[p->n] = p->buf[p->n];
+  p->n++;
+}
+
+static void p_bool(pg_params *p, bool v) { p_text(p, v ? "true" : "false"); }
+
+static char *col_text(pl_arena *a, const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+static int64_t col_int(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static bool col_bool(const PGresult *r, int row, int col) {
+  return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+/* The calling thread's connection, or NULL outside a transaction. */
+static pg_conn *cur(store *s) { return pthread_getspecific(PG(s)->key); }
+
+/* Maps a result to an error code: integrity violations (class 23: unique, foreign key,
+ * check, the append-only triggers) are PL_EEXIST, as SQLITE_CONSTRAINT is in the SQLite
+ * backend; anything else is PL_ESTORE and is logged, since it means a broken database
+ * or connection rather than a refused row. */
+static pl_err res_err(pg_conn *k, const PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return PL_OK;
+  k->failed = true;
+  const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  if (code && !strncmp(code, "23", 2)) return PL_EEXIST;
+  const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  fprintf(stderr, "parley: postgres: %s%s%s\n", code ? code : "", code ? " " : "",
+          msg ? msg : PQerrorMessage(k->c));
+  return PL_ESTORE;
+}
+
+/* Runs prepared query q with the parameters; prepares it first on a new connection.
+ * Returns the result (never NULL on a live connection); the caller clears it. */
+static PGresult *run(pg_conn *k, int q, const pg_params *p) {
+  char name[16];
+  snprintf(name, sizeof name, "pl%d", q);
+  if (!k->prepared[q]) {
+    PGresult *r = PQprepare(k->c, name, sql[q], 0, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
+    PQclear(r);
+    k->prepared[q] = true;
+  }
+  return PQexecPrepared(k->c, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
+}
+
+/* Runs a statement whose rows do not matter; *changed gets the affected row count. */
+static pl_err exec_q(pg_conn *k, int q, const pg_params *p, long *changed) {
+  PGresult *r = run(k, q, p);
+  pl_err e = res_err(k, r);
+  if (!e && changed) *changed = strtol(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return e;
+}
+
+/* Runs a query expected to return at most one row: PL_OK with *out set (the caller
+ * clears it), or PL_ENOTFOUND. */
+static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
+  PGresult *r = run(k, q, p);
+  pl_err e = res_err(k, r);
+  if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  *out = r;
+  return PL_OK;
+}
+
+/* A statement of the connection's own, outside the prepared set (BEGIN, COMMIT...). */
+static pl_err simple(pg_conn *k, const char *s) {
+  PGresult *r = PQexec(k->c, s);
+  pl_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? PL_OK : PL_ESTORE;
+  PQclear(r);
+  return e;
+}
+
+/* ---- connections and the pool ---------------------------------------------------- */
+
+static void quiet_notices(void *arg, const char *message) {
+  (void)arg;
+  (void)message; /* e.g. "text-search query doesn't contain lexemes": not an error */
+}
+
+static void conn_drop(pg_conn *k) {
+  if (k->c) PQfinish(k->c);
+  k->c = NULL;
+  memset(k->prepared, 0, sizeof k->prepared);
+}
+
+static pl_err conn_open(pg_store *p, pg_conn *k, pl_detail *d) {
+  static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+  const char *vals[] = {p->url, "parley", NULL};
+  conn_drop(k);
+  k->c = PQconnectdbParams(keys, vals, 1);
+  if (!k->c || PQstatus(k->c) != CONNECTION_OK) {
+    const char *m = k->c ? PQerrorMessage(k->c) : "out of memory";
+    pl_fail(d, PL_ESTORE, "cannot connect to PostgreSQL: %.*s", (int)strcspn(m, "\n"), m);
+    if (!d) fprintf(stderr, "parley: postgres: cannot connect: %.*s\n", (int)strcspn(m, "\n"), m);
+    conn_drop(k);
+    return PL_ESTORE;
+  }
+  PQsetNoticeProcessor(k->c, quiet_notices, NULL);
+  return PL_OK;
+}
+
+static pg_conn *pool_take(pg_store *p) {
+  pthread_mutex_lock(&p->mu);
+  while (!p->idle) pthread_cond_wait(&p->cv, &p->mu);
+  pg_conn *k = p->idle;
+  p->idle = k->next;
+  pthread_mutex_unlock(&p->mu);
+  k->next = NULL;
+  return k;
+}
+
+static void pool_give(pg_store *p, pg_conn *k) {
+  if (k->c && (PQstatus(k->c) != CONNECTION_OK || PQtransactionStatus(k->c) != PQTRANS_IDLE))
+    conn_drop(k); /* a broken session is replaced at its next use */
+  pthread_mutex_lock(&p->mu);
+  k->next = p->idle;
+  p->idle = k;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+static void pg_close(store *s) {
+  pg_store *p = PG(s);
+  for (int i = 0; i < p->size; i++) conn_drop(&p->conns[i]);
+  free(p->conns);
+  free(p->url);
+  pthread_key_delete(p->key);
+  pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+static pl_err pg_begin(store *s, bool write) {
+  pg_store *p = PG(s);
+  if (cur(s)) return PL_ESTORE; /* one transaction per thread, as with SQLite's mutex */
+  pg_conn *k = pool_take(p);
+  /* Reads see one snapshot, as a SQLite read transaction does; writes lock what they
+   * change and see what others committed before them. */
+  const char *b = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ";
+  pl_err e = PL_OK;
+  if (!k->c) e = conn_open(p, k, NULL);
+  if (!e && (e = simple(k, b)) && PQstatus(k->c) != CONNECTION_OK) {
+    /* The server went away since this connection was last used: one fresh attempt. */
+    if (!(e = conn_open(p, k, NULL))) e = simple(k, b);
+  }
+  if (e) {
+    pool_give(p, k);
+    return PL_ESTORE;
+  }
+  k->write = write;
+  k->failed = false;
+  pthread_setspecific(p->key, k);
+  return PL_OK;
+}
+
+static void finish(store *s, pg_conn *k) {
+  pthread_setspecific(PG(s)->key, NULL);
+  pool_give(PG(s), k);
+}
+
+static pl_err pg_commit(store *s) {
+  pg_conn *k = cur(s);
+  if (!k) return PL_ESTORE;
+  pl_err e = PL_ESTORE;
+  if (k->failed) {
+    simple(k, "ROLLBACK");
+  } else {
+    /* COMMIT of a failed transaction answers ROLLBACK without an error: check the tag. */
+    PGresult *r = PQexec(k->c, "COMMIT");
+    if (PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT")) e = PL_OK;
+    else if (PQresultStatus(r) != PGRES_COMMAND_OK) res_err(k, r);
+    PQclear(r);
+  }
+  finish(s, k);
+  return e;
+}
+
+static void pg_rollback(store *s) {
+  pg_conn *k = cur(s);
+  if (!k) return;
+  simple(k, "ROLLBACK");
+  finish(s, k);
+}
+
+#define CONN(s)                      \
+  pg_conn *k = cur(s);               \
+  if (!k) return PL_ESTORE
+
+static pl_err pg_ping(store *s) {
+  CONN(s);
+  return exec_q(k, Q_PING, NULL, NULL);
+}
+
+/* ---- parties ----------------------------------------------------------------------- */
+
+static pl_err pg_marketplace_put(store *s, const st_marketplace *m) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, m->id);
+  p_text(&p, m->name);
+  p_text(&p, m->locale);
+  p_text(&p, m->domains_json ? m->domains_json : "[]");
+  p_text(&p, m->settings_json ? m->settings_json : "{}");
+  return exec_q(k, Q_MARKET_PUT, &p, NULL);
+}
+
+static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
+  if (e) return e;
+  o->id = col_text(a, r, 0, 0);
+  o->name = col_text(a, r, 0, 1);
+  o->locale = col_text(a, r, 0, 2);
+  o->domains_json = col_text(a, r, 0, 3);
+  o->settings_json = col_text(a, r, 0, 4);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_seller_put(store *s, const st_seller *v) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, v->id);
+  p_text(&p, v->marketplace_id);
+  p_text(&p, v->name);
+  p_text(&p, v->email_sealed);
+  p_text(&p, v->alias);
+  p_int(&p, v->created_at);
+  return exec_q(k, Q_SELLER_PUT, &p, NULL);
+}
+
+static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
+  if (e) return e;
+  o->id = col_text(a, r, 0, 0);
+  o->marketplace_id = col_text(a, r, 0, 1);
+  o->name = col_text(a, r, 0, 2);
+  o->email_sealed = col_text(a, r, 0, 3);
+  o->alias = col_text(a, r, 0, 4);
+  o->created_at = col_int(r, 0, 5);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, v->seller_id);
+  p_text(&p, v->name);
+  p_text(&p, v->role);
+  PGresult *r;
+  pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
+  if (!e) {
+    *id = col_int(r, 0, 0);
+    PQclear(r);
+  }
+  return e == PL_EEXIST ? PL_EINVAL : e; /* an unknown seller or role */
+}
+
+static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
+  if (e) return e;
+  o->id = col_int(r, 0, 0);
+  o->seller_id = col_text(a, r, 0, 1);
+  o->name = col_text(a, r, 0, 2);
+  o->role = col_text(a, r, 0, 3);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_buyer_put(store *s, const st_buyer *v) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, v->id);
+  p_text(&p, v->name);
+  p_text(&p, v->locale);
+  p_text(&p, v->email_sealed);
+  p_text(&p, v->email_hash);
+  p_bool(&p, v->opt_out);
+  return exec_q(k, Q_BUYER_PUT, &p, NULL);
+}
+
+static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
+  if (e) return e;
+  o->id = col_text(a, r, 0, 0);
+  o->name = col_text(a, r, 0, 1);
+  o->locale = col_text(a, r, 0, 2);
+  o->email_sealed = col_text(a, r, 0, 3);
+  o->email_hash = col_text(a, r, 0, 4);
+  o->opt_out = col_bool(r, 0, 5);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
+                           pl_arena *a, char **out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, mp);
+  p_text(&p, buyer);
+  p_text(&p, seller);
+  PGresult *r;
+  pl_err e = query_one(k, Q_ALIAS_GET, &p, &r);
+  if (e) return e;
+  *out = col_text(a, r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const char *seller,
+                           const char *alias, pl_time at) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, alias);
+  p_text(&p, mp);
+  p_text(&p, buyer);
+  p_text(&p, seller);
+  p_int(&p, at);
+  long n = 0;
+  pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
+  return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
+}
+
+static const char *kind_name(st_principal_kind kd) {
+  return kd == ST_PRINCIPAL_OPERATOR ? "operator" : kd == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
+}
+
+static pl_err pg_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, hash);
+  p_text(&p, kind_name(t->kind));
+  p_text(&p, t->subject);
+  p_text(&p, t->seller_id);
+  p_text(&p, t->marketplace_id);
+  p_int(&p, at);
+  p_int(&p, t->expires_at);
+  long n = 0;
+  pl_err e = exec_q(k, Q_TOKEN_PUT, &p, &n);
+  return !e && n == 0 ? PL_EEXIST : e;
+}
+
+static pl_err pg_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, hash);
+  PGresult *r;
+  pl_err e = query_one(k, Q_TOKEN_GET, &p, &r);
+  if (e) return e;
+  const char *kd = PQgetvalue(r, 0, 0);
+  o->kind = !strcmp(kd, "operator") ? ST_PRINCIPAL_OPERATOR
+            : !strcmp(kd, "agent")  ? ST_PRINCIPAL_AGENT
+                                    : ST_PRINCIPAL_BUYER;
+  o->subject = col_text(a, r, 0, 1);
+  o->seller_id = col_text(a, r, 0, 2);
+  o->marketplace_id = col_text(a, r, 0, 3);
+  o->expires_at = col_int(r, 0, 4);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_token_delete(store *s, const char *hash) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, hash);
+  long n = 0;
+  pl_err e = exec_q(k, Q_TOKEN_DEL, &p, &n);
+  return !e && n == 0 ? PL_ENOTFOUND : e;
+}
+
+/* ---- orders ------------------------------------------------------------------------ */
+
+static pl_err pg_order_put(store *s, const st_order *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, o->id);
+  p_text(&p, o->marketplace_id);
+  p_text(&p, o->seller_id);
+  p_text(&p, o->buyer_id);
+  p_text(&p, o->status);
+  p_int(&p, o->purchased_at);
+  p_int(&p, o->shipped_at);
+  p_int(&p, o->delivered_at);
+  p_int(&p, o->updated_at);
+  long n = 0;
+  pl_err e = exec_q(k, Q_ORDER_PUT, &p, &n);
+  if (e) return e;
+  if (n == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
+  pg_params d = {.n = 0};
+  p_text(&d, o->id);
+  p_text(&d, o->seller_id);
+  if ((e = exec_q(k, Q_ORDER_ITEMS_DEL, &d, NULL))) return e;
+  for (size_t i = 0; i < o->nitems; i++) {
+    const st_item *it = &o->items[i];
+    pg_params q = {.n = 0};
+    p_text(&q, o->id);
+    p_text(&q, o->seller_id);
+    p_int(&q, (int64_t)i);
+    p_text(&q, it->asin);
+    p_text(&q, it->title);
+    p_int(&q, it->quantity);
+    p_text(&q, it->price);
+    p_text(&q, it->currency);
+    if ((e = exec_q(k, Q_ORDER_ITEM_PUT, &q, NULL))) return e;
+  }
+  return PL_OK;
+}
+
+static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
+  if (e) return e;
+  o->id = col_text(a, r, 0, 0);
+  o->marketplace_id = col_text(a, r, 0, 1);
+  o->seller_id = col_text(a, r, 0, 2);
+  o->buyer_id = col_text(a, r, 0, 3);
+  o->status = col_text(a, r, 0, 4);
+  o->purchased_at = col_int(r, 0, 5);
+  o->shipped_at = col_int(r, 0, 6);
+  o->delivered_at = col_int(r, 0, 7);
+  o->updated_at = col_int(r, 0, 8);
+  PQclear(r);
+  r = run(k, Q_ORDER_ITEMS_GET, &p);
+  if ((e = res_err(k, r))) {
+    PQclear(r);
+    return e;
+  }
+  int n = PQntuples(r);
+  o->nitems = (size_t)n;
+  o->items = pl_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *o->items);
+  for (int i = 0; i < n; i++) {
+    st_item *it = &o->items[i];
+    it->asin = col_text(a, r, i, 0);
+    it->title = col_text(a, r, i, 1);
+    it->quantity = col_int(r, i, 2);
+    it->price = col_text(a, r, i, 3);
+    it->currency = col_text(a, r, i, 4);
+  }
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
+                            const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  p_text(&p, buyer_id);
+  p_int(&p, cur_at);
+  p_text(&p, cur_id ? cur_id : "");
+  p_int(&p, limit);
+  PGresult *r = run(k, Q_ORDER_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  if (rows > limit) rows = limit < 0 ? 0 : limit;
+  char **ids = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *ids);
+  for (int i = 0; i < rows; i++) ids[i] = col_text(a, r, i, 0);
+  PQclear(r);
+  st_order *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++)
+    if ((e = pg_order_get(s, ids[i], a, &arr[i]))) return e;
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+/* ---- threads ----------------------------------------------------------------------- */
+
+static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
+  t->id = col_int(r, i, 0);
+  t->seller_id = col_text(a, r, i, 1);
+  t->buyer_id = col_text(a, r, i, 2);
+  t->marketplace_id = col_text(a, r, i, 3);
+  t->order_id = col_text(a, r, i, 4);
+  t->asin = col_text(a, r, i, 5);
+  t->topic = col_text(a, r, i, 6);
+  t->archived = col_bool(r, i, 7);
+  t->waiting = (int)col_int(r, i, 8);
+  t->needs_response = (int)col_int(r, i, 9);
+  t->created_at = col_int(r, i, 10);
+  t->last_message_at = col_int(r, i, 11);
+  t->last_buyer_at = col_int(r, i, 12);
+  t->last_seller_at = col_int(r, i, 13);
+  t->seller_read_at = col_int(r, i, 14);
+  t->buyer_read_at = col_int(r, i, 15);
+  t->response_due_at = col_int(r, i, 16);
+  t->buyer_alias = col_text(a, r, i, 17);
+  t->buyer_name = col_text(a, r, i, 18);
+  t->seller_name = col_text(a, r, i, 19);
+}
+
+static pl_err pg_thread_insert(store *s, st_thread *t) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, t->seller_id);
+  p_text(&p, t->buyer_id);
+  p_text(&p, t->marketplace_id);
+  p_text(&p, t->order_id);
+  p_text(&p, t->asin);
+  p_text(&p, t->topic);
+  p_bool(&p, t->archived);
+  p_int(&p, t->waiting);
+  p_int(&p, t->needs_response);
+  p_int(&p, t->created_at);
+  p_int(&p, t->last_message_at);
+  p_int(&p, t->last_buyer_at);
+  p_int(&p, t->last_seller_at);
+  p_int(&p, t->seller_read_at);
+  p_int(&p, t->buyer_read_at);
+  p_int(&p, t->response_due_at);
+  PGresult *r;
+  pl_err e = query_one(k, Q_THREAD_INSERT, &p, &r);
+  if (e == PL_ENOTFOUND) return PL_EEXIST; /* the order or product already has a thread */
+  if (e) return e;
+  t->id = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+/* A thread look-up; in a write transaction it also locks the thread (see the top). */
+static pl_err thread_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_thread *out) {
+  PGresult *r;
+  pl_err e = query_one(k, k->write ? q + 1 : q, p, &r);
+  if (e) return e;
+  read_thread(a, r, 0, out);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, id);
+  return thread_one(k, Q_THREAD_GET, &p, a, out);
+}
+
+static pl_err pg_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, order_id);
+  return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
+}
+
+static pl_err pg_thread_find_product(store *s, const char *seller, const char *buyer,
+                                     const char *asin, pl_arena *a, st_thread *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller);
+  p_text(&p, buyer);
+  p_text(&p, asin);
+  return thread_one(k, Q_THREAD_FIND_PRODUCT, &p, a, out);
+}
+
+static pl_err pg_thread_update(store *s, const st_thread *t) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, t->id);
+  p_text(&p, t->seller_id);
+  p_text(&p, t->topic);
+  p_bool(&p, t->archived);
+  p_int(&p, t->waiting);
+  p_int(&p, t->needs_response);
+  p_int(&p, t->last_message_at);
+  p_int(&p, t->last_buyer_at);
+  p_int(&p, t->last_seller_at);
+  p_int(&p, t->seller_read_at);
+  p_int(&p, t->buyer_read_at);
+  p_int(&p, t->response_due_at);
+  long n = 0;
+  pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
+  return !e && n != 1 ? PL_ENOTFOUND : e;
+}
+
+/* The search text, or NULL when it holds no term (then, as with SQLite, no search). */
+static const char *fts_text(const char *in) {
+  if (!in) return NULL;
+  for (const char *c = in; *c; c++)
+    if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r') return in;
+  return NULL;
+}
+
+static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, st_thread **out,
+                             size_t *n) {
+  CONN(s);
+  int which = qr->seller_id ? Q_THREAD_LIST_SELLER
+              : qr->buyer_id ? Q_THREAD_LIST_BUYER
+                             : Q_THREAD_LIST_ALL;
+  int limit = qr->limit > 0 ? qr->limit : 25;
+  pg_params p = {.n = 0};
+  p_text(&p, qr->seller_id ? qr->seller_id : qr->buyer_id);
+  p_int(&p, (int64_t)qr->filter);
+  p_text(&p, qr->order_id);
+  p_text(&p, qr->asin);
+  p_text(&p, qr->buyer_alias);
+  p_text(&p, fts_text(qr->fts));
+  p_int(&p, qr->cursor_at);
+  p_int(&p, qr->cursor_id);
+  p_int(&p, qr->buyer_id ? 1 : 0);
+  p_int(&p, limit);
+  PGresult *r = run(k, which, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  if (rows > limit) rows = limit;
+  st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_thread(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_THREAD_COUNT_RN, &p, &r);
+  if (e) return e;
+  *n = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+/* ---- messages and events ----------------------------------------------------------- */
+
+static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
+  m->id = col_int(r, i, 0);
+  m->thread_id = col_int(r, i, 1);
+  m->agent_id = col_int(r, i, 2);
+  m->seller_id = col_text(a, r, i, 3);
+  m->ext_id = col_text(a, r, i, 4);
+  m->direction = col_text(a, r, i, 5);
+  m->kind = col_text(a, r, i, 6);
+  m->text = col_text(a, r, i, 7);
+  m->at = col_int(r, i, 8);
+  m->policy_action = col_text(a, r, i, 9);
+  m->policy_engine = col_text(a, r, i, 10);
+  m->policy_json = col_text(a, r, i, 11);
+  m->status = col_text(a, r, i, 12);
+  m->flagged = col_bool(r, i, 13);
+  m->status_at = col_int(r, i, 14);
+}
+
+static pl_err pg_message_insert(store *s, st_message *m) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, m->thread_id);
+  p_text(&p, m->seller_id);
+  p_text(&p, m->ext_id);
+  p_text(&p, m->direction);
+  p_text(&p, m->kind);
+  if (m->agent_id) p_int(&p, m->agent_id);
+  else p_text(&p, NULL);
+  p_text(&p, m->text);
+  p_int(&p, m->at);
+  p_text(&p, m->policy_action);
+  p_text(&p, m->policy_engine);
+  p_text(&p, m->policy_json);
+  PGresult *r;
+  pl_err e = query_one(k, Q_MSG_INSERT, &p, &r);
+  if (e == PL_ENOTFOUND) return PL_EEXIST; /* the ext_id was imported already */
+  if (e) return e;
+  m->id = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK; /* the tsvector column indexes the text */
+}
+
+static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message *out) {
+  PGresult *r;
+  pl_err e = query_one(k, q, p, &r);
+  if (e) return e;
+  read_message(a, r, 0, out);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, id);
+  /* A writer changes a message only through its thread (flag, then recompute): lock the
+   * thread first, so that the message state read next is the latest committed one. */
+  if (k->write) {
+    PGresult *r;
+    pl_err e = query_one(k, Q_MSG_LOCK_THREAD, &p, &r);
+    if (e) return e;
+    PQclear(r);
+  }
+  return msg_one(k, Q_MSG_GET, &p, a, out);
+}
+
+static pl_err pg_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, ext);
+  return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
+}
+
+static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_message **out,
+                              size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, thread_id);
+  PGresult *r = run(k, Q_MSG_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+static pl_err pg_event_insert(store *s, st_event *ev) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, ev->message_id);
+  p_int(&p, ev->thread_id);
+  p_text(&p, ev->seller_id);
+  p_text(&p, ev->type);
+  p_text(&p, ev->value);
+  p_text(&p, ev->actor);
+  p_int(&p, ev->at);
+  PGresult *r;
+  pl_err e = query_one(k, Q_EVENT_INSERT, &p, &r);
+  if (e) return e;
+  ev->id = col_int(r, 0, 0);
+  PQclear(r);
+  if (!strcmp(ev->type, "status")) {
+    pg_params q = {.n = 0};
+    p_int(&q, ev->message_id);
+    p_text(&q, ev->seller_id);
+    p_text(&q, ev->value);
+    p_int(&q, ev->at);
+    return exec_q(k, Q_STATE_STATUS, &q, NULL);
+  }
+  if (!strcmp(ev->type, "flag")) {
+    pg_params q = {.n = 0};
+    p_int(&q, ev->message_id);
+    p_bool(&q, !strcmp(ev->value, "true"));
+    return exec_q(k, Q_STATE_FLAG, &q, NULL);
+  }
+  return PL_OK;
+}
+
+static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, thread_id);
+  PGresult *r = run(k, Q_EVENT_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_event *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) {
+    st_event *v = &arr[i];
+    v->id = col_int(r, i, 0);
+    v->message_id = col_int(r, i, 1);
+    v->thread_id = col_int(r, i, 2);
+    v->seller_id = col_text(a, r, i, 3);
+    v->type = col_text(a, r, i, 4);
+    v->value = col_text(a, r, i, 5);
+    v->actor = col_text(a, r, i, 6);
+    v->at = col_int(r, i, 7);
+  }
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+/* ---- audit ------------------------------------------------------------------------- */
+
+static pl_err pg_audit_append(store *s, st_audit *e) {
+  CONN(s);
+  /* Lock the head: appenders on every node queue here until the holder commits, so the
+   * hash we chain to is the latest one and the id drawn next follows it. */
+  PGresult *r;
+  pl_err x = query_one(k, Q_AUDIT_HEAD, NULL, &r);
+  if (x == PL_ENOTFOUND) {
+    fprintf(stderr, "parley: postgres: the audit chain head row is missing\n");
+    k->failed = true;
+    return PL_ESTORE;
+  }
+  if (x) return x;
+  char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+  if (PQgetlength(r, 0, 0) == 64) memcpy(prev, PQgetvalue(r, 0, 0), 65);
+  PQclear(r);
+  char hash[65];
+  store__audit_hash(e, prev, hash);
+  pg_params p = {.n = 0};
+  p_text(&p, e->seller_id);
+  p_int(&p, e->at);
+  p_text(&p, e->actor);
+  p_text(&p, e->action);
+  p_text(&p, e->subject);
+  p_text(&p, e->detail_json ? e->detail_json : "{}");
+  p_text(&p, prev);
+  p_text(&p, hash);
+  if ((x = query_one(k, Q_AUDIT_INSERT, &p, &r))) return x == PL_ENOTFOUND ? PL_ESTORE : x;
+  e->id = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out,
+                            size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, subject);
+  PGresult *r = run(k, Q_AUDIT_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) {
+    st_audit *v = &arr[i];
+    v->id = col_int(r, i, 0);
+    v->seller_id = col_text(a, r, i, 1);
+    v->at = col_int(r, i, 2);
+    v->actor = col_text(a, r, i, 3);
+    v->action = col_text(a, r, i, 4);
+    v->subject = col_text(a, r, i, 5);
+    v->detail_json = col_text(a, r, i, 6);
+    v->prev_hash = col_text(a, r, i, 7);
+    v->hash = col_text(a, r, i, 8);
+  }
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+static const store_ops pg_ops = {
+  .name = "postgres",
+  .close = pg_close,
+  .begin = pg_begin,
+  .commit = pg_commit,
+  .rollback = pg_rollback,
+  .ping = pg_ping,
+  .marketplace_put = pg_marketplace_put,
+  .marketplace_get = pg_marketplace_get,
+  .seller_put = pg_seller_put,
+  .seller_get = pg_seller_get,
+  .agent_add = pg_agent_add,
+  .agent_get = pg_agent_get,
+  .buyer_put = pg_buyer_put,
+  .buyer_get = pg_buyer_get,
+  .alias_get = pg_alias_get,
+  .alias_put = pg_alias_put,
+  .token_put = pg_token_put,
+  .token_get = pg_token_get,
+  .token_delete = pg_token_delete,
+  .order_put = pg_order_put,
+  .order_get = pg_order_get,
+  .order_list = pg_order_list,
+  .thread_insert = pg_thread_insert,
+  .thread_get = pg_thread_get,
+  .thread_find_order = pg_thread_find_order,
+  .thread_find_product = pg_thread_find_product,
+  .thread_update = pg_thread_update,
+  .thread_list = pg_thread_list,
+  .thread_count_response_needed = pg_thread_count_rn,
+  .message_insert = pg_message_insert,
+  .message_get = pg_message_get,
+  .message_get_ext = pg_message_get_ext,
+  .message_list = pg_message_list,
+  .event_insert = pg_event_insert,
+  .event_list = pg_event_list,
+  .audit_append = pg_audit_append,
+  .audit_list = pg_audit_list,
+};
+
+/* ---- opening: URL, migrations ------------------------------------------------------ */
+
+/* Applies the migrations the database has not seen, all in one transaction that holds an
+ * advisory lock, so that nodes starting together migrate once and the others wait and
+ * then find the schema current. */
+static pl_err migrate(pg_conn *k, pl_detail *d) {
+  int n = (int)(sizeof store_pg_migrations / sizeof store_pg_migrations[0]);
+  PGresult *r = NULL;
+  const char *step = "BEGIN";
+  if (simple(k, "BEGIN")) goto fail;
+  step = "the migration lock";
+  /* The key is "parley" in ASCII: one lock for every parley database user. */
+  r = PQexec(k->c, "SELECT pg_advisory_xact_lock(123563833845113)");
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) goto fail;
+  PQclear(r);
+  r = NULL;
+  step = "the schema version table";
+  if (simple(k, "CREATE TABLE IF NOT EXISTS parley_schema("
+                "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"))
+    goto fail;
+  r = PQexec(k->c, "SELECT coalesce(max(version), 0) FROM parley_schema");
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) goto fail;
+  int version = (int)col_int(r, 0, 0);
+  PQclear(r);
+  r = NULL;
+  if (version > n) {
+    simple(k, "ROLLBACK");
+    return pl_fail(d, PL_ESTORE, "database schema version %d is newer than this parley (%d)",
+                   version, n);
+  }
+  for (int v = version; v < n; v++) {
+    char rec[160];
+    step = "a migration";
+    r = PQexec(k->c, store_pg_migrations[v]);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+      pl_fail(d, PL_ESTORE, "migration %d failed: %s", v + 1, m ? m : PQerrorMessage(k->c));
+      PQclear(r);
+      simple(k, "ROLLBACK");
+      return PL_ESTORE;
+    }
+    PQclear(r);
+    r = NULL;
+    snprintf(rec, sizeof rec,
+             "INSERT INTO parley_schema(version, applied_at)"
+             " VALUES (%d, extract(epoch FROM now())::bigint)",
+             v + 1);
+    if (simple(k, rec)) goto fail;
+  }
+  step = "COMMIT";
+  if (simple(k, "COMMIT")) goto fail;
+  return PL_OK;
+fail:;
+  const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  pl_fail(d, PL_ESTORE, "schema migration failed at %s: %s", step,
+          m ? m : PQerrorMessage(k->c));
+  PQclear(r);
+  simple(k, "ROLLBACK");
+  return PL_ESTORE;
+}
+
+/* Splits parley's own query parameters (pool_size) off the URL; libpq refuses unknown
+ * ones. Returns the URL for libpq (malloc'd) or NULL with *bad set. */
+static char *url_strip(const char *url, int *pool_size, const char **bad) {
+  size_t n = strlen(url);
+  char *out = pl_xmalloc(n + 1);
+  const char *q = strchr(url, '?');
+  size_t head = q ? (size_t)(q - url) : n;
+  memcpy(out, url, head);
+  out[head] = '\0';
+  if (!q) return out;
+  char *o = out + head;
+  const char *s = q + 1;
+  bool first = true;
+  while (*s) {
+    size_t len = strcspn(s, "&");
+    if (len > 10 && !strncmp(s, "pool_size=", 10)) {
+      char num[16] = {0};
+      size_t vl = len - 10 < sizeof num - 1 ? len - 10 : sizeof num - 1;
+      memcpy(num, s + 10, vl);
+      char *end;
+      long v = strtol(num, &end, 10);
+      if (*end || v < 1 || v > 1000 || len - 10 >= sizeof num) {
+        *bad = "pool_size must be a number from 1 to 1000";
+        free(out);
+        return NULL;
+      }
+      *pool_size = (int)v;
+    } else if (len) {
+      *o++ = first ? '?' : '&';
+      memcpy(o, s, len);
+      o += len;
+      first = false;
+    }
+    s += len;
+    if (*s == '&') s++;
+  }
+  *o = '\0';
+  return out;
+}
+
+pl_err store_pg_open(const char *url, store **out, pl_detail *d) {
+  int size = 8;
+  const char *bad = NULL;
+  char *u = url_strip(url, &size, &bad);
+  if (!u) return pl_fail(d, PL_EINVAL, "%s", bad);
+  pg_store *p = pl_xcalloc(1, sizeof *p);
+  p->base.ops = &pg_ops;
+  p->url = u;
+  p->size = size;
+  p->conns = pl_xcalloc((size_t)size, sizeof *p->conns);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  if (pthread_key_create(&p->key, NULL)) {
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p->conns);
+    free(p->url);
+    free(p);
+    return pl_fail(d, PL_ESTORE, "no thread-local slot for the connection pool");
+  }
+  for (int i = size - 1; i >= 0; i--) { /* slot 0 on top: the one opened now */
+    p->conns[i].next = p->idle;
+    p->idle = &p->conns[i];
+  }
+  pg_conn *k = pool_take(p);
+  pl_err e = conn_open(p, k, d);
+  if (!e) e = migrate(k, d);
+  pool_give(p, k);
+  if (e) {
+    pg_close(&p->base);
+    return e;
+  }
+  *out = &p->base;
+  return PL_OK;
+}
