@@ -53,7 +53,14 @@ export async function renderOrders(el, ctx) {
   let orders = null;
   let unavailable = null;
   try {
-    orders = (await get('/v1/orders')).orders || [];
+    // A buyer's orders fit in a few pages; follow the cursor up to 500.
+    orders = [];
+    let cursor;
+    do {
+      const page = await get(`/v1/orders${qs({ limit: 100, cursor })}`);
+      orders.push(...(page.orders || []));
+      cursor = page.next_cursor;
+    } while (cursor && orders.length < 500);
   } catch (e) {
     if (e.status === 401) throw e;
     unavailable = e;

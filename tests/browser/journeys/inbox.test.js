@@ -1,0 +1,159 @@
+// inbox.test.js - journeys in the seller's inbox: filters, search, urgency colours, load more, no-response-needed, archive.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
+
+let server;
+let chrome;
+before(async () => {
+  server = await startServer();
+  chrome = await launch();
+});
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+/** The thread ids in the list, top to bottom, once it has loaded. */
+async function rows(page) {
+  await page.locator('#thread-list[aria-busy="false"]').waitFor();
+  return page.locator('#thread-list > li').evaluateAll((els) => els.map((e) => e.dataset.thread));
+}
+
+async function pick(page, label) {
+  await page.locator('.tab', { hasText: label }).click();
+  await page.locator(`.tab[aria-pressed="true"]`, { hasText: label }).waitFor();
+  return rows(page);
+}
+
+async function search(page, by, term) {
+  await page.getByLabel('Search in').selectOption({ label: by });
+  await page.getByLabel('Search', { exact: true }).fill(term);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.waitForFunction(() => !document.querySelector('#thread-list[aria-busy="true"]'));
+  return rows(page);
+}
+
+test('filters, search and urgency in the inbox', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+
+  // Response needed (the default): the two waiting threads, newest first, with time left coloured.
+  assert.deepEqual(await rows(p), ['T3', 'T2']);
+  await p.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor();
+  assert.match(await p.locator('[data-thread="T2"] .due').getAttribute('class'), /due-urgent/, 'under 4 h left is urgent');
+  assert.match(await p.locator('[data-thread="T3"] .due').getAttribute('class'), /due-ok/);
+  assert.match(await p.locator('[data-thread="T2"] .due').textContent(), /^3 h \d+ min left/);
+  for (const id of ['T2', 'T3']) assert.match(await p.locator(`[data-thread="${id}"]`).getAttribute('class'), /is-unread/);
+  await shot(p, 'journey2', 'response-needed');
+
+  assert.deepEqual(await pick(p, 'Unanswered'), ['T3', 'T2', 'T1']);
+  assert.deepEqual(await pick(p, 'Sent'), ['T1']);
+  assert.match(await p.locator('[data-thread="T1"] .badge').textContent(), /No response needed/);
+  assert.deepEqual(await pick(p, 'Archived'), []);
+  await p.locator('.list-status', { hasText: 'No threads in Archived.' }).waitFor();
+  assert.deepEqual(await pick(p, 'All'), ['T3', 'T2', 'T1']);
+  assert.match(p.url(), /#\/inbox\?filter=all$/, 'the filter is kept in the address');
+  await shot(p, 'journey2', 'all');
+
+  // Search: order ID, ASIN, full text, alias; "Anything" recognises an order ID by its form.
+  assert.deepEqual(await search(p, 'Order ID', '112-7730155-0184426'), ['T2']);
+  assert.deepEqual(await search(p, 'Anything', '112-7730155-0184426'), ['T2']);
+  const asin = await search(p, 'ASIN', 'B0C1234567');
+  assert.ok(asin.includes('T3'), `ASIN search finds the product question (got ${asin})`);
+  assert.deepEqual(await search(p, 'Message text', 'torque'), ['T3']);
+  await shot(p, 'journey2', 'search-text');
+  assert.deepEqual(await search(p, 'Message text', 'no-such-word-anywhere'), []);
+  await p.locator('.list-status', { hasText: 'No threads match' }).waitFor();
+  await p.getByRole('button', { name: 'Clear' }).click();
+  assert.deepEqual(await rows(p), ['T3', 'T2', 'T1']);
+  const alias = (await p.locator('[data-thread="T1"] .row-alias').textContent()).trim();
+  assert.deepEqual(await search(p, 'Buyer alias', alias), ['T1']);
+
+  // Keyboard only: Tab reaches the filters and Enter switches them.
+  await p.getByRole('button', { name: 'Clear' }).click();
+  await rows(p);
+  await p.locator('.tab', { hasText: 'Sent' }).focus();
+  await p.keyboard.press('Enter');
+  await p.locator('.tab[aria-pressed="true"]', { hasText: 'Sent' }).waitFor();
+  assert.deepEqual(await rows(p), ['T1']);
+
+  s.check();
+  await s.close();
+});
+
+test('an overdue thread is shown as late', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller-de' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Jonas Weber'].token, '#/inbox');
+  assert.deepEqual(await rows(p), ['T4']);
+  const due = p.locator('[data-thread="T4"] .due');
+  assert.match(await due.getAttribute('class'), /due-late/);
+  assert.match(await due.textContent(), /^Overdue 6 h/);
+  await shot(p, 'journey2', 'late');
+  s.check();
+  await s.close();
+});
+
+test('no response needed takes a thread out of Response needed; archive and back', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  assert.deepEqual(await rows(p), ['T3', 'T2']);
+  await p.locator('[data-thread="T2"] a').click();
+  await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
+  const flag = p.getByLabel('No response needed');
+  assert.equal(await flag.isChecked(), false);
+  await flag.check();
+  await p.locator('#thread-state', { hasText: 'No response needed' }).waitFor();
+  assert.equal(await p.getByLabel('No response needed').isChecked(), true);
+  await shot(p, 'journey3', 'flagged');
+
+  await p.getByRole('link', { name: 'Back to the inbox' }).click();
+  assert.deepEqual(await rows(p), ['T3']);
+  await p.locator('#rn-count', { hasText: '1 thread needs a response' }).waitFor();
+  await shot(p, 'journey3', 'inbox-after-flag');
+
+  // Unflagging puts it back.
+  await p.locator('.tab', { hasText: 'All' }).click();
+  await p.locator('[data-thread="T2"] a').click();
+  await p.getByLabel('No response needed').uncheck();
+  await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
+
+  // Archive moves it to Archived; "Move back to inbox" restores it.
+  await p.getByRole('button', { name: 'Archive' }).click();
+  await p.locator('#thread-state', { hasText: 'Archived' }).waitFor();
+  await p.getByRole('link', { name: 'Back to the inbox' }).click();
+  assert.deepEqual(await rows(p), ['T3']);
+  assert.deepEqual(await pick(p, 'Archived'), ['T2']);
+  await p.locator('[data-thread="T2"] a').click();
+  await p.getByRole('button', { name: 'Move back to inbox' }).click();
+  await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
+  s.check();
+  await s.close();
+});
+
+test('load more follows the cursor', async () => {
+  // 26 more product questions from a buyer make the inbox longer than one page (25).
+  for (let i = 1; i <= 26; i++) {
+    const asin = `B0LOAD${String(i).padStart(4, '0')}`;
+    const r = await server.api(server.tokens.buyers.B1, 'POST', '/v1/threads', { asin, seller_id: 'S1', topic: 'product_specifications', text: `Question ${i} about ${asin}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  assert.equal((await rows(p)).length, 25);
+  const more = p.getByRole('button', { name: 'Load more' });
+  await more.click();
+  await p.locator('#thread-list > li').nth(27).waitFor();
+  const all = await rows(p);
+  assert.equal(all.length, 28);
+  assert.equal(new Set(all).size, 28, 'no thread twice');
+  assert.equal(await more.isHidden(), true);
+  await p.locator('.list-status', { hasText: '28 threads in Response needed.' }).waitFor();
+  await shot(p, 'journey2', 'load-more');
+  s.check();
+  await s.close();
+});
