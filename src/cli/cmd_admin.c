@@ -9,6 +9,7 @@
 static const char usage[] =
     "usage: parley admin [--db PATH] [--key-file PATH] OBJECT ACTION [OPTIONS]\n\n"
     "  marketplace add --id ID --name NAME --domain DOMAIN [--domain ...] [--locale en-US]\n"
+    "                  [--settings JSON]   (rule settings, docs/rules.md)\n"
     "  seller add      --id ID --marketplace ID --name NAME [--email ADDRESS]\n"
     "  agent add       --seller ID --name NAME [--role owner|agent|read_only]   (prints the agent id)\n"
     "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
@@ -19,7 +20,7 @@ int cmd_admin(int argc, char **argv) {
   static const char *const flags[] = {"opt-out", NULL};
   static const char *const known[] = {"db", "key-file", "id", "name", "domain", "locale",
                                       "marketplace", "email", "seller", "role", "opt-out",
-                                      "operator", "agent", "buyer", "expires-in", NULL};
+                                      "operator", "agent", "buyer", "expires-in", "settings", NULL};
   cli_args a;
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -44,7 +45,7 @@ int cmd_admin(int argc, char **argv) {
       if (!strcmp(a.opts[i].name, "domain")) doms[n++] = a.opts[i].value;
     doms[n] = NULL;
     svc_marketplace_in in = {cli_get(&a, "id", NULL), cli_get(&a, "name", NULL),
-                             cli_get(&a, "locale", "en-US"), doms};
+                             cli_get(&a, "locale", "en-US"), doms, cli_get(&a, "settings", NULL)};
     e = svc_marketplace_put(s, &in, &d);
   } else if (!strcmp(obj, "seller") && !strcmp(act, "add")) {
     svc_seller_in in = {cli_get(&a, "id", NULL), cli_get(&a, "marketplace", NULL),

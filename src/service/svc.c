@@ -366,18 +366,32 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
   }
   char *dj = json_dumps(doms, JSON_COMPACT);
   json_decref(doms);
+  char *sj = NULL;
+  if (in->settings_json) {
+    json_error_t jerr;
+    json_t *sv = json_loads(in->settings_json, 0, &jerr);
+    if (!json_is_object(sv)) {
+      json_decref(sv);
+      free(dj);
+      return pl_fail(d, PL_EINVAL, "settings must be a JSON object (docs/rules.md lists the keys)");
+    }
+    sj = json_dumps(sv, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(sv);
+  }
   st_marketplace m = {.id = (char *)in->id,
                       .name = (char *)in->name,
                       .locale = (char *)in->locale,
                       .domains_json = dj,
-                      .settings_json = "{}"};
+                      .settings_json = sj ? sj : "{}"};
   if ((e = svc__begin(s, true, d))) {
     free(dj);
+    free(sj);
     return e;
   }
   e = s->st->ops->marketplace_put(s->st, &m);
   if (!e) e = svc__audit(s, NULL, "admin", "marketplace.put", in->id, NULL);
   free(dj);
+  free(sj);
   /* A marketplace's domains feed its policy allow list. */
   if (!e) {
     pthread_mutex_lock(&s->policy_mu);

@@ -56,6 +56,7 @@ void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]);
 typedef struct {
   const char *id, *name, *locale;
   const char *const *domains; /* NULL-terminated */
+  const char *settings_json;  /* the marketplace's rule settings (docs/rules.md), or NULL */
 } svc_marketplace_in;
 
 typedef struct {

@@ -44,7 +44,16 @@ static pl_err import_marketplace(svc *s, json_t *o, pl_detail *d) {
   }
   list[n] = NULL;
   in.domains = list;
-  return svc_marketplace_put(s, &in, d);
+  json_t *settings = json_object_get(o, "settings");
+  char *sj = NULL;
+  if (settings && !json_is_null(settings)) {
+    if (!json_is_object(settings)) return pl_fail(d, PL_ETYPE, "field 'settings' must be an object");
+    sj = json_dumps(settings, JSON_COMPACT);
+  }
+  in.settings_json = sj;
+  e = svc_marketplace_put(s, &in, d);
+  free(sj);
+  return e;
 }
 
 static pl_err import_seller(svc *s, json_t *o, pl_detail *d) {
