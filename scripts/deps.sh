@@ -9,7 +9,7 @@ want=(build-essential cmake pkg-config
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
       libvectorscan-dev libicu-dev libpsl-dev libpq-dev)
 if [[ ${1:-build} == test ]]; then
-  want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql)
+  want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium)
 fi
 missing=()
 for p in "${want[@]}"; do

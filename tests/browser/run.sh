@@ -7,4 +7,7 @@ if [[ ! -x ${CHROMIUM_BIN:-/usr/bin/chromium} ]]; then
   echo "run.sh: Chromium is missing (Debian package chromium; scripts/deps.sh test installs it)" >&2; exit 1
 fi
 if [[ ! -d node_modules/playwright-core ]]; then npm ci --silent --no-audit --no-fund; fi
-exec node --test --test-concurrency=1 journeys/
+export PARLEY_ARTIFACTS=${PARLEY_ARTIFACTS:-$PWD/screenshots}
+mkdir -p "$PARLEY_ARTIFACTS" && rm -f "$PARLEY_ARTIFACTS"/*.png
+echo "run.sh: screenshots in $PARLEY_ARTIFACTS" >&2
+exec node --test --test-concurrency=1 unit/ journeys/

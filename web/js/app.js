@@ -65,7 +65,7 @@ function renderHeader() {
       h('span', { class: ['live', liveState === 'on' ? 'is-on' : 'is-off'], id: 'live-status',
         title: liveState === 'on' ? 'Live updates on: new messages appear by themselves' : 'Live updates off: reload to see new messages' },
       liveState === 'on' ? 'Live' : 'Offline'),
-      notif === 'default'
+      notif === 'default' && me.kind !== 'operator'
         ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'notify', 'aria-label': 'Turn on browser notifications for new messages',
           onClick: async () => { await askNotifications(); renderHeader(); } }, 'Notifications')
         : null,

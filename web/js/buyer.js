@@ -93,9 +93,10 @@ export async function renderOrders(el, ctx) {
     const canceled = o.status === 'canceled';
     const seller = sellerNames.get(o.seller) || `Seller ${o.seller}`;
     let action;
-    if (t) action = h('a', { class: 'btn', href: `#/thread/${t.id}` }, 'Open the conversation');
+    const about = h('span', { class: 'sr-only' }, ` about order ${o.id}`);
+    if (t) action = h('a', { class: 'btn', href: `#/thread/${t.id}` }, 'Open the conversation', about);
     else if (canceled) action = h('p', { class: 'muted' }, 'Messaging is unavailable for canceled orders.');
-    else action = h('a', { class: 'btn btn-primary', href: `#/contact/${encodeURIComponent(o.id)}`, 'data-order': o.id }, 'Contact the seller');
+    else action = h('a', { class: 'btn btn-primary', href: `#/contact/${encodeURIComponent(o.id)}`, 'data-order': o.id }, 'Contact the seller', about);
     return h('li', { class: 'card order-card', 'data-order': o.id },
       h('div', { class: 'order-card-head' },
         h('h2', null, h('span', { class: 'sr-only' }, 'Order '), h('span', { class: 'mono' }, o.id)),
@@ -105,7 +106,7 @@ export async function renderOrders(el, ctx) {
       h('ul', { class: 'items' }, (o.items || []).map((it) => h('li', { class: 'item' },
         h('span', { class: 'item-title' }, it.title || it.asin),
         h('span', { class: 'item-meta' }, [it.asin, `qty ${it.quantity}`, formatPrice(it.price, it.currency)].filter(Boolean).join(' · ')),
-        it.asin ? h('a', { class: 'btn-link', href: `#/ask${qs({ asin: it.asin, seller: o.seller })}` }, 'Ask a question about this product') : null))),
+        it.asin ? h('a', { class: 'btn-link', href: `#/ask${qs({ asin: it.asin, seller: o.seller })}` }, 'Ask a question about this product', h('span', { class: 'sr-only' }, `: ${it.title || it.asin}`)) : null))),
       h('div', { class: 'actions' }, action));
   });
 
@@ -161,6 +162,7 @@ export async function renderContact(el, ctx) {
   msg.el,
   error,
   h('div', { class: 'actions' }, button));
+  form.addEventListener('input', () => { error.hidden = true; });
   replace(el, head, h('div', { class: 'thread-layout' }, h('div', { class: 'conversation' }, form), h('div', { class: 'thread-side' }, panel)));
 }
 
@@ -212,6 +214,7 @@ export async function renderAsk(el, ctx) {
   msg.el,
   error,
   h('div', { class: 'actions' }, button));
+  form.addEventListener('input', () => { error.hidden = true; });
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ask about a product'),
       h('p', { class: 'muted' }, 'Questions before you buy go straight to the seller; the answer appears in your messages.')),
