@@ -15,6 +15,7 @@ static const struct {
   {"export", cmd_export, "export a thread as JSON evidence"},
   {"demo", cmd_demo, "load the demo marketplace into a database"},
   {"check", cmd_check, "check seller messages against the content policy"},
+  {"metrics", cmd_metrics, "a seller's response metrics (the 24-hour clock)"},
 };
 
 static void usage(FILE *f) {

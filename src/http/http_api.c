@@ -601,15 +601,48 @@ static void h_enforcement_set(http_req *r, const char *seller_id) {
   json_decref(b);
 }
 
+/* The operator's list of sellers, riskiest first, with 30-day metrics and measures. */
 static void h_sellers(http_req *r) {
-  st_enforcement *es;
+  svc_health *hs;
   size_t n;
   pl_detail d = {{0}};
-  pl_err e = svc_enforcement_list(r->s, &r->caller, r->a, &es, &n, &d);
+  pl_err e = svc_seller_health(r->s, &r->caller, r->a, &hs, &n, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, enforcement_json(&es[i], time(NULL)));
+  for (size_t i = 0; i < n; i++) {
+    json_t *j = json_object();
+    json_object_set_new(j, "seller_id", json_string(hs[i].seller.id));
+    json_object_set_new(j, "name", json_string(hs[i].seller.name));
+    json_object_set_new(j, "marketplace_id", json_string(hs[i].seller.marketplace_id));
+    json_object_set_new(j, "metrics", sla_metrics_to_json(&hs[i].metrics, hs[i].seller.id));
+    json_object_set_new(j, "enforcement", enforcement_json(&hs[i].enforcement, time(NULL)));
+    json_array_append_new(arr, j);
+  }
   http__json(r, 200, json_pack("{s:o}", "sellers", arr));
+}
+
+static void h_metrics(http_req *r, const char *seller_id) {
+  const char *w = query(r, "window"), *at_s = query(r, "at");
+  int64_t window = 30 * 86400;
+  if (w) {
+    char *end;
+    long long v = strtoll(w, &end, 10);
+    window = v <= 0 ? -1 : !strcmp(end, "d") ? v * 86400 : !strcmp(end, "h") ? v * 3600 : (!*end || !strcmp(end, "s")) ? v : -1;
+    if (window <= 0) {
+      http__error(r, PL_EINVAL, "window must look like 7d, 30d or 90d");
+      return;
+    }
+  }
+  pl_time at = 0;
+  if (at_s && !pl_time_parse(at_s, &at)) {
+    http__error(r, PL_EINVAL, "at must be an ISO 8601 time");
+    return;
+  }
+  sla_metrics m;
+  pl_detail d = {{0}};
+  pl_err e = svc_metrics(r->s, &r->caller, seller_id, at, window, false, r->a, &m, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, sla_metrics_to_json(&m, seller_id));
 }
 
 static void h_export(http_req *r, int64_t id) {
@@ -687,6 +720,11 @@ bool http__api(http_server *h, http_req *r) {
   if (p.n == 2 && is(&p, 1, "sellers")) {
     if (!get) method_not_allowed(r);
     else if (authenticate(r)) h_sellers(r);
+    return true;
+  }
+  if (p.n == 4 && is(&p, 1, "sellers") && is(&p, 3, "metrics")) {
+    if (!get) method_not_allowed(r);
+    else if (authenticate(r)) h_metrics(r, p.seg[2]);
     return true;
   }
   if (p.n == 4 && is(&p, 1, "sellers") && is(&p, 3, "enforcement")) {

@@ -207,11 +207,27 @@ typedef struct {
 pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
                            const svc_enforcement_in *in, pl_arena *a, st_enforcement *out,
                            pl_detail *d);
-pl_err svc_enforcement_list(svc *s, const svc_caller *c, pl_arena *a, st_enforcement **out,
-                            size_t *n, pl_detail *d);
 
 /* The request rate per second allowed per seller and operation on a marketplace. */
 double svc_rate_limit(svc *s, const char *marketplace_id);
+
+/* ---- the 24-hour clock (svc_sla.c; docs/metrics.md) ------------------------------- */
+/* A seller's response metrics for the window of window_s seconds ending at `at`
+ * (0: now): the seller's own agents or the operator. verify also recomputes from the
+ * raw events and fails with PL_EINTERNAL when the two differ. */
+pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time at, int64_t window_s,
+                   bool verify, pl_arena *a, sla_metrics *out, pl_detail *d);
+
+/* One seller's health for the operator: 30-day metrics and enforcement. */
+typedef struct {
+  st_seller seller;
+  sla_metrics metrics;
+  st_enforcement enforcement;
+} svc_health;
+/* Every seller (of the operator's marketplace), riskiest first. */
+pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **out, size_t *n,
+                         pl_detail *d);
+bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most

@@ -80,6 +80,9 @@ pl_err svc__policy_for(svc *s, const char *marketplace_id, pl_arena *a, policy_c
 /* Validates a message text: UTF-8, not blank, at most SVC_MAX_TEXT_CHARS. */
 pl_err svc__check_text(const char *text, pl_detail *d);
 
+/* Brings the 24-hour clock's aggregates up to date with a thread's events. */
+pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a);
+
 /* Recomputes a thread's summary from its messages and stores it. */
 pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a);
 

@@ -22,7 +22,12 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .quota_per_day = 20,
                    .quota_compliance_days = 7,
                    .rate_per_second = 1.0,
-                   .rate_burst = 5.0};
+                   .rate_burst = 5.0,
+                   .response_hours = 24,
+                   .alert_hours = 4,
+                   .crt_good_percent = 90,
+                   .crt_warning_percent = 80,
+                   .over_flag_rate = 0.20};
   json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
@@ -41,7 +46,19 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(restriction_days);
   INT_KEY(quota_per_day);
   INT_KEY(quota_compliance_days);
+  INT_KEY(response_hours);
+  INT_KEY(alert_hours);
 #undef INT_KEY
+#define NUM_KEY(k)                                                     \
+  do {                                                                 \
+    json_t *v = json_object_get(j, #k);                                \
+    if (json_is_number(v) && json_number_value(v) >= 0) r->k = json_number_value(v); \
+  } while (0)
+  NUM_KEY(crt_good_percent);
+  NUM_KEY(crt_warning_percent);
+  NUM_KEY(over_flag_rate);
+#undef NUM_KEY
+  if (r->response_hours < 1) r->response_hours = 24;
   json_t *v = json_object_get(j, "rate_per_second");
   if (json_is_number(v) && json_number_value(v) > 0) r->rate_per_second = json_number_value(v);
   v = json_object_get(j, "rate_burst");
@@ -612,14 +629,5 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
     e = s->st->ops->enforcement_put(s->st, out);
   }
   if (!e) e = audit_enforcement(s, out, c->name, what, in->reason);
-  return svc__end(s, e, d);
-}
-
-pl_err svc_enforcement_list(svc *s, const svc_caller *c, pl_arena *a, st_enforcement **out,
-                            size_t *n, pl_detail *d) {
-  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "the list of sellers' measures is the operator's");
-  pl_err e = svc__begin(s, false, d);
-  if (e) return e;
-  e = s->st->ops->enforcement_list(s->st, a, out, n);
   return svc__end(s, e, d);
 }

@@ -17,6 +17,11 @@ typedef struct {
   int64_t quota_compliance_days; /* a quota ends after this long without violations (7) */
   double rate_per_second;        /* token bucket per seller and operation (1) */
   double rate_burst;             /* (5) */
+  int64_t response_hours;        /* the response clock (24) */
+  int64_t alert_hours;           /* "due soon" when less than this is left (4) */
+  double crt_good_percent;       /* CRT at or above: good (90) */
+  double crt_warning_percent;    /* CRT at or above: warning; below: at risk (80) */
+  double over_flag_rate;         /* no-response-needed share over 30 days shown to the operator (0.20) */
 } svc_rules;
 
 /* Defaults, then every key of settings_json (a JSON object) that names a field. */

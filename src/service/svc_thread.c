@@ -41,7 +41,14 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
     }
   }
   /* The oldest unflagged buyer message since the last answer sets the deadline. */
-  if (t->needs_response) t->response_due_at = oldest_unflagged + SVC_RESPONSE_WINDOW;
+  if (t->needs_response) {
+    svc_rules r;
+    pl_err re = svc__rules_for(s, t->marketplace_id, a, &r);
+    if (re) return re;
+    t->response_due_at = oldest_unflagged + r.response_hours * 3600;
+  }
+  pl_err se = svc__sla_refresh(s, t, a);
+  if (se) return se;
   return s->st->ops->thread_update(s->st, t);
 }
 
@@ -93,6 +100,10 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   m->seller_id = t->seller_id;
   m->direction = seller ? "seller" : "buyer";
   m->kind = opts->kind ? (char *)opts->kind : seller && in->auto_reply ? "auto_reply" : "message";
+  /* An acknowledgement-only reply is an auto-reply for the response clock, whoever
+   * marked it (docs/metrics.md). */
+  if (seller && !opts->kind && !strcmp(m->kind, "message") && sla_is_acknowledgement(in->text, strlen(in->text)))
+    m->kind = "auto_reply";
   m->agent_id = seller ? c->agent_id : 0;
   m->text = (char *)in->text;
   m->at = svc_now(s);

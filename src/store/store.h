@@ -17,6 +17,7 @@
 #include "util/pl_err.h"
 #include "util/pl_mem.h"
 #include "util/pl_time.h"
+#include "sla/sla.h"
 
 typedef struct store store;
 
@@ -156,6 +157,22 @@ typedef struct {
   int limit;
 } st_thread_query;
 
+/* An SP-API application's credentials for one seller (docs/spapi.md): the secret and
+ * the refresh token are kept only as keyed hashes. */
+typedef struct {
+  char *client_id, *seller_id;
+  int64_t agent_id; /* the seller's agent that the access tokens act as */
+  char *secret_hash, *refresh_hash;
+  pl_time created_at;
+} st_spapi_client;
+
+/* An SP-API upload destination: what was announced, and the attachment once uploaded. */
+typedef struct {
+  char *id, *seller_id, *resource, *content_md5, *content_type;
+  char *attachment_id; /* NULL until the bytes arrived */
+  pl_time created_at, expires_at;
+} st_spapi_upload;
+
 typedef struct store_ops {
   const char *name;
   void (*close)(store *s);
@@ -225,8 +242,6 @@ typedef struct store_ops {
   /* PL_ENOTFOUND when the seller has no enforcement state yet. */
   pl_err (*enforcement_get)(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
   pl_err (*enforcement_put)(store *s, const st_enforcement *e);
-  /* Sellers with an enforcement state (restriction, quota, flag or warnings). */
-  pl_err (*enforcement_list)(store *s, pl_arena *a, st_enforcement **out, size_t *n);
   /* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
    * counts only seller-initiated ones. */
   pl_err (*seller_message_count)(store *s, const char *seller_id, pl_time since,
@@ -242,9 +257,50 @@ typedef struct store_ops {
   pl_err (*held_list)(store *s, const char *marketplace_id, int limit, pl_arena *a,
                       st_message **out, size_t *n);
 
+  /* ---- the 24-hour clock (src/sla/sla.h types) ---- */
+  /* Every event of one thread: buyer messages, seller messages (with the time they
+   * were delivered, or SLA_NEVER) and flags; seq is the message or event id. */
+  pl_err (*sla_thread_events)(store *s, int64_t thread_id, pl_arena *a, sla_events *out);
+  /* Every event of a seller's threads that have a buyer message received in one of the
+   * n ranges (lo, hi] (n <= 4), up to `until`. */
+  pl_err (*sla_range_events)(store *s, const char *seller_id, const int64_t (*ranges)[2],
+                             size_t n, pl_time until, pl_arena *a, sla_events *out);
+  /* The outcomes last applied to the buckets for a thread (*has_thread: whether a
+   * thread outcome was stored). */
+  pl_err (*sla_outcomes_get)(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out,
+                             size_t *n, sla_thread_outcome *t, bool *has_thread);
+  /* Replaces a thread's stored outcomes. */
+  pl_err (*sla_outcomes_put)(store *s, const char *seller_id, int64_t thread_id,
+                             const sla_outcome *o, size_t n, const sla_thread_outcome *t);
+  /* One bucket (PL_ENOTFOUND when empty); its rt is copied into the arena. */
+  pl_err (*sla_bucket_get)(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
+                           sla_bucket *out);
+  /* Stores a bucket, or deletes it when empty. */
+  pl_err (*sla_bucket_put)(store *s, const char *seller_id, const sla_bucket *b);
+  /* The seller's buckets with hour in [lo, hi]. */
+  pl_err (*sla_bucket_range)(store *s, const char *seller_id, int64_t lo, int64_t hi,
+                             pl_arena *a, sla_bucket **out, size_t *n);
+  /* Open (unanswered, unflagged) buyer messages received in (since, until]. */
+  pl_err (*sla_open_list)(store *s, const char *seller_id, pl_time since, pl_time until,
+                          pl_arena *a, sla_open_msg **out, size_t *n);
+  /* The time of the seller's latest event (message, delivery or flag); 0 when none. */
+  pl_err (*sla_latest)(store *s, const char *seller_id, pl_time *out);
+  /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
+  pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
+                        size_t *n);
+
   /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
   pl_err (*audit_append)(store *s, st_audit *e);
   pl_err (*audit_list)(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+
+  /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
+   * seller_id when client_id is NULL. */
+  pl_err (*spapi_client_put)(store *s, const st_spapi_client *c);
+  pl_err (*spapi_client_get)(store *s, const char *client_id, const char *seller_id, pl_arena *a,
+                             st_spapi_client *out);
+  /* SP-API upload destinations: insert or replace by id. */
+  pl_err (*spapi_upload_put)(store *s, const st_spapi_upload *u);
+  pl_err (*spapi_upload_get)(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
 } store_ops;
 
 struct store {

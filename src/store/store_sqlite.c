@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 #include "store/store_sqlite_schema.h"
 
 enum {
@@ -21,7 +22,7 @@ enum {
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_AUDIT_LAST, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
-  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_ENF_LIST, Q_MSG_COUNT,
+  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
   Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
 };
@@ -172,9 +173,6 @@ static const char *const sql[Q__COUNT] = {
                 " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
                 " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
                 " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
-  [Q_ENF_LIST] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
-                 " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
-                 " FROM enforcement ORDER BY suspension_flag DESC, restricted_until DESC, seller_id",
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
   [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = ?1 AND operation = ?2",
@@ -187,14 +185,13 @@ static const char *const sql[Q__COUNT] = {
                   " ORDER BY m.at, m.id LIMIT ?2",
 };
 
-typedef struct {
+struct sq_store {
   store base;
   sqlite3 *db;
   pthread_mutex_t mu;
   sqlite3_stmt *stmt[Q__COUNT];
-} sq_store;
-
-#define SQ(s) ((sq_store *)(s))
+  sqlite3_stmt *more[SQ_MORE_STATEMENTS]; /* statements of the other store_sqlite_*.c files */
+};
 
 static pl_err sq_err(sq_store *q, int rc) {
   switch (rc) {
@@ -221,18 +218,18 @@ static sqlite3_stmt *stmt(sq_store *q, int i) {
   return st;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+void sq__bind_text(sqlite3_stmt *st, int i, const char *v) {
   if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(st, i);
 }
 
-static char *col_text(pl_arena *a, sqlite3_stmt *st, int i) {
+char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
   const unsigned char *v = sqlite3_column_text(st, i);
   return v ? pl_arena_strndup(a, (const char *)v, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
 /* Runs a statement that returns no rows. */
-static pl_err run(sq_store *q, sqlite3_stmt *st) {
+pl_err sq__run(sq_store *q, sqlite3_stmt *st) {
   if (!st) return PL_ESTORE;
   int rc = sqlite3_step(st);
   pl_err e = sq_err(q, rc);
@@ -241,7 +238,7 @@ static pl_err run(sq_store *q, sqlite3_stmt *st) {
 }
 
 /* Steps a single-row query: PL_OK with the row current, or PL_ENOTFOUND. */
-static pl_err one(sq_store *q, sqlite3_stmt *st) {
+pl_err sq__one(sq_store *q, sqlite3_stmt *st) {
   if (!st) return PL_ESTORE;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) return PL_OK;
@@ -253,11 +250,26 @@ static pl_err exec(sq_store *q, const char *s) {
   return sqlite3_exec(q->db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
 }
 
+sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
+  sqlite3_stmt *st = q->more[slot];
+  if (!st) {
+    if (sqlite3_prepare_v3(q->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+      return NULL;
+    q->more[slot] = st;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+sqlite3 *sq__db(sq_store *q) { return q->db; }
+
 /* ---- transactions ------------------------------------------------------------- */
 
 static void sq_close(store *s) {
   sq_store *q = SQ(s);
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
+  for (int i = 0; i < SQ_MORE_STATEMENTS; i++) sqlite3_finalize(q->more[i]);
   sqlite3_close(q->db);
   pthread_mutex_destroy(&q->mu);
   free(q);
@@ -288,7 +300,7 @@ static void sq_rollback(store *s) {
 static pl_err sq_ping(store *s) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_PING);
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (!e) sqlite3_reset(st);
   return e;
 }
@@ -299,26 +311,26 @@ static pl_err sq_marketplace_put(store *s, const st_marketplace *m) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_MARKET_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, m->id);
-  bind_text(st, 2, m->name);
-  bind_text(st, 3, m->locale);
-  bind_text(st, 4, m->domains_json ? m->domains_json : "[]");
-  bind_text(st, 5, m->settings_json ? m->settings_json : "{}");
-  return run(q, st);
+  sq__bind_text(st, 1, m->id);
+  sq__bind_text(st, 2, m->name);
+  sq__bind_text(st, 3, m->locale);
+  sq__bind_text(st, 4, m->domains_json ? m->domains_json : "[]");
+  sq__bind_text(st, 5, m->settings_json ? m->settings_json : "{}");
+  return sq__run(q, st);
 }
 
 static pl_err sq_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_MARKET_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = col_text(a, st, 0);
-  o->name = col_text(a, st, 1);
-  o->locale = col_text(a, st, 2);
-  o->domains_json = col_text(a, st, 3);
-  o->settings_json = col_text(a, st, 4);
+  o->id = sq__col_text(a, st, 0);
+  o->name = sq__col_text(a, st, 1);
+  o->locale = sq__col_text(a, st, 2);
+  o->domains_json = sq__col_text(a, st, 3);
+  o->settings_json = sq__col_text(a, st, 4);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -327,27 +339,27 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_SELLER_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, v->id);
-  bind_text(st, 2, v->marketplace_id);
-  bind_text(st, 3, v->name);
-  bind_text(st, 4, v->email_sealed);
-  bind_text(st, 5, v->alias);
+  sq__bind_text(st, 1, v->id);
+  sq__bind_text(st, 2, v->marketplace_id);
+  sq__bind_text(st, 3, v->name);
+  sq__bind_text(st, 4, v->email_sealed);
+  sq__bind_text(st, 5, v->alias);
   sqlite3_bind_int64(st, 6, v->created_at);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = col_text(a, st, 0);
-  o->marketplace_id = col_text(a, st, 1);
-  o->name = col_text(a, st, 2);
-  o->email_sealed = col_text(a, st, 3);
-  o->alias = col_text(a, st, 4);
+  o->id = sq__col_text(a, st, 0);
+  o->marketplace_id = sq__col_text(a, st, 1);
+  o->name = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->alias = sq__col_text(a, st, 4);
   o->created_at = sqlite3_column_int64(st, 5);
   sqlite3_reset(st);
   return PL_OK;
@@ -357,10 +369,10 @@ static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_AGENT_ADD);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, v->seller_id);
-  bind_text(st, 2, v->name);
-  bind_text(st, 3, v->role);
-  pl_err e = run(q, st);
+  sq__bind_text(st, 1, v->seller_id);
+  sq__bind_text(st, 2, v->name);
+  sq__bind_text(st, 3, v->role);
+  pl_err e = sq__run(q, st);
   if (!e) *id = sqlite3_last_insert_rowid(q->db);
   return e == PL_EEXIST ? PL_EINVAL : e;
 }
@@ -370,12 +382,12 @@ static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   sqlite3_stmt *st = stmt(q, Q_AGENT_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = col_text(a, st, 1);
-  o->name = col_text(a, st, 2);
-  o->role = col_text(a, st, 3);
+  o->seller_id = sq__col_text(a, st, 1);
+  o->name = sq__col_text(a, st, 2);
+  o->role = sq__col_text(a, st, 3);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -384,27 +396,27 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_BUYER_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, v->id);
-  bind_text(st, 2, v->name);
-  bind_text(st, 3, v->locale);
-  bind_text(st, 4, v->email_sealed);
-  bind_text(st, 5, v->email_hash);
+  sq__bind_text(st, 1, v->id);
+  sq__bind_text(st, 2, v->name);
+  sq__bind_text(st, 3, v->locale);
+  sq__bind_text(st, 4, v->email_sealed);
+  sq__bind_text(st, 5, v->email_hash);
   sqlite3_bind_int(st, 6, v->opt_out);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = col_text(a, st, 0);
-  o->name = col_text(a, st, 1);
-  o->locale = col_text(a, st, 2);
-  o->email_sealed = col_text(a, st, 3);
-  o->email_hash = col_text(a, st, 4);
+  o->id = sq__col_text(a, st, 0);
+  o->name = sq__col_text(a, st, 1);
+  o->locale = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->email_hash = sq__col_text(a, st, 4);
   o->opt_out = sqlite3_column_int(st, 5) != 0;
   sqlite3_reset(st);
   return PL_OK;
@@ -415,12 +427,12 @@ static pl_err sq_alias_get(store *s, const char *mp, const char *buyer, const ch
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ALIAS_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, mp);
-  bind_text(st, 2, buyer);
-  bind_text(st, 3, seller);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, mp);
+  sq__bind_text(st, 2, buyer);
+  sq__bind_text(st, 3, seller);
+  pl_err e = sq__one(q, st);
   if (e) return e;
-  *out = col_text(a, st, 0);
+  *out = sq__col_text(a, st, 0);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -430,12 +442,12 @@ static pl_err sq_alias_put(store *s, const char *mp, const char *buyer, const ch
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ALIAS_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, alias);
-  bind_text(st, 2, mp);
-  bind_text(st, 3, buyer);
-  bind_text(st, 4, seller);
+  sq__bind_text(st, 1, alias);
+  sq__bind_text(st, 2, mp);
+  sq__bind_text(st, 3, buyer);
+  sq__bind_text(st, 4, seller);
   sqlite3_bind_int64(st, 5, at);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static const char *kind_name(st_principal_kind k) {
@@ -446,30 +458,30 @@ static pl_err sq_token_put(store *s, const char *hash, const st_token *t, pl_tim
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_TOKEN_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, hash);
-  bind_text(st, 2, kind_name(t->kind));
-  bind_text(st, 3, t->subject);
-  bind_text(st, 4, t->seller_id);
-  bind_text(st, 5, t->marketplace_id);
+  sq__bind_text(st, 1, hash);
+  sq__bind_text(st, 2, kind_name(t->kind));
+  sq__bind_text(st, 3, t->subject);
+  sq__bind_text(st, 4, t->seller_id);
+  sq__bind_text(st, 5, t->marketplace_id);
   sqlite3_bind_int64(st, 6, at);
   sqlite3_bind_int64(st, 7, t->expires_at);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static pl_err sq_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_TOKEN_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, hash);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, hash);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   const char *k = (const char *)sqlite3_column_text(st, 0);
   o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
             : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
                                    : ST_PRINCIPAL_BUYER;
-  o->subject = col_text(a, st, 1);
-  o->seller_id = col_text(a, st, 2);
-  o->marketplace_id = col_text(a, st, 3);
+  o->subject = sq__col_text(a, st, 1);
+  o->seller_id = sq__col_text(a, st, 2);
+  o->marketplace_id = sq__col_text(a, st, 3);
   o->expires_at = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
   return PL_OK;
@@ -479,8 +491,8 @@ static pl_err sq_token_delete(store *s, const char *hash) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_TOKEN_DEL);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, hash);
-  pl_err e = run(q, st);
+  sq__bind_text(st, 1, hash);
+  pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) == 0) e = PL_ENOTFOUND;
   return e;
 }
@@ -491,37 +503,37 @@ static pl_err sq_order_put(store *s, const st_order *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ORDER_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, o->id);
-  bind_text(st, 2, o->marketplace_id);
-  bind_text(st, 3, o->seller_id);
-  bind_text(st, 4, o->buyer_id);
-  bind_text(st, 5, o->status);
+  sq__bind_text(st, 1, o->id);
+  sq__bind_text(st, 2, o->marketplace_id);
+  sq__bind_text(st, 3, o->seller_id);
+  sq__bind_text(st, 4, o->buyer_id);
+  sq__bind_text(st, 5, o->status);
   sqlite3_bind_int64(st, 6, o->purchased_at);
   sqlite3_bind_int64(st, 7, o->shipped_at);
   sqlite3_bind_int64(st, 8, o->delivered_at);
   sqlite3_bind_int64(st, 9, o->updated_at);
   sqlite3_bind_int(st, 10, o->negative_feedback);
-  pl_err e = run(q, st);
+  pl_err e = sq__run(q, st);
   if (e) return e;
   if (sqlite3_changes(q->db) == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
   st = stmt(q, Q_ORDER_ITEMS_DEL);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, o->id);
-  bind_text(st, 2, o->seller_id);
-  if ((e = run(q, st))) return e;
+  sq__bind_text(st, 1, o->id);
+  sq__bind_text(st, 2, o->seller_id);
+  if ((e = sq__run(q, st))) return e;
   for (size_t i = 0; i < o->nitems; i++) {
     const st_item *it = &o->items[i];
     st = stmt(q, Q_ORDER_ITEM_PUT);
     if (!st) return PL_ESTORE;
-    bind_text(st, 1, o->id);
-    bind_text(st, 2, o->seller_id);
+    sq__bind_text(st, 1, o->id);
+    sq__bind_text(st, 2, o->seller_id);
     sqlite3_bind_int64(st, 3, (int64_t)i);
-    bind_text(st, 4, it->asin);
-    bind_text(st, 5, it->title);
+    sq__bind_text(st, 4, it->asin);
+    sq__bind_text(st, 5, it->title);
     sqlite3_bind_int64(st, 6, it->quantity);
-    bind_text(st, 7, it->price);
-    bind_text(st, 8, it->currency);
-    if ((e = run(q, st))) return e;
+    sq__bind_text(st, 7, it->price);
+    sq__bind_text(st, 8, it->currency);
+    if ((e = sq__run(q, st))) return e;
   }
   return PL_OK;
 }
@@ -530,14 +542,14 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ORDER_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = col_text(a, st, 0);
-  o->marketplace_id = col_text(a, st, 1);
-  o->seller_id = col_text(a, st, 2);
-  o->buyer_id = col_text(a, st, 3);
-  o->status = col_text(a, st, 4);
+  o->id = sq__col_text(a, st, 0);
+  o->marketplace_id = sq__col_text(a, st, 1);
+  o->seller_id = sq__col_text(a, st, 2);
+  o->buyer_id = sq__col_text(a, st, 3);
+  o->status = sq__col_text(a, st, 4);
   o->purchased_at = sqlite3_column_int64(st, 5);
   o->shipped_at = sqlite3_column_int64(st, 6);
   o->delivered_at = sqlite3_column_int64(st, 7);
@@ -546,7 +558,7 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   sqlite3_reset(st);
   st = stmt(q, Q_ORDER_ITEMS_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, id);
+  sq__bind_text(st, 1, id);
   size_t cap = 4, n = 0;
   st_item *items = pl_arena_alloc(a, cap * sizeof *items);
   int rc;
@@ -558,11 +570,11 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
       cap *= 2;
     }
     st_item *it = &items[n++];
-    it->asin = col_text(a, st, 0);
-    it->title = col_text(a, st, 1);
+    it->asin = sq__col_text(a, st, 0);
+    it->title = sq__col_text(a, st, 1);
     it->quantity = sqlite3_column_int64(st, 2);
-    it->price = col_text(a, st, 3);
-    it->currency = col_text(a, st, 4);
+    it->price = sq__col_text(a, st, 3);
+    it->currency = sq__col_text(a, st, 4);
   }
   sqlite3_reset(st);
   o->items = items;
@@ -575,15 +587,15 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ORDER_LIST);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
-  bind_text(st, 2, buyer_id);
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, buyer_id);
   sqlite3_bind_int64(st, 3, cur_at);
-  bind_text(st, 4, cur_id ? cur_id : "");
+  sq__bind_text(st, 4, cur_id ? cur_id : "");
   sqlite3_bind_int(st, 5, limit);
   char **ids = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *ids);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) ids[k++] = col_text(a, st, 0);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) ids[k++] = sq__col_text(a, st, 0);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
   st_order *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
@@ -600,12 +612,12 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
 
 static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->id = sqlite3_column_int64(st, 0);
-  t->seller_id = col_text(a, st, 1);
-  t->buyer_id = col_text(a, st, 2);
-  t->marketplace_id = col_text(a, st, 3);
-  t->order_id = col_text(a, st, 4);
-  t->asin = col_text(a, st, 5);
-  t->topic = col_text(a, st, 6);
+  t->seller_id = sq__col_text(a, st, 1);
+  t->buyer_id = sq__col_text(a, st, 2);
+  t->marketplace_id = sq__col_text(a, st, 3);
+  t->order_id = sq__col_text(a, st, 4);
+  t->asin = sq__col_text(a, st, 5);
+  t->topic = sq__col_text(a, st, 6);
   t->archived = sqlite3_column_int(st, 7) != 0;
   t->waiting = sqlite3_column_int(st, 8);
   t->needs_response = sqlite3_column_int(st, 9);
@@ -616,21 +628,21 @@ static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->seller_read_at = sqlite3_column_int64(st, 14);
   t->buyer_read_at = sqlite3_column_int64(st, 15);
   t->response_due_at = sqlite3_column_int64(st, 16);
-  t->buyer_alias = col_text(a, st, 17);
-  t->buyer_name = col_text(a, st, 18);
-  t->seller_name = col_text(a, st, 19);
+  t->buyer_alias = sq__col_text(a, st, 17);
+  t->buyer_name = sq__col_text(a, st, 18);
+  t->seller_name = sq__col_text(a, st, 19);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_INSERT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, t->seller_id);
-  bind_text(st, 2, t->buyer_id);
-  bind_text(st, 3, t->marketplace_id);
-  bind_text(st, 4, t->order_id);
-  bind_text(st, 5, t->asin);
-  bind_text(st, 6, t->topic);
+  sq__bind_text(st, 1, t->seller_id);
+  sq__bind_text(st, 2, t->buyer_id);
+  sq__bind_text(st, 3, t->marketplace_id);
+  sq__bind_text(st, 4, t->order_id);
+  sq__bind_text(st, 5, t->asin);
+  sq__bind_text(st, 6, t->topic);
   sqlite3_bind_int(st, 7, t->archived);
   sqlite3_bind_int(st, 8, t->waiting);
   sqlite3_bind_int(st, 9, t->needs_response);
@@ -641,13 +653,13 @@ static pl_err sq_thread_insert(store *s, st_thread *t) {
   sqlite3_bind_int64(st, 14, t->seller_read_at);
   sqlite3_bind_int64(st, 15, t->buyer_read_at);
   sqlite3_bind_int64(st, 16, t->response_due_at);
-  pl_err e = run(q, st);
+  pl_err e = sq__run(q, st);
   if (!e) t->id = sqlite3_last_insert_rowid(q->db);
   return e;
 }
 
 static pl_err thread_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_thread *out) {
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   read_thread(a, st, out);
   sqlite3_reset(st);
@@ -666,7 +678,7 @@ static pl_err sq_thread_find_order(store *s, const char *order_id, pl_arena *a, 
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_ORDER);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, order_id);
+  sq__bind_text(st, 1, order_id);
   return thread_one(q, st, a, out);
 }
 
@@ -675,9 +687,9 @@ static pl_err sq_thread_find_product(store *s, const char *seller, const char *b
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_PRODUCT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller);
-  bind_text(st, 2, buyer);
-  bind_text(st, 3, asin);
+  sq__bind_text(st, 1, seller);
+  sq__bind_text(st, 2, buyer);
+  sq__bind_text(st, 3, asin);
   return thread_one(q, st, a, out);
 }
 
@@ -686,8 +698,8 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_stmt *st = stmt(q, Q_THREAD_UPDATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, t->id);
-  bind_text(st, 2, t->seller_id);
-  bind_text(st, 3, t->topic);
+  sq__bind_text(st, 2, t->seller_id);
+  sq__bind_text(st, 3, t->topic);
   sqlite3_bind_int(st, 4, t->archived);
   sqlite3_bind_int(st, 5, t->waiting);
   sqlite3_bind_int(st, 6, t->needs_response);
@@ -697,7 +709,7 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_bind_int64(st, 10, t->seller_read_at);
   sqlite3_bind_int64(st, 11, t->buyer_read_at);
   sqlite3_bind_int64(st, 12, t->response_due_at);
-  pl_err e = run(q, st);
+  pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;
   return e;
 }
@@ -731,13 +743,13 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
                              : Q_THREAD_LIST_ALL;
   sqlite3_stmt *st = stmt(q, which);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, qr->seller_id ? qr->seller_id : qr->buyer_id);
+  sq__bind_text(st, 1, qr->seller_id ? qr->seller_id : qr->buyer_id);
   sqlite3_bind_int(st, 2, (int)qr->filter);
-  bind_text(st, 3, qr->order_id);
-  bind_text(st, 4, qr->asin);
-  bind_text(st, 5, qr->buyer_alias);
+  sq__bind_text(st, 3, qr->order_id);
+  sq__bind_text(st, 4, qr->asin);
+  sq__bind_text(st, 5, qr->buyer_alias);
   char *fts = qr->fts ? fts_query(a, qr->fts) : NULL;
-  bind_text(st, 6, fts);
+  sq__bind_text(st, 6, fts);
   sqlite3_bind_int64(st, 7, qr->cursor_at);
   sqlite3_bind_int64(st, 8, qr->cursor_id);
   sqlite3_bind_int(st, 9, qr->buyer_id ? 1 : 0);
@@ -758,8 +770,8 @@ static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_COUNT_RN);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, seller_id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   *n = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
@@ -772,19 +784,19 @@ static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
   m->id = sqlite3_column_int64(st, 0);
   m->thread_id = sqlite3_column_int64(st, 1);
   m->agent_id = sqlite3_column_int64(st, 2);
-  m->seller_id = col_text(a, st, 3);
-  m->ext_id = col_text(a, st, 4);
-  m->direction = col_text(a, st, 5);
-  m->kind = col_text(a, st, 6);
-  m->text = col_text(a, st, 7);
+  m->seller_id = sq__col_text(a, st, 3);
+  m->ext_id = sq__col_text(a, st, 4);
+  m->direction = sq__col_text(a, st, 5);
+  m->kind = sq__col_text(a, st, 6);
+  m->text = sq__col_text(a, st, 7);
   m->at = sqlite3_column_int64(st, 8);
-  m->policy_action = col_text(a, st, 9);
-  m->policy_engine = col_text(a, st, 10);
-  m->policy_json = col_text(a, st, 11);
-  m->status = col_text(a, st, 12);
+  m->policy_action = sq__col_text(a, st, 9);
+  m->policy_engine = sq__col_text(a, st, 10);
+  m->policy_json = sq__col_text(a, st, 11);
+  m->status = sq__col_text(a, st, 12);
   m->flagged = sqlite3_column_int(st, 13) != 0;
   m->status_at = sqlite3_column_int64(st, 14);
-  m->action = col_text(a, st, 15);
+  m->action = sq__col_text(a, st, 15);
   m->critical = sqlite3_column_int(st, 16) != 0;
   m->proactive = sqlite3_column_int(st, 17) != 0;
 }
@@ -794,32 +806,32 @@ static pl_err sq_message_insert(store *s, st_message *m) {
   sqlite3_stmt *st = stmt(q, Q_MSG_INSERT);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, m->thread_id);
-  bind_text(st, 2, m->seller_id);
-  bind_text(st, 3, m->ext_id);
-  bind_text(st, 4, m->direction);
-  bind_text(st, 5, m->kind);
+  sq__bind_text(st, 2, m->seller_id);
+  sq__bind_text(st, 3, m->ext_id);
+  sq__bind_text(st, 4, m->direction);
+  sq__bind_text(st, 5, m->kind);
   if (m->agent_id) sqlite3_bind_int64(st, 6, m->agent_id);
   else sqlite3_bind_null(st, 6);
-  bind_text(st, 7, m->text);
+  sq__bind_text(st, 7, m->text);
   sqlite3_bind_int64(st, 8, m->at);
-  bind_text(st, 9, m->policy_action);
-  bind_text(st, 10, m->policy_engine);
-  bind_text(st, 11, m->policy_json);
-  bind_text(st, 12, m->action);
+  sq__bind_text(st, 9, m->policy_action);
+  sq__bind_text(st, 10, m->policy_engine);
+  sq__bind_text(st, 11, m->policy_json);
+  sq__bind_text(st, 12, m->action);
   sqlite3_bind_int(st, 13, m->critical);
   sqlite3_bind_int(st, 14, m->proactive);
-  pl_err e = run(q, st);
+  pl_err e = sq__run(q, st);
   if (e) return e;
   m->id = sqlite3_last_insert_rowid(q->db);
   st = stmt(q, Q_MSG_FTS);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, m->id);
-  bind_text(st, 2, m->text);
-  return run(q, st);
+  sq__bind_text(st, 2, m->text);
+  return sq__run(q, st);
 }
 
 static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *out) {
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   read_message(a, st, out);
   sqlite3_reset(st);
@@ -838,7 +850,7 @@ static pl_err sq_message_get_ext(store *s, const char *ext, pl_arena *a, st_mess
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_MSG_GET_EXT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, ext);
+  sq__bind_text(st, 1, ext);
   return msg_one(q, st, a, out);
 }
 
@@ -873,29 +885,29 @@ static pl_err sq_event_insert(store *s, st_event *ev) {
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, ev->message_id);
   sqlite3_bind_int64(st, 2, ev->thread_id);
-  bind_text(st, 3, ev->seller_id);
-  bind_text(st, 4, ev->type);
-  bind_text(st, 5, ev->value);
-  bind_text(st, 6, ev->actor);
+  sq__bind_text(st, 3, ev->seller_id);
+  sq__bind_text(st, 4, ev->type);
+  sq__bind_text(st, 5, ev->value);
+  sq__bind_text(st, 6, ev->actor);
   sqlite3_bind_int64(st, 7, ev->at);
-  pl_err e = run(q, st);
+  pl_err e = sq__run(q, st);
   if (e) return e;
   ev->id = sqlite3_last_insert_rowid(q->db);
   if (!strcmp(ev->type, "status")) {
     st = stmt(q, Q_STATE_STATUS);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, ev->message_id);
-    bind_text(st, 2, ev->seller_id);
-    bind_text(st, 3, ev->value);
+    sq__bind_text(st, 2, ev->seller_id);
+    sq__bind_text(st, 3, ev->value);
     sqlite3_bind_int64(st, 4, ev->at);
-    return run(q, st);
+    return sq__run(q, st);
   }
   if (!strcmp(ev->type, "flag")) {
     st = stmt(q, Q_STATE_FLAG);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, ev->message_id);
     sqlite3_bind_int(st, 2, !strcmp(ev->value, "true"));
-    return run(q, st);
+    return sq__run(q, st);
   }
   return PL_OK;
 }
@@ -919,10 +931,10 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
     e->id = sqlite3_column_int64(st, 0);
     e->message_id = sqlite3_column_int64(st, 1);
     e->thread_id = sqlite3_column_int64(st, 2);
-    e->seller_id = col_text(a, st, 3);
-    e->type = col_text(a, st, 4);
-    e->value = col_text(a, st, 5);
-    e->actor = col_text(a, st, 6);
+    e->seller_id = sq__col_text(a, st, 3);
+    e->type = sq__col_text(a, st, 4);
+    e->value = sq__col_text(a, st, 5);
+    e->actor = sq__col_text(a, st, 6);
     e->at = sqlite3_column_int64(st, 7);
   }
   sqlite3_reset(st);
@@ -939,7 +951,7 @@ static pl_err sq_audit_append(store *s, st_audit *e) {
   sqlite3_stmt *st = stmt(q, Q_AUDIT_LAST);
   if (!st) return PL_ESTORE;
   char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-  pl_err r = one(q, st);
+  pl_err r = sq__one(q, st);
   if (r == PL_OK) {
     const char *h = (const char *)sqlite3_column_text(st, 0);
     if (h && strlen(h) == 64) memcpy(prev, h, 65);
@@ -951,15 +963,15 @@ static pl_err sq_audit_append(store *s, st_audit *e) {
   store__audit_hash(e, prev, hash);
   st = stmt(q, Q_AUDIT_INSERT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, e->seller_id);
+  sq__bind_text(st, 1, e->seller_id);
   sqlite3_bind_int64(st, 2, e->at);
-  bind_text(st, 3, e->actor);
-  bind_text(st, 4, e->action);
-  bind_text(st, 5, e->subject);
-  bind_text(st, 6, e->detail_json ? e->detail_json : "{}");
-  bind_text(st, 7, prev);
-  bind_text(st, 8, hash);
-  r = run(q, st);
+  sq__bind_text(st, 3, e->actor);
+  sq__bind_text(st, 4, e->action);
+  sq__bind_text(st, 5, e->subject);
+  sq__bind_text(st, 6, e->detail_json ? e->detail_json : "{}");
+  sq__bind_text(st, 7, prev);
+  sq__bind_text(st, 8, hash);
+  r = sq__run(q, st);
   if (!r) e->id = sqlite3_last_insert_rowid(q->db);
   return r;
 }
@@ -969,7 +981,7 @@ static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_AUDIT_LIST);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, subject);
+  sq__bind_text(st, 1, subject);
   size_t cap = 16, k = 0;
   st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
   int rc;
@@ -982,14 +994,14 @@ static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit
     }
     st_audit *e = &arr[k++];
     e->id = sqlite3_column_int64(st, 0);
-    e->seller_id = col_text(a, st, 1);
+    e->seller_id = sq__col_text(a, st, 1);
     e->at = sqlite3_column_int64(st, 2);
-    e->actor = col_text(a, st, 3);
-    e->action = col_text(a, st, 4);
-    e->subject = col_text(a, st, 5);
-    e->detail_json = col_text(a, st, 6);
-    e->prev_hash = col_text(a, st, 7);
-    e->hash = col_text(a, st, 8);
+    e->actor = sq__col_text(a, st, 3);
+    e->action = sq__col_text(a, st, 4);
+    e->subject = sq__col_text(a, st, 5);
+    e->detail_json = sq__col_text(a, st, 6);
+    e->prev_hash = sq__col_text(a, st, 7);
+    e->hash = sq__col_text(a, st, 8);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return PL_ESTORE;
@@ -1005,19 +1017,19 @@ static pl_err sq_review_request_put(store *s, const char *order_id, const char *
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_RR_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, order_id);
-  bind_text(st, 2, seller_id);
+  sq__bind_text(st, 1, order_id);
+  sq__bind_text(st, 2, seller_id);
   sqlite3_bind_int64(st, 3, message_id);
   sqlite3_bind_int64(st, 4, at);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static pl_err sq_review_request_get(store *s, const char *order_id, pl_time *at) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_RR_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, order_id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, order_id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   *at = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
@@ -1028,13 +1040,13 @@ static pl_err sq_violation_add(store *s, st_violation *v) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_VIOL_ADD);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, v->seller_id);
+  sq__bind_text(st, 1, v->seller_id);
   sqlite3_bind_int64(st, 2, v->at);
   if (v->message_id) sqlite3_bind_int64(st, 3, v->message_id);
-  bind_text(st, 4, v->category);
-  bind_text(st, 5, v->severity);
-  bind_text(st, 6, v->rule);
-  pl_err e = run(q, st);
+  sq__bind_text(st, 4, v->category);
+  sq__bind_text(st, 5, v->severity);
+  sq__bind_text(st, 6, v->rule);
+  pl_err e = sq__run(q, st);
   if (!e) v->id = sqlite3_last_insert_rowid(q->db);
   return e;
 }
@@ -1044,7 +1056,7 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_VIOL_LIST);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
+  sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, since);
   sqlite3_bind_int(st, 3, limit);
   st_violation *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
@@ -1053,12 +1065,12 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) {
     st_violation *v = &arr[k++];
     v->id = sqlite3_column_int64(st, 0);
-    v->seller_id = col_text(a, st, 1);
+    v->seller_id = sq__col_text(a, st, 1);
     v->at = sqlite3_column_int64(st, 2);
     v->message_id = sqlite3_column_int64(st, 3);
-    v->category = col_text(a, st, 4);
-    v->severity = col_text(a, st, 5);
-    v->rule = col_text(a, st, 6);
+    v->category = sq__col_text(a, st, 4);
+    v->severity = sq__col_text(a, st, 5);
+    v->rule = sq__col_text(a, st, 6);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
@@ -1068,15 +1080,15 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
 }
 
 static void read_enforcement(pl_arena *a, sqlite3_stmt *st, st_enforcement *e) {
-  e->seller_id = col_text(a, st, 0);
+  e->seller_id = sq__col_text(a, st, 0);
   e->warnings = sqlite3_column_int64(st, 1);
   e->restricted_until = sqlite3_column_int64(st, 2);
-  e->restriction_reason = col_text(a, st, 3);
+  e->restriction_reason = sq__col_text(a, st, 3);
   e->quota_per_day = sqlite3_column_int64(st, 4);
   e->quota_until = sqlite3_column_int64(st, 5);
-  e->quota_reason = col_text(a, st, 6);
+  e->quota_reason = sq__col_text(a, st, 6);
   e->suspension_flag = sqlite3_column_int(st, 7) != 0;
-  e->suspension_reason = col_text(a, st, 8);
+  e->suspension_reason = sq__col_text(a, st, 8);
   e->updated_at = sqlite3_column_int64(st, 9);
 }
 
@@ -1084,8 +1096,8 @@ static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, s
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ENF_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
-  pl_err e = one(q, st);
+  sq__bind_text(st, 1, seller_id);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   read_enforcement(a, st, out);
   sqlite3_reset(st);
@@ -1096,40 +1108,17 @@ static pl_err sq_enforcement_put(store *s, const st_enforcement *e) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ENF_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, e->seller_id);
+  sq__bind_text(st, 1, e->seller_id);
   sqlite3_bind_int64(st, 2, e->warnings);
   sqlite3_bind_int64(st, 3, e->restricted_until);
-  bind_text(st, 4, e->restriction_reason);
+  sq__bind_text(st, 4, e->restriction_reason);
   sqlite3_bind_int64(st, 5, e->quota_per_day);
   sqlite3_bind_int64(st, 6, e->quota_until);
-  bind_text(st, 7, e->quota_reason);
+  sq__bind_text(st, 7, e->quota_reason);
   sqlite3_bind_int(st, 8, e->suspension_flag);
-  bind_text(st, 9, e->suspension_reason);
+  sq__bind_text(st, 9, e->suspension_reason);
   sqlite3_bind_int64(st, 10, e->updated_at);
-  return run(q, st);
-}
-
-static pl_err sq_enforcement_list(store *s, pl_arena *a, st_enforcement **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ENF_LIST);
-  if (!st) return PL_ESTORE;
-  size_t cap = 16, k = 0;
-  st_enforcement *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_enforcement *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    read_enforcement(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  return sq__run(q, st);
 }
 
 static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time since,
@@ -1137,10 +1126,10 @@ static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time s
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_MSG_COUNT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
+  sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, since);
   sqlite3_bind_int(st, 3, proactive_only);
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (e) return e;
   *n = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
@@ -1152,10 +1141,10 @@ static pl_err sq_rate_take(store *s, const char *seller_id, const char *op, doub
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_RATE_GET);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
-  bind_text(st, 2, op);
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, op);
   double tokens = burst, last = now;
-  pl_err e = one(q, st);
+  pl_err e = sq__one(q, st);
   if (e == PL_OK) {
     tokens = sqlite3_column_double(st, 0);
     last = sqlite3_column_double(st, 1);
@@ -1170,11 +1159,11 @@ static pl_err sq_rate_take(store *s, const char *seller_id, const char *op, doub
   *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
   st = stmt(q, Q_RATE_PUT);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, seller_id);
-  bind_text(st, 2, op);
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, op);
   sqlite3_bind_double(st, 3, tokens);
   sqlite3_bind_double(st, 4, now > last ? now : last);
-  return run(q, st);
+  return sq__run(q, st);
 }
 
 static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
@@ -1182,7 +1171,7 @@ static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_a
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_HELD_LIST);
   if (!st) return PL_ESTORE;
-  bind_text(st, 1, marketplace_id);
+  sq__bind_text(st, 1, marketplace_id);
   sqlite3_bind_int(st, 2, limit);
   st_message *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
   size_t k = 0;
@@ -1237,10 +1226,19 @@ static const store_ops sq_ops = {
   .violation_list = sq_violation_list,
   .enforcement_get = sq_enforcement_get,
   .enforcement_put = sq_enforcement_put,
-  .enforcement_list = sq_enforcement_list,
   .seller_message_count = sq_seller_message_count,
   .rate_take = sq_rate_take,
   .held_list = sq_held_list,
+  .sla_thread_events = sq__sla_thread_events,
+  .sla_range_events = sq__sla_range_events,
+  .sla_outcomes_get = sq__sla_outcomes_get,
+  .sla_outcomes_put = sq__sla_outcomes_put,
+  .sla_bucket_get = sq__sla_bucket_get,
+  .sla_bucket_put = sq__sla_bucket_put,
+  .sla_bucket_range = sq__sla_bucket_range,
+  .sla_open_list = sq__sla_open_list,
+  .sla_latest = sq__sla_latest,
+  .seller_list = sq__seller_list,
   .audit_append = sq_audit_append,
   .audit_list = sq_audit_list,
 };

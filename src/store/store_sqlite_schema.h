@@ -115,6 +115,38 @@ static const char *const store_sqlite_migrations[] = {
     "CREATE TABLE rate_buckets("
     "  seller_id TEXT NOT NULL, operation TEXT NOT NULL, tokens REAL NOT NULL,"
     "  updated_at REAL NOT NULL, PRIMARY KEY (seller_id, operation));",
+
+    /* 3: the 24-hour clock's aggregates: each buyer message's last applied outcome,
+     * each thread's, and hourly buckets per seller and answering agent. */
+    "CREATE TABLE sla_outcomes("
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id), seller_id TEXT NOT NULL,"
+    "  thread_id INTEGER NOT NULL, received_at INTEGER NOT NULL, flagged INTEGER NOT NULL,"
+    "  answered INTEGER NOT NULL, answered_at INTEGER NOT NULL, response_s INTEGER NOT NULL,"
+    "  agent_id INTEGER NOT NULL, reply_seq INTEGER NOT NULL);"
+    "CREATE INDEX sla_outcomes_thread ON sla_outcomes(thread_id);"
+    "CREATE INDEX sla_outcomes_open ON sla_outcomes(seller_id, received_at)"
+    "  WHERE flagged = 0 AND answered = 0;"
+    "CREATE TABLE sla_thread_outcomes("
+    "  thread_id INTEGER PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  first_received_at INTEGER NOT NULL, counted INTEGER NOT NULL, resolved INTEGER NOT NULL,"
+    "  exchanges INTEGER NOT NULL);"
+    "CREATE TABLE sla_buckets("
+    "  seller_id TEXT NOT NULL, hour INTEGER NOT NULL, agent_id INTEGER NOT NULL,"
+    "  received INTEGER NOT NULL, flagged INTEGER NOT NULL, open INTEGER NOT NULL,"
+    "  rt_sum INTEGER NOT NULL, rt BLOB, threads INTEGER NOT NULL,"
+    "  resolved_one INTEGER NOT NULL, resolved_two INTEGER NOT NULL,"
+    "  PRIMARY KEY (seller_id, hour, agent_id));",
+
+    /* SP-API compatibility (docs/spapi.md): application credentials per seller, secrets
+     * hashed, and upload destinations with the attachment each received. */
+    "CREATE TABLE spapi_clients("
+    "  client_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL UNIQUE REFERENCES sellers(id),"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id), secret_hash TEXT NOT NULL,"
+    "  refresh_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
+    "CREATE TABLE spapi_uploads("
+    "  id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  resource TEXT NOT NULL, content_md5 TEXT NOT NULL, content_type TEXT,"
+    "  attachment_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);",
 };
 
 #endif

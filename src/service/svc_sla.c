@@ -1,0 +1,222 @@
+/* svc_sla.c - the 24-hour clock in the service: hourly aggregates kept in the same
+ * transaction as the events, and metrics read from them (or recomputed). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service/svc_int.h"
+
+static void sla_config_for(const svc_rules *r, sla_config *c) {
+  sla_config_default(c);
+  c->deadline_s = r->response_hours * 3600;
+  c->alert_s = r->alert_hours * 3600;
+  c->good_min = r->crt_good_percent;
+  c->warning_min = r->crt_warning_percent;
+  c->over_flag_rate = r->over_flag_rate;
+}
+
+/* The buckets one refresh touches, loaded once and written back once. */
+typedef struct {
+  sla_bucket b;
+  bool loaded;
+} touched;
+
+static pl_err bucket_of(svc *s, const char *seller, sla_bucket_key k, touched *tb, size_t *ntb,
+                        size_t cap, pl_arena *a, sla_bucket **out) {
+  for (size_t i = 0; i < *ntb; i++)
+    if (tb[i].b.hour == k.hour && tb[i].b.agent_id == k.agent_id) {
+      *out = &tb[i].b;
+      return PL_OK;
+    }
+  if (*ntb == cap) return PL_EINTERNAL;
+  touched *t = &tb[(*ntb)++];
+  pl_err e = s->st->ops->sla_bucket_get(s->st, seller, k, a, &t->b);
+  if (e == PL_ENOTFOUND) sla_bucket_init(&t->b, k);
+  else if (e) return e;
+  t->loaded = true;
+  *out = &t->b;
+  return PL_OK;
+}
+
+static const sla_outcome *find_outcome(const sla_outcome *o, size_t n, int64_t id) {
+  for (size_t i = 0; i < n; i++)
+    if (o[i].msg_id == id) return &o[i];
+  return NULL;
+}
+
+pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
+  sla_events ev;
+  pl_err e = s->st->ops->sla_thread_events(s->st, t->id, a, &ev);
+  if (e) return e;
+  sla_outcome *now_o, *old_o;
+  size_t nn, on;
+  sla_thread_outcome now_t, old_t;
+  bool has_old_t;
+  pl_detail d = {{0}};
+  if ((e = sla_thread_eval(&ev, SLA_FOREVER, a, &now_o, &nn, &now_t, &d))) return e;
+  if ((e = s->st->ops->sla_outcomes_get(s->st, t->id, a, &old_o, &on, &old_t, &has_old_t))) return e;
+
+  size_t cap = 2 * (nn + on) + 4, ntb = 0;
+  touched *tb = pl_arena_alloc(a, cap * sizeof *tb);
+  sla_bucket *b;
+  for (size_t i = 0; !e && i < on; i++) {
+    const sla_outcome *now = find_outcome(now_o, nn, old_o[i].msg_id);
+    if (now && sla_outcome_equal(now, &old_o[i])) continue;
+    e = bucket_of(s, t->seller_id, sla_bucket_key_of(&old_o[i]), tb, &ntb, cap, a, &b);
+    if (!e) e = sla_bucket_remove(b, &old_o[i]);
+  }
+  for (size_t i = 0; !e && i < nn; i++) {
+    const sla_outcome *old = find_outcome(old_o, on, now_o[i].msg_id);
+    if (old && sla_outcome_equal(old, &now_o[i])) continue;
+    e = bucket_of(s, t->seller_id, sla_bucket_key_of(&now_o[i]), tb, &ntb, cap, a, &b);
+    if (!e) e = sla_bucket_add(b, &now_o[i]);
+  }
+  if (!e && !(has_old_t && sla_thread_outcome_equal(&old_t, &now_t))) {
+    if (has_old_t && old_t.counted) {
+      e = bucket_of(s, t->seller_id, sla_bucket_key_of_thread(&old_t), tb, &ntb, cap, a, &b);
+      if (!e) e = sla_bucket_remove_thread(b, &old_t);
+    }
+    if (!e && now_t.counted) {
+      e = bucket_of(s, t->seller_id, sla_bucket_key_of_thread(&now_t), tb, &ntb, cap, a, &b);
+      if (!e) e = sla_bucket_add_thread(b, &now_t);
+    }
+  }
+  /* A bucket that does not hold what it should means the aggregates drifted from the
+   * events: refuse the change rather than store wrong metrics. */
+  if (e == PL_ECONFLICT) e = PL_EINTERNAL;
+  for (size_t i = 0; i < ntb; i++) {
+    if (!e) e = s->st->ops->sla_bucket_put(s->st, t->seller_id, &tb[i].b);
+    sla_bucket_release(&tb[i].b);
+  }
+  if (!e) e = s->st->ops->sla_outcomes_put(s->st, t->seller_id, t->id, now_o, nn, nn ? &now_t : NULL);
+  return e;
+}
+
+static pl_err metrics_in_tx(svc *s, const char *seller_id, const sla_config *cfg, pl_time at,
+                            int64_t window_s, bool recompute, pl_arena *a, sla_metrics *out,
+                            pl_detail *d) {
+  pl_err e;
+  if (!recompute) {
+    sla_plan plan;
+    sla_plan_query(cfg, at, window_s, &plan);
+    sla_bucket *bs;
+    size_t nb;
+    if ((e = s->st->ops->sla_bucket_range(s->st, seller_id, plan.hour_lo, plan.hour_hi, a, &bs, &nb)))
+      return e;
+    int64_t ranges[4][2];
+    for (size_t i = 0; i < plan.n_edge; i++) {
+      ranges[i][0] = plan.edge[i] * 3600 - 1;
+      ranges[i][1] = plan.edge[i] * 3600 + 3599;
+    }
+    sla_events edges;
+    if ((e = s->st->ops->sla_range_events(s->st, seller_id, (const int64_t (*)[2])ranges, plan.n_edge,
+                                          at, a, &edges)))
+      return e;
+    sla_open_msg *open;
+    size_t nopen;
+    if ((e = s->st->ops->sla_open_list(s->st, seller_id, at - window_s, at, a, &open, &nopen))) return e;
+    return sla_from_buckets(cfg, at, window_s, bs, nb, &edges, open, nopen, a, out, d);
+  }
+  int64_t span = window_s > cfg->flag_window_s ? window_s : cfg->flag_window_s;
+  int64_t range[1][2] = {{at - span, at}};
+  sla_events ev;
+  if ((e = s->st->ops->sla_range_events(s->st, seller_id, (const int64_t (*)[2])range, 1, at, a, &ev)))
+    return e;
+  return sla_compute(cfg, &ev, at, window_s, a, out, d);
+}
+
+pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time at, int64_t window_s,
+                   bool verify, pl_arena *a, sla_metrics *out, pl_detail *d) {
+  if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
+    return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  if (window_s <= 0 || window_s > 366 * 86400) return pl_fail(d, PL_EINVAL, "the window is from 1 second to 366 days");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_seller sl;
+  svc_rules r;
+  sla_config cfg;
+  pl_time latest = 0;
+  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  if (!e) e = svc__rules_for(s, sl.marketplace_id, a, &r);
+  if (!e) e = s->st->ops->sla_latest(s->st, seller_id, &latest);
+  if (!e) {
+    sla_config_for(&r, &cfg);
+    if (!at) at = svc_now(s);
+    /* The aggregates hold everything known: exact for a time at or after the latest
+     * event; an earlier time is recomputed from the window's events. */
+    bool recompute = at < latest;
+    e = metrics_in_tx(s, seller_id, &cfg, at, window_s, recompute, a, out, d);
+    if (!e && verify) {
+      sla_metrics check;
+      e = metrics_in_tx(s, seller_id, &cfg, at, window_s, !recompute, a, &check, d);
+      if (!e) {
+        json_t *x = sla_metrics_to_json(out, seller_id), *y = sla_metrics_to_json(&check, seller_id);
+        if (!json_equal(x, y))
+          e = pl_fail(d, PL_EINTERNAL, "the hourly aggregates differ from the recomputation from raw events");
+        json_decref(x);
+        json_decref(y);
+      }
+    }
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **out, size_t *n,
+                         pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "sellers' health is the operator's view");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_seller *sl;
+  size_t ns = 0;
+  e = s->st->ops->seller_list(s->st, c->marketplace_id, a, &sl, &ns);
+  svc_health *h = pl_arena_alloc(a, (ns ? ns : 1) * sizeof *h);
+  pl_time now = svc_now(s);
+  for (size_t i = 0; !e && i < ns; i++) {
+    svc_rules r;
+    sla_config cfg;
+    pl_time latest = 0;
+    memset(&h[i], 0, sizeof h[i]);
+    h[i].seller = sl[i];
+    e = svc__rules_for(s, sl[i].marketplace_id, a, &r);
+    if (!e) e = s->st->ops->sla_latest(s->st, sl[i].id, &latest);
+    if (!e) {
+      sla_config_for(&r, &cfg);
+      e = metrics_in_tx(s, sl[i].id, &cfg, now, 30 * 86400, now < latest, a, &h[i].metrics, d);
+    }
+    if (!e) {
+      pl_err g = s->st->ops->enforcement_get(s->st, sl[i].id, a, &h[i].enforcement);
+      if (g == PL_ENOTFOUND) h[i].enforcement = (st_enforcement){.seller_id = sl[i].id};
+      else e = g;
+    }
+  }
+  e = svc__end(s, e, d);
+  if (e) return e;
+  /* Riskiest first: flagged for suspension, then by CRT status, then lowest CRT. */
+  for (size_t i = 1; i < ns; i++) {
+    svc_health x = h[i];
+    size_t j = i;
+    while (j > 0 && svc_health_riskier(&x, &h[j - 1])) {
+      h[j] = h[j - 1];
+      j--;
+    }
+    h[j] = x;
+  }
+  *out = h;
+  *n = ns;
+  return PL_OK;
+}
+
+static int status_rank(sla_status st) {
+  return st == SLA_AT_RISK ? 0 : st == SLA_WARNING ? 1 : st == SLA_GOOD ? 2 : 3;
+}
+
+bool svc_health_riskier(const svc_health *x, const svc_health *y) {
+  if (x->enforcement.suspension_flag != y->enforcement.suspension_flag) return x->enforcement.suspension_flag;
+  int rx = status_rank(x->metrics.status), ry = status_rank(y->metrics.status);
+  if (rx != ry) return rx < ry;
+  double px = x->metrics.crt_percent.has_value ? x->metrics.crt_percent.value : 101;
+  double py = y->metrics.crt_percent.has_value ? y->metrics.crt_percent.value : 101;
+  if (px != py) return px < py;
+  return x->metrics.no_response_rate.has_value && x->metrics.over_flagging && !y->metrics.over_flagging;
+}

@@ -1,0 +1,53 @@
+/* store_sqlite_int.h - what the files of the SQLite backend share. */
+#ifndef PL_STORE_SQLITE_INT_H
+#define PL_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
+#define SQ_MORE_STATEMENTS 64
+#define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
+#define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
+
+typedef struct sq_store sq_store;
+#define SQ(s) ((sq_store *)(s))
+
+/* The cached statement of a slot, prepared from text on first use, reset and with its
+ * bindings cleared; NULL when it does not prepare. */
+sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text);
+sqlite3 *sq__db(sq_store *q);
+void sq__bind_text(sqlite3_stmt *st, int i, const char *v);
+char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
+/* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
+pl_err sq__run(sq_store *q, sqlite3_stmt *st);
+/* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */
+pl_err sq__one(sq_store *q, sqlite3_stmt *st);
+
+/* The 24-hour clock's operations (store_sqlite_sla.c), for the vtable. */
+pl_err sq__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out);
+pl_err sq__sla_range_events(store *s, const char *seller_id, const int64_t (*ranges)[2], size_t n,
+                            pl_time until, pl_arena *a, sla_events *out);
+pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out, size_t *n,
+                            sla_thread_outcome *t, bool *has_thread);
+pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
+                            size_t n, const sla_thread_outcome *t);
+pl_err sq__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
+                          sla_bucket *out);
+pl_err sq__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b);
+pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
+                            sla_bucket **out, size_t *n);
+pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
+                         sla_open_msg **out, size_t *n);
+pl_err sq__sla_latest(store *s, const char *seller_id, pl_time *out);
+pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
+
+/* SP-API credentials and upload destinations (store_sqlite_spapi.c), for the vtable. */
+pl_err sq__spapi_client_put(store *s, const st_spapi_client *c);
+pl_err sq__spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
+                            st_spapi_client *out);
+pl_err sq__spapi_upload_put(store *s, const st_spapi_upload *u);
+pl_err sq__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
+
+#endif

@@ -1,0 +1,374 @@
+/* store_sqlite_sla.c - the 24-hour clock's events, outcomes and hourly buckets in SQLite. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_sqlite_int.h"
+
+enum {
+  S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
+  S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
+  S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS,
+};
+
+#define SELLER_COLS                                                                     \
+  "m.thread_id, COALESCE(m.agent_id, 0), m.at, m.id, m.kind,"                          \
+  " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
+  "  AND e.type = 'status' AND e.value = 'delivered')"
+
+/* Threads of a seller with a buyer message in one of four ranges (lo, hi]. */
+#define RANGE_THREADS                                                                   \
+  "(SELECT b.thread_id FROM messages b WHERE b.seller_id = ?1 AND b.direction = 'buyer'" \
+  " AND ((b.at > ?2 AND b.at <= ?3) OR (b.at > ?4 AND b.at <= ?5)"                     \
+  "   OR (b.at > ?6 AND b.at <= ?7) OR (b.at > ?8 AND b.at <= ?9)))"
+
+static const char *const q_buyer_t =
+    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = ?1 AND direction = 'buyer'";
+static const char *const q_seller_t =
+    "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = ?1 AND m.direction = 'seller'";
+static const char *const q_flag_t =
+    "SELECT message_id, at, id, value FROM message_events WHERE thread_id = ?1 AND type = 'flag'";
+static const char *const q_buyer_r =
+    "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
+    " AND m.at <= ?10 AND m.thread_id IN " RANGE_THREADS;
+static const char *const q_seller_r =
+    "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= ?10"
+    " AND m.thread_id IN " RANGE_THREADS;
+static const char *const q_flag_r =
+    "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= ?10"
+    " AND thread_id IN " RANGE_THREADS;
+
+/* Grows an arena array by doubling. */
+static void *grow(pl_arena *a, void *arr, size_t n, size_t *cap, size_t size) {
+  if (n < *cap) return arr;
+  size_t nc = *cap ? *cap * 2 : 16;
+  void *bigger = pl_arena_alloc(a, nc * size);
+  if (n) memcpy(bigger, arr, n * size);
+  *cap = nc;
+  return bigger;
+}
+
+static sla_kind kind_of(const char *k) {
+  if (!strcmp(k, "auto_reply")) return SLA_AUTO_REPLY;
+  if (!strcmp(k, "note")) return SLA_INTERNAL_NOTE;
+  if (!strcmp(k, "review_request")) return SLA_REVIEW_REQUEST;
+  return SLA_SUBSTANTIVE;
+}
+
+static void bind_ranges(sqlite3_stmt *st, const char *seller_id, const int64_t (*ranges)[2], size_t n,
+                        pl_time until) {
+  sq__bind_text(st, 1, seller_id);
+  for (size_t i = 0; i < 4; i++) {
+    sqlite3_bind_int64(st, 2 + 2 * (int)i, i < n ? ranges[i][0] : 0);
+    sqlite3_bind_int64(st, 3 + 2 * (int)i, i < n ? ranges[i][1] : 0);
+  }
+  sqlite3_bind_int64(st, 10, until);
+}
+
+/* Reads the three queries into out. */
+static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlite3_stmt *fq,
+                          pl_arena *a, sla_events *out) {
+  memset(out, 0, sizeof *out);
+  sla_buyer_msg *b = NULL;
+  sla_seller_msg *sm = NULL;
+  sla_flag *f = NULL;
+  size_t nb = 0, cb = 0, ns = 0, cs = 0, nf = 0, cf = 0;
+  int rc;
+  while ((rc = sqlite3_step(bq)) == SQLITE_ROW) {
+    b = grow(a, b, nb, &cb, sizeof *b);
+    b[nb++] = (sla_buyer_msg){.id = sqlite3_column_int64(bq, 0), .thread_id = sqlite3_column_int64(bq, 1),
+                              .received_at = sqlite3_column_int64(bq, 2), .seq = sqlite3_column_int64(bq, 0),
+                              .ref = sq__col_text(a, bq, 3)};
+  }
+  sqlite3_reset(bq);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  while ((rc = sqlite3_step(sq)) == SQLITE_ROW) {
+    sm = grow(a, sm, ns, &cs, sizeof *sm);
+    const char *k = (const char *)sqlite3_column_text(sq, 4);
+    sm[ns++] = (sla_seller_msg){.thread_id = sqlite3_column_int64(sq, 0), .agent_id = sqlite3_column_int64(sq, 1),
+                                .sent_at = sqlite3_column_int64(sq, 2), .seq = sqlite3_column_int64(sq, 3),
+                                .kind = kind_of(k ? k : "message"),
+                                .delivered_at = sqlite3_column_type(sq, 5) == SQLITE_NULL
+                                                    ? SLA_NEVER : sqlite3_column_int64(sq, 5)};
+  }
+  sqlite3_reset(sq);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  while ((rc = sqlite3_step(fq)) == SQLITE_ROW) {
+    f = grow(a, f, nf, &cf, sizeof *f);
+    const char *v = (const char *)sqlite3_column_text(fq, 3);
+    f[nf++] = (sla_flag){.msg_id = sqlite3_column_int64(fq, 0), .at = sqlite3_column_int64(fq, 1),
+                         .seq = sqlite3_column_int64(fq, 2), .value = v && !strcmp(v, "true")};
+  }
+  sqlite3_reset(fq);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  (void)q;
+  out->buyer = b;
+  out->n_buyer = nb;
+  out->seller = sm;
+  out->n_seller = ns;
+  out->flags = f;
+  out->n_flags = nf;
+  return PL_OK;
+}
+
+pl_err sq__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *bq = sq__stmt(q, S_BUYER_T, q_buyer_t), *sq = sq__stmt(q, S_SELLER_T, q_seller_t),
+               *fq = sq__stmt(q, S_FLAG_T, q_flag_t);
+  if (!bq || !sq || !fq) return PL_ESTORE;
+  sqlite3_bind_int64(bq, 1, thread_id);
+  sqlite3_bind_int64(sq, 1, thread_id);
+  sqlite3_bind_int64(fq, 1, thread_id);
+  return read_events(q, bq, sq, fq, a, out);
+}
+
+pl_err sq__sla_range_events(store *s, const char *seller_id, const int64_t (*ranges)[2], size_t n,
+                            pl_time until, pl_arena *a, sla_events *out) {
+  if (n > 4) return PL_EINVAL;
+  sq_store *q = SQ(s);
+  sqlite3_stmt *bq = sq__stmt(q, S_BUYER_R, q_buyer_r), *sq = sq__stmt(q, S_SELLER_R, q_seller_r),
+               *fq = sq__stmt(q, S_FLAG_R, q_flag_r);
+  if (!bq || !sq || !fq) return PL_ESTORE;
+  bind_ranges(bq, seller_id, ranges, n, until);
+  bind_ranges(sq, seller_id, ranges, n, until);
+  bind_ranges(fq, seller_id, ranges, n, until);
+  return read_events(q, bq, sq, fq, a, out);
+}
+
+pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out, size_t *n,
+                            sla_thread_outcome *t, bool *has_thread) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OUT_GET,
+                              "SELECT message_id, thread_id, received_at, flagged, answered, answered_at,"
+                              " response_s, agent_id, reply_seq FROM sla_outcomes WHERE thread_id = ?1"
+                              " ORDER BY message_id");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sla_outcome *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    arr[k++] = (sla_outcome){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
+                             .received_at = sqlite3_column_int64(st, 2), .flagged = sqlite3_column_int(st, 3),
+                             .answered = sqlite3_column_int(st, 4), .answered_at = sqlite3_column_int64(st, 5),
+                             .response_s = sqlite3_column_int64(st, 6), .agent_id = sqlite3_column_int64(st, 7),
+                             .reply_seq = sqlite3_column_int64(st, 8)};
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  st = sq__stmt(q, S_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges"
+                               " FROM sla_thread_outcomes WHERE thread_id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  pl_err e = sq__one(q, st);
+  *has_thread = e == PL_OK;
+  if (e == PL_OK) {
+    *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = sqlite3_column_int64(st, 0),
+                              .counted = sqlite3_column_int(st, 1), .resolved = sqlite3_column_int(st, 2),
+                              .exchanges = sqlite3_column_int64(st, 3)};
+    sqlite3_reset(st);
+  } else if (e != PL_ENOTFOUND) {
+    return e;
+  }
+  return PL_OK;
+}
+
+pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
+                            size_t n, const sla_thread_outcome *t) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OUT_DEL, "DELETE FROM sla_outcomes WHERE thread_id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  pl_err e = sq__run(q, st);
+  for (size_t i = 0; !e && i < n; i++) {
+    st = sq__stmt(q, S_OUT_PUT,
+                  "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
+                  " answered, answered_at, response_s, agent_id, reply_seq)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!st) return PL_ESTORE;
+    sqlite3_bind_int64(st, 1, o[i].msg_id);
+    sq__bind_text(st, 2, seller_id);
+    sqlite3_bind_int64(st, 3, thread_id);
+    sqlite3_bind_int64(st, 4, o[i].received_at);
+    sqlite3_bind_int(st, 5, o[i].flagged);
+    sqlite3_bind_int(st, 6, o[i].answered);
+    sqlite3_bind_int64(st, 7, o[i].answered_at);
+    sqlite3_bind_int64(st, 8, o[i].response_s);
+    sqlite3_bind_int64(st, 9, o[i].agent_id);
+    sqlite3_bind_int64(st, 10, o[i].reply_seq);
+    e = sq__run(q, st);
+  }
+  if (e) return e;
+  st = sq__stmt(q, S_TOUT_DEL, "DELETE FROM sla_thread_outcomes WHERE thread_id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  if ((e = sq__run(q, st)) || !t) return e;
+  st = sq__stmt(q, S_TOUT_PUT,
+                "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
+                " resolved, exchanges) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sq__bind_text(st, 2, seller_id);
+  sqlite3_bind_int64(st, 3, t->first_received_at);
+  sqlite3_bind_int(st, 4, t->counted);
+  sqlite3_bind_int(st, 5, t->resolved);
+  sqlite3_bind_int64(st, 6, t->exchanges);
+  return sq__run(q, st);
+}
+
+#define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
+
+static void read_bucket(pl_arena *a, sqlite3_stmt *st, sla_bucket *b) {
+  sla_bucket_key k = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+  sla_bucket_init(b, k);
+  b->received = sqlite3_column_int64(st, 2);
+  b->flagged = sqlite3_column_int64(st, 3);
+  b->open = sqlite3_column_int64(st, 4);
+  b->rt_sum = sqlite3_column_int64(st, 5);
+  size_t bytes = (size_t)sqlite3_column_bytes(st, 6);
+  b->n_rt = bytes / sizeof(int64_t);
+  b->rt = pl_arena_alloc(a, bytes ? bytes : sizeof(int64_t));
+  if (bytes) memcpy(b->rt, sqlite3_column_blob(st, 6), b->n_rt * sizeof(int64_t));
+  b->cap_rt = 0; /* borrowed: sla_bucket_add() copies before editing */
+  b->threads = sqlite3_column_int64(st, 7);
+  b->resolved_one = sqlite3_column_int64(st, 8);
+  b->resolved_two = sqlite3_column_int64(st, 9);
+}
+
+pl_err sq__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
+                          sla_bucket *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_GET, "SELECT " BUCKET_COLS " FROM sla_buckets"
+                                               " WHERE seller_id = ?1 AND hour = ?2 AND agent_id = ?3");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, k.hour);
+  sqlite3_bind_int64(st, 3, k.agent_id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_bucket(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st;
+  if (sla_bucket_is_empty(b)) {
+    st = sq__stmt(q, S_BUCKET_DEL, "DELETE FROM sla_buckets WHERE seller_id = ?1 AND hour = ?2 AND agent_id = ?3");
+    if (!st) return PL_ESTORE;
+    sq__bind_text(st, 1, seller_id);
+    sqlite3_bind_int64(st, 2, b->hour);
+    sqlite3_bind_int64(st, 3, b->agent_id);
+    return sq__run(q, st);
+  }
+  st = sq__stmt(q, S_BUCKET_PUT,
+                "INSERT INTO sla_buckets(seller_id, " BUCKET_COLS ")"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                " ON CONFLICT(seller_id, hour, agent_id) DO UPDATE SET received = excluded.received,"
+                " flagged = excluded.flagged, open = excluded.open, rt_sum = excluded.rt_sum,"
+                " rt = excluded.rt, threads = excluded.threads, resolved_one = excluded.resolved_one,"
+                " resolved_two = excluded.resolved_two");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, b->hour);
+  sqlite3_bind_int64(st, 3, b->agent_id);
+  sqlite3_bind_int64(st, 4, b->received);
+  sqlite3_bind_int64(st, 5, b->flagged);
+  sqlite3_bind_int64(st, 6, b->open);
+  sqlite3_bind_int64(st, 7, b->rt_sum);
+  sqlite3_bind_blob(st, 8, b->rt ? (const void *)b->rt : (const void *)"", (int)(b->n_rt * sizeof(int64_t)),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 9, b->threads);
+  sqlite3_bind_int64(st, 10, b->resolved_one);
+  sqlite3_bind_int64(st, 11, b->resolved_two);
+  return sq__run(q, st);
+}
+
+pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
+                            sla_bucket **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_RANGE, "SELECT " BUCKET_COLS " FROM sla_buckets"
+                                                 " WHERE seller_id = ?1 AND hour >= ?2 AND hour <= ?3");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, lo);
+  sqlite3_bind_int64(st, 3, hi);
+  sla_bucket *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    read_bucket(a, st, &arr[k++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
+                         sla_open_msg **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OPEN, "SELECT o.message_id, o.thread_id, o.received_at, m.ext_id"
+                                         " FROM sla_outcomes o JOIN messages m ON m.id = o.message_id"
+                                         " WHERE o.seller_id = ?1 AND o.flagged = 0 AND o.answered = 0"
+                                         " AND o.received_at > ?2 AND o.received_at <= ?3"
+                                         " ORDER BY o.received_at, o.message_id");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, since);
+  sqlite3_bind_int64(st, 3, until);
+  sla_open_msg *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    arr[k++] = (sla_open_msg){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
+                              .received_at = sqlite3_column_int64(st, 2), .ref = sq__col_text(a, st, 3)};
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__sla_latest(store *s, const char *seller_id, pl_time *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_LATEST,
+                              "SELECT max(coalesce((SELECT max(at) FROM messages WHERE seller_id = ?1), 0),"
+                              " coalesce((SELECT max(at) FROM message_events WHERE seller_id = ?1), 0))");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  *out = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_SELLERS, "SELECT id, marketplace_id, name, alias, created_at FROM sellers"
+                                            " WHERE ?1 IS NULL OR marketplace_id = ?1 ORDER BY id");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, marketplace_id);
+  st_seller *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    arr[k++] = (st_seller){.id = sq__col_text(a, st, 0), .marketplace_id = sq__col_text(a, st, 1),
+                           .name = sq__col_text(a, st, 2), .alias = sq__col_text(a, st, 3),
+                           .created_at = sqlite3_column_int64(st, 4)};
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
