@@ -184,6 +184,7 @@ export function createComposer({ kind, send, label }) {
   function fail(msg) {
     alert.textContent = msg;
     alert.hidden = false;
+    textarea.focus();
     sendButton.disabled = false;
     sendButton.textContent = 'Send';
   }

@@ -107,6 +107,8 @@ test('a buyer contacts the seller from an order and asks about a product', async
   await p.locator('h1', { hasText: 'Sign in' }).waitFor();
   await p.goto('/#/messages');
   await p.locator('h1', { hasText: 'Sign in' }).waitFor();
+  assert.match(p.url(), /#\/signin$/);
+  await shot(p, 'journey5', 'signin-phone');
 
   b.check();
   s.check();
@@ -117,6 +119,10 @@ test('a buyer contacts the seller from an order and asks about a product', async
 test('the operator searches all threads and exports evidence', async () => {
   const o = await newPage(chrome.browser, server.url, { name: 'operator' });
   const p = o.page;
+  await p.goto('/');
+  await p.locator('h1', { hasText: 'Sign in' }).waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'token', 'the token field has focus');
+  await shot(p, 'journey4', 'signin');
   await signIn(p, server.tokens.operator, '#/threads');
   await p.locator('#thread-list[aria-busy="false"]').waitFor();
   const ids = await p.locator('#thread-list > li').evaluateAll((els) => els.map((e) => e.dataset.thread));

@@ -20,6 +20,17 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   const bp = buyer.page;
   const sp = seller.page;
 
+  // The seller allowed notifications; a recording stand-in shows what the page raises.
+  await sp.addInitScript(() => {
+    window.recordedNotifications = [];
+    window.Notification = class extends EventTarget {
+      static permission = 'granted';
+      static requestPermission() { return Promise.resolve('granted'); }
+      constructor(title, options) { super(); window.recordedNotifications.push({ title, body: options && options.body }); }
+      close() {}
+    };
+  });
+
   // The seller is signed in and looking at the inbox (Response needed) before the buyer writes.
   await signIn(sp, server.tokens.agents['Maya Lopez'].token, '#/inbox');
   await sp.locator('#thread-list[aria-busy="false"]').waitFor();
@@ -46,6 +57,8 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   const row = sp.locator('[data-thread="T1"]');
   await row.waitFor();
   await sp.locator('#rn-count', { hasText: '3 threads need a response' }).waitFor();
+  const notes = await sp.evaluate(() => window.recordedNotifications);
+  assert.deepEqual(notes, [{ title: 'New buyer message', body: 'A buyer wrote in T1.' }]);
   assert.match(await row.getAttribute('class'), /is-unread/);
   assert.match(await row.locator('.due').textContent(), /\d+ h \d+ min left/);
   assert.match(await row.locator('.due').getAttribute('class'), /due-ok/);
