@@ -272,4 +272,48 @@ char *svc_thread_ref(pl_arena *a, int64_t id);
 char *svc_message_ref(pl_arena *a, int64_t id);
 bool svc_parse_ref(const char *ref, char prefix, int64_t *id);
 
+/* ---- SP-API compatibility (svc_spapi.c; docs/spapi.md) ------------------------------ */
+/* Access tokens of the token endpoint live this long, as LWA's do. */
+#define SVC_SPAPI_TOKEN_SECONDS 3600
+/* createUploadDestinationForResource's usage plan (Uploads model): 10 a second, burst 10. */
+#define SVC_SPAPI_UPLOAD_RATE 10.0
+#define SVC_SPAPI_UPLOAD_BURST 10.0
+
+typedef struct {
+  char *client_id, *client_secret, *refresh_token;
+} svc_spapi_credentials;
+
+/* Issues a seller's SP-API application credentials (arena strings, shown once): the
+ * first time, a dedicated agent "SP-API" and a client id; every time, a new secret and
+ * refresh token, which replace the previous ones (only hashes are stored). */
+pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
+                                   svc_spapi_credentials *out, pl_detail *d);
+
+typedef enum { SVC_SPAPI_GRANT_REFRESH = 1, SVC_SPAPI_GRANT_CLIENT } svc_spapi_grant_type;
+typedef struct {
+  svc_spapi_grant_type type;
+  const char *client_id, *client_secret, *refresh_token, *scope;
+  int64_t ttl; /* seconds; 0 = SVC_SPAPI_TOKEN_SECONDS */
+} svc_spapi_grant;
+
+/* An access token (malloc'd) acting as the client's seller agent, expiring after the
+ * ttl. PL_EMISSING: a parameter is missing; PL_EUNAUTH: unknown client or wrong secret;
+ * PL_EFORBIDDEN: the refresh token is not the client's current one. */
+pl_err svc_spapi_token(svc *s, const svc_spapi_grant *g, pl_arena *a, char **access_token,
+                       pl_detail *d);
+
+/* A new upload destination for the caller's seller: content_md5 base64 (or hex), kept
+ * normalised to base64; rate-limited as the Uploads model states. */
+pl_err svc_spapi_upload_create(svc *s, const svc_caller *c, const char *resource,
+                               const char *content_md5, const char *content_type, pl_arena *a,
+                               st_spapi_upload *out, pl_detail *d);
+/* The bytes for an upload destination: checked against its Content-MD5 (and the
+ * request's Content-MD5 header when given), then handed to the attachment store. */
+pl_err svc_spapi_upload_receive(svc *s, const char *id, const void *data, size_t len,
+                                const char *content_md5, pl_arena *a, pl_detail *d);
+/* The attachment an upload destination of the caller's seller received, for a message
+ * action; PL_EINVAL when unknown, another seller's, or still empty. */
+pl_err svc_spapi_upload_attachment(svc *s, const svc_caller *c, const char *id, pl_arena *a,
+                                   char **attachment_id, pl_detail *d);
+
 #endif

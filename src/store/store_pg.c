@@ -24,6 +24,7 @@
 
 #include "store/store.h"
 #include "store/store_pg_schema.h"
+#include "store/store_pg_spapi.h"
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
@@ -414,6 +415,19 @@ static void pg_rollback(store *s) {
   if (!k) return;
   simple(k, "ROLLBACK");
   finish(s, k);
+}
+
+/* For the store_pg_*.c files: one statement with text parameters in the calling thread's
+ * transaction, with this file's error mapping (a failure dooms the transaction). */
+PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *values, pl_err *e) {
+  pg_conn *k = cur(s);
+  if (!k) {
+    *e = PL_ESTORE;
+    return NULL;
+  }
+  PGresult *r = PQexecParams(k->c, text, n, NULL, values, NULL, NULL, 0);
+  *e = res_err(k, r);
+  return r;
 }
 
 #define CONN(s)                      \
@@ -1141,6 +1155,10 @@ static const store_ops pg_ops = {
   .event_list = pg_event_list,
   .audit_append = pg_audit_append,
   .audit_list = pg_audit_list,
+  .spapi_client_put = pg__spapi_client_put,
+  .spapi_client_get = pg__spapi_client_get,
+  .spapi_upload_put = pg__spapi_upload_put,
+  .spapi_upload_get = pg__spapi_upload_get,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

@@ -122,6 +122,17 @@ static const char *const store_pg_migrations[] = {
     "  FOR EACH ROW EXECUTE FUNCTION parley_append_only();"
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
     "  FOR EACH STATEMENT EXECUTE FUNCTION parley_append_only();",
+
+    /* SP-API compatibility (docs/spapi.md): application credentials per seller, secrets
+     * hashed, and upload destinations with the attachment each received. */
+    "CREATE TABLE spapi_clients("
+    "  client_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL UNIQUE REFERENCES sellers(id),"
+    "  agent_id BIGINT NOT NULL REFERENCES agents(id), secret_hash TEXT NOT NULL,"
+    "  refresh_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);"
+    "CREATE TABLE spapi_uploads("
+    "  id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  resource TEXT NOT NULL, content_md5 TEXT NOT NULL, content_type TEXT,"
+    "  attachment_id TEXT, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);",
 };
 
 #endif

@@ -1241,6 +1241,10 @@ static const store_ops sq_ops = {
   .seller_list = sq__seller_list,
   .audit_append = sq_audit_append,
   .audit_list = sq_audit_list,
+  .spapi_client_put = sq__spapi_client_put,
+  .spapi_client_get = sq__spapi_client_get,
+  .spapi_upload_put = sq__spapi_upload_put,
+  .spapi_upload_get = sq__spapi_upload_get,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

@@ -1,0 +1,97 @@
+/* store_pg_spapi.c - SP-API credentials and upload destinations in PostgreSQL. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_spapi.h"
+
+#define CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
+#define UPLOAD_COLS "id, seller_id, resource, content_md5, content_type, attachment_id, created_at, expires_at"
+
+static char *text(pl_arena *a, const PGresult *r, int col) {
+  if (PQgetisnull(r, 0, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, 0, col), (size_t)PQgetlength(r, 0, col));
+}
+
+static int64_t num(const PGresult *r, int col) {
+  return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+/* Runs a statement whose rows do not matter. */
+static pl_err run(store *s, const char *sql, int n, const char *const *v) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, n, v, &e);
+  PQclear(r);
+  return e;
+}
+
+/* Runs a one-row query: PL_OK with *out set (the caller clears it), or PL_ENOTFOUND. */
+static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, n, v, &e);
+  if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  *out = r;
+  return PL_OK;
+}
+
+pl_err pg__spapi_client_put(store *s, const st_spapi_client *c) {
+  char agent[24], at[24];
+  snprintf(agent, sizeof agent, "%lld", (long long)c->agent_id);
+  snprintf(at, sizeof at, "%lld", (long long)c->created_at);
+  const char *v[] = {c->client_id, c->seller_id, agent, c->secret_hash, c->refresh_hash, at};
+  return run(s, "INSERT INTO spapi_clients(" CLIENT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (client_id) DO UPDATE SET agent_id = excluded.agent_id,"
+                " secret_hash = excluded.secret_hash, refresh_hash = excluded.refresh_hash",
+             6, v);
+}
+
+pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
+                            st_spapi_client *out) {
+  const char *v[] = {client_id ? client_id : seller_id};
+  PGresult *r;
+  pl_err e = one(s, client_id ? "SELECT " CLIENT_COLS " FROM spapi_clients WHERE client_id = $1"
+                              : "SELECT " CLIENT_COLS " FROM spapi_clients WHERE seller_id = $1",
+                 1, v, &r);
+  if (e) return e;
+  out->client_id = text(a, r, 0);
+  out->seller_id = text(a, r, 1);
+  out->agent_id = num(r, 2);
+  out->secret_hash = text(a, r, 3);
+  out->refresh_hash = text(a, r, 4);
+  out->created_at = num(r, 5);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__spapi_upload_put(store *s, const st_spapi_upload *u) {
+  char c[24], x[24];
+  snprintf(c, sizeof c, "%lld", (long long)u->created_at);
+  snprintf(x, sizeof x, "%lld", (long long)u->expires_at);
+  const char *v[] = {u->id, u->seller_id, u->resource, u->content_md5, u->content_type,
+                     u->attachment_id, c, x};
+  return run(s, "INSERT INTO spapi_uploads(" UPLOAD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (id) DO UPDATE SET attachment_id = excluded.attachment_id",
+             8, v);
+}
+
+pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out) {
+  const char *v[] = {id};
+  PGresult *r;
+  pl_err e = one(s, "SELECT " UPLOAD_COLS " FROM spapi_uploads WHERE id = $1", 1, v, &r);
+  if (e) return e;
+  out->id = text(a, r, 0);
+  out->seller_id = text(a, r, 1);
+  out->resource = text(a, r, 2);
+  out->content_md5 = text(a, r, 3);
+  out->content_type = text(a, r, 4);
+  out->attachment_id = text(a, r, 5);
+  out->created_at = num(r, 6);
+  out->expires_at = num(r, 7);
+  PQclear(r);
+  return PL_OK;
+}
