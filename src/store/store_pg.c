@@ -37,6 +37,8 @@ enum {
   Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
+  Q_RATE_ENSURE, Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -55,7 +57,8 @@ enum {
 
 #define MSG_COLS                                                                           \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at"
+  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
+  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes, as in store_sqlite.c. The
  * search text goes to plainto_tsquery, which accepts any input: user text is never
@@ -111,25 +114,26 @@ static const char *const sql[Q__COUNT] = {
                   " WHERE hash = $1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET"
+                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET"
                   " status = excluded.status, purchased_at = excluded.purchased_at,"
                   " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at"
+                  " updated_at = excluded.updated_at,"
+                  " negative_feedback = excluded.negative_feedback"
                   " WHERE orders.seller_id = excluded.seller_id"
                   " AND orders.buyer_id = excluded.buyer_id",
   [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = $1 AND seller_id = $2",
   [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
                        " price, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
   [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at FROM orders WHERE id = $1",
+                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = $1",
   [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
                         " WHERE order_id = $1 ORDER BY pos",
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
                    " AND ($2::text IS NULL OR buyer_id = $2)"
                    " AND ($3::bigint = 0 OR purchased_at < $3"
-                   "      OR (purchased_at = $3 AND id < $4))"
-                   " ORDER BY purchased_at DESC, id DESC LIMIT $5",
+                   "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
+                   " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
                       " topic, archived, waiting, needs_response, created_at, last_message_at,"
                       " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
@@ -157,8 +161,9 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json)"
-                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
+                   " proactive) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                   " $14)"
                    " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
@@ -184,6 +189,38 @@ static const char *const sql[Q__COUNT] = {
   [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
                    " FROM audit WHERE subject = $1 ORDER BY id",
   [Q_PING] = "SELECT 1",
+  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
+               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = $1",
+  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
+                 " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
+                  " WHERE seller_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
+                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
+                " FROM enforcement WHERE seller_id = $1",
+  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
+                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
+                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " ON CONFLICT (seller_id) DO UPDATE SET warnings = excluded.warnings,"
+                " restricted_until = excluded.restricted_until,"
+                " restriction_reason = excluded.restriction_reason,"
+                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
+                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
+                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
+                  " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
+  /* A bucket is created full, then locked: callers on every node take turns on it. */
+  [Q_RATE_ENSURE] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
+                 " AND operation = $2 FOR UPDATE",
+  [Q_RATE_PUT] = "UPDATE rate_buckets SET tokens = $3, updated_at = $4 WHERE seller_id = $1"
+                 " AND operation = $2",
+  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+                  " JOIN threads t ON t.id = m.thread_id"
+                  " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
+                  " ORDER BY m.at, m.id LIMIT $2",
 };
 
 /* One pooled connection. Prepared statements live as long as the session does. */
@@ -646,6 +683,7 @@ static pl_err pg_order_put(store *s, const st_order *o) {
   p_int(&p, o->shipped_at);
   p_int(&p, o->delivered_at);
   p_int(&p, o->updated_at);
+  p_bool(&p, o->negative_feedback);
   long n = 0;
   pl_err e = exec_q(k, Q_ORDER_PUT, &p, &n);
   if (e) return e;
@@ -686,6 +724,7 @@ static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   o->shipped_at = col_int(r, 0, 6);
   o->delivered_at = col_int(r, 0, 7);
   o->updated_at = col_int(r, 0, 8);
+  o->negative_feedback = col_bool(r, 0, 9);
   PQclear(r);
   r = run(k, Q_ORDER_ITEMS_GET, &p);
   if ((e = res_err(k, r))) {
@@ -914,6 +953,9 @@ static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
   m->status = col_text(a, r, i, 12);
   m->flagged = col_bool(r, i, 13);
   m->status_at = col_int(r, i, 14);
+  m->action = col_text(a, r, i, 15);
+  m->critical = col_bool(r, i, 16);
+  m->proactive = col_bool(r, i, 17);
 }
 
 static pl_err pg_message_insert(store *s, st_message *m) {
@@ -931,6 +973,9 @@ static pl_err pg_message_insert(store *s, st_message *m) {
   p_text(&p, m->policy_action);
   p_text(&p, m->policy_engine);
   p_text(&p, m->policy_json);
+  p_text(&p, m->action);
+  p_bool(&p, m->critical);
+  p_bool(&p, m->proactive);
   PGresult *r;
   pl_err e = query_one(k, Q_MSG_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the ext_id was imported already */
@@ -1117,6 +1162,193 @@ static pl_err pg_audit_list(store *s, const char *subject, pl_arena *a, st_audit
   return PL_OK;
 }
 
+/* ---- marketplace rules -------------------------------------------------------------- */
+
+static pl_err pg_review_request_put(store *s, const char *order_id, const char *seller_id,
+                                    int64_t message_id, pl_time at) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, order_id);
+  p_text(&p, seller_id);
+  p_int(&p, message_id);
+  p_int(&p, at);
+  long n = 0;
+  pl_err e = exec_q(k, Q_RR_PUT, &p, &n);
+  return !e && n == 0 ? PL_EEXIST : e; /* once per order, whichever node asks first */
+}
+
+static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, order_id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_RR_GET, &p, &r);
+  if (e) return e;
+  *at = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_violation_add(store *s, st_violation *v) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, v->seller_id);
+  p_int(&p, v->at);
+  if (v->message_id) p_int(&p, v->message_id);
+  else p_text(&p, NULL);
+  p_text(&p, v->category);
+  p_text(&p, v->severity);
+  p_text(&p, v->rule);
+  PGresult *r;
+  pl_err e = query_one(k, Q_VIOL_ADD, &p, &r);
+  if (e) return e;
+  v->id = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, int limit,
+                                pl_arena *a, st_violation **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  p_int(&p, since);
+  p_int(&p, limit);
+  PGresult *r = run(k, Q_VIOL_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_violation *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) {
+    st_violation *v = &arr[i];
+    v->id = col_int(r, i, 0);
+    v->seller_id = col_text(a, r, i, 1);
+    v->at = col_int(r, i, 2);
+    v->message_id = col_int(r, i, 3);
+    v->category = col_text(a, r, i, 4);
+    v->severity = col_text(a, r, i, 5);
+    v->rule = col_text(a, r, i, 6);
+  }
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforcement *e) {
+  e->seller_id = col_text(a, r, i, 0);
+  e->warnings = col_int(r, i, 1);
+  e->restricted_until = col_int(r, i, 2);
+  e->restriction_reason = col_text(a, r, i, 3);
+  e->quota_per_day = col_int(r, i, 4);
+  e->quota_until = col_int(r, i, 5);
+  e->quota_reason = col_text(a, r, i, 6);
+  e->suspension_flag = col_bool(r, i, 7);
+  e->suspension_reason = col_text(a, r, i, 8);
+  e->updated_at = col_int(r, i, 9);
+}
+
+static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  PGresult *r;
+  pl_err e = query_one(k, Q_ENF_GET, &p, &r);
+  if (e) return e;
+  read_enforcement(a, r, 0, out);
+  PQclear(r);
+  return PL_OK;
+}
+
+static pl_err pg_enforcement_put(store *s, const st_enforcement *en) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, en->seller_id);
+  p_int(&p, en->warnings);
+  p_int(&p, en->restricted_until);
+  p_text(&p, en->restriction_reason);
+  p_int(&p, en->quota_per_day);
+  p_int(&p, en->quota_until);
+  p_text(&p, en->quota_reason);
+  p_bool(&p, en->suspension_flag);
+  p_text(&p, en->suspension_reason);
+  p_int(&p, en->updated_at);
+  return exec_q(k, Q_ENF_PUT, &p, NULL);
+}
+
+static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time since,
+                                      bool proactive_only, int64_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  p_int(&p, since);
+  p_int(&p, proactive_only ? 1 : 0);
+  PGresult *r;
+  pl_err e = query_one(k, Q_MSG_COUNT, &p, &r);
+  if (e) return e;
+  *n = col_int(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+static void p_double(pg_params *p, double v) {
+  snprintf(p->buf[p->n], sizeof p->buf[0], "%.17g", v);
+  p->v[p->n] = p->buf[p->n];
+  p->n++;
+}
+
+/* The token bucket of store_sqlite.c, with the row locked from the read to the commit
+ * so that nodes sharing the database take tokens one after another. */
+static pl_err pg_rate_take(store *s, const char *seller_id, const char *op, double now,
+                           double rate, double burst, bool *allowed, double *retry_after) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, seller_id);
+  p_text(&p, op);
+  p_double(&p, burst);
+  p_double(&p, now);
+  pl_err e = exec_q(k, Q_RATE_ENSURE, &p, NULL);
+  if (e) return e;
+  p.n = 2;
+  PGresult *r;
+  if ((e = query_one(k, Q_RATE_GET, &p, &r))) return e == PL_ENOTFOUND ? PL_ESTORE : e;
+  double tokens = strtod(PQgetvalue(r, 0, 0), NULL), last = strtod(PQgetvalue(r, 0, 1), NULL);
+  PQclear(r);
+  if (now > last) tokens += (now - last) * rate;
+  if (tokens > burst) tokens = burst;
+  *allowed = tokens >= 1.0;
+  if (*allowed) tokens -= 1.0;
+  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
+  p.n = 2;
+  p_double(&p, tokens);
+  p_double(&p, now > last ? now : last);
+  return exec_q(k, Q_RATE_PUT, &p, NULL);
+}
+
+static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                           st_message **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_text(&p, marketplace_id);
+  p_int(&p, limit);
+  PGresult *r = run(k, Q_HELD_LIST, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
 static const store_ops pg_ops = {
   .name = "postgres",
   .close = pg_close,
@@ -1153,6 +1385,15 @@ static const store_ops pg_ops = {
   .message_list = pg_message_list,
   .event_insert = pg_event_insert,
   .event_list = pg_event_list,
+  .review_request_put = pg_review_request_put,
+  .review_request_get = pg_review_request_get,
+  .violation_add = pg_violation_add,
+  .violation_list = pg_violation_list,
+  .enforcement_get = pg_enforcement_get,
+  .enforcement_put = pg_enforcement_put,
+  .seller_message_count = pg_seller_message_count,
+  .rate_take = pg_rate_take,
+  .held_list = pg_held_list,
   .audit_append = pg_audit_append,
   .audit_list = pg_audit_list,
   .spapi_client_put = pg__spapi_client_put,

@@ -123,6 +123,33 @@ static const char *const store_pg_migrations[] = {
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
     "  FOR EACH STATEMENT EXECUTE FUNCTION parley_append_only();",
 
+    /* 2: marketplace rules: proactive messages, message actions, review requests,
+     * enforcement and rate limits (as SQLite's migration 2). */
+    "ALTER TABLE orders ADD COLUMN negative_feedback BOOLEAN NOT NULL DEFAULT false;"
+    "ALTER TABLE messages ADD COLUMN action TEXT;"
+    "ALTER TABLE messages ADD COLUMN critical BOOLEAN NOT NULL DEFAULT false;"
+    "ALTER TABLE messages ADD COLUMN proactive BOOLEAN NOT NULL DEFAULT false;"
+    "CREATE INDEX message_state_held ON message_state(message_id)"
+    "  WHERE status = 'held_for_review';"
+    "CREATE TABLE review_requests("
+    "  order_id TEXT PRIMARY KEY REFERENCES orders(id), seller_id TEXT NOT NULL,"
+    "  message_id BIGINT NOT NULL REFERENCES messages(id), at BIGINT NOT NULL);"
+    "CREATE TABLE violations("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  at BIGINT NOT NULL, message_id BIGINT, category TEXT NOT NULL,"
+    "  severity TEXT NOT NULL CHECK (severity IN ('minor','severe')), rule TEXT);"
+    "CREATE INDEX violations_seller_at ON violations(seller_id, at);"
+    "CREATE TABLE enforcement("
+    "  seller_id TEXT PRIMARY KEY REFERENCES sellers(id), warnings BIGINT NOT NULL DEFAULT 0,"
+    "  restricted_until BIGINT NOT NULL DEFAULT 0, restriction_reason TEXT,"
+    "  quota_per_day BIGINT NOT NULL DEFAULT 0, quota_until BIGINT NOT NULL DEFAULT 0,"
+    "  quota_reason TEXT, suspension_flag BOOLEAN NOT NULL DEFAULT false, suspension_reason TEXT,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE TABLE rate_buckets("
+    "  seller_id TEXT NOT NULL, operation TEXT NOT NULL, tokens DOUBLE PRECISION NOT NULL,"
+    "  updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (seller_id, operation));",
+
     /* SP-API compatibility (docs/spapi.md): application credentials per seller, secrets
      * hashed, and upload destinations with the attachment each received. */
     "CREATE TABLE spapi_clients("

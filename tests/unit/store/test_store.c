@@ -1,0 +1,1057 @@
+/* test_store.c - conformance suite of the store interface, run against every backend.
+ *
+ * The same tests run on SQLite (a temporary file) and, when PARLEY_TEST_PG_URL names a
+ * PostgreSQL server (scripts/pg-test.sh), on a fresh database of that server per test:
+ * every function, its error codes, the append-only record, the audit chain, the inbox
+ * query and transactions from several threads at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define MP "ATVPDKIKX0DER"
+#define T0 INT64_C(1791190800) /* 2026-10-05T09:00:00Z */
+
+typedef struct {
+  bool pg;
+  char dir[64];      /* SQLite: the temporary directory */
+  char url[1024];    /* the store URL (SQLite: the file path) */
+  char raw[1024];    /* PostgreSQL: the database's URL for libpq (no parley parameters) */
+  char dbname[64];
+  store *s;
+  pl_arena *a;
+} fx;
+
+static const char *pg_base;
+static int pg_seq;
+
+/* The URL of database `name` on the server of `base`: the path replaced. */
+static void url_with_db(const char *base, const char *name, const char *query, char *out,
+                        size_t cap) {
+  const char *host = strstr(base, "://");
+  host = host ? host + 3 : base;
+  size_t hl = strcspn(host, "/?");
+  const char *q = strchr(base, '?');
+  snprintf(out, cap, "%.*s/%s%s%s%s", (int)(host - base + (ptrdiff_t)hl), base, name,
+           q || query ? "?" : "", q ? q + 1 : "", query ? (q ? "&" : "") : "");
+  if (query) strncat(out, query, cap - strlen(out) - 1);
+}
+
+/* Runs SQL outside the store, as another client would; true when it succeeded. */
+static bool raw_exec(fx *f, const char *sql_text) {
+  if (f->pg) {
+    PGconn *c = PQconnectdb(f->raw);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("raw connect: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql_text);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    PQfinish(c);
+    return ok;
+  }
+  sqlite3 *db;
+  if (sqlite3_open(f->url, &db) != SQLITE_OK) fail_msg("raw open %s", f->url);
+  sqlite3_busy_timeout(db, 5000);
+  bool ok = sqlite3_exec(db, sql_text, NULL, NULL, NULL) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
+static void admin_sql(const char *sql_text) {
+  PGconn *c = PQconnectdb(pg_base);
+  if (PQstatus(c) != CONNECTION_OK) fail_msg("cannot reach %s: %s", pg_base, PQerrorMessage(c));
+  PGresult *r = PQexec(c, sql_text);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s: %s", sql_text, PQerrorMessage(c));
+  PQclear(r);
+  PQfinish(c);
+}
+
+static int setup_common(void **state, bool pg, const char *query) {
+  fx *f = calloc(1, sizeof *f);
+  f->pg = pg;
+  if (pg) {
+    snprintf(f->dbname, sizeof f->dbname, "parley_unit_%d_%d", (int)getpid(), ++pg_seq);
+    char q[160];
+    snprintf(q, sizeof q, "CREATE DATABASE %s", f->dbname);
+    admin_sql(q);
+    url_with_db(pg_base, f->dbname, query, f->url, sizeof f->url);
+    url_with_db(pg_base, f->dbname, NULL, f->raw, sizeof f->raw);
+  } else {
+    strcpy(f->dir, "/tmp/parley-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
+  }
+  pl_detail d = {{0}};
+  pl_err e = store_open(f->url, &f->s, &d);
+  if (e) fail_msg("store_open(%s): %s: %s", f->url, pl_errname(e), d.msg);
+  f->a = pl_arena_new();
+  *state = f;
+  return 0;
+}
+
+static int setup_sqlite(void **state) { return setup_common(state, false, NULL); }
+static int setup_pg(void **state) { return setup_common(state, true, "pool_size=3"); }
+
+static int teardown(void **state) {
+  fx *f = *state;
+  store_close(f->s);
+  pl_arena_free(f->a);
+  if (f->pg) {
+    char q[160];
+    snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+    admin_sql(q);
+  } else {
+    char p[1100];
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s%s", f->url, sfx[i]);
+      unlink(p);
+    }
+    rmdir(f->dir);
+  }
+  free(f);
+  return 0;
+}
+
+#define OPS(f) ((f)->s->ops)
+#define OK(x) assert_int_equal((x), PL_OK)
+#define W(f) OK(store_begin((f)->s, true))
+#define R(f) OK(store_begin((f)->s, false))
+#define C(f) OK(store_commit((f)->s))
+
+/* ---- a small world: one marketplace, two sellers, two buyers, orders ------------------ */
+
+static void world(fx *f) {
+  W(f);
+  st_marketplace m = {.id = MP, .name = "Example US", .locale = "en-US",
+                      .domains_json = "[\"example.com\"]", .settings_json = "{}"};
+  OK(OPS(f)->marketplace_put(f->s, &m));
+  st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme Tools", .email_sealed = "sealed1",
+                  .alias = "s1@relay.example.com", .created_at = T0};
+  st_seller s2 = {.id = "S2", .marketplace_id = MP, .name = "Other Shop", .email_sealed = NULL,
+                  .alias = "s2@relay.example.com", .created_at = T0};
+  OK(OPS(f)->seller_put(f->s, &s1));
+  OK(OPS(f)->seller_put(f->s, &s2));
+  st_buyer b1 = {.id = "B1", .name = "Jane Doe", .locale = "en-US", .email_sealed = "x",
+                 .email_hash = "h1", .opt_out = false};
+  st_buyer b2 = {.id = "B2", .name = "Carlos Ruiz", .locale = "es-US", .email_sealed = "y",
+                 .email_hash = "h2", .opt_out = true};
+  OK(OPS(f)->buyer_put(f->s, &b1));
+  OK(OPS(f)->buyer_put(f->s, &b2));
+  OK(OPS(f)->alias_put(f->s, MP, "B1", "S1", "b1s1@relay.example.com", T0));
+  OK(OPS(f)->alias_put(f->s, MP, "B2", "S1", "b2s1@relay.example.com", T0));
+  OK(OPS(f)->alias_put(f->s, MP, "B1", "S2", "b1s2@relay.example.com", T0));
+  C(f);
+}
+
+static void put_order(fx *f, const char *id, const char *seller, const char *buyer,
+                      const char *asin, pl_time purchased) {
+  st_item it = {.asin = (char *)asin, .title = "Thing", .price = "9.99", .currency = "USD",
+                .quantity = 1};
+  st_order o = {.id = (char *)id, .marketplace_id = MP, .seller_id = (char *)seller,
+                .buyer_id = (char *)buyer, .status = "delivered", .purchased_at = purchased,
+                .updated_at = T0, .nitems = 1, .items = &it};
+  W(f);
+  OK(OPS(f)->order_put(f->s, &o));
+  C(f);
+}
+
+static int64_t new_thread(fx *f, const char *seller, const char *buyer, const char *order,
+                          const char *asin, pl_time at) {
+  st_thread t = {.seller_id = (char *)seller, .buyer_id = (char *)buyer, .marketplace_id = MP,
+                 .order_id = (char *)order, .asin = order ? NULL : (char *)asin,
+                 .topic = "other", .created_at = at, .last_message_at = at};
+  W(f);
+  OK(OPS(f)->thread_insert(f->s, &t));
+  C(f);
+  assert_true(t.id > 0);
+  return t.id;
+}
+
+static int64_t add_msg(fx *f, int64_t thread, const char *seller, const char *dir,
+                       const char *text, const char *status, pl_time at) {
+  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = (char *)dir,
+                  .kind = "message", .text = (char *)text, .at = at};
+  OK(OPS(f)->message_insert(f->s, &m));
+  st_event ev = {.message_id = m.id, .thread_id = thread, .seller_id = (char *)seller,
+                 .type = "status", .value = (char *)status, .actor = "test", .at = at};
+  OK(OPS(f)->event_insert(f->s, &ev));
+  return m.id;
+}
+
+/* ---- parties -------------------------------------------------------------------------- */
+
+static void test_parties(void **state) {
+  fx *f = *state;
+  world(f);
+  R(f);
+  st_marketplace m;
+  OK(OPS(f)->marketplace_get(f->s, MP, f->a, &m));
+  assert_string_equal(m.name, "Example US");
+  assert_string_equal(m.domains_json, "[\"example.com\"]");
+  assert_int_equal(OPS(f)->marketplace_get(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
+  st_seller sl;
+  OK(OPS(f)->seller_get(f->s, "S1", f->a, &sl));
+  assert_string_equal(sl.alias, "s1@relay.example.com");
+  assert_string_equal(sl.email_sealed, "sealed1");
+  assert_int_equal(sl.created_at, T0);
+  OK(OPS(f)->seller_get(f->s, "S2", f->a, &sl));
+  assert_null(sl.email_sealed);
+  assert_int_equal(OPS(f)->seller_get(f->s, "S9", f->a, &sl), PL_ENOTFOUND);
+  st_buyer b;
+  OK(OPS(f)->buyer_get(f->s, "B2", f->a, &b));
+  assert_true(b.opt_out);
+  assert_string_equal(b.locale, "es-US");
+  assert_string_equal(b.email_hash, "h2");
+  OK(OPS(f)->buyer_get(f->s, "B1", f->a, &b));
+  assert_false(b.opt_out);
+  assert_int_equal(OPS(f)->buyer_get(f->s, "B9", f->a, &b), PL_ENOTFOUND);
+  store_rollback(f->s);
+
+  /* Upserts: a seller keeps its marketplace, alias and creation time. */
+  W(f);
+  m.name = "Renamed";
+  OK(OPS(f)->marketplace_put(f->s, &m));
+  st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme 2", .email_sealed = "sealed2",
+                  .alias = "other@relay.example.com", .created_at = T0 + 99};
+  OK(OPS(f)->seller_put(f->s, &s1));
+  st_buyer b1 = {.id = "B1", .name = "Jane D", .locale = "de-DE", .email_hash = "h3", .opt_out = true};
+  OK(OPS(f)->buyer_put(f->s, &b1));
+  C(f);
+  R(f);
+  OK(OPS(f)->marketplace_get(f->s, MP, f->a, &m));
+  assert_string_equal(m.name, "Renamed");
+  OK(OPS(f)->seller_get(f->s, "S1", f->a, &sl));
+  assert_string_equal(sl.name, "Acme 2");
+  assert_string_equal(sl.email_sealed, "sealed2");
+  assert_string_equal(sl.alias, "s1@relay.example.com");
+  assert_int_equal(sl.created_at, T0);
+  OK(OPS(f)->buyer_get(f->s, "B1", f->a, &b));
+  assert_string_equal(b.name, "Jane D");
+  assert_true(b.opt_out);
+  assert_null(b.email_sealed);
+  store_rollback(f->s);
+
+  /* A seller alias is unique. */
+  W(f);
+  st_seller s3 = {.id = "S3", .marketplace_id = MP, .name = "Copy", .alias = "s1@relay.example.com",
+                  .created_at = T0};
+  assert_int_equal(OPS(f)->seller_put(f->s, &s3), PL_EEXIST);
+  store_rollback(f->s);
+}
+
+static void test_agents(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  int64_t id1 = 0, id2 = 0;
+  OK(OPS(f)->agent_add(f->s, &ag, &id1));
+  ag.name = "Sam";
+  ag.role = "read_only";
+  OK(OPS(f)->agent_add(f->s, &ag, &id2));
+  assert_true(id1 > 0 && id2 > id1);
+  C(f);
+  R(f);
+  st_agent g;
+  OK(OPS(f)->agent_get(f->s, id2, f->a, &g));
+  assert_int_equal(g.id, id2);
+  assert_string_equal(g.seller_id, "S1");
+  assert_string_equal(g.name, "Sam");
+  assert_string_equal(g.role, "read_only");
+  assert_int_equal(OPS(f)->agent_get(f->s, id2 + 100, f->a, &g), PL_ENOTFOUND);
+  store_rollback(f->s);
+  /* An unknown seller or role is invalid input, whichever backend checks it. */
+  W(f);
+  st_agent bad = {.seller_id = "S9", .name = "X", .role = "agent"};
+  int64_t id;
+  assert_int_equal(OPS(f)->agent_add(f->s, &bad, &id), PL_EINVAL);
+  store_rollback(f->s);
+  W(f);
+  st_agent bad2 = {.seller_id = "S1", .name = "X", .role = "boss"};
+  assert_int_equal(OPS(f)->agent_add(f->s, &bad2, &id), PL_EINVAL);
+  store_rollback(f->s);
+}
+
+/* ---- aliases and tokens ------------------------------------------------------------------ */
+
+static void test_aliases(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  char *al;
+  assert_int_equal(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al), PL_ENOTFOUND);
+  /* Taken alias, then a second alias for a pair: both refused, and the transaction goes
+   * on (the service retries with a new alias in the same transaction). */
+  assert_int_equal(OPS(f)->alias_put(f->s, MP, "B2", "S2", "b1s1@relay.example.com", T0), PL_EEXIST);
+  assert_int_equal(OPS(f)->alias_put(f->s, MP, "B1", "S1", "fresh@relay.example.com", T0), PL_EEXIST);
+  OK(OPS(f)->alias_put(f->s, MP, "B2", "S2", "b2s2@relay.example.com", T0));
+  OK(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al));
+  assert_string_equal(al, "b2s2@relay.example.com");
+  C(f);
+  R(f);
+  OK(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al));
+  assert_string_equal(al, "b2s2@relay.example.com");
+  OK(OPS(f)->alias_get(f->s, MP, "B1", "S1", f->a, &al));
+  assert_string_equal(al, "b1s1@relay.example.com");
+  store_rollback(f->s);
+}
+
+static void test_tokens(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_token t = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1",
+                .marketplace_id = MP, .expires_at = T0 + 3600};
+  OK(OPS(f)->token_put(f->s, "hash-a", &t, T0));
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  OK(OPS(f)->token_put(f->s, "hash-o", &op, T0));
+  assert_int_equal(OPS(f)->token_put(f->s, "hash-o", &op, T0), PL_EEXIST);
+  C(f);
+  R(f);
+  st_token g;
+  OK(OPS(f)->token_get(f->s, "hash-a", f->a, &g));
+  assert_int_equal(g.kind, ST_PRINCIPAL_AGENT);
+  assert_string_equal(g.subject, "7");
+  assert_string_equal(g.seller_id, "S1");
+  assert_string_equal(g.marketplace_id, MP);
+  assert_int_equal(g.expires_at, T0 + 3600);
+  OK(OPS(f)->token_get(f->s, "hash-o", f->a, &g));
+  assert_int_equal(g.kind, ST_PRINCIPAL_OPERATOR);
+  assert_null(g.seller_id);
+  assert_null(g.marketplace_id);
+  assert_int_equal(g.expires_at, 0);
+  assert_int_equal(OPS(f)->token_get(f->s, "nope", f->a, &g), PL_ENOTFOUND);
+  store_rollback(f->s);
+  W(f);
+  OK(OPS(f)->token_delete(f->s, "hash-o"));
+  assert_int_equal(OPS(f)->token_delete(f->s, "hash-o"), PL_ENOTFOUND);
+  C(f);
+  R(f);
+  assert_int_equal(OPS(f)->token_get(f->s, "hash-o", f->a, &g), PL_ENOTFOUND);
+  store_rollback(f->s);
+}
+
+/* ---- orders ---------------------------------------------------------------------------- */
+
+static void test_orders(void **state) {
+  fx *f = *state;
+  world(f);
+  st_item items[2] = {{.asin = "B0AAA00001", .title = "Drill", .price = "89.99", .currency = "USD", .quantity = 1},
+                      {.asin = "B0AAA00002", .title = "Bits", .price = NULL, .currency = NULL, .quantity = 3}};
+  st_order o = {.id = "112-1", .marketplace_id = MP, .seller_id = "S1", .buyer_id = "B1",
+                .status = "shipped", .purchased_at = T0, .shipped_at = T0 + 10, .updated_at = T0,
+                .nitems = 2, .items = items};
+  W(f);
+  OK(OPS(f)->order_put(f->s, &o));
+  C(f);
+  R(f);
+  st_order g;
+  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  assert_string_equal(g.status, "shipped");
+  assert_int_equal(g.purchased_at, T0);
+  assert_int_equal(g.shipped_at, T0 + 10);
+  assert_int_equal(g.delivered_at, 0);
+  assert_int_equal(g.nitems, 2);
+  assert_string_equal(g.items[0].asin, "B0AAA00001");
+  assert_string_equal(g.items[0].price, "89.99");
+  assert_string_equal(g.items[1].title, "Bits");
+  assert_int_equal(g.items[1].quantity, 3);
+  assert_null(g.items[1].price);
+  assert_int_equal(OPS(f)->order_get(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
+  store_rollback(f->s);
+
+  /* An update replaces the status, dates and items. */
+  o.status = "delivered";
+  o.delivered_at = T0 + 20;
+  o.nitems = 1;
+  o.items = &items[1];
+  W(f);
+  OK(OPS(f)->order_put(f->s, &o));
+  C(f);
+  R(f);
+  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  assert_string_equal(g.status, "delivered");
+  assert_int_equal(g.delivered_at, T0 + 20);
+  assert_int_equal(g.nitems, 1);
+  assert_string_equal(g.items[0].asin, "B0AAA00002");
+  store_rollback(f->s);
+
+  /* Another seller's or buyer's order is a conflict, and changes nothing. */
+  st_order other = o;
+  other.seller_id = "S2";
+  other.status = "canceled";
+  W(f);
+  assert_int_equal(OPS(f)->order_put(f->s, &other), PL_ECONFLICT);
+  store_rollback(f->s);
+  other = o;
+  other.buyer_id = "B2";
+  W(f);
+  assert_int_equal(OPS(f)->order_put(f->s, &other), PL_ECONFLICT);
+  store_rollback(f->s);
+  R(f);
+  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  assert_string_equal(g.seller_id, "S1");
+  assert_string_equal(g.status, "delivered");
+  store_rollback(f->s);
+
+  /* A bad status or an unknown party is refused by the schema. */
+  st_order bad = o;
+  bad.id = "112-2";
+  bad.status = "lost";
+  W(f);
+  assert_int_equal(OPS(f)->order_put(f->s, &bad), PL_EEXIST);
+  store_rollback(f->s);
+  bad.status = "pending";
+  bad.buyer_id = "B9";
+  W(f);
+  assert_int_equal(OPS(f)->order_put(f->s, &bad), PL_EEXIST);
+  store_rollback(f->s);
+
+  /* order_list: newest purchase first, per party, with a cursor. */
+  put_order(f, "112-3", "S1", "B2", "B0AAA00003", T0 + 100);
+  put_order(f, "112-4", "S2", "B1", "B0AAA00004", T0 + 100);
+  put_order(f, "112-5", "S1", "B1", "B0AAA00005", T0 + 50);
+  R(f);
+  st_order *l;
+  size_t n;
+  OK(OPS(f)->order_list(f->s, "S1", NULL, 0, NULL, 10, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_string_equal(l[0].id, "112-3");
+  assert_string_equal(l[1].id, "112-5");
+  assert_string_equal(l[2].id, "112-1");
+  assert_int_equal(l[0].nitems, 1);
+  OK(OPS(f)->order_list(f->s, NULL, "B1", 0, NULL, 10, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_string_equal(l[0].id, "112-4");
+  OK(OPS(f)->order_list(f->s, NULL, NULL, 0, NULL, 2, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_string_equal(l[0].id, "112-4");
+  assert_string_equal(l[1].id, "112-3");
+  OK(OPS(f)->order_list(f->s, NULL, NULL, l[1].purchased_at, l[1].id, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_string_equal(l[0].id, "112-5");
+  assert_string_equal(l[1].id, "112-1");
+  store_rollback(f->s);
+}
+
+/* ---- threads, messages, events ----------------------------------------------------------- */
+
+static void test_threads(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0 + 1);
+  int64_t t2 = new_thread(f, "S1", "B2", NULL, "B0PRODUCT1", T0 + 2);
+  assert_true(t2 > t1);
+
+  R(f);
+  st_thread t;
+  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  assert_string_equal(t.order_id, "112-1");
+  assert_null(t.asin);
+  assert_string_equal(t.topic, "other");
+  assert_false(t.archived);
+  assert_int_equal(t.created_at, T0 + 1);
+  assert_string_equal(t.buyer_alias, "b1s1@relay.example.com");
+  assert_string_equal(t.buyer_name, "Jane Doe");
+  assert_string_equal(t.seller_name, "Acme Tools");
+  OK(OPS(f)->thread_find_order(f->s, "112-1", f->a, &t));
+  assert_int_equal(t.id, t1);
+  OK(OPS(f)->thread_find_product(f->s, "S1", "B2", "B0PRODUCT1", f->a, &t));
+  assert_int_equal(t.id, t2);
+  assert_null(t.order_id);
+  assert_string_equal(t.buyer_alias, "b2s1@relay.example.com");
+  assert_int_equal(OPS(f)->thread_find_product(f->s, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OPS(f)->thread_find_order(f->s, "112-9", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OPS(f)->thread_get(f->s, t2 + 100, f->a, &t), PL_ENOTFOUND);
+  store_rollback(f->s);
+
+  /* One thread per order and per seller, buyer and product. */
+  st_thread dup = {.seller_id = "S1", .buyer_id = "B1", .marketplace_id = MP, .order_id = "112-1",
+                   .topic = "other", .created_at = T0, .last_message_at = T0};
+  W(f);
+  assert_int_equal(OPS(f)->thread_insert(f->s, &dup), PL_EEXIST);
+  store_rollback(f->s);
+  st_thread dup2 = {.seller_id = "S1", .buyer_id = "B2", .marketplace_id = MP, .asin = "B0PRODUCT1",
+                    .topic = "other", .created_at = T0, .last_message_at = T0};
+  W(f);
+  assert_int_equal(OPS(f)->thread_insert(f->s, &dup2), PL_EEXIST);
+  store_rollback(f->s);
+
+  /* thread_update writes the summary columns, scoped by seller. */
+  W(f);
+  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  t.topic = "shipping_delivery";
+  t.archived = true;
+  t.waiting = 2;
+  t.needs_response = 1;
+  t.last_message_at = T0 + 50;
+  t.last_buyer_at = T0 + 40;
+  t.last_seller_at = T0 + 30;
+  t.seller_read_at = T0 + 20;
+  t.buyer_read_at = T0 + 10;
+  t.response_due_at = T0 + 86400;
+  OK(OPS(f)->thread_update(f->s, &t));
+  C(f);
+  R(f);
+  st_thread u;
+  OK(OPS(f)->thread_get(f->s, t1, f->a, &u));
+  assert_string_equal(u.topic, "shipping_delivery");
+  assert_true(u.archived);
+  assert_int_equal(u.waiting, 2);
+  assert_int_equal(u.needs_response, 1);
+  assert_int_equal(u.last_message_at, T0 + 50);
+  assert_int_equal(u.last_buyer_at, T0 + 40);
+  assert_int_equal(u.last_seller_at, T0 + 30);
+  assert_int_equal(u.seller_read_at, T0 + 20);
+  assert_int_equal(u.buyer_read_at, T0 + 10);
+  assert_int_equal(u.response_due_at, T0 + 86400);
+  store_rollback(f->s);
+  W(f);
+  u.seller_id = "S2";
+  assert_int_equal(OPS(f)->thread_update(f->s, &u), PL_ENOTFOUND);
+  u.seller_id = "S1";
+  u.id = t2 + 100;
+  assert_int_equal(OPS(f)->thread_update(f->s, &u), PL_ENOTFOUND);
+  store_rollback(f->s);
+}
+
+static void test_messages(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  W(f);
+  st_message m = {.thread_id = t1, .seller_id = "S1", .ext_id = "EXT-1", .direction = "buyer",
+                  .kind = "message", .text = "Where is my parcel?", .at = T0 + 10};
+  OK(OPS(f)->message_insert(f->s, &m));
+  int64_t m1 = m.id;
+  st_message r = {.thread_id = t1, .seller_id = "S1", .direction = "seller", .kind = "auto_reply",
+                  .agent_id = 5, .text = "On its way.", .at = T0 + 5, .policy_action = "deliver",
+                  .policy_engine = "none", .policy_json = "{\"action\":\"deliver\"}"};
+  OK(OPS(f)->message_insert(f->s, &r));
+  assert_true(r.id > m1);
+  st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = "status",
+                 .value = "held_for_review", .actor = "agent:5", .at = T0 + 6};
+  OK(OPS(f)->event_insert(f->s, &ev));
+  int64_t e1 = ev.id;
+  ev.value = "delivered";
+  ev.at = T0 + 7;
+  OK(OPS(f)->event_insert(f->s, &ev));
+  assert_true(ev.id > e1);
+  st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "buyer:B1", .at = T0 + 10};
+  OK(OPS(f)->event_insert(f->s, &fl));
+  fl.type = "flag";
+  fl.value = "true";
+  fl.at = T0 + 11;
+  OK(OPS(f)->event_insert(f->s, &fl));
+  /* Another imported message with the same ext_id is refused; the transaction goes on. */
+  st_message again = m;
+  assert_int_equal(OPS(f)->message_insert(f->s, &again), PL_EEXIST);
+  C(f);
+
+  R(f);
+  st_message g;
+  OK(OPS(f)->message_get(f->s, m1, f->a, &g));
+  assert_string_equal(g.text, "Where is my parcel?");
+  assert_string_equal(g.ext_id, "EXT-1");
+  assert_string_equal(g.direction, "buyer");
+  assert_int_equal(g.agent_id, 0);
+  assert_null(g.policy_action);
+  assert_string_equal(g.status, "delivered");
+  assert_true(g.flagged);
+  OK(OPS(f)->message_get_ext(f->s, "EXT-1", f->a, &g));
+  assert_int_equal(g.id, m1);
+  assert_int_equal(OPS(f)->message_get_ext(f->s, "EXT-2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OPS(f)->message_get(f->s, r.id + 100, f->a, &g), PL_ENOTFOUND);
+  OK(OPS(f)->message_get(f->s, r.id, f->a, &g));
+  assert_string_equal(g.kind, "auto_reply");
+  assert_int_equal(g.agent_id, 5);
+  assert_null(g.ext_id);
+  assert_string_equal(g.policy_engine, "none");
+  assert_string_equal(g.policy_json, "{\"action\":\"deliver\"}");
+  assert_string_equal(g.status, "delivered");
+  assert_int_equal(g.status_at, T0 + 7);
+  assert_false(g.flagged);
+
+  st_message *l;
+  size_t n;
+  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, r.id); /* by time, then id */
+  assert_int_equal(l[1].id, m1);
+  st_event *evs;
+  OK(OPS(f)->event_list(f->s, t1, f->a, &evs, &n));
+  assert_int_equal(n, 4);
+  assert_string_equal(evs[0].value, "held_for_review");
+  assert_string_equal(evs[3].type, "flag");
+  assert_string_equal(evs[3].actor, "buyer:B1");
+  assert_int_equal(evs[3].at, T0 + 11);
+  OK(OPS(f)->message_list(f->s, t1 + 100, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  store_rollback(f->s);
+
+  /* A message of no thread, or of a bad direction, is refused by the schema. */
+  W(f);
+  st_message bad = {.thread_id = t1 + 100, .seller_id = "S1", .direction = "buyer", .kind = "message",
+                    .text = "x", .at = T0};
+  assert_int_equal(OPS(f)->message_insert(f->s, &bad), PL_EEXIST);
+  store_rollback(f->s);
+  W(f);
+  bad.thread_id = t1;
+  bad.direction = "robot";
+  assert_int_equal(OPS(f)->message_insert(f->s, &bad), PL_EEXIST);
+  store_rollback(f->s);
+
+  /* Unflag. */
+  W(f);
+  fl.value = "false";
+  OK(OPS(f)->event_insert(f->s, &fl));
+  OK(OPS(f)->message_get(f->s, m1, f->a, &g));
+  assert_false(g.flagged);
+  C(f);
+}
+
+/* The record cannot be changed by any client, whatever it runs. */
+static void test_append_only(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  W(f);
+  add_msg(f, t1, "S1", "buyer", "hello", "delivered", T0);
+  st_audit au = {.seller_id = "S1", .actor = "a", .action = "x", .subject = "T1", .at = T0};
+  OK(OPS(f)->audit_append(f->s, &au));
+  C(f);
+  static const char *const refused[] = {
+      "UPDATE messages SET text = 'changed'",
+      "DELETE FROM messages",
+      "UPDATE message_events SET value = 'rejected'",
+      "DELETE FROM message_events",
+      "UPDATE audit SET actor = 'someone else'",
+      "DELETE FROM audit",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    if (raw_exec(f, refused[i])) fail_msg("allowed: %s", refused[i]);
+  if (f->pg) {
+    assert_false(raw_exec(f, "TRUNCATE messages CASCADE"));
+    assert_false(raw_exec(f, "TRUNCATE audit"));
+  }
+  assert_true(raw_exec(f, "SELECT 1")); /* the refusals were the triggers, not the client */
+  R(f);
+  st_message *l;
+  size_t n;
+  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].text, "hello");
+  store_rollback(f->s);
+}
+
+/* ---- audit chain ---------------------------------------------------------------------- */
+
+static void check_chain(fx *f, const char *subject, size_t expect) {
+  R(f);
+  st_audit *l;
+  size_t n;
+  OK(OPS(f)->audit_list(f->s, subject, f->a, &l, &n));
+  store_rollback(f->s);
+  assert_int_equal(n, expect);
+  const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
+  for (size_t i = 0; i < n; i++) {
+    if (i) assert_true(l[i].id > l[i - 1].id);
+    assert_string_equal(l[i].prev_hash, prev);
+    char h[65];
+    store__audit_hash(&l[i], l[i].prev_hash, h);
+    assert_string_equal(l[i].hash, h);
+    prev = l[i].hash;
+  }
+}
+
+static void test_audit(void **state) {
+  fx *f = *state;
+  for (int i = 0; i < 5; i++) {
+    W(f);
+    st_audit e = {.seller_id = i % 2 ? "S1" : NULL, .actor = "admin", .action = "thing.do",
+                  .subject = "chain", .detail_json = i == 3 ? NULL : "{\"n\":1}", .at = T0 + i};
+    OK(OPS(f)->audit_append(f->s, &e));
+    assert_true(e.id > 0);
+    C(f);
+  }
+  /* A rolled-back append leaves no gap in the chain. */
+  W(f);
+  st_audit gone = {.actor = "admin", .action = "x", .subject = "chain", .at = T0 + 9};
+  OK(OPS(f)->audit_append(f->s, &gone));
+  store_rollback(f->s);
+  W(f);
+  st_audit last = {.actor = "admin", .action = "y", .subject = "chain", .at = T0 + 10};
+  OK(OPS(f)->audit_append(f->s, &last));
+  C(f);
+  check_chain(f, "chain", 6);
+  R(f);
+  st_audit *l;
+  size_t n;
+  OK(OPS(f)->audit_list(f->s, "chain", f->a, &l, &n));
+  assert_string_equal(l[3].detail_json, "{}");
+  assert_null(l[0].seller_id);
+  assert_string_equal(l[1].seller_id, "S1");
+  assert_string_equal(l[5].action, "y");
+  OK(OPS(f)->audit_list(f->s, "nothing", f->a, &l, &n));
+  assert_int_equal(n, 0);
+  store_rollback(f->s);
+}
+
+/* ---- the inbox query ------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t a, b, c, d, e, p; /* threads */
+} inbox;
+
+/* Six threads of S1 (and one of S2) in known states. */
+static inbox make_inbox(fx *f) {
+  world(f);
+  inbox x;
+  put_order(f, "112-A", "S1", "B1", "B0AAA0000A", T0);
+  put_order(f, "112-B", "S1", "B1", "B0AAA0000B", T0);
+  put_order(f, "112-C", "S1", "B2", "B0AAA0000C", T0);
+  put_order(f, "112-D", "S1", "B2", "B0AAA0000D", T0);
+  put_order(f, "112-E", "S2", "B1", "B0AAA0000E", T0);
+  x.a = new_thread(f, "S1", "B1", "112-A", NULL, T0);
+  x.b = new_thread(f, "S1", "B1", "112-B", NULL, T0);
+  x.c = new_thread(f, "S1", "B2", "112-C", NULL, T0);
+  x.d = new_thread(f, "S1", "B2", "112-D", NULL, T0);
+  x.e = new_thread(f, "S2", "B1", "112-E", NULL, T0);
+  x.p = new_thread(f, "S1", "B1", NULL, "B0PROD0001", T0);
+  W(f);
+  add_msg(f, x.a, "S1", "buyer", "Where is my Café order, the drill?", "delivered", T0 + 10);
+  add_msg(f, x.b, "S1", "buyer", "The drill bits are missing", "delivered", T0 + 20);
+  add_msg(f, x.b, "S1", "seller", "We will send the BITS today", "delivered", T0 + 25);
+  add_msg(f, x.c, "S1", "buyer", "Hola, ¿dónde está mi pedido?", "delivered", T0 + 30);
+  add_msg(f, x.d, "S1", "buyer", "Thanks, all good", "delivered", T0 + 30);
+  add_msg(f, x.d, "S1", "seller", "secret coupon here", "held_for_review", T0 + 31);
+  add_msg(f, x.e, "S2", "buyer", "drill question for another seller", "delivered", T0 + 40);
+  add_msg(f, x.p, "S1", "buyer", "Does the drill fit?", "delivered", T0 + 30);
+  struct {
+    int64_t id;
+    bool archived;
+    int waiting, needs;
+    pl_time last, last_seller;
+  } sum[] = {
+      {x.a, false, 1, 1, T0 + 10, 0},  {x.b, false, 0, 0, T0 + 25, T0 + 25},
+      {x.c, false, 1, 0, T0 + 30, 0},  {x.d, true, 1, 1, T0 + 31, T0 + 31},
+      {x.e, false, 1, 1, T0 + 40, 0},  {x.p, false, 1, 1, T0 + 30, 0},
+  };
+  for (size_t i = 0; i < sizeof sum / sizeof sum[0]; i++) {
+    st_thread t;
+    OK(OPS(f)->thread_get(f->s, sum[i].id, f->a, &t));
+    t.archived = sum[i].archived;
+    t.waiting = sum[i].waiting;
+    t.needs_response = sum[i].needs;
+    t.last_message_at = sum[i].last;
+    t.last_seller_at = sum[i].last_seller;
+    OK(OPS(f)->thread_update(f->s, &t));
+  }
+  C(f);
+  return x;
+}
+
+/* Runs a query and checks the ids returned, in order (0-terminated). */
+static void expect_list(fx *f, st_thread_query q, const int64_t *ids) {
+  R(f);
+  st_thread *l;
+  size_t n;
+  OK(OPS(f)->thread_list(f->s, &q, f->a, &l, &n));
+  store_rollback(f->s);
+  size_t k = 0;
+  while (ids[k]) k++;
+  char got[256] = "", want[256] = "";
+  for (size_t i = 0; i < n; i++)
+    snprintf(got + strlen(got), sizeof got - strlen(got), "%lld ", (long long)l[i].id);
+  for (size_t i = 0; i < k; i++)
+    snprintf(want + strlen(want), sizeof want - strlen(want), "%lld ", (long long)ids[i]);
+  if (strcmp(got, want)) fail_msg("thread_list: got [%s], want [%s]", got, want);
+}
+
+#define IDS(...) ((const int64_t[]){__VA_ARGS__, 0})
+#define NONE ((const int64_t[]){0})
+
+static void test_thread_list_filters(void **state) {
+  fx *f = *state;
+  inbox x = make_inbox(f);
+  /* Newest first; ties on time by id, descending. */
+  expect_list(f, (st_thread_query){.seller_id = "S1"}, IDS(x.p, x.c, x.b, x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .filter = ST_FILTER_RESPONSE_NEEDED}, IDS(x.p, x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .filter = ST_FILTER_UNANSWERED}, IDS(x.p, x.c, x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .filter = ST_FILTER_SENT}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  expect_list(f, (st_thread_query){.seller_id = "S2"}, IDS(x.e));
+  expect_list(f, (st_thread_query){.buyer_id = "B1"}, IDS(x.e, x.p, x.b, x.a));
+  expect_list(f, (st_thread_query){.buyer_id = "B2", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  expect_list(f, (st_thread_query){.filter = ST_FILTER_ALL}, IDS(x.e, x.p, x.c, x.b, x.a));
+  /* Search by order, ASIN (the thread's or an item's), alias. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .order_id = "112-B"}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S2", .order_id = "112-B"}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .asin = "B0AAA0000C"}, IDS(x.c));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .asin = "B0PROD0001"}, IDS(x.p));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .buyer_alias = "b2s1@relay.example.com"}, IDS(x.c));
+  expect_list(f, (st_thread_query){.seller_id = "S2", .buyer_alias = "b1s1@relay.example.com"}, NONE);
+  /* Count of threads needing a response. */
+  R(f);
+  int64_t rn = -1;
+  OK(OPS(f)->thread_count_response_needed(f->s, "S1", &rn));
+  assert_int_equal(rn, 2);
+  OK(OPS(f)->thread_count_response_needed(f->s, "S9", &rn));
+  assert_int_equal(rn, 0);
+  store_rollback(f->s);
+}
+
+static void test_thread_list_search(void **state) {
+  fx *f = *state;
+  inbox x = make_inbox(f);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "drill"}, IDS(x.p, x.b, x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "DRILL bits"}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "bits"}, IDS(x.b));
+  /* Case and diacritics fold both ways. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "cafe"}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "dondE"}, IDS(x.c));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "pedído"}, IDS(x.c));
+  /* Combined with a filter and another seller's scope. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "drill", .filter = ST_FILTER_SENT}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S2", .fts = "drill"}, IDS(x.e));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "coupon", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  /* A buyer finds only delivered seller messages, and their own. */
+  expect_list(f, (st_thread_query){.buyer_id = "B2", .fts = "coupon", .filter = ST_FILTER_ARCHIVED}, NONE);
+  expect_list(f, (st_thread_query){.buyer_id = "B2", .fts = "thanks", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  expect_list(f, (st_thread_query){.buyer_id = "B1", .fts = "bits"}, IDS(x.b));
+  /* User input is never query syntax: none of these fails. */
+  static const char *const hostile[] = {"\"drill", "drill OR bits", "NEAR(drill bits)", "bits*",
+                                        "-drill", "drill:", "(", "'", "\\", "!!!", "a & b | !c",
+                                        "<->", "text:drill", "\"\"", "%", "drill;DROP TABLE x"};
+  for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+    st_thread_query q = {.seller_id = "S1", .fts = hostile[i]};
+    R(f);
+    st_thread *l;
+    size_t n;
+    pl_err e = OPS(f)->thread_list(f->s, &q, f->a, &l, &n);
+    store_rollback(f->s);
+    if (e) fail_msg("search '%s' failed: %s", hostile[i], pl_errname(e));
+  }
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "!!!"}, NONE);
+  /* Blank search text is no search. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "  \t "}, IDS(x.p, x.c, x.b, x.a));
+}
+
+static void test_thread_list_cursor(void **state) {
+  fx *f = *state;
+  world(f);
+  /* 7 threads, several on the same second: the cursor (time, id) must not skip or repeat. */
+  int64_t ids[7];
+  pl_time at[7] = {T0 + 5, T0 + 5, T0 + 5, T0 + 3, T0 + 9, T0 + 3, T0 + 1};
+  for (int i = 0; i < 7; i++) {
+    char asin[16];
+    snprintf(asin, sizeof asin, "B0CUR%05d", i);
+    ids[i] = new_thread(f, "S1", "B1", NULL, asin, at[i]);
+  }
+  int64_t want[7] = {ids[4], ids[2], ids[1], ids[0], ids[5], ids[3], ids[6]};
+  st_thread_query q = {.seller_id = "S1", .limit = 3};
+  int64_t got[7];
+  size_t k = 0;
+  for (int page = 0; page < 4; page++) {
+    R(f);
+    st_thread *l;
+    size_t n;
+    OK(OPS(f)->thread_list(f->s, &q, f->a, &l, &n));
+    store_rollback(f->s);
+    assert_true(n <= 3);
+    for (size_t i = 0; i < n; i++) got[k++] = l[i].id;
+    if (n < 3) break;
+    q.cursor_at = l[n - 1].last_message_at;
+    q.cursor_id = l[n - 1].id;
+  }
+  assert_int_equal(k, 7);
+  for (int i = 0; i < 7; i++) assert_int_equal(got[i], want[i]);
+  /* Default limit. */
+  st_thread_query all = {.seller_id = "S1"};
+  R(f);
+  st_thread *l;
+  size_t n;
+  OK(OPS(f)->thread_list(f->s, &all, f->a, &l, &n));
+  store_rollback(f->s);
+  assert_int_equal(n, 7);
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+static void test_transactions(void **state) {
+  fx *f = *state;
+  world(f);
+  R(f);
+  OK(OPS(f)->ping(f->s));
+  store_rollback(f->s);
+  /* Rolled back: gone. */
+  W(f);
+  st_buyer b = {.id = "B7", .name = "Temp", .locale = "en-US"};
+  OK(OPS(f)->buyer_put(f->s, &b));
+  store_rollback(f->s);
+  R(f);
+  st_buyer g;
+  assert_int_equal(OPS(f)->buyer_get(f->s, "B7", f->a, &g), PL_ENOTFOUND);
+  store_rollback(f->s);
+  /* Its own writes are visible inside the transaction. */
+  W(f);
+  OK(OPS(f)->buyer_put(f->s, &b));
+  OK(OPS(f)->buyer_get(f->s, "B7", f->a, &g));
+  C(f);
+  R(f);
+  OK(OPS(f)->buyer_get(f->s, "B7", f->a, &g));
+  store_rollback(f->s);
+}
+
+/* Several threads write into one conversation at once: every write lands once and the
+ * read-modify-write of the thread summary loses nothing. */
+enum { WORKERS = 4, ROUNDS = 15 };
+
+typedef struct {
+  fx *f;
+  int64_t thread;
+  int n;
+  int errors;
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  fx *f = w->f;
+  pl_arena *a = pl_arena_new();
+  for (int i = 0; i < ROUNDS; i++) {
+    if (store_begin(f->s, true)) {
+      w->errors++;
+      continue;
+    }
+    st_thread t;
+    char text[64];
+    snprintf(text, sizeof text, "worker %d message %d", w->n, i);
+    pl_err e = OPS(f)->thread_get(f->s, w->thread, a, &t);
+    st_message m = {.thread_id = w->thread, .seller_id = "S1", .direction = "buyer",
+                    .kind = "message", .text = text, .at = T0 + i};
+    if (!e) e = OPS(f)->message_insert(f->s, &m);
+    if (!e) {
+      t.waiting++; /* a summary computed from what was read */
+      e = OPS(f)->thread_update(f->s, &t);
+    }
+    st_audit au = {.seller_id = "S1", .actor = "w", .action = "message.buyer", .subject = "conc",
+                   .detail_json = "{}", .at = T0 + i};
+    if (!e) e = OPS(f)->audit_append(f->s, &au);
+    if (e) {
+      store_rollback(f->s);
+      w->errors++;
+    } else if (store_commit(f->s)) {
+      w->errors++;
+    }
+    /* A read transaction between the writes, beside the other threads' writes. */
+    if (!store_begin(f->s, false)) {
+      if (OPS(f)->ping(f->s)) w->errors++;
+      store_rollback(f->s);
+    }
+  }
+  pl_arena_free(a);
+  return NULL;
+}
+
+static void test_concurrent(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  pthread_t th[WORKERS];
+  worker w[WORKERS];
+  for (int i = 0; i < WORKERS; i++) {
+    w[i] = (worker){.f = f, .thread = t1, .n = i};
+    assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+  }
+  for (int i = 0; i < WORKERS; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < WORKERS; i++) assert_int_equal(w[i].errors, 0);
+  R(f);
+  st_thread t;
+  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  st_message *l;
+  size_t n;
+  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
+  store_rollback(f->s);
+  assert_int_equal(n, WORKERS * ROUNDS);
+  assert_int_equal(t.waiting, WORKERS * ROUNDS);
+  check_chain(f, "conc", WORKERS * ROUNDS);
+}
+
+/* PostgreSQL only: the URL's own parameters. */
+static void test_pg_url(void **state) {
+  (void)state;
+  char url[1200];
+  store *s = NULL;
+  pl_detail d = {{0}};
+  url_with_db(pg_base, "postgres", "pool_size=0", url, sizeof url);
+  assert_int_equal(store_open(url, &s, &d), PL_EINVAL);
+  assert_non_null(strstr(d.msg, "pool_size"));
+  url_with_db(pg_base, "parley_no_such_database", NULL, url, sizeof url);
+  assert_int_equal(store_open(url, &s, &d), PL_ESTORE);
+  assert_non_null(strstr(d.msg, "PostgreSQL"));
+}
+
+/* PostgreSQL only: two stores on one database, as two nodes: both migrate (once), and a
+ * chain appended through both stays one chain. */
+static void test_pg_two_nodes(void **state) {
+  fx *f = *state;
+  store *other;
+  pl_detail d = {{0}};
+  OK(store_open(f->url, &other, &d));
+  for (int i = 0; i < 6; i++) {
+    store *s = i % 2 ? other : f->s;
+    OK(store_begin(s, true));
+    st_audit e = {.actor = "node", .action = "x", .subject = "two", .at = T0 + i};
+    OK(s->ops->audit_append(s, &e));
+    OK(store_commit(s));
+  }
+  store_close(other);
+  check_chain(f, "two", 6);
+}
+
+#define BACKEND_TESTS(setup)                                                  \
+  cmocka_unit_test_setup_teardown(test_parties, setup, teardown),              \
+  cmocka_unit_test_setup_teardown(test_agents, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
+  cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_threads, setup, teardown),              \
+  cmocka_unit_test_setup_teardown(test_messages, setup, teardown),             \
+  cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),          \
+  cmocka_unit_test_setup_teardown(test_audit, setup, teardown),                \
+  cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
+  cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
+  cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
+  cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
+  cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
+
+int main(void) {
+  const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite)};
+  int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
+  pg_base = getenv("PARLEY_TEST_PG_URL");
+  if (!pg_base || !*pg_base) {
+    printf("store.pg: skipped (set PARLEY_TEST_PG_URL, see scripts/pg-test.sh)\n");
+    return rc;
+  }
+  const struct CMUnitTest pg_tests[] = {
+      BACKEND_TESTS(setup_pg),
+      cmocka_unit_test(test_pg_url),
+      cmocka_unit_test_setup_teardown(test_pg_two_nodes, setup_pg, teardown),
+  };
+  return rc | cmocka_run_group_tests_name("store.pg", pg_tests, NULL, NULL);
+}
