@@ -279,6 +279,7 @@ static void detect_digit_phones(policy__scan *sc) {
     /* a number glued to letters (1Z..., A2894, INV-2024-..., BL-4471) is a code */
     if (i > 0 && (is_alnum(s[i - 1]) || ((s[i - 1] == '-' || s[i - 1] == '/' || s[i - 1] == '.' || s[i - 1] == '_') &&
                                           i > 1 && is_alnum(s[i - 2])))) {
+      i++; /* always move on: s[i] may be '+' or '(' */
       while (i < n && (is_alnum(s[i]) || s[i] == '-')) i++;
       continue;
     }
