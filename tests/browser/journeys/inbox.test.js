@@ -157,3 +157,25 @@ test('load more follows the cursor', async () => {
   s.check();
   await s.close();
 });
+
+test('a message the policy blocked shows its findings in the thread', async () => {
+  const r = await server.api(server.tokens.agents['Sam Chen'].token, 'POST', '/v1/threads/T3/messages',
+    { text: 'Grüße! Full specs at www.my-shop-deals.com or call 555-123-4567' });
+  assert.equal(r.status, 422);
+  assert.equal(r.body.error.code, 'policy_violation');
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  await p.locator('[data-thread="T3"] a').click();
+  const blocked = p.locator('.msg-seller.msg-rejected');
+  await blocked.waitFor();
+  assert.equal(await blocked.locator('.badge.status-rejected').textContent(), 'Blocked by policy');
+  assert.match(await blocked.locator('.msg-who').textContent(), /agent 2/, 'another agent of the team wrote it');
+  // Offsets are UTF-8 bytes: the marks cover exactly the address and the number after "Grüße!".
+  assert.deepEqual(await blocked.locator('.msg-text mark').allTextContents(), ['www.my-shop-deals.com', '555-123-4567']);
+  const cats = await blocked.locator('.finding').evaluateAll((els) => els.map((e) => e.dataset.category));
+  assert.ok(cats.includes('link') && cats.includes('phone'), `link and phone findings (got ${cats})`);
+  await shot(p, 'journey2', 'blocked-message');
+  s.check();
+  await s.close();
+});
