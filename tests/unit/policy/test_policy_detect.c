@@ -105,6 +105,21 @@ static void test_false_positive_traps(void **state) {
     {NULL, "We sent it via Royal Mail Tracked 48, reference AB123456789GB."},
     {NULL, "Thank you for your message. Your parcel will arrive Monday between 8am and 12pm."},
     {NULL, "The next order from our supplier arrives on Monday, so we can ship your replacement then."},
+    {NULL, "Thank you for reaching out. The replacement has shipped and should arrive by Friday."},
+    {NULL, "Could you send us a photo of the damaged corner? You can attach it to this message."},
+    {NULL, "We are sorry, the item is out of stock. We have cancelled the order and issued a full refund."},
+    {NULL, "Please contact us here if you have any other questions about this order."},
+    {NULL, "Le colis a été remis au transporteur. Vous pouvez suivre la livraison dans Vos commandes."},
+    {NULL, "Il prodotto è compatibile con il modello XR-500. La batteria dura circa 8 ore."},
+    {NULL, "Die Rücksendung ist kostenlos. Bitte nutzen Sie das Etikett aus Ihrem Konto."},
+    {NULL, "El tamaño es 30 x 40 cm y pesa 2,5 kg. Incluye tornillos y tacos."},
+    {NULL, "Your order contains 2 items: the lamp (ASIN B0C1234567) and 4 bulbs."},
+    {NULL, "The engraving will read: 'For Mum, love always – 12.05.2024'."},
+    {NULL, "We will rate-limit the shipments? No: both parcels leave today."},
+    {NULL, "Our records show the package was signed for by J. SMITH at 10:42."},
+    {NULL, "Please check the voltage: this model works with 220-240 V only."},
+    {NULL, "I have issued a partial refund of £5.00 for the missing screws."},
+    {NULL, "The code on the box (LOT 2024-117) tells us the production batch."},
   };
   RUN(cs);
 }
@@ -122,6 +137,7 @@ static void test_link(void **state) {
     {"link", "Our shop: shop.co.uk"},
     {"link", "<p>Your order shipped.</p><img src=\"http://track.example.net/p.gif\" width=\"1\" height=\"1\">"},
     {"link", "<p>See <a href=\"https://evil.example.org/x\">this page</a>.</p>"},
+    {"link", "Setup video: youtube.com/watch?v=abc123"},
   };
   RUN(cs);
 }
@@ -134,6 +150,7 @@ static void test_email(void **state) {
     {"email", "mail: info@shop.de"},
     {"email", "Email: j o h n @ g m a i l . c o m"},
     {"email", "Send it to support\u200b@example.co.uk please"},
+    {"email", "Email me: mark dot hollis at gmail dot com"},
   };
   RUN(cs);
 }
@@ -150,6 +167,7 @@ static void test_phone(void **state) {
     {"phone", "Chiamaci al 333 123 4567."},
     {"phone", "Appelez le zéro six douze... non: zero six un deux trois quatre cinq six sept huit."},
     {"phone", "Tel. 089/1234567"},
+    {"phone", "WhatsApp: 0044 7700 900 123"},
   };
   RUN(cs);
 }
@@ -170,6 +188,8 @@ static void test_off_platform(void **state) {
     {"off_platform", "Visiti il nostro sito per altri modelli."},
     {"off_platform", "Follow us on Instagram for updates!"},
     {"off_platform", "We can refund you directly via bank transfer, much quicker."},
+    {"off_platform", "For quicker support, reach us on WhatsApp."},
+    {"off_platform", "You can also buy it cheaper on our own site."},
   };
   RUN(cs);
 }
@@ -193,6 +213,11 @@ static void test_review_request(void **state) {
     {"review_request", "N'hésitez pas à laisser un avis sur le produit."},
     {"review_request", "Ci lasci una recensione a 5 stelle!"},
     {"review_request", "We will send you a free gift in exchange for an honest review."},
+    {"review_request", "How did we do? Tell us about your experience in a review."},
+    {"review_request", "Your opinion matters! Please rate the product once it arrives."},
+    {"review_request", "Wir freuen uns über Ihre Bewertung!"},
+    {"review_request", "Nos encantaría conocer su opinión en Amazon."},
+    {"review_request", "Votre avis compte : laissez-nous une note !"},
   };
   RUN(cs);
 }
@@ -209,6 +234,8 @@ static void test_promotion(void **state) {
     {"promotion", "Obtenga un 15 % de descuento en su próxima compra."},
     {"promotion", "Utilisez le code promo MERCI pour -10 %."},
     {"promotion", "Usa il codice sconto GRAZIE10 sul tuo prossimo ordine."},
+    {"promotion", "Don't forget: all our candles are 30% off until Sunday."},
+    {"promotion", "Approfitta dello sconto del 20% sul tuo prossimo acquisto."},
   };
   RUN(cs);
 }
@@ -235,6 +262,7 @@ static void test_personal_data(void **state) {
     {"personal_data", "Merci de nous communiquer votre date de naissance."},
     {"personal_data", "Ci invii il suo codice fiscale e la data di nascita."},
     {"personal_data", "Please provide your CVV to complete the refund."},
+    {"personal_data", "To process the refund we need your full credit card number."},
   };
   RUN(cs);
 }
@@ -261,6 +289,7 @@ static void test_profanity(void **state) {
     {"profanity", "Du bist ein Vollidiot."},
     {"profanity", "Quel crétin, lisez la notice."},
     {"profanity", "No sea imbécil, lea el manual."},
+    {"profanity", "Are you blind? It says so in the description, you clown."},
   };
   RUN(cs);
 }
