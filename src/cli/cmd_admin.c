@@ -14,7 +14,38 @@ static const char usage[] =
     "  agent add       --seller ID --name NAME [--role owner|agent|read_only]   (prints the agent id)\n"
     "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
     "  token create    --operator NAME | --agent AGENT_ID | --buyer BUYER_ID\n"
-    "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n";
+    "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n"
+    "  spapi-credentials --seller ID   SP-API application credentials for the seller, as JSON\n"
+    "                  {\"client_id\",\"client_secret\",\"refresh_token\"}; each run issues a new\n"
+    "                  secret and refresh token and revokes the previous ones (docs/spapi.md)\n";
+
+/* parley admin spapi-credentials --seller ID: one JSON object on stdout, for tools. */
+static int spapi_credentials(const cli_args *a) {
+  const char *seller = cli_get(a, "seller", NULL);
+  if (!seller) {
+    fprintf(stderr, "parley admin spapi-credentials: --seller ID is required\n");
+    return 2;
+  }
+  svc *s = cli_open(a, NULL);
+  if (!s) return 1;
+  pl_arena *ar = pl_arena_new();
+  svc_spapi_credentials c;
+  pl_detail d = {{0}};
+  pl_err e = svc_spapi_credentials_issue(s, seller, ar, &c, &d);
+  if (e) {
+    fprintf(stderr, "parley admin: %s: %s\n", pl_errname(e), d.msg[0] ? d.msg : pl_strerror(e));
+  } else {
+    json_t *j = json_pack("{s:s,s:s,s:s}", "client_id", c.client_id, "client_secret", c.client_secret,
+                          "refresh_token", c.refresh_token);
+    char *out = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", out);
+    free(out);
+    json_decref(j);
+  }
+  pl_arena_free(ar);
+  svc_free(s);
+  return e ? 1 : 0;
+}
 
 int cmd_admin(int argc, char **argv) {
   static const char *const flags[] = {"opt-out", NULL};
@@ -28,6 +59,7 @@ int cmd_admin(int argc, char **argv) {
     return 0;
   }
   if (!cli_known(&a, known, "admin")) return 2;
+  if (a.npos == 1 && !strcmp(a.pos[0], "spapi-credentials")) return spapi_credentials(&a);
   if (a.npos != 2) {
     fputs(usage, stderr);
     return 2;

@@ -26,13 +26,17 @@ static const char usage[] =
     "  --config FILE      content policy configuration (JSON; see docs/policy.md)\n"
     "  --threads N        worker threads (default: number of CPUs)\n"
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
-    "  --web DIR          directory of the web message center (default: the built-in one)\n\n"
+    "  --web DIR          directory of the web message center (default: the built-in one)\n"
+    "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
+    "  --tls-key FILE     the certificate's PEM private key\n\n"
+    "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
+    "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
 
 int cmd_serve(int argc, char **argv) {
   cli_args a;
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
-                                      "max-body", "web", NULL};
+                                      "max-body", "web", "tls-cert", "tls-key", "token-ttl", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -51,6 +55,33 @@ int cmd_serve(int argc, char **argv) {
   const char *web = cli_get(&a, "web", PARLEY_WEB_DIR);
   struct stat st;
   ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
+  /* Undocumented in the usage: shorter SP-API access tokens, so that tests see expiry. */
+  ho.spapi_token_ttl = atol(cli_get(&a, "token-ttl", "0"));
+  char *pem[2] = {NULL, NULL};
+  const char *pem_opt[2] = {"tls-cert", "tls-key"};
+  for (int i = 0; i < 2; i++) {
+    const char *path = cli_get(&a, pem_opt[i], NULL);
+    if (!path) continue;
+    FILE *f = fopen(path, "rb");
+    size_t n = 0, cap = 0;
+    if (f) {
+      for (size_t got = 1; got && cap < (1u << 20);) {
+        pem[i] = pl_xrealloc(pem[i], (cap = cap ? cap * 2 : 8192) + 1);
+        n += (got = fread(pem[i] + n, 1, cap - n, f));
+      }
+      fclose(f);
+    }
+    if (!f || !n) {
+      fprintf(stderr, "parley serve: cannot read --%s %s\n", pem_opt[i], path);
+      free(pem[0]);
+      free(pem[1]);
+      svc_free(s);
+      return 1;
+    }
+    pem[i][n] = '\0';
+  }
+  ho.tls_cert_pem = pem[0];
+  ho.tls_key_pem = pem[1];
 
   struct sigaction sa = {.sa_handler = on_signal};
   sigemptyset(&sa.sa_mask);
@@ -63,6 +94,8 @@ int cmd_serve(int argc, char **argv) {
   pl_detail d = {{0}};
   if (http_start(s, &ho, &h, &d)) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
+    free(pem[0]);
+    free(pem[1]);
     svc_free(s);
     return 1;
   }
@@ -70,7 +103,7 @@ int cmd_serve(int argc, char **argv) {
   snprintf(host, sizeof host, "%s", ho.listen);
   char *colon = strrchr(host, ':');
   if (colon) *colon = '\0';
-  printf("parley: listening on http://%s:%u (store %s)\n", host, http_port(h),
+  printf("parley: listening on %s://%s:%u (store %s)\n", pem[0] ? "https" : "http", host, http_port(h),
          cli_get(&a, "db", "parley.db"));
   fflush(stdout);
   while (!stop_requested) {
@@ -83,6 +116,8 @@ int cmd_serve(int argc, char **argv) {
     }
   }
   http_stop(h);
+  free(pem[0]);
+  free(pem[1]);
   svc_free(s);
   printf("parley: stopped\n");
   return 0;

@@ -115,6 +115,7 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
 }
 
 static void dispatch(http_server *h, http_req *r) {
+  if (http__spapi(h, r)) return;
   if (r->too_large) {
     char msg[128];
     snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", h->opt.max_body);
@@ -238,16 +239,33 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   pthread_mutex_init(&h->sse_mu, NULL);
   pthread_cond_init(&h->sse_cv, NULL);
+  /* https for clients that only speak it (SP-API SDKs): GnuTLS inside libmicrohttpd. */
+  struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
+  unsigned tls_flag = 0;
+  if (opt->tls_cert_pem || opt->tls_key_pem) {
+    if (!opt->tls_cert_pem || !opt->tls_key_pem) {
+      free(h);
+      return pl_fail(d, PL_EINVAL, "TLS needs both a certificate and a private key");
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      free(h);
+      return pl_fail(d, PL_EINVAL, "this libmicrohttpd was built without TLS support");
+    }
+    tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opt->tls_cert_pem};
+    tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opt->tls_key_pem};
+    tls_flag = MHD_USE_TLS;
+  }
   /* poll(2) rather than epoll: with libmicrohttpd 0.9.75, a stream resumed after
    * suspension under epoll is not written again until other traffic arrives. */
   h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-                              MHD_ALLOW_SUSPEND_RESUME,
+                              MHD_ALLOW_SUSPEND_RESUME | tls_flag,
                           (uint16_t)port, NULL, NULL, on_request, h,
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                           MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                          MHD_OPTION_ARRAY, tls,
                           MHD_OPTION_END);
   if (!h->d) {
     free(h);

@@ -1,4 +1,5 @@
-/* http.h - the HTTP transport: parley's own JSON API over libmicrohttpd. */
+/* http.h - the HTTP transport: parley's own JSON API and the SP-API-compatible one over
+ * libmicrohttpd. */
 #ifndef PL_HTTP_H
 #define PL_HTTP_H
 
@@ -13,6 +14,10 @@ typedef struct {
   unsigned threads;      /* worker threads; 0 = number of CPUs */
   size_t max_body;       /* bytes; 0 = 1 MiB */
   const char *web_root;  /* directory of the web message center, or NULL */
+  /* https: PEM certificate (chain) and private key, owned by the caller and kept until
+   * http_stop; NULL serves plain http */
+  const char *tls_cert_pem, *tls_key_pem;
+  long spapi_token_ttl;  /* seconds an SP-API access token lives; 0 = 3600 (tests) */
 } http_options;
 
 /* Starts serving; s stays owned by the caller and must outlive the server. */

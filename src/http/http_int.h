@@ -66,6 +66,8 @@ void http__error(http_req *r, pl_err e, const char *msg);
 
 /* Routes the API; returns false when no route matches the path. */
 bool http__api(http_server *h, http_req *r);
+/* Routes the SP-API-compatible paths (http_spapi.c); false when not one of them. */
+bool http__spapi(http_server *h, http_req *r);
 /* Serves the web message center's static files; false when not a web path. */
 bool http__web(http_server *h, http_req *r);
 /* Prometheus text for /metrics (malloc'd). */

@@ -182,6 +182,11 @@ pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const 
 /* The marketplace's review request: once per order, within the review window. */
 pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
                           svc_sent *out, pl_detail *d);
+/* Whether a review can be requested for the order now; when not, why holds the reason
+ * (the error svc_request_review would give). Takes from the getSolicitationActionsForOrder
+ * rate bucket. */
+pl_err svc_review_available(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                           bool *available, pl_detail *why, pl_detail *d);
 /* The buyer's locale, for the seller of the order. */
 pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
                             char **locale, pl_detail *d);

@@ -404,6 +404,29 @@ pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const 
 
 /* ---- review requests ----------------------------------------------------------------- */
 
+/* Why a review cannot be requested for the order now (PL_ECANCELED, PL_EALREADY,
+ * PL_EWINDOW with the reason in d), or PL_OK. */
+static pl_err review_refusal(svc *s, const st_order *o, const svc_rules *r, pl_time now, pl_detail *d) {
+  pl_time prev;
+  if (!strcmp(o->status, "canceled"))
+    return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o->id);
+  pl_err g = s->st->ops->review_request_get(s->st, o->id, &prev);
+  if (!g) {
+    char when[32];
+    return pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
+                   o->id, pl_time_format(prev, when));
+  }
+  if (g != PL_ENOTFOUND) return g;
+  if (!o->delivered_at)
+    return pl_fail(d, PL_EWINDOW, "order %s is not delivered yet; a review can be requested from day %lld to day %lld after delivery",
+                   o->id, (long long)r->review_min_days, (long long)r->review_max_days);
+  int64_t age = now - o->delivered_at;
+  if (age < r->review_min_days * DAY || age > r->review_max_days * DAY)
+    return pl_fail(d, PL_EWINDOW, "order %s was delivered %lld days ago; a review can be requested from day %lld to day %lld after delivery",
+                   o->id, (long long)(age / DAY), (long long)r->review_min_days, (long long)r->review_max_days);
+  return PL_OK;
+}
+
 pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
                           svc_sent *out, pl_detail *d) {
   memset(out, 0, sizeof *out);
@@ -416,35 +439,13 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   svc_rules r;
   st_thread t;
   st_buyer b;
-  pl_time now = svc_now(s), prev;
+  pl_time now = svc_now(s);
   e = s->st->ops->order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
   if (!e) e = svc__rate_take(s, c->seller_id, "createProductReviewAndSellerFeedbackSolicitation", &r, d);
-  if (!e && !strcmp(o.status, "canceled"))
-    e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
-  if (!e) {
-    pl_err g = s->st->ops->review_request_get(s->st, o.id, &prev);
-    if (!g) {
-      char when[32];
-      e = pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
-                  o.id, pl_time_format(prev, when));
-    } else if (g != PL_ENOTFOUND) {
-      e = g;
-    }
-  }
-  if (!e) {
-    if (!o.delivered_at) {
-      e = pl_fail(d, PL_EWINDOW, "order %s is not delivered yet; a review can be requested from day %lld to day %lld after delivery",
-                  o.id, (long long)r.review_min_days, (long long)r.review_max_days);
-    } else {
-      int64_t age = now - o.delivered_at;
-      if (age < r.review_min_days * DAY || age > r.review_max_days * DAY)
-        e = pl_fail(d, PL_EWINDOW, "order %s was delivered %lld days ago; a review can be requested from day %lld to day %lld after delivery",
-                    o.id, (long long)(age / DAY), (long long)r.review_min_days, (long long)r.review_max_days);
-    }
-  }
+  if (!e) e = review_refusal(s, &o, &r, now, d);
   if (!e) e = order_thread(s, &o, now, a, &t, d);
   if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
   if (!e) {
@@ -463,6 +464,27 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
     svc__publish(s, "message", &t, &out->msg);
   }
   return e;
+}
+
+pl_err svc_review_available(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
+                           bool *available, pl_detail *why, pl_detail *d) {
+  *available = false;
+  if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "review requests are the seller's");
+  pl_err e = svc__begin(s, true, d); /* the rate bucket is written */
+  if (e) return e;
+  st_order o;
+  svc_rules r;
+  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
+  if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
+  if (!e) e = svc__rate_take(s, c->seller_id, "getSolicitationActionsForOrder", &r, d);
+  if (!e) {
+    pl_err why_e = review_refusal(s, &o, &r, svc_now(s), why);
+    if (why_e == PL_OK) *available = true;
+    else if (why_e != PL_ECANCELED && why_e != PL_EALREADY && why_e != PL_EWINDOW) e = why_e;
+  }
+  return svc__end(s, e, d);
 }
 
 pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
