@@ -292,6 +292,11 @@ static void decide(policy__scan *sc, policy_verdict *out) {
 }
 
 pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, policy_verdict *out) {
+  return policy_scan_allow(cfg, NULL, text, len, out);
+}
+
+pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, const char *text,
+                         size_t len, policy_verdict *out) {
   out->action = POLICY_DELIVER;
   out->nfindings = 0;
   out->findings = NULL;
@@ -302,7 +307,8 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
   /* The worker pool is the one mutable part of a configuration; its lock guards it. */
   policy_config *mcfg = (policy_config *)cfg;
   policy__worker *w = policy__worker_take(mcfg);
-  policy__scan sc = {.cfg = cfg, .mem = &w->mem, .worker = w, .orig = text ? text : "", .orig_len = len};
+  policy__scan sc = {.cfg = cfg, .allow = allow, .mem = &w->mem, .worker = w, .orig = text ? text : "",
+                     .orig_len = len};
   policy__decode(&sc);
   policy__normalize(&sc);
   policy__deobfuscate(&sc);

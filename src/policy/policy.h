@@ -53,6 +53,11 @@ void policy_config_unref(policy_config *cfg);
 /* Scans len bytes of UTF-8 text. Fills *out (free with policy_verdict_free).
  * Invalid UTF-8 is PL_EUTF8. Thread-safe for concurrent scans on one config. */
 pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, policy_verdict *out);
+/* The same, with further https domains allowed for this scan only (NULL-terminated;
+ * NULL for none): a service shares one compiled configuration among marketplaces and
+ * passes each marketplace's own domains here. */
+pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, const char *text,
+                         size_t len, policy_verdict *out);
 void policy_verdict_free(policy_verdict *v);
 
 #endif

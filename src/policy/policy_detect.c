@@ -40,14 +40,26 @@ static dom_info domain_parts(const policy_config *cfg, const char *host) {
   return di;
 }
 
+/* host is domain, or a subdomain of it. */
+static bool host_within(const char *host, size_t hl, const char *domain) {
+  size_t al = strlen(domain);
+  if (hl == al && !memcmp(host, domain, al)) return true;
+  return hl > al && host[hl - al - 1] == '.' && !memcmp(host + hl - al, domain, al);
+}
+
 static bool domain_in(const policy__strs *list, const char *host) {
   size_t hl = strlen(host);
-  for (size_t k = 0; k < list->n; k++) {
-    const char *a = list->v[k];
-    size_t al = strlen(a);
-    if (hl == al && !memcmp(host, a, al)) return true;
-    if (hl > al && host[hl - al - 1] == '.' && !memcmp(host + hl - al, a, al)) return true;
-  }
+  for (size_t k = 0; k < list->n; k++)
+    if (host_within(host, hl, list->v[k])) return true;
+  return false;
+}
+
+/* The scan's own allowed domains, matched as the configuration's are. */
+static bool domain_in_scan(const policy__scan *sc, const char *host) {
+  if (!sc->allow) return false;
+  size_t hl = strlen(host);
+  for (const char *const *a = sc->allow; *a; a++)
+    if (host_within(host, hl, *a)) return true;
   return false;
 }
 
@@ -125,7 +137,7 @@ void policy__detect_links(policy__scan *sc) {
           islower((unsigned char)sc->orig[o + 1]))
         continue;
     }
-    bool allowed = domain_in(&cfg->allow, host);
+    bool allowed = domain_in(&cfg->allow, host) || domain_in_scan(sc, host);
     bool shortener = domain_in(&cfg->shorteners, host);
     if (http)
       policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.insecure_http");

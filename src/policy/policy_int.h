@@ -133,6 +133,7 @@ typedef struct {
  * decide. Everything lives in the worker's memory and is reset after the scan. */
 typedef struct {
   const policy_config *cfg;
+  const char *const *allow; /* this scan's further allowed domains (NULL-terminated), or NULL */
   policy__mem *mem;
   policy__worker *worker;
   const char *orig;

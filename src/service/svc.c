@@ -19,33 +19,26 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   pthread_mutex_init(&s->ev_mu, NULL);
   s->ring = pl_xcalloc(SVC_EVENT_RING, sizeof *s->ring);
   s->ev_next = 1;
-  /* Compile the default configuration once now, so that a broken configuration file
-   * stops the start instead of the first seller message. */
-  policy_config *cfg = NULL;
-  policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
-  pl_err e = policy_config_new(&po, &cfg, d);
-  if (e) {
-    svc_free(s);
-    return e;
+  /* The policy is compiled once, so that a broken configuration file stops the start
+   * instead of the first seller message, and every marketplace shares it. */
+  s->opt.policy = NULL;
+  if (opt && opt->policy) {
+    s->policy = policy_config_ref(opt->policy);
+  } else {
+    policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+    pl_err e = policy_config_new(&po, &s->policy, d);
+    if (e) {
+      svc_free(s);
+      return e;
+    }
   }
-  policy_config_unref(cfg);
   *out = s;
   return PL_OK;
 }
 
-static void drop_policies(svc *s) {
-  for (size_t i = 0; i < s->npolicies; i++) {
-    free(s->policies[i].marketplace_id);
-    policy_config_unref(s->policies[i].cfg);
-  }
-  free(s->policies);
-  s->policies = NULL;
-  s->npolicies = 0;
-}
-
 void svc_free(svc *s) {
   if (!s) return;
-  drop_policies(s);
+  policy_config_unref(s->policy);
   pthread_mutex_destroy(&s->policy_mu);
   pthread_mutex_destroy(&s->ev_mu);
   free(s->ring);
@@ -162,26 +155,17 @@ pl_err svc_policy_reload(svc *s, pl_detail *d) {
   policy_config *cfg = NULL;
   policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
   pl_err e = policy_config_new(&po, &cfg, d);
-  if (e) return e; /* the old configurations stay in force */
-  policy_config_unref(cfg);
+  if (e) return e; /* the old configuration stays in force */
   pthread_mutex_lock(&s->policy_mu);
-  drop_policies(s); /* requests in flight hold their own references */
-  s->policy_generation++;
+  policy_config *old = s->policy;
+  s->policy = cfg;
   pthread_mutex_unlock(&s->policy_mu);
+  policy_config_unref(old); /* requests in flight hold their own references */
   return PL_OK;
 }
 
-pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out, pl_detail *d) {
-  pthread_mutex_lock(&s->policy_mu);
-  for (size_t i = 0; i < s->npolicies; i++) {
-    if (!strcmp(s->policies[i].marketplace_id, mp)) {
-      *out = policy_config_ref(s->policies[i].cfg);
-      pthread_mutex_unlock(&s->policy_mu);
-      return PL_OK;
-    }
-  }
-  pthread_mutex_unlock(&s->policy_mu);
-
+pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
+                       const char *const **allow_out, pl_detail *d) {
   st_marketplace m;
   pl_err e = s->st->ops->marketplace_get(s->st, mp, a, &m);
   if (e) return pl_fail(d, e == PL_ENOTFOUND ? PL_EINTERNAL : e, "marketplace %s is missing", mp);
@@ -195,17 +179,10 @@ pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
   }
   allow[k] = NULL;
   json_decref(doms);
-  policy_config *cfg = NULL;
-  policy_options po = {.allow_domains = allow, .config_path = s->policy_config_path};
-  if ((e = policy_config_new(&po, &cfg, d))) return e;
-
   pthread_mutex_lock(&s->policy_mu);
-  s->policies = pl_xrealloc(s->policies, (s->npolicies + 1) * sizeof *s->policies);
-  s->policies[s->npolicies].marketplace_id = pl_xstrdup(mp);
-  s->policies[s->npolicies].cfg = policy_config_ref(cfg);
-  s->npolicies++;
+  *out = policy_config_ref(s->policy);
   pthread_mutex_unlock(&s->policy_mu);
-  *out = cfg;
+  *allow_out = allow;
   return PL_OK;
 }
 
@@ -392,12 +369,6 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
   if (!e) e = svc__audit(s, NULL, "admin", "marketplace.put", in->id, NULL);
   free(dj);
   free(sj);
-  /* A marketplace's domains feed its policy allow list. */
-  if (!e) {
-    pthread_mutex_lock(&s->policy_mu);
-    drop_policies(s);
-    pthread_mutex_unlock(&s->policy_mu);
-  }
   return svc__end(s, e, d);
 }
 
@@ -604,6 +575,7 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
 /* ---- orders ----------------------------------------------------------------------- */
 
 static pl_err get_str(json_t *o, const char *k, bool required, const char **out, pl_detail *d) {
+  *out = NULL;
   json_t *v = json_object_get(o, k);
   if (!v || json_is_null(v)) {
     *out = NULL;

@@ -25,6 +25,8 @@ typedef struct svc svc;
 typedef struct {
   pl_clock clock;               /* where `now` comes from; zero = system clock */
   const char *policy_config;    /* operator policy configuration file, or NULL */
+  policy_config *policy;        /* an already compiled policy to share (svc_new takes a
+                                 * reference), or NULL to compile one from policy_config */
 } svc_options;
 
 /* The authenticated party of a request. */

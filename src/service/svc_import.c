@@ -5,6 +5,7 @@
 #include "service/svc_int.h"
 
 static pl_err str_field(json_t *o, const char *k, bool required, const char **out, pl_detail *d) {
+  *out = NULL;
   json_t *v = json_object_get(o, k);
   if (!v || json_is_null(v)) {
     *out = NULL;
@@ -16,6 +17,7 @@ static pl_err str_field(json_t *o, const char *k, bool required, const char **ou
 }
 
 static pl_err bool_field(json_t *o, const char *k, bool dflt, bool *out, pl_detail *d) {
+  *out = dflt;
   json_t *v = json_object_get(o, k);
   if (!v || json_is_null(v)) {
     *out = dflt;

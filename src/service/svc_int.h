@@ -8,20 +8,13 @@
 #include "service/svc.h"
 #include "service/svc_rules.h"
 
-typedef struct {
-  char *marketplace_id;
-  policy_config *cfg;
-} svc__policy_slot;
-
 struct svc {
   store *st;
   pl_keys keys;
   svc_options opt;
   char *policy_config_path;
   pthread_mutex_t policy_mu;
-  svc__policy_slot *policies;
-  size_t npolicies;
-  unsigned policy_generation;
+  policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
   atomic_ulong status_counts[SVC_STATUS_COUNT];
   pthread_mutex_t ev_mu;
   svc_event *ring; /* SVC_EVENT_RING entries */
@@ -74,8 +67,11 @@ pl_err svc__begin(svc *s, bool write, pl_detail *d);
 pl_err svc__end(svc *s, pl_err e, pl_detail *d);
 
 /* The compiled policy for a marketplace (one reference for the caller). */
+/* The compiled policy (one reference for the caller) and the marketplace's own
+ * domains (NULL-terminated, in the arena), which a scan allows besides the
+ * configuration's. */
 pl_err svc__policy_for(svc *s, const char *marketplace_id, pl_arena *a, policy_config **out,
-                       pl_detail *d);
+                       const char *const **allow, pl_detail *d);
 
 /* Validates a message text: UTF-8, not blank, at most SVC_MAX_TEXT_CHARS. */
 pl_err svc__check_text(const char *text, pl_detail *d);

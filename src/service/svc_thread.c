@@ -117,8 +117,9 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
     } else {
       policy_config *cfg;
-      if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, d))) return e;
-      e = policy_scan(cfg, in->text, strlen(in->text), &out->verdict);
+      const char *const *allow;
+      if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, &allow, d))) return e;
+      e = policy_scan_allow(cfg, allow, in->text, strlen(in->text), &out->verdict);
       policy_config_unref(cfg);
       if (e) return pl_fail(d, e, "the text could not be checked");
     }
@@ -423,11 +424,12 @@ pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const cha
   if (e) return e;
   if ((e = svc__begin(s, false, d))) return e;
   policy_config *cfg = NULL;
-  e = svc__policy_for(s, mp, a, &cfg, d);
+  const char *const *allow = NULL;
+  e = svc__policy_for(s, mp, a, &cfg, &allow, d);
   svc__end(s, PL_OK, NULL);
   if (e == PL_EINTERNAL) return pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
   if (e) return e;
-  e = policy_scan(cfg, text, strlen(text), out);
+  e = policy_scan_allow(cfg, allow, text, strlen(text), out);
   policy_config_unref(cfg);
   return e ? pl_fail(d, e, "the text could not be checked") : PL_OK;
 }

@@ -24,6 +24,22 @@ typedef struct {
 
 static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 
+/* One compiled policy for every test of the file: compiling it is the slow part. */
+static policy_config *shared_policy;
+
+static int group_setup(void **state) {
+  (void)state;
+  pl_detail d = {{0}};
+  policy_options po = {0};
+  return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+  (void)state;
+  policy_config_unref(shared_policy);
+  return 0;
+}
+
 static void import(fx *f, const char *fmt, ...) {
   char line[2048];
   va_list ap;
@@ -58,7 +74,7 @@ static int setup(void **state) {
   store *st;
   assert_int_equal(store_open(db, &st, &d), PL_OK);
   f->now = T0;
-  svc_options o = {.clock = {fake_now, f}};
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
   assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
   f->a = pl_arena_new();
   char t0[32];
@@ -365,5 +381,5 @@ int main(void) {
     cmocka_unit_test_setup_teardown(quota, setup, teardown),
     cmocka_unit_test_setup_teardown(rate_limit, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

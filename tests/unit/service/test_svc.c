@@ -22,6 +22,22 @@ typedef struct {
 
 static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 
+/* One compiled policy for every test of the file: compiling it is the slow part. */
+static policy_config *shared_policy;
+
+static int group_setup(void **state) {
+  (void)state;
+  pl_detail d = {{0}};
+  policy_options po = {0};
+  return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+  (void)state;
+  policy_config_unref(shared_policy);
+  return 0;
+}
+
 static void import(fx *f, const char *line) {
   pl_detail d = {{0}};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
@@ -42,7 +58,7 @@ static int setup(void **state) {
   store *st;
   assert_int_equal(store_open(f->db, &st, &d), PL_OK);
   f->now = 1791190800; /* 2026-10-05T09:00:00Z */
-  svc_options o = {.clock = {fake_now, f}};
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
   assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
   f->a = pl_arena_new();
   import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\"}");
@@ -247,7 +263,7 @@ static void addresses_are_encrypted_at_rest(void **state) {
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
   store *st;
   assert_int_equal(store_open(f->db, &st, &d), PL_OK);
-  svc_options o = {.clock = {fake_now, f}};
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
   assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
 }
 
@@ -355,6 +371,23 @@ static void export_links_the_audit_chain(void **state) {
   json_decref(j);
 }
 
+/* A marketplace's own https domains are allowed in its sellers' messages, and only
+ * there: the compiled policy is shared, the allow list is the marketplace's. */
+static void marketplace_domains_are_per_marketplace(void **state) {
+  fx *f = *state;
+  import(f, "{\"type\":\"marketplace\",\"id\":\"M2\",\"name\":\"Other\",\"domains\":[\"example.org\"],\"locale\":\"en-GB\"}");
+  int64_t tid = start_thread(f, "Where can I find the manual?");
+  svc_sent m;
+  assert_int_equal(send(f, &f->agent, tid, "The manual is at https://www.example.com/help/drill-manual", false, &m), PL_OK);
+  assert_string_equal(m.msg.status, "delivered");
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(send(f, &f->agent, tid, "The manual is at https://www.example.org/help/drill-manual", false, &m), PL_EPOLICY);
+  assert_string_equal(m.msg.status, "rejected");
+  assert_true(m.verdict.nfindings > 0);
+  assert_string_equal(m.verdict.findings[0].category, "link");
+  policy_verdict_free(&m.verdict);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -368,6 +401,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(tokens_authenticate_and_expire, setup, teardown),
     cmocka_unit_test_setup_teardown(records_are_append_only, setup, teardown),
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
+    cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
