@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_pg_int.h"
 #include "store/store_pg_schema.h"
 #include "store/store_pg_spapi.h"
 
@@ -465,6 +466,11 @@ PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *v
   PGresult *r = PQexecParams(k->c, text, n, NULL, values, NULL, NULL, 0);
   *e = res_err(k, r);
   return r;
+}
+
+bool store__pg_writing(store *s) {
+  pg_conn *k = cur(s);
+  return k && k->write;
 }
 
 #define CONN(s)                      \
@@ -1394,6 +1400,16 @@ static const store_ops pg_ops = {
   .seller_message_count = pg_seller_message_count,
   .rate_take = pg_rate_take,
   .held_list = pg_held_list,
+  .sla_thread_events = pg__sla_thread_events,
+  .sla_range_events = pg__sla_range_events,
+  .sla_outcomes_get = pg__sla_outcomes_get,
+  .sla_outcomes_put = pg__sla_outcomes_put,
+  .sla_bucket_get = pg__sla_bucket_get,
+  .sla_bucket_put = pg__sla_bucket_put,
+  .sla_bucket_range = pg__sla_bucket_range,
+  .sla_open_list = pg__sla_open_list,
+  .sla_latest = pg__sla_latest,
+  .seller_list = pg__seller_list,
   .audit_append = pg_audit_append,
   .audit_list = pg_audit_list,
   .spapi_client_put = pg__spapi_client_put,

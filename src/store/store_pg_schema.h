@@ -150,7 +150,7 @@ static const char *const store_pg_migrations[] = {
     "  seller_id TEXT NOT NULL, operation TEXT NOT NULL, tokens DOUBLE PRECISION NOT NULL,"
     "  updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (seller_id, operation));",
 
-    /* SP-API compatibility (docs/spapi.md): application credentials per seller, secrets
+    /* 3: SP-API compatibility (docs/spapi.md): application credentials per seller, secrets
      * hashed, and upload destinations with the attachment each received. */
     "CREATE TABLE spapi_clients("
     "  client_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL UNIQUE REFERENCES sellers(id),"
@@ -160,6 +160,26 @@ static const char *const store_pg_migrations[] = {
     "  id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
     "  resource TEXT NOT NULL, content_md5 TEXT NOT NULL, content_type TEXT,"
     "  attachment_id TEXT, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);",
+    /* 4: the 24-hour clock's aggregates (as SQLite's migration 3): each buyer message's
+     * last applied outcome, each thread's, and hourly buckets per seller and agent. */
+    "CREATE TABLE sla_outcomes("
+    "  message_id BIGINT PRIMARY KEY REFERENCES messages(id), seller_id TEXT NOT NULL,"
+    "  thread_id BIGINT NOT NULL, received_at BIGINT NOT NULL, flagged BOOLEAN NOT NULL,"
+    "  answered BOOLEAN NOT NULL, answered_at BIGINT NOT NULL, response_s BIGINT NOT NULL,"
+    "  agent_id BIGINT NOT NULL, reply_seq BIGINT NOT NULL);"
+    "CREATE INDEX sla_outcomes_thread ON sla_outcomes(thread_id);"
+    "CREATE INDEX sla_outcomes_open ON sla_outcomes(seller_id, received_at)"
+    "  WHERE NOT flagged AND NOT answered;"
+    "CREATE TABLE sla_thread_outcomes("
+    "  thread_id BIGINT PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  first_received_at BIGINT NOT NULL, counted BOOLEAN NOT NULL, resolved BOOLEAN NOT NULL,"
+    "  exchanges BIGINT NOT NULL);"
+    "CREATE TABLE sla_buckets("
+    "  seller_id TEXT NOT NULL, hour BIGINT NOT NULL, agent_id BIGINT NOT NULL,"
+    "  received BIGINT NOT NULL, flagged BIGINT NOT NULL, open BIGINT NOT NULL,"
+    "  rt_sum BIGINT NOT NULL, rt BYTEA, threads BIGINT NOT NULL,"
+    "  resolved_one BIGINT NOT NULL, resolved_two BIGINT NOT NULL,"
+    "  PRIMARY KEY (seller_id, hour, agent_id));",
 };
 
 #endif

@@ -1,0 +1,33 @@
+/* store_pg_int.h - what the files of the PostgreSQL backend share beyond store_pg_spapi.h. */
+#ifndef PL_STORE_PG_INT_H
+#define PL_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+/* Runs sql with n text parameters in the calling thread's transaction (store_pg.c); *e
+ * tells the outcome; the caller clears the result (NULL outside a transaction). */
+PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *values, pl_err *e);
+/* Whether the calling thread's transaction was begun for writing. */
+bool store__pg_writing(store *s);
+
+/* The 24-hour clock's operations (store_pg_sla.c), for the vtable. */
+pl_err pg__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out);
+pl_err pg__sla_range_events(store *s, const char *seller_id, const int64_t (*ranges)[2], size_t n,
+                            pl_time until, pl_arena *a, sla_events *out);
+pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out, size_t *n,
+                            sla_thread_outcome *t, bool *has_thread);
+pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
+                            size_t n, const sla_thread_outcome *t);
+pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
+                          sla_bucket *out);
+pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b);
+pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
+                            sla_bucket **out, size_t *n);
+pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
+                         sla_open_msg **out, size_t *n);
+pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out);
+pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
+
+#endif

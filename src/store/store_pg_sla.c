@@ -1,0 +1,383 @@
+/* store_pg_sla.c - the 24-hour clock's events, outcomes and hourly buckets in PostgreSQL.
+ *
+ * The queries are those of store_sqlite_sla.c. What SQLite's single writer gives for
+ * free, several nodes need a lock for: the outcomes and buckets of a seller are read,
+ * recomputed and written back in the event's transaction, so a writing transaction takes
+ * a per-seller advisory lock before it reads them; the writers of one seller then take
+ * turns and none overwrites another's counts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_int.h"
+
+#define SELLER_COLS                                                                     \
+  "m.thread_id, COALESCE(m.agent_id, 0), m.at, m.id, m.kind,"                          \
+  " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
+  "  AND e.type = 'status' AND e.value = 'delivered')"
+
+#define RANGE_THREADS                                                                   \
+  "(SELECT b.thread_id FROM messages b WHERE b.seller_id = $1 AND b.direction = 'buyer'" \
+  " AND ((b.at > $2 AND b.at <= $3) OR (b.at > $4 AND b.at <= $5)"                     \
+  "   OR (b.at > $6 AND b.at <= $7) OR (b.at > $8 AND b.at <= $9)))"
+
+static const char *const q_buyer_t =
+    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = $1 AND direction = 'buyer'";
+static const char *const q_seller_t =
+    "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = $1 AND m.direction = 'seller'";
+static const char *const q_flag_t =
+    "SELECT message_id, at, id, value FROM message_events WHERE thread_id = $1 AND type = 'flag'";
+static const char *const q_buyer_r =
+    "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
+    " AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
+static const char *const q_seller_r =
+    "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
+    " AND m.thread_id IN " RANGE_THREADS;
+static const char *const q_flag_r =
+    "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= $10"
+    " AND thread_id IN " RANGE_THREADS;
+
+typedef struct {
+  const char *v[12];
+  char buf[12][24];
+  int n;
+} params;
+
+static void pt(params *p, const char *v) { p->v[p->n++] = v; }
+static void pi(params *p, int64_t v) {
+  snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
+  p->v[p->n] = p->buf[p->n];
+  p->n++;
+}
+
+static int64_t num(const PGresult *r, int i, int c) {
+  return PQgetisnull(r, i, c) ? 0 : strtoll(PQgetvalue(r, i, c), NULL, 10);
+}
+static bool yes(const PGresult *r, int i, int c) {
+  return !PQgetisnull(r, i, c) && PQgetvalue(r, i, c)[0] == 't';
+}
+static char *txt(pl_arena *a, const PGresult *r, int i, int c) {
+  return PQgetisnull(r, i, c) ? NULL
+                              : pl_arena_strndup(a, PQgetvalue(r, i, c), (size_t)PQgetlength(r, i, c));
+}
+
+/* Runs a query; PL_OK with *out set (the caller clears it). */
+static pl_err query(store *s, const char *sql, const params *p, PGresult **out) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, p ? p->n : 0, p ? p->v : NULL, &e);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  *out = r;
+  return PL_OK;
+}
+
+static pl_err run(store *s, const char *sql, const params *p) {
+  PGresult *r;
+  pl_err e = query(s, sql, p, &r);
+  if (!e) PQclear(r);
+  return e;
+}
+
+/* A writer's turn on the seller's clock data (see the top); readers need none. */
+static pl_err lock_seller(store *s, const char *seller_id) {
+  if (!store__pg_writing(s)) return PL_OK;
+  params p = {.n = 0};
+  pt(&p, seller_id ? seller_id : "");
+  return run(s, "SELECT pg_advisory_xact_lock(5459009, hashtext($1))", &p); /* 5459009: "SLA" */
+}
+
+static sla_kind kind_of(const char *k) {
+  if (!strcmp(k, "auto_reply")) return SLA_AUTO_REPLY;
+  if (!strcmp(k, "note")) return SLA_INTERNAL_NOTE;
+  if (!strcmp(k, "review_request")) return SLA_REVIEW_REQUEST;
+  return SLA_SUBSTANTIVE;
+}
+
+static size_t rows_or_one(const PGresult *r) { return PQntuples(r) ? (size_t)PQntuples(r) : 1; }
+
+static pl_err read_events(store *s, const char *bq, const char *sq, const char *fq, const params *p,
+                          pl_arena *a, sla_events *out) {
+  memset(out, 0, sizeof *out);
+  PGresult *r;
+  pl_err e;
+  if ((e = query(s, bq, p, &r))) return e;
+  int n = PQntuples(r);
+  sla_buyer_msg *b = pl_arena_alloc(a, rows_or_one(r) * sizeof *b);
+  for (int i = 0; i < n; i++)
+    b[i] = (sla_buyer_msg){.id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
+                           .seq = num(r, i, 0), .ref = txt(a, r, i, 3)};
+  out->buyer = b;
+  out->n_buyer = (size_t)n;
+  PQclear(r);
+  if ((e = query(s, sq, p, &r))) return e;
+  n = PQntuples(r);
+  sla_seller_msg *sm = pl_arena_alloc(a, rows_or_one(r) * sizeof *sm);
+  for (int i = 0; i < n; i++)
+    sm[i] = (sla_seller_msg){.thread_id = num(r, i, 0), .agent_id = num(r, i, 1), .sent_at = num(r, i, 2),
+                             .seq = num(r, i, 3), .kind = kind_of(PQgetvalue(r, i, 4)),
+                             .delivered_at = PQgetisnull(r, i, 5) ? SLA_NEVER : num(r, i, 5)};
+  out->seller = sm;
+  out->n_seller = (size_t)n;
+  PQclear(r);
+  if ((e = query(s, fq, p, &r))) return e;
+  n = PQntuples(r);
+  sla_flag *f = pl_arena_alloc(a, rows_or_one(r) * sizeof *f);
+  for (int i = 0; i < n; i++)
+    f[i] = (sla_flag){.msg_id = num(r, i, 0), .at = num(r, i, 1), .seq = num(r, i, 2),
+                      .value = !strcmp(PQgetvalue(r, i, 3), "true")};
+  out->flags = f;
+  out->n_flags = (size_t)n;
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out) {
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  return read_events(s, q_buyer_t, q_seller_t, q_flag_t, &p, a, out);
+}
+
+pl_err pg__sla_range_events(store *s, const char *seller_id, const int64_t (*ranges)[2], size_t n,
+                            pl_time until, pl_arena *a, sla_events *out) {
+  if (n > 4) return PL_EINVAL;
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  for (size_t i = 0; i < 4; i++) {
+    pi(&p, i < n ? ranges[i][0] : 0);
+    pi(&p, i < n ? ranges[i][1] : 0);
+  }
+  pi(&p, until);
+  return read_events(s, q_buyer_r, q_seller_r, q_flag_r, &p, a, out);
+}
+
+pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out, size_t *n,
+                            sla_thread_outcome *t, bool *has_thread) {
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  PGresult *r;
+  pl_err e;
+  if (store__pg_writing(s)) {
+    /* The thread's seller, for its lock, before the outcomes are read. */
+    if ((e = query(s, "SELECT seller_id FROM threads WHERE id = $1", &p, &r))) return e;
+    char *seller = PQntuples(r) ? txt(a, r, 0, 0) : NULL;
+    PQclear(r);
+    if (seller && (e = lock_seller(s, seller))) return e;
+  }
+  if ((e = query(s, "SELECT message_id, thread_id, received_at, flagged, answered, answered_at,"
+                    " response_s, agent_id, reply_seq FROM sla_outcomes WHERE thread_id = $1"
+                    " ORDER BY message_id", &p, &r)))
+    return e;
+  int k = PQntuples(r);
+  sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++)
+    arr[i] = (sla_outcome){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
+                           .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = num(r, i, 5),
+                           .response_s = num(r, i, 6), .agent_id = num(r, i, 7), .reply_seq = num(r, i, 8)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges FROM sla_thread_outcomes"
+                    " WHERE thread_id = $1", &p, &r)))
+    return e;
+  *has_thread = PQntuples(r) > 0;
+  if (*has_thread)
+    *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = num(r, 0, 0),
+                              .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3)};
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
+                            size_t n, const sla_thread_outcome *t) {
+  pl_err e = lock_seller(s, seller_id);
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  if (!e) e = run(s, "DELETE FROM sla_outcomes WHERE thread_id = $1", &p);
+  for (size_t i = 0; !e && i < n; i++) {
+    params q = {.n = 0};
+    pi(&q, o[i].msg_id);
+    pt(&q, seller_id);
+    pi(&q, thread_id);
+    pi(&q, o[i].received_at);
+    pt(&q, o[i].flagged ? "true" : "false");
+    pt(&q, o[i].answered ? "true" : "false");
+    pi(&q, o[i].answered_at);
+    pi(&q, o[i].response_s);
+    pi(&q, o[i].agent_id);
+    pi(&q, o[i].reply_seq);
+    e = run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
+               " answered, answered_at, response_s, agent_id, reply_seq)"
+               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q);
+  }
+  if (!e) e = run(s, "DELETE FROM sla_thread_outcomes WHERE thread_id = $1", &p);
+  if (e || !t) return e;
+  params q = {.n = 0};
+  pi(&q, thread_id);
+  pt(&q, seller_id);
+  pi(&q, t->first_received_at);
+  pt(&q, t->counted ? "true" : "false");
+  pt(&q, t->resolved ? "true" : "false");
+  pi(&q, t->exchanges);
+  return run(s, "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
+                " resolved, exchanges) VALUES ($1, $2, $3, $4, $5, $6)", &q);
+}
+
+#define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
+}
+
+/* rt travels as bytea in hex form: the int64 array as SQLite's blob holds it. */
+static void read_bucket(pl_arena *a, const PGresult *r, int i, sla_bucket *b) {
+  sla_bucket_key k = {num(r, i, 0), num(r, i, 1)};
+  sla_bucket_init(b, k);
+  b->received = num(r, i, 2);
+  b->flagged = num(r, i, 3);
+  b->open = num(r, i, 4);
+  b->rt_sum = num(r, i, 5);
+  const char *hex = PQgetisnull(r, i, 6) ? "" : PQgetvalue(r, i, 6);
+  if (hex[0] == '\\' && hex[1] == 'x') hex += 2;
+  size_t bytes = strlen(hex) / 2;
+  b->n_rt = bytes / sizeof(int64_t);
+  unsigned char *raw = pl_arena_alloc(a, bytes ? bytes : sizeof(int64_t));
+  for (size_t j = 0; j < bytes; j++) raw[j] = (unsigned char)(hexval(hex[2 * j]) << 4 | hexval(hex[2 * j + 1]));
+  b->rt = (int64_t *)(void *)raw;
+  b->cap_rt = 0; /* borrowed: sla_bucket_add() copies before editing */
+  b->threads = num(r, i, 7);
+  b->resolved_one = num(r, i, 8);
+  b->resolved_two = num(r, i, 9);
+}
+
+pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
+                          sla_bucket *out) {
+  pl_err e = lock_seller(s, seller_id);
+  if (e) return e;
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  pi(&p, k.hour);
+  pi(&p, k.agent_id);
+  PGresult *r;
+  if ((e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour = $2"
+                    " AND agent_id = $3", &p, &r)))
+    return e;
+  if (PQntuples(r) == 0) e = PL_ENOTFOUND;
+  else read_bucket(a, r, 0, out);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) {
+  pl_err e = lock_seller(s, seller_id);
+  if (e) return e;
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  pi(&p, b->hour);
+  pi(&p, b->agent_id);
+  if (sla_bucket_is_empty(b))
+    return run(s, "DELETE FROM sla_buckets WHERE seller_id = $1 AND hour = $2 AND agent_id = $3", &p);
+  pi(&p, b->received);
+  pi(&p, b->flagged);
+  pi(&p, b->open);
+  pi(&p, b->rt_sum);
+  size_t bytes = b->n_rt * sizeof(int64_t);
+  char *hex = pl_xmalloc(2 * bytes + 3);
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *raw = (const unsigned char *)b->rt;
+  hex[0] = '\\';
+  hex[1] = 'x';
+  for (size_t j = 0; j < bytes; j++) {
+    hex[2 + 2 * j] = digits[raw[j] >> 4];
+    hex[3 + 2 * j] = digits[raw[j] & 15];
+  }
+  hex[2 + 2 * bytes] = '\0';
+  pt(&p, hex);
+  pi(&p, b->threads);
+  pi(&p, b->resolved_one);
+  pi(&p, b->resolved_two);
+  e = run(s, "INSERT INTO sla_buckets(seller_id, " BUCKET_COLS ")"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11)"
+             " ON CONFLICT (seller_id, hour, agent_id) DO UPDATE SET received = excluded.received,"
+             " flagged = excluded.flagged, open = excluded.open, rt_sum = excluded.rt_sum,"
+             " rt = excluded.rt, threads = excluded.threads, resolved_one = excluded.resolved_one,"
+             " resolved_two = excluded.resolved_two", &p);
+  free(hex);
+  return e;
+}
+
+pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
+                            sla_bucket **out, size_t *n) {
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  pi(&p, lo);
+  pi(&p, hi);
+  PGresult *r;
+  pl_err e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour >= $2"
+                      " AND hour <= $3", &p, &r);
+  if (e) return e;
+  int k = PQntuples(r);
+  sla_bucket *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++) read_bucket(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  return PL_OK;
+}
+
+pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
+                         sla_open_msg **out, size_t *n) {
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  pi(&p, since);
+  pi(&p, until);
+  PGresult *r;
+  pl_err e = query(s, "SELECT o.message_id, o.thread_id, o.received_at, m.ext_id"
+                      " FROM sla_outcomes o JOIN messages m ON m.id = o.message_id"
+                      " WHERE o.seller_id = $1 AND NOT o.flagged AND NOT o.answered"
+                      " AND o.received_at > $2 AND o.received_at <= $3"
+                      " ORDER BY o.received_at, o.message_id", &p, &r);
+  if (e) return e;
+  int k = PQntuples(r);
+  sla_open_msg *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++)
+    arr[i] = (sla_open_msg){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1),
+                            .received_at = num(r, i, 2), .ref = txt(a, r, i, 3)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  return PL_OK;
+}
+
+pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out) {
+  params p = {.n = 0};
+  pt(&p, seller_id);
+  PGresult *r;
+  pl_err e = query(s, "SELECT greatest(coalesce((SELECT max(at) FROM messages WHERE seller_id = $1), 0),"
+                      " coalesce((SELECT max(at) FROM message_events WHERE seller_id = $1), 0))",
+                   &p, &r);
+  if (e) return e;
+  *out = num(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n) {
+  params p = {.n = 0};
+  pt(&p, marketplace_id);
+  PGresult *r;
+  pl_err e = query(s, "SELECT id, marketplace_id, name, alias, created_at FROM sellers"
+                      " WHERE $1::text IS NULL OR marketplace_id = $1 ORDER BY id COLLATE \"C\"",
+                   &p, &r);
+  if (e) return e;
+  int k = PQntuples(r);
+  st_seller *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++)
+    arr[i] = (st_seller){.id = txt(a, r, i, 0), .marketplace_id = txt(a, r, i, 1), .name = txt(a, r, i, 2),
+                         .alias = txt(a, r, i, 3), .created_at = num(r, i, 4)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  return PL_OK;
+}
