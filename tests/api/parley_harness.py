@@ -7,6 +7,7 @@ Environment:
                   server of PARLEY_TEST_PG_URL
 """
 import atexit
+import concurrent.futures
 import http.client
 import json
 import os
@@ -24,10 +25,20 @@ HOST = "127.0.0.1"
 _RUNNING = []  # servers to stop if the test process ends without tearing them down
 
 
+_SHARED = {}  # fixture arguments -> (Store, Fixture), one per test process
+
+
+_SHARED_SERVERS = {}  # (fixture arguments, server arguments) -> Server on a shared store
+
+
 @atexit.register
 def _stop_all():
+    for s in list(_SHARED_SERVERS.values()):
+        s.stop()
     for s in list(_RUNNING):
         s.kill()
+    for store, _ in _SHARED.values():
+        store.cleanup()
 
 # The import example of SPEC.md ("Import format"), one object a line, exactly as specified.
 SPEC_EXAMPLE = [
@@ -55,9 +66,10 @@ SPEC_EXAMPLE = [
 class Response:
     """An HTTP answer: status, headers (lower-case names), parsed JSON (or None) and raw body."""
 
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, header_list=()):
         self.status = status
         self.headers = headers
+        self.header_list = list(header_list)  # (name, value) pairs, repeated names kept
         self.body = body
         self.json = None
         if "json" in headers.get("content-type", ""):
@@ -112,7 +124,7 @@ def db_url(directory):
     raise RuntimeError("unknown PARLEY_BACKEND %r" % BACKEND)
 
 
-def run_cli(args, store, stdin=None, timeout=60):
+def run_cli(args, store, stdin=None, timeout=300):
     """Runs `parley ARGS --db URL --key-file KEY`; returns the CompletedProcess (text mode)."""
     cmd = [BIN] + list(args) + ["--db", store.url, "--key-file", store.key_file]
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
@@ -159,7 +171,7 @@ class Server:
         self.port = None
         self.log = os.path.join(store.dir, "serve-%d.log" % time.monotonic_ns())
 
-    def start(self, timeout=20):
+    def start(self, timeout=180):
         cmd = [BIN, "serve", "--db", self.store.url, "--key-file", self.store.key_file,
                "--listen", HOST + ":0", "--threads", "4"] + self.extra_args
         self.port = None
@@ -242,7 +254,8 @@ class Server:
                 pass  # the server may answer (413) before it has read the whole body
             r = conn.getresponse()
             payload = r.read()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, payload)
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, payload,
+                            [(k.lower(), v) for k, v in r.getheaders()])
         finally:
             conn.close()
 
@@ -284,10 +297,10 @@ class Fixture:
     EMAILS = {"S1": "support@acme-tools.test", "S2": "help@other-shop.test",
               "B1": "jane.doe.private@mail.test", "B2": "carlos.secret@mail.test"}
 
-    def __init__(self, store, orders_b1_s1=4, orders_b2_s1=2, orders_b1_s2=2, extra_lines=()):
+    def __init__(self, store, orders_b1_s1=4, orders_b2_s1=2, orders_b1_s2=2, extra_lines=(), settings=None):
         lines = [
-            {"type": "marketplace", "id": MP, "name": "Example US", "domains": [MP_DOMAIN],
-             "locale": "en-US"},
+            dict({"type": "marketplace", "id": MP, "name": "Example US", "domains": [MP_DOMAIN],
+                  "locale": "en-US"}, **({"settings": settings} if settings else {})),
             {"type": "seller", "id": "S1", "marketplace": MP, "name": "Acme Tools", "email": self.EMAILS["S1"]},
             {"type": "seller", "id": "S2", "marketplace": MP, "name": "Other Shop", "email": self.EMAILS["S2"]},
             {"type": "buyer", "id": "B1", "name": "Jane Doe", "email": self.EMAILS["B1"], "locale": "en-US"},
@@ -306,26 +319,61 @@ class Fixture:
         p = import_lines(store, lines)
         if p.returncode != 0:
             raise RuntimeError("fixture import failed: " + p.stderr)
-        self.owner = agent_token(store, "S1", "Olga Owner", "owner")
-        self.agent = agent_token(store, "S1", "Sam Agent", "agent")
-        self.read_only = agent_token(store, "S1", "Rita Reader", "read_only")
-        self.s2 = agent_token(store, "S2", "Otto Other", "agent")
-        self.b1 = buyer_token(store, "B1")
-        self.b2 = buyer_token(store, "B2")
-        self.operator = operator_token(store)
+        # each CLI run starts the service; run them side by side
+        jobs = {"owner": (agent_token, store, "S1", "Olga Owner", "owner"),
+                "agent": (agent_token, store, "S1", "Sam Agent", "agent"),
+                "read_only": (agent_token, store, "S1", "Rita Reader", "read_only"),
+                "s2": (agent_token, store, "S2", "Otto Other", "agent"),
+                "b1": (buyer_token, store, "B1"), "b2": (buyer_token, store, "B2"),
+                "operator": (operator_token, store)}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {k: pool.submit(*v) for k, v in jobs.items()}
+            for k, f in futures.items():
+                setattr(self, k, f.result())
+
+
+def shared_fixture(**kw):
+    """The standard fixture in a store shared by the test classes of one process (setting
+    up parties and tokens costs a CLI run each). Tests keep apart by using their own orders."""
+    key = json.dumps(kw, sort_keys=True)
+    if key not in _SHARED:
+        store = Store()
+        try:
+            _SHARED[key] = (store, Fixture(store, **kw))
+        except BaseException:
+            store.cleanup()
+            raise
+    return _SHARED[key]
 
 
 class ServerCase(unittest.TestCase):
-    """A test class with its own store, the standard fixture and a running server."""
+    """A test class with the standard fixture and its own running server. The store is shared
+    with the other classes of the process unless `own_store` is set (or extra lines are given)."""
 
     server_args = ()
     fixture_kw = {}
+    own_store = False
 
     @classmethod
     def setUpClass(cls):
-        cls.store = Store()
+        cls._own = cls.own_store or bool(cls.fixture_kw.get("extra_lines"))
+        if cls._own:
+            cls.store = Store()
+            try:
+                cls.fx = Fixture(cls.store, **cls.fixture_kw)
+            except BaseException:
+                cls.store.cleanup()
+                raise
+        else:
+            cls.store, cls.fx = shared_fixture(**cls.fixture_kw)
+            # the classes of a process share one server too (each start compiles the policy)
+            key = (json.dumps(cls.fixture_kw, sort_keys=True), tuple(cls.server_args))
+            srv = _SHARED_SERVERS.get(key)
+            if srv is None or srv.proc.poll() is not None:
+                srv = _SHARED_SERVERS[key] = Server(cls.store, cls.server_args).start()
+            cls.srv = srv
+            return
         try:
-            cls.fx = Fixture(cls.store, **cls.fixture_kw)
             cls.srv = Server(cls.store, cls.server_args).start()
         except BaseException:
             cls.store.cleanup()
@@ -333,6 +381,8 @@ class ServerCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        if not cls._own:
+            return  # the shared server stops when the process ends
         try:
             cls.srv.stop()
         finally:
@@ -382,6 +432,17 @@ class ServerCase(unittest.TestCase):
         r = self.srv.get("/v1/threads" + ("?" + urlencode(params) if params else ""), token)
         self.assertEqual(r.status, 200, r)
         return r.json
+
+
+# Marketplace settings under which sellers may send as fast as a test does (the default rate
+# limit of seller operations is 1 a second, bursts of 5).
+FAST = {"rate_per_second": 1000, "rate_burst": 1000}
+
+
+class FastCase(ServerCase):
+    """ServerCase whose marketplace does not rate-limit sellers."""
+
+    fixture_kw = {"settings": FAST}
 
 
 def main():

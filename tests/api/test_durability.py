@@ -1,10 +1,10 @@
 # test_durability.py - what parley acknowledged survives SIGKILL of the server; a clean stop exits 0.
 import concurrent.futures
 
-from parley_harness import ServerCase, main
+from parley_harness import FastCase, main
 
 
-class Durability(ServerCase):
+class Durability(FastCase):
 
     def test_acknowledged_messages_survive_sigkill(self):
         oid = self.new_order("B1", "S1")

@@ -2,14 +2,14 @@
 import re
 import unittest
 
-from parley_harness import MP, ServerCase, main
+from parley_harness import MP, FastCase, main
 
 ORDER_TOPICS = ["item_not_received", "wrong_item", "damaged_or_defective", "return_request",
                 "product_question", "shipping_delivery", "other"]
 PRODUCT_TOPICS = ["product_specifications", "shipping_timeframes", "customization_options"]
 
 
-class Endpoints(ServerCase):
+class Endpoints(FastCase):
     # ---- anonymous endpoints -----------------------------------------------------------
 
     def test_healthz(self):

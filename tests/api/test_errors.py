@@ -3,10 +3,10 @@ import http.client
 import time
 import unittest
 
-from parley_harness import HOST, MP, ServerCase, admin, import_lines, main, order_line
+from parley_harness import HOST, MP, FastCase, admin, agent_token, import_lines, main, order_line
 
 
-class Errors(ServerCase):
+class Errors(FastCase):
 
     def setUp(self):
         # a thread of B1 with S1, with one buyer message and one seller reply
@@ -281,8 +281,9 @@ class Errors(ServerCase):
     def test_text_length_limit(self):
         for ch in ("a", "é", "€", "😀", "\u0301"):  # 1, 2, 3, 4 and 2 bytes a code point (the last combining)
             ok = ch * 5000
-            m = self.send(self.fx.agent, self.tid, ok)
+            m = self.send(self.fx.b1, self.tid, ok)  # buyer text: no policy verdict in the way
             self.assertEqual(m["text"], ok)
+            self.assertEqual(len(m["text"]), 5000)
             r = self.post_msg(body={"text": ok + ch}, tok=self.fx.agent)
             self.assertError(r, 422, "text_too_long")
             self.assertIn("5001", r.json["error"]["message"])
@@ -317,7 +318,41 @@ class Errors(ServerCase):
         self.assertEqual(self.srv.get("/healthz").status, 200)
 
 
-class SmallBodyLimit(ServerCase):
+class RateLimit(FastCase):
+    """Seller sends in a marketplace with the default limits: 1 a second, bursts of 5."""
+
+    def test_429(self):
+        p = import_lines(self.store, [
+            {"type": "marketplace", "id": "ARATELIMIT", "name": "Default limits", "domains": ["limits.test"],
+             "locale": "en-US"},
+            {"type": "seller", "id": "SR", "marketplace": "ARATELIMIT", "name": "Rate Seller"},
+            order_line("117-0000009-0000009", "SR", "B1", mp="ARATELIMIT")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        agent = agent_token(self.store, "SR", "Fast Agent")
+        t, _ = self.start_thread(self.fx.b1, "117-0000009-0000009", "other", "rate me")
+        statuses, start = [], time.monotonic()
+        for i in range(20):
+            r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "reply number %d" % i}, agent)
+            self.assertIn(r.status, (201, 429), r)
+            self.assertIn("x-amzn-ratelimit-limit", r.headers)
+            self.assertEqual(float(r.headers["x-amzn-ratelimit-limit"]), 1.0)
+            statuses.append(r.status)
+            if r.status == 429:
+                self.assertError(r, 429, "rate_limited")
+                self.assertIn("retry-after", r.headers)
+                break
+        elapsed = time.monotonic() - start
+        self.assertIn(429, statuses)
+        self.assertLessEqual(statuses.count(201), 5 + int(elapsed) + 1)
+        self.assertGreaterEqual(statuses.count(201), 5)  # the burst
+        # what was refused was not stored
+        msgs = self.srv.get("/v1/threads/" + t["id"], agent).json["messages"]
+        self.assertEqual(len(msgs), 1 + statuses.count(201))
+        # buyers are not limited by the seller's bucket
+        self.send(self.fx.b1, t["id"], "buyer still writes")
+
+
+class SmallBodyLimit(FastCase):
     server_args = ("--max-body", "2000")
 
     def test_413_max_body(self):

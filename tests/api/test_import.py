@@ -107,36 +107,50 @@ class SpecExample(unittest.TestCase):
 
 
 class ImportLines(unittest.TestCase):
-    """Line-by-line behaviour: bad lines, flags and unflags, statuses, references."""
+    """Line-by-line behaviour: bad lines, flags and unflags, statuses, references. Each test
+    imports into the same store, on an order of its own."""
+
+    _n = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.store = Store()
+        try:
+            p = import_lines(cls.store, SPEC_EXAMPLE[:3])
+            assert p.returncode == 0, p.stderr
+            cls.agent = agent_token(cls.store, "S1", "Agent")
+            cls.buyer = buyer_token(cls.store, "B1")
+            cls.operator = operator_token(cls.store)
+            cls.srv = Server(cls.store).start()
+        except BaseException:
+            cls.store.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.store.cleanup()
 
     def setUp(self):
-        self.store = Store()
-        p = import_lines(self.store, SPEC_EXAMPLE[:4])
+        ImportLines._n += 1
+        self.order = "118-%07d-0000001" % ImportLines._n
+        o = dict(SPEC_EXAMPLE[3], id=self.order)
+        p = import_lines(self.store, [o])
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.srv = None
-
-    def tearDown(self):
-        try:
-            if self.srv:
-                self.srv.stop()
-        finally:
-            self.store.cleanup()
-
-    def serve(self):
-        self.agent = agent_token(self.store, "S1", "Agent")
-        self.buyer = buyer_token(self.store, "B1")
-        self.operator = operator_token(self.store)
-        self.srv = Server(self.store).start()
-        return self.srv
 
     def thread(self, **q):
         from urllib.parse import urlencode
+        q.setdefault("order_id", self.order)
+        q = {k: v for k, v in q.items() if v is not None}
         r = self.srv.get("/v1/threads?" + urlencode(dict(q, limit=100)), self.agent)
         self.assertEqual(r.status, 200, r)
         return r.json["threads"]
 
     def msg(self, mid, text="hello", frm="buyer", at="2026-10-05T09:00:00Z", **kw):
-        d = {"type": "message", "id": mid, "order": ORDER, "from": frm, "at": at, "text": text}
+        d = {"type": "message", "id": "%s-%s" % (self.order, mid), "order": self.order, "from": frm, "at": at,
+             "text": text}
         d.update(kw)
         return d
 
@@ -155,11 +169,11 @@ class ImportLines(unittest.TestCase):
             {"type": "spaceship", "id": "X"},                                      # line 9
             self.msg("A10", "bad topic", topic="product_specifications"),          # line 10
             self.msg("A11", "bad status", frm="seller", status="lost"),            # line 11
-            self.msg("A1", "duplicate id"),                                         # line 12
+            self.msg("A1", "duplicate id"),                                         # line 12: id of line 1
             {"type": "order", "id": "12-34", "marketplace": "ATVPDKIKX0DER", "seller": "S1", "buyer": "B1",
              "status": "delivered"},                                               # line 13
             {"type": "buyer", "id": "B9", "name": "No Mail"},                      # line 14: no email
-            {"type": "message", "id": "A15", "order": ORDER, "from": "buyer", "at": "2026-10-05T09:00:00Z",
+            {"type": "message", "id": "A15", "order": self.order, "from": "buyer", "at": "2026-10-05T09:00:00Z",
              "text": 5},                                                           # line 15: wrong type
             '[1, 2, 3]',                                                           # line 16
             {"type": "flag", "message": "NOPE", "at": "2026-10-05T09:00:00Z", "no_response_needed": True},  # 17
@@ -170,13 +184,12 @@ class ImportLines(unittest.TestCase):
         bad = sorted(int(n) for n in re.findall(r"^line (\d+):", p.stderr, re.M))
         self.assertEqual(bad, [2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], p.stderr)
         self.assertIn("3 lines imported, 15 failed", p.stderr)
-        self.serve()
         ts = self.thread()
-        self.assertEqual(len(ts), 1, ts)  # no thread from the bad product line 4
+        self.assertEqual(len(ts), 1, ts)
         self.assertEqual(ts[0]["topic"], "damaged_or_defective")
         r = self.srv.get("/v1/threads/" + ts[0]["id"], self.agent)
         self.assertEqual([m["text"] for m in r.json["messages"]], ["first good", "second good", "third good"])
-        self.assertEqual(self.thread(asin="B0NEWASIN1"), [])
+        self.assertEqual(self.thread(order_id=None, asin="B0NEWASIN1"), [])  # nothing of line 4
         r = self.srv.get("/v1/orders/12-34", self.operator)
         self.assertEqual(r.status, 404)
         # unknown fields are ignored; the seller message keeps its time
@@ -185,17 +198,16 @@ class ImportLines(unittest.TestCase):
 
     def test_flag_and_unflag(self):
         lines = [self.msg("F1", "thanks!", topic="other"),
-                 {"type": "flag", "message": "F1", "at": "2026-10-05T09:10:00Z", "no_response_needed": True},
-                 {"type": "flag", "message": "F1", "at": "2026-10-05T09:20:00Z", "no_response_needed": False}]
+                 {"type": "flag", "message": self.order + "-F1", "at": "2026-10-05T09:10:00Z", "no_response_needed": True},
+                 {"type": "flag", "message": self.order + "-F1", "at": "2026-10-05T09:20:00Z", "no_response_needed": False}]
         p = import_lines(self.store, lines)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.serve()
         t = self.thread()[0]
         self.assertEqual(t["state"], "response_needed")
         r = self.srv.get("/v1/threads/" + t["id"], self.agent)
         self.assertFalse(r.json["messages"][0]["no_response_needed"])
         # a second import flags it again
-        p = import_lines(self.store, [{"type": "flag", "message": "F1", "at": "2026-10-05T09:30:00Z",
+        p = import_lines(self.store, [{"type": "flag", "message": self.order + "-F1", "at": "2026-10-05T09:30:00Z",
                                        "no_response_needed": True}])
         self.assertEqual(p.returncode, 0, p.stderr)
         r = self.srv.get("/v1/threads/" + t["id"], self.agent)
@@ -206,7 +218,7 @@ class ImportLines(unittest.TestCase):
         self.assertEqual(flags, [("true", "2026-10-05T09:10:00Z"), ("false", "2026-10-05T09:20:00Z"),
                                  ("true", "2026-10-05T09:30:00Z")])
         # a flag line without the value is refused
-        p = import_lines(self.store, [{"type": "flag", "message": "F1", "at": "2026-10-05T09:40:00Z"}])
+        p = import_lines(self.store, [{"type": "flag", "message": self.order + "-F1", "at": "2026-10-05T09:40:00Z"}])
         self.assertEqual(p.returncode, 1)
         self.assertRegex(p.stderr, r"(?m)^line 1:")
 
@@ -221,7 +233,6 @@ class ImportLines(unittest.TestCase):
         p = import_lines(self.store, lines)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertRegex(p.stderr, r"(?m)^line 7:")
-        self.serve()
         t = self.thread()[0]
         self.assertEqual(t["state"], "response_needed")  # auto-replies and undelivered do not answer
         msgs = self.srv.get("/v1/threads/" + t["id"], self.agent).json["messages"]
@@ -251,7 +262,6 @@ class ImportLines(unittest.TestCase):
         p = run_cli(["import", "-"], self.store, stdin=data)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertEqual(re.findall(r"(?m)^line (\d+):", p.stderr), ["1"])
-        self.serve()
         t = self.thread(order_id=late)
         self.assertEqual(len(t), 1)
         msgs = self.srv.get("/v1/threads/" + t[0]["id"], self.agent).json["messages"]

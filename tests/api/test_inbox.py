@@ -2,7 +2,7 @@
 import datetime
 from urllib.parse import quote, urlencode
 
-from parley_harness import ServerCase, main, order_line
+from parley_harness import FAST, FastCase, main, order_line
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
@@ -57,8 +57,8 @@ LINES.append({"type": "message", "id": "inbox-92", "order": oid(92), "from": "bu
 SHAPE = {0: "response_needed", 1: "answered", 2: "no_response_needed", 3: "response_needed"}
 
 
-class Inbox(ServerCase):
-    fixture_kw = {"orders_b1_s1": 0, "orders_b2_s1": 0, "orders_b1_s2": 0, "extra_lines": LINES}
+class Inbox(FastCase):
+    fixture_kw = {"orders_b1_s1": 0, "orders_b2_s1": 0, "orders_b1_s2": 0, "extra_lines": LINES, "settings": FAST}
 
     @classmethod
     def setUpClass(cls):
@@ -224,7 +224,7 @@ class Inbox(ServerCase):
             self.assertError(r, 400, "invalid_input")
 
 
-class InboxLive(ServerCase):
+class InboxLive(FastCase):
     """Threads made in the same second over the API still page without gaps or repeats."""
 
     def test_ties_and_archive(self):

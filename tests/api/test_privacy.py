@@ -4,13 +4,13 @@ import re
 import stat
 import unittest
 
-from parley_harness import BACKEND, Fixture, ServerCase, admin, main
+from parley_harness import BACKEND, Fixture, FastCase, admin, main
 
 ALIAS = re.compile(r"^([a-z0-9]{16,})@relay\.example\.com$")
 EXTRA = {"B3": "Mixed.Case.Person@Mail.TEST", "S3": "owner.s3.hidden@shop-three.test"}
 
 
-class Privacy(ServerCase):
+class Privacy(FastCase):
     _asin = 0
 
     @classmethod
