@@ -21,7 +21,7 @@ void extract_limits_default(extract_limits *lim) {
       .timeout_ms = 5000,
       .cpu_seconds = 6,
       .max_memory = (size_t)1024 * MB,
-      .max_text = 2 * MB,
+      .max_text = 16 * MB, /* a 10 MB UTF-16 or Windows-1252 text grows as UTF-8 */
       .max_pages = 300,
       .max_images = 8,
       .zip_max_total = 64 * MB,

@@ -79,7 +79,7 @@ typedef struct {
   unsigned timeout_ms;       /* wall clock for reading one file: 5000 */
   unsigned cpu_seconds;      /* CPU of the reader: timeout rounded up, + 1 */
   size_t max_memory;         /* address space the reader process may add: 1 GiB */
-  size_t max_text;           /* bytes of extracted text kept: 2 MiB */
+  size_t max_text;           /* bytes of extracted text kept: 16 MiB */
   unsigned max_pages;        /* PDF pages or TIFF frames read: 300 */
   unsigned max_images;       /* images inside a PDF/DOCX passed to OCR: 8 */
   size_t zip_max_total;      /* uncompressed bytes read from a DOCX: 64 MiB */
@@ -91,7 +91,10 @@ typedef struct {
                                 (deu fra spa ita) whose data are installed */
   const char *tessdata;      /* Tesseract data directory; NULL: Tesseract's default */
   bool in_process;           /* read in this process, without the child sandbox (tests,
-                                fuzzers, benchmarks of the readers alone) */
+                                fuzzers, benchmarks of the readers alone). Tesseract's
+                                OpenMP threads do not survive fork(): a process that has
+                                run OCR in process cannot use the sandbox for images
+                                afterwards (its readers time out). */
 } extract_limits;
 
 /* One piece of text: page is 1-based for PDF and TIFF, 0 for kinds without pages. */
