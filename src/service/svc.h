@@ -152,6 +152,12 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
 pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out,
                          pl_detail *d);
 
+/* A buyer's text as the seller sees it: the buyer's own phone numbers and e-mail
+ * addresses replaced by a placeholder, so that the conversation stays on the
+ * marketplace (the setting mask_buyer_contacts; the record keeps the original). The
+ * result is in the arena; text itself when nothing is masked. */
+const char *svc_mask_contacts(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+
 /* A dry run of the policy for the caller's marketplace (compose-as-you-type). The
  * verdict is the caller's to free. */
 pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const char *marketplace_id,

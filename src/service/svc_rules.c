@@ -27,7 +27,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .alert_hours = 4,
                    .crt_good_percent = 90,
                    .crt_warning_percent = 80,
-                   .over_flag_rate = 0.20};
+                   .over_flag_rate = 0.20,
+                   .mask_buyer_contacts = true};
   json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
@@ -59,6 +60,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   NUM_KEY(over_flag_rate);
 #undef NUM_KEY
   if (r->response_hours < 1) r->response_hours = 24;
+  json_t *mb = json_object_get(j, "mask_buyer_contacts");
+  if (json_is_boolean(mb)) r->mask_buyer_contacts = json_is_true(mb);
   json_t *v = json_object_get(j, "rate_per_second");
   if (json_is_number(v) && json_number_value(v) > 0) r->rate_per_second = json_number_value(v);
   v = json_object_get(j, "rate_burst");

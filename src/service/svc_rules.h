@@ -22,6 +22,7 @@ typedef struct {
   double crt_good_percent;       /* CRT at or above: good (90) */
   double crt_warning_percent;    /* CRT at or above: warning; below: at risk (80) */
   double over_flag_rate;         /* no-response-needed share over 30 days shown to the operator (0.20) */
+  bool mask_buyer_contacts;      /* the seller sees a buyer's phone numbers and addresses masked (true) */
 } svc_rules;
 
 /* Defaults, then every key of settings_json (a JSON object) that names a field. */

@@ -257,12 +257,73 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   return e;
 }
 
+/* Masks within a transaction (the marketplace's settings and domains are read). */
+static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
+  svc_rules r;
+  if (svc__rules_for(s, mp, a, &r) || !r.mask_buyer_contacts) return text;
+  policy_config *cfg;
+  const char *const *allow;
+  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return text;
+  policy_verdict v;
+  pl_err e = policy_scan_allow(cfg, allow, text, strlen(text), &v);
+  policy_config_unref(cfg);
+  if (e) return text;
+  /* The spans to mask, in text order, each with its placeholder. */
+  size_t len = strlen(text), k = 0;
+  struct span {
+    size_t start, end;
+    const char *ph;
+  } *sp = pl_arena_alloc(a, (v.nfindings ? v.nfindings : 1) * sizeof *sp);
+  for (size_t i = 0; i < v.nfindings; i++) {
+    const policy_finding *f = &v.findings[i];
+    bool phone = !strcmp(f->category, "phone"), email = !strcmp(f->category, "email");
+    if ((!phone && !email) || f->end > len || f->end <= f->start) continue;
+    struct span x = {f->start, f->end, email ? "[e-mail address removed]" : "[phone number removed]"};
+    size_t j = k++;
+    while (j > 0 && sp[j - 1].start > x.start) {
+      sp[j] = sp[j - 1];
+      j--;
+    }
+    sp[j] = x;
+  }
+  policy_verdict_free(&v);
+  if (!k) return text;
+  char *out = pl_arena_alloc(a, len + 32 * k + 1);
+  size_t n = 0, pos = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (sp[i].end <= pos) continue; /* inside a span already masked */
+    size_t start = sp[i].start < pos ? pos : sp[i].start;
+    memcpy(out + n, text + pos, start - pos);
+    n += start - pos;
+    if (sp[i].start >= pos) {
+      memcpy(out + n, sp[i].ph, strlen(sp[i].ph));
+      n += strlen(sp[i].ph);
+    }
+    pos = sp[i].end;
+  }
+  memcpy(out + n, text + pos, len - pos);
+  out[n + len - pos] = '\0';
+  return out;
+}
+
+const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena *a) {
+  if (svc__begin(s, false, NULL)) return text;
+  const char *out = mask_in_tx(s, mp, text, a);
+  svc__end(s, PL_OK, NULL);
+  return out;
+}
+
 pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
                       st_message **msgs, size_t *n, pl_detail *d) {
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
+  /* The seller's team sees a buyer's own contact details masked. */
+  if (!e && c->kind == ST_PRINCIPAL_AGENT)
+    for (size_t i = 0; i < *n; i++)
+      if (!strcmp((*msgs)[i].direction, "buyer"))
+        (*msgs)[i].text = (char *)mask_in_tx(s, t->marketplace_id, (*msgs)[i].text, a);
   return svc__end(s, e, d);
 }
 

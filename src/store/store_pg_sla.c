@@ -64,6 +64,7 @@ static char *txt(pl_arena *a, const PGresult *r, int i, int c) {
 /* Runs a query; PL_OK with *out set (the caller clears it). */
 static pl_err query(store *s, const char *sql, const params *p, PGresult **out) {
   pl_err e;
+  *out = NULL;
   PGresult *r = store__pg_exec(s, sql, p ? p->n : 0, p ? p->v : NULL, &e);
   if (e) {
     PQclear(r);

@@ -388,6 +388,31 @@ static void marketplace_domains_are_per_marketplace(void **state) {
   policy_verdict_free(&m.verdict);
 }
 
+/* A buyer's own phone number and address reach the seller masked; the record keeps
+ * them for the operator's evidence. */
+static void buyer_contacts_are_masked_for_the_seller(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Please call me at +1 415 555 0132 or write to jane.doe@gmail.com, order 112-4839201-5561023.");
+  st_thread t;
+  st_message *m;
+  size_t n;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
+  assert_null(strstr(m[0].text, "555"));
+  assert_null(strstr(m[0].text, "jane.doe@gmail.com"));
+  assert_non_null(strstr(m[0].text, "[phone number removed]"));
+  assert_non_null(strstr(m[0].text, "[e-mail address removed]"));
+  assert_non_null(strstr(m[0].text, "112-4839201-5561023")); /* the order ID is not a phone */
+  assert_int_equal(svc_thread_get(f->s, &f->operator_, tid, f->a, &t, &m, &n, &d), PL_OK);
+  assert_non_null(strstr(m[0].text, "jane.doe@gmail.com"));
+  assert_int_equal(svc_thread_get(f->s, &f->buyer, tid, f->a, &t, &m, &n, &d), PL_OK);
+  assert_non_null(strstr(m[0].text, "555"));
+  /* the marketplace may turn it off */
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\",\"settings\":{\"mask_buyer_contacts\":false}}");
+  assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
+  assert_non_null(strstr(m[0].text, "jane.doe@gmail.com"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -402,6 +427,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(records_are_append_only, setup, teardown),
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
+    cmocka_unit_test_setup_teardown(buyer_contacts_are_masked_for_the_seller, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
