@@ -707,6 +707,18 @@ bool http__api(http_server *h, http_req *r) {
     else if (authenticate(r)) h_preferences(r);
     return true;
   }
+  if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "policy") && is(&p, 3, "reload")) {
+    if (!post) method_not_allowed(r);
+    else if (authenticate(r)) {
+      pl_detail d = {{0}};
+      pl_err e = r->caller.kind != ST_PRINCIPAL_OPERATOR
+                     ? pl_fail(&d, PL_EFORBIDDEN, "only the operator reloads the policy")
+                     : svc_policy_reload(r->s, &d);
+      if (e) fail(r, e, &d);
+      else http__json(r, 200, json_pack("{s:b}", "reloaded", 1));
+    }
+    return true;
+  }
   if (p.n == 2 && is(&p, 1, "review-queue")) {
     if (!get) method_not_allowed(r);
     else if (authenticate(r)) h_review_queue(r);
