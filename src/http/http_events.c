@@ -46,7 +46,13 @@ static void fill(http_sse *x) {
                                       "event: resync\ndata: {}\n\n");
   for (size_t i = 0; i < n; i++) {
     const svc_event *e = &ev[i];
-    if (!strcmp(e->type, "message"))
+    char due[32];
+    if (!strcmp(e->type, "deadline"))
+      x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
+                                 "id: %llu\nevent: deadline\ndata: {\"thread_id\":\"T%lld\",\"due_at\":\"%s\"}\n\n",
+                                 (unsigned long long)e->seq, (long long)e->thread_id,
+                                 pl_time_format(e->due_at, due));
+    else if (!strcmp(e->type, "message"))
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
                                  "id: %llu\nevent: message\ndata: {\"thread_id\":\"T%lld\",\"message_id\":\"M%lld\",\"from\":\"%s\",\"status\":\"%s\"}\n\n",
                                  (unsigned long long)e->seq, (long long)e->thread_id,
@@ -127,6 +133,11 @@ static void *keeper(void *arg) {
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += PING_SECONDS;
     pthread_cond_timedwait(&h->sse_cv, &h->sse_mu, &ts);
+    if (h->stopping) break;
+    /* The clock's alerts ride on the keeper's tick; publishing resumes the streams. */
+    pthread_mutex_unlock(&h->sse_mu);
+    svc_deadline_tick(h->s);
+    pthread_mutex_lock(&h->sse_mu);
     if (!h->stopping) resume_all(h, true);
   }
   pthread_mutex_unlock(&h->sse_mu);

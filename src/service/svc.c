@@ -104,7 +104,26 @@ void svc__publish(svc *s, const char *type, const st_thread *t, const st_message
   if (hook) hook(ctx);
 }
 
+void svc__publish_deadline(svc *s, const st_thread *t) {
+  pthread_mutex_lock(&s->ev_mu);
+  svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
+  memset(e, 0, sizeof *e);
+  e->seq = s->ev_next++;
+  copy_id(e->type, sizeof e->type, "deadline");
+  e->thread_id = t->id;
+  e->due_at = t->response_due_at;
+  copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
+  copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
+  copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
+  void (*hook)(void *) = s->ev_hook;
+  void *ctx = s->ev_ctx;
+  pthread_mutex_unlock(&s->ev_mu);
+  if (hook) hook(ctx);
+}
+
 static bool event_visible(const svc_caller *c, const svc_event *e) {
+  /* Deadlines are the seller's and the operator's business, not the buyer's. */
+  if (!strcmp(e->type, "deadline") && c->kind == ST_PRINCIPAL_BUYER) return false;
   switch (c->kind) {
   case ST_PRINCIPAL_AGENT: return !strcmp(c->seller_id, e->seller_id);
   case ST_PRINCIPAL_BUYER:

@@ -249,8 +249,9 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 typedef struct {
   uint64_t seq;
-  char type[12];       /* "message" or "thread" */
+  char type[12];       /* "message", "thread" or "deadline" */
   int64_t thread_id, message_id;
+  int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
   char status[20];     /* the message's status */
   char seller_id[65], buyer_id[65], marketplace_id[65];
@@ -261,6 +262,11 @@ typedef struct {
  * after `after` were already dropped from the ring (the client should reload). */
 size_t svc_events_since(svc *s, const svc_caller *c, uint64_t after, svc_event *out, size_t max,
                         uint64_t *latest, bool *gap);
+/* Publishes a "deadline" event for every thread whose oldest waiting buyer message
+ * crossed its alert mark (less than alert_hours left, docs/rules.md) since the last
+ * tick; the first tick looks back one tick interval. Called by the server's timer. */
+pl_err svc_deadline_tick(svc *s);
+
 /* The newest event's sequence number (0 when none yet). */
 uint64_t svc_events_latest(svc *s);
 /* Called (from the publishing thread, after the commit) whenever an event is

@@ -19,6 +19,7 @@ struct svc {
   pthread_mutex_t ev_mu;
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
+  pl_time deadline_checked; /* the last deadline tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
 };
@@ -54,6 +55,9 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
 const char *svc__review_text(const char *locale, pl_arena *a);
 const char *svc__action_text(const svc_action_def *def, const char *locale, pl_arena *a);
 const char *svc__coverage_label(const char *locale);
+
+/* Publishes a deadline event: the thread's response is due soon. */
+void svc__publish_deadline(svc *s, const st_thread *t);
 
 /* Publishes an event about a thread (and a message when m is not NULL). */
 void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m);

@@ -220,3 +220,32 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y) {
   if (px != py) return px < py;
   return x->metrics.no_response_rate.has_value && x->metrics.over_flagging && !y->metrics.over_flagging;
 }
+
+pl_err svc_deadline_tick(svc *s) {
+  pl_time now = svc_now(s);
+  pl_time last = s->deadline_checked ? s->deadline_checked : now - 60;
+  if (now <= last) return PL_OK;
+  pl_arena *a = pl_arena_new();
+  pl_detail d = {{0}};
+  pl_err e = svc__begin(s, false, &d);
+  st_thread *ts = NULL;
+  size_t n = 0;
+  /* Candidates: due within the longest alert window a marketplace may set (48 h);
+   * each thread is then held to its own marketplace's alert mark. */
+  if (!e) e = s->st->ops->thread_due_list(s->st, last, now + 48 * 3600, 1000, a, &ts, &n);
+  size_t k = 0;
+  for (size_t i = 0; !e && i < n; i++) {
+    svc_rules r;
+    if ((e = svc__rules_for(s, ts[i].marketplace_id, a, &r))) break;
+    pl_time mark = ts[i].response_due_at - r.alert_hours * 3600;
+    if (mark > last && mark <= now) ts[k++] = ts[i];
+  }
+  if (!e) e = svc__end(s, PL_OK, &d);
+  else svc__end(s, e, &d);
+  if (!e) {
+    s->deadline_checked = now;
+    for (size_t i = 0; i < k; i++) svc__publish_deadline(s, &ts[i]);
+  }
+  pl_arena_free(a);
+  return e;
+}

@@ -288,6 +288,10 @@ typedef struct store_ops {
   /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
   pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
                         size_t *n);
+  /* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
+   * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
+  pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
+                            st_thread **out, size_t *n);
 
   /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
   pl_err (*audit_append)(store *s, st_audit *e);

@@ -1410,6 +1410,7 @@ static const store_ops pg_ops = {
   .sla_open_list = pg__sla_open_list,
   .sla_latest = pg__sla_latest,
   .seller_list = pg__seller_list,
+  .thread_due_list = pg__thread_due_list,
   .audit_append = pg_audit_append,
   .audit_list = pg_audit_list,
   .spapi_client_put = pg__spapi_client_put,

@@ -382,3 +382,26 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
   *n = (size_t)k;
   return PL_OK;
 }
+
+pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
+                           size_t *n) {
+  params p = {.n = 0};
+  pi(&p, lo);
+  pi(&p, hi);
+  pi(&p, limit);
+  PGresult *r;
+  pl_err e = query(s, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at FROM threads"
+                      " WHERE needs_response > 0 AND archived = 0 AND response_due_at > $1"
+                      " AND response_due_at <= $2 ORDER BY response_due_at, id LIMIT $3",
+                   &p, &r);
+  if (e) return e;
+  int k = PQntuples(r);
+  st_thread *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++)
+    arr[i] = (st_thread){.id = num(r, i, 0), .seller_id = txt(a, r, i, 1), .buyer_id = txt(a, r, i, 2),
+                         .marketplace_id = txt(a, r, i, 3), .response_due_at = num(r, i, 4)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  return PL_OK;
+}

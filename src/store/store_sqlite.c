@@ -1239,6 +1239,7 @@ static const store_ops sq_ops = {
   .sla_open_list = sq__sla_open_list,
   .sla_latest = sq__sla_latest,
   .seller_list = sq__seller_list,
+  .thread_due_list = sq__thread_due_list,
   .audit_append = sq_audit_append,
   .audit_list = sq_audit_list,
   .spapi_client_put = sq__spapi_client_put,

@@ -7,7 +7,7 @@
 enum {
   S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
   S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
-  S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS,
+  S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS, S_DUE,
 };
 
 #define SELLER_COLS                                                                     \
@@ -365,6 +365,33 @@ pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
     arr[k++] = (st_seller){.id = sq__col_text(a, st, 0), .marketplace_id = sq__col_text(a, st, 1),
                            .name = sq__col_text(a, st, 2), .alias = sq__col_text(a, st, 3),
                            .created_at = sqlite3_column_int64(st, 4)};
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
+                           size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_DUE, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at"
+                                        " FROM threads WHERE needs_response > 0 AND archived = 0"
+                                        " AND response_due_at > ?1 AND response_due_at <= ?2"
+                                        " ORDER BY response_due_at, id LIMIT ?3");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, lo);
+  sqlite3_bind_int64(st, 2, hi);
+  sqlite3_bind_int(st, 3, limit);
+  st_thread *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    arr[k++] = (st_thread){.id = sqlite3_column_int64(st, 0), .seller_id = sq__col_text(a, st, 1),
+                           .buyer_id = sq__col_text(a, st, 2), .marketplace_id = sq__col_text(a, st, 3),
+                           .response_due_at = sqlite3_column_int64(st, 4)};
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return PL_ESTORE;
