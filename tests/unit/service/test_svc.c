@@ -413,6 +413,36 @@ static void buyer_contacts_are_masked_for_the_seller(void **state) {
   assert_non_null(strstr(m[0].text, "jane.doe@gmail.com"));
 }
 
+static size_t deadline_events(fx *f, uint64_t after, uint64_t *latest) {
+  svc_event ev[16];
+  bool gap;
+  size_t n = svc_events_since(f->s, &f->agent, after, ev, 16, latest, &gap), k = 0;
+  for (size_t i = 0; i < n; i++) k += !strcmp(ev[i].type, "deadline");
+  return k;
+}
+
+/* The clock raises one event when a waiting message has less than 4 hours left. */
+static void deadline_alert_at_the_mark(void **state) {
+  fx *f = *state;
+  pl_time t0 = f->now;
+  start_thread(f, "Is it in stock?");
+  uint64_t seen = svc_events_latest(f->s), latest;
+  f->now = t0 + 20 * 3600 - 1; /* 4 h and 1 s left */
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(deadline_events(f, seen, &latest), 0);
+  f->now = t0 + 20 * 3600; /* exactly 4 h left */
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(deadline_events(f, seen, &latest), 1);
+  seen = latest;
+  f->now += 600; /* once only */
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(deadline_events(f, seen, &latest), 0);
+  /* a buyer does not hear of the seller's deadlines */
+  svc_event ev[4];
+  bool gap;
+  assert_int_equal(svc_events_since(f->s, &f->buyer, 0, ev, 4, &latest, &gap), 1); /* the message */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -428,6 +458,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
     cmocka_unit_test_setup_teardown(buyer_contacts_are_masked_for_the_seller, setup, teardown),
+    cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
