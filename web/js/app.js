@@ -4,8 +4,9 @@ import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
 import { renderThreadList } from './threads.js';
 import { renderThread } from './thread.js';
-import { renderOrders, renderContact, renderAsk } from './buyer.js';
-import { renderUnavailable } from './operator.js';
+import { renderOrders, renderContact, renderAsk, renderPreferences } from './buyer.js';
+import { renderReviewQueue, renderSellers, renderViolations, renderRestrictions } from './operator.js';
+import { renderPerformance } from './performance.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -15,8 +16,8 @@ let liveState = 'off';
 const HOME = { agent: '#/inbox', buyer: '#/messages', operator: '#/threads' };
 
 const NAV = {
-  agent: [['#/inbox', 'Inbox']],
-  buyer: [['#/messages', 'Your messages'], ['#/orders', 'Your orders'], ['#/ask', 'Ask about a product']],
+  agent: [['#/inbox', 'Inbox'], ['#/performance', 'Performance']],
+  buyer: [['#/messages', 'Your messages'], ['#/orders', 'Your orders'], ['#/ask', 'Ask about a product'], ['#/preferences', 'Preferences']],
   operator: [
     ['#/threads', 'All threads'],
     ['#/review', 'Review queue'],
@@ -193,7 +194,13 @@ async function route() {
   else if (kind === 'buyer' && page === 'orders') view = renderOrders;
   else if (kind === 'buyer' && page === 'contact' && path[1]) view = renderContact;
   else if (kind === 'buyer' && page === 'ask') view = renderAsk;
-  else if (kind === 'operator' && ['review', 'violations', 'sellers', 'restrictions'].includes(page)) view = renderUnavailable;
+  else if (kind === 'buyer' && page === 'preferences') view = renderPreferences;
+  else if (kind === 'agent' && page === 'performance') view = renderPerformance;
+  else if (kind === 'operator' && page === 'review') view = renderReviewQueue;
+  else if (kind === 'operator' && page === 'sellers' && path[1]) view = renderPerformance;
+  else if (kind === 'operator' && page === 'sellers') view = renderSellers;
+  else if (kind === 'operator' && page === 'violations') view = renderViolations;
+  else if (kind === 'operator' && page === 'restrictions') view = renderRestrictions;
   if (!view) {
     replace(el, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: HOME[kind] }, 'Go to your home page')));
     focusHeading(el);

@@ -1,6 +1,6 @@
-// buyer.js - the buyer's pages: orders, contacting the seller about an order, asking about a product.
-import { h, replace, uniqueId } from './dom.js';
-import { get, post, qs } from './api.js';
+// buyer.js - the buyer's pages: orders, contacting the seller about an order, asking about a product, preferences.
+import { h, replace, uniqueId, announce } from './dom.js';
+import { get, post, api, qs } from './api.js';
 import { orderPanel } from './thread.js';
 import { POST_PURCHASE_TOPICS, PRE_PURCHASE_TOPICS, orderStatusLabel, formatDate, formatPrice, codePoints } from './format.js';
 
@@ -218,5 +218,60 @@ export async function renderAsk(el, ctx) {
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ask about a product'),
       h('p', { class: 'muted' }, 'Questions before you buy go straight to the seller; the answer appears in your messages.')),
+    form);
+}
+
+/**
+ * "Preferences": opt out of non-critical messages (PUT /v1/me/preferences). The API has no
+ * way to read the current choice, so the page shows it once it is saved in this visit.
+ */
+export async function renderPreferences(el) {
+  const choices = [
+    ['in', 'Receive all messages from sellers', 'Order updates, warranty information and other messages sellers send about your orders.'],
+    ['out', 'Only messages I need', 'Sellers\' non-critical messages (such as warranty information or feedback-related messages) are not delivered. Answers to your questions and messages about your order itself (delivery, customization, problems) still reach you.'],
+  ];
+  const current = h('p', { class: 'alert alert-info', id: 'pref-current', role: 'status' },
+    'Your current choice is not shown here: the marketplace keeps it but does not send it to this page. Choose and save to set it.');
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save');
+  const form = h('form', { class: 'card prefs', novalidate: true, 'aria-labelledby': 'prefs-h', onSubmit: async (ev) => {
+    ev.preventDefault();
+    error.hidden = true;
+    const picked = form.querySelector('input[name="opt_out"]:checked');
+    if (!picked) {
+      error.textContent = 'Choose one of the two options first.';
+      error.hidden = false;
+      form.querySelector('input[name="opt_out"]').focus();
+      return;
+    }
+    button.disabled = true;
+    button.textContent = 'Saving…';
+    try {
+      const res = await api('PUT', '/v1/me/preferences', { opt_out: picked.value === 'out' });
+      current.className = 'alert alert-ok';
+      current.textContent = res.opt_out
+        ? 'Saved: you receive only the messages you need. Sellers\' non-critical messages are not delivered to you.'
+        : 'Saved: you receive all messages from sellers.';
+      current.dataset.optOut = String(res.opt_out);
+      announce(current.textContent);
+    } catch (e) {
+      if (e.status === 401) return;
+      error.textContent = `Could not save: ${e.message}`;
+      error.hidden = false;
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Save';
+    }
+  } },
+  h('fieldset', { class: 'topics' },
+    h('legend', { id: 'prefs-h' }, 'Messages from sellers'),
+    h('div', { class: 'pref-options' }, choices.map(([value, label, help]) => h('div', { class: 'topic-option pref-option' },
+      h('input', { type: 'radio', name: 'opt_out', id: `pref-${value}`, value, 'aria-describedby': `pref-${value}-help` }),
+      h('div', null, h('label', { for: `pref-${value}` }, label), h('p', { class: 'help', id: `pref-${value}-help` }, help)))))),
+  error,
+  h('div', { class: 'actions' }, button));
+  replace(el,
+    h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Preferences')),
+    current,
     form);
 }

@@ -60,3 +60,15 @@ export function announce(text) {
   // A fresh text node after a tick makes screen readers read repeated messages too.
   setTimeout(() => { el.textContent = text; }, 30);
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** s('circle', {cx: 1, class: 'x'}, child) creates an SVG element (attributes only, no styles). */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}

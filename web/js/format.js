@@ -109,3 +109,32 @@ export function codePoints(s) {
   for (const _ of s) n += 1;
   return n;
 }
+
+/** A duration in seconds as "3 h 5 min", "12 min", "40 s"; '—' for none. */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return '—';
+  const t = Math.round(Number(seconds));
+  if (t < 60) return `${t} s`;
+  if (t < 86400) return hm(t);
+  const d = Math.floor(t / 86400);
+  return `${d} d ${hm(t % 86400)}`;
+}
+
+/** A percentage with one decimal ("85.1 %"); '—' for none. */
+export function formatPercent(p) {
+  if (p === null || p === undefined || !Number.isFinite(Number(p))) return '—';
+  return `${Number(p).toFixed(1)} %`;
+}
+
+/** A fraction 0..1 as a percentage ("25 %"); '—' for none. */
+export function formatRate(r) {
+  if (r === null || r === undefined || !Number.isFinite(Number(r))) return '—';
+  const p = Number(r) * 100;
+  return `${Number.isInteger(p) ? p : p.toFixed(1)} %`;
+}
+
+const CRT_STATUSES = { good: 'Good', warning: 'Warning', at_risk: 'At risk', no_data: 'No data' };
+/** The CRT status as words: Good (≥ 90), Warning (80–89), At risk (< 80), No data. */
+export function crtStatusLabel(s) {
+  return CRT_STATUSES[s] || s;
+}

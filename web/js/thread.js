@@ -6,6 +6,7 @@ import { createComposer, highlighted, findingsList } from './compose.js';
 import { locate } from './policy.js';
 import { topicLabel, stateLabel, statusLabel, orderStatusLabel, formatDateTime, formatDate, formatPrice } from './format.js';
 import { dueBadge, refreshDueBadges } from './threads.js';
+import { sellerActions } from './actions.js';
 
 function backLink(kind) {
   if (kind === 'agent') return h('a', { class: 'back', href: '#/inbox' }, 'Back to the inbox');
@@ -102,6 +103,10 @@ export async function renderThread(el, ctx) {
   const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages' });
   const side = h('div', { class: 'thread-side' });
   let composer = null;
+  // An agent's message actions and review request on the thread's order (loaded once: rate-limited).
+  const orderActions = kind === 'agent' && data.thread.order_id
+    ? sellerActions(data.thread.order_id, { readOnly: ctx.me.role === 'read_only', onSent: () => reload() })
+    : null;
 
   const canWrite = (kind === 'agent' || kind === 'buyer') && !(kind === 'agent' && ctx.me.role === 'read_only');
   if (canWrite) {
@@ -190,8 +195,9 @@ export async function renderThread(el, ctx) {
 
     replace(list, messages.map((m) => messageItem(m, thread, ctx.me, onFlag)));
     if (!messages.length) list.append(h('li', { class: 'msg-empty' }, 'No messages yet.'));
-    replace(side, orderPanel(order, thread));
     const canceled = order && order.status === 'canceled';
+    replace(side, orderPanel(order, thread), orderActions && !canceled ? orderActions.el : null);
+    if (orderActions) orderActions.update(messages);
     closed.hidden = !canceled;
     if (composer) composer.el.hidden = canceled;
   }

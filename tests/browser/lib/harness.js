@@ -92,8 +92,14 @@ export async function newPage(browser, baseURL, { width = 1280, height = 900, na
   const context = await browser.newContext({ baseURL, viewport: { width, height }, acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
+  const allowed = []; // [{url: RegExp, status, seen}]: refusals a test provokes on purpose
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`[${name}] console error: ${msg.text()} (${msg.location().url || ''})`);
+    if (msg.type() !== 'error') return;
+    const url = msg.location().url || '';
+    const st = /the server responded with a status of (\d{3})/.exec(msg.text());
+    const ok = st && allowed.find((a) => a.status === Number(st[1]) && a.url.test(url));
+    if (ok) ok.seen += 1;
+    else errors.push(`[${name}] console error: ${msg.text()} (${url})`);
   });
   page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
   page.on('requestfailed', (req) => {
@@ -107,6 +113,15 @@ export async function newPage(browser, baseURL, { width = 1280, height = 900, na
     page,
     context,
     errors,
+    /**
+     * Declares an answer the test provokes on purpose (a 403 the page explains): the
+     * browser's "Failed to load resource" for it is not an error. Returns the counter.
+     */
+    allow(url, status) {
+      const a = { url, status, seen: 0 };
+      allowed.push(a);
+      return a;
+    },
     check() {
       assert.deepEqual(errors, [], `no console or page errors in ${name}`);
     },
