@@ -210,20 +210,23 @@ class Endpoints(FastCase):
     @unittest.expectedFailure  # read marks have one-second resolution: a reply in the same second is "read"
     def test_new_message_is_unread(self):
         """A new message is unread for the other side until it reads it, however fast it came."""
-        for i in range(3):  # three tries, so that a second boundary cannot hide the fault
-            oid = self.new_order("B1", "S2") if i < 2 else self.new_order("B2", "S1")
-            tok = self.fx.b1 if i < 2 else self.fx.b2
-            seller = self.fx.s2 if i < 2 else self.fx.agent
-            t, _ = self.start_thread(tok, oid, "other", "unread test %d" % i)
-            self.send(seller, t["id"], "reply %d" % i)
-            g = self.srv.get("/v1/threads/" + t["id"], tok)
-            self.assertTrue(g.json["thread"]["unread"], "try %d" % i)
-            row = next(x for x in self.list_threads(tok, limit=100)["threads"] if x["id"] == t["id"])
-            self.assertTrue(row["unread"], "try %d" % i)
-            # and the buyer's next message is unread for the seller, who last wrote
-            self.send(tok, t["id"], "follow-up %d" % i)
-            g = self.srv.get("/v1/threads/" + t["id"], seller)
-            self.assertTrue(g.json["thread"]["unread"], "try %d" % i)
+        checked = set()
+        for i in range(10):  # until both cases happened within one second
+            t, bm = self.start_thread(self.fx.b1, self.new_order("B1", "S1"), "other", "unread test %d" % i)
+            sm = self.send(self.fx.agent, t["id"], "reply %d" % i)
+            if sm["at"] == bm["at"]:
+                checked.add("buyer")
+                self.assertTrue(self.srv.get("/v1/threads/" + t["id"], self.fx.b1).json["thread"]["unread"])
+                row = next(x for x in self.list_threads(self.fx.b1, limit=100)["threads"] if x["id"] == t["id"])
+                self.assertTrue(row["unread"])
+            fm = self.send(self.fx.b1, t["id"], "follow-up %d" % i)
+            if fm["at"] == sm["at"]:
+                checked.add("seller")
+                self.assertTrue(self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["thread"]["unread"])
+            if len(checked) == 2:
+                break
+        if not checked:
+            self.skipTest("no two messages fell into one second")
 
     def test_auto_reply_does_not_answer(self):
         oid = self.new_order("B2", "S1")
