@@ -7,9 +7,10 @@ want=(build-essential cmake pkg-config
       libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev
       libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
-      libvectorscan-dev libicu-dev libpsl-dev libpq-dev)
+      libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev)
 if [[ ${1:-build} == test ]]; then
-  want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium)
+  want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
+         postfix swaks)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -19,5 +20,7 @@ done
 echo "parley: installing ${missing[*]}" >&2
 SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks what kind of mail server this is: none; the mail tests run a private instance.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

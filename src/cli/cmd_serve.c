@@ -9,6 +9,8 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "http/http.h"
+#include "mail/mail.h"
+#include "service/svc_mail.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -26,9 +28,15 @@ static const char usage[] =
     "  --config FILE      content policy configuration (JSON; see docs/policy.md)\n"
     "  --threads N        worker threads (default: number of CPUs)\n"
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
+    "  --files DIR        where attachments are kept (default <db>.files; ./parley-files\n"
+    "                     with postgres://; nodes sharing a database must share it)\n"
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
-    "  --tls-key FILE     the certificate's PEM private key\n\n"
+    "  --tls-key FILE     the certificate's PEM private key\n"
+    "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
+    "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
+    "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
+    "  --mail-max-size B  largest mail taken in (default 10485760)\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
     "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
@@ -36,7 +44,9 @@ static const char usage[] =
 int cmd_serve(int argc, char **argv) {
   cli_args a;
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
-                                      "max-body", "web", "tls-cert", "tls-key", "token-ttl", NULL};
+                                      "max-body", "web", "tls-cert", "tls-key", "token-ttl",
+                                      "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
+                                      "mail-retry", "files", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -47,6 +57,15 @@ int cmd_serve(int argc, char **argv) {
     return 2;
   }
   svc_options so = {.policy_config = cli_get(&a, "config", NULL)};
+  /* Attachments live beside a SQLite database; a PostgreSQL store has no file beside
+   * it, so they go to ./parley-files unless --files says where (shared storage when
+   * several nodes serve one database). */
+  const char *db = cli_get(&a, "db", "parley.db");
+  char files[4096];
+  if (!strncmp(db, "sqlite:", 7)) db += 7;
+  if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(files, sizeof files, "./parley-files");
+  else snprintf(files, sizeof files, "%s.files", db);
+  so.files_dir = cli_get(&a, "files", files);
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
@@ -99,6 +118,27 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
+  /* E-mail: the outbox's delivery worker always runs (mail waits in the outbox while the
+   * relay is away); the LMTP listener only when asked for. */
+  const char *relay = cli_get(&a, "smtp-relay", "smtp://127.0.0.1:25");
+  svc_mail_options mo = {.smtp_relay = strcmp(relay, "off") ? relay : NULL,
+                         .mail_domain = cli_get(&a, "mail-domain", "localhost"),
+                         .retry_base = atoi(cli_get(&a, "mail-retry", "0"))};
+  svc_mail_worker *mw = NULL;
+  mail_server *ms = NULL;
+  const char *lmtp = cli_get(&a, "lmtp", NULL);
+  mail_options lo = {.listen = lmtp, .hostname = mo.mail_domain,
+                     .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10)};
+  if (svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
+    fprintf(stderr, "parley serve: %s\n", d.msg);
+    svc_mail_worker_stop(mw);
+    http_stop(h);
+    free(pem[0]);
+    free(pem[1]);
+    svc_free(s);
+    return 1;
+  }
+  if (ms) printf("parley: taking mail over LMTP/SMTP on %.*s:%u\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp, mail_port(ms));
   char host[128];
   snprintf(host, sizeof host, "%s", ho.listen);
   char *colon = strrchr(host, ':');
@@ -115,6 +155,8 @@ int cmd_serve(int argc, char **argv) {
       else fprintf(stderr, "parley: policy configuration reloaded\n");
     }
   }
+  mail_stop(ms);
+  svc_mail_worker_stop(mw);
   http_stop(h);
   free(pem[0]);
   free(pem[1]);

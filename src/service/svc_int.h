@@ -98,6 +98,10 @@ pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *
 /* Inserts a message with its first status event and indexes it. */
 pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor);
 
+/* Queues the mail of a message that reached the status delivered, when its recipient
+ * has an address (svc_mail.c): inside the caller's transaction, like the message. */
+pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m);
+
 /* True for an order ID of the form NNN-NNNNNNN-NNNNNNN. */
 bool svc__valid_order_id(const char *id);
 /* Topic validity: post-purchase topics for order threads, pre-purchase for ASIN ones. */

@@ -152,6 +152,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
                    svc_thread_ref(a, t->id),
                    json_pack("{s:s,s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status,
                              "kind", m->kind));
+  if (!e) e = svc__outbox_message(s, t, m);
   return e;
 }
 

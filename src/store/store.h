@@ -173,6 +173,20 @@ typedef struct {
   pl_time created_at, expires_at;
 } st_spapi_upload;
 
+/* One mail to send, in the outbox (docs/postfix.md): written in the transaction of the
+ * message it is about; the delivery worker builds the mail from the message when it
+ * sends, so that no real address is stored beside it. */
+typedef struct {
+  int64_t id, message_id;
+  char *seller_id;
+  char *kind;   /* forward: the message to the other party; refusal: the findings to the seller */
+  char *state;  /* pending, sent, failed */
+  int64_t attempts;
+  pl_time next_at; /* due time; while claimed, the end of the claim */
+  pl_time created_at, sent_at;
+  char *last_error;
+} st_outbox;
+
 typedef struct store_ops {
   const char *name;
   void (*close)(store *s);
@@ -305,6 +319,26 @@ typedef struct store_ops {
   /* SP-API upload destinations: insert or replace by id. */
   pl_err (*spapi_upload_put)(store *s, const st_spapi_upload *u);
   pl_err (*spapi_upload_get)(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
+
+  /* ---- e-mail (svc_mail.c) ---- */
+  pl_err (*outbox_add)(store *s, st_outbox *o); /* sets o->id */
+  /* Claims up to limit pending mails due at `now`, oldest first, moving their due time
+   * to claim_until so that no other worker (or node) takes them meanwhile; rows another
+   * transaction is claiming are skipped, never waited for. */
+  pl_err (*outbox_claim)(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                         st_outbox **out, size_t *n);
+  /* Writes state, attempts, next_at, sent_at and last_error of o->id. */
+  pl_err (*outbox_update)(store *s, const st_outbox *o);
+  /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
+  pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
+                       char **buyer_id, char **seller_id);
+  /* The seller whose alias this is; PL_ENOTFOUND when none. */
+  pl_err (*seller_find_alias)(store *s, const char *alias, pl_arena *a, st_seller *out);
+  /* A buyer by the keyed hash of the address (as buyer_put stored it). */
+  pl_err (*buyer_find_email)(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+  /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
+  pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
+                       st_agent *out);
 } store_ops;
 
 struct store {

@@ -1417,6 +1417,13 @@ static const store_ops pg_ops = {
   .spapi_client_get = pg__spapi_client_get,
   .spapi_upload_put = pg__spapi_upload_put,
   .spapi_upload_get = pg__spapi_upload_get,
+  .outbox_add = pg__outbox_add,
+  .outbox_claim = pg__outbox_claim,
+  .outbox_update = pg__outbox_update,
+  .alias_find = pg__alias_find,
+  .seller_find_alias = pg__seller_find_alias,
+  .buyer_find_email = pg__buyer_find_email,
+  .agent_find = pg__agent_find,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

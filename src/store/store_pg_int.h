@@ -32,4 +32,16 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
 pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n);
 
+/* The outbox and the look-ups of the e-mail channel (store_pg_mail.c), for the vtable. */
+pl_err pg__outbox_add(store *s, st_outbox *o);
+pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                        st_outbox **out, size_t *n);
+pl_err pg__outbox_update(store *s, const st_outbox *o);
+pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
+                      char **buyer_id, char **seller_id);
+pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);
+pl_err pg__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
+                      st_agent *out);
+
 #endif

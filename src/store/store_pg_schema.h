@@ -180,6 +180,17 @@ static const char *const store_pg_migrations[] = {
     "  rt_sum BIGINT NOT NULL, rt BYTEA, threads BIGINT NOT NULL,"
     "  resolved_one BIGINT NOT NULL, resolved_two BIGINT NOT NULL,"
     "  PRIMARY KEY (seller_id, hour, agent_id));",
+
+    /* The e-mail outbox (as SQLite's outbox migration; docs/postfix.md). */
+    "CREATE TABLE outbox("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, seller_id TEXT NOT NULL,"
+    "  message_id BIGINT NOT NULL REFERENCES messages(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('forward','refusal')),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','failed')),"
+    "  attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL,"
+    "  created_at BIGINT NOT NULL, sent_at BIGINT NOT NULL DEFAULT 0, last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(next_at, id) WHERE state = 'pending';"
+    "CREATE INDEX agents_name ON agents(seller_id, name);",
 };
 
 #endif

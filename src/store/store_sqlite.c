@@ -1246,6 +1246,13 @@ static const store_ops sq_ops = {
   .spapi_client_get = sq__spapi_client_get,
   .spapi_upload_put = sq__spapi_upload_put,
   .spapi_upload_get = sq__spapi_upload_get,
+  .outbox_add = sq__outbox_add,
+  .outbox_claim = sq__outbox_claim,
+  .outbox_update = sq__outbox_update,
+  .alias_find = sq__alias_find,
+  .seller_find_alias = sq__seller_find_alias,
+  .buyer_find_email = sq__buyer_find_email,
+  .agent_find = sq__agent_find,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

@@ -10,6 +10,7 @@
 #define SQ_MORE_STATEMENTS 64
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
+#define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -51,5 +52,17 @@ pl_err sq__spapi_client_get(store *s, const char *client_id, const char *seller_
                             st_spapi_client *out);
 pl_err sq__spapi_upload_put(store *s, const st_spapi_upload *u);
 pl_err sq__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
+
+/* The outbox and the look-ups of the e-mail channel (store_sqlite_mail.c), for the vtable. */
+pl_err sq__outbox_add(store *s, st_outbox *o);
+pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                        st_outbox **out, size_t *n);
+pl_err sq__outbox_update(store *s, const st_outbox *o);
+pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
+                      char **buyer_id, char **seller_id);
+pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);
+pl_err sq__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
+                      st_agent *out);
 
 #endif

@@ -147,6 +147,17 @@ static const char *const store_sqlite_migrations[] = {
     "  id TEXT PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
     "  resource TEXT NOT NULL, content_md5 TEXT NOT NULL, content_type TEXT,"
     "  attachment_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);",
+
+    /* The e-mail outbox (docs/postfix.md): mails to send, written with their message;
+     * look-ups of agents by name for inbound mail. */
+    "CREATE TABLE outbox("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL, message_id INTEGER NOT NULL"
+    "  REFERENCES messages(id), kind TEXT NOT NULL CHECK (kind IN ('forward','refusal')),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+    "CREATE INDEX outbox_due ON outbox(next_at, id) WHERE state = 'pending';"
+    "CREATE INDEX agents_name ON agents(seller_id, name);",
 };
 
 #endif

@@ -1,0 +1,631 @@
+/* svc_mail.c - the e-mail channel: the outbox and its delivery worker, and mail that
+ * arrives for an alias, under the same rules as the API (docs/postfix.md). */
+#include <ctype.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mail/mail.h"
+#include "service/svc_int.h"
+#include "service/svc_mail.h"
+
+#define MAIL_AGENT "E-mail"    /* the seller's agent that replies by e-mail act as */
+#define CLAIM_SECONDS 300      /* a claimed mail is someone's for this long */
+#define BATCH 16
+#define MAX_BACKOFF 3600
+
+/* ---- addresses and identifiers -------------------------------------------------------- */
+
+static char *lower_dup(pl_arena *a, const char *s) {
+  char *r = pl_arena_strdup(a, s);
+  for (char *p = r; *p; p++) *p = (char)tolower((unsigned char)*p);
+  return r;
+}
+
+/* A keyed MAC of a tag, as hex (n characters), so that return paths and message ids
+ * that parley hands out cannot be forged. */
+static void mac_hex(svc *s, const char *tag, int64_t id, char *out, size_t n) {
+  char in[64], hex[65];
+  snprintf(in, sizeof in, "%s:%lld", tag, (long long)id);
+  pl_keyed_hash_hex(&s->keys, in, hex);
+  memcpy(out, hex, n);
+  out[n] = '\0';
+}
+
+static const char *domain_of(const char *addr) {
+  const char *at = strrchr(addr, '@');
+  return at ? at + 1 : "parley.invalid";
+}
+
+/* "local+t12@domain" for the alias "local@domain": replies land in thread 12. */
+static char *thread_alias(pl_arena *a, const char *alias, int64_t thread_id) {
+  const char *at = strrchr(alias, '@');
+  if (!at) return pl_arena_strdup(a, alias);
+  return pl_arena_printf(a, "%.*s+t%lld%s", (int)(at - alias), alias, (long long)thread_id, at);
+}
+
+static char *message_id_for(svc *s, pl_arena *a, char tag, int64_t id, const char *domain) {
+  char mac[9];
+  mac_hex(s, "mid", id, mac, 8);
+  return pl_arena_printf(a, "%c%lld.%s@%s", tag, (long long)id, mac, domain);
+}
+
+static char *verp_for(svc *s, pl_arena *a, int64_t id, const char *domain) {
+  char mac[17];
+  mac_hex(s, "verp", id, mac, 16);
+  return pl_arena_printf(a, "bounce+%lld-%s@%s", (long long)id, mac, domain);
+}
+
+/* The newest message parley sent that a header names ("<M40.mac@...>"), or 0. */
+static int64_t referenced_message(svc *s, const char *hdr) {
+  int64_t found = 0;
+  for (const char *p = hdr ? hdr : ""; (p = strstr(p, "<M")) != NULL; p++) {
+    char *end;
+    long long id = strtoll(p + 2, &end, 10);
+    if (id <= 0 || *end != '.') continue;
+    char mac[9];
+    mac_hex(s, "mid", id, mac, 8);
+    if (!strncmp(end + 1, mac, 8) && end[9] == '@') found = id;
+  }
+  return found;
+}
+
+/* Splits a recipient into its alias (lower case, without a "+t<id>" token) and the token. */
+static bool split_rcpt(pl_arena *a, const char *rcpt, char **alias, int64_t *thread_id) {
+  char *r = lower_dup(a, rcpt);
+  char *at = strrchr(r, '@');
+  if (!at || at == r) return false;
+  *thread_id = 0;
+  char *plus = memchr(r, '+', (size_t)(at - r));
+  if (plus) {
+    if (plus[1] != 't') return false;
+    char *end;
+    long long id = strtoll(plus + 2, &end, 10);
+    if (end != at || id <= 0) return false;
+    *thread_id = id;
+    *alias = pl_arena_printf(a, "%.*s%s", (int)(plus - r), r, at);
+  } else {
+    *alias = r;
+  }
+  return true;
+}
+
+/* ---- the outbox ----------------------------------------------------------------------- */
+
+pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
+  if (!m->status || strcmp(m->status, "delivered") || !strcmp(m->kind, "note")) return PL_OK;
+  pl_arena *a = pl_arena_new();
+  bool has_address = false;
+  pl_err e;
+  if (!strcmp(m->direction, "buyer")) {
+    st_seller sl;
+    e = s->st->ops->seller_get(s->st, t->seller_id, a, &sl);
+    has_address = !e && sl.email_sealed;
+  } else {
+    st_buyer b;
+    e = s->st->ops->buyer_get(s->st, t->buyer_id, a, &b);
+    has_address = !e && b.email_sealed;
+  }
+  if (e == PL_ENOTFOUND) e = PL_OK;
+  if (!e && has_address) {
+    pl_time now = svc_now(s);
+    st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = "forward",
+                   .next_at = now, .created_at = now};
+    e = s->st->ops->outbox_add(s->st, &o);
+  }
+  pl_arena_free(a);
+  return e;
+}
+
+/* Marks a message failed (a bounce, or a relay's permanent refusal): a status event, the
+ * thread summary, the audit entry; nothing when it is not delivered. */
+static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const char *reason,
+                          pl_arena *a, pl_detail *d) {
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_message m;
+  st_thread t;
+  bool changed = false;
+  e = s->st->ops->message_get(s->st, message_id, a, &m);
+  if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
+  if (!e && m.status && !strcmp(m.status, "delivered")) {
+    st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
+                   .type = "status", .value = "failed", .actor = (char *)actor, .at = svc_now(s)};
+    e = s->st->ops->event_insert(s->st, &ev);
+    m.status = "failed";
+    m.status_at = ev.at;
+    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e)
+      e = svc__audit(s, t.seller_id, actor, "message.failed", svc_thread_ref(a, t.id),
+                     json_pack("{s:s,s:s}", "message", svc_message_ref(a, m.id), "reason", reason));
+    changed = true;
+  }
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  e = svc__end(s, e, d);
+  if (!e && changed) {
+    svc__count_status(s, "failed");
+    svc__publish(s, "message", &t, &m);
+  }
+  return e;
+}
+
+/* ---- building a mail from the record ----------------------------------------------------- */
+
+static const char *category_words(const char *c) {
+  static const char *const map[][2] = {
+      {"link", "a link or web address outside the marketplace"},
+      {"email", "an e-mail address"},
+      {"phone", "a phone number"},
+      {"off_platform", "an invitation to talk or pay outside the marketplace"},
+      {"review_request", "a request for a review, feedback or rating"},
+      {"promotion", "a promotion, coupon or advertisement"},
+      {"emoji", "emoji or decorative symbols"},
+      {"personal_data", "a request for personal data"},
+      {"formatting", "spam-like formatting"},
+      {"profanity", "offensive language"},
+      {"important_tag", "the [Important] tag"},
+  };
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (!strcmp(map[i][0], c)) return map[i][1];
+  return "something the communication policy does not allow";
+}
+
+static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
+  char *out = pl_arena_printf(
+      a,
+      "Your e-mail reply to %s (%s%s, thread T%lld) was not delivered: it breaks the "
+      "marketplace's communication policy. Nothing of it reached the buyer.\n\nWhat was found:\n",
+      buyer, t->order_id ? "order " : "product ", t->order_id ? t->order_id : t->asin ? t->asin : "",
+      (long long)t->id);
+  json_t *pj = m->policy_json ? json_loads(m->policy_json, 0, NULL) : NULL;
+  json_t *fs = json_object_get(pj, "findings");
+  size_t i;
+  json_t *f;
+  json_array_foreach(fs, i, f) {
+    const char *cat = json_string_value(json_object_get(f, "category"));
+    const char *txt = json_string_value(json_object_get(f, "text"));
+    const char *rule = json_string_value(json_object_get(f, "rule"));
+    out = pl_arena_printf(a, "%s- %s%s%s%s (finding: %s%s%s)\n", out, category_words(cat ? cat : ""),
+                          txt && *txt ? ": \"" : "", txt && *txt ? txt : "", txt && *txt ? "\"" : "",
+                          cat ? cat : "policy", rule && *rule ? ", rule " : "", rule && *rule ? rule : "");
+  }
+  if (json_array_size(fs) == 0) out = pl_arena_printf(a, "%s- the message was refused by the policy\n", out);
+  json_decref(pj);
+  return pl_arena_printf(a,
+                         "%s\nWrite the reply again without these and send it to the same address.\n\n"
+                         "Your text was:\n\n%s\n",
+                         out, m->text);
+}
+
+static const char *topic_words(const char *topic) {
+  static const char *const map[][2] = {
+      {"item_not_received", "item not received"}, {"wrong_item", "wrong item"},
+      {"damaged_or_defective", "damaged or defective"}, {"return_request", "return request"},
+      {"product_question", "product question"}, {"shipping_delivery", "shipping and delivery"},
+      {"product_specifications", "product specifications"},
+      {"shipping_timeframes", "shipping timeframes"}, {"customization_options", "customization options"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (topic && !strcmp(map[i][0], topic)) return map[i][1];
+  return "message";
+}
+
+typedef struct {
+  char *rcpt, *env_from, *data;
+  size_t len;
+} built;
+
+static char *opened(svc *s, pl_arena *a, const char *sealed) {
+  if (!sealed) return NULL;
+  char *p = pl_open(&s->keys, sealed);
+  if (!p) return NULL;
+  char *r = pl_arena_strdup(a, p);
+  sodium_memzero(p, strlen(p));
+  free(p);
+  return r;
+}
+
+static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail *d) {
+  st_message m, *msgs = NULL;
+  st_thread t;
+  st_seller sl;
+  st_buyer by;
+  st_marketplace mk;
+  char *balias = NULL;
+  size_t n = 0;
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->message_get(s->st, o->message_id, a, &m);
+  if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
+  if (!e) e = s->st->ops->seller_get(s->st, t.seller_id, a, &sl);
+  if (!e) e = s->st->ops->buyer_get(s->st, t.buyer_id, a, &by);
+  if (!e) e = s->st->ops->marketplace_get(s->st, t.marketplace_id, a, &mk);
+  if (!e) e = s->st->ops->alias_get(s->st, t.marketplace_id, t.buyer_id, t.seller_id, a, &balias);
+  if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
+  if (e) return pl_fail(d, e, "the store is unavailable");
+  bool refusal = !strcmp(o->kind, "refusal");
+  bool from_buyer = !strcmp(m.direction, "buyer");
+  const char *domain = domain_of(sl.alias);
+  /* The message this one follows in the thread, and the thread's first, for threading. */
+  int64_t prev = 0, first = n ? msgs[0].id : 0;
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].id < m.id && strcmp(msgs[i].kind, "note")) prev = msgs[i].id;
+  mail_out mo = {.date = svc_now(s)};
+  const char *subject = t.order_id ? pl_arena_printf(a, "Order %s: %s", t.order_id, topic_words(t.topic))
+                                   : pl_arena_printf(a, "Question about %s: %s", t.asin ? t.asin : "a product",
+                                                     topic_words(t.topic));
+  if (refusal) {
+    b->rcpt = opened(s, a, sl.email_sealed);
+    b->env_from = ""; /* a notice: the null return path, so that it is never bounced back */
+    mo.from_name = pl_arena_printf(a, "%s messaging", mk.name);
+    mo.from_addr = pl_arena_printf(a, "mailer-daemon@%s", domain);
+    mo.to_addr = sl.alias;
+    mo.subject = pl_arena_printf(a, "Not delivered: %s", subject);
+    mo.message_id = message_id_for(s, a, 'R', m.id, domain);
+    mo.in_reply_to = NULL;
+    mo.auto_submitted = "auto-replied";
+    mo.text = refusal_text(a, &m, &t, by.name);
+  } else {
+    const char *text = m.text;
+    if (from_buyer) {
+      b->rcpt = opened(s, a, sl.email_sealed);
+      mo.from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
+      mo.from_addr = balias;
+      mo.reply_to = thread_alias(a, balias, t.id);
+      mo.to_addr = sl.alias;
+      text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
+      mo.text = pl_arena_printf(a, "%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
+                                   "The buyer's address stays private; so does yours.\n",
+                                text, by.name, (long long)t.id, mk.name);
+    } else {
+      b->rcpt = opened(s, a, by.email_sealed);
+      mo.from_name = sl.name;
+      mo.from_addr = sl.alias;
+      mo.reply_to = thread_alias(a, sl.alias, t.id);
+      mo.to_addr = balias;
+      mo.text = pl_arena_printf(a, "%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
+                                   "Your address stays private; so does the seller's.\n",
+                                text, sl.name, mk.name);
+    }
+    b->env_from = verp_for(s, a, m.id, domain);
+    mo.subject = prev ? pl_arena_printf(a, "Re: %s", subject) : subject;
+    mo.message_id = message_id_for(s, a, 'M', m.id, domain);
+    if (prev) {
+      mo.in_reply_to = message_id_for(s, a, 'M', prev, domain);
+      mo.references = first && first != prev
+                          ? pl_arena_printf(a, "%s %s", message_id_for(s, a, 'M', first, domain), mo.in_reply_to)
+                          : mo.in_reply_to;
+    }
+  }
+  if (!b->rcpt) return pl_fail(d, PL_ENOTFOUND, "the recipient has no e-mail address");
+  return mail_compose(&mo, a, &b->data, &b->len, d);
+}
+
+/* ---- the delivery worker ------------------------------------------------------------------ */
+
+static void record(svc *s, st_outbox *o) {
+  for (int tries = 0; tries < 3; tries++) {
+    if (svc__begin(s, true, NULL)) continue;
+    pl_err e = s->st->ops->outbox_update(s->st, o);
+    if (!svc__end(s, e, NULL)) return;
+  }
+  fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id, o->state);
+}
+
+static void deliver_one(svc *s, const svc_mail_options *opt, st_outbox *o, pl_arena *a) {
+  built b = {0};
+  pl_detail d = {{0}};
+  long code = 0;
+  pl_err e = build(s, o, a, &b, &d);
+  bool permanent = e && e != PL_ESTORE;
+  if (!e) {
+    e = mail_smtp_send(opt->smtp_relay, opt->mail_domain, b.env_from, b.rcpt, b.data, b.len, &code, &d);
+    permanent = e && code >= 500 && code < 600;
+  }
+  if (b.rcpt) sodium_memzero(b.rcpt, strlen(b.rcpt));
+  pl_time now = svc_now(s);
+  o->attempts++;
+  if (!e) {
+    o->state = "sent";
+    o->sent_at = now;
+    o->last_error = NULL;
+  } else {
+    o->last_error = pl_arena_strdup(a, d.msg);
+    int max = opt->max_attempts > 0 ? opt->max_attempts : 10;
+    if (permanent || o->attempts >= max) {
+      o->state = "failed";
+      fprintf(stderr, "parley: outbox mail %lld for M%lld given up: %s\n", (long long)o->id,
+              (long long)o->message_id, d.msg);
+    } else {
+      int64_t delay = opt->retry_base > 0 ? opt->retry_base : 60;
+      for (int64_t i = 1; i < o->attempts && delay < MAX_BACKOFF; i++) delay *= 2;
+      o->next_at = now + (delay < MAX_BACKOFF ? delay : MAX_BACKOFF);
+    }
+  }
+  record(s, o);
+  /* A forward the relay refused for good failed as a bounce would: the sender sees it. */
+  if (!strcmp(o->state, "failed") && !strcmp(o->kind, "forward")) {
+    pl_detail fd;
+    mark_failed(s, o->message_id, "mail", o->last_error ? o->last_error : "not deliverable", a, &fd);
+  }
+}
+
+size_t svc_mail_deliver_due(svc *s, const svc_mail_options *opt) {
+  if (!opt->smtp_relay || !*opt->smtp_relay) return 0;
+  pl_arena *a = pl_arena_new();
+  st_outbox *rows = NULL;
+  size_t n = 0;
+  pl_time now = svc_now(s);
+  if (!svc__begin(s, true, NULL)) {
+    pl_err e = s->st->ops->outbox_claim(s->st, now, now + CLAIM_SECONDS, BATCH, a, &rows, &n);
+    if (svc__end(s, e, NULL)) n = 0;
+  }
+  for (size_t i = 0; i < n; i++) deliver_one(s, opt, &rows[i], a);
+  pl_arena_free(a);
+  return n;
+}
+
+struct svc_mail_worker {
+  svc *s;
+  svc_mail_options o;
+  char *relay, *domain;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool stop;
+};
+
+static void *worker_main(void *arg) {
+  svc_mail_worker *w = arg;
+  int poll = w->o.poll_ms > 0 ? w->o.poll_ms : 200;
+  pthread_mutex_lock(&w->mu);
+  while (!w->stop) {
+    pthread_mutex_unlock(&w->mu);
+    size_t n = svc_mail_deliver_due(w->s, &w->o);
+    pthread_mutex_lock(&w->mu);
+    if (n == BATCH || w->stop) continue; /* more may be due at once */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)poll * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+pl_err svc_mail_worker_start(svc *s, const svc_mail_options *o, svc_mail_worker **out,
+                             pl_detail *d) {
+  svc_mail_worker *w = pl_xcalloc(1, sizeof *w);
+  w->s = s;
+  w->o = *o;
+  w->relay = pl_xstrdup(o->smtp_relay ? o->smtp_relay : "");
+  w->domain = pl_xstrdup(o->mail_domain ? o->mail_domain : "localhost");
+  w->o.smtp_relay = w->relay;
+  w->o.mail_domain = w->domain;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  if (pthread_create(&w->th, NULL, worker_main, w)) {
+    svc_mail_worker_stop(NULL);
+    free(w->relay);
+    free(w->domain);
+    free(w);
+    return pl_fail(d, PL_EINTERNAL, "the delivery worker could not start");
+  }
+  *out = w;
+  return PL_OK;
+}
+
+void svc_mail_worker_stop(svc_mail_worker *w) {
+  if (!w) return;
+  pthread_mutex_lock(&w->mu);
+  w->stop = true;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w->relay);
+  free(w->domain);
+  free(w);
+}
+
+/* ---- mail that arrives ---------------------------------------------------------------------- */
+
+/* What a recipient is, with the parties resolved. */
+typedef struct {
+  svc_mail_rcpt r;
+  char *alias;          /* the alias without a token */
+  char *marketplace_id, *seller_id, *buyer_id;
+} resolved;
+
+static bool same_address(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
+
+static pl_err resolve(svc *s, const char *mail_from, const char *rcpt, pl_arena *a, resolved *out,
+                      pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  if (!rcpt || !*rcpt || strlen(rcpt) > 254) return pl_fail(d, PL_ENOTFOUND, "no such address");
+  /* A bounce of a mail parley sent: bounce+<message id>-<mac>@relay... */
+  if (!strncasecmp(rcpt, "bounce+", 7)) {
+    char *end;
+    long long id = strtoll(rcpt + 7, &end, 10);
+    char mac[17];
+    if (id > 0 && *end == '-') {
+      mac_hex(s, "verp", id, mac, 16);
+      char got[17] = "";
+      snprintf(got, sizeof got, "%.16s", end + 1);
+      for (char *p = got; *p; p++) *p = (char)tolower((unsigned char)*p);
+      if (strlen(got) == 16 && end[17] == '@' && !sodium_memcmp(got, mac, 16)) {
+        out->r.kind = SVC_MAIL_BOUNCE;
+        out->r.message_id = id;
+        return PL_OK;
+      }
+    }
+    return pl_fail(d, PL_ENOTFOUND, "no such address");
+  }
+  if (!split_rcpt(a, rcpt, &out->alias, &out->r.thread_id)) return pl_fail(d, PL_ENOTFOUND, "no such address");
+  const char *from = mail_from ? mail_from : "";
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_seller sl;
+  e = s->st->ops->alias_find(s->st, out->alias, a, &out->marketplace_id, &out->buyer_id, &out->seller_id);
+  if (!e) {
+    /* A buyer's alias: only the seller's registered address writes to it. */
+    out->r.kind = SVC_MAIL_TO_BUYER;
+    e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
+    char *real = e ? NULL : opened(s, a, sl.email_sealed);
+    if (!e && !same_address(real, from))
+      e = pl_fail(d, PL_EFORBIDDEN, "this address takes mail only from the seller's registered address");
+  } else if (e == PL_ENOTFOUND) {
+    e = s->st->ops->seller_find_alias(s->st, out->alias, a, &sl);
+    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no such alias");
+    if (!e) {
+      /* A seller's alias: only a buyer of the seller, from the address the marketplace knows. */
+      out->r.kind = SVC_MAIL_TO_SELLER;
+      out->seller_id = sl.id;
+      out->marketplace_id = sl.marketplace_id;
+      char hash[65];
+      st_buyer b;
+      pl_keyed_hash_hex(&s->keys, lower_dup(a, from), hash);
+      char *pair_alias;
+      e = *from ? s->st->ops->buyer_find_email(s->st, hash, a, &b) : PL_ENOTFOUND;
+      if (!e) e = s->st->ops->alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
+      if (!e) out->buyer_id = b.id;
+      if (e == PL_ENOTFOUND)
+        e = pl_fail(d, PL_EFORBIDDEN, "this address takes mail only from the seller's buyers, "
+                                      "from the address the marketplace knows");
+    }
+  }
+  if (!e && out->r.thread_id) {
+    st_thread t;
+    e = s->st->ops->thread_get(s->st, out->r.thread_id, a, &t);
+    if (!e && (strcmp(t.seller_id, out->seller_id) || strcmp(t.buyer_id, out->buyer_id))) e = PL_ENOTFOUND;
+    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no such conversation at this address");
+  }
+  if (e == PL_ESTORE) pl_fail(d, e, "the store is unavailable; try again later");
+  svc__end(s, PL_OK, NULL);
+  return e;
+}
+
+pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
+                           svc_mail_rcpt *out, pl_detail *d) {
+  resolved r;
+  pl_err e = resolve(s, mail_from, rcpt, a, &r, d);
+  *out = r.r;
+  return e;
+}
+
+/* The seller's agent for replies by e-mail, created on first use. */
+static pl_err mail_agent(svc *s, const char *seller_id, pl_arena *a, svc_caller *c, pl_detail *d) {
+  static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  st_agent ag;
+  st_seller sl;
+  pthread_mutex_lock(&mu); /* one process creates one agent per seller */
+  pl_err e = svc__begin(s, false, d);
+  if (!e) {
+    e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+    if (!e) e = s->st->ops->agent_find(s->st, seller_id, MAIL_AGENT, a, &ag);
+    svc__end(s, PL_OK, NULL);
+    if (e == PL_ENOTFOUND) {
+      int64_t id;
+      e = svc_agent_add(s, seller_id, MAIL_AGENT, "agent", &id, d);
+      ag = (st_agent){.id = id, .seller_id = (char *)seller_id, .name = MAIL_AGENT, .role = "agent"};
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
+  memset(c, 0, sizeof *c);
+  c->kind = ST_PRINCIPAL_AGENT;
+  c->seller_id = pl_arena_strdup(a, seller_id);
+  c->agent_id = ag.id;
+  c->agent_role = ag.role;
+  c->marketplace_id = sl.marketplace_id;
+  c->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
+  return PL_OK;
+}
+
+/* The thread a mail belongs to: its token, the message it answers, or the pair's newest. */
+static pl_err find_thread(svc *s, const resolved *r, const svc_mail_in *in, pl_arena *a,
+                          int64_t *thread_id, pl_detail *d) {
+  if (r->r.thread_id) {
+    *thread_id = r->r.thread_id;
+    return PL_OK;
+  }
+  int64_t mid = referenced_message(s, in->in_reply_to);
+  if (!mid) mid = referenced_message(s, in->references);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  *thread_id = 0;
+  if (mid) {
+    st_message m;
+    st_thread t;
+    if (!s->st->ops->message_get(s->st, mid, a, &m) && !s->st->ops->thread_get(s->st, m.thread_id, a, &t) &&
+        !strcmp(t.seller_id, r->seller_id) && !strcmp(t.buyer_id, r->buyer_id))
+      *thread_id = t.id;
+  }
+  if (!*thread_id) {
+    char *alias = NULL;
+    e = s->st->ops->alias_get(s->st, r->marketplace_id, r->buyer_id, r->seller_id, a, &alias);
+    st_thread_query q = {.buyer_id = r->buyer_id, .buyer_alias = alias, .limit = 1};
+    st_thread *ts;
+    size_t n = 0;
+    if (!e) e = s->st->ops->thread_list(s->st, &q, a, &ts, &n);
+    if (!e && n) *thread_id = ts[0].id;
+  }
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
+  if (!*thread_id)
+    return pl_fail(d, PL_ENOTFOUND, r->r.kind == SVC_MAIL_TO_SELLER
+                                        ? "no conversation with this seller yet: start one from your order on the marketplace"
+                                        : "no conversation with this buyer to answer");
+  return PL_OK;
+}
+
+pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
+                        pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  resolved r;
+  pl_err e = resolve(s, in->mail_from, in->rcpt, a, &r, d);
+  if (e) return e;
+  if (r.r.kind == SVC_MAIL_BOUNCE) {
+    out->message_id = r.r.message_id;
+    e = mark_failed(s, r.r.message_id, "mail:bounce", "the recipient's mail server returned it", a, d);
+    return e == PL_ENOTFOUND ? PL_OK : e; /* a bounce for a message that is gone is dropped */
+  }
+  if (in->automatic) {
+    out->discarded = true; /* out-of-office and the like are not messages (RFC 3834) */
+    return PL_OK;
+  }
+  int64_t thread_id;
+  if ((e = find_thread(s, &r, in, a, &thread_id, d))) return e;
+  svc_caller c;
+  if (r.r.kind == SVC_MAIL_TO_BUYER) {
+    if ((e = mail_agent(s, r.seller_id, a, &c, d))) return e;
+  } else {
+    memset(&c, 0, sizeof c);
+    c.kind = ST_PRINCIPAL_BUYER;
+    c.buyer_id = r.buyer_id;
+    c.name = pl_arena_printf(a, "buyer:%s", r.buyer_id);
+  }
+  svc_send_in sin = {.text = in->text};
+  svc_sent sent;
+  e = svc_send(s, &c, thread_id, &sin, a, &sent, d);
+  out->message_id = sent.msg.id;
+  policy_verdict_free(&sent.verdict);
+  if (e == PL_EPOLICY && sent.msg.id) {
+    /* The reply is recorded as rejected; the seller hears why by mail. */
+    out->refused = true;
+    pl_time now = svc_now(s);
+    st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = "refusal",
+                   .next_at = now, .created_at = now};
+    e = svc__begin(s, true, d);
+    if (!e) e = svc__end(s, s->st->ops->outbox_add(s->st, &o), d);
+  }
+  return e;
+}

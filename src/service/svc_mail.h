@@ -1,0 +1,61 @@
+/* svc_mail.h - the e-mail channel's service operations: the outbox's delivery worker, and
+ * mail that arrives for an alias (docs/postfix.md). Every rule of the API applies: a
+ * seller's reply by e-mail is sent with svc_send, as the seller's "E-mail" agent. */
+#ifndef PL_SVC_MAIL_H
+#define PL_SVC_MAIL_H
+
+#include "service/svc.h"
+
+typedef struct {
+  const char *smtp_relay;  /* "smtp://127.0.0.1:25"; NULL or "" keeps mails queued */
+  const char *mail_domain; /* the name parley gives itself in EHLO; NULL = "localhost" */
+  int max_attempts;        /* tries before a mail is given up; 0 = 10 */
+  int retry_base;          /* seconds before the first retry, doubled each time (at most an
+                            * hour); 0 = 60 */
+  int poll_ms;             /* how often the outbox is looked at; 0 = 200 */
+} svc_mail_options;
+
+typedef struct svc_mail_worker svc_mail_worker;
+
+/* Starts the delivery worker: a thread that drains the outbox until stopped. The
+ * options' strings are copied; s must outlive the worker. */
+pl_err svc_mail_worker_start(svc *s, const svc_mail_options *o, svc_mail_worker **out,
+                             pl_detail *d);
+/* Stops the worker after the mail in hand and joins it. NULL is a no-op. */
+void svc_mail_worker_stop(svc_mail_worker *w);
+/* Sends every mail due now, once; returns how many it tried. */
+size_t svc_mail_deliver_due(svc *s, const svc_mail_options *o);
+
+typedef enum { SVC_MAIL_TO_BUYER = 1, SVC_MAIL_TO_SELLER, SVC_MAIL_BOUNCE } svc_mail_kind;
+
+typedef struct {
+  svc_mail_kind kind;
+  int64_t thread_id;  /* from a "+t<id>" token in the alias, 0 when none */
+  int64_t message_id; /* the message a bounce is about */
+} svc_mail_rcpt;
+
+/* Whether mail from mail_from (the envelope sender) is taken for rcpt. PL_ENOTFOUND: no
+ * such alias or thread; PL_EFORBIDDEN: the sender is not the alias's party (d says why
+ * without naming anyone); PL_ESTORE: try again later. */
+pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
+                           svc_mail_rcpt *out, pl_detail *d);
+
+typedef struct {
+  const char *mail_from, *rcpt;
+  const char *text;                     /* the new text only (quotes and signature removed) */
+  const char *in_reply_to, *references; /* header values, or NULL */
+  bool automatic;                       /* an auto-reply or a delivery report */
+} svc_mail_in;
+
+typedef struct {
+  int64_t message_id; /* the message recorded (0 when none) */
+  bool refused;       /* a seller reply the policy refused: the seller gets the findings */
+  bool discarded;     /* automatic mail that is not a bounce: not a message */
+} svc_mail_result;
+
+/* Takes one mail for one recipient: a bounce marks its message failed; a seller's or a
+ * buyer's mail is sent in its thread with svc_send. Returns only after the commit. */
+pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
+                        pl_detail *d);
+
+#endif

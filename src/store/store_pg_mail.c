@@ -1,0 +1,163 @@
+/* store_pg_mail.c - the e-mail outbox and the look-ups of inbound mail in PostgreSQL. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_int.h"
+
+#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
+
+static char *text_at(pl_arena *a, const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+static int64_t num_at(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* Runs a one-row query: PL_OK with *out set (the caller clears it), or PL_ENOTFOUND. */
+static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, n, v, &e);
+  if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  *out = r;
+  return PL_OK;
+}
+
+pl_err pg__outbox_add(store *s, st_outbox *o) {
+  char msg[24], next[24], at[24];
+  snprintf(msg, sizeof msg, "%lld", (long long)o->message_id);
+  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
+  snprintf(at, sizeof at, "%lld", (long long)o->created_at);
+  const char *v[] = {o->seller_id, msg, o->kind, next, at};
+  PGresult *r;
+  pl_err e = one(s, "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at)"
+                    " VALUES ($1, $2, $3, 'pending', 0, $4, $5) RETURNING id",
+                 5, v, &r);
+  if (e) return e == PL_ENOTFOUND ? PL_ESTORE : e;
+  o->id = num_at(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+/* Several nodes drain one outbox: each claims rows under FOR UPDATE SKIP LOCKED, so that
+ * a row another node is claiming is passed over rather than taken twice, and the moved
+ * due time keeps it away from the others once this transaction commits. */
+pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                        st_outbox **out, size_t *n) {
+  char nw[24], until[24], lim[16];
+  snprintf(nw, sizeof nw, "%lld", (long long)now);
+  snprintf(until, sizeof until, "%lld", (long long)claim_until);
+  snprintf(lim, sizeof lim, "%d", limit);
+  const char *v[] = {nw, until, lim};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox"
+                               " WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id"
+                               " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " OUTBOX_COLS,
+                               3, v, &e);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_outbox *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) {
+    st_outbox *o = &arr[i];
+    o->id = num_at(r, i, 0);
+    o->seller_id = text_at(a, r, i, 1);
+    o->message_id = num_at(r, i, 2);
+    o->kind = text_at(a, r, i, 3);
+    o->state = text_at(a, r, i, 4);
+    o->attempts = num_at(r, i, 5);
+    o->next_at = num_at(r, i, 6);
+    o->created_at = num_at(r, i, 7);
+    o->sent_at = num_at(r, i, 8);
+    o->last_error = text_at(a, r, i, 9);
+  }
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+pl_err pg__outbox_update(store *s, const st_outbox *o) {
+  char id[24], att[24], next[24], sent[24];
+  snprintf(id, sizeof id, "%lld", (long long)o->id);
+  snprintf(att, sizeof att, "%lld", (long long)o->attempts);
+  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
+  snprintf(sent, sizeof sent, "%lld", (long long)o->sent_at);
+  const char *v[] = {id, o->state, att, next, sent, o->last_error};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "UPDATE outbox SET state = $2, attempts = $3, next_at = $4, sent_at = $5,"
+                               " last_error = $6 WHERE id = $1",
+                               6, v, &e);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char **buyer,
+                      char **seller) {
+  const char *v[] = {alias};
+  PGresult *r;
+  pl_err e = one(s, "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = $1", 1, v, &r);
+  if (e) return e;
+  *mp = text_at(a, r, 0, 0);
+  *buyer = text_at(a, r, 0, 1);
+  *seller = text_at(a, r, 0, 2);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
+  const char *v[] = {alias};
+  PGresult *r;
+  pl_err e = one(s, "SELECT id, marketplace_id, name, email_sealed, alias, created_at FROM sellers"
+                    " WHERE alias = $1", 1, v, &r);
+  if (e) return e;
+  o->id = text_at(a, r, 0, 0);
+  o->marketplace_id = text_at(a, r, 0, 1);
+  o->name = text_at(a, r, 0, 2);
+  o->email_sealed = text_at(a, r, 0, 3);
+  o->alias = text_at(a, r, 0, 4);
+  o->created_at = num_at(r, 0, 5);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
+  const char *v[] = {hash};
+  PGresult *r;
+  pl_err e = one(s, "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
+                    " WHERE email_hash = $1 ORDER BY id LIMIT 1", 1, v, &r);
+  if (e) return e;
+  o->id = text_at(a, r, 0, 0);
+  o->name = text_at(a, r, 0, 1);
+  o->locale = text_at(a, r, 0, 2);
+  o->email_sealed = text_at(a, r, 0, 3);
+  o->email_hash = text_at(a, r, 0, 4);
+  o->opt_out = !strcmp(PQgetvalue(r, 0, 5), "t");
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
+  const char *v[] = {seller_id, name};
+  PGresult *r;
+  pl_err e = one(s, "SELECT id, seller_id, name, role FROM agents WHERE seller_id = $1 AND name = $2"
+                    " ORDER BY id LIMIT 1", 2, v, &r);
+  if (e) return e;
+  o->id = num_at(r, 0, 0);
+  o->seller_id = text_at(a, r, 0, 1);
+  o->name = text_at(a, r, 0, 2);
+  o->role = text_at(a, r, 0, 3);
+  PQclear(r);
+  return PL_OK;
+}

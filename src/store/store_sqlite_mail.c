@@ -1,0 +1,151 @@
+/* store_sqlite_mail.c - the e-mail outbox and the look-ups of inbound mail in SQLite. */
+#include <string.h>
+
+#include "store/store_sqlite_int.h"
+
+enum {
+  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_SELLER_ALIAS,
+  S_BUYER_EMAIL, S_AGENT_FIND
+};
+
+#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
+
+pl_err sq__outbox_add(store *s, st_outbox *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_ADD,
+                              "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at,"
+                              " created_at) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5)");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, o->seller_id);
+  sqlite3_bind_int64(st, 2, o->message_id);
+  sq__bind_text(st, 3, o->kind);
+  sqlite3_bind_int64(st, 4, o->next_at);
+  sqlite3_bind_int64(st, 5, o->created_at);
+  pl_err e = sq__run(q, st);
+  if (!e) o->id = sqlite3_last_insert_rowid(sq__db(q));
+  return e;
+}
+
+/* One writer at a time holds the database, so a plain UPDATE ... RETURNING claims rows
+ * that no other worker can be claiming. */
+pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                        st_outbox **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_CLAIM,
+                              "UPDATE outbox SET next_at = ?2 WHERE id IN (SELECT id FROM outbox"
+                              " WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id"
+                              " LIMIT ?3) RETURNING " OUTBOX_COLS);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, now);
+  sqlite3_bind_int64(st, 2, claim_until);
+  sqlite3_bind_int(st, 3, limit);
+  st_outbox *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k >= (size_t)limit) continue;
+    st_outbox *o = &arr[k++];
+    o->id = sqlite3_column_int64(st, 0);
+    o->seller_id = sq__col_text(a, st, 1);
+    o->message_id = sqlite3_column_int64(st, 2);
+    o->kind = sq__col_text(a, st, 3);
+    o->state = sq__col_text(a, st, 4);
+    o->attempts = sqlite3_column_int64(st, 5);
+    o->next_at = sqlite3_column_int64(st, 6);
+    o->created_at = sqlite3_column_int64(st, 7);
+    o->sent_at = sqlite3_column_int64(st, 8);
+    o->last_error = sq__col_text(a, st, 9);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__outbox_update(store *s, const st_outbox *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_UPDATE,
+                              "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, sent_at = ?5,"
+                              " last_error = ?6 WHERE id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, o->id);
+  sq__bind_text(st, 2, o->state);
+  sqlite3_bind_int64(st, 3, o->attempts);
+  sqlite3_bind_int64(st, 4, o->next_at);
+  sqlite3_bind_int64(st, 5, o->sent_at);
+  sq__bind_text(st, 6, o->last_error);
+  return sq__run(q, st);
+}
+
+pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char **buyer,
+                      char **seller) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_ALIAS_FIND,
+                              "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = ?1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, alias);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  *mp = sq__col_text(a, st, 0);
+  *buyer = sq__col_text(a, st, 1);
+  *seller = sq__col_text(a, st, 2);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_SELLER_ALIAS,
+                              "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
+                              " FROM sellers WHERE alias = ?1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, alias);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  o->id = sq__col_text(a, st, 0);
+  o->marketplace_id = sq__col_text(a, st, 1);
+  o->name = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->alias = sq__col_text(a, st, 4);
+  o->created_at = sqlite3_column_int64(st, 5);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_BUYER_EMAIL,
+                              "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
+                              " WHERE email_hash = ?1 ORDER BY id LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, hash);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  o->id = sq__col_text(a, st, 0);
+  o->name = sq__col_text(a, st, 1);
+  o->locale = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->email_hash = sq__col_text(a, st, 4);
+  o->opt_out = sqlite3_column_int(st, 5) != 0;
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_FIND,
+                              "SELECT id, seller_id, name, role FROM agents WHERE seller_id = ?1"
+                              " AND name = ?2 ORDER BY id LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, name);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  o->id = sqlite3_column_int64(st, 0);
+  o->seller_id = sq__col_text(a, st, 1);
+  o->name = sq__col_text(a, st, 2);
+  o->role = sq__col_text(a, st, 3);
+  sqlite3_reset(st);
+  return PL_OK;
+}
