@@ -96,7 +96,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
     const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
     const findings = h('div', { class: 'policy-findings' });
     const done = h('div', { class: 'alert alert-ok', role: 'status', hidden: true, 'data-testid': 'action-status' });
-    const send = h('button', { type: 'submit', class: 'btn btn-primary', disabled: readOnly }, 'Send');
+    const send = h('button', { type: 'submit', class: 'btn btn-primary', disabled: readOnly }, 'Send action');
     const current = () => available.find((a) => a.name === select.value);
     const count = () => {
       const a = current();
@@ -169,7 +169,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         } else fail(refusalText(e, 'message action'));
       } finally {
         send.disabled = readOnly;
-        send.textContent = 'Send';
+        send.textContent = 'Send action';
       }
     } },
     available.length ? [

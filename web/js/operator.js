@@ -11,7 +11,7 @@ function head(title, intro) {
 }
 
 /** One held message: its text with the findings marked, the findings, a note and the decision. */
-function heldItem(m, onDecided) {
+function heldItem(m, names, onDecided) {
   const located = locate(m.text, (m.policy && m.policy.findings) || []);
   const text = h('div', { class: 'msg-text' });
   if (located.length) highlighted(m.text, located, text);
@@ -45,7 +45,7 @@ function heldItem(m, onDecided) {
   const cats = [...new Set(located.map((f) => categoryLabel(f.category)))].join(', ');
   return replace(li,
     h('div', { class: 'held-head' },
-      h('h2', null, h('span', { class: 'sr-only' }, 'Message '), h('span', { class: 'mono' }, m.id), ` from seller ${m.seller_id}`),
+      h('h2', null, h('span', { class: 'sr-only' }, 'Message '), h('span', { class: 'mono' }, m.id), ` from ${names.get(m.seller_id) || 'seller'} (${m.seller_id})`),
       h('span', { class: 'muted' }, 'in ', h('a', { href: `#/thread/${encodeURIComponent(m.thread_id)}` }, `thread ${m.thread_id}`),
         ' · held ', h('time', { datetime: m.at, title: formatDateTime(m.at) }, formatAgo(m.at)))),
     text,
@@ -61,7 +61,9 @@ function heldItem(m, onDecided) {
 
 /** The review queue: held seller messages, oldest first. */
 export async function renderReviewQueue(el) {
-  const data = await get('/v1/review-queue');
+  const [data, sellers] = await Promise.all([get('/v1/review-queue'),
+    get('/v1/sellers').catch((e) => { if (e.status === 401) throw e; return { sellers: [] }; })]);
+  const names = new Map((sellers.sellers || []).map((x) => [x.seller_id, x.name]));
   const messages = data.messages || [];
   const count = h('p', { class: 'rn-count', 'aria-live': 'polite', id: 'queue-count' });
   const list = h('ol', { class: 'held-list', id: 'held-list', 'aria-label': 'Held messages' });
@@ -84,7 +86,7 @@ export async function renderReviewQueue(el) {
     else if (next) (next.querySelector('button') || next).focus();
   };
   setCount();
-  replace(list, messages.map((m) => heldItem(m, onDecided)));
+  replace(list, messages.map((m) => heldItem(m, names, onDecided)));
   replace(el, head('Review queue', 'Seller messages the content policy held for a person to decide, oldest first. The marked parts are what the policy found.'),
     count, result,
     messages.length ? list : h('p', { class: 'list-status', id: 'queue-empty' }, 'Nothing waits for review.'));

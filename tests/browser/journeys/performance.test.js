@@ -112,13 +112,13 @@ test('a seller sends a message action and requests a review; a second request is
   // The warranty needs its coverage dates: stopped in the page first.
   await panel.getByLabel('Message action', { exact: true }).selectOption('warranty');
   await panel.getByLabel('Message', { exact: true }).fill('Your drill comes with a two-year manufacturer warranty.');
-  await panel.getByRole('button', { name: 'Send' }).click();
+  await panel.getByRole('button', { name: 'Send action' }).click();
   await panel.locator('[role="alert"]', { hasText: 'Enter the date the warranty starts.' }).waitFor();
   assert.equal(await p.evaluate(() => document.activeElement.name), 'coverage_start');
   await panel.getByLabel('From').fill('2026-01-01');
   await panel.getByLabel('Until').fill('2027-12-31');
   await shot(p, 'journey7', 'action-form');
-  await panel.getByRole('button', { name: 'Send' }).click();
+  await panel.getByRole('button', { name: 'Send action' }).click();
   await panel.getByTestId('action-status').filter({ hasText: 'Warranty information: sent to the buyer.' }).waitFor();
   await p.locator('.msg-seller .msg-text', { hasText: 'two-year manufacturer warranty' }).waitFor();
   // The buyer's open thread shows it live.

@@ -1,0 +1,192 @@
+// operator-review.test.js - journeys 8 and 9: the operator approves and rejects held messages, sees violations and sellers by risk, imposes a quota; a buyer opts out.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
+
+let server;
+let chrome;
+before(async () => {
+  server = await startServer();
+  chrome = await launch();
+});
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+// "Pair it with" is a low-severity promotion finding, which the default policy holds for review.
+const HELD = 'Thanks for waiting! The lamp ships today. Pair it with our matching shade.';
+
+test('the operator approves a held message and the buyer sees it; a rejected one becomes a violation', async () => {
+  const buyer = await newPage(chrome.browser, server.url, { name: 'buyer' });
+  const seller = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const op = await newPage(chrome.browser, server.url, { name: 'operator' });
+  const maya = server.tokens.agents['Maya Lopez'].token;
+
+  // The buyer (B2) has the conversation about the shipped lamp open.
+  await signIn(buyer.page, server.tokens.buyers.B2, '#/messages');
+  await buyer.page.goto('/#/thread/T2');
+  await buyer.page.locator('.msg-buyer').first().waitFor();
+  await buyer.page.locator('#live-status.is-on').waitFor();
+
+  // The seller writes; the live check says it would be held; it is sent and held.
+  const s = seller.page;
+  await signIn(s, maya, '#/inbox');
+  await s.goto('/#/thread/T2');
+  const box = s.getByLabel('Your message to the buyer');
+  await box.fill(HELD);
+  await s.locator('.policy-summary', { hasText: 'would be held for review' }).waitFor();
+  await s.locator('#send').click();
+  await s.locator('.alert', { hasText: 'held for review by the marketplace' }).waitFor();
+  await s.locator('.msg-seller', { hasText: 'Pair it with' }).locator('.badge', { hasText: 'Held for review' }).waitFor();
+  await shot(s, 'journey8', 'seller-held');
+  assert.equal(await buyer.page.locator('.msg-seller').count(), 0, 'the buyer does not see a held message');
+
+  // The operator's queue shows it with the finding marked.
+  const p = op.page;
+  await signIn(p, server.tokens.operator, '#/threads');
+  await p.getByRole('link', { name: 'Review queue' }).click();
+  await p.locator('h1', { hasText: 'Review queue' }).waitFor();
+  assert.equal(await p.locator('[data-testid="not-available"]').count(), 0);
+  assert.equal(await p.locator('#queue-count').textContent(), '1 message waits');
+  const held = p.locator('#held-list > li').first();
+  assert.match(await held.textContent(), /from Acme Tools \(S1\)/);
+  assert.equal(await held.locator('mark.hl').textContent(), 'Pair it with', 'exactly the finding is marked');
+  assert.equal(await held.locator('mark.hl').getAttribute('data-categories'), 'promotion');
+  assert.match(await held.locator('.finding').textContent(), /Promotion.*Pair it with/s);
+  assert.equal(await held.getByRole('link', { name: 'thread T2' }).getAttribute('href'), '#/thread/T2');
+  await shot(p, 'journey8', 'review-queue');
+
+  await held.getByLabel('Note (optional)').fill('Upsell wording, acceptable here.');
+  await held.getByRole('button', { name: 'Approve and deliver' }).click();
+  await p.locator('#decision', { hasText: 'Approved' }).waitFor();
+  await p.locator('#queue-empty', { hasText: 'Nothing waits for review.' }).waitFor();
+  assert.equal(await p.locator('#queue-count').textContent(), '0 messages wait');
+  await shot(p, 'journey8', 'review-queue-approved');
+
+  // The buyer's open thread shows the approved message (live), the seller's shows it delivered.
+  await buyer.page.locator('.msg-seller .msg-text', { hasText: 'Pair it with our matching shade.' }).waitFor();
+  await shot(buyer.page, 'journey8', 'buyer-sees-approved');
+  await s.locator('.msg-seller', { hasText: 'Pair it with' }).locator('.badge', { hasText: 'Delivered' }).waitFor();
+
+  // A second held message (sent by API), rejected with a note: a violation for the seller.
+  const r = await server.api(maya, 'POST', '/v1/threads/T2/messages', { text: 'The shade goes perfectly with our desk lamp, pair it with that one too.' });
+  assert.equal(r.body.message.status, 'held_for_review', JSON.stringify(r.body));
+  await p.reload();
+  await p.locator('#held-list > li').first().waitFor();
+  await p.locator('#held-list > li').first().getByRole('button', { name: 'Reject' }).click();
+  await p.locator('#decision', { hasText: 'Rejected' }).waitFor();
+  await s.locator('.msg-seller', { hasText: 'desk lamp' }).locator('.badge', { hasText: 'Blocked by policy' }).waitFor();
+
+  await p.getByRole('link', { name: 'Violations' }).click();
+  await p.locator('h1', { hasText: 'Violations' }).waitFor();
+  const row = p.locator('#violations tbody tr').first();
+  assert.match(await row.textContent(), /Acme Tools.*Promotion.*Minor/s);
+  assert.match(await row.textContent(), new RegExp(r.body.message.id));
+  await shot(p, 'journey8', 'violations');
+
+  // Sellers by risk: both sellers, with the API's figures and the new warning.
+  await p.getByRole('link', { name: 'Sellers by risk' }).click();
+  await p.locator('h1', { hasText: 'Sellers by risk' }).waitFor();
+  const api = (await server.api(server.tokens.operator, 'GET', '/v1/sellers')).body.sellers;
+  assert.deepEqual(await p.locator('#sellers tbody tr').evaluateAll((els) => els.map((e) => e.dataset.seller)), api.map((x) => x.seller_id), 'the server\'s order, riskiest first');
+  const acme = p.locator('#sellers tr[data-seller="S1"]');
+  assert.equal(await acme.locator('td').nth(4).textContent(), '1', 'one warning');
+  await shot(p, 'journey8', 'sellers-by-risk');
+
+  for (const x of [buyer, seller, op]) {
+    x.check();
+    await x.close();
+  }
+});
+
+test('the operator imposes and lifts a quota with a reason; the seller sees it', async () => {
+  const op = await newPage(chrome.browser, server.url, { name: 'operator' });
+  const seller = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = op.page;
+  await signIn(p, server.tokens.operator, '#/threads');
+  await p.getByRole('link', { name: 'Restrictions and quotas' }).click();
+  await p.locator('h1', { hasText: 'Restrictions and quotas' }).waitFor();
+  const acme = p.locator('section.seller-measures[data-seller="S1"]');
+  const form = acme.getByTestId('measure-form');
+  await form.getByLabel('Measure').selectOption('quota');
+  await form.getByLabel('Days').fill('10');
+  await form.getByLabel('Messages a day').fill('5');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  // The reason is required, in the page, before anything is sent.
+  await form.locator('[role="alert"]', { hasText: 'Give a reason: the seller sees it.' }).waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement.name), 'reason');
+  await form.getByLabel('Reason').fill('Repeated promotional wording in replies.');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await form.locator('[role="status"]', { hasText: 'Done: set a daily message quota.' }).waitFor();
+  await acme.getByTestId('enforcement').locator('text=5 messages a day until').waitFor();
+  assert.match(await acme.getByTestId('enforcement').textContent(), /Reason: Repeated promotional wording in replies\./);
+  await shot(p, 'journey9', 'restrictions');
+
+  // The seller's own page shows the quota and its reason.
+  await signIn(seller.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  await seller.page.getByRole('link', { name: 'Performance' }).click();
+  await seller.page.getByTestId('enforcement').locator('text=5 messages a day until').waitFor();
+  assert.match(await seller.page.getByTestId('enforcement').textContent(), /Repeated promotional wording in replies/);
+
+  // The seller's page for the operator, from sellers by risk: performance and measures.
+  await p.getByRole('link', { name: 'Sellers by risk' }).click();
+  await p.locator('#sellers').getByRole('link', { name: 'Acme Tools' }).click();
+  await p.locator('h1', { hasText: 'Acme Tools (S1)' }).waitFor();
+  await p.getByTestId('crt-percent').waitFor();
+  await p.locator('[data-testid="trend"] svg').waitFor();
+  const form2 = p.getByTestId('measure-form');
+  await form2.getByLabel('Measure').selectOption('lift_quota');
+  assert.ok(await form2.getByLabel('Days').isHidden(), 'lifting needs no days');
+  await form2.getByLabel('Reason').fill('Wording fixed.');
+  await form2.getByRole('button', { name: 'Apply' }).click();
+  await p.getByTestId('enforcement').locator('text=No quota').waitFor();
+  await shot(p, 'journey9', 'seller-page-operator');
+  const en = (await server.api(server.tokens.operator, 'GET', '/v1/sellers/S1/enforcement')).body;
+  assert.equal(en.quota.active, false);
+  op.check();
+  seller.check();
+  await op.close();
+  await seller.close();
+});
+
+test('a buyer opts out of non-critical messages', async () => {
+  const b = await newPage(chrome.browser, server.url, { name: 'buyer', width: 375, height: 800 });
+  const p = b.page;
+  await signIn(p, server.tokens.buyers.B1, '#/messages');
+  await p.getByRole('link', { name: 'Preferences' }).click();
+  await p.locator('h1', { hasText: 'Preferences' }).waitFor();
+  await p.getByRole('button', { name: 'Save' }).click();
+  await p.locator('[role="alert"]', { hasText: 'Choose one of the two options first.' }).waitFor();
+  await p.getByLabel('Only messages I need').check();
+  await p.getByRole('button', { name: 'Save' }).click();
+  await p.locator('#pref-current[data-opt-out="true"]', { hasText: 'Saved: you receive only the messages you need.' }).waitFor();
+  await shot(p, 'journey9', 'preferences-phone');
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 375 px (overflow ${overflow}px)`);
+
+  // The server applies it: a non-critical proactive message (warranty, on an order the buyer
+  // has not written about) is not delivered.
+  const order = '112-5550002-0000002';
+  const day = 24 * 3600 * 1000;
+  const iso = (ms) => new Date(Date.now() - ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const o = await server.api(server.tokens.operator, 'PUT', `/v1/orders/${order}`, {
+    marketplace: 'ATVPDKIKX0DER', seller: 'S1', buyer: 'B1', status: 'delivered',
+    purchased_at: iso(4 * day), shipped_at: iso(3 * day), delivered_at: iso(2 * day),
+    items: [{ asin: 'B0C9990002', title: 'Work light', quantity: 1, price: '39.00', currency: 'USD' }],
+  });
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  const maya = server.tokens.agents['Maya Lopez'].token;
+  const w = await server.api(maya, 'POST', `/v1/orders/${order}/actions/warranty`,
+    { coverage_start: '2026-01-01T00:00:00Z', coverage_end: '2027-01-01T00:00:00Z' });
+  assert.equal(w.status, 201, JSON.stringify(w.body));
+  assert.equal(w.body.message.status, 'not_delivered');
+  assert.equal(w.body.message.proactive, true);
+
+  // And back in.
+  await p.getByLabel('Receive all messages from sellers').check();
+  await p.getByRole('button', { name: 'Save' }).click();
+  await p.locator('#pref-current[data-opt-out="false"]').waitFor();
+  b.check();
+  await b.close();
+});
