@@ -161,8 +161,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     randombytes_buf(rid, sizeof rid);
     sodium_bin2hex(r->request_id, sizeof r->request_id, rid, sizeof rid);
     *con_cls = r;
+    if (http__upload_start(h, r)) return MHD_YES;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > h->opt.max_body) r->too_large = true;
+    return MHD_YES;
+  }
+  if (*upload_size && r->upload_route) {
+    http__upload_chunk(r, upload, *upload_size);
+    *upload_size = 0;
     return MHD_YES;
   }
   if (*upload_size) {
@@ -198,6 +204,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   http_req *r = *con_cls;
   if (!r) return;
+  http__upload_end(r);
   free(r->body);
   free(r->resp);
   pl_arena_free(r->a);

@@ -120,6 +120,8 @@ static bool authenticate(http_req *r) {
   return true;
 }
 
+bool http__authenticate(http_req *r) { return authenticate(r); }
+
 static void fail(http_req *r, pl_err e, const pl_detail *d) { http__error(r, e, d->msg); }
 
 static void method_not_allowed(http_req *r) {
@@ -308,7 +310,21 @@ static void h_send(http_req *r, int64_t id) {
   json_t *b = body_object(r);
   if (!b) return;
   svc_send_in in = {0};
-  if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply)) {
+  const char *ids[SVC_MAX_ATTACHMENTS];
+  json_t *att = json_object_get(b, "attachments");
+  if (att && !json_is_array(att)) {
+    http__error(r, PL_ETYPE, "field 'attachments' must be an array of attachment ids");
+  } else if (json_array_size(att) > SVC_MAX_ATTACHMENTS) {
+    http__error(r, PL_ETOOMANY, "a message takes at most 16 attachments");
+  } else if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply)) {
+    for (size_t i = 0; i < json_array_size(att); i++)
+      if (!(ids[i] = json_string_value(json_array_get(att, i)))) {
+        http__error(r, PL_ETYPE, "attachment ids must be strings");
+        json_decref(b);
+        return;
+      }
+    in.attachments = ids;
+    in.nattachments = json_array_size(att);
     svc_sent m;
     pl_detail d = {{0}};
     if (r->caller.kind == ST_PRINCIPAL_AGENT) rate_header(r);
@@ -436,7 +452,7 @@ static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m) {
   if (e == PL_EPOLICY) {
     http__json(r, http_status_for(e),
                json_pack("{s:{s:s,s:s,s:o,s:s}}", "error", "code", pl_errname(e), "message", d->msg,
-                         "findings", svc_json_findings(&m->verdict), "message_id",
+                         "findings", svc_json_sent_findings(m), "message_id",
                          svc_message_ref(r->a, m->msg.id)));
   } else if (e) {
     fail_rate(r, e, d);
@@ -744,6 +760,7 @@ bool http__api(http_server *h, http_req *r) {
     else if (authenticate(r)) get ? h_enforcement_get(r, p.seg[2]) : h_enforcement_set(r, p.seg[2]);
     return true;
   }
+  if ((p.n == 2 || p.n == 3) && is(&p, 1, "attachments")) return http__attachments(h, r, p.n == 3 ? p.seg[2] : NULL);
   if (p.n == 2 && is(&p, 1, "events")) {
     if (!get) method_not_allowed(r);
     else if (authenticate(r)) http__events(h, r);

@@ -30,6 +30,11 @@ typedef struct {
   double started;
   int route_class;
   bool streaming; /* the response is an event stream, queued by its handler */
+  /* POST /v1/attachments: the body goes to a file as it arrives (http_attach.c) */
+  bool upload_route;
+  struct svc_upload *upload;
+  pl_err upload_err; /* what went wrong while receiving, with upload_msg */
+  char upload_msg[160];
 } http_req;
 
 struct http_server {
@@ -63,6 +68,17 @@ void http__header(http_req *r, const char *name, const char *value);
 void http__json(http_req *r, unsigned status, json_t *body);
 /* Fills the response with the error body for e and the detail message. */
 void http__error(http_req *r, pl_err e, const char *msg);
+
+/* Attachments (http_attach.c). upload_start, on a request's first call: true when it
+ * is an upload, whose body then goes to upload_chunk instead of r->body (the 1 MiB
+ * cap of JSON bodies does not apply; the attachment limit does). upload_end drops
+ * what a request left unfinished. http__attachments routes /v1/attachments[/{id}]. */
+bool http__upload_start(http_server *h, http_req *r);
+void http__upload_chunk(http_req *r, const char *data, size_t len);
+void http__upload_end(http_req *r);
+bool http__attachments(http_server *h, http_req *r, const char *id);
+/* Authenticates an API request (http_api.c); false with the error response set. */
+bool http__authenticate(http_req *r);
 
 /* Routes the API; returns false when no route matches the path. */
 bool http__api(http_server *h, http_req *r);

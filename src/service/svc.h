@@ -27,6 +27,9 @@ typedef struct {
   const char *policy_config;    /* operator policy configuration file, or NULL */
   policy_config *policy;        /* an already compiled policy to share (svc_new takes a
                                  * reference), or NULL to compile one from policy_config */
+  const char *files_dir;        /* where attachments are kept; NULL: attachments are refused */
+  unsigned extract_timeout_ms;  /* reading one attachment: 0 = the default (5 s) */
+  const char *ocr_langs;        /* Tesseract languages; NULL = eng and the rule languages */
 } svc_options;
 
 /* The authenticated party of a request. */
@@ -119,13 +122,23 @@ typedef struct {
   const char *ext_id;   /* import only */
   pl_time at;           /* import only: 0 = now */
   const char *status;   /* import only: recorded status */
+  const char *const *attachments; /* ids of the sender's own uploads (svc_attachment_create) */
+  size_t nattachments;
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller
  * messages the policy verdict (owned by the caller: policy_verdict_free). */
+/* Where a finding of a message's verdict was found: in an attachment's text (its id,
+ * name, page and source), or in the message text (attachment NULL). */
+typedef struct {
+  const char *attachment, *name, *source;
+  unsigned page;
+} svc_finding_origin;
+
 typedef struct {
   st_message msg;
   policy_verdict verdict;
+  svc_finding_origin *origins; /* one per verdict finding (arena), or NULL: all in the text */
 } svc_sent;
 
 pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_arena *a,
@@ -334,5 +347,46 @@ pl_err svc_spapi_upload_receive(svc *s, const char *id, const void *data, size_t
  * action; PL_EINVAL when unknown, another seller's, or still empty. */
 pl_err svc_spapi_upload_attachment(svc *s, const svc_caller *c, const char *id, pl_arena *a,
                                    char **attachment_id, pl_detail *d);
+
+/* ---- attachments (svc_attach.c; docs/attachments.md) -------------------------------- */
+#define SVC_ATTACHMENT_MAX_BYTES 10000000 /* SPEC: at most 10 MB */
+#define SVC_MAX_ATTACHMENTS 16            /* a message's attachments */
+
+/* An upload being received: the body goes to a temporary file in the attachment
+ * directory as it arrives, hashed on the way, so that memory holds one chunk at most. */
+typedef struct svc_upload svc_upload;
+pl_err svc_upload_open(svc *s, svc_upload **out, pl_detail *d);
+/* PL_ETOOLARGE once more than SVC_ATTACHMENT_MAX_BYTES arrived (the rest can be dropped). */
+pl_err svc_upload_write(svc_upload *u, const void *data, size_t len, pl_detail *d);
+/* Drops an upload and its temporary file. NULL is a no-op. */
+void svc_upload_discard(svc_upload *u);
+
+/* Turns a received upload into an attachment of the caller (agent or buyer), consuming
+ * u: checks the Content-MD5 (base64, or NULL), decides the type by content and checks
+ * the name against it, keeps the file once per content, and reads its text once (in
+ * the sandbox) for the policy. PL_EINVAL: MD5 mismatch; PL_ETOOLARGE, PL_EUNSUPPORTED,
+ * PL_EMISMATCH, PL_EEMPTY as extract_sniff and extract_check_name say. A file that could
+ * not be read is still stored, with readable false: a message carrying it is held. */
+pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const char *name,
+                             const char *content_md5, pl_arena *a, st_attachment *out,
+                             pl_detail *d);
+/* The same for bytes in memory (SP-API uploads). */
+pl_err svc_attachment_create_mem(svc *s, const svc_caller *c, const void *data, size_t len,
+                                 const char *name, pl_arena *a, st_attachment *out, pl_detail *d);
+/* One of the caller's own uploads (to check ids before keeping them, e.g. in a
+ * template); another party's is PL_ENOTFOUND. */
+pl_err svc_attachment_get(svc *s, const svc_caller *c, const char *id, pl_arena *a,
+                          st_attachment *out, pl_detail *d);
+/* Opens an attachment for download: the uploader, the parties of a thread whose
+ * message carries it (a buyer: only messages delivered to them) and the operator;
+ * anyone else gets PL_ENOTFOUND. *fd is the caller's to close. */
+pl_err svc_attachment_open(svc *s, const svc_caller *c, const char *id, pl_arena *a,
+                           st_attachment *out, int *fd, pl_detail *d);
+/* A safe Content-Type to serve a kind with (never text/html). */
+const char *svc_attachment_mime(const char *kind);
+/* {"id","name","kind","size","sha256","readable"} */
+json_t *svc_json_attachment(const st_attachment *a);
+/* The findings of a sent message, each with the attachment and page it was found in. */
+json_t *svc_json_sent_findings(const svc_sent *m);
 
 #endif

@@ -107,4 +107,33 @@ bool svc__valid_order_id(const char *id);
 /* Topic validity: post-purchase topics for order threads, pre-purchase for ASIN ones. */
 bool svc__valid_topic(const char *topic, bool product);
 
+/* ---- attachments (svc_attach.c) ---- */
+/* The attachments of a message being sent, loaded with their text. */
+typedef struct {
+  st_attachment *v;
+  size_t n;
+  json_t *unreadable; /* [{"attachment","name","reason"}] of files not read in full, or NULL */
+} svc__attachments;
+/* Whether the server keeps attachments (it has an attachment directory). */
+bool svc__attachments_enabled(svc *s);
+/* Loads in->attachments inside the caller's transaction: only the caller's own uploads
+ * (another party's id is PL_ENOTFOUND), each once, at most SVC_MAX_ATTACHMENTS. */
+pl_err svc__attachments_load(svc *s, const svc_caller *c, const svc_send_in *in, pl_arena *a,
+                             svc__attachments *out, pl_detail *d);
+/* Scans the attachments' text with the marketplace's policy and merges the findings
+ * into out->verdict (out->origins says where each was found); an unreadable file makes
+ * the verdict at least "review". */
+pl_err svc__attachments_scan(svc *s, const char *marketplace_id, svc__attachments *atts,
+                             pl_arena *a, svc_sent *out, pl_detail *d);
+/* Records the attachments of a stored message and sets m->attachments. */
+pl_err svc__attachments_link(svc *s, const st_thread *t, st_message *m,
+                             const svc__attachments *atts, pl_arena *a);
+/* Sets the attachments of messages read from the store. */
+pl_err svc__attachments_fill(svc *s, st_message *msgs, size_t n, pl_arena *a);
+
+/* MD5 for Content-MD5 checks (svc_spapi.c): the digest, and a base64 or hex value
+ * normalised to base64 (false when it is neither). */
+void svc__md5(const void *data, size_t n, unsigned char out[16]);
+bool svc__md5_normalise(const char *in, char out[25]);
+
 #endif

@@ -281,7 +281,7 @@ static const char *action_unavailable(const svc_action_def *def, const st_order 
   if (done && now > done + r->proactive_window_days * DAY)
     return "only within the messaging window after the order's completion";
   if (def->needs_negative_feedback && !o->negative_feedback) return "the buyer left no negative feedback on this order";
-  if (def->attachment_required && !attachments_supported) return "needs an attachment, and attachments are not accepted yet";
+  if (def->attachment_required && !attachments_supported) return "needs an attachment, and this server keeps no attachments";
   return NULL;
 }
 
@@ -301,7 +301,7 @@ pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_a
   if (!e) {
     for (int i = 0; i < SVC_ACT_COUNT; i++) {
       out[i].def = &svc_actions[i];
-      out[i].reason = action_unavailable(&svc_actions[i], &o, &r, now, false);
+      out[i].reason = action_unavailable(&svc_actions[i], &o, &r, now, svc__attachments_enabled(s));
       out[i].available = out[i].reason == NULL;
     }
   }
@@ -391,7 +391,7 @@ pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const 
     }
     svc__msg_opts mo = {.action = def->name, .critical = def->critical, .proactive = proactive,
                         .opted_out = b.opt_out, .marketplace_text = !text || !*text};
-    svc_send_in sin = {.text = body};
+    svc_send_in sin = {.text = body, .attachments = in->attachments, .nattachments = in->nattachments};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   }
   e = svc__end(s, e, d);
@@ -534,6 +534,7 @@ pl_err svc_held_list(svc *s, const svc_caller *c, int limit, pl_arena *a, st_mes
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   e = s->st->ops->held_list(s->st, c->marketplace_id, limit, a, out, n);
+  if (!e) e = svc__attachments_fill(s, *out, *n, a);
   return svc__end(s, e, d);
 }
 
@@ -545,6 +546,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   st_thread t;
   e = s->st->ops->message_get(s->st, message_id, a, m);
   if (!e) e = s->st->ops->thread_get(s->st, m->thread_id, a, &t);
+  if (!e) e = svc__attachments_fill(s, m, 1, a);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
   if (!e && (!m->status || strcmp(m->status, "held_for_review")))

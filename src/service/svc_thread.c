@@ -80,9 +80,11 @@ static bool may_write_as_seller(const svc_caller *c) {
   return c->kind == ST_PRINCIPAL_AGENT && c->agent_role && strcmp(c->agent_role, "read_only");
 }
 
-static char *verdict_json(const policy_verdict *v) {
+static char *verdict_json(const svc_sent *sent, json_t *unreadable) {
+  const policy_verdict *v = &sent->verdict;
   json_t *j = json_pack("{s:s,s:s,s:o}", "action", policy_action_name(v->action), "engine",
-                        v->engine ? v->engine : "none", "findings", svc_json_findings(v));
+                        v->engine ? v->engine : "none", "findings", svc_json_sent_findings(sent));
+  if (unreadable) json_object_set(j, "unreadable", unreadable);
   char *out = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   return out;
@@ -112,6 +114,8 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   m->proactive = opts->proactive;
   const char *status = "delivered";
   char *pj = NULL;
+  svc__attachments atts;
+  if ((e = svc__attachments_load(s, c, in, a, &atts, d))) return e;
   if (seller) {
     if (opts->marketplace_text) {
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
@@ -123,6 +127,12 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
       policy_config_unref(cfg);
       if (e) return pl_fail(d, e, "the text could not be checked");
     }
+    /* Attachments pass the same policy as the text, even under the marketplace's own
+     * wording; a buyer's are not blocked. */
+    if ((e = svc__attachments_scan(s, t->marketplace_id, &atts, a, out, d))) {
+      json_decref(atts.unreadable);
+      return e;
+    }
     status = out->verdict.action == POLICY_REJECT   ? "rejected"
              : out->verdict.action == POLICY_REVIEW ? "held_for_review"
                                                     : "delivered";
@@ -130,12 +140,14 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
      * "not delivered", as for any other failed delivery. */
     if (!strcmp(status, "delivered") && opts->proactive && !opts->critical && opts->opted_out)
       status = "not_delivered";
-    pj = verdict_json(&out->verdict);
+    pj = verdict_json(out, atts.unreadable);
+    json_decref(atts.unreadable);
     m->policy_action = (char *)policy_action_name(out->verdict.action);
     m->policy_engine = (char *)(out->verdict.engine ? out->verdict.engine : "none");
     m->policy_json = pj;
   }
   e = svc__message_add(s, m, status, c->name);
+  if (!e) e = svc__attachments_link(s, t, m, &atts, a);
   if (!e) {
     m->policy_json = pj ? pl_arena_strdup(a, pj) : NULL;
     e = svc__thread_recompute(s, t, a);
@@ -320,6 +332,7 @@ pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_t
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
+  if (!e) e = svc__attachments_fill(s, *msgs, *n, a);
   /* The seller's team sees a buyer's own contact details masked. */
   if (!e && c->kind == ST_PRINCIPAL_AGENT)
     for (size_t i = 0; i < *n; i++)
@@ -433,6 +446,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   bool have_order = false;
   e = load_thread(s, c, id, a, &t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
+  if (!e) e = svc__attachments_fill(s, msgs, nm, a);
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
   if (!e) e = s->st->ops->audit_list(s->st, svc_thread_ref(a, id), a, &aud, &na);
   if (!e && t.order_id) {

@@ -94,6 +94,10 @@ typedef struct {
   char *status;
   bool flagged;
   pl_time status_at;
+  /* the message's attachments: filled by the service (svc_attach.c); the message
+   * readers of the backends leave them empty */
+  struct st_msg_attachment *attachments;
+  size_t nattachments;
 } st_message;
 
 typedef struct {
@@ -186,6 +190,31 @@ typedef struct {
   pl_time created_at, sent_at;
   char *last_error;
 } st_outbox;
+
+/* An uploaded attachment (docs/attachments.md): one record per upload, saying who
+ * uploaded it and under which name; the bytes are kept once per content, named by
+ * their SHA-256, so two records may share one file. */
+typedef struct {
+  char *id;            /* "A" and 24 hex digits */
+  char *seller_id;     /* the uploading seller, or NULL */
+  char *buyer_id;      /* the uploading buyer, or NULL */
+  char *uploader;      /* the caller, as the audit log names it */
+  char *name;          /* the original file name, sanitised */
+  char *kind;          /* extract_kind_name: pdf, docx, png... */
+  char *sha256;        /* hex; the file's name in the attachment directory */
+  int64_t size;
+  bool readable;       /* all of the file was read */
+  char *reason;        /* why not (extract_reason_name), or NULL */
+  char *segments_json; /* the text read once at upload: [{"page","source","text"}] */
+  pl_time created_at;
+} st_attachment;
+
+/* An attachment of a message, as the message shows it. */
+typedef struct st_msg_attachment {
+  int64_t message_id, thread_id;
+  char *id, *name, *kind;
+  int64_t size;
+} st_msg_attachment;
 
 typedef struct store_ops {
   const char *name;
@@ -339,6 +368,24 @@ typedef struct store_ops {
   /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
   pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
                        st_agent *out);
+
+  /* ---- attachments (svc_attach.c) ---- */
+  pl_err (*attachment_put)(store *s, const st_attachment *a);
+  /* segments: also read segments_json (it may be megabytes); else it is NULL. */
+  pl_err (*attachment_get)(store *s, const char *id, bool segments, pl_arena *a,
+                           st_attachment *out);
+  /* A readable record of this content, with its segments (the text is read once per
+   * content); PL_ENOTFOUND when none. */
+  pl_err (*attachment_find_sha)(store *s, const char *sha256, pl_arena *a, st_attachment *out);
+  /* Attaches to a message at position pos; PL_EEXIST when already attached. */
+  pl_err (*attachment_link)(store *s, int64_t message_id, int64_t thread_id,
+                            const char *seller_id, const char *attachment_id, int pos);
+  /* The attachments of a thread's messages, by message and position. */
+  pl_err (*attachment_list_thread)(store *s, int64_t thread_id, pl_arena *a,
+                                   st_msg_attachment **out, size_t *n);
+  /* The messages an attachment is attached to (message_id and thread_id set). */
+  pl_err (*attachment_uses)(store *s, const char *id, pl_arena *a, st_msg_attachment **out,
+                            size_t *n);
 } store_ops;
 
 struct store {

@@ -962,6 +962,8 @@ static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
   m->action = col_text(a, r, i, 15);
   m->critical = col_bool(r, i, 16);
   m->proactive = col_bool(r, i, 17);
+  m->attachments = NULL; /* the service adds them */
+  m->nattachments = 0;
 }
 
 static pl_err pg_message_insert(store *s, st_message *m) {
@@ -1424,6 +1426,12 @@ static const store_ops pg_ops = {
   .seller_find_alias = pg__seller_find_alias,
   .buyer_find_email = pg__buyer_find_email,
   .agent_find = pg__agent_find,
+  .attachment_put = pg__attachment_put,
+  .attachment_get = pg__attachment_get,
+  .attachment_find_sha = pg__attachment_find_sha,
+  .attachment_link = pg__attachment_link,
+  .attachment_list_thread = pg__attachment_list_thread,
+  .attachment_uses = pg__attachment_uses,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

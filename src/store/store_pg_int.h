@@ -44,4 +44,14 @@ pl_err pg__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_bu
 pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
                       st_agent *out);
 
+/* Attachments and the messages that carry them (store_pg_attach.c), for the vtable. */
+pl_err pg__attachment_put(store *s, const st_attachment *a);
+pl_err pg__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out);
+pl_err pg__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out);
+pl_err pg__attachment_link(store *s, int64_t message_id, int64_t thread_id, const char *seller_id,
+                          const char *attachment_id, int pos);
+pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
+                                 size_t *n);
+pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
+
 #endif

@@ -799,6 +799,8 @@ static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
   m->action = sq__col_text(a, st, 15);
   m->critical = sqlite3_column_int(st, 16) != 0;
   m->proactive = sqlite3_column_int(st, 17) != 0;
+  m->attachments = NULL; /* the service adds them */
+  m->nattachments = 0;
 }
 
 static pl_err sq_message_insert(store *s, st_message *m) {
@@ -1253,6 +1255,12 @@ static const store_ops sq_ops = {
   .seller_find_alias = sq__seller_find_alias,
   .buyer_find_email = sq__buyer_find_email,
   .agent_find = sq__agent_find,
+  .attachment_put = sq__attachment_put,
+  .attachment_get = sq__attachment_get,
+  .attachment_find_sha = sq__attachment_find_sha,
+  .attachment_link = sq__attachment_link,
+  .attachment_list_thread = sq__attachment_list_thread,
+  .attachment_uses = sq__attachment_uses,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

@@ -7,10 +7,11 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 64
+#define SQ_MORE_STATEMENTS 112
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
+#define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -64,5 +65,15 @@ pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
 pl_err sq__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
                       st_agent *out);
+
+/* Attachments and the messages that carry them (store_sqlite_attach.c), for the vtable. */
+pl_err sq__attachment_put(store *s, const st_attachment *a);
+pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out);
+pl_err sq__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out);
+pl_err sq__attachment_link(store *s, int64_t message_id, int64_t thread_id, const char *seller_id,
+                          const char *attachment_id, int pos);
+pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
+                                 size_t *n);
+pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
 
 #endif

@@ -158,6 +158,21 @@ static const char *const store_sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL, sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
     "CREATE INDEX outbox_due ON outbox(next_at, id) WHERE state = 'pending';"
     "CREATE INDEX agents_name ON agents(seller_id, name);",
+
+    /* Attachments (docs/attachments.md): a record per upload, the file kept once per
+     * content under <db>.files/; which messages carry which attachment. */
+    "CREATE TABLE attachments("
+    "  id TEXT PRIMARY KEY, seller_id TEXT, buyer_id TEXT, uploader TEXT NOT NULL,"
+    "  name TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  readable INTEGER NOT NULL, reason TEXT, segments TEXT NOT NULL DEFAULT '[]',"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX attachments_sha ON attachments(sha256);"
+    "CREATE TABLE message_attachments("
+    "  message_id INTEGER NOT NULL REFERENCES messages(id), thread_id INTEGER NOT NULL,"
+    "  seller_id TEXT NOT NULL, attachment_id TEXT NOT NULL REFERENCES attachments(id),"
+    "  pos INTEGER NOT NULL, PRIMARY KEY (message_id, attachment_id));"
+    "CREATE INDEX message_attachments_thread ON message_attachments(thread_id);"
+    "CREATE INDEX message_attachments_att ON message_attachments(attachment_id);",
 };
 
 #endif

@@ -1,0 +1,133 @@
+/* store_pg_attach.c - attachment records and the messages that carry them, in PostgreSQL.
+ *
+ * The queries are those of store_sqlite_attach.c. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_int.h"
+
+#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
+#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
+
+static char *text(pl_arena *a, const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+static int64_t num(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+pl_err pg__attachment_put(store *s, const st_attachment *a) {
+  char size[24], at[24];
+  snprintf(size, sizeof size, "%lld", (long long)a->size);
+  snprintf(at, sizeof at, "%lld", (long long)a->created_at);
+  const char *v[] = {a->id,     a->seller_id, a->buyer_id, a->uploader, a->name, a->kind, a->sha256, size,
+                     a->readable ? "true" : "false", a->reason, at, a->segments_json ? a->segments_json : "[]"};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "INSERT INTO attachments(" COLS ", segments)"
+                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                               12, v, &e);
+  PQclear(r);
+  return e;
+}
+
+static void read_row(pl_arena *a, const PGresult *r, bool segments, st_attachment *out) {
+  out->id = text(a, r, 0, 0);
+  out->seller_id = text(a, r, 0, 1);
+  out->buyer_id = text(a, r, 0, 2);
+  out->uploader = text(a, r, 0, 3);
+  out->name = text(a, r, 0, 4);
+  out->kind = text(a, r, 0, 5);
+  out->sha256 = text(a, r, 0, 6);
+  out->size = num(r, 0, 7);
+  out->readable = !strcmp(PQgetvalue(r, 0, 8), "t");
+  out->reason = text(a, r, 0, 9);
+  out->created_at = num(r, 0, 10);
+  out->segments_json = segments ? text(a, r, 0, 11) : NULL;
+}
+
+static pl_err get_one(store *s, const char *sql, const char *key, bool segments, pl_arena *a,
+                      st_attachment *out) {
+  const char *v[] = {key};
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, 1, v, &e);
+  if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
+  if (!e) read_row(a, r, segments, out);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
+  return get_one(s, segments ? "SELECT " COLS ", segments FROM attachments WHERE id = $1"
+                             : "SELECT " COLS " FROM attachments WHERE id = $1",
+                 id, segments, a, out);
+}
+
+pl_err pg__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
+  return get_one(s,
+                 "SELECT " COLS ", segments FROM attachments WHERE sha256 = $1 AND readable"
+                 " ORDER BY created_at LIMIT 1",
+                 sha256, true, a, out);
+}
+
+pl_err pg__attachment_link(store *s, int64_t message_id, int64_t thread_id, const char *seller_id,
+                           const char *attachment_id, int pos) {
+  char m[24], t[24], p[16];
+  snprintf(m, sizeof m, "%lld", (long long)message_id);
+  snprintf(t, sizeof t, "%lld", (long long)thread_id);
+  snprintf(p, sizeof p, "%d", pos);
+  const char *v[] = {m, t, seller_id, attachment_id, p};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "INSERT INTO message_attachments(message_id, thread_id, seller_id, attachment_id, pos)"
+                               " VALUES ($1, $2, $3, $4, $5)",
+                               5, v, &e);
+  PQclear(r);
+  return e;
+}
+
+static pl_err list(store *s, const char *sql, const char *key, pl_arena *a, st_msg_attachment **out,
+                   size_t *n) {
+  const char *v[] = {key};
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, 1, v, &e);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_msg_attachment *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) {
+    arr[i].message_id = num(r, i, 0);
+    arr[i].thread_id = num(r, i, 1);
+    arr[i].id = text(a, r, i, 2);
+    arr[i].name = text(a, r, i, 3);
+    arr[i].kind = text(a, r, i, 4);
+    arr[i].size = num(r, i, 5);
+  }
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
+                                  size_t *n) {
+  char t[24];
+  snprintf(t, sizeof t, "%lld", (long long)thread_id);
+  return list(s,
+              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
+              " ON a.id = l.attachment_id WHERE l.thread_id = $1 ORDER BY l.message_id, l.pos",
+              t, a, out, n);
+}
+
+pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
+  return list(s,
+              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
+              " ON a.id = l.attachment_id WHERE l.attachment_id = $1 ORDER BY l.message_id LIMIT 1000",
+              id, a, out, n);
+}

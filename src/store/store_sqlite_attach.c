@@ -1,0 +1,137 @@
+/* store_sqlite_attach.c - attachment records and the messages that carry them, in SQLite. */
+#include <string.h>
+
+#include "store/store_sqlite_int.h"
+
+enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES };
+
+#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
+#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
+
+pl_err sq__attachment_put(store *s, const st_attachment *a) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_PUT,
+                              "INSERT INTO attachments(" COLS ", segments)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, a->id);
+  sq__bind_text(st, 2, a->seller_id);
+  sq__bind_text(st, 3, a->buyer_id);
+  sq__bind_text(st, 4, a->uploader);
+  sq__bind_text(st, 5, a->name);
+  sq__bind_text(st, 6, a->kind);
+  sq__bind_text(st, 7, a->sha256);
+  sqlite3_bind_int64(st, 8, a->size);
+  sqlite3_bind_int(st, 9, a->readable);
+  sq__bind_text(st, 10, a->reason);
+  sqlite3_bind_int64(st, 11, a->created_at);
+  sq__bind_text(st, 12, a->segments_json ? a->segments_json : "[]");
+  return sq__run(q, st);
+}
+
+static void read_row(pl_arena *a, sqlite3_stmt *st, bool segments, st_attachment *out) {
+  out->id = sq__col_text(a, st, 0);
+  out->seller_id = sq__col_text(a, st, 1);
+  out->buyer_id = sq__col_text(a, st, 2);
+  out->uploader = sq__col_text(a, st, 3);
+  out->name = sq__col_text(a, st, 4);
+  out->kind = sq__col_text(a, st, 5);
+  out->sha256 = sq__col_text(a, st, 6);
+  out->size = sqlite3_column_int64(st, 7);
+  out->readable = sqlite3_column_int(st, 8) != 0;
+  out->reason = sq__col_text(a, st, 9);
+  out->created_at = sqlite3_column_int64(st, 10);
+  out->segments_json = segments ? sq__col_text(a, st, 11) : NULL;
+}
+
+pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = segments ? sq__stmt(q, S_GET_SEGS, "SELECT " COLS ", segments FROM attachments WHERE id = ?1")
+                              : sq__stmt(q, S_GET, "SELECT " COLS " FROM attachments WHERE id = ?1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_row(a, st, segments, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_FIND_SHA,
+                              "SELECT " COLS ", segments FROM attachments WHERE sha256 = ?1 AND readable = 1"
+                              " ORDER BY created_at LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, sha256);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_row(a, st, true, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__attachment_link(store *s, int64_t message_id, int64_t thread_id, const char *seller_id,
+                           const char *attachment_id, int pos) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_LINK,
+                              "INSERT INTO message_attachments(message_id, thread_id, seller_id, attachment_id, pos)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, message_id);
+  sqlite3_bind_int64(st, 2, thread_id);
+  sq__bind_text(st, 3, seller_id);
+  sq__bind_text(st, 4, attachment_id);
+  sqlite3_bind_int(st, 5, pos);
+  return sq__run(q, st);
+}
+
+static pl_err list(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_msg_attachment **out, size_t *n) {
+  size_t cap = 8, k = 0;
+  st_msg_attachment *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_msg_attachment *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, k * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    st_msg_attachment *m = &arr[k++];
+    m->message_id = sqlite3_column_int64(st, 0);
+    m->thread_id = sqlite3_column_int64(st, 1);
+    m->id = sq__col_text(a, st, 2);
+    m->name = sq__col_text(a, st, 3);
+    m->kind = sq__col_text(a, st, 4);
+    m->size = sqlite3_column_int64(st, 5);
+  }
+  sqlite3_reset(st);
+  (void)q;
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
+                                  size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_LIST_THREAD,
+                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
+                              " ON a.id = l.attachment_id WHERE l.thread_id = ?1"
+                              " ORDER BY l.message_id, l.pos");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  return list(q, st, a, out, n);
+}
+
+pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_USES,
+                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
+                              " ON a.id = l.attachment_id WHERE l.attachment_id = ?1"
+                              " ORDER BY l.message_id LIMIT 1000");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, id);
+  return list(q, st, a, out, n);
+}
