@@ -49,7 +49,7 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await bp.locator('h1', { hasText: 'Question about the product' }).waitFor();
   const question = 'Is a second battery included, or can I buy one?';
   await bp.getByLabel('Your message').fill(question);
-  await bp.getByRole('button', { name: 'Send' }).click();
+  await bp.getByRole('button', { name: 'Send', exact: true }).click();
   await bp.locator('.msg-buyer .msg-text', { hasText: question }).waitFor();
   await shot(bp, 'journey1', 'buyer-thread-asked');
 
@@ -87,7 +87,7 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await shot(sp, 'journey1', 'seller-finding-highlighted');
 
   // Sending it anyway is stopped in the page, and nothing is sent.
-  await sp.getByRole('button', { name: 'Send' }).click();
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
   await sp.locator('.compose [role="alert"]', { hasText: 'would be blocked' }).waitFor();
   assert.equal(await sp.locator('.msg-seller .msg-text', { hasText: 'my-shop-deals' }).count(), 0);
 
@@ -97,7 +97,7 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await box.pressSequentially(reply, { delay: 2 });
   await sp.locator('.policy-summary', { hasText: 'No policy problems found.' }).waitFor();
   assert.equal(await sp.locator('.editor-backdrop mark').count(), 0);
-  await sp.getByRole('button', { name: 'Send' }).click();
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
   const sent = sp.locator('.msg-seller', { hasText: 'sold separately on the marketplace' });
   await sent.waitFor();
   assert.equal(await sent.locator('.badge.status-delivered').textContent(), 'Delivered');
