@@ -58,8 +58,8 @@ export function crtGauge(crt) {
 export function responseBars(rt, limit = 86400) {
   const rows = [['Mean', rt.avg_s], ['Median', rt.median_s], ['90th percentile', rt.p90_s]];
   const max = Math.max(limit, ...rows.map(([, v]) => Number(v) || 0)) * 1.05;
-  const W = 260;
-  const x0 = 92;
+  const W = 280;
+  const x0 = 106;
   const span = W - x0 - 10;
   const rowH = 30;
   const H = rows.length * rowH + 22;
