@@ -68,6 +68,12 @@ int cmd_serve(int argc, char **argv) {
   so.files_dir = cli_get(&a, "files", files);
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
+  pl_detail pd = {{0}};
+  if (svc_policy_prepare(s, &pd)) {
+    fprintf(stderr, "parley serve: the policy configuration does not compile: %s\n", pd.msg);
+    svc_free(s);
+    return 1;
+  }
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
   ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
   ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);

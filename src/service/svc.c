@@ -21,17 +21,10 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   s->ev_next = 1;
   /* The policy is compiled once, so that a broken configuration file stops the start
    * instead of the first seller message, and every marketplace shares it. */
+  /* The policy is compiled on first use (svc_policy_prepare() compiles it at once), so
+   * that commands which never scan, such as an import, do not pay for it. */
   s->opt.policy = NULL;
-  if (opt && opt->policy) {
-    s->policy = policy_config_ref(opt->policy);
-  } else {
-    policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
-    pl_err e = policy_config_new(&po, &s->policy, d);
-    if (e) {
-      svc_free(s);
-      return e;
-    }
-  }
+  if (opt && opt->policy) s->policy = policy_config_ref(opt->policy);
   *out = s;
   return PL_OK;
 }
@@ -170,6 +163,17 @@ void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx) {
 
 /* ---- policy configurations -------------------------------------------------------- */
 
+pl_err svc_policy_prepare(svc *s, pl_detail *d) {
+  pthread_mutex_lock(&s->policy_mu);
+  pl_err e = PL_OK;
+  if (!s->policy) {
+    policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+    e = policy_config_new(&po, &s->policy, d);
+  }
+  pthread_mutex_unlock(&s->policy_mu);
+  return e;
+}
+
 pl_err svc_policy_reload(svc *s, pl_detail *d) {
   policy_config *cfg = NULL;
   policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
@@ -198,6 +202,7 @@ pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
   }
   allow[k] = NULL;
   json_decref(doms);
+  if ((e = svc_policy_prepare(s, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
   *out = policy_config_ref(s->policy);
   pthread_mutex_unlock(&s->policy_mu);

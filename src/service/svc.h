@@ -49,6 +49,9 @@ void svc_free(svc *s);
 store *svc_store(svc *s);
 pl_time svc_now(svc *s);
 
+/* Compiles the policy configuration now unless it is compiled already (otherwise the
+ * first scan does); a server calls it at start so that a broken configuration stops it. */
+pl_err svc_policy_prepare(svc *s, pl_detail *d);
 /* Recompiles the policy configuration; requests in flight keep the one they hold. */
 pl_err svc_policy_reload(svc *s, pl_detail *d);
 
