@@ -197,6 +197,9 @@ class AgainstServer(FastCase):
         check("ReviewQueue", self.srv.get("/v1/review-queue", self.fx.operator).json)
         check("SellerList", self.srv.get("/v1/sellers", self.fx.operator).json)
         check("Enforcement", self.srv.get("/v1/sellers/S1/enforcement", self.fx.operator).json)
+        for tok in (self.fx.agent, self.fx.operator):
+            check("Metrics", self.srv.get("/v1/sellers/S1/metrics?window=7d", tok).json)
+        check("Reloaded", self.srv.post("/v1/admin/policy/reload", None, self.fx.operator).json)
         r = self.srv.post("/v1/session", {"token": self.fx.b1})
         self.assertEqual(r.status, 201, r)
         check("Session", r.json)
