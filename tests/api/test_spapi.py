@@ -366,12 +366,12 @@ class Solicitations:
 
 
 class Uploads:
-    DATA = b"%PDF-1.4 a small invoice\n"
+    DATA = b"Invoice 2026-117\nCordless drill  89.99 USD\nTotal  89.99 USD\n"  # a text file: a type by content
 
     def create(self, resource, md5=None, encoded=True):
         md5 = md5 or base64.b64encode(hashlib.md5(self.DATA).digest()).decode()
         res = quote(resource, safe="") if encoded else resource
-        return self.sp("POST", "/uploads/2020-11-01/uploadDestinations/%s?contentMD5=%s&contentType=application/pdf"
+        return self.sp("POST", "/uploads/2020-11-01/uploadDestinations/%s?contentMD5=%s&contentType=text/plain"
                        % (res, quote(md5, safe="")))
 
     def test_create_destination(self):
@@ -399,7 +399,7 @@ class Uploads:
     def test_put_checks_md5(self):
         p = self.create("messaging/v1/orders/%s/messages/invoice" % self.order()).json["payload"]
         path = urlsplit(p["url"]).path
-        r = self.srv.request("PUT", path, raw=b"other bytes", headers={"Content-Type": "application/pdf"})
+        r = self.srv.request("PUT", path, raw=b"other bytes", headers={"Content-Type": "text/plain"})
         self.assertSpError(r, 400, "InvalidInput", "MD5")
         r = self.srv.request("PUT", path, raw=self.DATA,
                              headers={"Content-MD5": base64.b64encode(hashlib.md5(b"x").digest()).decode()})
@@ -414,7 +414,7 @@ class Uploads:
         d = self.create("messaging/v1/orders/%s/messages/invoice" % oid).json["payload"]
         self.assertEqual(self.srv.request("PUT", urlsplit(d["url"]).path, raw=self.DATA, headers=d["headers"]).status, 200)
         self.assertCreated(self.sp("POST", "/messaging/v1/orders/%s/messages/invoice" % oid,
-                                   {"attachments": [{"uploadDestinationId": d["uploadDestinationId"], "fileName": "invoice.pdf"}]}))
+                                   {"attachments": [{"uploadDestinationId": d["uploadDestinationId"], "fileName": "invoice.txt"}]}))
 
 
 class Limits:

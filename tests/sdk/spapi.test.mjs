@@ -136,11 +136,11 @@ test('every create operation of Messaging answers 201 {}', async () => {
 test('an attachment: upload destination, PUT with Content-MD5, then sendInvoice and createLegalDisclosure', async (t) => {
   const uploads = new UploadsSpApi.UploadsApi(client(UploadsSpApi));
   const api = new MessagingSpApi.MessagingApi(client(MessagingSpApi));
-  const pdf = Buffer.from('%PDF-1.4\n% an invoice for order ' + SHIPPED + '\n');
+  const pdf = Buffer.from(`Invoice for order ${SHIPPED}\nCordless drill  89.99 USD\nTotal  89.99 USD\n`); // text: a type by content
   const md5 = createHash('md5').update(pdf).digest('base64');
   for (const [op, action] of [['sendInvoice', 'invoice'], ['createLegalDisclosure', 'legalDisclosure']]) {
     const dest = await uploads.createUploadDestinationForResource([MP], md5, `messaging/v1/orders/${SHIPPED}/messages/${action}`,
-      { contentType: 'application/pdf' });
+      { contentType: 'text/plain' });
     const { uploadDestinationId, url, headers } = dest.payload;
     assert.ok(uploadDestinationId && url && headers['Content-MD5'] === md5);
     const put = await fetch(url, { method: 'PUT', headers, body: pdf });
@@ -150,7 +150,7 @@ test('an attachment: upload destination, PUT with Content-MD5, then sendInvoice 
     }
     assert.equal(put.status, 200);
     const { response } = await api[`${op}WithHttpInfo`](SHIPPED, [MP],
-      { attachments: [{ uploadDestinationId, fileName: `${action}.pdf` }] });
+      { attachments: [{ uploadDestinationId, fileName: `${action}.txt` }] });
     assert.equal(response.status, 201, op);
   }
 });
