@@ -264,8 +264,14 @@ pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_
   if ((e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour = $2"
                     " AND agent_id = $3", &p, &r)))
     return e;
-  if (PQntuples(r) == 0) e = PL_ENOTFOUND;
-  else read_bucket(a, r, 0, out);
+  if (PQntuples(r) == 0) {
+    e = PL_ENOTFOUND;
+  } else {
+    read_bucket(a, r, 0, out);
+    /* The caller edits this bucket and releases it: give it its own copy of rt, since
+     * sla_bucket_add() grows a borrowed array of more than zero entries in place. */
+    sla_bucket_rt_set(out, out->rt, out->n_rt);
+  }
   PQclear(r);
   return e;
 }
