@@ -73,7 +73,8 @@ export function responseBars(rt, limit = 86400) {
       return s('g', null,
         s('text', { x: 0, y: y + 15, class: 'chart-label' }, name),
         has ? s('rect', { x: x0, y, width: w.toFixed(1), height: 20, rx: 3, class: Number(v) > limit ? 'bar bar-late' : 'bar' }) : null,
-        s('text', { x: has ? Math.min(x0 + w + 4, W - 60) : x0, y: y + 15, class: has && x0 + w + 4 > W - 60 ? 'chart-value chart-value-in' : 'chart-value' }, formatDuration(v)));
+        // The figure after the bar, or inside it from its start when the bar is too long.
+        s('text', { x: has && x0 + w + 4 > W - 64 ? x0 + 4 : has ? x0 + w + 4 : x0, y: y + 15, class: has && x0 + w + 4 > W - 64 ? 'chart-value chart-value-in' : 'chart-value' }, formatDuration(v)));
     }),
     s('line', { x1: lx.toFixed(1), x2: lx.toFixed(1), y1: 2, y2: H - 18, class: 'limit-line' }),
     s('text', { x: lx.toFixed(1), y: H - 4, 'text-anchor': 'middle', class: 'chart-label' }, '24 h'));

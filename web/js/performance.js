@@ -125,7 +125,7 @@ export function enforcementSection(en, { operator = false } = {}) {
   const sp = en.suspension;
   const line = (active, on, off, reason) => h('dd', { class: active ? 'measure-on' : 'measure-off' },
     active ? h('span', { class: 'badge badge-measure' }, on) : h('span', null, off),
-    reason ? h('span', { class: 'measure-reason' }, active ? ` Reason: ${reason}` : ` Last change: ${reason}`) : null);
+    reason ? h('span', { class: 'measure-reason' }, active ? ` Reason: ${reason}` : ` · last change: ${reason}`) : null);
   const vs = en.violations || [];
   const severe = vs.filter((v) => v.severity === 'severe').length;
   const anything = r.active || q.active || sp.flagged || en.warnings > 0;
