@@ -329,8 +329,9 @@ class Messaging:
                                    {"text": "Hi", "attachments": [{"fileName": "a.png"}]}), 400, "InvalidInput")
 
     def test_policy_refusal_names_findings(self):
-        r = self.sp("POST", "/messaging/v1/orders/%s/messages/confirmOrderDetails" % self.order(),
-                    {"text": "Write to me at jane.seller@gmail.com instead."})
+        # S2: a severe finding restricts the seller's proactive messages at once
+        r = self.sp("POST", "/messaging/v1/orders/%s/messages/confirmOrderDetails" % self.order(seller="S2"),
+                    {"text": "Write to me at jane.seller@gmail.com instead."}, seller="S2")
         self.assertSpError(r, 400, "InvalidInput", "jane.seller@gmail.com")
         self.assertIn("email", r.json["errors"][0]["message"])
         self.assertEqual(r.json["errors"][0]["details"], "policy_violation")
