@@ -43,12 +43,28 @@ void svc_free(svc *s) {
 store *svc_store(svc *s) { return s->st; }
 pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 
+/* Inside a batch (svc_batch_begin) an operation's transaction is a savepoint of the
+ * batch's, so that a failed operation undoes only itself. Per thread, as transactions are. */
+static _Thread_local int batch_depth;
+
 pl_err svc__begin(svc *s, bool write, pl_detail *d) {
-  pl_err e = store_begin(s->st, write);
+  pl_err e;
+  if (batch_depth) {
+    e = s->st->ops->savepoint(s->st, ST_SP_BEGIN);
+    if (!e) batch_depth++;
+  } else {
+    e = store_begin(s->st, write);
+  }
   return e ? pl_fail(d, PL_ESTORE, "the store is unavailable; nothing was changed") : PL_OK;
 }
 
 pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
+  if (batch_depth > 1) {
+    batch_depth--;
+    pl_err r = s->st->ops->savepoint(s->st, e ? ST_SP_ROLLBACK : ST_SP_RELEASE);
+    if (e) return e;
+    return r ? pl_fail(d, PL_ESTORE, "the store failed; nothing was changed") : PL_OK;
+  }
   if (e) {
     store_rollback(s->st);
     if (e == PL_ESTORE && d && !d->msg[0]) pl_fail(d, e, "the store failed; nothing was changed");
@@ -56,6 +72,24 @@ pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
   }
   if (store_commit(s->st)) return pl_fail(d, PL_ESTORE, "the store could not commit; nothing was changed");
   return PL_OK;
+}
+
+pl_err svc_batch_begin(svc *s, pl_detail *d) {
+  if (batch_depth) return pl_fail(d, PL_EINTERNAL, "a batch is already open");
+  pl_err e = store_begin(s->st, true);
+  if (e) return pl_fail(d, PL_ESTORE, "the store is unavailable; nothing was changed");
+  batch_depth = 1;
+  return PL_OK;
+}
+
+pl_err svc_batch_end(svc *s, bool commit, pl_detail *d) {
+  if (batch_depth != 1) return pl_fail(d, PL_EINTERNAL, "no batch is open");
+  batch_depth = 0;
+  if (!commit) {
+    store_rollback(s->st);
+    return PL_OK;
+  }
+  return store_commit(s->st) ? pl_fail(d, PL_ESTORE, "the store could not commit the batch") : PL_OK;
 }
 
 const char *const svc_status_names[SVC_STATUS_COUNT] = {"delivered", "not_delivered",

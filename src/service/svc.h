@@ -290,6 +290,12 @@ uint64_t svc_events_latest(svc *s);
 void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);
 
 /* ---- import --------------------------------------------------------------------- */
+/* A batch: the operations between begin and end share one store transaction, each
+ * in a savepoint of its own (a failed one undoes only itself). For bulk imports, where
+ * one commit per line would cost one disk flush per line. Not for concurrent use. */
+pl_err svc_batch_begin(svc *s, pl_detail *d);
+pl_err svc_batch_end(svc *s, bool commit, pl_detail *d);
+
 /* Imports one line of the import format; history as it was (no policy scan,
  * timestamps kept). Nothing of a failed line is stored. */
 pl_err svc_import_line(svc *s, const char *line, size_t len, pl_detail *d);

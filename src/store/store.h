@@ -21,6 +21,8 @@
 
 typedef struct store store;
 
+enum { ST_SP_BEGIN = 0, ST_SP_RELEASE = 1, ST_SP_ROLLBACK = 2 };
+
 typedef struct {
   char *id, *name, *locale;
   char *domains_json;  /* JSON array of the marketplace's own domains */
@@ -223,6 +225,10 @@ typedef struct store_ops {
   pl_err (*commit)(store *s);
   void (*rollback)(store *s);
   pl_err (*ping)(store *s);
+  /* Nested transactions inside begin/commit: ST_SP_BEGIN opens a savepoint,
+   * ST_SP_RELEASE keeps what was done since, ST_SP_ROLLBACK undoes it and leaves the
+   * outer transaction usable (an import keeps its good lines, drops a bad one). */
+  pl_err (*savepoint)(store *s, int action);
 
   pl_err (*marketplace_put)(store *s, const st_marketplace *m);
   pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);

@@ -455,6 +455,17 @@ static void pg_rollback(store *s) {
   finish(s, k);
 }
 
+static pl_err pg_savepoint(store *s, int action) {
+  static const char *const stmt_text[] = {"SAVEPOINT pl_sp", "RELEASE SAVEPOINT pl_sp",
+                                          "ROLLBACK TO SAVEPOINT pl_sp; RELEASE SAVEPOINT pl_sp"};
+  pg_conn *k = cur(s);
+  if (!k || action < 0 || action > 2) return PL_ESTORE;
+  pl_err e = simple(k, stmt_text[action]);
+  /* Rolled back to the savepoint, the transaction is usable again. */
+  if (!e && action == ST_SP_ROLLBACK) k->failed = false;
+  return e;
+}
+
 /* For the store_pg_*.c files: one statement with text parameters in the calling thread's
  * transaction, with this file's error mapping (a failure dooms the transaction). */
 PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *values, pl_err *e) {
@@ -1364,6 +1375,7 @@ static const store_ops pg_ops = {
   .commit = pg_commit,
   .rollback = pg_rollback,
   .ping = pg_ping,
+  .savepoint = pg_savepoint,
   .marketplace_put = pg_marketplace_put,
   .marketplace_get = pg_marketplace_get,
   .seller_put = pg_seller_put,

@@ -297,6 +297,12 @@ static void sq_rollback(store *s) {
   pthread_mutex_unlock(&q->mu);
 }
 
+static pl_err sq_savepoint(store *s, int action) {
+  static const char *const stmt_text[] = {"SAVEPOINT pl_sp", "RELEASE pl_sp", "ROLLBACK TO pl_sp; RELEASE pl_sp"};
+  if (action < 0 || action > 2) return PL_EINVAL;
+  return exec(SQ(s), stmt_text[action]);
+}
+
 static pl_err sq_ping(store *s) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_PING);
@@ -1193,6 +1199,7 @@ static const store_ops sq_ops = {
   .commit = sq_commit,
   .rollback = sq_rollback,
   .ping = sq_ping,
+  .savepoint = sq_savepoint,
   .marketplace_put = sq_marketplace_put,
   .marketplace_get = sq_marketplace_get,
   .seller_put = sq_seller_put,
