@@ -30,7 +30,9 @@ static json_t *deadline_list(const sla_deadline *dl, size_t n) {
     const sla_deadline *x = &dl[i];
     json_t *o = json_object();
     json_object_set_new(o, "id", x->ref ? json_string(x->ref) : json_integer(x->msg_id));
-    json_object_set_new(o, "thread", json_integer(x->thread_id));
+    char tref[32];
+    snprintf(tref, sizeof tref, "T%lld", (long long)x->thread_id);
+    json_object_set_new(o, "thread", json_string(tref)); /* as the API names threads */
     json_object_set_new(o, "received_at", iso(x->received_at));
     json_object_set_new(o, "due_at", iso(x->due_at));
     json_object_set_new(o, "left_s", json_integer(x->left_s));
