@@ -139,6 +139,7 @@ static void dispatch(http_server *h, http_req *r) {
     r->content_type = "text/plain; version=0.0.4";
     return;
   }
+  if (http__team(h, r)) return;
   if (http__api(h, r)) return;
   if (http__web(h, r)) return;
   http__error(r, PL_ENOTFOUND, "no such path");

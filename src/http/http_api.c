@@ -6,6 +6,7 @@
 
 #include "http/http_int.h"
 #include "service/svc_rules.h"
+#include "service/svc_team.h"
 
 #define MAX_SEGMENTS 6
 
@@ -124,6 +125,10 @@ bool http__authenticate(http_req *r) { return authenticate(r); }
 
 static void fail(http_req *r, pl_err e, const pl_detail *d) { http__error(r, e, d->msg); }
 
+json_t *http__body_object(http_req *r) { return body_object(r); }
+bool http__field_str(http_req *r, json_t *o, const char *k, const char **out) { return field_str(r, o, k, out); }
+bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out) { return field_bool(r, o, k, out); }
+
 static void method_not_allowed(http_req *r) {
   http__error(r, PL_EMETHOD, "this path does not take that method");
 }
@@ -201,6 +206,19 @@ static void h_threads_list(http_req *r) {
   q.asin = query(r, "asin");
   q.buyer_alias = query(r, "alias");
   q.fts = query(r, "q");
+  q.tag = query(r, "tag");
+  const char *as = query(r, "assignee");
+  if (as) {
+    char *end;
+    long long v = strtoll(as, &end, 10);
+    if (!strcmp(as, "none")) q.assignee_id = -1;
+    else if (!strcmp(as, "me") && r->caller.kind == ST_PRINCIPAL_AGENT) q.assignee_id = r->caller.agent_id;
+    else if (!*end && v > 0) q.assignee_id = v;
+    else {
+      http__error(r, PL_EINVAL, "assignee is an agent id, me or none");
+      return;
+    }
+  }
   if (q.fts && strlen(q.fts) > 500) {
     http__error(r, PL_EINVAL, "q is at most 500 characters");
     return;
@@ -303,6 +321,9 @@ static void h_thread_get(http_req *r, int64_t id) {
   pl_err be = store_begin(svc_store(r->s), false);
   json_t *tj = svc_json_thread(&r->caller, &t);
   if (!be) store_rollback(svc_store(r->s));
+  json_t *team = svc_team_thread_json(r->s, &r->caller, id, r->a); /* assignee, tags, replying */
+  if (team) json_object_update(tj, team);
+  json_decref(team);
   http__json(r, 200, json_pack("{s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr));
 }
 
@@ -312,11 +333,17 @@ static void h_send(http_req *r, int64_t id) {
   svc_send_in in = {0};
   const char *ids[SVC_MAX_ATTACHMENTS];
   json_t *att = json_object_get(b, "attachments");
+  const char *tpl = NULL, *after = NULL;
+  json_t *values = json_object_get(b, "values");
   if (att && !json_is_array(att)) {
     http__error(r, PL_ETYPE, "field 'attachments' must be an array of attachment ids");
   } else if (json_array_size(att) > SVC_MAX_ATTACHMENTS) {
     http__error(r, PL_ETOOMANY, "a message takes at most 16 attachments");
-  } else if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply)) {
+  } else if (values && !json_is_object(values)) {
+    http__error(r, PL_ETYPE, "field 'values' must be an object");
+  } else if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply) &&
+             field_str(r, b, "template_id", &tpl) && field_str(r, b, "after", &after) &&
+             field_bool(r, b, "confirm", &in.confirm)) {
     for (size_t i = 0; i < json_array_size(att); i++)
       if (!(ids[i] = json_string_value(json_array_get(att, i)))) {
         http__error(r, PL_ETYPE, "attachment ids must be strings");
@@ -325,6 +352,9 @@ static void h_send(http_req *r, int64_t id) {
       }
     in.attachments = ids;
     in.nattachments = json_array_size(att);
+    in.values = values;
+    if (tpl && !svc_team_parse_ref(tpl, "TPL", &in.template_id)) in.template_id = -1; /* no such template */
+    if (after && !svc_parse_ref(after, 'M', &in.after)) in.after = -1;
     svc_sent m;
     pl_detail d = {{0}};
     if (r->caller.kind == ST_PRINCIPAL_AGENT) rate_header(r);

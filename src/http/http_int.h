@@ -82,6 +82,14 @@ bool http__authenticate(http_req *r);
 
 /* Routes the API; returns false when no route matches the path. */
 bool http__api(http_server *h, http_req *r);
+/* Routes the team's paths (http_team.c: templates, agents, rules...); false otherwise. */
+bool http__team(http_server *h, http_req *r);
+/* http_api.c's request helpers, for the other route files: the body as a JSON object
+ * (NULL with the error response set), and an optional string or boolean field (false
+ * with the error response set on a wrong type). */
+json_t *http__body_object(http_req *r);
+bool http__field_str(http_req *r, json_t *o, const char *k, const char **out);
+bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out);
 /* Routes the SP-API-compatible paths (http_spapi.c); false when not one of them. */
 bool http__spapi(http_server *h, http_req *r);
 /* Serves the web message center's static files; false when not a web path. */

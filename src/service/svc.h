@@ -127,6 +127,12 @@ typedef struct {
   const char *status;   /* import only: recorded status */
   const char *const *attachments; /* ids of the sender's own uploads (svc_attachment_create) */
   size_t nattachments;
+  /* team work (svc_team.h), seller replies only: */
+  int64_t template_id;  /* render this template instead of text */
+  json_t *values;       /* the template's placeholder values (borrowed), or NULL */
+  int64_t after;        /* the last message the writer saw; 0 = not checked */
+  bool confirm;         /* send even though the thread moved on since `after` */
+  int64_t proposal_id;  /* the rule's proposal this reply sends, or 0 */
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller

@@ -40,6 +40,23 @@ typedef struct {
 pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_send_in *in,
                         const svc__msg_opts *opts, pl_arena *a, svc_sent *out, pl_detail *d);
 
+/* Team work (svc_team.c), inside the transaction of a seller's reply: before it is
+ * stored, renders its template and refuses (PL_ECONFLICT) a reply written against an
+ * older state of the thread or while another agent holds the lock, unless confirmed;
+ * after, releases the lock and marks the proposal it sends. */
+pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_send_in *in,
+                              pl_arena *a, pl_detail *d);
+pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t,
+                             const svc_send_in *in, const st_message *m, pl_arena *a);
+/* Runs the seller's rules on a new buyer message, inside its transaction. */
+pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a);
+
+/* svc_send_action with the criticality given (0 or 1) rather than the action's (-1): a
+ * template's own criticality decides whether an opted-out buyer receives it. */
+pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, const char *action,
+                           const svc_action_in *in, int critical, pl_arena *a, svc_sent *out,
+                           pl_detail *d);
+
 /* Rules of a marketplace (defaults when it has no settings). */
 pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r);
 /* Takes a token from the seller's bucket for op, or PL_ERATELIMIT. */

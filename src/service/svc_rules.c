@@ -327,6 +327,12 @@ static pl_err order_thread(svc *s, const st_order *o, pl_time now, pl_arena *a, 
 
 pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const char *action,
                        const svc_action_in *in, pl_arena *a, svc_sent *out, pl_detail *d) {
+  return svc__send_action_as(s, c, order_id, action, in, -1, a, out, d);
+}
+
+pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, const char *action,
+                           const svc_action_in *in, int critical, pl_arena *a, svc_sent *out,
+                           pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "message actions are the seller's");
   if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
@@ -389,7 +395,8 @@ pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const 
                              pl_time_format(cov_start, s1), pl_time_format(cov_end, s2));
       body = pl_arena_strdup(a, body);
     }
-    svc__msg_opts mo = {.action = def->name, .critical = def->critical, .proactive = proactive,
+    svc__msg_opts mo = {.action = def->name, .critical = critical < 0 ? def->critical : critical > 0,
+                        .proactive = proactive,
                         .opted_out = b.opt_out, .marketplace_text = !text || !*text};
     svc_send_in sin = {.text = body, .attachments = in->attachments, .nattachments = in->nattachments};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);

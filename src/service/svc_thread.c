@@ -165,6 +165,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
                    json_pack("{s:s,s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status,
                              "kind", m->kind));
   if (!e) e = svc__outbox_message(s, t, m);
+  if (!e && !seller && !in->ext_id) e = svc__team_on_buyer_message(s, t, m, a);
   return e;
 }
 
@@ -244,7 +245,9 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot send messages");
   if (c->kind == ST_PRINCIPAL_BUYER && in->auto_reply)
     return pl_fail(d, PL_EINVAL, "auto_reply is for seller messages");
-  pl_err e = svc__check_text(in->text, d);
+  if (c->kind == ST_PRINCIPAL_BUYER && (in->template_id || in->proposal_id))
+    return pl_fail(d, PL_EINVAL, "templates are for seller replies");
+  pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(in->text, d);
   if (e) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
@@ -258,7 +261,10 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     if (!e) e = svc__rate_take(s, c->seller_id, "send", &r, d);
     if (!e) e = svc__check_quota(s, c->seller_id, a, d);
   }
-  if (!e) e = svc__add_message(s, c, &t, in, NULL, a, out, d);
+  svc_send_in sin = *in;
+  if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_before_reply(s, c, &t, &sin, a, d);
+  if (!e) e = svc__add_message(s, c, &t, &sin, NULL, a, out, d);
+  if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_after_reply(s, c, &t, &sin, &out->msg, a);
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, out->msg.status);

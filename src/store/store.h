@@ -161,6 +161,10 @@ typedef struct {
   pl_time cursor_at;                               /* 0 = from the newest */
   int64_t cursor_id;
   int limit;
+  /* team work (docs/team.md): threads assigned to this agent (-1: unassigned, 0: any) and
+   * threads carrying this tag (NULL: any) */
+  int64_t assignee_id;
+  const char *tag;
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and
@@ -192,6 +196,38 @@ typedef struct {
   pl_time created_at, sent_at;
   char *last_error;
 } st_outbox;
+/* Team work (docs/team.md). A seller's templates, rules, proposals and rule firings are
+ * documents: a JSON body with a kind, kept per seller; state is the kind's own status
+ * (a proposal's pending, sent or discarded), "" when it has none. */
+typedef struct {
+  int64_t id;
+  char *seller_id, *kind, *state, *body;
+  pl_time created_at, updated_at;
+} st_team_doc;
+
+/* An agent with the team's view of them: available for round-robin assignment, and when
+ * a thread was last assigned to them (0 = never). */
+typedef struct {
+  int64_t id;
+  char *name, *role;
+  bool available;
+  pl_time last_assigned_at;
+} st_team_agent;
+
+/* A thread's assignee (0 = none), priority and tags (",a,b," with commas around each). */
+typedef struct {
+  int64_t thread_id;
+  char *seller_id;
+  int64_t assignee_id;
+  char *priority, *tags;
+} st_thread_team;
+
+/* The composition lock of a thread: who is replying, until when (without a heartbeat). */
+typedef struct {
+  int64_t thread_id, agent_id;
+  char *agent_name;
+  pl_time since, expires_at;
+} st_thread_lock;
 
 /* An uploaded attachment (docs/attachments.md): one record per upload, saying who
  * uploaded it and under which name; the bytes are kept once per content, named by
@@ -392,6 +428,38 @@ typedef struct store_ops {
   /* The messages an attachment is attached to (message_id and thread_id set). */
   pl_err (*attachment_uses)(store *s, const char *id, pl_arena *a, st_msg_attachment **out,
                             size_t *n);
+
+  /* ---- team work (svc_team.c; docs/team.md) ---- */
+  /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
+   * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
+  pl_err (*team_doc_put)(store *s, st_team_doc *d);
+  pl_err (*team_doc_get)(store *s, const char *seller_id, const char *kind, int64_t id,
+                         pl_arena *a, st_team_doc *out);
+  /* The seller's documents of a kind (state NULL: any), newest first, at most limit. */
+  pl_err (*team_doc_list)(store *s, const char *seller_id, const char *kind, const char *state,
+                          int limit, pl_arena *a, st_team_doc **out, size_t *n);
+  pl_err (*team_doc_delete)(store *s, const char *seller_id, const char *kind, int64_t id);
+  /* The seller's agents by id, with availability (an agent never set is available). */
+  pl_err (*team_agent_list)(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
+                            size_t *n);
+  pl_err (*team_agent_put)(store *s, const char *seller_id, const st_team_agent *ag);
+  /* PL_ENOTFOUND when the thread has no assignee, priority or tag yet. */
+  pl_err (*thread_team_get)(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out);
+  pl_err (*thread_team_put)(store *s, const st_thread_team *tt);
+  /* Takes or renews the thread's lock for lk->agent_id unless another agent holds one
+   * that has not expired at `now`; *holder is the lock as it stands afterwards. The row
+   * is written in the caller's transaction, so writers on one thread queue behind it. */
+  pl_err (*thread_lock_take)(store *s, const char *seller_id, const st_thread_lock *lk,
+                             pl_time now, pl_arena *a, st_thread_lock *holder);
+  /* The live lock of a thread at `now`; PL_ENOTFOUND when none. */
+  pl_err (*thread_lock_get)(store *s, int64_t thread_id, pl_time now, pl_arena *a,
+                            st_thread_lock *out);
+  /* Ends agent_id's lock on the thread (no-op when another agent holds it). */
+  pl_err (*thread_lock_release)(store *s, int64_t thread_id, int64_t agent_id);
+  /* The seller's replies (seller messages of kind message or auto_reply) with id at
+   * most max_id (0: any), newest first, at most limit; text, kind, agent and status. */
+  pl_err (*team_reply_list)(store *s, const char *seller_id, int64_t max_id, int limit,
+                            pl_arena *a, st_message **out, size_t *n);
 } store_ops;
 
 struct store {

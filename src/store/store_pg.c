@@ -82,6 +82,12 @@ enum {
   "      AND ($9::int = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"           \
   " AND ($7::bigint = 0 OR t.last_message_at < $7"                                          \
   "      OR (t.last_message_at = $7 AND t.id < $8::bigint))"                                \
+  " AND ($11::bigint = 0 OR ($11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"         \
+  "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                               \
+  "      OR ($11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                              \
+  "      WHERE tt.thread_id = t.id AND tt.assignee_id = $11)))"                             \
+  " AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id" \
+  "      AND strpos(tt.tags, ',' || $12 || ',') > 0))"                                       \
   " ORDER BY t.last_message_at DESC, t.id DESC LIMIT $10"
 
 static const char *const sql[Q__COUNT] = {
@@ -924,6 +930,8 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   p_int(&p, qr->cursor_id);
   p_int(&p, qr->buyer_id ? 1 : 0);
   p_int(&p, limit);
+  p_int(&p, qr->assignee_id);
+  p_text(&p, qr->tag);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1444,6 +1452,18 @@ static const store_ops pg_ops = {
   .attachment_link = pg__attachment_link,
   .attachment_list_thread = pg__attachment_list_thread,
   .attachment_uses = pg__attachment_uses,
+  .team_doc_put = pg__team_doc_put,
+  .team_doc_get = pg__team_doc_get,
+  .team_doc_list = pg__team_doc_list,
+  .team_doc_delete = pg__team_doc_delete,
+  .team_agent_list = pg__team_agent_list,
+  .team_agent_put = pg__team_agent_put,
+  .thread_team_get = pg__thread_team_get,
+  .thread_team_put = pg__thread_team_put,
+  .thread_lock_take = pg__thread_lock_take,
+  .thread_lock_get = pg__thread_lock_get,
+  .thread_lock_release = pg__thread_lock_release,
+  .team_reply_list = pg__team_reply_list,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

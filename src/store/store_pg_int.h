@@ -54,4 +54,24 @@ pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_m
                                  size_t *n);
 pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
 
+/* Team work (store_pg_team.c), for the vtable. */
+pl_err pg__team_doc_put(store *s, st_team_doc *d);
+pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
+                        st_team_doc *out);
+pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
+                         int limit, pl_arena *a, st_team_doc **out, size_t *n);
+pl_err pg__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id);
+pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
+                           size_t *n);
+pl_err pg__team_agent_put(store *s, const char *seller_id, const st_team_agent *ag);
+pl_err pg__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out);
+pl_err pg__thread_team_put(store *s, const st_thread_team *tt);
+pl_err pg__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
+                            pl_arena *a, st_thread_lock *holder);
+pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
+                           st_thread_lock *out);
+pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
+pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
+                           st_message **out, size_t *n);
+
 #endif

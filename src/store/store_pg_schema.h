@@ -205,6 +205,28 @@ static const char *const store_pg_migrations[] = {
     "  pos INTEGER NOT NULL, PRIMARY KEY (message_id, attachment_id));"
     "CREATE INDEX message_attachments_thread ON message_attachments(thread_id);"
     "CREATE INDEX message_attachments_att ON message_attachments(attachment_id);",
+
+    /* 7: team work (as SQLite's; docs/team.md): documents per seller, agents'
+     * availability, threads' assignee, priority and tags, composition locks. */
+    "CREATE TABLE team_docs("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('template','rule','proposal','firing')),"
+    "  state TEXT NOT NULL DEFAULT '', body TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX team_docs_seller ON team_docs(seller_id, kind, id);"
+    "CREATE TABLE agent_status("
+    "  agent_id BIGINT PRIMARY KEY REFERENCES agents(id), seller_id TEXT NOT NULL,"
+    "  available BOOLEAN NOT NULL DEFAULT true, last_assigned_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE thread_team("
+    "  thread_id BIGINT PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  assignee_id BIGINT NOT NULL DEFAULT 0, priority TEXT NOT NULL DEFAULT 'normal',"
+    "  tags TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX thread_team_assignee ON thread_team(seller_id, assignee_id);"
+    "CREATE TABLE thread_locks("
+    "  thread_id BIGINT PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  agent_id BIGINT NOT NULL, agent_name TEXT NOT NULL, since BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL);",
 };
 
 #endif

@@ -58,6 +58,12 @@ enum {
   "      WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?6)"      \
   "      AND (?9 = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"              \
   " AND (?7 = 0 OR t.last_message_at < ?7 OR (t.last_message_at = ?7 AND t.id < ?8))"     \
+  " AND (?11 = 0 OR (?11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"               \
+  "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                             \
+  "      OR (?11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                            \
+  "      WHERE tt.thread_id = t.id AND tt.assignee_id = ?11)))"                           \
+  " AND (?12 IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id"    \
+  "      AND instr(tt.tags, ',' || ?12 || ',') > 0))"                                      \
   " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?10"
 
 static const char *const sql[Q__COUNT] = {
@@ -761,6 +767,8 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   sqlite3_bind_int(st, 9, qr->buyer_id ? 1 : 0);
   int limit = qr->limit > 0 ? qr->limit : 25;
   sqlite3_bind_int(st, 10, limit);
+  sqlite3_bind_int64(st, 11, qr->assignee_id);
+  sq__bind_text(st, 12, qr->tag);
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc;
@@ -1268,6 +1276,18 @@ static const store_ops sq_ops = {
   .attachment_link = sq__attachment_link,
   .attachment_list_thread = sq__attachment_list_thread,
   .attachment_uses = sq__attachment_uses,
+  .team_doc_put = sq__team_doc_put,
+  .team_doc_get = sq__team_doc_get,
+  .team_doc_list = sq__team_doc_list,
+  .team_doc_delete = sq__team_doc_delete,
+  .team_agent_list = sq__team_agent_list,
+  .team_agent_put = sq__team_agent_put,
+  .thread_team_get = sq__thread_team_get,
+  .thread_team_put = sq__thread_team_put,
+  .thread_lock_take = sq__thread_lock_take,
+  .thread_lock_get = sq__thread_lock_get,
+  .thread_lock_release = sq__thread_lock_release,
+  .team_reply_list = sq__team_reply_list,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

@@ -173,6 +173,28 @@ static const char *const store_sqlite_migrations[] = {
     "  pos INTEGER NOT NULL, PRIMARY KEY (message_id, attachment_id));"
     "CREATE INDEX message_attachments_thread ON message_attachments(thread_id);"
     "CREATE INDEX message_attachments_att ON message_attachments(attachment_id);",
+
+    /* Team work (docs/team.md): templates, rules, proposals and rule firings as documents
+     * per seller; agents' availability; threads' assignee, priority and tags; composition
+     * locks with their expiry, shared by every node on the database. */
+    "CREATE TABLE team_docs("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('template','rule','proposal','firing')),"
+    "  state TEXT NOT NULL DEFAULT '', body TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX team_docs_seller ON team_docs(seller_id, kind, id);"
+    "CREATE TABLE agent_status("
+    "  agent_id INTEGER PRIMARY KEY REFERENCES agents(id), seller_id TEXT NOT NULL,"
+    "  available INTEGER NOT NULL DEFAULT 1, last_assigned_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE thread_team("
+    "  thread_id INTEGER PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  assignee_id INTEGER NOT NULL DEFAULT 0, priority TEXT NOT NULL DEFAULT 'normal',"
+    "  tags TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX thread_team_assignee ON thread_team(seller_id, assignee_id);"
+    "CREATE TABLE thread_locks("
+    "  thread_id INTEGER PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
+    "  agent_id INTEGER NOT NULL, agent_name TEXT NOT NULL, since INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL);",
 };
 
 #endif

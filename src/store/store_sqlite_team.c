@@ -1,0 +1,285 @@
+/* store_sqlite_team.c - team work in SQLite: documents, availability, assignment, locks. */
+#include <string.h>
+
+#include "store/store_sqlite_int.h"
+
+enum {
+  S_DOC_INSERT = SQ_SLOT_TEAM, S_DOC_UPDATE, S_DOC_GET, S_DOC_LIST, S_DOC_DELETE,
+  S_AGENT_LIST, S_AGENT_PUT, S_TT_GET, S_TT_PUT, S_LOCK_TAKE, S_LOCK_GET, S_LOCK_RELEASE,
+  S_REPLY_LIST
+};
+
+#define DOC_COLS "id, seller_id, kind, state, body, created_at, updated_at"
+#define LOCK_COLS "thread_id, agent_id, agent_name, since, expires_at"
+
+static void read_doc(pl_arena *a, sqlite3_stmt *st, st_team_doc *d) {
+  d->id = sqlite3_column_int64(st, 0);
+  d->seller_id = sq__col_text(a, st, 1);
+  d->kind = sq__col_text(a, st, 2);
+  d->state = sq__col_text(a, st, 3);
+  d->body = sq__col_text(a, st, 4);
+  d->created_at = sqlite3_column_int64(st, 5);
+  d->updated_at = sqlite3_column_int64(st, 6);
+}
+
+pl_err sq__team_doc_put(store *s, st_team_doc *d) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st;
+  if (!d->id) {
+    st = sq__stmt(q, S_DOC_INSERT, "INSERT INTO team_docs(seller_id, kind, state, body, created_at,"
+                                   " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st) return PL_ESTORE;
+    sq__bind_text(st, 1, d->seller_id);
+    sq__bind_text(st, 2, d->kind);
+    sq__bind_text(st, 3, d->state ? d->state : "");
+    sq__bind_text(st, 4, d->body);
+    sqlite3_bind_int64(st, 5, d->created_at);
+    sqlite3_bind_int64(st, 6, d->updated_at ? d->updated_at : d->created_at);
+    pl_err e = sq__run(q, st);
+    if (!e) d->id = sqlite3_last_insert_rowid(sq__db(q));
+    return e;
+  }
+  st = sq__stmt(q, S_DOC_UPDATE, "UPDATE team_docs SET state = ?4, body = ?5, updated_at = ?6"
+                                 " WHERE id = ?1 AND seller_id = ?2 AND kind = ?3");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, d->id);
+  sq__bind_text(st, 2, d->seller_id);
+  sq__bind_text(st, 3, d->kind);
+  sq__bind_text(st, 4, d->state ? d->state : "");
+  sq__bind_text(st, 5, d->body);
+  sqlite3_bind_int64(st, 6, d->updated_at);
+  pl_err e = sq__run(q, st);
+  if (!e && sqlite3_changes(sq__db(q)) == 0) e = PL_ENOTFOUND;
+  return e;
+}
+
+pl_err sq__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
+                        st_team_doc *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_GET, "SELECT " DOC_COLS " FROM team_docs"
+                                            " WHERE id = ?1 AND seller_id = ?2 AND kind = ?3");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  sq__bind_text(st, 2, seller_id);
+  sq__bind_text(st, 3, kind);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_doc(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
+                         int limit, pl_arena *a, st_team_doc **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_LIST, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = ?1"
+                                             " AND kind = ?2 AND (?3 IS NULL OR state = ?3)"
+                                             " ORDER BY id DESC LIMIT ?4");
+  if (!st) return PL_ESTORE;
+  if (limit < 1) limit = 1;
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, kind);
+  sq__bind_text(st, 3, state);
+  sqlite3_bind_int(st, 4, limit);
+  st_team_doc *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
+  size_t k = 0;
+  int rc = SQLITE_DONE;
+  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) read_doc(a, st, &arr[k++]);
+  if (k == (size_t)limit) rc = SQLITE_DONE;
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_DELETE, "DELETE FROM team_docs WHERE id = ?1 AND seller_id = ?2"
+                                               " AND kind = ?3");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  sq__bind_text(st, 2, seller_id);
+  sq__bind_text(st, 3, kind);
+  pl_err e = sq__run(q, st);
+  if (!e && sqlite3_changes(sq__db(q)) == 0) e = PL_ENOTFOUND;
+  return e;
+}
+
+pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
+                           size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_LIST,
+                              "SELECT ag.id, ag.name, ag.role, coalesce(x.available, 1),"
+                              " coalesce(x.last_assigned_at, 0) FROM agents ag"
+                              " LEFT JOIN agent_status x ON x.agent_id = ag.id"
+                              " WHERE ag.seller_id = ?1 ORDER BY ag.id");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  size_t cap = 8, k = 0;
+  st_team_agent *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_team_agent *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, cap * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    st_team_agent *ag = &arr[k++];
+    ag->id = sqlite3_column_int64(st, 0);
+    ag->name = sq__col_text(a, st, 1);
+    ag->role = sq__col_text(a, st, 2);
+    ag->available = sqlite3_column_int(st, 3) != 0;
+    ag->last_assigned_at = sqlite3_column_int64(st, 4);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__team_agent_put(store *s, const char *seller_id, const st_team_agent *ag) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_PUT,
+                              "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
+                              " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id) DO UPDATE SET"
+                              " available = excluded.available, last_assigned_at = excluded.last_assigned_at");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, ag->id);
+  sq__bind_text(st, 2, seller_id);
+  sqlite3_bind_int(st, 3, ag->available);
+  sqlite3_bind_int64(st, 4, ag->last_assigned_at);
+  return sq__run(q, st);
+}
+
+pl_err sq__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_TT_GET, "SELECT thread_id, seller_id, assignee_id, priority, tags"
+                                           " FROM thread_team WHERE thread_id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  out->thread_id = sqlite3_column_int64(st, 0);
+  out->seller_id = sq__col_text(a, st, 1);
+  out->assignee_id = sqlite3_column_int64(st, 2);
+  out->priority = sq__col_text(a, st, 3);
+  out->tags = sq__col_text(a, st, 4);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__thread_team_put(store *s, const st_thread_team *tt) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_TT_PUT,
+                              "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(thread_id) DO UPDATE SET"
+                              " assignee_id = excluded.assignee_id, priority = excluded.priority,"
+                              " tags = excluded.tags");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, tt->thread_id);
+  sq__bind_text(st, 2, tt->seller_id);
+  sqlite3_bind_int64(st, 3, tt->assignee_id);
+  sq__bind_text(st, 4, tt->priority ? tt->priority : "normal");
+  sq__bind_text(st, 5, tt->tags ? tt->tags : "");
+  return sq__run(q, st);
+}
+
+static void read_lock(pl_arena *a, sqlite3_stmt *st, st_thread_lock *out) {
+  out->thread_id = sqlite3_column_int64(st, 0);
+  out->agent_id = sqlite3_column_int64(st, 1);
+  out->agent_name = sq__col_text(a, st, 2);
+  out->since = sqlite3_column_int64(st, 3);
+  out->expires_at = sqlite3_column_int64(st, 4);
+}
+
+pl_err sq__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
+                            pl_arena *a, st_thread_lock *holder) {
+  sq_store *q = SQ(s);
+  /* The holder keeps its `since` on a heartbeat; a new holder starts afresh. */
+  sqlite3_stmt *st = sq__stmt(q, S_LOCK_TAKE,
+                              "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since,"
+                              " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(thread_id) DO UPDATE SET"
+                              " since = CASE WHEN thread_locks.agent_id = excluded.agent_id"
+                              "   AND thread_locks.expires_at > ?5 THEN thread_locks.since ELSE excluded.since END,"
+                              " agent_id = excluded.agent_id, agent_name = excluded.agent_name,"
+                              " expires_at = excluded.expires_at"
+                              " WHERE thread_locks.expires_at <= ?5 OR thread_locks.agent_id = excluded.agent_id");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, lk->thread_id);
+  sq__bind_text(st, 2, seller_id);
+  sqlite3_bind_int64(st, 3, lk->agent_id);
+  sq__bind_text(st, 4, lk->agent_name);
+  sqlite3_bind_int64(st, 5, now);
+  sqlite3_bind_int64(st, 6, lk->expires_at);
+  pl_err e = sq__run(q, st);
+  if (e) return e;
+  e = sq__thread_lock_get(s, lk->thread_id, now, a, holder);
+  return e == PL_ENOTFOUND ? PL_ESTORE : e;
+}
+
+pl_err sq__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
+                           st_thread_lock *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_LOCK_GET, "SELECT " LOCK_COLS " FROM thread_locks"
+                                             " WHERE thread_id = ?1 AND expires_at > ?2");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int64(st, 2, now);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_lock(a, st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
+  sq_store *q = SQ(s);
+  /* The row stays (expired) so that the next writer on the thread still meets it. */
+  sqlite3_stmt *st = sq__stmt(q, S_LOCK_RELEASE, "UPDATE thread_locks SET expires_at = 0"
+                                                 " WHERE thread_id = ?1 AND agent_id = ?2");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int64(st, 2, agent_id);
+  return sq__run(q, st);
+}
+
+pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
+                           st_message **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_REPLY_LIST,
+                              "SELECT m.id, m.thread_id, m.agent_id, m.kind, m.text, m.at, x.status"
+                              " FROM messages m LEFT JOIN message_state x ON x.message_id = m.id"
+                              " WHERE m.seller_id = ?1 AND m.direction = 'seller'"
+                              " AND m.kind IN ('message','auto_reply') AND (?2 = 0 OR m.id <= ?2)"
+                              " ORDER BY m.id DESC LIMIT ?3");
+  if (!st) return PL_ESTORE;
+  if (limit < 1) limit = 1;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, max_id);
+  sqlite3_bind_int(st, 3, limit);
+  st_message *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
+  size_t k = 0;
+  int rc = SQLITE_DONE;
+  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    st_message *m = &arr[k++];
+    memset(m, 0, sizeof *m);
+    m->id = sqlite3_column_int64(st, 0);
+    m->thread_id = sqlite3_column_int64(st, 1);
+    m->agent_id = sqlite3_column_int64(st, 2);
+    m->seller_id = (char *)seller_id;
+    m->direction = "seller";
+    m->kind = sq__col_text(a, st, 3);
+    m->text = sq__col_text(a, st, 4);
+    m->at = sqlite3_column_int64(st, 5);
+    m->status = sq__col_text(a, st, 6);
+  }
+  if (k == (size_t)limit) rc = SQLITE_DONE;
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}

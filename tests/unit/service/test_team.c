@@ -1,0 +1,331 @@
+/* test_team.c - the seller's team over SQLite and a fake clock: the starter templates pass
+ * the policy, rendering per language with fallback, rules that wait for approval, locks
+ * and reproducible audit samples. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/svc.h"
+#include "service/svc_team.h"
+
+typedef struct {
+  svc *s;
+  pl_time now;
+  char dir[64];
+  svc_caller owner, agent, buyer, buyer_de;
+  pl_arena *a;
+} fx;
+
+static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
+
+/* One compiled policy for every test of the file: compiling it is the slow part. */
+static policy_config *shared_policy;
+
+static int group_setup(void **state) {
+  (void)state;
+  pl_detail d = {{0}};
+  policy_options po = {0};
+  return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state) {
+  (void)state;
+  policy_config_unref(shared_policy);
+  return 0;
+}
+
+static void import(fx *f, const char *line) {
+  pl_detail d = {{0}};
+  if (svc_import_line(f->s, line, strlen(line), &d)) fail_msg("import failed: %s (%s)", d.msg, line);
+}
+
+#define T0 1791190800 /* 2026-10-05T09:00:00Z */
+#define O1 "112-0000000-0000001"
+#define O2 "112-0000000-0000002"
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/parley-team-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  char db[128], key[128];
+  snprintf(db, sizeof db, "%s/t.db", f->dir);
+  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  pl_detail d = {{0}};
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  pl_keys keys;
+  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
+  store *st;
+  assert_int_equal(store_open(db, &st, &d), PL_OK);
+  f->now = T0;
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
+  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+  f->a = pl_arena_new();
+  import(f, "{\"type\":\"marketplace\",\"id\":\"M\",\"name\":\"Example\",\"domains\":[\"example.com\"],\"locale\":\"fr-FR\"}");
+  import(f, "{\"type\":\"seller\",\"id\":\"S1\",\"marketplace\":\"M\",\"name\":\"Acme\",\"email\":\"s@acme.test\"}");
+  import(f, "{\"type\":\"buyer\",\"id\":\"B1\",\"name\":\"Jane Doe\",\"email\":\"jane@mail.test\",\"locale\":\"pt-BR\"}");
+  import(f, "{\"type\":\"buyer\",\"id\":\"B2\",\"name\":\"Klaus Berger\",\"email\":\"k@mail.test\",\"locale\":\"de-DE\"}");
+  import(f, "{\"type\":\"order\",\"id\":\"" O1 "\",\"marketplace\":\"M\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"delivered\",\"purchased_at\":\"2026-10-01T10:00:00Z\",\"delivered_at\":\"2026-10-04T10:00:00Z\",\"items\":[{\"asin\":\"B0C1234567\",\"title\":\"Drill\",\"quantity\":1,\"price\":\"19.99\",\"currency\":\"EUR\"}]}");
+  import(f, "{\"type\":\"order\",\"id\":\"" O2 "\",\"marketplace\":\"M\",\"seller\":\"S1\",\"buyer\":\"B2\",\"status\":\"delivered\",\"purchased_at\":\"2026-10-01T10:00:00Z\",\"delivered_at\":\"2026-10-04T10:00:00Z\",\"items\":[{\"asin\":\"B0C1234567\",\"title\":\"Akkuschrauber\",\"quantity\":1,\"price\":\"19.99\",\"currency\":\"EUR\"}]}");
+  int64_t ow, ag;
+  assert_int_equal(svc_agent_add(f->s, "S1", "Olga", "owner", &ow, &d), PL_OK);
+  assert_int_equal(svc_agent_add(f->s, "S1", "Sam", "agent", &ag, &d), PL_OK);
+  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ow, .agent_role = "owner",
+                          .marketplace_id = "M", .name = "agent:1"};
+  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = "agent",
+                          .marketplace_id = "M", .name = "agent:2"};
+  f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
+  f->buyer_de = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B2", .name = "buyer:B2"};
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  svc_free(f->s);
+  pl_arena_free(f->a);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+  return 0;
+}
+
+static json_t *install(fx *f) {
+  json_t *out = NULL;
+  pl_detail d = {{0}};
+  pl_err e = svc_template_install_starter(f->s, &f->owner, NULL, f->a, &out, &d);
+  if (e) fail_msg("starter set refused: %s", d.msg);
+  return out;
+}
+
+static int64_t template_of(json_t *list, const char *purpose) {
+  size_t i;
+  json_t *t;
+  int64_t id = 0;
+  json_array_foreach(list, i, t) if (!strcmp(json_string_value(json_object_get(t, "purpose")), purpose))
+      svc_team_parse_ref(json_string_value(json_object_get(t, "id")), "TPL", &id);
+  return id;
+}
+
+/* Every variant of the starter set passes the content policy (install scans each). */
+static void starter_set_passes_policy(void **state) {
+  fx *f = *state;
+  assert_int_equal(svc_starter_template_count, 7);
+  json_t *list = install(f);
+  assert_int_equal(json_array_size(list), 7);
+  json_decref(list);
+  list = install(f);
+  assert_int_equal(json_array_size(list), 0); /* once */
+  json_decref(list);
+}
+
+/* The buyer's language; else the marketplace's (fr); else English. Amounts the buyer's way. */
+static void render_language_and_fallback(void **state) {
+  fx *f = *state;
+  json_t *list = install(f);
+  int64_t refund = template_of(list, "refund_processed");
+  json_decref(list);
+  json_t *values = json_pack("{s:s}", "AMOUNT", "19.99");
+  char *text;
+  const char *lang;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_template_render(f->s, &f->agent, refund, 0, O2, values, f->a, &text, &lang, &d), PL_OK);
+  assert_string_equal(lang, "de");
+  assert_non_null(strstr(text, "19,99\xc2\xa0\xe2\x82\xac")); /* 19,99 € */
+  assert_non_null(strstr(text, "Klaus"));
+  assert_int_equal(svc_template_render(f->s, &f->agent, refund, 0, O1, values, f->a, &text, &lang, &d), PL_OK);
+  assert_string_equal(lang, "fr"); /* pt: none; the marketplace's French */
+  assert_non_null(strstr(text, O1));
+  json_decref(values);
+  /* a placeholder without a value is an error naming it */
+  assert_int_equal(svc_template_render(f->s, &f->agent, refund, 0, O1, NULL, f->a, &text, &lang, &d), PL_EMISSING);
+  assert_non_null(strstr(d.msg, "[AMOUNT]"));
+  /* only English: the fallback of last resort */
+  json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "name", "Only English", "purpose", "other", "variants", "en",
+                           "Thanks for order [ORDER_ID].");
+  json_t *out;
+  policy_verdict v;
+  pl_err e = svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d);
+  if (e) fail_msg("template refused: %s", d.msg);
+  int64_t id;
+  assert_true(svc_team_parse_ref(json_string_value(json_object_get(out, "id")), "TPL", &id));
+  if (svc_template_render(f->s, &f->agent, id, 0, O2, NULL, f->a, &text, &lang, &d)) fail_msg("%s", d.msg);
+  assert_string_equal(lang, "en");
+  json_decref(out);
+  json_decref(body);
+  /* a variant the policy refuses is not saved */
+  body = json_pack("{s:s,s:s,s:{s:s}}", "name", "Bad", "purpose", "other", "variants", "en",
+                   "Please leave us a 5-star review and we refund you.");
+  assert_int_equal(svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d), PL_EPOLICY);
+  assert_true(v.nfindings > 0);
+  assert_string_equal(lang, "en");
+  policy_verdict_free(&v);
+  json_decref(body);
+}
+
+static int64_t proposals_pending(fx *f) {
+  json_t *out;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_proposal_list(f->s, &f->agent, NULL, f->a, &out, &d), PL_OK);
+  int64_t n = (int64_t)json_array_size(out), id = 0;
+  if (n) svc_team_parse_ref(json_string_value(json_object_get(json_array_get(out, 0), "id")), "PR", &id);
+  json_decref(out);
+  return n ? id : 0;
+}
+
+/* A rule's proposal waits until an agent sends it; nothing reaches the buyer before. */
+static void rule_proposal_waits_for_approval(void **state) {
+  fx *f = *state;
+  json_t *list = install(f);
+  int64_t dmg = template_of(list, "damaged_item");
+  json_decref(list);
+  json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s,s:{s:s}},{s:s,s:s}]}", "name", "Damaged", "conditions",
+                           "words", "kaputt", "actions", "type", "propose", "template_id",
+                           pl_arena_printf(f->a, "TPL%lld", (long long)dmg), "values", "TIMEFRAME", "2 Tagen",
+                           "type", "tag", "tag", "damaged");
+  json_t *out;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  json_decref(rule);
+  st_thread t;
+  svc_sent m;
+  svc_start_in in = {.order_id = O2, .topic = "damaged_or_defective", .text = "Der Schrauber kam KAPUTT an."};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer_de, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  st_message *msgs;
+  size_t n;
+  assert_int_equal(svc_thread_get(f->s, &f->owner, t.id, f->a, &t, &msgs, &n, &d), PL_OK);
+  assert_int_equal(n, 1); /* only the buyer's */
+  int64_t pid = proposals_pending(f);
+  assert_true(pid > 0);
+  f->now += 60;
+  svc_sent sent;
+  assert_int_equal(svc_proposal_send(f->s, &f->agent, pid, NULL, false, f->a, &sent, &d), PL_OK);
+  assert_non_null(strstr(sent.msg.text, "2 Tagen"));
+  assert_string_equal(sent.msg.status, "delivered");
+  policy_verdict_free(&sent.verdict);
+  assert_int_equal(proposals_pending(f), 0);
+  assert_int_equal(svc_proposal_send(f->s, &f->agent, pid, NULL, false, f->a, &sent, &d), PL_ECONFLICT);
+  policy_verdict_free(&sent.verdict);
+  assert_int_equal(svc_rule_firings(f->s, &f->owner, 10, f->a, &out, &d), PL_OK);
+  assert_int_equal(json_array_size(out), 2);
+  json_decref(out);
+}
+
+/* The lock expires two minutes after the last heartbeat; a reply after an unseen buyer
+ * message is refused unless confirmed. */
+static void lock_expiry_and_conflict(void **state) {
+  fx *f = *state;
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {{0}};
+  svc_start_in in = {.order_id = O1, .topic = "other", .text = "Hello, where is it?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  int64_t first = m.msg.id;
+  json_t *lk;
+  assert_int_equal(svc_team_lock(f->s, &f->agent, t.id, f->a, &lk, &d), PL_OK);
+  json_decref(lk);
+  assert_int_equal(svc_team_lock(f->s, &f->owner, t.id, f->a, &lk, &d), PL_ECONFLICT);
+  f->now += SVC_LOCK_SECONDS - 1;
+  assert_int_equal(svc_team_lock(f->s, &f->owner, t.id, f->a, &lk, &d), PL_ECONFLICT);
+  f->now += 1; /* expired */
+  assert_int_equal(svc_team_lock(f->s, &f->owner, t.id, f->a, &lk, &d), PL_OK);
+  json_decref(lk);
+  svc_send_in more = {.text = "Also: is it insured?"};
+  assert_int_equal(svc_send(f->s, &f->buyer, t.id, &more, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  svc_send_in reply = {.text = "It ships today.", .after = first};
+  assert_int_equal(svc_send(f->s, &f->owner, t.id, &reply, f->a, &m, &d), PL_ECONFLICT);
+  policy_verdict_free(&m.verdict);
+  reply.confirm = true;
+  assert_int_equal(svc_send(f->s, &f->owner, t.id, &reply, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+}
+
+/* The same seed and population give the same sample; another seed another. */
+static void audit_sample_reproducible(void **state) {
+  fx *f = *state;
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {{0}};
+  svc_start_in in = {.order_id = O1, .topic = "other", .text = "Hello?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  for (int i = 0; i < 12; i++) {
+    f->now += 10;
+    svc_send_in r = {.text = pl_arena_printf(f->a, "Update %d: your parcel is on its way.", i)};
+    assert_int_equal(svc_send(f->s, &f->owner, t.id, &r, f->a, &m, &d), PL_OK);
+    policy_verdict_free(&m.verdict);
+  }
+  json_t *a1, *a2, *a3;
+  assert_int_equal(svc_audit_sample(f->s, &f->owner, "S1", 5, 7, 0, f->a, &a1, &d), PL_OK);
+  assert_int_equal(svc_audit_sample(f->s, &f->owner, "S1", 5, 7, 0, f->a, &a2, &d), PL_OK);
+  assert_int_equal(svc_audit_sample(f->s, &f->owner, "S1", 5, 8, 0, f->a, &a3, &d), PL_OK);
+  assert_true(json_equal(json_object_get(a1, "replies"), json_object_get(a2, "replies")));
+  assert_false(json_equal(json_object_get(a1, "replies"), json_object_get(a3, "replies")));
+  assert_int_equal(json_integer_value(json_object_get(a1, "population")), 12);
+  assert_int_equal(json_array_size(json_object_get(a1, "replies")), 5);
+  json_decref(a1);
+  json_decref(a2);
+  json_decref(a3);
+  svc_caller other = f->owner;
+  other.seller_id = "S2";
+  assert_int_equal(svc_audit_sample(f->s, &other, "S1", 5, 7, 0, f->a, &a1, &d), PL_ENOTFOUND);
+}
+
+/* Round-robin: the available agent assigned longest ago, never a read-only one. */
+static void round_robin(void **state) {
+  fx *f = *state;
+  pl_detail d = {{0}};
+  int64_t ro;
+  assert_int_equal(svc_agent_add(f->s, "S1", "Rita", "read_only", &ro, &d), PL_OK);
+  int64_t got[4];
+  for (int i = 0; i < 4; i++) {
+    st_thread t;
+    svc_sent m;
+    svc_start_in in = {.order_id = i % 2 ? O1 : O2, .topic = "other", .text = "Hello?"};
+    pl_err e = svc_thread_start(f->s, i % 2 ? &f->buyer : &f->buyer_de, &in, f->a, &t, &m, &d);
+    if (e == PL_EEXIST) {
+      st_thread_query q = {.order_id = in.order_id};
+      st_thread *ts;
+      size_t n;
+      int64_t rn;
+      assert_int_equal(svc_thread_list(f->s, &f->owner, &q, f->a, &ts, &n, &rn, &d), PL_OK);
+      t = ts[0];
+    } else {
+      assert_int_equal(e, PL_OK);
+      policy_verdict_free(&m.verdict);
+    }
+    assert_int_equal(svc_team_assign(f->s, &f->owner, t.id, -1, f->a, &got[i], &d), PL_OK);
+  }
+  assert_int_equal(got[0], f->owner.agent_id);
+  assert_int_equal(got[1], f->agent.agent_id);
+  assert_int_equal(got[2], f->owner.agent_id);
+  assert_int_equal(got[3], f->agent.agent_id);
+  assert_int_equal(svc_team_availability(f->s, &f->agent, f->agent.agent_id, false, f->a, &d), PL_OK);
+  int64_t x;
+  assert_int_equal(svc_team_assign(f->s, &f->owner, 1, -1, f->a, &x, &d), PL_OK);
+  assert_int_equal(x, f->owner.agent_id);
+  assert_int_equal(svc_team_assign(f->s, &f->owner, 1, -1, f->a, &x, &d), PL_OK);
+  assert_int_equal(x, f->owner.agent_id);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(starter_set_passes_policy, setup, teardown),
+    cmocka_unit_test_setup_teardown(render_language_and_fallback, setup, teardown),
+    cmocka_unit_test_setup_teardown(rule_proposal_waits_for_approval, setup, teardown),
+    cmocka_unit_test_setup_teardown(lock_expiry_and_conflict, setup, teardown),
+    cmocka_unit_test_setup_teardown(audit_sample_reproducible, setup, teardown),
+    cmocka_unit_test_setup_teardown(round_robin, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
