@@ -749,8 +749,19 @@ bool http__api(http_server *h, http_req *r) {
     return true;
   }
   if (p.n == 3 && is(&p, 1, "me") && is(&p, 2, "preferences")) {
-    if (!put) method_not_allowed(r);
-    else if (authenticate(r)) h_preferences(r);
+    if (!put && !get) {
+      method_not_allowed(r);
+    } else if (authenticate(r)) {
+      if (put) {
+        h_preferences(r);
+      } else {
+        bool opt_out = false;
+        pl_detail d = {{0}};
+        pl_err e = svc_buyer_preferences(r->s, &r->caller, r->a, &opt_out, &d);
+        if (e) fail(r, e, &d);
+        else http__json(r, 200, json_pack("{s:b}", "opt_out", opt_out));
+      }
+    }
     return true;
   }
   if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "policy") && is(&p, 3, "reload")) {

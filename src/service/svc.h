@@ -220,6 +220,8 @@ pl_err svc_review_available(svc *s, const svc_caller *c, const char *order_id, p
 /* The buyer's locale, for the seller of the order. */
 pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
                             char **locale, pl_detail *d);
+/* Whether the buyer opted out of non-critical proactive messages. */
+pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, bool *opt_out, pl_detail *d);
 /* A buyer opts out of (or back into) non-critical proactive messages. */
 pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d);
 

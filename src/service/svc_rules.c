@@ -517,6 +517,16 @@ pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, p
 
 /* ---- buyer preferences --------------------------------------------------------------- */
 
+pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, bool *opt_out, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "preferences are the buyer's");
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_buyer b;
+  e = s->st->ops->buyer_get(s->st, c->buyer_id, a, &b);
+  if (!e) *opt_out = b.opt_out;
+  return svc__end(s, e, d);
+}
+
 pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "only a buyer sets their preferences");
   pl_err e = svc__begin(s, true, d);
