@@ -2,6 +2,7 @@
 #include "cli/cli_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool cli_parse(int argc, char **argv, int start, const char *const *flags, cli_args *out) {
@@ -74,6 +75,10 @@ bool cli_known(const cli_args *a, const char *const *known, const char *cmd) {
 const char *cli_key_path(const cli_args *a, const char *db, char *buf, size_t cap) {
   const char *k = cli_get(a, "key-file", NULL);
   if (k) return k;
+  if ((k = getenv("PARLEY_KEY_FILE")) && *k) return k;
+  /* Nodes on one PostgreSQL database must share one key: no default that would let
+   * each node quietly make its own. */
+  if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) return NULL;
   if (!strncmp(db, "sqlite:", 7)) db += 7;
   snprintf(buf, cap, "%s.key", db);
   return buf;
@@ -84,6 +89,11 @@ svc *cli_open(const cli_args *a, const svc_options *opt) {
   char kbuf[4096];
   const char *kp = cli_key_path(a, db, kbuf, sizeof kbuf);
   pl_detail d = {{0}};
+  if (!kp) {
+    fprintf(stderr, "parley: a PostgreSQL store needs --key-file (or PARLEY_KEY_FILE): every node "
+                    "must use the same key file\n");
+    return NULL;
+  }
   if (pl_crypto_init()) {
     fprintf(stderr, "parley: libsodium failed to initialise\n");
     return NULL;

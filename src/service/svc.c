@@ -360,6 +360,10 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
       return PL_OK;
     }
     if (e != PL_EEXIST) return e;
+    /* Either the random alias is taken, or another node gave the pair its alias at the
+     * same moment: then that one is the pair's alias. */
+    e = s->st->ops->alias_get(s->st, mp, buyer, seller, a, out);
+    if (e != PL_ENOTFOUND) return e;
   }
   return pl_fail(d, PL_EINTERNAL, "could not allocate an alias");
 }

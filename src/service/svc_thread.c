@@ -251,16 +251,18 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   if (e) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
-  e = load_thread(s, c, thread_id, a, &t, d);
+  /* The rate-limit token is taken before the thread is locked, in the same order as the
+   * message actions, so that two requests never wait on each other's locks. */
+  if (c->kind == ST_PRINCIPAL_AGENT && c->marketplace_id) {
+    svc_rules r;
+    e = svc__rules_for(s, c->marketplace_id, a, &r);
+    if (!e) e = svc__rate_take(s, c->seller_id, "send", &r, d);
+  }
+  if (!e) e = load_thread(s, c, thread_id, a, &t, d);
   if (!e) e = check_order_open(s, &t, a, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
-  if (!e && c->kind == ST_PRINCIPAL_AGENT) {
-    svc_rules r;
-    e = svc__rules_for(s, t.marketplace_id, a, &r);
-    if (!e) e = svc__rate_take(s, c->seller_id, "send", &r, d);
-    if (!e) e = svc__check_quota(s, c->seller_id, a, d);
-  }
+  if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__check_quota(s, c->seller_id, a, d);
   svc_send_in sin = *in;
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_before_reply(s, c, &t, &sin, a, d);
   if (!e) e = svc__add_message(s, c, &t, &sin, NULL, a, out, d);

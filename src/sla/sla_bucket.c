@@ -55,8 +55,9 @@ pl_err sla_bucket_add(sla_bucket *b, const sla_outcome *o) {
     b->open++;
     return PL_OK;
   }
-  /* A bucket whose rt points at borrowed memory (cap_rt 0) gets its own copy first. */
-  if (b->n_rt == b->cap_rt) {
+  /* A bucket whose rt points at borrowed memory (cap_rt 0) gets its own copy first, and
+   * a full one grows. */
+  if (b->cap_rt == 0 || b->n_rt == b->cap_rt) {
     size_t cap = b->cap_rt ? 2 * b->cap_rt : 8;
     if (cap < b->n_rt + 1) cap = b->n_rt + 1;
     int64_t *v = pl_xmalloc(cap * sizeof *v);

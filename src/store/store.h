@@ -466,8 +466,8 @@ struct store {
   const store_ops *ops;
 };
 
-/* Opens a store by URL: a file path or "sqlite:PATH" for SQLite (created and migrated
- * when new). */
+/* Opens a store by URL: a file path or "sqlite:PATH" for SQLite, or a postgres:// or
+ * postgresql:// URL for PostgreSQL; the schema is created and migrated when needed. */
 pl_err store_open(const char *url, store **out, pl_detail *d);
 
 pl_err store_sqlite_open(const char *path, store **out, pl_detail *d);

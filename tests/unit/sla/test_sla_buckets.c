@@ -633,10 +633,36 @@ static void bucketed_example(void **state) {
   sla_buckets_free(b, n);
 }
 
+/* A bucket read from the store borrows its response times (cap_rt 0); adding to it must
+ * copy them first, never write into the borrowed array. */
+static void bucket_add_to_borrowed(void **state) {
+  (void)state;
+  int64_t borrowed[3] = {10, 20, 30};
+  sla_bucket b;
+  sla_bucket_init(&b, (sla_bucket_key){5, 0});
+  b.received = 3;
+  b.rt = borrowed;
+  b.n_rt = 3;
+  b.rt_sum = 60;
+  b.cap_rt = 0;
+  sla_outcome o = {.msg_id = 1, .thread_id = 1, .received_at = 5 * 3600, .answered = true,
+                   .answered_at = 5 * 3600 + 15, .response_s = 15, .agent_id = 0, .reply_seq = 2};
+  assert_int_equal(sla_bucket_add(&b, &o), PL_OK);
+  assert_ptr_not_equal(b.rt, borrowed);
+  assert_int_equal(b.n_rt, 4);
+  assert_int_equal(b.rt[0], 10);
+  assert_int_equal(b.rt[1], 15);
+  assert_int_equal(b.rt[3], 30);
+  assert_int_equal(borrowed[0], 10); /* untouched */
+  assert_int_equal(borrowed[2], 30);
+  sla_bucket_release(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(plan_edges),
       cmocka_unit_test(bucket_add_remove),
+      cmocka_unit_test(bucket_add_to_borrowed),
       cmocka_unit_test(bucketed_example),
       cmocka_unit_test(outcome_forever_ignores_undelivered),
       cmocka_unit_test(property_buckets_equal_recomputation),
