@@ -10,7 +10,7 @@ want=(build-essential cmake pkg-config
       libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev)
 if [[ ${1:-build} == test ]]; then
   want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
-         postfix swaks openssl)
+         postfix swaks openssl poppler-utils)
 fi
 missing=()
 for p in "${want[@]}"; do

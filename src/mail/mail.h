@@ -35,6 +35,16 @@ typedef struct {
 int lmtp_parse(const char *line, size_t len, lmtp_cmd *out, const char **why);
 
 /* ---- MIME (mail_mime.c, GMime) ---------------------------------------------------- */
+#define MAIL_MAX_FILES 32 /* files taken from one mail; more are counted, not kept */
+
+/* A file carried by a mail: an attachment, or an inline part that is not the text. */
+typedef struct {
+  const char *name;         /* the part's file name, or NULL when it has none */
+  const char *content_type; /* "image/png" */
+  const void *data;         /* the decoded bytes */
+  size_t len;
+} mail_file;
+
 typedef struct {
   const char *from_name, *from_addr; /* From: */
   const char *to_addr, *reply_to;    /* To:, Reply-To: (reply_to may be NULL) */
@@ -44,11 +54,14 @@ typedef struct {
   const char *references;            /* space-separated ids without brackets, or NULL */
   const char *auto_submitted;        /* Auto-Submitted value ("auto-replied"), or NULL */
   const char *text;                  /* UTF-8 body, text/plain */
+  const mail_file *files;            /* attached after the text (multipart/mixed), or NULL */
+  size_t nfiles;
   pl_time date;
 } mail_out;
 
 /* Formats a message with CRLF line ends: only the headers listed above, MIME-Version
- * and Content-*, so that nothing about the sender's host travels with it. */
+ * and Content-*, so that nothing about the sender's host travels with it. Files go as
+ * base64 parts with a Content-Disposition naming them. */
 pl_err mail_compose(const mail_out *m, pl_arena *a, char **out, size_t *len, pl_detail *d);
 
 typedef struct {
@@ -56,7 +69,11 @@ typedef struct {
                         * signature removed; "" when nothing is left */
   char *message_id, *in_reply_to, *references, *subject; /* raw header values, or NULL */
   bool automatic;      /* Auto-Submitted other than "no", or a delivery report */
-  size_t attachments;  /* parts that are attachments (not taken in) */
+  size_t attachments;  /* parts that are not the text (files, forwarded messages) */
+  mail_file *files;    /* the files among them, decoded, in the mail's order (at most
+                        * MAIL_MAX_FILES; signatures and forwarded messages are not files) */
+  size_t nfiles;
+  size_t files_skipped; /* files beyond MAIL_MAX_FILES */
 } mail_in;
 
 /* Parses a message (RFC 5322, MIME). PL_EINVAL when it is not a message at all. */

@@ -278,7 +278,43 @@ typedef struct {
   GMimeTextPart *plain, *html;
   size_t attachments;
   bool report;
+  pl_arena *a;
+  mail_file *files;
+  size_t nfiles, skipped;
 } walk_state;
+
+/* Parts that are about the mail rather than files its sender chose: signatures of a
+ * signed mail and Outlook's TNEF wrapper. */
+static bool not_a_file(GMimeContentType *ct) {
+  return ct && (g_mime_content_type_is_type(ct, "application", "pgp-signature") ||
+                g_mime_content_type_is_type(ct, "application", "pkcs7-signature") ||
+                g_mime_content_type_is_type(ct, "application", "x-pkcs7-signature") ||
+                g_mime_content_type_is_type(ct, "application", "ms-tnef"));
+}
+
+/* Decodes a part's content into the arena. */
+static void take_file(walk_state *w, GMimePart *p) {
+  if (w->nfiles >= MAIL_MAX_FILES) {
+    w->skipped++;
+    return;
+  }
+  GMimeDataWrapper *dw = g_mime_part_get_content(p);
+  GMimeStream *ms = g_mime_stream_mem_new();
+  if (dw) g_mime_data_wrapper_write_to_stream(dw, ms);
+  GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+  if (!w->files) w->files = pl_arena_alloc(w->a, MAIL_MAX_FILES * sizeof *w->files);
+  mail_file *f = &w->files[w->nfiles++];
+  f->len = ba ? ba->len : 0;
+  void *data = pl_arena_alloc(w->a, f->len + 1);
+  if (f->len) memcpy(data, ba->data, f->len);
+  f->data = data;
+  const char *name = g_mime_part_get_filename(p);
+  f->name = name && *name ? pl_arena_strdup(w->a, name) : NULL;
+  GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(p));
+  f->content_type = pl_arena_printf(w->a, "%s/%s", ct && g_mime_content_type_get_media_type(ct) ? g_mime_content_type_get_media_type(ct) : "application",
+                                    ct && g_mime_content_type_get_media_subtype(ct) ? g_mime_content_type_get_media_subtype(ct) : "octet-stream");
+  g_object_unref(ms);
+}
 
 static void walk(GMimeObject *o, walk_state *w, int depth) {
   if (depth > 32) return;
@@ -295,22 +331,19 @@ static void walk(GMimeObject *o, walk_state *w, int depth) {
     return;
   }
   if (!GMIME_IS_PART(o)) return;
-  if (g_mime_part_is_attachment(GMIME_PART(o))) {
-    w->attachments++;
-    return;
-  }
-  if (!GMIME_IS_TEXT_PART(o)) {
-    w->attachments++;
-    return;
-  }
   GMimeContentType *ct = g_mime_object_get_content_type(o);
-  if (ct && g_mime_content_type_is_type(ct, "text", "plain")) {
-    if (!w->plain) w->plain = GMIME_TEXT_PART(o);
-  } else if (ct && g_mime_content_type_is_type(ct, "text", "html")) {
-    if (!w->html) w->html = GMIME_TEXT_PART(o);
-  } else {
+  GMimePart *p = GMIME_PART(o);
+  const char *fname = g_mime_part_get_filename(p);
+  bool text_body = GMIME_IS_TEXT_PART(o) && !g_mime_part_is_attachment(p) && !(fname && *fname) && ct &&
+                   ((g_mime_content_type_is_type(ct, "text", "plain") && !w->plain) ||
+                    (g_mime_content_type_is_type(ct, "text", "html") && !w->html));
+  if (!text_body) {
     w->attachments++;
+    if (!w->report && !not_a_file(ct)) take_file(w, p);
+    return;
   }
+  if (g_mime_content_type_is_type(ct, "text", "plain")) w->plain = GMIME_TEXT_PART(o);
+  else w->html = GMIME_TEXT_PART(o);
 }
 
 static char *header(pl_arena *a, GMimeObject *o, const char *name) {
@@ -350,10 +383,13 @@ pl_err mail_parse(const char *data, size_t len, pl_arena *a, mail_in *out, pl_de
     while (*as == ' ' || *as == '\t') as++;
     out->automatic = strncasecmp(as, "no", 2) != 0;
   }
-  walk_state w = {0};
+  walk_state w = {.a = a};
   GMimeObject *body = g_mime_message_get_mime_part(m);
   if (body) walk(body, &w, 0);
   out->attachments = w.attachments;
+  out->files = w.files;
+  out->nfiles = w.nfiles;
+  out->files_skipped = w.skipped;
   if (w.report) out->automatic = true;
   if (w.plain) {
     char *t = part_text(w.plain, a);
@@ -408,7 +444,31 @@ pl_err mail_compose(const mail_out *o, pl_arena *a, char **out, size_t *len, pl_
   GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
   g_mime_text_part_set_text(part, o->text ? o->text : "");
   g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-  g_mime_message_set_mime_part(m, GMIME_OBJECT(part));
+  if (!o->nfiles) {
+    g_mime_message_set_mime_part(m, GMIME_OBJECT(part));
+  } else {
+    GMimeMultipart *mp = g_mime_multipart_new_with_subtype("mixed");
+    g_mime_multipart_add(mp, GMIME_OBJECT(part));
+    for (size_t i = 0; i < o->nfiles; i++) {
+      const mail_file *f = &o->files[i];
+      const char *ct = f->content_type ? f->content_type : "application/octet-stream";
+      const char *slash = strchr(ct, '/');
+      char *type = slash ? pl_arena_strndup(a, ct, (size_t)(slash - ct)) : "application";
+      GMimePart *fp = g_mime_part_new_with_type(type, slash ? slash + 1 : "octet-stream");
+      GMimeStream *fs = g_mime_stream_mem_new_with_buffer(f->data, f->len);
+      GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(fs, GMIME_CONTENT_ENCODING_DEFAULT);
+      g_mime_part_set_content(fp, dw);
+      g_object_unref(dw);
+      g_object_unref(fs);
+      g_mime_part_set_content_encoding(fp, GMIME_CONTENT_ENCODING_BASE64);
+      g_mime_object_set_disposition(GMIME_OBJECT(fp), GMIME_DISPOSITION_ATTACHMENT);
+      g_mime_part_set_filename(fp, f->name && *f->name ? f->name : "attachment");
+      g_mime_multipart_add(mp, GMIME_OBJECT(fp));
+      g_object_unref(fp);
+    }
+    g_mime_message_set_mime_part(m, GMIME_OBJECT(mp));
+    g_object_unref(mp);
+  }
   g_object_unref(part);
   GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
   g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);

@@ -41,6 +41,8 @@ int mail_reply_for(pl_err e, const char **enh) {
   case PL_EQUOTA:
   case PL_EPOLICY: *enh = "5.7.1"; return 550;
   case PL_ETOOLARGE: *enh = "5.3.4"; return 552;
+  case PL_EUNSUPPORTED:
+  case PL_EMISMATCH: *enh = "5.6.1"; return 550; /* a file of a type not taken */
   case PL_EINVAL:
   case PL_EUTF8:
   case PL_EEMPTY:
@@ -278,9 +280,13 @@ static void session(conn *c) {
         pl_err e = pe;
         svc_mail_result res = {0};
         if (!e) {
+          svc_mail_file *files = pl_arena_alloc(a, (mi.nfiles + 1) * sizeof *files);
+          for (size_t k = 0; k < mi.nfiles; k++)
+            files[k] = (svc_mail_file){mi.files[k].name, mi.files[k].data, mi.files[k].len};
           svc_mail_in in = {.mail_from = from, .rcpt = rcpts[i].addr, .text = mi.text,
                             .in_reply_to = mi.in_reply_to, .references = mi.references,
-                            .automatic = mi.automatic};
+                            .automatic = mi.automatic, .files = files, .nfiles = mi.nfiles,
+                            .files_skipped = mi.files_skipped};
           e = svc_mail_receive(m->s, &in, a, &res, &d);
         } else {
           d = pd;

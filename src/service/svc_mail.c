@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mail/mail.h"
 #include "service/svc_int.h"
@@ -17,6 +19,7 @@
 #define CLAIM_SECONDS 300      /* a claimed mail is someone's for this long */
 #define BATCH 16
 #define MAX_BACKOFF 3600
+#define MAIL_FILES_BUDGET 7000000 /* bytes of files in one mail: base64 keeps it under 10 MiB */
 
 /* ---- addresses and identifiers -------------------------------------------------------- */
 
@@ -189,8 +192,17 @@ static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, 
     const char *cat = json_string_value(json_object_get(f, "category"));
     const char *txt = json_string_value(json_object_get(f, "text"));
     const char *rule = json_string_value(json_object_get(f, "rule"));
-    out = pl_arena_printf(a, "%s- %s%s%s%s (finding: %s%s%s)\n", out, category_words(cat ? cat : ""),
-                          txt && *txt ? ": \"" : "", txt && *txt ? txt : "", txt && *txt ? "\"" : "",
+    const char *file = json_string_value(json_object_get(f, "name"));
+    json_int_t page = json_integer_value(json_object_get(f, "page"));
+    const char *src = json_string_value(json_object_get(f, "source"));
+    /* A finding in an attachment names the file, and the page and what was read there. */
+    char *where = file ? pl_arena_printf(a, " in the attachment \"%s\"%s%s%s", file,
+                                         page > 0 ? pl_arena_printf(a, ", page %lld", (long long)page) : "",
+                                         src && !strcmp(src, "ocr") ? ", in an image" : src && !strcmp(src, "link") ? ", as a link" : "",
+                                         "")
+                       : "";
+    out = pl_arena_printf(a, "%s- %s%s%s%s%s (finding: %s%s%s)\n", out, category_words(cat ? cat : ""),
+                          txt && *txt ? ": \"" : "", txt && *txt ? txt : "", txt && *txt ? "\"" : "", where,
                           cat ? cat : "policy", rule && *rule ? ", rule " : "", rule && *rule ? rule : "");
   }
   if (json_array_size(fs) == 0) out = pl_arena_printf(a, "%s- the message was refused by the policy\n", out);
@@ -228,6 +240,59 @@ static char *opened(svc *s, pl_arena *a, const char *sealed) {
   return r;
 }
 
+/* The files of message mid as parts of its mail, read through the attachment service as
+ * the recipient (who may download them: the message is delivered to them). Files that would
+ * take the mail past MAIL_FILES_BUDGET, or whose bytes are missing, stay out, named in *note
+ * ("in the message on <marketplace>"); PL_ESTORE only when the store is unavailable. */
+static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t mid, const st_msg_attachment *atts,
+                           size_t natts, const char *market, pl_arena *a, mail_out *mo, const char **note,
+                           pl_detail *d) {
+  size_t count = 0, used = 0;
+  for (size_t i = 0; i < natts; i++) count += atts[i].message_id == mid;
+  if (!count) return PL_OK;
+  svc_caller rc = {.kind = to_seller ? ST_PRINCIPAL_AGENT : ST_PRINCIPAL_BUYER,
+                   .seller_id = to_seller ? t->seller_id : NULL, .agent_role = to_seller ? "agent" : NULL,
+                   .buyer_id = to_seller ? NULL : t->buyer_id, .marketplace_id = t->marketplace_id,
+                   .name = "mail"};
+  mail_file *files = pl_arena_alloc(a, count * sizeof *files);
+  char *left = pl_arena_strdup(a, "");
+  size_t nfiles = 0;
+  for (size_t i = 0; i < natts; i++) {
+    if (atts[i].message_id != mid) continue;
+    st_attachment at;
+    int fd = -1;
+    pl_detail od = {{0}};
+    bool fits = used + (size_t)atts[i].size <= MAIL_FILES_BUDGET;
+    pl_err e = fits ? svc_attachment_open(s, &rc, atts[i].id, a, &at, &fd, &od) : PL_OK;
+    if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable");
+    char *data = NULL;
+    size_t len = 0;
+    if (fits && !e) {
+      struct stat stt;
+      if (!fstat(fd, &stt) && stt.st_size >= 0 && (size_t)stt.st_size <= SVC_ATTACHMENT_MAX_BYTES) {
+        data = pl_arena_alloc(a, (size_t)stt.st_size + 1);
+        ssize_t r = 1;
+        while (len < (size_t)stt.st_size && (r = read(fd, data + len, (size_t)stt.st_size - len)) > 0) len += (size_t)r;
+        if (r < 0 || len != (size_t)stt.st_size) data = NULL;
+      }
+      close(fd);
+    }
+    if (!data) {
+      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", atts[i].name);
+      continue;
+    }
+    used += len;
+    files[nfiles++] = (mail_file){.name = atts[i].name, .content_type = svc_attachment_mime(atts[i].kind),
+                                  .data = data, .len = len};
+  }
+  mo->files = files;
+  mo->nfiles = nfiles;
+  if (*left)
+    *note = pl_arena_printf(a, "\n\n[Not attached to this e-mail (too large for one e-mail, or unavailable): %s. "
+                               "Find them in the message on %s.]", left, market);
+  return PL_OK;
+}
+
 static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail *d) {
   st_message m, *msgs = NULL;
   st_thread t;
@@ -245,6 +310,9 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
   if (!e) e = s->st->ops->marketplace_get(s->st, t.marketplace_id, a, &mk);
   if (!e) e = s->st->ops->alias_get(s->st, t.marketplace_id, t.buyer_id, t.seller_id, a, &balias);
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
+  st_msg_attachment *atts = NULL;
+  size_t natts = 0;
+  if (!e && strcmp(o->kind, "refusal")) e = s->st->ops->attachment_list_thread(s->st, t.id, a, &atts, &natts);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
   if (e) return pl_fail(d, e, "the store is unavailable");
@@ -271,7 +339,8 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
     mo.auto_submitted = "auto-replied";
     mo.text = refusal_text(a, &m, &t, by.name);
   } else {
-    const char *text = m.text;
+    const char *text = m.text, *note = "";
+    if ((e = attach_files(s, &t, from_buyer, m.id, atts, natts, mk.name, a, &mo, &note, d))) return e;
     if (from_buyer) {
       b->rcpt = opened(s, a, sl.email_sealed);
       mo.from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
@@ -279,18 +348,18 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
       mo.reply_to = thread_alias(a, balias, t.id);
       mo.to_addr = sl.alias;
       text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
-      mo.text = pl_arena_printf(a, "%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
+      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
-                                text, by.name, (long long)t.id, mk.name);
+                                text, note, by.name, (long long)t.id, mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
       mo.from_name = sl.name;
       mo.from_addr = sl.alias;
       mo.reply_to = thread_alias(a, sl.alias, t.id);
       mo.to_addr = balias;
-      mo.text = pl_arena_printf(a, "%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
+      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
                                    "Your address stays private; so does the seller's.\n",
-                                text, sl.name, mk.name);
+                                text, note, sl.name, mk.name);
     }
     b->env_from = verp_for(s, a, m.id, domain);
     mo.subject = prev ? pl_arena_printf(a, "Re: %s", subject) : subject;
@@ -587,6 +656,58 @@ static pl_err find_thread(svc *s, const resolved *r, const svc_mail_in *in, pl_a
   return PL_OK;
 }
 
+/* The files of a mail as attachments of the sender (c). A seller's reply is refused as a
+ * whole when one of its files is not taken, naming the file: a seller writes again. A
+ * buyer's message still goes, without the file and with a note under the text saying
+ * which file did not come along and why, so that the seller knows to ask for it. */
+static pl_err take_files(svc *s, const svc_caller *c, bool seller, const svc_mail_in *in, pl_arena *a,
+                         const char ***ids, size_t *nids, const char **text, size_t *dropped, pl_detail *d) {
+  *dropped = 0;
+  size_t total = in->nfiles + in->files_skipped;
+  if (!total) return PL_OK;
+  static const char allowed[] = "PDF, DOC, DOCX, TXT, JPEG, GIF, PNG, BMP or TIFF of at most 10 MB";
+  if (seller && total > SVC_MAX_ATTACHMENTS)
+    return pl_fail(d, PL_EINVAL, "a reply carries at most %d attachments and this mail has %zu; nothing "
+                                 "was delivered", SVC_MAX_ATTACHMENTS, total);
+  if (seller && !svc__attachments_enabled(s))
+    return pl_fail(d, PL_EUNSUPPORTED, "this marketplace takes no attachments by e-mail; nothing was "
+                                       "delivered: send the reply again without them");
+  *ids = pl_arena_alloc(a, (in->nfiles + 1) * sizeof **ids);
+  char *notes = pl_arena_strdup(a, "");
+  char *names = pl_arena_strdup(a, "");
+  for (size_t i = 0; i < in->nfiles; i++) {
+    const svc_mail_file *f = &in->files[i];
+    const char *name = f->name && *f->name ? f->name : pl_arena_printf(a, "attachment-%zu", i + 1);
+    pl_detail ad = {{0}};
+    pl_err ae;
+    st_attachment at;
+    if (*nids >= SVC_MAX_ATTACHMENTS) ae = pl_fail(&ad, PL_EINVAL, "a message carries at most %d files", SVC_MAX_ATTACHMENTS);
+    else if (!svc__attachments_enabled(s)) ae = pl_fail(&ad, PL_EUNSUPPORTED, "files are not taken by e-mail");
+    else ae = svc_attachment_create_mem(s, c, f->data, f->len, name, a, &at, &ad);
+    if (ae == PL_ESTORE || ae == PL_EIO || ae == PL_EINTERNAL)
+      return pl_fail(d, ae == PL_ESTORE ? PL_ESTORE : PL_EIO, "the attachment store is unavailable; try again later");
+    if (!ae) {
+      (*ids)[(*nids)++] = at.id;
+      names = pl_arena_printf(a, "%s%s%s", names, *names ? ", " : "", at.name);
+      continue;
+    }
+    if (seller)
+      return pl_fail(d, ae, "the attachment \"%.80s\" was not taken: %.160s. Nothing was delivered; send the "
+                            "reply again without it, or as %s", name, ad.msg, allowed);
+    (*dropped)++;
+    notes = pl_arena_printf(a, "%s\n[The attachment \"%.80s\" was not delivered: %.160s.]", notes, name, ad.msg);
+  }
+  for (size_t i = 0; i < in->files_skipped; i++) (*dropped)++;
+  if (in->files_skipped)
+    notes = pl_arena_printf(a, "%s\n[%zu more attachments were not delivered: a message carries at most %d.]",
+                            notes, in->files_skipped, SVC_MAX_ATTACHMENTS);
+  bool blank = true;
+  for (const char *p = *text; *p && blank; p++) blank = isspace((unsigned char)*p);
+  if (blank && *nids) *text = pl_arena_printf(a, "Attached: %s", names);
+  if (*notes) *text = pl_arena_printf(a, "%s%s%s", blank && !*nids ? "" : *text, blank && !*nids ? "" : "\n", notes + (blank && !*nids));
+  return PL_OK;
+}
+
 pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                         pl_detail *d) {
   memset(out, 0, sizeof *out);
@@ -613,7 +734,13 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
     c.buyer_id = r.buyer_id;
     c.name = pl_arena_printf(a, "buyer:%s", r.buyer_id);
   }
-  svc_send_in sin = {.text = in->text};
+  const char **ids = NULL;
+  size_t nids = 0;
+  const char *text = in->text ? in->text : "";
+  if ((e = take_files(s, &c, r.r.kind == SVC_MAIL_TO_BUYER, in, a, &ids, &nids, &text, &out->dropped, d)))
+    return e;
+  out->files = nids;
+  svc_send_in sin = {.text = text, .attachments = ids, .nattachments = nids};
   svc_sent sent;
   e = svc_send(s, &c, thread_id, &sin, a, &sent, d);
   out->message_id = sent.msg.id;

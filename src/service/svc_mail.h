@@ -40,21 +40,37 @@ typedef struct {
 pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
                            svc_mail_rcpt *out, pl_detail *d);
 
+/* A file a mail carried (its name as the mail gave it, or NULL). */
+typedef struct {
+  const char *name;
+  const void *data;
+  size_t len;
+} svc_mail_file;
+
 typedef struct {
   const char *mail_from, *rcpt;
   const char *text;                     /* the new text only (quotes and signature removed) */
   const char *in_reply_to, *references; /* header values, or NULL */
   bool automatic;                       /* an auto-reply or a delivery report */
+  const svc_mail_file *files;           /* become attachments of the message */
+  size_t nfiles;
+  size_t files_skipped;                 /* files the mail held beyond those given */
 } svc_mail_in;
 
 typedef struct {
   int64_t message_id; /* the message recorded (0 when none) */
   bool refused;       /* a seller reply the policy refused: the seller gets the findings */
   bool discarded;     /* automatic mail that is not a bounce: not a message */
+  size_t files;       /* attachments the message carries */
+  size_t dropped;     /* a buyer's files that were not taken (named in the text) */
 } svc_mail_result;
 
 /* Takes one mail for one recipient: a bounce marks its message failed; a seller's or a
- * buyer's mail is sent in its thread with svc_send. Returns only after the commit. */
+ * buyer's mail is sent in its thread with svc_send, its files stored as attachments of
+ * the sender (svc_attachment_create_mem). A seller's file the store refuses (type, name,
+ * size, more than SVC_MAX_ATTACHMENTS) refuses the whole reply (PL_EUNSUPPORTED,
+ * PL_EMISMATCH, PL_ETOOLARGE, PL_EINVAL with the file named in d); a buyer's is dropped
+ * and named in a note under the text. Returns only after the commit. */
 pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                         pl_detail *d);
 
