@@ -7,6 +7,8 @@ import { renderThread } from './thread.js';
 import { renderOrders, renderContact, renderAsk, renderPreferences } from './buyer.js';
 import { renderReviewQueue, renderSellers, renderViolations, renderRestrictions } from './operator.js';
 import { renderPerformance } from './performance.js';
+import { renderTemplates } from './templates.js';
+import { renderProposals, renderRules } from './automation.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -16,7 +18,7 @@ let liveState = 'off';
 const HOME = { agent: '#/inbox', buyer: '#/messages', operator: '#/threads' };
 
 const NAV = {
-  agent: [['#/inbox', 'Inbox'], ['#/performance', 'Performance']],
+  agent: [['#/inbox', 'Inbox'], ['#/proposals', 'Approval queue'], ['#/templates', 'Templates'], ['#/rules', 'Rules'], ['#/performance', 'Performance']],
   buyer: [['#/messages', 'Your messages'], ['#/orders', 'Your orders'], ['#/ask', 'Ask about a product'], ['#/preferences', 'Preferences']],
   operator: [
     ['#/threads', 'All threads'],
@@ -196,6 +198,9 @@ async function route() {
   else if (kind === 'buyer' && page === 'ask') view = renderAsk;
   else if (kind === 'buyer' && page === 'preferences') view = renderPreferences;
   else if (kind === 'agent' && page === 'performance') view = renderPerformance;
+  else if (kind === 'agent' && page === 'templates') view = renderTemplates;
+  else if (kind === 'agent' && page === 'proposals') view = renderProposals;
+  else if (kind === 'agent' && page === 'rules') view = renderRules;
   else if (kind === 'operator' && page === 'review') view = renderReviewQueue;
   else if (kind === 'operator' && page === 'sellers' && path[1]) view = renderPerformance;
   else if (kind === 'operator' && page === 'sellers') view = renderSellers;

@@ -1,8 +1,10 @@
-// compose.js - the reply box: live content-policy feedback with highlighted findings (sellers), counter, send.
-import { h, replace, uniqueId, announce } from './dom.js';
+// compose.js - the reply box: live content-policy feedback with highlighted findings (sellers), templates, attachments, notes, conflicts, send.
+import { h, replace, append, uniqueId, announce } from './dom.js';
 import { post, ApiError } from './api.js';
 import { locate, segments, categoryLabel, categoryHint } from './policy.js';
 import { codePoints } from './format.js';
+import { createAttachmentPicker, fileFindings } from './attachments.js';
+import { createTemplatePicker } from './templates.js';
 
 const MAX_CHARS = 5000;
 const CHECK_DELAY_MS = 350;
@@ -28,11 +30,19 @@ export function findingsList(located, onShow) {
     h('p', { class: 'hint' }, categoryHint(f.category)))));
 }
 
+/** Findings about the message text itself (not about an attached file). */
+export function textFindings(findings) {
+  return (findings || []).filter((f) => !f.attachment && !f.name);
+}
+
 /**
  * A reply form. kind: 'agent' gets the live policy check and the auto-reply option.
- * send(text, autoReply) performs the request and resolves when sent; it may throw ApiError.
+ * send(text, autoReply, extra) performs the request and resolves when sent; it may throw
+ * ApiError. extra: {attachments, templateId, values, note, confirm}. Options: attachments
+ * (file picker), templates ({threadId}: the template picker), notes (internal note toggle),
+ * onTyping() on every key stroke, onStart() when a new draft begins.
  */
-export function createComposer({ kind, send, label }) {
+export function createComposer({ kind, send, label, attachments = false, templates = null, notes = false, onTyping = null, onStart = null }) {
   const seller = kind === 'agent';
   const id = uniqueId('compose');
   const summaryId = `${id}-summary`;
@@ -43,6 +53,14 @@ export function createComposer({ kind, send, label }) {
   const counter = h('p', { class: 'help counter', id: countId }, `0 / ${MAX_CHARS.toLocaleString()} characters`);
   const summary = h('p', { class: 'policy-summary', id: summaryId, role: 'status' });
   const findingsBox = h('div', { class: 'policy-findings' });
+  const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
+  const picker = attachments ? createAttachmentPicker({ label: 'Attach files' }) : null;
+  const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
+  const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
+  const conflictBox = h('div', { class: 'alert alert-warn conflict', role: 'alert', hidden: true });
+  const editorField = h('div', { class: 'field' });
+  let drafting = false;
+  let confirmNext = false;
   const autoReply = h('input', { type: 'checkbox', id: `${id}-auto`, name: 'auto_reply' });
   const alert = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   const sendButton = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send');
@@ -63,7 +81,8 @@ export function createComposer({ kind, send, label }) {
   }
 
   function show(result, text) {
-    current = { text, action: result.action, located: locate(text, result.findings) };
+    current = { text, action: result.action, located: locate(text, textFindings(result.findings)) };
+    replace(fileBox, fileFindings(result.findings));
     paint(current.located);
     const n = current.located.length;
     summary.className = `policy-summary policy-${n ? result.action : 'ok'}`;
@@ -99,8 +118,32 @@ export function createComposer({ kind, send, label }) {
     }
   }
 
+  function syncMode() {
+    const note = Boolean(noteBox && noteBox.checked);
+    const usingTemplate = Boolean(tpl && tpl.selected() && !note);
+    form.classList.toggle('is-note', note);
+    editorField.hidden = usingTemplate;
+    if (tpl) tpl.el.hidden = note;
+    if (picker) picker.el.hidden = note;
+    if (autoField) autoField.hidden = note || usingTemplate;
+    policyBox.hidden = note || usingTemplate;
+    sendButton.textContent = note ? 'Add note' : 'Send';
+    textareaLabel.textContent = note ? 'Internal note (your team only)' : seller ? 'Your message to the buyer' : 'Your message';
+    alert.hidden = true;
+    if (usingTemplate) beginDraft();
+  }
+
+  function beginDraft() {
+    if (!drafting) {
+      drafting = true;
+      if (onStart) onStart();
+    }
+    if (onTyping) onTyping();
+  }
+
   textarea.addEventListener('input', () => {
     const text = textarea.value;
+    if (text.trim()) beginDraft();
     const n = codePoints(text);
     counter.textContent = `${n.toLocaleString()} / ${MAX_CHARS.toLocaleString()} characters`;
     counter.classList.toggle('over', n > MAX_CHARS);
@@ -123,16 +166,92 @@ export function createComposer({ kind, send, label }) {
     }, CHECK_DELAY_MS);
   });
 
+  const textareaLabel = h('label', { for: textarea.id }, seller ? 'Your message to the buyer' : 'Your message');
+  const autoField = seller ? h('div', { class: 'field field-inline' }, autoReply,
+    h('label', { for: autoReply.id }, 'Automatic acknowledgement (auto-reply: does not count as a response)')) : null;
+  const policyBox = seller ? h('div', { class: 'policy', id: 'policy-feedback' }, summary, findingsBox, fileBox) : null;
+
+  function reset() {
+    textarea.value = '';
+    autoReply.checked = false;
+    current = { text: '', action: 'deliver', located: [] };
+    paint([]);
+    summary.textContent = '';
+    findingsBox.replaceChildren();
+    fileBox.replaceChildren();
+    counter.textContent = `0 / ${MAX_CHARS.toLocaleString()} characters`;
+    if (picker) picker.clear();
+    if (tpl) tpl.clear();
+    if (noteBox) noteBox.checked = false;
+    drafting = false;
+    confirmNext = false;
+    conflictBox.hidden = true;
+    syncMode();
+    grow();
+  }
+
+  function showConflict(e) {
+    replace(conflictBox,
+      h('p', { class: 'conflict-title' }, 'The conversation changed since you began writing.'),
+      h('p', null, e.message),
+      h('p', null, 'Read the new messages above. Your reply was not sent.'),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'send-anyway', onClick: () => {
+          confirmNext = true;
+          conflictBox.hidden = true;
+          form.requestSubmit();
+        } }, 'Send anyway'),
+        h('button', { type: 'button', class: 'btn', onClick: () => {
+          conflictBox.hidden = true;
+          drafting = false;
+          beginDraft(); // the draft now answers the thread as it is
+          textarea.focus();
+        } }, 'Keep editing')));
+    conflictBox.hidden = false;
+    conflictBox.querySelector('#send-anyway').focus();
+  }
+
   const form = h('form', { class: 'compose', 'aria-labelledby': `${id}-h`, novalidate: true, onSubmit: async (ev) => {
     ev.preventDefault();
     const text = textarea.value;
     alert.hidden = true;
-    if (!text.trim()) return fail('Write a message first.');
+    conflictBox.hidden = true;
+    const note = Boolean(noteBox && noteBox.checked);
+    const usingTemplate = Boolean(tpl && tpl.selected() && !note);
+    if (picker && picker.busy()) return fail('Wait until the files are uploaded.');
+    const extra = { note, confirm: confirmNext, attachments: picker && !note ? picker.ids() : [] };
+    confirmNext = false;
+    if (usingTemplate) {
+      const v = tpl.values();
+      if (v.missing) return tpl.showMissing(v.missing);
+      extra.templateId = tpl.selected();
+      extra.values = v.values;
+      sendButton.disabled = true;
+      sendButton.textContent = 'Sending…';
+      try {
+        await send('', false, extra);
+        reset();
+        announce('Message sent.');
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'conflict') showConflict(e);
+        else if (e instanceof ApiError && e.code === 'missing_field') tpl.showServerMissing(e.message);
+        else if (e instanceof ApiError && e.code === 'policy_violation') {
+          replace(fileBox, fileFindings(e.findings));
+          policyBox.hidden = false;
+          fail(`The marketplace blocked this message: ${e.findings.map((f) => `${categoryLabel(f.category)} "${f.text}"${f.name ? ` in ${f.name}` : ''}`).join(', ')}.`);
+        } else if (e.status !== 401) fail(e.message || String(e));
+      } finally {
+        sendButton.disabled = false;
+        sendButton.textContent = 'Send';
+      }
+      return;
+    }
+    if (!text.trim()) return fail(note ? 'Write the note first.' : 'Write a message first.');
     if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`);
     sendButton.disabled = true;
     sendButton.textContent = 'Sending…';
     try {
-      if (seller) {
+      if (seller && !note) {
         clearTimeout(timer);
         let verdict = current.text === text ? current : null;
         if (!verdict) {
@@ -148,18 +267,13 @@ export function createComposer({ kind, send, label }) {
           return;
         }
       }
-      await send(text, seller && autoReply.checked);
-      textarea.value = '';
-      autoReply.checked = false;
-      current = { text: '', action: 'deliver', located: [] };
-      paint([]);
-      summary.textContent = '';
-      findingsBox.replaceChildren();
-      counter.textContent = `0 / ${MAX_CHARS.toLocaleString()} characters`;
-      grow();
-      announce('Message sent.');
+      await send(text, seller && !note && autoReply.checked, extra);
+      reset();
+      announce(note ? 'Note added.' : 'Message sent.');
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'policy_violation') {
+      if (e instanceof ApiError && e.code === 'conflict') {
+        showConflict(e);
+      } else if (e instanceof ApiError && e.code === 'policy_violation') {
         show({ action: 'reject', findings: e.findings }, text);
         fail('The marketplace blocked this message. Fix the highlighted parts and send again.');
       } else if (e.status !== 401) {
@@ -167,28 +281,30 @@ export function createComposer({ kind, send, label }) {
       }
     } finally {
       sendButton.disabled = false;
-      sendButton.textContent = 'Send';
+      sendButton.textContent = noteBox && noteBox.checked ? 'Add note' : 'Send';
     }
   } },
   h('h2', { id: `${id}-h`, class: 'compose-title' }, label || 'Reply'),
-  h('div', { class: 'field' },
-    h('label', { for: textarea.id }, seller ? 'Your message to the buyer' : 'Your message'),
-    h('div', { class: 'editor' }, backdrop, textarea),
-    counter),
-  seller ? h('div', { class: 'policy', id: 'policy-feedback' }, summary, findingsBox) : null,
-  seller ? h('div', { class: 'field field-inline' }, autoReply,
-    h('label', { for: autoReply.id }, 'Automatic acknowledgement (auto-reply: does not count as a response)')) : null,
+  noteBox ? h('div', { class: 'field field-inline note-toggle' }, noteBox,
+    h('label', { for: noteBox.id }, 'Internal note: only your team sees it, never sent to the buyer')) : null,
+  tpl ? tpl.el : null,
+  editorField,
+  policyBox,
+  picker ? picker.el : null,
+  autoField,
+  conflictBox,
   alert,
   h('div', { class: 'actions' }, sendButton));
+  append(editorField, [textareaLabel, h('div', { class: 'editor' }, backdrop, textarea), counter]);
 
   function fail(msg) {
     alert.textContent = msg;
     alert.hidden = false;
-    textarea.focus();
+    if (!editorField.hidden) textarea.focus();
     sendButton.disabled = false;
-    sendButton.textContent = 'Send';
+    sendButton.textContent = noteBox && noteBox.checked ? 'Add note' : 'Send';
   }
 
   textarea.addEventListener('scroll', () => { backdrop.scrollTop = textarea.scrollTop; });
-  return { el: form, textarea, focus: () => textarea.focus() };
+  return { el: form, textarea, focus: () => textarea.focus(), drafting: () => drafting || Boolean(textarea.value.trim()) };
 }

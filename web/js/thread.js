@@ -1,8 +1,10 @@
-// thread.js - one conversation: order details, messages with status and findings, reply, flags, archive, export.
+// thread.js - one conversation: order details, messages with status, findings and attachments, notes, reply, team panel, locks, flags, archive, export.
 import { h, replace, announce } from './dom.js';
 import { get, post } from './api.js';
 import { onLive } from './live.js';
-import { createComposer, highlighted, findingsList } from './compose.js';
+import { createComposer, highlighted, findingsList, textFindings } from './compose.js';
+import { attachmentLinks, fileFindings } from './attachments.js';
+import { teamPanel, replyingNotice, compositionLock, agents, agentName } from './team.js';
 import { locate } from './policy.js';
 import { topicLabel, stateLabel, statusLabel, orderStatusLabel, formatDateTime, formatDate, formatPrice } from './format.js';
 import { dueBadge, refreshDueBadges } from './threads.js';
@@ -14,10 +16,16 @@ function backLink(kind) {
   return h('a', { class: 'back', href: '#/threads' }, 'Back to all threads');
 }
 
+let teamNames = [];
 function who(m, thread, me) {
   const kind = me.kind;
   if (m.from === 'buyer') return kind === 'buyer' ? 'You' : `${thread.buyer_name || 'Buyer'} (buyer)`;
-  if (kind === 'agent') return m.agent_id && m.agent_id === me.agent_id ? 'You' : m.agent_id ? `Your team (agent ${m.agent_id})` : 'Your team';
+  if (kind === 'agent') {
+    if (m.agent_id && m.agent_id === me.agent_id) return 'You';
+    if (!m.agent_id) return 'Your team';
+    const known = teamNames.find((a) => a.id === m.agent_id);
+    return known ? `${known.name} (agent ${m.agent_id})` : `Your team (agent ${m.agent_id})`;
+  }
   return `${thread.seller_name || 'Seller'} (seller)`;
 }
 
@@ -52,14 +60,17 @@ function messageItem(m, thread, me, onFlag) {
   const policy = m.policy || null;
   const showFindings = kind !== 'buyer' && seller && policy && policy.findings && policy.findings.length &&
     (m.status === 'rejected' || m.status === 'held_for_review');
-  const located = showFindings ? locate(m.text, policy.findings) : [];
+  const located = showFindings ? locate(m.text, textFindings(policy.findings)) : [];
+  const inFiles = showFindings ? fileFindings(policy.findings) : null;
+  const note = m.kind === 'note';
   const text = h('div', { class: 'msg-text' });
   if (located.length) highlighted(m.text, located, text);
   else text.textContent = m.text;
   const badges = [];
   if (m.kind === 'auto_reply') badges.push(h('span', { class: 'badge badge-kind' }, 'Auto-reply'));
+  if (note) badges.push(h('span', { class: 'badge badge-note' }, 'Internal note: not sent to the buyer'));
   if (m.kind === 'review_request') badges.push(h('span', { class: 'badge badge-kind' }, 'Review request'));
-  if (seller && m.status && kind !== 'buyer') badges.push(h('span', { class: ['badge', `status-${m.status}`] }, statusLabel(m.status)));
+  if (seller && m.status && kind !== 'buyer' && !note) badges.push(h('span', { class: ['badge', `status-${m.status}`] }, statusLabel(m.status)));
   if (!seller && m.no_response_needed && kind === 'operator') badges.push(h('span', { class: 'badge state-no_response_needed' }, 'No response needed'));
   let flag = null;
   if (kind === 'agent' && !seller) {
@@ -67,15 +78,17 @@ function messageItem(m, thread, me, onFlag) {
       onChange: () => onFlag(m, box) });
     flag = h('div', { class: 'field-inline msg-flag' }, box, h('label', { for: box.id }, 'No response needed'));
   }
-  return h('li', { class: ['msg', seller ? 'msg-seller' : 'msg-buyer', m.status && `msg-${m.status}`], id: `msg-${m.id}`, 'data-message': m.id },
+  return h('li', { class: ['msg', seller ? 'msg-seller' : 'msg-buyer', note && 'msg-note', m.status && !note && `msg-${m.status}`], id: `msg-${m.id}`, 'data-message': m.id },
     h('div', { class: 'msg-head' },
       h('span', { class: 'msg-who' }, who(m, thread, me)),
       h('time', { datetime: m.at }, formatDateTime(m.at)),
       badges),
     text,
-    located.length ? h('div', { class: 'msg-findings' },
+    attachmentLinks(m.attachments),
+    located.length || inFiles ? h('div', { class: 'msg-findings' },
       h('p', { class: 'msg-findings-title' }, m.status === 'rejected' ? 'Not delivered: the content policy found' : 'Held for review: the content policy found'),
-      findingsList(located)) : null,
+      located.length ? findingsList(located) : null,
+      inFiles) : null,
     flag);
 }
 
@@ -109,14 +122,52 @@ export async function renderThread(el, ctx) {
     : null;
 
   const canWrite = (kind === 'agent' || kind === 'buyer') && !(kind === 'agent' && ctx.me.role === 'read_only');
+  const replying = h('p', { class: 'replying', id: 'replying', role: 'status', hidden: true });
+  let after = null; // the last message the writer saw when the draft began
+  const lock = kind === 'agent' && canWrite ? compositionLock(id, { onState: (r, err) => {
+    if (r) data.thread.replying = r;
+    if (err) showNotice(`${err.message}`);
+    paintReplying();
+  } }) : null;
+  const team = kind === 'agent' ? teamPanel({ threadId: id, readOnly: ctx.me.role === 'read_only', onChanged: () => reload() }) : null;
+  if (kind === 'agent') teamNames = await agents();
   if (canWrite) {
     composer = createComposer({
       kind,
       label: kind === 'agent' ? 'Reply to the buyer' : 'Reply to the seller',
-      send: async (text, autoReply) => {
-        const body = { text };
-        if (kind === 'agent') body.auto_reply = autoReply;
-        const res = await post(`/v1/threads/${encodeURIComponent(id)}/messages`, body);
+      attachments: true,
+      templates: kind === 'agent' ? { threadId: id } : null,
+      notes: kind === 'agent',
+      onStart: () => {
+        const last = data.messages[data.messages.length - 1];
+        after = last ? last.id : null;
+      },
+      onTyping: () => {
+        if (!lock) return;
+        const r = data.thread.replying;
+        if (r && r.agent_id !== ctx.me.agent_id && Date.parse(r.expires_at) > Date.now()) return; // someone else holds it
+        lock.take();
+      },
+      send: async (text, autoReply, extra = {}) => {
+        if (extra.note) {
+          await post(`/v1/threads/${encodeURIComponent(id)}/notes`, { text });
+          await reload();
+          return;
+        }
+        const body = extra.templateId ? { template_id: extra.templateId, values: extra.values || {} } : { text };
+        if (kind === 'agent' && !extra.templateId) body.auto_reply = autoReply;
+        if (extra.attachments && extra.attachments.length) body.attachments = extra.attachments;
+        if (kind === 'agent' && after) body.after = after;
+        if (extra.confirm) body.confirm = true;
+        let res;
+        try {
+          res = await post(`/v1/threads/${encodeURIComponent(id)}/messages`, body);
+        } catch (e) {
+          if (e.code === 'conflict') reload().catch(() => {});
+          throw e;
+        }
+        after = null;
+        if (lock) lock.forget(); // a reply ends the lock
         await reload();
         const m = res && res.message;
         if (m && m.status && m.status !== 'delivered') {
@@ -128,6 +179,13 @@ export async function renderThread(el, ctx) {
     });
   }
   const closed = h('p', { class: 'alert alert-info', hidden: true }, 'Messaging is unavailable: this order was canceled.');
+
+  function paintReplying() {
+    const text = kind === 'agent' ? replyingNotice(data.thread.replying, ctx.me) : null;
+    const live = text && Date.parse(data.thread.replying.expires_at) > Date.now();
+    replying.hidden = !live;
+    replying.textContent = live ? `${text}: they started a reply ${formatDateTime(data.thread.replying.since)}. Wait for it, or coordinate before you send.` : '';
+  }
 
   function showNotice(text) {
     notice.textContent = text;
@@ -196,7 +254,9 @@ export async function renderThread(el, ctx) {
     replace(list, messages.map((m) => messageItem(m, thread, ctx.me, onFlag)));
     if (!messages.length) list.append(h('li', { class: 'msg-empty' }, 'No messages yet.'));
     const canceled = order && order.status === 'canceled';
-    replace(side, orderPanel(order, thread), orderActions && !canceled ? orderActions.el : null);
+    replace(side, team ? team.el : null, orderPanel(order, thread), orderActions && !canceled ? orderActions.el : null);
+    if (team) team.update(thread);
+    paintReplying();
     if (orderActions) orderActions.update(messages);
     closed.hidden = !canceled;
     if (composer) composer.el.hidden = canceled;
@@ -223,6 +283,7 @@ export async function renderThread(el, ctx) {
   replace(el,
     h('div', { class: 'page-head thread-head' }, backLink(kind), title, meta, actions),
     notice,
+    replying,
     h('div', { class: 'thread-layout' },
       h('section', { class: 'conversation', 'aria-labelledby': 'messages-h' },
         h('h2', { id: 'messages-h', class: 'sr-only' }, 'Messages'),
@@ -244,10 +305,17 @@ export async function renderThread(el, ctx) {
     onLive('resync', refresh),
   ];
   const tick = setInterval(() => refreshDueBadges(meta), 30000);
+  // Locks and team changes raise no event: look again every 10 s (agents only).
+  const poll = kind === 'agent' ? setInterval(() => { if (document.visibilityState === 'visible') reload().catch(() => {}); }, 10000) : null;
+  // A draft that is still being written keeps its lock alive (heartbeat).
+  const beat = lock ? setInterval(() => { if (lock.held() && composer && composer.drafting()) lock.take(true); }, 30000) : null;
   return () => {
     offs.forEach((off) => off());
     clearTimeout(pending);
     clearInterval(tick);
+    if (poll) clearInterval(poll);
+    if (beat) clearInterval(beat);
+    if (lock) lock.release();
   };
 }
 

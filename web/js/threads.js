@@ -3,6 +3,7 @@ import { h, replace, announce, srOnly } from './dom.js';
 import { get, qs } from './api.js';
 import { onLive } from './live.js';
 import { topicLabel, stateLabel, timeLeft, formatAgo, formatDateTime } from './format.js';
+import { agents } from './team.js';
 
 const FILTERS = [
   ['response_needed', 'Response needed'],
@@ -52,7 +53,7 @@ export function refreshDueBadges(root) {
   }
 }
 
-function threadRow(t, kind) {
+function threadRow(t, kind, team = []) {
   const subject = t.order_id ? `Order ${t.order_id}` : t.asin ? `Product ${t.asin}` : '';
   let title;
   if (kind === 'buyer') title = t.seller_name || t.seller_id;
@@ -66,7 +67,12 @@ function threadRow(t, kind) {
           t.unread ? srOnly('Unread: ') : null,
           title),
         h('span', { class: 'row-sub' }, [subject, topicLabel(t.topic)].filter(Boolean).join(' · ')),
-        kind !== 'buyer' && t.buyer_alias ? h('span', { class: 'row-alias' }, t.buyer_alias) : null),
+        kind !== 'buyer' && t.buyer_alias ? h('span', { class: 'row-alias' }, t.buyer_alias) : null,
+        kind === 'agent' && ((t.tags && t.tags.length) || t.assignee_id || (t.priority && t.priority !== 'normal'))
+          ? h('span', { class: 'row-team' },
+            t.priority && t.priority !== 'normal' ? h('span', { class: ['badge', `prio-${t.priority}`] }, `Priority ${t.priority}`) : null,
+            t.assignee_id ? h('span', { class: 'row-assignee' }, `Assigned to ${(team.find((a) => a.id === t.assignee_id) || {}).name || `agent ${t.assignee_id}`}`) : null,
+            (t.tags || []).map((tag) => h('span', { class: 'tag' }, tag))) : null),
       h('span', { class: 'row-meta' },
         kind !== 'buyer' && t.state ? h('span', { class: ['badge', `state-${t.state}`] }, stateLabel(t.state)) : null,
         kind !== 'buyer' ? dueBadge(t) : null,
@@ -82,6 +88,8 @@ export async function renderThreadList(el, ctx) {
     filter: ctx.query.get('filter') || (kind === 'agent' ? 'response_needed' : 'all'),
     by: ctx.query.get('by') || 'auto',
     term: ctx.query.get('term') || '',
+    assignee: ctx.query.get('assignee') || '',
+    tag: ctx.query.get('tag') || '',
     threads: [],
     cursor: null,
   };
@@ -109,6 +117,7 @@ export async function renderThreadList(el, ctx) {
     ev.preventDefault();
     state.term = termInput.value.trim();
     state.by = bySelect.value;
+    if (tagFilter) state.tag = tagFilter.value.trim().toLowerCase();
     load(false);
   } },
   kind === 'buyer' ? null : h('div', { class: 'field' }, h('label', { for: byId }, 'Search in'), bySelect),
@@ -120,8 +129,20 @@ export async function renderThreadList(el, ctx) {
       state.term = '';
       bySelect.value = 'auto';
       state.by = 'auto';
+      if (tagFilter) { tagFilter.value = ''; state.tag = ''; assigneeSelect.value = ''; state.assignee = ''; }
       load(false);
     } }, 'Clear')));
+
+  const team = kind === 'agent' ? await agents() : [];
+  const assigneeSelect = kind === 'agent' ? h('select', { id: 'filter-assignee', name: 'assignee' },
+    [['', 'Anyone'], ['me', 'Me'], ['none', 'Nobody'], ...team.map((a) => [String(a.id), a.name])]
+      .map(([v, l]) => h('option', { value: v, selected: v === state.assignee }, l))) : null;
+  const tagFilter = kind === 'agent' ? h('input', { id: 'filter-tag', name: 'tag', value: state.tag, autocomplete: 'off', placeholder: 'e.g. refund' }) : null;
+  if (assigneeSelect) {
+    assigneeSelect.addEventListener('change', () => { state.assignee = assigneeSelect.value; load(false); });
+    search.insertBefore(h('div', { class: 'field' }, h('label', { for: 'filter-assignee' }, 'Assigned to'), assigneeSelect), search.lastChild);
+    search.insertBefore(h('div', { class: 'field field-tag' }, h('label', { for: 'filter-tag' }, 'Tag'), tagFilter), search.lastChild);
+  }
 
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, heading), kind === 'agent' ? count : null),
@@ -135,6 +156,7 @@ export async function renderThreadList(el, ctx) {
     const p = { limit: 25, cursor };
     if (hasFilters) p.filter = state.filter;
     if (kind === 'buyer') p.filter = 'all';
+    if (kind === 'agent') { p.assignee = state.assignee; p.tag = state.tag; }
     if (state.term) {
       const field = kind === 'buyer' ? guessSearchField(state.term) : state.by === 'auto' ? guessSearchField(state.term) : state.by;
       p[field] = state.term;
@@ -143,7 +165,7 @@ export async function renderThreadList(el, ctx) {
   }
 
   function keepInUrl() {
-    const q = qs({ filter: hasFilters && state.filter !== (kind === 'agent' ? 'response_needed' : 'all') ? state.filter : '', by: state.by !== 'auto' ? state.by : '', term: state.term });
+    const q = qs({ filter: hasFilters && state.filter !== (kind === 'agent' ? 'response_needed' : 'all') ? state.filter : '', by: state.by !== 'auto' ? state.by : '', term: state.term, assignee: state.assignee, tag: state.tag });
     history.replaceState(null, '', `${base}${q}`);
   }
 
@@ -167,7 +189,7 @@ export async function renderThreadList(el, ctx) {
     state.threads = append ? state.threads.concat(data.threads) : data.threads;
     state.cursor = data.next_cursor;
     if (!append) list.replaceChildren();
-    for (const t of data.threads) list.append(threadRow(t, kind));
+    for (const t of data.threads) list.append(threadRow(t, kind, team));
     list.setAttribute('aria-busy', 'false');
     more.hidden = !state.cursor;
     more.disabled = false;
@@ -177,7 +199,8 @@ export async function renderThreadList(el, ctx) {
       count.classList.toggle('has-work', n > 0);
     }
     const label = hasFilters ? FILTERS.find(([f]) => f === state.filter)[1] : '';
-    if (!state.threads.length) status.textContent = state.term ? `No threads match "${state.term}".` : hasFilters ? `No threads in ${label}.` : 'No messages yet.';
+    if (!state.threads.length && (state.tag || state.assignee)) status.textContent = `No threads in ${label}${state.assignee ? ` assigned to ${assigneeSelect.selectedOptions[0].textContent}` : ''}${state.tag ? ` tagged ${state.tag}` : ''}.`;
+    else if (!state.threads.length) status.textContent = state.term ? `No threads match "${state.term}".` : hasFilters ? `No threads in ${label}.` : 'No messages yet.';
     else status.textContent = `${state.threads.length}${state.cursor ? '+' : ''} thread${state.threads.length === 1 ? '' : 's'}${state.term ? ` matching "${state.term}"` : ''}${label ? ` in ${label}` : ''}.`;
   }
 

@@ -1,0 +1,298 @@
+// team.test.js - journeys of a seller's team: templates in the buyer's language, attachments, two agents on one thread, the approval queue.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
+
+let server;
+let chrome;
+before(async () => {
+  server = await startServer();
+  chrome = await launch();
+});
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+const agent = (name) => server.tokens.agents[name].token;
+
+async function noSidewaysScroll(p) {
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `no sideways scroll at phone width (${overflow}px)`);
+}
+
+test('10. the seller installs the starter set and answers in the buyer\'s language with a template', async () => {
+  const seller = await newPage(chrome.browser, server.url, { name: 'jonas' });
+  const buyer = await newPage(chrome.browser, server.url, { name: 'anna' });
+  const sp = seller.page;
+  const bp = buyer.page;
+
+  // The demo has no templates: Jonas Weber (owner of S2) installs the starter set on the Templates page.
+  await signIn(sp, agent('Jonas Weber'), '#/inbox');
+  await sp.getByRole('link', { name: 'Templates' }).click();
+  await sp.locator('h1', { hasText: 'Templates' }).waitFor();
+  await sp.locator('.list-status', { hasText: 'No templates yet' }).waitFor();
+  await sp.getByRole('button', { name: 'Install the starter set' }).click();
+  await sp.locator('.list-status', { hasText: '7 templates' }).waitFor();
+  const names = await sp.locator('.tpl-card h2').allTextContents();
+  assert.deepEqual(names.sort(), ['Custom order confirmation', 'Damaged item', 'Order shipped', 'Product question',
+    'Refund processed', 'Return authorised', 'Shipping delay']);
+  assert.match(await sp.locator('.tpl-card', { hasText: 'Order shipped' }).locator('.tpl-langs').textContent(), /English.*German|German.*English/);
+  await shot(sp, 'journey10', 'templates-installed');
+
+  // The German buyer's thread (B3, de-DE): pick "Order shipped"; the tracking number is required.
+  await sp.goto('/#/thread/T4');
+  await sp.locator('.msg-buyer', { hasText: 'Die Leuchte flackert' }).waitFor();
+  const picker = sp.getByLabel('Template');
+  await sp.locator('select[name="template"] option', { hasText: 'Order shipped' }).waitFor({ state: 'attached' });
+  await picker.selectOption({ label: 'Order shipped' });
+  await sp.getByLabel('Tracking number').waitFor();
+  assert.equal(await sp.getByLabel('Your message to the buyer').isVisible(), false, 'the template replaces the free text');
+  await sp.locator('.tpl-preview', { hasText: 'Fill in Tracking number' }).waitFor();
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
+  const err = sp.locator('.tpl-error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /Fill in Tracking number: the template has the placeholder \[TRACKING\]/);
+  assert.equal(await sp.getByLabel('Tracking number').getAttribute('aria-invalid'), 'true');
+  assert.equal(await sp.evaluate(() => document.activeElement.name), 'TRACKING', 'focus moves to the missing field');
+  await shot(sp, 'journey10', 'template-missing-placeholder');
+
+  await sp.getByLabel('Tracking number').fill('1Z999AA10123456784');
+  const expected = 'Hallo Anna, Ihre Bestellung 302-5567120-9981734 wurde versandt. Die Sendungsnummer lautet 1Z999AA10123456784. Vielen Dank für Ihre Bestellung.';
+  await sp.locator('.tpl-preview-text', { hasText: expected }).waitFor();
+  assert.match(await sp.locator('.tpl-preview-title').textContent(), /German/);
+  await shot(sp, 'journey10', 'template-preview-german');
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
+  await sp.locator('.msg-seller .msg-text', { hasText: expected }).waitFor();
+  assert.equal(await sp.locator('select[name="template"]').inputValue(), '', 'the picker is cleared after sending');
+
+  // Anna Schmidt sees the filled German text.
+  await signIn(bp, server.tokens.buyers.B3, '#/messages');
+  await bp.locator('[data-thread="T4"] a').click();
+  await bp.locator('.msg-seller .msg-text', { hasText: expected }).waitFor();
+  await shot(bp, 'journey10', 'buyer-sees-template');
+
+  seller.check();
+  buyer.check();
+  await seller.close();
+  await buyer.close();
+});
+
+test('11. the seller attaches a file the buyer downloads; a file with a web address is refused by name', async () => {
+  const seller = await newPage(chrome.browser, server.url, { name: 'maya' });
+  const buyer = await newPage(chrome.browser, server.url, { name: 'carlos' });
+  const sp = seller.page;
+  const bp = buyer.page;
+  const refused = seller.allow(/\/v1\/threads\/T2\/messages$/, 422);
+  const unsupported = seller.allow(/\/v1\/attachments\?name=/, 415);
+
+  await signIn(sp, agent('Maya Lopez'), '#/inbox');
+  await sp.goto('/#/thread/T2');
+  await sp.locator('.msg-buyer', { hasText: 'tracking has not moved' }).waitFor();
+
+  // A program is refused in plain words (415).
+  await sp.getByLabel('Attach files').setInputFiles({ name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0xff, 0xff, 0]) });
+  await sp.locator('.attach-field .field-error', { hasText: 'setup.exe cannot be attached: only Word' }).waitFor();
+  assert.equal(unsupported.seen, 1);
+
+  // A clean text file: uploaded at once, shown as a chip with name, kind and size.
+  const guide = 'Tracking updates can pause for up to three days while the parcel crosses the border.\n';
+  await sp.getByLabel('Attach files').setInputFiles({ name: 'delivery-info.txt', mimeType: 'text/plain', buffer: Buffer.from(guide) });
+  const chip = sp.locator('.chip', { hasText: 'delivery-info.txt' });
+  await chip.locator('.chip-meta', { hasText: `Text · ${guide.length} bytes` }).waitFor();
+  assert.equal(await sp.locator('.attach-field .field-error').isVisible(), false, 'the earlier refusal is gone');
+  const reply = 'Hello Carlos, the parcel is on its way. The attached note explains the pause in tracking.';
+  await sp.getByLabel('Your message to the buyer').fill(reply);
+  await shot(sp, 'journey11', 'seller-attachment-chip');
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
+  const sent = sp.locator('.msg-seller', { hasText: reply });
+  await sent.locator('.att-link', { hasText: 'delivery-info.txt' }).waitFor();
+  assert.equal(await sp.locator('.chip').count(), 0, 'the chips are cleared after sending');
+
+  // The buyer sees the file under the reply and downloads it.
+  await signIn(bp, server.tokens.buyers.B2, '#/messages');
+  await bp.locator('[data-thread="T2"] a').click();
+  const link = bp.locator('.msg-seller', { hasText: reply }).locator('.att-link');
+  await link.waitFor();
+  assert.match(await bp.locator('.msg-seller', { hasText: reply }).locator('.att-meta').textContent(), new RegExp(`Text · ${guide.length} bytes`));
+  await shot(bp, 'journey11', 'buyer-sees-attachment');
+  const [download] = await Promise.all([bp.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'delivery-info.txt');
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).toString('utf8'), guide);
+
+  // A flyer with a web address in it: the message is refused and the finding names the file.
+  await sp.getByLabel('Attach files').setInputFiles({ name: 'flyer.txt', mimeType: 'text/plain', buffer: Buffer.from('Assembly guide: see www.my-shop-deals.com for the video.\n') });
+  await sp.locator('.chip', { hasText: 'flyer.txt' }).locator('.chip-meta', { hasText: 'Text' }).waitFor();
+  await sp.getByLabel('Your message to the buyer').fill('Here is some more information.');
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
+  const finding = sp.locator('.compose .file-findings .finding');
+  await finding.waitFor();
+  assert.equal(await finding.getAttribute('data-file'), 'flyer.txt');
+  assert.match(await finding.textContent(), /^Link in flyer\.txt: www\.my-shop-deals\.com/);
+  await sp.locator('.compose .alert-error', { hasText: 'The marketplace blocked this message' }).waitFor();
+  assert.equal(await sp.locator('.editor-backdrop mark').count(), 0, 'nothing is marked in the message text');
+  assert.equal(refused.seen, 1);
+  // The thread keeps the refused message with the finding under it, naming the file.
+  await sp.locator('.msg-rejected .file-findings .finding-file', { hasText: 'flyer.txt' }).waitFor();
+  await shot(sp, 'journey11', 'seller-file-finding');
+
+  seller.check();
+  buyer.check();
+  await seller.close();
+  await buyer.close();
+});
+
+test('12. two agents on one thread: who is replying, the conflict and "Send anyway"', async () => {
+  const maya = await newPage(chrome.browser, server.url, { name: 'maya' });
+  const sam = await newPage(chrome.browser, server.url, { name: 'sam' });
+  const mp = maya.page;
+  const sp = sam.page;
+  const conflict = sam.allow(/\/v1\/threads\/T3\/messages$/, 409);
+
+  await signIn(mp, agent('Maya Lopez'), '#/inbox');
+  await signIn(sp, agent('Sam Chen'), '#/inbox');
+  await mp.locator('#live-status.is-on').waitFor();
+  await sp.locator('#live-status.is-on').waitFor();
+
+  // Maya opens the product question and starts typing: she takes the composition lock.
+  await mp.goto('/#/thread/T3');
+  await mp.locator('.msg-buyer', { hasText: 'maximum torque' }).waitFor();
+  const locked = mp.waitForResponse((r) => r.url().endsWith('/v1/threads/T3/lock') && r.request().method() === 'POST');
+  await mp.getByLabel('Your message to the buyer').pressSequentially('Hello, the drill has 60 Nm', { delay: 5 });
+  assert.equal((await locked).status(), 200);
+
+  // Sam opens it second and sees that Maya is replying.
+  await sp.goto('/#/thread/T3');
+  const banner = sp.locator('#replying');
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /^Maya Lopez is replying/);
+  assert.equal(await mp.locator('#replying').isVisible(), false, 'Maya does not see herself');
+  // Sam writes a reply anyway (it starts from the thread as it is now).
+  const samText = 'Hi, it has a hammer function as well.';
+  await sp.getByLabel('Your message to the buyer').fill(samText);
+  await shot(sp, 'journey12', 'sam-sees-maya-replying');
+
+  // Maya sends first; Sam's page shows her reply live.
+  await mp.getByLabel('Your message to the buyer').pressSequentially(' of torque and a hammer function.', { delay: 2 });
+  await mp.getByRole('button', { name: 'Send', exact: true }).click();
+  await mp.locator('.msg-seller .msg-text', { hasText: 'hammer function' }).waitFor();
+  await sp.locator('.msg-seller .msg-who', { hasText: 'Maya Lopez' }).waitFor();
+
+  // Sam's reply, written before, gets the conflict; "Send anyway" sends it.
+  await sp.getByRole('button', { name: 'Send', exact: true }).click();
+  const box = sp.locator('.conflict');
+  await box.waitFor();
+  assert.match(await box.textContent(), /The conversation changed since you began writing\..*another agent replied/);
+  assert.equal(conflict.seen, 1);
+  assert.equal(await sp.locator('.msg-seller .msg-text', { hasText: samText }).count(), 0, 'not sent yet');
+  assert.equal(await sp.evaluate(() => document.activeElement.id), 'send-anyway');
+  await shot(sp, 'journey12', 'sam-conflict');
+  const resent = sp.waitForRequest((r) => r.url().endsWith('/v1/threads/T3/messages') && r.method() === 'POST');
+  await sp.getByRole('button', { name: 'Send anyway' }).click();
+  assert.equal(JSON.parse((await resent).postData()).confirm, true);
+  await sp.locator('.msg-seller .msg-text', { hasText: samText }).waitFor();
+  assert.equal(await box.isVisible(), false);
+  await mp.locator('.msg-seller', { hasText: samText }).locator('.msg-who', { hasText: 'Sam Chen' }).waitFor();
+
+  // An internal note: shown apart in the thread, never to the buyer.
+  await sp.getByLabel('Internal note: only your team sees it').check();
+  await sp.getByLabel('Internal note (your team only)').fill('Buyer asked about torque twice; consider adding it to the listing.');
+  await sp.getByRole('button', { name: 'Add note' }).click();
+  await sp.locator('.msg-note', { hasText: 'consider adding it to the listing' }).locator('.badge-note').waitFor();
+
+  // Team panel: assignment round-robin, tags, priority; the inbox filters by them.
+  await sp.getByRole('button', { name: 'Round-robin' }).click();
+  await sp.locator('.team-msg', { hasText: 'Assigned by round-robin.' }).waitFor();
+  await sp.getByLabel('Tags', { exact: true }).fill('torque, listing');
+  await sp.getByRole('button', { name: 'Save tags' }).click();
+  await sp.locator('.team-panel .tag-list .tag', { hasText: 'listing' }).waitFor();
+  await sp.getByLabel('Priority').selectOption('high');
+  await sp.locator('.team-msg', { hasText: 'Priority set to high.' }).waitFor();
+  await shot(sp, 'journey12', 'sam-note-team');
+
+  const buyer = await newPage(chrome.browser, server.url, { name: 'carlos' });
+  await signIn(buyer.page, server.tokens.buyers.B2, '#/messages');
+  await buyer.page.goto('/#/thread/T3');
+  await buyer.page.locator('.msg-seller .msg-text', { hasText: samText }).waitFor();
+  assert.equal(await buyer.page.locator('.msg', { hasText: 'consider adding it' }).count(), 0, 'the buyer never sees a note');
+
+  await sp.goto('/#/inbox?filter=all&tag=listing');
+  await sp.locator('#thread-list[aria-busy="false"]').waitFor();
+  assert.deepEqual(await sp.locator('.thread-row').evaluateAll((rows) => rows.map((r) => r.dataset.thread)), ['T3']);
+  await sp.getByLabel('Assigned to').selectOption('none');
+  await sp.locator('.list-status', { hasText: 'No threads in All assigned to Nobody tagged listing.' }).waitFor();
+  await shot(sp, 'journey12', 'inbox-filtered');
+
+  await sp.setViewportSize({ width: 375, height: 800 });
+  await sp.goto('/#/thread/T3');
+  await sp.locator('.team-panel').waitFor();
+  await noSidewaysScroll(sp);
+  await shot(sp, 'journey12', 'thread-phone');
+
+  maya.check();
+  sam.check();
+  buyer.check();
+  await maya.close();
+  await sam.close();
+  await buyer.close();
+});
+
+test('13. a rule proposal waits in the approval queue and is sent from it', async () => {
+  // Setup through the API: S1's starter set and a rule that proposes "Order shipped".
+  const token = agent('Maya Lopez');
+  const installed = await server.api(token, 'POST', '/v1/templates/starter', {});
+  assert.equal(installed.status, 201);
+  const shipped = installed.body.templates.find((t) => t.name === 'Order shipped');
+  const rule = await server.api(token, 'POST', '/v1/rules', {
+    name: 'Where is my parcel', enabled: true, auto_send: false, conditions: { words: ['where'] },
+    actions: [{ type: 'tag', tag: 'tracking' }, { type: 'propose', template_id: shipped.id, values: { TRACKING: '1Z42' } }],
+  });
+  assert.equal(rule.status, 201);
+  const asked = await server.api(server.tokens.buyers.B1, 'POST', '/v1/threads/T1/messages', { text: 'Where is the spare battery I ordered?' });
+  assert.equal(asked.status, 201);
+
+  const maya = await newPage(chrome.browser, server.url, { name: 'maya' });
+  const p = maya.page;
+  await signIn(p, token, '#/inbox');
+  await p.getByRole('link', { name: 'Approval queue' }).click();
+  await p.locator('#proposal-count', { hasText: '1 proposal waits for approval' }).waitFor();
+  const card = p.locator('.proposal');
+  const text = card.getByLabel('Reply to the buyer');
+  assert.equal(await text.inputValue(), 'Hello Jane, your order 112-4839201-5561023 has shipped. The tracking number is 1Z42. Thank you for your order.');
+  assert.equal(await text.getAttribute('readonly'), '', 'read-only until Edit');
+  await shot(p, 'journey13', 'approval-queue');
+
+  // Nothing was sent yet.
+  let thread = await server.api(token, 'GET', '/v1/threads/T1');
+  assert.equal(thread.body.messages.filter((m) => m.text.includes('1Z42')).length, 0);
+
+  // Edit and send.
+  await card.getByRole('button', { name: 'Edit' }).click();
+  await text.fill('Hello Jane, your order 112-4839201-5561023 has shipped with the spare battery. The tracking number is 1Z42.');
+  await card.getByRole('button', { name: 'Send edited text' }).click();
+  await p.locator('#proposal-count', { hasText: 'Nothing waits for approval' }).waitFor();
+  thread = await server.api(token, 'GET', '/v1/threads/T1');
+  const sentMsg = thread.body.messages.find((m) => m.text.includes('with the spare battery'));
+  assert.ok(sentMsg, 'the edited text was sent');
+  assert.equal(sentMsg.status, 'delivered');
+  await shot(p, 'journey13', 'approval-queue-empty');
+
+  // The rules page lists the rule and its firing log.
+  await p.getByRole('link', { name: 'Rules', exact: true }).click();
+  await p.locator('.rule h2', { hasText: 'Where is my parcel' }).waitFor();
+  assert.match(await p.locator('.rule').textContent(), /When: words: where.*Then: tag tracking; propose Order shipped/);
+  await p.locator('#firings td', { hasText: /proposed PR\d+, waiting for approval/ }).waitFor();
+  await p.locator('#firings td', { hasText: 'tagged tracking' }).waitFor();
+  await shot(p, 'journey13', 'rules');
+  await p.setViewportSize({ width: 375, height: 800 });
+  await noSidewaysScroll(p);
+  await p.goto('/#/templates');
+  await p.locator('.tpl-card').first().waitFor();
+  await noSidewaysScroll(p);
+  await shot(p, 'journey13', 'templates-phone');
+
+  maya.check();
+  await maya.close();
+});
