@@ -1,8 +1,9 @@
-// actions.js - the seller's message actions on an order (available or why not; send) and "Request a review", in the thread's order panel.
+// actions.js - the seller's message actions on an order (available or why not; attachments; send) and "Request a review", in the thread's order panel.
 import { h, replace, announce, uniqueId } from './dom.js';
 import { get, post } from './api.js';
 import { locate } from './policy.js';
-import { findingsList } from './compose.js';
+import { findingsList, textFindings } from './compose.js';
+import { createAttachmentPicker, fileFindings } from './attachments.js';
 import { codePoints, formatDateTime } from './format.js';
 
 const ISO_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/;
@@ -93,6 +94,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         h('div', { class: 'field' }, h('label', { for: start.id }, 'From'), start),
         h('div', { class: 'field' }, h('label', { for: end.id }, 'Until'), end)));
     const noText = h('p', { class: 'help' }, 'No text to write: the marketplace sends its own wording in the buyer\'s language.');
+    const files = createAttachmentPicker({ label: 'Attach files' });
     const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
     const findings = h('div', { class: 'policy-findings' });
     const done = h('div', { class: 'alert alert-ok', role: 'status', hidden: true, 'data-testid': 'action-status' });
@@ -111,6 +113,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
       textField.hidden = !a.max_text;
       noText.hidden = Boolean(a.max_text);
       coverage.hidden = !warranty;
+      files.el.querySelector('label').textContent = a.attachment_required ? 'Attach the file (required)' : 'Attach files (optional)';
       textHelp.textContent = `${warranty ? 'Optional. ' : ''}${a.critical ? 'Always delivered, also to buyers who opted out.' : 'Not delivered to buyers who opted out of non-critical messages.'}`;
       if (a.max_text) count();
       error.hidden = true;
@@ -138,6 +141,9 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         if (codePoints(t) > a.max_text) return fail(`The message is longer than ${a.max_text.toLocaleString()} characters.`, text);
         if (t.trim()) payload.text = t;
       }
+      if (files.busy()) return fail('Wait until the files are uploaded.', null);
+      if (a.attachment_required && !files.ids().length) return fail(`${a.title} needs a file: attach it first.`, files.input);
+      if (files.ids().length) payload.attachments = files.ids();
       if (a.name === 'warranty') {
         if (!start.value) return fail('Enter the date the warranty starts.', start);
         if (!end.value) return fail('Enter the date the warranty ends.', end);
@@ -158,13 +164,14 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         text.value = '';
         start.value = '';
         end.value = '';
+        files.clear();
         sync();
         if (onSent) await onSent();
       } catch (e) {
         if (e.status === 401) return;
         if (e.code === 'policy_violation') {
-          const located = locate(text.value, e.findings);
-          replace(findings, located.length ? findingsList(located) : null);
+          const located = locate(text.value, textFindings(e.findings));
+          replace(findings, located.length ? findingsList(located) : null, fileFindings(e.findings));
           fail('The marketplace blocked this message. Fix the parts it names and send again.');
         } else fail(refusalText(e, 'message action'));
       } finally {
@@ -174,7 +181,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
     } },
     available.length ? [
       h('div', { class: 'field' }, h('label', { for: select.id }, 'Message action'), select),
-      textField, noText, coverage, error, findings,
+      textField, noText, coverage, files.el, error, findings,
       h('div', { class: 'actions' }, send),
       done,
     ] : h('p', { class: 'muted', 'data-testid': 'no-actions' }, 'No message action is available for this order now.'));

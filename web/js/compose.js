@@ -54,7 +54,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const summary = h('p', { class: 'policy-summary', id: summaryId, role: 'status' });
   const findingsBox = h('div', { class: 'policy-findings' });
   const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
-  const picker = attachments ? createAttachmentPicker({ label: 'Attach files' }) : null;
+  const picker = attachments ? createAttachmentPicker({ label: 'Attach files to your message' }) : null;
   const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
   const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
   const conflictBox = h('div', { class: 'alert alert-warn conflict', role: 'alert', hidden: true });
@@ -82,12 +82,16 @@ export function createComposer({ kind, send, label, attachments = false, templat
 
   function show(result, text) {
     current = { text, action: result.action, located: locate(text, textFindings(result.findings)) };
+    const files = [...new Set((result.findings || []).filter((f) => f.name).map((f) => f.name))];
     replace(fileBox, fileFindings(result.findings));
     paint(current.located);
     const n = current.located.length;
     summary.className = `policy-summary policy-${n ? result.action : 'ok'}`;
     if (!text.trim()) summary.textContent = '';
-    else if (!n) summary.textContent = 'No policy problems found.';
+    else if (!n && files.length) {
+      summary.className = 'policy-summary policy-reject';
+      summary.textContent = `The text is fine, but ${files.length === 1 ? 'an attached file breaks' : 'attached files break'} the policy: ${files.join(', ')}.`;
+    } else if (!n) summary.textContent = 'No policy problems found.';
     else {
       const cats = [...new Set(current.located.map((f) => categoryLabel(f.category)))].join(', ');
       const what = n === 1 ? '1 problem' : `${n} problems`;
@@ -275,7 +279,11 @@ export function createComposer({ kind, send, label, attachments = false, templat
         showConflict(e);
       } else if (e instanceof ApiError && e.code === 'policy_violation') {
         show({ action: 'reject', findings: e.findings }, text);
-        fail('The marketplace blocked this message. Fix the highlighted parts and send again.');
+        const files = [...new Set(e.findings.filter((f) => f.name).map((f) => f.name))];
+        const inText = textFindings(e.findings).length > 0;
+        fail(files.length && !inText
+          ? `The marketplace blocked this message because of ${files.length === 1 ? 'the attached file' : 'the attached files'} ${files.join(', ')}. Remove the file (or fix it and attach it again), then send.`
+          : `The marketplace blocked this message. Fix the highlighted parts${files.length ? ` and the files ${files.join(', ')}` : ''} and send again.`);
       } else if (e.status !== 401) {
         fail(e.message || String(e));
       }

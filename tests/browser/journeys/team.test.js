@@ -91,16 +91,16 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   await sp.locator('.msg-buyer', { hasText: 'tracking has not moved' }).waitFor();
 
   // A program is refused in plain words (415).
-  await sp.getByLabel('Attach files').setInputFiles({ name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0xff, 0xff, 0]) });
+  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0xff, 0xff, 0]) });
   await sp.locator('.attach-field .field-error', { hasText: 'setup.exe cannot be attached: only Word' }).waitFor();
   assert.equal(unsupported.seen, 1);
 
   // A clean text file: uploaded at once, shown as a chip with name, kind and size.
   const guide = 'Tracking updates can pause for up to three days while the parcel crosses the border.\n';
-  await sp.getByLabel('Attach files').setInputFiles({ name: 'delivery-info.txt', mimeType: 'text/plain', buffer: Buffer.from(guide) });
+  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'delivery-info.txt', mimeType: 'text/plain', buffer: Buffer.from(guide) });
   const chip = sp.locator('.chip', { hasText: 'delivery-info.txt' });
   await chip.locator('.chip-meta', { hasText: `Text · ${guide.length} bytes` }).waitFor();
-  assert.equal(await sp.locator('.attach-field .field-error').isVisible(), false, 'the earlier refusal is gone');
+  assert.equal(await sp.locator('.compose .attach-field .field-error').isVisible(), false, 'the earlier refusal is gone');
   const reply = 'Hello Carlos, the parcel is on its way. The attached note explains the pause in tracking.';
   await sp.getByLabel('Your message to the buyer').fill(reply);
   await shot(sp, 'journey11', 'seller-attachment-chip');
@@ -123,7 +123,7 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   assert.equal(Buffer.concat(chunks).toString('utf8'), guide);
 
   // A flyer with a web address in it: the message is refused and the finding names the file.
-  await sp.getByLabel('Attach files').setInputFiles({ name: 'flyer.txt', mimeType: 'text/plain', buffer: Buffer.from('Assembly guide: see www.my-shop-deals.com for the video.\n') });
+  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'flyer.txt', mimeType: 'text/plain', buffer: Buffer.from('Assembly guide: see www.my-shop-deals.com for the video.\n') });
   await sp.locator('.chip', { hasText: 'flyer.txt' }).locator('.chip-meta', { hasText: 'Text' }).waitFor();
   await sp.getByLabel('Your message to the buyer').fill('Here is some more information.');
   await sp.getByRole('button', { name: 'Send', exact: true }).click();
@@ -131,7 +131,8 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   await finding.waitFor();
   assert.equal(await finding.getAttribute('data-file'), 'flyer.txt');
   assert.match(await finding.textContent(), /^Link in flyer\.txt: www\.my-shop-deals\.com/);
-  await sp.locator('.compose .alert-error', { hasText: 'The marketplace blocked this message' }).waitFor();
+  await sp.locator('.compose .alert-error', { hasText: 'The marketplace blocked this message because of the attached file flyer.txt.' }).waitFor();
+  assert.match(await sp.locator('#policy-feedback .policy-summary').textContent(), /an attached file breaks the policy: flyer\.txt/);
   assert.equal(await sp.locator('.editor-backdrop mark').count(), 0, 'nothing is marked in the message text');
   assert.equal(refused.seen, 1);
   // The thread keeps the refused message with the finding under it, naming the file.
