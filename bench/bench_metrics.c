@@ -67,7 +67,9 @@ int main(int argc, char **argv) {
   const pl_time start = 1700000000;
   const long threads = total / 2;
   const int64_t span = 3LL * 365 * 86400;
-  fixed_now = start + span + 86400;
+  /* Queries ask at a time after every event (replies come up to ~2.2 days late), where
+   * the aggregates are exact; the baseline asks one second before the last event. */
+  fixed_now = start + span + 4 * 86400;
   svc_options o = {.clock = {clock_fn, NULL}};
   if (svc_new(st, &keys, &o, &s, &d)) return 1;
   line(s, "{\"type\":\"marketplace\",\"id\":\"M\",\"name\":\"Bench\",\"domains\":[\"example.com\"]}");
@@ -142,7 +144,11 @@ int main(int argc, char **argv) {
       pl_arena *a = pl_arena_new();
       sla_metrics m;
       double q = now_s();
-      if (svc_metrics(s, &op, "S1", start + span - 1, windows[k].w, false, a, &m, &d)) return 1;
+      pl_time latest = 0;
+      store *stq = svc_store(s);
+      if (store_begin(stq, false) || stq->ops->sla_latest(stq, "S1", &latest)) return 1;
+      store_rollback(stq);
+      if (svc_metrics(s, &op, "S1", latest - 1, windows[k].w, false, a, &m, &d)) return 1;
       b[i] = now_s() - q;
       pl_arena_free(a);
     }

@@ -227,6 +227,10 @@ static const char *const store_pg_migrations[] = {
     "  thread_id BIGINT PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
     "  agent_id BIGINT NOT NULL, agent_name TEXT NOT NULL, since BIGINT NOT NULL,"
     "  expires_at BIGINT NOT NULL);",
+
+    /* A message's status events by message: the response clock reads each seller
+     * message's delivery time. */
+    "CREATE INDEX message_events_message ON message_events(message_id, type);",
 };
 
 #endif

@@ -195,6 +195,10 @@ static const char *const store_sqlite_migrations[] = {
     "  thread_id INTEGER PRIMARY KEY REFERENCES threads(id), seller_id TEXT NOT NULL,"
     "  agent_id INTEGER NOT NULL, agent_name TEXT NOT NULL, since INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL);",
+
+    /* A message's status events by message: the response clock reads each seller
+     * message's delivery time. */
+    "CREATE INDEX message_events_message ON message_events(message_id, type);",
 };
 
 #endif

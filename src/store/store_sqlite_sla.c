@@ -15,11 +15,14 @@ enum {
   " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
   "  AND e.type = 'status' AND e.value = 'delivered')"
 
-/* Threads of a seller with a buyer message in one of four ranges (lo, hi]. */
+/* Threads of a seller with a buyer message in one of four ranges (lo, hi]. A union of
+ * four index ranges: ORed ranges would make SQLite read the seller's whole history. */
+#define RANGE_ONE(lo, hi)                                                               \
+  "SELECT b.thread_id FROM messages b WHERE b.seller_id = ?1 AND b.at > " lo           \
+  " AND b.at <= " hi " AND b.direction = 'buyer'"
 #define RANGE_THREADS                                                                   \
-  "(SELECT b.thread_id FROM messages b WHERE b.seller_id = ?1 AND b.direction = 'buyer'" \
-  " AND ((b.at > ?2 AND b.at <= ?3) OR (b.at > ?4 AND b.at <= ?5)"                     \
-  "   OR (b.at > ?6 AND b.at <= ?7) OR (b.at > ?8 AND b.at <= ?9)))"
+  "(" RANGE_ONE("?2", "?3") " UNION " RANGE_ONE("?4", "?5") " UNION " RANGE_ONE("?6", "?7") \
+  " UNION " RANGE_ONE("?8", "?9") ")"
 
 static const char *const q_buyer_t =
     "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = ?1 AND direction = 'buyer'";
