@@ -81,7 +81,7 @@ function sourceLabel(s) {
  * The file picker of a form: uploads each chosen file at once and shows it as a chip
  * (name, kind, size, Remove). ids() gives the uploaded ids; clear() empties it.
  */
-export function createAttachmentPicker({ label = 'Attach files' } = {}) {
+export function createAttachmentPicker({ label = 'Attach files', scanned = true } = {}) {
   const id = uniqueId('attach');
   const input = h('input', { type: 'file', id, multiple: true, accept: ACCEPT, class: 'file-input', 'aria-describedby': `${id}-help` });
   const chips = h('ul', { class: 'chips', 'aria-label': 'Attached files', id: `${id}-chips` });
@@ -133,7 +133,7 @@ export function createAttachmentPicker({ label = 'Attach files' } = {}) {
   const el = h('div', { class: 'field attach-field' },
     h('label', { for: id }, label),
     input,
-    h('p', { class: 'help', id: `${id}-help` }, 'Word, PDF, text or images, up to 10 MB each. Files are checked like the message text.'),
+    h('p', { class: 'help', id: `${id}-help` }, `Word, PDF, text or images, up to 10 MB each.${scanned ? ' Files are checked like the message text.' : ''}`),
     error,
     chips);
   return {

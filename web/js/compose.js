@@ -54,7 +54,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const summary = h('p', { class: 'policy-summary', id: summaryId, role: 'status' });
   const findingsBox = h('div', { class: 'policy-findings' });
   const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
-  const picker = attachments ? createAttachmentPicker({ label: 'Attach files to your message' }) : null;
+  const picker = attachments ? createAttachmentPicker({ label: 'Add files to the reply', scanned: seller }) : null;
   const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
   const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
   const conflictBox = h('div', { class: 'alert alert-warn conflict', role: 'alert', hidden: true });

@@ -194,7 +194,7 @@ export async function renderTemplates(el, ctx) {
     replace(list, templates.map((t) => h('li', { class: 'card tpl-card', 'data-template': t.id },
       h('div', { class: 'tpl-card-head' },
         h('h2', null, t.name),
-        h('span', { class: 'badge badge-kind' }, purposeLabel(t.purpose)),
+        t.name.toLowerCase() === purposeLabel(t.purpose).toLowerCase() ? null : h('span', { class: 'badge badge-kind' }, purposeLabel(t.purpose)),
         t.critical ? h('span', { class: 'badge state-response_needed' }, 'Critical') : null,
         h('span', { class: 'muted mono' }, t.id)),
       h('p', { class: 'tpl-langs' }, 'Languages: ', Object.keys(t.variants || {}).map(languageLabel).join(', ')),

@@ -91,13 +91,13 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   await sp.locator('.msg-buyer', { hasText: 'tracking has not moved' }).waitFor();
 
   // A program is refused in plain words (415).
-  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0xff, 0xff, 0]) });
+  await sp.getByLabel('Add files to the reply').setInputFiles({ name: 'setup.exe', mimeType: 'application/octet-stream', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0xff, 0xff, 0]) });
   await sp.locator('.attach-field .field-error', { hasText: 'setup.exe cannot be attached: only Word' }).waitFor();
   assert.equal(unsupported.seen, 1);
 
   // A clean text file: uploaded at once, shown as a chip with name, kind and size.
   const guide = 'Tracking updates can pause for up to three days while the parcel crosses the border.\n';
-  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'delivery-info.txt', mimeType: 'text/plain', buffer: Buffer.from(guide) });
+  await sp.getByLabel('Add files to the reply').setInputFiles({ name: 'delivery-info.txt', mimeType: 'text/plain', buffer: Buffer.from(guide) });
   const chip = sp.locator('.chip', { hasText: 'delivery-info.txt' });
   await chip.locator('.chip-meta', { hasText: `Text · ${guide.length} bytes` }).waitFor();
   assert.equal(await sp.locator('.compose .attach-field .field-error').isVisible(), false, 'the earlier refusal is gone');
@@ -122,8 +122,17 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   for await (const c of await download.createReadStream()) chunks.push(c);
   assert.equal(Buffer.concat(chunks).toString('utf8'), guide);
 
+  // The buyer answers with a file of their own; the seller's open thread shows its link.
+  await bp.getByLabel('Add files to the reply').setInputFiles({ name: 'label-text.txt', mimeType: 'text/plain', buffer: Buffer.from('Parcel label: 1Z999 / Zone 4\n') });
+  await bp.locator('.chip', { hasText: 'label-text.txt' }).locator('.chip-meta', { hasText: 'Text' }).waitFor();
+  assert.doesNotMatch(await bp.locator('.attach-field .help').textContent(), /checked/, 'buyers\' files are not policy-checked');
+  await bp.getByLabel('Your message').fill('Thanks. This is what the label says.');
+  await bp.getByRole('button', { name: 'Send', exact: true }).click();
+  await bp.locator('.msg-buyer', { hasText: 'what the label says' }).locator('.att-link', { hasText: 'label-text.txt' }).waitFor();
+  await sp.locator('.msg-buyer', { hasText: 'what the label says' }).locator('.att-link', { hasText: 'label-text.txt' }).waitFor();
+
   // A flyer with a web address in it: the message is refused and the finding names the file.
-  await sp.getByLabel('Attach files to your message').setInputFiles({ name: 'flyer.txt', mimeType: 'text/plain', buffer: Buffer.from('Assembly guide: see www.my-shop-deals.com for the video.\n') });
+  await sp.getByLabel('Add files to the reply').setInputFiles({ name: 'flyer.txt', mimeType: 'text/plain', buffer: Buffer.from('Assembly guide: see www.my-shop-deals.com for the video.\n') });
   await sp.locator('.chip', { hasText: 'flyer.txt' }).locator('.chip-meta', { hasText: 'Text' }).waitFor();
   await sp.getByLabel('Your message to the buyer').fill('Here is some more information.');
   await sp.getByRole('button', { name: 'Send', exact: true }).click();
