@@ -65,12 +65,17 @@ int cmd_demo(int argc, char **argv) {
   json_t *toks = json_object(), *agents = json_object(), *buyers = json_object();
   {
     /* The demo goes into an empty database only: its ids would collide otherwise. */
-    st_seller existing;
+    st_seller *existing;
+    size_t nsellers = 0;
+    st_thread_query q = {.limit = 1};
+    st_thread *ts;
+    size_t nthreads = 0;
     store *st = svc_store(s);
     pl_err be = store_begin(st, false);
-    pl_err g = be ? be : st->ops->seller_get(st, "S1", ar, &existing);
+    pl_err g = be ? be : st->ops->seller_list(st, NULL, ar, &existing, &nsellers);
+    if (!g) g = st->ops->thread_list(st, &q, ar, &ts, &nthreads);
     if (!be) store_rollback(st);
-    if (g != PL_ENOTFOUND) {
+    if (g || nsellers || nthreads) {
       fprintf(stderr, "parley demo: %s already holds data; use a new --db\n", cli_get(&a, "db", "parley.db"));
       goto out;
     }

@@ -430,7 +430,8 @@ static void h_orders_list(http_req *r) {
   if (cur) {
     char *dot;
     long long at = strtoll(cur, &dot, 10);
-    if (*dot != '.' || at <= 0 || !dot[1]) {
+    /* at 0: orders without a purchase time; the id part is an order id. */
+    if (*dot != '.' || at < 0 || strlen(dot + 1) != 19 || strspn(dot + 1, "0123456789-") != 19) {
       http__error(r, PL_EINVAL, "cursor is not one this server gave");
       return;
     }

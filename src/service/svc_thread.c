@@ -184,6 +184,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   pl_err e = svc__check_text(in->text, d);
   if (e) return e;
   if (product && (strlen(in->asin) > 32 || !*in->asin)) return pl_fail(d, PL_EINVAL, "asin is not valid");
+  if (!product && !svc__valid_order_id(in->order_id))
+    return pl_fail(d, PL_EINVAL, "order_id '%s' is not of the form NNN-NNNNNNN-NNNNNNN", in->order_id);
 
   if ((e = svc__begin(s, true, d))) return e;
   memset(t, 0, sizeof *t);

@@ -138,7 +138,7 @@ static const char *const sql[Q__COUNT] = {
                         " WHERE order_id = $1 ORDER BY pos",
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
                    " AND ($2::text IS NULL OR buyer_id = $2)"
-                   " AND ($3::bigint = 0 OR purchased_at < $3"
+                   " AND ($4::text IS NULL OR purchased_at < $3"
                    "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
                    " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
@@ -776,7 +776,7 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
   p_text(&p, seller_id);
   p_text(&p, buyer_id);
   p_int(&p, cur_at);
-  p_text(&p, cur_id ? cur_id : "");
+  p_text(&p, cur_id); /* NULL: from the newest */
   p_int(&p, limit);
   PGresult *r = run(k, Q_ORDER_LIST, &p);
   pl_err e = res_err(k, r);

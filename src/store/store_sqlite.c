@@ -113,7 +113,7 @@ static const char *const sql[Q__COUNT] = {
                         " WHERE order_id = ?1 ORDER BY pos",
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
                    " AND (?2 IS NULL OR buyer_id = ?2)"
-                   " AND (?3 = 0 OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
+                   " AND (?4 IS NULL OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
                    " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
                       " topic, archived, waiting, needs_response, created_at, last_message_at,"
@@ -602,7 +602,7 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
   sq__bind_text(st, 1, seller_id);
   sq__bind_text(st, 2, buyer_id);
   sqlite3_bind_int64(st, 3, cur_at);
-  sq__bind_text(st, 4, cur_id ? cur_id : "");
+  sq__bind_text(st, 4, cur_id); /* NULL: from the newest */
   sqlite3_bind_int(st, 5, limit);
   char **ids = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *ids);
   size_t k = 0;

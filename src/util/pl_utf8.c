@@ -34,16 +34,24 @@ bool pl_utf8_valid(const char *str, size_t len, size_t *chars) {
   return true;
 }
 
+/* Unicode White_Space (PropList.txt): the characters a text "only of spaces" may hold. */
+static bool white_space(uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
+}
+
 bool pl_utf8_blank(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = s[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') continue;
-    if (c == 0xC2 && i + 1 < len && s[i + 1] == 0xA0) { /* no-break space */
-      i++;
-      continue;
-    }
-    return false;
+  size_t i = 0;
+  while (i < len) {
+    uint32_t c = s[i];
+    size_t n = 1;
+    if (c >= 0xF0 && i + 3 < len) c = (c & 0x07) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 | (s[i + 3] & 0x3Fu), n = 4;
+    else if (c >= 0xE0 && i + 2 < len) c = (c & 0x0F) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu), n = 3;
+    else if (c >= 0xC0 && i + 1 < len) c = (c & 0x1F) << 6 | (s[i + 1] & 0x3Fu), n = 2;
+    if (!white_space(c)) return false;
+    i += n;
   }
   return true;
 }

@@ -9,8 +9,8 @@
  * *chars, when not NULL, receives the number of code points. */
 bool pl_utf8_valid(const char *s, size_t len, size_t *chars);
 
-/* True when s has no character other than Unicode white space of the ASCII and
- * Latin-1 ranges (what a text "only of spaces" means for a message). */
+/* True when s (valid UTF-8) has no character other than Unicode White_Space (what a
+ * text "only of spaces" means for a message). */
 bool pl_utf8_blank(const char *s, size_t len);
 
 #endif

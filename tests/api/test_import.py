@@ -313,7 +313,6 @@ class Demo(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("already holds data", p.stderr)
 
-    @unittest.expectedFailure  # demo only looks for seller S1, so it loads into other data
     def test_demo_refuses_any_data(self):
         """Data without the demo's ids is data too: demo must not mix into it."""
         p = import_lines(self.store, [

@@ -52,6 +52,8 @@ static void utf8_validation(void **state) {
   assert_false(pl_utf8_valid("a\0b", 3, NULL));             /* NUL */
   assert_false(pl_utf8_valid("\xff", 1, NULL));
   assert_true(pl_utf8_blank(" \t\r\n\xc2\xa0", 6));
+  assert_true(pl_utf8_blank("\xe2\x80\x83\xe3\x80\x80", 6)); /* em space, ideographic space */
+  assert_false(pl_utf8_blank("\xe2\x80\x8b", 3));               /* zero-width space is not White_Space */
   assert_false(pl_utf8_blank(" x ", 3));
 }
 
