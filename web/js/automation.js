@@ -141,10 +141,10 @@ export async function renderRules(el, ctx) {
       h('p', null, h('strong', null, 'When: '), conditionText(x.conditions)),
       h('p', null, h('strong', null, 'Then: '), (x.actions || []).map((a) => actionText(a, templates)).join('; ')),
       owner ? h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn btn-small', onClick: async () => {
+        h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `${x.enabled ? 'Turn off' : 'Turn on'} ${x.name}`, onClick: async () => {
           try { await api('PUT', `/v1/rules/${x.id}`, { ...x, enabled: !x.enabled }); await load(); } catch (e) { if (e.status !== 401) status.textContent = e.message; }
         } }, x.enabled ? 'Turn off' : 'Turn on'),
-        h('button', { type: 'button', class: 'btn btn-small btn-quiet', onClick: async () => {
+        h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Delete ${x.name}`, onClick: async () => {
           try { await api('DELETE', `/v1/rules/${x.id}`); announce(`${x.name} deleted.`); await load(); } catch (e) { if (e.status !== 401) status.textContent = e.message; }
         } }, 'Delete')) : null)));
     if (!rules.length) list.append(h('li', { class: 'muted' }, 'No rules yet.'));

@@ -1,7 +1,7 @@
 // templates.js - the seller's reply templates: the picker in the reply box (placeholder fields, preview) and the templates page.
 import { h, replace, uniqueId, announce } from './dom.js';
 import { get, post, api } from './api.js';
-import { locate, categoryLabel } from './policy.js';
+import { categoryLabel } from './policy.js';
 import { findingsList, highlighted } from './compose.js';
 
 export const PURPOSES = [
@@ -201,7 +201,7 @@ export async function renderTemplates(el, ctx) {
       h('p', { class: 'tpl-text' }, (t.variants && (t.variants.en || Object.values(t.variants)[0])) || ''),
       owner ? h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'btn btn-small', onClick: () => edit(t) }, `Edit ${t.name}`),
-        h('button', { type: 'button', class: 'btn btn-small btn-quiet', onClick: async (ev) => {
+        h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Delete ${t.name}`, onClick: async (ev) => {
           ev.target.disabled = true;
           try {
             await api('DELETE', `/v1/templates/${encodeURIComponent(t.id)}`);
@@ -253,7 +253,13 @@ export async function renderTemplates(el, ctx) {
           const ta = texts.get(lang);
           const sample = ta ? ta.value : '';
           problem(`The ${languageLabel(lang)} text breaks the communication policy (checked with sample values). Fix it and save again.`, ta);
-          const located = locate(sample, e.findings);
+          // The server checked the text filled with sample values, so its offsets are not the
+          // typed text's: find each matched text in what was typed instead.
+          const located = [];
+          for (const f of e.findings) {
+            const at = f.text ? sample.indexOf(f.text) : -1;
+            if (at >= 0) located.push({ ...f, from: at, to: at + f.text.length });
+          }
           replace(findingsBox, located.length ? [h('div', { class: 'msg-text tpl-marked' }), findingsList(located)]
             : h('ul', { class: 'findings' }, e.findings.map((f) => h('li', { class: 'finding' }, h('span', { class: 'badge badge-cat' }, categoryLabel(f.category)), ' ', h('q', null, f.text)))));
           if (located.length) highlighted(sample, located, findingsBox.firstChild);

@@ -32,6 +32,19 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
   await sp.getByRole('link', { name: 'Templates' }).click();
   await sp.locator('h1', { hasText: 'Templates' }).waitFor();
   await sp.locator('.list-status', { hasText: 'No templates yet' }).waitFor();
+  // A template whose German text has a web address is refused when saved (422): the language is
+  // named, its text focused, and the address marked in what was typed.
+  const refusedTpl = seller.allow(/\/v1\/templates$/, 422);
+  await sp.getByRole('button', { name: 'New template' }).click();
+  await sp.getByLabel('Name').fill('Care tips');
+  await sp.getByLabel('German text').fill('Hallo [BUYER_NAME], Pflegetipps finden Sie auf www.leuchten-pflege.de zu [ORDER_ID].');
+  await sp.getByRole('button', { name: 'Create template' }).click();
+  await sp.locator('.tpl-form .alert-error', { hasText: 'The German text breaks the communication policy' }).waitFor();
+  assert.equal(await sp.locator('.tpl-form mark').textContent(), 'www.leuchten-pflege.de');
+  assert.equal(await sp.evaluate(() => document.activeElement.name), 'de');
+  assert.equal(refusedTpl.seen, 1);
+  await shot(sp, 'journey10', 'template-policy-refused');
+  await sp.getByRole('button', { name: 'Cancel' }).click();
   await sp.getByRole('button', { name: 'Install the starter set' }).click();
   await sp.locator('.list-status', { hasText: '7 templates' }).waitFor();
   const names = await sp.locator('.tpl-card h2').allTextContents();
