@@ -892,7 +892,9 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
       if (!strcmp(m->direction, "buyer"))
         return pl_fail(d, PL_ECONFLICT, "the buyer wrote again (M%lld) since M%lld; read it, or send with confirm",
                        (long long)m->id, (long long)in->after);
-      if ((!strcmp(m->kind, "message") || !strcmp(m->kind, "auto_reply")) && m->agent_id != c->agent_id)
+      /* A reply the policy refused never reached the buyer: the thread has not moved on. */
+      bool reached = m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "held_for_review"));
+      if ((!strcmp(m->kind, "message") || !strcmp(m->kind, "auto_reply")) && m->agent_id != c->agent_id && reached)
         return pl_fail(d, PL_ECONFLICT, "another agent replied (M%lld) since M%lld; read it, or send with confirm",
                        (long long)m->id, (long long)in->after);
     }
