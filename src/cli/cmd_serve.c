@@ -74,6 +74,7 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
+  svc_cluster_tick(s); /* records the nodes' policy generation */
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
   ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
   ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);

@@ -208,7 +208,8 @@ pl_err svc_policy_prepare(svc *s, pl_detail *d) {
   return e;
 }
 
-pl_err svc_policy_reload(svc *s, pl_detail *d) {
+/* Recompiles and swaps the policy of this process only. */
+static pl_err reload_here(svc *s, pl_detail *d) {
   policy_config *cfg = NULL;
   policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
   pl_err e = policy_config_new(&po, &cfg, d);
@@ -219,6 +220,41 @@ pl_err svc_policy_reload(svc *s, pl_detail *d) {
   pthread_mutex_unlock(&s->policy_mu);
   policy_config_unref(old); /* requests in flight hold their own references */
   return PL_OK;
+}
+
+#define POLICY_GENERATION "policy_generation"
+
+pl_err svc_policy_reload(svc *s, pl_detail *d) {
+  pl_err e = reload_here(s, d);
+  if (e) return e;
+  /* Tell the other nodes on the store: each follows at its next cluster tick. */
+  int64_t gen = 0;
+  if ((e = svc__begin(s, true, d))) return e;
+  e = s->st->ops->counter_bump(s->st, POLICY_GENERATION, &gen);
+  if ((e = svc__end(s, e, d))) return e;
+  pthread_mutex_lock(&s->policy_mu);
+  s->policy_generation = gen;
+  s->policy_generation_known = true;
+  pthread_mutex_unlock(&s->policy_mu);
+  return PL_OK;
+}
+
+pl_err svc_cluster_tick(svc *s) {
+  pl_detail d = {{0}};
+  int64_t gen = 0;
+  pl_err e = svc__begin(s, false, &d);
+  if (e) return e;
+  e = s->st->ops->counter_get(s->st, POLICY_GENERATION, &gen);
+  if ((e = svc__end(s, e, &d))) return e;
+  pthread_mutex_lock(&s->policy_mu);
+  bool known = s->policy_generation_known, changed = known && gen != s->policy_generation;
+  s->policy_generation = gen;
+  s->policy_generation_known = true;
+  pthread_mutex_unlock(&s->policy_mu);
+  if (!changed) return PL_OK;
+  e = reload_here(s, &d);
+  if (e) fprintf(stderr, "parley: the policy configuration reloaded by another node does not compile here: %s\n", d.msg);
+  return e;
 }
 
 pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,

@@ -52,8 +52,12 @@ pl_time svc_now(svc *s);
 /* Compiles the policy configuration now unless it is compiled already (otherwise the
  * first scan does); a server calls it at start so that a broken configuration stops it. */
 pl_err svc_policy_prepare(svc *s, pl_detail *d);
-/* Recompiles the policy configuration; requests in flight keep the one they hold. */
+/* Recompiles the policy configuration; requests in flight keep the one they hold. The
+ * reload is counted in the store, so that every node on it reloads too. */
 pl_err svc_policy_reload(svc *s, pl_detail *d);
+/* Follows the other nodes: reloads the policy when the store's reload counter moved
+ * since the last tick (the first tick only records it). Called by the server's timer. */
+pl_err svc_cluster_tick(svc *s);
 
 /* Messages recorded since start by delivery status, for /metrics. */
 #define SVC_STATUS_COUNT 5

@@ -15,6 +15,8 @@ struct svc {
   char *policy_config_path;
   pthread_mutex_t policy_mu;
   policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
+  int64_t policy_generation;    /* the store's reload counter this process follows */
+  bool policy_generation_known;
   atomic_ulong status_counts[SVC_STATUS_COUNT];
   pthread_mutex_t ev_mu;
   svc_event *ring; /* SVC_EVENT_RING entries */

@@ -373,6 +373,10 @@ typedef struct store_ops {
   /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
   pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
                         size_t *n);
+  /* A counter shared by every node on the store (0 when never set): bump adds one and
+   * returns the new value. The policy's reload generation uses it. */
+  pl_err (*counter_get)(store *s, const char *name, int64_t *out);
+  pl_err (*counter_bump)(store *s, const char *name, int64_t *out);
   /* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
    * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
   pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,

@@ -411,3 +411,26 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   *n = (size_t)k;
   return PL_OK;
 }
+
+pl_err pg__counter_get(store *s, const char *name, int64_t *out) {
+  params p = {.n = 0};
+  pt(&p, name);
+  PGresult *r;
+  pl_err e = query(s, "SELECT value FROM counters WHERE name = $1", &p, &r);
+  if (e) return e;
+  *out = PQntuples(r) ? num(r, 0, 0) : 0;
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__counter_bump(store *s, const char *name, int64_t *out) {
+  params p = {.n = 0};
+  pt(&p, name);
+  PGresult *r;
+  pl_err e = query(s, "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
+                      " DO UPDATE SET value = counters.value + 1 RETURNING value", &p, &r);
+  if (e) return e;
+  *out = num(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}

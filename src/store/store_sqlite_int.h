@@ -45,6 +45,8 @@ pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
                          sla_open_msg **out, size_t *n);
 pl_err sq__sla_latest(store *s, const char *seller_id, pl_time *out);
 pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
+pl_err sq__counter_get(store *s, const char *name, int64_t *out);
+pl_err sq__counter_bump(store *s, const char *name, int64_t *out);
 pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n);
 

@@ -199,6 +199,9 @@ static const char *const store_sqlite_migrations[] = {
     /* A message's status events by message: the response clock reads each seller
      * message's delivery time. */
     "CREATE INDEX message_events_message ON message_events(message_id, type);",
+
+    /* Counters every node reads: the policy's reload generation. */
+    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 
 #endif

@@ -8,6 +8,7 @@ enum {
   S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
   S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
   S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS, S_DUE,
+  S_COUNTER_GET, S_COUNTER_BUMP,
 };
 
 #define SELLER_COLS                                                                     \
@@ -401,4 +402,28 @@ pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   *out = arr;
   *n = k;
   return PL_OK;
+}
+
+pl_err sq__counter_get(store *s, const char *name, int64_t *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_GET, "SELECT value FROM counters WHERE name = ?1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, name);
+  pl_err e = sq__one(q, st);
+  *out = 0;
+  if (e == PL_ENOTFOUND) return PL_OK;
+  if (e) return e;
+  *out = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__counter_bump(store *s, const char *name, int64_t *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
+                                                 " ON CONFLICT(name) DO UPDATE SET value = value + 1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, name);
+  pl_err e = sq__run(q, st);
+  return e ? e : sq__counter_get(s, name, out);
 }

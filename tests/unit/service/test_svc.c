@@ -443,6 +443,51 @@ static void deadline_alert_at_the_mark(void **state) {
   assert_int_equal(svc_events_since(f->s, &f->buyer, 0, ev, 4, &latest, &gap), 1); /* the message */
 }
 
+/* A reload on one node reaches the others sharing its store: they follow the store's
+ * reload counter at their next tick. Two services on one database stand for two nodes. */
+static void policy_reload_reaches_every_node(void **state) {
+  fx *f = *state;
+  char cfg[200], key[160];
+  snprintf(cfg, sizeof cfg, "%s/policy.json", f->dir);
+  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  FILE *c = fopen(cfg, "w");
+  fputs("{\"actions\": {\"emoji\": \"deliver\"}}", c);
+  fclose(c);
+  pl_keys keys;
+  pl_detail d = {{0}};
+  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
+  svc *node[2];
+  for (int i = 0; i < 2; i++) {
+    store *st;
+    assert_int_equal(store_open(f->db, &st, &d), PL_OK);
+    svc_options o = {.clock = {fake_now, f}, .policy_config = cfg};
+    assert_int_equal(svc_new(st, &keys, &o, &node[i], &d), PL_OK);
+    assert_int_equal(svc_policy_prepare(node[i], &d), PL_OK);
+    assert_int_equal(svc_cluster_tick(node[i]), PL_OK);
+  }
+  const char *text = "Your parcel is on its way \xf0\x9f\x98\x80";
+  policy_verdict v;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(svc_policy_check(node[i], &f->agent, text, NULL, f->a, &v, &d), PL_OK);
+    assert_int_equal(v.action, POLICY_DELIVER);
+    policy_verdict_free(&v);
+  }
+  c = fopen(cfg, "w");
+  fputs("{\"actions\": {\"emoji\": \"reject\"}}", c);
+  fclose(c);
+  assert_int_equal(svc_policy_reload(node[0], &d), PL_OK);
+  assert_int_equal(svc_policy_check(node[1], &f->agent, text, NULL, f->a, &v, &d), PL_OK);
+  assert_int_equal(v.action, POLICY_DELIVER); /* not before its tick */
+  policy_verdict_free(&v);
+  assert_int_equal(svc_cluster_tick(node[1]), PL_OK);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(svc_policy_check(node[i], &f->agent, text, NULL, f->a, &v, &d), PL_OK);
+    assert_int_equal(v.action, POLICY_REJECT);
+    policy_verdict_free(&v);
+    svc_free(node[i]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -459,6 +504,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
     cmocka_unit_test_setup_teardown(buyer_contacts_are_masked_for_the_seller, setup, teardown),
     cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
+    cmocka_unit_test_setup_teardown(policy_reload_reaches_every_node, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
