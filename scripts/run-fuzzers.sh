@@ -17,7 +17,7 @@ for src in "$root"/fuzz/fuzz_*.c; do
   fuzzers+=("$bin")
 done
 ((${#fuzzers[@]})) || { echo "run-fuzzers: no fuzzers" >&2; exit 1; }
-failed=0
+failed=0 passed=0 crashed=0
 for bin in "${fuzzers[@]}"; do
   name=$(basename "$bin")
   work="$build/fuzz-work/$name"
@@ -32,8 +32,11 @@ for bin in "${fuzzers[@]}"; do
     echo "run-fuzzers: $name FAILED; see $work/log.txt and $work/artifacts/" >&2
     tail -n 40 "$work/log.txt" >&2
     failed=1
+    crashed=$((crashed + 1))
   else
     grep -E "stat::number_of_executed_units|Done" "$work/log.txt" | tail -n 1 || true
+    passed=$((passed + 1))
   fi
 done
+echo "fuzz: $passed passed, $crashed failed"
 exit $failed
