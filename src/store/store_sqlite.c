@@ -360,6 +360,15 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
   return sq__run(q, st);
 }
 
+void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o) {
+  o->id = sq__col_text(a, st, 0);
+  o->marketplace_id = sq__col_text(a, st, 1);
+  o->name = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->alias = sq__col_text(a, st, 4);
+  o->created_at = sqlite3_column_int64(st, 5);
+}
+
 static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
@@ -367,12 +376,7 @@ static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o)
   sq__bind_text(st, 1, id);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->alias = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
+  sq__read_seller(a, st, o);
   sqlite3_reset(st);
   return PL_OK;
 }

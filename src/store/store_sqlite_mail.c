@@ -103,12 +103,7 @@ pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
   sq__bind_text(st, 1, alias);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->alias = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
+  sq__read_seller(a, st, o);
   sqlite3_reset(st);
   return PL_OK;
 }

@@ -24,21 +24,7 @@ typedef struct {
 
 static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 
-/* One compiled policy for every test of the file: compiling it is the slow part. */
-static policy_config *shared_policy;
-
-static int group_setup(void **state) {
-  (void)state;
-  pl_detail d = {{0}};
-  policy_options po = {0};
-  return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state) {
-  (void)state;
-  policy_config_unref(shared_policy);
-  return 0;
-}
+#include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
   pl_detail d = {{0}};
