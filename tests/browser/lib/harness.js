@@ -108,7 +108,7 @@ export async function newPage(browser, baseURL, { width = 1280, height = 900, na
     if (f && /ERR_ABORTED/.test(f.errorText) && req.url().endsWith('/v1/events')) return;
     errors.push(`[${name}] request failed: ${req.method()} ${req.url()} ${f ? f.errorText : ''}`);
   });
-  page.setDefaultTimeout(10000);
+  page.setDefaultTimeout(30000); // generous: CI machines are shared and sometimes slow
   return {
     page,
     context,
