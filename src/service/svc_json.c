@@ -38,7 +38,7 @@ json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
   json_object_set_new(j, "last_message_at", time_or_null(t->last_message_at));
   if (c->kind == ST_PRINCIPAL_BUYER) {
     json_object_set_new(j, "seller_name", str_or_null(t->seller_name));
-    json_object_set_new(j, "unread", json_boolean(t->last_seller_at > t->buyer_read_at));
+    json_object_set_new(j, "unread", json_boolean(t->last_seller_id > t->buyer_read_id));
   } else {
     json_object_set_new(j, "buyer_alias", str_or_null(t->buyer_alias));
     json_object_set_new(j, "buyer_name", str_or_null(t->buyer_name));
@@ -48,7 +48,7 @@ json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
     }
     json_object_set_new(j, "state", json_string(thread_state(t)));
     json_object_set_new(j, "archived", json_boolean(t->archived));
-    json_object_set_new(j, "unread", json_boolean(t->last_buyer_at > t->seller_read_at));
+    json_object_set_new(j, "unread", json_boolean(t->last_buyer_id > t->seller_read_id));
     json_object_set_new(j, "waiting", json_integer(t->waiting));
     json_object_set_new(j, "response_due_at", time_or_null(t->response_due_at));
   }

@@ -155,8 +155,9 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   free(pj);
   if (!e && seller && out->verdict.action == POLICY_REJECT) e = svc__enforce(s, t, m, &out->verdict, a);
   if (!e) {
-    if (seller) t->seller_read_at = m->at;
-    else t->buyer_read_at = m->at;
+    /* The sender has seen everything up to their own message. */
+    if (seller) t->seller_read_id = m->id > t->seller_read_id ? m->id : t->seller_read_id;
+    else t->buyer_read_id = m->id > t->buyer_read_id ? m->id : t->buyer_read_id;
     e = s->st->ops->thread_update(s->st, t);
   }
   if (!e)
@@ -400,9 +401,9 @@ pl_err svc_thread_read(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
   if (!e) {
-    pl_time now = svc_now(s);
-    if (c->kind == ST_PRINCIPAL_AGENT) t->seller_read_at = now > t->last_message_at ? now : t->last_message_at;
-    else t->buyer_read_at = now > t->last_message_at ? now : t->last_message_at;
+    /* Read up to the newest message the reader can see. */
+    if (c->kind == ST_PRINCIPAL_AGENT) t->seller_read_id = t->last_buyer_id > t->seller_read_id ? t->last_buyer_id : t->seller_read_id;
+    else t->buyer_read_id = t->last_seller_id > t->buyer_read_id ? t->last_seller_id : t->buyer_read_id;
     e = s->st->ops->thread_update(s->st, t);
   }
   return svc__end(s, e, d);

@@ -74,10 +74,13 @@ typedef struct {
   int waiting;        /* buyer messages after the last counting seller reply */
   int needs_response; /* of those, unflagged */
   pl_time created_at, last_message_at, last_buyer_at, last_seller_at;
-  pl_time seller_read_at, buyer_read_at;
+  /* read marks: the id of the last message each party has seen (0 = none) */
+  int64_t seller_read_id, buyer_read_id;
   pl_time response_due_at; /* oldest unflagged waiting buyer message + 24 h; 0 = none */
   /* read with the thread, for display; not written by thread_update */
   char *buyer_alias, *buyer_name, *seller_name;
+  /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
+  int64_t last_buyer_id, last_seller_id;
 } st_thread;
 
 typedef struct {

@@ -46,11 +46,15 @@ enum {
 #define THREAD_COLS                                                                        \
   "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
   " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"      \
-  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at,"           \
+  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"           \
   " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"           \
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id)"
+  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
+  " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
+  " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
+  "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
+  "   AND ss.status = 'delivered')"
 
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
@@ -143,7 +147,7 @@ static const char *const sql[Q__COUNT] = {
                    " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
                       " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
+                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
                       " response_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
                       " $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
   [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1",
@@ -157,7 +161,7 @@ static const char *const sql[Q__COUNT] = {
                                  " AND t.buyer_id = $2 AND t.asin = $3" LOCK_THREAD,
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
                       " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
-                      " last_seller_at = $9, seller_read_at = $10, buyer_read_at = $11,"
+                      " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
                       " response_due_at = $12 WHERE id = $1 AND seller_id = $2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                            THREAD_LIST_WHERE,
@@ -814,12 +818,14 @@ static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
   t->last_message_at = col_int(r, i, 11);
   t->last_buyer_at = col_int(r, i, 12);
   t->last_seller_at = col_int(r, i, 13);
-  t->seller_read_at = col_int(r, i, 14);
-  t->buyer_read_at = col_int(r, i, 15);
+  t->seller_read_id = col_int(r, i, 14);
+  t->buyer_read_id = col_int(r, i, 15);
   t->response_due_at = col_int(r, i, 16);
   t->buyer_alias = col_text(a, r, i, 17);
   t->buyer_name = col_text(a, r, i, 18);
   t->seller_name = col_text(a, r, i, 19);
+  t->last_buyer_id = col_int(r, i, 20);
+  t->last_seller_id = col_int(r, i, 21);
 }
 
 static pl_err pg_thread_insert(store *s, st_thread *t) {
@@ -838,8 +844,8 @@ static pl_err pg_thread_insert(store *s, st_thread *t) {
   p_int(&p, t->last_message_at);
   p_int(&p, t->last_buyer_at);
   p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_at);
-  p_int(&p, t->buyer_read_at);
+  p_int(&p, t->seller_read_id);
+  p_int(&p, t->buyer_read_id);
   p_int(&p, t->response_due_at);
   PGresult *r;
   pl_err e = query_one(k, Q_THREAD_INSERT, &p, &r);
@@ -896,8 +902,8 @@ static pl_err pg_thread_update(store *s, const st_thread *t) {
   p_int(&p, t->last_message_at);
   p_int(&p, t->last_buyer_at);
   p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_at);
-  p_int(&p, t->buyer_read_at);
+  p_int(&p, t->seller_read_id);
+  p_int(&p, t->buyer_read_id);
   p_int(&p, t->response_due_at);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);

@@ -30,11 +30,15 @@ enum {
 #define THREAD_COLS                                                                       \
   "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
   " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"     \
-  " t.last_seller_at, t.seller_read_at, t.buyer_read_at, t.response_due_at,"          \
+  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"          \
   " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"          \
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id)"
+  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
+  " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
+  " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
+  "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
+  "   AND ss.status = 'delivered')"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
@@ -117,7 +121,7 @@ static const char *const sql[Q__COUNT] = {
                    " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
   [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
                       " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_at, buyer_read_at,"
+                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
                       " response_due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
                       " ?12, ?13, ?14, ?15, ?16)",
   [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = ?1",
@@ -126,7 +130,7 @@ static const char *const sql[Q__COUNT] = {
                             " AND t.buyer_id = ?2 AND t.asin = ?3",
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
                       " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
-                      " last_seller_at = ?9, seller_read_at = ?10, buyer_read_at = ?11,"
+                      " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
                       " response_due_at = ?12 WHERE id = ?1 AND seller_id = ?2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                            THREAD_LIST_WHERE,
@@ -641,12 +645,14 @@ static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->last_message_at = sqlite3_column_int64(st, 11);
   t->last_buyer_at = sqlite3_column_int64(st, 12);
   t->last_seller_at = sqlite3_column_int64(st, 13);
-  t->seller_read_at = sqlite3_column_int64(st, 14);
-  t->buyer_read_at = sqlite3_column_int64(st, 15);
+  t->seller_read_id = sqlite3_column_int64(st, 14);
+  t->buyer_read_id = sqlite3_column_int64(st, 15);
   t->response_due_at = sqlite3_column_int64(st, 16);
   t->buyer_alias = sq__col_text(a, st, 17);
   t->buyer_name = sq__col_text(a, st, 18);
   t->seller_name = sq__col_text(a, st, 19);
+  t->last_buyer_id = sqlite3_column_int64(st, 20);
+  t->last_seller_id = sqlite3_column_int64(st, 21);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {
@@ -666,8 +672,8 @@ static pl_err sq_thread_insert(store *s, st_thread *t) {
   sqlite3_bind_int64(st, 11, t->last_message_at);
   sqlite3_bind_int64(st, 12, t->last_buyer_at);
   sqlite3_bind_int64(st, 13, t->last_seller_at);
-  sqlite3_bind_int64(st, 14, t->seller_read_at);
-  sqlite3_bind_int64(st, 15, t->buyer_read_at);
+  sqlite3_bind_int64(st, 14, t->seller_read_id);
+  sqlite3_bind_int64(st, 15, t->buyer_read_id);
   sqlite3_bind_int64(st, 16, t->response_due_at);
   pl_err e = sq__run(q, st);
   if (!e) t->id = sqlite3_last_insert_rowid(q->db);
@@ -722,8 +728,8 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_bind_int64(st, 7, t->last_message_at);
   sqlite3_bind_int64(st, 8, t->last_buyer_at);
   sqlite3_bind_int64(st, 9, t->last_seller_at);
-  sqlite3_bind_int64(st, 10, t->seller_read_at);
-  sqlite3_bind_int64(st, 11, t->buyer_read_at);
+  sqlite3_bind_int64(st, 10, t->seller_read_id);
+  sqlite3_bind_int64(st, 11, t->buyer_read_id);
   sqlite3_bind_int64(st, 12, t->response_due_at);
   pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;

@@ -202,6 +202,14 @@ static const char *const store_sqlite_migrations[] = {
 
     /* Counters every node reads: the policy's reload generation. */
     "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+    /* Read marks by message id: a message in the same second as a read is still new. */
+    "ALTER TABLE threads RENAME COLUMN seller_read_at TO seller_read_id;"
+    "ALTER TABLE threads RENAME COLUMN buyer_read_at TO buyer_read_id;"
+    "UPDATE threads SET seller_read_id = coalesce((SELECT max(m.id) FROM messages m"
+    "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
+    "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
+    "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
 };
 
 #endif

@@ -207,7 +207,6 @@ class Endpoints(FastCase):
         # the operator has no read marks
         self.assertError(self.srv.post("/v1/threads/%s/read" % tid, None, self.fx.operator), 403, "forbidden")
 
-    @unittest.expectedFailure  # read marks have one-second resolution: a reply in the same second is "read"
     def test_new_message_is_unread(self):
         """A new message is unread for the other side until it reads it, however fast it came."""
         checked = set()

@@ -498,8 +498,8 @@ static void test_threads(void **state) {
   t.last_message_at = T0 + 50;
   t.last_buyer_at = T0 + 40;
   t.last_seller_at = T0 + 30;
-  t.seller_read_at = T0 + 20;
-  t.buyer_read_at = T0 + 10;
+  t.seller_read_id = 20;
+  t.buyer_read_id = 10;
   t.response_due_at = T0 + 86400;
   OK(OPS(f)->thread_update(f->s, &t));
   C(f);
@@ -513,8 +513,8 @@ static void test_threads(void **state) {
   assert_int_equal(u.last_message_at, T0 + 50);
   assert_int_equal(u.last_buyer_at, T0 + 40);
   assert_int_equal(u.last_seller_at, T0 + 30);
-  assert_int_equal(u.seller_read_at, T0 + 20);
-  assert_int_equal(u.buyer_read_at, T0 + 10);
+  assert_int_equal(u.seller_read_id, 20);
+  assert_int_equal(u.buyer_read_id, 10);
   assert_int_equal(u.response_due_at, T0 + 86400);
   store_rollback(f->s);
   W(f);
