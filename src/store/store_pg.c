@@ -544,6 +544,24 @@ static pl_err pg_seller_put(store *s, const st_seller *v) {
   return exec_q(k, Q_SELLER_PUT, &p, NULL);
 }
 
+void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o) {
+  o->id = col_text(a, r, row, 0);
+  o->marketplace_id = col_text(a, r, row, 1);
+  o->name = col_text(a, r, row, 2);
+  o->email_sealed = col_text(a, r, row, 3);
+  o->alias = col_text(a, r, row, 4);
+  o->created_at = col_int(r, row, 5);
+}
+
+void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
+  o->id = col_text(a, r, row, 0);
+  o->name = col_text(a, r, row, 1);
+  o->locale = col_text(a, r, row, 2);
+  o->email_sealed = col_text(a, r, row, 3);
+  o->email_hash = col_text(a, r, row, 4);
+  o->opt_out = col_bool(r, row, 5);
+}
+
 static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   CONN(s);
   pg_params p = {.n = 0};
@@ -551,12 +569,7 @@ static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o)
   PGresult *r;
   pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
   if (e) return e;
-  o->id = col_text(a, r, 0, 0);
-  o->marketplace_id = col_text(a, r, 0, 1);
-  o->name = col_text(a, r, 0, 2);
-  o->email_sealed = col_text(a, r, 0, 3);
-  o->alias = col_text(a, r, 0, 4);
-  o->created_at = col_int(r, 0, 5);
+  pg__read_seller(a, r, 0, o);
   PQclear(r);
   return PL_OK;
 }
@@ -610,12 +623,7 @@ static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
   if (e) return e;
-  o->id = col_text(a, r, 0, 0);
-  o->name = col_text(a, r, 0, 1);
-  o->locale = col_text(a, r, 0, 2);
-  o->email_sealed = col_text(a, r, 0, 3);
-  o->email_hash = col_text(a, r, 0, 4);
-  o->opt_out = col_bool(r, 0, 5);
+  pg__read_buyer(a, r, 0, o);
   PQclear(r);
   return PL_OK;
 }

@@ -29,6 +29,11 @@ pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
                          sla_open_msg **out, size_t *n);
 pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out);
 pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
+/* Row readers shared by the store_pg files: sellers (id, marketplace_id, name,
+ * email_sealed, alias, created_at) and buyers (id, name, locale, email_sealed, email_hash,
+ * opt_out), in that column order. */
+void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o);
+void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o);
 pl_err pg__counter_get(store *s, const char *name, int64_t *out);
 pl_err pg__counter_bump(store *s, const char *name, int64_t *out);
 pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,

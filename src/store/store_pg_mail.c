@@ -122,12 +122,7 @@ pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
   pl_err e = one(s, "SELECT id, marketplace_id, name, email_sealed, alias, created_at FROM sellers"
                     " WHERE alias = $1", 1, v, &r);
   if (e) return e;
-  o->id = text_at(a, r, 0, 0);
-  o->marketplace_id = text_at(a, r, 0, 1);
-  o->name = text_at(a, r, 0, 2);
-  o->email_sealed = text_at(a, r, 0, 3);
-  o->alias = text_at(a, r, 0, 4);
-  o->created_at = num_at(r, 0, 5);
+  pg__read_seller(a, r, 0, o);
   PQclear(r);
   return PL_OK;
 }
@@ -138,12 +133,7 @@ pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
   pl_err e = one(s, "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
                     " WHERE email_hash = $1 ORDER BY id LIMIT 1", 1, v, &r);
   if (e) return e;
-  o->id = text_at(a, r, 0, 0);
-  o->name = text_at(a, r, 0, 1);
-  o->locale = text_at(a, r, 0, 2);
-  o->email_sealed = text_at(a, r, 0, 3);
-  o->email_hash = text_at(a, r, 0, 4);
-  o->opt_out = !strcmp(PQgetvalue(r, 0, 5), "t");
+  pg__read_buyer(a, r, 0, o);
   PQclear(r);
   return PL_OK;
 }

@@ -425,6 +425,15 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   return sq__run(q, st);
 }
 
+void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o) {
+  o->id = sq__col_text(a, st, 0);
+  o->name = sq__col_text(a, st, 1);
+  o->locale = sq__col_text(a, st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->email_hash = sq__col_text(a, st, 4);
+  o->opt_out = sqlite3_column_int(st, 5) != 0;
+}
+
 static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
@@ -432,12 +441,7 @@ static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   sq__bind_text(st, 1, id);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->opt_out = sqlite3_column_int(st, 5) != 0;
+  sq__read_buyer(a, st, o);
   sqlite3_reset(st);
   return PL_OK;
 }

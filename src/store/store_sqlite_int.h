@@ -26,6 +26,8 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
 /* Reads a seller row whose columns are id, marketplace_id, name, email_sealed, alias,
  * created_at (in that order). */
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);
+/* Reads a buyer row: id, name, locale, email_sealed, email_hash, opt_out. */
+void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */

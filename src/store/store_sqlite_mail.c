@@ -117,12 +117,7 @@ pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
   sq__bind_text(st, 1, hash);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->opt_out = sqlite3_column_int(st, 5) != 0;
+  sq__read_buyer(a, st, o);
   sqlite3_reset(st);
   return PL_OK;
 }
