@@ -107,17 +107,25 @@ int main(int argc, char **argv) {
     policy_scan(cfg, m[i].s, m[i].n, &v);
     policy_verdict_free(&v);
   }
-  double *lat = malloc(nmsg * sizeof *lat);
+  /* Throughput: every message back to back, timed as a whole (reading the clock
+   * per message would cost more than a tenth of a scan). */
   double start = now();
   for (size_t i = 0; i < nmsg; i++) {
-    double a = now();
     policy_verdict v;
     policy_scan(cfg, m[i].s, m[i].n, &v);
     if (v.action != POLICY_DELIVER) blocked++;
     policy_verdict_free(&v);
-    lat[i] = now() - a;
   }
   double total = now() - start;
+  /* Latency: every message again, each timed on its own. */
+  double *lat = malloc(nmsg * sizeof *lat);
+  for (size_t i = 0; i < nmsg; i++) {
+    double a = now();
+    policy_verdict v;
+    policy_scan(cfg, m[i].s, m[i].n, &v);
+    policy_verdict_free(&v);
+    lat[i] = now() - a;
+  }
   qsort(lat, nmsg, sizeof *lat, dbl_cmp);
 
   /* Baseline: the raw Vectorscan scan of the same bytes with a one-pattern-set

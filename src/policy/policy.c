@@ -40,7 +40,11 @@ static int action_from_name(const char *s) {
 
 static void config_free(policy_config *c) {
   if (!c) return;
-  for (size_t k = 0; k < c->nrules; k++) free(c->rules[k].id);
+  for (size_t k = 0; k < c->nrules; k++) {
+    free(c->rules[k].id);
+    if (c->som) hs_free_database(c->som[k]);
+  }
+  free(c->som);
   free(c->rules);
   for (size_t k = 0; k < c->npool; k++) policy__worker_free(c->pool[k]);
   free(c->pool);

@@ -71,7 +71,12 @@ struct policy_config {
   atomic_int refs;
   policy__rule *rules;
   size_t nrules, caprules;
+  /* Every pattern in one database that reports only where matches end: the fast
+   * pass over every message. A rule it reports is then run alone from its own
+   * database with leftmost start of match, which Vectorscan makes several times
+   * slower, to find the spans (indexed by rule; NULL for internal patterns). */
   hs_database_t *db;
+  hs_database_t **som;
   /* Workers for concurrent scans (Vectorscan scratch and scan memory): a scan takes
    * one from the pool or makes a new one, and gives it back afterwards, so a busy
    * service neither allocates nor shares scratch. */

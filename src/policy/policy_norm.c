@@ -375,6 +375,10 @@ typedef struct {
 
 #define FOLD_CACHE 64
 
+static inline bool ascii_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
 /* Writes the normalised form of [from, to) of src into dst. keep_ascii leaves ASCII
  * as written (for regular expressions); otherwise whitespace collapses to one space
  * and letters fold to lower case. */
@@ -391,7 +395,7 @@ static void normalize_into(policy__scan *sc, const policy__buf *src, policy__buf
     unsigned char ch = (unsigned char)s[i];
     if (ch < 0x80) {
       /* fast path: plain ASCII */
-      if (!keep_ascii && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v')) {
+      if (!keep_ascii && ascii_space(ch)) {
         if (!pending) sp_beg = src->beg[i];
         pending = true;
         sp_end = src->end[i];
@@ -400,9 +404,23 @@ static void normalize_into(policy__scan *sc, const policy__buf *src, policy__buf
       }
       if (pending && dst->len > 0) buf_putc(sc, dst, ' ', sp_beg, sp_end);
       pending = false;
-      char o = keep_ascii ? (char)ch : (char)tolower(ch);
-      buf_putc(sc, dst, o, src->beg[i], src->end[i]);
-      i++;
+      /* the whole run of ASCII up to the next space goes across at once */
+      size_t j = i + 1;
+      while (j < n && (unsigned char)s[j] < 0x80 && (keep_ascii || !ascii_space((unsigned char)s[j]))) j++;
+      size_t run = j - i;
+      if (dst->len + run > dst->cap) buf_grow(sc, dst, dst->len + run);
+      char *o = dst->s + dst->len;
+      if (keep_ascii) memcpy(o, s + i, run);
+      else
+        for (size_t k = 0; k < run; k++) {
+          unsigned char b = (unsigned char)s[i + k];
+          o[k] = (char)(b + ((unsigned)(b - 'A') < 26u ? 32 : 0));
+        }
+      memcpy(dst->beg + dst->len, src->beg + i, run * sizeof(uint32_t));
+      memcpy(dst->end + dst->len, src->end + i, run * sizeof(uint32_t));
+      dst->len += run;
+      dst->s[dst->len] = '\0';
+      i = j;
       continue;
     }
     size_t i0 = i;
@@ -542,9 +560,34 @@ static void out_trim_space(policy__buf *o) {
   o->s[o->len] = '\0';
 }
 
-/* Bytes where something to undo may start. */
-static inline bool deob_stop(char c) {
-  return c == ' ' || c == '[' || c == '(' || c == '{' || c == '<' || c == 'h';
+/* Bytes that may begin something to undo. */
+static const unsigned char deob_first[256] = {[' '] = 1, ['['] = 1, ['('] = 1, ['{'] = 1, ['<'] = 1, ['h'] = 1};
+
+/* The next position from j where something to undo may start: a bracket, "hx", a
+ * space before a spelled-out dot or at (or before " . " and " @ "), a letter
+ * standing alone between spaces. s is NUL-terminated at n. */
+static size_t deob_next(const char *s, size_t n, size_t j) {
+  for (; j < n; j++) {
+    unsigned char c = (unsigned char)s[j];
+    if (!deob_first[c]) continue;
+    if (c == 'h') {
+      if (s[j + 1] == 'x') return j;
+      continue;
+    }
+    if (c != ' ') return j;
+    if (j + 1 >= n) return n;
+    char a = s[j + 1], b = s[j + 2]; /* b is at most the terminating NUL */
+    switch (a) {
+    case '.': case '@': return j;
+    case 'd': if (b == 'o') return j; break;
+    case 'p': if (b == 'u' || b == 'o') return j; break;
+    case 'a': if (b == 't' || b == 'r') return j; break;
+    case 'c': if (b == 'h') return j; break;
+    default: break;
+    }
+    if (b == ' ' && is_alnum(a)) return j + 1;
+  }
+  return n;
 }
 
 static inline bool a_alpha(char c) { return (unsigned)((c | 32) - 'a') < 26; }
@@ -554,6 +597,13 @@ void policy__deobfuscate(policy__scan *sc) {
   const char *s = in->s;
   size_t n = in->len;
   policy__buf *o = &sc->deob;
+  size_t first = n > 1 && s[1] == ' ' && is_alnum(s[0]) ? 0 : deob_next(s, n, 0);
+  if (first == n) { /* nothing to undo: the view is norm itself */
+    *o = *in;
+    sc->deob_flags = policy__alloc(sc->mem, n + 1);
+    memset(sc->deob_flags, 0, n + 1);
+    return;
+  }
   policy__buf_init(sc, o, n + 16);
   sc->deob_flags = policy__alloc(sc->mem, o->cap);
   size_t flags_cap = o->cap;
@@ -652,8 +702,7 @@ void policy__deobfuscate(policy__scan *sc) {
       }
     }
     /* ordinary bytes: copy straight through up to the next byte that may start something */
-    size_t j = i + 1;
-    while (j < n && !deob_stop(s[j])) j++;
+    size_t j = deob_next(s, n, i + 1);
     if (o->len + (j - i) > o->cap) {
       EMIT(s + i, 1, in->beg[i], in->end[i], 0);
       i++;
@@ -686,6 +735,10 @@ static char leet(char c) {
   }
 }
 
+/* Bytes that, between two letters, may make an alternative view worth building. */
+static const unsigned char alt_mid[256] = {[' '] = 1, ['0'] = 1, ['1'] = 1, ['3'] = 1, ['4'] = 1,
+                                           ['5'] = 1, ['7'] = 1, ['@'] = 1, ['$'] = 1};
+
 void policy__altview(policy__scan *sc) {
   const policy__buf *in = &sc->norm;
   const char *s = in->s;
@@ -695,6 +748,7 @@ void policy__altview(policy__scan *sc) {
   bool any = false;
   for (size_t i = 0; i + 2 < n && !any; i++) {
     char c1 = s[i + 1];
+    if (!alt_mid[(unsigned char)c1]) continue;
     if (c1 == ' ') {
       if (a_alpha(s[i]) && a_alpha(s[i + 2]) && (i == 0 || s[i - 1] == ' ') && (i + 3 == n || s[i + 3] == ' '))
         any = true;
@@ -739,6 +793,18 @@ void policy__altview(policy__scan *sc) {
       else if (leet(s[q])) subs++;
     }
     bool conv = subs > 0 && letters >= 3 && letters >= 2 * subs;
+    if (!conv) { /* the word goes across unchanged */
+      size_t wl = t1 - i;
+      if (o->len + wl > o->cap) buf_grow(sc, o, o->len + wl);
+      memcpy(o->s + o->len, s + i, wl);
+      memcpy(o->beg + o->len, in->beg + i, wl * sizeof(uint32_t));
+      memcpy(o->end + o->len, in->end + i, wl * sizeof(uint32_t));
+      memset(sc->alt_changed + o->len, 0, wl);
+      o->len += wl;
+      o->s[o->len] = '\0';
+      i = t1;
+      continue;
+    }
     for (size_t q = i; q < t1; q++) {
       char c = s[q];
       bool ch = conv && !isalpha((unsigned char)c) && leet(c) &&

@@ -211,22 +211,38 @@ static const char number_words_re[] =
   "ocho|nueve|null|eins|zwei|zwo|drei|vier|funf|sechs|sieben|acht|neun|un|une|deux|trois|quatre|cinq|"
   "sept|huit|neuf|due|tre|quattro|cinque|sei|sette|otto|nove)\\b";
 
+static pl_err compile_failed(policy__patterns *pats, hs_compile_error_t *err, size_t k, pl_detail *d) {
+  pl_err rc;
+  if (k < pats->n)
+    rc = pl_fail(d, PL_EINVAL, "%s: pattern %s: %s", pats->where[k], pats->expr[k], err ? err->message : "compile failed");
+  else rc = pl_fail(d, PL_EINVAL, "rules: %s", err ? err->message : "compile failed");
+  hs_free_compile_error(err);
+  return rc;
+}
+
 pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
   cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW);
   patterns_add(pats, pl_xstrdup(number_words_re), pl_xstrdup("internal"), HS_FLAG_CASELESS, cfg->number_rule);
   hs_compile_error_t *err = NULL;
-  if (hs_compile_multi((const char *const *)pats->expr, pats->flags, pats->ids, (unsigned)pats->n,
-                       HS_MODE_BLOCK, NULL, &cfg->db, &err) != HS_SUCCESS) {
-    pl_err rc;
-    if (err && err->expression >= 0 && (size_t)err->expression < pats->n)
-      rc = pl_fail(d, PL_EINVAL, "%s: pattern %s: %s", pats->where[err->expression],
-                   pats->expr[err->expression], err->message);
-    else rc = pl_fail(d, PL_EINVAL, "rules: %s", err ? err->message : "compile failed");
-    hs_free_compile_error(err);
-    return rc;
-  }
+  unsigned *ends_only = pl_xmalloc(pats->n * sizeof *ends_only);
+  for (size_t k = 0; k < pats->n; k++) ends_only[k] = pats->flags[k] & ~(unsigned)HS_FLAG_SOM_LEFTMOST;
+  hs_error_t hr = hs_compile_multi((const char *const *)pats->expr, ends_only, pats->ids, (unsigned)pats->n,
+                                   HS_MODE_BLOCK, NULL, &cfg->db, &err);
+  free(ends_only);
+  if (hr != HS_SUCCESS)
+    return compile_failed(pats, err, err && err->expression >= 0 ? (size_t)err->expression : SIZE_MAX, d);
   if (hs_alloc_scratch(cfg->db, &cfg->proto) != HS_SUCCESS)
     return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
+  cfg->som = pl_xcalloc(cfg->nrules, sizeof *cfg->som);
+  for (size_t k = 0; k < pats->n; k++) {
+    if (!(pats->flags[k] & HS_FLAG_SOM_LEFTMOST)) continue;
+    hs_database_t **db = &cfg->som[pats->ids[k]];
+    if (hs_compile(pats->expr[k], pats->flags[k], HS_MODE_BLOCK, NULL, db, &err) != HS_SUCCESS)
+      return compile_failed(pats, err, k, d);
+    /* One scratch, grown to fit every database, is what each worker clones. */
+    if (hs_alloc_scratch(*db, &cfg->proto) != HS_SUCCESS)
+      return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
+  }
   return PL_OK;
 }
 
@@ -262,44 +278,69 @@ void policy__worker_free(policy__worker *w) {
 
 typedef struct {
   policy__scan *sc;
+  unsigned *found; /* rules the fast pass reported, each once */
+  size_t nfound;
+  uint8_t *seen; /* per rule */
+} find_ctx;
+
+/* The fast pass: which rules match at all, and the spelled-out digits. */
+static int on_end(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx) {
+  (void)from, (void)to, (void)flags;
+  find_ctx *f = ctx;
+  if (id == f->sc->cfg->number_rule) { /* not a finding: tells the phone detector to look */
+    f->sc->number_words++;
+    return 0;
+  }
+  if (!f->seen[id]) {
+    f->seen[id] = 1;
+    f->found[f->nfound++] = id;
+  }
+  return 0;
+}
+
+typedef struct {
+  policy__scan *sc;
   const policy__buf *view;
   const uint8_t *changed; /* for the alternative view: keep only matches over changes */
-  uint32_t *last_end;     /* per rule: end of its last kept match, to drop overlaps */
+  const policy__rule *rule;
+  uint32_t last_end; /* end of the rule's last kept match, to drop overlaps */
 } match_ctx;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                     void *ctx) {
-  (void)flags;
+  (void)id, (void)flags;
   match_ctx *m = ctx;
-  policy__scan *sc = m->sc;
-  if (id == sc->cfg->number_rule) { /* not a finding: tells the phone detector to look */
-    sc->number_words++;
-    return 0;
-  }
   if (to <= from) return 0;
-  if (m->last_end[id] && from < m->last_end[id]) return 0;
-  const policy__rule *r = &sc->cfg->rules[id];
+  if (m->last_end && from < m->last_end) return 0;
   if (m->changed) {
     bool over = false;
     for (unsigned long long k = from; k < to && !over; k++) over = m->changed[k];
     if (!over) return 0;
   }
-  m->last_end[id] = (uint32_t)to;
-  policy__hit_view(sc, m->view, (size_t)from, (size_t)to, r->cat, r->sev, r->id);
+  m->last_end = (uint32_t)to;
+  policy__hit_view(m->sc, m->view, (size_t)from, (size_t)to, m->rule->cat, m->rule->sev, m->rule->id);
   return 0;
+}
+
+/* Runs the fast pass over one view, then each rule it reported alone for spans. */
+static void match_view(policy__scan *sc, find_ctx *f, const policy__buf *view, const uint8_t *changed) {
+  const policy_config *cfg = sc->cfg;
+  hs_scratch_t *scr = sc->worker->scratch;
+  f->nfound = 0;
+  memset(f->seen, 0, cfg->nrules);
+  hs_scan(cfg->db, view->s, (unsigned)view->len, 0, scr, on_end, f);
+  for (size_t k = 0; k < f->nfound; k++) {
+    unsigned id = f->found[k];
+    if (!cfg->som[id]) continue;
+    match_ctx m = {sc, view, changed, &cfg->rules[id], 0};
+    hs_scan(cfg->som[id], view->s, (unsigned)view->len, 0, scr, on_match, &m);
+  }
 }
 
 void policy__match(policy__scan *sc) {
   const policy_config *cfg = sc->cfg;
   if (!cfg->db || sc->norm.len == 0) return;
-  hs_scratch_t *scr = sc->worker->scratch;
-  match_ctx m = {sc, &sc->norm, NULL, policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t))};
-  memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
-  hs_scan(cfg->db, sc->norm.s, (unsigned)sc->norm.len, 0, scr, on_match, &m);
-  if (sc->has_alt) {
-    m.view = &sc->alt;
-    m.changed = sc->alt_changed;
-    memset(m.last_end, 0, cfg->nrules * sizeof(uint32_t));
-    hs_scan(cfg->db, sc->alt.s, (unsigned)sc->alt.len, 0, scr, on_match, &m);
-  }
+  find_ctx f = {sc, policy__alloc(sc->mem, cfg->nrules * sizeof(unsigned)), 0, policy__alloc(sc->mem, cfg->nrules)};
+  match_view(sc, &f, &sc->norm, NULL);
+  if (sc->has_alt) match_view(sc, &f, &sc->alt, sc->alt_changed);
 }
