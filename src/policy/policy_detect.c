@@ -490,7 +490,10 @@ static void detect_blank_lines(policy__scan *sc) {
   int blank = 0;
   size_t run0 = 0, line0 = 0;
   for (size_t i = 0; i <= n; i++) {
-    if (i < n && s[i] != '\n') continue;
+    if (i < n) {
+      const char *nl = memchr(s + i, '\n', n - i);
+      i = nl ? (size_t)(nl - s) : n;
+    }
     /* line [line0, i) */
     bool empty = true;
     for (size_t k = line0; k < i; k++)
@@ -526,6 +529,16 @@ static inline int deco_kind(int32_t c) {
   return 0;
 }
 
+/* Byte classes for the formatting measures; the ones from CL_RUN on may start a run
+ * of exclamation marks or separators. */
+enum { CL_OTHER, CL_SPACE, CL_UPPER, CL_LOWER, CL_DIGIT, CL_RUN, CL_HIGH };
+static const unsigned char ascii_class[256] = {
+  [' '] = CL_SPACE, ['\t'] = CL_SPACE, ['\n'] = CL_SPACE, ['\r'] = CL_SPACE,
+  ['A' ... 'Z'] = CL_UPPER, ['a' ... 'z'] = CL_LOWER, ['0' ... '9'] = CL_DIGIT,
+  ['!'] = CL_RUN, ['-'] = CL_RUN, ['_'] = CL_RUN, ['.'] = CL_RUN, ['~'] = CL_RUN, ['*'] = CL_RUN,
+  ['='] = CL_RUN, ['#'] = CL_RUN, ['+'] = CL_RUN, ['^'] = CL_RUN, [0x80 ... 0xFF] = CL_HIGH,
+};
+
 static void detect_runs(policy__scan *sc) {
   const policy__thresholds *th = &sc->cfg->th;
   const policy__buf *v = &sc->dec;
@@ -534,8 +547,7 @@ static void detect_runs(policy__scan *sc) {
   size_t i = 0;
   while (i < n) {
     size_t a = i;
-    unsigned char b0 = (unsigned char)s[i];
-    if (b0 < 0x80 && b0 != '!' && !deco_kind(b0)) { /* fast path: ordinary ASCII */
+    if (ascii_class[(unsigned char)s[i]] < CL_RUN) { /* fast path: ordinary ASCII */
       i++;
       continue;
     }
@@ -593,15 +605,17 @@ static void detect_caps(policy__scan *sc) {
   size_t run0 = 0, run1 = 0;
   size_t i = 0;
   while (i <= n) {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    while (i < n && ascii_class[(unsigned char)s[i]] == CL_SPACE) i++;
     size_t t0 = i;
     int up = 0, low = 0, dig = 0;
-    while (i < n && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
+    while (i < n) {
       unsigned char ch = (unsigned char)s[i];
-      if (ch < 0x80) {
-        if (ch >= 'A' && ch <= 'Z') up++;
-        else if (ch >= 'a' && ch <= 'z') low++;
-        else if (ch >= '0' && ch <= '9') dig++;
+      int cl = ascii_class[ch];
+      if (cl == CL_SPACE) break;
+      if (cl != CL_HIGH) {
+        up += cl == CL_UPPER;
+        low += cl == CL_LOWER;
+        dig += cl == CL_DIGIT;
         i++;
       } else {
         size_t q = i;

@@ -110,7 +110,9 @@ static inline void buf_putc(policy__scan *sc, policy__buf *b, char c, uint32_t b
 
 static bool looks_like_html(const char *s, size_t n) {
   for (size_t i = 0; i + 1 < n; i++) {
-    if (s[i] != '<') continue;
+    const char *lt = memchr(s + i, '<', n - 1 - i);
+    if (!lt) return false;
+    i = (size_t)(lt - s);
     unsigned char c = (unsigned char)s[i + 1];
     if (!(isalpha(c) || c == '/' || c == '!')) continue;
     if (memchr(s + i, '>', n - i)) return true;
