@@ -548,7 +548,9 @@ static void detect_runs(policy__scan *sc) {
   while (i < n) {
     size_t a = i;
     if (ascii_class[(unsigned char)s[i]] < CL_RUN) { /* fast path: ordinary ASCII */
-      i++;
+      size_t j = i + 1;
+      while (j < n && ascii_class[(unsigned char)s[j]] < CL_RUN) j++;
+      i = j;
       continue;
     }
     int32_t c = policy__u8_next(s, n, &i);

@@ -737,6 +737,33 @@ static char leet(char c) {
   }
 }
 
+/* Number of one-letter tokens in a row from i ("r e v i e w"). */
+static size_t spaced_letters(const char *s, size_t n, size_t i) {
+  size_t cnt = 0;
+  while (i < n && isalpha((unsigned char)s[i]) && (i + 1 == n || s[i + 1] == ' ')) cnt++, i += 2;
+  return cnt;
+}
+
+static size_t word_start(const char *s, size_t i) {
+  while (i > 0 && s[i - 1] != ' ') i--;
+  return i;
+}
+
+static size_t word_end(const char *s, size_t n, size_t i) {
+  while (i < n && s[i] != ' ') i++;
+  return i;
+}
+
+/* A word [a, b) with digits for letters: mostly letters, a few substitutes. */
+static bool word_converts(const char *s, size_t a, size_t b) {
+  int letters = 0, subs = 0;
+  for (size_t q = a; q < b; q++) {
+    if (isalpha((unsigned char)s[q])) letters++;
+    else if (leet(s[q])) subs++;
+  }
+  return subs > 0 && letters >= 3 && letters >= 2 * subs;
+}
+
 /* Bytes that, between two letters, may make an alternative view worth building. */
 static const unsigned char alt_mid[256] = {[' '] = 1, ['0'] = 1, ['1'] = 1, ['3'] = 1, ['4'] = 1,
                                            ['5'] = 1, ['7'] = 1, ['@'] = 1, ['$'] = 1};
@@ -746,18 +773,17 @@ void policy__altview(policy__scan *sc) {
   const char *s = in->s;
   size_t n = in->len;
   sc->has_alt = false;
-  /* cheap pre-check: is there anything to undo at all? */
+  /* pre-check: is there anything to undo at all? */
   bool any = false;
   for (size_t i = 0; i + 2 < n && !any; i++) {
     char c1 = s[i + 1];
-    if (!alt_mid[(unsigned char)c1]) continue;
+    if (!alt_mid[(unsigned char)c1] || !a_alpha(s[i])) continue;
     if (c1 == ' ') {
-      if (a_alpha(s[i]) && a_alpha(s[i + 2]) && (i == 0 || s[i - 1] == ' ') && (i + 3 == n || s[i + 3] == ' '))
-        any = true;
-    } else if (c1 >= '0' && c1 <= '7' && leet(c1) && a_alpha(s[i]) && a_alpha(s[i + 2])) {
-      any = true;
-    } else if ((c1 == '@' || c1 == '$') && a_alpha(s[i]) && a_alpha(s[i + 2])) {
-      any = true;
+      any = (i == 0 || s[i - 1] == ' ') && spaced_letters(s, n, i) >= 4;
+    } else if (a_alpha(s[i + 2]) && leet(c1)) {
+      size_t b = word_end(s, n, i);
+      any = word_converts(s, word_start(s, i), b);
+      i = b; /* each word is looked at once */
     }
   }
   if (!any) return;
@@ -776,8 +802,7 @@ void policy__altview(policy__scan *sc) {
     while (t1 < n && s[t1] != ' ') t1++;
     /* spaced letters: at least four one-letter tokens in a row */
     if (t1 == i + 1 && isalpha((unsigned char)s[i])) {
-      size_t k = i, cnt = 0;
-      while (k < n && isalpha((unsigned char)s[k]) && (k + 1 == n || s[k + 1] == ' ')) cnt++, k += 2;
+      size_t cnt = spaced_letters(s, n, i);
       if (cnt >= 4) {
         for (size_t q = 0; q < cnt; q++) {
           buf_putc(sc, o, s[i + 2 * q], in->beg[i + 2 * q], in->end[i + 2 * q]);
@@ -789,12 +814,7 @@ void policy__altview(policy__scan *sc) {
       }
     }
     /* a word with digits for letters: mostly letters, a few substitutes between them */
-    int letters = 0, subs = 0;
-    for (size_t q = i; q < t1; q++) {
-      if (isalpha((unsigned char)s[q])) letters++;
-      else if (leet(s[q])) subs++;
-    }
-    bool conv = subs > 0 && letters >= 3 && letters >= 2 * subs;
+    bool conv = word_converts(s, i, t1);
     if (!conv) { /* the word goes across unchanged */
       size_t wl = t1 - i;
       if (o->len + wl > o->cap) buf_grow(sc, o, o->len + wl);
