@@ -21,6 +21,11 @@ static bool has_word(const char *const *list, const char *s, size_t n) {
 
 /* ---- domains ---------------------------------------------------------------- */
 
+/* The top-level names RFC 2606 and RFC 6761 reserve: not in the public suffix list,
+ * yet `someone@shop.test` is as much an address as any (links with them still need a
+ * scheme or `www.`, as every TLD longer than two letters outside the common ones). */
+static const char *const reserved_tlds[] = {"test", "example", "invalid", "localhost", NULL};
+
 typedef struct {
   size_t suffix; /* offset of the public suffix in host, or SIZE_MAX if none is listed */
 } dom_info;
@@ -32,7 +37,8 @@ static dom_info domain_parts(const policy_config *cfg, const char *host) {
   size_t len = strlen(host);
   for (size_t p = 1; p < len; p++) {
     if (host[p - 1] != '.' || p < 2) continue; /* a label must precede the suffix */
-    if (psl_is_public_suffix2(cfg->psl, host + p, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE)) {
+    if (psl_is_public_suffix2(cfg->psl, host + p, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) ||
+        has_word(reserved_tlds, host + p, len - p)) {
       di.suffix = p;
       return di;
     }

@@ -151,6 +151,11 @@ static void test_email(void **state) {
     {"email", "Email: j o h n @ g m a i l . c o m"},
     {"email", "Send it to support\u200b@example.co.uk please"},
     {"email", "Email me: mark dot hollis at gmail dot com"},
+    /* reserved names (RFC 2606) are not public suffixes, and still addresses */
+    {"email", "Questions? anna.berg@northpeak.test answers within the hour."},
+    {"email", "Schreiben Sie an service@halden-tools.example"},
+    {"link", "Manual: https://docs.northpeak.test/manual.pdf"},
+    {NULL, "The file is named report.test and the log is out.invalid here."},
   };
   RUN(cs);
 }
