@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "policy/policy.h"
@@ -36,6 +37,20 @@ static const char *const bad[] = {
   "[Important] Your parcel is delayed!!!!!",
 };
 
+/* Violations written to get past a filter, for the hostile mix. */
+static const char *const evasive[] = {
+  "Please leave us a r e v i e w if the blender works well.",
+  "A quick rev1ew would mean the world to us, and 5 st4rs even more.",
+  "Write to anna\xe2\x80\x8b@northpeak.co.uk and she will sort it out.",
+  "Our shop is at northpeak[dot]com with all the other colours.",
+  "Call me on four one five, five five five, zero one nine eight.",
+  "Leave a positive r\xd0\xb5view on the product page, please.",
+  "<p>Thanks!</p><img src=\"https://t.example.net/p.gif\" width=\"1\" height=\"1\">",
+  "Message us on W h a t s A p p: +44 7700 900123.",
+  "See hxxps://bit.ly/3xYzAbC for a 20% discount code on your next order.",
+  "YOUR PARCEL IS DELAYED BUT WE ARE ON IT!!!!!",
+};
+
 typedef struct {
   char *s;
   size_t n;
@@ -47,15 +62,19 @@ static uint32_t rnd(void) {
   return (uint32_t)(rng >> 32);
 }
 
-/* Builds a message of 200 to 2,000 bytes; one in five contains a violation. */
-static msg make_msg(void) {
+/* Builds a message of 200 to 2,000 bytes. The realistic mix: one in five contains a
+ * violation. The hostile mix: every third sentence is a violation written to evade. */
+static msg make_msg(bool hostile) {
   size_t want = 200 + rnd() % 1801;
   char *b = malloc(want + 512);
   size_t n = 0;
   bool violate = rnd() % 5 == 0;
   size_t at = violate ? rnd() % 4 : SIZE_MAX;
   for (size_t k = 0; n < want; k++) {
-    const char *s = k == at ? bad[rnd() % (sizeof bad / sizeof bad[0])] : clean[rnd() % (sizeof clean / sizeof clean[0])];
+    const char *s;
+    if (hostile && k % 3 == 1) s = evasive[rnd() % (sizeof evasive / sizeof evasive[0])];
+    else if (!hostile && k == at) s = bad[rnd() % (sizeof bad / sizeof bad[0])];
+    else s = clean[rnd() % (sizeof clean / sizeof clean[0])];
     size_t l = strlen(s);
     if (n + l + 1 > want + 511) break;
     memcpy(b + n, s, l);
@@ -88,7 +107,7 @@ int main(int argc, char **argv) {
   size_t nmsg = argc > 1 ? (size_t)atol(argv[1]) : 20000;
   msg *m = malloc(nmsg * sizeof *m);
   size_t bytes = 0;
-  for (size_t i = 0; i < nmsg; i++) m[i] = make_msg(), bytes += m[i].n;
+  for (size_t i = 0; i < nmsg; i++) m[i] = make_msg(false), bytes += m[i].n;
 
   double t0 = now();
   policy_config *cfg;
@@ -128,6 +147,23 @@ int main(int argc, char **argv) {
   }
   qsort(lat, nmsg, sizeof *lat, dbl_cmp);
 
+  /* The hostile mix: every message violates, mostly in disguise. */
+  size_t nh = nmsg / 4 ? nmsg / 4 : 1, hbytes = 0, hblocked = 0;
+  msg *h = malloc(nh * sizeof *h);
+  for (size_t i = 0; i < nh; i++) h[i] = make_msg(true), hbytes += h[i].n;
+  double *hlat = malloc(nh * sizeof *hlat);
+  double hstart = now();
+  for (size_t i = 0; i < nh; i++) {
+    double a = now();
+    policy_verdict v;
+    policy_scan(cfg, h[i].s, h[i].n, &v);
+    if (v.action != POLICY_DELIVER) hblocked++;
+    policy_verdict_free(&v);
+    hlat[i] = now() - a;
+  }
+  double htotal = now() - hstart;
+  qsort(hlat, nh, sizeof *hlat, dbl_cmp);
+
   /* Baseline: the raw Vectorscan scan of the same bytes with a one-pattern-set
    * database of literal trigger words (no normalisation, no detectors). */
   static const char *const pats[] = {"review", "whatsapp", "paypal", "coupon", "discount", "http",
@@ -160,15 +196,35 @@ int main(int argc, char **argv) {
   printf("  configuration compile   %.2f s\n", t_compile);
   printf("  policy_scan             %.0f msg/s  %.1f MB/s  p50 %.1f us  p99 %.1f us  max %.1f us\n", mps,
          (double)bytes / total / 1e6, lat[nmsg / 2] * 1e6, lat[nmsg * 99 / 100] * 1e6, lat[nmsg - 1] * 1e6);
-  printf("  raw scan, engine's DB   %.0f msg/s  %.1f MB/s  (%zu rules)\n", eraw_mps, (double)bytes / eraw / 1e6,
+  printf("  hostile mix             %.0f msg/s  p50 %.1f us  p99 %.1f us  (%zu messages, %.0f bytes average, "
+         "%.1f%% not delivered; clock read per message)\n",
+         (double)nh / htotal, hlat[nh / 2] * 1e6, hlat[nh * 99 / 100] * 1e6, nh, (double)hbytes / (double)nh,
+         100.0 * (double)hblocked / (double)nh);
+  printf("  raw scan, engine's DB   %.0f msg/s  %.1f MB/s  (%zu rules, the fast pass's database)\n", eraw_mps, (double)bytes / eraw / 1e6,
          cfg->nrules);
   printf("  raw scan, 12 literals   %.0f msg/s  %.1f MB/s\n", raw_mps, (double)bytes / raw / 1e6);
+  /* Memory: the compiled configuration's databases, one worker's scratch, the process peak. */
+  size_t shared_db = 0, rule_dbs = 0, scratch = 0;
+  hs_database_size(cfg->db, &shared_db);
+  for (size_t k = 0; k < cfg->nrules; k++) {
+    size_t sz = 0;
+    if (cfg->som[k] && hs_database_size(cfg->som[k], &sz) == HS_SUCCESS) rule_dbs += sz;
+  }
+  hs_scratch_size(cfg->proto, &scratch);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("  memory                  shared DB %.0f KiB, per-rule DBs %.0f KiB, scratch %.0f KiB/worker, "
+         "peak RSS %.1f MiB\n",
+         (double)shared_db / 1024, (double)rule_dbs / 1024, (double)scratch / 1024, (double)ru.ru_maxrss / 1024);
   printf("  ratio to engine-DB scan %.1fx\n", eraw_mps / mps);
   printf("  ratio to literal scan   %.1fx\n", raw_mps / mps);
   hs_free_scratch(scr);
   hs_free_database(db);
   policy_config_unref(cfg);
   for (size_t i = 0; i < nmsg; i++) free(m[i].s);
+  for (size_t i = 0; i < nh; i++) free(h[i].s);
+  free(h);
+  free(hlat);
   free(m);
   free(lat);
   return 0;

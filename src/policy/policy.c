@@ -45,6 +45,7 @@ static void config_free(policy_config *c) {
     if (c->som) hs_free_database(c->som[k]);
   }
   free(c->som);
+  free(c->som_width);
   free(c->rules);
   for (size_t k = 0; k < c->npool; k++) policy__worker_free(c->pool[k]);
   free(c->pool);

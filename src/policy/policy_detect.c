@@ -1,4 +1,5 @@
 /* policy_detect.c - detectors that need logic beyond patterns: links, e-mail, phones, emoji, formatting. */
+#define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <string.h>
 #include <unicode/uchar.h>
@@ -249,11 +250,8 @@ static bool words_before(const char *s, size_t i, int words, const char *const *
 }
 
 static bool contains_any(const char *s, size_t a, size_t b, const char *const *list) {
-  for (size_t k = 0; list[k]; k++) {
-    size_t l = strlen(list[k]);
-    for (size_t p = a; p + l <= b; p++)
-      if (!memcmp(s + p, list[k], l)) return true;
-  }
+  for (size_t k = 0; list[k]; k++)
+    if (memmem(s + a, b - a, list[k], strlen(list[k]))) return true;
   return false;
 }
 
@@ -367,27 +365,38 @@ static void detect_digit_phones(policy__scan *sc) {
   }
 }
 
+/* Spelled-out digits in the five languages, in byte order for a binary search. */
 static const struct {
   const char *w;
   char d;
 } digit_words[] = {
-  {"zero", '0'}, {"one", '1'},    {"two", '2'},     {"three", '3'},  {"four", '4'},   {"five", '5'},
-  {"six", '6'},  {"seven", '7'},  {"eight", '8'},   {"nine", '9'},   {"oh", '0'},     {"cero", '0'},
-  {"uno", '1'},  {"dos", '2'},    {"tres", '3'},    {"cuatro", '4'}, {"cinco", '5'},  {"seis", '6'},
-  {"siete", '7'}, {"ocho", '8'},  {"nueve", '9'},   {"null", '0'},   {"eins", '1'},   {"zwei", '2'},
-  {"drei", '3'}, {"vier", '4'},   {"funf", '5'},    {"sechs", '6'},  {"sieben", '7'}, {"acht", '8'},
-  {"neun", '9'}, {"un", '1'},     {"une", '1'},     {"deux", '2'},   {"trois", '3'},  {"quatre", '4'},
-  {"cinq", '5'}, {"sept", '7'},   {"huit", '8'},    {"neuf", '9'},   {"due", '2'},    {"tre", '3'},
-  {"quattro", '4'}, {"cinque", '5'}, {"sei", '6'},  {"sette", '7'},  {"otto", '8'},   {"nove", '9'},
+  {"acht", '8'}, {"cero", '0'}, {"cinco", '5'}, {"cinq", '5'}, {"cinque", '5'}, {"cuatro", '4'},
+  {"deux", '2'}, {"dos", '2'}, {"drei", '3'}, {"due", '2'}, {"eight", '8'}, {"eins", '1'},
+  {"five", '5'}, {"four", '4'}, {"funf", '5'}, {"huit", '8'}, {"neuf", '9'}, {"neun", '9'},
+  {"nine", '9'}, {"nove", '9'}, {"nueve", '9'}, {"null", '0'}, {"ocho", '8'}, {"oh", '0'},
+  {"one", '1'}, {"otto", '8'}, {"quatre", '4'}, {"quattro", '4'}, {"sechs", '6'}, {"sei", '6'},
+  {"seis", '6'}, {"sept", '7'}, {"sette", '7'}, {"seven", '7'}, {"sieben", '7'}, {"siete", '7'},
+  {"six", '6'}, {"three", '3'}, {"tre", '3'}, {"tres", '3'}, {"trois", '3'}, {"two", '2'},
+  {"un", '1'}, {"une", '1'}, {"uno", '1'}, {"vier", '4'}, {"zero", '0'}, {"zwei", '2'},
   {"zwo", '2'},
 };
 
+static int digit_word_cmp(const char *s, size_t n, const char *w) {
+  int c = strncmp(s, w, n);
+  if (c) return c;
+  return w[n] ? -1 : 0; /* s is a prefix of w: s sorts first */
+}
+
 static int digit_word(const char *s, size_t n) {
   if (n < 2 || n > 7) return -1;
-  for (size_t k = 0; k < sizeof digit_words / sizeof digit_words[0]; k++)
-    if (digit_words[k].w[0] == s[0] && digit_words[k].w[1] == s[1] && strlen(digit_words[k].w) == n &&
-        !memcmp(digit_words[k].w, s, n))
-      return digit_words[k].d;
+  size_t lo = 0, hi = sizeof digit_words / sizeof digit_words[0];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = digit_word_cmp(s, n, digit_words[mid].w);
+    if (!c) return digit_words[mid].d;
+    if (c < 0) hi = mid;
+    else lo = mid + 1;
+  }
   return -1;
 }
 

@@ -77,6 +77,9 @@ struct policy_config {
    * slower, to find the spans (indexed by rule; NULL for internal patterns). */
   hs_database_t *db;
   hs_database_t **som;
+  /* Per rule: the most bytes one match can span, or 0 when unbounded or when the
+   * pattern has anchors; a bounded rule is run again only around its matches. */
+  uint32_t *som_width;
   /* Workers for concurrent scans (Vectorscan scratch and scan memory): a scan takes
    * one from the pool or makes a new one, and gives it back afterwards, so a busy
    * service neither allocates nor shares scratch. */

@@ -1,5 +1,6 @@
 /* policy_rules.c - rule files: parsing, compiling every pattern into one Vectorscan database, matching. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,11 +235,20 @@ pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_deta
   if (hs_alloc_scratch(cfg->db, &cfg->proto) != HS_SUCCESS)
     return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
   cfg->som = pl_xcalloc(cfg->nrules, sizeof *cfg->som);
+  cfg->som_width = pl_xcalloc(cfg->nrules, sizeof *cfg->som_width);
   for (size_t k = 0; k < pats->n; k++) {
     if (!(pats->flags[k] & HS_FLAG_SOM_LEFTMOST)) continue;
     hs_database_t **db = &cfg->som[pats->ids[k]];
     if (hs_compile(pats->expr[k], pats->flags[k], HS_MODE_BLOCK, NULL, db, &err) != HS_SUCCESS)
       return compile_failed(pats, err, k, d);
+    hs_expr_info_t *info = NULL;
+    if (hs_expression_info(pats->expr[k], pats->flags[k], &info, &err) != HS_SUCCESS)
+      return compile_failed(pats, err, k, d);
+    /* An anchor would match at the edge of a window where the text has none. */
+    bool anchored = strchr(pats->expr[k], '^') || strchr(pats->expr[k], '$');
+    if (!anchored && info->max_width != UINT_MAX && info->max_width < (1u << 20))
+      cfg->som_width[pats->ids[k]] = info->max_width;
+    free(info);
     /* One scratch, grown to fit every database, is what each worker clones. */
     if (hs_alloc_scratch(*db, &cfg->proto) != HS_SUCCESS)
       return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
@@ -280,7 +290,8 @@ typedef struct {
   policy__scan *sc;
   unsigned *found; /* rules the fast pass reported, each once */
   size_t nfound;
-  uint8_t *seen; /* per rule */
+  uint8_t *seen;              /* per rule */
+  uint32_t *first, *last;     /* per reported rule: its first and last match end */
 } find_ctx;
 
 /* The fast pass: which rules match at all, and the spelled-out digits. */
@@ -293,8 +304,10 @@ static int on_end(unsigned id, unsigned long long from, unsigned long long to, u
   }
   if (!f->seen[id]) {
     f->seen[id] = 1;
+    f->first[id] = (uint32_t)to;
     f->found[f->nfound++] = id;
   }
+  f->last[id] = (uint32_t)to;
   return 0;
 }
 
@@ -303,6 +316,7 @@ typedef struct {
   const policy__buf *view;
   const uint8_t *changed; /* for the alternative view: keep only matches over changes */
   const policy__rule *rule;
+  size_t base;       /* where in the view the scanned window starts */
   uint32_t last_end; /* end of the rule's last kept match, to drop overlaps */
 } match_ctx;
 
@@ -311,6 +325,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   (void)id, (void)flags;
   match_ctx *m = ctx;
   if (to <= from) return 0;
+  from += m->base, to += m->base;
   if (m->last_end && from < m->last_end) return 0;
   if (m->changed) {
     bool over = false;
@@ -329,18 +344,33 @@ static void match_view(policy__scan *sc, find_ctx *f, const policy__buf *view, c
   f->nfound = 0;
   memset(f->seen, 0, cfg->nrules);
   hs_scan(cfg->db, view->s, (unsigned)view->len, 0, scr, on_end, f);
+  const char *s = view->s;
+  size_t n = view->len;
   for (size_t k = 0; k < f->nfound; k++) {
     unsigned id = f->found[k];
     if (!cfg->som[id]) continue;
-    match_ctx m = {sc, view, changed, &cfg->rules[id], 0};
-    hs_scan(cfg->som[id], view->s, (unsigned)view->len, 0, scr, on_match, &m);
+    /* Every match of a bounded rule starts at most its width before its end, so the
+     * window from there to its last end holds them all. The window's edges are
+     * moved out to spaces so that \b sees the same neighbours as in the whole text. */
+    size_t a = 0, b = n;
+    uint32_t w = cfg->som_width[id];
+    if (w) {
+      a = f->first[id] > w ? f->first[id] - w : 0;
+      while (a > 0 && s[a - 1] != ' ') a--;
+      b = f->last[id];
+      while (b < n && s[b] != ' ') b++;
+    }
+    match_ctx m = {sc, view, changed, &cfg->rules[id], a, 0};
+    hs_scan(cfg->som[id], s + a, (unsigned)(b - a), 0, scr, on_match, &m);
   }
 }
 
 void policy__match(policy__scan *sc) {
   const policy_config *cfg = sc->cfg;
   if (!cfg->db || sc->norm.len == 0) return;
-  find_ctx f = {sc, policy__alloc(sc->mem, cfg->nrules * sizeof(unsigned)), 0, policy__alloc(sc->mem, cfg->nrules)};
+  find_ctx f = {sc, policy__alloc(sc->mem, cfg->nrules * sizeof(unsigned)), 0, policy__alloc(sc->mem, cfg->nrules),
+                policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t)),
+                policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t))};
   match_view(sc, &f, &sc->norm, NULL);
   if (sc->has_alt) match_view(sc, &f, &sc->alt, sc->alt_changed);
 }

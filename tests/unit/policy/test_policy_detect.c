@@ -171,6 +171,12 @@ static void test_phone(void **state) {
     {"phone", "Rufen Sie an: null drei null eins zwei drei vier fünf sechs sieben."},
     {"phone", "Chiamaci al 333 123 4567."},
     {"phone", "Appelez le zéro six douze... non: zero six un deux trois quatre cinq six sept huit."},
+    /* every spelled digit of every language (the detector's word list is searched by halves) */
+    {"phone", "Text me: zero one two three four five six seven eight nine, or oh two."},
+    {"phone", "Llama al cero uno dos tres cuatro cinco seis siete ocho nueve."},
+    {"phone", "Meine Nummer: null eins zwei zwo drei vier fünf sechs sieben acht neun."},
+    {"phone", "Mon numéro : zéro un une deux trois quatre cinq six sept huit neuf."},
+    {"phone", "Il mio numero: zero uno due tre quattro cinque sei sette otto nove."},
     {"phone", "Tel. 089/1234567"},
     {"phone", "WhatsApp: 0044 7700 900 123"},
   };
