@@ -148,6 +148,10 @@ static void test_deobfuscate(void **state) {
   expect_deob("anna at shop dot co dot uk", "anna@shop.co.uk");
   expect_deob("hxxps://evil.example", "https://evil.example");
   expect_deob("w w w . s h o p . c o m now", "www.shop.com now");
+  /* a run is found wherever it starts, not only at the start of the text */
+  expect_deob("more on w w w . t r e n d y h o m e . c o m today", "more on www.trendyhome.com today");
+  expect_deob("the box is 5 x 3 x 2 cm", "the box is 5x3x2 cm"); /* joined; not a domain, so no link */
+  expect_deob("nothing to undo here", "nothing to undo here");
   expect_deob("www . shop . com", "www.shop.com");
   expect_deob("leave it at the door", "leave it@the door"); /* the e-mail detector decides */
 }
