@@ -234,8 +234,29 @@ static const char *const courier_words[] = {
   "courier", "carrier", "driver", "kurier", "fahrer", "zusteller", "spedition", "repartidor",
   "transportista", "mensajero", "livreur", "transporteur", "corriere", "fattorino", NULL};
 
-/* Looks at up to `words` words before position i of s for one of list. */
-static bool words_before(const char *s, size_t i, int words, const char *const *list) {
+/* German compounds: Telefonnummer is a phone word, any other ...nummer (Artikelnummer,
+ * Rechnungsnummer, Kundennummer) a reference. */
+static const char *const phone_stems[] = {"telefon", "handy", "mobil", "ruf", "fax", "kontakt", "whatsapp", NULL};
+
+static bool ends_with(const char *w, size_t n, const char *suffix) {
+  size_t l = strlen(suffix);
+  return n > l && !memcmp(w + n - l, suffix, l);
+}
+
+static bool is_phone_word(const char *w, size_t n) {
+  if (has_word(phone_words, w, n)) return true;
+  if (!ends_with(w, n, "nummer")) return false;
+  for (size_t k = 0; phone_stems[k]; k++)
+    if (!strncmp(w, phone_stems[k], strlen(phone_stems[k]))) return true;
+  return false;
+}
+
+static bool is_ref_word(const char *w, size_t n) {
+  return has_word(ref_words, w, n) || ((ends_with(w, n, "nummer") || ends_with(w, n, "nr")) && !is_phone_word(w, n));
+}
+
+/* Looks at up to `words` words before position i of s for one that is(). */
+static bool words_before(const char *s, size_t i, int words, bool (*is)(const char *, size_t)) {
   size_t p = i;
   for (int w = 0; w < words && p > 0; w++) {
     while (p > 0 && !is_alpha(s[p - 1])) {
@@ -244,7 +265,7 @@ static bool words_before(const char *s, size_t i, int words, const char *const *
     }
     size_t e = p;
     while (p > 0 && (is_alpha(s[p - 1]) || s[p - 1] == '-')) p--;
-    if (e > p && has_word(list, s + p, e - p)) return true;
+    if (e > p && is(s + p, e - p)) return true;
   }
   return false;
 }
@@ -347,7 +368,7 @@ static void detect_digit_phones(policy__scan *sc) {
         ((glen[0] <= 2 && glen[1] <= 2 && (glen[2] == 2 || glen[2] == 4)) ||
          (glen[0] == 4 && glen[1] <= 2 && glen[2] <= 2)))
       continue;
-    if (groups == 2 && glen[0] == 4 && glen[1] == 4 && sepc[0] == '-' &&
+    if (groups == 2 && glen[0] == 4 && glen[1] == 4 && (sepc[0] == '-' || sepc[0] == '/') &&
         (s[st] == '1' || s[st] == '2'))
       continue;
     /* 55-1029-3: a one-digit last group is a check digit, not a phone number */
@@ -355,9 +376,9 @@ static void detect_digit_phones(policy__scan *sc) {
     for (int g = 0; g < groups && g < 24; g++)
       if (glen[g] != 1) all_single = false;
     if (groups > 1 && glen[groups - 1] == 1 && !all_single) continue;
-    bool strong = plus || paren || words_before(s, st, 3, phone_words);
+    bool strong = plus || paren || words_before(s, st, 3, is_phone_word);
     if (!strong) {
-      if (words_before(s, st, 3, ref_words)) continue;
+      if (words_before(s, st, 3, is_ref_word)) continue;
       if (seps == 0 && digits >= 12) continue; /* long plain digit runs are references */
       if (groups >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) continue; /* tracking blocks */
     }

@@ -73,6 +73,8 @@ static void test_false_positive_traps(void **state) {
     {NULL, "Our GripLock™ and Qi® certified charger works fine :) Thanks for asking."},
     {NULL, "The file manual.pdf and setup.txt are attached to the listing, version v2.0, e.g. the Quick Start guide."},
     {NULL, "The warranty period is 2024-2026. Reference number: 4839201556."},
+    {NULL, "Artikelnummer 4711-0815, Rechnungsnummer 2024-000123, Kundennr. 5512-3398."},
+    {NULL, "Sizes 42-44 are back in stock in the 2024/2025 collection."},
     {NULL, "Der Artikel wurde am 14.06.2025 versendet. Ihre Sendungsnummer lautet 00340434292135100186."},
     {NULL, "El pedido 403-1234567-7654321 sale hoy del almacén y llegará el lunes."},
     {NULL, "La commande sera livrée entre le 12/04 et le 15/04. Point de retrait : bureau de poste."},
@@ -178,6 +180,8 @@ static void test_phone(void **state) {
     {"phone", "Mon numéro : zéro un une deux trois quatre cinq six sept huit neuf."},
     {"phone", "Il mio numero: zero uno due tre quattro cinque sei sette otto nove."},
     {"phone", "Tel. 089/1234567"},
+    {"phone", "Meine Handynummer ist 0171-1234567."},
+    {"phone", "Telefonnummer: 030 12345678"},
     {"phone", "WhatsApp: 0044 7700 900 123"},
   };
   RUN(cs);
