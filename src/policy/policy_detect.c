@@ -82,6 +82,19 @@ static bool any_flag(const policy__scan *sc, size_t a, size_t b) {
   return false;
 }
 
+/* The host [a, b) of view v was not written as it reads: a byte came from something
+ * else (a look-alike letter of another script, a full-width dot, an entity) or
+ * something invisible was dropped between two bytes. `https://www.\u0430mazon.de`
+ * reads as the marketplace's own domain and is not. */
+static bool host_disguised(const policy__scan *sc, const policy__buf *v, size_t a, size_t b) {
+  for (size_t k = a; k < b; k++) {
+    uint32_t o = v->beg[k];
+    if (v->end[k] != o + 1 || tolower((unsigned char)sc->orig[o]) != v->s[k]) return true;
+    if (k > a && v->end[k - 1] != o) return true;
+  }
+  return false;
+}
+
 void policy__detect_links(policy__scan *sc) {
   const policy_config *cfg = sc->cfg;
   const policy__buf *v = &sc->deob;
@@ -128,7 +141,8 @@ void policy__detect_links(policy__scan *sc) {
     memcpy(host, s + h0, h1 - h0);
     host[h1 - h0] = '\0';
     bool www = !strncmp(host, "www.", 4);
-    bool obfuscated = any_flag(sc, st, end);
+    bool disguised = host_disguised(sc, v, h0, h1);
+    bool obfuscated = disguised || any_flag(sc, st, end);
     dom_info di = domain_parts(cfg, host);
     if (di.suffix == SIZE_MAX && !scheme) continue; /* v2.0, file.txt, e.g. */
     if (!scheme && !www && !obfuscated && di.suffix != SIZE_MAX) {
@@ -144,7 +158,7 @@ void policy__detect_links(policy__scan *sc) {
           islower((unsigned char)sc->orig[o + 1]))
         continue;
     }
-    bool allowed = domain_in(&cfg->allow, host) || domain_in_scan(sc, host);
+    bool allowed = !disguised && (domain_in(&cfg->allow, host) || domain_in_scan(sc, host));
     bool shortener = domain_in(&cfg->shorteners, host);
     if (http)
       policy__hit_view(sc, v, st, end, POLICY_CAT_LINK, POLICY_SEV_HIGH, "link.insecure_http");

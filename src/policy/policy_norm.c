@@ -684,6 +684,14 @@ void policy__deobfuscate(policy__scan *sc) {
         break;
       }
       if (done) continue;
+      /* " .com": a dot moved away from its name, before a common TLD written in lower
+       * case (" .It was" is a sentence after a stray space) */
+      if (s[w] == '.' && w + 1 < n && is_alnum(s[w + 1]) && next_is_tld(s, n, w + 1) &&
+          islower((unsigned char)sc->orig[in->beg[w + 1]])) {
+        EMIT(".", 1, in->beg[i], in->end[w], POLICY__SPELLED_BRACKET);
+        i = w + 1;
+        continue;
+      }
       /* " . " and " @ " between words of a domain */
       if (w + 1 < n && (s[w] == '.' || s[w] == '@') && s[w + 1] == ' ' && w + 2 < n && is_alnum(s[w + 2]) &&
           (s[w] == '@' || next_is_tld(s, n, w + 2) ||

@@ -75,6 +75,8 @@ static void test_false_positive_traps(void **state) {
     {NULL, "The warranty period is 2024-2026. Reference number: 4839201556."},
     {NULL, "Artikelnummer 4711-0815, Rechnungsnummer 2024-000123, Kundennr. 5512-3398."},
     {NULL, "Sizes 42-44 are back in stock in the 2024/2025 collection."},
+    {NULL, "The lamp arrived broken .It will be replaced today."},
+    {NULL, "The manual is on https://www.Amazon.de/dp/B08LQ4ZK7T as well."},
     {NULL, "Der Artikel wurde am 14.06.2025 versendet. Ihre Sendungsnummer lautet 00340434292135100186."},
     {NULL, "El pedido 403-1234567-7654321 sale hoy del almacén y llegará el lunes."},
     {NULL, "La commande sera livrée entre le 12/04 et le 15/04. Point de retrait : bureau de poste."},
@@ -140,6 +142,11 @@ static void test_link(void **state) {
     {"link", "<p>Your order shipped.</p><img src=\"http://track.example.net/p.gif\" width=\"1\" height=\"1\">"},
     {"link", "<p>See <a href=\"https://evil.example.org/x\">this page</a>.</p>"},
     {"link", "Setup video: youtube.com/watch?v=abc123"},
+    {"link", "Go to northpeak .com for more colours."},
+    /* a look-alike letter in the marketplace's own domain is not the marketplace */
+    {"link", "Manual here: https://www.\u0430mazon.de/dp/B08LQ4ZK7T"},
+    {"off_platform", "Refund form: https://\u0430mazon.com/refund"},
+    {"link", "Manual: https://www.amazon\uff0ede/dp/B08LQ4ZK7T"},
   };
   RUN(cs);
 }

@@ -152,6 +152,8 @@ static void test_deobfuscate(void **state) {
   expect_deob("more on w w w . t r e n d y h o m e . c o m today", "more on www.trendyhome.com today");
   expect_deob("the box is 5 x 3 x 2 cm", "the box is 5x3x2 cm"); /* joined; not a domain, so no link */
   expect_deob("nothing to undo here", "nothing to undo here");
+  expect_deob("go to northpeak .com now", "go to northpeak.com now");
+  expect_deob("I love it .It fits", "i love it .it fits"); /* a stray space before a sentence */
   expect_deob("www . shop . com", "www.shop.com");
   expect_deob("leave it at the door", "leave it@the door"); /* the e-mail detector decides */
 }
