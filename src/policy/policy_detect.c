@@ -233,7 +233,8 @@ static const char *const ref_words[] = {
   "suivi", "tracciamento", "spedizione", "order", "orders", "bestellung", "bestellnummer", "pedido",
   "commande", "ordine", "invoice", "rechnung", "factura", "facture", "fattura", "sku", "model", "modelo",
   "modele", "modell", "modello", "ean", "upc", "gtin", "isbn", "asin", "serial", "serie", "seriennummer",
-  "ref", "reference", "referenz", "referencia", "riferimento", "article", "artikel", "articulo",
+  "ref", "reference", "referenz", "referencia", "riferimento", "guia", "envio", "expedicion", "incidencia",
+  "vettura", "codice", "ritiro", "pratica", "article", "artikel", "articulo",
   "articolo", "item", "part", "p/n", "pn", "no", "nr", "parcel", "paket", "colis",
   "pacco", "paquete", "usps", "ups", "dhl", "fedex", "gls", "dpd", "hermes", "colissimo", "correos",
   "poste", "mail", "iban", "account", "konto", "cuenta", "compte", "conto", "case", "ticket", "rma",
@@ -323,6 +324,12 @@ static void detect_digit_phones(policy__scan *sc) {
   size_t i = 0;
   while (i < n) {
     char c = s[i];
+    /* digits inside a web address belong to the link (`...display.html?nodeId=201819090`) */
+    if ((c == 'h' || c == 'w') && (i == 0 || s[i - 1] == ' ') &&
+        (!strncmp(s + i, "http://", 7) || !strncmp(s + i, "https://", 8) || !strncmp(s + i, "www.", 4))) {
+      while (i < n && s[i] != ' ') i++;
+      continue;
+    }
     if (!(is_digit(c) || ((c == '+' || c == '(') && i + 1 < n && is_digit(s[i + 1])))) {
       i++;
       continue;
@@ -392,7 +399,7 @@ static void detect_digit_phones(policy__scan *sc) {
     if (groups > 1 && glen[groups - 1] == 1 && !all_single) continue;
     bool strong = plus || paren || words_before(s, st, 3, is_phone_word);
     if (!strong) {
-      if (words_before(s, st, 3, is_ref_word)) continue;
+      if (words_before(s, st, 5, is_ref_word)) continue;
       if (seps == 0 && digits >= 12) continue; /* long plain digit runs are references */
       if (groups >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) continue; /* tracking blocks */
     }
