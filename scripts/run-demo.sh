@@ -18,6 +18,8 @@ Try it:
   TOKEN=\$(python3 -c "import json;print(json.load(open('$db.tokens.json'))['buyers']['B1'])")
   curl -s -H "Authorization: Bearer \$TOKEN" $url/v1/threads
 
-Stop with Ctrl-C. Start afresh with: rm $db* && make run
+Stop with Ctrl-C. Start afresh with: rm -r $db* && make run
 MSG
-exec "$bin" serve --db "$db" --listen "$listen"
+# Compiled policy databases are kept beside the demo database: the next start with
+# the same rules reads them instead of compiling (seconds).
+exec "$bin" serve --db "$db" --listen "$listen" --policy-cache "$db.policy-cache"

@@ -84,6 +84,12 @@ const char *cli_key_path(const cli_args *a, const char *db, char *buf, size_t ca
   return buf;
 }
 
+const char *cli_policy_cache(const char *given) {
+  if (given && *given) return given;
+  const char *e = getenv("PARLEY_POLICY_CACHE");
+  return e && *e ? e : NULL;
+}
+
 svc *cli_open(const cli_args *a, const svc_options *opt) {
   const char *db = cli_get(a, "db", "parley.db");
   char kbuf[4096];
@@ -108,8 +114,12 @@ svc *cli_open(const cli_args *a, const svc_options *opt) {
     fprintf(stderr, "parley: %s\n", d.msg);
     return NULL;
   }
+  /* Compiled policy databases are kept where PARLEY_POLICY_CACHE says, unless the
+   * command said otherwise. */
+  svc_options o = opt ? *opt : (svc_options){0};
+  if (!o.policy_cache) o.policy_cache = cli_policy_cache(NULL);
   svc *s;
-  if (svc_new(st, &keys, opt, &s, &d)) {
+  if (svc_new(st, &keys, &o, &s, &d)) {
     fprintf(stderr, "parley: %s\n", d.msg);
     store_close(st);
     return NULL;

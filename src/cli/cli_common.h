@@ -32,6 +32,9 @@ bool cli_known(const cli_args *a, const char *const *known, const char *cmd);
 const char *cli_key_path(const cli_args *a, const char *db, char *buf, size_t cap);
 
 /* Opens the store and the service for --db (default parley.db). Prints errors. */
+/* The directory for compiled policy databases: given (--policy-cache), else the
+ * environment's PARLEY_POLICY_CACHE, else NULL (none). */
+const char *cli_policy_cache(const char *given);
 svc *cli_open(const cli_args *a, const svc_options *opt);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "policy/policy.h"
 #include "util/pl_mem.h"
 
@@ -21,6 +22,8 @@ static void check_usage(FILE *f) {
           "  --json                print the verdict of one message as JSON\n"
           "  --allow-domain DOMAIN allow https links to DOMAIN (repeatable)\n"
           "  --config FILE         operator configuration (JSON; see docs/policy.md)\n"
+          "  --policy-cache DIR    keep compiled rule databases here and reuse them (default:\n"
+          "                        $PARLEY_POLICY_CACHE, else compile every time, a few seconds)\n"
           "  --help                show this help\n\n"
           "Exit status: 0 when the message is delivered (or every line was read), 1 when\n"
           "it is held or rejected (or a line was not valid), 2 on usage or setup errors.\n");
@@ -174,7 +177,7 @@ static int check_one(const policy_config *cfg, const char *path, bool as_json) {
 int cmd_check(int argc, char **argv) {
   const char **allow = pl_xcalloc((size_t)argc + 1, sizeof *allow);
   size_t nallow = 0;
-  const char *config = NULL, *jsonl = NULL, *file = NULL;
+  const char *config = NULL, *jsonl = NULL, *file = NULL, *cache = NULL;
   bool as_json = false;
   int status = 2;
   for (int i = 1; i < argc; i++) {
@@ -191,6 +194,10 @@ int cmd_check(int argc, char **argv) {
       config = argv[++i];
     } else if (!strncmp(a, "--config=", 9)) {
       config = a + 9;
+    } else if (!strcmp(a, "--policy-cache") && i + 1 < argc) {
+      cache = argv[++i];
+    } else if (!strncmp(a, "--policy-cache=", 15)) {
+      cache = a + 15;
     } else if (!strcmp(a, "--jsonl") && i + 1 < argc) {
       jsonl = argv[++i];
     } else if (!strncmp(a, "--jsonl=", 8)) {
@@ -213,7 +220,7 @@ int cmd_check(int argc, char **argv) {
     check_usage(stderr);
     goto out;
   }
-  policy_options opt = {.allow_domains = allow, .config_path = config};
+  policy_options opt = {.allow_domains = allow, .config_path = config, .cache_dir = cli_policy_cache(cache)};
   policy_config *cfg = NULL;
   pl_detail d = {{0}};
   pl_err rc = policy_config_new(&opt, &cfg, &d);

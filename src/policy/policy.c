@@ -203,7 +203,7 @@ pl_err policy_config_new(const policy_options *opt, policy_config **out, pl_deta
   if (opt && opt->allow_domains)
     for (const char *const *a = opt->allow_domains; *a; a++) policy__strs_add(&c->allow, *a, strlen(*a));
   if (opt && opt->config_path && (rc = load_config_file(c, opt->config_path, &pats, d))) goto fail;
-  if ((rc = policy__rules_compile(c, &pats, d))) goto fail;
+  if ((rc = policy__rules_compile(c, &pats, opt ? opt->cache_dir : NULL, d))) goto fail;
   policy__patterns_free(&pats);
   *out = c;
   return PL_OK;

@@ -80,6 +80,7 @@ struct policy_config {
   /* Per rule: the most bytes one match can span, or 0 when unbounded or when the
    * pattern has anchors; a bounded rule is run again only around its matches. */
   uint32_t *som_width;
+  bool from_cache; /* the databases were read from the cache directory, not compiled */
   /* Workers for concurrent scans (Vectorscan scratch and scan memory): a scan takes
    * one from the pool or makes a new one, and gives it back afterwards, so a busy
    * service neither allocates nor shares scratch. */
@@ -205,7 +206,16 @@ typedef struct {
  * messages and as the default language prefix. */
 pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text, size_t len,
                           policy__patterns *pats, pl_detail *d);
-pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d);
+/* Compiles the patterns into cfg's databases, or reads them from cache_dir (NULL: no
+ * cache) when they were compiled from the same patterns by the same Vectorscan on the
+ * same platform before; a compiled set is written there for next time. */
+pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, const char *cache_dir, pl_detail *d);
+
+/* The cache (policy_cache.c). Best effort: a missing, foreign or damaged file is
+ * compiled anew and rewritten; a directory that cannot be written is not an error. */
+bool policy__cache_path(const char *dir, const policy__patterns *pats, char *out, size_t cap);
+bool policy__cache_load(policy_config *cfg, const char *path);
+void policy__cache_save(const policy_config *cfg, const char *dir, const char *path);
 void policy__patterns_free(policy__patterns *pats);
 void policy__match(policy__scan *sc);
 policy__worker *policy__worker_take(policy_config *cfg);

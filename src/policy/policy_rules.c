@@ -221,9 +221,8 @@ static pl_err compile_failed(policy__patterns *pats, hs_compile_error_t *err, si
   return rc;
 }
 
-pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
-  cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW);
-  patterns_add(pats, pl_xstrdup(number_words_re), pl_xstrdup("internal"), HS_FLAG_CASELESS, cfg->number_rule);
+/* Compiles the shared ends-only database and one start-of-match database per rule. */
+static pl_err compile_all(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
   hs_compile_error_t *err = NULL;
   unsigned *ends_only = pl_xmalloc(pats->n * sizeof *ends_only);
   for (size_t k = 0; k < pats->n; k++) ends_only[k] = pats->flags[k] & ~(unsigned)HS_FLAG_SOM_LEFTMOST;
@@ -232,8 +231,6 @@ pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_deta
   free(ends_only);
   if (hr != HS_SUCCESS)
     return compile_failed(pats, err, err && err->expression >= 0 ? (size_t)err->expression : SIZE_MAX, d);
-  if (hs_alloc_scratch(cfg->db, &cfg->proto) != HS_SUCCESS)
-    return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
   cfg->som = pl_xcalloc(cfg->nrules, sizeof *cfg->som);
   cfg->som_width = pl_xcalloc(cfg->nrules, sizeof *cfg->som_width);
   for (size_t k = 0; k < pats->n; k++) {
@@ -249,10 +246,27 @@ pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, pl_deta
     if (!anchored && info->max_width != UINT_MAX && info->max_width < (1u << 20))
       cfg->som_width[pats->ids[k]] = info->max_width;
     free(info);
-    /* One scratch, grown to fit every database, is what each worker clones. */
-    if (hs_alloc_scratch(*db, &cfg->proto) != HS_SUCCESS)
-      return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
   }
+  return PL_OK;
+}
+
+pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, const char *cache_dir, pl_detail *d) {
+  cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW);
+  patterns_add(pats, pl_xstrdup(number_words_re), pl_xstrdup("internal"), HS_FLAG_CASELESS, cfg->number_rule);
+  char path[4096];
+  bool cache = cache_dir && *cache_dir && policy__cache_path(cache_dir, pats, path, sizeof path);
+  cfg->from_cache = cache && policy__cache_load(cfg, path);
+  if (!cfg->from_cache) {
+    pl_err rc = compile_all(cfg, pats, d);
+    if (rc) return rc;
+    if (cache) policy__cache_save(cfg, cache_dir, path);
+  }
+  /* One scratch, grown to fit every database, is what each worker clones. */
+  if (hs_alloc_scratch(cfg->db, &cfg->proto) != HS_SUCCESS)
+    return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
+  for (size_t k = 0; k < cfg->nrules; k++)
+    if (cfg->som[k] && hs_alloc_scratch(cfg->som[k], &cfg->proto) != HS_SUCCESS)
+      return pl_fail(d, PL_EINTERNAL, "rules: cannot allocate scratch space");
   return PL_OK;
 }
 

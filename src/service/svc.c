@@ -201,7 +201,7 @@ pl_err svc_policy_prepare(svc *s, pl_detail *d) {
   pthread_mutex_lock(&s->policy_mu);
   pl_err e = PL_OK;
   if (!s->policy) {
-    policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+    policy_options po = {.config_path = s->policy_config_path, .cache_dir = s->opt.policy_cache};
     e = policy_config_new(&po, &s->policy, d);
   }
   pthread_mutex_unlock(&s->policy_mu);
@@ -211,7 +211,7 @@ pl_err svc_policy_prepare(svc *s, pl_detail *d) {
 /* Recompiles and swaps the policy of this process only. */
 static pl_err reload_here(svc *s, pl_detail *d) {
   policy_config *cfg = NULL;
-  policy_options po = {.allow_domains = NULL, .config_path = s->policy_config_path};
+  policy_options po = {.config_path = s->policy_config_path, .cache_dir = s->opt.policy_cache};
   pl_err e = policy_config_new(&po, &cfg, d);
   if (e) return e; /* the old configuration stays in force */
   pthread_mutex_lock(&s->policy_mu);

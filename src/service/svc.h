@@ -25,6 +25,7 @@ typedef struct svc svc;
 typedef struct {
   pl_clock clock;               /* where `now` comes from; zero = system clock */
   const char *policy_config;    /* operator policy configuration file, or NULL */
+  const char *policy_cache;     /* directory for compiled policy databases, or NULL */
   policy_config *policy;        /* an already compiled policy to share (svc_new takes a
                                  * reference), or NULL to compile one from policy_config */
   const char *files_dir;        /* where attachments are kept; NULL: attachments are refused */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "policy/policy_int.h" /* from_cache */
 
 static policy_config *base; /* defaults, shared by the tests that need no options */
 
@@ -60,6 +62,117 @@ static void test_allow_domains_option(void **state) {
   assert_int_equal(action_of(c, "Track: http://www.ups.com/track"), POLICY_REJECT);
   assert_int_equal(action_of(c, "Track: https://ups.com.track-parcel.net/x"), POLICY_REJECT);
   policy_config_unref(c);
+}
+
+/* The same findings for a set of messages from two configurations. */
+static void assert_same_verdicts(const policy_config *a, const policy_config *b) {
+  static const char *const texts[] = {
+    "Please leave us a 5-star review if you're happy!",
+    "Write to anna at northpeak dot co dot uk",
+    "Your order 112-4839201-5561023 shipped with UPS 1Z4E7W610398472615.",
+    "Message us on WhatsApp at +34 612 345 678",
+    "Use code SPRING15 for 15% off your next order",
+    "A quick rev1ew would help us a lot.",
+  };
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    policy_verdict va, vb;
+    assert_int_equal(policy_scan(a, texts[i], strlen(texts[i]), &va), PL_OK);
+    assert_int_equal(policy_scan(b, texts[i], strlen(texts[i]), &vb), PL_OK);
+    assert_int_equal(va.action, vb.action);
+    assert_int_equal(va.nfindings, vb.nfindings);
+    for (size_t k = 0; k < va.nfindings; k++) {
+      assert_string_equal(va.findings[k].rule, vb.findings[k].rule);
+      assert_int_equal(va.findings[k].start, vb.findings[k].start);
+      assert_int_equal(va.findings[k].end, vb.findings[k].end);
+    }
+    policy_verdict_free(&va);
+    policy_verdict_free(&vb);
+  }
+}
+
+static size_t count_cache_files(const char *dir) {
+  DIR *dh = opendir(dir);
+  if (!dh) return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(dh)))
+    if (!strncmp(e->d_name, "policy-", 7) && strstr(e->d_name, ".hsdb")) n++;
+  closedir(dh);
+  return n;
+}
+
+/* Compiled databases are written to the cache directory and read back by the next
+ * configuration with the same rules; a damaged file is compiled anew; other rules
+ * get a file of their own. */
+static void test_compile_cache(void **state) {
+  (void)state;
+  char dir[] = "/tmp/parley-policy-cache-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char sub[sizeof dir + 8];
+  snprintf(sub, sizeof sub, "%s/c", dir); /* created by the engine */
+  policy_options opt = {.cache_dir = sub};
+  pl_detail d;
+  policy_config *first, *second, *third;
+  assert_int_equal(policy_config_new(&opt, &first, &d), PL_OK);
+  assert_false(first->from_cache);
+  assert_int_equal(count_cache_files(sub), 1);
+  assert_int_equal(policy_config_new(&opt, &second, &d), PL_OK);
+  assert_true(second->from_cache);
+  assert_same_verdicts(base, second);
+
+  /* damage the file: it is not used, and is written again */
+  DIR *dh = opendir(sub);
+  struct dirent *e;
+  char path[512] = "";
+  while ((e = readdir(dh)))
+    if (strstr(e->d_name, ".hsdb")) snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+  closedir(dh);
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  fseek(f, 400, SEEK_SET);
+  fputs("not a database", f);
+  fclose(f);
+  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
+  assert_false(third->from_cache);
+  assert_same_verdicts(base, third);
+  policy_config_unref(third);
+  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
+  assert_true(third->from_cache);
+  policy_config_unref(third);
+
+  /* a truncated file is not used either */
+  assert_int_equal(truncate(path, 1000), 0);
+  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
+  assert_false(third->from_cache);
+  policy_config_unref(third);
+
+  /* different rules, a different file */
+  char *rules = write_temp("@lang xx\nx.test off_platform high carrier pigeon\n");
+  char cfgjson[256];
+  snprintf(cfgjson, sizeof cfgjson, "{\"rule_files\": [\"%s\"]}", rules);
+  char *cfgpath = write_temp(cfgjson);
+  policy_options opt2 = {.cache_dir = sub, .config_path = cfgpath};
+  assert_int_equal(policy_config_new(&opt2, &third, &d), PL_OK);
+  assert_false(third->from_cache);
+  assert_int_equal(count_cache_files(sub), 2);
+  assert_int_equal(action_of(third, "Send it by carrier pigeon."), POLICY_REJECT);
+  policy_config_unref(third);
+
+  /* a directory that cannot be made is no error: the rules are compiled */
+  policy_options opt3 = {.cache_dir = "/proc/parley-no-such-dir"};
+  assert_int_equal(policy_config_new(&opt3, &third, &d), PL_OK);
+  assert_false(third->from_cache);
+  policy_config_unref(third);
+
+  policy_config_unref(first);
+  policy_config_unref(second);
+  unlink(rules);
+  unlink(cfgpath);
+  free(rules);
+  free(cfgpath);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
 }
 
 static void test_marketplace_domains(void **state) {
@@ -187,6 +300,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_allow_domains_option),
     cmocka_unit_test(test_marketplace_domains),
+    cmocka_unit_test(test_compile_cache),
     cmocka_unit_test(test_config_file),
     cmocka_unit_test(test_config_errors),
     cmocka_unit_test(test_severity_review),
