@@ -118,6 +118,31 @@ class CheckOne(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_policy_cache(self):
+        """--policy-cache keeps the compiled rules; the next run reads them and answers the same."""
+        lines = "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate([
+            "Please leave us a 5-star review!", "Write to anna at northpeak dot co dot uk",
+            "Your order 112-4839201-5561023 shipped.", "A quick rev1ew would help."]))
+        with tempfile.TemporaryDirectory() as d:
+            cache = os.path.join(d, "cache")
+            env = dict(os.environ)
+            env.pop("PARLEY_POLICY_CACHE", None)
+            first = subprocess.run([BIN, "check", "--policy-cache", cache, "--jsonl", "-"], input=lines,
+                                   capture_output=True, text=True, timeout=300, env=env)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            files = [f for f in os.listdir(cache) if f.endswith(".hsdb")]
+            self.assertEqual(len(files), 1)
+            before = os.stat(os.path.join(cache, files[0]))
+            env["PARLEY_POLICY_CACHE"] = cache  # the environment names the same directory
+            second = subprocess.run([BIN, "check", "--jsonl", "-"], input=lines,
+                                    capture_output=True, text=True, timeout=300, env=env)
+            self.assertEqual(second.returncode, 0, second.stderr)
+            self.assertEqual(first.stdout, second.stdout)
+            after = os.stat(os.path.join(cache, files[0]))
+            self.assertEqual(sorted(os.listdir(cache)), files)  # read, not written again
+            self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns))
+            self.assertIn("--policy-cache", run(["--help"]).stdout)
+
     def test_help_and_usage(self):
         p = run(["--help"])
         self.assertEqual(p.returncode, 0)
