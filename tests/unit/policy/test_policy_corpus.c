@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,28 +40,31 @@ static void print_verdict(const char *id, const char *text, const policy_verdict
     fprintf(stderr, "      %s %s '%s'\n", v->findings[i].category, v->findings[i].rule, v->findings[i].text);
 }
 
-/* Every block line is not delivered and finds its categories; every allow line is
- * delivered. */
-static void test_dev_corpus(void **state) {
-  (void)state;
+/* Runs one labelled file: every block line is not delivered and finds its
+ * categories; every allow line is delivered. Returns the number of lines. */
+static int run_corpus(const char *path, FILE *f) {
   json_error_t je;
-  FILE *f = fopen(PARLEY_SHARED_DIR "/corpus/policy-dev.jsonl", "r");
-  if (!f) skip();
   char line[16384];
-  int total = 0, failed = 0;
+  int total = 0, failed = 0, lineno = 0;
   while (fgets(line, sizeof line, f)) {
+    lineno++;
+    if (line[0] == '\n' || line[0] == '\0') continue;
     json_t *o = json_loads(line, 0, &je);
+    if (!o) fprintf(stderr, "  %s:%d: %s\n", path, lineno, je.text);
     assert_non_null(o);
     const char *id = json_string_value(json_object_get(o, "id"));
     const char *text = json_string_value(json_object_get(o, "text"));
     const char *expect = json_string_value(json_object_get(o, "expect"));
+    assert_non_null(id);
     assert_non_null(text);
+    assert_non_null(expect);
     policy_verdict v;
     assert_int_equal(policy_scan(cfg, text, strlen(text), &v), PL_OK);
     bool ok;
     if (!strcmp(expect, "allow")) {
       ok = v.action == POLICY_DELIVER;
     } else {
+      assert_string_equal(expect, "block");
       ok = v.action != POLICY_DELIVER;
       json_t *c;
       size_t k;
@@ -84,10 +88,44 @@ static void test_dev_corpus(void **state) {
     policy_verdict_free(&v);
     json_decref(o);
   }
-  fclose(f);
-  fprintf(stderr, "  corpus: %d of %d as labelled\n", total - failed, total);
-  assert_true(total >= 100);
+  fprintf(stderr, "  %s: %d of %d as labelled\n", path, total - failed, total);
   assert_int_equal(failed, 0);
+  return total;
+}
+
+/* The development corpus of the shared specification. */
+static void test_dev_corpus(void **state) {
+  (void)state;
+  const char *path = PARLEY_SHARED_DIR "/corpus/policy-dev.jsonl";
+  FILE *f = fopen(path, "r");
+  if (!f) skip();
+  int total = run_corpus(path, f);
+  fclose(f);
+  assert_true(total >= 100);
+}
+
+/* The project's own labelled cases (the .jsonl files in tests/data/policy): other phrasings,
+ * every language, evasions, and look-alikes that must be delivered. */
+static void test_own_cases(void **state) {
+  (void)state;
+  DIR *dir = opendir(PARLEY_TEST_DATA "/policy");
+  assert_non_null(dir);
+  int total = 0, files = 0;
+  struct dirent *e;
+  while ((e = readdir(dir))) {
+    size_t l = strlen(e->d_name);
+    if (l < 6 || strcmp(e->d_name + l - 6, ".jsonl")) continue;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/policy/%s", PARLEY_TEST_DATA, e->d_name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    total += run_corpus(path, f);
+    fclose(f);
+    files++;
+  }
+  closedir(dir);
+  assert_true(files >= 1);
+  assert_true(total >= 100);
 }
 
 static void expect_action(const char *text, policy_action want) {
@@ -136,6 +174,7 @@ static void test_seed_examples(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_dev_corpus),
+    cmocka_unit_test(test_own_cases),
     cmocka_unit_test(test_seed_examples),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
