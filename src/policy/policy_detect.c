@@ -237,6 +237,8 @@ static const char *const ref_words[] = {
   "vettura", "codice", "ritiro", "pratica", "article", "artikel", "articulo",
   "articolo", "item", "part", "p/n", "pn", "no", "nr", "parcel", "paket", "colis",
   "pacco", "paquete", "usps", "ups", "dhl", "fedex", "gls", "dpd", "hermes", "colissimo", "correos",
+  "relay", "chronopost", "seur", "mrw", "nacex", "brt", "bartolini", "sda", "tnt", "evri", "yodel",
+  "parcelforce", "postnl", "bpost", "inpost", "packstation", "fermopoint",
   "poste", "mail", "iban", "account", "konto", "cuenta", "compte", "conto", "case", "ticket", "rma",
   "return", "label", "batch", "lot", "code", "id", "vat", "ust", "size", "sizes", NULL};
 /* Words before a number that make it a phone number whatever else is around. */
@@ -407,20 +409,23 @@ static void detect_digit_phones(policy__scan *sc) {
   }
 }
 
-/* Spelled-out digits in the five languages, in byte order for a binary search. */
+/* Spelled-out digits in the five languages, and the French tens and teens that phone
+ * numbers are read in (zéro six, douze, trente-quatre): how many digits each stands
+ * for. In byte order for a binary search. */
 static const struct {
   const char *w;
-  char d;
+  int digits;
 } digit_words[] = {
-  {"acht", '8'}, {"cero", '0'}, {"cinco", '5'}, {"cinq", '5'}, {"cinque", '5'}, {"cuatro", '4'},
-  {"deux", '2'}, {"dos", '2'}, {"drei", '3'}, {"due", '2'}, {"eight", '8'}, {"eins", '1'},
-  {"five", '5'}, {"four", '4'}, {"funf", '5'}, {"huit", '8'}, {"neuf", '9'}, {"neun", '9'},
-  {"nine", '9'}, {"nove", '9'}, {"nueve", '9'}, {"null", '0'}, {"ocho", '8'}, {"oh", '0'},
-  {"one", '1'}, {"otto", '8'}, {"quatre", '4'}, {"quattro", '4'}, {"sechs", '6'}, {"sei", '6'},
-  {"seis", '6'}, {"sept", '7'}, {"sette", '7'}, {"seven", '7'}, {"sieben", '7'}, {"siete", '7'},
-  {"six", '6'}, {"three", '3'}, {"tre", '3'}, {"tres", '3'}, {"trois", '3'}, {"two", '2'},
-  {"un", '1'}, {"une", '1'}, {"uno", '1'}, {"vier", '4'}, {"zero", '0'}, {"zwei", '2'},
-  {"zwo", '2'},
+  {"acht", 1}, {"cero", 1}, {"cinco", 1}, {"cinq", 1}, {"cinquante", 2}, {"cinque", 1},
+  {"cuatro", 1}, {"deux", 1}, {"dix", 2}, {"dos", 1}, {"douze", 2}, {"drei", 1}, {"due", 1},
+  {"eight", 1}, {"eins", 1}, {"five", 1}, {"four", 1}, {"funf", 1}, {"huit", 1}, {"neuf", 1},
+  {"neun", 1}, {"nine", 1}, {"nove", 1}, {"nueve", 1}, {"null", 1}, {"ocho", 1}, {"oh", 1},
+  {"one", 1}, {"onze", 2}, {"otto", 1}, {"quarante", 2}, {"quatorze", 2}, {"quatre", 1},
+  {"quattro", 1}, {"quinze", 2}, {"sechs", 1}, {"sei", 1}, {"seis", 1}, {"seize", 2}, {"sept", 1},
+  {"sette", 1}, {"seven", 1}, {"sieben", 1}, {"siete", 1}, {"six", 1}, {"soixante", 2},
+  {"three", 1}, {"tre", 1}, {"treize", 2}, {"trente", 2}, {"tres", 1}, {"trois", 1}, {"two", 1},
+  {"un", 1}, {"une", 1}, {"uno", 1}, {"vier", 1}, {"vingt", 2}, {"vingts", 2}, {"zero", 1},
+  {"zwei", 1}, {"zwo", 1},
 };
 
 static int digit_word_cmp(const char *s, size_t n, const char *w) {
@@ -429,17 +434,18 @@ static int digit_word_cmp(const char *s, size_t n, const char *w) {
   return w[n] ? -1 : 0; /* s is a prefix of w: s sorts first */
 }
 
+/* The number of digits the word s[0, n) stands for, or 0. */
 static int digit_word(const char *s, size_t n) {
-  if (n < 2 || n > 7) return -1;
+  if (n < 2 || n > 9) return 0;
   size_t lo = 0, hi = sizeof digit_words / sizeof digit_words[0];
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     int c = digit_word_cmp(s, n, digit_words[mid].w);
-    if (!c) return digit_words[mid].d;
+    if (!c) return digit_words[mid].digits;
     if (c < 0) hi = mid;
     else lo = mid + 1;
   }
-  return -1;
+  return 0;
 }
 
 /* "four one five, five five five, zero one nine eight" */
@@ -456,6 +462,7 @@ static void detect_spelled_phones(policy__scan *sc) {
     while (i < n && is_alnum(s[i])) i++;
     size_t t1 = i;
     bool tok_ok = false;
+    int dw;
     if (t1 > t0) {
       bool alldig = true;
       for (size_t q = t0; q < t1; q++)
@@ -464,10 +471,10 @@ static void detect_spelled_phones(policy__scan *sc) {
         tok_ok = true;
         if (!digits) run_st = t0;
         digits += (int)(t1 - t0);
-      } else if (digit_word(s + t0, t1 - t0) >= 0) {
+      } else if ((dw = digit_word(s + t0, t1 - t0)) > 0) {
         tok_ok = true;
         if (!digits) run_st = t0;
-        digits++;
+        digits += dw;
         words++;
       }
     }

@@ -745,10 +745,19 @@ static char leet(char c) {
   }
 }
 
-/* Number of one-letter tokens in a row from i ("r e v i e w"). */
+/* Number of one-letter tokens in a row from i ("r e v i e w"); the last may have a
+ * punctuation mark after it ("I d i o t,"). */
 static size_t spaced_letters(const char *s, size_t n, size_t i) {
   size_t cnt = 0;
-  while (i < n && isalpha((unsigned char)s[i]) && (i + 1 == n || s[i + 1] == ' ')) cnt++, i += 2;
+  while (i < n && isalpha((unsigned char)s[i])) {
+    char nx = i + 1 < n ? s[i + 1] : ' ';
+    if (nx == ' ') {
+      cnt++, i += 2;
+      continue;
+    }
+    if (nx && strchr(",.;:!?)\"'", nx)) cnt++;
+    break;
+  }
   return cnt;
 }
 

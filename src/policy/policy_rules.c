@@ -210,7 +210,8 @@ out:
 static const char number_words_re[] =
   "\\b(zero|one|two|three|four|five|six|seven|eight|nine|oh|cero|uno|dos|tres|cuatro|cinco|seis|siete|"
   "ocho|nueve|null|eins|zwei|zwo|drei|vier|funf|sechs|sieben|acht|neun|un|une|deux|trois|quatre|cinq|"
-  "sept|huit|neuf|due|tre|quattro|cinque|sei|sette|otto|nove)\\b";
+  "sept|huit|neuf|due|tre|quattro|cinque|sei|sette|otto|nove|dix|onze|douze|treize|quatorze|quinze|seize|"
+  "vingts?|trente|quarante|cinquante|soixante)\\b";
 
 static pl_err compile_failed(policy__patterns *pats, hs_compile_error_t *err, size_t k, pl_detail *d) {
   pl_err rc;
