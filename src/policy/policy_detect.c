@@ -215,7 +215,8 @@ void policy__detect_emails(policy__scan *sc) {
       /* "at" is an ordinary word: only count it with a spelled-out dot or a mail provider. */
       bool spelled_dot = false;
       for (size_t q = k + 1; q < r; q++)
-        if (s[q] == '.' && sc->deob_flags[q]) spelled_dot = true;
+        if (s[q] == '.' && (sc->deob_flags[q] == POLICY__SPELLED_WORD || sc->deob_flags[q] == POLICY__SPELLED_BRACKET))
+          spelled_dot = true;
       if (!spelled_dot && !domain_in(&cfg->freemail, host)) continue;
       if (has_word(at_stopwords, s + l, k - l)) continue;
     }
@@ -394,6 +395,7 @@ static void detect_digit_phones(policy__scan *sc) {
     if (groups == 2 && glen[0] == 4 && glen[1] == 4 && (sepc[0] == '-' || sepc[0] == '/') &&
         (s[st] == '1' || s[st] == '2'))
       continue;
+    bool zip4 = groups == 2 && glen[0] == 5 && glen[1] == 4 && sepc[0] == '-'; /* US ZIP+4: 97209-1234 */
     /* 55-1029-3: a one-digit last group is a check digit, not a phone number */
     bool all_single = true;
     for (int g = 0; g < groups && g < 24; g++)
@@ -403,6 +405,7 @@ static void detect_digit_phones(policy__scan *sc) {
     if (!strong) {
       if (words_before(s, st, 5, is_ref_word)) continue;
       if (seps == 0 && digits >= 12) continue; /* long plain digit runs are references */
+      if (zip4) continue;
       if (groups >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) continue; /* tracking blocks */
     }
     phone_found(sc, st, end, plus ? "phone.international" : "phone.number");

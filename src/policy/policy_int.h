@@ -160,7 +160,8 @@ typedef struct {
 } policy__scan;
 
 #define POLICY__SPELLED_WORD 1    /* " dot ", " at " written as a plain word */
-#define POLICY__SPELLED_BRACKET 2 /* "[.]", "(at)", "hxxp", spaced letters */
+#define POLICY__SPELLED_BRACKET 2 /* "[.]", "(at)", "hxxp", " . " */
+#define POLICY__SPELLED_SPACED 3  /* a letter or mark of a spaced-out run ("w w w . s h o p") */
 
 void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap);
 void policy__buf_put(policy__scan *sc, policy__buf *b, const char *s, size_t n, uint32_t beg,

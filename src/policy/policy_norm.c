@@ -706,7 +706,7 @@ void policy__deobfuscate(policy__scan *sc) {
       size_t t = spaced_run(s, n, i);
       if (t >= 5) {
         size_t j = i;
-        for (size_t k = 0; k < t; k++, j += 2) EMIT(s + j, 1, in->beg[j], in->end[j], POLICY__SPELLED_BRACKET);
+        for (size_t k = 0; k < t; k++, j += 2) EMIT(s + j, 1, in->beg[j], in->end[j], POLICY__SPELLED_SPACED);
         i = j - 1; /* the space after the run stays */
         continue;
       }
