@@ -40,7 +40,11 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
   await sp.getByLabel('German text').fill('Hallo [BUYER_NAME], Pflegetipps finden Sie auf www.leuchten-pflege.de zu [ORDER_ID].');
   await sp.getByRole('button', { name: 'Create template' }).click();
   await sp.locator('.tpl-form .alert-error', { hasText: 'The German text breaks the communication policy' }).waitFor();
-  assert.equal(await sp.locator('.tpl-form mark').textContent(), 'www.leuchten-pflege.de');
+  // Every finding is marked (here the link, and "auf www..." as an invitation off the
+  // marketplace): together the marks cover the address, and a link mark holds its end.
+  const marks = await sp.locator('.tpl-form mark').allTextContents();
+  assert.ok(marks.join('').includes('www.leuchten-pflege.de'), marks.join('|'));
+  assert.match(await sp.locator('.tpl-form mark.hl-link').last().textContent(), /pflege\.de$/);
   assert.equal(await sp.evaluate(() => document.activeElement.name), 'de');
   assert.equal(refusedTpl.seen, 1);
   await shot(sp, 'journey10', 'template-policy-refused');
