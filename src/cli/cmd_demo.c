@@ -40,8 +40,8 @@ static const demo_line lines[] = {
   {"{\"type\":\"message\",\"id\":\"demo-2\",\"order\":\"112-4839201-5561023\",\"from\":\"seller\",\"at\":\"%s\",\"text\":\"Hello Jane, yes: the charger and one 2.0 Ah battery are in the box, under the drill case insert. Let us know if you cannot find it.\"}", {5 * D - 3 * H, -1, -1}},
   {"{\"type\":\"message\",\"id\":\"demo-3\",\"order\":\"112-4839201-5561023\",\"from\":\"buyer\",\"at\":\"%s\",\"text\":\"Found it, thank you!\"}", {5 * D - 4 * H, -1, -1}},
   {"{\"type\":\"flag\",\"message\":\"demo-3\",\"at\":\"%s\",\"no_response_needed\":true}", {5 * D - 5 * H, -1, -1}},
-  /* 21 hours old: 3 hours left, inside the 4-hour alert window rather than on its edge */
-  {"{\"type\":\"message\",\"id\":\"demo-4\",\"order\":\"112-7730155-0184426\",\"from\":\"buyer\",\"at\":\"%s\",\"topic\":\"shipping_delivery\",\"text\":\"My tracking has not moved for two days. Is the parcel lost?\"}", {21 * H, -1, -1}},
+  /* 20 h 30 min old: 3 h 30 min left, inside the 4-hour alert window rather than on its edge */
+  {"{\"type\":\"message\",\"id\":\"demo-4\",\"order\":\"112-7730155-0184426\",\"from\":\"buyer\",\"at\":\"%s\",\"topic\":\"shipping_delivery\",\"text\":\"My tracking has not moved for two days. Is the parcel lost?\"}", {20 * H + 30 * 60, -1, -1}},
   {"{\"type\":\"message\",\"id\":\"demo-5\",\"asin\":\"B0C1234567\",\"seller\":\"S1\",\"buyer\":\"B2\",\"from\":\"buyer\",\"at\":\"%s\",\"topic\":\"product_specifications\",\"text\":\"What is the maximum torque of this drill, and does it have a hammer function?\"}", {2 * H, -1, -1}},
   {"{\"type\":\"message\",\"id\":\"demo-6\",\"order\":\"302-5567120-9981734\",\"from\":\"buyer\",\"at\":\"%s\",\"topic\":\"damaged_or_defective\",\"text\":\"Die Leuchte flackert seit gestern. Können Sie mir helfen?\"}", {30 * H, -1, -1}},
 };
