@@ -92,6 +92,13 @@ static double now(void) {
   return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Wall-clock time, for the compile (which uses every core). */
+static double wall(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static int dbl_cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -109,7 +116,7 @@ int main(int argc, char **argv) {
   size_t bytes = 0;
   for (size_t i = 0; i < nmsg; i++) m[i] = make_msg(false), bytes += m[i].n;
 
-  double t0 = now();
+  double t0 = wall();
   policy_config *cfg;
   pl_detail d;
   policy_options opt = {0};
@@ -117,7 +124,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_policy: %s\n", d.msg);
     return 1;
   }
-  double t_compile = now() - t0;
+  double t_compile = wall() - t0;
 
   /* warm up, then measure every message */
   size_t blocked = 0;
@@ -193,7 +200,7 @@ int main(int argc, char **argv) {
   double mps = (double)nmsg / total, raw_mps = (double)nmsg / raw, eraw_mps = (double)nmsg / eraw;
   printf("policy engine benchmark: %zu messages, %.0f bytes average, %.1f%% not delivered\n", nmsg,
          (double)bytes / (double)nmsg, 100.0 * (double)blocked / (double)nmsg);
-  printf("  configuration compile   %.2f s\n", t_compile);
+  printf("  configuration compile   %.2f s (wall clock, every core)\n", t_compile);
   printf("  policy_scan             %.0f msg/s  %.1f MB/s  p50 %.1f us  p99 %.1f us  max %.1f us\n", mps,
          (double)bytes / total / 1e6, lat[nmsg / 2] * 1e6, lat[nmsg * 99 / 100] * 1e6, lat[nmsg - 1] * 1e6);
   printf("  hostile mix             %.0f msg/s  p50 %.1f us  p99 %.1f us  (%zu messages, %.0f bytes average, "

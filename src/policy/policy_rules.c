@@ -3,8 +3,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "policy/policy_int.h"
 
@@ -222,33 +225,81 @@ static pl_err compile_failed(policy__patterns *pats, hs_compile_error_t *err, si
   return rc;
 }
 
+/* The per-rule start-of-match databases are independent: several threads take
+ * patterns from a shared counter while the calling thread compiles the shared one. */
+typedef struct {
+  policy_config *cfg;
+  policy__patterns *pats;
+  atomic_size_t next;
+  pthread_mutex_t mu;
+  size_t failed; /* the lowest pattern that did not compile, or SIZE_MAX */
+  hs_compile_error_t *err;
+} som_job;
+
+static void som_fail(som_job *j, size_t k, hs_compile_error_t *err) {
+  pthread_mutex_lock(&j->mu);
+  if (k < j->failed) {
+    hs_free_compile_error(j->err);
+    j->failed = k, j->err = err;
+  } else {
+    hs_free_compile_error(err);
+  }
+  pthread_mutex_unlock(&j->mu);
+}
+
+static void *som_worker(void *arg) {
+  som_job *j = arg;
+  const policy__patterns *pats = j->pats;
+  for (size_t k; (k = atomic_fetch_add(&j->next, 1)) < pats->n;) {
+    if (!(pats->flags[k] & HS_FLAG_SOM_LEFTMOST)) continue;
+    hs_compile_error_t *err = NULL;
+    hs_database_t **db = &j->cfg->som[pats->ids[k]];
+    if (hs_compile(pats->expr[k], pats->flags[k], HS_MODE_BLOCK, NULL, db, &err) != HS_SUCCESS) {
+      som_fail(j, k, err);
+      continue;
+    }
+    hs_expr_info_t *info = NULL;
+    if (hs_expression_info(pats->expr[k], pats->flags[k], &info, &err) != HS_SUCCESS) {
+      som_fail(j, k, err);
+      continue;
+    }
+    /* An anchor would match at the edge of a window where the text has none. */
+    bool anchored = strchr(pats->expr[k], '^') || strchr(pats->expr[k], '$');
+    if (!anchored && info->max_width != UINT_MAX && info->max_width < (1u << 20))
+      j->cfg->som_width[pats->ids[k]] = info->max_width;
+    free(info);
+  }
+  return NULL;
+}
+
 /* Compiles the shared ends-only database and one start-of-match database per rule. */
 static pl_err compile_all(policy_config *cfg, policy__patterns *pats, pl_detail *d) {
+  cfg->som = pl_xcalloc(cfg->nrules, sizeof *cfg->som);
+  cfg->som_width = pl_xcalloc(cfg->nrules, sizeof *cfg->som_width);
+  som_job job = {.cfg = cfg, .pats = pats, .failed = SIZE_MAX};
+  atomic_init(&job.next, 0);
+  pthread_mutex_init(&job.mu, NULL);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t nthreads = cpus > 1 ? (size_t)(cpus - 1 < 8 ? cpus - 1 : 8) : 0, started = 0;
+  pthread_t th[8];
+  while (started < nthreads && pthread_create(&th[started], NULL, som_worker, &job) == 0) started++;
   hs_compile_error_t *err = NULL;
   unsigned *ends_only = pl_xmalloc(pats->n * sizeof *ends_only);
   for (size_t k = 0; k < pats->n; k++) ends_only[k] = pats->flags[k] & ~(unsigned)HS_FLAG_SOM_LEFTMOST;
   hs_error_t hr = hs_compile_multi((const char *const *)pats->expr, ends_only, pats->ids, (unsigned)pats->n,
                                    HS_MODE_BLOCK, NULL, &cfg->db, &err);
   free(ends_only);
-  if (hr != HS_SUCCESS)
-    return compile_failed(pats, err, err && err->expression >= 0 ? (size_t)err->expression : SIZE_MAX, d);
-  cfg->som = pl_xcalloc(cfg->nrules, sizeof *cfg->som);
-  cfg->som_width = pl_xcalloc(cfg->nrules, sizeof *cfg->som_width);
-  for (size_t k = 0; k < pats->n; k++) {
-    if (!(pats->flags[k] & HS_FLAG_SOM_LEFTMOST)) continue;
-    hs_database_t **db = &cfg->som[pats->ids[k]];
-    if (hs_compile(pats->expr[k], pats->flags[k], HS_MODE_BLOCK, NULL, db, &err) != HS_SUCCESS)
-      return compile_failed(pats, err, k, d);
-    hs_expr_info_t *info = NULL;
-    if (hs_expression_info(pats->expr[k], pats->flags[k], &info, &err) != HS_SUCCESS)
-      return compile_failed(pats, err, k, d);
-    /* An anchor would match at the edge of a window where the text has none. */
-    bool anchored = strchr(pats->expr[k], '^') || strchr(pats->expr[k], '$');
-    if (!anchored && info->max_width != UINT_MAX && info->max_width < (1u << 20))
-      cfg->som_width[pats->ids[k]] = info->max_width;
-    free(info);
+  som_worker(&job); /* then help with what is left (all of it, if no thread started) */
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&job.mu);
+  pl_err rc = PL_OK;
+  if (hr != HS_SUCCESS) {
+    rc = compile_failed(pats, err, err && err->expression >= 0 ? (size_t)err->expression : SIZE_MAX, d);
+    hs_free_compile_error(job.err);
+  } else if (job.failed != SIZE_MAX) {
+    rc = compile_failed(pats, job.err, job.failed, d);
   }
-  return PL_OK;
+  return rc;
 }
 
 pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, const char *cache_dir, pl_detail *d) {
