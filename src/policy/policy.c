@@ -234,7 +234,7 @@ void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const c
     sc->hits = h;
     sc->caphits = cap;
   }
-  sc->hits[sc->nhits++] = (policy__hit){cat, sev, rule, start, end};
+  sc->hits[sc->nhits++] = (policy__hit){cat, sev, rule, start, end, false};
 }
 
 void policy__hit_view(policy__scan *sc, const policy__buf *v, size_t a, size_t b, policy__cat cat,
@@ -274,8 +274,28 @@ static int hit_cmp(const void *x, const void *y) {
 
 /* Turns the hits into the verdict: one finding per distinct (rule, span); the
  * action is the strongest any finding calls for. */
+/* Drops the findings an exception's span overlaps in its category ("as a discount on
+ * this order" is an apology, not a promotion), and the exceptions themselves. */
+static void apply_exceptions(policy__scan *sc) {
+  bool any = false;
+  for (size_t k = 0; k < sc->nhits && !any; k++) any = sc->hits[k].except;
+  if (!any) return;
+  size_t kept = 0;
+  for (size_t k = 0; k < sc->nhits; k++) {
+    const policy__hit *h = &sc->hits[k];
+    bool drop = h->except;
+    for (size_t x = 0; x < sc->nhits && !drop; x++) {
+      const policy__hit *e = &sc->hits[x];
+      drop = e->except && e->cat == h->cat && e->start < h->end && h->start < e->end;
+    }
+    if (!drop) sc->hits[kept++] = *h;
+  }
+  sc->nhits = kept;
+}
+
 static void decide(policy__scan *sc, policy_verdict *out) {
   const policy_config *cfg = sc->cfg;
+  apply_exceptions(sc);
   if (sc->nhits > 1) qsort(sc->hits, sc->nhits, sizeof *sc->hits, hit_cmp);
   out->findings = sc->nhits ? pl_xcalloc(sc->nhits, sizeof *out->findings) : NULL;
   out->nfindings = 0;

@@ -82,6 +82,19 @@ static bool any_flag(const policy__scan *sc, size_t a, size_t b) {
   return false;
 }
 
+/* The host is the marketplace's own registration under some public suffix
+ * (amazon.fr, www.amazon.com.mx): not allowed unless listed, but no look-alike. */
+static bool brand_own(const policy_config *cfg, const char *host, dom_info di, bool disguised) {
+  if (disguised || di.suffix == SIZE_MAX || di.suffix < 2) return false;
+  size_t end = di.suffix - 1; /* the dot before the suffix */
+  size_t start = end;
+  while (start > 0 && host[start - 1] != '.') start--;
+  for (size_t b = 0; b < cfg->brands.n; b++)
+    if (strlen(cfg->brands.v[b]) == end - start && !memcmp(host + start, cfg->brands.v[b], end - start))
+      return true;
+  return false;
+}
+
 /* The host [a, b) of view v was not written as it reads: a byte came from something
  * else (a look-alike letter of another script, a full-width dot, an entity) or
  * something invisible was dropped between two bytes. `https://www.\u0430mazon.de`
@@ -171,7 +184,7 @@ void policy__detect_links(policy__scan *sc) {
     if (obfuscated && !scheme && !shortener)
       policy__hit_view(sc, v, st, end, POLICY_CAT_OFF_PLATFORM, POLICY_SEV_MEDIUM,
                        "off_platform.disguised_address");
-    if (!allowed && !shortener) {
+    if (!allowed && !shortener && !brand_own(cfg, host, di, disguised)) {
       /* A host that wears the marketplace's name but is registered elsewhere. */
       for (size_t b = 0; b < cfg->brands.n; b++)
         if (strstr(host, cfg->brands.v[b])) {
@@ -320,9 +333,36 @@ static bool currency_near(const char *s, size_t n, size_t st, size_t end) {
 
 static bool is_sep(char c) { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/'; }
 
+/* The normalised text with the letter o written for zero undone in number groups
+ * ("07 7OO 9OO 123"): a token of digits and o's that starts with a digit. The same
+ * length as the text, so offsets stay; the text itself when there is nothing to undo. */
+static const char *zeros_undone(policy__scan *sc) {
+  const char *s = sc->norm.s;
+  size_t n = sc->norm.len;
+  char *out = NULL;
+  for (size_t i = 0; i < n;) {
+    if (!is_digit(s[i]) || (i > 0 && is_alnum(s[i - 1]))) {
+      i++;
+      continue;
+    }
+    size_t e = i, os = 0;
+    while (e < n && (is_digit(s[e]) || s[e] == 'o')) os += s[e++] == 'o';
+    if (os && (e == n || !is_alpha(s[e]))) {
+      if (!out) {
+        out = policy__alloc(sc->mem, n + 1);
+        memcpy(out, s, n + 1);
+      }
+      for (size_t q = i; q < e; q++)
+        if (out[q] == 'o') out[q] = '0';
+    }
+    i = e > i ? e : i + 1;
+  }
+  return out ? out : s;
+}
+
 static void detect_digit_phones(policy__scan *sc) {
   const policy__thresholds *th = &sc->cfg->th;
-  const char *s = sc->norm.s;
+  const char *s = zeros_undone(sc);
   size_t n = sc->norm.len;
   size_t i = 0;
   while (i < n) {

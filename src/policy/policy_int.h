@@ -45,6 +45,7 @@ typedef struct {
   char *id; /* "en.review.leave_review" */
   policy__cat cat;
   policy__sev sev;
+  bool except; /* "not-CATEGORY": its matches clear that category's findings they overlap */
 } policy__rule;
 
 /* A list of lower-case strings (domains, words). */
@@ -136,6 +137,7 @@ typedef struct {
   policy__sev sev;
   const char *rule; /* static or owned by the config */
   size_t start, end; /* into the original text */
+  bool except;       /* an exception's span, not a finding */
 } policy__hit;
 
 /* The scan pipeline's state: one message through decode, normalise, match, detect,

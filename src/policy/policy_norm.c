@@ -533,7 +533,8 @@ static bool word_is(const char *s, size_t n, size_t i, const char *w) {
 
 static const char *const common_tlds[] = {"com", "net", "org", "de", "es", "fr", "it", "co", "uk", "eu",
                                           "info", "shop", "store", "online", "io", "at", "ch", "nl",
-                                          "be", "us", "biz", "me", "ly", NULL};
+                                          "be", "us", "biz", "me", "ly", "mx", "ar", "cl", "pe", "br", "pt",
+                                          "pl", "ie", "nz", NULL};
 
 static bool next_is_tld(const char *s, size_t n, size_t i) {
   for (size_t k = 0; common_tlds[k]; k++) {
@@ -542,6 +543,23 @@ static bool next_is_tld(const char *s, size_t n, size_t i) {
       return true;
   }
   return false;
+}
+
+/* TLDs that are also common words after "punto"/"point" ("el punto es que", "ese
+ * punto me parece"): taken as a TLD only where the text or the sentence ends. */
+static const char *const word_tlds[] = {"es", "me", "at", "be", "us", "it", "co", "pe", NULL};
+
+static bool tld_is_word(const char *s, size_t n, size_t i) {
+  for (size_t k = 0; word_tlds[k]; k++)
+    if (word_is(s, n, i, word_tlds[k]) || (i + 2 < n && !memcmp(s + i, word_tlds[k], 2) && !is_alnum(s[i + 2])))
+      return true;
+  return false;
+}
+
+static bool tld_ends_text(const char *s, size_t n, size_t i) {
+  size_t e = i;
+  while (e < n && is_alnum(s[e])) e++;
+  return e == n || s[e] != ' ';
 }
 
 /* Length of the run of one-character tokens starting at i ("w w w . s h o p"). */
@@ -677,7 +695,9 @@ void policy__deobfuscate(policy__scan *sc) {
         if (!word_is(s, n, w, words[k].w)) continue;
         size_t after = w + strlen(words[k].w) + 1;
         if (after >= n || !is_alnum(s[after])) continue;
-        if (words[k].tld_only && (!next_is_tld(s, n, after) || word_is(s, n, after, "de"))) continue;
+        if (words[k].tld_only && (!next_is_tld(s, n, after) || word_is(s, n, after, "de") ||
+                                  (tld_is_word(s, n, after) && !tld_ends_text(s, n, after))))
+          continue;
         EMIT(words[k].rep, 1, in->beg[i], in->end[after - 1], POLICY__SPELLED_WORD);
         i = after;
         done = true;
@@ -778,7 +798,7 @@ static bool word_converts(const char *s, size_t a, size_t b) {
     if (isalpha((unsigned char)s[q])) letters++;
     else if (leet(s[q])) subs++;
   }
-  return subs > 0 && letters >= 3 && letters >= 2 * subs;
+  return subs > 0 && letters >= 3 && letters >= subs + 2;
 }
 
 /* Bytes that, between two letters, may make an alternative view worth building. */

@@ -58,12 +58,12 @@ static void patterns_add(policy__patterns *p, char *expr, char *where, unsigned 
   p->n++;
 }
 
-static unsigned add_rule(policy_config *cfg, const char *id, policy__cat cat, policy__sev sev) {
+static unsigned add_rule(policy_config *cfg, const char *id, policy__cat cat, policy__sev sev, bool except) {
   if (cfg->nrules == cfg->caprules) {
     cfg->caprules = cfg->caprules ? cfg->caprules * 2 : 256;
     cfg->rules = pl_xrealloc(cfg->rules, cfg->caprules * sizeof *cfg->rules);
   }
-  cfg->rules[cfg->nrules] = (policy__rule){pl_xstrdup(id), cat, sev};
+  cfg->rules[cfg->nrules] = (policy__rule){pl_xstrdup(id), cat, sev, except};
   return (unsigned)cfg->nrules++;
 }
 
@@ -179,7 +179,8 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     }
     char catname[32];
     snprintf(catname, sizeof catname, "%.*s", (int)(cl < 31 ? cl : 31), cat);
-    int ci = policy__cat_from_name(catname);
+    bool except = !strncmp(catname, "not-", 4);
+    int ci = policy__cat_from_name(except ? catname + 4 : catname);
     if (ci < 0) {
       rc = pl_fail(d, PL_EINVAL, "%s:%d: unknown category %s", name, line, catname);
       goto out;
@@ -198,7 +199,7 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     else expr = phrase_regex(policy__normalize_phrase(cfg, &a, q, pl));
     char fullid[160];
     snprintf(fullid, sizeof fullid, "%s.%.*s", lang, (int)(idl < 120 ? idl : 120), id);
-    unsigned rid = add_rule(cfg, fullid, (policy__cat)ci, sv);
+    unsigned rid = add_rule(cfg, fullid, (policy__cat)ci, sv, except);
     char where[96];
     snprintf(where, sizeof where, "%s:%d", name, line);
     patterns_add(pats, expr, pl_xstrdup(where), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, rid);
@@ -303,7 +304,7 @@ static pl_err compile_all(policy_config *cfg, policy__patterns *pats, pl_detail 
 }
 
 pl_err policy__rules_compile(policy_config *cfg, policy__patterns *pats, const char *cache_dir, pl_detail *d) {
-  cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW);
+  cfg->number_rule = add_rule(cfg, "internal.number_word", POLICY_CAT_PHONE, POLICY_SEV_LOW, false);
   patterns_add(pats, pl_xstrdup(number_words_re), pl_xstrdup("internal"), HS_FLAG_CASELESS, cfg->number_rule);
   char path[4096];
   bool cache = cache_dir && *cache_dir && policy__cache_path(cache_dir, pats, path, sizeof path);
@@ -399,7 +400,9 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     if (!over) return 0;
   }
   m->last_end = (uint32_t)to;
+  size_t n0 = m->sc->nhits;
   policy__hit_view(m->sc, m->view, (size_t)from, (size_t)to, m->rule->cat, m->rule->sev, m->rule->id);
+  if (m->sc->nhits > n0) m->sc->hits[n0].except = m->rule->except;
   return 0;
 }
 

@@ -245,6 +245,11 @@ static void test_config_errors(void **state) {
   expect_config_error(json, "unknown category");
   unlink(bad);
   free(bad);
+  bad = write_temp("x.bad not-nonsense low word\n");
+  snprintf(json, sizeof json, "{\"rule_files\":[\"%s\"]}", bad);
+  expect_config_error(json, "unknown category");
+  unlink(bad);
+  free(bad);
   policy_options opt = {.config_path = "/nonexistent/parley.json"};
   policy_config *c = NULL;
   pl_detail d;

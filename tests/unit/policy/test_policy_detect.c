@@ -173,6 +173,41 @@ static void test_email(void **state) {
   RUN(cs);
 }
 
+static bool has_rule(const char *text, const char *rule) {
+  policy_verdict v;
+  assert_int_equal(policy_scan(cfg, text, strlen(text), &v), PL_OK);
+  bool found = false;
+  for (size_t k = 0; k < v.nfindings; k++) found = found || !strcmp(v.findings[k].rule, rule);
+  policy_verdict_free(&v);
+  return found;
+}
+
+/* The marketplace's own domain in another country is a link to leave, not a look-alike;
+ * a host that only wears the name is both. */
+static void test_brand_domains(void **state) {
+  (void)state;
+  assert_true(has_rule("See https://www.amazon.fr/dp/B08LQ4ZK7T", "link.external"));
+  assert_false(has_rule("See https://www.amazon.fr/dp/B08LQ4ZK7T", "off_platform.lookalike_domain"));
+  assert_false(has_rule("See https://www.amazon.com.mx/dp/B08LQ4ZK7T", "off_platform.lookalike_domain"));
+  assert_true(has_rule("See https://amazon-refunds.com/claim", "off_platform.lookalike_domain"));
+  assert_true(has_rule("See https://www.amazon.de.refund-help.com/form", "off_platform.lookalike_domain"));
+}
+
+/* Exceptions (not-CATEGORY rules) clear only what they overlap in their category. */
+static void test_exceptions(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Because the delivery was late, we refunded $8 as a discount on this order."},
+    {NULL, "Wegen der Verspätung haben wir Ihnen 5 € als Rabatt auf diese Bestellung erstattet."},
+    {NULL, "Le abbiamo applicato uno sconto del 10% su questo ordine come risarcimento."},
+    {NULL, "We don't need your IBAN, the refund goes back to your card automatically."},
+    {"promotion", "We refunded $8 as a discount on this order. Use code SAVE10 for 10% off your next order!"},
+    {"promotion", "Get a 10% discount on your next order with code THANKS10."},
+    {"personal_data", "Please send us your IBAN so we can refund you."},
+  };
+  RUN(cs);
+}
+
 static void test_phone(void **state) {
   (void)state;
   static const tcase cs[] = {
@@ -193,6 +228,7 @@ static void test_phone(void **state) {
     {"phone", "Tel. 089/1234567"},
     {"phone", "Meine Handynummer ist 0171-1234567."},
     {"phone", "Telefonnummer: 030 12345678"},
+    {"phone", "Ring us: 07 7OO 9OO 123"}, /* the letter O for zero */
     {"phone", "WhatsApp: 0044 7700 900 123"},
   };
   RUN(cs);
@@ -337,6 +373,8 @@ int main(void) {
     cmocka_unit_test(test_link),
     cmocka_unit_test(test_email),
     cmocka_unit_test(test_phone),
+    cmocka_unit_test(test_brand_domains),
+    cmocka_unit_test(test_exceptions),
     cmocka_unit_test(test_off_platform),
     cmocka_unit_test(test_review_request),
     cmocka_unit_test(test_promotion),
