@@ -20,7 +20,8 @@ static policy_config *base; /* defaults, shared by the tests that need no option
 
 static int setup(void **state) {
   (void)state;
-  policy_options opt = {0};
+  /* The rules compile once per build: make test names a shared cache directory. */
+  policy_options opt = {.cache_dir = getenv("PARLEY_POLICY_CACHE")};
   pl_detail d;
   return policy_config_new(&opt, &base, &d) == PL_OK ? 0 : -1;
 }
@@ -53,7 +54,7 @@ static void test_allow_domains_option(void **state) {
   const char *ups = "Track it here: https://www.ups.com/track?tracknum=1Z4E7W610398472615";
   assert_int_equal(action_of(base, ups), POLICY_REJECT);
   const char *allow[] = {"ups.com", NULL};
-  policy_options opt = {.allow_domains = allow};
+  policy_options opt = {.allow_domains = allow, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
   policy_config *c;
   pl_detail d;
   assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
@@ -102,8 +103,9 @@ static size_t count_cache_files(const char *dir) {
 }
 
 /* Compiled databases are written to the cache directory and read back by the next
- * configuration with the same rules; a damaged file is compiled anew; other rules
- * get a file of their own. */
+ * configuration with the same rules; a damaged or truncated file is not used; other
+ * rules get another file; a directory that cannot be written is no error. One compile
+ * in all: the rest reads, or calls the cache's own functions. */
 static void test_compile_cache(void **state) {
   (void)state;
   char dir[] = "/tmp/parley-policy-cache-XXXXXX";
@@ -112,7 +114,7 @@ static void test_compile_cache(void **state) {
   snprintf(sub, sizeof sub, "%s/c", dir); /* created by the engine */
   policy_options opt = {.cache_dir = sub};
   pl_detail d;
-  policy_config *first, *second, *third;
+  policy_config *first, *second;
   assert_int_equal(policy_config_new(&opt, &first, &d), PL_OK);
   assert_false(first->from_cache);
   assert_int_equal(count_cache_files(sub), 1);
@@ -120,56 +122,53 @@ static void test_compile_cache(void **state) {
   assert_true(second->from_cache);
   assert_same_verdicts(base, second);
 
-  /* damage the file: it is not used, and is written again */
+  char path[512] = "";
   DIR *dh = opendir(sub);
   struct dirent *e;
-  char path[512] = "";
   while ((e = readdir(dh)))
     if (strstr(e->d_name, ".hsdb")) snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
   closedir(dh);
+  policy_config empty = {.nrules = first->nrules};
+  assert_true(policy__cache_load(&empty, path)); /* the file as written loads */
+  hs_free_database(empty.db);
+  for (size_t k = 0; k < empty.nrules; k++) hs_free_database(empty.som[k]);
+  free(empty.som);
+  free(empty.som_width);
+
+  /* a damaged file is not used */
   FILE *f = fopen(path, "r+b");
   assert_non_null(f);
   fseek(f, 400, SEEK_SET);
   fputs("not a database", f);
   fclose(f);
-  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
-  assert_false(third->from_cache);
-  assert_same_verdicts(base, third);
-  policy_config_unref(third);
-  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
-  assert_true(third->from_cache);
-  policy_config_unref(third);
-
-  /* a truncated file is not used either */
+  policy_config none = {.nrules = first->nrules};
+  assert_false(policy__cache_load(&none, path));
+  assert_null(none.db);
+  /* nor a truncated one */
   assert_int_equal(truncate(path, 1000), 0);
-  assert_int_equal(policy_config_new(&opt, &third, &d), PL_OK);
-  assert_false(third->from_cache);
-  policy_config_unref(third);
+  assert_false(policy__cache_load(&none, path));
+  assert_null(none.db);
+  /* nor one written for a different number of rules */
+  policy__cache_save(first, sub, path);
+  none.nrules = first->nrules + 1;
+  assert_false(policy__cache_load(&none, path));
 
-  /* different rules, a different file */
-  char *rules = write_temp("@lang xx\nx.test off_platform high carrier pigeon\n");
-  char cfgjson[256];
-  snprintf(cfgjson, sizeof cfgjson, "{\"rule_files\": [\"%s\"]}", rules);
-  char *cfgpath = write_temp(cfgjson);
-  policy_options opt2 = {.cache_dir = sub, .config_path = cfgpath};
-  assert_int_equal(policy_config_new(&opt2, &third, &d), PL_OK);
-  assert_false(third->from_cache);
-  assert_int_equal(count_cache_files(sub), 2);
-  assert_int_equal(action_of(third, "Send it by carrier pigeon."), POLICY_REJECT);
-  policy_config_unref(third);
+  /* different patterns, a different file name */
+  char *ex1[] = {"review"}, *ex2[] = {"reviews"};
+  unsigned fl[] = {0}, ids[] = {0};
+  policy__patterns p1 = {.expr = ex1, .flags = fl, .ids = ids, .n = 1};
+  policy__patterns p2 = {.expr = ex2, .flags = fl, .ids = ids, .n = 1};
+  char k1[512], k2[512];
+  assert_true(policy__cache_path(sub, &p1, k1, sizeof k1));
+  assert_true(policy__cache_path(sub, &p2, k2, sizeof k2));
+  assert_string_not_equal(k1, k2);
 
-  /* a directory that cannot be made is no error: the rules are compiled */
-  policy_options opt3 = {.cache_dir = "/proc/parley-no-such-dir"};
-  assert_int_equal(policy_config_new(&opt3, &third, &d), PL_OK);
-  assert_false(third->from_cache);
-  policy_config_unref(third);
+  /* a directory that cannot be made: nothing written, no error */
+  policy__cache_save(first, "/proc/parley-no-such-dir", "/proc/parley-no-such-dir/x.hsdb");
+  assert_int_equal(access("/proc/parley-no-such-dir", F_OK), -1);
 
   policy_config_unref(first);
   policy_config_unref(second);
-  unlink(rules);
-  unlink(cfgpath);
-  free(rules);
-  free(cfgpath);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   assert_int_equal(system(cmd), 0);
@@ -193,7 +192,7 @@ static void test_config_file(void **state) {
            "\"thresholds\":{\"exclaim_run\":3},\"rule_files\":[\"%s\"]}",
            rules);
   char *path = write_temp(json);
-  policy_options opt = {.config_path = path};
+  policy_options opt = {.config_path = path, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
   policy_config *c;
   pl_detail d = {{0}};
   assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
@@ -216,7 +215,7 @@ static void test_config_file(void **state) {
 
 static void expect_config_error(const char *json, const char *needle) {
   char *path = write_temp(json);
-  policy_options opt = {.config_path = path};
+  policy_options opt = {.config_path = path, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
   policy_config *c = NULL;
   pl_detail d = {{0}};
   assert_int_not_equal(policy_config_new(&opt, &c, &d), PL_OK);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -18,7 +19,7 @@ static policy_config *cfg;
 static int setup(void **state) {
   (void)state;
   pl_detail d = {{0}};
-  policy_options opt = {0};
+  policy_options opt = {.cache_dir = getenv("PARLEY_POLICY_CACHE")}; /* shared by make test */
   return policy_config_new(&opt, &cfg, &d) == PL_OK ? 0 : -1;
 }
 

@@ -3,6 +3,8 @@
 #ifndef PL_TEST_SVC_FIXTURE_H
 #define PL_TEST_SVC_FIXTURE_H
 
+#include <stdlib.h>
+
 #include "policy/policy.h"
 
 static policy_config *shared_policy;
@@ -10,7 +12,7 @@ static policy_config *shared_policy;
 static int group_setup(void **state) {
   (void)state;
   pl_detail d = {{0}};
-  policy_options po = {0};
+  policy_options po = {.cache_dir = getenv("PARLEY_POLICY_CACHE")}; /* shared by make test */
   return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
 }
 
