@@ -10,7 +10,7 @@
 
 #include "policy/policy_int.h"
 
-/* File layout (native byte order; the key covers the platform):
+/* File layout (native byte order; the key covers the engine, Vectorscan and the platform):
  *   "PLPOLDB1"  u32 nrules  u32 ndb
  *   nrules x u32 som_width
  *   ndb x (u32 rule (UINT32_MAX for the shared database)  u64 size  size bytes)
@@ -29,6 +29,10 @@ bool policy__cache_path(const char *dir, const policy__patterns *pats, char *out
   if (sodium_init() < 0) return false;
   crypto_generichash_state st;
   crypto_generichash_init(&st, NULL, 0, 16);
+  /* The engine's own version: a release that reads or sizes databases differently
+   * must not take an older file for its own. */
+  static const char engine[] = POLICY_ENGINE_NAME " cache 1";
+  key_add(&st, engine, sizeof engine - 1);
   const char *ver = hs_version();
   key_add(&st, ver, strlen(ver));
   hs_platform_info_t plat;
