@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policy_fixture.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h" /* from_cache */
 
@@ -20,10 +21,7 @@ static policy_config *base; /* defaults, shared by the tests that need no option
 
 static int setup(void **state) {
   (void)state;
-  /* The rules compile once per build: make test names a shared cache directory. */
-  policy_options opt = {.cache_dir = getenv("PARLEY_POLICY_CACHE")};
-  pl_detail d;
-  return policy_config_new(&opt, &base, &d) == PL_OK ? 0 : -1;
+  return test_policy_compile(&base);
 }
 
 static int teardown(void **state) {
@@ -54,7 +52,7 @@ static void test_allow_domains_option(void **state) {
   const char *ups = "Track it here: https://www.ups.com/track?tracknum=1Z4E7W610398472615";
   assert_int_equal(action_of(base, ups), POLICY_REJECT);
   const char *allow[] = {"ups.com", NULL};
-  policy_options opt = {.allow_domains = allow, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
+  policy_options opt = {.allow_domains = allow, .cache_dir = test_policy_cache()};
   policy_config *c;
   pl_detail d;
   assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
@@ -192,7 +190,7 @@ static void test_config_file(void **state) {
            "\"thresholds\":{\"exclaim_run\":3},\"rule_files\":[\"%s\"]}",
            rules);
   char *path = write_temp(json);
-  policy_options opt = {.config_path = path, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
+  policy_options opt = {.config_path = path, .cache_dir = test_policy_cache()};
   policy_config *c;
   pl_detail d = {{0}};
   assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
@@ -215,7 +213,7 @@ static void test_config_file(void **state) {
 
 static void expect_config_error(const char *json, const char *needle) {
   char *path = write_temp(json);
-  policy_options opt = {.config_path = path, .cache_dir = getenv("PARLEY_POLICY_CACHE")};
+  policy_options opt = {.config_path = path, .cache_dir = test_policy_cache()};
   policy_config *c = NULL;
   pl_detail d = {{0}};
   assert_int_not_equal(policy_config_new(&opt, &c, &d), PL_OK);

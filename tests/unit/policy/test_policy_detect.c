@@ -10,15 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policy_fixture.h"
 #include "policy/policy.h"
 
 static policy_config *cfg;
 
 static int setup(void **state) {
   (void)state;
-  pl_detail d = {{0}};
-  policy_options opt = {.cache_dir = getenv("PARLEY_POLICY_CACHE")}; /* shared by make test */
-  return policy_config_new(&opt, &cfg, &d) == PL_OK ? 0 : -1;
+  return test_policy_compile(&cfg);
 }
 
 static int teardown(void **state) {
@@ -192,6 +191,16 @@ static void test_brand_domains(void **state) {
   assert_false(has_rule("See https://www.amazon.com.mx/dp/B08LQ4ZK7T", "off_platform.lookalike_domain"));
   assert_true(has_rule("See https://amazon-refunds.com/claim", "off_platform.lookalike_domain"));
   assert_true(has_rule("See https://www.amazon.de.refund-help.com/form", "off_platform.lookalike_domain"));
+}
+
+/* A spelled-out "at" before a spaced-out domain is a link, not an address: the spaced
+ * run's dot is not a spelled dot. */
+static void test_spaced_domain_after_at(void **state) {
+  (void)state;
+  const char *t = "More at n o r t h p e a k . c o m today.";
+  assert_true(has_rule(t, "link.obfuscated"));
+  assert_false(has_rule(t, "email.address"));
+  assert_true(has_rule("Write to anna at northpeak dot com", "email.address"));
 }
 
 /* Exceptions (not-CATEGORY rules) clear only what they overlap in their category. */
@@ -376,6 +385,7 @@ int main(void) {
     cmocka_unit_test(test_phone),
     cmocka_unit_test(test_brand_domains),
     cmocka_unit_test(test_exceptions),
+    cmocka_unit_test(test_spaced_domain_after_at),
     cmocka_unit_test(test_off_platform),
     cmocka_unit_test(test_review_request),
     cmocka_unit_test(test_promotion),

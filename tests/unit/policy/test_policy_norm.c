@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../policy_fixture.h"
 #include "policy/policy.h"
 #include "policy/policy_int.h"
 
@@ -18,9 +19,7 @@ static policy__mem mem;
 
 static int setup(void **state) {
   (void)state;
-  pl_detail d = {{0}};
-  policy_options opt = {.cache_dir = getenv("PARLEY_POLICY_CACHE")}; /* shared by make test */
-  return policy_config_new(&opt, &cfg, &d) == PL_OK ? 0 : -1;
+  return test_policy_compile(&cfg);
 }
 
 static int teardown(void **state) {

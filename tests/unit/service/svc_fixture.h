@@ -3,17 +3,13 @@
 #ifndef PL_TEST_SVC_FIXTURE_H
 #define PL_TEST_SVC_FIXTURE_H
 
-#include <stdlib.h>
-
-#include "policy/policy.h"
+#include "../policy_fixture.h"
 
 static policy_config *shared_policy;
 
 static int group_setup(void **state) {
   (void)state;
-  pl_detail d = {{0}};
-  policy_options po = {.cache_dir = getenv("PARLEY_POLICY_CACHE")}; /* shared by make test */
-  return policy_config_new(&po, &shared_policy, &d) == PL_OK ? 0 : -1;
+  return test_policy_compile(&shared_policy);
 }
 
 static int group_teardown(void **state) {
