@@ -39,7 +39,9 @@ static const char usage[] =
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
-    "  --mail-max-size B  largest mail taken in (default 10485760)\n\n"
+    "  --mail-max-size B  largest mail taken in (default 10485760)\n"
+    "  --unattached-max-age SECONDS\n"
+    "                     remove uploads no message took after this long (default 86400)\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
     "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
@@ -48,7 +50,7 @@ int cmd_serve(int argc, char **argv) {
   cli_args a;
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
-                                      "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
+                                      "smtp-relay", "mail-domain", "lmtp", "mail-max-size", "unattached-max-age",
                                       "mail-retry", "files", "policy-cache", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -120,6 +122,11 @@ int cmd_serve(int argc, char **argv) {
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+#ifdef PARLEY_FAULT_INJECTION
+  /* Tests only (util/pl_mem.h): fallible allocations of at least this many bytes fail. */
+  const char *ff = getenv("PARLEY_TEST_ALLOC_FAIL_FROM");
+  if (ff && *ff) pl_mem_fail_from((size_t)strtoull(ff, NULL, 10));
+#endif
   http_server *h;
   pl_detail d = {{0}};
   if (http_start(s, &ho, &h, &d)) {
@@ -149,6 +156,13 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
+  /* The periodic clean-up: uploads no message took, expired idempotency keys. It looks
+   * a few times within the age, at least once a minute. */
+  long long max_age = atoll(cli_get(&a, "unattached-max-age", "86400"));
+  if (max_age <= 0) max_age = 86400;
+  svc_sweeper *sw = NULL;
+  if (svc_sweeper_start(s, max_age, max_age < 240 ? (int)(max_age / 4 > 0 ? max_age / 4 : 1) : 60, &sw, &d))
+    fprintf(stderr, "parley serve: %s\n", d.msg);
   if (ms) printf("parley: taking mail over LMTP/SMTP on %.*s:%u\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp, mail_port(ms));
   char host[128];
   snprintf(host, sizeof host, "%s", ho.listen);
@@ -166,6 +180,7 @@ int cmd_serve(int argc, char **argv) {
       else fprintf(stderr, "parley: policy configuration reloaded\n");
     }
   }
+  svc_sweeper_stop(sw);
   mail_stop(ms);
   svc_mail_worker_stop(mw);
   http_stop(h);

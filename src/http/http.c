@@ -31,7 +31,9 @@ unsigned http_status_for(pl_err e) {
   case PL_ETYPE:
   case PL_EMISSING:
   case PL_EEMPTY:
-  case PL_ETOOMANY: return 400;
+  case PL_ETOOMANY:
+  case PL_EIDEMKEY:
+  case PL_EPAGE: return 400;
   case PL_EUNAUTH: return 401;
   case PL_EFORBIDDEN: return 403;
   case PL_ENOTFOUND: return 404;
@@ -39,20 +41,27 @@ unsigned http_status_for(pl_err e) {
   case PL_EEXIST:
   case PL_ECONFLICT:
   case PL_ECANCELED:
-  case PL_ENOTALLOWED: return 409;
+  case PL_ENOTALLOWED:
+  case PL_EIDEMBUSY: return 409;
   case PL_ETOOLARGE: return 413;
   case PL_EUNSUPPORTED:
   case PL_EMISMATCH: return 415;
   case PL_ETOOLONG:
   case PL_EUNREADABLE:
-  case PL_EPOLICY: return 422;
+  case PL_EPOLICY:
+  case PL_ERENDERLONG:
+  case PL_EIDEMREUSED: return 422;
   case PL_ERATELIMIT:
-  case PL_EQUOTA: return 429;
+  case PL_EQUOTA:
+  case PL_EMSGLIMIT:
+  case PL_ETHREADLIMIT:
+  case PL_EUPLOADLIMIT: return 429;
   case PL_ERESTRICTED:
   case PL_EALREADY:
   case PL_EWINDOW:
   case PL_EACTION: return 403;
-  case PL_ESTORE: return 503;
+  case PL_ESTORE:
+  case PL_ENOMEM: return 503;
   case PL_ECRYPTO:
   case PL_EIO:
   case PL_EINTERNAL: return 500;
@@ -67,13 +76,28 @@ void http__header(http_req *r, const char *name, const char *value) {
   }
 }
 
+/* What a request gets when its answer could not be built for want of memory: a static
+ * body, since nothing more can be allocated. */
+static const char oom_body[] =
+    "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server is short of memory; retry later\"}}";
+
 void http__json(http_req *r, unsigned status, json_t *body) {
-  r->status = status;
   free(r->resp);
-  r->resp = json_dumps(body, JSON_COMPACT);
-  r->resp_len = r->resp ? strlen(r->resp) : 0;
+  /* JSON values come from jansson's fallible allocator (http_start): a view too large to
+   * build or dump is 503, never an abort. */
+  r->resp = body ? json_dumps(body, JSON_COMPACT) : NULL;
   r->content_type = "application/json";
   json_decref(body);
+  if (!r->resp) {
+    r->status = 503;
+    r->resp = strdup(oom_body);
+    r->resp_len = r->resp ? strlen(r->resp) : 0;
+    if (!r->resp) r->oom = true;
+    http__header(r, "Retry-After", "1");
+    return;
+  }
+  r->status = status;
+  r->resp_len = strlen(r->resp);
 }
 
 static json_t *error_body(pl_err e, const char *msg) {
@@ -82,7 +106,17 @@ static json_t *error_body(pl_err e, const char *msg) {
 }
 
 void http__error(http_req *r, pl_err e, const char *msg) {
-  http__json(r, http_status_for(e), error_body(e, msg));
+  /* A refusal that will pass later says when: the limits end their message with "retry
+   * in N s" (svc__limit_take, svc__rate_take). */
+  unsigned status = http_status_for(e);
+  if (status == 429 || status == 503) {
+    bool have = false;
+    for (int i = 0; i < r->nheaders; i++) have |= !strcasecmp(r->hname[i], "Retry-After");
+    const char *at = msg ? strstr(msg, "retry in ") : NULL;
+    long long secs = at ? strtoll(at + 9, NULL, 10) : 0;
+    if (!have) http__header(r, "Retry-After", pl_arena_printf(r->a, "%lld", secs > 0 ? secs : 1));
+  }
+  http__json(r, status, error_body(e, msg));
 }
 
 static void finish(http_server *h, http_req *r) {
@@ -99,9 +133,15 @@ static void finish(http_server *h, http_req *r) {
 }
 
 static enum MHD_Result send_response(http_server *h, http_req *r) {
+  if (r->oom) {
+    free(r->resp);
+    r->resp = NULL;
+    r->status = 503;
+  }
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
-                                      r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+      r->oom ? MHD_create_response_from_buffer(sizeof oom_body - 1, (char *)oom_body, MHD_RESPMEM_PERSISTENT)
+             : MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
+                                               r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   r->resp = NULL;
   MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : "application/json");
   MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -115,6 +155,10 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
 }
 
 static void dispatch(http_server *h, http_req *r) {
+  if (r->oom) {
+    http__error(r, PL_ENOMEM, "no memory for the request body; retry later");
+    return;
+  }
   if (http__spapi(h, r)) return;
   if (r->too_large) {
     char msg[128];
@@ -181,9 +225,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->body_len = r->body_cap = 0;
       } else {
         if (r->body_len + *upload_size + 1 > r->body_cap) {
-          r->body_cap = (r->body_len + *upload_size + 1) * 2;
-          if (r->body_cap > h->opt.max_body + 1) r->body_cap = h->opt.max_body + 1;
-          r->body = pl_xrealloc(r->body, r->body_cap);
+          size_t cap = (r->body_len + *upload_size + 1) * 2;
+          if (cap > h->opt.max_body + 1) cap = h->opt.max_body + 1;
+          /* The client decides this size: no memory is a 503 for this request. */
+          char *nb = r->oom ? NULL : pl_try_realloc(r->body, cap);
+          if (!nb) {
+            r->oom = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            *upload_size = 0;
+            return MHD_YES;
+          }
+          r->body = nb;
+          r->body_cap = cap;
         }
         memcpy(r->body + r->body_len, upload, *upload_size);
         r->body_len += *upload_size;
@@ -216,6 +271,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d) {
   http_server *h = pl_xcalloc(1, sizeof *h);
   h->s = s;
+  /* Every JSON value of a request is allocated fallibly: the answer to a view too large
+   * for the memory left is 503 out_of_memory (http__json), not an abort. */
+  json_set_alloc_funcs(pl_try_malloc, free);
   h->opt = *opt;
   if (!h->opt.max_body) h->opt.max_body = DEFAULT_MAX_BODY;
   if (!h->opt.threads) {

@@ -456,10 +456,8 @@ static void rate_header(http_req *r) {
   http__header(r, "x-amzn-RateLimit-Limit", v);
 }
 
-static void fail_rate(http_req *r, pl_err e, const pl_detail *d) {
-  if (e == PL_ERATELIMIT) http__header(r, "Retry-After", "1");
-  fail(r, e, d);
-}
+/* Retry-After comes with every 429 (http__error). */
+static void fail_rate(http_req *r, pl_err e, const pl_detail *d) { fail(r, e, d); }
 
 static void h_actions_list(http_req *r, const char *order_id) {
   svc_action_status st[SVC_ACT_COUNT];

@@ -15,6 +15,7 @@ typedef struct {
   char *body;
   size_t body_len, body_cap;
   bool too_large;
+  bool oom; /* memory for the body or the answer could not be had: 503 */
   pl_arena *a;
   svc *s;
   svc_caller caller;

@@ -393,6 +393,21 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
                              const char *content_md5, pl_arena *a, st_attachment *out,
                              pl_detail *d);
 /* The same for bytes in memory (SP-API uploads). */
+/* Uploads no message carries are removed this long after their upload (docs/attachments.md). */
+#define SVC_UNATTACHED_MAX_AGE (24 * 3600)
+/* Removes the records of uploads older than max_age seconds (0: the default above) that
+ * no message carries, and their files when no other record names the same bytes.
+ * *removed: how many records. A serving node runs it periodically (svc_sweeper). */
+pl_err svc_attachments_sweep(svc *s, int64_t max_age, size_t *removed, pl_detail *d);
+/* Deletes idempotency keys older than SVC_IDEMPOTENCY_SECONDS. */
+#define SVC_IDEMPOTENCY_SECONDS (24 * 3600)
+pl_err svc_idempotency_sweep(svc *s, int64_t *removed, pl_detail *d);
+/* The periodic clean-up of a serving node: unattached uploads and expired idempotency
+ * keys, every `interval` seconds (0: a minute). */
+typedef struct svc_sweeper svc_sweeper;
+pl_err svc_sweeper_start(svc *s, int64_t unattached_max_age, int interval, svc_sweeper **out,
+                         pl_detail *d);
+void svc_sweeper_stop(svc_sweeper *w); /* NULL is a no-op */
 pl_err svc_attachment_create_mem(svc *s, const svc_caller *c, const void *data, size_t len,
                                  const char *name, pl_arena *a, st_attachment *out, pl_detail *d);
 /* One of the caller's own uploads (to check ids before keeping them, e.g. in a

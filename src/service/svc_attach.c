@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "extract/extract.h"
@@ -141,6 +142,25 @@ static char *new_id(pl_arena *a) {
   return pl_arena_printf(a, "A%s", hex);
 }
 
+/* The upload limits of the caller's party (docs/rules.md, "Limits"): uploads an hour and
+ * bytes a day, per buyer or per seller (all its agents together). Taken in the caller's
+ * transaction, so that a failed upload is not counted. */
+static pl_err upload_limits(svc *s, const svc_caller *c, size_t size, pl_arena *a, pl_detail *d) {
+  svc_rules r;
+  pl_err e = svc__rules_for(s, c->marketplace_id, a, &r);
+  if (e) return e;
+  bool buyer = c->kind == ST_PRINCIPAL_BUYER;
+  const char *key = buyer ? pl_arena_printf(a, "buyer:%s", c->buyer_id) : c->seller_id;
+  e = svc__limit_take(s, key, "upload_hour", buyer ? r.buyer_uploads_per_hour : r.seller_uploads_per_hour,
+                      3600, 1, PL_EUPLOADLIMIT, buyer ? "too many uploads by this buyer" : "too many uploads by this seller", d);
+  if (!e)
+    e = svc__limit_take(s, key, "upload_bytes_day",
+                        buyer ? r.buyer_upload_bytes_per_day : r.seller_upload_bytes_per_day, 86400,
+                        (int64_t)size, PL_EUPLOADLIMIT,
+                        buyer ? "too many bytes uploaded by this buyer" : "too many bytes uploaded by this seller", d);
+  return e;
+}
+
 pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const char *name,
                              const char *content_md5, pl_arena *a, st_attachment *out,
                              pl_detail *d) {
@@ -157,6 +177,12 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   else if (name && !pl_utf8_valid(name, strlen(name), NULL))
     e = pl_fail(d, PL_EUTF8, "the file name is not valid UTF-8");
   else if (!size) e = pl_fail(d, PL_EEMPTY, "the file is empty");
+  /* Past a limit, the file is not even read: the check runs in a transaction that is
+   * rolled back (nothing is taken yet), the real take with the record below. */
+  if (!e && !(e = svc__begin(s, true, d))) {
+    e = upload_limits(s, c, size, a, d);
+    svc__end(s, e ? e : PL_ECONFLICT, NULL);
+  }
   unsigned char digest[crypto_hash_sha256_BYTES];
   char sha[crypto_hash_sha256_BYTES * 2 + 1];
   crypto_hash_sha256_final(&u->sha, digest);
@@ -226,6 +252,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
     struct stat st;
     if (stat(path, &st) == 0 && (size_t)st.st_size == size) {
       unlink(u->tmp);
+      utimes(path, NULL); /* a new use: the clean-up of unattached uploads leaves it */
     } else if (mkdir_p(dir) || fsync(u->fd) || rename(u->tmp, path)) {
       e = pl_fail(d, PL_EIO, "the attachment could not be stored");
     }
@@ -244,7 +271,8 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
                            .segments_json = segs,
                            .created_at = svc_now(s)};
     if (!(e = svc__begin(s, true, d))) {
-      e = s->st->ops->attachment_put(s->st, out);
+      e = upload_limits(s, c, size, a, d);
+      if (!e) e = s->st->ops->attachment_put(s->st, out);
       if (!e && out->seller_id)
         e = svc__audit(s, out->seller_id, out->uploader, "attachment.upload", out->id,
                        json_pack("{s:s,s:s,s:s,s:I,s:b}", "name", out->name, "kind", out->kind,
@@ -505,4 +533,39 @@ json_t *svc_json_sent_findings(const svc_sent *m) {
     json_object_set_new(f, "source", json_string(o->source));
   }
   return arr;
+}
+
+/* ---- clean-up ------------------------------------------------------------------------------ */
+
+pl_err svc_attachments_sweep(svc *s, int64_t max_age, size_t *removed, pl_detail *d) {
+  *removed = 0;
+  if (!svc__attachments_enabled(s)) return PL_OK;
+  pl_arena *a = pl_arena_new();
+  pl_time cutoff = svc_now(s) - (max_age > 0 ? max_age : SVC_UNATTACHED_MAX_AGE);
+  st_attachment *old;
+  size_t n = 0;
+  pl_err e = svc__begin(s, false, d);
+  if (!e) e = svc__end(s, s->st->ops->attachment_orphans(s->st, cutoff, 200, a, &old, &n), d);
+  for (size_t i = 0; !e && i < n; i++) {
+    /* One record a transaction: a message that takes the upload meanwhile keeps it
+     * (attachment_delete refuses a record a message carries). */
+    bool unused = false;
+    if ((e = svc__begin(s, true, d))) break;
+    pl_err g = s->st->ops->attachment_delete(s->st, old[i].id, old[i].sha256, &unused);
+    e = svc__end(s, g == PL_ECONFLICT ? PL_ECONFLICT : g, d);
+    if (e == PL_ECONFLICT) {
+      e = PL_OK;
+      continue;
+    }
+    if (e) break;
+    (*removed)++;
+    /* The bytes go when no record names them any more. A new upload of the same
+     * content touches the file before it writes its record (svc_attachment_create), so
+     * a file younger than the cut-off stays. */
+    char *path = file_path(s, old[i].sha256, a);
+    struct stat st;
+    if (unused && stat(path, &st) == 0 && st.st_mtime < cutoff) unlink(path);
+  }
+  pl_arena_free(a);
+  return e;
 }

@@ -63,6 +63,17 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
 pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r);
 /* Takes a token from the seller's bucket for op, or PL_ERATELIMIT. */
 pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_rules *r, pl_detail *d);
+/* A limit of one party (docs/rules.md, "Limits"): at most count per window seconds, as a
+ * token bucket (key, op) that refills count per window and holds count; cost tokens are
+ * taken (1, or an upload's bytes). count 0: no limit. Past it: `code`, whose message
+ * starts with `what` and ends with "retry in N s" (the HTTP layer's Retry-After). The
+ * bucket is written in the caller's transaction: what is rolled back is not counted. */
+pl_err svc__limit_take(svc *s, const char *key, const char *op, int64_t count, int64_t window,
+                       int64_t cost, pl_err code, const char *what, pl_detail *d);
+/* A buyer's message limits (and thread-start limits when thread_start), in the
+ * marketplace's numbers. */
+pl_err svc__buyer_limits(svc *s, const char *buyer_id, const char *marketplace_id, bool thread_start,
+                         pl_arena *a, pl_detail *d);
 /* PL_EQUOTA when the seller is under a quota that is used up today. */
 pl_err svc__check_quota(svc *s, const char *seller_id, pl_arena *a, pl_detail *d);
 /* Records the violations of a blocked message and escalates (warning, restriction,

@@ -28,7 +28,15 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .crt_good_percent = 90,
                    .crt_warning_percent = 80,
                    .over_flag_rate = 0.20,
-                   .mask_buyer_contacts = true};
+                   .mask_buyer_contacts = true,
+                   .buyer_messages_per_minute = 30,
+                   .buyer_messages_per_day = 500,
+                   .buyer_threads_per_minute = 5,
+                   .buyer_threads_per_day = 50,
+                   .buyer_uploads_per_hour = 30,
+                   .buyer_upload_bytes_per_day = 100ll << 20,
+                   .seller_uploads_per_hour = 300,
+                   .seller_upload_bytes_per_day = 1ll << 30};
   json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
@@ -49,6 +57,14 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(quota_compliance_days);
   INT_KEY(response_hours);
   INT_KEY(alert_hours);
+  INT_KEY(buyer_messages_per_minute);
+  INT_KEY(buyer_messages_per_day);
+  INT_KEY(buyer_threads_per_minute);
+  INT_KEY(buyer_threads_per_day);
+  INT_KEY(buyer_uploads_per_hour);
+  INT_KEY(buyer_upload_bytes_per_day);
+  INT_KEY(seller_uploads_per_hour);
+  INT_KEY(seller_upload_bytes_per_day);
 #undef INT_KEY
 #define NUM_KEY(k)                                                     \
   do {                                                                 \
@@ -100,25 +116,61 @@ pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules
 /* The order's completion: delivery, or shipment when there is no delivery date. */
 static pl_time completed_at(const st_order *o) { return o->delivered_at ? o->delivered_at : o->shipped_at; }
 
+/* Sub-second time from the system clock; an injected clock (tests, replays) ticks in
+ * whole seconds. */
+static double bucket_now(svc *s) {
+  if (s->opt.clock.fn) return (double)svc_now(s);
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+pl_err svc__limit_take(svc *s, const char *key, const char *op, int64_t count, int64_t window,
+                       int64_t cost, pl_err code, const char *what, pl_detail *d) {
+  if (count <= 0) return PL_OK;
+  bool allowed;
+  double retry;
+  pl_err e = s->st->ops->rate_take_n(s->st, key, op, bucket_now(s), (double)count / (double)window,
+                                     (double)count, (double)cost, &allowed, &retry);
+  if (e || allowed) return e;
+  const char *per = window == 60 ? "minute" : window == 3600 ? "hour" : "day";
+  if (cost > count)
+    return pl_fail(d, code, "%s: %lld is more than the %lld a %s allowed; retry in %lld s", what,
+                   (long long)cost, (long long)count, per, (long long)window);
+  return pl_fail(d, code, "%s: at most %lld a %s; retry in %lld s", what, (long long)count, per,
+                 (long long)ceil(retry));
+}
+
+pl_err svc__buyer_limits(svc *s, const char *buyer_id, const char *marketplace_id, bool thread_start,
+                         pl_arena *a, pl_detail *d) {
+  svc_rules r;
+  pl_err e = svc__rules_for(s, marketplace_id, a, &r);
+  char *key = pl_arena_printf(a, "buyer:%s", buyer_id);
+  if (!e && thread_start)
+    e = svc__limit_take(s, key, "thread_start_minute", r.buyer_threads_per_minute, 60, 1,
+                        PL_ETHREADLIMIT, "too many new conversations", d);
+  if (!e && thread_start)
+    e = svc__limit_take(s, key, "thread_start_day", r.buyer_threads_per_day, 86400, 1,
+                        PL_ETHREADLIMIT, "too many new conversations", d);
+  if (!e)
+    e = svc__limit_take(s, key, "message_minute", r.buyer_messages_per_minute, 60, 1, PL_EMSGLIMIT,
+                        "too many messages", d);
+  if (!e)
+    e = svc__limit_take(s, key, "message_day", r.buyer_messages_per_day, 86400, 1, PL_EMSGLIMIT,
+                        "too many messages", d);
+  return e;
+}
+
 pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_rules *r, pl_detail *d) {
-  /* Sub-second time from the system clock; an injected clock (tests, replays) ticks
-   * in whole seconds. */
-  double now;
-  if (s->opt.clock.fn) {
-    now = (double)svc_now(s);
-  } else {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-  }
+  double now = bucket_now(s);
   bool allowed;
   double retry;
   pl_err e = s->st->ops->rate_take(s->st, seller_id, op, now, r->rate_per_second, r->rate_burst,
                                    &allowed, &retry);
   if (e) return e;
   if (!allowed)
-    return pl_fail(d, PL_ERATELIMIT, "too many %s requests: at most %g a second, bursts of %g; retry in %.1f s",
-                   op, r->rate_per_second, r->rate_burst, retry);
+    return pl_fail(d, PL_ERATELIMIT, "too many %s requests: at most %g a second, bursts of %g; retry in %lld s",
+                   op, r->rate_per_second, r->rate_burst, (long long)ceil(retry));
   return PL_OK;
 }
 

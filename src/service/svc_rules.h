@@ -23,6 +23,15 @@ typedef struct {
   double crt_warning_percent;    /* CRT at or above: warning; below: at risk (80) */
   double over_flag_rate;         /* no-response-needed share over 30 days shown to the operator (0.20) */
   bool mask_buyer_contacts;      /* the seller sees a buyer's phone numbers and addresses masked (true) */
+  /* Limits of every party (docs/rules.md, "Limits"); 0 = no limit. */
+  int64_t buyer_messages_per_minute;   /* buyer messages, thread starts included (30) */
+  int64_t buyer_messages_per_day;      /* (500) */
+  int64_t buyer_threads_per_minute;    /* conversations a buyer starts (5) */
+  int64_t buyer_threads_per_day;       /* (50) */
+  int64_t buyer_uploads_per_hour;      /* (30) */
+  int64_t buyer_upload_bytes_per_day;  /* (100 MiB) */
+  int64_t seller_uploads_per_hour;     /* per seller, all its agents together (300) */
+  int64_t seller_upload_bytes_per_day; /* (1 GiB) */
 } svc_rules;
 
 /* Defaults, then every key of settings_json (a JSON object) that names a field. */

@@ -225,50 +225,74 @@ static const char *fill(const fill_ctx *fc, const char *name, pl_arena *a, pl_de
   return v;
 }
 
-/* Fills every [PLACEHOLDER] of text. PL_EMISSING names the first without a value. */
-static pl_err render_text(const char *text, const fill_ctx *fc, pl_arena *a, char **out, pl_detail *d) {
-  size_t cap = strlen(text) * 2 + 256, n = 0;
-  char *buf = pl_arena_alloc(a, cap);
+/* Characters (code points) of UTF-8 text: the bytes that do not continue one. */
+static size_t utf8_chars(const char *p, size_t n) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += ((unsigned char)p[i] & 0xC0) != 0x80;
+  return c;
+}
+
+/* Fills every [PLACEHOLDER] of text. PL_EMISSING names the first without a value.
+ *
+ * The result is a message, so it is capped at SVC_MAX_TEXT_CHARS: rendering stops as soon
+ * as the output would pass it (PL_ERENDERLONG), and the buffer is never larger than the
+ * cap, whatever the values (a few placeholders filled with megabytes each must not build
+ * a string of hundreds of megabytes). */
+static pl_err render_capped(const char *text, const fill_ctx *fc, size_t max_chars, pl_arena *a,
+                               char **out, pl_detail *d) {
+  size_t cap = max_chars * 4 + 1, n = 0, chars = 0;
+  size_t tl = strlen(text);
+  if (tl + 1 < cap) cap = tl + 1 + 64; /* grows only when placeholders need it */
+  char *buf = pl_arena_try_alloc(a, cap);
+  if (!buf) return pl_fail(d, PL_ENOMEM, "no memory to fill in the template; retry later");
   for (const char *p = text; *p;) {
     const char *close = *p == '[' ? strchr(p, ']') : NULL;
     char name[32];
     size_t len = close ? (size_t)(close - p - 1) : 0;
+    const char *v = NULL;
+    size_t vl = 1;
     if (close && len > 0 && len < sizeof name) {
       memcpy(name, p + 1, len);
       name[len] = '\0';
       if (in_list(placeholders, name)) {
         pl_detail why = {{0}};
-        const char *v = fill(fc, name, a, &why);
+        v = fill(fc, name, a, &why);
         if (!v) {
           if (why.msg[0]) return pl_fail(d, PL_EINVAL, "%s", why.msg);
           return pl_fail(d, PL_EMISSING, "placeholder [%s] has no value%s", name,
                          strcmp(name, "ORDER_ID") ? pl_arena_printf(a, ": give values.%s", name)
                                                   : ": the thread has no order");
         }
-        size_t vl = strlen(v);
-        if (n + vl + 1 > cap) {
-          char *bigger = pl_arena_alloc(a, (cap + vl) * 2);
-          memcpy(bigger, buf, n);
-          buf = bigger;
-          cap = (cap + vl) * 2;
-        }
-        memcpy(buf + n, v, vl);
-        n += vl;
-        p = close + 1;
-        continue;
+        vl = strlen(v);
       }
     }
-    if (n + 2 > cap) {
-      char *bigger = pl_arena_alloc(a, cap * 2);
+    const char *src = v ? v : p;
+    size_t add = v ? utf8_chars(v, vl) : (((unsigned char)*p & 0xC0) != 0x80);
+    if (chars + add > max_chars)
+      return pl_fail(d, PL_ERENDERLONG,
+                     "the filled-in template would be longer than %zu characters (a message's limit); shorten the values or the template",
+                     max_chars);
+    if (n + vl + 1 > cap) {
+      size_t ncap = (n + vl + 1) * 2;
+      if (ncap > max_chars * 4 + 1) ncap = max_chars * 4 + 1;
+      char *bigger = pl_arena_try_alloc(a, ncap);
+      if (!bigger) return pl_fail(d, PL_ENOMEM, "no memory to fill in the template; retry later");
       memcpy(bigger, buf, n);
       buf = bigger;
-      cap *= 2;
+      cap = ncap;
     }
-    buf[n++] = *p++;
+    memcpy(buf + n, src, vl);
+    n += vl;
+    chars += add;
+    p = v ? close + 1 : p + 1;
   }
   buf[n] = '\0';
   *out = buf;
   return PL_OK;
+}
+
+static pl_err render_text(const char *text, const fill_ctx *fc, pl_arena *a, char **out, pl_detail *d) {
+  return render_capped(text, fc, SVC_MAX_TEXT_CHARS, a, out, d);
 }
 
 /* The variant for a buyer: their language, else the marketplace's, else English. The
@@ -298,6 +322,16 @@ static pl_err render_for(svc *s, json_t *tpl, const char *order_id, const char *
   st_buyer b;
   st_marketplace mp;
   pl_err e = PL_OK;
+  /* The values are bounded before anything is filled in: a few, each no longer than a
+   * message. */
+  if (json_object_size(values) > 32) return pl_fail(d, PL_ETOOMANY, "values has at most 32 entries");
+  const char *vk;
+  json_t *vv;
+  json_object_foreach(values, vk, vv) {
+    if (json_is_string(vv) && json_string_length(vv) > (size_t)SVC_MAX_TEXT_CHARS * 4)
+      return pl_fail(d, PL_ERENDERLONG, "values.%.40s is longer than a message may be (%d characters)", vk,
+                     SVC_MAX_TEXT_CHARS);
+  }
   if (order_id && (e = s->st->ops->order_get(s->st, order_id, a, &o))) return e;
   if ((e = s->st->ops->buyer_get(s->st, buyer_id, a, &b))) return e;
   e = s->st->ops->marketplace_get(s->st, marketplace_id, a, &mp);

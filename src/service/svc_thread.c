@@ -226,7 +226,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     t->buyer_id = (char *)c->buyer_id;
     t->topic = (char *)in->topic;
     t->created_at = t->last_message_at = svc_now(s);
-    e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
+    e = svc__buyer_limits(s, c->buyer_id, t->marketplace_id, true, a, d);
+    if (!e) e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
     if (!e) e = s->st->ops->thread_insert(s->st, t);
   }
   svc_send_in sin = {.text = in->text};
@@ -263,6 +264,7 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   }
   if (!e) e = load_thread(s, c, thread_id, a, &t, d);
   if (!e) e = check_order_open(s, &t, a, d);
+  if (!e && c->kind == ST_PRINCIPAL_BUYER) e = svc__buyer_limits(s, c->buyer_id, t.marketplace_id, false, a, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__check_quota(s, c->seller_id, a, d);

@@ -257,6 +257,16 @@ typedef struct st_msg_attachment {
   int64_t size;
 } st_msg_attachment;
 
+/* An Idempotency-Key (docs/api.md): the first answer to a creating request, kept so that a
+ * retry gets it again. status 0: the request is still being processed. */
+typedef struct {
+  char *principal, *key;
+  char *fingerprint; /* hex SHA-256 of method, path and body */
+  int status;
+  char *body;        /* the answer's JSON, NULL while processing */
+  pl_time created_at;
+} st_idem;
+
 typedef struct store_ops {
   const char *name;
   void (*close)(store *s);
@@ -341,6 +351,11 @@ typedef struct store_ops {
    * the bucket. */
   pl_err (*rate_take)(store *s, const char *seller_id, const char *operation, double now,
                       double rate, double burst, bool *allowed, double *retry_after);
+  /* rate_take for a bucket of any party (key: a seller id, or "buyer:" and a buyer id)
+   * taking cost tokens at once (an upload's bytes...). A cost above burst is never
+   * allowed; *retry_after is then 0. */
+  pl_err (*rate_take_n)(store *s, const char *key, const char *operation, double now,
+                        double rate, double burst, double cost, bool *allowed, double *retry_after);
   /* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
   pl_err (*held_list)(store *s, const char *marketplace_id, int limit, pl_arena *a,
                       st_message **out, size_t *n);
@@ -435,6 +450,27 @@ typedef struct store_ops {
   /* The messages an attachment is attached to (message_id and thread_id set). */
   pl_err (*attachment_uses)(store *s, const char *id, pl_arena *a, st_msg_attachment **out,
                             size_t *n);
+
+  /* Records of uploads created before `before` that no message carries, oldest first,
+   * at most limit (id, sha256, created_at and the uploader filled). */
+  pl_err (*attachment_orphans)(store *s, pl_time before, int limit, pl_arena *a,
+                               st_attachment **out, size_t *n);
+  /* Deletes an unattached record (PL_ECONFLICT when a message carries it meanwhile);
+   * *file_unused tells whether any other record still names its bytes. */
+  pl_err (*attachment_delete)(store *s, const char *id, const char *sha256, bool *file_unused);
+
+  /* ---- idempotency keys (http_idem.c; docs/api.md) ---- */
+  /* Claims (principal, key) for a request with this fingerprint: *claimed when the key
+   * was new (a row in state "processing" is written); otherwise *out is the row there. */
+  pl_err (*idem_claim)(store *s, const char *principal, const char *key, const char *fingerprint,
+                       pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+  /* Stores the answer of a claimed key. */
+  pl_err (*idem_finish)(store *s, const char *principal, const char *key, int status,
+                        const char *body);
+  /* Forgets a claimed key (the request failed in a way a retry may redo). */
+  pl_err (*idem_release)(store *s, const char *principal, const char *key);
+  /* Deletes keys created before `before`; *n how many. */
+  pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
 
   /* ---- team work (svc_team.c; docs/team.md) ---- */
   /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of

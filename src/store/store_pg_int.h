@@ -81,4 +81,16 @@ pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n);
 
+/* Limits, unattached uploads and idempotency keys (store_pg_limits.c), for the vtable. */
+pl_err pg__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
+                       double burst, double cost, bool *allowed, double *retry_after);
+pl_err pg__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, st_attachment **out,
+                              size_t *n);
+pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
+pl_err pg__idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
+                      pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+pl_err pg__idem_finish(store *s, const char *principal, const char *key, int status, const char *body);
+pl_err pg__idem_release(store *s, const char *principal, const char *key);
+pl_err pg__idem_sweep(store *s, pl_time before, int64_t *n);
+
 #endif

@@ -242,6 +242,15 @@ static const char *const store_pg_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* Idempotency keys (docs/api.md): the first answer to a creating request, for its
+     * retries; unattached uploads are found by age (docs/attachments.md). */
+    "CREATE TABLE idempotency_keys("
+    "  principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 0, body TEXT, created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (principal, key));"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"
+    "CREATE INDEX attachments_created ON attachments(created_at);",
 };
 
 #endif

@@ -7,12 +7,13 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 112
+#define SQ_MORE_STATEMENTS 128
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
 #define SQ_SLOT_TEAM 64  /* store_sqlite_team.c: 64..95 */
 #define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
+#define SQ_SLOT_LIMITS 112 /* store_sqlite_limits.c: 112..127 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -103,5 +104,17 @@ pl_err sq__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
 pl_err sq__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n);
+
+/* Limits, unattached uploads and idempotency keys (store_sqlite_limits.c), for the vtable. */
+pl_err sq__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
+                       double burst, double cost, bool *allowed, double *retry_after);
+pl_err sq__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, st_attachment **out,
+                              size_t *n);
+pl_err sq__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
+pl_err sq__idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
+                      pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+pl_err sq__idem_finish(store *s, const char *principal, const char *key, int status, const char *body);
+pl_err sq__idem_release(store *s, const char *principal, const char *key);
+pl_err sq__idem_sweep(store *s, pl_time before, int64_t *n);
 
 #endif

@@ -2,6 +2,8 @@
 #include "util/pl_mem.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,19 @@ void *pl_xrealloc(void *p, size_t n) {
   if (!q) oom(n);
   return q;
 }
+
+static atomic_size_t fail_from; /* 0: no injected failures */
+
+void pl_mem_fail_from(size_t min_bytes) { atomic_store(&fail_from, min_bytes); }
+
+static bool injected(size_t n) {
+  size_t f = atomic_load_explicit(&fail_from, memory_order_relaxed);
+  return f && n >= f;
+}
+
+void *pl_try_malloc(size_t n) { return injected(n) ? NULL : malloc(n ? n : 1); }
+
+void *pl_try_realloc(void *p, size_t n) { return injected(n) ? NULL : realloc(p, n ? n : 1); }
 
 char *pl_xstrdup(const char *s) { return pl_xstrndup(s, strlen(s)); }
 
@@ -62,14 +77,19 @@ void pl_arena_free(pl_arena *a) {
   free(a);
 }
 
-void *pl_arena_alloc(pl_arena *a, size_t n) {
+static void *arena_alloc(pl_arena *a, size_t n, bool fallible) {
   const size_t align = _Alignof(max_align_t);
+  if (n > SIZE_MAX / 2) {
+    if (fallible) return NULL;
+    oom(n);
+  }
   n = (n + align - 1) & ~(align - 1);
   if (!n) n = align;
   chunk *c = a->head;
   if (!c || c->cap - c->used < n) {
     size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-    chunk *nc = pl_xmalloc(sizeof(chunk) + cap);
+    chunk *nc = fallible ? pl_try_malloc(sizeof(chunk) + cap) : pl_xmalloc(sizeof(chunk) + cap);
+    if (!nc) return NULL;
     nc->used = 0;
     nc->cap = cap;
     if (c && n > ARENA_CHUNK) {
@@ -86,6 +106,10 @@ void *pl_arena_alloc(pl_arena *a, size_t n) {
   c->used += n;
   return p;
 }
+
+void *pl_arena_alloc(pl_arena *a, size_t n) { return arena_alloc(a, n, false); }
+
+void *pl_arena_try_alloc(pl_arena *a, size_t n) { return arena_alloc(a, n, true); }
 
 char *pl_arena_strndup(pl_arena *a, const char *s, size_t n) {
   char *p = pl_arena_alloc(a, n + 1);

@@ -1,0 +1,168 @@
+/* store_pg_limits.c - token buckets of any party, unattached uploads and idempotency keys,
+ * in PostgreSQL. The queries are those of store_sqlite_limits.c. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_int.h"
+
+static char *text(pl_arena *a, const PGresult *r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+static int64_t num(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+pl_err pg__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
+                       double burst, double cost, bool *allowed, double *retry_after) {
+  char b[40], n[40];
+  snprintf(b, sizeof b, "%.17g", burst);
+  snprintf(n, sizeof n, "%.17g", now);
+  pl_err e;
+  /* The row is created first and then locked, so that two nodes taking from one bucket
+   * queue behind each other's transaction. */
+  const char *v[] = {key, op, b, n};
+  PGresult *r = store__pg_exec(s,
+                               "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                               " VALUES ($1, $2, $3::float8, $4::float8) ON CONFLICT DO NOTHING",
+                               4, v, &e);
+  PQclear(r);
+  if (e) return e;
+  r = store__pg_exec(s,
+                     "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
+                     " AND operation = $2 FOR UPDATE",
+                     2, v, &e);
+  if (!e && PQntuples(r) != 1) e = PL_ESTORE;
+  double tokens = 0, last = now;
+  if (!e) {
+    tokens = strtod(PQgetvalue(r, 0, 0), NULL);
+    last = strtod(PQgetvalue(r, 0, 1), NULL);
+  }
+  PQclear(r);
+  if (e) return e;
+  if (now > last) tokens += (now - last) * rate;
+  if (tokens > burst) tokens = burst;
+  *allowed = cost <= burst && tokens >= cost;
+  if (*allowed) tokens -= cost;
+  *retry_after = *allowed || cost > burst ? 0 : (cost - tokens) / rate;
+  char t[40], u[40];
+  snprintf(t, sizeof t, "%.17g", tokens);
+  snprintf(u, sizeof u, "%.17g", now > last ? now : last);
+  const char *w[] = {key, op, t, u};
+  r = store__pg_exec(s,
+                     "UPDATE rate_buckets SET tokens = $3::float8, updated_at = $4::float8"
+                     " WHERE seller_id = $1 AND operation = $2",
+                     4, w, &e);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, st_attachment **out,
+                              size_t *n) {
+  char b[24], l[16];
+  snprintf(b, sizeof b, "%lld", (long long)before);
+  snprintf(l, sizeof l, "%d", limit);
+  const char *v[] = {b, l};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "SELECT id, sha256, created_at, uploader FROM attachments a"
+                               " WHERE created_at < $1::bigint AND NOT EXISTS"
+                               " (SELECT 1 FROM message_attachments l WHERE l.attachment_id = a.id)"
+                               " ORDER BY created_at LIMIT $2::int",
+                               2, v, &e);
+  if (!e) {
+    size_t k = (size_t)PQntuples(r);
+    st_attachment *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
+    for (size_t i = 0; i < k; i++) {
+      memset(&arr[i], 0, sizeof arr[i]);
+      arr[i].id = text(a, r, (int)i, 0);
+      arr[i].sha256 = text(a, r, (int)i, 1);
+      arr[i].created_at = num(r, (int)i, 2);
+      arr[i].uploader = text(a, r, (int)i, 3);
+    }
+    *out = arr;
+    *n = k;
+  }
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused) {
+  const char *v[] = {id};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "DELETE FROM attachments WHERE id = $1 AND NOT EXISTS"
+                               " (SELECT 1 FROM message_attachments l WHERE l.attachment_id = $1)",
+                               1, v, &e);
+  if (!e && strtol(PQcmdTuples(r), NULL, 10) == 0) e = PL_ECONFLICT;
+  PQclear(r);
+  if (e) return e;
+  const char *w[] = {sha256};
+  r = store__pg_exec(s, "SELECT count(*) FROM attachments WHERE sha256 = $1", 1, w, &e);
+  if (!e) *file_unused = num(r, 0, 0) == 0;
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
+                      pl_time now, pl_arena *a, bool *claimed, st_idem *out) {
+  char at[24];
+  snprintf(at, sizeof at, "%lld", (long long)now);
+  const char *v[] = {principal, key, fingerprint, at};
+  pl_err e;
+  /* ON CONFLICT waits for a concurrent claim of the same key to commit, then does
+   * nothing: exactly one request claims it. */
+  PGresult *r = store__pg_exec(s,
+                               "INSERT INTO idempotency_keys(principal, key, fingerprint, status, created_at)"
+                               " VALUES ($1, $2, $3, 0, $4::bigint) ON CONFLICT DO NOTHING RETURNING 1",
+                               4, v, &e);
+  if (!e) *claimed = PQntuples(r) > 0;
+  PQclear(r);
+  if (e || *claimed) return e;
+  r = store__pg_exec(s,
+                     "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
+                     " WHERE principal = $1 AND key = $2",
+                     2, v, &e);
+  if (!e && PQntuples(r) != 1) e = PL_ESTORE;
+  if (!e)
+    *out = (st_idem){.principal = pl_arena_strdup(a, principal), .key = pl_arena_strdup(a, key),
+                     .fingerprint = text(a, r, 0, 0), .status = (int)num(r, 0, 1),
+                     .body = text(a, r, 0, 2), .created_at = num(r, 0, 3)};
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__idem_finish(store *s, const char *principal, const char *key, int status, const char *body) {
+  char st[16];
+  snprintf(st, sizeof st, "%d", status);
+  const char *v[] = {principal, key, st, body};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "UPDATE idempotency_keys SET status = $3::int, body = $4"
+                               " WHERE principal = $1 AND key = $2",
+                               4, v, &e);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__idem_release(store *s, const char *principal, const char *key) {
+  const char *v[] = {principal, key};
+  pl_err e;
+  PGresult *r = store__pg_exec(s, "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2", 2, v, &e);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__idem_sweep(store *s, pl_time before, int64_t *n) {
+  char b[24];
+  snprintf(b, sizeof b, "%lld", (long long)before);
+  const char *v[] = {b};
+  pl_err e;
+  PGresult *r = store__pg_exec(s, "DELETE FROM idempotency_keys WHERE created_at < $1::bigint", 1, v, &e);
+  *n = e ? 0 : strtoll(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return e;
+}
