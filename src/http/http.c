@@ -159,6 +159,7 @@ static void dispatch(http_server *h, http_req *r) {
     http__error(r, PL_ENOMEM, "no memory for the request body; retry later");
     return;
   }
+  if (!r->too_large && http__idem_begin(h, r)) return;
   if (http__spapi(h, r)) return;
   if (r->too_large) {
     char msg[128];
@@ -206,11 +207,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     randombytes_buf(rid, sizeof rid);
     sodium_bin2hex(r->request_id, sizeof r->request_id, rid, sizeof rid);
     *con_cls = r;
+    crypto_hash_sha256_init(&r->body_sha);
     if (http__upload_start(h, r)) return MHD_YES;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > h->opt.max_body) r->too_large = true;
     return MHD_YES;
   }
+  if (*upload_size) crypto_hash_sha256_update(&r->body_sha, (const unsigned char *)upload, *upload_size);
   if (*upload_size && r->upload_route) {
     http__upload_chunk(r, upload, *upload_size);
     *upload_size = 0;
@@ -249,6 +252,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   dispatch(h, r);
+  http__idem_end(r);
   if (r->streaming) {
     finish(h, r);
     return MHD_YES;

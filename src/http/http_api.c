@@ -297,17 +297,59 @@ static bool thread_id(http_req *r, const char *ref, int64_t *id) {
   return false;
 }
 
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 200
+
+/* GET /v1/threads/{id}[?before=M..&limit=n]: the thread with one page of its messages,
+ * the newest by default, oldest first within the page; page.older is the `before` of
+ * the page before it (null on the first). */
 static void h_thread_get(http_req *r, int64_t id) {
+  const char *lim = query(r, "limit"), *bef = query(r, "before");
+  long limit = PAGE_DEFAULT;
+  int64_t before = 0;
+  if (lim) {
+    char *end;
+    limit = strtol(lim, &end, 10);
+    if (!*lim || *end || limit < 1 || limit > PAGE_MAX) {
+      http__error(r, PL_EPAGE, "limit must be an integer from 1 to 200");
+      return;
+    }
+  }
+  if (bef && !svc_parse_ref(bef, 'M', &before)) {
+    http__error(r, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
+    return;
+  }
   st_thread t;
   st_message *msgs;
   size_t n;
   pl_detail d = {{0}};
   pl_err e = svc_thread_get(r->s, &r->caller, id, r->a, &t, &msgs, &n, &d);
   if (e) return fail(r, e, &d);
+  /* The page: the newest `limit` visible messages before `before`, in the thread's order
+   * (time, then id). */
+  size_t hi = n, lo;
+  if (before) {
+    for (hi = 0; hi < n && msgs[hi].id != before; hi++) {}
+    if (hi == n || !svc_message_visible(&r->caller, &msgs[hi])) {
+      http__error(r, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
+      return;
+    }
+  }
+  size_t taken = 0;
+  for (lo = hi; lo > 0 && taken < (size_t)limit; lo--)
+    if (svc_message_visible(&r->caller, &msgs[lo - 1])) taken++;
+  bool older = false;
+  for (size_t i = lo; i > 0 && !older; i--) older = svc_message_visible(&r->caller, &msgs[i - 1]);
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++)
-    if (svc_message_visible(&r->caller, &msgs[i]))
+  int64_t first = 0;
+  for (size_t i = lo; i < hi; i++)
+    if (svc_message_visible(&r->caller, &msgs[i])) {
+      if (!first) first = msgs[i].id;
       json_array_append_new(arr, svc_json_message(&r->caller, &msgs[i]));
+    }
+  json_t *page = json_pack("{s:i,s:o,s:o}", "limit", (int)limit, "before",
+                           bef ? json_string(bef) : json_null(), "older",
+                           older && first ? json_string(svc_message_ref(r->a, first)) : json_null());
   json_t *order = json_null();
   if (t.order_id) {
     st_order o;
@@ -324,7 +366,7 @@ static void h_thread_get(http_req *r, int64_t id) {
   json_t *team = svc_team_thread_json(r->s, &r->caller, id, r->a); /* assignee, tags, replying */
   if (team) json_object_update(tj, team);
   json_decref(team);
-  http__json(r, 200, json_pack("{s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr));
+  http__json(r, 200, json_pack("{s:o,s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr, "page", page));
 }
 
 static void h_send(http_req *r, int64_t id) {

@@ -3,6 +3,7 @@
 #define PL_HTTP_INT_H
 
 #include <microhttpd.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -16,6 +17,8 @@ typedef struct {
   size_t body_len, body_cap;
   bool too_large;
   bool oom; /* memory for the body or the answer could not be had: 503 */
+  crypto_hash_sha256_state body_sha; /* of every body byte, uploads included */
+  const char *idem_principal, *idem_key; /* a claimed Idempotency-Key (http_idem.c) */
   pl_arena *a;
   svc *s;
   svc_caller caller;
@@ -80,6 +83,12 @@ void http__upload_end(http_req *r);
 bool http__attachments(http_server *h, http_req *r, const char *id);
 /* Authenticates an API request (http_api.c); false with the error response set. */
 bool http__authenticate(http_req *r);
+
+/* Idempotency-Key (http_idem.c): begin, before routing a POST, answers a retry (the first
+ * answer), a conflict or a bad key and returns true; otherwise it may claim the key,
+ * whose answer end() then records. */
+bool http__idem_begin(http_server *h, http_req *r);
+void http__idem_end(http_req *r);
 
 /* Routes the API; returns false when no route matches the path. */
 bool http__api(http_server *h, http_req *r);

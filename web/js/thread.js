@@ -114,6 +114,24 @@ export async function renderThread(el, ctx) {
   const actions = h('div', { class: 'thread-actions' });
   const notice = h('div', { class: 'alert', role: 'status', hidden: true });
   const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages' });
+  // The thread comes a page at a time, newest first (GET /v1/threads/{id}?before=&limit=):
+  // older pages are loaded on demand and kept above the newest one.
+  let older = [];
+  let olderCursor = data.page ? data.page.older : null;
+  const olderButton = h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'load-older', hidden: true, onClick: async (ev) => {
+    ev.target.disabled = true;
+    try {
+      const page = await get(`/v1/threads/${encodeURIComponent(id)}?before=${encodeURIComponent(olderCursor)}`);
+      const shown = new Set(older.concat(data.messages).map((m) => m.id));
+      older = page.messages.filter((m) => !shown.has(m.id)).concat(older);
+      olderCursor = page.page ? page.page.older : null;
+      paint();
+    } catch (e) {
+      if (e.status !== 401) showNotice(`Could not load older messages: ${e.message}`);
+    } finally {
+      ev.target.disabled = false;
+    }
+  } }, 'Show older messages');
   const side = h('div', { class: 'thread-side' });
   let composer = null;
   // An agent's message actions and review request on the thread's order (loaded once: rate-limited).
@@ -207,7 +225,10 @@ export async function renderThread(el, ctx) {
   }
 
   function paint() {
-    const { thread, order, messages } = data;
+    const { thread, order } = data;
+    const newest = new Set(data.messages.map((m) => m.id));
+    const messages = older.filter((m) => !newest.has(m.id)).concat(data.messages);
+    olderButton.hidden = !olderCursor;
     title.textContent = topicLabel(thread.topic);
     const parts = [];
     if (kind === 'buyer') parts.push(h('span', null, thread.seller_name || thread.seller_id));
@@ -270,6 +291,7 @@ export async function renderThread(el, ctx) {
   async function reload() {
     const before = new Set(data.messages.map((m) => m.id));
     data = await get(`/v1/threads/${encodeURIComponent(id)}`);
+    if (!older.length) olderCursor = data.page ? data.page.older : null;
     paint();
     const fresh = data.messages.filter((m) => !before.has(m.id));
     const theirs = fresh.filter((m) => (kind === 'buyer' ? m.from === 'seller' : m.from === 'buyer'));
@@ -287,6 +309,7 @@ export async function renderThread(el, ctx) {
     h('div', { class: 'thread-layout' },
       h('section', { class: 'conversation', 'aria-labelledby': 'messages-h' },
         h('h2', { id: 'messages-h', class: 'sr-only' }, 'Messages'),
+        olderButton,
         list,
         closed,
         composer ? composer.el : null),
