@@ -147,9 +147,19 @@ static char *new_id(pl_arena *a) {
  * transaction, so that a failed upload is not counted. */
 static pl_err upload_limits(svc *s, const svc_caller *c, size_t size, pl_arena *a, pl_detail *d) {
   svc_rules r;
-  pl_err e = svc__rules_for(s, c->marketplace_id, a, &r);
-  if (e) return e;
   bool buyer = c->kind == ST_PRINCIPAL_BUYER;
+  const char *mp = c->marketplace_id;
+  if (!mp && buyer) {
+    /* A buyer's token may name no marketplace: the numbers are those of the
+     * marketplace of the buyer's latest order (defaults when none). */
+    st_order *o;
+    size_t n = 0;
+    pl_err g = s->st->ops->order_list(s->st, NULL, c->buyer_id, 0, NULL, 1, a, &o, &n);
+    if (g) return g;
+    if (n) mp = o[0].marketplace_id;
+  }
+  pl_err e = svc__rules_for(s, mp, a, &r);
+  if (e) return e;
   const char *key = buyer ? pl_arena_printf(a, "buyer:%s", c->buyer_id) : c->seller_id;
   e = svc__limit_take(s, key, "upload_hour", buyer ? r.buyer_uploads_per_hour : r.seller_uploads_per_hour,
                       3600, 1, PL_EUPLOADLIMIT, buyer ? "too many uploads by this buyer" : "too many uploads by this seller", d);

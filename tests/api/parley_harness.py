@@ -289,6 +289,15 @@ def order_line(oid, seller, buyer, status="delivered", items=None, mp=MP):
               "price": "9.99", "currency": "USD"}]}
 
 
+# The API suites start conversations, send messages and upload files far faster than any
+# one buyer or seller may (docs/rules.md, "Limits"); the standard marketplace lifts the
+# limits of every party, and tests/security/test_limits.py sets small ones to test them.
+UNLIMITED_PARTIES = {"buyer_messages_per_minute": 0, "buyer_messages_per_day": 0,
+                     "buyer_threads_per_minute": 0, "buyer_threads_per_day": 0,
+                     "buyer_uploads_per_hour": 0, "buyer_upload_bytes_per_day": 0,
+                     "seller_uploads_per_hour": 0, "seller_upload_bytes_per_day": 0}
+
+
 class Fixture:
     """Two sellers (S1 with owner, agent and read-only agents; S2), two buyers, some orders.
 
@@ -299,8 +308,8 @@ class Fixture:
 
     def __init__(self, store, orders_b1_s1=4, orders_b2_s1=2, orders_b1_s2=2, extra_lines=(), settings=None):
         lines = [
-            dict({"type": "marketplace", "id": MP, "name": "Example US", "domains": [MP_DOMAIN],
-                  "locale": "en-US"}, **({"settings": settings} if settings else {})),
+            {"type": "marketplace", "id": MP, "name": "Example US", "domains": [MP_DOMAIN],
+             "locale": "en-US", "settings": dict(UNLIMITED_PARTIES, **(settings or {}))},
             {"type": "seller", "id": "S1", "marketplace": MP, "name": "Acme Tools", "email": self.EMAILS["S1"]},
             {"type": "seller", "id": "S2", "marketplace": MP, "name": "Other Shop", "email": self.EMAILS["S2"]},
             {"type": "buyer", "id": "B1", "name": "Jane Doe", "email": self.EMAILS["B1"], "locale": "en-US"},
