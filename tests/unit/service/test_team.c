@@ -155,6 +155,56 @@ static void render_language_and_fallback(void **state) {
   json_decref(body);
 }
 
+/* A filled-in template is a message: it stops at 5,000 characters, without ever building
+ * the long text (fallible allocations of 64 KiB and more are made to fail: the cap must
+ * answer first), and no memory is an error, not an abort. */
+static void render_is_capped(void **state) {
+  fx *f = *state;
+  char *text_in = malloc(10 + 11 * 400 + 1);
+  strcpy(text_in, "Tracking: ");
+  for (int i = 0; i < 400; i++) strcat(text_in, "[TRACKING] ");
+  json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "name", "Many", "purpose", "shipped", "variants", "en", text_in);
+  free(text_in);
+  json_t *out;
+  policy_verdict v;
+  const char *lang;
+  char *text;
+  pl_detail d = {{0}};
+  if (svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d)) fail_msg("template refused: %s", d.msg);
+  json_decref(body);
+  int64_t id;
+  assert_true(svc_team_parse_ref(json_string_value(json_object_get(out, "id")), "TPL", &id));
+  json_decref(out);
+  char big[19001];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  json_t *huge = json_pack("{s:s}", "TRACKING", big);        /* 400 x 19,000: 7.6 MB uncapped */
+  json_t *over = json_pack("{s:s}", "TRACKING", "0123456789AB"); /* 10 + 400 x 13 = 5,210 */
+  json_t *fits = json_pack("{s:s}", "TRACKING", "T1");
+  pl_mem_fail_from(64 * 1024);
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, huge, f->a, &text, &lang, &d), PL_ERENDERLONG);
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, over, f->a, &text, &lang, &d), PL_ERENDERLONG);
+  assert_non_null(strstr(d.msg, "5000"));
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, fits, f->a, &text, &lang, &d), PL_OK);
+  assert_int_equal(strlen(text), 10 + 3 * 400);
+  /* a value longer than a message is refused before anything is filled in */
+  char *vast = malloc(30001);
+  memset(vast, 'y', 30000);
+  vast[30000] = '\0';
+  json_t *toolong = json_pack("{s:s}", "TRACKING", vast);
+  free(vast);
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, toolong, f->a, &text, &lang, &d), PL_ERENDERLONG);
+  /* no memory at all: PL_ENOMEM (503 over HTTP), and the process goes on */
+  pl_mem_fail_from(1);
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, fits, f->a, &text, &lang, &d), PL_ENOMEM);
+  pl_mem_fail_from(0);
+  assert_int_equal(svc_template_render(f->s, &f->agent, id, 0, O1, fits, f->a, &text, &lang, &d), PL_OK);
+  json_decref(huge);
+  json_decref(over);
+  json_decref(fits);
+  json_decref(toolong);
+}
+
 static int64_t proposals_pending(fx *f) {
   json_t *out;
   pl_detail d = {{0}};
@@ -308,6 +358,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(starter_set_passes_policy, setup, teardown),
     cmocka_unit_test_setup_teardown(render_language_and_fallback, setup, teardown),
+      cmocka_unit_test_setup_teardown(render_is_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(rule_proposal_waits_for_approval, setup, teardown),
     cmocka_unit_test_setup_teardown(lock_expiry_and_conflict, setup, teardown),
     cmocka_unit_test_setup_teardown(audit_sample_reproducible, setup, teardown),

@@ -917,6 +917,124 @@ static void test_transactions(void **state) {
   store_rollback(f->s);
 }
 
+/* Limits, unattached uploads and idempotency keys (store_*_limits.c). */
+static void test_limits_and_keys(void **state) {
+  fx *f = *state;
+  world(f);
+  bool ok;
+  double retry;
+  /* a bucket of 3 a minute: three pass, the fourth waits 20 s; a cost above the whole
+   * allowance never passes; what a rolled-back transaction took is back */
+  W(f);
+  for (int i = 0; i < 3; i++) {
+    OK(OPS(f)->rate_take_n(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+    assert_true(ok);
+  }
+  OK(OPS(f)->rate_take_n(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+  assert_false(ok);
+  assert_true(retry > 19.9 && retry < 20.1);
+  OK(OPS(f)->rate_take_n(f->s, "buyer:B2", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+  assert_true(ok); /* another party's bucket */
+  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 101, &ok, &retry));
+  assert_false(ok);
+  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 60, &ok, &retry));
+  assert_true(ok);
+  C(f);
+  W(f);
+  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
+  assert_true(ok);
+  store_rollback(f->s);
+  W(f);
+  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
+  assert_true(ok); /* the rolled-back 40 were not taken */
+  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 1, &ok, &retry));
+  assert_false(ok);
+  C(f);
+
+  /* idempotency keys: claimed once, then the row; finished; released; swept by age */
+  st_idem row;
+  W(f);
+  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  assert_true(ok);
+  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp2", T0 + 1, f->a, &ok, &row));
+  assert_false(ok);
+  assert_string_equal(row.fingerprint, "fp1");
+  assert_int_equal(row.status, 0);
+  assert_null(row.body);
+  OK(OPS(f)->idem_claim(f->s, "agent:7", "k1", "fp1", T0, f->a, &ok, &row));
+  assert_true(ok); /* another principal */
+  OK(OPS(f)->idem_finish(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
+  OK(OPS(f)->idem_release(f->s, "agent:7", "k1"));
+  C(f);
+  R(f);
+  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  store_rollback(f->s);
+  W(f);
+  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  assert_false(ok);
+  assert_int_equal(row.status, 201);
+  assert_string_equal(row.body, "{\"a\":1}");
+  assert_int_equal(row.created_at, T0);
+  OK(OPS(f)->idem_claim(f->s, "agent:7", "k1", "fp9", T0 + 10, f->a, &ok, &row));
+  assert_true(ok); /* released: free again */
+  int64_t n;
+  OK(OPS(f)->idem_sweep(f->s, T0 + 5, &n));
+  assert_int_equal(n, 1);
+  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  assert_true(ok);
+  C(f);
+
+  /* unattached uploads: old and unattached are listed; a carried one never is; the bytes
+   * are unused only when no record names them */
+  put_order(f, "111-0000000-0000001", "S1", "B1", "B0A", T0);
+  int64_t t = new_thread(f, "S1", "B1", "111-0000000-0000001", NULL, T0);
+  st_attachment a1 = {.id = "A1", .seller_id = "S1", .uploader = "agent:1", .name = "a.txt", .kind = "txt",
+                      .sha256 = "aaaa", .size = 3, .readable = true, .created_at = T0};
+  st_attachment a2 = a1, a3 = a1, a4 = a1;
+  a2.id = "A2";
+  a3.id = "A3";
+  a3.sha256 = "bbbb";
+  a4.id = "A4";
+  a4.sha256 = "cccc";
+  a4.created_at = T0 + 500;
+  W(f);
+  OK(OPS(f)->attachment_put(f->s, &a1));
+  OK(OPS(f)->attachment_put(f->s, &a2));
+  OK(OPS(f)->attachment_put(f->s, &a3));
+  OK(OPS(f)->attachment_put(f->s, &a4));
+  int64_t m = add_msg(f, t, "S1", "seller", "with a file", "delivered", T0);
+  OK(OPS(f)->attachment_link(f->s, m, t, "S1", "A1", 0));
+  C(f);
+  st_attachment *old;
+  size_t k;
+  R(f);
+  OK(OPS(f)->attachment_orphans(f->s, T0 + 100, 10, f->a, &old, &k));
+  store_rollback(f->s);
+  assert_int_equal(k, 2);
+  bool seen2 = false, seen3 = false;
+  for (size_t i = 0; i < k; i++) {
+    seen2 |= !strcmp(old[i].id, "A2");
+    seen3 |= !strcmp(old[i].id, "A3");
+  }
+  assert_true(seen2 && seen3);
+  bool unused;
+  W(f);
+  OK(OPS(f)->attachment_delete(f->s, "A2", "aaaa", &unused));
+  assert_false(unused); /* A1, attached, shares the bytes */
+  OK(OPS(f)->attachment_delete(f->s, "A3", "bbbb", &unused));
+  assert_true(unused);
+  assert_int_equal(OPS(f)->attachment_delete(f->s, "A1", "aaaa", &unused), PL_ECONFLICT);
+  C(f);
+  R(f);
+  st_attachment g;
+  OK(OPS(f)->attachment_get(f->s, "A1", false, f->a, &g));
+  assert_int_equal(OPS(f)->attachment_get(f->s, "A2", false, f->a, &g), PL_ENOTFOUND);
+  OK(OPS(f)->attachment_orphans(f->s, T0 + 1000, 10, f->a, &old, &k));
+  store_rollback(f->s);
+  assert_int_equal(k, 1);
+  assert_string_equal(old[0].id, "A4");
+}
+
 /* Several threads write into one conversation at once: every write lands once and the
  * read-modify-write of the thread summary loses nothing. */
 enum { WORKERS = 4, ROUNDS = 15 };
@@ -1038,6 +1156,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
+  cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
 
 int main(void) {
