@@ -1,12 +1,14 @@
 /* http_idem.c - Idempotency-Key on POST (docs/api.md): a retry of a creating request
  * gets the first answer again, and nothing is created twice.
  *
- * The key is claimed in the store before the request runs (one row per principal and
- * key, inserted under its primary key, so that of two concurrent requests with one key
- * exactly one runs; the other is told 409 idempotency_key_in_use), and the answer is
- * written to the row after the request's own transaction committed. A node that dies
- * between the two leaves the key "in use" until it expires: a retry is then refused,
- * never run twice. */
+ * Before the request runs, the key's row is looked up: a retry gets the recorded answer,
+ * another request under the same key 422, a request still running 409. A new key is armed
+ * (svc_idem_arm): the first write transaction the operation commits inserts the key's row
+ * in that same transaction, so that the operation and its key are stored together or not
+ * at all, and of two concurrent requests with one key exactly one commits (the other is
+ * rolled back, 409). After the answer is built it is written to the row. A node that
+ * dies between the operation's commit and that write leaves the key "in use" until it
+ * expires: a retry is refused, never run twice. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,17 @@ static bool principal_of(http_req *r, const char **out) {
   return true;
 }
 
+/* The recorded answer, again. */
+static void replay(http_req *r, const st_idem *row) {
+  r->status = (unsigned)row->status;
+  free(r->resp);
+  r->resp = strdup(row->body);
+  if (!r->resp) r->oom = true;
+  r->resp_len = r->resp ? strlen(r->resp) : 0;
+  r->content_type = "application/json";
+  http__header(r, "Idempotent-Replayed", "true");
+}
+
 bool http__idem_begin(http_server *h, http_req *r) {
   (void)h;
   const char *key = header(r, "Idempotency-Key");
@@ -71,27 +84,30 @@ bool http__idem_begin(http_server *h, http_req *r) {
 
   store *s = svc_store(r->s);
   pl_time now = svc_now(r->s);
-  bool claimed = false;
   st_idem row;
-  pl_err e = store_begin(s, true);
+  pl_err e = store_begin(s, false);
   if (!e) {
-    e = s->ops->idem_claim(s, principal, key, fp, now, r->a, &claimed, &row);
-    /* A key past its day is forgotten, as if the clean-up had come by. */
-    if (!e && !claimed && row.created_at < now - SVC_IDEMPOTENCY_SECONDS) {
-      e = s->ops->idem_release(s, principal, key);
-      if (!e) e = s->ops->idem_claim(s, principal, key, fp, now, r->a, &claimed, &row);
-    }
+    e = s->ops->idem_get(s, principal, key, r->a, &row);
+    store_rollback(s);
+  }
+  /* A key past its day is forgotten, as if the clean-up had come by. */
+  if (!e && row.created_at < now - SVC_IDEMPOTENCY_SECONDS && !(e = store_begin(s, true))) {
+    e = s->ops->idem_release(s, principal, key);
     if (e) store_rollback(s);
     else e = store_commit(s);
+    if (!e) e = PL_ENOTFOUND;
+  }
+  if (e == PL_ENOTFOUND) {
+    /* New: the operation's own transaction claims it (svc_idem_arm). */
+    svc_idem_arm(principal, key, fp);
+    r->idem_principal = pl_arena_strdup(r->a, principal);
+    r->idem_key = pl_arena_strdup(r->a, key);
+    r->idem_fp = pl_arena_strdup(r->a, fp);
+    return false;
   }
   if (e) {
     http__error(r, PL_ESTORE, "the store is unavailable; nothing was changed");
     return true;
-  }
-  if (claimed) {
-    r->idem_principal = pl_arena_strdup(r->a, principal);
-    r->idem_key = pl_arena_strdup(r->a, key);
-    return false;
   }
   if (strcmp(row.fingerprint, fp)) {
     http__error(r, PL_EIDEMREUSED,
@@ -102,28 +118,46 @@ bool http__idem_begin(http_server *h, http_req *r) {
     http__error(r, PL_EIDEMBUSY, "the first request with this Idempotency-Key is still being processed; retry in 1 s");
     return true;
   }
-  r->status = (unsigned)row.status;
-  free(r->resp);
-  r->resp = strdup(row.body);
-  if (!r->resp) r->oom = true;
-  r->resp_len = r->resp ? strlen(r->resp) : 0;
-  r->content_type = "application/json";
-  http__header(r, "Idempotent-Replayed", "true");
+  replay(r, &row);
   return true;
 }
 
 void http__idem_end(http_req *r) {
   if (!r->idem_key) return;
+  const char *key = r->idem_key;
+  r->idem_key = NULL;
+  if (!svc_idem_disarm()) {
+    /* Nothing was written under the key (a refusal, a failed validation, a limit): a
+     * retry runs again. Unless a concurrent request with the same key committed while
+     * this one ran (this one then failed, "already exists" say): it gets that answer. */
+    store *s = svc_store(r->s);
+    st_idem row;
+    pl_err e = store_begin(s, false);
+    if (!e) {
+      e = s->ops->idem_get(s, r->idem_principal, key, r->a, &row);
+      store_rollback(s);
+    }
+    if (e || strcmp(row.fingerprint, r->idem_fp)) return;
+    r->nheaders = 0;
+    if (row.status == 0 || !row.body) {
+      http__error(r, PL_EIDEMBUSY, "the first request with this Idempotency-Key is still being processed; retry in 1 s");
+      return;
+    }
+    replay(r, &row);
+    return;
+  }
+  /* The operation committed with its key: its answer is what a retry gets. */
+  const char *body = r->resp && !r->oom ? r->resp
+                     : "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server is short of memory; retry later\"}}";
+  int status = r->resp && !r->oom ? (int)r->status : 503;
   store *s = svc_store(r->s);
-  /* What a retry may redo (a limit, an unavailable store, no memory) is not kept. */
-  bool keep = r->status >= 200 && r->status < 500 && r->status != 429 && r->resp && !r->oom;
   pl_err e = store_begin(s, true);
   if (!e) {
-    e = keep ? s->ops->idem_finish(s, r->idem_principal, r->idem_key, (int)r->status, r->resp)
-             : s->ops->idem_release(s, r->idem_principal, r->idem_key);
+    e = s->ops->idem_finish(s, r->idem_principal, key, status, body);
     if (e) store_rollback(s);
     else e = store_commit(s);
   }
-  if (e) fprintf(stderr, "parley: the answer of Idempotency-Key request %s could not be recorded\n", r->request_id);
-  r->idem_key = NULL;
+  if (e)
+    fprintf(stderr, "parley: the answer of Idempotency-Key request %s could not be recorded; retries get 409\n",
+            r->request_id);
 }

@@ -18,7 +18,7 @@ typedef struct {
   bool too_large;
   bool oom; /* memory for the body or the answer could not be had: 503 */
   crypto_hash_sha256_state body_sha; /* of every body byte, uploads included */
-  const char *idem_principal, *idem_key; /* a claimed Idempotency-Key (http_idem.c) */
+  const char *idem_principal, *idem_key, *idem_fp; /* an armed Idempotency-Key (http_idem.c) */
   pl_arena *a;
   svc *s;
   svc_caller caller;

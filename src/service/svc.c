@@ -46,6 +46,27 @@ pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 /* Inside a batch (svc_batch_begin) an operation's transaction is a savepoint of the
  * batch's, so that a failed operation undoes only itself. Per thread, as transactions are. */
 static _Thread_local int batch_depth;
+static _Thread_local bool tx_write; /* the open transaction writes */
+
+/* The Idempotency-Key of the request this thread serves (svc_idem_arm). */
+static _Thread_local struct {
+  bool armed, claimed;
+  char principal[128], key[256], fingerprint[65];
+} idem;
+
+void svc_idem_arm(const char *principal, const char *key, const char *fingerprint) {
+  idem.armed = true;
+  idem.claimed = false;
+  snprintf(idem.principal, sizeof idem.principal, "%s", principal);
+  snprintf(idem.key, sizeof idem.key, "%s", key);
+  snprintf(idem.fingerprint, sizeof idem.fingerprint, "%s", fingerprint);
+}
+
+bool svc_idem_disarm(void) {
+  bool c = idem.armed && idem.claimed;
+  idem.armed = idem.claimed = false;
+  return c;
+}
 
 pl_err svc__begin(svc *s, bool write, pl_detail *d) {
   pl_err e;
@@ -54,8 +75,27 @@ pl_err svc__begin(svc *s, bool write, pl_detail *d) {
     if (!e) batch_depth++;
   } else {
     e = store_begin(s->st, write);
+    tx_write = write;
   }
   return e ? pl_fail(d, PL_ESTORE, "the store is unavailable; nothing was changed") : PL_OK;
+}
+
+/* Claims the armed Idempotency-Key in the transaction about to commit: the operation and
+ * its key are stored together or not at all. A concurrent request that claimed the key
+ * first wins; this transaction is then rolled back. */
+static pl_err claim_key(svc *s, pl_detail *d) {
+  if (!idem.armed || idem.claimed || !tx_write) return PL_OK;
+  bool claimed = false;
+  st_idem row;
+  pl_arena *a = pl_arena_new();
+  pl_err e = s->st->ops->idem_claim(s->st, idem.principal, idem.key, idem.fingerprint, svc_now(s), a,
+                                    &claimed, &row);
+  pl_arena_free(a);
+  if (e) return e;
+  if (!claimed)
+    return pl_fail(d, PL_EIDEMBUSY, "another request with this Idempotency-Key was processed meanwhile; nothing was changed; retry in 1 s");
+  idem.claimed = true;
+  return PL_OK;
 }
 
 pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
@@ -65,12 +105,16 @@ pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
     if (e) return e;
     return r ? pl_fail(d, PL_ESTORE, "the store failed; nothing was changed") : PL_OK;
   }
+  if (!e) e = claim_key(s, d);
   if (e) {
     store_rollback(s->st);
     if (e == PL_ESTORE && d && !d->msg[0]) pl_fail(d, e, "the store failed; nothing was changed");
     return e;
   }
-  if (store_commit(s->st)) return pl_fail(d, PL_ESTORE, "the store could not commit; nothing was changed");
+  if (store_commit(s->st)) {
+    idem.claimed = false;
+    return pl_fail(d, PL_ESTORE, "the store could not commit; nothing was changed");
+  }
   return PL_OK;
 }
 

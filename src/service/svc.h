@@ -44,6 +44,15 @@ typedef struct {
   const char *name;           /* for the audit log: "agent:7", "buyer:B1", "operator:ops" */
 } svc_caller;
 
+/* Idempotency-Key (docs/api.md; http_idem.c). While a key is armed on the calling thread,
+ * the first write transaction an operation commits also claims the key in the store, in
+ * that same transaction, so that the operation and its key are recorded together or not
+ * at all; if a concurrent request with the same key claimed it first, the operation is
+ * rolled back and fails with PL_EIDEMBUSY. svc_idem_disarm ends the request and tells
+ * whether the key was claimed (its answer is then for the caller to record). */
+void svc_idem_arm(const char *principal, const char *key, const char *fingerprint);
+bool svc_idem_disarm(void);
+
 /* Takes ownership of st (closed by svc_free). keys are copied. */
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
 void svc_free(svc *s);

@@ -459,11 +459,14 @@ typedef struct store_ops {
    * *file_unused tells whether any other record still names its bytes. */
   pl_err (*attachment_delete)(store *s, const char *id, const char *sha256, bool *file_unused);
 
-  /* ---- idempotency keys (http_idem.c; docs/api.md) ---- */
+  /* ---- idempotency keys (http_idem.c, svc__end; docs/api.md) ---- */
   /* Claims (principal, key) for a request with this fingerprint: *claimed when the key
-   * was new (a row in state "processing" is written); otherwise *out is the row there. */
+   * was new (a row in state "processing" is written); otherwise *out is the row there.
+   * A concurrent claim of the same key waits for the other transaction to end. */
   pl_err (*idem_claim)(store *s, const char *principal, const char *key, const char *fingerprint,
                        pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+  /* The row of (principal, key); PL_ENOTFOUND when none. */
+  pl_err (*idem_get)(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
   /* Stores the answer of a claimed key. */
   pl_err (*idem_finish)(store *s, const char *principal, const char *key, int status,
                         const char *body);

@@ -1472,6 +1472,7 @@ static const store_ops pg_ops = {
   .attachment_orphans = pg__attachment_orphans,
   .attachment_delete = pg__attachment_delete,
   .idem_claim = pg__idem_claim,
+  .idem_get = pg__idem_get,
   .idem_finish = pg__idem_finish,
   .idem_release = pg__idem_release,
   .idem_sweep = pg__idem_sweep,

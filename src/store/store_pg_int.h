@@ -89,6 +89,7 @@ pl_err pg__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, 
 pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
 pl_err pg__idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
                       pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+pl_err pg__idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
 pl_err pg__idem_finish(store *s, const char *principal, const char *key, int status, const char *body);
 pl_err pg__idem_release(store *s, const char *principal, const char *key);
 pl_err pg__idem_sweep(store *s, pl_time before, int64_t *n);

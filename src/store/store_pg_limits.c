@@ -122,11 +122,18 @@ pl_err pg__idem_claim(store *s, const char *principal, const char *key, const ch
   if (!e) *claimed = PQntuples(r) > 0;
   PQclear(r);
   if (e || *claimed) return e;
-  r = store__pg_exec(s,
-                     "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
-                     " WHERE principal = $1 AND key = $2",
-                     2, v, &e);
-  if (!e && PQntuples(r) != 1) e = PL_ESTORE;
+  e = pg__idem_get(s, principal, key, a, out);
+  return e == PL_ENOTFOUND ? PL_ESTORE : e;
+}
+
+pl_err pg__idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out) {
+  const char *v[] = {principal, key};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
+                               " WHERE principal = $1 AND key = $2",
+                               2, v, &e);
+  if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
   if (!e)
     *out = (st_idem){.principal = pl_arena_strdup(a, principal), .key = pl_arena_strdup(a, key),
                      .fingerprint = text(a, r, 0, 0), .status = (int)num(r, 0, 1),

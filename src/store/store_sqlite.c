@@ -1296,6 +1296,7 @@ static const store_ops sq_ops = {
   .attachment_orphans = sq__attachment_orphans,
   .attachment_delete = sq__attachment_delete,
   .idem_claim = sq__idem_claim,
+  .idem_get = sq__idem_get,
   .idem_finish = sq__idem_finish,
   .idem_release = sq__idem_release,
   .idem_sweep = sq__idem_sweep,

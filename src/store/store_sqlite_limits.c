@@ -104,13 +104,20 @@ pl_err sq__idem_claim(store *s, const char *principal, const char *key, const ch
   if (e) return e;
   *claimed = sqlite3_changes(sq__db(q)) > 0;
   if (*claimed) return PL_OK;
-  st = sq__stmt(q, S_IDEM_GET,
-                "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
-                " WHERE principal = ?1 AND key = ?2");
+  e = sq__idem_get(s, principal, key, a, out);
+  return e == PL_ENOTFOUND ? PL_ESTORE : e;
+}
+
+pl_err sq__idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_IDEM_GET,
+                              "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
+                              " WHERE principal = ?1 AND key = ?2");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, principal);
   sq__bind_text(st, 2, key);
-  if ((e = sq__one(q, st))) return e == PL_ENOTFOUND ? PL_ESTORE : e;
+  pl_err e = sq__one(q, st);
+  if (e) return e;
   *out = (st_idem){.principal = pl_arena_strdup(a, principal), .key = pl_arena_strdup(a, key),
                    .fingerprint = sq__col_text(a, st, 0), .status = sqlite3_column_int(st, 1),
                    .body = sq__col_text(a, st, 2), .created_at = sqlite3_column_int64(st, 3)};

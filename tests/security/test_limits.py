@@ -242,7 +242,8 @@ class Idempotency(LimitsCase):
         self.assertNotEqual(d.json["message"]["id"], m1.json["message"]["id"])
         self.assertEqual(len(self.srv.get("/v1/threads/%s" % tid, self.fx.b1).json["messages"]), 3)
 
-    def test_error_answers_are_replayed_too_and_bad_keys_refused(self):
+    def test_failed_requests_answer_the_same_and_bad_keys_are_refused(self):
+        # nothing was stored under the key: the retry runs again, with the same answer
         key = str(uuid.uuid4())
         a = self.post("/v1/threads", {"order_id": "bad", "topic": "other", "text": "x"}, self.fx.b2, key)
         self.assertError(a, 400, "invalid_input")
@@ -273,6 +274,7 @@ class Idempotency(LimitsCase):
             rs = list(pool.map(lambda _: self.post("/v1/threads", body, self.fx.b2, key), range(6)))
         created = [r for r in rs if r.status == 201]
         self.assertTrue(created, rs)
+        # every request got the first answer or "still in use", never "already exists"
         for r in rs:
             self.assertIn(r.status, (201, 409), r)
             if r.status == 409:
