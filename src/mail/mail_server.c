@@ -48,7 +48,11 @@ int mail_reply_for(pl_err e, const char **enh) {
   case PL_EEMPTY:
   case PL_ETOOLONG:
   case PL_EMISSING: *enh = "5.6.0"; return 550;
-  case PL_ERATELIMIT: *enh = "4.7.1"; return 451;
+  case PL_ERATELIMIT:
+  case PL_EMSGLIMIT: /* a party's limits (docs/rules.md): the sender's server tries later */
+  case PL_ETHREADLIMIT:
+  case PL_EUPLOADLIMIT: *enh = "4.7.1"; return 451;
+  case PL_ENOMEM:
   case PL_ESTORE:
   case PL_EIO:
   case PL_ECRYPTO:
