@@ -62,7 +62,10 @@ static void replay(http_req *r, const st_idem *row) {
 bool http__idem_begin(http_server *h, http_req *r) {
   (void)h;
   const char *key = header(r, "Idempotency-Key");
-  if (!key || strcmp(r->method, "POST") || !strcmp(r->url, "/v1/session")) return false;
+  /* Signing in and the SP-API token grant have no principal yet, and create nothing a
+   * retry could duplicate. */
+  if (!key || strcmp(r->method, "POST") || !strcmp(r->url, "/v1/session") || !strcmp(r->url, "/auth/o2/token"))
+    return false;
   if (!valid_key(key)) {
     http__error(r, PL_EIDEMKEY, "Idempotency-Key is 1 to 255 visible ASCII characters (a UUID, say)");
     return true;

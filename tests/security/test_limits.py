@@ -284,6 +284,44 @@ class Idempotency(LimitsCase):
         self.assertEqual(len(threads), 1)
 
 
+class SpapiIdempotency(LimitsCase):
+    """The SP-API creates take the key too, with the caller of the x-amz-access-token."""
+    fixture_kw = {"settings": dict(LIMITS, buyer_messages_per_minute=0)}
+
+    def test_action_retry_sends_once(self):
+        import json
+        from urllib.parse import urlencode
+        from parley_harness import run_cli
+        p = run_cli(["admin", "spapi-credentials", "--seller", "S1"], self.store)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c = json.loads(p.stdout)
+        body = urlencode({"grant_type": "refresh_token", "refresh_token": c["refresh_token"],
+                          "client_id": c["client_id"], "client_secret": c["client_secret"]})
+        form = {"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+                "Idempotency-Key": str(uuid.uuid4())}  # the token grant ignores it
+        r = self.srv.request("POST", "/auth/o2/token", raw=body.encode(), headers=form)
+        self.assertEqual(r.status, 200, r)
+        tok = r.json["access_token"]
+        oid = "118-0000001-0000001"
+        order = order_line(oid, "S1", "B1", status="shipped")
+        del order["type"], order["id"], order["delivered_at"]
+        from datetime import datetime, timezone
+        ago = lambda d: datetime.fromtimestamp(time.time() - d * 86400, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        order["purchased_at"], order["shipped_at"] = ago(3), ago(1)
+        r = self.srv.put("/v1/orders/" + oid, order, self.fx.operator)
+        self.assertEqual(r.status, 201, r)
+        path = "/messaging/v1/orders/%s/messages/confirmDeliveryDetails?marketplaceIds=%s" % (oid, MP)
+        h = {"x-amz-access-token": tok, "Idempotency-Key": str(uuid.uuid4())}
+        a = self.srv.request("POST", path, body={"text": "Delivery is on Tuesday."}, headers=h)
+        b = self.srv.request("POST", path, body={"text": "Delivery is on Tuesday."}, headers=h)
+        self.assertEqual(a.status, 201, a)
+        self.assertEqual((b.status, b.body), (201, a.body))
+        self.assertEqual(b.headers.get("idempotent-replayed"), "true")
+        threads = self.srv.get("/v1/threads?order_id=" + oid, self.fx.owner).json["threads"]
+        msgs = self.srv.get("/v1/threads/" + threads[0]["id"], self.fx.owner).json["messages"]
+        self.assertEqual([m["text"] for m in msgs], ["Delivery is on Tuesday."])
+
+
 class OutOfMemory(ServerCase):
     """Fallible allocations of 256 KiB and more fail (PARLEY_TEST_ALLOC_FAIL_FROM): a view
     that large is answered 503 out_of_memory, and the server goes on for everyone."""
