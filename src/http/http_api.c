@@ -45,6 +45,8 @@ static json_t *body_object(http_req *r) {
   json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
   if (!j) {
     if (json_error_code(&err) == json_error_invalid_utf8) http__error(r, PL_EUTF8, "the body is not valid UTF-8");
+    else if (json_error_code(&err) == json_error_out_of_memory)
+      http__error(r, PL_ENOMEM, "no memory to read the body; retry later");
     else {
       char msg[300];
       snprintf(msg, sizeof msg, "the body is not valid JSON: %s (line %d, column %d)", err.text,

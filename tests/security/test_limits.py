@@ -350,6 +350,14 @@ class OutOfMemory(ServerCase):
         self.assertEqual(self.srv.get("/healthz").status, 200)
         self.assertIsNone(self.srv.proc.poll())
 
+    def test_large_body_is_503_not_an_abort(self):
+        oid = self.fx.orders["B1/S1"][1]
+        r = self.srv.post("/v1/threads", {"order_id": oid, "topic": "other", "text": "x" * 600000}, self.fx.b1)
+        self.assertError(r, 503, "out_of_memory")
+        r = self.srv.post("/v1/threads", {"order_id": oid, "topic": "other", "text": "a normal question"}, self.fx.b1)
+        self.assertEqual(r.status, 201, r)
+        self.assertIsNone(self.srv.proc.poll())
+
 
 if __name__ == "__main__":
     main()
