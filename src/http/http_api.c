@@ -317,41 +317,22 @@ static void h_thread_get(http_req *r, int64_t id) {
       return;
     }
   }
-  if (bef && !svc_parse_ref(bef, 'M', &before)) {
+  if (bef && !svc_parse_ref(bef, 'M', &before)) { /* the service checks it is the thread's */
     http__error(r, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
     return;
   }
   st_thread t;
   st_message *msgs;
   size_t n;
+  int64_t older;
   pl_detail d = {{0}};
-  pl_err e = svc_thread_get(r->s, &r->caller, id, r->a, &t, &msgs, &n, &d);
+  pl_err e = svc_thread_page(r->s, &r->caller, id, before, (int)limit, r->a, &t, &msgs, &n, &older, &d);
   if (e) return fail(r, e, &d);
-  /* The page: the newest `limit` visible messages before `before`, in the thread's order
-   * (time, then id). */
-  size_t hi = n, lo;
-  if (before) {
-    for (hi = 0; hi < n && msgs[hi].id != before; hi++) {}
-    if (hi == n || !svc_message_visible(&r->caller, &msgs[hi])) {
-      http__error(r, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
-      return;
-    }
-  }
-  size_t taken = 0;
-  for (lo = hi; lo > 0 && taken < (size_t)limit; lo--)
-    if (svc_message_visible(&r->caller, &msgs[lo - 1])) taken++;
-  bool older = false;
-  for (size_t i = lo; i > 0 && !older; i--) older = svc_message_visible(&r->caller, &msgs[i - 1]);
   json_t *arr = json_array();
-  int64_t first = 0;
-  for (size_t i = lo; i < hi; i++)
-    if (svc_message_visible(&r->caller, &msgs[i])) {
-      if (!first) first = msgs[i].id;
-      json_array_append_new(arr, svc_json_message(&r->caller, &msgs[i]));
-    }
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_message(&r->caller, &msgs[i]));
   json_t *page = json_pack("{s:i,s:o,s:o}", "limit", (int)limit, "before",
                            bef ? json_string(bef) : json_null(), "older",
-                           older && first ? json_string(svc_message_ref(r->a, first)) : json_null());
+                           older ? json_string(svc_message_ref(r->a, older)) : json_null());
   json_t *order = json_null();
   if (t.order_id) {
     st_order o;

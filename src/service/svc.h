@@ -171,8 +171,15 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
 pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_in *in,
                 pl_arena *a, svc_sent *m_out, pl_detail *d);
 
+/* A thread and every message of it (the caller filters with svc_message_visible). */
 pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
                       st_message **msgs, size_t *nmsgs, pl_detail *d);
+/* A thread and one page of its messages (docs/api.md): the newest `limit` the caller may
+ * see before message `before` (0: from the newest), oldest first; *older is the `before`
+ * of the page before it (0 on the first page). PL_EPAGE when `before` is not a message of
+ * the thread the caller sees. before 0 and limit 0: as svc_thread_get. */
+pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, int limit, pl_arena *a,
+                       st_thread *t, st_message **msgs, size_t *nmsgs, int64_t *older, pl_detail *d);
 pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
                        st_thread **out, size_t *n, int64_t *response_needed, pl_detail *d);
 

@@ -339,12 +339,35 @@ const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena
   return out;
 }
 
-pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
-                      st_message **msgs, size_t *n, pl_detail *d) {
+pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, int limit, pl_arena *a,
+                       st_thread *t, st_message **msgs, size_t *n, int64_t *older, pl_detail *d) {
+  *older = 0;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
+  /* One page: the newest `limit` messages the caller sees before `before`, in the thread's
+   * order (time, then id). Only the page is filled and masked, so that the cost of a view
+   * does not grow with the thread. */
+  if (!e && (before || limit > 0)) {
+    size_t hi = *n, lo, taken = 0;
+    if (before) {
+      for (hi = 0; hi < *n && (*msgs)[hi].id != before; hi++) {}
+      if (hi == *n || !svc_message_visible(c, &(*msgs)[hi]))
+        e = pl_fail(d, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
+    }
+    if (!e) {
+      size_t k = 0;
+      for (lo = hi; lo > 0 && (limit <= 0 || taken < (size_t)limit); lo--)
+        if (svc_message_visible(c, &(*msgs)[lo - 1])) taken++;
+      bool more = false;
+      for (size_t i = lo; i > 0 && !more; i--) more = svc_message_visible(c, &(*msgs)[i - 1]);
+      for (size_t i = lo; i < hi; i++)
+        if (svc_message_visible(c, &(*msgs)[i])) (*msgs)[k++] = (*msgs)[i];
+      *n = k;
+      if (more && k) *older = (*msgs)[0].id;
+    }
+  }
   if (!e) e = svc__attachments_fill(s, *msgs, *n, a);
   /* The seller's team sees a buyer's own contact details masked. */
   if (!e && c->kind == ST_PRINCIPAL_AGENT)
@@ -352,6 +375,12 @@ pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_t
       if (!strcmp((*msgs)[i].direction, "buyer"))
         (*msgs)[i].text = (char *)mask_in_tx(s, t->marketplace_id, (*msgs)[i].text, a);
   return svc__end(s, e, d);
+}
+
+pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
+                      st_message **msgs, size_t *n, pl_detail *d) {
+  int64_t older;
+  return svc_thread_page(s, c, id, 0, 0, a, t, msgs, n, &older, d);
 }
 
 pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,

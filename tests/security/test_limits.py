@@ -207,6 +207,16 @@ class Pagination(LimitsCase):
                     "before=M999999999"):
             self.assertError(self.srv.get(path + "?" + bad, self.fx.b1), 400, "invalid_page")
         self.assertEqual(self.srv.get(path + "?limit=200", self.fx.b1).status, 200)
+        # a page counts what the caller sees: the seller's internal notes are not the buyer's
+        r = self.srv.post(path + "/notes", {"text": "internal: check stock"}, self.fx.s2)
+        self.assertEqual(r.status, 201, r)
+        note = r.json["note"]["id"] if "note" in r.json else r.json["message"]["id"]
+        r = self.srv.get(path + "?limit=3", self.fx.b1)
+        self.assertEqual([m["id"] for m in r.json["messages"]], ids[-3:])
+        r = self.srv.get(path + "?limit=3", self.fx.s2)
+        self.assertEqual([m["id"] for m in r.json["messages"]], ids[-2:] + [note])
+        self.assertError(self.srv.get(path + "?before=" + note, self.fx.b1), 400, "invalid_page")
+        self.assertEqual(self.srv.get(path + "?before=" + note, self.fx.s2).json["messages"][-1]["id"], ids[-1])
 
 
 class Idempotency(LimitsCase):
