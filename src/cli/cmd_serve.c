@@ -39,7 +39,9 @@ static const char usage[] =
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
-    "  --mail-max-size B  largest mail taken in (default 10485760)\n\n"
+    "  --mail-max-size B  largest mail taken in (default 10485760)\n"
+    "  --audit-checkpoint S  sign a checkpoint over every audit chain's head every S seconds\n"
+    "                     (default 3600; 0 never; `parley audit verify` checks them)\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
     "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
@@ -49,7 +51,7 @@ int cmd_serve(int argc, char **argv) {
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
-                                      "mail-retry", "files", "policy-cache", NULL};
+                                      "mail-retry", "files", "policy-cache", "audit-checkpoint", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -70,6 +72,16 @@ int cmd_serve(int argc, char **argv) {
   if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(files, sizeof files, "./parley-files");
   else snprintf(files, sizeof files, "%s.files", db);
   so.files_dir = cli_get(&a, "files", files);
+  const char *acp = cli_get(&a, "audit-checkpoint", NULL);
+  if (acp) {
+    char *end;
+    long long v = strtoll(acp, &end, 10);
+    if (*end || v < 0) {
+      fprintf(stderr, "parley serve: --audit-checkpoint takes a number of seconds (0: never)\n");
+      return 2;
+    }
+    so.audit_checkpoint_seconds = v ? v : -1;
+  }
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};

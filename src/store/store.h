@@ -111,11 +111,32 @@ typedef struct {
   pl_time at;
 } st_event;
 
+/* An audit entry. The log is one hash chain per seller (chain = the seller's id) and one
+ * platform chain ("") for what no seller owns (marketplaces, buyers), so that appends of
+ * different tenants never wait for each other; seq is the entry's place in its chain.
+ * Entries written before chains were per seller have chain NULL and seq 0: they form
+ * the legacy chain in id order, and every chain begins at its last hash. */
 typedef struct {
-  int64_t id;
-  char *seller_id, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
+  int64_t id, seq;
+  char *seller_id, *chain, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
   pl_time at;
 } st_audit;
+
+/* The head of a chain: its last entry's seq and hash (seq 0: no entry yet, hash is
+ * where the chain begins). */
+typedef struct {
+  char *chain, *hash;
+  int64_t seq;
+} st_audit_head;
+
+/* A signed checkpoint over every chain head (docs/scaling.md, "The audit log"). */
+typedef struct {
+  int64_t id, nchains;
+  pl_time at;
+  char *root;       /* Merkle root over the heads, hex */
+  char *heads_json; /* [[chain, seq, hash], ...] sorted by chain */
+  char *public_key, *signature; /* Ed25519, hex; the signature is over the root's statement */
+} st_audit_checkpoint;
 
 typedef struct {
   int64_t id;
@@ -385,9 +406,19 @@ typedef struct store_ops {
   pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
                             st_thread **out, size_t *n);
 
-  /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
+  /* Appends to the chain e->chain (the store computes seq, prev_hash and hash, locking
+   * only that chain's head). */
   pl_err (*audit_append)(store *s, st_audit *e);
   pl_err (*audit_list)(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+  /* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
+   * the legacy chain by id after `after`. */
+  pl_err (*audit_chain)(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                        st_audit **out, size_t *n);
+  /* Every chain's head, sorted by chain. */
+  pl_err (*audit_heads)(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+  /* Checkpoints: append one (sets c->id); list them oldest first. */
+  pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
+  pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
   /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
    * seller_id when client_id is NULL. */

@@ -61,6 +61,15 @@ pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_m
                                  size_t *n);
 pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
 
+/* The audit log (store_pg_audit.c), for the vtable. */
+pl_err pg__audit_append(store *s, st_audit *e);
+pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                       st_audit **out, size_t *n);
+pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c);
+pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
+
 /* Team work (store_pg_team.c), for the vtable. */
 pl_err pg__team_doc_put(store *s, st_team_doc *d);
 pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,

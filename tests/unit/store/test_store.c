@@ -711,6 +711,91 @@ static void test_audit(void **state) {
   store_rollback(f->s);
 }
 
+/* One chain per seller: appends of S1, S2 and the platform interleave, yet each chain
+ * numbers and links only its own entries; a new chain begins where the legacy chain (the
+ * entries from before chains) ends; the heads and checkpoints read back. */
+static void test_audit_chains(void **state) {
+  fx *f = *state;
+  static const char *const legacy_hash = "1111111111111111111111111111111111111111111111111111111111111111";
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO audit(seller_id, at, actor, action, subject, detail, prev_hash, hash)"
+           " VALUES (NULL, 1, 'old', 'old', 'old', '{}', '%s', '%s')",
+           "0000000000000000000000000000000000000000000000000000000000000000", legacy_hash);
+  assert_true(raw_exec(f, sql));
+  static const char *const chains[] = {"S1", "S2", "", "S1", "S1", "S2", ""};
+  for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
+    W(f);
+    st_audit e = {.seller_id = *chains[i] ? (char *)chains[i] : NULL, .chain = (char *)chains[i],
+                  .actor = "a", .action = "x", .subject = "s", .at = T0 + (pl_time)i};
+    OK(OPS(f)->audit_append(f->s, &e));
+    assert_true(e.seq > 0);
+    C(f);
+  }
+  /* a rolled-back append moves no head */
+  W(f);
+  st_audit gone = {.chain = "S2", .actor = "a", .action = "gone", .subject = "s", .at = T0 + 50};
+  OK(OPS(f)->audit_append(f->s, &gone));
+  store_rollback(f->s);
+  R(f);
+  static const struct { const char *chain; int64_t n; } want[] = {{"", 2}, {"S1", 3}, {"S2", 2}};
+  st_audit_head *heads;
+  size_t nh;
+  OK(OPS(f)->audit_heads(f->s, f->a, &heads, &nh));
+  assert_int_equal(nh, 3);
+  for (size_t k = 0; k < 3; k++) {
+    assert_string_equal(heads[k].chain, want[k].chain);
+    assert_int_equal(heads[k].seq, want[k].n);
+    st_audit *l;
+    size_t n;
+    OK(OPS(f)->audit_chain(f->s, want[k].chain, 0, 100, f->a, &l, &n));
+    assert_int_equal(n, (size_t)want[k].n);
+    const char *prev = legacy_hash;
+    for (size_t i = 0; i < n; i++) {
+      assert_int_equal(l[i].seq, (int64_t)i + 1);
+      assert_string_equal(l[i].chain, want[k].chain);
+      assert_string_equal(l[i].prev_hash, prev);
+      char h[65];
+      store__audit_hash(&l[i], prev, h);
+      assert_string_equal(l[i].hash, h);
+      prev = l[i].hash;
+    }
+    assert_string_equal(heads[k].hash, prev);
+  }
+  /* paging: after a place, at most limit */
+  st_audit *l;
+  size_t n;
+  OK(OPS(f)->audit_chain(f->s, "S1", 1, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].seq, 2);
+  /* the legacy chain, by id */
+  OK(OPS(f)->audit_chain(f->s, NULL, 0, 100, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_null(l[0].chain);
+  assert_string_equal(l[0].hash, legacy_hash);
+  store_rollback(f->s);
+
+  W(f);
+  st_audit_checkpoint c = {.at = T0, .nchains = 3, .root = "r00t", .heads_json = "[]", .public_key = "pk",
+                           .signature = "sig"};
+  OK(OPS(f)->audit_checkpoint_add(f->s, &c));
+  assert_true(c.id > 0);
+  C(f);
+  R(f);
+  st_audit_checkpoint *cps;
+  size_t ncp;
+  OK(OPS(f)->audit_checkpoint_list(f->s, f->a, &cps, &ncp));
+  assert_int_equal(ncp, 1);
+  assert_int_equal(cps[0].id, c.id);
+  assert_int_equal(cps[0].nchains, 3);
+  assert_string_equal(cps[0].root, "r00t");
+  assert_string_equal(cps[0].signature, "sig");
+  store_rollback(f->s);
+  /* checkpoints are append-only */
+  assert_false(raw_exec(f, "UPDATE audit_checkpoints SET root = 'forged'"));
+  assert_false(raw_exec(f, "DELETE FROM audit_checkpoints"));
+}
+
 /* ---- the inbox query ------------------------------------------------------------------- */
 
 typedef struct {
@@ -1034,6 +1119,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_messages, setup, teardown),             \
   cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),          \
   cmocka_unit_test_setup_teardown(test_audit, setup, teardown),                \
+  cmocka_unit_test_setup_teardown(test_audit_chains, setup, teardown),                \
   cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
