@@ -210,6 +210,14 @@ static const char *const store_sqlite_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* Addresses agents write from by e-mail (docs/postfix.md, "Who speaks for a party"):
+     * sealed, found by keyed hash, each once per seller. */
+    "CREATE TABLE agent_addresses("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id), email_sealed TEXT NOT NULL,"
+    "  email_hash TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (seller_id, email_hash));"
+    "CREATE INDEX agent_addresses_agent ON agent_addresses(agent_id);",
 };
 
 #endif
