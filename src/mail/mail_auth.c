@@ -350,7 +350,7 @@ void mail_auth_check(const char *data, size_t len, const char *authserv_id, pl_a
       if (!strcmp(r->method, "dmarc")) {
         bool names = !r->header_from || !strcasecmp(domain_part(r->header_from), dom);
         if (ok && r->header_from && names) pass = true;
-        else if (!ok && strcmp(r->result, "none") && names) blocked = true;
+        else if (!strcmp(r->result, "fail") && names) blocked = true;
       } else if (!strcmp(r->method, "dkim")) {
         if (ok && mail_domains_aligned(r->header_d, dom)) pass = true;
       } else if (!strcmp(r->method, "spf")) {

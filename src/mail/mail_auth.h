@@ -62,8 +62,8 @@ typedef struct {
 /* Reads a message's header section: its single From: address and the results of every
  * Authentication-Results header whose authserv-id is authserv_id (others are ignored, as
  * anybody may write them). Authenticated when some dmarc=pass names the From: domain or a
- * dkim=pass (header.d) or spf=pass (smtp.mailfrom) is aligned with it, and no dmarc
- * result naming it is other than pass or none (a failed DMARC check outweighs the rest). */
+ * dkim=pass (header.d) or spf=pass (smtp.mailfrom) is aligned with it, and no dmarc=fail
+ * names it (a failed DMARC check outweighs the rest). */
 void mail_auth_check(const char *data, size_t len, const char *authserv_id, pl_arena *a,
                      mail_auth_verdict *out);
 

@@ -512,7 +512,9 @@ void svc_mail_worker_stop(svc_mail_worker *w) {
 #define REFUSAL "this address takes mail only from a party of the conversation, authenticated by its domain"
 
 static pl_err refuse(pl_detail *d, const char *why) {
-  (void)why; /* the reason is the operator's business: the sender learns nothing from it */
+  /* The reason is the operator's business (the log, without addresses): the sender learns
+   * nothing from it. */
+  fprintf(stderr, "parley: mail refused: %s\n", why ? why : "unknown");
   return pl_fail(d, PL_EFORBIDDEN, "%s", REFUSAL);
 }
 
