@@ -179,6 +179,8 @@ class MailTrustTest(unittest.TestCase):
         seller_mail = wait_for(lambda: [m for m in cls.postfix.mbox("acme.test/support") if "charger?" in m], 60,
                                "the buyer's message in the seller's mailbox\n" + cls.postfix.log())[0]
         cls.seller_reply_to = re.search(r"^Reply-To: (.*)$", seller_mail, re.M).group(1).strip()
+        cls.buyer_msgid = re.search(r"^Message-ID: (<[^>]+>)", seller_mail, re.M | re.I).group(1)
+        cls.seller_alias = re.search(r"^To: <?([a-z0-9]{16}@[^>\s]+)", seller_mail, re.M).group(1)
         st, body = p.request("POST", "/v1/threads/%s/messages" % cls.thread, "agent", {"text": "Let me check."})
         assert st in (200, 201), body
         buyer_mail = wait_for(lambda: [m for m in cls.postfix.mbox("mail.test/jane") if "Let me check" in m], 60,
@@ -271,6 +273,30 @@ class MailTrustTest(unittest.TestCase):
         fake = self.answer(swaks_raw(self.smtp, SELLER_REAL, made_up, signed(made_up)))
         self.assertEqual(real, fake)
         self.assertRegex(real, r"^550 5\.7\.1 ")
+        # A reply address with its MAC changed, or of the other party, is no better.
+        tampered = re.sub(r"-[0-9a-f]{16}@", "-0123456789abcdef@", self.seller_reply_to)
+        self.assertEqual(self.answer(swaks_raw(self.smtp, SELLER_REAL, tampered, signed(tampered))), real)
+        self.assertEqual(self.answer(swaks_raw(self.smtp, SELLER_REAL, self.buyer_reply_to,
+                                               signed(self.buyer_reply_to))), real)
+        # The same bare alias answering the buyer's message the seller received is the seller's reply.
+        raw = message(SELLER_REAL, self.buyer_alias, "We answer your question below.",
+                      ["In-Reply-To: %s" % self.buyer_msgid, "References: %s" % self.buyer_msgid])
+        self.assertEqual(self.answer(swaks_raw(self.smtp, SELLER_REAL, self.buyer_alias,
+                                               self.verifier.sign(raw, "acme.test"))), "sent")
+        wait_for(lambda: [m for m in self.messages() if "answer your question below" in m["text"]], 60, "the reply")
+
+    def test_7_a_seller_guessing_buyers_learns_nothing(self):
+        # The seller mails its own alias "from" a buyer's address and from a made-up one.
+        before = self.messages()
+        refs = ["In-Reply-To: %s" % self.seller_msgid]
+        answers = set()
+        for frm in (BUYER_REAL, "nobody.at.all@mail.test"):
+            answers.add(self.answer(swaks_raw(self.smtp, frm, self.seller_alias, message(frm, self.seller_alias, "hi", refs))))
+            answers.add(self.answer(swaks_raw(self.smtp, SELLER_REAL, self.seller_alias, self.verifier.sign(
+                message(frm, self.seller_alias, "hi", refs), "acme.test"))))
+        self.assertEqual(len(answers), 1, answers)
+        self.assertRegex(answers.pop(), r"^550 5\.7\.1 ")
+        self.assertEqual(self.messages(), before)
 
     def test_6_rcpt_answers_are_the_same_for_every_alias(self):
         def rcpt(to):
