@@ -58,8 +58,11 @@ static char *read_kw(cur *c, pl_arena *a) {
 static char *read_quoted(cur *c, pl_arena *a) {
   if (c->p >= c->end || *c->p != '"') return NULL;
   c->p++;
-  size_t cap = (size_t)(c->end - c->p) + 1, n = 0;
-  char *r = pl_arena_alloc(a, cap);
+  /* Sized to this string, not to the rest of the header: many short strings stay small. */
+  const char *q = c->p;
+  while (q < c->end && *q != '"') q += *q == '\\' && q + 1 < c->end ? 2 : 1;
+  size_t n = 0;
+  char *r = pl_arena_alloc(a, (size_t)(q - c->p) + 1);
   while (c->p < c->end) {
     char ch = *c->p++;
     if (ch == '"') {
