@@ -1,4 +1,5 @@
-/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents, buyers and tokens. */
+/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents and their e-mail addresses, buyers
+ * and tokens. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -168,7 +168,10 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
-  if (ms) printf("parley: taking mail over LMTP/SMTP on %.*s:%u\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp, mail_port(ms));
+  if (ms)
+    printf("parley: taking mail over LMTP/SMTP on %.*s:%u (%s%s)\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp,
+           mail_port(ms), lo.trust_envelope ? "believing envelope senders" : "trusting the results of ",
+           lo.trust_envelope ? "" : lo.authserv_id);
   char host[128];
   snprintf(host, sizeof host, "%s", ho.listen);
   char *colon = strrchr(host, ':');

@@ -695,6 +695,7 @@ static pl_err mail_agent(svc *s, const char *seller_id, int64_t agent_id, pl_are
   }
   pthread_mutex_unlock(&mu);
   if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
+  if (!strcmp(ag.role, "read_only")) return refuse(d, "the seller's mail agent is read-only");
   memset(c, 0, sizeof *c);
   c->kind = ST_PRINCIPAL_AGENT;
   c->seller_id = pl_arena_strdup(a, seller_id);

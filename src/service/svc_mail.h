@@ -1,6 +1,8 @@
 /* svc_mail.h - the e-mail channel's service operations: the outbox's delivery worker, and
  * mail that arrives for an alias (docs/postfix.md). Every rule of the API applies: a
- * seller's reply by e-mail is sent with svc_send, as the seller's "E-mail" agent. */
+ * seller's reply by e-mail is sent with svc_send, as the agent whose registered address it
+ * came from (or the seller's "E-mail" agent), and only mail the deployment's verifier
+ * authenticated speaks for anyone. */
 #ifndef PL_SVC_MAIL_H
 #define PL_SVC_MAIL_H
 
