@@ -40,6 +40,12 @@ static const char usage[] =
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
     "  --mail-max-size B  largest mail taken in (default 10485760)\n"
+    "  --mail-authserv-id NAME  the authserv-id of the DKIM/DMARC verifier in front of parley\n"
+    "                     (OpenDKIM/OpenDMARC, rspamd): only its Authentication-Results\n"
+    "                     count; needed with --lmtp (docs/postfix.md)\n"
+    "  --mail-trust MODE  authenticated (default): mail speaks for a party only when its\n"
+    "                     From: domain passed, aligned; envelope: the envelope sender is\n"
+    "                     believed, for closed networks only\n"
     "  --audit-checkpoint S  sign a checkpoint over every audit chain's head every S seconds\n"
     "                     (default 3600; 0 never; `parley audit verify` checks them)\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
@@ -51,7 +57,8 @@ int cmd_serve(int argc, char **argv) {
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
-                                      "mail-retry", "files", "policy-cache", "audit-checkpoint", NULL};
+                                      "mail-retry", "files", "policy-cache", "mail-authserv-id",
+                                      "mail-trust", "audit-checkpoint", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -151,8 +158,20 @@ int cmd_serve(int argc, char **argv) {
   mail_server *ms = NULL;
   const char *lmtp = cli_get(&a, "lmtp", NULL);
   mail_options lo = {.listen = lmtp, .hostname = mo.mail_domain,
-                     .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10)};
-  if (svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
+                     .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10),
+                     .authserv_id = cli_get(&a, "mail-authserv-id", NULL)};
+  const char *trust = cli_get(&a, "mail-trust", "authenticated");
+  lo.trust_envelope = !strcmp(trust, "envelope");
+  pl_err te = PL_OK;
+  if (!lo.trust_envelope && strcmp(trust, "authenticated"))
+    te = pl_fail(&d, PL_EINVAL, "--mail-trust is authenticated or envelope, not %s", trust);
+  else if (lmtp && !lo.trust_envelope && (!lo.authserv_id || !*lo.authserv_id))
+    te = pl_fail(&d, PL_EINVAL, "--lmtp needs --mail-authserv-id NAME, the authserv-id of the DKIM/DMARC "
+                                "verifier in front of parley (or --mail-trust envelope on a closed network)");
+  if (lmtp && lo.trust_envelope && !te)
+    fprintf(stderr, "parley: WARNING: --mail-trust envelope: mail is taken as its envelope sender's, which "
+                    "anyone can forge. Use it only where nobody outside can reach the MTA.\n");
+  if (te || svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
     svc_mail_worker_stop(mw);
     http_stop(h);
@@ -161,7 +180,10 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
-  if (ms) printf("parley: taking mail over LMTP/SMTP on %.*s:%u\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp, mail_port(ms));
+  if (ms)
+    printf("parley: taking mail over LMTP/SMTP on %.*s:%u (%s%s)\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp,
+           mail_port(ms), lo.trust_envelope ? "believing envelope senders" : "trusting the results of ",
+           lo.trust_envelope ? "" : lo.authserv_id);
   char host[128];
   snprintf(host, sizeof host, "%s", ho.listen);
   char *colon = strrchr(host, ':');

@@ -41,6 +41,15 @@ typedef struct {
   char *seller_id, *name, *role; /* role: owner, agent, read_only */
 } st_agent;
 
+/* An address an agent registered to write by e-mail as that agent (docs/postfix.md). */
+typedef struct {
+  int64_t id, agent_id;
+  char *seller_id;
+  char *email_sealed; /* encrypted (pl_seal) */
+  char *email_hash;   /* keyed hash of the lower-cased address, for look-ups */
+  pl_time created_at;
+} st_agent_address;
+
 typedef struct {
   char *id, *name, *locale;
   char *email_sealed; /* encrypted */
@@ -448,6 +457,16 @@ typedef struct store_ops {
   /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
   pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
                        st_agent *out);
+  /* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
+  pl_err (*agent_address_add)(store *s, st_agent_address *v);
+  /* The seller's addresses (agent_id 0: every agent's), by id. */
+  pl_err (*agent_address_list)(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                               st_agent_address **out, size_t *n);
+  /* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
+  pl_err (*agent_address_delete)(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+  /* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
+  pl_err (*agent_address_find)(store *s, const char *seller_id, const char *email_hash,
+                               pl_arena *a, st_agent_address *out);
 
   /* ---- attachments (svc_attach.c) ---- */
   pl_err (*attachment_put)(store *s, const st_attachment *a);

@@ -243,6 +243,14 @@ static const char *const store_pg_migrations[] = {
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
 
+    /* Addresses agents write from by e-mail (as SQLite's; docs/postfix.md). */
+    "CREATE TABLE agent_addresses("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  agent_id BIGINT NOT NULL REFERENCES agents(id), email_sealed TEXT NOT NULL,"
+    "  email_hash TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (seller_id, email_hash));"
+    "CREATE INDEX agent_addresses_agent ON agent_addresses(agent_id);",
+
     /* One audit chain per seller, and signed checkpoints over every head (as SQLite's).
      * The one-row head that every append of every tenant locked goes: each chain's head
      * row is locked only by appends to that chain. */

@@ -72,6 +72,12 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **marketpla
                       char **buyer_id, char **seller_id);
 pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);
 pl_err sq__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+pl_err sq__agent_address_add(store *s, st_agent_address *v);
+pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                              st_agent_address **out, size_t *n);
+pl_err sq__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+pl_err sq__agent_address_find(store *s, const char *seller_id, const char *email_hash, pl_arena *a,
+                              st_agent_address *out);
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
                       st_agent *out);
 

@@ -211,6 +211,14 @@ static const char *const store_sqlite_migrations[] = {
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
 
+    /* Addresses agents write from by e-mail (docs/postfix.md, "Who speaks for a party"):
+     * sealed, found by keyed hash, each once per seller. */
+    "CREATE TABLE agent_addresses("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id), email_sealed TEXT NOT NULL,"
+    "  email_hash TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (seller_id, email_hash));"
+    "CREATE INDEX agent_addresses_agent ON agent_addresses(agent_id);",
+
     /* One audit chain per seller, and signed checkpoints over every head. Entries
      * written before keep chain NULL: the legacy chain, where every new chain begins. */
     "ALTER TABLE audit ADD COLUMN chain TEXT;"

@@ -282,6 +282,66 @@ static void test_agents(void **state) {
   store_rollback(f->s);
 }
 
+/* Agents' registered addresses: once per seller, scoped to the seller, found by hash. */
+static void test_agent_addresses(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  int64_t a1 = 0, a2 = 0, a3 = 0;
+  OK(OPS(f)->agent_add(f->s, &ag, &a1));
+  ag.name = "Sam";
+  OK(OPS(f)->agent_add(f->s, &ag, &a2));
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  OK(OPS(f)->agent_add(f->s, &other, &a3));
+  st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
+                        .email_hash = "ha", .created_at = T0};
+  OK(OPS(f)->agent_address_add(f->s, &v));
+  assert_true(v.id > 0);
+  st_agent_address w = {.seller_id = "S1", .agent_id = a2, .email_sealed = "sealed-b",
+                        .email_hash = "hb", .created_at = T0 + 1};
+  OK(OPS(f)->agent_address_add(f->s, &w));
+  /* The same address at another seller is that seller's business. */
+  st_agent_address x = {.seller_id = "S2", .agent_id = a3, .email_sealed = "sealed-a2",
+                        .email_hash = "ha", .created_at = T0};
+  OK(OPS(f)->agent_address_add(f->s, &x));
+  /* Another seller's agent cannot be given an address of S1. */
+  st_agent_address y = {.seller_id = "S1", .agent_id = a3, .email_sealed = "s", .email_hash = "hy",
+                        .created_at = T0};
+  assert_int_equal(OPS(f)->agent_address_add(f->s, &y), PL_ENOTFOUND);
+  C(f);
+  W(f);
+  st_agent_address dup = {.seller_id = "S1", .agent_id = a2, .email_sealed = "again",
+                          .email_hash = "ha", .created_at = T0};
+  assert_int_equal(OPS(f)->agent_address_add(f->s, &dup), PL_EEXIST);
+  store_rollback(f->s);
+  R(f);
+  st_agent_address *list;
+  size_t n;
+  OK(OPS(f)->agent_address_list(f->s, "S1", 0, f->a, &list, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(list[0].agent_id, a1);
+  assert_string_equal(list[0].email_sealed, "sealed-a");
+  assert_string_equal(list[1].email_hash, "hb");
+  OK(OPS(f)->agent_address_list(f->s, "S1", a2, f->a, &list, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].id, w.id);
+  st_agent_address got;
+  OK(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got));
+  assert_int_equal(got.agent_id, a1);
+  OK(OPS(f)->agent_address_find(f->s, "S2", "ha", f->a, &got));
+  assert_int_equal(got.agent_id, a3);
+  assert_int_equal(OPS(f)->agent_address_find(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
+  store_rollback(f->s);
+  W(f);
+  /* Only the agent's own address goes, and only within the seller. */
+  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S2", a1, v.id), PL_ENOTFOUND);
+  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S1", a2, v.id), PL_ENOTFOUND);
+  OK(OPS(f)->agent_address_delete(f->s, "S1", a1, v.id));
+  assert_int_equal(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
+  C(f);
+}
+
 /* ---- aliases and tokens ------------------------------------------------------------------ */
 
 static void test_aliases(void **state) {
@@ -1112,6 +1172,7 @@ static void test_pg_two_nodes(void **state) {
 #define BACKEND_TESTS(setup)                                                  \
   cmocka_unit_test_setup_teardown(test_parties, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_agents, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
