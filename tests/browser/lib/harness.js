@@ -1,6 +1,6 @@
 // harness.js - starts parley serve on a fresh demo store, drives Debian's Chromium, records screenshots and console errors.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,15 @@ export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
   const db = join(dir, 'parley.db');
   execFileSync(bin, ['demo', '--db', db], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The journeys start conversations faster than one buyer may (docs/rules.md, "Limits": 5 a
+  // minute): the demo's US marketplace lifts the party limits, as the API suites' does.
+  const unlimited = Object.fromEntries(['buyer_messages_per_minute', 'buyer_messages_per_day', 'buyer_threads_per_minute',
+    'buyer_threads_per_day', 'buyer_uploads_per_hour', 'buyer_upload_bytes_per_day', 'seller_uploads_per_hour',
+    'seller_upload_bytes_per_day'].map((k) => [k, 0]));
+  const lines = join(dir, 'limits.jsonl');
+  writeFileSync(lines, JSON.stringify({ type: 'marketplace', id: 'ATVPDKIKX0DER', name: 'Example US', domains: ['example.com'],
+    locale: 'en-US', settings: unlimited }) + '\n');
+  execFileSync(bin, ['import', lines, '--db', db], { stdio: ['ignore', 'ignore', 'inherit'] });
   const tokens = JSON.parse(readFileSync(`${db}.tokens.json`, 'utf8'));
   const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--web', WEB_ROOT], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
