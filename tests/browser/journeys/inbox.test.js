@@ -179,3 +179,30 @@ test('a message the policy blocked shows its findings in the thread', async () =
   s.check();
   await s.close();
 });
+
+test('a long thread shows its newest page and loads older messages on demand', async () => {
+  const b1 = server.tokens.buyers.B1;
+  const r = await server.api(b1, 'POST', '/v1/threads', { asin: 'B0OLDER001', seller_id: 'S1', topic: 'product_specifications', text: 'Message 1' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const tid = r.body.thread.id;
+  for (let i = 2; i <= 56; i++) {
+    const m = await server.api(b1, 'POST', `/v1/threads/${tid}/messages`, { text: `Message ${i}` });
+    assert.equal(m.status, 201, JSON.stringify(m.body));
+  }
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  await p.locator(`[data-thread="${tid}"] a`).click();
+  await p.locator('#messages > li').nth(49).waitFor();
+  assert.equal(await p.locator('#messages > li').count(), 50, 'the newest page: 50 messages');
+  assert.equal(await p.locator('#messages > li').last().locator('.msg-text').textContent(), 'Message 56');
+  const older = p.getByRole('button', { name: 'Show older messages' });
+  await older.click();
+  await p.locator('#messages > li').nth(55).waitFor();
+  assert.equal(await p.locator('#messages > li').count(), 56);
+  assert.equal(await p.locator('#messages > li').first().locator('.msg-text').textContent(), 'Message 1');
+  await older.waitFor({ state: 'hidden' });
+  await shot(p, 'thread', 'older-messages');
+  s.check();
+  await s.close();
+});
