@@ -143,11 +143,11 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     m.status_at = ev.at;
     if (!e) e = svc__thread_recompute(s, &t, a);
     if (!e)
-      e = svc__audit(s, t.seller_id, actor, "message.failed", svc_thread_ref(a, t.id),
-                     json_pack("{s:s,s:s}", "message", svc_message_ref(a, m.id), "reason", reason));
+      e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id),
+                     json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason));
     changed = true;
   }
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   e = svc__end(s, e, d);
   if (!e && changed) {
     svc__count_status(s, "failed");
@@ -180,10 +180,10 @@ static const char *category_words(const char *c) {
 static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
   char *out = pl_arena_printf(
       a,
-      "Your e-mail reply to %s (%s%s, thread T%lld) was not delivered: it breaks the "
+      "Your e-mail reply to %s (%s%s, thread %s) was not delivered: it breaks the "
       "marketplace's communication policy. Nothing of it reached the buyer.\n\nWhat was found:\n",
       buyer, t->order_id ? "order " : "product ", t->order_id ? t->order_id : t->asin ? t->asin : "",
-      (long long)t->id);
+      svc_thread_ref(a, t->id));
   json_t *pj = m->policy_json ? json_loads(m->policy_json, 0, NULL) : NULL;
   json_t *fs = json_object_get(pj, "findings");
   size_t i;
@@ -348,9 +348,9 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
       mo.reply_to = thread_alias(a, balias, t.id);
       mo.to_addr = sl.alias;
       text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
-      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
+      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
-                                text, note, by.name, (long long)t.id, mk.name);
+                                text, note, by.name, svc_thread_ref(a, t.id), mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
       mo.from_name = sl.name;
