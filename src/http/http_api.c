@@ -318,7 +318,7 @@ static void h_thread_get(http_req *r, int64_t id) {
     }
   }
   if (bef && !svc_parse_ref(bef, 'M', &before)) { /* the service checks it is the thread's */
-    http__error(r, PL_EPAGE, "before must be a message id of this thread (M123), as page.older gave it");
+    http__error(r, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
     return;
   }
   st_thread t;

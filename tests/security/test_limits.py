@@ -203,8 +203,9 @@ class Pagination(LimitsCase):
             self.assertLessEqual(len(r.json["messages"]), 5)
             r = self.srv.get(path + "?limit=5&before=" + older, self.fx.b1)
         self.assertEqual(seen, ids)
+        other = self.start_thread(self.fx.b1, self.fx.orders["B1/S2"][1], text="another thread")[1]["id"]
         for bad in ("limit=0", "limit=201", "limit=abc", "limit=", "before=12", "before=Mx",
-                    "before=M999999999"):
+                    "before=M999999999", "before=" + t["id"], "before=" + other):
             self.assertError(self.srv.get(path + "?" + bad, self.fx.b1), 400, "invalid_page")
         self.assertEqual(self.srv.get(path + "?limit=200", self.fx.b1).status, 200)
         # a page counts what the caller sees: the seller's internal notes are not the buyer's
