@@ -345,28 +345,24 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
-  if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
-  /* One page: the newest `limit` messages the caller sees before `before`, in the thread's
-   * order (time, then id). Only the page is filled and masked, so that the cost of a view
+  /* One page: the newest `limit` messages the caller sees before `before`, read as such
+   * from the store, and only the page is filled and masked, so that the cost of a view
    * does not grow with the thread. */
   if (!e && (before || limit > 0)) {
-    size_t hi = *n, lo, taken = 0;
+    st_message bm;
+    bool more = false;
     if (before) {
-      for (hi = 0; hi < *n && (*msgs)[hi].id != before; hi++) {}
-      if (hi == *n || !svc_message_visible(c, &(*msgs)[hi]))
+      pl_err g = s->st->ops->message_get(s->st, before, a, &bm);
+      if (g == PL_ENOTFOUND || (!g && (bm.thread_id != id || !svc_message_visible(c, &bm))))
         e = pl_fail(d, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
+      else e = g;
     }
-    if (!e) {
-      size_t k = 0;
-      for (lo = hi; lo > 0 && (limit <= 0 || taken < (size_t)limit); lo--)
-        if (svc_message_visible(c, &(*msgs)[lo - 1])) taken++;
-      bool more = false;
-      for (size_t i = lo; i > 0 && !more; i--) more = svc_message_visible(c, &(*msgs)[i - 1]);
-      for (size_t i = lo; i < hi; i++)
-        if (svc_message_visible(c, &(*msgs)[i])) (*msgs)[k++] = (*msgs)[i];
-      *n = k;
-      if (more && k) *older = (*msgs)[0].id;
-    }
+    if (!e)
+      e = s->st->ops->message_page(s->st, id, before ? &bm : NULL, c->kind == ST_PRINCIPAL_BUYER,
+                                   limit > 0 ? limit : 200, a, msgs, n, &more);
+    if (!e && more && *n) *older = (*msgs)[0].id;
+  } else if (!e) {
+    e = s->st->ops->message_list(s->st, id, a, msgs, n);
   }
   if (!e) e = svc__attachments_fill(s, *msgs, *n, a);
   /* The seller's team sees a buyer's own contact details masked. */

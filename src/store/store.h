@@ -351,6 +351,12 @@ typedef struct store_ops {
   pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
   pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
+  /* One page of a thread's messages, in the thread's order (time, then id): the newest
+   * `limit` before message `before` (NULL: from the newest), returned oldest first.
+   * buyer_view keeps only what a buyer sees (buyer messages, and seller messages that are
+   * delivered and not notes). *more: whether older messages of that view exist. */
+  pl_err (*message_page)(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
+                         int limit, pl_arena *a, st_message **out, size_t *n, bool *more);
 
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */

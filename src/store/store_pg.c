@@ -36,7 +36,7 @@ enum {
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
   Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
-  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
@@ -183,6 +183,10 @@ static const char *const sql[Q__COUNT] = {
                 " ON s.message_id = m.id WHERE m.id = $1",
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                     " ON s.message_id = m.id WHERE m.ext_id = $1",
+  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+                 " WHERE m.thread_id = $1 AND (NOT $2::boolean OR m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))"
+                 " AND ($3::bigint = 0 OR m.at < $4::bigint OR (m.at = $4::bigint AND m.id < $3::bigint))"
+                 " ORDER BY m.at DESC, m.id DESC LIMIT $5::int",
   [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                  " ON s.message_id = m.id WHERE m.thread_id = $1 ORDER BY m.at, m.id",
   [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
@@ -1071,6 +1075,32 @@ static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_messa
   return PL_OK;
 }
 
+static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
+                              int limit, pl_arena *a, st_message **out, size_t *n, bool *more) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, thread_id);
+  p_bool(&p, buyer_view);
+  p_int(&p, before ? before->id : 0);
+  p_int(&p, before ? before->at : 0);
+  p_int(&p, limit + 1); /* one more tells whether older ones exist */
+  PGresult *r = run(k, Q_MSG_PAGE, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  *more = rows > limit;
+  if (*more) rows = limit;
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[rows - 1 - i]); /* oldest first */
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
 static pl_err pg_event_insert(store *s, st_event *ev) {
   CONN(s);
   pg_params p = {.n = 0};
@@ -1355,6 +1385,7 @@ static const store_ops pg_ops = {
   .message_get = pg_message_get,
   .message_get_ext = pg_message_get_ext,
   .message_list = pg_message_list,
+  .message_page = pg_message_page,
   .event_insert = pg_event_insert,
   .event_list = pg_event_list,
   .review_request_put = pg_review_request_put,

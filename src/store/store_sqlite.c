@@ -23,7 +23,7 @@ enum {
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
-  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
@@ -152,6 +152,9 @@ static const char *const sql[Q__COUNT] = {
                 " ON s.message_id = m.id WHERE m.id = ?1",
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                     " ON s.message_id = m.id WHERE m.ext_id = ?1",
+  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+                 " WHERE m.thread_id = ?1 AND (?2 = 0 OR m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))"
+                 " AND (?3 = 0 OR m.at < ?4 OR (m.at = ?4 AND m.id < ?3)) ORDER BY m.at DESC, m.id DESC LIMIT ?5",
   [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                  " ON s.message_id = m.id WHERE m.thread_id = ?1 ORDER BY m.at, m.id",
   [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
@@ -1018,6 +1021,34 @@ static pl_err sq_message_list(store *s, int64_t thread_id, pl_arena *a, st_messa
   return PL_OK;
 }
 
+static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
+                              int limit, pl_arena *a, st_message **out, size_t *n, bool *more) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_PAGE);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int(st, 2, buyer_view);
+  sqlite3_bind_int64(st, 3, before ? before->id : 0);
+  sqlite3_bind_int64(st, 4, before ? before->at : 0);
+  sqlite3_bind_int(st, 5, limit + 1); /* one more tells whether older ones exist */
+  st_message *arr = pl_arena_alloc(a, (size_t)(limit + 1) * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) read_message(a, st, &arr[k++]);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  *more = k > (size_t)limit;
+  if (*more) k = (size_t)limit;
+  for (size_t i = 0; i < k / 2; i++) { /* newest first from the query: oldest first out */
+    st_message t = arr[i];
+    arr[i] = arr[k - 1 - i];
+    arr[k - 1 - i] = t;
+  }
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
 static pl_err sq_event_insert(store *s, st_event *ev) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_EVENT_INSERT);
@@ -1293,6 +1324,7 @@ static const store_ops sq_ops = {
   .message_get = sq_message_get,
   .message_get_ext = sq_message_get_ext,
   .message_list = sq_message_list,
+  .message_page = sq_message_page,
   .event_insert = sq_event_insert,
   .event_list = sq_event_list,
   .review_request_put = sq_review_request_put,

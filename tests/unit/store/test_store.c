@@ -1064,6 +1064,60 @@ static void test_transactions(void **state) {
   store_rollback(f->s);
 }
 
+/* Pages of a thread (GET /v1/threads/{id}): newest first from the store, returned oldest
+ * first, in the thread's order (time, then id), a buyer's view without notes and
+ * undelivered seller messages. */
+static void test_message_page(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "111-0000000-0000009", "S1", "B1", "B0P", T0);
+  int64_t t = new_thread(f, "S1", "B1", "111-0000000-0000009", NULL, T0);
+  int64_t id[8];
+  W(f);
+  id[0] = add_msg(f, t, "S1", "buyer", "b0", "delivered", T0 + 10);
+  id[1] = add_msg(f, t, "S1", "seller", "held", "held_for_review", T0 + 20);
+  id[2] = add_msg(f, t, "S1", "buyer", "b2", "delivered", T0 + 30);
+  id[3] = add_msg(f, t, "S1", "seller", "s3", "delivered", T0 + 30); /* same second: by id */
+  st_message note = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "note",
+                     .text = "internal", .at = T0 + 40};
+  OK(OPS(f)->message_insert(f->s, &note));
+  st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "test", .at = T0 + 40};
+  OK(OPS(f)->event_insert(f->s, &ev));
+  id[4] = note.id;
+  id[5] = add_msg(f, t, "S1", "buyer", "b5", "delivered", T0 + 50);
+  C(f);
+  st_message *m, before;
+  size_t n;
+  bool more;
+  R(f);
+  OK(OPS(f)->message_page(f->s, t, NULL, false, 3, f->a, &m, &n, &more));
+  assert_int_equal(n, 3);
+  assert_true(more);
+  assert_int_equal(m[0].id, id[3]);
+  assert_int_equal(m[1].id, id[4]);
+  assert_int_equal(m[2].id, id[5]);
+  OK(OPS(f)->message_get(f->s, id[3], f->a, &before));
+  OK(OPS(f)->message_page(f->s, t, &before, false, 3, f->a, &m, &n, &more));
+  assert_int_equal(n, 3);
+  assert_false(more);
+  assert_int_equal(m[0].id, id[0]);
+  assert_int_equal(m[2].id, id[2]);
+  /* the buyer's view: b0, b2, s3, b5 */
+  OK(OPS(f)->message_page(f->s, t, NULL, true, 2, f->a, &m, &n, &more));
+  assert_int_equal(n, 2);
+  assert_true(more);
+  assert_int_equal(m[0].id, id[3]);
+  assert_int_equal(m[1].id, id[5]);
+  OK(OPS(f)->message_get(f->s, id[3], f->a, &before));
+  OK(OPS(f)->message_page(f->s, t, &before, true, 5, f->a, &m, &n, &more));
+  assert_int_equal(n, 2);
+  assert_false(more);
+  assert_int_equal(m[0].id, id[0]);
+  assert_int_equal(m[1].id, id[2]);
+  store_rollback(f->s);
+}
+
 /* Limits, unattached uploads and idempotency keys (store_*_limits.c). */
 static void test_limits_and_keys(void **state) {
   fx *f = *state;
@@ -1417,6 +1471,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
+  cmocka_unit_test_setup_teardown(test_message_page, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
 
 int main(void) {
