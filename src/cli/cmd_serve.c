@@ -92,6 +92,11 @@ int cmd_serve(int argc, char **argv) {
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};
+  if (svc_events_share(s, &pd)) {
+    fprintf(stderr, "parley serve: %s\n", pd.msg);
+    svc_free(s);
+    return 1;
+  }
   if (svc_policy_prepare(s, &pd)) {
     fprintf(stderr, "parley serve: the policy configuration does not compile: %s\n", pd.msg);
     svc_free(s);

@@ -274,12 +274,16 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
- * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */
+ * recent SVC_EVENT_RING events this process published or heard of from the other nodes
+ * of its store; seq is the place in this process's ring (from 1), id names the event
+ * the same on every node (what clients see, and resume after). */
 #define SVC_EVENT_RING 4096
 
 typedef struct {
   uint64_t seq;
-  char type[12];       /* "message", "thread" or "deadline" */
+  uint64_t id;         /* milliseconds since 2026, the node, a counter: < 2^60 */
+  char type[12];       /* "message", "thread", "deadline", or "resync" (events may
+                        * have been missed: reload) */
   int64_t thread_id, message_id;
   int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
@@ -299,6 +303,12 @@ pl_err svc_deadline_tick(svc *s);
 
 /* The newest event's sequence number (0 when none yet). */
 uint64_t svc_events_latest(svc *s);
+/* Joins the live events of the other nodes of the store (PostgreSQL): from now on this
+ * process's events reach them and theirs reach its streams. A no-op on SQLite. */
+pl_err svc_events_share(svc *s, pl_detail *d);
+/* The place in the ring of the event a client last saw (by its id), to resume after it,
+ * on whichever node; false when the ring no longer (or never) held it. */
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq);
 /* Called (from the publishing thread, after the commit) whenever an event is
  * published; one hook per service. */
 void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);

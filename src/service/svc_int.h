@@ -25,6 +25,11 @@ struct svc {
   pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
+  /* events between nodes (a store with a bus): who this process is, and ids */
+  bool bus_on;
+  char node[17];     /* random hex: this process, so that it skips its own events */
+  unsigned node_bits; /* 8 random bits in every id this process makes */
+  uint64_t id_ms, id_counter; /* the last id's millisecond and counter (under ev_mu) */
 };
 
 /* How a seller message is sent, beyond its text. */
