@@ -64,11 +64,35 @@ typedef struct {
  * base64 parts with a Content-Disposition naming them. */
 pl_err mail_compose(const mail_out *m, pl_arena *a, char **out, size_t *len, pl_detail *d);
 
+/* One recipient of a delivery status notification (RFC 3464), as reported. */
 typedef struct {
-  char *text;          /* the new text: text/plain preferred, HTML as text, quotes and
-                        * signature removed; "" when nothing is left */
+  char *final_recipient;    /* the address of Final-Recipient, "rfc822;" dropped, or NULL */
+  char *original_recipient; /* the address of Original-Recipient, or NULL */
+  char *action;             /* "failed", "delayed", "delivered", "relayed", "expanded" */
+  char *status;             /* "5.1.1" */
+  char *diagnostic;         /* Diagnostic-Code as given ("smtp; 550 5.1.1 ..."), or NULL */
+} mail_dsn_rcpt;
+
+#define MAIL_MAX_DSN_RCPTS 50 /* recipients read from one report */
+
+/* What kind of mail it is, from its headers and structure alone. */
+typedef enum {
+  MAIL_PERSONAL = 0, /* written by a person */
+  MAIL_AUTO_REPLY,   /* an automatic reply or bulk mail (RFC 3834 and the de facto markers) */
+  MAIL_DSN,          /* a delivery status notification (multipart/report; report-type=delivery-status) */
+  MAIL_REPORT,       /* another report (read receipts and the like) */
+} mail_kind;
+
+typedef struct {
+  char *text;          /* the new text: text/plain preferred, HTML as text (the URLs of
+                        * links and remote images kept), quotes and signature removed;
+                        * "" when nothing is left */
   char *message_id, *in_reply_to, *references, *subject; /* raw header values, or NULL */
-  bool automatic;      /* Auto-Submitted other than "no", or a delivery report */
+  mail_kind kind;
+  const char *auto_marker; /* the header that made it automatic ("X-Autoreply"), or NULL */
+  bool automatic;      /* kind != MAIL_PERSONAL */
+  mail_dsn_rcpt *dsn;  /* a DSN's recipients (MAIL_DSN only) */
+  size_t ndsn;
   size_t attachments;  /* parts that are not the text (files, forwarded messages) */
   mail_file *files;    /* the files among them, decoded, in the mail's order (at most
                         * MAIL_MAX_FILES; signatures and forwarded messages are not files) */
@@ -76,8 +100,25 @@ typedef struct {
   size_t files_skipped; /* files beyond MAIL_MAX_FILES */
 } mail_in;
 
-/* Parses a message (RFC 5322, MIME). PL_EINVAL when it is not a message at all. */
+/* Parses a message (RFC 5322, MIME). PL_EINVAL when it is not a message at all, or when
+ * its MIME structure is broken (a multipart without a boundary or without parts, nesting
+ * deeper than 32), with the problem named in d. Text parts without a charset (or with one
+ * that does not fit their bytes) are read as UTF-8 when they are valid UTF-8, else as
+ * windows-1252. */
 pl_err mail_parse(const char *data, size_t len, pl_arena *a, mail_in *out, pl_detail *d);
+
+/* The automatic-mail marker among a mail's headers, or NULL: Auto-Submitted other than
+ * "no", X-Autoreply, X-Autorespond, Precedence bulk/junk/list/auto_reply,
+ * X-Auto-Response-Suppress, List-Id. get(name, ctx) returns a header's value or NULL. */
+const char *mail_auto_marker(const char *(*get)(const char *name, void *ctx), void *ctx);
+
+/* Reads the fields of a message/delivery-status body (RFC 3464 2.2/2.3) into at most
+ * MAIL_MAX_DSN_RCPTS recipients; returns how many. */
+size_t mail_parse_dsn(const char *body, size_t len, pl_arena *a, mail_dsn_rcpt *out);
+
+/* Text decoded from windows-1252 into UTF-8 (the bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D,
+ * which it leaves undefined, as U+FFFD). */
+char *mail_cp1252_to_utf8(const char *s, size_t len, pl_arena *a);
 
 /* What a reply adds: lines before the quoted history ("On ... wrote:", "> " lines, an
  * Outlook header block) and before the signature ("-- "), trimmed. */
