@@ -1,7 +1,8 @@
 /* mail.h - the e-mail transport: LMTP/SMTP in, SMTP out through a relay, MIME both ways.
  *
- * This module parses and formats; every decision about who may write to whom and what
- * becomes of a message is the service's (service/svc_mail.h). Strings it returns are
+ * This module parses, classifies, formats and sends; every decision about who may write
+ * to whom and what becomes of a message is the service's (service/svc_mail.h), which
+ * knows nothing of this one. Strings it returns are
  * allocated from the caller's arena. */
 #ifndef PL_MAIL_H
 #define PL_MAIL_H
@@ -12,6 +13,7 @@
 #include "util/pl_err.h"
 #include "util/pl_mem.h"
 #include "util/pl_time.h"
+#include "service/svc_mail.h" /* the service this transport serves; it knows no transport */
 
 /* ---- the command parser (lmtp.c): RFC 5321 / RFC 2033, the subset parley speaks ---- */
 #define LMTP_MAX_LINE 1000 /* octets of a command or text line, CRLF included (RFC 5321 4.5.3.1.4-6) */
@@ -134,8 +136,27 @@ char *mail_html_to_text(const char *html, size_t len, pl_arena *a);
 pl_err mail_smtp_send(const char *relay, const char *helo, const char *env_from, const char *rcpt,
                       const char *data, size_t len, long *code, pl_detail *d);
 
+/* ---- the delivery worker (mail_deliver.c) -------------------------------------------- */
+typedef struct mail_deliverer mail_deliverer;
+
+typedef struct {
+  const char *smtp_relay; /* "smtp://127.0.0.1:25"; NULL or "" keeps mails queued */
+  const char *helo;       /* the name parley gives itself in EHLO; NULL = "localhost" */
+  int poll_ms;            /* how often the outbox is looked at; 0 = 200 */
+  svc_mail_options svc;   /* retries: the service's */
+} mail_deliver_options;
+
+/* Starts a thread that drains the outbox until stopped: it claims due mail from the
+ * service, composes and sends each through the relay, and reports the outcome (a 5xx is
+ * a refusal, anything else but success a retry). The options' strings are copied; s must
+ * outlive it. */
+pl_err mail_deliver_start(struct svc *s, const mail_deliver_options *o, mail_deliverer **out, pl_detail *d);
+/* Stops the worker after the mail in hand and joins it. NULL is a no-op. */
+void mail_deliver_stop(mail_deliverer *w);
+/* Sends every mail due now, once; returns how many it tried. */
+size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o);
+
 /* ---- the LMTP/SMTP listener (mail_server.c) ----------------------------------------- */
-struct svc;
 typedef struct mail_server mail_server;
 
 typedef struct {

@@ -275,23 +275,39 @@ static void session(conn *c) {
                   : bad_line ? pl_fail(&pd, PL_EINVAL, "a line is longer than %d octets", LMTP_MAX_LINE)
                              : mail_parse(data, len, a, &mi, &pd);
       free(data);
+      /* What the mail is, for the service: its files, and a report's recipients. */
+      svc_mail_file *files = NULL;
+      svc_mail_dsn *dsn = NULL;
+      if (!pe) {
+        files = pl_arena_alloc(a, (mi.nfiles + 1) * sizeof *files);
+        for (size_t k = 0; k < mi.nfiles; k++)
+          files[k] = (svc_mail_file){.name = mi.files[k].name, .data = mi.files[k].data, .len = mi.files[k].len};
+        dsn = pl_arena_alloc(a, (mi.ndsn + 1) * sizeof *dsn);
+        for (size_t k = 0; k < mi.ndsn; k++)
+          dsn[k] = (svc_mail_dsn){mi.dsn[k].final_recipient, mi.dsn[k].original_recipient, mi.dsn[k].action,
+                                  mi.dsn[k].status, mi.dsn[k].diagnostic};
+      }
+      svc_mail_result *done = pl_arena_alloc(a, (size_t)nr * sizeof *done);
+      size_t ndone = 0;
       for (int i = 0; i < nr && ok; i++) {
         pl_detail d = {{0}};
         pl_err e = pe;
         svc_mail_result res = {0};
         if (!e) {
-          svc_mail_file *files = pl_arena_alloc(a, (mi.nfiles + 1) * sizeof *files);
-          for (size_t k = 0; k < mi.nfiles; k++)
-            files[k] = (svc_mail_file){mi.files[k].name, mi.files[k].data, mi.files[k].len};
           svc_mail_in in = {.mail_from = from, .rcpt = rcpts[i].addr, .text = mi.text,
                             .in_reply_to = mi.in_reply_to, .references = mi.references,
-                            .automatic = mi.automatic, .files = files, .nfiles = mi.nfiles,
-                            .files_skipped = mi.files_skipped};
+                            .automatic = mi.automatic, .dsn = mi.kind == MAIL_DSN, .dsn_rcpts = dsn,
+                            .ndsn = mi.ndsn, .files = files, .nfiles = mi.nfiles,
+                            .files_skipped = mi.files_skipped, .earlier = done, .nearlier = ndone};
           e = svc_mail_receive(m->s, &in, a, &res, &d);
+          if (!e) done[ndone++] = res;
         } else {
           d = pd;
         }
         if (e) ok = reply_err(c, e, d.msg);
+        else if (res.failed) ok = reply(c, "250 2.0.0 delivery report taken: M%lld failed", (long long)res.message_id);
+        else if (res.auto_reply)
+          ok = reply(c, "250 2.0.0 automatic reply kept as M%lld, not forwarded", (long long)res.message_id);
         else if (res.refused)
           ok = reply(c, "250 2.0.0 recorded as M%lld but refused by the policy; the sender is told why",
                      (long long)res.message_id);
