@@ -692,6 +692,8 @@ size_t mail_parse_dsn(const char *body, size_t len, pl_arena *a, mail_dsn_rcpt *
     put(&f, body + i, ln);
     while (end < len && end + 1 < len && (body[end + 1] == ' ' || body[end + 1] == '\t')) {
       size_t k = end + 1, e2 = k;
+      while (k < len && (body[k] == ' ' || body[k] == '\t')) k++; /* folding white space as one space */
+      e2 = k;
       while (e2 < len && body[e2] != '\n') e2++;
       size_t cl = e2 - k;
       if (cl && body[k + cl - 1] == '\r') cl--;
