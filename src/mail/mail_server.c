@@ -311,6 +311,8 @@ static void session(conn *c) {
         else if (res.refused)
           ok = reply(c, "250 2.0.0 recorded as M%lld but refused by the policy; the sender is told why",
                      (long long)res.message_id);
+        else if (res.discarded && rcpts[i].r.kind == SVC_MAIL_BOUNCE)
+          ok = reply(c, "250 2.0.0 not a delivery failure report for this message; dropped");
         else if (res.discarded) ok = reply(c, "250 2.0.0 automatic mail is not forwarded");
         else ok = reply(c, "250 2.0.0 delivered as M%lld", (long long)res.message_id);
         if (!c->lmtp) break;
