@@ -806,6 +806,34 @@ static pl_err receive_automatic(svc *s, const resolved *r, const svc_mail_in *in
   return PL_OK;
 }
 
+/* Whether a finding's text is nothing but an address at the relay domain: an alias of
+ * parley's ("k3v9…+t12@relay.example.com", in brackets or not). A host that merely starts
+ * with the relay domain ("relay.example.com.evil.example") is not one. */
+static bool relay_address(const char *t, const char *relay) {
+  size_t n = strlen(t), k = strlen(relay);
+  while (n && strchr(">\"').,;: ", t[n - 1])) n--;
+  if (n < k + 2 || strncasecmp(t + n - k, relay, k) || t[n - k - 1] != '@') return false;
+  for (size_t i = 0; i < n - k - 1; i++)
+    if (t[i] == '/' || t[i] == '@' || t[i] == ':' || t[i] == ' ') return false;
+  return true;
+}
+
+/* A line that may open quoted history the stripper did not know: an attribution or header
+ * naming a relay address ("Jane <k3v9…@relay…> hat geschrieben:", "Von: Jane <…@relay…>"). */
+static bool quote_header(const char *ln, const char *relay) {
+  if (!relay) return false;
+  char *at = pl_xmalloc(strlen(relay) + 2);
+  at[0] = '@';
+  strcpy(at + 1, relay);
+  bool names = strcasestr(ln, at) != NULL;
+  free(at);
+  if (!names) return false;
+  size_t n = strlen(ln);
+  if (n && ln[n - 1] == ':') return true;
+  const char *c = strchr(ln, ':');
+  return c && c - ln <= 12; /* "From:", "Von:", "De :", "*Da:*" */
+}
+
 static bool forwarded(const st_message *m) {
   return strcmp(m->kind, "note") && m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "failed"));
 }
@@ -827,7 +855,7 @@ pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, c
   for (size_t i = 0; i < v->nfindings; i++) {
     const policy_finding *f = &v->findings[i];
     if (!f->text || f->end > len || f->end <= f->start) continue;
-    bool quoted = relay && strcasestr(f->text, relay); /* an alias: parley's own address */
+    bool quoted = relay && relay_address(f->text, relay); /* an alias: parley's own address */
     for (size_t k = 0; k < n && !quoted; k++)
       quoted = strlen(f->text) >= 6 && forwarded(&msgs[k]) && msgs[k].text && strcasestr(msgs[k].text, f->text);
     if (!quoted) continue;
@@ -853,7 +881,7 @@ pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, c
     while (b < e2 && (isspace((unsigned char)text[b]) || text[b] == '>')) b++;
     while (e2 > b && isspace((unsigned char)text[e2 - 1])) e2--;
     char *ln = pl_arena_strndup(a, text + b, e2 - b);
-    bool q = (relay && strcasestr(ln, relay)) || strstr(ln, "Reply to this e-mail to answer");
+    bool q = quote_header(ln, relay) || strstr(ln, "Reply to this e-mail to answer");
     for (size_t k = 0; k < n && !q && e2 - b >= 20; k++)
       q = forwarded(&msgs[k]) && msgs[k].text && strstr(msgs[k].text, ln);
     if (q) qstart = i;

@@ -241,6 +241,19 @@ static void quoted_findings(void **state) {
   assert_int_equal(receive(f, &in, &r), PL_OK); /* recorded as rejected; the seller is told */
   assert_true(r.refused);
   assert_string_equal(find(f, "for a better price")->status, "rejected");
+  /* A host that only starts with the relay domain is no alias, and naming an alias on a
+   * line of one's own does not make what follows a quote. */
+  static const char *const own[][2] = {
+      {"Cheaper at https://relay.example.com.cheap-drills.example/deal today", "deal today"},
+      {"Write to me at x@relay.example.com\nor better at sales@acme-direct.example", "or better at"},
+  };
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+    f->now += 10;
+    in.text = own[i][0];
+    assert_int_equal(receive(f, &in, &r), PL_OK);
+    assert_true(r.refused);
+    assert_string_equal(find(f, own[i][1])->status, "rejected");
+  }
 }
 
 /* One mail to "alias" and "alias+tN" in one transaction is one message. */
