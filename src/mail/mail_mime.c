@@ -408,7 +408,11 @@ char *mail_html_to_text(const char *h, size_t len, pl_arena *a) {
       } else if (close && tag_is(name, nn, "a") && href) {
         buf u = {0};
         put_url(&u, href, hrefn);
-        bool shown = u.n && b.n >= href_at && b.p && memmem(b.p + href_at, b.n - href_at, u.p, u.n);
+        /* shown when the text holds it, scheme and a final slash aside ("www.example.com") */
+        size_t skip = starts_ci(u.p, u.n, "https://") ? 8 : starts_ci(u.p, u.n, "http://") ? 7 : 0;
+        size_t un = u.n - skip;
+        if (un > 1 && u.p[u.n - 1] == '/') un--;
+        bool shown = un && b.n >= href_at && b.p && memmem(b.p + href_at, b.n - href_at, u.p + skip, un);
         if (!shown && u.n) put(&b, " <", 2), put(&b, u.p, u.n), putc_(&b, '>');
         free(u.p);
         href = NULL;
