@@ -386,7 +386,7 @@ char *mail_html_to_text(const char *h, size_t len, pl_arena *a) {
         int m = snprintf(closing, sizeof closing, "</%.*s", (int)cl, name);
         size_t k = i;
         while (k + (size_t)m <= len && strncasecmp(h + k, closing, (size_t)m)) k++;
-        i = k < len ? k : len;
+        i = k + (size_t)m <= len ? k : len; /* unclosed: the rest is inside it */
         continue;
       }
       /* Quoted history: everything from here on is what the other party already has. */

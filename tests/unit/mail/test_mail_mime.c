@@ -170,6 +170,9 @@ static void html_attribute_urls_are_text(void **state) {
       {"<img src=\"cid:part1\" alt=\"logo\">Thanks", "Thanks"},
       {"<table background=\"http://bg.example.net/x.png\"><tr><td>Hi</td></tr></table>", "[image: http://bg.example.net/x.png] Hi"},
       {"<p>Reply</p><blockquote><a href=\"https://quoted.example.net\">old</a></blockquote>", "Reply"},
+      /* an unclosed <head> or <style> holds the rest: nothing of it, no half characters */
+      {"<p>Hi</p><head><s\xe2\x80\xb9\xe2\x80\xb0", "Hi"},
+      {"Hi<style>p{}\xe2\x80\xb0", "Hi"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *t = mail_html_to_text(cases[i].html, strlen(cases[i].html), a);
