@@ -23,7 +23,7 @@ static void put(buf *b, const char *s, size_t n) {
     while (b->n + n + 1 > b->cap) b->cap = b->cap ? b->cap * 2 : 256;
     b->p = pl_xrealloc(b->p, b->cap);
   }
-  memcpy(b->p + b->n, s, n);
+  if (n) memcpy(b->p + b->n, s, n);
   b->n += n;
   b->p[b->n] = '\0';
 }
@@ -681,6 +681,7 @@ static char *address_of(const char *v, pl_arena *a) {
 
 size_t mail_parse_dsn(const char *body, size_t len, pl_arena *a, mail_dsn_rcpt *out) {
   size_t n = 0;
+  if (!body || !len) return 0;
   mail_dsn_rcpt cur = {0};
   bool in_block = false;
   /* Blocks of fields end at blank lines: the first is about the message, each other one
