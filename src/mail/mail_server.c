@@ -321,7 +321,7 @@ static void session(conn *c) {
         else if (res.refused)
           ok = reply(c, "250 2.0.0 recorded as %s but refused by the policy; the sender is told why",
                      pl_ref_format(mref, "M", res.message_id));
-        else if (res.discarded && rcpts[i].r.kind == SVC_MAIL_BOUNCE)
+        else if (res.discarded && res.return_path)
           ok = reply(c, "250 2.0.0 not a delivery failure report for this message; dropped");
         else if (res.discarded) ok = reply(c, "250 2.0.0 automatic mail is not forwarded");
         else ok = reply(c, "250 2.0.0 delivered as %s", pl_ref_format(mref, "M", res.message_id));

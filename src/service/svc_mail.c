@@ -808,6 +808,7 @@ static char *redact_report(const char *txt, const char *real, pl_arena *a) {
 static pl_err receive_report(svc *s, const svc_mail_in *in, int64_t mid, pl_arena *a, svc_mail_result *out,
                              pl_detail *d) {
   out->discarded = true;
+  out->return_path = true;
   if (!in->dsn || !in->mail_from || *in->mail_from || !in->ndsn) return PL_OK;
   char *real = NULL;
   pl_err e = message_recipient(s, mid, a, &real, d);

@@ -83,6 +83,7 @@ typedef struct {
   bool discarded;     /* automatic mail or noise to a return path: not a message */
   bool auto_reply;    /* a seller's automatic reply, kept as an auto-reply, not forwarded */
   bool failed;        /* a delivery report that marked message_id failed */
+  bool return_path;   /* sent to a return path: a report that failed message_id, or dropped */
   size_t files;       /* attachments the message carries */
   size_t dropped;     /* a buyer's files that were not taken (named in the text) */
 } svc_mail_result;

@@ -186,6 +186,7 @@ static void return_path_takes_only_a_matching_dsn(void **state) {
   for (size_t i = 0; i < sizeof noise / sizeof noise[0]; i++) {
     assert_int_equal(receive(f, &noise[i], &r), PL_OK);
     assert_true(r.discarded);
+    assert_true(r.return_path);
     assert_false(r.failed);
     assert_string_equal(find(f, "about the charger")->status, "delivered");
   }
