@@ -139,6 +139,10 @@ typedef struct {
   int64_t after;        /* the last message the writer saw; 0 = not checked */
   bool confirm;         /* send even though the thread moved on since `after` */
   int64_t proposal_id;  /* the rule's proposal this reply sends, or 0 */
+  /* A seller's reply by e-mail: a finding inside text parley forwarded earlier in the
+   * thread (an earlier message quoted verbatim, an alias) is not the seller's, and one
+   * that may be quoted history is held for review rather than counted (svc_mail.c). */
+  bool by_mail;
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller
