@@ -282,11 +282,32 @@ pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
 
 /* ---- validation ------------------------------------------------------------------- */
 
-pl_err svc__check_text(const char *text, pl_detail *d) {
-  if (!text) return pl_fail(d, PL_EMISSING, "text is required");
-  size_t len = strlen(text), chars = 0;
-  if (!pl_utf8_valid(text, len, &chars)) return pl_fail(d, PL_EUTF8, "text is not valid UTF-8");
-  if (pl_utf8_blank(text, len)) return pl_fail(d, PL_EEMPTY, "text is empty");
+pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t *chars,
+                      pl_detail *d) {
+  size_t len = strlen(*text), at = 0, n = 0;
+  switch (pl_utf8_text(*text, len, &n, &at)) {
+  case PL_TEXT_OK: break;
+  case PL_TEXT_INVALID_UTF8: return pl_fail(d, PL_EUTF8, "%s is not valid UTF-8", field);
+  case PL_TEXT_CONTROL:
+    return pl_fail(d, PL_ECONTROL,
+                   "%s holds the control character U+%04X at byte %zu; only tab and line breaks are allowed",
+                   field, (unsigned)((unsigned char)(*text)[at] == 0xC2 ? (unsigned char)(*text)[at + 1] : (unsigned char)(*text)[at]), at);
+  }
+  if (strchr(*text, '\r')) {
+    char *copy = pl_arena_strdup(a, *text);
+    pl_utf8_lf(copy, len);
+    *text = copy;
+  }
+  if (chars) *chars = n;
+  return PL_OK;
+}
+
+pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d) {
+  if (!*text) return pl_fail(d, PL_EMISSING, "text is required");
+  size_t chars = 0;
+  pl_err e = svc__clean_text("text", text, a, &chars, d);
+  if (e) return e;
+  if (pl_utf8_blank(*text, strlen(*text))) return pl_fail(d, PL_EEMPTY, "text is empty");
   if (chars > SVC_MAX_TEXT_CHARS)
     return pl_fail(d, PL_ETOOLONG, "text is %zu characters; the limit is %d", chars,
                    SVC_MAX_TEXT_CHARS);

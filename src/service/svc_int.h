@@ -96,8 +96,15 @@ pl_err svc__end(svc *s, pl_err e, pl_detail *d);
 pl_err svc__policy_for(svc *s, const char *marketplace_id, pl_arena *a, policy_config **out,
                        const char *const **allow, pl_detail *d);
 
-/* Validates a message text: UTF-8, not blank, at most SVC_MAX_TEXT_CHARS. */
-pl_err svc__check_text(const char *text, pl_detail *d);
+/* The one check of a text a client submits (a message, note, template, name...):
+ * well-formed UTF-8 without control characters but tab and line breaks (pl_utf8_text),
+ * field naming it in the error; a CRLF becomes LF (*text is then a copy in a). *chars,
+ * when not NULL, gets the number of code points. */
+pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t *chars,
+                       pl_detail *d);
+/* Validates a message text as svc__clean_text, and not blank, at most
+ * SVC_MAX_TEXT_CHARS; *text may be replaced by its normalised copy. */
+pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d);
 
 /* Brings the 24-hour clock's aggregates up to date with a thread's events. */
 pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a);

@@ -182,7 +182,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   if (!svc__valid_topic(in->topic, product))
     return pl_fail(d, PL_EINVAL, "topic '%s' is not a %s topic", in->topic,
                    product ? "pre-purchase" : "post-purchase");
-  pl_err e = svc__check_text(in->text, d);
+  const char *text = in->text;
+  pl_err e = svc__check_text(&text, a, d);
   if (e) return e;
   if (product && (strlen(in->asin) > 32 || !*in->asin)) return pl_fail(d, PL_EINVAL, "asin is not valid");
   if (!product && !svc__valid_order_id(in->order_id))
@@ -229,7 +230,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
     if (!e) e = s->st->ops->thread_insert(s->st, t);
   }
-  svc_send_in sin = {.text = in->text};
+  svc_send_in sin = {.text = text};
   if (!e) e = svc__add_message(s, c, t, &sin, NULL, a, m_out, d);
   e = svc__end(s, e, d);
   if (!e) {
@@ -250,7 +251,8 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     return pl_fail(d, PL_EINVAL, "auto_reply is for seller messages");
   if (c->kind == ST_PRINCIPAL_BUYER && (in->template_id || in->proposal_id))
     return pl_fail(d, PL_EINVAL, "templates are for seller replies");
-  pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(in->text, d);
+  svc_send_in sin = *in;
+  pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(&sin.text, a, d);
   if (e) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
@@ -266,7 +268,6 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__check_quota(s, c->seller_id, a, d);
-  svc_send_in sin = *in;
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_before_reply(s, c, &t, &sin, a, d);
   if (!e) e = svc__add_message(s, c, &t, &sin, NULL, a, out, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_after_reply(s, c, &t, &sin, &out->msg, a);
@@ -507,7 +508,7 @@ pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const cha
   if (c->kind == ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "the policy check is for sellers");
   if (c->marketplace_id) mp = c->marketplace_id;
   if (!mp) return pl_fail(d, PL_EMISSING, "marketplace_id is required");
-  pl_err e = svc__check_text(text, d);
+  pl_err e = svc__check_text(&text, a, d);
   if (e) return e;
   if ((e = svc__begin(s, false, d))) return e;
   policy_config *cfg = NULL;
