@@ -71,7 +71,7 @@ static void utf8_text_controls(void **state) {
   assert_int_equal(pl_utf8_text("\x1b[2Jx", 5, NULL, &at), PL_TEXT_CONTROL); /* ESC */
   assert_int_equal(at, 0);
   assert_int_equal(pl_utf8_text("a\x7f", 2, NULL, &at), PL_TEXT_CONTROL); /* DEL */
-  assert_int_equal(pl_utf8_text("a\x08b", 3, NULL, NULL), PL_TEXT_CONTROL); /* backspace */
+  assert_int_equal(pl_utf8_text("a\x08" "b", 3, NULL, NULL), PL_TEXT_CONTROL); /* backspace */
   assert_int_equal(pl_utf8_text("a\x0b", 2, NULL, NULL), PL_TEXT_CONTROL);  /* vertical tab */
   assert_int_equal(pl_utf8_text("a\x0c", 2, NULL, NULL), PL_TEXT_CONTROL);  /* form feed */
   assert_int_equal(pl_utf8_text("\xc2\x85", 2, NULL, NULL), PL_TEXT_CONTROL); /* NEL, C1 */
