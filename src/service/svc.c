@@ -124,6 +124,7 @@ void svc__publish(svc *s, const char *type, const st_thread *t, const st_message
     e->message_id = m->id;
     copy_id(e->from, sizeof e->from, m->direction);
     copy_id(e->status, sizeof e->status, m->status);
+    copy_id(e->kind, sizeof e->kind, m->kind);
   }
   void (*hook)(void *) = s->ev_hook;
   void *ctx = s->ev_ctx;
@@ -149,14 +150,16 @@ void svc__publish_deadline(svc *s, const st_thread *t) {
 }
 
 static bool event_visible(const svc_caller *c, const svc_event *e) {
-  /* Deadlines are the seller's and the operator's business, not the buyer's. */
-  if (!strcmp(e->type, "deadline") && c->kind == ST_PRINCIPAL_BUYER) return false;
   switch (c->kind) {
   case ST_PRINCIPAL_AGENT: return !strcmp(c->seller_id, e->seller_id);
   case ST_PRINCIPAL_BUYER:
-    /* A buyer hears of their own threads, and of seller messages only once delivered. */
-    return !strcmp(c->buyer_id, e->buyer_id) &&
-           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+    /* A buyer hears only of what changes their own view: a new message of their own
+     * threads that they may read (their own, a seller's once delivered, never a note).
+     * Everything else (deadlines, flags, archiving, and the team's notes, tags,
+     * assignment, priority and locks) is the seller's business: even the bare fact
+     * that it happened would tell the buyer about the team's internals. */
+    return !strcmp(e->type, "message") && !strcmp(c->buyer_id, e->buyer_id) &&
+           strcmp(e->kind, "note") && (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
   }
   return false;
@@ -426,7 +429,19 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
 }
 
 pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor) {
+  pl_arena *a = NULL;
+  m->seller_text = NULL;
+  if (!strcmp(m->direction, "buyer")) {
+    /* The seller's search index holds the text masked (not indexed when it cannot be
+     * checked now: the backfill at the next start retries). */
+    st_thread t;
+    a = pl_arena_new();
+    if (!s->st->ops->thread_get(s->st, m->thread_id, a, &t))
+      m->seller_text = svc__mask_text(s, t.marketplace_id, m->text, a);
+  }
   pl_err e = s->st->ops->message_insert(s->st, m);
+  m->seller_text = NULL;
+  pl_arena_free(a);
   if (e) return e;
   st_event ev = {.message_id = m->id,
                  .thread_id = m->thread_id,

@@ -121,7 +121,21 @@ pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_i
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail);
 
-/* Inserts a message with its first status event and indexes it. */
+/* The buyer's contact details (phone numbers, e-mail addresses) in text replaced by
+ * placeholders, whatever the marketplace's setting; NULL when the text could not be
+ * checked. Within a transaction. */
+const char *svc__mask_text(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+
+/* The one way messages become what their reader sees, within a transaction: for a
+ * seller's agent, buyer messages' texts with the buyer's contact details masked when the
+ * marketplace masks them (a text that cannot be checked is withheld); every message is
+ * marked text_viewed, and svc_json_message withholds the text of a buyer message an
+ * agent would see without it. Every path that shows messages passes here. */
+void svc__view(svc *s, const svc_caller *c, const char *marketplace_id, st_message *msgs,
+               size_t n, pl_arena *a);
+
+/* Inserts a message with its first status event and indexes it (a buyer message also
+ * in the seller's search index, masked). */
 pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor);
 
 /* Queues the mail of a message that reached the status delivered, when its recipient

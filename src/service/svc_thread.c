@@ -282,17 +282,18 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   return e;
 }
 
-/* Masks within a transaction (the marketplace's settings and domains are read). */
-static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
-  svc_rules r;
-  if (svc__rules_for(s, mp, a, &r) || !r.mask_buyer_contacts) return text;
+/* The text shown instead of a buyer's when it could not be checked for contact details:
+ * the mask fails closed. */
+#define WITHHELD "[text withheld: it could not be checked for contact details]"
+
+const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
   policy_config *cfg;
   const char *const *allow;
-  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return text;
+  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return NULL;
   policy_verdict v;
   pl_err e = policy_scan_allow(cfg, allow, text, strlen(text), &v);
   policy_config_unref(cfg);
-  if (e) return text;
+  if (e) return NULL;
   /* The spans to mask, in text order, each with its placeholder. */
   size_t len = strlen(text), k = 0;
   struct span {
@@ -331,11 +332,37 @@ static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena
   return out;
 }
 
+/* Whether the marketplace masks a buyer's contact details from the seller; true when
+ * its settings cannot be read (the mask fails closed). */
+static bool masks(svc *s, const char *mp, pl_arena *a) {
+  svc_rules r;
+  return svc__rules_for(s, mp, a, &r) || r.mask_buyer_contacts;
+}
+
+/* Masks within a transaction (the marketplace's settings and domains are read). */
+static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
+  if (!masks(s, mp, a)) return text;
+  const char *out = svc__mask_text(s, mp, text, a);
+  return out ? out : WITHHELD;
+}
+
 const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena *a) {
-  if (svc__begin(s, false, NULL)) return text;
+  if (svc__begin(s, false, NULL)) return WITHHELD;
   const char *out = mask_in_tx(s, mp, text, a);
   svc__end(s, PL_OK, NULL);
   return out;
+}
+
+void svc__view(svc *s, const svc_caller *c, const char *mp, st_message *msgs, size_t n,
+               pl_arena *a) {
+  bool seller = c->kind == ST_PRINCIPAL_AGENT, mask = false, known = false;
+  for (size_t i = 0; i < n; i++) {
+    if (seller && !strcmp(msgs[i].direction, "buyer")) {
+      if (!known) mask = masks(s, mp, a), known = true;
+      if (mask) msgs[i].text = (char *)mask_in_tx(s, mp, msgs[i].text, a);
+    }
+    msgs[i].text_viewed = true;
+  }
 }
 
 pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
@@ -345,24 +372,59 @@ pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_t
   e = load_thread(s, c, id, a, t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
   if (!e) e = svc__attachments_fill(s, *msgs, *n, a);
-  /* The seller's team sees a buyer's own contact details masked. */
-  if (!e && c->kind == ST_PRINCIPAL_AGENT)
-    for (size_t i = 0; i < *n; i++)
-      if (!strcmp((*msgs)[i].direction, "buyer"))
-        (*msgs)[i].text = (char *)mask_in_tx(s, t->marketplace_id, (*msgs)[i].text, a);
+  if (!e) svc__view(s, c, t->marketplace_id, *msgs, *n, a);
   return svc__end(s, e, d);
+}
+
+pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d) {
+  *done = 0;
+  for (;;) {
+    pl_arena *a = pl_arena_new();
+    st_message *ms = NULL;
+    size_t n = 0, put = 0;
+    pl_err e = svc__begin(s, true, d);
+    if (!e) e = s->st->ops->message_seller_text_pending(s->st, 200, a, &ms, &n);
+    int64_t tid = 0;
+    st_thread t;
+    for (size_t i = 0; !e && i < n; i++) {
+      if (ms[i].thread_id != tid && !(e = s->st->ops->thread_get(s->st, ms[i].thread_id, a, &t)))
+        tid = t.id;
+      const char *masked = e ? NULL : svc__mask_text(s, t.marketplace_id, ms[i].text, a);
+      if (!masked) continue; /* not indexed: a seller does not find it (fails closed) */
+      if (!(e = s->st->ops->message_seller_text_put(s->st, ms[i].id, ms[i].thread_id, masked))) put++;
+    }
+    e = svc__end(s, e, d);
+    pl_arena_free(a);
+    if (e) return e;
+    *done += put;
+    if (n < 200 || put == 0) return PL_OK;
+  }
 }
 
 pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
                        st_thread **out, size_t *n, int64_t *rn, pl_detail *d) {
   q->seller_id = NULL;
   q->buyer_id = NULL;
+  q->fts_masked = false;
   if (c->kind == ST_PRINCIPAL_AGENT) q->seller_id = c->seller_id;
   else if (c->kind == ST_PRINCIPAL_BUYER) q->buyer_id = c->buyer_id;
+  /* A buyer's inbox is their own threads as they see them: the team's assignment, tags
+   * and the seller's view of the thread's state (answered, archived...) are not theirs
+   * to filter on, nor to probe. */
+  if (c->kind == ST_PRINCIPAL_BUYER && q->tag)
+    return pl_fail(d, PL_ETEAMONLY, "tag is a filter of the seller's team");
+  if (c->kind == ST_PRINCIPAL_BUYER && q->assignee_id)
+    return pl_fail(d, PL_ETEAMONLY, "assignee is a filter of the seller's team");
+  if (c->kind == ST_PRINCIPAL_BUYER && q->filter != ST_FILTER_ALL)
+    return pl_fail(d, PL_ETEAMONLY, "filter is for the seller's team; a buyer sees all their threads");
   if (q->limit <= 0) q->limit = 25;
   if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit is at most 100");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
+  /* A seller searches buyer messages as the seller sees them: with the buyer's contact
+   * details masked, so that a guessed phone number or address finds nothing. */
+  if (c->kind == ST_PRINCIPAL_AGENT && q->fts)
+    q->fts_masked = !c->marketplace_id || masks(s, c->marketplace_id, a);
   e = s->st->ops->thread_list(s->st, q, a, out, n);
   /* An operator of one marketplace sees only that marketplace's threads. */
   if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {
@@ -439,6 +501,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
                            svc_thread_ref(a, t.id), json_pack("{s:s}", "message", svc_message_ref(a, m->id)));
   }
+  if (!e) svc__view(s, c, t.marketplace_id, m, 1, a); /* the answer shows the message */
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
   return e;
@@ -459,6 +522,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   e = load_thread(s, c, id, a, &t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
   if (!e) e = svc__attachments_fill(s, msgs, nm, a);
+  if (!e) svc__view(s, c, t.marketplace_id, msgs, nm, a); /* the operator's: unmasked */
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
   if (!e) e = s->st->ops->audit_list(s->st, svc_thread_ref(a, id), a, &aud, &na);
   if (!e && t.order_id) {

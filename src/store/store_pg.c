@@ -35,7 +35,7 @@ enum {
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
   Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
-  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
@@ -69,7 +69,7 @@ enum {
  * search text goes to plainto_tsquery, which accepts any input: user text is never
  * parsed as query syntax and never makes the statement fail. */
 #define THREAD_LIST_WHERE                                                                   \
-  " AND CASE $2::int WHEN 0 THEN NOT t.archived"                                           \
+  " AND CASE $2::int WHEN 0 THEN ($9::int = 1 OR NOT t.archived)"                         \
   "  WHEN 1 THEN NOT t.archived AND t.needs_response > 0"                                   \
   "  WHEN 2 THEN NOT t.archived AND t.waiting > 0"                                          \
   "  WHEN 3 THEN NOT t.archived AND t.last_seller_at > 0"                                   \
@@ -83,7 +83,11 @@ enum {
   " AND ($6::text IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                   \
   "      LEFT JOIN message_state s ON s.message_id = m.id"                                 \
   "      WHERE m.tsv @@ plainto_tsquery('parley_text'::regconfig, $6)"                     \
-  "      AND ($9::int = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"           \
+  "      AND ($13::int = 0 OR m.direction <> 'buyer')"                                     \
+  "      AND ($9::int = 0 OR (m.kind <> 'note' AND (m.direction = 'buyer'"                  \
+  "           OR s.status = 'delivered'))))"                                              \
+  "      OR ($13::int = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"          \
+  "      WHERE ss.tsv @@ plainto_tsquery('parley_text'::regconfig, $6))))"                 \
   " AND ($7::bigint = 0 OR t.last_message_at < $7"                                          \
   "      OR (t.last_message_at = $7 AND t.id < $8::bigint))"                                \
   " AND ($11::bigint = 0 OR ($11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"         \
@@ -178,6 +182,12 @@ static const char *const sql[Q__COUNT] = {
                    " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
+  [Q_MSG_SELLER_TEXT] = "INSERT INTO seller_search(message_id, thread_id, text)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
+  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
+                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
+                           " ORDER BY m.id LIMIT $1",
   [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                 " ON s.message_id = m.id WHERE m.id = $1",
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
@@ -946,6 +956,7 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   p_int(&p, limit);
   p_int(&p, qr->assignee_id);
   p_text(&p, qr->tag);
+  p_int(&p, qr->fts_masked ? 1 : 0);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1023,7 +1034,38 @@ static pl_err pg_message_insert(store *s, st_message *m) {
   if (e) return e;
   m->id = col_int(r, 0, 0);
   PQclear(r);
-  return PL_OK; /* the tsvector column indexes the text */
+  /* the tsvector columns index the texts */
+  return m->seller_text ? s->ops->message_seller_text_put(s, m->id, m->thread_id, m->seller_text)
+                        : PL_OK;
+}
+
+static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const char *text) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, id);
+  p_int(&p, thread_id);
+  p_text(&p, text);
+  long n = 0;
+  return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
+}
+
+static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, max);
+  PGresult *r = run(k, Q_MSG_SELLER_PENDING, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
 }
 
 static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message *out) {
@@ -1425,6 +1467,8 @@ static const store_ops pg_ops = {
   .message_get = pg_message_get,
   .message_get_ext = pg_message_get_ext,
   .message_list = pg_message_list,
+  .message_seller_text_pending = pg_seller_text_pending,
+  .message_seller_text_put = pg_seller_text_put,
   .event_insert = pg_event_insert,
   .event_list = pg_event_list,
   .review_request_put = pg_review_request_put,

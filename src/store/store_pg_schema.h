@@ -242,6 +242,15 @@ static const char *const store_pg_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* The seller's search index of buyer messages, as in store_sqlite_schema.h: filled
+     * for existing messages by the service when it starts. */
+    "CREATE TABLE seller_search("
+    "  message_id BIGINT PRIMARY KEY REFERENCES messages(id),"
+    "  thread_id BIGINT NOT NULL, text TEXT NOT NULL,"
+    "  tsv tsvector GENERATED ALWAYS AS (to_tsvector('parley_text'::regconfig, text)) STORED);"
+    "CREATE INDEX seller_search_tsv ON seller_search USING GIN (tsv);"
+    "CREATE INDEX seller_search_thread ON seller_search(thread_id);",
 };
 
 #endif

@@ -210,6 +210,17 @@ static const char *const store_sqlite_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* The seller's search index of buyer messages: their text with the buyer's contact
+     * details masked (docs/api.md "The buyer's contact details"), so that a seller's
+     * search for a hidden phone number or address finds nothing. Masking needs the
+     * content policy, so the service fills it for existing messages when it starts
+     * (svc_seller_index_backfill); until then a message is not found by a seller. */
+    "CREATE TABLE seller_search("
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+    "  thread_id INTEGER NOT NULL, text TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE seller_search_fts USING fts5(text, content='seller_search',"
+    "  content_rowid='message_id', tokenize='unicode61 remove_diacritics 2');",
 };
 
 #endif
