@@ -1278,11 +1278,16 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
   if ((e = s->st->ops->buyer_get(s->st, t->buyer_id, a, &b))) return e;
   const char *lang = lang_of(b.locale, a);
   pl_time now = svc_now(s);
+  /* The seller's rules read the message as the seller does, masked: a rule's words
+   * must not tell the seller whether a buyer wrote a guessed phone number or address. */
+  svc_caller team = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id};
+  st_message seen = *m;
+  svc__view(s, &team, t->marketplace_id, &seen, 1, a);
   /* Oldest rule first, so that later rules can override earlier ones. */
   for (size_t k = n; k-- > 0 && !e;) {
     json_t *r = json_loads(rules[k].body, 0, NULL);
     if (!r || json_is_false(json_object_get(r, "enabled")) ||
-        !rule_matches(json_object_get(r, "conditions"), t, m, have_order ? &o : NULL, lang, now, a)) {
+        !rule_matches(json_object_get(r, "conditions"), t, &seen, have_order ? &o : NULL, lang, now, a)) {
       json_decref(r);
       continue;
     }

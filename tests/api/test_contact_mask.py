@@ -94,6 +94,21 @@ class ContactMask(FastCase):
         # another seller finds nothing of it at all
         self.assertEqual(self.search(self.fx.s2, word), [])
 
+    def test_rules_read_the_masked_text(self):
+        """A rule's words are no oracle: a rule that waits for a guessed number or address never fires."""
+        word = self.word("skillet")
+        for name, words, tag in (("guess-phone", [PHONE, "0199"], "oraclephone"),
+                                 ("guess-mail", [EMAIL, "posteo"], "oraclemail"),
+                                 ("control", [word], "seen")):
+            r = self.srv.post("/v1/rules", {"name": name + word, "conditions": {"words": words},
+                                            "actions": [{"type": "tag", "tag": tag}]}, self.fx.owner)
+            self.assertEqual(r.status, 201, r)
+        t, _, _ = self.buyer_thread(word)
+        tags = self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["thread"]["tags"]
+        self.assertEqual(tags, ["seen"])  # the control rule fired: rules ran on this message
+        firings = self.srv.get("/v1/rule-firings?limit=100", self.fx.agent)
+        self.assertFalse(contains_secret(firings.body.decode("utf-8")))
+
     def test_live_events_carry_no_buyer_text(self):
         word = self.word("colander")
         stream = SseStream(self.srv, self.fx.agent)
