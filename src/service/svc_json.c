@@ -35,7 +35,10 @@ json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
   json_object_set_new(j, "asin", str_or_null(t->asin));
   json_object_set_new(j, "topic", json_string(t->topic));
   json_object_set_new(j, "created_at", time_or_null(t->created_at));
-  json_object_set_new(j, "last_message_at", time_or_null(t->last_message_at));
+  /* A buyer's last message is the newest they can see: a note or a refused seller message
+   * does not tell them the team was at work. */
+  json_object_set_new(j, "last_message_at",
+                      time_or_null(c->kind == ST_PRINCIPAL_BUYER ? t->buyer_last_at : t->last_message_at));
   if (c->kind == ST_PRINCIPAL_BUYER) {
     json_object_set_new(j, "seller_name", str_or_null(t->seller_name));
     json_object_set_new(j, "unread", json_boolean(t->last_seller_id > t->buyer_read_id));

@@ -20,10 +20,13 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
   t->response_due_at = 0;
   t->last_buyer_at = 0;
   t->last_seller_at = 0;
+  t->buyer_last_at = 0;
   pl_time oldest_unflagged = 0;
+  static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
   for (size_t i = 0; i < n; i++) {
     const st_message *m = &msgs[i];
     if (m->at > t->last_message_at) t->last_message_at = m->at;
+    if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
     if (!strcmp(m->direction, "buyer")) {
       t->last_buyer_at = m->at;
       t->waiting++;
@@ -433,6 +436,9 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
       if (!strcmp((*out)[i].marketplace_id, c->marketplace_id)) (*out)[k++] = (*out)[i];
     *n = k;
   }
+  /* A buyer's list is ordered by the newest message the buyer can see, and shows it. */
+  if (!e && c->kind == ST_PRINCIPAL_BUYER)
+    for (size_t i = 0; i < *n; i++) (*out)[i].last_message_at = (*out)[i].buyer_last_at;
   *rn = -1;
   if (!e && c->kind == ST_PRINCIPAL_AGENT)
     e = s->st->ops->thread_count_response_needed(s->st, c->seller_id, rn);

@@ -81,6 +81,10 @@ typedef struct {
   char *buyer_alias, *buyer_name, *seller_name;
   /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
   int64_t last_buyer_id, last_seller_id;
+  /* the time of the newest message the buyer can see (their own, a delivered seller
+   * message; 0: none): what a buyer's list is ordered by, so that the team's notes and
+   * refused messages do not move a thread in it */
+  pl_time buyer_last_at;
 } st_thread;
 
 typedef struct {

@@ -54,7 +54,7 @@ enum {
   " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
   " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered')"
+  "   AND ss.status = 'delivered'), t.buyer_last_at"
 
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
@@ -65,10 +65,10 @@ enum {
   " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
   " m.action, m.critical, m.proactive"
 
-/* The inbox query's conditions, shared by the three scopes, as in store_sqlite.c. The
- * search text goes to plainto_tsquery, which accepts any input: user text is never
- * parsed as query syntax and never makes the statement fail. */
-#define THREAD_LIST_WHERE                                                                   \
+/* The inbox query's conditions, shared by the three scopes, ordered by `at`, as in
+ * store_sqlite.c. The search text goes to plainto_tsquery, which accepts any input: user
+ * text is never parsed as query syntax and never makes the statement fail. */
+#define THREAD_LIST_WHERE(at)                                                                 \
   " AND CASE $2::int WHEN 0 THEN ($9::int = 1 OR NOT t.archived)"                         \
   "  WHEN 1 THEN NOT t.archived AND t.needs_response > 0"                                   \
   "  WHEN 2 THEN NOT t.archived AND t.waiting > 0"                                          \
@@ -88,15 +88,15 @@ enum {
   "           OR s.status = 'delivered'))))"                                              \
   "      OR ($13::int = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"          \
   "      WHERE ss.tsv @@ plainto_tsquery('parley_text'::regconfig, $6))))"                 \
-  " AND ($7::bigint = 0 OR t.last_message_at < $7"                                          \
-  "      OR (t.last_message_at = $7 AND t.id < $8::bigint))"                                \
+  " AND ($7::bigint = 0 OR " at " < $7"                                               \
+  "      OR (" at " = $7 AND t.id < $8::bigint))"                                       \
   " AND ($11::bigint = 0 OR ($11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"         \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                               \
   "      OR ($11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                              \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = $11)))"                             \
   " AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id" \
   "      AND strpos(tt.tags, ',' || $12 || ',') > 0))"                                       \
-  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT $10"
+  " ORDER BY " at " DESC, t.id DESC LIMIT $10"
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -166,13 +166,13 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
                       " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
                       " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
-                      " response_due_at = $12 WHERE id = $1 AND seller_id = $2",
+                      " response_due_at = $12, buyer_last_at = $13 WHERE id = $1 AND seller_id = $2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                           THREAD_LIST_WHERE,
+                           THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
-                          THREAD_LIST_WHERE,
+                          THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
-                        THREAD_LIST_WHERE,
+                        THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
@@ -844,6 +844,7 @@ static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
   t->seller_name = col_text(a, r, i, 19);
   t->last_buyer_id = col_int(r, i, 20);
   t->last_seller_id = col_int(r, i, 21);
+  t->buyer_last_at = col_int(r, i, 22);
 }
 
 static pl_err pg_thread_insert(store *s, st_thread *t) {
@@ -923,6 +924,7 @@ static pl_err pg_thread_update(store *s, const st_thread *t) {
   p_int(&p, t->seller_read_id);
   p_int(&p, t->buyer_read_id);
   p_int(&p, t->response_due_at);
+  p_int(&p, t->buyer_last_at);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
   return !e && n != 1 ? PL_ENOTFOUND : e;

@@ -38,16 +38,18 @@ enum {
   " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
   " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered')"
+  "   AND ss.status = 'delivered'), t.buyer_last_at"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
   " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
   " m.action, m.critical, m.proactive"
 
-/* The inbox query's conditions, shared by the three scopes. Every value is bound. A
- * buyer's "all" (?9 = 1) includes the threads the seller archived: archiving is the seller's. */
-#define THREAD_LIST_WHERE                                                                  \
+/* The inbox query's conditions, shared by the three scopes, ordered by `at`: the last
+ * message, or for a buyer the last message the buyer can see (the team's notes and refused
+ * messages do not move a thread in a buyer's list). Every value is bound. A buyer's "all"
+ * (?9 = 1) includes the threads the seller archived: archiving is the seller's. */
+#define THREAD_LIST_WHERE(at)                                                                \
   " AND CASE ?2 WHEN 0 THEN (?9 = 1 OR t.archived = 0)"                                  \
   "  WHEN 1 THEN t.archived = 0 AND t.needs_response > 0"                                  \
   "  WHEN 2 THEN t.archived = 0 AND t.waiting > 0"                                         \
@@ -67,14 +69,14 @@ enum {
   "      OR (?13 = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"              \
   "      WHERE ss.message_id IN (SELECT rowid FROM seller_search_fts"                     \
   "      WHERE seller_search_fts MATCH ?6))))"                                            \
-  " AND (?7 = 0 OR t.last_message_at < ?7 OR (t.last_message_at = ?7 AND t.id < ?8))"     \
+  " AND (?7 = 0 OR " at " < ?7 OR (" at " = ?7 AND t.id < ?8))"                  \
   " AND (?11 = 0 OR (?11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"               \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                             \
   "      OR (?11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                            \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = ?11)))"                           \
   " AND (?12 IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id"    \
   "      AND instr(tt.tags, ',' || ?12 || ',') > 0))"                                      \
-  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?10"
+  " ORDER BY " at " DESC, t.id DESC LIMIT ?10"
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -137,13 +139,13 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
                       " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
                       " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
-                      " response_due_at = ?12 WHERE id = ?1 AND seller_id = ?2",
+                      " response_due_at = ?12, buyer_last_at = ?13 WHERE id = ?1 AND seller_id = ?2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
-                           THREAD_LIST_WHERE,
+                           THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
-                          THREAD_LIST_WHERE,
+                          THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
-                        THREAD_LIST_WHERE,
+                        THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
@@ -670,6 +672,7 @@ static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->seller_name = sq__col_text(a, st, 19);
   t->last_buyer_id = sqlite3_column_int64(st, 20);
   t->last_seller_id = sqlite3_column_int64(st, 21);
+  t->buyer_last_at = sqlite3_column_int64(st, 22);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {
@@ -748,6 +751,7 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_bind_int64(st, 10, t->seller_read_id);
   sqlite3_bind_int64(st, 11, t->buyer_read_id);
   sqlite3_bind_int64(st, 12, t->response_due_at);
+  sqlite3_bind_int64(st, 13, t->buyer_last_at);
   pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;
   return e;

@@ -221,6 +221,14 @@ static const char *const store_sqlite_migrations[] = {
     "  thread_id INTEGER NOT NULL, text TEXT NOT NULL);"
     "CREATE VIRTUAL TABLE seller_search_fts USING fts5(text, content='seller_search',"
     "  content_rowid='message_id', tokenize='unicode61 remove_diacritics 2');",
+
+    /* The time of the newest message a buyer can see, by which a buyer's list is ordered:
+     * the team's notes and refused messages do not move a thread there. */
+    "ALTER TABLE threads ADD COLUMN buyer_last_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE threads SET buyer_last_at = coalesce((SELECT max(m.at) FROM messages m"
+    "  LEFT JOIN message_state s ON s.message_id = m.id WHERE m.thread_id = threads.id"
+    "  AND (m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))), 0);"
+    "CREATE INDEX threads_buyer_seen ON threads(buyer_id, buyer_last_at DESC, id DESC);",
 };
 
 #endif

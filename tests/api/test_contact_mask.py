@@ -7,7 +7,7 @@ import sqlite3
 import unittest
 from urllib.parse import quote
 
-from parley_harness import BACKEND, FastCase, main
+from parley_harness import BACKEND, FastCase, ServerCase, import_lines, main, order_line
 from test_live import SseStream
 
 PHONE = "415-555-0199"
@@ -172,6 +172,58 @@ class BuyerScope(FastCase):
         # and the buyer finds what was delivered to them
         self.send(self.fx.agent, t["id"], "Your parcel left today, quincedelivered.")
         self.assertEqual([x["id"] for x in self.list_threads(self.fx.b1, q="quincedelivered")["threads"]], [t["id"]])
+
+    def test_team_work_does_not_move_a_thread_in_the_buyers_list(self):
+        # two threads with a past: the older asked on 5 January, the newer on 6 January
+        ServerCase._next_order += 1
+        n = ServerCase._next_order
+        o_old, o_new = "118-%07d-0000001" % n, "118-%07d-0000002" % n
+        p = import_lines(self.store, [
+            order_line(o_old, "S1", "B2"), order_line(o_new, "S1", "B2"),
+            {"type": "message", "id": "cm-%s" % o_old, "order": o_old, "from": "buyer",
+             "at": "2026-01-05T10:00:00Z", "topic": "other", "text": "First question."},
+            {"type": "message", "id": "cm-%s" % o_new, "order": o_new, "from": "buyer",
+             "at": "2026-01-06T10:00:00Z", "topic": "other", "text": "Second question."}])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        older = self.list_threads(self.fx.agent, order_id=o_old)["threads"][0]["id"]
+        newer = self.list_threads(self.fx.agent, order_id=o_new)["threads"][0]["id"]
+
+        def mine():
+            rows = self.list_threads(self.fx.b2, limit=100)["threads"]
+            return [t["id"] for t in rows], {t["id"]: t["last_message_at"] for t in rows}
+
+        order, at = mine()
+        self.assertLess(order.index(newer), order.index(older))
+        self.assertEqual(at[older], "2026-01-05T10:00:00Z")
+        # a note and a refused reply on the older thread are the team's: the buyer sees no change
+        r = self.srv.post("/v1/threads/%s/notes" % older, {"text": "call back later"}, self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        r = self.srv.post("/v1/threads/%s/messages" % older, {"text": "mail me at dealer.direct@gmail.com"},
+                          self.fx.agent)
+        self.assertError(r, 422, "policy_violation")
+        self.assertEqual(mine(), (order, at))
+        view = self.srv.get("/v1/threads/" + older, self.fx.b2).json["thread"]
+        self.assertEqual(view["last_message_at"], "2026-01-05T10:00:00Z")
+        # the seller's inbox moved it (the team's own view) ...
+        seller_rows = [t["id"] for t in self.list_threads(self.fx.agent, filter="all", limit=100)["threads"]]
+        self.assertLess(seller_rows.index(older), seller_rows.index(newer))
+        # ... and a delivered reply moves it for the buyer too
+        self.send(self.fx.agent, older, "We are on it.")
+        order2, at2 = mine()
+        self.assertLess(order2.index(older), order2.index(newer))
+        self.assertNotEqual(at2[older], "2026-01-05T10:00:00Z")
+        # pages of one row walk the same list
+        walked, cursor = [], None
+        for _ in range(200):
+            params = {"limit": 1}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.list_threads(self.fx.b2, **params)
+            walked += [t["id"] for t in page["threads"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(walked, order2)
 
     def test_archiving_is_the_sellers(self):
         t, _ = self.start_thread(self.fx.b1, self.new_order("B1", "S1"), "other", "Archive me if you like.")
