@@ -305,6 +305,21 @@ pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t
   return PL_OK;
 }
 
+pl_err svc__check_name(const char *field, const char *name, pl_detail *d) {
+  size_t at = 0;
+  switch (pl_utf8_text(name, strlen(name), NULL, &at)) {
+  case PL_TEXT_OK: break;
+  case PL_TEXT_INVALID_UTF8: return pl_fail(d, PL_EUTF8, "%s is not valid UTF-8", field);
+  case PL_TEXT_CONTROL:
+    return pl_fail(d, PL_ECONTROL, "%s holds a control character at byte %zu", field, at);
+  }
+  const char *brk = strpbrk(name, "\t\r\n");
+  if (brk)
+    return pl_fail(d, PL_ECONTROL, "%s holds a %s at byte %zu; a name is one line", field,
+                   *brk == '\t' ? "tab" : "line break", (size_t)(brk - name));
+  return PL_OK;
+}
+
 pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d) {
   if (!*text) return pl_fail(d, PL_EMISSING, "text is required");
   size_t chars = 0;
@@ -462,6 +477,7 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
   pl_err e;
   if ((e = check_id("marketplace id", in->id, d))) return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "marketplace name is required");
+  if ((e = svc__check_name("marketplace name", in->name, d))) return e;
   if (!valid_locale(in->locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
   json_t *doms = json_array();
   for (const char *const *p = in->domains; p && *p; p++) {
@@ -511,6 +527,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
   if ((e = check_id("seller id", in->id, d)) || (e = check_id("marketplace", in->marketplace_id, d)))
     return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "seller name is required");
+  if ((e = svc__check_name("seller name", in->name, d))) return e;
   if (in->email && !valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", in->email);
   pl_arena *a = pl_arena_new();
@@ -550,6 +567,8 @@ out:
 pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char *role,
                      int64_t *id_out, pl_detail *d) {
   if (!name || !*name) return pl_fail(d, PL_EMISSING, "agent name is required");
+  pl_err ne = svc__check_name("agent name", name, d);
+  if (ne) return ne;
   if (!role) role = "agent";
   if (strcmp(role, "owner") && strcmp(role, "agent") && strcmp(role, "read_only"))
     return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only");
@@ -578,6 +597,7 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
   pl_err e;
   if ((e = check_id("buyer id", in->id, d))) return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "buyer name is required");
+  if ((e = svc__check_name("buyer name", in->name, d))) return e;
   if (!in->email || !valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "buyer e-mail address is missing or not an address");
   const char *locale = in->locale ? in->locale : "en-US";
@@ -769,6 +789,7 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
       if ((e = get_str(it, "asin", false, &v, d))) return e;
       x->asin = v ? pl_arena_strdup(a, v) : NULL;
       if ((e = get_str(it, "title", false, &v, d))) return e;
+      if (v && (e = svc__check_name("an item's title", v, d))) return e;
       x->title = v ? pl_arena_strdup(a, v) : NULL;
       if ((e = get_str(it, "price", false, &v, d))) return e;
       x->price = v ? pl_arena_strdup(a, v) : NULL;

@@ -102,6 +102,9 @@ pl_err svc__policy_for(svc *s, const char *marketplace_id, pl_arena *a, policy_c
  * when not NULL, gets the number of code points. */
 pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t *chars,
                        pl_detail *d);
+/* A name or title (one line): as svc__clean_text, and no tab or line break either
+ * (PL_ECONTROL). */
+pl_err svc__check_name(const char *field, const char *name, pl_detail *d);
 /* Validates a message text as svc__clean_text, and not blank, at most
  * SVC_MAX_TEXT_CHARS; *text may be replaced by its normalised copy. */
 pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d);

@@ -336,10 +336,8 @@ static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail
     return pl_fail(d, PL_ETYPE, "name and purpose are strings, variants an object, critical true or false");
   size_t nl = strlen(json_string_value(name));
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
-  const char *nm = json_string_value(name);
-  pl_err ne = svc__clean_text("name", &nm, a, NULL, d);
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
   if (ne) return ne;
-  if (nm != json_string_value(name)) json_string_set(name, nm);
   const char *p = json_string_value(purpose);
   if (!in_list(purposes, p))
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
@@ -971,10 +969,8 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   json_t *name = json_object_get(body, "name"), *cond = json_object_get(body, "conditions");
   json_t *acts = json_object_get(body, "actions");
   if (!json_is_string(name) || !*json_string_value(name)) return pl_fail(d, PL_EMISSING, "a rule needs a name");
-  const char *nm = json_string_value(name);
-  pl_err ne = svc__clean_text("name", &nm, a, NULL, d);
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
   if (ne) return ne;
-  if (nm != json_string_value(name)) json_string_set(name, nm);
   if (cond && !json_is_object(cond)) return pl_fail(d, PL_ETYPE, "conditions must be an object");
   pl_err e;
   if ((e = str_array(json_object_get(cond, "words"), "words", a, d)) ||

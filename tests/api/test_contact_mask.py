@@ -300,6 +300,14 @@ class ControlCharacters(FastCase):
             (self.fx.owner, "POST", "/v1/rules", {"name": "Ctl", "conditions": {"words": ["x\x1b"]},
                                                    "actions": [{"type": "tag", "tag": "x"}]}),
         ]
+        # names and titles are one line: no tab or line break either
+        attempts += [
+            (self.fx.owner, "POST", "/v1/templates", {"name": "Two\nlines", "purpose": "other",
+                                                       "variants": {"en": "Hello"}}),
+            (self.fx.operator, "PUT", "/v1/orders/" + oid,
+             {"marketplace": "ATVPDKIKX0DER", "seller": "S1", "buyer": "B1", "status": "delivered",
+              "items": [{"asin": "B0CTRL0001", "title": "Drill\x1b[8m hidden", "quantity": 1}]}),
+        ]
         for tok, method, path, body in attempts:
             r = self.srv.request(method, path, body, tok)
             self.assertError(r, 400, "control_character")
