@@ -129,6 +129,12 @@ pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *
  * checked. Within a transaction. */
 const char *svc__mask_text(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
 
+/* A buyer's file name as a seller's agent may see it: masked when the marketplace masks a
+ * buyer's contact details (read as a sentence: "call-me-415-555-0199.pdf"). Within a
+ * transaction. */
+const char *svc__mask_name_for_seller(svc *s, const char *marketplace_id, const char *name,
+                                      pl_arena *a);
+
 /* The one way messages become what their reader sees, within a transaction: for a
  * seller's agent, buyer messages' texts with the buyer's contact details masked when the
  * marketplace masks them (a text that cannot be checked is withheld); every message is

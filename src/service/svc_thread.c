@@ -285,16 +285,20 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   return e;
 }
 
+static bool masks(svc *s, const char *mp, pl_arena *a);
+
 /* The text shown instead of a buyer's when it could not be checked for contact details:
  * the mask fails closed. */
 #define WITHHELD "[text withheld: it could not be checked for contact details]"
 
-const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
+/* Masks text where the policy finds contact details in scan, a text of the same length
+ * (text itself, or a file name made readable). */
+static const char *mask_as(svc *s, const char *mp, const char *text, const char *scan, pl_arena *a) {
   policy_config *cfg;
   const char *const *allow;
   if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return NULL;
   policy_verdict v;
-  pl_err e = policy_scan_allow(cfg, allow, text, strlen(text), &v);
+  pl_err e = policy_scan_allow(cfg, allow, scan, strlen(scan), &v);
   policy_config_unref(cfg);
   if (e) return NULL;
   /* The spans to mask, in text order, each with its placeholder. */
@@ -335,6 +339,36 @@ const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a
   return out;
 }
 
+const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
+  return mask_as(s, mp, text, text, a);
+}
+
+/* A file name as the policy reads a sentence, byte for byte: its extension blanked
+ * ("jane@mail.example.pdf" would end in a top-level domain "pdf") and the '-' and '_'
+ * that glue words to each other or to digits made spaces ("call-me-415-555-0199"); the
+ * hyphens inside a number stay. */
+static const char *readable_name(const char *name, pl_arena *a) {
+  char *r = pl_arena_strdup(a, name);
+  size_t n = strlen(r);
+  char *dot = strrchr(r, '.');
+  if (dot && dot != r && n - (size_t)(dot - r) <= 6)
+    for (char *p = dot; *p; p++) *p = ' ';
+  for (size_t i = 0; i < n; i++) {
+    if (r[i] != '-' && r[i] != '_') continue;
+    bool digit_before = i > 0 && r[i - 1] >= '0' && r[i - 1] <= '9';
+    bool digit_after = i + 1 < n && r[i + 1] >= '0' && r[i + 1] <= '9';
+    if (r[i] == '_' || !digit_before || !digit_after) r[i] = ' ';
+  }
+  return r;
+}
+
+/* mask_in_tx for a file name. */
+static const char *mask_name_in_tx(svc *s, const char *mp, const char *name, pl_arena *a) {
+  if (!masks(s, mp, a)) return name;
+  const char *out = mask_as(s, mp, name, readable_name(name, a), a);
+  return out ? out : "[name withheld]";
+}
+
 /* Whether the marketplace masks a buyer's contact details from the seller; true when
  * its settings cannot be read (the mask fails closed). */
 static bool masks(svc *s, const char *mp, pl_arena *a) {
@@ -347,6 +381,10 @@ static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena
   if (!masks(s, mp, a)) return text;
   const char *out = svc__mask_text(s, mp, text, a);
   return out ? out : WITHHELD;
+}
+
+const char *svc__mask_name_for_seller(svc *s, const char *mp, const char *name, pl_arena *a) {
+  return mask_name_in_tx(s, mp, name, a);
 }
 
 const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena *a) {
@@ -362,7 +400,12 @@ void svc__view(svc *s, const svc_caller *c, const char *mp, st_message *msgs, si
   for (size_t i = 0; i < n; i++) {
     if (seller && !strcmp(msgs[i].direction, "buyer")) {
       if (!known) mask = masks(s, mp, a), known = true;
-      if (mask) msgs[i].text = (char *)mask_in_tx(s, mp, msgs[i].text, a);
+      if (mask) {
+        msgs[i].text = (char *)mask_in_tx(s, mp, msgs[i].text, a);
+        /* a file's name is the buyer's text too ("call-me-415-555-0199.pdf") */
+        for (size_t k = 0; k < msgs[i].nattachments; k++)
+          msgs[i].attachments[k].name = (char *)mask_name_in_tx(s, mp, msgs[i].attachments[k].name, a);
+      }
     }
     msgs[i].text_viewed = true;
   }

@@ -76,6 +76,32 @@ class ContactMask(FastCase):
         self.assertEqual(ex.status, 200, ex)
         self.assertEqual(ex.json["messages"][0]["text"], text)
 
+    def test_a_buyers_file_names_are_masked(self):
+        names = {"call-me-%s.txt" % PHONE: "[phone number removed]", "from_%s.txt" % EMAIL: "[e-mail address removed]"}
+        ids = {}
+        for name in names:
+            up = self.srv.request("POST", "/v1/attachments?name=" + quote(name), raw=b"receipt\n", token=self.fx.b1)
+            self.assertEqual(up.status, 201, up)
+            self.assertEqual(up.json["attachment"]["name"], name)  # the uploader sees their own name
+            ids[up.json["attachment"]["id"]] = name
+        t, _ = self.start_thread(self.fx.b1, self.new_order("B1", "S1"), "other", "The receipts.")
+        m = self.send(self.fx.b1, t["id"], "Here they are.", attachments=list(ids))
+        self.assertEqual(sorted(x["name"] for x in m["attachments"]), sorted(names))
+        view = self.srv.get("/v1/threads/" + t["id"], self.fx.agent)
+        shown = {x["id"]: x["name"] for msg in view.json["messages"] for x in msg["attachments"]}
+        self.assertEqual(set(shown), set(ids))
+        for att, name in ids.items():
+            self.assertFalse(contains_secret(shown[att]), shown[att])
+            self.assertIn(names[name], shown[att])
+            self.assertTrue(shown[att].endswith(".txt"), shown[att])
+            dl = self.srv.get("/v1/attachments/" + att, self.fx.agent)
+            self.assertEqual(dl.status, 200, dl)
+            self.assertFalse(contains_secret(dl.headers["content-disposition"]), dl.headers["content-disposition"])
+            self.assertEqual(dl.body, b"receipt\n")  # the file itself is the buyer's, as it is
+            # the operator's record keeps the name
+            record = self.srv.get("/v1/attachments/" + att, self.fx.operator).headers["content-disposition"]
+            self.assertIn(quote(name), record)
+
     def test_seller_search_runs_over_the_masked_text(self):
         word = self.word("kettle")
         t, _, _ = self.buyer_thread(word)
