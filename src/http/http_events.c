@@ -138,6 +138,7 @@ static void *keeper(void *arg) {
     pthread_mutex_unlock(&h->sse_mu);
     svc_deadline_tick(h->s);
     svc_cluster_tick(h->s);
+    svc_audit_tick(h->s);
     pthread_mutex_lock(&h->sse_mu);
     if (!h->stopping) resume_all(h, true);
   }

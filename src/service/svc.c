@@ -392,7 +392,9 @@ static bool valid_locale(const char *l) {
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail) {
   char *dj = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  /* The seller's own chain, or the platform's ("") for what no seller owns. */
   st_audit e = {.seller_id = (char *)seller_id,
+                .chain = (char *)(seller_id ? seller_id : ""),
                 .actor = (char *)actor,
                 .action = (char *)action,
                 .subject = (char *)subject,

@@ -22,6 +22,7 @@ struct svc {
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
   pl_time deadline_checked; /* the last deadline tick (0: none yet) */
+  pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
 };
