@@ -185,6 +185,8 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
  * marketplace (the setting mask_buyer_contacts; the record keeps the original). The
  * result is in the arena; text itself when nothing is masked. */
 const char *svc_mask_contacts(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+/* The same for a buyer's file name (read as a sentence: "call-me-415-555-0199.pdf"). */
+const char *svc_mask_file_name(svc *s, const char *marketplace_id, const char *name, pl_arena *a);
 
 /* Indexes the buyer messages the seller's search index does not hold yet (written before
  * it existed), masked; *done gets their number. Run when the server starts. */

@@ -387,6 +387,13 @@ const char *svc__mask_name_for_seller(svc *s, const char *mp, const char *name, 
   return mask_name_in_tx(s, mp, name, a);
 }
 
+const char *svc_mask_file_name(svc *s, const char *mp, const char *name, pl_arena *a) {
+  if (svc__begin(s, false, NULL)) return "[name withheld]";
+  const char *out = mask_name_in_tx(s, mp, name, a);
+  svc__end(s, PL_OK, NULL);
+  return out;
+}
+
 const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena *a) {
   if (svc__begin(s, false, NULL)) return WITHHELD;
   const char *out = mask_in_tx(s, mp, text, a);
