@@ -103,8 +103,9 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
   json_t *atts = json_array();
   for (size_t i = 0; i < m->nattachments; i++) {
     const st_msg_attachment *x = &m->attachments[i];
-    json_array_append_new(atts, json_pack("{s:s,s:s,s:s,s:I}", "id", x->id, "name", x->name, "kind",
-                                          x->kind, "size", (json_int_t)x->size));
+    json_array_append_new(atts, json_pack("{s:s,s:s,s:s,s:I}", "id", x->id, "name",
+                                          withheld ? "[name withheld]" : x->name, "kind", x->kind,
+                                          "size", (json_int_t)x->size));
   }
   json_object_set_new(j, "attachments", atts);
   return j;

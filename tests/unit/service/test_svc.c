@@ -413,8 +413,13 @@ static void the_seller_view_is_the_only_way(void **state) {
   st_message raw = m[0];
   raw.text = "Please call me at +1 415 555 0132 about the sprocket.";
   raw.text_viewed = false; /* as read from the store by a path that forgot the view */
+  st_msg_attachment file = {.id = "A1", .name = "call-me-415-555-0132.txt", .kind = "txt", .size = 3};
+  raw.attachments = &file;
+  raw.nattachments = 1;
   json_t *j = svc_json_message(&f->agent, &raw);
   assert_string_equal(json_string_value(json_object_get(j, "text")), "[text withheld]");
+  json_t *jf = json_array_get(json_object_get(j, "attachments"), 0);
+  assert_string_equal(json_string_value(json_object_get(jf, "name")), "[name withheld]");
   json_decref(j);
   j = svc_json_message(&f->agent, &m[0]);
   assert_null(strstr(json_string_value(json_object_get(j, "text")), "555"));
