@@ -339,8 +339,25 @@ static const char *mask_as(svc *s, const char *mp, const char *text, const char 
   return out;
 }
 
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* text as the mask reads it, byte for byte: a '-' or '_' that glues a word to a number
+ * ("call-me-415-555-0199", "tel-4155550199") becomes a space, so that the number is found
+ * as in "call me 415-555-0199". Over-masking a buyer's text costs little; missing a
+ * number costs the buyer's privacy. */
+static char *readable_text(const char *text, pl_arena *a) {
+  char *r = pl_arena_strdup(a, text);
+  if (!r[0]) return r;
+  for (size_t i = 1; r[i] && r[i + 1]; i++)
+    if ((r[i] == '-' || r[i] == '_') &&
+        ((is_letter(r[i - 1]) && is_digit(r[i + 1])) || (is_digit(r[i - 1]) && is_letter(r[i + 1]))))
+      r[i] = ' ';
+  return r;
+}
+
 const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
-  return mask_as(s, mp, text, text, a);
+  return mask_as(s, mp, text, readable_text(text, a), a);
 }
 
 /* A file name as the policy reads a sentence, byte for byte: its extension blanked
@@ -355,8 +372,7 @@ static const char *readable_name(const char *name, pl_arena *a) {
     for (char *p = dot; *p; p++) *p = ' ';
   for (size_t i = 0; i < n; i++) {
     if (r[i] != '-' && r[i] != '_') continue;
-    bool digit_before = i > 0 && r[i - 1] >= '0' && r[i - 1] <= '9';
-    bool digit_after = i + 1 < n && r[i + 1] >= '0' && r[i + 1] <= '9';
+    bool digit_before = i > 0 && is_digit(r[i - 1]), digit_after = i + 1 < n && is_digit(r[i + 1]);
     if (r[i] == '_' || !digit_before || !digit_after) r[i] = ' ';
   }
   return r;

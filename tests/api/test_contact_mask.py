@@ -102,6 +102,17 @@ class ContactMask(FastCase):
             record = self.srv.get("/v1/attachments/" + att, self.fx.operator).headers["content-disposition"]
             self.assertIn(quote(name), record)
 
+    def test_numbers_glued_to_words_are_masked_too(self):
+        word = self.word("whisk")
+        text = "About the %s: reach me on tel-4155550177 or call-me-415-555-0188." % word
+        t, _ = self.start_thread(self.fx.b1, self.new_order("B1", "S1"), "other", text)
+        seen = self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["messages"][0]["text"]
+        for digits in ("0177", "0188", "4155550177"):
+            self.assertNotIn(digits, seen)
+            self.assertNotIn(t["id"], self.search(self.fx.agent, digits), digits)
+        self.assertIn(word, seen)
+        self.assertEqual(self.search(self.fx.agent, word), [t["id"]])
+
     def test_seller_search_runs_over_the_masked_text(self):
         word = self.word("kettle")
         t, _, _ = self.buyer_thread(word)
