@@ -15,6 +15,7 @@
 
 #include "mail/mail.h"
 #include "service/svc_mail.h"
+#include "util/pl_ref.h"
 
 #define DEFAULT_MAX_SIZE (10u * 1024 * 1024)
 #define IDLE_SECONDS 300 /* RFC 5321 4.5.3.2.7: the server waits 5 minutes for a command */
@@ -298,12 +299,13 @@ static void session(conn *c) {
         } else {
           d = pd;
         }
+        char mref[PL_REF_MAX];
         if (e) ok = reply_err(c, e, d.msg);
         else if (res.refused)
-          ok = reply(c, "250 2.0.0 recorded as M%lld but refused by the policy; the sender is told why",
-                     (long long)res.message_id);
+          ok = reply(c, "250 2.0.0 recorded as %s but refused by the policy; the sender is told why",
+                     pl_ref_format(mref, "M", res.message_id));
         else if (res.discarded) ok = reply(c, "250 2.0.0 automatic mail is not forwarded");
-        else ok = reply(c, "250 2.0.0 delivered as M%lld", (long long)res.message_id);
+        else ok = reply(c, "250 2.0.0 delivered as %s", pl_ref_format(mref, "M", res.message_id));
         if (!c->lmtp) break;
       }
       have_from = false;

@@ -329,7 +329,10 @@ json_t *svc_json_findings(const policy_verdict *v);
 /* True when the caller may see message m (buyers see only delivered seller messages). */
 bool svc_message_visible(const svc_caller *c, const st_message *m);
 
-/* Thread and message ids as the API shows them ("T12", "M40"), and back. */
+/* Ids as clients see them: a prefix and 12 characters that reveal no volume
+ * ("T7kq2m0x9d4cz"; util/pl_ref.h), and back. The audit log and other records keep the
+ * store's own ids (svc__record_ref), which stay the same whatever the key. */
+char *svc_ref(pl_arena *a, const char *prefix, int64_t id);
 char *svc_thread_ref(pl_arena *a, int64_t id);
 char *svc_message_ref(pl_arena *a, int64_t id);
 bool svc_parse_ref(const char *ref, char prefix, int64_t *id);

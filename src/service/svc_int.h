@@ -121,6 +121,10 @@ pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_i
                          const char *seller_id, pl_time now, pl_arena *a, char **out,
                          pl_detail *d);
 
+/* The store's own id of a record as the audit log names it ("T41", "M7"): stable
+ * evidence whatever key the public ids (svc_ref) are under. */
+char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id);
+
 /* Appends an audit entry; detail may be NULL. */
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail);

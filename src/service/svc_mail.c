@@ -15,6 +15,7 @@
 #include "mail/mail_auth.h"
 #include "service/svc_int.h"
 #include "service/svc_mail.h"
+#include "util/pl_ref.h"
 
 #define MAIL_AGENT "E-mail"    /* the seller's agent that replies by e-mail act as */
 #define CLAIM_SECONDS 300      /* a claimed mail is someone's for this long */
@@ -40,6 +41,27 @@ static void mac_hex(svc *s, const char *tag, int64_t id, char *out, size_t n) {
   out[n] = '\0';
 }
 
+/* Ids in addresses and Message-IDs are public ids (util/pl_ref.h) without their type
+ * letter, which the place they stand in implies: a recipient sees no volume in them. */
+static const char *id_text(char buf[PL_REF_MAX], const char *prefix, int64_t id) {
+  return pl_ref_format(buf, prefix, id) + strlen(prefix);
+}
+
+/* The id that the n characters at p write under prefix, or 0. */
+static int64_t id_of(const char *p, size_t n, const char *prefix) {
+  char buf[PL_REF_MAX + 8];
+  int64_t id;
+  if (n + strlen(prefix) >= sizeof buf) return 0;
+  snprintf(buf, sizeof buf, "%s%.*s", prefix, (int)n, p);
+  return pl_ref_parse(buf, prefix, &id) ? id : 0;
+}
+
+/* How many characters from p up to the first of stop (or the end). */
+static size_t span_to(const char *p, char stop) {
+  const char *e = strchr(p, stop);
+  return e ? (size_t)(e - p) : strlen(p);
+}
+
 static const char *domain_of(const char *addr) {
   const char *at = strrchr(addr, '@');
   return at ? at + 1 : "parley.invalid";
@@ -51,26 +73,27 @@ static void reply_mac(svc *s, int64_t thread_id, char party, char out[17]) {
   mac_hex(s, party == 's' ? "reply-seller" : "reply-buyer", thread_id, out, 16);
 }
 
-/* "local+t12-<mac>@domain" for the alias "local@domain": the party (see reply_mac) replies
- * in thread 12. */
+/* "local+t<thread>-<mac>@domain" for the alias "local@domain": the party (see reply_mac)
+ * replies in that thread. */
 static char *thread_alias(svc *s, pl_arena *a, const char *alias, int64_t thread_id, char party) {
   const char *at = strrchr(alias, '@');
   if (!at) return pl_arena_strdup(a, alias);
-  char mac[17];
+  char mac[17], ref[PL_REF_MAX];
   reply_mac(s, thread_id, party, mac);
-  return pl_arena_printf(a, "%.*s+t%lld-%s%s", (int)(at - alias), alias, (long long)thread_id, mac, at);
+  return pl_arena_printf(a, "%.*s+t%s-%s%s", (int)(at - alias), alias, id_text(ref, "T", thread_id), mac, at);
 }
 
 static char *message_id_for(svc *s, pl_arena *a, char tag, int64_t id, const char *domain) {
-  char mac[9];
+  char mac[9], ref[PL_REF_MAX];
   mac_hex(s, "mid", id, mac, 8);
-  return pl_arena_printf(a, "%c%lld.%s@%s", tag, (long long)id, mac, domain);
+  char prefix[2] = {tag, '\0'};
+  return pl_arena_printf(a, "%c%s.%s@%s", tag, id_text(ref, prefix, id), mac, domain);
 }
 
 static char *verp_for(svc *s, pl_arena *a, int64_t id, const char *domain) {
-  char mac[17];
+  char mac[17], ref[PL_REF_MAX];
   mac_hex(s, "verp", id, mac, 16);
-  return pl_arena_printf(a, "bounce+%lld-%s@%s", (long long)id, mac, domain);
+  return pl_arena_printf(a, "bounce+%s-%s@%s", id_text(ref, "M", id), mac, domain);
 }
 
 /* Splits a recipient into its alias (lower case, without a "+t<id>-<mac>" token), the
@@ -84,8 +107,8 @@ static bool split_rcpt(pl_arena *a, const char *rcpt, char **alias, int64_t *thr
   char *plus = memchr(r, '+', (size_t)(at - r));
   if (plus) {
     if (plus[1] != 't') return false;
-    char *end;
-    long long id = strtoll(plus + 2, &end, 10);
+    char *end = plus + 2 + span_to(plus + 2, '-');
+    int64_t id = end < at ? id_of(plus + 2, (size_t)(end - (plus + 2)), "T") : 0;
     if (id <= 0 || *end != '-' || at - (end + 1) != 16) return false;
     *thread_id = id;
     *mac = pl_arena_strndup(a, end + 1, 16);
@@ -142,11 +165,11 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     m.status_at = ev.at;
     if (!e) e = svc__thread_recompute(s, &t, a);
     if (!e)
-      e = svc__audit(s, t.seller_id, actor, "message.failed", svc_thread_ref(a, t.id),
-                     json_pack("{s:s,s:s}", "message", svc_message_ref(a, m.id), "reason", reason));
+      e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id),
+                     json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason));
     changed = true;
   }
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   e = svc__end(s, e, d);
   if (!e && changed) {
     svc__count_status(s, "failed");
@@ -179,10 +202,10 @@ static const char *category_words(const char *c) {
 static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
   char *out = pl_arena_printf(
       a,
-      "Your e-mail reply to %s (%s%s, thread T%lld) was not delivered: it breaks the "
+      "Your e-mail reply to %s (%s%s, thread %s) was not delivered: it breaks the "
       "marketplace's communication policy. Nothing of it reached the buyer.\n\nWhat was found:\n",
       buyer, t->order_id ? "order " : "product ", t->order_id ? t->order_id : t->asin ? t->asin : "",
-      (long long)t->id);
+      svc_thread_ref(a, t->id));
   json_t *pj = m->policy_json ? json_loads(m->policy_json, 0, NULL) : NULL;
   json_t *fs = json_object_get(pj, "findings");
   size_t i;
@@ -351,9 +374,9 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
       mo.reply_to = thread_alias(s, a, balias, t.id, 's');
       mo.to_addr = sl.alias;
       text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
-      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
+      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
-                                text, note, by.name, (long long)t.id, mk.name);
+                                text, note, by.name, svc_thread_ref(a, t.id), mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
       mo.from_name = sl.name;
@@ -533,8 +556,8 @@ typedef struct {
 /* A VERP bounce address (bounce+<message id>-<mac>@relay...): the message, or 0. */
 static int64_t verp_message(svc *s, const char *rcpt) {
   if (strncasecmp(rcpt, "bounce+", 7)) return 0;
-  char *end;
-  long long id = strtoll(rcpt + 7, &end, 10);
+  const char *end = rcpt + 7 + span_to(rcpt + 7, '-');
+  int64_t id = id_of(rcpt + 7, (size_t)(end - (rcpt + 7)), "M");
   if (id <= 0 || *end != '-') return 0;
   char mac[17], got[17] = "";
   mac_hex(s, "verp", id, mac, 16);
@@ -556,8 +579,8 @@ pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_a
 static size_t referenced_messages(svc *s, const char *hdr, int64_t *ids, size_t max) {
   size_t n = 0;
   for (const char *p = hdr ? hdr : ""; n < max && (p = strstr(p, "<M")) != NULL; p++) {
-    char *end;
-    long long id = strtoll(p + 2, &end, 10);
+    const char *end = p + 2 + span_to(p + 2, '.');
+    int64_t id = id_of(p + 2, (size_t)(end - (p + 2)), "M");
     if (id <= 0 || *end != '.') continue;
     char mac[9];
     mac_hex(s, "mid", id, mac, 8);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "service/svc.h"
+#include "util/pl_ref.h"
 #include "service/svc_mail.h"
 
 #define AUTHSERV "mx.parley.test"
@@ -116,14 +117,17 @@ static char *reply_address(fx *f, const char *alias, char party, int64_t tid) {
   snprintf(in, sizeof in, "%s:%lld", party == 's' ? "reply-seller" : "reply-buyer", (long long)tid);
   pl_keyed_hash_hex(&f->keys, in, hex);
   const char *at = strrchr(alias, '@');
-  return pl_arena_printf(f->a, "%.*s+t%lld-%.16s%s", (int)(at - alias), alias, (long long)tid, hex, at);
+  char ref[PL_REF_MAX];
+  return pl_arena_printf(f->a, "%.*s+t%s-%.16s%s", (int)(at - alias), alias, pl_ref_format(ref, "T", tid) + 1,
+                         hex, at);
 }
 
 static char *message_id(fx *f, int64_t mid) {
   char in[64], hex[65];
   snprintf(in, sizeof in, "mid:%lld", (long long)mid);
   pl_keyed_hash_hex(&f->keys, in, hex);
-  return pl_arena_printf(f->a, "<M%lld.%.8s@relay.example.com>", (long long)mid, hex);
+  char ref[PL_REF_MAX];
+  return pl_arena_printf(f->a, "<%s.%.8s@relay.example.com>", pl_ref_format(ref, "M", mid), hex);
 }
 
 static char *headers(fx *f, const char *from, const char *ar) {
