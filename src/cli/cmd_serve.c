@@ -103,6 +103,13 @@ int cmd_serve(int argc, char **argv) {
     return 1;
   }
   svc_cluster_tick(s); /* records the nodes' policy generation */
+  /* Buyer messages written before the seller's search index existed are indexed masked
+   * before the first request; a seller does not find them until then. */
+  size_t indexed = 0;
+  if (svc_seller_index_backfill(s, &indexed, &pd))
+    fprintf(stderr, "parley serve: the seller's search index could not be filled: %s\n", pd.msg);
+  else if (indexed)
+    fprintf(stderr, "parley serve: %zu buyer messages indexed for the seller's search\n", indexed);
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
   ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
   ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);

@@ -189,6 +189,12 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
  * marketplace (the setting mask_buyer_contacts; the record keeps the original). The
  * result is in the arena; text itself when nothing is masked. */
 const char *svc_mask_contacts(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+/* The same for a buyer's file name (read as a sentence: "call-me-415-555-0199.pdf"). */
+const char *svc_mask_file_name(svc *s, const char *marketplace_id, const char *name, pl_arena *a);
+
+/* Indexes the buyer messages the seller's search index does not hold yet (written before
+ * it existed), masked; *done gets their number. Run when the server starts. */
+pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d);
 
 /* A dry run of the policy for the caller's marketplace (compose-as-you-type). The
  * verdict is the caller's to free. */
@@ -292,6 +298,7 @@ typedef struct {
   int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
   char status[20];     /* the message's status */
+  char kind[16];       /* the message's kind (a note is the team's) */
   char seller_id[65], buyer_id[65], marketplace_id[65];
 } svc_event;
 

@@ -298,12 +298,16 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
       }
       close(fd);
     }
+    /* A buyer's file name reaches the seller masked, as in the API (at.name is). */
+    const char *name = !to_seller ? atts[i].name
+                       : data     ? at.name
+                                  : svc_mask_file_name(s, t->marketplace_id, atts[i].name, a);
     if (!data) {
-      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", atts[i].name);
+      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", name);
       continue;
     }
     used += len;
-    files[nfiles++] = (svc_mail_file){.name = atts[i].name, .content_type = svc_attachment_mime(atts[i].kind),
+    files[nfiles++] = (svc_mail_file){.name = name, .content_type = svc_attachment_mime(atts[i].kind),
                                       .data = data, .len = len};
   }
   mo->files = files;

@@ -90,6 +90,10 @@ typedef struct {
   char *buyer_alias, *buyer_name, *seller_name;
   /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
   int64_t last_buyer_id, last_seller_id;
+  /* the time of the newest message the buyer can see (their own, a delivered seller
+   * message; 0: none): what a buyer's list is ordered by, so that the team's notes and
+   * refused messages do not move a thread in it */
+  pl_time buyer_last_at;
 } st_thread;
 
 typedef struct {
@@ -112,6 +116,12 @@ typedef struct {
    * readers of the backends leave them empty */
   struct st_msg_attachment *attachments;
   size_t nattachments;
+  /* message_insert: a buyer message's text with the buyer's contact details masked,
+   * indexed for the seller's search (NULL: not indexed for the seller yet) */
+  const char *seller_text;
+  /* set by the service when the text is what the reader may see (the seller view
+   * masks a buyer's contact details, svc_thread.c); never stored */
+  bool text_viewed;
 } st_message;
 
 typedef struct {
@@ -198,6 +208,9 @@ typedef struct {
    * threads carrying this tag (NULL: any) */
   int64_t assignee_id;
   const char *tag;
+  /* fts searches buyer messages in the seller's index (their text with the buyer's
+   * contact details masked), seller messages in the full one */
+  bool fts_masked;
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and
@@ -341,6 +354,12 @@ typedef struct store_ops {
   pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
   pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
+  /* The seller's search index of buyer messages (their masked text): at most max buyer
+   * messages not indexed yet, oldest first; and indexing one (nothing when it already is). */
+  pl_err (*message_seller_text_pending)(store *s, int max, pl_arena *a, st_message **out,
+                                        size_t *n);
+  pl_err (*message_seller_text_put)(store *s, int64_t message_id, int64_t thread_id,
+                                    const char *text);
 
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */

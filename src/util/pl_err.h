@@ -39,7 +39,9 @@
   X(PL_ERESTRICTED,   -28, "messaging_restricted", "proactive messaging is restricted for this seller") \
   X(PL_EALREADY,      -29, "already_requested",    "a review was already requested for this order") \
   X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
-  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order")
+  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
+  X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
+  X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team")
 
 typedef enum {
   PL_OK = 0,
