@@ -31,6 +31,8 @@ unsigned http_status_for(pl_err e) {
   case PL_ETYPE:
   case PL_EMISSING:
   case PL_EEMPTY:
+  case PL_ECONTROL:
+  case PL_ETEAMONLY:
   case PL_ETOOMANY:
   case PL_EIDEMKEY:
   case PL_EPAGE: return 400;

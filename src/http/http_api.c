@@ -210,6 +210,10 @@ static void h_threads_list(http_req *r) {
   q.fts = query(r, "q");
   q.tag = query(r, "tag");
   const char *as = query(r, "assignee");
+  if (as && r->caller.kind == ST_PRINCIPAL_BUYER) {
+    http__error(r, PL_ETEAMONLY, "assignee is a filter of the seller's team");
+    return;
+  }
   if (as) {
     char *end;
     long long v = strtoll(as, &end, 10);

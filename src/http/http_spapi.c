@@ -26,7 +26,7 @@ static const struct {
     {PL_EMISSING, 400, "InvalidInput"},   {PL_EEMPTY, 400, "InvalidInput"},
     {PL_ETOOMANY, 400, "InvalidInput"},   {PL_ETOOLONG, 400, "InvalidInput"},
     {PL_EEXIST, 400, "InvalidInput"},     {PL_ECONFLICT, 400, "InvalidInput"},
-    {PL_EUNREADABLE, 400, "InvalidInput"},
+    {PL_EUNREADABLE, 400, "InvalidInput"}, {PL_ECONTROL, 400, "InvalidInput"},
     /* a message the policy refuses: the request's text is what is wrong */
     {PL_EPOLICY, 400, "InvalidInput"},
     /* Amazon answers 403 Unauthorized for a missing or expired token and for an action

@@ -148,6 +148,10 @@ typedef struct {
   int64_t after;        /* the last message the writer saw; 0 = not checked */
   bool confirm;         /* send even though the thread moved on since `after` */
   int64_t proposal_id;  /* the rule's proposal this reply sends, or 0 */
+  /* A seller's reply by e-mail: a finding inside text parley forwarded earlier in the
+   * thread (an earlier message quoted verbatim, an alias) is not the seller's, and one
+   * that may be quoted history is held for review rather than counted (svc_mail.c). */
+  bool by_mail;
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller
@@ -201,6 +205,12 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
  * marketplace (the setting mask_buyer_contacts; the record keeps the original). The
  * result is in the arena; text itself when nothing is masked. */
 const char *svc_mask_contacts(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+/* The same for a buyer's file name (read as a sentence: "call-me-415-555-0199.pdf"). */
+const char *svc_mask_file_name(svc *s, const char *marketplace_id, const char *name, pl_arena *a);
+
+/* Indexes the buyer messages the seller's search index does not hold yet (written before
+ * it existed), masked; *done gets their number. Run when the server starts. */
+pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d);
 
 /* A dry run of the policy for the caller's marketplace (compose-as-you-type). The
  * verdict is the caller's to free. */
@@ -290,16 +300,21 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
- * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */
+ * recent SVC_EVENT_RING events this process published or heard of from the other nodes
+ * of its store; seq is the place in this process's ring (from 1), id names the event
+ * the same on every node (what clients see, and resume after). */
 #define SVC_EVENT_RING 4096
 
 typedef struct {
   uint64_t seq;
-  char type[12];       /* "message", "thread" or "deadline" */
+  uint64_t id;         /* milliseconds since 2026, the node, a counter: < 2^60 */
+  char type[12];       /* "message", "thread", "deadline", or "resync" (events may
+                        * have been missed: reload) */
   int64_t thread_id, message_id;
   int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
   char status[20];     /* the message's status */
+  char kind[16];       /* the message's kind (a note is the team's) */
   char seller_id[65], buyer_id[65], marketplace_id[65];
 } svc_event;
 
@@ -315,6 +330,12 @@ pl_err svc_deadline_tick(svc *s);
 
 /* The newest event's sequence number (0 when none yet). */
 uint64_t svc_events_latest(svc *s);
+/* Joins the live events of the other nodes of the store (PostgreSQL): from now on this
+ * process's events reach them and theirs reach its streams. A no-op on SQLite. */
+pl_err svc_events_share(svc *s, pl_detail *d);
+/* The place in the ring of the event a client last saw (by its id), to resume after it,
+ * on whichever node; false when the ring no longer (or never) held it. */
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq);
 /* Called (from the publishing thread, after the commit) whenever an event is
  * published; one hook per service. */
 void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);

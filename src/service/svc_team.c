@@ -353,7 +353,7 @@ static pl_err sample_render(const char *text, const char *lang, pl_arena *a, cha
 }
 
 /* Checks a template body; fills the normalised body. */
-static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
+static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail *d) {
   if (!json_is_object(body)) return pl_fail(d, PL_EINVAL, "a template is a JSON object");
   json_t *name = json_object_get(body, "name"), *purpose = json_object_get(body, "purpose");
   json_t *crit = json_object_get(body, "critical"), *variants = json_object_get(body, "variants");
@@ -363,6 +363,8 @@ static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
     return pl_fail(d, PL_ETYPE, "name and purpose are strings, variants an object, critical true or false");
   size_t nl = strlen(json_string_value(name));
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
+  if (ne) return ne;
   const char *p = json_string_value(purpose);
   if (!in_list(purposes, p))
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
@@ -378,8 +380,10 @@ static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
     for (size_t i = 0; ok && i < ll; i++) ok = lang[i] >= 'a' && lang[i] <= 'z';
     if (!ok) return pl_fail(d, PL_EINVAL, "variant '%s': languages are ISO 639 codes (en, de, ...)", lang);
     if (!json_is_string(v)) return pl_fail(d, PL_ETYPE, "variant '%s' must be a string", lang);
-    pl_err e = svc__check_text(json_string_value(v), d);
+    const char *vt = json_string_value(v);
+    pl_err e = svc__check_text(&vt, a, d);
     if (e) return e;
+    if (vt != json_string_value(v)) json_string_set(v, vt); /* CRLF became LF */
     /* Every [WORD] in capitals must be a placeholder this service fills. */
     for (const char *q = strchr(json_string_value(v), '['); q; q = strchr(q + 1, '[')) {
       size_t n = strspn(q + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
@@ -445,7 +449,7 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
                              json_t *body, pl_arena *a, json_t **out, policy_verdict *verdict,
                              const char **language, pl_detail *d) {
   json_t *norm = NULL;
-  pl_err e = template_check(body, &norm, d);
+  pl_err e = template_check(body, a, &norm, d);
   bool taken = false;
   if (!e) e = name_taken(s, seller, json_string_value(json_object_get(norm, "name")), id, a, &taken);
   if (!e && taken)
@@ -797,7 +801,7 @@ pl_err svc_team_priority(svc *s, const svc_caller *c, int64_t thread_id, const c
 pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char *text, pl_arena *a,
                      st_message *m, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
-  if (e || (e = svc__check_text(text, d))) return e;
+  if (e || (e = svc__check_text(&text, a, d))) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
   e = team_thread(s, c, thread_id, a, &t, d);
@@ -947,7 +951,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_decref(tpl);
     if (e) return e;
     in->text = text;
-    if ((e = svc__check_text(in->text, d))) return e;
+    if ((e = svc__check_text(&in->text, a, d))) return e;
   }
   return PL_OK;
 }
@@ -972,12 +976,18 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
 
 /* ---- rules ------------------------------------------------------------------------------ */
 
-static pl_err str_array(json_t *v, const char *what, pl_detail *d) {
+static pl_err str_array(json_t *v, const char *what, pl_arena *a, pl_detail *d) {
   if (!v) return PL_OK;
   if (!json_is_array(v)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
   size_t i;
   json_t *x;
-  json_array_foreach(v, i, x) if (!json_is_string(x)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
+  json_array_foreach(v, i, x) {
+    if (!json_is_string(x)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
+    const char *t = json_string_value(x);
+    pl_err e = svc__clean_text(pl_arena_printf(a, "conditions.%s", what), &t, a, NULL, d);
+    if (e) return e;
+    if (t != json_string_value(x)) json_string_set(x, t);
+  }
   return PL_OK;
 }
 
@@ -986,12 +996,14 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   json_t *name = json_object_get(body, "name"), *cond = json_object_get(body, "conditions");
   json_t *acts = json_object_get(body, "actions");
   if (!json_is_string(name) || !*json_string_value(name)) return pl_fail(d, PL_EMISSING, "a rule needs a name");
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
+  if (ne) return ne;
   if (cond && !json_is_object(cond)) return pl_fail(d, PL_ETYPE, "conditions must be an object");
   pl_err e;
-  if ((e = str_array(json_object_get(cond, "words"), "words", d)) ||
-      (e = str_array(json_object_get(cond, "topics"), "topics", d)) ||
-      (e = str_array(json_object_get(cond, "order_status"), "order_status", d)) ||
-      (e = str_array(json_object_get(cond, "languages"), "languages", d)))
+  if ((e = str_array(json_object_get(cond, "words"), "words", a, d)) ||
+      (e = str_array(json_object_get(cond, "topics"), "topics", a, d)) ||
+      (e = str_array(json_object_get(cond, "order_status"), "order_status", a, d)) ||
+      (e = str_array(json_object_get(cond, "languages"), "languages", a, d)))
     return e;
   json_t *mn = json_object_get(cond, "min_order_age_days"), *mx = json_object_get(cond, "max_order_age_days");
   if ((mn && !json_is_integer(mn)) || (mx && !json_is_integer(mx)))
@@ -1023,6 +1035,13 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
       if (vals && !json_is_object(vals)) return pl_fail(d, PL_ETYPE, "values must be an object");
+      const char *vk;
+      json_t *vv;
+      json_object_foreach(vals, vk, vv) {
+        const char *vs = json_string_value(vv);
+        if (vs && (e = svc__clean_text("a value", &vs, a, NULL, d))) return e;
+        if (vs && vs != json_string_value(vv)) json_string_set(vv, vs);
+      }
       proposes = true;
     } else {
       return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
@@ -1282,11 +1301,16 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
   if ((e = s->st->ops->buyer_get(s->st, t->buyer_id, a, &b))) return e;
   const char *lang = lang_of(b.locale, a);
   pl_time now = svc_now(s);
+  /* The seller's rules read the message as the seller does, masked: a rule's words
+   * must not tell the seller whether a buyer wrote a guessed phone number or address. */
+  svc_caller team = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id};
+  st_message seen = *m;
+  svc__view(s, &team, t->marketplace_id, &seen, 1, a);
   /* Oldest rule first, so that later rules can override earlier ones. */
   for (size_t k = n; k-- > 0 && !e;) {
     json_t *r = json_loads(rules[k].body, 0, NULL);
     if (!r || json_is_false(json_object_get(r, "enabled")) ||
-        !rule_matches(json_object_get(r, "conditions"), t, m, have_order ? &o : NULL, lang, now, a)) {
+        !rule_matches(json_object_get(r, "conditions"), t, &seen, have_order ? &o : NULL, lang, now, a)) {
       json_decref(r);
       continue;
     }

@@ -90,6 +90,10 @@ typedef struct {
   char *buyer_alias, *buyer_name, *seller_name;
   /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
   int64_t last_buyer_id, last_seller_id;
+  /* the time of the newest message the buyer can see (their own, a delivered seller
+   * message; 0: none): what a buyer's list is ordered by, so that the team's notes and
+   * refused messages do not move a thread in it */
+  pl_time buyer_last_at;
 } st_thread;
 
 typedef struct {
@@ -112,6 +116,12 @@ typedef struct {
    * readers of the backends leave them empty */
   struct st_msg_attachment *attachments;
   size_t nattachments;
+  /* message_insert: a buyer message's text with the buyer's contact details masked,
+   * indexed for the seller's search (NULL: not indexed for the seller yet) */
+  const char *seller_text;
+  /* set by the service when the text is what the reader may see (the seller view
+   * masks a buyer's contact details, svc_thread.c); never stored */
+  bool text_viewed;
 } st_message;
 
 typedef struct {
@@ -198,6 +208,9 @@ typedef struct {
    * threads carrying this tag (NULL: any) */
   int64_t assignee_id;
   const char *tag;
+  /* fts searches buyer messages in the seller's index (their text with the buyer's
+   * contact details masked), seller messages in the full one */
+  bool fts_masked;
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and
@@ -357,6 +370,12 @@ typedef struct store_ops {
    * delivered and not notes). *more: whether older messages of that view exist. */
   pl_err (*message_page)(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
                          int limit, pl_arena *a, st_message **out, size_t *n, bool *more);
+  /* The seller's search index of buyer messages (their masked text): at most max buyer
+   * messages not indexed yet, oldest first; and indexing one (nothing when it already is). */
+  pl_err (*message_seller_text_pending)(store *s, int max, pl_arena *a, st_message **out,
+                                        size_t *n);
+  pl_err (*message_seller_text_put)(store *s, int64_t message_id, int64_t thread_id,
+                                    const char *text);
 
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */
@@ -449,6 +468,15 @@ typedef struct store_ops {
   /* Checkpoints: append one (sets c->id); list them oldest first. */
   pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
   pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
+
+  /* Live events between the nodes of a store several nodes share (docs/scaling.md); NULL
+   * where one process is the only node (SQLite). bus_start calls deliver, from a thread
+   * of its own, with every payload another node (or this one) sent, and with NULL when
+   * some may have been missed; bus_send queues a payload (at most 7900 bytes) and never
+   * blocks on the database. Outside transactions. */
+  pl_err (*bus_start)(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
+  void (*bus_send)(store *s, const char *payload);
+  void (*bus_stop)(store *s);
 
   /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
    * seller_id when client_id is NULL. */

@@ -269,6 +269,23 @@ static const char *const store_pg_migrations[] = {
     "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints"
     "  FOR EACH STATEMENT EXECUTE FUNCTION parley_append_only();",
 
+    /* The seller's search index of buyer messages, as in store_sqlite_schema.h: filled
+     * for existing messages by the service when it starts. */
+    "CREATE TABLE seller_search("
+    "  message_id BIGINT PRIMARY KEY REFERENCES messages(id),"
+    "  thread_id BIGINT NOT NULL, text TEXT NOT NULL,"
+    "  tsv tsvector GENERATED ALWAYS AS (to_tsvector('parley_text'::regconfig, text)) STORED);"
+    "CREATE INDEX seller_search_tsv ON seller_search USING GIN (tsv);"
+    "CREATE INDEX seller_search_thread ON seller_search(thread_id);",
+
+    /* The time of the newest message a buyer can see, by which a buyer's list is ordered:
+     * the team's notes and refused messages do not move a thread there. */
+    "ALTER TABLE threads ADD COLUMN buyer_last_at BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE threads SET buyer_last_at = coalesce((SELECT max(m.at) FROM messages m"
+    "  LEFT JOIN message_state s ON s.message_id = m.id WHERE m.thread_id = threads.id"
+    "  AND (m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))), 0);"
+    "CREATE INDEX threads_buyer_seen ON threads(buyer_id, buyer_last_at DESC, id DESC);",
+
     /* Idempotency keys (docs/api.md): the first answer to a creating request, for its
      * retries; unattached uploads are found by age (docs/attachments.md). */
     "CREATE TABLE idempotency_keys("

@@ -40,15 +40,17 @@
   X(PL_EALREADY,      -29, "already_requested",    "a review was already requested for this order") \
   X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
   X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
-  X(PL_EMSGLIMIT,     -32, "message_limit_exceeded", "too many messages; wait before sending more") \
-  X(PL_ETHREADLIMIT,  -33, "thread_limit_exceeded", "too many new conversations; wait before starting more") \
-  X(PL_EUPLOADLIMIT,  -34, "upload_limit_exceeded", "too many uploads; wait before uploading more") \
-  X(PL_ERENDERLONG,   -35, "rendered_text_too_long", "the filled-in template is longer than a message may be") \
-  X(PL_ENOMEM,        -36, "out_of_memory",        "the server is short of memory; retry later") \
-  X(PL_EIDEMREUSED,   -37, "idempotency_key_reused", "this Idempotency-Key was used for a different request") \
-  X(PL_EIDEMBUSY,     -38, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed") \
-  X(PL_EIDEMKEY,      -39, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
-  X(PL_EPAGE,         -40, "invalid_page",         "the page parameters are not valid")
+  X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
+  X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team") \
+  X(PL_EMSGLIMIT,     -34, "message_limit_exceeded", "too many messages; wait before sending more") \
+  X(PL_ETHREADLIMIT,  -35, "thread_limit_exceeded", "too many new conversations; wait before starting more") \
+  X(PL_EUPLOADLIMIT,  -36, "upload_limit_exceeded", "too many uploads; wait before uploading more") \
+  X(PL_ERENDERLONG,   -37, "rendered_text_too_long", "the filled-in template is longer than a message may be") \
+  X(PL_ENOMEM,        -38, "out_of_memory",        "the server is short of memory; retry later") \
+  X(PL_EIDEMREUSED,   -39, "idempotency_key_reused", "this Idempotency-Key was used for a different request") \
+  X(PL_EIDEMBUSY,     -40, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed") \
+  X(PL_EIDEMKEY,      -41, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
+  X(PL_EPAGE,         -42, "invalid_page",         "the page parameters are not valid")
 
 typedef enum {
   PL_OK = 0,

@@ -399,6 +399,64 @@ static void buyer_contacts_are_masked_for_the_seller(void **state) {
   assert_non_null(strstr(m[0].text, "jane.doe@gmail.com"));
 }
 
+/* The seller view is the only way a buyer's text reaches an agent: a message that did not
+ * pass it shows nothing; the flag answer passes it; the seller's search runs over the masked
+ * text. */
+static void the_seller_view_is_the_only_way(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Please call me at +1 415 555 0132 about the sprocket.");
+  st_thread t;
+  st_message *m;
+  size_t n;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
+  st_message raw = m[0];
+  raw.text = "Please call me at +1 415 555 0132 about the sprocket.";
+  raw.text_viewed = false; /* as read from the store by a path that forgot the view */
+  st_msg_attachment file = {.id = "A1", .name = "call-me-415-555-0132.txt", .kind = "txt", .size = 3};
+  raw.attachments = &file;
+  raw.nattachments = 1;
+  json_t *j = svc_json_message(&f->agent, &raw);
+  assert_string_equal(json_string_value(json_object_get(j, "text")), "[text withheld]");
+  json_t *jf = json_array_get(json_object_get(j, "attachments"), 0);
+  assert_string_equal(json_string_value(json_object_get(jf, "name")), "[name withheld]");
+  json_decref(j);
+  j = svc_json_message(&f->agent, &m[0]);
+  assert_null(strstr(json_string_value(json_object_get(j, "text")), "555"));
+  assert_non_null(strstr(json_string_value(json_object_get(j, "text")), "sprocket"));
+  json_decref(j);
+  j = svc_json_message(&f->operator_, &raw); /* the operator's record is not masked */
+  assert_non_null(strstr(json_string_value(json_object_get(j, "text")), "555"));
+  json_decref(j);
+  /* the flag answer */
+  st_message fm;
+  assert_int_equal(svc_flag(f->s, &f->agent, m[0].id, true, 0, f->a, &fm, &d), PL_OK);
+  assert_true(fm.text_viewed);
+  assert_null(strstr(fm.text, "555"));
+  /* the seller's search: a word finds the thread, the number does not; the operator's does */
+  st_thread *l;
+  int64_t rn;
+  st_thread_query q = {.fts = "sprocket"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 0);
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->operator_, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  /* a marketplace that does not mask lets its sellers search the text as it is */
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\",\"settings\":{\"mask_buyer_contacts\":false}}");
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  /* a buyer may not filter by the team's work */
+  q = (st_thread_query){.tag = "vip"};
+  assert_int_equal(svc_thread_list(f->s, &f->buyer, &q, f->a, &l, &n, &rn, &d), PL_ETEAMONLY);
+  q = (st_thread_query){.filter = ST_FILTER_ARCHIVED};
+  assert_int_equal(svc_thread_list(f->s, &f->buyer, &q, f->a, &l, &n, &rn, &d), PL_ETEAMONLY);
+}
+
 static size_t deadline_events(fx *f, uint64_t after, uint64_t *latest) {
   svc_event ev[16];
   bool gap;
@@ -489,6 +547,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
     cmocka_unit_test_setup_teardown(buyer_contacts_are_masked_for_the_seller, setup, teardown),
+    cmocka_unit_test_setup_teardown(the_seller_view_is_the_only_way, setup, teardown),
     cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
     cmocka_unit_test_setup_teardown(policy_reload_reaches_every_node, setup, teardown),
   };

@@ -892,11 +892,11 @@ static inbox make_inbox(fx *f) {
     int64_t id;
     bool archived;
     int waiting, needs;
-    pl_time last, last_seller;
+    pl_time last, last_seller, buyer_last; /* buyer_last: the held message is not the buyer's */
   } sum[] = {
-      {x.a, false, 1, 1, T0 + 10, 0},  {x.b, false, 0, 0, T0 + 25, T0 + 25},
-      {x.c, false, 1, 0, T0 + 30, 0},  {x.d, true, 1, 1, T0 + 31, T0 + 31},
-      {x.e, false, 1, 1, T0 + 40, 0},  {x.p, false, 1, 1, T0 + 30, 0},
+      {x.a, false, 1, 1, T0 + 10, 0, T0 + 10},  {x.b, false, 0, 0, T0 + 25, T0 + 25, T0 + 25},
+      {x.c, false, 1, 0, T0 + 30, 0, T0 + 30},  {x.d, true, 1, 1, T0 + 31, T0 + 31, T0 + 30},
+      {x.e, false, 1, 1, T0 + 40, 0, T0 + 40},  {x.p, false, 1, 1, T0 + 30, 0, T0 + 30},
   };
   for (size_t i = 0; i < sizeof sum / sizeof sum[0]; i++) {
     st_thread t;
@@ -906,6 +906,7 @@ static inbox make_inbox(fx *f) {
     t.needs_response = sum[i].needs;
     t.last_message_at = sum[i].last;
     t.last_seller_at = sum[i].last_seller;
+    t.buyer_last_at = sum[i].buyer_last;
     OK(OPS(f)->thread_update(f->s, &t));
   }
   C(f);
@@ -944,6 +945,8 @@ static void test_thread_list_filters(void **state) {
   expect_list(f, (st_thread_query){.seller_id = "S2"}, IDS(x.e));
   expect_list(f, (st_thread_query){.buyer_id = "B1"}, IDS(x.e, x.p, x.b, x.a));
   expect_list(f, (st_thread_query){.buyer_id = "B2", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  /* A buyer's "all" includes what the seller archived (archiving is the seller's). */
+  expect_list(f, (st_thread_query){.buyer_id = "B2"}, IDS(x.d, x.c));
   expect_list(f, (st_thread_query){.filter = ST_FILTER_ALL}, IDS(x.e, x.p, x.c, x.b, x.a));
   /* Search by order, ASIN (the thread's or an item's), alias. */
   expect_list(f, (st_thread_query){.seller_id = "S1", .order_id = "112-B"}, IDS(x.b));
@@ -996,6 +999,64 @@ static void test_thread_list_search(void **state) {
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "!!!"}, NONE);
   /* Blank search text is no search. */
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "  \t "}, IDS(x.p, x.c, x.b, x.a));
+}
+
+/* The seller's index of buyer messages holds their masked text; a buyer never finds notes. */
+static void test_thread_list_seller_index(void **state) {
+  fx *f = *state;
+  inbox x = make_inbox(f);
+  /* Every buyer message of make_inbox waits for the seller's index, oldest first. */
+  R(f);
+  st_message *pend;
+  size_t np;
+  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
+  store_rollback(f->s);
+  assert_int_equal(np, 6);
+  for (size_t i = 0; i < np; i++) {
+    assert_string_equal(pend[i].direction, "buyer");
+    if (i) assert_true(pend[i].id > pend[i - 1].id);
+  }
+  /* Index them as the service would, masked: the digits of a phone number stand for the
+   * contact details here. */
+  W(f);
+  int64_t call = add_msg(f, x.a, "S1", "buyer", "call me on 4155550199 tonight", "delivered", T0 + 11);
+  for (size_t i = 0; i < np; i++)
+    OK(OPS(f)->message_seller_text_put(f->s, pend[i].id, pend[i].thread_id, pend[i].text));
+  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on [phone number removed] tonight"));
+  /* a second put of the same message changes nothing */
+  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on 4155550199 tonight"));
+  st_message note = {.thread_id = x.b, .seller_id = "S1", .direction = "seller", .kind = "note",
+                     .text = "kumquat: the buyer sounds angry", .at = T0 + 26};
+  OK(OPS(f)->message_insert(f->s, &note));
+  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "test", .at = T0 + 26};
+  OK(OPS(f)->event_insert(f->s, &ev));
+  /* A message inserted with its seller text is indexed at once. */
+  st_message withtext = {.thread_id = x.c, .seller_id = "S1", .direction = "buyer", .kind = "message",
+                         .text = "write to rosa@example.org", .seller_text = "write to [e-mail address removed]",
+                         .at = T0 + 32};
+  OK(OPS(f)->message_insert(f->s, &withtext));
+  C(f);
+  R(f);
+  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
+  store_rollback(f->s);
+  assert_int_equal(np, 0);
+  /* The masked search finds buyer messages by their masked text only. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "4155550199", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "4155550199"}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "tonight", .fts_masked = true}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa@example.org", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa@example.org"}, IDS(x.c));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "drill", .fts_masked = true}, IDS(x.p, x.b, x.a));
+  /* seller messages (and notes) are searched in full */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "bits today", .fts_masked = true}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "kumquat", .fts_masked = true}, IDS(x.b));
+  /* another seller's scope holds */
+  expect_list(f, (st_thread_query){.seller_id = "S2", .fts = "tonight", .fts_masked = true}, NONE);
+  /* a buyer never finds the team's note */
+  expect_list(f, (st_thread_query){.buyer_id = "B1", .fts = "kumquat"}, NONE);
+  expect_list(f, (st_thread_query){.buyer_id = "B1", .fts = "4155550199"}, IDS(x.a));
 }
 
 static void test_thread_list_cursor(void **state) {
@@ -1468,6 +1529,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_audit_chains, setup, teardown),                \
   cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
+  cmocka_unit_test_setup_teardown(test_thread_list_seller_index, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
