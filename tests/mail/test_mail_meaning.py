@@ -30,8 +30,10 @@ class Parley(tm.Parley):
 
     def __init__(self, smtp_port):
         lines = [
+            # the suite starts conversations faster than one buyer may (docs/rules.md, "Limits")
             {"type": "marketplace", "id": "ATVPDKIKX0DER", "name": "Example US",
-             "domains": ["example.com"], "locale": "en-US"},
+             "domains": ["example.com"], "locale": "en-US",
+             "settings": {"buyer_threads_per_minute": 0, "buyer_messages_per_minute": 0}},
             {"type": "seller", "id": "S1", "marketplace": "ATVPDKIKX0DER", "name": "Acme Tools",
              "email": SELLER_REAL},
             {"type": "buyer", "id": "B1", "name": "Jane Doe", "email": BUYER_REAL, "locale": "en-US"},
