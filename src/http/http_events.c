@@ -2,8 +2,12 @@
  *
  * A stream's connection is suspended while it has nothing to send, so that it holds
  * no worker thread; the service's event hook resumes every stream when something is
- * published, and a keeper thread resumes them every 15 s to send a ping (which also
- * finds the streams whose client has gone). */
+ * published, and a keeper thread resumes them every 15 s to send a ping. Suspended
+ * connections are outside libmicrohttpd's poll set, so it would not see a client leave;
+ * the connection budget (http_budget.c) watches their sockets and calls
+ * http__events_hangup, which ends the stream at once and gives its places back. Each
+ * principal holds at most --max-streams streams: the newest beyond is refused (429
+ * too_many_streams), so that a stolen or runaway token cannot end its owner's streams. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,8 @@ typedef struct http_sse {
   char seller_id[65], buyer_id[65], marketplace_id[65];
   uint64_t last_seq;
   bool suspended, ping_due, gone;
+  char principal[80]; /* whose stream, for the per-principal count */
+  http_stream_ref ref;
   char buf[BATCH * 320];
   size_t len, off;
 } http_sse;
@@ -76,6 +82,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max) {
     pthread_mutex_unlock(&x->h->sse_mu);
     return MHD_CONTENT_READER_END_OF_STREAM;
   }
+  if (x->gone) { /* the client left: close the connection now */
+    pthread_mutex_unlock(&x->h->sse_mu);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
   if (x->off == x->len) fill(x);
   if (x->off == x->len) {
     /* Nothing to send: park the connection until an event or a ping. */
@@ -104,7 +114,22 @@ static void release(void *cls) {
   pthread_mutex_lock(&x->h->sse_mu);
   unlink_sse(x);
   pthread_mutex_unlock(&x->h->sse_mu);
+  http__budget_stream_close(x->h->budget, x->principal, &x->ref);
   free(x);
+}
+
+void http__events_hangup(http_server *h, void *stream) {
+  pthread_mutex_lock(&h->sse_mu);
+  for (http_sse *x = h->sse; x; x = x->next)
+    if (x == stream) {
+      x->gone = true;
+      if (x->suspended) {
+        x->suspended = false;
+        MHD_resume_connection(x->conn);
+      }
+      break;
+    }
+  pthread_mutex_unlock(&h->sse_mu);
 }
 
 /* Resumes every parked stream; called with sse_mu held. */
@@ -162,6 +187,15 @@ void http__events_stop(http_server *h) {
 
 void http__events(http_server *h, http_req *r) {
   http_sse *x = pl_xcalloc(1, sizeof *x);
+  snprintf(x->principal, sizeof x->principal, "%s", r->caller.name ? r->caller.name : "?");
+  if (!http__budget_stream_open(h->budget, r->conn, x->principal, x, &x->ref)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "this caller already has %u live-event streams open; close one first",
+             h->opt.max_streams ? h->opt.max_streams : HTTP_DEFAULT_MAX_STREAMS);
+    free(x);
+    http__error(r, PL_ESTREAMS, msg);
+    return;
+  }
   x->h = h;
   x->conn = r->conn;
   x->caller = r->caller;

@@ -39,7 +39,9 @@
   X(PL_ERESTRICTED,   -28, "messaging_restricted", "proactive messaging is restricted for this seller") \
   X(PL_EALREADY,      -29, "already_requested",    "a review was already requested for this order") \
   X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
-  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order")
+  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
+  X(PL_ESTREAMS,      -32, "too_many_streams",     "too many live-event streams for this caller") \
+  X(PL_EHEADERS,      -33, "headers_too_large",    "the request line and headers are too large")
 
 typedef enum {
   PL_OK = 0,
