@@ -143,10 +143,25 @@ static void resume_all(http_server *h, bool ping) {
   }
 }
 
+/* Something was published: resume only the streams that may see it. Resuming every
+ * stream for every event made one send cost a pass of the worker over all of them (a
+ * thousand open streams of other parties put tens of milliseconds on each send); the
+ * visibility check is an in-memory look at the event ring. Called with no lock held. */
 static void on_event(void *ctx) {
   http_server *h = ctx;
   pthread_mutex_lock(&h->sse_mu);
-  resume_all(h, false);
+  for (http_sse *x = h->sse; x; x = x->next) {
+    if (!x->suspended) continue; /* it reads the ring itself before parking again */
+    svc_event ev;
+    uint64_t latest;
+    bool gap;
+    if (svc_events_since(h->s, &x->caller, x->last_seq, &ev, 1, &latest, &gap) || gap) {
+      x->suspended = false;
+      MHD_resume_connection(x->conn);
+    } else {
+      x->last_seq = latest; /* nothing in it for this caller: skip it next time */
+    }
+  }
   pthread_mutex_unlock(&h->sse_mu);
 }
 
