@@ -304,9 +304,12 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   /* libmicrohttpd's own limit sits above the budget's on every worker (it divides it among
    * them), so that the budget, which refuses with headroom kept, always decides first. */
   unsigned mhd_limit = (http__budget_max_connections(h->budget) + 64) * h->opt.threads;
-  /* poll(2) rather than epoll: with libmicrohttpd 0.9.75, a stream resumed after
-   * suspension under epoll is not written again until other traffic arrives. */
-  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+  /* epoll: with poll(2) every wake-up of a worker walks all its connections, and
+   * thousands held open (idle, trickling, streams) put milliseconds on every request.
+   * libmicrohttpd 0.9.75 puts a resumed connection on its ready list at the start of the
+   * next turn (the resumption wakes the worker), so a stream resumed by an event is
+   * written at once; tests/api/test_live.py checks it for streams of several parties. */
+  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                               MHD_ALLOW_SUSPEND_RESUME | tls_flag,
                           (uint16_t)port, http__budget_accept(), h->budget, on_request, h,
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, to see every message */
