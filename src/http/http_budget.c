@@ -36,6 +36,7 @@
 #define FD_SPARE 256        /* descriptors beyond connections: store, files, mail, pipes */
 #define IP_BUCKETS 4096
 #define PRINCIPAL_BUCKETS 1024
+#define LATE_BATCH 1024     /* connections the keeper shuts down per turn */
 
 typedef enum { PHASE_HEADERS, PHASE_BODY, PHASE_BUSY, PHASE_STREAM } slot_phase;
 
@@ -80,6 +81,7 @@ struct http_budget {
   int ep;
   pthread_t keeper;
   bool keeper_started, stopping;
+  http_stream_ref late[LATE_BATCH]; /* the keeper's list of connections past their deadline */
   /* counters for /metrics */
   atomic_ulong refused_global, refused_ip, cut_header, cut_body, streams_refused, headers_too_large;
 };
@@ -336,6 +338,7 @@ void http__budget_count_header_refusal(http_budget *b) { atomic_fetch_add(&b->he
 static void *keeper(void *arg) {
   http_budget *b = arg;
   struct epoll_event ev[64];
+  http_stream_ref *late = b->late;
   double tick = b->header_s / 4 < 0.25 ? b->header_s / 4 : 0.25;
   if (tick < 0.02) tick = 0.02;
   for (;;) {
@@ -354,19 +357,30 @@ static void *keeper(void *arg) {
       epoll_ctl(b->ep, EPOLL_CTL_DEL, fd, NULL);
       if (s->stream) http__events_hangup(b->h, s->stream);
     }
-    /* Requests past their deadline. */
+    /* Requests past their deadline: found in one pass, shut down one lock at a time, so
+     * that a wave of them (thousands opened at once) does not hold up the requests. */
     double now = mono();
-    for (size_t fd = 0; fd < b->nfd; fd++) {
+    size_t nlate = 0;
+    for (size_t fd = 0; fd < b->nfd && nlate < LATE_BATCH; fd++) {
       http_slot *s = b->by_fd[fd];
-      if (!s || !s->deadline || now < s->deadline) continue;
-      /* Bytes waiting in the kernel mean the server is behind, not the client. */
-      int unread = 0;
-      if (ioctl(s->fd, FIONREAD, &unread) == 0 && unread > 0) continue;
-      atomic_fetch_add(s->phase == PHASE_BODY ? &b->cut_body : &b->cut_header, 1);
-      s->deadline = 0;
-      shutdown(s->fd, SHUT_RDWR);
+      if (s && s->deadline && now >= s->deadline) late[nlate++] = (http_stream_ref){s->fd, s->serial};
     }
     pthread_mutex_unlock(&b->mu);
+    for (size_t i = 0; i < nlate; i++) {
+      pthread_mutex_lock(&b->mu);
+      http_slot *s = b->by_fd[late[i].fd];
+      int unread = 0;
+      /* the slot is still that connection (closing removes it before the descriptor is
+       * closed), and bytes waiting in the kernel would mean the server is behind, not
+       * the client */
+      if (s && s->serial == late[i].serial && s->deadline && now >= s->deadline &&
+          !(ioctl(s->fd, FIONREAD, &unread) == 0 && unread > 0)) {
+        atomic_fetch_add(s->phase == PHASE_BODY ? &b->cut_body : &b->cut_header, 1);
+        s->deadline = 0;
+        shutdown(s->fd, SHUT_RDWR);
+      }
+      pthread_mutex_unlock(&b->mu);
+    }
   }
   return NULL;
 }
