@@ -4,7 +4,7 @@
 
 Starts `parley serve` (SQLite, default budget) on 127.0.0.1, then measures from 127.0.0.1,
 one request after the other on a new connection each: GET /healthz, then a buyer's
-POST /v1/threads/{id}/messages. First without load (the baseline), then while a separate
+POST /v1/threads/{id}/messages (round 100 threads of the buyer, fresh ones for each phase). First without load (the baseline), then while a separate
 process holds --hostile connections from 127.0.0.2 .. 127.0.0.x (50 per address, so the
 per-address limit does not refuse them; the point is the whole budget in use):
   - 40 % idle: connect and send nothing (reconnect when the server closes them);
@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "api"))
 
 PER_ADDRESS = 50
+THREADS_PER_PHASE = 100  # the sends of one phase go round this many fresh threads
 STREAMS_PER_BUYER = 8
 
 
@@ -159,7 +160,7 @@ def timed(port, method, path, body=None, token=None):
     return time.perf_counter() - t0, status
 
 
-def measure(port, seconds, token, thread_id):
+def measure(port, seconds, token, thread_ids):
     lat = {"healthz": [], "send": []}
     errors = {"healthz": 0, "send": 0}
     stop = time.monotonic() + seconds
@@ -169,7 +170,9 @@ def measure(port, seconds, token, thread_id):
         (lat["healthz"].append(dt) if st == 200 else None)
         errors["healthz"] += st != 200
         k += 1
-        dt, st = timed(port, "POST", "/v1/threads/%s/messages" % thread_id, {"text": "question %d" % k}, token)
+        # a thread of its own for each phase, in turn: a thread's cost grows with its messages
+        tid = thread_ids[k % len(thread_ids)]
+        dt, st = timed(port, "POST", "/v1/threads/%s/messages" % tid, {"text": "question %d" % k}, token)
         (lat["send"].append(dt) if st == 201 else None)
         errors["send"] += st != 201
     return lat, errors
@@ -220,7 +223,8 @@ def main():
     for i in range(n_buyers):
         lines.append({"type": "buyer", "id": "B%d" % i, "name": "Buyer %d" % i, "email": "b%d@mail.test" % i,
                       "locale": "en-US"})
-    lines.append(h.order_line("112-0000001-0000001", "S1", "B0"))
+    orders = ["112-%07d-0000001" % (1000 + i) for i in range(2 * THREADS_PER_PHASE)]
+    lines.extend(h.order_line(o, "S1", "B0") for o in orders)
     p = h.import_lines(store, lines)
     if p.returncode:
         raise SystemExit("import failed: " + p.stderr)
@@ -230,14 +234,16 @@ def main():
     threads = a.threads or os.cpu_count() or 2
     srv = h.Server(store, ["--threads", str(threads)]).start()
     try:
-        r = srv.post("/v1/threads", {"order_id": "112-0000001-0000001", "topic": "other", "text": "hello"}, tokens[0])
-        assert r.status == 201, r
-        tid = r.json["thread"]["id"]
+        tids = []
+        for o in orders:
+            r = srv.post("/v1/threads", {"order_id": o, "topic": "other", "text": "hello"}, tokens[0])
+            assert r.status == 201, r
+            tids.append(r.json["thread"]["id"])
         print("parley serve --threads %d (default budget), %d hostile connections, %.0f s per phase"
               % (threads, a.hostile, a.seconds))
         print("%-22s %-8s %6s %6s %9s %9s %9s" % ("phase", "request", "n", "errors", "p50 ms", "p99 ms", "max ms"))
         c0, t0 = cpu_seconds(srv.proc.pid), time.monotonic()
-        lat, err = measure(srv.port, a.seconds, tokens[0], tid)
+        lat, err = measure(srv.port, a.seconds, tokens[0], tids[:THREADS_PER_PHASE])
         show("baseline", lat, err)
         cpu_base = (cpu_seconds(srv.proc.pid) - c0) / (time.monotonic() - t0)
         ctx = multiprocessing.get_context("fork")
@@ -250,7 +256,7 @@ def main():
             print("the attackers did not get their connections in within 90 s", flush=True)
         ramp = time.monotonic() - t0
         c0, a0, t1 = cpu_seconds(srv.proc.pid), cpu_seconds(proc.pid), time.monotonic()
-        lat, err = measure(srv.port, a.seconds, tokens[0], tid)
+        lat, err = measure(srv.port, a.seconds, tokens[0], tids[THREADS_PER_PHASE:])
         span = time.monotonic() - t1
         cpu_load, cpu_att = (cpu_seconds(srv.proc.pid) - c0) / span, (cpu_seconds(proc.pid) - a0) / span
         metrics = srv.get("/metrics").body.decode()
