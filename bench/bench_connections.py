@@ -43,6 +43,7 @@ def raise_nofile():
 async def attacker(port, kind, source, stop, held, reconnects, token=None):
     while not stop.is_set():
         writer = None
+        began = time.monotonic()
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
             if kind == "stream":
@@ -78,7 +79,8 @@ async def attacker(port, kind, source, stop, held, reconnects, token=None):
                 writer.close()
         if not stop.is_set():
             reconnects[kind] += 1
-            await asyncio.sleep(0.2)  # an attacker's pace; keeps the loop from spinning
+            if time.monotonic() - began < 1:
+                await asyncio.sleep(0.2)  # refused at once: do not spin
 
 
 async def over_cap(port, token, stop, refused):
@@ -130,6 +132,7 @@ def attack_main(port, hostile, tokens, hammer_token, ready, stop_evt, report):
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         report.put({"held_min": min(samples) if samples else 0, "held_max": max(samples) if samples else 0,
+                    "held_mean": sum(samples) / len(samples) if samples else 0,
                     "held_last": snapshot, "reconnects": reconnects, "refused_429": refused[0],
                     "plan": {"stream": n_stream, "loris": n_loris, "idle": n_idle}})
 
@@ -260,16 +263,19 @@ def main():
         span = time.monotonic() - t1
         cpu_load, cpu_att = (cpu_seconds(srv.proc.pid) - c0) / span, (cpu_seconds(proc.pid) - a0) / span
         metrics = srv.get("/metrics").body.decode()
+        with open("/proc/%d/status" % srv.proc.pid) as f:
+            rss = [l.split()[1] for l in f if l.startswith("VmRSS:")][0]
         stop_evt.set()
         rep = report.get(timeout=120)
         proc.join(60)
         show("under hostile load", lat, err)
-        print("attackers: plan %s; held %d..%d during the measurement (last %s), ramp-up %.1f s; "
+        print("attackers: plan %s; held %d..%d (mean %.0f) during the measurement (last %s), ramp-up %.1f s; "
               "reconnects %s; over-cap stream requests refused with 429: %d"
-              % (rep["plan"], rep["held_min"], rep["held_max"], rep["held_last"], ramp, rep["reconnects"],
+              % (rep["plan"], rep["held_min"], rep["held_max"], rep["held_mean"], rep["held_last"], ramp, rep["reconnects"],
                  rep["refused_429"]))
         print("CPU (cores busy): parley serve %.2f at baseline, %.2f under load; the attackers %.2f; "
-              "load average %s" % (cpu_base, cpu_load, cpu_att, open("/proc/loadavg").read().split()[0]))
+              "load average %s; parley serve's resident memory under load %d MiB"
+              % (cpu_base, cpu_load, cpu_att, open("/proc/loadavg").read().split()[0], int(rss) // 1024))
         print("server budget during the load:")
         for line in metrics.splitlines():
             if line.startswith("parley_http_conn") or line.startswith("parley_http_event") or \
