@@ -142,6 +142,8 @@ def attack_main(port, hostile, tokens, hammer_token, ready, stop_evt, report):
 # ---- the measuring client ------------------------------------------------------------------
 
 def timed(port, method, path, body=None, token=None):
+    """One request on a new connection: (seconds, status); status 0 when there was no answer
+    within 5 s (an error, not a latency sample)."""
     h = {"Connection": "close"}
     data = None
     if token:
@@ -150,7 +152,7 @@ def timed(port, method, path, body=None, token=None):
         data = json.dumps(body).encode()
         h["Content-Type"] = "application/json"
     t0 = time.perf_counter()
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=("127.0.0.1", 0))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=("127.0.0.1", 0))
     try:
         c.request(method, path, body=data, headers=h)
         r = c.getresponse()
@@ -262,7 +264,10 @@ def main():
         lat, err = measure(srv.port, a.seconds, tokens[0], tids[THREADS_PER_PHASE:])
         span = time.monotonic() - t1
         cpu_load, cpu_att = (cpu_seconds(srv.proc.pid) - c0) / span, (cpu_seconds(proc.pid) - a0) / span
-        metrics = srv.get("/metrics").body.decode()
+        try:
+            metrics = srv.get("/metrics", timeout=5).body.decode()
+        except OSError as e:
+            metrics = "  (no answer to /metrics: %s)" % e
         with open("/proc/%d/status" % srv.proc.pid) as f:
             rss = [l.split()[1] for l in f if l.startswith("VmRSS:")][0]
         stop_evt.set()
@@ -278,7 +283,7 @@ def main():
               % (cpu_base, cpu_load, cpu_att, open("/proc/loadavg").read().split()[0], int(rss) // 1024))
         print("server budget during the load:")
         for line in metrics.splitlines():
-            if line.startswith("parley_http_conn") or line.startswith("parley_http_event") or \
+            if line.startswith("  (") or line.startswith("parley_http_conn") or line.startswith("parley_http_event") or \
                line.startswith("parley_http_refusals"):
                 print("  " + line)
     finally:
