@@ -1,9 +1,9 @@
 /* http_events.c - Server-Sent Events: live updates of threads and messages.
  *
  * A stream's connection is suspended while it has nothing to send, so that it holds
- * no worker thread; the service's event hook resumes every stream when something is
- * published, and a keeper thread resumes them every 15 s to send a ping. Suspended
- * connections are outside libmicrohttpd's poll set, so it would not see a client leave;
+ * no worker thread; the service's event hook resumes the streams that may see what was
+ * published, and a keeper thread resumes all every 15 s to send a ping. Suspended
+ * connections are outside libmicrohttpd's event loop, so it would not see a client leave;
  * the connection budget (http_budget.c) watches their sockets and calls
  * http__events_hangup, which ends the stream at once and gives its places back. Each
  * principal holds at most --max-streams streams: the newest beyond is refused (429
