@@ -1,9 +1,13 @@
 /* http_events.c - Server-Sent Events: live updates of threads and messages.
  *
  * A stream's connection is suspended while it has nothing to send, so that it holds
- * no worker thread; the service's event hook resumes every stream when something is
- * published, and a keeper thread resumes them every 15 s to send a ping (which also
- * finds the streams whose client has gone). */
+ * no worker thread; the service's event hook resumes the streams that may see what was
+ * published, and a keeper thread resumes all every 15 s to send a ping. Suspended
+ * connections are outside libmicrohttpd's event loop, so it would not see a client leave;
+ * the connection budget (http_budget.c) watches their sockets and calls
+ * http__events_hangup, which ends the stream at once and gives its places back. Each
+ * principal holds at most --max-streams streams: the newest beyond is refused (429
+ * too_many_streams), so that a stolen or runaway token cannot end its owner's streams. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,8 @@ typedef struct http_sse {
   uint64_t last_seq;
   bool suspended, ping_due, gone;
   bool resync; /* tell the client to reload before anything else */
+  char principal[80]; /* whose stream, for the per-principal count */
+  http_stream_ref ref;
   char buf[BATCH * 320];
   size_t len, off;
 } http_sse;
@@ -83,6 +89,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max) {
     pthread_mutex_unlock(&x->h->sse_mu);
     return MHD_CONTENT_READER_END_OF_STREAM;
   }
+  if (x->gone) { /* the client left: close the connection now */
+    pthread_mutex_unlock(&x->h->sse_mu);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
   if (x->off == x->len) fill(x);
   if (x->off == x->len) {
     /* Nothing to send: park the connection until an event or a ping. */
@@ -111,7 +121,22 @@ static void release(void *cls) {
   pthread_mutex_lock(&x->h->sse_mu);
   unlink_sse(x);
   pthread_mutex_unlock(&x->h->sse_mu);
+  http__budget_stream_close(x->h->budget, x->principal, &x->ref);
   free(x);
+}
+
+void http__events_hangup(http_server *h, void *stream) {
+  pthread_mutex_lock(&h->sse_mu);
+  for (http_sse *x = h->sse; x; x = x->next)
+    if (x == stream) {
+      x->gone = true;
+      if (x->suspended) {
+        x->suspended = false;
+        MHD_resume_connection(x->conn);
+      }
+      break;
+    }
+  pthread_mutex_unlock(&h->sse_mu);
 }
 
 /* Resumes every parked stream; called with sse_mu held. */
@@ -125,10 +150,25 @@ static void resume_all(http_server *h, bool ping) {
   }
 }
 
+/* Something was published: resume only the streams that may see it. Resuming every
+ * stream for every event made one send cost a pass of the worker over all of them (a
+ * thousand open streams of other parties put tens of milliseconds on each send); the
+ * visibility check is an in-memory look at the event ring. Called with no lock held. */
 static void on_event(void *ctx) {
   http_server *h = ctx;
   pthread_mutex_lock(&h->sse_mu);
-  resume_all(h, false);
+  for (http_sse *x = h->sse; x; x = x->next) {
+    if (!x->suspended) continue; /* it reads the ring itself before parking again */
+    svc_event ev;
+    uint64_t latest;
+    bool gap;
+    if (svc_events_since(h->s, &x->caller, x->last_seq, &ev, 1, &latest, &gap) || gap) {
+      x->suspended = false;
+      MHD_resume_connection(x->conn);
+    } else {
+      x->last_seq = latest; /* nothing in it for this caller: skip it next time */
+    }
+  }
   pthread_mutex_unlock(&h->sse_mu);
 }
 
@@ -170,6 +210,15 @@ void http__events_stop(http_server *h) {
 
 void http__events(http_server *h, http_req *r) {
   http_sse *x = pl_xcalloc(1, sizeof *x);
+  snprintf(x->principal, sizeof x->principal, "%s", r->caller.name ? r->caller.name : "?");
+  if (!http__budget_stream_open(h->budget, r->conn, x->principal, x, &x->ref)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "this caller already has %u live-event streams open; close one first",
+             h->opt.max_streams ? h->opt.max_streams : HTTP_DEFAULT_MAX_STREAMS);
+    free(x);
+    http__error(r, PL_ESTREAMS, msg);
+    return;
+  }
   x->h = h;
   x->conn = r->conn;
   x->caller = r->caller;

@@ -41,7 +41,9 @@
   X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
   X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
   X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
-  X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team")
+  X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team") \
+  X(PL_ESTREAMS,      -34, "too_many_streams",     "too many live-event streams for this caller") \
+  X(PL_EHEADERS,      -35, "headers_too_large",    "the request line and headers are too large")
 
 typedef enum {
   PL_OK = 0,
