@@ -3,6 +3,7 @@
 #ifndef PL_HTTP_H
 #define PL_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "service/svc.h"
@@ -18,6 +19,9 @@ typedef struct {
    * http_stop; NULL serves plain http */
   const char *tls_cert_pem, *tls_key_pem;
   long spapi_token_ttl;  /* seconds an SP-API access token lives; 0 = 3600 (tests) */
+  /* Behind a reverse proxy that terminates TLS: believe its X-Forwarded-Proto (cookies
+   * get Secure when it says https) and X-Forwarded-For. Off: both headers are ignored. */
+  bool trust_proxy;
 } http_options;
 
 /* Starts serving; s stays owned by the caller and must outlive the server. */
