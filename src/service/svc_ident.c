@@ -111,9 +111,10 @@ pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, cha
 
 /* Why a stored token (and its agent) does not hold at `now`, or PL_OK. */
 static pl_err token_holds(svc *s, const st_token *t, const st_agent *ag, pl_detail *d) {
-  if (t->revoked_at) return pl_fail(d, PL_EREVOKED, "the token was revoked");
+  /* The agent first: its tokens were revoked when it was deactivated, and this says why. */
   if (ag && ag->deactivated_at)
     return pl_fail(d, PL_EDEACTIVATED, "agent %lld was deactivated", (long long)ag->id);
+  if (t->revoked_at) return pl_fail(d, PL_EREVOKED, "the token was revoked");
   if (t->expires_at && t->expires_at <= svc_now(s))
     return pl_fail(d, PL_EEXPIRED, "%s", t->scope && !strcmp(t->scope, "session")
                                              ? "the session has ended: sign in again"

@@ -357,7 +357,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
   assert_int_equal(svc_agent_deactivate(f->s, &f->operator_, f->other_agent.agent_id, &n, &d), PL_OK);
   assert_int_equal(n, 1);
   assert_true(svc_revocation_epoch(f->s) > epoch);
-  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EREVOKED);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EDEACTIVATED);
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, other, 0, &sess, &d), PL_EDEACTIVATED);
   assert_null(sess);
   free(tok);
