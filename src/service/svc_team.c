@@ -1039,9 +1039,12 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule", .state = "",
                      .created_at = now, .updated_at = now};
   if (!e) {
-    json_t *norm = json_pack("{s:O,s:b,s:O,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
-                             !json_is_false(json_object_get(body, "enabled")), "conditions",
-                             json_object_get(body, "conditions") ?: json_object(), "actions",
+    /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
+     * empty one is handed over (with "O" it would be leaked). */
+    json_t *cond = json_object_get(body, "conditions");
+    cond = cond ? json_incref(cond) : json_object();
+    json_t *norm = json_pack("{s:O,s:b,s:o,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
+                             !json_is_false(json_object_get(body, "enabled")), "conditions", cond, "actions",
                              json_object_get(body, "actions"), "auto_send", json_is_true(json_object_get(body, "auto_send")));
     doc.body = dump(norm, a);
     json_decref(norm);
