@@ -45,7 +45,7 @@ def secure(attrs):
 class Stream:
     """One open GET /v1/events (bearer token or cookies)."""
 
-    def __init__(self, port, headers, timeout=30):
+    def __init__(self, port, headers, timeout=45):
         self.conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
         self.conn.request("GET", "/v1/events", headers=dict(headers, Accept="text/event-stream"))
         self.resp = self.conn.getresponse()
@@ -56,9 +56,9 @@ class Stream:
         raise AssertionError("no ': connected' comment")
 
     def ends(self):
-        """True once the server ends the stream; the read waits at most the socket timeout
-        (a ping comes every 15 s, so a live stream would not end within it)."""
-        deadline = time.monotonic() + 25
+        """True once the server ends the stream, within 40 s (a revocation by another process
+        is seen at the server's next 15 s tick); a stream left open sends pings meanwhile."""
+        deadline = time.monotonic() + 40
         try:
             while time.monotonic() < deadline:
                 line = self.resp.readline()
@@ -170,11 +170,18 @@ class Identities(ServerCase):
         self.assertSp(self.sp_get(sp), 403, "Unauthorized", "token_revoked")
 
     def test_revoked_by_cli_while_serving(self):
+        """Another process revokes: the next request is refused, and the open stream ends at
+        the server's next tick (it follows the store's revocation counter, every 15 s)."""
         aid, tok = self.new_agent()
         tid = self.token_id_of(tok)
-        out = admin(self.store, "token", "revoke", str(tid))
-        self.assertIn("revoked token %d" % tid, out)
-        self.assertError(self.srv.get("/v1/me", tok), 401, "token_revoked")
+        stream = Stream(self.srv.port, {"Authorization": "Bearer " + tok})
+        try:
+            out = admin(self.store, "token", "revoke", str(tid))
+            self.assertIn("revoked token %d" % tid, out)
+            self.assertError(self.srv.get("/v1/me", tok), 401, "token_revoked")
+            self.assertTrue(stream.ends(), "the stream stayed open after a revocation by another process")
+        finally:
+            stream.close()
 
     # ---- deactivation -------------------------------------------------------------------
 
