@@ -225,8 +225,15 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   pl_keyed_hash_hex(&s->keys, token, hash);
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->token_delete(s->st, hash);
+  /* Marked revoked rather than deleted: a token's id is never given to another token,
+   * so that an administrator's "revoke 12" always means the token they listed. */
+  pl_arena *a = pl_arena_new();
+  st_token t;
+  long n = 0;
+  e = s->st->ops->token_get(s->st, hash, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
+  if (!e) e = s->st->ops->token_revoke(s->st, t.id, svc_now(s), &n);
+  pl_arena_free(a);
   e = svc__end(s, e, d);
   if (!e) revoked_here(s);
   return e;
@@ -313,9 +320,14 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
   if (!e) e = s->st->ops->token_revoke_subject(s->st, ST_PRINCIPAL_AGENT, subject, now, revoked);
   if (!e) e = bump_revocations(s);
+  /* Its open threads go back to the team (the inbox's "Nobody"), not to a person who is
+   * gone; who it was stays in the audit log. */
+  long unassigned = 0;
+  if (!e) e = s->st->ops->agent_unassign_all(s->st, ag.seller_id, agent_id, &unassigned);
   if (!e && !already)
     e = svc__audit(s, ag.seller_id, actor_of(c), "agent.deactivate", pl_arena_printf(a, "agent:%s", subject),
-                   json_pack("{s:I}", "tokens_revoked", (json_int_t)*revoked));
+                   json_pack("{s:I,s:I}", "tokens_revoked", (json_int_t)*revoked, "threads_unassigned",
+                             (json_int_t)unassigned));
   pl_arena_free(a);
   e = svc__end(s, e, d);
   if (!e) revoked_here(s);

@@ -494,6 +494,8 @@ typedef struct store_ops {
   /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when
    * deactivated already. */
   pl_err (*agent_deactivate)(store *s, int64_t id, pl_time at);
+  /* Unassigns every thread of the seller assigned to the agent; *n how many. */
+  pl_err (*agent_unassign_all)(store *s, const char *seller_id, int64_t agent_id, long *n);
 } store_ops;
 
 struct store {

@@ -1444,6 +1444,7 @@ static const store_ops pg_ops = {
   .token_revoke_subject = pg__token_revoke_subject,
   .token_touch = pg__token_touch,
   .agent_deactivate = pg__agent_deactivate,
+  .agent_unassign_all = pg__agent_unassign_all,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

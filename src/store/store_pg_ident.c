@@ -171,3 +171,16 @@ pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at) {
   if (e) return e;
   return exec(s, "UPDATE agents SET deactivated_at = $2 WHERE id = $1", 2, v, NULL);
 }
+
+pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
+  nums b = {.n = 0};
+  const char *v[] = {seller_id, num_text(&b, agent_id)};
+  PGresult *r = NULL;
+  *n = 0;
+  pl_err e = exec(s, "UPDATE thread_team SET assignee_id = 0 WHERE seller_id = $1 AND assignee_id = $2",
+                  2, v, &r);
+  if (e) return e;
+  *n = affected(r);
+  PQclear(r);
+  return PL_OK;
+}

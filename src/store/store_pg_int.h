@@ -92,5 +92,6 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
                                 long *n);
 pl_err pg__token_touch(store *s, int64_t id, pl_time at);
 pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at);
+pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 
 #endif

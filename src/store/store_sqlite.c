@@ -1270,6 +1270,7 @@ static const store_ops sq_ops = {
   .token_revoke_subject = sq__token_revoke_subject,
   .token_touch = sq__token_touch,
   .agent_deactivate = sq__agent_deactivate,
+  .agent_unassign_all = sq__agent_unassign_all,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

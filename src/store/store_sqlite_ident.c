@@ -6,7 +6,7 @@
 
 enum {
   S_TOKEN_PUT = SQ_SLOT_IDENT, S_TOKEN_GET, S_TOKEN_GET_ID, S_TOKEN_LIST, S_TOKEN_REVOKE,
-  S_TOKEN_REVOKE_SUBJECT, S_TOKEN_TOUCH, S_AGENT_DEACTIVATE, S_AGENT_STATE
+  S_TOKEN_REVOKE_SUBJECT, S_TOKEN_TOUCH, S_AGENT_DEACTIVATE, S_AGENT_STATE, S_AGENT_UNASSIGN
 };
 
 #define TOKEN_COLS                                                                          \
@@ -176,4 +176,16 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at) {
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at > 0 ? at : 1);
   return sq__run(q, st);
+}
+
+pl_err sq__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_UNASSIGN, "UPDATE thread_team SET assignee_id = 0"
+                                                   " WHERE seller_id = ?1 AND assignee_id = ?2");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, agent_id);
+  pl_err e = sq__run(q, st);
+  *n = e ? 0 : (long)sqlite3_changes(sq__db(q));
+  return e;
 }

@@ -191,6 +191,8 @@ class Identities(ServerCase):
         oid = self.new_order("B1", "S1")
         thread, _ = self.start_thread(self.fx.b1, oid, "other", "Where is my parcel?")
         sent = self.send(tok, thread["id"], "It left the warehouse today.")
+        r = self.srv.post("/v1/threads/%s/assign" % thread["id"], {"agent_id": aid}, self.fx.owner)
+        self.assertEqual(r.json["assignee_id"], aid, r)
         stream = Stream(self.srv.port, {"Authorization": "Bearer " + tok})
         try:
             # an owner of another seller cannot, and neither can a plain agent
@@ -207,6 +209,9 @@ class Identities(ServerCase):
             self.assertTrue(stream.ends(), "the deactivated agent's event stream stayed open")
         finally:
             stream.close()
+        # its threads go back to the team
+        th = self.srv.get("/v1/threads/" + thread["id"], self.fx.owner).json["thread"]
+        self.assertIsNone(th.get("assignee_id"))
         # it cannot sign in, get a token, or be assigned
         self.assertError(self.srv.post("/v1/session", {"token": tok}), 401, "agent_deactivated")
         p = run_cli(["admin", "token", "create", "--agent", str(aid)], self.store)
