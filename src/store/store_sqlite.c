@@ -21,7 +21,7 @@ enum {
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
-  Q_AUDIT_LAST, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
   Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
@@ -154,11 +154,6 @@ static const char *const sql[Q__COUNT] = {
   [Q_STATE_FLAG] = "UPDATE message_state SET flagged = ?2 WHERE message_id = ?1",
   [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
                    " FROM message_events WHERE thread_id = ?1 ORDER BY id",
-  [Q_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
-  [Q_AUDIT_INSERT] = "INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
-                     " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
-                   " FROM audit WHERE subject = ?1 ORDER BY id",
   [Q_PING] = "SELECT 1",
   [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
                " VALUES (?1, ?2, ?3, ?4)",
@@ -934,71 +929,6 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   return PL_OK;
 }
 
-/* ---- audit ---------------------------------------------------------------------- */
-
-static pl_err sq_audit_append(store *s, st_audit *e) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AUDIT_LAST);
-  if (!st) return PL_ESTORE;
-  char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-  pl_err r = sq__one(q, st);
-  if (r == PL_OK) {
-    const char *h = (const char *)sqlite3_column_text(st, 0);
-    if (h && strlen(h) == 64) memcpy(prev, h, 65);
-    sqlite3_reset(st);
-  } else if (r != PL_ENOTFOUND) {
-    return r;
-  }
-  char hash[65];
-  store__audit_hash(e, prev, hash);
-  st = stmt(q, Q_AUDIT_INSERT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, e->seller_id);
-  sqlite3_bind_int64(st, 2, e->at);
-  sq__bind_text(st, 3, e->actor);
-  sq__bind_text(st, 4, e->action);
-  sq__bind_text(st, 5, e->subject);
-  sq__bind_text(st, 6, e->detail_json ? e->detail_json : "{}");
-  sq__bind_text(st, 7, prev);
-  sq__bind_text(st, 8, hash);
-  r = sq__run(q, st);
-  if (!r) e->id = sqlite3_last_insert_rowid(q->db);
-  return r;
-}
-
-static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out,
-                            size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AUDIT_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, subject);
-  size_t cap = 16, k = 0;
-  st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_audit *e = &arr[k++];
-    e->id = sqlite3_column_int64(st, 0);
-    e->seller_id = sq__col_text(a, st, 1);
-    e->at = sqlite3_column_int64(st, 2);
-    e->actor = sq__col_text(a, st, 3);
-    e->action = sq__col_text(a, st, 4);
-    e->subject = sq__col_text(a, st, 5);
-    e->detail_json = sq__col_text(a, st, 6);
-    e->prev_hash = sq__col_text(a, st, 7);
-    e->hash = sq__col_text(a, st, 8);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
 
 /* ---- marketplace rules ------------------------------------------------------------ */
 
@@ -1233,8 +1163,12 @@ static const store_ops sq_ops = {
   .thread_due_list = sq__thread_due_list,
   .counter_get = sq__counter_get,
   .counter_bump = sq__counter_bump,
-  .audit_append = sq_audit_append,
-  .audit_list = sq_audit_list,
+  .audit_append = sq__audit_append,
+  .audit_list = sq__audit_list,
+  .audit_chain = sq__audit_chain,
+  .audit_heads = sq__audit_heads,
+  .audit_checkpoint_add = sq__audit_checkpoint_add,
+  .audit_checkpoint_list = sq__audit_checkpoint_list,
   .spapi_client_put = sq__spapi_client_put,
   .spapi_client_get = sq__spapi_client_get,
   .spapi_upload_put = sq__spapi_upload_put,
@@ -1246,6 +1180,10 @@ static const store_ops sq_ops = {
   .seller_find_alias = sq__seller_find_alias,
   .buyer_find_email = sq__buyer_find_email,
   .agent_find = sq__agent_find,
+  .agent_address_add = sq__agent_address_add,
+  .agent_address_list = sq__agent_address_list,
+  .agent_address_delete = sq__agent_address_delete,
+  .agent_address_find = sq__agent_address_find,
   .attachment_put = sq__attachment_put,
   .attachment_get = sq__attachment_get,
   .attachment_find_sha = sq__attachment_find_sha,
