@@ -30,6 +30,11 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);
 /* Reads a buyer row: id, name, locale, email_sealed, email_hash, opt_out. */
 void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o);
+/* Group commit, for tests and benchmarks: a hook run by the syncing thread before each
+ * fdatasync, and how many write transactions committed, were made durable, and how many
+ * fdatasync calls that took. */
+void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx);
+void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, uint64_t *syncs);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */

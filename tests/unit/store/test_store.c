@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 
 #define MP "ATVPDKIKX0DER"
 #define T0 INT64_C(1791190800) /* 2026-10-05T09:00:00Z */
@@ -1218,6 +1220,117 @@ static void *work(void *arg) {
   return NULL;
 }
 
+/* ---- group commit (SQLite) ------------------------------------------------------------ */
+
+#define GC_WRITERS 5
+
+typedef struct {
+  fx *f;
+  int n;
+  atomic_int *returned; /* how many commits have returned */
+  pl_err e;
+} gc_writer;
+
+typedef struct {
+  store *s;
+  atomic_int *returned;
+  int syncs_seen;
+  int returned_at_sync[4];
+  uint64_t committed_at_sync[4], synced_at_sync[4];
+} gc_watch;
+
+static void *gc_write(void *arg) {
+  gc_writer *w = arg;
+  char name[32];
+  snprintf(name, sizeof name, "Group %d", w->n);
+  w->e = store_begin(w->f->s, true);
+  if (!w->e) {
+    st_buyer b = {.id = name, .name = name, .locale = "en-US", .email_sealed = "x", .email_hash = name};
+    w->e = w->f->s->ops->buyer_put(w->f->s, &b);
+    if (w->e) store_rollback(w->f->s);
+    else w->e = store_commit(w->f->s);
+  }
+  atomic_fetch_add(w->returned, 1);
+  return NULL;
+}
+
+/* The first sync waits until every other writer has committed and is waiting: then one
+ * more fdatasync must serve all four, and no writer may have returned before the sync
+ * that covers it. */
+static void gc_hook(void *ctx) {
+  gc_watch *g = ctx;
+  uint64_t committed, synced, syncs;
+  if (g->syncs_seen == 0) {
+    for (int i = 0; i < 100000; i++) {
+      sq__group_commit_counts(g->s, &committed, &synced, &syncs);
+      if (committed == GC_WRITERS) break;
+      usleep(100);
+    }
+  }
+  sq__group_commit_counts(g->s, &committed, &synced, &syncs);
+  if (g->syncs_seen < 4) {
+    g->returned_at_sync[g->syncs_seen] = atomic_load(g->returned);
+    g->committed_at_sync[g->syncs_seen] = committed;
+    g->synced_at_sync[g->syncs_seen] = synced;
+  }
+  g->syncs_seen++;
+}
+
+static void test_group_commit(void **state) {
+  fx *f = *state;
+  atomic_int returned = 0;
+  gc_watch g = {.s = f->s, .returned = &returned};
+  uint64_t c0, s0, n0;
+  sq__group_commit_counts(f->s, &c0, &s0, &n0);
+  assert_int_equal(c0, 0);
+  sq__group_commit_watch(f->s, gc_hook, &g);
+  pthread_t th[GC_WRITERS];
+  gc_writer w[GC_WRITERS];
+  for (int i = 0; i < GC_WRITERS; i++) {
+    w[i] = (gc_writer){.f = f, .n = i, .returned = &returned};
+    assert_int_equal(pthread_create(&th[i], NULL, gc_write, &w[i]), 0);
+  }
+  for (int i = 0; i < GC_WRITERS; i++) pthread_join(th[i], NULL);
+  sq__group_commit_watch(f->s, NULL, NULL);
+  for (int i = 0; i < GC_WRITERS; i++) assert_int_equal(w[i].e, PL_OK);
+  uint64_t committed, synced, syncs;
+  sq__group_commit_counts(f->s, &committed, &synced, &syncs);
+  assert_int_equal(committed, GC_WRITERS);
+  assert_int_equal(synced, GC_WRITERS);
+  /* the first sync for the commits before it began (usually one), at most one more for
+   * all that committed while it ran: not one per commit */
+  assert_in_range(syncs, 1, 2);
+  assert_int_equal(g.syncs_seen, (int)syncs);
+  /* when each sync began, only commits an earlier sync covered had returned: none was
+   * acknowledged before it was durable */
+  assert_int_equal(g.synced_at_sync[0], 0);
+  assert_int_equal(g.returned_at_sync[0], 0);
+  if (syncs == 2) {
+    assert_true(g.synced_at_sync[1] >= 1);
+    assert_true((uint64_t)g.returned_at_sync[1] <= g.synced_at_sync[1]);
+    assert_int_equal(g.committed_at_sync[1], GC_WRITERS);
+  }
+  /* a read-only transaction waits for no sync */
+  uint64_t before = syncs;
+  R(f);
+  st_buyer b;
+  OK(OPS(f)->buyer_get(f->s, "Group 3", f->a, &b));
+  store_rollback(f->s);
+  sq__group_commit_counts(f->s, &committed, &synced, &syncs);
+  assert_int_equal(syncs, before);
+  /* and everything is there after the store is closed and opened again */
+  store_close(f->s);
+  pl_detail d = {{0}};
+  OK(store_open(f->url, &f->s, &d));
+  R(f);
+  for (int i = 0; i < GC_WRITERS; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "Group %d", i);
+    OK(OPS(f)->buyer_get(f->s, name, f->a, &b));
+  }
+  store_rollback(f->s);
+}
+
 static void test_concurrent(void **state) {
   fx *f = *state;
   world(f);
@@ -1295,7 +1408,8 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
 
 int main(void) {
-  const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite)};
+  const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
+                                            cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {
