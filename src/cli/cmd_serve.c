@@ -45,6 +45,9 @@ static const char usage[] =
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
+    "  --trust-proxy      behind a reverse proxy that terminates TLS: believe its\n"
+    "                     X-Forwarded-Proto (https makes cookies Secure) and\n"
+    "                     X-Forwarded-For; without it both headers are ignored\n"
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
@@ -69,8 +72,9 @@ int cmd_serve(int argc, char **argv) {
                                       "mail-retry", "files", "policy-cache", "mail-authserv-id",
                                       "mail-trust", "audit-checkpoint", "max-connections",
                                       "max-connections-per-ip", "max-streams", "header-timeout",
-                                      "body-timeout", NULL};
-  if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
+                                      "body-timeout", "trust-proxy", NULL};
+  static const char *const flags[] = {"trust-proxy", NULL};
+  if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
     return 0;
@@ -135,6 +139,7 @@ int cmd_serve(int argc, char **argv) {
   ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
   /* Undocumented in the usage: shorter SP-API access tokens, so that tests see expiry. */
   ho.spapi_token_ttl = atol(cli_get(&a, "token-ttl", "0"));
+  ho.trust_proxy = cli_has(&a, "trust-proxy");
   char *pem[2] = {NULL, NULL};
   const char *pem_opt[2] = {"tls-cert", "tls-key"};
   for (int i = 0; i < 2; i++) {

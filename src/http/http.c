@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,13 @@ unsigned http_status_for(pl_err e) {
   case PL_ECONTROL:
   case PL_ETEAMONLY:
   case PL_ETOOMANY: return 400;
-  case PL_EUNAUTH: return 401;
+  case PL_EUNAUTH:
+  case PL_EEXPIRED:
+  case PL_EREVOKED:
+  case PL_EDEACTIVATED:
+  case PL_ESCOPE: return 401;
+  case PL_ERENEW: return 403;
+  case PL_ENOAGENT: return 400;
   case PL_EFORBIDDEN: return 403;
   case PL_ENOTFOUND: return 404;
   case PL_EMETHOD: return 405;
@@ -119,6 +126,37 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
   return ret;
 }
 
+bool http__client_https(const http_server *h, const http_req *r) {
+  if (h->opt.tls_cert_pem) return true;
+  if (!h->opt.trust_proxy) return false;
+  const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+  /* A chain of proxies lists one value each; the first is what the client spoke. */
+  return p && !strncasecmp(p, "https", 5) && (p[5] == '\0' || p[5] == ',' || p[5] == ' ');
+}
+
+const char *http__client_addr(const http_server *h, const http_req *r, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (h->opt.trust_proxy) {
+    const char *f = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (f && *f) {
+      const char *last = strrchr(f, ',');
+      last = last ? last + 1 : f;
+      while (*last == ' ') last++;
+      snprintf(buf, cap, "%.*s", (int)strcspn(last, " "), last);
+      if (*buf) return buf;
+    }
+  }
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && ci->client_addr) {
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)cap);
+  }
+  return buf;
+}
+
 static void dispatch(http_server *h, http_req *r) {
   if (r->headers_too_large) {
     char msg[128];
@@ -169,6 +207,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->method = method;
     r->url = url;
     r->s = h->s;
+    r->h = h;
     r->a = pl_arena_new();
     r->started = now_s();
     unsigned char rid[16];

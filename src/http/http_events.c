@@ -26,6 +26,7 @@ typedef struct http_sse {
   svc_caller caller; /* strings copied below */
   char seller_id[65], buyer_id[65], marketplace_id[65];
   uint64_t last_seq;
+  uint64_t revocation_epoch; /* as of the last check of the caller's token */
   bool suspended, ping_due, gone;
   bool resync; /* tell the client to reload before anything else */
   char principal[80]; /* whose stream, for the per-principal count */
@@ -81,9 +82,22 @@ static void fill(http_sse *x) {
   x->ping_due = false;
 }
 
+/* Whether the stream's token still holds: checked again (in the store) whenever a
+ * revocation may have happened, and its end against the clock. A stream of a revoked
+ * token, a deactivated agent or an ended session closes. */
+static bool caller_holds(http_sse *x) {
+  svc *s = x->h->s;
+  if (x->caller.expires_at && svc_now(s) >= x->caller.expires_at) return false;
+  uint64_t epoch = svc_revocation_epoch(s);
+  if (epoch == x->revocation_epoch) return true;
+  x->revocation_epoch = epoch;
+  return svc_caller_check(s, &x->caller, NULL) == PL_OK;
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max) {
   http_sse *x = cls;
   (void)pos;
+  if (!caller_holds(x)) return MHD_CONTENT_READER_END_OF_STREAM;
   pthread_mutex_lock(&x->h->sse_mu);
   if (x->h->stopping) {
     pthread_mutex_unlock(&x->h->sse_mu);
@@ -227,6 +241,8 @@ void http__events(http_server *h, http_req *r) {
   copy(x->marketplace_id, sizeof x->marketplace_id, r->caller.marketplace_id, &x->caller.marketplace_id);
   x->caller.agent_role = NULL;
   x->caller.name = NULL;
+  x->caller.scope = NULL;
+  x->revocation_epoch = svc_revocation_epoch(h->s) - 1; /* the first read checks the token */
   /* Start from now, or from the client's Last-Event-ID after a reconnection. */
   const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
   uint64_t latest = svc_events_latest(h->s);

@@ -31,6 +31,7 @@ typedef struct {
   double started;
   int route_class;
   bool streaming; /* the response is an event stream, queued by its handler */
+  http_server *h; /* the server it arrived at */
   /* POST /v1/attachments: the body goes to a file as it arrives (http_attach.c) */
   bool upload_route;
   struct svc_upload *upload;
@@ -124,6 +125,12 @@ bool http__upload_start(http_server *h, http_req *r);
 void http__upload_chunk(http_req *r, const char *data, size_t len);
 void http__upload_end(http_req *r);
 bool http__attachments(http_server *h, http_req *r, const char *id);
+/* Whether the client reached parley over https: served with TLS, or (with trust_proxy)
+ * a proxy says so in X-Forwarded-Proto. Cookies are Secure then. */
+bool http__client_https(const http_server *h, const http_req *r);
+/* The client's address into buf: the connection's peer, or (with trust_proxy) the last
+ * address of X-Forwarded-For, the one the trusted proxy appended. */
+const char *http__client_addr(const http_server *h, const http_req *r, char *buf, size_t cap);
 /* Authenticates an API request (http_api.c); false with the error response set. */
 bool http__authenticate(http_req *r);
 

@@ -43,7 +43,13 @@
   X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
   X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team") \
   X(PL_ESTREAMS,      -34, "too_many_streams",     "too many live-event streams for this caller") \
-  X(PL_EHEADERS,      -35, "headers_too_large",    "the request line and headers are too large")
+  X(PL_EHEADERS,      -35, "headers_too_large",    "the request line and headers are too large") \
+  X(PL_EEXPIRED,      -50, "token_expired",        "the token has expired")             \
+  X(PL_EREVOKED,      -51, "token_revoked",        "the token was revoked")             \
+  X(PL_EDEACTIVATED,  -52, "agent_deactivated",    "the agent was deactivated")         \
+  X(PL_ESCOPE,        -53, "wrong_token_scope",    "the token is not valid on this interface") \
+  X(PL_ERENEW,        -54, "session_not_renewable","a session token cannot sign in again") \
+  X(PL_ENOAGENT,      -55, "unknown_agent",        "no such active agent on this seller's team")
 
 typedef enum {
   PL_OK = 0,
