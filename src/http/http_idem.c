@@ -36,7 +36,7 @@ static bool principal_of(http_req *r, const char **out) {
   const char *amz = header(r, "x-amz-access-token");
   if (amz) {
     pl_detail d = {{0}};
-    pl_err e = svc_authenticate(r->s, amz, r->a, &r->caller, &d);
+    pl_err e = svc_authenticate_as(r->s, amz, SVC_SURFACE_SPAPI, r->a, &r->caller, &d);
     if (e) {
       http__error(r, e, d.msg);
       return false;

@@ -1,4 +1,4 @@
-/* svc.c - the service core: set-up, parties, tokens, orders and shared helpers. */
+/* svc.c - the service core: set-up, parties, orders and shared helpers. */
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -409,6 +409,7 @@ pl_err svc_cluster_tick(svc *s) {
   if (e) return e;
   e = s->st->ops->counter_get(s->st, POLICY_GENERATION, &gen);
   if ((e = svc__end(s, e, &d))) return e;
+  svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);
   bool known = s->policy_generation_known, changed = known && gen != s->policy_generation;
   s->policy_generation = gen;
@@ -783,110 +784,7 @@ out:
   return e;
 }
 
-/* ---- tokens ------------------------------------------------------------------------ */
-
-pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
-                        char **token_out, pl_detail *d) {
-  if (!subject || !*subject) return pl_fail(d, PL_EMISSING, "token subject is required");
-  pl_arena *a = pl_arena_new();
-  st_token t = {.kind = kind, .subject = (char *)subject, .expires_at = expires_at};
-  char *tok = NULL;
-  pl_err e = svc__begin(s, true, d);
-  if (e) goto out;
-  if (kind == ST_PRINCIPAL_AGENT) {
-    st_agent ag;
-    st_seller sl;
-    char *end;
-    long long id = strtoll(subject, &end, 10);
-    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, a, &ag))
-      e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
-    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl)) == PL_OK) {
-      t.seller_id = ag.seller_id;
-      t.marketplace_id = sl.marketplace_id;
-    }
-  } else if (kind == ST_PRINCIPAL_BUYER) {
-    st_buyer b;
-    if (s->st->ops->buyer_get(s->st, subject, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
-  }
-  if (!e) {
-    tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
-    char hash[65];
-    pl_keyed_hash_hex(&s->keys, tok, hash);
-    e = s->st->ops->token_put(s->st, hash, &t, svc_now(s));
-  }
-  if (!e) e = svc__audit(s, t.seller_id, "admin", "token.create", subject, NULL);
-  e = svc__end(s, e, d);
-  if (e) {
-    free(tok);
-    tok = NULL;
-  }
-out:
-  pl_arena_free(a);
-  *token_out = tok;
-  return e;
-}
-
-pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d) {
-  if (!token || !*token || strlen(token) > 200)
-    return pl_fail(d, PL_EUNAUTH, "a bearer token is required");
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, token, hash);
-  st_token t;
-  pl_err e = svc__begin(s, false, d);
-  if (e) return e;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
-  st_agent ag = {0};
-  if (!e && t.kind == ST_PRINCIPAL_AGENT) {
-    char *end;
-    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), a, &ag);
-  }
-  svc__end(s, PL_OK, NULL);
-  if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  if (e) return pl_fail(d, e, "the store is unavailable");
-  if (t.expires_at && t.expires_at <= svc_now(s))
-    return pl_fail(d, PL_EUNAUTH, "the token has expired");
-  memset(out, 0, sizeof *out);
-  out->kind = t.kind;
-  out->marketplace_id = t.marketplace_id;
-  switch (t.kind) {
-  case ST_PRINCIPAL_OPERATOR:
-    out->name = pl_arena_printf(a, "operator:%s", t.subject);
-    break;
-  case ST_PRINCIPAL_AGENT:
-    out->seller_id = ag.seller_id;
-    out->agent_id = ag.id;
-    out->agent_role = ag.role;
-    out->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
-    break;
-  case ST_PRINCIPAL_BUYER:
-    out->buyer_id = t.subject;
-    out->name = pl_arena_printf(a, "buyer:%s", t.subject);
-    break;
-  }
-  return PL_OK;
-}
-
-pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
-                          svc_caller *c, pl_detail *d) {
-  *session_out = NULL;
-  pl_err e = svc_authenticate(s, token, a, c, d);
-  if (e) return e;
-  const char *subject = c->kind == ST_PRINCIPAL_OPERATOR ? c->name + strlen("operator:")
-                        : c->kind == ST_PRINCIPAL_AGENT  ? pl_arena_printf(a, "%lld", (long long)c->agent_id)
-                                                         : c->buyer_id;
-  return svc_token_create(s, c->kind, subject, svc_now(s) + SVC_SESSION_SECONDS, session_out, d);
-}
-
-pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
-  if (!token || !*token) return pl_fail(d, PL_EUNAUTH, "no token to revoke");
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, token, hash);
-  pl_err e = svc__begin(s, true, d);
-  if (e) return e;
-  e = s->st->ops->token_delete(s->st, hash);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  return svc__end(s, e, d);
-}
+/* Tokens and agents' deactivation are in svc_ident.c. */
 
 /* ---- orders ----------------------------------------------------------------------- */
 

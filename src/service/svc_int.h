@@ -30,6 +30,12 @@ struct svc {
   char node[17];     /* random hex: this process, so that it skips its own events */
   unsigned node_bits; /* 8 random bits in every id this process makes */
   uint64_t id_ms, id_counter; /* the last id's millisecond and counter (under ev_mu) */
+  /* Identities (svc_ident.c): bumped whenever a token is revoked or an agent deactivated,
+   * here or (seen at a cluster tick) by another process on the store, so that open
+   * event streams check their token again. */
+  atomic_uint_fast64_t revocation_epoch;
+  int64_t revocation_generation; /* the store's counter as last seen (ev_mu) */
+  bool revocation_generation_known;
 };
 
 /* How a seller message is sent, beyond its text. */
@@ -101,6 +107,14 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
 const char *svc__review_text(const char *locale, pl_arena *a);
 const char *svc__action_text(const svc_action_def *def, const char *locale, pl_arena *a);
 const char *svc__coverage_label(const char *locale);
+
+/* An SP-API access token (scope "spapi") acting as the agent (svc_ident.c). */
+pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, char **token_out,
+                               pl_detail *d);
+
+/* Follows revocations made by other processes on the store (svc_ident.c): when the
+ * store's counter moved, bumps the epoch and wakes the event streams. */
+void svc__follow_revocations(svc *s);
 
 /* Publishes a deadline event: the thread's response is due soon. */
 void svc__publish_deadline(svc *s, const st_thread *t);

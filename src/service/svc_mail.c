@@ -599,9 +599,9 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     e = s->st->ops->agent_address_find(s->st, out->seller_id, hash, a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
-      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only");
+      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
-      why = "a read-only agent's address";
+      why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
       e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
       char *real = e ? NULL : opened(s, a, sl.email_sealed);

@@ -630,8 +630,8 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
 /* ---- agents, assignment, tags, notes ---------------------------------------------------- */
 
 static json_t *agent_json(const st_team_agent *ag) {
-  return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
-                   "available", ag->available);
+  return json_pack("{s:I,s:s,s:s,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
+                   "available", ag->available && !ag->deactivated, "active", !ag->deactivated);
 }
 
 pl_err svc_team_agents(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
@@ -698,11 +698,15 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
   st_team_agent *pick = NULL;
   for (size_t i = 0; i < n; i++) {
     if (agent_id > 0 && ags[i].id == agent_id) pick = &ags[i];
-    if (agent_id < 0 && ags[i].available && strcmp(ags[i].role, "read_only") &&
+    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && strcmp(ags[i].role, "read_only") &&
         (!pick || ags[i].last_assigned_at < pick->last_assigned_at))
       pick = &ags[i];
   }
-  if (agent_id > 0 && !pick) return pl_fail(d, PL_EINVAL, "no agent %lld on this team", (long long)agent_id);
+  /* Only an active agent of the thread's own seller: the team list holds no other. */
+  if (agent_id > 0 && !pick)
+    return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)agent_id);
+  if (pick && pick->deactivated)
+    return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated and cannot be assigned", (long long)agent_id);
   if (pick && !strcmp(pick->role, "read_only"))
     return pl_fail(d, PL_EINVAL, "a read-only agent cannot be assigned threads");
   if (agent_id < 0 && !pick) return pl_fail(d, PL_ECONFLICT, "no agent is available");
@@ -991,6 +995,22 @@ static pl_err str_array(json_t *v, const char *what, pl_arena *a, pl_detail *d) 
   return PL_OK;
 }
 
+/* PL_ENOAGENT unless id is an active agent of the seller. */
+static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a, pl_detail *d) {
+  st_team_agent *ags;
+  size_t n;
+  pl_err e = s->st->ops->team_agent_list(s->st, seller, a, &ags, &n);
+  if (e) return e;
+  for (size_t i = 0; i < n; i++)
+    if (ags[i].id == id) {
+      if (ags[i].deactivated) return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated", (long long)id);
+      if (!strcmp(ags[i].role, "read_only"))
+        return pl_fail(d, PL_EINVAL, "agent %lld is read-only and cannot be assigned threads", (long long)id);
+      return PL_OK;
+    }
+  return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)id);
+}
+
 static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, pl_detail *d) {
   if (!json_is_object(body)) return pl_fail(d, PL_EINVAL, "a rule is a JSON object");
   json_t *name = json_object_get(body, "name"), *cond = json_object_get(body, "conditions");
@@ -1019,6 +1039,8 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       json_t *ag = json_object_get(x, "agent_id");
       if (!json_is_integer(ag) && !(json_is_string(ag) && !strcmp(json_string_value(ag), "round_robin")))
         return pl_fail(d, PL_EINVAL, "assign takes agent_id: an agent's id or \"round_robin\"");
+      /* A rule names only an active agent of its own seller. */
+      if (json_is_integer(ag) && (e = team_member(s, seller, json_integer_value(ag), a, d))) return e;
     } else if (!strcmp(type, "tag")) {
       const char *tag = json_string_value(json_object_get(x, "tag"));
       if (!tag || !valid_tag(tag)) return pl_fail(d, PL_EINVAL, "tag takes a tag: lower-case letters, digits, '-' or '_'");
@@ -1063,9 +1085,12 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule", .state = "",
                      .created_at = now, .updated_at = now};
   if (!e) {
-    json_t *norm = json_pack("{s:O,s:b,s:O,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
-                             !json_is_false(json_object_get(body, "enabled")), "conditions",
-                             json_object_get(body, "conditions") ?: json_object(), "actions",
+    /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
+     * empty one is handed over (with "O" it would be leaked). */
+    json_t *cond = json_object_get(body, "conditions");
+    cond = cond ? json_incref(cond) : json_object();
+    json_t *norm = json_pack("{s:O,s:b,s:o,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
+                             !json_is_false(json_object_get(body, "enabled")), "conditions", cond, "actions",
                              json_object_get(body, "actions"), "auto_send", json_is_true(json_object_get(body, "auto_send")));
     doc.body = dump(norm, a);
     json_decref(norm);

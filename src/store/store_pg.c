@@ -30,7 +30,7 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
@@ -111,7 +111,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
                    " FROM sellers WHERE id = $1",
   [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES ($1, $2, $3) RETURNING id",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = $1",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = $1",
   [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
                   " name = excluded.name, locale = excluded.locale,"
@@ -123,11 +123,6 @@ static const char *const sql[Q__COUNT] = {
                   " AND seller_id = $3",
   [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
-                  " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                  " ON CONFLICT DO NOTHING",
-  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
-                  " WHERE hash = $1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
                   " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
@@ -613,6 +608,7 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   o->seller_id = col_text(a, r, 0, 1);
   o->name = col_text(a, r, 0, 2);
   o->role = col_text(a, r, 0, 3);
+  o->deactivated_at = col_int(r, 0, 4);
   PQclear(r);
   return PL_OK;
 }
@@ -668,44 +664,6 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
   long n = 0;
   pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
-}
-
-static const char *kind_name(st_principal_kind kd) {
-  return kd == ST_PRINCIPAL_OPERATOR ? "operator" : kd == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
-static pl_err pg_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, hash);
-  p_text(&p, kind_name(t->kind));
-  p_text(&p, t->subject);
-  p_text(&p, t->seller_id);
-  p_text(&p, t->marketplace_id);
-  p_int(&p, at);
-  p_int(&p, t->expires_at);
-  long n = 0;
-  pl_err e = exec_q(k, Q_TOKEN_PUT, &p, &n);
-  return !e && n == 0 ? PL_EEXIST : e;
-}
-
-static pl_err pg_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, hash);
-  PGresult *r;
-  pl_err e = query_one(k, Q_TOKEN_GET, &p, &r);
-  if (e) return e;
-  const char *kd = PQgetvalue(r, 0, 0);
-  o->kind = !strcmp(kd, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(kd, "agent")  ? ST_PRINCIPAL_AGENT
-                                    : ST_PRINCIPAL_BUYER;
-  o->subject = col_text(a, r, 0, 1);
-  o->seller_id = col_text(a, r, 0, 2);
-  o->marketplace_id = col_text(a, r, 0, 3);
-  o->expires_at = col_int(r, 0, 4);
-  PQclear(r);
-  return PL_OK;
 }
 
 static pl_err pg_token_delete(store *s, const char *hash) {
@@ -1417,8 +1375,8 @@ static const store_ops pg_ops = {
   .buyer_get = pg_buyer_get,
   .alias_get = pg_alias_get,
   .alias_put = pg_alias_put,
-  .token_put = pg_token_put,
-  .token_get = pg_token_get,
+  .token_put = pg__token_put,
+  .token_get = pg__token_get,
   .token_delete = pg_token_delete,
   .order_put = pg_order_put,
   .order_get = pg_order_get,
@@ -1511,6 +1469,13 @@ static const store_ops pg_ops = {
   .thread_lock_get = pg__thread_lock_get,
   .thread_lock_release = pg__thread_lock_release,
   .team_reply_list = pg__team_reply_list,
+  .token_get_id = pg__token_get_id,
+  .token_list = pg__token_list,
+  .token_revoke = pg__token_revoke,
+  .token_revoke_subject = pg__token_revoke_subject,
+  .token_touch = pg__token_touch,
+  .agent_deactivate = pg__agent_deactivate,
+  .agent_unassign_all = pg__agent_unassign_all,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

@@ -286,6 +286,22 @@ static const char *const store_pg_migrations[] = {
     "  AND (m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))), 0);"
     "CREATE INDEX threads_buyer_seen ON threads(buyer_id, buyer_last_at DESC, id DESC);",
 
+    /* Identities (docs/api.md, "Tokens"): tokens get a stable id to list and revoke them
+     * by, a scope (the own API, a web session, or SP-API only), the token a session was
+     * signed in with (revoked with it), when they were last used and when revoked; agents
+     * can be deactivated (their history stays). */
+    "ALTER TABLE tokens ADD COLUMN id BIGINT GENERATED ALWAYS AS IDENTITY;"
+    "CREATE UNIQUE INDEX tokens_id ON tokens(id);"
+    "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'api'"
+    "  CHECK (scope IN ('api','session','spapi'));"
+    "ALTER TABLE tokens ADD COLUMN parent_id BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX tokens_parent ON tokens(parent_id) WHERE parent_id <> 0;"
+    "CREATE INDEX tokens_subject ON tokens(kind, subject);"
+    "CREATE INDEX tokens_seller ON tokens(seller_id, id);"
+    "ALTER TABLE agents ADD COLUMN deactivated_at BIGINT NOT NULL DEFAULT 0;",
+
     /* Idempotency keys (docs/api.md): the first answer to a creating request, for its
      * retries; unattached uploads are found by age (docs/attachments.md). */
     "CREATE TABLE idempotency_keys("

@@ -19,7 +19,7 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
@@ -94,7 +94,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
                    " FROM sellers WHERE id = ?1",
   [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES (?1, ?2, ?3)",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = ?1",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = ?1",
   [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
                   " name = excluded.name, locale = excluded.locale,"
@@ -106,10 +106,6 @@ static const char *const sql[Q__COUNT] = {
                   " AND seller_id = ?3",
   [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?5)",
-  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
-                  " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
-                  " WHERE hash = ?1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
                   " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
@@ -535,6 +531,7 @@ static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   o->seller_id = sq__col_text(a, st, 1);
   o->name = sq__col_text(a, st, 2);
   o->role = sq__col_text(a, st, 3);
+  o->deactivated_at = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -599,43 +596,6 @@ static pl_err sq_alias_put(store *s, const char *mp, const char *buyer, const ch
   sq__bind_text(st, 4, seller);
   sqlite3_bind_int64(st, 5, at);
   return sq__run(q, st);
-}
-
-static const char *kind_name(st_principal_kind k) {
-  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
-static pl_err sq_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_TOKEN_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  sq__bind_text(st, 2, kind_name(t->kind));
-  sq__bind_text(st, 3, t->subject);
-  sq__bind_text(st, 4, t->seller_id);
-  sq__bind_text(st, 5, t->marketplace_id);
-  sqlite3_bind_int64(st, 6, at);
-  sqlite3_bind_int64(st, 7, t->expires_at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_TOKEN_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  const char *k = (const char *)sqlite3_column_text(st, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->marketplace_id = sq__col_text(a, st, 3);
-  o->expires_at = sqlite3_column_int64(st, 4);
-  sqlite3_reset(st);
-  return PL_OK;
 }
 
 static pl_err sq_token_delete(store *s, const char *hash) {
@@ -1359,8 +1319,8 @@ static const store_ops sq_ops = {
   .buyer_get = sq_buyer_get,
   .alias_get = sq_alias_get,
   .alias_put = sq_alias_put,
-  .token_put = sq_token_put,
-  .token_get = sq_token_get,
+  .token_put = sq__token_put,
+  .token_get = sq__token_get,
   .token_delete = sq_token_delete,
   .order_put = sq_order_put,
   .order_get = sq_order_get,
@@ -1450,6 +1410,13 @@ static const store_ops sq_ops = {
   .thread_lock_get = sq__thread_lock_get,
   .thread_lock_release = sq__thread_lock_release,
   .team_reply_list = sq__team_reply_list,
+  .token_get_id = sq__token_get_id,
+  .token_list = sq__token_list,
+  .token_revoke = sq__token_revoke,
+  .token_revoke_subject = sq__token_revoke_subject,
+  .token_touch = sq__token_touch,
+  .agent_deactivate = sq__agent_deactivate,
+  .agent_unassign_all = sq__agent_unassign_all,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

@@ -42,15 +42,23 @@
   X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
   X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
   X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team") \
-  X(PL_EMSGLIMIT,     -34, "message_limit_exceeded", "too many messages; wait before sending more") \
-  X(PL_ETHREADLIMIT,  -35, "thread_limit_exceeded", "too many new conversations; wait before starting more") \
-  X(PL_EUPLOADLIMIT,  -36, "upload_limit_exceeded", "too many uploads; wait before uploading more") \
-  X(PL_ERENDERLONG,   -37, "rendered_text_too_long", "the filled-in template is longer than a message may be") \
-  X(PL_ENOMEM,        -38, "out_of_memory",        "the server is short of memory; retry later") \
-  X(PL_EIDEMREUSED,   -39, "idempotency_key_reused", "this Idempotency-Key was used for a different request") \
-  X(PL_EIDEMBUSY,     -40, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed") \
-  X(PL_EIDEMKEY,      -41, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
-  X(PL_EPAGE,         -42, "invalid_page",         "the page parameters are not valid")
+  X(PL_ESTREAMS,      -34, "too_many_streams",     "too many live-event streams for this caller") \
+  X(PL_EHEADERS,      -35, "headers_too_large",    "the request line and headers are too large") \
+  X(PL_EEXPIRED,      -50, "token_expired",        "the token has expired")             \
+  X(PL_EREVOKED,      -51, "token_revoked",        "the token was revoked")             \
+  X(PL_EDEACTIVATED,  -52, "agent_deactivated",    "the agent was deactivated")         \
+  X(PL_ESCOPE,        -53, "wrong_token_scope",    "the token is not valid on this interface") \
+  X(PL_ERENEW,        -54, "session_not_renewable","a session token cannot sign in again") \
+  X(PL_ENOAGENT,      -55, "unknown_agent",        "no such active agent on this seller's team") \
+  X(PL_EMSGLIMIT,     -36, "message_limit_exceeded", "too many messages; wait before sending more") \
+  X(PL_ETHREADLIMIT,  -37, "thread_limit_exceeded", "too many new conversations; wait before starting more") \
+  X(PL_EUPLOADLIMIT,  -38, "upload_limit_exceeded", "too many uploads; wait before uploading more") \
+  X(PL_ERENDERLONG,   -39, "rendered_text_too_long", "the filled-in template is longer than a message may be") \
+  X(PL_ENOMEM,        -40, "out_of_memory",        "the server is short of memory; retry later") \
+  X(PL_EIDEMREUSED,   -41, "idempotency_key_reused", "this Idempotency-Key was used for a different request") \
+  X(PL_EIDEMBUSY,     -42, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed") \
+  X(PL_EIDEMKEY,      -43, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
+  X(PL_EPAGE,         -44, "invalid_page",         "the page parameters are not valid")
 
 typedef enum {
   PL_OK = 0,

@@ -301,6 +301,68 @@ static void aliases_are_stable_and_private(void **state) {
   assert_null(strstr(a1, "jane"));
 }
 
+/* Sessions end at an absolute time; revocation and deactivation hold at once; an owner
+ * administers only the seller's own agents; scopes keep SP-API tokens apart. */
+static void identities_sessions_revocation_deactivation(void **state) {
+  fx *f = *state;
+  pl_detail d = {{0}};
+  char agent[24], *tok, *sess, *sess2;
+  snprintf(agent, sizeof agent, "%lld", (long long)f->agent.agent_id);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 3600, &tok, &d), PL_OK);
+  svc_caller c;
+  pl_time end;
+  /* a session from a token ends no later than the token */
+  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
+  assert_int_equal(end, f->now + 3600);
+  assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_OK);
+  assert_string_equal(c.scope, "session");
+  /* a session cannot sign in again */
+  assert_int_equal(svc_session_create(f->s, sess, f->a, &sess2, &end, &c, &d), PL_ERENEW);
+  assert_null(sess2);
+  /* revoking the token revokes its session at once */
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
+  int64_t tid = c.token_id;
+  long n;
+  /* another seller's agent cannot see or revoke it; the seller's owner and the operator can */
+  assert_int_equal(svc_token_revoke_id(f->s, &f->other_agent, tid, &n, &d), PL_EFORBIDDEN);
+  svc_caller other_owner = f->other_agent;
+  other_owner.agent_role = "owner";
+  assert_int_equal(svc_token_revoke_id(f->s, &other_owner, tid, &n, &d), PL_ENOTFOUND);
+  st_token *ts;
+  size_t nt;
+  assert_int_equal(svc_token_list(f->s, &other_owner, false, f->a, &ts, &nt, &d), PL_OK);
+  assert_int_equal(nt, 0);
+  assert_int_equal(svc_token_list(f->s, &f->agent, false, f->a, &ts, &nt, &d), PL_OK);
+  assert_int_equal(nt, 2);
+  assert_int_equal(svc_token_revoke_id(f->s, &f->operator_, tid, &n, &d), PL_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EREVOKED);
+  assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_EREVOKED);
+  free(tok);
+  free(sess);
+  /* an expired token mints nothing */
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 10, &tok, &d), PL_OK);
+  f->now += 11;
+  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_EEXPIRED);
+  assert_null(sess);
+  free(tok);
+  /* deactivation: an owner never deactivates another seller's agent nor themselves */
+  char other[24];
+  snprintf(other, sizeof other, "%lld", (long long)f->other_agent.agent_id);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, other, 0, &tok, &d), PL_OK);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->agent, f->other_agent.agent_id, &n, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->agent, f->agent.agent_id, &n, &d), PL_EINVAL);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
+  uint64_t epoch = svc_revocation_epoch(f->s);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->operator_, f->other_agent.agent_id, &n, &d), PL_OK);
+  assert_int_equal(n, 1);
+  assert_true(svc_revocation_epoch(f->s) > epoch);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EDEACTIVATED);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, other, 0, &sess, &d), PL_EDEACTIVATED);
+  assert_null(sess);
+  free(tok);
+}
+
 static void tokens_authenticate_and_expire(void **state) {
   fx *f = *state;
   char *tok;
@@ -311,7 +373,7 @@ static void tokens_authenticate_and_expire(void **state) {
   assert_int_equal(c.kind, ST_PRINCIPAL_BUYER);
   assert_string_equal(c.buyer_id, "B1");
   f->now += 61;
-  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EEXPIRED);
   tok[5] ^= 1;
   assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
   free(tok);
@@ -543,6 +605,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(import_rejects_bad_lines_whole, setup, teardown),
     cmocka_unit_test_setup_teardown(aliases_are_stable_and_private, setup, teardown),
     cmocka_unit_test_setup_teardown(tokens_authenticate_and_expire, setup, teardown),
+    cmocka_unit_test_setup_teardown(identities_sessions_revocation_deactivation, setup, teardown),
     cmocka_unit_test_setup_teardown(records_are_append_only, setup, teardown),
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),

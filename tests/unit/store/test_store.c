@@ -403,6 +403,112 @@ static void test_tokens(void **state) {
   store_rollback(f->s);
 }
 
+/* Identities: ids, scopes, sessions revoked with their token, a subject's tokens, use,
+ * lists by seller, and agent deactivation. */
+static void test_identities(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  st_agent other = {.seller_id = "S2", .name = "Otto", .role = "agent"};
+  int64_t maya, otto;
+  OK(OPS(f)->agent_add(f->s, &ag, &maya));
+  OK(OPS(f)->agent_add(f->s, &other, &otto));
+  char maya_s[24], otto_s[24];
+  snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
+  snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
+  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP};
+  OK(OPS(f)->token_put(f->s, "h-api", &api, T0));
+  assert_true(api.id > 0);
+  st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
+                   .scope = "session", .parent_id = api.id, .expires_at = T0 + 100};
+  OK(OPS(f)->token_put(f->s, "h-sess", &sess, T0 + 1));
+  assert_true(sess.id > api.id);
+  st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
+                 .scope = "spapi", .expires_at = T0 + 3600};
+  OK(OPS(f)->token_put(f->s, "h-sp", &sp, T0 + 2));
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  OK(OPS(f)->token_put(f->s, "h-op", &op, T0 + 3));
+  C(f);
+  W(f);
+  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = "everything"};
+  assert_int_not_equal(OPS(f)->token_put(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
+  store_rollback(f->s);
+  W(f);
+  OK(OPS(f)->token_touch(f->s, api.id, T0 + 50));
+  OK(OPS(f)->token_touch(f->s, api.id, T0 + 40)); /* never goes back */
+  C(f);
+  R(f);
+  st_token g;
+  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  assert_int_equal(g.id, sess.id);
+  assert_string_equal(g.scope, "session");
+  assert_int_equal(g.parent_id, api.id);
+  assert_int_equal(g.created_at, T0 + 1);
+  assert_int_equal(g.revoked_at, 0);
+  OK(OPS(f)->token_get_id(f->s, api.id, f->a, &g));
+  assert_string_equal(g.scope, "api");
+  assert_int_equal(g.last_used_at, T0 + 50);
+  assert_int_equal(OPS(f)->token_get_id(f->s, 9999, f->a, &g), PL_ENOTFOUND);
+  /* every token, newest first; a seller's: its agents' only */
+  st_token *ts;
+  size_t n;
+  OK(OPS(f)->token_list(f->s, NULL, false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 4);
+  assert_int_equal(ts[0].id, op.id);
+  assert_int_equal(ts[3].id, api.id);
+  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) assert_string_equal(ts[i].seller_id, "S1");
+  /* an expired one is listed only with all */
+  OK(OPS(f)->token_list(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
+  assert_int_equal(n, 1);
+  OK(OPS(f)->token_list(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
+  assert_int_equal(n, 2);
+  store_rollback(f->s);
+  /* revoking the token revokes the session signed in with it; twice revokes nothing */
+  W(f);
+  long k = 0;
+  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 60, &k));
+  assert_int_equal(k, 2);
+  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 61, &k));
+  assert_int_equal(k, 0);
+  C(f);
+  R(f);
+  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  assert_int_equal(g.revoked_at, T0 + 60);
+  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  assert_int_equal(g.revoked_at, 0);
+  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 0);
+  store_rollback(f->s);
+  /* deactivation: once; every token of the subject revoked */
+  W(f);
+  OK(OPS(f)->agent_deactivate(f->s, otto, T0 + 70));
+  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto, T0 + 71), PL_EEXIST);
+  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto + 100, T0), PL_ENOTFOUND);
+  OK(OPS(f)->token_revoke_subject(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  assert_int_equal(k, 1);
+  C(f);
+  R(f);
+  st_agent a;
+  OK(OPS(f)->agent_get(f->s, otto, f->a, &a));
+  assert_int_equal(a.deactivated_at, T0 + 70);
+  OK(OPS(f)->agent_get(f->s, maya, f->a, &a));
+  assert_int_equal(a.deactivated_at, 0);
+  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  assert_int_equal(g.revoked_at, T0 + 70);
+  OK(OPS(f)->token_get(f->s, "h-op", f->a, &g));
+  assert_int_equal(g.revoked_at, 0);
+  st_team_agent *tas;
+  OK(OPS(f)->team_agent_list(f->s, "S2", f->a, &tas, &n));
+  assert_int_equal(n, 1);
+  assert_true(tas[0].deactivated);
+  OK(OPS(f)->team_agent_list(f->s, "S1", f->a, &tas, &n));
+  assert_false(tas[0].deactivated);
+  store_rollback(f->s);
+}
+
 /* ---- orders ---------------------------------------------------------------------------- */
 
 static void test_orders(void **state) {
@@ -1521,6 +1627,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_identities, setup, teardown),           \
   cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_threads, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_messages, setup, teardown),             \
