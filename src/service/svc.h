@@ -52,6 +52,8 @@ typedef struct {
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
 void svc_free(svc *s);
 store *svc_store(svc *s);
+/* PL_OK when the store answers a query (for /healthz). */
+pl_err svc_ping(svc *s);
 pl_time svc_now(svc *s);
 
 /* Compiles the policy configuration now unless it is compiled already (otherwise the
