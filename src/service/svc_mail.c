@@ -141,7 +141,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = "failed";
     m.status_at = ev.at;
-    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, &m, a);
     if (!e)
       e = svc__audit(s, t.seller_id, actor, "message.failed", svc_thread_ref(a, t.id),
                      json_pack("{s:s,s:s}", "message", svc_message_ref(a, m.id), "reason", reason));

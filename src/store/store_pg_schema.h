@@ -242,6 +242,19 @@ static const char *const store_pg_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* The clock and the thread summary one event at a time (as SQLite's migration;
+     * docs/metrics.md). */
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN unflagged BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN open BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE sla_thread_outcomes SET"
+    "  unflagged = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND NOT o.flagged),"
+    "  open = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND NOT o.flagged AND NOT o.answered);"
+    "DROP INDEX sla_outcomes_thread;"
+    "CREATE INDEX sla_outcomes_answer ON sla_outcomes(thread_id, answered, answered_at, reply_seq);"
+    "CREATE INDEX messages_thread_at ON messages(thread_id, at, id);",
 };
 
 #endif
