@@ -136,13 +136,13 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
   }
   if (!n) return PL_OK;
 
-  /* How many unflagged messages each reply in an old outcome answered: whether the thread
-   * keeps that exchange. */
-  sla_reply_count *rc = pl_arena_alloc(a, n * sizeof *rc);
+  /* How many unflagged messages each reply of a changed outcome answered before: whether
+   * the thread gains or keeps that exchange. */
+  sla_reply_count *rc = pl_arena_alloc(a, 2 * n * sizeof *rc);
   size_t nrc = 0;
-  for (size_t i = 0; i < n && !e; i++) {
-    const sla_outcome *o = &ch[i].old;
-    if (ch[i].is_new || o->flagged || !o->answered) continue;
+  for (size_t i = 0; i < 2 * n && !e; i++) {
+    const sla_outcome *o = i % 2 ? &ch[i / 2].now : &ch[i / 2].old;
+    if ((i % 2 == 0 && ch[i / 2].is_new) || o->flagged || !o->answered) continue;
     bool seen = false;
     for (size_t j = 0; j < nrc && !seen; j++) seen = rc[j].reply_seq == o->reply_seq;
     if (seen) continue;
@@ -182,6 +182,70 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
   }
   for (size_t i = 0; !e && i < n; i++) e = op->sla_outcome_set(s->st, t->seller_id, &ch[i].now);
   if (!e && thread_changed) e = op->sla_thread_outcome_set(s->st, t->seller_id, &nt);
+  return e;
+}
+
+static bool same_bucket(const sla_bucket *x, const sla_bucket *y) {
+  return x->hour == y->hour && x->agent_id == y->agent_id && x->received == y->received &&
+         x->flagged == y->flagged && x->open == y->open && x->rt_sum == y->rt_sum &&
+         x->n_rt == y->n_rt && (!x->n_rt || !memcmp(x->rt, y->rt, x->n_rt * sizeof *x->rt)) &&
+         x->threads == y->threads && x->resolved_one == y->resolved_one &&
+         x->resolved_two == y->resolved_two;
+}
+
+static int cmp_bucket(const void *pa, const void *pb) {
+  const sla_bucket *x = pa, *y = pb;
+  if (x->hour != y->hour) return x->hour < y->hour ? -1 : 1;
+  return (x->agent_id > y->agent_id) - (x->agent_id < y->agent_id);
+}
+
+pl_err svc__sla_verify(svc *s, const st_thread *t, pl_arena *a, pl_detail *d) {
+  const store_ops *op = s->st->ops;
+  sla_events ev;
+  sla_outcome *now_o, *old_o;
+  size_t nn, on;
+  sla_thread_outcome now_t, old_t;
+  bool has_old_t;
+  pl_err e = op->sla_thread_events(s->st, t->id, a, &ev);
+  if (!e) e = sla_thread_eval(&ev, SLA_FOREVER, a, &now_o, &nn, &now_t, d);
+  if (!e) e = op->sla_outcomes_get(s->st, t->id, a, &old_o, &on, &old_t, &has_old_t);
+  if (e) return e;
+  if (nn != on) return pl_fail(d, PL_EINTERNAL, "thread T%lld: %zu stored outcomes, %zu buyer messages",
+                               (long long)t->id, on, nn);
+  for (size_t i = 0; i < nn; i++) {
+    const sla_outcome *o = find_outcome(old_o, on, now_o[i].msg_id);
+    if (!o || !sla_outcome_equal(o, &now_o[i]))
+      return pl_fail(d, PL_EINTERNAL, "M%lld: the stored clock outcome differs from the recomputation",
+                     (long long)now_o[i].msg_id);
+  }
+  if (has_old_t != (nn > 0) || (nn && !sla_thread_outcome_equal(&old_t, &now_t)))
+    return pl_fail(d, PL_EINTERNAL,
+                   "thread T%lld: stored thread outcome (counted %d resolved %d exchanges %lld"
+                   " unflagged %lld open %lld) differs from the recomputation (%d %d %lld %lld %lld)",
+                   (long long)t->id, old_t.counted, old_t.resolved, (long long)old_t.exchanges,
+                   (long long)old_t.unflagged, (long long)old_t.open, now_t.counted, now_t.resolved,
+                   (long long)now_t.exchanges, (long long)now_t.unflagged, (long long)now_t.open);
+  /* Every hourly bucket of the seller against a rebuild from all the seller's events. */
+  const int64_t all[1][2] = {{INT64_MIN, INT64_MAX}};
+  sla_events sev;
+  sla_bucket *stored, *ref = NULL;
+  size_t ns, nref = 0;
+  if ((e = op->sla_range_events(s->st, t->seller_id, all, 1, INT64_MAX, a, &sev)) ||
+      (e = op->sla_bucket_range(s->st, t->seller_id, INT64_MIN / 4, INT64_MAX / 4, a, &stored, &ns)) ||
+      (e = sla_buckets_build(&sev, &ref, &nref, d)))
+    return e;
+  if (ns > 1) qsort(stored, ns, sizeof *stored, cmp_bucket);
+  size_t j = 0;
+  for (size_t i = 0; i < ns && !e; i++) {
+    if (sla_bucket_is_empty(&stored[i])) continue;
+    if (j >= nref || !same_bucket(&stored[i], &ref[j]))
+      e = pl_fail(d, PL_EINTERNAL, "seller %s: the hourly bucket of hour %lld, agent %lld differs from the rebuild",
+                  t->seller_id, (long long)stored[i].hour, (long long)stored[i].agent_id);
+    j++;
+  }
+  if (!e && j != nref)
+    e = pl_fail(d, PL_EINTERNAL, "seller %s: %zu stored hourly buckets, %zu in the rebuild", t->seller_id, j, nref);
+  sla_buckets_free(ref, nref);
   return e;
 }
 

@@ -107,6 +107,37 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
   return e;
 }
 
+pl_err svc_thread_verify(svc *s, int64_t thread_id, pl_detail *d) {
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  pl_arena *a = pl_arena_new();
+  st_thread t, r;
+  st_message *msgs;
+  size_t n;
+  pl_time oldest;
+  e = s->st->ops->thread_get(s->st, thread_id, a, &t);
+  if (!e) e = s->st->ops->message_list(s->st, thread_id, a, &msgs, &n);
+  if (!e) {
+    r = t;
+    summarize(&r, msgs, n, &oldest);
+    e = set_due(s, &r, oldest, a);
+  }
+  if (!e && (r.waiting != t.waiting || r.needs_response != t.needs_response ||
+             r.response_due_at != t.response_due_at || r.last_message_at != t.last_message_at ||
+             r.last_buyer_at != t.last_buyer_at || r.last_seller_at != t.last_seller_at))
+    e = pl_fail(d, PL_EINTERNAL,
+                "thread T%lld: stored summary waiting %d, needs %d, due %lld, last %lld/%lld/%lld;"
+                " recomputed %d, %d, %lld, %lld/%lld/%lld",
+                (long long)thread_id, t.waiting, t.needs_response, (long long)t.response_due_at,
+                (long long)t.last_message_at, (long long)t.last_buyer_at, (long long)t.last_seller_at,
+                r.waiting, r.needs_response, (long long)r.response_due_at, (long long)r.last_message_at,
+                (long long)r.last_buyer_at, (long long)r.last_seller_at);
+  if (!e) e = svc__sla_verify(s, &t, a, d);
+  pl_arena_free(a);
+  svc__end(s, PL_OK, NULL);
+  return e;
+}
+
 /* Loads a thread the caller may see; others' threads are "not found". */
 static pl_err load_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
                           pl_detail *d) {

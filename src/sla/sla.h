@@ -245,7 +245,7 @@ bool sla_outcome_equal(const sla_outcome *a, const sla_outcome *b);
  *     it, or that have none (sla_reply_takes_over()); sla_outcome_answer() each;
  *   - a flag or unflag: the message's flagged state, the latest flag event's value.
  * Each changed outcome is an sla_change; sla_thread_apply() then updates the thread
- * outcome from the changes alone. */
+ * outcome from the changes and the replies' counts alone. */
 sla_outcome sla_outcome_arrived(int64_t msg_id, int64_t thread_id, int64_t received_at);
 /* Whether delivered substantive reply s answers o (whose buyer message has seq
  * buyer_seq) instead of o's current answer. */
@@ -257,16 +257,17 @@ typedef struct {
   sla_outcome old, now;
 } sla_change;
 
-/* A reply that answered an unflagged buyer message in some change's old outcome, and
- * how many unflagged messages it answered before the changes. */
+/* A reply that answers an unflagged buyer message in some change's old or new outcome,
+ * and how many unflagged messages it answered before the changes. */
 typedef struct {
   int64_t reply_seq;
   int64_t unflagged;
 } sla_reply_count;
 
 /* Updates thread outcome *t (with its counts; for a thread without buyer messages
- * yet, zeroed but for thread_id and first_received_at, the new message's) by changes c[0..n). replies must name every reply
- * that answers an unflagged message in an old outcome. PL_ECONFLICT (t unchanged) when
+ * yet, zeroed but for thread_id and first_received_at, the new message's) by changes
+ * c[0..n). replies must name every reply that answers an unflagged message in an old or
+ * a new outcome. PL_ECONFLICT (t unchanged) when
  * a count would go below zero: the stored outcomes drifted from the events. */
 pl_err sla_thread_apply(sla_thread_outcome *t, const sla_change *c, size_t n,
                         const sla_reply_count *replies, size_t n_replies);
