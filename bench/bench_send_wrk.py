@@ -12,8 +12,9 @@ policy), for --seconds each, to:
     each run (--short-threads of them, so that each grows by only a few messages);
   - long threads: threads of --long-len messages (buyer and seller alternating, imported
     with `parley import`), the same ones for every run (they grow as the runs go).
-Prints sends a second, p50 and p99 of one send, and the long/short ratio of sends a
-second. With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
+Prints sends a second, p50 and p99 of one send, the server's CPU time a send (user +
+system, from /proc: unlike the rate, it does not move with other load on the machine), and
+the long/short ratios of sends a second and of CPU a send (short/long: 1 is the same cost). With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
 directory: the same disk. Needs `wrk` (apt-get install wrk)."""
 import argparse
 import datetime
@@ -31,16 +32,26 @@ def iso(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def wrk(port, conns, seconds, token, text, ids):
+def wrk(port, conns, seconds, token, text, ids, pid):
     cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % seconds, "--timeout", "30s",
            "-s", os.path.join(HERE, "send.lua"), "http://127.0.0.1:%d" % port, "--", token, text] + \
           [str(i) for i in ids]
+    c0 = cpu_s(pid)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    cpu = cpu_s(pid) - c0
     m = re.search(r"RESULT ok=(\d+) bad=(\d+) rate=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+)", p.stdout)
     if not m:
         raise SystemExit("wrk failed:\n" + p.stdout + p.stderr)
     return {"ok": int(m.group(1)), "bad": int(m.group(2)), "rate": float(m.group(3)),
-            "p50": float(m.group(4)), "p99": float(m.group(5))}
+            "p50": float(m.group(4)), "p99": float(m.group(5)),
+            "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2)))}
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far (from /proc: robust to other load)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def mean_len(db, ids):
@@ -118,14 +129,23 @@ def main():
     agent = h.agent_token(store, "S1", "Agent")
     buyer = h.buyer_token(store, "B0")
     db = store.url
+    # The long threads are the store's threads (a prepared store may have been made with
+    # other --conns); the orders without a thread are for the short ones.
     c = sqlite3.connect(db)
-    long_ids = [r[0] for r in c.execute("SELECT id FROM threads WHERE order_id IN (%s) ORDER BY id" %
-                                        ",".join("?" * a.long_threads), [oid(n_short + k) for k in range(a.long_threads)])]
+    long_ids, long_orders = [], []
+    for tid, o in c.execute("SELECT id, order_id FROM threads ORDER BY id"):
+        long_ids.append(tid)
+        long_orders.append(o)
+    free_orders = [r[0] for r in c.execute("SELECT id FROM orders WHERE id NOT IN"
+                                           " (SELECT order_id FROM threads) ORDER BY id")]
     c.close()
+    if len(free_orders) < n_short:
+        raise SystemExit("the prepared store has %d free orders, %d needed" % (len(free_orders), n_short))
+    floor(a.floor, store.dir)
     srv = h.Server(store, ["--threads", "8"]).start()
     long_refs = []  # the API's ids (opaque to the client)
-    for k in range(a.long_threads):
-        r = srv.get("/v1/threads?order_id=%s" % oid(n_short + k), buyer)
+    for o in long_orders:
+        r = srv.get("/v1/threads?order_id=%s" % o, buyer)
         assert r.status == 200 and len(r.json["threads"]) == 1, r
         long_refs.append(r.json["threads"][0]["id"])
     next_order = [0]
@@ -133,7 +153,7 @@ def main():
     def fresh_threads(n):
         ids = []
         for _ in range(n):
-            r = srv.post("/v1/threads", {"order_id": oid(next_order[0]), "topic": "other",
+            r = srv.post("/v1/threads", {"order_id": free_orders[next_order[0]], "topic": "other",
                                          "text": "Hello, does it come with a charger?"}, buyer)
             next_order[0] += 1
             assert r.status == 201, r
@@ -144,29 +164,37 @@ def main():
     if prep_s is not None:
         print("prepared %d threads of %d messages by import in %.1f s" % (a.long_threads, a.long_len, prep_s))
     else:
-        print("%d threads of %d messages from the prepared store %s" % (a.long_threads, a.long_len, a.prep))
-    print("%5s %-6s | %8s %7s %7s %6s | %8s %7s %7s %6s %7s | %5s" %
-          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "long/s", "p50 ms", "p99 ms", "errors",
-           "length", "ratio"))
+        print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
+    print("load average before the runs: %.1f" % os.getloadavg()[0])
+    print("%5s %-6s | %8s %7s %7s %6s %7s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
+          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "long/s", "p50 ms", "p99 ms",
+           "errors", "cpu us", "length", "ratio", "cpu"))
     try:
         for n in conns:
             for role, tok, text in (("buyer", buyer, "Another question about the drill, number"),
                                     ("seller", agent, "Yes, the charger is in the box. Reference")):
-                short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads))
+                short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads), srv.proc.pid)
                 length = mean_len(db, long_ids)
-                long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs)
-                print("%5d %-6s | %8.1f %7.1f %7.1f %6d | %8.1f %7.1f %7.1f %6d %7.0f | %5.2f" %
-                      (n, role, short["rate"], short["p50"], short["p99"], short["bad"], long_["rate"],
-                       long_["p50"], long_["p99"], long_["bad"], length,
-                       long_["rate"] / short["rate"] if short["rate"] else 0), flush=True)
+                long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid)
+                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
+                      (n, role, short["rate"], short["p50"], short["p99"], short["bad"], short["cpu_us"],
+                       long_["rate"], long_["p50"], long_["p99"], long_["bad"], long_["cpu_us"], length,
+                       long_["rate"] / short["rate"] if short["rate"] else 0,
+                       short["cpu_us"] / long_["cpu_us"] if long_["cpu_us"] else 0), flush=True)
     finally:
         srv.stop()
-    if a.floor:
-        p = subprocess.run([a.floor, store.dir], capture_output=True, text=True, timeout=300)
-        print(p.stdout.rstrip())
-        if p.returncode:
-            print(p.stderr)
+    floor(a.floor, store.dir)
     store.cleanup()
+
+
+def floor(path, directory):
+    """The raw SQLite commit rate on the store's disk (bench_sqlite_floor), when given."""
+    if not path:
+        return
+    p = subprocess.run([path, directory, "2"], capture_output=True, text=True, timeout=300)
+    print(p.stdout.rstrip(), flush=True)
+    if p.returncode:
+        print(p.stderr)
 
 
 def cpu_model():
