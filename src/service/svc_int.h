@@ -122,8 +122,9 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
 /* svc_thread_verify()'s clock part, in its transaction. */
 pl_err svc__sla_verify(svc *s, const st_thread *t, pl_arena *a, pl_detail *d);
 /* The clock's part of svc__thread_changed() (a new message comes after every message of
- * its thread). */
-pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, pl_arena *a);
+ * its thread); had_buyer: the thread had a buyer message before the event. */
+pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
+                        pl_arena *a);
 
 /* The buyer's alias with a seller, created on first use. */
 pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_id,

@@ -91,7 +91,8 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
   return e;
 }
 
-pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, pl_arena *a) {
+pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
+                        pl_arena *a) {
   bool buyer = !strcmp(m->direction, "buyer");
   /* A substantive reply delivered (sent so, or approved): the clock's kinds as the store
    * reads them (store_sqlite_sla.c kind_of). */
@@ -104,6 +105,9 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
   bool has = !e;
   if (e == PL_ENOTFOUND) e = PL_OK;
   if (e) return e;
+  /* Buyer messages without a stored thread outcome (a store whose clock data was never
+   * built for this thread): the thread is evaluated whole once, and kept from then on. */
+  if (!has && had_buyer) return svc__sla_refresh(s, t, a);
   if (!has && !(k == SVC__NEW_MESSAGE && buyer)) return PL_OK; /* no buyer message to change */
 
   sla_change *ch = NULL;

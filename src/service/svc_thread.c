@@ -67,6 +67,7 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
 
 pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message *m, pl_arena *a) {
   pl_err e = PL_OK;
+  bool had_buyer = t->last_buyer_at != 0;
   if (k == SVC__NEW_MESSAGE) {
     /* Before the thread's last message (an import out of order): every later message
      * may see it differently, so the whole thread is read again. */
@@ -102,7 +103,7 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
       e = set_due(s, t, oldest, a);
     }
   }
-  if (!e) e = svc__sla_changed(s, t, k, m, a);
+  if (!e) e = svc__sla_changed(s, t, k, m, had_buyer, a);
   if (!e) e = s->st->ops->thread_update(s->st, t);
   return e;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,11 +385,40 @@ static void reply_answers_open_messages(void **state) {
   assert_int_equal(mt.resolved_one, 1);
 }
 
+/* A thread whose clock data was never built (a store from before the clock kept it): the
+ * next event evaluates the thread whole once instead of taking it for a new one. */
+static void missing_clock_data_is_built(void **state) {
+  fx *f = *state;
+  pl_detail d = {{0}};
+  svc_start_in in = {.order_id = "112-4839200-5561023", .topic = "product_question", .text = "First?"};
+  st_thread t;
+  svc_sent m;
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  f->tid[0] = t.id;
+  f->now += 60;
+  svc_send_in b = {.text = "Another question?"};
+  assert_int_equal(svc_send(f->s, &f->buyer, t.id, &b, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM sla_outcomes; DELETE FROM sla_thread_outcomes;"
+                                    " DELETE FROM sla_buckets;", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_not_equal(svc_thread_verify(f->s, t.id, &d), PL_OK);
+  f->now += 60;
+  assert_int_equal(svc_send(f->s, &f->buyer, t.id, &b, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  check_all(f, "buyer message after the clock data was lost", 0);
+}
+
 int main(void) {
   const struct CMUnitTest sqlite_tests[] = {
       cmocka_unit_test_setup_teardown(reply_answers_open_messages, setup_sqlite, teardown),
       cmocka_unit_test_setup_teardown(random_sequences, setup_sqlite, teardown),
       cmocka_unit_test_setup_teardown(random_sequences_more, setup_sqlite, teardown),
+      cmocka_unit_test_setup_teardown(missing_clock_data_is_built, setup_sqlite, teardown),
   };
   int rc = cmocka_run_group_tests_name("send_incr.sqlite", sqlite_tests, group_setup, group_teardown);
   pg_base = getenv("PARLEY_TEST_PG_URL");
