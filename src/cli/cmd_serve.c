@@ -92,6 +92,11 @@ int cmd_serve(int argc, char **argv) {
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};
+  if (svc_events_share(s, &pd)) {
+    fprintf(stderr, "parley serve: %s\n", pd.msg);
+    svc_free(s);
+    return 1;
+  }
   if (svc_policy_prepare(s, &pd)) {
     fprintf(stderr, "parley serve: the policy configuration does not compile: %s\n", pd.msg);
     svc_free(s);
@@ -151,13 +156,13 @@ int cmd_serve(int argc, char **argv) {
   /* E-mail: the outbox's delivery worker always runs (mail waits in the outbox while the
    * relay is away); the LMTP listener only when asked for. */
   const char *relay = cli_get(&a, "smtp-relay", "smtp://127.0.0.1:25");
-  svc_mail_options mo = {.smtp_relay = strcmp(relay, "off") ? relay : NULL,
-                         .mail_domain = cli_get(&a, "mail-domain", "localhost"),
-                         .retry_base = atoi(cli_get(&a, "mail-retry", "0"))};
-  svc_mail_worker *mw = NULL;
+  mail_deliver_options mo = {.smtp_relay = strcmp(relay, "off") ? relay : NULL,
+                             .helo = cli_get(&a, "mail-domain", "localhost"),
+                             .svc = {.retry_base = atoi(cli_get(&a, "mail-retry", "0"))}};
+  mail_deliverer *mw = NULL;
   mail_server *ms = NULL;
   const char *lmtp = cli_get(&a, "lmtp", NULL);
-  mail_options lo = {.listen = lmtp, .hostname = mo.mail_domain,
+  mail_options lo = {.listen = lmtp, .hostname = mo.helo,
                      .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10),
                      .authserv_id = cli_get(&a, "mail-authserv-id", NULL)};
   const char *trust = cli_get(&a, "mail-trust", "authenticated");
@@ -171,9 +176,9 @@ int cmd_serve(int argc, char **argv) {
   if (lmtp && lo.trust_envelope && !te)
     fprintf(stderr, "parley: WARNING: --mail-trust envelope: mail is taken as its envelope sender's, which "
                     "anyone can forge. Use it only where nobody outside can reach the MTA.\n");
-  if (te || svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
+  if (te || mail_deliver_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
-    svc_mail_worker_stop(mw);
+    mail_deliver_stop(mw);
     http_stop(h);
     free(pem[0]);
     free(pem[1]);
@@ -201,7 +206,7 @@ int cmd_serve(int argc, char **argv) {
     }
   }
   mail_stop(ms);
-  svc_mail_worker_stop(mw);
+  mail_deliver_stop(mw);
   http_stop(h);
   free(pem[0]);
   free(pem[1]);

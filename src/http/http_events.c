@@ -23,6 +23,7 @@ typedef struct http_sse {
   char seller_id[65], buyer_id[65], marketplace_id[65];
   uint64_t last_seq;
   bool suspended, ping_due, gone;
+  bool resync; /* tell the client to reload before anything else */
   char buf[BATCH * 320];
   size_t len, off;
 } http_sse;
@@ -43,13 +44,18 @@ static void fill(http_sse *x) {
   bool gap;
   size_t n = svc_events_since(x->h->s, &x->caller, x->last_seq, ev, BATCH, &latest, &gap);
   x->len = x->off = 0;
-  if (gap) x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
-                                      "event: resync\ndata: {}\n\n");
+  if (gap || x->resync) x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
+                                                   "event: resync\ndata: {}\n\n");
+  x->resync = false;
   for (size_t i = 0; i < n; i++) {
     const svc_event *e = &ev[i];
+    if (!strcmp(e->type, "resync")) { /* the node may have missed events of others */
+      x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len, "event: resync\ndata: {}\n\n");
+      continue;
+    }
     char due[32], eid[PL_REF_MAX], tid[PL_REF_MAX], mid[PL_REF_MAX];
     /* Event ids count every tenant's events: clients see them as opaque refs too. */
-    pl_ref_format(eid, "E", (int64_t)e->seq);
+    pl_ref_format(eid, "E", (int64_t)e->id);
     pl_ref_format(tid, "T", e->thread_id);
     if (!strcmp(e->type, "deadline"))
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
@@ -177,8 +183,12 @@ void http__events(http_server *h, http_req *r) {
   uint64_t latest = svc_events_latest(h->s);
   x->last_seq = latest;
   if (last) {
+    /* the id names the event on every node: resume after it here, or, when this node's
+     * ring does not hold it (too old, or a node that missed it), tell the client to reload */
     int64_t v;
-    if (pl_ref_parse(last, "E", &v) && (uint64_t)v <= latest) x->last_seq = (uint64_t)v;
+    uint64_t pos;
+    if (pl_ref_parse(last, "E", &v) && svc_events_position(h->s, (uint64_t)v, &pos)) x->last_seq = pos;
+    else x->resync = true;
   }
   /* The first chunk tells the client how long to wait before reconnecting. */
   x->len = (size_t)snprintf(x->buf, sizeof x->buf, "retry: 3000\n: connected\n\n");

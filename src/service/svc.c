@@ -1,8 +1,10 @@
 /* svc.c - the service core: set-up, parties, tokens, orders and shared helpers. */
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/svc_int.h"
 #include "util/pl_ref.h"
@@ -33,6 +35,7 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
 
 void svc_free(svc *s) {
   if (!s) return;
+  if (s->bus_on) s->st->ops->bus_stop(s->st);
   policy_config_unref(s->policy);
   pthread_mutex_destroy(&s->policy_mu);
   pthread_mutex_destroy(&s->ev_mu);
@@ -112,45 +115,154 @@ static void copy_id(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src ? src : "");
 }
 
-void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+#define EVENT_EPOCH_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+
+/* An event id no other node makes: 40 bits of milliseconds since 2026 (34 years), this
+ * process's 8 random bits, a 12-bit counter within the millisecond (under ev_mu). Ids
+ * of one node rise; across nodes they follow the clocks. */
+static uint64_t next_event_id(svc *s) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - EVENT_EPOCH_MS;
+  uint64_t now = ms > 0 ? (uint64_t)ms : 0;
+  if (now <= s->id_ms) {
+    if (++s->id_counter == 4096) { /* 4096 in one millisecond: borrow the next one */
+      s->id_ms++;
+      s->id_counter = 0;
+    }
+  } else {
+    s->id_ms = now;
+    s->id_counter = 0;
+  }
+  return ((s->id_ms & ((UINT64_C(1) << 40) - 1)) << 20) | ((uint64_t)s->node_bits << 12) | s->id_counter;
+}
+
+/* Puts an event into the ring (e->id set, or 0 for a new one of this process) and wakes
+ * the streams. */
+static void ring_add(svc *s, const svc_event *ev) {
+  bool ours = !ev->id; /* only what this process made goes to the others */
   pthread_mutex_lock(&s->ev_mu);
   svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
-  memset(e, 0, sizeof *e);
+  *e = *ev;
   e->seq = s->ev_next++;
+  if (!e->id) e->id = next_event_id(s);
+  svc_event sent = *e;
+  void (*hook)(void *) = s->ev_hook;
+  void *ctx = s->ev_ctx;
+  pthread_mutex_unlock(&s->ev_mu);
+  if (ours && s->bus_on && strcmp(sent.type, "resync")) {
+    /* the other nodes hear of it: "v1|node|id|type|thread|message|due|from|status|seller|buyer|mp" */
+    char payload[512];
+    int n = snprintf(payload, sizeof payload, "v1|%s|%llu|%s|%lld|%lld|%lld|%s|%s|%s|%s|%s", s->node,
+                     (unsigned long long)sent.id, sent.type, (long long)sent.thread_id,
+                     (long long)sent.message_id, (long long)sent.due_at, sent.from, sent.status, sent.seller_id,
+                     sent.buyer_id, sent.marketplace_id);
+    if (n > 0 && (size_t)n < sizeof payload) s->st->ops->bus_send(s->st, payload);
+  }
+  if (hook) hook(ctx);
+}
+
+static void event_of(svc_event *e, const char *type, const st_thread *t) {
+  memset(e, 0, sizeof *e);
   copy_id(e->type, sizeof e->type, type);
   e->thread_id = t->id;
   copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
   copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
   copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
+}
+
+void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+  svc_event e;
+  event_of(&e, type, t);
   if (m) {
-    e->message_id = m->id;
-    copy_id(e->from, sizeof e->from, m->direction);
-    copy_id(e->status, sizeof e->status, m->status);
+    e.message_id = m->id;
+    copy_id(e.from, sizeof e.from, m->direction);
+    copy_id(e.status, sizeof e.status, m->status);
   }
-  void (*hook)(void *) = s->ev_hook;
-  void *ctx = s->ev_ctx;
-  pthread_mutex_unlock(&s->ev_mu);
-  if (hook) hook(ctx);
+  ring_add(s, &e);
 }
 
 void svc__publish_deadline(svc *s, const st_thread *t) {
+  svc_event e;
+  event_of(&e, "deadline", t);
+  e.due_at = t->response_due_at;
+  ring_add(s, &e);
+}
+
+/* Splits the next '|'-separated field of *p into out (at most cap - 1 bytes). */
+static bool field(const char **p, char *out, size_t cap) {
+  if (!*p) return false;
+  const char *bar = strchr(*p, '|');
+  size_t n = bar ? (size_t)(bar - *p) : strlen(*p);
+  if (n >= cap) return false;
+  memcpy(out, *p, n);
+  out[n] = '\0';
+  *p = bar ? bar + 1 : NULL;
+  return true;
+}
+
+static bool number(const char **p, long long *v) {
+  char buf[24], *end;
+  if (!field(p, buf, sizeof buf) || !*buf) return false;
+  *v = strtoll(buf, &end, 10);
+  return !*end;
+}
+
+/* An event another node published (or NULL: some may have been missed). */
+static void bus_deliver(void *ctx, const char *payload) {
+  svc *s = ctx;
+  svc_event e = {0};
+  if (!payload) {
+    copy_id(e.type, sizeof e.type, "resync");
+    ring_add(s, &e);
+    return;
+  }
+  char version[4], node[17];
+  long long id, thread, message, due;
+  const char *p = payload;
+  if (!field(&p, version, sizeof version) || strcmp(version, "v1") || !field(&p, node, sizeof node) ||
+      !strcmp(node, s->node) || !number(&p, &id) || id <= 0 || !field(&p, e.type, sizeof e.type) ||
+      !number(&p, &thread) || !number(&p, &message) || !number(&p, &due) || !field(&p, e.from, sizeof e.from) ||
+      !field(&p, e.status, sizeof e.status) || !field(&p, e.seller_id, sizeof e.seller_id) ||
+      !field(&p, e.buyer_id, sizeof e.buyer_id) || !field(&p, e.marketplace_id, sizeof e.marketplace_id) || p)
+    return; /* our own, or not an event of ours */
+  if (strcmp(e.type, "message") && strcmp(e.type, "thread") && strcmp(e.type, "deadline")) return;
+  e.id = (uint64_t)id;
+  e.thread_id = thread;
+  e.message_id = message;
+  e.due_at = due;
+  ring_add(s, &e);
+}
+
+pl_err svc_events_share(svc *s, pl_detail *d) {
+  if (!s->st->ops->bus_start || s->bus_on) return PL_OK;
+  unsigned char r[9];
+  randombytes_buf(r, sizeof r);
+  sodium_bin2hex(s->node, sizeof s->node, r, 8);
+  s->node_bits = r[8];
+  pl_err e = s->st->ops->bus_start(s->st, bus_deliver, s);
+  if (e) return pl_fail(d, e, "cannot start the live-event connection to the other nodes");
+  s->bus_on = true;
+  return PL_OK;
+}
+
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq) {
+  bool found = false;
   pthread_mutex_lock(&s->ev_mu);
-  svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
-  memset(e, 0, sizeof *e);
-  e->seq = s->ev_next++;
-  copy_id(e->type, sizeof e->type, "deadline");
-  e->thread_id = t->id;
-  e->due_at = t->response_due_at;
-  copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
-  copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
-  copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
-  void (*hook)(void *) = s->ev_hook;
-  void *ctx = s->ev_ctx;
+  uint64_t oldest = s->ev_next > SVC_EVENT_RING ? s->ev_next - SVC_EVENT_RING : 1;
+  for (uint64_t q = s->ev_next; q-- > oldest;) {
+    if (s->ring[q % SVC_EVENT_RING].id == id) {
+      *seq = q;
+      found = true;
+      break;
+    }
+  }
   pthread_mutex_unlock(&s->ev_mu);
-  if (hook) hook(ctx);
+  return found;
 }
 
 static bool event_visible(const svc_caller *c, const svc_event *e) {
+  if (!strcmp(e->type, "resync")) return true;
   /* Deadlines are the seller's and the operator's business, not the buyer's. */
   if (!strcmp(e->type, "deadline") && c->kind == ST_PRINCIPAL_BUYER) return false;
   switch (c->kind) {

@@ -139,6 +139,10 @@ typedef struct {
   int64_t after;        /* the last message the writer saw; 0 = not checked */
   bool confirm;         /* send even though the thread moved on since `after` */
   int64_t proposal_id;  /* the rule's proposal this reply sends, or 0 */
+  /* A seller's reply by e-mail: a finding inside text parley forwarded earlier in the
+   * thread (an earlier message quoted verbatim, an alias) is not the seller's, and one
+   * that may be quoted history is held for review rather than counted (svc_mail.c). */
+  bool by_mail;
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller
@@ -281,12 +285,16 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
- * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */
+ * recent SVC_EVENT_RING events this process published or heard of from the other nodes
+ * of its store; seq is the place in this process's ring (from 1), id names the event
+ * the same on every node (what clients see, and resume after). */
 #define SVC_EVENT_RING 4096
 
 typedef struct {
   uint64_t seq;
-  char type[12];       /* "message", "thread" or "deadline" */
+  uint64_t id;         /* milliseconds since 2026, the node, a counter: < 2^60 */
+  char type[12];       /* "message", "thread", "deadline", or "resync" (events may
+                        * have been missed: reload) */
   int64_t thread_id, message_id;
   int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
@@ -306,6 +314,12 @@ pl_err svc_deadline_tick(svc *s);
 
 /* The newest event's sequence number (0 when none yet). */
 uint64_t svc_events_latest(svc *s);
+/* Joins the live events of the other nodes of the store (PostgreSQL): from now on this
+ * process's events reach them and theirs reach its streams. A no-op on SQLite. */
+pl_err svc_events_share(svc *s, pl_detail *d);
+/* The place in the ring of the event a client last saw (by its id), to resume after it,
+ * on whichever node; false when the ring no longer (or never) held it. */
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq);
 /* Called (from the publishing thread, after the commit) whenever an event is
  * published; one hook per service. */
 void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);

@@ -25,6 +25,11 @@ struct svc {
   pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
+  /* events between nodes (a store with a bus): who this process is, and ids */
+  bool bus_on;
+  char node[17];     /* random hex: this process, so that it skips its own events */
+  unsigned node_bits; /* 8 random bits in every id this process makes */
+  uint64_t id_ms, id_counter; /* the last id's millisecond and counter (under ev_mu) */
 };
 
 /* How a seller message is sent, beyond its text. */
@@ -35,7 +40,17 @@ typedef struct {
   bool proactive;         /* no buyer message to answer */
   bool opted_out;         /* the buyer opted out of non-critical proactive messages */
   bool marketplace_text;  /* wording fixed by the marketplace: not scanned */
+  bool automatic;         /* an automatic reply by mail: not scanned, not forwarded */
 } svc__msg_opts;
+
+/* The verdict on a seller's reply by e-mail (svc_mail.c), inside its transaction: scans
+ * text as policy_scan_allow does, then takes out the findings inside text parley
+ * forwarded earlier in thread t (an earlier message quoted verbatim, an alias at the relay
+ * domain) and scans again with them blanked; when every finding left may be quoted
+ * history (it follows a line of an earlier message or one naming a relay address) a
+ * rejection becomes a hold for review. */
+pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, const char *const *allow,
+                               const char *text, pl_arena *a, policy_verdict *v);
 
 /* Adds one message to a thread inside the caller's transaction: the policy for seller
  * messages, the record and its status, enforcement, the thread summary, the audit

@@ -206,11 +206,15 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   if (seller) {
     if (opts->marketplace_text) {
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
+    } else if (opts->automatic) {
+      /* An out-of-office reply is kept, never forwarded, never a violation. */
+      out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "automatic"};
     } else {
       policy_config *cfg;
       const char *const *allow;
       if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, &allow, d))) return e;
-      e = policy_scan_allow(cfg, allow, in->text, strlen(in->text), &out->verdict);
+      e = in->by_mail ? svc__mail_reply_verdict(s, t, cfg, allow, in->text, a, &out->verdict)
+                      : policy_scan_allow(cfg, allow, in->text, strlen(in->text), &out->verdict);
       policy_config_unref(cfg);
       if (e) return pl_fail(d, e, "the text could not be checked");
     }
@@ -227,6 +231,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
      * "not delivered", as for any other failed delivery. */
     if (!strcmp(status, "delivered") && opts->proactive && !opts->critical && opts->opted_out)
       status = "not_delivered";
+    if (opts->automatic) status = "not_delivered";
     pj = verdict_json(out, atts.unreadable);
     json_decref(atts.unreadable);
     m->policy_action = (char *)policy_action_name(out->verdict.action);

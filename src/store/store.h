@@ -454,6 +454,15 @@ typedef struct store_ops {
   pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
   pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
+  /* Live events between the nodes of a store several nodes share (docs/scaling.md); NULL
+   * where one process is the only node (SQLite). bus_start calls deliver, from a thread
+   * of its own, with every payload another node (or this one) sent, and with NULL when
+   * some may have been missed; bus_send queues a payload (at most 7900 bytes) and never
+   * blocks on the database. Outside transactions. */
+  pl_err (*bus_start)(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
+  void (*bus_send)(store *s, const char *payload);
+  void (*bus_stop)(store *s);
+
   /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
    * seller_id when client_id is NULL. */
   pl_err (*spapi_client_put)(store *s, const st_spapi_client *c);

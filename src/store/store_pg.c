@@ -247,6 +247,7 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_key_t key; /* the calling thread's connection between begin and commit */
+  pg_bus *bus;       /* live events between nodes, once started (store_pg_bus.c) */
 } pg_store;
 
 #define PG(s) ((pg_store *)(s))
@@ -398,6 +399,7 @@ static void pool_give(pg_store *p, pg_conn *k) {
 /* ---- transactions ------------------------------------------------------------------ */
 
 static void pg_close(store *s) {
+  pg__bus_stop(s);
   pg_store *p = PG(s);
   for (int i = 0; i < p->size; i++) conn_drop(&p->conns[i]);
   free(p->conns);
@@ -483,6 +485,9 @@ PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *v
   *e = res_err(k, r);
   return r;
 }
+
+const char *store__pg_url(store *s) { return PG(s)->url; }
+pg_bus **store__pg_bus(store *s) { return &PG(s)->bus; }
 
 bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);
@@ -1440,6 +1445,9 @@ static const store_ops pg_ops = {
   .audit_heads = pg__audit_heads,
   .audit_checkpoint_add = pg__audit_checkpoint_add,
   .audit_checkpoint_list = pg__audit_checkpoint_list,
+  .bus_start = pg__bus_start,
+  .bus_send = pg__bus_send,
+  .bus_stop = pg__bus_stop,
   .spapi_client_put = pg__spapi_client_put,
   .spapi_client_get = pg__spapi_client_get,
   .spapi_upload_put = pg__spapi_upload_put,

@@ -11,6 +11,15 @@
 PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *values, pl_err *e);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
+/* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */
+typedef struct pg_bus pg_bus;
+const char *store__pg_url(store *s);
+pg_bus **store__pg_bus(store *s);
+
+/* Live events between nodes (store_pg_bus.c), for the vtable. */
+pl_err pg__bus_start(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
+void pg__bus_send(store *s, const char *payload);
+void pg__bus_stop(store *s);
 
 /* The 24-hour clock's operations (store_pg_sla.c), for the vtable. */
 pl_err pg__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out);
