@@ -31,11 +31,23 @@ static const char usage[] =
     "                     $PARLEY_POLICY_CACHE, else none)\n"
     "  --threads N        worker threads (default: number of CPUs)\n"
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
+    "  --max-connections N         open connections in all (default 8192; the last 1/32 are\n"
+    "                              kept for addresses holding fewer than 4, e.g. /healthz);\n"
+    "                              the descriptor limit is raised to fit\n"
+    "  --max-connections-per-ip N  open connections of one client address (default 256)\n"
+    "  --max-streams N             live-event streams (GET /v1/events) of one token's\n"
+    "                              principal (default 8; the newest beyond gets 429)\n"
+    "  --header-timeout SECONDS    a request's line and headers must be in within this,\n"
+    "                              however they trickle (default 10; also the keep-alive idle)\n"
+    "  --body-timeout SECONDS      its body within this plus 1 s per 64 KiB (default 30)\n"
     "  --files DIR        where attachments are kept (default <db>.files; ./parley-files\n"
     "                     with postgres://; nodes sharing a database must share it)\n"
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
+    "  --trust-proxy      behind a reverse proxy that terminates TLS: believe its\n"
+    "                     X-Forwarded-Proto (https makes cookies Secure) and\n"
+    "                     X-Forwarded-For; without it both headers are ignored\n"
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
@@ -58,8 +70,11 @@ int cmd_serve(int argc, char **argv) {
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
                                       "mail-retry", "files", "policy-cache", "mail-authserv-id",
-                                      "mail-trust", "audit-checkpoint", NULL};
-  if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
+                                      "mail-trust", "audit-checkpoint", "max-connections",
+                                      "max-connections-per-ip", "max-streams", "header-timeout",
+                                      "body-timeout", "trust-proxy", NULL};
+  static const char *const flags[] = {"trust-proxy", NULL};
+  if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
     return 0;
@@ -103,14 +118,28 @@ int cmd_serve(int argc, char **argv) {
     return 1;
   }
   svc_cluster_tick(s); /* records the nodes' policy generation */
+  /* Buyer messages written before the seller's search index existed are indexed masked
+   * before the first request; a seller does not find them until then. */
+  size_t indexed = 0;
+  if (svc_seller_index_backfill(s, &indexed, &pd))
+    fprintf(stderr, "parley serve: the seller's search index could not be filled: %s\n", pd.msg);
+  else if (indexed)
+    fprintf(stderr, "parley serve: %zu buyer messages indexed for the seller's search\n", indexed);
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
   ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
   ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);
+  ho.max_connections = (unsigned)strtoul(cli_get(&a, "max-connections", "0"), NULL, 10);
+  ho.max_connections_per_ip = (unsigned)strtoul(cli_get(&a, "max-connections-per-ip", "0"), NULL, 10);
+  ho.max_streams = (unsigned)strtoul(cli_get(&a, "max-streams", "0"), NULL, 10);
+  /* seconds, fractions allowed (tests make the deadlines short) */
+  ho.header_timeout_ms = (unsigned)(strtod(cli_get(&a, "header-timeout", "0"), NULL) * 1000);
+  ho.body_timeout_ms = (unsigned)(strtod(cli_get(&a, "body-timeout", "0"), NULL) * 1000);
   const char *web = cli_get(&a, "web", PARLEY_WEB_DIR);
   struct stat st;
   ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
   /* Undocumented in the usage: shorter SP-API access tokens, so that tests see expiry. */
   ho.spapi_token_ttl = atol(cli_get(&a, "token-ttl", "0"));
+  ho.trust_proxy = cli_has(&a, "trust-proxy");
   char *pem[2] = {NULL, NULL};
   const char *pem_opt[2] = {"tls-cert", "tls-key"};
   for (int i = 0; i < 2; i++) {

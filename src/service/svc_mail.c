@@ -298,12 +298,16 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
       }
       close(fd);
     }
+    /* A buyer's file name reaches the seller masked, as in the API (at.name is). */
+    const char *name = !to_seller ? atts[i].name
+                       : data     ? at.name
+                                  : svc_mask_file_name(s, t->marketplace_id, atts[i].name, a);
     if (!data) {
-      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", atts[i].name);
+      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", name);
       continue;
     }
     used += len;
-    files[nfiles++] = (svc_mail_file){.name = atts[i].name, .content_type = svc_attachment_mime(atts[i].kind),
+    files[nfiles++] = (svc_mail_file){.name = name, .content_type = svc_attachment_mime(atts[i].kind),
                                       .data = data, .len = len};
   }
   mo->files = files;
@@ -595,9 +599,9 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     e = s->st->ops->agent_address_find(s->st, out->seller_id, hash, a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
-      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only");
+      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
-      why = "a read-only agent's address";
+      why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
       e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
       char *real = e ? NULL : opened(s, a, sl.email_sealed);

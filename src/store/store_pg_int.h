@@ -115,4 +115,17 @@ pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n);
 
+/* Identities: tokens and agent deactivation (store_pg_ident.c), for the vtable. */
+pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at);
+pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *out);
+pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *out);
+pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
+                      st_token **out, size_t *n);
+pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n);
+pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
+                                long *n);
+pl_err pg__token_touch(store *s, int64_t id, pl_time at);
+pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at);
+pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
+
 #endif
