@@ -283,7 +283,8 @@ static bool event_visible(const svc_caller *c, const svc_event *e) {
      * assignment, priority and locks) is the seller's business: even the bare fact
      * that it happened would tell the buyer about the team's internals. */
     return !strcmp(e->type, "message") && !strcmp(c->buyer_id, e->buyer_id) &&
-           strcmp(e->kind, "note") && (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+           strcmp(e->kind, "note") && strcmp(e->kind, "auto_reply") &&
+           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
   }
   return false;

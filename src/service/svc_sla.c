@@ -93,7 +93,8 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
 
 pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
                         pl_arena *a) {
-  bool buyer = !strcmp(m->direction, "buyer");
+  /* a buyer's out-of-office asks nothing: it is no buyer message for the clock */
+  bool buyer = !strcmp(m->direction, "buyer") && strcmp(m->kind, "auto_reply");
   /* A substantive reply delivered (sent so, or approved): the clock's kinds as the store
    * reads them (store_sqlite_sla.c kind_of). */
   bool answer = !buyer && !strcmp(m->kind, "message") && m->status && !strcmp(m->status, "delivered");

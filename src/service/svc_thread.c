@@ -28,6 +28,7 @@ static void summarize(st_thread *t, const st_message *msgs, size_t n, pl_time *o
     if (m->at > t->last_message_at) t->last_message_at = m->at;
     if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
     if (!strcmp(m->direction, "buyer")) {
+      if (!strcmp(m->kind, "auto_reply")) continue; /* a buyer's out-of-office asks nothing */
       t->last_buyer_at = m->at;
       t->waiting++;
       if (!m->flagged) {
@@ -82,10 +83,10 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
     static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
     if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
     if (!strcmp(m->direction, "buyer")) {
-      t->last_buyer_at = m->at;
-      t->waiting++;
-      if (!m->flagged) {
-        if (!t->needs_response++) e = set_due(s, t, m->at, a);
+      if (strcmp(m->kind, "auto_reply")) { /* a buyer's out-of-office asks nothing */
+        t->last_buyer_at = m->at;
+        t->waiting++;
+        if (!m->flagged && !t->needs_response++) e = set_due(s, t, m->at, a);
       }
     } else {
       if (strcmp(m->kind, "note")) t->last_seller_at = m->at;
@@ -211,6 +212,9 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   char *pj = NULL;
   svc__attachments atts;
   if ((e = svc__attachments_load(s, c, in, a, &atts, d))) return e;
+  /* A buyer's out-of-office by mail: kept for the seller to read in the thread, never
+   * forwarded to the seller's address (docs/postfix.md, "Automatic mail"). */
+  if (!seller && opts->automatic) status = "not_delivered";
   if (seller) {
     if (opts->marketplace_text) {
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
@@ -266,7 +270,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
                    json_pack("{s:s,s:s,s:s}", "message", svc__record_ref(a, "M", m->id), "status", status,
                              "kind", m->kind));
   if (!e) e = svc__outbox_message(s, t, m);
-  if (!e && !seller && !in->ext_id) e = svc__team_on_buyer_message(s, t, m, a);
+  if (!e && !seller && !in->ext_id && !opts->automatic) e = svc__team_on_buyer_message(s, t, m, a);
   return e;
 }
 

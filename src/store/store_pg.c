@@ -1105,7 +1105,7 @@ static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   pl_err e;
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
   PGresult *r = store__pg_exec(s, "SELECT at FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
-                                  " ORDER BY at DESC, id DESC LIMIT 1", 1, v, &e);
+                                  " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1", 1, v, &e);
   *last_buyer_at = !e && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
   PQclear(r);
   if (e) return e;

@@ -18,18 +18,20 @@
 
 #define RANGE_THREADS                                                                   \
   "(SELECT b.thread_id FROM messages b WHERE b.seller_id = $1 AND b.direction = 'buyer'" \
+  " AND b.kind <> 'auto_reply'"                                                        \
   " AND ((b.at > $2 AND b.at <= $3) OR (b.at > $4 AND b.at <= $5)"                     \
   "   OR (b.at > $6 AND b.at <= $7) OR (b.at > $8 AND b.at <= $9)))"
 
 static const char *const q_buyer_t =
-    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = $1 AND direction = 'buyer'";
+    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
+    " AND kind <> 'auto_reply'";
 static const char *const q_seller_t =
     "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = $1 AND m.direction = 'seller'";
 static const char *const q_flag_t =
     "SELECT message_id, at, id, value FROM message_events WHERE thread_id = $1 AND type = 'flag'";
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
-    " AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
+    " AND m.kind <> 'auto_reply' AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
     "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
     " AND m.thread_id IN " RANGE_THREADS;

@@ -1024,7 +1024,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
   sqlite3_stmt *st = sq__stmt(q, SQ_SLOT_TAIL + 3,
                               "SELECT at FROM messages WHERE thread_id = ?1 AND direction = 'buyer'"
-                              " ORDER BY at DESC, id DESC LIMIT 1");
+                              " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1");
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);

@@ -230,6 +230,24 @@ static void bounce(fx *f, int64_t mid) {
   assert_int_equal(svc__end(s, e, &d), PL_OK);
 }
 
+/* A buyer's out-of-office by mail (svc_mail.c receive_automatic): kept, never forwarded,
+ * and no buyer message for the clock or the summary. */
+static void buyer_auto_reply(fx *f, int i) {
+  svc *s = f->s;
+  pl_detail d = {{0}};
+  static const svc__msg_opts opts = {.kind = "auto_reply", .automatic = true};
+  svc_send_in in = {.text = "I am on vacation until Monday."};
+  svc_sent sent;
+  st_thread t;
+  assert_int_equal(svc__begin(s, true, &d), PL_OK);
+  pl_err e = s->st->ops->thread_get(s->st, f->tid[i], f->a, &t);
+  if (!e) e = svc__add_message(s, &f->buyer, &t, &in, &opts, f->a, &sent, &d);
+  assert_int_equal(svc__end(s, e, &d), PL_OK);
+  assert_string_equal(sent.msg.kind, "auto_reply");
+  assert_string_equal(sent.msg.status, "not_delivered");
+  policy_verdict_free(&sent.verdict);
+}
+
 static void run_sequence(fx *f, uint64_t seed, int steps) {
   rng r = {seed * 0x9E3779B97F4A7C15ull + 1};
   static const char *const seller_texts[] = {
@@ -255,6 +273,9 @@ static void run_sequence(fx *f, uint64_t seed, int steps) {
       assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
       policy_verdict_free(&m.verdict);
       f->tid[i] = t.id;
+    } else if (op < 5) {
+      step = "buyer auto-reply";
+      buyer_auto_reply(f, i);
     } else if (op < 30) {
       step = "buyer message";
       svc_send_in in = {.text = "And which battery does it take?"};
