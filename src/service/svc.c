@@ -46,6 +46,14 @@ void svc_free(svc *s) {
 }
 
 store *svc_store(svc *s) { return s->st; }
+
+pl_err svc_ping(svc *s) {
+  pl_err e = store_begin(s->st, false);
+  if (e) return e;
+  e = s->st->ops->ping(s->st);
+  store_rollback(s->st);
+  return e;
+}
 pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 
 /* Inside a batch (svc_batch_begin) an operation's transaction is a savepoint of the
@@ -319,7 +327,8 @@ static bool event_visible(const svc_caller *c, const svc_event *e) {
      * assignment, priority and locks) is the seller's business: even the bare fact
      * that it happened would tell the buyer about the team's internals. */
     return !strcmp(e->type, "message") && !strcmp(c->buyer_id, e->buyer_id) &&
-           strcmp(e->kind, "note") && (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+           strcmp(e->kind, "note") && strcmp(e->kind, "auto_reply") &&
+           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
   }
   return false;

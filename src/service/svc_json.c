@@ -14,7 +14,8 @@ static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_nul
 
 bool svc_message_visible(const svc_caller *c, const st_message *m) {
   if (c->kind != ST_PRINCIPAL_BUYER) return true;
-  if (!strcmp(m->direction, "buyer")) return true;
+  /* a buyer's own out-of-office, kept for the seller, is not part of the conversation */
+  if (!strcmp(m->direction, "buyer")) return strcmp(m->kind, "auto_reply") != 0;
   return !strcmp(m->kind, "note") ? false : m->status && !strcmp(m->status, "delivered");
 }
 

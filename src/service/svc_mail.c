@@ -164,7 +164,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = "failed";
     m.status_at = ev.at;
-    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, &m, a);
     if (!e) {
       json_t *detail = json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason);
       if (evidence) json_object_set(detail, "report", evidence);
@@ -844,10 +844,11 @@ static pl_err receive_report(svc *s, const svc_mail_in *in, int64_t mid, pl_aren
 }
 
 /* Automatic mail to an alias (RFC 3834 and the de facto markers, the null sender): never
- * forwarded, never an answer, never a violation. A seller's out-of-office, when it speaks
- * for the seller as any reply must (resolve), is kept in its thread as an auto-reply the
- * buyer does not see; anything else is dropped with the one answer for automatic mail, so
- * that it tells nothing, and two responders never answer each other. */
+ * forwarded, never an answer, never a violation. An out-of-office that speaks for its
+ * party as any mail must (resolve) is kept in its thread as an auto-reply the other party
+ * does not see: a seller's does not stop the clock, a buyer's does not start it (nor run
+ * the seller's rules); anything else is dropped with the one answer for automatic mail,
+ * so that it tells nothing, and two responders never answer each other. */
 static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                                 pl_detail *d) {
   out->discarded = true;
@@ -858,11 +859,19 @@ static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_
   /* Mail with no marker but the null sender that speaks for nobody (a forged return path)
    * gets the one answer for everything else. */
   if (e && !in->automatic) return pl_fail(d, e, "%s", rd.msg);
-  if (e || r.r.kind != SVC_MAIL_TO_BUYER) return PL_OK;
+  if (e || (r.r.kind != SVC_MAIL_TO_BUYER && r.r.kind != SVC_MAIL_TO_SELLER)) return PL_OK;
   int64_t thread_id = r.r.thread_id;
   if (taken_before(in, thread_id, out)) return PL_OK;
   svc_caller c;
-  if ((e = mail_agent(s, r.seller_id, r.agent_id, a, &c, &rd))) return e == PL_ESTORE ? pl_fail(d, e, "%s", rd.msg) : PL_OK;
+  if (r.r.kind == SVC_MAIL_TO_BUYER) {
+    if ((e = mail_agent(s, r.seller_id, r.agent_id, a, &c, &rd)))
+      return e == PL_ESTORE ? pl_fail(d, e, "%s", rd.msg) : PL_OK;
+  } else {
+    memset(&c, 0, sizeof c);
+    c.kind = ST_PRINCIPAL_BUYER;
+    c.buyer_id = r.buyer_id;
+    c.name = pl_arena_printf(a, "buyer:%s", r.buyer_id);
+  }
   /* The text as it came, within the limit of a message. */
   char *text = pl_arena_strdup(a, in->text && *in->text ? in->text : "(an automatic reply without text)");
   size_t n = strlen(text);

@@ -229,11 +229,23 @@ static void automatic_mail(void **state) {
   svc_outmail *ms;
   svc_mail_options mo = {0};
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 0); /* nothing to forward */
+  /* A buyer's vacation reply: kept as the buyer's auto-reply, for the seller to read; never
+   * forwarded, and no buyer message for the clock (still one waiting, the same due time). */
+  pl_time due = t.response_due_at;
   svc_mail_in vac = {.mail_from = BUYER_REAL, .rcpt = f->seller_alias_t, .automatic = true, .text = "Jane is away"};
   assert_int_equal(receive(f, &vac, &r), PL_OK);
-  assert_true(r.discarded);
-  assert_null(find(f, "Jane is away"));
+  assert_true(r.auto_reply);
+  m = find(f, "Jane is away");
+  assert_non_null(m);
+  assert_string_equal(m->direction, "buyer");
+  assert_string_equal(m->kind, "auto_reply");
+  assert_string_equal(m->status, "not_delivered");
+  thread_messages(f, &n, &t);
+  assert_int_equal(t.needs_response, 1);
+  assert_int_equal(t.waiting, 1);
+  assert_int_equal(t.response_due_at, due);
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 0);
+  assert_int_equal(svc_thread_verify(f->s, t.id, &(pl_detail){{0}}), PL_OK);
 }
 
 /* Findings inside what parley forwarded are not the seller's; unsure ones are held. */
