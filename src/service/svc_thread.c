@@ -559,6 +559,12 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
       e = s->st->ops->message_page(s->st, id, before ? &bm : NULL, c->kind == ST_PRINCIPAL_BUYER,
                                    limit > 0 ? limit : 200, a, msgs, n, &more);
     if (!e && more && *n) *older = (*msgs)[0].id;
+    /* The store's view is the buyer's; this is the rule itself (a page may come out
+     * shorter, never with more than the caller may see). */
+    size_t k = 0;
+    for (size_t i = 0; !e && i < *n; i++)
+      if (svc_message_visible(c, &(*msgs)[i])) (*msgs)[k++] = (*msgs)[i];
+    if (!e) *n = k;
   } else if (!e) {
     e = s->st->ops->message_list(s->st, id, a, msgs, n);
   }

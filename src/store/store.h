@@ -374,8 +374,9 @@ typedef struct store_ops {
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
   /* One page of a thread's messages, in the thread's order (time, then id): the newest
    * `limit` before message `before` (NULL: from the newest), returned oldest first.
-   * buyer_view keeps only what a buyer sees (buyer messages, and seller messages that are
-   * delivered and not notes). *more: whether older messages of that view exist. */
+   * buyer_view keeps only what a buyer sees (svc_message_visible: buyer messages but their
+   * out-of-office auto-replies, and seller messages that are delivered and not notes).
+   * *more: whether older messages of that view exist. */
   pl_err (*message_page)(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
                          int limit, pl_arena *a, st_message **out, size_t *n, bool *more);
   /* The seller's search index of buyer messages (their masked text): at most max buyer

@@ -190,7 +190,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                     " ON s.message_id = m.id WHERE m.ext_id = $1",
   [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
-                 " WHERE m.thread_id = $1 AND (NOT $2::boolean OR m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))"
+                 " WHERE m.thread_id = $1 AND (NOT $2::boolean OR (m.direction = 'buyer' AND m.kind <> 'auto_reply') OR (m.direction <> 'buyer' AND m.kind <> 'note' AND s.status = 'delivered'))"
                  " AND ($3::bigint = 0 OR m.at < $4::bigint OR (m.at = $4::bigint AND m.id < $3::bigint))"
                  " ORDER BY m.at DESC, m.id DESC LIMIT $5::int",
   [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"

@@ -1253,17 +1253,21 @@ static void test_message_page(void **state) {
   OK(OPS(f)->event_insert(f->s, &ev));
   id[4] = note.id;
   id[5] = add_msg(f, t, "S1", "buyer", "b5", "delivered", T0 + 50);
+  st_message ooo = {.thread_id = t, .seller_id = "S1", .direction = "buyer", .kind = "auto_reply",
+                    .text = "on vacation", .at = T0 + 60}; /* the buyer's out-of-office: not theirs to see */
+  OK(OPS(f)->message_insert(f->s, &ooo));
   C(f);
   st_message *m, before;
   size_t n;
   bool more;
   R(f);
-  OK(OPS(f)->message_page(f->s, t, NULL, false, 3, f->a, &m, &n, &more));
-  assert_int_equal(n, 3);
+  OK(OPS(f)->message_page(f->s, t, NULL, false, 4, f->a, &m, &n, &more));
+  assert_int_equal(n, 4);
   assert_true(more);
   assert_int_equal(m[0].id, id[3]);
   assert_int_equal(m[1].id, id[4]);
   assert_int_equal(m[2].id, id[5]);
+  assert_int_equal(m[3].id, ooo.id);
   OK(OPS(f)->message_get(f->s, id[3], f->a, &before));
   OK(OPS(f)->message_page(f->s, t, &before, false, 3, f->a, &m, &n, &more));
   assert_int_equal(n, 3);
