@@ -33,6 +33,9 @@ static const char usage[] =
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
     "  --files DIR        where attachments are kept (default <db>.files; ./parley-files\n"
     "                     with postgres://; nodes sharing a database must share it)\n"
+    "  --reader PATH      the parley-reader program that parses attachments in its own\n"
+    "                     confined process (default: $PARLEY_READER, else parley-reader\n"
+    "                     beside this program)\n"
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
@@ -49,7 +52,7 @@ int cmd_serve(int argc, char **argv) {
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
-                                      "mail-retry", "files", "policy-cache", NULL};
+                                      "mail-retry", "files", "policy-cache", "reader", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -70,6 +73,7 @@ int cmd_serve(int argc, char **argv) {
   if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(files, sizeof files, "./parley-files");
   else snprintf(files, sizeof files, "%s.files", db);
   so.files_dir = cli_get(&a, "files", files);
+  so.reader_path = cli_get(&a, "reader", NULL);
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};

@@ -68,6 +68,12 @@ const char *extract_kind_name(extract_kind k) {
   return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k].name : "unsupported";
 }
 
+extract_kind extract_kind_parse(const char *name) {
+  for (size_t k = EXTRACT_DOC; name && k < sizeof kinds / sizeof kinds[0]; k++)
+    if (!strcmp(name, kinds[k].name)) return (extract_kind)k;
+  return EXTRACT_UNSUPPORTED;
+}
+
 const char *extract_kind_mime(extract_kind k) {
   return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k].mime
                                                       : "application/octet-stream";

@@ -121,6 +121,8 @@ void extract_limits_default(extract_limits *lim);
 
 /* Stable lower-case names: "pdf", "docx"...; "unsupported". Never NULL. */
 const char *extract_kind_name(extract_kind k);
+/* The kind of a name extract_kind_name() gave; EXTRACT_UNSUPPORTED for any other. */
+extract_kind extract_kind_parse(const char *name);
 /* A safe Content-Type for serving the file back ("application/pdf"...). */
 const char *extract_kind_mime(extract_kind k);
 /* "text", "link", "ocr", "header", "footer", "note", "meta". */

@@ -19,7 +19,9 @@
  * Test builds (PARLEY_READER_PROBES, the parley-reader-probe target of tests/) add
  * probes: after step 4 they try what a compromised reader would (open the key file,
  * connect, exec, crash, flood), so that the unit tests prove the confinement on the
- * same code. The production build refuses a job that names a probe. */
+ * same code, and a file beginning "PARLEY-PROBE:abort" crashes it after the sniff (the
+ * service's tests). The production build refuses a job that names a probe and has no
+ * such file. */
 #define _GNU_SOURCE
 #include "extract/extract_int.h"
 
@@ -246,6 +248,11 @@ int main(void) {
     if (rc != PL_OK) _exit(0);
   }
   if (job.ops & EXTRACT_OP_READ) {
+#ifdef PARLEY_READER_PROBES
+    /* A file that crashes its reader after the sniff, for the tests of the service
+     * (which cannot ask for probes): the file must be kept, and held. */
+    if (len >= 18 && !memcmp(data, "PARLEY-PROBE:abort", 18)) abort();
+#endif
     extract__run(data, len, kind, &o);
     extract__ans_read(&ans, &o, conf);
     write_all(1, ans.p, ans.n);

@@ -31,6 +31,8 @@ typedef struct {
   const char *files_dir;        /* where attachments are kept; NULL: attachments are refused */
   unsigned extract_timeout_ms;  /* reading one attachment: 0 = the default (5 s) */
   const char *ocr_langs;        /* Tesseract languages; NULL = eng and the rule languages */
+  const char *reader_path;      /* the parley-reader program; NULL: $PARLEY_READER, else
+                                 * beside the running program (extract_limits.reader) */
 } svc_options;
 
 /* The authenticated party of a request. */
