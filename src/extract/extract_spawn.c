@@ -271,11 +271,10 @@ pl_err extract__spawn(const uint8_t *data, size_t len, const extract__job *job0,
   char buf[PATH_MAX + 32];
   const char *path = reader_path(lim, buf, sizeof buf);
   extract__job job = *job0;
-  /* An image is OCR'd whatever else: load the engine from the start. A document gets
-   * it only when it turns out to hold an image (need_ocr): most hold none, and the
-   * engine's data take longer to load than most documents take to read. */
-  if ((job.ops & EXTRACT_OP_READ) && !(job.ops & EXTRACT_OP_SNIFF))
-    job.ocr = job.kind >= EXTRACT_JPEG;
+  /* The OCR engine is loaded only for a file that turns out to need it (need_ocr): a
+   * document without images never does, and an image only once it has decoded, so that
+   * a damaged or hostile picture is refused without paying for the language data,
+   * which take longer to load than most files take to read. */
   /* The answer is the text plus a little framing; more is a broken reader. */
   size_t max_ans = lim->max_text * 2 + ((size_t)1 << 20);
   int64_t deadline = now_ms() + lim->timeout_ms;
