@@ -90,8 +90,8 @@ static bool deny(scmp_filter_ctx f, const char *name, int err) {
 }
 
 /* The filter. Anything not listed kills the process (SIGSYS), which the server holds
- * as "crashed": socket, connect, execve, fork, ptrace, mount, unshare... Opening a
- * file fails with EACCES instead, because libraries open lazily (fontconfig, poppler's
+ * as "crashed": socket, connect, execve, fork, ptrace, mount, unshare... Opening or
+ * stat'ing a file fails with EACCES instead, because libraries open lazily (fontconfig, poppler's
  * encoding tables) and a missing file must degrade the reading, not end it; no
  * descriptor to any file is obtainable either way. */
 static bool load_filter(void) {
@@ -99,8 +99,8 @@ static bool load_filter(void) {
   if (!f) return false;
   static const char *const calls[] = {
       /* the pipes, and memory streams */
-      "read", "write", "readv", "writev", "close", "lseek", "fstat", "newfstatat",
-      "fcntl", "poll", "ppoll",
+      "read", "write", "readv", "writev", "close", "lseek", "fstat", "fcntl", "poll",
+      "ppoll",
       /* memory */
       "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
       /* threads (Tesseract's OpenMP pool), their locks and signals */
@@ -134,6 +134,16 @@ static bool load_filter(void) {
                          SCMP_A2(SCMP_CMP_EQ, 0)) == 0;
   ok &= deny(f, "open", EACCES) && deny(f, "openat", EACCES) && deny(f, "openat2", EACCES) &&
         deny(f, "creat", EACCES);
+  /* Nor is a path looked at: stat and its kin would tell what files the host has. The
+   * C library's fstat() is newfstatat(fd, "", AT_EMPTY_PATH), which a filter cannot
+   * tell from a path; stdio copes with its failure (it only sizes a buffer). */
+  static const char *const paths[] = {"stat", "lstat", "newfstatat", "statx", "access",
+                                      "faccessat", "faccessat2", "readlinkat",
+#ifndef EXTRACT_ASAN
+                                      "readlink",
+#endif
+  };
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) ok &= deny(f, paths[i], EACCES);
   ok &= deny(f, "ioctl", ENOTTY); /* isatty() on stderr */
   ok = ok && seccomp_load(f) == 0;
   seccomp_release(f);

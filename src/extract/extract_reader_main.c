@@ -39,6 +39,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -130,6 +131,12 @@ static void probe(const extract__job *job, const uint8_t *data, size_t len,
            (const char *)data);
   switch (job->probe) {
   case EXTRACT_PROBE_OPEN: {
+    struct stat st;
+    if (stat(what, &st) == 0)
+      snprintf(line, sizeof line, "stat ok: %lld bytes", (long long)st.st_size);
+    else
+      snprintf(line, sizeof line, "stat failed: %s", strerror(errno));
+    extract__add(o, 0, EXTRACT_SRC_TEXT, line, strlen(line));
     int fd = open(what, O_RDONLY);
     if (fd < 0) {
       snprintf(line, sizeof line, "open failed: %s", strerror(errno));

@@ -170,10 +170,15 @@ static void run_reader(const char *path, const extract__buf *hdr, const uint8_t 
     if (npf == 2 && pf[1].revents) {
       const uint8_t *p = sent < hdr->n ? hdr->p + sent : data + (sent - hdr->n);
       size_t n = sent < hdr->n ? hdr->n - sent : total - sent;
-      ssize_t w = pf[1].revents & POLLOUT ? write(in[1], p, n) : -1;
+      ssize_t w = -1;
+      int err = EPIPE; /* POLLERR or POLLHUP alone: the reader closed its end */
+      if (pf[1].revents & POLLOUT) {
+        w = write(in[1], p, n);
+        err = errno;
+      }
       if (w > 0) sent += (size_t)w;
-      if (w < 0 && errno == EPIPE) epipe = true;
-      if ((w < 0 && errno != EAGAIN && errno != EINTR) || sent == total) {
+      if (w < 0 && err == EPIPE) epipe = true;
+      if ((w < 0 && err != EAGAIN && err != EINTR) || sent == total) {
         close(in[1]); /* all of it, or the reader stopped reading: EOF either way */
         in[1] = -1;
       }

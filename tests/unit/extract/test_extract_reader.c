@@ -82,7 +82,7 @@ static void dump(const extract__out *o) {
 /* ---- what a confined reader cannot do ------------------------------------------ */
 
 /* The server's key file, readable by the user both run as: the reader cannot open it,
- * nor any other file, once its data files are loaded. */
+ * nor any other file, nor stat them, once its data files are loaded. */
 static void test_cannot_open_key_file(void **state) {
   run *r = *state;
   char key[128];
@@ -100,6 +100,8 @@ static void test_cannot_open_key_file(void **state) {
     assert_true(said(o, "open failed: Permission denied"));
     assert_false(said(o, "opened"));
     assert_false(said(o, "SECRET"));
+    /* Nor can it learn that the file exists, or its size. */
+    assert_true(said(o, "stat failed: Permission denied"));
   }
 }
 
