@@ -1,4 +1,5 @@
-/* extract.h - attachment type by content, and the text inside it, bounded and sandboxed.
+/* extract.h - attachment type by content, and the text inside it, read by a confined
+ * program (parley-reader) within bounds.
  *
  * The pure core behind attachments: bytes in, a kind and a list of text segments
  * out; no store or network I/O. The content policy scans the segments the same way
