@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
   static const char para[] = "Dear buyer, your parcel 114-3941689 left our depot today. ";
   for (size_t i = 0; i < tn; i++) {
     txt[i] = para[i % (sizeof para - 1)];
-    lat[i] = i % 61 == 0 ? (char)0xE9 : para[i % (sizeof para - 1)];
+    lat[i] = i % 61 == 7 ? (char)0xE9 : para[i % (sizeof para - 1)];
   }
   in[k++] = (input){"txt utf-8 4 MB", EXTRACT_TXT, (uint8_t *)txt, tn};
   in[k++] = (input){"txt cp1252 4 MB", EXTRACT_TXT, (uint8_t *)lat, tn};

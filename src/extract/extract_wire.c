@@ -128,7 +128,8 @@ void extract__req_header(const extract__job *job, const extract_limits *lim, siz
   put_u32(b, lim->image_max_side);
   put_u64(b, lim->image_max_pixels);
   put_str(b, lim->ocr_langs);
-  put_str(b, lim->tessdata);
+  /* The reader's environment is empty: Tesseract's own variable is passed on here. */
+  put_str(b, lim->tessdata ? lim->tessdata : getenv("TESSDATA_PREFIX"));
   put_u64(b, len);
   end_frame(b, at);
 }
