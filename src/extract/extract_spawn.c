@@ -276,14 +276,9 @@ pl_err extract__spawn(const uint8_t *data, size_t len, const extract__job *job0,
   char buf[PATH_MAX + 32];
   const char *path = reader_path(lim, buf, sizeof buf);
   extract__job job = *job0;
-  /* The OCR engine is loaded only for a file that turns out to need it (need_ocr): a
-   * document without images never does, and an image only once it has decoded, so that
-   * a damaged or hostile picture is refused without paying for the language data,
-   * which take longer to load than most files take to read. */
   /* The answer is the text plus a little framing; more is a broken reader. */
   size_t max_ans = lim->max_text * 2 + ((size_t)1 << 20);
   int64_t deadline = now_ms() + lim->timeout_ms;
-  pl_err rc = PL_OK;
   for (int pass = 0; pass < 2; pass++) {
     extract__buf hdr = {0}, ans = {0};
     extract__req_header(&job, lim, len, &hdr);
@@ -321,20 +316,24 @@ pl_err extract__spawn(const uint8_t *data, size_t len, const extract__job *job0,
     if (got_read && !tmp.need_ocr) {
       *o = tmp;
       if (!clean) verdict(&end, lim, path, o); /* it answered, then died: held all the same */
-      return rc;
+      return PL_OK;
     }
     if (!got_read || !clean) {
       *o = tmp;
       if (parsed && clean) extract__stop(o, EXTRACT_R_CRASHED, "the reader's answer is incomplete");
       else verdict(&end, lim, path, o);
-      return rc;
+      return PL_OK;
     }
-    /* A document with an image, or an image after sniffing: again, with OCR. */
+    /* The reader met an image and had no OCR engine. The engine is loaded only for a
+     * file that turns out to need it: a document without images never does, and an
+     * image only once it has decoded, so that a damaged or hostile picture is refused
+     * without paying for the language data, which take longer to load than most files
+     * take to read. Again, with OCR, within the same deadline. */
     if (pass == 1 || job.ocr) break;
     job = (extract__job){.ops = EXTRACT_OP_READ, .kind = *kind, .ocr = true,
                          .probe = job.probe};
     if (!(job0->ops & EXTRACT_OP_SNIFF)) job.kind = job0->kind;
   }
   extract__stop(o, EXTRACT_R_CRASHED, "the reader asked for OCR twice");
-  return rc;
+  return PL_OK;
 }
