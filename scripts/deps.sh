@@ -10,7 +10,8 @@ want=(build-essential cmake pkg-config
       libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev)
 if [[ ${1:-build} == test ]]; then
   want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
-         postfix swaks openssl poppler-utils)
+         postfix swaks openssl poppler-utils
+         opendkim opendkim-tools opendmarc dnsmasq-base python3-dkim iproute2)
 fi
 missing=()
 for p in "${want[@]}"; do

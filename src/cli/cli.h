@@ -9,5 +9,6 @@ int cmd_export(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

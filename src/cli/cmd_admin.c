@@ -1,10 +1,12 @@
-/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents, buyers and tokens. */
+/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents and their e-mail addresses, buyers
+ * and tokens. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "service/svc_mail.h"
 
 static const char usage[] =
     "usage: parley admin [--db PATH] [--key-file PATH] OBJECT ACTION [OPTIONS]\n\n"
@@ -12,6 +14,10 @@ static const char usage[] =
     "                  [--settings JSON]   (rule settings, docs/rules.md)\n"
     "  seller add      --id ID --marketplace ID --name NAME [--email ADDRESS]\n"
     "  agent add       --seller ID --name NAME [--role owner|agent|read_only]   (prints the agent id)\n"
+    "  agent-address add    --agent AGENT_ID --email ADDRESS   an address the agent writes from\n"
+    "                  by e-mail (docs/postfix.md); prints its id\n"
+    "  agent-address list   --agent AGENT_ID   one \"id address\" line each\n"
+    "  agent-address remove --agent AGENT_ID --id ADDRESS_ID\n"
     "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
     "  token create    --operator NAME | --agent AGENT_ID | --buyer BUYER_ID\n"
     "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n"
@@ -88,6 +94,26 @@ int cmd_admin(int argc, char **argv) {
     e = svc_agent_add(s, cli_get(&a, "seller", ""), cli_get(&a, "name", NULL),
                       cli_get(&a, "role", "agent"), &id, &d);
     if (!e) printf("%lld\n", (long long)id);
+  } else if (!strcmp(obj, "agent-address")) {
+    svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "admin"};
+    int64_t agent = atoll(cli_get(&a, "agent", "0"));
+    pl_arena *ar = pl_arena_new();
+    if (!strcmp(act, "add")) {
+      svc_agent_address v;
+      e = svc_agent_address_add(s, &op, agent, cli_get(&a, "email", NULL), ar, &v, &d);
+      if (!e) printf("%lld\n", (long long)v.id);
+    } else if (!strcmp(act, "list")) {
+      svc_agent_address *v;
+      size_t n = 0;
+      e = svc_agent_address_list(s, &op, agent, ar, &v, &n, &d);
+      for (size_t i = 0; !e && i < n; i++) printf("%lld %s\n", (long long)v[i].id, v[i].email ? v[i].email : "");
+    } else if (!strcmp(act, "remove")) {
+      e = svc_agent_address_remove(s, &op, agent, atoll(cli_get(&a, "id", "0")), &d);
+    } else {
+      fprintf(stderr, "parley admin: unknown '%s %s'\n\n%s", obj, act, usage);
+      rc = 2;
+    }
+    pl_arena_free(ar);
   } else if (!strcmp(obj, "buyer") && !strcmp(act, "add")) {
     svc_buyer_in in = {cli_get(&a, "id", NULL), cli_get(&a, "name", NULL),
                        cli_get(&a, "email", NULL), cli_get(&a, "locale", "en-US"),

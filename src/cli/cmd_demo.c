@@ -123,6 +123,21 @@ int cmd_demo(int argc, char **argv) {
   free(otok);
   json_object_set(toks, "agents", agents);
   json_object_set(toks, "buyers", buyers);
+  {
+    /* The demo's threads in the order they were opened, with their public ids: the
+     * README's examples and the browser journeys find them here. */
+    json_t *threads = json_array();
+    store *st = svc_store(s);
+    if (!store_begin(st, false)) {
+      st_thread t;
+      for (int64_t id = 1; !st->ops->thread_get(st, id, ar, &t); id++)
+        json_array_append_new(threads, json_pack("{s:s,s:s?,s:s?,s:s,s:s}", "id", svc_thread_ref(ar, t.id),
+                                                 "order", t.order_id, "asin", t.asin, "seller", t.seller_id,
+                                                 "buyer", t.buyer_id));
+      store_rollback(st);
+    }
+    json_object_set_new(toks, "threads", threads);
+  }
 
   char pbuf[4096];
   const char *db = cli_get(&a, "db", "parley.db");

@@ -6,8 +6,8 @@
 #include "cli/cli_common.h"
 
 static const char usage[] =
-    "usage: parley export [--db PATH] [--key-file PATH] --thread T12 [--out FILE]\n\n"
-    "Writes the thread as evidence: its order, every message with its policy verdict and\n"
+    "usage: parley export [--db PATH] [--key-file PATH] --thread THREAD [--out FILE]\n\n"
+    "Writes the thread (its id as the API shows it, e.g. T7kq2m0x9d4cz) as evidence: its order, every message with its policy verdict and\n"
     "delivery status, every event, and the audit chain (as the operator sees it).\n";
 
 int cmd_export(int argc, char **argv) {
@@ -18,13 +18,18 @@ int cmd_export(int argc, char **argv) {
     fputs(usage, stdout);
     return 0;
   }
-  int64_t id;
-  if (!cli_known(&a, known, "export") || a.npos || !svc_parse_ref(cli_get(&a, "thread", ""), 'T', &id)) {
+  if (!cli_known(&a, known, "export") || a.npos || !*cli_get(&a, "thread", "")) {
     fputs(usage, stderr);
     return 2;
   }
-  svc *s = cli_open(&a, NULL);
+  svc *s = cli_open(&a, NULL); /* the key the thread's id is written under comes with it */
   if (!s) return 1;
+  int64_t id;
+  if (!svc_parse_ref(cli_get(&a, "thread", ""), 'T', &id)) {
+    fprintf(stderr, "parley export: '%s' is not a thread id (as the API shows it)\n", cli_get(&a, "thread", ""));
+    svc_free(s);
+    return 2;
+  }
   svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:cli"};
   pl_arena *ar = pl_arena_new();
   json_t *j;

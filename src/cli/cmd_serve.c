@@ -42,7 +42,15 @@ static const char usage[] =
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
-    "  --mail-max-size B  largest mail taken in (default 10485760)\n\n"
+    "  --mail-max-size B  largest mail taken in (default 10485760)\n"
+    "  --mail-authserv-id NAME  the authserv-id of the DKIM/DMARC verifier in front of parley\n"
+    "                     (OpenDKIM/OpenDMARC, rspamd): only its Authentication-Results\n"
+    "                     count; needed with --lmtp (docs/postfix.md)\n"
+    "  --mail-trust MODE  authenticated (default): mail speaks for a party only when its\n"
+    "                     From: domain passed, aligned; envelope: the envelope sender is\n"
+    "                     believed, for closed networks only\n"
+    "  --audit-checkpoint S  sign a checkpoint over every audit chain's head every S seconds\n"
+    "                     (default 3600; 0 never; `parley audit verify` checks them)\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
     "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
@@ -52,7 +60,8 @@ int cmd_serve(int argc, char **argv) {
   static const char *const known[] = {"db", "key-file", "listen", "config", "threads",
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
-                                      "mail-retry", "files", "policy-cache", "reader", NULL};
+                                      "mail-retry", "files", "policy-cache", "mail-authserv-id",
+                                      "mail-trust", "audit-checkpoint", "reader", NULL};
   if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
@@ -74,6 +83,16 @@ int cmd_serve(int argc, char **argv) {
   else snprintf(files, sizeof files, "%s.files", db);
   so.files_dir = cli_get(&a, "files", files);
   so.reader_path = cli_get(&a, "reader", NULL);
+  const char *acp = cli_get(&a, "audit-checkpoint", NULL);
+  if (acp) {
+    char *end;
+    long long v = strtoll(acp, &end, 10);
+    if (*end || v < 0) {
+      fprintf(stderr, "parley serve: --audit-checkpoint takes a number of seconds (0: never)\n");
+      return 2;
+    }
+    so.audit_checkpoint_seconds = v ? v : -1;
+  }
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};
@@ -143,8 +162,20 @@ int cmd_serve(int argc, char **argv) {
   mail_server *ms = NULL;
   const char *lmtp = cli_get(&a, "lmtp", NULL);
   mail_options lo = {.listen = lmtp, .hostname = mo.mail_domain,
-                     .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10)};
-  if (svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
+                     .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10),
+                     .authserv_id = cli_get(&a, "mail-authserv-id", NULL)};
+  const char *trust = cli_get(&a, "mail-trust", "authenticated");
+  lo.trust_envelope = !strcmp(trust, "envelope");
+  pl_err te = PL_OK;
+  if (!lo.trust_envelope && strcmp(trust, "authenticated"))
+    te = pl_fail(&d, PL_EINVAL, "--mail-trust is authenticated or envelope, not %s", trust);
+  else if (lmtp && !lo.trust_envelope && (!lo.authserv_id || !*lo.authserv_id))
+    te = pl_fail(&d, PL_EINVAL, "--lmtp needs --mail-authserv-id NAME, the authserv-id of the DKIM/DMARC "
+                                "verifier in front of parley (or --mail-trust envelope on a closed network)");
+  if (lmtp && lo.trust_envelope && !te)
+    fprintf(stderr, "parley: WARNING: --mail-trust envelope: mail is taken as its envelope sender's, which "
+                    "anyone can forge. Use it only where nobody outside can reach the MTA.\n");
+  if (te || svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
     svc_mail_worker_stop(mw);
     http_stop(h);
@@ -153,7 +184,10 @@ int cmd_serve(int argc, char **argv) {
     svc_free(s);
     return 1;
   }
-  if (ms) printf("parley: taking mail over LMTP/SMTP on %.*s:%u\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp, mail_port(ms));
+  if (ms)
+    printf("parley: taking mail over LMTP/SMTP on %.*s:%u (%s%s)\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp,
+           mail_port(ms), lo.trust_envelope ? "believing envelope senders" : "trusting the results of ",
+           lo.trust_envelope ? "" : lo.authserv_id);
   char host[128];
   snprintf(host, sizeof host, "%s", ho.listen);
   char *colon = strrchr(host, ':');

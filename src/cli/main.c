@@ -16,6 +16,7 @@ static const struct {
   {"demo", cmd_demo, "load the demo marketplace into a database"},
   {"check", cmd_check, "check seller messages against the content policy"},
   {"metrics", cmd_metrics, "a seller's response metrics (the 24-hour clock)"},
+  {"audit", cmd_audit, "verify the audit log's chains and signed checkpoints"},
 };
 
 static void usage(FILE *f) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "http/http_int.h"
+#include "util/pl_ref.h"
 
 #define PING_SECONDS 15
 #define BATCH 64
@@ -46,21 +47,21 @@ static void fill(http_sse *x) {
                                       "event: resync\ndata: {}\n\n");
   for (size_t i = 0; i < n; i++) {
     const svc_event *e = &ev[i];
-    char due[32];
+    char due[32], eid[PL_REF_MAX], tid[PL_REF_MAX], mid[PL_REF_MAX];
+    /* Event ids count every tenant's events: clients see them as opaque refs too. */
+    pl_ref_format(eid, "E", (int64_t)e->seq);
+    pl_ref_format(tid, "T", e->thread_id);
     if (!strcmp(e->type, "deadline"))
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
-                                 "id: %llu\nevent: deadline\ndata: {\"thread_id\":\"T%lld\",\"due_at\":\"%s\"}\n\n",
-                                 (unsigned long long)e->seq, (long long)e->thread_id,
-                                 pl_time_format(e->due_at, due));
+                                 "id: %s\nevent: deadline\ndata: {\"thread_id\":\"%s\",\"due_at\":\"%s\"}\n\n",
+                                 eid, tid, pl_time_format(e->due_at, due));
     else if (!strcmp(e->type, "message"))
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
-                                 "id: %llu\nevent: message\ndata: {\"thread_id\":\"T%lld\",\"message_id\":\"M%lld\",\"from\":\"%s\",\"status\":\"%s\"}\n\n",
-                                 (unsigned long long)e->seq, (long long)e->thread_id,
-                                 (long long)e->message_id, e->from, e->status);
+                                 "id: %s\nevent: message\ndata: {\"thread_id\":\"%s\",\"message_id\":\"%s\",\"from\":\"%s\",\"status\":\"%s\"}\n\n",
+                                 eid, tid, pl_ref_format(mid, "M", e->message_id), e->from, e->status);
     else
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
-                                 "id: %llu\nevent: thread\ndata: {\"thread_id\":\"T%lld\"}\n\n",
-                                 (unsigned long long)e->seq, (long long)e->thread_id);
+                                 "id: %s\nevent: thread\ndata: {\"thread_id\":\"%s\"}\n\n", eid, tid);
   }
   x->last_seq = latest;
   if (!x->len && x->ping_due)
@@ -138,6 +139,7 @@ static void *keeper(void *arg) {
     pthread_mutex_unlock(&h->sse_mu);
     svc_deadline_tick(h->s);
     svc_cluster_tick(h->s);
+    svc_audit_tick(h->s);
     pthread_mutex_lock(&h->sse_mu);
     if (!h->stopping) resume_all(h, true);
   }
@@ -175,9 +177,8 @@ void http__events(http_server *h, http_req *r) {
   uint64_t latest = svc_events_latest(h->s);
   x->last_seq = latest;
   if (last) {
-    char *end;
-    unsigned long long v = strtoull(last, &end, 10);
-    if (!*end && v <= latest) x->last_seq = v;
+    int64_t v;
+    if (pl_ref_parse(last, "E", &v) && (uint64_t)v <= latest) x->last_seq = (uint64_t)v;
   }
   /* The first chunk tells the client how long to wait before reconnecting. */
   x->len = (size_t)snprintf(x->buf, sizeof x->buf, "retry: 3000\n: connected\n\n");

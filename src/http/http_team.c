@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http/http_int.h"
+#include "service/svc_mail.h"
 #include "service/svc_team.h"
 
 #define MAX_SEGS 6
@@ -200,10 +201,54 @@ static void h_agent_metrics(http_req *r, int64_t agent) {
   json_decref(all);
 }
 
-static bool route_agents(http_req *r, const segs *p, bool get, bool put) {
+static json_t *address_json(const svc_agent_address *v) {
+  char at[32];
+  return json_pack("{s:I,s:I,s:s,s:s}", "id", (json_int_t)v->id, "agent_id", (json_int_t)v->agent_id,
+                   "email", v->email ? v->email : "", "created_at", pl_time_format(v->created_at, at));
+}
+
+/* /v1/agents/{id}/addresses[/{address id}]: the addresses an agent writes from by e-mail. */
+static bool route_addresses(http_req *r, const segs *p, bool get, bool post, bool del) {
+  if ((p->n == 3 && !get && !post) || (p->n == 4 && !del))
+    return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
+  if (!http__authenticate(r)) return true;
+  char *end;
+  int64_t agent = strtoll(p->s[1], &end, 10), id = 0;
+  if (*end || agent <= 0) return http__error(r, PL_ENOTFOUND, "no such agent"), true;
+  if (p->n == 4) {
+    id = strtoll(p->s[3], &end, 10);
+    if (*end || id <= 0) return http__error(r, PL_ENOTFOUND, "no such address"), true;
+  }
+  pl_detail d = {{0}};
+  pl_err e;
+  if (get) {
+    svc_agent_address *v = NULL;
+    size_t n = 0;
+    e = svc_agent_address_list(r->s, &r->caller, agent, r->a, &v, &n, &d);
+    json_t *arr = json_array();
+    for (size_t i = 0; !e && i < n; i++) json_array_append_new(arr, address_json(&v[i]));
+    return reply(r, e, &d, 200, "addresses", arr), true;
+  }
+  if (del) {
+    e = svc_agent_address_remove(r->s, &r->caller, agent, id, &d);
+    return reply(r, e, &d, 200, NULL, json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", true)), true;
+  }
+  json_t *b = http__body_object(r);
+  const char *email = NULL;
+  if (b && http__field_str(r, b, "email", &email)) {
+    svc_agent_address v;
+    e = svc_agent_address_add(r->s, &r->caller, agent, email, r->a, &v, &d);
+    reply(r, e, &d, 201, "address", e ? NULL : address_json(&v));
+  }
+  json_decref(b);
+  return true;
+}
+
+static bool route_agents(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
   pl_detail d = {{0}};
   int64_t id;
   char *end;
+  if ((p->n == 3 || p->n == 4) && at(p, 2, "addresses")) return route_addresses(r, p, get, post, del);
   if (p->n == 1) {
     if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
     json_t *out = NULL;
@@ -383,7 +428,7 @@ bool http__team(http_server *h, http_req *r) {
   const char *m = r->method;
   bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT"), del = !strcmp(m, "DELETE");
   if (at(&p, 0, "templates")) return route_templates(r, &p, get, post, put, del);
-  if (at(&p, 0, "agents")) return route_agents(r, &p, get, put);
+  if (at(&p, 0, "agents")) return route_agents(r, &p, get, post, put, del);
   if (at(&p, 0, "threads")) return route_thread(r, &p, post, put, del);
   if (at(&p, 0, "rules")) return route_rules(r, &p, get, post, put, del);
   if (at(&p, 0, "proposals")) return route_proposals(r, &p, get, post);

@@ -103,6 +103,8 @@ typedef struct {
   size_t max_size;      /* bytes of a message; 0 = 10 MiB */
   int max_rcpts;        /* recipients of one LMTP transaction; 0 = 50 */
   int threads;          /* connections served at once; 0 = 16 */
+  const char *authserv_id; /* the verifier whose Authentication-Results count (docs/postfix.md) */
+  bool trust_envelope;  /* take the envelope sender as who writes (--mail-trust envelope) */
 } mail_options;
 
 /* Listens and serves until mail_stop; s stays the caller's and must outlive it. A

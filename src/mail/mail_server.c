@@ -15,6 +15,7 @@
 
 #include "mail/mail.h"
 #include "service/svc_mail.h"
+#include "util/pl_ref.h"
 
 #define DEFAULT_MAX_SIZE (10u * 1024 * 1024)
 #define IDLE_SECONDS 300 /* RFC 5321 4.5.3.2.7: the server waits 5 minutes for a command */
@@ -22,7 +23,7 @@
 struct mail_server {
   svc *s;
   mail_options o;
-  char *hostname;
+  char *hostname, *authserv_id;
   int fd;
   unsigned port;
   atomic_bool stop;
@@ -274,6 +275,11 @@ static void session(conn *c) {
       pl_err pe = too_big ? pl_fail(&pd, PL_ETOOLARGE, "the message is larger than %zu bytes", max_size)
                   : bad_line ? pl_fail(&pd, PL_EINVAL, "a line is longer than %d octets", LMTP_MAX_LINE)
                              : mail_parse(data, len, a, &mi, &pd);
+      /* The header section goes to the service, which reads who the mail is from. */
+      size_t hl = 0;
+      while (hl + 1 < len && !(data[hl] == '\n' && (data[hl + 1] == '\n' || (data[hl + 1] == '\r' && hl + 2 < len && data[hl + 2] == '\n'))))
+        hl++;
+      char *headers = pl_arena_strndup(a, data, hl < len ? hl + 1 : len);
       free(data);
       for (int i = 0; i < nr && ok; i++) {
         pl_detail d = {{0}};
@@ -286,17 +292,20 @@ static void session(conn *c) {
           svc_mail_in in = {.mail_from = from, .rcpt = rcpts[i].addr, .text = mi.text,
                             .in_reply_to = mi.in_reply_to, .references = mi.references,
                             .automatic = mi.automatic, .files = files, .nfiles = mi.nfiles,
-                            .files_skipped = mi.files_skipped};
+                            .files_skipped = mi.files_skipped, .headers = headers,
+                            .headers_len = strlen(headers), .authserv_id = m->o.authserv_id,
+                            .trust_envelope = m->o.trust_envelope};
           e = svc_mail_receive(m->s, &in, a, &res, &d);
         } else {
           d = pd;
         }
+        char mref[PL_REF_MAX];
         if (e) ok = reply_err(c, e, d.msg);
         else if (res.refused)
-          ok = reply(c, "250 2.0.0 recorded as M%lld but refused by the policy; the sender is told why",
-                     (long long)res.message_id);
+          ok = reply(c, "250 2.0.0 recorded as %s but refused by the policy; the sender is told why",
+                     pl_ref_format(mref, "M", res.message_id));
         else if (res.discarded) ok = reply(c, "250 2.0.0 automatic mail is not forwarded");
-        else ok = reply(c, "250 2.0.0 delivered as M%lld", (long long)res.message_id);
+        else ok = reply(c, "250 2.0.0 delivered as %s", pl_ref_format(mref, "M", res.message_id));
         if (!c->lmtp) break;
       }
       have_from = false;
@@ -367,6 +376,8 @@ pl_err mail_start(struct svc *s, const mail_options *o, mail_server **out, pl_de
   m->s = s;
   m->o = *o;
   m->hostname = pl_xstrdup(o->hostname && *o->hostname ? o->hostname : "localhost");
+  m->authserv_id = o->authserv_id ? pl_xstrdup(o->authserv_id) : NULL;
+  m->o.authserv_id = m->authserv_id;
   m->fd = fd;
   m->port = ntohs(sa.sin_port);
   m->nthreads = o->threads > 0 ? o->threads : 16;
@@ -390,5 +401,6 @@ void mail_stop(mail_server *m) {
   close(m->fd);
   free(m->threads);
   free(m->hostname);
+  free(m->authserv_id);
   free(m);
 }

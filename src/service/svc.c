@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "service/svc_int.h"
+#include "util/pl_ref.h"
 #include "util/pl_utf8.h"
 
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d) {
@@ -12,6 +13,7 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   svc *s = pl_xcalloc(1, sizeof *s);
   s->st = st;
   s->keys = *keys;
+  pl_ref_set_key(keys->mac);
   if (opt) s->opt = *opt;
   if (opt && opt->policy_config) s->policy_config_path = pl_xstrdup(opt->policy_config);
   s->opt.policy_config = s->policy_config_path;
@@ -353,7 +355,9 @@ static bool valid_locale(const char *l) {
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail) {
   char *dj = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  /* The seller's own chain, or the platform's ("") for what no seller owns. */
   st_audit e = {.seller_id = (char *)seller_id,
+                .chain = (char *)(seller_id ? seller_id : ""),
                 .actor = (char *)actor,
                 .action = (char *)action,
                 .subject = (char *)subject,
@@ -841,14 +845,18 @@ double svc_rate_limit(svc *s, const char *marketplace_id) {
 
 /* ---- refs ------------------------------------------------------------------------- */
 
-char *svc_thread_ref(pl_arena *a, int64_t id) { return pl_arena_printf(a, "T%lld", (long long)id); }
-char *svc_message_ref(pl_arena *a, int64_t id) { return pl_arena_printf(a, "M%lld", (long long)id); }
+char *svc_ref(pl_arena *a, const char *prefix, int64_t id) {
+  char buf[PL_REF_MAX];
+  return pl_arena_strdup(a, pl_ref_format(buf, prefix, id));
+}
+char *svc_thread_ref(pl_arena *a, int64_t id) { return svc_ref(a, "T", id); }
+char *svc_message_ref(pl_arena *a, int64_t id) { return svc_ref(a, "M", id); }
 
 bool svc_parse_ref(const char *ref, char prefix, int64_t *id) {
-  if (!ref || ref[0] != prefix || !isdigit((unsigned char)ref[1])) return false;
-  char *end;
-  long long v = strtoll(ref + 1, &end, 10);
-  if (*end || v <= 0) return false;
-  *id = v;
-  return true;
+  char p[2] = {prefix, '\0'};
+  return pl_ref_parse(ref, p, id);
+}
+
+char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id) {
+  return pl_arena_printf(a, "%s%lld", prefix, (long long)id);
 }

@@ -33,6 +33,7 @@ typedef struct {
   const char *ocr_langs;        /* Tesseract languages; NULL = eng and the rule languages */
   const char *reader_path;      /* the parley-reader program; NULL: $PARLEY_READER, else
                                  * beside the running program (extract_limits.reader) */
+  int64_t audit_checkpoint_seconds; /* between audit checkpoints: 0 = an hour, < 0 = none */
 } svc_options;
 
 /* The authenticated party of a request. */
@@ -323,10 +324,33 @@ json_t *svc_json_findings(const policy_verdict *v);
 /* True when the caller may see message m (buyers see only delivered seller messages). */
 bool svc_message_visible(const svc_caller *c, const st_message *m);
 
-/* Thread and message ids as the API shows them ("T12", "M40"), and back. */
+/* Ids as clients see them: a prefix and 12 characters that reveal no volume
+ * ("T7kq2m0x9d4cz"; util/pl_ref.h), and back. The audit log and other records keep the
+ * store's own ids (svc__record_ref), which stay the same whatever the key. */
+char *svc_ref(pl_arena *a, const char *prefix, int64_t id);
 char *svc_thread_ref(pl_arena *a, int64_t id);
 char *svc_message_ref(pl_arena *a, int64_t id);
 bool svc_parse_ref(const char *ref, char prefix, int64_t *id);
+
+/* ---- the audit log (svc_audit.c; docs/scaling.md) --------------------------------------- */
+/* Writes a signed checkpoint over every chain's head, unless nothing was appended since
+ * the last one (force: always). out is the checkpoint written, or the last one. */
+pl_err svc_audit_checkpoint(svc *s, bool force, pl_arena *a, st_audit_checkpoint *out, bool *written,
+                            pl_detail *d);
+/* Called by the server's timer: a checkpoint every audit_checkpoint_seconds. */
+void svc_audit_tick(svc *s);
+/* The Ed25519 public key that signs checkpoints, as hex (derived from the key file). */
+void svc_audit_public_key(svc *s, char hex[65]);
+
+typedef struct {
+  size_t chains, entries, checkpoints;
+  size_t problems;          /* 0: every chain links and every checkpoint holds */
+  char first_problem[256];
+  char public_key[65];
+} svc_audit_report;
+/* Checks every chain (each entry's link and hash, each head) and every checkpoint (its
+ * signature, its root, and that every head it signed is still in its chain). */
+pl_err svc_audit_verify(svc *s, svc_audit_report *r, pl_detail *d);
 
 /* ---- SP-API compatibility (svc_spapi.c; docs/spapi.md) ------------------------------ */
 /* Access tokens of the token endpoint live this long, as LWA's do. */

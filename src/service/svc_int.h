@@ -22,6 +22,7 @@ struct svc {
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
   pl_time deadline_checked; /* the last deadline tick (0: none yet) */
+  pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
 };
@@ -109,6 +110,10 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a);
 pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_id,
                          const char *seller_id, pl_time now, pl_arena *a, char **out,
                          pl_detail *d);
+
+/* The store's own id of a record as the audit log names it ("T41", "M7"): stable
+ * evidence whatever key the public ids (svc_ref) are under. */
+char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id);
 
 /* Appends an audit entry; detail may be NULL. */
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "service/svc_int.h"
+#include "util/pl_ref.h"
 
 static json_t *time_or_null(pl_time t) {
   char buf[32];
@@ -25,8 +26,8 @@ static const char *thread_state(const st_thread *t) {
 }
 
 json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
-  char ref[32];
-  snprintf(ref, sizeof ref, "T%lld", (long long)t->id);
+  char ref[PL_REF_MAX];
+  pl_ref_format(ref, "T", t->id);
   json_t *j = json_object();
   json_object_set_new(j, "id", json_string(ref));
   json_object_set_new(j, "marketplace_id", json_string(t->marketplace_id));
@@ -67,9 +68,9 @@ json_t *svc_json_findings(const policy_verdict *v) {
 }
 
 json_t *svc_json_message(const svc_caller *c, const st_message *m) {
-  char ref[32], tref[32];
-  snprintf(ref, sizeof ref, "M%lld", (long long)m->id);
-  snprintf(tref, sizeof tref, "T%lld", (long long)m->thread_id);
+  char ref[PL_REF_MAX], tref[PL_REF_MAX];
+  pl_ref_format(ref, "M", m->id);
+  pl_ref_format(tref, "T", m->thread_id);
   json_t *j = json_object();
   json_object_set_new(j, "id", json_string(ref));
   json_object_set_new(j, "thread_id", json_string(tref));

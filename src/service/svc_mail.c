@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "mail/mail.h"
+#include "mail/mail_auth.h"
 #include "service/svc_int.h"
 #include "service/svc_mail.h"
+#include "util/pl_ref.h"
 
 #define MAIL_AGENT "E-mail"    /* the seller's agent that replies by e-mail act as */
 #define CLAIM_SECONDS 300      /* a claimed mail is someone's for this long */
@@ -39,57 +41,77 @@ static void mac_hex(svc *s, const char *tag, int64_t id, char *out, size_t n) {
   out[n] = '\0';
 }
 
+/* Ids in addresses and Message-IDs are public ids (util/pl_ref.h) without their type
+ * letter, which the place they stand in implies: a recipient sees no volume in them. */
+static const char *id_text(char buf[PL_REF_MAX], const char *prefix, int64_t id) {
+  return pl_ref_format(buf, prefix, id) + strlen(prefix);
+}
+
+/* The id that the n characters at p write under prefix, or 0. */
+static int64_t id_of(const char *p, size_t n, const char *prefix) {
+  char buf[PL_REF_MAX + 8];
+  int64_t id;
+  if (n + strlen(prefix) >= sizeof buf) return 0;
+  snprintf(buf, sizeof buf, "%s%.*s", prefix, (int)n, p);
+  return pl_ref_parse(buf, prefix, &id) ? id : 0;
+}
+
+/* How many characters from p up to the first of stop (or the end). */
+static size_t span_to(const char *p, char stop) {
+  const char *e = strchr(p, stop);
+  return e ? (size_t)(e - p) : strlen(p);
+}
+
 static const char *domain_of(const char *addr) {
   const char *at = strrchr(addr, '@');
   return at ? at + 1 : "parley.invalid";
 }
 
-/* "local+t12@domain" for the alias "local@domain": replies land in thread 12. */
-static char *thread_alias(pl_arena *a, const char *alias, int64_t thread_id) {
+/* The MAC of a reply address: thread and the party who replies to it ('s' the seller, 'b'
+ * the buyer), so that an address handed to one party says nothing to anyone else. */
+static void reply_mac(svc *s, int64_t thread_id, char party, char out[17]) {
+  mac_hex(s, party == 's' ? "reply-seller" : "reply-buyer", thread_id, out, 16);
+}
+
+/* "local+t<thread>-<mac>@domain" for the alias "local@domain": the party (see reply_mac)
+ * replies in that thread. */
+static char *thread_alias(svc *s, pl_arena *a, const char *alias, int64_t thread_id, char party) {
   const char *at = strrchr(alias, '@');
   if (!at) return pl_arena_strdup(a, alias);
-  return pl_arena_printf(a, "%.*s+t%lld%s", (int)(at - alias), alias, (long long)thread_id, at);
+  char mac[17], ref[PL_REF_MAX];
+  reply_mac(s, thread_id, party, mac);
+  return pl_arena_printf(a, "%.*s+t%s-%s%s", (int)(at - alias), alias, id_text(ref, "T", thread_id), mac, at);
 }
 
 static char *message_id_for(svc *s, pl_arena *a, char tag, int64_t id, const char *domain) {
-  char mac[9];
+  char mac[9], ref[PL_REF_MAX];
   mac_hex(s, "mid", id, mac, 8);
-  return pl_arena_printf(a, "%c%lld.%s@%s", tag, (long long)id, mac, domain);
+  char prefix[2] = {tag, '\0'};
+  return pl_arena_printf(a, "%c%s.%s@%s", tag, id_text(ref, prefix, id), mac, domain);
 }
 
 static char *verp_for(svc *s, pl_arena *a, int64_t id, const char *domain) {
-  char mac[17];
+  char mac[17], ref[PL_REF_MAX];
   mac_hex(s, "verp", id, mac, 16);
-  return pl_arena_printf(a, "bounce+%lld-%s@%s", (long long)id, mac, domain);
+  return pl_arena_printf(a, "bounce+%s-%s@%s", id_text(ref, "M", id), mac, domain);
 }
 
-/* The newest message parley sent that a header names ("<M40.mac@...>"), or 0. */
-static int64_t referenced_message(svc *s, const char *hdr) {
-  int64_t found = 0;
-  for (const char *p = hdr ? hdr : ""; (p = strstr(p, "<M")) != NULL; p++) {
-    char *end;
-    long long id = strtoll(p + 2, &end, 10);
-    if (id <= 0 || *end != '.') continue;
-    char mac[9];
-    mac_hex(s, "mid", id, mac, 8);
-    if (!strncmp(end + 1, mac, 8) && end[9] == '@') found = id;
-  }
-  return found;
-}
-
-/* Splits a recipient into its alias (lower case, without a "+t<id>" token) and the token. */
-static bool split_rcpt(pl_arena *a, const char *rcpt, char **alias, int64_t *thread_id) {
+/* Splits a recipient into its alias (lower case, without a "+t<id>-<mac>" token), the
+ * token's thread and its MAC as written ("" when none). */
+static bool split_rcpt(pl_arena *a, const char *rcpt, char **alias, int64_t *thread_id, char **mac) {
   char *r = lower_dup(a, rcpt);
   char *at = strrchr(r, '@');
   if (!at || at == r) return false;
   *thread_id = 0;
+  *mac = "";
   char *plus = memchr(r, '+', (size_t)(at - r));
   if (plus) {
     if (plus[1] != 't') return false;
-    char *end;
-    long long id = strtoll(plus + 2, &end, 10);
-    if (end != at || id <= 0) return false;
+    char *end = plus + 2 + span_to(plus + 2, '-');
+    int64_t id = end < at ? id_of(plus + 2, (size_t)(end - (plus + 2)), "T") : 0;
+    if (id <= 0 || *end != '-' || at - (end + 1) != 16) return false;
     *thread_id = id;
+    *mac = pl_arena_strndup(a, end + 1, 16);
     *alias = pl_arena_printf(a, "%.*s%s", (int)(plus - r), r, at);
   } else {
     *alias = r;
@@ -143,11 +165,11 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     m.status_at = ev.at;
     if (!e) e = svc__thread_recompute(s, &t, a);
     if (!e)
-      e = svc__audit(s, t.seller_id, actor, "message.failed", svc_thread_ref(a, t.id),
-                     json_pack("{s:s,s:s}", "message", svc_message_ref(a, m.id), "reason", reason));
+      e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id),
+                     json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason));
     changed = true;
   }
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   e = svc__end(s, e, d);
   if (!e && changed) {
     svc__count_status(s, "failed");
@@ -180,10 +202,10 @@ static const char *category_words(const char *c) {
 static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
   char *out = pl_arena_printf(
       a,
-      "Your e-mail reply to %s (%s%s, thread T%lld) was not delivered: it breaks the "
+      "Your e-mail reply to %s (%s%s, thread %s) was not delivered: it breaks the "
       "marketplace's communication policy. Nothing of it reached the buyer.\n\nWhat was found:\n",
       buyer, t->order_id ? "order " : "product ", t->order_id ? t->order_id : t->asin ? t->asin : "",
-      (long long)t->id);
+      svc_thread_ref(a, t->id));
   json_t *pj = m->policy_json ? json_loads(m->policy_json, 0, NULL) : NULL;
   json_t *fs = json_object_get(pj, "findings");
   size_t i;
@@ -345,17 +367,17 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
       b->rcpt = opened(s, a, sl.email_sealed);
       mo.from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
       mo.from_addr = balias;
-      mo.reply_to = thread_alias(a, balias, t.id);
+      mo.reply_to = thread_alias(s, a, balias, t.id, 's');
       mo.to_addr = sl.alias;
       text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
-      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread T%lld on %s.\n"
+      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
-                                text, note, by.name, (long long)t.id, mk.name);
+                                text, note, by.name, svc_thread_ref(a, t.id), mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
       mo.from_name = sl.name;
       mo.from_addr = sl.alias;
-      mo.reply_to = thread_alias(a, sl.alias, t.id);
+      mo.reply_to = thread_alias(s, a, sl.alias, t.id, 'b');
       mo.to_addr = balias;
       mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
                                    "Your address stays private; so does the seller's.\n",
@@ -507,91 +529,177 @@ void svc_mail_worker_stop(svc_mail_worker *w) {
 
 /* ---- mail that arrives ---------------------------------------------------------------------- */
 
-/* What a recipient is, with the parties resolved. */
+/* Every mail that does not speak for a party gets this one answer, whatever the reason and
+ * whatever the alias (a buyer's, a seller's, or none): nothing in it, nor in the answer to
+ * RCPT, tells whether an address exists or whose it is (docs/postfix.md). */
+#define REFUSAL "this address takes mail only from a party of the conversation, authenticated by its domain"
+
+static pl_err refuse(pl_detail *d, const char *why) {
+  /* The reason is the operator's business (the log, without addresses): the sender learns
+   * nothing from it. */
+  fprintf(stderr, "parley: mail refused: %s\n", why ? why : "unknown");
+  return pl_fail(d, PL_EFORBIDDEN, "%s", REFUSAL);
+}
+
+/* Who a mail speaks for, once checked: the recipient, the thread and the sender. */
 typedef struct {
   svc_mail_rcpt r;
-  char *alias;          /* the alias without a token */
+  char *alias;                   /* the alias without a token */
   char *marketplace_id, *seller_id, *buyer_id;
+  int64_t agent_id;              /* a seller's reply: the agent it speaks as (0: "E-mail") */
 } resolved;
 
-static bool same_address(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
-
-static pl_err resolve(svc *s, const char *mail_from, const char *rcpt, pl_arena *a, resolved *out,
-                      pl_detail *d) {
-  memset(out, 0, sizeof *out);
-  if (!rcpt || !*rcpt || strlen(rcpt) > 254) return pl_fail(d, PL_ENOTFOUND, "no such address");
-  /* A bounce of a mail parley sent: bounce+<message id>-<mac>@relay... */
-  if (!strncasecmp(rcpt, "bounce+", 7)) {
-    char *end;
-    long long id = strtoll(rcpt + 7, &end, 10);
-    char mac[17];
-    if (id > 0 && *end == '-') {
-      mac_hex(s, "verp", id, mac, 16);
-      char got[17] = "";
-      snprintf(got, sizeof got, "%.16s", end + 1);
-      for (char *p = got; *p; p++) *p = (char)tolower((unsigned char)*p);
-      if (strlen(got) == 16 && end[17] == '@' && !sodium_memcmp(got, mac, 16)) {
-        out->r.kind = SVC_MAIL_BOUNCE;
-        out->r.message_id = id;
-        return PL_OK;
-      }
-    }
-    return pl_fail(d, PL_ENOTFOUND, "no such address");
-  }
-  if (!split_rcpt(a, rcpt, &out->alias, &out->r.thread_id)) return pl_fail(d, PL_ENOTFOUND, "no such address");
-  const char *from = mail_from ? mail_from : "";
-  pl_err e = svc__begin(s, false, d);
-  if (e) return e;
-  st_seller sl;
-  e = s->st->ops->alias_find(s->st, out->alias, a, &out->marketplace_id, &out->buyer_id, &out->seller_id);
-  if (!e) {
-    /* A buyer's alias: only the seller's registered address writes to it. */
-    out->r.kind = SVC_MAIL_TO_BUYER;
-    e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
-    char *real = e ? NULL : opened(s, a, sl.email_sealed);
-    if (!e && !same_address(real, from))
-      e = pl_fail(d, PL_EFORBIDDEN, "this address takes mail only from the seller's registered address");
-  } else if (e == PL_ENOTFOUND) {
-    e = s->st->ops->seller_find_alias(s->st, out->alias, a, &sl);
-    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no such alias");
-    if (!e) {
-      /* A seller's alias: only a buyer of the seller, from the address the marketplace knows. */
-      out->r.kind = SVC_MAIL_TO_SELLER;
-      out->seller_id = sl.id;
-      out->marketplace_id = sl.marketplace_id;
-      char hash[65];
-      st_buyer b;
-      pl_keyed_hash_hex(&s->keys, lower_dup(a, from), hash);
-      char *pair_alias;
-      e = *from ? s->st->ops->buyer_find_email(s->st, hash, a, &b) : PL_ENOTFOUND;
-      if (!e) e = s->st->ops->alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
-      if (!e) out->buyer_id = b.id;
-      if (e == PL_ENOTFOUND)
-        e = pl_fail(d, PL_EFORBIDDEN, "this address takes mail only from the seller's buyers, "
-                                      "from the address the marketplace knows");
-    }
-  }
-  if (!e && out->r.thread_id) {
-    st_thread t;
-    e = s->st->ops->thread_get(s->st, out->r.thread_id, a, &t);
-    if (!e && (strcmp(t.seller_id, out->seller_id) || strcmp(t.buyer_id, out->buyer_id))) e = PL_ENOTFOUND;
-    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no such conversation at this address");
-  }
-  if (e == PL_ESTORE) pl_fail(d, e, "the store is unavailable; try again later");
-  svc__end(s, PL_OK, NULL);
-  return e;
+/* A VERP bounce address (bounce+<message id>-<mac>@relay...): the message, or 0. */
+static int64_t verp_message(svc *s, const char *rcpt) {
+  if (strncasecmp(rcpt, "bounce+", 7)) return 0;
+  const char *end = rcpt + 7 + span_to(rcpt + 7, '-');
+  int64_t id = id_of(rcpt + 7, (size_t)(end - (rcpt + 7)), "M");
+  if (id <= 0 || *end != '-') return 0;
+  char mac[17], got[17] = "";
+  mac_hex(s, "verp", id, mac, 16);
+  snprintf(got, sizeof got, "%.16s", end + 1);
+  for (char *p = got; *p; p++) *p = (char)tolower((unsigned char)*p);
+  return strlen(got) == 16 && end[17] == '@' && !sodium_memcmp(got, mac, 16) ? id : 0;
 }
 
 pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
                            svc_mail_rcpt *out, pl_detail *d) {
-  resolved r;
-  pl_err e = resolve(s, mail_from, rcpt, a, &r, d);
-  *out = r.r;
-  return e;
+  /* Every syntactically valid recipient is taken at RCPT: what becomes of the mail is
+   * decided after DATA, when its sender can be known, with one answer for every refusal. */
+  (void)s, (void)mail_from, (void)a, (void)d, (void)rcpt;
+  memset(out, 0, sizeof *out);
+  return PL_OK;
 }
 
-/* The seller's agent for replies by e-mail, created on first use. */
-static pl_err mail_agent(svc *s, const char *seller_id, pl_arena *a, svc_caller *c, pl_detail *d) {
+/* The messages a header names ("<M40.mac@...>" with a valid mac), at most 32. */
+static size_t referenced_messages(svc *s, const char *hdr, int64_t *ids, size_t max) {
+  size_t n = 0;
+  for (const char *p = hdr ? hdr : ""; n < max && (p = strstr(p, "<M")) != NULL; p++) {
+    const char *end = p + 2 + span_to(p + 2, '.');
+    int64_t id = id_of(p + 2, (size_t)(end - (p + 2)), "M");
+    if (id <= 0 || *end != '.') continue;
+    char mac[9];
+    mac_hex(s, "mid", id, mac, 8);
+    if (!strncmp(end + 1, mac, 8) && end[9] == '@') ids[n++] = id;
+  }
+  return n;
+}
+
+/* The thread a mail to a bare alias answers: a message its In-Reply-To or References
+ * names that is the pair's and that the writing party received (one the other party
+ * wrote). 0 when none: a bare alias says nothing to whoever only knows it. */
+static int64_t answered_thread(svc *s, const resolved *r, const svc_mail_in *in, pl_arena *a) {
+  int64_t ids[64];
+  size_t n = referenced_messages(s, in->in_reply_to, ids, 32);
+  n += referenced_messages(s, in->references, ids + n, 32);
+  const char *received = r->r.kind == SVC_MAIL_TO_BUYER ? "buyer" : "seller";
+  for (size_t i = 0; i < n; i++) {
+    st_message m;
+    st_thread t;
+    if (!s->st->ops->message_get(s->st, ids[i], a, &m) && !strcmp(m.direction, received) &&
+        !s->st->ops->thread_get(s->st, m.thread_id, a, &t) && !strcmp(t.seller_id, r->seller_id) &&
+        !strcmp(t.buyer_id, r->buyer_id))
+      return t.id;
+  }
+  return 0;
+}
+
+/* The address a mail speaks from: the envelope sender where the deployment trusts it
+ * (--mail-trust envelope), else the From: address when the verifier's results say its
+ * domain passed, aligned. NULL when it speaks for nobody. */
+static const char *sender_address(const svc_mail_in *in, pl_arena *a, const char **why) {
+  if (in->trust_envelope) {
+    *why = "no envelope sender";
+    return in->mail_from && *in->mail_from ? lower_dup(a, in->mail_from) : NULL;
+  }
+  mail_auth_verdict v;
+  mail_auth_check(in->headers ? in->headers : "", in->headers ? in->headers_len : 0, in->authserv_id, a, &v);
+  *why = v.why;
+  return v.authenticated ? v.from : NULL;
+}
+
+/* Resolves a mail to a party: PL_OK with out filled, PL_EFORBIDDEN (the one refusal) when
+ * it speaks for nobody, PL_ESTORE to try again. Reads only: a refusal leaves no trace. */
+static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  const char *why = "no such address";
+  char *mac;
+  if (!in->rcpt || !*in->rcpt || strlen(in->rcpt) > 254 ||
+      !split_rcpt(a, in->rcpt, &out->alias, &out->r.thread_id, &mac))
+    return refuse(d, why);
+  const char *from = sender_address(in, a, &why);
+  if (!from) return refuse(d, why);
+  char hash[65];
+  pl_keyed_hash_hex(&s->keys, from, hash);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  bool ok = false;
+  st_seller sl;
+  e = s->st->ops->alias_find(s->st, out->alias, a, &out->marketplace_id, &out->buyer_id, &out->seller_id);
+  if (!e) {
+    /* A buyer's alias: the seller writes, from an address one of its agents registered
+     * (a role that may send), or from the seller's customer-service address. */
+    out->r.kind = SVC_MAIL_TO_BUYER;
+    st_agent_address ad;
+    st_agent ag;
+    st_buyer b;
+    e = s->st->ops->agent_address_find(s->st, out->seller_id, hash, a, &ad);
+    if (!e) {
+      e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
+      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only");
+      out->agent_id = ad.agent_id;
+      why = "a read-only agent's address";
+    } else if (e == PL_ENOTFOUND) {
+      e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
+      char *real = e ? NULL : opened(s, a, sl.email_sealed);
+      ok = real && !strcasecmp(real, from);
+      why = "not the seller's address";
+    }
+    /* An address that is also a buyer's speaks for that buyer, never for a seller. */
+    if (!e && ok) {
+      pl_err be = s->st->ops->buyer_find_email(s->st, hash, a, &b);
+      if (!be) ok = false, why = "a buyer's address";
+      else if (be != PL_ENOTFOUND) e = be;
+    }
+  } else if (e == PL_ENOTFOUND) {
+    e = s->st->ops->seller_find_alias(s->st, out->alias, a, &sl);
+    if (!e) {
+      /* A seller's alias: a buyer of the seller, from the buyer's own address. */
+      out->r.kind = SVC_MAIL_TO_SELLER;
+      out->seller_id = sl.id;
+      out->marketplace_id = sl.marketplace_id;
+      st_buyer b;
+      char *pair_alias;
+      e = s->st->ops->buyer_find_email(s->st, hash, a, &b);
+      if (!e) e = s->st->ops->alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
+      if (!e) out->buyer_id = b.id, ok = true;
+      why = "not a buyer of the seller";
+    }
+  }
+  if (e == PL_ENOTFOUND) e = PL_OK; /* no such alias: the same refusal */
+  /* The thread: a reply address's MAC binds it to the replying party, else the mail
+   * must answer a message that party received. */
+  if (!e && ok && out->r.thread_id) {
+    char want[17];
+    reply_mac(s, out->r.thread_id, out->r.kind == SVC_MAIL_TO_BUYER ? 's' : 'b', want);
+    st_thread t;
+    ok = !sodium_memcmp(want, mac, 16) && !s->st->ops->thread_get(s->st, out->r.thread_id, a, &t) &&
+         !strcmp(t.seller_id, out->seller_id) && !strcmp(t.buyer_id, out->buyer_id);
+    why = "a reply address that is not this party's";
+  } else if (!e && ok) {
+    out->r.thread_id = answered_thread(s, out, in, a);
+    ok = out->r.thread_id != 0;
+    why = "a bare alias that answers none of the party's messages";
+  }
+  svc__end(s, PL_OK, NULL);
+  if (e) return pl_fail(d, PL_ESTORE, "the store is unavailable; try again later");
+  return ok ? PL_OK : refuse(d, why);
+}
+
+/* The seller's agent a reply by e-mail speaks as: the agent whose registered address it
+ * came from, else the "E-mail" agent (created on first use). */
+static pl_err mail_agent(svc *s, const char *seller_id, int64_t agent_id, pl_arena *a, svc_caller *c,
+                         pl_detail *d) {
   static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
   st_agent ag;
   st_seller sl;
@@ -599,9 +707,10 @@ static pl_err mail_agent(svc *s, const char *seller_id, pl_arena *a, svc_caller 
   pl_err e = svc__begin(s, false, d);
   if (!e) {
     e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
-    if (!e) e = s->st->ops->agent_find(s->st, seller_id, MAIL_AGENT, a, &ag);
+    if (!e) e = agent_id ? s->st->ops->agent_get(s->st, agent_id, a, &ag)
+                         : s->st->ops->agent_find(s->st, seller_id, MAIL_AGENT, a, &ag);
     svc__end(s, PL_OK, NULL);
-    if (e == PL_ENOTFOUND) {
+    if (e == PL_ENOTFOUND && !agent_id) {
       int64_t id;
       e = svc_agent_add(s, seller_id, MAIL_AGENT, "agent", &id, d);
       ag = (st_agent){.id = id, .seller_id = (char *)seller_id, .name = MAIL_AGENT, .role = "agent"};
@@ -609,6 +718,7 @@ static pl_err mail_agent(svc *s, const char *seller_id, pl_arena *a, svc_caller 
   }
   pthread_mutex_unlock(&mu);
   if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
+  if (!strcmp(ag.role, "read_only")) return refuse(d, "the seller's mail agent is read-only");
   memset(c, 0, sizeof *c);
   c->kind = ST_PRINCIPAL_AGENT;
   c->seller_id = pl_arena_strdup(a, seller_id);
@@ -616,43 +726,6 @@ static pl_err mail_agent(svc *s, const char *seller_id, pl_arena *a, svc_caller 
   c->agent_role = ag.role;
   c->marketplace_id = sl.marketplace_id;
   c->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
-  return PL_OK;
-}
-
-/* The thread a mail belongs to: its token, the message it answers, or the pair's newest. */
-static pl_err find_thread(svc *s, const resolved *r, const svc_mail_in *in, pl_arena *a,
-                          int64_t *thread_id, pl_detail *d) {
-  if (r->r.thread_id) {
-    *thread_id = r->r.thread_id;
-    return PL_OK;
-  }
-  int64_t mid = referenced_message(s, in->in_reply_to);
-  if (!mid) mid = referenced_message(s, in->references);
-  pl_err e = svc__begin(s, false, d);
-  if (e) return e;
-  *thread_id = 0;
-  if (mid) {
-    st_message m;
-    st_thread t;
-    if (!s->st->ops->message_get(s->st, mid, a, &m) && !s->st->ops->thread_get(s->st, m.thread_id, a, &t) &&
-        !strcmp(t.seller_id, r->seller_id) && !strcmp(t.buyer_id, r->buyer_id))
-      *thread_id = t.id;
-  }
-  if (!*thread_id) {
-    char *alias = NULL;
-    e = s->st->ops->alias_get(s->st, r->marketplace_id, r->buyer_id, r->seller_id, a, &alias);
-    st_thread_query q = {.buyer_id = r->buyer_id, .buyer_alias = alias, .limit = 1};
-    st_thread *ts;
-    size_t n = 0;
-    if (!e) e = s->st->ops->thread_list(s->st, &q, a, &ts, &n);
-    if (!e && n) *thread_id = ts[0].id;
-  }
-  svc__end(s, PL_OK, NULL);
-  if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
-  if (!*thread_id)
-    return pl_fail(d, PL_ENOTFOUND, r->r.kind == SVC_MAIL_TO_SELLER
-                                        ? "no conversation with this seller yet: start one from your order on the marketplace"
-                                        : "no conversation with this buyer to answer");
   return PL_OK;
 }
 
@@ -711,23 +784,26 @@ static pl_err take_files(svc *s, const svc_caller *c, bool seller, const svc_mai
 pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                         pl_detail *d) {
   memset(out, 0, sizeof *out);
-  resolved r;
-  pl_err e = resolve(s, in->mail_from, in->rcpt, a, &r, d);
-  if (e) return e;
-  if (r.r.kind == SVC_MAIL_BOUNCE) {
-    out->message_id = r.r.message_id;
-    e = mark_failed(s, r.r.message_id, "mail:bounce", "the recipient's mail server returned it", a, d);
+  /* A bounce of a mail parley sent: its VERP address's MAC is its authentication. */
+  int64_t bounced = in->rcpt ? verp_message(s, in->rcpt) : 0;
+  if (bounced) {
+    out->message_id = bounced;
+    pl_err e = mark_failed(s, bounced, "mail:bounce", "the recipient's mail server returned it", a, d);
     return e == PL_ENOTFOUND ? PL_OK : e; /* a bounce for a message that is gone is dropped */
   }
   if (in->automatic) {
-    out->discarded = true; /* out-of-office and the like are not messages (RFC 3834) */
+    /* Out-of-office and the like are not messages (RFC 3834); the same answer for every
+     * address, so that it tells nothing either. */
+    out->discarded = true;
     return PL_OK;
   }
-  int64_t thread_id;
-  if ((e = find_thread(s, &r, in, a, &thread_id, d))) return e;
+  resolved r;
+  pl_err e = resolve(s, in, a, &r, d);
+  if (e) return e;
+  int64_t thread_id = r.r.thread_id;
   svc_caller c;
   if (r.r.kind == SVC_MAIL_TO_BUYER) {
-    if ((e = mail_agent(s, r.seller_id, a, &c, d))) return e;
+    if ((e = mail_agent(s, r.seller_id, r.agent_id, a, &c, d))) return e;
   } else {
     memset(&c, 0, sizeof c);
     c.kind = ST_PRINCIPAL_BUYER;
@@ -754,5 +830,103 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
     e = svc__begin(s, true, d);
     if (!e) e = svc__end(s, s->st->ops->outbox_add(s->st, &o), d);
   }
+  return e;
+}
+
+/* ---- agents' registered addresses ---------------------------------------------------------- */
+
+/* The agent the caller manages: the operator any, an owner the seller's, an agent itself.
+ * Another seller's agent is "no such agent". */
+static pl_err managed_agent(svc *s, const svc_caller *c, int64_t agent_id, pl_arena *a, st_agent *ag,
+                            pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR && c->kind != ST_PRINCIPAL_AGENT)
+    return pl_fail(d, PL_EFORBIDDEN, "only the seller's agents manage their addresses");
+  pl_err e = s->st->ops->agent_get(s->st, agent_id, a, ag);
+  if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_AGENT && strcmp(ag->seller_id, c->seller_id)))
+    return pl_fail(d, PL_ENOTFOUND, "no such agent");
+  if (e) return pl_fail(d, e, "the store is unavailable; try again later");
+  if (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->agent_role, "owner") && ag->id != c->agent_id)
+    return pl_fail(d, PL_EFORBIDDEN, "an agent manages only its own addresses; the owner manages everyone's");
+  return PL_OK;
+}
+
+pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, const char *email,
+                             pl_arena *a, svc_agent_address *out, pl_detail *d) {
+  if (!email || !*email) return pl_fail(d, PL_EMISSING, "email is required");
+  char *addr;
+  if (strlen(email) > 254 || mail_from_address(email, a, &addr) || strcmp(addr, lower_dup(a, email)))
+    return pl_fail(d, PL_EINVAL, "email must be one e-mail address (name@example.com)");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_agent ag;
+  st_seller sl;
+  st_agent_address *have;
+  size_t n = 0;
+  e = managed_agent(s, c, agent_id, a, &ag, d);
+  if (!e) e = s->st->ops->agent_address_list(s->st, ag.seller_id, ag.id, a, &have, &n);
+  if (!e && n >= SVC_MAX_AGENT_ADDRESSES)
+    e = pl_fail(d, PL_ETOOMANY, "an agent registers at most %d addresses", SVC_MAX_AGENT_ADDRESSES);
+  if (!e) e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl);
+  if (!e) {
+    /* The customer-service address speaks for the whole seller: the owner chooses who. */
+    char *cs = opened(s, a, sl.email_sealed);
+    if (cs && !strcasecmp(cs, addr) && c->kind == ST_PRINCIPAL_AGENT && strcmp(c->agent_role, "owner"))
+      e = pl_fail(d, PL_EFORBIDDEN, "only an owner gives the seller's customer-service address to an agent");
+  }
+  char hash[65];
+  pl_keyed_hash_hex(&s->keys, addr, hash);
+  char *sealed = e ? NULL : pl_seal(&s->keys, addr);
+  if (!e && !sealed) e = pl_fail(d, PL_ECRYPTO, "the address could not be sealed");
+  st_agent_address v = {.seller_id = ag.seller_id, .agent_id = agent_id, .email_sealed = sealed,
+                        .email_hash = hash, .created_at = svc_now(s)};
+  if (!e) {
+    e = s->st->ops->agent_address_add(s->st, &v);
+    if (e == PL_EEXIST) e = pl_fail(d, e, "this address is registered for an agent of the seller already");
+    else if (e == PL_ENOTFOUND) e = pl_fail(d, e, "no such agent");
+  }
+  free(sealed);
+  if (!e)
+    e = svc__audit(s, ag.seller_id, c->name ? c->name : "admin", "agent.address_add",
+                   pl_arena_printf(a, "%lld", (long long)agent_id), json_pack("{s:I}", "address", (json_int_t)v.id));
+  e = svc__end(s, e, d);
+  if (!e) *out = (svc_agent_address){.id = v.id, .agent_id = agent_id, .email = addr, .created_at = v.created_at};
+  return e;
+}
+
+pl_err svc_agent_address_list(svc *s, const svc_caller *c, int64_t agent_id, pl_arena *a,
+                              svc_agent_address **out, size_t *n, pl_detail *d) {
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_agent ag;
+  st_agent_address *rows = NULL;
+  *n = 0;
+  e = managed_agent(s, c, agent_id, a, &ag, d);
+  if (!e) e = s->st->ops->agent_address_list(s->st, ag.seller_id, ag.id, a, &rows, n);
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
+  if (e) return e;
+  *out = pl_arena_alloc(a, (*n + 1) * sizeof **out);
+  for (size_t i = 0; i < *n; i++)
+    (*out)[i] = (svc_agent_address){.id = rows[i].id, .agent_id = rows[i].agent_id,
+                                    .email = opened(s, a, rows[i].email_sealed), .created_at = rows[i].created_at};
+  return PL_OK;
+}
+
+pl_err svc_agent_address_remove(svc *s, const svc_caller *c, int64_t agent_id, int64_t id, pl_detail *d) {
+  pl_arena *a = pl_arena_new();
+  pl_err e = svc__begin(s, true, d);
+  if (!e) {
+    st_agent ag;
+    e = managed_agent(s, c, agent_id, a, &ag, d);
+    if (!e) {
+      e = s->st->ops->agent_address_delete(s->st, ag.seller_id, ag.id, id);
+      if (e == PL_ENOTFOUND) e = pl_fail(d, e, "no such address");
+    }
+    if (!e)
+      e = svc__audit(s, ag.seller_id, c->name ? c->name : "admin", "agent.address_remove",
+                     pl_arena_printf(a, "%lld", (long long)agent_id), json_pack("{s:I}", "address", (json_int_t)id));
+    e = svc__end(s, e, d);
+  }
+  pl_arena_free(a);
   return e;
 }

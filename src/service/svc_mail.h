@@ -1,6 +1,8 @@
 /* svc_mail.h - the e-mail channel's service operations: the outbox's delivery worker, and
  * mail that arrives for an alias (docs/postfix.md). Every rule of the API applies: a
- * seller's reply by e-mail is sent with svc_send, as the seller's "E-mail" agent. */
+ * seller's reply by e-mail is sent with svc_send, as the agent whose registered address it
+ * came from (or the seller's "E-mail" agent), and only mail the deployment's verifier
+ * authenticated speaks for anyone. */
 #ifndef PL_SVC_MAIL_H
 #define PL_SVC_MAIL_H
 
@@ -34,9 +36,8 @@ typedef struct {
   int64_t message_id; /* the message a bounce is about */
 } svc_mail_rcpt;
 
-/* Whether mail from mail_from (the envelope sender) is taken for rcpt. PL_ENOTFOUND: no
- * such alias or thread; PL_EFORBIDDEN: the sender is not the alias's party (d says why
- * without naming anyone); PL_ESTORE: try again later. */
+/* Whether mail for rcpt is taken at RCPT: every recipient is (PL_OK), so that the answer
+ * tells nothing about which aliases exist; svc_mail_receive decides after DATA. */
 pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
                            svc_mail_rcpt *out, pl_detail *d);
 
@@ -49,6 +50,12 @@ typedef struct {
 
 typedef struct {
   const char *mail_from, *rcpt;
+  const char *headers;                  /* the mail's header section, as received */
+  size_t headers_len;
+  const char *authserv_id;              /* whose Authentication-Results count (the
+                                         * deployment's verifier); NULL: none do */
+  bool trust_envelope;                  /* --mail-trust envelope: the envelope sender is
+                                         * taken as who writes (closed networks only) */
   const char *text;                     /* the new text only (quotes and signature removed) */
   const char *in_reply_to, *references; /* header values, or NULL */
   bool automatic;                       /* an auto-reply or a delivery report */
@@ -65,13 +72,39 @@ typedef struct {
   size_t dropped;     /* a buyer's files that were not taken (named in the text) */
 } svc_mail_result;
 
-/* Takes one mail for one recipient: a bounce marks its message failed; a seller's or a
- * buyer's mail is sent in its thread with svc_send, its files stored as attachments of
+/* Takes one mail for one recipient: a bounce (VERP address) marks its message failed.
+ * Other mail speaks for a party only from that party's own address, authenticated
+ * (mail_auth_check on the verifier's results, or the envelope sender when trust_envelope),
+ * and in a thread its reply address's MAC names or that it answers (In-Reply-To or
+ * References naming a message the party received); anything else is PL_EFORBIDDEN with
+ * one and the same text, stores nothing and counts nothing. A party's mail is sent in its
+ * thread with svc_send, its files stored as attachments of
  * the sender (svc_attachment_create_mem). A seller's file the store refuses (type, name,
  * size, more than SVC_MAX_ATTACHMENTS) refuses the whole reply (PL_EUNSUPPORTED,
  * PL_EMISMATCH, PL_ETOOLARGE, PL_EINVAL with the file named in d); a buyer's is dropped
  * and named in a note under the text. Returns only after the commit. */
 pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                         pl_detail *d);
+
+/* ---- agents' registered addresses (docs/api.md, docs/postfix.md) ---- */
+#define SVC_MAX_AGENT_ADDRESSES 10 /* addresses one agent registers */
+
+typedef struct {
+  int64_t id, agent_id;
+  char *email;
+  pl_time created_at;
+} svc_agent_address;
+
+/* Registers an address an agent writes from by e-mail. The agent registers its own, an
+ * owner any of the seller's agents', the operator anyone's; the seller's customer-service
+ * address only by an owner or the operator (mail from it then speaks as that agent instead
+ * of "E-mail"). PL_EEXIST when the seller has it already; PL_ETOOMANY past the limit. */
+pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, const char *email,
+                             pl_arena *a, svc_agent_address *out, pl_detail *d);
+/* The agent's addresses (agent_id 0: every agent of the caller's seller, for an owner). */
+pl_err svc_agent_address_list(svc *s, const svc_caller *c, int64_t agent_id, pl_arena *a,
+                              svc_agent_address **out, size_t *n, pl_detail *d);
+pl_err svc_agent_address_remove(svc *s, const svc_caller *c, int64_t agent_id, int64_t id,
+                                pl_detail *d);
 
 #endif

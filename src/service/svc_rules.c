@@ -230,7 +230,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
   if ((e = enforcement_of(s, t->seller_id, a, &en))) return e;
   en.warnings++;
   const char *what = "enforcement.warning";
-  char *reason = pl_arena_printf(a, "message M%lld was blocked by the communication policy", (long long)m->id);
+  char *reason = pl_arena_printf(a, "message %s was blocked by the communication policy", svc_message_ref(a, m->id));
   if (review_on_requested) {
     reason = pl_arena_strdup(a, "asked for a review by message on an order that already had a review request");
     restrict_seller(&en, &r, now, reason, a);
@@ -238,7 +238,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
   }
   if (severe) {
     if (!review_on_requested)
-      reason = pl_arena_printf(a, "severe violation (%s) in message M%lld", severe_cat, (long long)m->id);
+      reason = pl_arena_printf(a, "severe violation (%s) in message %s", severe_cat, svc_message_ref(a, m->id));
     restrict_seller(&en, &r, now, reason, a);
     en.suspension_flag = true;
     en.suspension_reason = reason;
@@ -565,9 +565,9 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   if (!e) e = s->st->ops->thread_get(s->st, m->thread_id, a, &t);
   if (!e) e = svc__attachments_fill(s, m, 1, a);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))
-    e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+    e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e && (!m->status || strcmp(m->status, "held_for_review")))
-    e = pl_fail(d, PL_ECONFLICT, "message M%lld is not held for review (it is %s)", (long long)message_id,
+    e = pl_fail(d, PL_ECONFLICT, "message %s is not held for review (it is %s)", svc_message_ref(a, message_id),
                 m->status ? m->status : "unknown");
   const char *status = approve ? "delivered" : "rejected";
   if (!e) {
@@ -597,7 +597,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   }
   if (!e)
     e = svc__audit(s, t.seller_id, c->name, approve ? "review.approve" : "review.reject",
-                   svc_thread_ref(a, t.id), json_pack("{s:s,s:s}", "message", svc_message_ref(a, m->id),
+                   svc__record_ref(a, "T", t.id), json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m->id),
                                                       "note", note ? note : ""));
   e = svc__end(s, e, d);
   if (!e) {

@@ -12,6 +12,7 @@
 #include <unicode/ustring.h>
 
 #include "service/svc_int.h"
+#include "util/pl_ref.h"
 
 #define MAX_TAGS 20
 #define MAX_RULES 100
@@ -45,19 +46,9 @@ static const char *purpose_action(const char *p) {
   return NULL;
 }
 
-char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id) {
-  return pl_arena_printf(a, "%s%lld", prefix, (long long)id);
-}
+char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id) { return svc_ref(a, prefix, id); }
 
-bool svc_team_parse_ref(const char *ref, const char *prefix, int64_t *id) {
-  size_t n = strlen(prefix);
-  if (!ref || strncmp(ref, prefix, n) || !isdigit((unsigned char)ref[n])) return false;
-  char *end;
-  long long v = strtoll(ref + n, &end, 10);
-  if (*end || v <= 0) return false;
-  *id = v;
-  return true;
-}
+bool svc_team_parse_ref(const char *ref, const char *prefix, int64_t *id) { return pl_ref_parse(ref, prefix, id); }
 
 static pl_err need_agent(const svc_caller *c, bool write, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "team work is the seller's agents'");
@@ -76,7 +67,7 @@ static pl_err need_owner(const svc_caller *c, pl_detail *d) {
 static pl_err team_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t, pl_detail *d) {
   pl_err e = s->st->ops->thread_get(s->st, id, a, t);
   if (e == PL_ENOTFOUND || (!e && strcmp(t->seller_id, c->seller_id)))
-    return pl_fail(d, PL_ENOTFOUND, "no thread T%lld", (long long)id);
+    return pl_fail(d, PL_ENOTFOUND, "no thread %s", svc_thread_ref(a, id));
   return e;
 }
 
@@ -92,6 +83,8 @@ static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
     j = json_object();
   }
   char ts[32];
+  /* a proposal keeps the store's thread id for itself; clients have thread_id */
+  if (json_is_integer(json_object_get(j, "thread"))) json_object_del(j, "thread");
   json_object_set_new(j, "id", json_string(svc_team_ref(a, ref_prefix(doc->kind), doc->id)));
   if (doc->state && *doc->state) json_object_set_new(j, "state", json_string(doc->state));
   json_object_set_new(j, "created_at", json_string(pl_time_format(doc->created_at, ts)));
@@ -432,14 +425,14 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
     if (id) {
       st_team_doc old;
       e = s->st->ops->team_doc_get(s->st, seller, "template", id, a, &old);
-      if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template TPL%lld", (long long)id);
+      if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
       if (!e) doc.created_at = old.created_at;
     }
     if (!e) e = s->st->ops->team_doc_put(s->st, &doc);
   }
   if (!e)
     e = svc__audit(s, seller, c->name, id ? "template.update" : "template.create",
-                   svc_team_ref(a, "TPL", doc.id), json_pack("{s:O}", "name", json_object_get(norm, "name")));
+                   svc__record_ref(a, "TPL", doc.id), json_pack("{s:O}", "name", json_object_get(norm, "name")));
   if (!e && out) *out = doc_json(&doc, a);
   json_decref(norm);
   return e;
@@ -461,7 +454,7 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
   e = s->st->ops->team_doc_get(s->st, c->seller_id, "template", id, a, &doc);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template TPL%lld", (long long)id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
 }
@@ -489,9 +482,9 @@ static pl_err doc_delete(svc *s, const svc_caller *c, const char *kind, int64_t 
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   e = s->st->ops->team_doc_delete(s->st, c->seller_id, kind, id);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no %s %s%lld", kind, ref_prefix(kind), (long long)id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
   if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", kind),
-                         svc_team_ref(a, ref_prefix(kind), id), NULL);
+                         svc__record_ref(a, ref_prefix(kind), id), NULL);
   pl_arena_free(a);
   return svc__end(s, e, d);
 }
@@ -689,7 +682,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
     if ((e = s->st->ops->team_agent_put(s->st, t->seller_id, pick))) return e;
   }
   *assignee = tt.assignee_id;
-  return svc__audit(s, t->seller_id, actor, "thread.assign", svc_thread_ref(a, t->id),
+  return svc__audit(s, t->seller_id, actor, "thread.assign", svc__record_ref(a, "T", t->id),
                     json_pack("{s:I,s:b}", "agent_id", (json_int_t)tt.assignee_id, "round_robin", agent_id < 0));
 }
 
@@ -739,7 +732,7 @@ pl_err svc_team_tags(svc *s, const svc_caller *c, int64_t thread_id, json_t *tag
     tt.tags = joined;
     e = s->st->ops->thread_team_put(s->st, &tt);
   }
-  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.tags", svc_thread_ref(a, t.id), json_pack("{s:O}", "tags", tags));
+  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.tags", svc__record_ref(a, "T", t.id), json_pack("{s:O}", "tags", tags));
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
   return e;
@@ -760,7 +753,7 @@ pl_err svc_team_priority(svc *s, const svc_caller *c, int64_t thread_id, const c
     tt.priority = (char *)priority;
     e = s->st->ops->thread_team_put(s->st, &tt);
   }
-  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.priority", svc_thread_ref(a, t.id),
+  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.priority", svc__record_ref(a, "T", t.id),
                          json_pack("{s:s}", "priority", priority));
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
@@ -783,8 +776,8 @@ pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char 
     e = svc__message_add(s, m, "delivered", c->name);
   }
   if (!e) e = svc__thread_recompute(s, &t, a);
-  if (!e) e = svc__audit(s, t.seller_id, c->name, "message.note", svc_thread_ref(a, t.id),
-                         json_pack("{s:s}", "message", svc_message_ref(a, m->id)));
+  if (!e) e = svc__audit(s, t.seller_id, c->name, "message.note", svc__record_ref(a, "T", t.id),
+                         json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
   return e;
@@ -885,18 +878,18 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     if ((e = s->st->ops->message_list(s->st, t->id, a, &msgs, &n))) return e;
     bool found = false;
     for (size_t i = 0; i < n; i++) found |= msgs[i].id == in->after;
-    if (!found) return pl_fail(d, PL_EINVAL, "after: M%lld is not a message of this thread", (long long)in->after);
+    if (!found) return pl_fail(d, PL_EINVAL, "after: %s is not a message of this thread", svc_message_ref(a, in->after));
     for (size_t i = 0; i < n && !in->confirm; i++) {
       const st_message *m = &msgs[i];
       if (m->id <= in->after) continue;
       if (!strcmp(m->direction, "buyer"))
-        return pl_fail(d, PL_ECONFLICT, "the buyer wrote again (M%lld) since M%lld; read it, or send with confirm",
-                       (long long)m->id, (long long)in->after);
+        return pl_fail(d, PL_ECONFLICT, "the buyer wrote again (%s) since %s; read it, or send with confirm",
+                       svc_message_ref(a, m->id), svc_message_ref(a, in->after));
       /* A reply the policy refused never reached the buyer: the thread has not moved on. */
       bool reached = m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "held_for_review"));
       if ((!strcmp(m->kind, "message") || !strcmp(m->kind, "auto_reply")) && m->agent_id != c->agent_id && reached)
-        return pl_fail(d, PL_ECONFLICT, "another agent replied (M%lld) since M%lld; read it, or send with confirm",
-                       (long long)m->id, (long long)in->after);
+        return pl_fail(d, PL_ECONFLICT, "another agent replied (%s) since %s; read it, or send with confirm",
+                       svc_message_ref(a, m->id), svc_message_ref(a, in->after));
     }
   }
   if (in->proposal_id) {
@@ -905,9 +898,9 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, d))) return e;
     int64_t tid = json_integer_value(json_object_get(body, "thread"));
     json_decref(body);
-    if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal PR%lld in this thread", (long long)in->proposal_id);
+    if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal %s in this thread", svc_team_ref(a, "PR", in->proposal_id));
     if (strcmp(doc.state, "pending"))
-      return pl_fail(d, PL_ECONFLICT, "proposal PR%lld is already %s", (long long)in->proposal_id, doc.state);
+      return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id), doc.state);
   }
   if (in->template_id) {
     if (in->text) return pl_fail(d, PL_EINVAL, "give text or template_id, not both");
@@ -992,7 +985,7 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       if (!svc_team_parse_ref(json_string_value(json_object_get(x, "template_id")), "TPL", &tid))
         return pl_fail(d, PL_EINVAL, "propose takes a template_id");
       e = s->st->ops->team_doc_get(s->st, seller, "template", tid, a, &doc);
-      if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template TPL%lld", (long long)tid);
+      if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template %s", svc_team_ref(a, "TPL", tid));
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
       if (vals && !json_is_object(vals)) return pl_fail(d, PL_ETYPE, "values must be an object");
@@ -1026,12 +1019,12 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
     if (id) {
       st_team_doc old;
       e = s->st->ops->team_doc_get(s->st, c->seller_id, "rule", id, a, &old);
-      if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no rule R%lld", (long long)id);
+      if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no rule %s", svc_team_ref(a, "R", id));
       if (!e) doc.created_at = old.created_at;
     }
   }
   if (!e) e = s->st->ops->team_doc_put(s->st, &doc);
-  if (!e) e = svc__audit(s, c->seller_id, c->name, id ? "rule.update" : "rule.create", svc_team_ref(a, "R", doc.id), NULL);
+  if (!e) e = svc__audit(s, c->seller_id, c->name, id ? "rule.update" : "rule.create", svc__record_ref(a, "R", doc.id), NULL);
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
 }
@@ -1083,7 +1076,7 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
   json_t *body = NULL;
   e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
   if (!e && strcmp(doc.state, "pending"))
-    e = pl_fail(d, PL_ECONFLICT, "proposal PR%lld is already %s", (long long)id, doc.state);
+    e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id), doc.state);
   if (!e) {
     json_object_set_new(body, "decided_by", json_integer(c->agent_id));
     doc.state = "discarded";
@@ -1091,7 +1084,7 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
     doc.updated_at = svc_now(s);
     e = s->st->ops->team_doc_put(s->st, &doc);
   }
-  if (!e) e = svc__audit(s, c->seller_id, c->name, "proposal.discard", svc_team_ref(a, "PR", id), NULL);
+  if (!e) e = svc__audit(s, c->seller_id, c->name, "proposal.discard", svc__record_ref(a, "PR", id), NULL);
   json_decref(body);
   return svc__end(s, e, d);
 }
@@ -1214,7 +1207,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
     }
     if (clean && !svc__check_quota(s, t->seller_id, a, &d)) {
       svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = "owner",
-                       .marketplace_id = t->marketplace_id, .name = pl_arena_printf(a, "rule:R%lld", (long long)rule)};
+                       .marketplace_id = t->marketplace_id, .name = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rule))};
       svc_send_in in = {.text = text};
       svc_sent sent;
       e = svc__add_message(s, &rc, t, &in, NULL, a, &sent, &d);
@@ -1269,7 +1262,7 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
       const char *type = json_string_value(json_object_get(act, "type"));
       const char *outcome = "done";
       pl_detail d = {{0}};
-      char *rname = pl_arena_printf(a, "rule:R%lld", (long long)rules[k].id);
+      char *rname = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rules[k].id));
       if (!strcmp(type, "assign")) {
         json_t *ag = json_object_get(act, "agent_id");
         int64_t who = json_is_integer(ag) ? json_integer_value(ag) : -1, got = 0;

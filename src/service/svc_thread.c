@@ -61,7 +61,7 @@ static pl_err load_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, 
               (c->kind == ST_PRINCIPAL_BUYER && strcmp(c->buyer_id, t->buyer_id)) ||
               (c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
                strcmp(c->marketplace_id, t->marketplace_id)))))
-    return pl_fail(d, PL_ENOTFOUND, "no thread T%lld", (long long)id);
+    return pl_fail(d, PL_ENOTFOUND, "no thread %s", svc_thread_ref(a, id));
   return e;
 }
 
@@ -162,8 +162,8 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   }
   if (!e)
     e = svc__audit(s, t->seller_id, c->name, seller ? "message.seller" : "message.buyer",
-                   svc_thread_ref(a, t->id),
-                   json_pack("{s:s,s:s,s:s}", "message", svc_message_ref(a, m->id), "status", status,
+                   svc__record_ref(a, "T", t->id),
+                   json_pack("{s:s,s:s,s:s}", "message", svc__record_ref(a, "M", m->id), "status", status,
                              "kind", m->kind));
   if (!e) e = svc__outbox_message(s, t, m);
   if (!e && !seller && !in->ext_id) e = svc__team_on_buyer_message(s, t, m, a);
@@ -200,8 +200,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
       e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
     if (!e) {
       pl_err g = s->st->ops->thread_find_order(s->st, o.id, a, &existing);
-      if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread T%lld; write there", o.id,
-                          (long long)existing.id);
+      if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread %s; write there", o.id,
+                          svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;
     }
     t->order_id = o.id;
@@ -213,8 +213,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find_product(s->st, sl.id, c->buyer_id, in->asin, a, &existing);
-      if (!g) e = pl_fail(d, PL_EEXIST, "you already asked about %s in thread T%lld; write there",
-                          in->asin, (long long)existing.id);
+      if (!g) e = pl_fail(d, PL_EEXIST, "you already asked about %s in thread %s; write there",
+                          in->asin, svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;
     }
     t->asin = (char *)in->asin;
@@ -387,7 +387,7 @@ pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived
     t->archived = archived;
     e = s->st->ops->thread_update(s->st, t);
     if (!e) e = svc__audit(s, t->seller_id, c->name, archived ? "thread.archive" : "thread.unarchive",
-                           svc_thread_ref(a, id), NULL);
+                           svc__record_ref(a, "T", id), NULL);
   }
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", t, NULL);
@@ -419,9 +419,9 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
   if (e) return e;
   e = s->st->ops->message_get(s->st, message_id, a, m);
   st_thread t;
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e) e = load_thread(s, c, m->thread_id, a, &t, d);
-  if (e == PL_ENOTFOUND) pl_fail(d, PL_ENOTFOUND, "no message M%lld", (long long)message_id);
+  if (e == PL_ENOTFOUND) pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e && strcmp(m->direction, "buyer"))
     e = pl_fail(d, PL_EINVAL, "only buyer messages can be flagged as needing no response");
   if (!e && m->flagged != value) {
@@ -436,7 +436,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     m->flagged = value;
     if (!e) e = svc__thread_recompute(s, &t, a);
     if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
-                           svc_thread_ref(a, t.id), json_pack("{s:s}", "message", svc_message_ref(a, m->id)));
+                           svc__record_ref(a, "T", t.id), json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   }
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
@@ -459,7 +459,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
   if (!e) e = svc__attachments_fill(s, msgs, nm, a);
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
-  if (!e) e = s->st->ops->audit_list(s->st, svc_thread_ref(a, id), a, &aud, &na);
+  if (!e) e = s->st->ops->audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
   if (!e && t.order_id) {
     e = s->st->ops->order_get(s->st, t.order_id, a, &o);
     have_order = !e;
@@ -491,7 +491,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
     }
     json_object_set_new(j, "audit", aa);
   }
-  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.export", svc_thread_ref(a, id), NULL);
+  if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.export", svc__record_ref(a, "T", id), NULL);
   e = svc__end(s, e, d);
   if (e) {
     json_decref(j);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "util/pl_ref.h"
 #include "util/pl_time.h"
 
 char *sla_window_label(int64_t window_s, char *buf) {
@@ -30,8 +31,8 @@ static json_t *deadline_list(const sla_deadline *dl, size_t n) {
     const sla_deadline *x = &dl[i];
     json_t *o = json_object();
     json_object_set_new(o, "id", x->ref ? json_string(x->ref) : json_integer(x->msg_id));
-    char tref[32];
-    snprintf(tref, sizeof tref, "T%lld", (long long)x->thread_id);
+    char tref[PL_REF_MAX];
+    pl_ref_format(tref, "T", x->thread_id);
     json_object_set_new(o, "thread", json_string(tref)); /* as the API names threads */
     json_object_set_new(o, "received_at", iso(x->received_at));
     json_object_set_new(o, "due_at", iso(x->due_at));

@@ -41,6 +41,15 @@ typedef struct {
   char *seller_id, *name, *role; /* role: owner, agent, read_only */
 } st_agent;
 
+/* An address an agent registered to write by e-mail as that agent (docs/postfix.md). */
+typedef struct {
+  int64_t id, agent_id;
+  char *seller_id;
+  char *email_sealed; /* encrypted (pl_seal) */
+  char *email_hash;   /* keyed hash of the lower-cased address, for look-ups */
+  pl_time created_at;
+} st_agent_address;
+
 typedef struct {
   char *id, *name, *locale;
   char *email_sealed; /* encrypted */
@@ -111,11 +120,32 @@ typedef struct {
   pl_time at;
 } st_event;
 
+/* An audit entry. The log is one hash chain per seller (chain = the seller's id) and one
+ * platform chain ("") for what no seller owns (marketplaces, buyers), so that appends of
+ * different tenants never wait for each other; seq is the entry's place in its chain.
+ * Entries written before chains were per seller have chain NULL and seq 0: they form
+ * the legacy chain in id order, and every chain begins at its last hash. */
 typedef struct {
-  int64_t id;
-  char *seller_id, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
+  int64_t id, seq;
+  char *seller_id, *chain, *actor, *action, *subject, *detail_json, *prev_hash, *hash;
   pl_time at;
 } st_audit;
+
+/* The head of a chain: its last entry's seq and hash (seq 0: no entry yet, hash is
+ * where the chain begins). */
+typedef struct {
+  char *chain, *hash;
+  int64_t seq;
+} st_audit_head;
+
+/* A signed checkpoint over every chain head (docs/scaling.md, "The audit log"). */
+typedef struct {
+  int64_t id, nchains;
+  pl_time at;
+  char *root;       /* Merkle root over the heads, hex */
+  char *heads_json; /* [[chain, seq, hash], ...] sorted by chain */
+  char *public_key, *signature; /* Ed25519, hex; the signature is over the root's statement */
+} st_audit_checkpoint;
 
 typedef struct {
   int64_t id;
@@ -385,9 +415,19 @@ typedef struct store_ops {
   pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
                             st_thread **out, size_t *n);
 
-  /* Appends to the hash-chained audit log (the store computes prev_hash and hash). */
+  /* Appends to the chain e->chain (the store computes seq, prev_hash and hash, locking
+   * only that chain's head). */
   pl_err (*audit_append)(store *s, st_audit *e);
   pl_err (*audit_list)(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+  /* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
+   * the legacy chain by id after `after`. */
+  pl_err (*audit_chain)(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                        st_audit **out, size_t *n);
+  /* Every chain's head, sorted by chain. */
+  pl_err (*audit_heads)(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+  /* Checkpoints: append one (sets c->id); list them oldest first. */
+  pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
+  pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
   /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
    * seller_id when client_id is NULL. */
@@ -417,6 +457,16 @@ typedef struct store_ops {
   /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
   pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
                        st_agent *out);
+  /* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
+  pl_err (*agent_address_add)(store *s, st_agent_address *v);
+  /* The seller's addresses (agent_id 0: every agent's), by id. */
+  pl_err (*agent_address_list)(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                               st_agent_address **out, size_t *n);
+  /* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
+  pl_err (*agent_address_delete)(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+  /* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
+  pl_err (*agent_address_find)(store *s, const char *seller_id, const char *email_hash,
+                               pl_arena *a, st_agent_address *out);
 
   /* ---- attachments (svc_attach.c) ---- */
   pl_err (*attachment_put)(store *s, const st_attachment *a);

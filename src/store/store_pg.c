@@ -14,7 +14,8 @@
  *  - Inserts that may meet a unique constraint in a race (aliases, threads, tokens,
  *    imported messages) use ON CONFLICT DO NOTHING and report PL_EEXIST, so that the
  *    transaction stays usable, as it does after a SQLite constraint failure.
- *  - The audit chain head is a one-row table locked by each append.
+ *  - Each seller's audit chain has a head row, locked by each append to that chain
+ *    only (store_pg_audit.c).
  * Lock order is always thread, then audit head, so nodes cannot deadlock each other. */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -37,7 +38,7 @@ enum {
   Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
   Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
-  Q_AUDIT_HEAD, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
   Q_RATE_ENSURE, Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
@@ -192,13 +193,6 @@ static const char *const sql[Q__COUNT] = {
   [Q_STATE_FLAG] = "UPDATE message_state SET flagged = $2 WHERE message_id = $1",
   [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
                    " FROM message_events WHERE thread_id = $1 ORDER BY id",
-  [Q_AUDIT_HEAD] = "SELECT hash FROM audit_head WHERE one FOR UPDATE",
-  [Q_AUDIT_INSERT] = "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
-                     " prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)"
-                     " UPDATE audit_head h SET hash = $8, last_id = ins.id FROM ins"
-                     " WHERE h.one RETURNING ins.id",
-  [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
-                   " FROM audit WHERE subject = $1 ORDER BY id",
   [Q_PING] = "SELECT 1",
   [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -1138,70 +1132,6 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   return PL_OK;
 }
 
-/* ---- audit ------------------------------------------------------------------------- */
-
-static pl_err pg_audit_append(store *s, st_audit *e) {
-  CONN(s);
-  /* Lock the head: appenders on every node queue here until the holder commits, so the
-   * hash we chain to is the latest one and the id drawn next follows it. */
-  PGresult *r;
-  pl_err x = query_one(k, Q_AUDIT_HEAD, NULL, &r);
-  if (x == PL_ENOTFOUND) {
-    fprintf(stderr, "parley: postgres: the audit chain head row is missing\n");
-    k->failed = true;
-    return PL_ESTORE;
-  }
-  if (x) return x;
-  char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-  if (PQgetlength(r, 0, 0) == 64) memcpy(prev, PQgetvalue(r, 0, 0), 65);
-  PQclear(r);
-  char hash[65];
-  store__audit_hash(e, prev, hash);
-  pg_params p = {.n = 0};
-  p_text(&p, e->seller_id);
-  p_int(&p, e->at);
-  p_text(&p, e->actor);
-  p_text(&p, e->action);
-  p_text(&p, e->subject);
-  p_text(&p, e->detail_json ? e->detail_json : "{}");
-  p_text(&p, prev);
-  p_text(&p, hash);
-  if ((x = query_one(k, Q_AUDIT_INSERT, &p, &r))) return x == PL_ENOTFOUND ? PL_ESTORE : x;
-  e->id = col_int(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out,
-                            size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, subject);
-  PGresult *r = run(k, Q_AUDIT_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  int rows = PQntuples(r);
-  st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_audit *v = &arr[i];
-    v->id = col_int(r, i, 0);
-    v->seller_id = col_text(a, r, i, 1);
-    v->at = col_int(r, i, 2);
-    v->actor = col_text(a, r, i, 3);
-    v->action = col_text(a, r, i, 4);
-    v->subject = col_text(a, r, i, 5);
-    v->detail_json = col_text(a, r, i, 6);
-    v->prev_hash = col_text(a, r, i, 7);
-    v->hash = col_text(a, r, i, 8);
-  }
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
-  return PL_OK;
-}
 
 /* ---- marketplace rules -------------------------------------------------------------- */
 
@@ -1449,8 +1379,12 @@ static const store_ops pg_ops = {
   .thread_due_list = pg__thread_due_list,
   .counter_get = pg__counter_get,
   .counter_bump = pg__counter_bump,
-  .audit_append = pg_audit_append,
-  .audit_list = pg_audit_list,
+  .audit_append = pg__audit_append,
+  .audit_list = pg__audit_list,
+  .audit_chain = pg__audit_chain,
+  .audit_heads = pg__audit_heads,
+  .audit_checkpoint_add = pg__audit_checkpoint_add,
+  .audit_checkpoint_list = pg__audit_checkpoint_list,
   .spapi_client_put = pg__spapi_client_put,
   .spapi_client_get = pg__spapi_client_get,
   .spapi_upload_put = pg__spapi_upload_put,
@@ -1462,6 +1396,10 @@ static const store_ops pg_ops = {
   .seller_find_alias = pg__seller_find_alias,
   .buyer_find_email = pg__buyer_find_email,
   .agent_find = pg__agent_find,
+  .agent_address_add = pg__agent_address_add,
+  .agent_address_list = pg__agent_address_list,
+  .agent_address_delete = pg__agent_address_delete,
+  .agent_address_find = pg__agent_address_find,
   .attachment_put = pg__attachment_put,
   .attachment_get = pg__attachment_get,
   .attachment_find_sha = pg__attachment_find_sha,

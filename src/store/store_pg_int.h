@@ -48,6 +48,12 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **marketpla
                       char **buyer_id, char **seller_id);
 pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);
 pl_err pg__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+pl_err pg__agent_address_add(store *s, st_agent_address *v);
+pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                              st_agent_address **out, size_t *n);
+pl_err pg__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+pl_err pg__agent_address_find(store *s, const char *seller_id, const char *email_hash, pl_arena *a,
+                              st_agent_address *out);
 pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
                       st_agent *out);
 
@@ -60,6 +66,15 @@ pl_err pg__attachment_link(store *s, int64_t message_id, int64_t thread_id, cons
 pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
                                  size_t *n);
 pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
+
+/* The audit log (store_pg_audit.c), for the vtable. */
+pl_err pg__audit_append(store *s, st_audit *e);
+pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                       st_audit **out, size_t *n);
+pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c);
+pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
 /* Team work (store_pg_team.c), for the vtable. */
 pl_err pg__team_doc_put(store *s, st_team_doc *d);

@@ -151,3 +151,77 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   PQclear(r);
   return PL_OK;
 }
+
+#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
+
+static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
+  o->id = num_at(r, row, 0);
+  o->seller_id = text_at(a, r, row, 1);
+  o->agent_id = num_at(r, row, 2);
+  o->email_sealed = text_at(a, r, row, 3);
+  o->email_hash = text_at(a, r, row, 4);
+  o->created_at = num_at(r, row, 5);
+}
+
+pl_err pg__agent_address_add(store *s, st_agent_address *v) {
+  char ag[24], at[24];
+  snprintf(ag, sizeof ag, "%lld", (long long)v->agent_id);
+  snprintf(at, sizeof at, "%lld", (long long)v->created_at);
+  const char *p[] = {v->seller_id, ag, v->email_sealed, v->email_hash, at};
+  PGresult *r;
+  /* The agent must be the seller's: the insert takes nothing when it is not. */
+  pl_err e = one(s, "INSERT INTO agent_addresses(seller_id, agent_id, email_sealed, email_hash, created_at)"
+                    " SELECT $1, id, $3, $4, $5 FROM agents WHERE id = $2 AND seller_id = $1 RETURNING id",
+                 5, p, &r);
+  if (e) return e;
+  v->id = num_at(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                              st_agent_address **out, size_t *n) {
+  char ag[24];
+  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
+  const char *p[] = {seller_id, ag};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
+                               " AND ($2::bigint = 0 OR agent_id = $2::bigint) ORDER BY id",
+                               2, p, &e);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_agent_address *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_address(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+pl_err pg__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id) {
+  char ag[24], idv[24];
+  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
+  snprintf(idv, sizeof idv, "%lld", (long long)id);
+  const char *p[] = {idv, seller_id, ag};
+  PGresult *r;
+  pl_err e = one(s, "DELETE FROM agent_addresses WHERE id = $1 AND seller_id = $2 AND agent_id = $3"
+                    " RETURNING id", 3, p, &r);
+  if (!e) PQclear(r);
+  return e;
+}
+
+pl_err pg__agent_address_find(store *s, const char *seller_id, const char *hash, pl_arena *a,
+                              st_agent_address *o) {
+  const char *p[] = {seller_id, hash};
+  PGresult *r;
+  pl_err e = one(s, "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1 AND email_hash = $2",
+                 2, p, &r);
+  if (e) return e;
+  read_address(a, r, 0, o);
+  PQclear(r);
+  return PL_OK;
+}

@@ -242,6 +242,32 @@ static const char *const store_pg_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* Addresses agents write from by e-mail (as SQLite's; docs/postfix.md). */
+    "CREATE TABLE agent_addresses("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  agent_id BIGINT NOT NULL REFERENCES agents(id), email_sealed TEXT NOT NULL,"
+    "  email_hash TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (seller_id, email_hash));"
+    "CREATE INDEX agent_addresses_agent ON agent_addresses(agent_id);",
+
+    /* One audit chain per seller, and signed checkpoints over every head (as SQLite's).
+     * The one-row head that every append of every tenant locked goes: each chain's head
+     * row is locked only by appends to that chain. */
+    "ALTER TABLE audit ADD COLUMN chain TEXT;"
+    "ALTER TABLE audit ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX audit_chain_seq ON audit(chain, seq) WHERE chain IS NOT NULL;"
+    "CREATE INDEX audit_legacy ON audit(id) WHERE chain IS NULL;"
+    "CREATE TABLE audit_heads(chain TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);"
+    "DROP TABLE audit_head;"
+    "CREATE TABLE audit_checkpoints("
+    "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL,"
+    "  nchains BIGINT NOT NULL, root TEXT NOT NULL, heads TEXT NOT NULL,"
+    "  public_key TEXT NOT NULL, signature TEXT NOT NULL);"
+    "CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints"
+    "  FOR EACH ROW EXECUTE FUNCTION parley_append_only();"
+    "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION parley_append_only();",
 };
 
 #endif

@@ -3,11 +3,15 @@
  * One connection serves the process; a mutex held from begin to commit/rollback
  * serialises transactions, which is what SQLite's single writer does anyway.
  * Statements are prepared once and cached. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
@@ -21,7 +25,7 @@ enum {
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
-  Q_AUDIT_LAST, Q_AUDIT_INSERT, Q_AUDIT_LIST, Q_PING,
+  Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
   Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
   Q__COUNT
@@ -158,11 +162,6 @@ static const char *const sql[Q__COUNT] = {
   [Q_STATE_FLAG] = "UPDATE message_state SET flagged = ?2 WHERE message_id = ?1",
   [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
                    " FROM message_events WHERE thread_id = ?1 ORDER BY id",
-  [Q_AUDIT_LAST] = "SELECT hash FROM audit ORDER BY id DESC LIMIT 1",
-  [Q_AUDIT_INSERT] = "INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
-                     " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [Q_AUDIT_LIST] = "SELECT id, seller_id, at, actor, action, subject, detail, prev_hash, hash"
-                   " FROM audit WHERE subject = ?1 ORDER BY id",
   [Q_PING] = "SELECT 1",
   [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
                " VALUES (?1, ?2, ?3, ?4)",
@@ -199,6 +198,20 @@ struct sq_store {
   store base;
   sqlite3 *db;
   pthread_mutex_t mu;
+  bool writing; /* the open transaction was begun for writing */
+  /* Group commit (sq_commit): a commit is written with synchronous=NORMAL, then made
+   * durable by one fdatasync of the WAL shared by every commit that is waiting for one. */
+  pthread_mutex_t sync_mu;
+  pthread_cond_t sync_cv;
+  char *wal_path, *db_path;
+  int wal_fd;           /* the WAL, opened by the syncing thread; -1 until needed */
+  uint64_t committed;   /* write transactions committed, in WAL order */
+  uint64_t synced;      /* of those, made durable */
+  bool syncing;         /* a thread is in fdatasync for the others */
+  bool broken;          /* an fdatasync failed: nothing more is acknowledged */
+  uint64_t syncs;       /* fdatasync calls made */
+  void (*sync_hook)(void *ctx); /* tests: runs before each fdatasync, in the syncing thread */
+  void *sync_ctx;
   sqlite3_stmt *stmt[Q__COUNT];
   sqlite3_stmt *more[SQ_MORE_STATEMENTS]; /* statements of the other store_sqlite_*.c files */
 };
@@ -274,6 +287,20 @@ sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
 
 sqlite3 *sq__db(sq_store *q) { return q->db; }
 
+void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx) {
+  SQ(s)->sync_hook = hook;
+  SQ(s)->sync_ctx = ctx;
+}
+
+void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, uint64_t *syncs) {
+  sq_store *q = SQ(s);
+  pthread_mutex_lock(&q->sync_mu);
+  *committed = q->committed;
+  *synced = q->synced;
+  *syncs = q->syncs;
+  pthread_mutex_unlock(&q->sync_mu);
+}
+
 /* ---- transactions ------------------------------------------------------------- */
 
 static void sq_close(store *s) {
@@ -281,7 +308,12 @@ static void sq_close(store *s) {
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
   for (int i = 0; i < SQ_MORE_STATEMENTS; i++) sqlite3_finalize(q->more[i]);
   sqlite3_close(q->db);
+  if (q->wal_fd >= 0) close(q->wal_fd);
   pthread_mutex_destroy(&q->mu);
+  pthread_mutex_destroy(&q->sync_mu);
+  pthread_cond_destroy(&q->sync_cv);
+  free(q->wal_path);
+  free(q->db_path);
   free(q);
 }
 
@@ -290,14 +322,91 @@ static pl_err sq_begin(store *s, bool write) {
   pthread_mutex_lock(&q->mu);
   pl_err e = exec(q, write ? "BEGIN IMMEDIATE" : "BEGIN");
   if (e) pthread_mutex_unlock(&q->mu);
+  else q->writing = write;
   return e;
 }
 
+/* fdatasync of the WAL file, reopened when SQLite replaced it (it does not while this
+ * connection is open; the check costs one stat). Without a WAL, the database file. */
+static int sync_wal(sq_store *q) {
+  struct stat now, open_one;
+  if (q->wal_fd >= 0 && (stat(q->wal_path, &now) || fstat(q->wal_fd, &open_one) ||
+                         now.st_ino != open_one.st_ino || now.st_dev != open_one.st_dev)) {
+    close(q->wal_fd);
+    q->wal_fd = -1;
+  }
+  if (q->wal_fd < 0) q->wal_fd = open(q->wal_path, O_RDWR | O_CLOEXEC);
+  q->syncs++;
+  if (q->wal_fd >= 0) return fdatasync(q->wal_fd);
+  int fd = open(q->db_path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = fdatasync(fd);
+  close(fd);
+  return rc;
+}
+
+/* Waits until commit number mine is durable. The first waiter to find no sync running
+ * syncs for everyone committed so far; the others wait for it, and the next sync. */
+static pl_err durable(sq_store *q, uint64_t mine) {
+  pl_err e = PL_OK;
+  pthread_mutex_lock(&q->sync_mu);
+  while (q->synced < mine && !q->broken) {
+    if (q->syncing) {
+      pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+      continue;
+    }
+    q->syncing = true;
+    uint64_t upto = q->committed;
+    pthread_mutex_unlock(&q->sync_mu);
+    if (q->sync_hook) q->sync_hook(q->sync_ctx);
+    int rc = sync_wal(q);
+    pthread_mutex_lock(&q->sync_mu);
+    q->syncing = false;
+    if (rc) {
+      /* After a failed fsync the kernel may have dropped the dirty pages: a retry that
+       * succeeds proves nothing. Stop acknowledging, as PostgreSQL does. */
+      q->broken = true;
+      fprintf(stderr, "parley: sqlite: fdatasync of %s failed: %s; no further writes are acknowledged\n",
+              q->wal_path, strerror(errno));
+    } else {
+      q->synced = upto;
+    }
+    pthread_cond_broadcast(&q->sync_cv);
+  }
+  if (q->synced < mine) e = PL_ESTORE;
+  pthread_mutex_unlock(&q->sync_mu);
+  return e;
+}
+
+/* Group commit: COMMIT writes the transaction to the WAL without waiting for the disk
+ * (synchronous=NORMAL), the connection goes to the next transaction at once, and the
+ * caller returns only when an fdatasync that began after its COMMIT has finished. One
+ * fsync then serves every transaction that committed meanwhile, so that durability does
+ * not cost one disk flush per request. Nothing is acknowledged before it is durable: the
+ * caller answers only after this returns PL_OK. */
 static pl_err sq_commit(store *s) {
   sq_store *q = SQ(s);
-  pl_err e = exec(q, "COMMIT");
+  bool wrote = q->writing;
+  pl_err e = PL_OK;
+  pthread_mutex_lock(&q->sync_mu);
+  bool broken = q->broken;
+  pthread_mutex_unlock(&q->sync_mu);
+  if (broken) {
+    exec(q, "ROLLBACK");
+    pthread_mutex_unlock(&q->mu);
+    return PL_ESTORE;
+  }
+  e = exec(q, "COMMIT");
   if (e) exec(q, "ROLLBACK");
+  uint64_t mine = 0;
+  if (!e && wrote) {
+    /* numbered under the connection's lock: in the order the WAL holds them */
+    pthread_mutex_lock(&q->sync_mu);
+    mine = ++q->committed;
+    pthread_mutex_unlock(&q->sync_mu);
+  }
   pthread_mutex_unlock(&q->mu);
+  if (mine) e = durable(q, mine);
   return e;
 }
 
@@ -974,71 +1083,6 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   return PL_OK;
 }
 
-/* ---- audit ---------------------------------------------------------------------- */
-
-static pl_err sq_audit_append(store *s, st_audit *e) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AUDIT_LAST);
-  if (!st) return PL_ESTORE;
-  char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-  pl_err r = sq__one(q, st);
-  if (r == PL_OK) {
-    const char *h = (const char *)sqlite3_column_text(st, 0);
-    if (h && strlen(h) == 64) memcpy(prev, h, 65);
-    sqlite3_reset(st);
-  } else if (r != PL_ENOTFOUND) {
-    return r;
-  }
-  char hash[65];
-  store__audit_hash(e, prev, hash);
-  st = stmt(q, Q_AUDIT_INSERT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, e->seller_id);
-  sqlite3_bind_int64(st, 2, e->at);
-  sq__bind_text(st, 3, e->actor);
-  sq__bind_text(st, 4, e->action);
-  sq__bind_text(st, 5, e->subject);
-  sq__bind_text(st, 6, e->detail_json ? e->detail_json : "{}");
-  sq__bind_text(st, 7, prev);
-  sq__bind_text(st, 8, hash);
-  r = sq__run(q, st);
-  if (!r) e->id = sqlite3_last_insert_rowid(q->db);
-  return r;
-}
-
-static pl_err sq_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out,
-                            size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AUDIT_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, subject);
-  size_t cap = 16, k = 0;
-  st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_audit *e = &arr[k++];
-    e->id = sqlite3_column_int64(st, 0);
-    e->seller_id = sq__col_text(a, st, 1);
-    e->at = sqlite3_column_int64(st, 2);
-    e->actor = sq__col_text(a, st, 3);
-    e->action = sq__col_text(a, st, 4);
-    e->subject = sq__col_text(a, st, 5);
-    e->detail_json = sq__col_text(a, st, 6);
-    e->prev_hash = sq__col_text(a, st, 7);
-    e->hash = sq__col_text(a, st, 8);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
 
 /* ---- marketplace rules ------------------------------------------------------------ */
 
@@ -1273,8 +1317,12 @@ static const store_ops sq_ops = {
   .thread_due_list = sq__thread_due_list,
   .counter_get = sq__counter_get,
   .counter_bump = sq__counter_bump,
-  .audit_append = sq_audit_append,
-  .audit_list = sq_audit_list,
+  .audit_append = sq__audit_append,
+  .audit_list = sq__audit_list,
+  .audit_chain = sq__audit_chain,
+  .audit_heads = sq__audit_heads,
+  .audit_checkpoint_add = sq__audit_checkpoint_add,
+  .audit_checkpoint_list = sq__audit_checkpoint_list,
   .spapi_client_put = sq__spapi_client_put,
   .spapi_client_get = sq__spapi_client_get,
   .spapi_upload_put = sq__spapi_upload_put,
@@ -1286,6 +1334,10 @@ static const store_ops sq_ops = {
   .seller_find_alias = sq__seller_find_alias,
   .buyer_find_email = sq__buyer_find_email,
   .agent_find = sq__agent_find,
+  .agent_address_add = sq__agent_address_add,
+  .agent_address_list = sq__agent_address_list,
+  .agent_address_delete = sq__agent_address_delete,
+  .agent_address_find = sq__agent_address_find,
   .attachment_put = sq__attachment_put,
   .attachment_get = sq__attachment_get,
   .attachment_find_sha = sq__attachment_find_sha,
@@ -1341,6 +1393,12 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   sq_store *q = pl_xcalloc(1, sizeof *q);
   q->base.ops = &sq_ops;
   pthread_mutex_init(&q->mu, NULL);
+  pthread_mutex_init(&q->sync_mu, NULL);
+  pthread_cond_init(&q->sync_cv, NULL);
+  q->wal_fd = -1;
+  q->db_path = pl_xstrdup(path);
+  q->wal_path = pl_xmalloc(strlen(path) + 5);
+  sprintf(q->wal_path, "%s-wal", path);
   int rc = sqlite3_open_v2(path, &q->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
@@ -1348,9 +1406,11 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
     goto fail;
   }
   sqlite3_busy_timeout(q->db, 5000);
-  /* WAL lets readers of other processes (parley export, sqlite3) work beside a writer;
-   * synchronous=FULL makes a commit durable before the request is acknowledged. */
-  if (exec(q, "PRAGMA journal_mode = WAL") || exec(q, "PRAGMA synchronous = FULL") ||
+  /* WAL lets readers of other processes (parley export, sqlite3) work beside a writer.
+   * synchronous=NORMAL: a commit is made durable by sq_commit's shared fdatasync of the
+   * WAL (group commit) before the request is acknowledged; checkpoints still sync the WAL
+   * before they copy it and the database after. */
+  if (exec(q, "PRAGMA journal_mode = WAL") || exec(q, "PRAGMA synchronous = NORMAL") ||
       exec(q, "PRAGMA foreign_keys = ON")) {
     pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
     goto fail;

@@ -7,12 +7,13 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 112
+#define SQ_MORE_STATEMENTS 128
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
 #define SQ_SLOT_TEAM 64  /* store_sqlite_team.c: 64..95 */
 #define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
+#define SQ_SLOT_AUDIT 112 /* store_sqlite_audit.c: 112..127 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -28,6 +29,11 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);
 /* Reads a buyer row: id, name, locale, email_sealed, email_hash, opt_out. */
 void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o);
+/* Group commit, for tests and benchmarks: a hook run by the syncing thread before each
+ * fdatasync, and how many write transactions committed, were made durable, and how many
+ * fdatasync calls that took. */
+void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx);
+void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, uint64_t *syncs);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */
@@ -71,6 +77,12 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **marketpla
                       char **buyer_id, char **seller_id);
 pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);
 pl_err sq__buyer_find_email(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
+pl_err sq__agent_address_add(store *s, st_agent_address *v);
+pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                              st_agent_address **out, size_t *n);
+pl_err sq__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+pl_err sq__agent_address_find(store *s, const char *seller_id, const char *email_hash, pl_arena *a,
+                              st_agent_address *out);
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a,
                       st_agent *out);
 
@@ -83,6 +95,15 @@ pl_err sq__attachment_link(store *s, int64_t message_id, int64_t thread_id, cons
 pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
                                  size_t *n);
 pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n);
+
+/* The audit log (store_sqlite_audit.c), for the vtable. */
+pl_err sq__audit_append(store *s, st_audit *e);
+pl_err sq__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                       st_audit **out, size_t *n);
+pl_err sq__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c);
+pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
 /* Team work (store_sqlite_team.c), for the vtable. */
 pl_err sq__team_doc_put(store *s, st_team_doc *d);

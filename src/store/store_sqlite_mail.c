@@ -5,7 +5,7 @@
 
 enum {
   S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_SELLER_ALIAS,
-  S_BUYER_EMAIL, S_AGENT_FIND
+  S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND
 };
 
 #define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
@@ -136,6 +136,94 @@ pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   o->seller_id = sq__col_text(a, st, 1);
   o->name = sq__col_text(a, st, 2);
   o->role = sq__col_text(a, st, 3);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
+
+static void read_address(pl_arena *a, sqlite3_stmt *st, st_agent_address *o) {
+  o->id = sqlite3_column_int64(st, 0);
+  o->seller_id = sq__col_text(a, st, 1);
+  o->agent_id = sqlite3_column_int64(st, 2);
+  o->email_sealed = sq__col_text(a, st, 3);
+  o->email_hash = sq__col_text(a, st, 4);
+  o->created_at = sqlite3_column_int64(st, 5);
+}
+
+pl_err sq__agent_address_add(store *s, st_agent_address *v) {
+  sq_store *q = SQ(s);
+  /* The agent must be the seller's: the insert takes nothing when it is not. */
+  sqlite3_stmt *st = sq__stmt(q, S_ADDR_ADD,
+                              "INSERT INTO agent_addresses(seller_id, agent_id, email_sealed, email_hash,"
+                              " created_at) SELECT ?1, id, ?3, ?4, ?5 FROM agents WHERE id = ?2"
+                              " AND seller_id = ?1");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, v->seller_id);
+  sqlite3_bind_int64(st, 2, v->agent_id);
+  sq__bind_text(st, 3, v->email_sealed);
+  sq__bind_text(st, 4, v->email_hash);
+  sqlite3_bind_int64(st, 5, v->created_at);
+  pl_err e = sq__run(q, st);
+  if (e) return e;
+  if (sqlite3_changes(sq__db(q)) == 0) return PL_ENOTFOUND;
+  v->id = sqlite3_last_insert_rowid(sq__db(q));
+  return PL_OK;
+}
+
+pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                              st_agent_address **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_ADDR_LIST,
+                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
+                              " AND (?2 = 0 OR agent_id = ?2) ORDER BY id");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sqlite3_bind_int64(st, 2, agent_id);
+  size_t cap = 8, k = 0;
+  st_agent_address *arr = pl_arena_alloc(a, cap * sizeof *arr);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      st_agent_address *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
+      memcpy(bigger, arr, cap * sizeof *arr);
+      arr = bigger;
+      cap *= 2;
+    }
+    read_address(a, st, &arr[k++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_ADDR_DELETE,
+                              "DELETE FROM agent_addresses WHERE id = ?1 AND seller_id = ?2 AND agent_id = ?3");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  sq__bind_text(st, 2, seller_id);
+  sqlite3_bind_int64(st, 3, agent_id);
+  pl_err e = sq__run(q, st);
+  if (!e && sqlite3_changes(sq__db(q)) == 0) e = PL_ENOTFOUND;
+  return e;
+}
+
+pl_err sq__agent_address_find(store *s, const char *seller_id, const char *hash, pl_arena *a,
+                              st_agent_address *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_ADDR_FIND,
+                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
+                              " AND email_hash = ?2");
+  if (!st) return PL_ESTORE;
+  sq__bind_text(st, 1, seller_id);
+  sq__bind_text(st, 2, hash);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_address(a, st, o);
   sqlite3_reset(st);
   return PL_OK;
 }

@@ -210,6 +210,29 @@ static const char *const store_sqlite_migrations[] = {
     "  WHERE m.thread_id = threads.id AND m.at <= threads.seller_read_id), 0),"
     "  buyer_read_id = coalesce((SELECT max(m.id) FROM messages m"
     "  WHERE m.thread_id = threads.id AND m.at <= threads.buyer_read_id), 0);",
+
+    /* Addresses agents write from by e-mail (docs/postfix.md, "Who speaks for a party"):
+     * sealed, found by keyed hash, each once per seller. */
+    "CREATE TABLE agent_addresses("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id), email_sealed TEXT NOT NULL,"
+    "  email_hash TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (seller_id, email_hash));"
+    "CREATE INDEX agent_addresses_agent ON agent_addresses(agent_id);",
+
+    /* One audit chain per seller, and signed checkpoints over every head. Entries
+     * written before keep chain NULL: the legacy chain, where every new chain begins. */
+    "ALTER TABLE audit ADD COLUMN chain TEXT;"
+    "ALTER TABLE audit ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX audit_chain_seq ON audit(chain, seq) WHERE chain IS NOT NULL;"
+    "CREATE INDEX audit_legacy ON audit(id) WHERE chain IS NULL;"
+    "CREATE TABLE audit_heads(chain TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);"
+    "CREATE TABLE audit_checkpoints("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, nchains INTEGER NOT NULL, root TEXT NOT NULL,"
+    "  heads TEXT NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL);"
+    "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
+    "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;",
 };
 
 #endif

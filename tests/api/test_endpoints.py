@@ -68,7 +68,7 @@ class Endpoints(FastCase):
         for i, topic in enumerate(ORDER_TOPICS):
             oid = self.new_order("B1", "S1")
             t, m = self.start_thread(self.fx.b1, oid, topic, "question about %s" % topic)
-            self.assertRegex(t["id"], r"^T\d+$")
+            self.assertRegex(t["id"], r"^T[0-9a-z]{12}$")
             self.assertEqual(t["order_id"], oid)
             self.assertIsNone(t["asin"])
             self.assertEqual(t["topic"], topic)

@@ -13,7 +13,7 @@ import time
 import unittest
 
 from parley_harness import (BACKEND, MP, Server, Store, agent_token, buyer_token, import_lines,
-                            main, order_line)
+                            main, order_line, run_cli)
 
 ZERO = "0" * 64
 ROUNDS = 5       # buyer message + seller reply per thread
@@ -191,16 +191,24 @@ class MultiNode(unittest.TestCase):
         self.check_audit_chain()
 
     def check_audit_chain(self):
-        rows = psql(self.store.url, "SELECT id, coalesce(seller_id, ''), at, actor, action, subject, detail,"
-                                    " prev_hash, hash FROM audit ORDER BY id")
-        self.assertTrue(rows)
-        prev = ZERO
-        for r in rows:
-            self.assertEqual(r[7], prev, "audit entry %s does not follow the one before" % r[0])
-            self.assertEqual(r[8], audit_hash(prev, r[1], r[2], r[3], r[4], r[5], r[6]), r[0])
-            prev = r[8]
-        head = psql(self.store.url, "SELECT hash, last_id FROM audit_head")
-        self.assertEqual(head, [[prev, rows[-1][0]]])
+        """Every seller's chain (and the platform's) links entry to entry, numbered without gaps
+        or repeats whichever node appended, and ends at its head; `parley audit verify` agrees."""
+        heads = psql(self.store.url, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain")
+        self.assertTrue(heads)
+        for chain, seq, hash_ in heads:
+            rows = psql(self.store.url, "SELECT id, coalesce(seller_id, ''), at, actor, action, subject, detail,"
+                                        " prev_hash, hash, seq FROM audit WHERE chain = '%s' ORDER BY seq"
+                                        % chain.replace("'", "''"))
+            prev = ZERO
+            for i, r in enumerate(rows):
+                self.assertEqual(int(r[9]), i + 1, "chain %r: entry %s out of place" % (chain, r[0]))
+                self.assertEqual(r[7], prev, "audit entry %s does not follow the one before" % r[0])
+                self.assertEqual(r[8], audit_hash(prev, r[1], r[2], r[3], r[4], r[5], r[6]), r[0])
+                prev = r[8]
+            self.assertEqual([int(seq), hash_], [len(rows), prev], chain)
+        out = run_cli(["audit", "verify", "--json"], self.store)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(json.loads(out.stdout)["ok"], out.stdout)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ function messageField() {
 }
 
 function threadIdFrom(message) {
-  const m = /\bT\d+\b/.exec(message || '');
+  const m = /\bT[0-9a-z]{12}\b/.exec(message || '');
   return m ? m[0] : null;
 }
 

@@ -5,10 +5,12 @@ import { readFile } from 'node:fs/promises';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
 
 let server;
+let T1, T2, T3, T4; // the demo's threads, in the order they were opened (tokens file)
 let chrome;
 const NEW_ORDER = '112-5550001-0000001';
 before(async () => {
   server = await startServer();
+  [T1, T2, T3, T4] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
   // A recent order of Jane's without a conversation yet.
   const day = 24 * 3600 * 1000;
@@ -61,7 +63,7 @@ test('a buyer contacts the seller from an order and asks about a product', async
   await p.locator('h1', { hasText: 'Damaged or defective item' }).waitFor();
   await p.locator('.msg-buyer .msg-text', { hasText: 'cracked battery case' }).waitFor();
   const threadUrl = p.url();
-  assert.match(threadUrl, /#\/thread\/T\d+$/);
+  assert.match(threadUrl, /#\/thread\/T[0-9a-z]{12}$/);
   await shot(p, 'journey5', 'contact-sent');
 
   // The seller's inbox shows it live, first.
@@ -126,15 +128,15 @@ test('the operator searches all threads and exports evidence', async () => {
   await signIn(p, server.tokens.operator, '#/threads');
   await p.locator('#thread-list[aria-busy="false"]').waitFor();
   const ids = await p.locator('#thread-list > li').evaluateAll((els) => els.map((e) => e.dataset.thread));
-  assert.ok(ids.includes('T1') && ids.includes('T4'), `threads of both sellers (got ${ids})`);
-  assert.match(await p.locator('[data-thread="T4"]').textContent(), /Nordlicht Leuchten · Anna Schmidt/);
+  assert.ok(ids.includes(T1) && ids.includes(T4), `threads of both sellers (got ${ids})`);
+  assert.match(await p.locator(`[data-thread="${T4}"]`).textContent(), /Nordlicht Leuchten · Anna Schmidt/);
   await shot(p, 'journey4', 'all-threads');
 
   await p.getByLabel('Search', { exact: true }).fill('112-4839201-5561023');
   await p.getByRole('button', { name: 'Search', exact: true }).click();
   await p.locator('#thread-list[aria-busy="false"]').waitFor();
   await p.waitForFunction(() => document.querySelectorAll('#thread-list > li').length === 1);
-  await p.locator('[data-thread="T1"] a').click();
+  await p.locator(`[data-thread="${T1}"] a`).click();
   await p.locator('h1', { hasText: 'Question about the product' }).waitFor();
   assert.equal(await p.locator('.compose').count(), 0, 'the operator does not write in threads');
   await shot(p, 'journey4', 'thread');
@@ -143,9 +145,9 @@ test('the operator searches all threads and exports evidence', async () => {
     p.waitForEvent('download'),
     p.getByRole('button', { name: 'Export evidence (JSON)' }).click(),
   ]);
-  assert.equal(download.suggestedFilename(), 'parley-evidence-T1.json');
+  assert.equal(download.suggestedFilename(), `parley-evidence-${T1}.json`);
   const evidence = JSON.parse(await readFile(await download.path(), 'utf8'));
-  assert.equal(evidence.thread.id, 'T1');
+  assert.equal(evidence.thread.id, T1);
   assert.equal(evidence.order.id, '112-4839201-5561023');
   assert.ok(Array.isArray(evidence.messages) && evidence.messages.length >= 3, 'the messages are in the export');
 

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
 
 let server;
+let T1, T2, T3, T4; // the demo's threads, in the order they were opened (tokens file)
 let chrome;
 before(async () => {
   server = await startServer();
+  [T1, T2, T3, T4] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
 });
 after(async () => {
@@ -40,36 +42,36 @@ test('filters, search and urgency in the inbox', async () => {
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
 
   // Response needed (the default): the two waiting threads, newest first, with time left coloured.
-  assert.deepEqual(await rows(p), ['T3', 'T2']);
+  assert.deepEqual(await rows(p), [T3, T2]);
   await p.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor();
-  assert.match(await p.locator('[data-thread="T2"] .due').getAttribute('class'), /due-urgent/, 'under 4 h left is urgent');
-  assert.match(await p.locator('[data-thread="T3"] .due').getAttribute('class'), /due-ok/);
-  assert.match(await p.locator('[data-thread="T2"] .due').textContent(), /^3 h \d+ min left/);
-  for (const id of ['T2', 'T3']) assert.match(await p.locator(`[data-thread="${id}"]`).getAttribute('class'), /is-unread/);
+  assert.match(await p.locator(`[data-thread="${T2}"] .due`).getAttribute('class'), /due-urgent/, 'under 4 h left is urgent');
+  assert.match(await p.locator(`[data-thread="${T3}"] .due`).getAttribute('class'), /due-ok/);
+  assert.match(await p.locator(`[data-thread="${T2}"] .due`).textContent(), /^3 h \d+ min left/);
+  for (const id of [T2, T3]) assert.match(await p.locator(`[data-thread="${id}"]`).getAttribute('class'), /is-unread/);
   await shot(p, 'journey2', 'response-needed');
 
-  assert.deepEqual(await pick(p, 'Unanswered'), ['T3', 'T2', 'T1']);
-  assert.deepEqual(await pick(p, 'Sent'), ['T1']);
-  assert.match(await p.locator('[data-thread="T1"] .badge').textContent(), /No response needed/);
+  assert.deepEqual(await pick(p, 'Unanswered'), [T3, T2, T1]);
+  assert.deepEqual(await pick(p, 'Sent'), [T1]);
+  assert.match(await p.locator(`[data-thread="${T1}"] .badge`).textContent(), /No response needed/);
   assert.deepEqual(await pick(p, 'Archived'), []);
   await p.locator('.list-status', { hasText: 'No threads in Archived.' }).waitFor();
-  assert.deepEqual(await pick(p, 'All'), ['T3', 'T2', 'T1']);
+  assert.deepEqual(await pick(p, 'All'), [T3, T2, T1]);
   assert.match(p.url(), /#\/inbox\?filter=all$/, 'the filter is kept in the address');
   await shot(p, 'journey2', 'all');
 
   // Search: order ID, ASIN, full text, alias; "Anything" recognises an order ID by its form.
-  assert.deepEqual(await search(p, 'Order ID', '112-7730155-0184426'), ['T2']);
-  assert.deepEqual(await search(p, 'Anything', '112-7730155-0184426'), ['T2']);
+  assert.deepEqual(await search(p, 'Order ID', '112-7730155-0184426'), [T2]);
+  assert.deepEqual(await search(p, 'Anything', '112-7730155-0184426'), [T2]);
   const asin = await search(p, 'ASIN', 'B0C1234567');
-  assert.ok(asin.includes('T3'), `ASIN search finds the product question (got ${asin})`);
-  assert.deepEqual(await search(p, 'Message text', 'torque'), ['T3']);
+  assert.ok(asin.includes(T3), `ASIN search finds the product question (got ${asin})`);
+  assert.deepEqual(await search(p, 'Message text', 'torque'), [T3]);
   await shot(p, 'journey2', 'search-text');
   assert.deepEqual(await search(p, 'Message text', 'no-such-word-anywhere'), []);
   await p.locator('.list-status', { hasText: 'No threads match' }).waitFor();
   await p.getByRole('button', { name: 'Clear' }).click();
-  assert.deepEqual(await rows(p), ['T3', 'T2', 'T1']);
-  const alias = (await p.locator('[data-thread="T1"] .row-alias').textContent()).trim();
-  assert.deepEqual(await search(p, 'Buyer alias', alias), ['T1']);
+  assert.deepEqual(await rows(p), [T3, T2, T1]);
+  const alias = (await p.locator(`[data-thread="${T1}"] .row-alias`).textContent()).trim();
+  assert.deepEqual(await search(p, 'Buyer alias', alias), [T1]);
 
   // Keyboard only: Tab reaches the filters and Enter switches them.
   await p.getByRole('button', { name: 'Clear' }).click();
@@ -77,7 +79,7 @@ test('filters, search and urgency in the inbox', async () => {
   await p.locator('.tab', { hasText: 'Sent' }).focus();
   await p.keyboard.press('Enter');
   await p.locator('.tab[aria-pressed="true"]', { hasText: 'Sent' }).waitFor();
-  assert.deepEqual(await rows(p), ['T1']);
+  assert.deepEqual(await rows(p), [T1]);
 
   s.check();
   await s.close();
@@ -87,8 +89,8 @@ test('an overdue thread is shown as late', async () => {
   const s = await newPage(chrome.browser, server.url, { name: 'seller-de' });
   const p = s.page;
   await signIn(p, server.tokens.agents['Jonas Weber'].token, '#/inbox');
-  assert.deepEqual(await rows(p), ['T4']);
-  const due = p.locator('[data-thread="T4"] .due');
+  assert.deepEqual(await rows(p), [T4]);
+  const due = p.locator(`[data-thread="${T4}"] .due`);
   assert.match(await due.getAttribute('class'), /due-late/);
   assert.match(await due.textContent(), /^Overdue 6 h/);
   await shot(p, 'journey2', 'late');
@@ -100,8 +102,8 @@ test('no response needed takes a thread out of Response needed; archive and back
   const s = await newPage(chrome.browser, server.url, { name: 'seller' });
   const p = s.page;
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-  assert.deepEqual(await rows(p), ['T3', 'T2']);
-  await p.locator('[data-thread="T2"] a').click();
+  assert.deepEqual(await rows(p), [T3, T2]);
+  await p.locator(`[data-thread="${T2}"] a`).click();
   await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
   const flag = p.getByLabel('No response needed');
   assert.equal(await flag.isChecked(), false);
@@ -111,13 +113,13 @@ test('no response needed takes a thread out of Response needed; archive and back
   await shot(p, 'journey3', 'flagged');
 
   await p.getByRole('link', { name: 'Back to the inbox' }).click();
-  assert.deepEqual(await rows(p), ['T3']);
+  assert.deepEqual(await rows(p), [T3]);
   await p.locator('#rn-count', { hasText: '1 thread needs a response' }).waitFor();
   await shot(p, 'journey3', 'inbox-after-flag');
 
   // Unflagging puts it back.
   await p.locator('.tab', { hasText: 'All' }).click();
-  await p.locator('[data-thread="T2"] a').click();
+  await p.locator(`[data-thread="${T2}"] a`).click();
   await p.getByLabel('No response needed').uncheck();
   await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
 
@@ -125,9 +127,9 @@ test('no response needed takes a thread out of Response needed; archive and back
   await p.getByRole('button', { name: 'Archive' }).click();
   await p.locator('#thread-state', { hasText: 'Archived' }).waitFor();
   await p.getByRole('link', { name: 'Back to the inbox' }).click();
-  assert.deepEqual(await rows(p), ['T3']);
-  assert.deepEqual(await pick(p, 'Archived'), ['T2']);
-  await p.locator('[data-thread="T2"] a').click();
+  assert.deepEqual(await rows(p), [T3]);
+  assert.deepEqual(await pick(p, 'Archived'), [T2]);
+  await p.locator(`[data-thread="${T2}"] a`).click();
   await p.getByRole('button', { name: 'Move back to inbox' }).click();
   await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
   s.check();
@@ -159,14 +161,14 @@ test('load more follows the cursor', async () => {
 });
 
 test('a message the policy blocked shows its findings in the thread', async () => {
-  const r = await server.api(server.tokens.agents['Sam Chen'].token, 'POST', '/v1/threads/T3/messages',
+  const r = await server.api(server.tokens.agents['Sam Chen'].token, 'POST', `/v1/threads/${T3}/messages`,
     { text: 'Grüße! Full specs at www.my-shop-deals.com or call 555-123-4567' });
   assert.equal(r.status, 422);
   assert.equal(r.body.error.code, 'policy_violation');
   const s = await newPage(chrome.browser, server.url, { name: 'seller' });
   const p = s.page;
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-  await p.locator('[data-thread="T3"] a').click();
+  await p.locator(`[data-thread="${T3}"] a`).click();
   const blocked = p.locator('.msg-seller.msg-rejected');
   await blocked.waitFor();
   assert.equal(await blocked.locator('.badge.status-rejected').textContent(), 'Blocked by policy');

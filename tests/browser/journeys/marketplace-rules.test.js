@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
 
 let server;
+let T1, T2, T3, T4; // the demo's threads, in the order they were opened (tokens file)
 let chrome;
 before(async () => {
   server = await startServer();
+  [T1, T2, T3, T4] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
 });
 after(async () => {
@@ -94,10 +96,10 @@ test('a seller sends a message action and requests a review; a second request is
   const refused = maya.allow(/\/v1\/orders\/112-4839201-5561023\/review-request$/, 403);
   const refusedSam = sam.allow(/\/v1\/orders\/112-4839201-5561023\/review-request$/, 403);
   await signIn(buyer.page, server.tokens.buyers.B1, '#/messages');
-  await buyer.page.goto('/#/thread/T1');
+  await buyer.page.goto(`/#/thread/${T1}`);
   await buyer.page.locator('.msg').first().waitFor();
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-  await p.goto('/#/thread/T1');
+  await p.goto(`/#/thread/${T1}`);
   const panel = p.getByTestId('seller-actions');
   await panel.getByLabel('Message action', { exact: true }).waitFor();
 
@@ -130,7 +132,7 @@ test('a seller sends a message action and requests a review; a second request is
 
   // Sam has the same thread open before the review is requested.
   await signIn(sam.page, server.tokens.agents['Sam Chen'].token, '#/inbox');
-  await sam.page.goto('/#/thread/T1');
+  await sam.page.goto(`/#/thread/${T1}`);
   await sam.page.getByTestId('seller-actions').getByLabel('Message action', { exact: true }).waitFor();
 
   // Request a review: sent as the marketplace's own message.
@@ -151,7 +153,7 @@ test('a seller sends a message action and requests a review; a second request is
   await samPanel.getByTestId('review-status').filter({ hasText: 'already requested' }).waitFor();
   assert.equal(refusedSam.seen, 1);
   await shot(p, 'journey7', 'review-already-requested');
-  const review = (await server.api(server.tokens.agents['Maya Lopez'].token, 'GET', '/v1/threads/T1')).body.messages.filter((m) => m.kind === 'review_request');
+  const review = (await server.api(server.tokens.agents['Maya Lopez'].token, 'GET', `/v1/threads/${T1}`)).body.messages.filter((m) => m.kind === 'review_request');
   assert.equal(review.length, 1, 'one review request stored');
 
   // Phone width: the order panel with its actions above the conversation.
@@ -176,14 +178,14 @@ test('the operator approves a held message and the buyer sees it; a rejected one
 
   // The buyer (B2) has the conversation about the shipped lamp open.
   await signIn(buyer.page, server.tokens.buyers.B2, '#/messages');
-  await buyer.page.goto('/#/thread/T2');
+  await buyer.page.goto(`/#/thread/${T2}`);
   await buyer.page.locator('.msg-buyer').first().waitFor();
   await buyer.page.locator('#live-status.is-on').waitFor();
 
   // The seller writes; the live check says it would be held; it is sent and held.
   const s = seller.page;
   await signIn(s, maya, '#/inbox');
-  await s.goto('/#/thread/T2');
+  await s.goto(`/#/thread/${T2}`);
   const box = s.getByLabel('Your message to the buyer');
   await box.fill(HELD);
   await s.locator('.policy-summary', { hasText: 'would be held for review' }).waitFor();
@@ -205,7 +207,7 @@ test('the operator approves a held message and the buyer sees it; a rejected one
   assert.equal(await held.locator('mark.hl').textContent(), 'Pair it with', 'exactly the finding is marked');
   assert.equal(await held.locator('mark.hl').getAttribute('data-categories'), 'promotion');
   assert.match(await held.locator('.finding').textContent(), /Promotion.*Pair it with/s);
-  assert.equal(await held.getByRole('link', { name: 'thread T2' }).getAttribute('href'), '#/thread/T2');
+  assert.equal(await held.getByRole('link', { name: `thread ${T2}` }).getAttribute('href'), `#/thread/${T2}`);
   await shot(p, 'journey8', 'review-queue');
 
   await held.getByLabel('Note (optional)').fill('Upsell wording, acceptable here.');
@@ -221,7 +223,7 @@ test('the operator approves a held message and the buyer sees it; a rejected one
   await s.locator('.msg-seller', { hasText: 'Pair it with' }).locator('.badge', { hasText: 'Delivered' }).waitFor();
 
   // A second held message (sent by API), rejected with a note: a violation for the seller.
-  const r = await server.api(maya, 'POST', '/v1/threads/T2/messages', { text: 'The shade goes perfectly with our desk lamp, pair it with that one too.' });
+  const r = await server.api(maya, 'POST', `/v1/threads/${T2}/messages`, { text: 'The shade goes perfectly with our desk lamp, pair it with that one too.' });
   assert.equal(r.body.message.status, 'held_for_review', JSON.stringify(r.body));
   await p.reload();
   await p.locator('#held-list > li').first().waitFor();

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
 
 let server;
+let T1, T2, T3, T4; // the demo's threads, in the order they were opened (tokens file)
 let chrome;
 before(async () => {
   server = await startServer();
+  [T1, T2, T3, T4] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
 });
 after(async () => {
@@ -36,7 +38,7 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await sp.locator('#thread-list[aria-busy="false"]').waitFor();
   assert.equal(await sp.locator('.tab[aria-pressed="true"]').textContent(), 'Response needed');
   await assert.doesNotReject(sp.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor());
-  assert.equal(await sp.locator('[data-thread="T1"]').count(), 0, 'T1 (flagged) is not in Response needed');
+  assert.equal(await sp.locator(`[data-thread="${T1}"]`).count(), 0, `${T1} (flagged) is not in Response needed`);
   await shot(sp, 'journey1', 'seller-inbox-before');
 
   // The buyer opens the drill order's conversation and asks a question.
@@ -45,7 +47,7 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await sp.locator('#live-status.is-on').waitFor();
   await bp.locator('#live-status.is-on').waitFor();
   await shot(bp, 'journey1', 'buyer-messages');
-  await bp.locator('[data-thread="T1"] a').click();
+  await bp.locator(`[data-thread="${T1}"] a`).click();
   await bp.locator('h1', { hasText: 'Question about the product' }).waitFor();
   const question = 'Is a second battery included, or can I buy one?';
   await bp.getByLabel('Your message').fill(question);
@@ -54,11 +56,11 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await shot(bp, 'journey1', 'buyer-thread-asked');
 
   // The seller's inbox shows the thread live (no reload) as needing a response, unread, with time left.
-  const row = sp.locator('[data-thread="T1"]');
+  const row = sp.locator(`[data-thread="${T1}"]`);
   await row.waitFor();
   await sp.locator('#rn-count', { hasText: '3 threads need a response' }).waitFor();
   const notes = await sp.evaluate(() => window.recordedNotifications);
-  assert.deepEqual(notes, [{ title: 'New buyer message', body: 'A buyer wrote in T1.' }]);
+  assert.deepEqual(notes, [{ title: 'New buyer message', body: `A buyer wrote in ${T1}.` }]);
   assert.match(await row.getAttribute('class'), /is-unread/);
   assert.match(await row.locator('.due').textContent(), /\d+ h \d+ min left/);
   assert.match(await row.locator('.due').getAttribute('class'), /due-ok/);

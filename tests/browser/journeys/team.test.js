@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
 
 let server;
+let T1, T2, T3, T4; // the demo's threads, in the order they were opened (tokens file)
 let chrome;
 before(async () => {
   server = await startServer();
+  [T1, T2, T3, T4] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
 });
 after(async () => {
@@ -58,7 +60,7 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
   await shot(sp, 'journey10', 'templates-installed');
 
   // The German buyer's thread (B3, de-DE): pick "Order shipped"; the tracking number is required.
-  await sp.goto('/#/thread/T4');
+  await sp.goto(`/#/thread/${T4}`);
   await sp.locator('.msg-buyer', { hasText: 'Die Leuchte flackert' }).waitFor();
   const picker = sp.getByLabel('Template');
   await sp.locator('select[name="template"] option', { hasText: 'Order shipped' }).waitFor({ state: 'attached' });
@@ -85,7 +87,7 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
 
   // Anna Schmidt sees the filled German text.
   await signIn(bp, server.tokens.buyers.B3, '#/messages');
-  await bp.locator('[data-thread="T4"] a').click();
+  await bp.locator(`[data-thread="${T4}"] a`).click();
   await bp.locator('.msg-seller .msg-text', { hasText: expected }).waitFor();
   await shot(bp, 'journey10', 'buyer-sees-template');
 
@@ -100,11 +102,11 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
   const buyer = await newPage(chrome.browser, server.url, { name: 'carlos' });
   const sp = seller.page;
   const bp = buyer.page;
-  const refused = seller.allow(/\/v1\/threads\/T2\/messages$/, 422);
+  const refused = seller.allow(new RegExp(`/v1/threads/${T2}/messages$`), 422);
   const unsupported = seller.allow(/\/v1\/attachments\?name=/, 415);
 
   await signIn(sp, agent('Maya Lopez'), '#/inbox');
-  await sp.goto('/#/thread/T2');
+  await sp.goto(`/#/thread/${T2}`);
   await sp.locator('.msg-buyer', { hasText: 'tracking has not moved' }).waitFor();
 
   // A program is refused in plain words (415).
@@ -128,7 +130,7 @@ test('11. the seller attaches a file the buyer downloads; a file with a web addr
 
   // The buyer sees the file under the reply and downloads it.
   await signIn(bp, server.tokens.buyers.B2, '#/messages');
-  await bp.locator('[data-thread="T2"] a').click();
+  await bp.locator(`[data-thread="${T2}"] a`).click();
   const link = bp.locator('.msg-seller', { hasText: reply }).locator('.att-link');
   await link.waitFor();
   assert.match(await bp.locator('.msg-seller', { hasText: reply }).locator('.att-meta').textContent(), new RegExp(`Text · ${guide.length} bytes`));
@@ -176,7 +178,7 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
   const sam = await newPage(chrome.browser, server.url, { name: 'sam' });
   const mp = maya.page;
   const sp = sam.page;
-  const conflict = sam.allow(/\/v1\/threads\/T3\/messages$/, 409);
+  const conflict = sam.allow(new RegExp(`/v1/threads/${T3}/messages$`), 409);
 
   await signIn(mp, agent('Maya Lopez'), '#/inbox');
   await signIn(sp, agent('Sam Chen'), '#/inbox');
@@ -184,14 +186,14 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
   await sp.locator('#live-status.is-on').waitFor();
 
   // Maya opens the product question and starts typing: she takes the composition lock.
-  await mp.goto('/#/thread/T3');
+  await mp.goto(`/#/thread/${T3}`);
   await mp.locator('.msg-buyer', { hasText: 'maximum torque' }).waitFor();
-  const locked = mp.waitForResponse((r) => r.url().endsWith('/v1/threads/T3/lock') && r.request().method() === 'POST');
+  const locked = mp.waitForResponse((r) => r.url().endsWith(`/v1/threads/${T3}/lock`) && r.request().method() === 'POST');
   await mp.getByLabel('Your message to the buyer').pressSequentially('Hello, the drill has 60 Nm', { delay: 5 });
   assert.equal((await locked).status(), 200);
 
   // Sam opens it second and sees that Maya is replying.
-  await sp.goto('/#/thread/T3');
+  await sp.goto(`/#/thread/${T3}`);
   const banner = sp.locator('#replying');
   await banner.waitFor();
   assert.match(await banner.textContent(), /^Maya Lopez is replying/);
@@ -216,7 +218,7 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
   assert.equal(await sp.locator('.msg-seller .msg-text', { hasText: samText }).count(), 0, 'not sent yet');
   assert.equal(await sp.evaluate(() => document.activeElement.id), 'send-anyway');
   await shot(sp, 'journey12', 'sam-conflict');
-  const resent = sp.waitForRequest((r) => r.url().endsWith('/v1/threads/T3/messages') && r.method() === 'POST');
+  const resent = sp.waitForRequest((r) => r.url().endsWith(`/v1/threads/${T3}/messages`) && r.method() === 'POST');
   await sp.getByRole('button', { name: 'Send anyway' }).click();
   assert.equal(JSON.parse((await resent).postData()).confirm, true);
   await sp.locator('.msg-seller .msg-text', { hasText: samText }).waitFor();
@@ -241,19 +243,19 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
 
   const buyer = await newPage(chrome.browser, server.url, { name: 'carlos' });
   await signIn(buyer.page, server.tokens.buyers.B2, '#/messages');
-  await buyer.page.goto('/#/thread/T3');
+  await buyer.page.goto(`/#/thread/${T3}`);
   await buyer.page.locator('.msg-seller .msg-text', { hasText: samText }).waitFor();
   assert.equal(await buyer.page.locator('.msg', { hasText: 'consider adding it' }).count(), 0, 'the buyer never sees a note');
 
   await sp.goto('/#/inbox?filter=all&tag=listing');
   await sp.locator('#thread-list[aria-busy="false"]').waitFor();
-  assert.deepEqual(await sp.locator('.thread-row').evaluateAll((rows) => rows.map((r) => r.dataset.thread)), ['T3']);
+  assert.deepEqual(await sp.locator('.thread-row').evaluateAll((rows) => rows.map((r) => r.dataset.thread)), [T3]);
   await sp.getByLabel('Assigned to').selectOption('none');
   await sp.locator('.list-status', { hasText: 'No threads in All assigned to Nobody tagged listing.' }).waitFor();
   await shot(sp, 'journey12', 'inbox-filtered');
 
   await sp.setViewportSize({ width: 375, height: 800 });
-  await sp.goto('/#/thread/T3');
+  await sp.goto(`/#/thread/${T3}`);
   await sp.locator('.team-panel').waitFor();
   await noSidewaysScroll(sp);
   await shot(sp, 'journey12', 'thread-phone');
@@ -277,7 +279,7 @@ test('13. a rule proposal waits in the approval queue and is sent from it', asyn
     actions: [{ type: 'tag', tag: 'tracking' }, { type: 'propose', template_id: shipped.id, values: { TRACKING: '1Z42' } }],
   });
   assert.equal(rule.status, 201);
-  const asked = await server.api(server.tokens.buyers.B1, 'POST', '/v1/threads/T1/messages', { text: 'Where is the spare battery I ordered?' });
+  const asked = await server.api(server.tokens.buyers.B1, 'POST', `/v1/threads/${T1}/messages`, { text: 'Where is the spare battery I ordered?' });
   assert.equal(asked.status, 201);
 
   const maya = await newPage(chrome.browser, server.url, { name: 'maya' });
@@ -292,7 +294,7 @@ test('13. a rule proposal waits in the approval queue and is sent from it', asyn
   await shot(p, 'journey13', 'approval-queue');
 
   // Nothing was sent yet.
-  let thread = await server.api(token, 'GET', '/v1/threads/T1');
+  let thread = await server.api(token, 'GET', `/v1/threads/${T1}`);
   assert.equal(thread.body.messages.filter((m) => m.text.includes('1Z42')).length, 0);
 
   // Edit and send.
@@ -300,7 +302,7 @@ test('13. a rule proposal waits in the approval queue and is sent from it', asyn
   await text.fill('Hello Jane, your order 112-4839201-5561023 has shipped with the spare battery. The tracking number is 1Z42.');
   await card.getByRole('button', { name: 'Send edited text' }).click();
   await p.locator('#proposal-count', { hasText: 'Nothing waits for approval' }).waitFor();
-  thread = await server.api(token, 'GET', '/v1/threads/T1');
+  thread = await server.api(token, 'GET', `/v1/threads/${T1}`);
   const sentMsg = thread.body.messages.find((m) => m.text.includes('with the spare battery'));
   assert.ok(sentMsg, 'the edited text was sent');
   assert.equal(sentMsg.status, 'delivered');
@@ -310,7 +312,7 @@ test('13. a rule proposal waits in the approval queue and is sent from it', asyn
   await p.getByRole('link', { name: 'Rules', exact: true }).click();
   await p.locator('.rule h2', { hasText: 'Where is my parcel' }).waitFor();
   assert.match(await p.locator('.rule').textContent(), /When: words: where.*Then: tag tracking; propose Order shipped/);
-  await p.locator('#firings td', { hasText: /proposed PR\d+, waiting for approval/ }).waitFor();
+  await p.locator('#firings td', { hasText: /proposed PR[0-9a-z]{12}, waiting for approval/ }).waitFor();
   await p.locator('#firings td', { hasText: 'tagged tracking' }).waitFor();
   await shot(p, 'journey13', 'rules');
   await p.setViewportSize({ width: 375, height: 800 });

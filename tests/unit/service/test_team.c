@@ -173,7 +173,7 @@ static void rule_proposal_waits_for_approval(void **state) {
   json_decref(list);
   json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s,s:{s:s}},{s:s,s:s}]}", "name", "Damaged", "conditions",
                            "words", "kaputt", "actions", "type", "propose", "template_id",
-                           pl_arena_printf(f->a, "TPL%lld", (long long)dmg), "values", "TIMEFRAME", "2 Tagen",
+                           svc_team_ref(f->a, "TPL", dmg), "values", "TIMEFRAME", "2 Tagen",
                            "type", "tag", "tag", "damaged");
   json_t *out;
   pl_detail d = {{0}};

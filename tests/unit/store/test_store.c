@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_sqlite_int.h"
 
 #define MP "ATVPDKIKX0DER"
 #define T0 INT64_C(1791190800) /* 2026-10-05T09:00:00Z */
@@ -280,6 +282,66 @@ static void test_agents(void **state) {
   st_agent bad2 = {.seller_id = "S1", .name = "X", .role = "boss"};
   assert_int_equal(OPS(f)->agent_add(f->s, &bad2, &id), PL_EINVAL);
   store_rollback(f->s);
+}
+
+/* Agents' registered addresses: once per seller, scoped to the seller, found by hash. */
+static void test_agent_addresses(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  int64_t a1 = 0, a2 = 0, a3 = 0;
+  OK(OPS(f)->agent_add(f->s, &ag, &a1));
+  ag.name = "Sam";
+  OK(OPS(f)->agent_add(f->s, &ag, &a2));
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  OK(OPS(f)->agent_add(f->s, &other, &a3));
+  st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
+                        .email_hash = "ha", .created_at = T0};
+  OK(OPS(f)->agent_address_add(f->s, &v));
+  assert_true(v.id > 0);
+  st_agent_address w = {.seller_id = "S1", .agent_id = a2, .email_sealed = "sealed-b",
+                        .email_hash = "hb", .created_at = T0 + 1};
+  OK(OPS(f)->agent_address_add(f->s, &w));
+  /* The same address at another seller is that seller's business. */
+  st_agent_address x = {.seller_id = "S2", .agent_id = a3, .email_sealed = "sealed-a2",
+                        .email_hash = "ha", .created_at = T0};
+  OK(OPS(f)->agent_address_add(f->s, &x));
+  /* Another seller's agent cannot be given an address of S1. */
+  st_agent_address y = {.seller_id = "S1", .agent_id = a3, .email_sealed = "s", .email_hash = "hy",
+                        .created_at = T0};
+  assert_int_equal(OPS(f)->agent_address_add(f->s, &y), PL_ENOTFOUND);
+  C(f);
+  W(f);
+  st_agent_address dup = {.seller_id = "S1", .agent_id = a2, .email_sealed = "again",
+                          .email_hash = "ha", .created_at = T0};
+  assert_int_equal(OPS(f)->agent_address_add(f->s, &dup), PL_EEXIST);
+  store_rollback(f->s);
+  R(f);
+  st_agent_address *list;
+  size_t n;
+  OK(OPS(f)->agent_address_list(f->s, "S1", 0, f->a, &list, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(list[0].agent_id, a1);
+  assert_string_equal(list[0].email_sealed, "sealed-a");
+  assert_string_equal(list[1].email_hash, "hb");
+  OK(OPS(f)->agent_address_list(f->s, "S1", a2, f->a, &list, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(list[0].id, w.id);
+  st_agent_address got;
+  OK(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got));
+  assert_int_equal(got.agent_id, a1);
+  OK(OPS(f)->agent_address_find(f->s, "S2", "ha", f->a, &got));
+  assert_int_equal(got.agent_id, a3);
+  assert_int_equal(OPS(f)->agent_address_find(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
+  store_rollback(f->s);
+  W(f);
+  /* Only the agent's own address goes, and only within the seller. */
+  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S2", a1, v.id), PL_ENOTFOUND);
+  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S1", a2, v.id), PL_ENOTFOUND);
+  OK(OPS(f)->agent_address_delete(f->s, "S1", a1, v.id));
+  assert_int_equal(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
+  C(f);
 }
 
 /* ---- aliases and tokens ------------------------------------------------------------------ */
@@ -711,6 +773,91 @@ static void test_audit(void **state) {
   store_rollback(f->s);
 }
 
+/* One chain per seller: appends of S1, S2 and the platform interleave, yet each chain
+ * numbers and links only its own entries; a new chain begins where the legacy chain (the
+ * entries from before chains) ends; the heads and checkpoints read back. */
+static void test_audit_chains(void **state) {
+  fx *f = *state;
+  static const char *const legacy_hash = "1111111111111111111111111111111111111111111111111111111111111111";
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO audit(seller_id, at, actor, action, subject, detail, prev_hash, hash)"
+           " VALUES (NULL, 1, 'old', 'old', 'old', '{}', '%s', '%s')",
+           "0000000000000000000000000000000000000000000000000000000000000000", legacy_hash);
+  assert_true(raw_exec(f, sql));
+  static const char *const chains[] = {"S1", "S2", "", "S1", "S1", "S2", ""};
+  for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
+    W(f);
+    st_audit e = {.seller_id = *chains[i] ? (char *)chains[i] : NULL, .chain = (char *)chains[i],
+                  .actor = "a", .action = "x", .subject = "s", .at = T0 + (pl_time)i};
+    OK(OPS(f)->audit_append(f->s, &e));
+    assert_true(e.seq > 0);
+    C(f);
+  }
+  /* a rolled-back append moves no head */
+  W(f);
+  st_audit gone = {.chain = "S2", .actor = "a", .action = "gone", .subject = "s", .at = T0 + 50};
+  OK(OPS(f)->audit_append(f->s, &gone));
+  store_rollback(f->s);
+  R(f);
+  static const struct { const char *chain; int64_t n; } want[] = {{"", 2}, {"S1", 3}, {"S2", 2}};
+  st_audit_head *heads;
+  size_t nh;
+  OK(OPS(f)->audit_heads(f->s, f->a, &heads, &nh));
+  assert_int_equal(nh, 3);
+  for (size_t k = 0; k < 3; k++) {
+    assert_string_equal(heads[k].chain, want[k].chain);
+    assert_int_equal(heads[k].seq, want[k].n);
+    st_audit *l;
+    size_t n;
+    OK(OPS(f)->audit_chain(f->s, want[k].chain, 0, 100, f->a, &l, &n));
+    assert_int_equal(n, (size_t)want[k].n);
+    const char *prev = legacy_hash;
+    for (size_t i = 0; i < n; i++) {
+      assert_int_equal(l[i].seq, (int64_t)i + 1);
+      assert_string_equal(l[i].chain, want[k].chain);
+      assert_string_equal(l[i].prev_hash, prev);
+      char h[65];
+      store__audit_hash(&l[i], prev, h);
+      assert_string_equal(l[i].hash, h);
+      prev = l[i].hash;
+    }
+    assert_string_equal(heads[k].hash, prev);
+  }
+  /* paging: after a place, at most limit */
+  st_audit *l;
+  size_t n;
+  OK(OPS(f)->audit_chain(f->s, "S1", 1, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].seq, 2);
+  /* the legacy chain, by id */
+  OK(OPS(f)->audit_chain(f->s, NULL, 0, 100, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_null(l[0].chain);
+  assert_string_equal(l[0].hash, legacy_hash);
+  store_rollback(f->s);
+
+  W(f);
+  st_audit_checkpoint c = {.at = T0, .nchains = 3, .root = "r00t", .heads_json = "[]", .public_key = "pk",
+                           .signature = "sig"};
+  OK(OPS(f)->audit_checkpoint_add(f->s, &c));
+  assert_true(c.id > 0);
+  C(f);
+  R(f);
+  st_audit_checkpoint *cps;
+  size_t ncp;
+  OK(OPS(f)->audit_checkpoint_list(f->s, f->a, &cps, &ncp));
+  assert_int_equal(ncp, 1);
+  assert_int_equal(cps[0].id, c.id);
+  assert_int_equal(cps[0].nchains, 3);
+  assert_string_equal(cps[0].root, "r00t");
+  assert_string_equal(cps[0].signature, "sig");
+  store_rollback(f->s);
+  /* checkpoints are append-only */
+  assert_false(raw_exec(f, "UPDATE audit_checkpoints SET root = 'forged'"));
+  assert_false(raw_exec(f, "DELETE FROM audit_checkpoints"));
+}
+
 /* ---- the inbox query ------------------------------------------------------------------- */
 
 typedef struct {
@@ -967,6 +1114,117 @@ static void *work(void *arg) {
   return NULL;
 }
 
+/* ---- group commit (SQLite) ------------------------------------------------------------ */
+
+#define GC_WRITERS 5
+
+typedef struct {
+  fx *f;
+  int n;
+  atomic_int *returned; /* how many commits have returned */
+  pl_err e;
+} gc_writer;
+
+typedef struct {
+  store *s;
+  atomic_int *returned;
+  int syncs_seen;
+  int returned_at_sync[4];
+  uint64_t committed_at_sync[4], synced_at_sync[4];
+} gc_watch;
+
+static void *gc_write(void *arg) {
+  gc_writer *w = arg;
+  char name[32];
+  snprintf(name, sizeof name, "Group %d", w->n);
+  w->e = store_begin(w->f->s, true);
+  if (!w->e) {
+    st_buyer b = {.id = name, .name = name, .locale = "en-US", .email_sealed = "x", .email_hash = name};
+    w->e = w->f->s->ops->buyer_put(w->f->s, &b);
+    if (w->e) store_rollback(w->f->s);
+    else w->e = store_commit(w->f->s);
+  }
+  atomic_fetch_add(w->returned, 1);
+  return NULL;
+}
+
+/* The first sync waits until every other writer has committed and is waiting: then one
+ * more fdatasync must serve all four, and no writer may have returned before the sync
+ * that covers it. */
+static void gc_hook(void *ctx) {
+  gc_watch *g = ctx;
+  uint64_t committed, synced, syncs;
+  if (g->syncs_seen == 0) {
+    for (int i = 0; i < 100000; i++) {
+      sq__group_commit_counts(g->s, &committed, &synced, &syncs);
+      if (committed == GC_WRITERS) break;
+      usleep(100);
+    }
+  }
+  sq__group_commit_counts(g->s, &committed, &synced, &syncs);
+  if (g->syncs_seen < 4) {
+    g->returned_at_sync[g->syncs_seen] = atomic_load(g->returned);
+    g->committed_at_sync[g->syncs_seen] = committed;
+    g->synced_at_sync[g->syncs_seen] = synced;
+  }
+  g->syncs_seen++;
+}
+
+static void test_group_commit(void **state) {
+  fx *f = *state;
+  atomic_int returned = 0;
+  gc_watch g = {.s = f->s, .returned = &returned};
+  uint64_t c0, s0, n0;
+  sq__group_commit_counts(f->s, &c0, &s0, &n0);
+  assert_int_equal(c0, 0);
+  sq__group_commit_watch(f->s, gc_hook, &g);
+  pthread_t th[GC_WRITERS];
+  gc_writer w[GC_WRITERS];
+  for (int i = 0; i < GC_WRITERS; i++) {
+    w[i] = (gc_writer){.f = f, .n = i, .returned = &returned};
+    assert_int_equal(pthread_create(&th[i], NULL, gc_write, &w[i]), 0);
+  }
+  for (int i = 0; i < GC_WRITERS; i++) pthread_join(th[i], NULL);
+  sq__group_commit_watch(f->s, NULL, NULL);
+  for (int i = 0; i < GC_WRITERS; i++) assert_int_equal(w[i].e, PL_OK);
+  uint64_t committed, synced, syncs;
+  sq__group_commit_counts(f->s, &committed, &synced, &syncs);
+  assert_int_equal(committed, GC_WRITERS);
+  assert_int_equal(synced, GC_WRITERS);
+  /* the first sync for the commits before it began (usually one), at most one more for
+   * all that committed while it ran: not one per commit */
+  assert_in_range(syncs, 1, 2);
+  assert_int_equal(g.syncs_seen, (int)syncs);
+  /* when each sync began, only commits an earlier sync covered had returned: none was
+   * acknowledged before it was durable */
+  assert_int_equal(g.synced_at_sync[0], 0);
+  assert_int_equal(g.returned_at_sync[0], 0);
+  if (syncs == 2) {
+    assert_true(g.synced_at_sync[1] >= 1);
+    assert_true((uint64_t)g.returned_at_sync[1] <= g.synced_at_sync[1]);
+    assert_int_equal(g.committed_at_sync[1], GC_WRITERS);
+  }
+  /* a read-only transaction waits for no sync */
+  uint64_t before = syncs;
+  R(f);
+  st_buyer b;
+  OK(OPS(f)->buyer_get(f->s, "Group 3", f->a, &b));
+  store_rollback(f->s);
+  sq__group_commit_counts(f->s, &committed, &synced, &syncs);
+  assert_int_equal(syncs, before);
+  /* and everything is there after the store is closed and opened again */
+  store_close(f->s);
+  pl_detail d = {{0}};
+  OK(store_open(f->url, &f->s, &d));
+  R(f);
+  for (int i = 0; i < GC_WRITERS; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "Group %d", i);
+    OK(OPS(f)->buyer_get(f->s, name, f->a, &b));
+  }
+  store_rollback(f->s);
+}
+
 static void test_concurrent(void **state) {
   fx *f = *state;
   world(f);
@@ -1027,6 +1285,7 @@ static void test_pg_two_nodes(void **state) {
 #define BACKEND_TESTS(setup)                                                  \
   cmocka_unit_test_setup_teardown(test_parties, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_agents, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
@@ -1034,6 +1293,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_messages, setup, teardown),             \
   cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),          \
   cmocka_unit_test_setup_teardown(test_audit, setup, teardown),                \
+  cmocka_unit_test_setup_teardown(test_audit_chains, setup, teardown),                \
   cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
@@ -1041,7 +1301,8 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
 
 int main(void) {
-  const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite)};
+  const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
+                                            cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {

@@ -1,0 +1,160 @@
+/* store_pg_audit.c - the audit log in PostgreSQL: one hash chain per seller, checkpoints.
+ *
+ * An append locks only its own chain's head row (FOR UPDATE) until commit: writers of
+ * different sellers, on any node, never wait for each other. Lock order stays thread,
+ * then audit head. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_pg_int.h"
+
+#define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
+#define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
+
+static char *text(pl_arena *a, const PGresult *r, int i, int col) {
+  if (PQgetisnull(r, i, col)) return NULL;
+  return pl_arena_strndup(a, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
+}
+
+static int64_t num(const PGresult *r, int i, int col) {
+  return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
+}
+
+static pl_err exec(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, sql, n, v, &e);
+  if (e || !out) PQclear(r);
+  else *out = r;
+  return e;
+}
+
+static pl_err read_entries(store *s, const char *sql, int n, const char *const *v, pl_arena *a,
+                           st_audit **out, size_t *count) {
+  PGresult *r = NULL;
+  pl_err e = exec(s, sql, n, v, &r);
+  if (e) return e;
+  int rows = PQntuples(r);
+  st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++)
+    arr[i] = (st_audit){.id = num(r, i, 0), .seller_id = text(a, r, i, 1), .at = num(r, i, 2),
+                        .actor = text(a, r, i, 3), .action = text(a, r, i, 4), .subject = text(a, r, i, 5),
+                        .detail_json = text(a, r, i, 6), .prev_hash = text(a, r, i, 7),
+                        .hash = text(a, r, i, 8), .chain = text(a, r, i, 9), .seq = num(r, i, 10)};
+  PQclear(r);
+  *out = arr;
+  *count = (size_t)rows;
+  return PL_OK;
+}
+
+pl_err pg__audit_append(store *s, st_audit *e) {
+  const char *chain = e->chain ? e->chain : "";
+  const char *v1[1] = {chain};
+  PGresult *r = NULL;
+  pl_err x = PL_ENOTFOUND;
+  for (int pass = 0; pass < 2 && x == PL_ENOTFOUND; pass++) {
+    if (pass &&
+        (x = exec(s, "INSERT INTO audit_heads(chain, seq, hash) VALUES ($1, 0, coalesce("
+                     "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1), '" ZEROS "'))"
+                     " ON CONFLICT (chain) DO NOTHING",
+                  1, v1, NULL)))
+      return x;
+    if ((x = exec(s, "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", 1, v1, &r))) return x;
+    if (PQntuples(r) == 0) {
+      PQclear(r);
+      x = PL_ENOTFOUND;
+    }
+  }
+  if (x) return PL_ESTORE;
+  int64_t seq = num(r, 0, 0) + 1;
+  char prev[65] = "";
+  if (PQgetlength(r, 0, 1) == 64) memcpy(prev, PQgetvalue(r, 0, 1), 65);
+  PQclear(r);
+  if (!*prev) return PL_ESTORE;
+  char hash[65], at[24], sq[24];
+  store__audit_hash(e, prev, hash);
+  snprintf(at, sizeof at, "%lld", (long long)e->at);
+  snprintf(sq, sizeof sq, "%lld", (long long)seq);
+  const char *v[10] = {e->seller_id, at, e->actor, e->action, e->subject,
+                       e->detail_json ? e->detail_json : "{}", prev, hash, chain, sq};
+  if ((x = exec(s, "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
+                   " prev_hash, hash, chain, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)"
+                   " UPDATE audit_heads h SET seq = $10, hash = $8 FROM ins WHERE h.chain = $9 RETURNING ins.id",
+                10, v, &r)))
+    return x;
+  if (PQntuples(r) != 1) {
+    PQclear(r);
+    return PL_ESTORE;
+  }
+  e->id = num(r, 0, 0);
+  e->seq = seq;
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
+  const char *v[1] = {subject};
+  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE subject = $1 ORDER BY id", 1, v, a, out, n);
+}
+
+pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                       st_audit **out, size_t *n) {
+  char aft[24], lim[24];
+  snprintf(aft, sizeof aft, "%lld", (long long)after);
+  snprintf(lim, sizeof lim, "%zu", limit);
+  if (!chain) {
+    const char *v[2] = {aft, lim};
+    return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
+                        2, v, a, out, n);
+  }
+  const char *v[3] = {chain, aft, lim};
+  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                      3, v, a, out, n);
+}
+
+pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
+  PGresult *r = NULL;
+  /* COLLATE "C": the same order as SQLite's, byte by byte, for the checkpoint's tree */
+  pl_err e = exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
+  if (e) return e;
+  int rows = PQntuples(r);
+  st_audit_head *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++)
+    arr[i] = (st_audit_head){.chain = text(a, r, i, 0), .seq = num(r, i, 1), .hash = text(a, r, i, 2)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
+
+pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
+  char at[24], nc[24];
+  snprintf(at, sizeof at, "%lld", (long long)c->at);
+  snprintf(nc, sizeof nc, "%lld", (long long)c->nchains);
+  const char *v[6] = {at, nc, c->root, c->heads_json, c->public_key, c->signature};
+  PGresult *r = NULL;
+  pl_err e = exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
+                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
+  if (e) return e;
+  c->id = PQntuples(r) ? num(r, 0, 0) : 0;
+  PQclear(r);
+  return c->id ? PL_OK : PL_ESTORE;
+}
+
+pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
+  PGresult *r = NULL;
+  pl_err e = exec(s, "SELECT id, at, nchains, root, heads, public_key, signature FROM audit_checkpoints"
+                     " ORDER BY id", 0, NULL, &r);
+  if (e) return e;
+  int rows = PQntuples(r);
+  st_audit_checkpoint *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++)
+    arr[i] = (st_audit_checkpoint){.id = num(r, i, 0), .at = num(r, i, 1), .nchains = num(r, i, 2),
+                                   .root = text(a, r, i, 3), .heads_json = text(a, r, i, 4),
+                                   .public_key = text(a, r, i, 5), .signature = text(a, r, i, 6)};
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
+}
