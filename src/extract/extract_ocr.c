@@ -24,9 +24,9 @@ static void lept_init(void) { setMsgSeverity(L_SEVERITY_NONE); }
 
 /* The engine's language data take a second or more to load (five languages), far
  * longer than reading one logo, and parley-reader cannot open them once its filter is
- * on. The reader therefore loads them before confinement (extract__ocr_prewarm), only
- * when the file is an image or a document turned out to hold one (o->need_ocr asks the
- * server for a second reading with OCR loaded). Readers in this process (in_process)
+ * on. The reader therefore loads them before confinement (extract__ocr_prewarm), and
+ * only for a second reading of a file whose first reading decoded an image (o->need_ocr
+ * asks the server for it). Readers in this process (in_process)
  * start an engine of their own, as the shared one is not safe to use from threads. */
 static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
 static TessBaseAPI *_Atomic warm;
