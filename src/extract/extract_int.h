@@ -103,6 +103,7 @@ typedef enum {
   EXTRACT_PROBE_LIE,    /* answer a frame that claims more than it holds */
   EXTRACT_PROBE_FDS,    /* report the open descriptors and the environment */
   EXTRACT_PROBE_SPIN,   /* loop on the CPU */
+  EXTRACT_PROBE_JIT,    /* map memory writable and executable */
 } extract__probe;
 
 /* What the reader is asked to do. */

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -101,8 +102,8 @@ static bool load_filter(void) {
       /* the pipes, and memory streams */
       "read", "write", "readv", "writev", "close", "lseek", "fstat", "fcntl", "poll",
       "ppoll",
-      /* memory */
-      "brk", "mmap", "munmap", "mremap", "mprotect", "madvise",
+      /* memory (mmap and mprotect below) */
+      "brk", "munmap", "mremap", "madvise",
       /* threads (Tesseract's OpenMP pool), their locks and signals */
       "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield",
       "sched_getaffinity", "gettid", "getpid", "rt_sigaction", "rt_sigprocmask",
@@ -119,6 +120,12 @@ static bool load_filter(void) {
   };
   bool ok = true;
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) ok &= allow(f, calls[i]);
+  /* Memory, but no new executable memory: code injected through a parser's bug cannot
+   * be made to run by mapping it executable (the libraries are all loaded by now). */
+  ok &= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+                         SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) == 0;
+  ok &= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                         SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) == 0;
   /* Threads, never processes: clone only with CLONE_THREAD. clone3 passes its flags
    * in memory the filter cannot read: ENOSYS makes the C library use clone. */
   ok &= seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,

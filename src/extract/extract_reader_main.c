@@ -38,6 +38,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #endif
@@ -200,6 +201,13 @@ static void probe(const extract__job *job, const uint8_t *data, size_t len,
     extern char **environ;
     for (char **e = environ; e && *e; e++) n++;
     snprintf(line, sizeof line, "environ %d", n);
+    extract__add(o, 0, EXTRACT_SRC_TEXT, line, strlen(line));
+    break;
+  }
+  case EXTRACT_PROBE_JIT: {
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    snprintf(line, sizeof line, "mmap exec: %s", m == MAP_FAILED ? strerror(errno) : "mapped");
     extract__add(o, 0, EXTRACT_SRC_TEXT, line, strlen(line));
     break;
   }

@@ -152,6 +152,15 @@ static void test_cannot_exec(void **state) {
   assert_int_equal(stat(marker, &st), -1);
 }
 
+/* Nor can code smuggled in by a file be made executable. */
+static void test_no_executable_memory(void **state) {
+  run *r = *state;
+  extract__out *o = probe(r, EXTRACT_PROBE_JIT, "");
+  assert_int_equal(o->reason, EXTRACT_R_CRASHED);
+  assert_non_null(strstr(o->why, "system-call filter"));
+  assert_false(said(o, "mapped"));
+}
+
 /* Nothing of the caller's reaches the reader: not a descriptor it left open without
  * close-on-exec, not its environment. */
 static void test_nothing_inherited(void **state) {
@@ -390,7 +399,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_cannot_open_key_file), T(test_cannot_create_file), T(test_cannot_open_socket),
-      T(test_cannot_exec),          T(test_nothing_inherited),  T(test_confinement_reported),
+      T(test_cannot_exec),          T(test_no_executable_memory), T(test_nothing_inherited),  T(test_confinement_reported),
       T(test_crash_is_unreadable),  T(test_cpu_cap),            T(test_answer_bounded),
       T(test_answer_parser),        T(test_production_refuses_probes), T(test_every_kind),
   };
