@@ -14,6 +14,8 @@ static const char usage[] =
     "                  [--settings JSON]   (rule settings, docs/rules.md)\n"
     "  seller add      --id ID --marketplace ID --name NAME [--email ADDRESS]\n"
     "  agent add       --seller ID --name NAME [--role owner|agent|read_only]   (prints the agent id)\n"
+    "  agent deactivate AGENT_ID   revokes the agent's tokens and sessions at once; it can no\n"
+    "                  longer sign in or be assigned; its messages and audit entries stay\n"
     "  agent-address add    --agent AGENT_ID --email ADDRESS   an address the agent writes from\n"
     "                  by e-mail (docs/postfix.md); prints its id\n"
     "  agent-address list   --agent AGENT_ID   one \"id address\" line each\n"
@@ -21,6 +23,10 @@ static const char usage[] =
     "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
     "  token create    --operator NAME | --agent AGENT_ID | --buyer BUYER_ID\n"
     "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n"
+    "  token list      [--all] [--json]   tokens: id, owner, kind, scope, created, last used,\n"
+    "                  expiry (never the secret); --all adds revoked and expired ones\n"
+    "  token revoke    TOKEN_ID   revokes the token and the web sessions signed in with it,\n"
+    "                  at once on every server of the store\n"
     "  spapi-credentials --seller ID   SP-API application credentials for the seller, as JSON\n"
     "                  {\"client_id\",\"client_secret\",\"refresh_token\"}; each run issues a new\n"
     "                  secret and refresh token and revokes the previous ones (docs/spapi.md)\n";
@@ -53,11 +59,98 @@ static int spapi_credentials(const cli_args *a) {
   return e ? 1 : 0;
 }
 
+static int fail(svc *s, pl_err e, const pl_detail *d) {
+  fprintf(stderr, "parley admin: %s: %s\n", pl_errname(e), d->msg[0] ? d->msg : pl_strerror(e));
+  svc_free(s);
+  return 1;
+}
+
+/* A positive decimal id, or 0 (with a message). */
+static int64_t id_arg(const char *v, const char *what) {
+  char *end;
+  long long id = strtoll(v, &end, 10);
+  if (*end || id <= 0 || !*v) {
+    fprintf(stderr, "parley admin: %s must be a positive number, not '%s'\n", what, v);
+    return 0;
+  }
+  return id;
+}
+
+/* parley admin token list [--all] [--json]: a table for people, JSON lines for tools. */
+static int token_list(const cli_args *a) {
+  svc *s = cli_open(a, NULL);
+  if (!s) return 1;
+  pl_arena *ar = pl_arena_new();
+  st_token *ts;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_token_list(s, NULL, cli_has(a, "all"), ar, &ts, &n, &d);
+  if (e) {
+    pl_arena_free(ar);
+    return fail(s, e, &d);
+  }
+  bool as_json = cli_has(a, "json");
+  if (!as_json)
+    printf("%-6s %-20s %-8s %-7s %-20s %-20s %-20s %s\n", "ID", "OWNER", "KIND", "SCOPE", "CREATED",
+           "LAST USED", "EXPIRES", "REVOKED");
+  for (size_t i = 0; i < n; i++) {
+    json_t *j = svc_json_token(&ts[i]);
+    if (as_json) {
+      char *line = json_dumps(j, JSON_COMPACT);
+      printf("%s\n", line);
+      free(line);
+    } else {
+      const char *f[4] = {"created_at", "last_used_at", "expires_at", "revoked_at"};
+      const char *v[4];
+      for (int k = 0; k < 4; k++) v[k] = json_string_value(json_object_get(j, f[k])) ?: "-";
+      printf("%-6lld %-20s %-8s %-7s %-20s %-20s %-20s %s\n", (long long)ts[i].id,
+             json_string_value(json_object_get(j, "owner")), json_string_value(json_object_get(j, "kind")),
+             json_string_value(json_object_get(j, "scope")), v[0], v[1], v[2], v[3]);
+    }
+    json_decref(j);
+  }
+  pl_arena_free(ar);
+  svc_free(s);
+  return 0;
+}
+
+/* parley admin token revoke TOKEN_ID */
+static int token_revoke(const cli_args *a) {
+  int64_t id = id_arg(a->pos[2], "TOKEN_ID");
+  if (!id) return 2;
+  svc *s = cli_open(a, NULL);
+  if (!s) return 1;
+  long n = 0;
+  pl_detail d = {{0}};
+  pl_err e = svc_token_revoke_id(s, NULL, id, &n, &d);
+  if (e) return fail(s, e, &d);
+  if (n) printf("revoked token %lld (%ld token%s with its sessions)\n", (long long)id, n, n == 1 ? "" : "s");
+  else printf("token %lld was already revoked\n", (long long)id);
+  svc_free(s);
+  return 0;
+}
+
+/* parley admin agent deactivate AGENT_ID */
+static int agent_deactivate(const cli_args *a) {
+  int64_t id = id_arg(a->pos[2], "AGENT_ID");
+  if (!id) return 2;
+  svc *s = cli_open(a, NULL);
+  if (!s) return 1;
+  long n = 0;
+  pl_detail d = {{0}};
+  pl_err e = svc_agent_deactivate(s, NULL, id, &n, &d);
+  if (e) return fail(s, e, &d);
+  printf("deactivated agent %lld; %ld token%s revoked\n", (long long)id, n, n == 1 ? "" : "s");
+  svc_free(s);
+  return 0;
+}
+
 int cmd_admin(int argc, char **argv) {
-  static const char *const flags[] = {"opt-out", NULL};
+  static const char *const flags[] = {"opt-out", "all", "json", NULL};
   static const char *const known[] = {"db", "key-file", "id", "name", "domain", "locale",
                                       "marketplace", "email", "seller", "role", "opt-out",
-                                      "operator", "agent", "buyer", "expires-in", "settings", NULL};
+                                      "operator", "agent", "buyer", "expires-in", "settings", "all",
+                                      "json", NULL};
   cli_args a;
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -66,6 +159,9 @@ int cmd_admin(int argc, char **argv) {
   }
   if (!cli_known(&a, known, "admin")) return 2;
   if (a.npos == 1 && !strcmp(a.pos[0], "spapi-credentials")) return spapi_credentials(&a);
+  if (a.npos == 3 && !strcmp(a.pos[0], "token") && !strcmp(a.pos[1], "revoke")) return token_revoke(&a);
+  if (a.npos == 3 && !strcmp(a.pos[0], "agent") && !strcmp(a.pos[1], "deactivate")) return agent_deactivate(&a);
+  if (a.npos == 2 && !strcmp(a.pos[0], "token") && !strcmp(a.pos[1], "list")) return token_list(&a);
   if (a.npos != 2) {
     fputs(usage, stderr);
     return 2;

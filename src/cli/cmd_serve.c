@@ -31,6 +31,15 @@ static const char usage[] =
     "                     $PARLEY_POLICY_CACHE, else none)\n"
     "  --threads N        worker threads (default: number of CPUs)\n"
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
+    "  --max-connections N         open connections in all (default 8192; the last 1/32 are\n"
+    "                              kept for addresses holding fewer than 4, e.g. /healthz);\n"
+    "                              the descriptor limit is raised to fit\n"
+    "  --max-connections-per-ip N  open connections of one client address (default 256)\n"
+    "  --max-streams N             live-event streams (GET /v1/events) of one token's\n"
+    "                              principal (default 8; the newest beyond gets 429)\n"
+    "  --header-timeout SECONDS    a request's line and headers must be in within this,\n"
+    "                              however they trickle (default 10; also the keep-alive idle)\n"
+    "  --body-timeout SECONDS      its body within this plus 1 s per 64 KiB (default 30)\n"
     "  --files DIR        where attachments are kept (default <db>.files; ./parley-files\n"
     "                     with postgres://; nodes sharing a database must share it)\n"
     "  --reader PATH      the parley-reader program that parses attachments in its own\n"
@@ -39,6 +48,9 @@ static const char usage[] =
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
+    "  --trust-proxy      behind a reverse proxy that terminates TLS: believe its\n"
+    "                     X-Forwarded-Proto (https makes cookies Secure) and\n"
+    "                     X-Forwarded-For; without it both headers are ignored\n"
     "  --smtp-relay URL   where mail leaves (default smtp://127.0.0.1:25; 'off' keeps it queued)\n"
     "  --mail-domain NAME parley's name in EHLO and the LMTP greeting (default localhost)\n"
     "  --lmtp ADDR:PORT   take mail from Postfix over LMTP (or SMTP) here, e.g. 127.0.0.1:2424\n"
@@ -61,8 +73,11 @@ int cmd_serve(int argc, char **argv) {
                                       "max-body", "web", "tls-cert", "tls-key", "token-ttl",
                                       "smtp-relay", "mail-domain", "lmtp", "mail-max-size",
                                       "mail-retry", "files", "policy-cache", "mail-authserv-id",
-                                      "mail-trust", "audit-checkpoint", "reader", NULL};
-  if (!cli_parse(argc, argv, 1, NULL, &a)) return 2;
+                                      "mail-trust", "audit-checkpoint", "max-connections",
+                                      "max-connections-per-ip", "max-streams", "header-timeout",
+                                      "body-timeout", "trust-proxy", "reader", NULL};
+  static const char *const flags[] = {"trust-proxy", NULL};
+  if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
     fputs(usage, stdout);
     return 0;
@@ -96,20 +111,39 @@ int cmd_serve(int argc, char **argv) {
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
   pl_detail pd = {{0}};
+  if (svc_events_share(s, &pd)) {
+    fprintf(stderr, "parley serve: %s\n", pd.msg);
+    svc_free(s);
+    return 1;
+  }
   if (svc_policy_prepare(s, &pd)) {
     fprintf(stderr, "parley serve: the policy configuration does not compile: %s\n", pd.msg);
     svc_free(s);
     return 1;
   }
   svc_cluster_tick(s); /* records the nodes' policy generation */
+  /* Buyer messages written before the seller's search index existed are indexed masked
+   * before the first request; a seller does not find them until then. */
+  size_t indexed = 0;
+  if (svc_seller_index_backfill(s, &indexed, &pd))
+    fprintf(stderr, "parley serve: the seller's search index could not be filled: %s\n", pd.msg);
+  else if (indexed)
+    fprintf(stderr, "parley serve: %zu buyer messages indexed for the seller's search\n", indexed);
   http_options ho = {.listen = cli_get(&a, "listen", "127.0.0.1:8080")};
   ho.threads = (unsigned)atoi(cli_get(&a, "threads", "0"));
   ho.max_body = (size_t)strtoull(cli_get(&a, "max-body", "0"), NULL, 10);
+  ho.max_connections = (unsigned)strtoul(cli_get(&a, "max-connections", "0"), NULL, 10);
+  ho.max_connections_per_ip = (unsigned)strtoul(cli_get(&a, "max-connections-per-ip", "0"), NULL, 10);
+  ho.max_streams = (unsigned)strtoul(cli_get(&a, "max-streams", "0"), NULL, 10);
+  /* seconds, fractions allowed (tests make the deadlines short) */
+  ho.header_timeout_ms = (unsigned)(strtod(cli_get(&a, "header-timeout", "0"), NULL) * 1000);
+  ho.body_timeout_ms = (unsigned)(strtod(cli_get(&a, "body-timeout", "0"), NULL) * 1000);
   const char *web = cli_get(&a, "web", PARLEY_WEB_DIR);
   struct stat st;
   ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
   /* Undocumented in the usage: shorter SP-API access tokens, so that tests see expiry. */
   ho.spapi_token_ttl = atol(cli_get(&a, "token-ttl", "0"));
+  ho.trust_proxy = cli_has(&a, "trust-proxy");
   char *pem[2] = {NULL, NULL};
   const char *pem_opt[2] = {"tls-cert", "tls-key"};
   for (int i = 0; i < 2; i++) {
@@ -155,13 +189,13 @@ int cmd_serve(int argc, char **argv) {
   /* E-mail: the outbox's delivery worker always runs (mail waits in the outbox while the
    * relay is away); the LMTP listener only when asked for. */
   const char *relay = cli_get(&a, "smtp-relay", "smtp://127.0.0.1:25");
-  svc_mail_options mo = {.smtp_relay = strcmp(relay, "off") ? relay : NULL,
-                         .mail_domain = cli_get(&a, "mail-domain", "localhost"),
-                         .retry_base = atoi(cli_get(&a, "mail-retry", "0"))};
-  svc_mail_worker *mw = NULL;
+  mail_deliver_options mo = {.smtp_relay = strcmp(relay, "off") ? relay : NULL,
+                             .helo = cli_get(&a, "mail-domain", "localhost"),
+                             .svc = {.retry_base = atoi(cli_get(&a, "mail-retry", "0"))}};
+  mail_deliverer *mw = NULL;
   mail_server *ms = NULL;
   const char *lmtp = cli_get(&a, "lmtp", NULL);
-  mail_options lo = {.listen = lmtp, .hostname = mo.mail_domain,
+  mail_options lo = {.listen = lmtp, .hostname = mo.helo,
                      .max_size = (size_t)strtoull(cli_get(&a, "mail-max-size", "0"), NULL, 10),
                      .authserv_id = cli_get(&a, "mail-authserv-id", NULL)};
   const char *trust = cli_get(&a, "mail-trust", "authenticated");
@@ -175,9 +209,9 @@ int cmd_serve(int argc, char **argv) {
   if (lmtp && lo.trust_envelope && !te)
     fprintf(stderr, "parley: WARNING: --mail-trust envelope: mail is taken as its envelope sender's, which "
                     "anyone can forge. Use it only where nobody outside can reach the MTA.\n");
-  if (te || svc_mail_worker_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
+  if (te || mail_deliver_start(s, &mo, &mw, &d) || (lmtp && mail_start(s, &lo, &ms, &d))) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
-    svc_mail_worker_stop(mw);
+    mail_deliver_stop(mw);
     http_stop(h);
     free(pem[0]);
     free(pem[1]);
@@ -205,7 +239,7 @@ int cmd_serve(int argc, char **argv) {
     }
   }
   mail_stop(ms);
-  svc_mail_worker_stop(mw);
+  mail_deliver_stop(mw);
   http_stop(h);
   free(pem[0]);
   free(pem[1]);

@@ -2,9 +2,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +33,16 @@ unsigned http_status_for(pl_err e) {
   case PL_ETYPE:
   case PL_EMISSING:
   case PL_EEMPTY:
+  case PL_ECONTROL:
+  case PL_ETEAMONLY:
   case PL_ETOOMANY: return 400;
-  case PL_EUNAUTH: return 401;
+  case PL_EUNAUTH:
+  case PL_EEXPIRED:
+  case PL_EREVOKED:
+  case PL_EDEACTIVATED:
+  case PL_ESCOPE: return 401;
+  case PL_ERENEW: return 403;
+  case PL_ENOAGENT: return 400;
   case PL_EFORBIDDEN: return 403;
   case PL_ENOTFOUND: return 404;
   case PL_EMETHOD: return 405;
@@ -47,7 +57,9 @@ unsigned http_status_for(pl_err e) {
   case PL_EUNREADABLE:
   case PL_EPOLICY: return 422;
   case PL_ERATELIMIT:
+  case PL_ESTREAMS:
   case PL_EQUOTA: return 429;
+  case PL_EHEADERS: return 431;
   case PL_ERESTRICTED:
   case PL_EALREADY:
   case PL_EWINDOW:
@@ -114,7 +126,46 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
   return ret;
 }
 
+bool http__client_https(const http_server *h, const http_req *r) {
+  if (h->opt.tls_cert_pem) return true;
+  if (!h->opt.trust_proxy) return false;
+  const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+  /* A chain of proxies lists one value each; the first is what the client spoke. */
+  return p && !strncasecmp(p, "https", 5) && (p[5] == '\0' || p[5] == ',' || p[5] == ' ');
+}
+
+const char *http__client_addr(const http_server *h, const http_req *r, char *buf, size_t cap) {
+  buf[0] = '\0';
+  if (h->opt.trust_proxy) {
+    const char *f = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (f && *f) {
+      const char *last = strrchr(f, ',');
+      last = last ? last + 1 : f;
+      while (*last == ' ') last++;
+      snprintf(buf, cap, "%.*s", (int)strcspn(last, " "), last);
+      if (*buf) return buf;
+    }
+  }
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci && ci->client_addr) {
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)cap);
+  }
+  return buf;
+}
+
 static void dispatch(http_server *h, http_req *r) {
+  if (r->headers_too_large) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "the request line and headers are larger than %u bytes", HTTP_MAX_HEADER);
+    http__error(r, PL_EHEADERS, msg);
+    http__header(r, "Connection", "close");
+    http__budget_count_header_refusal(h->budget);
+    return;
+  }
   if (http__spapi(h, r)) return;
   if (r->too_large) {
     char msg[128];
@@ -156,19 +207,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->method = method;
     r->url = url;
     r->s = h->s;
+    r->h = h;
     r->a = pl_arena_new();
     r->started = now_s();
     unsigned char rid[16];
     randombytes_buf(rid, sizeof rid);
     sodium_bin2hex(r->request_id, sizeof r->request_id, rid, sizeof rid);
     *con_cls = r;
+    http__budget_headers_done(h->budget, conn);
+    /* Headers that fit the connection's memory but not the limit: a JSON 431 here (larger
+     * ones are answered from the error logger, see http__budget_oversized). */
+    const union MHD_ConnectionInfo *hs = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (hs && hs->header_size > HTTP_MAX_HEADER) {
+      r->headers_too_large = true;
+      return MHD_YES;
+    }
     if (http__upload_start(h, r)) return MHD_YES;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > h->opt.max_body) r->too_large = true;
     return MHD_YES;
   }
-  if (*upload_size && r->upload_route) {
-    http__upload_chunk(r, upload, *upload_size);
+  if (*upload_size) http__budget_body(h->budget, conn, *upload_size);
+  if (*upload_size && (r->headers_too_large || r->upload_route)) {
+    if (!r->headers_too_large) http__upload_chunk(r, upload, *upload_size);
     *upload_size = 0;
     return MHD_YES;
   }
@@ -193,6 +254,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0;
     return MHD_YES;
   }
+  http__budget_busy(h->budget, conn);
   dispatch(h, r);
   if (r->streaming) {
     finish(h, r);
@@ -203,14 +265,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+  http_server *h = cls;
   http_req *r = *con_cls;
   if (!r) return;
+  if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) http__budget_request_done(h->budget, conn);
   http__upload_end(r);
   free(r->body);
   free(r->resp);
   pl_arena_free(r->a);
   free(r);
   *con_cls = NULL;
+}
+
+/* libmicrohttpd's messages go to standard error as before; the one that says it answers a
+ * request line or headers too large itself is the budget's cue to answer first in JSON. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  http_server *h = cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (strstr(msg, "response code is 431") || strstr(msg, "response code is 414")) http__budget_oversized(h->budget);
+  fputs(msg, stderr);
 }
 
 pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d) {
@@ -263,19 +337,34 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
     tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opt->tls_key_pem};
     tls_flag = MHD_USE_TLS;
   }
-  /* poll(2) rather than epoll: with libmicrohttpd 0.9.75, a stream resumed after
-   * suspension under epoll is not written again until other traffic arrives. */
-  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+  pl_err be = http__budget_new(h, &h->budget, d);
+  if (be) {
+    free(h);
+    return be;
+  }
+  /* libmicrohttpd's own limit sits above the budget's on every worker (it divides it among
+   * them), so that the budget, which refuses with headroom kept, always decides first. */
+  unsigned mhd_limit = (http__budget_max_connections(h->budget) + 64) * h->opt.threads;
+  /* epoll: with poll(2) every wake-up of a worker walks all its connections, and
+   * thousands held open (idle, trickling, streams) put milliseconds on every request.
+   * libmicrohttpd 0.9.75 puts a resumed connection on its ready list at the start of the
+   * next turn (the resumption wakes the worker), so a stream resumed by an event is
+   * written at once; tests/api/test_live.py checks it for streams of several parties. */
+  h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                               MHD_ALLOW_SUSPEND_RESUME | tls_flag,
-                          (uint16_t)port, NULL, NULL, on_request, h,
+                          (uint16_t)port, http__budget_accept(), h->budget, on_request, h,
+                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, to see every message */
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                           MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads,
-                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                          MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                          MHD_OPTION_NOTIFY_CONNECTION, http__budget_notify(), h->budget,
+                          MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                           MHD_OPTION_ARRAY, tls,
                           MHD_OPTION_END);
   if (!h->d) {
+    http__budget_free(h->budget);
     free(h);
     return pl_fail(d, PL_EIO, "cannot listen on %s:%u (in use, or not an address of this machine)", host, port);
   }
@@ -292,13 +381,14 @@ void http_stop(http_server *h) {
   if (!h) return;
   http__events_stop(h); /* resumes every stream: MHD must not stop with one suspended */
   MHD_stop_daemon(h->d);
+  http__budget_free(h->budget);
   pthread_mutex_destroy(&h->sse_mu);
   pthread_cond_destroy(&h->sse_cv);
   free(h);
 }
 
 char *http__metrics_text(http_server *h) {
-  size_t cap = 8192, n = 0;
+  size_t cap = 16384, n = 0;
   char *out = pl_xmalloc(cap);
 #define EMIT(...) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__)
   EMIT("# HELP parley_http_requests_total HTTP requests answered, by status class.\n");
@@ -322,5 +412,6 @@ char *http__metrics_text(http_server *h) {
   for (int i = 0; i < SVC_STATUS_COUNT; i++)
     EMIT("parley_messages_total{status=\"%s\"} %lu\n", svc_status_names[i], counts[i]);
 #undef EMIT
+  if (cap - n > 2048) n += http__budget_metrics(h->budget, out + n, cap - n);
   return out;
 }

@@ -3,6 +3,7 @@
 #ifndef PL_HTTP_H
 #define PL_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "service/svc.h"
@@ -18,6 +19,15 @@ typedef struct {
    * http_stop; NULL serves plain http */
   const char *tls_cert_pem, *tls_key_pem;
   long spapi_token_ttl;  /* seconds an SP-API access token lives; 0 = 3600 (tests) */
+  /* the connection budget (http_budget.c); 0 = the default of each */
+  unsigned max_connections;        /* open connections in all (8192) */
+  unsigned max_connections_per_ip; /* open connections of one client address (256) */
+  unsigned max_streams;            /* live-event streams of one principal (8) */
+  unsigned header_timeout_ms;      /* request line and headers, from the request's start (10 s) */
+  unsigned body_timeout_ms;        /* body, plus 1 s per 64 KiB received (30 s) */
+  /* Behind a reverse proxy that terminates TLS: believe its X-Forwarded-Proto (cookies
+   * get Secure when it says https) and X-Forwarded-For. Off: both headers are ignored. */
+  bool trust_proxy;
 } http_options;
 
 /* Starts serving; s stays owned by the caller and must outlive the server. */

@@ -1,4 +1,5 @@
 /* http_api.c - routes of the own JSON API (/v1): parse, call one service operation, render. */
+#include <ctype.h>
 #include <sodium.h>
 #include <time.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ static bool authenticate(http_req *r) {
   pl_err e = svc_authenticate(r->s, tok, r->a, &r->caller, &d);
   if (e) {
     http__error(r, e, d.msg);
-    if (e == PL_EUNAUTH) http__header(r, "WWW-Authenticate", "Bearer realm=\"parley\"");
+    if (http_status_for(e) == 401) http__header(r, "WWW-Authenticate", "Bearer realm=\"parley\"");
     return false;
   }
   return true;
@@ -137,6 +138,10 @@ static void method_not_allowed(http_req *r) {
 
 static json_t *me_json(const svc_caller *c);
 
+/* Cookies carry Secure when the client reached parley over https (TLS here, or a trusted
+ * proxy's X-Forwarded-Proto), so that a browser never sends the session in clear. */
+static const char *cookie_secure(http_req *r) { return http__client_https(r->h, r) ? "; Secure" : ""; }
+
 /* POST /v1/session {"token"}: signs in; the session lives in an HttpOnly cookie. */
 static void h_session_create(http_req *r) {
   json_t *b = body_object(r);
@@ -145,19 +150,24 @@ static void h_session_create(http_req *r) {
   if (field_str(r, b, "token", &tok)) {
     char *session;
     svc_caller c;
+    pl_time ends = 0;
     pl_detail d = {{0}};
-    pl_err e = svc_session_create(r->s, tok, r->a, &session, &c, &d);
+    pl_err e = svc_session_create(r->s, tok, r->a, &session, &ends, &c, &d);
     if (e) {
       fail(r, e, &d);
     } else {
       unsigned char raw[18];
-      char csrf[40];
+      char csrf[40], end_s[32];
       randombytes_buf(raw, sizeof raw);
       sodium_bin2base64(csrf, sizeof csrf, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-      http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", session, SVC_SESSION_SECONDS));
-      http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%d", csrf, SVC_SESSION_SECONDS));
+      long max_age = (long)(ends - svc_now(r->s));
+      if (max_age < 1) max_age = 1;
+      const char *sec = cookie_secure(r);
+      http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", session, max_age, sec));
+      http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%ld%s", csrf, max_age, sec));
       json_t *me = me_json(&c);
       json_object_set_new(me, "csrf_token", json_string(csrf));
+      json_object_set_new(me, "session_expires_at", json_string(pl_time_format(ends, end_s)));
       http__json(r, 201, me);
       free(session);
     }
@@ -170,8 +180,9 @@ static void h_session_delete(http_req *r) {
   const char *tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
   pl_detail d = {{0}};
   if (tok) svc_token_revoke(r->s, tok, &d);
-  http__header(r, "Set-Cookie", SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-  http__header(r, "Set-Cookie", CSRF_COOKIE "=; Path=/; SameSite=Strict; Max-Age=0");
+  const char *sec = cookie_secure(r);
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", sec));
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=; Path=/; SameSite=Strict; Max-Age=0%s", sec));
   http__json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 
@@ -187,6 +198,12 @@ static json_t *me_json(const svc_caller *c) {
   if (c->agent_role) json_object_set_new(j, "role", json_string(c->agent_role));
   if (c->buyer_id) json_object_set_new(j, "buyer_id", json_string(c->buyer_id));
   json_object_set_new(j, "marketplace_id", c->marketplace_id ? json_string(c->marketplace_id) : json_null());
+  if (c->token_id) {
+    char buf[32];
+    json_object_set_new(j, "token", json_pack("{s:I,s:s,s:o}", "id", (json_int_t)c->token_id, "scope",
+                                              c->scope ? c->scope : "api", "expires_at",
+                                              c->expires_at ? json_string(pl_time_format(c->expires_at, buf)) : json_null()));
+  }
   return j;
 }
 
@@ -208,6 +225,10 @@ static void h_threads_list(http_req *r) {
   q.fts = query(r, "q");
   q.tag = query(r, "tag");
   const char *as = query(r, "assignee");
+  if (as && r->caller.kind == ST_PRINCIPAL_BUYER) {
+    http__error(r, PL_ETEAMONLY, "assignee is a filter of the seller's team");
+    return;
+  }
   if (as) {
     char *end;
     long long v = strtoll(as, &end, 10);
@@ -700,6 +721,57 @@ static void h_export(http_req *r, int64_t id) {
   else http__json(r, 200, j);
 }
 
+/* A positive decimal id of a path, or 0 with a 404 answered. */
+static int64_t path_id(http_req *r, const char *seg, const char *what) {
+  char *end;
+  long long v = strtoll(seg, &end, 10);
+  if (*end || v <= 0 || !isdigit((unsigned char)seg[0])) {
+    http__error(r, PL_ENOTFOUND, pl_arena_printf(r->a, "no %s %s", what, seg));
+    return 0;
+  }
+  return v;
+}
+
+/* GET /v1/admin/tokens[?all=true]: tokens, never their secrets. */
+static void h_tokens_list(http_req *r) {
+  const char *all = query(r, "all");
+  if (all && strcmp(all, "true") && strcmp(all, "false")) {
+    http__error(r, PL_EINVAL, "all is true or false");
+    return;
+  }
+  st_token *ts;
+  size_t n;
+  pl_detail d = {{0}};
+  pl_err e = svc_token_list(r->s, &r->caller, all && !strcmp(all, "true"), r->a, &ts, &n, &d);
+  if (e) return fail(r, e, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_token(&ts[i]));
+  http__json(r, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+/* DELETE /v1/admin/tokens/{id}: revokes it (and its sessions) at once. */
+static void h_token_revoke(http_req *r, const char *seg) {
+  int64_t id = path_id(r, seg, "token");
+  if (!id) return;
+  long n = 0;
+  pl_detail d = {{0}};
+  pl_err e = svc_token_revoke_id(r->s, &r->caller, id, &n, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)id, "revoked", (json_int_t)n));
+}
+
+/* POST /v1/admin/agents/{id}/deactivate */
+static void h_agent_deactivate(http_req *r, const char *seg) {
+  int64_t id = path_id(r, seg, "agent");
+  if (!id) return;
+  long n = 0;
+  pl_detail d = {{0}};
+  pl_err e = svc_agent_deactivate(r->s, &r->caller, id, &n, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, json_pack("{s:I,s:b,s:I}", "agent_id", (json_int_t)id, "active", 0,
+                                    "tokens_revoked", (json_int_t)n));
+}
+
 static void h_policy_check(http_req *r) {
   json_t *b = body_object(r);
   if (!b) return;
@@ -775,6 +847,22 @@ bool http__api(http_server *h, http_req *r) {
       if (e) fail(r, e, &d);
       else http__json(r, 200, json_pack("{s:b}", "reloaded", 1));
     }
+    return true;
+  }
+  /* Identities: the operator's, and a seller owner's for the seller's agents. */
+  if (p.n == 3 && is(&p, 1, "admin") && is(&p, 2, "tokens")) {
+    if (!get) method_not_allowed(r);
+    else if (authenticate(r)) h_tokens_list(r);
+    return true;
+  }
+  if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "tokens")) {
+    if (strcmp(m, "DELETE")) method_not_allowed(r);
+    else if (authenticate(r)) h_token_revoke(r, p.seg[3]);
+    return true;
+  }
+  if (p.n == 5 && is(&p, 1, "admin") && is(&p, 2, "agents") && is(&p, 4, "deactivate")) {
+    if (!post) method_not_allowed(r);
+    else if (authenticate(r)) h_agent_deactivate(r, p.seg[3]);
     return true;
   }
   if (p.n == 2 && is(&p, 1, "review-queue")) {

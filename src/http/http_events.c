@@ -1,9 +1,13 @@
 /* http_events.c - Server-Sent Events: live updates of threads and messages.
  *
  * A stream's connection is suspended while it has nothing to send, so that it holds
- * no worker thread; the service's event hook resumes every stream when something is
- * published, and a keeper thread resumes them every 15 s to send a ping (which also
- * finds the streams whose client has gone). */
+ * no worker thread; the service's event hook resumes the streams that may see what was
+ * published, and a keeper thread resumes all every 15 s to send a ping. Suspended
+ * connections are outside libmicrohttpd's event loop, so it would not see a client leave;
+ * the connection budget (http_budget.c) watches their sockets and calls
+ * http__events_hangup, which ends the stream at once and gives its places back. Each
+ * principal holds at most --max-streams streams: the newest beyond is refused (429
+ * too_many_streams), so that a stolen or runaway token cannot end its owner's streams. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,11 @@ typedef struct http_sse {
   svc_caller caller; /* strings copied below */
   char seller_id[65], buyer_id[65], marketplace_id[65];
   uint64_t last_seq;
+  uint64_t revocation_epoch; /* as of the last check of the caller's token */
   bool suspended, ping_due, gone;
+  bool resync; /* tell the client to reload before anything else */
+  char principal[80]; /* whose stream, for the per-principal count */
+  http_stream_ref ref;
   char buf[BATCH * 320];
   size_t len, off;
 } http_sse;
@@ -43,13 +51,18 @@ static void fill(http_sse *x) {
   bool gap;
   size_t n = svc_events_since(x->h->s, &x->caller, x->last_seq, ev, BATCH, &latest, &gap);
   x->len = x->off = 0;
-  if (gap) x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
-                                      "event: resync\ndata: {}\n\n");
+  if (gap || x->resync) x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
+                                                   "event: resync\ndata: {}\n\n");
+  x->resync = false;
   for (size_t i = 0; i < n; i++) {
     const svc_event *e = &ev[i];
+    if (!strcmp(e->type, "resync")) { /* the node may have missed events of others */
+      x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len, "event: resync\ndata: {}\n\n");
+      continue;
+    }
     char due[32], eid[PL_REF_MAX], tid[PL_REF_MAX], mid[PL_REF_MAX];
     /* Event ids count every tenant's events: clients see them as opaque refs too. */
-    pl_ref_format(eid, "E", (int64_t)e->seq);
+    pl_ref_format(eid, "E", (int64_t)e->id);
     pl_ref_format(tid, "T", e->thread_id);
     if (!strcmp(e->type, "deadline"))
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
@@ -69,13 +82,30 @@ static void fill(http_sse *x) {
   x->ping_due = false;
 }
 
+/* Whether the stream's token still holds: checked again (in the store) whenever a
+ * revocation may have happened, and its end against the clock. A stream of a revoked
+ * token, a deactivated agent or an ended session closes. */
+static bool caller_holds(http_sse *x) {
+  svc *s = x->h->s;
+  if (x->caller.expires_at && svc_now(s) >= x->caller.expires_at) return false;
+  uint64_t epoch = svc_revocation_epoch(s);
+  if (epoch == x->revocation_epoch) return true;
+  x->revocation_epoch = epoch;
+  return svc_caller_check(s, &x->caller, NULL) == PL_OK;
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max) {
   http_sse *x = cls;
   (void)pos;
+  if (!caller_holds(x)) return MHD_CONTENT_READER_END_OF_STREAM;
   pthread_mutex_lock(&x->h->sse_mu);
   if (x->h->stopping) {
     pthread_mutex_unlock(&x->h->sse_mu);
     return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  if (x->gone) { /* the client left: close the connection now */
+    pthread_mutex_unlock(&x->h->sse_mu);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
   }
   if (x->off == x->len) fill(x);
   if (x->off == x->len) {
@@ -105,7 +135,22 @@ static void release(void *cls) {
   pthread_mutex_lock(&x->h->sse_mu);
   unlink_sse(x);
   pthread_mutex_unlock(&x->h->sse_mu);
+  http__budget_stream_close(x->h->budget, x->principal, &x->ref);
   free(x);
+}
+
+void http__events_hangup(http_server *h, void *stream) {
+  pthread_mutex_lock(&h->sse_mu);
+  for (http_sse *x = h->sse; x; x = x->next)
+    if (x == stream) {
+      x->gone = true;
+      if (x->suspended) {
+        x->suspended = false;
+        MHD_resume_connection(x->conn);
+      }
+      break;
+    }
+  pthread_mutex_unlock(&h->sse_mu);
 }
 
 /* Resumes every parked stream; called with sse_mu held. */
@@ -119,10 +164,25 @@ static void resume_all(http_server *h, bool ping) {
   }
 }
 
+/* Something was published: resume only the streams that may see it. Resuming every
+ * stream for every event made one send cost a pass of the worker over all of them (a
+ * thousand open streams of other parties put tens of milliseconds on each send); the
+ * visibility check is an in-memory look at the event ring. Called with no lock held. */
 static void on_event(void *ctx) {
   http_server *h = ctx;
   pthread_mutex_lock(&h->sse_mu);
-  resume_all(h, false);
+  for (http_sse *x = h->sse; x; x = x->next) {
+    if (!x->suspended) continue; /* it reads the ring itself before parking again */
+    svc_event ev;
+    uint64_t latest;
+    bool gap;
+    if (svc_events_since(h->s, &x->caller, x->last_seq, &ev, 1, &latest, &gap) || gap) {
+      x->suspended = false;
+      MHD_resume_connection(x->conn);
+    } else {
+      x->last_seq = latest; /* nothing in it for this caller: skip it next time */
+    }
+  }
   pthread_mutex_unlock(&h->sse_mu);
 }
 
@@ -164,6 +224,15 @@ void http__events_stop(http_server *h) {
 
 void http__events(http_server *h, http_req *r) {
   http_sse *x = pl_xcalloc(1, sizeof *x);
+  snprintf(x->principal, sizeof x->principal, "%s", r->caller.name ? r->caller.name : "?");
+  if (!http__budget_stream_open(h->budget, r->conn, x->principal, x, &x->ref)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "this caller already has %u live-event streams open; close one first",
+             h->opt.max_streams ? h->opt.max_streams : HTTP_DEFAULT_MAX_STREAMS);
+    free(x);
+    http__error(r, PL_ESTREAMS, msg);
+    return;
+  }
   x->h = h;
   x->conn = r->conn;
   x->caller = r->caller;
@@ -172,13 +241,19 @@ void http__events(http_server *h, http_req *r) {
   copy(x->marketplace_id, sizeof x->marketplace_id, r->caller.marketplace_id, &x->caller.marketplace_id);
   x->caller.agent_role = NULL;
   x->caller.name = NULL;
+  x->caller.scope = NULL;
+  x->revocation_epoch = svc_revocation_epoch(h->s) - 1; /* the first read checks the token */
   /* Start from now, or from the client's Last-Event-ID after a reconnection. */
   const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
   uint64_t latest = svc_events_latest(h->s);
   x->last_seq = latest;
   if (last) {
+    /* the id names the event on every node: resume after it here, or, when this node's
+     * ring does not hold it (too old, or a node that missed it), tell the client to reload */
     int64_t v;
-    if (pl_ref_parse(last, "E", &v) && (uint64_t)v <= latest) x->last_seq = (uint64_t)v;
+    uint64_t pos;
+    if (pl_ref_parse(last, "E", &v) && svc_events_position(h->s, (uint64_t)v, &pos)) x->last_seq = pos;
+    else x->resync = true;
   }
   /* The first chunk tells the client how long to wait before reconnecting. */
   x->len = (size_t)snprintf(x->buf, sizeof x->buf, "retry: 3000\n: connected\n\n");

@@ -15,6 +15,7 @@ typedef struct {
   char *body;
   size_t body_len, body_cap;
   bool too_large;
+  bool headers_too_large; /* request line and headers over HTTP_MAX_HEADER */
   pl_arena *a;
   svc *s;
   svc_caller caller;
@@ -30,6 +31,7 @@ typedef struct {
   double started;
   int route_class;
   bool streaming; /* the response is an event stream, queued by its handler */
+  http_server *h; /* the server it arrived at */
   /* POST /v1/attachments: the body goes to a file as it arrives (http_attach.c) */
   bool upload_route;
   struct svc_upload *upload;
@@ -54,13 +56,59 @@ struct http_server {
   bool stopping;
   pthread_t pinger;
   bool pinger_started;
+  struct http_budget *budget;
 };
+
+/* ---- the connection budget (http_budget.c) ---- */
+#define HTTP_MAX_HEADER (32 * 1024) /* request line and headers: larger is 431 */
+#define HTTP_DEFAULT_MAX_CONNECTIONS 8192
+#define HTTP_DEFAULT_MAX_PER_IP 256
+#define HTTP_DEFAULT_MAX_STREAMS 8
+#define HTTP_DEFAULT_HEADER_MS 10000
+#define HTTP_DEFAULT_BODY_MS 30000
+
+typedef struct http_budget http_budget;
+/* Where a stream's connection is, to find it again when the stream ends. */
+typedef struct {
+  int fd;
+  uint32_t serial;
+} http_stream_ref;
+
+/* Creates the budget for h->opt (raising RLIMIT_NOFILE as it needs) and starts its keeper. */
+pl_err http__budget_new(http_server *h, http_budget **out, pl_detail *d);
+/* Stops the keeper and frees the budget; after MHD_stop_daemon. */
+void http__budget_free(http_budget *b);
+/* The callbacks to give libmicrohttpd (cls: the budget). */
+MHD_NotifyConnectionCallback http__budget_notify(void);
+MHD_AcceptPolicyCallback http__budget_accept(void);
+/* The global limit after fitting it to the descriptor limit. */
+unsigned http__budget_max_connections(const http_budget *b);
+/* A request's progress, from on_request: headers in (the body deadline starts), n body
+ * bytes in, the handler runs (no deadline), the exchange ended (the next request's starts). */
+void http__budget_headers_done(http_budget *b, struct MHD_Connection *conn);
+void http__budget_body(http_budget *b, struct MHD_Connection *conn, size_t n);
+void http__budget_busy(http_budget *b, struct MHD_Connection *conn);
+void http__budget_request_done(http_budget *b, struct MHD_Connection *conn);
+/* A live-event stream of `principal` on conn: false when the principal holds the maximum.
+ * On true, ref says where it is; stream_close (with the same principal and ref) gives the
+ * place back. The keeper calls http__events_hangup(h, stream) when its client leaves. */
+bool http__budget_stream_open(http_budget *b, struct MHD_Connection *conn, const char *principal,
+                              void *stream, http_stream_ref *ref);
+void http__budget_stream_close(http_budget *b, const char *principal, const http_stream_ref *ref);
+/* libmicrohttpd logged that it answers a request line or headers too large itself: answer
+ * in JSON first on this worker's connections that are past the limit (see the .c). */
+void http__budget_oversized(http_budget *b);
+void http__budget_count_header_refusal(http_budget *b);
+/* Prometheus text of the budget into out; returns the length written. */
+size_t http__budget_metrics(http_budget *b, char *out, size_t cap);
 
 /* GET /v1/events for an authenticated request: queues the event stream. */
 void http__events(http_server *h, http_req *r);
 /* Starts and stops the stream keeper (pings, resumption on events). */
 void http__events_start(http_server *h);
 void http__events_stop(http_server *h);
+/* The client of a stream has gone: end the stream now (called by the budget's keeper). */
+void http__events_hangup(http_server *h, void *stream);
 
 /* Adds a response header; name and value must outlive the request (static or arena). */
 void http__header(http_req *r, const char *name, const char *value);
@@ -77,6 +125,12 @@ bool http__upload_start(http_server *h, http_req *r);
 void http__upload_chunk(http_req *r, const char *data, size_t len);
 void http__upload_end(http_req *r);
 bool http__attachments(http_server *h, http_req *r, const char *id);
+/* Whether the client reached parley over https: served with TLS, or (with trust_proxy)
+ * a proxy says so in X-Forwarded-Proto. Cookies are Secure then. */
+bool http__client_https(const http_server *h, const http_req *r);
+/* The client's address into buf: the connection's peer, or (with trust_proxy) the last
+ * address of X-Forwarded-For, the one the trusted proxy appended. */
+const char *http__client_addr(const http_server *h, const http_req *r, char *buf, size_t cap);
 /* Authenticates an API request (http_api.c); false with the error response set. */
 bool http__authenticate(http_req *r);
 

@@ -26,12 +26,15 @@ static const struct {
     {PL_EMISSING, 400, "InvalidInput"},   {PL_EEMPTY, 400, "InvalidInput"},
     {PL_ETOOMANY, 400, "InvalidInput"},   {PL_ETOOLONG, 400, "InvalidInput"},
     {PL_EEXIST, 400, "InvalidInput"},     {PL_ECONFLICT, 400, "InvalidInput"},
-    {PL_EUNREADABLE, 400, "InvalidInput"},
+    {PL_EUNREADABLE, 400, "InvalidInput"}, {PL_ECONTROL, 400, "InvalidInput"},
     /* a message the policy refuses: the request's text is what is wrong */
     {PL_EPOLICY, 400, "InvalidInput"},
     /* Amazon answers 403 Unauthorized for a missing or expired token and for an action
      * the order does not allow; the message says which. */
     {PL_EUNAUTH, 403, "Unauthorized"},    {PL_EFORBIDDEN, 403, "Unauthorized"},
+    {PL_EEXPIRED, 403, "Unauthorized"},   {PL_EREVOKED, 403, "Unauthorized"},
+    {PL_EDEACTIVATED, 403, "Unauthorized"}, {PL_ESCOPE, 403, "Unauthorized"},
+    {PL_ERENEW, 403, "Unauthorized"},     {PL_ENOAGENT, 400, "InvalidInput"},
     {PL_EACTION, 403, "Unauthorized"},    {PL_EALREADY, 403, "Unauthorized"},
     {PL_EWINDOW, 403, "Unauthorized"},    {PL_ERESTRICTED, 403, "Unauthorized"},
     {PL_ECANCELED, 403, "Unauthorized"},  {PL_ENOTALLOWED, 403, "Unauthorized"},
@@ -144,9 +147,9 @@ static bool authenticate(sp *x) {
     sp_error(x, PL_EUNAUTH, "Access to requested resource is denied: the x-amz-access-token header is missing");
     return false;
   }
-  pl_err e = svc_authenticate(x->r->s, tok, x->r->a, &x->r->caller, &d);
+  pl_err e = svc_authenticate_as(x->r->s, tok, SVC_SURFACE_SPAPI, x->r->a, &x->r->caller, &d);
   if (e) {
-    sp_error(x, e, e == PL_EUNAUTH ? pl_arena_printf(x->r->a, "Access to requested resource is denied: %s", d.msg) : d.msg);
+    sp_error(x, e, http_status_for(e) == 401 ? pl_arena_printf(x->r->a, "Access to requested resource is denied: %s", d.msg) : d.msg);
     return false;
   }
   if (x->r->caller.kind != ST_PRINCIPAL_AGENT) {
@@ -496,6 +499,7 @@ static void token(http_server *h, http_req *r) {
   if (e == PL_EMISSING) lwa_error(r, 400, "invalid_request", d.msg);
   else if (e == PL_EUNAUTH) lwa_error(r, 401, "invalid_client", d.msg);
   else if (e == PL_EFORBIDDEN) lwa_error(r, 400, "invalid_grant", d.msg);
+  else if (e == PL_ESCOPE) lwa_error(r, 400, "unauthorized_client", d.msg);
   else if (e) lwa_error(r, e == PL_ESTORE ? 503 : 500, "server_error", d.msg);
   else {
     json_t *out = json_pack("{s:s,s:s,s:I}", "access_token", access, "token_type", "bearer", "expires_in",

@@ -1,7 +1,8 @@
 /* mail.h - the e-mail transport: LMTP/SMTP in, SMTP out through a relay, MIME both ways.
  *
- * This module parses and formats; every decision about who may write to whom and what
- * becomes of a message is the service's (service/svc_mail.h). Strings it returns are
+ * This module parses, classifies, formats and sends; every decision about who may write
+ * to whom and what becomes of a message is the service's (service/svc_mail.h), which
+ * knows nothing of this one. Strings it returns are
  * allocated from the caller's arena. */
 #ifndef PL_MAIL_H
 #define PL_MAIL_H
@@ -12,6 +13,7 @@
 #include "util/pl_err.h"
 #include "util/pl_mem.h"
 #include "util/pl_time.h"
+#include "service/svc_mail.h" /* the service this transport serves; it knows no transport */
 
 /* ---- the command parser (lmtp.c): RFC 5321 / RFC 2033, the subset parley speaks ---- */
 #define LMTP_MAX_LINE 1000 /* octets of a command or text line, CRLF included (RFC 5321 4.5.3.1.4-6) */
@@ -64,11 +66,35 @@ typedef struct {
  * base64 parts with a Content-Disposition naming them. */
 pl_err mail_compose(const mail_out *m, pl_arena *a, char **out, size_t *len, pl_detail *d);
 
+/* One recipient of a delivery status notification (RFC 3464), as reported. */
 typedef struct {
-  char *text;          /* the new text: text/plain preferred, HTML as text, quotes and
-                        * signature removed; "" when nothing is left */
+  char *final_recipient;    /* the address of Final-Recipient, "rfc822;" dropped, or NULL */
+  char *original_recipient; /* the address of Original-Recipient, or NULL */
+  char *action;             /* "failed", "delayed", "delivered", "relayed", "expanded" */
+  char *status;             /* "5.1.1" */
+  char *diagnostic;         /* Diagnostic-Code as given ("smtp; 550 5.1.1 ..."), or NULL */
+} mail_dsn_rcpt;
+
+#define MAIL_MAX_DSN_RCPTS 50 /* recipients read from one report */
+
+/* What kind of mail it is, from its headers and structure alone. */
+typedef enum {
+  MAIL_PERSONAL = 0, /* written by a person */
+  MAIL_AUTO_REPLY,   /* an automatic reply or bulk mail (RFC 3834 and the de facto markers) */
+  MAIL_DSN,          /* a delivery status notification (multipart/report; report-type=delivery-status) */
+  MAIL_REPORT,       /* another report (read receipts and the like) */
+} mail_kind;
+
+typedef struct {
+  char *text;          /* the new text: text/plain preferred, HTML as text (the URLs of
+                        * links and remote images kept), quotes and signature removed;
+                        * "" when nothing is left */
   char *message_id, *in_reply_to, *references, *subject; /* raw header values, or NULL */
-  bool automatic;      /* Auto-Submitted other than "no", or a delivery report */
+  mail_kind kind;
+  const char *auto_marker; /* the header that made it automatic ("X-Autoreply"), or NULL */
+  bool automatic;      /* kind != MAIL_PERSONAL */
+  mail_dsn_rcpt *dsn;  /* a DSN's recipients (MAIL_DSN only) */
+  size_t ndsn;
   size_t attachments;  /* parts that are not the text (files, forwarded messages) */
   mail_file *files;    /* the files among them, decoded, in the mail's order (at most
                         * MAIL_MAX_FILES; signatures and forwarded messages are not files) */
@@ -76,8 +102,25 @@ typedef struct {
   size_t files_skipped; /* files beyond MAIL_MAX_FILES */
 } mail_in;
 
-/* Parses a message (RFC 5322, MIME). PL_EINVAL when it is not a message at all. */
+/* Parses a message (RFC 5322, MIME). PL_EINVAL when it is not a message at all, or when
+ * its MIME structure is broken (a multipart without a boundary or without parts, nesting
+ * deeper than 32), with the problem named in d. Text parts without a charset (or with one
+ * that does not fit their bytes) are read as UTF-8 when they are valid UTF-8, else as
+ * windows-1252. */
 pl_err mail_parse(const char *data, size_t len, pl_arena *a, mail_in *out, pl_detail *d);
+
+/* The automatic-mail marker among a mail's headers, or NULL: Auto-Submitted other than
+ * "no", X-Autoreply, X-Autorespond, Precedence bulk/junk/list/auto_reply,
+ * X-Auto-Response-Suppress, List-Id. get(name, ctx) returns a header's value or NULL. */
+const char *mail_auto_marker(const char *(*get)(const char *name, void *ctx), void *ctx);
+
+/* Reads the fields of a message/delivery-status body (RFC 3464 2.2/2.3) into at most
+ * MAIL_MAX_DSN_RCPTS recipients; returns how many. */
+size_t mail_parse_dsn(const char *body, size_t len, pl_arena *a, mail_dsn_rcpt *out);
+
+/* Text decoded from windows-1252 into UTF-8 (the bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D,
+ * which it leaves undefined, as U+FFFD). */
+char *mail_cp1252_to_utf8(const char *s, size_t len, pl_arena *a);
 
 /* What a reply adds: lines before the quoted history ("On ... wrote:", "> " lines, an
  * Outlook header block) and before the signature ("-- "), trimmed. */
@@ -93,8 +136,27 @@ char *mail_html_to_text(const char *html, size_t len, pl_arena *a);
 pl_err mail_smtp_send(const char *relay, const char *helo, const char *env_from, const char *rcpt,
                       const char *data, size_t len, long *code, pl_detail *d);
 
+/* ---- the delivery worker (mail_deliver.c) -------------------------------------------- */
+typedef struct mail_deliverer mail_deliverer;
+
+typedef struct {
+  const char *smtp_relay; /* "smtp://127.0.0.1:25"; NULL or "" keeps mails queued */
+  const char *helo;       /* the name parley gives itself in EHLO; NULL = "localhost" */
+  int poll_ms;            /* how often the outbox is looked at; 0 = 200 */
+  svc_mail_options svc;   /* retries: the service's */
+} mail_deliver_options;
+
+/* Starts a thread that drains the outbox until stopped: it claims due mail from the
+ * service, composes and sends each through the relay, and reports the outcome (a 5xx is
+ * a refusal, anything else but success a retry). The options' strings are copied; s must
+ * outlive it. */
+pl_err mail_deliver_start(struct svc *s, const mail_deliver_options *o, mail_deliverer **out, pl_detail *d);
+/* Stops the worker after the mail in hand and joins it. NULL is a no-op. */
+void mail_deliver_stop(mail_deliverer *w);
+/* Sends every mail due now, once; returns how many it tried. */
+size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o);
+
 /* ---- the LMTP/SMTP listener (mail_server.c) ----------------------------------------- */
-struct svc;
 typedef struct mail_server mail_server;
 
 typedef struct {

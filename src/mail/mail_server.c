@@ -281,29 +281,48 @@ static void session(conn *c) {
         hl++;
       char *headers = pl_arena_strndup(a, data, hl < len ? hl + 1 : len);
       free(data);
+      /* What the mail is, for the service: its files, and a report's recipients. */
+      svc_mail_file *files = NULL;
+      svc_mail_dsn *dsn = NULL;
+      if (!pe) {
+        files = pl_arena_alloc(a, (mi.nfiles + 1) * sizeof *files);
+        for (size_t k = 0; k < mi.nfiles; k++)
+          files[k] = (svc_mail_file){.name = mi.files[k].name, .data = mi.files[k].data, .len = mi.files[k].len};
+        dsn = pl_arena_alloc(a, (mi.ndsn + 1) * sizeof *dsn);
+        for (size_t k = 0; k < mi.ndsn; k++)
+          dsn[k] = (svc_mail_dsn){mi.dsn[k].final_recipient, mi.dsn[k].original_recipient, mi.dsn[k].action,
+                                  mi.dsn[k].status, mi.dsn[k].diagnostic};
+      }
+      svc_mail_result *done = pl_arena_alloc(a, (size_t)nr * sizeof *done);
+      size_t ndone = 0;
       for (int i = 0; i < nr && ok; i++) {
         pl_detail d = {{0}};
         pl_err e = pe;
         svc_mail_result res = {0};
         if (!e) {
-          svc_mail_file *files = pl_arena_alloc(a, (mi.nfiles + 1) * sizeof *files);
-          for (size_t k = 0; k < mi.nfiles; k++)
-            files[k] = (svc_mail_file){mi.files[k].name, mi.files[k].data, mi.files[k].len};
           svc_mail_in in = {.mail_from = from, .rcpt = rcpts[i].addr, .text = mi.text,
                             .in_reply_to = mi.in_reply_to, .references = mi.references,
-                            .automatic = mi.automatic, .files = files, .nfiles = mi.nfiles,
-                            .files_skipped = mi.files_skipped, .headers = headers,
-                            .headers_len = strlen(headers), .authserv_id = m->o.authserv_id,
-                            .trust_envelope = m->o.trust_envelope};
+                            .automatic = mi.automatic, .dsn = mi.kind == MAIL_DSN, .dsn_rcpts = dsn,
+                            .ndsn = mi.ndsn, .files = files, .nfiles = mi.nfiles,
+                            .files_skipped = mi.files_skipped, .earlier = done, .nearlier = ndone,
+                            .headers = headers, .headers_len = strlen(headers),
+                            .authserv_id = m->o.authserv_id, .trust_envelope = m->o.trust_envelope};
           e = svc_mail_receive(m->s, &in, a, &res, &d);
+          if (!e) done[ndone++] = res;
         } else {
           d = pd;
         }
         char mref[PL_REF_MAX];
         if (e) ok = reply_err(c, e, d.msg);
+        else if (res.failed)
+          ok = reply(c, "250 2.0.0 delivery report taken: %s failed", pl_ref_format(mref, "M", res.message_id));
+        else if (res.auto_reply)
+          ok = reply(c, "250 2.0.0 automatic reply kept as %s, not forwarded", pl_ref_format(mref, "M", res.message_id));
         else if (res.refused)
           ok = reply(c, "250 2.0.0 recorded as %s but refused by the policy; the sender is told why",
                      pl_ref_format(mref, "M", res.message_id));
+        else if (res.discarded && res.return_path)
+          ok = reply(c, "250 2.0.0 not a delivery failure report for this message; dropped");
         else if (res.discarded) ok = reply(c, "250 2.0.0 automatic mail is not forwarded");
         else ok = reply(c, "250 2.0.0 delivered as %s", pl_ref_format(mref, "M", res.message_id));
         if (!c->lmtp) break;

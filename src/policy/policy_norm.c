@@ -108,13 +108,25 @@ static inline void buf_putc(policy__scan *sc, policy__buf *b, char c, uint32_t b
 
 /* ---- decode: HTML to text ------------------------------------------------- */
 
+/* Whether s[i] == '<' opens a tag. "<https://...>", "<mailto:...>", "<www.x.com>" and
+ * "<jane@x.com>" are not tags but addresses in angle brackets, as mail clients write them
+ * in plain text: read as tags, they would vanish from the scan. */
+static bool tag_start(const char *s, size_t n, size_t i) {
+  if (i + 1 >= n || s[i] != '<') return false;
+  unsigned char c = (unsigned char)s[i + 1];
+  if (c == '/' || c == '!') return true;
+  if (!isalpha(c)) return false;
+  size_t j = i + 1;
+  while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '-' || s[j] == '+')) j++;
+  return !(j < n && (s[j] == ':' || s[j] == '@' || s[j] == '.'));
+}
+
 static bool looks_like_html(const char *s, size_t n) {
   for (size_t i = 0; i + 1 < n; i++) {
     const char *lt = memchr(s + i, '<', n - 1 - i);
     if (!lt) return false;
     i = (size_t)(lt - s);
-    unsigned char c = (unsigned char)s[i + 1];
-    if (!(isalpha(c) || c == '/' || c == '!')) continue;
+    if (!tag_start(s, n, i)) continue;
     if (memchr(s + i, '>', n - i)) return true;
   }
   return false;
@@ -274,8 +286,7 @@ void policy__decode(policy__scan *sc) {
   char skip_name[16] = "";
   size_t i = 0;
   while (i < n) {
-    if (s[i] == '<' && i + 1 < n &&
-        (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
+    if (tag_start(s, n, i)) {
       if (skipping) {
         size_t sl = strlen(skip_name);
         if (s[i + 1] == '/' && i + 2 + sl <= n && !strncasecmp(s + i + 2, skip_name, sl))

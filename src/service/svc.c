@@ -1,8 +1,10 @@
-/* svc.c - the service core: set-up, parties, tokens, orders and shared helpers. */
+/* svc.c - the service core: set-up, parties, orders and shared helpers. */
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/svc_int.h"
 #include "util/pl_ref.h"
@@ -33,6 +35,7 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
 
 void svc_free(svc *s) {
   if (!s) return;
+  if (s->bus_on) s->st->ops->bus_stop(s->st);
   policy_config_unref(s->policy);
   pthread_mutex_destroy(&s->policy_mu);
   pthread_mutex_destroy(&s->ev_mu);
@@ -112,53 +115,167 @@ static void copy_id(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src ? src : "");
 }
 
-void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+#define EVENT_EPOCH_MS INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+
+/* An event id no other node makes: 40 bits of milliseconds since 2026 (34 years), this
+ * process's 8 random bits, a 12-bit counter within the millisecond (under ev_mu). Ids
+ * of one node rise; across nodes they follow the clocks. */
+static uint64_t next_event_id(svc *s) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - EVENT_EPOCH_MS;
+  uint64_t now = ms > 0 ? (uint64_t)ms : 0;
+  if (now <= s->id_ms) {
+    if (++s->id_counter == 4096) { /* 4096 in one millisecond: borrow the next one */
+      s->id_ms++;
+      s->id_counter = 0;
+    }
+  } else {
+    s->id_ms = now;
+    s->id_counter = 0;
+  }
+  return ((s->id_ms & ((UINT64_C(1) << 40) - 1)) << 20) | ((uint64_t)s->node_bits << 12) | s->id_counter;
+}
+
+/* Puts an event into the ring (e->id set, or 0 for a new one of this process) and wakes
+ * the streams. */
+static void ring_add(svc *s, const svc_event *ev) {
+  bool ours = !ev->id; /* only what this process made goes to the others */
   pthread_mutex_lock(&s->ev_mu);
   svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
-  memset(e, 0, sizeof *e);
+  *e = *ev;
   e->seq = s->ev_next++;
+  if (!e->id) e->id = next_event_id(s);
+  svc_event sent = *e;
+  void (*hook)(void *) = s->ev_hook;
+  void *ctx = s->ev_ctx;
+  pthread_mutex_unlock(&s->ev_mu);
+  if (ours && s->bus_on && strcmp(sent.type, "resync")) {
+    /* the other nodes hear of it:
+     * "v1|node|id|type|thread|message|due|from|status|kind|seller|buyer|mp" */
+    char payload[512];
+    int n = snprintf(payload, sizeof payload, "v1|%s|%llu|%s|%lld|%lld|%lld|%s|%s|%s|%s|%s|%s", s->node,
+                     (unsigned long long)sent.id, sent.type, (long long)sent.thread_id,
+                     (long long)sent.message_id, (long long)sent.due_at, sent.from, sent.status, sent.kind,
+                     sent.seller_id, sent.buyer_id, sent.marketplace_id);
+    if (n > 0 && (size_t)n < sizeof payload) s->st->ops->bus_send(s->st, payload);
+  }
+  if (hook) hook(ctx);
+}
+
+static void event_of(svc_event *e, const char *type, const st_thread *t) {
+  memset(e, 0, sizeof *e);
   copy_id(e->type, sizeof e->type, type);
   e->thread_id = t->id;
   copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
   copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
   copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
+}
+
+void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+  svc_event e;
+  event_of(&e, type, t);
   if (m) {
-    e->message_id = m->id;
-    copy_id(e->from, sizeof e->from, m->direction);
-    copy_id(e->status, sizeof e->status, m->status);
+    e.message_id = m->id;
+    copy_id(e.from, sizeof e.from, m->direction);
+    copy_id(e.status, sizeof e.status, m->status);
+    copy_id(e.kind, sizeof e.kind, m->kind);
   }
-  void (*hook)(void *) = s->ev_hook;
-  void *ctx = s->ev_ctx;
-  pthread_mutex_unlock(&s->ev_mu);
-  if (hook) hook(ctx);
+  ring_add(s, &e);
 }
 
 void svc__publish_deadline(svc *s, const st_thread *t) {
+  svc_event e;
+  event_of(&e, "deadline", t);
+  e.due_at = t->response_due_at;
+  ring_add(s, &e);
+}
+
+/* Splits the next '|'-separated field of *p into out (at most cap - 1 bytes). */
+static bool field(const char **p, char *out, size_t cap) {
+  if (!*p) return false;
+  const char *bar = strchr(*p, '|');
+  size_t n = bar ? (size_t)(bar - *p) : strlen(*p);
+  if (n >= cap) return false;
+  memcpy(out, *p, n);
+  out[n] = '\0';
+  *p = bar ? bar + 1 : NULL;
+  return true;
+}
+
+static bool number(const char **p, long long *v) {
+  char buf[24], *end;
+  if (!field(p, buf, sizeof buf) || !*buf) return false;
+  *v = strtoll(buf, &end, 10);
+  return !*end;
+}
+
+/* An event another node published (or NULL: some may have been missed). */
+static void bus_deliver(void *ctx, const char *payload) {
+  svc *s = ctx;
+  svc_event e = {0};
+  if (!payload) {
+    copy_id(e.type, sizeof e.type, "resync");
+    ring_add(s, &e);
+    return;
+  }
+  char version[4], node[17];
+  long long id, thread, message, due;
+  const char *p = payload;
+  if (!field(&p, version, sizeof version) || strcmp(version, "v1") || !field(&p, node, sizeof node) ||
+      !strcmp(node, s->node) || !number(&p, &id) || id <= 0 || !field(&p, e.type, sizeof e.type) ||
+      !number(&p, &thread) || !number(&p, &message) || !number(&p, &due) || !field(&p, e.from, sizeof e.from) ||
+      !field(&p, e.status, sizeof e.status) || !field(&p, e.kind, sizeof e.kind) ||
+      !field(&p, e.seller_id, sizeof e.seller_id) ||
+      !field(&p, e.buyer_id, sizeof e.buyer_id) || !field(&p, e.marketplace_id, sizeof e.marketplace_id) || p)
+    return; /* our own, or not an event of ours */
+  if (strcmp(e.type, "message") && strcmp(e.type, "thread") && strcmp(e.type, "deadline")) return;
+  e.id = (uint64_t)id;
+  e.thread_id = thread;
+  e.message_id = message;
+  e.due_at = due;
+  ring_add(s, &e);
+}
+
+pl_err svc_events_share(svc *s, pl_detail *d) {
+  if (!s->st->ops->bus_start || s->bus_on) return PL_OK;
+  unsigned char r[9];
+  randombytes_buf(r, sizeof r);
+  sodium_bin2hex(s->node, sizeof s->node, r, 8);
+  s->node_bits = r[8];
+  pl_err e = s->st->ops->bus_start(s->st, bus_deliver, s);
+  if (e) return pl_fail(d, e, "cannot start the live-event connection to the other nodes");
+  s->bus_on = true;
+  return PL_OK;
+}
+
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq) {
+  bool found = false;
   pthread_mutex_lock(&s->ev_mu);
-  svc_event *e = &s->ring[s->ev_next % SVC_EVENT_RING];
-  memset(e, 0, sizeof *e);
-  e->seq = s->ev_next++;
-  copy_id(e->type, sizeof e->type, "deadline");
-  e->thread_id = t->id;
-  e->due_at = t->response_due_at;
-  copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
-  copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
-  copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
-  void (*hook)(void *) = s->ev_hook;
-  void *ctx = s->ev_ctx;
+  uint64_t oldest = s->ev_next > SVC_EVENT_RING ? s->ev_next - SVC_EVENT_RING : 1;
+  for (uint64_t q = s->ev_next; q-- > oldest;) {
+    if (s->ring[q % SVC_EVENT_RING].id == id) {
+      *seq = q;
+      found = true;
+      break;
+    }
+  }
   pthread_mutex_unlock(&s->ev_mu);
-  if (hook) hook(ctx);
+  return found;
 }
 
 static bool event_visible(const svc_caller *c, const svc_event *e) {
-  /* Deadlines are the seller's and the operator's business, not the buyer's. */
-  if (!strcmp(e->type, "deadline") && c->kind == ST_PRINCIPAL_BUYER) return false;
+  if (!strcmp(e->type, "resync")) return true;
   switch (c->kind) {
   case ST_PRINCIPAL_AGENT: return !strcmp(c->seller_id, e->seller_id);
   case ST_PRINCIPAL_BUYER:
-    /* A buyer hears of their own threads, and of seller messages only once delivered. */
-    return !strcmp(c->buyer_id, e->buyer_id) &&
-           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+    /* A buyer hears only of what changes their own view: a new message of their own
+     * threads that they may read (their own, a seller's once delivered, never a note).
+     * Everything else (deadlines, flags, archiving, and the team's notes, tags,
+     * assignment, priority and locks) is the seller's business: even the bare fact
+     * that it happened would tell the buyer about the team's internals. */
+    return !strcmp(e->type, "message") && !strcmp(c->buyer_id, e->buyer_id) &&
+           strcmp(e->kind, "note") && (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
   }
   return false;
@@ -248,6 +365,7 @@ pl_err svc_cluster_tick(svc *s) {
   if (e) return e;
   e = s->st->ops->counter_get(s->st, POLICY_GENERATION, &gen);
   if ((e = svc__end(s, e, &d))) return e;
+  svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);
   bool known = s->policy_generation_known, changed = known && gen != s->policy_generation;
   s->policy_generation = gen;
@@ -284,11 +402,47 @@ pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
 
 /* ---- validation ------------------------------------------------------------------- */
 
-pl_err svc__check_text(const char *text, pl_detail *d) {
-  if (!text) return pl_fail(d, PL_EMISSING, "text is required");
-  size_t len = strlen(text), chars = 0;
-  if (!pl_utf8_valid(text, len, &chars)) return pl_fail(d, PL_EUTF8, "text is not valid UTF-8");
-  if (pl_utf8_blank(text, len)) return pl_fail(d, PL_EEMPTY, "text is empty");
+pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t *chars,
+                      pl_detail *d) {
+  size_t len = strlen(*text), at = 0, n = 0;
+  switch (pl_utf8_text(*text, len, &n, &at)) {
+  case PL_TEXT_OK: break;
+  case PL_TEXT_INVALID_UTF8: return pl_fail(d, PL_EUTF8, "%s is not valid UTF-8", field);
+  case PL_TEXT_CONTROL:
+    return pl_fail(d, PL_ECONTROL,
+                   "%s holds the control character U+%04X at byte %zu; only tab and line breaks are allowed",
+                   field, (unsigned)((unsigned char)(*text)[at] == 0xC2 ? (unsigned char)(*text)[at + 1] : (unsigned char)(*text)[at]), at);
+  }
+  if (strchr(*text, '\r')) {
+    char *copy = pl_arena_strdup(a, *text);
+    pl_utf8_lf(copy, len);
+    *text = copy;
+  }
+  if (chars) *chars = n;
+  return PL_OK;
+}
+
+pl_err svc__check_name(const char *field, const char *name, pl_detail *d) {
+  size_t at = 0;
+  switch (pl_utf8_text(name, strlen(name), NULL, &at)) {
+  case PL_TEXT_OK: break;
+  case PL_TEXT_INVALID_UTF8: return pl_fail(d, PL_EUTF8, "%s is not valid UTF-8", field);
+  case PL_TEXT_CONTROL:
+    return pl_fail(d, PL_ECONTROL, "%s holds a control character at byte %zu", field, at);
+  }
+  const char *brk = strpbrk(name, "\t\r\n");
+  if (brk)
+    return pl_fail(d, PL_ECONTROL, "%s holds a %s at byte %zu; a name is one line", field,
+                   *brk == '\t' ? "tab" : "line break", (size_t)(brk - name));
+  return PL_OK;
+}
+
+pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d) {
+  if (!*text) return pl_fail(d, PL_EMISSING, "text is required");
+  size_t chars = 0;
+  pl_err e = svc__clean_text("text", text, a, &chars, d);
+  if (e) return e;
+  if (pl_utf8_blank(*text, strlen(*text))) return pl_fail(d, PL_EEMPTY, "text is empty");
   if (chars > SVC_MAX_TEXT_CHARS)
     return pl_fail(d, PL_ETOOLONG, "text is %zu characters; the limit is %d", chars,
                    SVC_MAX_TEXT_CHARS);
@@ -409,7 +563,19 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
 }
 
 pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor) {
+  pl_arena *a = NULL;
+  m->seller_text = NULL;
+  if (!strcmp(m->direction, "buyer")) {
+    /* The seller's search index holds the text masked (not indexed when it cannot be
+     * checked now: the backfill at the next start retries). */
+    st_thread t;
+    a = pl_arena_new();
+    if (!s->st->ops->thread_get(s->st, m->thread_id, a, &t))
+      m->seller_text = svc__mask_text(s, t.marketplace_id, m->text, a);
+  }
   pl_err e = s->st->ops->message_insert(s->st, m);
+  m->seller_text = NULL;
+  pl_arena_free(a);
   if (e) return e;
   st_event ev = {.message_id = m->id,
                  .thread_id = m->thread_id,
@@ -430,6 +596,7 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
   pl_err e;
   if ((e = check_id("marketplace id", in->id, d))) return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "marketplace name is required");
+  if ((e = svc__check_name("marketplace name", in->name, d))) return e;
   if (!valid_locale(in->locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
   json_t *doms = json_array();
   for (const char *const *p = in->domains; p && *p; p++) {
@@ -479,6 +646,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
   if ((e = check_id("seller id", in->id, d)) || (e = check_id("marketplace", in->marketplace_id, d)))
     return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "seller name is required");
+  if ((e = svc__check_name("seller name", in->name, d))) return e;
   if (in->email && !valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", in->email);
   pl_arena *a = pl_arena_new();
@@ -518,6 +686,8 @@ out:
 pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char *role,
                      int64_t *id_out, pl_detail *d) {
   if (!name || !*name) return pl_fail(d, PL_EMISSING, "agent name is required");
+  pl_err ne = svc__check_name("agent name", name, d);
+  if (ne) return ne;
   if (!role) role = "agent";
   if (strcmp(role, "owner") && strcmp(role, "agent") && strcmp(role, "read_only"))
     return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only");
@@ -546,6 +716,7 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
   pl_err e;
   if ((e = check_id("buyer id", in->id, d))) return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "buyer name is required");
+  if ((e = svc__check_name("buyer name", in->name, d))) return e;
   if (!in->email || !valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "buyer e-mail address is missing or not an address");
   const char *locale = in->locale ? in->locale : "en-US";
@@ -569,110 +740,7 @@ out:
   return e;
 }
 
-/* ---- tokens ------------------------------------------------------------------------ */
-
-pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
-                        char **token_out, pl_detail *d) {
-  if (!subject || !*subject) return pl_fail(d, PL_EMISSING, "token subject is required");
-  pl_arena *a = pl_arena_new();
-  st_token t = {.kind = kind, .subject = (char *)subject, .expires_at = expires_at};
-  char *tok = NULL;
-  pl_err e = svc__begin(s, true, d);
-  if (e) goto out;
-  if (kind == ST_PRINCIPAL_AGENT) {
-    st_agent ag;
-    st_seller sl;
-    char *end;
-    long long id = strtoll(subject, &end, 10);
-    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, a, &ag))
-      e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
-    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl)) == PL_OK) {
-      t.seller_id = ag.seller_id;
-      t.marketplace_id = sl.marketplace_id;
-    }
-  } else if (kind == ST_PRINCIPAL_BUYER) {
-    st_buyer b;
-    if (s->st->ops->buyer_get(s->st, subject, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
-  }
-  if (!e) {
-    tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
-    char hash[65];
-    pl_keyed_hash_hex(&s->keys, tok, hash);
-    e = s->st->ops->token_put(s->st, hash, &t, svc_now(s));
-  }
-  if (!e) e = svc__audit(s, t.seller_id, "admin", "token.create", subject, NULL);
-  e = svc__end(s, e, d);
-  if (e) {
-    free(tok);
-    tok = NULL;
-  }
-out:
-  pl_arena_free(a);
-  *token_out = tok;
-  return e;
-}
-
-pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d) {
-  if (!token || !*token || strlen(token) > 200)
-    return pl_fail(d, PL_EUNAUTH, "a bearer token is required");
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, token, hash);
-  st_token t;
-  pl_err e = svc__begin(s, false, d);
-  if (e) return e;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
-  st_agent ag = {0};
-  if (!e && t.kind == ST_PRINCIPAL_AGENT) {
-    char *end;
-    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), a, &ag);
-  }
-  svc__end(s, PL_OK, NULL);
-  if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  if (e) return pl_fail(d, e, "the store is unavailable");
-  if (t.expires_at && t.expires_at <= svc_now(s))
-    return pl_fail(d, PL_EUNAUTH, "the token has expired");
-  memset(out, 0, sizeof *out);
-  out->kind = t.kind;
-  out->marketplace_id = t.marketplace_id;
-  switch (t.kind) {
-  case ST_PRINCIPAL_OPERATOR:
-    out->name = pl_arena_printf(a, "operator:%s", t.subject);
-    break;
-  case ST_PRINCIPAL_AGENT:
-    out->seller_id = ag.seller_id;
-    out->agent_id = ag.id;
-    out->agent_role = ag.role;
-    out->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
-    break;
-  case ST_PRINCIPAL_BUYER:
-    out->buyer_id = t.subject;
-    out->name = pl_arena_printf(a, "buyer:%s", t.subject);
-    break;
-  }
-  return PL_OK;
-}
-
-pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
-                          svc_caller *c, pl_detail *d) {
-  *session_out = NULL;
-  pl_err e = svc_authenticate(s, token, a, c, d);
-  if (e) return e;
-  const char *subject = c->kind == ST_PRINCIPAL_OPERATOR ? c->name + strlen("operator:")
-                        : c->kind == ST_PRINCIPAL_AGENT  ? pl_arena_printf(a, "%lld", (long long)c->agent_id)
-                                                         : c->buyer_id;
-  return svc_token_create(s, c->kind, subject, svc_now(s) + SVC_SESSION_SECONDS, session_out, d);
-}
-
-pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
-  if (!token || !*token) return pl_fail(d, PL_EUNAUTH, "no token to revoke");
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, token, hash);
-  pl_err e = svc__begin(s, true, d);
-  if (e) return e;
-  e = s->st->ops->token_delete(s->st, hash);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  return svc__end(s, e, d);
-}
+/* Tokens and agents' deactivation are in svc_ident.c. */
 
 /* ---- orders ----------------------------------------------------------------------- */
 
@@ -737,6 +805,7 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
       if ((e = get_str(it, "asin", false, &v, d))) return e;
       x->asin = v ? pl_arena_strdup(a, v) : NULL;
       if ((e = get_str(it, "title", false, &v, d))) return e;
+      if (v && (e = svc__check_name("an item's title", v, d))) return e;
       x->title = v ? pl_arena_strdup(a, v) : NULL;
       if ((e = get_str(it, "price", false, &v, d))) return e;
       x->price = v ? pl_arena_strdup(a, v) : NULL;

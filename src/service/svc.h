@@ -45,6 +45,9 @@ typedef struct {
   const char *buyer_id;       /* buyer */
   const char *marketplace_id; /* may be NULL for an operator */
   const char *name;           /* for the audit log: "agent:7", "buyer:B1", "operator:ops" */
+  int64_t token_id;           /* the token presented (0: none, e.g. the administrator) */
+  pl_time expires_at;         /* when that token ends (0: never) */
+  const char *scope;          /* its scope: "api", "session" or "spapi" */
 } svc_caller;
 
 /* Takes ownership of st (closed by svc_free). keys are copied. */
@@ -91,20 +94,57 @@ pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char
 pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d);
 
 /* Creates a token; *token_out (malloc'd) is shown once and stored only hashed.
- * subject: "ops name" for operators, agent id for agents, buyer id for buyers. */
+ * subject: "ops name" for operators, agent id for agents, buyer id for buyers. A
+ * deactivated agent gets none (PL_EDEACTIVATED). */
 pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject,
                         pl_time expires_at, char **token_out, pl_detail *d);
 
-/* Signs in with a token: a new session token for the same caller, valid for
- * SVC_SESSION_SECONDS (*session_out is malloc'd). */
+/* Signs in with a token: a new session token for the same caller (*session_out is
+ * malloc'd), which ends SVC_SESSION_SECONDS from now or when the token it was signed in
+ * with ends, whichever is first (*expires_out), and is revoked with it. A session token
+ * cannot sign in again (PL_ERENEW): a session's end is absolute. */
 #define SVC_SESSION_SECONDS (12 * 3600)
 pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
-                          svc_caller *caller_out, pl_detail *d);
+                          pl_time *expires_out, svc_caller *caller_out, pl_detail *d);
 /* Revokes a token (sign-out). */
 pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d);
 
-/* Resolves a bearer token to its caller, or PL_EUNAUTH. */
+/* Where a token is presented: parley's own API (and the web), or the SP-API operations.
+ * SP-API access tokens are valid only on the latter, every other token only on the
+ * former (PL_ESCOPE). */
+typedef enum { SVC_SURFACE_API = 0, SVC_SURFACE_SPAPI } svc_surface;
+
+/* Resolves a bearer token of the own API to its caller: PL_EUNAUTH (unknown),
+ * PL_EEXPIRED, PL_EREVOKED, PL_EDEACTIVATED (its agent) or PL_ESCOPE. */
 pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d);
+pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_arena *a,
+                           svc_caller *out, pl_detail *d);
+/* Checks again that an authenticated caller's token still holds (not revoked, not
+ * expired, its agent active): for long-lived requests such as event streams. */
+pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d);
+/* Moves whenever a token may have been revoked (here, or by another process on the store
+ * as seen at the last cluster tick): holders of long-lived requests check again. */
+uint64_t svc_revocation_epoch(svc *s);
+
+/* ---- identities (svc_ident.c; docs/api.md "Tokens") --------------------------------- */
+/* The caller may be NULL: the administrator (parley admin). Otherwise the operator sees
+ * and acts on every token and agent, a seller's owner on those of the seller's agents
+ * (another seller's are PL_ENOTFOUND), anyone else is PL_EFORBIDDEN. */
+#define SVC_TOKEN_LIST_MAX 1000
+/* Tokens, newest first (revoked and expired ones with all); never their secret. */
+pl_err svc_token_list(svc *s, const svc_caller *c, bool all, pl_arena *a, st_token **out, size_t *n,
+                      pl_detail *d);
+/* Revokes a token by id, and the sessions signed in with it; at once everywhere, open
+ * event streams included. *revoked: how many tokens this revoked (0: already revoked). */
+pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoked, pl_detail *d);
+/* Deactivates an agent: revokes its tokens and sessions, and it can no longer sign in or
+ * be assigned; its messages and audit entries stay. An owner cannot deactivate
+ * themselves. *revoked: the tokens revoked. */
+pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long *revoked,
+                            pl_detail *d);
+/* {"id","kind","scope","owner","seller_id","created_at","last_used_at","expires_at",
+ * "revoked_at","parent_id"}: a token as administrators see it. */
+json_t *svc_json_token(const st_token *t);
 
 /* ---- orders --------------------------------------------------------------------- */
 /* Parses an order object (the import format, `id` optional when id is given) into o. */
@@ -141,6 +181,10 @@ typedef struct {
   int64_t after;        /* the last message the writer saw; 0 = not checked */
   bool confirm;         /* send even though the thread moved on since `after` */
   int64_t proposal_id;  /* the rule's proposal this reply sends, or 0 */
+  /* A seller's reply by e-mail: a finding inside text parley forwarded earlier in the
+   * thread (an earlier message quoted verbatim, an alias) is not the seller's, and one
+   * that may be quoted history is held for review rather than counted (svc_mail.c). */
+  bool by_mail;
 } svc_send_in;
 
 /* A message's fate as the sender sees it: the stored message, and for seller
@@ -187,6 +231,12 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
  * marketplace (the setting mask_buyer_contacts; the record keeps the original). The
  * result is in the arena; text itself when nothing is masked. */
 const char *svc_mask_contacts(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+/* The same for a buyer's file name (read as a sentence: "call-me-415-555-0199.pdf"). */
+const char *svc_mask_file_name(svc *s, const char *marketplace_id, const char *name, pl_arena *a);
+
+/* Indexes the buyer messages the seller's search index does not hold yet (written before
+ * it existed), masked; *done gets their number. Run when the server starts. */
+pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d);
 
 /* A dry run of the policy for the caller's marketplace (compose-as-you-type). The
  * verdict is the caller's to free. */
@@ -276,16 +326,21 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most
- * recent SVC_EVENT_RING events of this process; sequence numbers start at 1. */
+ * recent SVC_EVENT_RING events this process published or heard of from the other nodes
+ * of its store; seq is the place in this process's ring (from 1), id names the event
+ * the same on every node (what clients see, and resume after). */
 #define SVC_EVENT_RING 4096
 
 typedef struct {
   uint64_t seq;
-  char type[12];       /* "message", "thread" or "deadline" */
+  uint64_t id;         /* milliseconds since 2026, the node, a counter: < 2^60 */
+  char type[12];       /* "message", "thread", "deadline", or "resync" (events may
+                        * have been missed: reload) */
   int64_t thread_id, message_id;
   int64_t due_at;      /* deadline events: when the response is due */
   char from[8];        /* buyer, seller ("" for thread events) */
   char status[20];     /* the message's status */
+  char kind[16];       /* the message's kind (a note is the team's) */
   char seller_id[65], buyer_id[65], marketplace_id[65];
 } svc_event;
 
@@ -301,6 +356,12 @@ pl_err svc_deadline_tick(svc *s);
 
 /* The newest event's sequence number (0 when none yet). */
 uint64_t svc_events_latest(svc *s);
+/* Joins the live events of the other nodes of the store (PostgreSQL): from now on this
+ * process's events reach them and theirs reach its streams. A no-op on SQLite. */
+pl_err svc_events_share(svc *s, pl_detail *d);
+/* The place in the ring of the event a client last saw (by its id), to resume after it,
+ * on whichever node; false when the ring no longer (or never) held it. */
+bool svc_events_position(svc *s, uint64_t id, uint64_t *seq);
 /* Called (from the publishing thread, after the commit) whenever an event is
  * published; one hook per service. */
 void svc_set_event_hook(svc *s, void (*fn)(void *ctx), void *ctx);

@@ -300,7 +300,8 @@ pl_err svc_attachment_get(svc *s, const svc_caller *c, const char *id, pl_arena 
 }
 
 /* Whether the caller may see the attachment through a message that carries it. */
-static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_arena *a, bool *ok) {
+static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_arena *a, bool *ok,
+                               const char **mp) {
   st_msg_attachment *uses;
   size_t n;
   pl_err e = s->st->ops->attachment_uses(s->st, id, a, &uses, &n);
@@ -308,8 +309,10 @@ static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_a
     st_thread t;
     st_message m;
     if ((e = s->st->ops->thread_get(s->st, uses[i].thread_id, a, &t))) break;
-    if (c->kind == ST_PRINCIPAL_AGENT) *ok = !strcmp(t.seller_id, c->seller_id);
-    else if (c->kind == ST_PRINCIPAL_OPERATOR) *ok = !c->marketplace_id || !strcmp(t.marketplace_id, c->marketplace_id);
+    if (c->kind == ST_PRINCIPAL_AGENT) {
+      *ok = !strcmp(t.seller_id, c->seller_id);
+      if (*ok) *mp = t.marketplace_id;
+    } else if (c->kind == ST_PRINCIPAL_OPERATOR) *ok = !c->marketplace_id || !strcmp(t.marketplace_id, c->marketplace_id);
     else if (c->kind == ST_PRINCIPAL_BUYER && !strcmp(t.buyer_id, c->buyer_id)) {
       /* A buyer gets only what was delivered to them. */
       if ((e = s->st->ops->message_get(s->st, uses[i].message_id, a, &m))) break;
@@ -326,9 +329,14 @@ pl_err svc_attachment_open(svc *s, const svc_caller *c, const char *id, pl_arena
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   bool ok = false;
+  const char *mp = NULL;
   e = s->st->ops->attachment_get(s->st, id, false, a, out);
   if (!e) ok = own(c, out) || (c->kind == ST_PRINCIPAL_OPERATOR && !c->marketplace_id);
-  if (!e && !ok) e = through_messages(s, c, id, a, &ok);
+  if (!e && !ok) e = through_messages(s, c, id, a, &ok, &mp);
+  /* An agent reaches a file it did not upload only through a buyer's message: its name is
+   * the buyer's text, masked like the message (the content is the buyer's file as it is). */
+  if (!e && ok && mp && c->kind == ST_PRINCIPAL_AGENT)
+    out->name = (char *)svc__mask_name_for_seller(s, mp, out->name, a);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND || (!e && !ok)) return pl_fail(d, PL_ENOTFOUND, "no attachment %s", id);
   if (e) return pl_fail(d, e, "the store is unavailable");

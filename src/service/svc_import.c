@@ -110,7 +110,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   if (!buyer && strcmp(from, "seller")) return pl_fail(d, PL_EINVAL, "'from' must be buyer or seller");
   pl_time at;
   if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
-  if ((e = svc__check_text(text, d))) return e;
+  if ((e = svc__check_text(&text, a, d))) return e;
   if (!status) status = "delivered";
   if (!valid_status(status))
     return pl_fail(d, PL_EINVAL, "status must be delivered, not_delivered, held_for_review, rejected or failed");

@@ -25,6 +25,17 @@ struct svc {
   pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;
+  /* events between nodes (a store with a bus): who this process is, and ids */
+  bool bus_on;
+  char node[17];     /* random hex: this process, so that it skips its own events */
+  unsigned node_bits; /* 8 random bits in every id this process makes */
+  uint64_t id_ms, id_counter; /* the last id's millisecond and counter (under ev_mu) */
+  /* Identities (svc_ident.c): bumped whenever a token is revoked or an agent deactivated,
+   * here or (seen at a cluster tick) by another process on the store, so that open
+   * event streams check their token again. */
+  atomic_uint_fast64_t revocation_epoch;
+  int64_t revocation_generation; /* the store's counter as last seen (ev_mu) */
+  bool revocation_generation_known;
 };
 
 /* How a seller message is sent, beyond its text. */
@@ -35,7 +46,17 @@ typedef struct {
   bool proactive;         /* no buyer message to answer */
   bool opted_out;         /* the buyer opted out of non-critical proactive messages */
   bool marketplace_text;  /* wording fixed by the marketplace: not scanned */
+  bool automatic;         /* an automatic reply by mail: not scanned, not forwarded */
 } svc__msg_opts;
+
+/* The verdict on a seller's reply by e-mail (svc_mail.c), inside its transaction: scans
+ * text as policy_scan_allow does, then takes out the findings inside text parley
+ * forwarded earlier in thread t (an earlier message quoted verbatim, an alias at the relay
+ * domain) and scans again with them blanked; when every finding left may be quoted
+ * history (it follows a line of an earlier message or one naming a relay address) a
+ * rejection becomes a hold for review. */
+pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, const char *const *allow,
+                               const char *text, pl_arena *a, policy_verdict *v);
 
 /* Adds one message to a thread inside the caller's transaction: the policy for seller
  * messages, the record and its status, enforcement, the thread summary, the audit
@@ -76,6 +97,14 @@ const char *svc__review_text(const char *locale, pl_arena *a);
 const char *svc__action_text(const svc_action_def *def, const char *locale, pl_arena *a);
 const char *svc__coverage_label(const char *locale);
 
+/* An SP-API access token (scope "spapi") acting as the agent (svc_ident.c). */
+pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, char **token_out,
+                               pl_detail *d);
+
+/* Follows revocations made by other processes on the store (svc_ident.c): when the
+ * store's counter moved, bumps the epoch and wakes the event streams. */
+void svc__follow_revocations(svc *s);
+
 /* Publishes a deadline event: the thread's response is due soon. */
 void svc__publish_deadline(svc *s, const st_thread *t);
 
@@ -97,8 +126,18 @@ pl_err svc__end(svc *s, pl_err e, pl_detail *d);
 pl_err svc__policy_for(svc *s, const char *marketplace_id, pl_arena *a, policy_config **out,
                        const char *const **allow, pl_detail *d);
 
-/* Validates a message text: UTF-8, not blank, at most SVC_MAX_TEXT_CHARS. */
-pl_err svc__check_text(const char *text, pl_detail *d);
+/* The one check of a text a client submits (a message, note, template, name...):
+ * well-formed UTF-8 without control characters but tab and line breaks (pl_utf8_text),
+ * field naming it in the error; a CRLF becomes LF (*text is then a copy in a). *chars,
+ * when not NULL, gets the number of code points. */
+pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t *chars,
+                       pl_detail *d);
+/* A name or title (one line): as svc__clean_text, and no tab or line break either
+ * (PL_ECONTROL). */
+pl_err svc__check_name(const char *field, const char *name, pl_detail *d);
+/* Validates a message text as svc__clean_text, and not blank, at most
+ * SVC_MAX_TEXT_CHARS; *text may be replaced by its normalised copy. */
+pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d);
 
 /* Brings the 24-hour clock's aggregates up to date with a thread's events. */
 pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a);
@@ -119,7 +158,27 @@ char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id);
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail);
 
-/* Inserts a message with its first status event and indexes it. */
+/* The buyer's contact details (phone numbers, e-mail addresses) in text replaced by
+ * placeholders, whatever the marketplace's setting; NULL when the text could not be
+ * checked. Within a transaction. */
+const char *svc__mask_text(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+
+/* A buyer's file name as a seller's agent may see it: masked when the marketplace masks a
+ * buyer's contact details (read as a sentence: "call-me-415-555-0199.pdf"). Within a
+ * transaction. */
+const char *svc__mask_name_for_seller(svc *s, const char *marketplace_id, const char *name,
+                                      pl_arena *a);
+
+/* The one way messages become what their reader sees, within a transaction: for a
+ * seller's agent, buyer messages' texts with the buyer's contact details masked when the
+ * marketplace masks them (a text that cannot be checked is withheld); every message is
+ * marked text_viewed, and svc_json_message withholds the text of a buyer message an
+ * agent would see without it. Every path that shows messages passes here. */
+void svc__view(svc *s, const svc_caller *c, const char *marketplace_id, st_message *msgs,
+               size_t n, pl_arena *a);
+
+/* Inserts a message with its first status event and indexes it (a buyer message also
+ * in the seller's search index, masked). */
 pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor);
 
 /* Queues the mail of a message that reached the status delivered, when its recipient

@@ -36,7 +36,10 @@ json_t *svc_json_thread(const svc_caller *c, const st_thread *t) {
   json_object_set_new(j, "asin", str_or_null(t->asin));
   json_object_set_new(j, "topic", json_string(t->topic));
   json_object_set_new(j, "created_at", time_or_null(t->created_at));
-  json_object_set_new(j, "last_message_at", time_or_null(t->last_message_at));
+  /* A buyer's last message is the newest they can see: a note or a refused seller message
+   * does not tell them the team was at work. */
+  json_object_set_new(j, "last_message_at",
+                      time_or_null(c->kind == ST_PRINCIPAL_BUYER ? t->buyer_last_at : t->last_message_at));
   if (c->kind == ST_PRINCIPAL_BUYER) {
     json_object_set_new(j, "seller_name", str_or_null(t->seller_name));
     json_object_set_new(j, "unread", json_boolean(t->last_seller_id > t->buyer_read_id));
@@ -77,7 +80,10 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
   json_object_set_new(j, "from", json_string(m->direction));
   json_object_set_new(j, "kind", json_string(m->kind));
   if (m->action && c->kind == ST_PRINCIPAL_BUYER) json_object_set_new(j, "action", json_string(m->action));
-  json_object_set_new(j, "text", json_string(m->text));
+  /* A buyer's text reaches a seller only through the mask (svc__view): a path that
+   * forgot it shows nothing rather than the buyer's contact details. */
+  bool withheld = c->kind == ST_PRINCIPAL_AGENT && !strcmp(m->direction, "buyer") && !m->text_viewed;
+  json_object_set_new(j, "text", json_string(withheld ? "[text withheld]" : m->text));
   json_object_set_new(j, "at", time_or_null(m->at));
   if (c->kind != ST_PRINCIPAL_BUYER) {
     json_object_set_new(j, "status", str_or_null(m->status));
@@ -98,8 +104,9 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
   json_t *atts = json_array();
   for (size_t i = 0; i < m->nattachments; i++) {
     const st_msg_attachment *x = &m->attachments[i];
-    json_array_append_new(atts, json_pack("{s:s,s:s,s:s,s:I}", "id", x->id, "name", x->name, "kind",
-                                          x->kind, "size", (json_int_t)x->size));
+    json_array_append_new(atts, json_pack("{s:s,s:s,s:s,s:I}", "id", x->id, "name",
+                                          withheld ? "[name withheld]" : x->name, "kind", x->kind,
+                                          "size", (json_int_t)x->size));
   }
   json_object_set_new(j, "attachments", atts);
   return j;

@@ -1,5 +1,7 @@
-/* svc_mail.c - the e-mail channel: the outbox and its delivery worker, and mail that
- * arrives for an alias, under the same rules as the API (docs/postfix.md). */
+/* svc_mail.c - the e-mail channel: the outbox (what is due, built from the record, and what
+ * became of it) and mail that arrives for an alias, under the same rules as the API
+ * (docs/postfix.md). No transport here: src/mail/ composes, sends and receives. */
+#define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -11,15 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mail/mail.h"
-#include "mail/mail_auth.h"
+#include "mail/mail_auth.h" /* a pure reader of the verifier's headers; no transport */
 #include "service/svc_int.h"
 #include "service/svc_mail.h"
 #include "util/pl_ref.h"
 
 #define MAIL_AGENT "E-mail"    /* the seller's agent that replies by e-mail act as */
 #define CLAIM_SECONDS 300      /* a claimed mail is someone's for this long */
-#define BATCH 16
 #define MAX_BACKOFF 3600
 #define MAIL_FILES_BUDGET 7000000 /* bytes of files in one mail: base64 keeps it under 10 MiB */
 
@@ -147,9 +147,10 @@ pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
 }
 
 /* Marks a message failed (a bounce, or a relay's permanent refusal): a status event, the
- * thread summary, the audit entry; nothing when it is not delivered. */
+ * thread summary, the audit entry with the reason and the evidence (a delivery report's
+ * fields, taken over); nothing when it is not delivered. */
 static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const char *reason,
-                          pl_arena *a, pl_detail *d) {
+                          json_t *evidence, pl_arena *a, pl_detail *d) {
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
   st_message m;
@@ -164,11 +165,14 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     m.status = "failed";
     m.status_at = ev.at;
     if (!e) e = svc__thread_recompute(s, &t, a);
-    if (!e)
-      e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id),
-                     json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason));
+    if (!e) {
+      json_t *detail = json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason);
+      if (evidence) json_object_set(detail, "report", evidence);
+      e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id), detail);
+    }
     changed = true;
   }
+  json_decref(evidence);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   e = svc__end(s, e, d);
   if (!e && changed) {
@@ -247,11 +251,6 @@ static const char *topic_words(const char *topic) {
   return "message";
 }
 
-typedef struct {
-  char *rcpt, *env_from, *data;
-  size_t len;
-} built;
-
 static char *opened(svc *s, pl_arena *a, const char *sealed) {
   if (!sealed) return NULL;
   char *p = pl_open(&s->keys, sealed);
@@ -267,7 +266,7 @@ static char *opened(svc *s, pl_arena *a, const char *sealed) {
  * take the mail past MAIL_FILES_BUDGET, or whose bytes are missing, stay out, named in *note
  * ("in the message on <marketplace>"); PL_ESTORE only when the store is unavailable. */
 static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t mid, const st_msg_attachment *atts,
-                           size_t natts, const char *market, pl_arena *a, mail_out *mo, const char **note,
+                           size_t natts, const char *market, pl_arena *a, svc_outmail *mo, const char **note,
                            pl_detail *d) {
   size_t count = 0, used = 0;
   for (size_t i = 0; i < natts; i++) count += atts[i].message_id == mid;
@@ -276,7 +275,7 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
                    .seller_id = to_seller ? t->seller_id : NULL, .agent_role = to_seller ? "agent" : NULL,
                    .buyer_id = to_seller ? NULL : t->buyer_id, .marketplace_id = t->marketplace_id,
                    .name = "mail"};
-  mail_file *files = pl_arena_alloc(a, count * sizeof *files);
+  svc_mail_file *files = pl_arena_alloc(a, count * sizeof *files);
   char *left = pl_arena_strdup(a, "");
   size_t nfiles = 0;
   for (size_t i = 0; i < natts; i++) {
@@ -299,13 +298,17 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
       }
       close(fd);
     }
+    /* A buyer's file name reaches the seller masked, as in the API (at.name is). */
+    const char *name = !to_seller ? atts[i].name
+                       : data     ? at.name
+                                  : svc_mask_file_name(s, t->marketplace_id, atts[i].name, a);
     if (!data) {
-      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", atts[i].name);
+      left = pl_arena_printf(a, "%s%s\"%s\"", left, *left ? ", " : "", name);
       continue;
     }
     used += len;
-    files[nfiles++] = (mail_file){.name = atts[i].name, .content_type = svc_attachment_mime(atts[i].kind),
-                                  .data = data, .len = len};
+    files[nfiles++] = (svc_mail_file){.name = name, .content_type = svc_attachment_mime(atts[i].kind),
+                                      .data = data, .len = len};
   }
   mo->files = files;
   mo->nfiles = nfiles;
@@ -315,7 +318,8 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
   return PL_OK;
 }
 
-static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail *d) {
+/* Builds the mail of outbox row o into *b (b->row already set). */
+static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_detail *d) {
   st_message m, *msgs = NULL;
   st_thread t;
   st_seller sl;
@@ -345,59 +349,59 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, built *b, pl_detail
   int64_t prev = 0, first = n ? msgs[0].id : 0;
   for (size_t i = 0; i < n; i++)
     if (msgs[i].id < m.id && strcmp(msgs[i].kind, "note")) prev = msgs[i].id;
-  mail_out mo = {.date = svc_now(s)};
+  b->date = svc_now(s);
   const char *subject = t.order_id ? pl_arena_printf(a, "Order %s: %s", t.order_id, topic_words(t.topic))
                                    : pl_arena_printf(a, "Question about %s: %s", t.asin ? t.asin : "a product",
                                                      topic_words(t.topic));
   if (refusal) {
     b->rcpt = opened(s, a, sl.email_sealed);
     b->env_from = ""; /* a notice: the null return path, so that it is never bounced back */
-    mo.from_name = pl_arena_printf(a, "%s messaging", mk.name);
-    mo.from_addr = pl_arena_printf(a, "mailer-daemon@%s", domain);
-    mo.to_addr = sl.alias;
-    mo.subject = pl_arena_printf(a, "Not delivered: %s", subject);
-    mo.message_id = message_id_for(s, a, 'R', m.id, domain);
-    mo.in_reply_to = NULL;
-    mo.auto_submitted = "auto-replied";
-    mo.text = refusal_text(a, &m, &t, by.name);
+    b->from_name = pl_arena_printf(a, "%s messaging", mk.name);
+    b->from_addr = pl_arena_printf(a, "mailer-daemon@%s", domain);
+    b->to_addr = sl.alias;
+    b->subject = pl_arena_printf(a, "Not delivered: %s", subject);
+    b->message_id = message_id_for(s, a, 'R', m.id, domain);
+    b->in_reply_to = NULL;
+    b->auto_submitted = "auto-replied";
+    b->text = refusal_text(a, &m, &t, by.name);
   } else {
     const char *text = m.text, *note = "";
-    if ((e = attach_files(s, &t, from_buyer, m.id, atts, natts, mk.name, a, &mo, &note, d))) return e;
+    if ((e = attach_files(s, &t, from_buyer, m.id, atts, natts, mk.name, a, b, &note, d))) return e;
     if (from_buyer) {
       b->rcpt = opened(s, a, sl.email_sealed);
-      mo.from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
-      mo.from_addr = balias;
-      mo.reply_to = thread_alias(s, a, balias, t.id, 's');
-      mo.to_addr = sl.alias;
+      b->from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
+      b->from_addr = balias;
+      b->reply_to = thread_alias(s, a, balias, t.id, 's');
+      b->to_addr = sl.alias;
       text = svc_mask_contacts(s, t.marketplace_id, m.text, a);
-      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
+      b->text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
                                 text, note, by.name, svc_thread_ref(a, t.id), mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
-      mo.from_name = sl.name;
-      mo.from_addr = sl.alias;
-      mo.reply_to = thread_alias(s, a, sl.alias, t.id, 'b');
-      mo.to_addr = balias;
-      mo.text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
+      b->from_name = sl.name;
+      b->from_addr = sl.alias;
+      b->reply_to = thread_alias(s, a, sl.alias, t.id, 'b');
+      b->to_addr = balias;
+      b->text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s on %s.\n"
                                    "Your address stays private; so does the seller's.\n",
                                 text, note, sl.name, mk.name);
     }
     b->env_from = verp_for(s, a, m.id, domain);
-    mo.subject = prev ? pl_arena_printf(a, "Re: %s", subject) : subject;
-    mo.message_id = message_id_for(s, a, 'M', m.id, domain);
+    b->subject = prev ? pl_arena_printf(a, "Re: %s", subject) : subject;
+    b->message_id = message_id_for(s, a, 'M', m.id, domain);
     if (prev) {
-      mo.in_reply_to = message_id_for(s, a, 'M', prev, domain);
-      mo.references = first && first != prev
-                          ? pl_arena_printf(a, "%s %s", message_id_for(s, a, 'M', first, domain), mo.in_reply_to)
-                          : mo.in_reply_to;
+      b->in_reply_to = message_id_for(s, a, 'M', prev, domain);
+      b->references = first && first != prev
+                          ? pl_arena_printf(a, "%s %s", message_id_for(s, a, 'M', first, domain), b->in_reply_to)
+                          : b->in_reply_to;
     }
   }
   if (!b->rcpt) return pl_fail(d, PL_ENOTFOUND, "the recipient has no e-mail address");
-  return mail_compose(&mo, a, &b->data, &b->len, d);
+  return PL_OK;
 }
 
-/* ---- the delivery worker ------------------------------------------------------------------ */
+/* ---- due mail and its outcome ------------------------------------------------------------ */
 
 static void record(svc *s, st_outbox *o) {
   for (int tries = 0; tries < 3; tries++) {
@@ -408,32 +412,25 @@ static void record(svc *s, st_outbox *o) {
   fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id, o->state);
 }
 
-static void deliver_one(svc *s, const svc_mail_options *opt, st_outbox *o, pl_arena *a) {
-  built b = {0};
-  pl_detail d = {{0}};
-  long code = 0;
-  pl_err e = build(s, o, a, &b, &d);
-  bool permanent = e && e != PL_ESTORE;
-  if (!e) {
-    e = mail_smtp_send(opt->smtp_relay, opt->mail_domain, b.env_from, b.rcpt, b.data, b.len, &code, &d);
-    permanent = e && code >= 500 && code < 600;
-  }
-  if (b.rcpt) sodium_memzero(b.rcpt, strlen(b.rcpt));
+/* The outcome of one try: sent, retried later (with backoff, given up after the last
+ * try), or failed for good, which fails a forwarded message as a bounce would. */
+static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_outcome oc, const char *reason,
+                    pl_arena *a) {
   pl_time now = svc_now(s);
   o->attempts++;
-  if (!e) {
+  if (oc == SVC_MAIL_SENT) {
     o->state = "sent";
     o->sent_at = now;
     o->last_error = NULL;
   } else {
-    o->last_error = pl_arena_strdup(a, d.msg);
-    int max = opt->max_attempts > 0 ? opt->max_attempts : 10;
-    if (permanent || o->attempts >= max) {
+    o->last_error = pl_arena_strdup(a, reason && *reason ? reason : "not deliverable");
+    int max = opt && opt->max_attempts > 0 ? opt->max_attempts : 10;
+    if (oc == SVC_MAIL_REFUSED || o->attempts >= max) {
       o->state = "failed";
       fprintf(stderr, "parley: outbox mail %lld for M%lld given up: %s\n", (long long)o->id,
-              (long long)o->message_id, d.msg);
+              (long long)o->message_id, o->last_error);
     } else {
-      int64_t delay = opt->retry_base > 0 ? opt->retry_base : 60;
+      int64_t delay = opt && opt->retry_base > 0 ? opt->retry_base : 60;
       for (int64_t i = 1; i < o->attempts && delay < MAX_BACKOFF; i++) delay *= 2;
       o->next_at = now + (delay < MAX_BACKOFF ? delay : MAX_BACKOFF);
     }
@@ -442,89 +439,45 @@ static void deliver_one(svc *s, const svc_mail_options *opt, st_outbox *o, pl_ar
   /* A forward the relay refused for good failed as a bounce would: the sender sees it. */
   if (!strcmp(o->state, "failed") && !strcmp(o->kind, "forward")) {
     pl_detail fd;
-    mark_failed(s, o->message_id, "mail", o->last_error ? o->last_error : "not deliverable", a, &fd);
+    mark_failed(s, o->message_id, "mail", o->last_error, NULL, a, &fd);
   }
 }
 
-size_t svc_mail_deliver_due(svc *s, const svc_mail_options *opt) {
-  if (!opt->smtp_relay || !*opt->smtp_relay) return 0;
-  pl_arena *a = pl_arena_new();
+size_t svc_mail_claim(svc *s, const svc_mail_options *o, size_t max, pl_arena *a, svc_outmail **out) {
   st_outbox *rows = NULL;
-  size_t n = 0;
+  size_t n = 0, k = 0;
   pl_time now = svc_now(s);
+  *out = NULL;
   if (!svc__begin(s, true, NULL)) {
-    pl_err e = s->st->ops->outbox_claim(s->st, now, now + CLAIM_SECONDS, BATCH, a, &rows, &n);
+    pl_err e = s->st->ops->outbox_claim(s->st, now, now + CLAIM_SECONDS, max ? max : 16, a, &rows, &n);
     if (svc__end(s, e, NULL)) n = 0;
   }
-  for (size_t i = 0; i < n; i++) deliver_one(s, opt, &rows[i], a);
+  if (!n) return 0;
+  svc_outmail *ms = pl_arena_alloc(a, n * sizeof *ms);
+  for (size_t i = 0; i < n; i++) {
+    svc_outmail *m = &ms[k];
+    memset(m, 0, sizeof *m);
+    m->row = rows[i];
+    pl_detail d = {{0}};
+    pl_err e = build(s, &rows[i], a, m, &d);
+    if (!e) {
+      k++;
+      continue;
+    }
+    if (m->rcpt) sodium_memzero(m->rcpt, strlen(m->rcpt));
+    /* The store away: the claim runs out and the mail is tried again; anything else
+     * (the message or the address gone) will not get better. */
+    outcome(s, o, &rows[i], e == PL_ESTORE ? SVC_MAIL_RETRY : SVC_MAIL_REFUSED, d.msg, a);
+  }
+  *out = ms;
+  return k;
+}
+
+void svc_mail_report(svc *s, const svc_mail_options *o, svc_outmail *m, svc_mail_outcome oc, const char *reason) {
+  if (m->rcpt) sodium_memzero(m->rcpt, strlen(m->rcpt));
+  pl_arena *a = pl_arena_new();
+  outcome(s, o, &m->row, oc, reason, a);
   pl_arena_free(a);
-  return n;
-}
-
-struct svc_mail_worker {
-  svc *s;
-  svc_mail_options o;
-  char *relay, *domain;
-  pthread_t th;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  bool stop;
-};
-
-static void *worker_main(void *arg) {
-  svc_mail_worker *w = arg;
-  int poll = w->o.poll_ms > 0 ? w->o.poll_ms : 200;
-  pthread_mutex_lock(&w->mu);
-  while (!w->stop) {
-    pthread_mutex_unlock(&w->mu);
-    size_t n = svc_mail_deliver_due(w->s, &w->o);
-    pthread_mutex_lock(&w->mu);
-    if (n == BATCH || w->stop) continue; /* more may be due at once */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)poll * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-  }
-  pthread_mutex_unlock(&w->mu);
-  return NULL;
-}
-
-pl_err svc_mail_worker_start(svc *s, const svc_mail_options *o, svc_mail_worker **out,
-                             pl_detail *d) {
-  svc_mail_worker *w = pl_xcalloc(1, sizeof *w);
-  w->s = s;
-  w->o = *o;
-  w->relay = pl_xstrdup(o->smtp_relay ? o->smtp_relay : "");
-  w->domain = pl_xstrdup(o->mail_domain ? o->mail_domain : "localhost");
-  w->o.smtp_relay = w->relay;
-  w->o.mail_domain = w->domain;
-  pthread_mutex_init(&w->mu, NULL);
-  pthread_cond_init(&w->cv, NULL);
-  if (pthread_create(&w->th, NULL, worker_main, w)) {
-    svc_mail_worker_stop(NULL);
-    free(w->relay);
-    free(w->domain);
-    free(w);
-    return pl_fail(d, PL_EINTERNAL, "the delivery worker could not start");
-  }
-  *out = w;
-  return PL_OK;
-}
-
-void svc_mail_worker_stop(svc_mail_worker *w) {
-  if (!w) return;
-  pthread_mutex_lock(&w->mu);
-  w->stop = true;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->th, NULL);
-  pthread_mutex_destroy(&w->mu);
-  pthread_cond_destroy(&w->cv);
-  free(w->relay);
-  free(w->domain);
-  free(w);
 }
 
 /* ---- mail that arrives ---------------------------------------------------------------------- */
@@ -646,9 +599,9 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     e = s->st->ops->agent_address_find(s->st, out->seller_id, hash, a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
-      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only");
+      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
-      why = "a read-only agent's address";
+      why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
       e = s->st->ops->seller_get(s->st, out->seller_id, a, &sl);
       char *real = e ? NULL : opened(s, a, sl.email_sealed);
@@ -781,26 +734,263 @@ static pl_err take_files(svc *s, const svc_caller *c, bool seller, const svc_mai
   return PL_OK;
 }
 
+/* ---- what a mail is: delivery reports, automatic mail, quoted history --------------------- */
+
+/* The result this mail already had in thread_id for an earlier recipient of the same
+ * transaction ("alias" and "alias+t12" lead to one thread): the message is stored once. */
+static bool taken_before(const svc_mail_in *in, int64_t thread_id, svc_mail_result *out) {
+  for (size_t i = 0; i < in->nearlier && in->earlier; i++)
+    if (in->earlier[i].thread_id == thread_id) {
+      *out = in->earlier[i];
+      return true;
+    }
+  return false;
+}
+
+static bool same_address(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
+
+/* The real address a message was mailed to. */
+static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, pl_detail *d) {
+  st_message m;
+  st_thread t;
+  *real = NULL;
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = s->st->ops->message_get(s->st, mid, a, &m);
+  if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
+  if (!e && !strcmp(m.direction, "buyer")) {
+    st_seller sl;
+    e = s->st->ops->seller_get(s->st, t.seller_id, a, &sl);
+    if (!e) *real = opened(s, a, sl.email_sealed);
+  } else if (!e) {
+    st_buyer b;
+    e = s->st->ops->buyer_get(s->st, t.buyer_id, a, &b);
+    if (!e) *real = opened(s, a, b.email_sealed);
+  }
+  svc__end(s, PL_OK, NULL);
+  if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
+  if (!e && !*real) e = PL_ENOTFOUND;
+  return e;
+}
+
+/* A report's words as evidence the sender of the message may read: every e-mail address
+ * (the recipient's real one above all), the recipient's domain and bracketed host
+ * addresses masked, so that a bounce of a seller's message tells the seller nothing of
+ * the buyer's address. */
+static char *redact_report(const char *txt, const char *real, pl_arena *a) {
+  if (!txt) return NULL;
+  const char *at = real ? strrchr(real, '@') : NULL;
+  const char *dom = at && at[1] ? at + 1 : NULL;
+  char *out = pl_arena_strdup(a, "");
+  for (const char *p = txt; *p;) {
+    size_t sep = strcspn(p, " \t<>()\"'[],;");
+    if (!sep) {
+      if (*p == '[') {
+        /* "[192.0.2.7]": a host's address */
+        const char *q = strchr(p, ']');
+        if (q && (size_t)(q - p) < 48 && strspn(p + 1, "0123456789.:abcdefABCDEFIPv") == (size_t)(q - p - 1)) {
+          out = pl_arena_printf(a, "%s[address]", out);
+          p = q + 1;
+          continue;
+        }
+      }
+      out = pl_arena_printf(a, "%s%c", out, *p++);
+      continue;
+    }
+    char *tok = pl_arena_strndup(a, p, sep);
+    if (memchr(tok, '@', sep)) tok = "[address]";
+    else if (dom && strcasestr(tok, dom)) tok = "[recipient's domain]";
+    out = pl_arena_printf(a, "%s%s", out, tok);
+    p += sep;
+  }
+  return out;
+}
+
+/* Mail to a return path. Only a delivery status notification from the null sender that
+ * reports the message's own recipient as failed fails the message; anything else sent
+ * there (a "thanks", an out-of-office, a report about another address) is dropped. */
+static pl_err receive_report(svc *s, const svc_mail_in *in, int64_t mid, pl_arena *a, svc_mail_result *out,
+                             pl_detail *d) {
+  out->discarded = true;
+  out->return_path = true;
+  if (!in->dsn || !in->mail_from || *in->mail_from || !in->ndsn) return PL_OK;
+  char *real = NULL;
+  pl_err e = message_recipient(s, mid, a, &real, d);
+  if (e == PL_ENOTFOUND) return PL_OK; /* a report on a message that is gone */
+  if (e) return e;
+  const svc_mail_dsn *hit = NULL;
+  for (size_t i = 0; i < in->ndsn && !hit; i++) {
+    const svc_mail_dsn *r = &in->dsn_rcpts[i];
+    if (r->action && !strncasecmp(r->action, "failed", 6) &&
+        (same_address(r->final_recipient, real) || same_address(r->original_recipient, real)))
+      hit = r;
+  }
+  if (!hit) {
+    sodium_memzero(real, strlen(real));
+    return PL_OK;
+  }
+  json_t *ev = json_pack("{s:s,s:s?,s:s?}", "action", "failed", "status",
+                         hit->status ? redact_report(hit->status, real, a) : NULL, "diagnostic",
+                         redact_report(hit->diagnostic, real, a));
+  sodium_memzero(real, strlen(real));
+  e = mark_failed(s, mid, "mail:bounce", "the recipient's mail server reported it undeliverable", ev, a, d);
+  if (e == PL_ENOTFOUND) return PL_OK;
+  if (!e) {
+    out->discarded = false;
+    out->failed = true;
+    out->message_id = mid;
+  }
+  return e;
+}
+
+/* Automatic mail to an alias (RFC 3834 and the de facto markers, the null sender): never
+ * forwarded, never an answer, never a violation. A seller's out-of-office, when it speaks
+ * for the seller as any reply must (resolve), is kept in its thread as an auto-reply the
+ * buyer does not see; anything else is dropped with the one answer for automatic mail, so
+ * that it tells nothing, and two responders never answer each other. */
+static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
+                                pl_detail *d) {
+  out->discarded = true;
+  resolved r;
+  pl_detail rd = {{0}};
+  pl_err e = resolve(s, in, a, &r, &rd);
+  if (e == PL_ESTORE) return pl_fail(d, e, "%s", rd.msg);
+  /* Mail with no marker but the null sender that speaks for nobody (a forged return path)
+   * gets the one answer for everything else. */
+  if (e && !in->automatic) return pl_fail(d, e, "%s", rd.msg);
+  if (e || r.r.kind != SVC_MAIL_TO_BUYER) return PL_OK;
+  int64_t thread_id = r.r.thread_id;
+  if (taken_before(in, thread_id, out)) return PL_OK;
+  svc_caller c;
+  if ((e = mail_agent(s, r.seller_id, r.agent_id, a, &c, &rd))) return e == PL_ESTORE ? pl_fail(d, e, "%s", rd.msg) : PL_OK;
+  /* The text as it came, within the limit of a message. */
+  char *text = pl_arena_strdup(a, in->text && *in->text ? in->text : "(an automatic reply without text)");
+  size_t n = strlen(text);
+  if (n > SVC_MAX_TEXT_CHARS) {
+    n = SVC_MAX_TEXT_CHARS;
+    while (n && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    text[n] = '\0';
+  }
+  static const svc__msg_opts opts = {.kind = "auto_reply", .automatic = true};
+  svc_send_in sin = {.text = text};
+  svc_sent sent;
+  st_thread t;
+  if ((e = svc__begin(s, true, d))) return e;
+  e = s->st->ops->thread_get(s->st, thread_id, a, &t);
+  if (!e) e = svc__add_message(s, &c, &t, &sin, &opts, a, &sent, d);
+  e = svc__end(s, e, d);
+  if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
+  svc__count_status(s, sent.msg.status);
+  svc__publish(s, "message", &t, &sent.msg);
+  policy_verdict_free(&sent.verdict);
+  out->discarded = false;
+  out->auto_reply = true;
+  out->message_id = sent.msg.id;
+  out->thread_id = thread_id;
+  return PL_OK;
+}
+
+/* Whether a finding's text is nothing but an address at the relay domain: an alias of
+ * parley's ("k3v9…+t12@relay.example.com", in brackets or not). A host that merely starts
+ * with the relay domain ("relay.example.com.evil.example") is not one. */
+static bool relay_address(const char *t, const char *relay) {
+  size_t n = strlen(t), k = strlen(relay);
+  while (n && strchr(">\"').,;: ", t[n - 1])) n--;
+  if (n < k + 2 || strncasecmp(t + n - k, relay, k) || t[n - k - 1] != '@') return false;
+  for (size_t i = 0; i < n - k - 1; i++)
+    if (t[i] == '/' || t[i] == '@' || t[i] == ':' || t[i] == ' ') return false;
+  return true;
+}
+
+/* A line that may open quoted history the stripper did not know: an attribution or header
+ * naming a relay address ("Jane <k3v9…@relay…> hat geschrieben:", "Von: Jane <…@relay…>"). */
+static bool quote_header(const char *ln, const char *relay) {
+  if (!relay) return false;
+  char *at = pl_xmalloc(strlen(relay) + 2);
+  at[0] = '@';
+  strcpy(at + 1, relay);
+  bool names = strcasestr(ln, at) != NULL;
+  free(at);
+  if (!names) return false;
+  size_t n = strlen(ln);
+  if (n && ln[n - 1] == ':') return true;
+  const char *c = strchr(ln, ':');
+  return c && c - ln <= 12; /* "From:", "Von:", "De :", "*Da:*" */
+}
+
+static bool forwarded(const st_message *m) {
+  return strcmp(m->kind, "note") && m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "failed"));
+}
+
+pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, const char *const *allow,
+                               const char *text, pl_arena *a, policy_verdict *v) {
+  size_t len = strlen(text);
+  pl_err e = policy_scan_allow(cfg, allow, text, len, v);
+  if (e || !v->nfindings) return e;
+  /* What parley forwarded earlier in this thread, and the relay domain of its aliases. */
+  st_message *msgs = NULL;
+  size_t n = 0;
+  if (s->st->ops->message_list(s->st, t->id, a, &msgs, &n)) n = 0;
+  st_seller sl;
+  const char *relay = NULL;
+  if (!s->st->ops->seller_get(s->st, t->seller_id, a, &sl) && sl.alias && strchr(sl.alias, '@'))
+    relay = strrchr(sl.alias, '@') + 1;
+  char *blank = NULL;
+  for (size_t i = 0; i < v->nfindings; i++) {
+    const policy_finding *f = &v->findings[i];
+    if (!f->text || f->end > len || f->end <= f->start) continue;
+    bool quoted = relay && relay_address(f->text, relay); /* an alias: parley's own address */
+    for (size_t k = 0; k < n && !quoted; k++)
+      quoted = strlen(f->text) >= 6 && forwarded(&msgs[k]) && msgs[k].text && strcasestr(msgs[k].text, f->text);
+    if (!quoted) continue;
+    if (!blank) blank = pl_arena_strdup(a, text);
+    memset(blank + f->start, ' ', f->end - f->start);
+  }
+  if (blank) {
+    /* Scanned again without them: what is left is the writer's own. */
+    policy_verdict v2;
+    if ((e = policy_scan_allow(cfg, allow, blank, len, &v2))) return e;
+    policy_verdict_free(v);
+    *v = v2;
+  }
+  if (v->action != POLICY_REJECT || !v->nfindings) return PL_OK;
+  /* Where quoted history may begin without having been recognised: a line of an earlier
+   * message, a line naming a relay address, parley's own footer. Findings all below it
+   * cannot be told from quotes: held for review, never counted against the seller. */
+  size_t qstart = len;
+  for (size_t i = 0; i < len && qstart == len;) {
+    size_t j = i;
+    while (j < len && text[j] != '\n') j++;
+    size_t b = i, e2 = j;
+    while (b < e2 && (isspace((unsigned char)text[b]) || text[b] == '>')) b++;
+    while (e2 > b && isspace((unsigned char)text[e2 - 1])) e2--;
+    char *ln = pl_arena_strndup(a, text + b, e2 - b);
+    bool q = quote_header(ln, relay) || strstr(ln, "Reply to this e-mail to answer");
+    for (size_t k = 0; k < n && !q && e2 - b >= 20; k++)
+      q = forwarded(&msgs[k]) && msgs[k].text && strstr(msgs[k].text, ln);
+    if (q) qstart = i;
+    i = j + 1;
+  }
+  bool all_below = true;
+  for (size_t i = 0; i < v->nfindings; i++) all_below = all_below && v->findings[i].start >= qstart;
+  if (all_below) v->action = POLICY_REVIEW;
+  return PL_OK;
+}
+
 pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_result *out,
                         pl_detail *d) {
   memset(out, 0, sizeof *out);
-  /* A bounce of a mail parley sent: its VERP address's MAC is its authentication. */
+  /* To a return path (a VERP address, whose MAC is its authentication): only a delivery
+   * failure report about that message counts. */
   int64_t bounced = in->rcpt ? verp_message(s, in->rcpt) : 0;
-  if (bounced) {
-    out->message_id = bounced;
-    pl_err e = mark_failed(s, bounced, "mail:bounce", "the recipient's mail server returned it", a, d);
-    return e == PL_ENOTFOUND ? PL_OK : e; /* a bounce for a message that is gone is dropped */
-  }
-  if (in->automatic) {
-    /* Out-of-office and the like are not messages (RFC 3834); the same answer for every
-     * address, so that it tells nothing either. */
-    out->discarded = true;
-    return PL_OK;
-  }
+  if (bounced) return receive_report(s, in, bounced, a, out, d);
+  if (in->automatic || !in->mail_from || !*in->mail_from) return receive_automatic(s, in, a, out, d);
   resolved r;
   pl_err e = resolve(s, in, a, &r, d);
   if (e) return e;
   int64_t thread_id = r.r.thread_id;
+  if (taken_before(in, thread_id, out)) return PL_OK;
+  out->thread_id = thread_id;
   svc_caller c;
   if (r.r.kind == SVC_MAIL_TO_BUYER) {
     if ((e = mail_agent(s, r.seller_id, r.agent_id, a, &c, d))) return e;
@@ -816,7 +1006,8 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
   if ((e = take_files(s, &c, r.r.kind == SVC_MAIL_TO_BUYER, in, a, &ids, &nids, &text, &out->dropped, d)))
     return e;
   out->files = nids;
-  svc_send_in sin = {.text = text, .attachments = ids, .nattachments = nids};
+  svc_send_in sin = {.text = text, .attachments = ids, .nattachments = nids,
+                     .by_mail = r.r.kind == SVC_MAIL_TO_BUYER};
   svc_sent sent;
   e = svc_send(s, &c, thread_id, &sin, a, &sent, d);
   out->message_id = sent.msg.id;

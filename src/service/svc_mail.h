@@ -1,32 +1,62 @@
-/* svc_mail.h - the e-mail channel's service operations: the outbox's delivery worker, and
- * mail that arrives for an alias (docs/postfix.md). Every rule of the API applies: a
- * seller's reply by e-mail is sent with svc_send, as the agent whose registered address it
- * came from (or the seller's "E-mail" agent), and only mail the deployment's verifier
- * authenticated speaks for anyone. */
+/* svc_mail.h - the e-mail channel's service operations: the outbox's due mail and its
+ * outcomes, and mail that arrives for an alias (docs/postfix.md). Every rule of the API
+ * applies: a seller's reply by e-mail is sent with svc_send, as the agent whose registered
+ * address it came from (or the seller's "E-mail" agent), and only mail the deployment's
+ * verifier authenticated speaks for anyone. */
 #ifndef PL_SVC_MAIL_H
 #define PL_SVC_MAIL_H
 
 #include "service/svc.h"
 
+/* The service's part of delivery: when to retry and when to give up. How mail is composed
+ * and sent is the transport's (mail/mail.h, mail_deliver_start): it asks for due mail
+ * (svc_mail_claim) and reports what became of each (svc_mail_report). */
 typedef struct {
-  const char *smtp_relay;  /* "smtp://127.0.0.1:25"; NULL or "" keeps mails queued */
-  const char *mail_domain; /* the name parley gives itself in EHLO; NULL = "localhost" */
   int max_attempts;        /* tries before a mail is given up; 0 = 10 */
   int retry_base;          /* seconds before the first retry, doubled each time (at most an
                             * hour); 0 = 60 */
-  int poll_ms;             /* how often the outbox is looked at; 0 = 200 */
 } svc_mail_options;
 
-typedef struct svc_mail_worker svc_mail_worker;
+/* A file a mail carries (its name as the mail gave it, or NULL). */
+typedef struct {
+  const char *name;
+  const void *data;
+  size_t len;
+  const char *content_type; /* outgoing mail only: "image/png" */
+} svc_mail_file;
 
-/* Starts the delivery worker: a thread that drains the outbox until stopped. The
- * options' strings are copied; s must outlive the worker. */
-pl_err svc_mail_worker_start(svc *s, const svc_mail_options *o, svc_mail_worker **out,
-                             pl_detail *d);
-/* Stops the worker after the mail in hand and joins it. NULL is a no-op. */
-void svc_mail_worker_stop(svc_mail_worker *w);
-/* Sends every mail due now, once; returns how many it tried. */
-size_t svc_mail_deliver_due(svc *s, const svc_mail_options *o);
+/* A mail to send, built from the record when it is due: plain data, every address an
+ * alias except rcpt. */
+typedef struct {
+  st_outbox row;             /* the outbox row (the service's; the transport leaves it alone) */
+  const char *env_from;      /* the return path: a VERP address, or "" for the null sender */
+  char *rcpt;                /* the recipient's real address, wiped by svc_mail_report */
+  const char *from_name, *from_addr, *to_addr, *reply_to, *subject;
+  const char *message_id;    /* the Message-ID, without brackets */
+  const char *in_reply_to;   /* without brackets, or NULL */
+  const char *references;    /* space-separated ids without brackets, or NULL */
+  const char *auto_submitted; /* "auto-replied" for notices, or NULL */
+  const char *text;
+  const svc_mail_file *files;
+  size_t nfiles;
+  pl_time date;
+} svc_outmail;
+
+/* Claims up to max mails due now (each is the caller's for 5 minutes; with PostgreSQL no
+ * other node takes it) and builds them from the record. A mail that cannot be built (its
+ * message or recipient gone) is recorded as failed here and not returned. */
+size_t svc_mail_claim(svc *s, const svc_mail_options *o, size_t max, pl_arena *a, svc_outmail **out);
+
+typedef enum {
+  SVC_MAIL_SENT = 0,  /* the relay took it */
+  SVC_MAIL_RETRY,     /* the relay was away or answered 4xx: try again later */
+  SVC_MAIL_REFUSED,   /* the relay answered 5xx: the message failed, as by a bounce */
+} svc_mail_outcome;
+
+/* Records what became of a claimed mail (reason: the relay's words, or NULL) and wipes
+ * its recipient's address from memory. */
+void svc_mail_report(svc *s, const svc_mail_options *o, svc_outmail *m, svc_mail_outcome outcome,
+                     const char *reason);
 
 typedef enum { SVC_MAIL_TO_BUYER = 1, SVC_MAIL_TO_SELLER, SVC_MAIL_BOUNCE } svc_mail_kind;
 
@@ -41,12 +71,22 @@ typedef struct {
 pl_err svc_mail_rcpt_check(svc *s, const char *mail_from, const char *rcpt, pl_arena *a,
                            svc_mail_rcpt *out, pl_detail *d);
 
-/* A file a mail carried (its name as the mail gave it, or NULL). */
+/* One recipient of a delivery status notification (mail_dsn_rcpt). */
 typedef struct {
-  const char *name;
-  const void *data;
-  size_t len;
-} svc_mail_file;
+  const char *final_recipient, *original_recipient, *action, *status, *diagnostic;
+} svc_mail_dsn;
+
+typedef struct {
+  int64_t message_id; /* the message recorded, or failed by a bounce (0 when none) */
+  int64_t thread_id;  /* its thread (0 when none) */
+  bool refused;       /* a seller reply the policy refused: the seller gets the findings */
+  bool discarded;     /* automatic mail or noise to a return path: not a message */
+  bool auto_reply;    /* a seller's automatic reply, kept as an auto-reply, not forwarded */
+  bool failed;        /* a delivery report that marked message_id failed */
+  bool return_path;   /* sent to a return path: a report that failed message_id, or dropped */
+  size_t files;       /* attachments the message carries */
+  size_t dropped;     /* a buyer's files that were not taken (named in the text) */
+} svc_mail_result;
 
 typedef struct {
   const char *mail_from, *rcpt;
@@ -58,21 +98,25 @@ typedef struct {
                                          * taken as who writes (closed networks only) */
   const char *text;                     /* the new text only (quotes and signature removed) */
   const char *in_reply_to, *references; /* header values, or NULL */
-  bool automatic;                       /* an auto-reply or a delivery report */
+  bool automatic;                       /* an auto-reply, bulk mail or a report (mail_in) */
+  bool dsn;                             /* a delivery status notification (RFC 3464) */
+  const svc_mail_dsn *dsn_rcpts;        /* its recipients, as reported */
+  size_t ndsn;
   const svc_mail_file *files;           /* become attachments of the message */
   size_t nfiles;
   size_t files_skipped;                 /* files the mail held beyond those given */
+  /* The results of this mail for the transaction's earlier recipients: a recipient that
+   * leads to a thread the mail was already taken into ("alias" and "alias+t12", any case)
+   * gets the same result, and the message is stored once. */
+  const svc_mail_result *earlier;
+  size_t nearlier;
 } svc_mail_in;
 
-typedef struct {
-  int64_t message_id; /* the message recorded (0 when none) */
-  bool refused;       /* a seller reply the policy refused: the seller gets the findings */
-  bool discarded;     /* automatic mail that is not a bounce: not a message */
-  size_t files;       /* attachments the message carries */
-  size_t dropped;     /* a buyer's files that were not taken (named in the text) */
-} svc_mail_result;
-
-/* Takes one mail for one recipient: a bounce (VERP address) marks its message failed.
+/* Takes one mail for one recipient. To a return path: only a null-sender delivery status
+ * notification that reports the message's recipient as failed marks the message failed
+ * (the report's status and diagnostic, addresses masked, kept with the failure); anything
+ * else there is dropped (discarded). Automatic mail to an alias is never forwarded and
+ * never answers: a seller's is kept as an auto-reply (auto_reply), a buyer's dropped.
  * Other mail speaks for a party only from that party's own address, authenticated
  * (mail_auth_check on the verifier's results, or the envelope sender when trust_envelope),
  * and in a thread its reply address's MAC names or that it answers (In-Reply-To or

@@ -346,7 +346,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
     return pl_fail(d, PL_EINVAL, "%s takes no text", def->name);
   if (def->text_required && !text) return pl_fail(d, PL_EMISSING, "%s needs a text", def->name);
   if (text) {
-    if ((e = svc__check_text(text, d))) return e;
+    if ((e = svc__check_text(&text, a, d))) return e;
     size_t chars = 0;
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) chars += (*p & 0xC0) != 0x80;
     if ((int64_t)chars > def->max_text)

@@ -168,12 +168,18 @@ pl_err svc_spapi_token(svc *s, const svc_spapi_grant *g, pl_arena *a, char **acc
   if (e == PL_ENOTFOUND || (!e && !hash_matches(s, g->client_secret, cl.secret_hash)))
     return pl_fail(d, PL_EUNAUTH, "client authentication failed");
   if (e) return pl_fail(d, e, "the store is unavailable");
-  if (g->type == SVC_SPAPI_GRANT_REFRESH && !hash_matches(s, g->refresh_token, cl.refresh_hash))
+  /* parley has no grantless operations: an access token is granted only for the seller
+   * whose refresh token the client presents. */
+  if (g->type != SVC_SPAPI_GRANT_REFRESH)
+    return pl_fail(d, PL_ESCOPE, "the client_credentials grant is not available: parley has no grantless "
+                                 "operations; use grant_type=refresh_token with the seller's refresh token");
+  if (!hash_matches(s, g->refresh_token, cl.refresh_hash))
     return pl_fail(d, PL_EFORBIDDEN, "the refresh token is invalid, was rotated, or belongs to another client");
   int64_t ttl = g->ttl > 0 ? g->ttl : SVC_SPAPI_TOKEN_SECONDS;
-  char agent[24];
-  snprintf(agent, sizeof agent, "%lld", (long long)cl.agent_id);
-  return svc_token_create(s, ST_PRINCIPAL_AGENT, agent, svc_now(s) + ttl, access_token, d);
+  e = svc__token_create_spapi(s, cl.agent_id, svc_now(s) + ttl, access_token, d);
+  if (e == PL_EDEACTIVATED)
+    e = pl_fail(d, PL_EFORBIDDEN, "the application's agent was deactivated: its refresh token grants nothing");
+  return e;
 }
 
 /* ---- upload destinations -------------------------------------------------------------- */

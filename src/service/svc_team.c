@@ -319,7 +319,7 @@ static pl_err sample_render(const char *text, const char *lang, pl_arena *a, cha
 }
 
 /* Checks a template body; fills the normalised body. */
-static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
+static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail *d) {
   if (!json_is_object(body)) return pl_fail(d, PL_EINVAL, "a template is a JSON object");
   json_t *name = json_object_get(body, "name"), *purpose = json_object_get(body, "purpose");
   json_t *crit = json_object_get(body, "critical"), *variants = json_object_get(body, "variants");
@@ -329,6 +329,8 @@ static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
     return pl_fail(d, PL_ETYPE, "name and purpose are strings, variants an object, critical true or false");
   size_t nl = strlen(json_string_value(name));
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
+  if (ne) return ne;
   const char *p = json_string_value(purpose);
   if (!in_list(purposes, p))
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
@@ -344,8 +346,10 @@ static pl_err template_check(json_t *body, json_t **norm, pl_detail *d) {
     for (size_t i = 0; ok && i < ll; i++) ok = lang[i] >= 'a' && lang[i] <= 'z';
     if (!ok) return pl_fail(d, PL_EINVAL, "variant '%s': languages are ISO 639 codes (en, de, ...)", lang);
     if (!json_is_string(v)) return pl_fail(d, PL_ETYPE, "variant '%s' must be a string", lang);
-    pl_err e = svc__check_text(json_string_value(v), d);
+    const char *vt = json_string_value(v);
+    pl_err e = svc__check_text(&vt, a, d);
     if (e) return e;
+    if (vt != json_string_value(v)) json_string_set(v, vt); /* CRLF became LF */
     /* Every [WORD] in capitals must be a placeholder this service fills. */
     for (const char *q = strchr(json_string_value(v), '['); q; q = strchr(q + 1, '[')) {
       size_t n = strspn(q + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
@@ -411,7 +415,7 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
                              json_t *body, pl_arena *a, json_t **out, policy_verdict *verdict,
                              const char **language, pl_detail *d) {
   json_t *norm = NULL;
-  pl_err e = template_check(body, &norm, d);
+  pl_err e = template_check(body, a, &norm, d);
   bool taken = false;
   if (!e) e = name_taken(s, seller, json_string_value(json_object_get(norm, "name")), id, a, &taken);
   if (!e && taken)
@@ -592,8 +596,8 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
 /* ---- agents, assignment, tags, notes ---------------------------------------------------- */
 
 static json_t *agent_json(const st_team_agent *ag) {
-  return json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
-                   "available", ag->available);
+  return json_pack("{s:I,s:s,s:s,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
+                   "available", ag->available && !ag->deactivated, "active", !ag->deactivated);
 }
 
 pl_err svc_team_agents(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
@@ -660,11 +664,15 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
   st_team_agent *pick = NULL;
   for (size_t i = 0; i < n; i++) {
     if (agent_id > 0 && ags[i].id == agent_id) pick = &ags[i];
-    if (agent_id < 0 && ags[i].available && strcmp(ags[i].role, "read_only") &&
+    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && strcmp(ags[i].role, "read_only") &&
         (!pick || ags[i].last_assigned_at < pick->last_assigned_at))
       pick = &ags[i];
   }
-  if (agent_id > 0 && !pick) return pl_fail(d, PL_EINVAL, "no agent %lld on this team", (long long)agent_id);
+  /* Only an active agent of the thread's own seller: the team list holds no other. */
+  if (agent_id > 0 && !pick)
+    return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)agent_id);
+  if (pick && pick->deactivated)
+    return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated and cannot be assigned", (long long)agent_id);
   if (pick && !strcmp(pick->role, "read_only"))
     return pl_fail(d, PL_EINVAL, "a read-only agent cannot be assigned threads");
   if (agent_id < 0 && !pick) return pl_fail(d, PL_ECONFLICT, "no agent is available");
@@ -763,7 +771,7 @@ pl_err svc_team_priority(svc *s, const svc_caller *c, int64_t thread_id, const c
 pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char *text, pl_arena *a,
                      st_message *m, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
-  if (e || (e = svc__check_text(text, d))) return e;
+  if (e || (e = svc__check_text(&text, a, d))) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
   e = team_thread(s, c, thread_id, a, &t, d);
@@ -913,7 +921,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_decref(tpl);
     if (e) return e;
     in->text = text;
-    if ((e = svc__check_text(in->text, d))) return e;
+    if ((e = svc__check_text(&in->text, a, d))) return e;
   }
   return PL_OK;
 }
@@ -938,13 +946,35 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
 
 /* ---- rules ------------------------------------------------------------------------------ */
 
-static pl_err str_array(json_t *v, const char *what, pl_detail *d) {
+static pl_err str_array(json_t *v, const char *what, pl_arena *a, pl_detail *d) {
   if (!v) return PL_OK;
   if (!json_is_array(v)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
   size_t i;
   json_t *x;
-  json_array_foreach(v, i, x) if (!json_is_string(x)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
+  json_array_foreach(v, i, x) {
+    if (!json_is_string(x)) return pl_fail(d, PL_ETYPE, "conditions.%s must be an array of strings", what);
+    const char *t = json_string_value(x);
+    pl_err e = svc__clean_text(pl_arena_printf(a, "conditions.%s", what), &t, a, NULL, d);
+    if (e) return e;
+    if (t != json_string_value(x)) json_string_set(x, t);
+  }
   return PL_OK;
+}
+
+/* PL_ENOAGENT unless id is an active agent of the seller. */
+static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a, pl_detail *d) {
+  st_team_agent *ags;
+  size_t n;
+  pl_err e = s->st->ops->team_agent_list(s->st, seller, a, &ags, &n);
+  if (e) return e;
+  for (size_t i = 0; i < n; i++)
+    if (ags[i].id == id) {
+      if (ags[i].deactivated) return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated", (long long)id);
+      if (!strcmp(ags[i].role, "read_only"))
+        return pl_fail(d, PL_EINVAL, "agent %lld is read-only and cannot be assigned threads", (long long)id);
+      return PL_OK;
+    }
+  return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)id);
 }
 
 static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, pl_detail *d) {
@@ -952,12 +982,14 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   json_t *name = json_object_get(body, "name"), *cond = json_object_get(body, "conditions");
   json_t *acts = json_object_get(body, "actions");
   if (!json_is_string(name) || !*json_string_value(name)) return pl_fail(d, PL_EMISSING, "a rule needs a name");
+  pl_err ne = svc__check_name("name", json_string_value(name), d);
+  if (ne) return ne;
   if (cond && !json_is_object(cond)) return pl_fail(d, PL_ETYPE, "conditions must be an object");
   pl_err e;
-  if ((e = str_array(json_object_get(cond, "words"), "words", d)) ||
-      (e = str_array(json_object_get(cond, "topics"), "topics", d)) ||
-      (e = str_array(json_object_get(cond, "order_status"), "order_status", d)) ||
-      (e = str_array(json_object_get(cond, "languages"), "languages", d)))
+  if ((e = str_array(json_object_get(cond, "words"), "words", a, d)) ||
+      (e = str_array(json_object_get(cond, "topics"), "topics", a, d)) ||
+      (e = str_array(json_object_get(cond, "order_status"), "order_status", a, d)) ||
+      (e = str_array(json_object_get(cond, "languages"), "languages", a, d)))
     return e;
   json_t *mn = json_object_get(cond, "min_order_age_days"), *mx = json_object_get(cond, "max_order_age_days");
   if ((mn && !json_is_integer(mn)) || (mx && !json_is_integer(mx)))
@@ -973,6 +1005,8 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       json_t *ag = json_object_get(x, "agent_id");
       if (!json_is_integer(ag) && !(json_is_string(ag) && !strcmp(json_string_value(ag), "round_robin")))
         return pl_fail(d, PL_EINVAL, "assign takes agent_id: an agent's id or \"round_robin\"");
+      /* A rule names only an active agent of its own seller. */
+      if (json_is_integer(ag) && (e = team_member(s, seller, json_integer_value(ag), a, d))) return e;
     } else if (!strcmp(type, "tag")) {
       const char *tag = json_string_value(json_object_get(x, "tag"));
       if (!tag || !valid_tag(tag)) return pl_fail(d, PL_EINVAL, "tag takes a tag: lower-case letters, digits, '-' or '_'");
@@ -989,6 +1023,13 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
       if (vals && !json_is_object(vals)) return pl_fail(d, PL_ETYPE, "values must be an object");
+      const char *vk;
+      json_t *vv;
+      json_object_foreach(vals, vk, vv) {
+        const char *vs = json_string_value(vv);
+        if (vs && (e = svc__clean_text("a value", &vs, a, NULL, d))) return e;
+        if (vs && vs != json_string_value(vv)) json_string_set(vv, vs);
+      }
       proposes = true;
     } else {
       return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
@@ -1010,9 +1051,12 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule", .state = "",
                      .created_at = now, .updated_at = now};
   if (!e) {
-    json_t *norm = json_pack("{s:O,s:b,s:O,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
-                             !json_is_false(json_object_get(body, "enabled")), "conditions",
-                             json_object_get(body, "conditions") ?: json_object(), "actions",
+    /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
+     * empty one is handed over (with "O" it would be leaked). */
+    json_t *cond = json_object_get(body, "conditions");
+    cond = cond ? json_incref(cond) : json_object();
+    json_t *norm = json_pack("{s:O,s:b,s:o,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
+                             !json_is_false(json_object_get(body, "enabled")), "conditions", cond, "actions",
                              json_object_get(body, "actions"), "auto_send", json_is_true(json_object_get(body, "auto_send")));
     doc.body = dump(norm, a);
     json_decref(norm);
@@ -1248,11 +1292,16 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
   if ((e = s->st->ops->buyer_get(s->st, t->buyer_id, a, &b))) return e;
   const char *lang = lang_of(b.locale, a);
   pl_time now = svc_now(s);
+  /* The seller's rules read the message as the seller does, masked: a rule's words
+   * must not tell the seller whether a buyer wrote a guessed phone number or address. */
+  svc_caller team = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id};
+  st_message seen = *m;
+  svc__view(s, &team, t->marketplace_id, &seen, 1, a);
   /* Oldest rule first, so that later rules can override earlier ones. */
   for (size_t k = n; k-- > 0 && !e;) {
     json_t *r = json_loads(rules[k].body, 0, NULL);
     if (!r || json_is_false(json_object_get(r, "enabled")) ||
-        !rule_matches(json_object_get(r, "conditions"), t, m, have_order ? &o : NULL, lang, now, a)) {
+        !rule_matches(json_object_get(r, "conditions"), t, &seen, have_order ? &o : NULL, lang, now, a)) {
       json_decref(r);
       continue;
     }

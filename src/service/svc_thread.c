@@ -20,10 +20,13 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
   t->response_due_at = 0;
   t->last_buyer_at = 0;
   t->last_seller_at = 0;
+  t->buyer_last_at = 0;
   pl_time oldest_unflagged = 0;
+  static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
   for (size_t i = 0; i < n; i++) {
     const st_message *m = &msgs[i];
     if (m->at > t->last_message_at) t->last_message_at = m->at;
+    if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
     if (!strcmp(m->direction, "buyer")) {
       t->last_buyer_at = m->at;
       t->waiting++;
@@ -119,11 +122,15 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   if (seller) {
     if (opts->marketplace_text) {
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
+    } else if (opts->automatic) {
+      /* An out-of-office reply is kept, never forwarded, never a violation. */
+      out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "automatic"};
     } else {
       policy_config *cfg;
       const char *const *allow;
       if ((e = svc__policy_for(s, t->marketplace_id, a, &cfg, &allow, d))) return e;
-      e = policy_scan_allow(cfg, allow, in->text, strlen(in->text), &out->verdict);
+      e = in->by_mail ? svc__mail_reply_verdict(s, t, cfg, allow, in->text, a, &out->verdict)
+                      : policy_scan_allow(cfg, allow, in->text, strlen(in->text), &out->verdict);
       policy_config_unref(cfg);
       if (e) return pl_fail(d, e, "the text could not be checked");
     }
@@ -140,6 +147,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
      * "not delivered", as for any other failed delivery. */
     if (!strcmp(status, "delivered") && opts->proactive && !opts->critical && opts->opted_out)
       status = "not_delivered";
+    if (opts->automatic) status = "not_delivered";
     pj = verdict_json(out, atts.unreadable);
     json_decref(atts.unreadable);
     m->policy_action = (char *)policy_action_name(out->verdict.action);
@@ -182,7 +190,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   if (!svc__valid_topic(in->topic, product))
     return pl_fail(d, PL_EINVAL, "topic '%s' is not a %s topic", in->topic,
                    product ? "pre-purchase" : "post-purchase");
-  pl_err e = svc__check_text(in->text, d);
+  const char *text = in->text;
+  pl_err e = svc__check_text(&text, a, d);
   if (e) return e;
   if (product && (strlen(in->asin) > 32 || !*in->asin)) return pl_fail(d, PL_EINVAL, "asin is not valid");
   if (!product && !svc__valid_order_id(in->order_id))
@@ -229,7 +238,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
     if (!e) e = s->st->ops->thread_insert(s->st, t);
   }
-  svc_send_in sin = {.text = in->text};
+  svc_send_in sin = {.text = text};
   if (!e) e = svc__add_message(s, c, t, &sin, NULL, a, m_out, d);
   e = svc__end(s, e, d);
   if (!e) {
@@ -250,7 +259,8 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     return pl_fail(d, PL_EINVAL, "auto_reply is for seller messages");
   if (c->kind == ST_PRINCIPAL_BUYER && (in->template_id || in->proposal_id))
     return pl_fail(d, PL_EINVAL, "templates are for seller replies");
-  pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(in->text, d);
+  svc_send_in sin = *in;
+  pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(&sin.text, a, d);
   if (e) return e;
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
@@ -266,7 +276,6 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   if (!e && c->kind == ST_PRINCIPAL_AGENT && t.last_buyer_at == 0)
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__check_quota(s, c->seller_id, a, d);
-  svc_send_in sin = *in;
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_before_reply(s, c, &t, &sin, a, d);
   if (!e) e = svc__add_message(s, c, &t, &sin, NULL, a, out, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_after_reply(s, c, &t, &sin, &out->msg, a);
@@ -281,17 +290,22 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   return e;
 }
 
-/* Masks within a transaction (the marketplace's settings and domains are read). */
-static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
-  svc_rules r;
-  if (svc__rules_for(s, mp, a, &r) || !r.mask_buyer_contacts) return text;
+static bool masks(svc *s, const char *mp, pl_arena *a);
+
+/* The text shown instead of a buyer's when it could not be checked for contact details:
+ * the mask fails closed. */
+#define WITHHELD "[text withheld: it could not be checked for contact details]"
+
+/* Masks text where the policy finds contact details in scan, a text of the same length
+ * (text itself, or a file name made readable). */
+static const char *mask_as(svc *s, const char *mp, const char *text, const char *scan, pl_arena *a) {
   policy_config *cfg;
   const char *const *allow;
-  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return text;
+  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return NULL;
   policy_verdict v;
-  pl_err e = policy_scan_allow(cfg, allow, text, strlen(text), &v);
+  pl_err e = policy_scan_allow(cfg, allow, scan, strlen(scan), &v);
   policy_config_unref(cfg);
-  if (e) return text;
+  if (e) return NULL;
   /* The spans to mask, in text order, each with its placeholder. */
   size_t len = strlen(text), k = 0;
   struct span {
@@ -330,11 +344,99 @@ static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena
   return out;
 }
 
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* text as the mask reads it, byte for byte: a '-' or '_' that glues a word to a number
+ * ("call-me-415-555-0199", "tel-4155550199") becomes a space, so that the number is found
+ * as in "call me 415-555-0199". Over-masking a buyer's text costs little; missing a
+ * number costs the buyer's privacy. */
+static char *readable_text(const char *text, pl_arena *a) {
+  char *r = pl_arena_strdup(a, text);
+  if (!r[0]) return r;
+  for (size_t i = 1; r[i] && r[i + 1]; i++)
+    if ((r[i] == '-' || r[i] == '_') &&
+        ((is_letter(r[i - 1]) && is_digit(r[i + 1])) || (is_digit(r[i - 1]) && is_letter(r[i + 1]))))
+      r[i] = ' ';
+  return r;
+}
+
+const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
+  return mask_as(s, mp, text, readable_text(text, a), a);
+}
+
+/* A file name as the policy reads a sentence, byte for byte: its extension blanked
+ * ("jane@mail.example.pdf" would end in a top-level domain "pdf") and the '-' and '_'
+ * that glue words to each other or to digits made spaces ("call-me-415-555-0199"); the
+ * hyphens inside a number stay. */
+static const char *readable_name(const char *name, pl_arena *a) {
+  char *r = pl_arena_strdup(a, name);
+  size_t n = strlen(r);
+  char *dot = strrchr(r, '.');
+  if (dot && dot != r && n - (size_t)(dot - r) <= 6)
+    for (char *p = dot; *p; p++) *p = ' ';
+  for (size_t i = 0; i < n; i++) {
+    if (r[i] != '-' && r[i] != '_') continue;
+    bool digit_before = i > 0 && is_digit(r[i - 1]), digit_after = i + 1 < n && is_digit(r[i + 1]);
+    if (r[i] == '_' || !digit_before || !digit_after) r[i] = ' ';
+  }
+  return r;
+}
+
+/* mask_in_tx for a file name. */
+static const char *mask_name_in_tx(svc *s, const char *mp, const char *name, pl_arena *a) {
+  if (!masks(s, mp, a)) return name;
+  const char *out = mask_as(s, mp, name, readable_name(name, a), a);
+  return out ? out : "[name withheld]";
+}
+
+/* Whether the marketplace masks a buyer's contact details from the seller; true when
+ * its settings cannot be read (the mask fails closed). */
+static bool masks(svc *s, const char *mp, pl_arena *a) {
+  svc_rules r;
+  return svc__rules_for(s, mp, a, &r) || r.mask_buyer_contacts;
+}
+
+/* Masks within a transaction (the marketplace's settings and domains are read). */
+static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
+  if (!masks(s, mp, a)) return text;
+  const char *out = svc__mask_text(s, mp, text, a);
+  return out ? out : WITHHELD;
+}
+
+const char *svc__mask_name_for_seller(svc *s, const char *mp, const char *name, pl_arena *a) {
+  return mask_name_in_tx(s, mp, name, a);
+}
+
+const char *svc_mask_file_name(svc *s, const char *mp, const char *name, pl_arena *a) {
+  if (svc__begin(s, false, NULL)) return "[name withheld]";
+  const char *out = mask_name_in_tx(s, mp, name, a);
+  svc__end(s, PL_OK, NULL);
+  return out;
+}
+
 const char *svc_mask_contacts(svc *s, const char *mp, const char *text, pl_arena *a) {
-  if (svc__begin(s, false, NULL)) return text;
+  if (svc__begin(s, false, NULL)) return WITHHELD;
   const char *out = mask_in_tx(s, mp, text, a);
   svc__end(s, PL_OK, NULL);
   return out;
+}
+
+void svc__view(svc *s, const svc_caller *c, const char *mp, st_message *msgs, size_t n,
+               pl_arena *a) {
+  bool seller = c->kind == ST_PRINCIPAL_AGENT, mask = false, known = false;
+  for (size_t i = 0; i < n; i++) {
+    if (seller && !strcmp(msgs[i].direction, "buyer")) {
+      if (!known) mask = masks(s, mp, a), known = true;
+      if (mask) {
+        msgs[i].text = (char *)mask_in_tx(s, mp, msgs[i].text, a);
+        /* a file's name is the buyer's text too ("call-me-415-555-0199.pdf") */
+        for (size_t k = 0; k < msgs[i].nattachments; k++)
+          msgs[i].attachments[k].name = (char *)mask_name_in_tx(s, mp, msgs[i].attachments[k].name, a);
+      }
+    }
+    msgs[i].text_viewed = true;
+  }
 }
 
 pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
@@ -344,24 +446,59 @@ pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_t
   e = load_thread(s, c, id, a, t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, msgs, n);
   if (!e) e = svc__attachments_fill(s, *msgs, *n, a);
-  /* The seller's team sees a buyer's own contact details masked. */
-  if (!e && c->kind == ST_PRINCIPAL_AGENT)
-    for (size_t i = 0; i < *n; i++)
-      if (!strcmp((*msgs)[i].direction, "buyer"))
-        (*msgs)[i].text = (char *)mask_in_tx(s, t->marketplace_id, (*msgs)[i].text, a);
+  if (!e) svc__view(s, c, t->marketplace_id, *msgs, *n, a);
   return svc__end(s, e, d);
+}
+
+pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d) {
+  *done = 0;
+  for (;;) {
+    pl_arena *a = pl_arena_new();
+    st_message *ms = NULL;
+    size_t n = 0, put = 0;
+    pl_err e = svc__begin(s, true, d);
+    if (!e) e = s->st->ops->message_seller_text_pending(s->st, 200, a, &ms, &n);
+    int64_t tid = 0;
+    st_thread t;
+    for (size_t i = 0; !e && i < n; i++) {
+      if (ms[i].thread_id != tid && !(e = s->st->ops->thread_get(s->st, ms[i].thread_id, a, &t)))
+        tid = t.id;
+      const char *masked = e ? NULL : svc__mask_text(s, t.marketplace_id, ms[i].text, a);
+      if (!masked) continue; /* not indexed: a seller does not find it (fails closed) */
+      if (!(e = s->st->ops->message_seller_text_put(s->st, ms[i].id, ms[i].thread_id, masked))) put++;
+    }
+    e = svc__end(s, e, d);
+    pl_arena_free(a);
+    if (e) return e;
+    *done += put;
+    if (n < 200 || put == 0) return PL_OK;
+  }
 }
 
 pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
                        st_thread **out, size_t *n, int64_t *rn, pl_detail *d) {
   q->seller_id = NULL;
   q->buyer_id = NULL;
+  q->fts_masked = false;
   if (c->kind == ST_PRINCIPAL_AGENT) q->seller_id = c->seller_id;
   else if (c->kind == ST_PRINCIPAL_BUYER) q->buyer_id = c->buyer_id;
+  /* A buyer's inbox is their own threads as they see them: the team's assignment, tags
+   * and the seller's view of the thread's state (answered, archived...) are not theirs
+   * to filter on, nor to probe. */
+  if (c->kind == ST_PRINCIPAL_BUYER && q->tag)
+    return pl_fail(d, PL_ETEAMONLY, "tag is a filter of the seller's team");
+  if (c->kind == ST_PRINCIPAL_BUYER && q->assignee_id)
+    return pl_fail(d, PL_ETEAMONLY, "assignee is a filter of the seller's team");
+  if (c->kind == ST_PRINCIPAL_BUYER && q->filter != ST_FILTER_ALL)
+    return pl_fail(d, PL_ETEAMONLY, "filter is for the seller's team; a buyer sees all their threads");
   if (q->limit <= 0) q->limit = 25;
   if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit is at most 100");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
+  /* A seller searches buyer messages as the seller sees them: with the buyer's contact
+   * details masked, so that a guessed phone number or address finds nothing. */
+  if (c->kind == ST_PRINCIPAL_AGENT && q->fts)
+    q->fts_masked = !c->marketplace_id || masks(s, c->marketplace_id, a);
   e = s->st->ops->thread_list(s->st, q, a, out, n);
   /* An operator of one marketplace sees only that marketplace's threads. */
   if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {
@@ -370,6 +507,9 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
       if (!strcmp((*out)[i].marketplace_id, c->marketplace_id)) (*out)[k++] = (*out)[i];
     *n = k;
   }
+  /* A buyer's list is ordered by the newest message the buyer can see, and shows it. */
+  if (!e && c->kind == ST_PRINCIPAL_BUYER)
+    for (size_t i = 0; i < *n; i++) (*out)[i].last_message_at = (*out)[i].buyer_last_at;
   *rn = -1;
   if (!e && c->kind == ST_PRINCIPAL_AGENT)
     e = s->st->ops->thread_count_response_needed(s->st, c->seller_id, rn);
@@ -438,6 +578,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
                            svc__record_ref(a, "T", t.id), json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   }
+  if (!e) svc__view(s, c, t.marketplace_id, m, 1, a); /* the answer shows the message */
   e = svc__end(s, e, d);
   if (!e) svc__publish(s, "thread", &t, NULL);
   return e;
@@ -458,6 +599,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   e = load_thread(s, c, id, a, &t, d);
   if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
   if (!e) e = svc__attachments_fill(s, msgs, nm, a);
+  if (!e) svc__view(s, c, t.marketplace_id, msgs, nm, a); /* the operator's: unmasked */
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
   if (!e) e = s->st->ops->audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
   if (!e && t.order_id) {
@@ -507,7 +649,7 @@ pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const cha
   if (c->kind == ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "the policy check is for sellers");
   if (c->marketplace_id) mp = c->marketplace_id;
   if (!mp) return pl_fail(d, PL_EMISSING, "marketplace_id is required");
-  pl_err e = svc__check_text(text, d);
+  pl_err e = svc__check_text(&text, a, d);
   if (e) return e;
   if ((e = svc__begin(s, false, d))) return e;
   policy_config *cfg = NULL;

@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
   int64_t id;
   char *seller_id, *name, *role; /* role: owner, agent, read_only */
+  pl_time deactivated_at;        /* 0 = active; a deactivated agent's history stays */
 } st_agent;
 
 /* An address an agent registered to write by e-mail as that agent (docs/postfix.md). */
@@ -90,6 +91,10 @@ typedef struct {
   char *buyer_alias, *buyer_name, *seller_name;
   /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
   int64_t last_buyer_id, last_seller_id;
+  /* the time of the newest message the buyer can see (their own, a delivered seller
+   * message; 0: none): what a buyer's list is ordered by, so that the team's notes and
+   * refused messages do not move a thread in it */
+  pl_time buyer_last_at;
 } st_thread;
 
 typedef struct {
@@ -112,6 +117,12 @@ typedef struct {
    * readers of the backends leave them empty */
   struct st_msg_attachment *attachments;
   size_t nattachments;
+  /* message_insert: a buyer message's text with the buyer's contact details masked,
+   * indexed for the seller's search (NULL: not indexed for the seller yet) */
+  const char *seller_text;
+  /* set by the service when the text is what the reader may see (the seller view
+   * masks a buyer's contact details, svc_thread.c); never stored */
+  bool text_viewed;
 } st_message;
 
 typedef struct {
@@ -176,6 +187,11 @@ typedef struct {
   char *seller_id;      /* for agents */
   char *marketplace_id; /* may be NULL for an operator of every marketplace */
   pl_time expires_at;   /* 0 = never */
+  /* Identities (docs/api.md, "Tokens"): */
+  int64_t id;           /* set by token_put; stable, shown to administrators */
+  const char *scope;    /* "api" (NULL on put), "session" (web sign-in) or "spapi" */
+  int64_t parent_id;    /* a session: the token it was signed in with (revoked with it) */
+  pl_time created_at, last_used_at, revoked_at; /* 0 = never used / not revoked */
 } st_token;
 
 typedef enum {
@@ -198,6 +214,9 @@ typedef struct {
    * threads carrying this tag (NULL: any) */
   int64_t assignee_id;
   const char *tag;
+  /* fts searches buyer messages in the seller's index (their text with the buyer's
+   * contact details masked), seller messages in the full one */
+  bool fts_masked;
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and
@@ -245,6 +264,7 @@ typedef struct {
   char *name, *role;
   bool available;
   pl_time last_assigned_at;
+  bool deactivated; /* never assigned, never in round-robin */
 } st_team_agent;
 
 /* A thread's assignee (0 = none), priority and tags (",a,b," with commas around each). */
@@ -315,7 +335,8 @@ typedef struct store_ops {
   pl_err (*alias_put)(store *s, const char *marketplace_id, const char *buyer_id,
                       const char *seller_id, const char *alias, pl_time at);
 
-  pl_err (*token_put)(store *s, const char *hash, const st_token *t, pl_time at);
+  /* Inserts a token (t->id is set). */
+  pl_err (*token_put)(store *s, const char *hash, st_token *t, pl_time at);
   pl_err (*token_get)(store *s, const char *hash, pl_arena *a, st_token *out);
   pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
 
@@ -341,6 +362,12 @@ typedef struct store_ops {
   pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
   pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
+  /* The seller's search index of buyer messages (their masked text): at most max buyer
+   * messages not indexed yet, oldest first; and indexing one (nothing when it already is). */
+  pl_err (*message_seller_text_pending)(store *s, int max, pl_arena *a, st_message **out,
+                                        size_t *n);
+  pl_err (*message_seller_text_put)(store *s, int64_t message_id, int64_t thread_id,
+                                    const char *text);
 
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */
@@ -428,6 +455,15 @@ typedef struct store_ops {
   /* Checkpoints: append one (sets c->id); list them oldest first. */
   pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
   pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
+
+  /* Live events between the nodes of a store several nodes share (docs/scaling.md); NULL
+   * where one process is the only node (SQLite). bus_start calls deliver, from a thread
+   * of its own, with every payload another node (or this one) sent, and with NULL when
+   * some may have been missed; bus_send queues a payload (at most 7900 bytes) and never
+   * blocks on the database. Outside transactions. */
+  pl_err (*bus_start)(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
+  void (*bus_send)(store *s, const char *payload);
+  void (*bus_stop)(store *s);
 
   /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
    * seller_id when client_id is NULL. */
@@ -517,6 +553,27 @@ typedef struct store_ops {
    * most max_id (0: any), newest first, at most limit; text, kind, agent and status. */
   pl_err (*team_reply_list)(store *s, const char *seller_id, int64_t max_id, int limit,
                             pl_arena *a, st_message **out, size_t *n);
+
+  /* ---- identities (docs/api.md, "Tokens") ---- */
+  /* A token by id; PL_ENOTFOUND when none. */
+  pl_err (*token_get_id)(store *s, int64_t id, pl_arena *a, st_token *out);
+  /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
+   * seller's agents; revoked and expired ones only when all is set. */
+  pl_err (*token_list)(store *s, const char *seller_id, bool all, pl_time now, int limit,
+                       pl_arena *a, st_token **out, size_t *n);
+  /* Revokes a token and the sessions signed in with it; *n the rows revoked (0 when it
+   * was revoked already). */
+  pl_err (*token_revoke)(store *s, int64_t id, pl_time at, long *n);
+  /* Revokes every token of a subject (an agent's decimal id, a buyer's id). */
+  pl_err (*token_revoke_subject)(store *s, st_principal_kind kind, const char *subject, pl_time at,
+                                 long *n);
+  /* Records that a token was used at `at`. */
+  pl_err (*token_touch)(store *s, int64_t id, pl_time at);
+  /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when
+   * deactivated already. */
+  pl_err (*agent_deactivate)(store *s, int64_t id, pl_time at);
+  /* Unassigns every thread of the seller assigned to the agent; *n how many. */
+  pl_err (*agent_unassign_all)(store *s, const char *seller_id, int64_t agent_id, long *n);
 } store_ops;
 
 struct store {

@@ -30,13 +30,13 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
   Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
-  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
@@ -55,7 +55,7 @@ enum {
   " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
   " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered')"
+  "   AND ss.status = 'delivered'), t.buyer_last_at"
 
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
@@ -66,11 +66,11 @@ enum {
   " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
   " m.action, m.critical, m.proactive"
 
-/* The inbox query's conditions, shared by the three scopes, as in store_sqlite.c. The
- * search text goes to plainto_tsquery, which accepts any input: user text is never
- * parsed as query syntax and never makes the statement fail. */
-#define THREAD_LIST_WHERE                                                                   \
-  " AND CASE $2::int WHEN 0 THEN NOT t.archived"                                           \
+/* The inbox query's conditions, shared by the three scopes, ordered by `at`, as in
+ * store_sqlite.c. The search text goes to plainto_tsquery, which accepts any input: user
+ * text is never parsed as query syntax and never makes the statement fail. */
+#define THREAD_LIST_WHERE(at)                                                                 \
+  " AND CASE $2::int WHEN 0 THEN ($9::int = 1 OR NOT t.archived)"                         \
   "  WHEN 1 THEN NOT t.archived AND t.needs_response > 0"                                   \
   "  WHEN 2 THEN NOT t.archived AND t.waiting > 0"                                          \
   "  WHEN 3 THEN NOT t.archived AND t.last_seller_at > 0"                                   \
@@ -84,16 +84,20 @@ enum {
   " AND ($6::text IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                   \
   "      LEFT JOIN message_state s ON s.message_id = m.id"                                 \
   "      WHERE m.tsv @@ plainto_tsquery('parley_text'::regconfig, $6)"                     \
-  "      AND ($9::int = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"           \
-  " AND ($7::bigint = 0 OR t.last_message_at < $7"                                          \
-  "      OR (t.last_message_at = $7 AND t.id < $8::bigint))"                                \
+  "      AND ($13::int = 0 OR m.direction <> 'buyer')"                                     \
+  "      AND ($9::int = 0 OR (m.kind <> 'note' AND (m.direction = 'buyer'"                  \
+  "           OR s.status = 'delivered'))))"                                              \
+  "      OR ($13::int = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"          \
+  "      WHERE ss.tsv @@ plainto_tsquery('parley_text'::regconfig, $6))))"                 \
+  " AND ($7::bigint = 0 OR " at " < $7"                                               \
+  "      OR (" at " = $7 AND t.id < $8::bigint))"                                       \
   " AND ($11::bigint = 0 OR ($11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"         \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                               \
   "      OR ($11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                              \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = $11)))"                             \
   " AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id" \
   "      AND strpos(tt.tags, ',' || $12 || ',') > 0))"                                       \
-  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT $10"
+  " ORDER BY " at " DESC, t.id DESC LIMIT $10"
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -107,7 +111,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
                    " FROM sellers WHERE id = $1",
   [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES ($1, $2, $3) RETURNING id",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = $1",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = $1",
   [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
                   " name = excluded.name, locale = excluded.locale,"
@@ -119,11 +123,6 @@ static const char *const sql[Q__COUNT] = {
                   " AND seller_id = $3",
   [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
-                  " created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                  " ON CONFLICT DO NOTHING",
-  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
-                  " WHERE hash = $1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
                   " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
@@ -163,13 +162,13 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
                       " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
                       " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
-                      " response_due_at = $12 WHERE id = $1 AND seller_id = $2",
+                      " response_due_at = $12, buyer_last_at = $13 WHERE id = $1 AND seller_id = $2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                           THREAD_LIST_WHERE,
+                           THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
-                          THREAD_LIST_WHERE,
+                          THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
-                        THREAD_LIST_WHERE,
+                        THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
@@ -179,6 +178,12 @@ static const char *const sql[Q__COUNT] = {
                    " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
+  [Q_MSG_SELLER_TEXT] = "INSERT INTO seller_search(message_id, thread_id, text)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
+  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
+                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
+                           " ORDER BY m.id LIMIT $1",
   [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                 " ON s.message_id = m.id WHERE m.id = $1",
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
@@ -246,6 +251,7 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_key_t key; /* the calling thread's connection between begin and commit */
+  pg_bus *bus;       /* live events between nodes, once started (store_pg_bus.c) */
 } pg_store;
 
 #define PG(s) ((pg_store *)(s))
@@ -397,6 +403,7 @@ static void pool_give(pg_store *p, pg_conn *k) {
 /* ---- transactions ------------------------------------------------------------------ */
 
 static void pg_close(store *s) {
+  pg__bus_stop(s);
   pg_store *p = PG(s);
   for (int i = 0; i < p->size; i++) conn_drop(&p->conns[i]);
   free(p->conns);
@@ -482,6 +489,9 @@ PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *v
   *e = res_err(k, r);
   return r;
 }
+
+const char *store__pg_url(store *s) { return PG(s)->url; }
+pg_bus **store__pg_bus(store *s) { return &PG(s)->bus; }
 
 bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);
@@ -594,6 +604,7 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   o->seller_id = col_text(a, r, 0, 1);
   o->name = col_text(a, r, 0, 2);
   o->role = col_text(a, r, 0, 3);
+  o->deactivated_at = col_int(r, 0, 4);
   PQclear(r);
   return PL_OK;
 }
@@ -649,44 +660,6 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
   long n = 0;
   pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
-}
-
-static const char *kind_name(st_principal_kind kd) {
-  return kd == ST_PRINCIPAL_OPERATOR ? "operator" : kd == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
-static pl_err pg_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, hash);
-  p_text(&p, kind_name(t->kind));
-  p_text(&p, t->subject);
-  p_text(&p, t->seller_id);
-  p_text(&p, t->marketplace_id);
-  p_int(&p, at);
-  p_int(&p, t->expires_at);
-  long n = 0;
-  pl_err e = exec_q(k, Q_TOKEN_PUT, &p, &n);
-  return !e && n == 0 ? PL_EEXIST : e;
-}
-
-static pl_err pg_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, hash);
-  PGresult *r;
-  pl_err e = query_one(k, Q_TOKEN_GET, &p, &r);
-  if (e) return e;
-  const char *kd = PQgetvalue(r, 0, 0);
-  o->kind = !strcmp(kd, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(kd, "agent")  ? ST_PRINCIPAL_AGENT
-                                    : ST_PRINCIPAL_BUYER;
-  o->subject = col_text(a, r, 0, 1);
-  o->seller_id = col_text(a, r, 0, 2);
-  o->marketplace_id = col_text(a, r, 0, 3);
-  o->expires_at = col_int(r, 0, 4);
-  PQclear(r);
-  return PL_OK;
 }
 
 static pl_err pg_token_delete(store *s, const char *hash) {
@@ -828,6 +801,7 @@ static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
   t->seller_name = col_text(a, r, i, 19);
   t->last_buyer_id = col_int(r, i, 20);
   t->last_seller_id = col_int(r, i, 21);
+  t->buyer_last_at = col_int(r, i, 22);
 }
 
 static pl_err pg_thread_insert(store *s, st_thread *t) {
@@ -907,6 +881,7 @@ static pl_err pg_thread_update(store *s, const st_thread *t) {
   p_int(&p, t->seller_read_id);
   p_int(&p, t->buyer_read_id);
   p_int(&p, t->response_due_at);
+  p_int(&p, t->buyer_last_at);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
   return !e && n != 1 ? PL_ENOTFOUND : e;
@@ -940,6 +915,7 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   p_int(&p, limit);
   p_int(&p, qr->assignee_id);
   p_text(&p, qr->tag);
+  p_int(&p, qr->fts_masked ? 1 : 0);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1017,7 +993,38 @@ static pl_err pg_message_insert(store *s, st_message *m) {
   if (e) return e;
   m->id = col_int(r, 0, 0);
   PQclear(r);
-  return PL_OK; /* the tsvector column indexes the text */
+  /* the tsvector columns index the texts */
+  return m->seller_text ? s->ops->message_seller_text_put(s, m->id, m->thread_id, m->seller_text)
+                        : PL_OK;
+}
+
+static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const char *text) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, id);
+  p_int(&p, thread_id);
+  p_text(&p, text);
+  long n = 0;
+  return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
+}
+
+static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, max);
+  PGresult *r = run(k, Q_MSG_SELLER_PENDING, &p);
+  pl_err e = res_err(k, r);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)rows;
+  return PL_OK;
 }
 
 static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message *out) {
@@ -1338,8 +1345,8 @@ static const store_ops pg_ops = {
   .buyer_get = pg_buyer_get,
   .alias_get = pg_alias_get,
   .alias_put = pg_alias_put,
-  .token_put = pg_token_put,
-  .token_get = pg_token_get,
+  .token_put = pg__token_put,
+  .token_get = pg__token_get,
   .token_delete = pg_token_delete,
   .order_put = pg_order_put,
   .order_get = pg_order_get,
@@ -1355,6 +1362,8 @@ static const store_ops pg_ops = {
   .message_get = pg_message_get,
   .message_get_ext = pg_message_get_ext,
   .message_list = pg_message_list,
+  .message_seller_text_pending = pg_seller_text_pending,
+  .message_seller_text_put = pg_seller_text_put,
   .event_insert = pg_event_insert,
   .event_list = pg_event_list,
   .review_request_put = pg_review_request_put,
@@ -1385,6 +1394,9 @@ static const store_ops pg_ops = {
   .audit_heads = pg__audit_heads,
   .audit_checkpoint_add = pg__audit_checkpoint_add,
   .audit_checkpoint_list = pg__audit_checkpoint_list,
+  .bus_start = pg__bus_start,
+  .bus_send = pg__bus_send,
+  .bus_stop = pg__bus_stop,
   .spapi_client_put = pg__spapi_client_put,
   .spapi_client_get = pg__spapi_client_get,
   .spapi_upload_put = pg__spapi_upload_put,
@@ -1418,6 +1430,13 @@ static const store_ops pg_ops = {
   .thread_lock_get = pg__thread_lock_get,
   .thread_lock_release = pg__thread_lock_release,
   .team_reply_list = pg__team_reply_list,
+  .token_get_id = pg__token_get_id,
+  .token_list = pg__token_list,
+  .token_revoke = pg__token_revoke,
+  .token_revoke_subject = pg__token_revoke_subject,
+  .token_touch = pg__token_touch,
+  .agent_deactivate = pg__agent_deactivate,
+  .agent_unassign_all = pg__agent_unassign_all,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

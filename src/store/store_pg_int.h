@@ -11,6 +11,15 @@
 PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *values, pl_err *e);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
+/* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */
+typedef struct pg_bus pg_bus;
+const char *store__pg_url(store *s);
+pg_bus **store__pg_bus(store *s);
+
+/* Live events between nodes (store_pg_bus.c), for the vtable. */
+pl_err pg__bus_start(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
+void pg__bus_send(store *s, const char *payload);
+void pg__bus_stop(store *s);
 
 /* The 24-hour clock's operations (store_pg_sla.c), for the vtable. */
 pl_err pg__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out);
@@ -95,5 +104,18 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
 pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n);
+
+/* Identities: tokens and agent deactivation (store_pg_ident.c), for the vtable. */
+pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at);
+pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *out);
+pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *out);
+pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
+                      st_token **out, size_t *n);
+pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n);
+pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
+                                long *n);
+pl_err pg__token_touch(store *s, int64_t id, pl_time at);
+pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at);
+pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 
 #endif

@@ -268,6 +268,39 @@ static const char *const store_pg_migrations[] = {
     "  FOR EACH ROW EXECUTE FUNCTION parley_append_only();"
     "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints"
     "  FOR EACH STATEMENT EXECUTE FUNCTION parley_append_only();",
+
+    /* The seller's search index of buyer messages, as in store_sqlite_schema.h: filled
+     * for existing messages by the service when it starts. */
+    "CREATE TABLE seller_search("
+    "  message_id BIGINT PRIMARY KEY REFERENCES messages(id),"
+    "  thread_id BIGINT NOT NULL, text TEXT NOT NULL,"
+    "  tsv tsvector GENERATED ALWAYS AS (to_tsvector('parley_text'::regconfig, text)) STORED);"
+    "CREATE INDEX seller_search_tsv ON seller_search USING GIN (tsv);"
+    "CREATE INDEX seller_search_thread ON seller_search(thread_id);",
+
+    /* The time of the newest message a buyer can see, by which a buyer's list is ordered:
+     * the team's notes and refused messages do not move a thread there. */
+    "ALTER TABLE threads ADD COLUMN buyer_last_at BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE threads SET buyer_last_at = coalesce((SELECT max(m.at) FROM messages m"
+    "  LEFT JOIN message_state s ON s.message_id = m.id WHERE m.thread_id = threads.id"
+    "  AND (m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))), 0);"
+    "CREATE INDEX threads_buyer_seen ON threads(buyer_id, buyer_last_at DESC, id DESC);",
+
+    /* Identities (docs/api.md, "Tokens"): tokens get a stable id to list and revoke them
+     * by, a scope (the own API, a web session, or SP-API only), the token a session was
+     * signed in with (revoked with it), when they were last used and when revoked; agents
+     * can be deactivated (their history stays). */
+    "ALTER TABLE tokens ADD COLUMN id BIGINT GENERATED ALWAYS AS IDENTITY;"
+    "CREATE UNIQUE INDEX tokens_id ON tokens(id);"
+    "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'api'"
+    "  CHECK (scope IN ('api','session','spapi'));"
+    "ALTER TABLE tokens ADD COLUMN parent_id BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX tokens_parent ON tokens(parent_id) WHERE parent_id <> 0;"
+    "CREATE INDEX tokens_subject ON tokens(kind, subject);"
+    "CREATE INDEX tokens_seller ON tokens(seller_id, id);"
+    "ALTER TABLE agents ADD COLUMN deactivated_at BIGINT NOT NULL DEFAULT 0;",
 };
 
 #endif

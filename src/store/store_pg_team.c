@@ -122,7 +122,7 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
   const char *v[] = {seller_id};
   PGresult *r = NULL;
   pl_err e = exec(s, "SELECT ag.id, ag.name, ag.role, coalesce(x.available, true),"
-                     " coalesce(x.last_assigned_at, 0) FROM agents ag"
+                     " coalesce(x.last_assigned_at, 0), ag.deactivated_at FROM agents ag"
                      " LEFT JOIN agent_status x ON x.agent_id = ag.id"
                      " WHERE ag.seller_id = $1 ORDER BY ag.id", 1, v, &r);
   if (e) return e;
@@ -134,6 +134,7 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
     arr[i].role = text(a, r, i, 2);
     arr[i].available = !PQgetisnull(r, i, 3) && PQgetvalue(r, i, 3)[0] == 't';
     arr[i].last_assigned_at = num(r, i, 4);
+    arr[i].deactivated = num(r, i, 5) != 0;
   }
   PQclear(r);
   *out = arr;

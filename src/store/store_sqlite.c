@@ -19,11 +19,11 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_PUT, Q_TOKEN_GET, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
-  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
+  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_FTS, Q_MSG_SELLER_PENDING, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
@@ -42,16 +42,19 @@ enum {
   " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
   " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered')"
+  "   AND ss.status = 'delivered'), t.buyer_last_at"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
   " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
   " m.action, m.critical, m.proactive"
 
-/* The inbox query's conditions, shared by the three scopes. Every value is bound. */
-#define THREAD_LIST_WHERE                                                                  \
-  " AND CASE ?2 WHEN 0 THEN t.archived = 0"                                              \
+/* The inbox query's conditions, shared by the three scopes, ordered by `at`: the last
+ * message, or for a buyer the last message the buyer can see (the team's notes and refused
+ * messages do not move a thread in a buyer's list). Every value is bound. A buyer's "all"
+ * (?9 = 1) includes the threads the seller archived: archiving is the seller's. */
+#define THREAD_LIST_WHERE(at)                                                                \
+  " AND CASE ?2 WHEN 0 THEN (?9 = 1 OR t.archived = 0)"                                  \
   "  WHEN 1 THEN t.archived = 0 AND t.needs_response > 0"                                  \
   "  WHEN 2 THEN t.archived = 0 AND t.waiting > 0"                                         \
   "  WHEN 3 THEN t.archived = 0 AND t.last_seller_at > 0"                                  \
@@ -64,15 +67,20 @@ enum {
   " AND (?6 IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                        \
   "      LEFT JOIN message_state s ON s.message_id = m.id"                                \
   "      WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?6)"      \
-  "      AND (?9 = 0 OR m.direction = 'buyer' OR s.status = 'delivered')))"              \
-  " AND (?7 = 0 OR t.last_message_at < ?7 OR (t.last_message_at = ?7 AND t.id < ?8))"     \
+  "      AND (?13 = 0 OR m.direction <> 'buyer')"                                         \
+  "      AND (?9 = 0 OR (m.kind <> 'note' AND (m.direction = 'buyer'"                      \
+  "           OR s.status = 'delivered'))))"                                              \
+  "      OR (?13 = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"              \
+  "      WHERE ss.message_id IN (SELECT rowid FROM seller_search_fts"                     \
+  "      WHERE seller_search_fts MATCH ?6))))"                                            \
+  " AND (?7 = 0 OR " at " < ?7 OR (" at " = ?7 AND t.id < ?8))"                  \
   " AND (?11 = 0 OR (?11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"               \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                             \
   "      OR (?11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                            \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = ?11)))"                           \
   " AND (?12 IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id"    \
   "      AND instr(tt.tags, ',' || ?12 || ',') > 0))"                                      \
-  " ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?10"
+  " ORDER BY " at " DESC, t.id DESC LIMIT ?10"
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -86,7 +94,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
                    " FROM sellers WHERE id = ?1",
   [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES (?1, ?2, ?3)",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role FROM agents WHERE id = ?1",
+  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = ?1",
   [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
                   " name = excluded.name, locale = excluded.locale,"
@@ -98,10 +106,6 @@ static const char *const sql[Q__COUNT] = {
                   " AND seller_id = ?3",
   [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?5)",
-  [Q_TOKEN_PUT] = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id,"
-                  " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-  [Q_TOKEN_GET] = "SELECT kind, subject, seller_id, marketplace_id, expires_at FROM tokens"
-                  " WHERE hash = ?1",
   [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
   [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
                   " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
@@ -135,19 +139,26 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
                       " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
                       " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
-                      " response_due_at = ?12 WHERE id = ?1 AND seller_id = ?2",
+                      " response_due_at = ?12, buyer_last_at = ?13 WHERE id = ?1 AND seller_id = ?2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
-                           THREAD_LIST_WHERE,
+                           THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
-                          THREAD_LIST_WHERE,
+                          THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
-                        THREAD_LIST_WHERE,
+                        THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
                         " AND needs_response > 0",
   [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
                    " text, at, policy_action, policy_engine, policy_json, action, critical,"
                    " proactive) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
   [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
+  [Q_MSG_SELLER_TEXT] = "INSERT OR IGNORE INTO seller_search(message_id, thread_id, text)"
+                        " VALUES (?1, ?2, ?3)",
+  [Q_MSG_SELLER_FTS] = "INSERT INTO seller_search_fts(rowid, text) VALUES (?1, ?2)",
+  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
+                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
+                           " ORDER BY m.id LIMIT ?1",
   [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
                 " ON s.message_id = m.id WHERE m.id = ?1",
   [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
@@ -517,6 +528,7 @@ static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   o->seller_id = sq__col_text(a, st, 1);
   o->name = sq__col_text(a, st, 2);
   o->role = sq__col_text(a, st, 3);
+  o->deactivated_at = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -581,43 +593,6 @@ static pl_err sq_alias_put(store *s, const char *mp, const char *buyer, const ch
   sq__bind_text(st, 4, seller);
   sqlite3_bind_int64(st, 5, at);
   return sq__run(q, st);
-}
-
-static const char *kind_name(st_principal_kind k) {
-  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
-static pl_err sq_token_put(store *s, const char *hash, const st_token *t, pl_time at) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_TOKEN_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  sq__bind_text(st, 2, kind_name(t->kind));
-  sq__bind_text(st, 3, t->subject);
-  sq__bind_text(st, 4, t->seller_id);
-  sq__bind_text(st, 5, t->marketplace_id);
-  sqlite3_bind_int64(st, 6, at);
-  sqlite3_bind_int64(st, 7, t->expires_at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_TOKEN_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  const char *k = (const char *)sqlite3_column_text(st, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->marketplace_id = sq__col_text(a, st, 3);
-  o->expires_at = sqlite3_column_int64(st, 4);
-  sqlite3_reset(st);
-  return PL_OK;
 }
 
 static pl_err sq_token_delete(store *s, const char *hash) {
@@ -766,6 +741,7 @@ static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
   t->seller_name = sq__col_text(a, st, 19);
   t->last_buyer_id = sqlite3_column_int64(st, 20);
   t->last_seller_id = sqlite3_column_int64(st, 21);
+  t->buyer_last_at = sqlite3_column_int64(st, 22);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {
@@ -844,6 +820,7 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_bind_int64(st, 10, t->seller_read_id);
   sqlite3_bind_int64(st, 11, t->buyer_read_id);
   sqlite3_bind_int64(st, 12, t->response_due_at);
+  sqlite3_bind_int64(st, 13, t->buyer_last_at);
   pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;
   return e;
@@ -892,6 +869,7 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   sqlite3_bind_int(st, 10, limit);
   sqlite3_bind_int64(st, 11, qr->assignee_id);
   sq__bind_text(st, 12, qr->tag);
+  sqlite3_bind_int(st, 13, qr->fts_masked ? 1 : 0);
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc;
@@ -966,7 +944,41 @@ static pl_err sq_message_insert(store *s, st_message *m) {
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, m->id);
   sq__bind_text(st, 2, m->text);
+  if ((e = sq__run(q, st))) return e;
+  return m->seller_text ? s->ops->message_seller_text_put(s, m->id, m->thread_id, m->seller_text)
+                        : PL_OK;
+}
+
+static pl_err sq_seller_text_put(store *s, int64_t id, int64_t thread_id, const char *text) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_SELLER_TEXT);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_int64(st, 2, thread_id);
+  sq__bind_text(st, 3, text);
+  pl_err e = sq__run(q, st);
+  if (e || sqlite3_changes(q->db) != 1) return e; /* indexed already */
+  st = stmt(q, Q_MSG_SELLER_FTS);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, id);
+  sq__bind_text(st, 2, text);
   return sq__run(q, st);
+}
+
+static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = stmt(q, Q_MSG_SELLER_PENDING);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int(st, 1, max);
+  st_message *arr = pl_arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *arr);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) read_message(a, st, &arr[k++]);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
 }
 
 static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *out) {
@@ -1276,8 +1288,8 @@ static const store_ops sq_ops = {
   .buyer_get = sq_buyer_get,
   .alias_get = sq_alias_get,
   .alias_put = sq_alias_put,
-  .token_put = sq_token_put,
-  .token_get = sq_token_get,
+  .token_put = sq__token_put,
+  .token_get = sq__token_get,
   .token_delete = sq_token_delete,
   .order_put = sq_order_put,
   .order_get = sq_order_get,
@@ -1293,6 +1305,8 @@ static const store_ops sq_ops = {
   .message_get = sq_message_get,
   .message_get_ext = sq_message_get_ext,
   .message_list = sq_message_list,
+  .message_seller_text_pending = sq_seller_text_pending,
+  .message_seller_text_put = sq_seller_text_put,
   .event_insert = sq_event_insert,
   .event_list = sq_event_list,
   .review_request_put = sq_review_request_put,
@@ -1356,6 +1370,13 @@ static const store_ops sq_ops = {
   .thread_lock_get = sq__thread_lock_get,
   .thread_lock_release = sq__thread_lock_release,
   .team_reply_list = sq__team_reply_list,
+  .token_get_id = sq__token_get_id,
+  .token_list = sq__token_list,
+  .token_revoke = sq__token_revoke,
+  .token_revoke_subject = sq__token_revoke_subject,
+  .token_touch = sq__token_touch,
+  .agent_deactivate = sq__agent_deactivate,
+  .agent_unassign_all = sq__agent_unassign_all,
 };
 
 /* Applies the migrations the database has not seen, each in its own transaction. */

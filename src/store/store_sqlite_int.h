@@ -7,13 +7,14 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 128
+#define SQ_MORE_STATEMENTS 144
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
 #define SQ_SLOT_TEAM 64  /* store_sqlite_team.c: 64..95 */
 #define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
 #define SQ_SLOT_AUDIT 112 /* store_sqlite_audit.c: 112..127 */
+#define SQ_SLOT_IDENT 128 /* store_sqlite_ident.c: 128..143 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -124,5 +125,18 @@ pl_err sq__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
 pl_err sq__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n);
+
+/* Identities: tokens and agent deactivation (store_sqlite_ident.c), for the vtable. */
+pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at);
+pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *out);
+pl_err sq__token_get_id(store *s, int64_t id, pl_arena *a, st_token *out);
+pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
+                      st_token **out, size_t *n);
+pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n);
+pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
+                                long *n);
+pl_err sq__token_touch(store *s, int64_t id, pl_time at);
+pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at);
+pl_err sq__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 
 #endif

@@ -233,6 +233,42 @@ static const char *const store_sqlite_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;"
     "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
     "  BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;",
+
+    /* The seller's search index of buyer messages: their text with the buyer's contact
+     * details masked (docs/api.md "The buyer's contact details"), so that a seller's
+     * search for a hidden phone number or address finds nothing. Masking needs the
+     * content policy, so the service fills it for existing messages when it starts
+     * (svc_seller_index_backfill); until then a message is not found by a seller. */
+    "CREATE TABLE seller_search("
+    "  message_id INTEGER PRIMARY KEY REFERENCES messages(id),"
+    "  thread_id INTEGER NOT NULL, text TEXT NOT NULL);"
+    "CREATE VIRTUAL TABLE seller_search_fts USING fts5(text, content='seller_search',"
+    "  content_rowid='message_id', tokenize='unicode61 remove_diacritics 2');",
+
+    /* The time of the newest message a buyer can see, by which a buyer's list is ordered:
+     * the team's notes and refused messages do not move a thread there. */
+    "ALTER TABLE threads ADD COLUMN buyer_last_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE threads SET buyer_last_at = coalesce((SELECT max(m.at) FROM messages m"
+    "  LEFT JOIN message_state s ON s.message_id = m.id WHERE m.thread_id = threads.id"
+    "  AND (m.direction = 'buyer' OR (m.kind <> 'note' AND s.status = 'delivered'))), 0);"
+    "CREATE INDEX threads_buyer_seen ON threads(buyer_id, buyer_last_at DESC, id DESC);",
+
+    /* Identities (docs/api.md, "Tokens"): tokens get a stable id to list and revoke them
+     * by, a scope (the own API, a web session, or SP-API only), the token a session was
+     * signed in with (revoked with it), when they were last used and when revoked; agents
+     * can be deactivated (their history stays). */
+    "ALTER TABLE tokens ADD COLUMN id INTEGER;"
+    "UPDATE tokens SET id = rowid;"
+    "CREATE UNIQUE INDEX tokens_id ON tokens(id);"
+    "ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'api'"
+    "  CHECK (scope IN ('api','session','spapi'));"
+    "ALTER TABLE tokens ADD COLUMN parent_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX tokens_parent ON tokens(parent_id) WHERE parent_id <> 0;"
+    "CREATE INDEX tokens_subject ON tokens(kind, subject);"
+    "CREATE INDEX tokens_seller ON tokens(seller_id, id);"
+    "ALTER TABLE agents ADD COLUMN deactivated_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #endif

@@ -111,7 +111,7 @@ pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_AGENT_LIST,
                               "SELECT ag.id, ag.name, ag.role, coalesce(x.available, 1),"
-                              " coalesce(x.last_assigned_at, 0) FROM agents ag"
+                              " coalesce(x.last_assigned_at, 0), ag.deactivated_at FROM agents ag"
                               " LEFT JOIN agent_status x ON x.agent_id = ag.id"
                               " WHERE ag.seller_id = ?1 ORDER BY ag.id");
   if (!st) return PL_ESTORE;
@@ -132,6 +132,7 @@ pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
     ag->role = sq__col_text(a, st, 2);
     ag->available = sqlite3_column_int(st, 3) != 0;
     ag->last_assigned_at = sqlite3_column_int64(st, 4);
+    ag->deactivated = sqlite3_column_int64(st, 5) != 0;
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return PL_ESTORE;

@@ -39,7 +39,17 @@
   X(PL_ERESTRICTED,   -28, "messaging_restricted", "proactive messaging is restricted for this seller") \
   X(PL_EALREADY,      -29, "already_requested",    "a review was already requested for this order") \
   X(PL_EWINDOW,       -30, "outside_window",       "not allowed at this time for this order") \
-  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order")
+  X(PL_EACTION,       -31, "action_unavailable",   "this action is not available for this order") \
+  X(PL_ECONTROL,      -32, "control_character",    "the text holds a control character") \
+  X(PL_ETEAMONLY,     -33, "team_only_filter",     "this filter is for the seller's team") \
+  X(PL_ESTREAMS,      -34, "too_many_streams",     "too many live-event streams for this caller") \
+  X(PL_EHEADERS,      -35, "headers_too_large",    "the request line and headers are too large") \
+  X(PL_EEXPIRED,      -50, "token_expired",        "the token has expired")             \
+  X(PL_EREVOKED,      -51, "token_revoked",        "the token was revoked")             \
+  X(PL_EDEACTIVATED,  -52, "agent_deactivated",    "the agent was deactivated")         \
+  X(PL_ESCOPE,        -53, "wrong_token_scope",    "the token is not valid on this interface") \
+  X(PL_ERENEW,        -54, "session_not_renewable","a session token cannot sign in again") \
+  X(PL_ENOAGENT,      -55, "unknown_agent",        "no such active agent on this seller's team")
 
 typedef enum {
   PL_OK = 0,

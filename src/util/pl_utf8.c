@@ -55,3 +55,39 @@ bool pl_utf8_blank(const char *str, size_t len) {
   }
   return true;
 }
+
+pl_text_fault pl_utf8_text(const char *str, size_t len, size_t *chars, size_t *at) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t n = 0;
+  if (at) *at = 0;
+  if (!pl_utf8_valid(str, len, &n)) return PL_TEXT_INVALID_UTF8;
+  size_t crlf = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = s[i];
+    bool bad = false;
+    if (c < 0x20) {
+      if (c == '\r' && i + 1 < len && s[i + 1] == '\n') crlf++;
+      else bad = c != '\t' && c != '\n';
+    } else if (c == 0x7F) {
+      bad = true;
+    } else if (c == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) {
+      bad = true; /* C1 controls, U+0080-U+009F, are C2 80..C2 9F */
+    }
+    if (bad) {
+      if (at) *at = i;
+      return PL_TEXT_CONTROL;
+    }
+  }
+  if (chars) *chars = n - crlf;
+  return PL_TEXT_OK;
+}
+
+size_t pl_utf8_lf(char *s, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n') continue;
+    s[o++] = s[i];
+  }
+  s[o] = '\0';
+  return o;
+}

@@ -52,7 +52,7 @@ class Errors(FastCase):
             if r.status == 401:
                 break
             time.sleep(0.1)
-        self.assertError(r, 401, "unauthorized")
+        self.assertError(r, 401, "token_expired")
 
     # ---- 403 ---------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ class Session(FastCase):
         c = cookies(r)
         self.assertEqual(c["parley_session"][0], "")
         self.assertIn("Max-Age=0", c["parley_session"][1])
-        self.assertError(self.srv.get("/v1/me", headers=jar), 401, "unauthorized")
+        self.assertError(self.srv.get("/v1/me", headers=jar), 401, "token_revoked")
         # the original token still works
         self.assertEqual(self.srv.get("/v1/me", self.fx.b1).status, 200)
 

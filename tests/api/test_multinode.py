@@ -5,7 +5,11 @@ one unbroken hash chain, a review is requested once per order and a seller's rat
 holds across nodes. Only meaningful with PARLEY_BACKEND=pg; skipped on SQLite."""
 import concurrent.futures
 import hashlib
+import http.client
 import json
+import queue
+import socket
+import threading
 import os
 import struct
 import subprocess
@@ -189,6 +193,103 @@ class MultiNode(unittest.TestCase):
         self.assertLessEqual(allowed, 5 + int(elapsed) + 1, (statuses, elapsed))
         self.assertGreaterEqual(allowed, 5, statuses)
         self.check_audit_chain()
+
+    def stream(self, node, token, last_event_id=None):
+        """Opens GET /v1/events on a node; returns (connection, queue of (event, id, data))."""
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+        headers = {"Authorization": "Bearer " + token, "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        conn.request("GET", "/v1/events", headers=headers)
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        q = queue.Queue()
+
+        def read():
+            ev, eid, data = None, None, None
+            try:
+                for raw in resp:
+                    line = raw.decode().rstrip("\n")
+                    if line.startswith("event: "):
+                        ev = line[7:]
+                    elif line.startswith("id: "):
+                        eid = line[4:]
+                    elif line.startswith("data: "):
+                        data = json.loads(line[6:])
+                    elif line == "" and ev:
+                        q.put((ev, eid, data))
+                        ev, eid, data = None, None, None
+            except (OSError, ValueError, AttributeError):  # closed by the test
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
+        sock = conn.sock
+
+        def close():
+            # shut the socket first: the reader holds the response's lock until data comes
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+        self.addCleanup(close)
+        return conn, q
+
+    def wait_event(self, q, pred, what):
+        """The first event pred accepts; every event before it is returned too."""
+        seen = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                item = q.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            seen.append(item)
+            if pred(item):
+                return item, seen
+        self.fail("%s: no such event within 30 s (saw %d, the last: %r)" % (what, len(seen), seen[-3:]))
+
+    def thread_of(self, i, seller):
+        """The thread of order i (started here when no test started it yet)."""
+        r = self.node(0).post("/v1/threads", {"order_id": self.orders[i], "topic": "other", "text": "hello"},
+                              self.buyers[i])
+        if r.status == 201:
+            return r.json["thread"]["id"]
+        self.assertEqual(r.status, 409, r)
+        ts = self.node(0).get("/v1/threads?filter=all&limit=100", self.agents[seller]).json["threads"]
+        return [t["id"] for t in ts if t.get("order_id") == self.orders[i]][0]
+
+    def test_4_events_reach_clients_of_every_node(self):
+        buyer = self.buyers[0]  # order 0 is S1's, order 1 S2's
+        tid = self.thread_of(0, "S1")
+        tid_s2 = self.thread_of(1, "S2")
+        _, q1 = self.stream(self.node(1), self.agents["S1"])
+        m = self.node(0).post("/v1/threads/%s/messages" % tid, {"text": "heard on node 1?"}, buyer)
+        self.assertEqual(m.status, 201, m)
+        mid = m.json["message"]["id"]
+        (ev, eid, data), _ = self.wait_event(q1, lambda e: e[0] == "message" and e[2]["message_id"] == mid,
+                                             "node 1 hears of a message written through node 0")
+        self.assertEqual(data["thread_id"], tid)
+        # another seller's agent hears nothing of it, on any node
+        _, q_other = self.stream(self.node(2), self.agents["S2"])
+        # a client that reconnects to a third node resumes after the event it last saw
+        _, q2 = self.stream(self.node(2), self.agents["S1"], last_event_id=eid)
+        m2 = self.node(0).post("/v1/threads/%s/messages" % tid, {"text": "and this one on node 2?"}, buyer)
+        self.assertEqual(m2.status, 201, m2)
+        mid2 = m2.json["message"]["id"]
+        _, seen = self.wait_event(q2, lambda e: e[0] == "message" and e[2]["message_id"] == mid2,
+                                  "node 2 resumes after the id node 1 gave")
+        self.assertNotIn("resync", [e[0] for e in seen], "the resumed stream did not need a reload")
+        self.assertNotIn(mid, [e[2].get("message_id") for e in seen if e[2]], "nothing seen twice")
+        # S2's stream got only what S2 may see: the same message never reaches it
+        marker = self.node(1).post("/v1/threads/%s/messages" % tid_s2, {"text": "for S2"}, self.buyers[1])
+        self.assertEqual(marker.status, 201, marker)
+        _, seen_other = self.wait_event(q_other, lambda e: e[0] == "message", "S2 hears of its own message")
+        self.assertNotIn(mid2, [e[2].get("message_id") for e in seen_other if e[2]])
+        # an id no node knows makes the stream ask for a reload
+        _, q3 = self.stream(self.node(1), self.agents["S1"], last_event_id="E000000000000")
+        self.wait_event(q3, lambda e: e[0] == "resync", "an unknown Last-Event-ID asks for a reload")
 
     def check_audit_chain(self):
         """Every seller's chain (and the platform's) links entry to entry, numbered without gaps

@@ -114,20 +114,24 @@ class TokenEndpoint:
                                              "unknown": 1})
         self.assertEqual(j.status, 200, j)
         self.assertNotEqual(j.json["access_token"], r.json["access_token"])
-        # the token acts as the seller's own SP-API agent
+        # the token is valid on SP-API only: parley's own API refuses it
         me = self.srv.get("/v1/me", j.json["access_token"])
-        self.assertEqual(me.json["seller_id"], "S1")
-        self.assertEqual(me.json["role"], "agent")
+        self.assertError(me, 401, "wrong_token_scope")
 
-    def test_client_credentials_grant(self):
+    def test_client_credentials_grant_refused(self):
+        """parley has no grantless operations: the grant is refused as LWA refuses a grant a
+        client may not use, and no token is issued."""
         c = self.cred["S1"]
         form = urlencode({"grant_type": "client_credentials", "client_id": c["client_id"],
                           "client_secret": c["client_secret"], "scope": "sellingpartnerapi::notifications"})
         r = self.srv.request("POST", "/auth/o2/token", raw=form.encode(), headers=FORM)
-        self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json["scope"], "sellingpartnerapi::notifications")
-        self.assertEqual(r.json["expires_in"], 3600)
-        self.assertNotIn("refresh_token", r.json)
+        self.assertEqual((r.status, r.json["error"]), (400, "unauthorized_client"), r)
+        self.assertTrue(r.json["error_description"])
+        self.assertNotIn("access_token", r.json)
+        # a wrong secret is still the client's error first
+        r = self.srv.post("/auth/o2/token", {"grant_type": "client_credentials", "client_id": c["client_id"],
+                                             "client_secret": "amzn1.oa2-cs.v1.wrong", "scope": "x"})
+        self.assertEqual((r.status, r.json["error"]), (401, "invalid_client"))
         r = self.srv.post("/auth/o2/token", {"grant_type": "client_credentials", "client_id": c["client_id"],
                                              "client_secret": c["client_secret"]})
         self.assertEqual((r.status, r.json["error"]), (400, "invalid_request"))

@@ -206,6 +206,22 @@ class MailAttachmentTest(unittest.TestCase):
         time.sleep(1)
         self.assertEqual(len(self.postfix.mbox("mail.test/jane")), before)
 
+    def test_5_a_buyers_file_name_reaches_the_seller_masked(self):
+        path = os.path.join(self.tmp, "call-me-415-555-0199.txt")
+        with open(path, "wb") as f:
+            f.write(b"my receipt\n")
+        swaks_files(self.smtp, BUYER_REAL, self.buyer_reply_to, "The receipt is attached, kohlrabi.",
+                    [(path, "text/plain")])
+        m = wait_for(lambda: [m for m in self.messages() if "kohlrabi" in m["text"]], 60,
+                     "the buyer's mail in the thread\n" + self.postfix.log())[0]
+        self.assertEqual(len(m["attachments"]), 1, m)
+        self.assertEqual(m["attachments"][0]["name"], "call-me-[phone number removed].txt")
+        fwd = wait_for(lambda: [x for x in self.postfix.mbox("acme.test/support") if "kohlrabi" in x], 60,
+                       "the forward to the seller")[0]
+        parts = list(email.message_from_string(fwd, policy=email.policy.default).iter_attachments())
+        self.assertEqual([p.get_filename() for p in parts], ["call-me-[phone number removed].txt"])
+        self.assertNotIn("0199", fwd)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -84,7 +84,7 @@ export function teamPanel({ threadId, readOnly, onChanged }) {
       list = await agents();
       const current = thread.assignee_id || null;
       replace(assignee, h('option', { value: '' }, 'Nobody'),
-        list.filter((a) => a.role !== 'read_only').map((a) => h('option', { value: String(a.id), selected: a.id === current },
+        list.filter((a) => a.role !== 'read_only' && a.active !== false).map((a) => h('option', { value: String(a.id), selected: a.id === current },
           `${a.name}${a.available ? '' : ' (away)'}`)));
       if (current && !list.some((a) => a.id === current)) assignee.append(h('option', { value: String(current), selected: true }, `agent ${current}`));
       priority.value = thread.priority || 'normal';

@@ -62,6 +62,19 @@ static void test_decode_html(void **state) {
   /* an anchor's target becomes text the link detector reads */
   sc = prep("<a href=\"https://x.example.org/a\">here</a>");
   assert_non_null(strstr(sc.dec.s, "https://x.example.org/a"));
+  /* addresses in angle brackets, as mail clients write links in plain text, are no tags:
+   * alone or beside real tags, they stay for the detectors */
+  sc = prep("Cheaper: <https://cheap.example.net/deal>");
+  assert_non_null(strstr(sc.dec.s, "<https://cheap.example.net/deal>"));
+  sc = prep("<p>Write to <sales@cheap.example.net> or <www.cheap.example.net> or <mailto:x@y.example></p>");
+  assert_non_null(strstr(sc.dec.s, "sales@cheap.example.net"));
+  assert_non_null(strstr(sc.dec.s, "www.cheap.example.net"));
+  assert_non_null(strstr(sc.dec.s, "mailto:x@y.example"));
+  policy_verdict v;
+  const char *t = "See our offer <https://cheap-drills.example.net/deal>";
+  assert_int_equal(policy_scan(cfg, t, strlen(t), &v), PL_OK);
+  assert_int_equal(v.action, POLICY_REJECT);
+  policy_verdict_free(&v);
 }
 
 static void test_decode_remote_images(void **state) {

@@ -177,6 +177,25 @@ static void authenticated_buyer_and_agents_speak(void **state) {
   assert_string_equal(m[n - 1].direction, "seller");
 }
 
+/* A deactivated agent's registered address speaks for nobody any more, with the same
+ * answer as every other refusal. */
+static void deactivated_agent_address_is_refused(void **state) {
+  fx *f = *state;
+  svc_mail_result res;
+  pl_detail d, other;
+  char *to_buyer = reply_address(f, f->buyer_alias, 's', f->tid);
+  assert_int_equal(receive(f, to_buyer, "mallory@acme.test", signed_by(f, "acme.test"), "Hi", NULL, &res, &other),
+                   PL_EFORBIDDEN);
+  size_t before = count_messages(f);
+  long n;
+  assert_int_equal(svc_agent_deactivate(f->s, &f->owner, f->ann, &n, &d), PL_OK);
+  assert_int_equal(receive(f, to_buyer, "Ann <ann@acme.test>", signed_by(f, "acme.test"), "Still here.", NULL, &res,
+                           &d), PL_EFORBIDDEN);
+  assert_string_equal(d.msg, other.msg);
+  assert_int_equal(res.message_id, 0);
+  assert_int_equal(count_messages(f), before);
+}
+
 static void everything_else_gets_one_answer_and_leaves_nothing(void **state) {
   fx *f = *state;
   svc_mail_result res;
@@ -287,6 +306,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(authenticated_buyer_and_agents_speak, setup, teardown),
       cmocka_unit_test_setup_teardown(everything_else_gets_one_answer_and_leaves_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(deactivated_agent_address_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(bare_alias_answers_a_received_message, setup, teardown),
       cmocka_unit_test_setup_teardown(customer_service_address_speaks_as_the_owners_choice, setup, teardown),
       cmocka_unit_test_setup_teardown(envelope_trust_reads_the_envelope, setup, teardown),

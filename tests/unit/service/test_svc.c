@@ -301,6 +301,68 @@ static void aliases_are_stable_and_private(void **state) {
   assert_null(strstr(a1, "jane"));
 }
 
+/* Sessions end at an absolute time; revocation and deactivation hold at once; an owner
+ * administers only the seller's own agents; scopes keep SP-API tokens apart. */
+static void identities_sessions_revocation_deactivation(void **state) {
+  fx *f = *state;
+  pl_detail d = {{0}};
+  char agent[24], *tok, *sess, *sess2;
+  snprintf(agent, sizeof agent, "%lld", (long long)f->agent.agent_id);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 3600, &tok, &d), PL_OK);
+  svc_caller c;
+  pl_time end;
+  /* a session from a token ends no later than the token */
+  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
+  assert_int_equal(end, f->now + 3600);
+  assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_OK);
+  assert_string_equal(c.scope, "session");
+  /* a session cannot sign in again */
+  assert_int_equal(svc_session_create(f->s, sess, f->a, &sess2, &end, &c, &d), PL_ERENEW);
+  assert_null(sess2);
+  /* revoking the token revokes its session at once */
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
+  int64_t tid = c.token_id;
+  long n;
+  /* another seller's agent cannot see or revoke it; the seller's owner and the operator can */
+  assert_int_equal(svc_token_revoke_id(f->s, &f->other_agent, tid, &n, &d), PL_EFORBIDDEN);
+  svc_caller other_owner = f->other_agent;
+  other_owner.agent_role = "owner";
+  assert_int_equal(svc_token_revoke_id(f->s, &other_owner, tid, &n, &d), PL_ENOTFOUND);
+  st_token *ts;
+  size_t nt;
+  assert_int_equal(svc_token_list(f->s, &other_owner, false, f->a, &ts, &nt, &d), PL_OK);
+  assert_int_equal(nt, 0);
+  assert_int_equal(svc_token_list(f->s, &f->agent, false, f->a, &ts, &nt, &d), PL_OK);
+  assert_int_equal(nt, 2);
+  assert_int_equal(svc_token_revoke_id(f->s, &f->operator_, tid, &n, &d), PL_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EREVOKED);
+  assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_EREVOKED);
+  free(tok);
+  free(sess);
+  /* an expired token mints nothing */
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 10, &tok, &d), PL_OK);
+  f->now += 11;
+  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_EEXPIRED);
+  assert_null(sess);
+  free(tok);
+  /* deactivation: an owner never deactivates another seller's agent nor themselves */
+  char other[24];
+  snprintf(other, sizeof other, "%lld", (long long)f->other_agent.agent_id);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, other, 0, &tok, &d), PL_OK);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->agent, f->other_agent.agent_id, &n, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->agent, f->agent.agent_id, &n, &d), PL_EINVAL);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
+  uint64_t epoch = svc_revocation_epoch(f->s);
+  assert_int_equal(svc_agent_deactivate(f->s, &f->operator_, f->other_agent.agent_id, &n, &d), PL_OK);
+  assert_int_equal(n, 1);
+  assert_true(svc_revocation_epoch(f->s) > epoch);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EDEACTIVATED);
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, other, 0, &sess, &d), PL_EDEACTIVATED);
+  assert_null(sess);
+  free(tok);
+}
+
 static void tokens_authenticate_and_expire(void **state) {
   fx *f = *state;
   char *tok;
@@ -311,7 +373,7 @@ static void tokens_authenticate_and_expire(void **state) {
   assert_int_equal(c.kind, ST_PRINCIPAL_BUYER);
   assert_string_equal(c.buyer_id, "B1");
   f->now += 61;
-  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
+  assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EEXPIRED);
   tok[5] ^= 1;
   assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_EUNAUTH);
   free(tok);
@@ -397,6 +459,64 @@ static void buyer_contacts_are_masked_for_the_seller(void **state) {
   import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\",\"settings\":{\"mask_buyer_contacts\":false}}");
   assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
   assert_non_null(strstr(m[0].text, "jane.doe@gmail.com"));
+}
+
+/* The seller view is the only way a buyer's text reaches an agent: a message that did not
+ * pass it shows nothing; the flag answer passes it; the seller's search runs over the masked
+ * text. */
+static void the_seller_view_is_the_only_way(void **state) {
+  fx *f = *state;
+  int64_t tid = start_thread(f, "Please call me at +1 415 555 0132 about the sprocket.");
+  st_thread t;
+  st_message *m;
+  size_t n;
+  pl_detail d = {{0}};
+  assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
+  st_message raw = m[0];
+  raw.text = "Please call me at +1 415 555 0132 about the sprocket.";
+  raw.text_viewed = false; /* as read from the store by a path that forgot the view */
+  st_msg_attachment file = {.id = "A1", .name = "call-me-415-555-0132.txt", .kind = "txt", .size = 3};
+  raw.attachments = &file;
+  raw.nattachments = 1;
+  json_t *j = svc_json_message(&f->agent, &raw);
+  assert_string_equal(json_string_value(json_object_get(j, "text")), "[text withheld]");
+  json_t *jf = json_array_get(json_object_get(j, "attachments"), 0);
+  assert_string_equal(json_string_value(json_object_get(jf, "name")), "[name withheld]");
+  json_decref(j);
+  j = svc_json_message(&f->agent, &m[0]);
+  assert_null(strstr(json_string_value(json_object_get(j, "text")), "555"));
+  assert_non_null(strstr(json_string_value(json_object_get(j, "text")), "sprocket"));
+  json_decref(j);
+  j = svc_json_message(&f->operator_, &raw); /* the operator's record is not masked */
+  assert_non_null(strstr(json_string_value(json_object_get(j, "text")), "555"));
+  json_decref(j);
+  /* the flag answer */
+  st_message fm;
+  assert_int_equal(svc_flag(f->s, &f->agent, m[0].id, true, 0, f->a, &fm, &d), PL_OK);
+  assert_true(fm.text_viewed);
+  assert_null(strstr(fm.text, "555"));
+  /* the seller's search: a word finds the thread, the number does not; the operator's does */
+  st_thread *l;
+  int64_t rn;
+  st_thread_query q = {.fts = "sprocket"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 0);
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->operator_, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  /* a marketplace that does not mask lets its sellers search the text as it is */
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\",\"settings\":{\"mask_buyer_contacts\":false}}");
+  q = (st_thread_query){.fts = "555 0132"};
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &l, &n, &rn, &d), PL_OK);
+  assert_int_equal(n, 1);
+  /* a buyer may not filter by the team's work */
+  q = (st_thread_query){.tag = "vip"};
+  assert_int_equal(svc_thread_list(f->s, &f->buyer, &q, f->a, &l, &n, &rn, &d), PL_ETEAMONLY);
+  q = (st_thread_query){.filter = ST_FILTER_ARCHIVED};
+  assert_int_equal(svc_thread_list(f->s, &f->buyer, &q, f->a, &l, &n, &rn, &d), PL_ETEAMONLY);
 }
 
 static size_t deadline_events(fx *f, uint64_t after, uint64_t *latest) {
@@ -485,10 +605,12 @@ int main(void) {
     cmocka_unit_test_setup_teardown(import_rejects_bad_lines_whole, setup, teardown),
     cmocka_unit_test_setup_teardown(aliases_are_stable_and_private, setup, teardown),
     cmocka_unit_test_setup_teardown(tokens_authenticate_and_expire, setup, teardown),
+    cmocka_unit_test_setup_teardown(identities_sessions_revocation_deactivation, setup, teardown),
     cmocka_unit_test_setup_teardown(records_are_append_only, setup, teardown),
     cmocka_unit_test_setup_teardown(export_links_the_audit_chain, setup, teardown),
     cmocka_unit_test_setup_teardown(marketplace_domains_are_per_marketplace, setup, teardown),
     cmocka_unit_test_setup_teardown(buyer_contacts_are_masked_for_the_seller, setup, teardown),
+    cmocka_unit_test_setup_teardown(the_seller_view_is_the_only_way, setup, teardown),
     cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
     cmocka_unit_test_setup_teardown(policy_reload_reaches_every_node, setup, teardown),
   };

@@ -403,6 +403,112 @@ static void test_tokens(void **state) {
   store_rollback(f->s);
 }
 
+/* Identities: ids, scopes, sessions revoked with their token, a subject's tokens, use,
+ * lists by seller, and agent deactivation. */
+static void test_identities(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  st_agent other = {.seller_id = "S2", .name = "Otto", .role = "agent"};
+  int64_t maya, otto;
+  OK(OPS(f)->agent_add(f->s, &ag, &maya));
+  OK(OPS(f)->agent_add(f->s, &other, &otto));
+  char maya_s[24], otto_s[24];
+  snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
+  snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
+  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP};
+  OK(OPS(f)->token_put(f->s, "h-api", &api, T0));
+  assert_true(api.id > 0);
+  st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
+                   .scope = "session", .parent_id = api.id, .expires_at = T0 + 100};
+  OK(OPS(f)->token_put(f->s, "h-sess", &sess, T0 + 1));
+  assert_true(sess.id > api.id);
+  st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
+                 .scope = "spapi", .expires_at = T0 + 3600};
+  OK(OPS(f)->token_put(f->s, "h-sp", &sp, T0 + 2));
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  OK(OPS(f)->token_put(f->s, "h-op", &op, T0 + 3));
+  C(f);
+  W(f);
+  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = "everything"};
+  assert_int_not_equal(OPS(f)->token_put(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
+  store_rollback(f->s);
+  W(f);
+  OK(OPS(f)->token_touch(f->s, api.id, T0 + 50));
+  OK(OPS(f)->token_touch(f->s, api.id, T0 + 40)); /* never goes back */
+  C(f);
+  R(f);
+  st_token g;
+  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  assert_int_equal(g.id, sess.id);
+  assert_string_equal(g.scope, "session");
+  assert_int_equal(g.parent_id, api.id);
+  assert_int_equal(g.created_at, T0 + 1);
+  assert_int_equal(g.revoked_at, 0);
+  OK(OPS(f)->token_get_id(f->s, api.id, f->a, &g));
+  assert_string_equal(g.scope, "api");
+  assert_int_equal(g.last_used_at, T0 + 50);
+  assert_int_equal(OPS(f)->token_get_id(f->s, 9999, f->a, &g), PL_ENOTFOUND);
+  /* every token, newest first; a seller's: its agents' only */
+  st_token *ts;
+  size_t n;
+  OK(OPS(f)->token_list(f->s, NULL, false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 4);
+  assert_int_equal(ts[0].id, op.id);
+  assert_int_equal(ts[3].id, api.id);
+  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 2);
+  for (size_t i = 0; i < n; i++) assert_string_equal(ts[i].seller_id, "S1");
+  /* an expired one is listed only with all */
+  OK(OPS(f)->token_list(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
+  assert_int_equal(n, 1);
+  OK(OPS(f)->token_list(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
+  assert_int_equal(n, 2);
+  store_rollback(f->s);
+  /* revoking the token revokes the session signed in with it; twice revokes nothing */
+  W(f);
+  long k = 0;
+  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 60, &k));
+  assert_int_equal(k, 2);
+  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 61, &k));
+  assert_int_equal(k, 0);
+  C(f);
+  R(f);
+  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  assert_int_equal(g.revoked_at, T0 + 60);
+  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  assert_int_equal(g.revoked_at, 0);
+  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  assert_int_equal(n, 0);
+  store_rollback(f->s);
+  /* deactivation: once; every token of the subject revoked */
+  W(f);
+  OK(OPS(f)->agent_deactivate(f->s, otto, T0 + 70));
+  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto, T0 + 71), PL_EEXIST);
+  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto + 100, T0), PL_ENOTFOUND);
+  OK(OPS(f)->token_revoke_subject(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  assert_int_equal(k, 1);
+  C(f);
+  R(f);
+  st_agent a;
+  OK(OPS(f)->agent_get(f->s, otto, f->a, &a));
+  assert_int_equal(a.deactivated_at, T0 + 70);
+  OK(OPS(f)->agent_get(f->s, maya, f->a, &a));
+  assert_int_equal(a.deactivated_at, 0);
+  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  assert_int_equal(g.revoked_at, T0 + 70);
+  OK(OPS(f)->token_get(f->s, "h-op", f->a, &g));
+  assert_int_equal(g.revoked_at, 0);
+  st_team_agent *tas;
+  OK(OPS(f)->team_agent_list(f->s, "S2", f->a, &tas, &n));
+  assert_int_equal(n, 1);
+  assert_true(tas[0].deactivated);
+  OK(OPS(f)->team_agent_list(f->s, "S1", f->a, &tas, &n));
+  assert_false(tas[0].deactivated);
+  store_rollback(f->s);
+}
+
 /* ---- orders ---------------------------------------------------------------------------- */
 
 static void test_orders(void **state) {
@@ -892,11 +998,11 @@ static inbox make_inbox(fx *f) {
     int64_t id;
     bool archived;
     int waiting, needs;
-    pl_time last, last_seller;
+    pl_time last, last_seller, buyer_last; /* buyer_last: the held message is not the buyer's */
   } sum[] = {
-      {x.a, false, 1, 1, T0 + 10, 0},  {x.b, false, 0, 0, T0 + 25, T0 + 25},
-      {x.c, false, 1, 0, T0 + 30, 0},  {x.d, true, 1, 1, T0 + 31, T0 + 31},
-      {x.e, false, 1, 1, T0 + 40, 0},  {x.p, false, 1, 1, T0 + 30, 0},
+      {x.a, false, 1, 1, T0 + 10, 0, T0 + 10},  {x.b, false, 0, 0, T0 + 25, T0 + 25, T0 + 25},
+      {x.c, false, 1, 0, T0 + 30, 0, T0 + 30},  {x.d, true, 1, 1, T0 + 31, T0 + 31, T0 + 30},
+      {x.e, false, 1, 1, T0 + 40, 0, T0 + 40},  {x.p, false, 1, 1, T0 + 30, 0, T0 + 30},
   };
   for (size_t i = 0; i < sizeof sum / sizeof sum[0]; i++) {
     st_thread t;
@@ -906,6 +1012,7 @@ static inbox make_inbox(fx *f) {
     t.needs_response = sum[i].needs;
     t.last_message_at = sum[i].last;
     t.last_seller_at = sum[i].last_seller;
+    t.buyer_last_at = sum[i].buyer_last;
     OK(OPS(f)->thread_update(f->s, &t));
   }
   C(f);
@@ -944,6 +1051,8 @@ static void test_thread_list_filters(void **state) {
   expect_list(f, (st_thread_query){.seller_id = "S2"}, IDS(x.e));
   expect_list(f, (st_thread_query){.buyer_id = "B1"}, IDS(x.e, x.p, x.b, x.a));
   expect_list(f, (st_thread_query){.buyer_id = "B2", .filter = ST_FILTER_ARCHIVED}, IDS(x.d));
+  /* A buyer's "all" includes what the seller archived (archiving is the seller's). */
+  expect_list(f, (st_thread_query){.buyer_id = "B2"}, IDS(x.d, x.c));
   expect_list(f, (st_thread_query){.filter = ST_FILTER_ALL}, IDS(x.e, x.p, x.c, x.b, x.a));
   /* Search by order, ASIN (the thread's or an item's), alias. */
   expect_list(f, (st_thread_query){.seller_id = "S1", .order_id = "112-B"}, IDS(x.b));
@@ -996,6 +1105,64 @@ static void test_thread_list_search(void **state) {
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "!!!"}, NONE);
   /* Blank search text is no search. */
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "  \t "}, IDS(x.p, x.c, x.b, x.a));
+}
+
+/* The seller's index of buyer messages holds their masked text; a buyer never finds notes. */
+static void test_thread_list_seller_index(void **state) {
+  fx *f = *state;
+  inbox x = make_inbox(f);
+  /* Every buyer message of make_inbox waits for the seller's index, oldest first. */
+  R(f);
+  st_message *pend;
+  size_t np;
+  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
+  store_rollback(f->s);
+  assert_int_equal(np, 6);
+  for (size_t i = 0; i < np; i++) {
+    assert_string_equal(pend[i].direction, "buyer");
+    if (i) assert_true(pend[i].id > pend[i - 1].id);
+  }
+  /* Index them as the service would, masked: the digits of a phone number stand for the
+   * contact details here. */
+  W(f);
+  int64_t call = add_msg(f, x.a, "S1", "buyer", "call me on 4155550199 tonight", "delivered", T0 + 11);
+  for (size_t i = 0; i < np; i++)
+    OK(OPS(f)->message_seller_text_put(f->s, pend[i].id, pend[i].thread_id, pend[i].text));
+  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on [phone number removed] tonight"));
+  /* a second put of the same message changes nothing */
+  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on 4155550199 tonight"));
+  st_message note = {.thread_id = x.b, .seller_id = "S1", .direction = "seller", .kind = "note",
+                     .text = "kumquat: the buyer sounds angry", .at = T0 + 26};
+  OK(OPS(f)->message_insert(f->s, &note));
+  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "test", .at = T0 + 26};
+  OK(OPS(f)->event_insert(f->s, &ev));
+  /* A message inserted with its seller text is indexed at once. */
+  st_message withtext = {.thread_id = x.c, .seller_id = "S1", .direction = "buyer", .kind = "message",
+                         .text = "write to rosa@example.org", .seller_text = "write to [e-mail address removed]",
+                         .at = T0 + 32};
+  OK(OPS(f)->message_insert(f->s, &withtext));
+  C(f);
+  R(f);
+  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
+  store_rollback(f->s);
+  assert_int_equal(np, 0);
+  /* The masked search finds buyer messages by their masked text only. */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "4155550199", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "4155550199"}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "tonight", .fts_masked = true}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa@example.org", .fts_masked = true}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "rosa@example.org"}, IDS(x.c));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "drill", .fts_masked = true}, IDS(x.p, x.b, x.a));
+  /* seller messages (and notes) are searched in full */
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "bits today", .fts_masked = true}, IDS(x.b));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "kumquat", .fts_masked = true}, IDS(x.b));
+  /* another seller's scope holds */
+  expect_list(f, (st_thread_query){.seller_id = "S2", .fts = "tonight", .fts_masked = true}, NONE);
+  /* a buyer never finds the team's note */
+  expect_list(f, (st_thread_query){.buyer_id = "B1", .fts = "kumquat"}, NONE);
+  expect_list(f, (st_thread_query){.buyer_id = "B1", .fts = "4155550199"}, IDS(x.a));
 }
 
 static void test_thread_list_cursor(void **state) {
@@ -1288,6 +1455,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_identities, setup, teardown),           \
   cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_threads, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_messages, setup, teardown),             \
@@ -1296,6 +1464,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_audit_chains, setup, teardown),                \
   cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
+  cmocka_unit_test_setup_teardown(test_thread_list_seller_index, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)

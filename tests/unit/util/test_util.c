@@ -57,6 +57,36 @@ static void utf8_validation(void **state) {
   assert_false(pl_utf8_blank(" x ", 3));
 }
 
+static void utf8_text_controls(void **state) {
+  (void)state;
+  size_t n = 0, at = 99;
+  assert_int_equal(pl_utf8_text("a\tb\nc", 5, &n, &at), PL_TEXT_OK);
+  assert_int_equal(n, 5);
+  assert_int_equal(pl_utf8_text("a\r\nb\r\n", 6, &n, NULL), PL_TEXT_OK);
+  assert_int_equal(n, 4); /* a CRLF counts as the one LF it becomes */
+  assert_int_equal(pl_utf8_text("ab\rc", 4, NULL, &at), PL_TEXT_CONTROL); /* a lone CR */
+  assert_int_equal(at, 2);
+  assert_int_equal(pl_utf8_text("x\r", 2, NULL, &at), PL_TEXT_CONTROL); /* CR at the end */
+  assert_int_equal(at, 1);
+  assert_int_equal(pl_utf8_text("\x1b[2Jx", 5, NULL, &at), PL_TEXT_CONTROL); /* ESC */
+  assert_int_equal(at, 0);
+  assert_int_equal(pl_utf8_text("a\x7f", 2, NULL, &at), PL_TEXT_CONTROL); /* DEL */
+  assert_int_equal(pl_utf8_text("a\x08" "b", 3, NULL, NULL), PL_TEXT_CONTROL); /* backspace */
+  assert_int_equal(pl_utf8_text("a\x0b", 2, NULL, NULL), PL_TEXT_CONTROL);  /* vertical tab */
+  assert_int_equal(pl_utf8_text("a\x0c", 2, NULL, NULL), PL_TEXT_CONTROL);  /* form feed */
+  assert_int_equal(pl_utf8_text("\xc2\x85", 2, NULL, NULL), PL_TEXT_CONTROL); /* NEL, C1 */
+  assert_int_equal(pl_utf8_text("\xc2\x9b", 2, NULL, NULL), PL_TEXT_CONTROL); /* CSI, C1 */
+  /* The neighbours of C1 are ordinary letters and signs. */
+  assert_int_equal(pl_utf8_text("\xc2\xa0\xc2\xbf\xc3\xa9", 6, &n, NULL), PL_TEXT_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(pl_utf8_text("a\0b", 3, NULL, NULL), PL_TEXT_INVALID_UTF8);
+  assert_int_equal(pl_utf8_text("\xc0\xaf", 2, NULL, NULL), PL_TEXT_INVALID_UTF8);
+  char buf[] = "a\r\nb\r\n\r\nc\n";
+  size_t len = pl_utf8_lf(buf, strlen(buf));
+  assert_int_equal(len, 7);
+  assert_string_equal(buf, "a\nb\n\nc\n");
+}
+
 static void arena_allocations(void **state) {
   (void)state;
   pl_arena *a = pl_arena_new();
@@ -117,6 +147,7 @@ static void error_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(time_parse_and_format), cmocka_unit_test(utf8_validation),
+    cmocka_unit_test(utf8_text_controls),
     cmocka_unit_test(arena_allocations),     cmocka_unit_test(seal_and_open),
     cmocka_unit_test(error_names),
   };
