@@ -174,12 +174,7 @@ static void dispatch(http_server *h, http_req *r) {
     return;
   }
   if (!strcmp(r->url, "/healthz")) {
-    pl_err e = store_begin(svc_store(h->s), false);
-    if (!e) {
-      e = svc_store(h->s)->ops->ping(svc_store(h->s));
-      store_rollback(svc_store(h->s));
-    }
-    if (e) http__error(r, PL_ESTORE, "the store does not answer");
+    if (svc_ping(h->s)) http__error(r, PL_ESTORE, "the store does not answer");
     else http__json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "version", PARLEY_VERSION));
     return;
   }

@@ -46,6 +46,14 @@ void svc_free(svc *s) {
 }
 
 store *svc_store(svc *s) { return s->st; }
+
+pl_err svc_ping(svc *s) {
+  pl_err e = store_begin(s->st, false);
+  if (e) return e;
+  e = s->st->ops->ping(s->st);
+  store_rollback(s->st);
+  return e;
+}
 pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 
 /* Inside a batch (svc_batch_begin) an operation's transaction is a savepoint of the

@@ -54,6 +54,8 @@ typedef struct {
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
 void svc_free(svc *s);
 store *svc_store(svc *s);
+/* PL_OK when the store answers a query (for /healthz). */
+pl_err svc_ping(svc *s);
 pl_time svc_now(svc *s);
 
 /* Compiles the policy configuration now unless it is compiled already (otherwise the
@@ -310,6 +312,13 @@ double svc_rate_limit(svc *s, const char *marketplace_id);
 /* A seller's response metrics for the window of window_s seconds ending at `at`
  * (0: now): the seller's own agents or the operator. verify also recomputes from the
  * raw events and fails with PL_EINTERNAL when the two differ. */
+/* Checks what the events keep one at a time against a recomputation (docs/metrics.md):
+ * the thread's stored summary against its messages, its buyer messages' stored clock
+ * outcomes and thread outcome against sla_thread_eval() of its events, and its seller's
+ * hourly buckets against sla_buckets_build() of all the seller's events. Reads only;
+ * PL_EINTERNAL naming the first difference. */
+pl_err svc_thread_verify(svc *s, int64_t thread_id, pl_detail *d);
+
 pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time at, int64_t window_s,
                    bool verify, pl_arena *a, sla_metrics *out, pl_detail *d);
 

@@ -145,6 +145,26 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a);
 /* Recomputes a thread's summary from its messages and stores it. */
 pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a);
 
+/* One event in a thread, for svc__thread_changed(). */
+typedef enum {
+  SVC__NEW_MESSAGE = 1, /* m was just added; t is the thread as it was before it */
+  SVC__STATUS,          /* m's status changed to m->status (an approval, a rejection, a bounce) */
+  SVC__FLAG,            /* buyer message m was flagged or unflagged (its event is stored) */
+} svc__change;
+
+/* Brings a thread's summary and the clock's outcomes and hourly aggregates up to date
+ * with one event from their stored state and the event alone, reading only the end of
+ * the thread and its open buyer messages (docs/metrics.md): a send costs the same
+ * whatever the thread's length. A message older than the thread's last one (an import
+ * out of order) falls back to svc__thread_recompute(). Stores the summary. */
+pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message *m, pl_arena *a);
+/* svc_thread_verify()'s clock part, in its transaction. */
+pl_err svc__sla_verify(svc *s, const st_thread *t, pl_arena *a, pl_detail *d);
+/* The clock's part of svc__thread_changed() (a new message comes after every message of
+ * its thread); had_buyer: the thread had a buyer message before the event. */
+pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
+                        pl_arena *a);
+
 /* The buyer's alias with a seller, created on first use. */
 pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_id,
                          const char *seller_id, pl_time now, pl_arena *a, char **out,

@@ -164,7 +164,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = "failed";
     m.status_at = ev.at;
-    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, &m, a);
     if (!e) {
       json_t *detail = json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m.id), "reason", reason);
       if (evidence) json_object_set(detail, "report", evidence);

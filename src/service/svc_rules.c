@@ -577,7 +577,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
     m->status = (char *)status;
     m->status_at = ev.at;
   }
-  if (!e) e = svc__thread_recompute(s, &t, a);
+  if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, m, a);
   if (!e && approve) e = svc__outbox_message(s, &t, m);
   if (!e && !approve && m->policy_json) {
     /* A rejection by the operator is a violation like a rejection by the engine. */

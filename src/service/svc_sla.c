@@ -91,6 +91,168 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
   return e;
 }
 
+pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
+                        pl_arena *a) {
+  bool buyer = !strcmp(m->direction, "buyer");
+  /* A substantive reply delivered (sent so, or approved): the clock's kinds as the store
+   * reads them (store_sqlite_sla.c kind_of). */
+  bool answer = !buyer && !strcmp(m->kind, "message") && m->status && !strcmp(m->status, "delivered");
+  if (k == SVC__FLAG ? !buyer : k == SVC__STATUS ? !answer : !buyer && !answer)
+    return PL_OK; /* notes, auto-replies, held, rejected or bounced replies: no outcome moves */
+  const store_ops *op = s->st->ops;
+  sla_thread_outcome th;
+  pl_err e = op->sla_thread_outcome_get(s->st, t->seller_id, t->id, &th);
+  bool has = !e;
+  if (e == PL_ENOTFOUND) e = PL_OK;
+  if (e) return e;
+  /* Buyer messages without a stored thread outcome (a store whose clock data was never
+   * built for this thread): the thread is evaluated whole once, and kept from then on. */
+  if (!has && had_buyer) return svc__sla_refresh(s, t, a);
+  if (!has && !(k == SVC__NEW_MESSAGE && buyer)) return PL_OK; /* no buyer message to change */
+
+  sla_change *ch = NULL;
+  size_t n = 0;
+  if (k == SVC__NEW_MESSAGE && buyer) {
+    if (!has) th = (sla_thread_outcome){.thread_id = t->id, .first_received_at = m->at};
+    ch = pl_arena_alloc(a, sizeof *ch);
+    ch[n++] = (sla_change){.is_new = true, .now = sla_outcome_arrived(m->id, t->id, m->at)};
+  } else if (answer) {
+    sla_seller_msg r = {.thread_id = t->id, .agent_id = m->agent_id, .sent_at = m->at,
+                        .delivered_at = m->status_at, .seq = m->id, .kind = SLA_SUBSTANTIVE};
+    sla_outcome *o;
+    size_t no;
+    if ((e = op->sla_outcomes_answerable(s->st, t->id, m->at, m->id, a, &o, &no))) return e;
+    ch = pl_arena_alloc(a, (no ? no : 1) * sizeof *ch);
+    for (size_t i = 0; i < no; i++) {
+      if (!sla_reply_takes_over(&r, &o[i], o[i].msg_id)) continue; /* the seq of a buyer message is its id */
+      ch[n] = (sla_change){.old = o[i], .now = o[i]};
+      sla_outcome_answer(&ch[n++].now, &r);
+    }
+  } else {
+    sla_outcome o;
+    bool flagged;
+    if ((e = op->sla_outcome_get(s->st, m->id, &o)) || (e = op->sla_flag_state(s->st, m->id, &flagged)))
+      return e == PL_ENOTFOUND ? PL_EINTERNAL : e;
+    if (o.flagged == flagged) return PL_OK; /* an earlier flag event than the latest one */
+    ch = pl_arena_alloc(a, sizeof *ch);
+    ch[n] = (sla_change){.old = o, .now = o};
+    ch[n++].now.flagged = flagged;
+  }
+  if (!n) return PL_OK;
+
+  /* How many unflagged messages each reply of a changed outcome answered before: whether
+   * the thread gains or keeps that exchange. */
+  sla_reply_count *rc = pl_arena_alloc(a, 2 * n * sizeof *rc);
+  size_t nrc = 0;
+  for (size_t i = 0; i < 2 * n && !e; i++) {
+    const sla_outcome *o = i % 2 ? &ch[i / 2].now : &ch[i / 2].old;
+    if ((i % 2 == 0 && ch[i / 2].is_new) || o->flagged || !o->answered) continue;
+    bool seen = false;
+    for (size_t j = 0; j < nrc && !seen; j++) seen = rc[j].reply_seq == o->reply_seq;
+    if (seen) continue;
+    rc[nrc].reply_seq = o->reply_seq;
+    e = op->sla_reply_count(s->st, t->id, o->answered_at, o->reply_seq, &rc[nrc++].unflagged);
+  }
+  sla_thread_outcome nt = th;
+  if (!e) e = sla_thread_apply(&nt, ch, n, rc, nrc);
+
+  size_t cap = 2 * n + 2, ntb = 0;
+  touched *tb = pl_arena_alloc(a, cap * sizeof *tb);
+  sla_bucket *b;
+  for (size_t i = 0; !e && i < n; i++) {
+    if (!ch[i].is_new) {
+      e = bucket_of(s, t->seller_id, sla_bucket_key_of(&ch[i].old), tb, &ntb, cap, a, &b);
+      if (!e) e = sla_bucket_remove(b, &ch[i].old);
+    }
+    if (!e) e = bucket_of(s, t->seller_id, sla_bucket_key_of(&ch[i].now), tb, &ntb, cap, a, &b);
+    if (!e) e = sla_bucket_add(b, &ch[i].now);
+  }
+  bool thread_changed = !has || !sla_thread_outcome_equal(&th, &nt);
+  if (!e && thread_changed) {
+    if (has && th.counted) {
+      e = bucket_of(s, t->seller_id, sla_bucket_key_of_thread(&th), tb, &ntb, cap, a, &b);
+      if (!e) e = sla_bucket_remove_thread(b, &th);
+    }
+    if (!e && nt.counted) {
+      e = bucket_of(s, t->seller_id, sla_bucket_key_of_thread(&nt), tb, &ntb, cap, a, &b);
+      if (!e) e = sla_bucket_add_thread(b, &nt);
+    }
+  }
+  /* As in svc__sla_refresh(): aggregates that do not hold what they should refuse. */
+  if (e == PL_ECONFLICT) e = PL_EINTERNAL;
+  for (size_t i = 0; i < ntb; i++) {
+    if (!e) e = op->sla_bucket_put(s->st, t->seller_id, &tb[i].b);
+    sla_bucket_release(&tb[i].b);
+  }
+  for (size_t i = 0; !e && i < n; i++) e = op->sla_outcome_set(s->st, t->seller_id, &ch[i].now);
+  if (!e && thread_changed) e = op->sla_thread_outcome_set(s->st, t->seller_id, &nt);
+  return e;
+}
+
+static bool same_bucket(const sla_bucket *x, const sla_bucket *y) {
+  return x->hour == y->hour && x->agent_id == y->agent_id && x->received == y->received &&
+         x->flagged == y->flagged && x->open == y->open && x->rt_sum == y->rt_sum &&
+         x->n_rt == y->n_rt && (!x->n_rt || !memcmp(x->rt, y->rt, x->n_rt * sizeof *x->rt)) &&
+         x->threads == y->threads && x->resolved_one == y->resolved_one &&
+         x->resolved_two == y->resolved_two;
+}
+
+static int cmp_bucket(const void *pa, const void *pb) {
+  const sla_bucket *x = pa, *y = pb;
+  if (x->hour != y->hour) return x->hour < y->hour ? -1 : 1;
+  return (x->agent_id > y->agent_id) - (x->agent_id < y->agent_id);
+}
+
+pl_err svc__sla_verify(svc *s, const st_thread *t, pl_arena *a, pl_detail *d) {
+  const store_ops *op = s->st->ops;
+  sla_events ev;
+  sla_outcome *now_o, *old_o;
+  size_t nn, on;
+  sla_thread_outcome now_t, old_t;
+  bool has_old_t;
+  pl_err e = op->sla_thread_events(s->st, t->id, a, &ev);
+  if (!e) e = sla_thread_eval(&ev, SLA_FOREVER, a, &now_o, &nn, &now_t, d);
+  if (!e) e = op->sla_outcomes_get(s->st, t->id, a, &old_o, &on, &old_t, &has_old_t);
+  if (e) return e;
+  if (nn != on) return pl_fail(d, PL_EINTERNAL, "thread T%lld: %zu stored outcomes, %zu buyer messages",
+                               (long long)t->id, on, nn);
+  for (size_t i = 0; i < nn; i++) {
+    const sla_outcome *o = find_outcome(old_o, on, now_o[i].msg_id);
+    if (!o || !sla_outcome_equal(o, &now_o[i]))
+      return pl_fail(d, PL_EINTERNAL, "M%lld: the stored clock outcome differs from the recomputation",
+                     (long long)now_o[i].msg_id);
+  }
+  if (has_old_t != (nn > 0) || (nn && !sla_thread_outcome_equal(&old_t, &now_t)))
+    return pl_fail(d, PL_EINTERNAL,
+                   "thread T%lld: stored thread outcome (counted %d resolved %d exchanges %lld"
+                   " unflagged %lld open %lld) differs from the recomputation (%d %d %lld %lld %lld)",
+                   (long long)t->id, old_t.counted, old_t.resolved, (long long)old_t.exchanges,
+                   (long long)old_t.unflagged, (long long)old_t.open, now_t.counted, now_t.resolved,
+                   (long long)now_t.exchanges, (long long)now_t.unflagged, (long long)now_t.open);
+  /* Every hourly bucket of the seller against a rebuild from all the seller's events. */
+  const int64_t all[1][2] = {{INT64_MIN, INT64_MAX}};
+  sla_events sev;
+  sla_bucket *stored, *ref = NULL;
+  size_t ns, nref = 0;
+  if ((e = op->sla_range_events(s->st, t->seller_id, all, 1, INT64_MAX, a, &sev)) ||
+      (e = op->sla_bucket_range(s->st, t->seller_id, INT64_MIN / 4, INT64_MAX / 4, a, &stored, &ns)) ||
+      (e = sla_buckets_build(&sev, &ref, &nref, d)))
+    return e;
+  if (ns > 1) qsort(stored, ns, sizeof *stored, cmp_bucket);
+  size_t j = 0;
+  for (size_t i = 0; i < ns && !e; i++) {
+    if (sla_bucket_is_empty(&stored[i])) continue;
+    if (j >= nref || !same_bucket(&stored[i], &ref[j]))
+      e = pl_fail(d, PL_EINTERNAL, "seller %s: the hourly bucket of hour %lld, agent %lld differs from the rebuild",
+                  t->seller_id, (long long)stored[i].hour, (long long)stored[i].agent_id);
+    j++;
+  }
+  if (!e && j != nref)
+    e = pl_fail(d, PL_EINTERNAL, "seller %s: %zu stored hourly buckets, %zu in the rebuild", t->seller_id, j, nref);
+  sla_buckets_free(ref, nref);
+  return e;
+}
+
 static pl_err metrics_in_tx(svc *s, const char *seller_id, const sla_config *cfg, pl_time at,
                             int64_t window_s, bool recompute, pl_arena *a, sla_metrics *out,
                             pl_detail *d) {

@@ -783,7 +783,7 @@ pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char 
                       .agent_id = c->agent_id, .text = (char *)text, .at = svc_now(s)};
     e = svc__message_add(s, m, "delivered", c->name);
   }
-  if (!e) e = svc__thread_recompute(s, &t, a);
+  if (!e) e = svc__thread_changed(s, &t, SVC__NEW_MESSAGE, m, a);
   if (!e) e = svc__audit(s, t.seller_id, c->name, "message.note", svc__record_ref(a, "T", t.id),
                          json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   e = svc__end(s, e, d);

@@ -10,18 +10,18 @@ static bool counts_as_answer(const st_message *m) {
          !strcmp(m->status, "delivered");
 }
 
-pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
-  st_message *msgs;
-  size_t n;
-  pl_err e = s->st->ops->message_list(s->st, t->id, a, &msgs, &n);
-  if (e) return e;
+/* The summary of messages msgs[0..n) in thread order, from zero: the whole thread, or
+ * its end from the last counting answer on (which resets the counts anyway, and, a
+ * delivered reply, is the newest message the buyer saw before it). Sets *oldest to the
+ * oldest unflagged buyer message since the last answer. */
+static void summarize(st_thread *t, const st_message *msgs, size_t n, pl_time *oldest) {
   t->waiting = 0;
   t->needs_response = 0;
   t->response_due_at = 0;
   t->last_buyer_at = 0;
   t->last_seller_at = 0;
   t->buyer_last_at = 0;
-  pl_time oldest_unflagged = 0;
+  *oldest = 0;
   static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
   for (size_t i = 0; i < n; i++) {
     const st_message *m = &msgs[i];
@@ -31,7 +31,7 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
       t->last_buyer_at = m->at;
       t->waiting++;
       if (!m->flagged) {
-        if (!t->needs_response) oldest_unflagged = m->at;
+        if (!t->needs_response) *oldest = m->at;
         t->needs_response++;
       }
     } else {
@@ -39,20 +39,112 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
       if (counts_as_answer(m)) {
         t->waiting = 0;
         t->needs_response = 0;
-        oldest_unflagged = 0;
+        *oldest = 0;
       }
     }
   }
-  /* The oldest unflagged buyer message since the last answer sets the deadline. */
-  if (t->needs_response) {
-    svc_rules r;
-    pl_err re = svc__rules_for(s, t->marketplace_id, a, &r);
-    if (re) return re;
-    t->response_due_at = oldest_unflagged + r.response_hours * 3600;
-  }
+}
+
+/* The oldest unflagged buyer message since the last answer sets the deadline. */
+static pl_err set_due(svc *s, st_thread *t, pl_time oldest, pl_arena *a) {
+  t->response_due_at = 0;
+  if (!t->needs_response) return PL_OK;
+  svc_rules r;
+  pl_err re = svc__rules_for(s, t->marketplace_id, a, &r);
+  if (re) return re;
+  t->response_due_at = oldest + r.response_hours * 3600;
+  return PL_OK;
+}
+
+pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
+  st_message *msgs;
+  size_t n;
+  pl_err e = s->st->ops->message_list(s->st, t->id, a, &msgs, &n);
+  if (e) return e;
+  pl_time oldest;
+  summarize(t, msgs, n, &oldest);
+  if ((e = set_due(s, t, oldest, a))) return e;
   pl_err se = svc__sla_refresh(s, t, a);
   if (se) return se;
   return s->st->ops->thread_update(s->st, t);
+}
+
+pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message *m, pl_arena *a) {
+  pl_err e = PL_OK;
+  bool had_buyer = t->last_buyer_at != 0;
+  if (k == SVC__NEW_MESSAGE) {
+    /* Before the thread's last message (an import out of order): every later message
+     * may see it differently, so the whole thread is read again. */
+    if (m->at < t->last_message_at) return svc__thread_recompute(s, t, a);
+    /* After every message of the thread: the summary moves by this message alone, as
+     * summarize() would take it last. */
+    t->last_message_at = m->at;
+    static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
+    if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
+    if (!strcmp(m->direction, "buyer")) {
+      t->last_buyer_at = m->at;
+      t->waiting++;
+      if (!m->flagged) {
+        if (!t->needs_response++) e = set_due(s, t, m->at, a);
+      }
+    } else {
+      if (strcmp(m->kind, "note")) t->last_seller_at = m->at;
+      if (counts_as_answer(m)) {
+        t->waiting = 0;
+        t->needs_response = 0;
+        t->response_due_at = 0;
+      }
+    }
+  } else {
+    /* A flag or a status change: only the messages since the last counting answer can
+     * change the summary (an approved reply becomes that answer; a bounced one stops
+     * being it), so only they are read, from the end of the thread. */
+    st_message *msgs;
+    size_t n;
+    pl_time last_buyer_at, oldest;
+    e = s->st->ops->thread_tail(s->st, t->id, a, &msgs, &n, &last_buyer_at);
+    if (!e) {
+      summarize(t, msgs, n, &oldest);
+      t->last_buyer_at = last_buyer_at;
+      e = set_due(s, t, oldest, a);
+    }
+  }
+  if (!e) e = svc__sla_changed(s, t, k, m, had_buyer, a);
+  if (!e) e = s->st->ops->thread_update(s->st, t);
+  return e;
+}
+
+pl_err svc_thread_verify(svc *s, int64_t thread_id, pl_detail *d) {
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  pl_arena *a = pl_arena_new();
+  st_thread t, r;
+  st_message *msgs;
+  size_t n;
+  pl_time oldest;
+  e = s->st->ops->thread_get(s->st, thread_id, a, &t);
+  if (!e) e = s->st->ops->message_list(s->st, thread_id, a, &msgs, &n);
+  if (!e) {
+    r = t;
+    summarize(&r, msgs, n, &oldest);
+    e = set_due(s, &r, oldest, a);
+  }
+  if (!e && (r.waiting != t.waiting || r.needs_response != t.needs_response ||
+             r.response_due_at != t.response_due_at || r.last_message_at != t.last_message_at ||
+             r.last_buyer_at != t.last_buyer_at || r.last_seller_at != t.last_seller_at ||
+             r.buyer_last_at != t.buyer_last_at))
+    e = pl_fail(d, PL_EINTERNAL,
+                "thread T%lld: stored summary waiting %d, needs %d, due %lld, last %lld/%lld/%lld/%lld;"
+                " recomputed %d, %d, %lld, %lld/%lld/%lld/%lld",
+                (long long)thread_id, t.waiting, t.needs_response, (long long)t.response_due_at,
+                (long long)t.last_message_at, (long long)t.last_buyer_at, (long long)t.last_seller_at,
+                (long long)t.buyer_last_at, r.waiting, r.needs_response, (long long)r.response_due_at,
+                (long long)r.last_message_at, (long long)r.last_buyer_at, (long long)r.last_seller_at,
+                (long long)r.buyer_last_at);
+  if (!e) e = svc__sla_verify(s, &t, a, d);
+  pl_arena_free(a);
+  svc__end(s, PL_OK, NULL);
+  return e;
 }
 
 /* Loads a thread the caller may see; others' threads are "not found". */
@@ -158,7 +250,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   if (!e) e = svc__attachments_link(s, t, m, &atts, a);
   if (!e) {
     m->policy_json = pj ? pl_arena_strdup(a, pj) : NULL;
-    e = svc__thread_recompute(s, t, a);
+    e = svc__thread_changed(s, t, SVC__NEW_MESSAGE, m, a);
   }
   free(pj);
   if (!e && seller && out->verdict.action == POLICY_REJECT) e = svc__enforce(s, t, m, &out->verdict, a);
@@ -574,7 +666,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
                    .at = at ? at : svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
     m->flagged = value;
-    if (!e) e = svc__thread_recompute(s, &t, a);
+    if (!e) e = svc__thread_changed(s, &t, SVC__FLAG, m, a);
     if (!e) e = svc__audit(s, t.seller_id, c->name, value ? "message.flag" : "message.unflag",
                            svc__record_ref(a, "T", t.id), json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   }

@@ -164,8 +164,10 @@ void sla__eval(const sla_events *ev, int64_t at, sla_outcome *outs, size_t *src,
       }
       if (o->flagged) continue;
       to->counted = true;
+      to->unflagged++;
       if (!o->answered) {
         to->resolved = false;
+        to->open++;
       } else if (j != last_reply) {
         to->exchanges++;
         last_reply = j;
@@ -191,7 +193,7 @@ bool sla_outcome_equal(const sla_outcome *a, const sla_outcome *b) {
 bool sla_thread_outcome_equal(const sla_thread_outcome *a, const sla_thread_outcome *b) {
   return a->thread_id == b->thread_id && a->first_received_at == b->first_received_at &&
          a->counted == b->counted && a->resolved == b->resolved &&
-         a->exchanges == b->exchanges;
+         a->exchanges == b->exchanges && a->unflagged == b->unflagged && a->open == b->open;
 }
 
 pl_err sla_thread_eval(const sla_events *thread, int64_t at, pl_arena *arena,

@@ -214,6 +214,9 @@ typedef struct {
   bool counted;              /* has a buyer message and an unflagged one */
   bool resolved;             /* every unflagged buyer message answered */
   int64_t exchanges;         /* distinct answering replies */
+  /* Counts that let one event update the outcome without the thread's history
+   * (sla_thread_apply()): unflagged buyer messages, and of those the unanswered. */
+  int64_t unflagged, open;
 } sla_thread_outcome;
 
 /* Evaluates one thread as of `at` (SLA_FOREVER: everything known). `thread` holds
@@ -231,6 +234,43 @@ pl_err sla_outcome_of(const sla_events *thread, int64_t msg_id, int64_t at, sla_
                       pl_detail *d);
 
 bool sla_outcome_equal(const sla_outcome *a, const sla_outcome *b);
+
+/* ---- one event at a time (sla_incr.c) ------------------------------------------ */
+
+/* The same outcomes as sla_thread_eval() at SLA_FOREVER, kept from the previous ones
+ * and one event, reading only the buyer messages the event can change:
+ *   - a buyer message after every event of its thread: sla_outcome_arrived();
+ *   - a substantive reply s becoming delivered (a new reply, or a held one approved):
+ *     it answers exactly the buyer messages before it whose current answer comes after
+ *     it, or that have none (sla_reply_takes_over()); sla_outcome_answer() each;
+ *   - a flag or unflag: the message's flagged state, the latest flag event's value.
+ * Each changed outcome is an sla_change; sla_thread_apply() then updates the thread
+ * outcome from the changes and the replies' counts alone. */
+sla_outcome sla_outcome_arrived(int64_t msg_id, int64_t thread_id, int64_t received_at);
+/* Whether delivered substantive reply s answers o (whose buyer message has seq
+ * buyer_seq) instead of o's current answer. */
+bool sla_reply_takes_over(const sla_seller_msg *s, const sla_outcome *o, int64_t buyer_seq);
+void sla_outcome_answer(sla_outcome *o, const sla_seller_msg *s);
+
+typedef struct {
+  bool is_new;      /* a buyer message that had no outcome: old is ignored */
+  sla_outcome old, now;
+} sla_change;
+
+/* A reply that answers an unflagged buyer message in some change's old or new outcome,
+ * and how many unflagged messages it answered before the changes. */
+typedef struct {
+  int64_t reply_seq;
+  int64_t unflagged;
+} sla_reply_count;
+
+/* Updates thread outcome *t (with its counts; for a thread without buyer messages
+ * yet, zeroed but for thread_id and first_received_at, the new message's) by changes
+ * c[0..n). replies must name every reply that answers an unflagged message in an old or
+ * a new outcome. PL_ECONFLICT (t unchanged) when
+ * a count would go below zero: the stored outcomes drifted from the events. */
+pl_err sla_thread_apply(sla_thread_outcome *t, const sla_change *c, size_t n,
+                        const sla_reply_count *replies, size_t n_replies);
 bool sla_thread_outcome_equal(const sla_thread_outcome *a, const sla_thread_outcome *b);
 
 /* ---- hourly buckets ------------------------------------------------------------- */

@@ -417,6 +417,31 @@ typedef struct store_ops {
   /* Replaces a thread's stored outcomes. */
   pl_err (*sla_outcomes_put)(store *s, const char *seller_id, int64_t thread_id,
                              const sla_outcome *o, size_t n, const sla_thread_outcome *t);
+  /* ---- the clock one event at a time (svc_sla.c; docs/metrics.md) ---- */
+  /* A thread's stored outcome with its counts; PL_ENOTFOUND when it has no buyer message.
+   * Called first by a writer: on PostgreSQL it takes the seller's clock lock. */
+  pl_err (*sla_thread_outcome_get)(store *s, const char *seller_id, int64_t thread_id,
+                                   sla_thread_outcome *out);
+  pl_err (*sla_thread_outcome_set)(store *s, const char *seller_id, const sla_thread_outcome *t);
+  /* One buyer message's stored outcome; PL_ENOTFOUND when none. */
+  pl_err (*sla_outcome_get)(store *s, int64_t msg_id, sla_outcome *out);
+  /* Inserts or replaces one outcome. */
+  pl_err (*sla_outcome_set)(store *s, const char *seller_id, const sla_outcome *o);
+  /* The outcomes a reply at (at, seq) would answer: of buyer messages of the thread
+   * before it, those unanswered or answered by a reply after it (read by index: the
+   * thread's open messages and those answered since the reply). */
+  pl_err (*sla_outcomes_answerable)(store *s, int64_t thread_id, int64_t at, int64_t seq,
+                                    pl_arena *a, sla_outcome **out, size_t *n);
+  /* Unflagged buyer messages of the thread answered by the reply (answered_at, seq). */
+  pl_err (*sla_reply_count)(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                            int64_t *n);
+  /* The value of the message's latest flag event (by time, then id); false when none. */
+  pl_err (*sla_flag_state)(store *s, int64_t msg_id, bool *flagged);
+  /* The end of a thread for its summary: its messages (in thread order, as message_list)
+   * from the last seller message of kind "message" with status delivered on (all of them
+   * when there is none), and the time of the thread's last buyer message (0: none). */
+  pl_err (*thread_tail)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
+                        pl_time *last_buyer_at);
   /* One bucket (PL_ENOTFOUND when empty); its rt is copied into the arena. */
   pl_err (*sla_bucket_get)(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
                            sla_bucket *out);

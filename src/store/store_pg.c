@@ -52,10 +52,11 @@ enum {
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
   " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
-  " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
+  " (SELECT mb.id FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'"     \
+  "   ORDER BY mb.id DESC LIMIT 1),"                                                          \
+  " (SELECT ms.id FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"            \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered'), t.buyer_last_at"
+  "   AND ss.status = 'delivered' ORDER BY ms.id DESC LIMIT 1), t.buyer_last_at"
 
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
@@ -1078,6 +1079,52 @@ static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_messa
   return PL_OK;
 }
 
+/* Runs a message query given as text into an arena array. */
+static pl_err msg_rows_text(store *s, const char *text, int n, const char *const *v, pl_arena *a,
+                            st_message **out, size_t *nout) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, text, n, v, &e);
+  if (e) {
+    PQclear(r);
+    return e;
+  }
+  int rows = PQntuples(r);
+  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
+  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  PQclear(r);
+  *out = arr;
+  *nout = (size_t)rows;
+  return PL_OK;
+}
+
+static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
+                             pl_time *last_buyer_at) {
+  char tid[24], at[24], id[24];
+  snprintf(tid, sizeof tid, "%lld", (long long)thread_id);
+  const char *v[3] = {tid, at, id};
+  pl_err e;
+  /* Each read walks the thread's (thread_id, at, id) index from its end. */
+  PGresult *r = store__pg_exec(s, "SELECT at FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
+                                  " ORDER BY at DESC, id DESC LIMIT 1", 1, v, &e);
+  *last_buyer_at = !e && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  PQclear(r);
+  if (e) return e;
+  r = store__pg_exec(s, "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
+                        " WHERE m.thread_id = $1 AND m.direction = 'seller' AND m.kind = 'message'"
+                        " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1", 1, v, &e);
+  bool found = !e && PQntuples(r);
+  if (found) {
+    snprintf(at, sizeof at, "%s", PQgetvalue(r, 0, 0));
+    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  if (e) return e;
+  if (!found) return pg_message_list(s, thread_id, a, out, n);
+  return msg_rows_text(s, "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
+                          " ON s.message_id = m.id WHERE m.thread_id = $1 AND m.at >= $2"
+                          " AND (m.at > $2 OR m.id >= $3) ORDER BY m.at, m.id", 3, v, a, out, n);
+}
+
 static pl_err pg_event_insert(store *s, st_event *ev) {
   CONN(s);
   pg_params p = {.n = 0};
@@ -1384,6 +1431,14 @@ static const store_ops pg_ops = {
   .sla_bucket_range = pg__sla_bucket_range,
   .sla_open_list = pg__sla_open_list,
   .sla_latest = pg__sla_latest,
+  .sla_thread_outcome_get = pg__sla_thread_outcome_get,
+  .sla_thread_outcome_set = pg__sla_thread_outcome_set,
+  .sla_outcome_get = pg__sla_outcome_get,
+  .sla_outcome_set = pg__sla_outcome_set,
+  .sla_outcomes_answerable = pg__sla_outcomes_answerable,
+  .sla_reply_count = pg__sla_reply_count,
+  .sla_flag_state = pg__sla_flag_state,
+  .thread_tail = pg_thread_tail,
   .seller_list = pg__seller_list,
   .thread_due_list = pg__thread_due_list,
   .counter_get = pg__counter_get,

@@ -37,6 +37,16 @@ pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
 pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
                          sla_open_msg **out, size_t *n);
 pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out);
+pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
+                                  sla_thread_outcome *out);
+pl_err pg__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t);
+pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
+pl_err pg__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o);
+pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
+                                   sla_outcome **out, size_t *n);
+pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                           int64_t *n);
+pl_err pg__sla_flag_state(store *s, int64_t msg_id, bool *flagged);
 pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
 /* Row readers shared by the store_pg files: sellers (id, marketplace_id, name,
  * email_sealed, alias, created_at) and buyers (id, name, locale, email_sealed, email_hash,

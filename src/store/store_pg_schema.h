@@ -301,6 +301,19 @@ static const char *const store_pg_migrations[] = {
     "CREATE INDEX tokens_subject ON tokens(kind, subject);"
     "CREATE INDEX tokens_seller ON tokens(seller_id, id);"
     "ALTER TABLE agents ADD COLUMN deactivated_at BIGINT NOT NULL DEFAULT 0;",
+
+    /* The clock and the thread summary one event at a time (as SQLite's migration;
+     * docs/metrics.md). */
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN unflagged BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN open BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE sla_thread_outcomes SET"
+    "  unflagged = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND NOT o.flagged),"
+    "  open = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND NOT o.flagged AND NOT o.answered);"
+    "DROP INDEX sla_outcomes_thread;"
+    "CREATE INDEX sla_outcomes_answer ON sla_outcomes(thread_id, answered, answered_at, reply_seq);"
+    "CREATE INDEX messages_thread_at ON messages(thread_id, at, id);",
 };
 
 #endif

@@ -179,13 +179,14 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
-  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges FROM sla_thread_outcomes"
-                    " WHERE thread_id = $1", &p, &r)))
+  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
+                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
     return e;
   *has_thread = PQntuples(r) > 0;
   if (*has_thread)
     *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = num(r, 0, 0),
-                              .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3)};
+                              .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3),
+                              .unflagged = num(r, 0, 4), .open = num(r, 0, 5)};
   PQclear(r);
   return PL_OK;
 }
@@ -214,15 +215,139 @@ pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
   }
   if (!e) e = run(s, "DELETE FROM sla_thread_outcomes WHERE thread_id = $1", &p);
   if (e || !t) return e;
+  return pg__sla_thread_outcome_set(s, seller_id, t);
+}
+
+/* ---- one event at a time ---------------------------------------------------------- */
+
+#define OUT_COLS "message_id, thread_id, received_at, flagged, answered, answered_at, response_s," \
+                 " agent_id, reply_seq"
+
+static sla_outcome read_outcome(const PGresult *r, int i) {
+  return (sla_outcome){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
+                       .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = num(r, i, 5),
+                       .response_s = num(r, i, 6), .agent_id = num(r, i, 7), .reply_seq = num(r, i, 8)};
+}
+
+pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
+                                  sla_thread_outcome *out) {
+  /* The writer's turn on the seller's clock data before anything of it is read. */
+  pl_err e = lock_seller(s, seller_id);
+  if (e) return e;
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  PGresult *r;
+  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
+                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
+    return e;
+  if (!PQntuples(r)) e = PL_ENOTFOUND;
+  else
+    *out = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = num(r, 0, 0),
+                                .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3),
+                                .unflagged = num(r, 0, 4), .open = num(r, 0, 5)};
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
   params q = {.n = 0};
-  pi(&q, thread_id);
+  pi(&q, t->thread_id);
   pt(&q, seller_id);
   pi(&q, t->first_received_at);
   pt(&q, t->counted ? "true" : "false");
   pt(&q, t->resolved ? "true" : "false");
   pi(&q, t->exchanges);
+  pi(&q, t->unflagged);
+  pi(&q, t->open);
   return run(s, "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
-                " resolved, exchanges) VALUES ($1, $2, $3, $4, $5, $6)", &q);
+                " resolved, exchanges, unflagged, open) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (thread_id) DO UPDATE SET first_received_at = excluded.first_received_at,"
+                " counted = excluded.counted, resolved = excluded.resolved, exchanges = excluded.exchanges,"
+                " unflagged = excluded.unflagged, open = excluded.open", &q);
+}
+
+pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
+  params p = {.n = 0};
+  pi(&p, msg_id);
+  PGresult *r;
+  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE message_id = $1", &p, &r);
+  if (e) return e;
+  if (!PQntuples(r)) e = PL_ENOTFOUND;
+  else *out = read_outcome(r, 0);
+  PQclear(r);
+  return e;
+}
+
+pl_err pg__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
+  params q = {.n = 0};
+  pi(&q, o->msg_id);
+  pt(&q, seller_id);
+  pi(&q, o->thread_id);
+  pi(&q, o->received_at);
+  pt(&q, o->flagged ? "true" : "false");
+  pt(&q, o->answered ? "true" : "false");
+  pi(&q, o->answered_at);
+  pi(&q, o->response_s);
+  pi(&q, o->agent_id);
+  pi(&q, o->reply_seq);
+  return run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
+                " answered, answered_at, response_s, agent_id, reply_seq)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                " ON CONFLICT (message_id) DO UPDATE SET received_at = excluded.received_at,"
+                " flagged = excluded.flagged, answered = excluded.answered,"
+                " answered_at = excluded.answered_at, response_s = excluded.response_s,"
+                " agent_id = excluded.agent_id, reply_seq = excluded.reply_seq", &q);
+}
+
+#define BEFORE_REPLY " AND (received_at < $2 OR (received_at = $2 AND message_id < $3))"
+
+pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
+                                   sla_outcome **out, size_t *n) {
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  pi(&p, at);
+  pi(&p, seq);
+  PGresult *r;
+  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
+                      BEFORE_REPLY " UNION ALL"
+                      " SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
+                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" BEFORE_REPLY,
+                   &p, &r);
+  if (e) return e;
+  int k = PQntuples(r);
+  sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
+  for (int i = 0; i < k; i++) arr[i] = read_outcome(r, i);
+  PQclear(r);
+  *out = arr;
+  *n = (size_t)k;
+  return PL_OK;
+}
+
+pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                           int64_t *n) {
+  params p = {.n = 0};
+  pi(&p, thread_id);
+  pi(&p, answered_at);
+  pi(&p, reply_seq);
+  PGresult *r;
+  pl_err e = query(s, "SELECT count(*) FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
+                      " AND answered_at = $2 AND reply_seq = $3 AND NOT flagged", &p, &r);
+  if (e) return e;
+  *n = num(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
+  params p = {.n = 0};
+  pi(&p, msg_id);
+  PGresult *r;
+  pl_err e = query(s, "SELECT value FROM message_events WHERE message_id = $1 AND type = 'flag'"
+                      " ORDER BY at DESC, id DESC LIMIT 1", &p, &r);
+  if (e) return e;
+  *flagged = PQntuples(r) && !strcmp(PQgetvalue(r, 0, 0), "true");
+  PQclear(r);
+  return PL_OK;
 }
 
 #define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"

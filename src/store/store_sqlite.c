@@ -39,10 +39,11 @@ enum {
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
   " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " (SELECT max(mb.id) FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'),"  \
-  " (SELECT max(ms.id) FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"       \
+  " (SELECT mb.id FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'"     \
+  "   ORDER BY mb.id DESC LIMIT 1),"                                                          \
+  " (SELECT ms.id FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"            \
   "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered'), t.buyer_last_at"
+  "   AND ss.status = 'delivered' ORDER BY ms.id DESC LIMIT 1), t.buyer_last_at"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
@@ -1005,12 +1006,57 @@ static pl_err sq_message_get_ext(store *s, const char *ext, pl_arena *a, st_mess
   return msg_one(q, st, a, out);
 }
 
+/* Reads the rows of a message query into an arena array. */
+static pl_err msg_rows(sqlite3_stmt *st, pl_arena *a, st_message **out, size_t *n);
+
 static pl_err sq_message_list(store *s, int64_t thread_id, pl_arena *a, st_message **out,
                               size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_MSG_LIST);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
+  return msg_rows(st, a, out, n);
+}
+
+static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
+                             pl_time *last_buyer_at) {
+  sq_store *q = SQ(s);
+  /* Each read walks the thread's (thread_id, at, id) index from its end. */
+  sqlite3_stmt *st = sq__stmt(q, SQ_SLOT_TAIL + 3,
+                              "SELECT at FROM messages WHERE thread_id = ?1 AND direction = 'buyer'"
+                              " ORDER BY at DESC, id DESC LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  pl_err e = sq__one(q, st);
+  *last_buyer_at = 0;
+  if (!e) {
+    *last_buyer_at = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+  } else if (e != PL_ENOTFOUND) {
+    return e;
+  }
+  st = sq__stmt(q, SQ_SLOT_TAIL,
+                "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
+                " WHERE m.thread_id = ?1 AND m.direction = 'seller' AND m.kind = 'message'"
+                " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  e = sq__one(q, st);
+  if (e == PL_ENOTFOUND) return sq_message_list(s, thread_id, a, out, n);
+  if (e) return e;
+  int64_t at = sqlite3_column_int64(st, 0), id = sqlite3_column_int64(st, 1);
+  sqlite3_reset(st);
+  st = sq__stmt(q, SQ_SLOT_TAIL + 1,
+                "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+                " WHERE m.thread_id = ?1 AND m.at >= ?2 AND (m.at > ?2 OR m.id >= ?3) ORDER BY m.at, m.id");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int64(st, 2, at);
+  sqlite3_bind_int64(st, 3, id);
+  return msg_rows(st, a, out, n);
+}
+
+static pl_err msg_rows(sqlite3_stmt *st, pl_arena *a, st_message **out, size_t *n) {
   size_t cap = 16, k = 0;
   st_message *arr = pl_arena_alloc(a, cap * sizeof *arr);
   int rc;
@@ -1327,6 +1373,14 @@ static const store_ops sq_ops = {
   .sla_bucket_range = sq__sla_bucket_range,
   .sla_open_list = sq__sla_open_list,
   .sla_latest = sq__sla_latest,
+  .sla_thread_outcome_get = sq__sla_thread_outcome_get,
+  .sla_thread_outcome_set = sq__sla_thread_outcome_set,
+  .sla_outcome_get = sq__sla_outcome_get,
+  .sla_outcome_set = sq__sla_outcome_set,
+  .sla_outcomes_answerable = sq__sla_outcomes_answerable,
+  .sla_reply_count = sq__sla_reply_count,
+  .sla_flag_state = sq__sla_flag_state,
+  .thread_tail = sq_thread_tail,
   .seller_list = sq__seller_list,
   .thread_due_list = sq__thread_due_list,
   .counter_get = sq__counter_get,

@@ -7,7 +7,7 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 144
+#define SQ_MORE_STATEMENTS 160
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
@@ -15,6 +15,7 @@
 #define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
 #define SQ_SLOT_AUDIT 112 /* store_sqlite_audit.c: 112..127 */
 #define SQ_SLOT_IDENT 128 /* store_sqlite_ident.c: 128..143 */
+#define SQ_SLOT_SLA2 144 /* store_sqlite_sla.c, one event at a time: 144..159 */
 
 typedef struct sq_store sq_store;
 #define SQ(s) ((sq_store *)(s))
@@ -56,6 +57,18 @@ pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
 pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
                          sla_open_msg **out, size_t *n);
 pl_err sq__sla_latest(store *s, const char *seller_id, pl_time *out);
+pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
+                                  sla_thread_outcome *out);
+pl_err sq__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t);
+pl_err sq__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
+pl_err sq__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o);
+pl_err sq__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
+                                   sla_outcome **out, size_t *n);
+pl_err sq__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                           int64_t *n);
+pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged);
+/* Statement slots of the thread tail (store_sqlite.c), in store_sqlite_sla.c's range. */
+#define SQ_SLOT_TAIL (SQ_SLOT_SLA2 + 7)
 pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
 pl_err sq__counter_get(store *s, const char *name, int64_t *out);
 pl_err sq__counter_bump(store *s, const char *name, int64_t *out);

@@ -269,6 +269,20 @@ static const char *const store_sqlite_migrations[] = {
     "CREATE INDEX tokens_subject ON tokens(kind, subject);"
     "CREATE INDEX tokens_seller ON tokens(seller_id, id);"
     "ALTER TABLE agents ADD COLUMN deactivated_at INTEGER NOT NULL DEFAULT 0;",
+
+    /* The clock and the thread summary one event at a time (docs/metrics.md): each thread
+     * outcome's counts; outcomes by answer, so that a reply reads only the messages it can
+     * answer; messages in thread order, so that the end of a thread is read by index. */
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN unflagged INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sla_thread_outcomes ADD COLUMN open INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE sla_thread_outcomes SET"
+    "  unflagged = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND o.flagged = 0),"
+    "  open = (SELECT count(*) FROM sla_outcomes o"
+    "    WHERE o.thread_id = sla_thread_outcomes.thread_id AND o.flagged = 0 AND o.answered = 0);"
+    "DROP INDEX sla_outcomes_thread;"
+    "CREATE INDEX sla_outcomes_answer ON sla_outcomes(thread_id, answered, answered_at, reply_seq);"
+    "CREATE INDEX messages_thread_at ON messages(thread_id, at, id);",
 };
 
 #endif

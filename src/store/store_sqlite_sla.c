@@ -162,7 +162,7 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   if (rc != SQLITE_DONE) return PL_ESTORE;
   *out = arr;
   *n = k;
-  st = sq__stmt(q, S_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges"
+  st = sq__stmt(q, S_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
                                " FROM sla_thread_outcomes WHERE thread_id = ?1");
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
@@ -171,7 +171,8 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   if (e == PL_OK) {
     *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = sqlite3_column_int64(st, 0),
                               .counted = sqlite3_column_int(st, 1), .resolved = sqlite3_column_int(st, 2),
-                              .exchanges = sqlite3_column_int64(st, 3)};
+                              .exchanges = sqlite3_column_int64(st, 3),
+                              .unflagged = sqlite3_column_int64(st, 4), .open = sqlite3_column_int64(st, 5)};
     sqlite3_reset(st);
   } else if (e != PL_ENOTFOUND) {
     return e;
@@ -209,17 +210,164 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   if ((e = sq__run(q, st)) || !t) return e;
-  st = sq__stmt(q, S_TOUT_PUT,
-                "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
-                " resolved, exchanges) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  return sq__sla_thread_outcome_set(s, seller_id, t);
+}
+
+/* ---- one event at a time ---------------------------------------------------------- */
+
+enum {
+  S2_TOUT_GET = SQ_SLOT_SLA2, S2_TOUT_SET, S2_OUT_ONE, S2_OUT_SET, S2_ANSWERABLE, S2_REPLY_COUNT,
+  S2_FLAG_STATE,
+  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, /* store_sqlite.c */
+};
+
+#define OUT_COLS "message_id, thread_id, received_at, flagged, answered, answered_at, response_s," \
+                 " agent_id, reply_seq"
+
+static void read_outcome(sqlite3_stmt *st, sla_outcome *o) {
+  *o = (sla_outcome){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
+                     .received_at = sqlite3_column_int64(st, 2), .flagged = sqlite3_column_int(st, 3),
+                     .answered = sqlite3_column_int(st, 4), .answered_at = sqlite3_column_int64(st, 5),
+                     .response_s = sqlite3_column_int64(st, 6), .agent_id = sqlite3_column_int64(st, 7),
+                     .reply_seq = sqlite3_column_int64(st, 8)};
+}
+
+pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
+                                  sla_thread_outcome *out) {
+  (void)seller_id; /* SQLite has one writer: no lock to take */
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges,"
+                                              " unflagged, open FROM sla_thread_outcomes WHERE thread_id = ?1");
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  *out = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = sqlite3_column_int64(st, 0),
+                              .counted = sqlite3_column_int(st, 1), .resolved = sqlite3_column_int(st, 2),
+                              .exchanges = sqlite3_column_int64(st, 3),
+                              .unflagged = sqlite3_column_int64(st, 4), .open = sqlite3_column_int64(st, 5)};
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_TOUT_SET,
+                              "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
+                              " resolved, exchanges, unflagged, open) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                              " ON CONFLICT(thread_id) DO UPDATE SET first_received_at = excluded.first_received_at,"
+                              " counted = excluded.counted, resolved = excluded.resolved,"
+                              " exchanges = excluded.exchanges, unflagged = excluded.unflagged, open = excluded.open");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, t->thread_id);
   sq__bind_text(st, 2, seller_id);
   sqlite3_bind_int64(st, 3, t->first_received_at);
   sqlite3_bind_int(st, 4, t->counted);
   sqlite3_bind_int(st, 5, t->resolved);
   sqlite3_bind_int64(st, 6, t->exchanges);
+  sqlite3_bind_int64(st, 7, t->unflagged);
+  sqlite3_bind_int64(st, 8, t->open);
   return sq__run(q, st);
+}
+
+pl_err sq__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_OUT_ONE, "SELECT " OUT_COLS " FROM sla_outcomes WHERE message_id = ?1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, msg_id);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  read_outcome(st, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_OUT_SET,
+                              "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
+                              " answered, answered_at, response_s, agent_id, reply_seq)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                              " ON CONFLICT(message_id) DO UPDATE SET received_at = excluded.received_at,"
+                              " flagged = excluded.flagged, answered = excluded.answered,"
+                              " answered_at = excluded.answered_at, response_s = excluded.response_s,"
+                              " agent_id = excluded.agent_id, reply_seq = excluded.reply_seq");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, o->msg_id);
+  sq__bind_text(st, 2, seller_id);
+  sqlite3_bind_int64(st, 3, o->thread_id);
+  sqlite3_bind_int64(st, 4, o->received_at);
+  sqlite3_bind_int(st, 5, o->flagged);
+  sqlite3_bind_int(st, 6, o->answered);
+  sqlite3_bind_int64(st, 7, o->answered_at);
+  sqlite3_bind_int64(st, 8, o->response_s);
+  sqlite3_bind_int64(st, 9, o->agent_id);
+  sqlite3_bind_int64(st, 10, o->reply_seq);
+  return sq__run(q, st);
+}
+
+/* Two index ranges of sla_outcomes_answer: the open messages, and those answered at or
+ * after the reply's second; both only before the reply. */
+#define BEFORE_REPLY " AND (received_at < ?2 OR (received_at = ?2 AND message_id < ?3))"
+
+pl_err sq__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
+                                   sla_outcome **out, size_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_ANSWERABLE,
+                              "SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 0"
+                              BEFORE_REPLY " UNION ALL"
+                              " SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
+                              " AND answered_at >= ?2 AND (answered_at > ?2 OR reply_seq > ?3)" BEFORE_REPLY);
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int64(st, 2, at);
+  sqlite3_bind_int64(st, 3, seq);
+  sla_outcome *arr = NULL;
+  size_t k = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    arr = grow(a, arr, k, &cap, sizeof *arr);
+    read_outcome(st, &arr[k++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return PL_ESTORE;
+  *out = arr;
+  *n = k;
+  return PL_OK;
+}
+
+pl_err sq__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                           int64_t *n) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_REPLY_COUNT,
+                              "SELECT count(*) FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
+                              " AND answered_at = ?2 AND reply_seq = ?3 AND flagged = 0");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, thread_id);
+  sqlite3_bind_int64(st, 2, answered_at);
+  sqlite3_bind_int64(st, 3, reply_seq);
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  *n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S2_FLAG_STATE,
+                              "SELECT value FROM message_events WHERE message_id = ?1 AND type = 'flag'"
+                              " ORDER BY at DESC, id DESC LIMIT 1");
+  if (!st) return PL_ESTORE;
+  sqlite3_bind_int64(st, 1, msg_id);
+  pl_err e = sq__one(q, st);
+  *flagged = false;
+  if (e == PL_ENOTFOUND) return PL_OK;
+  if (e) return e;
+  const char *v = (const char *)sqlite3_column_text(st, 0);
+  *flagged = v && !strcmp(v, "true");
+  sqlite3_reset(st);
+  return PL_OK;
 }
 
 #define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
