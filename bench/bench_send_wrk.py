@@ -4,7 +4,7 @@
                                   [--short-threads 256] [--long-threads 64] [--long-len 1000]
                                   [--floor BENCH_SQLITE_FLOOR] [--prep PATH]
 
-One `parley serve` on SQLite (WAL, synchronous=FULL) on loopback, rate limits set out of
+One `parley serve` on SQLite (WAL, group commit) on loopback, rate limits set out of
 the way through the marketplace's settings. For each number of connections, wrk
 (bench/send.lua) sends buyer messages, then seller replies (each passes the content
 policy), for --seconds each, to:

@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(build-essential cmake pkg-config
       libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
-      libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev
+      libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev libseccomp-dev
       libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
       libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev)

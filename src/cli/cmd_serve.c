@@ -42,6 +42,9 @@ static const char usage[] =
     "  --body-timeout SECONDS      its body within this plus 1 s per 64 KiB (default 30)\n"
     "  --files DIR        where attachments are kept (default <db>.files; ./parley-files\n"
     "                     with postgres://; nodes sharing a database must share it)\n"
+    "  --reader PATH      the parley-reader program that parses attachments in its own\n"
+    "                     confined process (default: $PARLEY_READER, else parley-reader\n"
+    "                     beside this program)\n"
     "  --web DIR          directory of the web message center (default: the built-in one)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
@@ -74,7 +77,7 @@ int cmd_serve(int argc, char **argv) {
                                       "mail-retry", "files", "policy-cache", "mail-authserv-id",
                                       "mail-trust", "audit-checkpoint", "max-connections",
                                       "max-connections-per-ip", "max-streams", "header-timeout",
-                                      "body-timeout", "trust-proxy", "unattached-max-age", NULL};
+                                      "body-timeout", "trust-proxy", "reader", "unattached-max-age", NULL};
   static const char *const flags[] = {"trust-proxy", NULL};
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -96,6 +99,7 @@ int cmd_serve(int argc, char **argv) {
   if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(files, sizeof files, "./parley-files");
   else snprintf(files, sizeof files, "%s.files", db);
   so.files_dir = cli_get(&a, "files", files);
+  so.reader_path = cli_get(&a, "reader", NULL);
   const char *acp = cli_get(&a, "audit-checkpoint", NULL);
   if (acp) {
     char *end;

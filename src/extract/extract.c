@@ -34,7 +34,7 @@ void extract_limits_default(extract_limits *lim) {
 
 /* lim with its zero fields replaced by the defaults, so that callers may set only the
  * fields they care about. */
-static extract_limits effective(const extract_limits *lim) {
+extract_limits extract__effective(const extract_limits *lim) {
   extract_limits def, l;
   extract_limits_default(&def);
   if (!lim) return def;
@@ -66,6 +66,12 @@ static const struct {
 
 const char *extract_kind_name(extract_kind k) {
   return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k].name : "unsupported";
+}
+
+extract_kind extract_kind_parse(const char *name) {
+  for (size_t k = EXTRACT_DOC; name && k < sizeof kinds / sizeof kinds[0]; k++)
+    if (!strcmp(name, kinds[k].name)) return (extract_kind)k;
+  return EXTRACT_UNSUPPORTED;
 }
 
 const char *extract_kind_mime(extract_kind k) {
@@ -136,30 +142,46 @@ static extract_kind kind_of_mime(const char *mime, const uint8_t *data, size_t l
   return EXTRACT_UNSUPPORTED;
 }
 
-pl_err extract_sniff(const uint8_t *data, size_t len, const extract_limits *lim,
-                     extract_kind *kind, pl_detail *d) {
-  extract_limits l = effective(lim);
-  *kind = EXTRACT_UNSUPPORTED;
-  if (len > l.max_bytes)
-    return pl_fail(d, PL_ETOOLARGE, "the file is %zu bytes; attachments may be at most %zu",
-                   len, l.max_bytes);
-  if (len == 0) return pl_fail(d, PL_EEMPTY, "the file is empty");
+/* libmagic's flags: decompressing is off, as a compressed file is not an accepted kind
+ * and it would be a bomb vector. */
+#define MAGIC_FLAGS                                                                       \
+  (MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_TAR | MAGIC_NO_CHECK_ELF |  \
+   MAGIC_ERROR)
 
-  /* A handle per call: a magic_t is not thread-safe, and loading the compiled
-   * database is a map of one file (see bench/RESULTS.md for the cost). Decompressing
-   * is off: a compressed file is not an accepted kind, and it would be a bomb vector. */
-  magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_TAR |
-                         MAGIC_NO_CHECK_ELF | MAGIC_ERROR);
-  if (!m) return pl_fail(d, PL_EINTERNAL, "libmagic: cannot allocate");
+/* parley-reader's handle, loaded before its filter forbids opening the database. The
+ * reader is one thread; in any other process each call opens its own (a magic_t is not
+ * thread-safe). */
+static magic_t preloaded;
+
+bool extract__magic_preload(void) {
+  if (preloaded) return true;
+  magic_t m = magic_open(MAGIC_FLAGS);
+  if (!m) return false;
   if (magic_load(m, NULL) != 0) {
-    pl_err e = pl_fail(d, PL_EINTERNAL, "libmagic: %s", magic_error(m));
     magic_close(m);
-    return e;
+    return false;
+  }
+  preloaded = m;
+  return true;
+}
+
+pl_err extract__sniff_here(const uint8_t *data, size_t len, extract_kind *kind, pl_detail *d) {
+  *kind = EXTRACT_UNSUPPORTED;
+  magic_t m = preloaded;
+  if (!m) {
+    /* Loading the compiled database is a map of one file (see bench/RESULTS.md). */
+    m = magic_open(MAGIC_FLAGS);
+    if (!m) return pl_fail(d, PL_EINTERNAL, "libmagic: cannot allocate");
+    if (magic_load(m, NULL) != 0) {
+      pl_err e = pl_fail(d, PL_EINTERNAL, "libmagic: %s", magic_error(m));
+      magic_close(m);
+      return e;
+    }
   }
   const char *mime = magic_buffer(m, data, len);
   char mbuf[128];
   snprintf(mbuf, sizeof mbuf, "%s", mime ? mime : "application/octet-stream");
-  magic_close(m);
+  if (m != preloaded) magic_close(m);
 
   *kind = kind_of_mime(mbuf, data, len);
   if (*kind == EXTRACT_UNSUPPORTED)
@@ -168,6 +190,29 @@ pl_err extract_sniff(const uint8_t *data, size_t len, const extract_limits *lim,
                    ".gif, .png, .bmp and .tif files",
                    mbuf);
   return PL_OK;
+}
+
+/* The checks every entry point makes before any byte is parsed. */
+static pl_err size_checks(size_t len, const extract_limits *l, pl_detail *d) {
+  if (len > l->max_bytes)
+    return pl_fail(d, PL_ETOOLARGE, "the file is %zu bytes; attachments may be at most %zu",
+                   len, l->max_bytes);
+  if (len == 0) return pl_fail(d, PL_EEMPTY, "the file is empty");
+  return PL_OK;
+}
+
+pl_err extract_sniff(const uint8_t *data, size_t len, const extract_limits *lim,
+                     extract_kind *kind, pl_detail *d) {
+  extract_limits l = extract__effective(lim);
+  *kind = EXTRACT_UNSUPPORTED;
+  pl_err e = size_checks(len, &l, d);
+  if (e) return e;
+  if (l.in_process) return extract__sniff_here(data, len, kind, d);
+  pl_arena *a = pl_arena_new();
+  extract__out o = {.arena = a, .lim = &l};
+  e = extract__spawn(data, len, &(extract__job){.ops = EXTRACT_OP_SNIFF}, &o, kind, d);
+  pl_arena_free(a);
+  return e;
 }
 
 /* ---- names ------------------------------------------------------------------- */
@@ -321,10 +366,23 @@ void extract__run(const uint8_t *data, size_t len, extract_kind kind, extract__o
   extract__ocr_end(o);
 }
 
+/* The outcome in o as extract_text() returns it. */
+static pl_err finish(const extract__out *o, extract_kind kind, extract_doc *doc,
+                     pl_detail *d) {
+  doc->segs = o->segs;
+  doc->nsegs = o->nsegs;
+  doc->pages = o->pages ? o->pages : 1;
+  doc->reason = o->reason;
+  if (o->reason != EXTRACT_R_NONE)
+    return pl_fail(d, PL_EUNREADABLE, "the %s file could not be read completely (%s): %s",
+                   extract_kind_name(kind), extract_reason_name(o->reason), o->why);
+  return PL_OK;
+}
+
 pl_err extract_text(const uint8_t *data, size_t len, extract_kind kind,
                     const extract_limits *lim, pl_arena *arena, extract_doc *doc,
                     pl_detail *d) {
-  extract_limits l = effective(lim);
+  extract_limits l = extract__effective(lim);
   *doc = (extract_doc){.kind = kind, .pages = 1};
   if (kind == EXTRACT_UNSUPPORTED || (unsigned)kind > EXTRACT_TIFF)
     return pl_fail(d, PL_EUNSUPPORTED, "the file type is not accepted");
@@ -332,28 +390,42 @@ pl_err extract_text(const uint8_t *data, size_t len, extract_kind kind,
     return pl_fail(d, PL_ETOOLARGE, "the file is %zu bytes; attachments may be at most %zu",
                    len, l.max_bytes);
   extract__out o = {.arena = arena, .lim = &l};
-  if (l.in_process)
+  if (l.in_process) {
     extract__run(data, len, kind, &o);
-  else
-    extract__sandboxed(data, len, kind, &o);
-  doc->segs = o.segs;
-  doc->nsegs = o.nsegs;
-  doc->pages = o.pages ? o.pages : 1;
-  doc->reason = o.reason;
-  if (o.reason != EXTRACT_R_NONE)
-    return pl_fail(d, PL_EUNREADABLE, "the %s file could not be read completely (%s): %s",
-                   extract_kind_name(kind), extract_reason_name(o.reason), o.why);
-  return PL_OK;
+  } else {
+    extract_kind k = kind;
+    extract__spawn(data, len, &(extract__job){.ops = EXTRACT_OP_READ, .kind = kind}, &o, &k,
+                   NULL);
+  }
+  return finish(&o, kind, doc, d);
 }
 
 pl_err extract_file(const uint8_t *data, size_t len, const char *filename,
                     const extract_limits *lim, pl_arena *arena, extract_doc *doc,
                     pl_detail *d) {
-  extract_kind k;
+  extract_limits l = extract__effective(lim);
+  extract_kind k = EXTRACT_UNSUPPORTED;
   *doc = (extract_doc){.pages = 1};
-  pl_err rc = extract_sniff(data, len, lim, &k, d);
-  if (rc == PL_OK) rc = extract_check_name(k, filename, d);
-  if (rc == PL_OK) rc = extract_text(data, len, k, lim, arena, doc, d);
+  pl_err rc = size_checks(len, &l, d);
+  if (rc) return rc;
+  if (l.in_process) {
+    rc = extract__sniff_here(data, len, &k, d);
+    if (rc == PL_OK) rc = extract_check_name(k, filename, d);
+    if (rc == PL_OK) rc = extract_text(data, len, k, &l, arena, doc, d);
+    doc->kind = k;
+    return rc;
+  }
+  /* One reader sniffs and reads: a file is started once, not twice. The name is
+   * checked on the answer; a mismatch discards what was read. */
+  extract__out o = {.arena = arena, .lim = &l};
+  rc = extract__spawn(data, len, &(extract__job){.ops = EXTRACT_OP_SNIFF | EXTRACT_OP_READ},
+                      &o, &k, d);
+  doc->kind = k;
+  if (rc == PL_EUNREADABLE) return finish(&o, k, doc, d); /* the reader died sniffing */
+  if (rc != PL_OK) return rc;
+  rc = extract_check_name(k, filename, d);
+  if (rc != PL_OK) return rc;
+  rc = finish(&o, k, doc, d);
   doc->kind = k;
   return rc;
 }

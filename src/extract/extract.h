@@ -1,4 +1,5 @@
-/* extract.h - attachment type by content, and the text inside it, bounded and sandboxed.
+/* extract.h - attachment type by content, and the text inside it, read by a confined
+ * program (parley-reader) within bounds.
  *
  * The pure core behind attachments: bytes in, a kind and a list of text segments
  * out; no store or network I/O. The content policy scans the segments the same way
@@ -16,14 +17,17 @@
  *        // (never deliver it unread); doc may still hold what was read before the
  *        // failure, and a policy finding in it may reject the message outright.
  *
- * or extract_file(), which does all three. Reading runs in a forked child process
- * with memory, CPU and wall-clock limits (see docs/attachments.md), because the PDF
- * and OCR libraries cannot be interrupted and must not take the service down with
- * them on a hostile file.
+ * or extract_file(), which does all three. Everything that parses the file's bytes
+ * (libmagic, libzip, libxml2, poppler, Leptonica, Tesseract) runs in a separate
+ * program, parley-reader, started afresh for each file: it holds none of the server's
+ * memory or descriptors, and reads under a system-call filter that allows no file,
+ * socket or program to be opened, in namespaces of its own, with CPU, memory and
+ * wall-clock limits (see docs/attachments.md, "The reader"). A reader that crashes,
+ * is stopped by its filter or outruns a limit makes the file unreadable: held.
  *
  * Ownership: everything in an extract_doc is allocated from the caller's arena and
  * lives until pl_arena_free(). Functions are thread-safe; none keeps global state
- * except libxml2's one-time initialisation. */
+ * except libxml2's one-time initialisation and a once-per-process log line. */
 #ifndef EXTRACT_H
 #define EXTRACT_H
 
@@ -90,11 +94,12 @@ typedef struct {
   const char *ocr_langs;     /* Tesseract languages; NULL: eng plus the rule languages
                                 (deu fra spa ita) whose data are installed */
   const char *tessdata;      /* Tesseract data directory; NULL: Tesseract's default */
-  bool in_process;           /* read in this process, without the child sandbox (tests,
-                                fuzzers, benchmarks of the readers alone). Tesseract's
-                                OpenMP threads do not survive fork(): a process that has
-                                run OCR in process cannot use the sandbox for images
-                                afterwards (its readers time out). */
+  const char *reader;        /* the parley-reader program; NULL: $PARLEY_READER, else
+                                parley-reader beside the running program */
+  bool in_process;           /* parse in this process, without parley-reader (fuzzers,
+                                benchmarks of the readers alone, tests that follow the
+                                libraries' memory). Never for untrusted files in the
+                                server: nothing bounds or confines the libraries then. */
 } extract_limits;
 
 /* One piece of text: page is 1-based for PDF and TIFF, 0 for kinds without pages. */
@@ -117,6 +122,8 @@ void extract_limits_default(extract_limits *lim);
 
 /* Stable lower-case names: "pdf", "docx"...; "unsupported". Never NULL. */
 const char *extract_kind_name(extract_kind k);
+/* The kind of a name extract_kind_name() gave; EXTRACT_UNSUPPORTED for any other. */
+extract_kind extract_kind_parse(const char *name);
 /* A safe Content-Type for serving the file back ("application/pdf"...). */
 const char *extract_kind_mime(extract_kind k);
 /* "text", "link", "ocr", "header", "footer", "note", "meta". */

@@ -23,18 +23,13 @@ static pthread_once_t lept_once = PTHREAD_ONCE_INIT;
 static void lept_init(void) { setMsgSeverity(L_SEVERITY_NONE); }
 
 /* The engine's language data take a second or more to load (five languages), far
- * longer than reading one logo. The sandbox parent therefore loads them once
- * (extract__ocr_prewarm) and never uses the engine itself; every forked reader gets
- * a copy-on-write copy, ready to recognise. Readers in this process (in_process)
+ * longer than reading one logo, and parley-reader cannot open them once its filter is
+ * on. The reader therefore loads them before confinement (extract__ocr_prewarm), and
+ * only for a second reading of a file whose first reading decoded an image (o->need_ocr
+ * asks the server for it). Readers in this process (in_process)
  * start an engine of their own, as the shared one is not safe to use from threads. */
 static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
 static TessBaseAPI *_Atomic warm;
-static char warm_key[1024];
-
-static void engine_key(const extract_limits *lim, char *key, size_t n) {
-  snprintf(key, n, "%s\n%s", lim->tessdata ? lim->tessdata : "",
-           lim->ocr_langs ? lim->ocr_langs : OCR_LANGS_ALL);
-}
 
 static TessBaseAPI *engine_new(const extract_limits *lim) {
   TessBaseAPI *api = TessBaseAPICreate();
@@ -58,10 +53,7 @@ void extract__ocr_prewarm(const extract_limits *lim) {
     /* Without language data this fails fast, and is tried again next time: the
      * package may be installed while the service runs. */
     TessBaseAPI *api = engine_new(lim);
-    if (api) {
-      engine_key(lim, warm_key, sizeof warm_key);
-      warm = api;
-    }
+    if (api) warm = api;
   }
   pthread_mutex_unlock(&warm_mu);
 }
@@ -70,12 +62,18 @@ static TessBaseAPI *ocr_engine(extract__out *o) {
   if (o->ocr) return o->ocr;
   if (o->ocr_failed) return NULL;
   TessBaseAPI *api = NULL;
-  if (o->forked && warm) {
-    char key[sizeof warm_key];
-    engine_key(o->lim, key, sizeof key);
-    if (!strcmp(key, warm_key)) api = warm, o->ocr_shared = true;
+  if (o->reader) {
+    /* Nothing can be loaded under the filter: the preloaded engine, or none. */
+    if (!o->ocr_preloaded) {
+      o->need_ocr = true;
+      o->ocr_failed = true;
+      extract__stop(o, EXTRACT_R_NO_OCR, "the file holds an image; OCR was not loaded");
+      return NULL;
+    }
+    if (warm) api = warm, o->ocr_shared = true;
+  } else {
+    api = engine_new(o->lim);
   }
-  if (!api) api = engine_new(o->lim);
   if (!api) {
     o->ocr_failed = true;
     extract__stop(o, EXTRACT_R_NO_OCR, "no OCR language data (tesseract-ocr-eng) found");

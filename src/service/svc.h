@@ -31,6 +31,8 @@ typedef struct {
   const char *files_dir;        /* where attachments are kept; NULL: attachments are refused */
   unsigned extract_timeout_ms;  /* reading one attachment: 0 = the default (5 s) */
   const char *ocr_langs;        /* Tesseract languages; NULL = eng and the rule languages */
+  const char *reader_path;      /* the parley-reader program; NULL: $PARLEY_READER, else
+                                 * beside the running program (extract_limits.reader) */
   int64_t audit_checkpoint_seconds; /* between audit checkpoints: 0 = an hour, < 0 = none */
 } svc_options;
 
@@ -495,10 +497,12 @@ void svc_upload_discard(svc_upload *u);
 
 /* Turns a received upload into an attachment of the caller (agent or buyer), consuming
  * u: checks the Content-MD5 (base64, or NULL), decides the type by content and checks
- * the name against it, keeps the file once per content, and reads its text once (in
- * the sandbox) for the policy. PL_EINVAL: MD5 mismatch; PL_ETOOLARGE, PL_EUNSUPPORTED,
- * PL_EMISMATCH, PL_EEMPTY as extract_sniff and extract_check_name say. A file that could
- * not be read is still stored, with readable false: a message carrying it is held. */
+ * the name against it, keeps the file once per content, and reads its text once (type
+ * and text in one parley-reader run, see extract.h) for the policy. PL_EINVAL: MD5
+ * mismatch; PL_ETOOLARGE, PL_EUNSUPPORTED, PL_EMISMATCH, PL_EEMPTY as extract_sniff and
+ * extract_check_name say; PL_EUNREADABLE when the reader died before it could tell the
+ * type. A file that could not be read is still stored, with readable false: a message
+ * carrying it is held. */
 pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const char *name,
                              const char *content_md5, pl_arena *a, st_attachment *out,
                              pl_detail *d);

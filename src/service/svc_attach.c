@@ -216,8 +216,34 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   extract_limits_default(&lim);
   if (s->opt.extract_timeout_ms) lim.timeout_ms = s->opt.extract_timeout_ms;
   if (s->opt.ocr_langs) lim.ocr_langs = s->opt.ocr_langs;
+  lim.reader = s->opt.reader_path;
   extract_kind kind = EXTRACT_UNSUPPORTED;
-  if (!e) e = extract_sniff(map, size, &lim, &kind, d);
+  /* The text is read once per content: a readable record of the same bytes lends its
+   * kind and segments, and no reader is started. */
+  st_attachment prev;
+  bool have_prev = false;
+  if (!e && !(e = svc__begin(s, false, d))) {
+    pl_err g = s->st->ops->attachment_find_sha(s->st, sha, a, &prev);
+    if (g == PL_OK) kind = extract_kind_parse(prev.kind);
+    have_prev = g == PL_OK && kind != EXTRACT_UNSUPPORTED;
+    svc__end(s, g == PL_ENOTFOUND ? PL_OK : g, NULL);
+  }
+  /* Else one parley-reader sniffs the type by content and reads the text: nothing of
+   * the file is parsed in this process (docs/attachments.md, "The reader"). */
+  pl_arena *xa = NULL;
+  extract_doc doc = {0};
+  pl_err x = PL_OK;
+  if (!e && !have_prev) {
+    xa = pl_arena_new();
+    pl_detail xd = {{0}};
+    x = extract_file(map, size, NULL, &lim, xa, &doc, &xd);
+    kind = doc.kind;
+    /* A sniff error refuses the upload; so does a reader that died before it could
+     * say what the file is (there is no kind to keep it under). A reader that died
+     * reading leaves the file unreadable: kept, and held for review when sent. */
+    if (x != PL_OK && (x != PL_EUNREADABLE || kind == EXTRACT_UNSUPPORTED))
+      e = pl_fail(d, x, "%s", xd.msg);
+  }
   if (!e && name && *name) {
     e = extract_check_name(kind, clean_name(name, kind, a), d);
     if ((e == PL_EMISMATCH || e == PL_EUNSUPPORTED) && d) {
@@ -226,34 +252,17 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
       pl_fail(d, e, "%s (the type is decided by the content, whatever the name says)", why);
     }
   }
-  /* The text is read once per content: another record of the same file lends its
-   * segments; else the file is read now, in the sandbox. */
-  st_attachment prev;
-  bool have_prev = false;
-  if (!e && !(e = svc__begin(s, false, d))) {
-    pl_err g = s->st->ops->attachment_find_sha(s->st, sha, a, &prev);
-    have_prev = g == PL_OK && !strcmp(prev.kind, extract_kind_name(kind));
-    svc__end(s, g == PL_ENOTFOUND ? PL_OK : g, NULL);
-  }
   char *segs = NULL;
   bool readable = true;
   const char *reason = NULL;
   if (!e && have_prev) {
     segs = pl_xstrdup(prev.segments_json);
   } else if (!e) {
-    pl_arena *xa = pl_arena_new();
-    extract_doc doc = {0};
-    pl_detail xd = {{0}};
-    pl_err x = extract_text(map, size, kind, &lim, xa, &doc, &xd);
-    if (x == PL_OK || x == PL_EUNREADABLE) {
-      segs = segments_json(&doc);
-      readable = x == PL_OK;
-      if (!readable) reason = pl_arena_strdup(a, extract_reason_name(doc.reason));
-    } else {
-      e = pl_fail(d, x, "%s", xd.msg);
-    }
-    pl_arena_free(xa);
+    segs = segments_json(&doc);
+    readable = x == PL_OK;
+    if (!readable) reason = pl_arena_strdup(a, extract_reason_name(doc.reason));
   }
+  if (xa) pl_arena_free(xa);
   if (map != MAP_FAILED) munmap(map, size);
   /* Kept once per content: a second upload of the same bytes only adds a record. */
   if (!e) {

@@ -279,12 +279,12 @@ static void p_int(pg_params *p, int64_t v) {
 
 static void p_bool(pg_params *p, bool v) { p_text(p, v ? "true" : "false"); }
 
-static char *col_text(pl_arena *a, const PGresult *r, int row, int col) {
+char *pg__text(pl_arena *a, const PGresult *r, int row, int col) {
   if (PQgetisnull(r, row, col)) return NULL;
   return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
-static int64_t col_int(const PGresult *r, int row, int col) {
+int64_t pg__num(const PGresult *r, int row, int col) {
   return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
@@ -498,6 +498,14 @@ PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *v
 const char *store__pg_url(store *s) { return PG(s)->url; }
 pg_bus **store__pg_bus(store *s) { return &PG(s)->bus; }
 
+pl_err pg__exec(store *s, const char *text, int n, const char *const *v, PGresult **out) {
+  pl_err e;
+  PGresult *r = store__pg_exec(s, text, n, v, &e);
+  if (e || !out) PQclear(r);
+  else *out = r;
+  return e;
+}
+
 bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);
   return k && k->write;
@@ -532,11 +540,11 @@ static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
   PGresult *r;
   pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
   if (e) return e;
-  o->id = col_text(a, r, 0, 0);
-  o->name = col_text(a, r, 0, 1);
-  o->locale = col_text(a, r, 0, 2);
-  o->domains_json = col_text(a, r, 0, 3);
-  o->settings_json = col_text(a, r, 0, 4);
+  o->id = pg__text(a, r, 0, 0);
+  o->name = pg__text(a, r, 0, 1);
+  o->locale = pg__text(a, r, 0, 2);
+  o->domains_json = pg__text(a, r, 0, 3);
+  o->settings_json = pg__text(a, r, 0, 4);
   PQclear(r);
   return PL_OK;
 }
@@ -554,20 +562,20 @@ static pl_err pg_seller_put(store *s, const st_seller *v) {
 }
 
 void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o) {
-  o->id = col_text(a, r, row, 0);
-  o->marketplace_id = col_text(a, r, row, 1);
-  o->name = col_text(a, r, row, 2);
-  o->email_sealed = col_text(a, r, row, 3);
-  o->alias = col_text(a, r, row, 4);
-  o->created_at = col_int(r, row, 5);
+  o->id = pg__text(a, r, row, 0);
+  o->marketplace_id = pg__text(a, r, row, 1);
+  o->name = pg__text(a, r, row, 2);
+  o->email_sealed = pg__text(a, r, row, 3);
+  o->alias = pg__text(a, r, row, 4);
+  o->created_at = pg__num(r, row, 5);
 }
 
 void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
-  o->id = col_text(a, r, row, 0);
-  o->name = col_text(a, r, row, 1);
-  o->locale = col_text(a, r, row, 2);
-  o->email_sealed = col_text(a, r, row, 3);
-  o->email_hash = col_text(a, r, row, 4);
+  o->id = pg__text(a, r, row, 0);
+  o->name = pg__text(a, r, row, 1);
+  o->locale = pg__text(a, r, row, 2);
+  o->email_sealed = pg__text(a, r, row, 3);
+  o->email_hash = pg__text(a, r, row, 4);
   o->opt_out = col_bool(r, row, 5);
 }
 
@@ -592,7 +600,7 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
   if (!e) {
-    *id = col_int(r, 0, 0);
+    *id = pg__num(r, 0, 0);
     PQclear(r);
   }
   return e == PL_EEXIST ? PL_EINVAL : e; /* an unknown seller or role */
@@ -605,11 +613,11 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
   if (e) return e;
-  o->id = col_int(r, 0, 0);
-  o->seller_id = col_text(a, r, 0, 1);
-  o->name = col_text(a, r, 0, 2);
-  o->role = col_text(a, r, 0, 3);
-  o->deactivated_at = col_int(r, 0, 4);
+  o->id = pg__num(r, 0, 0);
+  o->seller_id = pg__text(a, r, 0, 1);
+  o->name = pg__text(a, r, 0, 2);
+  o->role = pg__text(a, r, 0, 3);
+  o->deactivated_at = pg__num(r, 0, 4);
   PQclear(r);
   return PL_OK;
 }
@@ -648,7 +656,7 @@ static pl_err pg_alias_get(store *s, const char *mp, const char *buyer, const ch
   PGresult *r;
   pl_err e = query_one(k, Q_ALIAS_GET, &p, &r);
   if (e) return e;
-  *out = col_text(a, r, 0, 0);
+  *out = pg__text(a, r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -722,15 +730,15 @@ static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
   if (e) return e;
-  o->id = col_text(a, r, 0, 0);
-  o->marketplace_id = col_text(a, r, 0, 1);
-  o->seller_id = col_text(a, r, 0, 2);
-  o->buyer_id = col_text(a, r, 0, 3);
-  o->status = col_text(a, r, 0, 4);
-  o->purchased_at = col_int(r, 0, 5);
-  o->shipped_at = col_int(r, 0, 6);
-  o->delivered_at = col_int(r, 0, 7);
-  o->updated_at = col_int(r, 0, 8);
+  o->id = pg__text(a, r, 0, 0);
+  o->marketplace_id = pg__text(a, r, 0, 1);
+  o->seller_id = pg__text(a, r, 0, 2);
+  o->buyer_id = pg__text(a, r, 0, 3);
+  o->status = pg__text(a, r, 0, 4);
+  o->purchased_at = pg__num(r, 0, 5);
+  o->shipped_at = pg__num(r, 0, 6);
+  o->delivered_at = pg__num(r, 0, 7);
+  o->updated_at = pg__num(r, 0, 8);
   o->negative_feedback = col_bool(r, 0, 9);
   PQclear(r);
   r = run(k, Q_ORDER_ITEMS_GET, &p);
@@ -743,11 +751,11 @@ static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   o->items = pl_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *o->items);
   for (int i = 0; i < n; i++) {
     st_item *it = &o->items[i];
-    it->asin = col_text(a, r, i, 0);
-    it->title = col_text(a, r, i, 1);
-    it->quantity = col_int(r, i, 2);
-    it->price = col_text(a, r, i, 3);
-    it->currency = col_text(a, r, i, 4);
+    it->asin = pg__text(a, r, i, 0);
+    it->title = pg__text(a, r, i, 1);
+    it->quantity = pg__num(r, i, 2);
+    it->price = pg__text(a, r, i, 3);
+    it->currency = pg__text(a, r, i, 4);
   }
   PQclear(r);
   return PL_OK;
@@ -771,7 +779,7 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
   int rows = PQntuples(r);
   if (rows > limit) rows = limit < 0 ? 0 : limit;
   char **ids = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *ids);
-  for (int i = 0; i < rows; i++) ids[i] = col_text(a, r, i, 0);
+  for (int i = 0; i < rows; i++) ids[i] = pg__text(a, r, i, 0);
   PQclear(r);
   st_order *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++)
@@ -784,29 +792,29 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
 /* ---- threads ----------------------------------------------------------------------- */
 
 static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
-  t->id = col_int(r, i, 0);
-  t->seller_id = col_text(a, r, i, 1);
-  t->buyer_id = col_text(a, r, i, 2);
-  t->marketplace_id = col_text(a, r, i, 3);
-  t->order_id = col_text(a, r, i, 4);
-  t->asin = col_text(a, r, i, 5);
-  t->topic = col_text(a, r, i, 6);
+  t->id = pg__num(r, i, 0);
+  t->seller_id = pg__text(a, r, i, 1);
+  t->buyer_id = pg__text(a, r, i, 2);
+  t->marketplace_id = pg__text(a, r, i, 3);
+  t->order_id = pg__text(a, r, i, 4);
+  t->asin = pg__text(a, r, i, 5);
+  t->topic = pg__text(a, r, i, 6);
   t->archived = col_bool(r, i, 7);
-  t->waiting = (int)col_int(r, i, 8);
-  t->needs_response = (int)col_int(r, i, 9);
-  t->created_at = col_int(r, i, 10);
-  t->last_message_at = col_int(r, i, 11);
-  t->last_buyer_at = col_int(r, i, 12);
-  t->last_seller_at = col_int(r, i, 13);
-  t->seller_read_id = col_int(r, i, 14);
-  t->buyer_read_id = col_int(r, i, 15);
-  t->response_due_at = col_int(r, i, 16);
-  t->buyer_alias = col_text(a, r, i, 17);
-  t->buyer_name = col_text(a, r, i, 18);
-  t->seller_name = col_text(a, r, i, 19);
-  t->last_buyer_id = col_int(r, i, 20);
-  t->last_seller_id = col_int(r, i, 21);
-  t->buyer_last_at = col_int(r, i, 22);
+  t->waiting = (int)pg__num(r, i, 8);
+  t->needs_response = (int)pg__num(r, i, 9);
+  t->created_at = pg__num(r, i, 10);
+  t->last_message_at = pg__num(r, i, 11);
+  t->last_buyer_at = pg__num(r, i, 12);
+  t->last_seller_at = pg__num(r, i, 13);
+  t->seller_read_id = pg__num(r, i, 14);
+  t->buyer_read_id = pg__num(r, i, 15);
+  t->response_due_at = pg__num(r, i, 16);
+  t->buyer_alias = pg__text(a, r, i, 17);
+  t->buyer_name = pg__text(a, r, i, 18);
+  t->seller_name = pg__text(a, r, i, 19);
+  t->last_buyer_id = pg__num(r, i, 20);
+  t->last_seller_id = pg__num(r, i, 21);
+  t->buyer_last_at = pg__num(r, i, 22);
 }
 
 static pl_err pg_thread_insert(store *s, st_thread *t) {
@@ -832,7 +840,7 @@ static pl_err pg_thread_insert(store *s, st_thread *t) {
   pl_err e = query_one(k, Q_THREAD_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the order or product already has a thread */
   if (e) return e;
-  t->id = col_int(r, 0, 0);
+  t->id = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -944,7 +952,7 @@ static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
   PGresult *r;
   pl_err e = query_one(k, Q_THREAD_COUNT_RN, &p, &r);
   if (e) return e;
-  *n = col_int(r, 0, 0);
+  *n = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -952,22 +960,22 @@ static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 /* ---- messages and events ----------------------------------------------------------- */
 
 static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
-  m->id = col_int(r, i, 0);
-  m->thread_id = col_int(r, i, 1);
-  m->agent_id = col_int(r, i, 2);
-  m->seller_id = col_text(a, r, i, 3);
-  m->ext_id = col_text(a, r, i, 4);
-  m->direction = col_text(a, r, i, 5);
-  m->kind = col_text(a, r, i, 6);
-  m->text = col_text(a, r, i, 7);
-  m->at = col_int(r, i, 8);
-  m->policy_action = col_text(a, r, i, 9);
-  m->policy_engine = col_text(a, r, i, 10);
-  m->policy_json = col_text(a, r, i, 11);
-  m->status = col_text(a, r, i, 12);
+  m->id = pg__num(r, i, 0);
+  m->thread_id = pg__num(r, i, 1);
+  m->agent_id = pg__num(r, i, 2);
+  m->seller_id = pg__text(a, r, i, 3);
+  m->ext_id = pg__text(a, r, i, 4);
+  m->direction = pg__text(a, r, i, 5);
+  m->kind = pg__text(a, r, i, 6);
+  m->text = pg__text(a, r, i, 7);
+  m->at = pg__num(r, i, 8);
+  m->policy_action = pg__text(a, r, i, 9);
+  m->policy_engine = pg__text(a, r, i, 10);
+  m->policy_json = pg__text(a, r, i, 11);
+  m->status = pg__text(a, r, i, 12);
   m->flagged = col_bool(r, i, 13);
-  m->status_at = col_int(r, i, 14);
-  m->action = col_text(a, r, i, 15);
+  m->status_at = pg__num(r, i, 14);
+  m->action = pg__text(a, r, i, 15);
   m->critical = col_bool(r, i, 16);
   m->proactive = col_bool(r, i, 17);
   m->attachments = NULL; /* the service adds them */
@@ -996,7 +1004,7 @@ static pl_err pg_message_insert(store *s, st_message *m) {
   pl_err e = query_one(k, Q_MSG_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the ext_id was imported already */
   if (e) return e;
-  m->id = col_int(r, 0, 0);
+  m->id = pg__num(r, 0, 0);
   PQclear(r);
   /* the tsvector columns index the texts */
   return m->seller_text ? s->ops->message_seller_text_put(s, m->id, m->thread_id, m->seller_text)
@@ -1168,7 +1176,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   PGresult *r;
   pl_err e = query_one(k, Q_EVENT_INSERT, &p, &r);
   if (e) return e;
-  ev->id = col_int(r, 0, 0);
+  ev->id = pg__num(r, 0, 0);
   PQclear(r);
   if (!strcmp(ev->type, "status")) {
     pg_params q = {.n = 0};
@@ -1201,14 +1209,14 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   st_event *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_event *v = &arr[i];
-    v->id = col_int(r, i, 0);
-    v->message_id = col_int(r, i, 1);
-    v->thread_id = col_int(r, i, 2);
-    v->seller_id = col_text(a, r, i, 3);
-    v->type = col_text(a, r, i, 4);
-    v->value = col_text(a, r, i, 5);
-    v->actor = col_text(a, r, i, 6);
-    v->at = col_int(r, i, 7);
+    v->id = pg__num(r, i, 0);
+    v->message_id = pg__num(r, i, 1);
+    v->thread_id = pg__num(r, i, 2);
+    v->seller_id = pg__text(a, r, i, 3);
+    v->type = pg__text(a, r, i, 4);
+    v->value = pg__text(a, r, i, 5);
+    v->actor = pg__text(a, r, i, 6);
+    v->at = pg__num(r, i, 7);
   }
   PQclear(r);
   *out = arr;
@@ -1239,7 +1247,7 @@ static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at)
   PGresult *r;
   pl_err e = query_one(k, Q_RR_GET, &p, &r);
   if (e) return e;
-  *at = col_int(r, 0, 0);
+  *at = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -1257,7 +1265,7 @@ static pl_err pg_violation_add(store *s, st_violation *v) {
   PGresult *r;
   pl_err e = query_one(k, Q_VIOL_ADD, &p, &r);
   if (e) return e;
-  v->id = col_int(r, 0, 0);
+  v->id = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -1279,13 +1287,13 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
   st_violation *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_violation *v = &arr[i];
-    v->id = col_int(r, i, 0);
-    v->seller_id = col_text(a, r, i, 1);
-    v->at = col_int(r, i, 2);
-    v->message_id = col_int(r, i, 3);
-    v->category = col_text(a, r, i, 4);
-    v->severity = col_text(a, r, i, 5);
-    v->rule = col_text(a, r, i, 6);
+    v->id = pg__num(r, i, 0);
+    v->seller_id = pg__text(a, r, i, 1);
+    v->at = pg__num(r, i, 2);
+    v->message_id = pg__num(r, i, 3);
+    v->category = pg__text(a, r, i, 4);
+    v->severity = pg__text(a, r, i, 5);
+    v->rule = pg__text(a, r, i, 6);
   }
   PQclear(r);
   *out = arr;
@@ -1294,16 +1302,16 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
 }
 
 static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforcement *e) {
-  e->seller_id = col_text(a, r, i, 0);
-  e->warnings = col_int(r, i, 1);
-  e->restricted_until = col_int(r, i, 2);
-  e->restriction_reason = col_text(a, r, i, 3);
-  e->quota_per_day = col_int(r, i, 4);
-  e->quota_until = col_int(r, i, 5);
-  e->quota_reason = col_text(a, r, i, 6);
+  e->seller_id = pg__text(a, r, i, 0);
+  e->warnings = pg__num(r, i, 1);
+  e->restricted_until = pg__num(r, i, 2);
+  e->restriction_reason = pg__text(a, r, i, 3);
+  e->quota_per_day = pg__num(r, i, 4);
+  e->quota_until = pg__num(r, i, 5);
+  e->quota_reason = pg__text(a, r, i, 6);
   e->suspension_flag = col_bool(r, i, 7);
-  e->suspension_reason = col_text(a, r, i, 8);
-  e->updated_at = col_int(r, i, 9);
+  e->suspension_reason = pg__text(a, r, i, 8);
+  e->updated_at = pg__num(r, i, 9);
 }
 
 static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
@@ -1344,7 +1352,7 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
   PGresult *r;
   pl_err e = query_one(k, Q_MSG_COUNT, &p, &r);
   if (e) return e;
-  *n = col_int(r, 0, 0);
+  *n = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -1555,7 +1563,7 @@ static pl_err migrate(pg_conn *k, pl_detail *d) {
     goto fail;
   r = PQexec(k->c, "SELECT coalesce(max(version), 0) FROM parley_schema");
   if (PQresultStatus(r) != PGRES_TUPLES_OK) goto fail;
-  int version = (int)col_int(r, 0, 0);
+  int version = (int)pg__num(r, 0, 0);
   PQclear(r);
   r = NULL;
   if (version > n) {

@@ -11,14 +11,7 @@
 #define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
 #define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
 
-static char *text(pl_arena *a, const PGresult *r, int row, int col) {
-  if (PQgetisnull(r, row, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
-}
 
-static int64_t num(const PGresult *r, int row, int col) {
-  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
 
 pl_err pg__attachment_put(store *s, const st_attachment *a) {
   char size[24], at[24];
@@ -36,18 +29,18 @@ pl_err pg__attachment_put(store *s, const st_attachment *a) {
 }
 
 static void read_row(pl_arena *a, const PGresult *r, bool segments, st_attachment *out) {
-  out->id = text(a, r, 0, 0);
-  out->seller_id = text(a, r, 0, 1);
-  out->buyer_id = text(a, r, 0, 2);
-  out->uploader = text(a, r, 0, 3);
-  out->name = text(a, r, 0, 4);
-  out->kind = text(a, r, 0, 5);
-  out->sha256 = text(a, r, 0, 6);
-  out->size = num(r, 0, 7);
+  out->id = pg__text(a, r, 0, 0);
+  out->seller_id = pg__text(a, r, 0, 1);
+  out->buyer_id = pg__text(a, r, 0, 2);
+  out->uploader = pg__text(a, r, 0, 3);
+  out->name = pg__text(a, r, 0, 4);
+  out->kind = pg__text(a, r, 0, 5);
+  out->sha256 = pg__text(a, r, 0, 6);
+  out->size = pg__num(r, 0, 7);
   out->readable = !strcmp(PQgetvalue(r, 0, 8), "t");
-  out->reason = text(a, r, 0, 9);
-  out->created_at = num(r, 0, 10);
-  out->segments_json = segments ? text(a, r, 0, 11) : NULL;
+  out->reason = pg__text(a, r, 0, 9);
+  out->created_at = pg__num(r, 0, 10);
+  out->segments_json = segments ? pg__text(a, r, 0, 11) : NULL;
 }
 
 static pl_err get_one(store *s, const char *sql, const char *key, bool segments, pl_arena *a,
@@ -102,12 +95,12 @@ static pl_err list(store *s, const char *sql, const char *key, pl_arena *a, st_m
   int rows = PQntuples(r);
   st_msg_attachment *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
-    arr[i].message_id = num(r, i, 0);
-    arr[i].thread_id = num(r, i, 1);
-    arr[i].id = text(a, r, i, 2);
-    arr[i].name = text(a, r, i, 3);
-    arr[i].kind = text(a, r, i, 4);
-    arr[i].size = num(r, i, 5);
+    arr[i].message_id = pg__num(r, i, 0);
+    arr[i].thread_id = pg__num(r, i, 1);
+    arr[i].id = pg__text(a, r, i, 2);
+    arr[i].name = pg__text(a, r, i, 3);
+    arr[i].kind = pg__text(a, r, i, 4);
+    arr[i].size = pg__num(r, i, 5);
   }
   PQclear(r);
   *out = arr;

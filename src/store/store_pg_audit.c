@@ -13,35 +13,21 @@
 #define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 
-static char *text(pl_arena *a, const PGresult *r, int i, int col) {
-  if (PQgetisnull(r, i, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
-}
 
-static int64_t num(const PGresult *r, int i, int col) {
-  return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
-}
 
-static pl_err exec(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
-  pl_err e;
-  PGresult *r = store__pg_exec(s, sql, n, v, &e);
-  if (e || !out) PQclear(r);
-  else *out = r;
-  return e;
-}
 
 static pl_err read_entries(store *s, const char *sql, int n, const char *const *v, pl_arena *a,
                            st_audit **out, size_t *count) {
   PGresult *r = NULL;
-  pl_err e = exec(s, sql, n, v, &r);
+  pl_err e = pg__exec(s, sql, n, v, &r);
   if (e) return e;
   int rows = PQntuples(r);
   st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit){.id = num(r, i, 0), .seller_id = text(a, r, i, 1), .at = num(r, i, 2),
-                        .actor = text(a, r, i, 3), .action = text(a, r, i, 4), .subject = text(a, r, i, 5),
-                        .detail_json = text(a, r, i, 6), .prev_hash = text(a, r, i, 7),
-                        .hash = text(a, r, i, 8), .chain = text(a, r, i, 9), .seq = num(r, i, 10)};
+    arr[i] = (st_audit){.id = pg__num(r, i, 0), .seller_id = pg__text(a, r, i, 1), .at = pg__num(r, i, 2),
+                        .actor = pg__text(a, r, i, 3), .action = pg__text(a, r, i, 4), .subject = pg__text(a, r, i, 5),
+                        .detail_json = pg__text(a, r, i, 6), .prev_hash = pg__text(a, r, i, 7),
+                        .hash = pg__text(a, r, i, 8), .chain = pg__text(a, r, i, 9), .seq = pg__num(r, i, 10)};
   PQclear(r);
   *out = arr;
   *count = (size_t)rows;
@@ -55,19 +41,19 @@ pl_err pg__audit_append(store *s, st_audit *e) {
   pl_err x = PL_ENOTFOUND;
   for (int pass = 0; pass < 2 && x == PL_ENOTFOUND; pass++) {
     if (pass &&
-        (x = exec(s, "INSERT INTO audit_heads(chain, seq, hash) VALUES ($1, 0, coalesce("
+        (x = pg__exec(s, "INSERT INTO audit_heads(chain, seq, hash) VALUES ($1, 0, coalesce("
                      "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1), '" ZEROS "'))"
                      " ON CONFLICT (chain) DO NOTHING",
                   1, v1, NULL)))
       return x;
-    if ((x = exec(s, "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", 1, v1, &r))) return x;
+    if ((x = pg__exec(s, "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", 1, v1, &r))) return x;
     if (PQntuples(r) == 0) {
       PQclear(r);
       x = PL_ENOTFOUND;
     }
   }
   if (x) return PL_ESTORE;
-  int64_t seq = num(r, 0, 0) + 1;
+  int64_t seq = pg__num(r, 0, 0) + 1;
   char prev[65] = "";
   if (PQgetlength(r, 0, 1) == 64) memcpy(prev, PQgetvalue(r, 0, 1), 65);
   PQclear(r);
@@ -78,7 +64,7 @@ pl_err pg__audit_append(store *s, st_audit *e) {
   snprintf(sq, sizeof sq, "%lld", (long long)seq);
   const char *v[10] = {e->seller_id, at, e->actor, e->action, e->subject,
                        e->detail_json ? e->detail_json : "{}", prev, hash, chain, sq};
-  if ((x = exec(s, "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
+  if ((x = pg__exec(s, "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
                    " prev_hash, hash, chain, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)"
                    " UPDATE audit_heads h SET seq = $10, hash = $8 FROM ins WHERE h.chain = $9 RETURNING ins.id",
                 10, v, &r)))
@@ -87,7 +73,7 @@ pl_err pg__audit_append(store *s, st_audit *e) {
     PQclear(r);
     return PL_ESTORE;
   }
-  e->id = num(r, 0, 0);
+  e->id = pg__num(r, 0, 0);
   e->seq = seq;
   PQclear(r);
   return PL_OK;
@@ -116,12 +102,12 @@ pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
 pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
   PGresult *r = NULL;
   /* COLLATE "C": the same order as SQLite's, byte by byte, for the checkpoint's tree */
-  pl_err e = exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
+  pl_err e = pg__exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
   if (e) return e;
   int rows = PQntuples(r);
   st_audit_head *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_head){.chain = text(a, r, i, 0), .seq = num(r, i, 1), .hash = text(a, r, i, 2)};
+    arr[i] = (st_audit_head){.chain = pg__text(a, r, i, 0), .seq = pg__num(r, i, 1), .hash = pg__text(a, r, i, 2)};
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;
@@ -134,25 +120,25 @@ pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
   snprintf(nc, sizeof nc, "%lld", (long long)c->nchains);
   const char *v[6] = {at, nc, c->root, c->heads_json, c->public_key, c->signature};
   PGresult *r = NULL;
-  pl_err e = exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
+  pl_err e = pg__exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
                      " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
   if (e) return e;
-  c->id = PQntuples(r) ? num(r, 0, 0) : 0;
+  c->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);
   return c->id ? PL_OK : PL_ESTORE;
 }
 
 pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT id, at, nchains, root, heads, public_key, signature FROM audit_checkpoints"
+  pl_err e = pg__exec(s, "SELECT id, at, nchains, root, heads, public_key, signature FROM audit_checkpoints"
                      " ORDER BY id", 0, NULL, &r);
   if (e) return e;
   int rows = PQntuples(r);
   st_audit_checkpoint *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_checkpoint){.id = num(r, i, 0), .at = num(r, i, 1), .nchains = num(r, i, 2),
-                                   .root = text(a, r, i, 3), .heads_json = text(a, r, i, 4),
-                                   .public_key = text(a, r, i, 5), .signature = text(a, r, i, 6)};
+    arr[i] = (st_audit_checkpoint){.id = pg__num(r, i, 0), .at = pg__num(r, i, 1), .nchains = pg__num(r, i, 2),
+                                   .root = pg__text(a, r, i, 3), .heads_json = pg__text(a, r, i, 4),
+                                   .public_key = pg__text(a, r, i, 5), .signature = pg__text(a, r, i, 6)};
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;

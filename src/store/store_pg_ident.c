@@ -21,14 +21,7 @@ static const char *num_text(nums *b, int64_t v) {
   return b->buf[b->n++];
 }
 
-static char *text(pl_arena *a, const PGresult *r, int i, int col) {
-  if (PQgetisnull(r, i, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
-}
 
-static int64_t num(const PGresult *r, int i, int col) {
-  return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
-}
 
 static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
@@ -39,26 +32,18 @@ static void read_token(pl_arena *a, const PGresult *r, int i, st_token *o) {
   o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
             : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
                                    : ST_PRINCIPAL_BUYER;
-  o->subject = text(a, r, i, 1);
-  o->seller_id = text(a, r, i, 2);
-  o->marketplace_id = text(a, r, i, 3);
-  o->expires_at = num(r, i, 4);
-  o->id = num(r, i, 5);
-  o->scope = text(a, r, i, 6);
-  o->parent_id = num(r, i, 7);
-  o->created_at = num(r, i, 8);
-  o->last_used_at = num(r, i, 9);
-  o->revoked_at = num(r, i, 10);
+  o->subject = pg__text(a, r, i, 1);
+  o->seller_id = pg__text(a, r, i, 2);
+  o->marketplace_id = pg__text(a, r, i, 3);
+  o->expires_at = pg__num(r, i, 4);
+  o->id = pg__num(r, i, 5);
+  o->scope = pg__text(a, r, i, 6);
+  o->parent_id = pg__num(r, i, 7);
+  o->created_at = pg__num(r, i, 8);
+  o->last_used_at = pg__num(r, i, 9);
+  o->revoked_at = pg__num(r, i, 10);
 }
 
-/* Runs a statement; with out NULL the rows do not matter. */
-static pl_err exec(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
-  pl_err e;
-  PGresult *r = store__pg_exec(s, sql, n, v, &e);
-  if (e || !out) PQclear(r);
-  else *out = r;
-  return e;
-}
 
 static long affected(const PGresult *r) {
   const char *t = PQcmdTuples((PGresult *)r);
@@ -71,13 +56,13 @@ pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at) {
                      num_text(&b, at), num_text(&b, t->expires_at), t->scope ? t->scope : "api",
                      num_text(&b, t->parent_id)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
+  pl_err e = pg__exec(s, "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
                      " expires_at, scope, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                      " ON CONFLICT DO NOTHING RETURNING id", 9, v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_EEXIST;
   else {
-    t->id = num(r, 0, 0);
+    t->id = pg__num(r, 0, 0);
     t->created_at = at;
   }
   PQclear(r);
@@ -87,7 +72,7 @@ pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at) {
 static pl_err get_one(store *s, const char *sql, const char *key, pl_arena *a, st_token *o) {
   const char *v[] = {key};
   PGresult *r = NULL;
-  pl_err e = exec(s, sql, 1, v, &r);
+  pl_err e = pg__exec(s, sql, 1, v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_ENOTFOUND;
   else read_token(a, r, 0, o);
@@ -109,7 +94,7 @@ pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   nums b = {.n = 0};
   const char *v[] = {seller_id, all ? "true" : "false", num_text(&b, now), num_text(&b, limit)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT " TOKEN_COLS " FROM tokens"
+  pl_err e = pg__exec(s, "SELECT " TOKEN_COLS " FROM tokens"
                      " WHERE ($1::text IS NULL OR (kind = 'agent' AND seller_id = $1))"
                      " AND ($2::boolean OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > $3::bigint)))"
                      " ORDER BY id DESC LIMIT $4::bigint", 4, v, &r);
@@ -131,7 +116,7 @@ pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n) {
   const char *v[] = {num_text(&b, id), num_text(&b, at)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = exec(s, "UPDATE tokens SET revoked_at = $2"
+  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $2"
                      " WHERE (id = $1 OR parent_id = $1) AND revoked_at = 0", 2, v, &r);
   if (e) return e;
   *n = affected(r);
@@ -145,7 +130,7 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
   const char *v[] = {kind_name(kind), subject, num_text(&b, at)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = exec(s, "UPDATE tokens SET revoked_at = $3"
+  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $3"
                      " WHERE kind = $1 AND subject = $2 AND revoked_at = 0", 3, v, &r);
   if (e) return e;
   *n = affected(r);
@@ -156,20 +141,20 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
 pl_err pg__token_touch(store *s, int64_t id, pl_time at) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), num_text(&b, at)};
-  return exec(s, "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2", 2, v, NULL);
+  return pg__exec(s, "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2", 2, v, NULL);
 }
 
 pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), num_text(&b, at > 0 ? at : 1)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT deactivated_at FROM agents WHERE id = $1 FOR UPDATE", 1, v, &r);
+  pl_err e = pg__exec(s, "SELECT deactivated_at FROM agents WHERE id = $1 FOR UPDATE", 1, v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_ENOTFOUND;
-  else if (num(r, 0, 0) != 0) e = PL_EEXIST;
+  else if (pg__num(r, 0, 0) != 0) e = PL_EEXIST;
   PQclear(r);
   if (e) return e;
-  return exec(s, "UPDATE agents SET deactivated_at = $2 WHERE id = $1", 2, v, NULL);
+  return pg__exec(s, "UPDATE agents SET deactivated_at = $2 WHERE id = $1", 2, v, NULL);
 }
 
 pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
@@ -177,7 +162,7 @@ pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id,
   const char *v[] = {seller_id, num_text(&b, agent_id)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = exec(s, "UPDATE thread_team SET assignee_id = 0 WHERE seller_id = $1 AND assignee_id = $2",
+  pl_err e = pg__exec(s, "UPDATE thread_team SET assignee_id = 0 WHERE seller_id = $1 AND assignee_id = $2",
                   2, v, &r);
   if (e) return e;
   *n = affected(r);

@@ -9,6 +9,12 @@
 /* Runs sql with n text parameters in the calling thread's transaction (store_pg.c); *e
  * tells the outcome; the caller clears the result (NULL outside a transaction). */
 PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *values, pl_err *e);
+/* Runs sql like store__pg_exec; with out NULL the rows do not matter, else the caller
+ * clears *out (set only on PL_OK). */
+pl_err pg__exec(store *s, const char *sql, int n, const char *const *v, PGresult **out);
+/* Column readers: text into the arena (NULL for SQL NULL), integers (0 for NULL). */
+char *pg__text(pl_arena *a, const PGresult *r, int row, int col);
+int64_t pg__num(const PGresult *r, int row, int col);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
 /* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */

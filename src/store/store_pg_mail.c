@@ -8,14 +8,6 @@
 
 #define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
 
-static char *text_at(pl_arena *a, const PGresult *r, int row, int col) {
-  if (PQgetisnull(r, row, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
-}
-
-static int64_t num_at(const PGresult *r, int row, int col) {
-  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
 
 /* Runs a one-row query: PL_OK with *out set (the caller clears it), or PL_ENOTFOUND. */
 static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
@@ -41,7 +33,7 @@ pl_err pg__outbox_add(store *s, st_outbox *o) {
                     " VALUES ($1, $2, $3, 'pending', 0, $4, $5) RETURNING id",
                  5, v, &r);
   if (e) return e == PL_ENOTFOUND ? PL_ESTORE : e;
-  o->id = num_at(r, 0, 0);
+  o->id = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -70,16 +62,16 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   st_outbox *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_outbox *o = &arr[i];
-    o->id = num_at(r, i, 0);
-    o->seller_id = text_at(a, r, i, 1);
-    o->message_id = num_at(r, i, 2);
-    o->kind = text_at(a, r, i, 3);
-    o->state = text_at(a, r, i, 4);
-    o->attempts = num_at(r, i, 5);
-    o->next_at = num_at(r, i, 6);
-    o->created_at = num_at(r, i, 7);
-    o->sent_at = num_at(r, i, 8);
-    o->last_error = text_at(a, r, i, 9);
+    o->id = pg__num(r, i, 0);
+    o->seller_id = pg__text(a, r, i, 1);
+    o->message_id = pg__num(r, i, 2);
+    o->kind = pg__text(a, r, i, 3);
+    o->state = pg__text(a, r, i, 4);
+    o->attempts = pg__num(r, i, 5);
+    o->next_at = pg__num(r, i, 6);
+    o->created_at = pg__num(r, i, 7);
+    o->sent_at = pg__num(r, i, 8);
+    o->last_error = pg__text(a, r, i, 9);
   }
   PQclear(r);
   *out = arr;
@@ -109,9 +101,9 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   PGresult *r;
   pl_err e = one(s, "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = $1", 1, v, &r);
   if (e) return e;
-  *mp = text_at(a, r, 0, 0);
-  *buyer = text_at(a, r, 0, 1);
-  *seller = text_at(a, r, 0, 2);
+  *mp = pg__text(a, r, 0, 0);
+  *buyer = pg__text(a, r, 0, 1);
+  *seller = pg__text(a, r, 0, 2);
   PQclear(r);
   return PL_OK;
 }
@@ -144,10 +136,10 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   pl_err e = one(s, "SELECT id, seller_id, name, role FROM agents WHERE seller_id = $1 AND name = $2"
                     " ORDER BY id LIMIT 1", 2, v, &r);
   if (e) return e;
-  o->id = num_at(r, 0, 0);
-  o->seller_id = text_at(a, r, 0, 1);
-  o->name = text_at(a, r, 0, 2);
-  o->role = text_at(a, r, 0, 3);
+  o->id = pg__num(r, 0, 0);
+  o->seller_id = pg__text(a, r, 0, 1);
+  o->name = pg__text(a, r, 0, 2);
+  o->role = pg__text(a, r, 0, 3);
   PQclear(r);
   return PL_OK;
 }
@@ -155,12 +147,12 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
 #define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
 
 static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
-  o->id = num_at(r, row, 0);
-  o->seller_id = text_at(a, r, row, 1);
-  o->agent_id = num_at(r, row, 2);
-  o->email_sealed = text_at(a, r, row, 3);
-  o->email_hash = text_at(a, r, row, 4);
-  o->created_at = num_at(r, row, 5);
+  o->id = pg__num(r, row, 0);
+  o->seller_id = pg__text(a, r, row, 1);
+  o->agent_id = pg__num(r, row, 2);
+  o->email_sealed = pg__text(a, r, row, 3);
+  o->email_hash = pg__text(a, r, row, 4);
+  o->created_at = pg__num(r, row, 5);
 }
 
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {
@@ -174,7 +166,7 @@ pl_err pg__agent_address_add(store *s, st_agent_address *v) {
                     " SELECT $1, id, $3, $4, $5 FROM agents WHERE id = $2 AND seller_id = $1 RETURNING id",
                  5, p, &r);
   if (e) return e;
-  v->id = num_at(r, 0, 0);
+  v->id = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }

@@ -52,9 +52,6 @@ static void pi(params *p, int64_t v) {
   p->n++;
 }
 
-static int64_t num(const PGresult *r, int i, int c) {
-  return PQgetisnull(r, i, c) ? 0 : strtoll(PQgetvalue(r, i, c), NULL, 10);
-}
 static bool yes(const PGresult *r, int i, int c) {
   return !PQgetisnull(r, i, c) && PQgetvalue(r, i, c)[0] == 't';
 }
@@ -109,8 +106,8 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   int n = PQntuples(r);
   sla_buyer_msg *b = pl_arena_alloc(a, rows_or_one(r) * sizeof *b);
   for (int i = 0; i < n; i++)
-    b[i] = (sla_buyer_msg){.id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
-                           .seq = num(r, i, 0), .ref = txt(a, r, i, 3)};
+    b[i] = (sla_buyer_msg){.id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
+                           .seq = pg__num(r, i, 0), .ref = txt(a, r, i, 3)};
   out->buyer = b;
   out->n_buyer = (size_t)n;
   PQclear(r);
@@ -118,9 +115,9 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   n = PQntuples(r);
   sla_seller_msg *sm = pl_arena_alloc(a, rows_or_one(r) * sizeof *sm);
   for (int i = 0; i < n; i++)
-    sm[i] = (sla_seller_msg){.thread_id = num(r, i, 0), .agent_id = num(r, i, 1), .sent_at = num(r, i, 2),
-                             .seq = num(r, i, 3), .kind = kind_of(PQgetvalue(r, i, 4)),
-                             .delivered_at = PQgetisnull(r, i, 5) ? SLA_NEVER : num(r, i, 5)};
+    sm[i] = (sla_seller_msg){.thread_id = pg__num(r, i, 0), .agent_id = pg__num(r, i, 1), .sent_at = pg__num(r, i, 2),
+                             .seq = pg__num(r, i, 3), .kind = kind_of(PQgetvalue(r, i, 4)),
+                             .delivered_at = PQgetisnull(r, i, 5) ? SLA_NEVER : pg__num(r, i, 5)};
   out->seller = sm;
   out->n_seller = (size_t)n;
   PQclear(r);
@@ -128,7 +125,7 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   n = PQntuples(r);
   sla_flag *f = pl_arena_alloc(a, rows_or_one(r) * sizeof *f);
   for (int i = 0; i < n; i++)
-    f[i] = (sla_flag){.msg_id = num(r, i, 0), .at = num(r, i, 1), .seq = num(r, i, 2),
+    f[i] = (sla_flag){.msg_id = pg__num(r, i, 0), .at = pg__num(r, i, 1), .seq = pg__num(r, i, 2),
                       .value = !strcmp(PQgetvalue(r, i, 3), "true")};
   out->flags = f;
   out->n_flags = (size_t)n;
@@ -175,9 +172,9 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   int k = PQntuples(r);
   sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
-    arr[i] = (sla_outcome){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
-                           .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = num(r, i, 5),
-                           .response_s = num(r, i, 6), .agent_id = num(r, i, 7), .reply_seq = num(r, i, 8)};
+    arr[i] = (sla_outcome){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
+                           .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = pg__num(r, i, 5),
+                           .response_s = pg__num(r, i, 6), .agent_id = pg__num(r, i, 7), .reply_seq = pg__num(r, i, 8)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -186,9 +183,9 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
     return e;
   *has_thread = PQntuples(r) > 0;
   if (*has_thread)
-    *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = num(r, 0, 0),
-                              .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3),
-                              .unflagged = num(r, 0, 4), .open = num(r, 0, 5)};
+    *t = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = pg__num(r, 0, 0),
+                              .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = pg__num(r, 0, 3),
+                              .unflagged = pg__num(r, 0, 4), .open = pg__num(r, 0, 5)};
   PQclear(r);
   return PL_OK;
 }
@@ -226,9 +223,9 @@ pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
                  " agent_id, reply_seq"
 
 static sla_outcome read_outcome(const PGresult *r, int i) {
-  return (sla_outcome){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1), .received_at = num(r, i, 2),
-                       .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = num(r, i, 5),
-                       .response_s = num(r, i, 6), .agent_id = num(r, i, 7), .reply_seq = num(r, i, 8)};
+  return (sla_outcome){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
+                       .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = pg__num(r, i, 5),
+                       .response_s = pg__num(r, i, 6), .agent_id = pg__num(r, i, 7), .reply_seq = pg__num(r, i, 8)};
 }
 
 pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
@@ -244,9 +241,9 @@ pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
     return e;
   if (!PQntuples(r)) e = PL_ENOTFOUND;
   else
-    *out = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = num(r, 0, 0),
-                                .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = num(r, 0, 3),
-                                .unflagged = num(r, 0, 4), .open = num(r, 0, 5)};
+    *out = (sla_thread_outcome){.thread_id = thread_id, .first_received_at = pg__num(r, 0, 0),
+                                .counted = yes(r, 0, 1), .resolved = yes(r, 0, 2), .exchanges = pg__num(r, 0, 3),
+                                .unflagged = pg__num(r, 0, 4), .open = pg__num(r, 0, 5)};
   PQclear(r);
   return e;
 }
@@ -335,7 +332,7 @@ pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int
   pl_err e = query(s, "SELECT count(*) FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
                       " AND answered_at = $2 AND reply_seq = $3 AND NOT flagged", &p, &r);
   if (e) return e;
-  *n = num(r, 0, 0);
+  *n = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -360,12 +357,12 @@ static int hexval(char c) {
 
 /* rt travels as bytea in hex form: the int64 array as SQLite's blob holds it. */
 static void read_bucket(pl_arena *a, const PGresult *r, int i, sla_bucket *b) {
-  sla_bucket_key k = {num(r, i, 0), num(r, i, 1)};
+  sla_bucket_key k = {pg__num(r, i, 0), pg__num(r, i, 1)};
   sla_bucket_init(b, k);
-  b->received = num(r, i, 2);
-  b->flagged = num(r, i, 3);
-  b->open = num(r, i, 4);
-  b->rt_sum = num(r, i, 5);
+  b->received = pg__num(r, i, 2);
+  b->flagged = pg__num(r, i, 3);
+  b->open = pg__num(r, i, 4);
+  b->rt_sum = pg__num(r, i, 5);
   const char *hex = PQgetisnull(r, i, 6) ? "" : PQgetvalue(r, i, 6);
   if (hex[0] == '\\' && hex[1] == 'x') hex += 2;
   size_t bytes = strlen(hex) / 2;
@@ -374,9 +371,9 @@ static void read_bucket(pl_arena *a, const PGresult *r, int i, sla_bucket *b) {
   for (size_t j = 0; j < bytes; j++) raw[j] = (unsigned char)(hexval(hex[2 * j]) << 4 | hexval(hex[2 * j + 1]));
   b->rt = (int64_t *)(void *)raw;
   b->cap_rt = 0; /* borrowed: sla_bucket_add() copies before editing */
-  b->threads = num(r, i, 7);
-  b->resolved_one = num(r, i, 8);
-  b->resolved_two = num(r, i, 9);
+  b->threads = pg__num(r, i, 7);
+  b->resolved_one = pg__num(r, i, 8);
+  b->resolved_two = pg__num(r, i, 9);
 }
 
 pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
@@ -476,8 +473,8 @@ pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
   int k = PQntuples(r);
   sla_open_msg *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
-    arr[i] = (sla_open_msg){.msg_id = num(r, i, 0), .thread_id = num(r, i, 1),
-                            .received_at = num(r, i, 2), .ref = txt(a, r, i, 3)};
+    arr[i] = (sla_open_msg){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1),
+                            .received_at = pg__num(r, i, 2), .ref = txt(a, r, i, 3)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -492,7 +489,7 @@ pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out) {
                       " coalesce((SELECT max(at) FROM message_events WHERE seller_id = $1), 0))",
                    &p, &r);
   if (e) return e;
-  *out = num(r, 0, 0);
+  *out = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }
@@ -509,7 +506,7 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
   st_seller *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
     arr[i] = (st_seller){.id = txt(a, r, i, 0), .marketplace_id = txt(a, r, i, 1), .name = txt(a, r, i, 2),
-                         .alias = txt(a, r, i, 3), .created_at = num(r, i, 4)};
+                         .alias = txt(a, r, i, 3), .created_at = pg__num(r, i, 4)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -531,8 +528,8 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   int k = PQntuples(r);
   st_thread *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
-    arr[i] = (st_thread){.id = num(r, i, 0), .seller_id = txt(a, r, i, 1), .buyer_id = txt(a, r, i, 2),
-                         .marketplace_id = txt(a, r, i, 3), .response_due_at = num(r, i, 4)};
+    arr[i] = (st_thread){.id = pg__num(r, i, 0), .seller_id = txt(a, r, i, 1), .buyer_id = txt(a, r, i, 2),
+                         .marketplace_id = txt(a, r, i, 3), .response_due_at = pg__num(r, i, 4)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -545,7 +542,7 @@ pl_err pg__counter_get(store *s, const char *name, int64_t *out) {
   PGresult *r;
   pl_err e = query(s, "SELECT value FROM counters WHERE name = $1", &p, &r);
   if (e) return e;
-  *out = PQntuples(r) ? num(r, 0, 0) : 0;
+  *out = PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);
   return PL_OK;
 }
@@ -557,7 +554,7 @@ pl_err pg__counter_bump(store *s, const char *name, int64_t *out) {
   pl_err e = query(s, "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
                       " DO UPDATE SET value = counters.value + 1 RETURNING value", &p, &r);
   if (e) return e;
-  *out = num(r, 0, 0);
+  *out = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }

@@ -4,19 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store_pg_int.h"
 #include "store/store_pg_spapi.h"
 
 #define CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
 #define UPLOAD_COLS "id, seller_id, resource, content_md5, content_type, attachment_id, created_at, expires_at"
 
-static char *text(pl_arena *a, const PGresult *r, int col) {
-  if (PQgetisnull(r, 0, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, 0, col), (size_t)PQgetlength(r, 0, col));
-}
-
-static int64_t num(const PGresult *r, int col) {
-  return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL, 10);
-}
 
 /* Runs a statement whose rows do not matter. */
 static pl_err run(store *s, const char *sql, int n, const char *const *v) {
@@ -58,12 +51,12 @@ pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_
                               : "SELECT " CLIENT_COLS " FROM spapi_clients WHERE seller_id = $1",
                  1, v, &r);
   if (e) return e;
-  out->client_id = text(a, r, 0);
-  out->seller_id = text(a, r, 1);
-  out->agent_id = num(r, 2);
-  out->secret_hash = text(a, r, 3);
-  out->refresh_hash = text(a, r, 4);
-  out->created_at = num(r, 5);
+  out->client_id = pg__text(a, r, 0, 0);
+  out->seller_id = pg__text(a, r, 0, 1);
+  out->agent_id = pg__num(r, 0, 2);
+  out->secret_hash = pg__text(a, r, 0, 3);
+  out->refresh_hash = pg__text(a, r, 0, 4);
+  out->created_at = pg__num(r, 0, 5);
   PQclear(r);
   return PL_OK;
 }
@@ -84,14 +77,14 @@ pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_uplo
   PGresult *r;
   pl_err e = one(s, "SELECT " UPLOAD_COLS " FROM spapi_uploads WHERE id = $1", 1, v, &r);
   if (e) return e;
-  out->id = text(a, r, 0);
-  out->seller_id = text(a, r, 1);
-  out->resource = text(a, r, 2);
-  out->content_md5 = text(a, r, 3);
-  out->content_type = text(a, r, 4);
-  out->attachment_id = text(a, r, 5);
-  out->created_at = num(r, 6);
-  out->expires_at = num(r, 7);
+  out->id = pg__text(a, r, 0, 0);
+  out->seller_id = pg__text(a, r, 0, 1);
+  out->resource = pg__text(a, r, 0, 2);
+  out->content_md5 = pg__text(a, r, 0, 3);
+  out->content_type = pg__text(a, r, 0, 4);
+  out->attachment_id = pg__text(a, r, 0, 5);
+  out->created_at = pg__num(r, 0, 6);
+  out->expires_at = pg__num(r, 0, 7);
   PQclear(r);
   return PL_OK;
 }

@@ -20,28 +20,13 @@ static const char *num_text(nums *b, int64_t v) {
   return b->buf[b->n++];
 }
 
-static char *text(pl_arena *a, const PGresult *r, int i, int col) {
-  if (PQgetisnull(r, i, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, i, col), (size_t)PQgetlength(r, i, col));
-}
 
-static int64_t num(const PGresult *r, int i, int col) {
-  return PQgetisnull(r, i, col) ? 0 : strtoll(PQgetvalue(r, i, col), NULL, 10);
-}
 
-/* Runs a statement; with out NULL the rows do not matter. */
-static pl_err exec(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
-  pl_err e;
-  PGresult *r = store__pg_exec(s, sql, n, v, &e);
-  if (e || !out) PQclear(r);
-  else *out = r;
-  return e;
-}
 
 /* A statement's affected row count is 0: PL_ENOTFOUND. */
 static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
   PGresult *r = NULL;
-  pl_err e = exec(s, sql, n, v, &r);
+  pl_err e = pg__exec(s, sql, n, v, &r);
   if (e) return e;
   const char *t = PQcmdTuples(r);
   e = t && *t && strcmp(t, "0") ? PL_OK : PL_ENOTFOUND;
@@ -50,13 +35,13 @@ static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
 }
 
 static void read_doc(pl_arena *a, const PGresult *r, int i, st_team_doc *d) {
-  d->id = num(r, i, 0);
-  d->seller_id = text(a, r, i, 1);
-  d->kind = text(a, r, i, 2);
-  d->state = text(a, r, i, 3);
-  d->body = text(a, r, i, 4);
-  d->created_at = num(r, i, 5);
-  d->updated_at = num(r, i, 6);
+  d->id = pg__num(r, i, 0);
+  d->seller_id = pg__text(a, r, i, 1);
+  d->kind = pg__text(a, r, i, 2);
+  d->state = pg__text(a, r, i, 3);
+  d->body = pg__text(a, r, i, 4);
+  d->created_at = pg__num(r, i, 5);
+  d->updated_at = pg__num(r, i, 6);
 }
 
 pl_err pg__team_doc_put(store *s, st_team_doc *d) {
@@ -65,10 +50,10 @@ pl_err pg__team_doc_put(store *s, st_team_doc *d) {
     const char *v[] = {d->seller_id, d->kind, d->state ? d->state : "", d->body,
                        num_text(&b, d->created_at), num_text(&b, d->updated_at ? d->updated_at : d->created_at)};
     PGresult *r = NULL;
-    pl_err e = exec(s, "INSERT INTO team_docs(seller_id, kind, state, body, created_at, updated_at)"
+    pl_err e = pg__exec(s, "INSERT INTO team_docs(seller_id, kind, state, body, created_at, updated_at)"
                        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
     if (e) return e;
-    d->id = PQntuples(r) ? num(r, 0, 0) : 0;
+    d->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
     PQclear(r);
     return d->id ? PL_OK : PL_ESTORE;
   }
@@ -83,7 +68,7 @@ pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), seller_id, kind};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3",
+  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3",
                   3, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) e = PL_ENOTFOUND;
@@ -98,7 +83,7 @@ pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   if (limit < 1) limit = 1;
   const char *v[] = {seller_id, kind, state, num_text(&b, limit)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
+  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
                      " AND ($3::text IS NULL OR state = $3) ORDER BY id DESC LIMIT $4",
                   4, v, &r);
   if (e) return e;
@@ -121,7 +106,7 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
                            size_t *n) {
   const char *v[] = {seller_id};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT ag.id, ag.name, ag.role, coalesce(x.available, true),"
+  pl_err e = pg__exec(s, "SELECT ag.id, ag.name, ag.role, coalesce(x.available, true),"
                      " coalesce(x.last_assigned_at, 0), ag.deactivated_at FROM agents ag"
                      " LEFT JOIN agent_status x ON x.agent_id = ag.id"
                      " WHERE ag.seller_id = $1 ORDER BY ag.id", 1, v, &r);
@@ -129,12 +114,12 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
   int rows = PQntuples(r);
   st_team_agent *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
-    arr[i].id = num(r, i, 0);
-    arr[i].name = text(a, r, i, 1);
-    arr[i].role = text(a, r, i, 2);
+    arr[i].id = pg__num(r, i, 0);
+    arr[i].name = pg__text(a, r, i, 1);
+    arr[i].role = pg__text(a, r, i, 2);
     arr[i].available = !PQgetisnull(r, i, 3) && PQgetvalue(r, i, 3)[0] == 't';
-    arr[i].last_assigned_at = num(r, i, 4);
-    arr[i].deactivated = num(r, i, 5) != 0;
+    arr[i].last_assigned_at = pg__num(r, i, 4);
+    arr[i].deactivated = pg__num(r, i, 5) != 0;
   }
   PQclear(r);
   *out = arr;
@@ -146,7 +131,7 @@ pl_err pg__team_agent_put(store *s, const char *seller_id, const st_team_agent *
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, ag->id), seller_id, ag->available ? "true" : "false",
                      num_text(&b, ag->last_assigned_at)};
-  return exec(s, "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
+  return pg__exec(s, "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
                  " VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id) DO UPDATE SET"
                  " available = excluded.available, last_assigned_at = excluded.last_assigned_at",
               4, v, NULL);
@@ -156,17 +141,17 @@ pl_err pg__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_t
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT thread_id, seller_id, assignee_id, priority, tags FROM thread_team"
+  pl_err e = pg__exec(s, "SELECT thread_id, seller_id, assignee_id, priority, tags FROM thread_team"
                      " WHERE thread_id = $1", 1, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
   } else {
-    out->thread_id = num(r, 0, 0);
-    out->seller_id = text(a, r, 0, 1);
-    out->assignee_id = num(r, 0, 2);
-    out->priority = text(a, r, 0, 3);
-    out->tags = text(a, r, 0, 4);
+    out->thread_id = pg__num(r, 0, 0);
+    out->seller_id = pg__text(a, r, 0, 1);
+    out->assignee_id = pg__num(r, 0, 2);
+    out->priority = pg__text(a, r, 0, 3);
+    out->tags = pg__text(a, r, 0, 4);
   }
   PQclear(r);
   return e;
@@ -176,7 +161,7 @@ pl_err pg__thread_team_put(store *s, const st_thread_team *tt) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, tt->thread_id), tt->seller_id, num_text(&b, tt->assignee_id),
                      tt->priority ? tt->priority : "normal", tt->tags ? tt->tags : ""};
-  return exec(s, "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
+  return pg__exec(s, "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (thread_id) DO UPDATE SET"
                  " assignee_id = excluded.assignee_id, priority = excluded.priority, tags = excluded.tags",
               5, v, NULL);
@@ -189,7 +174,7 @@ pl_err pg__thread_lock_take(store *s, const char *seller_id, const st_thread_loc
                      lk->agent_name, num_text(&b, now), num_text(&b, lk->expires_at)};
   /* ON CONFLICT locks the row even when the WHERE keeps the other agent's lock, so
    * concurrent writers on one thread queue here until the first commits. */
-  pl_err e = exec(s, "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since, expires_at)"
+  pl_err e = pg__exec(s, "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since, expires_at)"
                      " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (thread_id) DO UPDATE SET"
                      " since = CASE WHEN thread_locks.agent_id = excluded.agent_id"
                      "   AND thread_locks.expires_at > $5 THEN thread_locks.since ELSE excluded.since END,"
@@ -207,17 +192,17 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id), num_text(&b, now)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT " LOCK_COLS " FROM thread_locks WHERE thread_id = $1 AND expires_at > $2",
+  pl_err e = pg__exec(s, "SELECT " LOCK_COLS " FROM thread_locks WHERE thread_id = $1 AND expires_at > $2",
                   2, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
   } else {
-    out->thread_id = num(r, 0, 0);
-    out->agent_id = num(r, 0, 1);
-    out->agent_name = text(a, r, 0, 2);
-    out->since = num(r, 0, 3);
-    out->expires_at = num(r, 0, 4);
+    out->thread_id = pg__num(r, 0, 0);
+    out->agent_id = pg__num(r, 0, 1);
+    out->agent_name = pg__text(a, r, 0, 2);
+    out->since = pg__num(r, 0, 3);
+    out->expires_at = pg__num(r, 0, 4);
   }
   PQclear(r);
   return e;
@@ -226,7 +211,7 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
 pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id), num_text(&b, agent_id)};
-  return exec(s, "UPDATE thread_locks SET expires_at = 0 WHERE thread_id = $1 AND agent_id = $2", 2, v,
+  return pg__exec(s, "UPDATE thread_locks SET expires_at = 0 WHERE thread_id = $1 AND agent_id = $2", 2, v,
               NULL);
 }
 
@@ -236,7 +221,7 @@ pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
   if (limit < 1) limit = 1;
   const char *v[] = {seller_id, num_text(&b, max_id), num_text(&b, limit)};
   PGresult *r = NULL;
-  pl_err e = exec(s, "SELECT m.id, m.thread_id, m.agent_id, m.kind, m.text, m.at, x.status"
+  pl_err e = pg__exec(s, "SELECT m.id, m.thread_id, m.agent_id, m.kind, m.text, m.at, x.status"
                      " FROM messages m LEFT JOIN message_state x ON x.message_id = m.id"
                      " WHERE m.seller_id = $1 AND m.direction = 'seller'"
                      " AND m.kind IN ('message','auto_reply') AND ($2::bigint = 0 OR m.id <= $2)"
@@ -247,15 +232,15 @@ pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
   for (int i = 0; i < rows; i++) {
     st_message *m = &arr[i];
     memset(m, 0, sizeof *m);
-    m->id = num(r, i, 0);
-    m->thread_id = num(r, i, 1);
-    m->agent_id = num(r, i, 2);
+    m->id = pg__num(r, i, 0);
+    m->thread_id = pg__num(r, i, 1);
+    m->agent_id = pg__num(r, i, 2);
     m->seller_id = (char *)seller_id;
     m->direction = "seller";
-    m->kind = text(a, r, i, 3);
-    m->text = text(a, r, i, 4);
-    m->at = num(r, i, 5);
-    m->status = text(a, r, i, 6);
+    m->kind = pg__text(a, r, i, 3);
+    m->text = pg__text(a, r, i, 4);
+    m->at = pg__num(r, i, 5);
+    m->status = pg__text(a, r, i, 6);
   }
   PQclear(r);
   *out = arr;

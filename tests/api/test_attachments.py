@@ -2,6 +2,7 @@
 # limits, type by content, Content-MD5, download headers, a policy refusal through a file.
 import base64
 import hashlib
+import os
 import struct
 import tempfile
 import zlib
@@ -184,6 +185,35 @@ class Attachments(ServerCase):
         self.assertEqual(r.json["message"]["attachments"][0]["id"], a["id"])
         r = self.srv.post("/v1/orders/%s/actions/invoice" % oid, {}, self.fx.agent)
         self.assertError(r, 400, "missing_field")
+
+# parley-reader built with its test probes (tests/CMakeLists.txt): a file beginning
+# "PARLEY-PROBE:abort" crashes it after the type was sniffed.
+PROBE_READER = os.path.join(os.path.dirname(os.environ.get("PARLEY_BIN", "parley")), "tests",
+                            "parley-reader-probe")
+
+
+class CrashingReader(ServerCase):
+    fixture_kw = {"settings": FAST}
+    server_args = ("--files", tempfile.mkdtemp(prefix="parley-api-files-"), "--reader", PROBE_READER)
+
+    def test_a_file_that_crashes_its_reader_is_held(self):
+        oid = self.new_order()
+        t, _ = self.start_thread(self.fx.b1, oid)
+        r = self.srv.request("POST", "/v1/attachments?name=note.txt", raw=b"PARLEY-PROBE:abort\nhello\n",
+                             token=self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        a = r.json["attachment"]
+        self.assertEqual(a["kind"], "txt")
+        self.assertIs(a["readable"], False)
+        m = self.send(self.fx.agent, t["id"], "The note you asked for.", attachments=[a["id"]])
+        self.assertEqual(m["status"], "held_for_review", m)
+        # the buyer gets neither the message nor the file
+        self.assertError(self.srv.get("/v1/attachments/" + a["id"], self.fx.b1), 404, "not_found")
+        # the server is unharmed: the next file is read
+        r = self.srv.request("POST", "/v1/attachments?name=ok.txt", raw=b"Assembly notes.\n", token=self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        self.assertIs(r.json["attachment"]["readable"], True)
+
 
 if __name__ == "__main__":
     main()

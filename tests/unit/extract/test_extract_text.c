@@ -1,6 +1,6 @@
 /* test_extract_text.c - the text of TXT (charsets), DOCX (body, footer, hyperlink
  * targets), PDF (page text, footer, link annotations) and legacy DOC files, read in
- * the sandbox as the service reads them. */
+ * parley-reader as the service reads them. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -267,9 +267,9 @@ static void test_collector_cleans_and_caps(void **state) {
   assert_int_equal(o.nsegs, 2);
 }
 
-/* The readers give the same segments in this process as in the sandbox; in this
- * process the sanitizers also see their memory to the end (a forked reader exits
- * without a leak check). */
+/* The readers give the same segments in this process as in parley-reader; in this
+ * process the sanitizers also see their memory to the end (the reader exits without a
+ * leak check). */
 static void test_in_process_same_result(void **state) {
   run *r = *state;
   size_t n[3];

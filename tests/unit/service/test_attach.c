@@ -37,6 +37,9 @@ static void import(fx *f, const char *line) {
 #define T0 1791190800 /* 2026-10-05T09:00:00Z */
 #define O1 "112-0000000-0000001"
 
+/* The reader the next setup gives the service: NULL for the production one. */
+static const char *setup_reader;
+
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   strcpy(f->dir, "/tmp/parley-attach-XXXXXX");
@@ -55,7 +58,7 @@ static int setup(void **state) {
   /* English OCR only and a generous deadline: the test machine may be loaded, and a
    * file read late would be held rather than judged. */
   svc_options o = {.clock = {fake_now, f}, .policy = shared_policy, .files_dir = f->files,
-                   .extract_timeout_ms = 60000, .ocr_langs = "eng"};
+                   .extract_timeout_ms = 60000, .ocr_langs = "eng", .reader_path = setup_reader};
   assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
   f->a = pl_arena_new();
   import(f, "{\"type\":\"marketplace\",\"id\":\"M\",\"name\":\"Example\",\"domains\":[\"example.com\"],\"locale\":\"en-US\"}");
@@ -82,6 +85,14 @@ static int setup(void **state) {
   f->thread = t.id;
   *state = f;
   return 0;
+}
+
+/* With parley-reader-probe, whose reading crashes on a file that asks it to. */
+static int setup_probe(void **state) {
+  setup_reader = PARLEY_READER_PROBE;
+  int rc = setup(state);
+  setup_reader = NULL;
+  return rc;
 }
 
 static int teardown(void **state) {
@@ -220,6 +231,22 @@ static void docx_hyperlink_rejects(void **state) {
   policy_verdict_free(&m.verdict);
 }
 
+/* A reader that crashes while reading a file (after it said what the file is) leaves
+ * the file unreadable: kept, and a message carrying it is held for review. */
+static void crashed_reader_is_held(void **state) {
+  fx *f = *state;
+  const char *text = "PARLEY-PROBE:abort\nA note that brings its reader down.\n";
+  st_attachment at = upload(f, &f->agent, (uint8_t *)strdup(text), strlen(text), "note.txt");
+  assert_string_equal(at.kind, "txt");
+  assert_false(at.readable);
+  assert_string_equal(at.reason, "crashed");
+  svc_sent m;
+  assert_int_equal(send_with(f, &f->agent, "The note you asked for.", at.id, &m), PL_OK);
+  assert_string_equal(m.msg.status, "held_for_review");
+  assert_non_null(strstr(m.msg.policy_json, "crashed"));
+  policy_verdict_free(&m.verdict);
+}
+
 /* A file that cannot be read is held for review, never delivered unread. */
 static void unreadable_is_held(void **state) {
   fx *f = *state;
@@ -315,6 +342,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(pdf_footer_email_rejects, setup, teardown),
       cmocka_unit_test_setup_teardown(docx_hyperlink_rejects, setup, teardown),
       cmocka_unit_test_setup_teardown(unreadable_is_held, setup, teardown),
+      cmocka_unit_test_setup_teardown(crashed_reader_is_held, setup_probe, teardown),
       cmocka_unit_test_setup_teardown(same_content_stored_once, setup, teardown),
       cmocka_unit_test_setup_teardown(tenant_isolation, setup, teardown),
       cmocka_unit_test_setup_teardown(type_by_content, setup, teardown),
