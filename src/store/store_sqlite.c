@@ -344,6 +344,7 @@ static pl_err sq_begin(store *s, bool write) {
 /* fdatasync of the WAL file, reopened when SQLite replaced it (it does not while this
  * connection is open; the check costs one stat). Without a WAL, the database file. */
 static int sync_wal(sq_store *q) {
+  if (!q->wal_path) return 0; /* an in-memory database: nothing to make durable */
   struct stat now, open_one;
   if (q->wal_fd >= 0 && (stat(q->wal_path, &now) || fstat(q->wal_fd, &open_one) ||
                          now.st_ino != open_one.st_ino || now.st_dev != open_one.st_dev)) {
@@ -1511,9 +1512,6 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   pthread_mutex_init(&q->sync_mu, NULL);
   pthread_cond_init(&q->sync_cv, NULL);
   q->wal_fd = -1;
-  q->db_path = pl_xstrdup(path);
-  q->wal_path = pl_xmalloc(strlen(path) + 5);
-  sprintf(q->wal_path, "%s-wal", path);
   int rc = sqlite3_open_v2(path, &q->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
@@ -1529,6 +1527,15 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
       exec(q, "PRAGMA foreign_keys = ON")) {
     pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
     goto fail;
+  }
+  {
+    /* The files group commit syncs, as SQLite names them (URIs and relative paths
+     * resolved); none for an in-memory database. */
+    sqlite3_filename fn = sqlite3_db_filename(q->db, "main");
+    if (fn && *fn) {
+      q->db_path = pl_xstrdup(fn);
+      q->wal_path = pl_xstrdup(sqlite3_filename_wal(fn));
+    }
   }
   if (migrate(q, d)) goto fail;
   *out = &q->base;
