@@ -1021,11 +1021,9 @@ static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const 
   return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
 }
 
-static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_int(&p, max);
-  PGresult *r = run(k, Q_MSG_SELLER_PENDING, &p);
+/* Runs a prepared message query into an arena array. */
+static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message **out, size_t *n) {
+  PGresult *r = run(k, q, p);
   pl_err e = res_err(k, r);
   if (e) {
     PQclear(r);
@@ -1038,6 +1036,13 @@ static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message 
   *out = arr;
   *n = (size_t)rows;
   return PL_OK;
+}
+
+static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
+  CONN(s);
+  pg_params p = {.n = 0};
+  p_int(&p, max);
+  return msg_rows(k, Q_MSG_SELLER_PENDING, &p, a, out, n);
 }
 
 static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message *out) {
@@ -1076,19 +1081,7 @@ static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_messa
   CONN(s);
   pg_params p = {.n = 0};
   p_int(&p, thread_id);
-  PGresult *r = run(k, Q_MSG_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  int rows = PQntuples(r);
-  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
-  return PL_OK;
+  return msg_rows(k, Q_MSG_LIST, &p, a, out, n);
 }
 
 static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
@@ -1397,19 +1390,7 @@ static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_a
   pg_params p = {.n = 0};
   p_text(&p, marketplace_id);
   p_int(&p, limit);
-  PGresult *r = run(k, Q_HELD_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  int rows = PQntuples(r);
-  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
-  return PL_OK;
+  return msg_rows(k, Q_HELD_LIST, &p, a, out, n);
 }
 
 static const store_ops pg_ops = {
