@@ -343,9 +343,15 @@ void mail_auth_check(const char *data, size_t len, const char *authserv_id, pl_a
   char **ars;
   size_t na = mail_header_values(data, len, "Authentication-Results", a, &ars);
   bool pass = false, blocked = false, ours = false;
+  size_t idl = strlen(authserv_id);
   for (size_t i = 0; i < na; i++) {
     mail_ar ar;
-    if (mail_ar_parse(ars[i], strlen(ars[i]), a, &ar) || strcasecmp(ar.authserv_id, authserv_id)) continue;
+    /* Only the verifier's own form counts: the id itself, first, with no comment or
+     * quotes before it. A header the MTA's rule would not recognise as the verifier's
+     * ("(x) id;", "\"id\";") is a sender's forgery that slipped past it. */
+    const char *v = ars[i];
+    bool plain = !strncasecmp(v, authserv_id, idl) && (v[idl] == ';' || v[idl] == ' ' || v[idl] == '\t');
+    if (!plain || mail_ar_parse(v, strlen(v), a, &ar) || strcasecmp(ar.authserv_id, authserv_id)) continue;
     ours = true;
     for (size_t j = 0; j < ar.n; j++) {
       const mail_ar_result *r = &ar.results[j];

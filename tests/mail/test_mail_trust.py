@@ -158,7 +158,7 @@ class MailTrustTest(unittest.TestCase):
             raise
         try:
             cls.postfix = Postfix(smtp_port, submit_port, cls.parley.lmtp_port, cls.verifier.postfix_main(), {
-                "verifier_header_checks": "/^Authentication-Results:[[:space:]]*%s/ IGNORE\n" % AUTHSERV.replace(".", "\\.")})
+                "verifier_header_checks": "/^Authentication-Results[[:space:]]*:/ IGNORE\n"})
         except Exception:
             cls.parley.stop()
             cls.verifier.stop()

@@ -136,6 +136,14 @@ static void test_verdict(void **state) {
                      "From: jane@mail.test\r\n\r\n").authenticated);
   assert_false(check("Authentication-Results: mx.parley.test.evil.test; dkim=pass header.d=mail.test\r\n"
                      "From: jane@mail.test\r\n\r\n").authenticated);
+  /* Forms an MTA rule keyed on "^Authentication-Results: <id>" would let through: a comment
+   * or quotes before the id. They are a sender's, not the verifier's. */
+  assert_false(check("Authentication-Results: (x) mx.parley.test; dkim=pass header.d=mail.test\r\n"
+                     "From: jane@mail.test\r\n\r\n").authenticated);
+  assert_false(check("Authentication-Results: \"mx.parley.test\"; dkim=pass header.d=mail.test\r\n"
+                     "From: jane@mail.test\r\n\r\n").authenticated);
+  assert_false(check("Authentication-Results: mx.parley.test(x); dkim=pass header.d=mail.test\r\n"
+                     "From: jane@mail.test\r\n\r\n").authenticated);
   /* Two From: headers, or two addresses, are nobody. */
   assert_false(check("Authentication-Results: mx.parley.test; dkim=pass header.d=mail.test\r\n"
                      "From: jane@mail.test\r\nFrom: support@acme.test\r\n\r\n").authenticated);
