@@ -774,13 +774,15 @@ static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, p
 }
 
 /* A report's words as evidence the sender of the message may read: every e-mail address
- * (the recipient's real one above all), the recipient's domain and bracketed host
- * addresses masked, so that a bounce of a seller's message tells the seller nothing of
- * the buyer's address. */
+ * (the recipient's real one above all), the recipient's mailbox name alone ("unknown user
+ * \"jane.doe\""), the recipient's domain and bracketed host addresses masked, so that a
+ * bounce of a seller's message tells the seller nothing of the buyer's address. */
 static char *redact_report(const char *txt, const char *real, pl_arena *a) {
   if (!txt) return NULL;
   const char *at = real ? strrchr(real, '@') : NULL;
   const char *dom = at && at[1] ? at + 1 : NULL;
+  /* the mailbox's name, when long enough not to match everyday words by chance */
+  char *local = at && at - real >= 3 ? pl_arena_strndup(a, real, (size_t)(at - real)) : NULL;
   char *out = pl_arena_strdup(a, "");
   for (const char *p = txt; *p;) {
     size_t sep = strcspn(p, " \t<>()\"'[],;");
@@ -800,6 +802,7 @@ static char *redact_report(const char *txt, const char *real, pl_arena *a) {
     char *tok = pl_arena_strndup(a, p, sep);
     if (memchr(tok, '@', sep)) tok = "[address]";
     else if (dom && strcasestr(tok, dom)) tok = "[recipient's domain]";
+    else if (local && strcasestr(tok, local)) tok = "[recipient]";
     out = pl_arena_printf(a, "%s%s", out, tok);
     p += sep;
   }
