@@ -219,6 +219,8 @@ pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session
   return e;
 }
 
+static pl_err bump_revocations(svc *s);
+
 pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   if (!token || !*token) return pl_fail(d, PL_EUNAUTH, "no token to revoke");
   char hash[65];
@@ -233,6 +235,8 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   e = s->st->ops->token_get(s->st, hash, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
   if (!e) e = s->st->ops->token_revoke(s->st, t.id, svc_now(s), &n);
+  /* the other nodes' open streams of this session check again too (sign-out) */
+  if (!e && n) e = bump_revocations(s);
   pl_arena_free(a);
   e = svc__end(s, e, d);
   if (!e) revoked_here(s);

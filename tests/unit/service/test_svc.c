@@ -340,6 +340,23 @@ static void identities_sessions_revocation_deactivation(void **state) {
   assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_EREVOKED);
   free(tok);
   free(sess);
+  /* a sign-out moves the store's revocation counter, which the other nodes follow to close
+   * that session's open event streams */
+  assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, 0, &tok, &d), PL_OK);
+  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
+  store *st = svc_store(f->s);
+  int64_t before = 0, after = 0;
+  assert_int_equal(store_begin(st, false), PL_OK);
+  st->ops->counter_get(st, "revocations", &before);
+  store_rollback(st);
+  assert_int_equal(svc_token_revoke(f->s, sess, &d), PL_OK);
+  assert_int_equal(store_begin(st, false), PL_OK);
+  assert_int_equal(st->ops->counter_get(st, "revocations", &after), PL_OK);
+  store_rollback(st);
+  assert_true(after > before);
+  assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_EREVOKED);
+  free(tok);
+  free(sess);
   /* an expired token mints nothing */
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 10, &tok, &d), PL_OK);
   f->now += 11;
