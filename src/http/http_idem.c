@@ -30,10 +30,15 @@ static bool valid_key(const char *k) {
   return true;
 }
 
-/* Who the request speaks for: the same credentials the routes take. false with the
- * error response set. */
+/* Who the request speaks for: the same credentials its route takes (the SP-API token on
+ * the SP-API operations only, so that a key is never kept under a caller that did not run
+ * the request). false with the error response set. */
 static bool principal_of(http_req *r, const char **out) {
-  const char *amz = header(r, "x-amz-access-token");
+  const char *amz = http__spapi_path(r->url) ? header(r, "x-amz-access-token") : NULL;
+  if (http__spapi_path(r->url) && !amz) {
+    http__error(r, PL_EUNAUTH, "the SP-API operations take an x-amz-access-token");
+    return false;
+  }
   if (amz) {
     pl_detail d = {{0}};
     pl_err e = svc_authenticate_as(r->s, amz, SVC_SURFACE_SPAPI, r->a, &r->caller, &d);

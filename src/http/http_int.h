@@ -156,6 +156,8 @@ bool http__field_str(http_req *r, json_t *o, const char *k, const char **out);
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out);
 /* Routes the SP-API-compatible paths (http_spapi.c); false when not one of them. */
 bool http__spapi(http_server *h, http_req *r);
+/* Whether a path is one of the SP-API operations (their token is x-amz-access-token). */
+bool http__spapi_path(const char *url);
 /* Serves the web message center's static files; false when not a web path. */
 bool http__web(http_server *h, http_req *r);
 /* Prometheus text for /metrics (malloc'd). */

@@ -532,12 +532,15 @@ static int split(pl_arena *a, const char *url, char **seg) {
 
 static bool is(char **seg, int n, int i, const char *v) { return i < n && !strcmp(seg[i], v); }
 
+bool http__spapi_path(const char *u) {
+  return !strncmp(u, "/messaging/v1/", 14) || !strncmp(u, "/solicitations/v1/", 18) ||
+         !strncmp(u, "/uploads/2020-11-01/", 20);
+}
+
 bool http__spapi(http_server *h, http_req *r) {
   const char *u = r->url;
   bool token_path = !strcmp(u, "/auth/o2/token");
-  if (!token_path && strncmp(u, "/messaging/v1/", 14) && strncmp(u, "/solicitations/v1/", 18) &&
-      strncmp(u, "/uploads/2020-11-01/", 20))
-    return false;
+  if (!token_path && !http__spapi_path(u)) return false;
   http__header(r, "x-amzn-RequestId", r->request_id);
   if (token_path) {
     token(h, r);
