@@ -42,7 +42,11 @@ static const struct {
     {PL_ETOOLARGE, 413, "RequestEntityTooLarge"},
     {PL_EUNSUPPORTED, 415, "UnsupportedMediaType"}, {PL_EMISMATCH, 415, "UnsupportedMediaType"},
     {PL_ERATELIMIT, 429, "QuotaExceeded"}, {PL_EQUOTA, 429, "QuotaExceeded"},
-    {PL_ESTORE, 503, "ServiceUnavailable"},
+    {PL_EMSGLIMIT, 429, "QuotaExceeded"}, {PL_ETHREADLIMIT, 429, "QuotaExceeded"},
+    {PL_EUPLOADLIMIT, 429, "QuotaExceeded"}, {PL_ERENDERLONG, 400, "InvalidInput"},
+    {PL_EIDEMREUSED, 400, "InvalidInput"}, {PL_EIDEMKEY, 400, "InvalidInput"},
+    {PL_EIDEMBUSY, 409, "Conflict"},      {PL_EPAGE, 400, "InvalidInput"},
+    {PL_ESTORE, 503, "ServiceUnavailable"}, {PL_ENOMEM, 503, "ServiceUnavailable"},
     {PL_ECRYPTO, 500, "InternalFailure"}, {PL_EIO, 500, "InternalFailure"},
     {PL_EINTERNAL, 500, "InternalFailure"},
 };
