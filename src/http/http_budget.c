@@ -412,6 +412,13 @@ pl_err http__budget_new(http_server *h, http_budget **out, pl_detail *d) {
   b->max_per_ip = o->max_connections_per_ip ? o->max_connections_per_ip : HTTP_DEFAULT_MAX_PER_IP;
   b->reserve = b->max_conns / 32 > 8 ? b->max_conns / 32 : 8;
   if (b->reserve > b->max_conns / 2) b->reserve = b->max_conns / 2;
+  /* Behind a trusted proxy every client arrives from the proxy's address: a per-address
+   * count would make one busy client refuse everyone. The global budget, the deadlines and
+   * the per-principal stream cap still hold; per-client limits are the proxy's to set. */
+  if (o->trust_proxy) {
+    b->max_per_ip = b->max_conns;
+    b->reserve = 0;
+  }
   b->max_streams = o->max_streams ? o->max_streams : HTTP_DEFAULT_MAX_STREAMS;
   b->header_s = (o->header_timeout_ms ? o->header_timeout_ms : HTTP_DEFAULT_HEADER_MS) / 1000.0;
   b->body_s = (o->body_timeout_ms ? o->body_timeout_ms : HTTP_DEFAULT_BODY_MS) / 1000.0;
