@@ -72,6 +72,26 @@ def accepted(port, source):
     return None
 
 
+class BehindProxy(ServerCase):
+    """--trust-proxy: every client comes from the proxy's address, which the per-address limit
+    must not turn into one client's budget for everyone."""
+
+    own_store = True
+    server_args = ("--trust-proxy", "--max-connections", "64", "--max-connections-per-ip", "4",
+                   "--header-timeout", "120")
+
+    def test_the_proxy_address_holds_more_than_the_per_address_limit(self):
+        held = []
+        try:
+            for i in range(12):
+                s = accepted(self.srv.port, "127.0.0.2")
+                self.assertIsNotNone(s, "connection %d through the proxy refused" % (i + 1))
+                held.append(s)
+        finally:
+            for s in held:
+                s.close()
+
+
 class ConnectionLimits(ServerCase):
     """Small limits: 8 connections an address, 24 in all (the last 8 kept for addresses that
     hold fewer than 4). Deadlines long, so that the idle connections here stay."""
