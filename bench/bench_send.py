@@ -28,7 +28,8 @@ def run(bin_path, backend, nodes, clients, seconds, pg_url):
     import parley_harness as h
     importlib.reload(h)  # BIN and BACKEND are read at import
     store = h.Store()
-    fast = {"rate_per_second": 100000, "rate_burst": 100000}  # measure the store, not the limiter
+    # measure the store, not the limiters (per-seller bucket and per-party limits)
+    fast = dict(h.UNLIMITED_PARTIES, rate_per_second=100000, rate_burst=100000)
     lines = [{"type": "marketplace", "id": h.MP, "name": "Bench", "domains": ["example.com"],
               "locale": "en-US", "settings": fast},
              {"type": "seller", "id": "S1", "marketplace": h.MP, "name": "Seller", "email": "s@seller.test"}]

@@ -72,7 +72,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   int bad = line(s, "{\"type\":\"marketplace\",\"id\":\"M\",\"name\":\"Bench\",\"domains\":[\"example.com\"],"
-                    "\"locale\":\"en-US\",\"settings\":{\"rate_per_second\":1000000,\"rate_burst\":1000000}}");
+                    "\"locale\":\"en-US\",\"settings\":{\"rate_per_second\":1000000,\"rate_burst\":1000000,"
+                    /* the per-party limits out of the way too: the send is measured */
+                    "\"buyer_messages_per_minute\":0,\"buyer_messages_per_day\":0,"
+                    "\"buyer_threads_per_minute\":0,\"buyer_threads_per_day\":0}}");
   bad |= line(s, "{\"type\":\"seller\",\"id\":\"S1\",\"marketplace\":\"M\",\"name\":\"Seller\"}");
   bad |= line(s, "{\"type\":\"buyer\",\"id\":\"B1\",\"name\":\"Buyer\",\"email\":\"b@mail.test\",\"locale\":\"en-US\"}");
   int norders = rounds / 5 + 2;

@@ -2,7 +2,7 @@
 # bench_send_wrk.py - what one send costs on a short and on a long thread, under wrk.
 """Usage: bench/bench_send_wrk.py PARLEY_BIN [--seconds 4] [--conns 8,32,128]
                                   [--short-threads 256] [--long-threads 64] [--long-len 1000]
-                                  [--floor BENCH_SQLITE_FLOOR] [--prep PATH]
+                                  [--floor BENCH_SQLITE_FLOOR] [--prep PATH] [--perf PREFIX]
 
 One `parley serve` on SQLite (WAL, group commit) on loopback, rate limits set out of
 the way through the marketplace's settings. For each number of connections, wrk
@@ -12,7 +12,8 @@ policy), for --seconds each, to:
     each run (--short-threads of them, so that each grows by only a few messages);
   - long threads: threads of --long-len messages (buyer and seller alternating, imported
     with `parley import`), the same ones for every run (they grow as the runs go).
-Prints sends a second, p50 and p99 of one send, the server's CPU time a send (user +
+Prints sends a second, p50 and p99 of one send, write transactions a store transaction
+(/txn: group commit's batches) and a flush (/sync) on short threads, the server's CPU time a send (user +
 system, from /proc: unlike the rate, it does not move with other load on the machine), and
 the long/short ratios of sends a second and of CPU a send (short/long: 1 is the same cost). With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
 directory: the same disk. Needs `wrk` (apt-get install wrk)."""
@@ -32,19 +33,37 @@ def iso(t):
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def wrk(port, conns, seconds, token, text, ids, pid):
+def store_counts(port):
+    """parley_store_{commits,batches,syncs}_total from the server's /metrics."""
+    import urllib.request
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30).read().decode()
+    return [int(re.search(r"^parley_store_%s_total (\d+)$" % k, text, re.M).group(1))
+            for k in ("commits", "batches", "syncs")]
+
+
+def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % seconds, "--timeout", "30s",
            "-s", os.path.join(HERE, "send.lua"), "http://127.0.0.1:%d" % port, "--", token, text] + \
           [str(i) for i in ids]
+    s0 = store_counts(port)
     c0 = cpu_s(pid)
+    rec = None
+    if perf:  # a call-graph profile of the server during this run only
+        rec = subprocess.Popen(["perf", "record", "-q", "--call-graph", os.environ.get("PERF_CALLGRAPH", "fp"), "-F", os.environ.get("PERF_FREQ", "1999"), "-p", str(pid), "-o", perf],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     cpu = cpu_s(pid) - c0
+    if rec:
+        rec.send_signal(2)
+        rec.wait(timeout=60)
+    commits, batches, syncs = (b - a for a, b in zip(s0, store_counts(port)))
     m = re.search(r"RESULT ok=(\d+) bad=(\d+) rate=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+)", p.stdout)
     if not m:
         raise SystemExit("wrk failed:\n" + p.stdout + p.stderr)
     return {"ok": int(m.group(1)), "bad": int(m.group(2)), "rate": float(m.group(3)),
             "p50": float(m.group(4)), "p99": float(m.group(5)),
-            "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2)))}
+            "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
+            "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs)}
 
 
 def cpu_s(pid):
@@ -72,6 +91,9 @@ def main():
     ap.add_argument("--long-len", type=int, default=1000)
     ap.add_argument("--floor", help="path of bench_sqlite_floor")
     ap.add_argument("--prep", help="a prepared store to copy (made here, by import, when absent)")
+    ap.add_argument("--threads", type=int, default=8, help="parley serve --threads")
+    ap.add_argument("--perf", metavar="PREFIX",
+                    help="record a perf profile of the server during each run, PREFIX-CONNS-ROLE-short|long.data")
     ap.add_argument("--prep-only", action="store_true", help="only prepare the store of --prep")
     a = ap.parse_args()
     conns = [int(c) for c in a.conns.split(",")]
@@ -79,7 +101,8 @@ def main():
     os.environ["PARLEY_BACKEND"] = "sqlite"
     import parley_harness as h
     store = h.Store()
-    fast = {"rate_per_second": 1000000, "rate_burst": 1000000}  # measure the send, not the limiter
+    # measure the send, not the limiters (per-seller bucket and per-party limits)
+    fast = dict(h.UNLIMITED_PARTIES, rate_per_second=1000000, rate_burst=1000000)
     n_short = a.short_threads * len(conns) * 2
     lines = [{"type": "marketplace", "id": h.MP, "name": "Bench", "domains": ["example.com"],
               "locale": "en-US", "settings": fast},
@@ -142,7 +165,8 @@ def main():
     if len(free_orders) < n_short:
         raise SystemExit("the prepared store has %d free orders, %d needed" % (len(free_orders), n_short))
     floor(a.floor, store.dir)
-    srv = h.Server(store, ["--threads", "8"]).start()
+    # outbound mail stays queued: a send is measured, not its relay (bench_mail.sh is)
+    srv = h.Server(store, ["--threads", str(a.threads), "--smtp-relay", "off"]).start()
     long_refs = []  # the API's ids (opaque to the client)
     for o in long_orders:
         r = srv.get("/v1/threads?order_id=%s" % o, buyer)
@@ -166,18 +190,21 @@ def main():
     else:
         print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
     print("load average before the runs: %.1f" % os.getloadavg()[0])
-    print("%5s %-6s | %8s %7s %7s %6s %7s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
-          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "long/s", "p50 ms", "p99 ms",
-           "errors", "cpu us", "length", "ratio", "cpu"))
+    print("%5s %-6s | %8s %7s %7s %6s %7s %5s %5s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
+          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "/txn", "/sync",
+           "long/s", "p50 ms", "p99 ms", "errors", "cpu us", "length", "ratio", "cpu"))
     try:
         for n in conns:
             for role, tok, text in (("buyer", buyer, "Another question about the drill, number"),
                                     ("seller", agent, "Yes, the charger is in the box. Reference")):
-                short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads), srv.proc.pid)
+                prof = (lambda kind: "%s-%d-%s-%s.data" % (a.perf, n, role, kind)) if a.perf else (lambda kind: None)
+                short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads), srv.proc.pid,
+                            prof("short"))
                 length = mean_len(db, long_ids)
-                long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid)
-                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
+                long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid, prof("long"))
+                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %5.1f %5.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
                       (n, role, short["rate"], short["p50"], short["p99"], short["bad"], short["cpu_us"],
+                       short["per_batch"], short["per_sync"],
                        long_["rate"], long_["p50"], long_["p99"], long_["bad"], long_["cpu_us"], length,
                        long_["rate"] / short["rate"] if short["rate"] else 0,
                        short["cpu_us"] / long_["cpu_us"] if long_["cpu_us"] else 0), flush=True)

@@ -468,6 +468,18 @@ char *http__metrics_text(http_server *h) {
   EMIT("# TYPE parley_messages_total counter\n");
   for (int i = 0; i < SVC_STATUS_COUNT; i++)
     EMIT("parley_messages_total{status=\"%s\"} %lu\n", svc_status_names[i], counts[i]);
+  st_counters sc;
+  if (svc_store_counters(h->s, &sc)) {
+    EMIT("# HELP parley_store_commits_total Write transactions committed since start.\n");
+    EMIT("# TYPE parley_store_commits_total counter\n");
+    EMIT("parley_store_commits_total %llu\n", (unsigned long long)sc.commits);
+    EMIT("# HELP parley_store_batches_total Store transactions that held them (group commit).\n");
+    EMIT("# TYPE parley_store_batches_total counter\n");
+    EMIT("parley_store_batches_total %llu\n", (unsigned long long)sc.batches);
+    EMIT("# HELP parley_store_syncs_total Flushes to disk made to acknowledge them.\n");
+    EMIT("# TYPE parley_store_syncs_total counter\n");
+    EMIT("parley_store_syncs_total %llu\n", (unsigned long long)sc.syncs);
+  }
 #undef EMIT
   if (cap - n > 2048) n += http__budget_metrics(h->budget, out + n, cap - n);
   return out;

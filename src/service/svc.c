@@ -54,6 +54,13 @@ pl_err svc_ping(svc *s) {
   store_rollback(s->st);
   return e;
 }
+bool svc_store_counters(svc *s, st_counters *out) {
+  memset(out, 0, sizeof *out);
+  if (!s->st->ops->counters) return false;
+  s->st->ops->counters(s->st, out);
+  return true;
+}
+
 pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 
 /* Inside a batch (svc_batch_begin) an operation's transaction is a savepoint of the

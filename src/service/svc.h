@@ -65,6 +65,9 @@ void svc_free(svc *s);
 store *svc_store(svc *s);
 /* PL_OK when the store answers a query (for /healthz). */
 pl_err svc_ping(svc *s);
+/* How the store has been writing since start (group commit); false when the backend
+ * keeps no such counters. */
+bool svc_store_counters(svc *s, st_counters *out);
 pl_time svc_now(svc *s);
 
 /* Compiles the policy configuration now unless it is compiled already (otherwise the

@@ -10,6 +10,25 @@ static bool counts_as_answer(const st_message *m) {
          !strcmp(m->status, "delivered");
 }
 
+/* A seller message the buyer sees: delivered, not the team's note (st_thread.last_seller_id). */
+static bool seller_visible(const st_message *m) {
+  return !strcmp(m->direction, "seller") && strcmp(m->kind, "note") && m->status &&
+         !strcmp(m->status, "delivered");
+}
+
+/* The thread's newest buyer message and newest seller message the buyer sees, by id,
+ * over messages msgs[0..n) of the whole thread. */
+static void last_ids(st_thread *t, const st_message *msgs, size_t n) {
+  t->last_buyer_id = t->last_seller_id = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(msgs[i].direction, "buyer")) {
+      if (msgs[i].id > t->last_buyer_id) t->last_buyer_id = msgs[i].id;
+    } else if (seller_visible(&msgs[i]) && msgs[i].id > t->last_seller_id) {
+      t->last_seller_id = msgs[i].id;
+    }
+  }
+}
+
 /* The summary of messages msgs[0..n) in thread order, from zero: the whole thread, or
  * its end from the last counting answer on (which resets the counts anyway, and, a
  * delivered reply, is the newest message the buyer saw before it). Sets *oldest to the
@@ -64,6 +83,7 @@ pl_err svc__thread_recompute(svc *s, st_thread *t, pl_arena *a) {
   if (e) return e;
   pl_time oldest;
   summarize(t, msgs, n, &oldest);
+  last_ids(t, msgs, n);
   if ((e = set_due(s, t, oldest, a))) return e;
   pl_err se = svc__sla_refresh(s, t, a);
   if (se) return se;
@@ -82,6 +102,8 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
     t->last_message_at = m->at;
     static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
     if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
+    if (!strcmp(m->direction, "buyer") && m->id > t->last_buyer_id) t->last_buyer_id = m->id;
+    if (seller_visible(m) && m->id > t->last_seller_id) t->last_seller_id = m->id;
     if (!strcmp(m->direction, "buyer")) {
       if (strcmp(m->kind, "auto_reply")) { /* a buyer's out-of-office asks nothing */
         t->last_buyer_at = m->at;
@@ -109,6 +131,16 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
       t->last_buyer_at = last_buyer_at;
       e = set_due(s, t, oldest, a);
     }
+    /* A reply the buyer now sees (approved) is the newest one if it is newer; the newest
+     * one no longer seen (bounced) leaves the one before it, read from the whole thread:
+     * a rare event. */
+    if (!e && k == SVC__STATUS) {
+      if (seller_visible(m)) {
+        if (m->id > t->last_seller_id) t->last_seller_id = m->id;
+      } else if (m->id == t->last_seller_id) {
+        if (!(e = s->st->ops->message_list(s->st, t->id, a, &msgs, &n))) last_ids(t, msgs, n);
+      }
+    }
   }
   if (!e) e = svc__sla_changed(s, t, k, m, had_buyer, a);
   if (!e) e = s->st->ops->thread_update(s->st, t);
@@ -128,8 +160,13 @@ pl_err svc_thread_verify(svc *s, int64_t thread_id, pl_detail *d) {
   if (!e) {
     r = t;
     summarize(&r, msgs, n, &oldest);
+    last_ids(&r, msgs, n);
     e = set_due(s, &r, oldest, a);
   }
+  if (!e && (r.last_buyer_id != t.last_buyer_id || r.last_seller_id != t.last_seller_id))
+    e = pl_fail(d, PL_EINTERNAL, "thread T%lld: stored newest buyer/seller message %lld/%lld; recomputed %lld/%lld",
+                (long long)thread_id, (long long)t.last_buyer_id, (long long)t.last_seller_id,
+                (long long)r.last_buyer_id, (long long)r.last_seller_id);
   if (!e && (r.waiting != t.waiting || r.needs_response != t.needs_response ||
              r.response_due_at != t.response_due_at || r.last_message_at != t.last_message_at ||
              r.last_buyer_at != t.last_buyer_at || r.last_seller_at != t.last_seller_at ||

@@ -89,7 +89,8 @@ typedef struct {
   pl_time response_due_at; /* oldest unflagged waiting buyer message + 24 h; 0 = none */
   /* read with the thread, for display; not written by thread_update */
   char *buyer_alias, *buyer_name, *seller_name;
-  /* the newest buyer message, and the newest seller message the buyer can see (0 = none) */
+  /* the newest buyer message, and the newest seller message the buyer can see (delivered,
+   * not a note; 0 = none): what the unread marks compare with */
   int64_t last_buyer_id, last_seller_id;
   /* the time of the newest message the buyer can see (their own, a delivered seller
    * message; 0: none): what a buyer's list is ordered by, so that the team's notes and
@@ -317,6 +318,13 @@ typedef struct {
   pl_time created_at;
 } st_idem;
 
+/* How the store has been writing since it opened (the /metrics page). */
+typedef struct {
+  uint64_t commits; /* callers' write transactions committed */
+  uint64_t batches; /* the store's own transactions that held them (group commit) */
+  uint64_t syncs;   /* flushes to disk made to acknowledge them */
+} st_counters;
+
 typedef struct store_ops {
   const char *name;
   void (*close)(store *s);
@@ -324,6 +332,9 @@ typedef struct store_ops {
   pl_err (*commit)(store *s);
   void (*rollback)(store *s);
   pl_err (*ping)(store *s);
+  /* Optional (NULL when the backend has none of its own: PostgreSQL commits and flushes
+   * in the server). */
+  void (*counters)(store *s, st_counters *out);
   /* Nested transactions inside begin/commit: ST_SP_BEGIN opens a savepoint,
    * ST_SP_RELEASE keeps what was done since, ST_SP_ROLLBACK undoes it and leaves the
    * outer transaction usable (an import keeps its good lines, drops a bad one). */

@@ -52,11 +52,7 @@ enum {
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
   " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " (SELECT mb.id FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'"     \
-  "   ORDER BY mb.id DESC LIMIT 1),"                                                          \
-  " (SELECT ms.id FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"            \
-  "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered' ORDER BY ms.id DESC LIMIT 1), t.buyer_last_at"
+  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
 
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
@@ -163,7 +159,8 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
                       " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
                       " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
-                      " response_due_at = $12, buyer_last_at = $13 WHERE id = $1 AND seller_id = $2",
+                      " response_due_at = $12, buyer_last_at = $13, last_buyer_id = $14,"
+                      " last_seller_id = $15 WHERE id = $1 AND seller_id = $2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                            THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
@@ -895,6 +892,8 @@ static pl_err pg_thread_update(store *s, const st_thread *t) {
   p_int(&p, t->buyer_read_id);
   p_int(&p, t->response_due_at);
   p_int(&p, t->buyer_last_at);
+  p_int(&p, t->last_buyer_id);
+  p_int(&p, t->last_seller_id);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
   return !e && n != 1 ? PL_ENOTFOUND : e;

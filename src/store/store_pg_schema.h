@@ -323,6 +323,17 @@ static const char *const store_pg_migrations[] = {
     "  PRIMARY KEY (principal, key));"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"
     "CREATE INDEX attachments_created ON attachments(created_at);",
+    /* The newest buyer message and the newest seller message the buyer can see, kept on
+     * the thread (svc__thread_changed) rather than found by walking its messages back on
+     * every read of the thread (docs/scaling.md). */
+    "ALTER TABLE threads ADD COLUMN last_buyer_id BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE threads ADD COLUMN last_seller_id BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE threads SET"
+    "  last_buyer_id = coalesce((SELECT max(mb.id) FROM messages mb"
+    "    WHERE mb.thread_id = threads.id AND mb.direction = 'buyer'), 0),"
+    "  last_seller_id = coalesce((SELECT max(ms.id) FROM messages ms"
+    "    JOIN message_state ss ON ss.message_id = ms.id WHERE ms.thread_id = threads.id"
+    "    AND ms.direction = 'seller' AND ms.kind <> 'note' AND ss.status = 'delivered'), 0);",
 };
 
 #endif

@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -39,11 +41,7 @@ enum {
   "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
   " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
   " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " (SELECT mb.id FROM messages mb WHERE mb.thread_id = t.id AND mb.direction = 'buyer'"     \
-  "   ORDER BY mb.id DESC LIMIT 1),"                                                          \
-  " (SELECT ms.id FROM messages ms JOIN message_state ss ON ss.message_id = ms.id"            \
-  "   WHERE ms.thread_id = t.id AND ms.direction = 'seller' AND ms.kind <> 'note'"            \
-  "   AND ss.status = 'delivered' ORDER BY ms.id DESC LIMIT 1), t.buyer_last_at"
+  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
 
 #define MSG_COLS                                                                          \
   "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
@@ -140,7 +138,8 @@ static const char *const sql[Q__COUNT] = {
   [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
                       " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
                       " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
-                      " response_due_at = ?12, buyer_last_at = ?13 WHERE id = ?1 AND seller_id = ?2",
+                      " response_due_at = ?12, buyer_last_at = ?13, last_buyer_id = ?14,"
+                      " last_seller_id = ?15 WHERE id = ?1 AND seller_id = ?2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                            THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
@@ -209,18 +208,49 @@ static const char *const sql[Q__COUNT] = {
                   " ORDER BY m.at, m.id LIMIT ?2",
 };
 
+/* One caller's transaction that has been released into the open batch and waits for
+ * the batch's COMMIT (sq_commit). Lives on the caller's stack. */
+typedef struct sq_member {
+  struct sq_member *next;
+  bool done;       /* the batch has ended: result says how */
+  pl_err result;   /* PL_OK: committed, with this number in commit order */
+  uint64_t number;
+} sq_member;
+
+/* Statements that begin and end transactions (tx), prepared once per connection. */
+enum { TX_BEGIN, TX_BEGIN_IMMEDIATE, TX_COMMIT, TX_ROLLBACK, TX_SAVEPOINT, TX_RELEASE, TX_ROLLBACK_TO, TX__COUNT };
+static const char *const tx_sql[TX__COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
+                                              "SAVEPOINT pl_tx", "RELEASE pl_tx", "ROLLBACK TO pl_tx"};
+/* Connections for read-only transactions (at most 32: a bit each in reader_free). */
+#define SQ_READERS 4
+
+/* At most this many callers' transactions share one SQLite transaction. */
+#define SQ_BATCH_MAX 64
+/* How long a flush waits for writers still on their way to a COMMIT (durable). */
+#define SQ_SYNC_DELAY_US 2000
+
 struct sq_store {
   store base;
   sqlite3 *db;
-  pthread_mutex_t mu;
-  bool writing; /* the open transaction was begun for writing */
-  /* Group commit (sq_commit): a commit is written with synchronous=NORMAL, then made
+  pthread_mutex_t mu;   /* the connection: held from a caller's begin to its commit */
+  bool writing;         /* the caller's transaction was begun for writing */
+  /* Batches (sq_begin, sq_commit): callers' write transactions are savepoints of one
+   * SQLite transaction that stays open while more writers wait for the connection; the
+   * last of them commits it for all. Under mu. */
+  atomic_int want_write; /* writers waiting for mu */
+  bool tx_open;          /* the connection's SQLite transaction is open */
+  bool tx_write;         /* it was begun IMMEDIATE: a batch of writes */
+  sq_member *members;    /* released into it, waiting for its COMMIT */
+  unsigned n_members;
+  atomic_int pending;    /* n_members, readable without mu (durable) */
+  /* Group commit (sq_commit): a batch is written with synchronous=NORMAL, then made
    * durable by one fdatasync of the WAL shared by every commit that is waiting for one. */
   pthread_mutex_t sync_mu;
   pthread_cond_t sync_cv;
   char *wal_path, *db_path;
   int wal_fd;           /* the WAL, opened by the syncing thread; -1 until needed */
-  uint64_t committed;   /* write transactions committed, in WAL order */
+  uint64_t committed;   /* callers' write transactions committed, in WAL order */
+  uint64_t batches;     /* SQLite transactions that committed them */
   uint64_t synced;      /* of those, made durable */
   bool syncing;         /* a thread is in fdatasync for the others */
   bool broken;          /* an fdatasync failed: nothing more is acknowledged */
@@ -229,7 +259,26 @@ struct sq_store {
   void *sync_ctx;
   sqlite3_stmt *stmt[Q__COUNT];
   sqlite3_stmt *more[SQ_MORE_STATEMENTS]; /* statements of the other store_sqlite_*.c files */
+  sqlite3_stmt *tx[TX__COUNT];            /* BEGIN, COMMIT, savepoints (tx) */
+  /* Read-only transactions run on connections of their own (sq_begin), beside the
+   * writer: WAL gives each a snapshot of what has committed, and they never wait for
+   * the writer's lock. None for an in-memory database (each connection would be a
+   * database of its own). Only in the store that was opened; a reader has none. */
+  sq_store *readers[SQ_READERS];
+  int n_readers;
+  unsigned reader_free; /* bit i: readers[i] is free */
+  pthread_mutex_t pool_mu;
+  pthread_cond_t pool_cv;
 };
+
+/* The connection the calling thread's transaction is on: a reader of s while a read-only
+ * transaction is open, else s itself (the writer). */
+static _Thread_local sq_store *tl_reader;
+static _Thread_local store *tl_owner;
+
+sq_store *sq__conn(store *s) {
+  return tl_owner == s && tl_reader ? tl_reader : (sq_store *)s;
+}
 
 static pl_err sq_err(sq_store *q, int rc) {
   switch (rc) {
@@ -288,6 +337,25 @@ static pl_err exec(sq_store *q, const char *s) {
   return sqlite3_exec(q->db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
 }
 
+/* Runs transaction statement i (TX_*) of connection q, prepared on first use: every
+ * request begins and ends a transaction, so they are not parsed each time. */
+static pl_err tx(sq_store *q, int i) {
+  sqlite3_stmt *st = q->tx[i];
+  if (!st) {
+    if (sqlite3_prepare_v3(q->db, tx_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+      return PL_ESTORE;
+    q->tx[i] = st;
+  }
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
+}
+
+/* Undoes the caller's savepoint, leaving the batch's transaction open. */
+static void undo_member(sq_store *q) {
+  if (!sqlite3_get_autocommit(q->db) && !tx(q, TX_ROLLBACK_TO)) tx(q, TX_RELEASE);
+}
+
 sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
   sqlite3_stmt *st = q->more[slot];
   if (!st) {
@@ -303,12 +371,12 @@ sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
 sqlite3 *sq__db(sq_store *q) { return q->db; }
 
 void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx) {
-  SQ(s)->sync_hook = hook;
-  SQ(s)->sync_ctx = ctx;
+  ((sq_store *)s)->sync_hook = hook;
+  ((sq_store *)s)->sync_ctx = ctx;
 }
 
 void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, uint64_t *syncs) {
-  sq_store *q = SQ(s);
+  sq_store *q = ((sq_store *)s);
   pthread_mutex_lock(&q->sync_mu);
   *committed = q->committed;
   *synced = q->synced;
@@ -316,13 +384,42 @@ void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, ui
   pthread_mutex_unlock(&q->sync_mu);
 }
 
+static void sq_counters(store *s, st_counters *o) {
+  sq_store *q = ((sq_store *)s);
+  pthread_mutex_lock(&q->sync_mu);
+  o->commits = q->committed;
+  o->batches = q->batches;
+  o->syncs = q->syncs;
+  pthread_mutex_unlock(&q->sync_mu);
+}
+
+void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers) {
+  sq_store *q = ((sq_store *)s);
+  pthread_mutex_lock(&q->sync_mu);
+  *batches = q->batches;
+  pthread_mutex_unlock(&q->sync_mu);
+  *waiting_writers = atomic_load(&q->want_write);
+}
+
 /* ---- transactions ------------------------------------------------------------- */
 
-static void sq_close(store *s) {
-  sq_store *q = SQ(s);
+/* Closes one connection's statements and database. */
+static void close_conn(sq_store *q) {
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
   for (int i = 0; i < SQ_MORE_STATEMENTS; i++) sqlite3_finalize(q->more[i]);
+  for (int i = 0; i < TX__COUNT; i++) sqlite3_finalize(q->tx[i]);
   sqlite3_close(q->db);
+}
+
+static void sq_close(store *s) {
+  sq_store *q = (sq_store *)s;
+  for (int i = 0; i < q->n_readers; i++) {
+    close_conn(q->readers[i]);
+    free(q->readers[i]);
+  }
+  pthread_mutex_destroy(&q->pool_mu);
+  pthread_cond_destroy(&q->pool_cv);
+  close_conn(q);
   if (q->wal_fd >= 0) close(q->wal_fd);
   pthread_mutex_destroy(&q->mu);
   pthread_mutex_destroy(&q->sync_mu);
@@ -332,13 +429,118 @@ static void sq_close(store *s) {
   free(q);
 }
 
+/* Ends the open batch (mu held): COMMIT when a member waits for it, else ROLLBACK, and
+ * tells every member how it ended. When SQLite has already rolled the transaction back
+ * (an I/O error, a full disk), every member fails: none of them was acknowledged. */
+static void end_batch(sq_store *q) {
+  pl_err e = PL_OK;
+  if (sqlite3_get_autocommit(q->db)) e = PL_ESTORE; /* SQLite ended it itself */
+  else if (q->n_members) e = tx(q, TX_COMMIT);
+  else tx(q, TX_ROLLBACK);
+  if (e && !sqlite3_get_autocommit(q->db)) tx(q, TX_ROLLBACK);
+  q->tx_open = false;
+  pthread_mutex_lock(&q->sync_mu);
+  /* the list is newest first: number the members in the order they joined */
+  sq_member *order = NULL;
+  for (sq_member *m = q->members, *next; m; m = next) {
+    next = m->next;
+    m->next = order;
+    order = m;
+  }
+  for (sq_member *m = order, *next; m; m = next) {
+    next = m->next;
+    m->result = e;
+    if (!e) m->number = ++q->committed;
+    m->done = true; /* m may be gone once the lock is released */
+  }
+  if (q->n_members && !e) q->batches++;
+  q->members = NULL;
+  q->n_members = 0;
+  atomic_store(&q->pending, 0);
+  pthread_cond_broadcast(&q->sync_cv);
+  pthread_mutex_unlock(&q->sync_mu);
+}
+
+/* After a caller's transaction has ended (mu held): a batch of writes stays open for the
+ * next writer while one waits for the connection and the batch is not full; otherwise
+ * it ends now. A read-only transaction ends at once. */
+static void after_member(sq_store *q) {
+  if (!q->tx_open) return;
+  if (!q->tx_write) {
+    tx(q, TX_COMMIT);
+    q->tx_open = false;
+    return;
+  }
+  if (sqlite3_get_autocommit(q->db) || atomic_load(&q->want_write) == 0 || q->n_members >= SQ_BATCH_MAX)
+    end_batch(q);
+}
+
+/* A read-only transaction on a free reader connection: it sees what had committed when it
+ * began, and waits for no writer. PL_ENOTFOUND when the store has no readers. */
+static pl_err begin_read(sq_store *q) {
+  if (!q->n_readers) return PL_ENOTFOUND;
+  pthread_mutex_lock(&q->pool_mu);
+  while (!q->reader_free) pthread_cond_wait(&q->pool_cv, &q->pool_mu);
+  int i = __builtin_ctz(q->reader_free);
+  q->reader_free &= ~(1u << i);
+  pthread_mutex_unlock(&q->pool_mu);
+  sq_store *r = q->readers[i];
+  pl_err e = tx(r, TX_BEGIN);
+  if (e) {
+    pthread_mutex_lock(&q->pool_mu);
+    q->reader_free |= 1u << i;
+    pthread_cond_signal(&q->pool_cv);
+    pthread_mutex_unlock(&q->pool_mu);
+    return e;
+  }
+  tl_reader = r;
+  tl_owner = &q->base;
+  return PL_OK;
+}
+
+/* Ends the calling thread's read-only transaction and frees its reader. */
+static void end_read(sq_store *q) {
+  sq_store *r = tl_reader;
+  if (!sqlite3_get_autocommit(r->db)) tx(r, TX_COMMIT);
+  tl_reader = NULL;
+  tl_owner = NULL;
+  int i = 0;
+  while (q->readers[i] != r) i++;
+  pthread_mutex_lock(&q->pool_mu);
+  q->reader_free |= 1u << i;
+  pthread_cond_signal(&q->pool_cv);
+  pthread_mutex_unlock(&q->pool_mu);
+}
+
+/* A read-only transaction runs on a reader (begin_read). A write transaction is a
+ * savepoint of the writer's SQLite transaction: begun here when none is open, or joined
+ * when a batch of writes is open (sq_commit). */
 static pl_err sq_begin(store *s, bool write) {
-  sq_store *q = SQ(s);
+  sq_store *q = (sq_store *)s;
+  if (!write) {
+    pl_err e = begin_read(q);
+    if (e != PL_ENOTFOUND) return e;
+  }
+  if (write) atomic_fetch_add(&q->want_write, 1);
   pthread_mutex_lock(&q->mu);
-  pl_err e = exec(q, write ? "BEGIN IMMEDIATE" : "BEGIN");
-  if (e) pthread_mutex_unlock(&q->mu);
-  else q->writing = write;
-  return e;
+  if (write) atomic_fetch_sub(&q->want_write, 1);
+  if (q->tx_open && sqlite3_get_autocommit(q->db)) end_batch(q); /* SQLite ended it: fail it */
+  pl_err e = PL_OK;
+  if (!q->tx_open) {
+    e = tx(q, write ? TX_BEGIN_IMMEDIATE : TX_BEGIN);
+    if (!e) {
+      q->tx_open = true;
+      q->tx_write = write;
+    }
+  }
+  if (!e) e = tx(q, TX_SAVEPOINT);
+  if (e) {
+    after_member(q);
+    pthread_mutex_unlock(&q->mu);
+    return e;
+  }
+  q->writing = write;
+  return PL_OK;
 }
 
 /* fdatasync of the WAL file, reopened when SQLite replaced it (it does not while this
@@ -372,6 +574,21 @@ static pl_err durable(sq_store *q, uint64_t mine) {
       continue;
     }
     q->syncing = true;
+    /* A flush costs the same for one transaction or many: while writers are still on
+     * their way to a COMMIT (waiting for the connection, or released into an open batch),
+     * wait a little for them, as PostgreSQL's commit_delay does, up to SQ_SYNC_DELAY_US. */
+    if (atomic_load(&q->want_write) > 0 || atomic_load(&q->pending) > 0) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += SQ_SYNC_DELAY_US * 1000L;
+      if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+      }
+      while ((atomic_load(&q->want_write) > 0 || atomic_load(&q->pending) > 0) &&
+             pthread_cond_timedwait(&q->sync_cv, &q->sync_mu, &until) == 0) {
+      }
+    }
     uint64_t upto = q->committed;
     pthread_mutex_unlock(&q->sync_mu);
     if (q->sync_hook) q->sync_hook(q->sync_ctx);
@@ -394,41 +611,58 @@ static pl_err durable(sq_store *q, uint64_t mine) {
   return e;
 }
 
-/* Group commit: COMMIT writes the transaction to the WAL without waiting for the disk
- * (synchronous=NORMAL), the connection goes to the next transaction at once, and the
- * caller returns only when an fdatasync that began after its COMMIT has finished. One
- * fsync then serves every transaction that committed meanwhile, so that durability does
- * not cost one disk flush per request. Nothing is acknowledged before it is durable: the
- * caller answers only after this returns PL_OK. */
+/* Group commit, in two steps. First the batch: the caller's savepoint is released into
+ * the connection's open SQLite transaction, and while other writers wait for the
+ * connection it stays open for them (up to SQ_BATCH_MAX callers), so that the pages a
+ * batch shares (indexes, the thread and clock rows, the audit chain's head) are written to
+ * the WAL once, not once per caller. The last caller commits it (synchronous=NORMAL: no
+ * wait for the disk) and the connection goes to the next transaction at once. Then
+ * durability: each caller returns only when an fdatasync that began after its batch's
+ * COMMIT has finished, one fsync serving every batch that committed meanwhile. A caller
+ * that fails rolls back its own savepoint only. Nothing is acknowledged before it is
+ * durable: the caller answers only after this returns PL_OK. */
 static pl_err sq_commit(store *s) {
-  sq_store *q = SQ(s);
-  bool wrote = q->writing;
-  pl_err e = PL_OK;
+  sq_store *q = (sq_store *)s;
+  if (tl_reader && tl_owner == s) {
+    end_read(q);
+    return PL_OK;
+  }
   pthread_mutex_lock(&q->sync_mu);
   bool broken = q->broken;
   pthread_mutex_unlock(&q->sync_mu);
-  if (broken) {
-    exec(q, "ROLLBACK");
+  pl_err e = broken ? PL_ESTORE : tx(q, TX_RELEASE);
+  if (e || sqlite3_get_autocommit(q->db)) {
+    undo_member(q);
+    after_member(q);
     pthread_mutex_unlock(&q->mu);
     return PL_ESTORE;
   }
-  e = exec(q, "COMMIT");
-  if (e) exec(q, "ROLLBACK");
-  uint64_t mine = 0;
-  if (!e && wrote) {
-    /* numbered under the connection's lock: in the order the WAL holds them */
-    pthread_mutex_lock(&q->sync_mu);
-    mine = ++q->committed;
-    pthread_mutex_unlock(&q->sync_mu);
+  if (!q->writing || !q->tx_write) { /* nothing of its own to make durable */
+    after_member(q);
+    pthread_mutex_unlock(&q->mu);
+    return PL_OK;
   }
+  sq_member me = {.next = q->members};
+  q->members = &me;
+  q->n_members++;
+  atomic_store(&q->pending, (int)q->n_members);
+  after_member(q);
   pthread_mutex_unlock(&q->mu);
-  if (mine) e = durable(q, mine);
-  return e;
+  pthread_mutex_lock(&q->sync_mu);
+  while (!me.done) pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+  pthread_mutex_unlock(&q->sync_mu);
+  if (me.result) return me.result;
+  return durable(q, me.number);
 }
 
 static void sq_rollback(store *s) {
-  sq_store *q = SQ(s);
-  exec(q, "ROLLBACK");
+  sq_store *q = (sq_store *)s;
+  if (tl_reader && tl_owner == s) {
+    end_read(q);
+    return;
+  }
+  undo_member(q);
+  after_member(q);
   pthread_mutex_unlock(&q->mu);
 }
 
@@ -826,6 +1060,8 @@ static pl_err sq_thread_update(store *s, const st_thread *t) {
   sqlite3_bind_int64(st, 11, t->buyer_read_id);
   sqlite3_bind_int64(st, 12, t->response_due_at);
   sqlite3_bind_int64(st, 13, t->buyer_last_at);
+  sqlite3_bind_int64(st, 14, t->last_buyer_id);
+  sqlite3_bind_int64(st, 15, t->last_seller_id);
   pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(q->db) != 1) e = PL_ENOTFOUND;
   return e;
@@ -1355,6 +1591,7 @@ static const store_ops sq_ops = {
   .commit = sq_commit,
   .rollback = sq_rollback,
   .ping = sq_ping,
+  .counters = sq_counters,
   .savepoint = sq_savepoint,
   .marketplace_put = sq_marketplace_put,
   .marketplace_get = sq_marketplace_get,
@@ -1505,8 +1742,26 @@ static pl_err migrate(sq_store *q, pl_detail *d) {
   return PL_OK;
 }
 
+/* Opens the connections of read-only transactions (sq_begin) on the file q has open. */
+static pl_err open_readers(sq_store *q, pl_detail *d) {
+  for (int i = 0; i < SQ_READERS; i++) {
+    sq_store *r = pl_xcalloc(1, sizeof *r);
+    q->readers[q->n_readers++] = r;
+    if (sqlite3_open_v2(q->db_path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+      return pl_fail(d, PL_ESTORE, "cannot open %s: %s", q->db_path, r->db ? sqlite3_errmsg(r->db) : "no memory");
+    sqlite3_busy_timeout(r->db, 5000);
+    /* query_only: a write in a read-only transaction is a bug, and fails as one */
+    if (exec(r, "PRAGMA query_only = 1") || exec(r, "PRAGMA temp_store = MEMORY"))
+      return pl_fail(d, PL_ESTORE, "cannot configure %s: %s", q->db_path, sqlite3_errmsg(r->db));
+    q->reader_free |= 1u << i;
+  }
+  return PL_OK;
+}
+
 pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   sq_store *q = pl_xcalloc(1, sizeof *q);
+  pthread_mutex_init(&q->pool_mu, NULL);
+  pthread_cond_init(&q->pool_cv, NULL);
   q->base.ops = &sq_ops;
   pthread_mutex_init(&q->mu, NULL);
   pthread_mutex_init(&q->sync_mu, NULL);
@@ -1523,8 +1778,10 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
    * synchronous=NORMAL: a commit is made durable by sq_commit's shared fdatasync of the
    * WAL (group commit) before the request is acknowledged; checkpoints still sync the WAL
    * before they copy it and the database after. */
+  /* temp_store=MEMORY keeps the statement and savepoint journals (every caller's
+   * transaction is a savepoint of its batch) in memory instead of temporary files. */
   if (exec(q, "PRAGMA journal_mode = WAL") || exec(q, "PRAGMA synchronous = NORMAL") ||
-      exec(q, "PRAGMA foreign_keys = ON")) {
+      exec(q, "PRAGMA foreign_keys = ON") || exec(q, "PRAGMA temp_store = MEMORY")) {
     pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
     goto fail;
   }
@@ -1538,6 +1795,7 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
     }
   }
   if (migrate(q, d)) goto fail;
+  if (q->db_path && open_readers(q, d)) goto fail;
   *out = &q->base;
   return PL_OK;
 fail:

@@ -19,7 +19,10 @@
 #define SQ_SLOT_LIMITS 160 /* store_sqlite_limits.c: 160..175 */
 
 typedef struct sq_store sq_store;
-#define SQ(s) ((sq_store *)(s))
+/* The connection of the calling thread's transaction on s: a reader connection during a
+ * read-only transaction, else the writer (store_sqlite.c sq_begin). */
+sq_store *sq__conn(store *s);
+#define SQ(s) sq__conn(s)
 
 /* The cached statement of a slot, prepared from text on first use, reset and with its
  * bindings cleared; NULL when it does not prepare. */
@@ -37,6 +40,9 @@ void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o);
  * fdatasync calls that took. */
 void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx);
 void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, uint64_t *syncs);
+/* Tests: SQLite transactions that committed callers' transactions, and writers waiting for the
+ * connection (a batch stays open for them). */
+void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */

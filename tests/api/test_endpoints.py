@@ -2,7 +2,7 @@
 import re
 import unittest
 
-from parley_harness import MP, FastCase, main
+from parley_harness import BACKEND, MP, FastCase, main
 
 ORDER_TOPICS = ["item_not_received", "wrong_item", "damaged_or_defective", "return_request",
                 "product_question", "shipping_delivery", "other"]
@@ -41,6 +41,18 @@ class Endpoints(FastCase):
         text2 = self.srv.get("/metrics").body.decode()
         m2 = re.search(r'^parley_http_requests_total\{code="2xx"\} (\d+)$', text2, re.M)
         self.assertGreater(int(m2.group(1)), int(m.group(1)))
+        # SQLite's group commit: every write transaction is counted, held by no more
+        # store transactions than there were writes, each acknowledged after a flush
+        store = lambda text, name: int(re.search(r"^parley_store_%s_total (\d+)$" % name, text, re.M).group(1))
+        if BACKEND == "sqlite":
+            commits, batches, syncs = (store(text2, k) for k in ("commits", "batches", "syncs"))
+            self.assertGreaterEqual(commits, 1)
+            self.assertTrue(1 <= batches <= commits, text2)
+            self.assertTrue(1 <= syncs <= batches, text2)
+            self.start_thread(self.fx.b2, self.new_order("B2", "S1"), "other", "one more write")
+            self.assertGreater(store(self.srv.get("/metrics").body.decode(), "commits"), commits)
+        else:
+            self.assertNotIn("parley_store_commits_total", text2)
 
     # ---- /v1/me ------------------------------------------------------------------------
 

@@ -1338,7 +1338,7 @@ static void test_limits_and_keys(void **state) {
   OK(OPS(f)->idem_finish(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
   OK(OPS(f)->idem_release(f->s, "agent:7", "k1"));
   C(f);
-  R(f);
+  W(f);
   OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
   store_rollback(f->s);
   W(f);
@@ -1568,6 +1568,91 @@ static void test_group_commit(void **state) {
   store_rollback(f->s);
 }
 
+/* ---- batches (SQLite) ------------------------------------------------------------------ */
+
+typedef struct {
+  fx *f;
+  const char *name;
+  bool undo; /* rolls its transaction back instead of committing */
+  pl_err e;
+} batch_writer;
+
+static void *batch_read(void *arg) {
+  batch_writer *w = arg;
+  pl_arena *a = pl_arena_new();
+  st_buyer b;
+  w->e = store_begin(w->f->s, false);
+  if (!w->e) {
+    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, a, &b);
+    store_rollback(w->f->s);
+  }
+  pl_arena_free(a);
+  return NULL;
+}
+
+static void *batch_write(void *arg) {
+  batch_writer *w = arg;
+  w->e = store_begin(w->f->s, true);
+  if (w->e) return NULL;
+  st_buyer b = {.id = (char *)w->name, .name = (char *)w->name, .locale = "en-US", .email_sealed = "x",
+                .email_hash = (char *)w->name};
+  w->e = w->f->s->ops->buyer_put(w->f->s, &b);
+  if (w->e || w->undo) store_rollback(w->f->s);
+  else w->e = store_commit(w->f->s);
+  return NULL;
+}
+
+/* Writers that wait for the connection while a write transaction is open join it: one
+ * SQLite transaction and one flush for all of them. One that rolls back undoes only its
+ * own work; a read-only transaction meanwhile neither waits for the writer nor sees what
+ * the open batch has not committed. */
+static void test_batch(void **state) {
+  fx *f = *state;
+  uint64_t b0, c0, s0, n0;
+  int waiting;
+  sq__batch_counts(f->s, &b0, &waiting);
+  sq__group_commit_counts(f->s, &c0, &s0, &n0);
+  W(f);
+  st_buyer first = {.id = "Batch 0", .name = "Batch 0", .locale = "en-US", .email_sealed = "x",
+                    .email_hash = "Batch 0"};
+  OK(OPS(f)->buyer_put(f->s, &first));
+  batch_writer w[3] = {{.f = f, .name = "Batch 1"}, {.f = f, .name = "Batch 2", .undo = true},
+                       {.f = f, .name = "Batch 3"}};
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++) assert_int_equal(pthread_create(&th[i], NULL, batch_write, &w[i]), 0);
+  /* wait until all three wait for the connection (no deadline: a hang fails the suite) */
+  do {
+    usleep(1000);
+    sq__batch_counts(f->s, &b0, &waiting);
+  } while (waiting < 3);
+  /* a reader does not wait for the writer, and sees only what has committed */
+  batch_writer rd = {.f = f, .name = "Batch 0"};
+  pthread_t rth;
+  assert_int_equal(pthread_create(&rth, NULL, batch_read, &rd), 0);
+  pthread_join(rth, NULL);
+  assert_int_equal(rd.e, PL_ENOTFOUND);
+  C(f); /* returns once the last of the three has ended the batch and it is durable */
+  for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 3; i++) assert_int_equal(w[i].e, PL_OK);
+  uint64_t b1, c1, s1, n1;
+  sq__batch_counts(f->s, &b1, &waiting);
+  sq__group_commit_counts(f->s, &c1, &s1, &n1);
+  assert_int_equal(b1 - b0, 1);
+  assert_int_equal(c1 - c0, 3);
+  assert_int_equal(n1 - n0, 1);
+  R(f);
+  st_buyer b;
+  OK(OPS(f)->buyer_get(f->s, "Batch 0", f->a, &b));
+  OK(OPS(f)->buyer_get(f->s, "Batch 1", f->a, &b));
+  assert_int_equal(OPS(f)->buyer_get(f->s, "Batch 2", f->a, &b), PL_ENOTFOUND);
+  OK(OPS(f)->buyer_get(f->s, "Batch 3", f->a, &b));
+  store_rollback(f->s);
+  /* a read-only transaction cannot write: it runs on a reader connection */
+  R(f);
+  assert_int_not_equal(OPS(f)->buyer_put(f->s, &first), PL_OK);
+  store_rollback(f->s);
+}
+
 static void test_concurrent(void **state) {
   fx *f = *state;
   world(f);
@@ -1649,7 +1734,8 @@ static void test_pg_two_nodes(void **state) {
 
 int main(void) {
   const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
-                                            cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown)};
+                                            cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown),
+                                            cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {
