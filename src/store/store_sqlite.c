@@ -224,6 +224,18 @@ static const char *const tx_sql[TX__COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMI
 /* Connections for read-only transactions (at most 32: a bit each in reader_free). */
 #define SQ_READERS 4
 
+/* A row for a full-text index (messages_fts or seller_search_fts), written when its batch
+ * ends (index_later). */
+typedef struct {
+  bool seller; /* seller_search_fts, else messages_fts */
+  int64_t rowid;
+  char *text;
+} sq_index_row;
+
+/* A caller's own index rows are written at once, inside its savepoint, when this many
+ * wait (an import of many messages in one transaction). */
+#define SQ_INDEX_FLUSH 256
+
 /* At most this many callers' transactions share one SQLite transaction. */
 #define SQ_BATCH_MAX 64
 /* How long a flush waits for writers still on their way to a COMMIT (durable). */
@@ -243,6 +255,14 @@ struct sq_store {
   sq_member *members;    /* released into it, waiting for its COMMIT */
   unsigned n_members;
   atomic_int pending;    /* n_members, readable without mu (durable) */
+  /* Full-text index rows of the open batch, written just before its COMMIT: an FTS5
+   * table flushes what it holds at every savepoint, so rows written by each caller
+   * would make one index segment a caller instead of one a batch. marks[i]: where the
+   * rows of the i-th open savepoint begin (0: the caller's own, then sq_savepoint's). */
+  sq_index_row *index;
+  size_t n_index, cap_index;
+  size_t *marks;
+  size_t n_marks, cap_marks;
   /* Group commit (sq_commit): a batch is written with synchronous=NORMAL, then made
    * durable by one fdatasync of the WAL shared by every commit that is waiting for one. */
   pthread_mutex_t sync_mu;
@@ -351,8 +371,61 @@ static pl_err tx(sq_store *q, int i) {
   return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
 }
 
+/* Writes the index rows from `from` on, in the savepoint now open, and forgets them. */
+static pl_err index_write(sq_store *q, size_t from) {
+  pl_err e = PL_OK;
+  for (size_t i = from; i < q->n_index; i++) {
+    sq_index_row *r = &q->index[i];
+    if (!e) {
+      sqlite3_stmt *st = stmt(q, r->seller ? Q_MSG_SELLER_FTS : Q_MSG_FTS);
+      if (!st) {
+        e = PL_ESTORE;
+      } else {
+        sqlite3_bind_int64(st, 1, r->rowid);
+        sqlite3_bind_text(st, 2, r->text, -1, SQLITE_STATIC);
+        e = sq__run(q, st);
+      }
+    }
+    free(r->text);
+  }
+  q->n_index = from;
+  return e;
+}
+
+/* Forgets the index rows from `from` on (their savepoint was rolled back). */
+static void index_drop(sq_store *q, size_t from) {
+  for (size_t i = from; i < q->n_index; i++) free(q->index[i].text);
+  if (from < q->n_index) q->n_index = from;
+}
+
+/* Where the innermost open savepoint's index rows begin. */
+static size_t index_mark(const sq_store *q) { return q->n_marks ? q->marks[q->n_marks - 1] : 0; }
+
+static void mark_push(sq_store *q) {
+  if (q->n_marks == q->cap_marks) {
+    q->cap_marks = q->cap_marks ? 2 * q->cap_marks : 8;
+    q->marks = pl_xrealloc(q->marks, q->cap_marks * sizeof *q->marks);
+  }
+  q->marks[q->n_marks++] = q->n_index;
+}
+
+/* Queues a row for a full-text index until the batch ends. The innermost savepoint's
+ * own rows are written at once when many wait: they are its own, so its rollback undoes
+ * them with the rest. */
+static pl_err index_later(sq_store *q, bool seller, int64_t rowid, const char *text) {
+  if (q->n_index == q->cap_index) {
+    q->cap_index = q->cap_index ? 2 * q->cap_index : 64;
+    q->index = pl_xrealloc(q->index, q->cap_index * sizeof *q->index);
+  }
+  q->index[q->n_index++] = (sq_index_row){.seller = seller, .rowid = rowid, .text = pl_xstrdup(text ? text : "")};
+  size_t mark = index_mark(q);
+  return q->n_marks && q->n_index - mark >= SQ_INDEX_FLUSH ? index_write(q, mark) : PL_OK;
+}
+
 /* Undoes the caller's savepoint, leaving the batch's transaction open. */
 static void undo_member(sq_store *q) {
+  if (q->n_marks) index_drop(q, q->marks[0]);
+  q->n_marks = 0;
   if (!sqlite3_get_autocommit(q->db) && !tx(q, TX_ROLLBACK_TO)) tx(q, TX_RELEASE);
 }
 
@@ -405,6 +478,9 @@ void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers) {
 
 /* Closes one connection's statements and database. */
 static void close_conn(sq_store *q) {
+  index_drop(q, 0);
+  free(q->index);
+  free(q->marks);
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
   for (int i = 0; i < SQ_MORE_STATEMENTS; i++) sqlite3_finalize(q->more[i]);
   for (int i = 0; i < TX__COUNT; i++) sqlite3_finalize(q->tx[i]);
@@ -434,9 +510,11 @@ static void sq_close(store *s) {
  * (an I/O error, a full disk), every member fails: none of them was acknowledged. */
 static void end_batch(sq_store *q) {
   pl_err e = PL_OK;
+  q->n_marks = 0;
   if (sqlite3_get_autocommit(q->db)) e = PL_ESTORE; /* SQLite ended it itself */
-  else if (q->n_members) e = tx(q, TX_COMMIT);
-  else tx(q, TX_ROLLBACK);
+  else if (q->n_members && !(e = index_write(q, 0))) e = tx(q, TX_COMMIT);
+  else if (!q->n_members) tx(q, TX_ROLLBACK);
+  index_drop(q, 0);
   if (e && !sqlite3_get_autocommit(q->db)) tx(q, TX_ROLLBACK);
   q->tx_open = false;
   pthread_mutex_lock(&q->sync_mu);
@@ -540,6 +618,8 @@ static pl_err sq_begin(store *s, bool write) {
     return e;
   }
   q->writing = write;
+  q->n_marks = 0;
+  if (write) mark_push(q);
   return PL_OK;
 }
 
@@ -637,6 +717,7 @@ static pl_err sq_commit(store *s) {
     pthread_mutex_unlock(&q->mu);
     return PL_ESTORE;
   }
+  q->n_marks = 0; /* its index rows are the batch's now */
   if (!q->writing || !q->tx_write) { /* nothing of its own to make durable */
     after_member(q);
     pthread_mutex_unlock(&q->mu);
@@ -669,7 +750,16 @@ static void sq_rollback(store *s) {
 static pl_err sq_savepoint(store *s, int action) {
   static const char *const stmt_text[] = {"SAVEPOINT pl_sp", "RELEASE pl_sp", "ROLLBACK TO pl_sp; RELEASE pl_sp"};
   if (action < 0 || action > 2) return PL_EINVAL;
-  return exec(SQ(s), stmt_text[action]);
+  sq_store *q = SQ(s);
+  pl_err e = exec(q, stmt_text[action]);
+  if (action == ST_SP_BEGIN) {
+    if (!e) mark_push(q);
+  } else if (q->n_marks > 1) { /* the caller's own mark stays */
+    size_t mark = q->marks[--q->n_marks];
+    if (action == ST_SP_ROLLBACK) index_drop(q, mark);
+    else if (!e && q->n_index - index_mark(q) >= SQ_INDEX_FLUSH) e = index_write(q, index_mark(q));
+  }
+  return e;
 }
 
 static pl_err sq_ping(store *s) {
@@ -1181,11 +1271,7 @@ static pl_err sq_message_insert(store *s, st_message *m) {
   pl_err e = sq__run(q, st);
   if (e) return e;
   m->id = sqlite3_last_insert_rowid(q->db);
-  st = stmt(q, Q_MSG_FTS);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, m->id);
-  sq__bind_text(st, 2, m->text);
-  if ((e = sq__run(q, st))) return e;
+  if ((e = index_later(q, false, m->id, m->text))) return e;
   return m->seller_text ? s->ops->message_seller_text_put(s, m->id, m->thread_id, m->seller_text)
                         : PL_OK;
 }
@@ -1199,11 +1285,7 @@ static pl_err sq_seller_text_put(store *s, int64_t id, int64_t thread_id, const 
   sq__bind_text(st, 3, text);
   pl_err e = sq__run(q, st);
   if (e || sqlite3_changes(q->db) != 1) return e; /* indexed already */
-  st = stmt(q, Q_MSG_SELLER_FTS);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  sq__bind_text(st, 2, text);
-  return sq__run(q, st);
+  return index_later(q, true, id, text);
 }
 
 static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
