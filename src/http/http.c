@@ -479,9 +479,6 @@ char *http__metrics_text(http_server *h) {
     EMIT("# HELP parley_store_syncs_total Flushes to disk made to acknowledge them.\n");
     EMIT("# TYPE parley_store_syncs_total counter\n");
     EMIT("parley_store_syncs_total %llu\n", (unsigned long long)sc.syncs);
-    EMIT("# HELP parley_store_checkpoints_total Copies of the write-ahead log into the database.\n");
-    EMIT("# TYPE parley_store_checkpoints_total counter\n");
-    EMIT("parley_store_checkpoints_total %llu\n", (unsigned long long)sc.checkpoints);
   }
 #undef EMIT
   if (cap - n > 2048) n += http__budget_metrics(h->budget, out + n, cap - n);

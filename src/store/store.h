@@ -323,7 +323,6 @@ typedef struct {
   uint64_t commits; /* callers' write transactions committed */
   uint64_t batches; /* the store's own transactions that held them (group commit) */
   uint64_t syncs;   /* flushes to disk made to acknowledge them */
-  uint64_t checkpoints; /* SQLite: copies of the WAL into the database file */
 } st_counters;
 
 typedef struct store_ops {

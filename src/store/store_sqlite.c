@@ -221,9 +221,6 @@ typedef struct sq_member {
 enum { TX_BEGIN, TX_BEGIN_IMMEDIATE, TX_COMMIT, TX_ROLLBACK, TX_SAVEPOINT, TX_RELEASE, TX_ROLLBACK_TO, TX__COUNT };
 static const char *const tx_sql[TX__COUNT] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
                                               "SAVEPOINT pl_tx", "RELEASE pl_tx", "ROLLBACK TO pl_tx"};
-/* The WAL is copied into the database once it holds this many pages (SQLite's default). */
-#define SQ_CHECKPOINT_PAGES 1000
-
 /* Connections for read-only transactions (at most 32: a bit each in reader_free). */
 #define SQ_READERS 4
 
@@ -289,14 +286,6 @@ struct sq_store {
    * database of its own). Only in the store that was opened; a reader has none. */
   sq_store *readers[SQ_READERS];
   int n_readers;
-  /* Checkpoints run on a thread and connection of their own (checkpointer), so that a
-   * writer never copies the WAL into the database inside its lock. */
-  sqlite3 *ckpt_db;
-  pthread_t ckpt_thread;
-  bool ckpt_started, ckpt_stop, ckpt_due;
-  atomic_ullong checkpoints; /* checkpoints that copied pages */
-  pthread_mutex_t ckpt_mu;
-  pthread_cond_t ckpt_cv;
   unsigned reader_free; /* bit i: readers[i] is free */
   pthread_mutex_t pool_mu;
   pthread_cond_t pool_cv;
@@ -364,11 +353,9 @@ pl_err sq__one(sq_store *q, sqlite3_stmt *st) {
   return rc == SQLITE_DONE ? PL_ENOTFOUND : sq_err(q, rc);
 }
 
-static pl_err exec_db(sqlite3 *db, const char *s) {
-  return sqlite3_exec(db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
+static pl_err exec(sq_store *q, const char *s) {
+  return sqlite3_exec(q->db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
 }
-
-static pl_err exec(sq_store *q, const char *s) { return exec_db(q->db, s); }
 
 /* Runs transaction statement i (TX_*) of connection q, prepared on first use: every
  * request begins and ends a transaction, so they are not parsed each time. */
@@ -477,7 +464,6 @@ static void sq_counters(store *s, st_counters *o) {
   o->batches = q->batches;
   o->syncs = q->syncs;
   pthread_mutex_unlock(&q->sync_mu);
-  o->checkpoints = atomic_load(&q->checkpoints);
 }
 
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers) {
@@ -503,16 +489,6 @@ static void close_conn(sq_store *q) {
 
 static void sq_close(store *s) {
   sq_store *q = (sq_store *)s;
-  if (q->ckpt_started) {
-    pthread_mutex_lock(&q->ckpt_mu);
-    q->ckpt_stop = true;
-    pthread_cond_signal(&q->ckpt_cv);
-    pthread_mutex_unlock(&q->ckpt_mu);
-    pthread_join(q->ckpt_thread, NULL);
-  }
-  sqlite3_close(q->ckpt_db);
-  pthread_mutex_destroy(&q->ckpt_mu);
-  pthread_cond_destroy(&q->ckpt_cv);
   for (int i = 0; i < q->n_readers; i++) {
     close_conn(q->readers[i]);
     free(q->readers[i]);
@@ -1848,59 +1824,6 @@ static pl_err migrate(sq_store *q, pl_detail *d) {
   return PL_OK;
 }
 
-/* The writer's WAL hook, after each commit: wakes the checkpointer when the WAL is long. */
-static int wal_grown(void *ctx, sqlite3 *db, const char *name, int pages) {
-  (void)db;
-  (void)name;
-  sq_store *q = ctx;
-  if (pages >= SQ_CHECKPOINT_PAGES) {
-    pthread_mutex_lock(&q->ckpt_mu);
-    q->ckpt_due = true;
-    pthread_cond_signal(&q->ckpt_cv);
-    pthread_mutex_unlock(&q->ckpt_mu);
-  }
-  return SQLITE_OK;
-}
-
-/* Copies the WAL into the database when the writer says it is long (PASSIVE: beside the
- * writer and the readers, waiting for neither); the writer starts the WAL over once all
- * of it has been copied. Checkpoints sync the WAL before they copy it and the database
- * after. */
-static void *checkpointer(void *arg) {
-  sq_store *q = arg;
-  pthread_mutex_lock(&q->ckpt_mu);
-  while (!q->ckpt_stop) {
-    if (!q->ckpt_due) {
-      pthread_cond_wait(&q->ckpt_cv, &q->ckpt_mu);
-      continue;
-    }
-    q->ckpt_due = false;
-    pthread_mutex_unlock(&q->ckpt_mu);
-    int log = 0, done = 0;
-    int rc = sqlite3_wal_checkpoint_v2(q->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc == SQLITE_OK && done > 0) atomic_fetch_add(&q->checkpoints, 1);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-      fprintf(stderr, "parley: sqlite: checkpoint of %s failed: %s\n", q->db_path, sqlite3_errmsg(q->ckpt_db));
-    pthread_mutex_lock(&q->ckpt_mu);
-  }
-  pthread_mutex_unlock(&q->ckpt_mu);
-  return NULL;
-}
-
-static pl_err start_checkpointer(sq_store *q, pl_detail *d) {
-  if (sqlite3_open_v2(q->db_path, &q->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    return pl_fail(d, PL_ESTORE, "cannot open %s: %s", q->db_path,
-                   q->ckpt_db ? sqlite3_errmsg(q->ckpt_db) : "no memory");
-  sqlite3_busy_timeout(q->ckpt_db, 5000);
-  if (exec_db(q->ckpt_db, "PRAGMA synchronous = NORMAL"))
-    return pl_fail(d, PL_ESTORE, "cannot configure %s: %s", q->db_path, sqlite3_errmsg(q->ckpt_db));
-  if (pthread_create(&q->ckpt_thread, NULL, checkpointer, q))
-    return pl_fail(d, PL_ESTORE, "cannot start the checkpoint thread");
-  q->ckpt_started = true;
-  sqlite3_wal_hook(q->db, wal_grown, q); /* replaces SQLite's own automatic checkpoints */
-  return PL_OK;
-}
-
 /* Opens the connections of read-only transactions (sq_begin) on the file q has open. */
 static pl_err open_readers(sq_store *q, pl_detail *d) {
   for (int i = 0; i < SQ_READERS; i++) {
@@ -1919,8 +1842,6 @@ static pl_err open_readers(sq_store *q, pl_detail *d) {
 
 pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   sq_store *q = pl_xcalloc(1, sizeof *q);
-  pthread_mutex_init(&q->ckpt_mu, NULL);
-  pthread_cond_init(&q->ckpt_cv, NULL);
   pthread_mutex_init(&q->pool_mu, NULL);
   pthread_cond_init(&q->pool_cv, NULL);
   q->base.ops = &sq_ops;
@@ -1956,7 +1877,7 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
     }
   }
   if (migrate(q, d)) goto fail;
-  if (q->db_path && (open_readers(q, d) || start_checkpointer(q, d))) goto fail;
+  if (q->db_path && open_readers(q, d)) goto fail;
   *out = &q->base;
   return PL_OK;
 fail:

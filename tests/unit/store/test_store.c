@@ -1071,35 +1071,6 @@ static void test_thread_list_filters(void **state) {
   store_rollback(f->s);
 }
 
-/* Checkpoints run on their own thread once the WAL is long: the writer's commits never
- * copy it, and everything is still there after the store is opened again. */
-static void test_checkpointer(void **state) {
-  fx *f = *state;
-  st_counters c;
-  OPS(f)->counters(f->s, &c);
-  assert_int_equal(c.checkpoints, 0);
-  char big[4000], name[32];
-  memset(big, 'x', sizeof big - 1);
-  big[sizeof big - 1] = 0;
-  for (int i = 0; i < 600; i++) { /* 600 buyers of about a page each, in 60 commits */
-    if (i % 10 == 0) W(f);
-    snprintf(name, sizeof name, "Ckpt %d", i);
-    st_buyer b = {.id = name, .name = big, .locale = "en-US", .email_sealed = "x", .email_hash = name};
-    OK(OPS(f)->buyer_put(f->s, &b));
-    if (i % 10 == 9) C(f);
-  }
-  /* no deadline: a checkpointer that never runs hangs the suite, which fails it */
-  for (OPS(f)->counters(f->s, &c); c.checkpoints == 0; OPS(f)->counters(f->s, &c)) usleep(1000);
-  store_close(f->s);
-  pl_detail d = {{0}};
-  OK(store_open(f->url, &f->s, &d));
-  R(f);
-  st_buyer b;
-  OK(OPS(f)->buyer_get(f->s, "Ckpt 0", f->a, &b));
-  OK(OPS(f)->buyer_get(f->s, "Ckpt 599", f->a, &b));
-  store_rollback(f->s);
-}
-
 /* Full-text rows follow their transaction and savepoints: what a rolled-back savepoint or
  * transaction wrote is not found, even when it wrote more rows than are held back for the
  * end of the batch (SQLite writes the index when the batch commits). */
@@ -1793,8 +1764,7 @@ static void test_pg_two_nodes(void **state) {
 int main(void) {
   const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
                                             cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown),
-                                            cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown),
-                                            cmocka_unit_test_setup_teardown(test_checkpointer, setup_sqlite, teardown)};
+                                            cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {
