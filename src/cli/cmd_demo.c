@@ -66,17 +66,8 @@ int cmd_demo(int argc, char **argv) {
   json_t *toks = json_object(), *agents = json_object(), *buyers = json_object();
   {
     /* The demo goes into an empty database only: its ids would collide otherwise. */
-    st_seller *existing;
-    size_t nsellers = 0;
-    st_thread_query q = {.limit = 1};
-    st_thread *ts;
-    size_t nthreads = 0;
-    store *st = svc_store(s);
-    pl_err be = store_begin(st, false);
-    pl_err g = be ? be : st->ops->seller_list(st, NULL, ar, &existing, &nsellers);
-    if (!g) g = st->ops->thread_list(st, &q, ar, &ts, &nthreads);
-    if (!be) store_rollback(st);
-    if (g || nsellers || nthreads) {
+    bool empty = false;
+    if (svc_store_empty(s, &empty) || !empty) {
       fprintf(stderr, "parley demo: %s already holds data; use a new --db\n", cli_get(&a, "db", "parley.db"));
       goto out;
     }
@@ -127,15 +118,13 @@ int cmd_demo(int argc, char **argv) {
     /* The demo's threads in the order they were opened, with their public ids: the
      * README's examples and the browser journeys find them here. */
     json_t *threads = json_array();
-    store *st = svc_store(s);
-    if (!store_begin(st, false)) {
-      st_thread t;
-      for (int64_t id = 1; !st->ops->thread_get(st, id, ar, &t); id++)
-        json_array_append_new(threads, json_pack("{s:s,s:s?,s:s?,s:s,s:s}", "id", svc_thread_ref(ar, t.id),
-                                                 "order", t.order_id, "asin", t.asin, "seller", t.seller_id,
-                                                 "buyer", t.buyer_id));
-      store_rollback(st);
-    }
+    st_thread *ts;
+    size_t nts = 0;
+    if (!svc_threads_all(s, ar, &ts, &nts))
+      for (size_t i = 0; i < nts; i++)
+        json_array_append_new(threads, json_pack("{s:s,s:s?,s:s?,s:s,s:s}", "id", svc_thread_ref(ar, ts[i].id),
+                                                 "order", ts[i].order_id, "asin", ts[i].asin,
+                                                 "seller", ts[i].seller_id, "buyer", ts[i].buyer_id));
     json_object_set_new(toks, "threads", threads);
   }
 

@@ -350,8 +350,12 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   h->opt = *opt;
   if (!h->opt.max_body) h->opt.max_body = DEFAULT_MAX_BODY;
   if (!h->opt.threads) {
+    /* A request that waits for its commit to reach the disk holds its thread, and the
+     * more requests wait together, the more of them one flush serves (group commit):
+     * many threads a core, most of them asleep. */
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    h->opt.threads = n > 0 ? (unsigned)n : 2;
+    n = n > 0 ? 16 * n : 32;
+    h->opt.threads = (unsigned)(n < 8 ? 8 : n > 64 ? 64 : n);
   }
   char host[128] = "127.0.0.1";
   unsigned port = 8080;

@@ -363,10 +363,7 @@ static void h_thread_get(http_req *r, int64_t id) {
       order = svc_json_order(&o);
     }
   }
-  /* svc_json_thread reads names through the store, inside a transaction of its own. */
-  pl_err be = store_begin(svc_store(r->s), false);
   json_t *tj = svc_json_thread(&r->caller, &t);
-  if (!be) store_rollback(svc_store(r->s));
   json_t *team = svc_team_thread_json(r->s, &r->caller, id, r->a); /* assignee, tags, replying */
   if (team) json_object_update(tj, team);
   json_decref(team);

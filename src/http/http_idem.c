@@ -90,21 +90,8 @@ bool http__idem_begin(http_server *h, http_req *r) {
   char fp[crypto_hash_sha256_BYTES * 2 + 1];
   sodium_bin2hex(fp, sizeof fp, sum, sizeof sum);
 
-  store *s = svc_store(r->s);
-  pl_time now = svc_now(r->s);
   st_idem row;
-  pl_err e = store_begin(s, false);
-  if (!e) {
-    e = s->ops->idem_get(s, principal, key, r->a, &row);
-    store_rollback(s);
-  }
-  /* A key past its day is forgotten, as if the clean-up had come by. */
-  if (!e && row.created_at < now - SVC_IDEMPOTENCY_SECONDS && !(e = store_begin(s, true))) {
-    e = s->ops->idem_release(s, principal, key);
-    if (e) store_rollback(s);
-    else e = store_commit(s);
-    if (!e) e = PL_ENOTFOUND;
-  }
+  pl_err e = svc_idem_find(r->s, principal, key, true, r->a, &row);
   if (e == PL_ENOTFOUND) {
     /* New: the operation's own transaction claims it (svc_idem_arm). */
     svc_idem_arm(principal, key, fp);
@@ -138,13 +125,8 @@ void http__idem_end(http_req *r) {
     /* Nothing was written under the key (a refusal, a failed validation, a limit): a
      * retry runs again. Unless a concurrent request with the same key committed while
      * this one ran (this one then failed, "already exists" say): it gets that answer. */
-    store *s = svc_store(r->s);
     st_idem row;
-    pl_err e = store_begin(s, false);
-    if (!e) {
-      e = s->ops->idem_get(s, r->idem_principal, key, r->a, &row);
-      store_rollback(s);
-    }
+    pl_err e = svc_idem_find(r->s, r->idem_principal, key, false, r->a, &row);
     if (e || strcmp(row.fingerprint, r->idem_fp)) return;
     r->nheaders = 0;
     if (row.status == 0 || !row.body) {
@@ -158,13 +140,7 @@ void http__idem_end(http_req *r) {
   const char *body = r->resp && !r->oom ? r->resp
                      : "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server is short of memory; retry later\"}}";
   int status = r->resp && !r->oom ? (int)r->status : 503;
-  store *s = svc_store(r->s);
-  pl_err e = store_begin(s, true);
-  if (!e) {
-    e = s->ops->idem_finish(s, r->idem_principal, key, status, body);
-    if (e) store_rollback(s);
-    else e = store_commit(s);
-  }
+  pl_err e = svc_idem_finish(r->s, r->idem_principal, key, status, body);
   if (e)
     fprintf(stderr, "parley: the answer of Idempotency-Key request %s could not be recorded; retries get 409\n",
             r->request_id);

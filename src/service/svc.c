@@ -47,6 +47,43 @@ void svc_free(svc *s) {
 
 store *svc_store(svc *s) { return s->st; }
 
+pl_err svc_store_empty(svc *s, bool *empty) {
+  pl_arena *a = pl_arena_new();
+  st_seller *sellers;
+  st_thread *threads;
+  size_t ns = 0, nt = 0;
+  st_thread_query q = {.limit = 1};
+  pl_err e = store_begin(s->st, false);
+  if (!e) {
+    e = s->st->ops->seller_list(s->st, NULL, a, &sellers, &ns);
+    if (!e) e = s->st->ops->thread_list(s->st, &q, a, &threads, &nt);
+    store_rollback(s->st);
+  }
+  pl_arena_free(a);
+  *empty = !e && !ns && !nt;
+  return e;
+}
+
+pl_err svc_threads_all(svc *s, pl_arena *a, st_thread **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  pl_err e = store_begin(s->st, false);
+  if (e) return e;
+  size_t cap = 0;
+  st_thread t;
+  for (int64_t id = 1; !(e = s->st->ops->thread_get(s->st, id, a, &t)); id++) {
+    if (*n == cap) {
+      cap = cap ? 2 * cap : 16;
+      st_thread *bigger = pl_arena_alloc(a, cap * sizeof *bigger);
+      if (*n) memcpy(bigger, *out, *n * sizeof *bigger);
+      *out = bigger;
+    }
+    (*out)[(*n)++] = t;
+  }
+  store_rollback(s->st);
+  return e == PL_ENOTFOUND ? PL_OK : e;
+}
+
 pl_err svc_ping(svc *s) {
   pl_err e = store_begin(s->st, false);
   if (e) return e;
@@ -86,6 +123,26 @@ bool svc_idem_disarm(void) {
   bool c = idem.armed && idem.claimed;
   idem.armed = idem.claimed = false;
   return c;
+}
+
+pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row) {
+  pl_err e = store_begin(s->st, false);
+  if (e) return e;
+  e = s->st->ops->idem_get(s->st, principal, key, a, row);
+  store_rollback(s->st);
+  if (e || !forget || row->created_at >= svc_now(s) - SVC_IDEMPOTENCY_SECONDS) return e;
+  if ((e = store_begin(s->st, true))) return e;
+  if ((e = s->st->ops->idem_release(s->st, principal, key))) store_rollback(s->st);
+  else e = store_commit(s->st);
+  return e ? e : PL_ENOTFOUND;
+}
+
+pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body) {
+  pl_err e = store_begin(s->st, true);
+  if (e) return e;
+  if ((e = s->st->ops->idem_finish(s->st, principal, key, status, body))) store_rollback(s->st);
+  else e = store_commit(s->st);
+  return e;
 }
 
 pl_err svc__begin(svc *s, bool write, pl_detail *d) {

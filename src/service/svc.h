@@ -58,11 +58,23 @@ typedef struct {
  * whether the key was claimed (its answer is then for the caller to record). */
 void svc_idem_arm(const char *principal, const char *key, const char *fingerprint);
 bool svc_idem_disarm(void);
+/* The stored answer to (principal, key): PL_ENOTFOUND when there is none, or it is past
+ * its day (then it is forgotten, as if the clean-up had come by; forget = false reads
+ * only). The row is allocated in a. */
+pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row);
+/* Records the answer of the request that claimed (principal, key): its retries get it. */
+pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body);
 
 /* Takes ownership of st (closed by svc_free). keys are copied. */
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
 void svc_free(svc *s);
+/* The store itself: for tests and benchmarks only; transports and commands go through
+ * the functions of this header. */
 store *svc_store(svc *s);
+/* Whether the store holds no seller and no thread yet (parley demo fills only such). */
+pl_err svc_store_empty(svc *s, bool *empty);
+/* Every thread, in the order they were opened (parley demo lists its own). */
+pl_err svc_threads_all(svc *s, pl_arena *a, st_thread **out, size_t *n);
 /* PL_OK when the store answers a query (for /healthz). */
 pl_err svc_ping(svc *s);
 /* How the store has been writing since start (group commit); false when the backend
