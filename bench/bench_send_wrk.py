@@ -13,7 +13,8 @@ policy), for --seconds each, to:
   - long threads: threads of --long-len messages (buyer and seller alternating, imported
     with `parley import`), the same ones for every run (they grow as the runs go).
 Prints sends a second, p50 and p99 of one send, write transactions a store transaction
-(/txn: group commit's batches) and a flush (/sync) on short threads, the server's CPU time a send (user +
+(/txn: group commit's batches) and a flush (/sync) and the time the one writer connection
+was held a write ("lock us": its ceiling is 1e6 / that a second) on short threads, the server's CPU time a send (user +
 system, from /proc: unlike the rate, it does not move with other load on the machine), and
 the long/short ratios of sends a second and of CPU a send (short/long: 1 is the same cost). With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
 directory: the same disk. Needs `wrk` (apt-get install wrk)."""
@@ -37,8 +38,8 @@ def store_counts(port):
     """parley_store_{commits,batches,syncs}_total from the server's /metrics."""
     import urllib.request
     text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30).read().decode()
-    return [int(re.search(r"^parley_store_%s_total (\d+)$" % k, text, re.M).group(1))
-            for k in ("commits", "batches", "syncs")]
+    return [float(re.search(r"^parley_store_%s_total ([\d.]+)$" % k, text, re.M).group(1))
+            for k in ("commits", "batches", "syncs", "writer_busy_seconds")]
 
 
 def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
@@ -56,14 +57,15 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     if rec:
         rec.send_signal(2)
         rec.wait(timeout=60)
-    commits, batches, syncs = (b - a for a, b in zip(s0, store_counts(port)))
+    commits, batches, syncs, busy = (b - a for a, b in zip(s0, store_counts(port)))
     m = re.search(r"RESULT ok=(\d+) bad=(\d+) rate=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+)", p.stdout)
     if not m:
         raise SystemExit("wrk failed:\n" + p.stdout + p.stderr)
     return {"ok": int(m.group(1)), "bad": int(m.group(2)), "rate": float(m.group(3)),
             "p50": float(m.group(4)), "p99": float(m.group(5)),
             "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
-            "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs)}
+            "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs),
+            "busy_us": busy * 1e6 / max(1, commits)}
 
 
 def cpu_s(pid):
@@ -91,7 +93,7 @@ def main():
     ap.add_argument("--long-len", type=int, default=1000)
     ap.add_argument("--floor", help="path of bench_sqlite_floor")
     ap.add_argument("--prep", help="a prepared store to copy (made here, by import, when absent)")
-    ap.add_argument("--threads", type=int, default=8, help="parley serve --threads")
+    ap.add_argument("--threads", type=int, help="parley serve --threads (default: the server's own)")
     ap.add_argument("--perf", metavar="PREFIX",
                     help="record a perf profile of the server during each run, PREFIX-CONNS-ROLE-short|long.data")
     ap.add_argument("--prep-only", action="store_true", help="only prepare the store of --prep")
@@ -166,7 +168,7 @@ def main():
         raise SystemExit("the prepared store has %d free orders, %d needed" % (len(free_orders), n_short))
     floor(a.floor, store.dir)
     # outbound mail stays queued: a send is measured, not its relay (bench_mail.sh is)
-    srv = h.Server(store, ["--threads", str(a.threads), "--smtp-relay", "off"]).start()
+    srv = h.Server(store, (["--threads", str(a.threads)] if a.threads else []) + ["--smtp-relay", "off"]).start()
     long_refs = []  # the API's ids (opaque to the client)
     for o in long_orders:
         r = srv.get("/v1/threads?order_id=%s" % o, buyer)
@@ -190,8 +192,8 @@ def main():
     else:
         print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
     print("load average before the runs: %.1f" % os.getloadavg()[0])
-    print("%5s %-6s | %8s %7s %7s %6s %7s %5s %5s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
-          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "/txn", "/sync",
+    print("%5s %-6s | %8s %7s %7s %6s %7s %6s %5s %5s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
+          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync",
            "long/s", "p50 ms", "p99 ms", "errors", "cpu us", "length", "ratio", "cpu"))
     try:
         for n in conns:
@@ -202,9 +204,9 @@ def main():
                             prof("short"))
                 length = mean_len(db, long_ids)
                 long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid, prof("long"))
-                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %5.1f %5.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
+                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
                       (n, role, short["rate"], short["p50"], short["p99"], short["bad"], short["cpu_us"],
-                       short["per_batch"], short["per_sync"],
+                       short["busy_us"], short["per_batch"], short["per_sync"],
                        long_["rate"], long_["p50"], long_["p99"], long_["bad"], long_["cpu_us"], length,
                        long_["rate"] / short["rate"] if short["rate"] else 0,
                        short["cpu_us"] / long_["cpu_us"] if long_["cpu_us"] else 0), flush=True)

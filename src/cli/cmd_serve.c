@@ -29,7 +29,7 @@ static const char usage[] =
     "  --policy-cache DIR keep compiled policy databases here, so that a start or reload\n"
     "                     with unchanged rules takes milliseconds, not seconds (default:\n"
     "                     $PARLEY_POLICY_CACHE, else none)\n"
-    "  --threads N        worker threads (default: 16 a CPU, 8 to 64)\n"
+    "  --threads N        threads that run write requests (default: 16 a CPU, 8 to 64)\n"
     "  --max-body BYTES   largest request body accepted (default 1048576)\n"
     "  --max-connections N         open connections in all (default 8192; the last 1/32 are\n"
     "                              kept for addresses holding fewer than 4, e.g. /healthz);\n"

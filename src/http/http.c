@@ -236,6 +236,70 @@ static void dispatch(http_server *h, http_req *r) {
   http__error(r, PL_ENOTFOUND, "no such path");
 }
 
+/* ---- handlers ------------------------------------------------------------------------
+ * The connection workers (libmicrohttpd's pool, one a CPU) read requests and write
+ * answers for many connections each. A write request would hold its worker until its
+ * commit is on disk, and with it every other connection of that worker; so it runs on a
+ * handler thread instead, its connection suspended meanwhile, and the worker goes on.
+ * Reads (GET, HEAD) never wait for the disk and run on the worker; event streams and
+ * downloads queue their own responses there. */
+
+static bool offloaded(const http_server *h, const http_req *r) {
+  return h->n_handlers && strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && !r->headers_too_large;
+}
+
+/* Queues r for a handler; false when the handlers are stopping (r then runs here). */
+static bool job_push(http_server *h, http_req *r) {
+  pthread_mutex_lock(&h->job_mu);
+  bool ok = !h->jobs_stopping;
+  if (ok) {
+    r->next_job = NULL;
+    if (h->jobs_tail) h->jobs_tail->next_job = r;
+    else h->jobs = r;
+    h->jobs_tail = r;
+    pthread_cond_signal(&h->job_cv);
+  }
+  pthread_mutex_unlock(&h->job_mu);
+  return ok;
+}
+
+static void dispatch(http_server *h, http_req *r);
+
+static void *handler_main(void *arg) {
+  http_server *h = arg;
+  pthread_mutex_lock(&h->job_mu);
+  for (;;) {
+    http_req *r = h->jobs;
+    if (!r) {
+      if (h->jobs_stopping) break;
+      pthread_cond_wait(&h->job_cv, &h->job_mu);
+      continue;
+    }
+    h->jobs = r->next_job;
+    if (!h->jobs) h->jobs_tail = NULL;
+    pthread_mutex_unlock(&h->job_mu);
+    dispatch(h, r);
+    http__idem_end(r);
+    r->handled = 2;
+    MHD_resume_connection(r->conn); /* the worker calls on_request again: it answers */
+    pthread_mutex_lock(&h->job_mu);
+  }
+  pthread_mutex_unlock(&h->job_mu);
+  return NULL;
+}
+
+/* Stops the handlers once every queued request has run; later ones run on the workers. */
+static void handlers_stop(http_server *h) {
+  pthread_mutex_lock(&h->job_mu);
+  h->jobs_stopping = true;
+  pthread_cond_broadcast(&h->job_cv);
+  pthread_mutex_unlock(&h->job_mu);
+  for (unsigned i = 0; i < h->n_handlers; i++) pthread_join(h->handlers[i], NULL);
+  free(h->handlers);
+  h->handlers = NULL;
+  h->n_handlers = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -307,7 +371,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_size = 0;
     return MHD_YES;
   }
+  if (r->handled == 2) return send_response(h, r); /* back from a handler */
+  if (r->handled == 1) return MHD_YES;              /* resumed before its handler ended */
   http__budget_busy(h->budget, conn);
+  if (offloaded(h, r)) {
+    r->handled = 1;
+    MHD_suspend_connection(conn);
+    if (job_push(h, r)) return MHD_YES;
+    MHD_resume_connection(conn);
+    r->handled = 0;
+  }
   dispatch(h, r);
   http__idem_end(r);
   if (r->streaming) {
@@ -349,14 +422,16 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   json_set_alloc_funcs(pl_try_malloc, free);
   h->opt = *opt;
   if (!h->opt.max_body) h->opt.max_body = DEFAULT_MAX_BODY;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 2;
   if (!h->opt.threads) {
-    /* A request that waits for its commit to reach the disk holds its thread, and the
-     * more requests wait together, the more of them one flush serves (group commit):
-     * many threads a core, most of them asleep. */
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    n = n > 0 ? 16 * n : 32;
+    /* A write request that waits for its commit to reach the disk holds its handler, and
+     * the more requests wait together, the more of them one flush serves (group commit):
+     * many handlers a core, most of them asleep. */
+    long n = 16 * ncpu;
     h->opt.threads = (unsigned)(n < 8 ? 8 : n > 64 ? 64 : n);
   }
+  unsigned workers = (unsigned)ncpu; /* connection workers: they never wait for the disk */
   char host[128] = "127.0.0.1";
   unsigned port = 8080;
   const char *colon = opt->listen ? strrchr(opt->listen, ':') : NULL;
@@ -382,6 +457,8 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   pthread_mutex_init(&h->sse_mu, NULL);
   pthread_cond_init(&h->sse_cv, NULL);
+  pthread_mutex_init(&h->job_mu, NULL);
+  pthread_cond_init(&h->job_cv, NULL);
   /* https for clients that only speak it (SP-API SDKs): GnuTLS inside libmicrohttpd. */
   struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}};
   unsigned tls_flag = 0;
@@ -405,7 +482,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   /* libmicrohttpd's own limit sits above the budget's on every worker (it divides it among
    * them), so that the budget, which refuses with headroom kept, always decides first. */
-  unsigned mhd_limit = (http__budget_max_connections(h->budget) + 64) * h->opt.threads;
+  unsigned mhd_limit = (http__budget_max_connections(h->budget) + 64) * workers;
   /* epoll: with poll(2) every wake-up of a worker walks all its connections, and
    * thousands held open (idle, trickling, streams) put milliseconds on every request.
    * libmicrohttpd 0.9.75 puts a resumed connection on its ready list at the start of the
@@ -416,7 +493,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
                           (uint16_t)port, http__budget_accept(), h->budget, on_request, h,
                           MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, to see every message */
                           MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                          MHD_OPTION_THREAD_POOL_SIZE, h->opt.threads,
+                          MHD_OPTION_THREAD_POOL_SIZE, workers,
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                           MHD_OPTION_NOTIFY_CONNECTION, http__budget_notify(), h->budget,
                           MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
@@ -431,6 +508,11 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   h->port = info ? info->port : port;
+  h->handlers = pl_xcalloc(h->opt.threads, sizeof *h->handlers);
+  for (unsigned i = 0; i < h->opt.threads; i++) {
+    if (pthread_create(&h->handlers[i], NULL, handler_main, h)) break;
+    h->n_handlers++;
+  }
   http__events_start(h);
   *out = h;
   return PL_OK;
@@ -440,11 +522,14 @@ unsigned http_port(const http_server *h) { return h->port; }
 
 void http_stop(http_server *h) {
   if (!h) return;
+  handlers_stop(h);     /* every queued write answered and its connection resumed */
   http__events_stop(h); /* resumes every stream: MHD must not stop with one suspended */
   MHD_stop_daemon(h->d);
   http__budget_free(h->budget);
   pthread_mutex_destroy(&h->sse_mu);
   pthread_cond_destroy(&h->sse_cv);
+  pthread_mutex_destroy(&h->job_mu);
+  pthread_cond_destroy(&h->job_cv);
   free(h);
 }
 
@@ -483,6 +568,9 @@ char *http__metrics_text(http_server *h) {
     EMIT("# HELP parley_store_syncs_total Flushes to disk made to acknowledge them.\n");
     EMIT("# TYPE parley_store_syncs_total counter\n");
     EMIT("parley_store_syncs_total %llu\n", (unsigned long long)sc.syncs);
+    EMIT("# HELP parley_store_writer_busy_seconds_total Time the one writer connection was in use.\n");
+    EMIT("# TYPE parley_store_writer_busy_seconds_total counter\n");
+    EMIT("parley_store_writer_busy_seconds_total %.6f\n", (double)sc.writer_busy_ns / 1e9);
   }
 #undef EMIT
   if (cap - n > 2048) n += http__budget_metrics(h->budget, out + n, cap - n);

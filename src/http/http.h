@@ -12,7 +12,7 @@ typedef struct http_server http_server;
 
 typedef struct {
   const char *listen;    /* "127.0.0.1:8080" */
-  unsigned threads;      /* worker threads; 0 = number of CPUs */
+  unsigned threads;      /* threads that run write requests; 0 = 16 a CPU, 8 to 64 */
   size_t max_body;       /* bytes; 0 = 1 MiB */
   const char *web_root;  /* directory of the web message center, or NULL */
   /* https: PEM certificate (chain) and private key, owned by the caller and kept until

@@ -10,7 +10,7 @@
 
 #include "http/http.h"
 
-typedef struct {
+typedef struct http_req_s {
   struct MHD_Connection *conn;
   const char *method, *url;
   char *body;
@@ -35,6 +35,10 @@ typedef struct {
   double started;
   int route_class;
   bool streaming; /* the response is an event stream, queued by its handler */
+  /* A write request runs on a handler thread while its connection is suspended
+   * (http.c, "Handlers"): 1 queued or running, 2 done, its response ready. */
+  int handled;
+  struct http_req_s *next_job;
   http_server *h; /* the server it arrived at */
   /* POST /v1/attachments: the body goes to a file as it arrives (http_attach.c) */
   bool upload_route;
@@ -61,6 +65,14 @@ struct http_server {
   pthread_t pinger;
   bool pinger_started;
   struct http_budget *budget;
+  /* Handlers: the threads that run write requests, so that a request waiting for its
+   * commit's flush holds a handler, not a connection worker and every connection on it. */
+  pthread_t *handlers;
+  unsigned n_handlers;
+  pthread_mutex_t job_mu;
+  pthread_cond_t job_cv;
+  struct http_req_s *jobs, *jobs_tail;
+  bool jobs_stopping;
 };
 
 /* ---- the connection budget (http_budget.c) ---- */

@@ -323,6 +323,7 @@ typedef struct {
   uint64_t commits; /* callers' write transactions committed */
   uint64_t batches; /* the store's own transactions that held them (group commit) */
   uint64_t syncs;   /* flushes to disk made to acknowledge them */
+  uint64_t writer_busy_ns; /* SQLite: time the one writer connection was in use */
 } st_counters;
 
 typedef struct store_ops {

@@ -239,7 +239,7 @@ typedef struct {
 /* At most this many callers' transactions share one SQLite transaction. */
 #define SQ_BATCH_MAX 64
 /* How long a flush waits for writers still on their way to a COMMIT (durable). */
-#define SQ_SYNC_DELAY_US 2000
+#define SQ_SYNC_DELAY_US 1000
 
 struct sq_store {
   store base;
@@ -250,6 +250,8 @@ struct sq_store {
    * SQLite transaction that stays open while more writers wait for the connection; the
    * last of them commits it for all. Under mu. */
   atomic_int want_write; /* writers waiting for mu */
+  uint64_t held_since;   /* when mu was taken */
+  atomic_ullong writer_busy_ns; /* time mu has been held */
   bool tx_open;          /* the connection's SQLite transaction is open */
   bool tx_write;         /* it was begun IMMEDIATE: a batch of writes */
   sq_member *members;    /* released into it, waiting for its COMMIT */
@@ -464,6 +466,7 @@ static void sq_counters(store *s, st_counters *o) {
   o->batches = q->batches;
   o->syncs = q->syncs;
   pthread_mutex_unlock(&q->sync_mu);
+  o->writer_busy_ns = atomic_load(&q->writer_busy_ns);
 }
 
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers) {
@@ -553,6 +556,24 @@ static void after_member(sq_store *q) {
     end_batch(q);
 }
 
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The writer connection's lock, and the time it is held (/metrics: how busy the one
+ * writer is, the ceiling of a node's writes). */
+static void writer_lock(sq_store *q) {
+  pthread_mutex_lock(&q->mu);
+  q->held_since = mono_ns();
+}
+
+static void writer_unlock(sq_store *q) {
+  atomic_fetch_add(&q->writer_busy_ns, mono_ns() - q->held_since);
+  pthread_mutex_unlock(&q->mu);
+}
+
 /* A read-only transaction on a free reader connection: it sees what had committed when it
  * began, and waits for no writer. PL_ENOTFOUND when the store has no readers. */
 static pl_err begin_read(sq_store *q) {
@@ -600,7 +621,7 @@ static pl_err sq_begin(store *s, bool write) {
     if (e != PL_ENOTFOUND) return e;
   }
   if (write) atomic_fetch_add(&q->want_write, 1);
-  pthread_mutex_lock(&q->mu);
+  writer_lock(q);
   if (write) atomic_fetch_sub(&q->want_write, 1);
   if (q->tx_open && sqlite3_get_autocommit(q->db)) end_batch(q); /* SQLite ended it: fail it */
   pl_err e = PL_OK;
@@ -614,7 +635,7 @@ static pl_err sq_begin(store *s, bool write) {
   if (!e) e = tx(q, TX_SAVEPOINT);
   if (e) {
     after_member(q);
-    pthread_mutex_unlock(&q->mu);
+    writer_unlock(q);
     return e;
   }
   q->writing = write;
@@ -654,10 +675,12 @@ static pl_err durable(sq_store *q, uint64_t mine) {
       continue;
     }
     q->syncing = true;
-    /* A flush costs the same for one transaction or many: while writers are still on
-     * their way to a COMMIT (waiting for the connection, or released into an open batch),
-     * wait a little for them, as PostgreSQL's commit_delay does, up to SQ_SYNC_DELAY_US. */
-    if (atomic_load(&q->want_write) > 0 || atomic_load(&q->pending) > 0) {
+    /* A flush costs the same for one transaction or many: while writers are released
+     * into a batch that has not committed yet, wait for its COMMIT (up to
+     * SQ_SYNC_DELAY_US), so that this flush serves them too, as PostgreSQL's
+     * commit_delay does. Writers still waiting for the connection are not waited for:
+     * under load there always are some. */
+    if (atomic_load(&q->pending) > 0) {
       struct timespec until;
       clock_gettime(CLOCK_REALTIME, &until);
       until.tv_nsec += SQ_SYNC_DELAY_US * 1000L;
@@ -665,7 +688,7 @@ static pl_err durable(sq_store *q, uint64_t mine) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
       }
-      while ((atomic_load(&q->want_write) > 0 || atomic_load(&q->pending) > 0) &&
+      while (atomic_load(&q->pending) > 0 &&
              pthread_cond_timedwait(&q->sync_cv, &q->sync_mu, &until) == 0) {
       }
     }
@@ -714,13 +737,13 @@ static pl_err sq_commit(store *s) {
   if (e || sqlite3_get_autocommit(q->db)) {
     undo_member(q);
     after_member(q);
-    pthread_mutex_unlock(&q->mu);
+    writer_unlock(q);
     return PL_ESTORE;
   }
   q->n_marks = 0; /* its index rows are the batch's now */
   if (!q->writing || !q->tx_write) { /* nothing of its own to make durable */
     after_member(q);
-    pthread_mutex_unlock(&q->mu);
+    writer_unlock(q);
     return PL_OK;
   }
   sq_member me = {.next = q->members};
@@ -728,7 +751,7 @@ static pl_err sq_commit(store *s) {
   q->n_members++;
   atomic_store(&q->pending, (int)q->n_members);
   after_member(q);
-  pthread_mutex_unlock(&q->mu);
+  writer_unlock(q);
   pthread_mutex_lock(&q->sync_mu);
   while (!me.done) pthread_cond_wait(&q->sync_cv, &q->sync_mu);
   pthread_mutex_unlock(&q->sync_mu);
@@ -744,7 +767,7 @@ static void sq_rollback(store *s) {
   }
   undo_member(q);
   after_member(q);
-  pthread_mutex_unlock(&q->mu);
+  writer_unlock(q);
 }
 
 static pl_err sq_savepoint(store *s, int action) {
