@@ -679,16 +679,14 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
   return pl_fail(d, PL_EINTERNAL, "could not allocate an alias");
 }
 
-pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor) {
+pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, const char *status, const char *actor) {
   pl_arena *a = NULL;
   m->seller_text = NULL;
   if (!strcmp(m->direction, "buyer")) {
     /* The seller's search index holds the text masked (not indexed when it cannot be
      * checked now: the backfill at the next start retries). */
-    st_thread t;
     a = pl_arena_new();
-    if (!s->st->ops->thread_get(s->st, m->thread_id, a, &t))
-      m->seller_text = svc__mask_text(s, t.marketplace_id, m->text, a);
+    m->seller_text = svc__mask_text(s, t->marketplace_id, m->text, a);
   }
   pl_err e = s->st->ops->message_insert(s->st, m);
   m->seller_text = NULL;

@@ -180,7 +180,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
                     .text = (char *)text,
                     .at = at,
                     .policy_engine = buyer ? NULL : "import"};
-    e = svc__message_add(s, &m, status, "import");
+    e = svc__message_add(s, &t, &m, status, "import");
     if (!e) e = svc__thread_changed(s, &t, SVC__NEW_MESSAGE, &m, a);
   }
   e = svc__end(s, e, d);

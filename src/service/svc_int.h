@@ -208,9 +208,9 @@ const char *svc__mask_name_for_seller(svc *s, const char *marketplace_id, const 
 void svc__view(svc *s, const svc_caller *c, const char *marketplace_id, st_message *msgs,
                size_t n, pl_arena *a);
 
-/* Inserts a message with its first status event and indexes it (a buyer message also
- * in the seller's search index, masked). */
-pl_err svc__message_add(svc *s, st_message *m, const char *status, const char *actor);
+/* Inserts a message of thread t with its first status event and indexes it (a buyer
+ * message also in the seller's search index, masked by t's marketplace). */
+pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, const char *status, const char *actor);
 
 /* Queues the mail of a message that reached the status delivered, when its recipient
  * has an address (svc_mail.c): inside the caller's transaction, like the message. */

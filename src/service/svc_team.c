@@ -815,7 +815,7 @@ pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char 
   if (!e) {
     *m = (st_message){.thread_id = t.id, .seller_id = t.seller_id, .direction = "seller", .kind = "note",
                       .agent_id = c->agent_id, .text = (char *)text, .at = svc_now(s)};
-    e = svc__message_add(s, m, "delivered", c->name);
+    e = svc__message_add(s, &t, m, "delivered", c->name);
   }
   if (!e) e = svc__thread_changed(s, &t, SVC__NEW_MESSAGE, m, a);
   if (!e) e = svc__audit(s, t.seller_id, c->name, "message.note", svc__record_ref(a, "T", t.id),

@@ -287,20 +287,18 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
     m->policy_engine = (char *)(out->verdict.engine ? out->verdict.engine : "none");
     m->policy_json = pj;
   }
-  e = svc__message_add(s, m, status, c->name);
+  e = svc__message_add(s, t, m, status, c->name);
   if (!e) e = svc__attachments_link(s, t, m, &atts, a);
   if (!e) {
     m->policy_json = pj ? pl_arena_strdup(a, pj) : NULL;
+    /* The sender has seen everything up to their own message: written with the summary
+     * (svc__thread_changed ends with the thread's one update). */
+    if (seller) t->seller_read_id = m->id > t->seller_read_id ? m->id : t->seller_read_id;
+    else t->buyer_read_id = m->id > t->buyer_read_id ? m->id : t->buyer_read_id;
     e = svc__thread_changed(s, t, SVC__NEW_MESSAGE, m, a);
   }
   free(pj);
   if (!e && seller && out->verdict.action == POLICY_REJECT) e = svc__enforce(s, t, m, &out->verdict, a);
-  if (!e) {
-    /* The sender has seen everything up to their own message. */
-    if (seller) t->seller_read_id = m->id > t->seller_read_id ? m->id : t->seller_read_id;
-    else t->buyer_read_id = m->id > t->buyer_read_id ? m->id : t->buyer_read_id;
-    e = s->st->ops->thread_update(s->st, t);
-  }
   if (!e)
     e = svc__audit(s, t->seller_id, c->name, seller ? "message.seller" : "message.buyer",
                    svc__record_ref(a, "T", t->id),
