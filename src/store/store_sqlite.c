@@ -281,6 +281,7 @@ struct sq_store {
   void *sync_ctx;
   sqlite3_stmt *stmt[Q__COUNT];
   sqlite3_stmt *more[SQ_MORE_STATEMENTS]; /* statements of the other store_sqlite_*.c files */
+  const char *more_text[SQ_MORE_STATEMENTS]; /* the SQL each was prepared from (sq__stmt) */
   sqlite3_stmt *tx[TX__COUNT];            /* BEGIN, COMMIT, savepoints (tx) */
   /* Read-only transactions run on connections of their own (sq_begin), beside the
    * writer: WAL gives each a snapshot of what has committed, and they never wait for
@@ -432,11 +433,20 @@ static void undo_member(sq_store *q) {
 }
 
 sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
+  if (slot < 0 || slot >= SQ_MORE_STATEMENTS) {
+    fprintf(stderr, "parley: sqlite: statement slot %d is out of range\n", slot);
+    return NULL;
+  }
   sqlite3_stmt *st = q->more[slot];
   if (!st) {
     if (sqlite3_prepare_v3(q->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
       return NULL;
     q->more[slot] = st;
+    q->more_text[slot] = text;
+  } else if (q->more_text[slot] != text && strcmp(q->more_text[slot], text)) {
+    /* two statements given one slot: the cached one would run in the other's place */
+    fprintf(stderr, "parley: sqlite: statement slot %d holds another statement\n", slot);
+    return NULL;
   }
   sqlite3_reset(st);
   sqlite3_clear_bindings(st);

@@ -76,6 +76,13 @@ pl_err sq__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int
 pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged);
 /* Statement slots of the thread tail (store_sqlite.c), in store_sqlite_sla.c's range. */
 #define SQ_SLOT_TAIL (SQ_SLOT_SLA2 + 7)
+/* The ranges follow each other and fit the slot table (sq__stmt also refuses a slot whose
+ * cached statement was prepared from other SQL). */
+_Static_assert(SQ_SLOT_SLA < SQ_SLOT_SPAPI && SQ_SLOT_SPAPI < SQ_SLOT_MAIL && SQ_SLOT_MAIL < SQ_SLOT_TEAM &&
+                   SQ_SLOT_TEAM < SQ_SLOT_ATTACH && SQ_SLOT_ATTACH < SQ_SLOT_AUDIT &&
+                   SQ_SLOT_AUDIT < SQ_SLOT_IDENT && SQ_SLOT_IDENT < SQ_SLOT_SLA2 &&
+                   SQ_SLOT_SLA2 < SQ_SLOT_LIMITS && SQ_SLOT_LIMITS + 16 <= SQ_MORE_STATEMENTS,
+               "SQLite statement slot ranges overlap or overflow SQ_MORE_STATEMENTS");
 pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
 pl_err sq__counter_get(store *s, const char *name, int64_t *out);
 pl_err sq__counter_bump(store *s, const char *name, int64_t *out);

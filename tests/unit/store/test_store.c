@@ -1071,6 +1071,22 @@ static void test_thread_list_filters(void **state) {
   store_rollback(f->s);
 }
 
+/* A statement slot serves one SQL text: a second text given the same slot is refused,
+ * not answered by the statement cached there. */
+static void test_statement_slots(void **state) {
+  fx *f = *state;
+  R(f);
+  sq_store *q = SQ(f->s);
+  static const char a[] = "SELECT 1", b[] = "SELECT 2";
+  sqlite3_stmt *st = sq__stmt(q, SQ_MORE_STATEMENTS - 1, a);
+  assert_non_null(st);
+  assert_non_null(sq__stmt(q, SQ_MORE_STATEMENTS - 1, "SELECT 1")); /* the same text elsewhere */
+  assert_null(sq__stmt(q, SQ_MORE_STATEMENTS - 1, b));
+  assert_null(sq__stmt(q, SQ_MORE_STATEMENTS, a));
+  assert_null(sq__stmt(q, -1, a));
+  store_rollback(f->s);
+}
+
 /* Full-text rows follow their transaction and savepoints: what a rolled-back savepoint or
  * transaction wrote is not found, even when it wrote more rows than are held back for the
  * end of the batch (SQLite writes the index when the batch commits). */
@@ -1764,7 +1780,8 @@ static void test_pg_two_nodes(void **state) {
 int main(void) {
   const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
                                             cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown),
-                                            cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown)};
+                                            cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown),
+                                            cmocka_unit_test_setup_teardown(test_statement_slots, setup_sqlite, teardown)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {
