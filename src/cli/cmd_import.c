@@ -1,4 +1,4 @@
-/* cmd_import.c - `parley import`: history from JSON lines (SPEC.md "Import format"). */
+/* cmd_import.c - `parley import`: history from JSON lines (docs/import.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

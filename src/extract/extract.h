@@ -1,8 +1,9 @@
 /* extract.h - attachment type by content, and the text inside it, read by a confined
  * program (parley-reader) within bounds.
  *
- * The pure core behind attachments: bytes in, a kind and a list of text segments
- * out; no store or network I/O. The content policy scans the segments the same way
+ * The core behind attachments: bytes in, a kind and a list of text segments out; no
+ * store or network I/O (the parsing runs in parley-reader, which extract_spawn.c
+ * starts). The content policy scans the segments the same way
  * it scans a message's text, and a finding names the attachment and the segment's
  * page.
  *

@@ -21,7 +21,7 @@ typedef enum {
 const char *policy_action_name(policy_action a);
 
 typedef struct {
-  const char *category; /* exactly as in SPEC.md: "link", "email", "phone", ... (static) */
+  const char *category; /* as docs/policy.md "Categories" lists them: "link", "email", "phone", ... (static) */
   const char *rule;     /* rule id, e.g. "en.review.leave_review" (owned by the verdict) */
   size_t start, end;    /* byte offsets into the original text, end exclusive */
   char *text;           /* the matched original text (owned by the verdict) */

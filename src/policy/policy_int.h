@@ -17,7 +17,7 @@
 
 #define POLICY_ENGINE_NAME "parley-policy/1.0"
 
-/* The categories of SPEC.md, in the order findings of equal offsets are sorted. */
+/* The categories (docs/policy.md "Categories"), in the order findings of equal offsets are sorted. */
 typedef enum {
   POLICY_CAT_LINK,
   POLICY_CAT_EMAIL,

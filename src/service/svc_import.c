@@ -1,4 +1,4 @@
-/* svc_import.c - the import format (SPEC.md "Import format"): history recorded as it was. */
+/* svc_import.c - the import format (docs/import.md): history recorded as it was. */
 #include <stdlib.h>
 #include <string.h>
 

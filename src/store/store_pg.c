@@ -2,8 +2,9 @@
  *
  * begin() takes a connection from the pool and binds it to the calling thread until
  * commit() or rollback() gives it back, so that the libmicrohttpd worker threads run
- * their transactions side by side. Every statement is prepared once per connection and
- * every value travels as a parameter. The semantics are those of store_sqlite.c, kept
+ * their transactions side by side. The statements of the query table (Q_*) are prepared
+ * once per connection; the others (pg__exec: audit, limits, SP-API and the rest) go
+ * through PQexecParams, parsed each time. Every value travels as a parameter. The semantics are those of store_sqlite.c, kept
  * across several nodes sharing one database:
  *
  *  - Read transactions run at REPEATABLE READ: one snapshot, as a SQLite reader sees.

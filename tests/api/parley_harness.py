@@ -40,7 +40,7 @@ def _stop_all():
     for store, _ in _SHARED.values():
         store.cleanup()
 
-# The import example of SPEC.md ("Import format"), one object a line, exactly as specified.
+# The import example of docs/import.md, one object a line, exactly as specified.
 SPEC_EXAMPLE = [
     {"type": "marketplace", "id": "ATVPDKIKX0DER", "name": "Example US", "domains": ["example.com"],
      "locale": "en-US"},

@@ -1,4 +1,4 @@
-# test_import.py - `parley import` (SPEC.md "Import format") and `parley demo`, checked through the API.
+# test_import.py - `parley import` (docs/import.md) and `parley demo`, checked through the API.
 import json
 import os
 import re
@@ -11,7 +11,7 @@ ORDER = "112-4839201-5561023"
 
 
 class SpecExample(unittest.TestCase):
-    """The example of SPEC.md imports as it stands and reads back as it was."""
+    """The example of docs/import.md imports as it stands and reads back as it was."""
 
     @classmethod
     def setUpClass(cls):

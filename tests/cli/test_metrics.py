@@ -3,7 +3,7 @@
 
 A history is replayed with the import format and the metrics are read back at chosen times,
 with --verify so that the hourly aggregates are checked against the recomputation each time.
-Expected numbers are worked out by hand from SPEC.md's definitions (comments give the reasons).
+Expected numbers are worked out by hand from the definitions of docs/metrics.md (comments give the reasons).
 """
 import json
 import os

@@ -2,8 +2,10 @@
  *
  * The same tests run on SQLite (a temporary file) and, when PARLEY_TEST_PG_URL names a
  * PostgreSQL server (scripts/pg-test.sh), on a fresh database of that server per test:
- * every function, its error codes, the append-only record, the audit chain, the inbox
- * query and transactions from several threads at once. */
+ * the parties, orders, threads and messages, their error codes, the append-only record,
+ * the audit chain, the inbox query, limits and idempotency keys, and transactions from
+ * several threads at once (not yet every entry of store_ops: the clock's rows, mail,
+ * team and SP-API entries are covered through the service and API suites). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
