@@ -106,10 +106,29 @@ int svc_action_find(const char *name) {
 
 /* ---- shared rule checks ------------------------------------------------------------- */
 
+/* The settings this thread parsed last, and what they gave: a send asks for its
+ * marketplace's rules several times, so the JSON is parsed again only when its text
+ * differs (a fixed buffer: settings longer than it are parsed every time). */
+static _Thread_local struct {
+  bool set;
+  char text[4096];
+  svc_rules r;
+} rules_memo;
+
 pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r) {
   st_marketplace m;
   pl_err e = s->st->ops->marketplace_get(s->st, marketplace_id, a, &m);
-  svc_rules_load(r, e ? NULL : m.settings_json);
+  const char *text = e ? NULL : m.settings_json;
+  if (text && rules_memo.set && !strcmp(rules_memo.text, text)) {
+    *r = rules_memo.r;
+  } else {
+    svc_rules_load(r, text);
+    if (text && strlen(text) < sizeof rules_memo.text) {
+      strcpy(rules_memo.text, text);
+      rules_memo.r = *r;
+      rules_memo.set = true;
+    }
+  }
   return e == PL_ENOTFOUND ? PL_OK : e;
 }
 
