@@ -126,7 +126,10 @@ bool svc_idem_disarm(void) {
 }
 
 pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row) {
-  pl_err e = store_begin(s->st, false);
+  /* After an operation that did not claim its key (forget = false), the claim of a
+   * concurrent request may be in a write batch that has not committed yet: only the
+   * writer sees it, so the look-up runs there (a write transaction that writes nothing). */
+  pl_err e = store_begin(s->st, !forget);
   if (e) return e;
   e = s->st->ops->idem_get(s->st, principal, key, a, row);
   store_rollback(s->st);

@@ -59,8 +59,9 @@ typedef struct {
 void svc_idem_arm(const char *principal, const char *key, const char *fingerprint);
 bool svc_idem_disarm(void);
 /* The stored answer to (principal, key): PL_ENOTFOUND when there is none, or it is past
- * its day (then it is forgotten, as if the clean-up had come by; forget = false reads
- * only). The row is allocated in a. */
+ * its day (then it is forgotten, as if the clean-up had come by). forget = false reads
+ * only, and sees claims not yet committed (after an operation that lost its key to a
+ * concurrent request). The row is allocated in a. */
 pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row);
 /* Records the answer of the request that claimed (principal, key): its retries get it. */
 pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body);
