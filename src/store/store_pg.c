@@ -2,9 +2,10 @@
  *
  * begin() takes a connection from the pool and binds it to the calling thread until
  * commit() or rollback() gives it back, so that the libmicrohttpd worker threads run
- * their transactions side by side. The statements of the query table (Q_*) are prepared
- * once per connection; the others (pg__exec: audit, limits, SP-API and the rest) go
- * through PQexecParams, parsed each time. Every value travels as a parameter. The semantics are those of store_sqlite.c, kept
+ * their transactions side by side. Every statement is prepared once per connection: the
+ * query table's (Q_*) by number, the other files' (store__pg_exec) by their text, except a
+ * text built at run time at an address another text held first, which runs unprepared.
+ * Every value travels as a parameter. The semantics are those of store_sqlite.c, kept
  * across several nodes sharing one database:
  *
  *  - Read transactions run at REPEATABLE READ: one snapshot, as a SQLite reader sees.
@@ -236,10 +237,20 @@ static const char *const sql[Q__COUNT] = {
                   " ORDER BY m.at, m.id LIMIT $2",
 };
 
+/* Statements of the other store_pg_*.c files (store__pg_exec) prepared on one
+ * connection, found by the address of their text and checked by its content. */
+#define PG_MORE_PREPARED 256
+
+typedef struct {
+  const char *key; /* the caller's text, by address */
+  char *text;      /* a copy: a text at a reused address is another statement */
+} pg_more;
+
 /* One pooled connection. Prepared statements live as long as the session does. */
 typedef struct pg_conn {
   PGconn *c;
   bool prepared[Q__COUNT];
+  pg_more more[PG_MORE_PREPARED];
   bool write;  /* the open transaction was begun for writing */
   bool failed; /* a statement failed: the transaction can only roll back */
   struct pg_conn *next;
@@ -365,6 +376,34 @@ static void conn_drop(pg_conn *k) {
   if (k->c) PQfinish(k->c);
   k->c = NULL;
   memset(k->prepared, 0, sizeof k->prepared);
+  for (int i = 0; i < PG_MORE_PREPARED; i++) free(k->more[i].text);
+  memset(k->more, 0, sizeof k->more);
+}
+
+/* Runs text with the parameters as a statement prepared on this connection on first use
+ * (PostgreSQL then parses and plans it once a session, not once a call). A text that
+ * cannot be kept (the table is full, or another text was met at its address first) runs
+ * unprepared. */
+static PGresult *run_text(pg_conn *k, const char *text, int n, const char *const *v) {
+  size_t h = ((uintptr_t)text >> 3) % PG_MORE_PREPARED;
+  for (int probe = 0; probe < 8; probe++, h = (h + 1) % PG_MORE_PREPARED) {
+    pg_more *m = &k->more[h];
+    char name[16];
+    snprintf(name, sizeof name, "px%zu", h);
+    if (m->key == text) {
+      if (strcmp(m->text, text)) break;
+      return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
+    }
+    if (!m->key) {
+      PGresult *r = PQprepare(k->c, name, text, n, NULL);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
+      PQclear(r);
+      m->key = text;
+      m->text = pl_xstrdup(text);
+      return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
+    }
+  }
+  return PQexecParams(k->c, text, n, NULL, v, NULL, NULL, 0);
 }
 
 static pl_err conn_open(pg_store *p, pg_conn *k, pl_detail *d) {
@@ -488,7 +527,7 @@ PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *v
     *e = PL_ESTORE;
     return NULL;
   }
-  PGresult *r = PQexecParams(k->c, text, n, NULL, values, NULL, NULL, 0);
+  PGresult *r = run_text(k, text, n, values);
   *e = res_err(k, r);
   return r;
 }
