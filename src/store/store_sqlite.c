@@ -691,8 +691,8 @@ static pl_err durable(sq_store *q, uint64_t mine) {
      * commit_delay does. Writers still waiting for the connection are not waited for:
      * under load there always are some. */
     if (atomic_load(&q->pending) > 0) {
-      struct timespec until;
-      clock_gettime(CLOCK_REALTIME, &until);
+      struct timespec until; /* sync_cv waits on the monotonic clock: a clock step cannot stall it */
+      clock_gettime(CLOCK_MONOTONIC, &until);
       until.tv_nsec += SQ_SYNC_DELAY_US * 1000L;
       if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
@@ -1880,7 +1880,11 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   q->base.ops = &sq_ops;
   pthread_mutex_init(&q->mu, NULL);
   pthread_mutex_init(&q->sync_mu, NULL);
-  pthread_cond_init(&q->sync_cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&q->sync_cv, &ca);
+  pthread_condattr_destroy(&ca);
   q->wal_fd = -1;
   int rc = sqlite3_open_v2(path, &q->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
