@@ -1060,10 +1060,8 @@ static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const 
   return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
 }
 
-/* Runs a prepared message query into an arena array. */
-static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message **out, size_t *n) {
-  PGresult *r = run(k, q, p);
-  pl_err e = res_err(k, r);
+/* The messages of a query's result r (run with outcome e) into an arena array; clears r. */
+static pl_err msg_result(PGresult *r, pl_err e, pl_arena *a, st_message **out, size_t *n) {
   if (e) {
     PQclear(r);
     return e;
@@ -1075,6 +1073,12 @@ static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_me
   *out = arr;
   *n = (size_t)rows;
   return PL_OK;
+}
+
+/* Runs a prepared message query into an arena array. */
+static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_message **out, size_t *n) {
+  PGresult *r = run(k, q, p);
+  return msg_result(r, res_err(k, r), a, out, n);
 }
 
 static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
@@ -1154,17 +1158,7 @@ static pl_err msg_rows_text(store *s, const char *text, int n, const char *const
                             st_message **out, size_t *nout) {
   pl_err e;
   PGresult *r = store__pg_exec(s, text, n, v, &e);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  int rows = PQntuples(r);
-  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
-  PQclear(r);
-  *out = arr;
-  *nout = (size_t)rows;
-  return PL_OK;
+  return msg_result(r, e, a, out, nout);
 }
 
 static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
