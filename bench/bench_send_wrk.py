@@ -48,12 +48,14 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
           [str(i) for i in ids]
     s0 = store_counts(port)
     c0 = cpu_s(pid)
+    x0 = switches(pid)
     rec = None
     if perf:  # a call-graph profile of the server during this run only
         rec = subprocess.Popen(["perf", "record", "-q", "--call-graph", os.environ.get("PERF_CALLGRAPH", "fp"), "-F", os.environ.get("PERF_FREQ", "1999"), "-p", str(pid), "-o", perf],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     cpu = cpu_s(pid) - c0
+    x = switches(pid) - x0
     if rec:
         rec.send_signal(2)
         rec.wait(timeout=60)
@@ -65,7 +67,8 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
             "p50": float(m.group(4)), "p99": float(m.group(5)),
             "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
             "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs),
-            "busy_us": busy * 1e6 / max(1, commits)}
+            "busy_us": busy * 1e6 / max(1, commits),
+            "switches": x / max(1, int(m.group(1)) + int(m.group(2)))}
 
 
 def cpu_s(pid):
@@ -73,6 +76,19 @@ def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def switches(pid):
+    """Context switches of all of a process's threads so far (threads that ended are not
+    counted: the server's handler and worker threads live as long as it)."""
+    n = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, t)) as f:
+                n += sum(int(l.split()[1]) for l in f if l.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")))
+        except FileNotFoundError:
+            pass
+    return n
 
 
 def mean_len(db, ids):
@@ -193,8 +209,8 @@ def main():
     else:
         print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
     print("load average before the runs: %.1f" % os.getloadavg()[0])
-    print("%5s %-6s | %8s %7s %7s %6s %7s %6s %5s %5s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
-          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync",
+    print("%5s %-6s | %8s %7s %7s %6s %7s %6s %5s %5s %4s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
+          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync", "cs",
            "long/s", "p50 ms", "p99 ms", "errors", "cpu us", "length", "ratio", "cpu"))
     try:
         for n in conns:
@@ -203,11 +219,14 @@ def main():
                 prof = (lambda kind: "%s-%d-%s-%s.data" % (a.perf, n, role, kind)) if a.perf else (lambda kind: None)
                 short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads), srv.proc.pid,
                             prof("short"))
-                length = mean_len(db, long_ids)
-                long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid, prof("long"))
-                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
+                if long_refs:
+                    length = mean_len(db, long_ids)
+                    long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid, prof("long"))
+                else:  # --long-threads 0: the short threads alone
+                    length, long_ = 0, {k: 0 for k in short}
+                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f %4.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
                       (n, role, short["rate"], short["p50"], short["p99"], short["bad"], short["cpu_us"],
-                       short["busy_us"], short["per_batch"], short["per_sync"],
+                       short["busy_us"], short["per_batch"], short["per_sync"], short["switches"],
                        long_["rate"], long_["p50"], long_["p99"], long_["bad"], long_["cpu_us"], length,
                        long_["rate"] / short["rate"] if short["rate"] else 0,
                        short["cpu_us"] / long_["cpu_us"] if long_["cpu_us"] else 0), flush=True)
