@@ -268,7 +268,8 @@ struct sq_store {
   /* Group commit (sq_commit): a batch is written with synchronous=NORMAL, then made
    * durable by one fdatasync of the WAL shared by every commit that is waiting for one. */
   pthread_mutex_t sync_mu;
-  pthread_cond_t sync_cv;
+  pthread_cond_t sync_cv;  /* a flush ended (durable) */
+  pthread_cond_t batch_cv; /* a batch ended (end_batch): its members, and a flush waiting for it */
   char *wal_path, *db_path;
   int wal_fd;           /* the WAL, opened by the syncing thread; -1 until needed */
   uint64_t committed;   /* callers' write transactions committed, in WAL order */
@@ -513,6 +514,7 @@ static void sq_close(store *s) {
   pthread_mutex_destroy(&q->mu);
   pthread_mutex_destroy(&q->sync_mu);
   pthread_cond_destroy(&q->sync_cv);
+  pthread_cond_destroy(&q->batch_cv);
   free(q->wal_path);
   free(q->db_path);
   free(q);
@@ -548,7 +550,7 @@ static void end_batch(sq_store *q) {
   q->members = NULL;
   q->n_members = 0;
   atomic_store(&q->pending, 0);
-  pthread_cond_broadcast(&q->sync_cv);
+  pthread_cond_broadcast(&q->batch_cv);
   pthread_mutex_unlock(&q->sync_mu);
 }
 
@@ -699,7 +701,7 @@ static pl_err durable(sq_store *q, uint64_t mine) {
         until.tv_nsec -= 1000000000L;
       }
       while (atomic_load(&q->pending) > 0 &&
-             pthread_cond_timedwait(&q->sync_cv, &q->sync_mu, &until) == 0) {
+             pthread_cond_timedwait(&q->batch_cv, &q->sync_mu, &until) == 0) {
       }
     }
     uint64_t upto = q->committed;
@@ -763,7 +765,7 @@ static pl_err sq_commit(store *s) {
   after_member(q);
   writer_unlock(q);
   pthread_mutex_lock(&q->sync_mu);
-  while (!me.done) pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+  while (!me.done) pthread_cond_wait(&q->batch_cv, &q->sync_mu);
   pthread_mutex_unlock(&q->sync_mu);
   if (me.result) return me.result;
   return durable(q, me.number);
@@ -1884,6 +1886,7 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&q->sync_cv, &ca);
+  pthread_cond_init(&q->batch_cv, &ca);
   pthread_condattr_destroy(&ca);
   q->wal_fd = -1;
   int rc = sqlite3_open_v2(path, &q->db,
