@@ -46,7 +46,7 @@ static double time_read(const input *in, bool sandbox, int reps, size_t *text) {
   for (int r = 0; r < reps; r++) {
     pl_arena *a = pl_arena_new();
     extract_doc doc;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     double t0 = now();
     pl_err rc = extract_text(in->data, in->len, in->kind, &lim, a, &doc, &d);
     t[r] = now() - t0;
@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < reps; r++) {
       pl_arena *a = pl_arena_new();
       extract_doc doc;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       double t0 = now();
       pl_err rc = extract_file(in[i].data, in[i].len, names[i], &lim, a, &doc, &d);
       double t = now() - t0;

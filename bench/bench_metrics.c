@@ -30,7 +30,7 @@ static pl_time clock_fn(void *ctx) {
 }
 
 static void line(svc *s, const char *text) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_import_line(s, text, strlen(text), &d)) {
     fprintf(stderr, "import failed: %s\n%s\n", d.msg, text);
     exit(1);
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
   char db[300], key[300];
   snprintf(db, sizeof db, "%s/bench.db", dir);
   snprintf(key, sizeof key, "%s/bench.key", dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_keys keys;
   store *st;
   svc *s;

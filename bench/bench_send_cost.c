@@ -30,7 +30,7 @@ static double cpu_us(void) {
 }
 
 static int line(svc *s, const char *l) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(s, l, strlen(l), &d);
   if (e) fprintf(stderr, "import: %s: %s\n%s\n", pl_errname(e), d.msg, l);
   return e != PL_OK;
@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
   char db[300], key[300];
   snprintf(db, sizeof db, "%s/send.db", dir);
   snprintf(key, sizeof key, "%s/send.key", dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_keys keys;
   store *st;
   svc *s;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_t *body = load(data + 1, size - 1);
   if (!body) return 0; /* not JSON: the transport refuses it before the service */
   pl_arena *a = pl_arena_new();
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e;
   switch (which) {
   case 0: {

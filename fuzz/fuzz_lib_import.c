@@ -9,13 +9,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   svc *s = fuzz_service();
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_batch_begin(s, &d)) __builtin_trap();
   const char *p = (const char *)data, *end = p + size;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    pl_detail ld = {{0}};
+    pl_detail ld = {0};
     pl_err e = svc_import_line(s, p, len, &ld);
     /* every refusal names itself and says why */
     if (e && (!ld.msg[0] || !strcmp(pl_errname(e), "unknown"))) __builtin_trap();

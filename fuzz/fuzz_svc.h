@@ -17,7 +17,7 @@ static svc_caller fuzz_owner; /* S1's owner */
 static int64_t fuzz_other_agent; /* S2's agent */
 
 static void fuzz_import(const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_import_line(fuzz_svc, line, strlen(line), &d)) {
     fprintf(stderr, "fuzz set-up: %s: %s\n", d.msg, line);
     abort();
@@ -26,7 +26,7 @@ static void fuzz_import(const char *line) {
 
 static svc *fuzz_service(void) {
   if (fuzz_svc) return fuzz_svc;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (pl_crypto_init()) abort();
   pl_keys keys;
   randombytes_buf(&keys, sizeof keys);
@@ -59,7 +59,7 @@ static svc *fuzz_service(void) {
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_policy_prepare(fuzz_service(), &d)) {
     fprintf(stderr, "fuzz set-up: the policy does not compile: %s\n", d.msg);
     abort();

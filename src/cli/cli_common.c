@@ -94,7 +94,7 @@ svc *cli_open(const cli_args *a, const svc_options *opt) {
   const char *db = cli_get(a, "db", "parley.db");
   char kbuf[4096];
   const char *kp = cli_key_path(a, db, kbuf, sizeof kbuf);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (!kp) {
     fprintf(stderr, "parley: a PostgreSQL store needs --key-file (or PARLEY_KEY_FILE): every node "
                     "must use the same key file\n");

@@ -42,7 +42,7 @@ static int spapi_credentials(const cli_args *a) {
   if (!s) return 1;
   pl_arena *ar = pl_arena_new();
   svc_spapi_credentials c;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_spapi_credentials_issue(s, seller, ar, &c, &d);
   if (e) {
     fprintf(stderr, "parley admin: %s: %s\n", pl_errname(e), d.msg[0] ? d.msg : pl_strerror(e));
@@ -83,7 +83,7 @@ static int token_list(const cli_args *a) {
   pl_arena *ar = pl_arena_new();
   st_token *ts;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_token_list(s, NULL, cli_has(a, "all"), ar, &ts, &n, &d);
   if (e) {
     pl_arena_free(ar);
@@ -121,7 +121,7 @@ static int token_revoke(const cli_args *a) {
   svc *s = cli_open(a, NULL);
   if (!s) return 1;
   long n = 0;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_token_revoke_id(s, NULL, id, &n, &d);
   if (e) return fail(s, e, &d);
   if (n) printf("revoked token %lld (%ld token%s with its sessions)\n", (long long)id, n, n == 1 ? "" : "s");
@@ -137,7 +137,7 @@ static int agent_deactivate(const cli_args *a) {
   svc *s = cli_open(a, NULL);
   if (!s) return 1;
   long n = 0;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_agent_deactivate(s, NULL, id, &n, &d);
   if (e) return fail(s, e, &d);
   printf("deactivated agent %lld; %ld token%s revoked\n", (long long)id, n, n == 1 ? "" : "s");
@@ -169,7 +169,7 @@ int cmd_admin(int argc, char **argv) {
   const char *obj = a.pos[0], *act = a.pos[1];
   svc *s = cli_open(&a, NULL);
   if (!s) return 1;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = PL_OK;
   int rc = 0;
   if (!strcmp(obj, "marketplace") && !strcmp(act, "add")) {

@@ -32,7 +32,7 @@ int cmd_audit(int argc, char **argv) {
   svc_options so = {.audit_checkpoint_seconds = -1};
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int rc = 0;
   if (!strcmp(what, "checkpoint")) {
     pl_arena *ar = pl_arena_new();

@@ -222,7 +222,7 @@ int cmd_check(int argc, char **argv) {
   }
   policy_options opt = {.allow_domains = allow, .config_path = config, .cache_dir = cli_policy_cache(cache)};
   policy_config *cfg = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err rc = policy_config_new(&opt, &cfg, &d);
   if (rc) {
     fprintf(stderr, "parley check: %s\n", d.msg[0] ? d.msg : pl_strerror(rc));

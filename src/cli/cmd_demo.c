@@ -62,7 +62,7 @@ int cmd_demo(int argc, char **argv) {
   if (!s) return 1;
   int rc = 1;
   pl_arena *ar = pl_arena_new();
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   json_t *toks = json_object(), *agents = json_object(), *buyers = json_object();
   {
     /* The demo goes into an empty database only: its ids would collide otherwise. */

@@ -33,7 +33,7 @@ int cmd_export(int argc, char **argv) {
   svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:cli"};
   pl_arena *ar = pl_arena_new();
   json_t *j;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_thread_export(s, &op, id, ar, &j, &d);
   int rc = 0;
   if (e) {

@@ -42,7 +42,7 @@ int cmd_import(int argc, char **argv) {
   size_t cap = 0;
   ssize_t n;
   long lineno = 0, ok = 0, bad = 0, in_batch = 0;
-  pl_detail bd = {{0}};
+  pl_detail bd = {0};
   int rc = 0;
   /* Lines are committed in batches (each line its own savepoint), so that an import
    * does not pay one disk flush per line; a line that fails is undone alone. */
@@ -61,7 +61,7 @@ int cmd_import(int argc, char **argv) {
       bad++;
       continue;
     }
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_import_line(s, line, (size_t)n, &d);
     if (e) {
       fprintf(stderr, "line %ld: %s: %s\n", lineno, pl_errname(e), d.msg[0] ? d.msg : pl_strerror(e));

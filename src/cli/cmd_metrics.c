@@ -55,7 +55,7 @@ int cmd_metrics(int argc, char **argv) {
   svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:cli"};
   pl_arena *ar = pl_arena_new();
   sla_metrics m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_metrics(s, &op, seller, at, window, cli_has(&a, "verify"), ar, &m, &d);
   int rc = 0;
   if (e) {

@@ -112,7 +112,7 @@ int cmd_serve(int argc, char **argv) {
   }
   svc *s = cli_open(&a, &so);
   if (!s) return 1;
-  pl_detail pd = {{0}};
+  pl_detail pd = {0};
   if (svc_events_share(s, &pd)) {
     fprintf(stderr, "parley serve: %s\n", pd.msg);
     svc_free(s);
@@ -185,7 +185,7 @@ int cmd_serve(int argc, char **argv) {
   if (ff && *ff) pl_mem_fail_from((size_t)strtoull(ff, NULL, 10));
 #endif
   http_server *h;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (http_start(s, &ho, &h, &d)) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
     free(pem[0]);
@@ -247,7 +247,7 @@ int cmd_serve(int argc, char **argv) {
     pause();
     if (reload_requested) {
       reload_requested = 0;
-      pl_detail rd = {{0}};
+      pl_detail rd = {0};
       if (svc_policy_reload(s, &rd)) fprintf(stderr, "parley: policy reload failed, keeping the old one: %s\n", rd.msg);
       else fprintf(stderr, "parley: policy configuration reloaded\n");
     }

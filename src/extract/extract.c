@@ -227,6 +227,8 @@ static const struct {
     {"tif", EXTRACT_TIFF},  {"tiff", EXTRACT_TIFF},
 };
 
+const char *extract_extension(size_t i) { return i < sizeof ext_map / sizeof ext_map[0] ? ext_map[i].ext : NULL; }
+
 pl_err extract_check_name(extract_kind kind, const char *filename, pl_detail *d) {
   if (!filename) return PL_OK;
   const char *slash = strrchr(filename, '/');

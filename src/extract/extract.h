@@ -39,7 +39,7 @@
 #include "util/pl_err.h"
 #include "util/pl_mem.h"
 
-/* The attachment kinds the marketplace accepts (SPEC: Messages and delivery). */
+/* The attachment kinds the marketplace accepts (docs/attachments.md). */
 typedef enum {
   EXTRACT_UNSUPPORTED = 0,
   EXTRACT_DOC,  /* legacy Word 97-2003 binary */
@@ -80,7 +80,7 @@ typedef enum {
 /* Bounds on one file. extract_limits_default() fills the documented defaults; a
  * zero field means the default too. */
 typedef struct {
-  size_t max_bytes;          /* file size: 10 MB (SPEC) */
+  size_t max_bytes;          /* file size: 10 MB (docs/attachments.md) */
   unsigned timeout_ms;       /* wall clock for reading one file: 5000 */
   unsigned cpu_seconds;      /* CPU of the reader: timeout rounded up, + 1 */
   size_t max_memory;         /* address space the reader process may add: 1 GiB */
@@ -145,6 +145,9 @@ pl_err extract_sniff(const uint8_t *data, size_t len, const extract_limits *lim,
  * or a NULL name, is accepted: the content decides. Case-insensitive; .jpg/.jpeg,
  * .tif/.tiff are the same kind. */
 pl_err extract_check_name(extract_kind kind, const char *filename, pl_detail *d);
+/* The i-th accepted file name extension ("doc", "docx", "pdf"...), lower-case, without
+ * the dot; NULL past the last. */
+const char *extract_extension(size_t i);
 
 /* The text of data[0..len) read as kind, into *doc (arena-owned).
  * PL_OK: all of it was read. PL_EUNREADABLE: doc->reason says why; doc may hold the

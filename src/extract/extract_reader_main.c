@@ -254,7 +254,7 @@ int main(void) {
 #endif
   extract_kind kind = job.kind;
   if (job.ops & EXTRACT_OP_SNIFF) {
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err rc = extract__sniff_here(data, len, &kind, &d);
     extract__ans_sniff(&ans, rc, kind, rc ? d.msg : "");
     /* Sent now: should reading crash, the server knows what the file is. */

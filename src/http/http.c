@@ -112,23 +112,27 @@ void http__json(http_req *r, unsigned status, json_t *body) {
   r->resp_len = strlen(r->resp);
 }
 
-static json_t *error_body(pl_err e, const char *msg) {
-  return json_pack("{s:{s:s,s:s}}", "error", "code", pl_errname(e), "message",
-                   msg && *msg ? msg : pl_strerror(e));
-}
-
-void http__error(http_req *r, pl_err e, const char *msg) {
-  /* A refusal that will pass later says when: the limits end their message with "retry
-   * in N s" (svc__limit_take, svc__rate_take). */
+void http__fail(http_req *r, pl_err e, const pl_detail *d) {
+  json_t *err = json_pack("{s:s,s:s}", "code", pl_errname(e), "message", d && *d->msg ? d->msg : pl_strerror(e));
+  char buf[32];
+  if (d && d->retry_after > 0) json_object_set_new(err, "retry_after", json_integer(d->retry_after));
+  if (d && d->at) json_object_set_new(err, "at", json_string(pl_time_format(d->at, buf)));
+  if (d && d->until) json_object_set_new(err, "until", json_string(pl_time_format(d->until, buf)));
+  /* A refusal that will pass later says when (the limits: svc__limit_take, svc__rate_take). */
   unsigned status = http_status_for(e);
   if (status == 429 || status == 503) {
     bool have = false;
     for (int i = 0; i < r->nheaders; i++) have |= !strcasecmp(r->hname[i], "Retry-After");
-    const char *at = msg ? strstr(msg, "retry in ") : NULL;
-    long long secs = at ? strtoll(at + 9, NULL, 10) : 0;
-    if (!have) http__header(r, "Retry-After", pl_arena_printf(r->a, "%lld", secs > 0 ? secs : 1));
+    long long secs = d && d->retry_after > 0 ? d->retry_after : 1;
+    if (!have) http__header(r, "Retry-After", pl_arena_printf(r->a, "%lld", secs));
   }
-  http__json(r, status, error_body(e, msg));
+  http__json(r, status, json_pack("{s:o}", "error", err));
+}
+
+void http__error(http_req *r, pl_err e, const char *msg) {
+  pl_detail d = {0};
+  if (msg) snprintf(d.msg, sizeof d.msg, "%s", msg);
+  http__fail(r, e, &d);
 }
 
 static void finish(http_server *h, http_req *r) {

@@ -102,7 +102,7 @@ static bool field_bool(http_req *r, json_t *o, const char *k, bool *out) {
 static bool authenticate(http_req *r) {
   const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
   const char *tok = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (auth && !strncasecmp(auth, "Bearer ", 7)) {
     tok = auth + 7;
   } else if ((tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE))) {
@@ -117,7 +117,7 @@ static bool authenticate(http_req *r) {
   }
   pl_err e = svc_authenticate(r->s, tok, r->a, &r->caller, &d);
   if (e) {
-    http__error(r, e, d.msg);
+    http__fail(r, e, &d);
     if (http_status_for(e) == 401) http__header(r, "WWW-Authenticate", "Bearer realm=\"parley\"");
     return false;
   }
@@ -126,7 +126,7 @@ static bool authenticate(http_req *r) {
 
 bool http__authenticate(http_req *r) { return authenticate(r); }
 
-static void fail(http_req *r, pl_err e, const pl_detail *d) { http__error(r, e, d->msg); }
+static void fail(http_req *r, pl_err e, const pl_detail *d) { http__fail(r, e, d); }
 
 json_t *http__body_object(http_req *r) { return body_object(r); }
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out) { return field_str(r, o, k, out); }
@@ -153,7 +153,7 @@ static void h_session_create(http_req *r) {
     char *session;
     svc_caller c;
     pl_time ends = 0;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_session_create(r->s, tok, r->a, &session, &ends, &c, &d);
     if (e) {
       fail(r, e, &d);
@@ -180,7 +180,7 @@ static void h_session_create(http_req *r) {
 /* DELETE /v1/session: signs out (the session token is revoked, the cookies cleared). */
 static void h_session_delete(http_req *r) {
   const char *tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (tok) svc_token_revoke(r->s, tok, &d);
   const char *sec = cookie_secure(r);
   http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", sec));
@@ -270,7 +270,7 @@ static void h_threads_list(http_req *r) {
   st_thread *ts;
   size_t n;
   int64_t rn;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_thread_list(r->s, &r->caller, &q, r->a, &ts, &n, &rn, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -303,7 +303,7 @@ static void h_threads_start(http_req *r) {
       field_str(r, b, "text", &in.text)) {
     st_thread t;
     svc_sent m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_thread_start(r->s, &r->caller, &in, r->a, &t, &m, &d);
     if (e) fail(r, e, &d);
     else
@@ -346,7 +346,7 @@ static void h_thread_get(http_req *r, int64_t id) {
   st_message *msgs;
   size_t n;
   int64_t older;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_thread_page(r->s, &r->caller, id, before, (int)limit, r->a, &t, &msgs, &n, &older, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -357,7 +357,7 @@ static void h_thread_get(http_req *r, int64_t id) {
   json_t *order = json_null();
   if (t.order_id) {
     st_order o;
-    pl_detail d2 = {{0}};
+    pl_detail d2 = {0};
     if (!svc_order_get(r->s, &r->caller, t.order_id, r->a, &o, &d2)) {
       json_decref(order);
       order = svc_json_order(&o);
@@ -399,7 +399,7 @@ static void h_send(http_req *r, int64_t id) {
     if (tpl && !svc_team_parse_ref(tpl, "TPL", &in.template_id)) in.template_id = -1; /* no such template */
     if (after && !svc_parse_ref(after, 'M', &in.after)) in.after = -1;
     svc_sent m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     if (r->caller.kind == ST_PRINCIPAL_AGENT) rate_header(r);
     pl_err e = svc_send(r->s, &r->caller, id, &in, r->a, &m, &d);
     reply_sent(r, e, &d, &m);
@@ -425,7 +425,7 @@ static void h_flag(http_req *r, const char *ref) {
   else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'value' must be true or false");
   else {
     st_message m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_flag(r->s, &r->caller, id, json_is_true(v), 0, r->a, &m, &d);
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
@@ -437,7 +437,7 @@ static void h_order_put(http_req *r, const char *id) {
   json_t *b = body_object(r);
   if (!b) return;
   st_order o;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   bool created = false;
   pl_err e = svc_order_from_json(b, id, r->a, &o, &d);
   if (!e) e = svc_order_put(r->s, &r->caller, &o, &created, &d);
@@ -449,7 +449,7 @@ static void h_order_put(http_req *r, const char *id) {
 
 static void h_order_get(http_req *r, const char *id) {
   st_order o;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
   if (e) fail(r, e, &d);
   else http__json(r, 200, json_pack("{s:o}", "order", svc_json_order(&o)));
@@ -483,7 +483,7 @@ static void h_orders_list(http_req *r) {
   }
   st_order *os;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_order_list(r->s, &r->caller, cur_at, cur_id, limit, r->a, &os, &n, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -504,7 +504,7 @@ static void fail_rate(http_req *r, pl_err e, const pl_detail *d) { fail(r, e, d)
 
 static void h_actions_list(http_req *r, const char *order_id) {
   svc_action_status st[SVC_ACT_COUNT];
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   rate_header(r);
   pl_err e = svc_order_actions(r->s, &r->caller, order_id, r->a, st, &d);
   if (e) return fail_rate(r, e, &d);
@@ -557,7 +557,7 @@ static void h_action_send(http_req *r, const char *order_id, const char *action)
       in.attachments = ids;
       in.nattachments = json_array_size(att);
       svc_sent m;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       rate_header(r);
       pl_err e = svc_send_action(r->s, &r->caller, order_id, action, &in, r->a, &m, &d);
       reply_sent(r, e, &d, &m);
@@ -568,7 +568,7 @@ static void h_action_send(http_req *r, const char *order_id, const char *action)
 
 static void h_review_request(http_req *r, const char *order_id) {
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   rate_header(r);
   pl_err e = svc_request_review(r->s, &r->caller, order_id, r->a, &m, &d);
   reply_sent(r, e, &d, &m);
@@ -576,7 +576,7 @@ static void h_review_request(http_req *r, const char *order_id) {
 
 static void h_buyer_attributes(http_req *r, const char *order_id) {
   char *locale;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   rate_header(r);
   pl_err e = svc_buyer_attributes(r->s, &r->caller, order_id, r->a, &locale, &d);
   if (e) fail_rate(r, e, &d);
@@ -590,7 +590,7 @@ static void h_preferences(http_req *r) {
   if (!v) http__error(r, PL_EMISSING, "field 'opt_out' (true or false) is required");
   else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'opt_out' must be true or false");
   else {
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_buyer_opt_out(r->s, &r->caller, json_is_true(v), r->a, &d);
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:b}", "opt_out", json_is_true(v)));
@@ -601,7 +601,7 @@ static void h_preferences(http_req *r) {
 static void h_review_queue(http_req *r) {
   st_message *ms;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_held_list(r->s, &r->caller, 100, r->a, &ms, &n, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -624,7 +624,7 @@ static void h_review_decide(http_req *r, const char *ref, bool approve) {
   const char *note;
   if (field_str(r, b, "note", &note)) {
     st_message m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_review_decide(r->s, &r->caller, id, approve, note, r->a, &m, &d);
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
@@ -651,7 +651,7 @@ static void h_enforcement_get(http_req *r, const char *seller_id) {
   st_enforcement en;
   st_violation *vs;
   size_t nv;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_enforcement_get(r->s, &r->caller, seller_id, r->a, &en, &vs, &nv, &d);
   if (e) return fail(r, e, &d);
   json_t *j = enforcement_json(&en, time(NULL));
@@ -680,7 +680,7 @@ static void h_enforcement_set(http_req *r, const char *seller_id) {
       in.days = days ? json_integer_value(days) : 0;
       in.quota_per_day = quota ? json_integer_value(quota) : 0;
       st_enforcement en;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       pl_err e = svc_enforcement_set(r->s, &r->caller, seller_id, &in, r->a, &en, &d);
       if (e) fail(r, e, &d);
       else http__json(r, 200, enforcement_json(&en, time(NULL)));
@@ -693,7 +693,7 @@ static void h_enforcement_set(http_req *r, const char *seller_id) {
 static void h_sellers(http_req *r) {
   svc_health *hs;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_seller_health(r->s, &r->caller, r->a, &hs, &n, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -727,7 +727,7 @@ static void h_metrics(http_req *r, const char *seller_id) {
     return;
   }
   sla_metrics m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_metrics(r->s, &r->caller, seller_id, at, window, false, r->a, &m, &d);
   if (e) fail(r, e, &d);
   else http__json(r, 200, sla_metrics_to_json(&m, seller_id));
@@ -735,7 +735,7 @@ static void h_metrics(http_req *r, const char *seller_id) {
 
 static void h_export(http_req *r, int64_t id) {
   json_t *j;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_thread_export(r->s, &r->caller, id, r->a, &j, &d);
   if (e) fail(r, e, &d);
   else http__json(r, 200, j);
@@ -761,7 +761,7 @@ static void h_tokens_list(http_req *r) {
   }
   st_token *ts;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_token_list(r->s, &r->caller, all && !strcmp(all, "true"), r->a, &ts, &n, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
@@ -774,7 +774,7 @@ static void h_token_revoke(http_req *r, const char *seg) {
   int64_t id = path_id(r, seg, "token");
   if (!id) return;
   long n = 0;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_token_revoke_id(r->s, &r->caller, id, &n, &d);
   if (e) fail(r, e, &d);
   else http__json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)id, "revoked", (json_int_t)n));
@@ -785,7 +785,7 @@ static void h_agent_deactivate(http_req *r, const char *seg) {
   int64_t id = path_id(r, seg, "agent");
   if (!id) return;
   long n = 0;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_agent_deactivate(r->s, &r->caller, id, &n, &d);
   if (e) fail(r, e, &d);
   else http__json(r, 200, json_pack("{s:I,s:b,s:I}", "agent_id", (json_int_t)id, "active", 0,
@@ -798,7 +798,7 @@ static void h_policy_check(http_req *r) {
   const char *text, *mp;
   if (field_str(r, b, "text", &text) && field_str(r, b, "marketplace_id", &mp)) {
     policy_verdict v;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_policy_check(r->s, &r->caller, text, mp, r->a, &v, &d);
     if (e) fail(r, e, &d);
     else {
@@ -849,7 +849,7 @@ bool http__api(http_server *h, http_req *r) {
         h_preferences(r);
       } else {
         bool opt_out = false;
-        pl_detail d = {{0}};
+        pl_detail d = {0};
         pl_err e = svc_buyer_preferences(r->s, &r->caller, r->a, &opt_out, &d);
         if (e) fail(r, e, &d);
         else http__json(r, 200, json_pack("{s:b}", "opt_out", opt_out));
@@ -860,7 +860,7 @@ bool http__api(http_server *h, http_req *r) {
   if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "policy") && is(&p, 3, "reload")) {
     if (!post) method_not_allowed(r);
     else if (authenticate(r)) {
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       pl_err e = r->caller.kind != ST_PRINCIPAL_OPERATOR
                      ? pl_fail(&d, PL_EFORBIDDEN, "only the operator reloads the policy")
                      : svc_policy_reload(r->s, &d);
@@ -922,6 +922,11 @@ bool http__api(http_server *h, http_req *r) {
     else method_not_allowed(r);
     return true;
   }
+  if (p.n == 2 && is(&p, 1, "meta")) { /* the same for everyone: no authentication */
+    if (!get) method_not_allowed(r);
+    else http__json(r, 200, svc_json_meta());
+    return true;
+  }
   enum { R_NONE, R_ME, R_THREADS, R_THREAD, R_MSGS, R_READ, R_ARCH, R_UNARCH, R_EXPORT, R_FLAG,
          R_ORDER, R_ORDERS, R_POLICY } route = R_NONE;
   if (p.n == 2 && is(&p, 1, "me")) route = R_ME;
@@ -964,7 +969,7 @@ bool http__api(http_server *h, http_req *r) {
   case R_UNARCH:
     if (thread_id(r, p.seg[2], &id)) {
       st_thread t;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       pl_err e = route == R_READ ? svc_thread_read(r->s, &r->caller, id, r->a, &t, &d)
                                  : svc_thread_archive(r->s, &r->caller, id, route == R_ARCH, r->a, &t, &d);
       reply_thread(r, e, &d, &t);

@@ -35,7 +35,7 @@ bool http__upload_start(http_server *h, http_req *r) {
 
 void http__upload_chunk(http_req *r, const char *data, size_t len) {
   if (r->upload_err) return; /* the rest of a refused body is read and dropped */
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = PL_OK;
   if (!r->upload) e = svc_upload_open(r->s, &r->upload, &d);
   if (!e) e = svc_upload_write(r->upload, data, len, &d);
@@ -131,12 +131,12 @@ static void h_upload(http_req *r) {
     name = disposition_name(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Disposition"), r->a);
   const char *md5 = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-MD5");
   st_attachment at;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_upload *u = r->upload;
   r->upload = NULL; /* svc_attachment_create consumes it */
   pl_err e = svc_attachment_create(r->s, &r->caller, u, name, md5, r->a, &at, &d);
   if (e) {
-    http__error(r, e, d.msg);
+    http__fail(r, e, &d);
     return;
   }
   http__header(r, "Location", pl_arena_printf(r->a, UPLOAD_PATH "/%s", at.id));
@@ -147,10 +147,10 @@ static void h_download(http_req *r, const char *id) {
   if (!http__authenticate(r)) return;
   st_attachment at;
   int fd;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_attachment_open(r->s, &r->caller, id, r->a, &at, &fd, &d);
   if (e) {
-    http__error(r, e, d.msg);
+    http__fail(r, e, &d);
     return;
   }
   struct stat st;

@@ -40,10 +40,10 @@ static bool principal_of(http_req *r, const char **out) {
     return false;
   }
   if (amz) {
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_authenticate_as(r->s, amz, SVC_SURFACE_SPAPI, r->a, &r->caller, &d);
     if (e) {
-      http__error(r, e, d.msg);
+      http__fail(r, e, &d);
       return false;
     }
   } else if (!http__authenticate(r)) {

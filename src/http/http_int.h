@@ -132,6 +132,9 @@ void http__header(http_req *r, const char *name, const char *value);
 void http__json(http_req *r, unsigned status, json_t *body);
 /* Fills the response with the error body for e and the detail message. */
 void http__error(http_req *r, pl_err e, const char *msg);
+/* The JSON error of e with d's message and its fields for clients (retry_after, at, until;
+ * docs/api.md "Errors"); Retry-After on 429 and 503. */
+void http__fail(http_req *r, pl_err e, const pl_detail *d);
 
 /* Attachments (http_attach.c). upload_start, on a request's first call: true when it
  * is an upload, whose body then goes to upload_chunk instead of r->body (the 1 MiB

@@ -145,7 +145,7 @@ static const char *marketplace(sp *x) {
  * (AWS Signature Version 4, no longer required by SP-API) are ignored. Only a seller's
  * agent calls SP-API. */
 static bool authenticate(sp *x) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   const char *tok = header(x->r, "x-amz-access-token");
   if (!tok || !*tok) {
     sp_error(x, PL_EUNAUTH, "Access to requested resource is denied: the x-amz-access-token header is missing");
@@ -231,7 +231,7 @@ static void messaging_actions(sp *x, const char *order_id) {
   const char *mp = marketplace(x);
   if (!mp) return;
   svc_action_status st[SVC_ACT_COUNT];
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_order_actions(r->s, &r->caller, order_id, r->a, st, &d);
   if (e) return sp_error(x, e, d.msg);
   json_t *links = json_array(), *embedded = json_array();
@@ -302,7 +302,7 @@ static bool attachments(sp *x, json_t *b, const char **ids, size_t *n) {
       return false;
     }
     char *att;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_spapi_upload_attachment(x->r->s, &x->r->caller, id, x->r->a, &att, &d);
     if (e) {
       sp_error(x, e, d.msg);
@@ -333,7 +333,7 @@ static void messaging_create(sp *x, const char *order_id, int ai) {
   }
   if (ok) {
     svc_sent m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_send_action(r->s, &r->caller, order_id, svc_actions[ai].name, &in, r->a, &m, &d);
     if (e == PL_EPOLICY) sp_error(x, e, policy_message(r->a, d.msg, &m.verdict));
     else if (e) sp_error(x, e, d.msg);
@@ -350,7 +350,7 @@ static void messaging_motors(sp *x, const char *order_id) {
   rate_of(x);
   if (!marketplace(x)) return;
   st_order o;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_order_get(x->r->s, &x->r->caller, order_id, x->r->a, &o, &d);
   if (e) return sp_error(x, e, d.msg);
   sp_error(x, PL_EACTION, pl_arena_printf(x->r->a, "amazonMotors is not available for order %s: the action was retired and this marketplace has no Amazon Motors sellers", order_id));
@@ -360,7 +360,7 @@ static void messaging_attributes(sp *x, const char *order_id) {
   rate_of(x);
   if (!marketplace(x)) return;
   char *locale;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_buyer_attributes(x->r->s, &x->r->caller, order_id, x->r->a, &locale, &d);
   if (e) return sp_error(x, e, d.msg);
   sp_reply(x, 200, json_pack("{s:{s:s}}", "buyer", "locale", locale ? locale : "en-US"));
@@ -376,7 +376,7 @@ static void solicitation_actions(sp *x, const char *order_id) {
   const char *mp = marketplace(x);
   if (!mp) return;
   bool available;
-  pl_detail why = {{0}}, d = {{0}};
+  pl_detail why = {0}, d = {0};
   pl_err e = svc_review_available(r->s, &r->caller, order_id, r->a, &available, &why, &d);
   if (e) return sp_error(x, e, d.msg);
   json_t *links = json_array(), *embedded = json_array();
@@ -403,7 +403,7 @@ static void solicitation_create(sp *x, const char *order_id) {
   rate_of(x);
   if (!marketplace(x)) return;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_request_review(r->s, &r->caller, order_id, r->a, &m, &d);
   if (e) sp_error(x, e, d.msg);
   else sp_reply(x, 201, json_object());
@@ -425,7 +425,7 @@ static void upload_create(sp *x, const char *resource) {
   const char *md5 = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "contentMD5");
   const char *type = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "contentType");
   st_spapi_upload u;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_spapi_upload_create(r->s, &r->caller, resource, md5, type, r->a, &u, &d);
   if (e) return sp_error(x, e, d.msg);
   const char *host = header(r, "Host");
@@ -442,7 +442,7 @@ static void upload_create(sp *x, const char *resource) {
  * pre-signed S3 URL is. */
 static void upload_put(sp *x, const char *id) {
   http_req *r = x->r;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_spapi_upload_receive(r->s, id, r->body ? r->body : "", r->body_len,
                                       header(r, "Content-MD5"), r->a, &d);
   if (e) return sp_error(x, e, d.msg);
@@ -498,7 +498,7 @@ static void token(http_server *h, http_req *r) {
     return lwa_error(r, 400, "unsupported_grant_type", "grant_type must be refresh_token or client_credentials");
   }
   char *access;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_spapi_token(r->s, &g, r->a, &access, &d);
   if (e == PL_EMISSING) lwa_error(r, 400, "invalid_request", d.msg);
   else if (e == PL_EUNAUTH) lwa_error(r, 401, "invalid_client", d.msg);

@@ -39,7 +39,7 @@ static const char *query(http_req *r, const char *k) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
 }
 
-static void fail(http_req *r, pl_err e, const pl_detail *d) { http__error(r, e, d->msg); }
+static void fail(http_req *r, pl_err e, const pl_detail *d) { http__fail(r, e, d); }
 
 static void reply(http_req *r, pl_err e, const pl_detail *d, unsigned status, const char *key, json_t *v) {
   if (e) {
@@ -76,7 +76,7 @@ static void h_template_put(http_req *r, int64_t id) {
   json_t *out = NULL;
   policy_verdict v;
   const char *lang;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_template_put(r->s, &r->caller, id, b, r->a, &out, &v, &lang, &d);
   if (e == PL_EPOLICY) policy_refused(r, &d, &v, lang);
   else reply(r, e, &d, id ? 200 : 201, "template", out);
@@ -97,7 +97,7 @@ static void h_template_render(http_req *r, int64_t id) {
     } else {
       char *text;
       const char *lang;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       pl_err e = svc_template_render(r->s, &r->caller, id, tid, order, values, r->a, &text, &lang, &d);
       if (e) fail(r, e, &d);
       else http__json(r, 200, json_pack("{s:s,s:s}", "language", lang, "text", text));
@@ -117,7 +117,7 @@ static void h_template_proactive(http_req *r, const char *order_id) {
     if (!tpl) http__error(r, PL_EMISSING, "template_id is required");
     else if (ref_id(r, tpl, "TPL", "template", &id)) {
       svc_sent m;
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       pl_err e = svc_template_send_proactive(r->s, &r->caller, order_id, id, values, r->a, &m, &d);
       if (e == PL_EPOLICY) policy_refused(r, &d, &m.verdict, NULL);
       else if (e) fail(r, e, &d);
@@ -129,7 +129,7 @@ static void h_template_proactive(http_req *r, const char *order_id) {
 }
 
 static bool route_templates(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   json_t *out = NULL;
   int64_t id;
   if (p->n == 1) {
@@ -171,7 +171,7 @@ static bool route_templates(http_req *r, const segs *p, bool get, bool post, boo
 /* ---- agents --------------------------------------------------------------------------- */
 
 static void h_agent_metrics(http_req *r, int64_t agent) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   json_t *agents = NULL;
   pl_err e = svc_team_agents(r->s, &r->caller, r->a, &agents, &d);
   bool known = false;
@@ -219,7 +219,7 @@ static bool route_addresses(http_req *r, const segs *p, bool get, bool post, boo
     id = strtoll(p->s[3], &end, 10);
     if (*end || id <= 0) return http__error(r, PL_ENOTFOUND, "no such address"), true;
   }
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e;
   if (get) {
     svc_agent_address *v = NULL;
@@ -245,7 +245,7 @@ static bool route_addresses(http_req *r, const segs *p, bool get, bool post, boo
 }
 
 static bool route_agents(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int64_t id;
   char *end;
   if ((p->n == 3 || p->n == 4) && at(p, 2, "addresses")) return route_addresses(r, p, get, post, del);
@@ -291,7 +291,7 @@ static bool route_thread(http_req *r, const segs *p, bool post, bool put, bool d
   if (!http__authenticate(r)) return true;
   int64_t tid;
   if (!svc_parse_ref(p->s[1], 'T', &tid)) return http__error(r, PL_ENOTFOUND, "no such thread"), true;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e;
   if (lock) {
     json_t *out = NULL;
@@ -336,7 +336,7 @@ static bool route_thread(http_req *r, const segs *p, bool post, bool put, bool d
 /* ---- rules, firings, proposals -------------------------------------------------------------- */
 
 static bool route_rules(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   json_t *out = NULL;
   int64_t id;
   if (p->n == 1) {
@@ -365,7 +365,7 @@ static bool route_rules(http_req *r, const segs *p, bool get, bool post, bool pu
 }
 
 static bool route_proposals(http_req *r, const segs *p, bool get, bool post) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (p->n == 1) {
     if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
     json_t *out = NULL;
@@ -415,7 +415,7 @@ static void h_audit_sample(http_req *r, const char *seller) {
   int64_t until = 0;
   if (us && !svc_parse_ref(us, 'M', &until)) return http__error(r, PL_EINVAL, "until is a message id (M41)");
   json_t *out = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_audit_sample(r->s, &r->caller, seller, (int)n, seed, until, r->a, &out, &d);
   reply(r, e, &d, 200, NULL, out);
 }
@@ -438,7 +438,7 @@ bool http__team(http_server *h, http_req *r) {
     const char *ls = query(r, "limit");
     int limit = ls ? atoi(ls) : 100;
     json_t *out = NULL;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_rule_firings(r->s, &r->caller, limit, r->a, &out, &d);
     reply(r, e, &d, 200, "firings", out);
     return true;

@@ -46,7 +46,7 @@ size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o) {
   svc_outmail *ms = NULL;
   size_t n = svc_mail_claim(s, &o->svc, BATCH, a, &ms);
   for (size_t i = 0; i < n; i++) {
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     svc_mail_outcome oc = send_one(o, &ms[i], a, &d);
     svc_mail_report(s, &o->svc, &ms[i], oc, oc == SVC_MAIL_SENT ? NULL : d.msg);
   }

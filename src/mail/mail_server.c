@@ -252,7 +252,7 @@ static void session(conn *c) {
         ok = reply(c, "452 4.5.3 too many recipients");
         break;
       }
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       svc_mail_rcpt rr;
       pl_err e = svc_mail_rcpt_check(m->s, from, cmd.arg, a, &rr, &d);
       if (e) {
@@ -275,7 +275,7 @@ static void session(conn *c) {
       bool too_big, bad_line;
       if (!read_data(c, max_size, &data, &len, &too_big, &bad_line)) goto out;
       mail_in mi;
-      pl_detail pd = {{0}};
+      pl_detail pd = {0};
       pl_err pe = too_big ? pl_fail(&pd, PL_ETOOLARGE, "the message is larger than %zu bytes", max_size)
                   : bad_line ? pl_fail(&pd, PL_EINVAL, "a line is longer than %d octets", LMTP_MAX_LINE)
                              : mail_parse(data, len, a, &mi, &pd);
@@ -300,7 +300,7 @@ static void session(conn *c) {
       svc_mail_result *done = pl_arena_alloc(a, (size_t)nr * sizeof *done);
       size_t ndone = 0;
       for (int i = 0; i < nr && ok; i++) {
-        pl_detail d = {{0}};
+        pl_detail d = {0};
         pl_err e = pe;
         svc_mail_result res = {0};
         if (!e) {

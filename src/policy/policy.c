@@ -9,16 +9,46 @@
 #include "policy/policy_int.h"
 #include "policy/policy_rules_data.h"
 
-static const char *const cat_names[POLICY_NCATS] = {
-  "link",          "email",     "phone",    "off_platform", "review_request", "promotion",
-  "emoji",         "personal_data", "formatting", "profanity", "important_tag",
+/* Every category's name, what a person calls it, the phrase that names it in a sentence
+ * (a refused mail reply lists them) and the hint that helps a seller rewrite the text; the
+ * API serves them (GET /v1/meta) so that the message center shows the same words. In the
+ * order of policy__cat. */
+static const policy_category cats[POLICY_NCATS] = {
+    {"link", "Link", "a link or web address outside the marketplace",
+     "Links and web addresses outside the marketplace are not allowed. Remove the address; describe where to find things on the marketplace instead."},
+    {"email", "E-mail address", "an e-mail address",
+     "E-mail addresses are not allowed, also when spelled out. Buyers reach you through this conversation."},
+    {"phone", "Phone number", "a phone number", "Phone numbers are not allowed in any format. Keep the conversation here."},
+    {"off_platform", "Contact outside the marketplace", "an invitation to talk or pay outside the marketplace",
+     "Do not invite the buyer to talk or pay outside the marketplace (other apps, websites, payment services)."},
+    {"review_request", "Review request", "a request for a review, feedback or rating",
+     "Do not ask for reviews, feedback or ratings in a message, and do not offer anything for them. Use the marketplace's review request instead."},
+    {"promotion", "Promotion", "a promotion, coupon or advertisement",
+     "Coupons, discounts, upsells and \"see our other products\" are not allowed in buyer messages."},
+    {"emoji", "Emoji", "emoji or decorative symbols", "Emoji and decorative symbols are not allowed. Plain text only."},
+    {"personal_data", "Personal data", "a request for personal data",
+     "Do not ask for personal data the order does not need (date of birth, ID or card numbers, passwords, private contact details)."},
+    {"formatting", "Formatting", "spam-like formatting",
+     "Avoid runs of blank lines, long ALL-CAPS stretches, repeated punctuation and decorative separators."},
+    {"profanity", "Offensive language", "offensive language", "Offensive or abusive language is not allowed. Rephrase politely."},
+    {"important_tag", "[Important] tag", "the [Important] tag", "The [Important] tag is no longer used. Remove it."},
 };
 
-const char *policy__cat_name(policy__cat c) { return (unsigned)c < POLICY_NCATS ? cat_names[c] : "unknown"; }
+const policy_category *policy_categories(size_t *n) {
+  *n = POLICY_NCATS;
+  return cats;
+}
+
+const policy_category *policy_category_find(const char *name) {
+  int k = name ? policy__cat_from_name(name) : -1;
+  return k < 0 ? NULL : &cats[k];
+}
+
+const char *policy__cat_name(policy__cat c) { return (unsigned)c < POLICY_NCATS ? cats[c].name : "unknown"; }
 
 int policy__cat_from_name(const char *name) {
   for (int k = 0; k < POLICY_NCATS; k++)
-    if (!strcmp(cat_names[k], name)) return k;
+    if (!strcmp(cats[k].name, name)) return k;
   return -1;
 }
 

@@ -20,6 +20,18 @@ typedef enum {
 /* Returns "deliver", "review" or "reject". */
 const char *policy_action_name(policy_action a);
 
+/* A category of the policy, in words: name ("link", the findings' category), label ("Link"),
+ * phrase ("a link or web address outside the marketplace", for a sentence) and hint (how
+ * to rewrite the text). All static. */
+typedef struct {
+  const char *name, *label, *phrase, *hint;
+} policy_category;
+
+/* Every category, in the order docs/policy.md "Categories" lists them; *n of them. */
+const policy_category *policy_categories(size_t *n);
+/* The category of that name, or NULL. */
+const policy_category *policy_category_find(const char *name);
+
 typedef struct {
   const char *category; /* as docs/policy.md "Categories" lists them: "link", "email", "phone", ... (static) */
   const char *rule;     /* rule id, e.g. "en.review.leave_review" (owned by the verdict) */

@@ -173,7 +173,7 @@ static pl_err claim_key(svc *s, pl_detail *d) {
   pl_arena_free(a);
   if (e) return e;
   if (!claimed)
-    return pl_fail(d, PL_EIDEMBUSY, "another request with this Idempotency-Key was processed meanwhile; nothing was changed; retry in 1 s");
+    return pl_retry_after(d, pl_fail(d, PL_EIDEMBUSY, "another request with this Idempotency-Key was processed meanwhile; nothing was changed; retry in 1 s"), 1);
   idem.claimed = true;
   return PL_OK;
 }
@@ -479,7 +479,7 @@ pl_err svc_policy_reload(svc *s, pl_detail *d) {
 }
 
 pl_err svc_cluster_tick(svc *s) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int64_t gen = 0;
   pl_err e = svc__begin(s, false, &d);
   if (e) return e;
@@ -581,16 +581,26 @@ bool svc__valid_order_id(const char *id) {
   return true;
 }
 
-static const char *const order_topics[] = {"item_not_received", "wrong_item",
-                                           "damaged_or_defective", "return_request",
-                                           "product_question", "shipping_delivery", "other", NULL};
-static const char *const product_topics[] = {"product_specifications", "shipping_timeframes",
-                                             "customization_options", NULL};
+/* The topics a buyer picks from, with the words the message center shows for them. */
+static const svc_named order_topics[] = {{"item_not_received", "Item not received"},
+                                         {"wrong_item", "Wrong item received"},
+                                         {"damaged_or_defective", "Damaged or defective item"},
+                                         {"return_request", "Return request"},
+                                         {"product_question", "Question about the product"},
+                                         {"shipping_delivery", "Shipping or delivery"},
+                                         {"other", "Something else"},
+                                         {NULL, NULL}};
+static const svc_named product_topics[] = {{"product_specifications", "Product specifications"},
+                                           {"shipping_timeframes", "Shipping timeframes"},
+                                           {"customization_options", "Customization options"},
+                                           {NULL, NULL}};
+
+const svc_named *svc_topics(bool product) { return product ? product_topics : order_topics; }
 
 bool svc__valid_topic(const char *topic, bool product) {
   if (!topic) return false;
-  for (const char *const *t = product ? product_topics : order_topics; *t; t++)
-    if (!strcmp(*t, topic)) return true;
+  for (const svc_named *t = svc_topics(product); t->id; t++)
+    if (!strcmp(t->id, topic)) return true;
   return false;
 }
 

@@ -22,6 +22,15 @@
 
 typedef struct svc svc;
 
+/* A value the API takes and the words a person reads for it. */
+typedef struct {
+  const char *id, *label;
+} svc_named;
+
+/* The topics a buyer picks from to start a thread about an order (after a purchase) or,
+ * product true, about a product (before one); ends with an entry whose id is NULL. */
+const svc_named *svc_topics(bool product);
+
 typedef struct {
   pl_clock clock;               /* where `now` comes from; zero = system clock */
   const char *policy_config;    /* operator policy configuration file, or NULL */
@@ -499,7 +508,7 @@ pl_err svc_spapi_upload_attachment(svc *s, const svc_caller *c, const char *id, 
                                    char **attachment_id, pl_detail *d);
 
 /* ---- attachments (svc_attach.c; docs/attachments.md) -------------------------------- */
-#define SVC_ATTACHMENT_MAX_BYTES 10000000 /* SPEC: at most 10 MB */
+#define SVC_ATTACHMENT_MAX_BYTES 10000000 /* at most 10 MB a file (docs/attachments.md) */
 #define SVC_MAX_ATTACHMENTS 16            /* a message's attachments */
 
 /* An upload being received: the body goes to a temporary file in the attachment
@@ -553,6 +562,10 @@ pl_err svc_attachment_open(svc *s, const svc_caller *c, const char *id, pl_arena
 const char *svc_attachment_mime(const char *kind);
 /* {"id","name","kind","size","sha256","readable"} */
 json_t *svc_json_attachment(const st_attachment *a);
+/* What every client may know before it calls (GET /v1/meta): the topics, the policy's
+ * categories in words, and the limits on text and attachments, from the code that
+ * enforces them. */
+json_t *svc_json_meta(void);
 /* The findings of a sent message, each with the attachment and page it was found in. */
 json_t *svc_json_sent_findings(const svc_sent *m);
 

@@ -235,7 +235,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   pl_err x = PL_OK;
   if (!e && !have_prev) {
     xa = pl_arena_new();
-    pl_detail xd = {{0}};
+    pl_detail xd = {0};
     x = extract_file(map, size, NULL, &lim, xa, &doc, &xd);
     kind = doc.kind;
     /* A sniff error refuses the upload; so does a reader that died before it could

@@ -136,7 +136,7 @@ void svc_audit_tick(svc *s) {
   pl_arena *a = pl_arena_new();
   st_audit_checkpoint c;
   bool written;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_audit_checkpoint(s, false, a, &c, &written, &d))
     fprintf(stderr, "parley: audit checkpoint failed: %s\n", d.msg[0] ? d.msg : "store error");
   pl_arena_free(a);

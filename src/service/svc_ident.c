@@ -31,7 +31,7 @@ static void revoked_here(svc *s) {
 }
 
 void svc__follow_revocations(svc *s) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int64_t gen = 0;
   if (svc__begin(s, false, &d)) return;
   pl_err e = s->st->ops->counter_get(s->st, REVOCATIONS, &gen);

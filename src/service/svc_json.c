@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "extract/extract.h"
 #include "service/svc_int.h"
 #include "util/pl_ref.h"
 
@@ -133,4 +134,25 @@ json_t *svc_json_order(const st_order *o) {
   json_object_set_new(j, "negative_feedback", json_boolean(o->negative_feedback));
   json_object_set_new(j, "items", items);
   return j;
+}
+
+json_t *svc_json_meta(void) {
+  json_t *topics = json_object();
+  for (int product = 0; product < 2; product++) {
+    json_t *arr = json_array();
+    for (const svc_named *t = svc_topics(product); t->id; t++)
+      json_array_append_new(arr, json_pack("{s:s,s:s}", "id", t->id, "label", t->label));
+    json_object_set_new(topics, product ? "pre_purchase" : "post_purchase", arr);
+  }
+  size_t n;
+  const policy_category *pc = policy_categories(&n);
+  json_t *cats = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(cats, json_pack("{s:s,s:s,s:s}", "id", pc[i].name, "label", pc[i].label, "hint", pc[i].hint));
+  json_t *exts = json_array();
+  for (size_t i = 0; extract_extension(i); i++) json_array_append_new(exts, json_string(extract_extension(i)));
+  return json_pack("{s:o,s:o,s:{s:i,s:i,s:I,s:o},s:i}", "topics", topics, "policy_categories", cats, "limits",
+                   "text_chars", SVC_MAX_TEXT_CHARS, "attachments_per_message", SVC_MAX_ATTACHMENTS,
+                   "attachment_bytes", (json_int_t)SVC_ATTACHMENT_MAX_BYTES, "attachment_extensions", exts,
+                   "response_window_s", SVC_RESPONSE_WINDOW);
 }

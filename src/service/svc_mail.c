@@ -185,22 +185,8 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
 /* ---- building a mail from the record ----------------------------------------------------- */
 
 static const char *category_words(const char *c) {
-  static const char *const map[][2] = {
-      {"link", "a link or web address outside the marketplace"},
-      {"email", "an e-mail address"},
-      {"phone", "a phone number"},
-      {"off_platform", "an invitation to talk or pay outside the marketplace"},
-      {"review_request", "a request for a review, feedback or rating"},
-      {"promotion", "a promotion, coupon or advertisement"},
-      {"emoji", "emoji or decorative symbols"},
-      {"personal_data", "a request for personal data"},
-      {"formatting", "spam-like formatting"},
-      {"profanity", "offensive language"},
-      {"important_tag", "the [Important] tag"},
-  };
-  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (!strcmp(map[i][0], c)) return map[i][1];
-  return "something the communication policy does not allow";
+  const policy_category *k = policy_category_find(c);
+  return k ? k->phrase : "something the communication policy does not allow";
 }
 
 static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
@@ -282,7 +268,7 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
     if (atts[i].message_id != mid) continue;
     st_attachment at;
     int fd = -1;
-    pl_detail od = {{0}};
+    pl_detail od = {0};
     bool fits = used + (size_t)atts[i].size <= MAIL_FILES_BUDGET;
     pl_err e = fits ? svc_attachment_open(s, &rc, atts[i].id, a, &at, &fd, &od) : PL_OK;
     if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable");
@@ -458,7 +444,7 @@ size_t svc_mail_claim(svc *s, const svc_mail_options *o, size_t max, pl_arena *a
     svc_outmail *m = &ms[k];
     memset(m, 0, sizeof *m);
     m->row = rows[i];
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = build(s, &rows[i], a, m, &d);
     if (!e) {
       k++;
@@ -704,7 +690,7 @@ static pl_err take_files(svc *s, const svc_caller *c, bool seller, const svc_mai
   for (size_t i = 0; i < in->nfiles; i++) {
     const svc_mail_file *f = &in->files[i];
     const char *name = f->name && *f->name ? f->name : pl_arena_printf(a, "attachment-%zu", i + 1);
-    pl_detail ad = {{0}};
+    pl_detail ad = {0};
     pl_err ae;
     st_attachment at;
     if (*nids >= SVC_MAX_ATTACHMENTS) ae = pl_fail(&ad, PL_EINVAL, "a message carries at most %d files", SVC_MAX_ATTACHMENTS);
@@ -856,7 +842,7 @@ static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_
                                 pl_detail *d) {
   out->discarded = true;
   resolved r;
-  pl_detail rd = {{0}};
+  pl_detail rd = {0};
   pl_err e = resolve(s, in, a, &r, &rd);
   if (e == PL_ESTORE) return pl_fail(d, e, "%s", rd.msg);
   /* Mail with no marker but the null sender that speaks for nobody (a forged return path)

@@ -153,11 +153,12 @@ pl_err svc__limit_take(svc *s, const char *key, const char *op, int64_t count, i
                                      (double)count, (double)cost, &allowed, &retry);
   if (e || allowed) return e;
   const char *per = window == 60 ? "minute" : window == 3600 ? "hour" : "day";
-  if (cost > count)
-    return pl_fail(d, code, "%s: %lld is more than the %lld a %s allowed; retry in %lld s", what,
-                   (long long)cost, (long long)count, per, (long long)window);
-  return pl_fail(d, code, "%s: at most %lld a %s; retry in %lld s", what, (long long)count, per,
-                 (long long)ceil(retry));
+  if (cost > count) /* never passes: no retry_after */
+    return pl_fail(d, code, "%s: %lld is more than the %lld a %s allowed", what, (long long)cost,
+                   (long long)count, per);
+  long long secs = (long long)ceil(retry);
+  return pl_retry_after(d, pl_fail(d, code, "%s: at most %lld a %s; retry in %lld s", what, (long long)count, per, secs),
+                        secs);
 }
 
 pl_err svc__buyer_limits(svc *s, const char *buyer_id, const char *marketplace_id, bool thread_start,
@@ -187,9 +188,11 @@ pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_r
   pl_err e = s->st->ops->rate_take(s->st, seller_id, op, now, r->rate_per_second, r->rate_burst,
                                    &allowed, &retry);
   if (e) return e;
-  if (!allowed)
-    return pl_fail(d, PL_ERATELIMIT, "too many %s requests: at most %g a second, bursts of %g; retry in %lld s",
-                   op, r->rate_per_second, r->rate_burst, (long long)ceil(retry));
+  if (!allowed) {
+    long long secs = (long long)ceil(retry);
+    return pl_retry_after(d, pl_fail(d, PL_ERATELIMIT, "too many %s requests: at most %g a second, bursts of %g; retry in %lld s",
+                                     op, r->rate_per_second, r->rate_burst, secs), secs);
+  }
   return PL_OK;
 }
 
@@ -214,9 +217,9 @@ pl_err svc__check_quota(svc *s, const char *seller_id, pl_arena *a, pl_detail *d
   if ((e = s->st->ops->seller_message_count(s->st, seller_id, now - DAY, false, &n))) return e;
   if (n >= en.quota_per_day) {
     char until[32];
-    return pl_fail(d, PL_EQUOTA, "the daily quota of %lld messages is used up (%s; quota until %s)",
-                   (long long)en.quota_per_day, en.quota_reason ? en.quota_reason : "enforcement",
-                   pl_time_format(en.quota_until, until));
+    return pl_until(d, pl_fail(d, PL_EQUOTA, "the daily quota of %lld messages is used up (%s; quota until %s)",
+                               (long long)en.quota_per_day, en.quota_reason ? en.quota_reason : "enforcement",
+                               pl_time_format(en.quota_until, until)), en.quota_until);
   }
   return PL_OK;
 }
@@ -227,9 +230,9 @@ static pl_err check_restriction(svc *s, const char *seller_id, pl_arena *a, pl_d
   if (e) return e;
   if (en.restricted_until > svc_now(s)) {
     char until[32];
-    return pl_fail(d, PL_ERESTRICTED, "proactive messaging is restricted until %s: %s; replies to buyers are still allowed",
-                   pl_time_format(en.restricted_until, until),
-                   en.restriction_reason ? en.restriction_reason : "policy violations");
+    return pl_until(d, pl_fail(d, PL_ERESTRICTED, "proactive messaging is restricted until %s: %s; replies to buyers are still allowed",
+                               pl_time_format(en.restricted_until, until),
+                               en.restriction_reason ? en.restriction_reason : "policy violations"), en.restricted_until);
   }
   return PL_OK;
 }
@@ -494,8 +497,8 @@ static pl_err review_refusal(svc *s, const st_order *o, const svc_rules *r, pl_t
   pl_err g = s->st->ops->review_request_get(s->st, o->id, &prev);
   if (!g) {
     char when[32];
-    return pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
-                   o->id, pl_time_format(prev, when));
+    return pl_at(d, pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
+                            o->id, pl_time_format(prev, when)), prev);
   }
   if (g != PL_ENOTFOUND) return g;
   if (!o->delivered_at)

@@ -51,7 +51,7 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
   size_t nn, on;
   sla_thread_outcome now_t, old_t;
   bool has_old_t;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if ((e = sla_thread_eval(&ev, SLA_FOREVER, a, &now_o, &nn, &now_t, &d))) return e;
   if ((e = s->st->ops->sla_outcomes_get(s->st, t->id, a, &old_o, &on, &old_t, &has_old_t))) return e;
 
@@ -389,7 +389,7 @@ pl_err svc_deadline_tick(svc *s) {
   pl_time last = s->deadline_checked ? s->deadline_checked : now - 60;
   if (now <= last) return PL_OK;
   pl_arena *a = pl_arena_new();
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc__begin(s, false, &d);
   st_thread *ts = NULL;
   size_t n = 0;

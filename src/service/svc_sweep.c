@@ -33,7 +33,7 @@ static void *sweeper_main(void *arg) {
     pthread_mutex_unlock(&w->mu);
     size_t files = 0;
     int64_t keys = 0;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     if (svc_attachments_sweep(w->s, w->max_age, &files, &d))
       fprintf(stderr, "parley: clean-up of unattached uploads failed: %s\n", d.msg);
     if (svc_idempotency_sweep(w->s, &keys, &d))

@@ -248,7 +248,7 @@ static pl_err render_capped(const char *text, const fill_ctx *fc, size_t max_cha
       memcpy(name, p + 1, len);
       name[len] = '\0';
       if (in_list(placeholders, name)) {
-        pl_detail why = {{0}};
+        pl_detail why = {0};
         v = fill(fc, name, a, &why);
         if (!v) {
           if (why.msg[0]) return pl_fail(d, PL_EINVAL, "%s", why.msg);
@@ -966,7 +966,7 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   if (e || !in->proposal_id || !strcmp(m->status, "rejected")) return e;
   st_team_doc doc;
   json_t *body;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, &d))) return e;
   json_object_set_new(body, "message", json_string(svc_message_ref(a, m->id)));
   json_object_set_new(body, "decided_by", json_integer(c->agent_id));
@@ -1249,7 +1249,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   svc_team_parse_ref(json_string_value(json_object_get(act, "template_id")), "TPL", &tid);
   st_team_doc tdoc;
   json_t *tpl = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   char *text;
   const char *lang;
   pl_err e = doc_load(s, t->seller_id, "template", tid, a, &tdoc, &tpl, &d);
@@ -1344,7 +1344,7 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
     json_array_foreach(json_object_get(r, "actions"), i, act) {
       const char *type = json_string_value(json_object_get(act, "type"));
       const char *outcome = "done";
-      pl_detail d = {{0}};
+      pl_detail d = {0};
       char *rname = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rules[k].id));
       if (!strcmp(type, "assign")) {
         json_t *ag = json_object_get(act, "agent_id");

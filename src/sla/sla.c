@@ -507,6 +507,8 @@ void sla__acc_finish(sla__acc *a, pl_arena *arena) {
 
   /* 100 * on_time is formed first so that exact ratios (9 of 10) are exactly 90. */
   m->crt_percent = ratio((double)m->on_time, (double)(m->on_time + m->late), 100.0);
+  m->good_min = cfg->good_min;
+  m->warning_min = cfg->warning_min;
   if (!m->crt_percent.has_value) m->status = SLA_NO_DATA;
   else if (m->crt_percent.value >= cfg->good_min) m->status = SLA_GOOD;
   else if (m->crt_percent.value >= cfg->warning_min) m->status = SLA_WARNING;

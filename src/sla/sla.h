@@ -143,6 +143,7 @@ typedef struct {
   int64_t on_time, late, pending, flagged;
   sla_optf crt_percent; /* absent when on_time + late == 0 */
   sla_status status;
+  double good_min, warning_min; /* the thresholds status was judged by (the marketplace's) */
 
   /* Over answered unflagged in-window messages. */
   int64_t answered;

@@ -53,6 +53,8 @@ json_t *sla_metrics_to_json(const sla_metrics *m, const char *seller) {
   json_t *crt = json_object();
   json_object_set_new(crt, "percent", opt_real(m->crt_percent));
   json_object_set_new(crt, "status", json_string(sla_status_name(m->status)));
+  json_object_set_new(crt, "good_from", json_real(m->good_min));
+  json_object_set_new(crt, "warning_from", json_real(m->warning_min));
   json_object_set_new(crt, "on_time", json_integer(m->on_time));
   json_object_set_new(crt, "late", json_integer(m->late));
   json_object_set_new(crt, "pending", json_integer(m->pending));

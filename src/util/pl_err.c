@@ -30,6 +30,7 @@ pl_err pl_fail(pl_detail *d, pl_err e, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
+    d->retry_after = d->at = d->until = 0; /* this failure's, set after it (pl_retry_after...) */
   }
   return e;
 }

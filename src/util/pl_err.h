@@ -72,14 +72,32 @@ const char *pl_strerror(pl_err e);
 /* Stable machine name for an error code ("invalid_input"...); never NULL. */
 const char *pl_errname(pl_err e);
 
-/* A caller-supplied detail: the specific human message of one failure. */
+/* A caller-supplied detail: the specific human message of one failure, and what a client
+ * can act on without reading it (the API puts both in its error body, docs/api.md). */
 typedef struct {
   char msg[512];
+  long long retry_after; /* seconds until the same request can pass; 0: not said */
+  long long at;          /* when the earlier event that refuses this happened (Unix seconds); 0: none */
+  long long until;       /* when the state that refuses this ends (Unix seconds); 0: not said */
 } pl_detail;
 
 /* Set the detail's message (printf-style) and return e, so that callers can write
  * `return pl_fail(d, PL_EINVAL, "field %s ...", name);`. d may be NULL. */
 pl_err pl_fail(pl_detail *d, pl_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sets d->retry_after (d may be NULL) and returns e: `return pl_retry_after(d, pl_fail(...), s);`. */
+static inline pl_err pl_retry_after(pl_detail *d, pl_err e, long long seconds) {
+  if (d) d->retry_after = seconds;
+  return e;
+}
+/* Set d->at, d->until (d may be NULL) and return e. */
+static inline pl_err pl_at(pl_detail *d, pl_err e, long long at) {
+  if (d) d->at = at;
+  return e;
+}
+static inline pl_err pl_until(pl_detail *d, pl_err e, long long until) {
+  if (d) d->until = until;
+  return e;
+}
 
 #endif

@@ -1,8 +1,9 @@
 # test_endpoints.py - every endpoint of the own JSON API (docs/api.md), driven over real HTTP.
 import re
+import time
 import unittest
 
-from parley_harness import BACKEND, MP, FastCase, main
+from parley_harness import BACKEND, MP, FastCase, main, order_line
 
 ORDER_TOPICS = ["item_not_received", "wrong_item", "damaged_or_defective", "return_request",
                 "product_question", "shipping_delivery", "other"]
@@ -73,6 +74,60 @@ class Endpoints(FastCase):
         r = self.srv.get("/v1/me", self.fx.operator)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["kind"], "operator")
+
+    # ---- /v1/meta ----------------------------------------------------------------------
+
+    def test_meta_is_what_the_server_enforces(self):
+        r = self.srv.get("/v1/meta")  # no token: the same for everyone
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.srv.post("/v1/meta", {}, self.fx.b1).status, 405)
+        meta = r.json
+        # topics: exactly the ones a thread can be started with, in the order offered
+        self.assertEqual([t["id"] for t in meta["topics"]["post_purchase"]], ORDER_TOPICS)
+        self.assertEqual([t["id"] for t in meta["topics"]["pre_purchase"]], PRODUCT_TOPICS)
+        self.assertTrue(all(t["label"] for t in meta["topics"]["post_purchase"] + meta["topics"]["pre_purchase"]))
+        bad = self.srv.post("/v1/threads", {"order_id": self.new_order("B1", "S1"), "topic": "not_a_topic",
+                                            "text": "hello"}, self.fx.b1)
+        self.assertError(bad, 400, "invalid_input")
+        # the text limit: exactly limits.text_chars characters pass, one more does not
+        n = meta["limits"]["text_chars"]
+        self.assertEqual(n, 5000)
+        t, _ = self.start_thread(self.fx.b1, self.new_order("B1", "S1"), "other", "limits")
+        self.assertEqual(self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "é" * n}, self.fx.b1).status, 201)
+        self.assertError(self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "é" * (n + 1)}, self.fx.b1),
+                         422, "text_too_long")
+        # attachments
+        lim = meta["limits"]
+        self.assertEqual(lim["attachments_per_message"], 16)
+        self.assertEqual(lim["attachment_bytes"], 10000000)
+        self.assertEqual(set(lim["attachment_extensions"]),
+                         {"doc", "docx", "pdf", "txt", "jpg", "jpeg", "gif", "png", "bmp", "tif", "tiff"})
+        self.assertEqual(meta["response_window_s"], 86400)
+        # every category the policy reports has its words; a finding's category is one of them
+        cats = {c["id"]: c for c in meta["policy_categories"]}
+        self.assertIn("phone", cats)
+        self.assertTrue(all(c["label"] and c["hint"] for c in cats.values()))
+        chk = self.srv.post("/v1/policy/check", {"text": "Call me at +1 415 555 0100 or visit https://example.org"},
+                            self.fx.agent)
+        self.assertEqual(chk.status, 200, chk)
+        found = {f["category"] for f in chk.json["findings"]}
+        self.assertTrue(found and found <= set(cats), (found, set(cats)))
+
+    def test_refusal_says_when_in_fields(self):
+        oid = "114-0999999-0999999"  # delivered ten days ago: inside the review window
+        body = order_line(oid, "S1", "B1")
+        del body["type"], body["id"]
+        ago = lambda days: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+        body.update(purchased_at=ago(14), shipped_at=ago(12), delivered_at=ago(10))
+        self.assertEqual(self.srv.put("/v1/orders/" + oid, body, self.fx.operator).status, 201)
+        first = self.srv.post("/v1/orders/%s/review-request" % oid, None, self.fx.agent)
+        self.assertEqual(first.status, 201, first)
+        again = self.srv.post("/v1/orders/%s/review-request" % oid, None, self.fx.agent)
+        self.assertError(again, 403, "already_requested")
+        at = again.json["error"]["at"]  # when the review was requested, without reading the message
+        self.assertRegex(at, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertIn(at, again.json["error"]["message"])
+        self.assertNotIn("retry_after", again.json["error"])
 
     # ---- threads -----------------------------------------------------------------------
 

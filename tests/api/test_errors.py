@@ -337,7 +337,13 @@ class RateLimit(FastCase):
             statuses.append(r.status)
             if r.status == 429:
                 self.assertError(r, 429, "rate_limited")
-                self.assertIn("retry-after", r.headers)
+                # when to retry, for a client that does not read the message: the body
+                # and the header say the same, at most the bucket's 1 s a token
+                wait = r.json["error"]["retry_after"]
+                self.assertIsInstance(wait, int)
+                self.assertTrue(1 <= wait <= 1, r.json)
+                self.assertEqual(r.headers["retry-after"], str(wait))
+                self.assertNotIn("until", r.json["error"])
                 break
         elapsed = time.monotonic() - start
         self.assertIn(429, statuses)

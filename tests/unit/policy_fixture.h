@@ -13,7 +13,7 @@ static inline const char *test_policy_cache(void) { return getenv("PARLEY_POLICY
 
 /* The default configuration into *out; 0 on success, as cmocka set-ups return. */
 static inline int test_policy_compile(policy_config **out) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   policy_options po = {.cache_dir = test_policy_cache()};
   return policy_config_new(&po, out, &d) == PL_OK ? 0 : -1;
 }

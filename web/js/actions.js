@@ -6,8 +6,6 @@ import { findingsList, textFindings } from './compose.js';
 import { createAttachmentPicker, fileFindings } from './attachments.js';
 import { codePoints, formatDateTime } from './format.js';
 
-const ISO_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/;
-
 function sentence(msg) {
   const t = (msg || '').trim();
   if (!t) return '';
@@ -18,8 +16,8 @@ function sentence(msg) {
 export function refusalText(e, what) {
   switch (e.code) {
     case 'already_requested': {
-      const when = ISO_IN_TEXT.exec(e.message || '');
-      return `A review was already requested for this order${when ? ` on ${formatDateTime(when[0])}` : ''}. The marketplace allows one review request per order, so there is nothing more to do.`;
+      const when = e.body && e.body.error && e.body.error.at; // when it was requested (docs/api.md, "Errors")
+      return `A review was already requested for this order${when ? ` on ${formatDateTime(when)}` : ''}. The marketplace allows one review request per order, so there is nothing more to do.`;
     }
     case 'outside_window':
       return `Not possible right now. ${sentence(e.message)}`;

@@ -1,6 +1,7 @@
 // app.js - the message center's shell: session, role-based navigation, hash routes and views.
 import { h, replace, announce } from './dom.js';
 import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
+import { loadMeta } from './meta.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
 import { renderThreadList } from './threads.js';
 import { renderThread } from './thread.js';
@@ -213,6 +214,7 @@ async function route() {
   }
   replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
   try {
+    await loadMeta(); // the topics, words and limits every view uses (read once)
     cleanup = (await view(el, ctx)) || null;
   } catch (e) {
     if (e && e.status === 401) return; // the unauthorized handler took over

@@ -2,10 +2,9 @@
 import { h, replace, uniqueId, announce } from './dom.js';
 import { csrfToken, ApiError } from './api.js';
 import { categoryLabel, categoryHint } from './policy.js';
+import { limits } from './meta.js';
 
-export const MAX_BYTES = 10000000;
-export const MAX_FILES = 16;
-const ACCEPT = '.doc,.docx,.pdf,.txt,.jpg,.jpeg,.gif,.png,.bmp,.tif,.tiff';
+const accept = () => limits().attachment_extensions.map((x) => `.${x}`).join(',');
 const KIND = { pdf: 'PDF', doc: 'Word', docx: 'Word', txt: 'Text', jpg: 'JPEG image', jpeg: 'JPEG image', gif: 'GIF image', png: 'PNG image', bmp: 'BMP image', tif: 'TIFF image', tiff: 'TIFF image' };
 
 /** "48 KB", "1.2 MB". */
@@ -31,7 +30,7 @@ export function uploadRefusal(e, name) {
 
 /** Uploads one File as the raw body; resolves to the attachment record; throws ApiError. */
 export async function upload(file) {
-  if (file.size > MAX_BYTES) throw new ApiError(413, { error: { code: 'payload_too_large', message: 'too large' } });
+  if (file.size > limits().attachment_bytes) throw new ApiError(413, { error: { code: 'payload_too_large', message: 'too large' } });
   const headers = { Accept: 'application/json' };
   const t = csrfToken();
   if (t) headers['X-CSRF-Token'] = t;
@@ -83,7 +82,7 @@ function sourceLabel(s) {
  */
 export function createAttachmentPicker({ label = 'Attach files', scanned = true } = {}) {
   const id = uniqueId('attach');
-  const input = h('input', { type: 'file', id, multiple: true, accept: ACCEPT, class: 'file-input', 'aria-describedby': `${id}-help` });
+  const input = h('input', { type: 'file', id, multiple: true, accept: accept(), class: 'file-input', 'aria-describedby': `${id}-help` });
   const chips = h('ul', { class: 'chips', 'aria-label': 'Attached files', id: `${id}-chips` });
   const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const files = []; // {id, name, kind, size} or {pending: true, name}
@@ -107,7 +106,8 @@ export function createAttachmentPicker({ label = 'Attach files', scanned = true 
     error.hidden = true;
     const problems = [];
     await Promise.all(chosen.map(async (file) => {
-      if (files.length >= MAX_FILES) { problems.push(`At most ${MAX_FILES} files per message.`); return; }
+      const max = limits().attachments_per_message;
+      if (files.length >= max) { problems.push(`At most ${max} files per message.`); return; }
       const slot = { pending: true, name: file.name };
       files.push(slot);
       busy += 1;

@@ -2,9 +2,9 @@
 import { h, replace, uniqueId, announce } from './dom.js';
 import { get, post, api, qs } from './api.js';
 import { orderPanel } from './thread.js';
-import { POST_PURCHASE_TOPICS, PRE_PURCHASE_TOPICS, orderStatusLabel, formatDate, formatPrice, codePoints } from './format.js';
+import { orderStatusLabel, formatDate, formatPrice, codePoints } from './format.js';
+import { topics, limits } from './meta.js';
 
-const MAX_CHARS = 5000;
 const ORDER_ID = /^\d{3}-\d{7}-\d{7}$/;
 
 /** The buyer's threads (first 100), to link orders and products to conversations that exist. */
@@ -33,12 +33,12 @@ function topicPicker(topics, name) {
 
 function messageField() {
   const id = uniqueId('msg');
-  const counter = h('p', { class: 'help counter', id: `${id}-count` }, `0 / ${MAX_CHARS.toLocaleString()} characters`);
+  const counter = h('p', { class: 'help counter', id: `${id}-count` }, `0 / ${limits().text_chars.toLocaleString()} characters`);
   const ta = h('textarea', { id, name: 'text', rows: '5', class: 'editor-text plain-input', required: true, 'aria-describedby': `${id}-count` });
   ta.addEventListener('input', () => {
     const n = codePoints(ta.value);
-    counter.textContent = `${n.toLocaleString()} / ${MAX_CHARS.toLocaleString()} characters`;
-    counter.classList.toggle('over', n > MAX_CHARS);
+    counter.textContent = `${n.toLocaleString()} / ${limits().text_chars.toLocaleString()} characters`;
+    counter.classList.toggle('over', n > limits().text_chars);
   });
   return { el: h('div', { class: 'field' }, h('label', { for: id }, 'Your message'), ta, counter), ta };
 }
@@ -144,7 +144,7 @@ export async function renderContact(el, ctx) {
     const fail = (m, focus) => { error.textContent = m; error.hidden = false; if (focus) focus.focus(); };
     if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="topic"]'));
     if (!text.trim()) return fail('Write your message first.', msg.ta);
-    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`, msg.ta);
+    if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
     button.disabled = true;
     try {
       const res = await post('/v1/threads', { order_id: order.id, topic: topic.value, text });
@@ -158,7 +158,7 @@ export async function renderContact(el, ctx) {
       button.disabled = false;
     }
   } },
-  topicPicker(POST_PURCHASE_TOPICS, 'topic'),
+  topicPicker(topics('post_purchase'), 'topic'),
   msg.el,
   error,
   h('div', { class: 'actions' }, button));
@@ -184,7 +184,7 @@ export async function renderAsk(el, ctx) {
     if (!s) return fail('Enter the seller of the product.', seller);
     if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="ask-topic"]'));
     if (!text.trim()) return fail('Write your question first.', msg.ta);
-    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`, msg.ta);
+    if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
     button.disabled = true;
     try {
       // One conversation per product and seller: a further question goes into it.
@@ -210,7 +210,7 @@ export async function renderAsk(el, ctx) {
       h('p', { class: 'help', id: 'ask-asin-help' }, 'Shown on the product page.')),
     h('div', { class: 'field' }, h('label', { for: 'ask-seller' }, 'Seller ID'), seller,
       h('p', { class: 'help', id: 'ask-seller-help' }, 'The seller offering it, as shown on the product page.'))),
-  topicPicker(PRE_PURCHASE_TOPICS, 'ask-topic'),
+  topicPicker(topics('pre_purchase'), 'ask-topic'),
   msg.el,
   error,
   h('div', { class: 'actions' }, button));

@@ -2,9 +2,10 @@
 import { h, s } from './dom.js';
 import { formatDuration, formatPercent, formatDate, crtStatusLabel } from './format.js';
 
-/** CRT thresholds, as in docs/metrics.md: good ≥ 90, warning ≥ 80, at risk below. */
-export const GOOD = 90;
-export const WARNING = 80;
+/** The marketplace's CRT thresholds, as the metrics carry them (crt.good_from, crt.warning_from; docs/metrics.md). */
+export function thresholds(crt) {
+  return { good: crt.good_from, warning: crt.warning_from };
+}
 
 const CX = 100;
 const CY = 100;
@@ -26,6 +27,7 @@ function arc(p1, p2, cls) {
  * a needle at the value (none without data) and the value in words for screen readers.
  */
 export function crtGauge(crt) {
+  const { good: GOOD, warning: WARNING } = thresholds(crt);
   const p = crt.percent;
   const none = p === null || p === undefined;
   const label = none
@@ -114,10 +116,10 @@ export function volumeHeat(volume) {
 }
 
 /**
- * The trend: CRT % of each week (points: {at, crt}), with the 80 and 90 lines. Weeks
+ * The trend: CRT % of each week (points: {at, crt}), with the warning and good thresholds as lines. Weeks
  * without data leave a gap in the line. A table with the same figures follows.
  */
-export function trendChart(points) {
+export function trendChart(points, { good: GOOD, warning: WARNING }) {
   const W = 860;
   const H = 250;
   const L = 48;

@@ -3,10 +3,10 @@ import { h, replace, append, uniqueId, announce } from './dom.js';
 import { post, ApiError } from './api.js';
 import { locate, segments, categoryLabel, categoryHint } from './policy.js';
 import { codePoints } from './format.js';
+import { limits } from './meta.js';
 import { createAttachmentPicker, fileFindings } from './attachments.js';
 import { createTemplatePicker } from './templates.js';
 
-const MAX_CHARS = 5000;
 const CHECK_DELAY_MS = 350;
 
 /** Renders text with each located finding wrapped in a <mark>, as nodes for `into`. */
@@ -50,7 +50,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const textarea = h('textarea', { id: `${id}-text`, class: 'editor-text editor-input', name: 'text', rows: '4', required: true,
     'aria-describedby': seller ? `${countId} ${summaryId}` : countId, spellcheck: 'true' });
   const backdrop = h('div', { class: 'editor-text editor-backdrop', 'aria-hidden': 'true' });
-  const counter = h('p', { class: 'help counter', id: countId }, `0 / ${MAX_CHARS.toLocaleString()} characters`);
+  const counter = h('p', { class: 'help counter', id: countId }, `0 / ${limits().text_chars.toLocaleString()} characters`);
   const summary = h('p', { class: 'policy-summary', id: summaryId, role: 'status' });
   const findingsBox = h('div', { class: 'policy-findings' });
   const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
@@ -149,8 +149,8 @@ export function createComposer({ kind, send, label, attachments = false, templat
     const text = textarea.value;
     if (text.trim()) beginDraft();
     const n = codePoints(text);
-    counter.textContent = `${n.toLocaleString()} / ${MAX_CHARS.toLocaleString()} characters`;
-    counter.classList.toggle('over', n > MAX_CHARS);
+    counter.textContent = `${n.toLocaleString()} / ${limits().text_chars.toLocaleString()} characters`;
+    counter.classList.toggle('over', n > limits().text_chars);
     alert.hidden = true;
     grow();
     if (!seller) return;
@@ -183,7 +183,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
     summary.textContent = '';
     findingsBox.replaceChildren();
     fileBox.replaceChildren();
-    counter.textContent = `0 / ${MAX_CHARS.toLocaleString()} characters`;
+    counter.textContent = `0 / ${limits().text_chars.toLocaleString()} characters`;
     if (picker) picker.clear();
     if (tpl) tpl.clear();
     if (noteBox) noteBox.checked = false;
@@ -251,7 +251,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
       return;
     }
     if (!text.trim()) return fail(note ? 'Write the note first.' : 'Write a message first.');
-    if (codePoints(text) > MAX_CHARS) return fail(`The message is longer than ${MAX_CHARS.toLocaleString()} characters.`);
+    if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`);
     sendButton.disabled = true;
     sendButton.textContent = 'Sending…';
     try {

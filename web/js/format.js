@@ -1,25 +1,9 @@
 // format.js - words and times as people read them: topics, states, dates, time left to answer.
-
-export const POST_PURCHASE_TOPICS = [
-  ['item_not_received', 'Item not received'],
-  ['wrong_item', 'Wrong item received'],
-  ['damaged_or_defective', 'Damaged or defective item'],
-  ['return_request', 'Return request'],
-  ['product_question', 'Question about the product'],
-  ['shipping_delivery', 'Shipping or delivery'],
-  ['other', 'Something else'],
-];
-
-export const PRE_PURCHASE_TOPICS = [
-  ['product_specifications', 'Product specifications'],
-  ['shipping_timeframes', 'Shipping timeframes'],
-  ['customization_options', 'Customization options'],
-];
-
-const TOPICS = Object.fromEntries([...POST_PURCHASE_TOPICS, ...PRE_PURCHASE_TOPICS]);
+import { topics } from './meta.js';
 
 export function topicLabel(t) {
-  return TOPICS[t] || (t ? t.replace(/_/g, ' ') : 'Conversation');
+  const known = [...topics('post_purchase'), ...topics('pre_purchase')].find(([id]) => id === t);
+  return known ? known[1] : (t ? t.replace(/_/g, ' ') : 'Conversation');
 }
 
 const STATES = {

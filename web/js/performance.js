@@ -1,7 +1,7 @@
 // performance.js - a seller's performance (CRT gauge, counts, response times, volume, trend, agents, deadlines) and enforcement status; the operator's measures form.
 import { h, replace, announce, uniqueId } from './dom.js';
 import { get, post, qs } from './api.js';
-import { crtGauge, responseBars, volumeHeat, trendChart, GOOD, WARNING } from './charts.js';
+import { crtGauge, responseBars, volumeHeat, trendChart, thresholds } from './charts.js';
 import { categoryLabel } from './policy.js';
 import { formatDuration, formatPercent, formatRate, formatDateTime, crtStatusLabel } from './format.js';
 
@@ -36,7 +36,7 @@ function crtCard(m) {
       h('div', { class: 'crt-value' },
         h('p', { class: 'crt-number', 'data-testid': 'crt-percent' }, c.percent === null ? '—' : formatPercent(c.percent)),
         statusBadge(c.status))),
-    h('p', { class: 'help' }, `Buyer messages answered within 24 hours, of those answered or overdue. Good from ${GOOD} %, warning from ${WARNING} % to ${GOOD - 1} %, at risk below ${WARNING} %.`),
+    h('p', { class: 'help' }, `Buyer messages answered within 24 hours, of those answered or overdue. Good from ${thresholds(c).good} %, warning from ${thresholds(c).warning} % to below ${thresholds(c).good} %, at risk below ${thresholds(c).warning} %.`),
     h('dl', { class: 'figures', 'data-testid': 'crt-counts' },
       figure('On time', String(c.on_time)),
       figure('Late', String(c.late)),
@@ -274,7 +274,7 @@ export async function renderPerformance(el, ctx) {
         replace(enfBox, enforcementSection(fresh, { operator }));
       })) : null));
   weeklyTrend(sellerId, m.at).then((points) => {
-    replace(trendBox, h('h2', { id: 'trend-h' }, 'Trend: the last 90 days, week by week'), trendChart(points));
+    replace(trendBox, h('h2', { id: 'trend-h' }, 'Trend: the last 90 days, week by week'), trendChart(points, thresholds(m.crt)));
     trendBox.setAttribute('aria-busy', 'false');
   }).catch((e) => {
     if (e.status === 401) return;

@@ -1,25 +1,15 @@
 // policy.js - the content policy's findings in the browser: byte offsets to text positions, hints, highlight segments.
+import { policyCategory } from './meta.js';
 
-/** Plain-language names and hints for each category of the content policy. */
-export const CATEGORIES = {
-  link: { label: 'Link', hint: 'Links and web addresses outside the marketplace are not allowed. Remove the address; describe where to find things on the marketplace instead.' },
-  email: { label: 'E-mail address', hint: 'E-mail addresses are not allowed, also when spelled out. Buyers reach you through this conversation.' },
-  phone: { label: 'Phone number', hint: 'Phone numbers are not allowed in any format. Keep the conversation here.' },
-  off_platform: { label: 'Contact outside the marketplace', hint: 'Do not invite the buyer to talk or pay outside the marketplace (other apps, websites, payment services).' },
-  review_request: { label: 'Review request', hint: 'Do not ask for reviews, feedback or ratings in a message, and do not offer anything for them. Use the marketplace\'s review request instead.' },
-  promotion: { label: 'Promotion', hint: 'Coupons, discounts, upsells and "see our other products" are not allowed in buyer messages.' },
-  emoji: { label: 'Emoji', hint: 'Emoji and decorative symbols are not allowed. Plain text only.' },
-  personal_data: { label: 'Personal data', hint: 'Do not ask for personal data the order does not need (date of birth, ID or card numbers, passwords, private contact details).' },
-  formatting: { label: 'Formatting', hint: 'Avoid runs of blank lines, long ALL-CAPS stretches, repeated punctuation and decorative separators.' },
-  profanity: { label: 'Offensive language', hint: 'Offensive or abusive language is not allowed. Rephrase politely.' },
-  important_tag: { label: '[Important] tag', hint: 'The [Important] tag is no longer used. Remove it.' },
-};
-
+/** A category's plain-language name (GET /v1/meta), or its id. */
 export function categoryLabel(c) {
-  return (CATEGORIES[c] && CATEGORIES[c].label) || c;
+  const k = policyCategory(c);
+  return (k && k.label) || c;
 }
+/** How to rewrite a text with a finding of the category. */
 export function categoryHint(c) {
-  return (CATEGORIES[c] && CATEGORIES[c].hint) || 'This part breaks the marketplace\'s communication policy.';
+  const k = policyCategory(c);
+  return (k && k.hint) || 'This part breaks the marketplace\'s communication policy.';
 }
 
 function utf8Length(codePoint) {

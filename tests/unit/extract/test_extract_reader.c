@@ -214,7 +214,7 @@ static void test_crash_is_unreadable(void **state) {
   assert_non_null(strstr(o->why, "signal 9"));
   /* Through the public API, as the service calls it: PL_EUNREADABLE, "crashed". */
   extract_doc doc;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   r->lim.reader = "/nonexistent/parley-reader";
   assert_int_equal(extract_text((const uint8_t *)"hello", 5, EXTRACT_TXT, &r->lim, r->a, &doc, &d),
                    PL_EUNREADABLE);
@@ -357,7 +357,7 @@ static void test_every_kind(void **state) {
                 {IFF_BMP, "logo.bmp", EXTRACT_BMP},
                 {IFF_TIFF_ZIP, "logo.tif", EXTRACT_TIFF}};
   extract_doc doc;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
     size_t n;
     uint8_t *img = logo_as(images[i].fmt, &n);

@@ -10,7 +10,7 @@
 
 static extract_kind sniff(const void *data, size_t len, pl_err want) {
   extract_kind k;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err rc = extract_sniff(data, len, NULL, &k, &d);
   if (rc != want) fprintf(stderr, "sniff: %s (%s)\n", pl_errname(rc), d.msg);
   assert_int_equal(rc, want);
@@ -67,7 +67,7 @@ static void test_unsupported(void **state) {
   /* An executable. */
   uint8_t elf[512] = {0x7F, 'E', 'L', 'F', 2, 1, 1, 0};
   elf[16] = 2, elf[18] = 0x3E;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   extract_kind k;
   assert_int_equal(extract_sniff(elf, sizeof elf, NULL, &k, &d), PL_EUNSUPPORTED);
   assert_int_equal(k, EXTRACT_UNSUPPORTED);
@@ -90,7 +90,7 @@ static void test_unsupported(void **state) {
 static void test_size_limits(void **state) {
   (void)state;
   extract_kind k;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(extract_sniff((const uint8_t *)"", 0, NULL, &k, &d), PL_EEMPTY);
   size_t big = 10u * 1000u * 1000u + 1;
   uint8_t *p = calloc(1, big);
@@ -113,7 +113,7 @@ static void test_size_limits(void **state) {
 
 static void test_names(void **state) {
   (void)state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(extract_check_name(EXTRACT_PDF, "invoice.pdf", &d), PL_OK);
   assert_int_equal(extract_check_name(EXTRACT_PDF, "INVOICE.PDF", &d), PL_OK);
   assert_int_equal(extract_check_name(EXTRACT_JPEG, "photo.jpg", &d), PL_OK);
@@ -140,7 +140,7 @@ static void test_extract_file_refuses_mismatch(void **state) {
   uint8_t *png = fx_logo_png("Acme", 20, false, &n);
   pl_arena *a = pl_arena_new();
   extract_doc doc;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(extract_file(png, n, "invoice.pdf", NULL, a, &doc, &d), PL_EMISMATCH);
   assert_int_equal(doc.kind, EXTRACT_PNG);
   assert_int_equal(doc.nsegs, 0);

@@ -43,7 +43,7 @@ static void auto_reply_markers(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     pl_arena *a = pl_arena_new();
     mail_in m;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     char *raw = pl_arena_printf(a, HEAD "%s\r\n\r\nI am away until Monday.\r\n", cases[i].header);
     assert_int_equal(parse(a, raw, &m, &d), PL_OK);
     if (m.automatic != cases[i].automatic) fail_msg("%s: automatic %d", cases[i].header, m.automatic);
@@ -75,7 +75,7 @@ static void delivery_status_notification(void **state) {
   (void)state;
   pl_arena *a = pl_arena_new();
   mail_in m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(parse(a, dsn_mail, &m, &d), PL_OK);
   assert_int_equal(m.kind, MAIL_DSN);
   assert_true(m.automatic);
@@ -120,7 +120,7 @@ static void charset_default_is_windows_1252(void **state) {
   (void)state;
   pl_arena *a = pl_arena_new();
   mail_in m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   /* "Grüße, café – 20 €" in windows-1252, no charset named */
   const char *raw = HEAD "MIME-Version: 1.0\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
                          "Gr\xfc\xdf" "e, caf\xe9 \x96 20 \x80\r\n";
@@ -181,7 +181,7 @@ static void html_attribute_urls_are_text(void **state) {
   }
   /* through mail_parse, an HTML-only mail */
   mail_in m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   const char *raw = HEAD "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
                          "<div>See <a href=\"https://cheap-drills.example.net\">our shop</a></div>\r\n";
   assert_int_equal(parse(a, raw, &m, &d), PL_OK);
@@ -193,7 +193,7 @@ static void malformed_mime_is_named(void **state) {
   (void)state;
   pl_arena *a = pl_arena_new();
   mail_in m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   const char *nob = HEAD "MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n--foo\r\nContent-Type: text/plain\r\n\r\nhello\r\n--foo--\r\n";
   assert_int_equal(parse(a, nob, &m, &d), PL_EINVAL);
   assert_non_null(strstr(d.msg, "multipart/mixed part has no boundary"));

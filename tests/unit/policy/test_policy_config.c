@@ -192,7 +192,7 @@ static void test_config_file(void **state) {
   char *path = write_temp(json);
   policy_options opt = {.config_path = path, .cache_dir = test_policy_cache()};
   policy_config *c;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(policy_config_new(&opt, &c, &d), PL_OK);
   assert_int_equal(action_of(c, "Sendungsverfolgung: https://www.dhl.de/de/privatkunden.html"), POLICY_DELIVER);
   assert_int_equal(action_of(c, "Thanks \xf0\x9f\x99\x82"), POLICY_REVIEW);
@@ -215,7 +215,7 @@ static void expect_config_error(const char *json, const char *needle) {
   char *path = write_temp(json);
   policy_options opt = {.config_path = path, .cache_dir = test_policy_cache()};
   policy_config *c = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_not_equal(policy_config_new(&opt, &c, &d), PL_OK);
   assert_null(c);
   if (!strstr(d.msg, needle)) fprintf(stderr, "  detail: %s\n", d.msg);

@@ -30,7 +30,7 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 #include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_import_line(f->s, line, strlen(line), &d)) fail_msg("import failed: %s (%s)", d.msg, line);
 }
 
@@ -48,7 +48,7 @@ static int setup(void **state) {
   char db[128], key[128];
   snprintf(db, sizeof db, "%s/t.db", f->dir);
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -109,7 +109,7 @@ static int teardown(void **state) {
 /* Uploads bytes (freed here) as the caller; returns the attachment. */
 static st_attachment upload(fx *f, const svc_caller *c, uint8_t *data, size_t len, const char *name) {
   st_attachment at;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_attachment_create_mem(f->s, c, data, len, name, f->a, &at, &d);
   free(data);
   if (e) fail_msg("upload of %s failed: %s", name, d.msg);
@@ -118,7 +118,7 @@ static st_attachment upload(fx *f, const svc_caller *c, uint8_t *data, size_t le
 
 /* The seller answers in the thread with one attachment. */
 static pl_err send_with(fx *f, const svc_caller *c, const char *text, const char *id, svc_sent *m) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   const char *ids[1] = {id};
   svc_send_in in = {.text = text, .attachments = ids, .nattachments = 1};
   return svc_send(f->s, c, f->thread, &in, f->a, m, &d);
@@ -158,7 +158,7 @@ static void logo_with_address_rejects(void **state) {
 static void clean_invoice_passes(void **state) {
   fx *f = *state;
   svc_action_status st[SVC_ACT_COUNT];
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_order_actions(f->s, &f->agent, O1, f->a, st, &d), PL_OK);
   assert_true(st[SVC_ACT_INVOICE].available);
   assert_true(st[SVC_ACT_LEGAL].available);
@@ -263,7 +263,7 @@ static void unreadable_is_held(void **state) {
   /* the buyer neither sees it nor can download it */
   st_attachment got;
   int fd;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_attachment_open(f->s, &f->buyer, at.id, f->a, &got, &fd, &d), PL_ENOTFOUND);
 }
 
@@ -301,7 +301,7 @@ static void tenant_isolation(void **state) {
   svc_sent m;
   memset(&m, 0, sizeof m);
   /* the other seller cannot use S1's id, nor can the buyer */
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   st_attachment got;
   assert_int_equal(svc_attachment_get(f->s, &f->agent2, mine.id, f->a, &got, &d), PL_ENOTFOUND);
   assert_int_equal(send_with(f, &f->buyer, "Here is a file.", mine.id, &m), PL_ENOTFOUND);
@@ -326,7 +326,7 @@ static void type_by_content(void **state) {
   size_t len;
   uint8_t *png = fx_logo_png("ACME", 20, false, &len);
   st_attachment at;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_attachment_create_mem(f->s, &f->agent, png, len, "invoice.pdf", f->a, &at, &d), PL_EMISMATCH);
   assert_non_null(strstr(d.msg, "png"));
   free(png);

@@ -35,20 +35,20 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 #include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
   if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
 }
 
 static int64_t agent(fx *f, const char *name, const char *role) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int64_t id;
   assert_int_equal(svc_agent_add(f->s, "S1", name, role, &id, &d), PL_OK);
   return id;
 }
 
 static void add_address(fx *f, int64_t agent_id, const char *email) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_agent_address v;
   pl_err e = svc_agent_address_add(f->s, &f->owner, agent_id, email, f->a, &v, &d);
   if (e) fail_msg("address %s: %s", email, d.msg);
@@ -61,7 +61,7 @@ static int setup(void **state) {
   snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
   char key[160];
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   assert_int_equal(pl_keys_load_or_create(key, &f->keys, &d), PL_OK);
   store *st;
@@ -152,7 +152,7 @@ static size_t count_messages(fx *f) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->owner, f->tid, f->a, &t, &m, &n, &d), PL_OK);
   return n;
 }

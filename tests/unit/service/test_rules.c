@@ -32,7 +32,7 @@ static void import(fx *f, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
   if (e) fail_msg("import failed: %s (%s)", d.msg, line);
 }
@@ -53,7 +53,7 @@ static int setup(void **state) {
   char db[128], key[128];
   snprintf(db, sizeof db, "%s/t.db", f->dir);
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -95,7 +95,7 @@ static int teardown(void **state) {
 }
 
 static pl_err review(fx *f, const char *order, svc_sent *out) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_sent tmp;
   pl_err e = svc_request_review(f->s, &f->agent, order, f->a, out ? out : &tmp, &d);
   if (!out) policy_verdict_free(&tmp.verdict);
@@ -103,7 +103,7 @@ static pl_err review(fx *f, const char *order, svc_sent *out) {
 }
 
 static pl_err action(fx *f, const char *order, const char *name, const char *text, svc_sent *out) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_action_in in = {.text = text};
   svc_sent tmp;
   pl_err e = svc_send_action(f->s, &f->agent, order, name, &in, f->a, out ? out : &tmp, &d);
@@ -146,7 +146,7 @@ static void review_request_does_not_answer(void **state) {
   svc_start_in in = {.order_id = O1, .topic = "other", .text = "Hello?"};
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   f->now = T0 + 6 * DAY;
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
   policy_verdict_free(&m.verdict);
@@ -173,7 +173,7 @@ static void proactive_window(void **state) {
   assert_int_equal(action(f, O1, "negativeFeedbackRemoval", NULL, NULL), PL_EACTION);
   /* a free-form message cannot start a conversation */
   svc_action_status st[SVC_ACT_COUNT];
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_order_actions(f->s, &f->agent, O1, f->a, st, &d), PL_OK);
   int avail = 0;
   for (int i = 0; i < SVC_ACT_COUNT; i++) avail += st[i].available;
@@ -197,7 +197,7 @@ static void opt_out(void **state) {
   f->now = T0 + DAY;
   svc_action_in in = {.coverage_start = "2026-10-05T00:00:00Z", .coverage_end = "2028-10-05T00:00:00Z"};
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_send_action(f->s, &f->agent, O2, "warranty", &in, f->a, &m, &d), PL_OK);
   assert_string_equal(m.msg.status, "not_delivered"); /* non-critical, proactive, opted out */
   policy_verdict_free(&m.verdict);
@@ -237,7 +237,7 @@ static void opt_out(void **state) {
 static int64_t buyer_thread(fx *f, const char *order) {
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_start_in in = {.order_id = order, .topic = "other", .text = "A question"};
   assert_int_equal(svc_thread_start(f->s, order[18] == '1' ? &f->buyer : &f->buyer2, &in, f->a, &t, &m, &d), PL_OK);
   policy_verdict_free(&m.verdict);
@@ -247,7 +247,7 @@ static int64_t buyer_thread(fx *f, const char *order) {
 static pl_err reply(fx *f, int64_t tid, const char *text) {
   svc_send_in in = {.text = text};
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_send(f->s, &f->agent, tid, &in, f->a, &m, &d);
   policy_verdict_free(&m.verdict);
   return e;
@@ -257,7 +257,7 @@ static st_enforcement enforcement(fx *f) {
   st_enforcement en;
   st_violation *vs;
   size_t nv;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_enforcement_get(f->s, &f->agent, "S1", f->a, &en, &vs, &nv, &d), PL_OK);
   return en;
 }
@@ -298,7 +298,7 @@ static void severe_violation(void **state) {
   assert_true(en.quota_per_day > 0);
   /* the operator lifts it, with a reason the seller sees */
   svc_enforcement_in in = {.action = "lift_restriction", .reason = "reviewed: first offence"};
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_enforcement_set(f->s, &f->agent, "S1", &in, f->a, &en, &d), PL_EFORBIDDEN);
   assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
   assert_int_equal(enforcement(f).restricted_until, 0);
@@ -323,7 +323,7 @@ static void quota(void **state) {
   int64_t tid = buyer_thread(f, O1);
   svc_enforcement_in in = {.action = "quota", .days = 7, .quota_per_day = 2, .reason = "poor response time"};
   st_enforcement en;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
   assert_int_equal(reply(f, tid, "First answer."), PL_OK);
   f->now += 2;
@@ -339,7 +339,7 @@ static void rate_limit(void **state) {
   fx *f = *state;
   f->now = T0 + DAY;
   char *loc;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   for (int i = 0; i < 5; i++) assert_int_equal(svc_buyer_attributes(f->s, &f->agent, O1, f->a, &loc, &d), PL_OK);
   assert_int_equal(svc_buyer_attributes(f->s, &f->agent, O1, f->a, &loc, &d), PL_ERATELIMIT);
   /* another operation has its own bucket */

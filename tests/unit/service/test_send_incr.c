@@ -66,7 +66,7 @@ static void pg_url(const char *name, char *out, size_t cap) {
 }
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
   if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
 }
@@ -87,7 +87,7 @@ static int setup_common(void **state, bool pg) {
   }
   char key[160];
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -156,7 +156,7 @@ static uint64_t rnd(rng *r) {
 static void check_all(fx *f, const char *step, int k) {
   for (int i = 0; i < NTHREADS; i++) {
     if (!f->tid[i]) continue;
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     pl_err e = svc_thread_verify(f->s, f->tid[i], &d);
     if (e) fail_msg("step %d (%s): %s: %s", k, step, pl_errname(e), d.msg);
   }
@@ -184,7 +184,7 @@ static int64_t thread_of_order(fx *f, int i) {
   st_thread *ts;
   size_t n;
   int64_t rn;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &ts, &n, &rn, &d), PL_OK);
   assert_int_equal(n, 1);
   return ts[0].id;
@@ -195,7 +195,7 @@ static void reload(fx *f, int i) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->agent, f->tid[i], f->a, &t, &m, &n, &d), PL_OK);
   f->nbuyer[i] = 0;
   for (size_t k = 0; k < n && f->nbuyer[i] < 512; k++)
@@ -213,7 +213,7 @@ static void reload(fx *f, int i) {
  * delivered message, then the thread brought up to date with it. */
 static void bounce(fx *f, int64_t mid) {
   svc *s = f->s;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc__begin(s, true, &d), PL_OK);
   st_message m;
   st_thread t;
@@ -234,7 +234,7 @@ static void bounce(fx *f, int64_t mid) {
  * and no buyer message for the clock or the summary. */
 static void buyer_auto_reply(fx *f, int i) {
   svc *s = f->s;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   static const svc__msg_opts opts = {.kind = "auto_reply", .automatic = true};
   svc_send_in in = {.text = "I am on vacation until Monday."};
   svc_sent sent;
@@ -261,7 +261,7 @@ static void run_sequence(fx *f, uint64_t seed, int steps) {
     /* Time moves by nothing (events in the same second), minutes, or hours. */
     unsigned dt = (unsigned)(rnd(&r) % 4);
     f->now += dt == 0 ? 0 : dt == 1 ? (pl_time)(rnd(&r) % 120) : dt == 2 ? (pl_time)(rnd(&r) % 3600) : (pl_time)(rnd(&r) % 40000);
-    pl_detail d = {{0}};
+    pl_detail d = {0};
     const char *step;
     if (!f->tid[i]) {
       char oid[32];
@@ -358,7 +358,7 @@ static void random_sequences_more(void **state) {
  * changes only that message and its thread's exchange count. */
 static void reply_answers_open_messages(void **state) {
   fx *f = *state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_start_in in = {.order_id = "112-4839200-5561023", .topic = "product_question", .text = "First?"};
   st_thread t;
   svc_sent m;
@@ -410,7 +410,7 @@ static void reply_answers_open_messages(void **state) {
  * next event evaluates the thread whole once instead of taking it for a new one. */
 static void missing_clock_data_is_built(void **state) {
   fx *f = *state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_start_in in = {.order_id = "112-4839200-5561023", .topic = "product_question", .text = "First?"};
   st_thread t;
   svc_sent m;

@@ -25,7 +25,7 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 #include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
   if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
 }
@@ -37,7 +37,7 @@ static int setup(void **state) {
   snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
   char key[160];
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -81,7 +81,7 @@ static int64_t start_thread(fx *f, const char *text) {
   svc_start_in in = {.order_id = "112-4839201-5561023", .topic = "product_question", .text = text};
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d);
   if (e) fail_msg("start: %s", d.msg);
   policy_verdict_free(&m.verdict);
@@ -90,7 +90,7 @@ static int64_t start_thread(fx *f, const char *text) {
 
 static pl_err send(fx *f, svc_caller *c, int64_t tid, const char *text, bool auto_reply, svc_sent *out) {
   svc_send_in in = {.text = text, .auto_reply = auto_reply};
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_sent tmp;
   pl_err e = svc_send(f->s, c, tid, &in, f->a, out ? out : &tmp, &d);
   if (!out) policy_verdict_free(&tmp.verdict);
@@ -101,7 +101,7 @@ static st_thread get_thread(fx *f, int64_t id) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->agent, id, f->a, &t, &m, &n, &d), PL_OK);
   return t;
 }
@@ -139,7 +139,7 @@ static void thread_state_machine(void **state) {
   t = get_thread(f, tid);
   assert_int_equal(t.needs_response, 1);
   st_message fm;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_flag(f->s, &f->agent, m.msg.id, true, 0, f->a, &fm, &d), PL_OK);
   t = get_thread(f, tid);
   assert_int_equal(t.needs_response, 0);
@@ -174,7 +174,7 @@ static void canceled_orders_are_closed(void **state) {
   svc_start_in in = {.order_id = "112-0000000-0000002", .topic = "other", .text = "Where is it?"};
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_ECANCELED);
   /* an open thread closes when its order is canceled, for both sides */
   int64_t tid = start_thread(f, "Hello");
@@ -189,7 +189,7 @@ static void tenants_are_isolated(void **state) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->other_agent, tid, f->a, &t, &m, &n, &d), PL_ENOTFOUND);
   assert_int_equal(send(f, &f->other_agent, tid, "Hi", false, NULL), PL_ENOTFOUND);
   assert_int_equal(svc_thread_archive(f->s, &f->other_agent, tid, true, f->a, &t, &d), PL_ENOTFOUND);
@@ -216,7 +216,7 @@ static void duplicate_threads_are_refused(void **state) {
   svc_start_in in = {.order_id = "112-4839201-5561023", .topic = "other", .text = "Again"};
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_EEXIST);
   svc_start_in bad = {.order_id = "112-4839201-5561023", .topic = "product_specifications", .text = "x"};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &bad, f->a, &t, &m, &d), PL_EINVAL);
@@ -255,7 +255,7 @@ static void addresses_are_encrypted_at_rest(void **state) {
 
 static void import_rejects_bad_lines_whole(void **state) {
   fx *f = *state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   const char *bad[] = {
     "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"112-4839201-5561023\",\"from\":\"buyer\",\"at\":\"2026-10-05T09:00:00Z\",\"topic\":\"nonsense\",\"text\":\"hi\"}",
     "{\"type\":\"message\",\"id\":\"X1\",\"order\":\"999-0000000-0000000\",\"from\":\"buyer\",\"at\":\"2026-10-05T09:00:00Z\",\"text\":\"hi\"}",
@@ -305,7 +305,7 @@ static void aliases_are_stable_and_private(void **state) {
  * administers only the seller's own agents; scopes keep SP-API tokens apart. */
 static void identities_sessions_revocation_deactivation(void **state) {
   fx *f = *state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   char agent[24], *tok, *sess, *sess2;
   snprintf(agent, sizeof agent, "%lld", (long long)f->agent.agent_id);
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 3600, &tok, &d), PL_OK);
@@ -383,7 +383,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
 static void tokens_authenticate_and_expire(void **state) {
   fx *f = *state;
   char *tok;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_BUYER, "B1", f->now + 60, &tok, &d), PL_OK);
   svc_caller c;
   assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
@@ -424,7 +424,7 @@ static void export_links_the_audit_chain(void **state) {
   int64_t tid = start_thread(f, "Hello");
   assert_int_equal(send(f, &f->agent, tid, "Hi Jane, how can we help?", false, NULL), PL_OK);
   json_t *j;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_export(f->s, &f->agent, tid, f->a, &j, &d), PL_EFORBIDDEN);
   assert_int_equal(svc_thread_export(f->s, &f->operator_, tid, f->a, &j, &d), PL_OK);
   assert_int_equal(json_array_size(json_object_get(j, "messages")), 2);
@@ -461,7 +461,7 @@ static void buyer_contacts_are_masked_for_the_seller(void **state) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
   assert_null(strstr(m[0].text, "555"));
   assert_null(strstr(m[0].text, "jane.doe@gmail.com"));
@@ -487,7 +487,7 @@ static void the_seller_view_is_the_only_way(void **state) {
   st_thread t;
   st_message *m;
   size_t n;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->agent, tid, f->a, &t, &m, &n, &d), PL_OK);
   st_message raw = m[0];
   raw.text = "Please call me at +1 415 555 0132 about the sprocket.";
@@ -577,7 +577,7 @@ static void policy_reload_reaches_every_node(void **state) {
   fputs("{\"actions\": {\"emoji\": \"deliver\"}}", c);
   fclose(c);
   pl_keys keys;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
   svc *node[2];
   for (int i = 0; i < 2; i++) {

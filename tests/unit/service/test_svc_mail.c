@@ -35,7 +35,7 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 #include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_import_line(f->s, line, strlen(line), &d);
   if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
 }
@@ -47,7 +47,7 @@ static int setup(void **state) {
   char db[128], key[128];
   snprintf(db, sizeof db, "%s/t.db", f->dir);
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -122,7 +122,7 @@ static int teardown(void **state) {
 
 static st_message *thread_messages(fx *f, size_t *n, st_thread *t) {
   st_message *m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_get(f->s, &f->agent, f->tid, f->a, t, &m, n, &d), PL_OK);
   return m;
 }
@@ -137,7 +137,7 @@ static st_message *find(fx *f, const char *needle) {
 }
 
 static pl_err receive(fx *f, const svc_mail_in *in0, svc_mail_result *r) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_mail_in in = *in0;
   in.trust_envelope = true; /* who speaks is not the point here (test_mail_receive.c) */
   pl_err e = svc_mail_receive(f->s, &in, f->a, r, &d);
@@ -153,7 +153,7 @@ static void outbox_claim_and_report(void **state) {
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 0);
   svc_send_in in = {.text = "Yes, the charger is in the box."};
   svc_sent sent;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_send(f->s, &f->agent, f->tid, &in, f->a, &sent, &d), PL_OK);
   policy_verdict_free(&sent.verdict);
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 1);
@@ -196,7 +196,7 @@ static void return_path_takes_only_a_matching_dsn(void **state) {
   assert_string_equal(find(f, "about the charger")->status, "failed");
   /* the evidence: the report's fields with the recipient's address and host masked */
   json_t *ex;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_thread_export(f->s, &f->op, f->tid, f->a, &ex, &d), PL_OK);
   json_t *aud = json_object_get(ex, "audit"), *e, *rep = NULL;
   size_t i;
@@ -246,7 +246,7 @@ static void automatic_mail(void **state) {
   assert_int_equal(t.waiting, 1);
   assert_int_equal(t.response_due_at, due);
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 0);
-  assert_int_equal(svc_thread_verify(f->s, t.id, &(pl_detail){{0}}), PL_OK);
+  assert_int_equal(svc_thread_verify(f->s, t.id, &(pl_detail){0}), PL_OK);
 }
 
 /* Findings inside what parley forwarded are not the seller's; unsure ones are held. */

@@ -27,7 +27,7 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 #include "svc_fixture.h"
 
 static void import(fx *f, const char *line) {
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_import_line(f->s, line, strlen(line), &d)) fail_msg("import failed: %s (%s)", d.msg, line);
 }
 
@@ -42,7 +42,7 @@ static int setup(void **state) {
   char db[128], key[128];
   snprintf(db, sizeof db, "%s/t.db", f->dir);
   snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   pl_keys keys;
   assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
@@ -84,7 +84,7 @@ static int teardown(void **state) {
 
 static json_t *install(fx *f) {
   json_t *out = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = svc_template_install_starter(f->s, &f->owner, NULL, f->a, &out, &d);
   if (e) fail_msg("starter set refused: %s", d.msg);
   return out;
@@ -120,7 +120,7 @@ static void render_language_and_fallback(void **state) {
   json_t *values = json_pack("{s:s}", "AMOUNT", "19.99");
   char *text;
   const char *lang;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_template_render(f->s, &f->agent, refund, 0, O2, values, f->a, &text, &lang, &d), PL_OK);
   assert_string_equal(lang, "de");
   assert_non_null(strstr(text, "19,99\xc2\xa0\xe2\x82\xac")); /* 19,99 € */
@@ -169,7 +169,7 @@ static void render_is_capped(void **state) {
   policy_verdict v;
   const char *lang;
   char *text;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   if (svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d)) fail_msg("template refused: %s", d.msg);
   json_decref(body);
   int64_t id;
@@ -207,7 +207,7 @@ static void render_is_capped(void **state) {
 
 static int64_t proposals_pending(fx *f) {
   json_t *out;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_proposal_list(f->s, &f->agent, NULL, f->a, &out, &d), PL_OK);
   int64_t n = (int64_t)json_array_size(out), id = 0;
   if (n) svc_team_parse_ref(json_string_value(json_object_get(json_array_get(out, 0), "id")), "PR", &id);
@@ -226,7 +226,7 @@ static void rule_proposal_waits_for_approval(void **state) {
                            svc_team_ref(f->a, "TPL", dmg), "values", "TIMEFRAME", "2 Tagen",
                            "type", "tag", "tag", "damaged");
   json_t *out;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK);
   json_decref(out);
   json_decref(rule);
@@ -261,7 +261,7 @@ static void lock_expiry_and_conflict(void **state) {
   fx *f = *state;
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_start_in in = {.order_id = O1, .topic = "other", .text = "Hello, where is it?"};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
   policy_verdict_free(&m.verdict);
@@ -291,7 +291,7 @@ static void audit_sample_reproducible(void **state) {
   fx *f = *state;
   st_thread t;
   svc_sent m;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   svc_start_in in = {.order_id = O1, .topic = "other", .text = "Hello?"};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
   policy_verdict_free(&m.verdict);
@@ -320,7 +320,7 @@ static void audit_sample_reproducible(void **state) {
 /* Round-robin: the available agent assigned longest ago, never a read-only one. */
 static void round_robin(void **state) {
   fx *f = *state;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   int64_t ro;
   assert_int_equal(svc_agent_add(f->s, "S1", "Rita", "read_only", &ro, &d), PL_OK);
   int64_t got[4];

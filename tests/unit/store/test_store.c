@@ -94,7 +94,7 @@ static int setup_common(void **state, bool pg, const char *query) {
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
   }
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   pl_err e = store_open(f->url, &f->s, &d);
   if (e) fail_msg("store_open(%s): %s: %s", f->url, pl_errname(e), d.msg);
   f->a = pl_arena_new();
@@ -1603,7 +1603,7 @@ static void test_group_commit(void **state) {
   assert_int_equal(syncs, before);
   /* and everything is there after the store is closed and opened again */
   store_close(f->s);
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   OK(store_open(f->url, &f->s, &d));
   R(f);
   for (int i = 0; i < GC_WRITERS; i++) {
@@ -1729,7 +1729,7 @@ static void test_pg_url(void **state) {
   (void)state;
   char url[1200];
   store *s = NULL;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   url_with_db(pg_base, "postgres", "pool_size=0", url, sizeof url);
   assert_int_equal(store_open(url, &s, &d), PL_EINVAL);
   assert_non_null(strstr(d.msg, "pool_size"));
@@ -1743,7 +1743,7 @@ static void test_pg_url(void **state) {
 static void test_pg_two_nodes(void **state) {
   fx *f = *state;
   store *other;
-  pl_detail d = {{0}};
+  pl_detail d = {0};
   OK(store_open(f->url, &other, &d));
   for (int i = 0; i < 6; i++) {
     store *s = i % 2 ? other : f->s;

@@ -1,0 +1,29 @@
+// meta.js - what the server enforces, read once from GET /v1/meta (docs/api.md): topics, the policy's categories in words, the limits on text and attachments.
+import { get } from './api.js';
+
+let meta = null;
+let loading = null;
+
+/** Reads /v1/meta once; app.js renders a view only after it. */
+export async function loadMeta() {
+  if (meta) return meta;
+  if (!loading) {
+    loading = get('/v1/meta').then((m) => { meta = m; return m; }).finally(() => { loading = null; });
+  }
+  return loading;
+}
+
+/** The topics a buyer picks from as [id, label] pairs: kind 'post_purchase' (an order) or 'pre_purchase' (a product). */
+export function topics(kind) {
+  return meta ? meta.topics[kind].map((t) => [t.id, t.label]) : [];
+}
+
+/** A policy category's words {id, label, hint}, or undefined. */
+export function policyCategory(id) {
+  return meta ? meta.policy_categories.find((c) => c.id === id) : undefined;
+}
+
+/** The limits on text and attachments: text_chars, attachments_per_message, attachment_bytes, attachment_extensions. */
+export function limits() {
+  return meta.limits;
+}
