@@ -333,8 +333,7 @@ static void session(conn *c) {
       }
       have_from = false;
       nr = 0;
-      pl_arena_free(a);
-      a = pl_arena_new();
+      pl_arena_reset(a);
       break;
     }
     case LMTP_RSET:

@@ -259,7 +259,7 @@ void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const c
   if (end <= start) return;
   if (sc->nhits == sc->caphits) {
     size_t cap = sc->caphits ? sc->caphits * 2 : 16;
-    policy__hit *h = policy__alloc(sc->mem, cap * sizeof *h);
+    policy__hit *h = pl_arena_alloc(sc->mem, cap * sizeof *h);
     if (sc->nhits) memcpy(h, sc->hits, sc->nhits * sizeof *h);
     sc->hits = h;
     sc->caphits = cap;
@@ -362,7 +362,7 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
   /* The worker pool is the one mutable part of a configuration; its lock guards it. */
   policy_config *mcfg = (policy_config *)cfg;
   policy__worker *w = policy__worker_take(mcfg);
-  policy__scan sc = {.cfg = cfg, .allow = allow, .mem = &w->mem, .worker = w, .orig = text ? text : "",
+  policy__scan sc = {.cfg = cfg, .allow = allow, .mem = w->mem, .worker = w, .orig = text ? text : "",
                      .orig_len = len};
   policy__decode(&sc);
   policy__normalize(&sc);

@@ -349,7 +349,7 @@ static const char *zeros_undone(policy__scan *sc) {
     while (e < n && (is_digit(s[e]) || s[e] == 'o')) os += s[e++] == 'o';
     if (os && (e == n || !is_alpha(s[e]))) {
       if (!out) {
-        out = policy__alloc(sc->mem, n + 1);
+        out = pl_arena_alloc(sc->mem, n + 1);
         memcpy(out, s, n + 1);
       }
       for (size_t q = i; q < e; q++)

@@ -103,25 +103,12 @@ struct policy_config {
   unsigned number_rule; /* id of the internal number-word pattern */
 };
 
-/* A bump allocator reset after every scan: the scan's arena. Memory a scan needed
- * stays with the worker, so a steady stream of messages allocates nothing. */
-typedef struct policy__blk {
-  struct policy__blk *next;
-  size_t cap, used;
-  max_align_t data[];
-} policy__blk;
-
-typedef struct {
-  policy__blk *head;
-} policy__mem;
-
-void *policy__alloc(policy__mem *m, size_t n);
-void policy__mem_reset(policy__mem *m);
-void policy__mem_free(policy__mem *m);
-
+/* A worker: scratch space for the matcher and the scan's arena, reset after every scan.
+ * Memory a scan needed stays with the worker (pl_arena_reset), so a steady stream of
+ * messages allocates nothing. */
 typedef struct policy__worker {
   hs_scratch_t *scratch;
-  policy__mem mem;
+  pl_arena *mem;
 } policy__worker;
 
 /* A text with, for each byte, the span of the ORIGINAL text it came from. Every
@@ -145,7 +132,7 @@ typedef struct {
 typedef struct {
   const policy_config *cfg;
   const char *const *allow; /* this scan's further allowed domains (NULL-terminated), or NULL */
-  policy__mem *mem;
+  pl_arena *mem;
   policy__worker *worker;
   const char *orig;
   size_t orig_len;
@@ -184,10 +171,10 @@ void policy__deobfuscate(policy__scan *sc);
 void policy__altview(policy__scan *sc);
 /* Normalises a phrase of a rule file the way scanned text is normalised. Returns an
  * arena string. */
-char *policy__normalize_phrase(const policy_config *cfg, policy__mem *m, const char *s, size_t n);
+char *policy__normalize_phrase(const policy_config *cfg, pl_arena *m, const char *s, size_t n);
 /* The same for a regular expression: ASCII (the syntax) is kept as written, other
  * characters are folded as in scanned text. */
-char *policy__normalize_regex(const policy_config *cfg, policy__mem *m, const char *s, size_t n);
+char *policy__normalize_regex(const policy_config *cfg, pl_arena *m, const char *s, size_t n);
 
 /* Detectors (policy_detect.c). */
 void policy__detect_links(policy__scan *sc);

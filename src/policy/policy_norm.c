@@ -65,9 +65,9 @@ size_t policy__u8_put(char *out, int32_t c) {
 
 void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap) {
   if (cap < 16) cap = 16;
-  b->s = policy__alloc(sc->mem, cap + 1);
-  b->beg = policy__alloc(sc->mem, cap * sizeof(uint32_t));
-  b->end = policy__alloc(sc->mem, cap * sizeof(uint32_t));
+  b->s = pl_arena_alloc(sc->mem, cap + 1);
+  b->beg = pl_arena_alloc(sc->mem, cap * sizeof(uint32_t));
+  b->end = pl_arena_alloc(sc->mem, cap * sizeof(uint32_t));
   b->len = 0;
   b->cap = cap;
   b->s[0] = '\0';
@@ -76,9 +76,9 @@ void policy__buf_init(policy__scan *sc, policy__buf *b, size_t cap) {
 static void buf_grow(policy__scan *sc, policy__buf *b, size_t need) {
   size_t cap = b->cap * 2;
   while (cap < need) cap *= 2;
-  char *s = policy__alloc(sc->mem, cap + 1);
-  uint32_t *beg = policy__alloc(sc->mem, cap * sizeof(uint32_t));
-  uint32_t *end = policy__alloc(sc->mem, cap * sizeof(uint32_t));
+  char *s = pl_arena_alloc(sc->mem, cap + 1);
+  uint32_t *beg = pl_arena_alloc(sc->mem, cap * sizeof(uint32_t));
+  uint32_t *end = pl_arena_alloc(sc->mem, cap * sizeof(uint32_t));
   memcpy(s, b->s, b->len);
   memcpy(beg, b->beg, b->len * sizeof(uint32_t));
   memcpy(end, b->end, b->len * sizeof(uint32_t));
@@ -468,7 +468,7 @@ void policy__normalize(policy__scan *sc) {
   normalize_into(sc, &sc->dec, &sc->norm, false);
 }
 
-static char *normalize_str(const policy_config *cfg, policy__mem *m, const char *s, size_t n, bool keep_ascii) {
+static char *normalize_str(const policy_config *cfg, pl_arena *m, const char *s, size_t n, bool keep_ascii) {
   policy__scan sc = {.cfg = cfg, .mem = m, .orig = s, .orig_len = n};
   policy__buf in;
   policy__buf_init(&sc, &in, n + 1);
@@ -479,57 +479,12 @@ static char *normalize_str(const policy_config *cfg, policy__mem *m, const char 
   return out.s;
 }
 
-char *policy__normalize_phrase(const policy_config *cfg, policy__mem *m, const char *s, size_t n) {
+char *policy__normalize_phrase(const policy_config *cfg, pl_arena *m, const char *s, size_t n) {
   return normalize_str(cfg, m, s, n, false);
 }
 
-char *policy__normalize_regex(const policy_config *cfg, policy__mem *m, const char *s, size_t n) {
+char *policy__normalize_regex(const policy_config *cfg, pl_arena *m, const char *s, size_t n) {
   return normalize_str(cfg, m, s, n, true);
-}
-
-/* ---- scan memory ------------------------------------------------------------ */
-
-void *policy__alloc(policy__mem *m, size_t n) {
-  const size_t align = sizeof(max_align_t);
-  n = (n + align - 1) & ~(align - 1);
-  policy__blk *b = m->head;
-  if (!b || b->cap - b->used < n) {
-    size_t cap = 64 * 1024;
-    if (b && b->cap * 2 > cap) cap = b->cap * 2;
-    while (cap < n) cap *= 2;
-    policy__blk *nb = pl_xmalloc(sizeof *nb + cap);
-    nb->next = b;
-    nb->cap = cap;
-    nb->used = 0;
-    m->head = b = nb;
-  }
-  void *p = (char *)b->data + b->used;
-  b->used += n;
-  return p;
-}
-
-void policy__mem_reset(policy__mem *m) {
-  policy__blk *b = m->head;
-  if (!b) return;
-  /* After a scan that needed several blocks, keep one as large as all of them. */
-  if (b->next) {
-    size_t total = 0;
-    for (policy__blk *q = b; q; q = q->next) total += q->cap;
-    policy__mem_free(m);
-    b = pl_xmalloc(sizeof *b + total);
-    b->next = NULL;
-    b->cap = total;
-    m->head = b;
-  }
-  b->used = 0;
-}
-
-void policy__mem_free(policy__mem *m) {
-  for (policy__blk *b = m->head, *nx; b; b = nx) {
-    nx = b->next;
-    free(b);
-  }
-  m->head = NULL;
 }
 
 /* ---- de-obfuscate --------------------------------------------------------- */
@@ -631,19 +586,19 @@ void policy__deobfuscate(policy__scan *sc) {
   size_t first = n > 1 && s[1] == ' ' && is_alnum(s[0]) ? 0 : deob_next(s, n, 0);
   if (first == n) { /* nothing to undo: the view is norm itself */
     *o = *in;
-    sc->deob_flags = policy__alloc(sc->mem, n + 1);
+    sc->deob_flags = pl_arena_alloc(sc->mem, n + 1);
     memset(sc->deob_flags, 0, n + 1);
     return;
   }
   policy__buf_init(sc, o, n + 16);
-  sc->deob_flags = policy__alloc(sc->mem, o->cap);
+  sc->deob_flags = pl_arena_alloc(sc->mem, o->cap);
   size_t flags_cap = o->cap;
   memset(sc->deob_flags, 0, flags_cap);
 #define EMIT(str_, n_, b_, e_, fl_)                                                    \
   do {                                                                                   \
     policy__buf_put(sc, o, (str_), (n_), (b_), (e_));                                   \
     if (o->cap > flags_cap) {                                                            \
-      uint8_t *nf = policy__alloc(sc->mem, o->cap);                                   \
+      uint8_t *nf = pl_arena_alloc(sc->mem, o->cap);                                   \
       memset(nf, 0, o->cap);                                                             \
       memcpy(nf, sc->deob_flags, flags_cap);                                             \
       sc->deob_flags = nf;                                                               \
@@ -837,7 +792,7 @@ void policy__altview(policy__scan *sc) {
   if (!any) return;
   policy__buf *o = &sc->alt;
   policy__buf_init(sc, o, n + 16);
-  sc->alt_changed = policy__alloc(sc->mem, n + 16);
+  sc->alt_changed = pl_arena_alloc(sc->mem, n + 16);
   size_t i = 0;
   while (i < n) {
     if (s[i] == ' ') {

@@ -124,7 +124,7 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
   snprintf(lang, sizeof lang, "%s", name);
   char *dot = strchr(lang, '.');
   if (dot) *dot = '\0';
-  policy__mem a = {0};
+  pl_arena *a = pl_arena_new();
   pl_err rc = PL_OK;
   const char *p = text, *end = text + len;
   int line = 0;
@@ -195,8 +195,8 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     }
     char *expr;
     size_t pl = (size_t)(le - q);
-    if (pl >= 2 && q[0] == '/' && le[-1] == '/') expr = pl_xstrdup(policy__normalize_regex(cfg, &a, q + 1, pl - 2));
-    else expr = phrase_regex(policy__normalize_phrase(cfg, &a, q, pl));
+    if (pl >= 2 && q[0] == '/' && le[-1] == '/') expr = pl_xstrdup(policy__normalize_regex(cfg, a, q + 1, pl - 2));
+    else expr = phrase_regex(policy__normalize_phrase(cfg, a, q, pl));
     char fullid[160];
     snprintf(fullid, sizeof fullid, "%s.%.*s", lang, (int)(idl < 120 ? idl : 120), id);
     unsigned rid = add_rule(cfg, fullid, (policy__cat)ci, sv, except);
@@ -205,7 +205,7 @@ pl_err policy__rules_load(policy_config *cfg, const char *name, const char *text
     patterns_add(pats, expr, pl_xstrdup(where), HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS, rid);
   }
 out:
-  policy__mem_free(&a);
+  pl_arena_free(a);
   return rc;
 }
 
@@ -330,13 +330,14 @@ policy__worker *policy__worker_take(policy_config *cfg) {
   pthread_mutex_unlock(&cfg->pool_lock);
   if (!w) {
     w = pl_xcalloc(1, sizeof *w);
+    w->mem = pl_arena_new();
     if (cfg->proto && hs_clone_scratch(cfg->proto, &w->scratch) != HS_SUCCESS) abort(); /* out of memory */
   }
   return w;
 }
 
 void policy__worker_give(policy_config *cfg, policy__worker *w) {
-  policy__mem_reset(&w->mem);
+  pl_arena_reset(w->mem);
   pthread_mutex_lock(&cfg->pool_lock);
   if (cfg->npool == cfg->cappool) {
     cfg->cappool = cfg->cappool ? cfg->cappool * 2 : 8;
@@ -349,7 +350,7 @@ void policy__worker_give(policy_config *cfg, policy__worker *w) {
 void policy__worker_free(policy__worker *w) {
   if (!w) return;
   hs_free_scratch(w->scratch);
-  policy__mem_free(&w->mem);
+  pl_arena_free(w->mem);
   free(w);
 }
 
@@ -437,9 +438,9 @@ static void match_view(policy__scan *sc, find_ctx *f, const policy__buf *view, c
 void policy__match(policy__scan *sc) {
   const policy_config *cfg = sc->cfg;
   if (!cfg->db || sc->norm.len == 0) return;
-  find_ctx f = {sc, policy__alloc(sc->mem, cfg->nrules * sizeof(unsigned)), 0, policy__alloc(sc->mem, cfg->nrules),
-                policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t)),
-                policy__alloc(sc->mem, cfg->nrules * sizeof(uint32_t))};
+  find_ctx f = {sc, pl_arena_alloc(sc->mem, cfg->nrules * sizeof(unsigned)), 0, pl_arena_alloc(sc->mem, cfg->nrules),
+                pl_arena_alloc(sc->mem, cfg->nrules * sizeof(uint32_t)),
+                pl_arena_alloc(sc->mem, cfg->nrules * sizeof(uint32_t))};
   match_view(sc, &f, &sc->norm, NULL);
   if (sc->has_alt) match_view(sc, &f, &sc->alt, sc->alt_changed);
 }

@@ -60,20 +60,45 @@ typedef struct chunk {
   max_align_t data[];
 } chunk;
 
+typedef struct deferred {
+  struct deferred *next;
+  void (*fn)(void *);
+  void *p;
+} deferred;
+
 struct pl_arena {
   chunk *head;
+  deferred *defer; /* newest first */
 };
 
 #define ARENA_CHUNK 8192
+#define ARENA_KEEP (1024 * 1024) /* what a reset keeps at most */
 
 pl_arena *pl_arena_new(void) { return pl_xcalloc(1, sizeof(pl_arena)); }
 
-void pl_arena_free(pl_arena *a) {
-  if (!a) return;
-  for (chunk *c = a->head, *n; c; c = n) {
+static void run_deferred(pl_arena *a) {
+  /* A cleanup may defer another: take the list, then run it, until none is left. */
+  while (a->defer) {
+    deferred *d = a->defer;
+    a->defer = NULL;
+    for (deferred *n; d; d = n) {
+      n = d->next;
+      d->fn(d->p);
+    }
+  }
+}
+
+static void free_chunks(chunk *c) {
+  for (chunk *n; c; c = n) {
     n = c->next;
     free(c);
   }
+}
+
+void pl_arena_free(pl_arena *a) {
+  if (!a) return;
+  run_deferred(a);
+  free_chunks(a->head);
   free(a);
 }
 
@@ -108,6 +133,35 @@ static void *arena_alloc(pl_arena *a, size_t n, bool fallible) {
 }
 
 void *pl_arena_alloc(pl_arena *a, size_t n) { return arena_alloc(a, n, false); }
+
+void pl_arena_reset(pl_arena *a) {
+  run_deferred(a);
+  chunk *c = a->head;
+  if (!c) return;
+  if (c->next) {
+    /* After a use that needed several chunks, one as large as all of them (up to
+     * ARENA_KEEP), so that the same use next time allocates nothing. */
+    size_t total = 0;
+    for (chunk *q = c; q; q = q->next) total += q->cap;
+    free_chunks(c);
+    a->head = c = NULL;
+    if (total > ARENA_KEEP) return;
+    c = pl_xmalloc(sizeof(chunk) + total);
+    c->next = NULL;
+    c->cap = total;
+    a->head = c;
+  }
+  c->used = 0;
+}
+
+void pl_arena_defer(pl_arena *a, void (*fn)(void *), void *p) {
+  deferred *d = arena_alloc(a, sizeof *d, false);
+  d->fn = fn;
+  d->p = p;
+  d->next = a->defer;
+  a->defer = d;
+}
+
 
 void *pl_arena_try_alloc(pl_arena *a, size_t n) { return arena_alloc(a, n, true); }
 

@@ -6,7 +6,9 @@
  * body, a rendered template, the JSON of a large view): there the pl_try_ functions
  * return NULL and the request is answered 503 out_of_memory, so that one client cannot
  * take the process down for every tenant. A pl_arena serves one request, one
- * transaction or one scan; everything allocated from it is released by pl_arena_free(). */
+ * transaction or one scan; everything allocated from it is released by pl_arena_free(),
+ * and what it owns that is not its memory is released by the cleanups given to
+ * pl_arena_defer() (as h2o's pools take dispose callbacks). */
 #ifndef PL_MEM_H
 #define PL_MEM_H
 
@@ -31,8 +33,15 @@ void pl_mem_fail_from(size_t min_bytes);
 typedef struct pl_arena pl_arena;
 
 pl_arena *pl_arena_new(void);
-/* Releases the arena and everything allocated from it. NULL is a no-op. */
+/* Runs the arena's cleanups, then releases it and everything allocated from it. NULL is a
+ * no-op. */
 void pl_arena_free(pl_arena *a);
+/* Runs the cleanups and empties the arena for the next use (a mail transaction, a policy
+ * scan), keeping its memory: one chunk as large as the last use needed, up to 1 MiB. */
+void pl_arena_reset(pl_arena *a);
+/* fn(p) runs when the arena is reset or freed, the newest first: the arena owns p (a JSON
+ * value, a statement, a file). */
+void pl_arena_defer(pl_arena *a, void (*fn)(void *), void *p);
 /* Memory owned by the arena, aligned for any type. */
 void *pl_arena_alloc(pl_arena *a, size_t n);
 /* Fallible: NULL (and the arena unchanged) when the memory is not there. */

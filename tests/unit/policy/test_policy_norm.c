@@ -15,24 +15,25 @@
 #include "policy/policy_int.h"
 
 static policy_config *cfg;
-static policy__mem mem;
+static pl_arena *mem;
 
 static int setup(void **state) {
   (void)state;
+  mem = pl_arena_new();
   return test_policy_compile(&cfg);
 }
 
 static int teardown(void **state) {
   (void)state;
-  policy__mem_free(&mem);
+  pl_arena_free(mem);
   policy_config_unref(cfg);
   return 0;
 }
 
 /* Runs the text stages on text and returns the scan state (memory in `mem`). */
 static policy__scan prep(const char *text) {
-  policy__mem_reset(&mem);
-  policy__scan sc = {.cfg = cfg, .mem = &mem, .orig = text, .orig_len = strlen(text)};
+  pl_arena_reset(mem);
+  policy__scan sc = {.cfg = cfg, .mem = mem, .orig = text, .orig_len = strlen(text)};
   policy__decode(&sc);
   policy__normalize(&sc);
   policy__deobfuscate(&sc);

@@ -121,6 +121,49 @@ static void utf8_text_controls(void **state) {
   assert_string_equal(buf, "a\nb\n\nc\n");
 }
 
+/* Cleanups run once, newest first, at reset and at free; one may defer another; a reset
+ * keeps the arena usable and its memory for the next use. */
+static int order[8], norder;
+static pl_arena *defer_into;
+static void note(void *p) { order[norder++] = (int)(intptr_t)p; }
+static void note_and_defer(void *p) {
+  note(p);
+  pl_arena_defer(defer_into, note, (void *)(intptr_t)9);
+}
+
+static void arena_cleanups(void **state) {
+  (void)state;
+  pl_arena *a = pl_arena_new();
+  defer_into = a;
+  pl_arena_defer(a, note, (void *)(intptr_t)1);
+  pl_arena_defer(a, note_and_defer, (void *)(intptr_t)2);
+  pl_arena_defer(a, note, (void *)(intptr_t)3);
+  for (int i = 0; i < 100; i++) pl_arena_alloc(a, 1000); /* several chunks */
+  pl_arena_reset(a);
+  assert_int_equal(norder, 4);
+  assert_int_equal(order[0], 3);
+  assert_int_equal(order[1], 2);
+  assert_int_equal(order[2], 1);
+  assert_int_equal(order[3], 9); /* deferred by a cleanup: run in the same reset */
+  /* usable again, and nothing left to run twice */
+  char *s = pl_arena_strdup(a, "after reset");
+  assert_string_equal(s, "after reset");
+  for (int i = 0; i < 100; i++) memset(pl_arena_alloc(a, 1000), 'x', 1000);
+  pl_arena_reset(a);
+  assert_int_equal(norder, 4);
+  pl_arena_defer(a, note, (void *)(intptr_t)5);
+  pl_arena_free(a);
+  assert_int_equal(norder, 5);
+  assert_int_equal(order[4], 5);
+  /* a reset after more than the kept maximum leaves an empty arena that still works */
+  a = pl_arena_new();
+  pl_arena_alloc(a, 4 << 20);
+  pl_arena_alloc(a, 100);
+  pl_arena_reset(a);
+  assert_string_equal(pl_arena_strdup(a, "x"), "x");
+  pl_arena_free(a);
+}
+
 static void arena_allocations(void **state) {
   (void)state;
   pl_arena *a = pl_arena_new();
@@ -182,7 +225,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(time_parse_and_format), cmocka_unit_test(utf8_validation),
     cmocka_unit_test(utf8_text_controls),
-    cmocka_unit_test(arena_allocations),     cmocka_unit_test(seal_and_open),
+    cmocka_unit_test(arena_allocations),     cmocka_unit_test(arena_cleanups),     cmocka_unit_test(seal_and_open),
     cmocka_unit_test(error_names),           cmocka_unit_test(fallible_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
