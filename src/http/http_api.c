@@ -861,9 +861,7 @@ bool http__api(http_server *h, http_req *r) {
     if (!post) method_not_allowed(r);
     else if (authenticate(r)) {
       pl_detail d = {{0}};
-      pl_err e = r->caller.kind != ST_PRINCIPAL_OPERATOR
-                     ? pl_fail(&d, PL_EFORBIDDEN, "only the operator reloads the policy")
-                     : svc_policy_reload(r->s, &d);
+      pl_err e = svc_policy_reload(r->s, &r->caller, &d);
       if (e) fail(r, e, &d);
       else http__json(r, 200, json_pack("{s:b}", "reloaded", 1));
     }
