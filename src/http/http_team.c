@@ -270,7 +270,8 @@ void http__thread_lock(http_req *r, char **arg) {
   int64_t tid;
   json_t *out = NULL;
   pl_detail d = {{0}};
-  if (team_thread(r, arg[0], &tid)) reply(r, svc_team_lock(r->s, &r->caller, tid, r->a, &out, &d), &d, 200, "replying", out);
+  if (team_thread(r, arg[0], &tid))
+    reply(r, svc_team_lock(r->s, &r->caller, tid, r->a, &out, &d), &d, 200, "replying", out);
 }
 
 void http__thread_unlock(http_req *r, char **arg) {

@@ -103,7 +103,8 @@ static void each_row_is_found(void **state) {
     const http_route *path;
     sample(rt[i].pattern, url, sizeof url);
     const http_route *got = http__route_find(a, url, rt[i].method, &path, arg);
-    if (got != &rt[i]) fail_msg("%s %s (as %s) finds %s", rt[i].method, rt[i].pattern, url, got ? got->pattern : "nothing");
+    if (got != &rt[i])
+      fail_msg("%s %s (as %s) finds %s", rt[i].method, rt[i].pattern, url, got ? got->pattern : "nothing");
     if (strstr(rt[i].pattern, "{id}")) assert_string_equal(arg[0], "p1");
     for (size_t j = i + 1; j < n; j++) /* the methods of a pattern are found from its first row */
       if (!strcmp(rt[i].method, rt[j].method) && !strcmp(rt[i].pattern, rt[j].pattern))
