@@ -248,7 +248,7 @@ int cmd_serve(int argc, char **argv) {
     if (reload_requested) {
       reload_requested = 0;
       pl_detail rd = {0};
-      if (svc_policy_reload(s, &rd)) fprintf(stderr, "parley: policy reload failed, keeping the old one: %s\n", rd.msg);
+      if (svc_policy_reload(s, NULL, &rd)) fprintf(stderr, "parley: policy reload failed, keeping the old one: %s\n", rd.msg);
       else fprintf(stderr, "parley: policy configuration reloaded\n");
     }
   }

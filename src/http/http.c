@@ -215,29 +215,19 @@ static void dispatch(http_server *h, http_req *r) {
     return;
   }
   if (!r->too_large && http__idem_begin(h, r)) return;
-  if (http__spapi(h, r)) return;
-  if (r->too_large) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", h->opt.max_body);
-    http__error(r, PL_ETOOLARGE, msg);
-    return;
-  }
-  if (!strcmp(r->url, "/healthz")) {
-    if (svc_ping(h->s)) http__error(r, PL_ESTORE, "the store does not answer");
-    else http__json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "version", PARLEY_VERSION));
-    return;
-  }
-  if (!strcmp(r->url, "/metrics")) {
-    r->status = 200;
-    r->resp = http__metrics_text(h);
-    r->resp_len = strlen(r->resp);
-    r->content_type = "text/plain; version=0.0.4";
-    return;
-  }
-  if (http__team(h, r)) return;
-  if (http__api(h, r)) return;
-  if (http__web(h, r)) return;
-  http__error(r, PL_ENOTFOUND, "no such path");
+  http__route(h, r);
+}
+
+void http__healthz(http_req *r, char **arg) {
+  if (svc_ping(r->s)) http__error(r, PL_ESTORE, "the store does not answer");
+  else http__json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "version", PARLEY_VERSION));
+}
+
+void http__metrics(http_req *r, char **arg) {
+  r->status = 200;
+  r->resp = http__metrics_text(r->h);
+  r->resp_len = strlen(r->resp);
+  r->content_type = "text/plain; version=0.0.4";
 }
 
 /* ---- handlers ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-/* http_api.c - routes of the own JSON API (/v1): parse, call one service operation, render. */
+/* http_api.c - handlers of the own JSON API (/v1, rows of http_route.c): parse, call one
+ * service operation, render. */
 #include <ctype.h>
 #include <sodium.h>
 #include <time.h>
@@ -8,29 +9,6 @@
 #include "http/http_int.h"
 #include "service/svc_rules.h"
 #include "service/svc_team.h"
-
-#define MAX_SEGMENTS 6
-
-typedef struct {
-  char *seg[MAX_SEGMENTS];
-  int n;
-} path;
-
-static void split(pl_arena *a, const char *url, path *p) {
-  p->n = 0;
-  const char *s = url;
-  while (*s && p->n < MAX_SEGMENTS) {
-    while (*s == '/') s++;
-    if (!*s) break;
-    const char *e = strchr(s, '/');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    p->seg[p->n++] = pl_arena_strndup(a, s, len);
-    s += len;
-  }
-  if (*s && strspn(s, "/") != strlen(s)) p->n = MAX_SEGMENTS + 1; /* too deep: no route */
-}
-
-static bool is(const path *p, int i, const char *v) { return i < p->n && !strcmp(p->seg[i], v); }
 
 static const char *query(http_req *r, const char *k) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
@@ -132,10 +110,6 @@ json_t *http__body_object(http_req *r) { return body_object(r); }
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out) { return field_str(r, o, k, out); }
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out) { return field_bool(r, o, k, out); }
 
-static void method_not_allowed(http_req *r) {
-  http__error(r, PL_EMETHOD, "this path does not take that method");
-}
-
 /* ---- handlers --------------------------------------------------------------------- */
 
 static json_t *me_json(const svc_caller *c);
@@ -145,7 +119,7 @@ static json_t *me_json(const svc_caller *c);
 static const char *cookie_secure(http_req *r) { return http__client_https(r->h, r) ? "; Secure" : ""; }
 
 /* POST /v1/session {"token"}: signs in; the session lives in an HttpOnly cookie. */
-static void h_session_create(http_req *r) {
+void http__session_create(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
   const char *tok;
@@ -178,7 +152,7 @@ static void h_session_create(http_req *r) {
 }
 
 /* DELETE /v1/session: signs out (the session token is revoked, the cookies cleared). */
-static void h_session_delete(http_req *r) {
+void http__session_delete(http_req *r, char **arg) {
   const char *tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
   pl_detail d = {0};
   if (tok) svc_token_revoke(r->s, tok, &d);
@@ -188,7 +162,10 @@ static void h_session_delete(http_req *r) {
   http__json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 
-static void h_me(http_req *r) { http__json(r, 200, me_json(&r->caller)); }
+void http__me(http_req *r, char **arg) { http__json(r, 200, me_json(&r->caller)); }
+
+/* GET /v1/meta: the same for everyone (svc_json_meta). */
+void http__meta(http_req *r, char **arg) { http__json(r, 200, svc_json_meta()); }
 
 static json_t *me_json(const svc_caller *c) {
   json_t *j = json_object();
@@ -209,7 +186,7 @@ static json_t *me_json(const svc_caller *c) {
   return j;
 }
 
-static void h_threads_list(http_req *r) {
+void http__threads_list(http_req *r, char **arg) {
   st_thread_query q = {0};
   const char *f = query(r, "filter");
   if (!f || !strcmp(f, "all")) q.filter = ST_FILTER_ALL;
@@ -294,7 +271,7 @@ static json_t *sent_json(http_req *r, const svc_sent *m) {
 static void rate_header(http_req *r);
 static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m);
 
-static void h_threads_start(http_req *r) {
+void http__threads_start(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
   svc_start_in in = {0};
@@ -326,7 +303,9 @@ static bool thread_id(http_req *r, const char *ref, int64_t *id) {
 /* GET /v1/threads/{id}[?before=M..&limit=n]: the thread with one page of its messages,
  * the newest by default, oldest first within the page; page.older is the `before` of
  * the page before it (null on the first). */
-static void h_thread_get(http_req *r, int64_t id) {
+void http__thread_get(http_req *r, char **arg) {
+  int64_t id;
+  if (!thread_id(r, arg[0], &id)) return;
   const char *lim = query(r, "limit"), *bef = query(r, "before");
   long limit = PAGE_DEFAULT;
   int64_t before = 0;
@@ -370,7 +349,9 @@ static void h_thread_get(http_req *r, int64_t id) {
   http__json(r, 200, json_pack("{s:o,s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr, "page", page));
 }
 
-static void h_send(http_req *r, int64_t id) {
+void http__thread_send(http_req *r, char **arg) {
+  int64_t id;
+  if (!thread_id(r, arg[0], &id)) return;
   json_t *b = body_object(r);
   if (!b) return;
   svc_send_in in = {0};
@@ -412,7 +393,25 @@ static void reply_thread(http_req *r, pl_err e, const pl_detail *d, const st_thr
   http__json(r, 200, json_pack("{s:o}", "thread", svc_json_thread(&r->caller, t)));
 }
 
-static void h_flag(http_req *r, const char *ref) {
+void http__thread_read(http_req *r, char **arg) {
+  int64_t id;
+  st_thread t;
+  pl_detail d = {0};
+  if (thread_id(r, arg[0], &id)) reply_thread(r, svc_thread_read(r->s, &r->caller, id, r->a, &t, &d), &d, &t);
+}
+
+static void thread_archive(http_req *r, const char *ref, bool archived) {
+  int64_t id;
+  st_thread t;
+  pl_detail d = {0};
+  if (thread_id(r, ref, &id)) reply_thread(r, svc_thread_archive(r->s, &r->caller, id, archived, r->a, &t, &d), &d, &t);
+}
+
+void http__thread_archive(http_req *r, char **arg) { thread_archive(r, arg[0], true); }
+void http__thread_unarchive(http_req *r, char **arg) { thread_archive(r, arg[0], false); }
+
+void http__message_flag(http_req *r, char **arg) {
+  const char *ref = arg[0];
   int64_t id;
   if (!svc_parse_ref(ref, 'M', &id)) {
     http__error(r, PL_ENOTFOUND, "no such message");
@@ -433,7 +432,8 @@ static void h_flag(http_req *r, const char *ref) {
   json_decref(b);
 }
 
-static void h_order_put(http_req *r, const char *id) {
+void http__order_put(http_req *r, char **arg) {
+  const char *id = arg[0];
   json_t *b = body_object(r);
   if (!b) return;
   st_order o;
@@ -447,7 +447,8 @@ static void h_order_put(http_req *r, const char *id) {
   json_decref(b);
 }
 
-static void h_order_get(http_req *r, const char *id) {
+void http__order_get(http_req *r, char **arg) {
+  const char *id = arg[0];
   st_order o;
   pl_detail d = {0};
   pl_err e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
@@ -455,7 +456,7 @@ static void h_order_get(http_req *r, const char *id) {
   else http__json(r, 200, json_pack("{s:o}", "order", svc_json_order(&o)));
 }
 
-static void h_orders_list(http_req *r) {
+void http__orders_list(http_req *r, char **arg) {
   int limit = 25;
   const char *lim = query(r, "limit");
   if (lim) {
@@ -502,7 +503,8 @@ static void rate_header(http_req *r) {
 /* Retry-After comes with every 429 (http__error). */
 static void fail_rate(http_req *r, pl_err e, const pl_detail *d) { fail(r, e, d); }
 
-static void h_actions_list(http_req *r, const char *order_id) {
+void http__order_actions(http_req *r, char **arg) {
+  const char *order_id = arg[0];
   svc_action_status st[SVC_ACT_COUNT];
   pl_detail d = {0};
   rate_header(r);
@@ -534,7 +536,8 @@ static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m) {
   policy_verdict_free(&m->verdict);
 }
 
-static void h_action_send(http_req *r, const char *order_id, const char *action) {
+void http__order_action_send(http_req *r, char **arg) {
+  const char *order_id = arg[0], *action = arg[1];
   json_t *b = r->body_len ? body_object(r) : json_object();
   if (!b) return;
   svc_action_in in = {0};
@@ -566,7 +569,8 @@ static void h_action_send(http_req *r, const char *order_id, const char *action)
   json_decref(b);
 }
 
-static void h_review_request(http_req *r, const char *order_id) {
+void http__order_review_request(http_req *r, char **arg) {
+  const char *order_id = arg[0];
   svc_sent m;
   pl_detail d = {0};
   rate_header(r);
@@ -574,7 +578,8 @@ static void h_review_request(http_req *r, const char *order_id) {
   reply_sent(r, e, &d, &m);
 }
 
-static void h_buyer_attributes(http_req *r, const char *order_id) {
+void http__order_buyer_attributes(http_req *r, char **arg) {
+  const char *order_id = arg[0];
   char *locale;
   pl_detail d = {0};
   rate_header(r);
@@ -583,7 +588,7 @@ static void h_buyer_attributes(http_req *r, const char *order_id) {
   else http__json(r, 200, json_pack("{s:{s:s}}", "buyer", "locale", locale));
 }
 
-static void h_preferences(http_req *r) {
+void http__preferences_put(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
   json_t *v = json_object_get(b, "opt_out");
@@ -598,7 +603,7 @@ static void h_preferences(http_req *r) {
   json_decref(b);
 }
 
-static void h_review_queue(http_req *r) {
+void http__review_queue(http_req *r, char **arg) {
   st_message *ms;
   size_t n;
   pl_detail d = {0};
@@ -632,6 +637,9 @@ static void h_review_decide(http_req *r, const char *ref, bool approve) {
   json_decref(b);
 }
 
+void http__message_approve(http_req *r, char **arg) { h_review_decide(r, arg[0], true); }
+void http__message_reject(http_req *r, char **arg) { h_review_decide(r, arg[0], false); }
+
 static json_t *enforcement_json(const st_enforcement *en, pl_time now) {
   char b1[32], b2[32];
   bool restricted = en->restricted_until > now, quota = en->quota_per_day > 0 && en->quota_until > now;
@@ -647,7 +655,8 @@ static json_t *enforcement_json(const st_enforcement *en, pl_time now) {
                    "reason", en->suspension_reason ? json_string(en->suspension_reason) : json_null());
 }
 
-static void h_enforcement_get(http_req *r, const char *seller_id) {
+void http__enforcement_get(http_req *r, char **arg) {
+  const char *seller_id = arg[0];
   st_enforcement en;
   st_violation *vs;
   size_t nv;
@@ -666,7 +675,8 @@ static void h_enforcement_get(http_req *r, const char *seller_id) {
   http__json(r, 200, j);
 }
 
-static void h_enforcement_set(http_req *r, const char *seller_id) {
+void http__enforcement_set(http_req *r, char **arg) {
+  const char *seller_id = arg[0];
   json_t *b = body_object(r);
   if (!b) return;
   svc_enforcement_in in = {0};
@@ -690,7 +700,7 @@ static void h_enforcement_set(http_req *r, const char *seller_id) {
 }
 
 /* The operator's list of sellers, riskiest first, with 30-day metrics and measures. */
-static void h_sellers(http_req *r) {
+void http__sellers(http_req *r, char **arg) {
   svc_health *hs;
   size_t n;
   pl_detail d = {0};
@@ -709,7 +719,8 @@ static void h_sellers(http_req *r) {
   http__json(r, 200, json_pack("{s:o}", "sellers", arr));
 }
 
-static void h_metrics(http_req *r, const char *seller_id) {
+void http__seller_metrics(http_req *r, char **arg) {
+  const char *seller_id = arg[0];
   const char *w = query(r, "window"), *at_s = query(r, "at");
   int64_t window = 30 * 86400;
   if (w) {
@@ -733,7 +744,9 @@ static void h_metrics(http_req *r, const char *seller_id) {
   else http__json(r, 200, sla_metrics_to_json(&m, seller_id));
 }
 
-static void h_export(http_req *r, int64_t id) {
+void http__thread_export(http_req *r, char **arg) {
+  int64_t id;
+  if (!thread_id(r, arg[0], &id)) return;
   json_t *j;
   pl_detail d = {0};
   pl_err e = svc_thread_export(r->s, &r->caller, id, r->a, &j, &d);
@@ -753,7 +766,7 @@ static int64_t path_id(http_req *r, const char *seg, const char *what) {
 }
 
 /* GET /v1/admin/tokens[?all=true]: tokens, never their secrets. */
-static void h_tokens_list(http_req *r) {
+void http__tokens_list(http_req *r, char **arg) {
   const char *all = query(r, "all");
   if (all && strcmp(all, "true") && strcmp(all, "false")) {
     http__error(r, PL_EINVAL, "all is true or false");
@@ -770,8 +783,8 @@ static void h_tokens_list(http_req *r) {
 }
 
 /* DELETE /v1/admin/tokens/{id}: revokes it (and its sessions) at once. */
-static void h_token_revoke(http_req *r, const char *seg) {
-  int64_t id = path_id(r, seg, "token");
+void http__token_revoke(http_req *r, char **arg) {
+  int64_t id = path_id(r, arg[0], "token");
   if (!id) return;
   long n = 0;
   pl_detail d = {0};
@@ -781,8 +794,8 @@ static void h_token_revoke(http_req *r, const char *seg) {
 }
 
 /* POST /v1/admin/agents/{id}/deactivate */
-static void h_agent_deactivate(http_req *r, const char *seg) {
-  int64_t id = path_id(r, seg, "agent");
+void http__agent_deactivate(http_req *r, char **arg) {
+  int64_t id = path_id(r, arg[0], "agent");
   if (!id) return;
   long n = 0;
   pl_detail d = {0};
@@ -792,7 +805,7 @@ static void h_agent_deactivate(http_req *r, const char *seg) {
                                     "tokens_revoked", (json_int_t)n));
 }
 
-static void h_policy_check(http_req *r) {
+void http__policy_check(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
   const char *text, *mp;
@@ -818,170 +831,17 @@ static void h_policy_check(http_req *r) {
   json_decref(b);
 }
 
-bool http__api(http_server *h, http_req *r) {
-  path p;
-  split(r->a, r->url, &p);
-  if (p.n < 2 || !is(&p, 0, "v1")) return false;
-  const char *m = r->method;
-  bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT");
-  /* Resolve the route first so that an unknown path is 404 before authentication. */
-  /* Marketplace rules: message actions, review requests, preferences, the review
-   * queue and enforcement. */
-  if (p.n >= 4 && is(&p, 1, "orders") && (is(&p, 3, "actions") || is(&p, 3, "review-request") ||
-                                          is(&p, 3, "buyer-attributes"))) {
-    bool list = p.n == 4 && is(&p, 3, "actions"), send = p.n == 5 && is(&p, 3, "actions");
-    bool review = p.n == 4 && is(&p, 3, "review-request"), attrs = p.n == 4 && is(&p, 3, "buyer-attributes");
-    if (!list && !send && !review && !attrs) return false;
-    if (((list || attrs) && !get) || ((send || review) && !post)) method_not_allowed(r);
-    else if (authenticate(r)) {
-      if (list) h_actions_list(r, p.seg[2]);
-      else if (send) h_action_send(r, p.seg[2], p.seg[4]);
-      else if (review) h_review_request(r, p.seg[2]);
-      else h_buyer_attributes(r, p.seg[2]);
-    }
-    return true;
-  }
-  if (p.n == 3 && is(&p, 1, "me") && is(&p, 2, "preferences")) {
-    if (!put && !get) {
-      method_not_allowed(r);
-    } else if (authenticate(r)) {
-      if (put) {
-        h_preferences(r);
-      } else {
-        bool opt_out = false;
-        pl_detail d = {0};
-        pl_err e = svc_buyer_preferences(r->s, &r->caller, r->a, &opt_out, &d);
-        if (e) fail(r, e, &d);
-        else http__json(r, 200, json_pack("{s:b}", "opt_out", opt_out));
-      }
-    }
-    return true;
-  }
-  if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "policy") && is(&p, 3, "reload")) {
-    if (!post) method_not_allowed(r);
-    else if (authenticate(r)) {
-      pl_detail d = {0};
-      pl_err e = r->caller.kind != ST_PRINCIPAL_OPERATOR
-                     ? pl_fail(&d, PL_EFORBIDDEN, "only the operator reloads the policy")
-                     : svc_policy_reload(r->s, &d);
-      if (e) fail(r, e, &d);
-      else http__json(r, 200, json_pack("{s:b}", "reloaded", 1));
-    }
-    return true;
-  }
-  /* Identities: the operator's, and a seller owner's for the seller's agents. */
-  if (p.n == 3 && is(&p, 1, "admin") && is(&p, 2, "tokens")) {
-    if (!get) method_not_allowed(r);
-    else if (authenticate(r)) h_tokens_list(r);
-    return true;
-  }
-  if (p.n == 4 && is(&p, 1, "admin") && is(&p, 2, "tokens")) {
-    if (strcmp(m, "DELETE")) method_not_allowed(r);
-    else if (authenticate(r)) h_token_revoke(r, p.seg[3]);
-    return true;
-  }
-  if (p.n == 5 && is(&p, 1, "admin") && is(&p, 2, "agents") && is(&p, 4, "deactivate")) {
-    if (!post) method_not_allowed(r);
-    else if (authenticate(r)) h_agent_deactivate(r, p.seg[3]);
-    return true;
-  }
-  if (p.n == 2 && is(&p, 1, "review-queue")) {
-    if (!get) method_not_allowed(r);
-    else if (authenticate(r)) h_review_queue(r);
-    return true;
-  }
-  if (p.n == 4 && is(&p, 1, "messages") && (is(&p, 3, "approve") || is(&p, 3, "reject"))) {
-    if (!post) method_not_allowed(r);
-    else if (authenticate(r)) h_review_decide(r, p.seg[2], is(&p, 3, "approve"));
-    return true;
-  }
-  if (p.n == 2 && is(&p, 1, "sellers")) {
-    if (!get) method_not_allowed(r);
-    else if (authenticate(r)) h_sellers(r);
-    return true;
-  }
-  if (p.n == 4 && is(&p, 1, "sellers") && is(&p, 3, "metrics")) {
-    if (!get) method_not_allowed(r);
-    else if (authenticate(r)) h_metrics(r, p.seg[2]);
-    return true;
-  }
-  if (p.n == 4 && is(&p, 1, "sellers") && is(&p, 3, "enforcement")) {
-    if (!get && !post) method_not_allowed(r);
-    else if (authenticate(r)) get ? h_enforcement_get(r, p.seg[2]) : h_enforcement_set(r, p.seg[2]);
-    return true;
-  }
-  if ((p.n == 2 || p.n == 3) && is(&p, 1, "attachments")) return http__attachments(h, r, p.n == 3 ? p.seg[2] : NULL);
-  if (p.n == 2 && is(&p, 1, "events")) {
-    if (!get) method_not_allowed(r);
-    else if (authenticate(r)) http__events(h, r);
-    return true;
-  }
-  if (p.n == 2 && is(&p, 1, "session")) {
-    if (post) h_session_create(r);
-    else if (!strcmp(m, "DELETE")) h_session_delete(r);
-    else method_not_allowed(r);
-    return true;
-  }
-  if (p.n == 2 && is(&p, 1, "meta")) { /* the same for everyone: no authentication */
-    if (!get) method_not_allowed(r);
-    else http__json(r, 200, svc_json_meta());
-    return true;
-  }
-  enum { R_NONE, R_ME, R_THREADS, R_THREAD, R_MSGS, R_READ, R_ARCH, R_UNARCH, R_EXPORT, R_FLAG,
-         R_ORDER, R_ORDERS, R_POLICY } route = R_NONE;
-  if (p.n == 2 && is(&p, 1, "me")) route = R_ME;
-  else if (p.n == 2 && is(&p, 1, "threads")) route = R_THREADS;
-  else if (p.n == 3 && is(&p, 1, "threads")) route = R_THREAD;
-  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "messages")) route = R_MSGS;
-  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "read")) route = R_READ;
-  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "archive")) route = R_ARCH;
-  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "unarchive")) route = R_UNARCH;
-  else if (p.n == 4 && is(&p, 1, "threads") && is(&p, 3, "export")) route = R_EXPORT;
-  else if (p.n == 4 && is(&p, 1, "messages") && is(&p, 3, "no-response-needed")) route = R_FLAG;
-  else if (p.n == 3 && is(&p, 1, "orders")) route = R_ORDER;
-  else if (p.n == 2 && is(&p, 1, "orders")) route = R_ORDERS;
-  else if (p.n == 3 && is(&p, 1, "policy") && is(&p, 2, "check")) route = R_POLICY;
-  if (route == R_NONE) return false;
+void http__preferences_get(http_req *r, char **arg) {
+  bool opt_out = false;
+  pl_detail d = {0};
+  pl_err e = svc_buyer_preferences(r->s, &r->caller, r->a, &opt_out, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, json_pack("{s:b}", "opt_out", opt_out));
+}
 
-  bool ok_method;
-  switch (route) {
-  case R_THREADS: ok_method = get || post; break;
-  case R_ORDER: ok_method = get || put; break;
-  case R_ME:
-  case R_ORDERS:
-  case R_THREAD:
-  case R_EXPORT: ok_method = get; break;
-  default: ok_method = post; break;
-  }
-  if (!ok_method) {
-    method_not_allowed(r);
-    return true;
-  }
-  if (!authenticate(r)) return true;
-  int64_t id = 0;
-  switch (route) {
-  case R_ME: h_me(r); break;
-  case R_THREADS: get ? h_threads_list(r) : h_threads_start(r); break;
-  case R_THREAD: if (thread_id(r, p.seg[2], &id)) h_thread_get(r, id); break;
-  case R_MSGS: if (thread_id(r, p.seg[2], &id)) h_send(r, id); break;
-  case R_READ:
-  case R_ARCH:
-  case R_UNARCH:
-    if (thread_id(r, p.seg[2], &id)) {
-      st_thread t;
-      pl_detail d = {0};
-      pl_err e = route == R_READ ? svc_thread_read(r->s, &r->caller, id, r->a, &t, &d)
-                                 : svc_thread_archive(r->s, &r->caller, id, route == R_ARCH, r->a, &t, &d);
-      reply_thread(r, e, &d, &t);
-    }
-    break;
-  case R_EXPORT: if (thread_id(r, p.seg[2], &id)) h_export(r, id); break;
-  case R_FLAG: h_flag(r, p.seg[2]); break;
-  case R_ORDER: get ? h_order_get(r, p.seg[2]) : h_order_put(r, p.seg[2]); break;
-  case R_POLICY: h_policy_check(r); break;
-  case R_ORDERS: h_orders_list(r); break;
-  case R_NONE: break;
-  }
-  (void)put;
-  return true;
+void http__policy_reload(http_req *r, char **arg) {
+  pl_detail d = {0};
+  pl_err e = svc_policy_reload(r->s, &r->caller, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, json_pack("{s:b}", "reloaded", 1));
 }

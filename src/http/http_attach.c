@@ -22,7 +22,10 @@ static void upload_fail(http_req *r, pl_err e, const char *msg) {
 
 bool http__upload_start(http_server *h, http_req *r) {
   (void)h;
-  if (strcmp(r->method, "POST") || strcmp(r->url, UPLOAD_PATH)) return false;
+  const http_route *path;
+  if (strcmp(r->method, "POST")) return false;
+  const http_route *rt = http__route_find(r->a, r->url, r->method, &path, NULL);
+  if (!rt || rt->fn != http__attachment_upload) return false;
   r->upload_route = true;
   /* Nothing reaches the disk for a caller who will be refused anyway; the request is
    * authenticated again when it is answered, with the error response then. */
@@ -115,13 +118,12 @@ static char *disposition_header(const char *name, pl_arena *a) {
   return pl_arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
-static void h_upload(http_req *r) {
+void http__attachment_upload(http_req *r, char **arg) {
   if (r->upload_err) {
     if (r->upload_err == PL_EUNAUTH) http__authenticate(r); /* sets the 401 with its reason */
     else http__error(r, r->upload_err, r->upload_msg);
     return;
   }
-  if (!http__authenticate(r)) return;
   if (!r->upload) {
     http__error(r, PL_EEMPTY, "the body is empty: send the file's bytes as the request body");
     return;
@@ -143,8 +145,8 @@ static void h_upload(http_req *r) {
   http__json(r, 201, json_pack("{s:o}", "attachment", svc_json_attachment(&at)));
 }
 
-static void h_download(http_req *r, const char *id) {
-  if (!http__authenticate(r)) return;
+void http__attachment_download(http_req *r, char **arg) {
+  const char *id = arg[0];
   st_attachment at;
   int fd;
   pl_detail d = {0};
@@ -173,18 +175,4 @@ static void h_download(http_req *r, const char *id) {
   r->streaming = true; /* queued here: http.c only counts it */
   MHD_queue_response(r->conn, 200, resp);
   MHD_destroy_response(resp);
-}
-
-bool http__attachments(http_server *h, http_req *r, const char *id) {
-  (void)h;
-  bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST");
-  if (!id) {
-    if (!post || !r->upload_route) http__error(r, PL_EMETHOD, "POST the file to /v1/attachments");
-    else h_upload(r);
-  } else if (!get) {
-    http__error(r, PL_EMETHOD, "GET downloads an attachment");
-  } else {
-    h_download(r, id);
-  }
-  return true;
 }

@@ -222,7 +222,8 @@ void http__events_stop(http_server *h) {
   if (h->pinger_started) pthread_join(h->pinger, NULL);
 }
 
-void http__events(http_server *h, http_req *r) {
+void http__events(http_req *r, char **arg) {
+  http_server *h = r->h;
   http_sse *x = pl_xcalloc(1, sizeof *x);
   snprintf(x->principal, sizeof x->principal, "%s", r->caller.name ? r->caller.name : "?");
   if (!http__budget_stream_open(h->budget, r->conn, x->principal, x, &x->ref)) {

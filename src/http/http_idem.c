@@ -110,7 +110,7 @@ bool http__idem_begin(http_server *h, http_req *r) {
     return true;
   }
   if (row.status == 0 || !row.body) {
-    http__error(r, PL_EIDEMBUSY, "the first request with this Idempotency-Key is still being processed; retry in 1 s");
+    http__fail(r, PL_EIDEMBUSY, &(pl_detail){.msg = "the first request with this Idempotency-Key is still being processed; retry in 1 s", .retry_after = 1});
     return true;
   }
   replay(r, &row);
@@ -130,7 +130,7 @@ void http__idem_end(http_req *r) {
     if (e || strcmp(row.fingerprint, r->idem_fp)) return;
     r->nheaders = 0;
     if (row.status == 0 || !row.body) {
-      http__error(r, PL_EIDEMBUSY, "the first request with this Idempotency-Key is still being processed; retry in 1 s");
+      http__fail(r, PL_EIDEMBUSY, &(pl_detail){.msg = "the first request with this Idempotency-Key is still being processed; retry in 1 s", .retry_after = 1});
       return;
     }
     replay(r, &row);

@@ -33,7 +33,6 @@ typedef struct http_req_s {
   const char *hname[4], *hvalue[4]; /* extra response headers (values arena-owned) */
   int nheaders;
   double started;
-  int route_class;
   bool streaming; /* the response is an event stream, queued by its handler */
   /* A write request runs on a handler thread while its connection is suspended
    * (http.c, "Handlers"): 1 queued or running, 2 done, its response ready. */
@@ -46,6 +45,25 @@ typedef struct http_req_s {
   pl_err upload_err; /* what went wrong while receiving, with upload_msg */
   char upload_msg[160];
 } http_req;
+
+/* Who may call a route, which also says how its errors look: */
+typedef enum {
+  HTTP_ANYONE,       /* no credential (sign-in, health); own API errors */
+  HTTP_USER,         /* a bearer token or the web session (http__authenticate) */
+  HTTP_SPAPI_APP,    /* a seller's application with an SP-API access token; SP-API errors */
+  HTTP_SPAPI_ANYONE, /* no credential, SP-API errors (upload targets: the URL is the secret) */
+  HTTP_LWA_CLIENT,   /* the LWA token endpoint: client credentials in the body, OAuth errors */
+} http_who;
+
+/* A route's handler: r is admitted as its row's `who` says; arg holds the values of the
+ * pattern's {} segments in order (arena strings). */
+typedef void http_handler(http_req *r, char **arg);
+
+typedef struct {
+  const char *method, *pattern;
+  http_who who;
+  http_handler *fn;
+} http_route;
 
 struct http_server {
   struct MHD_Daemon *d;
@@ -118,8 +136,6 @@ void http__budget_count_header_refusal(http_budget *b);
 /* Prometheus text of the budget into out; returns the length written. */
 size_t http__budget_metrics(http_budget *b, char *out, size_t cap);
 
-/* GET /v1/events for an authenticated request: queues the event stream. */
-void http__events(http_server *h, http_req *r);
 /* Starts and stops the stream keeper (pings, resumption on events). */
 void http__events_start(http_server *h);
 void http__events_stop(http_server *h);
@@ -139,11 +155,10 @@ void http__fail(http_req *r, pl_err e, const pl_detail *d);
 /* Attachments (http_attach.c). upload_start, on a request's first call: true when it
  * is an upload, whose body then goes to upload_chunk instead of r->body (the 1 MiB
  * cap of JSON bodies does not apply; the attachment limit does). upload_end drops
- * what a request left unfinished. http__attachments routes /v1/attachments[/{id}]. */
+ * what a request left unfinished. */
 bool http__upload_start(http_server *h, http_req *r);
 void http__upload_chunk(http_req *r, const char *data, size_t len);
 void http__upload_end(http_req *r);
-bool http__attachments(http_server *h, http_req *r, const char *id);
 /* Whether the client reached parley over https: served with TLS, or (with trust_proxy)
  * a proxy says so in X-Forwarded-Proto. Cookies are Secure then. */
 bool http__client_https(const http_server *h, const http_req *r);
@@ -159,20 +174,52 @@ bool http__authenticate(http_req *r);
 bool http__idem_begin(http_server *h, http_req *r);
 void http__idem_end(http_req *r);
 
-/* Routes the API; returns false when no route matches the path. */
-bool http__api(http_server *h, http_req *r);
-/* Routes the team's paths (http_team.c: templates, agents, rules...); false otherwise. */
-bool http__team(http_server *h, http_req *r);
 /* http_api.c's request helpers, for the other route files: the body as a JSON object
  * (NULL with the error response set), and an optional string or boolean field (false
  * with the error response set on a wrong type). */
 json_t *http__body_object(http_req *r);
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out);
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out);
-/* Routes the SP-API-compatible paths (http_spapi.c); false when not one of them. */
-bool http__spapi(http_server *h, http_req *r);
 /* Whether a path is one of the SP-API operations (their token is x-amz-access-token). */
 bool http__spapi_path(const char *url);
+/* SP-API's side of routing (http_spapi.c): admit authenticates an SP-API request as `who`
+ * says (false with the error answered); refuse answers no such path (PL_ENOTFOUND), a body
+ * too large (PL_ETOOLARGE) or a wrong method (PL_EMETHOD, allow: the path's methods). */
+bool http__spapi_admit(http_req *r, http_who who);
+void http__spapi_refuse(http_req *r, http_who who, pl_err e, const char *allow);
+
+/* ---- the route table (http_route.c) ---- */
+/* Answers r from the route table (after the checks of http.c's dispatch). */
+void http__route(http_server *h, http_req *r);
+/* The table, n rows. */
+const http_route *http__routes(size_t *n);
+/* The row of url and method, or NULL; *path is the first row whose pattern matches url
+ * (NULL when none does). With arg (room for 4), the values of the pattern's {} segments,
+ * copied to a. */
+const http_route *http__route_find(pl_arena *a, const char *url, const char *method, const http_route **path,
+                                   char **arg);
+
+/* The handlers of the table's rows, by file. */
+http_handler http__healthz, http__metrics; /* http.c */
+http_handler http__session_create, http__session_delete, http__me, http__meta, http__preferences_get, http__preferences_put,
+    http__threads_list, http__threads_start, http__thread_get, http__thread_send, http__thread_read,
+    http__thread_archive, http__thread_unarchive, http__thread_export, http__message_flag, http__message_approve,
+    http__message_reject, http__orders_list, http__order_get, http__order_put, http__order_actions,
+    http__order_action_send, http__order_review_request, http__order_buyer_attributes, http__policy_check,
+    http__review_queue, http__sellers, http__seller_metrics, http__enforcement_get, http__enforcement_set,
+    http__policy_reload, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
+http_handler http__events; /* http_events.c: queues the event stream */
+http_handler http__attachment_upload, http__attachment_download; /* http_attach.c */
+http_handler http__templates_list, http__template_create, http__templates_starter, http__template_get,
+    http__template_put, http__template_delete, http__template_render, http__template_proactive, http__agents_list,
+    http__agent_availability, http__agent_metrics, http__addresses_list, http__address_add, http__address_remove,
+    http__thread_assign, http__thread_tags, http__thread_priority, http__thread_note, http__thread_lock,
+    http__thread_unlock, http__rules_list, http__rule_create, http__rule_put, http__rule_delete,
+    http__rule_firings, http__proposals_list, http__proposal_send, http__proposal_discard,
+    http__audit_sample; /* http_team.c */
+http_handler http__lwa_token, http__sp_messaging_actions, http__sp_attributes, http__sp_motors,
+    http__sp_message_create, http__sp_message_schema, http__sp_solicitation_actions, http__sp_solicitation_create,
+    http__sp_solicitation_schema, http__sp_upload_create, http__sp_upload_put; /* http_spapi.c */
 /* Serves the web message center's static files; false when not a web path. */
 bool http__web(http_server *h, http_req *r);
 /* Prometheus text for /metrics (malloc'd). */

@@ -60,6 +60,9 @@ typedef struct {
   const char *rate; /* x-amzn-RateLimit-Limit, or NULL */
 } sp;
 
+/* The exchange of an SP-API request: HAL but for uploads. */
+static sp exchange(http_req *r) { return (sp){.h = r->h, .r = r, .hal = strncmp(r->url, "/uploads/", 9) != 0}; }
+
 static void sp_reply(sp *x, unsigned status, json_t *body) {
   http__json(x->r, status, body);
   if (x->hal) x->r->content_type = "application/hal+json";
@@ -225,7 +228,9 @@ static json_t *hal_link(const char *href, const char *name) {
 }
 
 /* getMessagingActionsForOrder: the actions available now, as HAL links. */
-static void messaging_actions(sp *x, const char *order_id) {
+void http__sp_messaging_actions(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   http_req *r = x->r;
   rate_of(x);
   const char *mp = marketplace(x);
@@ -250,7 +255,10 @@ static void messaging_actions(sp *x, const char *order_id) {
 }
 
 /* The JSON schema of an action's request body, as the HAL schema link promises. */
-static void messaging_schema(sp *x, const char *order_id, int ai) {
+void http__sp_message_schema(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
+  int ai = svc_action_find(arg[1]); /* the pattern's {action}: one of them */
   json_t *props = json_object();
   if (msg_ops[ai].text)
     json_object_set_new(props, "text", json_pack("{s:s,s:i,s:I}", "type", "string", "minLength", 1,
@@ -314,7 +322,10 @@ static bool attachments(sp *x, json_t *b, const char **ids, size_t *n) {
 }
 
 /* Every create operation of Messaging: 201 {} when the message was accepted. */
-static void messaging_create(sp *x, const char *order_id, int ai) {
+void http__sp_message_create(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
+  int ai = svc_action_find(arg[1]);
   http_req *r = x->r;
   rate_of(x);
   if (!marketplace(x)) return;
@@ -346,7 +357,9 @@ static void messaging_create(sp *x, const char *order_id, int ai) {
 /* CreateAmazonMotors was retired with Amazon Motors: parley has no such sellers, so it
  * answers as Amazon does for an action the seller may not send, after the checks every
  * operation makes. */
-static void messaging_motors(sp *x, const char *order_id) {
+void http__sp_motors(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   rate_of(x);
   if (!marketplace(x)) return;
   st_order o;
@@ -356,7 +369,9 @@ static void messaging_motors(sp *x, const char *order_id) {
   sp_error(x, PL_EACTION, pl_arena_printf(x->r->a, "amazonMotors is not available for order %s: the action was retired and this marketplace has no Amazon Motors sellers", order_id));
 }
 
-static void messaging_attributes(sp *x, const char *order_id) {
+void http__sp_attributes(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   rate_of(x);
   if (!marketplace(x)) return;
   char *locale;
@@ -370,7 +385,9 @@ static void messaging_attributes(sp *x, const char *order_id) {
 
 #define SOLICITATION "productReviewAndSellerFeedback"
 
-static void solicitation_actions(sp *x, const char *order_id) {
+void http__sp_solicitation_actions(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   http_req *r = x->r;
   rate_of(x);
   const char *mp = marketplace(x);
@@ -392,13 +409,17 @@ static void solicitation_actions(sp *x, const char *order_id) {
                              "_embedded", "actions", embedded));
 }
 
-static void solicitation_schema(sp *x, const char *order_id) {
+void http__sp_solicitation_schema(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   char *self = pl_arena_printf(x->r->a, "/solicitations/v1/orders/%s/solicitations/" SOLICITATION "/schema", order_id);
   sp_reply(x, 200, json_pack("{s:{s:o},s:{s:s,s:s,s:{}}}", "_links", "self", hal_link(self, NULL), "payload", "$schema",
                              "http://json-schema.org/draft-04/schema#", "type", "object", "properties"));
 }
 
-static void solicitation_create(sp *x, const char *order_id) {
+void http__sp_solicitation_create(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *order_id = arg[0];
   http_req *r = x->r;
   rate_of(x);
   if (!marketplace(x)) return;
@@ -417,7 +438,9 @@ static void solicitation_create(sp *x, const char *order_id) {
 
 /* createUploadDestinationForResource: the resource is the rest of the path, raw or with
  * its slashes %2F-encoded (as SDKs that encode path parameters send it). */
-static void upload_create(sp *x, const char *resource) {
+void http__sp_upload_create(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  const char *resource = arg[0];
   http_req *r = x->r;
   x->rate = pl_arena_printf(r->a, "%g", SVC_SPAPI_UPLOAD_RATE);
   if (!marketplace(x)) return;
@@ -440,8 +463,11 @@ static void upload_create(sp *x, const char *resource) {
 /* The upload target the destination's url names: the file's bytes, checked against the
  * destination's Content-MD5. The unguessable destination id is the credential, as a
  * pre-signed S3 URL is. */
-static void upload_put(sp *x, const char *id) {
-  http_req *r = x->r;
+void http__sp_upload_put(http_req *req, char **arg) {
+  sp s = exchange(req), *x = &s;
+  http_req *r = req;
+  const char *id = arg[0];
+  if (!*id || strchr(id, '/')) return sp_error(x, PL_ENOTFOUND, "no such upload destination");
   pl_detail d = {0};
   pl_err e = svc_spapi_upload_receive(r->s, id, r->body ? r->body : "", r->body_len,
                                       header(r, "Content-MD5"), r->a, &d);
@@ -471,8 +497,8 @@ static const char *param(http_req *r, json_t *j, const char *k) {
 }
 
 /* POST /auth/o2/token: refresh_token and client_credentials grants, as LWA answers them. */
-static void token(http_server *h, http_req *r) {
-  if (strcmp(r->method, "POST")) return lwa_error(r, 405, "invalid_request", "the token endpoint takes POST");
+void http__lwa_token(http_req *r, char **arg) {
+  http_server *h = r->h;
   if (r->too_large) return lwa_error(r, 413, "invalid_request", "the request body is too large");
   json_t *j = NULL;
   const char *ct = header(r, "Content-Type");
@@ -516,105 +542,24 @@ static void token(http_server *h, http_req *r) {
   json_decref(j);
 }
 
-/* ---- routing ------------------------------------------------------------------------------ */
-
-#define MAX_SEG 8
-
-static int split(pl_arena *a, const char *url, char **seg) {
-  int n = 0;
-  for (const char *s = url; *s;) {
-    while (*s == '/') s++;
-    if (!*s) break;
-    if (n == MAX_SEG) return MAX_SEG + 1;
-    const char *e = strchr(s, '/');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    seg[n++] = pl_arena_strndup(a, s, len);
-    s += len;
-  }
-  return n;
-}
-
-static bool is(char **seg, int n, int i, const char *v) { return i < n && !strcmp(seg[i], v); }
+/* ---- routing (the rows are in http_route.c) ----------------------------------------------- */
 
 bool http__spapi_path(const char *u) {
   return !strncmp(u, "/messaging/v1/", 14) || !strncmp(u, "/solicitations/v1/", 18) ||
          !strncmp(u, "/uploads/2020-11-01/", 20);
 }
 
-bool http__spapi(http_server *h, http_req *r) {
-  const char *u = r->url;
-  bool token_path = !strcmp(u, "/auth/o2/token");
-  if (!token_path && !http__spapi_path(u)) return false;
+bool http__spapi_admit(http_req *r, http_who who) {
   http__header(r, "x-amzn-RequestId", r->request_id);
-  if (token_path) {
-    token(h, r);
-    return true;
-  }
-  sp x = {.h = h, .r = r, .hal = strncmp(u, "/uploads/", 9) != 0};
-  bool get = !strcmp(r->method, "GET"), post = !strcmp(r->method, "POST"), put = !strcmp(r->method, "PUT");
-  if (r->too_large) {
-    sp_error(&x, PL_ETOOLARGE, pl_arena_printf(r->a, "the request body is larger than %zu bytes", h->opt.max_body));
-    return true;
-  }
-  /* Upload targets carry no access token: the destination id is the credential. */
-  if (!strncmp(u, DESTINATIONS, strlen(DESTINATIONS))) {
-    const char *id = u + strlen(DESTINATIONS);
-    if (!put) sp_error(&x, PL_EMETHOD, "an upload destination takes PUT");
-    else if (!*id || strchr(id, '/')) sp_error(&x, PL_ENOTFOUND, "no such upload destination");
-    else upload_put(&x, id);
-    return true;
-  }
-  if (!strncmp(u, UPLOADS, strlen(UPLOADS))) {
-    if (!post) sp_error(&x, PL_EMETHOD, "createUploadDestinationForResource takes POST");
-    else if (authenticate(&x)) upload_create(&x, u + strlen(UPLOADS));
-    return true;
-  }
-  char *seg[MAX_SEG];
-  int n = split(r->a, u, seg);
-  /* /messaging/v1/orders/{id}[/attributes | /messages/{action}[/schema]] and
-   * /solicitations/v1/orders/{id}[/solicitations/productReviewAndSellerFeedback[/schema]] */
-  if (n < 4 || !is(seg, n, 2, "orders")) {
-    sp_error(&x, PL_ENOTFOUND, "no such operation");
-    return true;
-  }
-  const char *order_id = seg[3];
-  enum { NONE, M_LIST, M_ATTR, M_CREATE, M_SCHEMA, M_MOTORS, S_LIST, S_CREATE, S_SCHEMA } op = NONE;
-  int ai = -1;
-  bool messaging = is(seg, n, 0, "messaging");
-  if (messaging) {
-    if (n == 4) op = M_LIST;
-    else if (n == 5 && is(seg, n, 4, "attributes")) op = M_ATTR;
-    else if ((n == 6 || (n == 7 && is(seg, n, 6, "schema"))) && is(seg, n, 4, "messages")) {
-      ai = svc_action_find(seg[5]);
-      if (ai >= 0) op = n == 6 ? M_CREATE : M_SCHEMA;
-      else if (n == 6 && !strcmp(seg[5], "amazonMotors")) op = M_MOTORS;
-    }
-  } else {
-    if (n == 4) op = S_LIST;
-    else if (n >= 6 && n <= 7 && is(seg, n, 4, "solicitations") && is(seg, n, 5, SOLICITATION) &&
-             (n == 6 || is(seg, n, 6, "schema")))
-      op = n == 6 ? S_CREATE : S_SCHEMA;
-  }
-  if (op == NONE) {
-    sp_error(&x, PL_ENOTFOUND, "no such operation");
-    return true;
-  }
-  bool wants_post = op == M_CREATE || op == M_MOTORS || op == S_CREATE;
-  if (wants_post ? !post : !get) {
-    sp_error(&x, PL_EMETHOD, wants_post ? "this operation takes POST" : "this operation takes GET");
-    return true;
-  }
-  if (!authenticate(&x)) return true;
-  switch (op) {
-  case M_LIST: messaging_actions(&x, order_id); break;
-  case M_ATTR: messaging_attributes(&x, order_id); break;
-  case M_CREATE: messaging_create(&x, order_id, ai); break;
-  case M_SCHEMA: messaging_schema(&x, order_id, ai); break;
-  case M_MOTORS: messaging_motors(&x, order_id); break;
-  case S_LIST: solicitation_actions(&x, order_id); break;
-  case S_CREATE: solicitation_create(&x, order_id); break;
-  case S_SCHEMA: solicitation_schema(&x, order_id); break;
-  case NONE: break;
-  }
-  return true;
+  sp x = exchange(r);
+  return who != HTTP_SPAPI_APP || authenticate(&x);
+}
+
+void http__spapi_refuse(http_req *r, http_who who, pl_err e, const char *allow) {
+  http__header(r, "x-amzn-RequestId", r->request_id);
+  if (who == HTTP_LWA_CLIENT) return lwa_error(r, 405, "invalid_request", "the token endpoint takes POST");
+  sp x = exchange(r);
+  if (e == PL_ENOTFOUND) sp_error(&x, e, "no such operation");
+  else if (e == PL_EMETHOD) sp_error(&x, e, pl_arena_printf(r->a, "this operation takes %s", allow));
+  else sp_error(&x, e, pl_arena_printf(r->a, "the request body is larger than %zu bytes", r->h->opt.max_body));
 }

@@ -1,5 +1,5 @@
-/* http_team.c - routes of the seller's team (docs/team.md): parse, call one service
- * operation, render. */
+/* http_team.c - handlers of the seller's team's routes (docs/team.md, rows of
+ * http_route.c): parse, call one service operation, render. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,33 +7,6 @@
 #include "http/http_int.h"
 #include "service/svc_mail.h"
 #include "service/svc_team.h"
-
-#define MAX_SEGS 6
-
-/* The path's segments after /v1/; n = MAX_SEGS + 1 when deeper. */
-typedef struct {
-  char *s[MAX_SEGS];
-  int n;
-} segs;
-
-static void split_path(pl_arena *a, const char *url, segs *p) {
-  p->n = 0;
-  if (strncmp(url, "/v1/", 4)) return;
-  for (const char *s = url + 4; *s;) {
-    size_t len = strcspn(s, "/");
-    if (len) {
-      if (p->n == MAX_SEGS) {
-        p->n = MAX_SEGS + 1;
-        return;
-      }
-      p->s[p->n++] = pl_arena_strndup(a, s, len);
-    }
-    s += len;
-    if (*s) s++;
-  }
-}
-
-static bool at(const segs *p, int i, const char *v) { return i < p->n && !strcmp(p->s[i], v); }
 
 static const char *query(http_req *r, const char *k) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
@@ -106,7 +79,8 @@ static void h_template_render(http_req *r, int64_t id) {
   json_decref(b);
 }
 
-static void h_template_proactive(http_req *r, const char *order_id) {
+void http__template_proactive(http_req *r, char **arg) {
+  const char *order_id = arg[0];
   json_t *b = http__body_object(r);
   if (!b) return;
   const char *tpl = NULL;
@@ -128,49 +102,67 @@ static void h_template_proactive(http_req *r, const char *order_id) {
   json_decref(b);
 }
 
-static bool route_templates(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
-  pl_detail d = {0};
+void http__templates_list(http_req *r, char **arg) {
   json_t *out = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_template_list(r->s, &r->caller, r->a, &out, &d);
+  reply(r, e, &d, 200, "templates", out);
+}
+
+void http__template_create(http_req *r, char **arg) { h_template_put(r, 0); }
+
+void http__templates_starter(http_req *r, char **arg) {
+  json_t *out = NULL, *b = body_or_empty(r);
+  const char *seller = NULL;
+  pl_detail d = {0};
+  if (b && http__field_str(r, b, "seller_id", &seller)) {
+    pl_err e = svc_template_install_starter(r->s, &r->caller, seller, r->a, &out, &d);
+    reply(r, e, &d, 201, "templates", out);
+  }
+  json_decref(b);
+}
+
+void http__template_get(http_req *r, char **arg) {
   int64_t id;
-  if (p->n == 1) {
-    if (!get && !post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r)) return true;
-    if (post) return h_template_put(r, 0), true;
-    pl_err e = svc_template_list(r->s, &r->caller, r->a, &out, &d);
-    return reply(r, e, &d, 200, "templates", out), true;
-  }
-  if (p->n == 2 && at(p, 1, "starter")) {
-    if (!post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r)) return true;
-    json_t *b = body_or_empty(r);
-    const char *seller = NULL;
-    if (b && http__field_str(r, b, "seller_id", &seller)) {
-      pl_err e = svc_template_install_starter(r->s, &r->caller, seller, r->a, &out, &d);
-      reply(r, e, &d, 201, "templates", out);
-    }
-    json_decref(b);
-    return true;
-  }
-  if (p->n == 2) {
-    if (!get && !put && !del) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r) || !ref_id(r, p->s[1], "TPL", "template", &id)) return true;
-    if (put) return h_template_put(r, id), true;
-    pl_err e = get ? svc_template_get(r->s, &r->caller, id, r->a, &out, &d)
-                   : svc_template_delete(r->s, &r->caller, id, &d);
-    if (del && !e) return http__json(r, 200, json_pack("{s:b}", "deleted", 1)), true;
-    return reply(r, e, &d, 200, "template", out), true;
-  }
-  if (p->n == 3 && at(p, 2, "render")) {
-    if (!post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (http__authenticate(r) && ref_id(r, p->s[1], "TPL", "template", &id)) h_template_render(r, id);
-    return true;
-  }
-  return false;
+  json_t *out = NULL;
+  pl_detail d = {0};
+  if (!ref_id(r, arg[0], "TPL", "template", &id)) return;
+  pl_err e = svc_template_get(r->s, &r->caller, id, r->a, &out, &d);
+  reply(r, e, &d, 200, "template", out);
+}
+
+void http__template_put(http_req *r, char **arg) {
+  int64_t id;
+  if (ref_id(r, arg[0], "TPL", "template", &id)) h_template_put(r, id);
+}
+
+void http__template_delete(http_req *r, char **arg) {
+  int64_t id;
+  pl_detail d = {0};
+  if (!ref_id(r, arg[0], "TPL", "template", &id)) return;
+  pl_err e = svc_template_delete(r->s, &r->caller, id, &d);
+  reply(r, e, &d, 200, NULL, e ? NULL : json_pack("{s:b}", "deleted", 1));
+}
+
+void http__template_render(http_req *r, char **arg) {
+  int64_t id;
+  if (ref_id(r, arg[0], "TPL", "template", &id)) h_template_render(r, id);
 }
 
 /* ---- agents --------------------------------------------------------------------------- */
 
-static void h_agent_metrics(http_req *r, int64_t agent) {
+/* A positive decimal id of a path, or false with a 404 answered. */
+static bool num_id(http_req *r, const char *seg, const char *what, int64_t *id) {
+  char *end;
+  *id = strtoll(seg, &end, 10);
+  if (!*end && *id > 0) return true;
+  http__error(r, PL_ENOTFOUND, pl_arena_printf(r->a, "no such %s", what));
+  return false;
+}
+
+void http__agent_metrics(http_req *r, char **arg) {
+  int64_t agent;
+  if (!num_id(r, arg[0], "agent", &agent)) return;
   pl_detail d = {0};
   json_t *agents = NULL;
   pl_err e = svc_team_agents(r->s, &r->caller, r->a, &agents, &d);
@@ -207,187 +199,214 @@ static json_t *address_json(const svc_agent_address *v) {
                    "email", v->email ? v->email : "", "created_at", pl_time_format(v->created_at, at));
 }
 
-/* /v1/agents/{id}/addresses[/{address id}]: the addresses an agent writes from by e-mail. */
-static bool route_addresses(http_req *r, const segs *p, bool get, bool post, bool del) {
-  if ((p->n == 3 && !get && !post) || (p->n == 4 && !del))
-    return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-  if (!http__authenticate(r)) return true;
-  char *end;
-  int64_t agent = strtoll(p->s[1], &end, 10), id = 0;
-  if (*end || agent <= 0) return http__error(r, PL_ENOTFOUND, "no such agent"), true;
-  if (p->n == 4) {
-    id = strtoll(p->s[3], &end, 10);
-    if (*end || id <= 0) return http__error(r, PL_ENOTFOUND, "no such address"), true;
-  }
+/* /v1/agents/{id}/addresses[/{address}]: the addresses an agent writes from by e-mail. */
+void http__addresses_list(http_req *r, char **arg) {
+  int64_t agent;
+  if (!num_id(r, arg[0], "agent", &agent)) return;
+  svc_agent_address *v = NULL;
+  size_t n = 0;
   pl_detail d = {0};
-  pl_err e;
-  if (get) {
-    svc_agent_address *v = NULL;
-    size_t n = 0;
-    e = svc_agent_address_list(r->s, &r->caller, agent, r->a, &v, &n, &d);
-    json_t *arr = json_array();
-    for (size_t i = 0; !e && i < n; i++) json_array_append_new(arr, address_json(&v[i]));
-    return reply(r, e, &d, 200, "addresses", arr), true;
-  }
-  if (del) {
-    e = svc_agent_address_remove(r->s, &r->caller, agent, id, &d);
-    return reply(r, e, &d, 200, NULL, json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", true)), true;
-  }
+  pl_err e = svc_agent_address_list(r->s, &r->caller, agent, r->a, &v, &n, &d);
+  json_t *arr = json_array();
+  for (size_t i = 0; !e && i < n; i++) json_array_append_new(arr, address_json(&v[i]));
+  reply(r, e, &d, 200, "addresses", arr);
+}
+
+void http__address_remove(http_req *r, char **arg) {
+  int64_t agent, id;
+  if (!num_id(r, arg[0], "agent", &agent) || !num_id(r, arg[1], "address", &id)) return;
+  pl_detail d = {0};
+  pl_err e = svc_agent_address_remove(r->s, &r->caller, agent, id, &d);
+  reply(r, e, &d, 200, NULL, json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", true));
+}
+
+void http__address_add(http_req *r, char **arg) {
+  int64_t agent;
+  if (!num_id(r, arg[0], "agent", &agent)) return;
   json_t *b = http__body_object(r);
   const char *email = NULL;
   if (b && http__field_str(r, b, "email", &email)) {
     svc_agent_address v;
-    e = svc_agent_address_add(r->s, &r->caller, agent, email, r->a, &v, &d);
+    pl_detail d = {0};
+    pl_err e = svc_agent_address_add(r->s, &r->caller, agent, email, r->a, &v, &d);
     reply(r, e, &d, 201, "address", e ? NULL : address_json(&v));
   }
   json_decref(b);
-  return true;
 }
 
-static bool route_agents(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
+void http__agents_list(http_req *r, char **arg) {
+  json_t *out = NULL;
   pl_detail d = {0};
+  pl_err e = svc_team_agents(r->s, &r->caller, r->a, &out, &d);
+  reply(r, e, &d, 200, "agents", out);
+}
+
+void http__agent_availability(http_req *r, char **arg) {
   int64_t id;
-  char *end;
-  if ((p->n == 3 || p->n == 4) && at(p, 2, "addresses")) return route_addresses(r, p, get, post, del);
-  if (p->n == 1) {
-    if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    json_t *out = NULL;
-    if (http__authenticate(r)) {
-      pl_err e = svc_team_agents(r->s, &r->caller, r->a, &out, &d);
-      reply(r, e, &d, 200, "agents", out);
-    }
-    return true;
-  }
-  if (p->n != 3 || (!at(p, 2, "availability") && !at(p, 2, "metrics"))) return false;
-  bool avail = at(p, 2, "availability");
-  if ((avail && !put) || (!avail && !get)) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-  if (!http__authenticate(r)) return true;
-  id = strtoll(p->s[1], &end, 10);
-  if (*end || id <= 0) return http__error(r, PL_ENOTFOUND, "no such agent"), true;
-  if (!avail) return h_agent_metrics(r, id), true;
+  if (!num_id(r, arg[0], "agent", &id)) return;
   json_t *b = http__body_object(r);
   bool v = true;
   if (b && http__field_bool(r, b, "available", &v)) {
-    if (!json_object_get(b, "available")) http__error(r, PL_EMISSING, "available is required");
-    else {
+    if (!json_object_get(b, "available")) {
+      http__error(r, PL_EMISSING, "available is required");
+    } else {
+      pl_detail d = {0};
       pl_err e = svc_team_availability(r->s, &r->caller, id, v, r->a, &d);
       reply(r, e, &d, 200, NULL, json_pack("{s:I,s:b}", "agent_id", (json_int_t)id, "available", v));
     }
   }
   json_decref(b);
-  return true;
 }
 
 /* ---- threads: assignment, tags, priority, notes, locks -------------------------------------- */
 
-static bool route_thread(http_req *r, const segs *p, bool post, bool put, bool del) {
-  if (p->n != 3 || !at(p, 0, "threads")) return false;
-  const char *what = p->s[2];
-  bool assign = !strcmp(what, "assign"), tags = !strcmp(what, "tags"), prio = !strcmp(what, "priority");
-  bool notes = !strcmp(what, "notes"), lock = !strcmp(what, "lock");
-  if (!assign && !tags && !prio && !notes && !lock) return false;
-  if (((assign || notes) && !post) || ((tags || prio) && !put) || (lock && !post && !del))
-    return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-  if (!http__authenticate(r)) return true;
+static bool team_thread(http_req *r, const char *ref, int64_t *tid) {
+  if (svc_parse_ref(ref, 'T', tid)) return true;
+  http__error(r, PL_ENOTFOUND, "no such thread");
+  return false;
+}
+
+void http__thread_lock(http_req *r, char **arg) {
   int64_t tid;
-  if (!svc_parse_ref(p->s[1], 'T', &tid)) return http__error(r, PL_ENOTFOUND, "no such thread"), true;
+  json_t *out = NULL;
   pl_detail d = {0};
-  pl_err e;
-  if (lock) {
-    json_t *out = NULL;
-    e = del ? svc_team_unlock(r->s, &r->caller, tid, &d) : svc_team_lock(r->s, &r->caller, tid, r->a, &out, &d);
-    return reply(r, e, &d, 200, "replying", out), true;
-  }
-  json_t *b = http__body_object(r);
-  if (!b) return true;
-  if (assign) {
-    json_t *ag = json_object_get(b, "agent_id");
-    int64_t who = json_is_integer(ag) ? json_integer_value(ag) : 0, got = 0;
-    if (json_is_true(json_object_get(b, "round_robin"))) who = -1;
-    if (ag && !json_is_null(ag) && (!json_is_integer(ag) || who <= 0)) {
-      http__error(r, PL_EINVAL, "agent_id is an agent's id, or null to unassign");
-    } else {
-      e = svc_team_assign(r->s, &r->caller, tid, who, r->a, &got, &d);
-      reply(r, e, &d, 200, NULL, json_pack("{s:s,s:o}", "thread_id", p->s[1], "assignee_id",
-                                           got ? json_integer(got) : json_null()));
-    }
-  } else if (tags) {
-    json_t *t = json_object_get(b, "tags");
-    if (!t) http__error(r, PL_EMISSING, "tags is required");
-    else reply(r, svc_team_tags(r->s, &r->caller, tid, t, r->a, &d), &d, 200, NULL,
-               json_pack("{s:s,s:O}", "thread_id", p->s[1], "tags", t));
-  } else if (prio) {
-    const char *v = NULL;
-    if (http__field_str(r, b, "priority", &v))
-      reply(r, svc_team_priority(r->s, &r->caller, tid, v, r->a, &d), &d, 200, NULL,
-            json_pack("{s:s,s:s}", "thread_id", p->s[1], "priority", v ? v : ""));
+  if (team_thread(r, arg[0], &tid))
+    reply(r, svc_team_lock(r->s, &r->caller, tid, r->a, &out, &d), &d, 200, "replying", out);
+}
+
+void http__thread_unlock(http_req *r, char **arg) {
+  int64_t tid;
+  pl_detail d = {0};
+  if (team_thread(r, arg[0], &tid)) reply(r, svc_team_unlock(r->s, &r->caller, tid, &d), &d, 200, "replying", NULL);
+}
+
+/* The thread of a team request with a JSON body, or NULL with the error answered. */
+static json_t *thread_body(http_req *r, const char *ref, int64_t *tid) {
+  return team_thread(r, ref, tid) ? http__body_object(r) : NULL;
+}
+
+void http__thread_assign(http_req *r, char **arg) {
+  int64_t tid;
+  json_t *b = thread_body(r, arg[0], &tid);
+  if (!b) return;
+  json_t *ag = json_object_get(b, "agent_id");
+  int64_t who = json_is_integer(ag) ? json_integer_value(ag) : 0, got = 0;
+  if (json_is_true(json_object_get(b, "round_robin"))) who = -1;
+  if (ag && !json_is_null(ag) && (!json_is_integer(ag) || who <= 0)) {
+    http__error(r, PL_EINVAL, "agent_id is an agent's id, or null to unassign");
   } else {
-    const char *text = NULL;
-    st_message m;
-    if (http__field_str(r, b, "text", &text)) {
-      e = svc_team_note(r->s, &r->caller, tid, text, r->a, &m, &d);
-      reply(r, e, &d, 201, "message", e ? NULL : svc_json_message(&r->caller, &m));
-    }
+    pl_detail d = {0};
+    pl_err e = svc_team_assign(r->s, &r->caller, tid, who, r->a, &got, &d);
+    reply(r, e, &d, 200, NULL, json_pack("{s:s,s:o}", "thread_id", arg[0], "assignee_id",
+                                         got ? json_integer(got) : json_null()));
   }
   json_decref(b);
-  return true;
+}
+
+void http__thread_tags(http_req *r, char **arg) {
+  int64_t tid;
+  json_t *b = thread_body(r, arg[0], &tid);
+  if (!b) return;
+  json_t *t = json_object_get(b, "tags");
+  pl_detail d = {0};
+  if (!t) http__error(r, PL_EMISSING, "tags is required");
+  else reply(r, svc_team_tags(r->s, &r->caller, tid, t, r->a, &d), &d, 200, NULL,
+             json_pack("{s:s,s:O}", "thread_id", arg[0], "tags", t));
+  json_decref(b);
+}
+
+void http__thread_priority(http_req *r, char **arg) {
+  int64_t tid;
+  json_t *b = thread_body(r, arg[0], &tid);
+  if (!b) return;
+  const char *v = NULL;
+  pl_detail d = {0};
+  if (http__field_str(r, b, "priority", &v))
+    reply(r, svc_team_priority(r->s, &r->caller, tid, v, r->a, &d), &d, 200, NULL,
+          json_pack("{s:s,s:s}", "thread_id", arg[0], "priority", v ? v : ""));
+  json_decref(b);
+}
+
+void http__thread_note(http_req *r, char **arg) {
+  int64_t tid;
+  json_t *b = thread_body(r, arg[0], &tid);
+  if (!b) return;
+  const char *text = NULL;
+  st_message m;
+  pl_detail d = {0};
+  if (http__field_str(r, b, "text", &text)) {
+    pl_err e = svc_team_note(r->s, &r->caller, tid, text, r->a, &m, &d);
+    reply(r, e, &d, 201, "message", e ? NULL : svc_json_message(&r->caller, &m));
+  }
+  json_decref(b);
 }
 
 /* ---- rules, firings, proposals -------------------------------------------------------------- */
 
-static bool route_rules(http_req *r, const segs *p, bool get, bool post, bool put, bool del) {
-  pl_detail d = {0};
+void http__rules_list(http_req *r, char **arg) {
   json_t *out = NULL;
-  int64_t id;
-  if (p->n == 1) {
-    if (!get && !post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r)) return true;
-    if (get) {
-      pl_err e = svc_rule_list(r->s, &r->caller, r->a, &out, &d);
-      return reply(r, e, &d, 200, "rules", out), true;
-    }
-  } else if (p->n == 2) {
-    if (!put && !del) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r) || !ref_id(r, p->s[1], "R", "rule", &id)) return true;
-    if (del) {
-      pl_err e = svc_rule_delete(r->s, &r->caller, id, &d);
-      return reply(r, e, &d, 200, NULL, json_pack("{s:b}", "deleted", 1)), true;
-    }
-  } else {
-    return false;
-  }
-  json_t *b = http__body_object(r);
-  if (!b) return true;
-  pl_err e = svc_rule_put(r->s, &r->caller, p->n == 2 ? id : 0, b, r->a, &out, &d);
-  reply(r, e, &d, p->n == 2 ? 200 : 201, "rule", out);
-  json_decref(b);
-  return true;
+  pl_detail d = {0};
+  pl_err e = svc_rule_list(r->s, &r->caller, r->a, &out, &d);
+  reply(r, e, &d, 200, "rules", out);
 }
 
-static bool route_proposals(http_req *r, const segs *p, bool get, bool post) {
+static void rule_put(http_req *r, int64_t id) {
+  json_t *out = NULL, *b = http__body_object(r);
+  if (!b) return;
   pl_detail d = {0};
-  if (p->n == 1) {
-    if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    json_t *out = NULL;
-    if (http__authenticate(r)) {
-      pl_err e = svc_proposal_list(r->s, &r->caller, query(r, "state"), r->a, &out, &d);
-      reply(r, e, &d, 200, "proposals", out);
-    }
-    return true;
-  }
-  if (p->n != 3 || (!at(p, 2, "send") && !at(p, 2, "discard"))) return false;
-  if (!post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
+  pl_err e = svc_rule_put(r->s, &r->caller, id, b, r->a, &out, &d);
+  reply(r, e, &d, id ? 200 : 201, "rule", out);
+  json_decref(b);
+}
+
+void http__rule_create(http_req *r, char **arg) { rule_put(r, 0); }
+
+void http__rule_put(http_req *r, char **arg) {
   int64_t id;
-  if (!http__authenticate(r) || !ref_id(r, p->s[1], "PR", "proposal", &id)) return true;
-  if (at(p, 2, "discard")) {
-    pl_err e = svc_proposal_discard(r->s, &r->caller, id, r->a, &d);
-    return reply(r, e, &d, 200, NULL, json_pack("{s:s,s:s}", "id", p->s[1], "state", "discarded")), true;
-  }
+  if (ref_id(r, arg[0], "R", "rule", &id)) rule_put(r, id);
+}
+
+void http__rule_delete(http_req *r, char **arg) {
+  int64_t id;
+  pl_detail d = {0};
+  if (!ref_id(r, arg[0], "R", "rule", &id)) return;
+  pl_err e = svc_rule_delete(r->s, &r->caller, id, &d);
+  reply(r, e, &d, 200, NULL, json_pack("{s:b}", "deleted", 1));
+}
+
+void http__rule_firings(http_req *r, char **arg) {
+  const char *ls = query(r, "limit");
+  int limit = ls ? atoi(ls) : 100;
+  json_t *out = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_rule_firings(r->s, &r->caller, limit, r->a, &out, &d);
+  reply(r, e, &d, 200, "firings", out);
+}
+
+void http__proposals_list(http_req *r, char **arg) {
+  json_t *out = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_proposal_list(r->s, &r->caller, query(r, "state"), r->a, &out, &d);
+  reply(r, e, &d, 200, "proposals", out);
+}
+
+void http__proposal_discard(http_req *r, char **arg) {
+  int64_t id;
+  pl_detail d = {0};
+  if (!ref_id(r, arg[0], "PR", "proposal", &id)) return;
+  pl_err e = svc_proposal_discard(r->s, &r->caller, id, r->a, &d);
+  reply(r, e, &d, 200, NULL, json_pack("{s:s,s:s}", "id", arg[0], "state", "discarded"));
+}
+
+void http__proposal_send(http_req *r, char **arg) {
+  int64_t id;
+  if (!ref_id(r, arg[0], "PR", "proposal", &id)) return;
   json_t *b = body_or_empty(r);
   const char *text = NULL;
   bool confirm = false;
   if (b && http__field_str(r, b, "text", &text) && http__field_bool(r, b, "confirm", &confirm)) {
     svc_sent m;
+    pl_detail d = {0};
     pl_err e = svc_proposal_send(r->s, &r->caller, id, text, confirm, r->a, &m, &d);
     if (e == PL_EPOLICY) policy_refused(r, &d, &m.verdict, NULL);
     else if (e) fail(r, e, &d);
@@ -395,10 +414,10 @@ static bool route_proposals(http_req *r, const segs *p, bool get, bool post) {
     policy_verdict_free(&m.verdict);
   }
   json_decref(b);
-  return true;
 }
 
-static void h_audit_sample(http_req *r, const char *seller) {
+void http__audit_sample(http_req *r, char **arg) {
+  const char *seller = arg[0];
   const char *ns = query(r, "n"), *ss = query(r, "seed"), *us = query(r, "until");
   long n = 50;
   char *end;
@@ -418,40 +437,4 @@ static void h_audit_sample(http_req *r, const char *seller) {
   pl_detail d = {0};
   pl_err e = svc_audit_sample(r->s, &r->caller, seller, (int)n, seed, until, r->a, &out, &d);
   reply(r, e, &d, 200, NULL, out);
-}
-
-bool http__team(http_server *h, http_req *r) {
-  (void)h;
-  segs p;
-  split_path(r->a, r->url, &p);
-  if (p.n < 1) return false;
-  const char *m = r->method;
-  bool get = !strcmp(m, "GET"), post = !strcmp(m, "POST"), put = !strcmp(m, "PUT"), del = !strcmp(m, "DELETE");
-  if (at(&p, 0, "templates")) return route_templates(r, &p, get, post, put, del);
-  if (at(&p, 0, "agents")) return route_agents(r, &p, get, post, put, del);
-  if (at(&p, 0, "threads")) return route_thread(r, &p, post, put, del);
-  if (at(&p, 0, "rules")) return route_rules(r, &p, get, post, put, del);
-  if (at(&p, 0, "proposals")) return route_proposals(r, &p, get, post);
-  if (p.n == 1 && at(&p, 0, "rule-firings")) {
-    if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (!http__authenticate(r)) return true;
-    const char *ls = query(r, "limit");
-    int limit = ls ? atoi(ls) : 100;
-    json_t *out = NULL;
-    pl_detail d = {0};
-    pl_err e = svc_rule_firings(r->s, &r->caller, limit, r->a, &out, &d);
-    reply(r, e, &d, 200, "firings", out);
-    return true;
-  }
-  if (p.n == 3 && at(&p, 0, "orders") && at(&p, 2, "template-messages")) {
-    if (!post) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (http__authenticate(r)) h_template_proactive(r, p.s[1]);
-    return true;
-  }
-  if (p.n == 3 && at(&p, 0, "sellers") && at(&p, 2, "audit-sample")) {
-    if (!get) return http__error(r, PL_EMETHOD, "this path does not take that method"), true;
-    if (http__authenticate(r)) h_audit_sample(r, p.s[1]);
-    return true;
-  }
-  return false;
 }

@@ -463,7 +463,8 @@ static pl_err reload_here(svc *s, pl_detail *d) {
 
 #define POLICY_GENERATION "policy_generation"
 
-pl_err svc_policy_reload(svc *s, pl_detail *d) {
+pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d) {
+  if (c && c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator reloads the policy");
   pl_err e = reload_here(s, d);
   if (e) return e;
   /* Tell the other nodes on the store: each follows at its next cluster tick. */

@@ -96,8 +96,10 @@ pl_time svc_now(svc *s);
  * first scan does); a server calls it at start so that a broken configuration stops it. */
 pl_err svc_policy_prepare(svc *s, pl_detail *d);
 /* Recompiles the policy configuration; requests in flight keep the one they hold. The
- * reload is counted in the store, so that every node on it reloads too. */
-pl_err svc_policy_reload(svc *s, pl_detail *d);
+ * reload is counted in the store, so that every node on it reloads too. Only the operator
+ * reloads: c is the operator's caller, or NULL for the server process itself (SIGHUP);
+ * anyone else gets PL_EFORBIDDEN. */
+pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d);
 /* Follows the other nodes: reloads the policy when the store's reload counter moved
  * since the last tick (the first tick only records it). Called by the server's timer. */
 pl_err svc_cluster_tick(svc *s);

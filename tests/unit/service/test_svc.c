@@ -598,7 +598,8 @@ static void policy_reload_reaches_every_node(void **state) {
   c = fopen(cfg, "w");
   fputs("{\"actions\": {\"emoji\": \"reject\"}}", c);
   fclose(c);
-  assert_int_equal(svc_policy_reload(node[0], &d), PL_OK);
+  assert_int_equal(svc_policy_reload(node[0], &f->agent, &d), PL_EFORBIDDEN); /* the operator's only */
+  assert_int_equal(svc_policy_reload(node[0], NULL, &d), PL_OK);
   assert_int_equal(svc_policy_check(node[1], &f->agent, text, NULL, f->a, &v, &d), PL_OK);
   assert_int_equal(v.action, POLICY_DELIVER); /* not before its tick */
   policy_verdict_free(&v);
