@@ -192,7 +192,7 @@ static inline void store_op_hit(size_t slot) { atomic_fetch_add(&store_op_calls[
 /* An optional entry the backend does not have: checked to be absent, which is its test. */
 #define OP_ABSENT(f, m) (store_op_hit(STORE_OPS_SLOT(m)), assert_true(OPS(f)->m == NULL))
 
-static int reset_calls(void **state) {
+static inline int reset_calls(void **state) {
   (void)state;
   for (size_t i = 0; i < STORE_OPS_SLOTS; i++) atomic_store(&store_op_calls[i], 0);
   return 0;
@@ -200,7 +200,7 @@ static int reset_calls(void **state) {
 
 /* The last test of a backend's group: every entry of this part was called, and the list
  * names each entry once. */
-static void test_every_entry_called(void **state) {
+static inline void test_every_entry_called(void **state) {
   (void)state;
   bool seen[STORE_OPS_SLOTS] = {0};
   for (size_t i = 0; i < STORE_OPS_SLOTS; i++) {
@@ -236,7 +236,7 @@ static const char *pg_base;
 static int pg_seq;
 
 /* The URL of database `name` on the server of `base`: the path replaced. */
-static void url_with_db(const char *base, const char *name, const char *query, char *out,
+static inline void url_with_db(const char *base, const char *name, const char *query, char *out,
                         size_t cap) {
   const char *host = strstr(base, "://");
   host = host ? host + 3 : base;
@@ -248,7 +248,7 @@ static void url_with_db(const char *base, const char *name, const char *query, c
 }
 
 /* Runs SQL outside the store, as another client would; true when it succeeded. */
-static bool raw_exec(fx *f, const char *sql_text) {
+static inline bool raw_exec(fx *f, const char *sql_text) {
   if (f->pg) {
     PGconn *c = PQconnectdb(f->raw);
     if (PQstatus(c) != CONNECTION_OK) fail_msg("raw connect: %s", PQerrorMessage(c));
@@ -266,7 +266,7 @@ static bool raw_exec(fx *f, const char *sql_text) {
   return ok;
 }
 
-static void admin_sql(const char *sql_text) {
+static inline void admin_sql(const char *sql_text) {
   PGconn *c = PQconnectdb(pg_base);
   if (PQstatus(c) != CONNECTION_OK) fail_msg("cannot reach %s: %s", pg_base, PQerrorMessage(c));
   PGresult *r = PQexec(c, sql_text);
@@ -275,7 +275,7 @@ static void admin_sql(const char *sql_text) {
   PQfinish(c);
 }
 
-static int setup_common(void **state, bool pg, const char *query) {
+static inline int setup_common(void **state, bool pg, const char *query) {
   fx *f = calloc(1, sizeof *f);
   f->pg = pg;
   if (pg) {
@@ -298,10 +298,10 @@ static int setup_common(void **state, bool pg, const char *query) {
   return 0;
 }
 
-static int setup_sqlite(void **state) { return setup_common(state, false, NULL); }
-static int setup_pg(void **state) { return setup_common(state, true, "pool_size=3"); }
+static inline int setup_sqlite(void **state) { return setup_common(state, false, NULL); }
+static inline int setup_pg(void **state) { return setup_common(state, true, "pool_size=3"); }
 
-static int teardown(void **state) {
+static inline int teardown(void **state) {
   fx *f = *state;
   OP(f, close)(f->s);
   pl_arena_free(f->a);
@@ -330,7 +330,7 @@ static int teardown(void **state) {
 
 /* ---- a small world: one marketplace, two sellers, two buyers, orders ------------------ */
 
-static void world(fx *f) {
+static inline void world(fx *f) {
   W(f);
   st_marketplace m = {.id = MP, .name = "Example US", .locale = "en-US",
                       .domains_json = "[\"example.com\"]", .settings_json = "{}"};
@@ -353,7 +353,7 @@ static void world(fx *f) {
   C(f);
 }
 
-static void put_order(fx *f, const char *id, const char *seller, const char *buyer,
+static inline void put_order(fx *f, const char *id, const char *seller, const char *buyer,
                       const char *asin, pl_time purchased) {
   st_item it = {.asin = (char *)asin, .title = "Thing", .price = "9.99", .currency = "USD",
                 .quantity = 1};
@@ -365,7 +365,7 @@ static void put_order(fx *f, const char *id, const char *seller, const char *buy
   C(f);
 }
 
-static int64_t new_thread(fx *f, const char *seller, const char *buyer, const char *order,
+static inline int64_t new_thread(fx *f, const char *seller, const char *buyer, const char *order,
                           const char *asin, pl_time at) {
   st_thread t = {.seller_id = (char *)seller, .buyer_id = (char *)buyer, .marketplace_id = MP,
                  .order_id = (char *)order, .asin = order ? NULL : (char *)asin,
@@ -377,7 +377,7 @@ static int64_t new_thread(fx *f, const char *seller, const char *buyer, const ch
   return t.id;
 }
 
-static int64_t add_msg(fx *f, int64_t thread, const char *seller, const char *dir,
+static inline int64_t add_msg(fx *f, int64_t thread, const char *seller, const char *dir,
                        const char *text, const char *status, pl_time at) {
   st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = (char *)dir,
                   .kind = "message", .text = (char *)text, .at = at};
