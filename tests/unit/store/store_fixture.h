@@ -388,4 +388,21 @@ static inline int64_t add_msg(fx *f, int64_t thread, const char *seller, const c
   return m.id;
 }
 
+/* Runs an inbox query and checks the n thread ids returned, in order. */
+static inline void expect_threads(fx *f, st_thread_query q, size_t n, ...) {
+  R(f);
+  st_thread *l;
+  size_t got;
+  OK(OP(f, thread_list)(f->s, &q, f->a, &l, &got));
+  RB(f);
+  va_list ap;
+  va_start(ap, n);
+  for (size_t i = 0; i < n && i < got; i++) {
+    int64_t want = va_arg(ap, int64_t);
+    if (l[i].id != want) fail_msg("thread_list[%zu]: got %lld, want %lld", i, (long long)l[i].id, (long long)want);
+  }
+  va_end(ap);
+  assert_int_equal(got, n);
+}
+
 #endif
