@@ -521,7 +521,7 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   pi(&p, limit);
   PGresult *r;
   pl_err e = query(s, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at FROM threads"
-                      " WHERE needs_response > 0 AND archived = 0 AND response_due_at > $1"
+                      " WHERE needs_response > 0 AND NOT archived AND response_due_at > $1"
                       " AND response_due_at <= $2 ORDER BY response_due_at, id LIMIT $3",
                    &p, &r);
   if (e) return e;
