@@ -75,10 +75,13 @@ pl_err pg__attachment_link(store *s, int64_t message_id, int64_t thread_id, cons
   snprintf(p, sizeof p, "%d", pos);
   const char *v[] = {m, t, seller_id, attachment_id, p};
   pl_err e;
+  /* An attachment already there is PL_EEXIST with the transaction still usable, as a
+   * SQLite constraint failure leaves it (store_pg.c). */
   PGresult *r = store__pg_exec(s,
                                "INSERT INTO message_attachments(message_id, thread_id, seller_id, attachment_id, pos)"
-                               " VALUES ($1, $2, $3, $4, $5)",
+                               " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
                                5, v, &e);
+  if (!e && PQntuples(r) == 0) e = PL_EEXIST;
   PQclear(r);
   return e;
 }

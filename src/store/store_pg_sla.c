@@ -391,10 +391,9 @@ pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
   } else {
+    /* rt stays in the arena, as store.h says and SQLite does: sla_bucket_add() and
+     * _remove() copy a borrowed array before editing it. */
     read_bucket(a, r, 0, out);
-    /* The caller edits this bucket and releases it: give it its own copy of rt, since
-     * sla_bucket_add() grows a borrowed array of more than zero entries in place. */
-    sla_bucket_rt_set(out, out->rt, out->n_rt);
   }
   PQclear(r);
   return e;
@@ -521,7 +520,7 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   pi(&p, limit);
   PGresult *r;
   pl_err e = query(s, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at FROM threads"
-                      " WHERE needs_response > 0 AND archived = 0 AND response_due_at > $1"
+                      " WHERE needs_response > 0 AND NOT archived AND response_due_at > $1"
                       " AND response_due_at <= $2 ORDER BY response_due_at, id LIMIT $3",
                    &p, &r);
   if (e) return e;

@@ -60,7 +60,8 @@ enum {
   "  ELSE t.archived = 1 END"                                                              \
   " AND (?3 IS NULL OR t.order_id = ?3)"                                                   \
   " AND (?4 IS NULL OR t.asin = ?4 OR t.order_id IN"                                       \
-  "      (SELECT i.order_id FROM order_items i WHERE i.asin = ?4))"                        \
+  "      (SELECT i.order_id FROM order_items i WHERE i.seller_id = t.seller_id"            \
+  "       AND i.asin = ?4))"                                                               \
   " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM aliases al WHERE al.alias = ?5"               \
   "      AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id))"                    \
   " AND (?6 IS NULL OR t.id IN (SELECT m.thread_id FROM messages m"                        \

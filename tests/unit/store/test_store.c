@@ -3,195 +3,11 @@
  * The same tests run on SQLite (a temporary file) and, when PARLEY_TEST_PG_URL names a
  * PostgreSQL server (scripts/pg-test.sh), on a fresh database of that server per test:
  * the parties, orders, threads and messages, their error codes, the append-only record,
- * the audit chain, the inbox query, limits and idempotency keys, and transactions from
- * several threads at once (not yet every entry of store_ops: the clock's rows, mail,
- * team and SP-API entries are covered through the service and API suites). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-#include <libpq-fe.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "store/store.h"
-#include "store/store_sqlite_int.h"
-
-#define MP "ATVPDKIKX0DER"
-#define T0 INT64_C(1791190800) /* 2026-10-05T09:00:00Z */
-
-typedef struct {
-  bool pg;
-  char dir[64];      /* SQLite: the temporary directory */
-  char url[1024];    /* the store URL (SQLite: the file path) */
-  char raw[1024];    /* PostgreSQL: the database's URL for libpq (no parley parameters) */
-  char dbname[64];
-  store *s;
-  pl_arena *a;
-} fx;
-
-static const char *pg_base;
-static int pg_seq;
-
-/* The URL of database `name` on the server of `base`: the path replaced. */
-static void url_with_db(const char *base, const char *name, const char *query, char *out,
-                        size_t cap) {
-  const char *host = strstr(base, "://");
-  host = host ? host + 3 : base;
-  size_t hl = strcspn(host, "/?");
-  const char *q = strchr(base, '?');
-  snprintf(out, cap, "%.*s/%s%s%s%s", (int)(host - base + (ptrdiff_t)hl), base, name,
-           q || query ? "?" : "", q ? q + 1 : "", query ? (q ? "&" : "") : "");
-  if (query) strncat(out, query, cap - strlen(out) - 1);
-}
-
-/* Runs SQL outside the store, as another client would; true when it succeeded. */
-static bool raw_exec(fx *f, const char *sql_text) {
-  if (f->pg) {
-    PGconn *c = PQconnectdb(f->raw);
-    if (PQstatus(c) != CONNECTION_OK) fail_msg("raw connect: %s", PQerrorMessage(c));
-    PGresult *r = PQexec(c, sql_text);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    PQfinish(c);
-    return ok;
-  }
-  sqlite3 *db;
-  if (sqlite3_open(f->url, &db) != SQLITE_OK) fail_msg("raw open %s", f->url);
-  sqlite3_busy_timeout(db, 5000);
-  bool ok = sqlite3_exec(db, sql_text, NULL, NULL, NULL) == SQLITE_OK;
-  sqlite3_close(db);
-  return ok;
-}
-
-static void admin_sql(const char *sql_text) {
-  PGconn *c = PQconnectdb(pg_base);
-  if (PQstatus(c) != CONNECTION_OK) fail_msg("cannot reach %s: %s", pg_base, PQerrorMessage(c));
-  PGresult *r = PQexec(c, sql_text);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s: %s", sql_text, PQerrorMessage(c));
-  PQclear(r);
-  PQfinish(c);
-}
-
-static int setup_common(void **state, bool pg, const char *query) {
-  fx *f = calloc(1, sizeof *f);
-  f->pg = pg;
-  if (pg) {
-    snprintf(f->dbname, sizeof f->dbname, "parley_unit_%d_%d", (int)getpid(), ++pg_seq);
-    char q[160];
-    snprintf(q, sizeof q, "CREATE DATABASE %s", f->dbname);
-    admin_sql(q);
-    url_with_db(pg_base, f->dbname, query, f->url, sizeof f->url);
-    url_with_db(pg_base, f->dbname, NULL, f->raw, sizeof f->raw);
-  } else {
-    strcpy(f->dir, "/tmp/parley-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
-  }
-  pl_detail d = {0};
-  pl_err e = store_open(f->url, &f->s, &d);
-  if (e) fail_msg("store_open(%s): %s: %s", f->url, pl_errname(e), d.msg);
-  f->a = pl_arena_new();
-  *state = f;
-  return 0;
-}
-
-static int setup_sqlite(void **state) { return setup_common(state, false, NULL); }
-static int setup_pg(void **state) { return setup_common(state, true, "pool_size=3"); }
-
-static int teardown(void **state) {
-  fx *f = *state;
-  store_close(f->s);
-  pl_arena_free(f->a);
-  if (f->pg) {
-    char q[160];
-    snprintf(q, sizeof q, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-    admin_sql(q);
-  } else {
-    char p[1100];
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-      snprintf(p, sizeof p, "%s%s", f->url, sfx[i]);
-      unlink(p);
-    }
-    rmdir(f->dir);
-  }
-  free(f);
-  return 0;
-}
-
-#define OPS(f) ((f)->s->ops)
-#define OK(x) assert_int_equal((x), PL_OK)
-#define W(f) OK(store_begin((f)->s, true))
-#define R(f) OK(store_begin((f)->s, false))
-#define C(f) OK(store_commit((f)->s))
-
-/* ---- a small world: one marketplace, two sellers, two buyers, orders ------------------ */
-
-static void world(fx *f) {
-  W(f);
-  st_marketplace m = {.id = MP, .name = "Example US", .locale = "en-US",
-                      .domains_json = "[\"example.com\"]", .settings_json = "{}"};
-  OK(OPS(f)->marketplace_put(f->s, &m));
-  st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme Tools", .email_sealed = "sealed1",
-                  .alias = "s1@relay.example.com", .created_at = T0};
-  st_seller s2 = {.id = "S2", .marketplace_id = MP, .name = "Other Shop", .email_sealed = NULL,
-                  .alias = "s2@relay.example.com", .created_at = T0};
-  OK(OPS(f)->seller_put(f->s, &s1));
-  OK(OPS(f)->seller_put(f->s, &s2));
-  st_buyer b1 = {.id = "B1", .name = "Jane Doe", .locale = "en-US", .email_sealed = "x",
-                 .email_hash = "h1", .opt_out = false};
-  st_buyer b2 = {.id = "B2", .name = "Carlos Ruiz", .locale = "es-US", .email_sealed = "y",
-                 .email_hash = "h2", .opt_out = true};
-  OK(OPS(f)->buyer_put(f->s, &b1));
-  OK(OPS(f)->buyer_put(f->s, &b2));
-  OK(OPS(f)->alias_put(f->s, MP, "B1", "S1", "b1s1@relay.example.com", T0));
-  OK(OPS(f)->alias_put(f->s, MP, "B2", "S1", "b2s1@relay.example.com", T0));
-  OK(OPS(f)->alias_put(f->s, MP, "B1", "S2", "b1s2@relay.example.com", T0));
-  C(f);
-}
-
-static void put_order(fx *f, const char *id, const char *seller, const char *buyer,
-                      const char *asin, pl_time purchased) {
-  st_item it = {.asin = (char *)asin, .title = "Thing", .price = "9.99", .currency = "USD",
-                .quantity = 1};
-  st_order o = {.id = (char *)id, .marketplace_id = MP, .seller_id = (char *)seller,
-                .buyer_id = (char *)buyer, .status = "delivered", .purchased_at = purchased,
-                .updated_at = T0, .nitems = 1, .items = &it};
-  W(f);
-  OK(OPS(f)->order_put(f->s, &o));
-  C(f);
-}
-
-static int64_t new_thread(fx *f, const char *seller, const char *buyer, const char *order,
-                          const char *asin, pl_time at) {
-  st_thread t = {.seller_id = (char *)seller, .buyer_id = (char *)buyer, .marketplace_id = MP,
-                 .order_id = (char *)order, .asin = order ? NULL : (char *)asin,
-                 .topic = "other", .created_at = at, .last_message_at = at};
-  W(f);
-  OK(OPS(f)->thread_insert(f->s, &t));
-  C(f);
-  assert_true(t.id > 0);
-  return t.id;
-}
-
-static int64_t add_msg(fx *f, int64_t thread, const char *seller, const char *dir,
-                       const char *text, const char *status, pl_time at) {
-  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = (char *)dir,
-                  .kind = "message", .text = (char *)text, .at = at};
-  OK(OPS(f)->message_insert(f->s, &m));
-  st_event ev = {.message_id = m.id, .thread_id = thread, .seller_id = (char *)seller,
-                 .type = "status", .value = (char *)status, .actor = "test", .at = at};
-  OK(OPS(f)->event_insert(f->s, &ev));
-  return m.id;
-}
-
+ * the audit chain, the inbox query, limits, idempotency keys and attachments, and
+ * transactions from several threads at once. The other entries of store_ops have their
+ * parts: test_store_rules.c, _sla.c, _mail.c and _team.c (store_fixture.h). */
+#define STORE_PART CORE
+#include "store_fixture.h"
 /* ---- parties -------------------------------------------------------------------------- */
 
 static void test_parties(void **state) {
@@ -199,58 +15,58 @@ static void test_parties(void **state) {
   world(f);
   R(f);
   st_marketplace m;
-  OK(OPS(f)->marketplace_get(f->s, MP, f->a, &m));
+  OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Example US");
   assert_string_equal(m.domains_json, "[\"example.com\"]");
-  assert_int_equal(OPS(f)->marketplace_get(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
+  assert_int_equal(OP(f, marketplace_get)(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
   st_seller sl;
-  OK(OPS(f)->seller_get(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_string_equal(sl.email_sealed, "sealed1");
   assert_int_equal(sl.created_at, T0);
-  OK(OPS(f)->seller_get(f->s, "S2", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S2", f->a, &sl));
   assert_null(sl.email_sealed);
-  assert_int_equal(OPS(f)->seller_get(f->s, "S9", f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(OP(f, seller_get)(f->s, "S9", f->a, &sl), PL_ENOTFOUND);
   st_buyer b;
-  OK(OPS(f)->buyer_get(f->s, "B2", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B2", f->a, &b));
   assert_true(b.opt_out);
   assert_string_equal(b.locale, "es-US");
   assert_string_equal(b.email_hash, "h2");
-  OK(OPS(f)->buyer_get(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
   assert_false(b.opt_out);
-  assert_int_equal(OPS(f)->buyer_get(f->s, "B9", f->a, &b), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B9", f->a, &b), PL_ENOTFOUND);
+  RB(f);
 
   /* Upserts: a seller keeps its marketplace, alias and creation time. */
   W(f);
   m.name = "Renamed";
-  OK(OPS(f)->marketplace_put(f->s, &m));
+  OK(OP(f, marketplace_put)(f->s, &m));
   st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme 2", .email_sealed = "sealed2",
                   .alias = "other@relay.example.com", .created_at = T0 + 99};
-  OK(OPS(f)->seller_put(f->s, &s1));
+  OK(OP(f, seller_put)(f->s, &s1));
   st_buyer b1 = {.id = "B1", .name = "Jane D", .locale = "de-DE", .email_hash = "h3", .opt_out = true};
-  OK(OPS(f)->buyer_put(f->s, &b1));
+  OK(OP(f, buyer_put)(f->s, &b1));
   C(f);
   R(f);
-  OK(OPS(f)->marketplace_get(f->s, MP, f->a, &m));
+  OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Renamed");
-  OK(OPS(f)->seller_get(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
   assert_string_equal(sl.name, "Acme 2");
   assert_string_equal(sl.email_sealed, "sealed2");
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_int_equal(sl.created_at, T0);
-  OK(OPS(f)->buyer_get(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
   assert_string_equal(b.name, "Jane D");
   assert_true(b.opt_out);
   assert_null(b.email_sealed);
-  store_rollback(f->s);
+  RB(f);
 
   /* A seller alias is unique. */
   W(f);
   st_seller s3 = {.id = "S3", .marketplace_id = MP, .name = "Copy", .alias = "s1@relay.example.com",
                   .created_at = T0};
-  assert_int_equal(OPS(f)->seller_put(f->s, &s3), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, seller_put)(f->s, &s3), PL_EEXIST);
+  RB(f);
 }
 
 static void test_agents(void **state) {
@@ -259,31 +75,31 @@ static void test_agents(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
   int64_t id1 = 0, id2 = 0;
-  OK(OPS(f)->agent_add(f->s, &ag, &id1));
+  OK(OP(f, agent_add)(f->s, &ag, &id1));
   ag.name = "Sam";
   ag.role = "read_only";
-  OK(OPS(f)->agent_add(f->s, &ag, &id2));
+  OK(OP(f, agent_add)(f->s, &ag, &id2));
   assert_true(id1 > 0 && id2 > id1);
   C(f);
   R(f);
   st_agent g;
-  OK(OPS(f)->agent_get(f->s, id2, f->a, &g));
+  OK(OP(f, agent_get)(f->s, id2, f->a, &g));
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
   assert_string_equal(g.role, "read_only");
-  assert_int_equal(OPS(f)->agent_get(f->s, id2 + 100, f->a, &g), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, f->a, &g), PL_ENOTFOUND);
+  RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
   st_agent bad = {.seller_id = "S9", .name = "X", .role = "agent"};
   int64_t id;
-  assert_int_equal(OPS(f)->agent_add(f->s, &bad, &id), PL_EINVAL);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, agent_add)(f->s, &bad, &id), PL_EINVAL);
+  RB(f);
   W(f);
   st_agent bad2 = {.seller_id = "S1", .name = "X", .role = "boss"};
-  assert_int_equal(OPS(f)->agent_add(f->s, &bad2, &id), PL_EINVAL);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, agent_add)(f->s, &bad2, &id), PL_EINVAL);
+  RB(f);
 }
 
 /* Agents' registered addresses: once per seller, scoped to the seller, found by hash. */
@@ -293,56 +109,56 @@ static void test_agent_addresses(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
   int64_t a1 = 0, a2 = 0, a3 = 0;
-  OK(OPS(f)->agent_add(f->s, &ag, &a1));
+  OK(OP(f, agent_add)(f->s, &ag, &a1));
   ag.name = "Sam";
-  OK(OPS(f)->agent_add(f->s, &ag, &a2));
+  OK(OP(f, agent_add)(f->s, &ag, &a2));
   st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
-  OK(OPS(f)->agent_add(f->s, &other, &a3));
+  OK(OP(f, agent_add)(f->s, &other, &a3));
   st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
                         .email_hash = "ha", .created_at = T0};
-  OK(OPS(f)->agent_address_add(f->s, &v));
+  OK(OP(f, agent_address_add)(f->s, &v));
   assert_true(v.id > 0);
   st_agent_address w = {.seller_id = "S1", .agent_id = a2, .email_sealed = "sealed-b",
                         .email_hash = "hb", .created_at = T0 + 1};
-  OK(OPS(f)->agent_address_add(f->s, &w));
+  OK(OP(f, agent_address_add)(f->s, &w));
   /* The same address at another seller is that seller's business. */
   st_agent_address x = {.seller_id = "S2", .agent_id = a3, .email_sealed = "sealed-a2",
                         .email_hash = "ha", .created_at = T0};
-  OK(OPS(f)->agent_address_add(f->s, &x));
+  OK(OP(f, agent_address_add)(f->s, &x));
   /* Another seller's agent cannot be given an address of S1. */
   st_agent_address y = {.seller_id = "S1", .agent_id = a3, .email_sealed = "s", .email_hash = "hy",
                         .created_at = T0};
-  assert_int_equal(OPS(f)->agent_address_add(f->s, &y), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_address_add)(f->s, &y), PL_ENOTFOUND);
   C(f);
   W(f);
   st_agent_address dup = {.seller_id = "S1", .agent_id = a2, .email_sealed = "again",
                           .email_hash = "ha", .created_at = T0};
-  assert_int_equal(OPS(f)->agent_address_add(f->s, &dup), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, agent_address_add)(f->s, &dup), PL_EEXIST);
+  RB(f);
   R(f);
   st_agent_address *list;
   size_t n;
-  OK(OPS(f)->agent_address_list(f->s, "S1", 0, f->a, &list, &n));
+  OK(OP(f, agent_address_list)(f->s, "S1", 0, f->a, &list, &n));
   assert_int_equal(n, 2);
   assert_int_equal(list[0].agent_id, a1);
   assert_string_equal(list[0].email_sealed, "sealed-a");
   assert_string_equal(list[1].email_hash, "hb");
-  OK(OPS(f)->agent_address_list(f->s, "S1", a2, f->a, &list, &n));
+  OK(OP(f, agent_address_list)(f->s, "S1", a2, f->a, &list, &n));
   assert_int_equal(n, 1);
   assert_int_equal(list[0].id, w.id);
   st_agent_address got;
-  OK(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got));
+  OK(OP(f, agent_address_find)(f->s, "S1", "ha", f->a, &got));
   assert_int_equal(got.agent_id, a1);
-  OK(OPS(f)->agent_address_find(f->s, "S2", "ha", f->a, &got));
+  OK(OP(f, agent_address_find)(f->s, "S2", "ha", f->a, &got));
   assert_int_equal(got.agent_id, a3);
-  assert_int_equal(OPS(f)->agent_address_find(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, agent_address_find)(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
+  RB(f);
   W(f);
   /* Only the agent's own address goes, and only within the seller. */
-  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S2", a1, v.id), PL_ENOTFOUND);
-  assert_int_equal(OPS(f)->agent_address_delete(f->s, "S1", a2, v.id), PL_ENOTFOUND);
-  OK(OPS(f)->agent_address_delete(f->s, "S1", a1, v.id));
-  assert_int_equal(OPS(f)->agent_address_find(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_address_delete)(f->s, "S2", a1, v.id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_address_delete)(f->s, "S1", a2, v.id), PL_ENOTFOUND);
+  OK(OP(f, agent_address_delete)(f->s, "S1", a1, v.id));
+  assert_int_equal(OP(f, agent_address_find)(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
   C(f);
 }
 
@@ -353,21 +169,21 @@ static void test_aliases(void **state) {
   world(f);
   W(f);
   char *al;
-  assert_int_equal(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al), PL_ENOTFOUND);
+  assert_int_equal(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al), PL_ENOTFOUND);
   /* Taken alias, then a second alias for a pair: both refused, and the transaction goes
    * on (the service retries with a new alias in the same transaction). */
-  assert_int_equal(OPS(f)->alias_put(f->s, MP, "B2", "S2", "b1s1@relay.example.com", T0), PL_EEXIST);
-  assert_int_equal(OPS(f)->alias_put(f->s, MP, "B1", "S1", "fresh@relay.example.com", T0), PL_EEXIST);
-  OK(OPS(f)->alias_put(f->s, MP, "B2", "S2", "b2s2@relay.example.com", T0));
-  OK(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al));
+  assert_int_equal(OP(f, alias_put)(f->s, MP, "B2", "S2", "b1s1@relay.example.com", T0), PL_EEXIST);
+  assert_int_equal(OP(f, alias_put)(f->s, MP, "B1", "S1", "fresh@relay.example.com", T0), PL_EEXIST);
+  OK(OP(f, alias_put)(f->s, MP, "B2", "S2", "b2s2@relay.example.com", T0));
+  OK(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al));
   assert_string_equal(al, "b2s2@relay.example.com");
   C(f);
   R(f);
-  OK(OPS(f)->alias_get(f->s, MP, "B2", "S2", f->a, &al));
+  OK(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al));
   assert_string_equal(al, "b2s2@relay.example.com");
-  OK(OPS(f)->alias_get(f->s, MP, "B1", "S1", f->a, &al));
+  OK(OP(f, alias_get)(f->s, MP, "B1", "S1", f->a, &al));
   assert_string_equal(al, "b1s1@relay.example.com");
-  store_rollback(f->s);
+  RB(f);
 }
 
 static void test_tokens(void **state) {
@@ -376,33 +192,33 @@ static void test_tokens(void **state) {
   W(f);
   st_token t = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1",
                 .marketplace_id = MP, .expires_at = T0 + 3600};
-  OK(OPS(f)->token_put(f->s, "hash-a", &t, T0));
+  OK(OP(f, token_put)(f->s, "hash-a", &t, T0));
   st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
-  OK(OPS(f)->token_put(f->s, "hash-o", &op, T0));
-  assert_int_equal(OPS(f)->token_put(f->s, "hash-o", &op, T0), PL_EEXIST);
+  OK(OP(f, token_put)(f->s, "hash-o", &op, T0));
+  assert_int_equal(OP(f, token_put)(f->s, "hash-o", &op, T0), PL_EEXIST);
   C(f);
   R(f);
   st_token g;
-  OK(OPS(f)->token_get(f->s, "hash-a", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-a", f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_AGENT);
   assert_string_equal(g.subject, "7");
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.marketplace_id, MP);
   assert_int_equal(g.expires_at, T0 + 3600);
-  OK(OPS(f)->token_get(f->s, "hash-o", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-o", f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_OPERATOR);
   assert_null(g.seller_id);
   assert_null(g.marketplace_id);
   assert_int_equal(g.expires_at, 0);
-  assert_int_equal(OPS(f)->token_get(f->s, "nope", f->a, &g), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, token_get)(f->s, "nope", f->a, &g), PL_ENOTFOUND);
+  RB(f);
   W(f);
-  OK(OPS(f)->token_delete(f->s, "hash-o"));
-  assert_int_equal(OPS(f)->token_delete(f->s, "hash-o"), PL_ENOTFOUND);
+  OK(OP(f, token_delete)(f->s, "hash-o"));
+  assert_int_equal(OP(f, token_delete)(f->s, "hash-o"), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OPS(f)->token_get(f->s, "hash-o", f->a, &g), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, token_get)(f->s, "hash-o", f->a, &g), PL_ENOTFOUND);
+  RB(f);
 }
 
 /* Identities: ids, scopes, sessions revoked with their token, a subject's tokens, use,
@@ -414,101 +230,101 @@ static void test_identities(void **state) {
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
   st_agent other = {.seller_id = "S2", .name = "Otto", .role = "agent"};
   int64_t maya, otto;
-  OK(OPS(f)->agent_add(f->s, &ag, &maya));
-  OK(OPS(f)->agent_add(f->s, &other, &otto));
+  OK(OP(f, agent_add)(f->s, &ag, &maya));
+  OK(OP(f, agent_add)(f->s, &other, &otto));
   char maya_s[24], otto_s[24];
   snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
   snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
   st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP};
-  OK(OPS(f)->token_put(f->s, "h-api", &api, T0));
+  OK(OP(f, token_put)(f->s, "h-api", &api, T0));
   assert_true(api.id > 0);
   st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
                    .scope = "session", .parent_id = api.id, .expires_at = T0 + 100};
-  OK(OPS(f)->token_put(f->s, "h-sess", &sess, T0 + 1));
+  OK(OP(f, token_put)(f->s, "h-sess", &sess, T0 + 1));
   assert_true(sess.id > api.id);
   st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
                  .scope = "spapi", .expires_at = T0 + 3600};
-  OK(OPS(f)->token_put(f->s, "h-sp", &sp, T0 + 2));
+  OK(OP(f, token_put)(f->s, "h-sp", &sp, T0 + 2));
   st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
-  OK(OPS(f)->token_put(f->s, "h-op", &op, T0 + 3));
+  OK(OP(f, token_put)(f->s, "h-op", &op, T0 + 3));
   C(f);
   W(f);
   st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = "everything"};
-  assert_int_not_equal(OPS(f)->token_put(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
-  store_rollback(f->s);
+  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
+  RB(f);
   W(f);
-  OK(OPS(f)->token_touch(f->s, api.id, T0 + 50));
-  OK(OPS(f)->token_touch(f->s, api.id, T0 + 40)); /* never goes back */
+  OK(OP(f, token_touch)(f->s, api.id, T0 + 50));
+  OK(OP(f, token_touch)(f->s, api.id, T0 + 40)); /* never goes back */
   C(f);
   R(f);
   st_token g;
-  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
   assert_int_equal(g.id, sess.id);
   assert_string_equal(g.scope, "session");
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
-  OK(OPS(f)->token_get_id(f->s, api.id, f->a, &g));
+  OK(OP(f, token_get_id)(f->s, api.id, f->a, &g));
   assert_string_equal(g.scope, "api");
   assert_int_equal(g.last_used_at, T0 + 50);
-  assert_int_equal(OPS(f)->token_get_id(f->s, 9999, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get_id)(f->s, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
   st_token *ts;
   size_t n;
-  OK(OPS(f)->token_list(f->s, NULL, false, T0, 100, f->a, &ts, &n));
+  OK(OP(f, token_list)(f->s, NULL, false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 4);
   assert_int_equal(ts[0].id, op.id);
   assert_int_equal(ts[3].id, api.id);
-  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 2);
   for (size_t i = 0; i < n; i++) assert_string_equal(ts[i].seller_id, "S1");
   /* an expired one is listed only with all */
-  OK(OPS(f)->token_list(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
+  OK(OP(f, token_list)(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
   assert_int_equal(n, 1);
-  OK(OPS(f)->token_list(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
+  OK(OP(f, token_list)(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
   assert_int_equal(n, 2);
-  store_rollback(f->s);
+  RB(f);
   /* revoking the token revokes the session signed in with it; twice revokes nothing */
   W(f);
   long k = 0;
-  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 60, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, T0 + 60, &k));
   assert_int_equal(k, 2);
-  OK(OPS(f)->token_revoke(f->s, api.id, T0 + 61, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, T0 + 61, &k));
   assert_int_equal(k, 0);
   C(f);
   R(f);
-  OK(OPS(f)->token_get(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 60);
-  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
   assert_int_equal(g.revoked_at, 0);
-  OK(OPS(f)->token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 0);
-  store_rollback(f->s);
+  RB(f);
   /* deactivation: once; every token of the subject revoked */
   W(f);
-  OK(OPS(f)->agent_deactivate(f->s, otto, T0 + 70));
-  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto, T0 + 71), PL_EEXIST);
-  assert_int_equal(OPS(f)->agent_deactivate(f->s, otto + 100, T0), PL_ENOTFOUND);
-  OK(OPS(f)->token_revoke_subject(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  OK(OP(f, agent_deactivate)(f->s, otto, T0 + 70));
+  assert_int_equal(OP(f, agent_deactivate)(f->s, otto, T0 + 71), PL_EEXIST);
+  assert_int_equal(OP(f, agent_deactivate)(f->s, otto + 100, T0), PL_ENOTFOUND);
+  OK(OP(f, token_revoke_subject)(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
   assert_int_equal(k, 1);
   C(f);
   R(f);
   st_agent a;
-  OK(OPS(f)->agent_get(f->s, otto, f->a, &a));
+  OK(OP(f, agent_get)(f->s, otto, f->a, &a));
   assert_int_equal(a.deactivated_at, T0 + 70);
-  OK(OPS(f)->agent_get(f->s, maya, f->a, &a));
+  OK(OP(f, agent_get)(f->s, maya, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
-  OK(OPS(f)->token_get(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);
-  OK(OPS(f)->token_get(f->s, "h-op", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-op", f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   st_team_agent *tas;
-  OK(OPS(f)->team_agent_list(f->s, "S2", f->a, &tas, &n));
+  OK(OP(f, team_agent_list)(f->s, "S2", f->a, &tas, &n));
   assert_int_equal(n, 1);
   assert_true(tas[0].deactivated);
-  OK(OPS(f)->team_agent_list(f->s, "S1", f->a, &tas, &n));
+  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &tas, &n));
   assert_false(tas[0].deactivated);
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* ---- orders ---------------------------------------------------------------------------- */
@@ -522,11 +338,11 @@ static void test_orders(void **state) {
                 .status = "shipped", .purchased_at = T0, .shipped_at = T0 + 10, .updated_at = T0,
                 .nitems = 2, .items = items};
   W(f);
-  OK(OPS(f)->order_put(f->s, &o));
+  OK(OP(f, order_put)(f->s, &o));
   C(f);
   R(f);
   st_order g;
-  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
   assert_string_equal(g.status, "shipped");
   assert_int_equal(g.purchased_at, T0);
   assert_int_equal(g.shipped_at, T0 + 10);
@@ -537,8 +353,8 @@ static void test_orders(void **state) {
   assert_string_equal(g.items[1].title, "Bits");
   assert_int_equal(g.items[1].quantity, 3);
   assert_null(g.items[1].price);
-  assert_int_equal(OPS(f)->order_get(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, order_get)(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
+  RB(f);
 
   /* An update replaces the status, dates and items. */
   o.status = "delivered";
@@ -546,46 +362,46 @@ static void test_orders(void **state) {
   o.nitems = 1;
   o.items = &items[1];
   W(f);
-  OK(OPS(f)->order_put(f->s, &o));
+  OK(OP(f, order_put)(f->s, &o));
   C(f);
   R(f);
-  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
   assert_string_equal(g.status, "delivered");
   assert_int_equal(g.delivered_at, T0 + 20);
   assert_int_equal(g.nitems, 1);
   assert_string_equal(g.items[0].asin, "B0AAA00002");
-  store_rollback(f->s);
+  RB(f);
 
   /* Another seller's or buyer's order is a conflict, and changes nothing. */
   st_order other = o;
   other.seller_id = "S2";
   other.status = "canceled";
   W(f);
-  assert_int_equal(OPS(f)->order_put(f->s, &other), PL_ECONFLICT);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, order_put)(f->s, &other), PL_ECONFLICT);
+  RB(f);
   other = o;
   other.buyer_id = "B2";
   W(f);
-  assert_int_equal(OPS(f)->order_put(f->s, &other), PL_ECONFLICT);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, order_put)(f->s, &other), PL_ECONFLICT);
+  RB(f);
   R(f);
-  OK(OPS(f)->order_get(f->s, "112-1", f->a, &g));
+  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.status, "delivered");
-  store_rollback(f->s);
+  RB(f);
 
   /* A bad status or an unknown party is refused by the schema. */
   st_order bad = o;
   bad.id = "112-2";
   bad.status = "lost";
   W(f);
-  assert_int_equal(OPS(f)->order_put(f->s, &bad), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, order_put)(f->s, &bad), PL_EEXIST);
+  RB(f);
   bad.status = "pending";
   bad.buyer_id = "B9";
   W(f);
-  assert_int_equal(OPS(f)->order_put(f->s, &bad), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, order_put)(f->s, &bad), PL_EEXIST);
+  RB(f);
 
   /* order_list: newest purchase first, per party, with a cursor. */
   put_order(f, "112-3", "S1", "B2", "B0AAA00003", T0 + 100);
@@ -594,24 +410,24 @@ static void test_orders(void **state) {
   R(f);
   st_order *l;
   size_t n;
-  OK(OPS(f)->order_list(f->s, "S1", NULL, 0, NULL, 10, f->a, &l, &n));
+  OK(OP(f, order_list)(f->s, "S1", NULL, 0, NULL, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_string_equal(l[0].id, "112-3");
   assert_string_equal(l[1].id, "112-5");
   assert_string_equal(l[2].id, "112-1");
   assert_int_equal(l[0].nitems, 1);
-  OK(OPS(f)->order_list(f->s, NULL, "B1", 0, NULL, 10, f->a, &l, &n));
+  OK(OP(f, order_list)(f->s, NULL, "B1", 0, NULL, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_string_equal(l[0].id, "112-4");
-  OK(OPS(f)->order_list(f->s, NULL, NULL, 0, NULL, 2, f->a, &l, &n));
+  OK(OP(f, order_list)(f->s, NULL, NULL, 0, NULL, 2, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_string_equal(l[0].id, "112-4");
   assert_string_equal(l[1].id, "112-3");
-  OK(OPS(f)->order_list(f->s, NULL, NULL, l[1].purchased_at, l[1].id, 10, f->a, &l, &n));
+  OK(OP(f, order_list)(f->s, NULL, NULL, l[1].purchased_at, l[1].id, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_string_equal(l[0].id, "112-5");
   assert_string_equal(l[1].id, "112-1");
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* ---- threads, messages, events ----------------------------------------------------------- */
@@ -626,7 +442,7 @@ static void test_threads(void **state) {
 
   R(f);
   st_thread t;
-  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  OK(OP(f, thread_get)(f->s, t1, f->a, &t));
   assert_string_equal(t.order_id, "112-1");
   assert_null(t.asin);
   assert_string_equal(t.topic, "other");
@@ -635,32 +451,32 @@ static void test_threads(void **state) {
   assert_string_equal(t.buyer_alias, "b1s1@relay.example.com");
   assert_string_equal(t.buyer_name, "Jane Doe");
   assert_string_equal(t.seller_name, "Acme Tools");
-  OK(OPS(f)->thread_find_order(f->s, "112-1", f->a, &t));
+  OK(OP(f, thread_find_order)(f->s, "112-1", f->a, &t));
   assert_int_equal(t.id, t1);
-  OK(OPS(f)->thread_find_product(f->s, "S1", "B2", "B0PRODUCT1", f->a, &t));
+  OK(OP(f, thread_find_product)(f->s, "S1", "B2", "B0PRODUCT1", f->a, &t));
   assert_int_equal(t.id, t2);
   assert_null(t.order_id);
   assert_string_equal(t.buyer_alias, "b2s1@relay.example.com");
-  assert_int_equal(OPS(f)->thread_find_product(f->s, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
-  assert_int_equal(OPS(f)->thread_find_order(f->s, "112-9", f->a, &t), PL_ENOTFOUND);
-  assert_int_equal(OPS(f)->thread_get(f->s, t2 + 100, f->a, &t), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, thread_find_product)(f->s, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_find_order)(f->s, "112-9", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_get)(f->s, t2 + 100, f->a, &t), PL_ENOTFOUND);
+  RB(f);
 
   /* One thread per order and per seller, buyer and product. */
   st_thread dup = {.seller_id = "S1", .buyer_id = "B1", .marketplace_id = MP, .order_id = "112-1",
                    .topic = "other", .created_at = T0, .last_message_at = T0};
   W(f);
-  assert_int_equal(OPS(f)->thread_insert(f->s, &dup), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, thread_insert)(f->s, &dup), PL_EEXIST);
+  RB(f);
   st_thread dup2 = {.seller_id = "S1", .buyer_id = "B2", .marketplace_id = MP, .asin = "B0PRODUCT1",
                     .topic = "other", .created_at = T0, .last_message_at = T0};
   W(f);
-  assert_int_equal(OPS(f)->thread_insert(f->s, &dup2), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, thread_insert)(f->s, &dup2), PL_EEXIST);
+  RB(f);
 
   /* thread_update writes the summary columns, scoped by seller. */
   W(f);
-  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  OK(OP(f, thread_get)(f->s, t1, f->a, &t));
   t.topic = "shipping_delivery";
   t.archived = true;
   t.waiting = 2;
@@ -671,11 +487,11 @@ static void test_threads(void **state) {
   t.seller_read_id = 20;
   t.buyer_read_id = 10;
   t.response_due_at = T0 + 86400;
-  OK(OPS(f)->thread_update(f->s, &t));
+  OK(OP(f, thread_update)(f->s, &t));
   C(f);
   R(f);
   st_thread u;
-  OK(OPS(f)->thread_get(f->s, t1, f->a, &u));
+  OK(OP(f, thread_get)(f->s, t1, f->a, &u));
   assert_string_equal(u.topic, "shipping_delivery");
   assert_true(u.archived);
   assert_int_equal(u.waiting, 2);
@@ -686,14 +502,14 @@ static void test_threads(void **state) {
   assert_int_equal(u.seller_read_id, 20);
   assert_int_equal(u.buyer_read_id, 10);
   assert_int_equal(u.response_due_at, T0 + 86400);
-  store_rollback(f->s);
+  RB(f);
   W(f);
   u.seller_id = "S2";
-  assert_int_equal(OPS(f)->thread_update(f->s, &u), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_update)(f->s, &u), PL_ENOTFOUND);
   u.seller_id = "S1";
   u.id = t2 + 100;
-  assert_int_equal(OPS(f)->thread_update(f->s, &u), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, thread_update)(f->s, &u), PL_ENOTFOUND);
+  RB(f);
 }
 
 static void test_messages(void **state) {
@@ -704,36 +520,36 @@ static void test_messages(void **state) {
   W(f);
   st_message m = {.thread_id = t1, .seller_id = "S1", .ext_id = "EXT-1", .direction = "buyer",
                   .kind = "message", .text = "Where is my parcel?", .at = T0 + 10};
-  OK(OPS(f)->message_insert(f->s, &m));
+  OK(OP(f, message_insert)(f->s, &m));
   int64_t m1 = m.id;
   st_message r = {.thread_id = t1, .seller_id = "S1", .direction = "seller", .kind = "auto_reply",
                   .agent_id = 5, .text = "On its way.", .at = T0 + 5, .policy_action = "deliver",
                   .policy_engine = "none", .policy_json = "{\"action\":\"deliver\"}"};
-  OK(OPS(f)->message_insert(f->s, &r));
+  OK(OP(f, message_insert)(f->s, &r));
   assert_true(r.id > m1);
   st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = "status",
                  .value = "held_for_review", .actor = "agent:5", .at = T0 + 6};
-  OK(OPS(f)->event_insert(f->s, &ev));
+  OK(OP(f, event_insert)(f->s, &ev));
   int64_t e1 = ev.id;
   ev.value = "delivered";
   ev.at = T0 + 7;
-  OK(OPS(f)->event_insert(f->s, &ev));
+  OK(OP(f, event_insert)(f->s, &ev));
   assert_true(ev.id > e1);
   st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = "status",
                  .value = "delivered", .actor = "buyer:B1", .at = T0 + 10};
-  OK(OPS(f)->event_insert(f->s, &fl));
+  OK(OP(f, event_insert)(f->s, &fl));
   fl.type = "flag";
   fl.value = "true";
   fl.at = T0 + 11;
-  OK(OPS(f)->event_insert(f->s, &fl));
+  OK(OP(f, event_insert)(f->s, &fl));
   /* Another imported message with the same ext_id is refused; the transaction goes on. */
   st_message again = m;
-  assert_int_equal(OPS(f)->message_insert(f->s, &again), PL_EEXIST);
+  assert_int_equal(OP(f, message_insert)(f->s, &again), PL_EEXIST);
   C(f);
 
   R(f);
   st_message g;
-  OK(OPS(f)->message_get(f->s, m1, f->a, &g));
+  OK(OP(f, message_get)(f->s, m1, f->a, &g));
   assert_string_equal(g.text, "Where is my parcel?");
   assert_string_equal(g.ext_id, "EXT-1");
   assert_string_equal(g.direction, "buyer");
@@ -741,11 +557,11 @@ static void test_messages(void **state) {
   assert_null(g.policy_action);
   assert_string_equal(g.status, "delivered");
   assert_true(g.flagged);
-  OK(OPS(f)->message_get_ext(f->s, "EXT-1", f->a, &g));
+  OK(OP(f, message_get_ext)(f->s, "EXT-1", f->a, &g));
   assert_int_equal(g.id, m1);
-  assert_int_equal(OPS(f)->message_get_ext(f->s, "EXT-2", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OPS(f)->message_get(f->s, r.id + 100, f->a, &g), PL_ENOTFOUND);
-  OK(OPS(f)->message_get(f->s, r.id, f->a, &g));
+  assert_int_equal(OP(f, message_get_ext)(f->s, "EXT-2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, message_get)(f->s, r.id + 100, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, message_get)(f->s, r.id, f->a, &g));
   assert_string_equal(g.kind, "auto_reply");
   assert_int_equal(g.agent_id, 5);
   assert_null(g.ext_id);
@@ -757,38 +573,38 @@ static void test_messages(void **state) {
 
   st_message *l;
   size_t n;
-  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
+  OK(OP(f, message_list)(f->s, t1, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, r.id); /* by time, then id */
   assert_int_equal(l[1].id, m1);
   st_event *evs;
-  OK(OPS(f)->event_list(f->s, t1, f->a, &evs, &n));
+  OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
   assert_int_equal(n, 4);
   assert_string_equal(evs[0].value, "held_for_review");
   assert_string_equal(evs[3].type, "flag");
   assert_string_equal(evs[3].actor, "buyer:B1");
   assert_int_equal(evs[3].at, T0 + 11);
-  OK(OPS(f)->message_list(f->s, t1 + 100, f->a, &l, &n));
+  OK(OP(f, message_list)(f->s, t1 + 100, f->a, &l, &n));
   assert_int_equal(n, 0);
-  store_rollback(f->s);
+  RB(f);
 
   /* A message of no thread, or of a bad direction, is refused by the schema. */
   W(f);
   st_message bad = {.thread_id = t1 + 100, .seller_id = "S1", .direction = "buyer", .kind = "message",
                     .text = "x", .at = T0};
-  assert_int_equal(OPS(f)->message_insert(f->s, &bad), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, message_insert)(f->s, &bad), PL_EEXIST);
+  RB(f);
   W(f);
   bad.thread_id = t1;
   bad.direction = "robot";
-  assert_int_equal(OPS(f)->message_insert(f->s, &bad), PL_EEXIST);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, message_insert)(f->s, &bad), PL_EEXIST);
+  RB(f);
 
   /* Unflag. */
   W(f);
   fl.value = "false";
-  OK(OPS(f)->event_insert(f->s, &fl));
-  OK(OPS(f)->message_get(f->s, m1, f->a, &g));
+  OK(OP(f, event_insert)(f->s, &fl));
+  OK(OP(f, message_get)(f->s, m1, f->a, &g));
   assert_false(g.flagged);
   C(f);
 }
@@ -802,7 +618,7 @@ static void test_append_only(void **state) {
   W(f);
   add_msg(f, t1, "S1", "buyer", "hello", "delivered", T0);
   st_audit au = {.seller_id = "S1", .actor = "a", .action = "x", .subject = "T1", .at = T0};
-  OK(OPS(f)->audit_append(f->s, &au));
+  OK(OP(f, audit_append)(f->s, &au));
   C(f);
   static const char *const refused[] = {
       "UPDATE messages SET text = 'changed'",
@@ -822,10 +638,10 @@ static void test_append_only(void **state) {
   R(f);
   st_message *l;
   size_t n;
-  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
+  OK(OP(f, message_list)(f->s, t1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].text, "hello");
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* ---- audit chain ---------------------------------------------------------------------- */
@@ -834,8 +650,8 @@ static void check_chain(fx *f, const char *subject, size_t expect) {
   R(f);
   st_audit *l;
   size_t n;
-  OK(OPS(f)->audit_list(f->s, subject, f->a, &l, &n));
-  store_rollback(f->s);
+  OK(OP(f, audit_list)(f->s, subject, f->a, &l, &n));
+  RB(f);
   assert_int_equal(n, expect);
   const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
   for (size_t i = 0; i < n; i++) {
@@ -854,31 +670,31 @@ static void test_audit(void **state) {
     W(f);
     st_audit e = {.seller_id = i % 2 ? "S1" : NULL, .actor = "admin", .action = "thing.do",
                   .subject = "chain", .detail_json = i == 3 ? NULL : "{\"n\":1}", .at = T0 + i};
-    OK(OPS(f)->audit_append(f->s, &e));
+    OK(OP(f, audit_append)(f->s, &e));
     assert_true(e.id > 0);
     C(f);
   }
   /* A rolled-back append leaves no gap in the chain. */
   W(f);
   st_audit gone = {.actor = "admin", .action = "x", .subject = "chain", .at = T0 + 9};
-  OK(OPS(f)->audit_append(f->s, &gone));
-  store_rollback(f->s);
+  OK(OP(f, audit_append)(f->s, &gone));
+  RB(f);
   W(f);
   st_audit last = {.actor = "admin", .action = "y", .subject = "chain", .at = T0 + 10};
-  OK(OPS(f)->audit_append(f->s, &last));
+  OK(OP(f, audit_append)(f->s, &last));
   C(f);
   check_chain(f, "chain", 6);
   R(f);
   st_audit *l;
   size_t n;
-  OK(OPS(f)->audit_list(f->s, "chain", f->a, &l, &n));
+  OK(OP(f, audit_list)(f->s, "chain", f->a, &l, &n));
   assert_string_equal(l[3].detail_json, "{}");
   assert_null(l[0].seller_id);
   assert_string_equal(l[1].seller_id, "S1");
   assert_string_equal(l[5].action, "y");
-  OK(OPS(f)->audit_list(f->s, "nothing", f->a, &l, &n));
+  OK(OP(f, audit_list)(f->s, "nothing", f->a, &l, &n));
   assert_int_equal(n, 0);
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* One chain per seller: appends of S1, S2 and the platform interleave, yet each chain
@@ -898,27 +714,27 @@ static void test_audit_chains(void **state) {
     W(f);
     st_audit e = {.seller_id = *chains[i] ? (char *)chains[i] : NULL, .chain = (char *)chains[i],
                   .actor = "a", .action = "x", .subject = "s", .at = T0 + (pl_time)i};
-    OK(OPS(f)->audit_append(f->s, &e));
+    OK(OP(f, audit_append)(f->s, &e));
     assert_true(e.seq > 0);
     C(f);
   }
   /* a rolled-back append moves no head */
   W(f);
   st_audit gone = {.chain = "S2", .actor = "a", .action = "gone", .subject = "s", .at = T0 + 50};
-  OK(OPS(f)->audit_append(f->s, &gone));
-  store_rollback(f->s);
+  OK(OP(f, audit_append)(f->s, &gone));
+  RB(f);
   R(f);
   static const struct { const char *chain; int64_t n; } want[] = {{"", 2}, {"S1", 3}, {"S2", 2}};
   st_audit_head *heads;
   size_t nh;
-  OK(OPS(f)->audit_heads(f->s, f->a, &heads, &nh));
+  OK(OP(f, audit_heads)(f->s, f->a, &heads, &nh));
   assert_int_equal(nh, 3);
   for (size_t k = 0; k < 3; k++) {
     assert_string_equal(heads[k].chain, want[k].chain);
     assert_int_equal(heads[k].seq, want[k].n);
     st_audit *l;
     size_t n;
-    OK(OPS(f)->audit_chain(f->s, want[k].chain, 0, 100, f->a, &l, &n));
+    OK(OP(f, audit_chain)(f->s, want[k].chain, 0, 100, f->a, &l, &n));
     assert_int_equal(n, (size_t)want[k].n);
     const char *prev = legacy_hash;
     for (size_t i = 0; i < n; i++) {
@@ -935,32 +751,32 @@ static void test_audit_chains(void **state) {
   /* paging: after a place, at most limit */
   st_audit *l;
   size_t n;
-  OK(OPS(f)->audit_chain(f->s, "S1", 1, 1, f->a, &l, &n));
+  OK(OP(f, audit_chain)(f->s, "S1", 1, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].seq, 2);
   /* the legacy chain, by id */
-  OK(OPS(f)->audit_chain(f->s, NULL, 0, 100, f->a, &l, &n));
+  OK(OP(f, audit_chain)(f->s, NULL, 0, 100, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_null(l[0].chain);
   assert_string_equal(l[0].hash, legacy_hash);
-  store_rollback(f->s);
+  RB(f);
 
   W(f);
   st_audit_checkpoint c = {.at = T0, .nchains = 3, .root = "r00t", .heads_json = "[]", .public_key = "pk",
                            .signature = "sig"};
-  OK(OPS(f)->audit_checkpoint_add(f->s, &c));
+  OK(OP(f, audit_checkpoint_add)(f->s, &c));
   assert_true(c.id > 0);
   C(f);
   R(f);
   st_audit_checkpoint *cps;
   size_t ncp;
-  OK(OPS(f)->audit_checkpoint_list(f->s, f->a, &cps, &ncp));
+  OK(OP(f, audit_checkpoint_list)(f->s, f->a, &cps, &ncp));
   assert_int_equal(ncp, 1);
   assert_int_equal(cps[0].id, c.id);
   assert_int_equal(cps[0].nchains, 3);
   assert_string_equal(cps[0].root, "r00t");
   assert_string_equal(cps[0].signature, "sig");
-  store_rollback(f->s);
+  RB(f);
   /* checkpoints are append-only */
   assert_false(raw_exec(f, "UPDATE audit_checkpoints SET root = 'forged'"));
   assert_false(raw_exec(f, "DELETE FROM audit_checkpoints"));
@@ -1008,14 +824,14 @@ static inbox make_inbox(fx *f) {
   };
   for (size_t i = 0; i < sizeof sum / sizeof sum[0]; i++) {
     st_thread t;
-    OK(OPS(f)->thread_get(f->s, sum[i].id, f->a, &t));
+    OK(OP(f, thread_get)(f->s, sum[i].id, f->a, &t));
     t.archived = sum[i].archived;
     t.waiting = sum[i].waiting;
     t.needs_response = sum[i].needs;
     t.last_message_at = sum[i].last;
     t.last_seller_at = sum[i].last_seller;
     t.buyer_last_at = sum[i].buyer_last;
-    OK(OPS(f)->thread_update(f->s, &t));
+    OK(OP(f, thread_update)(f->s, &t));
   }
   C(f);
   return x;
@@ -1026,8 +842,8 @@ static void expect_list(fx *f, st_thread_query q, const int64_t *ids) {
   R(f);
   st_thread *l;
   size_t n;
-  OK(OPS(f)->thread_list(f->s, &q, f->a, &l, &n));
-  store_rollback(f->s);
+  OK(OP(f, thread_list)(f->s, &q, f->a, &l, &n));
+  RB(f);
   size_t k = 0;
   while (ids[k]) k++;
   char got[256] = "", want[256] = "";
@@ -1066,11 +882,11 @@ static void test_thread_list_filters(void **state) {
   /* Count of threads needing a response. */
   R(f);
   int64_t rn = -1;
-  OK(OPS(f)->thread_count_response_needed(f->s, "S1", &rn));
+  OK(OP(f, thread_count_response_needed)(f->s, "S1", &rn));
   assert_int_equal(rn, 2);
-  OK(OPS(f)->thread_count_response_needed(f->s, "S9", &rn));
+  OK(OP(f, thread_count_response_needed)(f->s, "S9", &rn));
   assert_int_equal(rn, 0);
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* A statement slot serves one SQL text: a second text given the same slot is refused,
@@ -1086,7 +902,7 @@ static void test_statement_slots(void **state) {
   assert_null(sq__stmt(q, SQ_MORE_STATEMENTS - 1, b));
   assert_null(sq__stmt(q, SQ_MORE_STATEMENTS, a));
   assert_null(sq__stmt(q, -1, a));
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* Full-text rows follow their transaction and savepoints: what a rolled-back savepoint or
@@ -1099,17 +915,17 @@ static void test_index_savepoints(void **state) {
   int64_t t = new_thread(f, "S1", "B1", "112-9", NULL, T0);
   W(f);
   add_msg(f, t, "S1", "buyer", "kept walrus", "delivered", T0 + 1);
-  OK(OPS(f)->savepoint(f->s, ST_SP_BEGIN));
+  OK(OP(f, savepoint)(f->s, ST_SP_BEGIN));
   add_msg(f, t, "S1", "buyer", "undone narwhal", "delivered", T0 + 2);
   for (int i = 0; i < 300; i++) add_msg(f, t, "S1", "buyer", "undone manatee", "delivered", T0 + 3);
-  OK(OPS(f)->savepoint(f->s, ST_SP_ROLLBACK));
-  OK(OPS(f)->savepoint(f->s, ST_SP_BEGIN));
+  OK(OP(f, savepoint)(f->s, ST_SP_ROLLBACK));
+  OK(OP(f, savepoint)(f->s, ST_SP_BEGIN));
   for (int i = 0; i < 300; i++) add_msg(f, t, "S1", "buyer", "nested okapi", "delivered", T0 + 4);
-  OK(OPS(f)->savepoint(f->s, ST_SP_RELEASE));
+  OK(OP(f, savepoint)(f->s, ST_SP_RELEASE));
   C(f);
   W(f);
   add_msg(f, t, "S1", "buyer", "dropped axolotl", "delivered", T0 + 5);
-  store_rollback(f->s);
+  RB(f);
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "walrus"}, IDS(t));
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "okapi"}, IDS(t));
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "narwhal"}, NONE);
@@ -1144,8 +960,8 @@ static void test_thread_list_search(void **state) {
     R(f);
     st_thread *l;
     size_t n;
-    pl_err e = OPS(f)->thread_list(f->s, &q, f->a, &l, &n);
-    store_rollback(f->s);
+    pl_err e = OP(f, thread_list)(f->s, &q, f->a, &l, &n);
+    RB(f);
     if (e) fail_msg("search '%s' failed: %s", hostile[i], pl_errname(e));
   }
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "!!!"}, NONE);
@@ -1161,8 +977,8 @@ static void test_thread_list_seller_index(void **state) {
   R(f);
   st_message *pend;
   size_t np;
-  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
-  store_rollback(f->s);
+  OK(OP(f, message_seller_text_pending)(f->s, 100, f->a, &pend, &np));
+  RB(f);
   assert_int_equal(np, 6);
   for (size_t i = 0; i < np; i++) {
     assert_string_equal(pend[i].direction, "buyer");
@@ -1173,25 +989,25 @@ static void test_thread_list_seller_index(void **state) {
   W(f);
   int64_t call = add_msg(f, x.a, "S1", "buyer", "call me on 4155550199 tonight", "delivered", T0 + 11);
   for (size_t i = 0; i < np; i++)
-    OK(OPS(f)->message_seller_text_put(f->s, pend[i].id, pend[i].thread_id, pend[i].text));
-  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on [phone number removed] tonight"));
+    OK(OP(f, message_seller_text_put)(f->s, pend[i].id, pend[i].thread_id, pend[i].text));
+  OK(OP(f, message_seller_text_put)(f->s, call, x.a, "call me on [phone number removed] tonight"));
   /* a second put of the same message changes nothing */
-  OK(OPS(f)->message_seller_text_put(f->s, call, x.a, "call me on 4155550199 tonight"));
+  OK(OP(f, message_seller_text_put)(f->s, call, x.a, "call me on 4155550199 tonight"));
   st_message note = {.thread_id = x.b, .seller_id = "S1", .direction = "seller", .kind = "note",
                      .text = "kumquat: the buyer sounds angry", .at = T0 + 26};
-  OK(OPS(f)->message_insert(f->s, &note));
+  OK(OP(f, message_insert)(f->s, &note));
   st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = "status",
                  .value = "delivered", .actor = "test", .at = T0 + 26};
-  OK(OPS(f)->event_insert(f->s, &ev));
+  OK(OP(f, event_insert)(f->s, &ev));
   /* A message inserted with its seller text is indexed at once. */
   st_message withtext = {.thread_id = x.c, .seller_id = "S1", .direction = "buyer", .kind = "message",
                          .text = "write to rosa@example.org", .seller_text = "write to [e-mail address removed]",
                          .at = T0 + 32};
-  OK(OPS(f)->message_insert(f->s, &withtext));
+  OK(OP(f, message_insert)(f->s, &withtext));
   C(f);
   R(f);
-  OK(OPS(f)->message_seller_text_pending(f->s, 100, f->a, &pend, &np));
-  store_rollback(f->s);
+  OK(OP(f, message_seller_text_pending)(f->s, 100, f->a, &pend, &np));
+  RB(f);
   assert_int_equal(np, 0);
   /* The masked search finds buyer messages by their masked text only. */
   expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "4155550199", .fts_masked = true}, NONE);
@@ -1230,8 +1046,8 @@ static void test_thread_list_cursor(void **state) {
     R(f);
     st_thread *l;
     size_t n;
-    OK(OPS(f)->thread_list(f->s, &q, f->a, &l, &n));
-    store_rollback(f->s);
+    OK(OP(f, thread_list)(f->s, &q, f->a, &l, &n));
+    RB(f);
     assert_true(n <= 3);
     for (size_t i = 0; i < n; i++) got[k++] = l[i].id;
     if (n < 3) break;
@@ -1245,8 +1061,8 @@ static void test_thread_list_cursor(void **state) {
   R(f);
   st_thread *l;
   size_t n;
-  OK(OPS(f)->thread_list(f->s, &all, f->a, &l, &n));
-  store_rollback(f->s);
+  OK(OP(f, thread_list)(f->s, &all, f->a, &l, &n));
+  RB(f);
   assert_int_equal(n, 7);
 }
 
@@ -1256,25 +1072,25 @@ static void test_transactions(void **state) {
   fx *f = *state;
   world(f);
   R(f);
-  OK(OPS(f)->ping(f->s));
-  store_rollback(f->s);
+  OK(OP(f, ping)(f->s));
+  RB(f);
   /* Rolled back: gone. */
   W(f);
   st_buyer b = {.id = "B7", .name = "Temp", .locale = "en-US"};
-  OK(OPS(f)->buyer_put(f->s, &b));
-  store_rollback(f->s);
+  OK(OP(f, buyer_put)(f->s, &b));
+  RB(f);
   R(f);
   st_buyer g;
-  assert_int_equal(OPS(f)->buyer_get(f->s, "B7", f->a, &g), PL_ENOTFOUND);
-  store_rollback(f->s);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B7", f->a, &g), PL_ENOTFOUND);
+  RB(f);
   /* Its own writes are visible inside the transaction. */
   W(f);
-  OK(OPS(f)->buyer_put(f->s, &b));
-  OK(OPS(f)->buyer_get(f->s, "B7", f->a, &g));
+  OK(OP(f, buyer_put)(f->s, &b));
+  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
   C(f);
   R(f);
-  OK(OPS(f)->buyer_get(f->s, "B7", f->a, &g));
-  store_rollback(f->s);
+  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
+  RB(f);
 }
 
 /* Pages of a thread (GET /v1/threads/{id}): newest first from the store, returned oldest
@@ -1293,46 +1109,46 @@ static void test_message_page(void **state) {
   id[3] = add_msg(f, t, "S1", "seller", "s3", "delivered", T0 + 30); /* same second: by id */
   st_message note = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "note",
                      .text = "internal", .at = T0 + 40};
-  OK(OPS(f)->message_insert(f->s, &note));
+  OK(OP(f, message_insert)(f->s, &note));
   st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = "status",
                  .value = "delivered", .actor = "test", .at = T0 + 40};
-  OK(OPS(f)->event_insert(f->s, &ev));
+  OK(OP(f, event_insert)(f->s, &ev));
   id[4] = note.id;
   id[5] = add_msg(f, t, "S1", "buyer", "b5", "delivered", T0 + 50);
   st_message ooo = {.thread_id = t, .seller_id = "S1", .direction = "buyer", .kind = "auto_reply",
                     .text = "on vacation", .at = T0 + 60}; /* the buyer's out-of-office: not theirs to see */
-  OK(OPS(f)->message_insert(f->s, &ooo));
+  OK(OP(f, message_insert)(f->s, &ooo));
   C(f);
   st_message *m, before;
   size_t n;
   bool more;
   R(f);
-  OK(OPS(f)->message_page(f->s, t, NULL, false, 4, f->a, &m, &n, &more));
+  OK(OP(f, message_page)(f->s, t, NULL, false, 4, f->a, &m, &n, &more));
   assert_int_equal(n, 4);
   assert_true(more);
   assert_int_equal(m[0].id, id[3]);
   assert_int_equal(m[1].id, id[4]);
   assert_int_equal(m[2].id, id[5]);
   assert_int_equal(m[3].id, ooo.id);
-  OK(OPS(f)->message_get(f->s, id[3], f->a, &before));
-  OK(OPS(f)->message_page(f->s, t, &before, false, 3, f->a, &m, &n, &more));
+  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_page)(f->s, t, &before, false, 3, f->a, &m, &n, &more));
   assert_int_equal(n, 3);
   assert_false(more);
   assert_int_equal(m[0].id, id[0]);
   assert_int_equal(m[2].id, id[2]);
   /* the buyer's view: b0, b2, s3, b5 */
-  OK(OPS(f)->message_page(f->s, t, NULL, true, 2, f->a, &m, &n, &more));
+  OK(OP(f, message_page)(f->s, t, NULL, true, 2, f->a, &m, &n, &more));
   assert_int_equal(n, 2);
   assert_true(more);
   assert_int_equal(m[0].id, id[3]);
   assert_int_equal(m[1].id, id[5]);
-  OK(OPS(f)->message_get(f->s, id[3], f->a, &before));
-  OK(OPS(f)->message_page(f->s, t, &before, true, 5, f->a, &m, &n, &more));
+  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_page)(f->s, t, &before, true, 5, f->a, &m, &n, &more));
   assert_int_equal(n, 2);
   assert_false(more);
   assert_int_equal(m[0].id, id[0]);
   assert_int_equal(m[1].id, id[2]);
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* Limits, unattached uploads and idempotency keys (store_*_limits.c). */
@@ -1345,60 +1161,60 @@ static void test_limits_and_keys(void **state) {
    * allowance never passes; what a rolled-back transaction took is back */
   W(f);
   for (int i = 0; i < 3; i++) {
-    OK(OPS(f)->rate_take_n(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+    OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
     assert_true(ok);
   }
-  OK(OPS(f)->rate_take_n(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
   assert_false(ok);
   assert_true(retry > 19.9 && retry < 20.1);
-  OK(OPS(f)->rate_take_n(f->s, "buyer:B2", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "buyer:B2", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
   assert_true(ok); /* another party's bucket */
-  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 101, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 101, &ok, &retry));
   assert_false(ok);
-  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 60, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 60, &ok, &retry));
   assert_true(ok);
   C(f);
   W(f);
-  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
   assert_true(ok);
-  store_rollback(f->s);
+  RB(f);
   W(f);
-  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
   assert_true(ok); /* the rolled-back 40 were not taken */
-  OK(OPS(f)->rate_take_n(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 1, &ok, &retry));
+  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 1, &ok, &retry));
   assert_false(ok);
   C(f);
 
   /* idempotency keys: claimed once, then the row; finished; released; swept by age */
   st_idem row;
   W(f);
-  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
   assert_true(ok);
-  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp2", T0 + 1, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp2", T0 + 1, f->a, &ok, &row));
   assert_false(ok);
   assert_string_equal(row.fingerprint, "fp1");
   assert_int_equal(row.status, 0);
   assert_null(row.body);
-  OK(OPS(f)->idem_claim(f->s, "agent:7", "k1", "fp1", T0, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "agent:7", "k1", "fp1", T0, f->a, &ok, &row));
   assert_true(ok); /* another principal */
-  OK(OPS(f)->idem_finish(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
-  OK(OPS(f)->idem_release(f->s, "agent:7", "k1"));
+  OK(OP(f, idem_finish)(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
+  OK(OP(f, idem_release)(f->s, "agent:7", "k1"));
   C(f);
   W(f);
-  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
-  store_rollback(f->s);
+  OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  RB(f);
   W(f);
-  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
   assert_false(ok);
   assert_int_equal(row.status, 201);
   assert_string_equal(row.body, "{\"a\":1}");
   assert_int_equal(row.created_at, T0);
-  OK(OPS(f)->idem_claim(f->s, "agent:7", "k1", "fp9", T0 + 10, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "agent:7", "k1", "fp9", T0 + 10, f->a, &ok, &row));
   assert_true(ok); /* released: free again */
   int64_t n;
-  OK(OPS(f)->idem_sweep(f->s, T0 + 5, &n));
+  OK(OP(f, idem_sweep)(f->s, T0 + 5, &n));
   assert_int_equal(n, 1);
-  OK(OPS(f)->idem_claim(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
+  OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
   assert_true(ok);
   C(f);
 
@@ -1416,18 +1232,18 @@ static void test_limits_and_keys(void **state) {
   a4.sha256 = "cccc";
   a4.created_at = T0 + 500;
   W(f);
-  OK(OPS(f)->attachment_put(f->s, &a1));
-  OK(OPS(f)->attachment_put(f->s, &a2));
-  OK(OPS(f)->attachment_put(f->s, &a3));
-  OK(OPS(f)->attachment_put(f->s, &a4));
+  OK(OP(f, attachment_put)(f->s, &a1));
+  OK(OP(f, attachment_put)(f->s, &a2));
+  OK(OP(f, attachment_put)(f->s, &a3));
+  OK(OP(f, attachment_put)(f->s, &a4));
   int64_t m = add_msg(f, t, "S1", "seller", "with a file", "delivered", T0);
-  OK(OPS(f)->attachment_link(f->s, m, t, "S1", "A1", 0));
+  OK(OP(f, attachment_link)(f->s, m, t, "S1", "A1", 0));
   C(f);
   st_attachment *old;
   size_t k;
   R(f);
-  OK(OPS(f)->attachment_orphans(f->s, T0 + 100, 10, f->a, &old, &k));
-  store_rollback(f->s);
+  OK(OP(f, attachment_orphans)(f->s, T0 + 100, 10, f->a, &old, &k));
+  RB(f);
   assert_int_equal(k, 2);
   bool seen2 = false, seen3 = false;
   for (size_t i = 0; i < k; i++) {
@@ -1437,20 +1253,137 @@ static void test_limits_and_keys(void **state) {
   assert_true(seen2 && seen3);
   bool unused;
   W(f);
-  OK(OPS(f)->attachment_delete(f->s, "A2", "aaaa", &unused));
+  OK(OP(f, attachment_delete)(f->s, "A2", "aaaa", &unused));
   assert_false(unused); /* A1, attached, shares the bytes */
-  OK(OPS(f)->attachment_delete(f->s, "A3", "bbbb", &unused));
+  OK(OP(f, attachment_delete)(f->s, "A3", "bbbb", &unused));
   assert_true(unused);
-  assert_int_equal(OPS(f)->attachment_delete(f->s, "A1", "aaaa", &unused), PL_ECONFLICT);
+  assert_int_equal(OP(f, attachment_delete)(f->s, "A1", "aaaa", &unused), PL_ECONFLICT);
   C(f);
   R(f);
   st_attachment g;
-  OK(OPS(f)->attachment_get(f->s, "A1", false, f->a, &g));
-  assert_int_equal(OPS(f)->attachment_get(f->s, "A2", false, f->a, &g), PL_ENOTFOUND);
-  OK(OPS(f)->attachment_orphans(f->s, T0 + 1000, 10, f->a, &old, &k));
-  store_rollback(f->s);
+  OK(OP(f, attachment_get)(f->s, "A1", false, f->a, &g));
+  assert_int_equal(OP(f, attachment_get)(f->s, "A2", false, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, attachment_orphans)(f->s, T0 + 1000, 10, f->a, &old, &k));
+  RB(f);
   assert_int_equal(k, 1);
   assert_string_equal(old[0].id, "A4");
+}
+
+
+/* An inbox search by ASIN reads only the seller's own order items: an item row of
+ * another seller never brings a thread into this seller's results, whatever order it
+ * names (queries on seller-owned rows filter by seller, so that the schema can be
+ * distributed by seller). */
+static void test_thread_list_asin_scope(void **state) {
+  fx *f = *state;
+  inbox x = make_inbox(f);
+  assert_true(raw_exec(f, "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity)"
+                          " VALUES ('112-A', 'S2', 7, 'B0FOREIGN1', 'Not ours', 1)"));
+  expect_list(f, (st_thread_query){.seller_id = "S1", .asin = "B0FOREIGN1"}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .asin = "B0AAA0000A"}, IDS(x.a));
+  expect_list(f, (st_thread_query){.seller_id = "S2", .asin = "B0AAA0000A"}, NONE);
+  expect_list(f, (st_thread_query){.seller_id = "S2", .asin = "B0AAA0000E"}, IDS(x.e));
+}
+
+/* Attachments as messages carry them: the readable record of a content, a thread's
+ * attachments by message and position, the messages carrying one; idempotency rows read
+ * back as stored. */
+static void test_attachment_links(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "111-0000000-0000002", "S1", "B1", "B0A", T0);
+  put_order(f, "111-0000000-0000003", "S2", "B1", "B0B", T0);
+  int64_t t = new_thread(f, "S1", "B1", "111-0000000-0000002", NULL, T0);
+  int64_t u = new_thread(f, "S2", "B1", "111-0000000-0000003", NULL, T0);
+  st_attachment unread = {.id = "A0", .seller_id = "S1", .uploader = "agent:1", .name = "scan.pdf",
+                          .kind = "pdf", .sha256 = "ab12", .size = 10, .readable = false,
+                          .reason = "encrypted", .created_at = T0};
+  st_attachment a1 = {.id = "A1", .seller_id = "S1", .uploader = "agent:1", .name = "label.pdf",
+                      .kind = "pdf", .sha256 = "ab12", .size = 10, .readable = true,
+                      .segments_json = "[{\"page\":1,\"source\":\"text\",\"text\":\"hello\"}]",
+                      .created_at = T0 + 1};
+  st_attachment a2 = {.id = "A2", .buyer_id = "B1", .uploader = "buyer:B1", .name = "photo.png",
+                      .kind = "png", .sha256 = "cd34", .size = 20, .readable = true, .created_at = T0 + 2};
+  W(f);
+  OK(OP(f, attachment_put)(f->s, &unread));
+  OK(OP(f, attachment_put)(f->s, &a1));
+  OK(OP(f, attachment_put)(f->s, &a2));
+  int64_t m1 = add_msg(f, t, "S1", "seller", "two files", "delivered", T0 + 10);
+  int64_t m2 = add_msg(f, t, "S1", "buyer", "one file", "delivered", T0 + 20);
+  int64_t m3 = add_msg(f, u, "S2", "buyer", "same photo elsewhere", "delivered", T0 + 30);
+  OK(OP(f, attachment_link)(f->s, m1, t, "S1", "A2", 1));
+  OK(OP(f, attachment_link)(f->s, m1, t, "S1", "A1", 0));
+  OK(OP(f, attachment_link)(f->s, m2, t, "S1", "A2", 0));
+  OK(OP(f, attachment_link)(f->s, m3, u, "S2", "A2", 0));
+  assert_int_equal(OP(f, attachment_link)(f->s, m1, t, "S1", "A1", 2), PL_EEXIST);
+  C(f);
+  R(f);
+  st_attachment g;
+  /* the readable record of the content, with its text; none for unknown content */
+  OK(OP(f, attachment_find_sha)(f->s, "ab12", f->a, &g));
+  assert_string_equal(g.id, "A1");
+  assert_true(g.readable);
+  assert_non_null(strstr(g.segments_json, "hello"));
+  assert_int_equal(OP(f, attachment_find_sha)(f->s, "ffff", f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, attachment_get)(f->s, "A0", true, f->a, &g));
+  assert_false(g.readable);
+  assert_string_equal(g.reason, "encrypted");
+  OK(OP(f, attachment_get)(f->s, "A2", false, f->a, &g));
+  assert_null(g.seller_id);
+  assert_string_equal(g.buyer_id, "B1");
+  assert_null(g.segments_json);
+  /* a thread's attachments: by message, then position; another thread's are not there */
+  st_msg_attachment *l;
+  size_t n;
+  OK(OP(f, attachment_list_thread)(f->s, t, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(l[0].message_id, m1);
+  assert_string_equal(l[0].id, "A1");
+  assert_string_equal(l[0].name, "label.pdf");
+  assert_string_equal(l[0].kind, "pdf");
+  assert_int_equal(l[0].size, 10);
+  assert_int_equal(l[1].message_id, m1);
+  assert_string_equal(l[1].id, "A2");
+  assert_int_equal(l[2].message_id, m2);
+  for (size_t i = 0; i < n; i++) assert_int_equal(l[i].thread_id, t);
+  OK(OP(f, attachment_list_thread)(f->s, u, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].message_id, m3);
+  OK(OP(f, attachment_list_thread)(f->s, u + 100, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  /* the messages carrying one */
+  OK(OP(f, attachment_uses)(f->s, "A2", f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(l[0].message_id, m1);
+  assert_int_equal(l[1].message_id, m2);
+  assert_int_equal(l[2].message_id, m3);
+  assert_int_equal(l[2].thread_id, u);
+  OK(OP(f, attachment_uses)(f->s, "A0", f->a, &l, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+
+  /* idem_get: the row as claimed, then as finished; none for another principal */
+  st_idem row;
+  bool claimed;
+  W(f);
+  OK(OP(f, idem_claim)(f->s, "agent:1", "key-1", "fp", T0, f->a, &claimed, &row));
+  assert_true(claimed);
+  OK(OP(f, idem_get)(f->s, "agent:1", "key-1", f->a, &row));
+  assert_string_equal(row.principal, "agent:1");
+  assert_string_equal(row.key, "key-1");
+  assert_string_equal(row.fingerprint, "fp");
+  assert_int_equal(row.status, 0);
+  assert_null(row.body);
+  OK(OP(f, idem_finish)(f->s, "agent:1", "key-1", 202, "{\"ok\":true}"));
+  C(f);
+  R(f);
+  OK(OP(f, idem_get)(f->s, "agent:1", "key-1", f->a, &row));
+  assert_int_equal(row.status, 202);
+  assert_string_equal(row.body, "{\"ok\":true}");
+  assert_int_equal(row.created_at, T0);
+  assert_int_equal(OP(f, idem_get)(f->s, "agent:2", "key-1", f->a, &row), PL_ENOTFOUND);
+  assert_int_equal(OP(f, idem_get)(f->s, "agent:1", "key-2", f->a, &row), PL_ENOTFOUND);
+  RB(f);
 }
 
 /* Several threads write into one conversation at once: every write lands once and the
@@ -1476,27 +1409,27 @@ static void *work(void *arg) {
     st_thread t;
     char text[64];
     snprintf(text, sizeof text, "worker %d message %d", w->n, i);
-    pl_err e = OPS(f)->thread_get(f->s, w->thread, a, &t);
+    pl_err e = OP(f, thread_get)(f->s, w->thread, a, &t);
     st_message m = {.thread_id = w->thread, .seller_id = "S1", .direction = "buyer",
                     .kind = "message", .text = text, .at = T0 + i};
-    if (!e) e = OPS(f)->message_insert(f->s, &m);
+    if (!e) e = OP(f, message_insert)(f->s, &m);
     if (!e) {
       t.waiting++; /* a summary computed from what was read */
-      e = OPS(f)->thread_update(f->s, &t);
+      e = OP(f, thread_update)(f->s, &t);
     }
     st_audit au = {.seller_id = "S1", .actor = "w", .action = "message.buyer", .subject = "conc",
                    .detail_json = "{}", .at = T0 + i};
-    if (!e) e = OPS(f)->audit_append(f->s, &au);
+    if (!e) e = OP(f, audit_append)(f->s, &au);
     if (e) {
-      store_rollback(f->s);
+      RB(f);
       w->errors++;
     } else if (store_commit(f->s)) {
       w->errors++;
     }
     /* A read transaction between the writes, beside the other threads' writes. */
     if (!store_begin(f->s, false)) {
-      if (OPS(f)->ping(f->s)) w->errors++;
-      store_rollback(f->s);
+      if (OP(f, ping)(f->s)) w->errors++;
+      RB(f);
     }
   }
   pl_arena_free(a);
@@ -1597,8 +1530,8 @@ static void test_group_commit(void **state) {
   uint64_t before = syncs;
   R(f);
   st_buyer b;
-  OK(OPS(f)->buyer_get(f->s, "Group 3", f->a, &b));
-  store_rollback(f->s);
+  OK(OP(f, buyer_get)(f->s, "Group 3", f->a, &b));
+  RB(f);
   sq__group_commit_counts(f->s, &committed, &synced, &syncs);
   assert_int_equal(syncs, before);
   /* and everything is there after the store is closed and opened again */
@@ -1609,9 +1542,9 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < GC_WRITERS; i++) {
     char name[32];
     snprintf(name, sizeof name, "Group %d", i);
-    OK(OPS(f)->buyer_get(f->s, name, f->a, &b));
+    OK(OP(f, buyer_get)(f->s, name, f->a, &b));
   }
-  store_rollback(f->s);
+  RB(f);
 }
 
 /* ---- batches (SQLite) ------------------------------------------------------------------ */
@@ -1661,7 +1594,7 @@ static void test_batch(void **state) {
   W(f);
   st_buyer first = {.id = "Batch 0", .name = "Batch 0", .locale = "en-US", .email_sealed = "x",
                     .email_hash = "Batch 0"};
-  OK(OPS(f)->buyer_put(f->s, &first));
+  OK(OP(f, buyer_put)(f->s, &first));
   batch_writer w[3] = {{.f = f, .name = "Batch 1"}, {.f = f, .name = "Batch 2", .undo = true},
                        {.f = f, .name = "Batch 3"}};
   pthread_t th[3];
@@ -1688,15 +1621,15 @@ static void test_batch(void **state) {
   assert_int_equal(n1 - n0, 1);
   R(f);
   st_buyer b;
-  OK(OPS(f)->buyer_get(f->s, "Batch 0", f->a, &b));
-  OK(OPS(f)->buyer_get(f->s, "Batch 1", f->a, &b));
-  assert_int_equal(OPS(f)->buyer_get(f->s, "Batch 2", f->a, &b), PL_ENOTFOUND);
-  OK(OPS(f)->buyer_get(f->s, "Batch 3", f->a, &b));
-  store_rollback(f->s);
+  OK(OP(f, buyer_get)(f->s, "Batch 0", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Batch 1", f->a, &b));
+  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", f->a, &b), PL_ENOTFOUND);
+  OK(OP(f, buyer_get)(f->s, "Batch 3", f->a, &b));
+  RB(f);
   /* a read-only transaction cannot write: it runs on a reader connection */
   R(f);
-  assert_int_not_equal(OPS(f)->buyer_put(f->s, &first), PL_OK);
-  store_rollback(f->s);
+  assert_int_not_equal(OP(f, buyer_put)(f->s, &first), PL_OK);
+  RB(f);
 }
 
 static void test_concurrent(void **state) {
@@ -1714,11 +1647,11 @@ static void test_concurrent(void **state) {
   for (int i = 0; i < WORKERS; i++) assert_int_equal(w[i].errors, 0);
   R(f);
   st_thread t;
-  OK(OPS(f)->thread_get(f->s, t1, f->a, &t));
+  OK(OP(f, thread_get)(f->s, t1, f->a, &t));
   st_message *l;
   size_t n;
-  OK(OPS(f)->message_list(f->s, t1, f->a, &l, &n));
-  store_rollback(f->s);
+  OK(OP(f, message_list)(f->s, t1, f->a, &l, &n));
+  RB(f);
   assert_int_equal(n, WORKERS * ROUNDS);
   assert_int_equal(t.waiting, WORKERS * ROUNDS);
   check_chain(f, "conc", WORKERS * ROUNDS);
@@ -1774,6 +1707,8 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_index_savepoints, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_thread_list_seller_index, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
+  cmocka_unit_test_setup_teardown(test_thread_list_asin_scope, setup, teardown), \
+  cmocka_unit_test_setup_teardown(test_attachment_links, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_message_page, setup, teardown),         \
@@ -1783,8 +1718,9 @@ int main(void) {
   const struct CMUnitTest sqlite_tests[] = {BACKEND_TESTS(setup_sqlite),
                                             cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown),
                                             cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown),
-                                            cmocka_unit_test_setup_teardown(test_statement_slots, setup_sqlite, teardown)};
-  int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, NULL, NULL);
+                                            cmocka_unit_test_setup_teardown(test_statement_slots, setup_sqlite, teardown),
+                                            cmocka_unit_test(test_every_entry_called)};
+  int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, reset_calls, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");
   if (!pg_base || !*pg_base) {
     printf("store.pg: skipped (set PARLEY_TEST_PG_URL, see scripts/pg-test.sh)\n");
@@ -1794,6 +1730,7 @@ int main(void) {
       BACKEND_TESTS(setup_pg),
       cmocka_unit_test(test_pg_url),
       cmocka_unit_test_setup_teardown(test_pg_two_nodes, setup_pg, teardown),
+      cmocka_unit_test(test_every_entry_called),
   };
-  return rc | cmocka_run_group_tests_name("store.pg", pg_tests, NULL, NULL);
+  return rc | cmocka_run_group_tests_name("store.pg", pg_tests, reset_calls, NULL);
 }

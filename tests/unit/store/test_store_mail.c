@@ -1,0 +1,361 @@
+/* test_store_mail.c - the store's e-mail and integration entries on every backend: the
+ * outbox and its claims, the look-ups of inbound mail (aliases, addresses, agents by
+ * name), SP-API credentials and upload destinations, and the bus between the nodes of
+ * one database (PostgreSQL; SQLite has none). */
+#include <errno.h>
+#include <time.h>
+
+#define STORE_PART MAIL
+#include "store_fixture.h"
+
+/* ---- the outbox ------------------------------------------------------------------------ */
+
+static int64_t outbox_msg(fx *f, int64_t t, pl_time at) {
+  return add_msg(f, t, "S1", "seller", "your parcel left", "delivered", at);
+}
+
+/* Claims take due pending mails oldest first, at most limit, and move them out of the way
+ * until the claim ends; an update writes the delivery's outcome. */
+static void test_outbox(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  W(f);
+  int64_t m = outbox_msg(f, t, T0);
+  st_outbox o[3] = {
+      {.seller_id = "S1", .message_id = m, .kind = "forward", .next_at = T0 + 20, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = "refusal", .next_at = T0 + 10, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = "forward", .next_at = T0 + 500, .created_at = T0},
+  };
+  for (int i = 0; i < 3; i++) {
+    OK(OP(f, outbox_add)(f->s, &o[i]));
+    assert_true(o[i].id > 0);
+    if (i) assert_true(o[i].id > o[i - 1].id);
+  }
+  C(f);
+  st_outbox *l;
+  size_t n;
+  /* nothing due yet */
+  W(f);
+  OK(OP(f, outbox_claim)(f->s, T0 + 5, T0 + 65, 10, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  C(f);
+  /* due: the two oldest by due time, one at a time */
+  W(f);
+  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, o[1].id);
+  assert_string_equal(l[0].kind, "refusal");
+  assert_string_equal(l[0].state, "pending");
+  assert_string_equal(l[0].seller_id, "S1");
+  assert_int_equal(l[0].message_id, m);
+  assert_int_equal(l[0].attempts, 0);
+  assert_int_equal(l[0].next_at, T0 + 90); /* claimed until */
+  assert_int_equal(l[0].created_at, T0);
+  assert_null(l[0].last_error);
+  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, o[0].id);
+  /* claimed: not taken again before the claim ends */
+  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  C(f);
+  /* one sent, one failed for a retry later */
+  W(f);
+  st_outbox sent = {.id = o[1].id, .state = "sent", .attempts = 1, .next_at = T0 + 90, .sent_at = T0 + 31};
+  OK(OP(f, outbox_update)(f->s, &sent));
+  st_outbox retry = {.id = o[0].id, .state = "pending", .attempts = 1, .next_at = T0 + 300,
+                     .last_error = "451 4.3.0 try again later"};
+  OK(OP(f, outbox_update)(f->s, &retry));
+  C(f);
+  /* a claim that ended comes back; a sent mail never does */
+  W(f);
+  OK(OP(f, outbox_claim)(f->s, T0 + 1000, T0 + 1060, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, o[0].id);
+  assert_int_equal(l[0].attempts, 1);
+  assert_string_equal(l[0].last_error, "451 4.3.0 try again later");
+  assert_int_equal(l[1].id, o[2].id);
+  RB(f);
+  /* a rolled-back claim did not move them */
+  W(f);
+  OK(OP(f, outbox_claim)(f->s, T0 + 300, T0 + 360, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, o[0].id);
+  st_outbox failed = {.id = o[0].id, .state = "failed", .attempts = 5, .next_at = T0 + 360,
+                      .last_error = "550 5.1.1 no such user"};
+  OK(OP(f, outbox_update)(f->s, &failed));
+  C(f);
+  W(f);
+  OK(OP(f, outbox_claim)(f->s, T0 + 100000, T0 + 100060, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, o[2].id);
+  RB(f);
+}
+
+/* ---- look-ups of inbound mail --------------------------------------------------------- */
+
+static void test_mail_lookups(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  int64_t maya1, maya2, sam, maya_s2;
+  OK(OP(f, agent_add)(f->s, &ag, &maya1));
+  OK(OP(f, agent_add)(f->s, &ag, &maya2)); /* a second Maya at S1 */
+  ag.name = "Sam";
+  OK(OP(f, agent_add)(f->s, &ag, &sam));
+  st_agent other = {.seller_id = "S2", .name = "Maya", .role = "owner"};
+  OK(OP(f, agent_add)(f->s, &other, &maya_s2));
+  /* a buyer sharing B1's address hash (two accounts of one person) */
+  st_buyer b0 = {.id = "B0", .name = "Jane Again", .locale = "en-US", .email_hash = "h1"};
+  OK(OP(f, buyer_put)(f->s, &b0));
+  C(f);
+  R(f);
+  char *mp, *buyer, *seller;
+  OK(OP(f, alias_find)(f->s, "b2s1@relay.example.com", f->a, &mp, &buyer, &seller));
+  assert_string_equal(mp, MP);
+  assert_string_equal(buyer, "B2");
+  assert_string_equal(seller, "S1");
+  OK(OP(f, alias_find)(f->s, "b1s2@relay.example.com", f->a, &mp, &buyer, &seller));
+  assert_string_equal(buyer, "B1");
+  assert_string_equal(seller, "S2");
+  assert_int_equal(OP(f, alias_find)(f->s, "nobody@relay.example.com", f->a, &mp, &buyer, &seller),
+                   PL_ENOTFOUND);
+  /* a seller's alias is not a buyer's, and the other way round */
+  assert_int_equal(OP(f, alias_find)(f->s, "s1@relay.example.com", f->a, &mp, &buyer, &seller),
+                   PL_ENOTFOUND);
+  st_seller sl;
+  OK(OP(f, seller_find_alias)(f->s, "s2@relay.example.com", f->a, &sl));
+  assert_string_equal(sl.id, "S2");
+  assert_string_equal(sl.name, "Other Shop");
+  assert_string_equal(sl.marketplace_id, MP);
+  OK(OP(f, seller_find_alias)(f->s, "s1@relay.example.com", f->a, &sl));
+  assert_string_equal(sl.id, "S1");
+  assert_string_equal(sl.email_sealed, "sealed1");
+  assert_int_equal(OP(f, seller_find_alias)(f->s, "b1s1@relay.example.com", f->a, &sl), PL_ENOTFOUND);
+  /* a buyer by address hash: the lowest id when several share it */
+  st_buyer b;
+  OK(OP(f, buyer_find_email)(f->s, "h2", f->a, &b));
+  assert_string_equal(b.id, "B2");
+  assert_true(b.opt_out);
+  assert_string_equal(b.email_sealed, "y");
+  OK(OP(f, buyer_find_email)(f->s, "h1", f->a, &b));
+  assert_string_equal(b.id, "B0");
+  assert_int_equal(OP(f, buyer_find_email)(f->s, "h9", f->a, &b), PL_ENOTFOUND);
+  /* an agent by name within the seller: the lowest id */
+  st_agent g;
+  OK(OP(f, agent_find)(f->s, "S1", "Maya", f->a, &g));
+  assert_int_equal(g.id, maya1);
+  assert_string_equal(g.seller_id, "S1");
+  assert_string_equal(g.role, "agent");
+  OK(OP(f, agent_find)(f->s, "S2", "Maya", f->a, &g));
+  assert_int_equal(g.id, maya_s2);
+  assert_string_equal(g.role, "owner");
+  OK(OP(f, agent_find)(f->s, "S1", "Sam", f->a, &g));
+  assert_int_equal(g.id, sam);
+  assert_int_equal(OP(f, agent_find)(f->s, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_find)(f->s, "S1", "maya", f->a, &g), PL_ENOTFOUND);
+  RB(f);
+  (void)maya2;
+}
+
+/* ---- SP-API -------------------------------------------------------------------------- */
+
+static void test_spapi(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "app", .role = "agent"};
+  int64_t a1, a2;
+  OK(OP(f, agent_add)(f->s, &ag, &a1));
+  OK(OP(f, agent_add)(f->s, &ag, &a2));
+  st_spapi_client c = {.client_id = "amzn1.application-oa2-client.1", .seller_id = "S1", .agent_id = a1,
+                       .secret_hash = "sec1", .refresh_hash = "ref1", .created_at = T0};
+  OK(OP(f, spapi_client_put)(f->s, &c));
+  C(f);
+  R(f);
+  st_spapi_client g;
+  OK(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
+  assert_string_equal(g.seller_id, "S1");
+  assert_int_equal(g.agent_id, a1);
+  assert_string_equal(g.secret_hash, "sec1");
+  assert_string_equal(g.refresh_hash, "ref1");
+  assert_int_equal(g.created_at, T0);
+  OK(OP(f, spapi_client_get)(f->s, NULL, "S1", f->a, &g));
+  assert_string_equal(g.client_id, "amzn1.application-oa2-client.1");
+  assert_int_equal(OP(f, spapi_client_get)(f->s, NULL, "S2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.9", NULL, f->a, &g),
+                   PL_ENOTFOUND);
+  RB(f);
+  /* rotated: the secrets and agent are replaced, the seller and creation time stay */
+  W(f);
+  st_spapi_client rot = {.client_id = "amzn1.application-oa2-client.1", .seller_id = "S2", .agent_id = a2,
+                         .secret_hash = "sec2", .refresh_hash = "ref2", .created_at = T0 + 99};
+  OK(OP(f, spapi_client_put)(f->s, &rot));
+  C(f);
+  R(f);
+  OK(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
+  assert_string_equal(g.seller_id, "S1");
+  assert_int_equal(g.agent_id, a2);
+  assert_string_equal(g.secret_hash, "sec2");
+  assert_string_equal(g.refresh_hash, "ref2");
+  assert_int_equal(g.created_at, T0);
+  RB(f);
+
+  /* upload destinations: announced, then given their attachment */
+  st_spapi_upload u = {.id = "up-1", .seller_id = "S1", .resource = "/messaging/v1/orders/112-1",
+                       .content_md5 = "1B2M2Y8AsgTpgAmY7PhCfg==", .content_type = "application/pdf",
+                       .created_at = T0, .expires_at = T0 + 900};
+  W(f);
+  OK(OP(f, spapi_upload_put)(f->s, &u));
+  C(f);
+  R(f);
+  st_spapi_upload gu;
+  OK(OP(f, spapi_upload_get)(f->s, "up-1", f->a, &gu));
+  assert_string_equal(gu.seller_id, "S1");
+  assert_string_equal(gu.resource, "/messaging/v1/orders/112-1");
+  assert_string_equal(gu.content_md5, "1B2M2Y8AsgTpgAmY7PhCfg==");
+  assert_string_equal(gu.content_type, "application/pdf");
+  assert_null(gu.attachment_id);
+  assert_int_equal(gu.created_at, T0);
+  assert_int_equal(gu.expires_at, T0 + 900);
+  assert_int_equal(OP(f, spapi_upload_get)(f->s, "up-2", f->a, &gu), PL_ENOTFOUND);
+  RB(f);
+  st_attachment att = {.id = "A000000000000000000000001", .seller_id = "S1", .uploader = "agent:1",
+                       .name = "x.pdf", .kind = "pdf", .sha256 = "ee", .size = 1, .created_at = T0};
+  W(f);
+  OK(OP(f, attachment_put)(f->s, &att));
+  u.attachment_id = att.id;
+  u.content_type = "text/plain"; /* only the attachment changes */
+  OK(OP(f, spapi_upload_put)(f->s, &u));
+  C(f);
+  R(f);
+  OK(OP(f, spapi_upload_get)(f->s, "up-1", f->a, &gu));
+  assert_string_equal(gu.attachment_id, att.id);
+  assert_string_equal(gu.content_type, "application/pdf");
+  RB(f);
+}
+
+/* ---- the bus ---------------------------------------------------------------------------- */
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  char got[16][64]; /* payloads heard, but pings */
+  size_t n;
+  bool pinged;      /* a ping was heard */
+} inbox_bus;
+
+static void bus_deliver(void *ctx, const char *payload) {
+  inbox_bus *b = ctx;
+  if (!payload) return; /* "some may have been missed": nothing to check here */
+  pthread_mutex_lock(&b->mu);
+  if (!strncmp(payload, "ping", 4)) b->pinged = true;
+  else if (b->n < 16) snprintf(b->got[b->n++], 64, "%s", payload);
+  pthread_cond_broadcast(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+/* Waits until b holds `want` payloads (not pings), at most 20 s. */
+static bool bus_wait(inbox_bus *b, size_t want) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 20;
+  pthread_mutex_lock(&b->mu);
+  while (b->n < want)
+    if (pthread_cond_timedwait(&b->cv, &b->mu, &until) == ETIMEDOUT) break;
+  bool ok = b->n >= want;
+  pthread_mutex_unlock(&b->mu);
+  return ok;
+}
+
+/* Until the listener of b hears a ping sent through s: both nodes' listeners are then up. */
+static void bus_handshake(store *s, inbox_bus *b) {
+  for (int i = 0; i < 400; i++) {
+    char ping[32];
+    snprintf(ping, sizeof ping, "ping %d", i);
+    s->ops->bus_send(s, ping);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 50 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&b->mu);
+    while (!b->pinged)
+      if (pthread_cond_timedwait(&b->cv, &b->mu, &until) == ETIMEDOUT) break;
+    bool heard = b->pinged;
+    pthread_mutex_unlock(&b->mu);
+    if (heard) return;
+  }
+  fail_msg("the bus carried no ping in 20 s");
+}
+
+/* Two nodes on one database: what either sends reaches both, in order; an oversized
+ * payload is dropped; a node has one bus at a time. */
+static void test_bus(void **state) {
+  fx *f = *state;
+  if (!f->pg) {
+    OP_ABSENT(f, bus_start);
+    OP_ABSENT(f, bus_send);
+    OP_ABSENT(f, bus_stop);
+    return;
+  }
+  store *other;
+  pl_detail d = {0};
+  OK(store_open(f->url, &other, &d));
+  inbox_bus a = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  inbox_bus b = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+  OK(OP(f, bus_start)(f->s, bus_deliver, &a));
+  assert_int_equal(OP(f, bus_start)(f->s, bus_deliver, &a), PL_EEXIST);
+  OK(other->ops->bus_start(other, bus_deliver, &b));
+  bus_handshake(other, &a);
+  bus_handshake(f->s, &b);
+  char big[8200];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  OP(f, bus_send)(f->s, big); /* above 7900 bytes: never sent */
+  OP(f, bus_send)(f->s, "{\"thread\":1}");
+  other->ops->bus_send(other, "{\"thread\":2}");
+  assert_true(bus_wait(&a, 2));
+  assert_true(bus_wait(&b, 2));
+  /* each node hears its own and the other's; the big one never came */
+  for (int k = 0; k < 2; k++) {
+    inbox_bus *x = k ? &b : &a;
+    bool one = false, two = false;
+    for (size_t i = 0; i < x->n; i++) {
+      one |= !strcmp(x->got[i], "{\"thread\":1}");
+      two |= !strcmp(x->got[i], "{\"thread\":2}");
+      assert_true(strlen(x->got[i]) < 63);
+    }
+    assert_true(one && two);
+  }
+  OP(f, bus_stop)(f->s);
+  /* stopped: it can start again */
+  OK(OP(f, bus_start)(f->s, bus_deliver, &a));
+  OP(f, bus_stop)(f->s);
+  other->ops->bus_stop(other);
+  store_close(other);
+}
+
+#define PART_TESTS(setup)                                             \
+  cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),       \
+  cmocka_unit_test_setup_teardown(test_mail_lookups, setup, teardown), \
+  cmocka_unit_test_setup_teardown(test_spapi, setup, teardown),        \
+  cmocka_unit_test_setup_teardown(test_bus, setup, teardown),          \
+  cmocka_unit_test(test_every_entry_called)
+
+int main(void) {
+  const struct CMUnitTest sqlite_tests[] = {PART_TESTS(setup_sqlite)};
+  int rc = cmocka_run_group_tests_name("store_mail.sqlite", sqlite_tests, reset_calls, NULL);
+  pg_base = getenv("PARLEY_TEST_PG_URL");
+  if (!pg_base || !*pg_base) {
+    printf("store_mail.pg: skipped (set PARLEY_TEST_PG_URL, see scripts/pg-test.sh)\n");
+    return rc;
+  }
+  const struct CMUnitTest pg_tests[] = {PART_TESTS(setup_pg)};
+  return rc | cmocka_run_group_tests_name("store_mail.pg", pg_tests, reset_calls, NULL);
+}

@@ -1,0 +1,418 @@
+/* test_store_rules.c - the store's marketplace rules on every backend: review requests,
+ * violations and enforcement, the counts and buckets that limit sellers, held messages,
+ * the operator's seller list, shared counters and the write counters. */
+#define STORE_PART RULES
+#include "store_fixture.h"
+
+/* A second marketplace with its own seller, buyer and an order thread. */
+#define MP2 "A1PA6795UKMFR9"
+
+static int64_t other_marketplace(fx *f) {
+  W(f);
+  st_marketplace m = {.id = MP2, .name = "Example DE", .locale = "de-DE", .domains_json = "[]",
+                      .settings_json = "{}"};
+  OK(OP(f, marketplace_put)(f->s, &m));
+  st_seller s3 = {.id = "S3", .marketplace_id = MP2, .name = "Drittladen", .alias = "s3@relay.example.com",
+                  .created_at = T0};
+  OK(OP(f, seller_put)(f->s, &s3));
+  st_buyer b3 = {.id = "B3", .name = "Jonas", .locale = "de-DE", .email_hash = "h-b3"};
+  OK(OP(f, buyer_put)(f->s, &b3));
+  st_item it = {.asin = "B0DE000001", .title = "Ding", .quantity = 1};
+  st_order o = {.id = "303-1", .marketplace_id = MP2, .seller_id = "S3", .buyer_id = "B3",
+                .status = "shipped", .purchased_at = T0, .updated_at = T0, .nitems = 1, .items = &it};
+  OK(OP(f, order_put)(f->s, &o));
+  st_thread t = {.seller_id = "S3", .buyer_id = "B3", .marketplace_id = MP2, .order_id = "303-1",
+                 .topic = "other", .created_at = T0, .last_message_at = T0};
+  OK(OP(f, thread_insert)(f->s, &t));
+  C(f);
+  return t.id;
+}
+
+/* One review request per order; its time reads back, other orders have none. */
+static void test_review_requests(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-2", "S1", "B2", "B0AAA00002", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  pl_time at;
+  R(f);
+  assert_int_equal(OP(f, review_request_get)(f->s, "112-1", &at), PL_ENOTFOUND);
+  RB(f);
+  W(f);
+  st_message m = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "review_request",
+                  .text = "How was it?", .at = T0 + 100, .proactive = true};
+  OK(OP(f, message_insert)(f->s, &m));
+  OK(OP(f, review_request_put)(f->s, "112-1", "S1", m.id, T0 + 100));
+  /* a second one for the order is refused, and the transaction goes on */
+  assert_int_equal(OP(f, review_request_put)(f->s, "112-1", "S1", m.id, T0 + 200), PL_EEXIST);
+  OK(OP(f, review_request_get)(f->s, "112-1", &at));
+  assert_int_equal(at, T0 + 100);
+  C(f);
+  R(f);
+  at = 0;
+  OK(OP(f, review_request_get)(f->s, "112-1", &at));
+  assert_int_equal(at, T0 + 100);
+  assert_int_equal(OP(f, review_request_get)(f->s, "112-2", &at), PL_ENOTFOUND);
+  assert_int_equal(OP(f, review_request_get)(f->s, "112-9", &at), PL_ENOTFOUND);
+  RB(f);
+  /* a rolled-back request leaves the order free */
+  W(f);
+  OK(OP(f, review_request_put)(f->s, "112-2", "S1", m.id, T0 + 300));
+  RB(f);
+  R(f);
+  assert_int_equal(OP(f, review_request_get)(f->s, "112-2", &at), PL_ENOTFOUND);
+  RB(f);
+}
+
+/* Violations: newest first, since a time, at most limit, only the seller's own. */
+static void test_violations(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  W(f);
+  int64_t msg = add_msg(f, t, "S1", "seller", "visit my shop at example.org", "rejected", T0);
+  st_violation v[] = {
+      {.seller_id = "S1", .category = "external_link", .severity = "minor", .rule = "links.external",
+       .message_id = msg, .at = T0 + 10},
+      {.seller_id = "S1", .category = "contact_info", .severity = "severe", .rule = "contact.email",
+       .at = T0 + 30},
+      {.seller_id = "S2", .category = "marketing", .severity = "minor", .rule = "marketing.coupon",
+       .at = T0 + 40},
+      {.seller_id = "S1", .category = "marketing", .severity = "minor", .rule = "marketing.coupon",
+       .at = T0 + 20},
+  };
+  int64_t prev = 0;
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    OK(OP(f, violation_add)(f->s, &v[i]));
+    assert_true(v[i].id > prev);
+    prev = v[i].id;
+  }
+  C(f);
+  R(f);
+  st_violation *l;
+  size_t n;
+  OK(OP(f, violation_list)(f->s, "S1", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(l[0].id, v[1].id);
+  assert_string_equal(l[0].category, "contact_info");
+  assert_string_equal(l[0].severity, "severe");
+  assert_string_equal(l[0].rule, "contact.email");
+  assert_int_equal(l[0].message_id, 0);
+  assert_int_equal(l[0].at, T0 + 30);
+  assert_int_equal(l[1].id, v[3].id);
+  assert_int_equal(l[2].id, v[0].id);
+  assert_int_equal(l[2].message_id, msg);
+  for (size_t i = 0; i < n; i++) assert_string_equal(l[i].seller_id, "S1");
+  /* since is inclusive */
+  OK(OP(f, violation_list)(f->s, "S1", T0 + 20, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  OK(OP(f, violation_list)(f->s, "S1", 0, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, v[1].id);
+  OK(OP(f, violation_list)(f->s, "S2", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].rule, "marketing.coupon");
+  OK(OP(f, violation_list)(f->s, "S9", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+}
+
+/* Enforcement: none until put; a put replaces every field; sellers do not share it. */
+static void test_enforcement(void **state) {
+  fx *f = *state;
+  world(f);
+  st_enforcement e;
+  R(f);
+  assert_int_equal(OP(f, enforcement_get)(f->s, "S1", f->a, &e), PL_ENOTFOUND);
+  RB(f);
+  st_enforcement put = {.seller_id = "S1", .warnings = 2, .restricted_until = T0 + 86400,
+                        .restriction_reason = "three severe violations", .quota_per_day = 50,
+                        .quota_until = T0 + 7 * 86400, .quota_reason = "high message volume",
+                        .suspension_flag = true, .suspension_reason = "repeat offender",
+                        .updated_at = T0};
+  W(f);
+  OK(OP(f, enforcement_put)(f->s, &put));
+  C(f);
+  R(f);
+  OK(OP(f, enforcement_get)(f->s, "S1", f->a, &e));
+  assert_string_equal(e.seller_id, "S1");
+  assert_int_equal(e.warnings, 2);
+  assert_int_equal(e.restricted_until, T0 + 86400);
+  assert_string_equal(e.restriction_reason, "three severe violations");
+  assert_int_equal(e.quota_per_day, 50);
+  assert_int_equal(e.quota_until, T0 + 7 * 86400);
+  assert_string_equal(e.quota_reason, "high message volume");
+  assert_true(e.suspension_flag);
+  assert_string_equal(e.suspension_reason, "repeat offender");
+  assert_int_equal(e.updated_at, T0);
+  assert_int_equal(OP(f, enforcement_get)(f->s, "S2", f->a, &e), PL_ENOTFOUND);
+  RB(f);
+  /* lifted: the reasons go with the restrictions */
+  st_enforcement lifted = {.seller_id = "S1", .warnings = 3, .updated_at = T0 + 100};
+  W(f);
+  OK(OP(f, enforcement_put)(f->s, &lifted));
+  C(f);
+  R(f);
+  OK(OP(f, enforcement_get)(f->s, "S1", f->a, &e));
+  assert_int_equal(e.warnings, 3);
+  assert_int_equal(e.restricted_until, 0);
+  assert_null(e.restriction_reason);
+  assert_int_equal(e.quota_per_day, 0);
+  assert_null(e.quota_reason);
+  assert_false(e.suspension_flag);
+  assert_null(e.suspension_reason);
+  assert_int_equal(e.updated_at, T0 + 100);
+  RB(f);
+}
+
+/* The seller's sent messages since a time (notes and buyer messages never count), and
+ * of those the seller-initiated ones. */
+static void test_seller_message_count(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-2", "S2", "B1", "B0AAA00002", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  int64_t u = new_thread(f, "S2", "B1", "112-2", NULL, T0);
+  W(f);
+  struct {
+    int64_t thread;
+    const char *seller, *dir, *kind;
+    bool proactive;
+    pl_time at;
+  } msgs[] = {
+      {t, "S1", "seller", "message", true, T0 + 10},   {t, "S1", "seller", "message", false, T0 + 20},
+      {t, "S1", "seller", "auto_reply", false, T0 + 30}, {t, "S1", "seller", "note", false, T0 + 40},
+      {t, "S1", "buyer", "message", false, T0 + 50},   {t, "S1", "seller", "review_request", true, T0 + 60},
+      {u, "S2", "seller", "message", true, T0 + 70},
+  };
+  for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+    st_message m = {.thread_id = msgs[i].thread, .seller_id = (char *)msgs[i].seller,
+                    .direction = (char *)msgs[i].dir, .kind = (char *)msgs[i].kind, .text = "x",
+                    .proactive = msgs[i].proactive, .at = msgs[i].at};
+    OK(OP(f, message_insert)(f->s, &m));
+  }
+  C(f);
+  R(f);
+  int64_t n = -1;
+  OK(OP(f, seller_message_count)(f->s, "S1", 0, false, &n));
+  assert_int_equal(n, 4);
+  OK(OP(f, seller_message_count)(f->s, "S1", 0, true, &n));
+  assert_int_equal(n, 2);
+  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 20, false, &n)); /* since is inclusive */
+  assert_int_equal(n, 3);
+  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 20, true, &n));
+  assert_int_equal(n, 1);
+  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 61, false, &n));
+  assert_int_equal(n, 0);
+  OK(OP(f, seller_message_count)(f->s, "S2", 0, false, &n));
+  assert_int_equal(n, 1);
+  OK(OP(f, seller_message_count)(f->s, "S9", 0, false, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+}
+
+/* rate_take: a bucket of 2, one token a second, per seller and operation. */
+static void test_rate_take(void **state) {
+  fx *f = *state;
+  world(f);
+  bool ok;
+  double retry;
+  W(f);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 100.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  assert_true(retry == 0);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 100.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 100.25, 1.0, 2.0, &ok, &retry));
+  assert_false(ok);
+  assert_true(retry > 0.74 && retry < 0.76);
+  /* another operation, another seller: their own buckets */
+  OK(OP(f, rate_take)(f->s, "S1", "upload", 100.25, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  OK(OP(f, rate_take)(f->s, "S2", "send", 100.25, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  C(f);
+  W(f);
+  /* refilled at the rate: one token a second later, never above the burst */
+  OK(OP(f, rate_take)(f->s, "S1", "send", 101.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 101.0, 1.0, 2.0, &ok, &retry));
+  assert_false(ok);
+  OK(OP(f, rate_take)(f->s, "S2", "send", 1000.0, 1.0, 2.0, &ok, &retry));
+  OK(OP(f, rate_take)(f->s, "S2", "send", 1000.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  OK(OP(f, rate_take)(f->s, "S2", "send", 1000.0, 1.0, 2.0, &ok, &retry));
+  assert_false(ok);
+  C(f);
+  /* what a rolled-back transaction took is back */
+  W(f);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 103.0, 1.0, 2.0, &ok, &retry));
+  OK(OP(f, rate_take)(f->s, "S1", "send", 103.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  RB(f);
+  W(f);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 103.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  OK(OP(f, rate_take)(f->s, "S1", "send", 103.0, 1.0, 2.0, &ok, &retry));
+  assert_true(ok);
+  C(f);
+}
+
+/* Held messages, oldest first, of one marketplace or of all; released ones leave. */
+static void test_held_list(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  int64_t t3 = other_marketplace(f);
+  W(f);
+  int64_t h1 = add_msg(f, t, "S1", "seller", "held one", "held_for_review", T0 + 30);
+  int64_t h3 = add_msg(f, t3, "S3", "seller", "held abroad", "held_for_review", T0 + 20);
+  int64_t h2 = add_msg(f, t, "S1", "seller", "held two", "held_for_review", T0 + 40);
+  add_msg(f, t, "S1", "seller", "delivered", "delivered", T0 + 10);
+  add_msg(f, t, "S1", "buyer", "question", "delivered", T0 + 5);
+  C(f);
+  R(f);
+  st_message *l;
+  size_t n;
+  OK(OP(f, held_list)(f->s, NULL, 10, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_int_equal(l[0].id, h3);
+  assert_int_equal(l[1].id, h1);
+  assert_int_equal(l[2].id, h2);
+  assert_string_equal(l[1].text, "held one");
+  assert_string_equal(l[1].status, "held_for_review");
+  assert_string_equal(l[1].seller_id, "S1");
+  assert_int_equal(l[1].thread_id, t);
+  OK(OP(f, held_list)(f->s, MP, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, h1);
+  OK(OP(f, held_list)(f->s, MP2, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, h3);
+  OK(OP(f, held_list)(f->s, NULL, 2, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[1].id, h1);
+  RB(f);
+  /* approved: no longer held */
+  W(f);
+  st_event ev = {.message_id = h1, .thread_id = t, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "operator:ops", .at = T0 + 50};
+  OK(OP(f, event_insert)(f->s, &ev));
+  C(f);
+  R(f);
+  OK(OP(f, held_list)(f->s, MP, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, h2);
+  RB(f);
+}
+
+/* The operator's seller list: by id, of one marketplace or of all. */
+static void test_seller_list(void **state) {
+  fx *f = *state;
+  world(f);
+  other_marketplace(f);
+  R(f);
+  st_seller *l;
+  size_t n;
+  OK(OP(f, seller_list)(f->s, NULL, f->a, &l, &n));
+  assert_int_equal(n, 3);
+  assert_string_equal(l[0].id, "S1");
+  assert_string_equal(l[0].name, "Acme Tools");
+  assert_string_equal(l[0].alias, "s1@relay.example.com");
+  assert_string_equal(l[0].marketplace_id, MP);
+  assert_int_equal(l[0].created_at, T0);
+  assert_string_equal(l[1].id, "S2");
+  assert_string_equal(l[2].id, "S3");
+  OK(OP(f, seller_list)(f->s, MP2, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].id, "S3");
+  assert_string_equal(l[0].marketplace_id, MP2);
+  OK(OP(f, seller_list)(f->s, MP, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  OK(OP(f, seller_list)(f->s, "NOPE", f->a, &l, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+}
+
+/* Shared counters: 0 until bumped, one more a bump, a rolled-back bump undone. */
+static void test_shared_counters(void **state) {
+  fx *f = *state;
+  int64_t v = -1;
+  R(f);
+  OK(OP(f, counter_get)(f->s, "policy.generation", &v));
+  assert_int_equal(v, 0);
+  RB(f);
+  W(f);
+  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  assert_int_equal(v, 1);
+  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  assert_int_equal(v, 2);
+  OK(OP(f, counter_bump)(f->s, "other", &v));
+  assert_int_equal(v, 1);
+  C(f);
+  W(f);
+  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  assert_int_equal(v, 3);
+  RB(f);
+  R(f);
+  OK(OP(f, counter_get)(f->s, "policy.generation", &v));
+  assert_int_equal(v, 2);
+  OK(OP(f, counter_get)(f->s, "other", &v));
+  assert_int_equal(v, 1);
+  RB(f);
+}
+
+/* Write counters: SQLite counts committed write transactions, their batches and flushes;
+ * a read-only transaction counts nothing. PostgreSQL has none of its own. */
+static void test_write_counters(void **state) {
+  fx *f = *state;
+  if (f->pg) {
+    OP_ABSENT(f, counters);
+    return;
+  }
+  st_counters a = {0}, b = {0};
+  OP(f, counters)(f->s, &a);
+  world(f); /* one write transaction */
+  OP(f, counters)(f->s, &b);
+  assert_int_equal(b.commits - a.commits, 1);
+  assert_int_equal(b.batches - a.batches, 1);
+  assert_int_equal(b.syncs - a.syncs, 1);
+  R(f);
+  st_buyer g;
+  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  RB(f);
+  W(f);
+  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  RB(f); /* rolled back: not a commit */
+  OP(f, counters)(f->s, &a);
+  assert_int_equal(a.commits, b.commits);
+  assert_int_equal(a.syncs, b.syncs);
+}
+
+#define PART_TESTS(setup)                                                    \
+  cmocka_unit_test_setup_teardown(test_review_requests, setup, teardown),     \
+  cmocka_unit_test_setup_teardown(test_violations, setup, teardown),          \
+  cmocka_unit_test_setup_teardown(test_enforcement, setup, teardown),         \
+  cmocka_unit_test_setup_teardown(test_seller_message_count, setup, teardown), \
+  cmocka_unit_test_setup_teardown(test_rate_take, setup, teardown),           \
+  cmocka_unit_test_setup_teardown(test_held_list, setup, teardown),           \
+  cmocka_unit_test_setup_teardown(test_seller_list, setup, teardown),         \
+  cmocka_unit_test_setup_teardown(test_shared_counters, setup, teardown),     \
+  cmocka_unit_test_setup_teardown(test_write_counters, setup, teardown),      \
+  cmocka_unit_test(test_every_entry_called)
+
+int main(void) {
+  const struct CMUnitTest sqlite_tests[] = {PART_TESTS(setup_sqlite)};
+  int rc = cmocka_run_group_tests_name("store_rules.sqlite", sqlite_tests, reset_calls, NULL);
+  pg_base = getenv("PARLEY_TEST_PG_URL");
+  if (!pg_base || !*pg_base) {
+    printf("store_rules.pg: skipped (set PARLEY_TEST_PG_URL, see scripts/pg-test.sh)\n");
+    return rc;
+  }
+  const struct CMUnitTest pg_tests[] = {PART_TESTS(setup_pg)};
+  return rc | cmocka_run_group_tests_name("store_rules.pg", pg_tests, reset_calls, NULL);
+}

@@ -1,0 +1,358 @@
+/* test_store_team.c - the store's team work on every backend (docs/team.md): documents
+ * per seller and kind, agents' availability, a thread's assignee, priority and tags,
+ * composition locks, the replies a reviewer samples, and unassigning a leaving agent. */
+#define STORE_PART TEAM
+#include "store_fixture.h"
+
+/* Documents: inserted, replaced, listed newest first by state, deleted; every access is
+ * by seller and kind, so another seller's id never reaches them. */
+static void test_team_docs(void **state) {
+  fx *f = *state;
+  world(f);
+  st_team_doc d[4] = {
+      {.seller_id = "S1", .kind = "template", .state = "", .body = "{\"name\":\"Shipping\"}",
+       .created_at = T0, .updated_at = T0},
+      {.seller_id = "S1", .kind = "proposal", .state = "pending", .body = "{\"text\":\"a\"}",
+       .created_at = T0 + 1, .updated_at = T0 + 1},
+      {.seller_id = "S1", .kind = "proposal", .state = "pending", .body = "{\"text\":\"b\"}",
+       .created_at = T0 + 2, .updated_at = T0 + 2},
+      {.seller_id = "S2", .kind = "template", .state = "", .body = "{\"name\":\"Theirs\"}",
+       .created_at = T0 + 3, .updated_at = T0 + 3},
+  };
+  W(f);
+  for (int i = 0; i < 4; i++) {
+    OK(OP(f, team_doc_put)(f->s, &d[i]));
+    assert_true(d[i].id > 0);
+  }
+  C(f);
+  R(f);
+  st_team_doc g;
+  OK(OP(f, team_doc_get)(f->s, "S1", "template", d[0].id, f->a, &g));
+  assert_int_equal(g.id, d[0].id);
+  assert_string_equal(g.seller_id, "S1");
+  assert_string_equal(g.kind, "template");
+  assert_string_equal(g.state, "");
+  assert_string_equal(g.body, "{\"name\":\"Shipping\"}");
+  assert_int_equal(g.created_at, T0);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", "template", d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[0].id, f->a, &g), PL_ENOTFOUND);
+  st_team_doc *l;
+  size_t n;
+  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", NULL, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, d[2].id);
+  assert_int_equal(l[1].id, d[1].id);
+  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", NULL, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, d[2].id);
+  OK(OP(f, team_doc_list)(f->s, "S1", "template", NULL, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].body, "{\"name\":\"Shipping\"}");
+  RB(f);
+  /* replaced: state, body and update time; not by another seller or kind */
+  W(f);
+  st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = "proposal", .state = "sent",
+                      .body = "{\"text\":\"a2\"}", .updated_at = T0 + 50};
+  OK(OP(f, team_doc_put)(f->s, &sent));
+  st_team_doc theirs = sent;
+  theirs.seller_id = "S2";
+  assert_int_equal(OP(f, team_doc_put)(f->s, &theirs), PL_ENOTFOUND);
+  st_team_doc wrong_kind = sent;
+  wrong_kind.kind = "template";
+  assert_int_equal(OP(f, team_doc_put)(f->s, &wrong_kind), PL_ENOTFOUND);
+  C(f);
+  R(f);
+  OK(OP(f, team_doc_get)(f->s, "S1", "proposal", d[1].id, f->a, &g));
+  assert_string_equal(g.state, "sent");
+  assert_string_equal(g.body, "{\"text\":\"a2\"}");
+  assert_int_equal(g.created_at, T0 + 1);
+  assert_int_equal(g.updated_at, T0 + 50);
+  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", "pending", 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, d[2].id);
+  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", "sent", 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, d[1].id);
+  RB(f);
+  /* deleted: once, and only by its seller and kind */
+  W(f);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", "proposal", d[2].id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "template", d[2].id), PL_ENOTFOUND);
+  OK(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id));
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id), PL_ENOTFOUND);
+  C(f);
+  R(f);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[2].id, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, team_doc_get)(f->s, "S2", "template", d[3].id, f->a, &g));
+  RB(f);
+}
+
+/* Agents' availability, a thread's assignee, priority and tags, and unassigning. */
+static void test_team_assignment(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-2", "S1", "B2", "B0AAA00002", T0);
+  put_order(f, "112-3", "S2", "B1", "B0AAA00003", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  int64_t t2 = new_thread(f, "S1", "B2", "112-2", NULL, T0);
+  int64_t t3 = new_thread(f, "S2", "B1", "112-3", NULL, T0);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  int64_t maya, sam, olga;
+  OK(OP(f, agent_add)(f->s, &ag, &maya));
+  ag.name = "Sam";
+  ag.role = "owner";
+  OK(OP(f, agent_add)(f->s, &ag, &sam));
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  OK(OP(f, agent_add)(f->s, &other, &olga));
+  C(f);
+  R(f);
+  st_team_agent *l;
+  size_t n;
+  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, maya);
+  assert_string_equal(l[0].name, "Maya");
+  assert_string_equal(l[0].role, "agent");
+  assert_true(l[0].available); /* never set: available */
+  assert_int_equal(l[0].last_assigned_at, 0);
+  assert_false(l[0].deactivated);
+  assert_int_equal(l[1].id, sam);
+  RB(f);
+  W(f);
+  st_team_agent away = {.id = maya, .available = false, .last_assigned_at = T0 + 10};
+  OK(OP(f, team_agent_put)(f->s, "S1", &away));
+  st_team_agent busy = {.id = sam, .available = true, .last_assigned_at = T0 + 20};
+  OK(OP(f, team_agent_put)(f->s, "S1", &busy));
+  C(f);
+  R(f);
+  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_false(l[0].available);
+  assert_int_equal(l[0].last_assigned_at, T0 + 10);
+  assert_true(l[1].available);
+  assert_int_equal(l[1].last_assigned_at, T0 + 20);
+  OK(OP(f, team_agent_list)(f->s, "S2", f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, olga);
+  assert_true(l[0].available);
+  OK(OP(f, team_agent_list)(f->s, "S9", f->a, &l, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+  /* back again: replaced, not added */
+  W(f);
+  away.available = true;
+  away.last_assigned_at = T0 + 30;
+  OK(OP(f, team_agent_put)(f->s, "S1", &away));
+  C(f);
+  R(f);
+  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_true(l[0].available);
+  assert_int_equal(l[0].last_assigned_at, T0 + 30);
+  RB(f);
+
+  /* a thread's team state */
+  st_thread_team tt;
+  R(f);
+  assert_int_equal(OP(f, thread_team_get)(f->s, t1, f->a, &tt), PL_ENOTFOUND);
+  RB(f);
+  W(f);
+  st_thread_team a1 = {.thread_id = t1, .seller_id = "S1", .assignee_id = maya, .priority = "high",
+                       .tags = ",refund,vip,"};
+  OK(OP(f, thread_team_put)(f->s, &a1));
+  st_thread_team a2 = {.thread_id = t2, .seller_id = "S1", .assignee_id = maya, .priority = "normal",
+                       .tags = ","};
+  OK(OP(f, thread_team_put)(f->s, &a2));
+  st_thread_team a3 = {.thread_id = t3, .seller_id = "S2", .assignee_id = olga, .priority = "low",
+                       .tags = ",vip,"};
+  OK(OP(f, thread_team_put)(f->s, &a3));
+  C(f);
+  R(f);
+  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  assert_int_equal(tt.thread_id, t1);
+  assert_string_equal(tt.seller_id, "S1");
+  assert_int_equal(tt.assignee_id, maya);
+  assert_string_equal(tt.priority, "high");
+  assert_string_equal(tt.tags, ",refund,vip,");
+  RB(f);
+  /* the inbox filters by assignee and tag, within the seller */
+  expect_threads(f, (st_thread_query){.seller_id = "S1", .assignee_id = maya}, 2, t2, t1);
+  expect_threads(f, (st_thread_query){.seller_id = "S1", .tag = "vip"}, 1, t1);
+  expect_threads(f, (st_thread_query){.seller_id = "S2", .tag = "vip"}, 1, t3);
+  expect_threads(f, (st_thread_query){.seller_id = "S1", .tag = "vi"}, 0);
+  expect_threads(f, (st_thread_query){.seller_id = "S1", .assignee_id = -1}, 0);
+  /* replaced */
+  W(f);
+  a1.assignee_id = sam;
+  a1.priority = "normal";
+  a1.tags = ",refund,";
+  OK(OP(f, thread_team_put)(f->s, &a1));
+  C(f);
+  R(f);
+  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  assert_int_equal(tt.assignee_id, sam);
+  assert_string_equal(tt.priority, "normal");
+  assert_string_equal(tt.tags, ",refund,");
+  RB(f);
+  /* a leaving agent's threads are unassigned, within the seller only */
+  W(f);
+  long k = -1;
+  OK(OP(f, agent_unassign_all)(f->s, "S2", maya, &k));
+  assert_int_equal(k, 0);
+  OK(OP(f, agent_unassign_all)(f->s, "S1", maya, &k));
+  assert_int_equal(k, 1);
+  OK(OP(f, agent_unassign_all)(f->s, "S1", maya, &k));
+  assert_int_equal(k, 0);
+  C(f);
+  R(f);
+  OK(OP(f, thread_team_get)(f->s, t2, f->a, &tt));
+  assert_int_equal(tt.assignee_id, 0);
+  assert_string_equal(tt.priority, "normal"); /* the rest stays */
+  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  assert_int_equal(tt.assignee_id, sam);
+  OK(OP(f, thread_team_get)(f->s, t3, f->a, &tt));
+  assert_int_equal(tt.assignee_id, olga);
+  RB(f);
+  expect_threads(f, (st_thread_query){.seller_id = "S1", .assignee_id = -1}, 1, t2);
+}
+
+/* Composition locks: one holder at a time until it expires or is released; a heartbeat
+ * keeps the holder's `since`. */
+static void test_thread_locks(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  st_thread_lock h;
+  R(f);
+  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0, f->a, &h), PL_ENOTFOUND);
+  RB(f);
+  W(f);
+  st_thread_lock maya = {.thread_id = t, .agent_id = 11, .agent_name = "Maya", .expires_at = T0 + 60};
+  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0, f->a, &h));
+  assert_int_equal(h.thread_id, t);
+  assert_int_equal(h.agent_id, 11);
+  assert_string_equal(h.agent_name, "Maya");
+  assert_int_equal(h.since, T0);
+  assert_int_equal(h.expires_at, T0 + 60);
+  C(f);
+  /* another agent meets Maya's lock */
+  W(f);
+  st_thread_lock sam = {.thread_id = t, .agent_id = 12, .agent_name = "Sam", .expires_at = T0 + 90};
+  OK(OP(f, thread_lock_take)(f->s, "S1", &sam, T0 + 30, f->a, &h));
+  assert_int_equal(h.agent_id, 11);
+  assert_string_equal(h.agent_name, "Maya");
+  /* Maya's heartbeat renews it and keeps since */
+  maya.expires_at = T0 + 100;
+  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0 + 40, f->a, &h));
+  assert_int_equal(h.agent_id, 11);
+  assert_int_equal(h.since, T0);
+  assert_int_equal(h.expires_at, T0 + 100);
+  C(f);
+  R(f);
+  OK(OP(f, thread_lock_get)(f->s, t, T0 + 99, f->a, &h));
+  assert_int_equal(h.agent_id, 11);
+  /* expired at its time */
+  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0 + 100, f->a, &h), PL_ENOTFOUND);
+  RB(f);
+  /* after it expired, Sam takes it afresh */
+  W(f);
+  sam.expires_at = T0 + 200;
+  OK(OP(f, thread_lock_take)(f->s, "S1", &sam, T0 + 150, f->a, &h));
+  assert_int_equal(h.agent_id, 12);
+  assert_string_equal(h.agent_name, "Sam");
+  assert_int_equal(h.since, T0 + 150);
+  /* another agent's release changes nothing; the holder's ends it */
+  OK(OP(f, thread_lock_release)(f->s, t, 11));
+  OK(OP(f, thread_lock_get)(f->s, t, T0 + 151, f->a, &h));
+  assert_int_equal(h.agent_id, 12);
+  OK(OP(f, thread_lock_release)(f->s, t, 12));
+  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0 + 151, f->a, &h), PL_ENOTFOUND);
+  /* released: Maya may take it at once */
+  maya.expires_at = T0 + 300;
+  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0 + 152, f->a, &h));
+  assert_int_equal(h.agent_id, 11);
+  assert_int_equal(h.since, T0 + 152);
+  C(f);
+}
+
+/* The seller's replies for review sampling: messages and auto-replies of the seller,
+ * newest first, up to an id, never notes, buyer messages or another seller's. */
+static void test_team_reply_list(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-2", "S2", "B1", "B0AAA00002", T0);
+  int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  int64_t u = new_thread(f, "S2", "B1", "112-2", NULL, T0);
+  W(f);
+  add_msg(f, t, "S1", "buyer", "question", "delivered", T0 + 1);
+  st_message r1 = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "message",
+                   .agent_id = 11, .text = "first answer", .at = T0 + 2};
+  OK(OP(f, message_insert)(f->s, &r1));
+  st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "agent:11", .at = T0 + 2};
+  OK(OP(f, event_insert)(f->s, &ev));
+  st_message note = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "note",
+                     .agent_id = 11, .text = "internal", .at = T0 + 3};
+  OK(OP(f, message_insert)(f->s, &note));
+  st_message ar = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "auto_reply",
+                   .text = "we are away", .at = T0 + 4};
+  OK(OP(f, message_insert)(f->s, &ar));
+  ev.message_id = ar.id;
+  ev.value = "held_for_review";
+  OK(OP(f, event_insert)(f->s, &ev));
+  st_message rr = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "review_request",
+                   .text = "review us", .at = T0 + 5};
+  OK(OP(f, message_insert)(f->s, &rr));
+  add_msg(f, u, "S2", "seller", "their answer", "delivered", T0 + 6);
+  C(f);
+  R(f);
+  st_message *l;
+  size_t n;
+  OK(OP(f, team_reply_list)(f->s, "S1", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(l[0].id, ar.id);
+  assert_string_equal(l[0].kind, "auto_reply");
+  assert_string_equal(l[0].text, "we are away");
+  assert_string_equal(l[0].status, "held_for_review");
+  assert_int_equal(l[0].thread_id, t);
+  assert_int_equal(l[1].id, r1.id);
+  assert_string_equal(l[1].kind, "message");
+  assert_int_equal(l[1].agent_id, 11);
+  assert_string_equal(l[1].status, "delivered");
+  assert_int_equal(l[1].at, T0 + 2);
+  OK(OP(f, team_reply_list)(f->s, "S1", ar.id - 1, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, r1.id);
+  OK(OP(f, team_reply_list)(f->s, "S1", 0, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(l[0].id, ar.id);
+  OK(OP(f, team_reply_list)(f->s, "S2", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].text, "their answer");
+  OK(OP(f, team_reply_list)(f->s, "S9", 0, 10, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+}
+
+#define PART_TESTS(setup)                                                \
+  cmocka_unit_test_setup_teardown(test_team_docs, setup, teardown),       \
+  cmocka_unit_test_setup_teardown(test_team_assignment, setup, teardown), \
+  cmocka_unit_test_setup_teardown(test_thread_locks, setup, teardown),    \
+  cmocka_unit_test_setup_teardown(test_team_reply_list, setup, teardown), \
+  cmocka_unit_test(test_every_entry_called)
+
+int main(void) {
+  const struct CMUnitTest sqlite_tests[] = {PART_TESTS(setup_sqlite)};
+  int rc = cmocka_run_group_tests_name("store_team.sqlite", sqlite_tests, reset_calls, NULL);
+  pg_base = getenv("PARLEY_TEST_PG_URL");
+  if (!pg_base || !*pg_base) {
+    printf("store_team.pg: skipped (set PARLEY_TEST_PG_URL, see scripts/pg-test.sh)\n");
+    return rc;
+  }
+  const struct CMUnitTest pg_tests[] = {PART_TESTS(setup_pg)};
+  return rc | cmocka_run_group_tests_name("store_team.pg", pg_tests, reset_calls, NULL);
+}
