@@ -1,6 +1,7 @@
 /* http_api.c - handlers of the own JSON API (/v1, rows of http_route.c): parse, call one
  * service operation, render. */
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <time.h>
 #include <stdlib.h>
@@ -12,6 +13,22 @@
 
 static const char *query(http_req *r, const char *k) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
+}
+
+bool http__query_count(http_req *r, const char *name, pl_err code, long *out) {
+  const char *v = query(r, name);
+  if (!v) return true;
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (*v < '0' || *v > '9' || *end || errno || n < 1) {
+    pl_detail d = {0};
+    pl_fail(&d, code, "%s must be a positive integer", name);
+    http__fail(r, code, &d);
+    return false;
+  }
+  *out = n;
+  return true;
 }
 
 /* Parses the body as a JSON object; on failure the error response is set. */
@@ -204,35 +221,20 @@ void http__threads_list(http_req *r, char **arg) {
   q.fts = query(r, "q");
   q.tag = query(r, "tag");
   const char *as = query(r, "assignee");
-  if (as && r->caller.kind == ST_PRINCIPAL_BUYER) {
-    http__error(r, PL_ETEAMONLY, "assignee is a filter of the seller's team");
-    return;
-  }
   if (as) {
     char *end;
     long long v = strtoll(as, &end, 10);
-    if (!strcmp(as, "none")) q.assignee_id = -1;
-    else if (!strcmp(as, "me") && r->caller.kind == ST_PRINCIPAL_AGENT) q.assignee_id = r->caller.agent_id;
+    if (!strcmp(as, "none")) q.assignee_id = -1; /* unassigned (st_thread_query) */
+    else if (!strcmp(as, "me")) q.assignee_id = SVC_ASSIGNEE_ME; /* the service knows who */
     else if (!*end && v > 0) q.assignee_id = v;
     else {
       http__error(r, PL_EINVAL, "assignee is an agent id, me or none");
       return;
     }
   }
-  if (q.fts && strlen(q.fts) > 500) {
-    http__error(r, PL_EINVAL, "q is at most 500 characters");
-    return;
-  }
-  const char *lim = query(r, "limit");
-  if (lim) {
-    char *end;
-    long v = strtol(lim, &end, 10);
-    if (*end || v < 1 || v > 100) {
-      http__error(r, PL_EINVAL, "limit must be an integer from 1 to 100");
-      return;
-    }
-    q.limit = (int)v;
-  }
+  long limit = 0; /* the service's default */
+  if (!http__query_count(r, "limit", PL_EINVAL, &limit)) return;
+  q.limit = (int)limit;
   const char *cur = query(r, "cursor");
   if (cur) {
     long long at, id;
@@ -254,8 +256,7 @@ void http__threads_list(http_req *r, char **arg) {
   for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_thread(&r->caller, &ts[i]));
   json_t *j = json_object();
   json_object_set_new(j, "threads", arr);
-  int limit = q.limit ? q.limit : 25;
-  if (n == (size_t)limit)
+  if (n == (size_t)q.limit) /* the service set its default */
     json_object_set_new(j, "next_cursor", json_string(pl_arena_printf(r->a, "%lld.%lld",
         (long long)ts[n - 1].last_message_at, (long long)ts[n - 1].id)));
   else
@@ -297,26 +298,16 @@ static bool thread_id(http_req *r, const char *ref, int64_t *id) {
   return false;
 }
 
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 200
-
 /* GET /v1/threads/{id}[?before=M..&limit=n]: the thread with one page of its messages,
  * the newest by default, oldest first within the page; page.older is the `before` of
  * the page before it (null on the first). */
 void http__thread_get(http_req *r, char **arg) {
   int64_t id;
   if (!thread_id(r, arg[0], &id)) return;
-  const char *lim = query(r, "limit"), *bef = query(r, "before");
-  long limit = PAGE_DEFAULT;
+  const char *bef = query(r, "before");
+  long limit = SVC_PAGE_DEFAULT;
   int64_t before = 0;
-  if (lim) {
-    char *end;
-    limit = strtol(lim, &end, 10);
-    if (!*lim || *end || limit < 1 || limit > PAGE_MAX) {
-      http__error(r, PL_EPAGE, "limit must be an integer from 1 to 200");
-      return;
-    }
-  }
+  if (!http__query_count(r, "limit", PL_EPAGE, &limit)) return;
   if (bef && !svc_parse_ref(bef, 'M', &before)) { /* the service checks it is the thread's */
     http__error(r, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
     return;
@@ -362,7 +353,7 @@ void http__thread_send(http_req *r, char **arg) {
   if (att && !json_is_array(att)) {
     http__error(r, PL_ETYPE, "field 'attachments' must be an array of attachment ids");
   } else if (json_array_size(att) > SVC_MAX_ATTACHMENTS) {
-    http__error(r, PL_ETOOMANY, "a message takes at most 16 attachments");
+    http__error(r, PL_ETOOMANY, pl_arena_printf(r->a, "a message takes at most %d attachments", SVC_MAX_ATTACHMENTS));
   } else if (values && !json_is_object(values)) {
     http__error(r, PL_ETYPE, "field 'values' must be an object");
   } else if (field_str(r, b, "text", &in.text) && field_bool(r, b, "auto_reply", &in.auto_reply) &&
@@ -457,17 +448,8 @@ void http__order_get(http_req *r, char **arg) {
 }
 
 void http__orders_list(http_req *r, char **arg) {
-  int limit = 25;
-  const char *lim = query(r, "limit");
-  if (lim) {
-    char *end;
-    long v = strtol(lim, &end, 10);
-    if (*end || v < 1 || v > 100) {
-      http__error(r, PL_EINVAL, "limit must be an integer from 1 to 100");
-      return;
-    }
-    limit = (int)v;
-  }
+  long limit = 25;
+  if (!http__query_count(r, "limit", PL_EINVAL, &limit)) return;
   pl_time cur_at = 0;
   const char *cur_id = NULL;
   const char *cur = query(r, "cursor");
@@ -541,12 +523,12 @@ void http__order_action_send(http_req *r, char **arg) {
   json_t *b = r->body_len ? body_object(r) : json_object();
   if (!b) return;
   svc_action_in in = {0};
-  const char *ids[16];
+  const char *ids[SVC_MAX_ATTACHMENTS];
   json_t *att = json_object_get(b, "attachments");
   if (att && !json_is_array(att)) {
     http__error(r, PL_ETYPE, "field 'attachments' must be an array of attachment ids");
-  } else if (json_array_size(att) > 16) {
-    http__error(r, PL_ETOOMANY, "at most 16 attachments");
+  } else if (json_array_size(att) > SVC_MAX_ATTACHMENTS) {
+    http__error(r, PL_ETOOMANY, pl_arena_printf(r->a, "a message takes at most %d attachments", SVC_MAX_ATTACHMENTS));
   } else if (field_str(r, b, "text", &in.text) && field_str(r, b, "coverage_start", &in.coverage_start) &&
              field_str(r, b, "coverage_end", &in.coverage_end)) {
     bool ok = true;

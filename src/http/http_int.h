@@ -151,6 +151,9 @@ void http__error(http_req *r, pl_err e, const char *msg);
 /* The JSON error of e with d's message and its fields for clients (retry_after, at, until;
  * docs/api.md "Errors"); Retry-After on 429 and 503. */
 void http__fail(http_req *r, pl_err e, const pl_detail *d);
+/* The query parameter name as a positive integer into *out (unchanged when absent); when
+ * it is there and not one, false with the 400 of code set. Ranges are the service's. */
+bool http__query_count(http_req *r, const char *name, pl_err code, long *out);
 
 /* Attachments (http_attach.c). upload_start, on a request's first call: true when it
  * is an upload, whose body then goes to upload_chunk instead of r->body (the 1 MiB

@@ -375,8 +375,8 @@ void http__rule_delete(http_req *r, char **arg) {
 }
 
 void http__rule_firings(http_req *r, char **arg) {
-  const char *ls = query(r, "limit");
-  int limit = ls ? atoi(ls) : 100;
+  long limit = 100;
+  if (!http__query_count(r, "limit", PL_EINVAL, &limit)) return;
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_rule_firings(r->s, &r->caller, limit, r->a, &out, &d);
@@ -418,11 +418,10 @@ void http__proposal_send(http_req *r, char **arg) {
 
 void http__audit_sample(http_req *r, char **arg) {
   const char *seller = arg[0];
-  const char *ns = query(r, "n"), *ss = query(r, "seed"), *us = query(r, "until");
+  const char *ss = query(r, "seed"), *us = query(r, "until");
   long n = 50;
   char *end;
-  if (ns && ((n = strtol(ns, &end, 10)) < 1 || n > 500 || *end))
-    return http__error(r, PL_EINVAL, "n is an integer from 1 to 500");
+  if (!http__query_count(r, "n", PL_EINVAL, &n)) return;
   uint64_t seed;
   if (ss) {
     seed = strtoull(ss, &end, 10);

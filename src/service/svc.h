@@ -18,6 +18,10 @@
 #include "util/pl_time.h"
 
 #define SVC_MAX_TEXT_CHARS 5000
+#define SVC_MAX_SEARCH_BYTES 500 /* an inbox search (q) */
+#define SVC_PAGE_DEFAULT 50      /* a thread's messages a page */
+#define SVC_PAGE_MAX 200
+#define SVC_ASSIGNEE_ME (-2)     /* st_thread_query.assignee_id: the calling agent */
 #define SVC_RESPONSE_WINDOW (24 * 3600)
 
 typedef struct svc svc;

@@ -575,6 +575,7 @@ void svc__view(svc *s, const svc_caller *c, const char *mp, st_message *msgs, si
 pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, int limit, pl_arena *a,
                        st_thread *t, st_message **msgs, size_t *n, int64_t *older, pl_detail *d) {
   *older = 0;
+  if (limit > SVC_PAGE_MAX) return pl_fail(d, PL_EPAGE, "limit must be an integer from 1 to %d", SVC_PAGE_MAX);
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   e = load_thread(s, c, id, a, t, d);
@@ -655,8 +656,14 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
     return pl_fail(d, PL_ETEAMONLY, "assignee is a filter of the seller's team");
   if (c->kind == ST_PRINCIPAL_BUYER && q->filter != ST_FILTER_ALL)
     return pl_fail(d, PL_ETEAMONLY, "filter is for the seller's team; a buyer sees all their threads");
+  if (q->assignee_id == SVC_ASSIGNEE_ME) {
+    if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EINVAL, "assignee=me is for an agent of the seller's team");
+    q->assignee_id = c->agent_id;
+  }
+  if (q->fts && strlen(q->fts) > SVC_MAX_SEARCH_BYTES)
+    return pl_fail(d, PL_EINVAL, "q is at most %d characters", SVC_MAX_SEARCH_BYTES);
   if (q->limit <= 0) q->limit = 25;
-  if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit is at most 100");
+  if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit must be an integer from 1 to 100");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   /* A seller searches buyer messages as the seller sees them: with the buyer's contact

@@ -165,6 +165,15 @@ class Team(ServerCase):
         self.assertIn(t["id"], [x["id"] for x in self.list_threads(self.fx.owner, tag="vip")["threads"]])
         self.assertNotIn(t["id"], [x["id"] for x in self.list_threads(self.fx.owner, tag="vi")["threads"]])
         self.assertNotIn(t["id"], [x["id"] for x in self.list_threads(self.fx.owner, assignee="none")["threads"]])
+        # "me" is the caller, known to the service: an operator or a buyer has no "me" here
+        self.assertError(self.srv.get("/v1/threads?assignee=me", self.fx.operator), 400, "invalid_input")
+        self.assertError(self.srv.get("/v1/threads?assignee=me", self.fx.b1), 400, "team_only_filter")
+        # the search cap and the list's limits, whatever the endpoint
+        self.assertError(self.srv.get("/v1/threads?q=" + "a" * 501, self.fx.agent), 400, "invalid_input")
+        self.assertEqual(self.srv.get("/v1/threads?q=" + "a" * 500, self.fx.agent).status, 200)
+        for bad in ("limit=abc", "limit=0", "limit=-1", "limit=501", "limit=1x"):
+            self.assertError(self.srv.get("/v1/rule-firings?" + bad, self.fx.owner), 400, "invalid_input")
+        self.assertEqual(self.srv.get("/v1/rule-firings?limit=500", self.fx.owner).status, 200)
         r = self.srv.put("/v1/threads/%s/tags" % t["id"], {"tags": ["Bad Tag"]}, self.fx.agent)
         self.assertError(r, 400, "invalid_input")
         r = self.srv.post("/v1/threads/%s/assign" % t["id"], {"agent_id": sam}, self.fx.s2)
