@@ -1055,6 +1055,13 @@ bool svc_parse_ref(const char *ref, char prefix, int64_t *id) {
   return pl_ref_parse(ref, p, id);
 }
 
+static void json_release(void *j) { json_decref(j); }
+
+json_t *svc__json_keep(pl_arena *a, json_t *j) {
+  if (j) pl_arena_defer(a, json_release, j);
+  return j;
+}
+
 char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id) {
   return pl_arena_printf(a, "%s%lld", prefix, (long long)id);
 }

@@ -184,6 +184,8 @@ pl_err svc__alias_ensure(svc *s, const char *marketplace_id, const char *buyer_i
 /* The store's own id of a record as the audit log names it ("T41", "M7"): stable
  * evidence whatever key the public ids (svc_ref) are under. */
 char *svc__record_ref(pl_arena *a, const char *prefix, int64_t id);
+/* j, now owned by the arena: released (json_decref) when the arena is. NULL stays NULL. */
+json_t *svc__json_keep(pl_arena *a, json_t *j);
 
 /* Appends an audit entry; detail may be NULL. */
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,

@@ -97,7 +97,7 @@ static pl_err doc_load(svc *s, const char *seller, const char *kind, int64_t id,
   pl_err e = s->st->ops->team_doc_get(s->st, seller, kind, id, a, doc);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
   if (e) return e;
-  *body = json_loads(doc->body, 0, NULL);
+  *body = svc__json_keep(a, json_loads(doc->body, 0, NULL)); /* the arena's: no decref */
   if (!*body) return pl_fail(d, PL_EINTERNAL, "%s %lld is not readable", kind, (long long)id);
   return PL_OK;
 }
@@ -598,7 +598,6 @@ pl_err svc_template_render(svc *s, const svc_caller *c, int64_t template_id, int
     e = pl_fail(d, PL_EMISSING, "give thread_id or order_id");
   }
   if (!e) e = render_for(s, tpl, order_id, buyer, mp, values, a, text, language, d);
-  json_decref(tpl);
   return svc__end(s, e, d);
 }
 
@@ -619,7 +618,6 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
   if (e) return e;
   const char *purpose = pl_arena_strdup(a, json_string_value(json_object_get(tpl, "purpose")) ?: "other");
   bool critical = json_is_true(json_object_get(tpl, "critical"));
-  json_decref(tpl);
   const char *action = purpose_action(purpose);
   if (!action)
     return pl_fail(d, PL_EACTION, "a %s template answers a buyer; it cannot start a conversation", purpose);
@@ -939,7 +937,6 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_t *body;
     if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, d))) return e;
     int64_t tid = json_integer_value(json_object_get(body, "thread"));
-    json_decref(body);
     if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal %s in this thread", svc_team_ref(a, "PR", in->proposal_id));
     if (strcmp(doc.state, "pending"))
       return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id), doc.state);
@@ -952,7 +949,6 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     char *text;
     if ((e = doc_load(s, t->seller_id, "template", in->template_id, a, &doc, &tpl, d))) return e;
     e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, in->values, a, &text, &lang, d);
-    json_decref(tpl);
     if (e) return e;
     in->text = text;
     if ((e = svc__check_text(&in->text, a, d))) return e;
@@ -974,7 +970,6 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   doc.state = "sent";
   doc.body = dump(body, a);
   doc.updated_at = svc_now(s);
-  json_decref(body);
   return s->st->ops->team_doc_put(s->st, &doc);
 }
 
@@ -1143,7 +1138,6 @@ pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *te
                     .proposal_id = id, .confirm = confirm};
   /* Written for the buyer message that fired the rule: refused when the thread moved on. */
   svc_parse_ref(json_string_value(json_object_get(body, "buyer_message")), 'M', &in.after);
-  json_decref(body);
   return svc_send(s, c, thread, &in, a, out, d);
 }
 
@@ -1163,7 +1157,6 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
     e = s->st->ops->team_doc_put(s->st, &doc);
   }
   if (!e) e = svc__audit(s, c->seller_id, c->name, "proposal.discard", svc__record_ref(a, "PR", id), NULL);
-  json_decref(body);
   return svc__end(s, e, d);
 }
 
@@ -1255,7 +1248,6 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   pl_err e = doc_load(s, t->seller_id, "template", tid, a, &tdoc, &tpl, &d);
   if (!e) e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, json_object_get(act, "values"), a,
                          &text, &lang, &d);
-  json_decref(tpl);
   if (e == PL_ESTORE) return e;
   if (e) {
     *outcome = pl_arena_printf(a, "failed: %s", d.msg);
