@@ -1,5 +1,6 @@
 // app.js - the message center's shell: session, role-based navigation, hash routes and views.
 import { h, replace, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
 import { loadMeta } from './meta.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
@@ -87,39 +88,30 @@ async function doSignOut() {
 }
 
 function renderSignIn(el, reason) {
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: !reason }, reason || '');
+  const error = errorBox({ text: reason });
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
   const show = h('input', { id: 'show-token', type: 'checkbox', onChange: () => { input.type = show.checked ? 'text' : 'password'; } });
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
   const form = h('form', { class: 'card signin', novalidate: true, onSubmit: async (ev) => {
     ev.preventDefault();
     const token = input.value.trim();
-    if (!token) {
-      error.hidden = false;
-      error.textContent = 'Paste your access token first.';
-      input.focus();
-      return;
-    }
+    if (!token) return error.show('Paste your access token first.', input);
     button.disabled = true;
     button.textContent = 'Signing in…';
-    try {
+    await error.run(async () => {
       await signIn(token);
       me = await get('/v1/me');
       input.value = '';
       startSession();
       navigate(HOME[me.kind] || '#/');
-    } catch (e) {
-      error.hidden = false;
-      error.textContent = e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message;
-      input.focus();
-    } finally {
-      button.disabled = false;
-      button.textContent = 'Sign in';
-    }
+    }, (e) => (e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message),
+    { field: input, signingIn: true });
+    button.disabled = false;
+    button.textContent = 'Sign in';
   } },
   h('h1', { tabindex: '-1' }, 'Sign in'),
   h('p', null, 'Sellers, buyers and the marketplace operator sign in with the access token they were given.'),
-  error,
+  error.el,
   h('div', { class: 'field' },
     h('label', { for: 'token' }, 'Access token'),
     input,
