@@ -1,5 +1,6 @@
 // actions.js - the seller's message actions on an order (available or why not; attachments; send) and "Request a review", in the thread's order panel.
 import { h, replace, announce, uniqueId } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post } from './api.js';
 import { locate } from './policy.js';
 import { findingsList, textFindings } from './compose.js';
@@ -93,7 +94,7 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         h('div', { class: 'field' }, h('label', { for: end.id }, 'Until'), end)));
     const noText = h('p', { class: 'help' }, 'No text to write: the marketplace sends its own wording in the buyer\'s language.');
     const files = createAttachmentPicker({ label: 'Attach files' });
-    const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const error = errorBox();
     const findings = h('div', { class: 'policy-findings' });
     const done = h('div', { class: 'alert alert-ok', role: 'status', hidden: true, 'data-testid': 'action-status' });
     const send = h('button', { type: 'submit', class: 'btn btn-primary', disabled: readOnly }, 'Send action');
@@ -114,44 +115,39 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
       files.el.querySelector('label').textContent = a.attachment_required ? 'Attach the file (required)' : 'Attach files (optional)';
       textHelp.textContent = `${warranty ? 'Optional. ' : ''}${a.critical ? 'Always delivered, also to buyers who opted out.' : 'Not delivered to buyers who opted out of non-critical messages.'}`;
       if (a.max_text) count();
-      error.hidden = true;
+      error.hide();
       replace(findings);
     };
     select.addEventListener('change', sync);
-    text.addEventListener('input', () => { count(); error.hidden = true; });
+    text.addEventListener('input', () => { count(); error.hide(); });
 
-    const fail = (msg, field) => {
-      error.textContent = msg;
-      error.hidden = false;
-      if (field) field.focus();
-    };
     const form = h('form', { class: 'action-form', novalidate: true, 'aria-label': 'Send a message action', onSubmit: async (ev) => {
       ev.preventDefault();
       const a = current();
-      error.hidden = true;
+      error.hide();
       done.hidden = true;
       replace(findings);
       const payload = {};
       if (a.max_text) {
         const t = text.value;
         const required = a.name !== 'warranty';
-        if (required && !t.trim()) return fail('Write the message first.', text);
-        if (codePoints(t) > a.max_text) return fail(`The message is longer than ${a.max_text.toLocaleString()} characters.`, text);
+        if (required && !t.trim()) return error.show('Write the message first.', text);
+        if (codePoints(t) > a.max_text) return error.show(`The message is longer than ${a.max_text.toLocaleString()} characters.`, text);
         if (t.trim()) payload.text = t;
       }
-      if (files.busy()) return fail('Wait until the files are uploaded.', null);
-      if (a.attachment_required && !files.ids().length) return fail(`${a.title} needs a file: attach it first.`, files.input);
+      if (files.busy()) return error.show('Wait until the files are uploaded.');
+      if (a.attachment_required && !files.ids().length) return error.show(`${a.title} needs a file: attach it first.`, files.input);
       if (files.ids().length) payload.attachments = files.ids();
       if (a.name === 'warranty') {
-        if (!start.value) return fail('Enter the date the warranty starts.', start);
-        if (!end.value) return fail('Enter the date the warranty ends.', end);
-        if (end.value < start.value) return fail('The warranty cannot end before it starts.', end);
+        if (!start.value) return error.show('Enter the date the warranty starts.', start);
+        if (!end.value) return error.show('Enter the date the warranty ends.', end);
+        if (end.value < start.value) return error.show('The warranty cannot end before it starts.', end);
         payload.coverage_start = `${start.value}T00:00:00Z`;
         payload.coverage_end = `${end.value}T23:59:59Z`;
       }
       send.disabled = true;
       send.textContent = 'Sending…';
-      try {
+      await error.run(async () => {
         const res = await post(`/v1/orders/${encodeURIComponent(orderId)}/actions/${encodeURIComponent(a.name)}`, payload);
         const st = res && res.message && res.message.status;
         done.textContent = st === 'held_for_review'
@@ -165,21 +161,18 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
         files.clear();
         sync();
         if (onSent) await onSent();
-      } catch (e) {
-        if (e.status === 401) return;
-        if (e.code === 'policy_violation') {
-          const located = locate(text.value, textFindings(e.findings));
-          replace(findings, located.length ? findingsList(located) : null, fileFindings(e.findings));
-          fail('The marketplace blocked this message. Fix the parts it names and send again.');
-        } else fail(refusalText(e, 'message action'));
-      } finally {
-        send.disabled = readOnly;
-        send.textContent = 'Send action';
-      }
+      }, (e) => {
+        if (e.code !== 'policy_violation') return refusalText(e, 'message action');
+        const located = locate(text.value, textFindings(e.findings));
+        replace(findings, located.length ? findingsList(located) : null, fileFindings(e.findings));
+        return 'The marketplace blocked this message. Fix the parts it names and send again.';
+      });
+      send.disabled = readOnly;
+      send.textContent = 'Send action';
     } },
     available.length ? [
       h('div', { class: 'field' }, h('label', { for: select.id }, 'Message action'), select),
-      textField, noText, coverage, files.el, error, findings,
+      textField, noText, coverage, files.el, error.el, findings,
       h('div', { class: 'actions' }, send),
       done,
     ] : h('p', { class: 'muted', 'data-testid': 'no-actions' }, 'No message action is available for this order now.'));

@@ -1,5 +1,6 @@
 // app.js - the message center's shell: session, role-based navigation, hash routes and views.
 import { h, replace, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
 import { loadMeta } from './meta.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
@@ -16,19 +17,48 @@ let me = null;
 let cleanup = null;
 let liveState = 'off';
 
-const HOME = { agent: '#/inbox', buyer: '#/messages', operator: '#/threads' };
+/**
+ * Every page, per kind of user: #/<page> (or #/<page>/<id> when id is set) shows view.
+ * Rows with a label are the header's navigation, in this order; the first is the kind's
+ * home page. A page without a label marks the navigation item `under` as current.
+ */
+const ROUTES = [
+  { kind: 'agent', page: 'inbox', label: 'Inbox', view: renderThreadList },
+  { kind: 'agent', page: 'proposals', label: 'Approval queue', view: renderProposals },
+  { kind: 'agent', page: 'templates', label: 'Templates', view: renderTemplates },
+  { kind: 'agent', page: 'rules', label: 'Rules', view: renderRules },
+  { kind: 'agent', page: 'performance', label: 'Performance', view: renderPerformance },
+  { kind: 'agent', page: 'thread', id: true, under: 'inbox', view: renderThread },
 
-const NAV = {
-  agent: [['#/inbox', 'Inbox'], ['#/proposals', 'Approval queue'], ['#/templates', 'Templates'], ['#/rules', 'Rules'], ['#/performance', 'Performance']],
-  buyer: [['#/messages', 'Your messages'], ['#/orders', 'Your orders'], ['#/ask', 'Ask about a product'], ['#/preferences', 'Preferences']],
-  operator: [
-    ['#/threads', 'All threads'],
-    ['#/review', 'Review queue'],
-    ['#/violations', 'Violations'],
-    ['#/sellers', 'Sellers by risk'],
-    ['#/restrictions', 'Restrictions and quotas'],
-  ],
-};
+  { kind: 'buyer', page: 'messages', label: 'Your messages', view: renderThreadList },
+  { kind: 'buyer', page: 'orders', label: 'Your orders', view: renderOrders },
+  { kind: 'buyer', page: 'ask', label: 'Ask about a product', view: renderAsk },
+  { kind: 'buyer', page: 'preferences', label: 'Preferences', view: renderPreferences },
+  { kind: 'buyer', page: 'thread', id: true, under: 'messages', view: renderThread },
+  { kind: 'buyer', page: 'contact', id: true, under: 'orders', view: renderContact },
+
+  { kind: 'operator', page: 'threads', label: 'All threads', view: renderThreadList },
+  { kind: 'operator', page: 'review', label: 'Review queue', view: renderReviewQueue },
+  { kind: 'operator', page: 'violations', label: 'Violations', view: renderViolations },
+  { kind: 'operator', page: 'sellers', label: 'Sellers by risk', view: renderSellers },
+  { kind: 'operator', page: 'sellers', id: true, view: renderPerformance },
+  { kind: 'operator', page: 'restrictions', label: 'Restrictions and quotas', view: renderRestrictions },
+  { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },
+];
+
+const navRows = (kind) => ROUTES.filter((r) => r.kind === kind && r.label);
+
+/** The kind's home page ('#/inbox' for agents), or undefined for a kind with no pages. */
+function home(kind) {
+  const first = navRows(kind)[0];
+  return first && `#/${first.page}`;
+}
+
+/** The row that shows path: #/sellers/S1 is the row with an id, #/sellers the one without. */
+function findRoute(kind, path) {
+  const rows = ROUTES.filter((r) => r.kind === kind && r.page === path[0]);
+  return (path[1] && rows.find((r) => r.id)) || rows.find((r) => !r.id);
+}
 
 function roleLabel(m) {
   if (m.kind === 'agent') return `Seller ${m.seller_id}${m.role ? ` · ${m.role.replace('_', ' ')}` : ''}`;
@@ -54,16 +84,15 @@ function renderHeader() {
     replace(bar, h('span', { class: 'brand' }, 'parley'), h('span', { class: 'brand-sub' }, 'message center'));
     return;
   }
-  const current = `#/${parseHash().path[0] || ''}`;
-  const links = (NAV[me.kind] || []).map(([href, label]) => {
-    const active = current === href || (current === '#/thread' && href === HOME[me.kind]) ||
-      (current === '#/contact' && href === '#/orders');
-    return h('li', null, h('a', { href, 'aria-current': active ? 'page' : null }, label));
-  });
+  const page = parseHash().path[0];
+  const row = ROUTES.find((r) => r.kind === me.kind && r.page === page);
+  const current = row ? row.under || row.page : page;
+  const links = navRows(me.kind).map((r) => h('li', null,
+    h('a', { href: `#/${r.page}`, 'aria-current': r.page === current ? 'page' : null }, r.label)));
   const notif = notificationsState();
   replace(
     bar,
-    h('a', { class: 'brand', href: HOME[me.kind] || '#/' }, 'parley'),
+    h('a', { class: 'brand', href: home(me.kind) || '#/' }, 'parley'),
     h('nav', { class: 'mainnav', 'aria-label': 'Main' }, h('ul', null, links)),
     h('div', { class: 'userbox' },
       h('span', { class: ['live', liveState === 'on' ? 'is-on' : 'is-off'], id: 'live-status',
@@ -87,39 +116,30 @@ async function doSignOut() {
 }
 
 function renderSignIn(el, reason) {
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: !reason }, reason || '');
+  const error = errorBox({ text: reason });
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
   const show = h('input', { id: 'show-token', type: 'checkbox', onChange: () => { input.type = show.checked ? 'text' : 'password'; } });
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
   const form = h('form', { class: 'card signin', novalidate: true, onSubmit: async (ev) => {
     ev.preventDefault();
     const token = input.value.trim();
-    if (!token) {
-      error.hidden = false;
-      error.textContent = 'Paste your access token first.';
-      input.focus();
-      return;
-    }
+    if (!token) return error.show('Paste your access token first.', input);
     button.disabled = true;
     button.textContent = 'Signing in…';
-    try {
+    await error.run(async () => {
       await signIn(token);
       me = await get('/v1/me');
       input.value = '';
       startSession();
-      navigate(HOME[me.kind] || '#/');
-    } catch (e) {
-      error.hidden = false;
-      error.textContent = e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message;
-      input.focus();
-    } finally {
-      button.disabled = false;
-      button.textContent = 'Sign in';
-    }
+      navigate(home(me.kind) || '#/');
+    }, (e) => (e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message),
+    { field: input, signingIn: true });
+    button.disabled = false;
+    button.textContent = 'Sign in';
   } },
   h('h1', { tabindex: '-1' }, 'Sign in'),
   h('p', null, 'Sellers, buyers and the marketplace operator sign in with the access token they were given.'),
-  error,
+  error.el,
   h('div', { class: 'field' },
     h('label', { for: 'token' }, 'Access token'),
     input,
@@ -179,48 +199,30 @@ async function route() {
     }
   }
   if (path[0] === 'signin') {
-    if (me) { navigate(HOME[me.kind]); return; }
+    if (me) { navigate(home(me.kind)); return; }
     renderHeader();
     renderSignIn(el);
     return;
   }
-  if (!path.length || !HOME[me.kind]) { navigate(HOME[me.kind] || '#/signin'); return; }
+  const homePage = home(me.kind);
+  if (!path.length || !homePage) { navigate(homePage || '#/signin'); return; }
   renderHeader();
   const ctx = { me, path, query, navigate };
-  const kind = me.kind;
-  let view = null;
-  const page = path[0];
-  if (page === 'thread' && path[1]) view = renderThread;
-  else if (kind === 'agent' && page === 'inbox') view = renderThreadList;
-  else if (kind === 'operator' && page === 'threads') view = renderThreadList;
-  else if (kind === 'buyer' && page === 'messages') view = renderThreadList;
-  else if (kind === 'buyer' && page === 'orders') view = renderOrders;
-  else if (kind === 'buyer' && page === 'contact' && path[1]) view = renderContact;
-  else if (kind === 'buyer' && page === 'ask') view = renderAsk;
-  else if (kind === 'buyer' && page === 'preferences') view = renderPreferences;
-  else if (kind === 'agent' && page === 'performance') view = renderPerformance;
-  else if (kind === 'agent' && page === 'templates') view = renderTemplates;
-  else if (kind === 'agent' && page === 'proposals') view = renderProposals;
-  else if (kind === 'agent' && page === 'rules') view = renderRules;
-  else if (kind === 'operator' && page === 'review') view = renderReviewQueue;
-  else if (kind === 'operator' && page === 'sellers' && path[1]) view = renderPerformance;
-  else if (kind === 'operator' && page === 'sellers') view = renderSellers;
-  else if (kind === 'operator' && page === 'violations') view = renderViolations;
-  else if (kind === 'operator' && page === 'restrictions') view = renderRestrictions;
-  if (!view) {
-    replace(el, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: HOME[kind] }, 'Go to your home page')));
+  const row = findRoute(me.kind, path);
+  if (!row) {
+    replace(el, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: homePage }, 'Go to your home page')));
     focusHeading(el);
     return;
   }
   replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
   try {
     await loadMeta(); // the topics, words and limits every view uses (read once)
-    cleanup = (await view(el, ctx)) || null;
+    cleanup = (await row.view(el, ctx)) || null;
   } catch (e) {
     if (e && e.status === 401) return; // the unauthorized handler took over
     replace(el, h('h1', { tabindex: '-1' }, 'Something went wrong'),
       h('div', { class: 'alert alert-error', role: 'alert' }, (e && e.message) || String(e)),
-      h('p', null, h('a', { href: HOME[kind] }, 'Back to your home page')));
+      h('p', null, h('a', { href: homePage }, 'Back to your home page')));
   }
   focusHeading(el);
 }

@@ -1,5 +1,6 @@
 // attachments.js - file upload to /v1/attachments, chips of the files to send, download links, findings that name a file.
 import { h, replace, uniqueId, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { csrfToken, ApiError } from './api.js';
 import { categoryLabel, categoryHint } from './policy.js';
 import { limits } from './meta.js';
@@ -84,7 +85,7 @@ export function createAttachmentPicker({ label = 'Attach files', scanned = true 
   const id = uniqueId('attach');
   const input = h('input', { type: 'file', id, multiple: true, accept: accept(), class: 'file-input', 'aria-describedby': `${id}-help` });
   const chips = h('ul', { class: 'chips', 'aria-label': 'Attached files', id: `${id}-chips` });
-  const error = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const error = errorBox({ tag: 'p', class: 'field-error' });
   const files = []; // {id, name, kind, size} or {pending: true, name}
   let busy = 0;
 
@@ -103,7 +104,7 @@ export function createAttachmentPicker({ label = 'Attach files', scanned = true 
   input.addEventListener('change', async () => {
     const chosen = [...input.files];
     input.value = '';
-    error.hidden = true;
+    error.hide();
     const problems = [];
     await Promise.all(chosen.map(async (file) => {
       const max = limits().attachments_per_message;
@@ -124,23 +125,20 @@ export function createAttachmentPicker({ label = 'Attach files', scanned = true 
         paint();
       }
     }));
-    if (problems.length) {
-      error.textContent = problems.join(' ');
-      error.hidden = false;
-    }
+    if (problems.length) error.show(problems.join(' '));
   });
 
   const el = h('div', { class: 'field attach-field' },
     h('label', { for: id }, label),
     input,
     h('p', { class: 'help', id: `${id}-help` }, `Word, PDF, text or images, up to 10 MB each.${scanned ? ' Files are checked like the message text.' : ''}`),
-    error,
+    error.el,
     chips);
   return {
     el,
     input,
     ids: () => files.filter((f) => !f.pending).map((f) => f.id),
     busy: () => busy > 0,
-    clear() { files.length = 0; paint(); error.hidden = true; },
+    clear() { files.length = 0; paint(); error.hide(); },
   };
 }

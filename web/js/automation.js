@@ -1,5 +1,6 @@
 // automation.js - the approval queue of rule proposals (send, edit and send, discard) and the rules page with its firing log.
 import { h, replace, uniqueId, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post, api } from './api.js';
 import { formatDateTime, topicLabel } from './format.js';
 import { purposeLabel } from './templates.js';
@@ -16,7 +17,7 @@ export async function renderProposals(el, ctx) {
   function card(p) {
     const fid = uniqueId('prop');
     const text = h('textarea', { id: `${fid}-text`, class: 'plain-input', rows: '4', value: p.text, readonly: true, lang: p.language });
-    const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const error = errorBox();
     const buttons = [];
     let editing = false;
     const editBtn = h('button', { type: 'button', class: 'btn', disabled: readOnly, onClick: () => {
@@ -30,38 +31,36 @@ export async function renderProposals(el, ctx) {
     const sendBtn = h('button', { type: 'button', class: 'btn btn-primary', disabled: readOnly, onClick: () => send(false) }, 'Send as is');
     const discardBtn = h('button', { type: 'button', class: 'btn btn-quiet', disabled: readOnly, onClick: async () => {
       busy(true);
-      try {
+      await error.run(async () => {
         await post(`/v1/proposals/${encodeURIComponent(p.id)}/discard`);
         done('Proposal discarded.');
-      } catch (e) { problem(e); }
+      }, problem);
     } }, 'Discard');
     buttons.push(sendBtn, editBtn, discardBtn);
 
     function busy(b) { for (const x of buttons) x.disabled = b || readOnly; }
     function problem(e) {
       busy(false);
-      if (e.status === 401) return;
       if (e.code === 'conflict') {
-        replace(error, h('p', null, `The conversation changed since the rule fired: ${e.message}`),
+        return [h('p', null, `The conversation changed since the rule fired: ${e.message}`),
           h('button', { type: 'button', class: 'btn', onClick: () => send(true) }, 'Send anyway'),
-          ' ', h('a', { href: `#/thread/${p.thread_id}` }, 'Read the thread first'));
-      } else if (e.code === 'policy_violation') {
-        error.textContent = `The marketplace blocked this text: ${e.findings.map((f) => `"${f.text}" (${f.category})`).join(', ')}. Edit it and send again.`;
-      } else {
-        error.textContent = `Could not do that: ${e.message}`;
+          ' ', h('a', { href: `#/thread/${p.thread_id}` }, 'Read the thread first')];
       }
-      error.hidden = false;
+      if (e.code === 'policy_violation') {
+        return `The marketplace blocked this text: ${e.findings.map((f) => `"${f.text}" (${f.category})`).join(', ')}. Edit it and send again.`;
+      }
+      return `Could not do that: ${e.message}`;
     }
     async function send(confirm) {
-      error.hidden = true;
-      if (editing && !text.value.trim()) { error.textContent = 'The text is empty.'; error.hidden = false; text.focus(); return; }
+      error.hide();
+      if (editing && !text.value.trim()) return error.show('The text is empty.', text);
       busy(true);
-      try {
+      await error.run(async () => {
         const body = { confirm };
         if (editing && text.value !== p.text) body.text = text.value;
         await post(`/v1/proposals/${encodeURIComponent(p.id)}/send`, body);
         done('Reply sent to the buyer.');
-      } catch (e) { problem(e); }
+      }, problem);
     }
     async function done(words) {
       announce(words);
@@ -77,7 +76,7 @@ export async function renderProposals(el, ctx) {
       h('p', { class: 'muted' }, `Rule ${p.rule} on buyer message ${p.buyer_message} · template ${p.template_id} · ${p.language} · ${formatDateTime(p.created_at)} · `,
         h('a', { href: `#/thread/${p.thread_id}` }, 'Open the thread')),
       h('div', { class: 'field' }, h('label', { for: text.id }, 'Reply to the buyer'), text),
-      error,
+      error.el,
       h('div', { class: 'actions' }, buttons));
   }
 
@@ -165,17 +164,16 @@ export async function renderRules(el, ctx) {
     const tpl = h('select', { id: `${fid}-tpl` }, h('option', { value: '' }, 'No proposal'), templates.map((t) => h('option', { value: t.id }, `${t.name} (${purposeLabel(t.purpose)})`)));
     const values = h('input', { id: `${fid}-values`, 'aria-describedby': `${fid}-values-help` });
     const auto = h('input', { type: 'checkbox', id: `${fid}-auto` });
-    const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const error = errorBox();
     const form = h('form', { class: 'card rule-form', novalidate: true, onSubmit: async (ev) => {
       ev.preventDefault();
-      error.hidden = true;
-      const fail = (m, f) => { error.textContent = m; error.hidden = false; if (f) f.focus(); };
-      if (!name.value.trim()) return fail('Give the rule a name.', name);
+      error.hide();
+      if (!name.value.trim()) return error.show('Give the rule a name.', name);
       const actions = [];
       if (rr.checked) actions.push({ type: 'assign', agent_id: 'round_robin' });
       if (tag.value.trim()) {
         const p = parseTags(tag.value);
-        if (p.error) return fail(p.error, tag);
+        if (p.error) return error.show(p.error, tag);
         for (const t of p.tags) actions.push({ type: 'tag', tag: t });
       }
       if (prio.value) actions.push({ type: 'priority', priority: prio.value });
@@ -183,21 +181,19 @@ export async function renderRules(el, ctx) {
         const v = {};
         for (const pair of values.value.split(/[;\n]/).map((x) => x.trim()).filter(Boolean)) {
           const i = pair.indexOf('=');
-          if (i < 1) return fail(`"${pair}" is not NAME=value.`, values);
+          if (i < 1) return error.show(`"${pair}" is not NAME=value.`, values);
           v[pair.slice(0, i).trim().toUpperCase()] = pair.slice(i + 1).trim();
         }
         actions.push({ type: 'propose', template_id: tpl.value, values: v });
       }
-      if (!actions.length) return fail('Choose at least one action.', rr);
+      if (!actions.length) return error.show('Choose at least one action.', rr);
       const w = words.value.split(',').map((x) => x.trim()).filter(Boolean);
-      try {
+      await error.run(async () => {
         await post('/v1/rules', { name: name.value.trim(), enabled: true, auto_send: auto.checked, conditions: w.length ? { words: w } : {}, actions });
         announce('Rule created.');
         formBox.replaceChildren();
         await load();
-      } catch (e) {
-        if (e.status !== 401) fail(e.message, null);
-      }
+      });
     } },
     h('h2', null, 'New rule'),
     h('div', { class: 'field' }, h('label', { for: name.id }, 'Name'), name),
@@ -212,7 +208,7 @@ export async function renderRules(el, ctx) {
       h('div', { class: 'field' }, h('label', { for: values.id }, 'Values'), values,
         h('p', { class: 'help', id: `${fid}-values-help` }, 'NAME=value; NAME=value, for example TIMEFRAME=2 days'))),
     h('div', { class: 'field field-inline' }, auto, h('label', { for: auto.id }, 'Send without approval when the text passes the policy')),
-    error,
+    error.el,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create rule'),
       h('button', { type: 'button', class: 'btn', onClick: () => formBox.replaceChildren() }, 'Cancel')));
     replace(formBox, form);

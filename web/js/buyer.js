@@ -1,5 +1,6 @@
 // buyer.js - the buyer's pages: orders, contacting the seller about an order, asking about a product, preferences.
 import { h, replace, uniqueId, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post, api, qs } from './api.js';
 import { orderPanel } from './thread.js';
 import { orderStatusLabel, formatDate, formatPrice, codePoints } from './format.js';
@@ -70,22 +71,16 @@ export async function renderOrders(el, ctx) {
   const sellerNames = new Map(threads.map((t) => [t.seller_id, t.seller_name]));
 
   const lookupInput = h('input', { id: 'order-lookup', name: 'order_id', inputmode: 'numeric', autocomplete: 'off', placeholder: '112-1234567-1234567', 'aria-describedby': 'order-lookup-help' });
-  const lookupError = h('p', { class: 'field-error', id: 'order-lookup-error', role: 'alert', hidden: true });
+  const lookupError = errorBox({ tag: 'p', class: 'field-error', id: 'order-lookup-error', invalid: true });
   const lookup = h('form', { class: 'card lookup', 'aria-labelledby': 'lookup-h', onSubmit: (ev) => {
     ev.preventDefault();
     const v = lookupInput.value.trim();
-    if (!ORDER_ID.test(v)) {
-      lookupError.textContent = 'An order ID has 17 digits, like 112-1234567-1234567.';
-      lookupError.hidden = false;
-      lookupInput.setAttribute('aria-invalid', 'true');
-      lookupInput.focus();
-      return;
-    }
+    if (!ORDER_ID.test(v)) return lookupError.show('An order ID has 17 digits, like 112-1234567-1234567.', lookupInput);
     ctx.navigate(`#/contact/${encodeURIComponent(v)}`);
   } },
   h('h2', { id: 'lookup-h' }, 'Contact the seller about an order'),
   h('div', { class: 'field' }, h('label', { for: 'order-lookup' }, 'Order ID'), lookupInput,
-    h('p', { class: 'help', id: 'order-lookup-help' }, 'You find it in your order confirmation.'), lookupError),
+    h('p', { class: 'help', id: 'order-lookup-help' }, 'You find it in your order confirmation.'), lookupError.el),
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Continue')));
 
   const cards = (orders || []).map((o) => {
@@ -135,34 +130,32 @@ export async function renderContact(el, ctx) {
     return;
   }
   const msg = messageField();
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = errorBox();
   const button = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send to the seller');
   const form = h('form', { class: 'card compose', novalidate: true, 'aria-label': 'Message to the seller', onSubmit: async (ev) => {
     ev.preventDefault();
     const topic = form.querySelector('input[name="topic"]:checked');
     const text = msg.ta.value;
-    const fail = (m, focus) => { error.textContent = m; error.hidden = false; if (focus) focus.focus(); };
-    if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="topic"]'));
-    if (!text.trim()) return fail('Write your message first.', msg.ta);
-    if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
+    if (!topic) return error.show('Pick a topic first.', form.querySelector('input[name="topic"]'));
+    if (!text.trim()) return error.show('Write your message first.', msg.ta);
+    if (codePoints(text) > limits().text_chars) return error.show(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
     button.disabled = true;
-    try {
+    await error.run(async () => {
       const res = await post('/v1/threads', { order_id: order.id, topic: topic.value, text });
       ctx.navigate(`#/thread/${res.thread.id}`);
-    } catch (e) {
-      if (e.status === 401) return;
+    }, (e) => {
       const tid = e.code === 'already_exists' ? threadIdFrom(e.message) : null;
-      if (tid) ctx.navigate(`#/thread/${tid}`);
-      else fail(e.message);
-    } finally {
-      button.disabled = false;
-    }
+      if (!tid) return e.message;
+      ctx.navigate(`#/thread/${tid}`);
+      return null;
+    });
+    button.disabled = false;
   } },
   topicPicker(topics('post_purchase'), 'topic'),
   msg.el,
-  error,
+  error.el,
   h('div', { class: 'actions' }, button));
-  form.addEventListener('input', () => { error.hidden = true; });
+  form.addEventListener('input', () => { error.hide(); });
   replace(el, head, h('div', { class: 'thread-layout' }, h('div', { class: 'conversation' }, form), h('div', { class: 'thread-side' }, panel)));
 }
 
@@ -171,22 +164,21 @@ export async function renderAsk(el, ctx) {
   const asin = h('input', { id: 'ask-asin', name: 'asin', value: ctx.query.get('asin') || '', autocomplete: 'off', autocapitalize: 'characters', placeholder: 'B0C1234567', 'aria-describedby': 'ask-asin-help' });
   const seller = h('input', { id: 'ask-seller', name: 'seller_id', value: ctx.query.get('seller') || '', autocomplete: 'off', 'aria-describedby': 'ask-seller-help' });
   const msg = messageField();
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = errorBox();
   const button = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send the question');
   const form = h('form', { class: 'card compose', novalidate: true, 'aria-label': 'Question about a product', onSubmit: async (ev) => {
     ev.preventDefault();
-    const fail = (m, focus) => { error.textContent = m; error.hidden = false; if (focus) focus.focus(); };
     const a = asin.value.trim().toUpperCase();
     const s = seller.value.trim();
     const topic = form.querySelector('input[name="ask-topic"]:checked');
     const text = msg.ta.value;
-    if (!/^[A-Z0-9]{10}$/.test(a)) return fail('An ASIN has 10 letters and digits, like B0C1234567.', asin);
-    if (!s) return fail('Enter the seller of the product.', seller);
-    if (!topic) return fail('Pick a topic first.', form.querySelector('input[name="ask-topic"]'));
-    if (!text.trim()) return fail('Write your question first.', msg.ta);
-    if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
+    if (!/^[A-Z0-9]{10}$/.test(a)) return error.show('An ASIN has 10 letters and digits, like B0C1234567.', asin);
+    if (!s) return error.show('Enter the seller of the product.', seller);
+    if (!topic) return error.show('Pick a topic first.', form.querySelector('input[name="ask-topic"]'));
+    if (!text.trim()) return error.show('Write your question first.', msg.ta);
+    if (codePoints(text) > limits().text_chars) return error.show(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`, msg.ta);
     button.disabled = true;
-    try {
+    await error.run(async () => {
       // One conversation per product and seller: a further question goes into it.
       const { threads } = await get(`/v1/threads${qs({ filter: 'all', asin: a })}`);
       const existing = (threads || []).find((t) => t.asin === a && t.seller_id === s);
@@ -197,13 +189,11 @@ export async function renderAsk(el, ctx) {
       }
       const res = await post('/v1/threads', { asin: a, seller_id: s, topic: topic.value, text });
       ctx.navigate(`#/thread/${res.thread.id}`);
-    } catch (e) {
-      if (e.status === 401) return;
-      if (e.status === 404) fail('No such product or seller. Check the ASIN and the seller.', asin);
-      else fail(e.message);
-    } finally {
-      button.disabled = false;
-    }
+    }, (e) => {
+      if (e.status !== 404) return e.message;
+      return error.show('No such product or seller. Check the ASIN and the seller.', asin);
+    });
+    button.disabled = false;
   } },
   h('div', { class: 'field-row' },
     h('div', { class: 'field' }, h('label', { for: 'ask-asin' }, 'Product (ASIN)'), asin,
@@ -212,9 +202,9 @@ export async function renderAsk(el, ctx) {
       h('p', { class: 'help', id: 'ask-seller-help' }, 'The seller offering it, as shown on the product page.'))),
   topicPicker(topics('pre_purchase'), 'ask-topic'),
   msg.el,
-  error,
+  error.el,
   h('div', { class: 'actions' }, button));
-  form.addEventListener('input', () => { error.hidden = true; });
+  form.addEventListener('input', () => { error.hide(); });
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ask about a product'),
       h('p', { class: 'muted' }, 'Questions before you buy go straight to the seller; the answer appears in your messages.')),
@@ -232,21 +222,16 @@ export async function renderPreferences(el) {
   ];
   const current = h('p', { class: 'alert alert-info', id: 'pref-current', role: 'status' },
     'Your current choice is not shown here: the marketplace keeps it but does not send it to this page. Choose and save to set it.');
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = errorBox();
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save');
   const form = h('form', { class: 'card prefs', novalidate: true, 'aria-labelledby': 'prefs-h', onSubmit: async (ev) => {
     ev.preventDefault();
-    error.hidden = true;
+    error.hide();
     const picked = form.querySelector('input[name="opt_out"]:checked');
-    if (!picked) {
-      error.textContent = 'Choose one of the two options first.';
-      error.hidden = false;
-      form.querySelector('input[name="opt_out"]').focus();
-      return;
-    }
+    if (!picked) return error.show('Choose one of the two options first.', form.querySelector('input[name="opt_out"]'));
     button.disabled = true;
     button.textContent = 'Saving…';
-    try {
+    await error.run(async () => {
       const res = await api('PUT', '/v1/me/preferences', { opt_out: picked.value === 'out' });
       current.className = 'alert alert-ok';
       current.textContent = res.opt_out
@@ -254,21 +239,16 @@ export async function renderPreferences(el) {
         : 'Saved: you receive all messages from sellers.';
       current.dataset.optOut = String(res.opt_out);
       announce(current.textContent);
-    } catch (e) {
-      if (e.status === 401) return;
-      error.textContent = `Could not save: ${e.message}`;
-      error.hidden = false;
-    } finally {
-      button.disabled = false;
-      button.textContent = 'Save';
-    }
+    }, (e) => `Could not save: ${e.message}`);
+    button.disabled = false;
+    button.textContent = 'Save';
   } },
   h('fieldset', { class: 'topics' },
     h('legend', { id: 'prefs-h' }, 'Messages from sellers'),
     h('div', { class: 'pref-options' }, choices.map(([value, label, help]) => h('div', { class: 'topic-option pref-option' },
       h('input', { type: 'radio', name: 'opt_out', id: `pref-${value}`, value, 'aria-describedby': `pref-${value}-help` }),
       h('div', null, h('label', { for: `pref-${value}` }, label), h('p', { class: 'help', id: `pref-${value}-help` }, help)))))),
-  error,
+  error.el,
   h('div', { class: 'actions' }, button));
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Preferences')),

@@ -1,5 +1,6 @@
 // compose.js - the reply box: live content-policy feedback with highlighted findings (sellers), templates, attachments, notes, conflicts, send.
 import { h, replace, append, uniqueId, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { post, ApiError } from './api.js';
 import { locate, segments, categoryLabel, categoryHint } from './policy.js';
 import { codePoints } from './format.js';
@@ -57,12 +58,12 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const picker = attachments ? createAttachmentPicker({ label: 'Add files to the reply', scanned: seller }) : null;
   const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
   const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
-  const conflictBox = h('div', { class: 'alert alert-warn conflict', role: 'alert', hidden: true });
+  const conflictBox = errorBox({ class: 'alert alert-warn conflict' });
   const editorField = h('div', { class: 'field' });
   let drafting = false;
   let confirmNext = false;
   const autoReply = h('input', { type: 'checkbox', id: `${id}-auto`, name: 'auto_reply' });
-  const alert = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const alert = errorBox();
   const sendButton = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send');
 
   let current = { text: '', action: 'deliver', located: [] }; // the last check's result, for `text`
@@ -133,7 +134,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
     policyBox.hidden = note || usingTemplate;
     sendButton.textContent = note ? 'Add note' : 'Send';
     textareaLabel.textContent = note ? 'Internal note (your team only)' : seller ? 'Your message to the buyer' : 'Your message';
-    alert.hidden = true;
+    alert.hide();
     if (usingTemplate) beginDraft();
   }
 
@@ -151,7 +152,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
     const n = codePoints(text);
     counter.textContent = `${n.toLocaleString()} / ${limits().text_chars.toLocaleString()} characters`;
     counter.classList.toggle('over', n > limits().text_chars);
-    alert.hidden = true;
+    alert.hide();
     grow();
     if (!seller) return;
     // Keep the highlights that still cover the same characters until the next answer.
@@ -189,37 +190,36 @@ export function createComposer({ kind, send, label, attachments = false, templat
     if (noteBox) noteBox.checked = false;
     drafting = false;
     confirmNext = false;
-    conflictBox.hidden = true;
+    conflictBox.hide();
     syncMode();
     grow();
   }
 
   function showConflict(e) {
-    replace(conflictBox,
+    const anyway = h('button', { type: 'button', class: 'btn btn-primary', id: 'send-anyway', onClick: () => {
+      confirmNext = true;
+      conflictBox.hide();
+      form.requestSubmit();
+    } }, 'Send anyway');
+    conflictBox.show([
       h('p', { class: 'conflict-title' }, 'The conversation changed since you began writing.'),
       h('p', null, e.message),
       h('p', null, 'Read the new messages above. Your reply was not sent.'),
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'btn btn-primary', id: 'send-anyway', onClick: () => {
-          confirmNext = true;
-          conflictBox.hidden = true;
-          form.requestSubmit();
-        } }, 'Send anyway'),
+      h('div', { class: 'actions' }, anyway,
         h('button', { type: 'button', class: 'btn', onClick: () => {
-          conflictBox.hidden = true;
+          conflictBox.hide();
           drafting = false;
           beginDraft(); // the draft now answers the thread as it is
           textarea.focus();
-        } }, 'Keep editing')));
-    conflictBox.hidden = false;
-    conflictBox.querySelector('#send-anyway').focus();
+        } }, 'Keep editing')),
+    ], anyway);
   }
 
   const form = h('form', { class: 'compose', 'aria-labelledby': `${id}-h`, novalidate: true, onSubmit: async (ev) => {
     ev.preventDefault();
     const text = textarea.value;
-    alert.hidden = true;
-    conflictBox.hidden = true;
+    alert.hide();
+    conflictBox.hide();
     const note = Boolean(noteBox && noteBox.checked);
     const usingTemplate = Boolean(tpl && tpl.selected() && !note);
     if (picker && picker.busy()) return fail('Wait until the files are uploaded.');
@@ -232,29 +232,29 @@ export function createComposer({ kind, send, label, attachments = false, templat
       extra.values = v.values;
       sendButton.disabled = true;
       sendButton.textContent = 'Sending…';
-      try {
+      await alert.run(async () => {
         await send('', false, extra);
         reset();
         announce('Message sent.');
-      } catch (e) {
-        if (e instanceof ApiError && e.code === 'conflict') showConflict(e);
-        else if (e instanceof ApiError && e.code === 'missing_field') tpl.showServerMissing(e.message);
-        else if (e instanceof ApiError && e.code === 'policy_violation') {
+      }, (e) => {
+        if (e instanceof ApiError && e.code === 'conflict') return showConflict(e);
+        if (e instanceof ApiError && e.code === 'missing_field') return tpl.showServerMissing(e.message);
+        if (e instanceof ApiError && e.code === 'policy_violation') {
           replace(fileBox, fileFindings(e.findings));
           policyBox.hidden = false;
-          fail(`The marketplace blocked this message: ${e.findings.map((f) => `${categoryLabel(f.category)} "${f.text}"${f.name ? ` in ${f.name}` : ''}`).join(', ')}.`);
-        } else if (e.status !== 401) fail(e.message || String(e));
-      } finally {
-        sendButton.disabled = false;
-        sendButton.textContent = 'Send';
-      }
+          return fail(`The marketplace blocked this message: ${e.findings.map((f) => `${categoryLabel(f.category)} "${f.text}"${f.name ? ` in ${f.name}` : ''}`).join(', ')}.`);
+        }
+        return fail(e.message || String(e));
+      });
+      sendButton.disabled = false;
+      sendButton.textContent = 'Send';
       return;
     }
     if (!text.trim()) return fail(note ? 'Write the note first.' : 'Write a message first.');
     if (codePoints(text) > limits().text_chars) return fail(`The message is longer than ${limits().text_chars.toLocaleString()} characters.`);
     sendButton.disabled = true;
     sendButton.textContent = 'Sending…';
-    try {
+    await alert.run(async () => {
       if (seller && !note) {
         clearTimeout(timer);
         let verdict = current.text === text ? current : null;
@@ -266,31 +266,25 @@ export function createComposer({ kind, send, label, attachments = false, templat
             if (e.status === 401) return;
           }
         }
-        if (verdict && verdict.action === 'reject') {
-          fail('This message would be blocked. Fix the highlighted parts first.');
-          return;
-        }
+        if (verdict && verdict.action === 'reject') return fail('This message would be blocked. Fix the highlighted parts first.');
       }
       await send(text, seller && !note && autoReply.checked, extra);
       reset();
       announce(note ? 'Note added.' : 'Message sent.');
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 'conflict') {
-        showConflict(e);
-      } else if (e instanceof ApiError && e.code === 'policy_violation') {
+    }, (e) => {
+      if (e instanceof ApiError && e.code === 'conflict') return showConflict(e);
+      if (e instanceof ApiError && e.code === 'policy_violation') {
         show({ action: 'reject', findings: e.findings }, text);
         const files = [...new Set(e.findings.filter((f) => f.name).map((f) => f.name))];
         const inText = textFindings(e.findings).length > 0;
-        fail(files.length && !inText
+        return fail(files.length && !inText
           ? `The marketplace blocked this message because of ${files.length === 1 ? 'the attached file' : 'the attached files'} ${files.join(', ')}. Remove the file (or fix it and attach it again), then send.`
           : `The marketplace blocked this message. Fix the highlighted parts${files.length ? ` and the files ${files.join(', ')}` : ''} and send again.`);
-      } else if (e.status !== 401) {
-        fail(e.message || String(e));
       }
-    } finally {
-      sendButton.disabled = false;
-      sendButton.textContent = noteBox && noteBox.checked ? 'Add note' : 'Send';
-    }
+      return fail(e.message || String(e));
+    });
+    sendButton.disabled = false;
+    sendButton.textContent = noteBox && noteBox.checked ? 'Add note' : 'Send';
   } },
   h('h2', { id: `${id}-h`, class: 'compose-title' }, label || 'Reply'),
   noteBox ? h('div', { class: 'field field-inline note-toggle' }, noteBox,
@@ -300,15 +294,13 @@ export function createComposer({ kind, send, label, attachments = false, templat
   policyBox,
   picker ? picker.el : null,
   autoField,
-  conflictBox,
-  alert,
+  conflictBox.el,
+  alert.el,
   h('div', { class: 'actions' }, sendButton));
   append(editorField, [textareaLabel, h('div', { class: 'editor' }, backdrop, textarea), counter]);
 
   function fail(msg) {
-    alert.textContent = msg;
-    alert.hidden = false;
-    if (!editorField.hidden) textarea.focus();
+    alert.show(msg, editorField.hidden ? null : textarea);
     sendButton.disabled = false;
     sendButton.textContent = noteBox && noteBox.checked ? 'Add note' : 'Send';
   }

@@ -1,5 +1,6 @@
 // operator.js - the operator's pages: review queue (approve or reject held messages), sellers by risk, violations, restrictions and quotas.
 import { h, replace, announce, uniqueId } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post } from './api.js';
 import { highlighted, findingsList } from './compose.js';
 import { locate, categoryLabel } from './policy.js';
@@ -18,27 +19,25 @@ function heldItem(m, names, onDecided) {
   else text.textContent = m.text;
   const noteId = uniqueId('note');
   const note = h('textarea', { id: noteId, name: 'note', rows: '2', class: 'editor-text plain-input note-input', 'aria-describedby': `${noteId}-help` });
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = errorBox();
   const li = h('li', { class: 'card held', 'data-message': m.id });
   const decide = async (approve, button) => {
-    error.hidden = true;
+    error.hide();
     for (const b of li.querySelectorAll('button')) b.disabled = true;
     button.textContent = approve ? 'Approving…' : 'Rejecting…';
-    try {
+    await error.run(async () => {
       const body = note.value.trim() ? { note: note.value.trim() } : {};
       await post(`/v1/messages/${encodeURIComponent(m.id)}/${approve ? 'approve' : 'reject'}`, body);
       onDecided(m, approve, li);
-    } catch (e) {
-      if (e.status === 401) return;
+    }, (e) => {
       if (e.code === 'conflict') {
         onDecided(m, null, li, e.message);
-        return;
+        return null;
       }
-      error.textContent = `Could not ${approve ? 'approve' : 'reject'}: ${e.message}`;
-      error.hidden = false;
       for (const b of li.querySelectorAll('button')) b.disabled = false;
       button.textContent = approve ? 'Approve and deliver' : 'Reject';
-    }
+      return `Could not ${approve ? 'approve' : 'reject'}: ${e.message}`;
+    });
   };
   const approveBtn = h('button', { type: 'button', class: 'btn btn-primary', onClick: (ev) => decide(true, ev.currentTarget) }, 'Approve and deliver');
   const rejectBtn = h('button', { type: 'button', class: 'btn btn-danger', onClick: (ev) => decide(false, ev.currentTarget) }, 'Reject');
@@ -54,7 +53,7 @@ function heldItem(m, names, onDecided) {
       findingsList(located)) : h('p', { class: 'muted' }, 'No findings recorded.'),
     h('div', { class: 'field' }, h('label', { for: noteId }, 'Note (optional)'), note,
       h('p', { class: 'help', id: `${noteId}-help` }, 'Kept in the audit log with your decision.')),
-    error,
+    error.el,
     h('div', { class: 'actions' }, approveBtn, rejectBtn),
     h('p', { class: 'help' }, 'Approving delivers the message to the buyer. Rejecting keeps it undelivered and counts as a violation for the seller.'));
 }

@@ -1,5 +1,6 @@
 // performance.js - a seller's performance (CRT gauge, counts, response times, volume, trend, agents, deadlines) and enforcement status; the operator's measures form.
 import { h, replace, announce, uniqueId } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post, qs } from './api.js';
 import { crtGauge, responseBars, volumeHeat, trendChart, thresholds } from './charts.js';
 import { categoryLabel } from './policy.js';
@@ -175,7 +176,7 @@ export function measureForm(sellerId, onDone) {
   const reason = h('textarea', { id: `${id}-reason`, name: 'reason', rows: '3', class: 'editor-text plain-input', required: true, 'aria-describedby': `${id}-reason-help` });
   const daysField = h('div', { class: 'field' }, h('label', { for: days.id }, 'Days'), days);
   const quotaField = h('div', { class: 'field' }, h('label', { for: quota.id }, 'Messages a day'), quota);
-  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = errorBox({ invalid: true });
   const done = h('p', { class: 'alert alert-ok', role: 'status', hidden: true });
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply');
   const sync = () => {
@@ -187,22 +188,21 @@ export function measureForm(sellerId, onDone) {
   sync();
   const form = h('form', { class: 'card measure-form', novalidate: true, 'aria-labelledby': `${id}-h`, 'data-testid': 'measure-form', onSubmit: async (ev) => {
     ev.preventDefault();
-    error.hidden = true;
+    error.hide();
     done.hidden = true;
-    const fail = (msg, field) => { error.textContent = msg; error.hidden = false; if (field) { field.setAttribute('aria-invalid', 'true'); field.focus(); } };
     const opts = MEASURES.find(([v]) => v === action.value)[2];
     const body = { action: action.value, reason: reason.value.trim() };
     if (opts.days) {
       body.days = Number(days.value);
-      if (!Number.isInteger(body.days) || body.days < 1) return fail('Enter a whole number of days, 1 or more.', days);
+      if (!Number.isInteger(body.days) || body.days < 1) return error.show('Enter a whole number of days, 1 or more.', days);
     }
     if (opts.quota) {
       body.quota_per_day = Number(quota.value);
-      if (!Number.isInteger(body.quota_per_day) || body.quota_per_day < 1) return fail('Enter how many messages a day, 1 or more.', quota);
+      if (!Number.isInteger(body.quota_per_day) || body.quota_per_day < 1) return error.show('Enter how many messages a day, 1 or more.', quota);
     }
-    if (!body.reason) return fail('Give a reason: the seller sees it.', reason);
+    if (!body.reason) return error.show('Give a reason: the seller sees it.', reason);
     button.disabled = true;
-    try {
+    await error.run(async () => {
       const en = await post(`/v1/sellers/${encodeURIComponent(sellerId)}/enforcement`, body);
       reason.value = '';
       reason.removeAttribute('aria-invalid');
@@ -210,20 +210,17 @@ export function measureForm(sellerId, onDone) {
       done.hidden = false;
       announce(done.textContent);
       await onDone(en);
-    } catch (e) {
-      if (e.status !== 401) fail(e.message);
-    } finally {
-      button.disabled = false;
-    }
+    });
+    button.disabled = false;
   } },
   h('h3', { id: `${id}-h` }, 'Impose or lift a measure'),
   h('div', { class: 'field' }, h('label', { for: action.id }, 'Measure'), action),
   h('div', { class: 'field-row' }, daysField, quotaField),
   h('div', { class: 'field' }, h('label', { for: reason.id }, 'Reason'), reason,
     h('p', { class: 'help', id: `${id}-reason-help` }, 'Required. The seller sees it, and it goes into the audit log.')),
-  error, done,
+  error.el, done,
   h('div', { class: 'actions' }, button));
-  form.addEventListener('input', () => { error.hidden = true; });
+  form.addEventListener('input', () => { error.hide(); });
   return form;
 }
 

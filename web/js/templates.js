@@ -1,5 +1,6 @@
 // templates.js - the seller's reply templates: the picker in the reply box (placeholder fields, preview) and the templates page.
 import { h, replace, uniqueId, announce } from './dom.js';
+import { errorBox } from './errors.js';
 import { get, post, api } from './api.js';
 import { categoryLabel } from './policy.js';
 import { findingsList, highlighted } from './compose.js';
@@ -61,7 +62,7 @@ export function createTemplatePicker({ threadId, onChange }) {
   let templates = [];
   const select = h('select', { id, name: 'template' }, h('option', { value: '' }, 'None: write your own'));
   const fields = h('div', { class: 'tpl-fields field-row' });
-  const error = h('p', { class: 'field-error tpl-error', role: 'alert', hidden: true });
+  const error = errorBox({ tag: 'p', class: 'field-error tpl-error', id: `${id}-error` });
   const preview = h('div', { class: 'tpl-preview', hidden: true, 'aria-live': 'polite' });
   const inputs = new Map();
   let timer = null;
@@ -80,7 +81,7 @@ export function createTemplatePicker({ threadId, onChange }) {
 
   function build() {
     inputs.clear();
-    error.hidden = true;
+    error.hide();
     const t = current();
     if (!t) {
       replace(fields);
@@ -116,7 +117,7 @@ export function createTemplatePicker({ threadId, onChange }) {
   }
 
   function schedule() {
-    error.hidden = true;
+    error.hide();
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   }
@@ -144,15 +145,12 @@ export function createTemplatePicker({ threadId, onChange }) {
 
   function showMissing(p, message) {
     const f = inputs.get(p);
-    error.textContent = message || `Fill in ${f ? f.label : p}: the template has the placeholder [${p}], and a message is never sent with a hole.`;
-    error.hidden = false;
     if (f) {
       f.input.setAttribute('aria-invalid', 'true');
-      f.input.setAttribute('aria-errormessage', error.id);
-      f.input.focus();
+      f.input.setAttribute('aria-errormessage', error.el.id);
     }
+    error.show(message || `Fill in ${f ? f.label : p}: the template has the placeholder [${p}], and a message is never sent with a hole.`, f && f.input);
   }
-  error.id = `${id}-error`;
 
   select.addEventListener('change', () => {
     build();
@@ -162,7 +160,7 @@ export function createTemplatePicker({ threadId, onChange }) {
 
   const el = h('div', { class: 'tpl-picker' },
     h('div', { class: 'field' }, h('label', { for: id }, 'Template'), select),
-    fields, error, preview);
+    fields, error.el, preview);
   return {
     el,
     select,
@@ -227,48 +225,44 @@ export async function renderTemplates(el, ctx) {
       texts.set(code, ta);
       return h('div', { class: 'field' }, h('label', { for: ta.id }, `${label} text`), ta);
     });
-    const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+    const error = errorBox();
     const findingsBox = h('div', { class: 'policy-findings' });
     const save = h('button', { type: 'submit', class: 'btn btn-primary' }, t ? 'Save changes' : 'Create template');
     const form = h('form', { class: 'card tpl-form', novalidate: true, 'aria-labelledby': `${fid}-h`, onSubmit: async (ev) => {
       ev.preventDefault();
-      error.hidden = true;
+      error.hide();
       findingsBox.replaceChildren();
       const variants = {};
       for (const [code, ta] of texts) if (ta.value.trim()) variants[code] = ta.value.trim();
-      if (!name.value.trim()) return problem('Give the template a name.', name);
-      if (!Object.keys(variants).length) return problem('Write the text in at least one language.', texts.get('en'));
-      if (critical.checked && !CRITICAL_OK.includes(purpose.value)) return problem('Only shipped, delay and custom order confirmation templates may be critical.', critical);
+      if (!name.value.trim()) return error.show('Give the template a name.', name);
+      if (!Object.keys(variants).length) return error.show('Write the text in at least one language.', texts.get('en'));
+      if (critical.checked && !CRITICAL_OK.includes(purpose.value)) return error.show('Only shipped, delay and custom order confirmation templates may be critical.', critical);
       save.disabled = true;
-      try {
+      await error.run(async () => {
         const body = { name: name.value.trim(), purpose: purpose.value, critical: critical.checked, variants };
         const r = t ? await api('PUT', `/v1/templates/${encodeURIComponent(t.id)}`, body) : await post('/v1/templates', body);
         announce(`${r.template.name} saved.`);
         formBox.replaceChildren();
         await load();
-      } catch (e) {
-        if (e.status === 401) return;
-        if (e.code === 'policy_violation') {
-          const lang = (e.body && e.body.error && e.body.error.language) || 'en';
-          const ta = texts.get(lang);
-          const sample = ta ? ta.value : '';
-          problem(`The ${languageLabel(lang)} text breaks the communication policy (checked with sample values). Fix it and save again.`, ta);
-          // The server checked the text filled with sample values, so its offsets are not the
-          // typed text's: find each matched text in what was typed instead.
-          const located = [];
-          for (const f of e.findings) {
-            const at = f.text ? sample.indexOf(f.text) : -1;
-            if (at >= 0) located.push({ ...f, from: at, to: at + f.text.length });
-          }
-          replace(findingsBox, located.length ? [h('div', { class: 'msg-text tpl-marked' }), findingsList(located)]
-            : h('ul', { class: 'findings' }, e.findings.map((f) => h('li', { class: 'finding' }, h('span', { class: 'badge badge-cat' }, categoryLabel(f.category)), ' ', h('q', null, f.text)))));
-          if (located.length) highlighted(sample, located, findingsBox.firstChild);
-        } else {
-          problem(e.message, null);
+      }, (e) => {
+        if (e.code !== 'policy_violation') return e.message;
+        const lang = (e.body && e.body.error && e.body.error.language) || 'en';
+        const ta = texts.get(lang);
+        const sample = ta ? ta.value : '';
+        error.show(`The ${languageLabel(lang)} text breaks the communication policy (checked with sample values). Fix it and save again.`, ta);
+        // The server checked the text filled with sample values, so its offsets are not the
+        // typed text's: find each matched text in what was typed instead.
+        const located = [];
+        for (const f of e.findings) {
+          const at = f.text ? sample.indexOf(f.text) : -1;
+          if (at >= 0) located.push({ ...f, from: at, to: at + f.text.length });
         }
-      } finally {
-        save.disabled = false;
-      }
+        replace(findingsBox, located.length ? [h('div', { class: 'msg-text tpl-marked' }), findingsList(located)]
+          : h('ul', { class: 'findings' }, e.findings.map((f) => h('li', { class: 'finding' }, h('span', { class: 'badge badge-cat' }, categoryLabel(f.category)), ' ', h('q', null, f.text)))));
+        if (located.length) highlighted(sample, located, findingsBox.firstChild);
+        return null;
+      });
+      save.disabled = false;
     } },
     h('h2', { id: `${fid}-h` }, t ? `Edit ${t.name}` : 'New template'),
     h('p', { class: 'help' }, 'Placeholders: [ORDER_ID] (always filled), [BUYER_NAME], [PRODUCT_NAME], [TRACKING], [DATE], [AMOUNT], [TIMEFRAME], [ADDRESS]. The buyer gets the text in their language, else the marketplace\'s, else English.'),
@@ -277,14 +271,9 @@ export async function renderTemplates(el, ctx) {
       h('div', { class: 'field' }, h('label', { for: purpose.id }, 'Purpose'), purpose)),
     h('div', { class: 'field field-inline' }, critical, h('label', { for: critical.id }, 'Critical (completes the order: reaches buyers who opted out)')),
     langFields,
-    error,
+    error.el,
     findingsBox,
     h('div', { class: 'actions' }, save, h('button', { type: 'button', class: 'btn', onClick: () => formBox.replaceChildren() }, 'Cancel')));
-    function problem(msg, field) {
-      error.textContent = msg;
-      error.hidden = false;
-      if (field) field.focus();
-    }
     replace(formBox, form);
     name.focus();
   }
