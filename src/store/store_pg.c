@@ -42,7 +42,7 @@ enum {
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_RATE_ENSURE, Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
+  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -224,13 +224,6 @@ static const char *const sql[Q__COUNT] = {
                 " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
-  /* A bucket is created full, then locked: callers on every node take turns on it. */
-  [Q_RATE_ENSURE] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
-                 " AND operation = $2 FOR UPDATE",
-  [Q_RATE_PUT] = "UPDATE rate_buckets SET tokens = $3, updated_at = $4 WHERE seller_id = $1"
-                 " AND operation = $2",
   [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
@@ -1383,40 +1376,6 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
   return PL_OK;
 }
 
-static void p_double(pg_params *p, double v) {
-  snprintf(p->buf[p->n], sizeof p->buf[0], "%.17g", v);
-  p->v[p->n] = p->buf[p->n];
-  p->n++;
-}
-
-/* The token bucket of store_sqlite.c, with the row locked from the read to the commit
- * so that nodes sharing the database take tokens one after another. */
-static pl_err pg_rate_take(store *s, const char *seller_id, const char *op, double now,
-                           double rate, double burst, bool *allowed, double *retry_after) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_text(&p, op);
-  p_double(&p, burst);
-  p_double(&p, now);
-  pl_err e = exec_q(k, Q_RATE_ENSURE, &p, NULL);
-  if (e) return e;
-  p.n = 2;
-  PGresult *r;
-  if ((e = query_one(k, Q_RATE_GET, &p, &r))) return e == PL_ENOTFOUND ? PL_ESTORE : e;
-  double tokens = strtod(PQgetvalue(r, 0, 0), NULL), last = strtod(PQgetvalue(r, 0, 1), NULL);
-  PQclear(r);
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = tokens >= 1.0;
-  if (*allowed) tokens -= 1.0;
-  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
-  p.n = 2;
-  p_double(&p, tokens);
-  p_double(&p, now > last ? now : last);
-  return exec_q(k, Q_RATE_PUT, &p, NULL);
-}
-
 static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
   CONN(s);
@@ -1473,8 +1432,8 @@ static const store_ops pg_ops = {
   .enforcement_get = pg_enforcement_get,
   .enforcement_put = pg_enforcement_put,
   .seller_message_count = pg_seller_message_count,
-  .rate_take = pg_rate_take,
-  .rate_take_n = pg__rate_take_n,
+  .rate_bucket_get = pg__rate_bucket_get,
+  .rate_bucket_put = pg__rate_bucket_put,
   .held_list = pg_held_list,
   .sla_thread_events = pg__sla_thread_events,
   .sla_range_events = pg__sla_range_events,

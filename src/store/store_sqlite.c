@@ -29,7 +29,7 @@ enum {
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
+  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -199,10 +199,6 @@ static const char *const sql[Q__COUNT] = {
                 " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
-  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = ?1 AND operation = ?2",
-  [Q_RATE_PUT] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
-                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seller_id, operation) DO UPDATE SET"
-                 " tokens = excluded.tokens, updated_at = excluded.updated_at",
   [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
@@ -1654,36 +1650,6 @@ static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time s
   return PL_OK;
 }
 
-static pl_err sq_rate_take(store *s, const char *seller_id, const char *op, double now,
-                           double rate, double burst, bool *allowed, double *retry_after) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_RATE_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, op);
-  double tokens = burst, last = now;
-  pl_err e = sq__one(q, st);
-  if (e == PL_OK) {
-    tokens = sqlite3_column_double(st, 0);
-    last = sqlite3_column_double(st, 1);
-    sqlite3_reset(st);
-  } else if (e != PL_ENOTFOUND) {
-    return e;
-  }
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = tokens >= 1.0;
-  if (*allowed) tokens -= 1.0;
-  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
-  st = stmt(q, Q_RATE_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, op);
-  sqlite3_bind_double(st, 3, tokens);
-  sqlite3_bind_double(st, 4, now > last ? now : last);
-  return sq__run(q, st);
-}
-
 static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
   sq_store *q = SQ(s);
@@ -1750,8 +1716,8 @@ static const store_ops sq_ops = {
   .enforcement_get = sq_enforcement_get,
   .enforcement_put = sq_enforcement_put,
   .seller_message_count = sq_seller_message_count,
-  .rate_take = sq_rate_take,
-  .rate_take_n = sq__rate_take_n,
+  .rate_bucket_get = sq__rate_bucket_get,
+  .rate_bucket_put = sq__rate_bucket_put,
   .held_list = sq_held_list,
   .sla_thread_events = sq__sla_thread_events,
   .sla_range_events = sq__sla_range_events,

@@ -1151,40 +1151,11 @@ static void test_message_page(void **state) {
   RB(f);
 }
 
-/* Limits, unattached uploads and idempotency keys (store_*_limits.c). */
+/* Unattached uploads and idempotency keys (store_*_limits.c; its buckets: test_store_rules.c). */
 static void test_limits_and_keys(void **state) {
   fx *f = *state;
   world(f);
   bool ok;
-  double retry;
-  /* a bucket of 3 a minute: three pass, the fourth waits 20 s; a cost above the whole
-   * allowance never passes; what a rolled-back transaction took is back */
-  W(f);
-  for (int i = 0; i < 3; i++) {
-    OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-    assert_true(ok);
-  }
-  OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-  assert_false(ok);
-  assert_true(retry > 19.9 && retry < 20.1);
-  OK(OP(f, rate_take_n)(f->s, "buyer:B2", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-  assert_true(ok); /* another party's bucket */
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 101, &ok, &retry));
-  assert_false(ok);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 60, &ok, &retry));
-  assert_true(ok);
-  C(f);
-  W(f);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
-  assert_true(ok);
-  RB(f);
-  W(f);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
-  assert_true(ok); /* the rolled-back 40 were not taken */
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 1, &ok, &retry));
-  assert_false(ok);
-  C(f);
-
   /* idempotency keys: claimed once, then the row; finished; released; swept by age */
   st_idem row;
   W(f);
