@@ -353,9 +353,15 @@ static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
 /* A statement of the connection's own, outside the prepared set (BEGIN, COMMIT...). */
 static pl_err simple(pg_conn *k, const char *s) {
   PGresult *r = PQexec(k->c, s);
-  pl_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? PL_OK : PL_ESTORE;
+  pl_err e = res_err(k, r) ? PL_ESTORE : PL_OK; /* logged there, with the server's message */
   PQclear(r);
   return e;
+}
+
+/* A call outside the calling thread's transaction: a mistake of the caller, logged. */
+static pl_err no_transaction(const char *what) {
+  fprintf(stderr, "parley: postgres: %s outside a transaction of this thread\n", what);
+  return PL_ESTORE;
 }
 
 /* ---- connections and the pool ---------------------------------------------------- */
@@ -451,7 +457,10 @@ static void pg_close(store *s) {
 
 static pl_err pg_begin(store *s, bool write) {
   pg_store *p = PG(s);
-  if (cur(s)) return PL_ESTORE; /* one transaction per thread, as with SQLite's mutex */
+  if (cur(s)) { /* one transaction per thread, as with SQLite's mutex */
+    fprintf(stderr, "parley: postgres: a transaction began inside another of the same thread\n");
+    return PL_ESTORE;
+  }
   pg_conn *k = pool_take(p);
   /* Reads see one snapshot, as a SQLite read transaction does; writes lock what they
    * change and see what others committed before them. */
@@ -479,7 +488,7 @@ static void finish(store *s, pg_conn *k) {
 
 static pl_err pg_commit(store *s) {
   pg_conn *k = cur(s);
-  if (!k) return PL_ESTORE;
+  if (!k) return no_transaction("a commit");
   pl_err e = PL_ESTORE;
   if (k->failed) {
     simple(k, "ROLLBACK");
@@ -517,7 +526,7 @@ static pl_err pg_savepoint(store *s, int action) {
 PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *values, pl_err *e) {
   pg_conn *k = cur(s);
   if (!k) {
-    *e = PL_ESTORE;
+    *e = no_transaction("a statement");
     return NULL;
   }
   PGresult *r = run_text(k, text, n, values);
@@ -543,7 +552,7 @@ bool store__pg_writing(store *s) {
 
 #define CONN(s)                      \
   pg_conn *k = cur(s);               \
-  if (!k) return PL_ESTORE
+  if (!k) return no_transaction(__func__)
 
 static pl_err pg_ping(store *s) {
   CONN(s);

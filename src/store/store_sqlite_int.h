@@ -43,6 +43,13 @@ void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, ui
 /* Tests: SQLite transactions that committed callers' transactions, and writers waiting for the
  * connection (a batch stays open for them). */
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers);
+/* The outcome of sqlite3_step's rc for st (NULL: none): PL_OK for a row or the end,
+ * PL_EEXIST for a constraint (a refused row), else PL_ESTORE, with SQLite's message and
+ * the statement logged to stderr. */
+pl_err sq__fail(sq_store *q, sqlite3_stmt *st, int rc);
+/* Logs a failed step of st (rc, SQLite's message and the statement) and returns
+ * PL_ESTORE; for the loops over a query's rows, after their sqlite3_reset. */
+pl_err sq__step_error(sqlite3_stmt *st, int rc);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */

@@ -32,9 +32,9 @@ pl_err sq__rate_bucket_get(store *s, const char *key, const char *op, double fre
 pl_err sq__rate_bucket_put(store *s, const char *key, const char *op, double tokens, double updated_at) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_RATE_PUT,
-                              "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at) VALUES (?1, ?2, ?3, ?4)"
-                              " ON CONFLICT(seller_id, operation) DO UPDATE SET tokens = excluded.tokens,"
-                              " updated_at = excluded.updated_at");
+                              "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                              " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seller_id, operation)"
+                              " DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, key);
   sq__bind_text(st, 2, op);
@@ -66,7 +66,7 @@ pl_err sq__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, 
     k++;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
