@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "service/svc_bucket.h"
 #include "service/svc_int.h"
 
 #define DAY 86400
@@ -144,13 +145,26 @@ static double bucket_now(svc *s) {
   return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* Takes cost tokens from the bucket (key, op): the store reads the row and holds it until
+ * the caller's transaction ends (so that nodes sharing a database take turns), the
+ * arithmetic is svc_bucket_take's, and the row is written back. A bucket never used is
+ * full. Runs inside the caller's write transaction; a refusal is rolled back with it. */
+static pl_err bucket_take(svc *s, const char *key, const char *op, double now, double rate,
+                          double burst, double cost, bool *allowed, double *retry_after) {
+  svc_bucket b;
+  pl_err e = s->st->ops->rate_bucket_get(s->st, key, op, burst, now, &b.tokens, &b.updated_at);
+  if (e) return e;
+  *allowed = svc_bucket_take(&b, now, rate, burst, cost, retry_after);
+  return s->st->ops->rate_bucket_put(s->st, key, op, b.tokens, b.updated_at);
+}
+
 pl_err svc__limit_take(svc *s, const char *key, const char *op, int64_t count, int64_t window,
                        int64_t cost, pl_err code, const char *what, pl_detail *d) {
   if (count <= 0) return PL_OK;
   bool allowed;
   double retry;
-  pl_err e = s->st->ops->rate_take_n(s->st, key, op, bucket_now(s), (double)count / (double)window,
-                                     (double)count, (double)cost, &allowed, &retry);
+  pl_err e = bucket_take(s, key, op, bucket_now(s), (double)count / (double)window, (double)count,
+                         (double)cost, &allowed, &retry);
   if (e || allowed) return e;
   const char *per = window == 60 ? "minute" : window == 3600 ? "hour" : "day";
   if (cost > count) /* never passes: no retry_after */
@@ -185,8 +199,8 @@ pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_r
   double now = bucket_now(s);
   bool allowed;
   double retry;
-  pl_err e = s->st->ops->rate_take(s->st, seller_id, op, now, r->rate_per_second, r->rate_burst,
-                                   &allowed, &retry);
+  pl_err e = bucket_take(s, seller_id, op, now, r->rate_per_second, r->rate_burst, 1.0, &allowed,
+                         &retry);
   if (e) return e;
   if (!allowed) {
     long long secs = (long long)ceil(retry);

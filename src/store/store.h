@@ -420,18 +420,18 @@ typedef struct store_ops {
    * counts only seller-initiated ones. */
   pl_err (*seller_message_count)(store *s, const char *seller_id, pl_time since,
                                  bool proactive_only, int64_t *n);
-  /* Token bucket: takes one token of (seller, operation) at time now (seconds, with
-   * fractions), refilling at rate per second up to burst. *allowed tells whether a
-   * token was taken; *retry_after the seconds until one will be there. The row is
-   * read and written in the caller's transaction, so nodes sharing a database share
-   * the bucket. */
-  pl_err (*rate_take)(store *s, const char *seller_id, const char *operation, double now,
-                      double rate, double burst, bool *allowed, double *retry_after);
-  /* rate_take for a bucket of any party (key: a seller id, or "buyer:" and a buyer id)
-   * taking cost tokens at once (an upload's bytes...). A cost above burst is never
-   * allowed; *retry_after is then 0. */
-  pl_err (*rate_take_n)(store *s, const char *key, const char *operation, double now,
-                        double rate, double burst, double cost, bool *allowed, double *retry_after);
+  /* Token buckets (rate_buckets rows), one per key (a seller id, or "buyer:" and a buyer
+   * id) and operation. The store keeps them; the arithmetic is the service's
+   * (src/service/svc_bucket.h). Both entries run in the caller's write transaction.
+   * rate_bucket_get reads a bucket's tokens and the time they were counted, and holds
+   * the bucket until the transaction ends, so that nodes sharing a database take from it
+   * one after another. A bucket that does not exist yet reads as fresh_tokens at
+   * fresh_at (and may be created so, in order to be held). rate_bucket_put writes a
+   * bucket, creating it when it does not exist. */
+  pl_err (*rate_bucket_get)(store *s, const char *key, const char *operation, double fresh_tokens,
+                            double fresh_at, double *tokens, double *updated_at);
+  pl_err (*rate_bucket_put)(store *s, const char *key, const char *operation, double tokens,
+                            double updated_at);
   /* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
   pl_err (*held_list)(store *s, const char *marketplace_id, int limit, pl_arena *a,
                       st_message **out, size_t *n);

@@ -42,7 +42,7 @@ enum {
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_RATE_ENSURE, Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
+  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -224,13 +224,6 @@ static const char *const sql[Q__COUNT] = {
                 " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
-  /* A bucket is created full, then locked: callers on every node take turns on it. */
-  [Q_RATE_ENSURE] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
-                 " AND operation = $2 FOR UPDATE",
-  [Q_RATE_PUT] = "UPDATE rate_buckets SET tokens = $3, updated_at = $4 WHERE seller_id = $1"
-                 " AND operation = $2",
   [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
@@ -360,9 +353,15 @@ static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
 /* A statement of the connection's own, outside the prepared set (BEGIN, COMMIT...). */
 static pl_err simple(pg_conn *k, const char *s) {
   PGresult *r = PQexec(k->c, s);
-  pl_err e = PQresultStatus(r) == PGRES_COMMAND_OK ? PL_OK : PL_ESTORE;
+  pl_err e = res_err(k, r) ? PL_ESTORE : PL_OK; /* logged there, with the server's message */
   PQclear(r);
   return e;
+}
+
+/* A call outside the calling thread's transaction: a mistake of the caller, logged. */
+static pl_err no_transaction(const char *what) {
+  fprintf(stderr, "parley: postgres: %s outside a transaction of this thread\n", what);
+  return PL_ESTORE;
 }
 
 /* ---- connections and the pool ---------------------------------------------------- */
@@ -458,7 +457,10 @@ static void pg_close(store *s) {
 
 static pl_err pg_begin(store *s, bool write) {
   pg_store *p = PG(s);
-  if (cur(s)) return PL_ESTORE; /* one transaction per thread, as with SQLite's mutex */
+  if (cur(s)) { /* one transaction per thread, as with SQLite's mutex */
+    fprintf(stderr, "parley: postgres: a transaction began inside another of the same thread\n");
+    return PL_ESTORE;
+  }
   pg_conn *k = pool_take(p);
   /* Reads see one snapshot, as a SQLite read transaction does; writes lock what they
    * change and see what others committed before them. */
@@ -486,7 +488,7 @@ static void finish(store *s, pg_conn *k) {
 
 static pl_err pg_commit(store *s) {
   pg_conn *k = cur(s);
-  if (!k) return PL_ESTORE;
+  if (!k) return no_transaction("a commit");
   pl_err e = PL_ESTORE;
   if (k->failed) {
     simple(k, "ROLLBACK");
@@ -524,7 +526,7 @@ static pl_err pg_savepoint(store *s, int action) {
 PGresult *store__pg_exec(store *s, const char *text, int n, const char *const *values, pl_err *e) {
   pg_conn *k = cur(s);
   if (!k) {
-    *e = PL_ESTORE;
+    *e = no_transaction("a statement");
     return NULL;
   }
   PGresult *r = run_text(k, text, n, values);
@@ -550,7 +552,7 @@ bool store__pg_writing(store *s) {
 
 #define CONN(s)                      \
   pg_conn *k = cur(s);               \
-  if (!k) return PL_ESTORE
+  if (!k) return no_transaction(__func__)
 
 static pl_err pg_ping(store *s) {
   CONN(s);
@@ -1383,40 +1385,6 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
   return PL_OK;
 }
 
-static void p_double(pg_params *p, double v) {
-  snprintf(p->buf[p->n], sizeof p->buf[0], "%.17g", v);
-  p->v[p->n] = p->buf[p->n];
-  p->n++;
-}
-
-/* The token bucket of store_sqlite.c, with the row locked from the read to the commit
- * so that nodes sharing the database take tokens one after another. */
-static pl_err pg_rate_take(store *s, const char *seller_id, const char *op, double now,
-                           double rate, double burst, bool *allowed, double *retry_after) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_text(&p, op);
-  p_double(&p, burst);
-  p_double(&p, now);
-  pl_err e = exec_q(k, Q_RATE_ENSURE, &p, NULL);
-  if (e) return e;
-  p.n = 2;
-  PGresult *r;
-  if ((e = query_one(k, Q_RATE_GET, &p, &r))) return e == PL_ENOTFOUND ? PL_ESTORE : e;
-  double tokens = strtod(PQgetvalue(r, 0, 0), NULL), last = strtod(PQgetvalue(r, 0, 1), NULL);
-  PQclear(r);
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = tokens >= 1.0;
-  if (*allowed) tokens -= 1.0;
-  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
-  p.n = 2;
-  p_double(&p, tokens);
-  p_double(&p, now > last ? now : last);
-  return exec_q(k, Q_RATE_PUT, &p, NULL);
-}
-
 static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
   CONN(s);
@@ -1473,8 +1441,8 @@ static const store_ops pg_ops = {
   .enforcement_get = pg_enforcement_get,
   .enforcement_put = pg_enforcement_put,
   .seller_message_count = pg_seller_message_count,
-  .rate_take = pg_rate_take,
-  .rate_take_n = pg__rate_take_n,
+  .rate_bucket_get = pg__rate_bucket_get,
+  .rate_bucket_put = pg__rate_bucket_put,
   .held_list = pg_held_list,
   .sla_thread_events = pg__sla_thread_events,
   .sla_range_events = pg__sla_range_events,

@@ -52,12 +52,16 @@ pl_err pg__audit_append(store *s, st_audit *e) {
       x = PL_ENOTFOUND;
     }
   }
+  if (x == PL_ENOTFOUND) fprintf(stderr, "parley: postgres: audit chain \"%s\" has no head row\n", chain);
   if (x) return PL_ESTORE;
   int64_t seq = pg__num(r, 0, 0) + 1;
   char prev[65] = "";
   if (PQgetlength(r, 0, 1) == 64) memcpy(prev, PQgetvalue(r, 0, 1), 65);
   PQclear(r);
-  if (!*prev) return PL_ESTORE;
+  if (!*prev) {
+    fprintf(stderr, "parley: postgres: audit chain \"%s\" has a head without a hash\n", chain);
+    return PL_ESTORE;
+  }
   char hash[65], at[24], sq[24];
   store__audit_hash(e, prev, hash);
   snprintf(at, sizeof at, "%lld", (long long)e->at);

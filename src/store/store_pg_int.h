@@ -135,8 +135,9 @@ pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at);
 pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 
 /* Limits, unattached uploads and idempotency keys (store_pg_limits.c), for the vtable. */
-pl_err pg__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
-                       double burst, double cost, bool *allowed, double *retry_after);
+pl_err pg__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,
+                           double fresh_at, double *tokens, double *updated_at);
+pl_err pg__rate_bucket_put(store *s, const char *key, const char *op, double tokens, double updated_at);
 pl_err pg__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, st_attachment **out,
                               size_t *n);
 pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);

@@ -16,15 +16,17 @@ static int64_t num(const PGresult *r, int row, int col) {
   return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-pl_err pg__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
-                       double burst, double cost, bool *allowed, double *retry_after) {
-  char b[40], n[40];
-  snprintf(b, sizeof b, "%.17g", burst);
-  snprintf(n, sizeof n, "%.17g", now);
+/* The row is created (fresh) when missing and then locked until the caller's transaction
+ * ends: a lock on a row that does not exist would hold nothing, and two nodes could both
+ * take a new bucket's last token. Doubles travel as text with 17 digits, which gives
+ * back the same double. */
+pl_err pg__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,
+                           double fresh_at, double *tokens, double *updated_at) {
+  char t[40], u[40];
+  snprintf(t, sizeof t, "%.17g", fresh_tokens);
+  snprintf(u, sizeof u, "%.17g", fresh_at);
+  const char *v[] = {key, op, t, u};
   pl_err e;
-  /* The row is created first and then locked, so that two nodes taking from one bucket
-   * queue behind each other's transaction. */
-  const char *v[] = {key, op, b, n};
   PGresult *r = store__pg_exec(s,
                                "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
                                " VALUES ($1, $2, $3::float8, $4::float8) ON CONFLICT DO NOTHING",
@@ -35,27 +37,30 @@ pl_err pg__rate_take_n(store *s, const char *key, const char *op, double now, do
                      "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
                      " AND operation = $2 FOR UPDATE",
                      2, v, &e);
-  if (!e && PQntuples(r) != 1) e = PL_ESTORE;
-  double tokens = 0, last = now;
+  if (!e && PQntuples(r) != 1) {
+    fprintf(stderr, "parley: postgres: rate bucket %s/%s: %d rows after it was created\n", key, op,
+            PQntuples(r));
+    e = PL_ESTORE;
+  }
   if (!e) {
-    tokens = strtod(PQgetvalue(r, 0, 0), NULL);
-    last = strtod(PQgetvalue(r, 0, 1), NULL);
+    *tokens = strtod(PQgetvalue(r, 0, 0), NULL);
+    *updated_at = strtod(PQgetvalue(r, 0, 1), NULL);
   }
   PQclear(r);
-  if (e) return e;
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = cost <= burst && tokens >= cost;
-  if (*allowed) tokens -= cost;
-  *retry_after = *allowed || cost > burst ? 0 : (cost - tokens) / rate;
+  return e;
+}
+
+pl_err pg__rate_bucket_put(store *s, const char *key, const char *op, double tokens, double updated_at) {
   char t[40], u[40];
   snprintf(t, sizeof t, "%.17g", tokens);
-  snprintf(u, sizeof u, "%.17g", now > last ? now : last);
-  const char *w[] = {key, op, t, u};
-  r = store__pg_exec(s,
-                     "UPDATE rate_buckets SET tokens = $3::float8, updated_at = $4::float8"
-                     " WHERE seller_id = $1 AND operation = $2",
-                     4, w, &e);
+  snprintf(u, sizeof u, "%.17g", updated_at);
+  const char *v[] = {key, op, t, u};
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                               " VALUES ($1, $2, $3::float8, $4::float8) ON CONFLICT (seller_id, operation)"
+                               " DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+                               4, v, &e);
   PQclear(r);
   return e;
 }

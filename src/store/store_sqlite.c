@@ -29,7 +29,7 @@ enum {
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
   Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_RATE_GET, Q_RATE_PUT, Q_HELD_LIST,
+  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -199,10 +199,6 @@ static const char *const sql[Q__COUNT] = {
                 " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
-  [Q_RATE_GET] = "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = ?1 AND operation = ?2",
-  [Q_RATE_PUT] = "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
-                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seller_id, operation) DO UPDATE SET"
-                 " tokens = excluded.tokens, updated_at = excluded.updated_at",
   [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
@@ -305,24 +301,46 @@ sq_store *sq__conn(store *s) {
   return tl_owner == s && tl_reader ? tl_reader : (sq_store *)s;
 }
 
-static pl_err sq_err(sq_store *q, int rc) {
+/* Logs SQLite's own message for a failure on db, with the statement's text when there is
+ * one, so that the operator sees why the store failed; clients only hear that it did. */
+static void log_failure(sqlite3 *db, int rc, const char *sql_text) {
+  fprintf(stderr, "parley: sqlite: %s (%s)%s%.160s%s\n", sqlite3_errmsg(db), sqlite3_errstr(rc),
+          sql_text ? " in \"" : "", sql_text ? sql_text : "", sql_text ? "\"" : "");
+}
+
+pl_err sq__step_error(sqlite3_stmt *st, int rc) {
+  log_failure(sqlite3_db_handle(st), rc, sqlite3_sql(st));
+  return PL_ESTORE;
+}
+
+pl_err sq__fail(sq_store *q, sqlite3_stmt *st, int rc) {
   switch (rc) {
   case SQLITE_OK:
   case SQLITE_DONE:
   case SQLITE_ROW: return PL_OK;
   case SQLITE_CONSTRAINT: return PL_EEXIST;
   default:
-    (void)q;
+    if (st) return sq__step_error(st, rc);
+    log_failure(q->db, rc, NULL);
     return PL_ESTORE;
   }
+}
+
+/* Prepares text on q, logging why when it does not prepare. */
+static sqlite3_stmt *prepare(sq_store *q, const char *text) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v3(q->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+  if (rc == SQLITE_OK) return st;
+  log_failure(q->db, rc, text);
+  sqlite3_finalize(st);
+  return NULL;
 }
 
 /* Returns the cached statement for query i, reset and with its bindings cleared. */
 static sqlite3_stmt *stmt(sq_store *q, int i) {
   sqlite3_stmt *st = q->stmt[i];
   if (!st) {
-    if (sqlite3_prepare_v3(q->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-      return NULL;
+    if (!(st = prepare(q, sql[i]))) return NULL;
     q->stmt[i] = st;
   }
   sqlite3_reset(st);
@@ -344,7 +362,7 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
 pl_err sq__run(sq_store *q, sqlite3_stmt *st) {
   if (!st) return PL_ESTORE;
   int rc = sqlite3_step(st);
-  pl_err e = sq_err(q, rc);
+  pl_err e = sq__fail(q, st, rc);
   sqlite3_reset(st);
   return e;
 }
@@ -355,11 +373,14 @@ pl_err sq__one(sq_store *q, sqlite3_stmt *st) {
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) return PL_OK;
   sqlite3_reset(st);
-  return rc == SQLITE_DONE ? PL_ENOTFOUND : sq_err(q, rc);
+  return rc == SQLITE_DONE ? PL_ENOTFOUND : sq__fail(q, st, rc);
 }
 
 static pl_err exec(sq_store *q, const char *s) {
-  return sqlite3_exec(q->db, s, NULL, NULL, NULL) == SQLITE_OK ? PL_OK : PL_ESTORE;
+  int rc = sqlite3_exec(q->db, s, NULL, NULL, NULL);
+  if (rc == SQLITE_OK) return PL_OK;
+  log_failure(q->db, rc, s);
+  return PL_ESTORE;
 }
 
 /* Runs transaction statement i (TX_*) of connection q, prepared on first use: every
@@ -367,13 +388,14 @@ static pl_err exec(sq_store *q, const char *s) {
 static pl_err tx(sq_store *q, int i) {
   sqlite3_stmt *st = q->tx[i];
   if (!st) {
-    if (sqlite3_prepare_v3(q->db, tx_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-      return PL_ESTORE;
+    if (!(st = prepare(q, tx_sql[i]))) return PL_ESTORE;
     q->tx[i] = st;
   }
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
+  if (rc == SQLITE_DONE) return PL_OK;
+  log_failure(q->db, rc, tx_sql[i]);
+  return PL_ESTORE;
 }
 
 /* Writes the index rows from `from` on, in the savepoint now open, and forgets them. */
@@ -441,8 +463,7 @@ sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
   }
   sqlite3_stmt *st = q->more[slot];
   if (!st) {
-    if (sqlite3_prepare_v3(q->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-      return NULL;
+    if (!(st = prepare(q, text))) return NULL;
     q->more[slot] = st;
     q->more_text[slot] = text;
   } else if (q->more_text[slot] != text && strcmp(q->more_text[slot], text)) {
@@ -527,7 +548,11 @@ static void sq_close(store *s) {
 static void end_batch(sq_store *q) {
   pl_err e = PL_OK;
   q->n_marks = 0;
-  if (sqlite3_get_autocommit(q->db)) e = PL_ESTORE; /* SQLite ended it itself */
+  if (sqlite3_get_autocommit(q->db)) { /* SQLite ended it itself */
+    fprintf(stderr, "parley: sqlite: SQLite rolled back the transaction of %u writers (last error: %s)\n",
+            q->n_members, sqlite3_errmsg(q->db));
+    e = PL_ESTORE;
+  }
   else if (q->n_members && !(e = index_write(q, 0))) e = tx(q, TX_COMMIT);
   else if (!q->n_members) tx(q, TX_ROLLBACK);
   index_drop(q, 0);
@@ -1070,7 +1095,7 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) ids[k++] = sq__col_text(a, st, 0);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   st_order *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
   for (size_t i = 0; i < k; i++) {
     pl_err e = sq_order_get(s, ids[i], a, &arr[i]);
@@ -1242,7 +1267,7 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_thread(a, st, &arr[k++]);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1334,7 +1359,7 @@ static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message 
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) read_message(a, st, &arr[k++]);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1428,7 +1453,7 @@ static pl_err msg_rows(sqlite3_stmt *st, pl_arena *a, st_message **out, size_t *
     read_message(a, st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1449,7 +1474,7 @@ static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *bef
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) read_message(a, st, &arr[k++]);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *more = k > (size_t)limit;
   if (*more) k = (size_t)limit;
   for (size_t i = 0; i < k / 2; i++) { /* newest first from the query: oldest first out */
@@ -1521,7 +1546,7 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
     e->at = sqlite3_column_int64(st, 7);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1591,7 +1616,7 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
     v->rule = sq__col_text(a, st, 6);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1654,36 +1679,6 @@ static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time s
   return PL_OK;
 }
 
-static pl_err sq_rate_take(store *s, const char *seller_id, const char *op, double now,
-                           double rate, double burst, bool *allowed, double *retry_after) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_RATE_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, op);
-  double tokens = burst, last = now;
-  pl_err e = sq__one(q, st);
-  if (e == PL_OK) {
-    tokens = sqlite3_column_double(st, 0);
-    last = sqlite3_column_double(st, 1);
-    sqlite3_reset(st);
-  } else if (e != PL_ENOTFOUND) {
-    return e;
-  }
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = tokens >= 1.0;
-  if (*allowed) tokens -= 1.0;
-  *retry_after = *allowed ? 0 : (1.0 - tokens) / rate;
-  st = stmt(q, Q_RATE_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, op);
-  sqlite3_bind_double(st, 3, tokens);
-  sqlite3_bind_double(st, 4, now > last ? now : last);
-  return sq__run(q, st);
-}
-
 static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
   sq_store *q = SQ(s);
@@ -1696,7 +1691,7 @@ static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_a
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_message(a, st, &arr[k++]);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -1750,8 +1745,8 @@ static const store_ops sq_ops = {
   .enforcement_get = sq_enforcement_get,
   .enforcement_put = sq_enforcement_put,
   .seller_message_count = sq_seller_message_count,
-  .rate_take = sq_rate_take,
-  .rate_take_n = sq__rate_take_n,
+  .rate_bucket_get = sq__rate_bucket_get,
+  .rate_bucket_put = sq__rate_bucket_put,
   .held_list = sq_held_list,
   .sla_thread_events = sq__sla_thread_events,
   .sla_range_events = sq__sla_range_events,

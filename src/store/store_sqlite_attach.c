@@ -107,7 +107,7 @@ static pl_err list(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_msg_attachment
   }
   sqlite3_reset(st);
   (void)q;
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

@@ -1,4 +1,5 @@
 /* store_sqlite_audit.c - the audit log in SQLite: one hash chain per seller, checkpoints. */
+#include <stdio.h>
 #include <string.h>
 
 #include "store/store_sqlite_int.h"
@@ -39,7 +40,7 @@ static pl_err read_entries(pl_arena *a, sqlite3_stmt *st, st_audit **out, size_t
     read_entry(a, st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -67,13 +68,17 @@ pl_err sq__audit_append(store *s, st_audit *e) {
     sq__bind_text(st, 1, chain);
     r = sq__one(q, st);
   }
+  if (r == PL_ENOTFOUND) fprintf(stderr, "parley: sqlite: audit chain \"%s\" has no head row\n", chain);
   if (r) return r == PL_ENOTFOUND ? PL_ESTORE : r;
   int64_t seq = sqlite3_column_int64(st, 0) + 1;
   char prev[65] = "";
   const char *h = (const char *)sqlite3_column_text(st, 1);
   if (h && strlen(h) == 64) memcpy(prev, h, 65);
   sqlite3_reset(st);
-  if (!*prev) return PL_ESTORE;
+  if (!*prev) {
+    fprintf(stderr, "parley: sqlite: audit chain \"%s\" has a head without a hash\n", chain);
+    return PL_ESTORE;
+  }
   char hash[65];
   store__audit_hash(e, prev, hash);
   st = sq__stmt(q, S_INSERT, "INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
@@ -143,7 +148,7 @@ pl_err sq__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
                                .hash = sq__col_text(a, st, 2)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -185,7 +190,7 @@ pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **ou
                                      .public_key = sq__col_text(a, st, 5), .signature = sq__col_text(a, st, 6)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

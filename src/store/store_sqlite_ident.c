@@ -117,7 +117,7 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
     read_token(a, st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

@@ -43,6 +43,13 @@ void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, ui
 /* Tests: SQLite transactions that committed callers' transactions, and writers waiting for the
  * connection (a batch stays open for them). */
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers);
+/* The outcome of sqlite3_step's rc for st (NULL: none): PL_OK for a row or the end,
+ * PL_EEXIST for a constraint (a refused row), else PL_ESTORE, with SQLite's message and
+ * the statement logged to stderr. */
+pl_err sq__fail(sq_store *q, sqlite3_stmt *st, int rc);
+/* Logs a failed step of st (rc, SQLite's message and the statement) and returns
+ * PL_ESTORE; for the loops over a query's rows, after their sqlite3_reset. */
+pl_err sq__step_error(sqlite3_stmt *st, int rc);
 /* Runs a statement that returns no rows (PL_EEXIST on a constraint). */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 /* Steps a one-row query: PL_OK with the row current, or PL_ENOTFOUND. */
@@ -167,8 +174,9 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at);
 pl_err sq__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 
 /* Limits, unattached uploads and idempotency keys (store_sqlite_limits.c), for the vtable. */
-pl_err sq__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
-                       double burst, double cost, bool *allowed, double *retry_after);
+pl_err sq__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,
+                           double fresh_at, double *tokens, double *updated_at);
+pl_err sq__rate_bucket_put(store *s, const char *key, const char *op, double tokens, double updated_at);
 pl_err sq__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, st_attachment **out,
                               size_t *n);
 pl_err sq__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);

@@ -7,37 +7,39 @@
 enum { S_RATE_GET = SQ_SLOT_LIMITS, S_RATE_PUT, S_ORPHANS, S_ATT_DEL, S_SHA_COUNT, S_IDEM_INS,
        S_IDEM_GET, S_IDEM_FINISH, S_IDEM_DEL, S_IDEM_SWEEP };
 
-pl_err sq__rate_take_n(store *s, const char *key, const char *op, double now, double rate,
-                       double burst, double cost, bool *allowed, double *retry_after) {
+/* SQLite has one writer: the caller's write transaction holds the bucket already. */
+pl_err sq__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,
+                           double fresh_at, double *tokens, double *updated_at) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_RATE_GET,
                               "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = ?1 AND operation = ?2");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, key);
   sq__bind_text(st, 2, op);
-  double tokens = burst, last = now;
   pl_err e = sq__one(q, st);
-  if (e == PL_OK) {
-    tokens = sqlite3_column_double(st, 0);
-    last = sqlite3_column_double(st, 1);
-    sqlite3_reset(st);
-  } else if (e != PL_ENOTFOUND) {
-    return e;
+  if (e == PL_ENOTFOUND) {
+    *tokens = fresh_tokens;
+    *updated_at = fresh_at;
+    return PL_OK;
   }
-  if (now > last) tokens += (now - last) * rate;
-  if (tokens > burst) tokens = burst;
-  *allowed = cost <= burst && tokens >= cost;
-  if (*allowed) tokens -= cost;
-  *retry_after = *allowed || cost > burst ? 0 : (cost - tokens) / rate;
-  st = sq__stmt(q, S_RATE_PUT,
-                "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at) VALUES (?1, ?2, ?3, ?4)"
-                " ON CONFLICT(seller_id, operation) DO UPDATE SET tokens = excluded.tokens,"
-                " updated_at = excluded.updated_at");
+  if (e) return e;
+  *tokens = sqlite3_column_double(st, 0);
+  *updated_at = sqlite3_column_double(st, 1);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+pl_err sq__rate_bucket_put(store *s, const char *key, const char *op, double tokens, double updated_at) {
+  sq_store *q = SQ(s);
+  sqlite3_stmt *st = sq__stmt(q, S_RATE_PUT,
+                              "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
+                              " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(seller_id, operation)"
+                              " DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, key);
   sq__bind_text(st, 2, op);
   sqlite3_bind_double(st, 3, tokens);
-  sqlite3_bind_double(st, 4, now > last ? now : last);
+  sqlite3_bind_double(st, 4, updated_at);
   return sq__run(q, st);
 }
 
@@ -64,7 +66,7 @@ pl_err sq__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, 
     k++;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return PL_ESTORE;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

@@ -57,7 +57,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
     o->last_error = sq__col_text(a, st, 9);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -193,7 +193,7 @@ pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
     read_address(a, st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

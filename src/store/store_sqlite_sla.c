@@ -85,7 +85,7 @@ static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlit
                               .ref = sq__col_text(a, bq, 3)};
   }
   sqlite3_reset(bq);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(bq, rc);
   while ((rc = sqlite3_step(sq)) == SQLITE_ROW) {
     sm = grow(a, sm, ns, &cs, sizeof *sm);
     const char *k = (const char *)sqlite3_column_text(sq, 4);
@@ -96,7 +96,7 @@ static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlit
                                                     ? SLA_NEVER : sqlite3_column_int64(sq, 5)};
   }
   sqlite3_reset(sq);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(sq, rc);
   while ((rc = sqlite3_step(fq)) == SQLITE_ROW) {
     f = grow(a, f, nf, &cf, sizeof *f);
     const char *v = (const char *)sqlite3_column_text(fq, 3);
@@ -104,7 +104,7 @@ static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlit
                          .seq = sqlite3_column_int64(fq, 2), .value = v && !strcmp(v, "true")};
   }
   sqlite3_reset(fq);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(fq, rc);
   (void)q;
   out->buyer = b;
   out->n_buyer = nb;
@@ -160,7 +160,7 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
                              .reply_seq = sqlite3_column_int64(st, 8)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   st = sq__stmt(q, S_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
@@ -331,7 +331,7 @@ pl_err sq__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int6
     read_outcome(st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -457,7 +457,7 @@ pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
     read_bucket(a, st, &arr[k++]);
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -484,7 +484,7 @@ pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
                               .received_at = sqlite3_column_int64(st, 2), .ref = sq__col_text(a, st, 3)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -520,7 +520,7 @@ pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
                            .created_at = sqlite3_column_int64(st, 4)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -547,7 +547,7 @@ pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
                            .response_due_at = sqlite3_column_int64(st, 4)};
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

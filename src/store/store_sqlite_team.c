@@ -87,7 +87,7 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) read_doc(a, st, &arr[k++]);
   if (k == (size_t)limit) rc = SQLITE_DONE;
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -135,7 +135,7 @@ pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
     ag->deactivated = sqlite3_column_int64(st, 5) != 0;
   }
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;
@@ -279,7 +279,7 @@ pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
   }
   if (k == (size_t)limit) rc = SQLITE_DONE;
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return PL_ESTORE;
+  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
   return PL_OK;

@@ -80,8 +80,8 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(enforcement_get, RULES) \
   X(enforcement_put, RULES) \
   X(seller_message_count, RULES) \
-  X(rate_take, RULES) \
-  X(rate_take_n, CORE) \
+  X(rate_bucket_get, RULES) \
+  X(rate_bucket_put, RULES) \
   X(held_list, RULES) \
   X(sla_thread_events, SLA) \
   X(sla_range_events, SLA) \

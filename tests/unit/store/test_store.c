@@ -1151,40 +1151,11 @@ static void test_message_page(void **state) {
   RB(f);
 }
 
-/* Limits, unattached uploads and idempotency keys (store_*_limits.c). */
+/* Unattached uploads and idempotency keys (store_*_limits.c; its buckets: test_store_rules.c). */
 static void test_limits_and_keys(void **state) {
   fx *f = *state;
   world(f);
   bool ok;
-  double retry;
-  /* a bucket of 3 a minute: three pass, the fourth waits 20 s; a cost above the whole
-   * allowance never passes; what a rolled-back transaction took is back */
-  W(f);
-  for (int i = 0; i < 3; i++) {
-    OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-    assert_true(ok);
-  }
-  OK(OP(f, rate_take_n)(f->s, "buyer:B1", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-  assert_false(ok);
-  assert_true(retry > 19.9 && retry < 20.1);
-  OK(OP(f, rate_take_n)(f->s, "buyer:B2", "message_minute", 1000.0, 3.0 / 60, 3, 1, &ok, &retry));
-  assert_true(ok); /* another party's bucket */
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 101, &ok, &retry));
-  assert_false(ok);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 60, &ok, &retry));
-  assert_true(ok);
-  C(f);
-  W(f);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
-  assert_true(ok);
-  RB(f);
-  W(f);
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 40, &ok, &retry));
-  assert_true(ok); /* the rolled-back 40 were not taken */
-  OK(OP(f, rate_take_n)(f->s, "S1", "upload_bytes_day", 1000.0, 100.0 / 86400, 100, 1, &ok, &retry));
-  assert_false(ok);
-  C(f);
-
   /* idempotency keys: claimed once, then the row; finished; released; swept by age */
   st_idem row;
   W(f);
@@ -1657,6 +1628,63 @@ static void test_concurrent(void **state) {
   check_chain(f, "conc", WORKERS * ROUNDS);
 }
 
+/* Runs fn(f) with stderr going to a file, and returns what was written there (in f->a). */
+static char *stderr_of(fx *f, void (*fn)(fx *)) {
+  char path[] = "/tmp/parley-stderr-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  fflush(stderr);
+  int saved = dup(2);
+  dup2(fd, 2);
+  fn(f);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  char buf[8192];
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  unlink(path);
+  buf[n > 0 ? n : 0] = '\0';
+  return pl_arena_strdup(f->a, buf);
+}
+
+/* The bucket's table is gone (dropped by another client): a statement already prepared
+ * fails when it runs, one not yet prepared when it prepares; both are store failures. */
+static void use_dropped_table(fx *f) {
+  double tokens, at;
+  W(f);
+  assert_int_equal(OP(f, rate_bucket_get)(f->s, "S1", "send", 1.0, 0.0, &tokens, &at), PL_ESTORE);
+  RB(f);
+  W(f);
+  assert_int_equal(OP(f, rate_bucket_put)(f->s, "S1", "send", 1.0, 0.0), PL_ESTORE);
+  RB(f);
+}
+
+/* A store failure is logged with the backend's own message and the statement, so that
+ * the operator sees why; what the store returns is only PL_ESTORE. A refused row
+ * (a constraint) is an answer, not a failure, and is not logged. */
+static void test_failures_logged(void **state) {
+  fx *f = *state;
+  world(f);
+  double tokens, at;
+  W(f);
+  OK(OP(f, rate_bucket_get)(f->s, "S1", "send", 1.0, 0.0, &tokens, &at)); /* prepared */
+  C(f);
+  assert_true(raw_exec(f, "DROP TABLE rate_buckets"));
+  char *log = stderr_of(f, use_dropped_table);
+  const char *want = f->pg ? "parley: postgres: 42P01 relation \"rate_buckets\" does not exist"
+                           : "parley: sqlite: no such table: rate_buckets";
+  if (!strstr(log, want)) fail_msg("stderr lacks \"%s\":\n%s", want, log);
+  if (!f->pg) {
+    /* SQLite names the statement, and the step that failed as well as the prepare */
+    assert_non_null(strstr(log, "in \"SELECT tokens, updated_at FROM rate_buckets"));
+    assert_non_null(strstr(log, "in \"INSERT INTO rate_buckets"));
+  }
+  int lines = 0;
+  for (const char *c = log; *c; c++) lines += *c == '\n';
+  assert_int_equal(lines, 2); /* once per failure */
+}
+
 /* PostgreSQL only: the URL's own parameters. */
 static void test_pg_url(void **state) {
   (void)state;
@@ -1711,6 +1739,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_attachment_links, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
+  cmocka_unit_test_setup_teardown(test_failures_logged, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_message_page, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown)
 
