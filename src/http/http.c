@@ -118,6 +118,8 @@ void http__fail(http_req *r, pl_err e, const pl_detail *d) {
   if (d && d->retry_after > 0) json_object_set_new(err, "retry_after", json_integer(d->retry_after));
   if (d && d->at) json_object_set_new(err, "at", json_string(pl_time_format(d->at, buf)));
   if (d && d->until) json_object_set_new(err, "until", json_string(pl_time_format(d->until, buf)));
+  /* the X-Request-Id header's value: what an operator looks for when a client reports it */
+  if (r->request_id[0]) json_object_set_new(err, "request_id", json_string(r->request_id));
   /* A refusal that will pass later says when (the limits: svc__limit_take, svc__rate_take). */
   unsigned status = http_status_for(e);
   if (status == 429 || status == 503) {

@@ -344,6 +344,8 @@ class RateLimit(FastCase):
                 self.assertTrue(1 <= wait <= 1, r.json)
                 self.assertEqual(r.headers["retry-after"], str(wait))
                 self.assertNotIn("until", r.json["error"])
+                self.assertEqual(r.json["error"]["request_id"], r.headers["x-request-id"])
+                self.assertRegex(r.headers["x-request-id"], r"^[0-9a-f]{32}$")
                 break
         elapsed = time.monotonic() - start
         self.assertIn(429, statuses)
