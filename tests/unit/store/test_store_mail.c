@@ -11,7 +11,7 @@
 /* ---- the outbox ------------------------------------------------------------------------ */
 
 static int64_t outbox_msg(fx *f, int64_t t, pl_time at) {
-  return add_msg(f, t, "S1", "seller", "your parcel left", "delivered", at);
+  return add_msg(f, t, "S1", ST_DIR_SELLER, "your parcel left", ST_STATUS_DELIVERED, at);
 }
 
 /* Claims take due pending mails oldest first, at most limit, and move them out of the way
