@@ -138,7 +138,7 @@ pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
   if (e == PL_ENOTFOUND) e = PL_OK;
   if (!e && has_address) {
     pl_time now = svc_now(s);
-    st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = "forward",
+    st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = ST_OUTBOX_FORWARD,
                    .next_at = now, .created_at = now};
     e = s->st->ops->outbox_add(s->st, &o);
   }
@@ -325,11 +325,13 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
   st_msg_attachment *atts = NULL;
   size_t natts = 0;
-  if (!e && strcmp(o->kind, "refusal")) e = s->st->ops->attachment_list_thread(s->st, t.id, a, &atts, &natts);
+  if (!e && o->kind == ST_OUTBOX_FORWARD) e = s->st->ops->attachment_list_thread(s->st, t.id, a, &atts, &natts);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
   if (e) return pl_fail(d, e, "the store is unavailable");
-  bool refusal = !strcmp(o->kind, "refusal");
+  if (o->kind != ST_OUTBOX_FORWARD && o->kind != ST_OUTBOX_REFUSAL) /* unknown (store.h) */
+    return pl_fail(d, PL_EINVAL, "outbox mail %lld is of a kind this server does not know", (long long)o->id);
+  bool refusal = o->kind == ST_OUTBOX_REFUSAL;
   bool from_buyer = m.direction == ST_DIR_BUYER;
   const char *domain = domain_of(sl.alias);
   /* The message this one follows in the thread, and the thread's first, for threading. */
@@ -396,7 +398,8 @@ static void record(svc *s, st_outbox *o) {
     pl_err e = s->st->ops->outbox_update(s->st, o);
     if (!svc__end(s, e, NULL)) return;
   }
-  fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id, o->state);
+  fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id,
+          st_outbox_state_name(o->state));
 }
 
 /* The outcome of one try: sent, retried later (with backoff, given up after the last
@@ -406,14 +409,14 @@ static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_
   pl_time now = svc_now(s);
   o->attempts++;
   if (oc == SVC_MAIL_SENT) {
-    o->state = "sent";
+    o->state = ST_OUTBOX_SENT;
     o->sent_at = now;
     o->last_error = NULL;
   } else {
     o->last_error = pl_arena_strdup(a, reason && *reason ? reason : "not deliverable");
     int max = opt && opt->max_attempts > 0 ? opt->max_attempts : 10;
     if (oc == SVC_MAIL_REFUSED || o->attempts >= max) {
-      o->state = "failed";
+      o->state = ST_OUTBOX_FAILED;
       fprintf(stderr, "parley: outbox mail %lld for M%lld given up: %s\n", (long long)o->id,
               (long long)o->message_id, o->last_error);
     } else {
@@ -424,7 +427,7 @@ static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_
   }
   record(s, o);
   /* A forward the relay refused for good failed as a bounce would: the sender sees it. */
-  if (!strcmp(o->state, "failed") && !strcmp(o->kind, "forward")) {
+  if (o->state == ST_OUTBOX_FAILED && o->kind == ST_OUTBOX_FORWARD) {
     pl_detail fd;
     mark_failed(s, o->message_id, "mail", o->last_error, NULL, a, &fd);
   }
@@ -1015,7 +1018,7 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
     /* The reply is recorded as rejected; the seller hears why by mail. */
     out->refused = true;
     pl_time now = svc_now(s);
-    st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = "refusal",
+    st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = ST_OUTBOX_REFUSAL,
                    .next_at = now, .created_at = now};
     e = svc__begin(s, true, d);
     if (!e) e = svc__end(s, s->st->ops->outbox_add(s->st, &o), d);

@@ -70,6 +70,8 @@ ST__NAMED(st_direction, ST_DIRECTION_MAP)
 ST__NAMED(st_msg_kind, ST_KIND_MAP)
 ST__NAMED(st_msg_status, ST_STATUS_MAP)
 ST__NAMED(st_order_status, ST_ORDER_STATUS_MAP)
+ST__NAMED(st_outbox_kind, ST_OUTBOX_KIND_MAP)
+ST__NAMED(st_outbox_state, ST_OUTBOX_STATE_MAP)
 
 sla_kind store__sla_kind(const char *stored_kind) {
   st_msg_kind k;

@@ -297,12 +297,30 @@ typedef struct {
 
 /* One mail to send, in the outbox (docs/postfix.md): written in the transaction of the
  * message it is about; the delivery worker builds the mail from the message when it
- * sends, so that no real address is stored beside it. */
+ * sends, so that no real address is stored beside it. Its kind and state are named as
+ * the states above; a stored name this build does not know reads as 0, and the worker
+ * gives such a row up rather than guess whom to mail. */
+#define ST_OUTBOX_KIND_MAP(X)          \
+  X(ST_OUTBOX_FORWARD, "forward")      \
+  X(ST_OUTBOX_REFUSAL, "refusal")
+
+#define ST_OUTBOX_STATE_MAP(X)         \
+  X(ST_OUTBOX_PENDING, "pending")      \
+  X(ST_OUTBOX_SENT, "sent")            \
+  X(ST_OUTBOX_FAILED, "failed")
+
+typedef enum { ST_OUTBOX_KIND_UNKNOWN = 0, ST_OUTBOX_KIND_MAP(ST__ENUM) } st_outbox_kind;
+typedef enum { ST_OUTBOX_STATE_UNKNOWN = 0, ST_OUTBOX_STATE_MAP(ST__ENUM) } st_outbox_state;
+const char *st_outbox_kind_name(st_outbox_kind v);
+const char *st_outbox_state_name(st_outbox_state v);
+pl_err st_outbox_kind_from_name(const char *name, st_outbox_kind *out);
+pl_err st_outbox_state_from_name(const char *name, st_outbox_state *out);
+
 typedef struct {
   int64_t id, message_id;
   char *seller_id;
-  char *kind;   /* forward: the message to the other party; refusal: the findings to the seller */
-  char *state;  /* pending, sent, failed */
+  st_outbox_kind kind;   /* forward: the message to the other party; refusal: the findings to the seller */
+  st_outbox_state state; /* outbox_add stores it pending */
   int64_t attempts;
   pl_time next_at; /* due time; while claimed, the end of the claim */
   pl_time created_at, sent_at;

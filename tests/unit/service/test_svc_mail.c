@@ -79,7 +79,7 @@ static int setup(void **state) {
   svc_mail_options mo = {0};
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 1);
   assert_string_equal(ms[0].rcpt, SELLER_REAL);
-  assert_string_equal(ms[0].row.kind, "forward");
+  assert_int_equal(ms[0].row.kind, ST_OUTBOX_FORWARD);
   assert_non_null(strstr(ms[0].text, "about the charger"));
   assert_null(strstr(ms[0].from_addr, "mail.test")); /* an alias */
   f->buyer_alias_t = pl_arena_strdup(f->a, ms[0].reply_to);
