@@ -551,12 +551,12 @@ char *http__metrics_text(http_server *h) {
   }
   EMIT("parley_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&h->latency_sum_us) / 1e6);
   EMIT("parley_http_request_duration_seconds_count %lu\n", atomic_load(&h->latency_count));
-  unsigned long counts[SVC_STATUS_COUNT];
+  unsigned long counts[ST_STATUS_N];
   svc_message_counts(h->s, counts);
   EMIT("# HELP parley_messages_total Messages recorded since start, by delivery status.\n");
   EMIT("# TYPE parley_messages_total counter\n");
-  for (int i = 0; i < SVC_STATUS_COUNT; i++)
-    EMIT("parley_messages_total{status=\"%s\"} %lu\n", svc_status_names[i], counts[i]);
+  for (st_msg_status i = ST_STATUS_NONE + 1; i < ST_STATUS_N; i++)
+    EMIT("parley_messages_total{status=\"%s\"} %lu\n", st_msg_status_name(i), counts[i]);
   st_counters sc;
   if (svc_store_counters(h->s, &sc)) {
     EMIT("# HELP parley_store_commits_total Write transactions committed since start.\n");

@@ -56,7 +56,7 @@ static void fill(http_sse *x) {
   x->resync = false;
   for (size_t i = 0; i < n; i++) {
     const svc_event *e = &ev[i];
-    if (!strcmp(e->type, "resync")) { /* the node may have missed events of others */
+    if (e->type == SVC_EVENT_RESYNC) { /* the node may have missed events of others */
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len, "event: resync\ndata: {}\n\n");
       continue;
     }
@@ -64,17 +64,27 @@ static void fill(http_sse *x) {
     /* Event ids count every tenant's events: clients see them as opaque refs too. */
     pl_ref_format(eid, "E", (int64_t)e->id);
     pl_ref_format(tid, "T", e->thread_id);
-    if (!strcmp(e->type, "deadline"))
+    switch (e->type) {
+    case SVC_EVENT_DEADLINE:
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
                                  "id: %s\nevent: deadline\ndata: {\"thread_id\":\"%s\",\"due_at\":\"%s\"}\n\n",
                                  eid, tid, pl_time_format(e->due_at, due));
-    else if (!strcmp(e->type, "message"))
+      break;
+    case SVC_EVENT_MESSAGE: {
+      const char *from = st_direction_name(e->from), *status = st_msg_status_name(e->status);
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
                                  "id: %s\nevent: message\ndata: {\"thread_id\":\"%s\",\"message_id\":\"%s\",\"from\":\"%s\",\"status\":\"%s\"}\n\n",
-                                 eid, tid, pl_ref_format(mid, "M", e->message_id), e->from, e->status);
-    else
+                                 eid, tid, pl_ref_format(mid, "M", e->message_id), from ? from : "",
+                                 status ? status : "");
+      break;
+    }
+    case SVC_EVENT_THREAD:
+    case SVC_EVENT_RESYNC:
+    case SVC_EVENT_UNKNOWN:
       x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
                                  "id: %s\nevent: thread\ndata: {\"thread_id\":\"%s\"}\n\n", eid, tid);
+      break;
+    }
   }
   x->last_seq = latest;
   if (!x->len && x->ping_due)

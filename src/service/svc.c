@@ -216,19 +216,39 @@ pl_err svc_batch_end(svc *s, bool commit, pl_detail *d) {
   return store_commit(s->st) ? pl_fail(d, PL_ESTORE, "the store could not commit the batch") : PL_OK;
 }
 
-const char *const svc_status_names[SVC_STATUS_COUNT] = {"delivered", "not_delivered",
-                                                        "held_for_review", "rejected", "failed"};
-
-void svc__count_status(svc *s, const char *status) {
-  for (int i = 0; i < SVC_STATUS_COUNT; i++)
-    if (!strcmp(svc_status_names[i], status)) atomic_fetch_add(&s->status_counts[i], 1);
+void svc__count_status(svc *s, st_msg_status status) {
+  if (status > ST_STATUS_NONE && status < ST_STATUS_N) atomic_fetch_add(&s->status_counts[status], 1);
 }
 
-void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]) {
-  for (int i = 0; i < SVC_STATUS_COUNT; i++) out[i] = atomic_load(&s->status_counts[i]);
+void svc_message_counts(svc *s, unsigned long out[ST_STATUS_N]) {
+  for (int i = 0; i < ST_STATUS_N; i++) out[i] = atomic_load(&s->status_counts[i]);
 }
 
 /* ---- live events -------------------------------------------------------------------- */
+
+static const char *const event_type_names[] = {
+    NULL,
+#define SVC__EVENT_NAME(name, text) [name] = text,
+    SVC_EVENT_TYPE_MAP(SVC__EVENT_NAME)
+#undef SVC__EVENT_NAME
+};
+#define N_EVENT_TYPES (sizeof event_type_names / sizeof *event_type_names)
+
+const char *svc_event_type_name(svc_event_type t) {
+  return t > SVC_EVENT_UNKNOWN && (size_t)t < N_EVENT_TYPES ? event_type_names[t] : NULL;
+}
+
+pl_err svc_event_type_from_name(const char *name, svc_event_type *out) {
+  *out = SVC_EVENT_UNKNOWN;
+  for (size_t i = 1; name && i < N_EVENT_TYPES; i++)
+    if (!strcmp(event_type_names[i], name)) {
+      *out = (svc_event_type)i;
+      return PL_OK;
+    }
+  return PL_EINVAL;
+}
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
 
 static void copy_id(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src ? src : "");
@@ -269,43 +289,44 @@ static void ring_add(svc *s, const svc_event *ev) {
   void (*hook)(void *) = s->ev_hook;
   void *ctx = s->ev_ctx;
   pthread_mutex_unlock(&s->ev_mu);
-  if (ours && s->bus_on && strcmp(sent.type, "resync")) {
-    /* the other nodes hear of it:
+  if (ours && s->bus_on && sent.type != SVC_EVENT_RESYNC) {
+    /* the other nodes hear of it, states by name ("" for none):
      * "v1|node|id|type|thread|message|due|from|status|kind|seller|buyer|mp" */
     char payload[512];
     int n = snprintf(payload, sizeof payload, "v1|%s|%llu|%s|%lld|%lld|%lld|%s|%s|%s|%s|%s|%s", s->node,
-                     (unsigned long long)sent.id, sent.type, (long long)sent.thread_id,
-                     (long long)sent.message_id, (long long)sent.due_at, sent.from, sent.status, sent.kind,
+                     (unsigned long long)sent.id, svc_event_type_name(sent.type), (long long)sent.thread_id,
+                     (long long)sent.message_id, (long long)sent.due_at, or_empty(st_direction_name(sent.from)),
+                     or_empty(st_msg_status_name(sent.status)), or_empty(st_msg_kind_name(sent.kind)),
                      sent.seller_id, sent.buyer_id, sent.marketplace_id);
     if (n > 0 && (size_t)n < sizeof payload) s->st->ops->bus_send(s->st, payload);
   }
   if (hook) hook(ctx);
 }
 
-static void event_of(svc_event *e, const char *type, const st_thread *t) {
+static void event_of(svc_event *e, svc_event_type type, const st_thread *t) {
   memset(e, 0, sizeof *e);
-  copy_id(e->type, sizeof e->type, type);
+  e->type = type;
   e->thread_id = t->id;
   copy_id(e->seller_id, sizeof e->seller_id, t->seller_id);
   copy_id(e->buyer_id, sizeof e->buyer_id, t->buyer_id);
   copy_id(e->marketplace_id, sizeof e->marketplace_id, t->marketplace_id);
 }
 
-void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m) {
+void svc__publish(svc *s, svc_event_type type, const st_thread *t, const st_message *m) {
   svc_event e;
   event_of(&e, type, t);
   if (m) {
     e.message_id = m->id;
-    copy_id(e.from, sizeof e.from, m->direction);
-    copy_id(e.status, sizeof e.status, m->status);
-    copy_id(e.kind, sizeof e.kind, m->kind);
+    e.from = m->direction;
+    e.status = m->status;
+    e.kind = m->kind;
   }
   ring_add(s, &e);
 }
 
 void svc__publish_deadline(svc *s, const st_thread *t) {
   svc_event e;
-  event_of(&e, "deadline", t);
+  event_of(&e, SVC_EVENT_DEADLINE, t);
   e.due_at = t->response_due_at;
   ring_add(s, &e);
 }
@@ -334,21 +355,26 @@ static void bus_deliver(void *ctx, const char *payload) {
   svc *s = ctx;
   svc_event e = {0};
   if (!payload) {
-    copy_id(e.type, sizeof e.type, "resync");
+    e.type = SVC_EVENT_RESYNC;
     ring_add(s, &e);
     return;
   }
-  char version[4], node[17];
+  char version[4], node[17], type[12], from[8], status[20], kind[16];
   long long id, thread, message, due;
   const char *p = payload;
   if (!field(&p, version, sizeof version) || strcmp(version, "v1") || !field(&p, node, sizeof node) ||
-      !strcmp(node, s->node) || !number(&p, &id) || id <= 0 || !field(&p, e.type, sizeof e.type) ||
-      !number(&p, &thread) || !number(&p, &message) || !number(&p, &due) || !field(&p, e.from, sizeof e.from) ||
-      !field(&p, e.status, sizeof e.status) || !field(&p, e.kind, sizeof e.kind) ||
+      !strcmp(node, s->node) || !number(&p, &id) || id <= 0 || !field(&p, type, sizeof type) ||
+      !number(&p, &thread) || !number(&p, &message) || !number(&p, &due) || !field(&p, from, sizeof from) ||
+      !field(&p, status, sizeof status) || !field(&p, kind, sizeof kind) ||
       !field(&p, e.seller_id, sizeof e.seller_id) ||
       !field(&p, e.buyer_id, sizeof e.buyer_id) || !field(&p, e.marketplace_id, sizeof e.marketplace_id) || p)
     return; /* our own, or not an event of ours */
-  if (strcmp(e.type, "message") && strcmp(e.type, "thread") && strcmp(e.type, "deadline")) return;
+  if (svc_event_type_from_name(type, &e.type) || e.type == SVC_EVENT_RESYNC) return;
+  /* "" (none) and a name this build does not know read as 0, which no buyer sees
+   * (event_visible) */
+  (void)st_direction_from_name(from, &e.from);
+  (void)st_msg_status_from_name(status, &e.status);
+  (void)st_msg_kind_from_name(kind, &e.kind);
   e.id = (uint64_t)id;
   e.thread_id = thread;
   e.message_id = message;
@@ -384,7 +410,7 @@ bool svc_events_position(svc *s, uint64_t id, uint64_t *seq) {
 }
 
 static bool event_visible(const svc_caller *c, const svc_event *e) {
-  if (!strcmp(e->type, "resync")) return true;
+  if (e->type == SVC_EVENT_RESYNC) return true;
   switch (c->kind) {
   case ST_PRINCIPAL_AGENT: return !strcmp(c->seller_id, e->seller_id);
   case ST_PRINCIPAL_BUYER:
@@ -393,9 +419,9 @@ static bool event_visible(const svc_caller *c, const svc_event *e) {
      * Everything else (deadlines, flags, archiving, and the team's notes, tags,
      * assignment, priority and locks) is the seller's business: even the bare fact
      * that it happened would tell the buyer about the team's internals. */
-    return !strcmp(e->type, "message") && !strcmp(c->buyer_id, e->buyer_id) &&
-           strcmp(e->kind, "note") && strcmp(e->kind, "auto_reply") &&
-           (strcmp(e->from, "seller") || !strcmp(e->status, "delivered"));
+    return e->type == SVC_EVENT_MESSAGE && !strcmp(c->buyer_id, e->buyer_id) &&
+           (e->kind == ST_KIND_MESSAGE || e->kind == ST_KIND_REVIEW_REQUEST) &&
+           (e->from == ST_DIR_BUYER || e->status == ST_STATUS_DELIVERED);
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
   }
   return false;
@@ -693,10 +719,10 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
   return pl_fail(d, PL_EINTERNAL, "could not allocate an alias");
 }
 
-pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, const char *status, const char *actor) {
+pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, st_msg_status status, const char *actor) {
   pl_arena *a = NULL;
   m->seller_text = NULL;
-  if (!strcmp(m->direction, "buyer")) {
+  if (m->direction == ST_DIR_BUYER) {
     /* The seller's search index holds the text masked (not indexed when it cannot be
      * checked now: the backfill at the next start retries). */
     a = pl_arena_new();
@@ -710,11 +736,11 @@ pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, const char *s
                  .thread_id = m->thread_id,
                  .seller_id = m->seller_id,
                  .type = "status",
-                 .value = (char *)status,
+                 .value = (char *)st_msg_status_name(status),
                  .actor = (char *)actor,
                  .at = m->at};
   if ((e = s->st->ops->event_insert(s->st, &ev))) return e;
-  m->status = (char *)status;
+  m->status = status;
   m->status_at = m->at;
   return PL_OK;
 }
@@ -913,9 +939,8 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
   if ((e = get_str(obj, "buyer", true, &v, d))) return e;
   o->buyer_id = pl_arena_strdup(a, v);
   if ((e = get_str(obj, "status", true, &v, d))) return e;
-  if (strcmp(v, "pending") && strcmp(v, "shipped") && strcmp(v, "delivered") && strcmp(v, "canceled"))
+  if (st_order_status_from_name(v, &o->status))
     return pl_fail(d, PL_EINVAL, "status must be pending, shipped, delivered or canceled");
-  o->status = pl_arena_strdup(a, v);
   if ((e = get_time(obj, "purchased_at", &o->purchased_at, d)) ||
       (e = get_time(obj, "shipped_at", &o->shipped_at, d)) ||
       (e = get_time(obj, "delivered_at", &o->delivered_at, d)))
@@ -989,7 +1014,7 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
   if (!e) e = svc__alias_ensure(s, o->marketplace_id, o->buyer_id, o->seller_id, w.updated_at, a, &alias, d);
   if (!e)
     e = svc__audit(s, o->seller_id, c ? c->name : "import", *created ? "order.create" : "order.update",
-                   pl_arena_printf(a, "order:%s", o->id), json_pack("{s:s}", "status", o->status));
+                   pl_arena_printf(a, "order:%s", o->id), json_pack("{s:s}", "status", st_order_status_name(o->status)));
   e = svc__end(s, e, d);
 out:
   pl_arena_free(a);

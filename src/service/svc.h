@@ -108,10 +108,8 @@ pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d);
  * since the last tick (the first tick only records it). Called by the server's timer. */
 pl_err svc_cluster_tick(svc *s);
 
-/* Messages recorded since start by delivery status, for /metrics. */
-#define SVC_STATUS_COUNT 5
-extern const char *const svc_status_names[SVC_STATUS_COUNT];
-void svc_message_counts(svc *s, unsigned long out[SVC_STATUS_COUNT]);
+/* Messages recorded since start by delivery status (indexed by st_msg_status), for /metrics. */
+void svc_message_counts(svc *s, unsigned long out[ST_STATUS_N]);
 
 /* ---- parties (parley admin, import, demo) --------------------------------------- */
 typedef struct {
@@ -387,16 +385,37 @@ bool svc_health_riskier(const svc_health *x, const svc_health *y);
  * the same on every node (what clients see, and resume after). */
 #define SVC_EVENT_RING 4096
 
+/* An event's type and its name (the SSE event name and the type between the nodes);
+ * resync: events may have been missed, reload. */
+#define SVC_EVENT_TYPE_MAP(X)        \
+  X(SVC_EVENT_MESSAGE, "message")    \
+  X(SVC_EVENT_THREAD, "thread")      \
+  X(SVC_EVENT_DEADLINE, "deadline")  \
+  X(SVC_EVENT_RESYNC, "resync")
+
+typedef enum {
+  SVC_EVENT_UNKNOWN = 0,
+#define SVC__EVENT_ENUM(name, text) name,
+  SVC_EVENT_TYPE_MAP(SVC__EVENT_ENUM)
+#undef SVC__EVENT_ENUM
+} svc_event_type;
+
+/* The name of an event type (a static string; NULL for SVC_EVENT_UNKNOWN), and the type
+ * of a name (unknown: *out = SVC_EVENT_UNKNOWN and PL_EINVAL). */
+const char *svc_event_type_name(svc_event_type t);
+pl_err svc_event_type_from_name(const char *name, svc_event_type *out);
+
 typedef struct {
   uint64_t seq;
   uint64_t id;         /* milliseconds since 2026, the node, a counter: < 2^60 */
-  char type[12];       /* "message", "thread", "deadline", or "resync" (events may
-                        * have been missed: reload) */
+  svc_event_type type;
   int64_t thread_id, message_id;
   int64_t due_at;      /* deadline events: when the response is due */
-  char from[8];        /* buyer, seller ("" for thread events) */
-  char status[20];     /* the message's status */
-  char kind[16];       /* the message's kind (a note is the team's) */
+  /* message events: the message's direction, status and kind (a note is the team's);
+   * 0 for the other events */
+  st_direction from;
+  st_msg_status status;
+  st_msg_kind kind;
   char seller_id[65], buyer_id[65], marketplace_id[65];
 } svc_event;
 

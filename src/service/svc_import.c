@@ -86,33 +86,26 @@ static pl_err import_order(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   return e ? e : svc_order_put(s, NULL, &ord, &created, d);
 }
 
-static bool valid_status(const char *st) {
-  static const char *const ok[] = {"delivered", "not_delivered", "held_for_review", "rejected",
-                                   "failed", NULL};
-  for (const char *const *p = ok; *p; p++)
-    if (!strcmp(*p, st)) return true;
-  return false;
-}
-
 static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
-  const char *id, *order_id, *asin, *seller_id, *buyer_id, *from, *at_s, *topic, *text, *status;
+  const char *id, *order_id, *asin, *seller_id, *buyer_id, *from, *at_s, *topic, *text, *status_s;
   bool auto_reply;
   pl_err e;
   if ((e = str_field(o, "id", true, &id, d)) || (e = str_field(o, "order", false, &order_id, d)) ||
       (e = str_field(o, "asin", false, &asin, d)) || (e = str_field(o, "seller", false, &seller_id, d)) ||
       (e = str_field(o, "buyer", false, &buyer_id, d)) || (e = str_field(o, "from", true, &from, d)) ||
       (e = str_field(o, "at", true, &at_s, d)) || (e = str_field(o, "topic", false, &topic, d)) ||
-      (e = str_field(o, "text", true, &text, d)) || (e = str_field(o, "status", false, &status, d)) ||
+      (e = str_field(o, "text", true, &text, d)) || (e = str_field(o, "status", false, &status_s, d)) ||
       (e = bool_field(o, "auto_reply", false, &auto_reply, d)))
     return e;
   if (strlen(id) > 128) return pl_fail(d, PL_EINVAL, "message id is longer than 128 characters");
-  bool buyer = !strcmp(from, "buyer");
-  if (!buyer && strcmp(from, "seller")) return pl_fail(d, PL_EINVAL, "'from' must be buyer or seller");
+  st_direction direction;
+  if (st_direction_from_name(from, &direction)) return pl_fail(d, PL_EINVAL, "'from' must be buyer or seller");
+  bool buyer = direction == ST_DIR_BUYER;
   pl_time at;
   if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
   if ((e = svc__check_text(&text, a, d))) return e;
-  if (!status) status = "delivered";
-  if (!valid_status(status))
+  st_msg_status status = ST_STATUS_DELIVERED;
+  if (status_s && st_msg_status_from_name(status_s, &status))
     return pl_fail(d, PL_EINVAL, "status must be delivered, not_delivered, held_for_review, rejected or failed");
   if (auto_reply && buyer) return pl_fail(d, PL_EINVAL, "auto_reply is for seller messages");
   if (!order_id == !asin) return pl_fail(d, PL_EMISSING, "a message needs either 'order' or 'asin'");
@@ -175,8 +168,8 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
     st_message m = {.thread_id = t.id,
                     .seller_id = t.seller_id,
                     .ext_id = (char *)id,
-                    .direction = buyer ? "buyer" : "seller",
-                    .kind = auto_reply ? "auto_reply" : "message",
+                    .direction = direction,
+                    .kind = auto_reply ? ST_KIND_AUTO_REPLY : ST_KIND_MESSAGE,
                     .text = (char *)text,
                     .at = at,
                     .policy_engine = buyer ? NULL : "import"};

@@ -17,7 +17,7 @@ struct svc {
   policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
   int64_t policy_generation;    /* the store's reload counter this process follows */
   bool policy_generation_known;
-  atomic_ulong status_counts[SVC_STATUS_COUNT];
+  atomic_ulong status_counts[ST_STATUS_N]; /* by st_msg_status; [0] unused */
   pthread_mutex_t ev_mu;
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
@@ -40,7 +40,7 @@ struct svc {
 
 /* How a seller message is sent, beyond its text. */
 typedef struct {
-  const char *kind;       /* NULL: message, or auto_reply as asked */
+  st_msg_kind kind;       /* ST_KIND_UNKNOWN (0): message, or auto_reply as asked */
   const char *action;     /* the message action, or NULL */
   bool critical;          /* delivered despite an opt-out */
   bool proactive;         /* no buyer message to answer */
@@ -120,10 +120,10 @@ void svc__follow_revocations(svc *s);
 void svc__publish_deadline(svc *s, const st_thread *t);
 
 /* Publishes an event about a thread (and a message when m is not NULL). */
-void svc__publish(svc *s, const char *type, const st_thread *t, const st_message *m);
+void svc__publish(svc *s, svc_event_type type, const st_thread *t, const st_message *m);
 
 /* Counts a committed message under its status. */
-void svc__count_status(svc *s, const char *status);
+void svc__count_status(svc *s, st_msg_status status);
 
 /* Begins a transaction or fails with a store error in d. */
 pl_err svc__begin(svc *s, bool write, pl_detail *d);
@@ -212,7 +212,7 @@ void svc__view(svc *s, const svc_caller *c, const char *marketplace_id, st_messa
 
 /* Inserts a message of thread t with its first status event and indexes it (a buyer
  * message also in the seller's search index, masked by t's marketplace). */
-pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, const char *status, const char *actor);
+pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, st_msg_status status, const char *actor);
 
 /* Queues the mail of a message that reached the status delivered, when its recipient
  * has an address (svc_mail.c): inside the caller's transaction, like the message. */

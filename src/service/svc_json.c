@@ -16,8 +16,8 @@ static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_nul
 bool svc_message_visible(const svc_caller *c, const st_message *m) {
   if (c->kind != ST_PRINCIPAL_BUYER) return true;
   /* a buyer's own out-of-office, kept for the seller, is not part of the conversation */
-  if (!strcmp(m->direction, "buyer")) return strcmp(m->kind, "auto_reply") != 0;
-  return !strcmp(m->kind, "note") ? false : m->status && !strcmp(m->status, "delivered");
+  if (m->direction == ST_DIR_BUYER) return m->kind != ST_KIND_AUTO_REPLY;
+  return m->kind != ST_KIND_NOTE && m->status == ST_STATUS_DELIVERED;
 }
 
 static const char *thread_state(const st_thread *t) {
@@ -79,22 +79,23 @@ json_t *svc_json_message(const svc_caller *c, const st_message *m) {
   json_t *j = json_object();
   json_object_set_new(j, "id", json_string(ref));
   json_object_set_new(j, "thread_id", json_string(tref));
-  json_object_set_new(j, "from", json_string(m->direction));
-  json_object_set_new(j, "kind", json_string(m->kind));
+  json_object_set_new(j, "from", str_or_null(st_direction_name(m->direction)));
+  json_object_set_new(j, "kind", str_or_null(st_msg_kind_name(m->kind)));
   if (m->action && c->kind == ST_PRINCIPAL_BUYER) json_object_set_new(j, "action", json_string(m->action));
   /* A buyer's text reaches a seller only through the mask (svc__view): a path that
-   * forgot it shows nothing rather than the buyer's contact details. */
-  bool withheld = c->kind == ST_PRINCIPAL_AGENT && !strcmp(m->direction, "buyer") && !m->text_viewed;
+   * forgot it shows nothing rather than the buyer's contact details; so does a message
+   * whose direction is unknown (store.h). */
+  bool withheld = c->kind == ST_PRINCIPAL_AGENT && m->direction != ST_DIR_SELLER && !m->text_viewed;
   json_object_set_new(j, "text", json_string(withheld ? "[text withheld]" : m->text));
   json_object_set_new(j, "at", time_or_null(m->at));
   if (c->kind != ST_PRINCIPAL_BUYER) {
-    json_object_set_new(j, "status", str_or_null(m->status));
-    if (!strcmp(m->direction, "buyer"))
+    json_object_set_new(j, "status", str_or_null(st_msg_status_name(m->status)));
+    if (m->direction == ST_DIR_BUYER)
       json_object_set_new(j, "no_response_needed", json_boolean(m->flagged));
     if (m->agent_id) json_object_set_new(j, "agent_id", json_integer(m->agent_id));
     if (m->ext_id) json_object_set_new(j, "import_id", json_string(m->ext_id));
     if (m->action) json_object_set_new(j, "action", json_string(m->action));
-    if (!strcmp(m->direction, "seller")) {
+    if (m->direction == ST_DIR_SELLER) {
       json_object_set_new(j, "proactive", json_boolean(m->proactive));
       json_object_set_new(j, "critical", json_boolean(m->critical));
     }
@@ -127,7 +128,7 @@ json_t *svc_json_order(const st_order *o) {
   json_object_set_new(j, "id", json_string(o->id));
   json_object_set_new(j, "marketplace", json_string(o->marketplace_id));
   json_object_set_new(j, "seller", json_string(o->seller_id));
-  json_object_set_new(j, "status", json_string(o->status));
+  json_object_set_new(j, "status", str_or_null(st_order_status_name(o->status)));
   json_object_set_new(j, "purchased_at", time_or_null(o->purchased_at));
   json_object_set_new(j, "shipped_at", time_or_null(o->shipped_at));
   json_object_set_new(j, "delivered_at", time_or_null(o->delivered_at));

@@ -122,11 +122,11 @@ static bool split_rcpt(pl_arena *a, const char *rcpt, char **alias, int64_t *thr
 /* ---- the outbox ----------------------------------------------------------------------- */
 
 pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
-  if (!m->status || strcmp(m->status, "delivered") || !strcmp(m->kind, "note")) return PL_OK;
+  if (m->status != ST_STATUS_DELIVERED || m->kind == ST_KIND_NOTE) return PL_OK;
   pl_arena *a = pl_arena_new();
   bool has_address = false;
   pl_err e;
-  if (!strcmp(m->direction, "buyer")) {
+  if (m->direction == ST_DIR_BUYER) {
     st_seller sl;
     e = s->st->ops->seller_get(s->st, t->seller_id, a, &sl);
     has_address = !e && sl.email_sealed;
@@ -138,7 +138,7 @@ pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
   if (e == PL_ENOTFOUND) e = PL_OK;
   if (!e && has_address) {
     pl_time now = svc_now(s);
-    st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = "forward",
+    st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = ST_OUTBOX_FORWARD,
                    .next_at = now, .created_at = now};
     e = s->st->ops->outbox_add(s->st, &o);
   }
@@ -158,11 +158,12 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
   bool changed = false;
   e = s->st->ops->message_get(s->st, message_id, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
-  if (!e && m.status && !strcmp(m.status, "delivered")) {
+  if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "status", .value = "failed", .actor = (char *)actor, .at = svc_now(s)};
+                   .type = "status", .value = (char *)st_msg_status_name(ST_STATUS_FAILED),
+                   .actor = (char *)actor, .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
-    m.status = "failed";
+    m.status = ST_STATUS_FAILED;
     m.status_at = ev.at;
     if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, &m, a);
     if (!e) {
@@ -176,8 +177,8 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   e = svc__end(s, e, d);
   if (!e && changed) {
-    svc__count_status(s, "failed");
-    svc__publish(s, "message", &t, &m);
+    svc__count_status(s, ST_STATUS_FAILED);
+    svc__publish(s, SVC_EVENT_MESSAGE, &t, &m);
   }
   return e;
 }
@@ -324,17 +325,19 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
   st_msg_attachment *atts = NULL;
   size_t natts = 0;
-  if (!e && strcmp(o->kind, "refusal")) e = s->st->ops->attachment_list_thread(s->st, t.id, a, &atts, &natts);
+  if (!e && o->kind == ST_OUTBOX_FORWARD) e = s->st->ops->attachment_list_thread(s->st, t.id, a, &atts, &natts);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
   if (e) return pl_fail(d, e, "the store is unavailable");
-  bool refusal = !strcmp(o->kind, "refusal");
-  bool from_buyer = !strcmp(m.direction, "buyer");
+  if (o->kind != ST_OUTBOX_FORWARD && o->kind != ST_OUTBOX_REFUSAL) /* unknown (store.h) */
+    return pl_fail(d, PL_EINVAL, "outbox mail %lld is of a kind this server does not know", (long long)o->id);
+  bool refusal = o->kind == ST_OUTBOX_REFUSAL;
+  bool from_buyer = m.direction == ST_DIR_BUYER;
   const char *domain = domain_of(sl.alias);
   /* The message this one follows in the thread, and the thread's first, for threading. */
   int64_t prev = 0, first = n ? msgs[0].id : 0;
   for (size_t i = 0; i < n; i++)
-    if (msgs[i].id < m.id && strcmp(msgs[i].kind, "note")) prev = msgs[i].id;
+    if (msgs[i].id < m.id && msgs[i].kind != ST_KIND_NOTE) prev = msgs[i].id;
   b->date = svc_now(s);
   const char *subject = t.order_id ? pl_arena_printf(a, "Order %s: %s", t.order_id, topic_words(t.topic))
                                    : pl_arena_printf(a, "Question about %s: %s", t.asin ? t.asin : "a product",
@@ -395,7 +398,8 @@ static void record(svc *s, st_outbox *o) {
     pl_err e = s->st->ops->outbox_update(s->st, o);
     if (!svc__end(s, e, NULL)) return;
   }
-  fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id, o->state);
+  fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id,
+          st_outbox_state_name(o->state));
 }
 
 /* The outcome of one try: sent, retried later (with backoff, given up after the last
@@ -405,14 +409,14 @@ static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_
   pl_time now = svc_now(s);
   o->attempts++;
   if (oc == SVC_MAIL_SENT) {
-    o->state = "sent";
+    o->state = ST_OUTBOX_SENT;
     o->sent_at = now;
     o->last_error = NULL;
   } else {
     o->last_error = pl_arena_strdup(a, reason && *reason ? reason : "not deliverable");
     int max = opt && opt->max_attempts > 0 ? opt->max_attempts : 10;
     if (oc == SVC_MAIL_REFUSED || o->attempts >= max) {
-      o->state = "failed";
+      o->state = ST_OUTBOX_FAILED;
       fprintf(stderr, "parley: outbox mail %lld for M%lld given up: %s\n", (long long)o->id,
               (long long)o->message_id, o->last_error);
     } else {
@@ -423,7 +427,7 @@ static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_
   }
   record(s, o);
   /* A forward the relay refused for good failed as a bounce would: the sender sees it. */
-  if (!strcmp(o->state, "failed") && !strcmp(o->kind, "forward")) {
+  if (o->state == ST_OUTBOX_FAILED && o->kind == ST_OUTBOX_FORWARD) {
     pl_detail fd;
     mark_failed(s, o->message_id, "mail", o->last_error, NULL, a, &fd);
   }
@@ -531,11 +535,11 @@ static int64_t answered_thread(svc *s, const resolved *r, const svc_mail_in *in,
   int64_t ids[64];
   size_t n = referenced_messages(s, in->in_reply_to, ids, 32);
   n += referenced_messages(s, in->references, ids + n, 32);
-  const char *received = r->r.kind == SVC_MAIL_TO_BUYER ? "buyer" : "seller";
+  st_direction received = r->r.kind == SVC_MAIL_TO_BUYER ? ST_DIR_BUYER : ST_DIR_SELLER;
   for (size_t i = 0; i < n; i++) {
     st_message m;
     st_thread t;
-    if (!s->st->ops->message_get(s->st, ids[i], a, &m) && !strcmp(m.direction, received) &&
+    if (!s->st->ops->message_get(s->st, ids[i], a, &m) && m.direction == received &&
         !s->st->ops->thread_get(s->st, m.thread_id, a, &t) && !strcmp(t.seller_id, r->seller_id) &&
         !strcmp(t.buyer_id, r->buyer_id))
       return t.id;
@@ -744,7 +748,7 @@ static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, p
   if (e) return e;
   e = s->st->ops->message_get(s->st, mid, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
-  if (!e && !strcmp(m.direction, "buyer")) {
+  if (!e && m.direction == ST_DIR_BUYER) {
     st_seller sl;
     e = s->st->ops->seller_get(s->st, t.seller_id, a, &sl);
     if (!e) *real = opened(s, a, sl.email_sealed);
@@ -869,7 +873,7 @@ static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_
     while (n && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
     text[n] = '\0';
   }
-  static const svc__msg_opts opts = {.kind = "auto_reply", .automatic = true};
+  static const svc__msg_opts opts = {.kind = ST_KIND_AUTO_REPLY, .automatic = true};
   svc_send_in sin = {.text = text};
   svc_sent sent;
   st_thread t;
@@ -879,7 +883,7 @@ static pl_err receive_automatic(svc *s, const svc_mail_in *in, pl_arena *a, svc_
   e = svc__end(s, e, d);
   if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
   svc__count_status(s, sent.msg.status);
-  svc__publish(s, "message", &t, &sent.msg);
+  svc__publish(s, SVC_EVENT_MESSAGE, &t, &sent.msg);
   policy_verdict_free(&sent.verdict);
   out->discarded = false;
   out->auto_reply = true;
@@ -917,7 +921,7 @@ static bool quote_header(const char *ln, const char *relay) {
 }
 
 static bool forwarded(const st_message *m) {
-  return strcmp(m->kind, "note") && m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "failed"));
+  return m->kind != ST_KIND_NOTE && (m->status == ST_STATUS_DELIVERED || m->status == ST_STATUS_FAILED);
 }
 
 pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, const char *const *allow,
@@ -1014,7 +1018,7 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
     /* The reply is recorded as rejected; the seller hears why by mail. */
     out->refused = true;
     pl_time now = svc_now(s);
-    st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = "refusal",
+    st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = ST_OUTBOX_REFUSAL,
                    .next_at = now, .created_at = now};
     e = svc__begin(s, true, d);
     if (!e) e = svc__end(s, s->st->ops->outbox_add(s->st, &o), d);

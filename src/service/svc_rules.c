@@ -362,8 +362,8 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
 /* Why an action is not available for an order now, or NULL when it is. */
 static const char *action_unavailable(const svc_action_def *def, const st_order *o,
                                       const svc_rules *r, pl_time now, bool attachments_supported) {
-  if (!strcmp(o->status, "canceled")) return "the order was canceled";
-  if (def->before_delivery && (!strcmp(o->status, "delivered") || o->delivered_at))
+  if (o->status == ST_ORDER_CANCELED) return "the order was canceled";
+  if (def->before_delivery && (o->status == ST_ORDER_DELIVERED || o->delivered_at))
     return "only before the order is delivered";
   pl_time done = completed_at(o);
   if (done && now > done + r->proactive_window_days * DAY)
@@ -465,7 +465,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   if (!e) e = svc__rate_take(s, c->seller_id, def->name, &r, d);
   const char *why = NULL;
   if (!e && (why = action_unavailable(def, &o, &r, now, in->nattachments > 0))) {
-    e = !strcmp(o.status, "canceled") ? pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id)
+    e = o.status == ST_ORDER_CANCELED ? pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id)
                                       : pl_fail(d, PL_EACTION, "%s is not available for order %s: %s", def->name, o.id, why);
   }
   if (!e) e = order_thread(s, &o, now, a, &t, d);
@@ -492,8 +492,8 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, out->msg.status);
-    svc__publish(s, "message", &t, &out->msg);
-    if (!strcmp(out->msg.status, "rejected"))
+    svc__publish(s, SVC_EVENT_MESSAGE, &t, &out->msg);
+    if (out->msg.status == ST_STATUS_REJECTED)
       return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
                      out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
   }
@@ -506,7 +506,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
  * PL_EWINDOW with the reason in d), or PL_OK. */
 static pl_err review_refusal(svc *s, const st_order *o, const svc_rules *r, pl_time now, pl_detail *d) {
   pl_time prev;
-  if (!strcmp(o->status, "canceled"))
+  if (o->status == ST_ORDER_CANCELED)
     return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o->id);
   pl_err g = s->st->ops->review_request_get(s->st, o->id, &prev);
   if (!g) {
@@ -547,7 +547,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   if (!e) e = order_thread(s, &o, now, a, &t, d);
   if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
   if (!e) {
-    svc__msg_opts mo = {.kind = "review_request", .action = "productReviewAndSellerFeedback",
+    svc__msg_opts mo = {.kind = ST_KIND_REVIEW_REQUEST, .action = "productReviewAndSellerFeedback",
                         .critical = false, .proactive = true, .opted_out = false, .marketplace_text = true};
     svc_send_in sin = {.text = svc__review_text(b.locale, a)};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
@@ -559,7 +559,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, out->msg.status);
-    svc__publish(s, "message", &t, &out->msg);
+    svc__publish(s, SVC_EVENT_MESSAGE, &t, &out->msg);
   }
   return e;
 }
@@ -654,15 +654,16 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   if (!e) e = svc__attachments_fill(s, m, 1, a);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
-  if (!e && (!m->status || strcmp(m->status, "held_for_review")))
+  if (!e && m->status != ST_STATUS_HELD_FOR_REVIEW)
     e = pl_fail(d, PL_ECONFLICT, "message %s is not held for review (it is %s)", svc_message_ref(a, message_id),
-                m->status ? m->status : "unknown");
-  const char *status = approve ? "delivered" : "rejected";
+                st_msg_status_name(m->status) ?: "unknown");
+  st_msg_status status = approve ? ST_STATUS_DELIVERED : ST_STATUS_REJECTED;
   if (!e) {
     st_event ev = {.message_id = m->id, .thread_id = m->thread_id, .seller_id = m->seller_id,
-                   .type = "status", .value = (char *)status, .actor = (char *)c->name, .at = svc_now(s)};
+                   .type = "status", .value = (char *)st_msg_status_name(status), .actor = (char *)c->name,
+                   .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
-    m->status = (char *)status;
+    m->status = status;
     m->status_at = ev.at;
   }
   if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, m, a);
@@ -690,7 +691,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, status);
-    svc__publish(s, "message", &t, m);
+    svc__publish(s, SVC_EVENT_MESSAGE, &t, m);
   }
   return e;
 }

@@ -94,10 +94,10 @@ pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a) {
 pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_message *m, bool had_buyer,
                         pl_arena *a) {
   /* a buyer's out-of-office asks nothing: it is no buyer message for the clock */
-  bool buyer = !strcmp(m->direction, "buyer") && strcmp(m->kind, "auto_reply");
+  bool buyer = m->direction == ST_DIR_BUYER && m->kind != ST_KIND_AUTO_REPLY;
   /* A substantive reply delivered (sent so, or approved): the clock's kinds as the store
-   * reads them (store_sqlite_sla.c kind_of). */
-  bool answer = !buyer && !strcmp(m->kind, "message") && m->status && !strcmp(m->status, "delivered");
+   * reads them (store__sla_kind). */
+  bool answer = !buyer && m->kind == ST_KIND_MESSAGE && m->status == ST_STATUS_DELIVERED;
   if (k == SVC__FLAG ? !buyer : k == SVC__STATUS ? !answer : !buyer && !answer)
     return PL_OK; /* notes, auto-replies, held, rejected or bounced replies: no outcome moves */
   const store_ops *op = s->st->ops;

@@ -734,7 +734,7 @@ pl_err svc_team_assign(svc *s, const svc_caller *c, int64_t thread_id, int64_t a
   e = team_thread(s, c, thread_id, a, &t, d);
   if (!e) e = assign_in(s, c->name, &t, agent_id, a, assignee, d);
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", &t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, &t, NULL);
   return e;
 }
 
@@ -774,7 +774,7 @@ pl_err svc_team_tags(svc *s, const svc_caller *c, int64_t thread_id, json_t *tag
   }
   if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.tags", svc__record_ref(a, "T", t.id), json_pack("{s:O}", "tags", tags));
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", &t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, &t, NULL);
   return e;
 }
 
@@ -796,7 +796,7 @@ pl_err svc_team_priority(svc *s, const svc_caller *c, int64_t thread_id, const c
   if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.priority", svc__record_ref(a, "T", t.id),
                          json_pack("{s:s}", "priority", priority));
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", &t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, &t, NULL);
   return e;
 }
 
@@ -811,15 +811,15 @@ pl_err svc_team_note(svc *s, const svc_caller *c, int64_t thread_id, const char 
    * counts it as an internal note, never as an answer. */
   memset(m, 0, sizeof *m);
   if (!e) {
-    *m = (st_message){.thread_id = t.id, .seller_id = t.seller_id, .direction = "seller", .kind = "note",
+    *m = (st_message){.thread_id = t.id, .seller_id = t.seller_id, .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                       .agent_id = c->agent_id, .text = (char *)text, .at = svc_now(s)};
-    e = svc__message_add(s, &t, m, "delivered", c->name);
+    e = svc__message_add(s, &t, m, ST_STATUS_DELIVERED, c->name);
   }
   if (!e) e = svc__thread_changed(s, &t, SVC__NEW_MESSAGE, m, a);
   if (!e) e = svc__audit(s, t.seller_id, c->name, "message.note", svc__record_ref(a, "T", t.id),
                          json_pack("{s:s}", "message", svc__record_ref(a, "M", m->id)));
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", &t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, &t, NULL);
   return e;
 }
 
@@ -922,12 +922,13 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     for (size_t i = 0; i < n && !in->confirm; i++) {
       const st_message *m = &msgs[i];
       if (m->id <= in->after) continue;
-      if (!strcmp(m->direction, "buyer"))
+      if (m->direction == ST_DIR_BUYER)
         return pl_fail(d, PL_ECONFLICT, "the buyer wrote again (%s) since %s; read it, or send with confirm",
                        svc_message_ref(a, m->id), svc_message_ref(a, in->after));
       /* A reply the policy refused never reached the buyer: the thread has not moved on. */
-      bool reached = m->status && (!strcmp(m->status, "delivered") || !strcmp(m->status, "held_for_review"));
-      if ((!strcmp(m->kind, "message") || !strcmp(m->kind, "auto_reply")) && m->agent_id != c->agent_id && reached)
+      bool reached = m->status == ST_STATUS_DELIVERED || m->status == ST_STATUS_HELD_FOR_REVIEW;
+      bool reply = m->kind == ST_KIND_MESSAGE || m->kind == ST_KIND_AUTO_REPLY;
+      if (reply && m->agent_id != c->agent_id && reached)
         return pl_fail(d, PL_ECONFLICT, "another agent replied (%s) since %s; read it, or send with confirm",
                        svc_message_ref(a, m->id), svc_message_ref(a, in->after));
     }
@@ -959,7 +960,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
 pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, const svc_send_in *in,
                              const st_message *m, pl_arena *a) {
   pl_err e = s->st->ops->thread_lock_release(s->st, t->id, c->agent_id);
-  if (e || !in->proposal_id || !strcmp(m->status, "rejected")) return e;
+  if (e || !in->proposal_id || m->status == ST_STATUS_REJECTED) return e;
   st_team_doc doc;
   json_t *body;
   pl_detail d = {0};
@@ -1209,7 +1210,7 @@ static bool rule_matches(json_t *cond, const st_thread *t, const st_message *m, 
     if (!hit) return false;
   }
   if ((v = json_object_get(cond, "topics")) && json_array_size(v) && !any_of(v, t->topic)) return false;
-  if ((v = json_object_get(cond, "order_status")) && json_array_size(v) && !any_of(v, o ? o->status : NULL))
+  if ((v = json_object_get(cond, "order_status")) && json_array_size(v) && !any_of(v, o ? st_order_status_name(o->status) : NULL))
     return false;
   if ((v = json_object_get(cond, "languages")) && json_array_size(v) && !any_of(v, lang)) return false;
   json_t *mn = json_object_get(cond, "min_order_age_days"), *mx = json_object_get(cond, "max_order_age_days");
@@ -1411,7 +1412,8 @@ pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int 
     json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:s,s:s,s:s,s:s}", "id", svc_message_ref(a, ms[i].id),
                                          "thread_id", svc_thread_ref(a, ms[i].thread_id), "agent_id",
                                          ms[i].agent_id ? json_integer(ms[i].agent_id) : json_null(), "kind",
-                                         ms[i].kind, "status", ms[i].status ? ms[i].status : "", "at",
+                                         st_msg_kind_name(ms[i].kind), "status",
+                                         st_msg_status_name(ms[i].status) ?: "", "at",
                                          pl_time_format(ms[i].at, ts), "text", ms[i].text));
   int64_t newest = until;
   if (!newest && total) {

@@ -6,14 +6,12 @@
 
 /* A seller message that answers buyer messages: delivered, substantive. */
 static bool counts_as_answer(const st_message *m) {
-  return !strcmp(m->direction, "seller") && !strcmp(m->kind, "message") && m->status &&
-         !strcmp(m->status, "delivered");
+  return m->direction == ST_DIR_SELLER && m->kind == ST_KIND_MESSAGE && m->status == ST_STATUS_DELIVERED;
 }
 
 /* A seller message the buyer sees: delivered, not the team's note (st_thread.last_seller_id). */
 static bool seller_visible(const st_message *m) {
-  return !strcmp(m->direction, "seller") && strcmp(m->kind, "note") && m->status &&
-         !strcmp(m->status, "delivered");
+  return m->direction == ST_DIR_SELLER && m->kind != ST_KIND_NOTE && m->status == ST_STATUS_DELIVERED;
 }
 
 /* The thread's newest buyer message and newest seller message the buyer sees, by id,
@@ -21,7 +19,7 @@ static bool seller_visible(const st_message *m) {
 static void last_ids(st_thread *t, const st_message *msgs, size_t n) {
   t->last_buyer_id = t->last_seller_id = 0;
   for (size_t i = 0; i < n; i++) {
-    if (!strcmp(msgs[i].direction, "buyer")) {
+    if (msgs[i].direction == ST_DIR_BUYER) {
       if (msgs[i].id > t->last_buyer_id) t->last_buyer_id = msgs[i].id;
     } else if (seller_visible(&msgs[i]) && msgs[i].id > t->last_seller_id) {
       t->last_seller_id = msgs[i].id;
@@ -46,8 +44,8 @@ static void summarize(st_thread *t, const st_message *msgs, size_t n, pl_time *o
     const st_message *m = &msgs[i];
     if (m->at > t->last_message_at) t->last_message_at = m->at;
     if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
-    if (!strcmp(m->direction, "buyer")) {
-      if (!strcmp(m->kind, "auto_reply")) continue; /* a buyer's out-of-office asks nothing */
+    if (m->direction == ST_DIR_BUYER) {
+      if (m->kind == ST_KIND_AUTO_REPLY) continue; /* a buyer's out-of-office asks nothing */
       t->last_buyer_at = m->at;
       t->waiting++;
       if (!m->flagged) {
@@ -55,7 +53,7 @@ static void summarize(st_thread *t, const st_message *msgs, size_t n, pl_time *o
         t->needs_response++;
       }
     } else {
-      if (strcmp(m->kind, "note")) t->last_seller_at = m->at;
+      if (m->kind != ST_KIND_NOTE) t->last_seller_at = m->at;
       if (counts_as_answer(m)) {
         t->waiting = 0;
         t->needs_response = 0;
@@ -102,16 +100,16 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
     t->last_message_at = m->at;
     static const svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER};
     if (m->at > t->buyer_last_at && svc_message_visible(&buyer, m)) t->buyer_last_at = m->at;
-    if (!strcmp(m->direction, "buyer") && m->id > t->last_buyer_id) t->last_buyer_id = m->id;
+    if (m->direction == ST_DIR_BUYER && m->id > t->last_buyer_id) t->last_buyer_id = m->id;
     if (seller_visible(m) && m->id > t->last_seller_id) t->last_seller_id = m->id;
-    if (!strcmp(m->direction, "buyer")) {
-      if (strcmp(m->kind, "auto_reply")) { /* a buyer's out-of-office asks nothing */
+    if (m->direction == ST_DIR_BUYER) {
+      if (m->kind != ST_KIND_AUTO_REPLY) { /* a buyer's out-of-office asks nothing */
         t->last_buyer_at = m->at;
         t->waiting++;
         if (!m->flagged && !t->needs_response++) e = set_due(s, t, m->at, a);
       }
     } else {
-      if (strcmp(m->kind, "note")) t->last_seller_at = m->at;
+      if (m->kind != ST_KIND_NOTE) t->last_seller_at = m->at;
       if (counts_as_answer(m)) {
         t->waiting = 0;
         t->needs_response = 0;
@@ -203,7 +201,7 @@ static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detai
   st_order o;
   pl_err e = s->st->ops->order_get(s->st, t->order_id, a, &o);
   if (e) return e;
-  if (!strcmp(o.status, "canceled"))
+  if (o.status == ST_ORDER_CANCELED)
     return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it",
                    o.id);
   return PL_OK;
@@ -233,25 +231,25 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   st_message *m = &out->msg;
   m->thread_id = t->id;
   m->seller_id = t->seller_id;
-  m->direction = seller ? "seller" : "buyer";
-  m->kind = opts->kind ? (char *)opts->kind : seller && in->auto_reply ? "auto_reply" : "message";
+  m->direction = seller ? ST_DIR_SELLER : ST_DIR_BUYER;
+  m->kind = opts->kind ? opts->kind : seller && in->auto_reply ? ST_KIND_AUTO_REPLY : ST_KIND_MESSAGE;
   /* An acknowledgement-only reply is an auto-reply for the response clock, whoever
    * marked it (docs/metrics.md). */
-  if (seller && !opts->kind && !strcmp(m->kind, "message") && sla_is_acknowledgement(in->text, strlen(in->text)))
-    m->kind = "auto_reply";
+  if (seller && !opts->kind && m->kind == ST_KIND_MESSAGE && sla_is_acknowledgement(in->text, strlen(in->text)))
+    m->kind = ST_KIND_AUTO_REPLY;
   m->agent_id = seller ? c->agent_id : 0;
   m->text = (char *)in->text;
   m->at = svc_now(s);
   m->action = (char *)opts->action;
   m->critical = opts->critical;
   m->proactive = opts->proactive;
-  const char *status = "delivered";
+  st_msg_status status = ST_STATUS_DELIVERED;
   char *pj = NULL;
   svc__attachments atts;
   if ((e = svc__attachments_load(s, c, in, a, &atts, d))) return e;
   /* A buyer's out-of-office by mail: kept for the seller to read in the thread, never
    * forwarded to the seller's address (docs/postfix.md, "Automatic mail"). */
-  if (!seller && opts->automatic) status = "not_delivered";
+  if (!seller && opts->automatic) status = ST_STATUS_NOT_DELIVERED;
   if (seller) {
     if (opts->marketplace_text) {
       out->verdict = (policy_verdict){.action = POLICY_DELIVER, .engine = "marketplace-text"};
@@ -273,14 +271,14 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
       json_decref(atts.unreadable);
       return e;
     }
-    status = out->verdict.action == POLICY_REJECT   ? "rejected"
-             : out->verdict.action == POLICY_REVIEW ? "held_for_review"
-                                                    : "delivered";
+    status = out->verdict.action == POLICY_REJECT   ? ST_STATUS_REJECTED
+             : out->verdict.action == POLICY_REVIEW ? ST_STATUS_HELD_FOR_REVIEW
+                                                    : ST_STATUS_DELIVERED;
     /* An opted-out buyer gets no non-critical proactive message; the seller sees only
      * "not delivered", as for any other failed delivery. */
-    if (!strcmp(status, "delivered") && opts->proactive && !opts->critical && opts->opted_out)
-      status = "not_delivered";
-    if (opts->automatic) status = "not_delivered";
+    if (status == ST_STATUS_DELIVERED && opts->proactive && !opts->critical && opts->opted_out)
+      status = ST_STATUS_NOT_DELIVERED;
+    if (opts->automatic) status = ST_STATUS_NOT_DELIVERED;
     pj = verdict_json(out, atts.unreadable);
     json_decref(atts.unreadable);
     m->policy_action = (char *)policy_action_name(out->verdict.action);
@@ -302,8 +300,8 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   if (!e)
     e = svc__audit(s, t->seller_id, c->name, seller ? "message.seller" : "message.buyer",
                    svc__record_ref(a, "T", t->id),
-                   json_pack("{s:s,s:s,s:s}", "message", svc__record_ref(a, "M", m->id), "status", status,
-                             "kind", m->kind));
+                   json_pack("{s:s,s:s,s:s}", "message", svc__record_ref(a, "M", m->id), "status",
+                             st_msg_status_name(status), "kind", st_msg_kind_name(m->kind)));
   if (!e) e = svc__outbox_message(s, t, m);
   if (!e && !seller && !in->ext_id && !opts->automatic) e = svc__team_on_buyer_message(s, t, m, a);
   return e;
@@ -336,7 +334,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     e = s->st->ops->order_get(s->st, in->order_id, a, &o);
     if (e == PL_ENOTFOUND || (!e && strcmp(o.buyer_id, c->buyer_id)))
       e = pl_fail(d, PL_ENOTFOUND, "no order %s", in->order_id);
-    else if (!e && !strcmp(o.status, "canceled"))
+    else if (!e && o.status == ST_ORDER_CANCELED)
       e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
     if (!e) {
       pl_err g = s->st->ops->thread_find_order(s->st, o.id, a, &existing);
@@ -375,7 +373,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, m_out->msg.status);
-    svc__publish(s, "message", t, &m_out->msg);
+    svc__publish(s, SVC_EVENT_MESSAGE, t, &m_out->msg);
   }
   return e;
 }
@@ -415,9 +413,9 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   e = svc__end(s, e, d);
   if (!e) {
     svc__count_status(s, out->msg.status);
-    svc__publish(s, "message", &t, &out->msg);
+    svc__publish(s, SVC_EVENT_MESSAGE, &t, &out->msg);
   }
-  if (!e && !strcmp(out->msg.status, "rejected"))
+  if (!e && out->msg.status == ST_STATUS_REJECTED)
     return pl_fail(d, PL_EPOLICY, "the message was not delivered: it breaks the communication policy (%zu finding%s)",
                    out->verdict.nfindings, out->verdict.nfindings == 1 ? "" : "s");
   return e;
@@ -559,7 +557,7 @@ void svc__view(svc *s, const svc_caller *c, const char *mp, st_message *msgs, si
                pl_arena *a) {
   bool seller = c->kind == ST_PRINCIPAL_AGENT, mask = false, known = false;
   for (size_t i = 0; i < n; i++) {
-    if (seller && !strcmp(msgs[i].direction, "buyer")) {
+    if (seller && msgs[i].direction != ST_DIR_SELLER) { /* unknown (store.h): masked too */
       if (!known) mask = masks(s, mp, a), known = true;
       if (mask) {
         msgs[i].text = (char *)mask_in_tx(s, mp, msgs[i].text, a);
@@ -701,7 +699,7 @@ pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived
                            svc__record_ref(a, "T", id), NULL);
   }
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, t, NULL);
   return e;
 }
 
@@ -733,7 +731,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e) e = load_thread(s, c, m->thread_id, a, &t, d);
   if (e == PL_ENOTFOUND) pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
-  if (!e && strcmp(m->direction, "buyer"))
+  if (!e && m->direction != ST_DIR_BUYER)
     e = pl_fail(d, PL_EINVAL, "only buyer messages can be flagged as needing no response");
   if (!e && m->flagged != value) {
     st_event ev = {.message_id = m->id,
@@ -751,7 +749,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
   }
   if (!e) svc__view(s, c, t.marketplace_id, m, 1, a); /* the answer shows the message */
   e = svc__end(s, e, d);
-  if (!e) svc__publish(s, "thread", &t, NULL);
+  if (!e) svc__publish(s, SVC_EVENT_THREAD, &t, NULL);
   return e;
 }
 

@@ -63,8 +63,63 @@ typedef struct {
   int64_t quantity;
 } st_item;
 
+/* The small closed sets of states a row carries, each an X-macro of the enum constant and
+ * its stable name: the text stored in the databases (their CHECK constraints list the same
+ * names) and sent in the JSON, as PL_ERR_MAP does for the error codes. Value 0 of each enum
+ * has no name: "no status yet" for a message's status, "unknown" for the others. A backend
+ * that reads a stored text this build does not know gives 0 rather than failing the read
+ * (see each field); st_*_name(0) is NULL, which a backend writes as NULL and the schema then
+ * refuses. */
+#define ST_DIRECTION_MAP(X) \
+  X(ST_DIR_BUYER, "buyer")  \
+  X(ST_DIR_SELLER, "seller")
+
+#define ST_KIND_MAP(X)                        \
+  X(ST_KIND_MESSAGE, "message")               \
+  X(ST_KIND_AUTO_REPLY, "auto_reply")         \
+  X(ST_KIND_REVIEW_REQUEST, "review_request") \
+  X(ST_KIND_NOTE, "note")
+
+/* A message's status is the value of its last "status" event (docs/api.md, "Messages"). */
+#define ST_STATUS_MAP(X)                          \
+  X(ST_STATUS_DELIVERED, "delivered")             \
+  X(ST_STATUS_NOT_DELIVERED, "not_delivered")     \
+  X(ST_STATUS_HELD_FOR_REVIEW, "held_for_review") \
+  X(ST_STATUS_REJECTED, "rejected")               \
+  X(ST_STATUS_FAILED, "failed")
+
+#define ST_ORDER_STATUS_MAP(X)          \
+  X(ST_ORDER_PENDING, "pending")        \
+  X(ST_ORDER_SHIPPED, "shipped")        \
+  X(ST_ORDER_DELIVERED, "delivered")    \
+  X(ST_ORDER_CANCELED, "canceled")
+
+#define ST__ENUM(name, text) name,
+#define ST__COUNT(name, text) +1
+typedef enum { ST_DIR_UNKNOWN = 0, ST_DIRECTION_MAP(ST__ENUM) } st_direction;
+typedef enum { ST_KIND_UNKNOWN = 0, ST_KIND_MAP(ST__ENUM) } st_msg_kind;
+typedef enum { ST_STATUS_NONE = 0, ST_STATUS_MAP(ST__ENUM) } st_msg_status;
+typedef enum { ST_ORDER_UNKNOWN = 0, ST_ORDER_STATUS_MAP(ST__ENUM) } st_order_status;
+/* One more than the largest message status: the size of an array indexed by status. */
+#define ST_STATUS_N (1 ST_STATUS_MAP(ST__COUNT))
+
+/* The stable name of a state; NULL for 0 and for a value outside the enum. Static strings. */
+const char *st_direction_name(st_direction v);
+const char *st_msg_kind_name(st_msg_kind v);
+const char *st_msg_status_name(st_msg_status v);
+const char *st_order_status_name(st_order_status v);
+/* The state of a stable name (exact, case-sensitive). Unknown or NULL: *out = 0 and
+ * PL_EINVAL, so that a reader can keep the 0 and a writer can refuse the input. */
+pl_err st_direction_from_name(const char *name, st_direction *out);
+pl_err st_msg_kind_from_name(const char *name, st_msg_kind *out);
+pl_err st_msg_status_from_name(const char *name, st_msg_status *out);
+pl_err st_order_status_from_name(const char *name, st_order_status *out);
+
 typedef struct {
-  char *id, *marketplace_id, *seller_id, *buyer_id, *status;
+  char *id, *marketplace_id, *seller_id, *buyer_id;
+  /* a stored status this build does not know reads as ST_ORDER_UNKNOWN, which is neither
+   * canceled nor delivered: the rules that depend on it do not apply */
+  st_order_status status;
   pl_time purchased_at, shipped_at, delivered_at, updated_at; /* 0 = unknown */
   bool negative_feedback; /* the buyer left negative feedback (set by the operator) */
   size_t nitems;
@@ -102,16 +157,20 @@ typedef struct {
   int64_t id, thread_id, agent_id; /* agent_id 0 = none */
   char *seller_id;
   char *ext_id;    /* id given by an import, or NULL */
-  char *direction; /* buyer, seller */
-  char *kind;      /* message, auto_reply, review_request, note */
+  /* never ST_DIR_UNKNOWN or ST_KIND_UNKNOWN as stored (the schema's CHECK constraints);
+   * code that must fail safe on an unknown one treats it as a buyer's message */
+  st_direction direction;
+  st_msg_kind kind;
   char *text;
   pl_time at;
   char *policy_action, *policy_engine, *policy_json; /* seller messages */
   char *action;   /* the message action that sent it (confirmDeliveryDetails...), or NULL */
   bool critical;  /* needed to complete the order: delivered despite an opt-out */
   bool proactive; /* seller-initiated: no buyer message to answer */
-  /* current state, derived from the message's events */
-  char *status;
+  /* current state, derived from the message's events: ST_STATUS_NONE before the first
+   * status event, and for a stored status this build does not know (such a message counts
+   * as not delivered: the buyer does not see it, and it answers nothing) */
+  st_msg_status status;
   bool flagged;
   pl_time status_at;
   /* the message's attachments: filled by the service (svc_attach.c); the message
@@ -238,12 +297,30 @@ typedef struct {
 
 /* One mail to send, in the outbox (docs/postfix.md): written in the transaction of the
  * message it is about; the delivery worker builds the mail from the message when it
- * sends, so that no real address is stored beside it. */
+ * sends, so that no real address is stored beside it. Its kind and state are named as
+ * the states above; a stored name this build does not know reads as 0, and the worker
+ * gives such a row up rather than guess whom to mail. */
+#define ST_OUTBOX_KIND_MAP(X)          \
+  X(ST_OUTBOX_FORWARD, "forward")      \
+  X(ST_OUTBOX_REFUSAL, "refusal")
+
+#define ST_OUTBOX_STATE_MAP(X)         \
+  X(ST_OUTBOX_PENDING, "pending")      \
+  X(ST_OUTBOX_SENT, "sent")            \
+  X(ST_OUTBOX_FAILED, "failed")
+
+typedef enum { ST_OUTBOX_KIND_UNKNOWN = 0, ST_OUTBOX_KIND_MAP(ST__ENUM) } st_outbox_kind;
+typedef enum { ST_OUTBOX_STATE_UNKNOWN = 0, ST_OUTBOX_STATE_MAP(ST__ENUM) } st_outbox_state;
+const char *st_outbox_kind_name(st_outbox_kind v);
+const char *st_outbox_state_name(st_outbox_state v);
+pl_err st_outbox_kind_from_name(const char *name, st_outbox_kind *out);
+pl_err st_outbox_state_from_name(const char *name, st_outbox_state *out);
+
 typedef struct {
   int64_t id, message_id;
   char *seller_id;
-  char *kind;   /* forward: the message to the other party; refusal: the findings to the seller */
-  char *state;  /* pending, sent, failed */
+  st_outbox_kind kind;   /* forward: the message to the other party; refusal: the findings to the seller */
+  st_outbox_state state; /* outbox_add stores it pending */
   int64_t attempts;
   pl_time next_at; /* due time; while claimed, the end of the claim */
   pl_time created_at, sent_at;
@@ -673,6 +750,9 @@ pl_err store_pg_open(const char *url, store **out, pl_detail *d);
 /* The audit hash: BLAKE2b over prev_hash and the entry's fields, as hex. Shared by
  * every backend so that a chain verifies whatever stored it. */
 void store__audit_hash(const st_audit *e, const char *prev_hash, char out[65]);
+/* How the SLA counts a seller message of a stored kind (NULL or unknown: a reply, as
+ * before kinds were stored). */
+sla_kind store__sla_kind(const char *stored_kind);
 
 #define store_close(s) ((s)->ops->close(s))
 #define store_begin(s, w) ((s)->ops->begin((s), (w)))

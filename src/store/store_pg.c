@@ -286,6 +286,10 @@ char *pg__text(pl_arena *a, const PGresult *r, int row, int col) {
   return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
+const char *pg__cstr(const PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
 int64_t pg__num(const PGresult *r, int row, int col) {
   return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
@@ -732,7 +736,7 @@ static pl_err pg_order_put(store *s, const st_order *o) {
   p_text(&p, o->marketplace_id);
   p_text(&p, o->seller_id);
   p_text(&p, o->buyer_id);
-  p_text(&p, o->status);
+  p_text(&p, st_order_status_name(o->status));
   p_int(&p, o->purchased_at);
   p_int(&p, o->shipped_at);
   p_int(&p, o->delivered_at);
@@ -773,7 +777,7 @@ static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   o->marketplace_id = pg__text(a, r, 0, 1);
   o->seller_id = pg__text(a, r, 0, 2);
   o->buyer_id = pg__text(a, r, 0, 3);
-  o->status = pg__text(a, r, 0, 4);
+  (void)st_order_status_from_name(pg__cstr(r, 0, 4), &o->status); /* unknown: 0 (store.h) */
   o->purchased_at = pg__num(r, 0, 5);
   o->shipped_at = pg__num(r, 0, 6);
   o->delivered_at = pg__num(r, 0, 7);
@@ -1006,14 +1010,15 @@ static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
   m->agent_id = pg__num(r, i, 2);
   m->seller_id = pg__text(a, r, i, 3);
   m->ext_id = pg__text(a, r, i, 4);
-  m->direction = pg__text(a, r, i, 5);
-  m->kind = pg__text(a, r, i, 6);
+  /* a stored name this build does not know reads as 0 (store.h) */
+  (void)st_direction_from_name(pg__cstr(r, i, 5), &m->direction);
+  (void)st_msg_kind_from_name(pg__cstr(r, i, 6), &m->kind);
   m->text = pg__text(a, r, i, 7);
   m->at = pg__num(r, i, 8);
   m->policy_action = pg__text(a, r, i, 9);
   m->policy_engine = pg__text(a, r, i, 10);
   m->policy_json = pg__text(a, r, i, 11);
-  m->status = pg__text(a, r, i, 12);
+  (void)st_msg_status_from_name(pg__cstr(r, i, 12), &m->status);
   m->flagged = col_bool(r, i, 13);
   m->status_at = pg__num(r, i, 14);
   m->action = pg__text(a, r, i, 15);
@@ -1029,8 +1034,8 @@ static pl_err pg_message_insert(store *s, st_message *m) {
   p_int(&p, m->thread_id);
   p_text(&p, m->seller_id);
   p_text(&p, m->ext_id);
-  p_text(&p, m->direction);
-  p_text(&p, m->kind);
+  p_text(&p, st_direction_name(m->direction));
+  p_text(&p, st_msg_kind_name(m->kind));
   if (m->agent_id) p_int(&p, m->agent_id);
   else p_text(&p, NULL);
   p_text(&p, m->text);

@@ -14,6 +14,8 @@ PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *va
 pl_err pg__exec(store *s, const char *sql, int n, const char *const *v, PGresult **out);
 /* Column readers: text into the arena (NULL for SQL NULL), integers (0 for NULL). */
 char *pg__text(pl_arena *a, const PGresult *r, int row, int col);
+/* A text column in place (NULL for SQL NULL), valid while r is: for state names. */
+const char *pg__cstr(const PGresult *r, int row, int col);
 int64_t pg__num(const PGresult *r, int row, int col);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);

@@ -27,7 +27,7 @@ pl_err pg__outbox_add(store *s, st_outbox *o) {
   snprintf(msg, sizeof msg, "%lld", (long long)o->message_id);
   snprintf(next, sizeof next, "%lld", (long long)o->next_at);
   snprintf(at, sizeof at, "%lld", (long long)o->created_at);
-  const char *v[] = {o->seller_id, msg, o->kind, next, at};
+  const char *v[] = {o->seller_id, msg, st_outbox_kind_name(o->kind), next, at};
   PGresult *r;
   pl_err e = one(s, "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at)"
                     " VALUES ($1, $2, $3, 'pending', 0, $4, $5) RETURNING id",
@@ -65,8 +65,9 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
     o->id = pg__num(r, i, 0);
     o->seller_id = pg__text(a, r, i, 1);
     o->message_id = pg__num(r, i, 2);
-    o->kind = pg__text(a, r, i, 3);
-    o->state = pg__text(a, r, i, 4);
+    /* unknown names read as 0 (store.h) */
+    (void)st_outbox_kind_from_name(pg__cstr(r, i, 3), &o->kind);
+    (void)st_outbox_state_from_name(pg__cstr(r, i, 4), &o->state);
     o->attempts = pg__num(r, i, 5);
     o->next_at = pg__num(r, i, 6);
     o->created_at = pg__num(r, i, 7);
@@ -85,7 +86,7 @@ pl_err pg__outbox_update(store *s, const st_outbox *o) {
   snprintf(att, sizeof att, "%lld", (long long)o->attempts);
   snprintf(next, sizeof next, "%lld", (long long)o->next_at);
   snprintf(sent, sizeof sent, "%lld", (long long)o->sent_at);
-  const char *v[] = {id, o->state, att, next, sent, o->last_error};
+  const char *v[] = {id, st_outbox_state_name(o->state), att, next, sent, o->last_error};
   pl_err e;
   PGresult *r = store__pg_exec(s,
                                "UPDATE outbox SET state = $2, attempts = $3, next_at = $4, sent_at = $5,"

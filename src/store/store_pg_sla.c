@@ -88,12 +88,6 @@ static pl_err lock_seller(store *s, const char *seller_id) {
   return run(s, "SELECT pg_advisory_xact_lock(5459009, hashtext($1))", &p); /* 5459009: "SLA" */
 }
 
-static sla_kind kind_of(const char *k) {
-  if (!strcmp(k, "auto_reply")) return SLA_AUTO_REPLY;
-  if (!strcmp(k, "note")) return SLA_INTERNAL_NOTE;
-  if (!strcmp(k, "review_request")) return SLA_REVIEW_REQUEST;
-  return SLA_SUBSTANTIVE;
-}
 
 static size_t rows_or_one(const PGresult *r) { return PQntuples(r) ? (size_t)PQntuples(r) : 1; }
 
@@ -116,7 +110,7 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   sla_seller_msg *sm = pl_arena_alloc(a, rows_or_one(r) * sizeof *sm);
   for (int i = 0; i < n; i++)
     sm[i] = (sla_seller_msg){.thread_id = pg__num(r, i, 0), .agent_id = pg__num(r, i, 1), .sent_at = pg__num(r, i, 2),
-                             .seq = pg__num(r, i, 3), .kind = kind_of(PQgetvalue(r, i, 4)),
+                             .seq = pg__num(r, i, 3), .kind = store__sla_kind(pg__cstr(r, i, 4)),
                              .delivered_at = PQgetisnull(r, i, 5) ? SLA_NEVER : pg__num(r, i, 5)};
   out->seller = sm;
   out->n_seller = (size_t)n;

@@ -236,11 +236,11 @@ pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
     m->thread_id = pg__num(r, i, 1);
     m->agent_id = pg__num(r, i, 2);
     m->seller_id = (char *)seller_id;
-    m->direction = "seller";
-    m->kind = pg__text(a, r, i, 3);
+    m->direction = ST_DIR_SELLER;
+    (void)st_msg_kind_from_name(pg__cstr(r, i, 3), &m->kind); /* unknown: 0 (store.h) */
     m->text = pg__text(a, r, i, 4);
     m->at = pg__num(r, i, 5);
-    m->status = pg__text(a, r, i, 6);
+    (void)st_msg_status_from_name(pg__cstr(r, i, 6), &m->status);
   }
   PQclear(r);
   *out = arr;

@@ -358,6 +358,8 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
   return v ? pl_arena_strndup(a, (const char *)v, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
+const char *sq__col_cstr(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+
 /* Runs a statement that returns no rows. */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st) {
   if (!st) return PL_ESTORE;
@@ -1005,7 +1007,7 @@ static pl_err sq_order_put(store *s, const st_order *o) {
   sq__bind_text(st, 2, o->marketplace_id);
   sq__bind_text(st, 3, o->seller_id);
   sq__bind_text(st, 4, o->buyer_id);
-  sq__bind_text(st, 5, o->status);
+  sq__bind_text(st, 5, st_order_status_name(o->status));
   sqlite3_bind_int64(st, 6, o->purchased_at);
   sqlite3_bind_int64(st, 7, o->shipped_at);
   sqlite3_bind_int64(st, 8, o->delivered_at);
@@ -1047,7 +1049,7 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   o->marketplace_id = sq__col_text(a, st, 1);
   o->seller_id = sq__col_text(a, st, 2);
   o->buyer_id = sq__col_text(a, st, 3);
-  o->status = sq__col_text(a, st, 4);
+  (void)st_order_status_from_name(sq__col_cstr(st, 4), &o->status); /* unknown: 0 (store.h) */
   o->purchased_at = sqlite3_column_int64(st, 5);
   o->shipped_at = sqlite3_column_int64(st, 6);
   o->delivered_at = sqlite3_column_int64(st, 7);
@@ -1293,14 +1295,15 @@ static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
   m->agent_id = sqlite3_column_int64(st, 2);
   m->seller_id = sq__col_text(a, st, 3);
   m->ext_id = sq__col_text(a, st, 4);
-  m->direction = sq__col_text(a, st, 5);
-  m->kind = sq__col_text(a, st, 6);
+  /* a stored name this build does not know reads as 0 (store.h) */
+  (void)st_direction_from_name(sq__col_cstr(st, 5), &m->direction);
+  (void)st_msg_kind_from_name(sq__col_cstr(st, 6), &m->kind);
   m->text = sq__col_text(a, st, 7);
   m->at = sqlite3_column_int64(st, 8);
   m->policy_action = sq__col_text(a, st, 9);
   m->policy_engine = sq__col_text(a, st, 10);
   m->policy_json = sq__col_text(a, st, 11);
-  m->status = sq__col_text(a, st, 12);
+  (void)st_msg_status_from_name(sq__col_cstr(st, 12), &m->status);
   m->flagged = sqlite3_column_int(st, 13) != 0;
   m->status_at = sqlite3_column_int64(st, 14);
   m->action = sq__col_text(a, st, 15);
@@ -1317,8 +1320,8 @@ static pl_err sq_message_insert(store *s, st_message *m) {
   sqlite3_bind_int64(st, 1, m->thread_id);
   sq__bind_text(st, 2, m->seller_id);
   sq__bind_text(st, 3, m->ext_id);
-  sq__bind_text(st, 4, m->direction);
-  sq__bind_text(st, 5, m->kind);
+  sq__bind_text(st, 4, st_direction_name(m->direction));
+  sq__bind_text(st, 5, st_msg_kind_name(m->kind));
   if (m->agent_id) sqlite3_bind_int64(st, 6, m->agent_id);
   else sqlite3_bind_null(st, 6);
   sq__bind_text(st, 7, m->text);

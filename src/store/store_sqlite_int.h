@@ -30,6 +30,8 @@ sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text);
 sqlite3 *sq__db(sq_store *q);
 void sq__bind_text(sqlite3_stmt *st, int i, const char *v);
 char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
+/* A text column in place (NULL for SQL NULL), valid until the next step: for state names. */
+const char *sq__col_cstr(sqlite3_stmt *st, int i);
 /* Reads a seller row whose columns are id, marketplace_id, name, email_sealed, alias,
  * created_at (in that order). */
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);

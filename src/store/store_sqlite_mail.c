@@ -18,7 +18,7 @@ pl_err sq__outbox_add(store *s, st_outbox *o) {
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, o->seller_id);
   sqlite3_bind_int64(st, 2, o->message_id);
-  sq__bind_text(st, 3, o->kind);
+  sq__bind_text(st, 3, st_outbox_kind_name(o->kind));
   sqlite3_bind_int64(st, 4, o->next_at);
   sqlite3_bind_int64(st, 5, o->created_at);
   pl_err e = sq__run(q, st);
@@ -48,8 +48,9 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
     o->id = sqlite3_column_int64(st, 0);
     o->seller_id = sq__col_text(a, st, 1);
     o->message_id = sqlite3_column_int64(st, 2);
-    o->kind = sq__col_text(a, st, 3);
-    o->state = sq__col_text(a, st, 4);
+    /* unknown names read as 0 (store.h) */
+    (void)st_outbox_kind_from_name(sq__col_cstr(st, 3), &o->kind);
+    (void)st_outbox_state_from_name(sq__col_cstr(st, 4), &o->state);
     o->attempts = sqlite3_column_int64(st, 5);
     o->next_at = sqlite3_column_int64(st, 6);
     o->created_at = sqlite3_column_int64(st, 7);
@@ -70,7 +71,7 @@ pl_err sq__outbox_update(store *s, const st_outbox *o) {
                               " last_error = ?6 WHERE id = ?1");
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, o->id);
-  sq__bind_text(st, 2, o->state);
+  sq__bind_text(st, 2, st_outbox_state_name(o->state));
   sqlite3_bind_int64(st, 3, o->attempts);
   sqlite3_bind_int64(st, 4, o->next_at);
   sqlite3_bind_int64(st, 5, o->sent_at);

@@ -52,12 +52,6 @@ static void *grow(pl_arena *a, void *arr, size_t n, size_t *cap, size_t size) {
   return bigger;
 }
 
-static sla_kind kind_of(const char *k) {
-  if (!strcmp(k, "auto_reply")) return SLA_AUTO_REPLY;
-  if (!strcmp(k, "note")) return SLA_INTERNAL_NOTE;
-  if (!strcmp(k, "review_request")) return SLA_REVIEW_REQUEST;
-  return SLA_SUBSTANTIVE;
-}
 
 static void bind_ranges(sqlite3_stmt *st, const char *seller_id, const int64_t (*ranges)[2], size_t n,
                         pl_time until) {
@@ -88,10 +82,9 @@ static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlit
   if (rc != SQLITE_DONE) return sq__step_error(bq, rc);
   while ((rc = sqlite3_step(sq)) == SQLITE_ROW) {
     sm = grow(a, sm, ns, &cs, sizeof *sm);
-    const char *k = (const char *)sqlite3_column_text(sq, 4);
     sm[ns++] = (sla_seller_msg){.thread_id = sqlite3_column_int64(sq, 0), .agent_id = sqlite3_column_int64(sq, 1),
                                 .sent_at = sqlite3_column_int64(sq, 2), .seq = sqlite3_column_int64(sq, 3),
-                                .kind = kind_of(k ? k : "message"),
+                                .kind = store__sla_kind(sq__col_cstr(sq, 4)),
                                 .delivered_at = sqlite3_column_type(sq, 5) == SQLITE_NULL
                                                     ? SLA_NEVER : sqlite3_column_int64(sq, 5)};
   }

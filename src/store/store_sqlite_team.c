@@ -271,11 +271,11 @@ pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
     m->thread_id = sqlite3_column_int64(st, 1);
     m->agent_id = sqlite3_column_int64(st, 2);
     m->seller_id = (char *)seller_id;
-    m->direction = "seller";
-    m->kind = sq__col_text(a, st, 3);
+    m->direction = ST_DIR_SELLER;
+    (void)st_msg_kind_from_name(sq__col_cstr(st, 3), &m->kind); /* unknown: 0 (store.h) */
     m->text = sq__col_text(a, st, 4);
     m->at = sqlite3_column_int64(st, 5);
-    m->status = sq__col_text(a, st, 6);
+    (void)st_msg_status_from_name(sq__col_cstr(st, 6), &m->status);
   }
   if (k == (size_t)limit) rc = SQLITE_DONE;
   sqlite3_reset(st);

@@ -318,7 +318,7 @@ static void test_lmtp_delivery(void **state) {
   st_message *m = thread_messages(f, &n);
   assert_true(n >= 2);
   const char *text = m[n - 1].text;
-  assert_string_equal(m[n - 1].direction, "buyer");
+  assert_int_equal(m[n - 1].direction, ST_DIR_BUYER);
   assert_non_null(strstr(text, "Line one."));
   assert_non_null(strstr(text, "\n.starts with a dot"));
   assert_null(strstr(text, "..starts"));

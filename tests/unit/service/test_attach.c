@@ -144,7 +144,7 @@ static void logo_with_address_rejects(void **state) {
   assert_true(at.readable);
   svc_sent m;
   assert_int_equal(send_with(f, &f->agent, "Thanks for your order, our logo is attached.", at.id, &m), PL_EPOLICY);
-  assert_string_equal(m.msg.status, "rejected");
+  assert_int_equal(m.msg.status, ST_STATUS_REJECTED);
   int i = finding_from(&m, "link", at.id);
   assert_true(i >= 0);
   assert_string_equal(m.origins[i].name, "logo.png");
@@ -174,7 +174,7 @@ static void clean_invoice_passes(void **state) {
   svc_action_in in = {.attachments = ids, .nattachments = 1};
   svc_sent m;
   assert_int_equal(svc_send_action(f->s, &f->agent, O1, "invoice", &in, f->a, &m, &d), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   assert_int_equal(m.verdict.nfindings, 0);
   assert_int_equal(m.msg.nattachments, 1);
   assert_string_equal(m.msg.attachments[0].id, at.id);
@@ -242,7 +242,7 @@ static void crashed_reader_is_held(void **state) {
   assert_string_equal(at.reason, "crashed");
   svc_sent m;
   assert_int_equal(send_with(f, &f->agent, "The note you asked for.", at.id, &m), PL_OK);
-  assert_string_equal(m.msg.status, "held_for_review");
+  assert_int_equal(m.msg.status, ST_STATUS_HELD_FOR_REVIEW);
   assert_non_null(strstr(m.msg.policy_json, "crashed"));
   policy_verdict_free(&m.verdict);
 }
@@ -256,7 +256,7 @@ static void unreadable_is_held(void **state) {
   assert_false(at.readable);
   svc_sent m;
   assert_int_equal(send_with(f, &f->agent, "The document you asked for.", at.id, &m), PL_OK);
-  assert_string_equal(m.msg.status, "held_for_review");
+  assert_int_equal(m.msg.status, ST_STATUS_HELD_FOR_REVIEW);
   assert_non_null(strstr(m.msg.policy_json, "\"unreadable\""));
   assert_non_null(strstr(m.msg.policy_json, "encrypted"));
   policy_verdict_free(&m.verdict);
@@ -310,7 +310,7 @@ static void tenant_isolation(void **state) {
   st_attachment theirs = upload(f, &f->buyer, (uint8_t *)strdup(text), strlen(text), "photo-notes.txt");
   assert_null(theirs.seller_id);
   assert_int_equal(send_with(f, &f->buyer, "The part I mean is described here.", theirs.id, &m), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&m.verdict);
   /* the seller of the thread may download the buyer's file; another seller may not */
   int fd;

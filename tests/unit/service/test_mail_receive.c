@@ -174,7 +174,7 @@ static void authenticated_buyer_and_agents_speak(void **state) {
   size_t n;
   assert_int_equal(svc_thread_get(f->s, &f->owner, f->tid, f->a, &t, &m, &n, &d), PL_OK);
   assert_int_equal(m[n - 1].agent_id, f->ann);
-  assert_string_equal(m[n - 1].direction, "seller");
+  assert_int_equal(m[n - 1].direction, ST_DIR_SELLER);
 }
 
 /* A deactivated agent's registered address speaks for nobody any more, with the same

@@ -119,7 +119,7 @@ static void review_request_window(void **state) {
   f->now = T0 + 5 * DAY; /* day 5 */
   svc_sent m;
   assert_int_equal(review(f, O1, &m), PL_OK);
-  assert_string_equal(m.msg.kind, "review_request");
+  assert_int_equal(m.msg.kind, ST_KIND_REVIEW_REQUEST);
   assert_non_null(strstr(m.msg.text, "Verkäufer")); /* the buyer's language: de-DE */
   policy_verdict_free(&m.verdict);
   f->now = T0 + 6 * DAY;
@@ -199,15 +199,15 @@ static void opt_out(void **state) {
   svc_sent m;
   pl_detail d = {0};
   assert_int_equal(svc_send_action(f->s, &f->agent, O2, "warranty", &in, f->a, &m, &d), PL_OK);
-  assert_string_equal(m.msg.status, "not_delivered"); /* non-critical, proactive, opted out */
+  assert_int_equal(m.msg.status, ST_STATUS_NOT_DELIVERED); /* non-critical, proactive, opted out */
   policy_verdict_free(&m.verdict);
   assert_int_equal(action(f, O2, "confirmDeliveryDetails", "Your parcel arrives Friday morning.", &m), PL_OK);
-  assert_string_equal(m.msg.status, "delivered"); /* critical */
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED); /* critical */
   policy_verdict_free(&m.verdict);
   /* the same warranty to a buyer who did not opt out is delivered */
   f->now = T0 + 2 * DAY;
   assert_int_equal(svc_send_action(f->s, &f->agent, O1, "warranty", &in, f->a, &m, &d), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&m.verdict);
   /* replies are always delivered */
   st_thread t;
@@ -224,13 +224,13 @@ static void opt_out(void **state) {
   policy_verdict_free(&m.verdict);
   svc_send_in rin = {.text = "Friday between 9 and 12."};
   assert_int_equal(svc_send(f->s, &f->agent, ts[0].id, &rin, f->a, &m, &d), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   assert_false(m.msg.proactive);
   policy_verdict_free(&m.verdict);
   /* the buyer may opt back in */
   assert_int_equal(svc_buyer_opt_out(f->s, &f->buyer2, false, f->a, &d), PL_OK);
   assert_int_equal(svc_send_action(f->s, &f->agent, O2, "warranty", &in, f->a, &m, &d), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&m.verdict);
 }
 

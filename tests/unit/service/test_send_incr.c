@@ -199,10 +199,10 @@ static void reload(fx *f, int i) {
   assert_int_equal(svc_thread_get(f->s, &f->agent, f->tid[i], f->a, &t, &m, &n, &d), PL_OK);
   f->nbuyer[i] = 0;
   for (size_t k = 0; k < n && f->nbuyer[i] < 512; k++)
-    if (!strcmp(m[k].direction, "buyer")) f->buyer_msgs[i][f->nbuyer[i]++] = m[k].id;
+    if (m[k].direction == ST_DIR_BUYER) f->buyer_msgs[i][f->nbuyer[i]++] = m[k].id;
   for (size_t k = 0; k < n; k++) {
     bool known = false;
-    if (!strcmp(m[k].direction, "seller") && !strcmp(m[k].status, "held_for_review")) {
+    if (m[k].direction == ST_DIR_SELLER && m[k].status == ST_STATUS_HELD_FOR_REVIEW) {
       for (size_t h = 0; h < f->nheld; h++) known |= f->held[h] == m[k].id;
       if (!known && f->nheld < 64) f->held[f->nheld++] = m[k].id;
     }
@@ -219,11 +219,11 @@ static void bounce(fx *f, int64_t mid) {
   st_thread t;
   pl_err e = s->st->ops->message_get(s->st, mid, f->a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, f->a, &t);
-  if (!e && !strcmp(m.status, "delivered")) {
+  if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
                    .type = "status", .value = "failed", .actor = "mail:bounce", .at = f->now};
     e = s->st->ops->event_insert(s->st, &ev);
-    m.status = "failed";
+    m.status = ST_STATUS_FAILED;
     m.status_at = ev.at;
     if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, &m, f->a);
   }
@@ -235,7 +235,7 @@ static void bounce(fx *f, int64_t mid) {
 static void buyer_auto_reply(fx *f, int i) {
   svc *s = f->s;
   pl_detail d = {0};
-  static const svc__msg_opts opts = {.kind = "auto_reply", .automatic = true};
+  static const svc__msg_opts opts = {.kind = ST_KIND_AUTO_REPLY, .automatic = true};
   svc_send_in in = {.text = "I am on vacation until Monday."};
   svc_sent sent;
   st_thread t;
@@ -243,8 +243,8 @@ static void buyer_auto_reply(fx *f, int i) {
   pl_err e = s->st->ops->thread_get(s->st, f->tid[i], f->a, &t);
   if (!e) e = svc__add_message(s, &f->buyer, &t, &in, &opts, f->a, &sent, &d);
   assert_int_equal(svc__end(s, e, &d), PL_OK);
-  assert_string_equal(sent.msg.kind, "auto_reply");
-  assert_string_equal(sent.msg.status, "not_delivered");
+  assert_int_equal(sent.msg.kind, ST_KIND_AUTO_REPLY);
+  assert_int_equal(sent.msg.status, ST_STATUS_NOT_DELIVERED);
   policy_verdict_free(&sent.verdict);
 }
 
@@ -291,7 +291,7 @@ static void run_sequence(fx *f, uint64_t seed, int steps) {
       pl_err e = svc_send(f->s, rnd(&r) % 2 ? &f->agent : &f->agent2, f->tid[i], &in, f->a, &m, &d);
       /* A refused reply, or the enforcement that refusals bring, is an answer too. */
       if (e == PL_EINTERNAL || e == PL_ESTORE) fail_msg("step %d: %s: %s", k, pl_errname(e), d.msg);
-      if (!e && !strcmp(m.msg.status, "delivered") && !strcmp(m.msg.kind, "message") && f->ndelivered < 256)
+      if (!e && m.msg.status == ST_STATUS_DELIVERED && m.msg.kind == ST_KIND_MESSAGE && f->ndelivered < 256)
         f->delivered[f->ndelivered++] = m.msg.id;
       policy_verdict_free(&m.verdict);
     } else if (op < 58) {

@@ -444,10 +444,10 @@ static void marketplace_domains_are_per_marketplace(void **state) {
   int64_t tid = start_thread(f, "Where can I find the manual?");
   svc_sent m;
   assert_int_equal(send(f, &f->agent, tid, "The manual is at https://www.example.com/help/drill-manual", false, &m), PL_OK);
-  assert_string_equal(m.msg.status, "delivered");
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&m.verdict);
   assert_int_equal(send(f, &f->agent, tid, "The manual is at https://www.example.org/help/drill-manual", false, &m), PL_EPOLICY);
-  assert_string_equal(m.msg.status, "rejected");
+  assert_int_equal(m.msg.status, ST_STATUS_REJECTED);
   assert_true(m.verdict.nfindings > 0);
   assert_string_equal(m.verdict.findings[0].category, "link");
   policy_verdict_free(&m.verdict);
@@ -540,7 +540,7 @@ static size_t deadline_events(fx *f, uint64_t after, uint64_t *latest) {
   svc_event ev[16];
   bool gap;
   size_t n = svc_events_since(f->s, &f->agent, after, ev, 16, latest, &gap), k = 0;
-  for (size_t i = 0; i < n; i++) k += !strcmp(ev[i].type, "deadline");
+  for (size_t i = 0; i < n; i++) k += ev[i].type == SVC_EVENT_DEADLINE;
   return k;
 }
 

@@ -79,7 +79,7 @@ static int setup(void **state) {
   svc_mail_options mo = {0};
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 1);
   assert_string_equal(ms[0].rcpt, SELLER_REAL);
-  assert_string_equal(ms[0].row.kind, "forward");
+  assert_int_equal(ms[0].row.kind, ST_OUTBOX_FORWARD);
   assert_non_null(strstr(ms[0].text, "about the charger"));
   assert_null(strstr(ms[0].from_addr, "mail.test")); /* an alias */
   f->buyer_alias_t = pl_arena_strdup(f->a, ms[0].reply_to);
@@ -163,7 +163,7 @@ static void outbox_claim_and_report(void **state) {
   f->now += 61;
   assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 1);
   svc_mail_report(f->s, &mo, &ms[0], SVC_MAIL_REFUSED, "550 5.1.1 no such user");
-  assert_string_equal(find(f, "charger is in the box")->status, "failed");
+  assert_int_equal(find(f, "charger is in the box")->status, ST_STATUS_FAILED);
 }
 
 static const svc_mail_dsn failed_rcpt = {"support@acme.test", NULL, "failed", "5.1.1",
@@ -188,12 +188,12 @@ static void return_path_takes_only_a_matching_dsn(void **state) {
     assert_true(r.discarded);
     assert_true(r.return_path);
     assert_false(r.failed);
-    assert_string_equal(find(f, "about the charger")->status, "delivered");
+    assert_int_equal(find(f, "about the charger")->status, ST_STATUS_DELIVERED);
   }
   svc_mail_in dsn = {.mail_from = "", .rcpt = f->verp, .dsn = true, .dsn_rcpts = &failed_rcpt, .ndsn = 1};
   assert_int_equal(receive(f, &dsn, &r), PL_OK);
   assert_true(r.failed);
-  assert_string_equal(find(f, "about the charger")->status, "failed");
+  assert_int_equal(find(f, "about the charger")->status, ST_STATUS_FAILED);
   /* the evidence: the report's fields with the recipient's address and host masked */
   json_t *ex;
   pl_detail d = {0};
@@ -221,8 +221,8 @@ static void automatic_mail(void **state) {
   assert_int_equal(receive(f, &ooo, &r), PL_OK);
   assert_true(r.auto_reply);
   st_message *m = find(f, "Out of office");
-  assert_string_equal(m->kind, "auto_reply");
-  assert_string_equal(m->status, "not_delivered");
+  assert_int_equal(m->kind, ST_KIND_AUTO_REPLY);
+  assert_int_equal(m->status, ST_STATUS_NOT_DELIVERED);
   size_t n;
   st_thread t;
   thread_messages(f, &n, &t);
@@ -238,9 +238,9 @@ static void automatic_mail(void **state) {
   assert_true(r.auto_reply);
   m = find(f, "Jane is away");
   assert_non_null(m);
-  assert_string_equal(m->direction, "buyer");
-  assert_string_equal(m->kind, "auto_reply");
-  assert_string_equal(m->status, "not_delivered");
+  assert_int_equal(m->direction, ST_DIR_BUYER);
+  assert_int_equal(m->kind, ST_KIND_AUTO_REPLY);
+  assert_int_equal(m->status, ST_STATUS_NOT_DELIVERED);
   thread_messages(f, &n, &t);
   assert_int_equal(t.needs_response, 1);
   assert_int_equal(t.waiting, 1);
@@ -259,7 +259,7 @@ static void quoted_findings(void **state) {
                                  f->buyer_alias_t);
   svc_mail_in in = {.mail_from = SELLER_REAL, .rcpt = f->buyer_alias_t, .text = quoted};
   assert_int_equal(receive(f, &in, &r), PL_OK);
-  if (strcmp(find(f, "the charger is included")->status, "delivered")) fail_msg("%s", find(f, "the charger is included")->policy_json);
+  if (find(f, "the charger is included")->status != ST_STATUS_DELIVERED) fail_msg("%s", find(f, "the charger is included")->policy_json);
   /* Below that quote, a contact the buyer never wrote: cannot tell, held for review. */
   f->now += 10;
   char *unsure = pl_arena_printf(f->a, "Happy to help.\n\nJane Doe <%s> hat geschrieben:\n"
@@ -267,13 +267,13 @@ static void quoted_findings(void **state) {
                                        "Or write to sales@acme-direct.example", f->buyer_alias_t);
   in.text = unsure;
   if (receive(f, &in, &r)) fail_msg("%s", find(f, "Happy to help")->policy_json);
-  assert_string_equal(find(f, "Happy to help")->status, "held_for_review");
+  assert_int_equal(find(f, "Happy to help")->status, ST_STATUS_HELD_FOR_REVIEW);
   /* The same address in the seller's own words above any quote is the seller's. */
   f->now += 10;
   in.text = "Write to sales@acme-direct.example for a better price.";
   assert_int_equal(receive(f, &in, &r), PL_OK); /* recorded as rejected; the seller is told */
   assert_true(r.refused);
-  assert_string_equal(find(f, "for a better price")->status, "rejected");
+  assert_int_equal(find(f, "for a better price")->status, ST_STATUS_REJECTED);
   /* A host that only starts with the relay domain is no alias, and naming an alias on a
    * line of one's own does not make what follows a quote. */
   static const char *const own[][2] = {
@@ -285,7 +285,7 @@ static void quoted_findings(void **state) {
     in.text = own[i][0];
     assert_int_equal(receive(f, &in, &r), PL_OK);
     assert_true(r.refused);
-    assert_string_equal(find(f, own[i][1])->status, "rejected");
+    assert_int_equal(find(f, own[i][1])->status, ST_STATUS_REJECTED);
   }
 }
 

@@ -245,7 +245,7 @@ static void rule_proposal_waits_for_approval(void **state) {
   svc_sent sent;
   assert_int_equal(svc_proposal_send(f->s, &f->agent, pid, NULL, false, f->a, &sent, &d), PL_OK);
   assert_non_null(strstr(sent.msg.text, "2 Tagen"));
-  assert_string_equal(sent.msg.status, "delivered");
+  assert_int_equal(sent.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&sent.verdict);
   assert_int_equal(proposals_pending(f), 0);
   assert_int_equal(svc_proposal_send(f->s, &f->agent, pid, NULL, false, f->a, &sent, &d), PL_ECONFLICT);

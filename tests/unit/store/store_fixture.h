@@ -358,7 +358,7 @@ static inline void put_order(fx *f, const char *id, const char *seller, const ch
   st_item it = {.asin = (char *)asin, .title = "Thing", .price = "9.99", .currency = "USD",
                 .quantity = 1};
   st_order o = {.id = (char *)id, .marketplace_id = MP, .seller_id = (char *)seller,
-                .buyer_id = (char *)buyer, .status = "delivered", .purchased_at = purchased,
+                .buyer_id = (char *)buyer, .status = ST_ORDER_DELIVERED, .purchased_at = purchased,
                 .updated_at = T0, .nitems = 1, .items = &it};
   W(f);
   OK(OP(f, order_put)(f->s, &o));
@@ -377,13 +377,13 @@ static inline int64_t new_thread(fx *f, const char *seller, const char *buyer, c
   return t.id;
 }
 
-static inline int64_t add_msg(fx *f, int64_t thread, const char *seller, const char *dir,
-                       const char *text, const char *status, pl_time at) {
-  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = (char *)dir,
-                  .kind = "message", .text = (char *)text, .at = at};
+static inline int64_t add_msg(fx *f, int64_t thread, const char *seller, st_direction dir,
+                       const char *text, st_msg_status status, pl_time at) {
+  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = dir,
+                  .kind = ST_KIND_MESSAGE, .text = (char *)text, .at = at};
   OK(OP(f, message_insert)(f->s, &m));
   st_event ev = {.message_id = m.id, .thread_id = thread, .seller_id = (char *)seller,
-                 .type = "status", .value = (char *)status, .actor = "test", .at = at};
+                 .type = "status", .value = (char *)st_msg_status_name(status), .actor = "test", .at = at};
   OK(OP(f, event_insert)(f->s, &ev));
   return m.id;
 }

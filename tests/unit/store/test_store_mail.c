@@ -11,7 +11,7 @@
 /* ---- the outbox ------------------------------------------------------------------------ */
 
 static int64_t outbox_msg(fx *f, int64_t t, pl_time at) {
-  return add_msg(f, t, "S1", "seller", "your parcel left", "delivered", at);
+  return add_msg(f, t, "S1", ST_DIR_SELLER, "your parcel left", ST_STATUS_DELIVERED, at);
 }
 
 /* Claims take due pending mails oldest first, at most limit, and move them out of the way
@@ -24,9 +24,9 @@ static void test_outbox(void **state) {
   W(f);
   int64_t m = outbox_msg(f, t, T0);
   st_outbox o[3] = {
-      {.seller_id = "S1", .message_id = m, .kind = "forward", .next_at = T0 + 20, .created_at = T0},
-      {.seller_id = "S1", .message_id = m, .kind = "refusal", .next_at = T0 + 10, .created_at = T0},
-      {.seller_id = "S1", .message_id = m, .kind = "forward", .next_at = T0 + 500, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0 + 20, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_REFUSAL, .next_at = T0 + 10, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0 + 500, .created_at = T0},
   };
   for (int i = 0; i < 3; i++) {
     OK(OP(f, outbox_add)(f->s, &o[i]));
@@ -46,8 +46,8 @@ static void test_outbox(void **state) {
   OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[1].id);
-  assert_string_equal(l[0].kind, "refusal");
-  assert_string_equal(l[0].state, "pending");
+  assert_int_equal(l[0].kind, ST_OUTBOX_REFUSAL);
+  assert_int_equal(l[0].state, ST_OUTBOX_PENDING);
   assert_string_equal(l[0].seller_id, "S1");
   assert_int_equal(l[0].message_id, m);
   assert_int_equal(l[0].attempts, 0);
@@ -63,9 +63,9 @@ static void test_outbox(void **state) {
   C(f);
   /* one sent, one failed for a retry later */
   W(f);
-  st_outbox sent = {.id = o[1].id, .state = "sent", .attempts = 1, .next_at = T0 + 90, .sent_at = T0 + 31};
+  st_outbox sent = {.id = o[1].id, .state = ST_OUTBOX_SENT, .attempts = 1, .next_at = T0 + 90, .sent_at = T0 + 31};
   OK(OP(f, outbox_update)(f->s, &sent));
-  st_outbox retry = {.id = o[0].id, .state = "pending", .attempts = 1, .next_at = T0 + 300,
+  st_outbox retry = {.id = o[0].id, .state = ST_OUTBOX_PENDING, .attempts = 1, .next_at = T0 + 300,
                      .last_error = "451 4.3.0 try again later"};
   OK(OP(f, outbox_update)(f->s, &retry));
   C(f);
@@ -83,7 +83,7 @@ static void test_outbox(void **state) {
   OK(OP(f, outbox_claim)(f->s, T0 + 300, T0 + 360, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[0].id);
-  st_outbox failed = {.id = o[0].id, .state = "failed", .attempts = 5, .next_at = T0 + 360,
+  st_outbox failed = {.id = o[0].id, .state = ST_OUTBOX_FAILED, .attempts = 5, .next_at = T0 + 360,
                       .last_error = "550 5.1.1 no such user"};
   OK(OP(f, outbox_update)(f->s, &failed));
   C(f);

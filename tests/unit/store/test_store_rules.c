@@ -19,7 +19,7 @@ static int64_t other_marketplace(fx *f) {
   OK(OP(f, buyer_put)(f->s, &b3));
   st_item it = {.asin = "B0DE000001", .title = "Ding", .quantity = 1};
   st_order o = {.id = "303-1", .marketplace_id = MP2, .seller_id = "S3", .buyer_id = "B3",
-                .status = "shipped", .purchased_at = T0, .updated_at = T0, .nitems = 1, .items = &it};
+                .status = ST_ORDER_SHIPPED, .purchased_at = T0, .updated_at = T0, .nitems = 1, .items = &it};
   OK(OP(f, order_put)(f->s, &o));
   st_thread t = {.seller_id = "S3", .buyer_id = "B3", .marketplace_id = MP2, .order_id = "303-1",
                  .topic = "other", .created_at = T0, .last_message_at = T0};
@@ -40,7 +40,7 @@ static void test_review_requests(void **state) {
   assert_int_equal(OP(f, review_request_get)(f->s, "112-1", &at), PL_ENOTFOUND);
   RB(f);
   W(f);
-  st_message m = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "review_request",
+  st_message m = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_REVIEW_REQUEST,
                   .text = "How was it?", .at = T0 + 100, .proactive = true};
   OK(OP(f, message_insert)(f->s, &m));
   OK(OP(f, review_request_put)(f->s, "112-1", "S1", m.id, T0 + 100));
@@ -72,7 +72,7 @@ static void test_violations(void **state) {
   put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
   int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   W(f);
-  int64_t msg = add_msg(f, t, "S1", "seller", "visit my shop at example.org", "rejected", T0);
+  int64_t msg = add_msg(f, t, "S1", ST_DIR_SELLER, "visit my shop at example.org", ST_STATUS_REJECTED, T0);
   st_violation v[] = {
       {.seller_id = "S1", .category = "external_link", .severity = "minor", .rule = "links.external",
        .message_id = msg, .at = T0 + 10},
@@ -179,18 +179,20 @@ static void test_seller_message_count(void **state) {
   W(f);
   struct {
     int64_t thread;
-    const char *seller, *dir, *kind;
+    const char *seller;
+    st_direction dir;
+    st_msg_kind kind;
     bool proactive;
     pl_time at;
   } msgs[] = {
-      {t, "S1", "seller", "message", true, T0 + 10},   {t, "S1", "seller", "message", false, T0 + 20},
-      {t, "S1", "seller", "auto_reply", false, T0 + 30}, {t, "S1", "seller", "note", false, T0 + 40},
-      {t, "S1", "buyer", "message", false, T0 + 50},   {t, "S1", "seller", "review_request", true, T0 + 60},
-      {u, "S2", "seller", "message", true, T0 + 70},
+      {t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, true, T0 + 10},   {t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, false, T0 + 20},
+      {t, "S1", ST_DIR_SELLER, ST_KIND_AUTO_REPLY, false, T0 + 30}, {t, "S1", ST_DIR_SELLER, ST_KIND_NOTE, false, T0 + 40},
+      {t, "S1", ST_DIR_BUYER, ST_KIND_MESSAGE, false, T0 + 50},   {t, "S1", ST_DIR_SELLER, ST_KIND_REVIEW_REQUEST, true, T0 + 60},
+      {u, "S2", ST_DIR_SELLER, ST_KIND_MESSAGE, true, T0 + 70},
   };
   for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
     st_message m = {.thread_id = msgs[i].thread, .seller_id = (char *)msgs[i].seller,
-                    .direction = (char *)msgs[i].dir, .kind = (char *)msgs[i].kind, .text = "x",
+                    .direction = msgs[i].dir, .kind = msgs[i].kind, .text = "x",
                     .proactive = msgs[i].proactive, .at = msgs[i].at};
     OK(OP(f, message_insert)(f->s, &m));
   }
@@ -309,11 +311,11 @@ static void test_held_list(void **state) {
   int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   int64_t t3 = other_marketplace(f);
   W(f);
-  int64_t h1 = add_msg(f, t, "S1", "seller", "held one", "held_for_review", T0 + 30);
-  int64_t h3 = add_msg(f, t3, "S3", "seller", "held abroad", "held_for_review", T0 + 20);
-  int64_t h2 = add_msg(f, t, "S1", "seller", "held two", "held_for_review", T0 + 40);
-  add_msg(f, t, "S1", "seller", "delivered", "delivered", T0 + 10);
-  add_msg(f, t, "S1", "buyer", "question", "delivered", T0 + 5);
+  int64_t h1 = add_msg(f, t, "S1", ST_DIR_SELLER, "held one", ST_STATUS_HELD_FOR_REVIEW, T0 + 30);
+  int64_t h3 = add_msg(f, t3, "S3", ST_DIR_SELLER, "held abroad", ST_STATUS_HELD_FOR_REVIEW, T0 + 20);
+  int64_t h2 = add_msg(f, t, "S1", ST_DIR_SELLER, "held two", ST_STATUS_HELD_FOR_REVIEW, T0 + 40);
+  add_msg(f, t, "S1", ST_DIR_SELLER, "delivered", ST_STATUS_DELIVERED, T0 + 10);
+  add_msg(f, t, "S1", ST_DIR_BUYER, "question", ST_STATUS_DELIVERED, T0 + 5);
   C(f);
   R(f);
   st_message *l;
@@ -324,7 +326,7 @@ static void test_held_list(void **state) {
   assert_int_equal(l[1].id, h1);
   assert_int_equal(l[2].id, h2);
   assert_string_equal(l[1].text, "held one");
-  assert_string_equal(l[1].status, "held_for_review");
+  assert_int_equal(l[1].status, ST_STATUS_HELD_FOR_REVIEW);
   assert_string_equal(l[1].seller_id, "S1");
   assert_int_equal(l[1].thread_id, t);
   OK(OP(f, held_list)(f->s, MP, 10, f->a, &l, &n));

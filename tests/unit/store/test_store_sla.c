@@ -5,10 +5,10 @@
 #define STORE_PART SLA
 #include "store_fixture.h"
 
-static int64_t msg(fx *f, int64_t thread, const char *seller, const char *dir, const char *kind,
+static int64_t msg(fx *f, int64_t thread, const char *seller, st_direction dir, st_msg_kind kind,
                    int64_t agent, const char *ext, pl_time at) {
-  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = (char *)dir,
-                  .kind = (char *)kind, .agent_id = agent, .ext_id = (char *)ext, .text = "x", .at = at};
+  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = dir,
+                  .kind = kind, .agent_id = agent, .ext_id = (char *)ext, .text = "x", .at = at};
   OK(OP(f, message_insert)(f->s, &m));
   return m.id;
 }
@@ -34,19 +34,19 @@ static clock_world make_clock(fx *f) {
   w.t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   w.u = new_thread(f, "S2", "B1", "112-2", NULL, T0);
   W(f);
-  w.b1 = msg(f, w.t, "S1", "buyer", "message", 0, NULL, T0 + 10);
-  w.s1 = msg(f, w.t, "S1", "seller", "message", 7, NULL, T0 + 100);
+  w.b1 = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, NULL, T0 + 10);
+  w.s1 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, 7, NULL, T0 + 100);
   event(f, w.t, w.s1, "S1", "status", "held_for_review", T0 + 100);
   event(f, w.t, w.s1, "S1", "status", "delivered", T0 + 110);
-  w.b2 = msg(f, w.t, "S1", "buyer", "message", 0, "M2", T0 + 200);
-  w.ar = msg(f, w.t, "S1", "buyer", "auto_reply", 0, NULL, T0 + 210);
-  w.s2 = msg(f, w.t, "S1", "seller", "message", 8, NULL, T0 + 300);
+  w.b2 = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, "M2", T0 + 200);
+  w.ar = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_AUTO_REPLY, 0, NULL, T0 + 210);
+  w.s2 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, 8, NULL, T0 + 300);
   event(f, w.t, w.s2, "S1", "status", "held_for_review", T0 + 300);
-  w.note = msg(f, w.t, "S1", "seller", "note", 7, NULL, T0 + 310);
+  w.note = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_NOTE, 7, NULL, T0 + 310);
   event(f, w.t, w.b2, "S1", "flag", "true", T0 + 400);
   event(f, w.t, w.b1, "S1", "flag", "true", T0 + 450);
   event(f, w.t, w.b2, "S1", "flag", "false", T0 + 500);
-  w.b3 = msg(f, w.u, "S2", "buyer", "message", 0, NULL, T0 + 20);
+  w.b3 = msg(f, w.u, "S2", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, NULL, T0 + 20);
   C(f);
   return w;
 }
@@ -349,8 +349,8 @@ static void test_thread_tail(void **state) {
   assert_int_equal(n, 5);
   int64_t want[] = {w.s1, w.b2, w.ar, w.s2, w.note};
   for (size_t i = 0; i < n; i++) assert_int_equal(l[i].id, want[i]);
-  assert_string_equal(l[0].status, "delivered");
-  assert_string_equal(l[3].status, "held_for_review");
+  assert_int_equal(l[0].status, ST_STATUS_DELIVERED);
+  assert_int_equal(l[3].status, ST_STATUS_HELD_FOR_REVIEW);
   OK(OP(f, thread_tail)(f->s, w.u, f->a, &l, &n, &last));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, w.b3);
@@ -358,7 +358,7 @@ static void test_thread_tail(void **state) {
   RB(f);
   /* a delivered auto-reply or note is not the end; a later delivered reply is */
   W(f);
-  int64_t ar2 = msg(f, w.t, "S1", "seller", "auto_reply", 0, NULL, T0 + 600);
+  int64_t ar2 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_AUTO_REPLY, 0, NULL, T0 + 600);
   event(f, w.t, ar2, "S1", "status", "delivered", T0 + 600);
   C(f);
   R(f);

@@ -288,26 +288,26 @@ static void test_team_reply_list(void **state) {
   int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   int64_t u = new_thread(f, "S2", "B1", "112-2", NULL, T0);
   W(f);
-  add_msg(f, t, "S1", "buyer", "question", "delivered", T0 + 1);
-  st_message r1 = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "message",
+  add_msg(f, t, "S1", ST_DIR_BUYER, "question", ST_STATUS_DELIVERED, T0 + 1);
+  st_message r1 = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_MESSAGE,
                    .agent_id = 11, .text = "first answer", .at = T0 + 2};
   OK(OP(f, message_insert)(f->s, &r1));
   st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = "status",
                  .value = "delivered", .actor = "agent:11", .at = T0 + 2};
   OK(OP(f, event_insert)(f->s, &ev));
-  st_message note = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "note",
+  st_message note = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                      .agent_id = 11, .text = "internal", .at = T0 + 3};
   OK(OP(f, message_insert)(f->s, &note));
-  st_message ar = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "auto_reply",
+  st_message ar = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_AUTO_REPLY,
                    .text = "we are away", .at = T0 + 4};
   OK(OP(f, message_insert)(f->s, &ar));
   ev.message_id = ar.id;
   ev.value = "held_for_review";
   OK(OP(f, event_insert)(f->s, &ev));
-  st_message rr = {.thread_id = t, .seller_id = "S1", .direction = "seller", .kind = "review_request",
+  st_message rr = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_REVIEW_REQUEST,
                    .text = "review us", .at = T0 + 5};
   OK(OP(f, message_insert)(f->s, &rr));
-  add_msg(f, u, "S2", "seller", "their answer", "delivered", T0 + 6);
+  add_msg(f, u, "S2", ST_DIR_SELLER, "their answer", ST_STATUS_DELIVERED, T0 + 6);
   C(f);
   R(f);
   st_message *l;
@@ -315,14 +315,14 @@ static void test_team_reply_list(void **state) {
   OK(OP(f, team_reply_list)(f->s, "S1", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, ar.id);
-  assert_string_equal(l[0].kind, "auto_reply");
+  assert_int_equal(l[0].kind, ST_KIND_AUTO_REPLY);
   assert_string_equal(l[0].text, "we are away");
-  assert_string_equal(l[0].status, "held_for_review");
+  assert_int_equal(l[0].status, ST_STATUS_HELD_FOR_REVIEW);
   assert_int_equal(l[0].thread_id, t);
   assert_int_equal(l[1].id, r1.id);
-  assert_string_equal(l[1].kind, "message");
+  assert_int_equal(l[1].kind, ST_KIND_MESSAGE);
   assert_int_equal(l[1].agent_id, 11);
-  assert_string_equal(l[1].status, "delivered");
+  assert_int_equal(l[1].status, ST_STATUS_DELIVERED);
   assert_int_equal(l[1].at, T0 + 2);
   OK(OP(f, team_reply_list)(f->s, "S1", ar.id - 1, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
