@@ -90,6 +90,13 @@ const char *cli_policy_cache(const char *given) {
   return e && *e ? e : NULL;
 }
 
+const char *cli_files_dir(const char *db, char *buf, size_t cap) {
+  if (!strncmp(db, "sqlite:", 7)) db += 7;
+  if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(buf, cap, "./parley-files");
+  else snprintf(buf, cap, "%s.files", db);
+  return buf;
+}
+
 svc *cli_open(const cli_args *a, const svc_options *opt) {
   const char *db = cli_get(a, "db", "parley.db");
   char kbuf[4096];

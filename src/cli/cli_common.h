@@ -28,6 +28,10 @@ bool cli_has(const cli_args *a, const char *name);
 /* True when every option is one of the NULL-terminated list known; else names the first. */
 bool cli_known(const cli_args *a, const char *const *known, const char *cmd);
 
+/* Where attachment files are kept by default: beside a SQLite database (<db>.files), or
+ * ./parley-files for a PostgreSQL store (several nodes share it). Written into buf. */
+const char *cli_files_dir(const char *db, char *buf, size_t cap);
+
 /* The key file used with a database: --key-file, or "<db>.key". */
 const char *cli_key_path(const cli_args *a, const char *db, char *buf, size_t cap);
 

@@ -93,12 +93,8 @@ int cmd_serve(int argc, char **argv) {
   /* Attachments live beside a SQLite database; a PostgreSQL store has no file beside
    * it, so they go to ./parley-files unless --files says where (shared storage when
    * several nodes serve one database). */
-  const char *db = cli_get(&a, "db", "parley.db");
   char files[4096];
-  if (!strncmp(db, "sqlite:", 7)) db += 7;
-  if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13)) snprintf(files, sizeof files, "./parley-files");
-  else snprintf(files, sizeof files, "%s.files", db);
-  so.files_dir = cli_get(&a, "files", files);
+  so.files_dir = cli_get(&a, "files", cli_files_dir(cli_get(&a, "db", "parley.db"), files, sizeof files));
   so.reader_path = cli_get(&a, "reader", NULL);
   const char *acp = cli_get(&a, "audit-checkpoint", NULL);
   if (acp) {

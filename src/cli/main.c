@@ -17,6 +17,8 @@ static const struct {
   {"check", cmd_check, "check seller messages against the content policy"},
   {"metrics", cmd_metrics, "a seller's response metrics (the 24-hour clock)"},
   {"audit", cmd_audit, "verify the audit log's chains and signed checkpoints"},
+  {"backup", cmd_backup, "copy the database and attachment files while serving"},
+  {"restore", cmd_restore, "check a backup and restore it"},
 };
 
 static void usage(FILE *f) {

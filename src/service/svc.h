@@ -594,4 +594,19 @@ json_t *svc_json_meta(void);
 /* The findings of a sent message, each with the attachment and page it was found in. */
 json_t *svc_json_sent_findings(const svc_sent *m);
 
+/* ---- backup and restore (svc_backup.c; docs/operations.md) ------------------------------ */
+typedef struct {
+  long long db_bytes;          /* the database copy */
+  long long files, file_bytes; /* attachment files */
+} svc_backup_result;
+
+/* A consistent copy of the SQLite store at db (its online backup, while it serves) and of the
+ * attachment files in files_dir (NULL: none), each checked against its name, into the new or
+ * empty directory to, with manifest.json. PL_EINVAL for a PostgreSQL store (its own tools). */
+pl_err svc_backup(const char *db, const char *files_dir, const char *to, svc_backup_result *out, pl_detail *d);
+/* Checks the backup in from against its manifest (every byte), then restores it: the database
+ * to the new path db, the files into files_dir (new or empty), and opens the result. Nothing
+ * is written when a check fails. */
+pl_err svc_restore(const char *from, const char *db, const char *files_dir, svc_backup_result *out, pl_detail *d);
+
 #endif

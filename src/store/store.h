@@ -410,6 +410,12 @@ typedef struct store_ops {
   pl_err (*commit)(store *s);
   void (*rollback)(store *s);
   pl_err (*ping)(store *s);
+  /* A consistent copy of the whole database into a new file at path, while others go on
+   * writing (SQLite's online backup: one read transaction, the WAL keeps the writer
+   * going), checked (quick_check) and flushed to disk. PL_EINVAL where the backend has
+   * its own tools (PostgreSQL: pg_dump, pg_basebackup) or nothing to copy (a database in
+   * memory), with d saying so. */
+  pl_err (*backup)(store *s, const char *path, pl_detail *d);
   /* Optional (NULL when the backend has none of its own: PostgreSQL commits and flushes
    * in the server). */
   void (*counters)(store *s, st_counters *out);

@@ -558,6 +558,13 @@ bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);               \
   if (!k) return no_transaction(__func__)
 
+static pl_err pg_backup(store *s, const char *path, pl_detail *d) {
+  (void)s;
+  (void)path;
+  return pl_fail(d, PL_EINVAL, "a PostgreSQL database is backed up with its own tools (pg_dump or "
+                               "pg_basebackup, docs/operations.md), with the attachment directory beside it");
+}
+
 static pl_err pg_ping(store *s) {
   CONN(s);
   return exec_q(k, Q_PING, NULL, NULL);
@@ -1406,6 +1413,7 @@ static const store_ops pg_ops = {
   .commit = pg_commit,
   .rollback = pg_rollback,
   .ping = pg_ping,
+  .backup = pg_backup,
   .savepoint = pg_savepoint,
   .marketplace_put = pg_marketplace_put,
   .marketplace_get = pg_marketplace_get,

@@ -825,6 +825,45 @@ static pl_err sq_savepoint(store *s, int action) {
   return e;
 }
 
+static pl_err sq_backup(store *s, const char *path, pl_detail *d) {
+  sq_store *q = (sq_store *)s;
+  if (!q->wal_path) return pl_fail(d, PL_EINVAL, "a database in memory has nothing to back up");
+  if (access(path, F_OK) == 0) return pl_fail(d, PL_EEXIST, "%s exists; a backup is written to a new file", path);
+  sqlite3 *src = NULL, *dst = NULL;
+  pl_err e = PL_OK;
+  if (sqlite3_open_v2(q->db_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    e = pl_fail(d, PL_ESTORE, "cannot read %s: %s", q->db_path, sqlite3_errmsg(src));
+  else if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    e = pl_fail(d, PL_EIO, "cannot create %s: %s", path, sqlite3_errmsg(dst));
+  if (!e) {
+    sqlite3_busy_timeout(src, 5000);
+    /* all pages in one step: one read transaction, so one moment of the database */
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    int rc = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+    if (b) sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) e = pl_fail(d, PL_ESTORE, "the backup stopped: %s", sqlite3_errmsg(dst));
+  }
+  if (!e) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+      e = pl_fail(d, PL_ESTORE, "the copy does not pass SQLite's quick_check");
+    sqlite3_finalize(st);
+  }
+  /* the copy is one file: no WAL of its own is left behind once it is closed */
+  if (!e && sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
+    e = pl_fail(d, PL_ESTORE, "cannot finish the copy: %s", sqlite3_errmsg(dst));
+  sqlite3_close(src);
+  sqlite3_close(dst);
+  if (!e) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd)) e = pl_fail(d, PL_EIO, "cannot flush %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  if (e) unlink(path);
+  return e;
+}
+
 static pl_err sq_ping(store *s) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_PING);
@@ -1707,6 +1746,7 @@ static const store_ops sq_ops = {
   .commit = sq_commit,
   .rollback = sq_rollback,
   .ping = sq_ping,
+  .backup = sq_backup,
   .counters = sq_counters,
   .savepoint = sq_savepoint,
   .marketplace_put = sq_marketplace_put,

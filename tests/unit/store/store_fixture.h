@@ -39,6 +39,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(commit, CORE) \
   X(rollback, CORE) \
   X(ping, CORE) \
+  X(backup, CORE) \
   X(counters, RULES) \
   X(savepoint, CORE) \
   X(marketplace_put, CORE) \

@@ -1066,6 +1066,39 @@ static void test_thread_list_cursor(void **state) {
   assert_int_equal(n, 7);
 }
 
+/* ---- backup ------------------------------------------------------------------------------ */
+
+/* SQLite copies itself while a write transaction is open on the store: the copy holds what
+ * had committed, opens as a database of its own and is refused over an existing file;
+ * PostgreSQL says to use its own tools. */
+static void test_backup(void **state) {
+  fx *f = *state;
+  world(f);
+  char path[1200];
+  snprintf(path, sizeof path, "%s.copy", f->url);
+  pl_detail d = {0};
+  if (f->pg) {
+    assert_int_equal(OP(f, backup)(f->s, path, &d), PL_EINVAL);
+    assert_non_null(strstr(d.msg, "pg_dump"));
+    return;
+  }
+  W(f); /* a writer in the middle of its transaction does not stop the copy */
+  st_buyer b = {.id = "B8", .name = "Uncommitted", .locale = "en-US"};
+  OK(OP(f, buyer_put)(f->s, &b));
+  OK(OP(f, backup)(f->s, path, &d));
+  RB(f);
+  assert_int_equal(OP(f, backup)(f->s, path, &d), PL_EEXIST);
+  store *copy;
+  OK(store_open(path, &copy, &d));
+  OK(copy->ops->begin(copy, false));
+  st_buyer g;
+  OK(copy->ops->buyer_get(copy, "B1", f->a, &g)); /* committed by world() */
+  assert_int_equal(copy->ops->buyer_get(copy, "B8", f->a, &g), PL_ENOTFOUND);
+  copy->ops->rollback(copy);
+  store_close(copy);
+  unlink(path);
+}
+
 /* ---- transactions ----------------------------------------------------------------------- */
 
 static void test_transactions(void **state) {
@@ -1738,6 +1771,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_thread_list_asin_scope, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_attachment_links, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),         \
+  cmocka_unit_test_setup_teardown(test_backup, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_limits_and_keys, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_failures_logged, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_message_page, setup, teardown),         \
