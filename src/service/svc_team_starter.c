@@ -1,5 +1,5 @@
 /* svc_team_starter.c - the marketplace's starter templates, in five languages; each
- * passes the content policy (tests/unit/service/test_team.c proves it). */
+ * passes the content policy (tests/unit/service/test_service_team.c proves it). */
 #include "service/svc_team.h"
 
 const svc_starter_template svc_starter_templates[] = {

@@ -217,7 +217,7 @@ static void test_seller_message_count(void **state) {
 }
 
 /* rate_bucket_get/put: the store keeps a bucket's row; the arithmetic is the service's
- * (tests/unit/service/test_bucket.c). */
+ * (tests/unit/service/test_service_bucket.c). */
 static void test_rate_bucket(void **state) {
   fx *f = *state;
   world(f);

@@ -1,4 +1,4 @@
-/* test_send_incr.c - a send, a flag, a status change or a note updates its thread's summary,
+/* test_service_send_incr.c - a send, a flag, a status change or a note updates its thread's summary,
  * the clock's outcomes and the hourly buckets from the stored state and the event alone;
  * after every step of random sequences through the service they equal the recomputation
  * from the whole record (svc_thread_verify). Runs on SQLite and, when PARLEY_TEST_PG_URL

@@ -1,4 +1,4 @@
-/* test_team.c - the seller's team over SQLite and a fake clock: the starter templates pass
+/* test_service_team.c - the seller's team over SQLite and a fake clock: the starter templates pass
  * the policy, rendering per language with fallback, rules that wait for approval, locks
  * and reproducible audit samples. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_rules.c - the marketplace's rules at their boundaries, over SQLite and a fake clock. */
+/* test_service_rules.c - the marketplace's rules at their boundaries, over SQLite and a fake clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_mail_receive.c - who a mail speaks for (svc_mail_receive), over a real SQLite store and a
+/* test_service_mail_receive.c - who a mail speaks for (svc_mail_receive), over a real SQLite store and a
  * fake clock: the verifier's results, agents' addresses and roles, reply-address MACs, and one
  * refusal that stores and counts nothing (docs/postfix.md, "Who speaks for a party"). */
 #include <setjmp.h>

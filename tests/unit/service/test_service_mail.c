@@ -1,4 +1,4 @@
-/* test_svc_mail.c - the service's side of e-mail over a real SQLite store: due mail handed
+/* test_service_mail.c - the service's side of e-mail over a real SQLite store: due mail handed
  * to a transport as plain data and its outcome, what a reply to a return path may fail,
  * automatic mail, quoted history that is not the seller's, one message per thread. */
 #define _GNU_SOURCE /* strcasestr */

@@ -1,4 +1,4 @@
-/* test_bucket.c - the token bucket arithmetic (svc_bucket.c): refill, cap, cost, a clock
+/* test_service_bucket.c - the token bucket arithmetic (svc_bucket.c): refill, cap, cost, a clock
  * that goes back, and the time to wait. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_svc.c - unit tests of the service rules over a real SQLite store and a fake clock. */
+/* test_service.c - unit tests of the service rules over a real SQLite store and a fake clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_attach.c - attachments through the service: upload, policy scan of their text,
+/* test_service_attach.c - attachments through the service: upload, policy scan of their text,
  * hold when unreadable, one file per content, and who may download. */
 #define _GNU_SOURCE /* strcasestr in the fixtures */
 #include <setjmp.h>
