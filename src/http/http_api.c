@@ -31,7 +31,10 @@ bool http__query_count(http_req *r, const char *name, pl_err code, long *out) {
   return true;
 }
 
-/* Parses the body as a JSON object; on failure the error response is set. */
+static void json_release(void *j) { json_decref(j); }
+
+/* Parses the body as a JSON object, owned by the request's arena (no json_decref); on
+ * failure the error response is set. */
 static json_t *body_object(http_req *r) {
   if (!r->body_len) {
     http__error(r, PL_EJSON, "a JSON object body is required");
@@ -56,6 +59,15 @@ static json_t *body_object(http_req *r) {
     http__error(r, PL_EJSON, "the body must be a JSON object");
     return NULL;
   }
+  pl_arena_defer(r->a, json_release, j);
+  return j;
+}
+
+/* The body as a JSON object, or an empty one when there is none; the arena's too. */
+static json_t *body_or_empty(http_req *r) {
+  if (r->body_len) return body_object(r);
+  json_t *j = json_object();
+  pl_arena_defer(r->a, json_release, j);
   return j;
 }
 
@@ -124,6 +136,7 @@ bool http__authenticate(http_req *r) { return authenticate(r); }
 static void fail(http_req *r, pl_err e, const pl_detail *d) { http__fail(r, e, d); }
 
 json_t *http__body_object(http_req *r) { return body_object(r); }
+json_t *http__body_or_empty(http_req *r) { return body_or_empty(r); }
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out) { return field_str(r, o, k, out); }
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out) { return field_bool(r, o, k, out); }
 
@@ -165,7 +178,6 @@ void http__session_create(http_req *r, char **arg) {
       free(session);
     }
   }
-  json_decref(b);
 }
 
 /* DELETE /v1/session: signs out (the session token is revoked, the cookies cleared). */
@@ -289,7 +301,6 @@ void http__threads_start(http_req *r, char **arg) {
                                    "message", sent_json(r, &m)));
     policy_verdict_free(&m.verdict);
   }
-  json_decref(b);
 }
 
 static bool thread_id(http_req *r, const char *ref, int64_t *id) {
@@ -362,7 +373,6 @@ void http__thread_send(http_req *r, char **arg) {
     for (size_t i = 0; i < json_array_size(att); i++)
       if (!(ids[i] = json_string_value(json_array_get(att, i)))) {
         http__error(r, PL_ETYPE, "attachment ids must be strings");
-        json_decref(b);
         return;
       }
     in.attachments = ids;
@@ -376,7 +386,6 @@ void http__thread_send(http_req *r, char **arg) {
     pl_err e = svc_send(r->s, &r->caller, id, &in, r->a, &m, &d);
     reply_sent(r, e, &d, &m);
   }
-  json_decref(b);
 }
 
 static void reply_thread(http_req *r, pl_err e, const pl_detail *d, const st_thread *t) {
@@ -420,7 +429,6 @@ void http__message_flag(http_req *r, char **arg) {
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
   }
-  json_decref(b);
 }
 
 void http__order_put(http_req *r, char **arg) {
@@ -435,7 +443,6 @@ void http__order_put(http_req *r, char **arg) {
   if (e == PL_OK) e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
   if (e) fail(r, e, &d);
   else http__json(r, created ? 201 : 200, json_pack("{s:o}", "order", svc_json_order(&o)));
-  json_decref(b);
 }
 
 void http__order_get(http_req *r, char **arg) {
@@ -520,7 +527,7 @@ static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m) {
 
 void http__order_action_send(http_req *r, char **arg) {
   const char *order_id = arg[0], *action = arg[1];
-  json_t *b = r->body_len ? body_object(r) : json_object();
+  json_t *b = body_or_empty(r);
   if (!b) return;
   svc_action_in in = {0};
   const char *ids[SVC_MAX_ATTACHMENTS];
@@ -548,7 +555,6 @@ void http__order_action_send(http_req *r, char **arg) {
       reply_sent(r, e, &d, &m);
     }
   }
-  json_decref(b);
 }
 
 void http__order_review_request(http_req *r, char **arg) {
@@ -582,7 +588,6 @@ void http__preferences_put(http_req *r, char **arg) {
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:b}", "opt_out", json_is_true(v)));
   }
-  json_decref(b);
 }
 
 void http__review_queue(http_req *r, char **arg) {
@@ -606,7 +611,7 @@ static void h_review_decide(http_req *r, const char *ref, bool approve) {
     http__error(r, PL_ENOTFOUND, "no such message");
     return;
   }
-  json_t *b = r->body_len ? body_object(r) : json_object();
+  json_t *b = body_or_empty(r);
   if (!b) return;
   const char *note;
   if (field_str(r, b, "note", &note)) {
@@ -616,7 +621,6 @@ static void h_review_decide(http_req *r, const char *ref, bool approve) {
     if (e) fail(r, e, &d);
     else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
   }
-  json_decref(b);
 }
 
 void http__message_approve(http_req *r, char **arg) { h_review_decide(r, arg[0], true); }
@@ -678,7 +682,6 @@ void http__enforcement_set(http_req *r, char **arg) {
       else http__json(r, 200, enforcement_json(&en, time(NULL)));
     }
   }
-  json_decref(b);
 }
 
 /* The operator's list of sellers, riskiest first, with 30-day metrics and measures. */
@@ -810,7 +813,6 @@ void http__policy_check(http_req *r, char **arg) {
     }
     policy_verdict_free(&v);
   }
-  json_decref(b);
 }
 
 void http__preferences_get(http_req *r, char **arg) {

@@ -180,7 +180,8 @@ void http__idem_end(http_req *r);
 /* http_api.c's request helpers, for the other route files: the body as a JSON object
  * (NULL with the error response set), and an optional string or boolean field (false
  * with the error response set on a wrong type). */
-json_t *http__body_object(http_req *r);
+json_t *http__body_object(http_req *r);   /* owned by r->a */
+json_t *http__body_or_empty(http_req *r); /* owned by r->a */
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out);
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out);
 /* Whether a path is one of the SP-API operations (their token is x-amz-access-token). */

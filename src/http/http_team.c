@@ -26,7 +26,7 @@ static void reply(http_req *r, pl_err e, const pl_detail *d, unsigned status, co
 }
 
 /* A JSON object body, or an empty object when the request has none. */
-static json_t *body_or_empty(http_req *r) { return r->body_len ? http__body_object(r) : json_object(); }
+static json_t *body_or_empty(http_req *r) { return http__body_or_empty(r); }
 
 static bool ref_id(http_req *r, const char *ref, const char *prefix, const char *what, int64_t *id) {
   if (svc_team_parse_ref(ref, prefix, id)) return true;
@@ -54,7 +54,6 @@ static void h_template_put(http_req *r, int64_t id) {
   if (e == PL_EPOLICY) policy_refused(r, &d, &v, lang);
   else reply(r, e, &d, id ? 200 : 201, "template", out);
   policy_verdict_free(&v);
-  json_decref(b);
 }
 
 static void h_template_render(http_req *r, int64_t id) {
@@ -76,7 +75,6 @@ static void h_template_render(http_req *r, int64_t id) {
       else http__json(r, 200, json_pack("{s:s,s:s}", "language", lang, "text", text));
     }
   }
-  json_decref(b);
 }
 
 void http__template_proactive(http_req *r, char **arg) {
@@ -99,7 +97,6 @@ void http__template_proactive(http_req *r, char **arg) {
       policy_verdict_free(&m.verdict);
     }
   }
-  json_decref(b);
 }
 
 void http__templates_list(http_req *r, char **arg) {
@@ -119,7 +116,6 @@ void http__templates_starter(http_req *r, char **arg) {
     pl_err e = svc_template_install_starter(r->s, &r->caller, seller, r->a, &out, &d);
     reply(r, e, &d, 201, "templates", out);
   }
-  json_decref(b);
 }
 
 void http__template_get(http_req *r, char **arg) {
@@ -231,7 +227,6 @@ void http__address_add(http_req *r, char **arg) {
     pl_err e = svc_agent_address_add(r->s, &r->caller, agent, email, r->a, &v, &d);
     reply(r, e, &d, 201, "address", e ? NULL : address_json(&v));
   }
-  json_decref(b);
 }
 
 void http__agents_list(http_req *r, char **arg) {
@@ -255,7 +250,6 @@ void http__agent_availability(http_req *r, char **arg) {
       reply(r, e, &d, 200, NULL, json_pack("{s:I,s:b}", "agent_id", (json_int_t)id, "available", v));
     }
   }
-  json_decref(b);
 }
 
 /* ---- threads: assignment, tags, priority, notes, locks -------------------------------------- */
@@ -300,7 +294,6 @@ void http__thread_assign(http_req *r, char **arg) {
     reply(r, e, &d, 200, NULL, json_pack("{s:s,s:o}", "thread_id", arg[0], "assignee_id",
                                          got ? json_integer(got) : json_null()));
   }
-  json_decref(b);
 }
 
 void http__thread_tags(http_req *r, char **arg) {
@@ -312,7 +305,6 @@ void http__thread_tags(http_req *r, char **arg) {
   if (!t) http__error(r, PL_EMISSING, "tags is required");
   else reply(r, svc_team_tags(r->s, &r->caller, tid, t, r->a, &d), &d, 200, NULL,
              json_pack("{s:s,s:O}", "thread_id", arg[0], "tags", t));
-  json_decref(b);
 }
 
 void http__thread_priority(http_req *r, char **arg) {
@@ -324,7 +316,6 @@ void http__thread_priority(http_req *r, char **arg) {
   if (http__field_str(r, b, "priority", &v))
     reply(r, svc_team_priority(r->s, &r->caller, tid, v, r->a, &d), &d, 200, NULL,
           json_pack("{s:s,s:s}", "thread_id", arg[0], "priority", v ? v : ""));
-  json_decref(b);
 }
 
 void http__thread_note(http_req *r, char **arg) {
@@ -338,7 +329,6 @@ void http__thread_note(http_req *r, char **arg) {
     pl_err e = svc_team_note(r->s, &r->caller, tid, text, r->a, &m, &d);
     reply(r, e, &d, 201, "message", e ? NULL : svc_json_message(&r->caller, &m));
   }
-  json_decref(b);
 }
 
 /* ---- rules, firings, proposals -------------------------------------------------------------- */
@@ -356,7 +346,6 @@ static void rule_put(http_req *r, int64_t id) {
   pl_detail d = {0};
   pl_err e = svc_rule_put(r->s, &r->caller, id, b, r->a, &out, &d);
   reply(r, e, &d, id ? 200 : 201, "rule", out);
-  json_decref(b);
 }
 
 void http__rule_create(http_req *r, char **arg) { rule_put(r, 0); }
@@ -413,7 +402,6 @@ void http__proposal_send(http_req *r, char **arg) {
     else http__json(r, 201, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m.msg)));
     policy_verdict_free(&m.verdict);
   }
-  json_decref(b);
 }
 
 void http__audit_sample(http_req *r, char **arg) {

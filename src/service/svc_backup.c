@@ -127,7 +127,7 @@ static pl_err copy_files(const char *files_dir, const char *to, long long *count
     if (!dir) continue;
     for (struct dirent *fe; !e && (fe = readdir(dir));) {
       if (!is_sha_name(fe->d_name) || strncmp(fe->d_name, sub, 2)) continue;
-      char src[4224], dst[4224], hex[65];
+      char src[4400], dst[4400], hex[65];
       long long n;
       snprintf(src, sizeof src, "%s/%s", from_dir, fe->d_name);
       snprintf(dst, sizeof dst, "%s/%s", to ? to_dir : "", fe->d_name);
