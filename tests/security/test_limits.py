@@ -44,7 +44,9 @@ class LimitsCase(ServerCase):
     @classmethod
     def setUpClass(cls):
         cls.files = tempfile.mkdtemp(prefix="parley-limits-files-")
-        cls.server_args = ("--files", cls.files, "--unattached-max-age", "3")
+        # 10 s: far above what an upload and the send that attaches it take on a busy machine,
+        # so that no attached file is swept as unattached before its message is written
+        cls.server_args = ("--files", cls.files, "--unattached-max-age", "10")
         super().setUpClass()
 
     def assertLimited(self, r, code):
@@ -149,19 +151,19 @@ class Uploads(LimitsCase):
         self.assertEqual(r.status, 201, r)
 
     def test_unattached_uploads_are_removed(self):
+        oid = self.fx.orders["B1/S1"][2]
+        t, _ = self.start_thread(self.fx.b1, oid, text="Please send the notes.")
         kept = self.upload(b"shared content, attached\n", self.fx.agent)
         self.assertEqual(kept.status, 201, kept)
         lone = self.upload(b"shared content, attached\n", self.fx.owner)  # same bytes, another record
         self.assertEqual(lone.status, 201, lone)
         gone = self.upload(b"never attached\n", self.fx.agent)
         self.assertEqual(gone.status, 201, gone)
-        oid = self.fx.orders["B1/S1"][2]
-        t, _ = self.start_thread(self.fx.b1, oid, text="Please send the notes.")
         r = self.srv.post("/v1/threads/%s/messages" % t["id"],
                           {"text": "Here they are.", "attachments": [kept.json["attachment"]["id"]]}, self.fx.agent)
         self.assertEqual(r.status, 201, r)
         lone_id, gone_id = lone.json["attachment"]["id"], gone.json["attachment"]["id"]
-        # the server removes unattached uploads after --unattached-max-age (3 s here)
+        # the server removes unattached uploads after --unattached-max-age (10 s here)
         self.assertTrue(poll(lambda: self.srv.get("/v1/attachments/" + gone_id, self.fx.agent).status == 404),
                         "the unattached upload was not removed")
         self.assertTrue(poll(lambda: self.srv.get("/v1/attachments/" + lone_id, self.fx.owner).status == 404))
