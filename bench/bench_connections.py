@@ -237,7 +237,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         tokens = list(pool.map(lambda i: h.buyer_token(store, "B%d" % i), range(n_buyers)))
     threads = a.threads or os.cpu_count() or 2
-    srv = h.Server(store, ["--threads", str(threads)]).start()
+    srv = h.Server(store, ["--threads", str(threads), "--log-format", "off"]).start()
     try:
         tids = []
         for o in orders:

@@ -46,7 +46,7 @@ trap cleanup EXIT
 "$BIN" import --db "$DB" "$W/import.jsonl" >/dev/null 2>&1
 SMTP=$(port); SUBMIT=$(port)
 "$BIN" serve --db "$DB" --listen 127.0.0.1:0 --lmtp 127.0.0.1:0 --smtp-relay "smtp://127.0.0.1:$SUBMIT" \
-  --mail-domain parley.example.com > "$W/parley.log" 2>&1 &
+  --mail-domain parley.example.com --log-format off > "$W/parley.log" 2>&1 &
 PARLEY_PID=$!
 for _ in $(seq 1 300); do grep -q "listening on http" "$W/parley.log" && break; sleep 0.1; done
 HTTP=$(sed -n 's/.*listening on http:\/\/[0-9.]*:\([0-9]*\).*/\1/p' "$W/parley.log" | head -1)

@@ -48,7 +48,7 @@ def run(bin_path, backend, nodes, clients, sellers, seconds, pg_url):
     agents = [h.agent_token(store, "S%d" % k, "Agent") for k in range(sellers)]
     buyers = [h.buyer_token(store, "B%d" % i) for i in range(clients)]
     # --threads 0: the server's own default (the test harness asks for 4)
-    servers = [h.Server(store, ["--threads", "0", "--smtp-relay", "off"]).start() for _ in range(nodes)]
+    servers = [h.Server(store, ["--threads", "0", "--smtp-relay", "off", "--log-format", "off"]).start() for _ in range(nodes)]
     try:
         threads = []
         for i in range(clients):

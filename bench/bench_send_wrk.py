@@ -185,7 +185,7 @@ def main():
     floor(a.floor, store.dir)
     # outbound mail stays queued: a send is measured, not its relay (bench_mail.sh is)
     # --threads 0: the server's own default (the test harness asks for 4)
-    srv = h.Server(store, ["--threads", str(a.threads or 0), "--smtp-relay", "off"]).start()
+    srv = h.Server(store, ["--threads", str(a.threads or 0), "--smtp-relay", "off", "--log-format", "off"]).start()
     long_refs = []  # the API's ids (opaque to the client)
     for o in long_orders:
         r = srv.get("/v1/threads?order_id=%s" % o, buyer)

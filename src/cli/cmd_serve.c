@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "mail/mail.h"
 #include "service/svc_mail.h"
+#include "util/pl_log.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -64,7 +65,11 @@ static const char usage[] =
     "  --audit-checkpoint S  sign a checkpoint over every audit chain's head every S seconds\n"
     "                     (default 3600; 0 never; `parley audit verify` checks them)\n"
     "  --unattached-max-age SECONDS\n"
-    "                     remove uploads no message took after this long (default 86400)\n\n"
+    "                     remove uploads no message took after this long (default 86400)\n"
+    "  --log-format FMT   one line a request and a mail transaction on standard error:\n"
+    "                     logfmt (default), json (one object a line) or off\n"
+    "  --log-level LEVEL  the least level written: info (default; every request), warn\n"
+    "                     (5xx answers, mail deferred by a fault of parley's) or error\n\n"
     "Also serves the SP-API-compatible Messaging, Solicitations and Uploads operations and\n"
     "the token endpoint /auth/o2/token (docs/spapi.md).\n\n"
     "SIGHUP reloads the policy configuration; SIGINT or SIGTERM stop the server.\n";
@@ -77,7 +82,8 @@ int cmd_serve(int argc, char **argv) {
                                       "mail-retry", "files", "policy-cache", "mail-authserv-id",
                                       "mail-trust", "audit-checkpoint", "max-connections",
                                       "max-connections-per-ip", "max-streams", "header-timeout",
-                                      "body-timeout", "trust-proxy", "reader", "unattached-max-age", NULL};
+                                      "body-timeout", "trust-proxy", "reader", "unattached-max-age", "log-format",
+                                      "log-level", NULL};
   static const char *const flags[] = {"trust-proxy", NULL};
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -88,6 +94,17 @@ int cmd_serve(int argc, char **argv) {
     fputs(usage, stderr);
     return 2;
   }
+  pl_log_format lf;
+  pl_log_level ll;
+  if (!pl_log_format_parse(cli_get(&a, "log-format", "logfmt"), &lf)) {
+    fprintf(stderr, "parley serve: --log-format is logfmt, json or off\n");
+    return 2;
+  }
+  if (!pl_log_level_parse(cli_get(&a, "log-level", "info"), &ll)) {
+    fprintf(stderr, "parley serve: --log-level is info, warn or error\n");
+    return 2;
+  }
+  pl_log_setup(lf, ll, STDERR_FILENO);
   svc_options so = {.policy_config = cli_get(&a, "config", NULL),
                     .policy_cache = cli_policy_cache(cli_get(&a, "policy-cache", NULL))};
   /* Attachments live beside a SQLite database; a PostgreSQL store has no file beside

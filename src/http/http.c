@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "http/http_int.h"
+#include "util/pl_log.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -161,6 +162,8 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
              : MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
                                                r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
   r->resp = NULL;
+  r->sent_bytes = r->oom ? sizeof oom_body - 1 : r->resp_len;
+  r->answered = true;
   MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : "application/json");
   MHD_add_response_header(resp, "X-Request-Id", r->request_id);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -216,7 +219,13 @@ static void dispatch(http_server *h, http_req *r) {
     http__error(r, PL_ENOMEM, "no memory for the request body; retry later");
     return;
   }
-  if (!r->too_large && http__idem_begin(h, r)) return;
+  if (!r->too_large && http__idem_begin(h, r)) {
+    /* a retry answered from its record: logged under its route all the same */
+    const http_route *path;
+    http__route_find(r->a, r->url, r->method, &path, NULL);
+    r->route = path ? path->pattern : NULL;
+    return;
+  }
   http__route(h, r);
 }
 
@@ -380,18 +389,72 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   dispatch(h, r);
   http__idem_end(r);
   if (r->streaming) {
+    r->answered = true;
     finish(h, r);
     return MHD_YES;
   }
   return send_response(h, r);
 }
 
+/* ---- the access log ---------------------------------------------------------------------
+ * One line a request, written when it ends (the answer sent, or the exchange cut short):
+ * its route's pattern, never the path with ids or a query; who called by kind and ids,
+ * never a token, a name or an address. docs/operations.md, "Logs". */
+
+/* An id as the log may show it: ids are not addresses, but one that looks like an
+ * address (a buyer imported under one) is left out rather than logged. */
+static const char *log_id(const char *id) { return id && *id && !strchr(id, '@') ? id : NULL; }
+
+static void log_caller(pl_log_line *l, const svc_caller *c) {
+  switch (c->kind) {
+  case ST_PRINCIPAL_OPERATOR:
+    pl_log_str(l, "principal", "operator");
+    if (c->name && !strncmp(c->name, "operator:", 9)) pl_log_str(l, "operator", log_id(c->name + 9));
+    break;
+  case ST_PRINCIPAL_AGENT:
+    pl_log_str(l, "principal", c->scope && !strcmp(c->scope, "spapi") ? "spapi" : "agent");
+    pl_log_int(l, "agent", (long long)c->agent_id);
+    pl_log_str(l, "seller", log_id(c->seller_id));
+    break;
+  case ST_PRINCIPAL_BUYER:
+    pl_log_str(l, "principal", "buyer");
+    pl_log_str(l, "buyer", log_id(c->buyer_id));
+    break;
+  default: pl_log_str(l, "principal", "none");
+  }
+}
+
+static void log_request(http_req *r, enum MHD_RequestTerminationCode toe) {
+  pl_log_level lv = r->status >= 500 ? PL_LOG_WARN : PL_LOG_INFO;
+  if (!pl_log_enabled(lv)) return;
+  pl_log_line l;
+  pl_log_begin(&l, lv, "request");
+  pl_log_str(&l, "request_id", r->request_id);
+  pl_log_str(&l, "method", r->method);
+  pl_log_str(&l, "route", r->route ? r->route : "-");
+  pl_log_int(&l, "status", r->answered ? (long long)r->status : 0);
+  pl_log_ms(&l, "duration_ms", (now_s() - r->started) * 1000.0);
+  log_caller(&l, &r->caller);
+  if (r->answered && !r->streaming) pl_log_int(&l, "bytes", (long long)r->sent_bytes);
+  /* an exchange that ended otherwise than with its answer sent */
+  static const char *const ends[] = {
+      [MHD_REQUEST_TERMINATED_WITH_ERROR] = "error",
+      [MHD_REQUEST_TERMINATED_TIMEOUT_REACHED] = "timeout",
+      [MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN] = "shutdown",
+      [MHD_REQUEST_TERMINATED_READ_ERROR] = "read_error",
+      [MHD_REQUEST_TERMINATED_CLIENT_ABORT] = "client_abort",
+  };
+  if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+    pl_log_str(&l, "end", (unsigned)toe < sizeof ends / sizeof ends[0] && ends[toe] ? ends[toe] : "error");
+  pl_log_write(&l);
+}
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
   http_server *h = cls;
   http_req *r = *con_cls;
   if (!r) return;
   if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) http__budget_request_done(h->budget, conn);
+  log_request(r, toe);
   http__upload_end(r);
   free(r->body);
   free(r->resp);

@@ -33,6 +33,10 @@ typedef struct http_req_s {
   const char *hname[4], *hvalue[4]; /* extra response headers (values arena-owned) */
   int nheaders;
   double started;
+  /* for the access log (http.c, log_request) */
+  const char *route;  /* the matched row's pattern, "static" or NULL (no route: "-") */
+  size_t sent_bytes;  /* the body queued by send_response (0 for streams and files) */
+  bool answered;      /* a response was queued */
   bool streaming; /* the response is an event stream, queued by its handler */
   /* A write request runs on a handler thread while its connection is suspended
    * (http.c, "Handlers"): 1 queued or running, 2 done, its response ready. */

@@ -178,8 +178,13 @@ void http__route(http_server *h, http_req *r) {
   char *arg[MAX_ARGS];
   const http_route *rt = http__route_find(r->a, r->url, r->method, &path, arg);
   http_who who = path ? path->who : http__spapi_path(r->url) ? HTTP_SPAPI_APP : HTTP_ANYONE;
+  /* The access log names the pattern, never the path with its ids. */
+  r->route = path ? path->pattern : NULL;
   if (r->too_large && who != HTTP_LWA_CLIENT) return refuse(r, who, PL_ETOOLARGE, path);
-  if (!path && own_family(who) && http__web(h, r)) return;
+  if (!path && own_family(who) && http__web(h, r)) {
+    r->route = "static";
+    return;
+  }
   if (!path) return refuse(r, who, PL_ENOTFOUND, NULL);
   if (!rt) return refuse(r, who, PL_EMETHOD, path);
   bool admitted = who == HTTP_ANYONE ? true : who == HTTP_USER ? http__authenticate(r) : http__spapi_admit(r, who);

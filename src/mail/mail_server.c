@@ -5,16 +5,19 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mail/mail.h"
 #include "service/svc_mail.h"
+#include "util/pl_log.h"
 #include "util/pl_ref.h"
 
 #define DEFAULT_MAX_SIZE (10u * 1024 * 1024)
@@ -100,7 +103,7 @@ static bool reply(conn *c, const char *fmt, ...) {
 /* A service reply: code, enhanced code and the human reason on one line, with nothing in
  * the reason that could end the line early. */
 static bool reply_err(conn *c, pl_err e, const char *msg) {
-  const char *enh;
+  const char *enh = NULL;
   int code = mail_reply_for(e, &enh);
   char clean[420];
   size_t k = 0;
@@ -151,6 +154,85 @@ typedef struct {
   svc_mail_rcpt r;
 } rcpt;
 
+/* ---- the transaction log --------------------------------------------------------------------
+ * One line a mail transaction (MAIL to the end of DATA, or to its abandonment): counts,
+ * each recipient's outcome with its reply code, the messages created. Never an address:
+ * not the sender's, not a recipient's (docs/operations.md, "Logs"). */
+typedef struct {
+  bool open;
+  char id[17];
+  double started;
+  int rcpts; /* RCPT commands, taken or not */
+  int delivered, refused, deferred;
+  bool internal; /* a recipient deferred for a fault of parley's (4.3.0): the line warns */
+  size_t size;   /* bytes of the message taken after DATA */
+  char results[1024], messages[1024];
+  size_t rn, mn;
+} txn;
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void txn_begin(txn *t) {
+  memset(t, 0, sizeof *t);
+  unsigned char rid[8];
+  randombytes_buf(rid, sizeof rid);
+  sodium_bin2hex(t->id, sizeof t->id, rid, sizeof rid);
+  t->started = mono_s();
+  t->open = true;
+}
+
+/* Appends ",item" (or "item" first) to a list when it fits; a list too long ends in "...". */
+static void txn_list(char *buf, size_t cap, size_t *n, const char *item) {
+  int w = snprintf(buf + *n, cap - *n, "%s%s", *n ? "," : "", item);
+  if (w > 0 && (size_t)w < cap - *n) *n += (size_t)w;
+  else if (*n + 4 < cap) *n += (size_t)snprintf(buf + *n, cap - *n, ",...");
+}
+
+/* A recipient's outcome, by the class of its reply. */
+static void txn_outcome(txn *t, int code, const char *enhanced) {
+  if (!t->open) return;
+  const char *what = code < 300 ? "delivered" : code < 500 ? "deferred" : "refused";
+  if (code < 300) t->delivered++;
+  else if (code < 500) t->deferred++;
+  else t->refused++;
+  if (code >= 400 && code < 500 && enhanced && !strcmp(enhanced, "4.3.0")) t->internal = true;
+  char item[32];
+  snprintf(item, sizeof item, "%s:%d", what, code);
+  txn_list(t->results, sizeof t->results, &t->rn, item);
+}
+
+static void txn_message(txn *t, int64_t message_id) {
+  char mref[PL_REF_MAX];
+  if (t->open && message_id > 0) txn_list(t->messages, sizeof t->messages, &t->mn, pl_ref_format(mref, "M", message_id));
+}
+
+/* Writes the transaction's line and closes it; end says how a transaction without its
+ * DATA ended ("reset", "closed"), NULL after DATA. */
+static void txn_end(conn *c, txn *t, const char *end) {
+  if (!t->open) return;
+  t->open = false;
+  pl_log_level lv = t->internal ? PL_LOG_WARN : PL_LOG_INFO;
+  if (!pl_log_enabled(lv)) return;
+  pl_log_line l;
+  pl_log_begin(&l, lv, "mail");
+  pl_log_str(&l, "txn", t->id);
+  pl_log_str(&l, "proto", c->lmtp ? "lmtp" : "smtp");
+  pl_log_int(&l, "rcpts", t->rcpts);
+  pl_log_int(&l, "delivered", t->delivered);
+  pl_log_int(&l, "refused", t->refused);
+  pl_log_int(&l, "deferred", t->deferred);
+  pl_log_str(&l, "results", t->rn ? t->results : "-");
+  if (t->mn) pl_log_str(&l, "messages", t->messages);
+  if (!end) pl_log_int(&l, "size", (long long)t->size);
+  pl_log_ms(&l, "duration_ms", (mono_s() - t->started) * 1000.0);
+  if (end) pl_log_str(&l, "end", end);
+  pl_log_write(&l);
+}
+
 /* Reads the message after DATA up to the lone dot: dot-unstuffed, CRLF line ends. Sets
  * *too_big when it passed the limit (the rest is read and dropped) and *bad_line when a
  * line was too long. */
@@ -200,6 +282,7 @@ static void session(conn *c) {
   rcpt *rcpts = pl_xcalloc((size_t)max_rcpts, sizeof *rcpts);
   int nr = 0;
   pl_arena *a = pl_arena_new(); /* one per transaction */
+  txn t = {0};
   if (!reply(c, "220 %s LMTP/ESMTP parley ready", m->hostname)) goto out;
   for (;;) {
     int r = read_line(c, line, sizeof line, &ll);
@@ -216,6 +299,7 @@ static void session(conn *c) {
     switch (cmd.verb) {
     case LMTP_LHLO:
     case LMTP_EHLO:
+      txn_end(c, &t, "reset");
       c->lmtp = cmd.verb == LMTP_LHLO;
       greeted = true;
       have_from = false;
@@ -224,6 +308,7 @@ static void session(conn *c) {
            reply(c, "250-8BITMIME") && reply(c, "250 ENHANCEDSTATUSCODES");
       break;
     case LMTP_HELO:
+      txn_end(c, &t, "reset");
       c->lmtp = false;
       greeted = true;
       have_from = false;
@@ -237,6 +322,7 @@ static void session(conn *c) {
       else {
         snprintf(from, sizeof from, "%s", cmd.arg);
         have_from = true;
+        txn_begin(&t);
         nr = 0;
         ok = reply(c, "250 2.1.0 sender ok");
       }
@@ -246,9 +332,11 @@ static void session(conn *c) {
         ok = reply(c, "503 5.5.1 MAIL first");
         break;
       }
+      t.rcpts++;
       /* SMTP has one reply after DATA for all recipients: one recipient a transaction,
        * and a client sends the others again (RFC 5321 4.5.3.1.10). */
       if (nr >= max_rcpts || (!c->lmtp && nr >= 1)) {
+        txn_outcome(&t, 452, "4.5.3");
         ok = reply(c, "452 4.5.3 too many recipients");
         break;
       }
@@ -256,6 +344,8 @@ static void session(conn *c) {
       svc_mail_rcpt rr;
       pl_err e = svc_mail_rcpt_check(m->s, from, cmd.arg, a, &rr, &d);
       if (e) {
+        const char *enh = NULL;
+        txn_outcome(&t, mail_reply_for(e, &enh), enh);
         ok = reply_err(c, e, d.msg);
         break;
       }
@@ -274,6 +364,7 @@ static void session(conn *c) {
       size_t len;
       bool too_big, bad_line;
       if (!read_data(c, max_size, &data, &len, &too_big, &bad_line)) goto out;
+      t.size = len;
       mail_in mi;
       pl_detail pd = {0};
       pl_err pe = too_big ? pl_fail(&pd, PL_ETOOLARGE, "the message is larger than %zu bytes", max_size)
@@ -317,6 +408,9 @@ static void session(conn *c) {
           d = pd;
         }
         char mref[PL_REF_MAX];
+        const char *enh = NULL;
+        txn_outcome(&t, e ? mail_reply_for(e, &enh) : 250, e ? enh : "2.0.0");
+        if (!e && !res.failed && !res.discarded) txn_message(&t, res.message_id);
         if (e) ok = reply_err(c, e, d.msg);
         else if (res.failed)
           ok = reply(c, "250 2.0.0 delivery report taken: %s failed", pl_ref_format(mref, "M", res.message_id));
@@ -331,12 +425,14 @@ static void session(conn *c) {
         else ok = reply(c, "250 2.0.0 delivered as %s", pl_ref_format(mref, "M", res.message_id));
         if (!c->lmtp) break;
       }
+      txn_end(c, &t, NULL);
       have_from = false;
       nr = 0;
       pl_arena_reset(a);
       break;
     }
     case LMTP_RSET:
+      txn_end(c, &t, "reset");
       have_from = false;
       nr = 0;
       ok = reply(c, "250 2.0.0 reset");
@@ -352,6 +448,7 @@ static void session(conn *c) {
     if (!ok) break;
   }
 out:
+  txn_end(c, &t, "closed");
   pl_arena_free(a);
   free(rcpts);
 }

@@ -21,7 +21,7 @@ class ServeMailTrust(unittest.TestCase):
 
     def serve(self, *extra):
         return subprocess.Popen([BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--lmtp", "127.0.0.1:0",
-                                 "--smtp-relay", "off"] + list(extra),
+                                 "--smtp-relay", "off", "--log-format", "off"] + list(extra),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def test_lmtp_needs_an_authserv_id(self):

@@ -147,23 +147,31 @@ class Parley:
         self.tokens = {b: self.cli("admin", "token", "create", "--buyer", b) for b in ("B1", "B2")}
         agent = self.cli("admin", "agent", "add", "--seller", "S1", "--name", "Ann")
         self.tokens["agent"] = self.cli("admin", "token", "create", "--agent", agent)
+        self.log = open(os.path.join(self.dir, "serve.log"), "w+")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--lmtp", "127.0.0.1:0",
              "--smtp-relay", "smtp://127.0.0.1:%d" % smtp_port, "--mail-domain", "parley.example.com",
              "--mail-retry", "1"] + list(trust),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=self.log, stderr=subprocess.STDOUT)
+        # Its output goes to a file: a pipe that nobody reads once the ports are known
+        # would fill with the access log and stop the server mid-request.
         self.http_port = self.lmtp_port = None
-        while self.http_port is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("parley serve ended before listening")
-            m = re.search(r"LMTP/SMTP on [\d.]+:(\d+)", line)
-            if m:
-                self.lmtp_port = int(m.group(1))
-            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
-            if m:
-                self.http_port = int(m.group(1))
+
+        def ports():
+            if self.proc.poll() is not None:
+                raise RuntimeError("parley serve ended before listening:\n" + self.output())
+            out = self.output()
+            m = re.search(r"LMTP/SMTP on [\d.]+:(\d+)", out)
+            h = re.search(r"listening on http://[\d.]+:(\d+)", out)
+            if m and h:
+                self.lmtp_port, self.http_port = int(m.group(1)), int(h.group(1))
+            return self.http_port
+        wait_for(ports, 120, "parley serve to listen")
         wait_for(lambda: self.get("/healthz", None)[0] == 200, 30, "healthz")
+
+    def output(self):
+        with open(self.log.name) as f:
+            return f.read()
 
     def cli(self, *args):
         p = subprocess.run([BIN, args[0], "--db", self.db] + list(args[1:]), capture_output=True,
@@ -196,6 +204,7 @@ class Parley:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.communicate()
+        self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

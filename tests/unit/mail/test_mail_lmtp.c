@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "mail/mail.h"
 #include "service/svc.h"
 #include "service/svc_mail.h"
+#include "util/pl_log.h"
 #include "util/pl_ref.h"
 
 #define ORDER "112-4839201-5561023"
@@ -329,6 +332,82 @@ static void test_lmtp_delivery(void **state) {
   expect(f, "503 5.5.1 MAIL first");
 }
 
+/* The log's lines so far (one JSON object each), from the file the listener logs to. */
+static json_t *log_lines(const char *path) {
+  json_t *out = json_array();
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char l[PL_LOG_MAX + 1];
+  while (fgets(l, sizeof l, fp)) {
+    json_error_t err;
+    json_t *j = json_loads(l, 0, &err);
+    if (!j) fail_msg("not a JSON line: %s (%s)", l, err.text);
+    json_array_append_new(out, j);
+  }
+  fclose(fp);
+  return out;
+}
+
+/* A line a transaction: the recipients counted, each one's outcome with its code, the
+ * message created; never the sender's or a recipient's address. */
+static void test_transaction_log(void **state) {
+  fx *f = *state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/log.jsonl", f->dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  pl_log_setup(PL_LOG_JSON, PL_LOG_INFO, fd);
+  say(f, "LHLO client.test\r\n");
+  expect(f, "250 ");
+  say(f, "MAIL FROM:<jane@mail.test>\r\n");
+  expect(f, "250 2.1.0");
+  rcpt_to(f, "nobody@relay.example.com", "250 2.1.5");
+  rcpt_to(f, f->to_seller, "250 2.1.5");
+  rcpt_to(f, f->to_seller, "452 4.5.3 too many recipients");
+  say(f, "DATA\r\n");
+  expect(f, "354 ");
+  say(f, "From: jane@mail.test\r\nSubject: Re: charger\r\n\r\nA private text.\r\n.\r\n");
+  expect(f, "550 5.7.1");
+  char *ok = expect(f, "250 2.0.0 delivered as M");
+  char mref[PL_REF_MAX];
+  snprintf(mref, sizeof mref, "%.13s", strstr(ok, "as M") + 3);
+  /* a transaction given up: RSET */
+  say(f, "MAIL FROM:<jane@mail.test>\r\n");
+  expect(f, "250 2.1.0");
+  rcpt_to(f, f->to_seller, "250 2.1.5");
+  say(f, "RSET\r\n");
+  expect(f, "250 2.0.0 reset"); /* the session wrote the lines before reading RSET's reply */
+  pl_log_setup(PL_LOG_OFF, PL_LOG_INFO, 2);
+  close(fd);
+
+  json_t *lines = log_lines(path);
+  assert_int_equal(json_array_size(lines), 2);
+  json_t *t = json_array_get(lines, 0);
+  assert_string_equal(json_string_value(json_object_get(t, "msg")), "mail");
+  assert_string_equal(json_string_value(json_object_get(t, "level")), "info");
+  assert_string_equal(json_string_value(json_object_get(t, "proto")), "lmtp");
+  assert_int_equal(strlen(json_string_value(json_object_get(t, "txn"))), 16);
+  assert_int_equal(json_integer_value(json_object_get(t, "rcpts")), 3);
+  assert_int_equal(json_integer_value(json_object_get(t, "delivered")), 1);
+  assert_int_equal(json_integer_value(json_object_get(t, "refused")), 1);
+  assert_int_equal(json_integer_value(json_object_get(t, "deferred")), 1);
+  assert_string_equal(json_string_value(json_object_get(t, "results")), "deferred:452,refused:550,delivered:250");
+  assert_string_equal(json_string_value(json_object_get(t, "messages")), mref);
+  assert_true(json_integer_value(json_object_get(t, "size")) > 0);
+  assert_null(json_object_get(t, "end"));
+  json_t *r = json_array_get(lines, 1);
+  assert_string_equal(json_string_value(json_object_get(r, "end")), "reset");
+  assert_int_equal(json_integer_value(json_object_get(r, "rcpts")), 1);
+  assert_string_equal(json_string_value(json_object_get(r, "results")), "-");
+  assert_string_not_equal(json_string_value(json_object_get(r, "txn")), json_string_value(json_object_get(t, "txn")));
+  char *all = json_dumps(lines, 0);
+  assert_null(strchr(all, '@'));
+  assert_null(strstr(all, "jane"));
+  assert_null(strstr(all, "private"));
+  free(all);
+  json_decref(lines);
+}
+
 /* SMTP (EHLO): one recipient a transaction, one reply after DATA. */
 static void test_smtp_one_recipient(void **state) {
   fx *f = *state;
@@ -417,6 +496,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_smtp_one_recipient, setup, teardown),
       cmocka_unit_test_setup_teardown(test_data_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pipelining, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_transaction_log, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
