@@ -27,7 +27,7 @@ static size_t one_line(pl_log_format f, const char *const *vals, size_t n, char 
   pl_log_setup(f, PL_LOG_INFO, p[1]);
   pl_log_line l;
   pl_log_begin(&l, PL_LOG_INFO, "request");
-  char key[16];
+  char key[24]; /* "k" and a size_t */
   for (size_t i = 0; i < n; i++) {
     snprintf(key, sizeof key, "k%zu", i);
     pl_log_str(&l, key, vals[i]);
