@@ -1072,6 +1072,33 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   return PL_OK;
 }
 
+/* A checked rule's actions as they are kept: each with its type and the fields that type
+ * takes, nothing else (an agent_id on a tag action would otherwise be kept, naming anyone). */
+static json_t *actions_norm(json_t *acts) {
+  static const struct {
+    const char *type, *fields[2];
+  } takes[] = {{"assign", {"agent_id", NULL}},
+               {"tag", {"tag", NULL}},
+               {"priority", {"priority", NULL}},
+               {"propose", {"template_id", "values"}}};
+  json_t *out = json_array();
+  size_t i;
+  json_t *x;
+  json_array_foreach(acts, i, x) {
+    const char *type = json_string_value(json_object_get(x, "type"));
+    json_t *n = json_pack("{s:s}", "type", type);
+    for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
+      if (strcmp(takes[k].type, type)) continue;
+      for (size_t f = 0; f < 2 && takes[k].fields[f]; f++) {
+        json_t *v = json_object_get(x, takes[k].fields[f]);
+        if (v) json_object_set(n, takes[k].fields[f], v);
+      }
+    }
+    json_array_append_new(out, n);
+  }
+  return out;
+}
+
 pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_arena *a, json_t **out,
                     pl_detail *d) {
   pl_err e = need_owner(c, d);
@@ -1085,9 +1112,10 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
      * empty one is handed over (with "O" it would be leaked). */
     json_t *cond = json_object_get(body, "conditions");
     cond = cond ? json_incref(cond) : json_object();
-    json_t *norm = json_pack("{s:O,s:b,s:o,s:O,s:b}", "name", json_object_get(body, "name"), "enabled",
+    json_t *norm = json_pack("{s:O,s:b,s:o,s:o,s:b}", "name", json_object_get(body, "name"), "enabled",
                              !json_is_false(json_object_get(body, "enabled")), "conditions", cond, "actions",
-                             json_object_get(body, "actions"), "auto_send", json_is_true(json_object_get(body, "auto_send")));
+                             actions_norm(json_object_get(body, "actions")), "auto_send",
+                             json_is_true(json_object_get(body, "auto_send")));
     doc.body = dump(norm, a);
     json_decref(norm);
     if (id) {

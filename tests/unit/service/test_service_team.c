@@ -215,6 +215,28 @@ static int64_t proposals_pending(fx *f) {
   return n ? id : 0;
 }
 
+/* A rule keeps of each action only the fields its type takes: an agent id written on a tag
+ * action (here 987654, nobody of this seller) is not kept to be read as if it were one. */
+static void rule_actions_keep_their_fields_only(void **state) {
+  fx *f = *state;
+  json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s,s:I,s:s},{s:s,s:s,s:i}]}", "name", "Refunds", "conditions",
+                           "words", "refund", "actions", "type", "tag", "tag", "refund", "agent_id",
+                           (json_int_t)987654, "note", "extra", "type", "priority", "priority", "high", "x", 1);
+  json_t *out;
+  pl_detail d = {0};
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK);
+  json_decref(rule);
+  json_t *acts = json_object_get(out, "actions");
+  assert_int_equal(json_array_size(acts), 2);
+  json_t *tag = json_array_get(acts, 0), *prio = json_array_get(acts, 1);
+  assert_int_equal(json_object_size(tag), 2);
+  assert_string_equal(json_string_value(json_object_get(tag, "tag")), "refund");
+  assert_null(json_object_get(tag, "agent_id"));
+  assert_int_equal(json_object_size(prio), 2);
+  assert_string_equal(json_string_value(json_object_get(prio, "priority")), "high");
+  json_decref(out);
+}
+
 /* A rule's proposal waits until an agent sends it; nothing reaches the buyer before. */
 static void rule_proposal_waits_for_approval(void **state) {
   fx *f = *state;
@@ -359,7 +381,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(starter_set_passes_policy, setup, teardown),
     cmocka_unit_test_setup_teardown(render_language_and_fallback, setup, teardown),
       cmocka_unit_test_setup_teardown(render_is_capped, setup, teardown),
-    cmocka_unit_test_setup_teardown(rule_proposal_waits_for_approval, setup, teardown),
+    cmocka_unit_test_setup_teardown(rule_actions_keep_their_fields_only, setup, teardown),
+      cmocka_unit_test_setup_teardown(rule_proposal_waits_for_approval, setup, teardown),
     cmocka_unit_test_setup_teardown(lock_expiry_and_conflict, setup, teardown),
     cmocka_unit_test_setup_teardown(audit_sample_reproducible, setup, teardown),
     cmocka_unit_test_setup_teardown(round_robin, setup, teardown),
