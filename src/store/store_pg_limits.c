@@ -27,18 +27,16 @@ pl_err pg__rate_bucket_get(store *s, const char *key, const char *op, double fre
   snprintf(u, sizeof u, "%.17g", fresh_at);
   const char *v[] = {key, op, t, u};
   pl_err e;
+  /* One round trip: a new bucket is inserted with the fresh values; an existing one is
+   * "updated" to itself, which locks its row until the transaction ends (two nodes never
+   * both take the last token) and returns what it holds. */
   PGresult *r = store__pg_exec(s,
                                "INSERT INTO rate_buckets(seller_id, operation, tokens, updated_at)"
-                               " VALUES ($1, $2, $3::float8, $4::float8) ON CONFLICT DO NOTHING",
+                               " VALUES ($1, $2, $3::float8, $4::float8) ON CONFLICT (seller_id, operation)"
+                               " DO UPDATE SET tokens = rate_buckets.tokens RETURNING tokens, updated_at",
                                4, v, &e);
-  PQclear(r);
-  if (e) return e;
-  r = store__pg_exec(s,
-                     "SELECT tokens, updated_at FROM rate_buckets WHERE seller_id = $1"
-                     " AND operation = $2 FOR UPDATE",
-                     2, v, &e);
   if (!e && PQntuples(r) != 1) {
-    fprintf(stderr, "parley: postgres: rate bucket %s/%s: %d rows after it was created\n", key, op,
+    fprintf(stderr, "parley: postgres: rate bucket %s/%s: %d rows returned\n", key, op,
             PQntuples(r));
     e = PL_ESTORE;
   }
