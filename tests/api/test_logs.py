@@ -121,6 +121,10 @@ class AccessLogOff(ServerCase):
         r = self.srv.get("/v1/me", self.fx.b1)
         self.assertEqual(r.status, 200, r)
         self.srv.get("/v1/nope")
+        # a line is written when its exchange ends, maybe after the answer was read: once
+        # the server has stopped, every line it would have written is there
+        self.srv.stop()
+        self.assertIn("listening on", self.srv.output())
         self.assertNotIn(r.headers["x-request-id"], self.srv.output())
         self.assertNotIn("msg=request", self.srv.output())
 
@@ -134,6 +138,8 @@ class AccessLogWarn(ServerCase):
         self.assertEqual(r.status, 200, r)
         health = self.srv.get("/healthz")
         self.assertEqual(health.status, 200)
+        self.srv.stop()  # every line it would have written is written (see AccessLogOff)
+        self.assertIn("listening on", self.srv.output())
         self.assertNotIn("msg=request", self.srv.output())
 
 
