@@ -150,6 +150,10 @@ static pl_err copy_files(const char *files_dir, const char *to, long long *count
 
 pl_err svc_backup(const char *db, const char *files_dir, const char *to, svc_backup_result *out, pl_detail *d) {
   memset(out, 0, sizeof *out);
+  /* store_open would make an empty database where none is: a typo must not be backed up */
+  const char *file = !strncmp(db, "sqlite:", 7) ? db + 7 : db;
+  if (strncmp(db, "postgres://", 11) && strncmp(db, "postgresql://", 13) && access(file, F_OK))
+    return pl_fail(d, PL_ENOTFOUND, "no database at %s", file);
   pl_err e = fresh_dir(to, d);
   if (e) return e;
   store *st;

@@ -95,6 +95,12 @@ class Backup(ServerCase):
         out = os.path.join(self.work, "backup")
         p = cli("backup", "--db", self.store.url, "--to", out)
         self.assertEqual(p.returncode, 0, p.stderr)
+        # a database that is not there is not made (empty) and backed up
+        missing = os.path.join(self.work, "typo.db")
+        p = cli("backup", "--db", missing, "--to", os.path.join(self.work, "b2"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no database", p.stderr)
+        self.assertFalse(os.path.exists(missing))
         # a second backup never writes over the first
         p = cli("backup", "--db", self.store.url, "--to", out)
         self.assertEqual(p.returncode, 1)
