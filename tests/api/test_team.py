@@ -343,6 +343,10 @@ class Team(ServerCase):
         self.assertEqual(d.status, 200, d)
         self.assertTrue(d.json["seed"])
         self.assertError(self.srv.get("/v1/sellers/S1/audit-sample", self.fx.s2), 404, "not_found")
+        # a sample is 1 to 500 replies: the service's bound, whatever HTTP parses
+        self.assertEqual(self.srv.get("/v1/sellers/S1/audit-sample?n=500", self.fx.owner).status, 200)
+        for bad in ("n=501", "n=0", "n=abc", "n=5x"):
+            self.assertError(self.srv.get("/v1/sellers/S1/audit-sample?" + bad, self.fx.owner), 400, "invalid_input")
 
 
 if __name__ == "__main__":
