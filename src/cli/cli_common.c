@@ -117,10 +117,17 @@ svc *cli_open(const cli_args *a, const svc_options *opt) {
     return NULL;
   }
   store *st;
-  if (store_open(db, &st, &d)) {
+  store_schema sc;
+  if (store_open_ex(db, NULL, &st, &sc, &d)) {
     fprintf(stderr, "parley: %s\n", d.msg);
     return NULL;
   }
+  if (sc.version > sc.known)
+    fprintf(stderr, "parley: the database's schema (version %d) is newer than this parley's (%d); "
+                    "its newer migrations only add, so this parley runs on it\n", sc.version, sc.known);
+  else if (sc.first_contract)
+    fprintf(stderr, "parley: migration %d takes away what parleys that know fewer than %d migrations "
+                    "use; it waits for `parley migrate --apply`\n", sc.first_contract, sc.contract_needs);
   /* Compiled policy databases are kept where PARLEY_POLICY_CACHE says, unless the
    * command said otherwise. */
   svc_options o = opt ? *opt : (svc_options){0};

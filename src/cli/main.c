@@ -19,6 +19,7 @@ static const struct {
   {"audit", cmd_audit, "verify the audit log's chains and signed checkpoints"},
   {"backup", cmd_backup, "copy the database and attachment files while serving"},
   {"restore", cmd_restore, "check a backup and restore it"},
+  {"migrate", cmd_migrate, "check or upgrade the database's schema"},
 };
 
 static void usage(FILE *f) {

@@ -609,4 +609,10 @@ pl_err svc_backup(const char *db, const char *files_dir, const char *to, svc_bac
  * is written when a check fails. */
 pl_err svc_restore(const char *from, const char *db, const char *files_dir, svc_backup_result *out, pl_detail *d);
 
+/* ---- upgrades: the schema's migrations (svc_backup.c; docs/operations.md) ------------- */
+/* Reads the schema of the store at db and, unless mode is STORE_SCHEMA_CHECK, migrates
+ * it as mode says (store.h). A SQLite file must exist (PL_ENOTFOUND). *out says where
+ * the database stands after the call; PL_ESTORE when this parley may not run on it. */
+pl_err svc_migrate(const char *db, store_schema_mode mode, store_schema *out, pl_detail *d);
+
 #endif

@@ -1,5 +1,6 @@
-/* svc_backup.c - `parley backup` and `parley restore`: a consistent copy of a SQLite store
- * and the attachment files it refers to, with a manifest that proves both when restored.
+/* svc_backup.c - the store as a whole: `parley backup` and `parley restore` (a consistent
+ * copy of a SQLite store and the attachment files it refers to, with a manifest that proves
+ * both when restored), and `parley migrate` (its schema).
  *
  * A backup directory holds parley.db (the store's online copy), files/XX/<sha256> (every
  * attachment file; its name is the SHA-256 of its bytes) and manifest.json. The key file is
@@ -148,13 +149,31 @@ static pl_err copy_files(const char *files_dir, const char *to, long long *count
   return e;
 }
 
-pl_err svc_backup(const char *db, const char *files_dir, const char *to, svc_backup_result *out, pl_detail *d) {
-  memset(out, 0, sizeof *out);
-  /* store_open would make an empty database where none is: a typo must not be backed up */
+/* PL_ENOTFOUND when db names a SQLite file that is not there: store_open would make an
+ * empty database, and a typo must not be backed up or migrated. */
+static pl_err db_there(const char *db, pl_detail *d) {
   const char *file = !strncmp(db, "sqlite:", 7) ? db + 7 : db;
   if (strncmp(db, "postgres://", 11) && strncmp(db, "postgresql://", 13) && access(file, F_OK))
     return pl_fail(d, PL_ENOTFOUND, "no database at %s", file);
-  pl_err e = fresh_dir(to, d);
+  return PL_OK;
+}
+
+pl_err svc_migrate(const char *db, store_schema_mode mode, store_schema *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  pl_err e = db_there(db, d);
+  if (e) return e;
+  store *st = NULL;
+  store_open_options o = {.mode = mode};
+  if ((e = store_open_ex(db, &o, &st, out, d))) return e;
+  if (st) store_close(st);
+  return PL_OK;
+}
+
+pl_err svc_backup(const char *db, const char *files_dir, const char *to, svc_backup_result *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  pl_err e = db_there(db, d);
+  if (e) return e;
+  e = fresh_dir(to, d);
   if (e) return e;
   store *st;
   if ((e = store_open(db, &st, d))) return e;

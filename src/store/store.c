@@ -3,13 +3,69 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 pl_err store_open(const char *url, store **out, pl_detail *d) {
+  return store_open_ex(url, NULL, out, NULL, d);
+}
+
+pl_err store_open_ex(const char *url, const store_open_options *o, store **out,
+                     store_schema *schema, pl_detail *d) {
+  static const store_open_options defaults = {.mode = STORE_SCHEMA_EXPAND};
+  store_schema ignored;
+  if (!o) o = &defaults;
+  if (!schema) schema = &ignored;
+  *out = NULL;
   if (!strncmp(url, "postgres://", 11) || !strncmp(url, "postgresql://", 13))
-    return store_pg_open(url, out, d);
+    return store_pg_open(url, o, out, schema, d);
   if (!strncmp(url, "sqlite:", 7)) url += 7;
-  return store_sqlite_open(url, out, d);
+  return store_sqlite_open(url, o, out, schema, d);
+}
+
+/* ---- migrations ----------------------------------------------------------------------- */
+
+int store__migration_contract(const char *sql) {
+  static const char mark[] = "-- contract ";
+  if (strncmp(sql, mark, sizeof mark - 1)) return 0;
+  int k = atoi(sql + sizeof mark - 1);
+  return k > 0 ? k : 0;
+}
+
+pl_err store__schema_plan(int version, int compat, const char *const *sql, int known,
+                          store_schema_mode mode, store_schema *out, pl_detail *d) {
+  *out = (store_schema){.version = version, .known = known, .compat = compat, .target = version};
+  if (version > known) {
+    /* a newer parley migrated it: this one runs on it when nothing it uses was taken away */
+    out->runnable = compat <= known;
+    if (out->runnable || mode == STORE_SCHEMA_CHECK) return PL_OK;
+    return pl_fail(d, PL_ESTORE,
+                   "the database's schema (version %d) needs a parley that knows at least %d "
+                   "migrations; this one knows %d: upgrade parley",
+                   version, compat, known);
+  }
+  int v = version;
+  if (mode == STORE_SCHEMA_ALL) v = known;
+  else
+    while (v < known && !store__migration_contract(sql[v])) v++;
+  out->target = v;
+  for (int i = v; i < known; i++)
+    if (store__migration_contract(sql[i])) {
+      out->first_contract = i + 1;
+      out->contract_needs = store__migration_contract(sql[i]);
+      break;
+    }
+  /* What is left after target must be contracts only: this parley does not need what
+   * they take away, but it needs every migration that adds. */
+  out->runnable = true;
+  for (int i = v; i < known; i++)
+    if (!store__migration_contract(sql[i])) out->runnable = false;
+  if (out->runnable || mode == STORE_SCHEMA_CHECK) return PL_OK;
+  return pl_fail(d, PL_ESTORE,
+                 "migration %d takes away what parleys that know fewer than %d migrations use, "
+                 "and migrations after it are needed: when every node runs a parley that knows "
+                 "at least %d, run `parley migrate --apply`",
+                 out->first_contract, out->contract_needs, out->contract_needs);
 }
 
 static void feed(crypto_generichash_state *h, const char *s) {

@@ -746,12 +746,57 @@ struct store {
   const store_ops *ops;
 };
 
-/* Opens a store by URL: a file path or "sqlite:PATH" for SQLite, or a postgres:// or
- * postgresql:// URL for PostgreSQL; the schema is created and migrated when needed. */
-pl_err store_open(const char *url, store **out, pl_detail *d);
+/* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
+ * Migrations are numbered and applied in order. Most only add (tables, columns with a
+ * default, indexes): a parley that knows fewer of them still runs on the result. A
+ * migration that takes away what older parleys use begins with the line
+ * "-- contract K": after it, only a parley that knows at least K migrations may run on
+ * the database. The database keeps, per migration applied, that K (0 when it only
+ * adds); its compat is the largest. */
+typedef enum {
+  STORE_SCHEMA_EXPAND, /* store_open: apply what only adds; a contract waits for ALL */
+  STORE_SCHEMA_ALL,    /* parley migrate --apply: apply everything */
+  STORE_SCHEMA_CHECK,  /* parley migrate --check: plan as EXPAND, apply and change nothing */
+} store_schema_mode;
 
-pl_err store_sqlite_open(const char *path, store **out, pl_detail *d);
-pl_err store_pg_open(const char *url, store **out, pl_detail *d);
+typedef struct {
+  int version;        /* the database's schema version (0: empty) */
+  int known;          /* the migrations this parley has */
+  int compat;         /* the fewest migrations a parley must know to run on it (0: any) */
+  int target;         /* the version the mode brings it to (CHECK: EXPAND would) */
+  int first_contract; /* the first contract migration not applied by target; 0: none */
+  int contract_needs; /* that migration's K */
+  bool runnable;      /* this parley may run on the database at target */
+} store_schema;
+
+typedef struct {
+  store_schema_mode mode;
+  int known; /* tests only: act as a parley that knows only this many migrations (0: all) */
+} store_open_options;
+
+/* Opens a store by URL: a file path or "sqlite:PATH" for SQLite, or a postgres:// or
+ * postgresql:// URL for PostgreSQL; the schema is created and migrated when needed
+ * (STORE_SCHEMA_EXPAND). */
+pl_err store_open(const char *url, store **out, pl_detail *d);
+/* As store_open, with options (NULL: the defaults). With STORE_SCHEMA_CHECK, a SQLite
+ * file must exist, nothing is written, and *out is NULL: only *schema is filled. A
+ * database this parley may not run on fails with PL_ESTORE, naming the versions, except
+ * under STORE_SCHEMA_CHECK. schema may be NULL. */
+pl_err store_open_ex(const char *url, const store_open_options *o, store **out,
+                     store_schema *schema, pl_detail *d);
+
+pl_err store_sqlite_open(const char *path, const store_open_options *o, store **out,
+                         store_schema *schema, pl_detail *d);
+pl_err store_pg_open(const char *url, const store_open_options *o, store **out,
+                     store_schema *schema, pl_detail *d);
+
+/* Shared by the backends: K of a migration ("-- contract K" first line), else 0. */
+int store__migration_contract(const char *sql);
+/* The plan for a database at version with compat, for a parley whose migrations are
+ * sql[0..known): fills *out. PL_ESTORE with a message when the mode may not open it
+ * (never under STORE_SCHEMA_CHECK). */
+pl_err store__schema_plan(int version, int compat, const char *const *sql, int known,
+                          store_schema_mode mode, store_schema *out, pl_detail *d);
 
 /* The audit hash: BLAKE2b over prev_hash and the entry's fields, as hex. Shared by
  * every backend so that a chain verifies whatever stored it. */

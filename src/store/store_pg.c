@@ -1538,11 +1538,13 @@ static const store_ops pg_ops = {
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */
 
-/* Applies the migrations the database has not seen, all in one transaction that holds an
- * advisory lock, so that nodes starting together migrate once and the others wait and
- * then find the schema current. */
-static pl_err migrate(pg_conn *k, pl_detail *d) {
+/* Reads the schema's version and compat, plans by o (store.h) and applies the plan, all
+ * in one transaction that holds an advisory lock, so that nodes starting together
+ * migrate once and the others wait and then find the schema current. Under
+ * STORE_SCHEMA_CHECK the transaction is rolled back: nothing is written. */
+static pl_err migrate(pg_conn *k, const store_open_options *o, store_schema *out, pl_detail *d) {
   int n = (int)(sizeof store_pg_migrations / sizeof store_pg_migrations[0]);
+  int known = o->known > 0 && o->known < n ? o->known : n;
   PGresult *r = NULL;
   const char *step = "BEGIN";
   if (simple(k, "BEGIN")) goto fail;
@@ -1552,22 +1554,23 @@ static pl_err migrate(pg_conn *k, pl_detail *d) {
   if (PQresultStatus(r) != PGRES_TUPLES_OK) goto fail;
   PQclear(r);
   r = NULL;
+  /* the schema's history: one row per migration, with its contract's K (store.h) */
   step = "the schema version table";
   if (simple(k, "CREATE TABLE IF NOT EXISTS parley_schema("
-                "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"))
+                "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)") ||
+      simple(k, "ALTER TABLE parley_schema ADD COLUMN IF NOT EXISTS compat INTEGER NOT NULL DEFAULT 0"))
     goto fail;
-  r = PQexec(k->c, "SELECT coalesce(max(version), 0) FROM parley_schema");
+  r = PQexec(k->c, "SELECT coalesce(max(version), 0), coalesce(max(compat), 0) FROM parley_schema");
   if (PQresultStatus(r) != PGRES_TUPLES_OK) goto fail;
-  int version = (int)pg__num(r, 0, 0);
+  int version = (int)pg__num(r, 0, 0), compat = (int)pg__num(r, 0, 1);
   PQclear(r);
   r = NULL;
-  if (version > n) {
+  pl_err e = store__schema_plan(version, compat, store_pg_migrations, known, o->mode, out, d);
+  if (e || o->mode == STORE_SCHEMA_CHECK) {
     simple(k, "ROLLBACK");
-    return pl_fail(d, PL_ESTORE, "database schema version %d is newer than this parley (%d)",
-                   version, n);
+    return e;
   }
-  for (int v = version; v < n; v++) {
-    char rec[160];
+  for (int v = version; v < out->target; v++) {
     step = "a migration";
     r = PQexec(k->c, store_pg_migrations[v]);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -1578,12 +1581,18 @@ static pl_err migrate(pg_conn *k, pl_detail *d) {
       return PL_ESTORE;
     }
     PQclear(r);
+    char ver[16], cv[16];
+    snprintf(ver, sizeof ver, "%d", v + 1);
+    snprintf(cv, sizeof cv, "%d", store__migration_contract(store_pg_migrations[v]));
+    const char *pv[2] = {ver, cv};
+    step = "the migration's record";
+    r = PQexecParams(k->c,
+                     "INSERT INTO parley_schema(version, applied_at, compat)"
+                     " VALUES ($1::int, extract(epoch FROM now())::bigint, $2::int)",
+                     2, NULL, pv, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) goto fail;
+    PQclear(r);
     r = NULL;
-    snprintf(rec, sizeof rec,
-             "INSERT INTO parley_schema(version, applied_at)"
-             " VALUES (%d, extract(epoch FROM now())::bigint)",
-             v + 1);
-    if (simple(k, rec)) goto fail;
   }
   step = "COMMIT";
   if (simple(k, "COMMIT")) goto fail;
@@ -1637,7 +1646,8 @@ static char *url_strip(const char *url, int *pool_size, const char **bad) {
   return out;
 }
 
-pl_err store_pg_open(const char *url, store **out, pl_detail *d) {
+pl_err store_pg_open(const char *url, const store_open_options *o, store **out,
+                     store_schema *schema, pl_detail *d) {
   int size = 8;
   const char *bad = NULL;
   char *u = url_strip(url, &size, &bad);
@@ -1663,9 +1673,9 @@ pl_err store_pg_open(const char *url, store **out, pl_detail *d) {
   }
   pg_conn *k = pool_take(p);
   pl_err e = conn_open(p, k, d);
-  if (!e) e = migrate(k, d);
+  if (!e) e = migrate(k, o, schema, d);
   pool_give(p, k);
-  if (e) {
+  if (e || o->mode == STORE_SCHEMA_CHECK) {
     pg_close(&p->base);
     return e;
   }

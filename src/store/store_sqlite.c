@@ -1867,30 +1867,76 @@ static const store_ops sq_ops = {
   .agent_unassign_all = sq__agent_unassign_all,
 };
 
-/* Applies the migrations the database has not seen, each in its own transaction. */
-static pl_err migrate(sq_store *q, pl_detail *d) {
+/* One integer of the database (a pragma or a one-value query); -1 when it fails. */
+static int sq_int(sq_store *q, const char *query) {
   sqlite3_stmt *st;
-  int version = 0;
-  if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-    return pl_fail(d, PL_ESTORE, "cannot read schema version: %s", sqlite3_errmsg(q->db));
-  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  int v = -1;
+  if (sqlite3_prepare_v2(q->db, query, -1, &st, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
+  return v;
+}
+
+/* The schema's history: one row per migration, with its contract's K (store.h). Rows
+ * of migrations applied before the table existed have no time. */
+static const char sq_schema_table[] =
+    "CREATE TABLE IF NOT EXISTS parley_schema(version INTEGER PRIMARY KEY,"
+    " applied_at INTEGER, compat INTEGER NOT NULL DEFAULT 0);"
+    "WITH RECURSIVE v(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM v"
+    " WHERE n < (SELECT user_version FROM pragma_user_version))"
+    " INSERT OR IGNORE INTO parley_schema(version) SELECT n FROM v"
+    " WHERE (SELECT user_version FROM pragma_user_version) > 0";
+
+/* Reads the schema's version and compat and plans by o (store.h); applies the plan,
+ * each migration in its own transaction that re-reads the version first (another
+ * process may have applied it meanwhile). Reading takes no lock: a database that is
+ * current is opened without waiting for its writer. */
+static pl_err migrate(sq_store *q, const store_open_options *o, store_schema *out, pl_detail *d) {
   int n = (int)(sizeof store_sqlite_migrations / sizeof store_sqlite_migrations[0]);
-  if (version > n)
-    return pl_fail(d, PL_ESTORE, "database schema version %d is newer than this parley (%d)",
-                   version, n);
-  for (int v = version; v < n; v++) {
-    char *err = NULL;
-    if (exec(q, "BEGIN IMMEDIATE") ||
-        sqlite3_exec(q->db, store_sqlite_migrations[v], NULL, NULL, &err) != SQLITE_OK) {
+  int known = o->known > 0 && o->known < n ? o->known : n;
+  int version = sq_int(q, "PRAGMA user_version");
+  int history = sq_int(q, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'parley_schema'");
+  int compat = history > 0 ? sq_int(q, "SELECT coalesce(max(compat), 0) FROM parley_schema") : 0;
+  if (version < 0 || history < 0 || compat < 0)
+    return pl_fail(d, PL_ESTORE, "cannot read the schema version: %s", sqlite3_errmsg(q->db));
+  pl_err e = store__schema_plan(version, compat, store_sqlite_migrations, known, o->mode, out, d);
+  if (e || o->mode == STORE_SCHEMA_CHECK || (history > 0 && out->target == version)) return e;
+  char *err = NULL;
+  if (exec(q, "BEGIN IMMEDIATE") || sqlite3_exec(q->db, sq_schema_table, NULL, NULL, &err) != SQLITE_OK ||
+      exec(q, "COMMIT")) {
+    pl_fail(d, PL_ESTORE, "cannot keep the schema's history: %s", err ? err : sqlite3_errmsg(q->db));
+    sqlite3_free(err);
+    exec(q, "ROLLBACK");
+    return PL_ESTORE;
+  }
+  for (int v = version; v < out->target; v++) {
+    if (exec(q, "BEGIN IMMEDIATE")) return pl_fail(d, PL_ESTORE, "migration %d: cannot lock the database", v + 1);
+    if (sq_int(q, "PRAGMA user_version") != v) { /* another process went first */
+      exec(q, "ROLLBACK");
+      continue;
+    }
+    sqlite3_stmt *st = NULL;
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+    if (sqlite3_exec(q->db, store_sqlite_migrations[v], NULL, NULL, &err) != SQLITE_OK) {
       pl_fail(d, PL_ESTORE, "migration %d failed: %s", v + 1, err ? err : sqlite3_errmsg(q->db));
       sqlite3_free(err);
       exec(q, "ROLLBACK");
       return PL_ESTORE;
     }
-    char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-    if (exec(q, pragma) || exec(q, "COMMIT")) {
+    if (sqlite3_prepare_v2(q->db,
+                           "INSERT OR REPLACE INTO parley_schema(version, applied_at, compat)"
+                           " VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER), ?2)",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int(st, 1, v + 1) || sqlite3_bind_int(st, 2, store__migration_contract(store_sqlite_migrations[v])) ||
+        sqlite3_step(st) != SQLITE_DONE || exec(q, pragma)) {
+      pl_fail(d, PL_ESTORE, "migration %d could not be recorded: %s", v + 1, sqlite3_errmsg(q->db));
+      sqlite3_finalize(st);
+      exec(q, "ROLLBACK");
+      return PL_ESTORE;
+    }
+    sqlite3_finalize(st);
+    if (exec(q, "COMMIT")) {
       exec(q, "ROLLBACK");
       return pl_fail(d, PL_ESTORE, "migration %d could not commit", v + 1);
     }
@@ -1914,7 +1960,8 @@ static pl_err open_readers(sq_store *q, pl_detail *d) {
   return PL_OK;
 }
 
-pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
+pl_err store_sqlite_open(const char *path, const store_open_options *o, store **out,
+                         store_schema *schema, pl_detail *d) {
   sq_store *q = pl_xcalloc(1, sizeof *q);
   pthread_mutex_init(&q->pool_mu, NULL);
   pthread_cond_init(&q->pool_cv, NULL);
@@ -1928,8 +1975,11 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
   pthread_cond_init(&q->batch_cv, &ca);
   pthread_condattr_destroy(&ca);
   q->wal_fd = -1;
+  /* a check changes nothing, and makes no database where none is */
   int rc = sqlite3_open_v2(path, &q->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                               (o->mode == STORE_SCHEMA_CHECK ? 0 : SQLITE_OPEN_CREATE),
+                           NULL);
   if (rc != SQLITE_OK) {
     pl_fail(d, PL_ESTORE, "cannot open %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "no memory");
     goto fail;
@@ -1941,7 +1991,7 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
    * before they copy it and the database after. */
   /* temp_store=MEMORY keeps the statement and savepoint journals (every caller's
    * transaction is a savepoint of its batch) in memory instead of temporary files. */
-  if (exec(q, "PRAGMA journal_mode = WAL") || exec(q, "PRAGMA synchronous = NORMAL") ||
+  if ((o->mode != STORE_SCHEMA_CHECK && exec(q, "PRAGMA journal_mode = WAL")) || exec(q, "PRAGMA synchronous = NORMAL") ||
       exec(q, "PRAGMA foreign_keys = ON") || exec(q, "PRAGMA temp_store = MEMORY")) {
     pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
     goto fail;
@@ -1955,7 +2005,11 @@ pl_err store_sqlite_open(const char *path, store **out, pl_detail *d) {
       q->wal_path = pl_xstrdup(sqlite3_filename_wal(fn));
     }
   }
-  if (migrate(q, d)) goto fail;
+  if (migrate(q, o, schema, d)) goto fail;
+  if (o->mode == STORE_SCHEMA_CHECK) {
+    sq_close(&q->base);
+    return PL_OK;
+  }
   if (q->db_path && open_readers(q, d)) goto fail;
   *out = &q->base;
   return PL_OK;
