@@ -548,7 +548,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
   if (!e) {
     svc__msg_opts mo = {.kind = ST_KIND_REVIEW_REQUEST, .action = "productReviewAndSellerFeedback",
-                        .critical = false, .proactive = true, .opted_out = false, .marketplace_text = true};
+                        .critical = false, .proactive = true, .opted_out = b.opt_out, .marketplace_text = true};
     svc_send_in sin = {.text = svc__review_text(b.locale, a)};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   }

@@ -140,6 +140,27 @@ static void review_request_day_31(void **state) {
   assert_int_equal(review(f, O1, NULL), PL_EWINDOW);
 }
 
+/* A review request is a non-critical proactive message: an opted-out buyer does not get
+ * it, and the seller sees only "not delivered", as for any other such message; the order's
+ * one request is spent all the same, so trying again tells nothing new either. */
+static void review_request_opted_out(void **state) {
+  fx *f = *state;
+  char t0[32];
+  import(f, "{\"type\":\"order\",\"id\":\"112-0000000-0000004\",\"marketplace\":\"M\",\"seller\":\"S1\",\"buyer\":\"B2\",\"status\":\"delivered\",\"shipped_at\":\"%s\",\"delivered_at\":\"%s\"}",
+         iso(T0, t0), t0);
+  f->now = T0 + 6 * DAY;
+  svc_sent m;
+  assert_int_equal(review(f, "112-0000000-0000004", &m), PL_OK);
+  assert_int_equal(m.msg.kind, ST_KIND_REVIEW_REQUEST);
+  assert_int_equal(m.msg.status, ST_STATUS_NOT_DELIVERED);
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(review(f, "112-0000000-0000004", NULL), PL_EALREADY);
+  /* the buyer who did not opt out gets it */
+  assert_int_equal(review(f, O1, &m), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
+  policy_verdict_free(&m.verdict);
+}
+
 /* Review requests are not replies: the thread still needs its answer. */
 static void review_request_does_not_answer(void **state) {
   fx *f = *state;
@@ -361,6 +382,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(review_request_does_not_answer, setup, teardown),
     cmocka_unit_test_setup_teardown(proactive_window, setup, teardown),
     cmocka_unit_test_setup_teardown(opt_out, setup, teardown),
+    cmocka_unit_test_setup_teardown(review_request_opted_out, setup, teardown),
     cmocka_unit_test_setup_teardown(minor_violations_escalate, setup, teardown),
     cmocka_unit_test_setup_teardown(severe_violation, setup, teardown),
     cmocka_unit_test_setup_teardown(review_by_message_after_request, setup, teardown),
