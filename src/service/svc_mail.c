@@ -62,6 +62,12 @@ static size_t span_to(const char *p, char stop) {
   return e ? (size_t)(e - p) : strlen(p);
 }
 
+/* The local part review requests come from (docs/postfix.md): an address nobody reads,
+ * and the answer mail to it gets, which says where to write instead. */
+#define NOREPLY_LOCAL "no-reply"
+#define NOREPLY_ANSWER \
+  "this address does not take replies: to write to the seller, open your order on the marketplace and write there"
+
 static const char *domain_of(const char *addr) {
   const char *at = strrchr(addr, '@');
   return at ? at + 1 : "parley.invalid";
@@ -366,6 +372,16 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
       b->text = pl_arena_printf(a, "%s%s\n\n-- \nReply to this e-mail to answer %s in thread %s on %s.\n"
                                    "The buyer's address stays private; so does yours.\n",
                                 text, note, by.name, svc_thread_ref(a, t.id), mk.name);
+    } else if (m.kind == ST_KIND_REVIEW_REQUEST) {
+      /* The marketplace's request, sent for the seller from an address nobody reads: an
+       * answer is refused with words that say where to write (svc_mail_receive). */
+      b->rcpt = opened(s, a, by.email_sealed);
+      b->from_name = pl_arena_printf(a, "%s for %s", mk.name, sl.name);
+      b->from_addr = pl_arena_printf(a, NOREPLY_LOCAL "@%s", domain);
+      b->to_addr = balias;
+      b->text = pl_arena_printf(a, "%s\n\n-- \nThis message was sent by %s for %s. This address does not take "
+                                   "replies: to write to the seller, open order %s on %s.\n",
+                                text, mk.name, sl.name, t.order_id ? t.order_id : "", mk.name);
     } else {
       b->rcpt = opened(s, a, by.email_sealed);
       b->from_name = sl.name;
@@ -986,6 +1002,10 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
    * failure report about that message counts. */
   int64_t bounced = in->rcpt ? verp_message(s, in->rcpt) : 0;
   if (bounced) return receive_report(s, in, bounced, a, out, d);
+  /* An answer to a review request: nothing is stored and nothing of parley's is sent; the
+   * refusal's words reach the writer in the MTA's bounce, as every refusal's do. */
+  if (in->rcpt && !strncasecmp(in->rcpt, NOREPLY_LOCAL "@", sizeof NOREPLY_LOCAL))
+    return pl_fail(d, PL_EFORBIDDEN, NOREPLY_ANSWER);
   if (in->automatic || !in->mail_from || !*in->mail_from) return receive_automatic(s, in, a, out, d);
   resolved r;
   pl_err e = resolve(s, in, a, &r, d);

@@ -315,6 +315,48 @@ static void one_message_per_thread(void **state) {
   assert_int_equal(count, 1);
 }
 
+/* A review request comes from the marketplace's no-reply address, for the seller, with no
+ * address to answer into the thread; an answer to it is refused with words that say where
+ * to write, and nothing is stored. */
+static void review_request_from_no_reply(void **state) {
+  fx *f = *state;
+  import(f, "{\"type\":\"order\",\"id\":\"112-4839201-5561099\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"delivered\",\"purchased_at\":\"2026-09-20T10:00:00Z\",\"delivered_at\":\"2026-09-28T10:00:00Z\"}");
+  svc_sent sent;
+  pl_detail d = {0};
+  assert_int_equal(svc_request_review(f->s, &f->agent, "112-4839201-5561099", f->a, &sent, &d), PL_OK);
+  policy_verdict_free(&sent.verdict);
+  svc_outmail *ms;
+  svc_mail_options mo = {0};
+  assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 1);
+  assert_string_equal(ms[0].rcpt, BUYER_REAL);
+  assert_string_equal(ms[0].from_addr, "no-reply@relay.example.com");
+  assert_string_equal(ms[0].from_name, "Example US for Acme Tools");
+  assert_null(ms[0].reply_to);
+  assert_non_null(strstr(ms[0].text, "does not take replies"));
+  assert_non_null(strstr(ms[0].text, "112-4839201-5561099"));
+  char *review_mid = pl_arena_printf(f->a, "<%s>", ms[0].message_id);
+  svc_mail_report(f->s, &mo, &ms[0], SVC_MAIL_SENT, NULL);
+  /* the buyer answers it: refused with the way to write, nothing stored, nothing sent */
+  st_thread_query q = {.order_id = "112-4839201-5561099"};
+  st_thread *ts, t;
+  st_message *m;
+  size_t nt, before, after;
+  int64_t rn;
+  assert_int_equal(svc_thread_list(f->s, &f->agent, &q, f->a, &ts, &nt, &rn, &d), PL_OK);
+  assert_int_equal(nt, 1);
+  assert_int_equal(svc_thread_get(f->s, &f->agent, ts[0].id, f->a, &t, &m, &before, &d), PL_OK);
+  svc_mail_in in = {.mail_from = BUYER_REAL, .rcpt = "No-Reply@relay.example.com", .text = "Can I still return it?",
+                    .in_reply_to = review_mid, .trust_envelope = true};
+  svc_mail_result r;
+  d = (pl_detail){0};
+  assert_int_equal(svc_mail_receive(f->s, &in, f->a, &r, &d), PL_EFORBIDDEN);
+  assert_non_null(strstr(d.msg, "does not take replies"));
+  assert_int_equal(r.message_id, 0);
+  assert_int_equal(svc_thread_get(f->s, &f->agent, ts[0].id, f->a, &t, &m, &after, &d), PL_OK);
+  assert_int_equal(after, before);
+  assert_int_equal(svc_mail_claim(f->s, &mo, 16, f->a, &ms), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(outbox_claim_and_report, setup, teardown),
@@ -322,6 +364,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(automatic_mail, setup, teardown),
       cmocka_unit_test_setup_teardown(quoted_findings, setup, teardown),
       cmocka_unit_test_setup_teardown(one_message_per_thread, setup, teardown),
+      cmocka_unit_test_setup_teardown(review_request_from_no_reply, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
