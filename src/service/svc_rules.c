@@ -79,6 +79,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   if (r->response_hours < 1) r->response_hours = 24;
   json_t *mb = json_object_get(j, "mask_buyer_contacts");
   if (json_is_boolean(mb)) r->mask_buyer_contacts = json_is_true(mb);
+  mb = json_object_get(j, "rules_auto_send");
+  if (json_is_boolean(mb)) r->rules_auto_send = json_is_true(mb);
   json_t *v = json_object_get(j, "rate_per_second");
   if (json_is_number(v) && json_number_value(v) > 0) r->rate_per_second = json_number_value(v);
   v = json_object_get(j, "rate_burst");

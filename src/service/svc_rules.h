@@ -23,6 +23,8 @@ typedef struct {
   double crt_warning_percent;    /* CRT at or above: warning; below: at risk (80) */
   double over_flag_rate;         /* no-response-needed share over 30 days shown to the operator (0.20) */
   bool mask_buyer_contacts;      /* the seller sees a buyer's phone numbers and addresses masked (true) */
+  bool rules_auto_send;          /* sellers' rules may send a template without an agent's approval,
+                                  * as an automatic reply that answers nothing (false) */
   /* Limits of every party (docs/rules.md, "Limits"); 0 = no limit. */
   int64_t buyer_messages_per_minute;   /* buyer messages, thread starts included (30) */
   int64_t buyer_messages_per_day;      /* (500) */

@@ -1007,6 +1007,33 @@ static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a
   return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)id);
 }
 
+/* A rule fills its template with no one there to give a missing value: every placeholder
+ * of every variant of the template (its stored body) must be one the thread fills by
+ * itself (the order, the buyer's name, the product) or be in the action's values.
+ * PL_EMISSING names the first that is neither. */
+static pl_err rule_values_cover(const char *template_body, json_t *vals, const char *ref, pl_arena *a,
+                                pl_detail *d) {
+  static const char *const by_itself[] = {"ORDER_ID", "BUYER_NAME", "PRODUCT_NAME", NULL};
+  json_t *tpl = json_loads(template_body, 0, NULL);
+  const char *lang;
+  json_t *v;
+  pl_err e = PL_OK;
+  json_object_foreach(json_object_get(tpl, "variants"), lang, v) {
+    for (const char *q = strchr(json_string_value(v) ? json_string_value(v) : "", '['); q && !e; q = strchr(q + 1, '[')) {
+      size_t n = strspn(q + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+      char *ph = pl_arena_strndup(a, q + 1, n);
+      if (n && q[1 + n] == ']' && in_list(placeholders, ph) && !in_list(by_itself, ph) &&
+          !value_of(vals, ph, a))
+        e = pl_fail(d, PL_EMISSING, "template %s needs [%s] (variant '%s'), which a rule cannot ask anyone for: "
+                                    "give values.%s in the propose action",
+                    ref, ph, lang, ph);
+    }
+    if (e) break;
+  }
+  json_decref(tpl);
+  return e;
+}
+
 static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, pl_detail *d) {
   if (!json_is_object(body)) return pl_fail(d, PL_EINVAL, "a rule is a JSON object");
   json_t *name = json_object_get(body, "name"), *cond = json_object_get(body, "conditions");
@@ -1060,6 +1087,7 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
         if (vs && (e = svc__clean_text("a value", &vs, a, NULL, d))) return e;
         if (vs && vs != json_string_value(vv)) json_string_set(vv, vs);
       }
+      if ((e = rule_values_cover(doc.body, vals, svc_team_ref(a, "TPL", tid), a, d))) return e;
       proposes = true;
     } else {
       return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
@@ -1069,6 +1097,17 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   if ((as && !json_is_boolean(as)) || (en && !json_is_boolean(en)))
     return pl_fail(d, PL_ETYPE, "auto_send and enabled are true or false");
   if (json_is_true(as) && !proposes) return pl_fail(d, PL_EINVAL, "auto_send needs a propose action");
+  if (json_is_true(as)) {
+    /* Replies wait for an agent's approval; a marketplace may let rules send templates by
+     * themselves, as automatic replies that never count as an answer (docs/team.md). */
+    st_seller sl;
+    svc_rules r;
+    if ((e = s->st->ops->seller_get(s->st, seller, a, &sl)) || (e = svc__rules_for(s, sl.marketplace_id, a, &r)))
+      return e;
+    if (!r.rules_auto_send)
+      return pl_fail(d, PL_EFORBIDDEN, "this marketplace does not let rules send without an agent's approval "
+                                       "(auto_send); the rule may propose replies for approval");
+  }
   return PL_OK;
 }
 
@@ -1263,6 +1302,21 @@ static pl_err log_firing(svc *s, const st_thread *t, const st_message *m, int64_
   return s->st->ops->team_doc_put(s->st, &doc);
 }
 
+/* A rule that failed to act says so where its owner looks (GET /v1/rules, the rules page):
+ * the last failure and how many there were since the rule was last saved; saving it
+ * again (a fix) clears them. body is the rule's parsed body, changed here. */
+static pl_err rule_failed(svc *s, st_team_doc *rule, json_t *body, const st_message *m, const char *outcome,
+                          pl_time now, pl_arena *a) {
+  char at[32];
+  json_int_t n = json_integer_value(json_object_get(body, "failures"));
+  json_object_set_new(body, "failures", json_integer(n + 1));
+  json_object_set_new(body, "last_failure", json_pack("{s:s,s:s,s:s}", "at", pl_time_format(now, at), "message",
+                                                      svc_message_ref(a, m->id), "reason", outcome));
+  rule->body = dump(body, a);
+  rule->updated_at = now;
+  return s->st->ops->team_doc_put(s->st, rule);
+}
+
 /* A proposed reply: waits for an agent unless the rule sends it by itself and the text
  * passes the policy as it stands. Returns the outcome for the log. */
 static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, bool auto_send, json_t *act,
@@ -1294,7 +1348,11 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   }
   const char *ref = svc_team_ref(a, "PR", doc.id);
   *outcome = pl_arena_printf(a, "proposed %s, waiting for approval", ref);
-  if (auto_send) {
+  svc_rules mr;
+  bool allowed = auto_send && !svc__rules_for(s, t->marketplace_id, a, &mr) && mr.rules_auto_send;
+  if (auto_send && !allowed) {
+    *outcome = pl_arena_printf(a, "proposed %s, waiting for approval (the marketplace no longer lets rules send by themselves)", ref);
+  } else if (auto_send) {
     policy_config *cfg;
     const char *const *allow;
     policy_verdict v = {0};
@@ -1307,7 +1365,8 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
     if (clean && !svc__check_quota(s, t->seller_id, a, &d)) {
       svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = "owner",
                        .marketplace_id = t->marketplace_id, .name = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rule))};
-      svc_send_in in = {.text = text};
+      /* an automatic reply: the buyer's message still waits for its answer (the clock) */
+      svc_send_in in = {.text = text, .auto_reply = true};
       svc_sent sent;
       e = svc__add_message(s, &rc, t, &in, NULL, a, &sent, &d);
       policy_verdict_free(&sent.verdict);
@@ -1390,6 +1449,7 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
         e = PL_OK;
       }
       if (!e) e = log_firing(s, t, m, rules[k].id, type, outcome, a);
+      if (!e && !strncmp(outcome, "failed", 6)) e = rule_failed(s, &rules[k], r, m, outcome, now, a);
       if (e) break;
     }
     json_decref(r);

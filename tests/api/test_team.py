@@ -18,7 +18,8 @@ EXTRA = [
 
 
 class Team(ServerCase):
-    fixture_kw = {"settings": FAST, "extra_lines": EXTRA}
+    # rules_auto_send: this marketplace lets rules send templates by themselves
+    fixture_kw = {"settings": dict(FAST, rules_auto_send=True), "extra_lines": EXTRA}
 
     @classmethod
     def setUpClass(cls):
@@ -308,6 +309,9 @@ class Team(ServerCase):
             th = self.srv.get("/v1/threads/" + t["id"], self.fx.owner).json
             self.assertEqual([x["from"] for x in th["messages"]], ["buyer", "seller"])
             self.assertIsNotNone(th["thread"]["assignee_id"])
+            # an automatic reply: the buyer's question still waits for its answer
+            self.assertEqual(th["messages"][1]["kind"], "auto_reply")
+            self.assertEqual(th["thread"]["state"], "response_needed")
             # another topic: no firing
             _, t2, _ = self.thread(self.fx.b1, text="zebrafish?", topic="other")
             msgs = self.srv.get("/v1/threads/" + t2["id"], self.fx.owner).json["messages"]

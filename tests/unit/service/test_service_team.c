@@ -277,6 +277,74 @@ static void rule_proposal_waits_for_approval(void **state) {
   json_decref(out);
 }
 
+/* A rule fills its template with nobody there to give a missing value: a placeholder the
+ * thread cannot fill by itself must be in the action's values when the rule is saved. */
+static void rule_needs_every_value_at_save(void **state) {
+  fx *f = *state;
+  json_t *list = install(f);
+  int64_t dmg = template_of(list, "damaged_item"); /* "... within [TIMEFRAME] ..." */
+  json_decref(list);
+  json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s}]}", "name", "Damaged", "conditions", "words", "kaputt",
+                           "actions", "type", "propose", "template_id", svc_team_ref(f->a, "TPL", dmg));
+  json_t *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_EMISSING);
+  assert_non_null(strstr(d.msg, "[TIMEFRAME]"));
+  assert_non_null(strstr(d.msg, "values.TIMEFRAME"));
+  json_object_set_new(json_array_get(json_object_get(rule, "actions"), 0), "values",
+                      json_pack("{s:s}", "TIMEFRAME", "2 days"));
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  /* sending by itself needs the marketplace's leave (rules_auto_send), which M does not give */
+  json_object_set_new(rule, "auto_send", json_true());
+  d = (pl_detail){0};
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_EFORBIDDEN);
+  assert_non_null(strstr(d.msg, "approval"));
+  json_decref(rule);
+}
+
+/* A rule that fails at a firing tells its owner: GET /v1/rules shows the last failure and
+ * the count, until the rule is saved again. */
+static void failing_rule_tells_its_owner(void **state) {
+  fx *f = *state;
+  json_t *body = json_pack("{s:s,s:s,s:{s:s}}", "name", "Ack", "purpose", "other", "variants", "en",
+                           "About order [ORDER_ID]: we are looking into it.");
+  json_t *out;
+  policy_verdict v;
+  const char *lang;
+  pl_detail d = {0};
+  if (svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d)) fail_msg("template refused: %s", d.msg);
+  json_decref(body);
+  json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:O}]}", "name", "Colours", "conditions", "words", "colour",
+                           "actions", "type", "propose", "template_id", json_object_get(out, "id"));
+  json_decref(out);
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK); /* ORDER_ID fills itself */
+  json_decref(out);
+  /* a product question has no order: the firing fails */
+  st_thread t;
+  svc_sent m;
+  svc_start_in in = {.asin = "B0C1234567", .seller_id = "S1", .topic = "product_specifications",
+                     .text = "Which colour is the case?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(svc_rule_list(f->s, &f->owner, f->a, &out, &d), PL_OK);
+  json_t *r = json_array_get(out, 0);
+  assert_int_equal(json_integer_value(json_object_get(r, "failures")), 1);
+  json_t *lf = json_object_get(r, "last_failure");
+  assert_non_null(strstr(json_string_value(json_object_get(lf, "reason")), "[ORDER_ID]"));
+  assert_string_equal(json_string_value(json_object_get(lf, "message")), svc_message_ref(f->a, m.msg.id));
+  char *id = pl_arena_strdup(f->a, json_string_value(json_object_get(r, "id")));
+  json_decref(out);
+  /* saved again: cleared */
+  int64_t rid;
+  assert_true(svc_team_parse_ref(id, "R", &rid));
+  assert_int_equal(svc_rule_put(f->s, &f->owner, rid, rule, f->a, &out, &d), PL_OK);
+  assert_null(json_object_get(out, "last_failure"));
+  assert_null(json_object_get(out, "failures"));
+  json_decref(out);
+  json_decref(rule);
+}
+
 /* The lock expires two minutes after the last heartbeat; a reply after an unseen buyer
  * message is refused unless confirmed. */
 static void lock_expiry_and_conflict(void **state) {
@@ -383,6 +451,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(render_is_capped, setup, teardown),
     cmocka_unit_test_setup_teardown(rule_actions_keep_their_fields_only, setup, teardown),
       cmocka_unit_test_setup_teardown(rule_proposal_waits_for_approval, setup, teardown),
+    cmocka_unit_test_setup_teardown(rule_needs_every_value_at_save, setup, teardown),
+    cmocka_unit_test_setup_teardown(failing_rule_tells_its_owner, setup, teardown),
     cmocka_unit_test_setup_teardown(lock_expiry_and_conflict, setup, teardown),
     cmocka_unit_test_setup_teardown(audit_sample_reproducible, setup, teardown),
     cmocka_unit_test_setup_teardown(round_robin, setup, teardown),
