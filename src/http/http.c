@@ -61,6 +61,7 @@ unsigned http_status_for(pl_err e) {
   case PL_EUNREADABLE:
   case PL_EPOLICY:
   case PL_ERENDERLONG:
+  case PL_EPURPOSE:
   case PL_EIDEMREUSED: return 422;
   case PL_ERATELIMIT:
   case PL_ESTREAMS:

@@ -28,7 +28,7 @@ static const struct {
     {PL_EEXIST, 400, "InvalidInput"},     {PL_ECONFLICT, 400, "InvalidInput"},
     {PL_EUNREADABLE, 400, "InvalidInput"}, {PL_ECONTROL, 400, "InvalidInput"},
     /* a message the policy refuses: the request's text is what is wrong */
-    {PL_EPOLICY, 400, "InvalidInput"},
+    {PL_EPOLICY, 400, "InvalidInput"},    {PL_EPURPOSE, 400, "InvalidInput"},
     /* Amazon answers 403 Unauthorized for a missing or expired token and for an action
      * the order does not allow; the message says which. */
     {PL_EUNAUTH, 403, "Unauthorized"},    {PL_EFORBIDDEN, 403, "Unauthorized"},

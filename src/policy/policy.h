@@ -77,4 +77,21 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
                          size_t len, policy_verdict *out);
 void policy_verdict_free(policy_verdict *v);
 
+/* ---- proactive messages (policy_purpose.c; docs/rules.md "Proactive messages") -------- */
+
+/* What a message that starts a conversation is for, among the purposes the marketplace
+ * forbids: none of them (the message may have a purpose of its own), a shipping
+ * confirmation, a thank-you or an offer of help. */
+typedef enum {
+  POLICY_PURPOSE_NONE = 0,
+  POLICY_PURPOSE_SHIPPING_CONFIRMATION,
+  POLICY_PURPOSE_THANK_YOU,
+  POLICY_PURPOSE_HELP_OFFER,
+} policy_purpose;
+
+/* The forbidden purpose of text (UTF-8, len bytes), or POLICY_PURPOSE_NONE. */
+policy_purpose policy_proactive_purpose(const char *text, size_t len);
+/* Why a message of that purpose may not start a conversation (static), NULL for NONE. */
+const char *policy_purpose_reason(policy_purpose p);
+
 #endif

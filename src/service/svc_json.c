@@ -4,6 +4,7 @@
 
 #include "extract/extract.h"
 #include "service/svc_int.h"
+#include "service/svc_team.h"
 #include "util/pl_ref.h"
 
 static json_t *time_or_null(pl_time t) {
@@ -152,8 +153,14 @@ json_t *svc_json_meta(void) {
     json_array_append_new(cats, json_pack("{s:s,s:s,s:s}", "id", pc[i].name, "label", pc[i].label, "hint", pc[i].hint));
   json_t *exts = json_array();
   for (size_t i = 0; extract_extension(i); i++) json_array_append_new(exts, json_string(extract_extension(i)));
-  return json_pack("{s:o,s:o,s:{s:i,s:i,s:I,s:o},s:i}", "topics", topics, "policy_categories", cats, "limits",
-                   "text_chars", SVC_MAX_TEXT_CHARS, "attachments_per_message", SVC_MAX_ATTACHMENTS,
-                   "attachment_bytes", (json_int_t)SVC_ATTACHMENT_MAX_BYTES, "attachment_extensions", exts,
-                   "response_window_s", SVC_RESPONSE_WINDOW);
+  json_t *purposes = json_array();
+  const char *pid, *plabel;
+  bool crit;
+  for (size_t i = 0; (pid = svc_template_purpose(i, &plabel, &crit)); i++)
+    json_array_append_new(purposes, json_pack("{s:s,s:s,s:b}", "id", pid, "label", plabel, "may_be_critical", crit));
+  return json_pack("{s:o,s:o,s:o,s:{s:i,s:i,s:I,s:o},s:i}", "topics", topics, "policy_categories", cats,
+                   "template_purposes", purposes, "limits", "text_chars", SVC_MAX_TEXT_CHARS,
+                   "attachments_per_message", SVC_MAX_ATTACHMENTS, "attachment_bytes",
+                   (json_int_t)SVC_ATTACHMENT_MAX_BYTES, "attachment_extensions", exts, "response_window_s",
+                   SVC_RESPONSE_WINDOW);
 }

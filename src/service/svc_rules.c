@@ -472,6 +472,11 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   }
   if (!e) e = order_thread(s, &o, now, a, &t, d);
   bool proactive = !e && t.last_buyer_at == 0;
+  if (!e && proactive && text && *text) {
+    /* a conversation starts only for the order's sake (docs/rules.md "Proactive messages") */
+    policy_purpose pp = policy_proactive_purpose(text, strlen(text));
+    if (pp) e = pl_fail(d, PL_EPURPOSE, "a message that starts a conversation may not be %s", policy_purpose_reason(pp));
+  }
   if (!e && proactive) e = check_restriction(s, c->seller_id, a, d);
   if (!e) e = svc__check_quota(s, c->seller_id, a, d);
   if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);

@@ -21,6 +21,10 @@
 static const char *const purposes[] = {"shipped", "delay", "return_authorised", "refund_processed",
                                        "product_question", "damaged_item",
                                        "custom_order_confirmation", "other", NULL};
+static const char *const purpose_labels[] = {"Order shipped", "Shipping delay", "Return authorised", "Refund processed",
+                                             "Product question", "Damaged item", "Custom order confirmation",
+                                             "Other", NULL};
+_Static_assert(sizeof purposes == sizeof purpose_labels, "a label for every template purpose");
 static const char *const placeholders[] = {"ORDER_ID", "BUYER_NAME", "TRACKING", "DATE", "AMOUNT",
                                            "PRODUCT_NAME", "TIMEFRAME", "ADDRESS", NULL};
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
@@ -33,14 +37,25 @@ static bool in_list(const char *const *list, const char *v) {
 
 /* Only the purposes that complete the order may be critical (delivered despite an
  * opt-out), as only those message actions are. */
+/* Critical: needed for the order to be completed, so delivered despite an opt-out. A
+ * shipping confirmation is not: the marketplace sends its own. */
 static bool purpose_may_be_critical(const char *p) {
-  return !strcmp(p, "custom_order_confirmation") || !strcmp(p, "shipped") || !strcmp(p, "delay");
+  return !strcmp(p, "custom_order_confirmation") || !strcmp(p, "delay");
 }
 
-/* The message action a proactive template message goes out under. */
+const char *svc_template_purpose(size_t i, const char **label, bool *may_be_critical) {
+  if (i >= sizeof purposes / sizeof purposes[0] - 1) return NULL;
+  *label = purpose_labels[i];
+  *may_be_critical = purpose_may_be_critical(purposes[i]);
+  return purposes[i];
+}
+
+/* The message action a proactive template message goes out under; NULL when a template of
+ * that purpose only answers a buyer (a shipping confirmation never starts a conversation:
+ * docs/rules.md "Proactive messages"). */
 static const char *purpose_action(const char *p) {
   if (!strcmp(p, "custom_order_confirmation")) return "confirmCustomizationDetails";
-  if (!strcmp(p, "shipped") || !strcmp(p, "delay")) return "confirmDeliveryDetails";
+  if (!strcmp(p, "delay")) return "confirmDeliveryDetails";
   if (!strcmp(p, "return_authorised") || !strcmp(p, "refund_processed") || !strcmp(p, "damaged_item"))
     return "unexpectedProblem";
   return NULL;
@@ -370,7 +385,7 @@ static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
   bool critical = json_is_true(crit);
   if (critical && !purpose_may_be_critical(p))
-    return pl_fail(d, PL_EINVAL, "only templates that complete the order (shipped, delay, custom_order_confirmation) may be critical");
+    return pl_fail(d, PL_EINVAL, "only templates that complete the order (delay, custom_order_confirmation) may be critical");
   if (json_object_size(variants) == 0) return pl_fail(d, PL_EMISSING, "a template needs at least one variant");
   const char *lang;
   json_t *v;
@@ -619,6 +634,9 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
   const char *purpose = pl_arena_strdup(a, json_string_value(json_object_get(tpl, "purpose")) ?: "other");
   bool critical = json_is_true(json_object_get(tpl, "critical"));
   const char *action = purpose_action(purpose);
+  if (!action && !strcmp(purpose, "shipped"))
+    return pl_fail(d, PL_EPURPOSE, "a message that starts a conversation may not be %s",
+                   policy_purpose_reason(POLICY_PURPOSE_SHIPPING_CONFIRMATION));
   if (!action)
     return pl_fail(d, PL_EACTION, "a %s template answers a buyer; it cannot start a conversation", purpose);
   svc_action_in in = {.text = text};

@@ -105,4 +105,8 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
 pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int n, uint64_t seed,
                         int64_t until, pl_arena *a, json_t **out, pl_detail *d);
 
+/* Template purpose i (0, 1, ... until NULL), with its label and whether a template of it
+ * may be critical (GET /v1/meta). */
+const char *svc_template_purpose(size_t i, const char **label, bool *may_be_critical);
+
 #endif

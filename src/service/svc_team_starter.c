@@ -3,7 +3,7 @@
 #include "service/svc_team.h"
 
 const svc_starter_template svc_starter_templates[] = {
-  {"Order shipped", "shipped", true,
+  {"Order shipped", "shipped", false,
    "Hello [BUYER_NAME], your order [ORDER_ID] has shipped. The tracking number is [TRACKING]. Thank you for your order.",
    "Hola [BUYER_NAME], tu pedido [ORDER_ID] ha sido enviado. El número de seguimiento es [TRACKING]. Gracias por tu pedido.",
    "Hallo [BUYER_NAME], Ihre Bestellung [ORDER_ID] wurde versandt. Die Sendungsnummer lautet [TRACKING]. Vielen Dank für Ihre Bestellung.",

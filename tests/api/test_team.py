@@ -114,10 +114,10 @@ class Team(ServerCase):
         self.assertError(r, 404, "not_found")
 
     def test_proactive_template_follows_marketplace_rules(self):
-        tpl = self.starter["shipped"]["id"]
+        tpl = self.starter["delay"]["id"]
         oid = self.new_order(status="delivered")
         # delivered already: confirmDeliveryDetails is only before delivery
-        r = self.srv.post("/v1/orders/%s/template-messages" % oid, {"template_id": tpl, "values": {"TRACKING": "T1"}},
+        r = self.srv.post("/v1/orders/%s/template-messages" % oid, {"template_id": tpl, "values": {"TIMEFRAME": "3 days"}},
                           self.fx.agent)
         self.assertError(r, 403, "action_unavailable")
         oid = "116-0000001-0000001"
@@ -125,7 +125,16 @@ class Team(ServerCase):
         del body["type"], body["id"], body["delivered_at"]
         body["shipped_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # within the window
         self.assertEqual(self.srv.put("/v1/orders/" + oid, body, self.fx.operator).status, 201)
-        r = self.srv.post("/v1/orders/%s/template-messages" % oid, {"template_id": tpl, "values": {"TRACKING": "T1"}},
+        # a shipping confirmation never starts a conversation: the marketplace sends its own
+        r = self.srv.post("/v1/orders/%s/template-messages" % oid,
+                          {"template_id": self.starter["shipped"]["id"], "values": {"TRACKING": "T1"}}, self.fx.agent)
+        self.assertError(r, 422, "prohibited_purpose")
+        self.assertIn("shipping confirmation", r.json["error"]["message"])
+        # nor does one written by hand, as any message action
+        r = self.srv.post("/v1/orders/%s/actions/confirmDeliveryDetails" % oid,
+                          {"text": "Your order has shipped! Tracking 1Z999."}, self.fx.agent)
+        self.assertError(r, 422, "prohibited_purpose")
+        r = self.srv.post("/v1/orders/%s/template-messages" % oid, {"template_id": tpl, "values": {"TIMEFRAME": "3 days"}},
                           self.fx.agent)
         self.assertEqual(r.status, 201, r)
         self.assertTrue(r.json["message"]["proactive"])

@@ -1,4 +1,4 @@
-// meta.js - what the server enforces, read once from GET /v1/meta (docs/api.md): topics, the policy's categories in words, the limits on text and attachments.
+// meta.js - what the server enforces, read once from GET /v1/meta (docs/api.md): topics, the policy's categories in words, template purposes, the limits on text and attachments.
 import { get } from './api.js';
 
 let meta = null;
@@ -21,6 +21,11 @@ export function topics(kind) {
 /** A policy category's words {id, label, hint}, or undefined. */
 export function policyCategory(id) {
   return meta ? meta.policy_categories.find((c) => c.id === id) : undefined;
+}
+
+/** The purposes of a template as {id, label, may_be_critical}, in the server's order. */
+export function templatePurposes() {
+  return meta ? meta.template_purposes : [];
 }
 
 /** The limits on text and attachments: text_chars, attachments_per_message, attachment_bytes, attachment_extensions. */

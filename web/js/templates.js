@@ -4,18 +4,8 @@ import { errorBox } from './errors.js';
 import { get, post, api } from './api.js';
 import { categoryLabel } from './policy.js';
 import { findingsList, highlighted } from './compose.js';
+import { templatePurposes } from './meta.js';
 
-export const PURPOSES = [
-  ['shipped', 'Order shipped'],
-  ['delay', 'Shipping delay'],
-  ['return_authorised', 'Return authorised'],
-  ['refund_processed', 'Refund processed'],
-  ['product_question', 'Product question'],
-  ['damaged_item', 'Damaged item'],
-  ['custom_order_confirmation', 'Custom order confirmation'],
-  ['other', 'Other'],
-];
-const CRITICAL_OK = ['shipped', 'delay', 'custom_order_confirmation'];
 export const LANGUAGES = [['en', 'English'], ['de', 'German'], ['es', 'Spanish'], ['fr', 'French'], ['it', 'Italian']];
 
 /** Fields for the placeholders a seller fills; ORDER_ID always comes from the thread. */
@@ -36,8 +26,8 @@ export function optionLabel(t) {
 }
 
 export function purposeLabel(p) {
-  const x = PURPOSES.find(([k]) => k === p);
-  return x ? x[1] : p;
+  const x = templatePurposes().find((t) => t.id === p);
+  return x ? x.label : p;
 }
 function languageLabel(l) {
   const x = LANGUAGES.find(([k]) => k === l);
@@ -217,7 +207,7 @@ export async function renderTemplates(el, ctx) {
   function edit(t) {
     const fid = uniqueId('tplf');
     const name = h('input', { id: `${fid}-name`, name: 'name', required: true, value: t ? t.name : '' });
-    const purpose = h('select', { id: `${fid}-purpose`, name: 'purpose' }, PURPOSES.map(([k, l]) => h('option', { value: k, selected: t ? t.purpose === k : k === 'other' }, l)));
+    const purpose = h('select', { id: `${fid}-purpose`, name: 'purpose' }, templatePurposes().map((x) => h('option', { value: x.id, selected: t ? t.purpose === x.id : x.id === 'other' }, x.label)));
     const critical = h('input', { type: 'checkbox', id: `${fid}-critical`, checked: Boolean(t && t.critical) });
     const texts = new Map();
     const langFields = LANGUAGES.map(([code, label]) => {
@@ -236,7 +226,10 @@ export async function renderTemplates(el, ctx) {
       for (const [code, ta] of texts) if (ta.value.trim()) variants[code] = ta.value.trim();
       if (!name.value.trim()) return error.show('Give the template a name.', name);
       if (!Object.keys(variants).length) return error.show('Write the text in at least one language.', texts.get('en'));
-      if (critical.checked && !CRITICAL_OK.includes(purpose.value)) return error.show('Only shipped, delay and custom order confirmation templates may be critical.', critical);
+      if (critical.checked && !templatePurposes().some((x) => x.id === purpose.value && x.may_be_critical)) {
+        const ok = templatePurposes().filter((x) => x.may_be_critical).map((x) => x.label.toLowerCase()).join(', ');
+        return error.show(`Only templates that complete the order may be critical: ${ok}.`, critical);
+      }
       save.disabled = true;
       await error.run(async () => {
         const body = { name: name.value.trim(), purpose: purpose.value, critical: critical.checked, variants };
