@@ -227,6 +227,13 @@ void http__threads_list(http_req *r, char **arg) {
     http__error(r, PL_EINVAL, "filter must be response_needed, unanswered, sent, all or archived");
     return;
   }
+  /* sort: due (the least time left first) is the default of response_needed */
+  const char *sort = query(r, "sort");
+  if (sort && strcmp(sort, "due") && strcmp(sort, "newest")) {
+    http__error(r, PL_EINVAL, "sort must be due or newest");
+    return;
+  }
+  q.sort_due = sort ? !strcmp(sort, "due") : q.filter == ST_FILTER_RESPONSE_NEEDED;
   q.order_id = query(r, "order_id");
   q.asin = query(r, "asin");
   q.buyer_alias = query(r, "alias");
@@ -270,7 +277,7 @@ void http__threads_list(http_req *r, char **arg) {
   json_object_set_new(j, "threads", arr);
   if (n == (size_t)q.limit) /* the service set its default */
     json_object_set_new(j, "next_cursor", json_string(pl_arena_printf(r->a, "%lld.%lld",
-        (long long)ts[n - 1].last_message_at, (long long)ts[n - 1].id)));
+        (long long)(q.sort_due ? ts[n - 1].response_due_at : ts[n - 1].last_message_at), (long long)ts[n - 1].id)));
   else
     json_object_set_new(j, "next_cursor", json_null());
   if (rn >= 0) json_object_set_new(j, "response_needed_count", json_integer(rn));

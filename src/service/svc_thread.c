@@ -660,6 +660,11 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
   }
   if (q->fts && strlen(q->fts) > SVC_MAX_SEARCH_BYTES)
     return pl_fail(d, PL_EINVAL, "q is at most %d characters", SVC_MAX_SEARCH_BYTES);
+  /* The least time left first: the seller's threads waiting for a response, each with a
+   * due time. Every other list, and the operator's, is newest first. */
+  if (q->sort_due && q->filter != ST_FILTER_RESPONSE_NEEDED)
+    return pl_fail(d, PL_EINVAL, "sort=due is for the response_needed filter");
+  if (c->kind != ST_PRINCIPAL_AGENT) q->sort_due = false;
   if (q->limit <= 0) q->limit = 25;
   if (q->limit > 100) return pl_fail(d, PL_EINVAL, "limit must be an integer from 1 to 100");
   pl_err e = svc__begin(s, false, d);

@@ -277,6 +277,10 @@ typedef struct {
   /* fts searches buyer messages in the seller's index (their text with the buyer's
    * contact details masked), seller messages in the full one */
   bool fts_masked;
+  /* a seller's threads by response_due_at, the least time left first (the cursor is then
+   * a due time), instead of the newest first; for ST_FILTER_RESPONSE_NEEDED, where every
+   * thread has a due time */
+  bool sort_due;
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and

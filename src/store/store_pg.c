@@ -37,7 +37,7 @@ enum {
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
-  Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
+  Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
   Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
@@ -68,7 +68,7 @@ enum {
 /* The inbox query's conditions, shared by the three scopes, ordered by `at`, as in
  * store_sqlite.c. The search text goes to plainto_tsquery, which accepts any input: user
  * text is never parsed as query syntax and never makes the statement fail. */
-#define THREAD_LIST_WHERE(at)                                                                 \
+#define THREAD_LIST_WHERE_BY(at, cmp, dir)                                                                 \
   " AND CASE $2::int WHEN 0 THEN ($9::int = 1 OR NOT t.archived)"                         \
   "  WHEN 1 THEN NOT t.archived AND t.needs_response > 0"                                   \
   "  WHEN 2 THEN NOT t.archived AND t.waiting > 0"                                          \
@@ -88,15 +88,17 @@ enum {
   "           OR s.status = 'delivered'))))"                                              \
   "      OR ($13::int = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"          \
   "      WHERE ss.tsv @@ plainto_tsquery('parley_text'::regconfig, $6))))"                 \
-  " AND ($7::bigint = 0 OR " at " < $7"                                               \
-  "      OR (" at " = $7 AND t.id < $8::bigint))"                                       \
+  " AND ($7::bigint = 0 OR " at " " cmp " $7"                                          \
+  "      OR (" at " = $7 AND t.id " cmp " $8::bigint))"                                  \
   " AND ($11::bigint = 0 OR ($11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"         \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                               \
   "      OR ($11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                              \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = $11)))"                             \
   " AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id" \
   "      AND strpos(tt.tags, ',' || $12 || ',') > 0))"                                       \
-  " ORDER BY " at " DESC, t.id DESC LIMIT $10"
+  " ORDER BY " at " " dir ", t.id " dir " LIMIT $10"
+/* Newest first; or, for a seller's "response needed", the least time left first. */
+#define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -165,6 +167,8 @@ static const char *const sql[Q__COUNT] = {
                       " last_seller_id = $15 WHERE id = $1 AND seller_id = $2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                            THREAD_LIST_WHERE("t.last_message_at"),
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+                               THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
@@ -963,7 +967,7 @@ static const char *fts_text(const char *in) {
 static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, st_thread **out,
                              size_t *n) {
   CONN(s);
-  int which = qr->seller_id ? Q_THREAD_LIST_SELLER
+  int which = qr->seller_id ? (qr->sort_due ? Q_THREAD_LIST_SELLER_DUE : Q_THREAD_LIST_SELLER)
               : qr->buyer_id ? Q_THREAD_LIST_BUYER
                              : Q_THREAD_LIST_ALL;
   int limit = qr->limit > 0 ? qr->limit : 25;

@@ -24,7 +24,7 @@ enum {
   Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
-  Q_THREAD_LIST_SELLER, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
+  Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_FTS, Q_MSG_SELLER_PENDING, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
@@ -52,7 +52,7 @@ enum {
  * message, or for a buyer the last message the buyer can see (the team's notes and refused
  * messages do not move a thread in a buyer's list). Every value is bound. A buyer's "all"
  * (?9 = 1) includes the threads the seller archived: archiving is the seller's. */
-#define THREAD_LIST_WHERE(at)                                                                \
+#define THREAD_LIST_WHERE_BY(at, cmp, dir)                                                                \
   " AND CASE ?2 WHEN 0 THEN (?9 = 1 OR t.archived = 0)"                                  \
   "  WHEN 1 THEN t.archived = 0 AND t.needs_response > 0"                                  \
   "  WHEN 2 THEN t.archived = 0 AND t.waiting > 0"                                         \
@@ -73,14 +73,16 @@ enum {
   "      OR (?13 = 1 AND t.id IN (SELECT ss.thread_id FROM seller_search ss"              \
   "      WHERE ss.message_id IN (SELECT rowid FROM seller_search_fts"                     \
   "      WHERE seller_search_fts MATCH ?6))))"                                            \
-  " AND (?7 = 0 OR " at " < ?7 OR (" at " = ?7 AND t.id < ?8))"                  \
+  " AND (?7 = 0 OR " at " " cmp " ?7 OR (" at " = ?7 AND t.id " cmp " ?8))"      \
   " AND (?11 = 0 OR (?11 = -1 AND NOT EXISTS (SELECT 1 FROM thread_team tt"               \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id <> 0))"                             \
   "      OR (?11 > 0 AND EXISTS (SELECT 1 FROM thread_team tt"                            \
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = ?11)))"                           \
   " AND (?12 IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id"    \
   "      AND instr(tt.tags, ',' || ?12 || ',') > 0))"                                      \
-  " ORDER BY " at " DESC, t.id DESC LIMIT ?10"
+  " ORDER BY " at " " dir ", t.id " dir " LIMIT ?10"
+/* Newest first; or, for a seller's "response needed", the least time left first. */
+#define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
   [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
@@ -143,6 +145,8 @@ static const char *const sql[Q__COUNT] = {
                       " last_seller_id = ?15 WHERE id = ?1 AND seller_id = ?2",
   [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                            THREAD_LIST_WHERE("t.last_message_at"),
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+                               THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
   [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
@@ -1283,7 +1287,7 @@ static char *fts_query(pl_arena *a, const char *in) {
 static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, st_thread **out,
                              size_t *n) {
   sq_store *q = SQ(s);
-  int which = qr->seller_id ? Q_THREAD_LIST_SELLER
+  int which = qr->seller_id ? (qr->sort_due ? Q_THREAD_LIST_SELLER_DUE : Q_THREAD_LIST_SELLER)
               : qr->buyer_id ? Q_THREAD_LIST_BUYER
                              : Q_THREAD_LIST_ALL;
   sqlite3_stmt *st = stmt(q, which);

@@ -101,10 +101,32 @@ class Inbox(FastCase):
                 self.assertFalse(t["archived"])
 
     def test_response_needed(self):
-        body = self.q(filter="response_needed", limit=100)
+        body = self.q(filter="response_needed", sort="newest", limit=100)
         want = self.expected({0, 3}) + [self.tid[oid(90)], self.product_tid]
         self.assertEqual([t["id"] for t in body["threads"]], want)
         self.assertEqual(body["response_needed_count"], len(want))
+        # by default the least time left comes first
+        due = self.q(filter="response_needed", limit=100)["threads"]
+        self.assertEqual(sorted(t["id"] for t in due), sorted(want))
+        keys = [t["response_due_at"] for t in due]
+        self.assertEqual(keys, sorted(keys))
+        self.assertLess(keys[0], keys[-1])
+        self.assertNotEqual([t["id"] for t in due], want)  # not the newest-first order
+        self.assertEqual([t["id"] for t in self.q(filter="response_needed", sort="due", limit=100)["threads"]],
+                         [t["id"] for t in due])
+        # pages of the due order join up with the cursor
+        seen, cursor = [], None
+        while True:
+            page = self.q(filter="response_needed", limit=3, **({"cursor": cursor} if cursor else {}))
+            seen += [t["id"] for t in page["threads"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(seen, [t["id"] for t in due])
+        # due is for that list only; and a sort is one of two words
+        self.assertError(self.srv.get("/v1/threads?filter=all&sort=due", self.fx.agent), 400, "invalid_input")
+        self.assertError(self.srv.get("/v1/threads?filter=response_needed&sort=oldest", self.fx.agent), 400,
+                         "invalid_input")
         # the count is in every agent answer, whatever the filter
         self.assertEqual(self.q(filter="sent")["response_needed_count"], len(want))
         self.assertEqual(self.q(token=self.fx.read_only)["response_needed_count"], len(want))

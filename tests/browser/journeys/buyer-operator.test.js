@@ -66,10 +66,10 @@ test('a buyer contacts the seller from an order and asks about a product', async
   assert.match(threadUrl, /#\/thread\/T[0-9a-z]{12}$/);
   await shot(p, 'journey5', 'contact-sent');
 
-  // The seller's inbox shows it live, first.
-  const first = s.page.locator('#thread-list > li').first();
-  await s.page.locator('#thread-list > li .row-sub', { hasText: NEW_ORDER }).waitFor();
-  assert.match(await first.textContent(), /Damaged or defective item/);
+  // The seller's inbox shows it live (last in Response needed: it has the most time left).
+  const row = s.page.locator('#thread-list > li', { hasText: NEW_ORDER });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Damaged or defective item/);
 
   // Back on the orders page the order now links to its conversation.
   await p.getByRole('link', { name: 'Your orders', exact: true }).click();

@@ -41,8 +41,8 @@ test('filters, search and urgency in the inbox', async () => {
   const p = s.page;
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
 
-  // Response needed (the default): the two waiting threads, newest first, with time left coloured.
-  assert.deepEqual(await rows(p), [T3, T2]);
+  // Response needed (the default): the two waiting threads, the least time left first, coloured.
+  assert.deepEqual(await rows(p), [T2, T3]);
   await p.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor();
   assert.match(await p.locator(`[data-thread="${T2}"] .due`).getAttribute('class'), /due-urgent/, 'under 4 h left is urgent');
   assert.match(await p.locator(`[data-thread="${T3}"] .due`).getAttribute('class'), /due-ok/);
@@ -102,7 +102,7 @@ test('no response needed takes a thread out of Response needed; archive and back
   const s = await newPage(chrome.browser, server.url, { name: 'seller' });
   const p = s.page;
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-  assert.deepEqual(await rows(p), [T3, T2]);
+  assert.deepEqual(await rows(p), [T2, T3]);
   await p.locator(`[data-thread="${T2}"] a`).click();
   await p.locator('#thread-state', { hasText: 'Response needed' }).waitFor();
   const flag = p.getByLabel('No response needed');
@@ -193,7 +193,9 @@ test('a long thread shows its newest page and loads older messages on demand', a
   }
   const s = await newPage(chrome.browser, server.url, { name: 'seller' });
   const p = s.page;
+  // the newest thread: first among all threads (in Response needed it has the most time left)
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  await p.goto('/#/inbox?filter=all');
   await p.locator(`[data-thread="${tid}"] a`).click();
   await p.locator('#messages > li').nth(49).waitFor();
   assert.equal(await p.locator('#messages > li').count(), 50, 'the newest page: 50 messages');
