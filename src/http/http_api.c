@@ -191,7 +191,16 @@ void http__session_delete(http_req *r, char **arg) {
   http__json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 
-void http__me(http_req *r, char **arg) { http__json(r, 200, me_json(&r->caller)); }
+void http__me(http_req *r, char **arg) {
+  svc_me_names_out names;
+  pl_detail d = {0};
+  pl_err e = svc_me_names(r->s, &r->caller, r->a, &names, &d);
+  if (e) return fail(r, e, &d);
+  json_t *j = me_json(&r->caller);
+  if (names.name) json_object_set_new(j, "name", json_string(names.name));
+  if (names.seller_name) json_object_set_new(j, "seller_name", json_string(names.seller_name));
+  http__json(r, 200, j);
+}
 
 /* GET /v1/meta: the same for everyone (svc_json_meta). */
 void http__meta(http_req *r, char **arg) { http__json(r, 200, svc_json_meta()); }

@@ -154,6 +154,13 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d);
  * former (PL_ESCOPE). */
 typedef enum { SVC_SURFACE_API = 0, SVC_SURFACE_SPAPI } svc_surface;
 
+/* The names a person is shown by (GET /v1/me): an agent's own and the seller's, a
+ * buyer's; an operator has none. NULL where the store has none. Strings in a. */
+typedef struct {
+  const char *name, *seller_name;
+} svc_me_names_out;
+pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *out, pl_detail *d);
+
 /* Resolves a bearer token of the own API to its caller: PL_EUNAUTH (unknown),
  * PL_EEXPIRED, PL_EREVOKED, PL_EDEACTIVATED (its agent) or PL_ESCOPE. */
 pl_err svc_authenticate(svc *s, const char *token, pl_arena *a, svc_caller *out, pl_detail *d);

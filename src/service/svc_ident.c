@@ -359,3 +359,19 @@ json_t *svc_json_token(const st_token *t) {
   json_object_set_new(j, "parent_id", t->parent_id ? json_integer(t->parent_id) : json_null());
   return j;
 }
+
+pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *out, pl_detail *d) {
+  memset(out, 0, sizeof *out);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  if (c->kind == ST_PRINCIPAL_AGENT) {
+    st_agent ag;
+    st_seller sl;
+    if (!s->st->ops->agent_get(s->st, c->agent_id, a, &ag)) out->name = ag.name;
+    if (!s->st->ops->seller_get(s->st, c->seller_id, a, &sl)) out->seller_name = sl.name;
+  } else if (c->kind == ST_PRINCIPAL_BUYER) {
+    st_buyer b;
+    if (!s->st->ops->buyer_get(s->st, c->buyer_id, a, &b)) out->name = b.name;
+  }
+  return svc__end(s, PL_OK, d);
+}

@@ -64,16 +64,21 @@ class Endpoints(FastCase):
         self.assertEqual(r.json["seller_id"], "S1")
         self.assertEqual(r.json["marketplace_id"], MP)
         self.assertEqual(r.json["role"], "agent")
+        self.assertEqual(r.json["seller_name"], "Acme Tools")  # names, to show who is signed in
+        self.assertTrue(r.json["name"])
         r = self.srv.get("/v1/me", self.fx.read_only)
         self.assertEqual(r.json["role"], "read_only")
         r = self.srv.get("/v1/me", self.fx.b1)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["kind"], "buyer")
         self.assertEqual(r.json["buyer_id"], "B1")
+        self.assertEqual(r.json["name"], "Jane Doe")
         self.assertNotIn("seller_id", r.json)
+        self.assertNotIn("seller_name", r.json)
         r = self.srv.get("/v1/me", self.fx.operator)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["kind"], "operator")
+        self.assertNotIn("name", r.json)
 
     # ---- /v1/meta ----------------------------------------------------------------------
 

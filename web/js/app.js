@@ -61,8 +61,8 @@ function findRoute(kind, path) {
 }
 
 function roleLabel(m) {
-  if (m.kind === 'agent') return `Seller ${m.seller_id}${m.role ? ` · ${m.role.replace('_', ' ')}` : ''}`;
-  if (m.kind === 'buyer') return 'Buyer';
+  if (m.kind === 'agent') return `${m.name || 'Agent'} · ${m.seller_name || `Seller ${m.seller_id}`}${m.role ? ` (${m.role.replace('_', ' ')})` : ''}`;
+  if (m.kind === 'buyer') return m.name || 'Buyer';
   return 'Marketplace operator';
 }
 

@@ -211,17 +211,19 @@ export async function renderAsk(el, ctx) {
     form);
 }
 
-/**
- * "Preferences": opt out of non-critical messages (PUT /v1/me/preferences). The API has no
- * way to read the current choice, so the page shows it once it is saved in this visit.
- */
+/** "Preferences": the current choice (GET /v1/me/preferences), and opting out of non-critical messages (PUT). */
 export async function renderPreferences(el) {
   const choices = [
     ['in', 'Receive all messages from sellers', 'Order updates, warranty information and other messages sellers send about your orders.'],
     ['out', 'Only messages I need', 'Sellers\' non-critical messages (such as warranty information or feedback-related messages) are not delivered. Answers to your questions and messages about your order itself (delivery, customization, problems) still reach you.'],
   ];
-  const current = h('p', { class: 'alert alert-info', id: 'pref-current', role: 'status' },
-    'Your current choice is not shown here: the marketplace keeps it but does not send it to this page. Choose and save to set it.');
+  const current = h('p', { class: 'alert alert-info', id: 'pref-current', role: 'status' });
+  const show = (optOut, saved) => {
+    current.textContent = `${saved ? 'Saved: y' : 'Now y'}ou receive ${optOut
+      ? 'only the messages you need. Sellers\' non-critical messages are not delivered to you.'
+      : 'all messages from sellers.'}`;
+    current.dataset.optOut = String(optOut);
+  };
   const error = errorBox();
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save');
   const form = h('form', { class: 'card prefs', novalidate: true, 'aria-labelledby': 'prefs-h', onSubmit: async (ev) => {
@@ -234,10 +236,7 @@ export async function renderPreferences(el) {
     await error.run(async () => {
       const res = await api('PUT', '/v1/me/preferences', { opt_out: picked.value === 'out' });
       current.className = 'alert alert-ok';
-      current.textContent = res.opt_out
-        ? 'Saved: you receive only the messages you need. Sellers\' non-critical messages are not delivered to you.'
-        : 'Saved: you receive all messages from sellers.';
-      current.dataset.optOut = String(res.opt_out);
+      show(res.opt_out, true);
       announce(current.textContent);
     }, (e) => `Could not save: ${e.message}`);
     button.disabled = false;
@@ -254,4 +253,12 @@ export async function renderPreferences(el) {
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Preferences')),
     current,
     form);
+  // the choice as the marketplace keeps it, checked in the form
+  try {
+    const now = await get('/v1/me/preferences');
+    show(now.opt_out, false);
+    form.querySelector(`#pref-${now.opt_out ? 'out' : 'in'}`).checked = true;
+  } catch (e) {
+    if (e.status !== 401) current.textContent = `Your current choice could not be read: ${e.message}`;
+  }
 }

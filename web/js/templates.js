@@ -190,13 +190,23 @@ export async function renderTemplates(el, ctx) {
       owner ? h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'btn btn-small', onClick: () => edit(t) }, `Edit ${t.name}`),
         h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Delete ${t.name}`, onClick: async (ev) => {
-          ev.target.disabled = true;
+          // a template is gone for the whole team: the first press asks, the second deletes
+          const b = ev.currentTarget;
+          if (!b.dataset.confirm) {
+            b.dataset.confirm = '1';
+            b.textContent = 'Delete for the whole team?';
+            b.setAttribute('aria-label', `Confirm: delete ${t.name} for the whole team`);
+            b.classList.add('btn-danger');
+            announce(`Press again to delete ${t.name} for the whole team.`);
+            return;
+          }
+          b.disabled = true;
           try {
             await api('DELETE', `/v1/templates/${encodeURIComponent(t.id)}`);
             announce(`${t.name} deleted.`);
             await load();
           } catch (e) {
-            ev.target.disabled = false;
+            b.disabled = false;
             if (e.status !== 401) status.textContent = `Could not delete: ${e.message}`;
           }
         } }, 'Delete')) : null)));

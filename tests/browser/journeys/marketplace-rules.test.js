@@ -309,8 +309,9 @@ test('a buyer opts out of non-critical messages', async () => {
   await signIn(p, server.tokens.buyers.B1, '#/messages');
   await p.getByRole('link', { name: 'Preferences' }).click();
   await p.locator('h1', { hasText: 'Preferences' }).waitFor();
-  await p.getByRole('button', { name: 'Save' }).click();
-  await p.locator('[role="alert"]', { hasText: 'Choose one of the two options first.' }).waitFor();
+  // the current choice, as the marketplace keeps it, is shown and checked
+  await p.locator('#pref-current[data-opt-out="false"]', { hasText: 'Now you receive all messages from sellers.' }).waitFor();
+  assert.equal(await p.getByLabel('Receive all messages from sellers').isChecked(), true);
   await p.getByLabel('Only messages I need').check();
   await p.getByRole('button', { name: 'Save' }).click();
   await p.locator('#pref-current[data-opt-out="true"]', { hasText: 'Saved: you receive only the messages you need.' }).waitFor();
@@ -336,10 +337,13 @@ test('a buyer opts out of non-critical messages', async () => {
   assert.equal(w.body.message.status, 'not_delivered');
   assert.equal(w.body.message.proactive, true);
 
-  // And back in.
+  // A new visit shows the saved choice; and back in.
+  await p.reload();
+  await p.locator('#pref-current[data-opt-out="true"]', { hasText: 'Now you receive only the messages you need.' }).waitFor();
+  assert.equal(await p.getByLabel('Only messages I need').isChecked(), true);
   await p.getByLabel('Receive all messages from sellers').check();
   await p.getByRole('button', { name: 'Save' }).click();
-  await p.locator('#pref-current[data-opt-out="false"]').waitFor();
+  await p.locator('#pref-current[data-opt-out="false"]', { hasText: 'Saved' }).waitFor();
   b.check();
   await b.close();
 });

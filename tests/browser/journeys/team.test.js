@@ -31,6 +31,8 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
 
   // The demo has no templates: Jonas Weber (owner of S2) installs the starter set on the Templates page.
   await signIn(sp, agent('Jonas Weber'), '#/inbox');
+  // the top bar names who is signed in, for which seller
+  assert.match(await sp.getByTestId('role').textContent(), /^Jonas Weber · .+ \(owner\)$/);
   await sp.getByRole('link', { name: 'Templates' }).click();
   await sp.locator('h1', { hasText: 'Templates' }).waitFor();
   await sp.locator('.list-status', { hasText: 'No templates yet' }).waitFor();
@@ -58,6 +60,18 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
     'Refund processed', 'Return authorised', 'Shipping delay']);
   assert.match(await sp.locator('.tpl-card', { hasText: 'Order shipped' }).locator('.tpl-langs').textContent(), /English.*German|German.*English/);
   await shot(sp, 'journey10', 'templates-installed');
+  // Deleting asks first: the template is gone for the whole team.
+  const made = await server.api(agent('Jonas Weber'), 'POST', '/v1/templates',
+    { name: 'Old greeting', purpose: 'other', variants: { en: 'Hello [BUYER_NAME].' } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  await sp.reload();
+  await sp.locator('.list-status', { hasText: '8 templates' }).waitFor();
+  await sp.getByRole('button', { name: 'Delete Old greeting' }).click();
+  await sp.getByRole('button', { name: 'Confirm: delete Old greeting for the whole team' }).waitFor();
+  assert.equal(await sp.locator('.tpl-card', { hasText: 'Old greeting' }).count(), 1, 'not deleted before it is confirmed');
+  await sp.getByRole('button', { name: 'Confirm: delete Old greeting for the whole team' }).click();
+  await sp.locator('.list-status', { hasText: '7 templates' }).waitFor();
+  assert.equal(await sp.locator('.tpl-card', { hasText: 'Old greeting' }).count(), 0);
 
   // The German buyer's thread (B3, de-DE): pick "Order shipped"; the tracking number is required.
   await sp.goto(`/#/thread/${T4}`);
