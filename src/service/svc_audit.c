@@ -22,7 +22,7 @@ static void signing_keys(const svc *s, unsigned char pk[crypto_sign_PUBLICKEYBYT
                          unsigned char sk[crypto_sign_SECRETKEYBYTES]) {
   static const unsigned char ctx[] = "parley audit checkpoint key v1";
   unsigned char seed[crypto_sign_SEEDBYTES];
-  crypto_generichash(seed, sizeof seed, ctx, sizeof ctx - 1, s->keys.mac, sizeof s->keys.mac);
+  crypto_generichash(seed, sizeof seed, ctx, sizeof ctx - 1, s->keys.ident, sizeof s->keys.ident);
   crypto_sign_seed_keypair(pk, sk, seed);
   sodium_memzero(seed, sizeof seed);
 }
