@@ -36,6 +36,8 @@ static const char usage[] =
     "  key rotate      [--batch N]   adds a key generation, re-seals every stored address in\n"
     "                  batches of N rows (default 500, at most 10000) while servers serve, then\n"
     "                  retires the old generation; run again after a crash to finish it\n"
+    "  key add         adds a key generation only (several nodes: copy the file to each,\n"
+    "                  then run key rotate, which resumes)\n"
     "  key retire      removes from the key file the old generations no stored row uses\n"
     "                  (docs/operations.md, \"Key rotation\")\n";
 

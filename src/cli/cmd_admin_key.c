@@ -81,6 +81,23 @@ static int retire(svc *s, const char *kp) {
   return kept ? 1 : 0;
 }
 
+/* Step 1 alone: a new generation, unless one is pending already (several nodes copy the
+ * file before the walk). */
+static int add(svc *s, const char *kp) {
+  pl_detail d = {0};
+  pl_keys k;
+  pl_err e = pl_keys_load(kp, &k, &d);
+  if (!e && k.ngens > 1) {
+    printf("key generation %" PRIu32 " is pending already: run `parley admin key rotate`\n", pl_keys_current(&k)->id);
+  } else if (!e && !(e = pl_keys_add_gen(&k, &d)) && !(e = pl_keys_save(kp, &k, &d))) {
+    printf("added key generation %" PRIu32 " to %s\n", pl_keys_current(&k)->id, kp);
+  }
+  sodium_memzero(&k, sizeof k);
+  if (e) return failed(s, e, &d);
+  svc_free(s);
+  return 0;
+}
+
 static int rotate(svc *s, const cli_args *a, const char *kp) {
   char *end;
   const char *bv = cli_get(a, "batch", NULL);
@@ -135,8 +152,8 @@ static int rotate(svc *s, const cli_args *a, const char *kp) {
 
 int cmd_admin_key(const cli_args *a) {
   const char *act = a->pos[1];
-  if (strcmp(act, "status") && strcmp(act, "rotate") && strcmp(act, "retire")) {
-    fprintf(stderr, "parley admin: unknown 'key %s' (status, rotate or retire)\n", act);
+  if (strcmp(act, "status") && strcmp(act, "rotate") && strcmp(act, "retire") && strcmp(act, "add")) {
+    fprintf(stderr, "parley admin: unknown 'key %s' (status, add, rotate or retire)\n", act);
     return 2;
   }
   char kbuf[4096];
@@ -158,6 +175,7 @@ int cmd_admin_key(const cli_args *a) {
   if (!s) return 1;
   if (!strcmp(act, "rotate")) return rotate(s, a, kp);
   if (!strcmp(act, "retire")) return retire(s, kp);
+  if (!strcmp(act, "add")) return add(s, kp);
   bool check = cli_has(a, "check");
   svc_key_report r;
   if ((e = svc_key_status(s, check, &r, &d))) return failed(s, e, &d);

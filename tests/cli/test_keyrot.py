@@ -201,6 +201,22 @@ class KeyRotation(ServerCase):
         self.assertEqual(st["unreadable"], 0)
         self.assertTrue(set(self.addrs) <= set(self.listed_addresses()))
 
+    def test_add_then_rotate_resumes(self):
+        # several nodes: the generation is added first, the file copied, then the walk runs
+        start = self.generations()[-1]
+        p = self.key("add")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("added key generation %d" % (start + 1), p.stdout)
+        p = self.key("add")
+        self.assertIn("pending already", p.stdout)
+        self.assertEqual(self.generations(), [start, start + 1])
+        p = self.key("rotate")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("resuming the rotation to key generation %d" % (start + 1), p.stdout)
+        self.assertEqual(self.generations(), [start + 1])
+        rc, st, err = self.status()
+        self.assertEqual((rc, st["unreadable"]), (0, 0), err)
+
     def test_limits_and_world_readable_key_file(self):
         for bad in ("0", "10001", "x", "-3"):
             p = self.key("rotate", "--batch", bad)
