@@ -49,17 +49,20 @@ static void print_status(const svc_key_report *r, bool check, bool as_json) {
   if (check) printf("opened: %" PRId64 ", unreadable: %" PRId64 "\n", r->opened, r->unreadable);
 }
 
-/* Removes from the key file every older generation no stored row uses; the count is taken
- * after the file was last written, so a server that sealed with an old generation before
- * it noticed the new one is counted. */
+/* Removes from the key file every older generation no stored row uses. The rows are
+ * counted again once the file is written: a server that sealed a value with an old
+ * generation just before it noticed the new file, and committed it after the first count,
+ * puts the file back as it was (the next run re-seals that row). */
 static int retire(svc *s, const char *kp) {
   pl_detail d = {0};
   svc_key_report r;
   pl_err e = svc_key_status(s, false, &r, &d);
   if (e) return failed(s, e, &d);
-  pl_keys k;
+  pl_keys k, orig;
   if ((e = pl_keys_load(kp, &k, &d))) return failed(s, e, &d);
+  orig = k;
   int kept = 0, dropped = 0;
+  uint32_t gone[PL_KEY_GENS];
   for (size_t i = 0; i < r.ngens; i++) {
     if (r.gens[i].id == r.current) continue;
     if (r.gens[i].rows) {
@@ -67,15 +70,25 @@ static int retire(svc *s, const char *kp) {
               "`parley admin key rotate` to re-seal them)\n", r.gens[i].id, r.gens[i].rows);
       kept++;
     } else if (!pl_keys_drop_gen(&k, r.gens[i].id, &d)) {
-      printf("retired key generation %" PRIu32 "\n", r.gens[i].id);
-      dropped++;
+      gone[dropped++] = r.gens[i].id;
     }
   }
-  if (dropped && (e = pl_keys_save(kp, &k, &d))) {
-    sodium_memzero(&k, sizeof k);
-    return failed(s, e, &d);
+  if (dropped) {
+    svc_key_report again;
+    e = pl_keys_save(kp, &k, &d);
+    if (!e) e = svc_key_status(s, false, &again, &d);
+    if (!e && again.unknown > r.unknown) {
+      fprintf(stderr, "parley admin key: a server sealed %" PRId64 " rows with an old generation meanwhile: "
+              "kept it (run `parley admin key rotate` again)\n", again.unknown - r.unknown);
+      e = pl_keys_save(kp, &orig, &d);
+      kept++;
+      dropped = 0;
+    }
   }
   sodium_memzero(&k, sizeof k);
+  sodium_memzero(&orig, sizeof orig);
+  if (e) return failed(s, e, &d);
+  for (int i = 0; i < dropped; i++) printf("retired key generation %" PRIu32 "\n", gone[i]);
   if (!kept && !dropped) printf("no old key generation to retire\n");
   svc_free(s);
   return kept ? 1 : 0;
