@@ -30,6 +30,8 @@ static svc *fuzz_service(void) {
   if (pl_crypto_init()) abort();
   pl_keys keys;
   randombytes_buf(&keys, sizeof keys);
+  keys.ngens = 1; /* one generation of random keys */
+  keys.gens[0].id = 1;
   store *st;
   if (store_open(":memory:", &st, &d)) {
     fprintf(stderr, "fuzz set-up: %s\n", d.msg);

@@ -132,6 +132,7 @@ svc *cli_open(const cli_args *a, const svc_options *opt) {
    * command said otherwise. */
   svc_options o = opt ? *opt : (svc_options){0};
   if (!o.policy_cache) o.policy_cache = cli_policy_cache(NULL);
+  o.key_file = kp; /* a rotation changes it while the command runs */
   svc *s;
   if (svc_new(st, &keys, &o, &s, &d)) {
     fprintf(stderr, "parley: %s\n", d.msg);

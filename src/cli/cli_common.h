@@ -41,4 +41,7 @@ const char *cli_key_path(const cli_args *a, const char *db, char *buf, size_t ca
 const char *cli_policy_cache(const char *given);
 svc *cli_open(const cli_args *a, const svc_options *opt);
 
+/* parley admin key status|add|rotate|retire (cmd_admin_key.c); a.pos[0] is "key". */
+int cmd_admin_key(const cli_args *a);
+
 #endif

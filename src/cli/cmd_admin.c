@@ -29,7 +29,17 @@ static const char usage[] =
     "                  at once on every server of the store\n"
     "  spapi-credentials --seller ID   SP-API application credentials for the seller, as JSON\n"
     "                  {\"client_id\",\"client_secret\",\"refresh_token\"}; each run issues a new\n"
-    "                  secret and refresh token and revokes the previous ones (docs/spapi.md)\n";
+    "                  secret and refresh token and revokes the previous ones (docs/spapi.md)\n"
+    "  key status      [--check] [--json]   the key file's generations and how many stored\n"
+    "                  addresses each still seals; --check opens every one (exit 1 when any\n"
+    "                  does not open)\n"
+    "  key rotate      [--batch N]   adds a key generation, re-seals every stored address in\n"
+    "                  batches of N rows (default 500, at most 10000) while servers serve, then\n"
+    "                  retires the old generation; run again after a crash to finish it\n"
+    "  key add         adds a key generation only (several nodes: copy the file to each,\n"
+    "                  then run key rotate, which resumes)\n"
+    "  key retire      removes from the key file the old generations no stored row uses\n"
+    "                  (docs/operations.md, \"Key rotation\")\n";
 
 /* parley admin spapi-credentials --seller ID: one JSON object on stdout, for tools. */
 static int spapi_credentials(const cli_args *a) {
@@ -146,11 +156,11 @@ static int agent_deactivate(const cli_args *a) {
 }
 
 int cmd_admin(int argc, char **argv) {
-  static const char *const flags[] = {"opt-out", "all", "json", NULL};
+  static const char *const flags[] = {"opt-out", "all", "json", "check", NULL};
   static const char *const known[] = {"db", "key-file", "id", "name", "domain", "locale",
                                       "marketplace", "email", "seller", "role", "opt-out",
                                       "operator", "agent", "buyer", "expires-in", "settings", "all",
-                                      "json", NULL};
+                                      "json", "batch", "check", NULL};
   cli_args a;
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -162,6 +172,7 @@ int cmd_admin(int argc, char **argv) {
   if (a.npos == 3 && !strcmp(a.pos[0], "token") && !strcmp(a.pos[1], "revoke")) return token_revoke(&a);
   if (a.npos == 3 && !strcmp(a.pos[0], "agent") && !strcmp(a.pos[1], "deactivate")) return agent_deactivate(&a);
   if (a.npos == 2 && !strcmp(a.pos[0], "token") && !strcmp(a.pos[1], "list")) return token_list(&a);
+  if (a.npos == 2 && !strcmp(a.pos[0], "key")) return cmd_admin_key(&a);
   if (a.npos != 2) {
     fputs(usage, stderr);
     return 2;

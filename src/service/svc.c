@@ -14,11 +14,12 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   if (pl_crypto_init()) return pl_fail(d, PL_ECRYPTO, "libsodium failed to initialise");
   svc *s = pl_xcalloc(1, sizeof *s);
   s->st = st;
-  s->keys = *keys;
-  pl_ref_set_key(keys->mac);
+  svc__keys_init(s, keys, opt ? opt->key_file : NULL);
+  pl_ref_set_key(keys->ident);
   if (opt) s->opt = *opt;
   if (opt && opt->policy_config) s->policy_config_path = pl_xstrdup(opt->policy_config);
   s->opt.policy_config = s->policy_config_path;
+  s->opt.key_file = s->key_path;
   pthread_mutex_init(&s->policy_mu, NULL);
   pthread_mutex_init(&s->ev_mu, NULL);
   s->ring = pl_xcalloc(SVC_EVENT_RING, sizeof *s->ring);
@@ -42,6 +43,7 @@ void svc_free(svc *s) {
   free(s->ring);
   if (s->st) store_close(s->st);
   free(s->policy_config_path);
+  svc__keys_free(s);
   free(s);
 }
 
@@ -821,7 +823,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
   }
   char *sealed = NULL;
   if (!e) {
-    sealed = in->email ? pl_seal(&s->keys, in->email) : NULL;
+    sealed = in->email ? svc__seal(s, in->email, NULL, NULL) : NULL;
     st_seller v = {.id = (char *)in->id,
                    .marketplace_id = (char *)in->marketplace_id,
                    .name = (char *)in->name,
@@ -878,8 +880,7 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
   if (!valid_locale(locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
   char norm[256], hash[65];
   normalise_email(in->email, norm, sizeof norm);
-  pl_keyed_hash_hex(&s->keys, norm, hash);
-  char *sealed = pl_seal(&s->keys, in->email);
+  char *sealed = svc__seal(s, in->email, norm, hash);
   st_buyer b = {.id = (char *)in->id,
                 .name = (char *)in->name,
                 .locale = (char *)locale,

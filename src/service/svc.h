@@ -47,6 +47,8 @@ typedef struct {
   const char *reader_path;      /* the parley-reader program; NULL: $PARLEY_READER, else
                                  * beside the running program (extract_limits.reader) */
   int64_t audit_checkpoint_seconds; /* between audit checkpoints: 0 = an hour, < 0 = none */
+  const char *key_file;         /* the key file the keys were read from: re-read when it
+                                 * changes (a rotation); NULL: the keys given stay */
 } svc_options;
 
 /* The authenticated party of a request. */
@@ -82,6 +84,33 @@ pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int statu
 /* Takes ownership of st (closed by svc_free). keys are copied. */
 pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out, pl_detail *d);
 void svc_free(svc *s);
+
+/* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
+#define SVC_KEY_BATCH_MAX 10000
+typedef struct {
+  size_t ngens;
+  struct {
+    uint32_t id;
+    int64_t rows; /* stored values sealed (and hashed) by this generation */
+  } gens[PL_KEY_GENS];
+  uint32_t current;
+  int64_t unknown;    /* values sealed by a generation the key file does not hold */
+  int64_t opened, unreadable; /* with check: values the keys open, and those they do not */
+} svc_key_report;
+/* How many stored values each generation of the service's key file holds; check also
+ * opens every one. PL_ESTORE when the store is unavailable. */
+pl_err svc_key_status(svc *s, bool check, svc_key_report *r, pl_detail *d);
+typedef struct {
+  int64_t batches, resealed;
+  int64_t raced;      /* changed by a server meanwhile: the next run takes them */
+  int64_t unreadable; /* no generation of the key file opens them: left as they are */
+  int64_t conflicts;  /* an address registered twice meanwhile: left for the operator */
+} svc_key_walked;
+/* Re-seals every stored address not sealed by the current generation, and re-hashes its
+ * look-up hash, batch rows per transaction (1..SVC_KEY_BATCH_MAX, else PL_EINVAL); may
+ * run while servers serve, and again after a crash. stop_after > 0 stops after that many
+ * batches with PL_EINTERNAL (tests of an interrupted rotation). */
+pl_err svc_key_walk(svc *s, int batch, int64_t stop_after, svc_key_walked *w, pl_detail *d);
 /* The store itself: for tests and benchmarks only; transports and commands go through
  * the functions of this header. */
 store *svc_store(svc *s);

@@ -4,9 +4,9 @@
  * one tenant waits for another's. What ties the chains together is a checkpoint: every
  * so often the heads of all chains go into a Merkle tree (RFC 6962's shape: leaves and
  * nodes hashed with distinct prefixes, the split at the largest power of two), and its
- * root is signed with an Ed25519 key derived from the service's key. A checkpoint proves
- * that each chain had reached that head by then: a chain rewritten later no longer
- * contains the hash a signed checkpoint names. */
+ * root is signed with an Ed25519 key derived from the key file's identity key, which key
+ * rotation keeps. A checkpoint proves that each chain had reached that head by then: a
+ * chain rewritten later no longer contains the hash a signed checkpoint names. */
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@ static void signing_keys(const svc *s, unsigned char pk[crypto_sign_PUBLICKEYBYT
                          unsigned char sk[crypto_sign_SECRETKEYBYTES]) {
   static const unsigned char ctx[] = "parley audit checkpoint key v1";
   unsigned char seed[crypto_sign_SEEDBYTES];
-  crypto_generichash(seed, sizeof seed, ctx, sizeof ctx - 1, s->keys.mac, sizeof s->keys.mac);
+  crypto_generichash(seed, sizeof seed, ctx, sizeof ctx - 1, s->keys.ident, sizeof s->keys.ident);
   crypto_sign_seed_keypair(pk, sk, seed);
   sodium_memzero(seed, sizeof seed);
 }

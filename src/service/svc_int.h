@@ -4,13 +4,25 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "service/svc.h"
 #include "service/svc_rules.h"
 
 struct svc {
   store *st;
+  /* Keys (svc_keys.c): the identity key never changes; the generations change when the
+   * key file does (a rotation), under keys_mu. */
   pl_keys keys;
+  pthread_mutex_t keys_mu;
+  char *key_path; /* NULL: never re-read */
+  struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+  } key_seen;
   svc_options opt;
   char *policy_config_path;
   pthread_mutex_t policy_mu;
@@ -37,6 +49,18 @@ struct svc {
   int64_t revocation_generation; /* the store's counter as last seen (ev_mu) */
   bool revocation_generation_known;
 };
+
+/* Keys (svc_keys.c). */
+void svc__keys_init(svc *s, const pl_keys *keys, const char *key_path);
+void svc__keys_free(svc *s);
+/* plain sealed by the current generation (malloc'd); when hashed is not NULL, hash is its
+ * look-up hash under the same generation. Re-reads a changed key file first. */
+char *svc__seal(svc *s, const char *plain, const char *hashed, char hash[65]);
+/* The plaintext of a sealed value (malloc'd), or NULL; a generation it does not know
+ * makes the service re-read its key file first. */
+char *svc__open(svc *s, const char *sealed);
+/* The look-up hashes of str under every generation, the current one first; how many. */
+size_t svc__lookup_hashes(svc *s, const char *str, char hex[PL_KEY_GENS][65]);
 
 /* How a seller message is sent, beyond its text. */
 typedef struct {

@@ -246,7 +246,7 @@ static const char *topic_words(const char *topic) {
 
 static char *opened(svc *s, pl_arena *a, const char *sealed) {
   if (!sealed) return NULL;
-  char *p = pl_open(&s->keys, sealed);
+  char *p = svc__open(s, sealed);
   if (!p) return NULL;
   char *r = pl_arena_strdup(a, p);
   sodium_memzero(p, strlen(p));
@@ -588,8 +588,10 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     return refuse(d, why);
   const char *from = sender_address(in, a, &why);
   if (!from) return refuse(d, why);
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, from, hash);
+  /* Stored look-up hashes are of the generation that sealed their row: during a key
+   * rotation some rows are of the previous one (svc_keys.c). */
+  char hashes[PL_KEY_GENS][65];
+  size_t nhash = svc__lookup_hashes(s, from, hashes);
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   bool ok = false;
@@ -602,7 +604,9 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     st_agent_address ad;
     st_agent ag;
     st_buyer b;
-    e = s->st->ops->agent_address_find(s->st, out->seller_id, hash, a, &ad);
+    e = PL_ENOTFOUND;
+    for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++)
+      e = s->st->ops->agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
       ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
@@ -616,7 +620,8 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     }
     /* An address that is also a buyer's speaks for that buyer, never for a seller. */
     if (!e && ok) {
-      pl_err be = s->st->ops->buyer_find_email(s->st, hash, a, &b);
+      pl_err be = PL_ENOTFOUND;
+      for (size_t i = 0; i < nhash && be == PL_ENOTFOUND; i++) be = s->st->ops->buyer_find_email(s->st, hashes[i], a, &b);
       if (!be) ok = false, why = "a buyer's address";
       else if (be != PL_ENOTFOUND) e = be;
     }
@@ -629,7 +634,8 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
       out->marketplace_id = sl.marketplace_id;
       st_buyer b;
       char *pair_alias;
-      e = s->st->ops->buyer_find_email(s->st, hash, a, &b);
+      e = PL_ENOTFOUND;
+      for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++) e = s->st->ops->buyer_find_email(s->st, hashes[i], a, &b);
       if (!e) e = s->st->ops->alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
       if (!e) out->buyer_id = b.id, ok = true;
       why = "not a buyer of the seller";
@@ -1086,9 +1092,19 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
     if (cs && !strcasecmp(cs, addr) && c->kind == ST_PRINCIPAL_AGENT && strcmp(c->agent_role, "owner"))
       e = pl_fail(d, PL_EFORBIDDEN, "only an owner gives the seller's customer-service address to an agent");
   }
-  char hash[65];
-  pl_keyed_hash_hex(&s->keys, addr, hash);
-  char *sealed = e ? NULL : pl_seal(&s->keys, addr);
+  char hash[65] = "";
+  char *sealed = e ? NULL : svc__seal(s, addr, addr, hash);
+  /* During a key rotation the address may be stored under the previous generation's
+   * hash, which the store's uniqueness does not compare with the current one's. */
+  char older[PL_KEY_GENS][65];
+  size_t nolder = e ? 0 : svc__lookup_hashes(s, addr, older);
+  for (size_t i = 0; i < nolder && !e; i++) {
+    st_agent_address dup;
+    if (!strcmp(older[i], hash)) continue;
+    pl_err f = s->st->ops->agent_address_find(s->st, ag.seller_id, older[i], a, &dup);
+    if (!f) e = pl_fail(d, PL_EEXIST, "this address is registered for an agent of the seller already");
+    else if (f != PL_ENOTFOUND) e = f;
+  }
   if (!e && !sealed) e = pl_fail(d, PL_ECRYPTO, "the address could not be sealed");
   st_agent_address v = {.seller_id = ag.seller_id, .agent_id = agent_id, .email_sealed = sealed,
                         .email_hash = hash, .created_at = svc_now(s)};

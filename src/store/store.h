@@ -239,6 +239,17 @@ typedef struct {
   pl_time updated_at;
 } st_enforcement;
 
+/* The columns that hold sealed addresses (pl_seal), for key rotation. */
+typedef enum {
+  ST_SEALED_SELLER = 1,    /* sellers.email_sealed */
+  ST_SEALED_BUYER,         /* buyers.email_sealed, with email_hash */
+  ST_SEALED_AGENT_ADDRESS  /* agent_addresses.email_sealed, with email_hash */
+} st_sealed_kind;
+typedef struct {
+  char *key;    /* the row's id, as text */
+  char *sealed;
+} st_sealed_row;
+
 typedef enum { ST_PRINCIPAL_OPERATOR = 1, ST_PRINCIPAL_AGENT, ST_PRINCIPAL_BUYER } st_principal_kind;
 
 typedef struct {
@@ -744,6 +755,20 @@ typedef struct store_ops {
   pl_err (*agent_deactivate)(store *s, int64_t id, pl_time at);
   /* Unassigns every thread of the seller assigned to the agent; *n how many. */
   pl_err (*agent_unassign_all)(store *s, const char *seller_id, int64_t agent_id, long *n);
+
+  /* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
+  /* The platform operator's walk over every sealed address, whatever its tenant. Up to
+   * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
+   * value does not start with skip (NULL: every row), by key. */
+  pl_err (*sealed_page)(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
+                        pl_arena *a, st_sealed_row **out, size_t *n);
+  /* Replaces the sealed value of row key (and its look-up hash, for the kinds that have
+   * one) if it is still old: *changed false when a writer changed it meanwhile. PL_EEXIST
+   * when the new hash collides with another row's. */
+  pl_err (*sealed_reseal)(store *s, st_sealed_kind kind, const char *key, const char *old,
+                          const char *sealed, const char *hash, bool *changed);
+  /* How many rows of kind hold a sealed value starting with prefix ("": every one). */
+  pl_err (*sealed_count)(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
 } store_ops;
 
 struct store {

@@ -1538,6 +1538,9 @@ static const store_ops pg_ops = {
   .token_touch = pg__token_touch,
   .agent_deactivate = pg__agent_deactivate,
   .agent_unassign_all = pg__agent_unassign_all,
+  .sealed_page = pg__sealed_page,
+  .sealed_reseal = pg__sealed_reseal,
+  .sealed_count = pg__sealed_count,
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

@@ -67,6 +67,13 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
                            size_t *n);
 
 /* The outbox and the look-ups of the e-mail channel (store_pg_mail.c), for the vtable. */
+/* Key rotation's walk over sealed addresses (store_pg_keys.c), for the vtable. */
+pl_err pg__sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
+                       pl_arena *a, st_sealed_row **out, size_t *n);
+pl_err pg__sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old, const char *sealed,
+                         const char *hash, bool *changed);
+pl_err pg__sealed_count(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
+
 pl_err pg__outbox_add(store *s, st_outbox *o);
 pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                         st_outbox **out, size_t *n);

@@ -1869,6 +1869,9 @@ static const store_ops sq_ops = {
   .token_touch = sq__token_touch,
   .agent_deactivate = sq__agent_deactivate,
   .agent_unassign_all = sq__agent_unassign_all,
+  .sealed_page = sq__sealed_page,
+  .sealed_reseal = sq__sealed_reseal,
+  .sealed_count = sq__sealed_count,
 };
 
 /* One integer of the database (a pragma or a one-value query); -1 when it fails. */

@@ -7,7 +7,7 @@
 #include "store/store.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 176
+#define SQ_MORE_STATEMENTS 192
 #define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
 #define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
 #define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
@@ -17,6 +17,7 @@
 #define SQ_SLOT_IDENT 128 /* store_sqlite_ident.c: 128..143 */
 #define SQ_SLOT_SLA2 144 /* store_sqlite_sla.c, one event at a time: 144..159 */
 #define SQ_SLOT_LIMITS 160 /* store_sqlite_limits.c: 160..175 */
+#define SQ_SLOT_KEYS 176 /* store_sqlite_keys.c: 176..191 */
 
 typedef struct sq_store sq_store;
 /* The connection of the calling thread's transaction on s: a reader connection during a
@@ -90,13 +91,21 @@ pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged);
 _Static_assert(SQ_SLOT_SLA < SQ_SLOT_SPAPI && SQ_SLOT_SPAPI < SQ_SLOT_MAIL && SQ_SLOT_MAIL < SQ_SLOT_TEAM &&
                    SQ_SLOT_TEAM < SQ_SLOT_ATTACH && SQ_SLOT_ATTACH < SQ_SLOT_AUDIT &&
                    SQ_SLOT_AUDIT < SQ_SLOT_IDENT && SQ_SLOT_IDENT < SQ_SLOT_SLA2 &&
-                   SQ_SLOT_SLA2 < SQ_SLOT_LIMITS && SQ_SLOT_LIMITS + 16 <= SQ_MORE_STATEMENTS,
+                   SQ_SLOT_SLA2 < SQ_SLOT_LIMITS && SQ_SLOT_LIMITS < SQ_SLOT_KEYS &&
+                   SQ_SLOT_KEYS + 16 <= SQ_MORE_STATEMENTS,
                "SQLite statement slot ranges overlap or overflow SQ_MORE_STATEMENTS");
 pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
 pl_err sq__counter_get(store *s, const char *name, int64_t *out);
 pl_err sq__counter_bump(store *s, const char *name, int64_t *out);
 pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n);
+
+/* Key rotation's walk over sealed addresses (store_sqlite_keys.c), for the vtable. */
+pl_err sq__sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
+                       pl_arena *a, st_sealed_row **out, size_t *n);
+pl_err sq__sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old, const char *sealed,
+                         const char *hash, bool *changed);
+pl_err sq__sealed_count(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
 
 /* SP-API credentials and upload destinations (store_sqlite_spapi.c), for the vtable. */
 pl_err sq__spapi_client_put(store *s, const st_spapi_client *c);

@@ -18,6 +18,7 @@ keyopt=
 if [ -n "$pg" ]; then
   db=$pg
   cp "$out.key" "$dir/f.key"
+  chmod 600 "$dir/f.key" # parley refuses a key file others may read
   keyopt="--key-file $dir/f.key"
 fi
 tokens=$dir/tokens.json

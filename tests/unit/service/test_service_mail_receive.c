@@ -24,6 +24,7 @@ typedef struct {
   pl_time now;
   char dir[64];
   char db[128];
+  char key[160];
   svc_caller buyer, owner, owner_b;
   int64_t owner_id, ann, rita, tid;
   char *seller_alias, *buyer_alias;
@@ -59,15 +60,15 @@ static int setup(void **state) {
   strcpy(f->dir, "/tmp/parley-mailrx-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
   snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
-  char key[160];
-  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  snprintf(f->key, sizeof f->key, "%s/t.key", f->dir);
+  const char *key = f->key;
   pl_detail d = {0};
   assert_int_equal(pl_crypto_init(), PL_OK);
   assert_int_equal(pl_keys_load_or_create(key, &f->keys, &d), PL_OK);
   store *st;
   assert_int_equal(store_open(f->db, &st, &d), PL_OK);
   f->now = 1791190800; /* 2026-10-05T09:00:00Z; the clock stands still: no rate token refills */
-  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy, .key_file = key};
   assert_int_equal(svc_new(st, &f->keys, &o, &f->s, &d), PL_OK);
   f->a = pl_arena_new();
   import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\"}");
@@ -175,6 +176,76 @@ static void authenticated_buyer_and_agents_speak(void **state) {
   assert_int_equal(svc_thread_get(f->s, &f->owner, f->tid, f->a, &t, &m, &n, &d), PL_OK);
   assert_int_equal(m[n - 1].agent_id, f->ann);
   assert_int_equal(m[n - 1].direction, ST_DIR_SELLER);
+}
+
+static int64_t gen_rows(fx *f, uint32_t id) {
+  svc_key_report r;
+  pl_detail d = {0};
+  assert_int_equal(svc_key_status(f->s, true, &r, &d), PL_OK);
+  assert_int_equal(r.unreadable, 0);
+  for (size_t i = 0; i < r.ngens; i++)
+    if (r.gens[i].id == id) return r.gens[i].rows;
+  return -1;
+}
+
+/* A key rotation under a running service: it notices the new generation in the key file,
+ * finds parties by either generation's look-up hash while rows are re-sealed, an
+ * interrupted walk finishes on a second run, and after the old generation is dropped every
+ * party still speaks while the old keys open none of the stored addresses. */
+static void key_rotation_keeps_every_party_speaking(void **state) {
+  fx *f = *state;
+  svc_mail_result res;
+  pl_detail d = {0};
+  char *to_seller = reply_address(f, f->seller_alias, 'b', f->tid);
+  char *to_buyer = reply_address(f, f->buyer_alias, 's', f->tid);
+  assert_int_equal(gen_rows(f, 1), 4); /* S1, B1, Ann's and Rita's addresses */
+  pl_keys k;
+  assert_int_equal(pl_keys_load(f->key, &k, &d), PL_OK);
+  assert_int_equal(pl_keys_add_gen(&k, &d), PL_OK);
+  assert_int_equal(pl_keys_save(f->key, &k, &d), PL_OK);
+  /* Before the walk: rows hashed by generation 1 are found. */
+  assert_int_equal(receive(f, to_seller, "jane@mail.test", signed_by(f, "mail.test"), "One", NULL, &res, &d), PL_OK);
+  assert_int_equal(receive(f, to_buyer, "ann@acme.test", signed_by(f, "acme.test"), "Two", NULL, &res, &d), PL_OK);
+  /* A new address is sealed by generation 2; one registered under generation 1 is still a duplicate. */
+  add_address(f, f->ann, "ann2@acme.test");
+  assert_int_equal(gen_rows(f, 2), 1);
+  svc_agent_address v;
+  assert_int_equal(svc_agent_address_add(f->s, &f->owner, f->owner_id, "rita@acme.test", f->a, &v, &d), PL_EEXIST);
+  /* Interrupted after one batch of one row, then finished by a second run. */
+  svc_key_walked w;
+  assert_int_equal(svc_key_walk(f->s, 1, 1, &w, &d), PL_EINTERNAL);
+  assert_int_equal(w.resealed, 1);
+  assert_int_equal(gen_rows(f, 1), 3);
+  assert_int_equal(svc_key_walk(f->s, 2, 0, &w, &d), PL_OK);
+  assert_int_equal(w.resealed, 3);
+  assert_int_equal(gen_rows(f, 1), 0);
+  assert_int_equal(gen_rows(f, 2), 5);
+  assert_int_equal(svc_key_walk(f->s, 0, 0, &w, &d), PL_EINVAL);
+  /* Generation 1 retired: every party still speaks, by generation 2's hashes. */
+  assert_int_equal(pl_keys_drop_gen(&k, 1, &d), PL_OK);
+  assert_int_equal(pl_keys_save(f->key, &k, &d), PL_OK);
+  assert_int_equal(receive(f, to_seller, "jane@mail.test", signed_by(f, "mail.test"), "Three", NULL, &res, &d), PL_OK);
+  assert_int_equal(receive(f, to_buyer, "ann@acme.test", signed_by(f, "acme.test"), "Four", NULL, &res, &d), PL_OK);
+  assert_int_equal(receive(f, to_buyer, "ann2@acme.test", signed_by(f, "acme.test"), "Five", NULL, &res, &d), PL_OK);
+  svc_agent_address *list;
+  size_t n = 0;
+  assert_int_equal(svc_agent_address_list(f->s, &f->owner, f->ann, f->a, &list, &n, &d), PL_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(list[0].email, "ann@acme.test");
+  /* The keys read at the start (generation 1 only) open nothing stored now. */
+  store *st = svc_store(f->s);
+  st_buyer b;
+  st_seller sl;
+  assert_int_equal(store_begin(st, false), PL_OK);
+  assert_int_equal(st->ops->buyer_get(st, "B1", f->a, &b), PL_OK);
+  assert_int_equal(st->ops->seller_get(st, "S1", f->a, &sl), PL_OK);
+  store_rollback(st);
+  assert_int_equal(pl_sealed_gen(b.email_sealed), 2);
+  assert_null(pl_open(&f->keys, b.email_sealed));
+  assert_null(pl_open(&f->keys, sl.email_sealed));
+  char *p = pl_open(&k, b.email_sealed);
+  assert_string_equal(p, "jane@mail.test");
+  free(p);
 }
 
 /* A deactivated agent's registered address speaks for nobody any more, with the same
@@ -305,6 +376,7 @@ static void envelope_trust_reads_the_envelope(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(authenticated_buyer_and_agents_speak, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_rotation_keeps_every_party_speaking, setup, teardown),
       cmocka_unit_test_setup_teardown(everything_else_gets_one_answer_and_leaves_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(deactivated_agent_address_is_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(bare_alias_answers_a_received_message, setup, teardown),

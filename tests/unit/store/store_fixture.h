@@ -160,7 +160,10 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(token_revoke_subject, CORE) \
   X(token_touch, CORE) \
   X(agent_deactivate, CORE) \
-  X(agent_unassign_all, TEAM)
+  X(agent_unassign_all, TEAM) \
+  X(sealed_page, CORE) \
+  X(sealed_reseal, CORE) \
+  X(sealed_count, CORE)
 
 /* One slot per function pointer after `name`. */
 #define STORE_OPS_FIRST offsetof(store_ops, close)

@@ -102,6 +102,91 @@ static void test_agents(void **state) {
   RB(f);
 }
 
+/* Key rotation's walk: pages of the rows not yet sealed by a generation, by key and
+ * across tenants; a reseal that only takes a row still holding the value read; counts by
+ * prefix. */
+static void test_sealed_walk(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  int64_t a1 = 0;
+  OK(OP(f, agent_add)(f->s, &ag, &a1));
+  st_agent_address v1 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:aaa", .email_hash = "ha",
+                         .created_at = T0};
+  st_agent_address v2 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:bbb", .email_hash = "hb",
+                         .created_at = T0};
+  OK(OP(f, agent_address_add)(f->s, &v1));
+  OK(OP(f, agent_address_add)(f->s, &v2));
+  st_buyer b3 = {.id = "B3", .name = "Ann", .locale = "en-US", .email_sealed = "v2:2:ccc", .email_hash = "h3"};
+  OK(OP(f, buyer_put)(f->s, &b3));
+  C(f);
+  R(f);
+  int64_t n = -1;
+  OK(OP(f, sealed_count)(f->s, ST_SEALED_BUYER, "", &n));
+  assert_int_equal(n, 3); /* x, y and B3's */
+  OK(OP(f, sealed_count)(f->s, ST_SEALED_BUYER, "v2:2:", &n));
+  assert_int_equal(n, 1);
+  OK(OP(f, sealed_count)(f->s, ST_SEALED_SELLER, "", &n));
+  assert_int_equal(n, 1); /* S2 has no address */
+  OK(OP(f, sealed_count)(f->s, ST_SEALED_AGENT_ADDRESS, "v1:", &n));
+  assert_int_equal(n, 2);
+  /* Pages: B1 and B2 (not "v2:2:"), one at a time, by key. */
+  st_sealed_row *rows;
+  size_t m = 0;
+  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, "v2:2:", NULL, 1, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  assert_string_equal(rows[0].key, "B1");
+  assert_string_equal(rows[0].sealed, "x");
+  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, "v2:2:", "B1", 5, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  assert_string_equal(rows[0].key, "B2");
+  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, NULL, "B2", 5, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  assert_string_equal(rows[0].key, "B3");
+  /* Integer keys page as numbers. */
+  OK(OP(f, sealed_page)(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", NULL, 1, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  char after[24];
+  snprintf(after, sizeof after, "%lld", (long long)v1.id);
+  assert_string_equal(rows[0].key, after);
+  OK(OP(f, sealed_page)(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", after, 10, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  RB(f);
+  /* A reseal takes the row only while it holds the value read. */
+  W(f);
+  bool changed = false;
+  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_BUYER, "B1", "x", "v2:2:new", "hnew", &changed));
+  assert_true(changed);
+  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_BUYER, "B2", "stale", "v2:2:zzz", "hz", &changed));
+  assert_false(changed);
+  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_SELLER, "S1", "sealed1", "v2:2:s", NULL, &changed));
+  assert_true(changed);
+  snprintf(after, sizeof after, "%lld", (long long)v1.id);
+  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_AGENT_ADDRESS, after, "v1:aaa", "v2:2:a", "ha2", &changed));
+  assert_true(changed);
+  C(f);
+  /* Its hash moved with it: the look-up by the new hash finds it; another row's hash is
+   * refused as a duplicate. */
+  R(f);
+  st_buyer got;
+  OK(OP(f, buyer_find_email)(f->s, "hnew", f->a, &got));
+  assert_string_equal(got.id, "B1");
+  assert_string_equal(got.email_sealed, "v2:2:new");
+  st_agent_address ad;
+  OK(OP(f, agent_address_find)(f->s, "S1", "ha2", f->a, &ad));
+  assert_string_equal(ad.email_sealed, "v2:2:a");
+  OK(OP(f, sealed_count)(f->s, ST_SEALED_SELLER, "v2:2:", &n));
+  assert_int_equal(n, 1);
+  RB(f);
+  W(f);
+  char k2[24];
+  snprintf(k2, sizeof k2, "%lld", (long long)v2.id);
+  assert_int_equal(OP(f, sealed_reseal)(f->s, ST_SEALED_AGENT_ADDRESS, k2, "v1:bbb", "v2:2:b", "ha2", &changed),
+                   PL_EEXIST);
+  RB(f);
+}
+
 /* Agents' registered addresses: once per seller, scoped to the seller, found by hash. */
 static void test_agent_addresses(void **state) {
   fx *f = *state;
@@ -1756,6 +1841,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \
   cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),               \
+  cmocka_unit_test_setup_teardown(test_sealed_walk, setup, teardown),          \
   cmocka_unit_test_setup_teardown(test_identities, setup, teardown),           \
   cmocka_unit_test_setup_teardown(test_orders, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_threads, setup, teardown),              \

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,6 +213,162 @@ static void seal_and_open(void **state) {
   unlink(path);
 }
 
+/* A fresh temporary path (no file there). */
+static void temp_path(char path[32]) {
+  strcpy(path, "/tmp/parley-key-XXXXXX");
+  int fd = mkstemp(path);
+  close(fd);
+  unlink(path);
+}
+
+static void write_file(const char *path, const void *bytes, size_t n, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+  close(fd);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The first key file format (64 raw bytes: enc, mac) is generation 1, and its mac key is
+ * the identity key, so that its sealed values, token hashes and reply MACs stay valid. */
+static void key_file_first_format(void **state) {
+  (void)state;
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  char path[32];
+  temp_path(path);
+  unsigned char raw[64];
+  for (int i = 0; i < 64; i++) raw[i] = (unsigned char)(i * 7 + 1);
+  write_file(path, raw, sizeof raw, 0600);
+  pl_keys k;
+  pl_detail d = {0};
+  assert_int_equal(pl_keys_load(path, &k, &d), PL_OK);
+  assert_int_equal(k.ngens, 1);
+  assert_int_equal(k.gens[0].id, 1);
+  assert_memory_equal(k.gens[0].enc, raw, 32);
+  assert_memory_equal(k.gens[0].mac, raw + 32, 32);
+  assert_memory_equal(k.ident, raw + 32, 32);
+  char *sealed = pl_seal(&k, "jane@mail.test");
+  assert_int_equal(strncmp(sealed, "v1:", 3), 0);
+  assert_int_equal(pl_sealed_gen(sealed), 1);
+  free(sealed);
+  /* Look-up hashes of generation 1 and identity hashes agree with the first format's one key. */
+  char h1[65], h2[65];
+  pl_keyed_hash_hex(&k, "jane@mail.test", h1);
+  pl_lookup_hash_hex(&k.gens[0], "jane@mail.test", h2);
+  assert_string_equal(h1, h2);
+  unlink(path);
+}
+
+/* Generations: a new one seals as "v2:<id>:", the older one still opens what it sealed
+ * until it is dropped; the identity key stays; the file keeps them across a save. */
+static void key_generations(void **state) {
+  (void)state;
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  char path[32];
+  temp_path(path);
+  pl_keys k, k2;
+  pl_detail d = {0};
+  assert_int_equal(pl_keys_load(path, &k, &d), PL_ENOTFOUND);
+  assert_int_equal(pl_keys_load_or_create(path, &k, &d), PL_OK);
+  char *old = pl_seal(&k, "jane@mail.test");
+  char ident_before[65], look1[65];
+  pl_keyed_hash_hex(&k, "tok", ident_before);
+  pl_lookup_hash_hex(pl_keys_current(&k), "jane@mail.test", look1);
+  assert_int_equal(pl_keys_add_gen(&k, &d), PL_OK);
+  assert_int_equal(pl_keys_current(&k)->id, 2);
+  assert_int_equal(pl_keys_save(path, &k, &d), PL_OK);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left */
+  memset(&k2, 0xff, sizeof k2);
+  assert_int_equal(pl_keys_load(path, &k2, &d), PL_OK);
+  assert_memory_equal(&k, &k2, sizeof k);
+  char *fresh = pl_seal(&k2, "jane@mail.test");
+  assert_int_equal(strncmp(fresh, "v2:2:", 5), 0);
+  assert_int_equal(pl_sealed_gen(fresh), 2);
+  char *p = pl_open(&k2, old), *q = pl_open(&k2, fresh);
+  assert_string_equal(p, "jane@mail.test");
+  assert_string_equal(q, "jane@mail.test");
+  free(p);
+  free(q);
+  char ident_after[65], look2[65];
+  pl_keyed_hash_hex(&k2, "tok", ident_after);
+  pl_lookup_hash_hex(pl_keys_current(&k2), "jane@mail.test", look2);
+  assert_string_equal(ident_before, ident_after);
+  assert_string_not_equal(look1, look2);
+  /* The current generation is not dropped; the old one is, and then opens nothing. */
+  assert_int_equal(pl_keys_drop_gen(&k2, 2, &d), PL_EINVAL);
+  assert_int_equal(pl_keys_drop_gen(&k2, 7, &d), PL_ENOTFOUND);
+  assert_int_equal(pl_keys_drop_gen(&k2, 1, &d), PL_OK);
+  assert_null(pl_keys_find(&k2, 1));
+  assert_null(pl_open(&k2, old));
+  q = pl_open(&k2, fresh);
+  assert_string_equal(q, "jane@mail.test");
+  free(q);
+  /* Not a sealed value, or a generation nobody has. */
+  assert_int_equal(pl_sealed_gen("v2:0:abc"), 0);
+  assert_int_equal(pl_sealed_gen("v2:x:abc"), 0);
+  assert_int_equal(pl_sealed_gen("v3:abc"), 0);
+  assert_null(pl_open(&k2, "v2:9:AAAA"));
+  /* At most PL_KEY_GENS. */
+  while (k2.ngens < PL_KEY_GENS) assert_int_equal(pl_keys_add_gen(&k2, &d), PL_OK);
+  assert_int_equal(pl_keys_add_gen(&k2, &d), PL_ETOOMANY);
+  free(old);
+  free(fresh);
+  unlink(path);
+}
+
+/* A key file others may read, or another user's, is refused with the file and the fix;
+ * a damaged one is refused too. */
+static void key_file_refused(void **state) {
+  (void)state;
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  char path[32];
+  temp_path(path);
+  pl_keys k;
+  pl_detail d = {0};
+  assert_int_equal(pl_keys_load_or_create(path, &k, &d), PL_OK);
+  static const mode_t bad[] = {0640, 0604, 0644, 0660, 0602};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(chmod(path, bad[i]), 0);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(pl_keys_load(path, &k, &d), PL_ECRYPTO);
+    assert_non_null(strstr(d.msg, path));
+    assert_non_null(strstr(d.msg, "chmod 600"));
+    assert_int_equal(pl_keys_load_or_create(path, &k, &d), PL_ECRYPTO);
+  }
+  assert_int_equal(chmod(path, 0400), 0); /* read-only for its owner is fine */
+  assert_int_equal(pl_keys_load(path, &k, &d), PL_OK);
+  assert_int_equal(chmod(path, 0600), 0);
+  if (geteuid() == 0) { /* as root: a file of another user */
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(pl_keys_load(path, &k, &d), PL_ECRYPTO);
+    assert_non_null(strstr(d.msg, "another user"));
+    assert_int_equal(chown(path, 0, 0), 0);
+  }
+  static const char *const damaged[] = {
+      "parley-keys 2\n",
+      "parley-keys 2\nident 00\ngen 1 00 00\n",
+      "parley-keys 2\nident 0000000000000000000000000000000000000000000000000000000000000000\n",
+      "parley-keys 2\nident 0000000000000000000000000000000000000000000000000000000000000000\n"
+      "gen 2 1111111111111111111111111111111111111111111111111111111111111111 "
+      "1111111111111111111111111111111111111111111111111111111111111111\n"
+      "gen 1 1111111111111111111111111111111111111111111111111111111111111111 "
+      "1111111111111111111111111111111111111111111111111111111111111111\n",
+      "short"};
+  for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+    write_file(path, damaged[i], strlen(damaged[i]), 0600);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(pl_keys_load(path, &k, &d), PL_ECRYPTO);
+    assert_non_null(strstr(d.msg, "damaged"));
+  }
+  unlink(path);
+}
+
 static void error_names(void **state) {
   (void)state;
   assert_string_equal(pl_errname(PL_ETOOLONG), "text_too_long");
@@ -226,6 +383,7 @@ int main(void) {
     cmocka_unit_test(time_parse_and_format), cmocka_unit_test(utf8_validation),
     cmocka_unit_test(utf8_text_controls),
     cmocka_unit_test(arena_allocations),     cmocka_unit_test(arena_cleanups),     cmocka_unit_test(seal_and_open),
+    cmocka_unit_test(key_file_first_format), cmocka_unit_test(key_generations), cmocka_unit_test(key_file_refused),
     cmocka_unit_test(error_names),           cmocka_unit_test(fallible_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
