@@ -134,11 +134,20 @@ class MakeInstall(InstalledTree):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_install_layout_and_the_installed_program_serves(self):
-        r = subprocess.run(["cmake", "--install", BUILD, "--prefix", "/usr"], capture_output=True, text=True,
-                           env=dict(os.environ, DESTDIR=self.root), timeout=300)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        def install():
+            r = subprocess.run(["cmake", "--install", BUILD, "--prefix", "/usr"], capture_output=True, text=True,
+                               env=dict(os.environ, DESTDIR=self.root), timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        install()
         unit = "usr/lib/systemd/system/parley.service"
         self.check_layout(self.root, unit)
+        # Installing again leaves the operator's options file as it is.
+        conf = os.path.join(self.root, "etc/parley/parley.conf")
+        with open(conf, "a") as f:
+            f.write("# the operator's change\n")
+        install()
+        with open(conf) as f:
+            self.assertIn("# the operator's change", f.read())
         self.check_man_page(os.path.join(self.root, "usr/share/man/man1/parley.1"))
         self.check_serves(self.root, self.tmp)
         self.check_unit_verifies(self.root, unit, self.tmp)

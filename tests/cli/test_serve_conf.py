@@ -113,7 +113,7 @@ class ServeConf(unittest.TestCase):
     def notify_socket(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.bind(self.path("notify"))
-        s.settimeout(120)
+        s.settimeout(500)  # a first start compiles the policy: minutes under ASan
         self.addCleanup(s.close)
         return s
 
