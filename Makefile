@@ -45,7 +45,8 @@ clean:
 # files, the rules, parley(1), parley.service and <etc>/parley/parley.conf (docs/operations.md).
 # A Release build of its own: no test hooks (PARLEY_FAULT_INJECTION) in what is installed.
 install: deps
-	@cmake -S . -B $(INSTALL_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake -S . -B $(INSTALL_BUILD) -DCMAKE_BUILD_TYPE=Release -DPARLEY_BUILD_TESTS=OFF \
+	      -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@cmake --build $(INSTALL_BUILD) -j $(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(INSTALL_BUILD) --prefix $(PREFIX)
 
