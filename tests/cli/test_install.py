@@ -5,6 +5,7 @@ relative to itself, reads the installed /etc/parley/parley.conf, and the install
 `systemd-analyze verify` (skipped, visibly, where that program is absent). The helpers are
 shared with tests/package/test_package.py, which checks the Debian package the same way."""
 import http.client
+import json
 import os
 import re
 import shutil
@@ -78,6 +79,11 @@ class InstalledTree(unittest.TestCase):
         with open(index, "a") as f:
             f.write("<!-- installed copy -->\n")
         env = {k: v for k, v in os.environ.items() if k != "PARLEY_READER"}
+        parley, db = os.path.join(root, "usr/bin/parley"), os.path.join(tmp, "p.db")
+        subprocess.run([parley, "admin", "--db", db, "buyer", "add", "--id", "B1", "--name", "Jane Doe",
+                        "--email", "jane@mail.test"], check=True, capture_output=True, env=env)
+        token = subprocess.run([parley, "admin", "--db", db, "token", "create", "--buyer", "B1"], check=True,
+                               capture_output=True, text=True, env=env).stdout.strip()
         p = subprocess.Popen([os.path.join(root, "usr/bin/parley"), "serve",
                               "--conf", os.path.join(root, "etc/parley/parley.conf"),
                               "--db", os.path.join(tmp, "p.db"), "--listen", "127.0.0.1:0",
@@ -96,9 +102,19 @@ class InstalledTree(unittest.TestCase):
             status, body = get(port, "/")
             self.assertEqual(status, 200)
             self.assertIn(b"<!-- installed copy -->", body)
+            # An attachment is read by the parley-reader installed beside this parley.
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/v1/attachments?name=notes.txt", body=b"Assembly notes: tighten by hand.\n",
+                      headers={"Authorization": "Bearer " + token})
+            r = c.getresponse()
+            answer = json.loads(r.read())
+            c.close()
+            self.assertEqual(r.status, 201, answer)
+            self.assertIs(answer["attachment"]["readable"], True)
             p.send_signal(signal.SIGTERM)
-            p.communicate(timeout=60)
+            _, err = p.communicate(timeout=60)
             self.assertEqual(p.returncode, 0)
+            self.assertIn("attachments are read by %s:" % os.path.join(root, "usr/bin/parley-reader"), err)
         finally:
             if p.poll() is None:
                 p.kill()
