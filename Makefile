@@ -5,7 +5,10 @@ JOBS       ?= $(shell nproc)
 DB         ?= parley-demo.db
 LISTEN     ?= 127.0.0.1:8080
 
-.PHONY: all build run test test-asan test-fuzz deps clean
+PREFIX     ?= /usr/local
+INSTALL_BUILD ?= build-install
+
+.PHONY: all build run test test-asan test-fuzz deps clean install deb
 
 all: build
 
@@ -36,7 +39,20 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L 'unit|api|cli' -LE pg
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(INSTALL_BUILD)
+
+# Installs under PREFIX (default /usr/local), below DESTDIR when given: the programs, the web
+# files, the rules, parley(1), parley.service and <etc>/parley/parley.conf (docs/operations.md).
+# A Release build of its own: no test hooks (PARLEY_FAULT_INJECTION) in what is installed.
+install: deps
+	@cmake -S . -B $(INSTALL_BUILD) -DCMAKE_BUILD_TYPE=Release -DPARLEY_BUILD_TESTS=OFF \
+	      -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(INSTALL_BUILD) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(INSTALL_BUILD) --prefix $(PREFIX)
+
+# The Debian package, written to the parent directory (needs `scripts/deps.sh test`).
+deb:
+	DEB_BUILD_OPTIONS="nocheck parallel=$(JOBS)" dpkg-buildpackage -b -uc -us
 
 # libFuzzer targets (clang), each run briefly; `make test` runs this too.
 FUZZ_BUILD ?= build-fuzz

@@ -7,11 +7,13 @@ want=(build-essential cmake pkg-config
       libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev libseccomp-dev
       libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
-      libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev)
+      libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev
+      libsystemd-dev)
 if [[ ${1:-build} == test ]]; then
   want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
          postfix swaks openssl poppler-utils
-         opendkim opendkim-tools opendmarc dnsmasq-base python3-dkim iproute2)
+         opendkim opendkim-tools opendmarc dnsmasq-base python3-dkim iproute2
+         dpkg-dev debhelper fakeroot)
 fi
 missing=()
 for p in "${want[@]}"; do

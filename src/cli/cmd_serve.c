@@ -12,6 +12,7 @@
 #include "mail/mail.h"
 #include "service/svc_mail.h"
 #include "util/pl_log.h"
+#include "util/pl_sd.h"
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -21,8 +22,11 @@ static void on_signal(int sig) {
 }
 
 static const char usage[] =
-    "usage: parley serve [--db PATH] [--listen ADDR:PORT] [--config FILE] [OPTIONS]\n\n"
+    "usage: parley serve [--conf FILE] [--db PATH] [--listen ADDR:PORT] [--config FILE] [OPTIONS]\n\n"
     "Serves the JSON API (/v1), /healthz, /metrics and the web message center.\n\n"
+    "  --conf FILE        read options from FILE first, one 'name = value' a line (a long\n"
+    "                     option without its dashes; 'name' alone for a flag; '#' comments);\n"
+    "                     the command line overrides it (/etc/parley/parley.conf when installed)\n"
     "  --db PATH          SQLite database file (default parley.db; created when absent)\n"
     "  --key-file PATH    encryption key file (default <db>.key; created 0600 when absent)\n"
     "  --listen ADDR:PORT address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
@@ -46,7 +50,8 @@ static const char usage[] =
     "  --reader PATH      the parley-reader program that parses attachments in its own\n"
     "                     confined process (default: $PARLEY_READER, else parley-reader\n"
     "                     beside this program)\n"
-    "  --web DIR          directory of the web message center (default: the built-in one)\n"
+    "  --web DIR          directory of the web message center (default: share/parley/web\n"
+    "                     beside this program's bin/ when installed, else the source tree's)\n"
     "  --tls-cert FILE    serve https with this PEM certificate (chain); needs --tls-key\n"
     "  --tls-key FILE     the certificate's PEM private key\n"
     "  --trust-proxy      behind a reverse proxy that terminates TLS: believe its\n"
@@ -83,7 +88,7 @@ int cmd_serve(int argc, char **argv) {
                                       "mail-trust", "audit-checkpoint", "max-connections",
                                       "max-connections-per-ip", "max-streams", "header-timeout",
                                       "body-timeout", "trust-proxy", "reader", "unattached-max-age", "log-format",
-                                      "log-level", NULL};
+                                      "log-level", "conf", NULL};
   static const char *const flags[] = {"trust-proxy", NULL};
   if (!cli_parse(argc, argv, 1, flags, &a)) return 2;
   if (cli_has(&a, "help")) {
@@ -153,7 +158,8 @@ int cmd_serve(int argc, char **argv) {
   /* seconds, fractions allowed (tests make the deadlines short) */
   ho.header_timeout_ms = (unsigned)(strtod(cli_get(&a, "header-timeout", "0"), NULL) * 1000);
   ho.body_timeout_ms = (unsigned)(strtod(cli_get(&a, "body-timeout", "0"), NULL) * 1000);
-  const char *web = cli_get(&a, "web", PARLEY_WEB_DIR);
+  char webbuf[4096];
+  const char *web = cli_get(&a, "web", cli_web_dir(webbuf, sizeof webbuf));
   struct stat st;
   ho.web_root = stat(web, &st) == 0 && S_ISDIR(st.st_mode) ? web : NULL;
   /* Undocumented in the usage: shorter SP-API access tokens, so that tests see expiry. */
@@ -256,8 +262,11 @@ int cmd_serve(int argc, char **argv) {
   printf("parley: listening on %s://%s:%u (store %s)\n", pem[0] ? "https" : "http", host, http_port(h),
          cli_get(&a, "db", "parley.db"));
   fflush(stdout);
+  /* systemd (Type=notify): ready now that the listeners are up; fed the watchdog by the
+   * loop below; told when stopping. No-ops without NOTIFY_SOCKET (util/pl_sd.h). */
+  if (pl_sd_ready("serving", &d)) fprintf(stderr, "parley serve: %s\n", d.msg);
   while (!stop_requested) {
-    pause();
+    pl_sd_wait();
     if (reload_requested) {
       reload_requested = 0;
       pl_detail rd = {0};
@@ -265,6 +274,7 @@ int cmd_serve(int argc, char **argv) {
       else fprintf(stderr, "parley: policy configuration reloaded\n");
     }
   }
+  pl_sd_stopping(NULL);
   svc_sweeper_stop(sw);
   mail_stop(ms);
   mail_deliver_stop(mw);

@@ -1,0 +1,33 @@
+# man_page.cmake - writes parley(1) from dist/man/parley.1.in and the program's own --help
+# texts, so that the manual says what `parley COMMAND --help` says.
+# Usage: cmake -DPARLEY=<parley> -DIN=<parley.1.in> -DOUT=<parley.1> -DVERSION=<v> -P man_page.cmake
+cmake_minimum_required(VERSION 3.20)
+function(roff_escape text outvar)
+  string(REPLACE "\\" "\\e" text "${text}")
+  # A line that starts with . or ' would be a request: \& keeps it text.
+  string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" text "${text}")
+  set(${outvar} "${text}" PARENT_SCOPE)
+endfunction()
+
+execute_process(COMMAND ${PARLEY} --help OUTPUT_VARIABLE top RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "parley --help failed (${rc})")
+endif()
+string(REGEX MATCHALL "\n  [a-z]+ +[^\n]*" lines "${top}")
+set(commands "")
+foreach(line ${lines})
+  string(REGEX MATCH "^\n  ([a-z]+) +(.*)$" _ "${line}")
+  set(name ${CMAKE_MATCH_1})
+  set(summary ${CMAKE_MATCH_2})
+  execute_process(COMMAND ${PARLEY} ${name} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "parley ${name} --help failed (${rc})")
+  endif()
+  roff_escape("${help}" help)
+  roff_escape("${summary}" summary)
+  string(APPEND commands ".SS parley ${name}\n${summary}.\n.PP\n.nf\n${help}.fi\n")
+endforeach()
+file(READ ${IN} page)
+string(REPLACE "@COMMANDS@" "${commands}" page "${page}")
+string(REPLACE "@VERSION@" "${VERSION}" page "${page}")
+file(WRITE ${OUT} "${page}")
