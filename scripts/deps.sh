@@ -12,7 +12,7 @@ want=(build-essential cmake pkg-config
 if [[ ${1:-build} == test ]]; then
   want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
          postfix swaks openssl poppler-utils
-         opendkim opendkim-tools opendmarc dnsmasq-base python3-dkim iproute2
+         opendkim opendkim-tools opendmarc dnsmasq-base python3-dkim iproute2 python3-yaml
          dpkg-dev debhelper fakeroot)
 fi
 missing=()

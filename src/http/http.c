@@ -16,8 +16,8 @@
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
-static const double latency_bounds[12] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                          0.05,   0.1,   0.25,   0.5,   1.0,  1e300};
+static const double latency_bounds[HTTP_LATENCY_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05,   0.1,   0.25,   0.5,   1.0,  1e300};
 
 static double now_s(void) {
   struct timespec ts;
@@ -139,17 +139,23 @@ void http__error(http_req *r, pl_err e, const char *msg) {
   http__fail(r, e, &d);
 }
 
+/* Counts the answer under its route row: the table is static, so a row's index keys
+ * the counters and recording takes no lock. */
 static void finish(http_server *h, http_req *r) {
+  size_t nr;
+  const http_route *rows = http__routes(&nr);
+  size_t k = r->row ? (size_t)(r->row - rows) : r->static_file ? HTTP_STATS_STATIC(nr) : HTTP_STATS_OTHER(nr);
+  http_route_stats *st = &h->stats[k];
   unsigned cls = r->status / 100;
-  if (cls >= 1 && cls <= 5) atomic_fetch_add(&h->by_status[cls], 1);
+  if (cls >= 1 && cls <= 5) atomic_fetch_add(&st->by_class[cls], 1);
   double dt = now_s() - r->started;
-  for (int i = 0; i < 12; i++)
+  if (dt < 0) dt = 0;
+  for (int i = 0; i < HTTP_LATENCY_BUCKETS; i++)
     if (dt <= latency_bounds[i]) {
-      atomic_fetch_add(&h->latency_bucket[i], 1);
+      atomic_fetch_add(&st->bucket[i], 1);
       break;
     }
-  atomic_fetch_add(&h->latency_count, 1);
-  atomic_fetch_add(&h->latency_sum_us, (unsigned long long)(dt * 1e6));
+  atomic_fetch_add(&st->sum_us, (unsigned long long)(dt * 1e6));
 }
 
 static enum MHD_Result send_response(http_server *h, http_req *r) {
@@ -223,7 +229,7 @@ static void dispatch(http_server *h, http_req *r) {
   if (!r->too_large && http__idem_begin(h, r)) {
     /* a retry answered from its record: logged under its route all the same */
     const http_route *path;
-    http__route_find(r->a, r->url, r->method, &path, NULL);
+    r->row = http__route_find(r->a, r->url, r->method, &path, NULL);
     r->route = path ? path->pattern : NULL;
     return;
   }
@@ -477,6 +483,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d) {
   http_server *h = pl_xcalloc(1, sizeof *h);
   h->s = s;
+  (void)http__routes(&h->nroutes);
+  h->stats = pl_xcalloc(h->nroutes + 2, sizeof *h->stats);
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  h->started_at = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
   /* Every JSON value of a request is allocated fallibly: the answer to a view too large
    * for the memory left is 503 out_of_memory (http__json), not an abort. */
   json_set_alloc_funcs(pl_try_malloc, free);
@@ -497,6 +508,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   const char *colon = opt->listen ? strrchr(opt->listen, ':') : NULL;
   if (opt->listen) {
     if (!colon || (size_t)(colon - opt->listen) >= sizeof host) {
+      free(h->stats);
       free(h);
       return pl_fail(d, PL_EINVAL, "--listen must be ADDRESS:PORT, e.g. 127.0.0.1:8080");
     }
@@ -505,6 +517,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
     char *end;
     unsigned long p = strtoul(colon + 1, &end, 10);
     if (*end || p > 65535) {
+      free(h->stats);
       free(h);
       return pl_fail(d, PL_EINVAL, "port '%s' is not a port number", colon + 1);
     }
@@ -512,6 +525,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    free(h->stats);
     free(h);
     return pl_fail(d, PL_EINVAL, "'%s' is not an IPv4 address", host);
   }
@@ -524,10 +538,12 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   unsigned tls_flag = 0;
   if (opt->tls_cert_pem || opt->tls_key_pem) {
     if (!opt->tls_cert_pem || !opt->tls_key_pem) {
+      free(h->stats);
       free(h);
       return pl_fail(d, PL_EINVAL, "TLS needs both a certificate and a private key");
     }
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      free(h->stats);
       free(h);
       return pl_fail(d, PL_EINVAL, "this libmicrohttpd was built without TLS support");
     }
@@ -537,6 +553,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   pl_err be = http__budget_new(h, &h->budget, d);
   if (be) {
+    free(h->stats);
     free(h);
     return be;
   }
@@ -567,6 +584,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
                           MHD_OPTION_END);
   if (!h->d) {
     http__budget_free(h->budget);
+    free(h->stats);
     free(h);
     return pl_fail(d, PL_EIO, "cannot listen on %s:%u (in use, or not an address of this machine)", host, port);
   }
@@ -594,49 +612,190 @@ void http_stop(http_server *h) {
   pthread_cond_destroy(&h->sse_cv);
   pthread_mutex_destroy(&h->job_mu);
   pthread_cond_destroy(&h->job_cv);
+  free(h->stats);
   free(h);
 }
 
-char *http__metrics_text(http_server *h) {
-  size_t cap = 16384, n = 0;
-  char *out = pl_xmalloc(cap);
-#define EMIT(...) n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__)
-  EMIT("# HELP parley_http_requests_total HTTP requests answered, by status class.\n");
-  EMIT("# TYPE parley_http_requests_total counter\n");
-  for (int c = 1; c <= 5; c++)
-    EMIT("parley_http_requests_total{code=\"%dxx\"} %lu\n", c, atomic_load(&h->by_status[c]));
-  EMIT("# HELP parley_http_request_duration_seconds Time from request to response.\n");
-  EMIT("# TYPE parley_http_request_duration_seconds histogram\n");
-  unsigned long cum = 0;
-  for (int i = 0; i < 12; i++) {
-    cum += atomic_load(&h->latency_bucket[i]);
-    if (i < 11) EMIT("parley_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[i], cum);
-    else EMIT("parley_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+/* ---- /metrics ---------------------------------------------------------------------------
+ * Prometheus text format 0.0.4 (docs/operations.md, "Metrics and alerts"). Every label
+ * value comes from a fixed set: a route's pattern from the static table, a method of the
+ * table, a status class, an enum's name. Never an id, an address, a path or a text. */
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+} metrics_buf;
+
+static void emit(metrics_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(metrics_buf *b, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    if (w < 0) return;
+    if ((size_t)w < b->cap - b->n) {
+      b->n += (size_t)w;
+      return;
+    }
+    b->cap = 2 * b->cap + (size_t)w;
+    b->p = pl_xrealloc(b->p, b->cap);
   }
-  EMIT("parley_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&h->latency_sum_us) / 1e6);
-  EMIT("parley_http_request_duration_seconds_count %lu\n", atomic_load(&h->latency_count));
+}
+
+static void emit_head(metrics_buf *b, const char *name, const char *type, const char *help) {
+  emit(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One histogram series from per-bucket counts (n + 1 of them, the last +Inf): cumulative
+ * buckets, _sum and _count; labels is "" or `k="v",` pairs each followed by a comma. */
+static void emit_histogram(metrics_buf *b, const char *name, const char *labels, const double *bounds, size_t n,
+                           const unsigned long long *counts, double sum) {
+  unsigned long long cum = 0;
+  for (size_t i = 0; i <= n; i++) {
+    cum += counts[i];
+    if (i < n) emit(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, bounds[i], cum);
+    else emit(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, cum);
+  }
+  size_t ll = strlen(labels);
+  if (ll) {
+    emit(b, "%s_sum{%.*s} %.6f\n", name, (int)ll - 1, labels, sum);
+    emit(b, "%s_count{%.*s} %llu\n", name, (int)ll - 1, labels, cum);
+  } else {
+    emit(b, "%s_sum %.6f\n%s_count %llu\n", name, sum, name, cum);
+  }
+}
+
+/* The route's labels: its pattern and method, or "static"/"other" with method "any". */
+static void route_labels(const http_server *h, size_t k, char *out, size_t cap) {
+  size_t nr;
+  const http_route *rows = http__routes(&nr);
+  if (k < nr) snprintf(out, cap, "route=\"%s\",method=\"%s\",", rows[k].pattern, rows[k].method);
+  else snprintf(out, cap, "route=\"%s\",method=\"any\",", k == HTTP_STATS_STATIC(h->nroutes) ? "static" : "other");
+}
+
+/* The age in seconds at now of something that began at `since` (0 when nothing). */
+static long long age_s(pl_time now, pl_time since) { return since && now > since ? (long long)(now - since) : 0; }
+
+static void emit_http(metrics_buf *b, http_server *h) {
+  char labels[256];
+  size_t nstats = h->nroutes + 2;
+  /* A route shows once it has answered: a series per row of the table would be mostly
+   * zeros (~90 rows x 14 lines). */
+  emit_head(b, "parley_http_requests_total", "counter",
+            "HTTP requests answered, by route pattern, method and status class.");
+  for (size_t k = 0; k < nstats; k++)
+    for (int c = 1; c <= 5; c++) {
+      unsigned long v = atomic_load(&h->stats[k].by_class[c]);
+      if (!v) continue;
+      route_labels(h, k, labels, sizeof labels);
+      emit(b, "parley_http_requests_total{%scode=\"%dxx\"} %lu\n", labels, c, v);
+    }
+  emit_head(b, "parley_http_request_duration_seconds", "histogram",
+            "Time from a request's arrival to its answer, by route pattern and method.");
+  for (size_t k = 0; k < nstats; k++) {
+    unsigned long long counts[HTTP_LATENCY_BUCKETS], total = 0;
+    for (int i = 0; i < HTTP_LATENCY_BUCKETS; i++) total += counts[i] = atomic_load(&h->stats[k].bucket[i]);
+    if (!total) continue;
+    route_labels(h, k, labels, sizeof labels);
+    emit_histogram(b, "parley_http_request_duration_seconds", labels, latency_bounds, HTTP_LATENCY_BUCKETS - 1,
+                   counts, (double)atomic_load(&h->stats[k].sum_us) / 1e6);
+  }
+  emit_head(b, "parley_events_streams", "gauge", "Live-event (SSE) streams open now.");
+  emit(b, "parley_events_streams %u\n", http__events_open(h));
+}
+
+static void emit_service(metrics_buf *b, http_server *h) {
   unsigned long counts[ST_STATUS_N];
   svc_message_counts(h->s, counts);
-  EMIT("# HELP parley_messages_total Messages recorded since start, by delivery status.\n");
-  EMIT("# TYPE parley_messages_total counter\n");
+  emit_head(b, "parley_messages_total", "counter", "Messages recorded since start, by delivery status.");
   for (st_msg_status i = ST_STATUS_NONE + 1; i < ST_STATUS_N; i++)
-    EMIT("parley_messages_total{status=\"%s\"} %lu\n", st_msg_status_name(i), counts[i]);
+    emit(b, "parley_messages_total{status=\"%s\"} %lu\n", st_msg_status_name(i), counts[i]);
+  svc_op_counters oc;
+  svc_op_counters_get(h->s, &oc);
+  emit_head(b, "parley_policy_verdicts_total", "counter",
+            "Policy verdicts on seller messages (text and attachments), by verdict.");
+  for (int v = 0; v < SVC_POLICY_ACTIONS; v++)
+    emit(b, "parley_policy_verdicts_total{verdict=\"%s\"} %lu\n", policy_action_name((policy_action)v), oc.verdicts[v]);
+  emit_head(b, "parley_policy_findings_total", "counter", "Policy findings in seller messages, by category.");
+  size_t ncats;
+  const policy_category *cats = policy_categories(&ncats);
+  for (size_t k = 0; k < ncats && k < SVC_MAX_CATEGORIES; k++)
+    emit(b, "parley_policy_findings_total{category=\"%s\"} %lu\n", cats[k].name, oc.findings[k]);
+  emit_head(b, "parley_outbox_deliveries_total", "counter",
+            "Tries to deliver outbox mail by this process, by kind and result (delivered, retried, failed for good).");
+  for (int k = ST_OUTBOX_KIND_UNKNOWN + 1; k < ST_OUTBOX_KIND_N; k++)
+    for (int r = 0; r < SVC_DELIVERY_N; r++)
+      emit(b, "parley_outbox_deliveries_total{kind=\"%s\",result=\"%s\"} %lu\n", st_outbox_kind_name((st_outbox_kind)k),
+           svc_delivery_result_name((svc_delivery_result)r), oc.deliveries[k][r]);
+  emit_head(b, "parley_mail_transactions_total", "counter",
+            "LMTP/SMTP transactions taken to the end of DATA, by result (every recipient delivered; some deferred; else some refused).");
+  for (int r = 0; r < SVC_MAIL_TXN_N; r++)
+    emit(b, "parley_mail_transactions_total{result=\"%s\"} %lu\n", svc_mail_txn_name((svc_mail_txn)r), oc.mail_txns[r]);
+  /* Store-wide, read at most once a second whatever the number of scrapers. */
+  st_ops_figures f;
+  pl_time now;
+  pl_err fe = svc_ops_figures(h->s, &f, &now);
+  emit_head(b, "parley_ops_figures_up", "gauge",
+            "1 when the store answered the last read of the store-wide figures below, else 0 (they are then zero).");
+  emit(b, "parley_ops_figures_up %d\n", fe ? 0 : 1);
+  if (fe) memset(&f, 0, sizeof f);
+  emit_head(b, "parley_outbox_pending", "gauge", "Outbox mail not yet delivered nor given up, store-wide, by kind.");
+  for (int k = ST_OUTBOX_KIND_UNKNOWN + 1; k < ST_OUTBOX_KIND_N; k++)
+    emit(b, "parley_outbox_pending{kind=\"%s\"} %lld\n", st_outbox_kind_name((st_outbox_kind)k),
+         (long long)f.outbox_pending[k]);
+  emit_head(b, "parley_outbox_oldest_pending_age_seconds", "gauge",
+            "Age of the oldest pending outbox mail, store-wide, by kind (0 when none).");
+  for (int k = ST_OUTBOX_KIND_UNKNOWN + 1; k < ST_OUTBOX_KIND_N; k++)
+    emit(b, "parley_outbox_oldest_pending_age_seconds{kind=\"%s\"} %lld\n", st_outbox_kind_name((st_outbox_kind)k),
+         age_s(now, f.outbox_oldest[k]));
+  emit_head(b, "parley_review_queue_length", "gauge", "Seller messages held for review, store-wide.");
+  emit(b, "parley_review_queue_length %lld\n", (long long)f.held);
+  emit_head(b, "parley_review_queue_oldest_age_seconds", "gauge",
+            "How long the oldest held message has waited for review, store-wide (0 when none).");
+  emit(b, "parley_review_queue_oldest_age_seconds %lld\n", age_s(now, f.held_oldest));
+}
+
+static void emit_store(metrics_buf *b, http_server *h) {
+  size_t nb;
+  const double *bounds = store_tx_bounds(&nb);
+  emit_head(b, "parley_store_transaction_duration_seconds", "histogram",
+            "Store transactions of this process from begin to commit or rollback, reads and writes.");
+  for (int w = 0; w < 2; w++) {
+    st_tx_durations d;
+    store_tx_durations(w, &d);
+    unsigned long long counts[ST_TX_BUCKETS];
+    for (int i = 0; i < ST_TX_BUCKETS; i++) counts[i] = d.bucket[i];
+    emit_histogram(b, "parley_store_transaction_duration_seconds", w ? "kind=\"write\"," : "kind=\"read\",", bounds,
+                   nb, counts, d.sum_s);
+  }
   st_counters sc;
   if (svc_store_counters(h->s, &sc)) {
-    EMIT("# HELP parley_store_commits_total Write transactions committed since start.\n");
-    EMIT("# TYPE parley_store_commits_total counter\n");
-    EMIT("parley_store_commits_total %llu\n", (unsigned long long)sc.commits);
-    EMIT("# HELP parley_store_batches_total Store transactions that held them (group commit).\n");
-    EMIT("# TYPE parley_store_batches_total counter\n");
-    EMIT("parley_store_batches_total %llu\n", (unsigned long long)sc.batches);
-    EMIT("# HELP parley_store_syncs_total Flushes to disk made to acknowledge them.\n");
-    EMIT("# TYPE parley_store_syncs_total counter\n");
-    EMIT("parley_store_syncs_total %llu\n", (unsigned long long)sc.syncs);
-    EMIT("# HELP parley_store_writer_busy_seconds_total Time the one writer connection was in use.\n");
-    EMIT("# TYPE parley_store_writer_busy_seconds_total counter\n");
-    EMIT("parley_store_writer_busy_seconds_total %.6f\n", (double)sc.writer_busy_ns / 1e9);
+    emit_head(b, "parley_store_commits_total", "counter", "Write transactions committed since start.");
+    emit(b, "parley_store_commits_total %llu\n", (unsigned long long)sc.commits);
+    emit_head(b, "parley_store_batches_total", "counter", "Store transactions that held them (group commit).");
+    emit(b, "parley_store_batches_total %llu\n", (unsigned long long)sc.batches);
+    emit_head(b, "parley_store_syncs_total", "counter", "Flushes to disk made to acknowledge them.");
+    emit(b, "parley_store_syncs_total %llu\n", (unsigned long long)sc.syncs);
+    emit_head(b, "parley_store_writer_busy_seconds_total", "counter", "Time the one writer connection was in use.");
+    emit(b, "parley_store_writer_busy_seconds_total %.6f\n", (double)sc.writer_busy_ns / 1e9);
   }
-#undef EMIT
-  if (cap - n > 2048) n += http__budget_metrics(h->budget, out + n, cap - n);
-  return out;
+}
+
+char *http__metrics_text(http_server *h) {
+  metrics_buf b = {.p = pl_xmalloc(32768), .cap = 32768};
+  emit_head(&b, "parley_build_info", "gauge", "Always 1; the version of parley this process runs.");
+  emit(&b, "parley_build_info{version=\"%s\"} 1\n", PARLEY_VERSION);
+  emit_head(&b, "process_start_time_seconds", "gauge", "When this process started, in seconds since the Unix epoch.");
+  emit(&b, "process_start_time_seconds %.3f\n", h->started_at);
+  emit_http(&b, h);
+  emit_service(&b, h);
+  emit_store(&b, h);
+  /* the connection budget writes into what is left; make room for it first */
+  if (b.cap - b.n < 4096) {
+    b.cap = b.n + 4096;
+    b.p = pl_xrealloc(b.p, b.cap);
+  }
+  b.n += http__budget_metrics(h->budget, b.p + b.n, b.cap - b.n);
+  return b.p;
 }

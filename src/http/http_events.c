@@ -136,8 +136,16 @@ static void unlink_sse(http_sse *x) {
   for (http_sse **p = &x->h->sse; *p; p = &(*p)->next)
     if (*p == x) {
       *p = x->next;
+      x->h->nsse--;
       return;
     }
+}
+
+unsigned http__events_open(http_server *h) {
+  pthread_mutex_lock(&h->sse_mu);
+  unsigned n = h->nsse;
+  pthread_mutex_unlock(&h->sse_mu);
+  return n;
 }
 
 static void release(void *cls) {
@@ -271,6 +279,7 @@ void http__events(http_req *r, char **arg) {
   pthread_mutex_lock(&h->sse_mu);
   x->next = h->sse;
   h->sse = x;
+  h->nsse++;
   pthread_mutex_unlock(&h->sse_mu);
   struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, x, release);
   MHD_add_response_header(resp, "Content-Type", "text/event-stream");

@@ -35,6 +35,8 @@ typedef struct http_req_s {
   double started;
   /* for the access log (http.c, log_request) */
   const char *route;  /* the matched row's pattern, "static" or NULL (no route: "-") */
+  const struct http_route_row *row; /* the row that answered, for /metrics (NULL: none) */
+  bool static_file;   /* answered by the web message center's files */
   size_t sent_bytes;  /* the body queued by send_response (0 for streams and files) */
   bool answered;      /* a response was queued */
   bool streaming; /* the response is an event stream, queued by its handler */
@@ -63,26 +65,36 @@ typedef enum {
  * pattern's {} segments in order (arena strings). */
 typedef void http_handler(http_req *r, char **arg);
 
-typedef struct {
+typedef struct http_route_row {
   const char *method, *pattern;
   http_who who;
   http_handler *fn;
 } http_route;
+
+/* What /metrics counts of one route row (or of static files, or of the rest): answers by
+ * status class and a latency histogram, in atomic counters so that recording is cheap. */
+#define HTTP_LATENCY_BUCKETS 12 /* http.c's latency_bounds, +Inf last */
+typedef struct {
+  atomic_ulong bucket[HTTP_LATENCY_BUCKETS]; /* not cumulative */
+  atomic_ulong by_class[6];                  /* 1xx..5xx */
+  atomic_ullong sum_us;
+} http_route_stats;
 
 struct http_server {
   struct MHD_Daemon *d;
   svc *s;
   http_options opt;
   unsigned port;
-  /* counters for /metrics */
-  atomic_ulong by_status[6];           /* 1xx..5xx */
-  atomic_ulong latency_bucket[12];     /* see http__latency_bounds */
-  atomic_ulong latency_count;
-  atomic_ullong latency_sum_us;
+  /* counters for /metrics: one entry a row of the route table (by its index), then
+   * static files (HTTP_STATS_STATIC) and everything else (HTTP_STATS_OTHER) */
+  http_route_stats *stats;
+  size_t nroutes;
+  double started_at; /* the Unix time the server started */
   /* live event streams: suspended while idle, resumed on events and pings */
   pthread_mutex_t sse_mu;
   pthread_cond_t sse_cv;
   struct http_sse *sse;
+  unsigned nsse; /* streams on that list (sse_mu) */
   bool stopping;
   pthread_t pinger;
   bool pinger_started;
@@ -145,6 +157,8 @@ void http__events_start(http_server *h);
 void http__events_stop(http_server *h);
 /* The client of a stream has gone: end the stream now (called by the budget's keeper). */
 void http__events_hangup(http_server *h, void *stream);
+/* How many live-event streams are open on this server now (/metrics). */
+unsigned http__events_open(http_server *h);
 
 /* Adds a response header; name and value must outlive the request (static or arena). */
 void http__header(http_req *r, const char *name, const char *value);
@@ -201,6 +215,10 @@ void http__spapi_refuse(http_req *r, http_who who, pl_err e, const char *allow);
 void http__route(http_server *h, http_req *r);
 /* The table, n rows. */
 const http_route *http__routes(size_t *n);
+/* Where h->stats counts static files and every request without a row (no such path, a
+ * method the path does not take, refused before routing), after the n rows. */
+#define HTTP_STATS_STATIC(n) (n)
+#define HTTP_STATS_OTHER(n) ((n) + 1)
 /* The row of url and method, or NULL; *path is the first row whose pattern matches url
  * (NULL when none does). With arg (room for 4), the values of the pattern's {} segments,
  * copied to a. */

@@ -180,9 +180,11 @@ void http__route(http_server *h, http_req *r) {
   http_who who = path ? path->who : http__spapi_path(r->url) ? HTTP_SPAPI_APP : HTTP_ANYONE;
   /* The access log names the pattern, never the path with its ids. */
   r->route = path ? path->pattern : NULL;
+  r->row = rt; /* /metrics counts the answer under its row, whatever it is */
   if (r->too_large && who != HTTP_LWA_CLIENT) return refuse(r, who, PL_ETOOLARGE, path);
   if (!path && own_family(who) && http__web(h, r)) {
     r->route = "static";
+    r->static_file = true;
     return;
   }
   if (!path) return refuse(r, who, PL_ENOTFOUND, NULL);

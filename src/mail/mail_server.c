@@ -215,6 +215,11 @@ static void txn_message(txn *t, int64_t message_id) {
 static void txn_end(conn *c, txn *t, const char *end) {
   if (!t->open) return;
   t->open = false;
+  /* /metrics counts the transactions that got as far as their DATA */
+  if (!end)
+    svc_count_mail_txn(c->m->s, t->deferred ? SVC_MAIL_TXN_DEFERRED
+                                : t->refused ? SVC_MAIL_TXN_REFUSED
+                                             : SVC_MAIL_TXN_DELIVERED);
   pl_log_level lv = t->internal ? PL_LOG_WARN : PL_LOG_INFO;
   if (!pl_log_enabled(lv)) return;
   pl_log_line l;

@@ -22,6 +22,19 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   s->opt.key_file = s->key_path;
   pthread_mutex_init(&s->policy_mu, NULL);
   pthread_mutex_init(&s->ev_mu, NULL);
+  pthread_mutex_init(&s->figures_mu, NULL);
+  size_t ncats;
+  (void)policy_categories(&ncats);
+  if (ncats > SVC_MAX_CATEGORIES) {
+    /* a build with more categories than the counters have room for: fix the constant */
+    pthread_mutex_destroy(&s->policy_mu);
+    pthread_mutex_destroy(&s->ev_mu);
+    pthread_mutex_destroy(&s->figures_mu);
+    free(s->policy_config_path);
+    free(s);
+    return pl_fail(d, PL_EINTERNAL, "the policy has %zu categories, the metrics room for %d", ncats,
+                   SVC_MAX_CATEGORIES);
+  }
   s->ring = pl_xcalloc(SVC_EVENT_RING, sizeof *s->ring);
   s->ev_next = 1;
   /* The policy is compiled once, so that a broken configuration file stops the start
@@ -40,6 +53,7 @@ void svc_free(svc *s) {
   policy_config_unref(s->policy);
   pthread_mutex_destroy(&s->policy_mu);
   pthread_mutex_destroy(&s->ev_mu);
+  pthread_mutex_destroy(&s->figures_mu);
   free(s->ring);
   if (s->st) store_close(s->st);
   free(s->policy_config_path);
@@ -224,6 +238,72 @@ void svc__count_status(svc *s, st_msg_status status) {
 
 void svc_message_counts(svc *s, unsigned long out[ST_STATUS_N]) {
   for (int i = 0; i < ST_STATUS_N; i++) out[i] = atomic_load(&s->status_counts[i]);
+}
+
+/* ---- the operator's counters and figures ------------------------------------------------ */
+
+const char *svc_delivery_result_name(svc_delivery_result r) {
+  static const char *const names[SVC_DELIVERY_N] = {"delivered", "retried", "failed"};
+  return (unsigned)r < SVC_DELIVERY_N ? names[r] : "unknown";
+}
+
+const char *svc_mail_txn_name(svc_mail_txn r) {
+  static const char *const names[SVC_MAIL_TXN_N] = {"delivered", "deferred", "refused"};
+  return (unsigned)r < SVC_MAIL_TXN_N ? names[r] : "unknown";
+}
+
+void svc_count_mail_txn(svc *s, svc_mail_txn r) {
+  if ((unsigned)r < SVC_MAIL_TXN_N) atomic_fetch_add(&s->mail_txns[r], 1);
+}
+
+void svc__count_verdict(svc *s, const policy_verdict *v) {
+  if ((unsigned)v->action < SVC_POLICY_ACTIONS) atomic_fetch_add(&s->verdicts[v->action], 1);
+  size_t n;
+  const policy_category *cats = policy_categories(&n);
+  for (size_t i = 0; i < v->nfindings; i++)
+    for (size_t k = 0; k < n; k++)
+      if (v->findings[i].category && !strcmp(v->findings[i].category, cats[k].name)) {
+        atomic_fetch_add(&s->findings[k], 1);
+        break;
+      }
+}
+
+void svc_op_counters_get(svc *s, svc_op_counters *out) {
+  memset(out, 0, sizeof *out);
+  for (int k = 0; k < ST_OUTBOX_KIND_N; k++)
+    for (int r = 0; r < SVC_DELIVERY_N; r++) out->deliveries[k][r] = atomic_load(&s->deliveries[k][r]);
+  for (int i = 0; i < SVC_POLICY_ACTIONS; i++) out->verdicts[i] = atomic_load(&s->verdicts[i]);
+  for (int i = 0; i < SVC_MAX_CATEGORIES; i++) out->findings[i] = atomic_load(&s->findings[i]);
+  for (int i = 0; i < SVC_MAIL_TXN_N; i++) out->mail_txns[i] = atomic_load(&s->mail_txns[i]);
+}
+
+#define SVC__FIGURES_TTL_S 1.0
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+pl_err svc_ops_figures(svc *s, st_ops_figures *out, pl_time *now) {
+  /* One caller reads while the others wait for its answer, then share it: a burst of
+   * scrapes is one query. */
+  pthread_mutex_lock(&s->figures_mu);
+  double t = mono_s();
+  if (!s->figures_read || t - s->figures_read >= SVC__FIGURES_TTL_S) {
+    pl_err e = store_begin(s->st, false);
+    if (!e) {
+      e = s->st->ops->ops_figures(s->st, &s->figures);
+      store_rollback(s->st);
+    }
+    s->figures_err = e ? PL_ESTORE : PL_OK;
+    s->figures_read = mono_s();
+  }
+  *out = s->figures;
+  pl_err e = s->figures_err;
+  pthread_mutex_unlock(&s->figures_mu);
+  *now = svc_now(s);
+  return e;
 }
 
 /* ---- live events -------------------------------------------------------------------- */

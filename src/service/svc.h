@@ -140,6 +140,43 @@ pl_err svc_cluster_tick(svc *s);
 /* Messages recorded since start by delivery status (indexed by st_msg_status), for /metrics. */
 void svc_message_counts(svc *s, unsigned long out[ST_STATUS_N]);
 
+/* ---- what an operator alerts on (/metrics; docs/operations.md "Metrics and alerts") ---- */
+/* What became of one try to deliver an outbox mail. */
+typedef enum {
+  SVC_DELIVERY_DELIVERED = 0, /* the relay took it */
+  SVC_DELIVERY_RETRIED,       /* tried again later */
+  SVC_DELIVERY_FAILED,        /* given up for good */
+  SVC_DELIVERY_N
+} svc_delivery_result;
+/* "delivered", "retried", "failed" (static). */
+const char *svc_delivery_result_name(svc_delivery_result r);
+
+/* How an LMTP/SMTP transaction that reached the end of its DATA ended: every recipient
+ * taken, some deferred (the relay tries again), or else some refused. */
+typedef enum { SVC_MAIL_TXN_DELIVERED = 0, SVC_MAIL_TXN_DEFERRED, SVC_MAIL_TXN_REFUSED, SVC_MAIL_TXN_N } svc_mail_txn;
+/* "delivered", "deferred", "refused" (static). */
+const char *svc_mail_txn_name(svc_mail_txn r);
+/* Counts one mail transaction (mail_server.c). */
+void svc_count_mail_txn(svc *s, svc_mail_txn r);
+
+#define SVC_POLICY_ACTIONS 3  /* deliver, review, reject: policy_action's values */
+#define SVC_MAX_CATEGORIES 32 /* room for policy_categories(); svc_new checks it */
+
+/* The operator's counters since start, copied. */
+typedef struct {
+  unsigned long deliveries[ST_OUTBOX_KIND_N][SVC_DELIVERY_N]; /* by outbox kind, result */
+  unsigned long verdicts[SVC_POLICY_ACTIONS];                 /* seller messages, by policy_action */
+  unsigned long findings[SVC_MAX_CATEGORIES];                 /* by the index in policy_categories() */
+  unsigned long mail_txns[SVC_MAIL_TXN_N];
+} svc_op_counters;
+void svc_op_counters_get(svc *s, svc_op_counters *out);
+
+/* The store-wide figures (pending mail, the review queue) as of at most a second ago:
+ * the store is asked at most once a second whatever the number of callers, so that
+ * scraping /metrics cannot be used to load it. *now is the service's clock, against
+ * which the figures' times are ages. PL_ESTORE when the store did not answer. */
+pl_err svc_ops_figures(svc *s, st_ops_figures *out, pl_time *now);
+
 /* ---- parties (parley admin, import, demo) --------------------------------------- */
 typedef struct {
   const char *id, *name, *locale;

@@ -30,6 +30,16 @@ struct svc {
   int64_t policy_generation;    /* the store's reload counter this process follows */
   bool policy_generation_known;
   atomic_ulong status_counts[ST_STATUS_N]; /* by st_msg_status; [0] unused */
+  /* The operator's counters (svc_op_counters_get) and the store-wide figures, read at
+   * most once a SVC__FIGURES_TTL_MS by however many scrapes (svc_ops_figures). */
+  atomic_ulong deliveries[ST_OUTBOX_KIND_N][SVC_DELIVERY_N];
+  atomic_ulong verdicts[SVC_POLICY_ACTIONS];
+  atomic_ulong findings[SVC_MAX_CATEGORIES]; /* by the index in policy_categories() */
+  atomic_ulong mail_txns[SVC_MAIL_TXN_N];
+  pthread_mutex_t figures_mu;
+  double figures_read;    /* CLOCK_MONOTONIC seconds of the last read (0: never) */
+  pl_err figures_err;     /* how that read went */
+  st_ops_figures figures; /* what it read */
   pthread_mutex_t ev_mu;
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
@@ -61,6 +71,10 @@ char *svc__seal(svc *s, const char *plain, const char *hashed, char hash[65]);
 char *svc__open(svc *s, const char *sealed);
 /* The look-up hashes of str under every generation, the current one first; how many. */
 size_t svc__lookup_hashes(svc *s, const char *str, char hex[PL_KEY_GENS][65]);
+
+/* Counts the verdict on one seller message (its text and attachments) and its findings
+ * by category, for /metrics. */
+void svc__count_verdict(svc *s, const policy_verdict *v);
 
 /* How a seller message is sent, beyond its text. */
 typedef struct {

@@ -442,6 +442,10 @@ static void outcome(svc *s, const svc_mail_options *opt, st_outbox *o, svc_mail_
     }
   }
   record(s, o);
+  svc_delivery_result res = o->state == ST_OUTBOX_SENT     ? SVC_DELIVERY_DELIVERED
+                            : o->state == ST_OUTBOX_FAILED ? SVC_DELIVERY_FAILED
+                                                           : SVC_DELIVERY_RETRIED;
+  if ((unsigned)o->kind < ST_OUTBOX_KIND_N) atomic_fetch_add(&s->deliveries[o->kind][res], 1);
   /* A forward the relay refused for good failed as a bounce would: the sender sees it. */
   if (o->state == ST_OUTBOX_FAILED && o->kind == ST_OUTBOX_FORWARD) {
     pl_detail fd;

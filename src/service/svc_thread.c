@@ -271,6 +271,9 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
       json_decref(atts.unreadable);
       return e;
     }
+    /* Counted where the policy looked: the text, unless the marketplace's own or an
+     * automatic reply, and any attachment. */
+    if ((!opts->marketplace_text && !opts->automatic) || atts.n) svc__count_verdict(s, &out->verdict);
     status = out->verdict.action == POLICY_REJECT   ? ST_STATUS_REJECTED
              : out->verdict.action == POLICY_REVIEW ? ST_STATUS_HELD_FOR_REVIEW
                                                     : ST_STATUS_DELIVERED;

@@ -2,9 +2,11 @@
 #include "store/store.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 pl_err store_open(const char *url, store **out, pl_detail *d) {
   return store_open_ex(url, NULL, out, NULL, d);
@@ -66,6 +68,74 @@ pl_err store__schema_plan(int version, int compat, const char *const *sql, int k
                  "and migrations after it are needed: when every node runs a parley that knows "
                  "at least %d, run `parley migrate --apply`",
                  out->first_contract, out->contract_needs, out->contract_needs);
+}
+
+/* ---- transaction durations (the /metrics page) -------------------------------------------
+ * Per process, whatever store: buckets of atomic counters, so that timing a transaction
+ * costs two clock reads and three atomic additions. A transaction is timed from its begin
+ * to the return of its commit (the flush that acknowledges it included) or rollback. */
+
+static const double tx_bounds[ST_TX_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                    0.05,   0.1,   0.25,   0.5,   1.0};
+static struct {
+  atomic_ullong bucket[ST_TX_BUCKETS];
+  atomic_ullong count, sum_ns;
+} tx_hist[2]; /* [0] reads, [1] writes */
+
+static _Thread_local struct {
+  bool open, write;
+  struct timespec start;
+} tx_now;
+
+const double *store_tx_bounds(size_t *n) {
+  *n = sizeof tx_bounds / sizeof tx_bounds[0];
+  return tx_bounds;
+}
+
+static void tx_ended(void) {
+  if (!tx_now.open) return;
+  tx_now.open = false;
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  int64_t ns = (int64_t)(end.tv_sec - tx_now.start.tv_sec) * 1000000000 + (end.tv_nsec - tx_now.start.tv_nsec);
+  if (ns < 0) ns = 0;
+  double secs = (double)ns / 1e9;
+  size_t b = 0;
+  while (b < ST_TX_BUCKETS - 1 && secs > tx_bounds[b]) b++;
+  int w = tx_now.write ? 1 : 0;
+  atomic_fetch_add(&tx_hist[w].bucket[b], 1);
+  atomic_fetch_add(&tx_hist[w].count, 1);
+  atomic_fetch_add(&tx_hist[w].sum_ns, (unsigned long long)ns);
+}
+
+pl_err store_begin(store *s, bool write) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  pl_err e = s->ops->begin(s, write);
+  if (!e) {
+    tx_now.open = true;
+    tx_now.write = write;
+    tx_now.start = start;
+  }
+  return e;
+}
+
+pl_err store_commit(store *s) {
+  pl_err e = s->ops->commit(s);
+  tx_ended();
+  return e;
+}
+
+void store_rollback(store *s) {
+  s->ops->rollback(s);
+  tx_ended();
+}
+
+void store_tx_durations(bool write, st_tx_durations *out) {
+  int w = write ? 1 : 0;
+  for (size_t i = 0; i < ST_TX_BUCKETS; i++) out->bucket[i] = atomic_load(&tx_hist[w].bucket[i]);
+  out->count = atomic_load(&tx_hist[w].count);
+  out->sum_s = (double)atomic_load(&tx_hist[w].sum_ns) / 1e9;
 }
 
 static void feed(crypto_generichash_state *h, const char *s) {

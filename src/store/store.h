@@ -325,6 +325,8 @@ typedef struct {
   X(ST_OUTBOX_FAILED, "failed")
 
 typedef enum { ST_OUTBOX_KIND_UNKNOWN = 0, ST_OUTBOX_KIND_MAP(ST__ENUM) } st_outbox_kind;
+/* One more than the largest outbox kind: the size of an array indexed by kind. */
+#define ST_OUTBOX_KIND_N (1 ST_OUTBOX_KIND_MAP(ST__COUNT))
 typedef enum { ST_OUTBOX_STATE_UNKNOWN = 0, ST_OUTBOX_STATE_MAP(ST__ENUM) } st_outbox_state;
 const char *st_outbox_kind_name(st_outbox_kind v);
 const char *st_outbox_state_name(st_outbox_state v);
@@ -417,6 +419,15 @@ typedef struct {
   uint64_t syncs;   /* flushes to disk made to acknowledge them */
   uint64_t writer_busy_ns; /* SQLite: time the one writer connection was in use */
 } st_counters;
+
+/* The store-wide figures an operator alerts on (the /metrics page): the outbox's pending
+ * mail and the review queue, whatever node wrote them. Oldest times are 0 when none. */
+typedef struct {
+  int64_t outbox_pending[ST_OUTBOX_KIND_N];      /* by kind; [0]: kinds this build does not know */
+  pl_time outbox_oldest[ST_OUTBOX_KIND_N];       /* created_at of the oldest pending mail */
+  int64_t held;                                  /* messages held for review */
+  pl_time held_oldest;                           /* status_at of the oldest of them */
+} st_ops_figures;
 
 typedef struct store_ops {
   const char *name;
@@ -640,6 +651,9 @@ typedef struct store_ops {
                          st_outbox **out, size_t *n);
   /* Writes state, attempts, next_at, sent_at and last_error of o->id. */
   pl_err (*outbox_update)(store *s, const st_outbox *o);
+  /* The store-wide figures of st_ops_figures, of every seller (an operator's view, never
+   * shown to a tenant), read from the partial indexes of pending mail and held messages. */
+  pl_err (*ops_figures)(store *s, st_ops_figures *out);
   /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
   pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
                        char **buyer_id, char **seller_id);
@@ -835,8 +849,23 @@ void store__audit_hash(const st_audit *e, const char *prev_hash, char out[65]);
 sla_kind store__sla_kind(const char *stored_kind);
 
 #define store_close(s) ((s)->ops->close(s))
-#define store_begin(s, w) ((s)->ops->begin((s), (w)))
-#define store_commit(s) ((s)->ops->commit(s))
-#define store_rollback(s) ((s)->ops->rollback(s))
+/* A transaction of the calling thread: begin, then commit or rollback. They time it from
+ * begin to its end, for store_tx_durations. */
+pl_err store_begin(store *s, bool write);
+pl_err store_commit(store *s);
+void store_rollback(store *s);
+
+/* The bounds (seconds, ascending) of the transaction duration histogram, *n of them; the
+ * last bucket is +Inf beyond them. Static. */
+const double *store_tx_bounds(size_t *n);
+#define ST_TX_BUCKETS 12 /* store_tx_bounds' n + 1 */
+/* Transactions ended in this process since start, reads (write false) or writes: counts
+ * per bucket (not cumulative, ST_TX_BUCKETS of them), their number and total seconds. */
+typedef struct {
+  uint64_t bucket[ST_TX_BUCKETS];
+  uint64_t count;
+  double sum_s;
+} st_tx_durations;
+void store_tx_durations(bool write, st_tx_durations *out);
 
 #endif

@@ -1498,6 +1498,7 @@ static const store_ops pg_ops = {
   .outbox_add = pg__outbox_add,
   .outbox_claim = pg__outbox_claim,
   .outbox_update = pg__outbox_update,
+  .ops_figures = pg__ops_figures,
   .alias_find = pg__alias_find,
   .seller_find_alias = pg__seller_find_alias,
   .buyer_find_email = pg__buyer_find_email,

@@ -96,6 +96,34 @@ pl_err pg__outbox_update(store *s, const st_outbox *o) {
   return e;
 }
 
+/* One statement, both figures; each half reads a partial index (outbox_pending_age,
+ * message_state_held_at), so its cost is the pending mail and the held messages. */
+pl_err pg__ops_figures(store *s, st_ops_figures *out) {
+  memset(out, 0, sizeof *out);
+  pl_err e;
+  PGresult *r = store__pg_exec(s,
+                               "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
+                               " WHERE state = 'pending' GROUP BY kind"
+                               " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
+                               " FROM message_state WHERE status = 'held_for_review'",
+                               0, NULL, &e);
+  for (int i = 0; !e && i < PQntuples(r); i++) {
+    int64_t n = pg__num(r, i, 2);
+    pl_time oldest = pg__num(r, i, 3);
+    if (!strcmp(pg__cstr(r, i, 0), "held")) {
+      out->held = n;
+      out->held_oldest = oldest;
+      continue;
+    }
+    st_outbox_kind k;
+    (void)st_outbox_kind_from_name(pg__cstr(r, i, 1), &k); /* unknown: 0 */
+    out->outbox_pending[k] += n;
+    if (oldest && (!out->outbox_oldest[k] || oldest < out->outbox_oldest[k])) out->outbox_oldest[k] = oldest;
+  }
+  PQclear(r);
+  return e;
+}
+
 pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char **buyer,
                       char **seller) {
   const char *v[] = {alias};

@@ -1829,6 +1829,7 @@ static const store_ops sq_ops = {
   .outbox_add = sq__outbox_add,
   .outbox_claim = sq__outbox_claim,
   .outbox_update = sq__outbox_update,
+  .ops_figures = sq__ops_figures,
   .alias_find = sq__alias_find,
   .seller_find_alias = sq__seller_find_alias,
   .buyer_find_email = sq__buyer_find_email,

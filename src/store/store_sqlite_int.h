@@ -119,6 +119,7 @@ pl_err sq__outbox_add(store *s, st_outbox *o);
 pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                         st_outbox **out, size_t *n);
 pl_err sq__outbox_update(store *s, const st_outbox *o);
+pl_err sq__ops_figures(store *s, st_ops_figures *out);
 pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
                       char **buyer_id, char **seller_id);
 pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *out);

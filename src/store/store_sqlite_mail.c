@@ -5,7 +5,7 @@
 
 enum {
   S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_SELLER_ALIAS,
-  S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND
+  S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES
 };
 
 #define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
@@ -77,6 +77,35 @@ pl_err sq__outbox_update(store *s, const st_outbox *o) {
   sqlite3_bind_int64(st, 5, o->sent_at);
   sq__bind_text(st, 6, o->last_error);
   return sq__run(q, st);
+}
+
+/* One statement, both figures; each half reads a partial index (outbox_pending_age,
+ * message_state_held_at), so its cost is the pending mail and the held messages. */
+pl_err sq__ops_figures(store *s, st_ops_figures *out) {
+  sq_store *q = SQ(s);
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = sq__stmt(q, S_OPS_FIGURES,
+                              "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
+                              " WHERE state = 'pending' GROUP BY kind"
+                              " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
+                              " FROM message_state WHERE status = 'held_for_review'");
+  if (!st) return PL_ESTORE;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t n = sqlite3_column_int64(st, 2);
+    pl_time oldest = sqlite3_column_int64(st, 3);
+    if (!strcmp(sq__col_cstr(st, 0), "held")) {
+      out->held = n;
+      out->held_oldest = oldest;
+      continue;
+    }
+    st_outbox_kind k;
+    (void)st_outbox_kind_from_name(sq__col_cstr(st, 1), &k); /* unknown: 0 */
+    out->outbox_pending[k] += n;
+    if (oldest && (!out->outbox_oldest[k] || oldest < out->outbox_oldest[k])) out->outbox_oldest[k] = oldest;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? PL_OK : sq__step_error(st, rc);
 }
 
 pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char **buyer,

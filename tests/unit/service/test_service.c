@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "service/svc.h"
@@ -612,6 +613,65 @@ static void policy_reload_reaches_every_node(void **state) {
   }
 }
 
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The operator's figures: the verdict on a seller message is counted with its findings by
+ * category (a dry-run check is not), the held message shows in the review queue with its
+ * age on the service's clock, and however often /metrics asks, the store is read at most
+ * once a second. */
+static void operator_figures_are_counted_and_cached(void **state) {
+  fx *f = *state;
+  size_t ncats, promo = 0;
+  const policy_category *cats = policy_categories(&ncats);
+  while (promo < ncats && strcmp(cats[promo].name, "promotion")) promo++;
+  assert_true(promo < ncats);
+  svc_op_counters c0, c1;
+  svc_op_counters_get(f->s, &c0);
+  int64_t tid = start_thread(f, "Does it come with a charger?");
+  pl_detail d = {0};
+  policy_verdict v;
+  const char *upsell = "Yes it does. You could pair it with the matching case.";
+  assert_int_equal(svc_policy_check(f->s, &f->agent, upsell, NULL, f->a, &v, &d), PL_OK);
+  assert_int_equal(v.action, POLICY_REVIEW);
+  policy_verdict_free(&v);
+  svc_op_counters_get(f->s, &c1);
+  assert_memory_equal(&c0, &c1, sizeof c0); /* a check is not a message */
+  svc_sent m;
+  assert_int_equal(send(f, &f->agent, tid, upsell, false, &m), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_HELD_FOR_REVIEW);
+  policy_verdict_free(&m.verdict);
+  pl_time held_at = f->now;
+  svc_op_counters_get(f->s, &c1);
+  assert_int_equal(c1.verdicts[POLICY_REVIEW], c0.verdicts[POLICY_REVIEW] + 1);
+  assert_int_equal(c1.verdicts[POLICY_DELIVER], c0.verdicts[POLICY_DELIVER]); /* the buyer's is not a verdict */
+  assert_int_equal(c1.findings[promo], c0.findings[promo] + 1);
+  /* a figure read before the message may be served for up to a second: wait for it */
+  f->now += 120;
+  st_ops_figures g;
+  pl_time now = 0;
+  double give_up = mono_now() + 30;
+  do {
+    assert_int_equal(svc_ops_figures(f->s, &g, &now), PL_OK);
+  } while (g.held != 1 && mono_now() < give_up && usleep(20000) == 0);
+  assert_int_equal(g.held, 1);
+  assert_int_equal(g.held_oldest, held_at);
+  assert_int_equal(now - g.held_oldest, 120);
+  assert_int_equal(g.outbox_pending[ST_OUTBOX_FORWARD], 1); /* the buyer's message to the seller */
+  /* a flood of scrapes: at most one read of the store a second (and one to start) */
+  st_tx_durations r0, r1;
+  store_tx_durations(false, &r0);
+  double t0 = mono_now();
+  for (int i = 0; i < 500; i++) assert_int_equal(svc_ops_figures(f->s, &g, &now), PL_OK);
+  double elapsed = mono_now() - t0;
+  store_tx_durations(false, &r1);
+  assert_true((double)(r1.count - r0.count) <= 1.0 + elapsed / 1.0 + 1.0);
+  assert_true(r1.count - r0.count < 500);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -631,6 +691,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(the_seller_view_is_the_only_way, setup, teardown),
     cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
     cmocka_unit_test_setup_teardown(policy_reload_reaches_every_node, setup, teardown),
+    cmocka_unit_test_setup_teardown(operator_figures_are_counted_and_cached, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

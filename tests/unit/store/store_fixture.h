@@ -121,6 +121,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(outbox_add, MAIL) \
   X(outbox_claim, MAIL) \
   X(outbox_update, MAIL) \
+  X(ops_figures, MAIL) \
   X(alias_find, MAIL) \
   X(seller_find_alias, MAIL) \
   X(buyer_find_email, MAIL) \

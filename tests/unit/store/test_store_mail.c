@@ -94,6 +94,61 @@ static void test_outbox(void **state) {
   RB(f);
 }
 
+/* The operator's figures: pending mail by kind with its oldest, held messages with the
+ * oldest, of every seller; sent and failed mail and messages no longer held do not count. */
+static void test_ops_figures(void **state) {
+  fx *f = *state;
+  world(f);
+  st_ops_figures g;
+  R(f);
+  OK(OP(f, ops_figures)(f->s, &g));
+  RB(f);
+  for (int k = 0; k < ST_OUTBOX_KIND_N; k++) {
+    assert_int_equal(g.outbox_pending[k], 0);
+    assert_int_equal(g.outbox_oldest[k], 0);
+  }
+  assert_int_equal(g.held, 0);
+  assert_int_equal(g.held_oldest, 0);
+  put_order(f, "112-1", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-2", "S2", "B2", "B0AAA00001", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-1", NULL, T0);
+  int64_t t2 = new_thread(f, "S2", "B2", "112-2", NULL, T0);
+  W(f);
+  int64_t m = outbox_msg(f, t1, T0);
+  st_outbox o[5] = {
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0, .created_at = T0 + 5},
+      {.seller_id = "S2", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0, .created_at = T0 + 2},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_REFUSAL, .next_at = T0, .created_at = T0 + 3},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0, .created_at = T0},
+      {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_REFUSAL, .next_at = T0, .created_at = T0},
+  };
+  for (int i = 0; i < 5; i++) OK(OP(f, outbox_add)(f->s, &o[i]));
+  /* the two oldest leave the pending set: one sent, one failed for good */
+  st_outbox sent = {.id = o[3].id, .state = ST_OUTBOX_SENT, .attempts = 1, .next_at = T0, .sent_at = T0 + 1};
+  OK(OP(f, outbox_update)(f->s, &sent));
+  st_outbox failed = {.id = o[4].id, .state = ST_OUTBOX_FAILED, .attempts = 1, .next_at = T0,
+                      .last_error = "550 5.1.1 no such user"};
+  OK(OP(f, outbox_update)(f->s, &failed));
+  add_msg(f, t1, "S1", ST_DIR_SELLER, "held one", ST_STATUS_HELD_FOR_REVIEW, T0 + 9);
+  add_msg(f, t2, "S2", ST_DIR_SELLER, "held two", ST_STATUS_HELD_FOR_REVIEW, T0 + 7);
+  int64_t released = add_msg(f, t1, "S1", ST_DIR_SELLER, "held, then approved", ST_STATUS_HELD_FOR_REVIEW, T0 + 1);
+  st_event ok = {.message_id = released, .thread_id = t1, .seller_id = "S1", .type = "status",
+                 .value = "delivered", .actor = "test", .at = T0 + 4};
+  OK(OP(f, event_insert)(f->s, &ok));
+  add_msg(f, t1, "S1", ST_DIR_SELLER, "delivered", ST_STATUS_DELIVERED, T0);
+  C(f);
+  R(f);
+  OK(OP(f, ops_figures)(f->s, &g));
+  RB(f);
+  assert_int_equal(g.outbox_pending[ST_OUTBOX_FORWARD], 2);
+  assert_int_equal(g.outbox_oldest[ST_OUTBOX_FORWARD], T0 + 2);
+  assert_int_equal(g.outbox_pending[ST_OUTBOX_REFUSAL], 1);
+  assert_int_equal(g.outbox_oldest[ST_OUTBOX_REFUSAL], T0 + 3);
+  assert_int_equal(g.outbox_pending[ST_OUTBOX_KIND_UNKNOWN], 0);
+  assert_int_equal(g.held, 2);
+  assert_int_equal(g.held_oldest, T0 + 7);
+}
+
 /* ---- look-ups of inbound mail --------------------------------------------------------- */
 
 static void test_mail_lookups(void **state) {
@@ -343,6 +398,7 @@ static void test_bus(void **state) {
 
 #define PART_TESTS(setup)                                             \
   cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),       \
+  cmocka_unit_test_setup_teardown(test_ops_figures, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_mail_lookups, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_spapi, setup, teardown),        \
   cmocka_unit_test_setup_teardown(test_bus, setup, teardown),          \
