@@ -20,6 +20,8 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
   if (opt && opt->policy_config) s->policy_config_path = pl_xstrdup(opt->policy_config);
   s->opt.policy_config = s->policy_config_path;
   s->opt.key_file = s->key_path;
+  if (opt && opt->policy_cache) s->policy_cache_path = pl_xstrdup(opt->policy_cache);
+  s->opt.policy_cache = s->policy_cache_path;
   pthread_mutex_init(&s->policy_mu, NULL);
   pthread_mutex_init(&s->ev_mu, NULL);
   pthread_mutex_init(&s->figures_mu, NULL);
@@ -58,6 +60,7 @@ void svc_free(svc *s) {
   if (s->st) store_close(s->st);
   free(s->policy_config_path);
   svc__keys_free(s);
+  free(s->policy_cache_path);
   free(s);
 }
 
@@ -548,36 +551,59 @@ pl_err svc_policy_prepare(svc *s, pl_detail *d) {
   pthread_mutex_lock(&s->policy_mu);
   pl_err e = PL_OK;
   if (!s->policy) {
-    policy_options po = {.config_path = s->policy_config_path, .cache_dir = s->opt.policy_cache};
+    policy_options po = {.config_path = s->policy_config_path, .cache_dir = s->policy_cache_path};
     e = policy_config_new(&po, &s->policy, d);
   }
   pthread_mutex_unlock(&s->policy_mu);
   return e;
 }
 
-/* Recompiles and swaps the policy of this process only. */
-static pl_err reload_here(svc *s, pl_detail *d) {
+/* Recompiles and swaps the policy of this process only: from the configuration file and
+ * cache directory given (with set: they become the ones in force when it compiles), or
+ * from those in force. */
+static pl_err reload_here(svc *s, bool set, const char *config, const char *cache, pl_detail *d) {
+  char *own_config = NULL, *own_cache = NULL;
+  if (set) {
+    own_config = config ? pl_xstrdup(config) : NULL;
+    own_cache = cache ? pl_xstrdup(cache) : NULL;
+  } else {
+    pthread_mutex_lock(&s->policy_mu);
+    own_config = s->policy_config_path ? pl_xstrdup(s->policy_config_path) : NULL;
+    own_cache = s->policy_cache_path ? pl_xstrdup(s->policy_cache_path) : NULL;
+    pthread_mutex_unlock(&s->policy_mu);
+  }
   policy_config *cfg = NULL;
-  policy_options po = {.config_path = s->policy_config_path, .cache_dir = s->opt.policy_cache};
+  policy_options po = {.config_path = own_config, .cache_dir = own_cache};
   pl_err e = policy_config_new(&po, &cfg, d);
-  if (e) return e; /* the old configuration stays in force */
+  if (e) { /* the old configuration stays in force */
+    free(own_config);
+    free(own_cache);
+    return e;
+  }
   pthread_mutex_lock(&s->policy_mu);
   policy_config *old = s->policy;
   s->policy = cfg;
+  if (set) {
+    free(s->policy_config_path);
+    free(s->policy_cache_path);
+    s->opt.policy_config = s->policy_config_path = own_config;
+    s->opt.policy_cache = s->policy_cache_path = own_cache;
+    own_config = own_cache = NULL;
+  }
   pthread_mutex_unlock(&s->policy_mu);
+  free(own_config);
+  free(own_cache);
   policy_config_unref(old); /* requests in flight hold their own references */
   return PL_OK;
 }
 
 #define POLICY_GENERATION "policy_generation"
 
-pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d) {
-  if (c && c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator reloads the policy");
-  pl_err e = reload_here(s, d);
-  if (e) return e;
-  /* Tell the other nodes on the store: each follows at its next cluster tick. */
+/* Tells the other nodes on the store of a reload: each follows at its next cluster tick. */
+static pl_err bump_generation(svc *s, pl_detail *d) {
   int64_t gen = 0;
-  if ((e = svc__begin(s, true, d))) return e;
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
   e = s->st->ops->counter_bump(s->st, POLICY_GENERATION, &gen);
   if ((e = svc__end(s, e, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
@@ -585,6 +611,17 @@ pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d) {
   s->policy_generation_known = true;
   pthread_mutex_unlock(&s->policy_mu);
   return PL_OK;
+}
+
+pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d) {
+  if (c && c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator reloads the policy");
+  pl_err e = reload_here(s, false, NULL, NULL, d);
+  return e ? e : bump_generation(s, d);
+}
+
+pl_err svc_policy_reconfigure(svc *s, const char *config, const char *cache, pl_detail *d) {
+  pl_err e = reload_here(s, true, config, cache, d);
+  return e ? e : bump_generation(s, d);
 }
 
 pl_err svc_cluster_tick(svc *s) {
@@ -601,7 +638,7 @@ pl_err svc_cluster_tick(svc *s) {
   s->policy_generation_known = true;
   pthread_mutex_unlock(&s->policy_mu);
   if (!changed) return PL_OK;
-  e = reload_here(s, &d);
+  e = reload_here(s, false, NULL, NULL, &d);
   if (e) fprintf(stderr, "parley: the policy configuration reloaded by another node does not compile here: %s\n", d.msg);
   return e;
 }

@@ -133,6 +133,11 @@ pl_err svc_policy_prepare(svc *s, pl_detail *d);
  * reloads: c is the operator's caller, or NULL for the server process itself (SIGHUP);
  * anyone else gets PL_EFORBIDDEN. */
 pl_err svc_policy_reload(svc *s, const svc_caller *c, pl_detail *d);
+/* The server's reload of its configuration (SIGHUP): compiles the policy from config and
+ * cache (NULL: none), which are in force from then on, and counts the reload in the store
+ * as svc_policy_reload does. When it does not compile, the policy and the files in force
+ * stay as they were and the error says why. The strings are copied. */
+pl_err svc_policy_reconfigure(svc *s, const char *config, const char *cache, pl_detail *d);
 /* Follows the other nodes: reloads the policy when the store's reload counter moved
  * since the last tick (the first tick only records it). Called by the server's timer. */
 pl_err svc_cluster_tick(svc *s);
@@ -644,6 +649,9 @@ pl_err svc_idempotency_sweep(svc *s, int64_t *removed, pl_detail *d);
 typedef struct svc_sweeper svc_sweeper;
 pl_err svc_sweeper_start(svc *s, int64_t unattached_max_age, int interval, svc_sweeper **out,
                          pl_detail *d);
+/* Changes the age and the interval of a running sweeper (a configuration reload); a shorter
+ * interval sweeps at once. NULL is a no-op. */
+void svc_sweeper_set(svc_sweeper *w, int64_t unattached_max_age, int interval);
 void svc_sweeper_stop(svc_sweeper *w); /* NULL is a no-op */
 pl_err svc_attachment_create_mem(svc *s, const svc_caller *c, const void *data, size_t len,
                                  const char *name, pl_arena *a, st_attachment *out, pl_detail *d);

@@ -24,7 +24,7 @@ struct svc {
     struct timespec mtime;
   } key_seen;
   svc_options opt;
-  char *policy_config_path;
+  char *policy_config_path, *policy_cache_path; /* owned; changed under policy_mu */
   pthread_mutex_t policy_mu;
   policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
   int64_t policy_generation;    /* the store's reload counter this process follows */

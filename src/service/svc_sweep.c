@@ -34,7 +34,10 @@ static void *sweeper_main(void *arg) {
     size_t files = 0;
     int64_t keys = 0;
     pl_detail d = {0};
-    if (svc_attachments_sweep(w->s, w->max_age, &files, &d))
+    pthread_mutex_lock(&w->mu);
+    int64_t max_age = w->max_age;
+    pthread_mutex_unlock(&w->mu);
+    if (svc_attachments_sweep(w->s, max_age, &files, &d))
       fprintf(stderr, "parley: clean-up of unattached uploads failed: %s\n", d.msg);
     if (svc_idempotency_sweep(w->s, &keys, &d))
       fprintf(stderr, "parley: clean-up of idempotency keys failed: %s\n", d.msg);
@@ -65,6 +68,16 @@ pl_err svc_sweeper_start(svc *s, int64_t unattached_max_age, int interval, svc_s
   }
   *out = w;
   return PL_OK;
+}
+
+void svc_sweeper_set(svc_sweeper *w, int64_t unattached_max_age, int interval) {
+  if (!w) return;
+  pthread_mutex_lock(&w->mu);
+  bool sooner = interval > 0 && interval < w->interval;
+  w->max_age = unattached_max_age;
+  w->interval = interval > 0 ? interval : 60;
+  if (sooner) pthread_cond_signal(&w->cv); /* a sweep now, then the new interval */
+  pthread_mutex_unlock(&w->mu);
 }
 
 void svc_sweeper_stop(svc_sweeper *w) {
