@@ -75,6 +75,7 @@ unsigned http_status_for(pl_err e) {
   case PL_EWINDOW:
   case PL_EACTION: return 403;
   case PL_ESTORE:
+  case PL_ESTOPPING:
   case PL_ENOMEM: return 503;
   case PL_ECRYPTO:
   case PL_EIO:
@@ -176,6 +177,8 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Cache-Control", "no-store");
   for (int i = 0; i < r->nheaders; i++) MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
+  /* Stopping: the client takes its next request elsewhere. */
+  if (atomic_load(&h->draining)) MHD_add_response_header(resp, "Connection", "close");
   finish(h, r);
   enum MHD_Result ret = MHD_queue_response(r->conn, r->status ? r->status : 500, resp);
   MHD_destroy_response(resp);
@@ -237,7 +240,9 @@ static void dispatch(http_server *h, http_req *r) {
 }
 
 void http__healthz(http_req *r, char **arg) {
-  if (svc_ping(r->s)) http__error(r, PL_ESTORE, "the store does not answer");
+  /* a load balancer takes the node out while requests in flight finish */
+  if (atomic_load(&r->h->draining)) http__error(r, PL_ESTOPPING, "the server is stopping; use another node");
+  else if (svc_ping(r->s)) http__error(r, PL_ESTORE, "the store does not answer");
   else http__json(r, 200, json_pack("{s:s,s:s}", "status", "ok", "version", PARLEY_VERSION));
 }
 
@@ -326,6 +331,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->h = h;
     r->a = pl_arena_new();
     r->started = now_s();
+    atomic_fetch_add(&h->requests, 1);
     unsigned char rid[16];
     randombytes_buf(rid, sizeof rid);
     sodium_bin2hex(r->request_id, sizeof r->request_id, rid, sizeof rid);
@@ -468,6 +474,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   pl_arena_free(r->a);
   free(r);
   *con_cls = NULL;
+  atomic_fetch_sub(&h->requests, 1);
 }
 
 /* libmicrohttpd's messages go to standard error as before; the one that says it answers a
@@ -614,6 +621,33 @@ void http_stop(http_server *h) {
   pthread_cond_destroy(&h->job_cv);
   free(h->stats);
   free(h);
+}
+
+void http_counts_get(http_server *h, http_counts *out) {
+  out->connections = http__budget_connections(h->budget);
+  out->requests = atomic_load(&h->requests);
+  out->streams = http__events_count(h);
+}
+
+void http_drain(http_server *h) {
+  if (atomic_exchange(&h->draining, true)) return;
+  /* libmicrohttpd stops watching the listening socket and hands it over; closed, it
+   * refuses new connections and resets those the kernel had queued but none had taken. */
+  MHD_socket fd = MHD_quiesce_daemon(h->d);
+  if (fd != MHD_INVALID_SOCKET) close(fd);
+  http__budget_drain(h->budget);
+  http__events_end_all(h);
+}
+
+void http_drain_wait(http_server *h) { http__budget_wait_closed(h->budget); }
+
+void http_reconfigure(http_server *h, const http_options *o) {
+  http_options n = h->opt;
+  n.max_connections_per_ip = o->max_connections_per_ip;
+  n.max_streams = o->max_streams;
+  n.header_timeout_ms = o->header_timeout_ms;
+  n.body_timeout_ms = o->body_timeout_ms;
+  http__budget_set(h->budget, &n);
 }
 
 /* ---- /metrics ---------------------------------------------------------------------------

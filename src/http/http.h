@@ -34,7 +34,30 @@ typedef struct {
 pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail *d);
 /* The port actually bound (useful with port 0). */
 unsigned http_port(const http_server *h);
+/* Stops the server: every connection is closed, answered or not (after http_drain, none
+ * is left). */
 void http_stop(http_server *h);
+
+/* What is open now, for the drain's log lines. */
+typedef struct {
+  unsigned connections; /* open connections */
+  unsigned requests;    /* exchanges begun and not ended, event streams included */
+  unsigned streams;     /* live-event streams */
+} http_counts;
+void http_counts_get(http_server *h, http_counts *out);
+/* Begins a graceful stop and returns at once: the listening socket is closed (new
+ * connections are refused), /healthz answers 503 server_stopping, every answer closes its
+ * connection, every event stream sends what it has, a comment and a `retry:` hint and ends,
+ * and connections waiting for a request with nothing of it received are shut. Requests in
+ * flight (bodies arriving, handlers running) go on to their answers. */
+void http_drain(http_server *h);
+/* After http_drain: waits until every connection has closed. Unbounded; the caller bounds
+ * the stop (cmd_serve.c). */
+void http_drain_wait(http_server *h);
+/* Applies the options that may change while serving (a configuration reload): the per-
+ * address connection limit, streams a principal, header and body timeouts. They hold for
+ * what begins afterwards; the other fields of o are ignored. */
+void http_reconfigure(http_server *h, const http_options *o);
 
 /* The HTTP status for an error code (the one table of it). */
 unsigned http_status_for(pl_err e);

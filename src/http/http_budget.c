@@ -81,6 +81,8 @@ struct http_budget {
   int ep;
   pthread_t keeper;
   bool keeper_started, stopping;
+  bool draining;          /* shut idle connections; signal closed_cv as connections close */
+  pthread_cond_t closed_cv;
   http_stream_ref late[LATE_BATCH]; /* the keeper's list of connections past their deadline */
   /* counters for /metrics */
   atomic_ulong refused_global, refused_ip, cut_header, cut_body, streams_refused, headers_too_large;
@@ -175,10 +177,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     s->fd = fi ? fi->connect_fd : -1;
     ip_key(ai ? ai->client_addr : NULL, s->ip);
     s->phase = PHASE_HEADERS;
-    s->deadline = mono() + b->header_s;
     s->thread = pthread_self();
     s->tls = b->h->opt.tls_cert_pem != NULL;
     pthread_mutex_lock(&b->mu);
+    s->deadline = mono() + b->header_s;
     s->serial = ++b->serial;
     if (s->fd >= 0 && (size_t)s->fd < b->nfd) b->by_fd[s->fd] = s;
     ip_find(b, s->ip, true)->n++;
@@ -192,6 +194,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (s->fd >= 0 && (size_t)s->fd < b->nfd && b->by_fd[s->fd] == s) b->by_fd[s->fd] = NULL;
     ip_drop(b, s->ip);
     b->conns--;
+    if (b->draining && !b->conns) pthread_cond_broadcast(&b->closed_cv);
     pthread_mutex_unlock(&b->mu);
     free(s);
     *socket_context = NULL;
@@ -339,9 +342,11 @@ static void *keeper(void *arg) {
   http_budget *b = arg;
   struct epoll_event ev[64];
   http_stream_ref *late = b->late;
-  double tick = b->header_s / 4 < 0.25 ? b->header_s / 4 : 0.25;
-  if (tick < 0.02) tick = 0.02;
+  pthread_mutex_lock(&b->mu);
   for (;;) {
+    double tick = b->header_s / 4 < 0.25 ? b->header_s / 4 : 0.25;
+    if (tick < 0.02) tick = 0.02;
+    pthread_mutex_unlock(&b->mu);
     int n = epoll_wait(b->ep, ev, 64, (int)(tick * 1000));
     pthread_mutex_lock(&b->mu);
     if (b->stopping) {
@@ -365,6 +370,19 @@ static void *keeper(void *arg) {
       http_slot *s = b->by_fd[fd];
       if (s && s->deadline && now >= s->deadline) late[nlate++] = (http_stream_ref){s->fd, s->serial};
     }
+    /* Draining: a connection waiting for its next request with nothing of it received is
+     * shut (its client sees it closed before it sent anything, as with any idle close). A
+     * request partly received is left to finish or to its deadline. */
+    if (b->draining)
+      for (size_t fd = 0; fd < b->nfd; fd++) {
+        http_slot *s = b->by_fd[fd];
+        int unread = 0;
+        if (!s || s->phase != PHASE_HEADERS || s->fd < 0 || rx_bytes(s->fd) != s->rx_mark ||
+            (ioctl(s->fd, FIONREAD, &unread) == 0 && unread > 0))
+          continue;
+        s->deadline = 0;
+        shutdown(s->fd, SHUT_RDWR);
+      }
     pthread_mutex_unlock(&b->mu);
     for (size_t i = 0; i < nlate; i++) {
       pthread_mutex_lock(&b->mu);
@@ -381,6 +399,7 @@ static void *keeper(void *arg) {
       }
       pthread_mutex_unlock(&b->mu);
     }
+    pthread_mutex_lock(&b->mu);
   }
   return NULL;
 }
@@ -427,9 +446,11 @@ pl_err http__budget_new(http_server *h, http_budget **out, pl_detail *d) {
   if (b->nfd > (1u << 20)) b->nfd = 1u << 20;
   b->by_fd = pl_xcalloc(b->nfd, sizeof *b->by_fd);
   pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->closed_cv, NULL);
   b->ep = epoll_create1(EPOLL_CLOEXEC);
   if (b->ep < 0) {
     pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->closed_cv);
     free(b->by_fd);
     free(b);
     return pl_fail(d, PL_EIO, "epoll_create1: %s", strerror(errno));
@@ -463,8 +484,44 @@ void http__budget_free(http_budget *b) {
       free(e);
     }
   pthread_mutex_destroy(&b->mu);
+  pthread_cond_destroy(&b->closed_cv);
   free(b->by_fd);
   free(b);
+}
+
+void http__budget_drain(http_budget *b) {
+  pthread_mutex_lock(&b->mu);
+  b->draining = true;
+  pthread_mutex_unlock(&b->mu);
+}
+
+void http__budget_wait_closed(http_budget *b) {
+  pthread_mutex_lock(&b->mu);
+  while (b->conns) pthread_cond_wait(&b->closed_cv, &b->mu);
+  pthread_mutex_unlock(&b->mu);
+}
+
+unsigned http__budget_connections(http_budget *b) {
+  pthread_mutex_lock(&b->mu);
+  unsigned n = b->conns;
+  pthread_mutex_unlock(&b->mu);
+  return n;
+}
+
+unsigned http__budget_max_streams(http_budget *b) {
+  pthread_mutex_lock(&b->mu);
+  unsigned n = b->max_streams;
+  pthread_mutex_unlock(&b->mu);
+  return n;
+}
+
+void http__budget_set(http_budget *b, const http_options *o) {
+  pthread_mutex_lock(&b->mu);
+  if (!o->trust_proxy) b->max_per_ip = o->max_connections_per_ip ? o->max_connections_per_ip : HTTP_DEFAULT_MAX_PER_IP;
+  b->max_streams = o->max_streams ? o->max_streams : HTTP_DEFAULT_MAX_STREAMS;
+  b->header_s = (o->header_timeout_ms ? o->header_timeout_ms : HTTP_DEFAULT_HEADER_MS) / 1000.0;
+  b->body_s = (o->body_timeout_ms ? o->body_timeout_ms : HTTP_DEFAULT_BODY_MS) / 1000.0;
+  pthread_mutex_unlock(&b->mu);
 }
 
 size_t http__budget_metrics(http_budget *b, char *out, size_t cap) {

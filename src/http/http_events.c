@@ -28,6 +28,7 @@ typedef struct http_sse {
   uint64_t last_seq;
   uint64_t revocation_epoch; /* as of the last check of the caller's token */
   bool suspended, ping_due, gone;
+  bool goodbye_queued; /* the server stops: the last chunk is in buf */
   bool resync; /* tell the client to reload before anything else */
   char principal[80]; /* whose stream, for the per-principal count */
   http_stream_ref ref;
@@ -116,6 +117,21 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max) {
   if (x->gone) { /* the client left: close the connection now */
     pthread_mutex_unlock(&x->h->sse_mu);
     return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  if (x->off == x->len && x->h->streams_ending) {
+    /* The server stops: what the client has not seen yet, then a goodbye with a retry
+     * hint (spread between 1 and 3 s, so that the clients of a node do not all come back
+     * to the next one at once), then the end. */
+    if (x->goodbye_queued) {
+      pthread_mutex_unlock(&x->h->sse_mu);
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    fill(x);
+    if (sizeof x->buf - x->len > 128) {
+      x->len += (size_t)snprintf(x->buf + x->len, sizeof x->buf - x->len,
+                                 "retry: %u\n: the server is stopping; reconnect\n\n", 1000 + randombytes_uniform(2000));
+      x->goodbye_queued = true;
+    }
   }
   if (x->off == x->len) fill(x);
   if (x->off == x->len) {
@@ -225,6 +241,24 @@ static void *keeper(void *arg) {
   return NULL;
 }
 
+unsigned http__events_end_all(http_server *h) {
+  pthread_mutex_lock(&h->sse_mu);
+  h->streams_ending = true;
+  unsigned n = 0;
+  for (http_sse *x = h->sse; x; x = x->next) n++;
+  resume_all(h, false);
+  pthread_mutex_unlock(&h->sse_mu);
+  return n;
+}
+
+unsigned http__events_count(http_server *h) {
+  pthread_mutex_lock(&h->sse_mu);
+  unsigned n = 0;
+  for (http_sse *x = h->sse; x; x = x->next) n++;
+  pthread_mutex_unlock(&h->sse_mu);
+  return n;
+}
+
 void http__events_start(http_server *h) {
   svc_set_event_hook(h->s, on_event, h);
   h->pinger_started = pthread_create(&h->pinger, NULL, keeper, h) == 0;
@@ -242,12 +276,16 @@ void http__events_stop(http_server *h) {
 
 void http__events(http_req *r, char **arg) {
   http_server *h = r->h;
+  if (atomic_load(&h->draining)) {
+    http__error(r, PL_ESTOPPING, "the server is stopping; connect to another node");
+    return;
+  }
   http_sse *x = pl_xcalloc(1, sizeof *x);
   snprintf(x->principal, sizeof x->principal, "%s", r->caller.name ? r->caller.name : "?");
   if (!http__budget_stream_open(h->budget, r->conn, x->principal, x, &x->ref)) {
     char msg[160];
     snprintf(msg, sizeof msg, "this caller already has %u live-event streams open; close one first",
-             h->opt.max_streams ? h->opt.max_streams : HTTP_DEFAULT_MAX_STREAMS);
+             http__budget_max_streams(h->budget));
     free(x);
     http__error(r, PL_ESTREAMS, msg);
     return;

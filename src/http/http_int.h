@@ -107,6 +107,11 @@ struct http_server {
   pthread_cond_t job_cv;
   struct http_req_s *jobs, *jobs_tail;
   bool jobs_stopping;
+  /* A graceful stop (http_drain): no connection is accepted, answers close their
+   * connections, streams end with a retry hint, idle connections are shut. */
+  atomic_bool draining;
+  atomic_uint requests; /* exchanges begun and not ended (streams included) */
+  bool streams_ending;  /* under sse_mu: every stream sends what it has, its goodbye, ends */
 };
 
 /* ---- the connection budget (http_budget.c) ---- */
@@ -128,6 +133,17 @@ typedef struct {
 pl_err http__budget_new(http_server *h, http_budget **out, pl_detail *d);
 /* Stops the keeper and frees the budget; after MHD_stop_daemon. */
 void http__budget_free(http_budget *b);
+/* The drain: from now on the keeper shuts every connection that waits for a request with
+ * nothing of one received, and http__budget_wait_closed returns once none is left. */
+void http__budget_drain(http_budget *b);
+void http__budget_wait_closed(http_budget *b);
+/* Connections open now; the streams a principal may hold now. */
+unsigned http__budget_connections(http_budget *b);
+unsigned http__budget_max_streams(http_budget *b);
+/* Changes the limits that may change while serving (a configuration reload): per address,
+ * streams a principal, header and body deadlines (0: the default of each); they apply to
+ * what begins afterwards. */
+void http__budget_set(http_budget *b, const http_options *o);
 /* The callbacks to give libmicrohttpd (cls: the budget). */
 MHD_NotifyConnectionCallback http__budget_notify(void);
 MHD_AcceptPolicyCallback http__budget_accept(void);
@@ -155,6 +171,11 @@ size_t http__budget_metrics(http_budget *b, char *out, size_t cap);
 /* Starts and stops the stream keeper (pings, resumption on events). */
 void http__events_start(http_server *h);
 void http__events_stop(http_server *h);
+/* Ends every stream: each sends the events it has not sent, a comment and a `retry:` hint,
+ * then ends (http_drain); returns how many there were. */
+unsigned http__events_end_all(http_server *h);
+/* Live-event streams open now. */
+unsigned http__events_count(http_server *h);
 /* The client of a stream has gone: end the stream now (called by the budget's keeper). */
 void http__events_hangup(http_server *h, void *stream);
 /* How many live-event streams are open on this server now (/metrics). */

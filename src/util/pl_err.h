@@ -59,7 +59,8 @@
   X(PL_EIDEMBUSY,     -42, "idempotency_key_in_use", "a request with this Idempotency-Key is still being processed") \
   X(PL_EIDEMKEY,      -43, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
   X(PL_EPAGE,         -44, "invalid_page",         "the page parameters are not valid") \
-  X(PL_EPURPOSE,      -45, "prohibited_purpose",   "a conversation may not start with a message of this purpose")
+  X(PL_EPURPOSE,      -45, "prohibited_purpose",   "a conversation may not start with a message of this purpose") \
+  X(PL_ESTOPPING,     -46, "server_stopping",      "the server is stopping; retry on another node")
 
 typedef enum {
   PL_OK = 0,
