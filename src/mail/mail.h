@@ -151,8 +151,13 @@ typedef struct {
  * a refusal, anything else but success a retry). The options' strings are copied; s must
  * outlive it. */
 pl_err mail_deliver_start(struct svc *s, const mail_deliver_options *o, mail_deliverer **out, pl_detail *d);
-/* Stops the worker after the mail in hand and joins it. NULL is a no-op. */
-void mail_deliver_stop(mail_deliverer *w);
+/* Tells the worker to stop without waiting for it: the mail it is sending is finished and
+ * reported, the rest of its batch given back to the outbox untried (svc_mail_release), and
+ * no batch is claimed after it. NULL is a no-op. */
+void mail_deliver_drain(mail_deliverer *w);
+/* Drains the worker, joins it and frees it; returns how many mails it gave back untried
+ * (for the drain's log line). NULL is a no-op (0). */
+size_t mail_deliver_stop(mail_deliverer *w);
 /* Sends every mail due now, once; returns how many it tried. */
 size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o);
 
@@ -174,6 +179,16 @@ typedef struct {
  * SMTP with one recipient per transaction. */
 pl_err mail_start(struct svc *s, const mail_options *o, mail_server **out, pl_detail *d);
 unsigned mail_port(const mail_server *m);
+/* Begins a graceful stop without waiting: no new connection is taken (the listening socket
+ * refuses them), a session waiting for its next command is answered 421 and closed, and a
+ * message being received after DATA is finished and answered first. NULL is a no-op. */
+void mail_drain(mail_server *m);
+/* Sessions open now. */
+int mail_sessions(const mail_server *m);
+/* After mail_drain: waits until every session has ended (mail_stop then frees). */
+void mail_wait(mail_server *m);
+/* Stops: after mail_drain, waits for the sessions to end; without it, ends them at their
+ * next read (within a second). NULL is a no-op. */
 void mail_stop(mail_server *m);
 
 /* The SMTP reply for an error code (the one table of it): code and enhanced status. */

@@ -2,6 +2,7 @@
  * each (mail_compose), submits it to the relay (mail_smtp_send) and reports the outcome
  * back (svc_mail_report). The service decides and records; this file only sends. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ struct mail_deliverer {
   pthread_t th;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  bool stop;
+  atomic_bool stop; /* set by drain or stop: no mail is begun after it */
+  atomic_size_t released; /* mails given back untried at the stop */
 };
 
 /* Composes and sends one mail; the outcome for the service. */
@@ -40,12 +42,20 @@ static svc_mail_outcome send_one(const mail_deliver_options *o, const svc_outmai
   return code >= 500 && code < 600 ? SVC_MAIL_REFUSED : SVC_MAIL_RETRY;
 }
 
-size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o) {
+/* Claims a batch and sends it; once *stop is set (stop may be NULL), the mail being sent
+ * is finished and the rest of the batch is given back untried (*released counts them). */
+static size_t deliver_batch(struct svc *s, const mail_deliver_options *o, atomic_bool *stop,
+                            atomic_size_t *released) {
   if (!o->smtp_relay || !*o->smtp_relay) return 0;
   pl_arena *a = pl_arena_new();
   svc_outmail *ms = NULL;
   size_t n = svc_mail_claim(s, &o->svc, BATCH, a, &ms);
   for (size_t i = 0; i < n; i++) {
+    if (stop && atomic_load(stop)) {
+      svc_mail_release(s, &ms[i]);
+      atomic_fetch_add(released, 1);
+      continue;
+    }
     pl_detail d = {0};
     svc_mail_outcome oc = send_one(o, &ms[i], a, &d);
     svc_mail_report(s, &o->svc, &ms[i], oc, oc == SVC_MAIL_SENT ? NULL : d.msg);
@@ -54,13 +64,15 @@ size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o) {
   return n;
 }
 
+size_t mail_deliver_due(struct svc *s, const mail_deliver_options *o) { return deliver_batch(s, o, NULL, NULL); }
+
 static void *worker_main(void *arg) {
   mail_deliverer *w = arg;
   int poll = w->o.poll_ms > 0 ? w->o.poll_ms : 200;
   pthread_mutex_lock(&w->mu);
   while (!w->stop) {
     pthread_mutex_unlock(&w->mu);
-    size_t n = mail_deliver_due(w->s, &w->o);
+    size_t n = deliver_batch(w->s, &w->o, &w->stop, &w->released);
     pthread_mutex_lock(&w->mu);
     if (n == BATCH || w->stop) continue; /* more may be due at once */
     struct timespec ts;
@@ -96,16 +108,23 @@ pl_err mail_deliver_start(struct svc *s, const mail_deliver_options *o, mail_del
   return PL_OK;
 }
 
-void mail_deliver_stop(mail_deliverer *w) {
+void mail_deliver_drain(mail_deliverer *w) {
   if (!w) return;
   pthread_mutex_lock(&w->mu);
   w->stop = true;
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
+}
+
+size_t mail_deliver_stop(mail_deliverer *w) {
+  if (!w) return 0;
+  mail_deliver_drain(w);
   pthread_join(w->th, NULL);
+  size_t released = atomic_load(&w->released);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
   free(w->relay);
   free(w->helo);
   free(w);
+  return released;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,11 @@ struct mail_server {
   int fd;
   unsigned port;
   atomic_bool stop;
+  /* mail_drain: no connection is taken, and a session waiting for a command is told 421
+   * and closed; one in DATA finishes its transaction first. wake is readable from then on. */
+  atomic_bool draining;
+  int wake;
+  atomic_int sessions; /* open now */
   pthread_t *threads;
   int nthreads;
 };
@@ -61,6 +67,7 @@ int mail_reply_for(pl_err e, const char **enh) {
   case PL_EIO:
   case PL_ECRYPTO:
   case PL_EINTERNAL: *enh = "4.3.0"; return 451;
+  case PL_ESTOPPING: *enh = "4.3.2"; return 421;
   default: *enh = "5.7.1"; return 550;
   }
 }
@@ -73,6 +80,7 @@ typedef struct {
   char in[8192];
   size_t have, pos;
   bool lmtp;
+  bool in_data; /* reading a message after DATA: a drain waits for its end */
 } conn;
 
 static bool send_all(conn *c, const char *p, size_t n) {
@@ -113,8 +121,9 @@ static bool reply_err(conn *c, pl_err e, const char *msg) {
   return reply(c, "%d %s %s", code, enh, clean);
 }
 
-/* Reads one line (without CRLF) into line; -1 on close, timeout or stop; 1 when the line
- * was longer than cap (the rest of it is discarded). */
+/* Reads one line (without CRLF) into line; -1 on close, timeout or stop; -2 when the server
+ * drains and nothing of a command has arrived (outside DATA); 1 when the line was longer
+ * than cap (the rest of it is discarded). */
 static int read_line(conn *c, char *line, size_t cap, size_t *len) {
   size_t n = 0;
   bool over = false;
@@ -132,8 +141,11 @@ static int read_line(conn *c, char *line, size_t cap, size_t *len) {
       else over = true;
     }
     if (atomic_load(&c->m->stop)) return -1;
-    struct pollfd p = {.fd = c->fd, .events = POLLIN};
-    int r = poll(&p, 1, 1000);
+    bool watch = !c->in_data && !n; /* between commands: a drain ends the session */
+    if (watch && atomic_load(&c->m->draining)) return -2;
+    struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->m->wake, .events = POLLIN}};
+    int r = poll(p, watch ? 2 : 1, 1000);
+    if (r > 0 && !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue; /* the drain: checked above */
     if (r == 0) {
       if (++idle >= IDLE_SECONDS) return -1;
       continue;
@@ -291,6 +303,10 @@ static void session(conn *c) {
   if (!reply(c, "220 %s LMTP/ESMTP parley ready", m->hostname)) goto out;
   for (;;) {
     int r = read_line(c, line, sizeof line, &ll);
+    if (r == -2) { /* RFC 5321 3.8: the client tries the transaction again later */
+      reply(c, "421 4.3.2 %s is stopping; try again later", m->hostname);
+      break;
+    }
     if (r < 0) break;
     lmtp_cmd cmd;
     const char *why;
@@ -368,7 +384,10 @@ static void session(conn *c) {
       char *data;
       size_t len;
       bool too_big, bad_line;
-      if (!read_data(c, max_size, &data, &len, &too_big, &bad_line)) goto out;
+      c->in_data = true;
+      bool got = read_data(c, max_size, &data, &len, &too_big, &bad_line);
+      c->in_data = false;
+      if (!got) goto out;
       t.size = len;
       mail_in mi;
       pl_detail pd = {0};
@@ -460,16 +479,18 @@ out:
 
 static void *serve(void *arg) {
   mail_server *m = arg;
-  while (!atomic_load(&m->stop)) {
-    struct pollfd p = {.fd = m->fd, .events = POLLIN};
-    int r = poll(&p, 1, 500);
-    if (r <= 0) continue;
+  while (!atomic_load(&m->stop) && !atomic_load(&m->draining)) {
+    struct pollfd p[2] = {{.fd = m->fd, .events = POLLIN}, {.fd = m->wake, .events = POLLIN}};
+    int r = poll(p, 2, 500);
+    if (r <= 0 || atomic_load(&m->draining)) continue;
     int fd = accept(m->fd, NULL, NULL);
     if (fd < 0) continue;
     conn *c = pl_xcalloc(1, sizeof *c);
     c->m = m;
     c->fd = fd;
+    atomic_fetch_add(&m->sessions, 1);
     session(c);
+    atomic_fetch_sub(&m->sessions, 1);
     close(fd);
     free(c);
   }
@@ -504,6 +525,14 @@ pl_err mail_start(struct svc *s, const mail_options *o, mail_server **out, pl_de
   m->o.authserv_id = m->authserv_id;
   m->fd = fd;
   m->port = ntohs(sa.sin_port);
+  m->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (m->wake < 0) {
+    close(fd);
+    free(m->hostname);
+    free(m->authserv_id);
+    free(m);
+    return pl_fail(d, PL_EIO, "eventfd: %s", strerror(errno));
+  }
   m->nthreads = o->threads > 0 ? o->threads : 16;
   m->threads = pl_xcalloc((size_t)m->nthreads, sizeof *m->threads);
   for (int i = 0; i < m->nthreads; i++)
@@ -518,11 +547,29 @@ pl_err mail_start(struct svc *s, const mail_options *o, mail_server **out, pl_de
 
 unsigned mail_port(const mail_server *m) { return m->port; }
 
+int mail_sessions(const mail_server *m) { return m ? atomic_load(&m->sessions) : 0; }
+
+void mail_drain(mail_server *m) {
+  if (!m || atomic_exchange(&m->draining, true)) return;
+  /* A listening socket shut down refuses new connections (and resets those not yet
+   * accepted) at once, while the threads still hold its descriptor. */
+  shutdown(m->fd, SHUT_RDWR);
+  uint64_t one = 1;
+  (void)!write(m->wake, &one, sizeof one);
+}
+
+void mail_wait(mail_server *m) {
+  if (!m) return;
+  for (int i = 0; i < m->nthreads; i++) pthread_join(m->threads[i], NULL);
+  m->nthreads = 0;
+}
+
 void mail_stop(mail_server *m) {
   if (!m) return;
   atomic_store(&m->stop, true);
-  for (int i = 0; i < m->nthreads; i++) pthread_join(m->threads[i], NULL);
+  mail_wait(m);
   close(m->fd);
+  close(m->wake);
   free(m->threads);
   free(m->hostname);
   free(m->authserv_id);

@@ -490,6 +490,13 @@ void svc_mail_report(svc *s, const svc_mail_options *o, svc_outmail *m, svc_mail
   pl_arena_free(a);
 }
 
+void svc_mail_release(svc *s, svc_outmail *m) {
+  if (m->rcpt) sodium_memzero(m->rcpt, strlen(m->rcpt));
+  m->row.state = ST_OUTBOX_PENDING;
+  m->row.next_at = svc_now(s);
+  record(s, &m->row);
+}
+
 /* ---- mail that arrives ---------------------------------------------------------------------- */
 
 /* Every mail that does not speak for a party gets this one answer, whatever the reason and

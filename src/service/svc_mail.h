@@ -57,6 +57,10 @@ typedef enum {
  * its recipient's address from memory. */
 void svc_mail_report(svc *s, const svc_mail_options *o, svc_outmail *m, svc_mail_outcome outcome,
                      const char *reason);
+/* Gives a claimed mail back untried (the server stops before it got to it): pending and due
+ * now, its attempts unchanged, for the next start or another node; wipes its recipient's
+ * address from memory. When the store cannot record it, the claim runs out instead. */
+void svc_mail_release(svc *s, svc_outmail *m);
 
 typedef enum { SVC_MAIL_TO_BUYER = 1, SVC_MAIL_TO_SELLER, SVC_MAIL_BOUNCE } svc_mail_kind;
 
