@@ -25,7 +25,7 @@ pl_err pl_sd_ready(const char *status, pl_detail *d) {
 
 pl_err pl_sd_stopping(pl_detail *d) { return notify("STOPPING=1", d); }
 
-void pl_sd_wait(void) {
+uint64_t pl_sd_watchdog(void) {
   /* Read once: the interval does not change while the process lives. 0: no watchdog. */
   static int checked;
   static uint64_t half_usec;
@@ -34,11 +34,6 @@ void pl_sd_wait(void) {
     if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) half_usec = usec / 2 ? usec / 2 : 1;
     checked = 1;
   }
-  if (!half_usec) {
-    pause();
-    return;
-  }
-  sd_notify(0, "WATCHDOG=1");
-  struct timespec ts = {(time_t)(half_usec / 1000000), (long)(half_usec % 1000000) * 1000};
-  nanosleep(&ts, NULL); /* a signal ends it early (EINTR): the loop looks at its flags */
+  if (half_usec) sd_notify(0, "WATCHDOG=1");
+  return half_usec;
 }

@@ -7,6 +7,8 @@
 #ifndef PL_SD_H
 #define PL_SD_H
 
+#include <stdint.h>
+
 #include "util/pl_err.h"
 
 /* Sends READY=1 with status as STATUS= (may be NULL): the listeners are up. PL_OK when
@@ -15,11 +17,11 @@
 pl_err pl_sd_ready(const char *status, pl_detail *d);
 /* Sends STOPPING=1: the server is shutting down. Errors as pl_sd_ready. */
 pl_err pl_sd_stopping(pl_detail *d);
-/* Waits until a signal arrives, as pause(2) does. When the service manager asked for a
- * watchdog (WATCHDOG_USEC, and WATCHDOG_PID absent or this process), first sends
- * WATCHDOG=1 and then waits at most half the interval, so that a main loop that calls
- * it again and again keeps the watchdog fed while it lives, and one that hangs does
- * not. Returns after a signal or the half interval. */
-void pl_sd_wait(void);
+/* When the service manager asked for a watchdog (WATCHDOG_USEC, and WATCHDOG_PID absent
+ * or this process): sends WATCHDOG=1 and returns half the interval in microseconds, the
+ * longest a main loop may wait before it calls this again, so that a loop that lives
+ * keeps the watchdog fed and one that hangs does not. Without a watchdog: 0, nothing
+ * sent. */
+uint64_t pl_sd_watchdog(void);
 
 #endif
