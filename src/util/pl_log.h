@@ -18,7 +18,9 @@ typedef enum { PL_LOG_INFO = 0, PL_LOG_WARN, PL_LOG_ERROR } pl_log_level;
 
 /* Sets the process's format, the least level written and the descriptor lines go to
  * (2 for standard error). Until it is called, nothing is written (PL_LOG_OFF): a program
- * that links the library logs only when it asks to. Call it before the threads start. */
+ * that links the library logs only when it asks to. It may be called again while threads
+ * log (a configuration reload): each setting changes at once, and a line being built
+ * keeps the format it began with. */
 void pl_log_setup(pl_log_format f, pl_log_level min, int fd);
 /* Parses "logfmt", "json", "off" / "info", "warn", "error"; false for anything else. */
 bool pl_log_format_parse(const char *s, pl_log_format *out);
