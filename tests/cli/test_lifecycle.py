@@ -251,6 +251,16 @@ class Stop(LifecycleCase):
         s.close()
 
 
+class Options(unittest.TestCase):
+
+    def test_a_bound_that_is_not_a_number_is_refused(self):
+        for bad in ("abc", "-1", "1e9", ""):
+            p = subprocess.run([BIN, "serve", "--db", "/nonexistent/p.db", "--shutdown-timeout", bad],
+                               capture_output=True, text=True, timeout=WAIT)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--shutdown-timeout takes a number from 0 to 86400", p.stderr)
+
+
 class SlowRelay(socketserver.ThreadingTCPServer):
     """An SMTP server on 127.0.0.1 that records each message's Message-ID; while `hold` is
     set it answers the end of DATA only once `release` is set (`holding` says it waits)."""
