@@ -631,13 +631,11 @@ void http_counts_get(http_server *h, http_counts *out) {
 
 void http_drain(http_server *h) {
   if (atomic_exchange(&h->draining, true)) return;
-  /* libmicrohttpd stops watching the listening socket and hands it over; closed, it
-   * refuses new connections and resets those the kernel had queued but none had taken.
-   * (libmicrohttpd 0.9.75 removes the socket from each worker's epoll set here while a
-   * worker may remove it too; losing that race is one of its MHD_PANICs, an abort of the
-   * stop. It is narrow: a worker must be between two checks of one loop turn.) */
-  MHD_socket fd = MHD_quiesce_daemon(h->d);
-  if (fd != MHD_INVALID_SOCKET) close(fd);
+  /* From now on every new connection is closed as soon as it is accepted (the budget's
+   * accept policy), before a byte of it is read. MHD_quiesce_daemon would close the
+   * listening socket instead, but libmicrohttpd 0.9.75 removes that socket from each
+   * worker's epoll set there while a worker may be removing it too, and losing that race
+   * is an MHD_PANIC: an abort in the middle of the stop. The socket closes with the daemon. */
   http__budget_drain(h->budget);
   http__events_end_all(h);
 }

@@ -156,7 +156,9 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
   ip_count *e = ip_find(b, ip, false);
   unsigned held = e ? e->n : 0;
   bool ok = true;
-  if (held >= b->max_per_ip) {
+  if (b->draining) {
+    ok = false; /* stopping: a new connection is closed at once (http_drain) */
+  } else if (held >= b->max_per_ip) {
     ok = false;
     atomic_fetch_add(&b->refused_ip, 1);
   } else if (b->conns >= b->max_conns || (b->conns >= b->max_conns - b->reserve && held >= LIGHT_IP)) {
