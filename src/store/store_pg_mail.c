@@ -96,7 +96,7 @@ pl_err pg__outbox_update(store *s, const st_outbox *o) {
   return e;
 }
 
-/* One statement, both figures; each half reads a partial index (outbox_pending_age,
+/* One statement, both figures; each half reads a partial index (outbox_due,
  * message_state_held_at), so its cost is the pending mail and the held messages. */
 pl_err pg__ops_figures(store *s, st_ops_figures *out) {
   memset(out, 0, sizeof *out);

@@ -335,7 +335,6 @@ static const char *const store_pg_migrations[] = {
     "    JOIN message_state ss ON ss.message_id = ms.id WHERE ms.thread_id = threads.id"
     "    AND ms.direction = 'seller' AND ms.kind <> 'note' AND ss.status = 'delivered'), 0);",
     /* The operator's figures on /metrics (as SQLite's migration). */
-    "CREATE INDEX outbox_pending_age ON outbox(kind, created_at) WHERE state = 'pending';"
     "CREATE INDEX message_state_held_at ON message_state(status_at)"
     "  WHERE status = 'held_for_review';",
 };

@@ -79,7 +79,7 @@ pl_err sq__outbox_update(store *s, const st_outbox *o) {
   return sq__run(q, st);
 }
 
-/* One statement, both figures; each half reads a partial index (outbox_pending_age,
+/* One statement, both figures; each half reads a partial index (outbox_due,
  * message_state_held_at), so its cost is the pending mail and the held messages. */
 pl_err sq__ops_figures(store *s, st_ops_figures *out) {
   sq_store *q = SQ(s);
