@@ -14,6 +14,9 @@ import { renderProposals, renderRules } from './automation.js';
 
 const main = () => document.getElementById('main');
 let me = null;
+/* Threads that need a response (the inbox's response_needed_count), in the tab title and on
+ * the Inbox link; null before the inbox was read. */
+let attention = null;
 let cleanup = null;
 let liveState = 'off';
 
@@ -88,7 +91,9 @@ function renderHeader() {
   const row = ROUTES.find((r) => r.kind === me.kind && r.page === page);
   const current = row ? row.under || row.page : page;
   const links = navRows(me.kind).map((r) => h('li', null,
-    h('a', { href: `#/${r.page}`, 'aria-current': r.page === current ? 'page' : null }, r.label)));
+    h('a', { href: `#/${r.page}`, 'aria-current': r.page === current ? 'page' : null }, r.label,
+      r.page === 'inbox' ? h('span', { class: 'nav-count', id: 'nav-rn', hidden: !attention },
+        h('span', { class: 'nav-count-n' }, String(attention || 0)), h('span', { class: 'sr-only' }, ' need a response')) : null)));
   const notif = notificationsState();
   replace(
     bar,
@@ -111,6 +116,7 @@ async function doSignOut() {
   stopLive();
   try { await signOut(); } catch { /* the cookies expire anyway */ }
   me = null;
+  attention = null;
   announce('Signed out');
   navigate('#/signin');
 }
@@ -227,13 +233,30 @@ async function route() {
   focusHeading(el);
 }
 
+let baseTitle = 'parley';
+
+function showTitle() {
+  document.title = attention ? `(${attention}) ${baseTitle}` : baseTitle;
+}
+
+window.addEventListener('parley:attention', (ev) => {
+  attention = ev.detail;
+  showTitle();
+  const badge = document.getElementById('nav-rn');
+  if (badge) {
+    badge.hidden = !attention;
+    badge.querySelector('.nav-count-n').textContent = String(attention || 0);
+  }
+});
+
 function focusHeading(el) {
   const h1 = el.querySelector('h1');
   if (h1 && !el.contains(document.activeElement)) {
     if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
     h1.focus({ preventScroll: false });
   }
-  if (h1) document.title = `${h1.textContent} · parley`;
+  if (h1) baseTitle = `${h1.textContent} · parley`;
+  showTitle();
 }
 
 onUnauthorized(() => {

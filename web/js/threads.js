@@ -197,6 +197,7 @@ export async function renderThreadList(el, ctx) {
       const n = data.response_needed_count;
       count.textContent = n === 0 ? 'Nothing needs a response' : n === 1 ? '1 thread needs a response' : `${n} threads need a response`;
       count.classList.toggle('has-work', n > 0);
+      window.dispatchEvent(new CustomEvent('parley:attention', { detail: n }));
     }
     const label = hasFilters ? FILTERS.find(([f]) => f === state.filter)[1] : '';
     if (!state.threads.length && (state.tag || state.assignee)) status.textContent = `No threads in ${label}${state.assignee ? ` assigned to ${assigneeSelect.selectedOptions[0].textContent}` : ''}${state.tag ? ` tagged ${state.tag}` : ''}.`;

@@ -44,6 +44,9 @@ test('filters, search and urgency in the inbox', async () => {
   // Response needed (the default): the two waiting threads, the least time left first, coloured.
   assert.deepEqual(await rows(p), [T2, T3]);
   await p.locator('#rn-count', { hasText: '2 threads need a response' }).waitFor();
+  // the count is in the tab title and on the Inbox link too, wherever the agent is
+  assert.equal(await p.title(), '(2) Inbox · parley');
+  assert.equal(await p.locator('#nav-rn').textContent(), '2 need a response');
   assert.match(await p.locator(`[data-thread="${T2}"] .due`).getAttribute('class'), /due-urgent/, 'under 4 h left is urgent');
   assert.match(await p.locator(`[data-thread="${T3}"] .due`).getAttribute('class'), /due-ok/);
   assert.match(await p.locator(`[data-thread="${T2}"] .due`).textContent(), /^3 h \d+ min left/);
