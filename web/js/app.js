@@ -171,13 +171,40 @@ function startSession() {
   });
 }
 
+/** The first words of a text, at most about 80 characters, cut at a word. */
+function firstWords(text) {
+  const t = (text || '').replace(/\s+/g, ' ').trim();
+  if (t.length <= 80) return t;
+  const cut = t.slice(0, 80);
+  return `${cut.slice(0, cut.lastIndexOf(' ') > 40 ? cut.lastIndexOf(' ') : 80)}…`;
+}
+
+/**
+ * A notification that says who wrote, about which order or product, and how the message
+ * begins: the thread's newest message as the signed-in party sees it (a seller sees a
+ * buyer's contact details masked, as everywhere). Without it, the plain words.
+ */
+async function notifyMessage(ev, fallbackTitle, fallbackBody) {
+  let title = fallbackTitle, body = fallbackBody;
+  try {
+    const v = await get(`/v1/threads/${encodeURIComponent(ev.thread_id)}?limit=1`);
+    const t = v.thread;
+    const last = (v.messages || [])[v.messages.length - 1];
+    const who = me.kind === 'agent' ? t.buyer_name : t.seller_name;
+    const about = t.order_id ? `Order ${t.order_id}` : t.asin ? `Product ${t.asin}` : '';
+    if (who) title = me.kind === 'agent' ? `New message from ${who}` : `Reply from ${who}`;
+    if (last && last.text) body = `${about ? `${about}: ` : ''}${firstWords(last.text)}`;
+  } catch { /* the plain words */ }
+  notify(title, body, ev.thread_id);
+}
+
 // Notifications for the other side's new messages, whatever page is open.
 onLive('message', (ev) => {
   if (!me) return;
   const viewing = document.visibilityState === 'visible' && location.hash === `#/thread/${ev.thread_id}`;
   if (viewing) return;
-  if (me.kind === 'agent' && ev.from === 'buyer') notify('New buyer message', `A buyer wrote in ${ev.thread_id}.`, ev.thread_id);
-  if (me.kind === 'buyer' && ev.from === 'seller' && ev.status === 'delivered') notify('New reply from the seller', `The seller answered in ${ev.thread_id}.`, ev.thread_id);
+  if (me.kind === 'agent' && ev.from === 'buyer') notifyMessage(ev, 'New buyer message', 'A buyer wrote.');
+  if (me.kind === 'buyer' && ev.from === 'seller' && ev.status === 'delivered') notifyMessage(ev, 'New reply from the seller', 'The seller answered.');
 });
 
 async function route() {

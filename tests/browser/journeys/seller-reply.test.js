@@ -59,8 +59,11 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   const row = sp.locator(`[data-thread="${T1}"]`);
   await row.waitFor();
   await sp.locator('#rn-count', { hasText: '3 threads need a response' }).waitFor();
+  // the notification names the buyer and the order and begins the message, not an id
+  await sp.waitForFunction(() => window.recordedNotifications.length > 0);
   const notes = await sp.evaluate(() => window.recordedNotifications);
-  assert.deepEqual(notes, [{ title: 'New buyer message', body: `A buyer wrote in ${T1}.` }]);
+  const t1 = (await server.api(server.tokens.agents['Maya Lopez'].token, 'GET', `/v1/threads/${T1}?limit=1`)).body.thread;
+  assert.deepEqual(notes, [{ title: `New message from ${t1.buyer_name}`, body: `Order ${t1.order_id}: ${question}` }]);
   assert.match(await row.getAttribute('class'), /is-unread/);
   assert.match(await row.locator('.due').textContent(), /\d+ h \d+ min left/);
   assert.match(await row.locator('.due').getAttribute('class'), /due-ok/);
