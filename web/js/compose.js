@@ -43,7 +43,7 @@ export function textFindings(findings) {
  * (file picker), templates ({threadId}: the template picker), notes (internal note toggle),
  * onTyping() on every key stroke, onStart() when a new draft begins.
  */
-export function createComposer({ kind, send, label, attachments = false, templates = null, notes = false, onTyping = null, onStart = null }) {
+export function createComposer({ kind, send, label, attachments = false, templates = null, notes = false, onTyping = null, onStart = null, next = null }) {
   const seller = kind === 'agent';
   const id = uniqueId('compose');
   const summaryId = `${id}-summary`;
@@ -65,6 +65,9 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const autoReply = h('input', { type: 'checkbox', id: `${id}-auto`, name: 'auto_reply' });
   const alert = errorBox();
   const sendButton = h('button', { type: 'submit', class: 'btn btn-primary', id: 'send' }, 'Send');
+  // next(): after a reply is sent, open the next thread that needs one (the agent's triage)
+  const nextButton = next ? h('button', { type: 'submit', class: 'btn', id: 'send-next' }, 'Send and go to next') : null;
+  let goNext = false;
 
   let current = { text: '', action: 'deliver', located: [] }; // the last check's result, for `text`
   let checking = null; // {text, promise}
@@ -133,6 +136,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
     if (autoField) autoField.hidden = note || usingTemplate;
     policyBox.hidden = note || usingTemplate;
     sendButton.textContent = note ? 'Add note' : 'Send';
+    if (nextButton) nextButton.hidden = note;
     textareaLabel.textContent = note ? 'Internal note (your team only)' : seller ? 'Your message to the buyer' : 'Your message';
     alert.hide();
     if (usingTemplate) beginDraft();
@@ -222,6 +226,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
     conflictBox.hide();
     const note = Boolean(noteBox && noteBox.checked);
     const usingTemplate = Boolean(tpl && tpl.selected() && !note);
+    goNext = Boolean(nextButton && ev.submitter === nextButton && !note);
     if (picker && picker.busy()) return fail('Wait until the files are uploaded.');
     const extra = { note, confirm: confirmNext, attachments: picker && !note ? picker.ids() : [] };
     confirmNext = false;
@@ -236,6 +241,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
         await send('', false, extra);
         reset();
         announce('Message sent.');
+        if (goNext) await next();
       }, (e) => {
         if (e instanceof ApiError && e.code === 'conflict') return showConflict(e);
         if (e instanceof ApiError && e.code === 'missing_field') return tpl.showServerMissing(e.message);
@@ -271,6 +277,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
       await send(text, seller && !note && autoReply.checked, extra);
       reset();
       announce(note ? 'Note added.' : 'Message sent.');
+      if (goNext) await next();
     }, (e) => {
       if (e instanceof ApiError && e.code === 'conflict') return showConflict(e);
       if (e instanceof ApiError && e.code === 'policy_violation') {
@@ -296,7 +303,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
   autoField,
   conflictBox.el,
   alert.el,
-  h('div', { class: 'actions' }, sendButton));
+  h('div', { class: 'actions' }, sendButton, nextButton));
   append(editorField, [textareaLabel, h('div', { class: 'editor' }, backdrop, textarea), counter]);
 
   function fail(msg) {

@@ -156,6 +156,13 @@ export async function renderThread(el, ctx) {
       attachments: true,
       templates: kind === 'agent' ? { threadId: id } : null,
       notes: kind === 'agent',
+      // "Send and go to next": the thread with the least time left that still needs a response
+      next: kind === 'agent' ? async () => {
+        const list = await get('/v1/threads?filter=response_needed&limit=2');
+        const other = (list.threads || []).find((t) => t.id !== id);
+        if (!other) announce('Nothing else needs a response.');
+        location.hash = other ? `#/thread/${other.id}` : '#/inbox';
+      } : null,
       onStart: () => {
         const last = data.messages[data.messages.length - 1];
         after = last ? last.id : null;

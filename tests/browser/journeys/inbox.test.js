@@ -213,3 +213,23 @@ test('a long thread shows its newest page and loads older messages on demand', a
   s.check();
   await s.close();
 });
+
+test('send and go to next: a reply opens the thread with the least time left', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  const maya = server.tokens.agents['Maya Lopez'].token;
+  await signIn(p, maya, '#/inbox');
+  const [first, second] = await rows(p);
+  assert.ok(first && second, 'two threads need a response');
+  await p.locator(`[data-thread="${first}"] a`).click();
+  await p.getByLabel('Your message to the buyer').fill('Thanks, we are checking and will write again today.');
+  await p.getByRole('button', { name: 'Send and go to next' }).click();
+  await p.waitForURL(`**/#/thread/${second}`);
+  await p.locator('#messages > li').first().waitFor();
+  // the first one was answered: it no longer needs a response
+  const rn = await server.api(maya, 'GET', '/v1/threads?filter=response_needed&limit=100');
+  assert.ok(!rn.body.threads.some((t) => t.id === first), 'the answered thread left Response needed');
+  assert.equal(rn.body.threads[0].id, second);
+  s.check();
+  await s.close();
+});
