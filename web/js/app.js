@@ -11,6 +11,7 @@ import { renderReviewQueue, renderSellers, renderViolations, renderRestrictions 
 import { renderPerformance } from './performance.js';
 import { renderTemplates } from './templates.js';
 import { renderProposals, renderRules } from './automation.js';
+import { installShortcuts } from './keys.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -304,4 +305,6 @@ document.addEventListener('click', (ev) => {
 });
 
 window.addEventListener('hashchange', route);
+// the seller's team works all day in the inbox and threads: keyboard shortcuts (? lists them)
+installShortcuts(() => Boolean(me && me.kind === 'agent'));
 route();

@@ -313,5 +313,12 @@ export function createComposer({ kind, send, label, attachments = false, templat
   }
 
   textarea.addEventListener('scroll', () => { backdrop.scrollTop = textarea.scrollTop; });
+  // Ctrl+Enter (Cmd+Enter) sends, as the Send button does
+  textarea.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey) && !sendButton.disabled) {
+      ev.preventDefault();
+      form.requestSubmit(sendButton);
+    }
+  });
   return { el: form, textarea, focus: () => textarea.focus(), drafting: () => drafting || Boolean(textarea.value.trim()) };
 }

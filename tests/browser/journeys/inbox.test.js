@@ -233,3 +233,39 @@ test('send and go to next: a reply opens the thread with the least time left', a
   s.check();
   await s.close();
 });
+
+test('keyboard shortcuts: j/k, /, ?, Enter, r and Ctrl+Enter', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+  const ids = await rows(p);
+  assert.ok(ids.length >= 2);
+  const focused = () => p.evaluate(() => document.activeElement.closest('[data-thread]')?.dataset.thread || document.activeElement.id);
+  await p.keyboard.press('j');
+  assert.equal(await focused(), ids[0]);
+  await p.keyboard.press('j');
+  assert.equal(await focused(), ids[1]);
+  await p.keyboard.press('k');
+  assert.equal(await focused(), ids[0]);
+  await p.keyboard.press('/');
+  assert.equal(await focused(), 'search-term');
+  await p.keyboard.type('jk'); // letters in a field are text, not shortcuts
+  assert.equal(await p.locator('#search-term').inputValue(), 'jk');
+  await p.locator('#search-term').fill('');
+  await p.locator('h1').click();
+  await p.keyboard.press('?');
+  await p.locator('#shortcuts[open]', { hasText: 'Keyboard shortcuts' }).waitFor();
+  await p.keyboard.press('Escape');
+  await p.locator('#shortcuts[open]').waitFor({ state: 'detached' });
+  await p.keyboard.press('j');
+  await p.keyboard.press('Enter');
+  await p.waitForURL(`**/#/thread/${ids[0]}`);
+  await p.locator('#messages > li').first().waitFor();
+  await p.keyboard.press('r');
+  assert.equal(await p.evaluate(() => document.activeElement.name), 'text');
+  await p.keyboard.type('Sent with the keyboard.');
+  await p.keyboard.press('Control+Enter');
+  await p.locator('.msg-seller .msg-text', { hasText: 'Sent with the keyboard.' }).waitFor();
+  s.check();
+  await s.close();
+});
