@@ -124,6 +124,18 @@ def db_url(directory):
     raise RuntimeError("unknown PARLEY_BACKEND %r" % BACKEND)
 
 
+def http_get(port, path, timeout=30):
+    """One GET on a new connection to 127.0.0.1:port (a server the test started itself):
+    (status, body bytes)."""
+    c = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
 def run_cli(args, store, stdin=None, timeout=300):
     """Runs `parley ARGS --db URL --key-file KEY`; returns the CompletedProcess (text mode)."""
     cmd = [BIN] + list(args) + ["--db", store.url, "--key-file", store.key_file]

@@ -31,14 +31,7 @@ def serve_options():
     return set(re.findall(r"^  --([a-z][a-z-]*)", out, re.M))
 
 
-def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
+from parley_harness import http_get as get  # noqa: E402
 
 
 class InstalledTree(unittest.TestCase):

@@ -3,7 +3,6 @@
 line overrides them, a bad file stops it with the file and line; and the server tells a
 service manager (sd_notify, NOTIFY_SOCKET) when it is ready, that it lives, and that it stops.
 No systemd needed: the test is the service manager, with its own datagram socket."""
-import http.client
 import os
 import shutil
 import signal
@@ -15,14 +14,7 @@ import unittest
 BIN = os.environ.get("PARLEY_BIN", "parley")
 
 
-def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
+from parley_harness import http_get as get  # noqa: E402
 
 
 class ServeConf(unittest.TestCase):
