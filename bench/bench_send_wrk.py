@@ -8,15 +8,24 @@ One `parley serve` on SQLite (WAL, group commit) on loopback, rate limits set ou
 the way through the marketplace's settings. For each number of connections, wrk
 (bench/send.lua) sends buyer messages, then seller replies (each passes the content
 policy), for --seconds each, to:
-  - short threads: fresh threads of one buyer message, created through the API before
-    each run (--short-threads of them, so that each grows by only a few messages);
-  - long threads: threads of --long-len messages (buyer and seller alternating, imported
-    with `parley import`), the same ones for every run (they grow as the runs go).
-Prints sends a second, p50 and p99 of one send, write transactions a store transaction
-(/txn: group commit's batches) and a flush (/sync) and the time the one writer connection
-was held a write ("lock us": its ceiling is 1e6 / that a second) on short threads, the server's CPU time a send (user +
-system, from /proc: unlike the rate, it does not move with other load on the machine), and
-the long/short ratios of sends a second and of CPU a send (short/long: 1 is the same cost). With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
+  - fresh: short threads of one buyer message, created through the API before each run
+    (--short-threads of them, so that each grows by only a few messages). Being the
+    newest threads, their index entries sit together at the end of every index keyed by
+    thread, so a commit of many sends dirties few pages: the best case;
+  - aged: short threads of one buyer message made by the same import as the long ones
+    and between them (--short-threads a run, never used twice), so that they are as old
+    and as scattered through the indexes as the long threads, and differ from them only
+    in length;
+  - long: threads of --long-len messages (buyer and seller alternating, imported with
+    `parley import`), the same ones for every run (they grow as the runs go).
+Prints for each: sends a second, p50 and p99 of one send, the server's CPU time a send
+(user + system, from /proc: unlike the rate, it does not move with other load on the
+machine), the time the one writer connection was held a write ("lock us": its ceiling is
+1e6 / that a second), write transactions a store transaction (/txn: group commit's
+batches) and a flush (/sync), context switches ("cs") and kilobytes written ("KB": the
+WAL's pages and the checkpoints' copies) a send; and, on the long row, the long/aged and
+long/fresh ratios of sends a second and of CPU a send (short/long: 1 is the same cost).
+With --floor, also runs the raw SQLite floor (bench_sqlite_floor) in the store's
 directory: the same disk. Needs `wrk` (apt-get install wrk)."""
 import argparse
 import datetime
@@ -49,6 +58,7 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     s0 = store_counts(port)
     c0 = cpu_s(pid)
     x0 = switches(pid)
+    w0 = written(pid)
     rec = None
     if perf:  # a call-graph profile of the server during this run only
         rec = subprocess.Popen(["perf", "record", "-q", "--call-graph", os.environ.get("PERF_CALLGRAPH", "fp"), "-F", os.environ.get("PERF_FREQ", "1999"), "-p", str(pid), "-o", perf],
@@ -56,6 +66,7 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
     cpu = cpu_s(pid) - c0
     x = switches(pid) - x0
+    w = written(pid) - w0
     if rec:
         rec.send_signal(2)
         rec.wait(timeout=60)
@@ -68,7 +79,8 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
             "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
             "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs),
             "busy_us": busy * 1e6 / max(1, commits),
-            "switches": x / max(1, int(m.group(1)) + int(m.group(2)))}
+            "switches": x / max(1, int(m.group(1)) + int(m.group(2))),
+            "write_kb": w / 1024 / max(1, int(m.group(1)) + int(m.group(2)))}
 
 
 def cpu_s(pid):
@@ -76,6 +88,13 @@ def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def written(pid):
+    """Bytes a process has handed to write(2) and friends so far (/proc/PID/io wchar): the
+    WAL's frames, mostly, so a send's share shows how many pages its commit dirtied."""
+    with open("/proc/%d/io" % pid) as f:
+        return int(next(l for l in f if l.startswith("wchar:")).split()[1])
 
 
 def switches(pid):
@@ -122,15 +141,19 @@ def main():
     # measure the send, not the limiters (per-seller bucket and per-party limits)
     fast = dict(h.UNLIMITED_PARTIES, rate_per_second=1000000, rate_burst=1000000)
     n_short = a.short_threads * len(conns) * 2
+    n_aged = n_short  # aged short threads: one batch of --short-threads a run
     lines = [{"type": "marketplace", "id": h.MP, "name": "Bench", "domains": ["example.com"],
               "locale": "en-US", "settings": fast},
              {"type": "seller", "id": "S1", "marketplace": h.MP, "name": "Seller", "email": "s@seller.test"},
              {"type": "buyer", "id": "B0", "name": "Buyer", "email": "b0@mail.test", "locale": "en-US"}]
     oid = lambda i: "112-%07d-%07d" % (1000000 + i, 2000000 + i)
-    for i in range(n_short + a.long_threads):
+    for i in range(n_short + a.long_threads + n_aged):
         lines.append(h.order_line(oid(i), "S1", "B0"))
-    # Long threads: buyer and seller alternating, a minute apart, ending well before now.
+    # Long threads: buyer and seller alternating, a minute apart, ending well before now;
+    # after each, its share of the aged short threads (one buyer message each), so that
+    # thread ids and index entries interleave.
     t0 = int(datetime.datetime.now(datetime.timezone.utc).timestamp()) - 40 * 86400
+    aged_next = 0
     for k in range(a.long_threads):
         o = oid(n_short + k)
         for j in range(a.long_len):
@@ -138,6 +161,12 @@ def main():
             lines.append({"type": "message", "id": "L%d-%d" % (k, j), "order": o,
                           "from": "buyer" if buyer else "seller", "at": iso(t0 + k * 7 + j * 60),
                           "text": ("Question %d about the drill?" if buyer else "Answer %d: yes, it has a charger.") % j})
+        share = (n_aged - aged_next) // (a.long_threads - k)
+        for _ in range(share):
+            lines.append({"type": "message", "id": "A%d" % aged_next, "order": oid(n_short + a.long_threads + aged_next),
+                          "from": "buyer", "at": iso(t0 + k * 7 + a.long_len * 60),
+                          "text": "Hello, does it come with a charger?"})
+            aged_next += 1
     import json
     import shutil
     import time
@@ -170,13 +199,18 @@ def main():
     agent = h.agent_token(store, "S1", "Agent")
     buyer = h.buyer_token(store, "B0")
     db = store.url
-    # The long threads are the store's threads (a prepared store may have been made with
-    # other --conns); the orders without a thread are for the short ones.
+    # The long threads are the store's threads of more than one message, the aged short
+    # ones those of one (a prepared store may have been made with other --conns); the
+    # orders without a thread are for the fresh ones.
     c = sqlite3.connect(db)
-    long_ids, long_orders = [], []
-    for tid, o in c.execute("SELECT id, order_id FROM threads ORDER BY id"):
-        long_ids.append(tid)
-        long_orders.append(o)
+    long_ids, long_orders, aged_orders = [], [], []
+    for tid, o, n in c.execute("SELECT t.id, t.order_id, (SELECT count(*) FROM messages m"
+                               " WHERE m.thread_id = t.id) FROM threads t ORDER BY t.id"):
+        if n > 1:
+            long_ids.append(tid)
+            long_orders.append(o)
+        else:
+            aged_orders.append(o)
     free_orders = [r[0] for r in c.execute("SELECT id FROM orders WHERE id NOT IN"
                                            " (SELECT order_id FROM threads) ORDER BY id")]
     c.close()
@@ -186,11 +220,16 @@ def main():
     # outbound mail stays queued: a send is measured, not its relay (bench_mail.sh is)
     # --threads 0: the server's own default (the test harness asks for 4)
     srv = h.Server(store, ["--threads", str(a.threads or 0), "--smtp-relay", "off", "--log-format", "off"]).start()
-    long_refs = []  # the API's ids (opaque to the client)
-    for o in long_orders:
+    def ref(o):  # the API's id (opaque to the client) of an order's thread
         r = srv.get("/v1/threads?order_id=%s" % o, buyer)
         assert r.status == 200 and len(r.json["threads"]) == 1, r
-        long_refs.append(r.json["threads"][0]["id"])
+        return r.json["threads"][0]["id"]
+
+    long_refs = [ref(o) for o in long_orders]
+    runs = len(conns) * 2
+    # run i takes every runs-th aged thread from the i-th: each batch spread over all gaps
+    aged_batches = [[ref(o) for o in aged_orders[i::runs][:a.short_threads]] for i in range(runs)] \
+        if len(aged_orders) >= runs else []
     next_order = [0]
 
     def fresh_threads(n):
@@ -209,31 +248,62 @@ def main():
     else:
         print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
     print("load average before the runs: %.1f" % os.getloadavg()[0])
-    print("%5s %-6s | %8s %7s %7s %6s %7s %6s %5s %5s %4s | %8s %7s %7s %6s %7s %7s | %5s %5s" %
-          ("conns", "role", "short/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync", "cs",
-           "long/s", "p50 ms", "p99 ms", "errors", "cpu us", "length", "ratio", "cpu"))
+    print("%5s %-6s %-6s | %8s %7s %7s %6s %7s %7s %5s %5s %4s %5s %7s | %5s %5s | %5s %5s" %
+          ("conns", "role", "thread", "sends/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync",
+           "cs", "KB", "length", "/aged", "cpu", "/fresh", "cpu"))
+    row = "%5d %-6s %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f %4.1f %5.1f %7.0f"
     try:
+        run = 0
         for n in conns:
             for role, tok, text in (("buyer", buyer, "Another question about the drill, number"),
                                     ("seller", agent, "Yes, the charger is in the box. Reference")):
                 prof = (lambda kind: "%s-%d-%s-%s.data" % (a.perf, n, role, kind)) if a.perf else (lambda kind: None)
-                short = wrk(srv.port, n, a.seconds, tok, text, fresh_threads(a.short_threads), srv.proc.pid,
-                            prof("short"))
-                if long_refs:
-                    length = mean_len(db, long_ids)
-                    long_ = wrk(srv.port, n, a.seconds, tok, text, long_refs, srv.proc.pid, prof("long"))
-                else:  # --long-threads 0: the short threads alone
-                    length, long_ = 0, {k: 0 for k in short}
-                print("%5d %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f %4.1f | %8.1f %7.1f %7.1f %6d %7.0f %7.0f | %5.2f %5.2f" %
-                      (n, role, short["rate"], short["p50"], short["p99"], short["bad"], short["cpu_us"],
-                       short["busy_us"], short["per_batch"], short["per_sync"], short["switches"],
-                       long_["rate"], long_["p50"], long_["p99"], long_["bad"], long_["cpu_us"], length,
-                       long_["rate"] / short["rate"] if short["rate"] else 0,
-                       short["cpu_us"] / long_["cpu_us"] if long_["cpu_us"] else 0), flush=True)
+                cells = [("fresh", fresh_threads(a.short_threads))]
+                if aged_batches:
+                    cells.append(("aged", aged_batches[run]))
+                if long_refs:  # --long-threads 0: the fresh short threads alone
+                    cells.append(("long", long_refs))
+                run += 1
+                got = {}
+                for kind, ids in cells:
+                    if role == "seller" and kind == "long":
+                        catch_up(srv, agent, ids, db, long_ids)
+                    length = mean_len(db, long_ids) if kind == "long" else 1
+                    r = got[kind] = wrk(srv.port, n, a.seconds, tok, text, ids, srv.proc.pid, prof(kind))
+                    line = row % (n, role, kind, r["rate"], r["p50"], r["p99"], r["bad"], r["cpu_us"],
+                                  r["busy_us"], r["per_batch"], r["per_sync"], r["switches"], r["write_kb"], length)
+                    if kind == "long":
+                        for base in ("aged", "fresh"):
+                            b = got.get(base)
+                            line += " | %5.2f %5.2f" % ((r["rate"] / b["rate"], b["cpu_us"] / r["cpu_us"])
+                                                         if b and b["rate"] and r["cpu_us"] else (0, 0))
+                    print(line, flush=True)
     finally:
         srv.stop()
     floor(a.floor, store.dir)
     store.cleanup()
+
+
+def catch_up(srv, agent, refs, db, thread_ids):
+    """Before the replies on the long threads: the buyer run before left each of them with
+    hundreds of buyer messages waiting, and the first reply to a thread answers every one
+    of them (an outcome each on the 24-hour clock: its cost grows with what it answers, not
+    with the thread's length). One reply each, timed and reported here, so that the measured
+    replies answer what a reply usually does, as on the short threads."""
+    import time
+    c = sqlite3.connect(db, timeout=30)
+    q = "SELECT count(*) FROM sla_outcomes WHERE answered = 0 AND thread_id IN (%s)" % ",".join("?" * len(thread_ids))
+    waiting = c.execute(q, [int(i) for i in thread_ids]).fetchone()[0]
+    c.close()
+    ms = []
+    for r in refs:
+        t = time.monotonic()
+        got = srv.post("/v1/threads/%s/messages" % r, {"text": "Thanks, all answered above."}, agent)
+        assert got.status in (200, 201), got
+        ms.append((time.monotonic() - t) * 1000)
+    ms.sort()
+    print("       catch-up: %d replies answering %.0f waiting buyer messages each: p50 %.1f ms, max %.1f ms"
+          % (len(refs), waiting / max(1, len(refs)), ms[len(ms) // 2], ms[-1]), flush=True)
 
 
 def floor(path, directory):

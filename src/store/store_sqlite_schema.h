@@ -309,6 +309,15 @@ static const char *const store_sqlite_migrations[] = {
      * pending rows already: a second index of them would cost every send a write. */
     "CREATE INDEX message_state_held_at ON message_state(status_at)"
     "  WHERE status = 'held_for_review';",
+    /* Fewer pages a send dirties (docs/scaling.md "What a send writes"): every index a send
+     * writes costs a page of the WAL and of the checkpoint, and an index keyed by thread or
+     * buyer costs one for each thread a commit touches. messages_thread(thread_id, id) is
+     * served by messages_thread_at(thread_id, at, id), every thread's messages being read by
+     * thread and time; threads_buyer_recent lost its last query when the buyer's list came
+     * to be ordered by what the buyer can see (threads_buyer_seen). Not a contract: no
+     * statement of any parley needs either to be right. */
+    "DROP INDEX messages_thread;"
+    "DROP INDEX threads_buyer_recent;",
 };
 
 #endif
