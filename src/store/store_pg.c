@@ -205,7 +205,8 @@ static const char *const sql[Q__COUNT] = {
                      " status = excluded.status, status_at = excluded.status_at",
   [Q_STATE_FLAG] = "UPDATE message_state SET flagged = $2 WHERE message_id = $1",
   [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
-                   " FROM message_events WHERE thread_id = $1 ORDER BY id",
+                   " FROM message_events WHERE message_id IN (SELECT id FROM messages WHERE thread_id = $1)"
+                   " ORDER BY id",
   [Q_PING] = "SELECT 1",
   [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",

@@ -314,10 +314,12 @@ static const char *const store_sqlite_migrations[] = {
      * buyer costs one for each thread a commit touches. messages_thread(thread_id, id) is
      * served by messages_thread_at(thread_id, at, id), every thread's messages being read by
      * thread and time; threads_buyer_recent lost its last query when the buyer's list came
-     * to be ordered by what the buyer can see (threads_buyer_seen). Not a contract: no
-     * statement of any parley needs either to be right. */
+     * to be ordered by what the buyer can see (threads_buyer_seen); a thread's events are
+     * found through its messages (message_events_message), as every event belongs to one.
+     * Not a contract: no statement of any parley needs these indexes to be right. */
     "DROP INDEX messages_thread;"
-    "DROP INDEX threads_buyer_recent;",
+    "DROP INDEX threads_buyer_recent;"
+    "DROP INDEX message_events_thread;",
 };
 
 #endif

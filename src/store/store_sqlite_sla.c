@@ -31,7 +31,8 @@ static const char *const q_buyer_t =
 static const char *const q_seller_t =
     "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = ?1 AND m.direction = 'seller'";
 static const char *const q_flag_t =
-    "SELECT message_id, at, id, value FROM message_events WHERE thread_id = ?1 AND type = 'flag'";
+    "SELECT message_id, at, id, value FROM message_events"
+    " WHERE message_id IN (SELECT id FROM messages WHERE thread_id = ?1) AND type = 'flag'";
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
     " AND m.kind <> 'auto_reply' AND m.at <= ?10 AND m.thread_id IN " RANGE_THREADS;
@@ -40,7 +41,7 @@ static const char *const q_seller_r =
     " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_flag_r =
     "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= ?10"
-    " AND thread_id IN " RANGE_THREADS;
+    " AND message_id IN (SELECT id FROM messages WHERE thread_id IN " RANGE_THREADS ")";
 
 /* Grows an arena array by doubling. */
 static void *grow(pl_arena *a, void *arr, size_t n, size_t *cap, size_t size) {
