@@ -398,8 +398,12 @@ void http__thread_send(http_req *r, char **arg) {
     if (after && !svc_parse_ref(after, 'M', &in.after)) in.after = -1;
     svc_sent m;
     pl_detail d = {0};
-    if (r->caller.kind == ST_PRINCIPAL_AGENT) rate_header(r);
     pl_err e = svc_send(r->s, &r->caller, id, &in, r->a, &m, &d);
+    /* the send read the seller's limit in its own transaction */
+    if (r->caller.kind == ST_PRINCIPAL_AGENT && m.rate_limit > 0)
+      http__header(r, "x-amzn-RateLimit-Limit", pl_arena_printf(r->a, "%g", m.rate_limit));
+    else if (r->caller.kind == ST_PRINCIPAL_AGENT)
+      rate_header(r);
     reply_sent(r, e, &d, &m);
   }
 }

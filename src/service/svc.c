@@ -124,6 +124,44 @@ pl_time svc_now(svc *s) { return pl_clock_now(&s->opt.clock); }
 static _Thread_local int batch_depth;
 static _Thread_local bool tx_write; /* the open transaction writes */
 
+/* The marketplace row the calling thread's open transaction read last: a send asks for
+ * its marketplace's rules, policy and settings several times (svc__marketplace_get).
+ * Forgotten at every begin and end (a savepoint's too), and when a marketplace is written. */
+static _Thread_local struct {
+  pl_arena *a;
+  bool set;
+  pl_err e;
+  st_marketplace m;
+} mp_memo;
+
+static void mp_memo_forget(void) {
+  mp_memo.set = false;
+  pl_arena_free(mp_memo.a); /* a thread's memory ends with its transaction */
+  mp_memo.a = NULL;
+}
+
+static char *dup_or_null(pl_arena *a, const char *v) { return v ? pl_arena_strdup(a, v) : NULL; }
+
+pl_err svc__marketplace_get(svc *s, const char *id, pl_arena *a, st_marketplace *out) {
+  if (!mp_memo.set || !mp_memo.m.id || strcmp(mp_memo.m.id, id)) {
+    mp_memo_forget();
+    mp_memo.a = pl_arena_new();
+    memset(&mp_memo.m, 0, sizeof mp_memo.m);
+    mp_memo.e = s->st->ops->marketplace_get(s->st, id, mp_memo.a, &mp_memo.m);
+    if (mp_memo.e && mp_memo.e != PL_ENOTFOUND) return mp_memo.e; /* not remembered */
+    if (mp_memo.e) mp_memo.m.id = pl_arena_strdup(mp_memo.a, id);
+    mp_memo.set = true;
+  }
+  if (mp_memo.e) return mp_memo.e;
+  /* the caller's copy outlives the transaction */
+  out->id = dup_or_null(a, mp_memo.m.id);
+  out->name = dup_or_null(a, mp_memo.m.name);
+  out->locale = dup_or_null(a, mp_memo.m.locale);
+  out->domains_json = dup_or_null(a, mp_memo.m.domains_json);
+  out->settings_json = dup_or_null(a, mp_memo.m.settings_json);
+  return PL_OK;
+}
+
 /* The Idempotency-Key of the request this thread serves (svc_idem_arm). */
 static _Thread_local struct {
   bool armed, claimed;
@@ -169,6 +207,7 @@ pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int statu
 
 pl_err svc__begin(svc *s, bool write, pl_detail *d) {
   pl_err e;
+  mp_memo_forget();
   if (batch_depth) {
     e = s->st->ops->savepoint(s->st, ST_SP_BEGIN);
     if (!e) batch_depth++;
@@ -198,6 +237,7 @@ static pl_err claim_key(svc *s, pl_detail *d) {
 }
 
 pl_err svc__end(svc *s, pl_err e, pl_detail *d) {
+  mp_memo_forget();
   if (batch_depth > 1) {
     batch_depth--;
     pl_err r = s->st->ops->savepoint(s->st, e ? ST_SP_ROLLBACK : ST_SP_RELEASE);
@@ -646,7 +686,7 @@ pl_err svc_cluster_tick(svc *s) {
 pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
                        const char *const **allow_out, pl_detail *d) {
   st_marketplace m;
-  pl_err e = s->st->ops->marketplace_get(s->st, mp, a, &m);
+  pl_err e = svc__marketplace_get(s, mp, a, &m);
   if (e) return pl_fail(d, e == PL_ENOTFOUND ? PL_EINTERNAL : e, "marketplace %s is missing", mp);
   json_t *doms = json_loads(m.domains_json, 0, NULL);
   size_t n = json_is_array(doms) ? json_array_size(doms) : 0;
@@ -803,7 +843,7 @@ pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *
 static char *relay_domain(svc *s, const char *mp, pl_arena *a) {
   st_marketplace m;
   const char *dom = "parley.invalid";
-  if (!s->st->ops->marketplace_get(s->st, mp, a, &m)) {
+  if (!svc__marketplace_get(s, mp, a, &m)) {
     json_t *doms = json_loads(m.domains_json, 0, NULL);
     const char *v = json_string_value(json_array_get(doms, 0));
     if (v) dom = pl_arena_strdup(a, v);
@@ -909,6 +949,7 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
     return e;
   }
   e = s->st->ops->marketplace_put(s->st, &m);
+  mp_memo_forget();
   if (!e) e = svc__audit(s, NULL, "admin", "marketplace.put", in->id, NULL);
   free(dj);
   free(sj);

@@ -57,6 +57,8 @@ typedef struct {
   const char *seller_id;      /* agent */
   int64_t agent_id;           /* agent */
   const char *agent_role;     /* owner, agent, read_only */
+  const char *agent_name;     /* agent: the name shown to the team, as authenticated (NULL:
+                               * not known, read from the store where needed) */
   const char *buyer_id;       /* buyer */
   const char *marketplace_id; /* may be NULL for an operator */
   const char *name;           /* for the audit log: "agent:7", "buyer:B1", "operator:ops" */
@@ -318,6 +320,8 @@ typedef struct {
   st_message msg;
   policy_verdict verdict;
   svc_finding_origin *origins; /* one per verdict finding (arena), or NULL: all in the text */
+  double rate_limit;           /* an agent's send: the seller's sends a second, as the send
+                                * read it (0: not read, svc_rate_limit tells) */
 } svc_sent;
 
 pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_arena *a,

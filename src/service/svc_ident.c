@@ -161,6 +161,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
     out->seller_id = ag.seller_id;
     out->agent_id = ag.id;
     out->agent_role = ag.role;
+    out->agent_name = ag.name;
     out->name = pl_arena_printf(a, "agent:%lld", (long long)ag.id);
     break;
   case ST_PRINCIPAL_BUYER:

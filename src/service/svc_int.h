@@ -121,6 +121,10 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
 
 /* Rules of a marketplace (defaults when it has no settings). */
 pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r);
+/* The marketplace's row, copied into a, read once per transaction of the calling thread
+ * (svc.c keeps it until the transaction's end or a write of a marketplace): PL_ENOTFOUND,
+ * PL_ESTORE. */
+pl_err svc__marketplace_get(svc *s, const char *id, pl_arena *a, st_marketplace *out);
 /* Takes a token from the seller's bucket for op, or PL_ERATELIMIT. */
 pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_rules *r, pl_detail *d);
 /* A limit of one party (docs/rules.md, "Limits"): at most count per window seconds, as a

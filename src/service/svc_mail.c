@@ -326,7 +326,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e) e = s->st->ops->seller_get(s->st, t.seller_id, a, &sl);
   if (!e) e = s->st->ops->buyer_get(s->st, t.buyer_id, a, &by);
-  if (!e) e = s->st->ops->marketplace_get(s->st, t.marketplace_id, a, &mk);
+  if (!e) e = svc__marketplace_get(s, t.marketplace_id, a, &mk);
   if (!e) e = s->st->ops->alias_get(s->st, t.marketplace_id, t.buyer_id, t.seller_id, a, &balias);
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
   st_msg_attachment *atts = NULL;

@@ -120,7 +120,7 @@ static _Thread_local struct {
 
 pl_err svc__rules_for(svc *s, const char *marketplace_id, pl_arena *a, svc_rules *r) {
   st_marketplace m;
-  pl_err e = s->st->ops->marketplace_get(s->st, marketplace_id, a, &m);
+  pl_err e = svc__marketplace_get(s, marketplace_id, a, &m);
   const char *text = e ? NULL : m.settings_json;
   if (text && rules_memo.set && !strcmp(rules_memo.text, text)) {
     *r = rules_memo.r;

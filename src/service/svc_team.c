@@ -342,7 +342,7 @@ static pl_err render_for(svc *s, json_t *tpl, const char *order_id, const char *
   }
   if (order_id && (e = s->st->ops->order_get(s->st, order_id, a, &o))) return e;
   if ((e = s->st->ops->buyer_get(s->st, buyer_id, a, &b))) return e;
-  e = s->st->ops->marketplace_get(s->st, marketplace_id, a, &mp);
+  e = svc__marketplace_get(s, marketplace_id, a, &mp);
   if (e && e != PL_ENOTFOUND) return e;
   const char *vtext = NULL, *locale = NULL;
   if ((e = choose_variant(json_object_get(tpl, "variants"), b.locale, e ? "en-US" : mp.locale, a, lang,
@@ -876,8 +876,8 @@ json_t *svc_team_thread_json(svc *s, const svc_caller *c, int64_t thread_id, pl_
 /* ---- composition locks -------------------------------------------------------------------- */
 
 static pl_err take_lock(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a, st_thread_lock *holder) {
-  st_agent ag;
-  pl_err e = s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
+  st_agent ag = {.name = (char *)c->agent_name};
+  pl_err e = c->agent_name ? PL_OK : s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
   if (e == PL_ENOTFOUND) {
     ag.name = (char *)c->name;
     e = PL_OK;

@@ -402,6 +402,7 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   if (c->kind == ST_PRINCIPAL_AGENT && c->marketplace_id) {
     svc_rules r;
     e = svc__rules_for(s, c->marketplace_id, a, &r);
+    if (!e) out->rate_limit = r.rate_per_second;
     if (!e) e = svc__rate_take(s, c->seller_id, "send", &r, d);
   }
   if (!e) e = load_thread(s, c, thread_id, a, &t, d);

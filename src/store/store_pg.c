@@ -251,6 +251,9 @@ typedef struct pg_conn {
   pg_more more[PG_MORE_PREPARED];
   bool write;  /* the open transaction was begun for writing */
   bool failed; /* a statement failed: the transaction can only roll back */
+  /* The seller whose clock lock the open transaction holds (store__pg_lock_seller_once),
+   * "" when none: a send asks for it at each of the clock's rows it reads. */
+  char sla_seller[128];
   struct pg_conn *next;
 } pg_conn;
 
@@ -486,6 +489,7 @@ static pl_err pg_begin(store *s, bool write) {
   }
   k->write = write;
   k->failed = false;
+  k->sla_seller[0] = '\0';
   pthread_setspecific(p->key, k);
   return PL_OK;
 }
@@ -527,6 +531,8 @@ static pl_err pg_savepoint(store *s, int action) {
   pl_err e = simple(k, stmt_text[action]);
   /* Rolled back to the savepoint, the transaction is usable again. */
   if (!e && action == ST_SP_ROLLBACK) k->failed = false;
+  /* a lock taken since the savepoint went with it */
+  if (action == ST_SP_ROLLBACK) k->sla_seller[0] = '\0';
   return e;
 }
 
@@ -557,6 +563,14 @@ pl_err pg__exec(store *s, const char *text, int n, const char *const *v, PGresul
 bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);
   return k && k->write;
+}
+
+bool store__pg_sla_locked(store *s, const char *seller_id) {
+  pg_conn *k = cur(s);
+  if (!k) return false;
+  if (!strcmp(k->sla_seller, seller_id)) return true;
+  if (strlen(seller_id) < sizeof k->sla_seller) strcpy(k->sla_seller, seller_id);
+  return false;
 }
 
 #define CONN(s)                      \

@@ -19,6 +19,10 @@ const char *pg__cstr(const PGresult *r, int row, int col);
 int64_t pg__num(const PGresult *r, int row, int col);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
+/* Whether the calling thread's transaction already holds the clock lock of seller_id;
+ * when not, records that the caller is about to take it (and so holds it from then on:
+ * a lock that fails fails the transaction). A rollback to a savepoint forgets it. */
+bool store__pg_sla_locked(store *s, const char *seller_id);
 /* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */
 typedef struct pg_bus pg_bus;
 const char *store__pg_url(store *s);

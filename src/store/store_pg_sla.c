@@ -84,6 +84,7 @@ static pl_err run(store *s, const char *sql, const params *p) {
 /* A writer's turn on the seller's clock data (see the top); readers need none. */
 static pl_err lock_seller(store *s, const char *seller_id) {
   if (!store__pg_writing(s)) return PL_OK;
+  if (store__pg_sla_locked(s, seller_id ? seller_id : "")) return PL_OK; /* held till the end */
   params p = {.n = 0};
   pt(&p, seller_id ? seller_id : "");
   return run(s, "SELECT pg_advisory_xact_lock(5459009, hashtext($1))", &p); /* 5459009: "SLA" */
