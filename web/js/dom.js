@@ -33,6 +33,20 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * Makes nodes el's children, in that order, moving only the nodes that are out of place:
+ * a node already where it belongs stays in the document, so a field in it keeps its focus,
+ * its selection and what was typed into it.
+ */
+export function reconcile(el, nodes) {
+  nodes.forEach((n, i) => {
+    const at = el.childNodes[i];
+    if (at !== n) el.insertBefore(n, at || null);
+  });
+  while (el.childNodes.length > nodes.length) el.lastChild.remove();
+  return el;
+}
+
 /** Replaces every child of el. */
 export function replace(el, ...children) {
   el.replaceChildren();

@@ -38,6 +38,12 @@ export function teamPanel({ threadId, readOnly, onChanged }) {
   const msg = h('p', { class: 'help team-msg', role: 'status' });
   let list = [];
 
+  // What the server said last, per field: a field whose value still is that (or that has
+  // never been set) follows the server; one the agent has changed, or is using, is left
+  // alone until it is saved.
+  let shownTags = null;
+  let shownPriority = null;
+
   async function act(fn, done) {
     msg.textContent = '';
     try {
@@ -64,7 +70,10 @@ export function teamPanel({ threadId, readOnly, onChanged }) {
     ev.preventDefault();
     const p = parseTags(tagInput.value);
     if (p.error) { msg.textContent = p.error; tagInput.focus(); return; }
-    act(() => api('PUT', `/v1/threads/${encodeURIComponent(threadId)}/tags`, { tags: p.tags }), p.tags.length ? `Tags saved: ${p.tags.join(', ')}.` : 'Tags removed.');
+    act(async () => {
+      await api('PUT', `/v1/threads/${encodeURIComponent(threadId)}/tags`, { tags: p.tags });
+      tagInput.value = shownTags = p.tags.join(', '); // saved: the field follows the server again
+    }, p.tags.length ? `Tags saved: ${p.tags.join(', ')}.` : 'Tags removed.');
   } },
   h('label', { for: tagInput.id }, 'Tags'),
   h('div', { class: 'tag-row' }, tagInput, tagSave),
@@ -83,13 +92,19 @@ export function teamPanel({ threadId, readOnly, onChanged }) {
     async update(thread) {
       list = await agents();
       const current = thread.assignee_id || null;
-      replace(assignee, h('option', { value: '' }, 'Nobody'),
-        list.filter((a) => a.role !== 'read_only' && a.active !== false).map((a) => h('option', { value: String(a.id), selected: a.id === current },
-          `${a.name}${a.available ? '' : ' (away)'}`)));
-      if (current && !list.some((a) => a.id === current)) assignee.append(h('option', { value: String(current), selected: true }, `agent ${current}`));
-      priority.value = thread.priority || 'normal';
+      if (document.activeElement !== assignee) {
+        replace(assignee, h('option', { value: '' }, 'Nobody'),
+          list.filter((a) => a.role !== 'read_only' && a.active !== false).map((a) => h('option', { value: String(a.id), selected: a.id === current },
+            `${a.name}${a.available ? '' : ' (away)'}`)));
+        if (current && !list.some((a) => a.id === current)) assignee.append(h('option', { value: String(current), selected: true }, `agent ${current}`));
+      }
+      const p = thread.priority || 'normal';
+      if (document.activeElement !== priority && (shownPriority === null || priority.value === shownPriority)) priority.value = p;
+      shownPriority = p;
       const tags = thread.tags || [];
-      if (document.activeElement !== tagInput) tagInput.value = tags.join(', ');
+      const text = tags.join(', ');
+      if (document.activeElement !== tagInput && (shownTags === null || tagInput.value === shownTags)) tagInput.value = text;
+      shownTags = text;
       replace(tagChips, tags.map((t) => h('li', { class: 'tag' }, t)));
     },
   };

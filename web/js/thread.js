@@ -1,5 +1,5 @@
 // thread.js - one conversation: order details, messages with status, findings and attachments, notes, reply, team panel, locks, flags, archive, export.
-import { h, replace, announce } from './dom.js';
+import { h, replace, reconcile, announce } from './dom.js';
 import { get, post } from './api.js';
 import { onLive } from './live.js';
 import { createComposer, highlighted, findingsList, textFindings } from './compose.js';
@@ -133,6 +133,11 @@ export async function renderThread(el, ctx) {
     }
   } }, 'Show older messages');
   const side = h('div', { class: 'thread-side' });
+  // Repainting updates in place (the agents' page repaints every 10 s and at every live
+  // event): a message's item is rebuilt only when the message changed, and the side
+  // panels stay in the document, so that a field being used keeps its focus and text.
+  const orderSlot = h('div', { class: 'order-slot' });
+  const items = new Map(); // message id -> { sig, node }
   let composer = null;
   // An agent's message actions and review request on the thread's order (loaded once: rate-limited).
   const orderActions = kind === 'agent' && data.thread.order_id
@@ -279,10 +284,22 @@ export async function renderThread(el, ctx) {
     }
     replace(actions, acts);
 
-    replace(list, messages.map((m) => messageItem(m, thread, ctx.me, onFlag)));
-    if (!messages.length) list.append(h('li', { class: 'msg-empty' }, 'No messages yet.'));
+    const names = [thread.buyer_name, thread.seller_name];
+    const nodes = messages.map((m) => {
+      const sig = JSON.stringify([m, names]);
+      let it = items.get(m.id);
+      if (!it || it.sig !== sig) {
+        it = { sig, node: messageItem(m, thread, ctx.me, onFlag) };
+        items.set(m.id, it);
+      }
+      return it.node;
+    });
+    reconcile(list, nodes.length ? nodes : [h('li', { class: 'msg-empty' }, 'No messages yet.')]);
     const canceled = order && order.status === 'canceled';
-    replace(side, team ? team.el : null, orderPanel(order, thread), orderActions && !canceled ? orderActions.el : null);
+    const panel = orderPanel(order, thread);
+    if (!orderSlot.firstChild || !orderSlot.firstChild.isEqualNode(panel)) replace(orderSlot, panel);
+    if (orderActions) orderActions.el.hidden = canceled;
+    reconcile(side, [team ? team.el : null, orderSlot, orderActions ? orderActions.el : null].filter(Boolean));
     if (team) team.update(thread);
     paintReplying();
     if (orderActions) orderActions.update(messages);

@@ -339,3 +339,33 @@ test('13. a rule proposal waits in the approval queue and is sent from it', asyn
   maya.check();
   await maya.close();
 });
+
+test('14. a repaint leaves what the agent is doing alone: half-typed tags keep their text and focus', async () => {
+  const maya = await newPage(chrome.browser, server.url, { name: 'maya14' });
+  const p = maya.page;
+  await signIn(p, agent('Maya Lopez'), '#/inbox');
+  await p.goto(`/#/thread/${T1}`);
+  await p.locator('#messages .msg').first().waitFor();
+  // The first message's item is marked: a repaint that rebuilds it would lose the mark.
+  await p.evaluate(() => { document.querySelector('#messages .msg').dataset.kept = 'yes'; });
+  const tags = p.getByLabel('Tags', { exact: true });
+  await tags.fill('vip, fragi');
+  assert.equal(await p.evaluate(() => document.activeElement.name), 'tags');
+
+  // The buyer writes: the live event repaints the page while Maya is still typing.
+  const asked = await server.api(server.tokens.buyers.B1, 'POST', `/v1/threads/${T1}/messages`, { text: 'One more thing: gift wrap, please.' });
+  assert.equal(asked.status, 201);
+  await p.locator('#messages .msg-buyer', { hasText: 'gift wrap, please' }).waitFor();
+  assert.equal(await tags.inputValue(), 'vip, fragi', 'the half-typed tags are kept');
+  assert.equal(await p.evaluate(() => document.activeElement.name), 'tags', 'the field keeps its focus');
+  assert.equal(await p.evaluate(() => document.querySelector('#messages .msg').dataset.kept), 'yes',
+    'a message that did not change is not rebuilt');
+
+  // Saved, the field follows the server again.
+  await tags.fill('vip, fragile');
+  await p.getByRole('button', { name: 'Save tags' }).click();
+  await p.locator('.tag-list .tag', { hasText: 'fragile' }).waitFor();
+  assert.equal(await tags.inputValue(), 'vip, fragile');
+  maya.check();
+  await maya.close();
+});
