@@ -137,6 +137,12 @@ export async function renderThread(el, ctx) {
   // event): a message's item is rebuilt only when the message changed, and the side
   // panels stay in the document, so that a field being used keeps its focus and text.
   const orderSlot = h('div', { class: 'order-slot' });
+  // Beside the messages on a wide screen; below them on a phone, folded, so that the
+  // conversation and the reply box come first.
+  const phone = window.matchMedia('(max-width: 760px)').matches;
+  const fold = h('details', { class: 'side-fold', open: !phone, id: 'thread-panels' },
+    h('summary', { class: 'side-fold-summary' }, kind === 'agent' ? 'Team, order and message actions' : kind === 'buyer' ? 'Order' : 'Order and team'),
+    side);
   const items = new Map(); // message id -> { sig, node }
   let composer = null;
   // An agent's message actions and review request on the thread's order (loaded once: rate-limited).
@@ -337,7 +343,7 @@ export async function renderThread(el, ctx) {
         list,
         closed,
         composer ? composer.el : null),
-      side));
+      fold));
   paint();
   markRead();
 

@@ -270,9 +270,21 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
 
   await sp.setViewportSize({ width: 375, height: 800 });
   await sp.goto(`/#/thread/${T3}`);
-  await sp.locator('.team-panel').waitFor();
+  // On a phone the conversation comes first, in the first screen below a top bar of two
+  // short rows; the team, order and action panels are folded below it.
+  await sp.locator('#messages .msg').first().waitFor();
+  const bar = await sp.locator('#topbar').boundingBox();
+  await shot(sp, 'journey12', 'thread-phone-bar');
+  assert.ok(bar.height <= 110, `the top bar takes ${bar.height}px of 800`);
+  const first = await sp.locator('#messages .msg').first().boundingBox();
+  assert.ok(first.y + 40 < 800, `the first message starts at ${first.y}px, in the first screen`);
+  assert.equal(await sp.locator('.team-panel').isVisible(), false, 'the panels are folded');
   await noSidewaysScroll(sp);
   await shot(sp, 'journey12', 'thread-phone');
+  await sp.getByText('Team, order and message actions').click();
+  await sp.locator('.team-panel').waitFor();
+  await noSidewaysScroll(sp);
+  await shot(sp, 'journey12', 'thread-phone-panels');
 
   maya.check();
   sam.check();
