@@ -1,9 +1,9 @@
 // threads.js - thread lists: the seller's inbox, the buyer's messages and the operator's view of all threads.
 import { h, replace, announce, srOnly } from './dom.js';
-import { get, qs } from './api.js';
+import { get, post, api, qs } from './api.js';
 import { onLive } from './live.js';
 import { topicLabel, stateLabel, timeLeft, formatAgo, formatDateTime } from './format.js';
-import { agents } from './team.js';
+import { agents, parseTags } from './team.js';
 
 const FILTERS = [
   ['response_needed', 'Response needed'],
@@ -53,13 +53,15 @@ export function refreshDueBadges(root) {
   }
 }
 
-function threadRow(t, kind, team = []) {
+function threadRow(t, kind, team = [], select = null) {
   const subject = t.order_id ? `Order ${t.order_id}` : t.asin ? `Product ${t.asin}` : '';
   let title;
   if (kind === 'buyer') title = t.seller_name || t.seller_id;
   else if (kind === 'operator') title = `${t.seller_name || t.seller_id} · ${t.buyer_name || t.buyer_alias || 'buyer'}`;
   else title = t.buyer_name || t.buyer_alias || 'Buyer';
-  return h('li', { class: ['thread-row', t.unread && 'is-unread'], 'data-thread': t.id },
+  return h('li', { class: ['thread-row', t.unread && 'is-unread', select && 'is-selectable'], 'data-thread': t.id },
+    select ? h('input', { type: 'checkbox', class: 'row-select', checked: select.has(t.id), 'aria-label': `Select ${title}, ${subject}`,
+      onChange: (ev) => select.toggle(t.id, ev.target.checked) }) : null,
     h('a', { class: 'thread-link', href: `#/thread/${t.id}` },
       h('span', { class: 'row-main' },
         h('span', { class: 'row-title' },
@@ -134,6 +136,72 @@ export async function renderThreadList(el, ctx) {
     } }, 'Clear')));
 
   const team = kind === 'agent' ? await agents() : [];
+
+  // Bulk actions (agents who may write): the threads ticked in the list, kept across live
+  // reloads while they are listed; each action is one API call a thread, and the bar says
+  // what was done and what was refused.
+  const canBulk = kind === 'agent' && ctx.me.role !== 'read_only';
+  const chosen = new Set();
+  const bulkCount = h('span', { class: 'bulk-count', id: 'bulk-count', 'aria-live': 'polite' });
+  const bulkMsg = h('p', { class: 'bulk-msg', role: 'status' });
+  const bulkAssign = h('select', { id: 'bulk-assignee', 'aria-label': 'Assign the selected threads to' },
+    h('option', { value: '' }, 'Assign to…'), h('option', { value: 'none' }, 'Nobody'),
+    team.filter((a) => a.role !== 'read_only' && a.active !== false).map((a) => h('option', { value: String(a.id) }, a.name)));
+  const archiveBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'bulk-archive', onClick: () => {
+    const back = state.filter === 'archived';
+    each(back ? 'Moved back to the inbox' : 'Archived', (id) => post(`/v1/threads/${encodeURIComponent(id)}/${back ? 'unarchive' : 'archive'}`));
+  } }, 'Archive');
+  const bulkTag = h('input', { id: 'bulk-tag', autocomplete: 'off', placeholder: 'tag', 'aria-label': 'Tag to add to the selected threads' });
+  const select = {
+    has: (id) => chosen.has(id),
+    toggle(id, on) { if (on) chosen.add(id); else chosen.delete(id); syncBulk(); },
+  };
+  function syncBulk() {
+    bulkBar.hidden = !chosen.size;
+    bulkCount.textContent = `${chosen.size} selected`;
+    archiveBtn.textContent = state.filter === 'archived' ? 'Move back to inbox' : 'Archive';
+  }
+  async function each(what, fn) {
+    const ids = [...chosen];
+    const refused = [];
+    for (const id of ids) {
+      try { await fn(id, state.threads.find((t) => t.id === id)); } catch (e) {
+        if (e.status === 401) return;
+        refused.push(`${id}: ${e.message}`);
+      }
+    }
+    const done = ids.length - refused.length;
+    const text = `${what} ${done} of ${ids.length} thread${ids.length === 1 ? '' : 's'}.${refused.length ? ` Refused: ${refused.join('; ')}` : ''}`;
+    bulkMsg.textContent = text;
+    announce(text);
+    chosen.clear();
+    syncBulk();
+    await load(false);
+  }
+  const bulkBar = h('div', { class: 'bulk-bar', id: 'bulk-bar', role: 'region', 'aria-label': 'Selected threads', hidden: true },
+    bulkCount,
+    archiveBtn,
+    bulkAssign,
+    h('button', { type: 'button', class: 'btn btn-small', id: 'bulk-assign', onClick: () => {
+      if (!bulkAssign.value) { bulkMsg.textContent = 'Choose whom to assign them to.'; bulkAssign.focus(); return; }
+      const v = bulkAssign.value === 'none' ? null : Number(bulkAssign.value);
+      each('Assigned', (id) => post(`/v1/threads/${encodeURIComponent(id)}/assign`, { agent_id: v }));
+    } }, 'Assign'),
+    bulkTag,
+    h('button', { type: 'button', class: 'btn btn-small', id: 'bulk-tag-add', onClick: () => {
+      const p = parseTags(bulkTag.value);
+      if (p.error || p.tags.length !== 1) { bulkMsg.textContent = p.error || 'Type one tag to add.'; bulkTag.focus(); return; }
+      // the list's rows do not carry tags: each thread's own are read, and kept
+      each('Tagged', async (id) => {
+        const cur = await get(`/v1/threads/${encodeURIComponent(id)}?limit=1`);
+        await api('PUT', `/v1/threads/${encodeURIComponent(id)}/tags`, { tags: [...new Set([...(cur.thread.tags || []), p.tags[0]])] });
+      });
+    } }, 'Add tag'),
+    h('button', { type: 'button', class: 'btn btn-small btn-quiet', onClick: () => {
+      chosen.clear();
+      for (const box of list.querySelectorAll('.row-select')) box.checked = false;
+      syncBulk();
+    } }, 'Clear selection'));
   const assigneeSelect = kind === 'agent' ? h('select', { id: 'filter-assignee', name: 'assignee' },
     [['', 'Anyone'], ['me', 'Me'], ['none', 'Nobody'], ...team.map((a) => [String(a.id), a.name])]
       .map(([v, l]) => h('option', { value: v, selected: v === state.assignee }, l))) : null;
@@ -148,6 +216,8 @@ export async function renderThreadList(el, ctx) {
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, heading), kind === 'agent' ? count : null),
     hasFilters ? h('div', { class: 'tabs', role: 'group', 'aria-label': 'Show threads' }, filterButtons) : null,
     search,
+    canBulk ? bulkBar : null,
+    canBulk ? bulkMsg : null,
     status,
     list,
     h('div', { class: 'list-more' }, more));
@@ -189,7 +259,11 @@ export async function renderThreadList(el, ctx) {
     state.threads = append ? state.threads.concat(data.threads) : data.threads;
     state.cursor = data.next_cursor;
     if (!append) list.replaceChildren();
-    for (const t of data.threads) list.append(threadRow(t, kind, team));
+    for (const t of data.threads) list.append(threadRow(t, kind, team, canBulk ? select : null));
+    if (!append) { // a ticked thread that left the list is no longer selected
+      for (const id of [...chosen]) if (!state.threads.some((t) => t.id === id)) chosen.delete(id);
+      syncBulk();
+    }
     list.setAttribute('aria-busy', 'false');
     more.hidden = !state.cursor;
     more.disabled = false;

@@ -269,3 +269,67 @@ test('keyboard shortcuts: j/k, /, ?, Enter, r and Ctrl+Enter', async () => {
   s.check();
   await s.close();
 });
+
+test('bulk actions: tick threads, add a tag, assign and archive them together', async () => {
+  const s = await newPage(chrome.browser, server.url, { name: 'seller' });
+  const p = s.page;
+  const maya = server.tokens.agents['Maya Lopez'].token;
+  await signIn(p, maya, '#/inbox');
+  const listed = await rows(p);
+  assert.ok(listed.length >= 4, 'enough threads to choose from');
+  const picked = listed.slice(0, 3);
+  assert.equal(await p.locator('#bulk-bar').isHidden(), true, 'no bar before anything is ticked');
+  for (const id of picked) await p.locator(`[data-thread="${id}"] .row-select`).check();
+  await p.locator('#bulk-count', { hasText: '3 selected' }).waitFor();
+
+  // A live reload of the list (a buyer writes elsewhere) keeps what is ticked.
+  const other = listed[3];
+  await p.evaluate(() => { for (const li of document.querySelectorAll('#thread-list > li')) li.dataset.stale = '1'; });
+  const asked = await server.api(server.tokens.buyers.B1, 'POST', '/v1/threads', { asin: 'B0BULK0001', seller_id: 'S1', topic: 'product_specifications', text: 'Is it waterproof?' });
+  assert.equal(asked.status, 201);
+  // the list was drawn again: none of the rows marked before is left
+  await p.waitForFunction(() => !document.querySelector('#thread-list > li[data-stale]') &&
+    !document.querySelector('#thread-list[aria-busy="true"]') && document.querySelector('#thread-list > li'));
+  for (const id of picked) assert.equal(await p.locator(`[data-thread="${id}"] .row-select`).isChecked(), true);
+  assert.equal(await p.locator(`[data-thread="${other}"] .row-select`).isChecked(), false);
+  await p.locator('#bulk-count', { hasText: '3 selected' }).waitFor();
+  await shot(p, 'journey2', 'bulk-selected');
+
+  // one of them already has a tag of its own, which adding another must keep
+  const own = await server.api(maya, 'PUT', `/v1/threads/${picked[1]}/tags`, { tags: ['vip'] });
+  assert.equal(own.status, 200, JSON.stringify(own.body));
+  const before = {};
+  for (const id of picked) before[id] = (await server.api(maya, 'GET', `/v1/threads/${id}`)).body.thread.tags || [];
+  await p.getByLabel('Tag to add to the selected threads').fill('wholesale');
+  await p.getByRole('button', { name: 'Add tag' }).click();
+  await p.locator('.bulk-msg', { hasText: 'Tagged 3 of 3 threads.' }).waitFor();
+  for (const id of picked) {
+    const t = (await server.api(maya, 'GET', `/v1/threads/${id}`)).body.thread;
+    assert.deepEqual([...t.tags].sort(), [...new Set([...before[id], 'wholesale'])].sort(), 'the tag is added, the others kept');
+  }
+
+  // The tag filter finds them; tick them all there and assign them to Sam Chen.
+  await p.getByLabel('Tag', { exact: true }).fill('wholesale');
+  await p.getByRole('button', { name: 'Search', exact: true }).click();
+  await p.waitForFunction(() => !document.querySelector('#thread-list[aria-busy="true"]'));
+  assert.deepEqual((await rows(p)).sort(), [...picked].sort());
+  for (const id of picked) await p.locator(`[data-thread="${id}"] .row-select`).check();
+  const sam = server.tokens.agents['Sam Chen'];
+  await p.getByLabel('Assign the selected threads to').selectOption({ label: 'Sam Chen' });
+  await p.getByRole('button', { name: 'Assign', exact: true }).click();
+  await p.locator('.bulk-msg', { hasText: 'Assigned 3 of 3 threads.' }).waitFor();
+  for (const id of picked) {
+    const t = (await server.api(maya, 'GET', `/v1/threads/${id}`)).body.thread;
+    assert.equal(t.assignee_id, sam.agent_id, 'assigned to Sam Chen');
+  }
+
+  // Archive them: they leave the list and are in Archived.
+  for (const id of picked) await p.locator(`[data-thread="${id}"] .row-select`).check();
+  await p.locator('#bulk-archive').click();
+  await p.locator('.bulk-msg', { hasText: 'Archived 3 of 3 threads.' }).waitFor();
+  await p.locator('.list-status', { hasText: 'No threads in Response needed tagged wholesale.' }).waitFor();
+  assert.deepEqual((await pick(p, 'Archived')).sort(), [...picked].sort());
+  for (const id of picked) assert.equal((await server.api(maya, 'GET', `/v1/threads/${id}`)).body.thread.archived, true);
+  s.check();
+  await s.close();
+});
