@@ -6,7 +6,7 @@ if [[ -z ${PARLEY_BIN:-} ]]; then echo "run.sh: set PARLEY_BIN to the parley bin
 if [[ ! -x ${CHROMIUM_BIN:-/usr/bin/chromium} ]]; then
   echo "run.sh: Chromium is missing (Debian package chromium; scripts/deps.sh test installs it)" >&2; exit 1
 fi
-if [[ ! -d node_modules/playwright-core ]]; then npm ci --silent --no-audit --no-fund; fi
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then npm ci --silent --no-audit --no-fund; fi
 export PARLEY_ARTIFACTS=${PARLEY_ARTIFACTS:-$PWD/screenshots}
 mkdir -p "$PARLEY_ARTIFACTS" && rm -f "$PARLEY_ARTIFACTS"/*.png
 echo "run.sh: screenshots in $PARLEY_ARTIFACTS" >&2

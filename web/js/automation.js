@@ -1,5 +1,5 @@
 // automation.js - the approval queue of rule proposals (send, edit and send, discard) and the rules page with its firing log.
-import { h, replace, uniqueId, announce } from './dom.js';
+import { h, replace, uniqueId, announce, scrollBox } from './dom.js';
 import { errorBox } from './errors.js';
 import { get, post, api } from './api.js';
 import { formatDateTime, topicLabel } from './format.js';
@@ -224,7 +224,7 @@ export async function renderRules(el, ctx) {
     h('p', { class: 'help' }, 'Rules act on every new buyer message, oldest rule first. Proposed replies wait in the ', h('a', { href: '#/proposals' }, 'approval queue'), '.'),
     formBox, status, list,
     h('h2', null, 'Firing log'),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'firings' },
+    scrollBox('table-wrap', 'Rule firings', h('table', { class: 'table', id: 'firings' },
       h('thead', null, h('tr', null, ['When', 'Rule', 'Thread and message', 'Action', 'Outcome'].map((x) => h('th', { scope: 'col' }, x)))),
       log)));
   await load();

@@ -1,5 +1,5 @@
 // charts.js - the performance page's pictures, drawn as SVG by the page: CRT gauge, response-time bars, volume heat strips, weekly trend.
-import { h, s } from './dom.js';
+import { h, s, scrollBox } from './dom.js';
 import { formatDuration, formatPercent, formatDate, crtStatusLabel } from './format.js';
 
 /** The marketplace's CRT thresholds, as the metrics carry them (crt.good_from, crt.warning_from; docs/metrics.md). */
@@ -163,7 +163,7 @@ export function trendChart(points, { good: GOOD, warning: WARNING }) {
     ? `Weekly contact response time over ${points.length} weeks: from ${formatPercent(withData[0].crt.percent)} to ${formatPercent(withData[withData.length - 1].crt.percent)}; ${points.length - withData.length} weeks without data.`
     : `Weekly contact response time over ${points.length} weeks: no data in any week.`;
   return h('figure', { class: 'trend', 'data-testid': 'trend' },
-    h('div', { class: 'chart-scroll' }, s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'trend-svg', role: 'img', 'aria-label': summary },
+    scrollBox('chart-scroll', 'Weekly trend', s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'trend-svg', role: 'img', 'aria-label': summary },
       grid,
       runs.map((r) => (r.length > 1 ? s('polyline', { points: r.join(' '), class: 'trend-line' }) : null)),
       dots,

@@ -47,6 +47,14 @@ export function reconcile(el, nodes) {
   return el;
 }
 
+/**
+ * A box that scrolls sideways on a narrow screen (a wide table or chart): it can take the
+ * keyboard's focus, so that arrow keys scroll it, and is named for screen readers.
+ */
+export function scrollBox(cls, label, ...children) {
+  return h('div', { class: cls, tabindex: '0', role: 'region', 'aria-label': label }, ...children);
+}
+
 /** Replaces every child of el. */
 export function replace(el, ...children) {
   el.replaceChildren();

@@ -1,5 +1,5 @@
 // operator.js - the operator's pages: review queue (approve or reject held messages), sellers by risk, violations, restrictions and quotas.
-import { h, replace, announce, uniqueId } from './dom.js';
+import { h, replace, announce, uniqueId, scrollBox } from './dom.js';
 import { errorBox } from './errors.js';
 import { get, post } from './api.js';
 import { highlighted, findingsList } from './compose.js';
@@ -119,7 +119,7 @@ export async function renderSellers(el) {
       h('td', null, measures(x.enforcement)));
   });
   replace(el, head('Sellers by risk', 'Riskiest first: measures in force, warnings, contact response time (CRT) and overdue messages over the last 30 days. Open a seller for the full performance page, violations and measures.'),
-    rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'sellers' },
+    rows.length ? scrollBox('table-wrap', 'Sellers by risk', h('table', { class: 'table', id: 'sellers' },
       h('caption', { class: 'sr-only' }, 'Sellers, riskiest first'),
       h('thead', null, h('tr', null, ['#', 'Seller', 'CRT (30 days)', 'Overdue', 'No response needed', 'Warnings', 'Measures'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows)))
@@ -140,7 +140,7 @@ export async function renderViolations(el) {
   const rows = all.flatMap(({ seller, en }) => (en.violations || []).map((v) => ({ seller, v })))
     .sort((a, b) => Date.parse(b.v.at) - Date.parse(a.v.at));
   replace(el, head('Violations', 'Policy violations of the last 90 days, newest first: each blocked or rejected seller message records one per category found.'),
-    rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'violations' },
+    rows.length ? scrollBox('table-wrap', 'Violations', h('table', { class: 'table', id: 'violations' },
       h('caption', { class: 'sr-only' }, `${rows.length} violations`),
       h('thead', null, h('tr', null, ['When', 'Seller', 'Category', 'Severity', 'Message', 'Rule'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows.map(({ seller, v }) => h('tr', { 'data-seller': seller.seller_id },

@@ -1,5 +1,5 @@
 // performance.js - a seller's performance (CRT gauge, counts, response times, volume, trend, agents, deadlines) and enforcement status; the operator's measures form.
-import { h, replace, announce, uniqueId } from './dom.js';
+import { h, replace, announce, uniqueId, scrollBox } from './dom.js';
 import { errorBox } from './errors.js';
 import { get, post, qs } from './api.js';
 import { crtGauge, responseBars, volumeHeat, trendChart, thresholds } from './charts.js';
@@ -83,7 +83,7 @@ function agentsCard(m, me) {
   const rows = m.agents || [];
   return h('section', { class: 'card perf-card perf-wide', 'aria-labelledby': 'agents-h' },
     h('h2', { id: 'agents-h' }, 'By agent'),
-    rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'agents' },
+    rows.length ? scrollBox('table-wrap', 'Agents', h('table', { class: 'table', 'data-testid': 'agents' },
       h('caption', { class: 'sr-only' }, 'Answers by agent'),
       h('thead', null, h('tr', null, ['Agent', 'Answered', 'On time', 'Late', 'On time %', 'Mean', 'Median', '90th pct.'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows.map((a) => h('tr', { 'data-agent': String(a.agent) },
@@ -145,7 +145,7 @@ export function enforcementSection(en, { operator = false } = {}) {
       h('dt', null, 'Suspension review'),
       line(sp.flagged, 'Flagged for suspension review', 'Not flagged', sp.reason)),
     h('h3', null, 'Violations in the last 90 days'),
-    vs.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table', 'data-testid': 'violations' },
+    vs.length ? scrollBox('table-wrap', 'Violations', h('table', { class: 'table', 'data-testid': 'violations' },
       h('caption', { class: 'sr-only' }, `${vs.length} violations, ${severe} severe`),
       h('thead', null, h('tr', null, ['When', 'Category', 'Severity', 'Message', 'Rule'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, vs.map((v) => h('tr', null,

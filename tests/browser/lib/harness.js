@@ -97,8 +97,10 @@ export async function launch() {
  * A page in its own browser context (own cookies) that records every console error and
  * page error; `check()` fails the test when there were any.
  */
-export async function newPage(browser, baseURL, { width = 1280, height = 900, name = 'page' } = {}) {
-  const context = await browser.newContext({ baseURL, viewport: { width, height }, acceptDownloads: true });
+export async function newPage(browser, baseURL, { width = 1280, height = 900, name = 'page', bypassCSP = false } = {}) {
+  // bypassCSP: only for a checker the test injects (axe-core); the pages themselves always
+  // run under the server's Content-Security-Policy.
+  const context = await browser.newContext({ baseURL, viewport: { width, height }, acceptDownloads: true, bypassCSP });
   const page = await context.newPage();
   const errors = [];
   const allowed = []; // [{url: RegExp, status, seen}]: refusals a test provokes on purpose

@@ -1,0 +1,74 @@
+// a11y.test.js - every page of the three kinds of user, checked with axe-core (WCAG 2.1 A and AA rules) at desktop and phone width.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { startServer, launch, newPage, signIn } from '../lib/harness.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+let server;
+let chrome;
+let T1, T3;
+before(async () => {
+  server = await startServer();
+  [T1, , T3] = server.tokens.threads.map((t) => t.id);
+  chrome = await launch();
+});
+after(async () => {
+  if (chrome) await chrome.close();
+  if (server) await server.stop();
+});
+
+/** Serious and critical violations of the page as it is now, one line each. */
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found;
+}
+
+/** Opens each of hashes (a page's h1 drawn and nothing loading) and collects what axe finds. */
+async function checkPages(p, hashes) {
+  const all = [];
+  for (const hash of hashes) {
+    await p.goto(`/${hash}`);
+    await p.locator('main h1').first().waitFor();
+    await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]') && !document.querySelector('main .loading'));
+    for (const v of await violations(p)) all.push(`${hash}: ${v}`);
+  }
+  return all;
+}
+
+for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+  test(`every page passes axe-core's WCAG 2.1 AA checks without a serious violation (${label})`, async () => {
+    const found = [];
+    const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
+    await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
+    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance']));
+    agent.check();
+    await agent.close();
+
+    const buyer = await newPage(chrome.browser, server.url, { name: `a11y-buyer-${label}`, bypassCSP: true, ...size });
+    await signIn(buyer.page, server.tokens.buyers.B1, '#/messages');
+    found.push(...await checkPages(buyer.page, ['#/messages', `#/thread/${T1}`, '#/orders', '#/ask', '#/preferences']));
+    buyer.check();
+    await buyer.close();
+
+    const ops = await newPage(chrome.browser, server.url, { name: `a11y-operator-${label}`, bypassCSP: true, ...size });
+    await signIn(ops.page, server.tokens.operator, '#/threads');
+    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions']));
+    ops.check();
+    await ops.close();
+
+    const signin = await newPage(chrome.browser, server.url, { name: `a11y-signin-${label}`, bypassCSP: true, ...size });
+    await signin.page.goto('/');
+    await signin.page.getByLabel('Access token').waitFor();
+    for (const v of await violations(signin.page)) found.push(`sign-in: ${v}`);
+    await signin.close();
+
+    assert.deepEqual(found, [], `axe-core found:\n${found.join('\n')}`);
+  });
+}
