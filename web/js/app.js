@@ -6,6 +6,7 @@ import { loadMeta } from './meta.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
 import { renderThreadList } from './threads.js';
 import { renderThread } from './thread.js';
+import { renderEvidence } from './evidence.js';
 import { renderOrders, renderContact, renderAsk, renderPreferences } from './buyer.js';
 import { renderReviewQueue, renderSellers, renderViolations, renderRestrictions } from './operator.js';
 import { renderPerformance } from './performance.js';
@@ -48,6 +49,7 @@ const ROUTES = [
   { kind: 'operator', page: 'sellers', id: true, view: renderPerformance },
   { kind: 'operator', page: 'restrictions', label: 'Restrictions and quotas', view: renderRestrictions },
   { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },
+  { kind: 'operator', page: 'evidence', id: true, under: 'threads', view: renderEvidence },
 ];
 
 const navRows = (kind) => ROUTES.filter((r) => r.kind === kind && r.label);

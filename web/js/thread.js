@@ -287,6 +287,7 @@ export async function renderThread(el, ctx) {
           ev.target.disabled = false;
         }
       } }, 'Export evidence (JSON)'));
+      acts.push(h('a', { class: 'btn', id: 'evidence', href: `#/evidence/${encodeURIComponent(id)}` }, 'Evidence to print'));
     }
     replace(actions, acts);
 

@@ -59,7 +59,7 @@ for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone'
 
     const ops = await newPage(chrome.browser, server.url, { name: `a11y-operator-${label}`, bypassCSP: true, ...size });
     await signIn(ops.page, server.tokens.operator, '#/threads');
-    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions']));
+    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', `#/evidence/${T1}`]));
     ops.check();
     await ops.close();
 

@@ -151,6 +151,20 @@ test('the operator searches all threads and exports evidence', async () => {
   assert.equal(evidence.order.id, '112-4839201-5561023');
   assert.ok(Array.isArray(evidence.messages) && evidence.messages.length >= 3, 'the messages are in the export');
 
+  // The same evidence as a document to print: every message of the export, in its order,
+  // with its text; every event; the audit log with its hash chain.
+  await p.getByRole('link', { name: 'Evidence to print' }).click();
+  await p.locator('h1', { hasText: `Evidence: thread ${T1}` }).waitFor();
+  const shown = await p.locator('#evidence-messages > li').evaluateAll((els) => els.map((e) => [e.dataset.message, e.querySelector('.evidence-text').textContent]));
+  assert.deepEqual(shown, evidence.messages.map((m) => [m.id, m.text]));
+  assert.match(await p.locator('caption', { hasText: 'Events' }).textContent(), new RegExp(`Events \\(${evidence.events.length}\\)`));
+  // this view is an export too, audited: one entry more than the JSON export had
+  assert.match(await p.locator('caption', { hasText: 'Audit log' }).textContent(), new RegExp(`Audit log \\(${evidence.audit.length + 1}\\)`));
+  await p.getByRole('button', { name: 'Print or save as PDF' }).waitFor();
+  await shot(p, 'journey4', 'evidence-print');
+  await p.getByRole('link', { name: 'Back to the thread' }).click();
+  await p.getByRole('button', { name: 'Export evidence (JSON)' }).waitFor();
+
   // The operator's other pages show the server's data (no placeholders).
   for (const [link, title] of [['Review queue', 'Review queue'], ['Violations', 'Violations'], ['Sellers by risk', 'Sellers by risk'], ['Restrictions and quotas', 'Restrictions and quotas']]) {
     await p.getByRole('link', { name: link }).click();
