@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { startServer, launch, newPage, signIn } from '../lib/harness.js';
+import { startServer, launch, newPage as openPage, signIn } from '../lib/harness.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -42,9 +42,15 @@ async function checkPages(p, hashes) {
   return all;
 }
 
-for (const [label, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
+for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, 'light'], ['phone', { width: 390, height: 844 }, 'light'],
+  ['desktop, dark mode', { width: 1280, height: 900 }, 'dark']]) {
   test(`every page passes axe-core's WCAG 2.1 AA checks without a serious violation (${label})`, async () => {
     const found = [];
+    const newPage = async (browser, url, opts) => {
+      const x = await openPage(browser, url, opts);
+      await x.page.emulateMedia({ colorScheme: scheme });
+      return x;
+    };
     const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
     await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
     found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance']));
