@@ -333,6 +333,43 @@ static void test_phone_run_on(void **state) {
   run_phones(cs, sizeof cs / sizeof cs[0]);
 }
 
+/* A platform named in a refusal or as a product feature is not an invitation to leave, in
+ * every language; a real invitation beside such a mention still is. */
+static void test_platform_context(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Sorry, we can't accept PayPal or a bank transfer for the extra cover."},
+    {NULL, "We can't move this conversation to email or phone, I'm afraid."},
+    {NULL, "Please don't pay anyone outside the marketplace for this order."},
+    {NULL, "The headset works with WhatsApp calls and Zoom meetings on Android."},
+    {NULL, "The webcam is certified for Microsoft Teams and works out of the box with Google Meet and Skype."},
+    {NULL, "The watch shows notifications from Telegram, but you can't reply from the watch."},
+    {NULL, "The frame doesn't connect to Facebook directly; photos come from the SD card."},
+    {NULL, "The stand holds an iPhone in landscape for FaceTime calls."},
+    {NULL, "Über WhatsApp oder Telegram dürfen wir Sie leider nicht kontaktieren."},
+    {NULL, "Wir können leider keine PayPal-Zahlung annehmen, bezahlt wird an der Kasse."},
+    {NULL, "Der Lautsprecher funktioniert auch mit WhatsApp-Anrufen und Skype."},
+    {NULL, "Nous ne pouvons pas échanger avec vous par WhatsApp ni par téléphone."},
+    {NULL, "Le casque fonctionne avec WhatsApp et Skype sur Android."},
+    {NULL, "Lo sentimos, pero no podemos atenderle por WhatsApp."},
+    {NULL, "Es ideal para grabar vídeos para Instagram o TikTok."},
+    {NULL, "Non possiamo accettare pagamenti con PayPal o bonifico."},
+    {NULL, "Le cuffie funzionano con WhatsApp e Skype, anche su iPhone."},
+    /* a refusal or a feature does not cover what comes after it */
+    {"off_platform", "We can't accept PayPal, but you can pay me on Venmo."},
+    {"off_platform", "We can't accept PayPal here. Message me on WhatsApp instead."},
+    {"off_platform", "The headset works with WhatsApp calls. WhatsApp me for a discount."},
+    {"off_platform", "Works with Skype - add me on Skype: shop.owner"},
+    {"off_platform", "Let's connect with WhatsApp, it is quicker."},
+    {"off_platform", "Über WhatsApp dürfen wir nicht, aber schreiben Sie mir auf Telegram."},
+    {"off_platform", "Nous ne pouvons pas accepter PayPal ici, écrivez-nous sur WhatsApp."},
+    {"off_platform", "No podemos aceptar PayPal aquí; escríbanos por WhatsApp."},
+    {"off_platform", "Non possiamo accettare PayPal qui, ci scriva su WhatsApp."},
+    {"phone", "The headset works with WhatsApp calls: +44 7700 900123."},
+  };
+  RUN(cs);
+}
+
 static void test_off_platform(void **state) {
   (void)state;
   static const tcase cs[] = {
@@ -474,6 +511,7 @@ int main(void) {
     cmocka_unit_test(test_phone),
     cmocka_unit_test(test_business_ids),
     cmocka_unit_test(test_phone_run_on),
+    cmocka_unit_test(test_platform_context),
     cmocka_unit_test(test_brand_domains),
     cmocka_unit_test(test_exceptions),
     cmocka_unit_test(test_spaced_domain_after_at),
