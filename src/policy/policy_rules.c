@@ -406,7 +406,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   m->last_end = (uint32_t)to;
   size_t n0 = m->sc->nhits;
   policy__hit_view(m->sc, m->view, (size_t)from, (size_t)to, m->rule->cat, m->rule->sev, m->rule->id);
-  if (m->sc->nhits > n0) m->sc->hits[n0].except = m->rule->except;
+  if (m->sc->nhits > n0) {
+    m->sc->hits[n0].except = m->rule->except;
+    m->sc->hits[n0].pattern = true;
+  }
   return 0;
 }
 
