@@ -63,8 +63,8 @@ void policy__strs_free(policy__strs *s);
 #define POLICY_CLF_DIM (1u << 16)
 /* Default thresholds on a category's score: a finding at or above FINDING, held for review
  * from REVIEW (docs/policy.md "The learned second stage"). */
-#define POLICY_CLF_FINDING 0.97f
-#define POLICY_CLF_REVIEW 0.95f
+#define POLICY_CLF_FINDING 0.95f
+#define POLICY_CLF_REVIEW 0.92f
 
 typedef struct {
   policy__cat cat;
