@@ -370,6 +370,38 @@ static void test_platform_context(void **state) {
   RUN(cs);
 }
 
+/* A promotion explained and personal data that is never asked for are not findings, in
+ * every language; an offer or a request beside them still is. */
+static void test_explained_context(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Black Friday volume has backed up the hubs, so your parcel is two days late."},
+    {NULL, "The coupon you saw at checkout was the marketplace's own promotion, not ours."},
+    {NULL, "The 'Buy 2, save 10%' banner was a marketplace promotion that ended on 30 November."},
+    {NULL, "The 'free gift' mentioned on the listing is the cotton storage bag."},
+    {NULL, "The discount code in your basket belongs to another seller's promotion."},
+    {NULL, "We will never ask for your bank details, card number or account password."},
+    {NULL, "We don't sell through any other website or social media account."},
+    {NULL, "Wir werden Sie niemals nach Ihren Bankdaten, einer PIN oder einem Passwort fragen."},
+    {NULL, "Unsere Steuernummer lautet 21/815/08150 und steht auf jeder Rechnung."},
+    {NULL, "Nous ne vous demanderons jamais vos coordonnées bancaires."},
+    {NULL, "Le prix de 34,90 € correspondait aux soldes d'hiver, terminés le 4 février."},
+    {NULL, "Nunca le pediremos el número de su tarjeta ni ninguna contraseña."},
+    {NULL, "Los 29,95 € fueron un precio puntual del Black Friday, válido hasta el 1 de diciembre."},
+    {NULL, "Non le chiederemo mai le credenziali del suo account né i dati della carta."},
+    {NULL, "Il prezzo di 19,90 € era legato ai saldi estivi, terminati il 31 agosto."},
+    {NULL, "Il codice fiscale della società coincide con la partita IVA."},
+    /* the seller's own offer or request beside the explanation */
+    {"promotion", "Black Friday volume is huge: use code FRIDAY for 30% off your next order."},
+    {"promotion", "The coupon you saw at checkout was ours; here is another: SAVE20 for 20% off."},
+    {"promotion", "Our Black Friday sale starts tomorrow, everything 30% off!"},
+    {"personal_data", "We never ask for your password, but send us your card number here."},
+    {"personal_data", "Bitte senden Sie uns Ihre Steuernummer und Ihr Geburtsdatum."},
+    {"personal_data", "Ci serve il suo codice fiscale per la spedizione."},
+  };
+  RUN(cs);
+}
+
 static void test_off_platform(void **state) {
   (void)state;
   static const tcase cs[] = {
@@ -512,6 +544,7 @@ int main(void) {
     cmocka_unit_test(test_business_ids),
     cmocka_unit_test(test_phone_run_on),
     cmocka_unit_test(test_platform_context),
+    cmocka_unit_test(test_explained_context),
     cmocka_unit_test(test_brand_domains),
     cmocka_unit_test(test_exceptions),
     cmocka_unit_test(test_spaced_domain_after_at),
