@@ -13,13 +13,15 @@
 
 static void check_usage(FILE *f) {
   fprintf(f,
-          "usage: parley check [--allow-domain DOMAIN]... [--config FILE] --jsonl FILE\n"
-          "       parley check [--allow-domain DOMAIN]... [--config FILE] [--json] FILE\n\n"
+          "usage: parley check [--allow-domain DOMAIN]... [--config FILE] [--explain] --jsonl FILE\n"
+          "       parley check [--allow-domain DOMAIN]... [--config FILE] [--json] [--explain] FILE\n\n"
           "Checks seller messages against the content policy.\n\n"
           "  --jsonl FILE          read JSON lines {\"id\":..., \"text\":...} (- for stdin) and write\n"
           "                        one line per input: {\"id\", \"action\", \"categories\", \"findings\"}\n"
           "  FILE                  check the whole file as one message (- for stdin)\n"
           "  --json                print the verdict of one message as JSON\n"
+          "  --explain             also show the classifier's score per category (0 to 1; with\n"
+          "                        --json or --jsonl as \"scores\") and the engine with its model\n"
           "  --allow-domain DOMAIN allow https links to DOMAIN (repeatable)\n"
           "  --config FILE         operator configuration (JSON; see docs/policy.md)\n"
           "  --policy-cache DIR    keep compiled rule databases here and reuse them (default:\n"
@@ -31,7 +33,7 @@ static void check_usage(FILE *f) {
 
 /* The verdict as a JSON object: action, categories (distinct, in order of first
  * finding) and findings. */
-static json_t *verdict_json(const policy_verdict *v) {
+static json_t *verdict_json(const policy_verdict *v, bool explain) {
   json_t *o = json_object();
   json_object_set_new(o, "action", json_string(policy_action_name(v->action)));
   json_t *cats = json_array();
@@ -54,6 +56,12 @@ static json_t *verdict_json(const policy_verdict *v) {
   }
   json_object_set_new(o, "categories", cats);
   json_object_set_new(o, "findings", fs);
+  if (explain) {
+    json_t *sc = json_object();
+    for (size_t i = 0; i < v->nscores; i++)
+      json_object_set_new(sc, v->scores[i].category, json_real((double)(long)(v->scores[i].score * 1e4 + 0.5) / 1e4));
+    json_object_set_new(o, "scores", sc);
+  }
   return o;
 }
 
@@ -75,7 +83,7 @@ static void error_line(json_t *id, const char *code, const char *msg) {
   json_decref(o);
 }
 
-static int check_jsonl(const policy_config *cfg, const char *path) {
+static int check_jsonl(const policy_config *cfg, const char *path, bool explain) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) {
     fprintf(stderr, "parley check: %s: %s\n", path, strerror(errno));
@@ -120,7 +128,7 @@ static int check_jsonl(const policy_config *cfg, const char *path) {
     } else {
       json_t *out = json_object();
       json_object_set(out, "id", id ? id : json_null());
-      json_t *vj = verdict_json(&v);
+      json_t *vj = verdict_json(&v, explain);
       json_object_update(out, vj);
       json_decref(vj);
       print_json_line(out);
@@ -135,7 +143,7 @@ static int check_jsonl(const policy_config *cfg, const char *path) {
   return bad ? 1 : 0;
 }
 
-static int check_one(const policy_config *cfg, const char *path, bool as_json) {
+static int check_one(const policy_config *cfg, const char *path, bool as_json, bool explain) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) {
     fprintf(stderr, "parley check: %s: %s\n", path, strerror(errno));
@@ -156,7 +164,7 @@ static int check_one(const policy_config *cfg, const char *path, bool as_json) {
     return 2;
   }
   if (as_json) {
-    json_t *o = verdict_json(&v);
+    json_t *o = verdict_json(&v, explain);
     json_object_set_new(o, "engine", json_string(v.engine));
     print_json_line(o);
     json_decref(o);
@@ -166,6 +174,12 @@ static int check_one(const policy_config *cfg, const char *path, bool as_json) {
     for (size_t i = 0; i < v.nfindings; i++) {
       const policy_finding *fd = &v.findings[i];
       printf("  %-14s %-36s bytes %zu-%zu: %s\n", fd->category, fd->rule, fd->start, fd->end, fd->text);
+    }
+    if (explain) {
+      printf("engine: %s\n", v.engine);
+      if (!v.nscores) printf("classifier: off (no model, or turned off in the configuration)\n");
+      for (size_t i = 0; i < v.nscores; i++)
+        printf("  classifier %-14s %.4f\n", v.scores[i].category, v.scores[i].score);
     }
   }
   int status = v.action == POLICY_DELIVER ? 0 : 1;
@@ -178,7 +192,7 @@ int cmd_check(int argc, char **argv) {
   const char **allow = pl_xcalloc((size_t)argc + 1, sizeof *allow);
   size_t nallow = 0;
   const char *config = NULL, *jsonl = NULL, *file = NULL, *cache = NULL;
-  bool as_json = false;
+  bool as_json = false, explain = false;
   int status = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -204,6 +218,8 @@ int cmd_check(int argc, char **argv) {
       jsonl = a + 8;
     } else if (!strcmp(a, "--json")) {
       as_json = true;
+    } else if (!strcmp(a, "--explain")) {
+      explain = true;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "parley check: unknown or incomplete option %s\n\n", a);
       check_usage(stderr);
@@ -228,7 +244,7 @@ int cmd_check(int argc, char **argv) {
     fprintf(stderr, "parley check: %s\n", d.msg[0] ? d.msg : pl_strerror(rc));
     goto out;
   }
-  status = jsonl ? check_jsonl(cfg, jsonl) : check_one(cfg, file, as_json);
+  status = jsonl ? check_jsonl(cfg, jsonl, explain) : check_one(cfg, file, as_json, explain);
   policy_config_unref(cfg);
 out:
   free(allow);

@@ -7,7 +7,11 @@
 #include <unicode/unorm2.h>
 
 #include "policy/policy_int.h"
+#include "policy/policy_model.h"
 #include "policy/policy_rules_data.h"
+
+_Static_assert(sizeof(((policy_verdict *)0)->scores) / sizeof(policy_score) == POLICY_NCATS,
+               "a verdict holds a score per category");
 
 /* Every category's name, what a person calls it, the phrase that names it in a sentence
  * (a refused mail reply lists them) and the hint that helps a seller rewrite the text; the
@@ -86,6 +90,7 @@ static void config_free(policy_config *c) {
   policy__strs_free(&c->shorteners);
   policy__strs_free(&c->brands);
   policy__strs_free(&c->freemail);
+  policy__clf_free(&c->clf);
   pthread_mutex_destroy(&c->pool_lock);
   free(c);
 }
@@ -118,6 +123,52 @@ static pl_err th_get(json_t *th, const char *key, int *dst, int lo, int hi, pl_d
   if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
     return pl_fail(d, PL_EINVAL, "config: thresholds.%s must be an integer from %d to %d", key, lo, hi);
   *dst = (int)json_integer_value(v);
+  return PL_OK;
+}
+
+static pl_err score_get(json_t *o, const char *cat, const char *key, float *dst, pl_detail *d) {
+  json_t *v = json_object_get(o, key);
+  if (!v) return PL_OK;
+  if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+    return pl_fail(d, PL_EINVAL, "config: classifier.thresholds.%s.%s must be a number from 0 to 1", cat, key);
+  *dst = (float)json_number_value(v);
+  return PL_OK;
+}
+
+/* The "classifier" object of the configuration (docs/policy.md "The learned second stage"). */
+static pl_err load_classifier(policy_config *c, json_t *v, pl_detail *d) {
+  if (!json_is_object(v)) return pl_fail(d, PL_EINVAL, "config: classifier must be an object");
+  json_t *x = json_object_get(v, "enabled");
+  if (x && !json_is_boolean(x)) return pl_fail(d, PL_EINVAL, "config: classifier.enabled must be true or false");
+  if (x && !json_is_true(x)) c->clf.enabled = false;
+  const char *k;
+  json_t *t = json_object_get(v, "thresholds");
+  if (t && !json_is_object(t)) return pl_fail(d, PL_EINVAL, "config: classifier.thresholds must be an object");
+  json_object_foreach(t, k, x) {
+    int ci = policy__cat_from_name(k);
+    policy__clf_cat *cc = ci < 0 ? NULL : policy__clf_find(&c->clf, (policy__cat)ci);
+    if (!cc) return pl_fail(d, PL_EINVAL, "config: classifier.thresholds.%s: the model has no such category", k);
+    if (!json_is_object(x)) return pl_fail(d, PL_EINVAL, "config: classifier.thresholds.%s must be an object", k);
+    pl_err rc;
+    if ((rc = score_get(x, k, "finding", &cc->finding, d)) || (rc = score_get(x, k, "review", &cc->review, d)))
+      return rc;
+    if (cc->review > cc->finding)
+      return pl_fail(d, PL_EINVAL, "config: classifier.thresholds.%s: review must not be above finding", k);
+  }
+  /* Contact details, links and the [Important] tag stay with the rules: the model can
+   * never clear them, whatever the operator writes. */
+  json_t *m = json_object_get(v, "may_clear");
+  if (m && !json_is_object(m)) return pl_fail(d, PL_EINVAL, "config: classifier.may_clear must be an object");
+  json_object_foreach(m, k, x) {
+    int ci = policy__cat_from_name(k);
+    if (ci == POLICY_CAT_LINK || ci == POLICY_CAT_EMAIL || ci == POLICY_CAT_PHONE || ci == POLICY_CAT_IMPORTANT_TAG)
+      return pl_fail(d, PL_EINVAL, "config: classifier.may_clear.%s: links, contact details and the [Important] tag stay with the rules", k);
+    policy__clf_cat *cc = ci < 0 ? NULL : policy__clf_find(&c->clf, (policy__cat)ci);
+    if (!cc) return pl_fail(d, PL_EINVAL, "config: classifier.may_clear.%s: the model has no such category", k);
+    if (!json_is_number(x) || json_number_value(x) < 0 || json_number_value(x) > 1)
+      return pl_fail(d, PL_EINVAL, "config: classifier.may_clear.%s must be a number from 0 to 1", k);
+    cc->clear = (float)json_number_value(x);
+  }
   return PL_OK;
 }
 
@@ -178,6 +229,7 @@ static pl_err load_config_file(policy_config *c, const char *path, policy__patte
         (rc = th_get(v, "phone_max_digits", &c->th.phone_max_digits, 3, 30, d)))
       goto out;
   }
+  if ((v = json_object_get(root, "classifier")) && (rc = load_classifier(c, v, d))) goto out;
   if ((v = json_object_get(root, "rule_files"))) {
     if (!json_is_array(v)) {
       rc = pl_fail(d, PL_EINVAL, "config: rule_files must be an array of paths");
@@ -228,11 +280,13 @@ pl_err policy_config_new(const policy_options *opt, policy_config **out, pl_deta
     rc = pl_fail(d, PL_EINTERNAL, "libpsl has no built-in public suffix list");
     goto fail;
   }
+  if ((rc = policy__clf_load(&c->clf, policy_model_text, policy_model_len, d))) goto fail;
   for (const policy_rule_file *f = policy_rule_files; f->name; f++)
     if ((rc = policy__rules_load(c, f->name, f->text, f->len, &pats, d))) goto fail;
   if (opt && opt->allow_domains)
     for (const char *const *a = opt->allow_domains; *a; a++) policy__strs_add(&c->allow, *a, strlen(*a));
   if (opt && opt->config_path && (rc = load_config_file(c, opt->config_path, &pats, d))) goto fail;
+  c->engine = c->clf.enabled ? policy_model_engine : POLICY_ENGINE_NAME;
   if ((rc = policy__rules_compile(c, &pats, opt ? opt->cache_dir : NULL, d))) goto fail;
   policy__patterns_free(&pats);
   *out = c;
@@ -264,7 +318,7 @@ void policy__hit_add(policy__scan *sc, policy__cat cat, policy__sev sev, const c
     sc->hits = h;
     sc->caphits = cap;
   }
-  sc->hits[sc->nhits++] = (policy__hit){cat, sev, rule, start, end, false};
+  sc->hits[sc->nhits++] = (policy__hit){cat, sev, rule, start, end, false, false, false};
 }
 
 void policy__hit_view(policy__scan *sc, const policy__buf *v, size_t a, size_t b, policy__cat cat,
@@ -308,7 +362,8 @@ static int hit_cmp(const void *x, const void *y) {
  * this order" is an apology, not a promotion), and the exceptions themselves. */
 static void apply_exceptions(policy__scan *sc) {
   bool any = false;
-  for (size_t k = 0; k < sc->nhits && !any; k++) any = sc->hits[k].except;
+  for (size_t k = 0; k < sc->nhits; k++)
+    if (sc->hits[k].except) any = true, sc->excepted |= 1u << sc->hits[k].cat;
   if (!any) return;
   size_t kept = 0;
   for (size_t k = 0; k < sc->nhits; k++) {
@@ -325,7 +380,6 @@ static void apply_exceptions(policy__scan *sc) {
 
 static void decide(policy__scan *sc, policy_verdict *out) {
   const policy_config *cfg = sc->cfg;
-  apply_exceptions(sc);
   if (sc->nhits > 1) qsort(sc->hits, sc->nhits, sizeof *sc->hits, hit_cmp);
   out->findings = sc->nhits ? pl_xcalloc(sc->nhits, sizeof *out->findings) : NULL;
   out->nfindings = 0;
@@ -335,6 +389,7 @@ static void decide(policy__scan *sc, policy_verdict *out) {
     if (k > 0 && !hit_cmp(h, &sc->hits[k - 1])) continue;
     policy_action a = cfg->action[h->cat];
     if (h->sev == POLICY_SEV_LOW && a > cfg->low_action) a = cfg->low_action;
+    if (h->hold && a > POLICY_REVIEW) a = POLICY_REVIEW; /* the classifier is not sure */
     if (a > act) act = a;
     policy_finding *f = &out->findings[out->nfindings++];
     f->category = policy__cat_name(h->cat);
@@ -344,6 +399,8 @@ static void decide(policy__scan *sc, policy_verdict *out) {
     f->text = pl_xstrndup(sc->orig + h->start, h->end - h->start);
   }
   out->action = act;
+  out->nscores = sc->nscores;
+  memcpy(out->scores, sc->scores, sc->nscores * sizeof *sc->scores);
 }
 
 pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, policy_verdict *out) {
@@ -355,7 +412,8 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
   out->action = POLICY_DELIVER;
   out->nfindings = 0;
   out->findings = NULL;
-  out->engine = POLICY_ENGINE_NAME;
+  out->engine = cfg ? cfg->engine : POLICY_ENGINE_NAME;
+  out->nscores = 0;
   if (!cfg || (!text && len)) return PL_EINVAL;
   if (len > (1u << 24)) return PL_ETOOLONG;
   if (!valid_utf8(text, len)) return PL_EUTF8;
@@ -374,9 +432,23 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
   policy__detect_phones(&sc);
   policy__detect_emoji(&sc);
   policy__detect_formatting(&sc);
+  apply_exceptions(&sc);
+  policy__classify(&sc);
   decide(&sc, out);
   policy__worker_give(mcfg, w);
   return PL_OK;
+}
+
+char *policy__normalized_text(const policy_config *cfg, const char *text, size_t len) {
+  if (!valid_utf8(text, len)) return NULL;
+  policy_config *mcfg = (policy_config *)cfg;
+  policy__worker *w = policy__worker_take(mcfg);
+  policy__scan sc = {.cfg = cfg, .mem = w->mem, .worker = w, .orig = text, .orig_len = len};
+  policy__decode(&sc);
+  policy__normalize(&sc);
+  char *out = pl_xstrndup(sc.norm.s, sc.norm.len);
+  policy__worker_give(mcfg, w);
+  return out;
 }
 
 void policy_verdict_free(policy_verdict *v) {

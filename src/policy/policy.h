@@ -7,6 +7,7 @@
 #ifndef PL_POLICY_H
 #define PL_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/pl_err.h"
@@ -39,11 +40,20 @@ typedef struct {
   char *text;           /* the matched original text (owned by the verdict) */
 } policy_finding;
 
+/* The learned second stage's score for one category: the probability, 0 to 1, that the
+ * message belongs to it (docs/policy.md "The learned second stage"). */
+typedef struct {
+  const char *category; /* static */
+  double score;
+} policy_score;
+
 typedef struct {
   policy_action action;
   size_t nfindings;
   policy_finding *findings; /* owned by the verdict */
-  const char *engine;       /* engine name and version (static) */
+  const char *engine;       /* engine name and version, with the classifier model's (static) */
+  size_t nscores;           /* the classifier's scores, one per category it has a model for; */
+  policy_score scores[11];  /* none when no model is embedded or the operator turned it off */
 } policy_verdict;
 
 typedef struct policy_config policy_config;
@@ -76,6 +86,10 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
 pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, const char *text,
                          size_t len, policy_verdict *out);
 void policy_verdict_free(policy_verdict *v);
+
+/* Whether the labelled line id of the file named file (its base name) is in the held-out
+ * fifth that the classifier is never trained on (docs/policy.md "The learned second stage"). */
+bool policy_heldout(const char *file, const char *id);
 
 /* ---- proactive messages (policy_purpose.c; docs/rules.md "Proactive messages") -------- */
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "policy/policy_int.h"
+#include "policy/policy_model.h"
 
 /* File layout (native byte order; the key covers the engine, Vectorscan and the platform):
  *   "PLPOLDB1"  u32 nrules  u32 ndb
@@ -33,6 +34,8 @@ bool policy__cache_path(const char *dir, const policy__patterns *pats, char *out
    * must not take an older file for its own. */
   static const char engine[] = POLICY_ENGINE_NAME " cache 1";
   key_add(&st, engine, sizeof engine - 1);
+  /* the classifier model is not in the file, but a set is the rules and the model together */
+  key_add(&st, policy_model_version, strlen(policy_model_version));
   const char *ver = hs_version();
   key_add(&st, ver, strlen(ver));
   hs_platform_info_t plat;

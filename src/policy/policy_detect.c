@@ -254,7 +254,7 @@ static const char *const ref_words[] = {
   "relay", "chronopost", "seur", "mrw", "nacex", "brt", "bartolini", "sda", "tnt", "evri", "yodel",
   "parcelforce", "postnl", "bpost", "inpost", "packstation", "fermopoint",
   "poste", "mail", "iban", "account", "konto", "cuenta", "compte", "conto", "case", "ticket", "rma",
-  "return", "label", "batch", "lot", "code", "id", "vat", "ust", "size", "sizes", NULL};
+  "return", "label", "batch", "lot", "code", "id", "size", "sizes", NULL};
 /* Words before a number that make it a phone number whatever else is around. */
 static const char *const phone_words[] = {
   "call", "phone", "tel", "telephone", "mobile", "cell", "hotline", "whatsapp", "text", "ring", "sms",
@@ -282,7 +282,12 @@ static bool is_phone_word(const char *w, size_t n) {
   return false;
 }
 
+/* Labels of tax identifiers that end like a reference word ("USt-IdNr."): the identifiers
+ * are recognised by their shape (business_id), not by the label alone. */
+static const char *const id_labels[] = {"ust-idnr", "ustidnr", "ust-id-nr", NULL};
+
 static bool is_ref_word(const char *w, size_t n) {
+  if (has_word(id_labels, w, n)) return false;
   return has_word(ref_words, w, n) || ((ends_with(w, n, "nummer") || ends_with(w, n, "nr")) && !is_phone_word(w, n));
 }
 
@@ -360,8 +365,234 @@ static const char *zeros_undone(policy__scan *sc) {
   return out ? out : s;
 }
 
-static void detect_digit_phones(policy__scan *sc) {
+/* ---- business identifiers ----------------------------------------------------- */
+
+/* Tax and company identifiers that sellers must print on invoices and that have the shape
+ * of a phone number: a number is one of them, not a phone number, only when it has the
+ * identifier's exact digit count and grouping AND is named, by a label a few words before it
+ * ("VAT registration number", "USt-IdNr.", "SIRET") or by its country prefix in capitals
+ * right before it ("GB 284 5916 73"). A phone word around it still makes it a phone number
+ * ("VAT 07700 900123 call me" has neither the shape nor the right company). Groupings are
+ * written as one character per group, its digit count in hexadecimal ("342" is 3-4-2,
+ * "e" fourteen digits in one run); alternatives are separated by spaces. */
+typedef struct {
+  const char *name;          /* for the reader */
+  const char *const *labels; /* normalised words that name it */
+  const char *prefix;        /* country prefix, or NULL */
+  bool prefix_needs_label;   /* the prefix is also an ordinary word ("it") */
+  const char *shapes;
+  char sep;                  /* the one separator its groups take, or 0 for any */
+  bool luhn;                 /* its last digit is a Luhn check digit (always true of real ones) */
+  int reach;                 /* how many words before the number a label may stand */
+} biz_id;
+
+static const char *const l_vat_gb[] = {"vat", NULL};
+static const char *const l_vat_de[] = {"ust-idnr", "ust-id-nr", "ustidnr", "ust-id", "ustid", "umsatzsteuer-id",
+                                       "umsatzsteuer-identifikationsnummer", "vat", NULL};
+static const char *const l_vat_fr[] = {"tva", "vat", NULL};
+static const char *const l_siret[] = {"siret", NULL};
+static const char *const l_siren[] = {"siren", NULL};
+static const char *const l_vat_it[] = {"p.iva", "p. iva", "piva", "p.i.", "partita iva", "iva", "codice fiscale", "vat",
+                                       NULL};
+static const char *const l_nif[] = {"nif", "cif", "nie", NULL};
+static const char *const l_ein[] = {"ein", "fein", "employer identification number", "tax id", "tin", NULL};
+static const char *const l_company[] = {"company number", "company no", "company reg", "company registration",
+                                        "companies house", "registered number", "crn", "kvk", "chamber of commerce",
+                                        NULL};
+static const char *const l_abn[] = {"abn", "australian business number", NULL};
+static const char *const l_imei[] = {"imei", NULL};
+
+static const biz_id biz_ids[] = {
+  {"UK VAT number", l_vat_gb, "gb", false, "342 3423", 0, false, 5},
+  {"UK VAT number, one run", NULL, "gb", false, "9 c", 0, false, 0},
+  {"German USt-IdNr.", l_vat_de, "de", false, "9 333", 0, false, 5},
+  {"French TVA number", l_vat_fr, "fr", false, "b 29 2333", 0, false, 5},
+  {"SIRET", l_siret, NULL, false, "e 3335", 0, false, 5},
+  {"SIREN", l_siren, NULL, false, "9 333", 0, false, 5},
+  {"Italian Partita IVA", l_vat_it, "it", true, "b", 0, false, 5},
+  {"Spanish NIF", l_nif, NULL, false, "8", 0, false, 3},
+  {"US EIN", l_ein, NULL, false, "27", '-', false, 5},
+  {"company register number", l_company, NULL, false, "8", 0, false, 5},
+  {"Australian ABN", l_abn, NULL, false, "b 2333", 0, false, 5},
+  {"IMEI", l_imei, NULL, false, "f 2661", 0, true, 16},
+};
+
+static bool luhn_ok(const char *digits, int n) {
+  int sum = 0;
+  for (int k = 0; k < n; k++) {
+    int d = digits[n - 1 - k] - '0';
+    if (k % 2 && (d *= 2) > 9) d -= 9;
+    sum += d;
+  }
+  return sum % 10 == 0;
+}
+
+/* The groups glen[0..groups) are one of shapes. */
+static bool shape_is(const char *shapes, const int *glen, int groups) {
+  for (const char *p = shapes; *p;) {
+    const char *e = p;
+    while (*e && *e != ' ') e++;
+    bool ok = e - p == groups;
+    for (int g = 0; ok && g < groups; g++) {
+      char c = p[g];
+      int want = c >= 'a' ? c - 'a' + 10 : c - '0';
+      ok = glen[g] == want;
+    }
+    if (ok) return true;
+    p = *e ? e + 1 : e;
+  }
+  return false;
+}
+
+/* The start of the words-th word before position i of s (or 0). */
+static size_t words_back(const char *s, size_t i, int words) {
+  size_t p = i;
+  for (int w = 0; w < words && p > 0; w++) {
+    while (p > 0 && s[p - 1] == ' ') p--;
+    while (p > 0 && s[p - 1] != ' ') p--;
+  }
+  return p;
+}
+
+/* label stands as words in s[a, b). */
+static bool label_in(const char *s, size_t a, size_t b, const char *label) {
+  size_t l = strlen(label);
+  for (size_t p = a; p + l <= b; p++) {
+    if (memcmp(s + p, label, l)) continue;
+    if (p > 0 && is_alnum(s[p - 1])) continue;
+    if (p + l < b && is_alnum(s[p + l]) && is_alnum(label[l - 1])) continue;
+    return true;
+  }
+  return false;
+}
+
+/* A phone word asks for a call right after the number ("... call me", "... anrufen"). */
+static bool call_after(const char *s, size_t n, size_t end) {
+  static const char *const objects[] = {"me", "us", "mich", "uns", "moi", "nous", "nos", "mi", "ci", NULL};
+  size_t p = end;
+  for (int w = 0; w < 3 && p < n; w++) {
+    while (p < n && !is_alpha(s[p])) p++;
+    size_t a = p;
+    while (p < n && (is_alpha(s[p]) || s[p] == '-')) p++;
+    if (p == a) break;
+    if (has_word((const char *const[]){"anrufen", "whatsappen", NULL}, s + a, p - a)) return true;
+    if (!is_phone_word(s + a, p - a)) continue;
+    size_t q = p;
+    while (q < n && s[q] == ' ') q++;
+    size_t b = q;
+    while (q < n && is_alpha(s[q])) q++;
+    if (has_word(objects, s + b, q - b)) return true;
+  }
+  return false;
+}
+
+/* A phone word among the words of s[a, b) ("Chiamaci: P.IVA ..."). */
+static bool phone_word_in(const char *s, size_t a, size_t b) {
+  size_t p = a;
+  while (p < b) {
+    while (p < b && !is_alpha(s[p])) p++;
+    size_t w = p;
+    while (p < b && (is_alpha(s[p]) || s[p] == '-')) p++;
+    if (p > w && is_phone_word(s + w, p - w)) return true;
+  }
+  return false;
+}
+
+/* The number [st, end) of the normalised text, in groups glen[0..groups) separated by
+ * sepc, is one of biz_ids named as such (see there). */
+static bool business_id(const policy__scan *sc, const char *s, size_t n, size_t st, size_t end, const int *glen,
+                        const char *sepc, int groups, bool phone_before, bool paren) {
+  char digits[32];
+  int nd = 0;
+  for (size_t q = st; q < end && nd < 31; q++)
+    if (is_digit(s[q])) digits[nd++] = s[q];
+  bool calls = call_after(s, n, end);
+  for (size_t k = 0; k < sizeof biz_ids / sizeof biz_ids[0]; k++) {
+    const biz_id *b = &biz_ids[k];
+    if (!shape_is(b->shapes, glen, groups)) continue;
+    bool sep_ok = true;
+    for (int g = 0; g + 1 < groups && b->sep; g++) sep_ok = sep_ok && sepc[g] == b->sep;
+    if (!sep_ok || (b->luhn && !luhn_ok(digits, nd))) continue;
+    /* an IMEI is about a phone: phone words and brackets around it are expected */
+    if (!b->luhn && (phone_before || calls || paren)) continue;
+    size_t from = words_back(s, st, b->reach);
+    if (!b->luhn && phone_word_in(s, from, st)) continue;
+    bool labelled = false;
+    if (b->labels) {
+      for (size_t l = 0; b->labels[l] && !labelled; l++) labelled = label_in(s, from, st, b->labels[l]);
+    }
+    bool prefixed = false;
+    if (b->prefix && st >= 3 && s[st - 1] == ' ' && !memcmp(s + st - 3, b->prefix, 2) &&
+        (st == 3 || !is_alnum(s[st - 4]))) {
+      /* written in capitals: "GB 284 5916 73", not "gb" in running text */
+      uint32_t o = sc->norm.beg[st - 3];
+      prefixed = o + 1 < sc->orig_len && isupper((unsigned char)sc->orig[o]) &&
+                 isupper((unsigned char)sc->orig[o + 1]);
+      if (b->prefix_needs_label && !labelled) prefixed = false;
+    }
+    if (labelled || prefixed) return true;
+  }
+  return false;
+}
+
+/* ---- digit phones ------------------------------------------------------------- */
+
+/* A phone-like run: where it starts, its groups and what follows it. */
+typedef struct {
+  size_t st;
+  bool plus, paren;
+  int groups, glen[24];
+  char sepc[24];
+  size_t gend[24]; /* the end of each group in the text */
+} digit_run;
+
+typedef enum { RUN_PHONE, RUN_NOT_PHONE, RUN_SHORTER } run_verdict;
+
+/* Judges the first ng groups of run r as a phone number. RUN_SHORTER: not as written,
+ * but a number that is surely a phone's (after +, in brackets or a phone word) may have
+ * run on into something else ("+44 20 7946 0958 - 24/7", "... 0958 10% off"): drop a group
+ * and judge again. */
+static run_verdict judge_run(policy__scan *sc, const char *s, size_t n, const digit_run *r, int ng, bool strong,
+                             bool phone_before) {
   const policy__thresholds *th = &sc->cfg->th;
+  size_t st = r->st, end = r->gend[ng - 1];
+  int digits = 0;
+  for (int g = 0; g < ng; g++) digits += r->glen[g];
+  int seps = ng - 1;
+  const int *glen = r->glen;
+  /* glued to letters after: 3958204716ab, 10kg */
+  if (end < n && (is_alpha(s[end]) || ((s[end] == '-' || s[end] == '/') && end + 1 < n && is_alnum(s[end + 1]))))
+    return strong ? RUN_SHORTER : RUN_NOT_PHONE;
+  if (digits > th->phone_max_digits) return strong ? RUN_SHORTER : RUN_NOT_PHONE;
+  if (digits < th->phone_min_digits) return RUN_NOT_PHONE;
+  /* prices, percentages */
+  if (currency_near(s, n, st, end)) return strong ? RUN_SHORTER : RUN_NOT_PHONE;
+  /* dates: 14.06.2025, 2025-06-14, 03/14/2025; year ranges 2024-2025 */
+  const char *sepc = r->sepc;
+  if (ng == 3 && sepc[0] == sepc[1] && (sepc[0] == '.' || sepc[0] == '/' || sepc[0] == '-') &&
+      ((glen[0] <= 2 && glen[1] <= 2 && (glen[2] == 2 || glen[2] == 4)) ||
+       (glen[0] == 4 && glen[1] <= 2 && glen[2] <= 2)))
+    return RUN_NOT_PHONE;
+  if (ng == 2 && glen[0] == 4 && glen[1] == 4 && (sepc[0] == '-' || sepc[0] == '/') && (s[st] == '1' || s[st] == '2'))
+    return RUN_NOT_PHONE;
+  bool zip4 = ng == 2 && glen[0] == 5 && glen[1] == 4 && sepc[0] == '-'; /* US ZIP+4: 97209-1234 */
+  /* 55-1029-3: a one-digit last group is a check digit, not a phone number */
+  bool all_single = true;
+  for (int g = 0; g < ng; g++)
+    if (glen[g] != 1) all_single = false;
+  if (ng > 1 && glen[ng - 1] == 1 && !all_single) return strong ? RUN_SHORTER : RUN_NOT_PHONE;
+  /* tax and company numbers on invoices, IMEIs (never after +) */
+  if (!r->plus && business_id(sc, s, n, st, end, glen, sepc, ng, phone_before, r->paren)) return RUN_NOT_PHONE;
+  if (!strong) {
+    if (words_before(s, st, 5, is_ref_word)) return RUN_NOT_PHONE;
+    if (seps == 0 && digits >= 12) return RUN_NOT_PHONE; /* long plain digit runs are references */
+    if (zip4) return RUN_NOT_PHONE;
+    if (ng >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) return RUN_NOT_PHONE; /* tracking blocks */
+  }
+  return RUN_PHONE;
+}
+
+static void detect_digit_phones(policy__scan *sc) {
   const char *s = zeros_undone(sc);
   size_t n = sc->norm.len;
   size_t i = 0;
@@ -384,71 +615,52 @@ static void detect_digit_phones(policy__scan *sc) {
       while (i < n && (is_alnum(s[i]) || s[i] == '-')) i++;
       continue;
     }
-    size_t st = i, j = i, last = i;
-    bool plus = c == '+', paren = false;
-    int digits = 0, groups = 0, glen[24], seps = 0;
-    char sepc[24];
+    digit_run r = {.st = i, .plus = c == '+'};
+    size_t j = i, last = i;
     int cur = 0;
-    if (plus) j++;
+    if (r.plus) j++;
     while (j < n) {
       if (is_digit(s[j])) {
-        digits++, cur++, last = j, j++;
+        cur++, last = j, j++;
         continue;
       }
       /* up to two separators, then a digit must follow */
       size_t k = j;
       while (k < n && k - j < 3 && is_sep(s[k])) k++;
       if (k == j || k >= n || !is_digit(s[k])) {
-        if (s[j] == '(' && k > j) paren = true;
+        if (s[j] == '(' && k > j) r.paren = true;
         break;
       }
       for (size_t q = j; q < k; q++)
-        if (s[q] == '(' || s[q] == ')') paren = true;
+        if (s[q] == '(' || s[q] == ')') r.paren = true;
       if (cur) {
-        if (groups < 24) glen[groups] = cur, sepc[groups] = s[j];
-        groups++;
+        if (r.groups < 24) r.glen[r.groups] = cur, r.sepc[r.groups] = s[j], r.gend[r.groups] = last + 1;
+        r.groups++;
       }
       cur = 0;
-      seps++;
       j = k;
     }
     if (cur) {
-      if (groups < 24) glen[groups] = cur, sepc[groups] = ' ';
-      groups++;
+      if (r.groups < 24) r.glen[r.groups] = cur, r.sepc[r.groups] = ' ', r.gend[r.groups] = last + 1;
+      r.groups++;
     }
     size_t end = last + 1;
-    i = end > st ? end : st + 1;
-    if (c == '(' && !paren) continue;
-    /* glued to letters after: 3958204716ab, 10kg */
-    if (end < n && (is_alpha(s[end]) || ((s[end] == '-' || s[end] == '/') && end + 1 < n && is_alnum(s[end + 1])))) {
+    i = end > r.st ? end : r.st + 1;
+    if (c == '(' && !r.paren) continue;
+    if (r.groups > 24 || r.groups == 0) continue;
+    bool phone_before = words_before(s, r.st, 3, is_phone_word);
+    bool strong = r.plus || r.paren || phone_before || call_after(s, n, end);
+    /* a number glued to letters after is a code, unless it is surely a phone's (see judge_run) */
+    if (!strong && end < n &&
+        (is_alpha(s[end]) || ((s[end] == '-' || s[end] == '/') && end + 1 < n && is_alnum(s[end + 1])))) {
       while (i < n && (is_alnum(s[i]) || s[i] == '-')) i++;
       continue;
     }
-    if (digits < th->phone_min_digits || digits > th->phone_max_digits || groups > 24) continue;
-    /* prices, percentages */
-    if (currency_near(s, n, st, end)) continue;
-    /* dates: 14.06.2025, 2025-06-14, 03/14/2025; year ranges 2024-2025 */
-    if (groups == 3 && sepc[0] == sepc[1] && (sepc[0] == '.' || sepc[0] == '/' || sepc[0] == '-') &&
-        ((glen[0] <= 2 && glen[1] <= 2 && (glen[2] == 2 || glen[2] == 4)) ||
-         (glen[0] == 4 && glen[1] <= 2 && glen[2] <= 2)))
-      continue;
-    if (groups == 2 && glen[0] == 4 && glen[1] == 4 && (sepc[0] == '-' || sepc[0] == '/') &&
-        (s[st] == '1' || s[st] == '2'))
-      continue;
-    bool zip4 = groups == 2 && glen[0] == 5 && glen[1] == 4 && sepc[0] == '-'; /* US ZIP+4: 97209-1234 */
-    /* 55-1029-3: a one-digit last group is a check digit, not a phone number */
-    bool all_single = true;
-    for (int g = 0; g < groups && g < 24; g++)
-      if (glen[g] != 1) all_single = false;
-    if (groups > 1 && glen[groups - 1] == 1 && !all_single) continue;
-    bool strong = plus || paren || words_before(s, st, 3, is_phone_word);
-    if (!strong) {
-      if (words_before(s, st, 5, is_ref_word)) continue;
-      if (seps == 0 && digits >= 12) continue; /* long plain digit runs are references */
-      if (zip4) continue;
-      if (groups >= 3 && glen[0] == 4 && glen[1] == 4 && glen[2] == 4) continue; /* tracking blocks */
+    for (int ng = r.groups; ng >= 1; ng--) {
+      run_verdict v = judge_run(sc, s, n, &r, ng, strong, phone_before);
+      if (v == RUN_PHONE) phone_found(sc, r.st, r.gend[ng - 1], r.plus ? "phone.international" : "phone.number");
+      if (v != RUN_SHORTER) break;
     }
-    phone_found(sc, st, end, plus ? "phone.international" : "phone.number");
   }
 }
 

@@ -58,6 +58,29 @@ void policy__strs_add(policy__strs *s, const char *str, size_t len);
 bool policy__strs_has(const policy__strs *s, const char *str, size_t len);
 void policy__strs_free(policy__strs *s);
 
+/* The learned second stage (policy_classify.c): one logistic regression per category over
+ * hashed word and character n-grams of the normalised text. */
+#define POLICY_CLF_DIM (1u << 16)
+/* Default thresholds on a category's score: a finding at or above FINDING, held for review
+ * from REVIEW (docs/policy.md "The learned second stage"). */
+#define POLICY_CLF_FINDING 0.95f
+#define POLICY_CLF_REVIEW 0.92f
+
+typedef struct {
+  policy__cat cat;
+  const float *w; /* POLICY_CLF_DIM weights, in the embedded model */
+  float bias;
+  float finding, review; /* thresholds */
+  float clear;           /* below this score the category's pattern findings are dropped; -1: never */
+  char rule_sure[40], rule_unsure[48]; /* "clf.promotion", "clf.promotion.uncertain" */
+} policy__clf_cat;
+
+typedef struct {
+  bool enabled;
+  size_t ncats;
+  policy__clf_cat cats[POLICY_NCATS];
+} policy__clf;
+
 typedef struct {
   int blank_lines;    /* this many blank lines in a row are spammy */
   int caps_words;     /* an ALL-CAPS stretch of at least this many words ... */
@@ -101,6 +124,8 @@ struct policy_config {
   policy_action low_action; /* the most a low-severity finding does */
   policy__thresholds th;
   unsigned number_rule; /* id of the internal number-word pattern */
+  policy__clf clf;      /* the learned second stage; enabled when a model is embedded */
+  const char *engine;   /* the verdicts' engine string (static) */
 };
 
 /* A worker: scratch space for the matcher and the scan's arena, reset after every scan.
@@ -125,6 +150,8 @@ typedef struct {
   const char *rule; /* static or owned by the config */
   size_t start, end; /* into the original text */
   bool except;       /* an exception's span, not a finding */
+  bool pattern;      /* found by a rule file's pattern (the classifier may clear these) */
+  bool hold;         /* the classifier's uncertain band: held for review at most */
 } policy__hit;
 
 /* The scan pipeline's state: one message through decode, normalise, match, detect,
@@ -146,6 +173,9 @@ typedef struct {
   unsigned number_words; /* spelled-out digits seen by the match stage */
   policy__hit *hits;
   size_t nhits, caphits;
+  unsigned excepted; /* bit per category an exception matched in ("we can't accept PayPal") */
+  policy_score scores[POLICY_NCATS]; /* the classifier's, per category it has a model for */
+  size_t nscores;
 } policy__scan;
 
 #define POLICY__SPELLED_WORD 1    /* " dot ", " at " written as a plain word */
@@ -182,6 +212,21 @@ void policy__detect_emails(policy__scan *sc);
 void policy__detect_phones(policy__scan *sc);
 void policy__detect_emoji(policy__scan *sc);
 void policy__detect_formatting(policy__scan *sc);
+
+/* The classifier (policy_classify.c). */
+/* Features of s[0, n): sorted distinct indices below POLICY_CLF_DIM and their values (L2
+ * normalised); idx and val must hold policy__clf_feature_cap(n) entries. Returns how many. */
+size_t policy__clf_features(const char *s, size_t n, uint32_t *idx, float *val);
+size_t policy__clf_feature_cap(size_t n);
+/* Reads a model into c (len 0: no model, disabled); c points into text, which must outlive it. */
+pl_err policy__clf_load(policy__clf *c, const char *text, size_t len, pl_detail *d);
+void policy__clf_free(policy__clf *c);
+policy__clf_cat *policy__clf_find(policy__clf *c, policy__cat cat);
+/* Scores the normalised text; adds findings and review holds, clears what the operator allows. */
+void policy__classify(policy__scan *sc);
+/* The normalised text of text as a scan sees it (decoded, normalised), for training.
+ * Returns a malloc'd string (caller frees) or NULL for invalid UTF-8. */
+char *policy__normalized_text(const policy_config *cfg, const char *text, size_t len);
 
 /* Rule files (policy_rules.c). */
 /* Patterns collected from rule files before they are compiled into one database. */

@@ -220,7 +220,7 @@ static const char number_words_re[] =
 static pl_err compile_failed(policy__patterns *pats, hs_compile_error_t *err, size_t k, pl_detail *d) {
   pl_err rc;
   if (k < pats->n)
-    rc = pl_fail(d, PL_EINVAL, "%s: pattern %s: %s", pats->where[k], pats->expr[k], err ? err->message : "compile failed");
+    rc = pl_fail(d, PL_EINVAL, "%s: %s: pattern %s", pats->where[k], err ? err->message : "compile failed", pats->expr[k]);
   else rc = pl_fail(d, PL_EINVAL, "rules: %s", err ? err->message : "compile failed");
   hs_free_compile_error(err);
   return rc;
@@ -394,7 +394,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   match_ctx *m = ctx;
   if (to <= from) return 0;
   from += m->base, to += m->base;
-  if (m->last_end && from < m->last_end) return 0;
+  /* An exception keeps every match, so that its longest reach counts (a refusal followed by
+   * a list of names, "we can't accept PayPal or a bank transfer", covers both names). Its
+   * pattern decides how far that may reach. */
+  if (!m->rule->except && m->last_end && from < m->last_end) return 0;
   if (m->changed) {
     bool over = false;
     for (unsigned long long k = from; k < to && !over; k++) over = m->changed[k];
@@ -403,7 +406,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
   m->last_end = (uint32_t)to;
   size_t n0 = m->sc->nhits;
   policy__hit_view(m->sc, m->view, (size_t)from, (size_t)to, m->rule->cat, m->rule->sev, m->rule->id);
-  if (m->sc->nhits > n0) m->sc->hits[n0].except = m->rule->except;
+  if (m->sc->nhits > n0) {
+    m->sc->hits[n0].except = m->rule->except;
+    m->sc->hits[n0].pattern = true;
+  }
   return 0;
 }
 

@@ -152,5 +152,54 @@ class CheckOne(unittest.TestCase):
         self.assertEqual(run(["--jsonl", "/nonexistent/file"]).returncode, 2)
 
 
+class CheckExplain(unittest.TestCase):
+    """--explain: the rules' findings and the classifier's score per category."""
+
+    CATS = {"off_platform", "review_request", "promotion", "profanity"}
+
+    def test_one_message(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("Call me on 07700 900123. People like you are the reason sellers give up.")
+        try:
+            p = run(["--explain", f.name])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            lines = p.stdout.splitlines()
+            self.assertIn("phone.number", p.stdout)
+            engine = [l for l in lines if l.startswith("engine: ")]
+            self.assertEqual(len(engine), 1)
+            self.assertRegex(engine[0], r"^engine: parley-policy/1\.0\+clf-[0-9a-f]{12}$")
+            scores = {l.split()[1]: float(l.split()[2]) for l in lines if l.strip().startswith("classifier ")}
+            self.assertEqual(set(scores), self.CATS)
+            for v in scores.values():
+                self.assertTrue(0 <= v <= 1)
+            p = run(["--explain", "--json", f.name])
+            o = json.loads(p.stdout)
+            self.assertEqual(set(o["scores"]), self.CATS)
+            self.assertEqual(o["scores"], scores)
+            self.assertRegex(o["engine"], r"\+clf-[0-9a-f]{12}$")
+        finally:
+            os.unlink(f.name)
+
+    def test_jsonl_and_without(self):
+        line = json.dumps({"id": 1, "text": "Your order shipped today."}) + "\n"
+        o = json.loads(run(["--explain", "--jsonl", "-"], line).stdout)
+        self.assertEqual(list(o.keys()), ["id", "action", "categories", "findings", "scores"])
+        self.assertEqual(set(o["scores"]), self.CATS)
+        self.assertNotIn("scores", json.loads(run(["--jsonl", "-"], line).stdout))
+
+    def test_turned_off(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"classifier": {"enabled": False}}, f)
+        try:
+            line = json.dumps({"id": 1, "text": "Your order shipped today."}) + "\n"
+            o = json.loads(run(["--config", f.name, "--explain", "--jsonl", "-"], line).stdout)
+            self.assertEqual(o["scores"], {})
+        finally:
+            os.unlink(f.name)
+
+    def test_help(self):
+        self.assertIn("--explain", run(["--help"]).stdout)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)

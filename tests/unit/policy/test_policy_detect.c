@@ -244,6 +244,164 @@ static void test_phone(void **state) {
   RUN(cs);
 }
 
+/* The phone finding of text, exactly: its original text, or NULL when the message must be
+ * delivered without any finding. */
+typedef struct {
+  const char *phone;
+  const char *text;
+} pcase;
+
+static void run_phones(const pcase *cs, size_t n) {
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    policy_verdict v;
+    assert_int_equal(policy_scan(cfg, cs[i].text, strlen(cs[i].text), &v), PL_OK);
+    bool ok;
+    if (!cs[i].phone) {
+      ok = v.action == POLICY_DELIVER && v.nfindings == 0;
+    } else {
+      ok = false;
+      for (size_t k = 0; k < v.nfindings; k++)
+        if (!strcmp(v.findings[k].category, "phone") && !strcmp(v.findings[k].text, cs[i].phone))
+          ok = v.action == POLICY_REJECT;
+    }
+    if (!ok) {
+      failed++;
+      fprintf(stderr, "  want %s, got %s: %s\n", cs[i].phone ? cs[i].phone : "deliver", policy_action_name(v.action),
+              cs[i].text);
+      for (size_t k = 0; k < v.nfindings; k++)
+        fprintf(stderr, "      %s %s '%s'\n", v.findings[k].category, v.findings[k].rule, v.findings[k].text);
+    }
+    policy_verdict_free(&v);
+  }
+  assert_int_equal(failed, 0);
+}
+
+/* Tax and company identifiers on invoices are not phone numbers when they stand as such
+ * (a label before them, or their country prefix in capitals), in every language; a phone
+ * number dressed up as one is still found. */
+static void test_business_ids(void **state) {
+  (void)state;
+  static const pcase cs[] = {
+    {NULL, "Our VAT registration number is GB 284 5916 73; it is printed on the invoice."},
+    {NULL, "VAT reg. no. 284 5916 73, registered in England and Wales."},
+    {NULL, "Company number 11482907, registered in England and Wales."},
+    {NULL, "Our EIN is 84-3917260 for your accounts team."},
+    {NULL, "ABN 51 824 753 556 is on the tax invoice."},
+    {NULL, "Our KvK number is 71842093, as on the invoice."},
+    {NULL, "The IMEI of the returned phone is 356938035643809, not the one we sent (356938035612770)."},
+    {NULL, "Unsere USt-IdNr. lautet 284 719 353, sie steht auf der Rechnung."},
+    {NULL, "Die Rechnung nennt unsere Umsatzsteuer-ID DE 314 875 092."},
+    {NULL, "Notre numéro SIRET est le 812 943 579 00027 ; il figure sur chaque facture."},
+    {NULL, "SIREN 812 943 579, numéro de TVA FR 04 812 943 579."},
+    {NULL, "Ecco i dati per la fattura: Partita IVA 03927184063, REA MI-2087451."},
+    {NULL, "I dati della società coincidono con la partita IVA, 03927184063."},
+    {NULL, "Our Italian VAT number is IT 04718290963."},
+    {NULL, "En la factura aparece nuestro NIF 48215736 P y el CIF de la empresa."},
+    {NULL, "Datos para su factura: NIF B76284314, calle de la Paz 14, 46003 Valencia."},
+    /* a phone number after an identifier's label, without the identifier's shape */
+    {"07700 900123", "VAT 07700 900123 call me"},
+    {"07700 900123", "VAT no 07700 900123 call me"},
+    {"0151 496 0000", "Prices include VAT, questions to 0151 496 0000."},
+    {"020 7946 0958", "USt-IdNr. 020 7946 0958"},
+    {"333 123 4567", "Partita IVA 333 123 4567"},
+    /* the identifier's shape, but a call is asked for */
+    {"11482907", "Company number 11482907 ring us"},
+    {"284 5916 73", "VAT 284 5916 73 - call us"},
+    {"04718290963", "Chiamaci: P.IVA 04718290963"},
+    /* a country code in lower case is a word, not a prefix; "it" needs a label */
+    {"04718290963", "Just send it 04718290963 and we talk."},
+    {"+44 20 7946 0958", "VAT GB +44 20 7946 0958"},
+  };
+  run_phones(cs, sizeof cs / sizeof cs[0]);
+}
+
+/* A number that is surely a phone's (after +, in brackets, after a phone word) is found
+ * even when other digits follow it ("- 24/7", "10% off", "24h"). */
+static void test_phone_run_on(void **state) {
+  (void)state;
+  static const pcase cs[] = {
+    {"+44 20 7946 0958", "Our number is +44 20 7946 0958 - 24/7."},
+    {"+44 20 7946 0958", "Call +44 20 7946 0958 24h a day."},
+    {"+44 20 7946 0958", "Call +44 20 7946 0958 10% cheaper than here."},
+    {"+44 20 7946 0958", "Our London office: +44 20 7946 0958, 2 lines."},
+    {"020 7946 0958", "Ring 020 7946 0958 - 5 lines."},
+    {"+49 30 1234567", "Rufen Sie an: +49 30 1234567 / 8"},
+    /* a reference with a check digit stays a reference */
+    {NULL, "Your return number is 55-1029-3, please write it on the box."},
+  };
+  run_phones(cs, sizeof cs / sizeof cs[0]);
+}
+
+/* A platform named in a refusal or as a product feature is not an invitation to leave, in
+ * every language; a real invitation beside such a mention still is. */
+static void test_platform_context(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Sorry, we can't accept PayPal or a bank transfer for the extra cover."},
+    {NULL, "We can't move this conversation to email or phone, I'm afraid."},
+    {NULL, "Please don't pay anyone outside the marketplace for this order."},
+    {NULL, "The headset works with WhatsApp calls and Zoom meetings on Android."},
+    {NULL, "The webcam is certified for Microsoft Teams and works out of the box with Google Meet and Skype."},
+    {NULL, "The watch shows notifications from Telegram, but you can't reply from the watch."},
+    {NULL, "The frame doesn't connect to Facebook directly; photos come from the SD card."},
+    {NULL, "The stand holds an iPhone in landscape for FaceTime calls."},
+    {NULL, "Über WhatsApp oder Telegram dürfen wir Sie leider nicht kontaktieren."},
+    {NULL, "Wir können leider keine PayPal-Zahlung annehmen, bezahlt wird an der Kasse."},
+    {NULL, "Der Lautsprecher funktioniert auch mit WhatsApp-Anrufen und Skype."},
+    {NULL, "Nous ne pouvons pas échanger avec vous par WhatsApp ni par téléphone."},
+    {NULL, "Le casque fonctionne avec WhatsApp et Skype sur Android."},
+    {NULL, "Lo sentimos, pero no podemos atenderle por WhatsApp."},
+    {NULL, "Es ideal para grabar vídeos para Instagram o TikTok."},
+    {NULL, "Non possiamo accettare pagamenti con PayPal o bonifico."},
+    {NULL, "Le cuffie funzionano con WhatsApp e Skype, anche su iPhone."},
+    /* a refusal or a feature does not cover what comes after it */
+    {"off_platform", "We can't accept PayPal, but you can pay me on Venmo."},
+    {"off_platform", "We can't accept PayPal here. Message me on WhatsApp instead."},
+    {"off_platform", "The headset works with WhatsApp calls. WhatsApp me for a discount."},
+    {"off_platform", "Works with Skype - add me on Skype: shop.owner"},
+    {"off_platform", "Let's connect with WhatsApp, it is quicker."},
+    {"off_platform", "Über WhatsApp dürfen wir nicht, aber schreiben Sie mir auf Telegram."},
+    {"off_platform", "Nous ne pouvons pas accepter PayPal ici, écrivez-nous sur WhatsApp."},
+    {"off_platform", "No podemos aceptar PayPal aquí; escríbanos por WhatsApp."},
+    {"off_platform", "Non possiamo accettare PayPal qui, ci scriva su WhatsApp."},
+    {"phone", "The headset works with WhatsApp calls: +44 7700 900123."},
+  };
+  RUN(cs);
+}
+
+/* A promotion explained and personal data that is never asked for are not findings, in
+ * every language; an offer or a request beside them still is. */
+static void test_explained_context(void **state) {
+  (void)state;
+  static const tcase cs[] = {
+    {NULL, "Black Friday volume has backed up the hubs, so your parcel is two days late."},
+    {NULL, "The coupon you saw at checkout was the marketplace's own promotion, not ours."},
+    {NULL, "The 'Buy 2, save 10%' banner was a marketplace promotion that ended on 30 November."},
+    {NULL, "The 'free gift' mentioned on the listing is the cotton storage bag."},
+    {NULL, "The discount code in your basket belongs to another seller's promotion."},
+    {NULL, "We will never ask for your bank details, card number or account password."},
+    {NULL, "We don't sell through any other website or social media account."},
+    {NULL, "Wir werden Sie niemals nach Ihren Bankdaten, einer PIN oder einem Passwort fragen."},
+    {NULL, "Unsere Steuernummer lautet 21/815/08150 und steht auf jeder Rechnung."},
+    {NULL, "Nous ne vous demanderons jamais vos coordonnées bancaires."},
+    {NULL, "Le prix de 34,90 € correspondait aux soldes d'hiver, terminés le 4 février."},
+    {NULL, "Nunca le pediremos el número de su tarjeta ni ninguna contraseña."},
+    {NULL, "Los 29,95 € fueron un precio puntual del Black Friday, válido hasta el 1 de diciembre."},
+    {NULL, "Non le chiederemo mai le credenziali del suo account né i dati della carta."},
+    {NULL, "Il prezzo di 19,90 € era legato ai saldi estivi, terminati il 31 agosto."},
+    {NULL, "Il codice fiscale della società coincide con la partita IVA."},
+    /* the seller's own offer or request beside the explanation */
+    {"promotion", "Black Friday volume is huge: use code FRIDAY for 30% off your next order."},
+    {"promotion", "The coupon you saw at checkout was ours; here is another: SAVE20 for 20% off."},
+    {"promotion", "Our Black Friday sale starts tomorrow, everything 30% off!"},
+    {"personal_data", "We never ask for your password, but send us your card number here."},
+    {"personal_data", "Bitte senden Sie uns Ihre Steuernummer und Ihr Geburtsdatum."},
+    {"personal_data", "Ci serve il suo codice fiscale per la spedizione."},
+  };
+  RUN(cs);
+}
+
 static void test_off_platform(void **state) {
   (void)state;
   static const tcase cs[] = {
@@ -383,6 +541,10 @@ int main(void) {
     cmocka_unit_test(test_link),
     cmocka_unit_test(test_email),
     cmocka_unit_test(test_phone),
+    cmocka_unit_test(test_business_ids),
+    cmocka_unit_test(test_phone_run_on),
+    cmocka_unit_test(test_platform_context),
+    cmocka_unit_test(test_explained_context),
     cmocka_unit_test(test_brand_domains),
     cmocka_unit_test(test_exceptions),
     cmocka_unit_test(test_spaced_domain_after_at),
