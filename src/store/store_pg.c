@@ -5,8 +5,9 @@
  * their transactions side by side. Every statement is prepared once per connection: the
  * query table's (Q_*) by number, the other files' (store__pg_exec) by their text, except a
  * text built at run time at an address another text held first, which runs unprepared.
- * Every value travels as a parameter. The semantics are those of store_sqlite.c, kept
- * across several nodes sharing one database:
+ * Statements shared with SQLite (store_sql.h) are written with ?N; pg__dollars turns them
+ * into $N when they are prepared. Every value travels as a parameter. The semantics are
+ * those of store_sqlite.c, kept across several nodes sharing one database:
  *
  *  - Read transactions run at REPEATABLE READ: one snapshot, as a SQLite reader sees.
  *  - Write transactions run at READ COMMITTED and lock the thread they work on (the
@@ -26,6 +27,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 #include "store/store_pg_int.h"
 #include "store/store_pg_schema.h"
 #include "store/store_pg_spapi.h"
@@ -46,24 +48,9 @@ enum {
   Q__COUNT
 };
 
-#define THREAD_COLS                                                                        \
-  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
-  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"      \
-  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"           \
-  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"           \
-  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
-  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
-
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
 #define LOCK_THREAD " FOR NO KEY UPDATE OF t"
-
-#define MSG_COLS                                                                           \
-  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
-  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes, ordered by `at`, as in
  * store_sqlite.c. The search text goes to plainto_tsquery, which accepts any input: user
@@ -101,134 +88,74 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
-                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET"
-                   " name = excluded.name, locale = excluded.locale,"
-                   " domains = excluded.domains, settings = excluded.settings",
-  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = $1",
-  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
-                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                   " name = excluded.name, email_sealed = excluded.email_sealed",
-  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                   " FROM sellers WHERE id = $1",
-  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES ($1, $2, $3) RETURNING id",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = $1",
-  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
-                  " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                  " name = excluded.name, locale = excluded.locale,"
-                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
-                  " opt_out = excluded.opt_out",
-  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                  " WHERE id = $1",
-  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = $1 AND buyer_id = $2"
-                  " AND seller_id = $3",
-  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
-                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
-  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET"
-                  " status = excluded.status, purchased_at = excluded.purchased_at,"
-                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at,"
-                  " negative_feedback = excluded.negative_feedback"
-                  " WHERE orders.seller_id = excluded.seller_id"
-                  " AND orders.buyer_id = excluded.buyer_id",
-  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = $1 AND seller_id = $2",
-  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
-                       " price, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = $1",
-  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
-                        " WHERE order_id = $1 ORDER BY pos",
+  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
+  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
+  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
+  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
+  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD " RETURNING id",
+  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
+  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
+  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT " ON CONFLICT DO NOTHING",
+  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
+  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
+  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
+  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
+  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
+  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
                    " AND ($2::text IS NULL OR buyer_id = $2)"
                    " AND ($4::text IS NULL OR purchased_at < $3"
                    "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
                    " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
-  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
-                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
-                      " response_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                      " $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
-  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1",
-  [Q_THREAD_GET_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1" LOCK_THREAD,
-  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1",
-  [Q_THREAD_FIND_ORDER_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1"
-                               LOCK_THREAD,
-  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                            " AND t.buyer_id = $2 AND t.asin = $3",
-  [Q_THREAD_FIND_PRODUCT_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                                 " AND t.buyer_id = $2 AND t.asin = $3" LOCK_THREAD,
-  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
-                      " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
-                      " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
-                      " response_due_at = $12, buyer_last_at = $13, last_buyer_id = $14,"
-                      " last_seller_id = $15 WHERE id = $1 AND seller_id = $2",
-  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+  [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT " ON CONFLICT DO NOTHING RETURNING id",
+  [Q_THREAD_GET] = ST_SQL_THREAD_GET,
+  [Q_THREAD_GET_LOCK] = ST_SQL_THREAD_GET LOCK_THREAD,
+  [Q_THREAD_FIND_ORDER] = ST_SQL_THREAD_FIND_ORDER,
+  [Q_THREAD_FIND_ORDER_LOCK] = ST_SQL_THREAD_FIND_ORDER LOCK_THREAD,
+  [Q_THREAD_FIND_PRODUCT] = ST_SQL_THREAD_FIND_PRODUCT,
+  [Q_THREAD_FIND_PRODUCT_LOCK] = ST_SQL_THREAD_FIND_PRODUCT LOCK_THREAD,
+  [Q_THREAD_UPDATE] = ST_SQL_THREAD_UPDATE,
+  [Q_THREAD_LIST_SELLER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                            THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                                THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
-  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
+  [Q_THREAD_LIST_BUYER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
-  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
+  [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
                         THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
                         " AND needs_response > 0",
-  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
-                   " proactive) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-                   " $14)"
-                   " ON CONFLICT DO NOTHING RETURNING id",
+  [Q_MSG_INSERT] = ST_SQL_MSG_INSERT " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
   [Q_MSG_SELLER_TEXT] = "INSERT INTO seller_search(message_id, thread_id, text)"
                         " VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
-  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
-                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
-                           " ORDER BY m.id LIMIT $1",
-  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                " ON s.message_id = m.id WHERE m.id = $1",
-  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                    " ON s.message_id = m.id WHERE m.ext_id = $1",
-  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+  [Q_MSG_SELLER_PENDING] = ST_SQL_MSG_SELLER_PENDING,
+  [Q_MSG_GET] = ST_SQL_MSG_GET,
+  [Q_MSG_GET_EXT] = ST_SQL_MSG_GET_EXT,
+  [Q_MSG_PAGE] = "SELECT " ST_MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
                  " WHERE m.thread_id = $1 AND (NOT $2::boolean OR (m.direction = 'buyer' AND m.kind <> 'auto_reply') OR (m.direction <> 'buyer' AND m.kind <> 'note' AND s.status = 'delivered'))"
                  " AND ($3::bigint = 0 OR m.at < $4::bigint OR (m.at = $4::bigint AND m.id < $3::bigint))"
                  " ORDER BY m.at DESC, m.id DESC LIMIT $5::int",
-  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                 " ON s.message_id = m.id WHERE m.thread_id = $1 ORDER BY m.at, m.id",
-  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
-                     " actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+  [Q_MSG_LIST] = ST_SQL_MSG_LIST,
+  [Q_EVENT_INSERT] = ST_SQL_EVENT_INSERT " RETURNING id",
   [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
                      " VALUES ($1, $2, $3, false, $4) ON CONFLICT (message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
-  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = $2 WHERE message_id = $1",
-  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
-                   " FROM message_events WHERE thread_id = $1 ORDER BY id",
-  [Q_PING] = "SELECT 1",
-  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
-               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = $1",
-  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
-                 " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
-                  " WHERE seller_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
-  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
-                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
-                " FROM enforcement WHERE seller_id = $1",
-  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
-                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
-                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                " ON CONFLICT (seller_id) DO UPDATE SET warnings = excluded.warnings,"
-                " restricted_until = excluded.restricted_until,"
-                " restriction_reason = excluded.restriction_reason,"
-                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
-                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
-                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
+  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
+  [Q_PING] = ST_SQL_PING,
+  [Q_RR_PUT] = ST_SQL_RR_PUT " ON CONFLICT DO NOTHING",
+  [Q_RR_GET] = ST_SQL_RR_GET,
+  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD " RETURNING id",
+  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
+  [Q_ENF_GET] = ST_SQL_ENF_GET,
+  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
-  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
                   " ORDER BY m.at, m.id LIMIT $2",
@@ -321,13 +248,36 @@ static pl_err res_err(pg_conn *k, const PGresult *r) {
   return PL_ESTORE;
 }
 
+char *pg__dollars(const char *text) {
+  char *out = pl_xstrdup(text);
+  char quote = 0; /* inside '...' or "..." */
+  for (char *c = out; *c; c++) {
+    if (quote) {
+      if (*c == quote) quote = 0;
+    } else if (*c == '\'' || *c == '"') {
+      quote = *c;
+    } else if (*c == '?' && c[1] >= '0' && c[1] <= '9') {
+      *c = '$';
+    }
+  }
+  return out;
+}
+
+/* Prepares text (with ?N or $N placeholders) as statement name on k. */
+static PGresult *prepare(pg_conn *k, const char *name, const char *text, int n) {
+  char *t = pg__dollars(text);
+  PGresult *r = PQprepare(k->c, name, t, n, NULL);
+  free(t);
+  return r;
+}
+
 /* Runs prepared query q with the parameters; prepares it first on a new connection.
  * Returns the result (never NULL on a live connection); the caller clears it. */
 static PGresult *run(pg_conn *k, int q, const pg_params *p) {
   char name[16];
   snprintf(name, sizeof name, "pl%d", q);
   if (!k->prepared[q]) {
-    PGresult *r = PQprepare(k->c, name, sql[q], 0, NULL);
+    PGresult *r = prepare(k, name, sql[q], 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
     PQclear(r);
     k->prepared[q] = true;
@@ -402,7 +352,7 @@ static PGresult *run_text(pg_conn *k, const char *text, int n, const char *const
       return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
     }
     if (!m->key) {
-      PGresult *r = PQprepare(k->c, name, text, n, NULL);
+      PGresult *r = prepare(k, name, text, n);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
       PQclear(r);
       m->key = text;
@@ -410,7 +360,10 @@ static PGresult *run_text(pg_conn *k, const char *text, int n, const char *const
       return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
     }
   }
-  return PQexecParams(k->c, text, n, NULL, v, NULL, NULL, 0);
+  char *t = pg__dollars(text);
+  PGresult *r = PQexecParams(k->c, t, n, NULL, v, NULL, NULL, 0);
+  free(t);
+  return r;
 }
 
 static pl_err conn_open(pg_store *p, pg_conn *k, pl_detail *d) {
@@ -1186,14 +1139,11 @@ static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   const char *v[3] = {tid, at, id};
   pl_err e;
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
-  PGresult *r = store__pg_exec(s, "SELECT at FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
-                                  " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1", 1, v, &e);
+  PGresult *r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_BUYER, 1, v, &e);
   *last_buyer_at = !e && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
   PQclear(r);
   if (e) return e;
-  r = store__pg_exec(s, "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
-                        " WHERE m.thread_id = $1 AND m.direction = 'seller' AND m.kind = 'message'"
-                        " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1", 1, v, &e);
+  r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_REPLY, 1, v, &e);
   bool found = !e && PQntuples(r);
   if (found) {
     snprintf(at, sizeof at, "%s", PQgetvalue(r, 0, 0));
@@ -1202,9 +1152,7 @@ static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   PQclear(r);
   if (e) return e;
   if (!found) return pg_message_list(s, thread_id, a, out, n);
-  return msg_rows_text(s, "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                          " ON s.message_id = m.id WHERE m.thread_id = $1 AND m.at >= $2"
-                          " AND (m.at > $2 OR m.id >= $3) ORDER BY m.at, m.id", 3, v, a, out, n);
+  return msg_rows_text(s, ST_SQL_THREAD_TAIL, 3, v, a, out, n);
 }
 
 static pl_err pg_event_insert(store *s, st_event *ev) {
@@ -1267,7 +1215,6 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   *n = (size_t)rows;
   return PL_OK;
 }
-
 
 /* ---- marketplace rules -------------------------------------------------------------- */
 

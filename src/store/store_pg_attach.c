@@ -8,11 +8,6 @@
 
 #include "store/store_pg_int.h"
 
-#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
-#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
-
-
-
 pl_err pg__attachment_put(store *s, const st_attachment *a) {
   char size[24], at[24];
   snprintf(size, sizeof size, "%lld", (long long)a->size);
@@ -21,8 +16,7 @@ pl_err pg__attachment_put(store *s, const st_attachment *a) {
                      a->readable ? "true" : "false", a->reason, at, a->segments_json ? a->segments_json : "[]"};
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "INSERT INTO attachments(" COLS ", segments)"
-                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                               ST_SQL_ATTACHMENT_PUT,
                                12, v, &e);
   PQclear(r);
   return e;
@@ -55,14 +49,14 @@ static pl_err get_one(store *s, const char *sql, const char *key, bool segments,
 }
 
 pl_err pg__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
-  return get_one(s, segments ? "SELECT " COLS ", segments FROM attachments WHERE id = $1"
-                             : "SELECT " COLS " FROM attachments WHERE id = $1",
+  return get_one(s, segments ? ST_SQL_ATTACHMENT_GET_SEGMENTS
+                             : ST_SQL_ATTACHMENT_GET_NO_SEGMENTS,
                  id, segments, a, out);
 }
 
 pl_err pg__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
   return get_one(s,
-                 "SELECT " COLS ", segments FROM attachments WHERE sha256 = $1 AND readable"
+                 "SELECT " ST_ATTACH_COLS ", segments FROM attachments WHERE sha256 = $1 AND readable"
                  " ORDER BY created_at LIMIT 1",
                  sha256, true, a, out);
 }
@@ -116,14 +110,12 @@ pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_m
   char t[24];
   snprintf(t, sizeof t, "%lld", (long long)thread_id);
   return list(s,
-              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-              " ON a.id = l.attachment_id WHERE l.thread_id = $1 ORDER BY l.message_id, l.pos",
+              ST_SQL_ATTACHMENT_LIST_THREAD,
               t, a, out, n);
 }
 
 pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
   return list(s,
-              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-              " ON a.id = l.attachment_id WHERE l.attachment_id = $1 ORDER BY l.message_id LIMIT 1000",
+              ST_SQL_ATTACHMENT_USES,
               id, a, out, n);
 }

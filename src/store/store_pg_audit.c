@@ -10,11 +10,7 @@
 
 #include "store/store_pg_int.h"
 
-#define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
-
-
-
 
 static pl_err read_entries(store *s, const char *sql, int n, const char *const *v, pl_arena *a,
                            st_audit **out, size_t *count) {
@@ -41,9 +37,7 @@ pl_err pg__audit_append(store *s, st_audit *e) {
   pl_err x = PL_ENOTFOUND;
   for (int pass = 0; pass < 2 && x == PL_ENOTFOUND; pass++) {
     if (pass &&
-        (x = pg__exec(s, "INSERT INTO audit_heads(chain, seq, hash) VALUES ($1, 0, coalesce("
-                     "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1), '" ZEROS "'))"
-                     " ON CONFLICT (chain) DO NOTHING",
+        (x = pg__exec(s, ST_SQL_AUDIT_APPEND,
                   1, v1, NULL)))
       return x;
     if ((x = pg__exec(s, "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", 1, v1, &r))) return x;
@@ -85,7 +79,7 @@ pl_err pg__audit_append(store *s, st_audit *e) {
 
 pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
   const char *v[1] = {subject};
-  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE subject = $1 ORDER BY id", 1, v, a, out, n);
+  return read_entries(s, ST_SQL_AUDIT_LIST, 1, v, a, out, n);
 }
 
 pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
@@ -95,11 +89,11 @@ pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
   snprintf(lim, sizeof lim, "%zu", limit);
   if (!chain) {
     const char *v[2] = {aft, lim};
-    return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
+    return read_entries(s, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
                         2, v, a, out, n);
   }
   const char *v[3] = {chain, aft, lim};
-  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+  return read_entries(s, ST_SQL_AUDIT_CHAIN,
                       3, v, a, out, n);
 }
 
@@ -134,8 +128,7 @@ pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
 
 pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT id, at, nchains, root, heads, public_key, signature FROM audit_checkpoints"
-                     " ORDER BY id", 0, NULL, &r);
+  pl_err e = pg__exec(s, ST_SQL_AUDIT_CHECKPOINT_LIST, 0, NULL, &r);
   if (e) return e;
   int rows = PQntuples(r);
   st_audit_checkpoint *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);

@@ -7,10 +7,6 @@
 
 #include "store/store_pg_int.h"
 
-#define TOKEN_COLS                                                                          \
-  "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
-  " last_used_at, revoked_at"
-
 typedef struct {
   char buf[8][24];
   int n;
@@ -20,8 +16,6 @@ static const char *num_text(nums *b, int64_t v) {
   snprintf(b->buf[b->n], sizeof b->buf[0], "%lld", (long long)v);
   return b->buf[b->n++];
 }
-
-
 
 static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
@@ -43,7 +37,6 @@ static void read_token(pl_arena *a, const PGresult *r, int i, st_token *o) {
   o->last_used_at = pg__num(r, i, 9);
   o->revoked_at = pg__num(r, i, 10);
 }
-
 
 static long affected(const PGresult *r) {
   const char *t = PQcmdTuples((PGresult *)r);
@@ -81,12 +74,12 @@ static pl_err get_one(store *s, const char *sql, const char *key, pl_arena *a, s
 }
 
 pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  return get_one(s, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1", hash, a, o);
+  return get_one(s, ST_SQL_TOKEN_GET, hash, a, o);
 }
 
 pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
   nums b = {.n = 0};
-  return get_one(s, "SELECT " TOKEN_COLS " FROM tokens WHERE id = $1", num_text(&b, id), a, o);
+  return get_one(s, ST_SQL_TOKEN_GET_ID, num_text(&b, id), a, o);
 }
 
 pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
@@ -94,7 +87,7 @@ pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   nums b = {.n = 0};
   const char *v[] = {seller_id, all ? "true" : "false", num_text(&b, now), num_text(&b, limit)};
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " TOKEN_COLS " FROM tokens"
+  pl_err e = pg__exec(s, "SELECT " ST_TOKEN_COLS " FROM tokens"
                      " WHERE ($1::text IS NULL OR (kind = 'agent' AND seller_id = $1))"
                      " AND ($2::boolean OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > $3::bigint)))"
                      " ORDER BY id DESC LIMIT $4::bigint", 4, v, &r);
@@ -116,8 +109,7 @@ pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n) {
   const char *v[] = {num_text(&b, id), num_text(&b, at)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $2"
-                     " WHERE (id = $1 OR parent_id = $1) AND revoked_at = 0", 2, v, &r);
+  pl_err e = pg__exec(s, ST_SQL_TOKEN_REVOKE, 2, v, &r);
   if (e) return e;
   *n = affected(r);
   PQclear(r);
@@ -130,8 +122,7 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
   const char *v[] = {kind_name(kind), subject, num_text(&b, at)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $3"
-                     " WHERE kind = $1 AND subject = $2 AND revoked_at = 0", 3, v, &r);
+  pl_err e = pg__exec(s, ST_SQL_TOKEN_REVOKE_SUBJECT, 3, v, &r);
   if (e) return e;
   *n = affected(r);
   PQclear(r);
@@ -141,7 +132,7 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
 pl_err pg__token_touch(store *s, int64_t id, pl_time at) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), num_text(&b, at)};
-  return pg__exec(s, "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2", 2, v, NULL);
+  return pg__exec(s, ST_SQL_TOKEN_TOUCH, 2, v, NULL);
 }
 
 pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at) {
@@ -154,7 +145,7 @@ pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at) {
   else if (pg__num(r, 0, 0) != 0) e = PL_EEXIST;
   PQclear(r);
   if (e) return e;
-  return pg__exec(s, "UPDATE agents SET deactivated_at = $2 WHERE id = $1", 2, v, NULL);
+  return pg__exec(s, ST_SQL_AGENT_DEACTIVATE, 2, v, NULL);
 }
 
 pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
@@ -162,7 +153,7 @@ pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id,
   const char *v[] = {seller_id, num_text(&b, agent_id)};
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__exec(s, "UPDATE thread_team SET assignee_id = 0 WHERE seller_id = $1 AND assignee_id = $2",
+  pl_err e = pg__exec(s, ST_SQL_AGENT_UNASSIGN_ALL,
                   2, v, &r);
   if (e) return e;
   *n = affected(r);

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 
 /* Runs sql with n text parameters in the calling thread's transaction (store_pg.c); *e
  * tells the outcome; the caller clears the result (NULL outside a transaction). */
@@ -12,6 +13,9 @@ PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *va
 /* Runs sql like store__pg_exec; with out NULL the rows do not matter, else the caller
  * clears *out (set only on PL_OK). */
 pl_err pg__exec(store *s, const char *sql, int n, const char *const *v, PGresult **out);
+/* A copy of text (the caller frees it) with SQLite's ?N placeholders written as $N, outside
+ * quoted literals and names: how a statement of store_sql.h is prepared on PostgreSQL. */
+char *pg__dollars(const char *text);
 /* Column readers: text into the arena (NULL for SQL NULL), integers (0 for NULL). */
 char *pg__text(pl_arena *a, const PGresult *r, int row, int col);
 /* A text column in place (NULL for SQL NULL), valid while r is: for state names. */

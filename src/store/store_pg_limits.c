@@ -97,14 +97,13 @@ pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool 
   const char *v[] = {id};
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "DELETE FROM attachments WHERE id = $1 AND NOT EXISTS"
-                               " (SELECT 1 FROM message_attachments l WHERE l.attachment_id = $1)",
+                               ST_SQL_ATTACHMENT_DELETE,
                                1, v, &e);
   if (!e && strtol(PQcmdTuples(r), NULL, 10) == 0) e = PL_ECONFLICT;
   PQclear(r);
   if (e) return e;
   const char *w[] = {sha256};
-  r = store__pg_exec(s, "SELECT count(*) FROM attachments WHERE sha256 = $1", 1, w, &e);
+  r = store__pg_exec(s, ST_SQL_ATTACHMENT_SHA_COUNT, 1, w, &e);
   if (!e) *file_unused = num(r, 0, 0) == 0;
   PQclear(r);
   return e;
@@ -133,8 +132,7 @@ pl_err pg__idem_get(store *s, const char *principal, const char *key, pl_arena *
   const char *v[] = {principal, key};
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
-                               " WHERE principal = $1 AND key = $2",
+                               ST_SQL_IDEM_GET,
                                2, v, &e);
   if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
   if (!e)
@@ -161,7 +159,7 @@ pl_err pg__idem_finish(store *s, const char *principal, const char *key, int sta
 pl_err pg__idem_release(store *s, const char *principal, const char *key) {
   const char *v[] = {principal, key};
   pl_err e;
-  PGresult *r = store__pg_exec(s, "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2", 2, v, &e);
+  PGresult *r = store__pg_exec(s, ST_SQL_IDEM_RELEASE, 2, v, &e);
   PQclear(r);
   return e;
 }

@@ -6,9 +6,6 @@
 
 #include "store/store_pg_int.h"
 
-#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
-
-
 /* Runs a one-row query: PL_OK with *out set (the caller clears it), or PL_ENOTFOUND. */
 static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
   pl_err e;
@@ -52,7 +49,7 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   PGresult *r = store__pg_exec(s,
                                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox"
                                " WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id"
-                               " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " OUTBOX_COLS,
+                               " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " ST_OUTBOX_COLS,
                                3, v, &e);
   if (e) {
     PQclear(r);
@@ -89,8 +86,7 @@ pl_err pg__outbox_update(store *s, const st_outbox *o) {
   const char *v[] = {id, st_outbox_state_name(o->state), att, next, sent, o->last_error};
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "UPDATE outbox SET state = $2, attempts = $3, next_at = $4, sent_at = $5,"
-                               " last_error = $6 WHERE id = $1",
+                               ST_SQL_OUTBOX_UPDATE,
                                6, v, &e);
   PQclear(r);
   return e;
@@ -102,10 +98,7 @@ pl_err pg__ops_figures(store *s, st_ops_figures *out) {
   memset(out, 0, sizeof *out);
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
-                               " WHERE state = 'pending' GROUP BY kind"
-                               " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
-                               " FROM message_state WHERE status = 'held_for_review'",
+                               ST_SQL_OPS_FIGURES,
                                0, NULL, &e);
   for (int i = 0; !e && i < PQntuples(r); i++) {
     int64_t n = pg__num(r, i, 2);
@@ -128,7 +121,7 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
                       char **seller) {
   const char *v[] = {alias};
   PGresult *r;
-  pl_err e = one(s, "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = $1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_ALIAS_FIND, 1, v, &r);
   if (e) return e;
   *mp = pg__text(a, r, 0, 0);
   *buyer = pg__text(a, r, 0, 1);
@@ -140,8 +133,7 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
 pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
   const char *v[] = {alias};
   PGresult *r;
-  pl_err e = one(s, "SELECT id, marketplace_id, name, email_sealed, alias, created_at FROM sellers"
-                    " WHERE alias = $1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_SELLER_FIND_ALIAS, 1, v, &r);
   if (e) return e;
   pg__read_seller(a, r, 0, o);
   PQclear(r);
@@ -151,8 +143,7 @@ pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
 pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
   const char *v[] = {hash};
   PGresult *r;
-  pl_err e = one(s, "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                    " WHERE email_hash = $1 ORDER BY id LIMIT 1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_BUYER_FIND_EMAIL, 1, v, &r);
   if (e) return e;
   pg__read_buyer(a, r, 0, o);
   PQclear(r);
@@ -162,8 +153,7 @@ pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
 pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
   const char *v[] = {seller_id, name};
   PGresult *r;
-  pl_err e = one(s, "SELECT id, seller_id, name, role FROM agents WHERE seller_id = $1 AND name = $2"
-                    " ORDER BY id LIMIT 1", 2, v, &r);
+  pl_err e = one(s, ST_SQL_AGENT_FIND, 2, v, &r);
   if (e) return e;
   o->id = pg__num(r, 0, 0);
   o->seller_id = pg__text(a, r, 0, 1);
@@ -172,8 +162,6 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   PQclear(r);
   return PL_OK;
 }
-
-#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
 
 static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
   o->id = pg__num(r, row, 0);
@@ -207,7 +195,7 @@ pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
   const char *p[] = {seller_id, ag};
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
+                               "SELECT " ST_ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
                                " AND ($2::bigint = 0 OR agent_id = $2::bigint) ORDER BY id",
                                2, p, &e);
   if (e) {
@@ -239,7 +227,7 @@ pl_err pg__agent_address_find(store *s, const char *seller_id, const char *hash,
                               st_agent_address *o) {
   const char *p[] = {seller_id, hash};
   PGresult *r;
-  pl_err e = one(s, "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1 AND email_hash = $2",
+  pl_err e = one(s, ST_SQL_AGENT_ADDRESS_FIND,
                  2, p, &r);
   if (e) return e;
   read_address(a, r, 0, o);

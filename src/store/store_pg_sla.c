@@ -11,29 +11,20 @@
 
 #include "store/store_pg_int.h"
 
-#define SELLER_COLS                                                                     \
-  "m.thread_id, COALESCE(m.agent_id, 0), m.at, m.id, m.kind,"                          \
-  " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
-  "  AND e.type = 'status' AND e.value = 'delivered')"
-
 #define RANGE_THREADS                                                                   \
   "(SELECT b.thread_id FROM messages b WHERE b.seller_id = $1 AND b.direction = 'buyer'" \
   " AND b.kind <> 'auto_reply'"                                                        \
   " AND ((b.at > $2 AND b.at <= $3) OR (b.at > $4 AND b.at <= $5)"                     \
   "   OR (b.at > $6 AND b.at <= $7) OR (b.at > $8 AND b.at <= $9)))"
 
-static const char *const q_buyer_t =
-    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
-    " AND kind <> 'auto_reply'";
-static const char *const q_seller_t =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = $1 AND m.direction = 'seller'";
-static const char *const q_flag_t =
-    "SELECT message_id, at, id, value FROM message_events WHERE thread_id = $1 AND type = 'flag'";
+static const char *const q_buyer_t = ST_SQL_SLA_BUYER_THREAD;
+static const char *const q_seller_t = ST_SQL_SLA_SELLER_THREAD;
+static const char *const q_flag_t = ST_SQL_SLA_FLAG_THREAD;
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
     " AND m.kind <> 'auto_reply' AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
+    "SELECT " ST_SLA_SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
     " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_flag_r =
     "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= $10"
@@ -87,7 +78,6 @@ static pl_err lock_seller(store *s, const char *seller_id) {
   pt(&p, seller_id ? seller_id : "");
   return run(s, "SELECT pg_advisory_xact_lock(5459009, hashtext($1))", &p); /* 5459009: "SLA" */
 }
-
 
 static size_t rows_or_one(const PGresult *r) { return PQntuples(r) ? (size_t)PQntuples(r) : 1; }
 
@@ -159,9 +149,7 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
     PQclear(r);
     if (seller && (e = lock_seller(s, seller))) return e;
   }
-  if ((e = query(s, "SELECT message_id, thread_id, received_at, flagged, answered, answered_at,"
-                    " response_s, agent_id, reply_seq FROM sla_outcomes WHERE thread_id = $1"
-                    " ORDER BY message_id", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_OUTCOMES_GET, &p, &r)))
     return e;
   int k = PQntuples(r);
   sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
@@ -172,8 +160,7 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
-  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
-                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_THREAD_OUTCOME_GET, &p, &r)))
     return e;
   *has_thread = PQntuples(r) > 0;
   if (*has_thread)
@@ -189,7 +176,7 @@ pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
   pl_err e = lock_seller(s, seller_id);
   params p = {.n = 0};
   pi(&p, thread_id);
-  if (!e) e = run(s, "DELETE FROM sla_outcomes WHERE thread_id = $1", &p);
+  if (!e) e = run(s, ST_SQL_SLA_OUTCOMES_PUT, &p);
   for (size_t i = 0; !e && i < n; i++) {
     params q = {.n = 0};
     pi(&q, o[i].msg_id);
@@ -202,19 +189,14 @@ pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
     pi(&q, o[i].response_s);
     pi(&q, o[i].agent_id);
     pi(&q, o[i].reply_seq);
-    e = run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-               " answered, answered_at, response_s, agent_id, reply_seq)"
-               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q);
+    e = run(s, ST_SQL_SLA_OUTCOME_INSERT, &q);
   }
-  if (!e) e = run(s, "DELETE FROM sla_thread_outcomes WHERE thread_id = $1", &p);
+  if (!e) e = run(s, ST_SQL_SLA_THREAD_OUTCOME_DELETE, &p);
   if (e || !t) return e;
   return pg__sla_thread_outcome_set(s, seller_id, t);
 }
 
 /* ---- one event at a time ---------------------------------------------------------- */
-
-#define OUT_COLS "message_id, thread_id, received_at, flagged, answered, answered_at, response_s," \
-                 " agent_id, reply_seq"
 
 static sla_outcome read_outcome(const PGresult *r, int i) {
   return (sla_outcome){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
@@ -230,8 +212,7 @@ pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
   params p = {.n = 0};
   pi(&p, thread_id);
   PGresult *r;
-  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
-                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_THREAD_OUTCOME_GET, &p, &r)))
     return e;
   if (!PQntuples(r)) e = PL_ENOTFOUND;
   else
@@ -252,18 +233,14 @@ pl_err pg__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thr
   pi(&q, t->exchanges);
   pi(&q, t->unflagged);
   pi(&q, t->open);
-  return run(s, "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
-                " resolved, exchanges, unflagged, open) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (thread_id) DO UPDATE SET first_received_at = excluded.first_received_at,"
-                " counted = excluded.counted, resolved = excluded.resolved, exchanges = excluded.exchanges,"
-                " unflagged = excluded.unflagged, open = excluded.open", &q);
+  return run(s, ST_SQL_SLA_THREAD_OUTCOME_SET, &q);
 }
 
 pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
   params p = {.n = 0};
   pi(&p, msg_id);
   PGresult *r;
-  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE message_id = $1", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_OUTCOME_GET, &p, &r);
   if (e) return e;
   if (!PQntuples(r)) e = PL_ENOTFOUND;
   else *out = read_outcome(r, 0);
@@ -283,16 +260,8 @@ pl_err pg__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o
   pi(&q, o->response_s);
   pi(&q, o->agent_id);
   pi(&q, o->reply_seq);
-  return run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-                " answered, answered_at, response_s, agent_id, reply_seq)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                " ON CONFLICT (message_id) DO UPDATE SET received_at = excluded.received_at,"
-                " flagged = excluded.flagged, answered = excluded.answered,"
-                " answered_at = excluded.answered_at, response_s = excluded.response_s,"
-                " agent_id = excluded.agent_id, reply_seq = excluded.reply_seq", &q);
+  return run(s, ST_SQL_SLA_OUTCOME_SET, &q);
 }
-
-#define BEFORE_REPLY " AND (received_at < $2 OR (received_at = $2 AND message_id < $3))"
 
 pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
                                    sla_outcome **out, size_t *n) {
@@ -301,10 +270,10 @@ pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int6
   pi(&p, at);
   pi(&p, seq);
   PGresult *r;
-  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
-                      BEFORE_REPLY " UNION ALL"
-                      " SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
-                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" BEFORE_REPLY,
+  pl_err e = query(s, "SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
+                      ST_SLA_BEFORE_REPLY " UNION ALL"
+                      " SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
+                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" ST_SLA_BEFORE_REPLY,
                    &p, &r);
   if (e) return e;
   int k = PQntuples(r);
@@ -335,15 +304,12 @@ pl_err pg__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
   params p = {.n = 0};
   pi(&p, msg_id);
   PGresult *r;
-  pl_err e = query(s, "SELECT value FROM message_events WHERE message_id = $1 AND type = 'flag'"
-                      " ORDER BY at DESC, id DESC LIMIT 1", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_FLAG_STATE, &p, &r);
   if (e) return e;
   *flagged = PQntuples(r) && !strcmp(PQgetvalue(r, 0, 0), "true");
   PQclear(r);
   return PL_OK;
 }
-
-#define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
 
 static int hexval(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
@@ -379,8 +345,7 @@ pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_
   pi(&p, k.hour);
   pi(&p, k.agent_id);
   PGresult *r;
-  if ((e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour = $2"
-                    " AND agent_id = $3", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_BUCKET_GET, &p, &r)))
     return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
@@ -401,7 +366,7 @@ pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
   pi(&p, b->hour);
   pi(&p, b->agent_id);
   if (sla_bucket_is_empty(b))
-    return run(s, "DELETE FROM sla_buckets WHERE seller_id = $1 AND hour = $2 AND agent_id = $3", &p);
+    return run(s, ST_SQL_SLA_BUCKET_PUT, &p);
   pi(&p, b->received);
   pi(&p, b->flagged);
   pi(&p, b->open);
@@ -421,7 +386,7 @@ pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
   pi(&p, b->threads);
   pi(&p, b->resolved_one);
   pi(&p, b->resolved_two);
-  e = run(s, "INSERT INTO sla_buckets(seller_id, " BUCKET_COLS ")"
+  e = run(s, "INSERT INTO sla_buckets(seller_id, " ST_SLA_BUCKET_COLS ")"
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11)"
              " ON CONFLICT (seller_id, hour, agent_id) DO UPDATE SET received = excluded.received,"
              " flagged = excluded.flagged, open = excluded.open, rt_sum = excluded.rt_sum,"
@@ -438,8 +403,7 @@ pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
   pi(&p, lo);
   pi(&p, hi);
   PGresult *r;
-  pl_err e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour >= $2"
-                      " AND hour <= $3", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_BUCKET_RANGE, &p, &r);
   if (e) return e;
   int k = PQntuples(r);
   sla_bucket *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
@@ -533,7 +497,7 @@ pl_err pg__counter_get(store *s, const char *name, int64_t *out) {
   params p = {.n = 0};
   pt(&p, name);
   PGresult *r;
-  pl_err e = query(s, "SELECT value FROM counters WHERE name = $1", &p, &r);
+  pl_err e = query(s, ST_SQL_COUNTER_GET, &p, &r);
   if (e) return e;
   *out = PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);

@@ -7,10 +7,6 @@
 #include "store/store_pg_int.h"
 #include "store/store_pg_spapi.h"
 
-#define CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
-#define UPLOAD_COLS "id, seller_id, resource, content_md5, content_type, attachment_id, created_at, expires_at"
-
-
 /* Runs a statement whose rows do not matter. */
 static pl_err run(store *s, const char *sql, int n, const char *const *v) {
   pl_err e;
@@ -37,9 +33,7 @@ pl_err pg__spapi_client_put(store *s, const st_spapi_client *c) {
   snprintf(agent, sizeof agent, "%lld", (long long)c->agent_id);
   snprintf(at, sizeof at, "%lld", (long long)c->created_at);
   const char *v[] = {c->client_id, c->seller_id, agent, c->secret_hash, c->refresh_hash, at};
-  return run(s, "INSERT INTO spapi_clients(" CLIENT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (client_id) DO UPDATE SET agent_id = excluded.agent_id,"
-                " secret_hash = excluded.secret_hash, refresh_hash = excluded.refresh_hash",
+  return run(s, ST_SQL_SPAPI_CLIENT_PUT,
              6, v);
 }
 
@@ -47,8 +41,8 @@ pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_
                             st_spapi_client *out) {
   const char *v[] = {client_id ? client_id : seller_id};
   PGresult *r;
-  pl_err e = one(s, client_id ? "SELECT " CLIENT_COLS " FROM spapi_clients WHERE client_id = $1"
-                              : "SELECT " CLIENT_COLS " FROM spapi_clients WHERE seller_id = $1",
+  pl_err e = one(s, client_id ? ST_SQL_SPAPI_CLIENT_GET
+                              : ST_SQL_SPAPI_CLIENT_BY_SELLER,
                  1, v, &r);
   if (e) return e;
   out->client_id = pg__text(a, r, 0, 0);
@@ -67,15 +61,14 @@ pl_err pg__spapi_upload_put(store *s, const st_spapi_upload *u) {
   snprintf(x, sizeof x, "%lld", (long long)u->expires_at);
   const char *v[] = {u->id, u->seller_id, u->resource, u->content_md5, u->content_type,
                      u->attachment_id, c, x};
-  return run(s, "INSERT INTO spapi_uploads(" UPLOAD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (id) DO UPDATE SET attachment_id = excluded.attachment_id",
+  return run(s, ST_SQL_SPAPI_UPLOAD_PUT,
              8, v);
 }
 
 pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out) {
   const char *v[] = {id};
   PGresult *r;
-  pl_err e = one(s, "SELECT " UPLOAD_COLS " FROM spapi_uploads WHERE id = $1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_SPAPI_UPLOAD_GET, 1, v, &r);
   if (e) return e;
   out->id = pg__text(a, r, 0, 0);
   out->seller_id = pg__text(a, r, 0, 1);

@@ -6,9 +6,6 @@
 
 #include "store/store_pg_int.h"
 
-#define DOC_COLS "id, seller_id, kind, state, body, created_at, updated_at"
-#define LOCK_COLS "thread_id, agent_id, agent_name, since, expires_at"
-
 /* Decimal text of integers for the parameters of one statement. */
 typedef struct {
   char buf[8][24];
@@ -19,9 +16,6 @@ static const char *num_text(nums *b, int64_t v) {
   snprintf(b->buf[b->n], sizeof b->buf[0], "%lld", (long long)v);
   return b->buf[b->n++];
 }
-
-
-
 
 /* A statement's affected row count is 0: PL_ENOTFOUND. */
 static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
@@ -59,8 +53,7 @@ pl_err pg__team_doc_put(store *s, st_team_doc *d) {
   }
   const char *v[] = {num_text(&b, d->id), d->seller_id, d->kind, d->state ? d->state : "", d->body,
                      num_text(&b, d->updated_at)};
-  return changed(s, "UPDATE team_docs SET state = $4, body = $5, updated_at = $6"
-                    " WHERE id = $1 AND seller_id = $2 AND kind = $3", 6, v);
+  return changed(s, ST_SQL_TEAM_DOC_PUT, 6, v);
 }
 
 pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
@@ -68,7 +61,7 @@ pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), seller_id, kind};
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3",
+  pl_err e = pg__exec(s, ST_SQL_TEAM_DOC_GET,
                   3, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) e = PL_ENOTFOUND;
@@ -83,7 +76,7 @@ pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   if (limit < 1) limit = 1;
   const char *v[] = {seller_id, kind, state, num_text(&b, limit)};
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
+  pl_err e = pg__exec(s, "SELECT " ST_DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
                      " AND ($3::text IS NULL OR state = $3) ORDER BY id DESC LIMIT $4",
                   4, v, &r);
   if (e) return e;
@@ -99,7 +92,7 @@ pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, cons
 pl_err pg__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, id), seller_id, kind};
-  return changed(s, "DELETE FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3", 3, v);
+  return changed(s, ST_SQL_TEAM_DOC_DELETE, 3, v);
 }
 
 pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
@@ -131,9 +124,7 @@ pl_err pg__team_agent_put(store *s, const char *seller_id, const st_team_agent *
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, ag->id), seller_id, ag->available ? "true" : "false",
                      num_text(&b, ag->last_assigned_at)};
-  return pg__exec(s, "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
-                 " VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id) DO UPDATE SET"
-                 " available = excluded.available, last_assigned_at = excluded.last_assigned_at",
+  return pg__exec(s, ST_SQL_TEAM_AGENT_PUT,
               4, v, NULL);
 }
 
@@ -141,8 +132,7 @@ pl_err pg__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_t
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id)};
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT thread_id, seller_id, assignee_id, priority, tags FROM thread_team"
-                     " WHERE thread_id = $1", 1, v, &r);
+  pl_err e = pg__exec(s, ST_SQL_THREAD_TEAM_GET, 1, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
@@ -161,9 +151,7 @@ pl_err pg__thread_team_put(store *s, const st_thread_team *tt) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, tt->thread_id), tt->seller_id, num_text(&b, tt->assignee_id),
                      tt->priority ? tt->priority : "normal", tt->tags ? tt->tags : ""};
-  return pg__exec(s, "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
-                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (thread_id) DO UPDATE SET"
-                 " assignee_id = excluded.assignee_id, priority = excluded.priority, tags = excluded.tags",
+  return pg__exec(s, ST_SQL_THREAD_TEAM_PUT,
               5, v, NULL);
 }
 
@@ -174,13 +162,7 @@ pl_err pg__thread_lock_take(store *s, const char *seller_id, const st_thread_loc
                      lk->agent_name, num_text(&b, now), num_text(&b, lk->expires_at)};
   /* ON CONFLICT locks the row even when the WHERE keeps the other agent's lock, so
    * concurrent writers on one thread queue here until the first commits. */
-  pl_err e = pg__exec(s, "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since, expires_at)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (thread_id) DO UPDATE SET"
-                     " since = CASE WHEN thread_locks.agent_id = excluded.agent_id"
-                     "   AND thread_locks.expires_at > $5 THEN thread_locks.since ELSE excluded.since END,"
-                     " agent_id = excluded.agent_id, agent_name = excluded.agent_name,"
-                     " expires_at = excluded.expires_at"
-                     " WHERE thread_locks.expires_at <= $5 OR thread_locks.agent_id = excluded.agent_id",
+  pl_err e = pg__exec(s, ST_SQL_THREAD_LOCK_TAKE,
                   6, v, NULL);
   if (e) return e;
   e = pg__thread_lock_get(s, lk->thread_id, now, a, holder);
@@ -192,7 +174,7 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id), num_text(&b, now)};
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " LOCK_COLS " FROM thread_locks WHERE thread_id = $1 AND expires_at > $2",
+  pl_err e = pg__exec(s, ST_SQL_THREAD_LOCK_GET,
                   2, v, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
@@ -211,7 +193,7 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
 pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
   nums b = {.n = 0};
   const char *v[] = {num_text(&b, thread_id), num_text(&b, agent_id)};
-  return pg__exec(s, "UPDATE thread_locks SET expires_at = 0 WHERE thread_id = $1 AND agent_id = $2", 2, v,
+  return pg__exec(s, ST_SQL_THREAD_LOCK_RELEASE, 2, v,
               NULL);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 #include "store/store_sqlite_int.h"
 #include "store/store_sqlite_schema.h"
 
@@ -32,21 +33,6 @@ enum {
   Q_HELD_LIST,
   Q__COUNT
 };
-
-#define THREAD_COLS                                                                       \
-  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
-  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"     \
-  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"          \
-  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"          \
-  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
-  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
-
-#define MSG_COLS                                                                          \
-  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
-  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes, ordered by `at`: the last
  * message, or for a buyer the last message the buyer can see (the team's notes and refused
@@ -85,125 +71,69 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET"
-                   " name = excluded.name, locale = excluded.locale,"
-                   " domains = excluded.domains, settings = excluded.settings",
-  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = ?1",
-  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
-                   " name = excluded.name, email_sealed = excluded.email_sealed",
-  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                   " FROM sellers WHERE id = ?1",
-  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES (?1, ?2, ?3)",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = ?1",
-  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
-                  " name = excluded.name, locale = excluded.locale,"
-                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
-                  " opt_out = excluded.opt_out",
-  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                  " WHERE id = ?1",
-  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = ?1 AND buyer_id = ?2"
-                  " AND seller_id = ?3",
-  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5)",
-  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
-  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET"
-                  " status = excluded.status, purchased_at = excluded.purchased_at,"
-                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at,"
-                  " negative_feedback = excluded.negative_feedback"
-                  " WHERE orders.seller_id = excluded.seller_id"
-                  " AND orders.buyer_id = excluded.buyer_id",
-  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = ?1 AND seller_id = ?2",
-  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
-                       " price, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = ?1",
-  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
-                        " WHERE order_id = ?1 ORDER BY pos",
+  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
+  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
+  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
+  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
+  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD,
+  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
+  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
+  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT,
+  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
+  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
+  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
+  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
+  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
+  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
                    " AND (?2 IS NULL OR buyer_id = ?2)"
                    " AND (?4 IS NULL OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
                    " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
-  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
-                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
-                      " response_due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                      " ?12, ?13, ?14, ?15, ?16)",
-  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = ?1",
-  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = ?1",
-  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
-                            " AND t.buyer_id = ?2 AND t.asin = ?3",
-  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
-                      " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
-                      " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
-                      " response_due_at = ?12, buyer_last_at = ?13, last_buyer_id = ?14,"
-                      " last_seller_id = ?15 WHERE id = ?1 AND seller_id = ?2",
-  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+  [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT,
+  [Q_THREAD_GET] = ST_SQL_THREAD_GET,
+  [Q_THREAD_FIND_ORDER] = ST_SQL_THREAD_FIND_ORDER,
+  [Q_THREAD_FIND_PRODUCT] = ST_SQL_THREAD_FIND_PRODUCT,
+  [Q_THREAD_UPDATE] = ST_SQL_THREAD_UPDATE,
+  [Q_THREAD_LIST_SELLER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                            THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                                THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
-  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
+  [Q_THREAD_LIST_BUYER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
-  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
+  [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
                         THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
                         " AND needs_response > 0",
-  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
-                   " proactive) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+  [Q_MSG_INSERT] = ST_SQL_MSG_INSERT,
   [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
   [Q_MSG_SELLER_TEXT] = "INSERT OR IGNORE INTO seller_search(message_id, thread_id, text)"
                         " VALUES (?1, ?2, ?3)",
   [Q_MSG_SELLER_FTS] = "INSERT INTO seller_search_fts(rowid, text) VALUES (?1, ?2)",
-  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
-                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
-                           " ORDER BY m.id LIMIT ?1",
-  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                " ON s.message_id = m.id WHERE m.id = ?1",
-  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                    " ON s.message_id = m.id WHERE m.ext_id = ?1",
-  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+  [Q_MSG_SELLER_PENDING] = ST_SQL_MSG_SELLER_PENDING,
+  [Q_MSG_GET] = ST_SQL_MSG_GET,
+  [Q_MSG_GET_EXT] = ST_SQL_MSG_GET_EXT,
+  [Q_MSG_PAGE] = "SELECT " ST_MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
                  " WHERE m.thread_id = ?1 AND (?2 = 0 OR (m.direction = 'buyer' AND m.kind <> 'auto_reply') OR (m.direction <> 'buyer' AND m.kind <> 'note' AND s.status = 'delivered'))"
                  " AND (?3 = 0 OR m.at < ?4 OR (m.at = ?4 AND m.id < ?3)) ORDER BY m.at DESC, m.id DESC LIMIT ?5",
-  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                 " ON s.message_id = m.id WHERE m.thread_id = ?1 ORDER BY m.at, m.id",
-  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
-                     " actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [Q_MSG_LIST] = ST_SQL_MSG_LIST,
+  [Q_EVENT_INSERT] = ST_SQL_EVENT_INSERT,
   [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
                      " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
-  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = ?2 WHERE message_id = ?1",
-  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
-                   " FROM message_events WHERE thread_id = ?1 ORDER BY id",
-  [Q_PING] = "SELECT 1",
-  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
-               " VALUES (?1, ?2, ?3, ?4)",
-  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = ?1",
-  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
-                  " WHERE seller_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
-  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
-                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
-                " FROM enforcement WHERE seller_id = ?1",
-  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
-                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
-                " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                " ON CONFLICT(seller_id) DO UPDATE SET warnings = excluded.warnings,"
-                " restricted_until = excluded.restricted_until,"
-                " restriction_reason = excluded.restriction_reason,"
-                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
-                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
-                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
+  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
+  [Q_PING] = ST_SQL_PING,
+  [Q_RR_PUT] = ST_SQL_RR_PUT,
+  [Q_RR_GET] = ST_SQL_RR_GET,
+  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD,
+  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
+  [Q_ENF_GET] = ST_SQL_ENF_GET,
+  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
-  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
                   " ORDER BY m.at, m.id LIMIT ?2",
@@ -1452,8 +1382,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   sq_store *q = SQ(s);
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
   sqlite3_stmt *st = sq__stmt(q, SQ_SLOT_TAIL + 3,
-                              "SELECT at FROM messages WHERE thread_id = ?1 AND direction = 'buyer'"
-                              " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1");
+                              ST_SQL_THREAD_TAIL_LAST_BUYER);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);
@@ -1465,9 +1394,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
     return e;
   }
   st = sq__stmt(q, SQ_SLOT_TAIL,
-                "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
-                " WHERE m.thread_id = ?1 AND m.direction = 'seller' AND m.kind = 'message'"
-                " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1");
+                ST_SQL_THREAD_TAIL_LAST_REPLY);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   e = sq__one(q, st);
@@ -1476,8 +1403,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   int64_t at = sqlite3_column_int64(st, 0), id = sqlite3_column_int64(st, 1);
   sqlite3_reset(st);
   st = sq__stmt(q, SQ_SLOT_TAIL + 1,
-                "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
-                " WHERE m.thread_id = ?1 AND m.at >= ?2 AND (m.at > ?2 OR m.id >= ?3) ORDER BY m.at, m.id");
+                ST_SQL_THREAD_TAIL);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, at);
@@ -1597,7 +1523,6 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   *n = k;
   return PL_OK;
 }
-
 
 /* ---- marketplace rules ------------------------------------------------------------ */
 

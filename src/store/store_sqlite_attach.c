@@ -5,14 +5,10 @@
 
 enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES };
 
-#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
-#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
-
 pl_err sq__attachment_put(store *s, const st_attachment *a) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_PUT,
-                              "INSERT INTO attachments(" COLS ", segments)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+                              ST_SQL_ATTACHMENT_PUT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, a->id);
   sq__bind_text(st, 2, a->seller_id);
@@ -46,8 +42,8 @@ static void read_row(pl_arena *a, sqlite3_stmt *st, bool segments, st_attachment
 
 pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = segments ? sq__stmt(q, S_GET_SEGS, "SELECT " COLS ", segments FROM attachments WHERE id = ?1")
-                              : sq__stmt(q, S_GET, "SELECT " COLS " FROM attachments WHERE id = ?1");
+  sqlite3_stmt *st = segments ? sq__stmt(q, S_GET_SEGS, ST_SQL_ATTACHMENT_GET_SEGMENTS)
+                              : sq__stmt(q, S_GET, ST_SQL_ATTACHMENT_GET_NO_SEGMENTS);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
   pl_err e = sq__one(q, st);
@@ -60,7 +56,7 @@ pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, 
 pl_err sq__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_FIND_SHA,
-                              "SELECT " COLS ", segments FROM attachments WHERE sha256 = ?1 AND readable = 1"
+                              "SELECT " ST_ATTACH_COLS ", segments FROM attachments WHERE sha256 = ?1 AND readable = 1"
                               " ORDER BY created_at LIMIT 1");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, sha256);
@@ -117,9 +113,7 @@ pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_m
                                   size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_LIST_THREAD,
-                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-                              " ON a.id = l.attachment_id WHERE l.thread_id = ?1"
-                              " ORDER BY l.message_id, l.pos");
+                              ST_SQL_ATTACHMENT_LIST_THREAD);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   return list(q, st, a, out, n);
@@ -128,9 +122,7 @@ pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_m
 pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_USES,
-                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-                              " ON a.id = l.attachment_id WHERE l.attachment_id = ?1"
-                              " ORDER BY l.message_id LIMIT 1000");
+                              ST_SQL_ATTACHMENT_USES);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
   return list(q, st, a, out, n);

@@ -9,8 +9,6 @@ enum {
   S_HEADS, S_CP_ADD, S_CP_LIST
 };
 
-#define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
-
 static void read_entry(pl_arena *a, sqlite3_stmt *st, st_audit *e) {
   e->id = sqlite3_column_int64(st, 0);
   e->seller_id = sq__col_text(a, st, 1);
@@ -55,10 +53,7 @@ pl_err sq__audit_append(store *s, st_audit *e) {
     if (pass) {
       /* A chain's first entry follows the last entry of the legacy chain (or zeros). */
       st = sq__stmt(q, S_HEAD_START,
-                    "INSERT INTO audit_heads(chain, seq, hash) VALUES (?1, 0, coalesce("
-                    "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1),"
-                    " '0000000000000000000000000000000000000000000000000000000000000000'))"
-                    " ON CONFLICT(chain) DO NOTHING");
+                    ST_SQL_AUDIT_APPEND);
       if (!st) return PL_ESTORE;
       sq__bind_text(st, 1, chain);
       if ((r = sq__run(q, st))) return r;
@@ -106,7 +101,7 @@ pl_err sq__audit_append(store *s, st_audit *e) {
 }
 
 pl_err sq__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_LIST, "SELECT " AUDIT_COLS " FROM audit WHERE subject = ?1 ORDER BY id");
+  sqlite3_stmt *st = sq__stmt(SQ(s), S_LIST, ST_SQL_AUDIT_LIST);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, subject);
   return read_entries(a, st, out, n);
@@ -117,12 +112,11 @@ pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
   sq_store *q = SQ(s);
   sqlite3_stmt *st;
   if (chain) {
-    st = sq__stmt(q, S_CHAIN, "SELECT " AUDIT_COLS " FROM audit WHERE chain = ?1 AND seq > ?2"
-                              " ORDER BY seq LIMIT ?3");
+    st = sq__stmt(q, S_CHAIN, ST_SQL_AUDIT_CHAIN);
     if (!st) return PL_ESTORE;
     sq__bind_text(st, 1, chain);
   } else {
-    st = sq__stmt(q, S_LEGACY, "SELECT " AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > ?2"
+    st = sq__stmt(q, S_LEGACY, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > ?2"
                                " ORDER BY id LIMIT ?3");
     if (!st) return PL_ESTORE;
   }
@@ -171,8 +165,7 @@ pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
 }
 
 pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, "SELECT id, at, nchains, root, heads, public_key, signature"
-                                                " FROM audit_checkpoints ORDER BY id");
+  sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, ST_SQL_AUDIT_CHECKPOINT_LIST);
   if (!st) return PL_ESTORE;
   size_t cap = 8, k = 0;
   st_audit_checkpoint *arr = pl_arena_alloc(a, cap * sizeof *arr);

@@ -9,10 +9,6 @@ enum {
   S_TOKEN_REVOKE_SUBJECT, S_TOKEN_TOUCH, S_AGENT_DEACTIVATE, S_AGENT_STATE, S_AGENT_UNASSIGN
 };
 
-#define TOKEN_COLS                                                                          \
-  "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
-  " last_used_at, revoked_at"
-
 static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
 }
@@ -56,7 +52,7 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   pl_err e = sq__run(q, st);
   if (e) return e;
   /* The inserted row's id: its rowid finds it. */
-  sqlite3_stmt *g = sq__stmt(q, S_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1");
+  sqlite3_stmt *g = sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET);
   if (!g) return PL_ESTORE;
   sq__bind_text(g, 1, hash);
   if ((e = sq__one(q, g))) return e;
@@ -68,7 +64,7 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
 
 pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, hash);
   pl_err e = sq__one(q, st);
@@ -80,7 +76,7 @@ pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
 
 pl_err sq__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET_ID, "SELECT " TOKEN_COLS " FROM tokens WHERE id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET_ID, ST_SQL_TOKEN_GET_ID);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   pl_err e = sq__one(q, st);
@@ -94,7 +90,7 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
                       st_token **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_TOKEN_LIST,
-                              "SELECT " TOKEN_COLS " FROM tokens"
+                              "SELECT " ST_TOKEN_COLS " FROM tokens"
                               " WHERE (?1 IS NULL OR (kind = 'agent' AND seller_id = ?1))"
                               " AND (?2 <> 0 OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > ?3)))"
                               " ORDER BY id DESC LIMIT ?4");
@@ -126,8 +122,7 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
 pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE,
-                              "UPDATE tokens SET revoked_at = ?2"
-                              " WHERE (id = ?1 OR parent_id = ?1) AND revoked_at = 0");
+                              ST_SQL_TOKEN_REVOKE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at);
@@ -140,8 +135,7 @@ pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *su
                                 long *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE_SUBJECT,
-                              "UPDATE tokens SET revoked_at = ?3"
-                              " WHERE kind = ?1 AND subject = ?2 AND revoked_at = 0");
+                              ST_SQL_TOKEN_REVOKE_SUBJECT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, kind_name(kind));
   sq__bind_text(st, 2, subject);
@@ -153,8 +147,7 @@ pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *su
 
 pl_err sq__token_touch(store *s, int64_t id, pl_time at) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_TOUCH, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
-                                                " AND last_used_at < ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_TOUCH, ST_SQL_TOKEN_TOUCH);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at);
@@ -171,7 +164,7 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at) {
   bool already = sqlite3_column_int64(st, 0) != 0;
   sqlite3_reset(st);
   if (already) return PL_EEXIST;
-  st = sq__stmt(q, S_AGENT_DEACTIVATE, "UPDATE agents SET deactivated_at = ?2 WHERE id = ?1");
+  st = sq__stmt(q, S_AGENT_DEACTIVATE, ST_SQL_AGENT_DEACTIVATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at > 0 ? at : 1);
@@ -180,8 +173,7 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at) {
 
 pl_err sq__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_AGENT_UNASSIGN, "UPDATE thread_team SET assignee_id = 0"
-                                                   " WHERE seller_id = ?1 AND assignee_id = ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_UNASSIGN, ST_SQL_AGENT_UNASSIGN_ALL);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, agent_id);

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
 #define SQ_MORE_STATEMENTS 192

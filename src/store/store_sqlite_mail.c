@@ -8,8 +8,6 @@ enum {
   S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES
 };
 
-#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
-
 pl_err sq__outbox_add(store *s, st_outbox *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_ADD,
@@ -34,7 +32,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_CLAIM,
                               "UPDATE outbox SET next_at = ?2 WHERE id IN (SELECT id FROM outbox"
                               " WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id"
-                              " LIMIT ?3) RETURNING " OUTBOX_COLS);
+                              " LIMIT ?3) RETURNING " ST_OUTBOX_COLS);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, now);
   sqlite3_bind_int64(st, 2, claim_until);
@@ -67,8 +65,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
 pl_err sq__outbox_update(store *s, const st_outbox *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_UPDATE,
-                              "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, sent_at = ?5,"
-                              " last_error = ?6 WHERE id = ?1");
+                              ST_SQL_OUTBOX_UPDATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, o->id);
   sq__bind_text(st, 2, st_outbox_state_name(o->state));
@@ -85,10 +82,7 @@ pl_err sq__ops_figures(store *s, st_ops_figures *out) {
   sq_store *q = SQ(s);
   memset(out, 0, sizeof *out);
   sqlite3_stmt *st = sq__stmt(q, S_OPS_FIGURES,
-                              "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
-                              " WHERE state = 'pending' GROUP BY kind"
-                              " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
-                              " FROM message_state WHERE status = 'held_for_review'");
+                              ST_SQL_OPS_FIGURES);
   if (!st) return PL_ESTORE;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -112,7 +106,7 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
                       char **seller) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ALIAS_FIND,
-                              "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = ?1");
+                              ST_SQL_ALIAS_FIND);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, alias);
   pl_err e = sq__one(q, st);
@@ -127,8 +121,7 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
 pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_SELLER_ALIAS,
-                              "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                              " FROM sellers WHERE alias = ?1");
+                              ST_SQL_SELLER_FIND_ALIAS);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, alias);
   pl_err e = sq__one(q, st);
@@ -141,8 +134,7 @@ pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
 pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_BUYER_EMAIL,
-                              "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                              " WHERE email_hash = ?1 ORDER BY id LIMIT 1");
+                              ST_SQL_BUYER_FIND_EMAIL);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, hash);
   pl_err e = sq__one(q, st);
@@ -155,8 +147,7 @@ pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_AGENT_FIND,
-                              "SELECT id, seller_id, name, role FROM agents WHERE seller_id = ?1"
-                              " AND name = ?2 ORDER BY id LIMIT 1");
+                              ST_SQL_AGENT_FIND);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sq__bind_text(st, 2, name);
@@ -169,8 +160,6 @@ pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   sqlite3_reset(st);
   return PL_OK;
 }
-
-#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
 
 static void read_address(pl_arena *a, sqlite3_stmt *st, st_agent_address *o) {
   o->id = sqlite3_column_int64(st, 0);
@@ -205,7 +194,7 @@ pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
                               st_agent_address **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ADDR_LIST,
-                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
+                              "SELECT " ST_ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
                               " AND (?2 = 0 OR agent_id = ?2) ORDER BY id");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
@@ -246,8 +235,7 @@ pl_err sq__agent_address_find(store *s, const char *seller_id, const char *hash,
                               st_agent_address *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ADDR_FIND,
-                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
-                              " AND email_hash = ?2");
+                              ST_SQL_AGENT_ADDRESS_FIND);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sq__bind_text(st, 2, hash);
