@@ -229,6 +229,20 @@ static bool col_bool(const PGresult *r, int row, int col) {
   return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
 
+void pg__read_row(pl_arena *a, const PGresult *r, int row, int first, const st_row *t, void *out) {
+  memset(out, 0, t->size);
+  for (size_t i = 0; i < t->n; i++) {
+    const st_col *c = &t->cols[i];
+    int col = first + (int)i;
+    if (st_col_text(c->kind))
+      st_col_set(c, out, a, pg__cstr(r, row, col), (size_t)PQgetlength(r, row, col), 0);
+    else if (c->kind == ST_COL_BOOL) /* a boolean column, or an integer one */
+      st_col_set(c, out, a, NULL, 0, col_bool(r, row, col) || pg__num(r, row, col) != 0);
+    else
+      st_col_set(c, out, a, NULL, 0, pg__num(r, row, col));
+  }
+}
+
 /* The calling thread's connection, or NULL outside a transaction. */
 static pg_conn *cur(store *s) { return pthread_getspecific(PG(s)->key); }
 
@@ -569,21 +583,11 @@ static pl_err pg_seller_put(store *s, const st_seller *v) {
 }
 
 void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o) {
-  o->id = pg__text(a, r, row, 0);
-  o->marketplace_id = pg__text(a, r, row, 1);
-  o->name = pg__text(a, r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->alias = pg__text(a, r, row, 4);
-  o->created_at = pg__num(r, row, 5);
+  pg__read_row(a, r, row, 0, &st_seller_row, o);
 }
 
 void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
-  o->id = pg__text(a, r, row, 0);
-  o->name = pg__text(a, r, row, 1);
-  o->locale = pg__text(a, r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->email_hash = pg__text(a, r, row, 4);
-  o->opt_out = col_bool(r, row, 5);
+  pg__read_row(a, r, row, 0, &st_buyer_row, o);
 }
 
 static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
@@ -620,11 +624,7 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
   if (e) return e;
-  o->id = pg__num(r, 0, 0);
-  o->seller_id = pg__text(a, r, 0, 1);
-  o->name = pg__text(a, r, 0, 2);
-  o->role = pg__text(a, r, 0, 3);
-  o->deactivated_at = pg__num(r, 0, 4);
+  pg__read_row(a, r, 0, 0, &st_agent_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -799,29 +799,7 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
 /* ---- threads ----------------------------------------------------------------------- */
 
 static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
-  t->id = pg__num(r, i, 0);
-  t->seller_id = pg__text(a, r, i, 1);
-  t->buyer_id = pg__text(a, r, i, 2);
-  t->marketplace_id = pg__text(a, r, i, 3);
-  t->order_id = pg__text(a, r, i, 4);
-  t->asin = pg__text(a, r, i, 5);
-  t->topic = pg__text(a, r, i, 6);
-  t->archived = col_bool(r, i, 7);
-  t->waiting = (int)pg__num(r, i, 8);
-  t->needs_response = (int)pg__num(r, i, 9);
-  t->created_at = pg__num(r, i, 10);
-  t->last_message_at = pg__num(r, i, 11);
-  t->last_buyer_at = pg__num(r, i, 12);
-  t->last_seller_at = pg__num(r, i, 13);
-  t->seller_read_id = pg__num(r, i, 14);
-  t->buyer_read_id = pg__num(r, i, 15);
-  t->response_due_at = pg__num(r, i, 16);
-  t->buyer_alias = pg__text(a, r, i, 17);
-  t->buyer_name = pg__text(a, r, i, 18);
-  t->seller_name = pg__text(a, r, i, 19);
-  t->last_buyer_id = pg__num(r, i, 20);
-  t->last_seller_id = pg__num(r, i, 21);
-  t->buyer_last_at = pg__num(r, i, 22);
+  pg__read_row(a, r, i, 0, &st_thread_row, t);
 }
 
 static pl_err pg_thread_insert(store *s, st_thread *t) {
@@ -969,27 +947,7 @@ static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 /* ---- messages and events ----------------------------------------------------------- */
 
 static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
-  m->id = pg__num(r, i, 0);
-  m->thread_id = pg__num(r, i, 1);
-  m->agent_id = pg__num(r, i, 2);
-  m->seller_id = pg__text(a, r, i, 3);
-  m->ext_id = pg__text(a, r, i, 4);
-  /* a stored name this build does not know reads as 0 (store.h) */
-  (void)st_direction_from_name(pg__cstr(r, i, 5), &m->direction);
-  (void)st_msg_kind_from_name(pg__cstr(r, i, 6), &m->kind);
-  m->text = pg__text(a, r, i, 7);
-  m->at = pg__num(r, i, 8);
-  m->policy_action = pg__text(a, r, i, 9);
-  m->policy_engine = pg__text(a, r, i, 10);
-  m->policy_json = pg__text(a, r, i, 11);
-  (void)st_msg_status_from_name(pg__cstr(r, i, 12), &m->status);
-  m->flagged = col_bool(r, i, 13);
-  m->status_at = pg__num(r, i, 14);
-  m->action = pg__text(a, r, i, 15);
-  m->critical = col_bool(r, i, 16);
-  m->proactive = col_bool(r, i, 17);
-  m->attachments = NULL; /* the service adds them */
-  m->nattachments = 0;
+  pg__read_row(a, r, i, 0, &st_message_row, m);
 }
 
 static pl_err pg_message_insert(store *s, st_message *m) {
@@ -1201,14 +1159,7 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   st_event *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_event *v = &arr[i];
-    v->id = pg__num(r, i, 0);
-    v->message_id = pg__num(r, i, 1);
-    v->thread_id = pg__num(r, i, 2);
-    v->seller_id = pg__text(a, r, i, 3);
-    v->type = pg__text(a, r, i, 4);
-    v->value = pg__text(a, r, i, 5);
-    v->actor = pg__text(a, r, i, 6);
-    v->at = pg__num(r, i, 7);
+    pg__read_row(a, r, i, 0, &st_event_row, v);
   }
   PQclear(r);
   *out = arr;
@@ -1278,13 +1229,7 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
   st_violation *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_violation *v = &arr[i];
-    v->id = pg__num(r, i, 0);
-    v->seller_id = pg__text(a, r, i, 1);
-    v->at = pg__num(r, i, 2);
-    v->message_id = pg__num(r, i, 3);
-    v->category = pg__text(a, r, i, 4);
-    v->severity = pg__text(a, r, i, 5);
-    v->rule = pg__text(a, r, i, 6);
+    pg__read_row(a, r, i, 0, &st_violation_row, v);
   }
   PQclear(r);
   *out = arr;
@@ -1293,16 +1238,7 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
 }
 
 static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforcement *e) {
-  e->seller_id = pg__text(a, r, i, 0);
-  e->warnings = pg__num(r, i, 1);
-  e->restricted_until = pg__num(r, i, 2);
-  e->restriction_reason = pg__text(a, r, i, 3);
-  e->quota_per_day = pg__num(r, i, 4);
-  e->quota_until = pg__num(r, i, 5);
-  e->quota_reason = pg__text(a, r, i, 6);
-  e->suspension_flag = col_bool(r, i, 7);
-  e->suspension_reason = pg__text(a, r, i, 8);
-  e->updated_at = pg__num(r, i, 9);
+  pg__read_row(a, r, i, 0, &st_enforcement_row, e);
 }
 
 static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {

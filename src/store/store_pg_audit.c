@@ -20,10 +20,7 @@ static pl_err read_entries(store *s, const char *sql, int n, const char *const *
   int rows = PQntuples(r);
   st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit){.id = pg__num(r, i, 0), .seller_id = pg__text(a, r, i, 1), .at = pg__num(r, i, 2),
-                        .actor = pg__text(a, r, i, 3), .action = pg__text(a, r, i, 4), .subject = pg__text(a, r, i, 5),
-                        .detail_json = pg__text(a, r, i, 6), .prev_hash = pg__text(a, r, i, 7),
-                        .hash = pg__text(a, r, i, 8), .chain = pg__text(a, r, i, 9), .seq = pg__num(r, i, 10)};
+    pg__read_row(a, r, i, 0, &st_audit_row, &arr[i]);
   PQclear(r);
   *out = arr;
   *count = (size_t)rows;

@@ -22,20 +22,7 @@ static const char *kind_name(st_principal_kind k) {
 }
 
 static void read_token(pl_arena *a, const PGresult *r, int i, st_token *o) {
-  const char *k = PQgetvalue(r, i, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = pg__text(a, r, i, 1);
-  o->seller_id = pg__text(a, r, i, 2);
-  o->marketplace_id = pg__text(a, r, i, 3);
-  o->expires_at = pg__num(r, i, 4);
-  o->id = pg__num(r, i, 5);
-  o->scope = pg__text(a, r, i, 6);
-  o->parent_id = pg__num(r, i, 7);
-  o->created_at = pg__num(r, i, 8);
-  o->last_used_at = pg__num(r, i, 9);
-  o->revoked_at = pg__num(r, i, 10);
+  pg__read_row(a, r, i, 0, &st_token_row, o);
 }
 
 static long affected(const PGresult *r) {

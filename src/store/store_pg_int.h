@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include "store/store.h"
+#include "store/store_row.h"
 #include "store/store_sql.h"
 
 /* Runs sql with n text parameters in the calling thread's transaction (store_pg.c); *e
@@ -21,6 +22,9 @@ char *pg__text(pl_arena *a, const PGresult *r, int row, int col);
 /* A text column in place (NULL for SQL NULL), valid while r is: for state names. */
 const char *pg__cstr(const PGresult *r, int row, int col);
 int64_t pg__num(const PGresult *r, int row, int col);
+/* Fills out, a struct of t's type, from the columns of r's row that begin at first,
+ * through the row's column table (store_row.h); text goes into a. */
+void pg__read_row(pl_arena *a, const PGresult *r, int row, int first, const st_row *t, void *out);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
 /* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */

@@ -7,15 +7,6 @@
 
 #include "store/store_pg_int.h"
 
-static char *text(pl_arena *a, const PGresult *r, int row, int col) {
-  if (PQgetisnull(r, row, col)) return NULL;
-  return pl_arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
-}
-
-static int64_t num(const PGresult *r, int row, int col) {
-  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
 /* The row is created (fresh) when missing and then locked until the caller's transaction
  * ends: a lock on a row that does not exist would hold nothing, and two nodes could both
  * take a new bucket's last token. Doubles travel as text with 17 digits, which gives
@@ -81,10 +72,10 @@ pl_err pg__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, 
     st_attachment *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
     for (size_t i = 0; i < k; i++) {
       memset(&arr[i], 0, sizeof arr[i]);
-      arr[i].id = text(a, r, (int)i, 0);
-      arr[i].sha256 = text(a, r, (int)i, 1);
-      arr[i].created_at = num(r, (int)i, 2);
-      arr[i].uploader = text(a, r, (int)i, 3);
+      arr[i].id = pg__text(a, r, (int)i, 0);
+      arr[i].sha256 = pg__text(a, r, (int)i, 1);
+      arr[i].created_at = pg__num(r, (int)i, 2);
+      arr[i].uploader = pg__text(a, r, (int)i, 3);
     }
     *out = arr;
     *n = k;
@@ -104,7 +95,7 @@ pl_err pg__attachment_delete(store *s, const char *id, const char *sha256, bool 
   if (e) return e;
   const char *w[] = {sha256};
   r = store__pg_exec(s, ST_SQL_ATTACHMENT_SHA_COUNT, 1, w, &e);
-  if (!e) *file_unused = num(r, 0, 0) == 0;
+  if (!e) *file_unused = pg__num(r, 0, 0) == 0;
   PQclear(r);
   return e;
 }
@@ -137,8 +128,8 @@ pl_err pg__idem_get(store *s, const char *principal, const char *key, pl_arena *
   if (!e && PQntuples(r) == 0) e = PL_ENOTFOUND;
   if (!e)
     *out = (st_idem){.principal = pl_arena_strdup(a, principal), .key = pl_arena_strdup(a, key),
-                     .fingerprint = text(a, r, 0, 0), .status = (int)num(r, 0, 1),
-                     .body = text(a, r, 0, 2), .created_at = num(r, 0, 3)};
+                     .fingerprint = pg__text(a, r, 0, 0), .status = (int)pg__num(r, 0, 1),
+                     .body = pg__text(a, r, 0, 2), .created_at = pg__num(r, 0, 3)};
   PQclear(r);
   return e;
 }

@@ -59,17 +59,7 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   st_outbox *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
   for (int i = 0; i < rows; i++) {
     st_outbox *o = &arr[i];
-    o->id = pg__num(r, i, 0);
-    o->seller_id = pg__text(a, r, i, 1);
-    o->message_id = pg__num(r, i, 2);
-    /* unknown names read as 0 (store.h) */
-    (void)st_outbox_kind_from_name(pg__cstr(r, i, 3), &o->kind);
-    (void)st_outbox_state_from_name(pg__cstr(r, i, 4), &o->state);
-    o->attempts = pg__num(r, i, 5);
-    o->next_at = pg__num(r, i, 6);
-    o->created_at = pg__num(r, i, 7);
-    o->sent_at = pg__num(r, i, 8);
-    o->last_error = pg__text(a, r, i, 9);
+    pg__read_row(a, r, i, 0, &st_outbox_row, o);
   }
   PQclear(r);
   *out = arr;
@@ -164,12 +154,7 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
 }
 
 static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
-  o->id = pg__num(r, row, 0);
-  o->seller_id = pg__text(a, r, row, 1);
-  o->agent_id = pg__num(r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->email_hash = pg__text(a, r, row, 4);
-  o->created_at = pg__num(r, row, 5);
+  pg__read_row(a, r, row, 0, &st_agent_address_row, o);
 }
 
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {

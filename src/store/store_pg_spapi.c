@@ -45,12 +45,7 @@ pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_
                               : ST_SQL_SPAPI_CLIENT_BY_SELLER,
                  1, v, &r);
   if (e) return e;
-  out->client_id = pg__text(a, r, 0, 0);
-  out->seller_id = pg__text(a, r, 0, 1);
-  out->agent_id = pg__num(r, 0, 2);
-  out->secret_hash = pg__text(a, r, 0, 3);
-  out->refresh_hash = pg__text(a, r, 0, 4);
-  out->created_at = pg__num(r, 0, 5);
+  pg__read_row(a, r, 0, 0, &st_spapi_client_row, out);
   PQclear(r);
   return PL_OK;
 }
@@ -70,14 +65,7 @@ pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_uplo
   PGresult *r;
   pl_err e = one(s, ST_SQL_SPAPI_UPLOAD_GET, 1, v, &r);
   if (e) return e;
-  out->id = pg__text(a, r, 0, 0);
-  out->seller_id = pg__text(a, r, 0, 1);
-  out->resource = pg__text(a, r, 0, 2);
-  out->content_md5 = pg__text(a, r, 0, 3);
-  out->content_type = pg__text(a, r, 0, 4);
-  out->attachment_id = pg__text(a, r, 0, 5);
-  out->created_at = pg__num(r, 0, 6);
-  out->expires_at = pg__num(r, 0, 7);
+  pg__read_row(a, r, 0, 0, &st_spapi_upload_row, out);
   PQclear(r);
   return PL_OK;
 }

@@ -29,13 +29,7 @@ static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
 }
 
 static void read_doc(pl_arena *a, const PGresult *r, int i, st_team_doc *d) {
-  d->id = pg__num(r, i, 0);
-  d->seller_id = pg__text(a, r, i, 1);
-  d->kind = pg__text(a, r, i, 2);
-  d->state = pg__text(a, r, i, 3);
-  d->body = pg__text(a, r, i, 4);
-  d->created_at = pg__num(r, i, 5);
-  d->updated_at = pg__num(r, i, 6);
+  pg__read_row(a, r, i, 0, &st_team_doc_row, d);
 }
 
 pl_err pg__team_doc_put(store *s, st_team_doc *d) {
@@ -180,11 +174,7 @@ pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
   } else {
-    out->thread_id = pg__num(r, 0, 0);
-    out->agent_id = pg__num(r, 0, 1);
-    out->agent_name = pg__text(a, r, 0, 2);
-    out->since = pg__num(r, 0, 3);
-    out->expires_at = pg__num(r, 0, 4);
+    pg__read_row(a, r, 0, 0, &st_thread_lock_row, out);
   }
   PQclear(r);
   return e;

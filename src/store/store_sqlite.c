@@ -294,6 +294,19 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
 
 const char *sq__col_cstr(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
 
+void sq__read_row(pl_arena *a, sqlite3_stmt *st, int first, const st_row *row, void *out) {
+  memset(out, 0, row->size);
+  for (size_t i = 0; i < row->n; i++) {
+    const st_col *c = &row->cols[i];
+    int col = first + (int)i;
+    if (st_col_text(c->kind))
+      st_col_set(c, out, a, (const char *)sqlite3_column_text(st, col),
+                 (size_t)sqlite3_column_bytes(st, col), 0);
+    else
+      st_col_set(c, out, a, NULL, 0, sqlite3_column_int64(st, col));
+  }
+}
+
 /* Runs a statement that returns no rows. */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st) {
   if (!st) return PL_ESTORE;
@@ -850,12 +863,7 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
 }
 
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o) {
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->alias = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
+  sq__read_row(a, st, 0, &st_seller_row, o);
 }
 
 static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
@@ -889,11 +897,7 @@ static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   sqlite3_bind_int64(st, 1, id);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->role = sq__col_text(a, st, 3);
-  o->deactivated_at = sqlite3_column_int64(st, 4);
+  sq__read_row(a, st, 0, &st_agent_row, o);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -912,12 +916,7 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
 }
 
 void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o) {
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->opt_out = sqlite3_column_int(st, 5) != 0;
+  sq__read_row(a, st, 0, &st_buyer_row, o);
 }
 
 static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
@@ -1084,29 +1083,7 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
 /* ---- threads ------------------------------------------------------------------- */
 
 static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
-  t->id = sqlite3_column_int64(st, 0);
-  t->seller_id = sq__col_text(a, st, 1);
-  t->buyer_id = sq__col_text(a, st, 2);
-  t->marketplace_id = sq__col_text(a, st, 3);
-  t->order_id = sq__col_text(a, st, 4);
-  t->asin = sq__col_text(a, st, 5);
-  t->topic = sq__col_text(a, st, 6);
-  t->archived = sqlite3_column_int(st, 7) != 0;
-  t->waiting = sqlite3_column_int(st, 8);
-  t->needs_response = sqlite3_column_int(st, 9);
-  t->created_at = sqlite3_column_int64(st, 10);
-  t->last_message_at = sqlite3_column_int64(st, 11);
-  t->last_buyer_at = sqlite3_column_int64(st, 12);
-  t->last_seller_at = sqlite3_column_int64(st, 13);
-  t->seller_read_id = sqlite3_column_int64(st, 14);
-  t->buyer_read_id = sqlite3_column_int64(st, 15);
-  t->response_due_at = sqlite3_column_int64(st, 16);
-  t->buyer_alias = sq__col_text(a, st, 17);
-  t->buyer_name = sq__col_text(a, st, 18);
-  t->seller_name = sq__col_text(a, st, 19);
-  t->last_buyer_id = sqlite3_column_int64(st, 20);
-  t->last_seller_id = sqlite3_column_int64(st, 21);
-  t->buyer_last_at = sqlite3_column_int64(st, 22);
+  sq__read_row(a, st, 0, &st_thread_row, t);
 }
 
 static pl_err sq_thread_insert(store *s, st_thread *t) {
@@ -1263,27 +1240,7 @@ static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 /* ---- messages and events ---------------------------------------------------------- */
 
 static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
-  m->id = sqlite3_column_int64(st, 0);
-  m->thread_id = sqlite3_column_int64(st, 1);
-  m->agent_id = sqlite3_column_int64(st, 2);
-  m->seller_id = sq__col_text(a, st, 3);
-  m->ext_id = sq__col_text(a, st, 4);
-  /* a stored name this build does not know reads as 0 (store.h) */
-  (void)st_direction_from_name(sq__col_cstr(st, 5), &m->direction);
-  (void)st_msg_kind_from_name(sq__col_cstr(st, 6), &m->kind);
-  m->text = sq__col_text(a, st, 7);
-  m->at = sqlite3_column_int64(st, 8);
-  m->policy_action = sq__col_text(a, st, 9);
-  m->policy_engine = sq__col_text(a, st, 10);
-  m->policy_json = sq__col_text(a, st, 11);
-  (void)st_msg_status_from_name(sq__col_cstr(st, 12), &m->status);
-  m->flagged = sqlite3_column_int(st, 13) != 0;
-  m->status_at = sqlite3_column_int64(st, 14);
-  m->action = sq__col_text(a, st, 15);
-  m->critical = sqlite3_column_int(st, 16) != 0;
-  m->proactive = sqlite3_column_int(st, 17) != 0;
-  m->attachments = NULL; /* the service adds them */
-  m->nattachments = 0;
+  sq__read_row(a, st, 0, &st_message_row, m);
 }
 
 static pl_err sq_message_insert(store *s, st_message *m) {
@@ -1508,14 +1465,7 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
       cap *= 2;
     }
     st_event *e = &arr[k++];
-    e->id = sqlite3_column_int64(st, 0);
-    e->message_id = sqlite3_column_int64(st, 1);
-    e->thread_id = sqlite3_column_int64(st, 2);
-    e->seller_id = sq__col_text(a, st, 3);
-    e->type = sq__col_text(a, st, 4);
-    e->value = sq__col_text(a, st, 5);
-    e->actor = sq__col_text(a, st, 6);
-    e->at = sqlite3_column_int64(st, 7);
+    sq__read_row(a, st, 0, &st_event_row, e);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -1578,13 +1528,7 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) {
     st_violation *v = &arr[k++];
-    v->id = sqlite3_column_int64(st, 0);
-    v->seller_id = sq__col_text(a, st, 1);
-    v->at = sqlite3_column_int64(st, 2);
-    v->message_id = sqlite3_column_int64(st, 3);
-    v->category = sq__col_text(a, st, 4);
-    v->severity = sq__col_text(a, st, 5);
-    v->rule = sq__col_text(a, st, 6);
+    sq__read_row(a, st, 0, &st_violation_row, v);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
@@ -1594,16 +1538,7 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
 }
 
 static void read_enforcement(pl_arena *a, sqlite3_stmt *st, st_enforcement *e) {
-  e->seller_id = sq__col_text(a, st, 0);
-  e->warnings = sqlite3_column_int64(st, 1);
-  e->restricted_until = sqlite3_column_int64(st, 2);
-  e->restriction_reason = sq__col_text(a, st, 3);
-  e->quota_per_day = sqlite3_column_int64(st, 4);
-  e->quota_until = sqlite3_column_int64(st, 5);
-  e->quota_reason = sq__col_text(a, st, 6);
-  e->suspension_flag = sqlite3_column_int(st, 7) != 0;
-  e->suspension_reason = sq__col_text(a, st, 8);
-  e->updated_at = sqlite3_column_int64(st, 9);
+  sq__read_row(a, st, 0, &st_enforcement_row, e);
 }
 
 static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {

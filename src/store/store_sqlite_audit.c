@@ -10,17 +10,7 @@ enum {
 };
 
 static void read_entry(pl_arena *a, sqlite3_stmt *st, st_audit *e) {
-  e->id = sqlite3_column_int64(st, 0);
-  e->seller_id = sq__col_text(a, st, 1);
-  e->at = sqlite3_column_int64(st, 2);
-  e->actor = sq__col_text(a, st, 3);
-  e->action = sq__col_text(a, st, 4);
-  e->subject = sq__col_text(a, st, 5);
-  e->detail_json = sq__col_text(a, st, 6);
-  e->prev_hash = sq__col_text(a, st, 7);
-  e->hash = sq__col_text(a, st, 8);
-  e->chain = sq__col_text(a, st, 9);
-  e->seq = sqlite3_column_int64(st, 10);
+  sq__read_row(a, st, 0, &st_audit_row, e);
 }
 
 /* Steps st to the end, reading every row into a growing arena array. */

@@ -14,20 +14,7 @@ static const char *kind_name(st_principal_kind k) {
 }
 
 static void read_token(pl_arena *a, sqlite3_stmt *st, st_token *o) {
-  const char *k = (const char *)sqlite3_column_text(st, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->marketplace_id = sq__col_text(a, st, 3);
-  o->expires_at = sqlite3_column_int64(st, 4);
-  o->id = sqlite3_column_int64(st, 5);
-  o->scope = sq__col_text(a, st, 6);
-  o->parent_id = sqlite3_column_int64(st, 7);
-  o->created_at = sqlite3_column_int64(st, 8);
-  o->last_used_at = sqlite3_column_int64(st, 9);
-  o->revoked_at = sqlite3_column_int64(st, 10);
+  sq__read_row(a, st, 0, &st_token_row, o);
 }
 
 pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {

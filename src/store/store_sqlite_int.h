@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_row.h"
 #include "store/store_sql.h"
 
 /* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
@@ -34,6 +35,9 @@ void sq__bind_text(sqlite3_stmt *st, int i, const char *v);
 char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i);
 /* A text column in place (NULL for SQL NULL), valid until the next step: for state names. */
 const char *sq__col_cstr(sqlite3_stmt *st, int i);
+/* Fills out, a struct of row's type, from the columns of st's current row that begin at
+ * first, through the row's column table (store_row.h); text goes into a. */
+void sq__read_row(pl_arena *a, sqlite3_stmt *st, int first, const st_row *row, void *out);
 /* Reads a seller row whose columns are id, marketplace_id, name, email_sealed, alias,
  * created_at (in that order). */
 void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);

@@ -43,17 +43,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (k >= (size_t)limit) continue;
     st_outbox *o = &arr[k++];
-    o->id = sqlite3_column_int64(st, 0);
-    o->seller_id = sq__col_text(a, st, 1);
-    o->message_id = sqlite3_column_int64(st, 2);
-    /* unknown names read as 0 (store.h) */
-    (void)st_outbox_kind_from_name(sq__col_cstr(st, 3), &o->kind);
-    (void)st_outbox_state_from_name(sq__col_cstr(st, 4), &o->state);
-    o->attempts = sqlite3_column_int64(st, 5);
-    o->next_at = sqlite3_column_int64(st, 6);
-    o->created_at = sqlite3_column_int64(st, 7);
-    o->sent_at = sqlite3_column_int64(st, 8);
-    o->last_error = sq__col_text(a, st, 9);
+    sq__read_row(a, st, 0, &st_outbox_row, o);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -162,12 +152,7 @@ pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_aren
 }
 
 static void read_address(pl_arena *a, sqlite3_stmt *st, st_agent_address *o) {
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->agent_id = sqlite3_column_int64(st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
+  sq__read_row(a, st, 0, &st_agent_address_row, o);
 }
 
 pl_err sq__agent_address_add(store *s, st_agent_address *v) {

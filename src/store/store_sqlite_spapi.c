@@ -29,12 +29,7 @@ pl_err sq__spapi_client_get(store *s, const char *client_id, const char *seller_
   sq__bind_text(st, 1, client_id ? client_id : seller_id);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  out->client_id = sq__col_text(a, st, 0);
-  out->seller_id = sq__col_text(a, st, 1);
-  out->agent_id = sqlite3_column_int64(st, 2);
-  out->secret_hash = sq__col_text(a, st, 3);
-  out->refresh_hash = sq__col_text(a, st, 4);
-  out->created_at = sqlite3_column_int64(st, 5);
+  sq__read_row(a, st, 0, &st_spapi_client_row, out);
   sqlite3_reset(st);
   return PL_OK;
 }
@@ -62,14 +57,7 @@ pl_err sq__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_uplo
   sq__bind_text(st, 1, id);
   pl_err e = sq__one(q, st);
   if (e) return e;
-  out->id = sq__col_text(a, st, 0);
-  out->seller_id = sq__col_text(a, st, 1);
-  out->resource = sq__col_text(a, st, 2);
-  out->content_md5 = sq__col_text(a, st, 3);
-  out->content_type = sq__col_text(a, st, 4);
-  out->attachment_id = sq__col_text(a, st, 5);
-  out->created_at = sqlite3_column_int64(st, 6);
-  out->expires_at = sqlite3_column_int64(st, 7);
+  sq__read_row(a, st, 0, &st_spapi_upload_row, out);
   sqlite3_reset(st);
   return PL_OK;
 }

@@ -10,13 +10,7 @@ enum {
 };
 
 static void read_doc(pl_arena *a, sqlite3_stmt *st, st_team_doc *d) {
-  d->id = sqlite3_column_int64(st, 0);
-  d->seller_id = sq__col_text(a, st, 1);
-  d->kind = sq__col_text(a, st, 2);
-  d->state = sq__col_text(a, st, 3);
-  d->body = sq__col_text(a, st, 4);
-  d->created_at = sqlite3_column_int64(st, 5);
-  d->updated_at = sqlite3_column_int64(st, 6);
+  sq__read_row(a, st, 0, &st_team_doc_row, d);
 }
 
 pl_err sq__team_doc_put(store *s, st_team_doc *d) {
@@ -177,11 +171,7 @@ pl_err sq__thread_team_put(store *s, const st_thread_team *tt) {
 }
 
 static void read_lock(pl_arena *a, sqlite3_stmt *st, st_thread_lock *out) {
-  out->thread_id = sqlite3_column_int64(st, 0);
-  out->agent_id = sqlite3_column_int64(st, 1);
-  out->agent_name = sq__col_text(a, st, 2);
-  out->since = sqlite3_column_int64(st, 3);
-  out->expires_at = sqlite3_column_int64(st, 4);
+  sq__read_row(a, st, 0, &st_thread_lock_row, out);
 }
 
 pl_err sq__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
