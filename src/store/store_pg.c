@@ -194,23 +194,29 @@ typedef struct {
 
 #define PG(s) ((pg_store *)(s))
 
-enum { PG_MAX_PARAMS = 16 };
-
-typedef struct {
-  const char *v[PG_MAX_PARAMS];
-  char buf[PG_MAX_PARAMS][24];
-  int n;
-} pg_params;
-
-static void p_text(pg_params *p, const char *v) { p->v[p->n++] = v; }
-
-static void p_int(pg_params *p, int64_t v) {
-  snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
-  p->v[p->n] = p->buf[p->n];
-  p->n++;
+void pg__p_text(pg_params *p, const char *v) {
+  if (p->n >= PG_MAX_PARAMS) {
+    fprintf(stderr, "parley: postgres: more than %d parameters for one statement\n", PG_MAX_PARAMS);
+    abort();
+  }
+  p->v[p->n++] = v;
 }
 
-static void p_bool(pg_params *p, bool v) { p_text(p, v ? "true" : "false"); }
+void pg__p_int(pg_params *p, int64_t v) {
+  pg__p_text(p, p->buf[p->n < PG_MAX_PARAMS ? p->n : 0]);
+  snprintf(p->buf[p->n - 1], sizeof p->buf[0], "%lld", (long long)v);
+}
+
+void pg__p_bool(pg_params *p, bool v) { pg__p_text(p, v ? "true" : "false"); }
+
+void pg__p_double(pg_params *p, double v) {
+  pg__p_text(p, p->buf[p->n < PG_MAX_PARAMS ? p->n : 0]);
+  snprintf(p->buf[p->n - 1], sizeof p->buf[0], "%.17g", v);
+}
+
+pl_err pg__run(store *s, const char *text, const pg_params *p, PGresult **out) {
+  return pg__exec(s, text, p ? p->n : 0, p ? p->v : NULL, out);
+}
 
 char *pg__text(pl_arena *a, const PGresult *r, int row, int col) {
   if (PQgetisnull(r, row, col)) return NULL;
@@ -546,18 +552,18 @@ static pl_err pg_ping(store *s) {
 static pl_err pg_marketplace_put(store *s, const st_marketplace *m) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, m->id);
-  p_text(&p, m->name);
-  p_text(&p, m->locale);
-  p_text(&p, m->domains_json ? m->domains_json : "[]");
-  p_text(&p, m->settings_json ? m->settings_json : "{}");
+  pg__p_text(&p, m->id);
+  pg__p_text(&p, m->name);
+  pg__p_text(&p, m->locale);
+  pg__p_text(&p, m->domains_json ? m->domains_json : "[]");
+  pg__p_text(&p, m->settings_json ? m->settings_json : "{}");
   return exec_q(k, Q_MARKET_PUT, &p, NULL);
 }
 
 static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
   if (e) return e;
@@ -573,12 +579,12 @@ static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
 static pl_err pg_seller_put(store *s, const st_seller *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->id);
-  p_text(&p, v->marketplace_id);
-  p_text(&p, v->name);
-  p_text(&p, v->email_sealed);
-  p_text(&p, v->alias);
-  p_int(&p, v->created_at);
+  pg__p_text(&p, v->id);
+  pg__p_text(&p, v->marketplace_id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->email_sealed);
+  pg__p_text(&p, v->alias);
+  pg__p_int(&p, v->created_at);
   return exec_q(k, Q_SELLER_PUT, &p, NULL);
 }
 
@@ -593,7 +599,7 @@ void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
 static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
   if (e) return e;
@@ -605,9 +611,9 @@ static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o)
 static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->seller_id);
-  p_text(&p, v->name);
-  p_text(&p, v->role);
+  pg__p_text(&p, v->seller_id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->role);
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
   if (!e) {
@@ -620,7 +626,7 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
 static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  pg__p_int(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
   if (e) return e;
@@ -632,19 +638,19 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
 static pl_err pg_buyer_put(store *s, const st_buyer *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->id);
-  p_text(&p, v->name);
-  p_text(&p, v->locale);
-  p_text(&p, v->email_sealed);
-  p_text(&p, v->email_hash);
-  p_bool(&p, v->opt_out);
+  pg__p_text(&p, v->id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->locale);
+  pg__p_text(&p, v->email_sealed);
+  pg__p_text(&p, v->email_hash);
+  pg__p_bool(&p, v->opt_out);
   return exec_q(k, Q_BUYER_PUT, &p, NULL);
 }
 
 static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
   if (e) return e;
@@ -657,9 +663,9 @@ static pl_err pg_alias_get(store *s, const char *mp, const char *buyer, const ch
                            pl_arena *a, char **out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, mp);
-  p_text(&p, buyer);
-  p_text(&p, seller);
+  pg__p_text(&p, mp);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, seller);
   PGresult *r;
   pl_err e = query_one(k, Q_ALIAS_GET, &p, &r);
   if (e) return e;
@@ -672,11 +678,11 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
                            const char *alias, pl_time at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, alias);
-  p_text(&p, mp);
-  p_text(&p, buyer);
-  p_text(&p, seller);
-  p_int(&p, at);
+  pg__p_text(&p, alias);
+  pg__p_text(&p, mp);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, seller);
+  pg__p_int(&p, at);
   long n = 0;
   pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
@@ -685,7 +691,7 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
 static pl_err pg_token_delete(store *s, const char *hash) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, hash);
+  pg__p_text(&p, hash);
   long n = 0;
   pl_err e = exec_q(k, Q_TOKEN_DEL, &p, &n);
   return !e && n == 0 ? PL_ENOTFOUND : e;
@@ -696,35 +702,35 @@ static pl_err pg_token_delete(store *s, const char *hash) {
 static pl_err pg_order_put(store *s, const st_order *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, o->id);
-  p_text(&p, o->marketplace_id);
-  p_text(&p, o->seller_id);
-  p_text(&p, o->buyer_id);
-  p_text(&p, st_order_status_name(o->status));
-  p_int(&p, o->purchased_at);
-  p_int(&p, o->shipped_at);
-  p_int(&p, o->delivered_at);
-  p_int(&p, o->updated_at);
-  p_bool(&p, o->negative_feedback);
+  pg__p_text(&p, o->id);
+  pg__p_text(&p, o->marketplace_id);
+  pg__p_text(&p, o->seller_id);
+  pg__p_text(&p, o->buyer_id);
+  pg__p_text(&p, st_order_status_name(o->status));
+  pg__p_int(&p, o->purchased_at);
+  pg__p_int(&p, o->shipped_at);
+  pg__p_int(&p, o->delivered_at);
+  pg__p_int(&p, o->updated_at);
+  pg__p_bool(&p, o->negative_feedback);
   long n = 0;
   pl_err e = exec_q(k, Q_ORDER_PUT, &p, &n);
   if (e) return e;
   if (n == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
   pg_params d = {.n = 0};
-  p_text(&d, o->id);
-  p_text(&d, o->seller_id);
+  pg__p_text(&d, o->id);
+  pg__p_text(&d, o->seller_id);
   if ((e = exec_q(k, Q_ORDER_ITEMS_DEL, &d, NULL))) return e;
   for (size_t i = 0; i < o->nitems; i++) {
     const st_item *it = &o->items[i];
     pg_params q = {.n = 0};
-    p_text(&q, o->id);
-    p_text(&q, o->seller_id);
-    p_int(&q, (int64_t)i);
-    p_text(&q, it->asin);
-    p_text(&q, it->title);
-    p_int(&q, it->quantity);
-    p_text(&q, it->price);
-    p_text(&q, it->currency);
+    pg__p_text(&q, o->id);
+    pg__p_text(&q, o->seller_id);
+    pg__p_int(&q, (int64_t)i);
+    pg__p_text(&q, it->asin);
+    pg__p_text(&q, it->title);
+    pg__p_int(&q, it->quantity);
+    pg__p_text(&q, it->price);
+    pg__p_text(&q, it->currency);
     if ((e = exec_q(k, Q_ORDER_ITEM_PUT, &q, NULL))) return e;
   }
   return PL_OK;
@@ -733,7 +739,7 @@ static pl_err pg_order_put(store *s, const st_order *o) {
 static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
   if (e) return e;
@@ -772,11 +778,11 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
                             const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_text(&p, buyer_id);
-  p_int(&p, cur_at);
-  p_text(&p, cur_id); /* NULL: from the newest */
-  p_int(&p, limit);
+  pg__p_text(&p, seller_id);
+  pg__p_text(&p, buyer_id);
+  pg__p_int(&p, cur_at);
+  pg__p_text(&p, cur_id); /* NULL: from the newest */
+  pg__p_int(&p, limit);
   PGresult *r = run(k, Q_ORDER_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -805,22 +811,22 @@ static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
 static pl_err pg_thread_insert(store *s, st_thread *t) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, t->seller_id);
-  p_text(&p, t->buyer_id);
-  p_text(&p, t->marketplace_id);
-  p_text(&p, t->order_id);
-  p_text(&p, t->asin);
-  p_text(&p, t->topic);
-  p_bool(&p, t->archived);
-  p_int(&p, t->waiting);
-  p_int(&p, t->needs_response);
-  p_int(&p, t->created_at);
-  p_int(&p, t->last_message_at);
-  p_int(&p, t->last_buyer_at);
-  p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_id);
-  p_int(&p, t->buyer_read_id);
-  p_int(&p, t->response_due_at);
+  pg__p_text(&p, t->seller_id);
+  pg__p_text(&p, t->buyer_id);
+  pg__p_text(&p, t->marketplace_id);
+  pg__p_text(&p, t->order_id);
+  pg__p_text(&p, t->asin);
+  pg__p_text(&p, t->topic);
+  pg__p_bool(&p, t->archived);
+  pg__p_int(&p, t->waiting);
+  pg__p_int(&p, t->needs_response);
+  pg__p_int(&p, t->created_at);
+  pg__p_int(&p, t->last_message_at);
+  pg__p_int(&p, t->last_buyer_at);
+  pg__p_int(&p, t->last_seller_at);
+  pg__p_int(&p, t->seller_read_id);
+  pg__p_int(&p, t->buyer_read_id);
+  pg__p_int(&p, t->response_due_at);
   PGresult *r;
   pl_err e = query_one(k, Q_THREAD_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the order or product already has a thread */
@@ -843,14 +849,14 @@ static pl_err thread_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_
 static pl_err pg_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  pg__p_int(&p, id);
   return thread_one(k, Q_THREAD_GET, &p, a, out);
 }
 
 static pl_err pg_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
+  pg__p_text(&p, order_id);
   return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
 }
 
@@ -858,30 +864,30 @@ static pl_err pg_thread_find_product(store *s, const char *seller, const char *b
                                      const char *asin, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller);
-  p_text(&p, buyer);
-  p_text(&p, asin);
+  pg__p_text(&p, seller);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, asin);
   return thread_one(k, Q_THREAD_FIND_PRODUCT, &p, a, out);
 }
 
 static pl_err pg_thread_update(store *s, const st_thread *t) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, t->id);
-  p_text(&p, t->seller_id);
-  p_text(&p, t->topic);
-  p_bool(&p, t->archived);
-  p_int(&p, t->waiting);
-  p_int(&p, t->needs_response);
-  p_int(&p, t->last_message_at);
-  p_int(&p, t->last_buyer_at);
-  p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_id);
-  p_int(&p, t->buyer_read_id);
-  p_int(&p, t->response_due_at);
-  p_int(&p, t->buyer_last_at);
-  p_int(&p, t->last_buyer_id);
-  p_int(&p, t->last_seller_id);
+  pg__p_int(&p, t->id);
+  pg__p_text(&p, t->seller_id);
+  pg__p_text(&p, t->topic);
+  pg__p_bool(&p, t->archived);
+  pg__p_int(&p, t->waiting);
+  pg__p_int(&p, t->needs_response);
+  pg__p_int(&p, t->last_message_at);
+  pg__p_int(&p, t->last_buyer_at);
+  pg__p_int(&p, t->last_seller_at);
+  pg__p_int(&p, t->seller_read_id);
+  pg__p_int(&p, t->buyer_read_id);
+  pg__p_int(&p, t->response_due_at);
+  pg__p_int(&p, t->buyer_last_at);
+  pg__p_int(&p, t->last_buyer_id);
+  pg__p_int(&p, t->last_seller_id);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
   return !e && n != 1 ? PL_ENOTFOUND : e;
@@ -903,19 +909,19 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
                              : Q_THREAD_LIST_ALL;
   int limit = qr->limit > 0 ? qr->limit : 25;
   pg_params p = {.n = 0};
-  p_text(&p, qr->seller_id ? qr->seller_id : qr->buyer_id);
-  p_int(&p, (int64_t)qr->filter);
-  p_text(&p, qr->order_id);
-  p_text(&p, qr->asin);
-  p_text(&p, qr->buyer_alias);
-  p_text(&p, fts_text(qr->fts));
-  p_int(&p, qr->cursor_at);
-  p_int(&p, qr->cursor_id);
-  p_int(&p, qr->buyer_id ? 1 : 0);
-  p_int(&p, limit);
-  p_int(&p, qr->assignee_id);
-  p_text(&p, qr->tag);
-  p_int(&p, qr->fts_masked ? 1 : 0);
+  pg__p_text(&p, qr->seller_id ? qr->seller_id : qr->buyer_id);
+  pg__p_int(&p, (int64_t)qr->filter);
+  pg__p_text(&p, qr->order_id);
+  pg__p_text(&p, qr->asin);
+  pg__p_text(&p, qr->buyer_alias);
+  pg__p_text(&p, fts_text(qr->fts));
+  pg__p_int(&p, qr->cursor_at);
+  pg__p_int(&p, qr->cursor_id);
+  pg__p_int(&p, qr->buyer_id ? 1 : 0);
+  pg__p_int(&p, limit);
+  pg__p_int(&p, qr->assignee_id);
+  pg__p_text(&p, qr->tag);
+  pg__p_int(&p, qr->fts_masked ? 1 : 0);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -935,7 +941,7 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
 static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
+  pg__p_text(&p, seller_id);
   PGresult *r;
   pl_err e = query_one(k, Q_THREAD_COUNT_RN, &p, &r);
   if (e) return e;
@@ -953,21 +959,21 @@ static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
 static pl_err pg_message_insert(store *s, st_message *m) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, m->thread_id);
-  p_text(&p, m->seller_id);
-  p_text(&p, m->ext_id);
-  p_text(&p, st_direction_name(m->direction));
-  p_text(&p, st_msg_kind_name(m->kind));
-  if (m->agent_id) p_int(&p, m->agent_id);
-  else p_text(&p, NULL);
-  p_text(&p, m->text);
-  p_int(&p, m->at);
-  p_text(&p, m->policy_action);
-  p_text(&p, m->policy_engine);
-  p_text(&p, m->policy_json);
-  p_text(&p, m->action);
-  p_bool(&p, m->critical);
-  p_bool(&p, m->proactive);
+  pg__p_int(&p, m->thread_id);
+  pg__p_text(&p, m->seller_id);
+  pg__p_text(&p, m->ext_id);
+  pg__p_text(&p, st_direction_name(m->direction));
+  pg__p_text(&p, st_msg_kind_name(m->kind));
+  if (m->agent_id) pg__p_int(&p, m->agent_id);
+  else pg__p_text(&p, NULL);
+  pg__p_text(&p, m->text);
+  pg__p_int(&p, m->at);
+  pg__p_text(&p, m->policy_action);
+  pg__p_text(&p, m->policy_engine);
+  pg__p_text(&p, m->policy_json);
+  pg__p_text(&p, m->action);
+  pg__p_bool(&p, m->critical);
+  pg__p_bool(&p, m->proactive);
   PGresult *r;
   pl_err e = query_one(k, Q_MSG_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the ext_id was imported already */
@@ -982,9 +988,9 @@ static pl_err pg_message_insert(store *s, st_message *m) {
 static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const char *text) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
-  p_int(&p, thread_id);
-  p_text(&p, text);
+  pg__p_int(&p, id);
+  pg__p_int(&p, thread_id);
+  pg__p_text(&p, text);
   long n = 0;
   return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
 }
@@ -1013,7 +1019,7 @@ static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_me
 static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, max);
+  pg__p_int(&p, max);
   return msg_rows(k, Q_MSG_SELLER_PENDING, &p, a, out, n);
 }
 
@@ -1029,7 +1035,7 @@ static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_mes
 static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  pg__p_int(&p, id);
   /* A writer changes a message only through its thread (flag, then recompute): lock the
    * thread first, so that the message state read next is the latest committed one. */
   if (k->write) {
@@ -1044,7 +1050,7 @@ static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out)
 static pl_err pg_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, ext);
+  pg__p_text(&p, ext);
   return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
 }
 
@@ -1052,7 +1058,7 @@ static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_messa
                               size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
+  pg__p_int(&p, thread_id);
   return msg_rows(k, Q_MSG_LIST, &p, a, out, n);
 }
 
@@ -1060,11 +1066,11 @@ static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *bef
                               int limit, pl_arena *a, st_message **out, size_t *n, bool *more) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
-  p_bool(&p, buyer_view);
-  p_int(&p, before ? before->id : 0);
-  p_int(&p, before ? before->at : 0);
-  p_int(&p, limit + 1); /* one more tells whether older ones exist */
+  pg__p_int(&p, thread_id);
+  pg__p_bool(&p, buyer_view);
+  pg__p_int(&p, before ? before->id : 0);
+  pg__p_int(&p, before ? before->at : 0);
+  pg__p_int(&p, limit + 1); /* one more tells whether older ones exist */
   PGresult *r = run(k, Q_MSG_PAGE, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1092,37 +1098,36 @@ static pl_err msg_rows_text(store *s, const char *text, int n, const char *const
 
 static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
                              pl_time *last_buyer_at) {
-  char tid[24], at[24], id[24];
-  snprintf(tid, sizeof tid, "%lld", (long long)thread_id);
-  const char *v[3] = {tid, at, id};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
   pl_err e;
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
-  PGresult *r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_BUYER, 1, v, &e);
-  *last_buyer_at = !e && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  PGresult *r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_BUYER, p.n, p.v, &e);
+  *last_buyer_at = !e && PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);
   if (e) return e;
-  r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_REPLY, 1, v, &e);
+  r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_REPLY, p.n, p.v, &e);
   bool found = !e && PQntuples(r);
   if (found) {
-    snprintf(at, sizeof at, "%s", PQgetvalue(r, 0, 0));
-    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 1));
+    pg__p_int(&p, pg__num(r, 0, 0));
+    pg__p_int(&p, pg__num(r, 0, 1));
   }
   PQclear(r);
   if (e) return e;
   if (!found) return pg_message_list(s, thread_id, a, out, n);
-  return msg_rows_text(s, ST_SQL_THREAD_TAIL, 3, v, a, out, n);
+  return msg_rows_text(s, ST_SQL_THREAD_TAIL, p.n, p.v, a, out, n);
 }
 
 static pl_err pg_event_insert(store *s, st_event *ev) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, ev->message_id);
-  p_int(&p, ev->thread_id);
-  p_text(&p, ev->seller_id);
-  p_text(&p, ev->type);
-  p_text(&p, ev->value);
-  p_text(&p, ev->actor);
-  p_int(&p, ev->at);
+  pg__p_int(&p, ev->message_id);
+  pg__p_int(&p, ev->thread_id);
+  pg__p_text(&p, ev->seller_id);
+  pg__p_text(&p, ev->type);
+  pg__p_text(&p, ev->value);
+  pg__p_text(&p, ev->actor);
+  pg__p_int(&p, ev->at);
   PGresult *r;
   pl_err e = query_one(k, Q_EVENT_INSERT, &p, &r);
   if (e) return e;
@@ -1130,16 +1135,16 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   PQclear(r);
   if (!strcmp(ev->type, "status")) {
     pg_params q = {.n = 0};
-    p_int(&q, ev->message_id);
-    p_text(&q, ev->seller_id);
-    p_text(&q, ev->value);
-    p_int(&q, ev->at);
+    pg__p_int(&q, ev->message_id);
+    pg__p_text(&q, ev->seller_id);
+    pg__p_text(&q, ev->value);
+    pg__p_int(&q, ev->at);
     return exec_q(k, Q_STATE_STATUS, &q, NULL);
   }
   if (!strcmp(ev->type, "flag")) {
     pg_params q = {.n = 0};
-    p_int(&q, ev->message_id);
-    p_bool(&q, !strcmp(ev->value, "true"));
+    pg__p_int(&q, ev->message_id);
+    pg__p_bool(&q, !strcmp(ev->value, "true"));
     return exec_q(k, Q_STATE_FLAG, &q, NULL);
   }
   return PL_OK;
@@ -1148,7 +1153,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
 static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
+  pg__p_int(&p, thread_id);
   PGresult *r = run(k, Q_EVENT_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1173,10 +1178,10 @@ static pl_err pg_review_request_put(store *s, const char *order_id, const char *
                                     int64_t message_id, pl_time at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
-  p_text(&p, seller_id);
-  p_int(&p, message_id);
-  p_int(&p, at);
+  pg__p_text(&p, order_id);
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, message_id);
+  pg__p_int(&p, at);
   long n = 0;
   pl_err e = exec_q(k, Q_RR_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* once per order, whichever node asks first */
@@ -1185,7 +1190,7 @@ static pl_err pg_review_request_put(store *s, const char *order_id, const char *
 static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
+  pg__p_text(&p, order_id);
   PGresult *r;
   pl_err e = query_one(k, Q_RR_GET, &p, &r);
   if (e) return e;
@@ -1197,13 +1202,13 @@ static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at)
 static pl_err pg_violation_add(store *s, st_violation *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->seller_id);
-  p_int(&p, v->at);
-  if (v->message_id) p_int(&p, v->message_id);
-  else p_text(&p, NULL);
-  p_text(&p, v->category);
-  p_text(&p, v->severity);
-  p_text(&p, v->rule);
+  pg__p_text(&p, v->seller_id);
+  pg__p_int(&p, v->at);
+  if (v->message_id) pg__p_int(&p, v->message_id);
+  else pg__p_text(&p, NULL);
+  pg__p_text(&p, v->category);
+  pg__p_text(&p, v->severity);
+  pg__p_text(&p, v->rule);
   PGresult *r;
   pl_err e = query_one(k, Q_VIOL_ADD, &p, &r);
   if (e) return e;
@@ -1216,9 +1221,9 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
                                 pl_arena *a, st_violation **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_int(&p, since);
-  p_int(&p, limit);
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, since);
+  pg__p_int(&p, limit);
   PGresult *r = run(k, Q_VIOL_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1244,7 +1249,7 @@ static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforceme
 static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
+  pg__p_text(&p, seller_id);
   PGresult *r;
   pl_err e = query_one(k, Q_ENF_GET, &p, &r);
   if (e) return e;
@@ -1256,16 +1261,16 @@ static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, s
 static pl_err pg_enforcement_put(store *s, const st_enforcement *en) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, en->seller_id);
-  p_int(&p, en->warnings);
-  p_int(&p, en->restricted_until);
-  p_text(&p, en->restriction_reason);
-  p_int(&p, en->quota_per_day);
-  p_int(&p, en->quota_until);
-  p_text(&p, en->quota_reason);
-  p_bool(&p, en->suspension_flag);
-  p_text(&p, en->suspension_reason);
-  p_int(&p, en->updated_at);
+  pg__p_text(&p, en->seller_id);
+  pg__p_int(&p, en->warnings);
+  pg__p_int(&p, en->restricted_until);
+  pg__p_text(&p, en->restriction_reason);
+  pg__p_int(&p, en->quota_per_day);
+  pg__p_int(&p, en->quota_until);
+  pg__p_text(&p, en->quota_reason);
+  pg__p_bool(&p, en->suspension_flag);
+  pg__p_text(&p, en->suspension_reason);
+  pg__p_int(&p, en->updated_at);
   return exec_q(k, Q_ENF_PUT, &p, NULL);
 }
 
@@ -1273,9 +1278,9 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
                                       bool proactive_only, int64_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_int(&p, since);
-  p_int(&p, proactive_only ? 1 : 0);
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, since);
+  pg__p_int(&p, proactive_only ? 1 : 0);
   PGresult *r;
   pl_err e = query_one(k, Q_MSG_COUNT, &p, &r);
   if (e) return e;
@@ -1288,8 +1293,8 @@ static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_a
                            st_message **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, marketplace_id);
-  p_int(&p, limit);
+  pg__p_text(&p, marketplace_id);
+  pg__p_int(&p, limit);
   return msg_rows(k, Q_HELD_LIST, &p, a, out, n);
 }
 

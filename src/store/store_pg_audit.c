@@ -53,16 +53,23 @@ pl_err pg__audit_append(store *s, st_audit *e) {
     fprintf(stderr, "parley: postgres: audit chain \"%s\" has a head without a hash\n", chain);
     return PL_ESTORE;
   }
-  char hash[65], at[24], sq[24];
+  char hash[65];
   store__audit_hash(e, prev, hash);
-  snprintf(at, sizeof at, "%lld", (long long)e->at);
-  snprintf(sq, sizeof sq, "%lld", (long long)seq);
-  const char *v[10] = {e->seller_id, at, e->actor, e->action, e->subject,
-                       e->detail_json ? e->detail_json : "{}", prev, hash, chain, sq};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, e->seller_id);
+  pg__p_int(&p, e->at);
+  pg__p_text(&p, e->actor);
+  pg__p_text(&p, e->action);
+  pg__p_text(&p, e->subject);
+  pg__p_text(&p, e->detail_json ? e->detail_json : "{}");
+  pg__p_text(&p, prev);
+  pg__p_text(&p, hash);
+  pg__p_text(&p, chain);
+  pg__p_int(&p, seq);
   if ((x = pg__exec(s, "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
                    " prev_hash, hash, chain, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)"
                    " UPDATE audit_heads h SET seq = $10, hash = $8 FROM ins WHERE h.chain = $9 RETURNING ins.id",
-                10, v, &r)))
+                p.n, p.v, &r)))
     return x;
   if (PQntuples(r) != 1) {
     PQclear(r);
@@ -81,17 +88,19 @@ pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out
 
 pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
                        st_audit **out, size_t *n) {
-  char aft[24], lim[24];
-  snprintf(aft, sizeof aft, "%lld", (long long)after);
-  snprintf(lim, sizeof lim, "%zu", limit);
   if (!chain) {
-    const char *v[2] = {aft, lim};
+    pg_params p = {.n = 0};
+    pg__p_int(&p, after);
+    pg__p_int(&p, limit);
     return read_entries(s, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
-                        2, v, a, out, n);
+                        p.n, p.v, a, out, n);
   }
-  const char *v[3] = {chain, aft, lim};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, chain);
+  pg__p_int(&p, after);
+  pg__p_int(&p, limit);
   return read_entries(s, ST_SQL_AUDIT_CHAIN,
-                      3, v, a, out, n);
+                      p.n, p.v, a, out, n);
 }
 
 pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
@@ -110,13 +119,16 @@ pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
 }
 
 pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
-  char at[24], nc[24];
-  snprintf(at, sizeof at, "%lld", (long long)c->at);
-  snprintf(nc, sizeof nc, "%lld", (long long)c->nchains);
-  const char *v[6] = {at, nc, c->root, c->heads_json, c->public_key, c->signature};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, c->at);
+  pg__p_int(&p, c->nchains);
+  pg__p_text(&p, c->root);
+  pg__p_text(&p, c->heads_json);
+  pg__p_text(&p, c->public_key);
+  pg__p_text(&p, c->signature);
   PGresult *r = NULL;
   pl_err e = pg__exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
+                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", p.n, p.v, &r);
   if (e) return e;
   c->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);

@@ -14,6 +14,21 @@ PGresult *store__pg_exec(store *s, const char *sql, int n, const char *const *va
 /* Runs sql like store__pg_exec; with out NULL the rows do not matter, else the caller
  * clears *out (set only on PL_OK). */
 pl_err pg__exec(store *s, const char *sql, int n, const char *const *v, PGresult **out);
+/* The parameters of one statement, as the text PostgreSQL receives: the one way the
+ * backend builds them. Numbers are written into buf, so the struct keeps them until the
+ * statement has run. More than PG_MAX_PARAMS is a mistake of the code: it aborts. */
+enum { PG_MAX_PARAMS = 16 };
+typedef struct {
+  const char *v[PG_MAX_PARAMS];
+  char buf[PG_MAX_PARAMS][32]; /* "%.17g" of a double needs 24 */
+  int n;
+} pg_params;
+void pg__p_text(pg_params *p, const char *v); /* NULL: SQL NULL */
+void pg__p_int(pg_params *p, int64_t v);
+void pg__p_bool(pg_params *p, bool v);
+void pg__p_double(pg_params *p, double v); /* 17 digits: the same double back */
+/* pg__exec with p's parameters (NULL: none). */
+pl_err pg__run(store *s, const char *sql, const pg_params *p, PGresult **out);
 /* A copy of text (the caller frees it) with SQLite's ?N placeholders written as $N, outside
  * quoted literals and names: how a statement of store_sql.h is prepared on PostgreSQL. */
 char *pg__dollars(const char *text);

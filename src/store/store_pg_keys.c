@@ -31,11 +31,12 @@ pl_err pg__sealed_page(store *s, st_sealed_kind kind, const char *skip, const ch
                        pl_arena *a, st_sealed_row **out, size_t *n) {
   int k = kind_index(kind);
   if (k < 0 || limit < 1) return PL_EINVAL;
-  char lim[16];
-  snprintf(lim, sizeof lim, "%d", limit);
-  const char *v[] = {skip, after, lim};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, skip);
+  pg__p_text(&p, after);
+  pg__p_int(&p, limit);
   pl_err e;
-  PGresult *r = store__pg_exec(s, page_sql[k], 3, v, &e);
+  PGresult *r = store__pg_exec(s, page_sql[k], p.n, p.v, &e);
   if (e) {
     PQclear(r);
     return e;

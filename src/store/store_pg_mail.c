@@ -20,15 +20,16 @@ static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresu
 }
 
 pl_err pg__outbox_add(store *s, st_outbox *o) {
-  char msg[24], next[24], at[24];
-  snprintf(msg, sizeof msg, "%lld", (long long)o->message_id);
-  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
-  snprintf(at, sizeof at, "%lld", (long long)o->created_at);
-  const char *v[] = {o->seller_id, msg, st_outbox_kind_name(o->kind), next, at};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, o->seller_id);
+  pg__p_int(&p, o->message_id);
+  pg__p_text(&p, st_outbox_kind_name(o->kind));
+  pg__p_int(&p, o->next_at);
+  pg__p_int(&p, o->created_at);
   PGresult *r;
   pl_err e = one(s, "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at)"
                     " VALUES ($1, $2, $3, 'pending', 0, $4, $5) RETURNING id",
-                 5, v, &r);
+                 p.n, p.v, &r);
   if (e) return e == PL_ENOTFOUND ? PL_ESTORE : e;
   o->id = pg__num(r, 0, 0);
   PQclear(r);
@@ -40,17 +41,16 @@ pl_err pg__outbox_add(store *s, st_outbox *o) {
  * due time keeps it away from the others once this transaction commits. */
 pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                         st_outbox **out, size_t *n) {
-  char nw[24], until[24], lim[16];
-  snprintf(nw, sizeof nw, "%lld", (long long)now);
-  snprintf(until, sizeof until, "%lld", (long long)claim_until);
-  snprintf(lim, sizeof lim, "%d", limit);
-  const char *v[] = {nw, until, lim};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, now);
+  pg__p_int(&p, claim_until);
+  pg__p_int(&p, limit);
   pl_err e;
   PGresult *r = store__pg_exec(s,
                                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox"
                                " WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id"
                                " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " ST_OUTBOX_COLS,
-                               3, v, &e);
+                               p.n, p.v, &e);
   if (e) {
     PQclear(r);
     return e;
@@ -68,16 +68,17 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
 }
 
 pl_err pg__outbox_update(store *s, const st_outbox *o) {
-  char id[24], att[24], next[24], sent[24];
-  snprintf(id, sizeof id, "%lld", (long long)o->id);
-  snprintf(att, sizeof att, "%lld", (long long)o->attempts);
-  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
-  snprintf(sent, sizeof sent, "%lld", (long long)o->sent_at);
-  const char *v[] = {id, st_outbox_state_name(o->state), att, next, sent, o->last_error};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, o->id);
+  pg__p_text(&p, st_outbox_state_name(o->state));
+  pg__p_int(&p, o->attempts);
+  pg__p_int(&p, o->next_at);
+  pg__p_int(&p, o->sent_at);
+  pg__p_text(&p, o->last_error);
   pl_err e;
   PGresult *r = store__pg_exec(s,
                                ST_SQL_OUTBOX_UPDATE,
-                               6, v, &e);
+                               p.n, p.v, &e);
   PQclear(r);
   return e;
 }
@@ -158,15 +159,17 @@ static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_addre
 }
 
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {
-  char ag[24], at[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)v->agent_id);
-  snprintf(at, sizeof at, "%lld", (long long)v->created_at);
-  const char *p[] = {v->seller_id, ag, v->email_sealed, v->email_hash, at};
+  pg_params p_p = {.n = 0};
+  pg__p_text(&p_p, v->seller_id);
+  pg__p_int(&p_p, v->agent_id);
+  pg__p_text(&p_p, v->email_sealed);
+  pg__p_text(&p_p, v->email_hash);
+  pg__p_int(&p_p, v->created_at);
   PGresult *r;
   /* The agent must be the seller's: the insert takes nothing when it is not. */
   pl_err e = one(s, "INSERT INTO agent_addresses(seller_id, agent_id, email_sealed, email_hash, created_at)"
                     " SELECT $1, id, $3, $4, $5 FROM agents WHERE id = $2 AND seller_id = $1 RETURNING id",
-                 5, p, &r);
+                 p_p.n, p_p.v, &r);
   if (e) return e;
   v->id = pg__num(r, 0, 0);
   PQclear(r);
@@ -175,14 +178,14 @@ pl_err pg__agent_address_add(store *s, st_agent_address *v) {
 
 pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
                               st_agent_address **out, size_t *n) {
-  char ag[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
-  const char *p[] = {seller_id, ag};
+  pg_params p_p = {.n = 0};
+  pg__p_text(&p_p, seller_id);
+  pg__p_int(&p_p, agent_id);
   pl_err e;
   PGresult *r = store__pg_exec(s,
                                "SELECT " ST_ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
                                " AND ($2::bigint = 0 OR agent_id = $2::bigint) ORDER BY id",
-                               2, p, &e);
+                               p_p.n, p_p.v, &e);
   if (e) {
     PQclear(r);
     return e;
@@ -197,13 +200,13 @@ pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
 }
 
 pl_err pg__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id) {
-  char ag[24], idv[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
-  snprintf(idv, sizeof idv, "%lld", (long long)id);
-  const char *p[] = {idv, seller_id, ag};
+  pg_params p_p = {.n = 0};
+  pg__p_int(&p_p, id);
+  pg__p_text(&p_p, seller_id);
+  pg__p_int(&p_p, agent_id);
   PGresult *r;
   pl_err e = one(s, "DELETE FROM agent_addresses WHERE id = $1 AND seller_id = $2 AND agent_id = $3"
-                    " RETURNING id", 3, p, &r);
+                    " RETURNING id", p_p.n, p_p.v, &r);
   if (!e) PQclear(r);
   return e;
 }

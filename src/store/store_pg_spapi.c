@@ -29,12 +29,15 @@ static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresu
 }
 
 pl_err pg__spapi_client_put(store *s, const st_spapi_client *c) {
-  char agent[24], at[24];
-  snprintf(agent, sizeof agent, "%lld", (long long)c->agent_id);
-  snprintf(at, sizeof at, "%lld", (long long)c->created_at);
-  const char *v[] = {c->client_id, c->seller_id, agent, c->secret_hash, c->refresh_hash, at};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, c->client_id);
+  pg__p_text(&p, c->seller_id);
+  pg__p_int(&p, c->agent_id);
+  pg__p_text(&p, c->secret_hash);
+  pg__p_text(&p, c->refresh_hash);
+  pg__p_int(&p, c->created_at);
   return run(s, ST_SQL_SPAPI_CLIENT_PUT,
-             6, v);
+             p.n, p.v);
 }
 
 pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
@@ -51,13 +54,17 @@ pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_
 }
 
 pl_err pg__spapi_upload_put(store *s, const st_spapi_upload *u) {
-  char c[24], x[24];
-  snprintf(c, sizeof c, "%lld", (long long)u->created_at);
-  snprintf(x, sizeof x, "%lld", (long long)u->expires_at);
-  const char *v[] = {u->id, u->seller_id, u->resource, u->content_md5, u->content_type,
-                     u->attachment_id, c, x};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, u->id);
+  pg__p_text(&p, u->seller_id);
+  pg__p_text(&p, u->resource);
+  pg__p_text(&p, u->content_md5);
+  pg__p_text(&p, u->content_type);
+  pg__p_text(&p, u->attachment_id);
+  pg__p_int(&p, u->created_at);
+  pg__p_int(&p, u->expires_at);
   return run(s, ST_SQL_SPAPI_UPLOAD_PUT,
-             8, v);
+             p.n, p.v);
 }
 
 pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out) {
