@@ -604,7 +604,7 @@ static pl_err bump_generation(svc *s, pl_detail *d) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->counter_bump(s->st, POLICY_GENERATION, &gen);
+  e = s->st->ops->counter(s->st, POLICY_GENERATION, true, &gen);
   if ((e = svc__end(s, e, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
   s->policy_generation = gen;
@@ -629,7 +629,7 @@ pl_err svc_cluster_tick(svc *s) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, false, &d);
   if (e) return e;
-  e = s->st->ops->counter_get(s->st, POLICY_GENERATION, &gen);
+  e = s->st->ops->counter(s->st, POLICY_GENERATION, false, &gen);
   if ((e = svc__end(s, e, &d))) return e;
   svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);

@@ -353,7 +353,7 @@ static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_a
     } else if (c->kind == ST_PRINCIPAL_OPERATOR) *ok = !c->marketplace_id || !strcmp(t.marketplace_id, c->marketplace_id);
     else if (c->kind == ST_PRINCIPAL_BUYER && !strcmp(t.buyer_id, c->buyer_id)) {
       /* A buyer gets only what was delivered to them. */
-      if ((e = s->st->ops->message_get(s->st, uses[i].message_id, a, &m))) break;
+      if ((e = s->st->ops->message_get(s->st, uses[i].message_id, NULL, a, &m))) break;
       *ok = svc_message_visible(c, &m);
     }
   }

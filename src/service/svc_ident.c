@@ -34,7 +34,7 @@ void svc__follow_revocations(svc *s) {
   pl_detail d = {0};
   int64_t gen = 0;
   if (svc__begin(s, false, &d)) return;
-  pl_err e = s->st->ops->counter_get(s->st, REVOCATIONS, &gen);
+  pl_err e = s->st->ops->counter(s->st, REVOCATIONS, false, &gen);
   if (svc__end(s, e, &d)) return;
   pthread_mutex_lock(&s->ev_mu);
   bool changed = s->revocation_generation_known && gen != s->revocation_generation;
@@ -131,7 +131,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   st_token t = {0};
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
+  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
   st_agent ag = {0};
   if (!e && t.kind == ST_PRINCIPAL_AGENT) {
     char *end;
@@ -187,7 +187,7 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
   st_agent ag = {0};
   pl_err e = svc__begin(s, false, d);
   if (!e) {
-    e = s->st->ops->token_get_id(s->st, c->token_id, a, &t);
+    e = s->st->ops->token_get(s->st, NULL, c->token_id, a, &t);
     if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
@@ -232,7 +232,7 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   pl_arena *a = pl_arena_new();
   st_token t;
   long n = 0;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
+  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
   if (!e) e = s->st->ops->token_revoke(s->st, t.id, svc_now(s), &n);
   /* the other nodes' open streams of this session check again too (sign-out) */
@@ -270,7 +270,7 @@ pl_err svc_token_list(svc *s, const svc_caller *c, bool all, pl_arena *a, st_tok
 
 static pl_err bump_revocations(svc *s) {
   int64_t gen;
-  return s->st->ops->counter_bump(s->st, REVOCATIONS, &gen);
+  return s->st->ops->counter(s->st, REVOCATIONS, true, &gen);
 }
 
 pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoked, pl_detail *d) {
@@ -280,7 +280,7 @@ pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoke
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_token t;
-  e = s->st->ops->token_get_id(s->st, id, a, &t);
+  e = s->st->ops->token_get(s->st, NULL, id, a, &t);
   /* An owner's view holds only the seller's agents' tokens: any other is not there. */
   if (!e && seller && (t.kind != ST_PRINCIPAL_AGENT || !t.seller_id || strcmp(t.seller_id, seller)))
     e = PL_ENOTFOUND;

@@ -116,7 +116,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
 
   if ((e = svc__begin(s, true, d))) return e;
   st_message dup;
-  e = s->st->ops->message_get_ext(s->st, id, a, &dup);
+  e = s->st->ops->message_get(s->st, 0, id, a, &dup);
   if (!e) e = pl_fail(d, PL_EEXIST, "message %s was already imported", id);
   else if (e == PL_ENOTFOUND) e = PL_OK;
   st_thread t;
@@ -194,7 +194,7 @@ static pl_err import_flag(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
   st_message m;
   if ((e = svc__begin(s, false, d))) return e;
-  e = s->st->ops->message_get_ext(s->st, mid, a, &m);
+  e = s->st->ops->message_get(s->st, 0, mid, a, &m);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no imported message %s", mid);
   if (e) return pl_fail(d, e, "the store is unavailable");

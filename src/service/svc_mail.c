@@ -162,7 +162,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
   st_message m;
   st_thread t;
   bool changed = false;
-  e = s->st->ops->message_get(s->st, message_id, a, &m);
+  e = s->st->ops->message_get(s->st, message_id, NULL, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
@@ -322,7 +322,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   size_t n = 0;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->message_get(s->st, o->message_id, a, &m);
+  e = s->st->ops->message_get(s->st, o->message_id, NULL, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e) e = s->st->ops->seller_get(s->st, t.seller_id, a, &sl);
   if (!e) e = s->st->ops->buyer_get(s->st, t.buyer_id, a, &by);
@@ -566,7 +566,7 @@ static int64_t answered_thread(svc *s, const resolved *r, const svc_mail_in *in,
   for (size_t i = 0; i < n; i++) {
     st_message m;
     st_thread t;
-    if (!s->st->ops->message_get(s->st, ids[i], a, &m) && m.direction == received &&
+    if (!s->st->ops->message_get(s->st, ids[i], NULL, a, &m) && m.direction == received &&
         !s->st->ops->thread_get(s->st, m.thread_id, a, &t) && !strcmp(t.seller_id, r->seller_id) &&
         !strcmp(t.buyer_id, r->buyer_id))
       return t.id;
@@ -779,7 +779,7 @@ static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, p
   *real = NULL;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->message_get(s->st, mid, a, &m);
+  e = s->st->ops->message_get(s->st, mid, NULL, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e && m.direction == ST_DIR_BUYER) {
     st_seller sl;

@@ -656,7 +656,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
   st_thread t;
-  e = s->st->ops->message_get(s->st, message_id, a, m);
+  e = s->st->ops->message_get(s->st, message_id, NULL, a, m);
   if (!e) e = s->st->ops->thread_get(s->st, m->thread_id, a, &t);
   if (!e) e = svc__attachments_fill(s, m, 1, a);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))

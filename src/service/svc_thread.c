@@ -587,7 +587,7 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
     st_message bm;
     bool more = false;
     if (before) {
-      pl_err g = s->st->ops->message_get(s->st, before, a, &bm);
+      pl_err g = s->st->ops->message_get(s->st, before, NULL, a, &bm);
       if (g == PL_ENOTFOUND || (!g && (bm.thread_id != id || !svc_message_visible(c, &bm))))
         e = pl_fail(d, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
       else e = g;
@@ -734,7 +734,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot flag messages");
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->message_get(s->st, message_id, a, m);
+  e = s->st->ops->message_get(s->st, message_id, NULL, a, m);
   st_thread t;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e) e = load_thread(s, c, m->thread_id, a, &t, d);

@@ -468,7 +468,8 @@ typedef struct store_ops {
 
   /* Inserts a token (t->id is set). */
   pl_err (*token_put)(store *s, const char *hash, st_token *t, pl_time at);
-  pl_err (*token_get)(store *s, const char *hash, pl_arena *a, st_token *out);
+  /* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */
+  pl_err (*token_get)(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
   pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
 
   pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
@@ -490,8 +491,8 @@ typedef struct store_ops {
   pl_err (*thread_count_response_needed)(store *s, const char *seller_id, int64_t *n);
 
   pl_err (*message_insert)(store *s, st_message *m); /* sets m->id; indexes the text */
-  pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
-  pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
+  /* A message by id, or (id 0) by the id an import gave it; PL_ENOTFOUND when none. */
+  pl_err (*message_get)(store *s, int64_t id, const char *ext_id, pl_arena *a, st_message *out);
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
   /* One page of a thread's messages, in the thread's order (time, then id): the newest
    * `limit` before message `before` (NULL: from the newest), returned oldest first.
@@ -601,10 +602,9 @@ typedef struct store_ops {
   /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
   pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
                         size_t *n);
-  /* A counter shared by every node on the store (0 when never set): bump adds one and
-   * returns the new value. The policy's reload generation uses it. */
-  pl_err (*counter_get)(store *s, const char *name, int64_t *out);
-  pl_err (*counter_bump)(store *s, const char *name, int64_t *out);
+  /* A counter shared by every node on the store (0 when never set), into *out; with bump,
+   * one is added first and *out is the new value. The policy's reload generation uses it. */
+  pl_err (*counter)(store *s, const char *name, bool bump, int64_t *out);
   /* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
    * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
   pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
@@ -750,8 +750,6 @@ typedef struct store_ops {
                             pl_arena *a, st_message **out, size_t *n);
 
   /* ---- identities (docs/api.md, "Tokens") ---- */
-  /* A token by id; PL_ENOTFOUND when none. */
-  pl_err (*token_get_id)(store *s, int64_t id, pl_arena *a, st_token *out);
   /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
    * seller's agents; revoked and expired ones only when all is set. */
   pl_err (*token_list)(store *s, const char *seller_id, bool all, pl_time now, int limit,

@@ -1032,9 +1032,13 @@ static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_mes
   return PL_OK;
 }
 
-static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+static pl_err pg_message_get(store *s, int64_t id, const char *ext, pl_arena *a, st_message *out) {
   CONN(s);
   pg_params p = {.n = 0};
+  if (!id) {
+    pg__p_text(&p, ext);
+    return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
+  }
   pg__p_int(&p, id);
   /* A writer changes a message only through its thread (flag, then recompute): lock the
    * thread first, so that the message state read next is the latest committed one. */
@@ -1045,13 +1049,6 @@ static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out)
     PQclear(r);
   }
   return msg_one(k, Q_MSG_GET, &p, a, out);
-}
-
-static pl_err pg_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, ext);
-  return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
 }
 
 static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_message **out,
@@ -1332,7 +1329,6 @@ static const store_ops pg_ops = {
   .thread_count_response_needed = pg_thread_count_rn,
   .message_insert = pg_message_insert,
   .message_get = pg_message_get,
-  .message_get_ext = pg_message_get_ext,
   .message_list = pg_message_list,
   .message_page = pg_message_page,
   .message_seller_text_pending = pg_seller_text_pending,
@@ -1368,8 +1364,7 @@ static const store_ops pg_ops = {
   .thread_tail = pg_thread_tail,
   .seller_list = pg__seller_list,
   .thread_due_list = pg__thread_due_list,
-  .counter_get = pg__counter_get,
-  .counter_bump = pg__counter_bump,
+  .counter = pg__counter,
   .audit_append = pg__audit_append,
   .audit_list = pg__audit_list,
   .audit_chain = pg__audit_chain,
@@ -1420,7 +1415,6 @@ static const store_ops pg_ops = {
   .thread_lock_get = pg__thread_lock_get,
   .thread_lock_release = pg__thread_lock_release,
   .team_reply_list = pg__team_reply_list,
-  .token_get_id = pg__token_get_id,
   .token_list = pg__token_list,
   .token_revoke = pg__token_revoke,
   .token_revoke_subject = pg__token_revoke_subject,

@@ -56,11 +56,8 @@ static pl_err get_one(store *s, const char *sql, const char *key, pl_arena *a, s
   return e;
 }
 
-pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  return get_one(s, ST_SQL_TOKEN_GET, hash, a, o);
-}
-
-pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
+pl_err pg__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *o) {
+  if (hash) return get_one(s, ST_SQL_TOKEN_GET, hash, a, o);
   pg_params b = {.n = 0};
   pg__p_int(&b, id);
   return get_one(s, ST_SQL_TOKEN_GET_ID, b.v[0], a, o);

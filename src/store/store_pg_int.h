@@ -84,8 +84,7 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
  * opt_out), in that column order. */
 void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o);
 void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o);
-pl_err pg__counter_get(store *s, const char *name, int64_t *out);
-pl_err pg__counter_bump(store *s, const char *name, int64_t *out);
+pl_err pg__counter(store *s, const char *name, bool bump, int64_t *out);
 pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n);
 
@@ -156,8 +155,7 @@ pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
 
 /* Identities: tokens and agent deactivation (store_pg_ident.c), for the vtable. */
 pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at);
-pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *out);
-pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *out);
+pl_err pg__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
 pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
                       st_token **out, size_t *n);
 pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n);

@@ -464,25 +464,17 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   return PL_OK;
 }
 
-pl_err pg__counter_get(store *s, const char *name, int64_t *out) {
+pl_err pg__counter(store *s, const char *name, bool bump, int64_t *out) {
   pg_params p = {.n = 0};
   pg__p_text(&p, name);
   PGresult *r;
-  pl_err e = query(s, ST_SQL_COUNTER_GET, &p, &r);
+  pl_err e = query(s,
+                   bump ? "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
+                          " DO UPDATE SET value = counters.value + 1 RETURNING value"
+                        : ST_SQL_COUNTER_GET,
+                   &p, &r);
   if (e) return e;
   *out = PQntuples(r) ? pg__num(r, 0, 0) : 0;
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__counter_bump(store *s, const char *name, int64_t *out) {
-  pg_params p = {.n = 0};
-  pg__p_text(&p, name);
-  PGresult *r;
-  pl_err e = query(s, "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
-                      " DO UPDATE SET value = counters.value + 1 RETURNING value", &p, &r);
-  if (e) return e;
-  *out = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }

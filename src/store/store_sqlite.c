@@ -1306,19 +1306,12 @@ static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *ou
   return PL_OK;
 }
 
-static pl_err sq_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+static pl_err sq_message_get(store *s, int64_t id, const char *ext, pl_arena *a, st_message *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MSG_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_MSG_GET : Q_MSG_GET_EXT);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  return msg_one(q, st, a, out);
-}
-
-static pl_err sq_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MSG_GET_EXT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, ext);
+  if (id) sqlite3_bind_int64(st, 1, id);
+  else sq__bind_text(st, 1, ext);
   return msg_one(q, st, a, out);
 }
 
@@ -1638,7 +1631,6 @@ static const store_ops sq_ops = {
   .thread_count_response_needed = sq_thread_count_rn,
   .message_insert = sq_message_insert,
   .message_get = sq_message_get,
-  .message_get_ext = sq_message_get_ext,
   .message_list = sq_message_list,
   .message_page = sq_message_page,
   .message_seller_text_pending = sq_seller_text_pending,
@@ -1674,8 +1666,7 @@ static const store_ops sq_ops = {
   .thread_tail = sq_thread_tail,
   .seller_list = sq__seller_list,
   .thread_due_list = sq__thread_due_list,
-  .counter_get = sq__counter_get,
-  .counter_bump = sq__counter_bump,
+  .counter = sq__counter,
   .audit_append = sq__audit_append,
   .audit_list = sq__audit_list,
   .audit_chain = sq__audit_chain,
@@ -1723,7 +1714,6 @@ static const store_ops sq_ops = {
   .thread_lock_get = sq__thread_lock_get,
   .thread_lock_release = sq__thread_lock_release,
   .team_reply_list = sq__team_reply_list,
-  .token_get_id = sq__token_get_id,
   .token_list = sq__token_list,
   .token_revoke = sq__token_revoke,
   .token_revoke_subject = sq__token_revoke_subject,

@@ -49,23 +49,13 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   return PL_OK;
 }
 
-pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
+pl_err sq__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET);
+  sqlite3_stmt *st = hash ? sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET)
+                          : sq__stmt(q, S_TOKEN_GET_ID, ST_SQL_TOKEN_GET_ID);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_token(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET_ID, ST_SQL_TOKEN_GET_ID);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
+  if (hash) sq__bind_text(st, 1, hash);
+  else sqlite3_bind_int64(st, 1, id);
   pl_err e = sq__one(q, st);
   if (e) return e;
   read_token(a, st, o);

@@ -100,8 +100,7 @@ _Static_assert(SQ_SLOT_SLA < SQ_SLOT_SPAPI && SQ_SLOT_SPAPI < SQ_SLOT_MAIL && SQ
                    SQ_SLOT_KEYS + 16 <= SQ_MORE_STATEMENTS,
                "SQLite statement slot ranges overlap or overflow SQ_MORE_STATEMENTS");
 pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n);
-pl_err sq__counter_get(store *s, const char *name, int64_t *out);
-pl_err sq__counter_bump(store *s, const char *name, int64_t *out);
+pl_err sq__counter(store *s, const char *name, bool bump, int64_t *out);
 pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n);
 
@@ -179,8 +178,7 @@ pl_err sq__team_reply_list(store *s, const char *seller_id, int64_t max_id, int 
 
 /* Identities: tokens and agent deactivation (store_sqlite_ident.c), for the vtable. */
 pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at);
-pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *out);
-pl_err sq__token_get_id(store *s, int64_t id, pl_arena *a, st_token *out);
+pl_err sq__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
 pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
                       st_token **out, size_t *n);
 pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n);

@@ -511,12 +511,21 @@ pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   return PL_OK;
 }
 
-pl_err sq__counter_get(store *s, const char *name, int64_t *out) {
+pl_err sq__counter(store *s, const char *name, bool bump, int64_t *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_GET, ST_SQL_COUNTER_GET);
+  sqlite3_stmt *st;
+  pl_err e;
+  if (bump) {
+    st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
+                                     " ON CONFLICT(name) DO UPDATE SET value = value + 1");
+    if (!st) return PL_ESTORE;
+    sq__bind_text(st, 1, name);
+    if ((e = sq__run(q, st))) return e;
+  }
+  st = sq__stmt(q, S_COUNTER_GET, ST_SQL_COUNTER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, name);
-  pl_err e = sq__one(q, st);
+  e = sq__one(q, st);
   *out = 0;
   if (e == PL_ENOTFOUND) return PL_OK;
   if (e) return e;
@@ -525,12 +534,3 @@ pl_err sq__counter_get(store *s, const char *name, int64_t *out) {
   return PL_OK;
 }
 
-pl_err sq__counter_bump(store *s, const char *name, int64_t *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
-                                                 " ON CONFLICT(name) DO UPDATE SET value = value + 1");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, name);
-  pl_err e = sq__run(q, st);
-  return e ? e : sq__counter_get(s, name, out);
-}

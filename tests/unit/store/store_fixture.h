@@ -67,7 +67,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(thread_count_response_needed, CORE) \
   X(message_insert, CORE) \
   X(message_get, CORE) \
-  X(message_get_ext, CORE) \
   X(message_list, CORE) \
   X(message_page, CORE) \
   X(message_seller_text_pending, CORE) \
@@ -102,8 +101,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(sla_open_list, SLA) \
   X(sla_latest, SLA) \
   X(seller_list, RULES) \
-  X(counter_get, RULES) \
-  X(counter_bump, RULES) \
+  X(counter, RULES) \
   X(thread_due_list, SLA) \
   X(audit_append, CORE) \
   X(audit_list, CORE) \
@@ -155,7 +153,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(thread_lock_get, TEAM) \
   X(thread_lock_release, TEAM) \
   X(team_reply_list, TEAM) \
-  X(token_get_id, CORE) \
   X(token_list, CORE) \
   X(token_revoke, CORE) \
   X(token_revoke_subject, CORE) \

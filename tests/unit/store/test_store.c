@@ -284,25 +284,25 @@ static void test_tokens(void **state) {
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "hash-a", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-a", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_AGENT);
   assert_string_equal(g.subject, "7");
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.marketplace_id, MP);
   assert_int_equal(g.expires_at, T0 + 3600);
-  OK(OP(f, token_get)(f->s, "hash-o", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_OPERATOR);
   assert_null(g.seller_id);
   assert_null(g.marketplace_id);
   assert_int_equal(g.expires_at, 0);
-  assert_int_equal(OP(f, token_get)(f->s, "nope", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, "nope", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
   W(f);
   OK(OP(f, token_delete)(f->s, "hash-o"));
   assert_int_equal(OP(f, token_delete)(f->s, "hash-o"), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, token_get)(f->s, "hash-o", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
 }
 
@@ -343,16 +343,16 @@ static void test_identities(void **state) {
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.id, sess.id);
   assert_string_equal(g.scope, "session");
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
-  OK(OP(f, token_get_id)(f->s, api.id, f->a, &g));
+  OK(OP(f, token_get)(f->s, NULL, api.id, f->a, &g));
   assert_string_equal(g.scope, "api");
   assert_int_equal(g.last_used_at, T0 + 50);
-  assert_int_equal(OP(f, token_get_id)(f->s, 9999, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
   st_token *ts;
   size_t n;
@@ -378,9 +378,9 @@ static void test_identities(void **state) {
   assert_int_equal(k, 0);
   C(f);
   R(f);
-  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 60);
-  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 0);
@@ -399,9 +399,9 @@ static void test_identities(void **state) {
   assert_int_equal(a.deactivated_at, T0 + 70);
   OK(OP(f, agent_get)(f->s, maya, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
-  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);
-  OK(OP(f, token_get)(f->s, "h-op", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-op", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   st_team_agent *tas;
   OK(OP(f, team_agent_list)(f->s, "S2", f->a, &tas, &n));
@@ -634,7 +634,7 @@ static void test_messages(void **state) {
 
   R(f);
   st_message g;
-  OK(OP(f, message_get)(f->s, m1, f->a, &g));
+  OK(OP(f, message_get)(f->s, m1, NULL, f->a, &g));
   assert_string_equal(g.text, "Where is my parcel?");
   assert_string_equal(g.ext_id, "EXT-1");
   assert_int_equal(g.direction, ST_DIR_BUYER);
@@ -642,11 +642,11 @@ static void test_messages(void **state) {
   assert_null(g.policy_action);
   assert_int_equal(g.status, ST_STATUS_DELIVERED);
   assert_true(g.flagged);
-  OK(OP(f, message_get_ext)(f->s, "EXT-1", f->a, &g));
+  OK(OP(f, message_get)(f->s, 0, "EXT-1", f->a, &g));
   assert_int_equal(g.id, m1);
-  assert_int_equal(OP(f, message_get_ext)(f->s, "EXT-2", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, message_get)(f->s, r.id + 100, f->a, &g), PL_ENOTFOUND);
-  OK(OP(f, message_get)(f->s, r.id, f->a, &g));
+  assert_int_equal(OP(f, message_get)(f->s, 0, "EXT-2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, message_get)(f->s, r.id + 100, NULL, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, message_get)(f->s, r.id, NULL, f->a, &g));
   assert_int_equal(g.kind, ST_KIND_AUTO_REPLY);
   assert_int_equal(g.agent_id, 5);
   assert_null(g.ext_id);
@@ -689,7 +689,7 @@ static void test_messages(void **state) {
   W(f);
   fl.value = "false";
   OK(OP(f, event_insert)(f->s, &fl));
-  OK(OP(f, message_get)(f->s, m1, f->a, &g));
+  OK(OP(f, message_get)(f->s, m1, NULL, f->a, &g));
   assert_false(g.flagged);
   C(f);
 }
@@ -1248,7 +1248,7 @@ static void test_message_page(void **state) {
   assert_int_equal(m[1].id, id[4]);
   assert_int_equal(m[2].id, id[5]);
   assert_int_equal(m[3].id, ooo.id);
-  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_get)(f->s, id[3], NULL, f->a, &before));
   OK(OP(f, message_page)(f->s, t, &before, false, 3, f->a, &m, &n, &more));
   assert_int_equal(n, 3);
   assert_false(more);
@@ -1260,7 +1260,7 @@ static void test_message_page(void **state) {
   assert_true(more);
   assert_int_equal(m[0].id, id[3]);
   assert_int_equal(m[1].id, id[5]);
-  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_get)(f->s, id[3], NULL, f->a, &before));
   OK(OP(f, message_page)(f->s, t, &before, true, 5, f->a, &m, &n, &more));
   assert_int_equal(n, 2);
   assert_false(more);
