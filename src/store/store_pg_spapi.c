@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "store/store_pg_int.h"
-#include "store/store_pg_spapi.h"
 
 /* Runs a statement whose rows do not matter. */
 static pl_err run(store *s, const char *sql, int n, const char *const *v) {

@@ -3,7 +3,8 @@
 
 #include "store/store_sqlite_int.h"
 
-enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES };
+enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_AUDIT);
 
 pl_err sq__attachment_put(store *s, const st_attachment *a) {
   sq_store *q = SQ(s);

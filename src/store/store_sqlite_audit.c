@@ -6,8 +6,9 @@
 
 enum {
   S_HEAD_GET = SQ_SLOT_AUDIT, S_HEAD_START, S_HEAD_PUT, S_INSERT, S_LIST, S_CHAIN, S_LEGACY,
-  S_HEADS, S_CP_ADD, S_CP_LIST
+  S_HEADS, S_CP_ADD, S_CP_LIST, S__END
 };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_IDENT);
 
 static void read_entry(pl_arena *a, sqlite3_stmt *st, st_audit *e) {
   sq__read_row(a, st, 0, &st_audit_row, e);

@@ -5,7 +5,8 @@
 #include "store/store_sqlite_int.h"
 
 /* Three statements per kind: page, reseal, count. */
-enum { S_PAGE = SQ_SLOT_KEYS, S_RESEAL = SQ_SLOT_KEYS + 3, S_COUNT = SQ_SLOT_KEYS + 6 };
+enum { S_PAGE = SQ_SLOT_KEYS, S_RESEAL = SQ_SLOT_KEYS + 3, S_COUNT = SQ_SLOT_KEYS + 6, S__END = S_COUNT + 3 };
+SQ_SLOTS_FIT(S__END, SQ_MORE_STATEMENTS);
 
 #define SKIP_AFTER(after) \
   " WHERE email_sealed IS NOT NULL AND (?1 IS NULL OR substr(email_sealed, 1, length(?1)) <> ?1)" \

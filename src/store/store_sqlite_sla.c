@@ -8,8 +8,9 @@ enum {
   S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
   S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
   S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS, S_DUE,
-  S_COUNTER_GET, S_COUNTER_BUMP,
+  S_COUNTER_GET, S_COUNTER_BUMP, S__END
 };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_SPAPI);
 
 /* Threads of a seller with a buyer message in one of four ranges (lo, hi]. A union of
  * four index ranges: ORed ranges would make SQLite read the seller's whole history. */
@@ -197,8 +198,9 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
 enum {
   S2_TOUT_GET = SQ_SLOT_SLA2, S2_TOUT_SET, S2_OUT_ONE, S2_OUT_SET, S2_ANSWERABLE, S2_REPLY_COUNT,
   S2_FLAG_STATE,
-  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, /* store_sqlite.c */
+  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, S2__END /* store_sqlite.c */
 };
+SQ_SLOTS_FIT(S2__END, SQ_SLOT_LIMITS);
 
 static void read_outcome(sqlite3_stmt *st, sla_outcome *o) {
   *o = (sla_outcome){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),

@@ -3,7 +3,8 @@
 
 #include "store/store_sqlite_int.h"
 
-enum { S_CLIENT_PUT = SQ_SLOT_SPAPI, S_CLIENT_BY_ID, S_CLIENT_BY_SELLER, S_UPLOAD_PUT, S_UPLOAD_GET };
+enum { S_CLIENT_PUT = SQ_SLOT_SPAPI, S_CLIENT_BY_ID, S_CLIENT_BY_SELLER, S_UPLOAD_PUT, S_UPLOAD_GET, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_MAIL);
 
 pl_err sq__spapi_client_put(store *s, const st_spapi_client *c) {
   sq_store *q = SQ(s);

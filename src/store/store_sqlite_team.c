@@ -6,8 +6,9 @@
 enum {
   S_DOC_INSERT = SQ_SLOT_TEAM, S_DOC_UPDATE, S_DOC_GET, S_DOC_LIST, S_DOC_DELETE,
   S_AGENT_LIST, S_AGENT_PUT, S_TT_GET, S_TT_PUT, S_LOCK_TAKE, S_LOCK_GET, S_LOCK_RELEASE,
-  S_REPLY_LIST
+  S_REPLY_LIST, S__END
 };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_ATTACH);
 
 static void read_doc(pl_arena *a, sqlite3_stmt *st, st_team_doc *d) {
   sq__read_row(a, st, 0, &st_team_doc_row, d);
