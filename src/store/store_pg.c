@@ -234,6 +234,14 @@ static bool col_bool(const PGresult *r, int row, int col) {
   return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
 
+void *pg__rows(pl_arena *a, const PGresult *r, const st_row *t, size_t *n) {
+  int rows = PQntuples(r);
+  char *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * t->size);
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, t, arr + (size_t)i * t->size);
+  *n = (size_t)rows;
+  return arr;
+}
+
 void pg__read_row(pl_arena *a, const PGresult *r, int row, int first, const st_row *t, void *out) {
   memset(out, 0, t->size);
   for (size_t i = 0; i < t->n; i++) {
@@ -566,11 +574,7 @@ static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
   PGresult *r;
   pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
   if (e) return e;
-  o->id = pg__text(a, r, 0, 0);
-  o->name = pg__text(a, r, 0, 1);
-  o->locale = pg__text(a, r, 0, 2);
-  o->domains_json = pg__text(a, r, 0, 3);
-  o->settings_json = pg__text(a, r, 0, 4);
+  pg__read_row(a, r, 0, 0, &st_marketplace_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -587,14 +591,6 @@ static pl_err pg_seller_put(store *s, const st_seller *v) {
   return exec_q(k, Q_SELLER_PUT, &p, NULL);
 }
 
-void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o) {
-  pg__read_row(a, r, row, 0, &st_seller_row, o);
-}
-
-void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
-  pg__read_row(a, r, row, 0, &st_buyer_row, o);
-}
-
 static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   CONN(s);
   pg_params p = {.n = 0};
@@ -602,7 +598,7 @@ static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o)
   PGresult *r;
   pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
   if (e) return e;
-  pg__read_seller(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_seller_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -653,7 +649,7 @@ static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
   if (e) return e;
-  pg__read_buyer(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_buyer_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -742,33 +738,14 @@ static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   PGresult *r;
   pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
   if (e) return e;
-  o->id = pg__text(a, r, 0, 0);
-  o->marketplace_id = pg__text(a, r, 0, 1);
-  o->seller_id = pg__text(a, r, 0, 2);
-  o->buyer_id = pg__text(a, r, 0, 3);
-  (void)st_order_status_from_name(pg__cstr(r, 0, 4), &o->status); /* unknown: 0 (store.h) */
-  o->purchased_at = pg__num(r, 0, 5);
-  o->shipped_at = pg__num(r, 0, 6);
-  o->delivered_at = pg__num(r, 0, 7);
-  o->updated_at = pg__num(r, 0, 8);
-  o->negative_feedback = col_bool(r, 0, 9);
+  pg__read_row(a, r, 0, 0, &st_order_row, o);
   PQclear(r);
   r = run(k, Q_ORDER_ITEMS_GET, &p);
   if ((e = res_err(k, r))) {
     PQclear(r);
     return e;
   }
-  int n = PQntuples(r);
-  o->nitems = (size_t)n;
-  o->items = pl_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *o->items);
-  for (int i = 0; i < n; i++) {
-    st_item *it = &o->items[i];
-    it->asin = pg__text(a, r, i, 0);
-    it->title = pg__text(a, r, i, 1);
-    it->quantity = pg__num(r, i, 2);
-    it->price = pg__text(a, r, i, 3);
-    it->currency = pg__text(a, r, i, 4);
-  }
+  o->items = pg__rows(a, r, &st_item_row, &o->nitems);
   PQclear(r);
   return PL_OK;
 }
@@ -803,10 +780,6 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
 
 /* ---- threads ----------------------------------------------------------------------- */
 
-static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
-  pg__read_row(a, r, i, 0, &st_thread_row, t);
-}
-
 static pl_err pg_thread_insert(store *s, st_thread *t) {
   CONN(s);
   pg_params p = {.n = 0};
@@ -840,7 +813,7 @@ static pl_err thread_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_
   PGresult *r;
   pl_err e = query_one(k, k->write ? q + 1 : q, p, &r);
   if (e) return e;
-  read_thread(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_thread_row, out);
   PQclear(r);
   return PL_OK;
 }
@@ -930,7 +903,7 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   int rows = PQntuples(r);
   if (rows > limit) rows = limit;
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_thread(a, r, i, &arr[i]);
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, &st_thread_row, &arr[i]);
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;
@@ -950,10 +923,6 @@ static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 }
 
 /* ---- messages and events ----------------------------------------------------------- */
-
-static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
-  pg__read_row(a, r, i, 0, &st_message_row, m);
-}
 
 static pl_err pg_message_insert(store *s, st_message *m) {
   CONN(s);
@@ -1000,12 +969,8 @@ static pl_err msg_result(PGresult *r, pl_err e, pl_arena *a, st_message **out, s
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_message_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -1026,7 +991,7 @@ static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_mes
   PGresult *r;
   pl_err e = query_one(k, q, p, &r);
   if (e) return e;
-  read_message(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_message_row, out);
   PQclear(r);
   return PL_OK;
 }
@@ -1077,7 +1042,7 @@ static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *bef
   *more = rows > limit;
   if (*more) rows = limit;
   st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[rows - 1 - i]); /* oldest first */
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, &st_message_row, &arr[rows - 1 - i]); /* oldest first */
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;
@@ -1156,15 +1121,8 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_event *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_event *v = &arr[i];
-    pg__read_row(a, r, i, 0, &st_event_row, v);
-  }
+  *out = pg__rows(a, r, &st_event_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -1226,20 +1184,9 @@ static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, 
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_violation *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_violation *v = &arr[i];
-    pg__read_row(a, r, i, 0, &st_violation_row, v);
-  }
+  *out = pg__rows(a, r, &st_violation_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
-}
-
-static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforcement *e) {
-  pg__read_row(a, r, i, 0, &st_enforcement_row, e);
 }
 
 static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
@@ -1249,7 +1196,7 @@ static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, s
   PGresult *r;
   pl_err e = query_one(k, Q_ENF_GET, &p, &r);
   if (e) return e;
-  read_enforcement(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_enforcement_row, out);
   PQclear(r);
   return PL_OK;
 }

@@ -98,19 +98,8 @@ static pl_err list(store *s, const char *sql, const char *key, pl_arena *a, st_m
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_msg_attachment *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    arr[i].message_id = pg__num(r, i, 0);
-    arr[i].thread_id = pg__num(r, i, 1);
-    arr[i].id = pg__text(a, r, i, 2);
-    arr[i].name = pg__text(a, r, i, 3);
-    arr[i].kind = pg__text(a, r, i, 4);
-    arr[i].size = pg__num(r, i, 5);
-  }
+  *out = pg__rows(a, r, &st_msg_attachment_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 

@@ -17,13 +17,8 @@ static pl_err read_entries(store *s, const char *sql, int n, const char *const *
   PGresult *r = NULL;
   pl_err e = pg__exec(s, sql, n, v, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    pg__read_row(a, r, i, 0, &st_audit_row, &arr[i]);
+  *out = pg__rows(a, r, &st_audit_row, count);
   PQclear(r);
-  *out = arr;
-  *count = (size_t)rows;
   return PL_OK;
 }
 
@@ -108,13 +103,8 @@ pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
   /* COLLATE "C": the same order as SQLite's, byte by byte, for the checkpoint's tree */
   pl_err e = pg__exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit_head *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_head){.chain = pg__text(a, r, i, 0), .seq = pg__num(r, i, 1), .hash = pg__text(a, r, i, 2)};
+  *out = pg__rows(a, r, &st_audit_head_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -139,14 +129,7 @@ pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **ou
   PGresult *r = NULL;
   pl_err e = pg__exec(s, ST_SQL_AUDIT_CHECKPOINT_LIST, 0, NULL, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit_checkpoint *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_checkpoint){.id = pg__num(r, i, 0), .at = pg__num(r, i, 1), .nchains = pg__num(r, i, 2),
-                                   .root = pg__text(a, r, i, 3), .heads_json = pg__text(a, r, i, 4),
-                                   .public_key = pg__text(a, r, i, 5), .signature = pg__text(a, r, i, 6)};
+  *out = pg__rows(a, r, &st_audit_checkpoint_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }

@@ -11,10 +11,6 @@ static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
 }
 
-static void read_token(pl_arena *a, const PGresult *r, int i, st_token *o) {
-  pg__read_row(a, r, i, 0, &st_token_row, o);
-}
-
 static long affected(const PGresult *r) {
   const char *t = PQcmdTuples((PGresult *)r);
   return t && *t ? strtol(t, NULL, 10) : 0;
@@ -51,7 +47,7 @@ static pl_err get_one(store *s, const char *sql, const char *key, pl_arena *a, s
   pl_err e = pg__exec(s, sql, 1, v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_ENOTFOUND;
-  else read_token(a, r, 0, o);
+  else pg__read_row(a, r, 0, 0, &st_token_row, o);
   PQclear(r);
   return e;
 }
@@ -76,15 +72,8 @@ pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, in
                      " AND ($2::boolean OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > $3::bigint)))"
                      " ORDER BY id DESC LIMIT $4::bigint", &b, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_token *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    memset(&arr[i], 0, sizeof arr[i]);
-    read_token(a, r, i, &arr[i]);
-  }
+  *out = pg__rows(a, r, &st_token_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 

@@ -41,6 +41,8 @@ int64_t pg__num(const PGresult *r, int row, int col);
 /* Fills out, a struct of t's type, from the columns of r's row that begin at first,
  * through the row's column table (store_row.h); text goes into a. */
 void pg__read_row(pl_arena *a, const PGresult *r, int row, int first, const st_row *t, void *out);
+/* Every row of r read through t's table into an arena array, *n of them. */
+void *pg__rows(pl_arena *a, const PGresult *r, const st_row *t, size_t *n);
 /* Whether the calling thread's transaction was begun for writing. */
 bool store__pg_writing(store *s);
 /* The URL libpq connects with, and the slot of the live-event bus (store_pg_bus.c). */
@@ -53,11 +55,6 @@ pl_err pg__bus_start(store *s, void (*deliver)(void *ctx, const char *payload), 
 void pg__bus_send(store *s, const char *payload);
 void pg__bus_stop(store *s);
 
-/* Row readers shared by the store_pg files: sellers (id, marketplace_id, name,
- * email_sealed, alias, created_at) and buyers (id, name, locale, email_sealed, email_hash,
- * opt_out), in that column order. */
-void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o);
-void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o);
 
 /* The entries of the part files (store_parts.h). */
 #define PG__DECLARE(name) STORE_PART_DECLARE(pg, name)

@@ -55,15 +55,8 @@ pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_outbox *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_outbox *o = &arr[i];
-    pg__read_row(a, r, i, 0, &st_outbox_row, o);
-  }
+  *out = pg__rows(a, r, &st_outbox_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -126,7 +119,7 @@ pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
   PGresult *r;
   pl_err e = one(s, ST_SQL_SELLER_FIND_ALIAS, 1, v, &r);
   if (e) return e;
-  pg__read_seller(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_seller_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -136,7 +129,7 @@ pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
   PGresult *r;
   pl_err e = one(s, ST_SQL_BUYER_FIND_EMAIL, 1, v, &r);
   if (e) return e;
-  pg__read_buyer(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_buyer_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -152,10 +145,6 @@ pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   o->role = pg__text(a, r, 0, 3);
   PQclear(r);
   return PL_OK;
-}
-
-static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
-  pg__read_row(a, r, row, 0, &st_agent_address_row, o);
 }
 
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {
@@ -190,12 +179,8 @@ pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_agent_address *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_address(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_agent_address_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -218,7 +203,7 @@ pl_err pg__agent_address_find(store *s, const char *seller_id, const char *hash,
   pl_err e = one(s, ST_SQL_AGENT_ADDRESS_FIND,
                  2, p, &r);
   if (e) return e;
-  read_address(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_agent_address_row, o);
   PQclear(r);
   return PL_OK;
 }

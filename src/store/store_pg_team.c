@@ -17,10 +17,6 @@ static pl_err changed(store *s, const char *sql, const pg_params *p) {
   return e;
 }
 
-static void read_doc(pl_arena *a, const PGresult *r, int i, st_team_doc *d) {
-  pg__read_row(a, r, i, 0, &st_team_doc_row, d);
-}
-
 pl_err pg__team_doc_put(store *s, st_team_doc *d) {
   pg_params b = {.n = 0};
   if (!d->id) {
@@ -58,7 +54,7 @@ pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64
                   &b, &r);
   if (e) return e;
   if (PQntuples(r) == 0) e = PL_ENOTFOUND;
-  else read_doc(a, r, 0, out);
+  else pg__read_row(a, r, 0, 0, &st_team_doc_row, out);
   PQclear(r);
   return e;
 }
@@ -76,12 +72,8 @@ pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, cons
                      " AND ($3::text IS NULL OR state = $3) ORDER BY id DESC LIMIT $4",
                   &b, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_team_doc *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_doc(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_team_doc_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 

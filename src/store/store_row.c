@@ -122,6 +122,35 @@ ROW(st_spapi_upload, COL(st_spapi_upload, id, TEXT), COL(st_spapi_upload, seller
     COL(st_spapi_upload, content_type, TEXT), COL(st_spapi_upload, attachment_id, TEXT),
     COL(st_spapi_upload, created_at, I64), COL(st_spapi_upload, expires_at, I64));
 
+/* ST_SQL_MARKET_GET */
+ROW(st_marketplace, COL(st_marketplace, id, TEXT), COL(st_marketplace, name, TEXT),
+    COL(st_marketplace, locale, TEXT), COL(st_marketplace, domains_json, TEXT),
+    COL(st_marketplace, settings_json, TEXT));
+
+/* ST_SQL_ORDER_GET (the items are read apart, ST_SQL_ORDER_ITEMS_GET) */
+ROW(st_order, COL(st_order, id, TEXT), COL(st_order, marketplace_id, TEXT), COL(st_order, seller_id, TEXT),
+    COL(st_order, buyer_id, TEXT), COL(st_order, status, ORDER_STATUS), COL(st_order, purchased_at, I64),
+    COL(st_order, shipped_at, I64), COL(st_order, delivered_at, I64), COL(st_order, updated_at, I64),
+    COL(st_order, negative_feedback, BOOL));
+
+/* ST_SQL_ORDER_ITEMS_GET */
+ROW(st_item, COL(st_item, asin, TEXT), COL(st_item, title, TEXT), COL(st_item, quantity, I64),
+    COL(st_item, price, TEXT), COL(st_item, currency, TEXT));
+
+/* ST_ATTACH_LINK_COLS */
+ROW(st_msg_attachment, COL(st_msg_attachment, message_id, I64), COL(st_msg_attachment, thread_id, I64),
+    COL(st_msg_attachment, id, TEXT), COL(st_msg_attachment, name, TEXT), COL(st_msg_attachment, kind, TEXT),
+    COL(st_msg_attachment, size, I64));
+
+/* the audit heads: chain, seq, hash */
+ROW(st_audit_head, COL(st_audit_head, chain, TEXT), COL(st_audit_head, seq, I64), COL(st_audit_head, hash, TEXT));
+
+/* ST_SQL_AUDIT_CHECKPOINT_LIST */
+ROW(st_audit_checkpoint, COL(st_audit_checkpoint, id, I64), COL(st_audit_checkpoint, at, I64),
+    COL(st_audit_checkpoint, nchains, I64), COL(st_audit_checkpoint, root, TEXT),
+    COL(st_audit_checkpoint, heads_json, TEXT), COL(st_audit_checkpoint, public_key, TEXT),
+    COL(st_audit_checkpoint, signature, TEXT));
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

@@ -55,6 +55,7 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
 extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st_message_row,
     st_enforcement_row, st_team_doc_row, st_thread_lock_row, st_agent_address_row, st_audit_row,
     st_token_row, st_violation_row, st_event_row, st_outbox_row, st_spapi_client_row,
-    st_spapi_upload_row;
+    st_spapi_upload_row, st_item_row, st_msg_attachment_row, st_audit_head_row,
+    st_audit_checkpoint_row, st_marketplace_row, st_order_row;
 
 #endif

@@ -294,6 +294,38 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
 
 const char *sq__col_cstr(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
 
+pl_err sq__get(sq_store *q, sqlite3_stmt *st, pl_arena *a, const st_row *row, void *out) {
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  sq__read_row(a, st, 0, row, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+void *sq__rows(sqlite3_stmt *st, pl_arena *a, const st_row *row, size_t *n, pl_err *e) {
+  size_t cap = 16, k = 0;
+  char *arr = pl_arena_alloc(a, cap * row->size);
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      char *bigger = pl_arena_alloc(a, 2 * cap * row->size);
+      memcpy(bigger, arr, k * row->size);
+      arr = bigger;
+      cap *= 2;
+    }
+    sq__read_row(a, st, 0, row, arr + k++ * row->size);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    *e = sq__step_error(st, rc);
+    return NULL;
+  }
+  *e = PL_OK;
+  *n = k;
+  return arr;
+}
+
 void sq__read_row(pl_arena *a, sqlite3_stmt *st, int first, const st_row *row, void *out) {
   memset(out, 0, row->size);
   for (size_t i = 0; i < row->n; i++) {
@@ -838,15 +870,7 @@ static pl_err sq_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
   sqlite3_stmt *st = stmt(q, Q_MARKET_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->domains_json = sq__col_text(a, st, 3);
-  o->settings_json = sq__col_text(a, st, 4);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_marketplace_row, o);
 }
 
 static pl_err sq_seller_put(store *s, const st_seller *v) {
@@ -862,20 +886,12 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
   return sq__run(q, st);
 }
 
-void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o) {
-  sq__read_row(a, st, 0, &st_seller_row, o);
-}
-
 static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_seller(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_seller_row, o);
 }
 
 static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
@@ -895,11 +911,7 @@ static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
   sqlite3_stmt *st = stmt(q, Q_AGENT_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_row(a, st, 0, &st_agent_row, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_agent_row, o);
 }
 
 static pl_err sq_buyer_put(store *s, const st_buyer *v) {
@@ -915,20 +927,12 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   return sq__run(q, st);
 }
 
-void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o) {
-  sq__read_row(a, st, 0, &st_buyer_row, o);
-}
-
 static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_buyer(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_buyer_row, o);
 }
 
 static pl_err sq_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
@@ -1015,43 +1019,13 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   sqlite3_stmt *st = stmt(q, Q_ORDER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
+  pl_err e = sq__get(q, st, a, &st_order_row, o);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->buyer_id = sq__col_text(a, st, 3);
-  (void)st_order_status_from_name(sq__col_cstr(st, 4), &o->status); /* unknown: 0 (store.h) */
-  o->purchased_at = sqlite3_column_int64(st, 5);
-  o->shipped_at = sqlite3_column_int64(st, 6);
-  o->delivered_at = sqlite3_column_int64(st, 7);
-  o->updated_at = sqlite3_column_int64(st, 8);
-  o->negative_feedback = sqlite3_column_int(st, 9) != 0;
-  sqlite3_reset(st);
   st = stmt(q, Q_ORDER_ITEMS_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  size_t cap = 4, n = 0;
-  st_item *items = pl_arena_alloc(a, cap * sizeof *items);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      st_item *bigger = pl_arena_alloc(a, 2 * cap * sizeof *items);
-      memcpy(bigger, items, n * sizeof *items);
-      items = bigger;
-      cap *= 2;
-    }
-    st_item *it = &items[n++];
-    it->asin = sq__col_text(a, st, 0);
-    it->title = sq__col_text(a, st, 1);
-    it->quantity = sqlite3_column_int64(st, 2);
-    it->price = sq__col_text(a, st, 3);
-    it->currency = sq__col_text(a, st, 4);
-  }
-  sqlite3_reset(st);
-  o->items = items;
-  o->nitems = n;
-  return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
+  o->items = sq__rows(st, a, &st_item_row, &o->nitems, &e);
+  return e;
 }
 
 static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
@@ -1082,10 +1056,6 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
 
 /* ---- threads ------------------------------------------------------------------- */
 
-static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
-  sq__read_row(a, st, 0, &st_thread_row, t);
-}
-
 static pl_err sq_thread_insert(store *s, st_thread *t) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_INSERT);
@@ -1112,11 +1082,7 @@ static pl_err sq_thread_insert(store *s, st_thread *t) {
 }
 
 static pl_err thread_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_thread *out) {
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_thread(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_thread_row, out);
 }
 
 static pl_err sq_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
@@ -1217,7 +1183,7 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_thread(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) sq__read_row(a, st, 0, &st_thread_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
@@ -1238,10 +1204,6 @@ static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 }
 
 /* ---- messages and events ---------------------------------------------------------- */
-
-static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
-  sq__read_row(a, st, 0, &st_message_row, m);
-}
 
 static pl_err sq_message_insert(store *s, st_message *m) {
   sq_store *q = SQ(s);
@@ -1290,7 +1252,7 @@ static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message 
   st_message *arr = pl_arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
@@ -1299,11 +1261,7 @@ static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message 
 }
 
 static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *out) {
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_message(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_message_row, out);
 }
 
 static pl_err sq_message_get(store *s, int64_t id, const char *ext, pl_arena *a, st_message *out) {
@@ -1362,23 +1320,9 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
 }
 
 static pl_err msg_rows(sqlite3_stmt *st, pl_arena *a, st_message **out, size_t *n) {
-  size_t cap = 16, k = 0;
-  st_message *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_message *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    read_message(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_message_row, n, &e);
+  return e;
 }
 
 static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
@@ -1394,7 +1338,7 @@ static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *bef
   st_message *arr = pl_arena_alloc(a, (size_t)(limit + 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *more = k > (size_t)limit;
@@ -1447,24 +1391,9 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   sqlite3_stmt *st = stmt(q, Q_EVENT_LIST);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
-  size_t cap = 16, k = 0;
-  st_event *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_event *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_event *e = &arr[k++];
-    sq__read_row(a, st, 0, &st_event_row, e);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_event_row, n, &e);
+  return e;
 }
 
 /* ---- marketplace rules ------------------------------------------------------------ */
@@ -1530,20 +1459,12 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   return PL_OK;
 }
 
-static void read_enforcement(pl_arena *a, sqlite3_stmt *st, st_enforcement *e) {
-  sq__read_row(a, st, 0, &st_enforcement_row, e);
-}
-
 static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ENF_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_enforcement(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_enforcement_row, out);
 }
 
 static pl_err sq_enforcement_put(store *s, const st_enforcement *e) {
@@ -1588,7 +1509,7 @@ static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_a
   st_message *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;

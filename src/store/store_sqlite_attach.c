@@ -84,30 +84,10 @@ pl_err sq__attachment_link(store *s, int64_t message_id, int64_t thread_id, cons
 }
 
 static pl_err list(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  size_t cap = 8, k = 0;
-  st_msg_attachment *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_msg_attachment *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_msg_attachment *m = &arr[k++];
-    m->message_id = sqlite3_column_int64(st, 0);
-    m->thread_id = sqlite3_column_int64(st, 1);
-    m->id = sq__col_text(a, st, 2);
-    m->name = sq__col_text(a, st, 3);
-    m->kind = sq__col_text(a, st, 4);
-    m->size = sqlite3_column_int64(st, 5);
-  }
-  sqlite3_reset(st);
+  pl_err e;
   (void)q;
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  *out = sq__rows(st, a, &st_msg_attachment_row, n, &e);
+  return e;
 }
 
 pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,

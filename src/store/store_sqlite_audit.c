@@ -10,29 +10,11 @@ enum {
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_IDENT);
 
-static void read_entry(pl_arena *a, sqlite3_stmt *st, st_audit *e) {
-  sq__read_row(a, st, 0, &st_audit_row, e);
-}
-
 /* Steps st to the end, reading every row into a growing arena array. */
 static pl_err read_entries(pl_arena *a, sqlite3_stmt *st, st_audit **out, size_t *n) {
-  size_t cap = 16, k = 0;
-  st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    read_entry(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_row, n, &e);
+  return e;
 }
 
 pl_err sq__audit_append(store *s, st_audit *e) {
@@ -119,24 +101,9 @@ pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
 pl_err sq__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
   sqlite3_stmt *st = sq__stmt(SQ(s), S_HEADS, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain");
   if (!st) return PL_ESTORE;
-  size_t cap = 16, k = 0;
-  st_audit_head *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit_head *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    arr[k++] = (st_audit_head){.chain = sq__col_text(a, st, 0), .seq = sqlite3_column_int64(st, 1),
-                               .hash = sq__col_text(a, st, 2)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_head_row, n, &e);
+  return e;
 }
 
 pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
@@ -158,24 +125,7 @@ pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
 pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
   sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, ST_SQL_AUDIT_CHECKPOINT_LIST);
   if (!st) return PL_ESTORE;
-  size_t cap = 8, k = 0;
-  st_audit_checkpoint *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit_checkpoint *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    arr[k++] = (st_audit_checkpoint){.id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1),
-                                     .nchains = sqlite3_column_int64(st, 2), .root = sq__col_text(a, st, 3),
-                                     .heads_json = sq__col_text(a, st, 4),
-                                     .public_key = sq__col_text(a, st, 5), .signature = sq__col_text(a, st, 6)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_checkpoint_row, n, &e);
+  return e;
 }

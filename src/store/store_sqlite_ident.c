@@ -14,10 +14,6 @@ static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
 }
 
-static void read_token(pl_arena *a, sqlite3_stmt *st, st_token *o) {
-  sq__read_row(a, st, 0, &st_token_row, o);
-}
-
 pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   sq_store *q = SQ(s);
   /* One writer at a time (the store's lock), so the next id cannot be taken twice; the
@@ -57,11 +53,7 @@ pl_err sq__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_tok
   if (!st) return PL_ESTORE;
   if (hash) sq__bind_text(st, 1, hash);
   else sqlite3_bind_int64(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_token(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_token_row, o);
 }
 
 pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
@@ -77,24 +69,9 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   sqlite3_bind_int(st, 2, all);
   sqlite3_bind_int64(st, 3, now);
   sqlite3_bind_int(st, 4, limit);
-  size_t cap = 16, k = 0;
-  st_token *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_token *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, cap * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    memset(&arr[k], 0, sizeof arr[k]);
-    read_token(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_token_row, n, &e);
+  return e;
 }
 
 pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n) {

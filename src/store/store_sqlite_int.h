@@ -39,11 +39,12 @@ const char *sq__col_cstr(sqlite3_stmt *st, int i);
 /* Fills out, a struct of row's type, from the columns of st's current row that begin at
  * first, through the row's column table (store_row.h); text goes into a. */
 void sq__read_row(pl_arena *a, sqlite3_stmt *st, int first, const st_row *row, void *out);
-/* Reads a seller row whose columns are id, marketplace_id, name, email_sealed, alias,
- * created_at (in that order). */
-void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o);
-/* Reads a buyer row: id, name, locale, email_sealed, email_hash, opt_out. */
-void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o);
+/* Steps a one-row query and reads the row through row's table: PL_OK, PL_ENOTFOUND, or the
+ * failure (sq__fail). */
+pl_err sq__get(sq_store *q, sqlite3_stmt *st, pl_arena *a, const st_row *row, void *out);
+/* Steps st to its end, reading every row through row's table into an arena array, which it
+ * returns with *n rows; NULL, *n 0 and *e the failure (logged) when a step fails. */
+void *sq__rows(sqlite3_stmt *st, pl_arena *a, const st_row *row, size_t *n, pl_err *e);
 /* Group commit, for tests and benchmarks: a hook run by the syncing thread before each
  * fdatasync, and how many write transactions committed, were made durable, and how many
  * fdatasync calls that took. */

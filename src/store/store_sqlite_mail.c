@@ -115,11 +115,7 @@ pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller
                               ST_SQL_SELLER_FIND_ALIAS);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, alias);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_seller(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_seller_row, o);
 }
 
 pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
@@ -128,11 +124,7 @@ pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o
                               ST_SQL_BUYER_FIND_EMAIL);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_buyer(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_buyer_row, o);
 }
 
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
@@ -150,10 +142,6 @@ pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_aren
   o->role = sq__col_text(a, st, 3);
   sqlite3_reset(st);
   return PL_OK;
-}
-
-static void read_address(pl_arena *a, sqlite3_stmt *st, st_agent_address *o) {
-  sq__read_row(a, st, 0, &st_agent_address_row, o);
 }
 
 pl_err sq__agent_address_add(store *s, st_agent_address *v) {
@@ -195,7 +183,7 @@ pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
       arr = bigger;
       cap *= 2;
     }
-    read_address(a, st, &arr[k++]);
+    sq__read_row(a, st, 0, &st_agent_address_row, &arr[k++]);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -225,9 +213,5 @@ pl_err sq__agent_address_find(store *s, const char *seller_id, const char *hash,
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sq__bind_text(st, 2, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_address(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_agent_address_row, o);
 }

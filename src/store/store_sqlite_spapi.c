@@ -28,11 +28,7 @@ pl_err sq__spapi_client_get(store *s, const char *client_id, const char *seller_
       : sq__stmt(q, S_CLIENT_BY_SELLER, ST_SQL_SPAPI_CLIENT_BY_SELLER);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, client_id ? client_id : seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_row(a, st, 0, &st_spapi_client_row, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_spapi_client_row, out);
 }
 
 pl_err sq__spapi_upload_put(store *s, const st_spapi_upload *u) {
@@ -56,9 +52,5 @@ pl_err sq__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_uplo
   sqlite3_stmt *st = sq__stmt(q, S_UPLOAD_GET, ST_SQL_SPAPI_UPLOAD_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_row(a, st, 0, &st_spapi_upload_row, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_spapi_upload_row, out);
 }

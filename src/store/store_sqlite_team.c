@@ -10,10 +10,6 @@ enum {
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_ATTACH);
 
-static void read_doc(pl_arena *a, sqlite3_stmt *st, st_team_doc *d) {
-  sq__read_row(a, st, 0, &st_team_doc_row, d);
-}
-
 pl_err sq__team_doc_put(store *s, st_team_doc *d) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st;
@@ -52,11 +48,7 @@ pl_err sq__team_doc_get(store *s, const char *seller_id, const char *kind, int64
   sqlite3_bind_int64(st, 1, id);
   sq__bind_text(st, 2, seller_id);
   sq__bind_text(st, 3, kind);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_doc(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_team_doc_row, out);
 }
 
 pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
@@ -74,7 +66,7 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   st_team_doc *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc = SQLITE_DONE;
-  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) read_doc(a, st, &arr[k++]);
+  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) sq__read_row(a, st, 0, &st_team_doc_row, &arr[k++]);
   if (k == (size_t)limit) rc = SQLITE_DONE;
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -171,10 +163,6 @@ pl_err sq__thread_team_put(store *s, const st_thread_team *tt) {
   return sq__run(q, st);
 }
 
-static void read_lock(pl_arena *a, sqlite3_stmt *st, st_thread_lock *out) {
-  sq__read_row(a, st, 0, &st_thread_lock_row, out);
-}
-
 pl_err sq__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
                             pl_arena *a, st_thread_lock *holder) {
   sq_store *q = SQ(s);
@@ -201,11 +189,7 @@ pl_err sq__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, now);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_lock(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_thread_lock_row, out);
 }
 
 pl_err sq__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
