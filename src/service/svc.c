@@ -154,7 +154,7 @@ pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget
   store_rollback(s->st);
   if (e || !forget || row->created_at >= svc_now(s) - SVC_IDEMPOTENCY_SECONDS) return e;
   if ((e = store_begin(s->st, true))) return e;
-  if ((e = s->st->ops->idem_release(s->st, principal, key))) store_rollback(s->st);
+  if ((e = s->st->ops->idem_finish(s->st, principal, key, 0, NULL))) store_rollback(s->st);
   else e = store_commit(s->st);
   return e ? e : PL_ENOTFOUND;
 }

@@ -686,12 +686,10 @@ typedef struct store_ops {
   /* Attaches to a message at position pos; PL_EEXIST when already attached. */
   pl_err (*attachment_link)(store *s, int64_t message_id, int64_t thread_id,
                             const char *seller_id, const char *attachment_id, int pos);
-  /* The attachments of a thread's messages, by message and position. */
-  pl_err (*attachment_list_thread)(store *s, int64_t thread_id, pl_arena *a,
-                                   st_msg_attachment **out, size_t *n);
-  /* The messages an attachment is attached to (message_id and thread_id set). */
-  pl_err (*attachment_uses)(store *s, const char *id, pl_arena *a, st_msg_attachment **out,
-                            size_t *n);
+  /* The attachments of a thread's messages, by message and position; or, thread_id 0, the
+   * messages attachment_id is attached to (at most 1000). */
+  pl_err (*attachment_links)(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
+                             st_msg_attachment **out, size_t *n);
 
   /* Records of uploads created before `before` that no message carries, oldest first,
    * at most limit (id, sha256, created_at and the uploader filled). */
@@ -709,11 +707,10 @@ typedef struct store_ops {
                        pl_time now, pl_arena *a, bool *claimed, st_idem *out);
   /* The row of (principal, key); PL_ENOTFOUND when none. */
   pl_err (*idem_get)(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
-  /* Stores the answer of a claimed key. */
+  /* Stores the answer of a claimed key; status 0 forgets the key instead (the request
+   * failed in a way a retry may redo). */
   pl_err (*idem_finish)(store *s, const char *principal, const char *key, int status,
                         const char *body);
-  /* Forgets a claimed key (the request failed in a way a retry may redo). */
-  pl_err (*idem_release)(store *s, const char *principal, const char *key);
   /* Deletes keys created before `before`; *n how many. */
   pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
 

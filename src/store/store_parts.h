@@ -25,7 +25,7 @@
   X(agent_address_delete) X(agent_address_find) X(agent_find)                               \
   /* attachments (store_*_attach.c) */                                                      \
   X(attachment_put) X(attachment_get) X(attachment_find_sha) X(attachment_link)             \
-  X(attachment_list_thread) X(attachment_uses)                                              \
+  X(attachment_links)                                              \
   /* the audit log (store_*_audit.c) */                                                     \
   X(audit_append) X(audit_list) X(audit_chain) X(audit_heads) X(audit_checkpoint_add)       \
   X(audit_checkpoint_list)                                                                  \
@@ -38,7 +38,7 @@
   X(token_touch) X(agent_deactivate) X(agent_unassign_all)                                  \
   /* limits, unattached uploads, idempotency keys (store_*_limits.c) */                     \
   X(rate_bucket_get) X(rate_bucket_put) X(attachment_orphans) X(attachment_delete)          \
-  X(idem_claim) X(idem_get) X(idem_finish) X(idem_release) X(idem_sweep)
+  X(idem_claim) X(idem_get) X(idem_finish) X(idem_sweep)
 
 /* Declares prefix__name with the type of store_ops entry name. */
 #define STORE_PART_DECLARE(prefix, name) extern __typeof__(*((store_ops *)0)->name) prefix##__##name;

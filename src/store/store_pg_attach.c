@@ -103,15 +103,10 @@ static pl_err list(store *s, const char *sql, const char *key, pl_arena *a, st_m
   return PL_OK;
 }
 
-pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
-                                  size_t *n) {
+pl_err pg__attachment_links(store *s, int64_t thread_id, const char *id, pl_arena *a,
+                           st_msg_attachment **out, size_t *n) {
+  if (!thread_id) return list(s, ST_SQL_ATTACHMENT_USES, id, a, out, n);
   pg_params p = {.n = 0};
   pg__p_int(&p, thread_id);
   return list(s, ST_SQL_ATTACHMENT_LIST_THREAD, p.v[0], a, out, n);
-}
-
-pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  return list(s,
-              ST_SQL_ATTACHMENT_USES,
-              id, a, out, n);
 }

@@ -141,23 +141,13 @@ pl_err pg__idem_finish(store *s, const char *principal, const char *key, int sta
   pg_params p = {.n = 0};
   pg__p_text(&p, principal);
   pg__p_text(&p, key);
+  if (!status) return pg__run(s, ST_SQL_IDEM_RELEASE, &p, NULL);
   pg__p_int(&p, status);
   pg__p_text(&p, body);
-  pl_err e;
-  PGresult *r = store__pg_exec(s,
-                               "UPDATE idempotency_keys SET status = $3::int, body = $4"
-                               " WHERE principal = $1 AND key = $2",
-                               p.n, p.v, &e);
-  PQclear(r);
-  return e;
-}
-
-pl_err pg__idem_release(store *s, const char *principal, const char *key) {
-  const char *v[] = {principal, key};
-  pl_err e;
-  PGresult *r = store__pg_exec(s, ST_SQL_IDEM_RELEASE, 2, v, &e);
-  PQclear(r);
-  return e;
+  return pg__run(s,
+                 "UPDATE idempotency_keys SET status = $3::int, body = $4"
+                 " WHERE principal = $1 AND key = $2",
+                 &p, NULL);
 }
 
 pl_err pg__idem_sweep(store *s, pl_time before, int64_t *n) {

@@ -90,21 +90,13 @@ static pl_err list(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_msg_attachment
   return e;
 }
 
-pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
-                                  size_t *n) {
+pl_err sq__attachment_links(store *s, int64_t thread_id, const char *id, pl_arena *a,
+                           st_msg_attachment **out, size_t *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_LIST_THREAD,
-                              ST_SQL_ATTACHMENT_LIST_THREAD);
+  sqlite3_stmt *st = thread_id ? sq__stmt(q, S_LIST_THREAD, ST_SQL_ATTACHMENT_LIST_THREAD)
+                               : sq__stmt(q, S_USES, ST_SQL_ATTACHMENT_USES);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, thread_id);
-  return list(q, st, a, out, n);
-}
-
-pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_USES,
-                              ST_SQL_ATTACHMENT_USES);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
+  if (thread_id) sqlite3_bind_int64(st, 1, thread_id);
+  else sq__bind_text(st, 1, id);
   return list(q, st, a, out, n);
 }

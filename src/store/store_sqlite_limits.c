@@ -128,22 +128,17 @@ pl_err sq__idem_get(store *s, const char *principal, const char *key, pl_arena *
 
 pl_err sq__idem_finish(store *s, const char *principal, const char *key, int status, const char *body) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_IDEM_FINISH,
-                              "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE principal = ?1 AND key = ?2");
+  sqlite3_stmt *st = status ? sq__stmt(q, S_IDEM_FINISH,
+                                       "UPDATE idempotency_keys SET status = ?3, body = ?4"
+                                       " WHERE principal = ?1 AND key = ?2")
+                            : sq__stmt(q, S_IDEM_DEL, ST_SQL_IDEM_RELEASE);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, principal);
   sq__bind_text(st, 2, key);
-  sqlite3_bind_int(st, 3, status);
-  sq__bind_text(st, 4, body);
-  return sq__run(q, st);
-}
-
-pl_err sq__idem_release(store *s, const char *principal, const char *key) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_IDEM_DEL, ST_SQL_IDEM_RELEASE);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, principal);
-  sq__bind_text(st, 2, key);
+  if (status) {
+    sqlite3_bind_int(st, 3, status);
+    sq__bind_text(st, 4, body);
+  }
   return sq__run(q, st);
 }
 

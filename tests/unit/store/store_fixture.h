@@ -132,14 +132,12 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(attachment_get, CORE) \
   X(attachment_find_sha, CORE) \
   X(attachment_link, CORE) \
-  X(attachment_list_thread, CORE) \
-  X(attachment_uses, CORE) \
+  X(attachment_links, CORE) \
   X(attachment_orphans, CORE) \
   X(attachment_delete, CORE) \
   X(idem_claim, CORE) \
   X(idem_get, CORE) \
   X(idem_finish, CORE) \
-  X(idem_release, CORE) \
   X(idem_sweep, CORE) \
   X(team_doc_put, TEAM) \
   X(team_doc_get, TEAM) \

@@ -1287,7 +1287,7 @@ static void test_limits_and_keys(void **state) {
   OK(OP(f, idem_claim)(f->s, "agent:7", "k1", "fp1", T0, f->a, &ok, &row));
   assert_true(ok); /* another principal */
   OK(OP(f, idem_finish)(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
-  OK(OP(f, idem_release)(f->s, "agent:7", "k1"));
+  OK(OP(f, idem_finish)(f->s, "agent:7", "k1", 0, NULL));
   C(f);
   W(f);
   OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
@@ -1424,7 +1424,7 @@ static void test_attachment_links(void **state) {
   /* a thread's attachments: by message, then position; another thread's are not there */
   st_msg_attachment *l;
   size_t n;
-  OK(OP(f, attachment_list_thread)(f->s, t, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, t, NULL, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].message_id, m1);
   assert_string_equal(l[0].id, "A1");
@@ -1435,19 +1435,19 @@ static void test_attachment_links(void **state) {
   assert_string_equal(l[1].id, "A2");
   assert_int_equal(l[2].message_id, m2);
   for (size_t i = 0; i < n; i++) assert_int_equal(l[i].thread_id, t);
-  OK(OP(f, attachment_list_thread)(f->s, u, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, u, NULL, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].message_id, m3);
-  OK(OP(f, attachment_list_thread)(f->s, u + 100, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, u + 100, NULL, f->a, &l, &n));
   assert_int_equal(n, 0);
   /* the messages carrying one */
-  OK(OP(f, attachment_uses)(f->s, "A2", f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, 0, "A2", f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].message_id, m1);
   assert_int_equal(l[1].message_id, m2);
   assert_int_equal(l[2].message_id, m3);
   assert_int_equal(l[2].thread_id, u);
-  OK(OP(f, attachment_uses)(f->s, "A0", f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, 0, "A0", f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 
