@@ -67,13 +67,13 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
       e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
     else if (ag.deactivated_at)
       e = pl_fail(d, PL_EDEACTIVATED, "agent %s was deactivated", subject);
-    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl)) == PL_OK) {
+    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, NULL, a, &sl)) == PL_OK) {
       t.seller_id = ag.seller_id;
       t.marketplace_id = sl.marketplace_id;
     }
   } else if (kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (s->st->ops->buyer_get(s->st, subject, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
+    if (s->st->ops->buyer_get(s->st, subject, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
   }
   if (!e) {
     tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
@@ -368,10 +368,10 @@ pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *
     st_agent ag;
     st_seller sl;
     if (!s->st->ops->agent_get(s->st, c->agent_id, a, &ag)) out->name = ag.name;
-    if (!s->st->ops->seller_get(s->st, c->seller_id, a, &sl)) out->seller_name = sl.name;
+    if (!s->st->ops->seller_get(s->st, c->seller_id, NULL, a, &sl)) out->seller_name = sl.name;
   } else if (c->kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (!s->st->ops->buyer_get(s->st, c->buyer_id, a, &b)) out->name = b.name;
+    if (!s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b)) out->name = b.name;
   }
   return svc__end(s, PL_OK, d);
 }

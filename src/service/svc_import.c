@@ -142,8 +142,8 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   } else if (!e) {
     st_seller sl;
     st_buyer b;
-    if (s->st->ops->seller_get(s->st, seller_id, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
-    else if (s->st->ops->buyer_get(s->st, buyer_id, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
+    if (s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
+    else if (s->st->ops->buyer_get(s->st, buyer_id, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find_product(s->st, seller_id, buyer_id, asin, a, &t);
       if (g == PL_ENOTFOUND) {

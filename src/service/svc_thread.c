@@ -350,7 +350,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     t->marketplace_id = o.marketplace_id;
   } else {
     st_seller sl;
-    e = s->st->ops->seller_get(s->st, in->seller_id, a, &sl);
+    e = s->st->ops->seller_get(s->st, in->seller_id, NULL, a, &sl);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find_product(s->st, sl.id, c->buyer_id, in->asin, a, &existing);

@@ -453,11 +453,13 @@ typedef struct store_ops {
   pl_err (*marketplace_put)(store *s, const st_marketplace *m);
   pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);
   pl_err (*seller_put)(store *s, const st_seller *v);
-  pl_err (*seller_get)(store *s, const char *id, pl_arena *a, st_seller *out);
+  /* A seller by id, or (id NULL) by relay alias; a buyer by id, or (id NULL) by the keyed
+   * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
+  pl_err (*seller_get)(store *s, const char *id, const char *alias, pl_arena *a, st_seller *out);
   pl_err (*agent_add)(store *s, const st_agent *v, int64_t *id_out);
   pl_err (*agent_get)(store *s, int64_t id, pl_arena *a, st_agent *out);
   pl_err (*buyer_put)(store *s, const st_buyer *v);
-  pl_err (*buyer_get)(store *s, const char *id, pl_arena *a, st_buyer *out);
+  pl_err (*buyer_get)(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
 
   /* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
   pl_err (*alias_get)(store *s, const char *marketplace_id, const char *buyer_id,
@@ -657,10 +659,6 @@ typedef struct store_ops {
   /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
   pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
                        char **buyer_id, char **seller_id);
-  /* The seller whose alias this is; PL_ENOTFOUND when none. */
-  pl_err (*seller_find_alias)(store *s, const char *alias, pl_arena *a, st_seller *out);
-  /* A buyer by the keyed hash of the address (as buyer_put stored it). */
-  pl_err (*buyer_find_email)(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
   /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
   pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
                        st_agent *out);

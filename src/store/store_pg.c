@@ -33,7 +33,7 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
@@ -95,6 +95,8 @@ static const char *const sql[Q__COUNT] = {
   [Q_AGENT_GET] = ST_SQL_AGENT_GET,
   [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
   [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
+  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
   [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
   [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT " ON CONFLICT DO NOTHING",
   [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
@@ -591,12 +593,12 @@ static pl_err pg_seller_put(store *s, const st_seller *v) {
   return exec_q(k, Q_SELLER_PUT, &p, NULL);
 }
 
-static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+static pl_err pg_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  pg__p_text(&p, id);
+  pg__p_text(&p, id ? id : alias);
   PGresult *r;
-  pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS, &p, &r);
   if (e) return e;
   pg__read_row(a, r, 0, 0, &st_seller_row, o);
   PQclear(r);
@@ -642,12 +644,12 @@ static pl_err pg_buyer_put(store *s, const st_buyer *v) {
   return exec_q(k, Q_BUYER_PUT, &p, NULL);
 }
 
-static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+static pl_err pg_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  pg__p_text(&p, id);
+  pg__p_text(&p, id ? id : hash);
   PGresult *r;
-  pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL, &p, &r);
   if (e) return e;
   pg__read_row(a, r, 0, 0, &st_buyer_row, o);
   PQclear(r);

@@ -114,26 +114,6 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   return PL_OK;
 }
 
-pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
-  const char *v[] = {alias};
-  PGresult *r;
-  pl_err e = one(s, ST_SQL_SELLER_FIND_ALIAS, 1, v, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_seller_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
-  const char *v[] = {hash};
-  PGresult *r;
-  pl_err e = one(s, ST_SQL_BUYER_FIND_EMAIL, 1, v, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_buyer_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
 pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
   const char *v[] = {seller_id, name};
   PGresult *r;

@@ -22,7 +22,7 @@
 
 enum {
   Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
@@ -79,6 +79,8 @@ static const char *const sql[Q__COUNT] = {
   [Q_AGENT_GET] = ST_SQL_AGENT_GET,
   [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
   [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
+  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
   [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
   [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT,
   [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
@@ -886,11 +888,11 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
   return sq__run(q, st);
 }
 
-static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+static pl_err sq_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
+  sq__bind_text(st, 1, id ? id : alias);
   return sq__get(q, st, a, &st_seller_row, o);
 }
 
@@ -927,11 +929,11 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   return sq__run(q, st);
 }
 
-static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+static pl_err sq_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
+  sq__bind_text(st, 1, id ? id : hash);
   return sq__get(q, st, a, &st_buyer_row, o);
 }
 

@@ -4,8 +4,7 @@
 #include "store/store_sqlite_int.h"
 
 enum {
-  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_SELLER_ALIAS,
-  S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES, S__END
+  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES, S__END
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_TEAM);
 
@@ -107,24 +106,6 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   *seller = sq__col_text(a, st, 2);
   sqlite3_reset(st);
   return PL_OK;
-}
-
-pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_SELLER_ALIAS,
-                              ST_SQL_SELLER_FIND_ALIAS);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, alias);
-  return sq__get(q, st, a, &st_seller_row, o);
-}
-
-pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_BUYER_EMAIL,
-                              ST_SQL_BUYER_FIND_EMAIL);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  return sq__get(q, st, a, &st_buyer_row, o);
 }
 
 pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {

@@ -121,8 +121,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(outbox_update, MAIL) \
   X(ops_figures, MAIL) \
   X(alias_find, MAIL) \
-  X(seller_find_alias, MAIL) \
-  X(buyer_find_email, MAIL) \
   X(agent_find, MAIL) \
   X(agent_address_add, CORE) \
   X(agent_address_list, CORE) \

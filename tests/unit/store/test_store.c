@@ -20,21 +20,21 @@ static void test_parties(void **state) {
   assert_string_equal(m.domains_json, "[\"example.com\"]");
   assert_int_equal(OP(f, marketplace_get)(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
   st_seller sl;
-  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_string_equal(sl.email_sealed, "sealed1");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, seller_get)(f->s, "S2", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S2", NULL, f->a, &sl));
   assert_null(sl.email_sealed);
-  assert_int_equal(OP(f, seller_get)(f->s, "S9", f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(OP(f, seller_get)(f->s, "S9", NULL, f->a, &sl), PL_ENOTFOUND);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "B2", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B2", NULL, f->a, &b));
   assert_true(b.opt_out);
   assert_string_equal(b.locale, "es-US");
   assert_string_equal(b.email_hash, "h2");
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
   assert_false(b.opt_out);
-  assert_int_equal(OP(f, buyer_get)(f->s, "B9", f->a, &b), PL_ENOTFOUND);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B9", NULL, f->a, &b), PL_ENOTFOUND);
   RB(f);
 
   /* Upserts: a seller keeps its marketplace, alias and creation time. */
@@ -50,12 +50,12 @@ static void test_parties(void **state) {
   R(f);
   OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Renamed");
-  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.name, "Acme 2");
   assert_string_equal(sl.email_sealed, "sealed2");
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
   assert_string_equal(b.name, "Jane D");
   assert_true(b.opt_out);
   assert_null(b.email_sealed);
@@ -170,7 +170,7 @@ static void test_sealed_walk(void **state) {
    * refused as a duplicate. */
   R(f);
   st_buyer got;
-  OK(OP(f, buyer_find_email)(f->s, "hnew", f->a, &got));
+  OK(OP(f, buyer_get)(f->s, NULL, "hnew", f->a, &got));
   assert_string_equal(got.id, "B1");
   assert_string_equal(got.email_sealed, "v2:2:new");
   st_agent_address ad;
@@ -1177,8 +1177,8 @@ static void test_backup(void **state) {
   OK(store_open(path, &copy, &d));
   OK(copy->ops->begin(copy, false));
   st_buyer g;
-  OK(copy->ops->buyer_get(copy, "B1", f->a, &g)); /* committed by world() */
-  assert_int_equal(copy->ops->buyer_get(copy, "B8", f->a, &g), PL_ENOTFOUND);
+  OK(copy->ops->buyer_get(copy, "B1", NULL, f->a, &g)); /* committed by world() */
+  assert_int_equal(copy->ops->buyer_get(copy, "B8", NULL, f->a, &g), PL_ENOTFOUND);
   copy->ops->rollback(copy);
   store_close(copy);
   unlink(path);
@@ -1199,15 +1199,15 @@ static void test_transactions(void **state) {
   RB(f);
   R(f);
   st_buyer g;
-  assert_int_equal(OP(f, buyer_get)(f->s, "B7", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* Its own writes are visible inside the transaction. */
   W(f);
   OK(OP(f, buyer_put)(f->s, &b));
-  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
   C(f);
   R(f);
-  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
   RB(f);
 }
 
@@ -1619,7 +1619,7 @@ static void test_group_commit(void **state) {
   uint64_t before = syncs;
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Group 3", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Group 3", NULL, f->a, &b));
   RB(f);
   sq__group_commit_counts(f->s, &committed, &synced, &syncs);
   assert_int_equal(syncs, before);
@@ -1631,7 +1631,7 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < GC_WRITERS; i++) {
     char name[32];
     snprintf(name, sizeof name, "Group %d", i);
-    OK(OP(f, buyer_get)(f->s, name, f->a, &b));
+    OK(OP(f, buyer_get)(f->s, name, NULL, f->a, &b));
   }
   RB(f);
 }
@@ -1651,7 +1651,7 @@ static void *batch_read(void *arg) {
   st_buyer b;
   w->e = store_begin(w->f->s, false);
   if (!w->e) {
-    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, a, &b);
+    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, NULL, a, &b);
     store_rollback(w->f->s);
   }
   pl_arena_free(a);
@@ -1710,10 +1710,10 @@ static void test_batch(void **state) {
   assert_int_equal(n1 - n0, 1);
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Batch 0", f->a, &b));
-  OK(OP(f, buyer_get)(f->s, "Batch 1", f->a, &b));
-  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", f->a, &b), PL_ENOTFOUND);
-  OK(OP(f, buyer_get)(f->s, "Batch 3", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Batch 0", NULL, f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Batch 1", NULL, f->a, &b));
+  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", NULL, f->a, &b), PL_ENOTFOUND);
+  OK(OP(f, buyer_get)(f->s, "Batch 3", NULL, f->a, &b));
   RB(f);
   /* a read-only transaction cannot write: it runs on a reader connection */
   R(f);

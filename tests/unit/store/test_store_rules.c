@@ -425,10 +425,10 @@ static void test_write_counters(void **state) {
   assert_int_equal(b.syncs - a.syncs, 1);
   R(f);
   st_buyer g;
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
   RB(f);
   W(f);
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
   RB(f); /* rolled back: not a commit */
   OP(f, counters)(f->s, &a);
   assert_int_equal(a.commits, b.commits);
