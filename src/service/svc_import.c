@@ -127,7 +127,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
     e = s->st->ops->order_get(s->st, order_id, a, &ord);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no order %s (an order line must come first)", order_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_order(s->st, order_id, a, &t);
+      pl_err g = s->st->ops->thread_find(s->st, order_id, NULL, NULL, NULL, a, &t);
       if (g == PL_ENOTFOUND) {
         new_thread = true;
         t.order_id = ord.id;
@@ -145,7 +145,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
     if (s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
     else if (s->st->ops->buyer_get(s->st, buyer_id, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_product(s->st, seller_id, buyer_id, asin, a, &t);
+      pl_err g = s->st->ops->thread_find(s->st, NULL, seller_id, buyer_id, asin, a, &t);
       if (g == PL_ENOTFOUND) {
         new_thread = true;
         t.asin = (char *)asin;

@@ -401,7 +401,7 @@ pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_a
 /* The thread of an order, created for a proactive message when there is none. */
 static pl_err order_thread(svc *s, const st_order *o, pl_time now, pl_arena *a, st_thread *t,
                            pl_detail *d) {
-  pl_err e = s->st->ops->thread_find_order(s->st, o->id, a, t);
+  pl_err e = s->st->ops->thread_find(s->st, o->id, NULL, NULL, NULL, a, t);
   if (e != PL_ENOTFOUND) return e;
   memset(t, 0, sizeof *t);
   t->order_id = o->id;

@@ -340,7 +340,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     else if (!e && o.status == ST_ORDER_CANCELED)
       e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_order(s->st, o.id, a, &existing);
+      pl_err g = s->st->ops->thread_find(s->st, o.id, NULL, NULL, NULL, a, &existing);
       if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread %s; write there", o.id,
                           svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;
@@ -353,7 +353,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     e = s->st->ops->seller_get(s->st, in->seller_id, NULL, a, &sl);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_product(s->st, sl.id, c->buyer_id, in->asin, a, &existing);
+      pl_err g = s->st->ops->thread_find(s->st, NULL, sl.id, c->buyer_id, in->asin, a, &existing);
       if (!g) e = pl_fail(d, PL_EEXIST, "you already asked about %s in thread %s; write there",
                           in->asin, svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;

@@ -483,9 +483,10 @@ typedef struct store_ops {
 
   pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
   pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);
-  pl_err (*thread_find_order)(store *s, const char *order_id, pl_arena *a, st_thread *out);
-  pl_err (*thread_find_product)(store *s, const char *seller_id, const char *buyer_id,
-                                const char *asin, pl_arena *a, st_thread *out);
+  /* An order's thread, or (order_id NULL) the seller's thread with the buyer about a
+   * product; PL_ENOTFOUND when none. */
+  pl_err (*thread_find)(store *s, const char *order_id, const char *seller_id, const char *buyer_id,
+                        const char *asin, pl_arena *a, st_thread *out);
   pl_err (*thread_update)(store *s, const st_thread *t); /* the summary columns */
   pl_err (*thread_list)(store *s, const st_thread_query *q, pl_arena *a, st_thread **out,
                         size_t *n);

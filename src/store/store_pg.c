@@ -827,17 +827,14 @@ static pl_err pg_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
   return thread_one(k, Q_THREAD_GET, &p, a, out);
 }
 
-static pl_err pg_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+static pl_err pg_thread_find(store *s, const char *order_id, const char *seller, const char *buyer,
+                              const char *asin, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  pg__p_text(&p, order_id);
-  return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
-}
-
-static pl_err pg_thread_find_product(store *s, const char *seller, const char *buyer,
-                                     const char *asin, pl_arena *a, st_thread *out) {
-  CONN(s);
-  pg_params p = {.n = 0};
+  if (order_id) {
+    pg__p_text(&p, order_id);
+    return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
+  }
   pg__p_text(&p, seller);
   pg__p_text(&p, buyer);
   pg__p_text(&p, asin);
@@ -1268,8 +1265,7 @@ static const store_ops pg_ops = {
   .order_list = pg_order_list,
   .thread_insert = pg_thread_insert,
   .thread_get = pg_thread_get,
-  .thread_find_order = pg_thread_find_order,
-  .thread_find_product = pg_thread_find_product,
+  .thread_find = pg_thread_find,
   .thread_update = pg_thread_update,
   .thread_list = pg_thread_list,
   .thread_count_response_needed = pg_thread_count_rn,

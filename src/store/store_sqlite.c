@@ -1095,22 +1095,16 @@ static pl_err sq_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
   return thread_one(q, st, a, out);
 }
 
-static pl_err sq_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+static pl_err sq_thread_find(store *s, const char *order_id, const char *seller, const char *buyer,
+                              const char *asin, pl_arena *a, st_thread *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_ORDER);
+  sqlite3_stmt *st = stmt(q, order_id ? Q_THREAD_FIND_ORDER : Q_THREAD_FIND_PRODUCT);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, order_id);
-  return thread_one(q, st, a, out);
-}
-
-static pl_err sq_thread_find_product(store *s, const char *seller, const char *buyer,
-                                     const char *asin, pl_arena *a, st_thread *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_PRODUCT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller);
-  sq__bind_text(st, 2, buyer);
-  sq__bind_text(st, 3, asin);
+  sq__bind_text(st, 1, order_id ? order_id : seller);
+  if (!order_id) {
+    sq__bind_text(st, 2, buyer);
+    sq__bind_text(st, 3, asin);
+  }
   return thread_one(q, st, a, out);
 }
 
@@ -1545,8 +1539,7 @@ static const store_ops sq_ops = {
   .order_list = sq_order_list,
   .thread_insert = sq_thread_insert,
   .thread_get = sq_thread_get,
-  .thread_find_order = sq_thread_find_order,
-  .thread_find_product = sq_thread_find_product,
+  .thread_find = sq_thread_find,
   .thread_update = sq_thread_update,
   .thread_list = sq_thread_list,
   .thread_count_response_needed = sq_thread_count_rn,

@@ -60,8 +60,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(order_list, CORE) \
   X(thread_insert, CORE) \
   X(thread_get, CORE) \
-  X(thread_find_order, CORE) \
-  X(thread_find_product, CORE) \
+  X(thread_find, CORE) \
   X(thread_update, CORE) \
   X(thread_list, CORE) \
   X(thread_count_response_needed, CORE) \

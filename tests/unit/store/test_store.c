@@ -536,14 +536,14 @@ static void test_threads(void **state) {
   assert_string_equal(t.buyer_alias, "b1s1@relay.example.com");
   assert_string_equal(t.buyer_name, "Jane Doe");
   assert_string_equal(t.seller_name, "Acme Tools");
-  OK(OP(f, thread_find_order)(f->s, "112-1", f->a, &t));
+  OK(OP(f, thread_find)(f->s, "112-1", NULL, NULL, NULL, f->a, &t));
   assert_int_equal(t.id, t1);
-  OK(OP(f, thread_find_product)(f->s, "S1", "B2", "B0PRODUCT1", f->a, &t));
+  OK(OP(f, thread_find)(f->s, NULL, "S1", "B2", "B0PRODUCT1", f->a, &t));
   assert_int_equal(t.id, t2);
   assert_null(t.order_id);
   assert_string_equal(t.buyer_alias, "b2s1@relay.example.com");
-  assert_int_equal(OP(f, thread_find_product)(f->s, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
-  assert_int_equal(OP(f, thread_find_order)(f->s, "112-9", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_find)(f->s, NULL, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_find)(f->s, "112-9", NULL, NULL, NULL, f->a, &t), PL_ENOTFOUND);
   assert_int_equal(OP(f, thread_get)(f->s, t2 + 100, f->a, &t), PL_ENOTFOUND);
   RB(f);
 
