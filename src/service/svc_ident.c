@@ -234,7 +234,7 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   long n = 0;
   e = s->st->ops->token_get(s->st, hash, 0, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  if (!e) e = s->st->ops->token_revoke(s->st, t.id, svc_now(s), &n);
+  if (!e) e = s->st->ops->token_revoke(s->st, t.id, 0, NULL, svc_now(s), &n);
   /* the other nodes' open streams of this session check again too (sign-out) */
   if (!e && n) e = bump_revocations(s);
   pl_arena_free(a);
@@ -285,7 +285,7 @@ pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoke
   if (!e && seller && (t.kind != ST_PRINCIPAL_AGENT || !t.seller_id || strcmp(t.seller_id, seller)))
     e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no token %lld", (long long)id);
-  if (!e) e = s->st->ops->token_revoke(s->st, id, svc_now(s), revoked);
+  if (!e) e = s->st->ops->token_revoke(s->st, id, 0, NULL, svc_now(s), revoked);
   if (!e && *revoked) e = bump_revocations(s);
   if (!e && *revoked)
     e = svc__audit(s, t.seller_id, actor_of(c), "token.revoke", t.subject,
@@ -322,7 +322,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   }
   char subject[24];
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
-  if (!e) e = s->st->ops->token_revoke_subject(s->st, ST_PRINCIPAL_AGENT, subject, now, revoked);
+  if (!e) e = s->st->ops->token_revoke(s->st, 0, ST_PRINCIPAL_AGENT, subject, now, revoked);
   if (!e) e = bump_revocations(s);
   /* Its open threads go back to the team (the inbox's "Nobody"), not to a person who is
    * gone; who it was stays in the audit log. */

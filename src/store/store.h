@@ -750,12 +750,11 @@ typedef struct store_ops {
    * seller's agents; revoked and expired ones only when all is set. */
   pl_err (*token_list)(store *s, const char *seller_id, bool all, pl_time now, int limit,
                        pl_arena *a, st_token **out, size_t *n);
-  /* Revokes a token and the sessions signed in with it; *n the rows revoked (0 when it
-   * was revoked already). */
-  pl_err (*token_revoke)(store *s, int64_t id, pl_time at, long *n);
-  /* Revokes every token of a subject (an agent's decimal id, a buyer's id). */
-  pl_err (*token_revoke_subject)(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                 long *n);
+  /* Revokes a token and the sessions signed in with it, or (id 0) every token of a subject
+   * (an agent's decimal id, a buyer's id); *n the rows revoked (0 when they were revoked
+   * already). */
+  pl_err (*token_revoke)(store *s, int64_t id, st_principal_kind kind, const char *subject,
+                         pl_time at, long *n);
   /* Records that a token was used at `at`. */
   pl_err (*token_touch)(store *s, int64_t id, pl_time at);
   /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when

@@ -33,7 +33,7 @@
   X(team_agent_put) X(thread_team_get) X(thread_team_put) X(thread_lock_take)               \
   X(thread_lock_get) X(thread_lock_release) X(team_reply_list)                              \
   /* identities (store_*_ident.c) */                                                        \
-  X(token_put) X(token_get) X(token_list) X(token_revoke) X(token_revoke_subject)           \
+  X(token_put) X(token_get) X(token_list) X(token_revoke)           \
   X(token_touch) X(agent_deactivate) X(agent_unassign_all)                                  \
   /* limits, unattached uploads, idempotency keys (store_*_limits.c) */                     \
   X(rate_bucket_get) X(rate_bucket_put) X(attachment_orphans) X(attachment_delete)          \

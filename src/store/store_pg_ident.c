@@ -77,28 +77,19 @@ pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   return PL_OK;
 }
 
-pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n) {
+pl_err pg__token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject, pl_time at,
+                        long *n) {
   pg_params b = {.n = 0};
-  pg__p_int(&b, id);
+  if (id) {
+    pg__p_int(&b, id);
+  } else {
+    pg__p_text(&b, kind_name(kind));
+    pg__p_text(&b, subject);
+  }
   pg__p_int(&b, at);
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__run(s, ST_SQL_TOKEN_REVOKE, &b, &r);
-  if (e) return e;
-  *n = affected(r);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                long *n) {
-  pg_params b = {.n = 0};
-  pg__p_text(&b, kind_name(kind));
-  pg__p_text(&b, subject);
-  pg__p_int(&b, at);
-  PGresult *r = NULL;
-  *n = 0;
-  pl_err e = pg__run(s, ST_SQL_TOKEN_REVOKE_SUBJECT, &b, &r);
+  pl_err e = pg__run(s, id ? ST_SQL_TOKEN_REVOKE : ST_SQL_TOKEN_REVOKE_SUBJECT, &b, &r);
   if (e) return e;
   *n = affected(r);
   PQclear(r);

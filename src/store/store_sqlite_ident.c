@@ -74,27 +74,20 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   return e;
 }
 
-pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n) {
+pl_err sq__token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject, pl_time at,
+                        long *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE,
-                              ST_SQL_TOKEN_REVOKE);
+  sqlite3_stmt *st = id ? sq__stmt(q, S_TOKEN_REVOKE, ST_SQL_TOKEN_REVOKE)
+                        : sq__stmt(q, S_TOKEN_REVOKE_SUBJECT, ST_SQL_TOKEN_REVOKE_SUBJECT);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, at);
-  pl_err e = sq__run(q, st);
-  *n = e ? 0 : (long)sqlite3_changes(sq__db(q));
-  return e;
-}
-
-pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                long *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE_SUBJECT,
-                              ST_SQL_TOKEN_REVOKE_SUBJECT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, kind_name(kind));
-  sq__bind_text(st, 2, subject);
-  sqlite3_bind_int64(st, 3, at);
+  if (id) {
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, at);
+  } else {
+    sq__bind_text(st, 1, kind_name(kind));
+    sq__bind_text(st, 2, subject);
+    sqlite3_bind_int64(st, 3, at);
+  }
   pl_err e = sq__run(q, st);
   *n = e ? 0 : (long)sqlite3_changes(sq__db(q));
   return e;

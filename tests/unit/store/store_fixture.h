@@ -150,7 +150,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(team_reply_list, TEAM) \
   X(token_list, CORE) \
   X(token_revoke, CORE) \
-  X(token_revoke_subject, CORE) \
   X(token_touch, CORE) \
   X(agent_deactivate, CORE) \
   X(agent_unassign_all, TEAM) \

@@ -372,9 +372,9 @@ static void test_identities(void **state) {
   /* revoking the token revokes the session signed in with it; twice revokes nothing */
   W(f);
   long k = 0;
-  OK(OP(f, token_revoke)(f->s, api.id, T0 + 60, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 60, &k));
   assert_int_equal(k, 2);
-  OK(OP(f, token_revoke)(f->s, api.id, T0 + 61, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 61, &k));
   assert_int_equal(k, 0);
   C(f);
   R(f);
@@ -390,7 +390,7 @@ static void test_identities(void **state) {
   OK(OP(f, agent_deactivate)(f->s, otto, T0 + 70));
   assert_int_equal(OP(f, agent_deactivate)(f->s, otto, T0 + 71), PL_EEXIST);
   assert_int_equal(OP(f, agent_deactivate)(f->s, otto + 100, T0), PL_ENOTFOUND);
-  OK(OP(f, token_revoke_subject)(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  OK(OP(f, token_revoke)(f->s, 0, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
   assert_int_equal(k, 1);
   C(f);
   R(f);
