@@ -337,6 +337,17 @@ static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
   return PL_OK;
 }
 
+/* Runs a one-row query and reads its first column as a number into *out: PL_OK, PL_ENOTFOUND
+ * or the failure. */
+static pl_err query_num(pg_conn *k, int q, const pg_params *p, int64_t *out) {
+  PGresult *r;
+  pl_err e = query_one(k, q, p, &r);
+  if (e) return e;
+  *out = pg__num(r, 0, 0);
+  PQclear(r);
+  return PL_OK;
+}
+
 /* A statement of the connection's own, outside the prepared set (BEGIN, COMMIT...). */
 static pl_err simple(pg_conn *k, const char *s) {
   PGresult *r = PQexec(k->c, s);
@@ -913,12 +924,7 @@ static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
   pg__p_text(&p, seller_id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_THREAD_COUNT_RN, &p, &r);
-  if (e) return e;
-  *n = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  return query_num(k, Q_THREAD_COUNT_RN, &p, n);
 }
 
 /* ---- messages and events ----------------------------------------------------------- */
@@ -1144,12 +1150,7 @@ static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at)
   CONN(s);
   pg_params p = {.n = 0};
   pg__p_text(&p, order_id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_RR_GET, &p, &r);
-  if (e) return e;
-  *at = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  return query_num(k, Q_RR_GET, &p, at);
 }
 
 static pl_err pg_violation_add(store *s, st_violation *v) {
@@ -1162,12 +1163,7 @@ static pl_err pg_violation_add(store *s, st_violation *v) {
   pg__p_text(&p, v->category);
   pg__p_text(&p, v->severity);
   pg__p_text(&p, v->rule);
-  PGresult *r;
-  pl_err e = query_one(k, Q_VIOL_ADD, &p, &r);
-  if (e) return e;
-  v->id = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  return query_num(k, Q_VIOL_ADD, &p, &v->id);
 }
 
 static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, int limit,
@@ -1223,12 +1219,7 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
   pg__p_text(&p, seller_id);
   pg__p_int(&p, since);
   pg__p_int(&p, proactive_only ? 1 : 0);
-  PGresult *r;
-  pl_err e = query_one(k, Q_MSG_COUNT, &p, &r);
-  if (e) return e;
-  *n = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  return query_num(k, Q_MSG_COUNT, &p, n);
 }
 
 static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
