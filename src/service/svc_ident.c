@@ -63,7 +63,7 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
     st_seller sl;
     char *end;
     long long id = strtoll(subject, &end, 10);
-    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, a, &ag))
+    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, NULL, NULL, a, &ag))
       e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
     else if (ag.deactivated_at)
       e = pl_fail(d, PL_EDEACTIVATED, "agent %s was deactivated", subject);
@@ -135,7 +135,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   st_agent ag = {0};
   if (!e && t.kind == ST_PRINCIPAL_AGENT) {
     char *end;
-    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), a, &ag);
+    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), NULL, NULL, a, &ag);
   }
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
@@ -188,7 +188,7 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
   pl_err e = svc__begin(s, false, d);
   if (!e) {
     e = s->st->ops->token_get(s->st, NULL, c->token_id, a, &t);
-    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
+    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
     else if (e) e = pl_fail(d, e, "the store is unavailable");
@@ -308,7 +308,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   if ((e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_agent ag;
-  e = s->st->ops->agent_get(s->st, agent_id, a, &ag);
+  e = s->st->ops->agent_get(s->st, agent_id, NULL, NULL, a, &ag);
   if (!e && seller && strcmp(ag.seller_id, seller)) e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no agent %lld", (long long)agent_id);
   pl_time now = svc_now(s);
@@ -367,7 +367,7 @@ pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *
   if (c->kind == ST_PRINCIPAL_AGENT) {
     st_agent ag;
     st_seller sl;
-    if (!s->st->ops->agent_get(s->st, c->agent_id, a, &ag)) out->name = ag.name;
+    if (!s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag)) out->name = ag.name;
     if (!s->st->ops->seller_get(s->st, c->seller_id, NULL, a, &sl)) out->seller_name = sl.name;
   } else if (c->kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;

@@ -619,7 +619,7 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++)
       e = s->st->ops->agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
     if (!e) {
-      e = s->st->ops->agent_get(s->st, ad.agent_id, a, &ag);
+      e = s->st->ops->agent_get(s->st, ad.agent_id, NULL, NULL, a, &ag);
       ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
       why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
@@ -683,8 +683,7 @@ static pl_err mail_agent(svc *s, const char *seller_id, int64_t agent_id, pl_are
   pl_err e = svc__begin(s, false, d);
   if (!e) {
     e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
-    if (!e) e = agent_id ? s->st->ops->agent_get(s->st, agent_id, a, &ag)
-                         : s->st->ops->agent_find(s->st, seller_id, MAIL_AGENT, a, &ag);
+    if (!e) e = s->st->ops->agent_get(s->st, agent_id, seller_id, MAIL_AGENT, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND && !agent_id) {
       int64_t id;
@@ -1071,7 +1070,7 @@ static pl_err managed_agent(svc *s, const svc_caller *c, int64_t agent_id, pl_ar
                             pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_OPERATOR && c->kind != ST_PRINCIPAL_AGENT)
     return pl_fail(d, PL_EFORBIDDEN, "only the seller's agents manage their addresses");
-  pl_err e = s->st->ops->agent_get(s->st, agent_id, a, ag);
+  pl_err e = s->st->ops->agent_get(s->st, agent_id, NULL, NULL, a, ag);
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_AGENT && strcmp(ag->seller_id, c->seller_id)))
     return pl_fail(d, PL_ENOTFOUND, "no such agent");
   if (e) return pl_fail(d, e, "the store is unavailable; try again later");

@@ -877,7 +877,7 @@ json_t *svc_team_thread_json(svc *s, const svc_caller *c, int64_t thread_id, pl_
 
 static pl_err take_lock(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a, st_thread_lock *holder) {
   st_agent ag;
-  pl_err e = s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
+  pl_err e = s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
   if (e == PL_ENOTFOUND) {
     ag.name = (char *)c->name;
     e = PL_OK;

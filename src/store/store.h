@@ -457,7 +457,10 @@ typedef struct store_ops {
    * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
   pl_err (*seller_get)(store *s, const char *id, const char *alias, pl_arena *a, st_seller *out);
   pl_err (*agent_add)(store *s, const st_agent *v, int64_t *id_out);
-  pl_err (*agent_get)(store *s, int64_t id, pl_arena *a, st_agent *out);
+  /* An agent by id, or (id 0) the seller's agent by name (the lowest id when several);
+   * PL_ENOTFOUND when none. */
+  pl_err (*agent_get)(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                      st_agent *out);
   pl_err (*buyer_put)(store *s, const st_buyer *v);
   pl_err (*buyer_get)(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
 
@@ -660,9 +663,6 @@ typedef struct store_ops {
   /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
   pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
                        char **buyer_id, char **seller_id);
-  /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
-  pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
-                       st_agent *out);
   /* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
   pl_err (*agent_address_add)(store *s, st_agent_address *v);
   /* The seller's addresses (agent_id 0: every agent's), by id. */

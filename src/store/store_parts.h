@@ -21,7 +21,7 @@
   X(spapi_client_put) X(spapi_client_get) X(spapi_upload_put) X(spapi_upload_get)           \
   /* the outbox and the e-mail look-ups (store_*_mail.c) */                                 \
   X(outbox_add) X(outbox_claim) X(outbox_update) X(ops_figures) X(alias_find) X(agent_address_add) X(agent_address_list)       \
-  X(agent_address_delete) X(agent_address_find) X(agent_find)                               \
+  X(agent_address_delete) X(agent_address_find)                               \
   /* attachments (store_*_attach.c) */                                                      \
   X(attachment_put) X(attachment_get) X(attachment_find_sha) X(attachment_link)             \
   X(attachment_links)                                              \

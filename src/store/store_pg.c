@@ -32,7 +32,7 @@
 #include "store/store_pg_schema.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
   Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
@@ -93,6 +93,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = ST_SQL_SELLER_GET,
   [Q_AGENT_ADD] = ST_SQL_AGENT_ADD " RETURNING id",
   [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
   [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
   [Q_BUYER_GET] = ST_SQL_BUYER_GET,
   [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
@@ -631,12 +632,18 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   return e == PL_EEXIST ? PL_EINVAL : e; /* an unknown seller or role */
 }
 
-static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+static pl_err pg_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                           st_agent *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  pg__p_int(&p, id);
+  if (id) {
+    pg__p_int(&p, id);
+  } else {
+    pg__p_text(&p, seller_id);
+    pg__p_text(&p, name);
+  }
   PGresult *r;
-  pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_AGENT_GET : Q_AGENT_FIND, &p, &r);
   if (e) return e;
   pg__read_row(a, r, 0, 0, &st_agent_row, o);
   PQclear(r);

@@ -114,19 +114,6 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   return PL_OK;
 }
 
-pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
-  const char *v[] = {seller_id, name};
-  PGresult *r;
-  pl_err e = one(s, ST_SQL_AGENT_FIND, 2, v, &r);
-  if (e) return e;
-  o->id = pg__num(r, 0, 0);
-  o->seller_id = pg__text(a, r, 0, 1);
-  o->name = pg__text(a, r, 0, 2);
-  o->role = pg__text(a, r, 0, 3);
-  PQclear(r);
-  return PL_OK;
-}
-
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {
   pg_params p_p = {.n = 0};
   pg__p_text(&p_p, v->seller_id);

@@ -324,7 +324,7 @@
   " WHERE email_hash = ?1 ORDER BY id LIMIT 1"
 
 #define ST_SQL_AGENT_FIND \
-  "SELECT id, seller_id, name, role FROM agents WHERE seller_id = ?1" \
+  "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE seller_id = ?1" \
   " AND name = ?2 ORDER BY id LIMIT 1"
 
 #define ST_SQL_AGENT_ADDRESS_FIND \

@@ -21,7 +21,7 @@
 #include "store/store_sqlite_schema.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
   Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
@@ -77,6 +77,7 @@ static const char *const sql[Q__COUNT] = {
   [Q_SELLER_GET] = ST_SQL_SELLER_GET,
   [Q_AGENT_ADD] = ST_SQL_AGENT_ADD,
   [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
   [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
   [Q_BUYER_GET] = ST_SQL_BUYER_GET,
   [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
@@ -908,11 +909,17 @@ static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
   return e == PL_EEXIST ? PL_EINVAL : e;
 }
 
-static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+static pl_err sq_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                           st_agent *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AGENT_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_AGENT_GET : Q_AGENT_FIND);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
+  if (id) {
+    sqlite3_bind_int64(st, 1, id);
+  } else {
+    sq__bind_text(st, 1, seller_id);
+    sq__bind_text(st, 2, name);
+  }
   return sq__get(q, st, a, &st_agent_row, o);
 }
 

@@ -4,7 +4,7 @@
 #include "store/store_sqlite_int.h"
 
 enum {
-  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES, S__END
+  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES, S__END
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_TEAM);
 
@@ -104,23 +104,6 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   *mp = sq__col_text(a, st, 0);
   *buyer = sq__col_text(a, st, 1);
   *seller = sq__col_text(a, st, 2);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_AGENT_FIND,
-                              ST_SQL_AGENT_FIND);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, name);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->role = sq__col_text(a, st, 3);
   sqlite3_reset(st);
   return PL_OK;
 }

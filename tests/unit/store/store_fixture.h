@@ -120,7 +120,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(outbox_update, MAIL) \
   X(ops_figures, MAIL) \
   X(alias_find, MAIL) \
-  X(agent_find, MAIL) \
   X(agent_address_add, CORE) \
   X(agent_address_list, CORE) \
   X(agent_address_delete, CORE) \

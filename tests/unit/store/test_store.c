@@ -83,12 +83,12 @@ static void test_agents(void **state) {
   C(f);
   R(f);
   st_agent g;
-  OK(OP(f, agent_get)(f->s, id2, f->a, &g));
+  OK(OP(f, agent_get)(f->s, id2, NULL, NULL, f->a, &g));
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
   assert_string_equal(g.role, "read_only");
-  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
@@ -395,9 +395,9 @@ static void test_identities(void **state) {
   C(f);
   R(f);
   st_agent a;
-  OK(OP(f, agent_get)(f->s, otto, f->a, &a));
+  OK(OP(f, agent_get)(f->s, otto, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, T0 + 70);
-  OK(OP(f, agent_get)(f->s, maya, f->a, &a));
+  OK(OP(f, agent_get)(f->s, maya, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
   OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);

@@ -201,17 +201,17 @@ static void test_mail_lookups(void **state) {
   assert_int_equal(OP(f, buyer_get)(f->s, NULL, "h9", f->a, &b), PL_ENOTFOUND);
   /* an agent by name within the seller: the lowest id */
   st_agent g;
-  OK(OP(f, agent_find)(f->s, "S1", "Maya", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S1", "Maya", f->a, &g));
   assert_int_equal(g.id, maya1);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.role, "agent");
-  OK(OP(f, agent_find)(f->s, "S2", "Maya", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S2", "Maya", f->a, &g));
   assert_int_equal(g.id, maya_s2);
   assert_string_equal(g.role, "owner");
-  OK(OP(f, agent_find)(f->s, "S1", "Sam", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S1", "Sam", f->a, &g));
   assert_int_equal(g.id, sam);
-  assert_int_equal(OP(f, agent_find)(f->s, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, agent_find)(f->s, "S1", "maya", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, 0, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, 0, "S1", "maya", f->a, &g), PL_ENOTFOUND);
   RB(f);
   (void)maya2;
 }
