@@ -192,7 +192,7 @@ pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget
   store_rollback(s->st);
   if (e || !forget || row->created_at >= svc_now(s) - SVC_IDEMPOTENCY_SECONDS) return e;
   if ((e = store_begin(s->st, true))) return e;
-  if ((e = s->st->ops->idem_release(s->st, principal, key))) store_rollback(s->st);
+  if ((e = s->st->ops->idem_finish(s->st, principal, key, 0, NULL))) store_rollback(s->st);
   else e = store_commit(s->st);
   return e ? e : PL_ENOTFOUND;
 }
@@ -644,7 +644,7 @@ static pl_err bump_generation(svc *s, pl_detail *d) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->counter_bump(s->st, POLICY_GENERATION, &gen);
+  e = s->st->ops->counter(s->st, POLICY_GENERATION, true, &gen);
   if ((e = svc__end(s, e, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
   s->policy_generation = gen;
@@ -669,7 +669,7 @@ pl_err svc_cluster_tick(svc *s) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, false, &d);
   if (e) return e;
-  e = s->st->ops->counter_get(s->st, POLICY_GENERATION, &gen);
+  e = s->st->ops->counter(s->st, POLICY_GENERATION, false, &gen);
   if ((e = svc__end(s, e, &d))) return e;
   svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);
@@ -972,7 +972,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
   st_seller old;
   char *alias = NULL;
   if (!e) {
-    pl_err g = s->st->ops->seller_get(s->st, in->id, a, &old);
+    pl_err g = s->st->ops->seller_get(s->st, in->id, NULL, a, &old);
     if (!g && strcmp(old.marketplace_id, in->marketplace_id))
       e = pl_fail(d, PL_ECONFLICT, "seller %s belongs to marketplace %s", in->id, old.marketplace_id);
     else if (!g) alias = old.alias;
@@ -1010,7 +1010,7 @@ pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
   st_seller sl;
-  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
   st_agent ag = {.seller_id = (char *)seller_id, .name = (char *)name, .role = (char *)role};
   if (!e) e = s->st->ops->agent_add(s->st, &ag, id_out);
@@ -1151,11 +1151,11 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
     e = pl_fail(d, PL_EINVAL, "no marketplace %s", o->marketplace_id);
   else if (c && c->marketplace_id && strcmp(c->marketplace_id, o->marketplace_id))
     e = pl_fail(d, PL_EFORBIDDEN, "marketplace %s is not yours", o->marketplace_id);
-  else if (s->st->ops->seller_get(s->st, o->seller_id, a, &sl))
+  else if (s->st->ops->seller_get(s->st, o->seller_id, NULL, a, &sl))
     e = pl_fail(d, PL_EINVAL, "no seller %s", o->seller_id);
   else if (strcmp(sl.marketplace_id, o->marketplace_id))
     e = pl_fail(d, PL_EINVAL, "seller %s does not sell on %s", o->seller_id, o->marketplace_id);
-  else if (s->st->ops->buyer_get(s->st, o->buyer_id, a, &b))
+  else if (s->st->ops->buyer_get(s->st, o->buyer_id, NULL, a, &b))
     e = pl_fail(d, PL_EINVAL, "no buyer %s", o->buyer_id);
   if (!e) {
     pl_err g = s->st->ops->order_get(s->st, o->id, a, &old);

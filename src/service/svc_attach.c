@@ -342,7 +342,7 @@ static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_a
                                const char **mp) {
   st_msg_attachment *uses;
   size_t n;
-  pl_err e = s->st->ops->attachment_uses(s->st, id, a, &uses, &n);
+  pl_err e = s->st->ops->attachment_links(s->st, 0, id, a, &uses, &n);
   for (size_t i = 0; !e && !*ok && i < n; i++) {
     st_thread t;
     st_message m;
@@ -353,7 +353,7 @@ static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_a
     } else if (c->kind == ST_PRINCIPAL_OPERATOR) *ok = !c->marketplace_id || !strcmp(t.marketplace_id, c->marketplace_id);
     else if (c->kind == ST_PRINCIPAL_BUYER && !strcmp(t.buyer_id, c->buyer_id)) {
       /* A buyer gets only what was delivered to them. */
-      if ((e = s->st->ops->message_get(s->st, uses[i].message_id, a, &m))) break;
+      if ((e = s->st->ops->message_get(s->st, uses[i].message_id, NULL, a, &m))) break;
       *ok = svc_message_visible(c, &m);
     }
   }
@@ -533,7 +533,7 @@ pl_err svc__attachments_fill(svc *s, st_message *msgs, size_t n, pl_arena *a) {
     if (done) continue; /* this thread's were listed already */
     st_msg_attachment *v;
     size_t nv;
-    pl_err e = s->st->ops->attachment_list_thread(s->st, tid, a, &v, &nv);
+    pl_err e = s->st->ops->attachment_links(s->st, tid, NULL, a, &v, &nv);
     if (e) return e;
     for (size_t j = 0; j < nv; j++)
       for (size_t k = i; k < n; k++) {

@@ -34,7 +34,7 @@ void svc__follow_revocations(svc *s) {
   pl_detail d = {0};
   int64_t gen = 0;
   if (svc__begin(s, false, &d)) return;
-  pl_err e = s->st->ops->counter_get(s->st, REVOCATIONS, &gen);
+  pl_err e = s->st->ops->counter(s->st, REVOCATIONS, false, &gen);
   if (svc__end(s, e, &d)) return;
   pthread_mutex_lock(&s->ev_mu);
   bool changed = s->revocation_generation_known && gen != s->revocation_generation;
@@ -63,17 +63,17 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
     st_seller sl;
     char *end;
     long long id = strtoll(subject, &end, 10);
-    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, a, &ag))
+    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, NULL, NULL, a, &ag))
       e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
     else if (ag.deactivated_at)
       e = pl_fail(d, PL_EDEACTIVATED, "agent %s was deactivated", subject);
-    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, a, &sl)) == PL_OK) {
+    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, NULL, a, &sl)) == PL_OK) {
       t.seller_id = ag.seller_id;
       t.marketplace_id = sl.marketplace_id;
     }
   } else if (kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (s->st->ops->buyer_get(s->st, subject, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
+    if (s->st->ops->buyer_get(s->st, subject, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
   }
   if (!e) {
     tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
@@ -131,11 +131,11 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   st_token t = {0};
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
+  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
   st_agent ag = {0};
   if (!e && t.kind == ST_PRINCIPAL_AGENT) {
     char *end;
-    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), a, &ag);
+    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), NULL, NULL, a, &ag);
   }
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
@@ -188,8 +188,8 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
   st_agent ag = {0};
   pl_err e = svc__begin(s, false, d);
   if (!e) {
-    e = s->st->ops->token_get_id(s->st, c->token_id, a, &t);
-    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, a, &ag);
+    e = s->st->ops->token_get(s->st, NULL, c->token_id, a, &t);
+    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
     else if (e) e = pl_fail(d, e, "the store is unavailable");
@@ -233,9 +233,9 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   pl_arena *a = pl_arena_new();
   st_token t;
   long n = 0;
-  e = s->st->ops->token_get(s->st, hash, a, &t);
+  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  if (!e) e = s->st->ops->token_revoke(s->st, t.id, svc_now(s), &n);
+  if (!e) e = s->st->ops->token_revoke(s->st, t.id, 0, NULL, svc_now(s), &n);
   /* the other nodes' open streams of this session check again too (sign-out) */
   if (!e && n) e = bump_revocations(s);
   pl_arena_free(a);
@@ -271,7 +271,7 @@ pl_err svc_token_list(svc *s, const svc_caller *c, bool all, pl_arena *a, st_tok
 
 static pl_err bump_revocations(svc *s) {
   int64_t gen;
-  return s->st->ops->counter_bump(s->st, REVOCATIONS, &gen);
+  return s->st->ops->counter(s->st, REVOCATIONS, true, &gen);
 }
 
 pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoked, pl_detail *d) {
@@ -281,12 +281,12 @@ pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoke
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_token t;
-  e = s->st->ops->token_get_id(s->st, id, a, &t);
+  e = s->st->ops->token_get(s->st, NULL, id, a, &t);
   /* An owner's view holds only the seller's agents' tokens: any other is not there. */
   if (!e && seller && (t.kind != ST_PRINCIPAL_AGENT || !t.seller_id || strcmp(t.seller_id, seller)))
     e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no token %lld", (long long)id);
-  if (!e) e = s->st->ops->token_revoke(s->st, id, svc_now(s), revoked);
+  if (!e) e = s->st->ops->token_revoke(s->st, id, 0, NULL, svc_now(s), revoked);
   if (!e && *revoked) e = bump_revocations(s);
   if (!e && *revoked)
     e = svc__audit(s, t.seller_id, actor_of(c), "token.revoke", t.subject,
@@ -309,7 +309,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   if ((e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_agent ag;
-  e = s->st->ops->agent_get(s->st, agent_id, a, &ag);
+  e = s->st->ops->agent_get(s->st, agent_id, NULL, NULL, a, &ag);
   if (!e && seller && strcmp(ag.seller_id, seller)) e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no agent %lld", (long long)agent_id);
   pl_time now = svc_now(s);
@@ -323,7 +323,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   }
   char subject[24];
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
-  if (!e) e = s->st->ops->token_revoke_subject(s->st, ST_PRINCIPAL_AGENT, subject, now, revoked);
+  if (!e) e = s->st->ops->token_revoke(s->st, 0, ST_PRINCIPAL_AGENT, subject, now, revoked);
   if (!e) e = bump_revocations(s);
   /* Its open threads go back to the team (the inbox's "Nobody"), not to a person who is
    * gone; who it was stays in the audit log. */
@@ -368,11 +368,11 @@ pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *
   if (c->kind == ST_PRINCIPAL_AGENT) {
     st_agent ag;
     st_seller sl;
-    if (!s->st->ops->agent_get(s->st, c->agent_id, a, &ag)) out->name = ag.name;
-    if (!s->st->ops->seller_get(s->st, c->seller_id, a, &sl)) out->seller_name = sl.name;
+    if (!s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag)) out->name = ag.name;
+    if (!s->st->ops->seller_get(s->st, c->seller_id, NULL, a, &sl)) out->seller_name = sl.name;
   } else if (c->kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (!s->st->ops->buyer_get(s->st, c->buyer_id, a, &b)) out->name = b.name;
+    if (!s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b)) out->name = b.name;
   }
   return svc__end(s, PL_OK, d);
 }

@@ -116,7 +116,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
 
   if ((e = svc__begin(s, true, d))) return e;
   st_message dup;
-  e = s->st->ops->message_get_ext(s->st, id, a, &dup);
+  e = s->st->ops->message_get(s->st, 0, id, a, &dup);
   if (!e) e = pl_fail(d, PL_EEXIST, "message %s was already imported", id);
   else if (e == PL_ENOTFOUND) e = PL_OK;
   st_thread t;
@@ -127,7 +127,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
     e = s->st->ops->order_get(s->st, order_id, a, &ord);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no order %s (an order line must come first)", order_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_order(s->st, order_id, a, &t);
+      pl_err g = s->st->ops->thread_find(s->st, order_id, NULL, NULL, NULL, a, &t);
       if (g == PL_ENOTFOUND) {
         new_thread = true;
         t.order_id = ord.id;
@@ -142,10 +142,10 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   } else if (!e) {
     st_seller sl;
     st_buyer b;
-    if (s->st->ops->seller_get(s->st, seller_id, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
-    else if (s->st->ops->buyer_get(s->st, buyer_id, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
+    if (s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
+    else if (s->st->ops->buyer_get(s->st, buyer_id, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_product(s->st, seller_id, buyer_id, asin, a, &t);
+      pl_err g = s->st->ops->thread_find(s->st, NULL, seller_id, buyer_id, asin, a, &t);
       if (g == PL_ENOTFOUND) {
         new_thread = true;
         t.asin = (char *)asin;
@@ -194,7 +194,7 @@ static pl_err import_flag(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
   st_message m;
   if ((e = svc__begin(s, false, d))) return e;
-  e = s->st->ops->message_get_ext(s->st, mid, a, &m);
+  e = s->st->ops->message_get(s->st, 0, mid, a, &m);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no imported message %s", mid);
   if (e) return pl_fail(d, e, "the store is unavailable");

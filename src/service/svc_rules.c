@@ -401,7 +401,7 @@ pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_a
 /* The thread of an order, created for a proactive message when there is none. */
 static pl_err order_thread(svc *s, const st_order *o, pl_time now, pl_arena *a, st_thread *t,
                            pl_detail *d) {
-  pl_err e = s->st->ops->thread_find_order(s->st, o->id, a, t);
+  pl_err e = s->st->ops->thread_find(s->st, o->id, NULL, NULL, NULL, a, t);
   if (e != PL_ENOTFOUND) return e;
   memset(t, 0, sizeof *t);
   t->order_id = o->id;
@@ -479,7 +479,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   }
   if (!e && proactive) e = check_restriction(s, c->seller_id, a, d);
   if (!e) e = svc__check_quota(s, c->seller_id, a, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) {
     /* The message the buyer reads: the seller's text, or the action's own wording. */
     const char *body = text;
@@ -552,7 +552,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   if (!e) e = svc__rate_take(s, c->seller_id, "createProductReviewAndSellerFeedbackSolicitation", &r, d);
   if (!e) e = review_refusal(s, &o, &r, now, d);
   if (!e) e = order_thread(s, &o, now, a, &t, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) {
     svc__msg_opts mo = {.kind = ST_KIND_REVIEW_REQUEST, .action = "productReviewAndSellerFeedback",
                         .critical = false, .proactive = true, .opted_out = b.opt_out, .marketplace_text = true};
@@ -605,7 +605,7 @@ pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, p
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
   if (!e) e = svc__rate_take(s, c->seller_id, "getAttributes", &r, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, a, &b);
+  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) *locale = b.locale;
   return svc__end(s, e, d);
 }
@@ -617,7 +617,7 @@ pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, bool *opt
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   st_buyer b;
-  e = s->st->ops->buyer_get(s->st, c->buyer_id, a, &b);
+  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
   if (!e) *opt_out = b.opt_out;
   return svc__end(s, e, d);
 }
@@ -627,7 +627,7 @@ pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a,
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
   st_buyer b;
-  e = s->st->ops->buyer_get(s->st, c->buyer_id, a, &b);
+  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
   if (!e && b.opt_out != opt_out) {
     b.opt_out = opt_out;
     e = s->st->ops->buyer_put(s->st, &b);
@@ -656,7 +656,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
   st_thread t;
-  e = s->st->ops->message_get(s->st, message_id, a, m);
+  e = s->st->ops->message_get(s->st, message_id, NULL, a, m);
   if (!e) e = s->st->ops->thread_get(s->st, m->thread_id, a, &t);
   if (!e) e = svc__attachments_fill(s, m, 1, a);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, t.marketplace_id)))
@@ -712,7 +712,7 @@ pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, p
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   st_seller sl;
-  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
@@ -728,7 +728,7 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
   if (e) return e;
   st_seller sl;
   pl_time now = svc_now(s);
-  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
   const char *what = NULL;

@@ -298,7 +298,7 @@ pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time a
   svc_rules r;
   sla_config cfg;
   pl_time latest = 0;
-  e = s->st->ops->seller_get(s->st, seller_id, a, &sl);
+  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = svc__rules_for(s, sl.marketplace_id, a, &r);

@@ -340,7 +340,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     else if (!e && o.status == ST_ORDER_CANCELED)
       e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_order(s->st, o.id, a, &existing);
+      pl_err g = s->st->ops->thread_find(s->st, o.id, NULL, NULL, NULL, a, &existing);
       if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread %s; write there", o.id,
                           svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;
@@ -350,10 +350,10 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     t->marketplace_id = o.marketplace_id;
   } else {
     st_seller sl;
-    e = s->st->ops->seller_get(s->st, in->seller_id, a, &sl);
+    e = s->st->ops->seller_get(s->st, in->seller_id, NULL, a, &sl);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
     if (!e) {
-      pl_err g = s->st->ops->thread_find_product(s->st, sl.id, c->buyer_id, in->asin, a, &existing);
+      pl_err g = s->st->ops->thread_find(s->st, NULL, sl.id, c->buyer_id, in->asin, a, &existing);
       if (!g) e = pl_fail(d, PL_EEXIST, "you already asked about %s in thread %s; write there",
                           in->asin, svc_thread_ref(a, existing.id));
       else if (g != PL_ENOTFOUND) e = g;
@@ -588,7 +588,7 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
     st_message bm;
     bool more = false;
     if (before) {
-      pl_err g = s->st->ops->message_get(s->st, before, a, &bm);
+      pl_err g = s->st->ops->message_get(s->st, before, NULL, a, &bm);
       if (g == PL_ENOTFOUND || (!g && (bm.thread_id != id || !svc_message_visible(c, &bm))))
         e = pl_fail(d, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
       else e = g;
@@ -735,7 +735,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot flag messages");
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->message_get(s->st, message_id, a, m);
+  e = s->st->ops->message_get(s->st, message_id, NULL, a, m);
   st_thread t;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e) e = load_thread(s, c, m->thread_id, a, &t, d);

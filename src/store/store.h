@@ -453,11 +453,16 @@ typedef struct store_ops {
   pl_err (*marketplace_put)(store *s, const st_marketplace *m);
   pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);
   pl_err (*seller_put)(store *s, const st_seller *v);
-  pl_err (*seller_get)(store *s, const char *id, pl_arena *a, st_seller *out);
+  /* A seller by id, or (id NULL) by relay alias; a buyer by id, or (id NULL) by the keyed
+   * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
+  pl_err (*seller_get)(store *s, const char *id, const char *alias, pl_arena *a, st_seller *out);
   pl_err (*agent_add)(store *s, const st_agent *v, int64_t *id_out);
-  pl_err (*agent_get)(store *s, int64_t id, pl_arena *a, st_agent *out);
+  /* An agent by id, or (id 0) the seller's agent by name (the lowest id when several);
+   * PL_ENOTFOUND when none. */
+  pl_err (*agent_get)(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                      st_agent *out);
   pl_err (*buyer_put)(store *s, const st_buyer *v);
-  pl_err (*buyer_get)(store *s, const char *id, pl_arena *a, st_buyer *out);
+  pl_err (*buyer_get)(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
 
   /* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
   pl_err (*alias_get)(store *s, const char *marketplace_id, const char *buyer_id,
@@ -468,7 +473,8 @@ typedef struct store_ops {
 
   /* Inserts a token (t->id is set). */
   pl_err (*token_put)(store *s, const char *hash, st_token *t, pl_time at);
-  pl_err (*token_get)(store *s, const char *hash, pl_arena *a, st_token *out);
+  /* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */
+  pl_err (*token_get)(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
   pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
 
   pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
@@ -480,9 +486,10 @@ typedef struct store_ops {
 
   pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
   pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);
-  pl_err (*thread_find_order)(store *s, const char *order_id, pl_arena *a, st_thread *out);
-  pl_err (*thread_find_product)(store *s, const char *seller_id, const char *buyer_id,
-                                const char *asin, pl_arena *a, st_thread *out);
+  /* An order's thread, or (order_id NULL) the seller's thread with the buyer about a
+   * product; PL_ENOTFOUND when none. */
+  pl_err (*thread_find)(store *s, const char *order_id, const char *seller_id, const char *buyer_id,
+                        const char *asin, pl_arena *a, st_thread *out);
   pl_err (*thread_update)(store *s, const st_thread *t); /* the summary columns */
   pl_err (*thread_list)(store *s, const st_thread_query *q, pl_arena *a, st_thread **out,
                         size_t *n);
@@ -490,8 +497,8 @@ typedef struct store_ops {
   pl_err (*thread_count_response_needed)(store *s, const char *seller_id, int64_t *n);
 
   pl_err (*message_insert)(store *s, st_message *m); /* sets m->id; indexes the text */
-  pl_err (*message_get)(store *s, int64_t id, pl_arena *a, st_message *out);
-  pl_err (*message_get_ext)(store *s, const char *ext_id, pl_arena *a, st_message *out);
+  /* A message by id, or (id 0) by the id an import gave it; PL_ENOTFOUND when none. */
+  pl_err (*message_get)(store *s, int64_t id, const char *ext_id, pl_arena *a, st_message *out);
   pl_err (*message_list)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n);
   /* One page of a thread's messages, in the thread's order (time, then id): the newest
    * `limit` before message `before` (NULL: from the newest), returned oldest first.
@@ -601,10 +608,9 @@ typedef struct store_ops {
   /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
   pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
                         size_t *n);
-  /* A counter shared by every node on the store (0 when never set): bump adds one and
-   * returns the new value. The policy's reload generation uses it. */
-  pl_err (*counter_get)(store *s, const char *name, int64_t *out);
-  pl_err (*counter_bump)(store *s, const char *name, int64_t *out);
+  /* A counter shared by every node on the store (0 when never set), into *out; with bump,
+   * one is added first and *out is the new value. The policy's reload generation uses it. */
+  pl_err (*counter)(store *s, const char *name, bool bump, int64_t *out);
   /* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
    * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
   pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
@@ -657,13 +663,6 @@ typedef struct store_ops {
   /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
   pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
                        char **buyer_id, char **seller_id);
-  /* The seller whose alias this is; PL_ENOTFOUND when none. */
-  pl_err (*seller_find_alias)(store *s, const char *alias, pl_arena *a, st_seller *out);
-  /* A buyer by the keyed hash of the address (as buyer_put stored it). */
-  pl_err (*buyer_find_email)(store *s, const char *email_hash, pl_arena *a, st_buyer *out);
-  /* A seller's agent by name (the lowest id when several); PL_ENOTFOUND when none. */
-  pl_err (*agent_find)(store *s, const char *seller_id, const char *name, pl_arena *a,
-                       st_agent *out);
   /* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
   pl_err (*agent_address_add)(store *s, st_agent_address *v);
   /* The seller's addresses (agent_id 0: every agent's), by id. */
@@ -686,12 +685,10 @@ typedef struct store_ops {
   /* Attaches to a message at position pos; PL_EEXIST when already attached. */
   pl_err (*attachment_link)(store *s, int64_t message_id, int64_t thread_id,
                             const char *seller_id, const char *attachment_id, int pos);
-  /* The attachments of a thread's messages, by message and position. */
-  pl_err (*attachment_list_thread)(store *s, int64_t thread_id, pl_arena *a,
-                                   st_msg_attachment **out, size_t *n);
-  /* The messages an attachment is attached to (message_id and thread_id set). */
-  pl_err (*attachment_uses)(store *s, const char *id, pl_arena *a, st_msg_attachment **out,
-                            size_t *n);
+  /* The attachments of a thread's messages, by message and position; or, thread_id 0, the
+   * messages attachment_id is attached to (at most 1000). */
+  pl_err (*attachment_links)(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
+                             st_msg_attachment **out, size_t *n);
 
   /* Records of uploads created before `before` that no message carries, oldest first,
    * at most limit (id, sha256, created_at and the uploader filled). */
@@ -709,11 +706,10 @@ typedef struct store_ops {
                        pl_time now, pl_arena *a, bool *claimed, st_idem *out);
   /* The row of (principal, key); PL_ENOTFOUND when none. */
   pl_err (*idem_get)(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
-  /* Stores the answer of a claimed key. */
+  /* Stores the answer of a claimed key; status 0 forgets the key instead (the request
+   * failed in a way a retry may redo). */
   pl_err (*idem_finish)(store *s, const char *principal, const char *key, int status,
                         const char *body);
-  /* Forgets a claimed key (the request failed in a way a retry may redo). */
-  pl_err (*idem_release)(store *s, const char *principal, const char *key);
   /* Deletes keys created before `before`; *n how many. */
   pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
 
@@ -750,18 +746,15 @@ typedef struct store_ops {
                             pl_arena *a, st_message **out, size_t *n);
 
   /* ---- identities (docs/api.md, "Tokens") ---- */
-  /* A token by id; PL_ENOTFOUND when none. */
-  pl_err (*token_get_id)(store *s, int64_t id, pl_arena *a, st_token *out);
   /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
    * seller's agents; revoked and expired ones only when all is set. */
   pl_err (*token_list)(store *s, const char *seller_id, bool all, pl_time now, int limit,
                        pl_arena *a, st_token **out, size_t *n);
-  /* Revokes a token and the sessions signed in with it; *n the rows revoked (0 when it
-   * was revoked already). */
-  pl_err (*token_revoke)(store *s, int64_t id, pl_time at, long *n);
-  /* Revokes every token of a subject (an agent's decimal id, a buyer's id). */
-  pl_err (*token_revoke_subject)(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                 long *n);
+  /* Revokes a token and the sessions signed in with it, or (id 0) every token of a subject
+   * (an agent's decimal id, a buyer's id); *n the rows revoked (0 when they were revoked
+   * already). */
+  pl_err (*token_revoke)(store *s, int64_t id, st_principal_kind kind, const char *subject,
+                         pl_time at, long *n);
   /* Records that a token was used at `at`. */
   pl_err (*token_touch)(store *s, int64_t id, pl_time at);
   /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when

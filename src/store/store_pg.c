@@ -5,8 +5,9 @@
  * their transactions side by side. Every statement is prepared once per connection: the
  * query table's (Q_*) by number, the other files' (store__pg_exec) by their text, except a
  * text built at run time at an address another text held first, which runs unprepared.
- * Every value travels as a parameter. The semantics are those of store_sqlite.c, kept
- * across several nodes sharing one database:
+ * Statements shared with SQLite (store_sql.h) are written with ?N; pg__dollars turns them
+ * into $N when they are prepared. Every value travels as a parameter. The semantics are
+ * those of store_sqlite.c, kept across several nodes sharing one database:
  *
  *  - Read transactions run at REPEATABLE READ: one snapshot, as a SQLite reader sees.
  *  - Write transactions run at READ COMMITTED and lock the thread they work on (the
@@ -26,13 +27,13 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 #include "store/store_pg_int.h"
 #include "store/store_pg_schema.h"
-#include "store/store_pg_spapi.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
@@ -46,24 +47,9 @@ enum {
   Q__COUNT
 };
 
-#define THREAD_COLS                                                                        \
-  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
-  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"      \
-  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"           \
-  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"           \
-  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                      \
-  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                                \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
-
 /* Row lock of a write transaction's thread: NO KEY UPDATE, which the foreign-key checks
  * of inserted messages (KEY SHARE) do not wait for. */
 #define LOCK_THREAD " FOR NO KEY UPDATE OF t"
-
-#define MSG_COLS                                                                           \
-  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
-  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes, ordered by `at`, as in
  * store_sqlite.c. The search text goes to plainto_tsquery, which accepts any input: user
@@ -101,135 +87,77 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
-                   " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET"
-                   " name = excluded.name, locale = excluded.locale,"
-                   " domains = excluded.domains, settings = excluded.settings",
-  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = $1",
-  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
-                   " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                   " name = excluded.name, email_sealed = excluded.email_sealed",
-  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                   " FROM sellers WHERE id = $1",
-  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES ($1, $2, $3) RETURNING id",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = $1",
-  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
-                  " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-                  " name = excluded.name, locale = excluded.locale,"
-                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
-                  " opt_out = excluded.opt_out",
-  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                  " WHERE id = $1",
-  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = $1 AND buyer_id = $2"
-                  " AND seller_id = $3",
-  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
-                  " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = $1",
-  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO UPDATE SET"
-                  " status = excluded.status, purchased_at = excluded.purchased_at,"
-                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at,"
-                  " negative_feedback = excluded.negative_feedback"
-                  " WHERE orders.seller_id = excluded.seller_id"
-                  " AND orders.buyer_id = excluded.buyer_id",
-  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = $1 AND seller_id = $2",
-  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
-                       " price, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = $1",
-  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
-                        " WHERE order_id = $1 ORDER BY pos",
+  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
+  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
+  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
+  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
+  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD " RETURNING id",
+  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
+  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
+  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
+  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
+  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
+  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT " ON CONFLICT DO NOTHING",
+  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
+  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
+  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
+  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
+  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
+  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
                    " AND ($2::text IS NULL OR buyer_id = $2)"
                    " AND ($4::text IS NULL OR purchased_at < $3"
                    "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
                    " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
-  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
-                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
-                      " response_due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                      " $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id",
-  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1",
-  [Q_THREAD_GET_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = $1" LOCK_THREAD,
-  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1",
-  [Q_THREAD_FIND_ORDER_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = $1"
-                               LOCK_THREAD,
-  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                            " AND t.buyer_id = $2 AND t.asin = $3",
-  [Q_THREAD_FIND_PRODUCT_LOCK] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
-                                 " AND t.buyer_id = $2 AND t.asin = $3" LOCK_THREAD,
-  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = $3, archived = $4, waiting = $5,"
-                      " needs_response = $6, last_message_at = $7, last_buyer_at = $8,"
-                      " last_seller_at = $9, seller_read_id = $10, buyer_read_id = $11,"
-                      " response_due_at = $12, buyer_last_at = $13, last_buyer_id = $14,"
-                      " last_seller_id = $15 WHERE id = $1 AND seller_id = $2",
-  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+  [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT " ON CONFLICT DO NOTHING RETURNING id",
+  [Q_THREAD_GET] = ST_SQL_THREAD_GET,
+  [Q_THREAD_GET_LOCK] = ST_SQL_THREAD_GET LOCK_THREAD,
+  [Q_THREAD_FIND_ORDER] = ST_SQL_THREAD_FIND_ORDER,
+  [Q_THREAD_FIND_ORDER_LOCK] = ST_SQL_THREAD_FIND_ORDER LOCK_THREAD,
+  [Q_THREAD_FIND_PRODUCT] = ST_SQL_THREAD_FIND_PRODUCT,
+  [Q_THREAD_FIND_PRODUCT_LOCK] = ST_SQL_THREAD_FIND_PRODUCT LOCK_THREAD,
+  [Q_THREAD_UPDATE] = ST_SQL_THREAD_UPDATE,
+  [Q_THREAD_LIST_SELLER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                            THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = $1"
                                THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
-  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
+  [Q_THREAD_LIST_BUYER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.buyer_id = $1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
-  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
+  [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
                         THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
                         " AND needs_response > 0",
-  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
-                   " proactive) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-                   " $14)"
-                   " ON CONFLICT DO NOTHING RETURNING id",
+  [Q_MSG_INSERT] = ST_SQL_MSG_INSERT " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
   [Q_MSG_SELLER_TEXT] = "INSERT INTO seller_search(message_id, thread_id, text)"
                         " VALUES ($1, $2, $3) ON CONFLICT (message_id) DO NOTHING",
-  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
-                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
-                           " ORDER BY m.id LIMIT $1",
-  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                " ON s.message_id = m.id WHERE m.id = $1",
-  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                    " ON s.message_id = m.id WHERE m.ext_id = $1",
-  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+  [Q_MSG_SELLER_PENDING] = ST_SQL_MSG_SELLER_PENDING,
+  [Q_MSG_GET] = ST_SQL_MSG_GET,
+  [Q_MSG_GET_EXT] = ST_SQL_MSG_GET_EXT,
+  [Q_MSG_PAGE] = "SELECT " ST_MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
                  " WHERE m.thread_id = $1 AND (NOT $2::boolean OR (m.direction = 'buyer' AND m.kind <> 'auto_reply') OR (m.direction <> 'buyer' AND m.kind <> 'note' AND s.status = 'delivered'))"
                  " AND ($3::bigint = 0 OR m.at < $4::bigint OR (m.at = $4::bigint AND m.id < $3::bigint))"
                  " ORDER BY m.at DESC, m.id DESC LIMIT $5::int",
-  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                 " ON s.message_id = m.id WHERE m.thread_id = $1 ORDER BY m.at, m.id",
-  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
-                     " actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+  [Q_MSG_LIST] = ST_SQL_MSG_LIST,
+  [Q_EVENT_INSERT] = ST_SQL_EVENT_INSERT " RETURNING id",
   [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
                      " VALUES ($1, $2, $3, false, $4) ON CONFLICT (message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
-  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = $2 WHERE message_id = $1",
-  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
-                   " FROM message_events WHERE message_id IN (SELECT id FROM messages WHERE thread_id = $1)"
-                   " ORDER BY id",
-  [Q_PING] = "SELECT 1",
-  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
-               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = $1",
-  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
-                 " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
-                  " WHERE seller_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
-  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
-                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
-                " FROM enforcement WHERE seller_id = $1",
-  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
-                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
-                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                " ON CONFLICT (seller_id) DO UPDATE SET warnings = excluded.warnings,"
-                " restricted_until = excluded.restricted_until,"
-                " restriction_reason = excluded.restriction_reason,"
-                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
-                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
-                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
+  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
+  [Q_PING] = ST_SQL_PING,
+  [Q_RR_PUT] = ST_SQL_RR_PUT " ON CONFLICT DO NOTHING",
+  [Q_RR_GET] = ST_SQL_RR_GET,
+  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD " RETURNING id",
+  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
+  [Q_ENF_GET] = ST_SQL_ENF_GET,
+  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
-  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
                   " ORDER BY m.at, m.id LIMIT $2",
@@ -271,23 +199,29 @@ typedef struct {
 
 #define PG(s) ((pg_store *)(s))
 
-enum { PG_MAX_PARAMS = 16 };
-
-typedef struct {
-  const char *v[PG_MAX_PARAMS];
-  char buf[PG_MAX_PARAMS][24];
-  int n;
-} pg_params;
-
-static void p_text(pg_params *p, const char *v) { p->v[p->n++] = v; }
-
-static void p_int(pg_params *p, int64_t v) {
-  snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
-  p->v[p->n] = p->buf[p->n];
-  p->n++;
+void pg__p_text(pg_params *p, const char *v) {
+  if (p->n >= PG_MAX_PARAMS) {
+    fprintf(stderr, "parley: postgres: more than %d parameters for one statement\n", PG_MAX_PARAMS);
+    abort();
+  }
+  p->v[p->n++] = v;
 }
 
-static void p_bool(pg_params *p, bool v) { p_text(p, v ? "true" : "false"); }
+void pg__p_int(pg_params *p, int64_t v) {
+  pg__p_text(p, p->buf[p->n < PG_MAX_PARAMS ? p->n : 0]);
+  snprintf(p->buf[p->n - 1], sizeof p->buf[0], "%lld", (long long)v);
+}
+
+void pg__p_bool(pg_params *p, bool v) { pg__p_text(p, v ? "true" : "false"); }
+
+void pg__p_double(pg_params *p, double v) {
+  pg__p_text(p, p->buf[p->n < PG_MAX_PARAMS ? p->n : 0]);
+  snprintf(p->buf[p->n - 1], sizeof p->buf[0], "%.17g", v);
+}
+
+pl_err pg__run(store *s, const char *text, const pg_params *p, PGresult **out) {
+  return pg__exec(s, text, p ? p->n : 0, p ? p->v : NULL, out);
+}
 
 char *pg__text(pl_arena *a, const PGresult *r, int row, int col) {
   if (PQgetisnull(r, row, col)) return NULL;
@@ -304,6 +238,28 @@ int64_t pg__num(const PGresult *r, int row, int col) {
 
 static bool col_bool(const PGresult *r, int row, int col) {
   return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+void *pg__rows(pl_arena *a, const PGresult *r, const st_row *t, size_t *n) {
+  int rows = PQntuples(r);
+  char *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * t->size);
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, t, arr + (size_t)i * t->size);
+  *n = (size_t)rows;
+  return arr;
+}
+
+void pg__read_row(pl_arena *a, const PGresult *r, int row, int first, const st_row *t, void *out) {
+  memset(out, 0, t->size);
+  for (size_t i = 0; i < t->n; i++) {
+    const st_col *c = &t->cols[i];
+    int col = first + (int)i;
+    if (st_col_text(c->kind))
+      st_col_set(c, out, a, pg__cstr(r, row, col), (size_t)PQgetlength(r, row, col), 0);
+    else if (c->kind == ST_COL_BOOL) /* a boolean column, or an integer one */
+      st_col_set(c, out, a, NULL, 0, col_bool(r, row, col) || pg__num(r, row, col) != 0);
+    else
+      st_col_set(c, out, a, NULL, 0, pg__num(r, row, col));
+  }
 }
 
 /* The calling thread's connection, or NULL outside a transaction. */
@@ -325,13 +281,36 @@ static pl_err res_err(pg_conn *k, const PGresult *r) {
   return PL_ESTORE;
 }
 
+char *pg__dollars(const char *text) {
+  char *out = pl_xstrdup(text);
+  char quote = 0; /* inside '...' or "..." */
+  for (char *c = out; *c; c++) {
+    if (quote) {
+      if (*c == quote) quote = 0;
+    } else if (*c == '\'' || *c == '"') {
+      quote = *c;
+    } else if (*c == '?' && c[1] >= '0' && c[1] <= '9') {
+      *c = '$';
+    }
+  }
+  return out;
+}
+
+/* Prepares text (with ?N or $N placeholders) as statement name on k. */
+static PGresult *prepare(pg_conn *k, const char *name, const char *text, int n) {
+  char *t = pg__dollars(text);
+  PGresult *r = PQprepare(k->c, name, t, n, NULL);
+  free(t);
+  return r;
+}
+
 /* Runs prepared query q with the parameters; prepares it first on a new connection.
  * Returns the result (never NULL on a live connection); the caller clears it. */
 static PGresult *run(pg_conn *k, int q, const pg_params *p) {
   char name[16];
   snprintf(name, sizeof name, "pl%d", q);
   if (!k->prepared[q]) {
-    PGresult *r = PQprepare(k->c, name, sql[q], 0, NULL);
+    PGresult *r = prepare(k, name, sql[q], 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
     PQclear(r);
     k->prepared[q] = true;
@@ -359,6 +338,17 @@ static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
     return e;
   }
   *out = r;
+  return PL_OK;
+}
+
+/* Runs a one-row query and reads its first column as a number into *out: PL_OK, PL_ENOTFOUND
+ * or the failure. */
+static pl_err query_num(pg_conn *k, int q, const pg_params *p, int64_t *out) {
+  PGresult *r;
+  pl_err e = query_one(k, q, p, &r);
+  if (e) return e;
+  *out = pg__num(r, 0, 0);
+  PQclear(r);
   return PL_OK;
 }
 
@@ -406,7 +396,7 @@ static PGresult *run_text(pg_conn *k, const char *text, int n, const char *const
       return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
     }
     if (!m->key) {
-      PGresult *r = PQprepare(k->c, name, text, n, NULL);
+      PGresult *r = prepare(k, name, text, n);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) return r;
       PQclear(r);
       m->key = text;
@@ -414,7 +404,10 @@ static PGresult *run_text(pg_conn *k, const char *text, int n, const char *const
       return PQexecPrepared(k->c, name, n, v, NULL, NULL, 0);
     }
   }
-  return PQexecParams(k->c, text, n, NULL, v, NULL, NULL, 0);
+  char *t = pg__dollars(text);
+  PGresult *r = PQexecParams(k->c, t, n, NULL, v, NULL, NULL, 0);
+  free(t);
+  return r;
 }
 
 static pl_err conn_open(pg_store *p, pg_conn *k, pl_detail *d) {
@@ -594,26 +587,22 @@ static pl_err pg_ping(store *s) {
 static pl_err pg_marketplace_put(store *s, const st_marketplace *m) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, m->id);
-  p_text(&p, m->name);
-  p_text(&p, m->locale);
-  p_text(&p, m->domains_json ? m->domains_json : "[]");
-  p_text(&p, m->settings_json ? m->settings_json : "{}");
+  pg__p_text(&p, m->id);
+  pg__p_text(&p, m->name);
+  pg__p_text(&p, m->locale);
+  pg__p_text(&p, m->domains_json ? m->domains_json : "[]");
+  pg__p_text(&p, m->settings_json ? m->settings_json : "{}");
   return exec_q(k, Q_MARKET_PUT, &p, NULL);
 }
 
 static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
   if (e) return e;
-  o->id = pg__text(a, r, 0, 0);
-  o->name = pg__text(a, r, 0, 1);
-  o->locale = pg__text(a, r, 0, 2);
-  o->domains_json = pg__text(a, r, 0, 3);
-  o->settings_json = pg__text(a, r, 0, 4);
+  pg__read_row(a, r, 0, 0, &st_marketplace_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -621,41 +610,23 @@ static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
 static pl_err pg_seller_put(store *s, const st_seller *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->id);
-  p_text(&p, v->marketplace_id);
-  p_text(&p, v->name);
-  p_text(&p, v->email_sealed);
-  p_text(&p, v->alias);
-  p_int(&p, v->created_at);
+  pg__p_text(&p, v->id);
+  pg__p_text(&p, v->marketplace_id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->email_sealed);
+  pg__p_text(&p, v->alias);
+  pg__p_int(&p, v->created_at);
   return exec_q(k, Q_SELLER_PUT, &p, NULL);
 }
 
-void pg__read_seller(pl_arena *a, const PGresult *r, int row, st_seller *o) {
-  o->id = pg__text(a, r, row, 0);
-  o->marketplace_id = pg__text(a, r, row, 1);
-  o->name = pg__text(a, r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->alias = pg__text(a, r, row, 4);
-  o->created_at = pg__num(r, row, 5);
-}
-
-void pg__read_buyer(pl_arena *a, const PGresult *r, int row, st_buyer *o) {
-  o->id = pg__text(a, r, row, 0);
-  o->name = pg__text(a, r, row, 1);
-  o->locale = pg__text(a, r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->email_hash = pg__text(a, r, row, 4);
-  o->opt_out = col_bool(r, row, 5);
-}
-
-static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+static pl_err pg_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id ? id : alias);
   PGresult *r;
-  pl_err e = query_one(k, Q_SELLER_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS, &p, &r);
   if (e) return e;
-  pg__read_seller(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_seller_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -663,9 +634,9 @@ static pl_err pg_seller_get(store *s, const char *id, pl_arena *a, st_seller *o)
 static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->seller_id);
-  p_text(&p, v->name);
-  p_text(&p, v->role);
+  pg__p_text(&p, v->seller_id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->role);
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
   if (!e) {
@@ -675,18 +646,20 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   return e == PL_EEXIST ? PL_EINVAL : e; /* an unknown seller or role */
 }
 
-static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+static pl_err pg_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                           st_agent *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  if (id) {
+    pg__p_int(&p, id);
+  } else {
+    pg__p_text(&p, seller_id);
+    pg__p_text(&p, name);
+  }
   PGresult *r;
-  pl_err e = query_one(k, Q_AGENT_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_AGENT_GET : Q_AGENT_FIND, &p, &r);
   if (e) return e;
-  o->id = pg__num(r, 0, 0);
-  o->seller_id = pg__text(a, r, 0, 1);
-  o->name = pg__text(a, r, 0, 2);
-  o->role = pg__text(a, r, 0, 3);
-  o->deactivated_at = pg__num(r, 0, 4);
+  pg__read_row(a, r, 0, 0, &st_agent_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -694,23 +667,23 @@ static pl_err pg_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
 static pl_err pg_buyer_put(store *s, const st_buyer *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->id);
-  p_text(&p, v->name);
-  p_text(&p, v->locale);
-  p_text(&p, v->email_sealed);
-  p_text(&p, v->email_hash);
-  p_bool(&p, v->opt_out);
+  pg__p_text(&p, v->id);
+  pg__p_text(&p, v->name);
+  pg__p_text(&p, v->locale);
+  pg__p_text(&p, v->email_sealed);
+  pg__p_text(&p, v->email_hash);
+  pg__p_bool(&p, v->opt_out);
   return exec_q(k, Q_BUYER_PUT, &p, NULL);
 }
 
-static pl_err pg_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+static pl_err pg_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id ? id : hash);
   PGresult *r;
-  pl_err e = query_one(k, Q_BUYER_GET, &p, &r);
+  pl_err e = query_one(k, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL, &p, &r);
   if (e) return e;
-  pg__read_buyer(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_buyer_row, o);
   PQclear(r);
   return PL_OK;
 }
@@ -719,9 +692,9 @@ static pl_err pg_alias_get(store *s, const char *mp, const char *buyer, const ch
                            pl_arena *a, char **out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, mp);
-  p_text(&p, buyer);
-  p_text(&p, seller);
+  pg__p_text(&p, mp);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, seller);
   PGresult *r;
   pl_err e = query_one(k, Q_ALIAS_GET, &p, &r);
   if (e) return e;
@@ -734,11 +707,11 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
                            const char *alias, pl_time at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, alias);
-  p_text(&p, mp);
-  p_text(&p, buyer);
-  p_text(&p, seller);
-  p_int(&p, at);
+  pg__p_text(&p, alias);
+  pg__p_text(&p, mp);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, seller);
+  pg__p_int(&p, at);
   long n = 0;
   pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
@@ -747,7 +720,7 @@ static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const ch
 static pl_err pg_token_delete(store *s, const char *hash) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, hash);
+  pg__p_text(&p, hash);
   long n = 0;
   pl_err e = exec_q(k, Q_TOKEN_DEL, &p, &n);
   return !e && n == 0 ? PL_ENOTFOUND : e;
@@ -758,35 +731,35 @@ static pl_err pg_token_delete(store *s, const char *hash) {
 static pl_err pg_order_put(store *s, const st_order *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, o->id);
-  p_text(&p, o->marketplace_id);
-  p_text(&p, o->seller_id);
-  p_text(&p, o->buyer_id);
-  p_text(&p, st_order_status_name(o->status));
-  p_int(&p, o->purchased_at);
-  p_int(&p, o->shipped_at);
-  p_int(&p, o->delivered_at);
-  p_int(&p, o->updated_at);
-  p_bool(&p, o->negative_feedback);
+  pg__p_text(&p, o->id);
+  pg__p_text(&p, o->marketplace_id);
+  pg__p_text(&p, o->seller_id);
+  pg__p_text(&p, o->buyer_id);
+  pg__p_text(&p, st_order_status_name(o->status));
+  pg__p_int(&p, o->purchased_at);
+  pg__p_int(&p, o->shipped_at);
+  pg__p_int(&p, o->delivered_at);
+  pg__p_int(&p, o->updated_at);
+  pg__p_bool(&p, o->negative_feedback);
   long n = 0;
   pl_err e = exec_q(k, Q_ORDER_PUT, &p, &n);
   if (e) return e;
   if (n == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
   pg_params d = {.n = 0};
-  p_text(&d, o->id);
-  p_text(&d, o->seller_id);
+  pg__p_text(&d, o->id);
+  pg__p_text(&d, o->seller_id);
   if ((e = exec_q(k, Q_ORDER_ITEMS_DEL, &d, NULL))) return e;
   for (size_t i = 0; i < o->nitems; i++) {
     const st_item *it = &o->items[i];
     pg_params q = {.n = 0};
-    p_text(&q, o->id);
-    p_text(&q, o->seller_id);
-    p_int(&q, (int64_t)i);
-    p_text(&q, it->asin);
-    p_text(&q, it->title);
-    p_int(&q, it->quantity);
-    p_text(&q, it->price);
-    p_text(&q, it->currency);
+    pg__p_text(&q, o->id);
+    pg__p_text(&q, o->seller_id);
+    pg__p_int(&q, (int64_t)i);
+    pg__p_text(&q, it->asin);
+    pg__p_text(&q, it->title);
+    pg__p_int(&q, it->quantity);
+    pg__p_text(&q, it->price);
+    pg__p_text(&q, it->currency);
     if ((e = exec_q(k, Q_ORDER_ITEM_PUT, &q, NULL))) return e;
   }
   return PL_OK;
@@ -795,37 +768,18 @@ static pl_err pg_order_put(store *s, const st_order *o) {
 static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, id);
+  pg__p_text(&p, id);
   PGresult *r;
   pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
   if (e) return e;
-  o->id = pg__text(a, r, 0, 0);
-  o->marketplace_id = pg__text(a, r, 0, 1);
-  o->seller_id = pg__text(a, r, 0, 2);
-  o->buyer_id = pg__text(a, r, 0, 3);
-  (void)st_order_status_from_name(pg__cstr(r, 0, 4), &o->status); /* unknown: 0 (store.h) */
-  o->purchased_at = pg__num(r, 0, 5);
-  o->shipped_at = pg__num(r, 0, 6);
-  o->delivered_at = pg__num(r, 0, 7);
-  o->updated_at = pg__num(r, 0, 8);
-  o->negative_feedback = col_bool(r, 0, 9);
+  pg__read_row(a, r, 0, 0, &st_order_row, o);
   PQclear(r);
   r = run(k, Q_ORDER_ITEMS_GET, &p);
   if ((e = res_err(k, r))) {
     PQclear(r);
     return e;
   }
-  int n = PQntuples(r);
-  o->nitems = (size_t)n;
-  o->items = pl_arena_alloc(a, (size_t)(n ? n : 1) * sizeof *o->items);
-  for (int i = 0; i < n; i++) {
-    st_item *it = &o->items[i];
-    it->asin = pg__text(a, r, i, 0);
-    it->title = pg__text(a, r, i, 1);
-    it->quantity = pg__num(r, i, 2);
-    it->price = pg__text(a, r, i, 3);
-    it->currency = pg__text(a, r, i, 4);
-  }
+  o->items = pg__rows(a, r, &st_item_row, &o->nitems);
   PQclear(r);
   return PL_OK;
 }
@@ -834,11 +788,11 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
                             const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_text(&p, buyer_id);
-  p_int(&p, cur_at);
-  p_text(&p, cur_id); /* NULL: from the newest */
-  p_int(&p, limit);
+  pg__p_text(&p, seller_id);
+  pg__p_text(&p, buyer_id);
+  pg__p_int(&p, cur_at);
+  pg__p_text(&p, cur_id); /* NULL: from the newest */
+  pg__p_int(&p, limit);
   PGresult *r = run(k, Q_ORDER_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -860,51 +814,25 @@ static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_i
 
 /* ---- threads ----------------------------------------------------------------------- */
 
-static void read_thread(pl_arena *a, const PGresult *r, int i, st_thread *t) {
-  t->id = pg__num(r, i, 0);
-  t->seller_id = pg__text(a, r, i, 1);
-  t->buyer_id = pg__text(a, r, i, 2);
-  t->marketplace_id = pg__text(a, r, i, 3);
-  t->order_id = pg__text(a, r, i, 4);
-  t->asin = pg__text(a, r, i, 5);
-  t->topic = pg__text(a, r, i, 6);
-  t->archived = col_bool(r, i, 7);
-  t->waiting = (int)pg__num(r, i, 8);
-  t->needs_response = (int)pg__num(r, i, 9);
-  t->created_at = pg__num(r, i, 10);
-  t->last_message_at = pg__num(r, i, 11);
-  t->last_buyer_at = pg__num(r, i, 12);
-  t->last_seller_at = pg__num(r, i, 13);
-  t->seller_read_id = pg__num(r, i, 14);
-  t->buyer_read_id = pg__num(r, i, 15);
-  t->response_due_at = pg__num(r, i, 16);
-  t->buyer_alias = pg__text(a, r, i, 17);
-  t->buyer_name = pg__text(a, r, i, 18);
-  t->seller_name = pg__text(a, r, i, 19);
-  t->last_buyer_id = pg__num(r, i, 20);
-  t->last_seller_id = pg__num(r, i, 21);
-  t->buyer_last_at = pg__num(r, i, 22);
-}
-
 static pl_err pg_thread_insert(store *s, st_thread *t) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, t->seller_id);
-  p_text(&p, t->buyer_id);
-  p_text(&p, t->marketplace_id);
-  p_text(&p, t->order_id);
-  p_text(&p, t->asin);
-  p_text(&p, t->topic);
-  p_bool(&p, t->archived);
-  p_int(&p, t->waiting);
-  p_int(&p, t->needs_response);
-  p_int(&p, t->created_at);
-  p_int(&p, t->last_message_at);
-  p_int(&p, t->last_buyer_at);
-  p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_id);
-  p_int(&p, t->buyer_read_id);
-  p_int(&p, t->response_due_at);
+  pg__p_text(&p, t->seller_id);
+  pg__p_text(&p, t->buyer_id);
+  pg__p_text(&p, t->marketplace_id);
+  pg__p_text(&p, t->order_id);
+  pg__p_text(&p, t->asin);
+  pg__p_text(&p, t->topic);
+  pg__p_bool(&p, t->archived);
+  pg__p_int(&p, t->waiting);
+  pg__p_int(&p, t->needs_response);
+  pg__p_int(&p, t->created_at);
+  pg__p_int(&p, t->last_message_at);
+  pg__p_int(&p, t->last_buyer_at);
+  pg__p_int(&p, t->last_seller_at);
+  pg__p_int(&p, t->seller_read_id);
+  pg__p_int(&p, t->buyer_read_id);
+  pg__p_int(&p, t->response_due_at);
   PGresult *r;
   pl_err e = query_one(k, Q_THREAD_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the order or product already has a thread */
@@ -919,7 +847,7 @@ static pl_err thread_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_
   PGresult *r;
   pl_err e = query_one(k, k->write ? q + 1 : q, p, &r);
   if (e) return e;
-  read_thread(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_thread_row, out);
   PQclear(r);
   return PL_OK;
 }
@@ -927,45 +855,42 @@ static pl_err thread_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_
 static pl_err pg_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  pg__p_int(&p, id);
   return thread_one(k, Q_THREAD_GET, &p, a, out);
 }
 
-static pl_err pg_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+static pl_err pg_thread_find(store *s, const char *order_id, const char *seller, const char *buyer,
+                              const char *asin, pl_arena *a, st_thread *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
-  return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
-}
-
-static pl_err pg_thread_find_product(store *s, const char *seller, const char *buyer,
-                                     const char *asin, pl_arena *a, st_thread *out) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, seller);
-  p_text(&p, buyer);
-  p_text(&p, asin);
+  if (order_id) {
+    pg__p_text(&p, order_id);
+    return thread_one(k, Q_THREAD_FIND_ORDER, &p, a, out);
+  }
+  pg__p_text(&p, seller);
+  pg__p_text(&p, buyer);
+  pg__p_text(&p, asin);
   return thread_one(k, Q_THREAD_FIND_PRODUCT, &p, a, out);
 }
 
 static pl_err pg_thread_update(store *s, const st_thread *t) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, t->id);
-  p_text(&p, t->seller_id);
-  p_text(&p, t->topic);
-  p_bool(&p, t->archived);
-  p_int(&p, t->waiting);
-  p_int(&p, t->needs_response);
-  p_int(&p, t->last_message_at);
-  p_int(&p, t->last_buyer_at);
-  p_int(&p, t->last_seller_at);
-  p_int(&p, t->seller_read_id);
-  p_int(&p, t->buyer_read_id);
-  p_int(&p, t->response_due_at);
-  p_int(&p, t->buyer_last_at);
-  p_int(&p, t->last_buyer_id);
-  p_int(&p, t->last_seller_id);
+  pg__p_int(&p, t->id);
+  pg__p_text(&p, t->seller_id);
+  pg__p_text(&p, t->topic);
+  pg__p_bool(&p, t->archived);
+  pg__p_int(&p, t->waiting);
+  pg__p_int(&p, t->needs_response);
+  pg__p_int(&p, t->last_message_at);
+  pg__p_int(&p, t->last_buyer_at);
+  pg__p_int(&p, t->last_seller_at);
+  pg__p_int(&p, t->seller_read_id);
+  pg__p_int(&p, t->buyer_read_id);
+  pg__p_int(&p, t->response_due_at);
+  pg__p_int(&p, t->buyer_last_at);
+  pg__p_int(&p, t->last_buyer_id);
+  pg__p_int(&p, t->last_seller_id);
   long n = 0;
   pl_err e = exec_q(k, Q_THREAD_UPDATE, &p, &n);
   return !e && n != 1 ? PL_ENOTFOUND : e;
@@ -987,19 +912,19 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
                              : Q_THREAD_LIST_ALL;
   int limit = qr->limit > 0 ? qr->limit : 25;
   pg_params p = {.n = 0};
-  p_text(&p, qr->seller_id ? qr->seller_id : qr->buyer_id);
-  p_int(&p, (int64_t)qr->filter);
-  p_text(&p, qr->order_id);
-  p_text(&p, qr->asin);
-  p_text(&p, qr->buyer_alias);
-  p_text(&p, fts_text(qr->fts));
-  p_int(&p, qr->cursor_at);
-  p_int(&p, qr->cursor_id);
-  p_int(&p, qr->buyer_id ? 1 : 0);
-  p_int(&p, limit);
-  p_int(&p, qr->assignee_id);
-  p_text(&p, qr->tag);
-  p_int(&p, qr->fts_masked ? 1 : 0);
+  pg__p_text(&p, qr->seller_id ? qr->seller_id : qr->buyer_id);
+  pg__p_int(&p, (int64_t)qr->filter);
+  pg__p_text(&p, qr->order_id);
+  pg__p_text(&p, qr->asin);
+  pg__p_text(&p, qr->buyer_alias);
+  pg__p_text(&p, fts_text(qr->fts));
+  pg__p_int(&p, qr->cursor_at);
+  pg__p_int(&p, qr->cursor_id);
+  pg__p_int(&p, qr->buyer_id ? 1 : 0);
+  pg__p_int(&p, limit);
+  pg__p_int(&p, qr->assignee_id);
+  pg__p_text(&p, qr->tag);
+  pg__p_int(&p, qr->fts_masked ? 1 : 0);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1009,7 +934,7 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   int rows = PQntuples(r);
   if (rows > limit) rows = limit;
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_thread(a, r, i, &arr[i]);
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, &st_thread_row, &arr[i]);
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;
@@ -1019,59 +944,30 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
 static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_THREAD_COUNT_RN, &p, &r);
-  if (e) return e;
-  *n = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  pg__p_text(&p, seller_id);
+  return query_num(k, Q_THREAD_COUNT_RN, &p, n);
 }
 
 /* ---- messages and events ----------------------------------------------------------- */
 
-static void read_message(pl_arena *a, const PGresult *r, int i, st_message *m) {
-  m->id = pg__num(r, i, 0);
-  m->thread_id = pg__num(r, i, 1);
-  m->agent_id = pg__num(r, i, 2);
-  m->seller_id = pg__text(a, r, i, 3);
-  m->ext_id = pg__text(a, r, i, 4);
-  /* a stored name this build does not know reads as 0 (store.h) */
-  (void)st_direction_from_name(pg__cstr(r, i, 5), &m->direction);
-  (void)st_msg_kind_from_name(pg__cstr(r, i, 6), &m->kind);
-  m->text = pg__text(a, r, i, 7);
-  m->at = pg__num(r, i, 8);
-  m->policy_action = pg__text(a, r, i, 9);
-  m->policy_engine = pg__text(a, r, i, 10);
-  m->policy_json = pg__text(a, r, i, 11);
-  (void)st_msg_status_from_name(pg__cstr(r, i, 12), &m->status);
-  m->flagged = col_bool(r, i, 13);
-  m->status_at = pg__num(r, i, 14);
-  m->action = pg__text(a, r, i, 15);
-  m->critical = col_bool(r, i, 16);
-  m->proactive = col_bool(r, i, 17);
-  m->attachments = NULL; /* the service adds them */
-  m->nattachments = 0;
-}
-
 static pl_err pg_message_insert(store *s, st_message *m) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, m->thread_id);
-  p_text(&p, m->seller_id);
-  p_text(&p, m->ext_id);
-  p_text(&p, st_direction_name(m->direction));
-  p_text(&p, st_msg_kind_name(m->kind));
-  if (m->agent_id) p_int(&p, m->agent_id);
-  else p_text(&p, NULL);
-  p_text(&p, m->text);
-  p_int(&p, m->at);
-  p_text(&p, m->policy_action);
-  p_text(&p, m->policy_engine);
-  p_text(&p, m->policy_json);
-  p_text(&p, m->action);
-  p_bool(&p, m->critical);
-  p_bool(&p, m->proactive);
+  pg__p_int(&p, m->thread_id);
+  pg__p_text(&p, m->seller_id);
+  pg__p_text(&p, m->ext_id);
+  pg__p_text(&p, st_direction_name(m->direction));
+  pg__p_text(&p, st_msg_kind_name(m->kind));
+  if (m->agent_id) pg__p_int(&p, m->agent_id);
+  else pg__p_text(&p, NULL);
+  pg__p_text(&p, m->text);
+  pg__p_int(&p, m->at);
+  pg__p_text(&p, m->policy_action);
+  pg__p_text(&p, m->policy_engine);
+  pg__p_text(&p, m->policy_json);
+  pg__p_text(&p, m->action);
+  pg__p_bool(&p, m->critical);
+  pg__p_bool(&p, m->proactive);
   PGresult *r;
   pl_err e = query_one(k, Q_MSG_INSERT, &p, &r);
   if (e == PL_ENOTFOUND) return PL_EEXIST; /* the ext_id was imported already */
@@ -1086,9 +982,9 @@ static pl_err pg_message_insert(store *s, st_message *m) {
 static pl_err pg_seller_text_put(store *s, int64_t id, int64_t thread_id, const char *text) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
-  p_int(&p, thread_id);
-  p_text(&p, text);
+  pg__p_int(&p, id);
+  pg__p_int(&p, thread_id);
+  pg__p_text(&p, text);
   long n = 0;
   return exec_q(k, Q_MSG_SELLER_TEXT, &p, &n);
 }
@@ -1099,12 +995,8 @@ static pl_err msg_result(PGresult *r, pl_err e, pl_arena *a, st_message **out, s
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_message_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
@@ -1117,7 +1009,7 @@ static pl_err msg_rows(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_me
 static pl_err pg_seller_text_pending(store *s, int max, pl_arena *a, st_message **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, max);
+  pg__p_int(&p, max);
   return msg_rows(k, Q_MSG_SELLER_PENDING, &p, a, out, n);
 }
 
@@ -1125,15 +1017,19 @@ static pl_err msg_one(pg_conn *k, int q, const pg_params *p, pl_arena *a, st_mes
   PGresult *r;
   pl_err e = query_one(k, q, p, &r);
   if (e) return e;
-  read_message(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_message_row, out);
   PQclear(r);
   return PL_OK;
 }
 
-static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+static pl_err pg_message_get(store *s, int64_t id, const char *ext, pl_arena *a, st_message *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, id);
+  if (!id) {
+    pg__p_text(&p, ext);
+    return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
+  }
+  pg__p_int(&p, id);
   /* A writer changes a message only through its thread (flag, then recompute): lock the
    * thread first, so that the message state read next is the latest committed one. */
   if (k->write) {
@@ -1145,18 +1041,11 @@ static pl_err pg_message_get(store *s, int64_t id, pl_arena *a, st_message *out)
   return msg_one(k, Q_MSG_GET, &p, a, out);
 }
 
-static pl_err pg_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  p_text(&p, ext);
-  return msg_one(k, Q_MSG_GET_EXT, &p, a, out);
-}
-
 static pl_err pg_message_list(store *s, int64_t thread_id, pl_arena *a, st_message **out,
                               size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
+  pg__p_int(&p, thread_id);
   return msg_rows(k, Q_MSG_LIST, &p, a, out, n);
 }
 
@@ -1164,11 +1053,11 @@ static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *bef
                               int limit, pl_arena *a, st_message **out, size_t *n, bool *more) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
-  p_bool(&p, buyer_view);
-  p_int(&p, before ? before->id : 0);
-  p_int(&p, before ? before->at : 0);
-  p_int(&p, limit + 1); /* one more tells whether older ones exist */
+  pg__p_int(&p, thread_id);
+  pg__p_bool(&p, buyer_view);
+  pg__p_int(&p, before ? before->id : 0);
+  pg__p_int(&p, before ? before->at : 0);
+  pg__p_int(&p, limit + 1); /* one more tells whether older ones exist */
   PGresult *r = run(k, Q_MSG_PAGE, &p);
   pl_err e = res_err(k, r);
   if (e) {
@@ -1179,7 +1068,7 @@ static pl_err pg_message_page(store *s, int64_t thread_id, const st_message *bef
   *more = rows > limit;
   if (*more) rows = limit;
   st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_message(a, r, i, &arr[rows - 1 - i]); /* oldest first */
+  for (int i = 0; i < rows; i++) pg__read_row(a, r, i, 0, &st_message_row, &arr[rows - 1 - i]); /* oldest first */
   PQclear(r);
   *out = arr;
   *n = (size_t)rows;
@@ -1196,42 +1085,36 @@ static pl_err msg_rows_text(store *s, const char *text, int n, const char *const
 
 static pl_err pg_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
                              pl_time *last_buyer_at) {
-  char tid[24], at[24], id[24];
-  snprintf(tid, sizeof tid, "%lld", (long long)thread_id);
-  const char *v[3] = {tid, at, id};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
   pl_err e;
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
-  PGresult *r = store__pg_exec(s, "SELECT at FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
-                                  " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1", 1, v, &e);
-  *last_buyer_at = !e && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+  PGresult *r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_BUYER, p.n, p.v, &e);
+  *last_buyer_at = !e && PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);
   if (e) return e;
-  r = store__pg_exec(s, "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
-                        " WHERE m.thread_id = $1 AND m.direction = 'seller' AND m.kind = 'message'"
-                        " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1", 1, v, &e);
+  r = store__pg_exec(s, ST_SQL_THREAD_TAIL_LAST_REPLY, p.n, p.v, &e);
   bool found = !e && PQntuples(r);
   if (found) {
-    snprintf(at, sizeof at, "%s", PQgetvalue(r, 0, 0));
-    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 1));
+    pg__p_int(&p, pg__num(r, 0, 0));
+    pg__p_int(&p, pg__num(r, 0, 1));
   }
   PQclear(r);
   if (e) return e;
   if (!found) return pg_message_list(s, thread_id, a, out, n);
-  return msg_rows_text(s, "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                          " ON s.message_id = m.id WHERE m.thread_id = $1 AND m.at >= $2"
-                          " AND (m.at > $2 OR m.id >= $3) ORDER BY m.at, m.id", 3, v, a, out, n);
+  return msg_rows_text(s, ST_SQL_THREAD_TAIL, p.n, p.v, a, out, n);
 }
 
 static pl_err pg_event_insert(store *s, st_event *ev) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, ev->message_id);
-  p_int(&p, ev->thread_id);
-  p_text(&p, ev->seller_id);
-  p_text(&p, ev->type);
-  p_text(&p, ev->value);
-  p_text(&p, ev->actor);
-  p_int(&p, ev->at);
+  pg__p_int(&p, ev->message_id);
+  pg__p_int(&p, ev->thread_id);
+  pg__p_text(&p, ev->seller_id);
+  pg__p_text(&p, ev->type);
+  pg__p_text(&p, ev->value);
+  pg__p_text(&p, ev->actor);
+  pg__p_int(&p, ev->at);
   PGresult *r;
   pl_err e = query_one(k, Q_EVENT_INSERT, &p, &r);
   if (e) return e;
@@ -1239,16 +1122,16 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   PQclear(r);
   if (!strcmp(ev->type, "status")) {
     pg_params q = {.n = 0};
-    p_int(&q, ev->message_id);
-    p_text(&q, ev->seller_id);
-    p_text(&q, ev->value);
-    p_int(&q, ev->at);
+    pg__p_int(&q, ev->message_id);
+    pg__p_text(&q, ev->seller_id);
+    pg__p_text(&q, ev->value);
+    pg__p_int(&q, ev->at);
     return exec_q(k, Q_STATE_STATUS, &q, NULL);
   }
   if (!strcmp(ev->type, "flag")) {
     pg_params q = {.n = 0};
-    p_int(&q, ev->message_id);
-    p_bool(&q, !strcmp(ev->value, "true"));
+    pg__p_int(&q, ev->message_id);
+    pg__p_bool(&q, !strcmp(ev->value, "true"));
     return exec_q(k, Q_STATE_FLAG, &q, NULL);
   }
   return PL_OK;
@@ -1257,32 +1140,17 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
 static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_int(&p, thread_id);
+  pg__p_int(&p, thread_id);
   PGresult *r = run(k, Q_EVENT_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_event *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_event *v = &arr[i];
-    v->id = pg__num(r, i, 0);
-    v->message_id = pg__num(r, i, 1);
-    v->thread_id = pg__num(r, i, 2);
-    v->seller_id = pg__text(a, r, i, 3);
-    v->type = pg__text(a, r, i, 4);
-    v->value = pg__text(a, r, i, 5);
-    v->actor = pg__text(a, r, i, 6);
-    v->at = pg__num(r, i, 7);
-  }
+  *out = pg__rows(a, r, &st_event_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
-
 
 /* ---- marketplace rules -------------------------------------------------------------- */
 
@@ -1290,10 +1158,10 @@ static pl_err pg_review_request_put(store *s, const char *order_id, const char *
                                     int64_t message_id, pl_time at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
-  p_text(&p, seller_id);
-  p_int(&p, message_id);
-  p_int(&p, at);
+  pg__p_text(&p, order_id);
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, message_id);
+  pg__p_int(&p, at);
   long n = 0;
   pl_err e = exec_q(k, Q_RR_PUT, &p, &n);
   return !e && n == 0 ? PL_EEXIST : e; /* once per order, whichever node asks first */
@@ -1302,85 +1170,49 @@ static pl_err pg_review_request_put(store *s, const char *order_id, const char *
 static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, order_id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_RR_GET, &p, &r);
-  if (e) return e;
-  *at = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  pg__p_text(&p, order_id);
+  return query_num(k, Q_RR_GET, &p, at);
 }
 
 static pl_err pg_violation_add(store *s, st_violation *v) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, v->seller_id);
-  p_int(&p, v->at);
-  if (v->message_id) p_int(&p, v->message_id);
-  else p_text(&p, NULL);
-  p_text(&p, v->category);
-  p_text(&p, v->severity);
-  p_text(&p, v->rule);
-  PGresult *r;
-  pl_err e = query_one(k, Q_VIOL_ADD, &p, &r);
-  if (e) return e;
-  v->id = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  pg__p_text(&p, v->seller_id);
+  pg__p_int(&p, v->at);
+  if (v->message_id) pg__p_int(&p, v->message_id);
+  else pg__p_text(&p, NULL);
+  pg__p_text(&p, v->category);
+  pg__p_text(&p, v->severity);
+  pg__p_text(&p, v->rule);
+  return query_num(k, Q_VIOL_ADD, &p, &v->id);
 }
 
 static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, int limit,
                                 pl_arena *a, st_violation **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_int(&p, since);
-  p_int(&p, limit);
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, since);
+  pg__p_int(&p, limit);
   PGresult *r = run(k, Q_VIOL_LIST, &p);
   pl_err e = res_err(k, r);
   if (e) {
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_violation *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_violation *v = &arr[i];
-    v->id = pg__num(r, i, 0);
-    v->seller_id = pg__text(a, r, i, 1);
-    v->at = pg__num(r, i, 2);
-    v->message_id = pg__num(r, i, 3);
-    v->category = pg__text(a, r, i, 4);
-    v->severity = pg__text(a, r, i, 5);
-    v->rule = pg__text(a, r, i, 6);
-  }
+  *out = pg__rows(a, r, &st_violation_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
-}
-
-static void read_enforcement(pl_arena *a, const PGresult *r, int i, st_enforcement *e) {
-  e->seller_id = pg__text(a, r, i, 0);
-  e->warnings = pg__num(r, i, 1);
-  e->restricted_until = pg__num(r, i, 2);
-  e->restriction_reason = pg__text(a, r, i, 3);
-  e->quota_per_day = pg__num(r, i, 4);
-  e->quota_until = pg__num(r, i, 5);
-  e->quota_reason = pg__text(a, r, i, 6);
-  e->suspension_flag = col_bool(r, i, 7);
-  e->suspension_reason = pg__text(a, r, i, 8);
-  e->updated_at = pg__num(r, i, 9);
 }
 
 static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
+  pg__p_text(&p, seller_id);
   PGresult *r;
   pl_err e = query_one(k, Q_ENF_GET, &p, &r);
   if (e) return e;
-  read_enforcement(a, r, 0, out);
+  pg__read_row(a, r, 0, 0, &st_enforcement_row, out);
   PQclear(r);
   return PL_OK;
 }
@@ -1388,16 +1220,16 @@ static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, s
 static pl_err pg_enforcement_put(store *s, const st_enforcement *en) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, en->seller_id);
-  p_int(&p, en->warnings);
-  p_int(&p, en->restricted_until);
-  p_text(&p, en->restriction_reason);
-  p_int(&p, en->quota_per_day);
-  p_int(&p, en->quota_until);
-  p_text(&p, en->quota_reason);
-  p_bool(&p, en->suspension_flag);
-  p_text(&p, en->suspension_reason);
-  p_int(&p, en->updated_at);
+  pg__p_text(&p, en->seller_id);
+  pg__p_int(&p, en->warnings);
+  pg__p_int(&p, en->restricted_until);
+  pg__p_text(&p, en->restriction_reason);
+  pg__p_int(&p, en->quota_per_day);
+  pg__p_int(&p, en->quota_until);
+  pg__p_text(&p, en->quota_reason);
+  pg__p_bool(&p, en->suspension_flag);
+  pg__p_text(&p, en->suspension_reason);
+  pg__p_int(&p, en->updated_at);
   return exec_q(k, Q_ENF_PUT, &p, NULL);
 }
 
@@ -1405,23 +1237,18 @@ static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time s
                                       bool proactive_only, int64_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, seller_id);
-  p_int(&p, since);
-  p_int(&p, proactive_only ? 1 : 0);
-  PGresult *r;
-  pl_err e = query_one(k, Q_MSG_COUNT, &p, &r);
-  if (e) return e;
-  *n = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, since);
+  pg__p_int(&p, proactive_only ? 1 : 0);
+  return query_num(k, Q_MSG_COUNT, &p, n);
 }
 
 static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
   CONN(s);
   pg_params p = {.n = 0};
-  p_text(&p, marketplace_id);
-  p_int(&p, limit);
+  pg__p_text(&p, marketplace_id);
+  pg__p_int(&p, limit);
   return msg_rows(k, Q_HELD_LIST, &p, a, out, n);
 }
 
@@ -1444,22 +1271,18 @@ static const store_ops pg_ops = {
   .buyer_get = pg_buyer_get,
   .alias_get = pg_alias_get,
   .alias_put = pg_alias_put,
-  .token_put = pg__token_put,
-  .token_get = pg__token_get,
   .token_delete = pg_token_delete,
   .order_put = pg_order_put,
   .order_get = pg_order_get,
   .order_list = pg_order_list,
   .thread_insert = pg_thread_insert,
   .thread_get = pg_thread_get,
-  .thread_find_order = pg_thread_find_order,
-  .thread_find_product = pg_thread_find_product,
+  .thread_find = pg_thread_find,
   .thread_update = pg_thread_update,
   .thread_list = pg_thread_list,
   .thread_count_response_needed = pg_thread_count_rn,
   .message_insert = pg_message_insert,
   .message_get = pg_message_get,
-  .message_get_ext = pg_message_get_ext,
   .message_list = pg_message_list,
   .message_page = pg_message_page,
   .message_seller_text_pending = pg_seller_text_pending,
@@ -1473,90 +1296,14 @@ static const store_ops pg_ops = {
   .enforcement_get = pg_enforcement_get,
   .enforcement_put = pg_enforcement_put,
   .seller_message_count = pg_seller_message_count,
-  .rate_bucket_get = pg__rate_bucket_get,
-  .rate_bucket_put = pg__rate_bucket_put,
   .held_list = pg_held_list,
-  .sla_thread_events = pg__sla_thread_events,
-  .sla_range_events = pg__sla_range_events,
-  .sla_outcomes_get = pg__sla_outcomes_get,
-  .sla_outcomes_put = pg__sla_outcomes_put,
-  .sla_bucket_get = pg__sla_bucket_get,
-  .sla_bucket_put = pg__sla_bucket_put,
-  .sla_bucket_range = pg__sla_bucket_range,
-  .sla_open_list = pg__sla_open_list,
-  .sla_latest = pg__sla_latest,
-  .sla_thread_outcome_get = pg__sla_thread_outcome_get,
-  .sla_thread_outcome_set = pg__sla_thread_outcome_set,
-  .sla_outcome_get = pg__sla_outcome_get,
-  .sla_outcome_set = pg__sla_outcome_set,
-  .sla_outcomes_answerable = pg__sla_outcomes_answerable,
-  .sla_reply_count = pg__sla_reply_count,
-  .sla_flag_state = pg__sla_flag_state,
   .thread_tail = pg_thread_tail,
-  .seller_list = pg__seller_list,
-  .thread_due_list = pg__thread_due_list,
-  .counter_get = pg__counter_get,
-  .counter_bump = pg__counter_bump,
-  .audit_append = pg__audit_append,
-  .audit_list = pg__audit_list,
-  .audit_chain = pg__audit_chain,
-  .audit_heads = pg__audit_heads,
-  .audit_checkpoint_add = pg__audit_checkpoint_add,
-  .audit_checkpoint_list = pg__audit_checkpoint_list,
   .bus_start = pg__bus_start,
   .bus_send = pg__bus_send,
   .bus_stop = pg__bus_stop,
-  .spapi_client_put = pg__spapi_client_put,
-  .spapi_client_get = pg__spapi_client_get,
-  .spapi_upload_put = pg__spapi_upload_put,
-  .spapi_upload_get = pg__spapi_upload_get,
-  .outbox_add = pg__outbox_add,
-  .outbox_claim = pg__outbox_claim,
-  .outbox_update = pg__outbox_update,
-  .ops_figures = pg__ops_figures,
-  .alias_find = pg__alias_find,
-  .seller_find_alias = pg__seller_find_alias,
-  .buyer_find_email = pg__buyer_find_email,
-  .agent_find = pg__agent_find,
-  .agent_address_add = pg__agent_address_add,
-  .agent_address_list = pg__agent_address_list,
-  .agent_address_delete = pg__agent_address_delete,
-  .agent_address_find = pg__agent_address_find,
-  .attachment_put = pg__attachment_put,
-  .attachment_get = pg__attachment_get,
-  .attachment_find_sha = pg__attachment_find_sha,
-  .attachment_link = pg__attachment_link,
-  .attachment_list_thread = pg__attachment_list_thread,
-  .attachment_uses = pg__attachment_uses,
-  .attachment_orphans = pg__attachment_orphans,
-  .attachment_delete = pg__attachment_delete,
-  .idem_claim = pg__idem_claim,
-  .idem_get = pg__idem_get,
-  .idem_finish = pg__idem_finish,
-  .idem_release = pg__idem_release,
-  .idem_sweep = pg__idem_sweep,
-  .team_doc_put = pg__team_doc_put,
-  .team_doc_get = pg__team_doc_get,
-  .team_doc_list = pg__team_doc_list,
-  .team_doc_delete = pg__team_doc_delete,
-  .team_agent_list = pg__team_agent_list,
-  .team_agent_put = pg__team_agent_put,
-  .thread_team_get = pg__thread_team_get,
-  .thread_team_put = pg__thread_team_put,
-  .thread_lock_take = pg__thread_lock_take,
-  .thread_lock_get = pg__thread_lock_get,
-  .thread_lock_release = pg__thread_lock_release,
-  .team_reply_list = pg__team_reply_list,
-  .token_get_id = pg__token_get_id,
-  .token_list = pg__token_list,
-  .token_revoke = pg__token_revoke,
-  .token_revoke_subject = pg__token_revoke_subject,
-  .token_touch = pg__token_touch,
-  .agent_deactivate = pg__agent_deactivate,
-  .agent_unassign_all = pg__agent_unassign_all,
-  .sealed_page = pg__sealed_page,
-  .sealed_reseal = pg__sealed_reseal,
-  .sealed_count = pg__sealed_count,
+  /* the entries of the part files (store_parts.h) */
+#define PG__ENTRY(name) STORE_PART_ENTRY(pg, name)
+  STORE_PART_OPS(PG__ENTRY)
 };
 
 /* ---- opening: URL, migrations ------------------------------------------------------ */

@@ -8,22 +8,24 @@
 
 #include "store/store_pg_int.h"
 
-#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
-#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
-
-
-
 pl_err pg__attachment_put(store *s, const st_attachment *a) {
-  char size[24], at[24];
-  snprintf(size, sizeof size, "%lld", (long long)a->size);
-  snprintf(at, sizeof at, "%lld", (long long)a->created_at);
-  const char *v[] = {a->id,     a->seller_id, a->buyer_id, a->uploader, a->name, a->kind, a->sha256, size,
-                     a->readable ? "true" : "false", a->reason, at, a->segments_json ? a->segments_json : "[]"};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, a->id);
+  pg__p_text(&p, a->seller_id);
+  pg__p_text(&p, a->buyer_id);
+  pg__p_text(&p, a->uploader);
+  pg__p_text(&p, a->name);
+  pg__p_text(&p, a->kind);
+  pg__p_text(&p, a->sha256);
+  pg__p_int(&p, a->size);
+  pg__p_text(&p, a->readable ? "true" : "false");
+  pg__p_text(&p, a->reason);
+  pg__p_int(&p, a->created_at);
+  pg__p_text(&p, a->segments_json ? a->segments_json : "[]");
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "INSERT INTO attachments(" COLS ", segments)"
-                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                               12, v, &e);
+                               ST_SQL_ATTACHMENT_PUT,
+                               p.n, p.v, &e);
   PQclear(r);
   return e;
 }
@@ -55,32 +57,33 @@ static pl_err get_one(store *s, const char *sql, const char *key, bool segments,
 }
 
 pl_err pg__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
-  return get_one(s, segments ? "SELECT " COLS ", segments FROM attachments WHERE id = $1"
-                             : "SELECT " COLS " FROM attachments WHERE id = $1",
+  return get_one(s, segments ? ST_SQL_ATTACHMENT_GET_SEGMENTS
+                             : ST_SQL_ATTACHMENT_GET_NO_SEGMENTS,
                  id, segments, a, out);
 }
 
 pl_err pg__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
   return get_one(s,
-                 "SELECT " COLS ", segments FROM attachments WHERE sha256 = $1 AND readable"
+                 "SELECT " ST_ATTACH_COLS ", segments FROM attachments WHERE sha256 = $1 AND readable"
                  " ORDER BY created_at LIMIT 1",
                  sha256, true, a, out);
 }
 
 pl_err pg__attachment_link(store *s, int64_t message_id, int64_t thread_id, const char *seller_id,
                            const char *attachment_id, int pos) {
-  char m[24], t[24], p[16];
-  snprintf(m, sizeof m, "%lld", (long long)message_id);
-  snprintf(t, sizeof t, "%lld", (long long)thread_id);
-  snprintf(p, sizeof p, "%d", pos);
-  const char *v[] = {m, t, seller_id, attachment_id, p};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, message_id);
+  pg__p_int(&p, thread_id);
+  pg__p_text(&p, seller_id);
+  pg__p_text(&p, attachment_id);
+  pg__p_int(&p, pos);
   pl_err e;
   /* An attachment already there is PL_EEXIST with the transaction still usable, as a
    * SQLite constraint failure leaves it (store_pg.c). */
   PGresult *r = store__pg_exec(s,
                                "INSERT INTO message_attachments(message_id, thread_id, seller_id, attachment_id, pos)"
                                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
-                               5, v, &e);
+                               p.n, p.v, &e);
   if (!e && PQntuples(r) == 0) e = PL_EEXIST;
   PQclear(r);
   return e;
@@ -95,35 +98,15 @@ static pl_err list(store *s, const char *sql, const char *key, pl_arena *a, st_m
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_msg_attachment *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    arr[i].message_id = pg__num(r, i, 0);
-    arr[i].thread_id = pg__num(r, i, 1);
-    arr[i].id = pg__text(a, r, i, 2);
-    arr[i].name = pg__text(a, r, i, 3);
-    arr[i].kind = pg__text(a, r, i, 4);
-    arr[i].size = pg__num(r, i, 5);
-  }
+  *out = pg__rows(a, r, &st_msg_attachment_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
-pl_err pg__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
-                                  size_t *n) {
-  char t[24];
-  snprintf(t, sizeof t, "%lld", (long long)thread_id);
-  return list(s,
-              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-              " ON a.id = l.attachment_id WHERE l.thread_id = $1 ORDER BY l.message_id, l.pos",
-              t, a, out, n);
-}
-
-pl_err pg__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  return list(s,
-              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-              " ON a.id = l.attachment_id WHERE l.attachment_id = $1 ORDER BY l.message_id LIMIT 1000",
-              id, a, out, n);
+pl_err pg__attachment_links(store *s, int64_t thread_id, const char *id, pl_arena *a,
+                           st_msg_attachment **out, size_t *n) {
+  if (!thread_id) return list(s, ST_SQL_ATTACHMENT_USES, id, a, out, n);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
+  return list(s, ST_SQL_ATTACHMENT_LIST_THREAD, p.v[0], a, out, n);
 }

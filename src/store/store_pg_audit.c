@@ -10,27 +10,15 @@
 
 #include "store/store_pg_int.h"
 
-#define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
-
-
-
 
 static pl_err read_entries(store *s, const char *sql, int n, const char *const *v, pl_arena *a,
                            st_audit **out, size_t *count) {
   PGresult *r = NULL;
   pl_err e = pg__exec(s, sql, n, v, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit){.id = pg__num(r, i, 0), .seller_id = pg__text(a, r, i, 1), .at = pg__num(r, i, 2),
-                        .actor = pg__text(a, r, i, 3), .action = pg__text(a, r, i, 4), .subject = pg__text(a, r, i, 5),
-                        .detail_json = pg__text(a, r, i, 6), .prev_hash = pg__text(a, r, i, 7),
-                        .hash = pg__text(a, r, i, 8), .chain = pg__text(a, r, i, 9), .seq = pg__num(r, i, 10)};
+  *out = pg__rows(a, r, &st_audit_row, count);
   PQclear(r);
-  *out = arr;
-  *count = (size_t)rows;
   return PL_OK;
 }
 
@@ -41,9 +29,7 @@ pl_err pg__audit_append(store *s, st_audit *e) {
   pl_err x = PL_ENOTFOUND;
   for (int pass = 0; pass < 2 && x == PL_ENOTFOUND; pass++) {
     if (pass &&
-        (x = pg__exec(s, "INSERT INTO audit_heads(chain, seq, hash) VALUES ($1, 0, coalesce("
-                     "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1), '" ZEROS "'))"
-                     " ON CONFLICT (chain) DO NOTHING",
+        (x = pg__exec(s, ST_SQL_AUDIT_APPEND,
                   1, v1, NULL)))
       return x;
     if ((x = pg__exec(s, "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE", 1, v1, &r))) return x;
@@ -62,16 +48,23 @@ pl_err pg__audit_append(store *s, st_audit *e) {
     fprintf(stderr, "parley: postgres: audit chain \"%s\" has a head without a hash\n", chain);
     return PL_ESTORE;
   }
-  char hash[65], at[24], sq[24];
+  char hash[65];
   store__audit_hash(e, prev, hash);
-  snprintf(at, sizeof at, "%lld", (long long)e->at);
-  snprintf(sq, sizeof sq, "%lld", (long long)seq);
-  const char *v[10] = {e->seller_id, at, e->actor, e->action, e->subject,
-                       e->detail_json ? e->detail_json : "{}", prev, hash, chain, sq};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, e->seller_id);
+  pg__p_int(&p, e->at);
+  pg__p_text(&p, e->actor);
+  pg__p_text(&p, e->action);
+  pg__p_text(&p, e->subject);
+  pg__p_text(&p, e->detail_json ? e->detail_json : "{}");
+  pg__p_text(&p, prev);
+  pg__p_text(&p, hash);
+  pg__p_text(&p, chain);
+  pg__p_int(&p, seq);
   if ((x = pg__exec(s, "WITH ins AS (INSERT INTO audit(seller_id, at, actor, action, subject, detail,"
                    " prev_hash, hash, chain, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)"
                    " UPDATE audit_heads h SET seq = $10, hash = $8 FROM ins WHERE h.chain = $9 RETURNING ins.id",
-                10, v, &r)))
+                p.n, p.v, &r)))
     return x;
   if (PQntuples(r) != 1) {
     PQclear(r);
@@ -85,22 +78,24 @@ pl_err pg__audit_append(store *s, st_audit *e) {
 
 pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
   const char *v[1] = {subject};
-  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE subject = $1 ORDER BY id", 1, v, a, out, n);
+  return read_entries(s, ST_SQL_AUDIT_LIST, 1, v, a, out, n);
 }
 
 pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
                        st_audit **out, size_t *n) {
-  char aft[24], lim[24];
-  snprintf(aft, sizeof aft, "%lld", (long long)after);
-  snprintf(lim, sizeof lim, "%zu", limit);
   if (!chain) {
-    const char *v[2] = {aft, lim};
-    return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
-                        2, v, a, out, n);
+    pg_params p = {.n = 0};
+    pg__p_int(&p, after);
+    pg__p_int(&p, limit);
+    return read_entries(s, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
+                        p.n, p.v, a, out, n);
   }
-  const char *v[3] = {chain, aft, lim};
-  return read_entries(s, "SELECT " AUDIT_COLS " FROM audit WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                      3, v, a, out, n);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, chain);
+  pg__p_int(&p, after);
+  pg__p_int(&p, limit);
+  return read_entries(s, ST_SQL_AUDIT_CHAIN,
+                      p.n, p.v, a, out, n);
 }
 
 pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
@@ -108,24 +103,22 @@ pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
   /* COLLATE "C": the same order as SQLite's, byte by byte, for the checkpoint's tree */
   pl_err e = pg__exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit_head *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_head){.chain = pg__text(a, r, i, 0), .seq = pg__num(r, i, 1), .hash = pg__text(a, r, i, 2)};
+  *out = pg__rows(a, r, &st_audit_head_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
 pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
-  char at[24], nc[24];
-  snprintf(at, sizeof at, "%lld", (long long)c->at);
-  snprintf(nc, sizeof nc, "%lld", (long long)c->nchains);
-  const char *v[6] = {at, nc, c->root, c->heads_json, c->public_key, c->signature};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, c->at);
+  pg__p_int(&p, c->nchains);
+  pg__p_text(&p, c->root);
+  pg__p_text(&p, c->heads_json);
+  pg__p_text(&p, c->public_key);
+  pg__p_text(&p, c->signature);
   PGresult *r = NULL;
   pl_err e = pg__exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
+                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", p.n, p.v, &r);
   if (e) return e;
   c->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
   PQclear(r);
@@ -134,17 +127,9 @@ pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
 
 pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT id, at, nchains, root, heads, public_key, signature FROM audit_checkpoints"
-                     " ORDER BY id", 0, NULL, &r);
+  pl_err e = pg__exec(s, ST_SQL_AUDIT_CHECKPOINT_LIST, 0, NULL, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_audit_checkpoint *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    arr[i] = (st_audit_checkpoint){.id = pg__num(r, i, 0), .at = pg__num(r, i, 1), .nchains = pg__num(r, i, 2),
-                                   .root = pg__text(a, r, i, 3), .heads_json = pg__text(a, r, i, 4),
-                                   .public_key = pg__text(a, r, i, 5), .signature = pg__text(a, r, i, 6)};
+  *out = pg__rows(a, r, &st_audit_checkpoint_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }

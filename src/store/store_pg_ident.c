@@ -7,43 +7,9 @@
 
 #include "store/store_pg_int.h"
 
-#define TOKEN_COLS                                                                          \
-  "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
-  " last_used_at, revoked_at"
-
-typedef struct {
-  char buf[8][24];
-  int n;
-} nums;
-
-static const char *num_text(nums *b, int64_t v) {
-  snprintf(b->buf[b->n], sizeof b->buf[0], "%lld", (long long)v);
-  return b->buf[b->n++];
-}
-
-
-
 static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
 }
-
-static void read_token(pl_arena *a, const PGresult *r, int i, st_token *o) {
-  const char *k = PQgetvalue(r, i, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = pg__text(a, r, i, 1);
-  o->seller_id = pg__text(a, r, i, 2);
-  o->marketplace_id = pg__text(a, r, i, 3);
-  o->expires_at = pg__num(r, i, 4);
-  o->id = pg__num(r, i, 5);
-  o->scope = pg__text(a, r, i, 6);
-  o->parent_id = pg__num(r, i, 7);
-  o->created_at = pg__num(r, i, 8);
-  o->last_used_at = pg__num(r, i, 9);
-  o->revoked_at = pg__num(r, i, 10);
-}
-
 
 static long affected(const PGresult *r) {
   const char *t = PQcmdTuples((PGresult *)r);
@@ -51,14 +17,20 @@ static long affected(const PGresult *r) {
 }
 
 pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at) {
-  nums b = {.n = 0};
-  const char *v[] = {hash, kind_name(t->kind), t->subject, t->seller_id, t->marketplace_id,
-                     num_text(&b, at), num_text(&b, t->expires_at), t->scope ? t->scope : "api",
-                     num_text(&b, t->parent_id)};
+  pg_params b = {.n = 0};
+  pg__p_text(&b, hash);
+  pg__p_text(&b, kind_name(t->kind));
+  pg__p_text(&b, t->subject);
+  pg__p_text(&b, t->seller_id);
+  pg__p_text(&b, t->marketplace_id);
+  pg__p_int(&b, at);
+  pg__p_int(&b, t->expires_at);
+  pg__p_text(&b, t->scope ? t->scope : "api");
+  pg__p_int(&b, t->parent_id);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
+  pl_err e = pg__run(s, "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
                      " expires_at, scope, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                     " ON CONFLICT DO NOTHING RETURNING id", 9, v, &r);
+                     " ON CONFLICT DO NOTHING RETURNING id", &b, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_EEXIST;
   else {
@@ -75,63 +47,49 @@ static pl_err get_one(store *s, const char *sql, const char *key, pl_arena *a, s
   pl_err e = pg__exec(s, sql, 1, v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_ENOTFOUND;
-  else read_token(a, r, 0, o);
+  else pg__read_row(a, r, 0, 0, &st_token_row, o);
   PQclear(r);
   return e;
 }
 
-pl_err pg__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
-  return get_one(s, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1", hash, a, o);
-}
-
-pl_err pg__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
-  nums b = {.n = 0};
-  return get_one(s, "SELECT " TOKEN_COLS " FROM tokens WHERE id = $1", num_text(&b, id), a, o);
+pl_err pg__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *o) {
+  if (hash) return get_one(s, ST_SQL_TOKEN_GET, hash, a, o);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, id);
+  return get_one(s, ST_SQL_TOKEN_GET_ID, b.v[0], a, o);
 }
 
 pl_err pg__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
                       st_token **out, size_t *n) {
-  nums b = {.n = 0};
-  const char *v[] = {seller_id, all ? "true" : "false", num_text(&b, now), num_text(&b, limit)};
+  pg_params b = {.n = 0};
+  pg__p_text(&b, seller_id);
+  pg__p_text(&b, all ? "true" : "false");
+  pg__p_int(&b, now);
+  pg__p_int(&b, limit);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " TOKEN_COLS " FROM tokens"
+  pl_err e = pg__run(s, "SELECT " ST_TOKEN_COLS " FROM tokens"
                      " WHERE ($1::text IS NULL OR (kind = 'agent' AND seller_id = $1))"
                      " AND ($2::boolean OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > $3::bigint)))"
-                     " ORDER BY id DESC LIMIT $4::bigint", 4, v, &r);
+                     " ORDER BY id DESC LIMIT $4::bigint", &b, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_token *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    memset(&arr[i], 0, sizeof arr[i]);
-    read_token(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_token_row, n);
+  PQclear(r);
+  return PL_OK;
+}
+
+pl_err pg__token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject, pl_time at,
+                        long *n) {
+  pg_params b = {.n = 0};
+  if (id) {
+    pg__p_int(&b, id);
+  } else {
+    pg__p_text(&b, kind_name(kind));
+    pg__p_text(&b, subject);
   }
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
-  return PL_OK;
-}
-
-pl_err pg__token_revoke(store *s, int64_t id, pl_time at, long *n) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, id), num_text(&b, at)};
+  pg__p_int(&b, at);
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $2"
-                     " WHERE (id = $1 OR parent_id = $1) AND revoked_at = 0", 2, v, &r);
-  if (e) return e;
-  *n = affected(r);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                long *n) {
-  nums b = {.n = 0};
-  const char *v[] = {kind_name(kind), subject, num_text(&b, at)};
-  PGresult *r = NULL;
-  *n = 0;
-  pl_err e = pg__exec(s, "UPDATE tokens SET revoked_at = $3"
-                     " WHERE kind = $1 AND subject = $2 AND revoked_at = 0", 3, v, &r);
+  pl_err e = pg__run(s, id ? ST_SQL_TOKEN_REVOKE : ST_SQL_TOKEN_REVOKE_SUBJECT, &b, &r);
   if (e) return e;
   *n = affected(r);
   PQclear(r);
@@ -139,31 +97,34 @@ pl_err pg__token_revoke_subject(store *s, st_principal_kind kind, const char *su
 }
 
 pl_err pg__token_touch(store *s, int64_t id, pl_time at) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, id), num_text(&b, at)};
-  return pg__exec(s, "UPDATE tokens SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2", 2, v, NULL);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, id);
+  pg__p_int(&b, at);
+  return pg__run(s, ST_SQL_TOKEN_TOUCH, &b, NULL);
 }
 
 pl_err pg__agent_deactivate(store *s, int64_t id, pl_time at) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, id), num_text(&b, at > 0 ? at : 1)};
+  pg_params b = {.n = 0};
+  pg__p_int(&b, id);
+  pg__p_int(&b, at > 0 ? at : 1);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT deactivated_at FROM agents WHERE id = $1 FOR UPDATE", 1, v, &r);
+  pl_err e = pg__exec(s, "SELECT deactivated_at FROM agents WHERE id = $1 FOR UPDATE", 1, b.v, &r);
   if (e) return e;
   if (PQntuples(r) != 1) e = PL_ENOTFOUND;
   else if (pg__num(r, 0, 0) != 0) e = PL_EEXIST;
   PQclear(r);
   if (e) return e;
-  return pg__exec(s, "UPDATE agents SET deactivated_at = $2 WHERE id = $1", 2, v, NULL);
+  return pg__run(s, ST_SQL_AGENT_DEACTIVATE, &b, NULL);
 }
 
 pl_err pg__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
-  nums b = {.n = 0};
-  const char *v[] = {seller_id, num_text(&b, agent_id)};
+  pg_params b = {.n = 0};
+  pg__p_text(&b, seller_id);
+  pg__p_int(&b, agent_id);
   PGresult *r = NULL;
   *n = 0;
-  pl_err e = pg__exec(s, "UPDATE thread_team SET assignee_id = 0 WHERE seller_id = $1 AND assignee_id = $2",
-                  2, v, &r);
+  pl_err e = pg__run(s, ST_SQL_AGENT_UNASSIGN_ALL,
+                  &b, &r);
   if (e) return e;
   *n = affected(r);
   PQclear(r);

@@ -19,9 +19,9 @@ static const char *const reseal_sql[] = {
     "UPDATE agent_addresses SET email_sealed = $3, email_hash = $4 WHERE id = $1::bigint AND email_sealed = $2"
     " RETURNING id"};
 static const char *const count_sql[] = {
-    "SELECT count(*) FROM sellers WHERE email_sealed IS NOT NULL AND substr(email_sealed, 1, length($1)) = $1",
-    "SELECT count(*) FROM buyers WHERE email_sealed IS NOT NULL AND substr(email_sealed, 1, length($1)) = $1",
-    "SELECT count(*) FROM agent_addresses WHERE substr(email_sealed, 1, length($1)) = $1"};
+    ST_SQL_SEALED_COUNT_SELLER,
+    ST_SQL_SEALED_COUNT_BUYER,
+    ST_SQL_SEALED_COUNT_ADDRESS};
 
 static int kind_index(st_sealed_kind kind) {
   return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_AGENT_ADDRESS ? (int)kind - 1 : -1;
@@ -31,11 +31,12 @@ pl_err pg__sealed_page(store *s, st_sealed_kind kind, const char *skip, const ch
                        pl_arena *a, st_sealed_row **out, size_t *n) {
   int k = kind_index(kind);
   if (k < 0 || limit < 1) return PL_EINVAL;
-  char lim[16];
-  snprintf(lim, sizeof lim, "%d", limit);
-  const char *v[] = {skip, after, lim};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, skip);
+  pg__p_text(&p, after);
+  pg__p_int(&p, limit);
   pl_err e;
-  PGresult *r = store__pg_exec(s, page_sql[k], 3, v, &e);
+  PGresult *r = store__pg_exec(s, page_sql[k], p.n, p.v, &e);
   if (e) {
     PQclear(r);
     return e;

@@ -6,9 +6,6 @@
 
 #include "store/store_pg_int.h"
 
-#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
-
-
 /* Runs a one-row query: PL_OK with *out set (the caller clears it), or PL_ENOTFOUND. */
 static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresult **out) {
   pl_err e;
@@ -23,15 +20,16 @@ static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresu
 }
 
 pl_err pg__outbox_add(store *s, st_outbox *o) {
-  char msg[24], next[24], at[24];
-  snprintf(msg, sizeof msg, "%lld", (long long)o->message_id);
-  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
-  snprintf(at, sizeof at, "%lld", (long long)o->created_at);
-  const char *v[] = {o->seller_id, msg, st_outbox_kind_name(o->kind), next, at};
+  pg_params p = {.n = 0};
+  pg__p_text(&p, o->seller_id);
+  pg__p_int(&p, o->message_id);
+  pg__p_text(&p, st_outbox_kind_name(o->kind));
+  pg__p_int(&p, o->next_at);
+  pg__p_int(&p, o->created_at);
   PGresult *r;
   pl_err e = one(s, "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at)"
                     " VALUES ($1, $2, $3, 'pending', 0, $4, $5) RETURNING id",
-                 5, v, &r);
+                 p.n, p.v, &r);
   if (e) return e == PL_ENOTFOUND ? PL_ESTORE : e;
   o->id = pg__num(r, 0, 0);
   PQclear(r);
@@ -43,55 +41,37 @@ pl_err pg__outbox_add(store *s, st_outbox *o) {
  * due time keeps it away from the others once this transaction commits. */
 pl_err pg__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                         st_outbox **out, size_t *n) {
-  char nw[24], until[24], lim[16];
-  snprintf(nw, sizeof nw, "%lld", (long long)now);
-  snprintf(until, sizeof until, "%lld", (long long)claim_until);
-  snprintf(lim, sizeof lim, "%d", limit);
-  const char *v[] = {nw, until, lim};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, now);
+  pg__p_int(&p, claim_until);
+  pg__p_int(&p, limit);
   pl_err e;
   PGresult *r = store__pg_exec(s,
                                "UPDATE outbox SET next_at = $2 WHERE id IN (SELECT id FROM outbox"
                                " WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id"
-                               " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " OUTBOX_COLS,
-                               3, v, &e);
+                               " LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING " ST_OUTBOX_COLS,
+                               p.n, p.v, &e);
   if (e) {
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_outbox *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) {
-    st_outbox *o = &arr[i];
-    o->id = pg__num(r, i, 0);
-    o->seller_id = pg__text(a, r, i, 1);
-    o->message_id = pg__num(r, i, 2);
-    /* unknown names read as 0 (store.h) */
-    (void)st_outbox_kind_from_name(pg__cstr(r, i, 3), &o->kind);
-    (void)st_outbox_state_from_name(pg__cstr(r, i, 4), &o->state);
-    o->attempts = pg__num(r, i, 5);
-    o->next_at = pg__num(r, i, 6);
-    o->created_at = pg__num(r, i, 7);
-    o->sent_at = pg__num(r, i, 8);
-    o->last_error = pg__text(a, r, i, 9);
-  }
+  *out = pg__rows(a, r, &st_outbox_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
 pl_err pg__outbox_update(store *s, const st_outbox *o) {
-  char id[24], att[24], next[24], sent[24];
-  snprintf(id, sizeof id, "%lld", (long long)o->id);
-  snprintf(att, sizeof att, "%lld", (long long)o->attempts);
-  snprintf(next, sizeof next, "%lld", (long long)o->next_at);
-  snprintf(sent, sizeof sent, "%lld", (long long)o->sent_at);
-  const char *v[] = {id, st_outbox_state_name(o->state), att, next, sent, o->last_error};
+  pg_params p = {.n = 0};
+  pg__p_int(&p, o->id);
+  pg__p_text(&p, st_outbox_state_name(o->state));
+  pg__p_int(&p, o->attempts);
+  pg__p_int(&p, o->next_at);
+  pg__p_int(&p, o->sent_at);
+  pg__p_text(&p, o->last_error);
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "UPDATE outbox SET state = $2, attempts = $3, next_at = $4, sent_at = $5,"
-                               " last_error = $6 WHERE id = $1",
-                               6, v, &e);
+                               ST_SQL_OUTBOX_UPDATE,
+                               p.n, p.v, &e);
   PQclear(r);
   return e;
 }
@@ -102,10 +82,7 @@ pl_err pg__ops_figures(store *s, st_ops_figures *out) {
   memset(out, 0, sizeof *out);
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
-                               " WHERE state = 'pending' GROUP BY kind"
-                               " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
-                               " FROM message_state WHERE status = 'held_for_review'",
+                               ST_SQL_OPS_FIGURES,
                                0, NULL, &e);
   for (int i = 0; !e && i < PQntuples(r); i++) {
     int64_t n = pg__num(r, i, 2);
@@ -128,7 +105,7 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
                       char **seller) {
   const char *v[] = {alias};
   PGresult *r;
-  pl_err e = one(s, "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = $1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_ALIAS_FIND, 1, v, &r);
   if (e) return e;
   *mp = pg__text(a, r, 0, 0);
   *buyer = pg__text(a, r, 0, 1);
@@ -137,63 +114,18 @@ pl_err pg__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   return PL_OK;
 }
 
-pl_err pg__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
-  const char *v[] = {alias};
-  PGresult *r;
-  pl_err e = one(s, "SELECT id, marketplace_id, name, email_sealed, alias, created_at FROM sellers"
-                    " WHERE alias = $1", 1, v, &r);
-  if (e) return e;
-  pg__read_seller(a, r, 0, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
-  const char *v[] = {hash};
-  PGresult *r;
-  pl_err e = one(s, "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                    " WHERE email_hash = $1 ORDER BY id LIMIT 1", 1, v, &r);
-  if (e) return e;
-  pg__read_buyer(a, r, 0, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
-  const char *v[] = {seller_id, name};
-  PGresult *r;
-  pl_err e = one(s, "SELECT id, seller_id, name, role FROM agents WHERE seller_id = $1 AND name = $2"
-                    " ORDER BY id LIMIT 1", 2, v, &r);
-  if (e) return e;
-  o->id = pg__num(r, 0, 0);
-  o->seller_id = pg__text(a, r, 0, 1);
-  o->name = pg__text(a, r, 0, 2);
-  o->role = pg__text(a, r, 0, 3);
-  PQclear(r);
-  return PL_OK;
-}
-
-#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
-
-static void read_address(pl_arena *a, const PGresult *r, int row, st_agent_address *o) {
-  o->id = pg__num(r, row, 0);
-  o->seller_id = pg__text(a, r, row, 1);
-  o->agent_id = pg__num(r, row, 2);
-  o->email_sealed = pg__text(a, r, row, 3);
-  o->email_hash = pg__text(a, r, row, 4);
-  o->created_at = pg__num(r, row, 5);
-}
-
 pl_err pg__agent_address_add(store *s, st_agent_address *v) {
-  char ag[24], at[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)v->agent_id);
-  snprintf(at, sizeof at, "%lld", (long long)v->created_at);
-  const char *p[] = {v->seller_id, ag, v->email_sealed, v->email_hash, at};
+  pg_params p_p = {.n = 0};
+  pg__p_text(&p_p, v->seller_id);
+  pg__p_int(&p_p, v->agent_id);
+  pg__p_text(&p_p, v->email_sealed);
+  pg__p_text(&p_p, v->email_hash);
+  pg__p_int(&p_p, v->created_at);
   PGresult *r;
   /* The agent must be the seller's: the insert takes nothing when it is not. */
   pl_err e = one(s, "INSERT INTO agent_addresses(seller_id, agent_id, email_sealed, email_hash, created_at)"
                     " SELECT $1, id, $3, $4, $5 FROM agents WHERE id = $2 AND seller_id = $1 RETURNING id",
-                 5, p, &r);
+                 p_p.n, p_p.v, &r);
   if (e) return e;
   v->id = pg__num(r, 0, 0);
   PQclear(r);
@@ -202,35 +134,31 @@ pl_err pg__agent_address_add(store *s, st_agent_address *v) {
 
 pl_err pg__agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
                               st_agent_address **out, size_t *n) {
-  char ag[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
-  const char *p[] = {seller_id, ag};
+  pg_params p_p = {.n = 0};
+  pg__p_text(&p_p, seller_id);
+  pg__p_int(&p_p, agent_id);
   pl_err e;
   PGresult *r = store__pg_exec(s,
-                               "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
+                               "SELECT " ST_ADDR_COLS " FROM agent_addresses WHERE seller_id = $1"
                                " AND ($2::bigint = 0 OR agent_id = $2::bigint) ORDER BY id",
-                               2, p, &e);
+                               p_p.n, p_p.v, &e);
   if (e) {
     PQclear(r);
     return e;
   }
-  int rows = PQntuples(r);
-  st_agent_address *arr = pl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_address(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_agent_address_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
 pl_err pg__agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id) {
-  char ag[24], idv[24];
-  snprintf(ag, sizeof ag, "%lld", (long long)agent_id);
-  snprintf(idv, sizeof idv, "%lld", (long long)id);
-  const char *p[] = {idv, seller_id, ag};
+  pg_params p_p = {.n = 0};
+  pg__p_int(&p_p, id);
+  pg__p_text(&p_p, seller_id);
+  pg__p_int(&p_p, agent_id);
   PGresult *r;
   pl_err e = one(s, "DELETE FROM agent_addresses WHERE id = $1 AND seller_id = $2 AND agent_id = $3"
-                    " RETURNING id", 3, p, &r);
+                    " RETURNING id", p_p.n, p_p.v, &r);
   if (!e) PQclear(r);
   return e;
 }
@@ -239,10 +167,10 @@ pl_err pg__agent_address_find(store *s, const char *seller_id, const char *hash,
                               st_agent_address *o) {
   const char *p[] = {seller_id, hash};
   PGresult *r;
-  pl_err e = one(s, "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = $1 AND email_hash = $2",
+  pl_err e = one(s, ST_SQL_AGENT_ADDRESS_FIND,
                  2, p, &r);
   if (e) return e;
-  read_address(a, r, 0, o);
+  pg__read_row(a, r, 0, 0, &st_agent_address_row, o);
   PQclear(r);
   return PL_OK;
 }

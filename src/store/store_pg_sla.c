@@ -11,89 +11,49 @@
 
 #include "store/store_pg_int.h"
 
-#define SELLER_COLS                                                                     \
-  "m.thread_id, COALESCE(m.agent_id, 0), m.at, m.id, m.kind,"                          \
-  " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
-  "  AND e.type = 'status' AND e.value = 'delivered')"
-
 #define RANGE_THREADS                                                                   \
   "(SELECT b.thread_id FROM messages b WHERE b.seller_id = $1 AND b.direction = 'buyer'" \
   " AND b.kind <> 'auto_reply'"                                                        \
   " AND ((b.at > $2 AND b.at <= $3) OR (b.at > $4 AND b.at <= $5)"                     \
   "   OR (b.at > $6 AND b.at <= $7) OR (b.at > $8 AND b.at <= $9)))"
 
-static const char *const q_buyer_t =
-    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = $1 AND direction = 'buyer'"
-    " AND kind <> 'auto_reply'";
-static const char *const q_seller_t =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = $1 AND m.direction = 'seller'";
-static const char *const q_flag_t =
-    "SELECT message_id, at, id, value FROM message_events"
-    " WHERE message_id IN (SELECT id FROM messages WHERE thread_id = $1) AND type = 'flag'";
+static const char *const q_buyer_t = ST_SQL_SLA_BUYER_THREAD;
+static const char *const q_seller_t = ST_SQL_SLA_SELLER_THREAD;
+static const char *const q_flag_t = ST_SQL_SLA_FLAG_THREAD;
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
     " AND m.kind <> 'auto_reply' AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
+    "SELECT " ST_SLA_SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
     " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_flag_r =
     "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= $10"
     " AND message_id IN (SELECT id FROM messages WHERE thread_id IN " RANGE_THREADS ")";
 
-typedef struct {
-  const char *v[12];
-  char buf[12][24];
-  int n;
-} params;
-
-static void pt(params *p, const char *v) { p->v[p->n++] = v; }
-static void pi(params *p, int64_t v) {
-  snprintf(p->buf[p->n], sizeof p->buf[0], "%lld", (long long)v);
-  p->v[p->n] = p->buf[p->n];
-  p->n++;
-}
-
 static bool yes(const PGresult *r, int i, int c) {
   return !PQgetisnull(r, i, c) && PQgetvalue(r, i, c)[0] == 't';
 }
-static char *txt(pl_arena *a, const PGresult *r, int i, int c) {
-  return PQgetisnull(r, i, c) ? NULL
-                              : pl_arena_strndup(a, PQgetvalue(r, i, c), (size_t)PQgetlength(r, i, c));
-}
 
 /* Runs a query; PL_OK with *out set (the caller clears it). */
-static pl_err query(store *s, const char *sql, const params *p, PGresult **out) {
-  pl_err e;
+static pl_err query(store *s, const char *sql, const pg_params *p, PGresult **out) {
   *out = NULL;
-  PGresult *r = store__pg_exec(s, sql, p ? p->n : 0, p ? p->v : NULL, &e);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  *out = r;
-  return PL_OK;
+  return pg__run(s, sql, p, out);
 }
 
-static pl_err run(store *s, const char *sql, const params *p) {
-  PGresult *r;
-  pl_err e = query(s, sql, p, &r);
-  if (!e) PQclear(r);
-  return e;
-}
+static pl_err run(store *s, const char *sql, const pg_params *p) { return pg__run(s, sql, p, NULL); }
 
 /* A writer's turn on the seller's clock data (see the top); readers need none. */
 static pl_err lock_seller(store *s, const char *seller_id) {
   if (!store__pg_writing(s)) return PL_OK;
   if (store__pg_sla_locked(s, seller_id ? seller_id : "")) return PL_OK; /* held till the end */
-  params p = {.n = 0};
-  pt(&p, seller_id ? seller_id : "");
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id ? seller_id : "");
   return run(s, "SELECT pg_advisory_xact_lock(5459009, hashtext($1))", &p); /* 5459009: "SLA" */
 }
 
-
 static size_t rows_or_one(const PGresult *r) { return PQntuples(r) ? (size_t)PQntuples(r) : 1; }
 
-static pl_err read_events(store *s, const char *bq, const char *sq, const char *fq, const params *p,
+static pl_err read_events(store *s, const char *bq, const char *sq, const char *fq, const pg_params *p,
                           pl_arena *a, sla_events *out) {
   memset(out, 0, sizeof *out);
   PGresult *r;
@@ -103,7 +63,7 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   sla_buyer_msg *b = pl_arena_alloc(a, rows_or_one(r) * sizeof *b);
   for (int i = 0; i < n; i++)
     b[i] = (sla_buyer_msg){.id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
-                           .seq = pg__num(r, i, 0), .ref = txt(a, r, i, 3)};
+                           .seq = pg__num(r, i, 0), .ref = pg__text(a, r, i, 3)};
   out->buyer = b;
   out->n_buyer = (size_t)n;
   PQclear(r);
@@ -130,40 +90,38 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
 }
 
 pl_err pg__sla_thread_events(store *s, int64_t thread_id, pl_arena *a, sla_events *out) {
-  params p = {.n = 0};
-  pi(&p, thread_id);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
   return read_events(s, q_buyer_t, q_seller_t, q_flag_t, &p, a, out);
 }
 
 pl_err pg__sla_range_events(store *s, const char *seller_id, const int64_t (*ranges)[2], size_t n,
                             pl_time until, pl_arena *a, sla_events *out) {
   if (n > 4) return PL_EINVAL;
-  params p = {.n = 0};
-  pt(&p, seller_id);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
   for (size_t i = 0; i < 4; i++) {
-    pi(&p, i < n ? ranges[i][0] : 0);
-    pi(&p, i < n ? ranges[i][1] : 0);
+    pg__p_int(&p, i < n ? ranges[i][0] : 0);
+    pg__p_int(&p, i < n ? ranges[i][1] : 0);
   }
-  pi(&p, until);
+  pg__p_int(&p, until);
   return read_events(s, q_buyer_r, q_seller_r, q_flag_r, &p, a, out);
 }
 
 pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcome **out, size_t *n,
                             sla_thread_outcome *t, bool *has_thread) {
-  params p = {.n = 0};
-  pi(&p, thread_id);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
   PGresult *r;
   pl_err e;
   if (store__pg_writing(s)) {
     /* The thread's seller, for its lock, before the outcomes are read. */
     if ((e = query(s, "SELECT seller_id FROM threads WHERE id = $1", &p, &r))) return e;
-    char *seller = PQntuples(r) ? txt(a, r, 0, 0) : NULL;
+    char *seller = PQntuples(r) ? pg__text(a, r, 0, 0) : NULL;
     PQclear(r);
     if (seller && (e = lock_seller(s, seller))) return e;
   }
-  if ((e = query(s, "SELECT message_id, thread_id, received_at, flagged, answered, answered_at,"
-                    " response_s, agent_id, reply_seq FROM sla_outcomes WHERE thread_id = $1"
-                    " ORDER BY message_id", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_OUTCOMES_GET, &p, &r)))
     return e;
   int k = PQntuples(r);
   sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
@@ -174,8 +132,7 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
-  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
-                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_THREAD_OUTCOME_GET, &p, &r)))
     return e;
   *has_thread = PQntuples(r) > 0;
   if (*has_thread)
@@ -189,34 +146,29 @@ pl_err pg__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
 pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
                             size_t n, const sla_thread_outcome *t) {
   pl_err e = lock_seller(s, seller_id);
-  params p = {.n = 0};
-  pi(&p, thread_id);
-  if (!e) e = run(s, "DELETE FROM sla_outcomes WHERE thread_id = $1", &p);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
+  if (!e) e = run(s, ST_SQL_SLA_OUTCOMES_PUT, &p);
   for (size_t i = 0; !e && i < n; i++) {
-    params q = {.n = 0};
-    pi(&q, o[i].msg_id);
-    pt(&q, seller_id);
-    pi(&q, thread_id);
-    pi(&q, o[i].received_at);
-    pt(&q, o[i].flagged ? "true" : "false");
-    pt(&q, o[i].answered ? "true" : "false");
-    pi(&q, o[i].answered_at);
-    pi(&q, o[i].response_s);
-    pi(&q, o[i].agent_id);
-    pi(&q, o[i].reply_seq);
-    e = run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-               " answered, answered_at, response_s, agent_id, reply_seq)"
-               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &q);
+    pg_params q = {.n = 0};
+    pg__p_int(&q, o[i].msg_id);
+    pg__p_text(&q, seller_id);
+    pg__p_int(&q, thread_id);
+    pg__p_int(&q, o[i].received_at);
+    pg__p_text(&q, o[i].flagged ? "true" : "false");
+    pg__p_text(&q, o[i].answered ? "true" : "false");
+    pg__p_int(&q, o[i].answered_at);
+    pg__p_int(&q, o[i].response_s);
+    pg__p_int(&q, o[i].agent_id);
+    pg__p_int(&q, o[i].reply_seq);
+    e = run(s, ST_SQL_SLA_OUTCOME_INSERT, &q);
   }
-  if (!e) e = run(s, "DELETE FROM sla_thread_outcomes WHERE thread_id = $1", &p);
+  if (!e) e = run(s, ST_SQL_SLA_THREAD_OUTCOME_DELETE, &p);
   if (e || !t) return e;
   return pg__sla_thread_outcome_set(s, seller_id, t);
 }
 
 /* ---- one event at a time ---------------------------------------------------------- */
-
-#define OUT_COLS "message_id, thread_id, received_at, flagged, answered, answered_at, response_s," \
-                 " agent_id, reply_seq"
 
 static sla_outcome read_outcome(const PGresult *r, int i) {
   return (sla_outcome){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
@@ -229,11 +181,10 @@ pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
   /* The writer's turn on the seller's clock data before anything of it is read. */
   pl_err e = lock_seller(s, seller_id);
   if (e) return e;
-  params p = {.n = 0};
-  pi(&p, thread_id);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
   PGresult *r;
-  if ((e = query(s, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
-                    " FROM sla_thread_outcomes WHERE thread_id = $1", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_THREAD_OUTCOME_GET, &p, &r)))
     return e;
   if (!PQntuples(r)) e = PL_ENOTFOUND;
   else
@@ -245,27 +196,23 @@ pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
 }
 
 pl_err pg__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
-  params q = {.n = 0};
-  pi(&q, t->thread_id);
-  pt(&q, seller_id);
-  pi(&q, t->first_received_at);
-  pt(&q, t->counted ? "true" : "false");
-  pt(&q, t->resolved ? "true" : "false");
-  pi(&q, t->exchanges);
-  pi(&q, t->unflagged);
-  pi(&q, t->open);
-  return run(s, "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
-                " resolved, exchanges, unflagged, open) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (thread_id) DO UPDATE SET first_received_at = excluded.first_received_at,"
-                " counted = excluded.counted, resolved = excluded.resolved, exchanges = excluded.exchanges,"
-                " unflagged = excluded.unflagged, open = excluded.open", &q);
+  pg_params q = {.n = 0};
+  pg__p_int(&q, t->thread_id);
+  pg__p_text(&q, seller_id);
+  pg__p_int(&q, t->first_received_at);
+  pg__p_text(&q, t->counted ? "true" : "false");
+  pg__p_text(&q, t->resolved ? "true" : "false");
+  pg__p_int(&q, t->exchanges);
+  pg__p_int(&q, t->unflagged);
+  pg__p_int(&q, t->open);
+  return run(s, ST_SQL_SLA_THREAD_OUTCOME_SET, &q);
 }
 
 pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
-  params p = {.n = 0};
-  pi(&p, msg_id);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, msg_id);
   PGresult *r;
-  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE message_id = $1", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_OUTCOME_GET, &p, &r);
   if (e) return e;
   if (!PQntuples(r)) e = PL_ENOTFOUND;
   else *out = read_outcome(r, 0);
@@ -274,39 +221,31 @@ pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
 }
 
 pl_err pg__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
-  params q = {.n = 0};
-  pi(&q, o->msg_id);
-  pt(&q, seller_id);
-  pi(&q, o->thread_id);
-  pi(&q, o->received_at);
-  pt(&q, o->flagged ? "true" : "false");
-  pt(&q, o->answered ? "true" : "false");
-  pi(&q, o->answered_at);
-  pi(&q, o->response_s);
-  pi(&q, o->agent_id);
-  pi(&q, o->reply_seq);
-  return run(s, "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-                " answered, answered_at, response_s, agent_id, reply_seq)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                " ON CONFLICT (message_id) DO UPDATE SET received_at = excluded.received_at,"
-                " flagged = excluded.flagged, answered = excluded.answered,"
-                " answered_at = excluded.answered_at, response_s = excluded.response_s,"
-                " agent_id = excluded.agent_id, reply_seq = excluded.reply_seq", &q);
+  pg_params q = {.n = 0};
+  pg__p_int(&q, o->msg_id);
+  pg__p_text(&q, seller_id);
+  pg__p_int(&q, o->thread_id);
+  pg__p_int(&q, o->received_at);
+  pg__p_text(&q, o->flagged ? "true" : "false");
+  pg__p_text(&q, o->answered ? "true" : "false");
+  pg__p_int(&q, o->answered_at);
+  pg__p_int(&q, o->response_s);
+  pg__p_int(&q, o->agent_id);
+  pg__p_int(&q, o->reply_seq);
+  return run(s, ST_SQL_SLA_OUTCOME_SET, &q);
 }
-
-#define BEFORE_REPLY " AND (received_at < $2 OR (received_at = $2 AND message_id < $3))"
 
 pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
                                    sla_outcome **out, size_t *n) {
-  params p = {.n = 0};
-  pi(&p, thread_id);
-  pi(&p, at);
-  pi(&p, seq);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
+  pg__p_int(&p, at);
+  pg__p_int(&p, seq);
   PGresult *r;
-  pl_err e = query(s, "SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
-                      BEFORE_REPLY " UNION ALL"
-                      " SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
-                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" BEFORE_REPLY,
+  pl_err e = query(s, "SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
+                      ST_SLA_BEFORE_REPLY " UNION ALL"
+                      " SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
+                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" ST_SLA_BEFORE_REPLY,
                    &p, &r);
   if (e) return e;
   int k = PQntuples(r);
@@ -320,10 +259,10 @@ pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int6
 
 pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
                            int64_t *n) {
-  params p = {.n = 0};
-  pi(&p, thread_id);
-  pi(&p, answered_at);
-  pi(&p, reply_seq);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, thread_id);
+  pg__p_int(&p, answered_at);
+  pg__p_int(&p, reply_seq);
   PGresult *r;
   pl_err e = query(s, "SELECT count(*) FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
                       " AND answered_at = $2 AND reply_seq = $3 AND NOT flagged", &p, &r);
@@ -334,18 +273,15 @@ pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int
 }
 
 pl_err pg__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
-  params p = {.n = 0};
-  pi(&p, msg_id);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, msg_id);
   PGresult *r;
-  pl_err e = query(s, "SELECT value FROM message_events WHERE message_id = $1 AND type = 'flag'"
-                      " ORDER BY at DESC, id DESC LIMIT 1", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_FLAG_STATE, &p, &r);
   if (e) return e;
   *flagged = PQntuples(r) && !strcmp(PQgetvalue(r, 0, 0), "true");
   PQclear(r);
   return PL_OK;
 }
-
-#define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
 
 static int hexval(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
@@ -376,13 +312,12 @@ pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_
                           sla_bucket *out) {
   pl_err e = lock_seller(s, seller_id);
   if (e) return e;
-  params p = {.n = 0};
-  pt(&p, seller_id);
-  pi(&p, k.hour);
-  pi(&p, k.agent_id);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, k.hour);
+  pg__p_int(&p, k.agent_id);
   PGresult *r;
-  if ((e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour = $2"
-                    " AND agent_id = $3", &p, &r)))
+  if ((e = query(s, ST_SQL_SLA_BUCKET_GET, &p, &r)))
     return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
@@ -398,16 +333,16 @@ pl_err pg__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_
 pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) {
   pl_err e = lock_seller(s, seller_id);
   if (e) return e;
-  params p = {.n = 0};
-  pt(&p, seller_id);
-  pi(&p, b->hour);
-  pi(&p, b->agent_id);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, b->hour);
+  pg__p_int(&p, b->agent_id);
   if (sla_bucket_is_empty(b))
-    return run(s, "DELETE FROM sla_buckets WHERE seller_id = $1 AND hour = $2 AND agent_id = $3", &p);
-  pi(&p, b->received);
-  pi(&p, b->flagged);
-  pi(&p, b->open);
-  pi(&p, b->rt_sum);
+    return run(s, ST_SQL_SLA_BUCKET_PUT, &p);
+  pg__p_int(&p, b->received);
+  pg__p_int(&p, b->flagged);
+  pg__p_int(&p, b->open);
+  pg__p_int(&p, b->rt_sum);
   size_t bytes = b->n_rt * sizeof(int64_t);
   char *hex = pl_xmalloc(2 * bytes + 3);
   static const char digits[] = "0123456789abcdef";
@@ -419,11 +354,11 @@ pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
     hex[3 + 2 * j] = digits[raw[j] & 15];
   }
   hex[2 + 2 * bytes] = '\0';
-  pt(&p, hex);
-  pi(&p, b->threads);
-  pi(&p, b->resolved_one);
-  pi(&p, b->resolved_two);
-  e = run(s, "INSERT INTO sla_buckets(seller_id, " BUCKET_COLS ")"
+  pg__p_text(&p, hex);
+  pg__p_int(&p, b->threads);
+  pg__p_int(&p, b->resolved_one);
+  pg__p_int(&p, b->resolved_two);
+  e = run(s, "INSERT INTO sla_buckets(seller_id, " ST_SLA_BUCKET_COLS ")"
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bytea, $9, $10, $11)"
              " ON CONFLICT (seller_id, hour, agent_id) DO UPDATE SET received = excluded.received,"
              " flagged = excluded.flagged, open = excluded.open, rt_sum = excluded.rt_sum,"
@@ -435,13 +370,12 @@ pl_err pg__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
 
 pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
                             sla_bucket **out, size_t *n) {
-  params p = {.n = 0};
-  pt(&p, seller_id);
-  pi(&p, lo);
-  pi(&p, hi);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, lo);
+  pg__p_int(&p, hi);
   PGresult *r;
-  pl_err e = query(s, "SELECT " BUCKET_COLS " FROM sla_buckets WHERE seller_id = $1 AND hour >= $2"
-                      " AND hour <= $3", &p, &r);
+  pl_err e = query(s, ST_SQL_SLA_BUCKET_RANGE, &p, &r);
   if (e) return e;
   int k = PQntuples(r);
   sla_bucket *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
@@ -454,10 +388,10 @@ pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
 
 pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
                          sla_open_msg **out, size_t *n) {
-  params p = {.n = 0};
-  pt(&p, seller_id);
-  pi(&p, since);
-  pi(&p, until);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
+  pg__p_int(&p, since);
+  pg__p_int(&p, until);
   PGresult *r;
   pl_err e = query(s, "SELECT o.message_id, o.thread_id, o.received_at, m.ext_id"
                       " FROM sla_outcomes o JOIN messages m ON m.id = o.message_id"
@@ -469,7 +403,7 @@ pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
   sla_open_msg *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
     arr[i] = (sla_open_msg){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1),
-                            .received_at = pg__num(r, i, 2), .ref = txt(a, r, i, 3)};
+                            .received_at = pg__num(r, i, 2), .ref = pg__text(a, r, i, 3)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -477,8 +411,8 @@ pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time
 }
 
 pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out) {
-  params p = {.n = 0};
-  pt(&p, seller_id);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, seller_id);
   PGresult *r;
   pl_err e = query(s, "SELECT greatest(coalesce((SELECT max(at) FROM messages WHERE seller_id = $1), 0),"
                       " coalesce((SELECT max(at) FROM message_events WHERE seller_id = $1), 0))",
@@ -490,8 +424,8 @@ pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out) {
 }
 
 pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n) {
-  params p = {.n = 0};
-  pt(&p, marketplace_id);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, marketplace_id);
   PGresult *r;
   pl_err e = query(s, "SELECT id, marketplace_id, name, alias, created_at FROM sellers"
                       " WHERE $1::text IS NULL OR marketplace_id = $1 ORDER BY id COLLATE \"C\"",
@@ -500,8 +434,8 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
   int k = PQntuples(r);
   st_seller *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
-    arr[i] = (st_seller){.id = txt(a, r, i, 0), .marketplace_id = txt(a, r, i, 1), .name = txt(a, r, i, 2),
-                         .alias = txt(a, r, i, 3), .created_at = pg__num(r, i, 4)};
+    arr[i] = (st_seller){.id = pg__text(a, r, i, 0), .marketplace_id = pg__text(a, r, i, 1), .name = pg__text(a, r, i, 2),
+                         .alias = pg__text(a, r, i, 3), .created_at = pg__num(r, i, 4)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
@@ -510,10 +444,10 @@ pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_sel
 
 pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
                            size_t *n) {
-  params p = {.n = 0};
-  pi(&p, lo);
-  pi(&p, hi);
-  pi(&p, limit);
+  pg_params p = {.n = 0};
+  pg__p_int(&p, lo);
+  pg__p_int(&p, hi);
+  pg__p_int(&p, limit);
   PGresult *r;
   pl_err e = query(s, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at FROM threads"
                       " WHERE needs_response > 0 AND NOT archived AND response_due_at > $1"
@@ -523,33 +457,25 @@ pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   int k = PQntuples(r);
   st_thread *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
   for (int i = 0; i < k; i++)
-    arr[i] = (st_thread){.id = pg__num(r, i, 0), .seller_id = txt(a, r, i, 1), .buyer_id = txt(a, r, i, 2),
-                         .marketplace_id = txt(a, r, i, 3), .response_due_at = pg__num(r, i, 4)};
+    arr[i] = (st_thread){.id = pg__num(r, i, 0), .seller_id = pg__text(a, r, i, 1), .buyer_id = pg__text(a, r, i, 2),
+                         .marketplace_id = pg__text(a, r, i, 3), .response_due_at = pg__num(r, i, 4)};
   PQclear(r);
   *out = arr;
   *n = (size_t)k;
   return PL_OK;
 }
 
-pl_err pg__counter_get(store *s, const char *name, int64_t *out) {
-  params p = {.n = 0};
-  pt(&p, name);
+pl_err pg__counter(store *s, const char *name, bool bump, int64_t *out) {
+  pg_params p = {.n = 0};
+  pg__p_text(&p, name);
   PGresult *r;
-  pl_err e = query(s, "SELECT value FROM counters WHERE name = $1", &p, &r);
+  pl_err e = query(s,
+                   bump ? "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
+                          " DO UPDATE SET value = counters.value + 1 RETURNING value"
+                        : ST_SQL_COUNTER_GET,
+                   &p, &r);
   if (e) return e;
   *out = PQntuples(r) ? pg__num(r, 0, 0) : 0;
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__counter_bump(store *s, const char *name, int64_t *out) {
-  params p = {.n = 0};
-  pt(&p, name);
-  PGresult *r;
-  pl_err e = query(s, "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
-                      " DO UPDATE SET value = counters.value + 1 RETURNING value", &p, &r);
-  if (e) return e;
-  *out = pg__num(r, 0, 0);
   PQclear(r);
   return PL_OK;
 }

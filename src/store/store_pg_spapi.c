@@ -5,11 +5,6 @@
 #include <string.h>
 
 #include "store/store_pg_int.h"
-#include "store/store_pg_spapi.h"
-
-#define CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
-#define UPLOAD_COLS "id, seller_id, resource, content_md5, content_type, attachment_id, created_at, expires_at"
-
 
 /* Runs a statement whose rows do not matter. */
 static pl_err run(store *s, const char *sql, int n, const char *const *v) {
@@ -33,58 +28,50 @@ static pl_err one(store *s, const char *sql, int n, const char *const *v, PGresu
 }
 
 pl_err pg__spapi_client_put(store *s, const st_spapi_client *c) {
-  char agent[24], at[24];
-  snprintf(agent, sizeof agent, "%lld", (long long)c->agent_id);
-  snprintf(at, sizeof at, "%lld", (long long)c->created_at);
-  const char *v[] = {c->client_id, c->seller_id, agent, c->secret_hash, c->refresh_hash, at};
-  return run(s, "INSERT INTO spapi_clients(" CLIENT_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (client_id) DO UPDATE SET agent_id = excluded.agent_id,"
-                " secret_hash = excluded.secret_hash, refresh_hash = excluded.refresh_hash",
-             6, v);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, c->client_id);
+  pg__p_text(&p, c->seller_id);
+  pg__p_int(&p, c->agent_id);
+  pg__p_text(&p, c->secret_hash);
+  pg__p_text(&p, c->refresh_hash);
+  pg__p_int(&p, c->created_at);
+  return run(s, ST_SQL_SPAPI_CLIENT_PUT,
+             p.n, p.v);
 }
 
 pl_err pg__spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
                             st_spapi_client *out) {
   const char *v[] = {client_id ? client_id : seller_id};
   PGresult *r;
-  pl_err e = one(s, client_id ? "SELECT " CLIENT_COLS " FROM spapi_clients WHERE client_id = $1"
-                              : "SELECT " CLIENT_COLS " FROM spapi_clients WHERE seller_id = $1",
+  pl_err e = one(s, client_id ? ST_SQL_SPAPI_CLIENT_GET
+                              : ST_SQL_SPAPI_CLIENT_BY_SELLER,
                  1, v, &r);
   if (e) return e;
-  out->client_id = pg__text(a, r, 0, 0);
-  out->seller_id = pg__text(a, r, 0, 1);
-  out->agent_id = pg__num(r, 0, 2);
-  out->secret_hash = pg__text(a, r, 0, 3);
-  out->refresh_hash = pg__text(a, r, 0, 4);
-  out->created_at = pg__num(r, 0, 5);
+  pg__read_row(a, r, 0, 0, &st_spapi_client_row, out);
   PQclear(r);
   return PL_OK;
 }
 
 pl_err pg__spapi_upload_put(store *s, const st_spapi_upload *u) {
-  char c[24], x[24];
-  snprintf(c, sizeof c, "%lld", (long long)u->created_at);
-  snprintf(x, sizeof x, "%lld", (long long)u->expires_at);
-  const char *v[] = {u->id, u->seller_id, u->resource, u->content_md5, u->content_type,
-                     u->attachment_id, c, x};
-  return run(s, "INSERT INTO spapi_uploads(" UPLOAD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                " ON CONFLICT (id) DO UPDATE SET attachment_id = excluded.attachment_id",
-             8, v);
+  pg_params p = {.n = 0};
+  pg__p_text(&p, u->id);
+  pg__p_text(&p, u->seller_id);
+  pg__p_text(&p, u->resource);
+  pg__p_text(&p, u->content_md5);
+  pg__p_text(&p, u->content_type);
+  pg__p_text(&p, u->attachment_id);
+  pg__p_int(&p, u->created_at);
+  pg__p_int(&p, u->expires_at);
+  return run(s, ST_SQL_SPAPI_UPLOAD_PUT,
+             p.n, p.v);
 }
 
 pl_err pg__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out) {
   const char *v[] = {id};
   PGresult *r;
-  pl_err e = one(s, "SELECT " UPLOAD_COLS " FROM spapi_uploads WHERE id = $1", 1, v, &r);
+  pl_err e = one(s, ST_SQL_SPAPI_UPLOAD_GET, 1, v, &r);
   if (e) return e;
-  out->id = pg__text(a, r, 0, 0);
-  out->seller_id = pg__text(a, r, 0, 1);
-  out->resource = pg__text(a, r, 0, 2);
-  out->content_md5 = pg__text(a, r, 0, 3);
-  out->content_type = pg__text(a, r, 0, 4);
-  out->attachment_id = pg__text(a, r, 0, 5);
-  out->created_at = pg__num(r, 0, 6);
-  out->expires_at = pg__num(r, 0, 7);
+  pg__read_row(a, r, 0, 0, &st_spapi_upload_row, out);
   PQclear(r);
   return PL_OK;
 }

@@ -6,27 +6,10 @@
 
 #include "store/store_pg_int.h"
 
-#define DOC_COLS "id, seller_id, kind, state, body, created_at, updated_at"
-#define LOCK_COLS "thread_id, agent_id, agent_name, since, expires_at"
-
-/* Decimal text of integers for the parameters of one statement. */
-typedef struct {
-  char buf[8][24];
-  int n;
-} nums;
-
-static const char *num_text(nums *b, int64_t v) {
-  snprintf(b->buf[b->n], sizeof b->buf[0], "%lld", (long long)v);
-  return b->buf[b->n++];
-}
-
-
-
-
 /* A statement's affected row count is 0: PL_ENOTFOUND. */
-static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
+static pl_err changed(store *s, const char *sql, const pg_params *p) {
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, sql, n, v, &r);
+  pl_err e = pg__run(s, sql, p, &r);
   if (e) return e;
   const char *t = PQcmdTuples(r);
   e = t && *t && strcmp(t, "0") ? PL_OK : PL_ENOTFOUND;
@@ -34,72 +17,72 @@ static pl_err changed(store *s, const char *sql, int n, const char *const *v) {
   return e;
 }
 
-static void read_doc(pl_arena *a, const PGresult *r, int i, st_team_doc *d) {
-  d->id = pg__num(r, i, 0);
-  d->seller_id = pg__text(a, r, i, 1);
-  d->kind = pg__text(a, r, i, 2);
-  d->state = pg__text(a, r, i, 3);
-  d->body = pg__text(a, r, i, 4);
-  d->created_at = pg__num(r, i, 5);
-  d->updated_at = pg__num(r, i, 6);
-}
-
 pl_err pg__team_doc_put(store *s, st_team_doc *d) {
-  nums b = {.n = 0};
+  pg_params b = {.n = 0};
   if (!d->id) {
-    const char *v[] = {d->seller_id, d->kind, d->state ? d->state : "", d->body,
-                       num_text(&b, d->created_at), num_text(&b, d->updated_at ? d->updated_at : d->created_at)};
+    pg__p_text(&b, d->seller_id);
+    pg__p_text(&b, d->kind);
+    pg__p_text(&b, d->state ? d->state : "");
+    pg__p_text(&b, d->body);
+    pg__p_int(&b, d->created_at);
+    pg__p_int(&b, d->updated_at ? d->updated_at : d->created_at);
     PGresult *r = NULL;
-    pl_err e = pg__exec(s, "INSERT INTO team_docs(seller_id, kind, state, body, created_at, updated_at)"
-                       " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", 6, v, &r);
+    pl_err e = pg__run(s, "INSERT INTO team_docs(seller_id, kind, state, body, created_at, updated_at)"
+                       " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", &b, &r);
     if (e) return e;
     d->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
     PQclear(r);
     return d->id ? PL_OK : PL_ESTORE;
   }
-  const char *v[] = {num_text(&b, d->id), d->seller_id, d->kind, d->state ? d->state : "", d->body,
-                     num_text(&b, d->updated_at)};
-  return changed(s, "UPDATE team_docs SET state = $4, body = $5, updated_at = $6"
-                    " WHERE id = $1 AND seller_id = $2 AND kind = $3", 6, v);
+  pg__p_int(&b, d->id);
+  pg__p_text(&b, d->seller_id);
+  pg__p_text(&b, d->kind);
+  pg__p_text(&b, d->state ? d->state : "");
+  pg__p_text(&b, d->body);
+  pg__p_int(&b, d->updated_at);
+  return changed(s, ST_SQL_TEAM_DOC_PUT, &b);
 }
 
 pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
                         st_team_doc *out) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, id), seller_id, kind};
+  pg_params b = {.n = 0};
+  pg__p_int(&b, id);
+  pg__p_text(&b, seller_id);
+  pg__p_text(&b, kind);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3",
-                  3, v, &r);
+  pl_err e = pg__run(s, ST_SQL_TEAM_DOC_GET,
+                  &b, &r);
   if (e) return e;
   if (PQntuples(r) == 0) e = PL_ENOTFOUND;
-  else read_doc(a, r, 0, out);
+  else pg__read_row(a, r, 0, 0, &st_team_doc_row, out);
   PQclear(r);
   return e;
 }
 
 pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
                          int limit, pl_arena *a, st_team_doc **out, size_t *n) {
-  nums b = {.n = 0};
+  pg_params b = {.n = 0};
   if (limit < 1) limit = 1;
-  const char *v[] = {seller_id, kind, state, num_text(&b, limit)};
+  pg__p_text(&b, seller_id);
+  pg__p_text(&b, kind);
+  pg__p_text(&b, state);
+  pg__p_int(&b, limit);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
+  pl_err e = pg__run(s, "SELECT " ST_DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
                      " AND ($3::text IS NULL OR state = $3) ORDER BY id DESC LIMIT $4",
-                  4, v, &r);
+                  &b, &r);
   if (e) return e;
-  int rows = PQntuples(r);
-  st_team_doc *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++) read_doc(a, r, i, &arr[i]);
+  *out = pg__rows(a, r, &st_team_doc_row, n);
   PQclear(r);
-  *out = arr;
-  *n = (size_t)rows;
   return PL_OK;
 }
 
 pl_err pg__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, id), seller_id, kind};
-  return changed(s, "DELETE FROM team_docs WHERE id = $1 AND seller_id = $2 AND kind = $3", 3, v);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, id);
+  pg__p_text(&b, seller_id);
+  pg__p_text(&b, kind);
+  return changed(s, ST_SQL_TEAM_DOC_DELETE, &b);
 }
 
 pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
@@ -128,21 +111,20 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
 }
 
 pl_err pg__team_agent_put(store *s, const char *seller_id, const st_team_agent *ag) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, ag->id), seller_id, ag->available ? "true" : "false",
-                     num_text(&b, ag->last_assigned_at)};
-  return pg__exec(s, "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
-                 " VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id) DO UPDATE SET"
-                 " available = excluded.available, last_assigned_at = excluded.last_assigned_at",
-              4, v, NULL);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, ag->id);
+  pg__p_text(&b, seller_id);
+  pg__p_text(&b, ag->available ? "true" : "false");
+  pg__p_int(&b, ag->last_assigned_at);
+  return pg__run(s, ST_SQL_TEAM_AGENT_PUT,
+              &b, NULL);
 }
 
 pl_err pg__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, thread_id)};
+  pg_params b = {.n = 0};
+  pg__p_int(&b, thread_id);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT thread_id, seller_id, assignee_id, priority, tags FROM thread_team"
-                     " WHERE thread_id = $1", 1, v, &r);
+  pl_err e = pg__run(s, ST_SQL_THREAD_TEAM_GET, &b, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
@@ -158,30 +140,29 @@ pl_err pg__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_t
 }
 
 pl_err pg__thread_team_put(store *s, const st_thread_team *tt) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, tt->thread_id), tt->seller_id, num_text(&b, tt->assignee_id),
-                     tt->priority ? tt->priority : "normal", tt->tags ? tt->tags : ""};
-  return pg__exec(s, "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
-                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (thread_id) DO UPDATE SET"
-                 " assignee_id = excluded.assignee_id, priority = excluded.priority, tags = excluded.tags",
-              5, v, NULL);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, tt->thread_id);
+  pg__p_text(&b, tt->seller_id);
+  pg__p_int(&b, tt->assignee_id);
+  pg__p_text(&b, tt->priority ? tt->priority : "normal");
+  pg__p_text(&b, tt->tags ? tt->tags : "");
+  return pg__run(s, ST_SQL_THREAD_TEAM_PUT,
+              &b, NULL);
 }
 
 pl_err pg__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
                             pl_arena *a, st_thread_lock *holder) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, lk->thread_id), seller_id, num_text(&b, lk->agent_id),
-                     lk->agent_name, num_text(&b, now), num_text(&b, lk->expires_at)};
+  pg_params b = {.n = 0};
+  pg__p_int(&b, lk->thread_id);
+  pg__p_text(&b, seller_id);
+  pg__p_int(&b, lk->agent_id);
+  pg__p_text(&b, lk->agent_name);
+  pg__p_int(&b, now);
+  pg__p_int(&b, lk->expires_at);
   /* ON CONFLICT locks the row even when the WHERE keeps the other agent's lock, so
    * concurrent writers on one thread queue here until the first commits. */
-  pl_err e = pg__exec(s, "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since, expires_at)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (thread_id) DO UPDATE SET"
-                     " since = CASE WHEN thread_locks.agent_id = excluded.agent_id"
-                     "   AND thread_locks.expires_at > $5 THEN thread_locks.since ELSE excluded.since END,"
-                     " agent_id = excluded.agent_id, agent_name = excluded.agent_name,"
-                     " expires_at = excluded.expires_at"
-                     " WHERE thread_locks.expires_at <= $5 OR thread_locks.agent_id = excluded.agent_id",
-                  6, v, NULL);
+  pl_err e = pg__run(s, ST_SQL_THREAD_LOCK_TAKE,
+                  &b, NULL);
   if (e) return e;
   e = pg__thread_lock_get(s, lk->thread_id, now, a, holder);
   return e == PL_ENOTFOUND ? PL_ESTORE : e;
@@ -189,43 +170,42 @@ pl_err pg__thread_lock_take(store *s, const char *seller_id, const st_thread_loc
 
 pl_err pg__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
                            st_thread_lock *out) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, thread_id), num_text(&b, now)};
+  pg_params b = {.n = 0};
+  pg__p_int(&b, thread_id);
+  pg__p_int(&b, now);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT " LOCK_COLS " FROM thread_locks WHERE thread_id = $1 AND expires_at > $2",
-                  2, v, &r);
+  pl_err e = pg__run(s, ST_SQL_THREAD_LOCK_GET,
+                  &b, &r);
   if (e) return e;
   if (PQntuples(r) == 0) {
     e = PL_ENOTFOUND;
   } else {
-    out->thread_id = pg__num(r, 0, 0);
-    out->agent_id = pg__num(r, 0, 1);
-    out->agent_name = pg__text(a, r, 0, 2);
-    out->since = pg__num(r, 0, 3);
-    out->expires_at = pg__num(r, 0, 4);
+    pg__read_row(a, r, 0, 0, &st_thread_lock_row, out);
   }
   PQclear(r);
   return e;
 }
 
 pl_err pg__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
-  nums b = {.n = 0};
-  const char *v[] = {num_text(&b, thread_id), num_text(&b, agent_id)};
-  return pg__exec(s, "UPDATE thread_locks SET expires_at = 0 WHERE thread_id = $1 AND agent_id = $2", 2, v,
-              NULL);
+  pg_params b = {.n = 0};
+  pg__p_int(&b, thread_id);
+  pg__p_int(&b, agent_id);
+  return pg__run(s, ST_SQL_THREAD_LOCK_RELEASE, &b, NULL);
 }
 
 pl_err pg__team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit, pl_arena *a,
                            st_message **out, size_t *n) {
-  nums b = {.n = 0};
+  pg_params b = {.n = 0};
   if (limit < 1) limit = 1;
-  const char *v[] = {seller_id, num_text(&b, max_id), num_text(&b, limit)};
+  pg__p_text(&b, seller_id);
+  pg__p_int(&b, max_id);
+  pg__p_int(&b, limit);
   PGresult *r = NULL;
-  pl_err e = pg__exec(s, "SELECT m.id, m.thread_id, m.agent_id, m.kind, m.text, m.at, x.status"
+  pl_err e = pg__run(s, "SELECT m.id, m.thread_id, m.agent_id, m.kind, m.text, m.at, x.status"
                      " FROM messages m LEFT JOIN message_state x ON x.message_id = m.id"
                      " WHERE m.seller_id = $1 AND m.direction = 'seller'"
                      " AND m.kind IN ('message','auto_reply') AND ($2::bigint = 0 OR m.id <= $2)"
-                     " ORDER BY m.id DESC LIMIT $3", 3, v, &r);
+                     " ORDER BY m.id DESC LIMIT $3", &b, &r);
   if (e) return e;
   int rows = PQntuples(r);
   st_message *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);

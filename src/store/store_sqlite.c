@@ -16,12 +16,13 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_sql.h"
 #include "store/store_sqlite_int.h"
 #include "store/store_sqlite_schema.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
+  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
+  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
   Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
@@ -32,21 +33,6 @@ enum {
   Q_HELD_LIST,
   Q__COUNT
 };
-
-#define THREAD_COLS                                                                       \
-  "t.id, t.seller_id, t.buyer_id, t.marketplace_id, t.order_id, t.asin, t.topic, t.archived," \
-  " t.waiting, t.needs_response, t.created_at, t.last_message_at, t.last_buyer_at,"     \
-  " t.last_seller_at, t.seller_read_id, t.buyer_read_id, t.response_due_at,"          \
-  " (SELECT al.alias FROM aliases al WHERE al.marketplace_id = t.marketplace_id"          \
-  "   AND al.buyer_id = t.buyer_id AND al.seller_id = t.seller_id),"                     \
-  " (SELECT b.name FROM buyers b WHERE b.id = t.buyer_id),"                               \
-  " (SELECT sl.name FROM sellers sl WHERE sl.id = t.seller_id),"                          \
-  " t.last_buyer_id, t.last_seller_id, t.buyer_last_at"
-
-#define MSG_COLS                                                                          \
-  "m.id, m.thread_id, m.agent_id, m.seller_id, m.ext_id, m.direction, m.kind, m.text, m.at," \
-  " m.policy_action, m.policy_engine, m.policy_json, s.status, s.flagged, s.status_at,"    \
-  " m.action, m.critical, m.proactive"
 
 /* The inbox query's conditions, shared by the three scopes, ordered by `at`: the last
  * message, or for a buyer the last message the buyer can see (the team's notes and refused
@@ -85,126 +71,72 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET"
-                   " name = excluded.name, locale = excluded.locale,"
-                   " domains = excluded.domains, settings = excluded.settings",
-  [Q_MARKET_GET] = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = ?1",
-  [Q_SELLER_PUT] = "INSERT INTO sellers(id, marketplace_id, name, email_sealed, alias, created_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
-                   " name = excluded.name, email_sealed = excluded.email_sealed",
-  [Q_SELLER_GET] = "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                   " FROM sellers WHERE id = ?1",
-  [Q_AGENT_ADD] = "INSERT INTO agents(seller_id, name, role) VALUES (?1, ?2, ?3)",
-  [Q_AGENT_GET] = "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = ?1",
-  [Q_BUYER_PUT] = "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
-                  " name = excluded.name, locale = excluded.locale,"
-                  " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash,"
-                  " opt_out = excluded.opt_out",
-  [Q_BUYER_GET] = "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                  " WHERE id = ?1",
-  [Q_ALIAS_GET] = "SELECT alias FROM aliases WHERE marketplace_id = ?1 AND buyer_id = ?2"
-                  " AND seller_id = ?3",
-  [Q_ALIAS_PUT] = "INSERT INTO aliases(alias, marketplace_id, buyer_id, seller_id, created_at)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5)",
-  [Q_TOKEN_DEL] = "DELETE FROM tokens WHERE hash = ?1",
-  [Q_ORDER_PUT] = "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status,"
-                  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET"
-                  " status = excluded.status, purchased_at = excluded.purchased_at,"
-                  " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,"
-                  " updated_at = excluded.updated_at,"
-                  " negative_feedback = excluded.negative_feedback"
-                  " WHERE orders.seller_id = excluded.seller_id"
-                  " AND orders.buyer_id = excluded.buyer_id",
-  [Q_ORDER_ITEMS_DEL] = "DELETE FROM order_items WHERE order_id = ?1 AND seller_id = ?2",
-  [Q_ORDER_ITEM_PUT] = "INSERT INTO order_items(order_id, seller_id, pos, asin, title, quantity,"
-                       " price, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  [Q_ORDER_GET] = "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at,"
-                  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = ?1",
-  [Q_ORDER_ITEMS_GET] = "SELECT asin, title, quantity, price, currency FROM order_items"
-                        " WHERE order_id = ?1 ORDER BY pos",
+  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
+  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
+  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
+  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
+  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD,
+  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
+  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
+  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
+  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
+  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
+  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
+  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
+  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT,
+  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
+  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
+  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
+  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
+  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
+  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
   [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
                    " AND (?2 IS NULL OR buyer_id = ?2)"
                    " AND (?4 IS NULL OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
                    " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
-  [Q_THREAD_INSERT] = "INSERT INTO threads(seller_id, buyer_id, marketplace_id, order_id, asin,"
-                      " topic, archived, waiting, needs_response, created_at, last_message_at,"
-                      " last_buyer_at, last_seller_at, seller_read_id, buyer_read_id,"
-                      " response_due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                      " ?12, ?13, ?14, ?15, ?16)",
-  [Q_THREAD_GET] = "SELECT " THREAD_COLS " FROM threads t WHERE t.id = ?1",
-  [Q_THREAD_FIND_ORDER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.order_id = ?1",
-  [Q_THREAD_FIND_PRODUCT] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
-                            " AND t.buyer_id = ?2 AND t.asin = ?3",
-  [Q_THREAD_UPDATE] = "UPDATE threads SET topic = ?3, archived = ?4, waiting = ?5,"
-                      " needs_response = ?6, last_message_at = ?7, last_buyer_at = ?8,"
-                      " last_seller_at = ?9, seller_read_id = ?10, buyer_read_id = ?11,"
-                      " response_due_at = ?12, buyer_last_at = ?13, last_buyer_id = ?14,"
-                      " last_seller_id = ?15 WHERE id = ?1 AND seller_id = ?2",
-  [Q_THREAD_LIST_SELLER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+  [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT,
+  [Q_THREAD_GET] = ST_SQL_THREAD_GET,
+  [Q_THREAD_FIND_ORDER] = ST_SQL_THREAD_FIND_ORDER,
+  [Q_THREAD_FIND_PRODUCT] = ST_SQL_THREAD_FIND_PRODUCT,
+  [Q_THREAD_UPDATE] = ST_SQL_THREAD_UPDATE,
+  [Q_THREAD_LIST_SELLER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                            THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
+  [Q_THREAD_LIST_SELLER_DUE] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.seller_id = ?1"
                                THREAD_LIST_WHERE_BY("t.response_due_at", ">", "ASC"),
-  [Q_THREAD_LIST_BUYER] = "SELECT " THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
+  [Q_THREAD_LIST_BUYER] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE t.buyer_id = ?1"
                           THREAD_LIST_WHERE("t.buyer_last_at"),
-  [Q_THREAD_LIST_ALL] = "SELECT " THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
+  [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
                         THREAD_LIST_WHERE("t.last_message_at"),
   [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
                         " AND needs_response > 0",
-  [Q_MSG_INSERT] = "INSERT INTO messages(thread_id, seller_id, ext_id, direction, kind, agent_id,"
-                   " text, at, policy_action, policy_engine, policy_json, action, critical,"
-                   " proactive) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+  [Q_MSG_INSERT] = ST_SQL_MSG_INSERT,
   [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
   [Q_MSG_SELLER_TEXT] = "INSERT OR IGNORE INTO seller_search(message_id, thread_id, text)"
                         " VALUES (?1, ?2, ?3)",
   [Q_MSG_SELLER_FTS] = "INSERT INTO seller_search_fts(rowid, text) VALUES (?1, ?2)",
-  [Q_MSG_SELLER_PENDING] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                           " ON s.message_id = m.id WHERE m.direction = 'buyer' AND NOT EXISTS"
-                           " (SELECT 1 FROM seller_search ss WHERE ss.message_id = m.id)"
-                           " ORDER BY m.id LIMIT ?1",
-  [Q_MSG_GET] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                " ON s.message_id = m.id WHERE m.id = ?1",
-  [Q_MSG_GET_EXT] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                    " ON s.message_id = m.id WHERE m.ext_id = ?1",
-  [Q_MSG_PAGE] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
+  [Q_MSG_SELLER_PENDING] = ST_SQL_MSG_SELLER_PENDING,
+  [Q_MSG_GET] = ST_SQL_MSG_GET,
+  [Q_MSG_GET_EXT] = ST_SQL_MSG_GET_EXT,
+  [Q_MSG_PAGE] = "SELECT " ST_MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
                  " WHERE m.thread_id = ?1 AND (?2 = 0 OR (m.direction = 'buyer' AND m.kind <> 'auto_reply') OR (m.direction <> 'buyer' AND m.kind <> 'note' AND s.status = 'delivered'))"
                  " AND (?3 = 0 OR m.at < ?4 OR (m.at = ?4 AND m.id < ?3)) ORDER BY m.at DESC, m.id DESC LIMIT ?5",
-  [Q_MSG_LIST] = "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s"
-                 " ON s.message_id = m.id WHERE m.thread_id = ?1 ORDER BY m.at, m.id",
-  [Q_EVENT_INSERT] = "INSERT INTO message_events(message_id, thread_id, seller_id, type, value,"
-                     " actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  [Q_MSG_LIST] = ST_SQL_MSG_LIST,
+  [Q_EVENT_INSERT] = ST_SQL_EVENT_INSERT,
   [Q_STATE_STATUS] = "INSERT INTO message_state(message_id, seller_id, status, flagged, status_at)"
                      " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
-  [Q_STATE_FLAG] = "UPDATE message_state SET flagged = ?2 WHERE message_id = ?1",
-  [Q_EVENT_LIST] = "SELECT id, message_id, thread_id, seller_id, type, value, actor, at"
-                   " FROM message_events WHERE message_id IN (SELECT id FROM messages WHERE thread_id = ?1)"
-                   " ORDER BY id",
-  [Q_PING] = "SELECT 1",
-  [Q_RR_PUT] = "INSERT INTO review_requests(order_id, seller_id, message_id, at)"
-               " VALUES (?1, ?2, ?3, ?4)",
-  [Q_RR_GET] = "SELECT at FROM review_requests WHERE order_id = ?1",
-  [Q_VIOL_ADD] = "INSERT INTO violations(seller_id, at, message_id, category, severity, rule)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-  [Q_VIOL_LIST] = "SELECT id, seller_id, at, message_id, category, severity, rule FROM violations"
-                  " WHERE seller_id = ?1 AND at >= ?2 ORDER BY at DESC, id DESC LIMIT ?3",
-  [Q_ENF_GET] = "SELECT seller_id, warnings, restricted_until, restriction_reason, quota_per_day,"
-                " quota_until, quota_reason, suspension_flag, suspension_reason, updated_at"
-                " FROM enforcement WHERE seller_id = ?1",
-  [Q_ENF_PUT] = "INSERT INTO enforcement(seller_id, warnings, restricted_until, restriction_reason,"
-                " quota_per_day, quota_until, quota_reason, suspension_flag, suspension_reason,"
-                " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                " ON CONFLICT(seller_id) DO UPDATE SET warnings = excluded.warnings,"
-                " restricted_until = excluded.restricted_until,"
-                " restriction_reason = excluded.restriction_reason,"
-                " quota_per_day = excluded.quota_per_day, quota_until = excluded.quota_until,"
-                " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag,"
-                " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at",
+  [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
+  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
+  [Q_PING] = ST_SQL_PING,
+  [Q_RR_PUT] = ST_SQL_RR_PUT,
+  [Q_RR_GET] = ST_SQL_RR_GET,
+  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD,
+  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
+  [Q_ENF_GET] = ST_SQL_ENF_GET,
+  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
   [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
                   " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
-  [Q_HELD_LIST] = "SELECT " MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
+  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
                   " JOIN threads t ON t.id = m.thread_id"
                   " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
                   " ORDER BY m.at, m.id LIMIT ?2",
@@ -364,6 +296,51 @@ char *sq__col_text(pl_arena *a, sqlite3_stmt *st, int i) {
 }
 
 const char *sq__col_cstr(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+
+pl_err sq__get(sq_store *q, sqlite3_stmt *st, pl_arena *a, const st_row *row, void *out) {
+  pl_err e = sq__one(q, st);
+  if (e) return e;
+  sq__read_row(a, st, 0, row, out);
+  sqlite3_reset(st);
+  return PL_OK;
+}
+
+void *sq__rows(sqlite3_stmt *st, pl_arena *a, const st_row *row, size_t *n, pl_err *e) {
+  size_t cap = 16, k = 0;
+  char *arr = pl_arena_alloc(a, cap * row->size);
+  int rc;
+  *n = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (k == cap) {
+      char *bigger = pl_arena_alloc(a, 2 * cap * row->size);
+      memcpy(bigger, arr, k * row->size);
+      arr = bigger;
+      cap *= 2;
+    }
+    sq__read_row(a, st, 0, row, arr + k++ * row->size);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    *e = sq__step_error(st, rc);
+    return NULL;
+  }
+  *e = PL_OK;
+  *n = k;
+  return arr;
+}
+
+void sq__read_row(pl_arena *a, sqlite3_stmt *st, int first, const st_row *row, void *out) {
+  memset(out, 0, row->size);
+  for (size_t i = 0; i < row->n; i++) {
+    const st_col *c = &row->cols[i];
+    int col = first + (int)i;
+    if (st_col_text(c->kind))
+      st_col_set(c, out, a, (const char *)sqlite3_column_text(st, col),
+                 (size_t)sqlite3_column_bytes(st, col), 0);
+    else
+      st_col_set(c, out, a, NULL, 0, sqlite3_column_int64(st, col));
+  }
+}
 
 /* Runs a statement that returns no rows. */
 pl_err sq__run(sq_store *q, sqlite3_stmt *st) {
@@ -896,15 +873,7 @@ static pl_err sq_marketplace_get(store *s, const char *id, pl_arena *a, st_marke
   sqlite3_stmt *st = stmt(q, Q_MARKET_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->domains_json = sq__col_text(a, st, 3);
-  o->settings_json = sq__col_text(a, st, 4);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_marketplace_row, o);
 }
 
 static pl_err sq_seller_put(store *s, const st_seller *v) {
@@ -920,25 +889,12 @@ static pl_err sq_seller_put(store *s, const st_seller *v) {
   return sq__run(q, st);
 }
 
-void sq__read_seller(pl_arena *a, sqlite3_stmt *st, st_seller *o) {
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->alias = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
-}
-
-static pl_err sq_seller_get(store *s, const char *id, pl_arena *a, st_seller *o) {
+static pl_err sq_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_SELLER_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_seller(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  sq__bind_text(st, 1, id ? id : alias);
+  return sq__get(q, st, a, &st_seller_row, o);
 }
 
 static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
@@ -953,20 +909,18 @@ static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
   return e == PL_EEXIST ? PL_EINVAL : e;
 }
 
-static pl_err sq_agent_get(store *s, int64_t id, pl_arena *a, st_agent *o) {
+static pl_err sq_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                           st_agent *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AGENT_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_AGENT_GET : Q_AGENT_FIND);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->role = sq__col_text(a, st, 3);
-  o->deactivated_at = sqlite3_column_int64(st, 4);
-  sqlite3_reset(st);
-  return PL_OK;
+  if (id) {
+    sqlite3_bind_int64(st, 1, id);
+  } else {
+    sq__bind_text(st, 1, seller_id);
+    sq__bind_text(st, 2, name);
+  }
+  return sq__get(q, st, a, &st_agent_row, o);
 }
 
 static pl_err sq_buyer_put(store *s, const st_buyer *v) {
@@ -982,25 +936,12 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   return sq__run(q, st);
 }
 
-void sq__read_buyer(pl_arena *a, sqlite3_stmt *st, st_buyer *o) {
-  o->id = sq__col_text(a, st, 0);
-  o->name = sq__col_text(a, st, 1);
-  o->locale = sq__col_text(a, st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->opt_out = sqlite3_column_int(st, 5) != 0;
-}
-
-static pl_err sq_buyer_get(store *s, const char *id, pl_arena *a, st_buyer *o) {
+static pl_err sq_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_BUYER_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_buyer(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  sq__bind_text(st, 1, id ? id : hash);
+  return sq__get(q, st, a, &st_buyer_row, o);
 }
 
 static pl_err sq_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
@@ -1087,43 +1028,13 @@ static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
   sqlite3_stmt *st = stmt(q, Q_ORDER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
+  pl_err e = sq__get(q, st, a, &st_order_row, o);
   if (e) return e;
-  o->id = sq__col_text(a, st, 0);
-  o->marketplace_id = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->buyer_id = sq__col_text(a, st, 3);
-  (void)st_order_status_from_name(sq__col_cstr(st, 4), &o->status); /* unknown: 0 (store.h) */
-  o->purchased_at = sqlite3_column_int64(st, 5);
-  o->shipped_at = sqlite3_column_int64(st, 6);
-  o->delivered_at = sqlite3_column_int64(st, 7);
-  o->updated_at = sqlite3_column_int64(st, 8);
-  o->negative_feedback = sqlite3_column_int(st, 9) != 0;
-  sqlite3_reset(st);
   st = stmt(q, Q_ORDER_ITEMS_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  size_t cap = 4, n = 0;
-  st_item *items = pl_arena_alloc(a, cap * sizeof *items);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      st_item *bigger = pl_arena_alloc(a, 2 * cap * sizeof *items);
-      memcpy(bigger, items, n * sizeof *items);
-      items = bigger;
-      cap *= 2;
-    }
-    st_item *it = &items[n++];
-    it->asin = sq__col_text(a, st, 0);
-    it->title = sq__col_text(a, st, 1);
-    it->quantity = sqlite3_column_int64(st, 2);
-    it->price = sq__col_text(a, st, 3);
-    it->currency = sq__col_text(a, st, 4);
-  }
-  sqlite3_reset(st);
-  o->items = items;
-  o->nitems = n;
-  return rc == SQLITE_DONE ? PL_OK : PL_ESTORE;
+  o->items = sq__rows(st, a, &st_item_row, &o->nitems, &e);
+  return e;
 }
 
 static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
@@ -1154,32 +1065,6 @@ static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_i
 
 /* ---- threads ------------------------------------------------------------------- */
 
-static void read_thread(pl_arena *a, sqlite3_stmt *st, st_thread *t) {
-  t->id = sqlite3_column_int64(st, 0);
-  t->seller_id = sq__col_text(a, st, 1);
-  t->buyer_id = sq__col_text(a, st, 2);
-  t->marketplace_id = sq__col_text(a, st, 3);
-  t->order_id = sq__col_text(a, st, 4);
-  t->asin = sq__col_text(a, st, 5);
-  t->topic = sq__col_text(a, st, 6);
-  t->archived = sqlite3_column_int(st, 7) != 0;
-  t->waiting = sqlite3_column_int(st, 8);
-  t->needs_response = sqlite3_column_int(st, 9);
-  t->created_at = sqlite3_column_int64(st, 10);
-  t->last_message_at = sqlite3_column_int64(st, 11);
-  t->last_buyer_at = sqlite3_column_int64(st, 12);
-  t->last_seller_at = sqlite3_column_int64(st, 13);
-  t->seller_read_id = sqlite3_column_int64(st, 14);
-  t->buyer_read_id = sqlite3_column_int64(st, 15);
-  t->response_due_at = sqlite3_column_int64(st, 16);
-  t->buyer_alias = sq__col_text(a, st, 17);
-  t->buyer_name = sq__col_text(a, st, 18);
-  t->seller_name = sq__col_text(a, st, 19);
-  t->last_buyer_id = sqlite3_column_int64(st, 20);
-  t->last_seller_id = sqlite3_column_int64(st, 21);
-  t->buyer_last_at = sqlite3_column_int64(st, 22);
-}
-
 static pl_err sq_thread_insert(store *s, st_thread *t) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_THREAD_INSERT);
@@ -1206,11 +1091,7 @@ static pl_err sq_thread_insert(store *s, st_thread *t) {
 }
 
 static pl_err thread_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_thread *out) {
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_thread(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_thread_row, out);
 }
 
 static pl_err sq_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
@@ -1221,22 +1102,16 @@ static pl_err sq_thread_get(store *s, int64_t id, pl_arena *a, st_thread *out) {
   return thread_one(q, st, a, out);
 }
 
-static pl_err sq_thread_find_order(store *s, const char *order_id, pl_arena *a, st_thread *out) {
+static pl_err sq_thread_find(store *s, const char *order_id, const char *seller, const char *buyer,
+                              const char *asin, pl_arena *a, st_thread *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_ORDER);
+  sqlite3_stmt *st = stmt(q, order_id ? Q_THREAD_FIND_ORDER : Q_THREAD_FIND_PRODUCT);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, order_id);
-  return thread_one(q, st, a, out);
-}
-
-static pl_err sq_thread_find_product(store *s, const char *seller, const char *buyer,
-                                     const char *asin, pl_arena *a, st_thread *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_THREAD_FIND_PRODUCT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller);
-  sq__bind_text(st, 2, buyer);
-  sq__bind_text(st, 3, asin);
+  sq__bind_text(st, 1, order_id ? order_id : seller);
+  if (!order_id) {
+    sq__bind_text(st, 2, buyer);
+    sq__bind_text(st, 3, asin);
+  }
   return thread_one(q, st, a, out);
 }
 
@@ -1311,7 +1186,7 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_thread(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) sq__read_row(a, st, 0, &st_thread_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
@@ -1332,30 +1207,6 @@ static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
 }
 
 /* ---- messages and events ---------------------------------------------------------- */
-
-static void read_message(pl_arena *a, sqlite3_stmt *st, st_message *m) {
-  m->id = sqlite3_column_int64(st, 0);
-  m->thread_id = sqlite3_column_int64(st, 1);
-  m->agent_id = sqlite3_column_int64(st, 2);
-  m->seller_id = sq__col_text(a, st, 3);
-  m->ext_id = sq__col_text(a, st, 4);
-  /* a stored name this build does not know reads as 0 (store.h) */
-  (void)st_direction_from_name(sq__col_cstr(st, 5), &m->direction);
-  (void)st_msg_kind_from_name(sq__col_cstr(st, 6), &m->kind);
-  m->text = sq__col_text(a, st, 7);
-  m->at = sqlite3_column_int64(st, 8);
-  m->policy_action = sq__col_text(a, st, 9);
-  m->policy_engine = sq__col_text(a, st, 10);
-  m->policy_json = sq__col_text(a, st, 11);
-  (void)st_msg_status_from_name(sq__col_cstr(st, 12), &m->status);
-  m->flagged = sqlite3_column_int(st, 13) != 0;
-  m->status_at = sqlite3_column_int64(st, 14);
-  m->action = sq__col_text(a, st, 15);
-  m->critical = sqlite3_column_int(st, 16) != 0;
-  m->proactive = sqlite3_column_int(st, 17) != 0;
-  m->attachments = NULL; /* the service adds them */
-  m->nattachments = 0;
-}
 
 static pl_err sq_message_insert(store *s, st_message *m) {
   sq_store *q = SQ(s);
@@ -1404,7 +1255,7 @@ static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message 
   st_message *arr = pl_arena_alloc(a, (size_t)(max > 0 ? max : 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)max) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
@@ -1413,26 +1264,15 @@ static pl_err sq_seller_text_pending(store *s, int max, pl_arena *a, st_message 
 }
 
 static pl_err msg_one(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_message *out) {
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_message(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_message_row, out);
 }
 
-static pl_err sq_message_get(store *s, int64_t id, pl_arena *a, st_message *out) {
+static pl_err sq_message_get(store *s, int64_t id, const char *ext, pl_arena *a, st_message *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MSG_GET);
+  sqlite3_stmt *st = stmt(q, id ? Q_MSG_GET : Q_MSG_GET_EXT);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  return msg_one(q, st, a, out);
-}
-
-static pl_err sq_message_get_ext(store *s, const char *ext, pl_arena *a, st_message *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MSG_GET_EXT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, ext);
+  if (id) sqlite3_bind_int64(st, 1, id);
+  else sq__bind_text(st, 1, ext);
   return msg_one(q, st, a, out);
 }
 
@@ -1453,8 +1293,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   sq_store *q = SQ(s);
   /* Each read walks the thread's (thread_id, at, id) index from its end. */
   sqlite3_stmt *st = sq__stmt(q, SQ_SLOT_TAIL + 3,
-                              "SELECT at FROM messages WHERE thread_id = ?1 AND direction = 'buyer'"
-                              " AND kind <> 'auto_reply' ORDER BY at DESC, id DESC LIMIT 1");
+                              ST_SQL_THREAD_TAIL_LAST_BUYER);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);
@@ -1466,9 +1305,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
     return e;
   }
   st = sq__stmt(q, SQ_SLOT_TAIL,
-                "SELECT m.at, m.id FROM messages m JOIN message_state s ON s.message_id = m.id"
-                " WHERE m.thread_id = ?1 AND m.direction = 'seller' AND m.kind = 'message'"
-                " AND s.status = 'delivered' ORDER BY m.at DESC, m.id DESC LIMIT 1");
+                ST_SQL_THREAD_TAIL_LAST_REPLY);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   e = sq__one(q, st);
@@ -1477,8 +1314,7 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
   int64_t at = sqlite3_column_int64(st, 0), id = sqlite3_column_int64(st, 1);
   sqlite3_reset(st);
   st = sq__stmt(q, SQ_SLOT_TAIL + 1,
-                "SELECT " MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id"
-                " WHERE m.thread_id = ?1 AND m.at >= ?2 AND (m.at > ?2 OR m.id >= ?3) ORDER BY m.at, m.id");
+                ST_SQL_THREAD_TAIL);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, at);
@@ -1487,23 +1323,9 @@ static pl_err sq_thread_tail(store *s, int64_t thread_id, pl_arena *a, st_messag
 }
 
 static pl_err msg_rows(sqlite3_stmt *st, pl_arena *a, st_message **out, size_t *n) {
-  size_t cap = 16, k = 0;
-  st_message *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_message *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    read_message(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_message_row, n, &e);
+  return e;
 }
 
 static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *before, bool buyer_view,
@@ -1519,7 +1341,7 @@ static pl_err sq_message_page(store *s, int64_t thread_id, const st_message *bef
   st_message *arr = pl_arena_alloc(a, (size_t)(limit + 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit + 1) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *more = k > (size_t)limit;
@@ -1572,33 +1394,10 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
   sqlite3_stmt *st = stmt(q, Q_EVENT_LIST);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
-  size_t cap = 16, k = 0;
-  st_event *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_event *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_event *e = &arr[k++];
-    e->id = sqlite3_column_int64(st, 0);
-    e->message_id = sqlite3_column_int64(st, 1);
-    e->thread_id = sqlite3_column_int64(st, 2);
-    e->seller_id = sq__col_text(a, st, 3);
-    e->type = sq__col_text(a, st, 4);
-    e->value = sq__col_text(a, st, 5);
-    e->actor = sq__col_text(a, st, 6);
-    e->at = sqlite3_column_int64(st, 7);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_event_row, n, &e);
+  return e;
 }
-
 
 /* ---- marketplace rules ------------------------------------------------------------ */
 
@@ -1654,13 +1453,7 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) {
     st_violation *v = &arr[k++];
-    v->id = sqlite3_column_int64(st, 0);
-    v->seller_id = sq__col_text(a, st, 1);
-    v->at = sqlite3_column_int64(st, 2);
-    v->message_id = sqlite3_column_int64(st, 3);
-    v->category = sq__col_text(a, st, 4);
-    v->severity = sq__col_text(a, st, 5);
-    v->rule = sq__col_text(a, st, 6);
+    sq__read_row(a, st, 0, &st_violation_row, v);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
@@ -1669,29 +1462,12 @@ static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, 
   return PL_OK;
 }
 
-static void read_enforcement(pl_arena *a, sqlite3_stmt *st, st_enforcement *e) {
-  e->seller_id = sq__col_text(a, st, 0);
-  e->warnings = sqlite3_column_int64(st, 1);
-  e->restricted_until = sqlite3_column_int64(st, 2);
-  e->restriction_reason = sq__col_text(a, st, 3);
-  e->quota_per_day = sqlite3_column_int64(st, 4);
-  e->quota_until = sqlite3_column_int64(st, 5);
-  e->quota_reason = sq__col_text(a, st, 6);
-  e->suspension_flag = sqlite3_column_int(st, 7) != 0;
-  e->suspension_reason = sq__col_text(a, st, 8);
-  e->updated_at = sqlite3_column_int64(st, 9);
-}
-
 static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = stmt(q, Q_ENF_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_enforcement(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_enforcement_row, out);
 }
 
 static pl_err sq_enforcement_put(store *s, const st_enforcement *e) {
@@ -1736,7 +1512,7 @@ static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_a
   st_message *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
   size_t k = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) read_message(a, st, &arr[k++]);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
   *out = arr;
@@ -1764,22 +1540,18 @@ static const store_ops sq_ops = {
   .buyer_get = sq_buyer_get,
   .alias_get = sq_alias_get,
   .alias_put = sq_alias_put,
-  .token_put = sq__token_put,
-  .token_get = sq__token_get,
   .token_delete = sq_token_delete,
   .order_put = sq_order_put,
   .order_get = sq_order_get,
   .order_list = sq_order_list,
   .thread_insert = sq_thread_insert,
   .thread_get = sq_thread_get,
-  .thread_find_order = sq_thread_find_order,
-  .thread_find_product = sq_thread_find_product,
+  .thread_find = sq_thread_find,
   .thread_update = sq_thread_update,
   .thread_list = sq_thread_list,
   .thread_count_response_needed = sq_thread_count_rn,
   .message_insert = sq_message_insert,
   .message_get = sq_message_get,
-  .message_get_ext = sq_message_get_ext,
   .message_list = sq_message_list,
   .message_page = sq_message_page,
   .message_seller_text_pending = sq_seller_text_pending,
@@ -1793,87 +1565,11 @@ static const store_ops sq_ops = {
   .enforcement_get = sq_enforcement_get,
   .enforcement_put = sq_enforcement_put,
   .seller_message_count = sq_seller_message_count,
-  .rate_bucket_get = sq__rate_bucket_get,
-  .rate_bucket_put = sq__rate_bucket_put,
   .held_list = sq_held_list,
-  .sla_thread_events = sq__sla_thread_events,
-  .sla_range_events = sq__sla_range_events,
-  .sla_outcomes_get = sq__sla_outcomes_get,
-  .sla_outcomes_put = sq__sla_outcomes_put,
-  .sla_bucket_get = sq__sla_bucket_get,
-  .sla_bucket_put = sq__sla_bucket_put,
-  .sla_bucket_range = sq__sla_bucket_range,
-  .sla_open_list = sq__sla_open_list,
-  .sla_latest = sq__sla_latest,
-  .sla_thread_outcome_get = sq__sla_thread_outcome_get,
-  .sla_thread_outcome_set = sq__sla_thread_outcome_set,
-  .sla_outcome_get = sq__sla_outcome_get,
-  .sla_outcome_set = sq__sla_outcome_set,
-  .sla_outcomes_answerable = sq__sla_outcomes_answerable,
-  .sla_reply_count = sq__sla_reply_count,
-  .sla_flag_state = sq__sla_flag_state,
   .thread_tail = sq_thread_tail,
-  .seller_list = sq__seller_list,
-  .thread_due_list = sq__thread_due_list,
-  .counter_get = sq__counter_get,
-  .counter_bump = sq__counter_bump,
-  .audit_append = sq__audit_append,
-  .audit_list = sq__audit_list,
-  .audit_chain = sq__audit_chain,
-  .audit_heads = sq__audit_heads,
-  .audit_checkpoint_add = sq__audit_checkpoint_add,
-  .audit_checkpoint_list = sq__audit_checkpoint_list,
-  .spapi_client_put = sq__spapi_client_put,
-  .spapi_client_get = sq__spapi_client_get,
-  .spapi_upload_put = sq__spapi_upload_put,
-  .spapi_upload_get = sq__spapi_upload_get,
-  .outbox_add = sq__outbox_add,
-  .outbox_claim = sq__outbox_claim,
-  .outbox_update = sq__outbox_update,
-  .ops_figures = sq__ops_figures,
-  .alias_find = sq__alias_find,
-  .seller_find_alias = sq__seller_find_alias,
-  .buyer_find_email = sq__buyer_find_email,
-  .agent_find = sq__agent_find,
-  .agent_address_add = sq__agent_address_add,
-  .agent_address_list = sq__agent_address_list,
-  .agent_address_delete = sq__agent_address_delete,
-  .agent_address_find = sq__agent_address_find,
-  .attachment_put = sq__attachment_put,
-  .attachment_get = sq__attachment_get,
-  .attachment_find_sha = sq__attachment_find_sha,
-  .attachment_link = sq__attachment_link,
-  .attachment_list_thread = sq__attachment_list_thread,
-  .attachment_uses = sq__attachment_uses,
-  .attachment_orphans = sq__attachment_orphans,
-  .attachment_delete = sq__attachment_delete,
-  .idem_claim = sq__idem_claim,
-  .idem_get = sq__idem_get,
-  .idem_finish = sq__idem_finish,
-  .idem_release = sq__idem_release,
-  .idem_sweep = sq__idem_sweep,
-  .team_doc_put = sq__team_doc_put,
-  .team_doc_get = sq__team_doc_get,
-  .team_doc_list = sq__team_doc_list,
-  .team_doc_delete = sq__team_doc_delete,
-  .team_agent_list = sq__team_agent_list,
-  .team_agent_put = sq__team_agent_put,
-  .thread_team_get = sq__thread_team_get,
-  .thread_team_put = sq__thread_team_put,
-  .thread_lock_take = sq__thread_lock_take,
-  .thread_lock_get = sq__thread_lock_get,
-  .thread_lock_release = sq__thread_lock_release,
-  .team_reply_list = sq__team_reply_list,
-  .token_get_id = sq__token_get_id,
-  .token_list = sq__token_list,
-  .token_revoke = sq__token_revoke,
-  .token_revoke_subject = sq__token_revoke_subject,
-  .token_touch = sq__token_touch,
-  .agent_deactivate = sq__agent_deactivate,
-  .agent_unassign_all = sq__agent_unassign_all,
-  .sealed_page = sq__sealed_page,
-  .sealed_reseal = sq__sealed_reseal,
-  .sealed_count = sq__sealed_count,
+  /* the entries of the part files (store_parts.h) */
+#define SQ__ENTRY(name) STORE_PART_ENTRY(sq, name)
+  STORE_PART_OPS(SQ__ENTRY)
 };
 
 /* One integer of the database (a pragma or a one-value query); -1 when it fails. */

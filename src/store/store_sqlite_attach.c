@@ -3,16 +3,13 @@
 
 #include "store/store_sqlite_int.h"
 
-enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES };
-
-#define COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
-#define LINK_COLS "l.message_id, l.thread_id, a.id, a.name, a.kind, a.size"
+enum { S_PUT = SQ_SLOT_ATTACH, S_GET, S_GET_SEGS, S_FIND_SHA, S_LINK, S_LIST_THREAD, S_USES, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_AUDIT);
 
 pl_err sq__attachment_put(store *s, const st_attachment *a) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_PUT,
-                              "INSERT INTO attachments(" COLS ", segments)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+                              ST_SQL_ATTACHMENT_PUT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, a->id);
   sq__bind_text(st, 2, a->seller_id);
@@ -46,8 +43,8 @@ static void read_row(pl_arena *a, sqlite3_stmt *st, bool segments, st_attachment
 
 pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, st_attachment *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = segments ? sq__stmt(q, S_GET_SEGS, "SELECT " COLS ", segments FROM attachments WHERE id = ?1")
-                              : sq__stmt(q, S_GET, "SELECT " COLS " FROM attachments WHERE id = ?1");
+  sqlite3_stmt *st = segments ? sq__stmt(q, S_GET_SEGS, ST_SQL_ATTACHMENT_GET_SEGMENTS)
+                              : sq__stmt(q, S_GET, ST_SQL_ATTACHMENT_GET_NO_SEGMENTS);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
   pl_err e = sq__one(q, st);
@@ -60,7 +57,7 @@ pl_err sq__attachment_get(store *s, const char *id, bool segments, pl_arena *a, 
 pl_err sq__attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_FIND_SHA,
-                              "SELECT " COLS ", segments FROM attachments WHERE sha256 = ?1 AND readable = 1"
+                              "SELECT " ST_ATTACH_COLS ", segments FROM attachments WHERE sha256 = ?1 AND readable = 1"
                               " ORDER BY created_at LIMIT 1");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, sha256);
@@ -87,51 +84,19 @@ pl_err sq__attachment_link(store *s, int64_t message_id, int64_t thread_id, cons
 }
 
 static pl_err list(sq_store *q, sqlite3_stmt *st, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  size_t cap = 8, k = 0;
-  st_msg_attachment *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_msg_attachment *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    st_msg_attachment *m = &arr[k++];
-    m->message_id = sqlite3_column_int64(st, 0);
-    m->thread_id = sqlite3_column_int64(st, 1);
-    m->id = sq__col_text(a, st, 2);
-    m->name = sq__col_text(a, st, 3);
-    m->kind = sq__col_text(a, st, 4);
-    m->size = sqlite3_column_int64(st, 5);
-  }
-  sqlite3_reset(st);
+  pl_err e;
   (void)q;
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  *out = sq__rows(st, a, &st_msg_attachment_row, n, &e);
+  return e;
 }
 
-pl_err sq__attachment_list_thread(store *s, int64_t thread_id, pl_arena *a, st_msg_attachment **out,
-                                  size_t *n) {
+pl_err sq__attachment_links(store *s, int64_t thread_id, const char *id, pl_arena *a,
+                           st_msg_attachment **out, size_t *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_LIST_THREAD,
-                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-                              " ON a.id = l.attachment_id WHERE l.thread_id = ?1"
-                              " ORDER BY l.message_id, l.pos");
+  sqlite3_stmt *st = thread_id ? sq__stmt(q, S_LIST_THREAD, ST_SQL_ATTACHMENT_LIST_THREAD)
+                               : sq__stmt(q, S_USES, ST_SQL_ATTACHMENT_USES);
   if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, thread_id);
-  return list(q, st, a, out, n);
-}
-
-pl_err sq__attachment_uses(store *s, const char *id, pl_arena *a, st_msg_attachment **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_USES,
-                              "SELECT " LINK_COLS " FROM message_attachments l JOIN attachments a"
-                              " ON a.id = l.attachment_id WHERE l.attachment_id = ?1"
-                              " ORDER BY l.message_id LIMIT 1000");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
+  if (thread_id) sqlite3_bind_int64(st, 1, thread_id);
+  else sq__bind_text(st, 1, id);
   return list(q, st, a, out, n);
 }

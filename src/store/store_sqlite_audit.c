@@ -6,44 +6,15 @@
 
 enum {
   S_HEAD_GET = SQ_SLOT_AUDIT, S_HEAD_START, S_HEAD_PUT, S_INSERT, S_LIST, S_CHAIN, S_LEGACY,
-  S_HEADS, S_CP_ADD, S_CP_LIST
+  S_HEADS, S_CP_ADD, S_CP_LIST, S__END
 };
-
-#define AUDIT_COLS "id, seller_id, at, actor, action, subject, detail, prev_hash, hash, chain, seq"
-
-static void read_entry(pl_arena *a, sqlite3_stmt *st, st_audit *e) {
-  e->id = sqlite3_column_int64(st, 0);
-  e->seller_id = sq__col_text(a, st, 1);
-  e->at = sqlite3_column_int64(st, 2);
-  e->actor = sq__col_text(a, st, 3);
-  e->action = sq__col_text(a, st, 4);
-  e->subject = sq__col_text(a, st, 5);
-  e->detail_json = sq__col_text(a, st, 6);
-  e->prev_hash = sq__col_text(a, st, 7);
-  e->hash = sq__col_text(a, st, 8);
-  e->chain = sq__col_text(a, st, 9);
-  e->seq = sqlite3_column_int64(st, 10);
-}
+SQ_SLOTS_FIT(S__END, SQ_SLOT_IDENT);
 
 /* Steps st to the end, reading every row into a growing arena array. */
 static pl_err read_entries(pl_arena *a, sqlite3_stmt *st, st_audit **out, size_t *n) {
-  size_t cap = 16, k = 0;
-  st_audit *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    read_entry(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_row, n, &e);
+  return e;
 }
 
 pl_err sq__audit_append(store *s, st_audit *e) {
@@ -55,10 +26,7 @@ pl_err sq__audit_append(store *s, st_audit *e) {
     if (pass) {
       /* A chain's first entry follows the last entry of the legacy chain (or zeros). */
       st = sq__stmt(q, S_HEAD_START,
-                    "INSERT INTO audit_heads(chain, seq, hash) VALUES (?1, 0, coalesce("
-                    "(SELECT hash FROM audit WHERE chain IS NULL ORDER BY id DESC LIMIT 1),"
-                    " '0000000000000000000000000000000000000000000000000000000000000000'))"
-                    " ON CONFLICT(chain) DO NOTHING");
+                    ST_SQL_AUDIT_APPEND);
       if (!st) return PL_ESTORE;
       sq__bind_text(st, 1, chain);
       if ((r = sq__run(q, st))) return r;
@@ -106,7 +74,7 @@ pl_err sq__audit_append(store *s, st_audit *e) {
 }
 
 pl_err sq__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_LIST, "SELECT " AUDIT_COLS " FROM audit WHERE subject = ?1 ORDER BY id");
+  sqlite3_stmt *st = sq__stmt(SQ(s), S_LIST, ST_SQL_AUDIT_LIST);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, subject);
   return read_entries(a, st, out, n);
@@ -117,12 +85,11 @@ pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
   sq_store *q = SQ(s);
   sqlite3_stmt *st;
   if (chain) {
-    st = sq__stmt(q, S_CHAIN, "SELECT " AUDIT_COLS " FROM audit WHERE chain = ?1 AND seq > ?2"
-                              " ORDER BY seq LIMIT ?3");
+    st = sq__stmt(q, S_CHAIN, ST_SQL_AUDIT_CHAIN);
     if (!st) return PL_ESTORE;
     sq__bind_text(st, 1, chain);
   } else {
-    st = sq__stmt(q, S_LEGACY, "SELECT " AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > ?2"
+    st = sq__stmt(q, S_LEGACY, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > ?2"
                                " ORDER BY id LIMIT ?3");
     if (!st) return PL_ESTORE;
   }
@@ -134,24 +101,9 @@ pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit,
 pl_err sq__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
   sqlite3_stmt *st = sq__stmt(SQ(s), S_HEADS, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain");
   if (!st) return PL_ESTORE;
-  size_t cap = 16, k = 0;
-  st_audit_head *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit_head *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    arr[k++] = (st_audit_head){.chain = sq__col_text(a, st, 0), .seq = sqlite3_column_int64(st, 1),
-                               .hash = sq__col_text(a, st, 2)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_head_row, n, &e);
+  return e;
 }
 
 pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
@@ -171,27 +123,9 @@ pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
 }
 
 pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, "SELECT id, at, nchains, root, heads, public_key, signature"
-                                                " FROM audit_checkpoints ORDER BY id");
+  sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, ST_SQL_AUDIT_CHECKPOINT_LIST);
   if (!st) return PL_ESTORE;
-  size_t cap = 8, k = 0;
-  st_audit_checkpoint *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_audit_checkpoint *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, k * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    arr[k++] = (st_audit_checkpoint){.id = sqlite3_column_int64(st, 0), .at = sqlite3_column_int64(st, 1),
-                                     .nchains = sqlite3_column_int64(st, 2), .root = sq__col_text(a, st, 3),
-                                     .heads_json = sq__col_text(a, st, 4),
-                                     .public_key = sq__col_text(a, st, 5), .signature = sq__col_text(a, st, 6)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
+  pl_err e;
+  *out = sq__rows(st, a, &st_audit_checkpoint_row, n, &e);
+  return e;
 }

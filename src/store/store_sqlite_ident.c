@@ -6,32 +6,12 @@
 
 enum {
   S_TOKEN_PUT = SQ_SLOT_IDENT, S_TOKEN_GET, S_TOKEN_GET_ID, S_TOKEN_LIST, S_TOKEN_REVOKE,
-  S_TOKEN_REVOKE_SUBJECT, S_TOKEN_TOUCH, S_AGENT_DEACTIVATE, S_AGENT_STATE, S_AGENT_UNASSIGN
+  S_TOKEN_REVOKE_SUBJECT, S_TOKEN_TOUCH, S_AGENT_DEACTIVATE, S_AGENT_STATE, S_AGENT_UNASSIGN, S__END
 };
-
-#define TOKEN_COLS                                                                          \
-  "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
-  " last_used_at, revoked_at"
+SQ_SLOTS_FIT(S__END, SQ_SLOT_SLA2);
 
 static const char *kind_name(st_principal_kind k) {
   return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
-static void read_token(pl_arena *a, sqlite3_stmt *st, st_token *o) {
-  const char *k = (const char *)sqlite3_column_text(st, 0);
-  o->kind = !strcmp(k, "operator") ? ST_PRINCIPAL_OPERATOR
-            : !strcmp(k, "agent")  ? ST_PRINCIPAL_AGENT
-                                   : ST_PRINCIPAL_BUYER;
-  o->subject = sq__col_text(a, st, 1);
-  o->seller_id = sq__col_text(a, st, 2);
-  o->marketplace_id = sq__col_text(a, st, 3);
-  o->expires_at = sqlite3_column_int64(st, 4);
-  o->id = sqlite3_column_int64(st, 5);
-  o->scope = sq__col_text(a, st, 6);
-  o->parent_id = sqlite3_column_int64(st, 7);
-  o->created_at = sqlite3_column_int64(st, 8);
-  o->last_used_at = sqlite3_column_int64(st, 9);
-  o->revoked_at = sqlite3_column_int64(st, 10);
 }
 
 pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
@@ -56,7 +36,7 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   pl_err e = sq__run(q, st);
   if (e) return e;
   /* The inserted row's id: its rowid finds it. */
-  sqlite3_stmt *g = sq__stmt(q, S_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1");
+  sqlite3_stmt *g = sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET);
   if (!g) return PL_ESTORE;
   sq__bind_text(g, 1, hash);
   if ((e = sq__one(q, g))) return e;
@@ -66,35 +46,21 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   return PL_OK;
 }
 
-pl_err sq__token_get(store *s, const char *hash, pl_arena *a, st_token *o) {
+pl_err sq__token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *o) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1");
+  sqlite3_stmt *st = hash ? sq__stmt(q, S_TOKEN_GET, ST_SQL_TOKEN_GET)
+                          : sq__stmt(q, S_TOKEN_GET_ID, ST_SQL_TOKEN_GET_ID);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_token(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__token_get_id(store *s, int64_t id, pl_arena *a, st_token *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_GET_ID, "SELECT " TOKEN_COLS " FROM tokens WHERE id = ?1");
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_token(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  if (hash) sq__bind_text(st, 1, hash);
+  else sqlite3_bind_int64(st, 1, id);
+  return sq__get(q, st, a, &st_token_row, o);
 }
 
 pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, int limit, pl_arena *a,
                       st_token **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_TOKEN_LIST,
-                              "SELECT " TOKEN_COLS " FROM tokens"
+                              "SELECT " ST_TOKEN_COLS " FROM tokens"
                               " WHERE (?1 IS NULL OR (kind = 'agent' AND seller_id = ?1))"
                               " AND (?2 <> 0 OR (revoked_at = 0 AND (expires_at = 0 OR expires_at > ?3)))"
                               " ORDER BY id DESC LIMIT ?4");
@@ -103,49 +69,25 @@ pl_err sq__token_list(store *s, const char *seller_id, bool all, pl_time now, in
   sqlite3_bind_int(st, 2, all);
   sqlite3_bind_int64(st, 3, now);
   sqlite3_bind_int(st, 4, limit);
-  size_t cap = 16, k = 0;
-  st_token *arr = pl_arena_alloc(a, cap * sizeof *arr);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (k == cap) {
-      st_token *bigger = pl_arena_alloc(a, 2 * cap * sizeof *arr);
-      memcpy(bigger, arr, cap * sizeof *arr);
-      arr = bigger;
-      cap *= 2;
-    }
-    memset(&arr[k], 0, sizeof arr[k]);
-    read_token(a, st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-pl_err sq__token_revoke(store *s, int64_t id, pl_time at, long *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE,
-                              "UPDATE tokens SET revoked_at = ?2"
-                              " WHERE (id = ?1 OR parent_id = ?1) AND revoked_at = 0");
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, at);
-  pl_err e = sq__run(q, st);
-  *n = e ? 0 : (long)sqlite3_changes(sq__db(q));
+  pl_err e;
+  *out = sq__rows(st, a, &st_token_row, n, &e);
   return e;
 }
 
-pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *subject, pl_time at,
-                                long *n) {
+pl_err sq__token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject, pl_time at,
+                        long *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_REVOKE_SUBJECT,
-                              "UPDATE tokens SET revoked_at = ?3"
-                              " WHERE kind = ?1 AND subject = ?2 AND revoked_at = 0");
+  sqlite3_stmt *st = id ? sq__stmt(q, S_TOKEN_REVOKE, ST_SQL_TOKEN_REVOKE)
+                        : sq__stmt(q, S_TOKEN_REVOKE_SUBJECT, ST_SQL_TOKEN_REVOKE_SUBJECT);
   if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, kind_name(kind));
-  sq__bind_text(st, 2, subject);
-  sqlite3_bind_int64(st, 3, at);
+  if (id) {
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, at);
+  } else {
+    sq__bind_text(st, 1, kind_name(kind));
+    sq__bind_text(st, 2, subject);
+    sqlite3_bind_int64(st, 3, at);
+  }
   pl_err e = sq__run(q, st);
   *n = e ? 0 : (long)sqlite3_changes(sq__db(q));
   return e;
@@ -153,8 +95,7 @@ pl_err sq__token_revoke_subject(store *s, st_principal_kind kind, const char *su
 
 pl_err sq__token_touch(store *s, int64_t id, pl_time at) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_TOUCH, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1"
-                                                " AND last_used_at < ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_TOKEN_TOUCH, ST_SQL_TOKEN_TOUCH);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at);
@@ -171,7 +112,7 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at) {
   bool already = sqlite3_column_int64(st, 0) != 0;
   sqlite3_reset(st);
   if (already) return PL_EEXIST;
-  st = sq__stmt(q, S_AGENT_DEACTIVATE, "UPDATE agents SET deactivated_at = ?2 WHERE id = ?1");
+  st = sq__stmt(q, S_AGENT_DEACTIVATE, ST_SQL_AGENT_DEACTIVATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, at > 0 ? at : 1);
@@ -180,8 +121,7 @@ pl_err sq__agent_deactivate(store *s, int64_t id, pl_time at) {
 
 pl_err sq__agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_AGENT_UNASSIGN, "UPDATE thread_team SET assignee_id = 0"
-                                                   " WHERE seller_id = ?1 AND assignee_id = ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_AGENT_UNASSIGN, ST_SQL_AGENT_UNASSIGN_ALL);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, agent_id);

@@ -5,7 +5,8 @@
 #include "store/store_sqlite_int.h"
 
 /* Three statements per kind: page, reseal, count. */
-enum { S_PAGE = SQ_SLOT_KEYS, S_RESEAL = SQ_SLOT_KEYS + 3, S_COUNT = SQ_SLOT_KEYS + 6 };
+enum { S_PAGE = SQ_SLOT_KEYS, S_RESEAL = SQ_SLOT_KEYS + 3, S_COUNT = SQ_SLOT_KEYS + 6, S__END = S_COUNT + 3 };
+SQ_SLOTS_FIT(S__END, SQ_MORE_STATEMENTS);
 
 #define SKIP_AFTER(after) \
   " WHERE email_sealed IS NOT NULL AND (?1 IS NULL OR substr(email_sealed, 1, length(?1)) <> ?1)" \
@@ -21,9 +22,9 @@ static const char *const reseal_sql[] = {
     "UPDATE agent_addresses SET email_sealed = ?3, email_hash = ?4 WHERE id = CAST(?1 AS INTEGER)"
     " AND email_sealed = ?2"};
 static const char *const count_sql[] = {
-    "SELECT count(*) FROM sellers WHERE email_sealed IS NOT NULL AND substr(email_sealed, 1, length(?1)) = ?1",
-    "SELECT count(*) FROM buyers WHERE email_sealed IS NOT NULL AND substr(email_sealed, 1, length(?1)) = ?1",
-    "SELECT count(*) FROM agent_addresses WHERE substr(email_sealed, 1, length(?1)) = ?1"};
+    ST_SQL_SEALED_COUNT_SELLER,
+    ST_SQL_SEALED_COUNT_BUYER,
+    ST_SQL_SEALED_COUNT_ADDRESS};
 
 static int kind_index(st_sealed_kind kind) {
   return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_AGENT_ADDRESS ? (int)kind - 1 : -1;

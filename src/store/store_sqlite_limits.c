@@ -5,7 +5,8 @@
 #include "store/store_sqlite_int.h"
 
 enum { S_RATE_GET = SQ_SLOT_LIMITS, S_RATE_PUT, S_ORPHANS, S_ATT_DEL, S_SHA_COUNT, S_IDEM_INS,
-       S_IDEM_GET, S_IDEM_FINISH, S_IDEM_DEL, S_IDEM_SWEEP };
+       S_IDEM_GET, S_IDEM_FINISH, S_IDEM_DEL, S_IDEM_SWEEP, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_KEYS);
 
 /* SQLite has one writer: the caller's write transaction holds the bucket already. */
 pl_err sq__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,
@@ -75,14 +76,13 @@ pl_err sq__attachment_orphans(store *s, pl_time before, int limit, pl_arena *a, 
 pl_err sq__attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ATT_DEL,
-                              "DELETE FROM attachments WHERE id = ?1 AND NOT EXISTS"
-                              " (SELECT 1 FROM message_attachments l WHERE l.attachment_id = ?1)");
+                              ST_SQL_ATTACHMENT_DELETE);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
   pl_err e = sq__run(q, st);
   if (e) return e;
   if (sqlite3_changes(sq__db(q)) == 0) return PL_ECONFLICT;
-  st = sq__stmt(q, S_SHA_COUNT, "SELECT count(*) FROM attachments WHERE sha256 = ?1");
+  st = sq__stmt(q, S_SHA_COUNT, ST_SQL_ATTACHMENT_SHA_COUNT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, sha256);
   if ((e = sq__one(q, st))) return e;
@@ -113,8 +113,7 @@ pl_err sq__idem_claim(store *s, const char *principal, const char *key, const ch
 pl_err sq__idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_IDEM_GET,
-                              "SELECT fingerprint, status, body, created_at FROM idempotency_keys"
-                              " WHERE principal = ?1 AND key = ?2");
+                              ST_SQL_IDEM_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, principal);
   sq__bind_text(st, 2, key);
@@ -129,22 +128,17 @@ pl_err sq__idem_get(store *s, const char *principal, const char *key, pl_arena *
 
 pl_err sq__idem_finish(store *s, const char *principal, const char *key, int status, const char *body) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_IDEM_FINISH,
-                              "UPDATE idempotency_keys SET status = ?3, body = ?4 WHERE principal = ?1 AND key = ?2");
+  sqlite3_stmt *st = status ? sq__stmt(q, S_IDEM_FINISH,
+                                       "UPDATE idempotency_keys SET status = ?3, body = ?4"
+                                       " WHERE principal = ?1 AND key = ?2")
+                            : sq__stmt(q, S_IDEM_DEL, ST_SQL_IDEM_RELEASE);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, principal);
   sq__bind_text(st, 2, key);
-  sqlite3_bind_int(st, 3, status);
-  sq__bind_text(st, 4, body);
-  return sq__run(q, st);
-}
-
-pl_err sq__idem_release(store *s, const char *principal, const char *key) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_IDEM_DEL, "DELETE FROM idempotency_keys WHERE principal = ?1 AND key = ?2");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, principal);
-  sq__bind_text(st, 2, key);
+  if (status) {
+    sqlite3_bind_int(st, 3, status);
+    sq__bind_text(st, 4, body);
+  }
   return sq__run(q, st);
 }
 

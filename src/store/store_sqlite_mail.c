@@ -4,11 +4,9 @@
 #include "store/store_sqlite_int.h"
 
 enum {
-  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_SELLER_ALIAS,
-  S_BUYER_EMAIL, S_AGENT_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES
+  S_OUTBOX_ADD = SQ_SLOT_MAIL, S_OUTBOX_CLAIM, S_OUTBOX_UPDATE, S_ALIAS_FIND, S_ADDR_ADD, S_ADDR_LIST, S_ADDR_DELETE, S_ADDR_FIND, S_OPS_FIGURES, S__END
 };
-
-#define OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
+SQ_SLOTS_FIT(S__END, SQ_SLOT_TEAM);
 
 pl_err sq__outbox_add(store *s, st_outbox *o) {
   sq_store *q = SQ(s);
@@ -34,7 +32,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_CLAIM,
                               "UPDATE outbox SET next_at = ?2 WHERE id IN (SELECT id FROM outbox"
                               " WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id"
-                              " LIMIT ?3) RETURNING " OUTBOX_COLS);
+                              " LIMIT ?3) RETURNING " ST_OUTBOX_COLS);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, now);
   sqlite3_bind_int64(st, 2, claim_until);
@@ -45,17 +43,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (k >= (size_t)limit) continue;
     st_outbox *o = &arr[k++];
-    o->id = sqlite3_column_int64(st, 0);
-    o->seller_id = sq__col_text(a, st, 1);
-    o->message_id = sqlite3_column_int64(st, 2);
-    /* unknown names read as 0 (store.h) */
-    (void)st_outbox_kind_from_name(sq__col_cstr(st, 3), &o->kind);
-    (void)st_outbox_state_from_name(sq__col_cstr(st, 4), &o->state);
-    o->attempts = sqlite3_column_int64(st, 5);
-    o->next_at = sqlite3_column_int64(st, 6);
-    o->created_at = sqlite3_column_int64(st, 7);
-    o->sent_at = sqlite3_column_int64(st, 8);
-    o->last_error = sq__col_text(a, st, 9);
+    sq__read_row(a, st, 0, &st_outbox_row, o);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -67,8 +55,7 @@ pl_err sq__outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, p
 pl_err sq__outbox_update(store *s, const st_outbox *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_OUTBOX_UPDATE,
-                              "UPDATE outbox SET state = ?2, attempts = ?3, next_at = ?4, sent_at = ?5,"
-                              " last_error = ?6 WHERE id = ?1");
+                              ST_SQL_OUTBOX_UPDATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, o->id);
   sq__bind_text(st, 2, st_outbox_state_name(o->state));
@@ -85,10 +72,7 @@ pl_err sq__ops_figures(store *s, st_ops_figures *out) {
   sq_store *q = SQ(s);
   memset(out, 0, sizeof *out);
   sqlite3_stmt *st = sq__stmt(q, S_OPS_FIGURES,
-                              "SELECT 'outbox', kind, count(*), coalesce(min(created_at), 0) FROM outbox"
-                              " WHERE state = 'pending' GROUP BY kind"
-                              " UNION ALL SELECT 'held', '', count(*), coalesce(min(status_at), 0)"
-                              " FROM message_state WHERE status = 'held_for_review'");
+                              ST_SQL_OPS_FIGURES);
   if (!st) return PL_ESTORE;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -112,7 +96,7 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
                       char **seller) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ALIAS_FIND,
-                              "SELECT marketplace_id, buyer_id, seller_id FROM aliases WHERE alias = ?1");
+                              ST_SQL_ALIAS_FIND);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, alias);
   pl_err e = sq__one(q, st);
@@ -122,63 +106,6 @@ pl_err sq__alias_find(store *s, const char *alias, pl_arena *a, char **mp, char 
   *seller = sq__col_text(a, st, 2);
   sqlite3_reset(st);
   return PL_OK;
-}
-
-pl_err sq__seller_find_alias(store *s, const char *alias, pl_arena *a, st_seller *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_SELLER_ALIAS,
-                              "SELECT id, marketplace_id, name, email_sealed, alias, created_at"
-                              " FROM sellers WHERE alias = ?1");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, alias);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_seller(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__buyer_find_email(store *s, const char *hash, pl_arena *a, st_buyer *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_BUYER_EMAIL,
-                              "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers"
-                              " WHERE email_hash = ?1 ORDER BY id LIMIT 1");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  sq__read_buyer(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__agent_find(store *s, const char *seller_id, const char *name, pl_arena *a, st_agent *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_AGENT_FIND,
-                              "SELECT id, seller_id, name, role FROM agents WHERE seller_id = ?1"
-                              " AND name = ?2 ORDER BY id LIMIT 1");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, name);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->name = sq__col_text(a, st, 2);
-  o->role = sq__col_text(a, st, 3);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-#define ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
-
-static void read_address(pl_arena *a, sqlite3_stmt *st, st_agent_address *o) {
-  o->id = sqlite3_column_int64(st, 0);
-  o->seller_id = sq__col_text(a, st, 1);
-  o->agent_id = sqlite3_column_int64(st, 2);
-  o->email_sealed = sq__col_text(a, st, 3);
-  o->email_hash = sq__col_text(a, st, 4);
-  o->created_at = sqlite3_column_int64(st, 5);
 }
 
 pl_err sq__agent_address_add(store *s, st_agent_address *v) {
@@ -205,7 +132,7 @@ pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
                               st_agent_address **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ADDR_LIST,
-                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
+                              "SELECT " ST_ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
                               " AND (?2 = 0 OR agent_id = ?2) ORDER BY id");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
@@ -220,7 +147,7 @@ pl_err sq__agent_address_list(store *s, const char *seller_id, int64_t agent_id,
       arr = bigger;
       cap *= 2;
     }
-    read_address(a, st, &arr[k++]);
+    sq__read_row(a, st, 0, &st_agent_address_row, &arr[k++]);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -246,14 +173,9 @@ pl_err sq__agent_address_find(store *s, const char *seller_id, const char *hash,
                               st_agent_address *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_ADDR_FIND,
-                              "SELECT " ADDR_COLS " FROM agent_addresses WHERE seller_id = ?1"
-                              " AND email_hash = ?2");
+                              ST_SQL_AGENT_ADDRESS_FIND);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sq__bind_text(st, 2, hash);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_address(a, st, o);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_agent_address_row, o);
 }

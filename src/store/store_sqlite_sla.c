@@ -8,13 +8,9 @@ enum {
   S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
   S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
   S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS, S_DUE,
-  S_COUNTER_GET, S_COUNTER_BUMP,
+  S_COUNTER_GET, S_COUNTER_BUMP, S__END
 };
-
-#define SELLER_COLS                                                                     \
-  "m.thread_id, COALESCE(m.agent_id, 0), m.at, m.id, m.kind,"                          \
-  " (SELECT min(e.at) FROM message_events e WHERE e.message_id = m.id"                  \
-  "  AND e.type = 'status' AND e.value = 'delivered')"
+SQ_SLOTS_FIT(S__END, SQ_SLOT_SPAPI);
 
 /* Threads of a seller with a buyer message in one of four ranges (lo, hi]. A union of
  * four index ranges: ORed ranges would make SQLite read the seller's whole history. */
@@ -25,19 +21,14 @@ enum {
   "(" RANGE_ONE("?2", "?3") " UNION " RANGE_ONE("?4", "?5") " UNION " RANGE_ONE("?6", "?7") \
   " UNION " RANGE_ONE("?8", "?9") ")"
 
-static const char *const q_buyer_t =
-    "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = ?1 AND direction = 'buyer'"
-    " AND kind <> 'auto_reply'";
-static const char *const q_seller_t =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.thread_id = ?1 AND m.direction = 'seller'";
-static const char *const q_flag_t =
-    "SELECT message_id, at, id, value FROM message_events"
-    " WHERE message_id IN (SELECT id FROM messages WHERE thread_id = ?1) AND type = 'flag'";
+static const char *const q_buyer_t = ST_SQL_SLA_BUYER_THREAD;
+static const char *const q_seller_t = ST_SQL_SLA_SELLER_THREAD;
+static const char *const q_flag_t = ST_SQL_SLA_FLAG_THREAD;
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
     " AND m.kind <> 'auto_reply' AND m.at <= ?10 AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
-    "SELECT " SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= ?10"
+    "SELECT " ST_SLA_SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= ?10"
     " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_flag_r =
     "SELECT message_id, at, id, value FROM message_events WHERE type = 'flag' AND at <= ?10"
@@ -52,7 +43,6 @@ static void *grow(pl_arena *a, void *arr, size_t n, size_t *cap, size_t size) {
   *cap = nc;
   return bigger;
 }
-
 
 static void bind_ranges(sqlite3_stmt *st, const char *seller_id, const int64_t (*ranges)[2], size_t n,
                         pl_time until) {
@@ -137,9 +127,7 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
                             sla_thread_outcome *t, bool *has_thread) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_OUT_GET,
-                              "SELECT message_id, thread_id, received_at, flagged, answered, answered_at,"
-                              " response_s, agent_id, reply_seq FROM sla_outcomes WHERE thread_id = ?1"
-                              " ORDER BY message_id");
+                              ST_SQL_SLA_OUTCOMES_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sla_outcome *arr = NULL;
@@ -157,8 +145,7 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
-  st = sq__stmt(q, S_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges, unflagged, open"
-                               " FROM sla_thread_outcomes WHERE thread_id = ?1");
+  st = sq__stmt(q, S_TOUT_GET, ST_SQL_SLA_THREAD_OUTCOME_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);
@@ -178,15 +165,13 @@ pl_err sq__sla_outcomes_get(store *s, int64_t thread_id, pl_arena *a, sla_outcom
 pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, const sla_outcome *o,
                             size_t n, const sla_thread_outcome *t) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_OUT_DEL, "DELETE FROM sla_outcomes WHERE thread_id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S_OUT_DEL, ST_SQL_SLA_OUTCOMES_PUT);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__run(q, st);
   for (size_t i = 0; !e && i < n; i++) {
     st = sq__stmt(q, S_OUT_PUT,
-                  "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-                  " answered, answered_at, response_s, agent_id, reply_seq)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+                  ST_SQL_SLA_OUTCOME_INSERT);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, o[i].msg_id);
     sq__bind_text(st, 2, seller_id);
@@ -201,7 +186,7 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
     e = sq__run(q, st);
   }
   if (e) return e;
-  st = sq__stmt(q, S_TOUT_DEL, "DELETE FROM sla_thread_outcomes WHERE thread_id = ?1");
+  st = sq__stmt(q, S_TOUT_DEL, ST_SQL_SLA_THREAD_OUTCOME_DELETE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   if ((e = sq__run(q, st)) || !t) return e;
@@ -213,11 +198,9 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
 enum {
   S2_TOUT_GET = SQ_SLOT_SLA2, S2_TOUT_SET, S2_OUT_ONE, S2_OUT_SET, S2_ANSWERABLE, S2_REPLY_COUNT,
   S2_FLAG_STATE,
-  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, /* store_sqlite.c */
+  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, S2__END /* store_sqlite.c */
 };
-
-#define OUT_COLS "message_id, thread_id, received_at, flagged, answered, answered_at, response_s," \
-                 " agent_id, reply_seq"
+SQ_SLOTS_FIT(S2__END, SQ_SLOT_LIMITS);
 
 static void read_outcome(sqlite3_stmt *st, sla_outcome *o) {
   *o = (sla_outcome){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
@@ -231,8 +214,7 @@ pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
                                   sla_thread_outcome *out) {
   (void)seller_id; /* SQLite has one writer: no lock to take */
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_TOUT_GET, "SELECT first_received_at, counted, resolved, exchanges,"
-                                              " unflagged, open FROM sla_thread_outcomes WHERE thread_id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S2_TOUT_GET, ST_SQL_SLA_THREAD_OUTCOME_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);
@@ -248,11 +230,7 @@ pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
 pl_err sq__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S2_TOUT_SET,
-                              "INSERT INTO sla_thread_outcomes(thread_id, seller_id, first_received_at, counted,"
-                              " resolved, exchanges, unflagged, open) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                              " ON CONFLICT(thread_id) DO UPDATE SET first_received_at = excluded.first_received_at,"
-                              " counted = excluded.counted, resolved = excluded.resolved,"
-                              " exchanges = excluded.exchanges, unflagged = excluded.unflagged, open = excluded.open");
+                              ST_SQL_SLA_THREAD_OUTCOME_SET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, t->thread_id);
   sq__bind_text(st, 2, seller_id);
@@ -267,7 +245,7 @@ pl_err sq__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thr
 
 pl_err sq__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_OUT_ONE, "SELECT " OUT_COLS " FROM sla_outcomes WHERE message_id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S2_OUT_ONE, ST_SQL_SLA_OUTCOME_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, msg_id);
   pl_err e = sq__one(q, st);
@@ -280,13 +258,7 @@ pl_err sq__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
 pl_err sq__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S2_OUT_SET,
-                              "INSERT INTO sla_outcomes(message_id, seller_id, thread_id, received_at, flagged,"
-                              " answered, answered_at, response_s, agent_id, reply_seq)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                              " ON CONFLICT(message_id) DO UPDATE SET received_at = excluded.received_at,"
-                              " flagged = excluded.flagged, answered = excluded.answered,"
-                              " answered_at = excluded.answered_at, response_s = excluded.response_s,"
-                              " agent_id = excluded.agent_id, reply_seq = excluded.reply_seq");
+                              ST_SQL_SLA_OUTCOME_SET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, o->msg_id);
   sq__bind_text(st, 2, seller_id);
@@ -303,16 +275,15 @@ pl_err sq__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o
 
 /* Two index ranges of sla_outcomes_answer: the open messages, and those answered at or
  * after the reply's second; both only before the reply. */
-#define BEFORE_REPLY " AND (received_at < ?2 OR (received_at = ?2 AND message_id < ?3))"
 
 pl_err sq__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
                                    sla_outcome **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S2_ANSWERABLE,
-                              "SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 0"
-                              BEFORE_REPLY " UNION ALL"
-                              " SELECT " OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
-                              " AND answered_at >= ?2 AND (answered_at > ?2 OR reply_seq > ?3)" BEFORE_REPLY);
+                              "SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 0"
+                              ST_SLA_BEFORE_REPLY " UNION ALL"
+                              " SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
+                              " AND answered_at >= ?2 AND (answered_at > ?2 OR reply_seq > ?3)" ST_SLA_BEFORE_REPLY);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, at);
@@ -351,8 +322,7 @@ pl_err sq__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int
 pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S2_FLAG_STATE,
-                              "SELECT value FROM message_events WHERE message_id = ?1 AND type = 'flag'"
-                              " ORDER BY at DESC, id DESC LIMIT 1");
+                              ST_SQL_SLA_FLAG_STATE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, msg_id);
   pl_err e = sq__one(q, st);
@@ -364,8 +334,6 @@ pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
   sqlite3_reset(st);
   return PL_OK;
 }
-
-#define BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
 
 static void read_bucket(pl_arena *a, sqlite3_stmt *st, sla_bucket *b) {
   sla_bucket_key k = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
@@ -387,8 +355,7 @@ static void read_bucket(pl_arena *a, sqlite3_stmt *st, sla_bucket *b) {
 pl_err sq__sla_bucket_get(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
                           sla_bucket *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_GET, "SELECT " BUCKET_COLS " FROM sla_buckets"
-                                               " WHERE seller_id = ?1 AND hour = ?2 AND agent_id = ?3");
+  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_GET, ST_SQL_SLA_BUCKET_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, k.hour);
@@ -404,7 +371,7 @@ pl_err sq__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
   sq_store *q = SQ(s);
   sqlite3_stmt *st;
   if (sla_bucket_is_empty(b)) {
-    st = sq__stmt(q, S_BUCKET_DEL, "DELETE FROM sla_buckets WHERE seller_id = ?1 AND hour = ?2 AND agent_id = ?3");
+    st = sq__stmt(q, S_BUCKET_DEL, ST_SQL_SLA_BUCKET_PUT);
     if (!st) return PL_ESTORE;
     sq__bind_text(st, 1, seller_id);
     sqlite3_bind_int64(st, 2, b->hour);
@@ -412,7 +379,7 @@ pl_err sq__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
     return sq__run(q, st);
   }
   st = sq__stmt(q, S_BUCKET_PUT,
-                "INSERT INTO sla_buckets(seller_id, " BUCKET_COLS ")"
+                "INSERT INTO sla_buckets(seller_id, " ST_SLA_BUCKET_COLS ")"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 " ON CONFLICT(seller_id, hour, agent_id) DO UPDATE SET received = excluded.received,"
                 " flagged = excluded.flagged, open = excluded.open, rt_sum = excluded.rt_sum,"
@@ -437,8 +404,7 @@ pl_err sq__sla_bucket_put(store *s, const char *seller_id, const sla_bucket *b) 
 pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t hi, pl_arena *a,
                             sla_bucket **out, size_t *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_RANGE, "SELECT " BUCKET_COLS " FROM sla_buckets"
-                                                 " WHERE seller_id = ?1 AND hour >= ?2 AND hour <= ?3");
+  sqlite3_stmt *st = sq__stmt(q, S_BUCKET_RANGE, ST_SQL_SLA_BUCKET_RANGE);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, seller_id);
   sqlite3_bind_int64(st, 2, lo);
@@ -547,12 +513,21 @@ pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena
   return PL_OK;
 }
 
-pl_err sq__counter_get(store *s, const char *name, int64_t *out) {
+pl_err sq__counter(store *s, const char *name, bool bump, int64_t *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_GET, "SELECT value FROM counters WHERE name = ?1");
+  sqlite3_stmt *st;
+  pl_err e;
+  if (bump) {
+    st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
+                                     " ON CONFLICT(name) DO UPDATE SET value = value + 1");
+    if (!st) return PL_ESTORE;
+    sq__bind_text(st, 1, name);
+    if ((e = sq__run(q, st))) return e;
+  }
+  st = sq__stmt(q, S_COUNTER_GET, ST_SQL_COUNTER_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, name);
-  pl_err e = sq__one(q, st);
+  e = sq__one(q, st);
   *out = 0;
   if (e == PL_ENOTFOUND) return PL_OK;
   if (e) return e;
@@ -561,12 +536,3 @@ pl_err sq__counter_get(store *s, const char *name, int64_t *out) {
   return PL_OK;
 }
 
-pl_err sq__counter_bump(store *s, const char *name, int64_t *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
-                                                 " ON CONFLICT(name) DO UPDATE SET value = value + 1");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, name);
-  pl_err e = sq__run(q, st);
-  return e ? e : sq__counter_get(s, name, out);
-}

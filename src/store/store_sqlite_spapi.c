@@ -3,17 +3,13 @@
 
 #include "store/store_sqlite_int.h"
 
-enum { S_CLIENT_PUT = SQ_SLOT_SPAPI, S_CLIENT_BY_ID, S_CLIENT_BY_SELLER, S_UPLOAD_PUT, S_UPLOAD_GET };
-
-#define CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
-#define UPLOAD_COLS "id, seller_id, resource, content_md5, content_type, attachment_id, created_at, expires_at"
+enum { S_CLIENT_PUT = SQ_SLOT_SPAPI, S_CLIENT_BY_ID, S_CLIENT_BY_SELLER, S_UPLOAD_PUT, S_UPLOAD_GET, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_MAIL);
 
 pl_err sq__spapi_client_put(store *s, const st_spapi_client *c) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_CLIENT_PUT,
-                              "INSERT INTO spapi_clients(" CLIENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                              " ON CONFLICT(client_id) DO UPDATE SET agent_id = excluded.agent_id,"
-                              " secret_hash = excluded.secret_hash, refresh_hash = excluded.refresh_hash");
+                              ST_SQL_SPAPI_CLIENT_PUT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, c->client_id);
   sq__bind_text(st, 2, c->seller_id);
@@ -28,27 +24,17 @@ pl_err sq__spapi_client_get(store *s, const char *client_id, const char *seller_
                             st_spapi_client *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = client_id
-      ? sq__stmt(q, S_CLIENT_BY_ID, "SELECT " CLIENT_COLS " FROM spapi_clients WHERE client_id = ?1")
-      : sq__stmt(q, S_CLIENT_BY_SELLER, "SELECT " CLIENT_COLS " FROM spapi_clients WHERE seller_id = ?1");
+      ? sq__stmt(q, S_CLIENT_BY_ID, ST_SQL_SPAPI_CLIENT_GET)
+      : sq__stmt(q, S_CLIENT_BY_SELLER, ST_SQL_SPAPI_CLIENT_BY_SELLER);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, client_id ? client_id : seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  out->client_id = sq__col_text(a, st, 0);
-  out->seller_id = sq__col_text(a, st, 1);
-  out->agent_id = sqlite3_column_int64(st, 2);
-  out->secret_hash = sq__col_text(a, st, 3);
-  out->refresh_hash = sq__col_text(a, st, 4);
-  out->created_at = sqlite3_column_int64(st, 5);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_spapi_client_row, out);
 }
 
 pl_err sq__spapi_upload_put(store *s, const st_spapi_upload *u) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_UPLOAD_PUT,
-                              "INSERT INTO spapi_uploads(" UPLOAD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                              " ON CONFLICT(id) DO UPDATE SET attachment_id = excluded.attachment_id");
+                              ST_SQL_SPAPI_UPLOAD_PUT);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, u->id);
   sq__bind_text(st, 2, u->seller_id);
@@ -63,19 +49,8 @@ pl_err sq__spapi_upload_put(store *s, const st_spapi_upload *u) {
 
 pl_err sq__spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_UPLOAD_GET, "SELECT " UPLOAD_COLS " FROM spapi_uploads WHERE id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S_UPLOAD_GET, ST_SQL_SPAPI_UPLOAD_GET);
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  out->id = sq__col_text(a, st, 0);
-  out->seller_id = sq__col_text(a, st, 1);
-  out->resource = sq__col_text(a, st, 2);
-  out->content_md5 = sq__col_text(a, st, 3);
-  out->content_type = sq__col_text(a, st, 4);
-  out->attachment_id = sq__col_text(a, st, 5);
-  out->created_at = sqlite3_column_int64(st, 6);
-  out->expires_at = sqlite3_column_int64(st, 7);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_spapi_upload_row, out);
 }

@@ -6,21 +6,9 @@
 enum {
   S_DOC_INSERT = SQ_SLOT_TEAM, S_DOC_UPDATE, S_DOC_GET, S_DOC_LIST, S_DOC_DELETE,
   S_AGENT_LIST, S_AGENT_PUT, S_TT_GET, S_TT_PUT, S_LOCK_TAKE, S_LOCK_GET, S_LOCK_RELEASE,
-  S_REPLY_LIST
+  S_REPLY_LIST, S__END
 };
-
-#define DOC_COLS "id, seller_id, kind, state, body, created_at, updated_at"
-#define LOCK_COLS "thread_id, agent_id, agent_name, since, expires_at"
-
-static void read_doc(pl_arena *a, sqlite3_stmt *st, st_team_doc *d) {
-  d->id = sqlite3_column_int64(st, 0);
-  d->seller_id = sq__col_text(a, st, 1);
-  d->kind = sq__col_text(a, st, 2);
-  d->state = sq__col_text(a, st, 3);
-  d->body = sq__col_text(a, st, 4);
-  d->created_at = sqlite3_column_int64(st, 5);
-  d->updated_at = sqlite3_column_int64(st, 6);
-}
+SQ_SLOTS_FIT(S__END, SQ_SLOT_ATTACH);
 
 pl_err sq__team_doc_put(store *s, st_team_doc *d) {
   sq_store *q = SQ(s);
@@ -39,8 +27,7 @@ pl_err sq__team_doc_put(store *s, st_team_doc *d) {
     if (!e) d->id = sqlite3_last_insert_rowid(sq__db(q));
     return e;
   }
-  st = sq__stmt(q, S_DOC_UPDATE, "UPDATE team_docs SET state = ?4, body = ?5, updated_at = ?6"
-                                 " WHERE id = ?1 AND seller_id = ?2 AND kind = ?3");
+  st = sq__stmt(q, S_DOC_UPDATE, ST_SQL_TEAM_DOC_PUT);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, d->id);
   sq__bind_text(st, 2, d->seller_id);
@@ -56,23 +43,18 @@ pl_err sq__team_doc_put(store *s, st_team_doc *d) {
 pl_err sq__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
                         st_team_doc *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_DOC_GET, "SELECT " DOC_COLS " FROM team_docs"
-                                            " WHERE id = ?1 AND seller_id = ?2 AND kind = ?3");
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_GET, ST_SQL_TEAM_DOC_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sq__bind_text(st, 2, seller_id);
   sq__bind_text(st, 3, kind);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_doc(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_team_doc_row, out);
 }
 
 pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
                          int limit, pl_arena *a, st_team_doc **out, size_t *n) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_DOC_LIST, "SELECT " DOC_COLS " FROM team_docs WHERE seller_id = ?1"
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_LIST, "SELECT " ST_DOC_COLS " FROM team_docs WHERE seller_id = ?1"
                                              " AND kind = ?2 AND (?3 IS NULL OR state = ?3)"
                                              " ORDER BY id DESC LIMIT ?4");
   if (!st) return PL_ESTORE;
@@ -84,7 +66,7 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   st_team_doc *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc = SQLITE_DONE;
-  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) read_doc(a, st, &arr[k++]);
+  while (k < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW) sq__read_row(a, st, 0, &st_team_doc_row, &arr[k++]);
   if (k == (size_t)limit) rc = SQLITE_DONE;
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
@@ -95,8 +77,7 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
 
 pl_err sq__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_DOC_DELETE, "DELETE FROM team_docs WHERE id = ?1 AND seller_id = ?2"
-                                               " AND kind = ?3");
+  sqlite3_stmt *st = sq__stmt(q, S_DOC_DELETE, ST_SQL_TEAM_DOC_DELETE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sq__bind_text(st, 2, seller_id);
@@ -144,9 +125,7 @@ pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
 pl_err sq__team_agent_put(store *s, const char *seller_id, const st_team_agent *ag) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_AGENT_PUT,
-                              "INSERT INTO agent_status(agent_id, seller_id, available, last_assigned_at)"
-                              " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id) DO UPDATE SET"
-                              " available = excluded.available, last_assigned_at = excluded.last_assigned_at");
+                              ST_SQL_TEAM_AGENT_PUT);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, ag->id);
   sq__bind_text(st, 2, seller_id);
@@ -157,8 +136,7 @@ pl_err sq__team_agent_put(store *s, const char *seller_id, const st_team_agent *
 
 pl_err sq__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_TT_GET, "SELECT thread_id, seller_id, assignee_id, priority, tags"
-                                           " FROM thread_team WHERE thread_id = ?1");
+  sqlite3_stmt *st = sq__stmt(q, S_TT_GET, ST_SQL_THREAD_TEAM_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   pl_err e = sq__one(q, st);
@@ -175,10 +153,7 @@ pl_err sq__thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_t
 pl_err sq__thread_team_put(store *s, const st_thread_team *tt) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_TT_PUT,
-                              "INSERT INTO thread_team(thread_id, seller_id, assignee_id, priority, tags)"
-                              " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(thread_id) DO UPDATE SET"
-                              " assignee_id = excluded.assignee_id, priority = excluded.priority,"
-                              " tags = excluded.tags");
+                              ST_SQL_THREAD_TEAM_PUT);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, tt->thread_id);
   sq__bind_text(st, 2, tt->seller_id);
@@ -188,26 +163,12 @@ pl_err sq__thread_team_put(store *s, const st_thread_team *tt) {
   return sq__run(q, st);
 }
 
-static void read_lock(pl_arena *a, sqlite3_stmt *st, st_thread_lock *out) {
-  out->thread_id = sqlite3_column_int64(st, 0);
-  out->agent_id = sqlite3_column_int64(st, 1);
-  out->agent_name = sq__col_text(a, st, 2);
-  out->since = sqlite3_column_int64(st, 3);
-  out->expires_at = sqlite3_column_int64(st, 4);
-}
-
 pl_err sq__thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk, pl_time now,
                             pl_arena *a, st_thread_lock *holder) {
   sq_store *q = SQ(s);
   /* The holder keeps its `since` on a heartbeat; a new holder starts afresh. */
   sqlite3_stmt *st = sq__stmt(q, S_LOCK_TAKE,
-                              "INSERT INTO thread_locks(thread_id, seller_id, agent_id, agent_name, since,"
-                              " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(thread_id) DO UPDATE SET"
-                              " since = CASE WHEN thread_locks.agent_id = excluded.agent_id"
-                              "   AND thread_locks.expires_at > ?5 THEN thread_locks.since ELSE excluded.since END,"
-                              " agent_id = excluded.agent_id, agent_name = excluded.agent_name,"
-                              " expires_at = excluded.expires_at"
-                              " WHERE thread_locks.expires_at <= ?5 OR thread_locks.agent_id = excluded.agent_id");
+                              ST_SQL_THREAD_LOCK_TAKE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, lk->thread_id);
   sq__bind_text(st, 2, seller_id);
@@ -224,23 +185,17 @@ pl_err sq__thread_lock_take(store *s, const char *seller_id, const st_thread_loc
 pl_err sq__thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
                            st_thread_lock *out) {
   sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_LOCK_GET, "SELECT " LOCK_COLS " FROM thread_locks"
-                                             " WHERE thread_id = ?1 AND expires_at > ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_LOCK_GET, ST_SQL_THREAD_LOCK_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, now);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_lock(a, st, out);
-  sqlite3_reset(st);
-  return PL_OK;
+  return sq__get(q, st, a, &st_thread_lock_row, out);
 }
 
 pl_err sq__thread_lock_release(store *s, int64_t thread_id, int64_t agent_id) {
   sq_store *q = SQ(s);
   /* The row stays (expired) so that the next writer on the thread still meets it. */
-  sqlite3_stmt *st = sq__stmt(q, S_LOCK_RELEASE, "UPDATE thread_locks SET expires_at = 0"
-                                                 " WHERE thread_id = ?1 AND agent_id = ?2");
+  sqlite3_stmt *st = sq__stmt(q, S_LOCK_RELEASE, ST_SQL_THREAD_LOCK_RELEASE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   sqlite3_bind_int64(st, 2, agent_id);

@@ -217,7 +217,7 @@ static void bounce(fx *f, int64_t mid) {
   assert_int_equal(svc__begin(s, true, &d), PL_OK);
   st_message m;
   st_thread t;
-  pl_err e = s->st->ops->message_get(s->st, mid, f->a, &m);
+  pl_err e = s->st->ops->message_get(s->st, mid, NULL, f->a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, f->a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,

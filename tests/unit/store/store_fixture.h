@@ -60,14 +60,12 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(order_list, CORE) \
   X(thread_insert, CORE) \
   X(thread_get, CORE) \
-  X(thread_find_order, CORE) \
-  X(thread_find_product, CORE) \
+  X(thread_find, CORE) \
   X(thread_update, CORE) \
   X(thread_list, CORE) \
   X(thread_count_response_needed, CORE) \
   X(message_insert, CORE) \
   X(message_get, CORE) \
-  X(message_get_ext, CORE) \
   X(message_list, CORE) \
   X(message_page, CORE) \
   X(message_seller_text_pending, CORE) \
@@ -102,8 +100,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(sla_open_list, SLA) \
   X(sla_latest, SLA) \
   X(seller_list, RULES) \
-  X(counter_get, RULES) \
-  X(counter_bump, RULES) \
+  X(counter, RULES) \
   X(thread_due_list, SLA) \
   X(audit_append, CORE) \
   X(audit_list, CORE) \
@@ -123,9 +120,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(outbox_update, MAIL) \
   X(ops_figures, MAIL) \
   X(alias_find, MAIL) \
-  X(seller_find_alias, MAIL) \
-  X(buyer_find_email, MAIL) \
-  X(agent_find, MAIL) \
   X(agent_address_add, CORE) \
   X(agent_address_list, CORE) \
   X(agent_address_delete, CORE) \
@@ -134,14 +128,12 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(attachment_get, CORE) \
   X(attachment_find_sha, CORE) \
   X(attachment_link, CORE) \
-  X(attachment_list_thread, CORE) \
-  X(attachment_uses, CORE) \
+  X(attachment_links, CORE) \
   X(attachment_orphans, CORE) \
   X(attachment_delete, CORE) \
   X(idem_claim, CORE) \
   X(idem_get, CORE) \
   X(idem_finish, CORE) \
-  X(idem_release, CORE) \
   X(idem_sweep, CORE) \
   X(team_doc_put, TEAM) \
   X(team_doc_get, TEAM) \
@@ -155,10 +147,8 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(thread_lock_get, TEAM) \
   X(thread_lock_release, TEAM) \
   X(team_reply_list, TEAM) \
-  X(token_get_id, CORE) \
   X(token_list, CORE) \
   X(token_revoke, CORE) \
-  X(token_revoke_subject, CORE) \
   X(token_touch, CORE) \
   X(agent_deactivate, CORE) \
   X(agent_unassign_all, TEAM) \

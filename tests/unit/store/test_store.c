@@ -20,21 +20,21 @@ static void test_parties(void **state) {
   assert_string_equal(m.domains_json, "[\"example.com\"]");
   assert_int_equal(OP(f, marketplace_get)(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
   st_seller sl;
-  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_string_equal(sl.email_sealed, "sealed1");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, seller_get)(f->s, "S2", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S2", NULL, f->a, &sl));
   assert_null(sl.email_sealed);
-  assert_int_equal(OP(f, seller_get)(f->s, "S9", f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(OP(f, seller_get)(f->s, "S9", NULL, f->a, &sl), PL_ENOTFOUND);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "B2", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B2", NULL, f->a, &b));
   assert_true(b.opt_out);
   assert_string_equal(b.locale, "es-US");
   assert_string_equal(b.email_hash, "h2");
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
   assert_false(b.opt_out);
-  assert_int_equal(OP(f, buyer_get)(f->s, "B9", f->a, &b), PL_ENOTFOUND);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B9", NULL, f->a, &b), PL_ENOTFOUND);
   RB(f);
 
   /* Upserts: a seller keeps its marketplace, alias and creation time. */
@@ -50,12 +50,12 @@ static void test_parties(void **state) {
   R(f);
   OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Renamed");
-  OK(OP(f, seller_get)(f->s, "S1", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.name, "Acme 2");
   assert_string_equal(sl.email_sealed, "sealed2");
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
   assert_string_equal(b.name, "Jane D");
   assert_true(b.opt_out);
   assert_null(b.email_sealed);
@@ -83,12 +83,12 @@ static void test_agents(void **state) {
   C(f);
   R(f);
   st_agent g;
-  OK(OP(f, agent_get)(f->s, id2, f->a, &g));
+  OK(OP(f, agent_get)(f->s, id2, NULL, NULL, f->a, &g));
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
   assert_string_equal(g.role, "read_only");
-  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
@@ -170,7 +170,7 @@ static void test_sealed_walk(void **state) {
    * refused as a duplicate. */
   R(f);
   st_buyer got;
-  OK(OP(f, buyer_find_email)(f->s, "hnew", f->a, &got));
+  OK(OP(f, buyer_get)(f->s, NULL, "hnew", f->a, &got));
   assert_string_equal(got.id, "B1");
   assert_string_equal(got.email_sealed, "v2:2:new");
   st_agent_address ad;
@@ -284,25 +284,25 @@ static void test_tokens(void **state) {
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "hash-a", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-a", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_AGENT);
   assert_string_equal(g.subject, "7");
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.marketplace_id, MP);
   assert_int_equal(g.expires_at, T0 + 3600);
-  OK(OP(f, token_get)(f->s, "hash-o", f->a, &g));
+  OK(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_OPERATOR);
   assert_null(g.seller_id);
   assert_null(g.marketplace_id);
   assert_int_equal(g.expires_at, 0);
-  assert_int_equal(OP(f, token_get)(f->s, "nope", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, "nope", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
   W(f);
   OK(OP(f, token_delete)(f->s, "hash-o"));
   assert_int_equal(OP(f, token_delete)(f->s, "hash-o"), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, token_get)(f->s, "hash-o", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
 }
 
@@ -343,16 +343,16 @@ static void test_identities(void **state) {
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.id, sess.id);
   assert_string_equal(g.scope, "session");
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
-  OK(OP(f, token_get_id)(f->s, api.id, f->a, &g));
+  OK(OP(f, token_get)(f->s, NULL, api.id, f->a, &g));
   assert_string_equal(g.scope, "api");
   assert_int_equal(g.last_used_at, T0 + 50);
-  assert_int_equal(OP(f, token_get_id)(f->s, 9999, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, token_get)(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
   st_token *ts;
   size_t n;
@@ -372,15 +372,15 @@ static void test_identities(void **state) {
   /* revoking the token revokes the session signed in with it; twice revokes nothing */
   W(f);
   long k = 0;
-  OK(OP(f, token_revoke)(f->s, api.id, T0 + 60, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 60, &k));
   assert_int_equal(k, 2);
-  OK(OP(f, token_revoke)(f->s, api.id, T0 + 61, &k));
+  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 61, &k));
   assert_int_equal(k, 0);
   C(f);
   R(f);
-  OK(OP(f, token_get)(f->s, "h-sess", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 60);
-  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 0);
@@ -390,18 +390,18 @@ static void test_identities(void **state) {
   OK(OP(f, agent_deactivate)(f->s, otto, T0 + 70));
   assert_int_equal(OP(f, agent_deactivate)(f->s, otto, T0 + 71), PL_EEXIST);
   assert_int_equal(OP(f, agent_deactivate)(f->s, otto + 100, T0), PL_ENOTFOUND);
-  OK(OP(f, token_revoke_subject)(f->s, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  OK(OP(f, token_revoke)(f->s, 0, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
   assert_int_equal(k, 1);
   C(f);
   R(f);
   st_agent a;
-  OK(OP(f, agent_get)(f->s, otto, f->a, &a));
+  OK(OP(f, agent_get)(f->s, otto, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, T0 + 70);
-  OK(OP(f, agent_get)(f->s, maya, f->a, &a));
+  OK(OP(f, agent_get)(f->s, maya, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
-  OK(OP(f, token_get)(f->s, "h-sp", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);
-  OK(OP(f, token_get)(f->s, "h-op", f->a, &g));
+  OK(OP(f, token_get)(f->s, "h-op", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   st_team_agent *tas;
   OK(OP(f, team_agent_list)(f->s, "S2", f->a, &tas, &n));
@@ -536,14 +536,14 @@ static void test_threads(void **state) {
   assert_string_equal(t.buyer_alias, "b1s1@relay.example.com");
   assert_string_equal(t.buyer_name, "Jane Doe");
   assert_string_equal(t.seller_name, "Acme Tools");
-  OK(OP(f, thread_find_order)(f->s, "112-1", f->a, &t));
+  OK(OP(f, thread_find)(f->s, "112-1", NULL, NULL, NULL, f->a, &t));
   assert_int_equal(t.id, t1);
-  OK(OP(f, thread_find_product)(f->s, "S1", "B2", "B0PRODUCT1", f->a, &t));
+  OK(OP(f, thread_find)(f->s, NULL, "S1", "B2", "B0PRODUCT1", f->a, &t));
   assert_int_equal(t.id, t2);
   assert_null(t.order_id);
   assert_string_equal(t.buyer_alias, "b2s1@relay.example.com");
-  assert_int_equal(OP(f, thread_find_product)(f->s, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
-  assert_int_equal(OP(f, thread_find_order)(f->s, "112-9", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_find)(f->s, NULL, "S2", "B2", "B0PRODUCT1", f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, thread_find)(f->s, "112-9", NULL, NULL, NULL, f->a, &t), PL_ENOTFOUND);
   assert_int_equal(OP(f, thread_get)(f->s, t2 + 100, f->a, &t), PL_ENOTFOUND);
   RB(f);
 
@@ -634,7 +634,7 @@ static void test_messages(void **state) {
 
   R(f);
   st_message g;
-  OK(OP(f, message_get)(f->s, m1, f->a, &g));
+  OK(OP(f, message_get)(f->s, m1, NULL, f->a, &g));
   assert_string_equal(g.text, "Where is my parcel?");
   assert_string_equal(g.ext_id, "EXT-1");
   assert_int_equal(g.direction, ST_DIR_BUYER);
@@ -642,11 +642,11 @@ static void test_messages(void **state) {
   assert_null(g.policy_action);
   assert_int_equal(g.status, ST_STATUS_DELIVERED);
   assert_true(g.flagged);
-  OK(OP(f, message_get_ext)(f->s, "EXT-1", f->a, &g));
+  OK(OP(f, message_get)(f->s, 0, "EXT-1", f->a, &g));
   assert_int_equal(g.id, m1);
-  assert_int_equal(OP(f, message_get_ext)(f->s, "EXT-2", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, message_get)(f->s, r.id + 100, f->a, &g), PL_ENOTFOUND);
-  OK(OP(f, message_get)(f->s, r.id, f->a, &g));
+  assert_int_equal(OP(f, message_get)(f->s, 0, "EXT-2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, message_get)(f->s, r.id + 100, NULL, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, message_get)(f->s, r.id, NULL, f->a, &g));
   assert_int_equal(g.kind, ST_KIND_AUTO_REPLY);
   assert_int_equal(g.agent_id, 5);
   assert_null(g.ext_id);
@@ -689,7 +689,7 @@ static void test_messages(void **state) {
   W(f);
   fl.value = "false";
   OK(OP(f, event_insert)(f->s, &fl));
-  OK(OP(f, message_get)(f->s, m1, f->a, &g));
+  OK(OP(f, message_get)(f->s, m1, NULL, f->a, &g));
   assert_false(g.flagged);
   C(f);
 }
@@ -1177,8 +1177,8 @@ static void test_backup(void **state) {
   OK(store_open(path, &copy, &d));
   OK(copy->ops->begin(copy, false));
   st_buyer g;
-  OK(copy->ops->buyer_get(copy, "B1", f->a, &g)); /* committed by world() */
-  assert_int_equal(copy->ops->buyer_get(copy, "B8", f->a, &g), PL_ENOTFOUND);
+  OK(copy->ops->buyer_get(copy, "B1", NULL, f->a, &g)); /* committed by world() */
+  assert_int_equal(copy->ops->buyer_get(copy, "B8", NULL, f->a, &g), PL_ENOTFOUND);
   copy->ops->rollback(copy);
   store_close(copy);
   unlink(path);
@@ -1199,15 +1199,15 @@ static void test_transactions(void **state) {
   RB(f);
   R(f);
   st_buyer g;
-  assert_int_equal(OP(f, buyer_get)(f->s, "B7", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* Its own writes are visible inside the transaction. */
   W(f);
   OK(OP(f, buyer_put)(f->s, &b));
-  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
   C(f);
   R(f);
-  OK(OP(f, buyer_get)(f->s, "B7", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
   RB(f);
 }
 
@@ -1248,7 +1248,7 @@ static void test_message_page(void **state) {
   assert_int_equal(m[1].id, id[4]);
   assert_int_equal(m[2].id, id[5]);
   assert_int_equal(m[3].id, ooo.id);
-  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_get)(f->s, id[3], NULL, f->a, &before));
   OK(OP(f, message_page)(f->s, t, &before, false, 3, f->a, &m, &n, &more));
   assert_int_equal(n, 3);
   assert_false(more);
@@ -1260,7 +1260,7 @@ static void test_message_page(void **state) {
   assert_true(more);
   assert_int_equal(m[0].id, id[3]);
   assert_int_equal(m[1].id, id[5]);
-  OK(OP(f, message_get)(f->s, id[3], f->a, &before));
+  OK(OP(f, message_get)(f->s, id[3], NULL, f->a, &before));
   OK(OP(f, message_page)(f->s, t, &before, true, 5, f->a, &m, &n, &more));
   assert_int_equal(n, 2);
   assert_false(more);
@@ -1287,7 +1287,7 @@ static void test_limits_and_keys(void **state) {
   OK(OP(f, idem_claim)(f->s, "agent:7", "k1", "fp1", T0, f->a, &ok, &row));
   assert_true(ok); /* another principal */
   OK(OP(f, idem_finish)(f->s, "buyer:B1", "k1", 201, "{\"a\":1}"));
-  OK(OP(f, idem_release)(f->s, "agent:7", "k1"));
+  OK(OP(f, idem_finish)(f->s, "agent:7", "k1", 0, NULL));
   C(f);
   W(f);
   OK(OP(f, idem_claim)(f->s, "buyer:B1", "k1", "fp1", T0, f->a, &ok, &row));
@@ -1424,7 +1424,7 @@ static void test_attachment_links(void **state) {
   /* a thread's attachments: by message, then position; another thread's are not there */
   st_msg_attachment *l;
   size_t n;
-  OK(OP(f, attachment_list_thread)(f->s, t, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, t, NULL, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].message_id, m1);
   assert_string_equal(l[0].id, "A1");
@@ -1435,19 +1435,19 @@ static void test_attachment_links(void **state) {
   assert_string_equal(l[1].id, "A2");
   assert_int_equal(l[2].message_id, m2);
   for (size_t i = 0; i < n; i++) assert_int_equal(l[i].thread_id, t);
-  OK(OP(f, attachment_list_thread)(f->s, u, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, u, NULL, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].message_id, m3);
-  OK(OP(f, attachment_list_thread)(f->s, u + 100, f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, u + 100, NULL, f->a, &l, &n));
   assert_int_equal(n, 0);
   /* the messages carrying one */
-  OK(OP(f, attachment_uses)(f->s, "A2", f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, 0, "A2", f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].message_id, m1);
   assert_int_equal(l[1].message_id, m2);
   assert_int_equal(l[2].message_id, m3);
   assert_int_equal(l[2].thread_id, u);
-  OK(OP(f, attachment_uses)(f->s, "A0", f->a, &l, &n));
+  OK(OP(f, attachment_links)(f->s, 0, "A0", f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 
@@ -1619,7 +1619,7 @@ static void test_group_commit(void **state) {
   uint64_t before = syncs;
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Group 3", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Group 3", NULL, f->a, &b));
   RB(f);
   sq__group_commit_counts(f->s, &committed, &synced, &syncs);
   assert_int_equal(syncs, before);
@@ -1631,7 +1631,7 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < GC_WRITERS; i++) {
     char name[32];
     snprintf(name, sizeof name, "Group %d", i);
-    OK(OP(f, buyer_get)(f->s, name, f->a, &b));
+    OK(OP(f, buyer_get)(f->s, name, NULL, f->a, &b));
   }
   RB(f);
 }
@@ -1651,7 +1651,7 @@ static void *batch_read(void *arg) {
   st_buyer b;
   w->e = store_begin(w->f->s, false);
   if (!w->e) {
-    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, a, &b);
+    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, NULL, a, &b);
     store_rollback(w->f->s);
   }
   pl_arena_free(a);
@@ -1710,10 +1710,10 @@ static void test_batch(void **state) {
   assert_int_equal(n1 - n0, 1);
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Batch 0", f->a, &b));
-  OK(OP(f, buyer_get)(f->s, "Batch 1", f->a, &b));
-  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", f->a, &b), PL_ENOTFOUND);
-  OK(OP(f, buyer_get)(f->s, "Batch 3", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Batch 0", NULL, f->a, &b));
+  OK(OP(f, buyer_get)(f->s, "Batch 1", NULL, f->a, &b));
+  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", NULL, f->a, &b), PL_ENOTFOUND);
+  OK(OP(f, buyer_get)(f->s, "Batch 3", NULL, f->a, &b));
   RB(f);
   /* a read-only transaction cannot write: it runs on a reader connection */
   R(f);

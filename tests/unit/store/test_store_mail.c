@@ -182,36 +182,36 @@ static void test_mail_lookups(void **state) {
   assert_int_equal(OP(f, alias_find)(f->s, "s1@relay.example.com", f->a, &mp, &buyer, &seller),
                    PL_ENOTFOUND);
   st_seller sl;
-  OK(OP(f, seller_find_alias)(f->s, "s2@relay.example.com", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, NULL, "s2@relay.example.com", f->a, &sl));
   assert_string_equal(sl.id, "S2");
   assert_string_equal(sl.name, "Other Shop");
   assert_string_equal(sl.marketplace_id, MP);
-  OK(OP(f, seller_find_alias)(f->s, "s1@relay.example.com", f->a, &sl));
+  OK(OP(f, seller_get)(f->s, NULL, "s1@relay.example.com", f->a, &sl));
   assert_string_equal(sl.id, "S1");
   assert_string_equal(sl.email_sealed, "sealed1");
-  assert_int_equal(OP(f, seller_find_alias)(f->s, "b1s1@relay.example.com", f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(OP(f, seller_get)(f->s, NULL, "b1s1@relay.example.com", f->a, &sl), PL_ENOTFOUND);
   /* a buyer by address hash: the lowest id when several share it */
   st_buyer b;
-  OK(OP(f, buyer_find_email)(f->s, "h2", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, NULL, "h2", f->a, &b));
   assert_string_equal(b.id, "B2");
   assert_true(b.opt_out);
   assert_string_equal(b.email_sealed, "y");
-  OK(OP(f, buyer_find_email)(f->s, "h1", f->a, &b));
+  OK(OP(f, buyer_get)(f->s, NULL, "h1", f->a, &b));
   assert_string_equal(b.id, "B0");
-  assert_int_equal(OP(f, buyer_find_email)(f->s, "h9", f->a, &b), PL_ENOTFOUND);
+  assert_int_equal(OP(f, buyer_get)(f->s, NULL, "h9", f->a, &b), PL_ENOTFOUND);
   /* an agent by name within the seller: the lowest id */
   st_agent g;
-  OK(OP(f, agent_find)(f->s, "S1", "Maya", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S1", "Maya", f->a, &g));
   assert_int_equal(g.id, maya1);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.role, "agent");
-  OK(OP(f, agent_find)(f->s, "S2", "Maya", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S2", "Maya", f->a, &g));
   assert_int_equal(g.id, maya_s2);
   assert_string_equal(g.role, "owner");
-  OK(OP(f, agent_find)(f->s, "S1", "Sam", f->a, &g));
+  OK(OP(f, agent_get)(f->s, 0, "S1", "Sam", f->a, &g));
   assert_int_equal(g.id, sam);
-  assert_int_equal(OP(f, agent_find)(f->s, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, agent_find)(f->s, "S1", "maya", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, 0, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, agent_get)(f->s, 0, "S1", "maya", f->a, &g), PL_ENOTFOUND);
   RB(f);
   (void)maya2;
 }

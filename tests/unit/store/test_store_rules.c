@@ -385,25 +385,25 @@ static void test_shared_counters(void **state) {
   fx *f = *state;
   int64_t v = -1;
   R(f);
-  OK(OP(f, counter_get)(f->s, "policy.generation", &v));
+  OK(OP(f, counter)(f->s, "policy.generation", false, &v));
   assert_int_equal(v, 0);
   RB(f);
   W(f);
-  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 1);
-  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 2);
-  OK(OP(f, counter_bump)(f->s, "other", &v));
+  OK(OP(f, counter)(f->s, "other", true, &v));
   assert_int_equal(v, 1);
   C(f);
   W(f);
-  OK(OP(f, counter_bump)(f->s, "policy.generation", &v));
+  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 3);
   RB(f);
   R(f);
-  OK(OP(f, counter_get)(f->s, "policy.generation", &v));
+  OK(OP(f, counter)(f->s, "policy.generation", false, &v));
   assert_int_equal(v, 2);
-  OK(OP(f, counter_get)(f->s, "other", &v));
+  OK(OP(f, counter)(f->s, "other", false, &v));
   assert_int_equal(v, 1);
   RB(f);
 }
@@ -425,10 +425,10 @@ static void test_write_counters(void **state) {
   assert_int_equal(b.syncs - a.syncs, 1);
   R(f);
   st_buyer g;
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
   RB(f);
   W(f);
-  OK(OP(f, buyer_get)(f->s, "B1", f->a, &g));
+  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
   RB(f); /* rolled back: not a commit */
   OP(f, counters)(f->s, &a);
   assert_int_equal(a.commits, b.commits);

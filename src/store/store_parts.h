@@ -1,0 +1,47 @@
+/* store_parts.h - the store_ops entries each backend implements in its part files. */
+#ifndef PL_STORE_PARTS_H
+#define PL_STORE_PARTS_H
+
+#include "store/store.h"
+
+/* The entries that a backend writes beside its main file, in store_<backend>_<part>.c, as
+ * <prefix>__<entry> (sq__sla_latest, pg__sla_latest). The backends declare them and fill
+ * their vtables from this list, with the type of the store_ops entry (__typeof__, which
+ * GCC and Clang have and C23 calls typeof), so that no signature is written twice. */
+#define STORE_PART_OPS(X)                                                                   \
+  /* the 24-hour clock, sellers, counters, due threads (store_*_sla.c) */                   \
+  X(sla_thread_events) X(sla_range_events) X(sla_outcomes_get) X(sla_outcomes_put)          \
+  X(sla_bucket_get) X(sla_bucket_put) X(sla_bucket_range) X(sla_open_list) X(sla_latest)    \
+  X(sla_thread_outcome_get) X(sla_thread_outcome_set) X(sla_outcome_get) X(sla_outcome_set) \
+  X(sla_outcomes_answerable) X(sla_reply_count) X(sla_flag_state) X(seller_list) X(counter) \
+  X(thread_due_list)                                                                        \
+  /* key rotation (store_*_keys.c) */                                                       \
+  X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
+  /* SP-API (store_*_spapi.c) */                                                            \
+  X(spapi_client_put) X(spapi_client_get) X(spapi_upload_put) X(spapi_upload_get)           \
+  /* the outbox and the e-mail look-ups (store_*_mail.c) */                                 \
+  X(outbox_add) X(outbox_claim) X(outbox_update) X(ops_figures) X(alias_find) X(agent_address_add) X(agent_address_list)       \
+  X(agent_address_delete) X(agent_address_find)                               \
+  /* attachments (store_*_attach.c) */                                                      \
+  X(attachment_put) X(attachment_get) X(attachment_find_sha) X(attachment_link)             \
+  X(attachment_links)                                              \
+  /* the audit log (store_*_audit.c) */                                                     \
+  X(audit_append) X(audit_list) X(audit_chain) X(audit_heads) X(audit_checkpoint_add)       \
+  X(audit_checkpoint_list)                                                                  \
+  /* team work (store_*_team.c) */                                                          \
+  X(team_doc_put) X(team_doc_get) X(team_doc_list) X(team_doc_delete) X(team_agent_list)    \
+  X(team_agent_put) X(thread_team_get) X(thread_team_put) X(thread_lock_take)               \
+  X(thread_lock_get) X(thread_lock_release) X(team_reply_list)                              \
+  /* identities (store_*_ident.c) */                                                        \
+  X(token_put) X(token_get) X(token_list) X(token_revoke)           \
+  X(token_touch) X(agent_deactivate) X(agent_unassign_all)                                  \
+  /* limits, unattached uploads, idempotency keys (store_*_limits.c) */                     \
+  X(rate_bucket_get) X(rate_bucket_put) X(attachment_orphans) X(attachment_delete)          \
+  X(idem_claim) X(idem_get) X(idem_finish) X(idem_sweep)
+
+/* Declares prefix__name with the type of store_ops entry name. */
+#define STORE_PART_DECLARE(prefix, name) extern __typeof__(*((store_ops *)0)->name) prefix##__##name;
+/* The vtable's initializer of entry name. */
+#define STORE_PART_ENTRY(prefix, name) .name = prefix##__##name,
+
+#endif

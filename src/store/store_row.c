@@ -1,0 +1,178 @@
+/* store_row.c - the column tables of the row types (store_row.h), and what a column kind
+ * means, shared by both backends' readers. */
+#include "store/store_row.h"
+
+#include <string.h>
+
+/* One column: the field of type T and its kind, checked at compile time against the
+ * field's type, so that a table cannot fill a field with a value of another size. */
+#define ST__IS_TEXT(f) _Generic((f), char *: 1, const char *: 1, default: 0)
+#define ST__IS_I64(f) _Generic((f), int64_t: 1, default: 0)
+#define ST__IS_INT(f) _Generic((f), int: 1, default: 0)
+#define ST__IS_BOOL(f) _Generic((f), bool: 1, default: 0)
+#define ST__IS_ENUM(f) (sizeof(f) == sizeof(int))
+#define ST__IS_DIRECTION ST__IS_ENUM
+#define ST__IS_MSG_KIND ST__IS_ENUM
+#define ST__IS_MSG_STATUS ST__IS_ENUM
+#define ST__IS_ORDER_STATUS ST__IS_ENUM
+#define ST__IS_OUTBOX_KIND ST__IS_ENUM
+#define ST__IS_OUTBOX_STATE ST__IS_ENUM
+#define ST__IS_PRINCIPAL ST__IS_ENUM
+#define COL(T, field, kind)                                                                  \
+  {#field, ST_COL_##kind,                                                                    \
+   offsetof(T, field) + 0 * sizeof(struct {                                                  \
+     _Static_assert(ST__IS_##kind(((T *)0)->field), #T "." #field " is not a " #kind " field"); \
+     int ok;                                                                                 \
+   })}
+#define ROW(name, ...)                                                         \
+  static const st_col name##_cols[] = {__VA_ARGS__};                           \
+  const st_row name##_row = {name##_cols, sizeof name##_cols / sizeof name##_cols[0], sizeof(name)}
+
+/* Column order: ST_SQL_SELLER_GET, SELLER_COLS of the files that list sellers. */
+ROW(st_seller, COL(st_seller, id, TEXT), COL(st_seller, marketplace_id, TEXT), COL(st_seller, name, TEXT),
+    COL(st_seller, email_sealed, TEXT), COL(st_seller, alias, TEXT), COL(st_seller, created_at, I64));
+
+/* ST_SQL_BUYER_GET */
+ROW(st_buyer, COL(st_buyer, id, TEXT), COL(st_buyer, name, TEXT), COL(st_buyer, locale, TEXT),
+    COL(st_buyer, email_sealed, TEXT), COL(st_buyer, email_hash, TEXT), COL(st_buyer, opt_out, BOOL));
+
+/* ST_SQL_AGENT_GET */
+ROW(st_agent, COL(st_agent, id, I64), COL(st_agent, seller_id, TEXT), COL(st_agent, name, TEXT),
+    COL(st_agent, role, TEXT), COL(st_agent, deactivated_at, I64));
+
+/* ST_THREAD_COLS */
+ROW(st_thread, COL(st_thread, id, I64), COL(st_thread, seller_id, TEXT), COL(st_thread, buyer_id, TEXT),
+    COL(st_thread, marketplace_id, TEXT), COL(st_thread, order_id, TEXT), COL(st_thread, asin, TEXT),
+    COL(st_thread, topic, TEXT), COL(st_thread, archived, BOOL), COL(st_thread, waiting, INT),
+    COL(st_thread, needs_response, INT), COL(st_thread, created_at, I64),
+    COL(st_thread, last_message_at, I64), COL(st_thread, last_buyer_at, I64),
+    COL(st_thread, last_seller_at, I64), COL(st_thread, seller_read_id, I64),
+    COL(st_thread, buyer_read_id, I64), COL(st_thread, response_due_at, I64),
+    COL(st_thread, buyer_alias, TEXT), COL(st_thread, buyer_name, TEXT),
+    COL(st_thread, seller_name, TEXT), COL(st_thread, last_buyer_id, I64),
+    COL(st_thread, last_seller_id, I64), COL(st_thread, buyer_last_at, I64));
+
+/* ST_MSG_COLS (the attachments are the service's: readers leave them empty) */
+ROW(st_message, COL(st_message, id, I64), COL(st_message, thread_id, I64), COL(st_message, agent_id, I64),
+    COL(st_message, seller_id, TEXT), COL(st_message, ext_id, TEXT), COL(st_message, direction, DIRECTION),
+    COL(st_message, kind, MSG_KIND), COL(st_message, text, TEXT), COL(st_message, at, I64),
+    COL(st_message, policy_action, TEXT), COL(st_message, policy_engine, TEXT),
+    COL(st_message, policy_json, TEXT), COL(st_message, status, MSG_STATUS),
+    COL(st_message, flagged, BOOL), COL(st_message, status_at, I64), COL(st_message, action, TEXT),
+    COL(st_message, critical, BOOL), COL(st_message, proactive, BOOL));
+
+/* ST_SQL_ENF_GET */
+ROW(st_enforcement, COL(st_enforcement, seller_id, TEXT), COL(st_enforcement, warnings, I64),
+    COL(st_enforcement, restricted_until, I64), COL(st_enforcement, restriction_reason, TEXT),
+    COL(st_enforcement, quota_per_day, I64), COL(st_enforcement, quota_until, I64),
+    COL(st_enforcement, quota_reason, TEXT), COL(st_enforcement, suspension_flag, BOOL),
+    COL(st_enforcement, suspension_reason, TEXT), COL(st_enforcement, updated_at, I64));
+
+/* ST_DOC_COLS */
+ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, TEXT),
+    COL(st_team_doc, state, TEXT), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
+    COL(st_team_doc, updated_at, I64));
+
+/* ST_LOCK_COLS */
+ROW(st_thread_lock, COL(st_thread_lock, thread_id, I64), COL(st_thread_lock, agent_id, I64),
+    COL(st_thread_lock, agent_name, TEXT), COL(st_thread_lock, since, I64),
+    COL(st_thread_lock, expires_at, I64));
+
+/* ST_ADDR_COLS */
+ROW(st_agent_address, COL(st_agent_address, id, I64), COL(st_agent_address, seller_id, TEXT),
+    COL(st_agent_address, agent_id, I64), COL(st_agent_address, email_sealed, TEXT),
+    COL(st_agent_address, email_hash, TEXT), COL(st_agent_address, created_at, I64));
+
+/* ST_AUDIT_COLS */
+ROW(st_audit, COL(st_audit, id, I64), COL(st_audit, seller_id, TEXT), COL(st_audit, at, I64),
+    COL(st_audit, actor, TEXT), COL(st_audit, action, TEXT), COL(st_audit, subject, TEXT),
+    COL(st_audit, detail_json, TEXT), COL(st_audit, prev_hash, TEXT), COL(st_audit, hash, TEXT),
+    COL(st_audit, chain, TEXT), COL(st_audit, seq, I64));
+
+/* ST_TOKEN_COLS */
+ROW(st_token, COL(st_token, kind, PRINCIPAL), COL(st_token, subject, TEXT), COL(st_token, seller_id, TEXT),
+    COL(st_token, marketplace_id, TEXT), COL(st_token, expires_at, I64), COL(st_token, id, I64),
+    COL(st_token, scope, TEXT), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
+    COL(st_token, last_used_at, I64), COL(st_token, revoked_at, I64));
+
+/* ST_SQL_VIOL_LIST */
+ROW(st_violation, COL(st_violation, id, I64), COL(st_violation, seller_id, TEXT), COL(st_violation, at, I64),
+    COL(st_violation, message_id, I64), COL(st_violation, category, TEXT),
+    COL(st_violation, severity, TEXT), COL(st_violation, rule, TEXT));
+
+/* ST_SQL_EVENT_LIST */
+ROW(st_event, COL(st_event, id, I64), COL(st_event, message_id, I64), COL(st_event, thread_id, I64),
+    COL(st_event, seller_id, TEXT), COL(st_event, type, TEXT), COL(st_event, value, TEXT),
+    COL(st_event, actor, TEXT), COL(st_event, at, I64));
+
+/* ST_OUTBOX_COLS */
+ROW(st_outbox, COL(st_outbox, id, I64), COL(st_outbox, seller_id, TEXT), COL(st_outbox, message_id, I64),
+    COL(st_outbox, kind, OUTBOX_KIND), COL(st_outbox, state, OUTBOX_STATE), COL(st_outbox, attempts, I64),
+    COL(st_outbox, next_at, I64), COL(st_outbox, created_at, I64), COL(st_outbox, sent_at, I64),
+    COL(st_outbox, last_error, TEXT));
+
+/* ST_CLIENT_COLS */
+ROW(st_spapi_client, COL(st_spapi_client, client_id, TEXT), COL(st_spapi_client, seller_id, TEXT),
+    COL(st_spapi_client, agent_id, I64), COL(st_spapi_client, secret_hash, TEXT),
+    COL(st_spapi_client, refresh_hash, TEXT), COL(st_spapi_client, created_at, I64));
+
+/* ST_UPLOAD_COLS */
+ROW(st_spapi_upload, COL(st_spapi_upload, id, TEXT), COL(st_spapi_upload, seller_id, TEXT),
+    COL(st_spapi_upload, resource, TEXT), COL(st_spapi_upload, content_md5, TEXT),
+    COL(st_spapi_upload, content_type, TEXT), COL(st_spapi_upload, attachment_id, TEXT),
+    COL(st_spapi_upload, created_at, I64), COL(st_spapi_upload, expires_at, I64));
+
+/* ST_SQL_MARKET_GET */
+ROW(st_marketplace, COL(st_marketplace, id, TEXT), COL(st_marketplace, name, TEXT),
+    COL(st_marketplace, locale, TEXT), COL(st_marketplace, domains_json, TEXT),
+    COL(st_marketplace, settings_json, TEXT));
+
+/* ST_SQL_ORDER_GET (the items are read apart, ST_SQL_ORDER_ITEMS_GET) */
+ROW(st_order, COL(st_order, id, TEXT), COL(st_order, marketplace_id, TEXT), COL(st_order, seller_id, TEXT),
+    COL(st_order, buyer_id, TEXT), COL(st_order, status, ORDER_STATUS), COL(st_order, purchased_at, I64),
+    COL(st_order, shipped_at, I64), COL(st_order, delivered_at, I64), COL(st_order, updated_at, I64),
+    COL(st_order, negative_feedback, BOOL));
+
+/* ST_SQL_ORDER_ITEMS_GET */
+ROW(st_item, COL(st_item, asin, TEXT), COL(st_item, title, TEXT), COL(st_item, quantity, I64),
+    COL(st_item, price, TEXT), COL(st_item, currency, TEXT));
+
+/* ST_ATTACH_LINK_COLS */
+ROW(st_msg_attachment, COL(st_msg_attachment, message_id, I64), COL(st_msg_attachment, thread_id, I64),
+    COL(st_msg_attachment, id, TEXT), COL(st_msg_attachment, name, TEXT), COL(st_msg_attachment, kind, TEXT),
+    COL(st_msg_attachment, size, I64));
+
+/* the audit heads: chain, seq, hash */
+ROW(st_audit_head, COL(st_audit_head, chain, TEXT), COL(st_audit_head, seq, I64), COL(st_audit_head, hash, TEXT));
+
+/* ST_SQL_AUDIT_CHECKPOINT_LIST */
+ROW(st_audit_checkpoint, COL(st_audit_checkpoint, id, I64), COL(st_audit_checkpoint, at, I64),
+    COL(st_audit_checkpoint, nchains, I64), COL(st_audit_checkpoint, root, TEXT),
+    COL(st_audit_checkpoint, heads_json, TEXT), COL(st_audit_checkpoint, public_key, TEXT),
+    COL(st_audit_checkpoint, signature, TEXT));
+
+void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
+  char *f = (char *)row + c->offset;
+  switch (c->kind) {
+  case ST_COL_TEXT: {
+    char *v = text ? pl_arena_strndup(a, text, len) : NULL;
+    memcpy(f, &v, sizeof v);
+    break;
+  }
+  case ST_COL_I64: memcpy(f, &num, sizeof num); break;
+  case ST_COL_INT: *(int *)(void *)f = (int)num; break;
+  case ST_COL_BOOL: *(bool *)(void *)f = num != 0; break;
+  /* a stored name this build does not know reads as 0 (store.h) */
+  case ST_COL_DIRECTION: (void)st_direction_from_name(text, (st_direction *)(void *)f); break;
+  case ST_COL_MSG_KIND: (void)st_msg_kind_from_name(text, (st_msg_kind *)(void *)f); break;
+  case ST_COL_MSG_STATUS: (void)st_msg_status_from_name(text, (st_msg_status *)(void *)f); break;
+  case ST_COL_ORDER_STATUS: (void)st_order_status_from_name(text, (st_order_status *)(void *)f); break;
+  case ST_COL_OUTBOX_KIND: (void)st_outbox_kind_from_name(text, (st_outbox_kind *)(void *)f); break;
+  case ST_COL_OUTBOX_STATE: (void)st_outbox_state_from_name(text, (st_outbox_state *)(void *)f); break;
+  case ST_COL_PRINCIPAL:
+    *(st_principal_kind *)(void *)f = text && !strcmp(text, "operator") ? ST_PRINCIPAL_OPERATOR
+                                      : text && !strcmp(text, "agent") ? ST_PRINCIPAL_AGENT
+                                                                       : ST_PRINCIPAL_BUYER;
+    break;
+  }
+}
