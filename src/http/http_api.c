@@ -279,9 +279,17 @@ void http__threads_list(http_req *r, char **arg) {
   int64_t rn;
   pl_detail d = {0};
   pl_err e = svc_thread_list(r->s, &r->caller, &q, r->a, &ts, &n, &rn, &d);
+  svc_preview *pv = NULL;
+  if (!e) e = svc_thread_previews(r->s, &r->caller, ts, n, r->a, &pv, &d);
   if (e) return fail(r, e, &d);
   json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_thread(&r->caller, &ts[i]));
+  for (size_t i = 0; i < n; i++) {
+    json_t *t = svc_json_thread(&r->caller, &ts[i]);
+    json_object_set_new(t, "preview", pv[i].text ? json_pack("{s:s,s:s}", "from", pv[i].from_buyer ? "buyer" : "seller",
+                                                              "text", pv[i].text)
+                                                 : json_null());
+    json_array_append_new(arr, t);
+  }
   json_t *j = json_object();
   json_object_set_new(j, "threads", arr);
   if (n == (size_t)q.limit) /* the service set its default */

@@ -342,6 +342,18 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
                        st_thread *t, st_message **msgs, size_t *nmsgs, int64_t *older, pl_detail *d);
 pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena *a,
                        st_thread **out, size_t *n, int64_t *response_needed, pl_detail *d);
+/* The newest message the caller sees of each of the n threads (as svc_thread_list gave
+ * them), for a line in the list: its text as the caller sees it (a seller sees a buyer's
+ * contact details masked, the mask applied to the whole text before it is cut), cut to
+ * SVC_PREVIEW_CHARS characters with "…", and who wrote it. out[i] is NULL where the thread
+ * has no such message. Allocated in a. PL_ESTORE. */
+typedef struct {
+  const char *text;
+  bool from_buyer;
+} svc_preview;
+enum { SVC_PREVIEW_CHARS = 120 };
+pl_err svc_thread_previews(svc *s, const svc_caller *c, const st_thread *ts, size_t n, pl_arena *a,
+                           svc_preview **out, pl_detail *d);
 
 pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived, pl_arena *a,
                           st_thread *out, pl_detail *d);

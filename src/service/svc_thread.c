@@ -694,6 +694,43 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
   return svc__end(s, e, d);
 }
 
+/* text cut to at most max characters at a character boundary, with "…" when cut. */
+static const char *cut_text(const char *text, size_t max, pl_arena *a) {
+  size_t i = 0, chars = 0;
+  while (text[i] && chars < max) {
+    i++;
+    while ((text[i] & 0xC0) == 0x80) i++; /* the rest of a character */
+    chars++;
+  }
+  if (!text[i]) return text;
+  char *out = pl_arena_alloc(a, i + sizeof "…");
+  memcpy(out, text, i);
+  memcpy(out + i, "…", sizeof "…");
+  return out;
+}
+
+pl_err svc_thread_previews(svc *s, const svc_caller *c, const st_thread *ts, size_t n, pl_arena *a,
+                           svc_preview **out, pl_detail *d) {
+  *out = pl_arena_alloc(a, (n ? n : 1) * sizeof **out);
+  memset(*out, 0, (n ? n : 1) * sizeof **out);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  for (size_t i = 0; i < n && !e; i++) {
+    /* the newest of the two the thread keeps: the buyer's last message, and the seller's
+     * last one the buyer can see (what both parties see; notes and held replies are not
+     * the conversation) */
+    int64_t id = ts[i].last_buyer_id > ts[i].last_seller_id ? ts[i].last_buyer_id : ts[i].last_seller_id;
+    if (!id) continue;
+    st_message m;
+    pl_err g = s->st->ops->message_get(s->st, id, NULL, a, &m);
+    if (g == PL_ENOTFOUND || (!g && (m.thread_id != ts[i].id || !svc_message_visible(c, &m)))) continue;
+    if ((e = g)) break;
+    svc__view(s, c, ts[i].marketplace_id, &m, 1, a); /* masked whole, then cut */
+    (*out)[i] = (svc_preview){.text = cut_text(m.text, SVC_PREVIEW_CHARS, a), .from_buyer = m.direction == ST_DIR_BUYER};
+  }
+  return svc__end(s, e, d);
+}
+
 pl_err svc_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived, pl_arena *a,
                           st_thread *t, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "only the seller archives threads");

@@ -76,6 +76,40 @@ class ContactMask(FastCase):
         self.assertEqual(ex.status, 200, ex)
         self.assertEqual(ex.json["messages"][0]["text"], text)
 
+    def test_the_lists_line_of_the_latest_message_is_masked_whole_then_cut(self):
+        word = self.word("kettle")
+        t, m, text = self.buyer_thread(word)
+
+        def preview(token):
+            rows = [x for x in self.list_threads(token, limit=100)["threads"] if x["id"] == t["id"]]
+            self.assertEqual(len(rows), 1, token)
+            return rows[0]["preview"]
+
+        seller = preview(self.fx.agent)
+        self.assertEqual(seller["from"], "buyer")
+        self.assertMasked(seller["text"], word)
+        self.assertEqual(preview(self.fx.b1), {"from": "buyer", "text": text})  # the buyer's own
+        self.assertIn(PHONE, preview(self.fx.operator)["text"])  # the record
+        # A number that straddles the cut is masked before the text is cut: no digit of it
+        # reaches the seller, not even the ones before the cut.
+        head = "x" * 112 + " "
+        long_text = head + PHONE + " " + "y" * 200
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": long_text}, self.fx.b1)
+        self.assertEqual(r.status, 201, r)
+        seller = preview(self.fx.agent)
+        self.assertTrue(seller["text"].startswith(head + "[phon"), seller["text"])
+        self.assertTrue(seller["text"].endswith("…"), seller["text"])
+        self.assertEqual(len(seller["text"]), 121)  # 120 characters and the ellipsis
+        for digits in ("415", "555", "0199"):
+            self.assertNotIn(digits, seller["text"])
+        own = preview(self.fx.b1)
+        self.assertEqual(own["text"], long_text[:120] + "…")
+        # the seller's reply is the newest line now, for both
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "We will send a new one today."}, self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(preview(self.fx.agent), {"from": "seller", "text": "We will send a new one today."})
+        self.assertEqual(preview(self.fx.b1), {"from": "seller", "text": "We will send a new one today."})
+
     def test_a_buyers_file_names_are_masked(self):
         names = {"call-me-%s.txt" % PHONE: "[phone number removed]", "from_%s.txt" % EMAIL: "[e-mail address removed]"}
         ids = {}

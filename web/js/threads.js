@@ -53,6 +53,13 @@ export function refreshDueBadges(root) {
   }
 }
 
+/** Who wrote the list's line of the latest message, as the reader calls them. */
+function previewWho(from, kind) {
+  if (kind === 'buyer') return from === 'buyer' ? 'You: ' : 'Seller: ';
+  if (kind === 'agent') return from === 'seller' ? 'Your team: ' : '';
+  return from === 'buyer' ? 'Buyer: ' : 'Seller: ';
+}
+
 function threadRow(t, kind, team = [], select = null) {
   const subject = t.order_id ? `Order ${t.order_id}` : t.asin ? `Product ${t.asin}` : '';
   let title;
@@ -69,6 +76,7 @@ function threadRow(t, kind, team = [], select = null) {
           t.unread ? srOnly('Unread: ') : null,
           title),
         h('span', { class: 'row-sub' }, [subject, topicLabel(t.topic)].filter(Boolean).join(' · ')),
+        t.preview ? h('span', { class: 'row-preview' }, previewWho(t.preview.from, kind), t.preview.text) : null,
         kind !== 'buyer' && t.buyer_alias ? h('span', { class: 'row-alias' }, t.buyer_alias) : null,
         kind === 'agent' && ((t.tags && t.tags.length) || t.assignee_id || (t.priority && t.priority !== 'normal'))
           ? h('span', { class: 'row-team' },

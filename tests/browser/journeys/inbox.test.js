@@ -230,6 +230,12 @@ test('send and go to next: a reply opens the thread with the least time left', a
   const rn = await server.api(maya, 'GET', '/v1/threads?filter=response_needed&limit=100');
   assert.ok(!rn.body.threads.some((t) => t.id === first), 'the answered thread left Response needed');
   assert.equal(rn.body.threads[0].id, second);
+  // In the list, the answered thread's line is the reply, and the next one's the buyer's words.
+  await p.goto('/#/inbox?filter=all');
+  await p.locator(`[data-thread="${first}"] .row-preview`, { hasText: 'Your team: Thanks, we are checking and will write again today.' }).waitFor();
+  const next = rn.body.threads[0].preview;
+  assert.equal(next.from, 'buyer');
+  assert.equal(await p.locator(`[data-thread="${second}"] .row-preview`).textContent(), next.text);
   s.check();
   await s.close();
 });
