@@ -1119,7 +1119,7 @@ static void test_thread_list_cursor(void **state) {
   int64_t ids[7];
   pl_time at[7] = {T0 + 5, T0 + 5, T0 + 5, T0 + 3, T0 + 9, T0 + 3, T0 + 1};
   for (int i = 0; i < 7; i++) {
-    char asin[16];
+    char asin[24];
     snprintf(asin, sizeof asin, "B0CUR%05d", i);
     ids[i] = new_thread(f, "S1", "B1", NULL, asin, at[i]);
   }
