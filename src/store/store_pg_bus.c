@@ -55,7 +55,35 @@ static PGconn *listen_conn(pg_bus *b) {
   return c;
 }
 
-/* Sends what is queued; false when the connection failed. */
+/* Appends payload to the text-array literal being built in buf ("{" written first) as
+ * one quoted element, leaving room for the closing "}" and NUL. */
+static bool array_add(char **buf, size_t *len, size_t *cap, const char *payload) {
+  size_t need = *len + 2 * strlen(payload) + 5; /* separator, quotes, "}" and NUL */
+  if (need > *cap) {
+    size_t c = *cap ? *cap : 1024;
+    while (c < need) c *= 2;
+    char *nb = realloc(*buf, c);
+    if (!nb) return false;
+    *buf = nb;
+    *cap = c;
+  }
+  char *w = *buf + *len;
+  if (*len > 1) *w++ = ',';
+  *w++ = '"';
+  for (const char *c = payload; *c; c++) {
+    if (*c == '"' || *c == '\\') *w++ = '\\';
+    *w++ = *c;
+  }
+  *w++ = '"';
+  *len = (size_t)(w - *buf);
+  return true;
+}
+
+/* Sends what is queued, BATCH payloads a statement: each statement is one transaction,
+ * and a transaction that notifies is committed to disk like any other, so one a payload
+ * would add a commit to every send. Notifications of one transaction arrive together and
+ * in order. False when the connection failed. */
+#define BATCH 512
 static bool send_queued(pg_bus *b) {
   pthread_mutex_lock(&b->mu);
   char **q = b->queue;
@@ -64,15 +92,24 @@ static bool send_queued(pg_bus *b) {
   b->n = 0;
   pthread_mutex_unlock(&b->mu);
   bool ok = true;
-  for (size_t i = 0; i < n; i++) {
-    if (ok) {
-      const char *v[2] = {CHANNEL, q[i]};
-      PGresult *r = PQexecParams(b->c, "SELECT pg_notify($1, $2)", 2, NULL, v, NULL, NULL, 0);
-      ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-      PQclear(r);
-    }
-    free(q[i]);
+  char *arr = NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < n && ok; i += BATCH) {
+    size_t len = 1;
+    bool built = true;
+    for (size_t k = i; k < n && k < i + BATCH && built; k++) built = array_add(&arr, &len, &cap, q[k]);
+    if (!built) break; /* out of memory: these events are not shared */
+    arr[0] = '{';
+    arr[len++] = '}';
+    arr[len] = '\0';
+    const char *v[2] = {CHANNEL, arr};
+    PGresult *r = PQexecParams(b->c, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", 2, NULL, v, NULL,
+                               NULL, 0);
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
   }
+  free(arr);
+  for (size_t i = 0; i < n; i++) free(q[i]);
   free(q);
   return ok;
 }
