@@ -793,12 +793,12 @@ static void emit_service(metrics_buf *b, http_server *h) {
 
 static void emit_store(metrics_buf *b, http_server *h) {
   size_t nb;
-  const double *bounds = store_tx_bounds(&nb);
+  const double *bounds = svc_tx_bounds(&nb);
   emit_head(b, "parley_store_transaction_duration_seconds", "histogram",
             "Store transactions of this process from begin to commit or rollback, reads and writes.");
   for (int w = 0; w < 2; w++) {
     st_tx_durations d;
-    store_tx_durations(w, &d);
+    svc_tx_durations(w, &d);
     unsigned long long counts[ST_TX_BUCKETS];
     for (int i = 0; i < ST_TX_BUCKETS; i++) counts[i] = d.bucket[i];
     emit_histogram(b, "parley_store_transaction_duration_seconds", w ? "kind=\"write\"," : "kind=\"read\",", bounds,

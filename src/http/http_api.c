@@ -225,84 +225,15 @@ static json_t *me_json(const svc_caller *c) {
 }
 
 void http__threads_list(http_req *r, char **arg) {
-  st_thread_query q = {0};
-  const char *f = query(r, "filter");
-  if (!f || !strcmp(f, "all")) q.filter = ST_FILTER_ALL;
-  else if (!strcmp(f, "response_needed")) q.filter = ST_FILTER_RESPONSE_NEEDED;
-  else if (!strcmp(f, "unanswered")) q.filter = ST_FILTER_UNANSWERED;
-  else if (!strcmp(f, "sent")) q.filter = ST_FILTER_SENT;
-  else if (!strcmp(f, "archived")) q.filter = ST_FILTER_ARCHIVED;
-  else {
-    http__error(r, PL_EINVAL, "filter must be response_needed, unanswered, sent, all or archived");
-    return;
-  }
-  /* sort: due (the least time left first) is the default of response_needed */
-  const char *sort = query(r, "sort");
-  if (sort && strcmp(sort, "due") && strcmp(sort, "newest")) {
-    http__error(r, PL_EINVAL, "sort must be due or newest");
-    return;
-  }
-  q.sort_due = sort ? !strcmp(sort, "due") : q.filter == ST_FILTER_RESPONSE_NEEDED;
-  q.order_id = query(r, "order_id");
-  q.asin = query(r, "asin");
-  q.buyer_alias = query(r, "alias");
-  q.fts = query(r, "q");
-  q.tag = query(r, "tag");
-  const char *as = query(r, "assignee");
-  if (as) {
-    char *end;
-    long long v = strtoll(as, &end, 10);
-    if (!strcmp(as, "none")) q.assignee_id = -1; /* unassigned (st_thread_query) */
-    else if (!strcmp(as, "me")) q.assignee_id = SVC_ASSIGNEE_ME; /* the service knows who */
-    else if (!*end && v > 0) q.assignee_id = v;
-    else {
-      http__error(r, PL_EINVAL, "assignee is an agent id, me or none");
-      return;
-    }
-  }
-  long limit = 0; /* the service's default */
-  if (!http__query_count(r, "limit", PL_EINVAL, &limit)) return;
-  q.limit = (int)limit;
-  const char *cur = query(r, "cursor");
-  if (cur) {
-    long long at, id;
-    char tail;
-    if (sscanf(cur, "%lld.%lld%c", &at, &id, &tail) != 2 || at <= 0 || id <= 0) {
-      http__error(r, PL_EINVAL, "cursor is not one this server gave");
-      return;
-    }
-    q.cursor_at = at;
-    q.cursor_id = id;
-  }
-  st_thread *ts;
-  size_t n;
-  int64_t rn;
+  svc_threads_in in = {.filter = query(r, "filter"), .sort = query(r, "sort"), .order_id = query(r, "order_id"),
+                       .asin = query(r, "asin"), .alias = query(r, "alias"), .q = query(r, "q"),
+                       .tag = query(r, "tag"), .assignee = query(r, "assignee"), .cursor = query(r, "cursor")};
+  if (!http__query_count(r, "limit", PL_EINVAL, &in.limit)) return; /* 0: the service's default */
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_thread_list(r->s, &r->caller, &q, r->a, &ts, &n, &rn, &d);
-  svc_preview *pv = NULL;
-  if (!e) e = svc_thread_previews(r->s, &r->caller, ts, n, r->a, &pv, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *t = svc_json_thread(&r->caller, &ts[i]);
-    json_object_set_new(t, "preview", pv[i].text ? json_pack("{s:s,s:s}", "from", pv[i].from_buyer ? "buyer" : "seller",
-                                                              "text", pv[i].text)
-                                                 : json_null());
-    json_array_append_new(arr, t);
-  }
-  json_t *j = json_object();
-  json_object_set_new(j, "threads", arr);
-  if (n == (size_t)q.limit) /* the service set its default */
-    json_object_set_new(j, "next_cursor", json_string(pl_arena_printf(r->a, "%lld.%lld",
-        (long long)(q.sort_due ? ts[n - 1].response_due_at : ts[n - 1].last_message_at), (long long)ts[n - 1].id)));
-  else
-    json_object_set_new(j, "next_cursor", json_null());
-  if (rn >= 0) json_object_set_new(j, "response_needed_count", json_integer(rn));
-  http__json(r, 200, j);
-}
-
-static json_t *sent_json(http_req *r, const svc_sent *m) {
-  return svc_json_message(&r->caller, &m->msg);
+  pl_err e = svc_view_threads(r->s, &r->caller, &in, r->a, &j, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, j);
 }
 
 static void rate_header(http_req *r);
@@ -315,15 +246,11 @@ void http__threads_start(http_req *r, char **arg) {
   if (field_str(r, b, "order_id", &in.order_id) && field_str(r, b, "asin", &in.asin) &&
       field_str(r, b, "seller_id", &in.seller_id) && field_str(r, b, "topic", &in.topic) &&
       field_str(r, b, "text", &in.text)) {
-    st_thread t;
-    svc_sent m;
+    json_t *j = NULL;
     pl_detail d = {0};
-    pl_err e = svc_thread_start(r->s, &r->caller, &in, r->a, &t, &m, &d);
+    pl_err e = svc_view_thread_start(r->s, &r->caller, &in, r->a, &j, &d);
     if (e) fail(r, e, &d);
-    else
-      http__json(r, 201, json_pack("{s:o,s:o}", "thread", svc_json_thread(&r->caller, &t),
-                                   "message", sent_json(r, &m)));
-    policy_verdict_free(&m.verdict);
+    else http__json(r, 201, j);
   }
 }
 
@@ -339,40 +266,13 @@ static bool thread_id(http_req *r, const char *ref, int64_t *id) {
 void http__thread_get(http_req *r, char **arg) {
   int64_t id;
   if (!thread_id(r, arg[0], &id)) return;
-  const char *bef = query(r, "before");
   long limit = SVC_PAGE_DEFAULT;
-  int64_t before = 0;
   if (!http__query_count(r, "limit", PL_EPAGE, &limit)) return;
-  if (bef && !svc_parse_ref(bef, 'M', &before)) { /* the service checks it is the thread's */
-    http__error(r, PL_EPAGE, "before must be a message id of this thread, as page.older gave it");
-    return;
-  }
-  st_thread t;
-  st_message *msgs;
-  size_t n;
-  int64_t older;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_thread_page(r->s, &r->caller, id, before, (int)limit, r->a, &t, &msgs, &n, &older, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_message(&r->caller, &msgs[i]));
-  json_t *page = json_pack("{s:i,s:o,s:o}", "limit", (int)limit, "before",
-                           bef ? json_string(bef) : json_null(), "older",
-                           older ? json_string(svc_message_ref(r->a, older)) : json_null());
-  json_t *order = json_null();
-  if (t.order_id) {
-    st_order o;
-    pl_detail d2 = {0};
-    if (!svc_order_get(r->s, &r->caller, t.order_id, r->a, &o, &d2)) {
-      json_decref(order);
-      order = svc_json_order(&o);
-    }
-  }
-  json_t *tj = svc_json_thread(&r->caller, &t);
-  json_t *team = svc_team_thread_json(r->s, &r->caller, id, r->a); /* assignee, tags, replying */
-  if (team) json_object_update(tj, team);
-  json_decref(team);
-  http__json(r, 200, json_pack("{s:o,s:o,s:o,s:o}", "thread", tj, "order", order, "messages", arr, "page", page));
+  pl_err e = svc_view_thread_page(r->s, &r->caller, id, query(r, "before"), limit, r->a, &j, &d);
+  if (e) fail(r, e, &d);
+  else http__json(r, 200, j);
 }
 
 void http__thread_send(http_req *r, char **arg) {
@@ -416,23 +316,25 @@ void http__thread_send(http_req *r, char **arg) {
   }
 }
 
-static void reply_thread(http_req *r, pl_err e, const pl_detail *d, const st_thread *t) {
-  if (e) return fail(r, e, d);
-  http__json(r, 200, json_pack("{s:o}", "thread", svc_json_thread(&r->caller, t)));
+/* 200 with the view *j (read after the call that set it), or the error. */
+static void reply_view(http_req *r, pl_err e, const pl_detail *d, json_t **j) {
+  if (e) fail(r, e, d);
+  else http__json(r, 200, *j);
 }
 
 void http__thread_read(http_req *r, char **arg) {
   int64_t id;
-  st_thread t;
+  json_t *j = NULL;
   pl_detail d = {0};
-  if (thread_id(r, arg[0], &id)) reply_thread(r, svc_thread_read(r->s, &r->caller, id, r->a, &t, &d), &d, &t);
+  if (thread_id(r, arg[0], &id)) reply_view(r, svc_view_thread_read(r->s, &r->caller, id, r->a, &j, &d), &d, &j);
 }
 
 static void thread_archive(http_req *r, const char *ref, bool archived) {
   int64_t id;
-  st_thread t;
+  json_t *j = NULL;
   pl_detail d = {0};
-  if (thread_id(r, ref, &id)) reply_thread(r, svc_thread_archive(r->s, &r->caller, id, archived, r->a, &t, &d), &d, &t);
+  if (thread_id(r, ref, &id))
+    reply_view(r, svc_view_thread_archive(r->s, &r->caller, id, archived, r->a, &j, &d), &d, &j);
 }
 
 void http__thread_archive(http_req *r, char **arg) { thread_archive(r, arg[0], true); }
@@ -451,65 +353,35 @@ void http__message_flag(http_req *r, char **arg) {
   if (!v) http__error(r, PL_EMISSING, "field 'value' (true or false) is required");
   else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'value' must be true or false");
   else {
-    st_message m;
+    json_t *j = NULL;
     pl_detail d = {0};
-    pl_err e = svc_flag(r->s, &r->caller, id, json_is_true(v), 0, r->a, &m, &d);
-    if (e) fail(r, e, &d);
-    else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
+    reply_view(r, svc_view_flag(r->s, &r->caller, id, json_is_true(v), r->a, &j, &d), &d, &j);
   }
 }
 
 void http__order_put(http_req *r, char **arg) {
-  const char *id = arg[0];
   json_t *b = body_object(r);
   if (!b) return;
-  st_order o;
+  json_t *j = NULL;
   pl_detail d = {0};
-  bool created = false;
-  pl_err e = svc_order_from_json(b, id, r->a, &o, &d);
-  if (!e) e = svc_order_put(r->s, &r->caller, &o, &created, &d);
-  if (e == PL_OK) e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
+  bool created;
+  pl_err e = svc_view_order_put(r->s, &r->caller, arg[0], b, r->a, &created, &j, &d);
   if (e) fail(r, e, &d);
-  else http__json(r, created ? 201 : 200, json_pack("{s:o}", "order", svc_json_order(&o)));
+  else http__json(r, created ? 201 : 200, j);
 }
 
 void http__order_get(http_req *r, char **arg) {
-  const char *id = arg[0];
-  st_order o;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_order_get(r->s, &r->caller, id, r->a, &o, &d);
-  if (e) fail(r, e, &d);
-  else http__json(r, 200, json_pack("{s:o}", "order", svc_json_order(&o)));
+  reply_view(r, svc_view_order_get(r->s, &r->caller, arg[0], r->a, &j, &d), &d, &j);
 }
 
 void http__orders_list(http_req *r, char **arg) {
   long limit = 25;
   if (!http__query_count(r, "limit", PL_EINVAL, &limit)) return;
-  pl_time cur_at = 0;
-  const char *cur_id = NULL;
-  const char *cur = query(r, "cursor");
-  if (cur) {
-    char *dot;
-    long long at = strtoll(cur, &dot, 10);
-    /* at 0: orders without a purchase time; the id part is an order id. */
-    if (*dot != '.' || at < 0 || strlen(dot + 1) != 19 || strspn(dot + 1, "0123456789-") != 19) {
-      http__error(r, PL_EINVAL, "cursor is not one this server gave");
-      return;
-    }
-    cur_at = at;
-    cur_id = dot + 1;
-  }
-  st_order *os;
-  size_t n;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_order_list(r->s, &r->caller, cur_at, cur_id, limit, r->a, &os, &n, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_order(&os[i]));
-  json_t *next = n == (size_t)limit
-                     ? json_string(pl_arena_printf(r->a, "%lld.%s", (long long)os[n - 1].purchased_at, os[n - 1].id))
-                     : json_null();
-  http__json(r, 200, json_pack("{s:o,s:o}", "orders", arr, "next_cursor", next));
+  reply_view(r, svc_view_orders(r->s, &r->caller, query(r, "cursor"), limit, r->a, &j, &d), &d, &j);
 }
 
 static void rate_header(http_req *r) {
@@ -543,12 +415,11 @@ static void reply_sent(http_req *r, pl_err e, const pl_detail *d, svc_sent *m) {
   if (e == PL_EPOLICY) {
     http__json(r, http_status_for(e),
                json_pack("{s:{s:s,s:s,s:o,s:s}}", "error", "code", pl_errname(e), "message", d->msg,
-                         "findings", svc_json_sent_findings(m), "message_id",
-                         svc_message_ref(r->a, m->msg.id)));
+                         "findings", svc_json_sent_findings(m), "message_id", svc_sent_ref(r->a, m)));
   } else if (e) {
     fail_rate(r, e, d);
   } else {
-    http__json(r, 201, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m->msg)));
+    http__json(r, 201, json_pack("{s:o}", "message", svc_json_sent(&r->caller, m)));
   }
   policy_verdict_free(&m->verdict);
 }
@@ -619,18 +490,9 @@ void http__preferences_put(http_req *r, char **arg) {
 }
 
 void http__review_queue(http_req *r, char **arg) {
-  st_message *ms;
-  size_t n;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_held_list(r->s, &r->caller, 100, r->a, &ms, &n, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *mj = svc_json_message(&r->caller, &ms[i]);
-    json_object_set_new(mj, "seller_id", json_string(ms[i].seller_id));
-    json_array_append_new(arr, mj);
-  }
-  http__json(r, 200, json_pack("{s:o}", "messages", arr));
+  reply_view(r, svc_view_held(r->s, &r->caller, r->a, &j, &d), &d, &j);
 }
 
 static void h_review_decide(http_req *r, const char *ref, bool approve) {
@@ -643,50 +505,19 @@ static void h_review_decide(http_req *r, const char *ref, bool approve) {
   if (!b) return;
   const char *note;
   if (field_str(r, b, "note", &note)) {
-    st_message m;
+    json_t *j = NULL;
     pl_detail d = {0};
-    pl_err e = svc_review_decide(r->s, &r->caller, id, approve, note, r->a, &m, &d);
-    if (e) fail(r, e, &d);
-    else http__json(r, 200, json_pack("{s:o}", "message", svc_json_message(&r->caller, &m)));
+    reply_view(r, svc_view_review_decide(r->s, &r->caller, id, approve, note, r->a, &j, &d), &d, &j);
   }
 }
 
 void http__message_approve(http_req *r, char **arg) { h_review_decide(r, arg[0], true); }
 void http__message_reject(http_req *r, char **arg) { h_review_decide(r, arg[0], false); }
 
-static json_t *enforcement_json(const st_enforcement *en, pl_time now) {
-  char b1[32], b2[32];
-  bool restricted = en->restricted_until > now, quota = en->quota_per_day > 0 && en->quota_until > now;
-  return json_pack("{s:s,s:I,s:{s:b,s:o,s:o},s:{s:b,s:I,s:o,s:o},s:{s:b,s:o}}", "seller_id", en->seller_id,
-                   "warnings", (json_int_t)en->warnings,
-                   "restriction", "active", restricted,
-                   "until", restricted ? json_string(pl_time_format(en->restricted_until, b1)) : json_null(),
-                   "reason", en->restriction_reason ? json_string(en->restriction_reason) : json_null(),
-                   "quota", "active", quota, "per_day", (json_int_t)(quota ? en->quota_per_day : 0),
-                   "until", quota ? json_string(pl_time_format(en->quota_until, b2)) : json_null(),
-                   "reason", en->quota_reason ? json_string(en->quota_reason) : json_null(),
-                   "suspension", "flagged", en->suspension_flag,
-                   "reason", en->suspension_reason ? json_string(en->suspension_reason) : json_null());
-}
-
 void http__enforcement_get(http_req *r, char **arg) {
-  const char *seller_id = arg[0];
-  st_enforcement en;
-  st_violation *vs;
-  size_t nv;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_enforcement_get(r->s, &r->caller, seller_id, r->a, &en, &vs, &nv, &d);
-  if (e) return fail(r, e, &d);
-  json_t *j = enforcement_json(&en, time(NULL));
-  json_t *arr = json_array();
-  char ts[32];
-  for (size_t i = 0; i < nv; i++)
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s}", "at", pl_time_format(vs[i].at, ts),
-                                         "category", vs[i].category, "severity", vs[i].severity,
-                                         "message_id", vs[i].message_id ? json_string(svc_message_ref(r->a, vs[i].message_id)) : json_null(),
-                                         "rule", vs[i].rule ? vs[i].rule : ""));
-  json_object_set_new(j, "violations", arr);
-  http__json(r, 200, j);
+  reply_view(r, svc_view_enforcement(r->s, &r->caller, arg[0], r->a, &j, &d), &d, &j);
 }
 
 void http__enforcement_set(http_req *r, char **arg) {
@@ -703,33 +534,18 @@ void http__enforcement_set(http_req *r, char **arg) {
     } else {
       in.days = days ? json_integer_value(days) : 0;
       in.quota_per_day = quota ? json_integer_value(quota) : 0;
-      st_enforcement en;
+      json_t *j = NULL;
       pl_detail d = {0};
-      pl_err e = svc_enforcement_set(r->s, &r->caller, seller_id, &in, r->a, &en, &d);
-      if (e) fail(r, e, &d);
-      else http__json(r, 200, enforcement_json(&en, time(NULL)));
+      reply_view(r, svc_view_enforcement_set(r->s, &r->caller, seller_id, &in, r->a, &j, &d), &d, &j);
     }
   }
 }
 
 /* The operator's list of sellers, riskiest first, with 30-day metrics and measures. */
 void http__sellers(http_req *r, char **arg) {
-  svc_health *hs;
-  size_t n;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_seller_health(r->s, &r->caller, r->a, &hs, &n, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) {
-    json_t *j = json_object();
-    json_object_set_new(j, "seller_id", json_string(hs[i].seller.id));
-    json_object_set_new(j, "name", json_string(hs[i].seller.name));
-    json_object_set_new(j, "marketplace_id", json_string(hs[i].seller.marketplace_id));
-    json_object_set_new(j, "metrics", sla_metrics_to_json(&hs[i].metrics, hs[i].seller.id));
-    json_object_set_new(j, "enforcement", enforcement_json(&hs[i].enforcement, time(NULL)));
-    json_array_append_new(arr, j);
-  }
-  http__json(r, 200, json_pack("{s:o}", "sellers", arr));
+  reply_view(r, svc_view_sellers(r->s, &r->caller, r->a, &j, &d), &d, &j);
 }
 
 void http__seller_metrics(http_req *r, char **arg) {
@@ -760,7 +576,7 @@ void http__seller_metrics(http_req *r, char **arg) {
 void http__thread_export(http_req *r, char **arg) {
   int64_t id;
   if (!thread_id(r, arg[0], &id)) return;
-  json_t *j;
+  json_t *j = NULL;
   pl_detail d = {0};
   pl_err e = svc_thread_export(r->s, &r->caller, id, r->a, &j, &d);
   if (e) fail(r, e, &d);
@@ -785,14 +601,9 @@ void http__tokens_list(http_req *r, char **arg) {
     http__error(r, PL_EINVAL, "all is true or false");
     return;
   }
-  st_token *ts;
-  size_t n;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_token_list(r->s, &r->caller, all && !strcmp(all, "true"), r->a, &ts, &n, &d);
-  if (e) return fail(r, e, &d);
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append_new(arr, svc_json_token(&ts[i]));
-  http__json(r, 200, json_pack("{s:o}", "tokens", arr));
+  reply_view(r, svc_view_tokens(r->s, &r->caller, all && !strcmp(all, "true"), r->a, &j, &d), &d, &j);
 }
 
 /* DELETE /v1/admin/tokens/{id}: revokes it (and its sessions) at once. */

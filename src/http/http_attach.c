@@ -132,25 +132,26 @@ void http__attachment_upload(http_req *r, char **arg) {
   if (!name)
     name = disposition_name(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Disposition"), r->a);
   const char *md5 = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-MD5");
-  st_attachment at;
+  json_t *j;
+  const char *id;
   pl_detail d = {0};
   svc_upload *u = r->upload;
   r->upload = NULL; /* svc_attachment_create consumes it */
-  pl_err e = svc_attachment_create(r->s, &r->caller, u, name, md5, r->a, &at, &d);
+  pl_err e = svc_view_attachment_create(r->s, &r->caller, u, name, md5, r->a, &j, &id, &d);
   if (e) {
     http__fail(r, e, &d);
     return;
   }
-  http__header(r, "Location", pl_arena_printf(r->a, UPLOAD_PATH "/%s", at.id));
-  http__json(r, 201, json_pack("{s:o}", "attachment", svc_json_attachment(&at)));
+  http__header(r, "Location", pl_arena_printf(r->a, UPLOAD_PATH "/%s", id));
+  http__json(r, 201, j);
 }
 
 void http__attachment_download(http_req *r, char **arg) {
   const char *id = arg[0];
-  st_attachment at;
-  int fd;
+  svc_file at;
   pl_detail d = {0};
-  pl_err e = svc_attachment_open(r->s, &r->caller, id, r->a, &at, &fd, &d);
+  pl_err e = svc_view_attachment_open(r->s, &r->caller, id, r->a, &at, &d);
+  int fd = at.fd;
   if (e) {
     http__fail(r, e, &d);
     return;
@@ -165,7 +166,7 @@ void http__attachment_download(http_req *r, char **arg) {
   }
   /* The file is the sender's: served as a download of its sniffed type, never rendered
    * by the browser as a page of this origin. */
-  MHD_add_response_header(resp, "Content-Type", svc_attachment_mime(at.kind));
+  MHD_add_response_header(resp, "Content-Type", at.mime);
   MHD_add_response_header(resp, "Content-Disposition", disposition_header(at.name, r->a));
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; sandbox");

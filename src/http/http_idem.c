@@ -54,7 +54,7 @@ static bool principal_of(http_req *r, const char **out) {
 }
 
 /* The recorded answer, again. */
-static void replay(http_req *r, const st_idem *row) {
+static void replay(http_req *r, const svc_idem_answer *row) {
   r->status = (unsigned)row->status;
   free(r->resp);
   r->resp = strdup(row->body);
@@ -62,6 +62,10 @@ static void replay(http_req *r, const st_idem *row) {
   r->resp_len = r->resp ? strlen(r->resp) : 0;
   r->content_type = "application/json";
   http__header(r, "Idempotent-Replayed", "true");
+}
+
+static void busy(http_req *r) {
+  http__fail(r, PL_EIDEMBUSY, &(pl_detail){.msg = "the first request with this Idempotency-Key is still being processed; retry in 1 s", .retry_after = 1});
 }
 
 bool http__idem_begin(http_server *h, http_req *r) {
@@ -90,30 +94,28 @@ bool http__idem_begin(http_server *h, http_req *r) {
   char fp[crypto_hash_sha256_BYTES * 2 + 1];
   sodium_bin2hex(fp, sizeof fp, sum, sizeof sum);
 
-  st_idem row;
-  pl_err e = svc_idem_find(r->s, principal, key, true, r->a, &row);
-  if (e == PL_ENOTFOUND) {
-    /* New: the operation's own transaction claims it (svc_idem_arm). */
+  svc_idem_answer row;
+  switch (svc_idem_lookup(r->s, principal, key, fp, true, r->a, &row)) {
+  case SVC_IDEM_NEW: /* the operation's own transaction claims it (svc_idem_arm) */
     svc_idem_arm(principal, key, fp);
     r->idem_principal = pl_arena_strdup(r->a, principal);
     r->idem_key = pl_arena_strdup(r->a, key);
     r->idem_fp = pl_arena_strdup(r->a, fp);
     return false;
-  }
-  if (e) {
+  case SVC_IDEM_UNAVAILABLE:
     http__error(r, PL_ESTORE, "the store is unavailable; nothing was changed");
     return true;
-  }
-  if (strcmp(row.fingerprint, fp)) {
+  case SVC_IDEM_REUSED:
     http__error(r, PL_EIDEMREUSED,
                 "this Idempotency-Key was already used for another request (method, path or body differ); use a new key for a new request");
     return true;
-  }
-  if (row.status == 0 || !row.body) {
-    http__fail(r, PL_EIDEMBUSY, &(pl_detail){.msg = "the first request with this Idempotency-Key is still being processed; retry in 1 s", .retry_after = 1});
+  case SVC_IDEM_BUSY:
+    busy(r);
+    return true;
+  case SVC_IDEM_REPLAY:
+    replay(r, &row);
     return true;
   }
-  replay(r, &row);
   return true;
 }
 
@@ -125,15 +127,12 @@ void http__idem_end(http_req *r) {
     /* Nothing was written under the key (a refusal, a failed validation, a limit): a
      * retry runs again. Unless a concurrent request with the same key committed while
      * this one ran (this one then failed, "already exists" say): it gets that answer. */
-    st_idem row;
-    pl_err e = svc_idem_find(r->s, r->idem_principal, key, false, r->a, &row);
-    if (e || strcmp(row.fingerprint, r->idem_fp)) return;
+    svc_idem_answer row;
+    svc_idem_state st = svc_idem_lookup(r->s, r->idem_principal, key, r->idem_fp, false, r->a, &row);
+    if (st != SVC_IDEM_BUSY && st != SVC_IDEM_REPLAY) return;
     r->nheaders = 0;
-    if (row.status == 0 || !row.body) {
-      http__fail(r, PL_EIDEMBUSY, &(pl_detail){.msg = "the first request with this Idempotency-Key is still being processed; retry in 1 s", .retry_after = 1});
-      return;
-    }
-    replay(r, &row);
+    if (st == SVC_IDEM_BUSY) busy(r);
+    else replay(r, &row);
     return;
   }
   /* The operation committed with its key: its answer is what a retry gets. */

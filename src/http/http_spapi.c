@@ -362,9 +362,10 @@ void http__sp_motors(http_req *req, char **arg) {
   const char *order_id = arg[0];
   rate_of(x);
   if (!marketplace(x)) return;
-  st_order o;
+  json_t *o = NULL;
   pl_detail d = {0};
-  pl_err e = svc_order_get(x->r->s, &x->r->caller, order_id, x->r->a, &o, &d);
+  pl_err e = svc_view_order_get(x->r->s, &x->r->caller, order_id, x->r->a, &o, &d);
+  json_decref(o); /* only whether the caller may see the order */
   if (e) return sp_error(x, e, d.msg);
   sp_error(x, PL_EACTION, pl_arena_printf(x->r->a, "amazonMotors is not available for order %s: the action was retired and this marketplace has no Amazon Motors sellers", order_id));
 }
@@ -447,9 +448,9 @@ void http__sp_upload_create(http_req *req, char **arg) {
   resource = unescape(r->a, resource, strlen(resource), false);
   const char *md5 = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "contentMD5");
   const char *type = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "contentType");
-  st_spapi_upload u;
+  svc_upload_dest u;
   pl_detail d = {0};
-  pl_err e = svc_spapi_upload_create(r->s, &r->caller, resource, md5, type, r->a, &u, &d);
+  pl_err e = svc_view_spapi_upload(r->s, &r->caller, resource, md5, type, r->a, &u, &d);
   if (e) return sp_error(x, e, d.msg);
   const char *host = header(r, "Host");
   char *url = pl_arena_printf(r->a, "%s://%s" DESTINATIONS "%s", x->h->opt.tls_cert_pem ? "https" : "http",

@@ -323,11 +323,11 @@ void http__thread_note(http_req *r, char **arg) {
   json_t *b = thread_body(r, arg[0], &tid);
   if (!b) return;
   const char *text = NULL;
-  st_message m;
+  json_t *m = NULL;
   pl_detail d = {0};
   if (http__field_str(r, b, "text", &text)) {
-    pl_err e = svc_team_note(r->s, &r->caller, tid, text, r->a, &m, &d);
-    reply(r, e, &d, 201, "message", e ? NULL : svc_json_message(&r->caller, &m));
+    pl_err e = svc_view_note(r->s, &r->caller, tid, text, r->a, &m, &d);
+    reply(r, e, &d, 201, "message", m);
   }
 }
 

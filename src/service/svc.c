@@ -182,7 +182,7 @@ bool svc_idem_disarm(void) {
   return c;
 }
 
-pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row) {
+static pl_err idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row) {
   /* After an operation that did not claim its key (forget = false), the claim of a
    * concurrent request may be in a write batch that has not committed yet: only the
    * writer sees it, so the look-up runs there (a write transaction that writes nothing). */
@@ -195,6 +195,19 @@ pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget
   if ((e = s->st->ops->idem_finish(s->st, principal, key, 0, NULL))) store_rollback(s->st);
   else e = store_commit(s->st);
   return e ? e : PL_ENOTFOUND;
+}
+
+svc_idem_state svc_idem_lookup(svc *s, const char *principal, const char *key, const char *fingerprint, bool forget,
+                               pl_arena *a, svc_idem_answer *out) {
+  st_idem row;
+  pl_err e = idem_find(s, principal, key, forget, a, &row);
+  if (e == PL_ENOTFOUND) return SVC_IDEM_NEW;
+  if (e) return SVC_IDEM_UNAVAILABLE;
+  if (strcmp(row.fingerprint, fingerprint)) return SVC_IDEM_REUSED;
+  if (row.status == 0 || !row.body) return SVC_IDEM_BUSY;
+  out->status = (int)row.status;
+  out->body = row.body;
+  return SVC_IDEM_REPLAY;
 }
 
 pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body) {

@@ -75,11 +75,19 @@ typedef struct {
  * whether the key was claimed (its answer is then for the caller to record). */
 void svc_idem_arm(const char *principal, const char *key, const char *fingerprint);
 bool svc_idem_disarm(void);
-/* The stored answer to (principal, key): PL_ENOTFOUND when there is none, or it is past
- * its day (then it is forgotten, as if the clean-up had come by). forget = false reads
- * only, and sees claims not yet committed (after an operation that lost its key to a
- * concurrent request). The row is allocated in a. */
-pl_err svc_idem_find(svc *s, const char *principal, const char *key, bool forget, pl_arena *a, st_idem *row);
+/* What a request with (principal, key) and the request's fingerprint meets: a new key
+ * (none stored, or one past its day, which is then forgotten as if the clean-up had come
+ * by); the recorded answer of the same request (*out, allocated in a); the same request
+ * still being processed; the key used for another request; or no store. forget = false
+ * reads only, and sees claims not yet committed (after an operation that lost its key to
+ * a concurrent request). */
+typedef enum { SVC_IDEM_NEW, SVC_IDEM_REPLAY, SVC_IDEM_BUSY, SVC_IDEM_REUSED, SVC_IDEM_UNAVAILABLE } svc_idem_state;
+typedef struct {
+  int status;
+  const char *body;
+} svc_idem_answer;
+svc_idem_state svc_idem_lookup(svc *s, const char *principal, const char *key, const char *fingerprint, bool forget,
+                               pl_arena *a, svc_idem_answer *out);
 /* Records the answer of the request that claimed (principal, key): its retries get it. */
 pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body);
 
@@ -690,6 +698,67 @@ json_t *svc_json_attachment(const st_attachment *a);
 json_t *svc_json_meta(void);
 /* The findings of a sent message, each with the attachment and page it was found in. */
 json_t *svc_json_sent_findings(const svc_sent *m);
+
+/* ---- the JSON API's views (svc_view.c) -------------------------------------------------- */
+/* Each takes a request's values as the client wrote them (NULL: not given), checks them
+ * (PL_EINVAL or PL_EPAGE naming the value), calls the service and sets *out to the JSON
+ * the API answers with (a new reference; docs/api.md has the shapes). The HTTP layer
+ * handles requests and JSON only: no store row crosses into it. */
+typedef struct {
+  const char *filter, *sort, *order_id, *asin, *alias, *q, *tag, *assignee, *cursor;
+  long limit; /* 0: the service's default */
+} svc_threads_in;
+pl_err svc_view_threads(svc *s, const svc_caller *c, const svc_threads_in *in, pl_arena *a, json_t **out,
+                        pl_detail *d);
+pl_err svc_view_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_arena *a, json_t **out,
+                             pl_detail *d);
+/* {thread, order, messages, page}: one page of messages before `before` (a message id) */
+pl_err svc_view_thread_page(svc *s, const svc_caller *c, int64_t id, const char *before, long limit, pl_arena *a,
+                            json_t **out, pl_detail *d);
+pl_err svc_view_thread_read(svc *s, const svc_caller *c, int64_t id, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_view_thread_archive(svc *s, const svc_caller *c, int64_t id, bool archived, pl_arena *a, json_t **out,
+                               pl_detail *d);
+pl_err svc_view_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_arena *a, json_t **out,
+                     pl_detail *d);
+pl_err svc_view_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool approve, const char *note,
+                              pl_arena *a, json_t **out, pl_detail *d);
+/* the note as a message (not wrapped) */
+pl_err svc_view_note(svc *s, const svc_caller *c, int64_t thread_id, const char *text, pl_arena *a, json_t **out,
+                     pl_detail *d);
+pl_err svc_view_held(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_view_order_put(svc *s, const svc_caller *c, const char *id, json_t *body, pl_arena *a, bool *created,
+                          json_t **out, pl_detail *d);
+pl_err svc_view_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_view_orders(svc *s, const svc_caller *c, const char *cursor, long limit, pl_arena *a, json_t **out,
+                       pl_detail *d);
+pl_err svc_view_enforcement(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a, json_t **out,
+                            pl_detail *d);
+pl_err svc_view_enforcement_set(svc *s, const svc_caller *c, const char *seller_id, const svc_enforcement_in *in,
+                                pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_view_sellers(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_view_tokens(svc *s, const svc_caller *c, bool all, pl_arena *a, json_t **out, pl_detail *d);
+/* A sent (or refused) message as the caller sees it, and its id. */
+json_t *svc_json_sent(const svc_caller *c, const svc_sent *m);
+const char *svc_sent_ref(pl_arena *a, const svc_sent *m);
+/* {attachment}, and the attachment's id (arena) */
+pl_err svc_view_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const char *name, const char *md5,
+                                  pl_arena *a, json_t **out, const char **id, pl_detail *d);
+/* An attachment to serve: fd (the caller closes it), a safe Content-Type and its name. */
+typedef struct {
+  int fd;
+  const char *mime, *name;
+} svc_file;
+pl_err svc_view_attachment_open(svc *s, const svc_caller *c, const char *id, pl_arena *a, svc_file *out,
+                                pl_detail *d);
+/* An SP-API upload destination as created (svc_spapi_upload_create). */
+typedef struct {
+  const char *id, *content_md5, *content_type;
+} svc_upload_dest;
+pl_err svc_view_spapi_upload(svc *s, const svc_caller *c, const char *resource, const char *md5, const char *type,
+                             pl_arena *a, svc_upload_dest *out, pl_detail *d);
+/* The store's transaction timings, for /metrics (store_tx_bounds, store_tx_durations). */
+const double *svc_tx_bounds(size_t *n);
+void svc_tx_durations(bool write, st_tx_durations *out);
 
 /* ---- backup and restore (svc_backup.c; docs/operations.md) ------------------------------ */
 typedef struct {
