@@ -144,8 +144,14 @@ static const char *const sql[Q__COUNT] = {
 
 /* One caller's transaction that has been released into the open batch and waits for
  * the batch's COMMIT (sq_commit). Lives on the caller's stack. */
+/* A caller whose write transaction is in a batch, then waiting for the flush that makes
+ * it durable. Each sleeps on a condition of its own, woken only when that concerns it
+ * (its batch ended badly, its flush came, or it is to flush for the others): a broadcast
+ * would wake every caller at every batch and every flush. */
 typedef struct sq_member {
-  struct sq_member *next;
+  struct sq_member *next;  /* in the open batch, newest first */
+  struct sq_member *wnext; /* in the store's list of those waiting for a flush, oldest first */
+  pthread_cond_t cv;       /* under sync_mu */
   bool done;       /* the batch has ended: result says how */
   pl_err result;   /* PL_OK: committed, with this number in commit order */
   uint64_t number;
@@ -191,6 +197,7 @@ struct sq_store {
   sq_member *members;    /* released into it, waiting for its COMMIT */
   unsigned n_members;
   atomic_int pending;    /* n_members, readable without mu (durable) */
+  atomic_bool sync_busy; /* an fdatasync is under way: a batch stays open for the next one */
   /* Full-text index rows of the open batch, written just before its COMMIT: an FTS5
    * table flushes what it holds at every savepoint, so rows written by each caller
    * would make one index segment a caller instead of one a batch. marks[i]: where the
@@ -202,8 +209,9 @@ struct sq_store {
   /* Group commit (sq_commit): a batch is written with synchronous=NORMAL, then made
    * durable by one fdatasync of the WAL shared by every commit that is waiting for one. */
   pthread_mutex_t sync_mu;
-  pthread_cond_t sync_cv;  /* a flush ended (durable) */
-  pthread_cond_t batch_cv; /* a batch ended (end_batch): its members, and a flush waiting for it */
+  pthread_cond_t batch_cv; /* a batch ended (end_batch): for a flush waiting for its COMMIT */
+  sq_member *waiting, *waiting_tail; /* committed, not yet durable, in commit order */
+  sq_member *ending;     /* the caller ending the batch when it is a member (mu held) */
   char *wal_path, *db_path;
   int wal_fd;           /* the WAL, opened by the syncing thread; -1 until needed */
   uint64_t committed;   /* callers' write transactions committed, in WAL order */
@@ -486,6 +494,8 @@ static void sq_counters(store *s, st_counters *o) {
   o->writer_busy_ns = atomic_load(&q->writer_busy_ns);
 }
 
+int sq__batch_open(store *s) { return atomic_load(&((sq_store *)s)->pending); }
+
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers) {
   sq_store *q = ((sq_store *)s);
   pthread_mutex_lock(&q->sync_mu);
@@ -519,7 +529,6 @@ static void sq_close(store *s) {
   if (q->wal_fd >= 0) close(q->wal_fd);
   pthread_mutex_destroy(&q->mu);
   pthread_mutex_destroy(&q->sync_mu);
-  pthread_cond_destroy(&q->sync_cv);
   pthread_cond_destroy(&q->batch_cv);
   free(q->wal_path);
   free(q->db_path);
@@ -553,14 +562,26 @@ static void end_batch(sq_store *q) {
   for (sq_member *m = order, *next; m; m = next) {
     next = m->next;
     m->result = e;
-    if (!e) m->number = ++q->committed;
     m->done = true; /* m may be gone once the lock is released */
+    if (e) {
+      if (m != q->ending) pthread_cond_signal(&m->cv);
+      continue;
+    }
+    m->number = ++q->committed;
+    m->wnext = NULL; /* it waits for a flush now (durable) */
+    if (q->waiting_tail) q->waiting_tail->wnext = m;
+    else q->waiting = m;
+    q->waiting_tail = m;
   }
   if (q->n_members && !e) q->batches++;
+  /* Someone flushes for them: the caller ending the batch, when it is one of them, comes
+   * to durable() itself; a flush under way wakes the next one when it ends; else the
+   * oldest waiting is woken to do it. */
+  if (!e && q->n_members && !q->ending && !q->syncing && q->waiting) pthread_cond_signal(&q->waiting->cv);
   q->members = NULL;
   q->n_members = 0;
   atomic_store(&q->pending, 0);
-  pthread_cond_broadcast(&q->batch_cv);
+  pthread_cond_broadcast(&q->batch_cv); /* a flush waiting for this COMMIT */
   pthread_mutex_unlock(&q->sync_mu);
 }
 
@@ -574,7 +595,11 @@ static void after_member(sq_store *q) {
     q->tx_open = false;
     return;
   }
-  if (sqlite3_get_autocommit(q->db) || atomic_load(&q->want_write) == 0 || q->n_members >= SQ_BATCH_MAX)
+  /* While the disk flushes, committing the batch would only make its callers wait for the
+   * next flush anyway: it stays open, and the flush that ends ends it (durable), so a batch
+   * holds what arrived during one flush. */
+  if (sqlite3_get_autocommit(q->db) || q->n_members >= SQ_BATCH_MAX ||
+      (atomic_load(&q->want_write) == 0 && !atomic_load(&q->sync_busy)))
     end_batch(q);
 }
 
@@ -686,14 +711,26 @@ static int sync_wal(sq_store *q) {
   return rc;
 }
 
-/* Waits until commit number mine is durable. The first waiter to find no sync running
- * syncs for everyone committed so far; the others wait for it, and the next sync. */
-static pl_err durable(sq_store *q, uint64_t mine) {
-  pl_err e = PL_OK;
-  pthread_mutex_lock(&q->sync_mu);
-  while (q->synced < mine && !q->broken) {
+/* Wakes the callers a flush has made durable (or all, once a flush failed), oldest first,
+ * and the oldest still waiting to flush for the rest (sync_mu held). */
+static void wake_durable(sq_store *q) {
+  while (q->waiting && (q->broken || q->waiting->number <= q->synced)) {
+    sq_member *m = q->waiting;
+    q->waiting = m->wnext;
+    if (!q->waiting) q->waiting_tail = NULL;
+    m->wnext = NULL;
+    pthread_cond_signal(&m->cv);
+  }
+  if (q->waiting) pthread_cond_signal(&q->waiting->cv);
+}
+
+/* Waits until me (committed, in the waiting list) is durable (sync_mu held). Whoever
+ * finds no flush under way flushes for everyone committed so far; the others sleep until
+ * the flush that covers them ends, or until they are woken to flush next. */
+static pl_err durable(sq_store *q, sq_member *me) {
+  while (q->synced < me->number && !q->broken) {
     if (q->syncing) {
-      pthread_cond_wait(&q->sync_cv, &q->sync_mu);
+      pthread_cond_wait(&me->cv, &q->sync_mu);
       continue;
     }
     q->syncing = true;
@@ -703,7 +740,7 @@ static pl_err durable(sq_store *q, uint64_t mine) {
      * commit_delay does. Writers still waiting for the connection are not waited for:
      * under load there always are some. */
     if (atomic_load(&q->pending) > 0) {
-      struct timespec until; /* sync_cv waits on the monotonic clock: a clock step cannot stall it */
+      struct timespec until; /* batch_cv waits on the monotonic clock: a clock step cannot stall it */
       clock_gettime(CLOCK_MONOTONIC, &until);
       until.tv_nsec += SQ_SYNC_DELAY_US * 1000L;
       if (until.tv_nsec >= 1000000000L) {
@@ -715,11 +752,13 @@ static pl_err durable(sq_store *q, uint64_t mine) {
       }
     }
     uint64_t upto = q->committed;
+    atomic_store(&q->sync_busy, true);
     pthread_mutex_unlock(&q->sync_mu);
     if (q->sync_hook) q->sync_hook(q->sync_ctx);
     int rc = sync_wal(q);
     pthread_mutex_lock(&q->sync_mu);
     q->syncing = false;
+    atomic_store(&q->sync_busy, false);
     if (rc) {
       /* After a failed fsync the kernel may have dropped the dirty pages: a retry that
        * succeeds proves nothing. Stop acknowledging, as PostgreSQL does. */
@@ -729,11 +768,20 @@ static pl_err durable(sq_store *q, uint64_t mine) {
     } else {
       q->synced = upto;
     }
-    pthread_cond_broadcast(&q->sync_cv);
+    wake_durable(q); /* me among them */
+    /* A batch left open while the disk was busy (after_member) is ended here unless its
+     * last writer saw the flush end and ended it: one of the two sees the other (pending
+     * is stored before sync_busy is read there, sync_busy before pending here). */
+    if (atomic_load(&q->pending) > 0) {
+      pthread_mutex_unlock(&q->sync_mu);
+      writer_lock(q);
+      if (q->n_members) end_batch(q); /* its oldest caller is woken to flush for it */
+      writer_unlock(q);
+      pthread_mutex_lock(&q->sync_mu);
+    }
   }
-  if (q->synced < mine) e = PL_ESTORE;
-  pthread_mutex_unlock(&q->sync_mu);
-  return e;
+  if (q->broken) wake_durable(q); /* nobody stays listed once nothing more is acknowledged */
+  return q->synced < me->number ? PL_ESTORE : PL_OK;
 }
 
 /* Group commit, in two steps. First the batch: the caller's savepoint is released into
@@ -768,17 +816,20 @@ static pl_err sq_commit(store *s) {
     writer_unlock(q);
     return PL_OK;
   }
-  sq_member me = {.next = q->members};
+  sq_member me = {.next = q->members, .cv = PTHREAD_COND_INITIALIZER};
   q->members = &me;
   q->n_members++;
   atomic_store(&q->pending, (int)q->n_members);
+  q->ending = &me; /* should this caller end the batch, it flushes for it itself */
   after_member(q);
+  q->ending = NULL;
   writer_unlock(q);
   pthread_mutex_lock(&q->sync_mu);
-  while (!me.done) pthread_cond_wait(&q->batch_cv, &q->sync_mu);
+  while (!me.done) pthread_cond_wait(&me.cv, &q->sync_mu);
+  pl_err e2 = me.result ? me.result : durable(q, &me);
   pthread_mutex_unlock(&q->sync_mu);
-  if (me.result) return me.result;
-  return durable(q, me.number);
+  pthread_cond_destroy(&me.cv);
+  return e2;
 }
 
 static void sq_rollback(store *s) {
@@ -1676,7 +1727,6 @@ pl_err store_sqlite_open(const char *path, const store_open_options *o, store **
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&q->sync_cv, &ca);
   pthread_cond_init(&q->batch_cv, &ca);
   pthread_condattr_destroy(&ca);
   q->wal_fd = -1;

@@ -53,6 +53,8 @@ void sq__group_commit_counts(store *s, uint64_t *committed, uint64_t *synced, ui
 /* Tests: SQLite transactions that committed callers' transactions, and writers waiting for the
  * connection (a batch stays open for them). */
 void sq__batch_counts(store *s, uint64_t *batches, int *waiting_writers);
+/* Tests: callers in the open batch (not committed yet). */
+int sq__batch_open(store *s);
 /* The outcome of sqlite3_step's rc for st (NULL: none): PL_OK for a row or the end,
  * PL_EEXIST for a constraint (a refused row), else PL_ESTORE, with SQLite's message and
  * the statement logged to stderr. */

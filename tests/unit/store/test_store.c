@@ -1559,8 +1559,9 @@ static void *gc_write(void *arg) {
   return NULL;
 }
 
-/* The first sync waits until every other writer has committed and is waiting: then one
- * more fdatasync must serve all four, and no writer may have returned before the sync
+/* The first sync waits until every other writer has committed or joined the batch left
+ * open while the disk flushes: then that batch commits when the flush ends, one more
+ * fdatasync must serve all of them, and no writer may have returned before the sync
  * that covers it. */
 static void gc_hook(void *ctx) {
   gc_watch *g = ctx;
@@ -1568,7 +1569,7 @@ static void gc_hook(void *ctx) {
   if (g->syncs_seen == 0) {
     for (int i = 0; i < 100000; i++) {
       sq__group_commit_counts(g->s, &committed, &synced, &syncs);
-      if (committed == GC_WRITERS) break;
+      if (committed + (uint64_t)sq__batch_open(g->s) == GC_WRITERS) break;
       usleep(100);
     }
   }
@@ -1585,9 +1586,11 @@ static void test_group_commit(void **state) {
   fx *f = *state;
   atomic_int returned = 0;
   gc_watch g = {.s = f->s, .returned = &returned};
-  uint64_t c0, s0, n0;
+  uint64_t c0, s0, n0, b0, b1;
+  int waiting;
   sq__group_commit_counts(f->s, &c0, &s0, &n0);
   assert_int_equal(c0, 0);
+  sq__batch_counts(f->s, &b0, &waiting);
   sq__group_commit_watch(f->s, gc_hook, &g);
   pthread_t th[GC_WRITERS];
   gc_writer w[GC_WRITERS];
@@ -1606,6 +1609,9 @@ static void test_group_commit(void **state) {
    * all that committed while it ran: not one per commit */
   assert_in_range(syncs, 1, 2);
   assert_int_equal(g.syncs_seen, (int)syncs);
+  /* what arrived while the disk flushed waited in one open batch: a commit a flush */
+  sq__batch_counts(f->s, &b1, &waiting);
+  assert_int_equal(b1 - b0, syncs);
   /* when each sync began, only commits an earlier sync covered had returned: none was
    * acknowledged before it was durable */
   assert_int_equal(g.synced_at_sync[0], 0);
