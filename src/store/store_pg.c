@@ -2,9 +2,11 @@
  *
  * begin() takes a connection from the pool and binds it to the calling thread until
  * commit() or rollback() gives it back, so that the libmicrohttpd worker threads run
- * their transactions side by side. Every statement is prepared once per connection: the
+ * their transactions side by side. Every query is prepared once per connection: the
  * query table's (Q_*) by number, the other files' (store__pg_exec) by their text, except a
  * text built at run time at an address another text held first, which runs unprepared.
+ * Transaction control (BEGIN, COMMIT), the migrations and the live-event connection's
+ * statements (store_pg_bus.c) are sent as text.
  * Statements shared with SQLite (store_sql.h) are written with ?N; pg__dollars turns them
  * into $N when they are prepared. Every value travels as a parameter. The semantics are
  * those of store_sqlite.c, kept across several nodes sharing one database:
