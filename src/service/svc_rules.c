@@ -425,7 +425,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
                            pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "message actions are the seller's");
-  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+  if (!st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot send messages");
   int ai = svc_action_find(action);
   if (ai < 0) return pl_fail(d, PL_ENOTFOUND, "no message action '%s'", action ? action : "");
@@ -536,7 +536,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
                           svc_sent *out, pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "review requests are the seller's");
-  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+  if (!st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot request reviews");
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
@@ -705,6 +705,8 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
 
 /* ---- enforcement views and the operator's hand ------------------------------------------ */
 
+PL_NAMED(svc_enforcement_action, SVC_ENFORCEMENT_ACTION_MAP)
+
 pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
                            st_enforcement *out, st_violation **vs, size_t *nv, pl_detail *d) {
   if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
@@ -732,37 +734,42 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
   const char *what = NULL;
+  svc_enforcement_action act;
+  if (!e && svc_enforcement_action_from_name(in->action, &act))
+    e = pl_fail(d, PL_EINVAL, "action must be restrict, lift_restriction, quota, lift_quota, flag or unflag");
   if (!e) {
-    if (!strcmp(in->action, "restrict")) {
+    switch (act) {
+    case SVC_ENF_RESTRICT:
       if (in->days <= 0) e = pl_fail(d, PL_EINVAL, "days must be positive");
       out->restricted_until = now + in->days * DAY;
       out->restriction_reason = (char *)in->reason;
       what = "enforcement.restriction";
-    } else if (!strcmp(in->action, "lift_restriction")) {
+      break;
+    case SVC_ENF_LIFT_RESTRICTION:
       out->restricted_until = 0;
       out->restriction_reason = (char *)in->reason;
       what = "enforcement.restriction_lifted";
-    } else if (!strcmp(in->action, "quota")) {
+      break;
+    case SVC_ENF_QUOTA:
       if (in->days <= 0 || in->quota_per_day <= 0) e = pl_fail(d, PL_EINVAL, "days and quota_per_day must be positive");
       out->quota_per_day = in->quota_per_day;
       out->quota_until = now + in->days * DAY;
       out->quota_reason = (char *)in->reason;
       what = "enforcement.quota";
-    } else if (!strcmp(in->action, "lift_quota")) {
+      break;
+    case SVC_ENF_LIFT_QUOTA:
       out->quota_per_day = 0;
       out->quota_until = 0;
       out->quota_reason = (char *)in->reason;
       what = "enforcement.quota_lifted";
-    } else if (!strcmp(in->action, "flag")) {
-      out->suspension_flag = true;
+      break;
+    case SVC_ENF_FLAG:
+    case SVC_ENF_UNFLAG:
+      out->suspension_flag = act == SVC_ENF_FLAG;
       out->suspension_reason = (char *)in->reason;
-      what = "enforcement.flag";
-    } else if (!strcmp(in->action, "unflag")) {
-      out->suspension_flag = false;
-      out->suspension_reason = (char *)in->reason;
-      what = "enforcement.unflag";
-    } else {
-      e = pl_fail(d, PL_EINVAL, "action must be restrict, lift_restriction, quota, lift_quota, flag or unflag");
+      what = act == SVC_ENF_FLAG ? "enforcement.flag" : "enforcement.unflag";
+      break;
+    case SVC_ENF_NONE: break;
     }
   }
   if (!e) {

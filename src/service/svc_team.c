@@ -67,14 +67,14 @@ bool svc_team_parse_ref(const char *ref, const char *prefix, int64_t *id) { retu
 
 static pl_err need_agent(const svc_caller *c, bool write, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "team work is the seller's agents'");
-  if (write && (!c->agent_role || !strcmp(c->agent_role, "read_only")))
+  if (write && !st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot change anything");
   return PL_OK;
 }
 
 static pl_err need_owner(const svc_caller *c, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
-  if (!e && strcmp(c->agent_role, "owner")) e = pl_fail(d, PL_EFORBIDDEN, "only the seller's owner may do this");
+  if (!e && c->agent_role != ST_ROLE_OWNER) e = pl_fail(d, PL_EFORBIDDEN, "only the seller's owner may do this");
   return e;
 }
 
@@ -90,6 +90,8 @@ static const char *ref_prefix(const char *kind) {
   return !strcmp(kind, "template") ? "TPL" : !strcmp(kind, "rule") ? "R" : !strcmp(kind, "proposal") ? "PR" : "F";
 }
 
+PL_NAMED(svc_rule_action, SVC_RULE_ACTION_MAP)
+
 /* A document as the API shows it: its body with id, state and times. */
 static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
   json_t *j = json_loads(doc->body, 0, NULL);
@@ -101,7 +103,7 @@ static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
   /* a proposal keeps the store's thread id for itself; clients have thread_id */
   if (json_is_integer(json_object_get(j, "thread"))) json_object_del(j, "thread");
   json_object_set_new(j, "id", json_string(svc_team_ref(a, ref_prefix(doc->kind), doc->id)));
-  if (doc->state && *doc->state) json_object_set_new(j, "state", json_string(doc->state));
+  if (doc->state) json_object_set_new(j, "state", json_string(st_proposal_state_name(doc->state)));
   json_object_set_new(j, "created_at", json_string(pl_time_format(doc->created_at, ts)));
   json_object_set_new(j, "updated_at", json_string(pl_time_format(doc->updated_at, ts)));
   return j;
@@ -450,7 +452,7 @@ static pl_err template_scan(svc *s, const char *marketplace_id, json_t *norm, pl
 static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t id, pl_arena *a, bool *taken) {
   st_team_doc *docs;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, seller, "template", NULL, 1000, a, &docs, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, seller, "template", ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
     json_t *b = json_loads(docs[i].body, 0, NULL);
@@ -471,7 +473,7 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
     e = pl_fail(d, PL_EEXIST, "a template named '%s' already exists", json_string_value(json_object_get(norm, "name")));
   if (!e) e = template_scan(s, mp, norm, a, verdict, language, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = "template", .state = "",
+  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = "template",
                      .created_at = now, .updated_at = now};
   if (!e) {
     doc.body = dump(norm, a);
@@ -512,7 +514,7 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   return svc__end(s, e, d);
 }
 
-static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, const char *state, int limit,
+static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, st_proposal_state state, int limit,
                             pl_arena *a, json_t **out, pl_detail *d) {
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
@@ -527,7 +529,7 @@ static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, const
 }
 
 pl_err svc_template_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "template", NULL, 1000, a, out, d);
+  return doc_list_json(s, c, "template", ST_PROPOSAL_NONE, 1000, a, out, d);
 }
 
 static pl_err doc_delete(svc *s, const svc_caller *c, const char *kind, int64_t id, pl_detail *d) {
@@ -646,7 +648,7 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
 /* ---- agents, assignment, tags, notes ---------------------------------------------------- */
 
 static json_t *agent_json(const st_team_agent *ag) {
-  return json_pack("{s:I,s:s,s:s,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
+  return json_pack("{s:I,s:s,s:s?,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", st_agent_role_name(ag->role),
                    "available", ag->available && !ag->deactivated, "active", !ag->deactivated);
 }
 
@@ -680,7 +682,7 @@ pl_err svc_team_availability(svc *s, const svc_caller *c, int64_t agent_id, bool
                              pl_arena *a, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
   if (e) return e;
-  if (agent_id != c->agent_id && strcmp(c->agent_role, "owner"))
+  if (agent_id != c->agent_id && c->agent_role != ST_ROLE_OWNER)
     return pl_fail(d, PL_EFORBIDDEN, "an agent sets only their own availability");
   if ((e = svc__begin(s, true, d))) return e;
   st_team_agent ag;
@@ -714,7 +716,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
   st_team_agent *pick = NULL;
   for (size_t i = 0; i < n; i++) {
     if (agent_id > 0 && ags[i].id == agent_id) pick = &ags[i];
-    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && strcmp(ags[i].role, "read_only") &&
+    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && st_agent_role_writes(ags[i].role) &&
         (!pick || ags[i].last_assigned_at < pick->last_assigned_at))
       pick = &ags[i];
   }
@@ -723,7 +725,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
     return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)agent_id);
   if (pick && pick->deactivated)
     return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated and cannot be assigned", (long long)agent_id);
-  if (pick && !strcmp(pick->role, "read_only"))
+  if (pick && !st_agent_role_writes(pick->role))
     return pl_fail(d, PL_EINVAL, "a read-only agent cannot be assigned threads");
   if (agent_id < 0 && !pick) return pl_fail(d, PL_ECONFLICT, "no agent is available");
   st_thread_team tt;
@@ -957,8 +959,9 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, d))) return e;
     int64_t tid = json_integer_value(json_object_get(body, "thread"));
     if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal %s in this thread", svc_team_ref(a, "PR", in->proposal_id));
-    if (strcmp(doc.state, "pending"))
-      return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id), doc.state);
+    if (doc.state != ST_PROPOSAL_PENDING)
+      return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id),
+                     st_proposal_state_name(doc.state) ?: "decided");
   }
   if (in->template_id) {
     if (in->text) return pl_fail(d, PL_EINVAL, "give text or template_id, not both");
@@ -986,7 +989,7 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   json_object_set_new(body, "message", json_string(svc_message_ref(a, m->id)));
   json_object_set_new(body, "decided_by", json_integer(c->agent_id));
   json_object_set_new(body, "edited", json_boolean(strcmp(json_string_value(json_object_get(body, "text")) ?: "", m->text)));
-  doc.state = "sent";
+  doc.state = ST_PROPOSAL_SENT;
   doc.body = dump(body, a);
   doc.updated_at = svc_now(s);
   return s->st->ops->team_doc_put(s->st, &doc);
@@ -1018,7 +1021,7 @@ static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a
   for (size_t i = 0; i < n; i++)
     if (ags[i].id == id) {
       if (ags[i].deactivated) return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated", (long long)id);
-      if (!strcmp(ags[i].role, "read_only"))
+      if (!st_agent_role_writes(ags[i].role))
         return pl_fail(d, PL_EINVAL, "agent %lld is read-only and cannot be assigned threads", (long long)id);
       return PL_OK;
     }
@@ -1076,19 +1079,27 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   json_array_foreach(acts, i, x) {
     const char *type = json_string_value(json_object_get(x, "type"));
     if (!type) return pl_fail(d, PL_EMISSING, "each action needs a type");
-    if (!strcmp(type, "assign")) {
+    svc_rule_action act;
+    (void)svc_rule_action_from_name(type, &act);
+    switch (act) {
+    case SVC_RULE_ASSIGN: {
       json_t *ag = json_object_get(x, "agent_id");
       if (!json_is_integer(ag) && !(json_is_string(ag) && !strcmp(json_string_value(ag), "round_robin")))
         return pl_fail(d, PL_EINVAL, "assign takes agent_id: an agent's id or \"round_robin\"");
       /* A rule names only an active agent of its own seller. */
       if (json_is_integer(ag) && (e = team_member(s, seller, json_integer_value(ag), a, d))) return e;
-    } else if (!strcmp(type, "tag")) {
+      break;
+    }
+    case SVC_RULE_TAG: {
       const char *tag = json_string_value(json_object_get(x, "tag"));
       if (!tag || !valid_tag(tag)) return pl_fail(d, PL_EINVAL, "tag takes a tag: lower-case letters, digits, '-' or '_'");
-    } else if (!strcmp(type, "priority")) {
+      break;
+    }
+    case SVC_RULE_PRIORITY:
       if (!in_list(priorities, json_string_value(json_object_get(x, "priority"))))
         return pl_fail(d, PL_EINVAL, "priority takes low, normal, high or urgent");
-    } else if (!strcmp(type, "propose")) {
+      break;
+    case SVC_RULE_PROPOSE: {
       int64_t tid;
       st_team_doc doc;
       if (!svc_team_parse_ref(json_string_value(json_object_get(x, "template_id")), "TPL", &tid))
@@ -1107,8 +1118,9 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       }
       if ((e = rule_values_cover(doc.body, vals, svc_team_ref(a, "TPL", tid), a, d))) return e;
       proposes = true;
-    } else {
-      return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
+      break;
+    }
+    case SVC_RULE_ACTION_NONE: return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
     }
   }
   json_t *as = json_object_get(body, "auto_send"), *en = json_object_get(body, "enabled");
@@ -1132,24 +1144,21 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
 /* A checked rule's actions as they are kept: each with its type and the fields that type
  * takes, nothing else (an agent_id on a tag action would otherwise be kept, naming anyone). */
 static json_t *actions_norm(json_t *acts) {
-  static const struct {
-    const char *type, *fields[2];
-  } takes[] = {{"assign", {"agent_id", NULL}},
-               {"tag", {"tag", NULL}},
-               {"priority", {"priority", NULL}},
-               {"propose", {"template_id", "values"}}};
+  static const char *const takes[SVC_RULE_ACTION_N][2] = {[SVC_RULE_ASSIGN] = {"agent_id"},
+                                                         [SVC_RULE_TAG] = {"tag"},
+                                                         [SVC_RULE_PRIORITY] = {"priority"},
+                                                         [SVC_RULE_PROPOSE] = {"template_id", "values"}};
   json_t *out = json_array();
   size_t i;
   json_t *x;
   json_array_foreach(acts, i, x) {
     const char *type = json_string_value(json_object_get(x, "type"));
     json_t *n = json_pack("{s:s}", "type", type);
-    for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
-      if (strcmp(takes[k].type, type)) continue;
-      for (size_t f = 0; f < 2 && takes[k].fields[f]; f++) {
-        json_t *v = json_object_get(x, takes[k].fields[f]);
-        if (v) json_object_set(n, takes[k].fields[f], v);
-      }
+    svc_rule_action act;
+    (void)svc_rule_action_from_name(type, &act);
+    for (size_t f = 0; f < 2 && takes[act][f]; f++) {
+      json_t *v = json_object_get(x, takes[act][f]);
+      if (v) json_object_set(n, takes[act][f], v);
     }
     json_array_append_new(out, n);
   }
@@ -1162,7 +1171,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   if (e || (e = svc__begin(s, true, d))) return e;
   e = rule_check(s, c->seller_id, body, a, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule", .state = "",
+  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule",
                      .created_at = now, .updated_at = now};
   if (!e) {
     /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
@@ -1189,7 +1198,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
 }
 
 pl_err svc_rule_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "rule", NULL, MAX_RULES, a, out, d);
+  return doc_list_json(s, c, "rule", ST_PROPOSAL_NONE, MAX_RULES, a, out, d);
 }
 
 pl_err svc_rule_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
@@ -1198,15 +1207,14 @@ pl_err svc_rule_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
 
 pl_err svc_rule_firings(svc *s, const svc_caller *c, int limit, pl_arena *a, json_t **out, pl_detail *d) {
   if (limit < 1 || limit > 500) return pl_fail(d, PL_EINVAL, "limit is 1 to 500");
-  return doc_list_json(s, c, "firing", NULL, limit, a, out, d);
+  return doc_list_json(s, c, "firing", ST_PROPOSAL_NONE, limit, a, out, d);
 }
 
 pl_err svc_proposal_list(svc *s, const svc_caller *c, const char *state, pl_arena *a, json_t **out,
                          pl_detail *d) {
-  if (!state) state = "pending";
-  if (strcmp(state, "pending") && strcmp(state, "sent") && strcmp(state, "discarded"))
-    return pl_fail(d, PL_EINVAL, "state is pending, sent or discarded");
-  return doc_list_json(s, c, "proposal", state, 500, a, out, d);
+  st_proposal_state st = ST_PROPOSAL_PENDING;
+  if (state && st_proposal_state_from_name(state, &st)) return pl_fail(d, PL_EINVAL, "state is pending, sent or discarded");
+  return doc_list_json(s, c, "proposal", st, 500, a, out, d);
 }
 
 pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *text, bool confirm,
@@ -1233,11 +1241,12 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
   st_team_doc doc;
   json_t *body = NULL;
   e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
-  if (!e && strcmp(doc.state, "pending"))
-    e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id), doc.state);
+  if (!e && doc.state != ST_PROPOSAL_PENDING)
+    e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id),
+                st_proposal_state_name(doc.state) ?: "decided");
   if (!e) {
     json_object_set_new(body, "decided_by", json_integer(c->agent_id));
-    doc.state = "discarded";
+    doc.state = ST_PROPOSAL_DISCARDED;
     doc.body = dump(body, a);
     doc.updated_at = svc_now(s);
     e = s->st->ops->team_doc_put(s->st, &doc);
@@ -1314,7 +1323,7 @@ static pl_err log_firing(svc *s, const st_thread *t, const st_message *m, int64_
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s}", "rule", svc_team_ref(a, "R", rule), "message",
                         svc_message_ref(a, m->id), "thread", svc_thread_ref(a, t->id), "action", action,
                         "outcome", outcome);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "firing", .state = "", .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = "firing", .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   json_decref(b);
   return s->st->ops->team_doc_put(s->st, &doc);
@@ -1358,7 +1367,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "thread_id", svc_thread_ref(a, t->id), "buyer_message",
                         svc_message_ref(a, m->id), "rule", svc_team_ref(a, "R", rule), "template_id",
                         svc_team_ref(a, "TPL", tid), "text", text, "language", lang, "thread", (json_int_t)t->id);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "proposal", .state = "pending", .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = "proposal", .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
     json_decref(b);
@@ -1381,7 +1390,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
       policy_config_unref(cfg);
     }
     if (clean && !svc__check_quota(s, t->seller_id, a, &d)) {
-      svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = "owner",
+      svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = ST_ROLE_OWNER,
                        .marketplace_id = t->marketplace_id, .name = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rule))};
       /* an automatic reply: the buyer's message still waits for its answer (the clock) */
       svc_send_in in = {.text = text, .auto_reply = true};
@@ -1393,7 +1402,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
         return e;
       }
       json_object_set_new(b, "message", json_string(svc_message_ref(a, sent.msg.id)));
-      doc.state = "sent";
+      doc.state = ST_PROPOSAL_SENT;
       doc.body = dump(b, a);
       if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
         json_decref(b);
@@ -1412,7 +1421,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
 pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a) {
   st_team_doc *rules;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, "rule", NULL, MAX_RULES, a, &rules, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, "rule", ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
   if (e || n == 0) return e;
   st_order o;
   st_buyer b;
@@ -1444,22 +1453,32 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
       const char *outcome = "done";
       pl_detail d = {0};
       char *rname = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rules[k].id));
-      if (!strcmp(type, "assign")) {
+      svc_rule_action what;
+      (void)svc_rule_action_from_name(type, &what);
+      switch (what) {
+      case SVC_RULE_ASSIGN: {
         json_t *ag = json_object_get(act, "agent_id");
         int64_t who = json_is_integer(ag) ? json_integer_value(ag) : -1, got = 0;
         e = assign_in(s, rname, t, who, a, &got, &d);
         if (!e) outcome = pl_arena_printf(a, "assigned to agent %lld", (long long)got);
-      } else if (!strcmp(type, "tag") || !strcmp(type, "priority")) {
+        break;
+      }
+      case SVC_RULE_TAG:
+      case SVC_RULE_PRIORITY: {
         st_thread_team tt;
         if (!(e = team_of(s, t, a, &tt))) {
-          if (!strcmp(type, "tag")) tt.tags = tag_add(tt.tags, json_string_value(json_object_get(act, "tag")), a);
+          if (what == SVC_RULE_TAG) tt.tags = tag_add(tt.tags, json_string_value(json_object_get(act, "tag")), a);
           else tt.priority = (char *)json_string_value(json_object_get(act, "priority"));
           e = s->st->ops->thread_team_put(s->st, &tt);
         }
-        if (!e) outcome = !strcmp(type, "tag") ? pl_arena_printf(a, "tagged %s", json_string_value(json_object_get(act, "tag")))
+        if (!e) outcome = what == SVC_RULE_TAG ? pl_arena_printf(a, "tagged %s", json_string_value(json_object_get(act, "tag")))
                                                : pl_arena_printf(a, "priority %s", tt.priority);
-      } else if (!strcmp(type, "propose")) {
+        break;
+      }
+      case SVC_RULE_PROPOSE:
         e = propose(s, t, m, rules[k].id, json_is_true(json_object_get(r, "auto_send")), act, a, &outcome);
+        break;
+      case SVC_RULE_ACTION_NONE: break; /* a stored rule was checked when it was saved */
       }
       /* A rule that cannot act is logged, never a reason to lose the buyer's message. */
       if (e && e != PL_ESTORE) {

@@ -14,6 +14,19 @@
 /* The audit sample is drawn from at most this many of the seller's latest replies. */
 #define SVC_AUDIT_POPULATION 1000
 
+/* The types of a rule's actions (docs/team.md, "Rules"), as a rule's JSON names them. */
+#define SVC_RULE_ACTION_MAP(X)        \
+  X(SVC_RULE_ASSIGN, "assign")        \
+  X(SVC_RULE_TAG, "tag")              \
+  X(SVC_RULE_PRIORITY, "priority")    \
+  X(SVC_RULE_PROPOSE, "propose")
+typedef enum { SVC_RULE_ACTION_NONE = 0, SVC_RULE_ACTION_MAP(PL_NAMES_ENUM) } svc_rule_action;
+/* One more than the largest action type: the size of an array indexed by type. */
+#define SVC_RULE_ACTION_N (1 SVC_RULE_ACTION_MAP(PL_NAMES_COUNT))
+/* pl_names.h: the name of a type (NULL for none), and the type of a name. */
+const char *svc_rule_action_name(svc_rule_action v);
+pl_err svc_rule_action_from_name(const char *name, svc_rule_action *out);
+
 /* ---- templates ------------------------------------------------------------------- */
 /* Template ids as the API shows them ("TPL3"); rules "R2"; proposals "PR5". */
 char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id);

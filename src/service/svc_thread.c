@@ -208,7 +208,7 @@ static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detai
 }
 
 static bool may_write_as_seller(const svc_caller *c) {
-  return c->kind == ST_PRINCIPAL_AGENT && c->agent_role && strcmp(c->agent_role, "read_only");
+  return c->kind == ST_PRINCIPAL_AGENT && st_agent_role_writes(c->agent_role);
 }
 
 static char *verdict_json(const svc_sent *sent, json_t *unreadable) {

@@ -636,7 +636,7 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   pg_params p = {.n = 0};
   pg__p_text(&p, v->seller_id);
   pg__p_text(&p, v->name);
-  pg__p_text(&p, v->role);
+  pg__p_text(&p, st_agent_role_name(v->role));
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
   if (!e) {

@@ -18,6 +18,9 @@
 #define ST__IS_OUTBOX_KIND ST__IS_ENUM
 #define ST__IS_OUTBOX_STATE ST__IS_ENUM
 #define ST__IS_PRINCIPAL ST__IS_ENUM
+#define ST__IS_AGENT_ROLE ST__IS_ENUM
+#define ST__IS_TOKEN_SCOPE ST__IS_ENUM
+#define ST__IS_PROPOSAL_STATE ST__IS_ENUM
 #define COL(T, field, kind)                                                                  \
   {#field, ST_COL_##kind,                                                                    \
    offsetof(T, field) + 0 * sizeof(struct {                                                  \
@@ -38,7 +41,7 @@ ROW(st_buyer, COL(st_buyer, id, TEXT), COL(st_buyer, name, TEXT), COL(st_buyer, 
 
 /* ST_SQL_AGENT_GET */
 ROW(st_agent, COL(st_agent, id, I64), COL(st_agent, seller_id, TEXT), COL(st_agent, name, TEXT),
-    COL(st_agent, role, TEXT), COL(st_agent, deactivated_at, I64));
+    COL(st_agent, role, AGENT_ROLE), COL(st_agent, deactivated_at, I64));
 
 /* ST_THREAD_COLS */
 ROW(st_thread, COL(st_thread, id, I64), COL(st_thread, seller_id, TEXT), COL(st_thread, buyer_id, TEXT),
@@ -70,7 +73,7 @@ ROW(st_enforcement, COL(st_enforcement, seller_id, TEXT), COL(st_enforcement, wa
 
 /* ST_DOC_COLS */
 ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, TEXT),
-    COL(st_team_doc, state, TEXT), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
+    COL(st_team_doc, state, PROPOSAL_STATE), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
     COL(st_team_doc, updated_at, I64));
 
 /* ST_LOCK_COLS */
@@ -92,7 +95,7 @@ ROW(st_audit, COL(st_audit, id, I64), COL(st_audit, seller_id, TEXT), COL(st_aud
 /* ST_TOKEN_COLS */
 ROW(st_token, COL(st_token, kind, PRINCIPAL), COL(st_token, subject, TEXT), COL(st_token, seller_id, TEXT),
     COL(st_token, marketplace_id, TEXT), COL(st_token, expires_at, I64), COL(st_token, id, I64),
-    COL(st_token, scope, TEXT), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
+    COL(st_token, scope, TOKEN_SCOPE), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
     COL(st_token, last_used_at, I64), COL(st_token, revoked_at, I64));
 
 /* ST_SQL_VIOL_LIST */
@@ -169,10 +172,12 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
   case ST_COL_ORDER_STATUS: (void)st_order_status_from_name(text, (st_order_status *)(void *)f); break;
   case ST_COL_OUTBOX_KIND: (void)st_outbox_kind_from_name(text, (st_outbox_kind *)(void *)f); break;
   case ST_COL_OUTBOX_STATE: (void)st_outbox_state_from_name(text, (st_outbox_state *)(void *)f); break;
+  case ST_COL_AGENT_ROLE: (void)st_agent_role_from_name(text, (st_agent_role *)(void *)f); break;
+  case ST_COL_TOKEN_SCOPE: (void)st_token_scope_from_name(text, (st_token_scope *)(void *)f); break;
+  case ST_COL_PROPOSAL_STATE: (void)st_proposal_state_from_name(text, (st_proposal_state *)(void *)f); break;
   case ST_COL_PRINCIPAL:
-    *(st_principal_kind *)(void *)f = text && !strcmp(text, "operator") ? ST_PRINCIPAL_OPERATOR
-                                      : text && !strcmp(text, "agent") ? ST_PRINCIPAL_AGENT
-                                                                       : ST_PRINCIPAL_BUYER;
+    if (st_principal_kind_from_name(text, (st_principal_kind *)(void *)f))
+      *(st_principal_kind *)(void *)f = ST_PRINCIPAL_BUYER; /* the least it may be (store.h) */
     break;
   }
 }

@@ -903,7 +903,7 @@ static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, v->seller_id);
   sq__bind_text(st, 2, v->name);
-  sq__bind_text(st, 3, v->role);
+  sq__bind_text(st, 3, st_agent_role_name(v->role));
   pl_err e = sq__run(q, st);
   if (!e) *id = sqlite3_last_insert_rowid(q->db);
   return e == PL_EEXIST ? PL_EINVAL : e;

@@ -61,9 +61,9 @@ static int setup(void **state) {
   int64_t ow, ag;
   assert_int_equal(svc_agent_add(f->s, "S1", "Olga", "owner", &ow, &d), PL_OK);
   assert_int_equal(svc_agent_add(f->s, "S1", "Sam", "agent", &ag, &d), PL_OK);
-  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ow, .agent_role = "owner",
+  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ow, .agent_role = ST_ROLE_OWNER,
                           .marketplace_id = "M", .name = "agent:1"};
-  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = "agent",
+  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = ST_ROLE_AGENT,
                           .marketplace_id = "M", .name = "agent:2"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->buyer_de = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B2", .name = "buyer:B2"};

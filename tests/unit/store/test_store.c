@@ -73,11 +73,11 @@ static void test_agents(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t id1 = 0, id2 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &id1));
   ag.name = "Sam";
-  ag.role = "read_only";
+  ag.role = ST_ROLE_READ_ONLY;
   OK(OP(f, agent_add)(f->s, &ag, &id2));
   assert_true(id1 > 0 && id2 > id1);
   C(f);
@@ -87,17 +87,17 @@ static void test_agents(void **state) {
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
-  assert_string_equal(g.role, "read_only");
+  assert_int_equal(g.role, ST_ROLE_READ_ONLY);
   assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
-  st_agent bad = {.seller_id = "S9", .name = "X", .role = "agent"};
+  st_agent bad = {.seller_id = "S9", .name = "X", .role = ST_ROLE_AGENT};
   int64_t id;
   assert_int_equal(OP(f, agent_add)(f->s, &bad, &id), PL_EINVAL);
   RB(f);
   W(f);
-  st_agent bad2 = {.seller_id = "S1", .name = "X", .role = "boss"};
+  st_agent bad2 = {.seller_id = "S1", .name = "X", .role = ST_ROLE_NONE}; /* no name: NULL */
   assert_int_equal(OP(f, agent_add)(f->s, &bad2, &id), PL_EINVAL);
   RB(f);
 }
@@ -109,7 +109,7 @@ static void test_sealed_walk(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &a1));
   st_agent_address v1 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:aaa", .email_hash = "ha",
@@ -192,12 +192,12 @@ static void test_agent_addresses(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0, a2 = 0, a3 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &a1));
   ag.name = "Sam";
   OK(OP(f, agent_add)(f->s, &ag, &a2));
-  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = ST_ROLE_AGENT};
   OK(OP(f, agent_add)(f->s, &other, &a3));
   st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
                         .email_hash = "ha", .created_at = T0};
@@ -276,9 +276,9 @@ static void test_tokens(void **state) {
   world(f);
   W(f);
   st_token t = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1",
-                .marketplace_id = MP, .expires_at = T0 + 3600};
+                .marketplace_id = MP, .expires_at = T0 + 3600, .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "hash-a", &t, T0));
-  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "hash-o", &op, T0));
   assert_int_equal(OP(f, token_put)(f->s, "hash-o", &op, T0), PL_EEXIST);
   C(f);
@@ -312,30 +312,31 @@ static void test_identities(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
-  st_agent other = {.seller_id = "S2", .name = "Otto", .role = "agent"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
+  st_agent other = {.seller_id = "S2", .name = "Otto", .role = ST_ROLE_AGENT};
   int64_t maya, otto;
   OK(OP(f, agent_add)(f->s, &ag, &maya));
   OK(OP(f, agent_add)(f->s, &other, &otto));
   char maya_s[24], otto_s[24];
   snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
   snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
-  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP};
+  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
+                  .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "h-api", &api, T0));
   assert_true(api.id > 0);
   st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
-                   .scope = "session", .parent_id = api.id, .expires_at = T0 + 100};
+                   .scope = ST_SCOPE_SESSION, .parent_id = api.id, .expires_at = T0 + 100};
   OK(OP(f, token_put)(f->s, "h-sess", &sess, T0 + 1));
   assert_true(sess.id > api.id);
   st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
-                 .scope = "spapi", .expires_at = T0 + 3600};
+                 .scope = ST_SCOPE_SPAPI, .expires_at = T0 + 3600};
   OK(OP(f, token_put)(f->s, "h-sp", &sp, T0 + 2));
-  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "h-op", &op, T0 + 3));
   C(f);
   W(f);
-  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = "everything"};
-  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
+  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_NONE};
+  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* no scope */
   RB(f);
   W(f);
   OK(OP(f, token_touch)(f->s, api.id, T0 + 50));
@@ -345,12 +346,12 @@ static void test_identities(void **state) {
   st_token g;
   OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.id, sess.id);
-  assert_string_equal(g.scope, "session");
+  assert_int_equal(g.scope, ST_SCOPE_SESSION);
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
   OK(OP(f, token_get)(f->s, NULL, api.id, f->a, &g));
-  assert_string_equal(g.scope, "api");
+  assert_int_equal(g.scope, ST_SCOPE_API);
   assert_int_equal(g.last_used_at, T0 + 50);
   assert_int_equal(OP(f, token_get)(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
