@@ -895,7 +895,7 @@ pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, st_msg_status
   st_event ev = {.message_id = m->id,
                  .thread_id = m->thread_id,
                  .seller_id = m->seller_id,
-                 .type = "status",
+                 .type = ST_EVENT_STATUS,
                  .value = (char *)st_msg_status_name(status),
                  .actor = (char *)actor,
                  .at = m->at};

@@ -166,7 +166,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "status", .value = (char *)st_msg_status_name(ST_STATUS_FAILED),
+                   .type = ST_EVENT_STATUS, .value = (char *)st_msg_status_name(ST_STATUS_FAILED),
                    .actor = (char *)actor, .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = ST_STATUS_FAILED;

@@ -302,7 +302,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
       if (!strcmp(v->findings[k].category, cat)) seen = true;
     if (seen) continue; /* one violation per category and message */
     st_violation vi = {.seller_id = t->seller_id, .category = (char *)cat,
-                       .severity = severe_category(cat) ? "severe" : "minor",
+                       .severity = severe_category(cat) ? ST_SEVERITY_SEVERE : ST_SEVERITY_MINOR,
                        .rule = (char *)v->findings[i].rule, .message_id = m->id, .at = now};
     if ((e = s->st->ops->violation_add(s->st, &vi))) return e;
     if (severe_category(cat)) {
@@ -341,10 +341,10 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
       return e;
     int64_t msgs = 0;
     for (size_t i = 0; i < n; i++) {
-      if (strcmp(vs[i].severity, "minor")) continue;
+      if (vs[i].severity != ST_SEVERITY_MINOR) continue;
       bool dup = false;
       for (size_t k = 0; k < i; k++)
-        if (!strcmp(vs[k].severity, "minor") && vs[k].message_id == vs[i].message_id) dup = true;
+        if (vs[k].severity == ST_SEVERITY_MINOR && vs[k].message_id == vs[i].message_id) dup = true;
       if (!dup) msgs++;
     }
     if (msgs >= r.minor_threshold) {
@@ -667,7 +667,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   st_msg_status status = approve ? ST_STATUS_DELIVERED : ST_STATUS_REJECTED;
   if (!e) {
     st_event ev = {.message_id = m->id, .thread_id = m->thread_id, .seller_id = m->seller_id,
-                   .type = "status", .value = (char *)st_msg_status_name(status), .actor = (char *)c->name,
+                   .type = ST_EVENT_STATUS, .value = (char *)st_msg_status_name(status), .actor = (char *)c->name,
                    .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
     m->status = status;

@@ -109,6 +109,17 @@ typedef struct {
   X(ST_SCOPE_SESSION, "session")          \
   X(ST_SCOPE_SPAPI, "spapi")
 
+/* What a message event records (message_events.type): a change of the message's status
+ * (the value is the status's name) or of its no-response flag ("true" or "false"). */
+#define ST_EVENT_TYPE_MAP(X)              \
+  X(ST_EVENT_STATUS, "status")            \
+  X(ST_EVENT_FLAG, "flag")
+
+/* A violation's severity (violations.severity, docs/rules.md). */
+#define ST_SEVERITY_MAP(X)                \
+  X(ST_SEVERITY_MINOR, "minor")           \
+  X(ST_SEVERITY_SEVERE, "severe")
+
 /* A proposal's state (team_docs.state of a proposal, docs/team.md). */
 #define ST_PROPOSAL_STATE_MAP(X)          \
   X(ST_PROPOSAL_PENDING, "pending")       \
@@ -128,6 +139,8 @@ typedef enum { ST_ROLE_NONE = 0, ST_AGENT_ROLE_MAP(PL_NAMES_ENUM) } st_agent_rol
 static inline bool st_agent_role_writes(st_agent_role r) { return r == ST_ROLE_OWNER || r == ST_ROLE_AGENT; }
 /* A stored scope this build does not know is valid nowhere. */
 typedef enum { ST_SCOPE_NONE = 0, ST_TOKEN_SCOPE_MAP(PL_NAMES_ENUM) } st_token_scope;
+typedef enum { ST_EVENT_UNKNOWN = 0, ST_EVENT_TYPE_MAP(PL_NAMES_ENUM) } st_event_type;
+typedef enum { ST_SEVERITY_UNKNOWN = 0, ST_SEVERITY_MAP(PL_NAMES_ENUM) } st_severity;
 /* ST_PROPOSAL_NONE: a document that is no proposal (stored as ""), or a stored state this
  * build does not know, which is neither pending nor done. */
 typedef enum { ST_PROPOSAL_NONE = 0, ST_PROPOSAL_STATE_MAP(PL_NAMES_ENUM) } st_proposal_state;
@@ -143,6 +156,8 @@ const char *st_principal_kind_name(st_principal_kind v);
 const char *st_agent_role_name(st_agent_role v);
 const char *st_token_scope_name(st_token_scope v);
 const char *st_proposal_state_name(st_proposal_state v);
+const char *st_event_type_name(st_event_type v);
+const char *st_severity_name(st_severity v);
 /* The state of a stable name (exact, case-sensitive). Unknown or NULL: *out = 0 and
  * PL_EINVAL, so that a reader can keep the 0 and a writer can refuse the input. */
 pl_err st_direction_from_name(const char *name, st_direction *out);
@@ -153,6 +168,8 @@ pl_err st_principal_kind_from_name(const char *name, st_principal_kind *out);
 pl_err st_agent_role_from_name(const char *name, st_agent_role *out);
 pl_err st_token_scope_from_name(const char *name, st_token_scope *out);
 pl_err st_proposal_state_from_name(const char *name, st_proposal_state *out);
+pl_err st_event_type_from_name(const char *name, st_event_type *out);
+pl_err st_severity_from_name(const char *name, st_severity *out);
 
 typedef struct {
   int64_t id;
@@ -233,7 +250,9 @@ typedef struct {
 
 typedef struct {
   int64_t id, message_id, thread_id;
-  char *seller_id, *type, *value, *actor;
+  char *seller_id;
+  st_event_type type;
+  char *value, *actor;
   pl_time at;
 } st_event;
 
@@ -266,7 +285,8 @@ typedef struct {
 
 typedef struct {
   int64_t id;
-  char *seller_id, *category, *severity, *rule; /* severity: minor, severe */
+  char *seller_id, *category, *rule;
+  st_severity severity;
   int64_t message_id;
   pl_time at;
 } st_violation;

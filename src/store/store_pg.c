@@ -1111,7 +1111,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   pg__p_int(&p, ev->message_id);
   pg__p_int(&p, ev->thread_id);
   pg__p_text(&p, ev->seller_id);
-  pg__p_text(&p, ev->type);
+  pg__p_text(&p, st_event_type_name(ev->type));
   pg__p_text(&p, ev->value);
   pg__p_text(&p, ev->actor);
   pg__p_int(&p, ev->at);
@@ -1120,7 +1120,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   if (e) return e;
   ev->id = pg__num(r, 0, 0);
   PQclear(r);
-  if (!strcmp(ev->type, "status")) {
+  if (ev->type == ST_EVENT_STATUS) {
     pg_params q = {.n = 0};
     pg__p_int(&q, ev->message_id);
     pg__p_text(&q, ev->seller_id);
@@ -1128,7 +1128,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
     pg__p_int(&q, ev->at);
     return exec_q(k, Q_STATE_STATUS, &q, NULL);
   }
-  if (!strcmp(ev->type, "flag")) {
+  if (ev->type == ST_EVENT_FLAG) {
     pg_params q = {.n = 0};
     pg__p_int(&q, ev->message_id);
     pg__p_bool(&q, !strcmp(ev->value, "true"));
@@ -1182,7 +1182,7 @@ static pl_err pg_violation_add(store *s, st_violation *v) {
   if (v->message_id) pg__p_int(&p, v->message_id);
   else pg__p_text(&p, NULL);
   pg__p_text(&p, v->category);
-  pg__p_text(&p, v->severity);
+  pg__p_text(&p, st_severity_name(v->severity));
   pg__p_text(&p, v->rule);
   return query_num(k, Q_VIOL_ADD, &p, &v->id);
 }

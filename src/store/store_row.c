@@ -21,6 +21,8 @@
 #define ST__IS_AGENT_ROLE ST__IS_ENUM
 #define ST__IS_TOKEN_SCOPE ST__IS_ENUM
 #define ST__IS_PROPOSAL_STATE ST__IS_ENUM
+#define ST__IS_EVENT_TYPE ST__IS_ENUM
+#define ST__IS_SEVERITY ST__IS_ENUM
 #define COL(T, field, kind)                                                                  \
   {#field, ST_COL_##kind,                                                                    \
    offsetof(T, field) + 0 * sizeof(struct {                                                  \
@@ -101,11 +103,11 @@ ROW(st_token, COL(st_token, kind, PRINCIPAL), COL(st_token, subject, TEXT), COL(
 /* ST_SQL_VIOL_LIST */
 ROW(st_violation, COL(st_violation, id, I64), COL(st_violation, seller_id, TEXT), COL(st_violation, at, I64),
     COL(st_violation, message_id, I64), COL(st_violation, category, TEXT),
-    COL(st_violation, severity, TEXT), COL(st_violation, rule, TEXT));
+    COL(st_violation, severity, SEVERITY), COL(st_violation, rule, TEXT));
 
 /* ST_SQL_EVENT_LIST */
 ROW(st_event, COL(st_event, id, I64), COL(st_event, message_id, I64), COL(st_event, thread_id, I64),
-    COL(st_event, seller_id, TEXT), COL(st_event, type, TEXT), COL(st_event, value, TEXT),
+    COL(st_event, seller_id, TEXT), COL(st_event, type, EVENT_TYPE), COL(st_event, value, TEXT),
     COL(st_event, actor, TEXT), COL(st_event, at, I64));
 
 /* ST_OUTBOX_COLS */
@@ -175,6 +177,8 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
   case ST_COL_AGENT_ROLE: (void)st_agent_role_from_name(text, (st_agent_role *)(void *)f); break;
   case ST_COL_TOKEN_SCOPE: (void)st_token_scope_from_name(text, (st_token_scope *)(void *)f); break;
   case ST_COL_PROPOSAL_STATE: (void)st_proposal_state_from_name(text, (st_proposal_state *)(void *)f); break;
+  case ST_COL_EVENT_TYPE: (void)st_event_type_from_name(text, (st_event_type *)(void *)f); break;
+  case ST_COL_SEVERITY: (void)st_severity_from_name(text, (st_severity *)(void *)f); break;
   case ST_COL_PRINCIPAL:
     if (st_principal_kind_from_name(text, (st_principal_kind *)(void *)f))
       *(st_principal_kind *)(void *)f = ST_PRINCIPAL_BUYER; /* the least it may be (store.h) */

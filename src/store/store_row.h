@@ -31,6 +31,8 @@ typedef enum {
   ST_COL_AGENT_ROLE,   /* st_agent_role */
   ST_COL_TOKEN_SCOPE,  /* st_token_scope */
   ST_COL_PROPOSAL_STATE, /* st_proposal_state ("" for a document that is no proposal) */
+  ST_COL_EVENT_TYPE,   /* st_event_type */
+  ST_COL_SEVERITY,     /* st_severity */
 } st_col_kind;
 
 typedef struct {

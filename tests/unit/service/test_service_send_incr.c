@@ -221,7 +221,7 @@ static void bounce(fx *f, int64_t mid) {
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, f->a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "status", .value = "failed", .actor = "mail:bounce", .at = f->now};
+                   .type = ST_EVENT_STATUS, .value = "failed", .actor = "mail:bounce", .at = f->now};
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = ST_STATUS_FAILED;
     m.status_at = ev.at;

@@ -613,7 +613,7 @@ static void test_messages(void **state) {
                   .policy_engine = "none", .policy_json = "{\"action\":\"deliver\"}"};
   OK(OP(f, message_insert)(f->s, &r));
   assert_true(r.id > m1);
-  st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "held_for_review", .actor = "agent:5", .at = T0 + 6};
   OK(OP(f, event_insert)(f->s, &ev));
   int64_t e1 = ev.id;
@@ -621,10 +621,10 @@ static void test_messages(void **state) {
   ev.at = T0 + 7;
   OK(OP(f, event_insert)(f->s, &ev));
   assert_true(ev.id > e1);
-  st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "buyer:B1", .at = T0 + 10};
   OK(OP(f, event_insert)(f->s, &fl));
-  fl.type = "flag";
+  fl.type = ST_EVENT_FLAG;
   fl.value = "true";
   fl.at = T0 + 11;
   OK(OP(f, event_insert)(f->s, &fl));
@@ -667,7 +667,7 @@ static void test_messages(void **state) {
   OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
   assert_int_equal(n, 4);
   assert_string_equal(evs[0].value, "held_for_review");
-  assert_string_equal(evs[3].type, "flag");
+  assert_int_equal(evs[3].type, ST_EVENT_FLAG);
   assert_string_equal(evs[3].actor, "buyer:B1");
   assert_int_equal(evs[3].at, T0 + 11);
   OK(OP(f, message_list)(f->s, t1 + 100, f->a, &l, &n));
@@ -1082,7 +1082,7 @@ static void test_thread_list_seller_index(void **state) {
   st_message note = {.thread_id = x.b, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                      .text = "kumquat: the buyer sounds angry", .at = T0 + 26};
   OK(OP(f, message_insert)(f->s, &note));
-  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 26};
   OK(OP(f, event_insert)(f->s, &ev));
   /* A message inserted with its seller text is indexed at once. */
@@ -1229,7 +1229,7 @@ static void test_message_page(void **state) {
   st_message note = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                      .text = "internal", .at = T0 + 40};
   OK(OP(f, message_insert)(f->s, &note));
-  st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 40};
   OK(OP(f, event_insert)(f->s, &ev));
   id[4] = note.id;

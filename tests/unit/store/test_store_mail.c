@@ -132,7 +132,7 @@ static void test_ops_figures(void **state) {
   add_msg(f, t1, "S1", ST_DIR_SELLER, "held one", ST_STATUS_HELD_FOR_REVIEW, T0 + 9);
   add_msg(f, t2, "S2", ST_DIR_SELLER, "held two", ST_STATUS_HELD_FOR_REVIEW, T0 + 7);
   int64_t released = add_msg(f, t1, "S1", ST_DIR_SELLER, "held, then approved", ST_STATUS_HELD_FOR_REVIEW, T0 + 1);
-  st_event ok = {.message_id = released, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event ok = {.message_id = released, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 4};
   OK(OP(f, event_insert)(f->s, &ok));
   add_msg(f, t1, "S1", ST_DIR_SELLER, "delivered", ST_STATUS_DELIVERED, T0);

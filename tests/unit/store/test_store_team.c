@@ -292,7 +292,7 @@ static void test_team_reply_list(void **state) {
   st_message r1 = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_MESSAGE,
                    .agent_id = 11, .text = "first answer", .at = T0 + 2};
   OK(OP(f, message_insert)(f->s, &r1));
-  st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "agent:11", .at = T0 + 2};
   OK(OP(f, event_insert)(f->s, &ev));
   st_message note = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
