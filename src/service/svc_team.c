@@ -86,8 +86,11 @@ static pl_err team_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, 
   return e;
 }
 
-static const char *ref_prefix(const char *kind) {
-  return !strcmp(kind, "template") ? "TPL" : !strcmp(kind, "rule") ? "R" : !strcmp(kind, "proposal") ? "PR" : "F";
+/* A document's reference as the API shows it: "TPL3", "R2", "PR5", "F7". */
+static const char *ref_prefix(st_doc_kind kind) {
+  static const char *const prefixes[ST_DOC_KIND_N] = {
+      [ST_DOC_TEMPLATE] = "TPL", [ST_DOC_RULE] = "R", [ST_DOC_PROPOSAL] = "PR", [ST_DOC_FIRING] = "F"};
+  return (size_t)kind < ST_DOC_KIND_N && prefixes[kind] ? prefixes[kind] : "F";
 }
 
 PL_NAMED(svc_rule_action, SVC_RULE_ACTION_MAP)
@@ -109,13 +112,14 @@ static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
   return j;
 }
 
-static pl_err doc_load(svc *s, const char *seller, const char *kind, int64_t id, pl_arena *a,
+static pl_err doc_load(svc *s, const char *seller, st_doc_kind kind, int64_t id, pl_arena *a,
                        st_team_doc *doc, json_t **body, pl_detail *d) {
   pl_err e = s->st->ops->team_doc_get(s->st, seller, kind, id, a, doc);
-  if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
+  if (e == PL_ENOTFOUND)
+    return pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
   if (e) return e;
   *body = svc__json_keep(a, json_loads(doc->body, 0, NULL)); /* the arena's: no decref */
-  if (!*body) return pl_fail(d, PL_EINTERNAL, "%s %lld is not readable", kind, (long long)id);
+  if (!*body) return pl_fail(d, PL_EINTERNAL, "%s %lld is not readable", st_doc_kind_name(kind), (long long)id);
   return PL_OK;
 }
 
@@ -452,7 +456,7 @@ static pl_err template_scan(svc *s, const char *marketplace_id, json_t *norm, pl
 static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t id, pl_arena *a, bool *taken) {
   st_team_doc *docs;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, seller, "template", ST_PROPOSAL_NONE, 1000, a, &docs, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
     json_t *b = json_loads(docs[i].body, 0, NULL);
@@ -473,13 +477,13 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
     e = pl_fail(d, PL_EEXIST, "a template named '%s' already exists", json_string_value(json_object_get(norm, "name")));
   if (!e) e = template_scan(s, mp, norm, a, verdict, language, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = "template",
+  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = ST_DOC_TEMPLATE,
                      .created_at = now, .updated_at = now};
   if (!e) {
     doc.body = dump(norm, a);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, seller, "template", id, a, &old);
+      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
       if (!e) doc.created_at = old.created_at;
     }
@@ -508,13 +512,13 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
-  e = s->st->ops->team_doc_get(s->st, c->seller_id, "template", id, a, &doc);
+  e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_TEMPLATE, id, a, &doc);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
 }
 
-static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, st_proposal_state state, int limit,
+static pl_err doc_list_json(svc *s, const svc_caller *c, st_doc_kind kind, st_proposal_state state, int limit,
                             pl_arena *a, json_t **out, pl_detail *d) {
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
@@ -529,23 +533,24 @@ static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, st_pr
 }
 
 pl_err svc_template_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "template", ST_PROPOSAL_NONE, 1000, a, out, d);
+  return doc_list_json(s, c, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, out, d);
 }
 
-static pl_err doc_delete(svc *s, const svc_caller *c, const char *kind, int64_t id, pl_detail *d) {
+static pl_err doc_delete(svc *s, const svc_caller *c, st_doc_kind kind, int64_t id, pl_detail *d) {
   pl_err e = need_owner(c, d);
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   e = s->st->ops->team_doc_delete(s->st, c->seller_id, kind, id);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
-  if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", kind),
+  if (e == PL_ENOTFOUND)
+    e = pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
+  if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", st_doc_kind_name(kind)),
                          svc__record_ref(a, ref_prefix(kind), id), NULL);
   pl_arena_free(a);
   return svc__end(s, e, d);
 }
 
 pl_err svc_template_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
-  return doc_delete(s, c, "template", id, d);
+  return doc_delete(s, c, ST_DOC_TEMPLATE, id, d);
 }
 
 pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
@@ -593,7 +598,7 @@ pl_err svc_template_render(svc *s, const svc_caller *c, int64_t template_id, int
   st_team_doc doc;
   json_t *tpl = NULL;
   const char *buyer = NULL, *mp = NULL;
-  e = doc_load(s, c->seller_id, "template", template_id, a, &doc, &tpl, d);
+  e = doc_load(s, c->seller_id, ST_DOC_TEMPLATE, template_id, a, &doc, &tpl, d);
   if (!e && thread_id) {
     st_thread t;
     if (!(e = team_thread(s, c, thread_id, a, &t, d))) {
@@ -630,7 +635,7 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
   if ((e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
   json_t *tpl = NULL;
-  e = doc_load(s, c->seller_id, "template", template_id, a, &doc, &tpl, d);
+  e = doc_load(s, c->seller_id, ST_DOC_TEMPLATE, template_id, a, &doc, &tpl, d);
   svc__end(s, PL_OK, NULL);
   if (e) return e;
   const char *purpose = pl_arena_strdup(a, json_string_value(json_object_get(tpl, "purpose")) ?: "other");
@@ -956,7 +961,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
   if (in->proposal_id) {
     st_team_doc doc;
     json_t *body;
-    if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, d))) return e;
+    if ((e = doc_load(s, t->seller_id, ST_DOC_PROPOSAL, in->proposal_id, a, &doc, &body, d))) return e;
     int64_t tid = json_integer_value(json_object_get(body, "thread"));
     if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal %s in this thread", svc_team_ref(a, "PR", in->proposal_id));
     if (doc.state != ST_PROPOSAL_PENDING)
@@ -969,7 +974,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_t *tpl;
     const char *lang;
     char *text;
-    if ((e = doc_load(s, t->seller_id, "template", in->template_id, a, &doc, &tpl, d))) return e;
+    if ((e = doc_load(s, t->seller_id, ST_DOC_TEMPLATE, in->template_id, a, &doc, &tpl, d))) return e;
     e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, in->values, a, &text, &lang, d);
     if (e) return e;
     in->text = text;
@@ -985,7 +990,7 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   st_team_doc doc;
   json_t *body;
   pl_detail d = {0};
-  if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, &d))) return e;
+  if ((e = doc_load(s, t->seller_id, ST_DOC_PROPOSAL, in->proposal_id, a, &doc, &body, &d))) return e;
   json_object_set_new(body, "message", json_string(svc_message_ref(a, m->id)));
   json_object_set_new(body, "decided_by", json_integer(c->agent_id));
   json_object_set_new(body, "edited", json_boolean(strcmp(json_string_value(json_object_get(body, "text")) ?: "", m->text)));
@@ -1104,7 +1109,7 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       st_team_doc doc;
       if (!svc_team_parse_ref(json_string_value(json_object_get(x, "template_id")), "TPL", &tid))
         return pl_fail(d, PL_EINVAL, "propose takes a template_id");
-      e = s->st->ops->team_doc_get(s->st, seller, "template", tid, a, &doc);
+      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, tid, a, &doc);
       if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template %s", svc_team_ref(a, "TPL", tid));
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
@@ -1171,7 +1176,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   if (e || (e = svc__begin(s, true, d))) return e;
   e = rule_check(s, c->seller_id, body, a, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule",
+  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = ST_DOC_RULE,
                      .created_at = now, .updated_at = now};
   if (!e) {
     /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
@@ -1186,7 +1191,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
     json_decref(norm);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, c->seller_id, "rule", id, a, &old);
+      e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_RULE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no rule %s", svc_team_ref(a, "R", id));
       if (!e) doc.created_at = old.created_at;
     }
@@ -1198,23 +1203,23 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
 }
 
 pl_err svc_rule_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "rule", ST_PROPOSAL_NONE, MAX_RULES, a, out, d);
+  return doc_list_json(s, c, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, out, d);
 }
 
 pl_err svc_rule_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
-  return doc_delete(s, c, "rule", id, d);
+  return doc_delete(s, c, ST_DOC_RULE, id, d);
 }
 
 pl_err svc_rule_firings(svc *s, const svc_caller *c, int limit, pl_arena *a, json_t **out, pl_detail *d) {
   if (limit < 1 || limit > 500) return pl_fail(d, PL_EINVAL, "limit is 1 to 500");
-  return doc_list_json(s, c, "firing", ST_PROPOSAL_NONE, limit, a, out, d);
+  return doc_list_json(s, c, ST_DOC_FIRING, ST_PROPOSAL_NONE, limit, a, out, d);
 }
 
 pl_err svc_proposal_list(svc *s, const svc_caller *c, const char *state, pl_arena *a, json_t **out,
                          pl_detail *d) {
   st_proposal_state st = ST_PROPOSAL_PENDING;
   if (state && st_proposal_state_from_name(state, &st)) return pl_fail(d, PL_EINVAL, "state is pending, sent or discarded");
-  return doc_list_json(s, c, "proposal", st, 500, a, out, d);
+  return doc_list_json(s, c, ST_DOC_PROPOSAL, st, 500, a, out, d);
 }
 
 pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *text, bool confirm,
@@ -1224,7 +1229,7 @@ pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *te
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
   json_t *body = NULL;
-  e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
+  e = doc_load(s, c->seller_id, ST_DOC_PROPOSAL, id, a, &doc, &body, d);
   svc__end(s, PL_OK, NULL);
   if (e) return e;
   int64_t thread = json_integer_value(json_object_get(body, "thread"));
@@ -1240,7 +1245,7 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
   if (e || (e = svc__begin(s, true, d))) return e;
   st_team_doc doc;
   json_t *body = NULL;
-  e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
+  e = doc_load(s, c->seller_id, ST_DOC_PROPOSAL, id, a, &doc, &body, d);
   if (!e && doc.state != ST_PROPOSAL_PENDING)
     e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id),
                 st_proposal_state_name(doc.state) ?: "decided");
@@ -1323,7 +1328,7 @@ static pl_err log_firing(svc *s, const st_thread *t, const st_message *m, int64_
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s}", "rule", svc_team_ref(a, "R", rule), "message",
                         svc_message_ref(a, m->id), "thread", svc_thread_ref(a, t->id), "action", action,
                         "outcome", outcome);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "firing", .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_FIRING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   json_decref(b);
   return s->st->ops->team_doc_put(s->st, &doc);
@@ -1355,7 +1360,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   pl_detail d = {0};
   char *text;
   const char *lang;
-  pl_err e = doc_load(s, t->seller_id, "template", tid, a, &tdoc, &tpl, &d);
+  pl_err e = doc_load(s, t->seller_id, ST_DOC_TEMPLATE, tid, a, &tdoc, &tpl, &d);
   if (!e) e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, json_object_get(act, "values"), a,
                          &text, &lang, &d);
   if (e == PL_ESTORE) return e;
@@ -1367,7 +1372,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "thread_id", svc_thread_ref(a, t->id), "buyer_message",
                         svc_message_ref(a, m->id), "rule", svc_team_ref(a, "R", rule), "template_id",
                         svc_team_ref(a, "TPL", tid), "text", text, "language", lang, "thread", (json_int_t)t->id);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "proposal", .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
     json_decref(b);
@@ -1421,7 +1426,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
 pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a) {
   st_team_doc *rules;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, "rule", ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
   if (e || n == 0) return e;
   st_order o;
   st_buyer b;

@@ -175,6 +175,7 @@ PL_NAMED(st_agent_role, ST_AGENT_ROLE_MAP)
 PL_NAMED(st_token_scope, ST_TOKEN_SCOPE_MAP)
 PL_NAMED(st_proposal_state, ST_PROPOSAL_STATE_MAP)
 PL_NAMED(st_event_type, ST_EVENT_TYPE_MAP)
+PL_NAMED(st_doc_kind, ST_DOC_KIND_MAP)
 PL_NAMED(st_severity, ST_SEVERITY_MAP)
 
 sla_kind store__sla_kind(const char *stored_kind) {

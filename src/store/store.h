@@ -120,6 +120,13 @@ typedef struct {
   X(ST_SEVERITY_MINOR, "minor")           \
   X(ST_SEVERITY_SEVERE, "severe")
 
+/* What a team document is (team_docs.kind, docs/team.md). */
+#define ST_DOC_KIND_MAP(X)                \
+  X(ST_DOC_TEMPLATE, "template")          \
+  X(ST_DOC_RULE, "rule")                  \
+  X(ST_DOC_PROPOSAL, "proposal")          \
+  X(ST_DOC_FIRING, "firing")
+
 /* A proposal's state (team_docs.state of a proposal, docs/team.md). */
 #define ST_PROPOSAL_STATE_MAP(X)          \
   X(ST_PROPOSAL_PENDING, "pending")       \
@@ -141,6 +148,9 @@ static inline bool st_agent_role_writes(st_agent_role r) { return r == ST_ROLE_O
 typedef enum { ST_SCOPE_NONE = 0, ST_TOKEN_SCOPE_MAP(PL_NAMES_ENUM) } st_token_scope;
 typedef enum { ST_EVENT_UNKNOWN = 0, ST_EVENT_TYPE_MAP(PL_NAMES_ENUM) } st_event_type;
 typedef enum { ST_SEVERITY_UNKNOWN = 0, ST_SEVERITY_MAP(PL_NAMES_ENUM) } st_severity;
+typedef enum { ST_DOC_UNKNOWN = 0, ST_DOC_KIND_MAP(PL_NAMES_ENUM) } st_doc_kind;
+/* One more than the largest document kind: the size of an array indexed by kind. */
+#define ST_DOC_KIND_N (1 ST_DOC_KIND_MAP(PL_NAMES_COUNT))
 /* ST_PROPOSAL_NONE: a document that is no proposal (stored as ""), or a stored state this
  * build does not know, which is neither pending nor done. */
 typedef enum { ST_PROPOSAL_NONE = 0, ST_PROPOSAL_STATE_MAP(PL_NAMES_ENUM) } st_proposal_state;
@@ -157,6 +167,7 @@ const char *st_agent_role_name(st_agent_role v);
 const char *st_token_scope_name(st_token_scope v);
 const char *st_proposal_state_name(st_proposal_state v);
 const char *st_event_type_name(st_event_type v);
+const char *st_doc_kind_name(st_doc_kind v);
 const char *st_severity_name(st_severity v);
 /* The state of a stable name (exact, case-sensitive). Unknown or NULL: *out = 0 and
  * PL_EINVAL, so that a reader can keep the 0 and a writer can refuse the input. */
@@ -169,6 +180,7 @@ pl_err st_agent_role_from_name(const char *name, st_agent_role *out);
 pl_err st_token_scope_from_name(const char *name, st_token_scope *out);
 pl_err st_proposal_state_from_name(const char *name, st_proposal_state *out);
 pl_err st_event_type_from_name(const char *name, st_event_type *out);
+pl_err st_doc_kind_from_name(const char *name, st_doc_kind *out);
 pl_err st_severity_from_name(const char *name, st_severity *out);
 
 typedef struct {
@@ -412,7 +424,8 @@ typedef struct {
  * kinds none (ST_PROPOSAL_NONE, stored as ""). */
 typedef struct {
   int64_t id;
-  char *seller_id, *kind, *body;
+  char *seller_id, *body;
+  st_doc_kind kind;
   st_proposal_state state;
   pl_time created_at, updated_at;
 } st_team_doc;
@@ -783,12 +796,12 @@ typedef struct store_ops {
   /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
    * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
   pl_err (*team_doc_put)(store *s, st_team_doc *d);
-  pl_err (*team_doc_get)(store *s, const char *seller_id, const char *kind, int64_t id,
+  pl_err (*team_doc_get)(store *s, const char *seller_id, st_doc_kind kind, int64_t id,
                          pl_arena *a, st_team_doc *out);
   /* The seller's documents of a kind (state ST_PROPOSAL_NONE: any), newest first, at most limit. */
-  pl_err (*team_doc_list)(store *s, const char *seller_id, const char *kind, st_proposal_state state,
+  pl_err (*team_doc_list)(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
                           int limit, pl_arena *a, st_team_doc **out, size_t *n);
-  pl_err (*team_doc_delete)(store *s, const char *seller_id, const char *kind, int64_t id);
+  pl_err (*team_doc_delete)(store *s, const char *seller_id, st_doc_kind kind, int64_t id);
   /* The seller's agents by id, with availability (an agent never set is available). */
   pl_err (*team_agent_list)(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
                             size_t *n);

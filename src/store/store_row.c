@@ -22,6 +22,7 @@
 #define ST__IS_TOKEN_SCOPE ST__IS_ENUM
 #define ST__IS_PROPOSAL_STATE ST__IS_ENUM
 #define ST__IS_EVENT_TYPE ST__IS_ENUM
+#define ST__IS_DOC_KIND ST__IS_ENUM
 #define ST__IS_SEVERITY ST__IS_ENUM
 #define COL(T, field, kind)                                                                  \
   {#field, ST_COL_##kind,                                                                    \
@@ -74,7 +75,7 @@ ROW(st_enforcement, COL(st_enforcement, seller_id, TEXT), COL(st_enforcement, wa
     COL(st_enforcement, suspension_reason, TEXT), COL(st_enforcement, updated_at, I64));
 
 /* ST_DOC_COLS */
-ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, TEXT),
+ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, DOC_KIND),
     COL(st_team_doc, state, PROPOSAL_STATE), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
     COL(st_team_doc, updated_at, I64));
 
@@ -178,6 +179,7 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
   case ST_COL_TOKEN_SCOPE: (void)st_token_scope_from_name(text, (st_token_scope *)(void *)f); break;
   case ST_COL_PROPOSAL_STATE: (void)st_proposal_state_from_name(text, (st_proposal_state *)(void *)f); break;
   case ST_COL_EVENT_TYPE: (void)st_event_type_from_name(text, (st_event_type *)(void *)f); break;
+  case ST_COL_DOC_KIND: (void)st_doc_kind_from_name(text, (st_doc_kind *)(void *)f); break;
   case ST_COL_SEVERITY: (void)st_severity_from_name(text, (st_severity *)(void *)f); break;
   case ST_COL_PRINCIPAL:
     if (st_principal_kind_from_name(text, (st_principal_kind *)(void *)f))

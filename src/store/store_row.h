@@ -33,6 +33,7 @@ typedef enum {
   ST_COL_PROPOSAL_STATE, /* st_proposal_state ("" for a document that is no proposal) */
   ST_COL_EVENT_TYPE,   /* st_event_type */
   ST_COL_SEVERITY,     /* st_severity */
+  ST_COL_DOC_KIND,     /* st_doc_kind */
 } st_col_kind;
 
 typedef struct {

@@ -10,13 +10,13 @@ static void test_team_docs(void **state) {
   fx *f = *state;
   world(f);
   st_team_doc d[4] = {
-      {.seller_id = "S1", .kind = "template", .body = "{\"name\":\"Shipping\"}",
+      {.seller_id = "S1", .kind = ST_DOC_TEMPLATE, .body = "{\"name\":\"Shipping\"}",
        .created_at = T0, .updated_at = T0},
-      {.seller_id = "S1", .kind = "proposal", .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"a\"}",
+      {.seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"a\"}",
        .created_at = T0 + 1, .updated_at = T0 + 1},
-      {.seller_id = "S1", .kind = "proposal", .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"b\"}",
+      {.seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"b\"}",
        .created_at = T0 + 2, .updated_at = T0 + 2},
-      {.seller_id = "S2", .kind = "template", .body = "{\"name\":\"Theirs\"}",
+      {.seller_id = "S2", .kind = ST_DOC_TEMPLATE, .body = "{\"name\":\"Theirs\"}",
        .created_at = T0 + 3, .updated_at = T0 + 3},
   };
   W(f);
@@ -27,63 +27,63 @@ static void test_team_docs(void **state) {
   C(f);
   R(f);
   st_team_doc g;
-  OK(OP(f, team_doc_get)(f->s, "S1", "template", d[0].id, f->a, &g));
+  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_TEMPLATE, d[0].id, f->a, &g));
   assert_int_equal(g.id, d[0].id);
   assert_string_equal(g.seller_id, "S1");
-  assert_string_equal(g.kind, "template");
+  assert_int_equal(g.kind, ST_DOC_TEMPLATE);
   assert_int_equal(g.state, ST_PROPOSAL_NONE);
   assert_string_equal(g.body, "{\"name\":\"Shipping\"}");
   assert_int_equal(g.created_at, T0);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", "template", d[0].id, f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[0].id, f->a, &g), PL_ENOTFOUND);
   st_team_doc *l;
   size_t n;
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", ST_PROPOSAL_NONE, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, d[2].id);
   assert_int_equal(l[1].id, d[1].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", ST_PROPOSAL_NONE, 1, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "template", ST_PROPOSAL_NONE, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].body, "{\"name\":\"Shipping\"}");
   RB(f);
   /* replaced: state, body and update time; not by another seller or kind */
   W(f);
-  st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = "proposal", .state = ST_PROPOSAL_SENT,
+  st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_SENT,
                       .body = "{\"text\":\"a2\"}", .updated_at = T0 + 50};
   OK(OP(f, team_doc_put)(f->s, &sent));
   st_team_doc theirs = sent;
   theirs.seller_id = "S2";
   assert_int_equal(OP(f, team_doc_put)(f->s, &theirs), PL_ENOTFOUND);
   st_team_doc wrong_kind = sent;
-  wrong_kind.kind = "template";
+  wrong_kind.kind = ST_DOC_TEMPLATE;
   assert_int_equal(OP(f, team_doc_put)(f->s, &wrong_kind), PL_ENOTFOUND);
   C(f);
   R(f);
-  OK(OP(f, team_doc_get)(f->s, "S1", "proposal", d[1].id, f->a, &g));
+  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[1].id, f->a, &g));
   assert_int_equal(g.state, ST_PROPOSAL_SENT);
   assert_string_equal(g.body, "{\"text\":\"a2\"}");
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.updated_at, T0 + 50);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", ST_PROPOSAL_PENDING, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_PENDING, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", ST_PROPOSAL_SENT, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_SENT, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[1].id);
   RB(f);
   /* deleted: once, and only by its seller and kind */
   W(f);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", "proposal", d[2].id), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "template", d[2].id), PL_ENOTFOUND);
-  OK(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id));
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_TEMPLATE, d[2].id), PL_ENOTFOUND);
+  OK(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id));
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[2].id, f->a, &g), PL_ENOTFOUND);
-  OK(OP(f, team_doc_get)(f->s, "S2", "template", d[3].id, f->a, &g));
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[3].id, f->a, &g));
   RB(f);
 }
 
