@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "extract/extract.h"
 #include "mail/mail_auth.h" /* a pure reader of the verifier's headers; no transport */
 #include "service/svc_int.h"
 #include "service/svc_mail.h"
@@ -213,11 +214,11 @@ static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, 
     const char *rule = json_string_value(json_object_get(f, "rule"));
     const char *file = json_string_value(json_object_get(f, "name"));
     json_int_t page = json_integer_value(json_object_get(f, "page"));
-    const char *src = json_string_value(json_object_get(f, "source"));
+    extract_source src = extract_source_parse(json_string_value(json_object_get(f, "source")));
     /* A finding in an attachment names the file, and the page and what was read there. */
     char *where = file ? pl_arena_printf(a, " in the attachment \"%s\"%s%s%s", file,
                                          page > 0 ? pl_arena_printf(a, ", page %lld", (long long)page) : "",
-                                         src && !strcmp(src, "ocr") ? ", in an image" : src && !strcmp(src, "link") ? ", as a link" : "",
+                                         src == EXTRACT_SRC_OCR ? ", in an image" : src == EXTRACT_SRC_LINK ? ", as a link" : "",
                                          "")
                        : "";
     out = pl_arena_printf(a, "%s- %s%s%s%s%s (finding: %s%s%s)\n", out, category_words(cat ? cat : ""),

@@ -18,13 +18,26 @@
 #define MAX_RULES 100
 #define DAY 86400
 
-static const char *const purposes[] = {"shipped", "delay", "return_authorised", "refund_processed",
-                                       "product_question", "damaged_item",
-                                       "custom_order_confirmation", "other", NULL};
-static const char *const purpose_labels[] = {"Order shipped", "Shipping delay", "Return authorised", "Refund processed",
-                                             "Product question", "Damaged item", "Custom order confirmation",
-                                             "Other", NULL};
-_Static_assert(sizeof purposes == sizeof purpose_labels, "a label for every template purpose");
+PL_NAMED(svc_purpose, SVC_PURPOSE_MAP)
+
+/* What a purpose means: its label; the message action a proactive template message of it
+ * goes out under, NULL when it only answers a buyer (a shipping confirmation never starts
+ * a conversation: docs/rules.md "Proactive messages"); and whether it may be critical,
+ * needed for the order to be completed and so delivered despite an opt-out (a shipping
+ * confirmation is not: the marketplace sends its own). */
+static const struct {
+  const char *label, *action;
+  bool critical;
+} purpose_def[SVC_PURPOSE_N] = {
+    [SVC_PURPOSE_SHIPPED] = {"Order shipped"},
+    [SVC_PURPOSE_DELAY] = {"Shipping delay", "confirmDeliveryDetails", true},
+    [SVC_PURPOSE_RETURN_AUTHORISED] = {"Return authorised", "unexpectedProblem"},
+    [SVC_PURPOSE_REFUND_PROCESSED] = {"Refund processed", "unexpectedProblem"},
+    [SVC_PURPOSE_PRODUCT_QUESTION] = {"Product question"},
+    [SVC_PURPOSE_DAMAGED_ITEM] = {"Damaged item", "unexpectedProblem"},
+    [SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION] = {"Custom order confirmation", "confirmCustomizationDetails", true},
+    [SVC_PURPOSE_OTHER] = {"Other"},
+};
 static const char *const placeholders[] = {"ORDER_ID", "BUYER_NAME", "TRACKING", "DATE", "AMOUNT",
                                            "PRODUCT_NAME", "TIMEFRAME", "ADDRESS", NULL};
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
@@ -35,30 +48,12 @@ static bool in_list(const char *const *list, const char *v) {
   return false;
 }
 
-/* Only the purposes that complete the order may be critical (delivered despite an
- * opt-out), as only those message actions are. */
-/* Critical: needed for the order to be completed, so delivered despite an opt-out. A
- * shipping confirmation is not: the marketplace sends its own. */
-static bool purpose_may_be_critical(const char *p) {
-  return !strcmp(p, "custom_order_confirmation") || !strcmp(p, "delay");
-}
-
 const char *svc_template_purpose(size_t i, const char **label, bool *may_be_critical) {
-  if (i >= sizeof purposes / sizeof purposes[0] - 1) return NULL;
-  *label = purpose_labels[i];
-  *may_be_critical = purpose_may_be_critical(purposes[i]);
-  return purposes[i];
-}
-
-/* The message action a proactive template message goes out under; NULL when a template of
- * that purpose only answers a buyer (a shipping confirmation never starts a conversation:
- * docs/rules.md "Proactive messages"). */
-static const char *purpose_action(const char *p) {
-  if (!strcmp(p, "custom_order_confirmation")) return "confirmCustomizationDetails";
-  if (!strcmp(p, "delay")) return "confirmDeliveryDetails";
-  if (!strcmp(p, "return_authorised") || !strcmp(p, "refund_processed") || !strcmp(p, "damaged_item"))
-    return "unexpectedProblem";
-  return NULL;
+  svc_purpose p = (svc_purpose)(i + 1);
+  if (i + 1 >= SVC_PURPOSE_N) return NULL;
+  *label = purpose_def[p].label;
+  *may_be_critical = purpose_def[p].critical;
+  return svc_purpose_name(p);
 }
 
 char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id) { return svc_ref(a, prefix, id); }
@@ -386,11 +381,11 @@ static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
   pl_err ne = svc__check_name("name", json_string_value(name), d);
   if (ne) return ne;
-  const char *p = json_string_value(purpose);
-  if (!in_list(purposes, p))
+  svc_purpose p;
+  if (svc_purpose_from_name(json_string_value(purpose), &p))
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
   bool critical = json_is_true(crit);
-  if (critical && !purpose_may_be_critical(p))
+  if (critical && !purpose_def[p].critical)
     return pl_fail(d, PL_EINVAL, "only templates that complete the order (delay, custom_order_confirmation) may be critical");
   if (json_object_size(variants) == 0) return pl_fail(d, PL_EMISSING, "a template needs at least one variant");
   const char *lang;
@@ -640,8 +635,10 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
   if (e) return e;
   const char *purpose = pl_arena_strdup(a, json_string_value(json_object_get(tpl, "purpose")) ?: "other");
   bool critical = json_is_true(json_object_get(tpl, "critical"));
-  const char *action = purpose_action(purpose);
-  if (!action && !strcmp(purpose, "shipped"))
+  svc_purpose p;
+  (void)svc_purpose_from_name(purpose, &p);
+  const char *action = purpose_def[p].action;
+  if (p == SVC_PURPOSE_SHIPPED)
     return pl_fail(d, PL_EPURPOSE, "a message that starts a conversation may not be %s",
                    policy_purpose_reason(POLICY_PURPOSE_SHIPPING_CONFIRMATION));
   if (!action)

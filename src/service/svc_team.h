@@ -118,6 +118,22 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
 pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int n, uint64_t seed,
                         int64_t until, pl_arena *a, json_t **out, pl_detail *d);
 
+/* What a template is for (its "purpose", docs/team.md), in the order GET /v1/meta lists them. */
+#define SVC_PURPOSE_MAP(X)                                         \
+  X(SVC_PURPOSE_SHIPPED, "shipped")                                \
+  X(SVC_PURPOSE_DELAY, "delay")                                    \
+  X(SVC_PURPOSE_RETURN_AUTHORISED, "return_authorised")            \
+  X(SVC_PURPOSE_REFUND_PROCESSED, "refund_processed")              \
+  X(SVC_PURPOSE_PRODUCT_QUESTION, "product_question")              \
+  X(SVC_PURPOSE_DAMAGED_ITEM, "damaged_item")                      \
+  X(SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION, "custom_order_confirmation") \
+  X(SVC_PURPOSE_OTHER, "other")
+typedef enum { SVC_PURPOSE_NONE = 0, SVC_PURPOSE_MAP(PL_NAMES_ENUM) } svc_purpose;
+#define SVC_PURPOSE_N (1 SVC_PURPOSE_MAP(PL_NAMES_COUNT))
+/* pl_names.h: the name of a purpose (NULL for none), and the purpose of a name. */
+const char *svc_purpose_name(svc_purpose v);
+pl_err svc_purpose_from_name(const char *name, svc_purpose *out);
+
 /* Template purpose i (0, 1, ... until NULL), with its label and whether a template of it
  * may be critical (GET /v1/meta). */
 const char *svc_template_purpose(size_t i, const char **label, bool *may_be_critical);

@@ -451,6 +451,23 @@ static void names_on_the_wire(void **state) {
   fx *f = *state;
   NAMES_CHECK(svc_rule_action, {SVC_RULE_ASSIGN, "assign"}, {SVC_RULE_TAG, "tag"}, {SVC_RULE_PRIORITY, "priority"},
               {SVC_RULE_PROPOSE, "propose"});
+  NAMES_CHECK(svc_purpose, {SVC_PURPOSE_SHIPPED, "shipped"}, {SVC_PURPOSE_DELAY, "delay"},
+              {SVC_PURPOSE_RETURN_AUTHORISED, "return_authorised"}, {SVC_PURPOSE_REFUND_PROCESSED, "refund_processed"},
+              {SVC_PURPOSE_PRODUCT_QUESTION, "product_question"}, {SVC_PURPOSE_DAMAGED_ITEM, "damaged_item"},
+              {SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION, "custom_order_confirmation"}, {SVC_PURPOSE_OTHER, "other"});
+  /* GET /v1/meta lists them in that order; only delay and custom orders may be critical */
+  const char *label;
+  bool crit;
+  size_t np = 0, ncrit = 0;
+  for (const char *pid; (pid = svc_template_purpose(np, &label, &crit)); np++) {
+    assert_string_equal(pid, svc_purpose_name((svc_purpose)(np + 1)));
+    assert_non_null(label);
+    ncrit += crit;
+  }
+  assert_int_equal(np, 8);
+  assert_int_equal(ncrit, 2);
+  assert_string_equal((svc_template_purpose(1, &label, &crit), label), "Shipping delay");
+  assert_true(crit);
   pl_detail d = {0};
   json_t *out = NULL;
   json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s}]}", "name", "Odd", "conditions", "words", "refund",
