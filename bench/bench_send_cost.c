@@ -99,7 +99,7 @@ int main(int argc, char **argv) {
   if (svc_agent_add(s, "S1", "Maya", "owner", &agent, &d)) return 1;
   svc_caller buyer = {.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   svc_caller seller = {.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = agent,
-                       .agent_role = "owner", .marketplace_id = "M", .name = "agent:1"};
+                       .agent_role = ST_ROLE_OWNER, .marketplace_id = "M", .name = "agent:1"};
   pl_arena *a = pl_arena_new();
   st_thread_query q = {.order_id = "112-0000000-0000001", .limit = 5};
   st_thread *found;

@@ -52,7 +52,7 @@ static svc *fuzz_service(void) {
       svc_agent_add(fuzz_svc, "S2", "Otto", "agent", &fuzz_other_agent, &d))
     abort();
   fuzz_owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = owner,
-                            .agent_role = "owner", .marketplace_id = "M", .name = "agent:owner"};
+                            .agent_role = ST_ROLE_OWNER, .marketplace_id = "M", .name = "agent:owner"};
   return fuzz_svc;
 }
 

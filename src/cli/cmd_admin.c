@@ -230,14 +230,12 @@ int cmd_admin(int argc, char **argv) {
     st_principal_kind k = cli_has(&a, "operator") ? ST_PRINCIPAL_OPERATOR
                           : cli_has(&a, "agent")  ? ST_PRINCIPAL_AGENT
                           : cli_has(&a, "buyer")  ? ST_PRINCIPAL_BUYER
-                                                  : 0;
+                                                  : ST_PRINCIPAL_NONE;
     if (!k) {
       fprintf(stderr, "parley admin token create: give --operator, --agent or --buyer\n");
       rc = 2;
     } else {
-      const char *subj = cli_get(&a, k == ST_PRINCIPAL_OPERATOR ? "operator"
-                                     : k == ST_PRINCIPAL_AGENT  ? "agent"
-                                                                : "buyer", NULL);
+      const char *subj = cli_get(&a, st_principal_kind_name(k), NULL); /* --operator NAME, ... */
       long long ttl = atoll(cli_get(&a, "expires-in", "0"));
       char *tok;
       e = svc_token_create(s, k, subj, ttl > 0 ? svc_now(s) + ttl : 0, &tok, &d);

@@ -79,9 +79,16 @@ const char *extract_kind_mime(extract_kind k) {
                                                       : "application/octet-stream";
 }
 
+static const char *const sources[] = {"text", "link", "ocr", "header", "footer", "note", "meta"};
+
 const char *extract_source_name(extract_source s) {
-  static const char *const n[] = {"text", "link", "ocr", "header", "footer", "note", "meta"};
-  return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "text";
+  return (unsigned)s < sizeof sources / sizeof sources[0] ? sources[s] : "text";
+}
+
+extract_source extract_source_parse(const char *name) {
+  for (size_t k = 0; name && k < sizeof sources / sizeof sources[0]; k++)
+    if (!strcmp(name, sources[k])) return (extract_source)k;
+  return EXTRACT_SRC_TEXT;
 }
 
 const char *extract_reason_name(extract_reason r) {

@@ -129,6 +129,8 @@ extract_kind extract_kind_parse(const char *name);
 const char *extract_kind_mime(extract_kind k);
 /* "text", "link", "ocr", "header", "footer", "note", "meta". */
 const char *extract_source_name(extract_source s);
+/* The source of a name extract_source_name() gave; EXTRACT_SRC_TEXT for any other. */
+extract_source extract_source_parse(const char *name);
 /* "encrypted", "malformed", "limit", "timeout", "crashed", "no_ocr"; "" for NONE. */
 const char *extract_reason_name(extract_reason r);
 

@@ -425,7 +425,7 @@ static void log_caller(pl_log_line *l, const svc_caller *c) {
     if (c->name && !strncmp(c->name, "operator:", 9)) pl_log_str(l, "operator", log_id(c->name + 9));
     break;
   case ST_PRINCIPAL_AGENT:
-    pl_log_str(l, "principal", c->scope && !strcmp(c->scope, "spapi") ? "spapi" : "agent");
+    pl_log_str(l, "principal", c->scope == ST_SCOPE_SPAPI ? "spapi" : "agent");
     pl_log_int(l, "agent", (long long)c->agent_id);
     pl_log_str(l, "seller", log_id(c->seller_id));
     break;

@@ -207,18 +207,16 @@ void http__meta(http_req *r, char **arg) { http__json(r, 200, svc_json_meta()); 
 
 static json_t *me_json(const svc_caller *c) {
   json_t *j = json_object();
-  json_object_set_new(j, "kind", json_string(c->kind == ST_PRINCIPAL_OPERATOR ? "operator"
-                                             : c->kind == ST_PRINCIPAL_AGENT  ? "agent"
-                                                                              : "buyer"));
+  json_object_set_new(j, "kind", json_string(st_principal_kind_name(c->kind)));
   if (c->seller_id) json_object_set_new(j, "seller_id", json_string(c->seller_id));
   if (c->agent_id) json_object_set_new(j, "agent_id", json_integer(c->agent_id));
-  if (c->agent_role) json_object_set_new(j, "role", json_string(c->agent_role));
+  if (c->agent_role) json_object_set_new(j, "role", json_string(st_agent_role_name(c->agent_role)));
   if (c->buyer_id) json_object_set_new(j, "buyer_id", json_string(c->buyer_id));
   json_object_set_new(j, "marketplace_id", c->marketplace_id ? json_string(c->marketplace_id) : json_null());
   if (c->token_id) {
     char buf[32];
-    json_object_set_new(j, "token", json_pack("{s:I,s:s,s:o}", "id", (json_int_t)c->token_id, "scope",
-                                              c->scope ? c->scope : "api", "expires_at",
+    json_object_set_new(j, "token", json_pack("{s:I,s:s?,s:o}", "id", (json_int_t)c->token_id, "scope",
+                                              st_token_scope_name(c->scope), "expires_at",
                                               c->expires_at ? json_string(pl_time_format(c->expires_at, buf)) : json_null()));
   }
   return j;

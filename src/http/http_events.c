@@ -296,9 +296,7 @@ void http__events(http_req *r, char **arg) {
   copy(x->seller_id, sizeof x->seller_id, r->caller.seller_id, &x->caller.seller_id);
   copy(x->buyer_id, sizeof x->buyer_id, r->caller.buyer_id, &x->caller.buyer_id);
   copy(x->marketplace_id, sizeof x->marketplace_id, r->caller.marketplace_id, &x->caller.marketplace_id);
-  x->caller.agent_role = NULL;
   x->caller.name = NULL;
-  x->caller.scope = NULL;
   x->revocation_epoch = svc_revocation_epoch(h->s) - 1; /* the first read checks the token */
   /* Start from now, or from the client's Last-Event-ID after a reconnection. */
   const char *last = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");

@@ -56,19 +56,18 @@ int policy__cat_from_name(const char *name) {
   return -1;
 }
 
+static const char *const action_names[] = {[POLICY_DELIVER] = "deliver", [POLICY_REVIEW] = "review",
+                                           [POLICY_REJECT] = "reject"};
+#define NACTIONS (sizeof action_names / sizeof *action_names)
+
 const char *policy_action_name(policy_action a) {
-  switch (a) {
-  case POLICY_DELIVER: return "deliver";
-  case POLICY_REVIEW: return "review";
-  case POLICY_REJECT: return "reject";
-  }
-  return "deliver";
+  return (size_t)a < NACTIONS ? action_names[a] : "deliver";
 }
 
+/* The action of a name of the rule file, or -1. */
 static int action_from_name(const char *s) {
-  if (!strcmp(s, "deliver")) return POLICY_DELIVER;
-  if (!strcmp(s, "review")) return POLICY_REVIEW;
-  if (!strcmp(s, "reject")) return POLICY_REJECT;
+  for (size_t k = 0; k < NACTIONS; k++)
+    if (!strcmp(action_names[k], s)) return (int)k;
   return -1;
 }
 

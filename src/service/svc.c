@@ -561,6 +561,7 @@ static bool event_visible(const svc_caller *c, const svc_event *e) {
            (e->kind == ST_KIND_MESSAGE || e->kind == ST_KIND_REVIEW_REQUEST) &&
            (e->from == ST_DIR_BUYER || e->status == ST_STATUS_DELIVERED);
   case ST_PRINCIPAL_OPERATOR: return !c->marketplace_id || !strcmp(c->marketplace_id, e->marketplace_id);
+  case ST_PRINCIPAL_NONE: break;
   }
   return false;
 }
@@ -907,7 +908,7 @@ pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, st_msg_status
   st_event ev = {.message_id = m->id,
                  .thread_id = m->thread_id,
                  .seller_id = m->seller_id,
-                 .type = "status",
+                 .type = ST_EVENT_STATUS,
                  .value = (char *)st_msg_status_name(status),
                  .actor = (char *)actor,
                  .at = m->at};
@@ -1017,15 +1018,15 @@ pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char
   pl_err ne = svc__check_name("agent name", name, d);
   if (ne) return ne;
   if (!role) role = "agent";
-  if (strcmp(role, "owner") && strcmp(role, "agent") && strcmp(role, "read_only"))
-    return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only");
+  st_agent_role r;
+  if (st_agent_role_from_name(role, &r)) return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only");
   pl_arena *a = pl_arena_new();
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
   st_seller sl;
   e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
-  st_agent ag = {.seller_id = (char *)seller_id, .name = (char *)name, .role = (char *)role};
+  st_agent ag = {.seller_id = (char *)seller_id, .name = (char *)name, .role = r};
   if (!e) e = s->st->ops->agent_add(s->st, &ag, id_out);
   if (!e) e = svc__audit(s, seller_id, "admin", "agent.add", seller_id, json_pack("{s:s,s:s}", "name", name, "role", role));
   e = svc__end(s, e, d);

@@ -56,7 +56,7 @@ typedef struct {
   st_principal_kind kind;
   const char *seller_id;      /* agent */
   int64_t agent_id;           /* agent */
-  const char *agent_role;     /* owner, agent, read_only */
+  st_agent_role agent_role;   /* agent (ST_ROLE_NONE for the others) */
   const char *agent_name;     /* agent: the name shown to the team, as authenticated (NULL:
                                * not known, read from the store where needed) */
   const char *buyer_id;       /* buyer */
@@ -64,7 +64,7 @@ typedef struct {
   const char *name;           /* for the audit log: "agent:7", "buyer:B1", "operator:ops" */
   int64_t token_id;           /* the token presented (0: none, e.g. the administrator) */
   pl_time expires_at;         /* when that token ends (0: never) */
-  const char *scope;          /* its scope: "api", "session" or "spapi" */
+  st_token_scope scope;       /* where that token is valid (ST_SCOPE_NONE: no token) */
 } svc_caller;
 
 /* Idempotency-Key (docs/api.md; http_idem.c). While a key is armed on the calling thread,
@@ -443,8 +443,20 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
  * the operator). */
 pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
                            st_enforcement *out, st_violation **vs, size_t *nv, pl_detail *d);
+/* What the operator does to a seller (docs/rules.md), by the name a request gives. */
+#define SVC_ENFORCEMENT_ACTION_MAP(X)                 \
+  X(SVC_ENF_RESTRICT, "restrict")                     \
+  X(SVC_ENF_LIFT_RESTRICTION, "lift_restriction")     \
+  X(SVC_ENF_QUOTA, "quota")                           \
+  X(SVC_ENF_LIFT_QUOTA, "lift_quota")                 \
+  X(SVC_ENF_FLAG, "flag")                             \
+  X(SVC_ENF_UNFLAG, "unflag")
+typedef enum { SVC_ENF_NONE = 0, SVC_ENFORCEMENT_ACTION_MAP(PL_NAMES_ENUM) } svc_enforcement_action;
+/* pl_names.h: the name of an action (NULL for none), and the action of a name. */
+const char *svc_enforcement_action_name(svc_enforcement_action v);
+pl_err svc_enforcement_action_from_name(const char *name, svc_enforcement_action *out);
 typedef struct {
-  const char *action; /* restrict, lift_restriction, quota, lift_quota, flag, unflag */
+  const char *action; /* a name of SVC_ENFORCEMENT_ACTION_MAP */
   int64_t days, quota_per_day;
   const char *reason; /* required: the seller sees it */
 } svc_enforcement_in;

@@ -180,7 +180,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   size_t size = u ? u->size : 0;
   if (!u) return pl_fail(d, PL_EINTERNAL, "no upload");
   if (c->kind == ST_PRINCIPAL_OPERATOR) e = pl_fail(d, PL_EFORBIDDEN, "attachments are the buyer's and the seller's");
-  else if (c->kind == ST_PRINCIPAL_AGENT && (!c->agent_role || !strcmp(c->agent_role, "read_only")))
+  else if (c->kind == ST_PRINCIPAL_AGENT && !st_agent_role_writes(c->agent_role))
     e = pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot upload");
   else if (u->too_large)
     e = pl_fail(d, PL_ETOOLARGE, "an attachment is at most %d bytes (10 MB)", SVC_ATTACHMENT_MAX_BYTES);

@@ -16,10 +16,6 @@
 #define REVOCATIONS "revocations" /* the store counter other nodes follow */
 #define TOUCH_SECONDS 60          /* last_used_at is written at most once a minute */
 
-static const char *kind_name(st_principal_kind k) {
-  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
 /* Wakes the event streams so that they check their tokens again. */
 static void revoked_here(svc *s) {
   atomic_fetch_add(&s->revocation_epoch, 1);
@@ -49,7 +45,7 @@ uint64_t svc_revocation_epoch(svc *s) { return atomic_load(&s->revocation_epoch)
 /* ---- creation ------------------------------------------------------------------------ */
 
 static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
-                           const char *scope, int64_t parent_id, char **token_out, pl_detail *d) {
+                           st_token_scope scope, int64_t parent_id, char **token_out, pl_detail *d) {
   *token_out = NULL;
   if (!subject || !*subject) return pl_fail(d, PL_EMISSING, "token subject is required");
   pl_arena *a = pl_arena_new();
@@ -83,7 +79,7 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
   }
   if (!e)
     e = svc__audit(s, t.seller_id, "admin", "token.create", subject,
-                   json_pack("{s:I,s:s}", "token_id", (json_int_t)t.id, "scope", scope ? scope : "api"));
+                   json_pack("{s:I,s:s}", "token_id", (json_int_t)t.id, "scope", st_token_scope_name(scope)));
   e = svc__end(s, e, d);
   if (e) {
     free(tok);
@@ -97,14 +93,14 @@ out:
 
 pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
                         char **token_out, pl_detail *d) {
-  return token_insert(s, kind, subject, expires_at, "api", 0, token_out, d);
+  return token_insert(s, kind, subject, expires_at, ST_SCOPE_API, 0, token_out, d);
 }
 
 pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, char **token_out,
                                pl_detail *d) {
   char subject[24];
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
-  return token_insert(s, ST_PRINCIPAL_AGENT, subject, expires_at, "spapi", 0, token_out, d);
+  return token_insert(s, ST_PRINCIPAL_AGENT, subject, expires_at, ST_SCOPE_SPAPI, 0, token_out, d);
 }
 
 /* ---- authentication ------------------------------------------------------------------ */
@@ -116,7 +112,7 @@ static pl_err token_holds(svc *s, const st_token *t, const st_agent *ag, pl_deta
     return pl_fail(d, PL_EDEACTIVATED, "agent %lld was deactivated", (long long)ag->id);
   if (t->revoked_at) return pl_fail(d, PL_EREVOKED, "the token was revoked");
   if (t->expires_at && t->expires_at <= svc_now(s))
-    return pl_fail(d, PL_EEXPIRED, "%s", t->scope && !strcmp(t->scope, "session")
+    return pl_fail(d, PL_EEXPIRED, "%s", t->scope == ST_SCOPE_SESSION
                                              ? "the session has ended: sign in again"
                                              : "the token has expired");
   return PL_OK;
@@ -141,7 +137,8 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
   if (e) return pl_fail(d, e, "the store is unavailable");
   if ((e = token_holds(s, &t, t.kind == ST_PRINCIPAL_AGENT ? &ag : NULL, d))) return e;
-  bool spapi = t.scope && !strcmp(t.scope, "spapi");
+  if (t.scope == ST_SCOPE_NONE) return pl_fail(d, PL_EUNAUTH, "the token is not valid"); /* store.h */
+  bool spapi = t.scope == ST_SCOPE_SPAPI;
   if (surface == SVC_SURFACE_API && spapi)
     return pl_fail(d, PL_ESCOPE, "an SP-API access token is valid only on the SP-API operations");
   if (surface == SVC_SURFACE_SPAPI && !spapi)
@@ -152,7 +149,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   out->marketplace_id = t.marketplace_id;
   out->token_id = t.id;
   out->expires_at = t.expires_at;
-  out->scope = t.scope ? t.scope : "api";
+  out->scope = t.scope;
   switch (t.kind) {
   case ST_PRINCIPAL_OPERATOR:
     out->name = pl_arena_printf(a, "operator:%s", t.subject);
@@ -168,6 +165,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
     out->buyer_id = t.subject;
     out->name = pl_arena_printf(a, "buyer:%s", t.subject);
     break;
+  case ST_PRINCIPAL_NONE: break; /* the store reads no token as none (store_row.h) */
   }
   /* When it was last used, for the administrators' list; at most once a minute, so that
    * reads stay reads. A failure here does not fail the request. */
@@ -208,14 +206,14 @@ pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session
   if (e) return e;
   /* A session ends at an absolute time: signing in with the session itself would
    * extend it without the credential it came from. */
-  if (!strcmp(c->scope, "session"))
+  if (c->scope == ST_SCOPE_SESSION)
     return pl_fail(d, PL_ERENEW, "a session token cannot sign in again; sign in with your access token");
   pl_time end = svc_now(s) + SVC_SESSION_SECONDS;
   if (c->expires_at && c->expires_at < end) end = c->expires_at;
   const char *subject = c->kind == ST_PRINCIPAL_OPERATOR ? c->name + strlen("operator:")
                         : c->kind == ST_PRINCIPAL_AGENT  ? pl_arena_printf(a, "%lld", (long long)c->agent_id)
                                                          : c->buyer_id;
-  e = token_insert(s, c->kind, subject, end, "session", c->token_id, session_out, d);
+  e = token_insert(s, c->kind, subject, end, ST_SCOPE_SESSION, c->token_id, session_out, d);
   if (!e && expires_out) *expires_out = end;
   return e;
 }
@@ -251,7 +249,7 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
 static pl_err admin_scope(const svc_caller *c, const char **seller, pl_detail *d) {
   *seller = NULL;
   if (!c || c->kind == ST_PRINCIPAL_OPERATOR) return PL_OK;
-  if (c->kind == ST_PRINCIPAL_AGENT && c->agent_role && !strcmp(c->agent_role, "owner")) {
+  if (c->kind == ST_PRINCIPAL_AGENT && c->agent_role == ST_ROLE_OWNER) {
     *seller = c->seller_id;
     return PL_OK;
   }
@@ -290,7 +288,7 @@ pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoke
   if (!e && *revoked) e = bump_revocations(s);
   if (!e && *revoked)
     e = svc__audit(s, t.seller_id, actor_of(c), "token.revoke", t.subject,
-                   json_pack("{s:I,s:s,s:I}", "token_id", (json_int_t)id, "kind", kind_name(t.kind),
+                   json_pack("{s:I,s:s,s:I}", "token_id", (json_int_t)id, "kind", st_principal_kind_name(t.kind),
                              "revoked", (json_int_t)*revoked));
   pl_arena_free(a);
   e = svc__end(s, e, d);
@@ -349,9 +347,9 @@ json_t *svc_json_token(const st_token *t) {
   if (t->kind == ST_PRINCIPAL_AGENT)
     snprintf(owner, sizeof owner, "agent:%s", t->subject ? t->subject : "?");
   else
-    snprintf(owner, sizeof owner, "%s:%s", kind_name(t->kind), t->subject ? t->subject : "?");
-  json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)t->id, "kind", kind_name(t->kind),
-                        "scope", t->scope ? t->scope : "api", "owner", owner);
+    snprintf(owner, sizeof owner, "%s:%s", st_principal_kind_name(t->kind), t->subject ? t->subject : "?");
+  json_t *j = json_pack("{s:I,s:s,s:s?,s:s}", "id", (json_int_t)t->id, "kind", st_principal_kind_name(t->kind),
+                        "scope", st_token_scope_name(t->scope), "owner", owner);
   json_object_set_new(j, "seller_id", t->seller_id ? json_string(t->seller_id) : json_null());
   json_object_set_new(j, "created_at", time_or_null(t->created_at));
   json_object_set_new(j, "last_used_at", time_or_null(t->last_used_at));

@@ -204,7 +204,7 @@ static pl_err import_flag(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   if (m.flagged == value) {
     if ((e = svc__begin(s, true, d))) return e;
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "flag", .value = value ? "true" : "false", .actor = "import", .at = at};
+                   .type = ST_EVENT_FLAG, .value = value ? "true" : "false", .actor = "import", .at = at};
     e = s->st->ops->event_insert(s->st, &ev);
     return svc__end(s, e, d);
   }

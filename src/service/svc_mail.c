@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "extract/extract.h"
 #include "mail/mail_auth.h" /* a pure reader of the verifier's headers; no transport */
 #include "service/svc_int.h"
 #include "service/svc_mail.h"
@@ -166,7 +167,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "status", .value = (char *)st_msg_status_name(ST_STATUS_FAILED),
+                   .type = ST_EVENT_STATUS, .value = (char *)st_msg_status_name(ST_STATUS_FAILED),
                    .actor = (char *)actor, .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = ST_STATUS_FAILED;
@@ -213,11 +214,11 @@ static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, 
     const char *rule = json_string_value(json_object_get(f, "rule"));
     const char *file = json_string_value(json_object_get(f, "name"));
     json_int_t page = json_integer_value(json_object_get(f, "page"));
-    const char *src = json_string_value(json_object_get(f, "source"));
+    extract_source src = extract_source_parse(json_string_value(json_object_get(f, "source")));
     /* A finding in an attachment names the file, and the page and what was read there. */
     char *where = file ? pl_arena_printf(a, " in the attachment \"%s\"%s%s%s", file,
                                          page > 0 ? pl_arena_printf(a, ", page %lld", (long long)page) : "",
-                                         src && !strcmp(src, "ocr") ? ", in an image" : src && !strcmp(src, "link") ? ", as a link" : "",
+                                         src == EXTRACT_SRC_OCR ? ", in an image" : src == EXTRACT_SRC_LINK ? ", as a link" : "",
                                          "")
                        : "";
     out = pl_arena_printf(a, "%s- %s%s%s%s%s (finding: %s%s%s)\n", out, category_words(cat ? cat : ""),
@@ -265,7 +266,7 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
   for (size_t i = 0; i < natts; i++) count += atts[i].message_id == mid;
   if (!count) return PL_OK;
   svc_caller rc = {.kind = to_seller ? ST_PRINCIPAL_AGENT : ST_PRINCIPAL_BUYER,
-                   .seller_id = to_seller ? t->seller_id : NULL, .agent_role = to_seller ? "agent" : NULL,
+                   .seller_id = to_seller ? t->seller_id : NULL, .agent_role = to_seller ? ST_ROLE_AGENT : ST_ROLE_NONE,
                    .buyer_id = to_seller ? NULL : t->buyer_id, .marketplace_id = t->marketplace_id,
                    .name = "mail"};
   svc_mail_file *files = pl_arena_alloc(a, count * sizeof *files);
@@ -620,7 +621,7 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
       e = s->st->ops->agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, NULL, NULL, a, &ag);
-      ok = !e && !strcmp(ag.seller_id, out->seller_id) && strcmp(ag.role, "read_only") && !ag.deactivated_at;
+      ok = !e && !strcmp(ag.seller_id, out->seller_id) && st_agent_role_writes(ag.role) && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
       why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
@@ -688,12 +689,12 @@ static pl_err mail_agent(svc *s, const char *seller_id, int64_t agent_id, pl_are
     if (e == PL_ENOTFOUND && !agent_id) {
       int64_t id;
       e = svc_agent_add(s, seller_id, MAIL_AGENT, "agent", &id, d);
-      ag = (st_agent){.id = id, .seller_id = (char *)seller_id, .name = MAIL_AGENT, .role = "agent"};
+      ag = (st_agent){.id = id, .seller_id = (char *)seller_id, .name = MAIL_AGENT, .role = ST_ROLE_AGENT};
     }
   }
   pthread_mutex_unlock(&mu);
   if (e) return e == PL_ESTORE ? pl_fail(d, e, "the store is unavailable; try again later") : e;
-  if (!strcmp(ag.role, "read_only")) return refuse(d, "the seller's mail agent is read-only");
+  if (!st_agent_role_writes(ag.role)) return refuse(d, "the seller's mail agent is read-only");
   memset(c, 0, sizeof *c);
   c->kind = ST_PRINCIPAL_AGENT;
   c->seller_id = pl_arena_strdup(a, seller_id);
@@ -1074,7 +1075,7 @@ static pl_err managed_agent(svc *s, const svc_caller *c, int64_t agent_id, pl_ar
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_AGENT && strcmp(ag->seller_id, c->seller_id)))
     return pl_fail(d, PL_ENOTFOUND, "no such agent");
   if (e) return pl_fail(d, e, "the store is unavailable; try again later");
-  if (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->agent_role, "owner") && ag->id != c->agent_id)
+  if (c->kind == ST_PRINCIPAL_AGENT && c->agent_role != ST_ROLE_OWNER && ag->id != c->agent_id)
     return pl_fail(d, PL_EFORBIDDEN, "an agent manages only its own addresses; the owner manages everyone's");
   return PL_OK;
 }
@@ -1099,7 +1100,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   if (!e) {
     /* The customer-service address speaks for the whole seller: the owner chooses who. */
     char *cs = opened(s, a, sl.email_sealed);
-    if (cs && !strcasecmp(cs, addr) && c->kind == ST_PRINCIPAL_AGENT && strcmp(c->agent_role, "owner"))
+    if (cs && !strcasecmp(cs, addr) && c->kind == ST_PRINCIPAL_AGENT && c->agent_role != ST_ROLE_OWNER)
       e = pl_fail(d, PL_EFORBIDDEN, "only an owner gives the seller's customer-service address to an agent");
   }
   char hash[65] = "";

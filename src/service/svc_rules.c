@@ -302,7 +302,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
       if (!strcmp(v->findings[k].category, cat)) seen = true;
     if (seen) continue; /* one violation per category and message */
     st_violation vi = {.seller_id = t->seller_id, .category = (char *)cat,
-                       .severity = severe_category(cat) ? "severe" : "minor",
+                       .severity = severe_category(cat) ? ST_SEVERITY_SEVERE : ST_SEVERITY_MINOR,
                        .rule = (char *)v->findings[i].rule, .message_id = m->id, .at = now};
     if ((e = s->st->ops->violation_add(s->st, &vi))) return e;
     if (severe_category(cat)) {
@@ -341,10 +341,10 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
       return e;
     int64_t msgs = 0;
     for (size_t i = 0; i < n; i++) {
-      if (strcmp(vs[i].severity, "minor")) continue;
+      if (vs[i].severity != ST_SEVERITY_MINOR) continue;
       bool dup = false;
       for (size_t k = 0; k < i; k++)
-        if (!strcmp(vs[k].severity, "minor") && vs[k].message_id == vs[i].message_id) dup = true;
+        if (vs[k].severity == ST_SEVERITY_MINOR && vs[k].message_id == vs[i].message_id) dup = true;
       if (!dup) msgs++;
     }
     if (msgs >= r.minor_threshold) {
@@ -425,7 +425,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
                            pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "message actions are the seller's");
-  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+  if (!st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot send messages");
   int ai = svc_action_find(action);
   if (ai < 0) return pl_fail(d, PL_ENOTFOUND, "no message action '%s'", action ? action : "");
@@ -536,7 +536,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
                           svc_sent *out, pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "review requests are the seller's");
-  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+  if (!st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot request reviews");
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
@@ -667,7 +667,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   st_msg_status status = approve ? ST_STATUS_DELIVERED : ST_STATUS_REJECTED;
   if (!e) {
     st_event ev = {.message_id = m->id, .thread_id = m->thread_id, .seller_id = m->seller_id,
-                   .type = "status", .value = (char *)st_msg_status_name(status), .actor = (char *)c->name,
+                   .type = ST_EVENT_STATUS, .value = (char *)st_msg_status_name(status), .actor = (char *)c->name,
                    .at = svc_now(s)};
     e = s->st->ops->event_insert(s->st, &ev);
     m->status = status;
@@ -705,6 +705,8 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
 
 /* ---- enforcement views and the operator's hand ------------------------------------------ */
 
+PL_NAMED(svc_enforcement_action, SVC_ENFORCEMENT_ACTION_MAP)
+
 pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
                            st_enforcement *out, st_violation **vs, size_t *nv, pl_detail *d) {
   if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
@@ -732,37 +734,42 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
   const char *what = NULL;
+  svc_enforcement_action act;
+  if (!e && svc_enforcement_action_from_name(in->action, &act))
+    e = pl_fail(d, PL_EINVAL, "action must be restrict, lift_restriction, quota, lift_quota, flag or unflag");
   if (!e) {
-    if (!strcmp(in->action, "restrict")) {
+    switch (act) {
+    case SVC_ENF_RESTRICT:
       if (in->days <= 0) e = pl_fail(d, PL_EINVAL, "days must be positive");
       out->restricted_until = now + in->days * DAY;
       out->restriction_reason = (char *)in->reason;
       what = "enforcement.restriction";
-    } else if (!strcmp(in->action, "lift_restriction")) {
+      break;
+    case SVC_ENF_LIFT_RESTRICTION:
       out->restricted_until = 0;
       out->restriction_reason = (char *)in->reason;
       what = "enforcement.restriction_lifted";
-    } else if (!strcmp(in->action, "quota")) {
+      break;
+    case SVC_ENF_QUOTA:
       if (in->days <= 0 || in->quota_per_day <= 0) e = pl_fail(d, PL_EINVAL, "days and quota_per_day must be positive");
       out->quota_per_day = in->quota_per_day;
       out->quota_until = now + in->days * DAY;
       out->quota_reason = (char *)in->reason;
       what = "enforcement.quota";
-    } else if (!strcmp(in->action, "lift_quota")) {
+      break;
+    case SVC_ENF_LIFT_QUOTA:
       out->quota_per_day = 0;
       out->quota_until = 0;
       out->quota_reason = (char *)in->reason;
       what = "enforcement.quota_lifted";
-    } else if (!strcmp(in->action, "flag")) {
-      out->suspension_flag = true;
+      break;
+    case SVC_ENF_FLAG:
+    case SVC_ENF_UNFLAG:
+      out->suspension_flag = act == SVC_ENF_FLAG;
       out->suspension_reason = (char *)in->reason;
-      what = "enforcement.flag";
-    } else if (!strcmp(in->action, "unflag")) {
-      out->suspension_flag = false;
-      out->suspension_reason = (char *)in->reason;
-      what = "enforcement.unflag";
-    } else {
-      e = pl_fail(d, PL_EINVAL, "action must be restrict, lift_restriction, quota, lift_quota, flag or unflag");
+      what = act == SVC_ENF_FLAG ? "enforcement.flag" : "enforcement.unflag";
+      break;
+    case SVC_ENF_NONE: break;
     }
   }
   if (!e) {

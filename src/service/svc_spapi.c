@@ -191,7 +191,7 @@ pl_err svc_spapi_upload_create(svc *s, const svc_caller *c, const char *resource
                                st_spapi_upload *out, pl_detail *d) {
   memset(out, 0, sizeof *out);
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "uploads are the seller's");
-  if (!c->agent_role || !strcmp(c->agent_role, "read_only"))
+  if (!st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot upload");
   while (resource && *resource == '/') resource++;
   if (!resource || !*resource) return pl_fail(d, PL_EMISSING, "the resource is required");
@@ -230,7 +230,7 @@ static pl_err store_attachment(svc *s, const st_spapi_upload *u, const void *dat
   *attachment_id = NULL;
   /* The upload acts for its seller; the file's name comes with the message
    * (attachments[].fileName), so the content alone decides the type here. */
-  svc_caller c = {.kind = ST_PRINCIPAL_AGENT, .seller_id = u->seller_id, .agent_role = "agent",
+  svc_caller c = {.kind = ST_PRINCIPAL_AGENT, .seller_id = u->seller_id, .agent_role = ST_ROLE_AGENT,
                   .name = pl_arena_printf(a, "spapi-upload:%s", u->id)};
   st_attachment at;
   pl_err e = svc_attachment_create_mem(s, &c, data, len, NULL, a, &at, d);

@@ -18,13 +18,26 @@
 #define MAX_RULES 100
 #define DAY 86400
 
-static const char *const purposes[] = {"shipped", "delay", "return_authorised", "refund_processed",
-                                       "product_question", "damaged_item",
-                                       "custom_order_confirmation", "other", NULL};
-static const char *const purpose_labels[] = {"Order shipped", "Shipping delay", "Return authorised", "Refund processed",
-                                             "Product question", "Damaged item", "Custom order confirmation",
-                                             "Other", NULL};
-_Static_assert(sizeof purposes == sizeof purpose_labels, "a label for every template purpose");
+PL_NAMED(svc_purpose, SVC_PURPOSE_MAP)
+
+/* What a purpose means: its label; the message action a proactive template message of it
+ * goes out under, NULL when it only answers a buyer (a shipping confirmation never starts
+ * a conversation: docs/rules.md "Proactive messages"); and whether it may be critical,
+ * needed for the order to be completed and so delivered despite an opt-out (a shipping
+ * confirmation is not: the marketplace sends its own). */
+static const struct {
+  const char *label, *action;
+  bool critical;
+} purpose_def[SVC_PURPOSE_N] = {
+    [SVC_PURPOSE_SHIPPED] = {"Order shipped"},
+    [SVC_PURPOSE_DELAY] = {"Shipping delay", "confirmDeliveryDetails", true},
+    [SVC_PURPOSE_RETURN_AUTHORISED] = {"Return authorised", "unexpectedProblem"},
+    [SVC_PURPOSE_REFUND_PROCESSED] = {"Refund processed", "unexpectedProblem"},
+    [SVC_PURPOSE_PRODUCT_QUESTION] = {"Product question"},
+    [SVC_PURPOSE_DAMAGED_ITEM] = {"Damaged item", "unexpectedProblem"},
+    [SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION] = {"Custom order confirmation", "confirmCustomizationDetails", true},
+    [SVC_PURPOSE_OTHER] = {"Other"},
+};
 static const char *const placeholders[] = {"ORDER_ID", "BUYER_NAME", "TRACKING", "DATE", "AMOUNT",
                                            "PRODUCT_NAME", "TIMEFRAME", "ADDRESS", NULL};
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
@@ -35,30 +48,12 @@ static bool in_list(const char *const *list, const char *v) {
   return false;
 }
 
-/* Only the purposes that complete the order may be critical (delivered despite an
- * opt-out), as only those message actions are. */
-/* Critical: needed for the order to be completed, so delivered despite an opt-out. A
- * shipping confirmation is not: the marketplace sends its own. */
-static bool purpose_may_be_critical(const char *p) {
-  return !strcmp(p, "custom_order_confirmation") || !strcmp(p, "delay");
-}
-
 const char *svc_template_purpose(size_t i, const char **label, bool *may_be_critical) {
-  if (i >= sizeof purposes / sizeof purposes[0] - 1) return NULL;
-  *label = purpose_labels[i];
-  *may_be_critical = purpose_may_be_critical(purposes[i]);
-  return purposes[i];
-}
-
-/* The message action a proactive template message goes out under; NULL when a template of
- * that purpose only answers a buyer (a shipping confirmation never starts a conversation:
- * docs/rules.md "Proactive messages"). */
-static const char *purpose_action(const char *p) {
-  if (!strcmp(p, "custom_order_confirmation")) return "confirmCustomizationDetails";
-  if (!strcmp(p, "delay")) return "confirmDeliveryDetails";
-  if (!strcmp(p, "return_authorised") || !strcmp(p, "refund_processed") || !strcmp(p, "damaged_item"))
-    return "unexpectedProblem";
-  return NULL;
+  svc_purpose p = (svc_purpose)(i + 1);
+  if (i + 1 >= SVC_PURPOSE_N) return NULL;
+  *label = purpose_def[p].label;
+  *may_be_critical = purpose_def[p].critical;
+  return svc_purpose_name(p);
 }
 
 char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id) { return svc_ref(a, prefix, id); }
@@ -67,14 +62,14 @@ bool svc_team_parse_ref(const char *ref, const char *prefix, int64_t *id) { retu
 
 static pl_err need_agent(const svc_caller *c, bool write, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_AGENT) return pl_fail(d, PL_EFORBIDDEN, "team work is the seller's agents'");
-  if (write && (!c->agent_role || !strcmp(c->agent_role, "read_only")))
+  if (write && !st_agent_role_writes(c->agent_role))
     return pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot change anything");
   return PL_OK;
 }
 
 static pl_err need_owner(const svc_caller *c, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
-  if (!e && strcmp(c->agent_role, "owner")) e = pl_fail(d, PL_EFORBIDDEN, "only the seller's owner may do this");
+  if (!e && c->agent_role != ST_ROLE_OWNER) e = pl_fail(d, PL_EFORBIDDEN, "only the seller's owner may do this");
   return e;
 }
 
@@ -86,9 +81,14 @@ static pl_err team_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, 
   return e;
 }
 
-static const char *ref_prefix(const char *kind) {
-  return !strcmp(kind, "template") ? "TPL" : !strcmp(kind, "rule") ? "R" : !strcmp(kind, "proposal") ? "PR" : "F";
+/* A document's reference as the API shows it: "TPL3", "R2", "PR5", "F7". */
+static const char *ref_prefix(st_doc_kind kind) {
+  static const char *const prefixes[ST_DOC_KIND_N] = {
+      [ST_DOC_TEMPLATE] = "TPL", [ST_DOC_RULE] = "R", [ST_DOC_PROPOSAL] = "PR", [ST_DOC_FIRING] = "F"};
+  return (size_t)kind < ST_DOC_KIND_N && prefixes[kind] ? prefixes[kind] : "F";
 }
+
+PL_NAMED(svc_rule_action, SVC_RULE_ACTION_MAP)
 
 /* A document as the API shows it: its body with id, state and times. */
 static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
@@ -101,19 +101,20 @@ static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
   /* a proposal keeps the store's thread id for itself; clients have thread_id */
   if (json_is_integer(json_object_get(j, "thread"))) json_object_del(j, "thread");
   json_object_set_new(j, "id", json_string(svc_team_ref(a, ref_prefix(doc->kind), doc->id)));
-  if (doc->state && *doc->state) json_object_set_new(j, "state", json_string(doc->state));
+  if (doc->state) json_object_set_new(j, "state", json_string(st_proposal_state_name(doc->state)));
   json_object_set_new(j, "created_at", json_string(pl_time_format(doc->created_at, ts)));
   json_object_set_new(j, "updated_at", json_string(pl_time_format(doc->updated_at, ts)));
   return j;
 }
 
-static pl_err doc_load(svc *s, const char *seller, const char *kind, int64_t id, pl_arena *a,
+static pl_err doc_load(svc *s, const char *seller, st_doc_kind kind, int64_t id, pl_arena *a,
                        st_team_doc *doc, json_t **body, pl_detail *d) {
   pl_err e = s->st->ops->team_doc_get(s->st, seller, kind, id, a, doc);
-  if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
+  if (e == PL_ENOTFOUND)
+    return pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
   if (e) return e;
   *body = svc__json_keep(a, json_loads(doc->body, 0, NULL)); /* the arena's: no decref */
-  if (!*body) return pl_fail(d, PL_EINTERNAL, "%s %lld is not readable", kind, (long long)id);
+  if (!*body) return pl_fail(d, PL_EINTERNAL, "%s %lld is not readable", st_doc_kind_name(kind), (long long)id);
   return PL_OK;
 }
 
@@ -380,11 +381,11 @@ static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
   pl_err ne = svc__check_name("name", json_string_value(name), d);
   if (ne) return ne;
-  const char *p = json_string_value(purpose);
-  if (!in_list(purposes, p))
+  svc_purpose p;
+  if (svc_purpose_from_name(json_string_value(purpose), &p))
     return pl_fail(d, PL_EINVAL, "purpose must be shipped, delay, return_authorised, refund_processed, product_question, damaged_item, custom_order_confirmation or other");
   bool critical = json_is_true(crit);
-  if (critical && !purpose_may_be_critical(p))
+  if (critical && !purpose_def[p].critical)
     return pl_fail(d, PL_EINVAL, "only templates that complete the order (delay, custom_order_confirmation) may be critical");
   if (json_object_size(variants) == 0) return pl_fail(d, PL_EMISSING, "a template needs at least one variant");
   const char *lang;
@@ -450,7 +451,7 @@ static pl_err template_scan(svc *s, const char *marketplace_id, json_t *norm, pl
 static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t id, pl_arena *a, bool *taken) {
   st_team_doc *docs;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, seller, "template", NULL, 1000, a, &docs, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
     json_t *b = json_loads(docs[i].body, 0, NULL);
@@ -471,13 +472,13 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
     e = pl_fail(d, PL_EEXIST, "a template named '%s' already exists", json_string_value(json_object_get(norm, "name")));
   if (!e) e = template_scan(s, mp, norm, a, verdict, language, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = "template", .state = "",
+  st_team_doc doc = {.id = id, .seller_id = (char *)seller, .kind = ST_DOC_TEMPLATE,
                      .created_at = now, .updated_at = now};
   if (!e) {
     doc.body = dump(norm, a);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, seller, "template", id, a, &old);
+      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
       if (!e) doc.created_at = old.created_at;
     }
@@ -506,13 +507,13 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
-  e = s->st->ops->team_doc_get(s->st, c->seller_id, "template", id, a, &doc);
+  e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_TEMPLATE, id, a, &doc);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
 }
 
-static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, const char *state, int limit,
+static pl_err doc_list_json(svc *s, const svc_caller *c, st_doc_kind kind, st_proposal_state state, int limit,
                             pl_arena *a, json_t **out, pl_detail *d) {
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
@@ -527,23 +528,24 @@ static pl_err doc_list_json(svc *s, const svc_caller *c, const char *kind, const
 }
 
 pl_err svc_template_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "template", NULL, 1000, a, out, d);
+  return doc_list_json(s, c, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, out, d);
 }
 
-static pl_err doc_delete(svc *s, const svc_caller *c, const char *kind, int64_t id, pl_detail *d) {
+static pl_err doc_delete(svc *s, const svc_caller *c, st_doc_kind kind, int64_t id, pl_detail *d) {
   pl_err e = need_owner(c, d);
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   e = s->st->ops->team_doc_delete(s->st, c->seller_id, kind, id);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no %s %s", kind, svc_team_ref(a, ref_prefix(kind), id));
-  if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", kind),
+  if (e == PL_ENOTFOUND)
+    e = pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
+  if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", st_doc_kind_name(kind)),
                          svc__record_ref(a, ref_prefix(kind), id), NULL);
   pl_arena_free(a);
   return svc__end(s, e, d);
 }
 
 pl_err svc_template_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
-  return doc_delete(s, c, "template", id, d);
+  return doc_delete(s, c, ST_DOC_TEMPLATE, id, d);
 }
 
 pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
@@ -591,7 +593,7 @@ pl_err svc_template_render(svc *s, const svc_caller *c, int64_t template_id, int
   st_team_doc doc;
   json_t *tpl = NULL;
   const char *buyer = NULL, *mp = NULL;
-  e = doc_load(s, c->seller_id, "template", template_id, a, &doc, &tpl, d);
+  e = doc_load(s, c->seller_id, ST_DOC_TEMPLATE, template_id, a, &doc, &tpl, d);
   if (!e && thread_id) {
     st_thread t;
     if (!(e = team_thread(s, c, thread_id, a, &t, d))) {
@@ -628,13 +630,15 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
   if ((e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
   json_t *tpl = NULL;
-  e = doc_load(s, c->seller_id, "template", template_id, a, &doc, &tpl, d);
+  e = doc_load(s, c->seller_id, ST_DOC_TEMPLATE, template_id, a, &doc, &tpl, d);
   svc__end(s, PL_OK, NULL);
   if (e) return e;
   const char *purpose = pl_arena_strdup(a, json_string_value(json_object_get(tpl, "purpose")) ?: "other");
   bool critical = json_is_true(json_object_get(tpl, "critical"));
-  const char *action = purpose_action(purpose);
-  if (!action && !strcmp(purpose, "shipped"))
+  svc_purpose p;
+  (void)svc_purpose_from_name(purpose, &p);
+  const char *action = purpose_def[p].action;
+  if (p == SVC_PURPOSE_SHIPPED)
     return pl_fail(d, PL_EPURPOSE, "a message that starts a conversation may not be %s",
                    policy_purpose_reason(POLICY_PURPOSE_SHIPPING_CONFIRMATION));
   if (!action)
@@ -646,7 +650,7 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
 /* ---- agents, assignment, tags, notes ---------------------------------------------------- */
 
 static json_t *agent_json(const st_team_agent *ag) {
-  return json_pack("{s:I,s:s,s:s,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", ag->role,
+  return json_pack("{s:I,s:s,s:s?,s:b,s:b}", "id", (json_int_t)ag->id, "name", ag->name, "role", st_agent_role_name(ag->role),
                    "available", ag->available && !ag->deactivated, "active", !ag->deactivated);
 }
 
@@ -680,7 +684,7 @@ pl_err svc_team_availability(svc *s, const svc_caller *c, int64_t agent_id, bool
                              pl_arena *a, pl_detail *d) {
   pl_err e = need_agent(c, true, d);
   if (e) return e;
-  if (agent_id != c->agent_id && strcmp(c->agent_role, "owner"))
+  if (agent_id != c->agent_id && c->agent_role != ST_ROLE_OWNER)
     return pl_fail(d, PL_EFORBIDDEN, "an agent sets only their own availability");
   if ((e = svc__begin(s, true, d))) return e;
   st_team_agent ag;
@@ -714,7 +718,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
   st_team_agent *pick = NULL;
   for (size_t i = 0; i < n; i++) {
     if (agent_id > 0 && ags[i].id == agent_id) pick = &ags[i];
-    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && strcmp(ags[i].role, "read_only") &&
+    if (agent_id < 0 && ags[i].available && !ags[i].deactivated && st_agent_role_writes(ags[i].role) &&
         (!pick || ags[i].last_assigned_at < pick->last_assigned_at))
       pick = &ags[i];
   }
@@ -723,7 +727,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
     return pl_fail(d, PL_ENOAGENT, "no agent %lld on this seller's team", (long long)agent_id);
   if (pick && pick->deactivated)
     return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated and cannot be assigned", (long long)agent_id);
-  if (pick && !strcmp(pick->role, "read_only"))
+  if (pick && !st_agent_role_writes(pick->role))
     return pl_fail(d, PL_EINVAL, "a read-only agent cannot be assigned threads");
   if (agent_id < 0 && !pick) return pl_fail(d, PL_ECONFLICT, "no agent is available");
   st_thread_team tt;
@@ -954,11 +958,12 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
   if (in->proposal_id) {
     st_team_doc doc;
     json_t *body;
-    if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, d))) return e;
+    if ((e = doc_load(s, t->seller_id, ST_DOC_PROPOSAL, in->proposal_id, a, &doc, &body, d))) return e;
     int64_t tid = json_integer_value(json_object_get(body, "thread"));
     if (tid != t->id) return pl_fail(d, PL_ENOTFOUND, "no proposal %s in this thread", svc_team_ref(a, "PR", in->proposal_id));
-    if (strcmp(doc.state, "pending"))
-      return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id), doc.state);
+    if (doc.state != ST_PROPOSAL_PENDING)
+      return pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", in->proposal_id),
+                     st_proposal_state_name(doc.state) ?: "decided");
   }
   if (in->template_id) {
     if (in->text) return pl_fail(d, PL_EINVAL, "give text or template_id, not both");
@@ -966,7 +971,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_t *tpl;
     const char *lang;
     char *text;
-    if ((e = doc_load(s, t->seller_id, "template", in->template_id, a, &doc, &tpl, d))) return e;
+    if ((e = doc_load(s, t->seller_id, ST_DOC_TEMPLATE, in->template_id, a, &doc, &tpl, d))) return e;
     e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, in->values, a, &text, &lang, d);
     if (e) return e;
     in->text = text;
@@ -982,11 +987,11 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   st_team_doc doc;
   json_t *body;
   pl_detail d = {0};
-  if ((e = doc_load(s, t->seller_id, "proposal", in->proposal_id, a, &doc, &body, &d))) return e;
+  if ((e = doc_load(s, t->seller_id, ST_DOC_PROPOSAL, in->proposal_id, a, &doc, &body, &d))) return e;
   json_object_set_new(body, "message", json_string(svc_message_ref(a, m->id)));
   json_object_set_new(body, "decided_by", json_integer(c->agent_id));
   json_object_set_new(body, "edited", json_boolean(strcmp(json_string_value(json_object_get(body, "text")) ?: "", m->text)));
-  doc.state = "sent";
+  doc.state = ST_PROPOSAL_SENT;
   doc.body = dump(body, a);
   doc.updated_at = svc_now(s);
   return s->st->ops->team_doc_put(s->st, &doc);
@@ -1018,7 +1023,7 @@ static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a
   for (size_t i = 0; i < n; i++)
     if (ags[i].id == id) {
       if (ags[i].deactivated) return pl_fail(d, PL_ENOAGENT, "agent %lld was deactivated", (long long)id);
-      if (!strcmp(ags[i].role, "read_only"))
+      if (!st_agent_role_writes(ags[i].role))
         return pl_fail(d, PL_EINVAL, "agent %lld is read-only and cannot be assigned threads", (long long)id);
       return PL_OK;
     }
@@ -1076,24 +1081,32 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
   json_array_foreach(acts, i, x) {
     const char *type = json_string_value(json_object_get(x, "type"));
     if (!type) return pl_fail(d, PL_EMISSING, "each action needs a type");
-    if (!strcmp(type, "assign")) {
+    svc_rule_action act;
+    (void)svc_rule_action_from_name(type, &act);
+    switch (act) {
+    case SVC_RULE_ASSIGN: {
       json_t *ag = json_object_get(x, "agent_id");
       if (!json_is_integer(ag) && !(json_is_string(ag) && !strcmp(json_string_value(ag), "round_robin")))
         return pl_fail(d, PL_EINVAL, "assign takes agent_id: an agent's id or \"round_robin\"");
       /* A rule names only an active agent of its own seller. */
       if (json_is_integer(ag) && (e = team_member(s, seller, json_integer_value(ag), a, d))) return e;
-    } else if (!strcmp(type, "tag")) {
+      break;
+    }
+    case SVC_RULE_TAG: {
       const char *tag = json_string_value(json_object_get(x, "tag"));
       if (!tag || !valid_tag(tag)) return pl_fail(d, PL_EINVAL, "tag takes a tag: lower-case letters, digits, '-' or '_'");
-    } else if (!strcmp(type, "priority")) {
+      break;
+    }
+    case SVC_RULE_PRIORITY:
       if (!in_list(priorities, json_string_value(json_object_get(x, "priority"))))
         return pl_fail(d, PL_EINVAL, "priority takes low, normal, high or urgent");
-    } else if (!strcmp(type, "propose")) {
+      break;
+    case SVC_RULE_PROPOSE: {
       int64_t tid;
       st_team_doc doc;
       if (!svc_team_parse_ref(json_string_value(json_object_get(x, "template_id")), "TPL", &tid))
         return pl_fail(d, PL_EINVAL, "propose takes a template_id");
-      e = s->st->ops->team_doc_get(s->st, seller, "template", tid, a, &doc);
+      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, tid, a, &doc);
       if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template %s", svc_team_ref(a, "TPL", tid));
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
@@ -1107,8 +1120,9 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       }
       if ((e = rule_values_cover(doc.body, vals, svc_team_ref(a, "TPL", tid), a, d))) return e;
       proposes = true;
-    } else {
-      return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
+      break;
+    }
+    case SVC_RULE_ACTION_NONE: return pl_fail(d, PL_EINVAL, "an action is assign, tag, priority or propose");
     }
   }
   json_t *as = json_object_get(body, "auto_send"), *en = json_object_get(body, "enabled");
@@ -1132,24 +1146,21 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
 /* A checked rule's actions as they are kept: each with its type and the fields that type
  * takes, nothing else (an agent_id on a tag action would otherwise be kept, naming anyone). */
 static json_t *actions_norm(json_t *acts) {
-  static const struct {
-    const char *type, *fields[2];
-  } takes[] = {{"assign", {"agent_id", NULL}},
-               {"tag", {"tag", NULL}},
-               {"priority", {"priority", NULL}},
-               {"propose", {"template_id", "values"}}};
+  static const char *const takes[SVC_RULE_ACTION_N][2] = {[SVC_RULE_ASSIGN] = {"agent_id"},
+                                                         [SVC_RULE_TAG] = {"tag"},
+                                                         [SVC_RULE_PRIORITY] = {"priority"},
+                                                         [SVC_RULE_PROPOSE] = {"template_id", "values"}};
   json_t *out = json_array();
   size_t i;
   json_t *x;
   json_array_foreach(acts, i, x) {
     const char *type = json_string_value(json_object_get(x, "type"));
     json_t *n = json_pack("{s:s}", "type", type);
-    for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
-      if (strcmp(takes[k].type, type)) continue;
-      for (size_t f = 0; f < 2 && takes[k].fields[f]; f++) {
-        json_t *v = json_object_get(x, takes[k].fields[f]);
-        if (v) json_object_set(n, takes[k].fields[f], v);
-      }
+    svc_rule_action act;
+    (void)svc_rule_action_from_name(type, &act);
+    for (size_t f = 0; f < 2 && takes[act][f]; f++) {
+      json_t *v = json_object_get(x, takes[act][f]);
+      if (v) json_object_set(n, takes[act][f], v);
     }
     json_array_append_new(out, n);
   }
@@ -1162,7 +1173,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
   if (e || (e = svc__begin(s, true, d))) return e;
   e = rule_check(s, c->seller_id, body, a, d);
   pl_time now = svc_now(s);
-  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = "rule", .state = "",
+  st_team_doc doc = {.id = id, .seller_id = (char *)c->seller_id, .kind = ST_DOC_RULE,
                      .created_at = now, .updated_at = now};
   if (!e) {
     /* "o" takes the reference: a borrowed conditions object gets one of its own, a new
@@ -1177,7 +1188,7 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
     json_decref(norm);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, c->seller_id, "rule", id, a, &old);
+      e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_RULE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no rule %s", svc_team_ref(a, "R", id));
       if (!e) doc.created_at = old.created_at;
     }
@@ -1189,24 +1200,23 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
 }
 
 pl_err svc_rule_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, "rule", NULL, MAX_RULES, a, out, d);
+  return doc_list_json(s, c, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, out, d);
 }
 
 pl_err svc_rule_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
-  return doc_delete(s, c, "rule", id, d);
+  return doc_delete(s, c, ST_DOC_RULE, id, d);
 }
 
 pl_err svc_rule_firings(svc *s, const svc_caller *c, int limit, pl_arena *a, json_t **out, pl_detail *d) {
   if (limit < 1 || limit > 500) return pl_fail(d, PL_EINVAL, "limit is 1 to 500");
-  return doc_list_json(s, c, "firing", NULL, limit, a, out, d);
+  return doc_list_json(s, c, ST_DOC_FIRING, ST_PROPOSAL_NONE, limit, a, out, d);
 }
 
 pl_err svc_proposal_list(svc *s, const svc_caller *c, const char *state, pl_arena *a, json_t **out,
                          pl_detail *d) {
-  if (!state) state = "pending";
-  if (strcmp(state, "pending") && strcmp(state, "sent") && strcmp(state, "discarded"))
-    return pl_fail(d, PL_EINVAL, "state is pending, sent or discarded");
-  return doc_list_json(s, c, "proposal", state, 500, a, out, d);
+  st_proposal_state st = ST_PROPOSAL_PENDING;
+  if (state && st_proposal_state_from_name(state, &st)) return pl_fail(d, PL_EINVAL, "state is pending, sent or discarded");
+  return doc_list_json(s, c, ST_DOC_PROPOSAL, st, 500, a, out, d);
 }
 
 pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *text, bool confirm,
@@ -1216,7 +1226,7 @@ pl_err svc_proposal_send(svc *s, const svc_caller *c, int64_t id, const char *te
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
   json_t *body = NULL;
-  e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
+  e = doc_load(s, c->seller_id, ST_DOC_PROPOSAL, id, a, &doc, &body, d);
   svc__end(s, PL_OK, NULL);
   if (e) return e;
   int64_t thread = json_integer_value(json_object_get(body, "thread"));
@@ -1232,12 +1242,13 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
   if (e || (e = svc__begin(s, true, d))) return e;
   st_team_doc doc;
   json_t *body = NULL;
-  e = doc_load(s, c->seller_id, "proposal", id, a, &doc, &body, d);
-  if (!e && strcmp(doc.state, "pending"))
-    e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id), doc.state);
+  e = doc_load(s, c->seller_id, ST_DOC_PROPOSAL, id, a, &doc, &body, d);
+  if (!e && doc.state != ST_PROPOSAL_PENDING)
+    e = pl_fail(d, PL_ECONFLICT, "proposal %s is already %s", svc_team_ref(a, "PR", id),
+                st_proposal_state_name(doc.state) ?: "decided");
   if (!e) {
     json_object_set_new(body, "decided_by", json_integer(c->agent_id));
-    doc.state = "discarded";
+    doc.state = ST_PROPOSAL_DISCARDED;
     doc.body = dump(body, a);
     doc.updated_at = svc_now(s);
     e = s->st->ops->team_doc_put(s->st, &doc);
@@ -1314,7 +1325,7 @@ static pl_err log_firing(svc *s, const st_thread *t, const st_message *m, int64_
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s}", "rule", svc_team_ref(a, "R", rule), "message",
                         svc_message_ref(a, m->id), "thread", svc_thread_ref(a, t->id), "action", action,
                         "outcome", outcome);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "firing", .state = "", .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_FIRING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   json_decref(b);
   return s->st->ops->team_doc_put(s->st, &doc);
@@ -1346,7 +1357,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   pl_detail d = {0};
   char *text;
   const char *lang;
-  pl_err e = doc_load(s, t->seller_id, "template", tid, a, &tdoc, &tpl, &d);
+  pl_err e = doc_load(s, t->seller_id, ST_DOC_TEMPLATE, tid, a, &tdoc, &tpl, &d);
   if (!e) e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, json_object_get(act, "values"), a,
                          &text, &lang, &d);
   if (e == PL_ESTORE) return e;
@@ -1358,7 +1369,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
   json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "thread_id", svc_thread_ref(a, t->id), "buyer_message",
                         svc_message_ref(a, m->id), "rule", svc_team_ref(a, "R", rule), "template_id",
                         svc_team_ref(a, "TPL", tid), "text", text, "language", lang, "thread", (json_int_t)t->id);
-  st_team_doc doc = {.seller_id = t->seller_id, .kind = "proposal", .state = "pending", .body = dump(b, a),
+  st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
     json_decref(b);
@@ -1381,7 +1392,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
       policy_config_unref(cfg);
     }
     if (clean && !svc__check_quota(s, t->seller_id, a, &d)) {
-      svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = "owner",
+      svc_caller rc = {.kind = ST_PRINCIPAL_AGENT, .seller_id = t->seller_id, .agent_role = ST_ROLE_OWNER,
                        .marketplace_id = t->marketplace_id, .name = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rule))};
       /* an automatic reply: the buyer's message still waits for its answer (the clock) */
       svc_send_in in = {.text = text, .auto_reply = true};
@@ -1393,7 +1404,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
         return e;
       }
       json_object_set_new(b, "message", json_string(svc_message_ref(a, sent.msg.id)));
-      doc.state = "sent";
+      doc.state = ST_PROPOSAL_SENT;
       doc.body = dump(b, a);
       if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
         json_decref(b);
@@ -1412,7 +1423,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
 pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a) {
   st_team_doc *rules;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, "rule", NULL, MAX_RULES, a, &rules, &n);
+  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
   if (e || n == 0) return e;
   st_order o;
   st_buyer b;
@@ -1444,22 +1455,32 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
       const char *outcome = "done";
       pl_detail d = {0};
       char *rname = pl_arena_printf(a, "rule:%s", svc_team_ref(a, "R", rules[k].id));
-      if (!strcmp(type, "assign")) {
+      svc_rule_action what;
+      (void)svc_rule_action_from_name(type, &what);
+      switch (what) {
+      case SVC_RULE_ASSIGN: {
         json_t *ag = json_object_get(act, "agent_id");
         int64_t who = json_is_integer(ag) ? json_integer_value(ag) : -1, got = 0;
         e = assign_in(s, rname, t, who, a, &got, &d);
         if (!e) outcome = pl_arena_printf(a, "assigned to agent %lld", (long long)got);
-      } else if (!strcmp(type, "tag") || !strcmp(type, "priority")) {
+        break;
+      }
+      case SVC_RULE_TAG:
+      case SVC_RULE_PRIORITY: {
         st_thread_team tt;
         if (!(e = team_of(s, t, a, &tt))) {
-          if (!strcmp(type, "tag")) tt.tags = tag_add(tt.tags, json_string_value(json_object_get(act, "tag")), a);
+          if (what == SVC_RULE_TAG) tt.tags = tag_add(tt.tags, json_string_value(json_object_get(act, "tag")), a);
           else tt.priority = (char *)json_string_value(json_object_get(act, "priority"));
           e = s->st->ops->thread_team_put(s->st, &tt);
         }
-        if (!e) outcome = !strcmp(type, "tag") ? pl_arena_printf(a, "tagged %s", json_string_value(json_object_get(act, "tag")))
+        if (!e) outcome = what == SVC_RULE_TAG ? pl_arena_printf(a, "tagged %s", json_string_value(json_object_get(act, "tag")))
                                                : pl_arena_printf(a, "priority %s", tt.priority);
-      } else if (!strcmp(type, "propose")) {
+        break;
+      }
+      case SVC_RULE_PROPOSE:
         e = propose(s, t, m, rules[k].id, json_is_true(json_object_get(r, "auto_send")), act, a, &outcome);
+        break;
+      case SVC_RULE_ACTION_NONE: break; /* a stored rule was checked when it was saved */
       }
       /* A rule that cannot act is logged, never a reason to lose the buyer's message. */
       if (e && e != PL_ESTORE) {

@@ -14,6 +14,19 @@
 /* The audit sample is drawn from at most this many of the seller's latest replies. */
 #define SVC_AUDIT_POPULATION 1000
 
+/* The types of a rule's actions (docs/team.md, "Rules"), as a rule's JSON names them. */
+#define SVC_RULE_ACTION_MAP(X)        \
+  X(SVC_RULE_ASSIGN, "assign")        \
+  X(SVC_RULE_TAG, "tag")              \
+  X(SVC_RULE_PRIORITY, "priority")    \
+  X(SVC_RULE_PROPOSE, "propose")
+typedef enum { SVC_RULE_ACTION_NONE = 0, SVC_RULE_ACTION_MAP(PL_NAMES_ENUM) } svc_rule_action;
+/* One more than the largest action type: the size of an array indexed by type. */
+#define SVC_RULE_ACTION_N (1 SVC_RULE_ACTION_MAP(PL_NAMES_COUNT))
+/* pl_names.h: the name of a type (NULL for none), and the type of a name. */
+const char *svc_rule_action_name(svc_rule_action v);
+pl_err svc_rule_action_from_name(const char *name, svc_rule_action *out);
+
 /* ---- templates ------------------------------------------------------------------- */
 /* Template ids as the API shows them ("TPL3"); rules "R2"; proposals "PR5". */
 char *svc_team_ref(pl_arena *a, const char *prefix, int64_t id);
@@ -104,6 +117,22 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
  * the seed: the same seed and until give the same sample. */
 pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int n, uint64_t seed,
                         int64_t until, pl_arena *a, json_t **out, pl_detail *d);
+
+/* What a template is for (its "purpose", docs/team.md), in the order GET /v1/meta lists them. */
+#define SVC_PURPOSE_MAP(X)                                         \
+  X(SVC_PURPOSE_SHIPPED, "shipped")                                \
+  X(SVC_PURPOSE_DELAY, "delay")                                    \
+  X(SVC_PURPOSE_RETURN_AUTHORISED, "return_authorised")            \
+  X(SVC_PURPOSE_REFUND_PROCESSED, "refund_processed")              \
+  X(SVC_PURPOSE_PRODUCT_QUESTION, "product_question")              \
+  X(SVC_PURPOSE_DAMAGED_ITEM, "damaged_item")                      \
+  X(SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION, "custom_order_confirmation") \
+  X(SVC_PURPOSE_OTHER, "other")
+typedef enum { SVC_PURPOSE_NONE = 0, SVC_PURPOSE_MAP(PL_NAMES_ENUM) } svc_purpose;
+#define SVC_PURPOSE_N (1 SVC_PURPOSE_MAP(PL_NAMES_COUNT))
+/* pl_names.h: the name of a purpose (NULL for none), and the purpose of a name. */
+const char *svc_purpose_name(svc_purpose v);
+pl_err svc_purpose_from_name(const char *name, svc_purpose *out);
 
 /* Template purpose i (0, 1, ... until NULL), with its label and whether a template of it
  * may be critical (GET /v1/meta). */

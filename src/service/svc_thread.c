@@ -208,7 +208,7 @@ static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detai
 }
 
 static bool may_write_as_seller(const svc_caller *c) {
-  return c->kind == ST_PRINCIPAL_AGENT && c->agent_role && strcmp(c->agent_role, "read_only");
+  return c->kind == ST_PRINCIPAL_AGENT && st_agent_role_writes(c->agent_role);
 }
 
 static char *verdict_json(const svc_sent *sent, json_t *unreadable) {
@@ -783,7 +783,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
     st_event ev = {.message_id = m->id,
                    .thread_id = m->thread_id,
                    .seller_id = m->seller_id,
-                   .type = "flag",
+                   .type = ST_EVENT_FLAG,
                    .value = value ? "true" : "false",
                    .actor = (char *)c->name,
                    .at = at ? at : svc_now(s)};
@@ -833,9 +833,9 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
     json_object_set_new(j, "messages", ma);
     json_t *ea = json_array();
     for (size_t i = 0; i < ne; i++)
-      json_array_append_new(ea, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)evs[i].id,
+      json_array_append_new(ea, json_pack("{s:I,s:s,s:s?,s:s,s:s,s:s}", "id", (json_int_t)evs[i].id,
                                           "message", svc_message_ref(a, evs[i].message_id),
-                                          "type", evs[i].type, "value", evs[i].value, "actor",
+                                          "type", st_event_type_name(evs[i].type), "value", evs[i].value, "actor",
                                           evs[i].actor, "at", pl_time_format(evs[i].at, ts)));
     json_object_set_new(j, "events", ea);
     json_t *aa = json_array();

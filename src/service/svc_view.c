@@ -260,8 +260,8 @@ pl_err svc_view_enforcement(svc *s, const svc_caller *c, const char *seller_id, 
   json_t *arr = json_array();
   char ts[32];
   for (size_t i = 0; i < nv; i++)
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s}", "at", pl_time_format(vs[i].at, ts),
-                                         "category", vs[i].category, "severity", vs[i].severity,
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:o,s:s}", "at", pl_time_format(vs[i].at, ts),
+                                         "category", vs[i].category, "severity", st_severity_name(vs[i].severity),
                                          "message_id", vs[i].message_id ? json_string(svc_message_ref(a, vs[i].message_id)) : json_null(),
                                          "rule", vs[i].rule ? vs[i].rule : ""));
   json_object_set_new(j, "violations", arr);

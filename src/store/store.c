@@ -164,40 +164,19 @@ void store__audit_hash(const st_audit *e, const char *prev_hash, char out[65]) {
 
 /* ---- state names (store.h) --------------------------------------------------------- */
 
-static const char *name_of(const char *const *names, size_t n, int v) {
-  return v > 0 && (size_t)v < n ? names[v] : NULL;
-}
-
-static pl_err from_name(const char *const *names, size_t n, const char *name, int *out) {
-  *out = 0;
-  for (size_t i = 1; name && i < n; i++)
-    if (names[i] && !strcmp(names[i], name)) {
-      *out = (int)i;
-      return PL_OK;
-    }
-  return PL_EINVAL;
-}
-
-/* The name table of one enum (index = value, 0 has none) and its two functions. */
-#define ST__NAME(name, text) [name] = text,
-#define ST__NAMED(type, MAP)                                                           \
-  static const char *const type##_names[] = {NULL, MAP(ST__NAME)};                     \
-  const char *type##_name(type v) {                                                    \
-    return name_of(type##_names, sizeof type##_names / sizeof *type##_names, (int)v);  \
-  }                                                                                    \
-  pl_err type##_from_name(const char *name, type *out) {                               \
-    int v;                                                                             \
-    pl_err e = from_name(type##_names, sizeof type##_names / sizeof *type##_names, name, &v); \
-    *out = (type)v;                                                                    \
-    return e;                                                                          \
-  }
-
-ST__NAMED(st_direction, ST_DIRECTION_MAP)
-ST__NAMED(st_msg_kind, ST_KIND_MAP)
-ST__NAMED(st_msg_status, ST_STATUS_MAP)
-ST__NAMED(st_order_status, ST_ORDER_STATUS_MAP)
-ST__NAMED(st_outbox_kind, ST_OUTBOX_KIND_MAP)
-ST__NAMED(st_outbox_state, ST_OUTBOX_STATE_MAP)
+PL_NAMED(st_direction, ST_DIRECTION_MAP)
+PL_NAMED(st_msg_kind, ST_KIND_MAP)
+PL_NAMED(st_msg_status, ST_STATUS_MAP)
+PL_NAMED(st_order_status, ST_ORDER_STATUS_MAP)
+PL_NAMED(st_outbox_kind, ST_OUTBOX_KIND_MAP)
+PL_NAMED(st_outbox_state, ST_OUTBOX_STATE_MAP)
+PL_NAMED(st_principal_kind, ST_PRINCIPAL_MAP)
+PL_NAMED(st_agent_role, ST_AGENT_ROLE_MAP)
+PL_NAMED(st_token_scope, ST_TOKEN_SCOPE_MAP)
+PL_NAMED(st_proposal_state, ST_PROPOSAL_STATE_MAP)
+PL_NAMED(st_event_type, ST_EVENT_TYPE_MAP)
+PL_NAMED(st_doc_kind, ST_DOC_KIND_MAP)
+PL_NAMED(st_severity, ST_SEVERITY_MAP)
 
 sla_kind store__sla_kind(const char *stored_kind) {
   st_msg_kind k;

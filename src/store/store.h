@@ -16,6 +16,7 @@
 
 #include "util/pl_err.h"
 #include "util/pl_mem.h"
+#include "util/pl_names.h"
 #include "util/pl_time.h"
 #include "sla/sla.h"
 
@@ -35,12 +36,6 @@ typedef struct {
   char *alias;        /* the seller's relay alias local part */
   pl_time created_at;
 } st_seller;
-
-typedef struct {
-  int64_t id;
-  char *seller_id, *name, *role; /* role: owner, agent, read_only */
-  pl_time deactivated_at;        /* 0 = active; a deactivated agent's history stays */
-} st_agent;
 
 /* An address an agent registered to write by e-mail as that agent (docs/postfix.md). */
 typedef struct {
@@ -94,26 +89,106 @@ typedef struct {
   X(ST_ORDER_DELIVERED, "delivered")    \
   X(ST_ORDER_CANCELED, "canceled")
 
-#define ST__ENUM(name, text) name,
-#define ST__COUNT(name, text) +1
-typedef enum { ST_DIR_UNKNOWN = 0, ST_DIRECTION_MAP(ST__ENUM) } st_direction;
-typedef enum { ST_KIND_UNKNOWN = 0, ST_KIND_MAP(ST__ENUM) } st_msg_kind;
-typedef enum { ST_STATUS_NONE = 0, ST_STATUS_MAP(ST__ENUM) } st_msg_status;
-typedef enum { ST_ORDER_UNKNOWN = 0, ST_ORDER_STATUS_MAP(ST__ENUM) } st_order_status;
+/* Who holds a token (tokens.kind). */
+#define ST_PRINCIPAL_MAP(X)                 \
+  X(ST_PRINCIPAL_OPERATOR, "operator")      \
+  X(ST_PRINCIPAL_AGENT, "agent")            \
+  X(ST_PRINCIPAL_BUYER, "buyer")
+
+/* A seller's agent's role (agents.role): the owner administers the team, an agent
+ * answers, a read-only agent reads. */
+#define ST_AGENT_ROLE_MAP(X)              \
+  X(ST_ROLE_OWNER, "owner")               \
+  X(ST_ROLE_AGENT, "agent")               \
+  X(ST_ROLE_READ_ONLY, "read_only")
+
+/* Where a token is valid (tokens.scope, docs/api.md "Tokens"): parley's own API and the
+ * web, a web session signed in with such a token, or the SP-API-compatible API only. */
+#define ST_TOKEN_SCOPE_MAP(X)             \
+  X(ST_SCOPE_API, "api")                  \
+  X(ST_SCOPE_SESSION, "session")          \
+  X(ST_SCOPE_SPAPI, "spapi")
+
+/* What a message event records (message_events.type): a change of the message's status
+ * (the value is the status's name) or of its no-response flag ("true" or "false"). */
+#define ST_EVENT_TYPE_MAP(X)              \
+  X(ST_EVENT_STATUS, "status")            \
+  X(ST_EVENT_FLAG, "flag")
+
+/* A violation's severity (violations.severity, docs/rules.md). */
+#define ST_SEVERITY_MAP(X)                \
+  X(ST_SEVERITY_MINOR, "minor")           \
+  X(ST_SEVERITY_SEVERE, "severe")
+
+/* What a team document is (team_docs.kind, docs/team.md). */
+#define ST_DOC_KIND_MAP(X)                \
+  X(ST_DOC_TEMPLATE, "template")          \
+  X(ST_DOC_RULE, "rule")                  \
+  X(ST_DOC_PROPOSAL, "proposal")          \
+  X(ST_DOC_FIRING, "firing")
+
+/* A proposal's state (team_docs.state of a proposal, docs/team.md). */
+#define ST_PROPOSAL_STATE_MAP(X)          \
+  X(ST_PROPOSAL_PENDING, "pending")       \
+  X(ST_PROPOSAL_SENT, "sent")             \
+  X(ST_PROPOSAL_DISCARDED, "discarded")
+
+typedef enum { ST_DIR_UNKNOWN = 0, ST_DIRECTION_MAP(PL_NAMES_ENUM) } st_direction;
+typedef enum { ST_KIND_UNKNOWN = 0, ST_KIND_MAP(PL_NAMES_ENUM) } st_msg_kind;
+typedef enum { ST_STATUS_NONE = 0, ST_STATUS_MAP(PL_NAMES_ENUM) } st_msg_status;
+typedef enum { ST_ORDER_UNKNOWN = 0, ST_ORDER_STATUS_MAP(PL_NAMES_ENUM) } st_order_status;
+/* A stored principal this build does not know reads as a buyer, the least it may be. */
+typedef enum { ST_PRINCIPAL_NONE = 0, ST_PRINCIPAL_MAP(PL_NAMES_ENUM) } st_principal_kind;
+/* ST_ROLE_NONE: not an agent (a caller), or a stored role this build does not know, which
+ * may do nothing an agent's role allows. */
+typedef enum { ST_ROLE_NONE = 0, ST_AGENT_ROLE_MAP(PL_NAMES_ENUM) } st_agent_role;
+/* Whether an agent of this role may write (answer, tag, assign); read-only may not. */
+static inline bool st_agent_role_writes(st_agent_role r) { return r == ST_ROLE_OWNER || r == ST_ROLE_AGENT; }
+/* A stored scope this build does not know is valid nowhere. */
+typedef enum { ST_SCOPE_NONE = 0, ST_TOKEN_SCOPE_MAP(PL_NAMES_ENUM) } st_token_scope;
+typedef enum { ST_EVENT_UNKNOWN = 0, ST_EVENT_TYPE_MAP(PL_NAMES_ENUM) } st_event_type;
+typedef enum { ST_SEVERITY_UNKNOWN = 0, ST_SEVERITY_MAP(PL_NAMES_ENUM) } st_severity;
+typedef enum { ST_DOC_UNKNOWN = 0, ST_DOC_KIND_MAP(PL_NAMES_ENUM) } st_doc_kind;
+/* One more than the largest document kind: the size of an array indexed by kind. */
+#define ST_DOC_KIND_N (1 ST_DOC_KIND_MAP(PL_NAMES_COUNT))
+/* ST_PROPOSAL_NONE: a document that is no proposal (stored as ""), or a stored state this
+ * build does not know, which is neither pending nor done. */
+typedef enum { ST_PROPOSAL_NONE = 0, ST_PROPOSAL_STATE_MAP(PL_NAMES_ENUM) } st_proposal_state;
 /* One more than the largest message status: the size of an array indexed by status. */
-#define ST_STATUS_N (1 ST_STATUS_MAP(ST__COUNT))
+#define ST_STATUS_N (1 ST_STATUS_MAP(PL_NAMES_COUNT))
 
 /* The stable name of a state; NULL for 0 and for a value outside the enum. Static strings. */
 const char *st_direction_name(st_direction v);
 const char *st_msg_kind_name(st_msg_kind v);
 const char *st_msg_status_name(st_msg_status v);
 const char *st_order_status_name(st_order_status v);
+const char *st_principal_kind_name(st_principal_kind v);
+const char *st_agent_role_name(st_agent_role v);
+const char *st_token_scope_name(st_token_scope v);
+const char *st_proposal_state_name(st_proposal_state v);
+const char *st_event_type_name(st_event_type v);
+const char *st_doc_kind_name(st_doc_kind v);
+const char *st_severity_name(st_severity v);
 /* The state of a stable name (exact, case-sensitive). Unknown or NULL: *out = 0 and
  * PL_EINVAL, so that a reader can keep the 0 and a writer can refuse the input. */
 pl_err st_direction_from_name(const char *name, st_direction *out);
 pl_err st_msg_kind_from_name(const char *name, st_msg_kind *out);
 pl_err st_msg_status_from_name(const char *name, st_msg_status *out);
 pl_err st_order_status_from_name(const char *name, st_order_status *out);
+pl_err st_principal_kind_from_name(const char *name, st_principal_kind *out);
+pl_err st_agent_role_from_name(const char *name, st_agent_role *out);
+pl_err st_token_scope_from_name(const char *name, st_token_scope *out);
+pl_err st_proposal_state_from_name(const char *name, st_proposal_state *out);
+pl_err st_event_type_from_name(const char *name, st_event_type *out);
+pl_err st_doc_kind_from_name(const char *name, st_doc_kind *out);
+pl_err st_severity_from_name(const char *name, st_severity *out);
+
+typedef struct {
+  int64_t id;
+  char *seller_id, *name;
+  st_agent_role role;
+  pl_time deactivated_at; /* 0 = active; a deactivated agent's history stays */
+} st_agent;
 
 typedef struct {
   char *id, *marketplace_id, *seller_id, *buyer_id;
@@ -187,7 +262,9 @@ typedef struct {
 
 typedef struct {
   int64_t id, message_id, thread_id;
-  char *seller_id, *type, *value, *actor;
+  char *seller_id;
+  st_event_type type;
+  char *value, *actor;
   pl_time at;
 } st_event;
 
@@ -220,7 +297,8 @@ typedef struct {
 
 typedef struct {
   int64_t id;
-  char *seller_id, *category, *severity, *rule; /* severity: minor, severe */
+  char *seller_id, *category, *rule;
+  st_severity severity;
   int64_t message_id;
   pl_time at;
 } st_violation;
@@ -250,8 +328,6 @@ typedef struct {
   char *sealed;
 } st_sealed_row;
 
-typedef enum { ST_PRINCIPAL_OPERATOR = 1, ST_PRINCIPAL_AGENT, ST_PRINCIPAL_BUYER } st_principal_kind;
-
 typedef struct {
   st_principal_kind kind;
   char *subject;        /* agent id (decimal), buyer id, or operator name */
@@ -260,7 +336,7 @@ typedef struct {
   pl_time expires_at;   /* 0 = never */
   /* Identities (docs/api.md, "Tokens"): */
   int64_t id;           /* set by token_put; stable, shown to administrators */
-  const char *scope;    /* "api" (NULL on put), "session" (web sign-in) or "spapi" */
+  st_token_scope scope; /* where it is valid; a put without one is refused */
   int64_t parent_id;    /* a session: the token it was signed in with (revoked with it) */
   pl_time created_at, last_used_at, revoked_at; /* 0 = never used / not revoked */
 } st_token;
@@ -324,10 +400,10 @@ typedef struct {
   X(ST_OUTBOX_SENT, "sent")            \
   X(ST_OUTBOX_FAILED, "failed")
 
-typedef enum { ST_OUTBOX_KIND_UNKNOWN = 0, ST_OUTBOX_KIND_MAP(ST__ENUM) } st_outbox_kind;
+typedef enum { ST_OUTBOX_KIND_UNKNOWN = 0, ST_OUTBOX_KIND_MAP(PL_NAMES_ENUM) } st_outbox_kind;
 /* One more than the largest outbox kind: the size of an array indexed by kind. */
-#define ST_OUTBOX_KIND_N (1 ST_OUTBOX_KIND_MAP(ST__COUNT))
-typedef enum { ST_OUTBOX_STATE_UNKNOWN = 0, ST_OUTBOX_STATE_MAP(ST__ENUM) } st_outbox_state;
+#define ST_OUTBOX_KIND_N (1 ST_OUTBOX_KIND_MAP(PL_NAMES_COUNT))
+typedef enum { ST_OUTBOX_STATE_UNKNOWN = 0, ST_OUTBOX_STATE_MAP(PL_NAMES_ENUM) } st_outbox_state;
 const char *st_outbox_kind_name(st_outbox_kind v);
 const char *st_outbox_state_name(st_outbox_state v);
 pl_err st_outbox_kind_from_name(const char *name, st_outbox_kind *out);
@@ -344,11 +420,13 @@ typedef struct {
   char *last_error;
 } st_outbox;
 /* Team work (docs/team.md). A seller's templates, rules, proposals and rule firings are
- * documents: a JSON body with a kind, kept per seller; state is the kind's own status
- * (a proposal's pending, sent or discarded), "" when it has none. */
+ * documents: a JSON body with a kind, kept per seller; a proposal has a state, the other
+ * kinds none (ST_PROPOSAL_NONE, stored as ""). */
 typedef struct {
   int64_t id;
-  char *seller_id, *kind, *state, *body;
+  char *seller_id, *body;
+  st_doc_kind kind;
+  st_proposal_state state;
   pl_time created_at, updated_at;
 } st_team_doc;
 
@@ -356,7 +434,8 @@ typedef struct {
  * a thread was last assigned to them (0 = never). */
 typedef struct {
   int64_t id;
-  char *name, *role;
+  char *name;
+  st_agent_role role;
   bool available;
   pl_time last_assigned_at;
   bool deactivated; /* never assigned, never in round-robin */
@@ -717,12 +796,12 @@ typedef struct store_ops {
   /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
    * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
   pl_err (*team_doc_put)(store *s, st_team_doc *d);
-  pl_err (*team_doc_get)(store *s, const char *seller_id, const char *kind, int64_t id,
+  pl_err (*team_doc_get)(store *s, const char *seller_id, st_doc_kind kind, int64_t id,
                          pl_arena *a, st_team_doc *out);
-  /* The seller's documents of a kind (state NULL: any), newest first, at most limit. */
-  pl_err (*team_doc_list)(store *s, const char *seller_id, const char *kind, const char *state,
+  /* The seller's documents of a kind (state ST_PROPOSAL_NONE: any), newest first, at most limit. */
+  pl_err (*team_doc_list)(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
                           int limit, pl_arena *a, st_team_doc **out, size_t *n);
-  pl_err (*team_doc_delete)(store *s, const char *seller_id, const char *kind, int64_t id);
+  pl_err (*team_doc_delete)(store *s, const char *seller_id, st_doc_kind kind, int64_t id);
   /* The seller's agents by id, with availability (an agent never set is available). */
   pl_err (*team_agent_list)(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
                             size_t *n);

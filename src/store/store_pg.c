@@ -638,7 +638,7 @@ static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
   pg_params p = {.n = 0};
   pg__p_text(&p, v->seller_id);
   pg__p_text(&p, v->name);
-  pg__p_text(&p, v->role);
+  pg__p_text(&p, st_agent_role_name(v->role));
   PGresult *r;
   pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
   if (!e) {
@@ -1113,7 +1113,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   pg__p_int(&p, ev->message_id);
   pg__p_int(&p, ev->thread_id);
   pg__p_text(&p, ev->seller_id);
-  pg__p_text(&p, ev->type);
+  pg__p_text(&p, st_event_type_name(ev->type));
   pg__p_text(&p, ev->value);
   pg__p_text(&p, ev->actor);
   pg__p_int(&p, ev->at);
@@ -1122,7 +1122,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   if (e) return e;
   ev->id = pg__num(r, 0, 0);
   PQclear(r);
-  if (!strcmp(ev->type, "status")) {
+  if (ev->type == ST_EVENT_STATUS) {
     pg_params q = {.n = 0};
     pg__p_int(&q, ev->message_id);
     pg__p_text(&q, ev->seller_id);
@@ -1130,7 +1130,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
     pg__p_int(&q, ev->at);
     return exec_q(k, Q_STATE_STATUS, &q, NULL);
   }
-  if (!strcmp(ev->type, "flag")) {
+  if (ev->type == ST_EVENT_FLAG) {
     pg_params q = {.n = 0};
     pg__p_int(&q, ev->message_id);
     pg__p_bool(&q, !strcmp(ev->value, "true"));
@@ -1184,7 +1184,7 @@ static pl_err pg_violation_add(store *s, st_violation *v) {
   if (v->message_id) pg__p_int(&p, v->message_id);
   else pg__p_text(&p, NULL);
   pg__p_text(&p, v->category);
-  pg__p_text(&p, v->severity);
+  pg__p_text(&p, st_severity_name(v->severity));
   pg__p_text(&p, v->rule);
   return query_num(k, Q_VIOL_ADD, &p, &v->id);
 }

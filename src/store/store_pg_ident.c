@@ -7,10 +7,6 @@
 
 #include "store/store_pg_int.h"
 
-static const char *kind_name(st_principal_kind k) {
-  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
 static long affected(const PGresult *r) {
   const char *t = PQcmdTuples((PGresult *)r);
   return t && *t ? strtol(t, NULL, 10) : 0;
@@ -19,13 +15,13 @@ static long affected(const PGresult *r) {
 pl_err pg__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   pg_params b = {.n = 0};
   pg__p_text(&b, hash);
-  pg__p_text(&b, kind_name(t->kind));
+  pg__p_text(&b, st_principal_kind_name(t->kind));
   pg__p_text(&b, t->subject);
   pg__p_text(&b, t->seller_id);
   pg__p_text(&b, t->marketplace_id);
   pg__p_int(&b, at);
   pg__p_int(&b, t->expires_at);
-  pg__p_text(&b, t->scope ? t->scope : "api");
+  pg__p_text(&b, st_token_scope_name(t->scope));
   pg__p_int(&b, t->parent_id);
   PGresult *r = NULL;
   pl_err e = pg__run(s, "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
@@ -83,7 +79,7 @@ pl_err pg__token_revoke(store *s, int64_t id, st_principal_kind kind, const char
   if (id) {
     pg__p_int(&b, id);
   } else {
-    pg__p_text(&b, kind_name(kind));
+    pg__p_text(&b, st_principal_kind_name(kind));
     pg__p_text(&b, subject);
   }
   pg__p_int(&b, at);

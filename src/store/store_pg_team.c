@@ -21,8 +21,8 @@ pl_err pg__team_doc_put(store *s, st_team_doc *d) {
   pg_params b = {.n = 0};
   if (!d->id) {
     pg__p_text(&b, d->seller_id);
-    pg__p_text(&b, d->kind);
-    pg__p_text(&b, d->state ? d->state : "");
+    pg__p_text(&b, st_doc_kind_name(d->kind));
+    pg__p_text(&b, st_proposal_state_name(d->state) ?: "");
     pg__p_text(&b, d->body);
     pg__p_int(&b, d->created_at);
     pg__p_int(&b, d->updated_at ? d->updated_at : d->created_at);
@@ -36,19 +36,19 @@ pl_err pg__team_doc_put(store *s, st_team_doc *d) {
   }
   pg__p_int(&b, d->id);
   pg__p_text(&b, d->seller_id);
-  pg__p_text(&b, d->kind);
-  pg__p_text(&b, d->state ? d->state : "");
+  pg__p_text(&b, st_doc_kind_name(d->kind));
+  pg__p_text(&b, st_proposal_state_name(d->state) ?: "");
   pg__p_text(&b, d->body);
   pg__p_int(&b, d->updated_at);
   return changed(s, ST_SQL_TEAM_DOC_PUT, &b);
 }
 
-pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
+pl_err pg__team_doc_get(store *s, const char *seller_id, st_doc_kind kind, int64_t id, pl_arena *a,
                         st_team_doc *out) {
   pg_params b = {.n = 0};
   pg__p_int(&b, id);
   pg__p_text(&b, seller_id);
-  pg__p_text(&b, kind);
+  pg__p_text(&b, st_doc_kind_name(kind));
   PGresult *r = NULL;
   pl_err e = pg__run(s, ST_SQL_TEAM_DOC_GET,
                   &b, &r);
@@ -59,13 +59,13 @@ pl_err pg__team_doc_get(store *s, const char *seller_id, const char *kind, int64
   return e;
 }
 
-pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
+pl_err pg__team_doc_list(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
                          int limit, pl_arena *a, st_team_doc **out, size_t *n) {
   pg_params b = {.n = 0};
   if (limit < 1) limit = 1;
   pg__p_text(&b, seller_id);
-  pg__p_text(&b, kind);
-  pg__p_text(&b, state);
+  pg__p_text(&b, st_doc_kind_name(kind));
+  pg__p_text(&b, st_proposal_state_name(state));
   pg__p_int(&b, limit);
   PGresult *r = NULL;
   pl_err e = pg__run(s, "SELECT " ST_DOC_COLS " FROM team_docs WHERE seller_id = $1 AND kind = $2"
@@ -77,11 +77,11 @@ pl_err pg__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   return PL_OK;
 }
 
-pl_err pg__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
+pl_err pg__team_doc_delete(store *s, const char *seller_id, st_doc_kind kind, int64_t id) {
   pg_params b = {.n = 0};
   pg__p_int(&b, id);
   pg__p_text(&b, seller_id);
-  pg__p_text(&b, kind);
+  pg__p_text(&b, st_doc_kind_name(kind));
   return changed(s, ST_SQL_TEAM_DOC_DELETE, &b);
 }
 
@@ -99,7 +99,7 @@ pl_err pg__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
   for (int i = 0; i < rows; i++) {
     arr[i].id = pg__num(r, i, 0);
     arr[i].name = pg__text(a, r, i, 1);
-    arr[i].role = pg__text(a, r, i, 2);
+    (void)st_agent_role_from_name(PQgetvalue(r, i, 2), &arr[i].role);
     arr[i].available = !PQgetisnull(r, i, 3) && PQgetvalue(r, i, 3)[0] == 't';
     arr[i].last_assigned_at = pg__num(r, i, 4);
     arr[i].deactivated = pg__num(r, i, 5) != 0;

@@ -18,6 +18,12 @@
 #define ST__IS_OUTBOX_KIND ST__IS_ENUM
 #define ST__IS_OUTBOX_STATE ST__IS_ENUM
 #define ST__IS_PRINCIPAL ST__IS_ENUM
+#define ST__IS_AGENT_ROLE ST__IS_ENUM
+#define ST__IS_TOKEN_SCOPE ST__IS_ENUM
+#define ST__IS_PROPOSAL_STATE ST__IS_ENUM
+#define ST__IS_EVENT_TYPE ST__IS_ENUM
+#define ST__IS_DOC_KIND ST__IS_ENUM
+#define ST__IS_SEVERITY ST__IS_ENUM
 #define COL(T, field, kind)                                                                  \
   {#field, ST_COL_##kind,                                                                    \
    offsetof(T, field) + 0 * sizeof(struct {                                                  \
@@ -38,7 +44,7 @@ ROW(st_buyer, COL(st_buyer, id, TEXT), COL(st_buyer, name, TEXT), COL(st_buyer, 
 
 /* ST_SQL_AGENT_GET */
 ROW(st_agent, COL(st_agent, id, I64), COL(st_agent, seller_id, TEXT), COL(st_agent, name, TEXT),
-    COL(st_agent, role, TEXT), COL(st_agent, deactivated_at, I64));
+    COL(st_agent, role, AGENT_ROLE), COL(st_agent, deactivated_at, I64));
 
 /* ST_THREAD_COLS */
 ROW(st_thread, COL(st_thread, id, I64), COL(st_thread, seller_id, TEXT), COL(st_thread, buyer_id, TEXT),
@@ -69,8 +75,8 @@ ROW(st_enforcement, COL(st_enforcement, seller_id, TEXT), COL(st_enforcement, wa
     COL(st_enforcement, suspension_reason, TEXT), COL(st_enforcement, updated_at, I64));
 
 /* ST_DOC_COLS */
-ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, TEXT),
-    COL(st_team_doc, state, TEXT), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
+ROW(st_team_doc, COL(st_team_doc, id, I64), COL(st_team_doc, seller_id, TEXT), COL(st_team_doc, kind, DOC_KIND),
+    COL(st_team_doc, state, PROPOSAL_STATE), COL(st_team_doc, body, TEXT), COL(st_team_doc, created_at, I64),
     COL(st_team_doc, updated_at, I64));
 
 /* ST_LOCK_COLS */
@@ -92,17 +98,17 @@ ROW(st_audit, COL(st_audit, id, I64), COL(st_audit, seller_id, TEXT), COL(st_aud
 /* ST_TOKEN_COLS */
 ROW(st_token, COL(st_token, kind, PRINCIPAL), COL(st_token, subject, TEXT), COL(st_token, seller_id, TEXT),
     COL(st_token, marketplace_id, TEXT), COL(st_token, expires_at, I64), COL(st_token, id, I64),
-    COL(st_token, scope, TEXT), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
+    COL(st_token, scope, TOKEN_SCOPE), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
     COL(st_token, last_used_at, I64), COL(st_token, revoked_at, I64));
 
 /* ST_SQL_VIOL_LIST */
 ROW(st_violation, COL(st_violation, id, I64), COL(st_violation, seller_id, TEXT), COL(st_violation, at, I64),
     COL(st_violation, message_id, I64), COL(st_violation, category, TEXT),
-    COL(st_violation, severity, TEXT), COL(st_violation, rule, TEXT));
+    COL(st_violation, severity, SEVERITY), COL(st_violation, rule, TEXT));
 
 /* ST_SQL_EVENT_LIST */
 ROW(st_event, COL(st_event, id, I64), COL(st_event, message_id, I64), COL(st_event, thread_id, I64),
-    COL(st_event, seller_id, TEXT), COL(st_event, type, TEXT), COL(st_event, value, TEXT),
+    COL(st_event, seller_id, TEXT), COL(st_event, type, EVENT_TYPE), COL(st_event, value, TEXT),
     COL(st_event, actor, TEXT), COL(st_event, at, I64));
 
 /* ST_OUTBOX_COLS */
@@ -169,10 +175,15 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
   case ST_COL_ORDER_STATUS: (void)st_order_status_from_name(text, (st_order_status *)(void *)f); break;
   case ST_COL_OUTBOX_KIND: (void)st_outbox_kind_from_name(text, (st_outbox_kind *)(void *)f); break;
   case ST_COL_OUTBOX_STATE: (void)st_outbox_state_from_name(text, (st_outbox_state *)(void *)f); break;
+  case ST_COL_AGENT_ROLE: (void)st_agent_role_from_name(text, (st_agent_role *)(void *)f); break;
+  case ST_COL_TOKEN_SCOPE: (void)st_token_scope_from_name(text, (st_token_scope *)(void *)f); break;
+  case ST_COL_PROPOSAL_STATE: (void)st_proposal_state_from_name(text, (st_proposal_state *)(void *)f); break;
+  case ST_COL_EVENT_TYPE: (void)st_event_type_from_name(text, (st_event_type *)(void *)f); break;
+  case ST_COL_DOC_KIND: (void)st_doc_kind_from_name(text, (st_doc_kind *)(void *)f); break;
+  case ST_COL_SEVERITY: (void)st_severity_from_name(text, (st_severity *)(void *)f); break;
   case ST_COL_PRINCIPAL:
-    *(st_principal_kind *)(void *)f = text && !strcmp(text, "operator") ? ST_PRINCIPAL_OPERATOR
-                                      : text && !strcmp(text, "agent") ? ST_PRINCIPAL_AGENT
-                                                                       : ST_PRINCIPAL_BUYER;
+    if (st_principal_kind_from_name(text, (st_principal_kind *)(void *)f))
+      *(st_principal_kind *)(void *)f = ST_PRINCIPAL_BUYER; /* the least it may be (store.h) */
     break;
   }
 }

@@ -27,7 +27,13 @@ typedef enum {
   ST_COL_ORDER_STATUS, /* st_order_status */
   ST_COL_OUTBOX_KIND,  /* st_outbox_kind */
   ST_COL_OUTBOX_STATE, /* st_outbox_state */
-  ST_COL_PRINCIPAL,    /* st_principal_kind: "operator", "agent", anything else a buyer */
+  ST_COL_PRINCIPAL,    /* st_principal_kind, except that an unknown name reads as a buyer */
+  ST_COL_AGENT_ROLE,   /* st_agent_role */
+  ST_COL_TOKEN_SCOPE,  /* st_token_scope */
+  ST_COL_PROPOSAL_STATE, /* st_proposal_state ("" for a document that is no proposal) */
+  ST_COL_EVENT_TYPE,   /* st_event_type */
+  ST_COL_SEVERITY,     /* st_severity */
+  ST_COL_DOC_KIND,     /* st_doc_kind */
 } st_col_kind;
 
 typedef struct {

@@ -954,7 +954,7 @@ static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, v->seller_id);
   sq__bind_text(st, 2, v->name);
-  sq__bind_text(st, 3, v->role);
+  sq__bind_text(st, 3, st_agent_role_name(v->role));
   pl_err e = sq__run(q, st);
   if (!e) *id = sqlite3_last_insert_rowid(q->db);
   return e == PL_EEXIST ? PL_EINVAL : e;
@@ -1414,14 +1414,14 @@ static pl_err sq_event_insert(store *s, st_event *ev) {
   sqlite3_bind_int64(st, 1, ev->message_id);
   sqlite3_bind_int64(st, 2, ev->thread_id);
   sq__bind_text(st, 3, ev->seller_id);
-  sq__bind_text(st, 4, ev->type);
+  sq__bind_text(st, 4, st_event_type_name(ev->type));
   sq__bind_text(st, 5, ev->value);
   sq__bind_text(st, 6, ev->actor);
   sqlite3_bind_int64(st, 7, ev->at);
   pl_err e = sq__run(q, st);
   if (e) return e;
   ev->id = sqlite3_last_insert_rowid(q->db);
-  if (!strcmp(ev->type, "status")) {
+  if (ev->type == ST_EVENT_STATUS) {
     st = stmt(q, Q_STATE_STATUS);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, ev->message_id);
@@ -1430,7 +1430,7 @@ static pl_err sq_event_insert(store *s, st_event *ev) {
     sqlite3_bind_int64(st, 4, ev->at);
     return sq__run(q, st);
   }
-  if (!strcmp(ev->type, "flag")) {
+  if (ev->type == ST_EVENT_FLAG) {
     st = stmt(q, Q_STATE_FLAG);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, ev->message_id);
@@ -1484,7 +1484,7 @@ static pl_err sq_violation_add(store *s, st_violation *v) {
   sqlite3_bind_int64(st, 2, v->at);
   if (v->message_id) sqlite3_bind_int64(st, 3, v->message_id);
   sq__bind_text(st, 4, v->category);
-  sq__bind_text(st, 5, v->severity);
+  sq__bind_text(st, 5, st_severity_name(v->severity));
   sq__bind_text(st, 6, v->rule);
   pl_err e = sq__run(q, st);
   if (!e) v->id = sqlite3_last_insert_rowid(q->db);

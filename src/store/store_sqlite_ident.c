@@ -10,10 +10,6 @@ enum {
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_SLA2);
 
-static const char *kind_name(st_principal_kind k) {
-  return k == ST_PRINCIPAL_OPERATOR ? "operator" : k == ST_PRINCIPAL_AGENT ? "agent" : "buyer";
-}
-
 pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
   sq_store *q = SQ(s);
   /* One writer at a time (the store's lock), so the next id cannot be taken twice; the
@@ -25,13 +21,13 @@ pl_err sq__token_put(store *s, const char *hash, st_token *t, pl_time at) {
                               " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st) return PL_ESTORE;
   sq__bind_text(st, 1, hash);
-  sq__bind_text(st, 2, kind_name(t->kind));
+  sq__bind_text(st, 2, st_principal_kind_name(t->kind));
   sq__bind_text(st, 3, t->subject);
   sq__bind_text(st, 4, t->seller_id);
   sq__bind_text(st, 5, t->marketplace_id);
   sqlite3_bind_int64(st, 6, at);
   sqlite3_bind_int64(st, 7, t->expires_at);
-  sq__bind_text(st, 8, t->scope ? t->scope : "api");
+  sq__bind_text(st, 8, st_token_scope_name(t->scope));
   sqlite3_bind_int64(st, 9, t->parent_id);
   pl_err e = sq__run(q, st);
   if (e) return e;
@@ -84,7 +80,7 @@ pl_err sq__token_revoke(store *s, int64_t id, st_principal_kind kind, const char
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, at);
   } else {
-    sq__bind_text(st, 1, kind_name(kind));
+    sq__bind_text(st, 1, st_principal_kind_name(kind));
     sq__bind_text(st, 2, subject);
     sqlite3_bind_int64(st, 3, at);
   }

@@ -18,8 +18,8 @@ pl_err sq__team_doc_put(store *s, st_team_doc *d) {
                                    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st) return PL_ESTORE;
     sq__bind_text(st, 1, d->seller_id);
-    sq__bind_text(st, 2, d->kind);
-    sq__bind_text(st, 3, d->state ? d->state : "");
+    sq__bind_text(st, 2, st_doc_kind_name(d->kind));
+    sq__bind_text(st, 3, st_proposal_state_name(d->state) ?: "");
     sq__bind_text(st, 4, d->body);
     sqlite3_bind_int64(st, 5, d->created_at);
     sqlite3_bind_int64(st, 6, d->updated_at ? d->updated_at : d->created_at);
@@ -31,8 +31,8 @@ pl_err sq__team_doc_put(store *s, st_team_doc *d) {
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, d->id);
   sq__bind_text(st, 2, d->seller_id);
-  sq__bind_text(st, 3, d->kind);
-  sq__bind_text(st, 4, d->state ? d->state : "");
+  sq__bind_text(st, 3, st_doc_kind_name(d->kind));
+  sq__bind_text(st, 4, st_proposal_state_name(d->state) ?: "");
   sq__bind_text(st, 5, d->body);
   sqlite3_bind_int64(st, 6, d->updated_at);
   pl_err e = sq__run(q, st);
@@ -40,18 +40,18 @@ pl_err sq__team_doc_put(store *s, st_team_doc *d) {
   return e;
 }
 
-pl_err sq__team_doc_get(store *s, const char *seller_id, const char *kind, int64_t id, pl_arena *a,
+pl_err sq__team_doc_get(store *s, const char *seller_id, st_doc_kind kind, int64_t id, pl_arena *a,
                         st_team_doc *out) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_DOC_GET, ST_SQL_TEAM_DOC_GET);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sq__bind_text(st, 2, seller_id);
-  sq__bind_text(st, 3, kind);
+  sq__bind_text(st, 3, st_doc_kind_name(kind));
   return sq__get(q, st, a, &st_team_doc_row, out);
 }
 
-pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, const char *state,
+pl_err sq__team_doc_list(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
                          int limit, pl_arena *a, st_team_doc **out, size_t *n) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_DOC_LIST, "SELECT " ST_DOC_COLS " FROM team_docs WHERE seller_id = ?1"
@@ -60,8 +60,8 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   if (!st) return PL_ESTORE;
   if (limit < 1) limit = 1;
   sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, kind);
-  sq__bind_text(st, 3, state);
+  sq__bind_text(st, 2, st_doc_kind_name(kind));
+  sq__bind_text(st, 3, st_proposal_state_name(state));
   sqlite3_bind_int(st, 4, limit);
   st_team_doc *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
@@ -75,13 +75,13 @@ pl_err sq__team_doc_list(store *s, const char *seller_id, const char *kind, cons
   return PL_OK;
 }
 
-pl_err sq__team_doc_delete(store *s, const char *seller_id, const char *kind, int64_t id) {
+pl_err sq__team_doc_delete(store *s, const char *seller_id, st_doc_kind kind, int64_t id) {
   sq_store *q = SQ(s);
   sqlite3_stmt *st = sq__stmt(q, S_DOC_DELETE, ST_SQL_TEAM_DOC_DELETE);
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, id);
   sq__bind_text(st, 2, seller_id);
-  sq__bind_text(st, 3, kind);
+  sq__bind_text(st, 3, st_doc_kind_name(kind));
   pl_err e = sq__run(q, st);
   if (!e && sqlite3_changes(sq__db(q)) == 0) e = PL_ENOTFOUND;
   return e;
@@ -110,7 +110,7 @@ pl_err sq__team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team
     st_team_agent *ag = &arr[k++];
     ag->id = sqlite3_column_int64(st, 0);
     ag->name = sq__col_text(a, st, 1);
-    ag->role = sq__col_text(a, st, 2);
+    (void)st_agent_role_from_name((const char *)sqlite3_column_text(st, 2), &ag->role);
     ag->available = sqlite3_column_int(st, 3) != 0;
     ag->last_assigned_at = sqlite3_column_int64(st, 4);
     ag->deactivated = sqlite3_column_int64(st, 5) != 0;

@@ -153,6 +153,14 @@ static void test_names_of_things(void **state) {
   assert_string_equal(extract_kind_name(EXTRACT_DOCX), "docx");
   assert_string_equal(extract_kind_mime(EXTRACT_PDF), "application/pdf");
   assert_string_equal(extract_source_name(EXTRACT_SRC_LINK), "link");
+  /* a source's name reads back (policy findings carry it); another name is body text */
+  const char *sources[] = {"text", "link", "ocr", "header", "footer", "note", "meta"};
+  for (int k = EXTRACT_SRC_TEXT; k <= EXTRACT_SRC_META; k++) {
+    assert_string_equal(extract_source_name((extract_source)k), sources[k]);
+    assert_int_equal(extract_source_parse(sources[k]), k);
+  }
+  assert_int_equal(extract_source_parse("OCR"), EXTRACT_SRC_TEXT);
+  assert_int_equal(extract_source_parse(NULL), EXTRACT_SRC_TEXT);
   assert_string_equal(extract_reason_name(EXTRACT_R_ENCRYPTED), "encrypted");
   assert_string_equal(pl_errname(PL_EUNSUPPORTED), "unsupported_media_type");
   assert_string_equal(pl_errname(PL_EMISMATCH), "media_type_mismatch");

@@ -135,7 +135,7 @@ static int setup(void **state) {
   int64_t owner_id;
   assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &owner_id, &d), PL_OK);
   f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = owner_id,
-                          .agent_role = "owner", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:owner"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = "ATVPDKIKX0DER", .name = "agent:owner"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   svc_start_in in = {.order_id = ORDER, .topic = "product_question", .text = "Does it come with a charger?"};
   st_thread t;

@@ -59,9 +59,9 @@ static int setup(void **state) {
   assert_int_equal(svc_agent_add(f->s, "S2", "Otto", "agent", &ag2, &d), PL_OK);
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag1,
-                          .agent_role = "owner", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:1"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = "ATVPDKIKX0DER", .name = "agent:1"};
   f->other_agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S2", .agent_id = ag2,
-                                .agent_role = "agent", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:2"};
+                                .agent_role = ST_ROLE_AGENT, .marketplace_id = "ATVPDKIKX0DER", .name = "agent:2"};
   f->operator_ = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
   *state = f;
   return 0;
@@ -207,7 +207,7 @@ static void tenants_are_isolated(void **state) {
   assert_int_equal(send(f, &f->operator_, tid, "Hi", false, NULL), PL_EFORBIDDEN);
   /* a read-only agent reads but cannot write */
   svc_caller ro = f->agent;
-  ro.agent_role = "read_only";
+  ro.agent_role = ST_ROLE_READ_ONLY;
   assert_int_equal(send(f, &ro, tid, "Hi", false, NULL), PL_EFORBIDDEN);
 }
 
@@ -316,7 +316,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
   assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
   assert_int_equal(end, f->now + 3600);
   assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_OK);
-  assert_string_equal(c.scope, "session");
+  assert_int_equal(c.scope, ST_SCOPE_SESSION);
   /* a session cannot sign in again */
   assert_int_equal(svc_session_create(f->s, sess, f->a, &sess2, &end, &c, &d), PL_ERENEW);
   assert_null(sess2);
@@ -327,7 +327,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
   /* another seller's agent cannot see or revoke it; the seller's owner and the operator can */
   assert_int_equal(svc_token_revoke_id(f->s, &f->other_agent, tid, &n, &d), PL_EFORBIDDEN);
   svc_caller other_owner = f->other_agent;
-  other_owner.agent_role = "owner";
+  other_owner.agent_role = ST_ROLE_OWNER;
   assert_int_equal(svc_token_revoke_id(f->s, &other_owner, tid, &n, &d), PL_ENOTFOUND);
   st_token *ts;
   size_t nt;

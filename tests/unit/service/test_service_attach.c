@@ -71,9 +71,9 @@ static int setup(void **state) {
   assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &ag, &d), PL_OK);
   assert_int_equal(svc_agent_add(f->s, "S2", "Otto", "owner", &ag2, &d), PL_OK);
   f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag,
-                          .agent_role = "owner", .marketplace_id = "M", .name = "agent:1"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = "M", .name = "agent:1"};
   f->agent2 = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S2", .agent_id = ag2,
-                           .agent_role = "owner", .marketplace_id = "M", .name = "agent:2"};
+                           .agent_role = ST_ROLE_OWNER, .marketplace_id = "M", .name = "agent:2"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->buyer2 = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B2", .name = "buyer:B2"};
   f->operator_ = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};

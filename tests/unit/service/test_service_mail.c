@@ -64,7 +64,7 @@ static int setup(void **state) {
   int64_t ag;
   assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &ag, &d), PL_OK);
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
-  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = "owner",
+  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = ST_ROLE_OWNER,
                           .marketplace_id = "ATVPDKIKX0DER", .name = "agent:1"};
   f->op = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
   /* The buyer's first message, and its forward as a transport receives it. */

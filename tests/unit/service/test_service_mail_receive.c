@@ -77,7 +77,7 @@ static int setup(void **state) {
   import(f, "{\"type\":\"order\",\"id\":\"" ORDER "\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\",\"buyer\":\"B1\",\"status\":\"delivered\",\"purchased_at\":\"2026-10-01T10:00:00Z\",\"delivered_at\":\"2026-10-04T15:30:00Z\"}");
   f->owner_id = agent(f, "Maya", "owner");
   f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = f->owner_id,
-                          .agent_role = "owner", .marketplace_id = "ATVPDKIKX0DER", .name = "agent:owner"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = "ATVPDKIKX0DER", .name = "agent:owner"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->ann = agent(f, "Ann", "agent");
   f->rita = agent(f, "Rita", "read_only");
@@ -341,7 +341,7 @@ static void customer_service_address_speaks_as_the_owners_choice(void **state) {
   pl_detail d;
   char *to_buyer = reply_address(f, f->buyer_alias, 's', f->tid);
   /* An agent may not take it; the owner may give it to Ann. */
-  svc_caller ann = {.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = f->ann, .agent_role = "agent",
+  svc_caller ann = {.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = f->ann, .agent_role = ST_ROLE_AGENT,
                     .marketplace_id = "ATVPDKIKX0DER", .name = "agent:ann"};
   svc_agent_address v;
   assert_int_equal(svc_agent_address_add(f->s, &ann, f->ann, "support@acme.test", f->a, &v, &d), PL_EFORBIDDEN);

@@ -11,6 +11,7 @@
 
 #include "service/svc.h"
 #include "service/svc_rules.h"
+#include "../names_check.h"
 
 #define DAY 86400
 
@@ -75,7 +76,7 @@ static int setup(void **state) {
   int64_t ag;
   assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &ag, &d), PL_OK);
   f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag,
-                          .agent_role = "owner", .marketplace_id = "M", .name = "agent:1"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = "M", .name = "agent:1"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->buyer2 = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B2", .name = "buyer:B2"};
   f->operator_ = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
@@ -374,8 +375,42 @@ static void rate_limit(void **state) {
   assert_string_equal(loc, "de-DE");
 }
 
+/* The operator's actions by name: each one known acts, another is refused. */
+static void enforcement_actions(void **state) {
+  fx *f = *state;
+  NAMES_CHECK(svc_enforcement_action, {SVC_ENF_RESTRICT, "restrict"}, {SVC_ENF_LIFT_RESTRICTION, "lift_restriction"},
+              {SVC_ENF_QUOTA, "quota"}, {SVC_ENF_LIFT_QUOTA, "lift_quota"}, {SVC_ENF_FLAG, "flag"},
+              {SVC_ENF_UNFLAG, "unflag"});
+  st_enforcement en;
+  pl_detail d = {0};
+  svc_enforcement_in in = {.action = "ban", .reason = "no such measure"};
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_EINVAL);
+  assert_non_null(strstr(d.msg, "restrict, lift_restriction"));
+  in.action = "Flag";
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_EINVAL);
+  in.action = "flag";
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_true(enforcement(f).suspension_flag);
+  in.action = "unflag";
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_false(enforcement(f).suspension_flag);
+  in = (svc_enforcement_in){.action = "restrict", .days = 3, .reason = "spam"};
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_int_equal(enforcement(f).restricted_until, f->now + 3 * DAY);
+  in.action = "lift_restriction";
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_int_equal(enforcement(f).restricted_until, 0);
+  in = (svc_enforcement_in){.action = "quota", .days = 2, .quota_per_day = 5, .reason = "slow"};
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_int_equal(enforcement(f).quota_per_day, 5);
+  in.action = "lift_quota";
+  assert_int_equal(svc_enforcement_set(f->s, &f->operator_, "S1", &in, f->a, &en, &d), PL_OK);
+  assert_int_equal(enforcement(f).quota_per_day, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(enforcement_actions, setup, teardown),
     cmocka_unit_test_setup_teardown(review_request_window, setup, teardown),
     cmocka_unit_test_setup_teardown(review_request_last_day, setup, teardown),
     cmocka_unit_test_setup_teardown(review_request_day_31, setup, teardown),

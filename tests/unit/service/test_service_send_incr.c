@@ -114,9 +114,9 @@ static int setup_common(void **state, bool pg) {
   assert_int_equal(svc_agent_add(f->s, "S1", "Ravi", "agent", &ag2, &d), PL_OK);
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag1,
-                          .agent_role = "owner", .marketplace_id = MP, .name = "agent:1"};
+                          .agent_role = ST_ROLE_OWNER, .marketplace_id = MP, .name = "agent:1"};
   f->agent2 = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag2,
-                           .agent_role = "agent", .marketplace_id = MP, .name = "agent:2"};
+                           .agent_role = ST_ROLE_AGENT, .marketplace_id = MP, .name = "agent:2"};
   f->operator_ = (svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
   f->importer = (svc_caller){.kind = 0, .name = "import"};
   *state = f;
@@ -221,7 +221,7 @@ static void bounce(fx *f, int64_t mid) {
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, f->a, &t);
   if (!e && m.status == ST_STATUS_DELIVERED) {
     st_event ev = {.message_id = m.id, .thread_id = m.thread_id, .seller_id = m.seller_id,
-                   .type = "status", .value = "failed", .actor = "mail:bounce", .at = f->now};
+                   .type = ST_EVENT_STATUS, .value = "failed", .actor = "mail:bounce", .at = f->now};
     e = s->st->ops->event_insert(s->st, &ev);
     m.status = ST_STATUS_FAILED;
     m.status_at = ev.at;

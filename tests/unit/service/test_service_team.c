@@ -13,6 +13,7 @@
 
 #include "service/svc.h"
 #include "service/svc_team.h"
+#include "../names_check.h"
 
 typedef struct {
   svc *s;
@@ -61,9 +62,9 @@ static int setup(void **state) {
   int64_t ow, ag;
   assert_int_equal(svc_agent_add(f->s, "S1", "Olga", "owner", &ow, &d), PL_OK);
   assert_int_equal(svc_agent_add(f->s, "S1", "Sam", "agent", &ag, &d), PL_OK);
-  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ow, .agent_role = "owner",
+  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ow, .agent_role = ST_ROLE_OWNER,
                           .marketplace_id = "M", .name = "agent:1"};
-  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = "agent",
+  f->agent = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = ST_ROLE_AGENT,
                           .marketplace_id = "M", .name = "agent:2"};
   f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
   f->buyer_de = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B2", .name = "buyer:B2"};
@@ -444,8 +445,69 @@ static void round_robin(void **state) {
   assert_int_equal(x, f->owner.agent_id);
 }
 
+/* The names a rule's actions, a proposal's state and an agent's role take on the wire; a
+ * name outside them is refused where a client gives it, and the known ones read back. */
+static void names_on_the_wire(void **state) {
+  fx *f = *state;
+  NAMES_CHECK(svc_rule_action, {SVC_RULE_ASSIGN, "assign"}, {SVC_RULE_TAG, "tag"}, {SVC_RULE_PRIORITY, "priority"},
+              {SVC_RULE_PROPOSE, "propose"});
+  NAMES_CHECK(svc_purpose, {SVC_PURPOSE_SHIPPED, "shipped"}, {SVC_PURPOSE_DELAY, "delay"},
+              {SVC_PURPOSE_RETURN_AUTHORISED, "return_authorised"}, {SVC_PURPOSE_REFUND_PROCESSED, "refund_processed"},
+              {SVC_PURPOSE_PRODUCT_QUESTION, "product_question"}, {SVC_PURPOSE_DAMAGED_ITEM, "damaged_item"},
+              {SVC_PURPOSE_CUSTOM_ORDER_CONFIRMATION, "custom_order_confirmation"}, {SVC_PURPOSE_OTHER, "other"});
+  /* GET /v1/meta lists them in that order; only delay and custom orders may be critical */
+  const char *label;
+  bool crit;
+  size_t np = 0, ncrit = 0;
+  for (const char *pid; (pid = svc_template_purpose(np, &label, &crit)); np++) {
+    assert_string_equal(pid, svc_purpose_name((svc_purpose)(np + 1)));
+    assert_non_null(label);
+    ncrit += crit;
+  }
+  assert_int_equal(np, 8);
+  assert_int_equal(ncrit, 2);
+  assert_string_equal((svc_template_purpose(1, &label, &crit), label), "Shipping delay");
+  assert_true(crit);
+  pl_detail d = {0};
+  json_t *out = NULL;
+  json_t *rule = json_pack("{s:s,s:{s:[s]},s:[{s:s,s:s}]}", "name", "Odd", "conditions", "words", "refund",
+                           "actions", "type", "Tag", "tag", "refund");
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_EINVAL);
+  json_object_set_new(json_array_get(json_object_get(rule, "actions"), 0), "type", json_string("tag"));
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_OK);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(out, "actions"), 0), "type")),
+                      "tag");
+  assert_null(json_object_get(out, "state")); /* a rule has no state */
+  json_decref(out);
+  json_decref(rule);
+  assert_int_equal(svc_proposal_list(f->s, &f->agent, "sending", f->a, &out, &d), PL_EINVAL);
+  const char *states[] = {"pending", "sent", "discarded"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(svc_proposal_list(f->s, &f->agent, states[i], f->a, &out, &d), PL_OK);
+    json_decref(out);
+  }
+  int64_t ro;
+  assert_int_equal(svc_agent_add(f->s, "S1", "Boss", "boss", &ro, &d), PL_EINVAL);
+  assert_int_equal(svc_agent_add(f->s, "S1", "Rita", "read_only", &ro, &d), PL_OK);
+  assert_int_equal(svc_team_agents(f->s, &f->agent, f->a, &out, &d), PL_OK);
+  const char *roles[4] = {0};
+  for (size_t i = 0; i < json_array_size(out) && i < 4; i++)
+    roles[i] = json_string_value(json_object_get(json_array_get(out, i), "role"));
+  assert_int_equal(json_array_size(out), 3);
+  assert_string_equal(roles[0], "owner");
+  assert_string_equal(roles[1], "agent");
+  assert_string_equal(roles[2], "read_only");
+  json_decref(out);
+  /* a read-only agent is never assigned, not even by a rule */
+  rule = json_pack("{s:s,s:[{s:s,s:I}]}", "name", "To Rita", "actions", "type", "assign", "agent_id", (json_int_t)ro);
+  assert_int_equal(svc_rule_put(f->s, &f->owner, 0, rule, f->a, &out, &d), PL_EINVAL);
+  assert_non_null(strstr(d.msg, "read-only"));
+  json_decref(rule);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(names_on_the_wire, setup, teardown),
     cmocka_unit_test_setup_teardown(starter_set_passes_policy, setup, teardown),
     cmocka_unit_test_setup_teardown(render_language_and_fallback, setup, teardown),
       cmocka_unit_test_setup_teardown(render_is_capped, setup, teardown),

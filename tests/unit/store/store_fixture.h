@@ -378,7 +378,7 @@ static inline int64_t add_msg(fx *f, int64_t thread, const char *seller, st_dire
                   .kind = ST_KIND_MESSAGE, .text = (char *)text, .at = at};
   OK(OP(f, message_insert)(f->s, &m));
   st_event ev = {.message_id = m.id, .thread_id = thread, .seller_id = (char *)seller,
-                 .type = "status", .value = (char *)st_msg_status_name(status), .actor = "test", .at = at};
+                 .type = ST_EVENT_STATUS, .value = (char *)st_msg_status_name(status), .actor = "test", .at = at};
   OK(OP(f, event_insert)(f->s, &ev));
   return m.id;
 }

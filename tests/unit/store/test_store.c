@@ -8,6 +8,38 @@
  * parts: test_store_rules.c, _sla.c, _mail.c and _team.c (store_fixture.h). */
 #define STORE_PART CORE
 #include "store_fixture.h"
+#include "../names_check.h"
+
+/* ---- state names ---------------------------------------------------------------------- */
+
+/* Every named state of store.h: the names are the text of the columns and of the API. */
+static void test_state_names(void **state) {
+  (void)state;
+  NAMES_CHECK(st_direction, {ST_DIR_BUYER, "buyer"}, {ST_DIR_SELLER, "seller"});
+  NAMES_CHECK(st_msg_kind, {ST_KIND_MESSAGE, "message"}, {ST_KIND_AUTO_REPLY, "auto_reply"},
+              {ST_KIND_REVIEW_REQUEST, "review_request"}, {ST_KIND_NOTE, "note"});
+  NAMES_CHECK(st_msg_status, {ST_STATUS_DELIVERED, "delivered"}, {ST_STATUS_NOT_DELIVERED, "not_delivered"},
+              {ST_STATUS_HELD_FOR_REVIEW, "held_for_review"}, {ST_STATUS_REJECTED, "rejected"},
+              {ST_STATUS_FAILED, "failed"});
+  NAMES_CHECK(st_order_status, {ST_ORDER_PENDING, "pending"}, {ST_ORDER_SHIPPED, "shipped"},
+              {ST_ORDER_DELIVERED, "delivered"}, {ST_ORDER_CANCELED, "canceled"});
+  NAMES_CHECK(st_outbox_kind, {ST_OUTBOX_FORWARD, "forward"}, {ST_OUTBOX_REFUSAL, "refusal"});
+  NAMES_CHECK(st_outbox_state, {ST_OUTBOX_PENDING, "pending"}, {ST_OUTBOX_SENT, "sent"},
+              {ST_OUTBOX_FAILED, "failed"});
+  NAMES_CHECK(st_principal_kind, {ST_PRINCIPAL_OPERATOR, "operator"}, {ST_PRINCIPAL_AGENT, "agent"},
+              {ST_PRINCIPAL_BUYER, "buyer"});
+  NAMES_CHECK(st_agent_role, {ST_ROLE_OWNER, "owner"}, {ST_ROLE_AGENT, "agent"}, {ST_ROLE_READ_ONLY, "read_only"});
+  NAMES_CHECK(st_token_scope, {ST_SCOPE_API, "api"}, {ST_SCOPE_SESSION, "session"}, {ST_SCOPE_SPAPI, "spapi"});
+  NAMES_CHECK(st_event_type, {ST_EVENT_STATUS, "status"}, {ST_EVENT_FLAG, "flag"});
+  NAMES_CHECK(st_severity, {ST_SEVERITY_MINOR, "minor"}, {ST_SEVERITY_SEVERE, "severe"});
+  NAMES_CHECK(st_doc_kind, {ST_DOC_TEMPLATE, "template"}, {ST_DOC_RULE, "rule"}, {ST_DOC_PROPOSAL, "proposal"},
+              {ST_DOC_FIRING, "firing"});
+  NAMES_CHECK(st_proposal_state, {ST_PROPOSAL_PENDING, "pending"}, {ST_PROPOSAL_SENT, "sent"},
+              {ST_PROPOSAL_DISCARDED, "discarded"});
+  /* who only can write */
+  assert_true(st_agent_role_writes(ST_ROLE_OWNER) && st_agent_role_writes(ST_ROLE_AGENT));
+  assert_false(st_agent_role_writes(ST_ROLE_READ_ONLY) || st_agent_role_writes(ST_ROLE_NONE));
+}
 /* ---- parties -------------------------------------------------------------------------- */
 
 static void test_parties(void **state) {
@@ -73,11 +105,11 @@ static void test_agents(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t id1 = 0, id2 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &id1));
   ag.name = "Sam";
-  ag.role = "read_only";
+  ag.role = ST_ROLE_READ_ONLY;
   OK(OP(f, agent_add)(f->s, &ag, &id2));
   assert_true(id1 > 0 && id2 > id1);
   C(f);
@@ -87,17 +119,17 @@ static void test_agents(void **state) {
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
-  assert_string_equal(g.role, "read_only");
+  assert_int_equal(g.role, ST_ROLE_READ_ONLY);
   assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
-  st_agent bad = {.seller_id = "S9", .name = "X", .role = "agent"};
+  st_agent bad = {.seller_id = "S9", .name = "X", .role = ST_ROLE_AGENT};
   int64_t id;
   assert_int_equal(OP(f, agent_add)(f->s, &bad, &id), PL_EINVAL);
   RB(f);
   W(f);
-  st_agent bad2 = {.seller_id = "S1", .name = "X", .role = "boss"};
+  st_agent bad2 = {.seller_id = "S1", .name = "X", .role = ST_ROLE_NONE}; /* no name: NULL */
   assert_int_equal(OP(f, agent_add)(f->s, &bad2, &id), PL_EINVAL);
   RB(f);
 }
@@ -109,7 +141,7 @@ static void test_sealed_walk(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &a1));
   st_agent_address v1 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:aaa", .email_hash = "ha",
@@ -192,12 +224,12 @@ static void test_agent_addresses(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "owner"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0, a2 = 0, a3 = 0;
   OK(OP(f, agent_add)(f->s, &ag, &a1));
   ag.name = "Sam";
   OK(OP(f, agent_add)(f->s, &ag, &a2));
-  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = ST_ROLE_AGENT};
   OK(OP(f, agent_add)(f->s, &other, &a3));
   st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
                         .email_hash = "ha", .created_at = T0};
@@ -276,9 +308,9 @@ static void test_tokens(void **state) {
   world(f);
   W(f);
   st_token t = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1",
-                .marketplace_id = MP, .expires_at = T0 + 3600};
+                .marketplace_id = MP, .expires_at = T0 + 3600, .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "hash-a", &t, T0));
-  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "hash-o", &op, T0));
   assert_int_equal(OP(f, token_put)(f->s, "hash-o", &op, T0), PL_EEXIST);
   C(f);
@@ -312,30 +344,31 @@ static void test_identities(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
-  st_agent other = {.seller_id = "S2", .name = "Otto", .role = "agent"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
+  st_agent other = {.seller_id = "S2", .name = "Otto", .role = ST_ROLE_AGENT};
   int64_t maya, otto;
   OK(OP(f, agent_add)(f->s, &ag, &maya));
   OK(OP(f, agent_add)(f->s, &other, &otto));
   char maya_s[24], otto_s[24];
   snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
   snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
-  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP};
+  st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
+                  .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "h-api", &api, T0));
   assert_true(api.id > 0);
   st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
-                   .scope = "session", .parent_id = api.id, .expires_at = T0 + 100};
+                   .scope = ST_SCOPE_SESSION, .parent_id = api.id, .expires_at = T0 + 100};
   OK(OP(f, token_put)(f->s, "h-sess", &sess, T0 + 1));
   assert_true(sess.id > api.id);
   st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
-                 .scope = "spapi", .expires_at = T0 + 3600};
+                 .scope = ST_SCOPE_SPAPI, .expires_at = T0 + 3600};
   OK(OP(f, token_put)(f->s, "h-sp", &sp, T0 + 2));
-  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops"};
+  st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
   OK(OP(f, token_put)(f->s, "h-op", &op, T0 + 3));
   C(f);
   W(f);
-  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = "everything"};
-  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* unknown scope */
+  st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_NONE};
+  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* no scope */
   RB(f);
   W(f);
   OK(OP(f, token_touch)(f->s, api.id, T0 + 50));
@@ -345,12 +378,12 @@ static void test_identities(void **state) {
   st_token g;
   OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.id, sess.id);
-  assert_string_equal(g.scope, "session");
+  assert_int_equal(g.scope, ST_SCOPE_SESSION);
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
   OK(OP(f, token_get)(f->s, NULL, api.id, f->a, &g));
-  assert_string_equal(g.scope, "api");
+  assert_int_equal(g.scope, ST_SCOPE_API);
   assert_int_equal(g.last_used_at, T0 + 50);
   assert_int_equal(OP(f, token_get)(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
@@ -612,7 +645,7 @@ static void test_messages(void **state) {
                   .policy_engine = "none", .policy_json = "{\"action\":\"deliver\"}"};
   OK(OP(f, message_insert)(f->s, &r));
   assert_true(r.id > m1);
-  st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = r.id, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "held_for_review", .actor = "agent:5", .at = T0 + 6};
   OK(OP(f, event_insert)(f->s, &ev));
   int64_t e1 = ev.id;
@@ -620,10 +653,10 @@ static void test_messages(void **state) {
   ev.at = T0 + 7;
   OK(OP(f, event_insert)(f->s, &ev));
   assert_true(ev.id > e1);
-  st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event fl = {.message_id = m1, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "buyer:B1", .at = T0 + 10};
   OK(OP(f, event_insert)(f->s, &fl));
-  fl.type = "flag";
+  fl.type = ST_EVENT_FLAG;
   fl.value = "true";
   fl.at = T0 + 11;
   OK(OP(f, event_insert)(f->s, &fl));
@@ -666,11 +699,24 @@ static void test_messages(void **state) {
   OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
   assert_int_equal(n, 4);
   assert_string_equal(evs[0].value, "held_for_review");
-  assert_string_equal(evs[3].type, "flag");
+  assert_int_equal(evs[3].type, ST_EVENT_FLAG);
   assert_string_equal(evs[3].actor, "buyer:B1");
   assert_int_equal(evs[3].at, T0 + 11);
   OK(OP(f, message_list)(f->s, t1 + 100, f->a, &l, &n));
   assert_int_equal(n, 0);
+  RB(f);
+  /* An event type this build does not know (a newer parley's) reads as unknown, not a failure. */
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO message_events(message_id, thread_id, seller_id, type, value, actor, at)"
+           " VALUES (%lld, %lld, 'S1', 'moved', 'x', 'ops', %lld)",
+           (long long)m1, (long long)t1, (long long)(T0 + 12));
+  assert_true(raw_exec(f, sql));
+  R(f);
+  OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
+  assert_int_equal(n, 5);
+  assert_int_equal(evs[4].type, ST_EVENT_UNKNOWN);
+  assert_string_equal(evs[4].value, "x");
   RB(f);
 
   /* A message of no thread, or of a bad direction, is refused by the schema. */
@@ -1081,7 +1127,7 @@ static void test_thread_list_seller_index(void **state) {
   st_message note = {.thread_id = x.b, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                      .text = "kumquat: the buyer sounds angry", .at = T0 + 26};
   OK(OP(f, message_insert)(f->s, &note));
-  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = note.id, .thread_id = x.b, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 26};
   OK(OP(f, event_insert)(f->s, &ev));
   /* A message inserted with its seller text is indexed at once. */
@@ -1228,7 +1274,7 @@ static void test_message_page(void **state) {
   st_message note = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
                      .text = "internal", .at = T0 + 40};
   OK(OP(f, message_insert)(f->s, &note));
-  st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = note.id, .thread_id = t, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 40};
   OK(OP(f, event_insert)(f->s, &ev));
   id[4] = note.id;
@@ -1874,6 +1920,7 @@ int main(void) {
                                             cmocka_unit_test_setup_teardown(test_group_commit, setup_sqlite, teardown),
                                             cmocka_unit_test_setup_teardown(test_batch, setup_sqlite, teardown),
                                             cmocka_unit_test_setup_teardown(test_statement_slots, setup_sqlite, teardown),
+                                            cmocka_unit_test(test_state_names),
                                             cmocka_unit_test(test_every_entry_called)};
   int rc = cmocka_run_group_tests_name("store.sqlite", sqlite_tests, reset_calls, NULL);
   pg_base = getenv("PARLEY_TEST_PG_URL");

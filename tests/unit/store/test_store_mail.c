@@ -132,7 +132,7 @@ static void test_ops_figures(void **state) {
   add_msg(f, t1, "S1", ST_DIR_SELLER, "held one", ST_STATUS_HELD_FOR_REVIEW, T0 + 9);
   add_msg(f, t2, "S2", ST_DIR_SELLER, "held two", ST_STATUS_HELD_FOR_REVIEW, T0 + 7);
   int64_t released = add_msg(f, t1, "S1", ST_DIR_SELLER, "held, then approved", ST_STATUS_HELD_FOR_REVIEW, T0 + 1);
-  st_event ok = {.message_id = released, .thread_id = t1, .seller_id = "S1", .type = "status",
+  st_event ok = {.message_id = released, .thread_id = t1, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "test", .at = T0 + 4};
   OK(OP(f, event_insert)(f->s, &ok));
   add_msg(f, t1, "S1", ST_DIR_SELLER, "delivered", ST_STATUS_DELIVERED, T0);
@@ -155,13 +155,13 @@ static void test_mail_lookups(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
   int64_t maya1, maya2, sam, maya_s2;
   OK(OP(f, agent_add)(f->s, &ag, &maya1));
   OK(OP(f, agent_add)(f->s, &ag, &maya2)); /* a second Maya at S1 */
   ag.name = "Sam";
   OK(OP(f, agent_add)(f->s, &ag, &sam));
-  st_agent other = {.seller_id = "S2", .name = "Maya", .role = "owner"};
+  st_agent other = {.seller_id = "S2", .name = "Maya", .role = ST_ROLE_OWNER};
   OK(OP(f, agent_add)(f->s, &other, &maya_s2));
   /* a buyer sharing B1's address hash (two accounts of one person) */
   st_buyer b0 = {.id = "B0", .name = "Jane Again", .locale = "en-US", .email_hash = "h1"};
@@ -204,10 +204,10 @@ static void test_mail_lookups(void **state) {
   OK(OP(f, agent_get)(f->s, 0, "S1", "Maya", f->a, &g));
   assert_int_equal(g.id, maya1);
   assert_string_equal(g.seller_id, "S1");
-  assert_string_equal(g.role, "agent");
+  assert_int_equal(g.role, ST_ROLE_AGENT);
   OK(OP(f, agent_get)(f->s, 0, "S2", "Maya", f->a, &g));
   assert_int_equal(g.id, maya_s2);
-  assert_string_equal(g.role, "owner");
+  assert_int_equal(g.role, ST_ROLE_OWNER);
   OK(OP(f, agent_get)(f->s, 0, "S1", "Sam", f->a, &g));
   assert_int_equal(g.id, sam);
   assert_int_equal(OP(f, agent_get)(f->s, 0, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
@@ -222,7 +222,7 @@ static void test_spapi(void **state) {
   fx *f = *state;
   world(f);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "app", .role = "agent"};
+  st_agent ag = {.seller_id = "S1", .name = "app", .role = ST_ROLE_AGENT};
   int64_t a1, a2;
   OK(OP(f, agent_add)(f->s, &ag, &a1));
   OK(OP(f, agent_add)(f->s, &ag, &a2));

@@ -74,13 +74,13 @@ static void test_violations(void **state) {
   W(f);
   int64_t msg = add_msg(f, t, "S1", ST_DIR_SELLER, "visit my shop at example.org", ST_STATUS_REJECTED, T0);
   st_violation v[] = {
-      {.seller_id = "S1", .category = "external_link", .severity = "minor", .rule = "links.external",
+      {.seller_id = "S1", .category = "external_link", .severity = ST_SEVERITY_MINOR, .rule = "links.external",
        .message_id = msg, .at = T0 + 10},
-      {.seller_id = "S1", .category = "contact_info", .severity = "severe", .rule = "contact.email",
+      {.seller_id = "S1", .category = "contact_info", .severity = ST_SEVERITY_SEVERE, .rule = "contact.email",
        .at = T0 + 30},
-      {.seller_id = "S2", .category = "marketing", .severity = "minor", .rule = "marketing.coupon",
+      {.seller_id = "S2", .category = "marketing", .severity = ST_SEVERITY_MINOR, .rule = "marketing.coupon",
        .at = T0 + 40},
-      {.seller_id = "S1", .category = "marketing", .severity = "minor", .rule = "marketing.coupon",
+      {.seller_id = "S1", .category = "marketing", .severity = ST_SEVERITY_MINOR, .rule = "marketing.coupon",
        .at = T0 + 20},
   };
   int64_t prev = 0;
@@ -97,7 +97,7 @@ static void test_violations(void **state) {
   assert_int_equal(n, 3);
   assert_int_equal(l[0].id, v[1].id);
   assert_string_equal(l[0].category, "contact_info");
-  assert_string_equal(l[0].severity, "severe");
+  assert_int_equal(l[0].severity, ST_SEVERITY_SEVERE);
   assert_string_equal(l[0].rule, "contact.email");
   assert_int_equal(l[0].message_id, 0);
   assert_int_equal(l[0].at, T0 + 30);
@@ -341,7 +341,7 @@ static void test_held_list(void **state) {
   RB(f);
   /* approved: no longer held */
   W(f);
-  st_event ev = {.message_id = h1, .thread_id = t, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = h1, .thread_id = t, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "operator:ops", .at = T0 + 50};
   OK(OP(f, event_insert)(f->s, &ev));
   C(f);

@@ -13,9 +13,9 @@ static int64_t msg(fx *f, int64_t thread, const char *seller, st_direction dir, 
   return m.id;
 }
 
-static void event(fx *f, int64_t thread, int64_t m, const char *seller, const char *type,
+static void event(fx *f, int64_t thread, int64_t m, const char *seller, st_event_type type,
                   const char *value, pl_time at) {
-  st_event e = {.message_id = m, .thread_id = thread, .seller_id = (char *)seller, .type = (char *)type,
+  st_event e = {.message_id = m, .thread_id = thread, .seller_id = (char *)seller, .type = type,
                 .value = (char *)value, .actor = "test", .at = at};
   OK(OP(f, event_insert)(f->s, &e));
 }
@@ -36,16 +36,16 @@ static clock_world make_clock(fx *f) {
   W(f);
   w.b1 = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, NULL, T0 + 10);
   w.s1 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, 7, NULL, T0 + 100);
-  event(f, w.t, w.s1, "S1", "status", "held_for_review", T0 + 100);
-  event(f, w.t, w.s1, "S1", "status", "delivered", T0 + 110);
+  event(f, w.t, w.s1, "S1", ST_EVENT_STATUS, "held_for_review", T0 + 100);
+  event(f, w.t, w.s1, "S1", ST_EVENT_STATUS, "delivered", T0 + 110);
   w.b2 = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, "M2", T0 + 200);
   w.ar = msg(f, w.t, "S1", ST_DIR_BUYER, ST_KIND_AUTO_REPLY, 0, NULL, T0 + 210);
   w.s2 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_MESSAGE, 8, NULL, T0 + 300);
-  event(f, w.t, w.s2, "S1", "status", "held_for_review", T0 + 300);
+  event(f, w.t, w.s2, "S1", ST_EVENT_STATUS, "held_for_review", T0 + 300);
   w.note = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_NOTE, 7, NULL, T0 + 310);
-  event(f, w.t, w.b2, "S1", "flag", "true", T0 + 400);
-  event(f, w.t, w.b1, "S1", "flag", "true", T0 + 450);
-  event(f, w.t, w.b2, "S1", "flag", "false", T0 + 500);
+  event(f, w.t, w.b2, "S1", ST_EVENT_FLAG, "true", T0 + 400);
+  event(f, w.t, w.b1, "S1", ST_EVENT_FLAG, "true", T0 + 450);
+  event(f, w.t, w.b2, "S1", ST_EVENT_FLAG, "false", T0 + 500);
   w.b3 = msg(f, w.u, "S2", ST_DIR_BUYER, ST_KIND_MESSAGE, 0, NULL, T0 + 20);
   C(f);
   return w;
@@ -359,7 +359,7 @@ static void test_thread_tail(void **state) {
   /* a delivered auto-reply or note is not the end; a later delivered reply is */
   W(f);
   int64_t ar2 = msg(f, w.t, "S1", ST_DIR_SELLER, ST_KIND_AUTO_REPLY, 0, NULL, T0 + 600);
-  event(f, w.t, ar2, "S1", "status", "delivered", T0 + 600);
+  event(f, w.t, ar2, "S1", ST_EVENT_STATUS, "delivered", T0 + 600);
   C(f);
   R(f);
   OK(OP(f, thread_tail)(f->s, w.t, f->a, &l, &n, &last));
@@ -367,7 +367,7 @@ static void test_thread_tail(void **state) {
   assert_int_equal(l[0].id, w.s1);
   RB(f);
   W(f);
-  event(f, w.t, w.s2, "S1", "status", "delivered", T0 + 700);
+  event(f, w.t, w.s2, "S1", ST_EVENT_STATUS, "delivered", T0 + 700);
   C(f);
   R(f);
   OK(OP(f, thread_tail)(f->s, w.t, f->a, &l, &n, &last));

@@ -10,13 +10,13 @@ static void test_team_docs(void **state) {
   fx *f = *state;
   world(f);
   st_team_doc d[4] = {
-      {.seller_id = "S1", .kind = "template", .state = "", .body = "{\"name\":\"Shipping\"}",
+      {.seller_id = "S1", .kind = ST_DOC_TEMPLATE, .body = "{\"name\":\"Shipping\"}",
        .created_at = T0, .updated_at = T0},
-      {.seller_id = "S1", .kind = "proposal", .state = "pending", .body = "{\"text\":\"a\"}",
+      {.seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"a\"}",
        .created_at = T0 + 1, .updated_at = T0 + 1},
-      {.seller_id = "S1", .kind = "proposal", .state = "pending", .body = "{\"text\":\"b\"}",
+      {.seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = "{\"text\":\"b\"}",
        .created_at = T0 + 2, .updated_at = T0 + 2},
-      {.seller_id = "S2", .kind = "template", .state = "", .body = "{\"name\":\"Theirs\"}",
+      {.seller_id = "S2", .kind = ST_DOC_TEMPLATE, .body = "{\"name\":\"Theirs\"}",
        .created_at = T0 + 3, .updated_at = T0 + 3},
   };
   W(f);
@@ -27,63 +27,63 @@ static void test_team_docs(void **state) {
   C(f);
   R(f);
   st_team_doc g;
-  OK(OP(f, team_doc_get)(f->s, "S1", "template", d[0].id, f->a, &g));
+  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_TEMPLATE, d[0].id, f->a, &g));
   assert_int_equal(g.id, d[0].id);
   assert_string_equal(g.seller_id, "S1");
-  assert_string_equal(g.kind, "template");
-  assert_string_equal(g.state, "");
+  assert_int_equal(g.kind, ST_DOC_TEMPLATE);
+  assert_int_equal(g.state, ST_PROPOSAL_NONE);
   assert_string_equal(g.body, "{\"name\":\"Shipping\"}");
   assert_int_equal(g.created_at, T0);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", "template", d[0].id, f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[0].id, f->a, &g), PL_ENOTFOUND);
   st_team_doc *l;
   size_t n;
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", NULL, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, d[2].id);
   assert_int_equal(l[1].id, d[1].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", NULL, 1, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "template", NULL, 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].body, "{\"name\":\"Shipping\"}");
   RB(f);
   /* replaced: state, body and update time; not by another seller or kind */
   W(f);
-  st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = "proposal", .state = "sent",
+  st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_SENT,
                       .body = "{\"text\":\"a2\"}", .updated_at = T0 + 50};
   OK(OP(f, team_doc_put)(f->s, &sent));
   st_team_doc theirs = sent;
   theirs.seller_id = "S2";
   assert_int_equal(OP(f, team_doc_put)(f->s, &theirs), PL_ENOTFOUND);
   st_team_doc wrong_kind = sent;
-  wrong_kind.kind = "template";
+  wrong_kind.kind = ST_DOC_TEMPLATE;
   assert_int_equal(OP(f, team_doc_put)(f->s, &wrong_kind), PL_ENOTFOUND);
   C(f);
   R(f);
-  OK(OP(f, team_doc_get)(f->s, "S1", "proposal", d[1].id, f->a, &g));
-  assert_string_equal(g.state, "sent");
+  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[1].id, f->a, &g));
+  assert_int_equal(g.state, ST_PROPOSAL_SENT);
   assert_string_equal(g.body, "{\"text\":\"a2\"}");
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.updated_at, T0 + 50);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", "pending", 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_PENDING, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", "proposal", "sent", 10, f->a, &l, &n));
+  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_SENT, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[1].id);
   RB(f);
   /* deleted: once, and only by its seller and kind */
   W(f);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", "proposal", d[2].id), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "template", d[2].id), PL_ENOTFOUND);
-  OK(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id));
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", "proposal", d[2].id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_TEMPLATE, d[2].id), PL_ENOTFOUND);
+  OK(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id));
+  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", "proposal", d[2].id, f->a, &g), PL_ENOTFOUND);
-  OK(OP(f, team_doc_get)(f->s, "S2", "template", d[3].id, f->a, &g));
+  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id, f->a, &g), PL_ENOTFOUND);
+  OK(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[3].id, f->a, &g));
   RB(f);
 }
 
@@ -98,13 +98,13 @@ static void test_team_assignment(void **state) {
   int64_t t2 = new_thread(f, "S1", "B2", "112-2", NULL, T0);
   int64_t t3 = new_thread(f, "S2", "B1", "112-3", NULL, T0);
   W(f);
-  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = "agent"};
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
   int64_t maya, sam, olga;
   OK(OP(f, agent_add)(f->s, &ag, &maya));
   ag.name = "Sam";
-  ag.role = "owner";
+  ag.role = ST_ROLE_OWNER;
   OK(OP(f, agent_add)(f->s, &ag, &sam));
-  st_agent other = {.seller_id = "S2", .name = "Olga", .role = "agent"};
+  st_agent other = {.seller_id = "S2", .name = "Olga", .role = ST_ROLE_AGENT};
   OK(OP(f, agent_add)(f->s, &other, &olga));
   C(f);
   R(f);
@@ -114,7 +114,7 @@ static void test_team_assignment(void **state) {
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, maya);
   assert_string_equal(l[0].name, "Maya");
-  assert_string_equal(l[0].role, "agent");
+  assert_int_equal(l[0].role, ST_ROLE_AGENT);
   assert_true(l[0].available); /* never set: available */
   assert_int_equal(l[0].last_assigned_at, 0);
   assert_false(l[0].deactivated);
@@ -292,7 +292,7 @@ static void test_team_reply_list(void **state) {
   st_message r1 = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_MESSAGE,
                    .agent_id = 11, .text = "first answer", .at = T0 + 2};
   OK(OP(f, message_insert)(f->s, &r1));
-  st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = "status",
+  st_event ev = {.message_id = r1.id, .thread_id = t, .seller_id = "S1", .type = ST_EVENT_STATUS,
                  .value = "delivered", .actor = "agent:11", .at = T0 + 2};
   OK(OP(f, event_insert)(f->s, &ev));
   st_message note = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_NOTE,
