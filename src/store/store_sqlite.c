@@ -1716,8 +1716,16 @@ static pl_err open_readers(sq_store *q, pl_detail *d) {
   return PL_OK;
 }
 
+/* SQLite's memory statistics (sqlite3_memory_used), which parley does not read, cost a
+ * process-wide mutex at every allocation of every connection: 4 % of a send's CPU and a
+ * lock the writer and the readers contend for. Off before SQLite's first use (after it,
+ * sqlite3_config refuses and nothing changes). */
+static void sq_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 pl_err store_sqlite_open(const char *path, const store_open_options *o, store **out,
                          store_schema *schema, pl_detail *d) {
+  static pthread_once_t configured = PTHREAD_ONCE_INIT;
+  pthread_once(&configured, sq_configure);
   sq_store *q = pl_xcalloc(1, sizeof *q);
   pthread_mutex_init(&q->pool_mu, NULL);
   pthread_cond_init(&q->pool_cv, NULL);
