@@ -576,6 +576,12 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
    * and the read buffer. libmicrohttpd 0.9.75 zeroes all of it before every request on a
    * kept-alive connection, so it is kept small: at 256 KiB that memset was 4 % of the
    * server's CPU in a profile of sends. */
+  /* the handlers first: a request may arrive as soon as the daemon listens */
+  h->handlers = pl_xcalloc(h->opt.threads, sizeof *h->handlers);
+  for (unsigned i = 0; i < h->opt.threads; i++) {
+    if (pthread_create(&h->handlers[i], NULL, handler_main, h)) break;
+    h->n_handlers++;
+  }
   h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                               MHD_ALLOW_SUSPEND_RESUME | tls_flag,
                           (uint16_t)port, http__budget_accept(), h->budget, on_request, h,
@@ -590,6 +596,7 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
                           MHD_OPTION_ARRAY, tls,
                           MHD_OPTION_END);
   if (!h->d) {
+    handlers_stop(h);
     http__budget_free(h->budget);
     free(h->stats);
     free(h);
@@ -597,11 +604,6 @@ pl_err http_start(svc *s, const http_options *opt, http_server **out, pl_detail 
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   h->port = info ? info->port : port;
-  h->handlers = pl_xcalloc(h->opt.threads, sizeof *h->handlers);
-  for (unsigned i = 0; i < h->opt.threads; i++) {
-    if (pthread_create(&h->handlers[i], NULL, handler_main, h)) break;
-    h->n_handlers++;
-  }
   http__events_start(h);
   *out = h;
   return PL_OK;
