@@ -476,15 +476,9 @@ void http__order_buyer_attributes(http_req *r, char **arg) {
 void http__preferences_put(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
-  json_t *v = json_object_get(b, "opt_out");
-  if (!v) http__error(r, PL_EMISSING, "field 'opt_out' (true or false) is required");
-  else if (!json_is_boolean(v)) http__error(r, PL_ETYPE, "field 'opt_out' must be true or false");
-  else {
-    pl_detail d = {0};
-    pl_err e = svc_buyer_opt_out(r->s, &r->caller, json_is_true(v), r->a, &d);
-    if (e) fail(r, e, &d);
-    else http__json(r, 200, json_pack("{s:b}", "opt_out", json_is_true(v)));
-  }
+  json_t *j = NULL;
+  pl_detail d = {0};
+  reply_view(r, svc_buyer_preferences_set(r->s, &r->caller, b, r->a, &j, &d), &d, &j);
 }
 
 void http__review_queue(http_req *r, char **arg) {
@@ -653,11 +647,9 @@ void http__policy_check(http_req *r, char **arg) {
 }
 
 void http__preferences_get(http_req *r, char **arg) {
-  bool opt_out = false;
+  json_t *j = NULL;
   pl_detail d = {0};
-  pl_err e = svc_buyer_preferences(r->s, &r->caller, r->a, &opt_out, &d);
-  if (e) fail(r, e, &d);
-  else http__json(r, 200, json_pack("{s:b}", "opt_out", opt_out));
+  reply_view(r, svc_buyer_preferences(r->s, &r->caller, r->a, &j, &d), &d, &j);
 }
 
 void http__policy_reload(http_req *r, char **arg) {

@@ -428,7 +428,15 @@ pl_err svc_review_available(svc *s, const svc_caller *c, const char *order_id, p
 pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, pl_arena *a,
                             char **locale, pl_detail *d);
 /* Whether the buyer opted out of non-critical proactive messages. */
-pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, bool *opt_out, pl_detail *d);
+/* The buyer's preferences: {"opt_out": bool, "blocked_sellers": [seller ids]}. */
+pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+/* Sets what in gives of them: "opt_out" (no non-critical proactive message from any
+ * seller) and "blocked_sellers" (the whole list: none of those sellers' non-critical
+ * proactive messages; docs/rules.md "Replies and proactive messages"). The seller sees only "not
+ * delivered", as for any failed delivery. PL_EMISSING, PL_ETYPE, PL_ETOOMANY (over
+ * SVC_MAX_BLOCKED_SELLERS), PL_ENOTFOUND (no such seller). *out: the preferences after. */
+#define SVC_MAX_BLOCKED_SELLERS 100
+pl_err svc_buyer_preferences_set(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d);
 /* A buyer opts out of (or back into) non-critical proactive messages. */
 pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d);
 

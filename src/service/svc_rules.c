@@ -415,6 +415,20 @@ static pl_err order_thread(svc *s, const st_order *o, pl_time now, pl_arena *a, 
   return s->st->ops->thread_insert(s->st, t);
 }
 
+/* True when the buyer blocked the seller (st_buyer.blocked_sellers): the seller's
+ * non-critical proactive messages are then not delivered, as to a buyer who opted out. */
+static bool buyer_blocks(const st_buyer *b, const char *seller_id) {
+  if (!b->blocked_sellers || !seller_id || !strstr(b->blocked_sellers, seller_id)) return false;
+  json_t *list = json_loads(b->blocked_sellers, 0, NULL);
+  bool found = false;
+  for (size_t i = 0; !found && i < json_array_size(list); i++) {
+    const char *id = json_string_value(json_array_get(list, i));
+    found = id && !strcmp(id, seller_id);
+  }
+  json_decref(list);
+  return found;
+}
+
 pl_err svc_send_action(svc *s, const svc_caller *c, const char *order_id, const char *action,
                        const svc_action_in *in, pl_arena *a, svc_sent *out, pl_detail *d) {
   return svc__send_action_as(s, c, order_id, action, in, -1, a, out, d);
@@ -492,7 +506,8 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
     }
     svc__msg_opts mo = {.action = def->name, .critical = critical < 0 ? def->critical : critical > 0,
                         .proactive = proactive,
-                        .opted_out = b.opt_out, .marketplace_text = !text || !*text};
+                        .opted_out = b.opt_out || buyer_blocks(&b, c->seller_id),
+                        .marketplace_text = !text || !*text};
     svc_send_in sin = {.text = body, .attachments = in->attachments, .nattachments = in->nattachments};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   }
@@ -555,7 +570,8 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) {
     svc__msg_opts mo = {.kind = ST_KIND_REVIEW_REQUEST, .action = "productReviewAndSellerFeedback",
-                        .critical = false, .proactive = true, .opted_out = b.opt_out, .marketplace_text = true};
+                        .critical = false, .proactive = true, .opted_out = b.opt_out || buyer_blocks(&b, c->seller_id),
+                        .marketplace_text = true};
     svc_send_in sin = {.text = svc__review_text(b.locale, a)};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   }
@@ -612,13 +628,79 @@ pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, p
 
 /* ---- buyer preferences --------------------------------------------------------------- */
 
-pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, bool *opt_out, pl_detail *d) {
+static json_t *preferences_json(const st_buyer *b) {
+  json_t *blocked = b->blocked_sellers ? json_loads(b->blocked_sellers, 0, NULL) : NULL;
+  if (!json_is_array(blocked)) {
+    json_decref(blocked);
+    blocked = json_array();
+  }
+  return json_pack("{s:b,s:o}", "opt_out", b->opt_out, "blocked_sellers", blocked);
+}
+
+pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "preferences are the buyer's");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   st_buyer b;
   e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
-  if (!e) *opt_out = b.opt_out;
+  if (!e) *out = preferences_json(&b);
+  return svc__end(s, e, d);
+}
+
+/* The list of seller ids in blocked, checked: strings naming sellers, each once, at most
+ * SVC_MAX_BLOCKED_SELLERS. Sets *text to it as JSON (arena). */
+static pl_err blocked_list(svc *s, json_t *blocked, pl_arena *a, char **text, pl_detail *d) {
+  if (!json_is_array(blocked))
+    return pl_fail(d, PL_ETYPE, "field 'blocked_sellers' must be an array of seller ids");
+  if (json_array_size(blocked) > SVC_MAX_BLOCKED_SELLERS)
+    return pl_fail(d, PL_ETOOMANY, "a buyer blocks at most %d sellers", SVC_MAX_BLOCKED_SELLERS);
+  json_t *list = json_array();
+  pl_err e = PL_OK;
+  for (size_t i = 0; !e && i < json_array_size(blocked); i++) {
+    const char *id = json_string_value(json_array_get(blocked, i));
+    if (!id || !*id) {
+      e = pl_fail(d, PL_ETYPE, "seller ids are non-empty strings");
+      break;
+    }
+    bool seen = false;
+    for (size_t k = 0; k < json_array_size(list); k++) seen |= !strcmp(json_string_value(json_array_get(list, k)), id);
+    if (seen) continue;
+    st_seller sel;
+    e = s->st->ops->seller_get(s->st, id, NULL, a, &sel);
+    if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", id);
+    if (!e) json_array_append_new(list, json_string(id));
+  }
+  if (!e) {
+    char *j = json_dumps(list, JSON_COMPACT);
+    *text = pl_arena_strdup(a, j ? j : "[]");
+    free(j);
+  }
+  json_decref(list);
+  return e;
+}
+
+pl_err svc_buyer_preferences_set(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "only a buyer sets their preferences");
+  json_t *opt = json_object_get(in, "opt_out"), *blocked = json_object_get(in, "blocked_sellers");
+  if (!opt && !blocked) return pl_fail(d, PL_EMISSING, "field 'opt_out' (true or false) or 'blocked_sellers' is required");
+  if (opt && !json_is_boolean(opt)) return pl_fail(d, PL_ETYPE, "field 'opt_out' must be true or false");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_buyer b;
+  char *list = NULL;
+  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
+  if (!e && blocked) e = blocked_list(s, blocked, a, &list, d);
+  bool opt_changed = !e && opt && b.opt_out != json_is_true(opt);
+  bool blocks_changed = !e && list && strcmp(list, b.blocked_sellers ? b.blocked_sellers : "[]");
+  if (opt_changed) b.opt_out = json_is_true(opt);
+  if (blocks_changed) b.blocked_sellers = list;
+  if (opt_changed || blocks_changed) e = s->st->ops->buyer_put(s->st, &b);
+  /* Private choices: the audit entries are the operator's, not any seller's. */
+  if (!e && opt_changed) e = svc__audit(s, NULL, c->name, b.opt_out ? "buyer.opt_out" : "buyer.opt_in", c->buyer_id, NULL);
+  if (!e && blocks_changed)
+    e = svc__audit(s, NULL, c->name, "buyer.blocks", c->buyer_id,
+                   json_pack("{s:o}", "blocked_sellers", json_loads(list, 0, NULL)));
+  if (!e) *out = preferences_json(&b);
   return svc__end(s, e, d);
 }
 

@@ -51,6 +51,8 @@ typedef struct {
   char *email_sealed; /* encrypted */
   char *email_hash;   /* keyed hash of the normalised address, for look-ups */
   bool opt_out;
+  char *blocked_sellers; /* JSON array of the seller ids the buyer blocked; NULL on a put
+                          * keeps what is stored (an import knows nothing of it) */
 } st_buyer;
 
 typedef struct {

@@ -675,6 +675,7 @@ static pl_err pg_buyer_put(store *s, const st_buyer *v) {
   pg__p_text(&p, v->email_sealed);
   pg__p_text(&p, v->email_hash);
   pg__p_bool(&p, v->opt_out);
+  pg__p_text(&p, v->blocked_sellers);
   return exec_q(k, Q_BUYER_PUT, &p, NULL);
 }
 

@@ -348,6 +348,9 @@ static const char *const store_pg_migrations[] = {
     "DROP INDEX messages_thread;"
     "DROP INDEX threads_buyer_recent;"
     "DROP INDEX message_events_thread;",
+    /* The sellers a buyer blocked (docs/rules.md "Replies and proactive messages"): a JSON array of
+     * seller ids, read with the buyer's row that every send reads already. */
+    "ALTER TABLE buyers ADD COLUMN blocked_sellers TEXT;",
 };
 
 #endif

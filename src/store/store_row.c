@@ -40,7 +40,8 @@ ROW(st_seller, COL(st_seller, id, TEXT), COL(st_seller, marketplace_id, TEXT), C
 
 /* ST_SQL_BUYER_GET */
 ROW(st_buyer, COL(st_buyer, id, TEXT), COL(st_buyer, name, TEXT), COL(st_buyer, locale, TEXT),
-    COL(st_buyer, email_sealed, TEXT), COL(st_buyer, email_hash, TEXT), COL(st_buyer, opt_out, BOOL));
+    COL(st_buyer, email_sealed, TEXT), COL(st_buyer, email_hash, TEXT), COL(st_buyer, opt_out, BOOL),
+    COL(st_buyer, blocked_sellers, TEXT));
 
 /* ST_SQL_AGENT_GET */
 ROW(st_agent, COL(st_agent, id, I64), COL(st_agent, seller_id, TEXT), COL(st_agent, name, TEXT),

@@ -52,14 +52,15 @@
   "SELECT id, seller_id, name, role, deactivated_at FROM agents WHERE id = ?1"
 
 #define ST_SQL_BUYER_PUT \
-  "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out)" \
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET" \
+  "INSERT INTO buyers(id, name, locale, email_sealed, email_hash, opt_out, blocked_sellers)" \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET" \
   " name = excluded.name, locale = excluded.locale," \
   " email_sealed = excluded.email_sealed, email_hash = excluded.email_hash," \
-  " opt_out = excluded.opt_out"
+  " opt_out = excluded.opt_out," \
+  " blocked_sellers = coalesce(excluded.blocked_sellers, buyers.blocked_sellers)"
 
 #define ST_SQL_BUYER_GET \
-  "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers" \
+  "SELECT id, name, locale, email_sealed, email_hash, opt_out, blocked_sellers FROM buyers" \
   " WHERE id = ?1"
 
 #define ST_SQL_ALIAS_GET \
@@ -321,7 +322,7 @@
   " FROM sellers WHERE alias = ?1"
 
 #define ST_SQL_BUYER_FIND_EMAIL \
-  "SELECT id, name, locale, email_sealed, email_hash, opt_out FROM buyers" \
+  "SELECT id, name, locale, email_sealed, email_hash, opt_out, blocked_sellers FROM buyers" \
   " WHERE email_hash = ?1 ORDER BY id LIMIT 1"
 
 #define ST_SQL_AGENT_FIND \

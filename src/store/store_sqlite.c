@@ -984,6 +984,7 @@ static pl_err sq_buyer_put(store *s, const st_buyer *v) {
   sq__bind_text(st, 4, v->email_sealed);
   sq__bind_text(st, 5, v->email_hash);
   sqlite3_bind_int(st, 6, v->opt_out);
+  sq__bind_text(st, 7, v->blocked_sellers);
   return sq__run(q, st);
 }
 

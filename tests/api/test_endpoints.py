@@ -11,6 +11,7 @@ PRODUCT_TOPICS = ["product_specifications", "shipping_timeframes", "customizatio
 
 
 class Endpoints(FastCase):
+    _recent = 0
     # ---- anonymous endpoints -----------------------------------------------------------
 
     def test_healthz(self):
@@ -372,6 +373,62 @@ class Endpoints(FastCase):
         self.assertError(r, 404, "not_found")
 
     # ---- orders ------------------------------------------------------------------------
+
+    def recent_order(self, buyer, seller):
+        """An order delivered yesterday: within the window of proactive messages."""
+        Endpoints._recent += 1
+        oid = "115-%07d-%07d" % (Endpoints._recent, 8000000 + Endpoints._recent)
+        day = 86400
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        body = order_line(oid, seller, buyer)
+        del body["type"], body["id"]
+        now = time.time()
+        body.update(purchased_at=iso(now - 3 * day), shipped_at=iso(now - 2 * day), delivered_at=iso(now - day))
+        r = self.srv.put("/v1/orders/" + oid, body, self.fx.operator)
+        self.assertEqual(r.status, 201, r)
+        return oid
+
+    def test_buyer_blocks_a_seller(self):
+        """A blocked seller's non-critical proactive messages are not delivered; its critical
+        ones and another seller's are; the seller only sees "not delivered"."""
+        r = self.srv.put("/v1/me/preferences", {"blocked_sellers": ["S1"]}, self.fx.b2)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"opt_out": False, "blocked_sellers": ["S1"]})
+        try:
+            self.assertEqual(self.srv.get("/v1/me/preferences", self.fx.b2).json["blocked_sellers"], ["S1"])
+            cover = {"coverage_start": "2026-10-05T00:00:00Z", "coverage_end": "2028-10-05T00:00:00Z"}
+            o1, o2 = self.recent_order("B2", "S1"), self.recent_order("B2", "S2")
+            r = self.srv.post("/v1/orders/%s/actions/warranty" % o1, cover, self.fx.agent)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["message"]["status"], "not_delivered")
+            r = self.srv.post("/v1/orders/%s/actions/unexpectedProblem" % o1,
+                              {"text": "The manual in the box is for another model; the right one follows."},
+                              self.fx.agent)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["message"]["status"], "delivered")  # critical
+            r = self.srv.post("/v1/orders/%s/actions/warranty" % o2, cover, self.fx.s2)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["message"]["status"], "delivered")  # another seller
+            # the seller cannot read the buyer's preferences
+            self.assertError(self.srv.get("/v1/me/preferences", self.fx.agent), 403, "forbidden")
+            self.assertError(self.srv.put("/v1/me/preferences", {"blocked_sellers": []}, self.fx.agent),
+                             403, "forbidden")
+            self.assertError(self.srv.put("/v1/me/preferences", {"blocked_sellers": "S1"}, self.fx.b2),
+                             400, "wrong_type")
+            self.assertError(self.srv.put("/v1/me/preferences", {"blocked_sellers": ["NO-SUCH"]}, self.fx.b2),
+                             404, "not_found")
+            self.assertError(self.srv.put("/v1/me/preferences", {"blocked_sellers": ["S2"] * 101}, self.fx.b2),
+                             400, "too_many")
+            self.assertError(self.srv.put("/v1/me/preferences", {}, self.fx.b2), 400, "missing_field")
+            # opting out leaves the list as it was
+            r = self.srv.put("/v1/me/preferences", {"opt_out": False}, self.fx.b2)
+            self.assertEqual(r.json, {"opt_out": False, "blocked_sellers": ["S1"]})
+        finally:
+            r = self.srv.put("/v1/me/preferences", {"blocked_sellers": []}, self.fx.b2)
+            self.assertEqual(r.json, {"opt_out": False, "blocked_sellers": []})
+        r = self.srv.post("/v1/orders/%s/actions/warranty" % o1, cover, self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["message"]["status"], "delivered")
 
     def test_orders_put_get_and_cancel(self):
         oid = "113-0000001-0000001"

@@ -256,6 +256,84 @@ static void opt_out(void **state) {
   policy_verdict_free(&m.verdict);
 }
 
+/* The buyer's preferences as set; e the expected result. */
+static json_t *prefs_set(fx *f, const svc_caller *c, const char *json, pl_err e) {
+  json_t *in = json_loads(json, 0, NULL), *out = NULL;
+  assert_non_null(in);
+  pl_detail d = {0};
+  assert_int_equal(svc_buyer_preferences_set(f->s, c, in, f->a, &out, &d), e);
+  json_decref(in);
+  return out;
+}
+
+/* A buyer who blocks a seller gets none of that seller's non-critical proactive messages
+ * (the seller sees "not delivered", as for an opt-out), but its critical ones and the other
+ * sellers' messages; the list is checked, survives an import of the buyer, and empties. */
+static void blocks(void **state) {
+  fx *f = *state;
+  char t0[32];
+  iso(T0, t0);
+  import(f, "{\"type\":\"seller\",\"id\":\"S2\",\"marketplace\":\"M\",\"name\":\"Bolt\",\"email\":\"s@bolt.test\"}");
+  import(f, "{\"type\":\"order\",\"id\":\"112-0000000-0000005\",\"marketplace\":\"M\",\"seller\":\"S2\",\"buyer\":\"B1\",\"status\":\"delivered\",\"shipped_at\":\"%s\",\"delivered_at\":\"%s\"}",
+         t0, t0);
+  pl_detail d = {0};
+  int64_t ag2;
+  assert_int_equal(svc_agent_add(f->s, "S2", "Ravi", "owner", &ag2, &d), PL_OK);
+  svc_caller agent2 = {.kind = ST_PRINCIPAL_AGENT, .seller_id = "S2", .agent_id = ag2, .agent_role = ST_ROLE_OWNER,
+                       .marketplace_id = "M", .name = "agent:2"};
+  json_t *out = prefs_set(f, &f->buyer, "{\"blocked_sellers\": [\"S1\", \"S1\"]}", PL_OK);
+  char *got = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(got, "{\"blocked_sellers\":[\"S1\"],\"opt_out\":false}"); /* once, and no opt-out */
+  free(got);
+  json_decref(out);
+
+  f->now = T0 + 6 * DAY;
+  svc_action_in in = {.coverage_start = "2026-10-05T00:00:00Z", .coverage_end = "2028-10-05T00:00:00Z"};
+  svc_sent m;
+  assert_int_equal(svc_send_action(f->s, &f->agent, O1, "warranty", &in, f->a, &m, &d), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_NOT_DELIVERED); /* non-critical, proactive, blocked */
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(review(f, O1, &m), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_NOT_DELIVERED);
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(action(f, O1, "unexpectedProblem", "The manual in the box is for another model; here is the right one.", &m), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED); /* critical */
+  policy_verdict_free(&m.verdict);
+  assert_int_equal(svc_send_action(f->s, &agent2, "112-0000000-0000005", "warranty", &in, f->a, &m, &d), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED); /* another seller */
+  policy_verdict_free(&m.verdict);
+
+  /* an import of the buyer (which knows nothing of blocks) keeps them */
+  import(f, "{\"type\":\"buyer\",\"id\":\"B1\",\"name\":\"Jane\",\"email\":\"jane@mail.test\",\"locale\":\"de-DE\"}");
+  assert_int_equal(svc_buyer_preferences(f->s, &f->buyer, f->a, &out, &d), PL_OK);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(out, "blocked_sellers"), 0)), "S1");
+  json_decref(out);
+
+  /* what is refused, and by whom */
+  assert_null(prefs_set(f, &f->buyer, "{}", PL_EMISSING));
+  assert_null(prefs_set(f, &f->buyer, "{\"blocked_sellers\": \"S1\"}", PL_ETYPE));
+  assert_null(prefs_set(f, &f->buyer, "{\"blocked_sellers\": [7]}", PL_ETYPE));
+  assert_null(prefs_set(f, &f->buyer, "{\"blocked_sellers\": [\"\"]}", PL_ETYPE));
+  assert_null(prefs_set(f, &f->buyer, "{\"blocked_sellers\": [\"S9\"]}", PL_ENOTFOUND));
+  assert_null(prefs_set(f, &f->buyer, "{\"opt_out\": \"yes\"}", PL_ETYPE));
+  assert_null(prefs_set(f, &f->agent, "{\"blocked_sellers\": []}", PL_EFORBIDDEN));
+  json_t *many = json_array();
+  for (int i = 0; i <= SVC_MAX_BLOCKED_SELLERS; i++) json_array_append_new(many, json_string("S2"));
+  json_t *body = json_pack("{s:o}", "blocked_sellers", many);
+  assert_int_equal(svc_buyer_preferences_set(f->s, &f->buyer, body, f->a, &out, &d), PL_ETOOMANY);
+  json_decref(body);
+  /* a refusal changed nothing */
+  assert_int_equal(svc_send_action(f->s, &f->agent, O1, "warranty", &in, f->a, &m, &d), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_NOT_DELIVERED);
+  policy_verdict_free(&m.verdict);
+
+  /* unblocked: delivered again */
+  json_decref(prefs_set(f, &f->buyer, "{\"blocked_sellers\": []}", PL_OK));
+  assert_int_equal(svc_send_action(f->s, &f->agent, O1, "warranty", &in, f->a, &m, &d), PL_OK);
+  assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
+  policy_verdict_free(&m.verdict);
+}
+
 static int64_t buyer_thread(fx *f, const char *order) {
   st_thread t;
   svc_sent m;
@@ -418,6 +496,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(proactive_window, setup, teardown),
     cmocka_unit_test_setup_teardown(opt_out, setup, teardown),
     cmocka_unit_test_setup_teardown(review_request_opted_out, setup, teardown),
+    cmocka_unit_test_setup_teardown(blocks, setup, teardown),
     cmocka_unit_test_setup_teardown(minor_violations_escalate, setup, teardown),
     cmocka_unit_test_setup_teardown(severe_violation, setup, teardown),
     cmocka_unit_test_setup_teardown(review_by_message_after_request, setup, teardown),
