@@ -211,7 +211,7 @@ export async function renderAsk(el, ctx) {
     form);
 }
 
-/** "Preferences": the current choice (GET /v1/me/preferences), and opting out of non-critical messages (PUT). */
+/** "Preferences": the current choices (GET /v1/me/preferences): opting out of non-critical messages, and the sellers blocked (PUT). */
 export async function renderPreferences(el) {
   const choices = [
     ['in', 'Receive all messages from sellers', 'Order updates, warranty information and other messages sellers send about your orders.'],
@@ -249,16 +249,65 @@ export async function renderPreferences(el) {
       h('div', null, h('label', { for: `pref-${value}` }, label), h('p', { class: 'help', id: `pref-${value}-help` }, help)))))),
   error.el,
   h('div', { class: 'actions' }, button));
+  const blocks = h('form', { class: 'card prefs', id: 'blocks', novalidate: true, 'aria-labelledby': 'blocks-h' });
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Preferences')),
     current,
-    form);
+    form,
+    blocks);
   // the choice as the marketplace keeps it, checked in the form
+  let now = null;
   try {
-    const now = await get('/v1/me/preferences');
+    now = await get('/v1/me/preferences');
     show(now.opt_out, false);
     form.querySelector(`#pref-${now.opt_out ? 'out' : 'in'}`).checked = true;
   } catch (e) {
     if (e.status !== 401) current.textContent = `Your current choice could not be read: ${e.message}`;
   }
+  if (now) await renderBlocks(blocks, now.blocked_sellers || []);
+}
+
+/** "Sellers you blocked": one tick box a seller of the buyer's orders (and any already
+ * blocked); saving sends the whole list (PUT /v1/me/preferences {blocked_sellers}). */
+async function renderBlocks(form, blocked) {
+  const names = new Map();
+  try {
+    const page = await get(`/v1/orders${qs({ limit: 100 })}`);
+    for (const o of page.orders || []) names.set(o.seller, `Seller ${o.seller}`);
+    for (const t of await myThreads()) if (t.seller_name) names.set(t.seller_id, t.seller_name);
+  } catch (e) {
+    if (e.status === 401) throw e;
+  }
+  for (const id of blocked) if (!names.has(id)) names.set(id, `Seller ${id}`);
+  const status = h('p', { class: 'help', id: 'blocks-status', role: 'status' });
+  const say = (list, saved) => {
+    const n = list.length;
+    status.textContent = `${saved ? 'Saved: ' : ''}${n ? `${n} seller${n === 1 ? '' : 's'} blocked.` : 'No seller blocked.'}`;
+    status.dataset.blocked = list.join(',');
+  };
+  say(blocked, false);
+  const error = errorBox();
+  const button = h('button', { type: 'submit', class: 'btn' }, 'Save blocked sellers');
+  const boxes = [...names].map(([id, name]) => h('div', { class: 'topic-option pref-option' },
+    h('input', { type: 'checkbox', name: 'block', id: `block-${id}`, value: id, checked: blocked.includes(id) }),
+    h('label', { for: `block-${id}` }, `Block messages from ${name}`)));
+  replace(form,
+    h('fieldset', { class: 'topics' },
+      h('legend', { id: 'blocks-h' }, 'Sellers you blocked'),
+      h('p', { class: 'help' }, 'A seller you block cannot send you warranty information, feedback requests or other non-critical messages. Answers to your own questions and messages about your order itself (delivery, problems) still reach you. The seller is not told.'),
+      boxes.length ? h('div', { class: 'pref-options' }, boxes) : h('p', { class: 'muted' }, 'Sellers of your orders appear here.')),
+    status, error.el,
+    boxes.length ? h('div', { class: 'actions' }, button) : null);
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    error.hide();
+    button.disabled = true;
+    await error.run(async () => {
+      const list = [...form.querySelectorAll('input[name="block"]:checked')].map((b) => b.value);
+      const res = await api('PUT', '/v1/me/preferences', { blocked_sellers: list });
+      say(res.blocked_sellers, true);
+      announce(status.textContent);
+    }, (e) => `Could not save: ${e.message}`);
+    button.disabled = false;
+  };
 }

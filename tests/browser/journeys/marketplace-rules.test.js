@@ -1,4 +1,4 @@
-// marketplace-rules.test.js - journeys 6 to 9: the performance page shows the server's real metrics; a seller sends a message action and requests a review; the operator approves and rejects held messages, sees violations and sellers by risk, imposes a quota; a buyer opts out.
+// marketplace-rules.test.js - journeys 6 to 9: the performance page shows the server's real metrics; a seller sends a message action and requests a review; the operator approves and rejects held messages, sees violations and sellers by risk, imposes a quota; a buyer opts out, then blocks one seller.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, newPage, shot, signIn } from '../lib/harness.js';
@@ -313,7 +313,7 @@ test('a buyer opts out of non-critical messages', async () => {
   await p.locator('#pref-current[data-opt-out="false"]', { hasText: 'Now you receive all messages from sellers.' }).waitFor();
   assert.equal(await p.getByLabel('Receive all messages from sellers').isChecked(), true);
   await p.getByLabel('Only messages I need').check();
-  await p.getByRole('button', { name: 'Save' }).click();
+  await p.getByRole('button', { name: 'Save', exact: true }).click();
   await p.locator('#pref-current[data-opt-out="true"]', { hasText: 'Saved: you receive only the messages you need.' }).waitFor();
   await shot(p, 'journey9', 'preferences-phone');
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -342,8 +342,25 @@ test('a buyer opts out of non-critical messages', async () => {
   await p.locator('#pref-current[data-opt-out="true"]', { hasText: 'Now you receive only the messages you need.' }).waitFor();
   assert.equal(await p.getByLabel('Only messages I need').isChecked(), true);
   await p.getByLabel('Receive all messages from sellers').check();
-  await p.getByRole('button', { name: 'Save' }).click();
+  await p.getByRole('button', { name: 'Save', exact: true }).click();
   await p.locator('#pref-current[data-opt-out="false"]', { hasText: 'Saved' }).waitFor();
+
+  // Blocking one seller instead: the sellers of the buyer's orders are listed; the one ticked
+  // sends its non-critical proactive messages in vain, and the choice is kept.
+  await p.locator('#blocks-status[data-blocked=""]', { hasText: 'No seller blocked.' }).waitFor();
+  await p.locator('#blocks input[value="S1"]').check();
+  await p.getByRole('button', { name: 'Save blocked sellers' }).click();
+  await p.locator('#blocks-status[data-blocked="S1"]', { hasText: 'Saved: 1 seller blocked.' }).waitFor();
+  const w2 = await server.api(maya, 'POST', `/v1/orders/${order}/actions/warranty`,
+    { coverage_start: '2026-01-01T00:00:00Z', coverage_end: '2027-01-01T00:00:00Z' });
+  assert.equal(w2.status, 201, JSON.stringify(w2.body));
+  assert.equal(w2.body.message.status, 'not_delivered');
+  await p.reload();
+  await p.locator('#blocks-status[data-blocked="S1"]', { hasText: '1 seller blocked.' }).waitFor();
+  assert.equal(await p.locator('#blocks input[value="S1"]').isChecked(), true);
+  await p.locator('#blocks input[value="S1"]').uncheck();
+  await p.getByRole('button', { name: 'Save blocked sellers' }).click();
+  await p.locator('#blocks-status[data-blocked=""]', { hasText: 'Saved: No seller blocked.' }).waitFor();
   b.check();
   await b.close();
 });
