@@ -8,7 +8,7 @@ want=(build-essential cmake pkg-config
       libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
       libvectorscan-dev libicu-dev libpsl-dev libpq-dev libgmime-3.0-dev libcurl4-openssl-dev
-      libsystemd-dev liblinear-dev)
+      libsystemd-dev liblinear-dev zlib1g-dev)
 if [[ ${1:-build} == test ]]; then
   want+=(fonts-dejavu-core libcmocka-dev python3 curl clang libclang-rt-14-dev sqlite3 postgresql chromium
          postfix swaks openssl poppler-utils

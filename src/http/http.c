@@ -175,7 +175,7 @@ static enum MHD_Result send_response(http_server *h, http_req *r) {
   MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : "application/json");
   MHD_add_response_header(resp, "X-Request-Id", r->request_id);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  MHD_add_response_header(resp, "Cache-Control", r->cache_control ? r->cache_control : "no-store");
   for (int i = 0; i < r->nheaders; i++) MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
   /* Stopping: the client takes its next request elsewhere. */
   if (atomic_load(&h->draining)) MHD_add_response_header(resp, "Connection", "close");

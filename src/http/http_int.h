@@ -30,7 +30,8 @@ typedef struct http_req_s {
   char *resp;         /* malloc'd body */
   size_t resp_len;
   const char *content_type;
-  const char *hname[4], *hvalue[4]; /* extra response headers (values arena-owned) */
+  const char *cache_control; /* NULL: "no-store" */
+  const char *hname[6], *hvalue[6]; /* extra response headers (values arena-owned) */
   int nheaders;
   double started;
   /* for the access log (http.c, log_request) */

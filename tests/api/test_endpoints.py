@@ -58,6 +58,39 @@ class Endpoints(FastCase):
 
     # ---- /v1/me ------------------------------------------------------------------------
 
+    def test_web_files_compressed_and_revalidated(self):
+        """The message center's files: gzip for a browser that takes it, the same bytes
+        otherwise, and a 304 without a body when the browser's copy is current."""
+        import gzip
+        import os
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "web", "js", "app.js"), "rb") as f:
+            want = f.read()
+        r = self.srv.get("/js/app.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("content-encoding"), "gzip")
+        self.assertIn("Accept-Encoding", r.headers.get("vary", ""))
+        self.assertEqual(r.headers.get("cache-control"), "no-cache")
+        self.assertEqual(gzip.decompress(r.body), want)
+        self.assertLess(len(r.body), len(want) // 2)
+        etag = r.headers["etag"]
+        self.assertRegex(etag, r'^"[0-9a-f]{32}-gz"$')
+        # the browser's copy is current: no body
+        again = self.srv.get("/js/app.js", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        self.assertEqual(again.status, 304, again)
+        self.assertEqual(again.body, b"")
+        self.assertEqual(again.headers["etag"], etag)
+        # no gzip asked for, or refused with q=0: the file as it is, under its own ETag
+        for ae in ("identity", "gzip;q=0", "br"):
+            plain = self.srv.get("/js/app.js", headers={"Accept-Encoding": ae})
+            self.assertEqual(plain.status, 200, plain)
+            self.assertNotIn("content-encoding", plain.headers)
+            self.assertEqual(plain.body, want)
+            self.assertEqual(plain.headers["etag"], etag.replace("-gz", ""))
+        stale = self.srv.get("/js/app.js", headers={"If-None-Match": '"0123"'})
+        self.assertEqual(stale.status, 200)
+        # the API's answers are still never stored
+        self.assertEqual(self.srv.get("/v1/meta").headers.get("cache-control"), "no-store")
+
     def test_me(self):
         r = self.srv.get("/v1/me", self.fx.agent)
         self.assertEqual(r.status, 200, r)
