@@ -437,8 +437,6 @@ pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, json_t **
  * SVC_MAX_BLOCKED_SELLERS), PL_ENOTFOUND (no such seller). *out: the preferences after. */
 #define SVC_MAX_BLOCKED_SELLERS 100
 pl_err svc_buyer_preferences_set(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d);
-/* A buyer opts out of (or back into) non-critical proactive messages. */
-pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d);
 
 /* The operator's review queue: held messages, oldest first; approve delivers, reject
  * records a violation. */

@@ -704,21 +704,6 @@ pl_err svc_buyer_preferences_set(svc *s, const svc_caller *c, json_t *in, pl_are
   return svc__end(s, e, d);
 }
 
-pl_err svc_buyer_opt_out(svc *s, const svc_caller *c, bool opt_out, pl_arena *a, pl_detail *d) {
-  if (c->kind != ST_PRINCIPAL_BUYER) return pl_fail(d, PL_EFORBIDDEN, "only a buyer sets their preferences");
-  pl_err e = svc__begin(s, true, d);
-  if (e) return e;
-  st_buyer b;
-  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
-  if (!e && b.opt_out != opt_out) {
-    b.opt_out = opt_out;
-    e = s->st->ops->buyer_put(s->st, &b);
-    /* Opt-out is private: the audit entry is the operator's, not any seller's. */
-    if (!e) e = svc__audit(s, NULL, c->name, opt_out ? "buyer.opt_out" : "buyer.opt_in", c->buyer_id, NULL);
-  }
-  return svc__end(s, e, d);
-}
-
 /* ---- the operator's review queue --------------------------------------------------- */
 
 pl_err svc_held_list(svc *s, const svc_caller *c, int limit, pl_arena *a, st_message **out,

@@ -211,7 +211,6 @@ struct sq_store {
   pthread_mutex_t sync_mu;
   pthread_cond_t batch_cv; /* a batch ended (end_batch): for a flush waiting for its COMMIT */
   sq_member *waiting, *waiting_tail; /* committed, not yet durable, in commit order */
-  sq_member *ending;     /* the caller ending the batch when it is a member (mu held) */
   char *wal_path, *db_path;
   int wal_fd;           /* the WAL, opened by the syncing thread; -1 until needed */
   uint64_t committed;   /* callers' write transactions committed, in WAL order */
@@ -537,8 +536,10 @@ static void sq_close(store *s) {
 
 /* Ends the open batch (mu held): COMMIT when a member waits for it, else ROLLBACK, and
  * tells every member how it ended. When SQLite has already rolled the transaction back
- * (an I/O error, a full disk), every member fails: none of them was acknowledged. */
-static void end_batch(sq_store *q) {
+ * (an I/O error, a full disk), every member fails: none of them was acknowledged. self:
+ * the member ending it, which needs no wake-up and flushes for the batch itself (durable),
+ * or NULL when the caller is none of them. */
+static void end_batch(sq_store *q, sq_member *self) {
   pl_err e = PL_OK;
   q->n_marks = 0;
   if (sqlite3_get_autocommit(q->db)) { /* SQLite ended it itself */
@@ -564,7 +565,7 @@ static void end_batch(sq_store *q) {
     m->result = e;
     m->done = true; /* m may be gone once the lock is released */
     if (e) {
-      if (m != q->ending) pthread_cond_signal(&m->cv);
+      if (m != self) pthread_cond_signal(&m->cv);
       continue;
     }
     m->number = ++q->committed;
@@ -577,7 +578,7 @@ static void end_batch(sq_store *q) {
   /* Someone flushes for them: the caller ending the batch, when it is one of them, comes
    * to durable() itself; a flush under way wakes the next one when it ends; else the
    * oldest waiting is woken to do it. */
-  if (!e && q->n_members && !q->ending && !q->syncing && q->waiting) pthread_cond_signal(&q->waiting->cv);
+  if (!e && q->n_members && !self && !q->syncing && q->waiting) pthread_cond_signal(&q->waiting->cv);
   q->members = NULL;
   q->n_members = 0;
   atomic_store(&q->pending, 0);
@@ -587,8 +588,9 @@ static void end_batch(sq_store *q) {
 
 /* After a caller's transaction has ended (mu held): a batch of writes stays open for the
  * next writer while one waits for the connection and the batch is not full; otherwise
- * it ends now. A read-only transaction ends at once. */
-static void after_member(sq_store *q) {
+ * it ends now. A read-only transaction ends at once. self: the caller, when it is a member
+ * of the batch (end_batch). */
+static void after_member(sq_store *q, sq_member *self) {
   if (!q->tx_open) return;
   if (!q->tx_write) {
     tx(q, TX_COMMIT);
@@ -600,7 +602,7 @@ static void after_member(sq_store *q) {
    * holds what arrived during one flush. */
   if (sqlite3_get_autocommit(q->db) || q->n_members >= SQ_BATCH_MAX ||
       (atomic_load(&q->want_write) == 0 && !atomic_load(&q->sync_busy)))
-    end_batch(q);
+    end_batch(q, self);
 }
 
 static uint64_t mono_ns(void) {
@@ -670,7 +672,7 @@ static pl_err sq_begin(store *s, bool write) {
   if (write) atomic_fetch_add(&q->want_write, 1);
   writer_lock(q);
   if (write) atomic_fetch_sub(&q->want_write, 1);
-  if (q->tx_open && sqlite3_get_autocommit(q->db)) end_batch(q); /* SQLite ended it: fail it */
+  if (q->tx_open && sqlite3_get_autocommit(q->db)) end_batch(q, NULL); /* SQLite ended it: fail it */
   pl_err e = PL_OK;
   if (!q->tx_open) {
     e = tx(q, write ? TX_BEGIN_IMMEDIATE : TX_BEGIN);
@@ -681,7 +683,7 @@ static pl_err sq_begin(store *s, bool write) {
   }
   if (!e) e = tx(q, TX_SAVEPOINT);
   if (e) {
-    after_member(q);
+    after_member(q, NULL);
     writer_unlock(q);
     return e;
   }
@@ -775,7 +777,7 @@ static pl_err durable(sq_store *q, sq_member *me) {
     if (atomic_load(&q->pending) > 0) {
       pthread_mutex_unlock(&q->sync_mu);
       writer_lock(q);
-      if (q->n_members) end_batch(q); /* its oldest caller is woken to flush for it */
+      if (q->n_members) end_batch(q, NULL); /* its oldest caller is woken to flush for it */
       writer_unlock(q);
       pthread_mutex_lock(&q->sync_mu);
     }
@@ -806,13 +808,13 @@ static pl_err sq_commit(store *s) {
   pl_err e = broken ? PL_ESTORE : tx(q, TX_RELEASE);
   if (e || sqlite3_get_autocommit(q->db)) {
     undo_member(q);
-    after_member(q);
+    after_member(q, NULL);
     writer_unlock(q);
     return PL_ESTORE;
   }
   q->n_marks = 0; /* its index rows are the batch's now */
   if (!q->writing || !q->tx_write) { /* nothing of its own to make durable */
-    after_member(q);
+    after_member(q, NULL);
     writer_unlock(q);
     return PL_OK;
   }
@@ -820,9 +822,7 @@ static pl_err sq_commit(store *s) {
   q->members = &me;
   q->n_members++;
   atomic_store(&q->pending, (int)q->n_members);
-  q->ending = &me; /* should this caller end the batch, it flushes for it itself */
-  after_member(q);
-  q->ending = NULL;
+  after_member(q, &me); /* should this caller end the batch, it flushes for it itself */
   writer_unlock(q);
   pthread_mutex_lock(&q->sync_mu);
   while (!me.done) pthread_cond_wait(&me.cv, &q->sync_mu);
@@ -839,7 +839,7 @@ static void sq_rollback(store *s) {
     return;
   }
   undo_member(q);
-  after_member(q);
+  after_member(q, NULL);
   writer_unlock(q);
 }
 

@@ -212,6 +212,16 @@ static void proactive_window(void **state) {
   assert_int_equal(action(f, O2, "noSuchAction", "x", NULL), PL_ENOTFOUND);
 }
 
+/* The buyer's preferences as set; e the expected result. */
+static json_t *prefs_set(fx *f, const svc_caller *c, const char *json, pl_err e) {
+  json_t *in = json_loads(json, 0, NULL), *out = NULL;
+  assert_non_null(in);
+  pl_detail d = {0};
+  assert_int_equal(svc_buyer_preferences_set(f->s, c, in, f->a, &out, &d), e);
+  json_decref(in);
+  return out;
+}
+
 /* An opted-out buyer gets replies and critical messages, not non-critical proactive
  * ones, and the seller sees only "not delivered". */
 static void opt_out(void **state) {
@@ -250,20 +260,12 @@ static void opt_out(void **state) {
   assert_false(m.msg.proactive);
   policy_verdict_free(&m.verdict);
   /* the buyer may opt back in */
-  assert_int_equal(svc_buyer_opt_out(f->s, &f->buyer2, false, f->a, &d), PL_OK);
+  json_t *out = prefs_set(f, &f->buyer2, "{\"opt_out\": false}", PL_OK);
+  assert_false(json_is_true(json_object_get(out, "opt_out")));
+  json_decref(out);
   assert_int_equal(svc_send_action(f->s, &f->agent, O2, "warranty", &in, f->a, &m, &d), PL_OK);
   assert_int_equal(m.msg.status, ST_STATUS_DELIVERED);
   policy_verdict_free(&m.verdict);
-}
-
-/* The buyer's preferences as set; e the expected result. */
-static json_t *prefs_set(fx *f, const svc_caller *c, const char *json, pl_err e) {
-  json_t *in = json_loads(json, 0, NULL), *out = NULL;
-  assert_non_null(in);
-  pl_detail d = {0};
-  assert_int_equal(svc_buyer_preferences_set(f->s, c, in, f->a, &out, &d), e);
-  json_decref(in);
-  return out;
 }
 
 /* A buyer who blocks a seller gets none of that seller's non-critical proactive messages
