@@ -109,7 +109,7 @@ pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   bool exists = false;
   if (!e) {
-    pl_err g = s->st->ops->spapi_client_get(s->st, NULL, seller_id, a, &cl);
+    pl_err g = store_spapi_client_get(s->st, NULL, seller_id, a, &cl);
     if (!g) exists = true;
     else if (g != PL_ENOTFOUND) e = g;
   }
@@ -135,7 +135,7 @@ pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
   cl.secret_hash = sh;
   cl.refresh_hash = rh;
   if ((e = svc__begin(s, true, d))) return e;
-  e = s->st->ops->spapi_client_put(s->st, &cl);
+  e = store_spapi_client_put(s->st, &cl);
   if (!e)
     e = svc__audit(s, seller_id, "admin", exists ? "spapi.credentials_rotated" : "spapi.credentials_created",
                    cl.client_id, json_pack("{s:I}", "agent_id", (json_int_t)cl.agent_id));
@@ -163,7 +163,7 @@ pl_err svc_spapi_token(svc *s, const svc_spapi_grant *g, pl_arena *a, char **acc
   st_spapi_client cl;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->spapi_client_get(s->st, g->client_id, NULL, a, &cl);
+  e = store_spapi_client_get(s->st, g->client_id, NULL, a, &cl);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND || (!e && !hash_matches(s, g->client_secret, cl.secret_hash)))
     return pl_fail(d, PL_EUNAUTH, "client authentication failed");
@@ -218,7 +218,7 @@ pl_err svc_spapi_upload_create(svc *s, const svc_caller *c, const char *resource
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
   e = svc__rate_take(s, c->seller_id, "createUploadDestinationForResource", &upload_rate, d);
-  if (!e) e = s->st->ops->spapi_upload_put(s->st, out);
+  if (!e) e = store_spapi_upload_put(s->st, out);
   return svc__end(s, e, d);
 }
 
@@ -244,7 +244,7 @@ pl_err svc_spapi_upload_receive(svc *s, const char *id, const void *data, size_t
   st_spapi_upload u;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->spapi_upload_get(s->st, id, a, &u);
+  e = store_spapi_upload_get(s->st, id, a, &u);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no such upload destination");
   if (e) return pl_fail(d, e, "the store is unavailable");
@@ -264,7 +264,7 @@ pl_err svc_spapi_upload_receive(svc *s, const char *id, const void *data, size_t
   if ((e = store_attachment(s, &u, data, len, a, &att, d))) return e;
   u.attachment_id = att;
   if ((e = svc__begin(s, true, d))) return e;
-  e = s->st->ops->spapi_upload_put(s->st, &u);
+  e = store_spapi_upload_put(s->st, &u);
   return svc__end(s, e, d);
 }
 
@@ -275,7 +275,7 @@ pl_err svc_spapi_upload_attachment(svc *s, const svc_caller *c, const char *id, 
   if (!id || !*id || strlen(id) > 64) return pl_fail(d, PL_EINVAL, "uploadDestinationId '%s' is not one of this seller's uploads", id ? id : "");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->spapi_upload_get(s->st, id, a, &u);
+  e = store_spapi_upload_get(s->st, id, a, &u);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND || (!e && (c->kind != ST_PRINCIPAL_AGENT || strcmp(u.seller_id, c->seller_id))))
     return pl_fail(d, PL_EINVAL, "uploadDestinationId '%s' is not one of this seller's uploads", id);

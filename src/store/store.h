@@ -510,6 +510,30 @@ typedef struct {
   pl_time held_oldest;                           /* status_at of the oldest of them */
 } st_ops_figures;
 
+/* ---- the thin part: one statement -------------------------------------------------------
+ * Most of the store is written once, above the backends (store_<part>.c), as statements
+ * run through the vtable's one entry for them, exec. A statement is written with SQLite's
+ * ?N placeholders; PostgreSQL runs the same text with $N, or a text of its own where the
+ * two dialects differ. Both backends prepare a statement once per connection, found by the
+ * address of its st_stmt. */
+typedef struct {
+  const char *sql; /* both backends' text, with ?N */
+  const char *pg;  /* PostgreSQL's own text (with $N), where it differs; NULL: sql */
+} st_stmt;
+
+/* A value bound to a statement's ?N. */
+typedef enum { ST_ARG_TEXT, ST_ARG_INT, ST_ARG_BOOL } st_arg_kind;
+typedef struct {
+  st_arg_kind kind;
+  const char *text; /* ST_ARG_TEXT; NULL: SQL NULL */
+  int64_t num;      /* ST_ARG_INT, ST_ARG_BOOL (0 or 1) */
+} st_arg;
+#define ST_ARG_T(v) ((st_arg){.kind = ST_ARG_TEXT, .text = (v)})
+#define ST_ARG_I(v) ((st_arg){.kind = ST_ARG_INT, .num = (int64_t)(v)})
+#define ST_ARG_B(v) ((st_arg){.kind = ST_ARG_BOOL, .num = (v) ? 1 : 0})
+
+struct st_row; /* a row type's column table (store_row.h) */
+
 typedef struct store_ops {
   const char *name;
   void (*close)(store *s);
@@ -530,6 +554,13 @@ typedef struct store_ops {
    * ST_SP_RELEASE keeps what was done since, ST_SP_ROLLBACK undoes it and leaves the
    * outer transaction usable (an import keeps its good lines, drops a bad one). */
   pl_err (*savepoint)(store *s, int action);
+  /* Runs statement q with args bound to ?1..?n in the calling thread's transaction.
+   * row NULL: its rows do not matter; PL_EEXIST when a constraint refused it, and *rows
+   * (when given) the number of rows it changed. row given, rows NULL: its first row read
+   * into out through row's column table, PL_ENOTFOUND when it has none. Both given: every
+   * row into an arena array stored at *(void **)out, *rows of them. Text goes into a. */
+  pl_err (*exec)(store *s, const st_stmt *q, const st_arg *args, size_t n, const struct st_row *row,
+                 pl_arena *a, void *out, size_t *rows);
 
   pl_err (*marketplace_put)(store *s, const st_marketplace *m);
   pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);
@@ -720,14 +751,6 @@ typedef struct store_ops {
   void (*bus_send)(store *s, const char *payload);
   void (*bus_stop)(store *s);
 
-  /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
-   * seller_id when client_id is NULL. */
-  pl_err (*spapi_client_put)(store *s, const st_spapi_client *c);
-  pl_err (*spapi_client_get)(store *s, const char *client_id, const char *seller_id, pl_arena *a,
-                             st_spapi_client *out);
-  /* SP-API upload destinations: insert or replace by id. */
-  pl_err (*spapi_upload_put)(store *s, const st_spapi_upload *u);
-  pl_err (*spapi_upload_get)(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
 
   /* ---- e-mail (svc_mail.c) ---- */
   pl_err (*outbox_add)(store *s, st_outbox *o); /* sets o->id */
@@ -862,6 +885,16 @@ typedef struct store_ops {
 struct store {
   const store_ops *ops;
 };
+
+/* ---- written once, over exec (store_<part>.c) ---- */
+/* SP-API credentials: insert or replace by client_id; look up by client_id, or by
+ * seller_id when client_id is NULL. */
+pl_err store_spapi_client_put(store *s, const st_spapi_client *c);
+pl_err store_spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
+                           st_spapi_client *out);
+/* SP-API upload destinations: insert or replace by id. */
+pl_err store_spapi_upload_put(store *s, const st_spapi_upload *u);
+pl_err store_spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
 
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a

@@ -17,8 +17,7 @@
   X(thread_due_list)                                                                        \
   /* key rotation (store_*_keys.c) */                                                       \
   X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
-  /* SP-API (store_*_spapi.c) */                                                            \
-  X(spapi_client_put) X(spapi_client_get) X(spapi_upload_put) X(spapi_upload_get)           \
+  \
   /* the outbox and the e-mail look-ups (store_*_mail.c) */                                 \
   X(outbox_add) X(outbox_claim) X(outbox_update) X(ops_figures) X(alias_find) X(agent_address_add) X(agent_address_list)       \
   X(agent_address_delete) X(agent_address_find)                               \

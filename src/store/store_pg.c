@@ -555,6 +555,30 @@ pl_err pg__exec(store *s, const char *text, int n, const char *const *v, PGresul
   return e;
 }
 
+static pl_err pg_exec(store *s, const st_stmt *q, const st_arg *args, size_t n, const st_row *row,
+                      pl_arena *a, void *out, size_t *rows) {
+  pg_params p = {.n = 0};
+  for (size_t i = 0; i < n; i++) {
+    if (args[i].kind == ST_ARG_TEXT) pg__p_text(&p, args[i].text);
+    else if (args[i].kind == ST_ARG_BOOL) pg__p_bool(&p, args[i].num != 0);
+    else pg__p_int(&p, args[i].num);
+  }
+  PGresult *r = NULL;
+  /* its own text, else the shared one (?N, turned into $N when it is prepared) */
+  pl_err e = pg__run(s, q->pg ? q->pg : q->sql, &p, &r);
+  if (e) return e;
+  if (!row) {
+    if (rows) *rows = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+  } else if (!rows) {
+    if (PQntuples(r) == 0) e = PL_ENOTFOUND;
+    else pg__read_row(a, r, 0, 0, row, out);
+  } else {
+    *(void **)out = pg__rows(a, r, row, rows);
+  }
+  PQclear(r);
+  return e;
+}
+
 bool store__pg_writing(store *s) {
   pg_conn *k = cur(s);
   return k && k->write;
@@ -1264,6 +1288,7 @@ static const store_ops pg_ops = {
   .ping = pg_ping,
   .backup = pg_backup,
   .savepoint = pg_savepoint,
+  .exec = pg_exec,
   .marketplace_put = pg_marketplace_put,
   .marketplace_get = pg_marketplace_get,
   .seller_put = pg_seller_put,

@@ -43,7 +43,7 @@ typedef struct {
 } st_col;
 
 /* A row type: its columns, n of them, and the size of its struct. */
-typedef struct {
+typedef struct st_row {
   const st_col *cols;
   size_t n, size;
 } st_row;

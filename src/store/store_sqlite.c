@@ -178,6 +178,8 @@ typedef struct {
 
 /* At most this many callers' transactions share one SQLite transaction. */
 #define SQ_BATCH_MAX 64
+/* Statements run through exec, per connection (an open-addressed table). */
+#define SQ_SHARED_STATEMENTS 256
 /* How long a flush waits for writers still on their way to a COMMIT (durable). */
 #define SQ_SYNC_DELAY_US 1000
 
@@ -224,6 +226,11 @@ struct sq_store {
   sqlite3_stmt *stmt[Q__COUNT];
   sqlite3_stmt *more[SQ_MORE_STATEMENTS]; /* statements of the other store_sqlite_*.c files */
   const char *more_text[SQ_MORE_STATEMENTS]; /* the SQL each was prepared from (sq__stmt) */
+  /* statements run through exec (the shared files), by the address of their st_stmt */
+  struct {
+    const st_stmt *key;
+    sqlite3_stmt *st;
+  } shared[SQ_SHARED_STATEMENTS];
   sqlite3_stmt *tx[TX__COUNT];            /* BEGIN, COMMIT, savepoints (tx) */
   /* Read-only transactions run on connections of their own (sq_begin), beside the
    * writer: WAL gives each a snapshot of what has committed, and they never wait for
@@ -469,6 +476,47 @@ sqlite3_stmt *sq__stmt(sq_store *q, int slot, const char *text) {
 
 sqlite3 *sq__db(sq_store *q) { return q->db; }
 
+/* The cached statement of q (an st_stmt), prepared on first use, reset and with its
+ * bindings cleared; NULL when it does not prepare or the table is full. */
+static sqlite3_stmt *shared_stmt(sq_store *c, const st_stmt *q) {
+  size_t h = ((uintptr_t)q >> 4) % SQ_SHARED_STATEMENTS;
+  for (size_t probe = 0; probe < SQ_SHARED_STATEMENTS; probe++, h = (h + 1) % SQ_SHARED_STATEMENTS) {
+    if (c->shared[h].key == q) {
+      sqlite3_stmt *st = c->shared[h].st;
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      return st;
+    }
+    if (!c->shared[h].key) {
+      sqlite3_stmt *st = prepare(c, q->sql);
+      if (st) c->shared[h].key = q, c->shared[h].st = st;
+      return st;
+    }
+  }
+  fprintf(stderr, "parley: sqlite: more than %d shared statements\n", SQ_SHARED_STATEMENTS);
+  return NULL;
+}
+
+static pl_err sq_exec(store *s, const st_stmt *q, const st_arg *args, size_t n, const st_row *row,
+                      pl_arena *a, void *out, size_t *rows) {
+  sq_store *c = SQ(s);
+  sqlite3_stmt *st = shared_stmt(c, q);
+  if (!st) return PL_ESTORE;
+  for (size_t i = 0; i < n; i++) {
+    if (args[i].kind == ST_ARG_TEXT) sq__bind_text(st, (int)i + 1, args[i].text);
+    else sqlite3_bind_int64(st, (int)i + 1, args[i].num);
+  }
+  if (!row) {
+    pl_err e = sq__run(c, st);
+    if (rows) *rows = e ? 0 : (size_t)sqlite3_changes(c->db);
+    return e;
+  }
+  if (!rows) return sq__get(c, st, a, row, out);
+  pl_err e;
+  *(void **)out = sq__rows(st, a, row, rows, &e);
+  return e;
+}
+
 void sq__group_commit_watch(store *s, void (*hook)(void *ctx), void *ctx) {
   ((sq_store *)s)->sync_hook = hook;
   ((sq_store *)s)->sync_ctx = ctx;
@@ -512,6 +560,7 @@ static void close_conn(sq_store *q) {
   free(q->marks);
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(q->stmt[i]);
   for (int i = 0; i < SQ_MORE_STATEMENTS; i++) sqlite3_finalize(q->more[i]);
+  for (int i = 0; i < SQ_SHARED_STATEMENTS; i++) sqlite3_finalize(q->shared[i].st);
   for (int i = 0; i < TX__COUNT; i++) sqlite3_finalize(q->tx[i]);
   sqlite3_close(q->db);
 }
@@ -1582,6 +1631,7 @@ static const store_ops sq_ops = {
   .backup = sq_backup,
   .counters = sq_counters,
   .savepoint = sq_savepoint,
+  .exec = sq_exec,
   .marketplace_put = sq_marketplace_put,
   .marketplace_get = sq_marketplace_get,
   .seller_put = sq_seller_put,

@@ -42,6 +42,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(backup, CORE) \
   X(counters, RULES) \
   X(savepoint, CORE) \
+  X(exec, CORE) \
   X(marketplace_put, CORE) \
   X(marketplace_get, CORE) \
   X(seller_put, CORE) \
@@ -111,10 +112,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \
   X(bus_stop, MAIL) \
-  X(spapi_client_put, MAIL) \
-  X(spapi_client_get, MAIL) \
-  X(spapi_upload_put, MAIL) \
-  X(spapi_upload_get, MAIL) \
   X(outbox_add, MAIL) \
   X(outbox_claim, MAIL) \
   X(outbox_update, MAIL) \

@@ -8,6 +8,7 @@
  * parts: test_store_rules.c, _sla.c, _mail.c and _team.c (store_fixture.h). */
 #define STORE_PART CORE
 #include "store_fixture.h"
+#include "store/store_shared.h"
 #include "../names_check.h"
 
 /* ---- state names ---------------------------------------------------------------------- */
@@ -40,6 +41,54 @@ static void test_state_names(void **state) {
   assert_true(st_agent_role_writes(ST_ROLE_OWNER) && st_agent_role_writes(ST_ROLE_AGENT));
   assert_false(st_agent_role_writes(ST_ROLE_READ_ONLY) || st_agent_role_writes(ST_ROLE_NONE));
 }
+/* ---- the thin part ----------------------------------------------------------------------- */
+
+/* exec, the one entry the shared files run their statements through, on both backends: a
+ * statement's rows ignored, counted as changed, read one or all through a column table;
+ * SQL NULL from a NULL text; PostgreSQL's own text where a statement has one; a refused
+ * row. */
+static void test_exec(void **state) {
+  fx *f = *state;
+  world(f);
+  static const st_stmt rename = {.sql = "UPDATE marketplaces SET name = ?1 WHERE id = ?2"};
+  static const st_stmt get = {.sql = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = ?1"};
+  static const st_stmt all = {.sql = "SELECT id, name, locale, domains, settings FROM marketplaces"
+                                     " WHERE CAST(?1 AS TEXT) IS NULL OR id = ?1 ORDER BY id"};
+  static const st_stmt own = {.sql = "SELECT id, name, locale, domains, settings FROM marketplaces WHERE id = ?1",
+                              .pg = "SELECT id, 'pg:' || name, locale, domains, settings FROM marketplaces WHERE id = $1"};
+  static const st_stmt dup = {.sql = "INSERT INTO marketplaces(id, name, locale, domains, settings)"
+                                     " VALUES (?1, 'x', 'en-US', '[]', '{}')"};
+  W(f);
+  size_t n = 99;
+  OK(OP(f, exec)(f->s, &rename, ST_ARGS(ST_ARG_T("Renamed"), ST_ARG_T(MP)), NULL, NULL, NULL, &n));
+  assert_int_equal(n, 1);
+  OK(OP(f, exec)(f->s, &rename, ST_ARGS(ST_ARG_T("Renamed"), ST_ARG_T("NOPE")), NULL, NULL, NULL, &n));
+  assert_int_equal(n, 0);
+  OK(OP(f, exec)(f->s, &rename, ST_ARGS(ST_ARG_T("Renamed"), ST_ARG_T("NOPE")), NULL, NULL, NULL, NULL));
+  st_marketplace m;
+  OK(OP(f, exec)(f->s, &get, ST_ARGS(ST_ARG_T(MP)), &st_marketplace_row, f->a, &m, NULL));
+  assert_string_equal(m.name, "Renamed");
+  assert_string_equal(m.domains_json, "[\"example.com\"]");
+  assert_int_equal(OP(f, exec)(f->s, &get, ST_ARGS(ST_ARG_T("NOPE")), &st_marketplace_row, f->a, &m, NULL),
+                   PL_ENOTFOUND);
+  st_marketplace *ms = NULL;
+  OK(OP(f, exec)(f->s, &all, ST_ARGS(ST_ARG_T(NULL)), &st_marketplace_row, f->a, &ms, &n));
+  assert_true(n >= 1);
+  for (size_t i = 1; i < n; i++) assert_true(strcmp(ms[i - 1].id, ms[i].id) < 0);
+  OK(OP(f, exec)(f->s, &all, ST_ARGS(ST_ARG_T(MP)), &st_marketplace_row, f->a, &ms, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(ms[0].id, MP);
+  OK(OP(f, exec)(f->s, &own, ST_ARGS(ST_ARG_T(MP)), &st_marketplace_row, f->a, &m, NULL));
+  assert_string_equal(m.name, f->pg ? "pg:Renamed" : "Renamed");
+  /* last: a refused row leaves a PostgreSQL transaction able only to roll back */
+  assert_int_equal(OP(f, exec)(f->s, &dup, ST_ARGS(ST_ARG_T(MP)), NULL, NULL, NULL, NULL), PL_EEXIST);
+  RB(f);
+  R(f);
+  OK(OP(f, exec)(f->s, &get, ST_ARGS(ST_ARG_T(MP)), &st_marketplace_row, f->a, &m, NULL));
+  assert_string_equal(m.name, "Example US"); /* rolled back */
+  RB(f);
+}
+
 /* ---- parties -------------------------------------------------------------------------- */
 
 static void test_parties(void **state) {
@@ -1888,6 +1937,7 @@ static void test_pg_two_nodes(void **state) {
 }
 
 #define BACKEND_TESTS(setup)                                                  \
+  cmocka_unit_test_setup_teardown(test_exec, setup, teardown),                 \
   cmocka_unit_test_setup_teardown(test_parties, setup, teardown),              \
   cmocka_unit_test_setup_teardown(test_agents, setup, teardown),               \
   cmocka_unit_test_setup_teardown(test_agent_addresses, setup, teardown),      \

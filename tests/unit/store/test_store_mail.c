@@ -228,30 +228,30 @@ static void test_spapi(void **state) {
   OK(OP(f, agent_add)(f->s, &ag, &a2));
   st_spapi_client c = {.client_id = "amzn1.application-oa2-client.1", .seller_id = "S1", .agent_id = a1,
                        .secret_hash = "sec1", .refresh_hash = "ref1", .created_at = T0};
-  OK(OP(f, spapi_client_put)(f->s, &c));
+  OK(store_spapi_client_put(f->s, &c));
   C(f);
   R(f);
   st_spapi_client g;
-  OK(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
+  OK(store_spapi_client_get(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
   assert_string_equal(g.seller_id, "S1");
   assert_int_equal(g.agent_id, a1);
   assert_string_equal(g.secret_hash, "sec1");
   assert_string_equal(g.refresh_hash, "ref1");
   assert_int_equal(g.created_at, T0);
-  OK(OP(f, spapi_client_get)(f->s, NULL, "S1", f->a, &g));
+  OK(store_spapi_client_get(f->s, NULL, "S1", f->a, &g));
   assert_string_equal(g.client_id, "amzn1.application-oa2-client.1");
-  assert_int_equal(OP(f, spapi_client_get)(f->s, NULL, "S2", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.9", NULL, f->a, &g),
+  assert_int_equal(store_spapi_client_get(f->s, NULL, "S2", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_spapi_client_get(f->s, "amzn1.application-oa2-client.9", NULL, f->a, &g),
                    PL_ENOTFOUND);
   RB(f);
   /* rotated: the secrets and agent are replaced, the seller and creation time stay */
   W(f);
   st_spapi_client rot = {.client_id = "amzn1.application-oa2-client.1", .seller_id = "S2", .agent_id = a2,
                          .secret_hash = "sec2", .refresh_hash = "ref2", .created_at = T0 + 99};
-  OK(OP(f, spapi_client_put)(f->s, &rot));
+  OK(store_spapi_client_put(f->s, &rot));
   C(f);
   R(f);
-  OK(OP(f, spapi_client_get)(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
+  OK(store_spapi_client_get(f->s, "amzn1.application-oa2-client.1", NULL, f->a, &g));
   assert_string_equal(g.seller_id, "S1");
   assert_int_equal(g.agent_id, a2);
   assert_string_equal(g.secret_hash, "sec2");
@@ -264,11 +264,11 @@ static void test_spapi(void **state) {
                        .content_md5 = "1B2M2Y8AsgTpgAmY7PhCfg==", .content_type = "application/pdf",
                        .created_at = T0, .expires_at = T0 + 900};
   W(f);
-  OK(OP(f, spapi_upload_put)(f->s, &u));
+  OK(store_spapi_upload_put(f->s, &u));
   C(f);
   R(f);
   st_spapi_upload gu;
-  OK(OP(f, spapi_upload_get)(f->s, "up-1", f->a, &gu));
+  OK(store_spapi_upload_get(f->s, "up-1", f->a, &gu));
   assert_string_equal(gu.seller_id, "S1");
   assert_string_equal(gu.resource, "/messaging/v1/orders/112-1");
   assert_string_equal(gu.content_md5, "1B2M2Y8AsgTpgAmY7PhCfg==");
@@ -276,7 +276,7 @@ static void test_spapi(void **state) {
   assert_null(gu.attachment_id);
   assert_int_equal(gu.created_at, T0);
   assert_int_equal(gu.expires_at, T0 + 900);
-  assert_int_equal(OP(f, spapi_upload_get)(f->s, "up-2", f->a, &gu), PL_ENOTFOUND);
+  assert_int_equal(store_spapi_upload_get(f->s, "up-2", f->a, &gu), PL_ENOTFOUND);
   RB(f);
   st_attachment att = {.id = "A000000000000000000000001", .seller_id = "S1", .uploader = "agent:1",
                        .name = "x.pdf", .kind = "pdf", .sha256 = "ee", .size = 1, .created_at = T0};
@@ -284,10 +284,10 @@ static void test_spapi(void **state) {
   OK(OP(f, attachment_put)(f->s, &att));
   u.attachment_id = att.id;
   u.content_type = "text/plain"; /* only the attachment changes */
-  OK(OP(f, spapi_upload_put)(f->s, &u));
+  OK(store_spapi_upload_put(f->s, &u));
   C(f);
   R(f);
-  OK(OP(f, spapi_upload_get)(f->s, "up-1", f->a, &gu));
+  OK(store_spapi_upload_get(f->s, "up-1", f->a, &gu));
   assert_string_equal(gu.attachment_id, att.id);
   assert_string_equal(gu.content_type, "application/pdf");
   RB(f);
