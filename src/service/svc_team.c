@@ -109,7 +109,7 @@ static json_t *doc_json(const st_team_doc *doc, pl_arena *a) {
 
 static pl_err doc_load(svc *s, const char *seller, st_doc_kind kind, int64_t id, pl_arena *a,
                        st_team_doc *doc, json_t **body, pl_detail *d) {
-  pl_err e = s->st->ops->team_doc_get(s->st, seller, kind, id, a, doc);
+  pl_err e = store_team_doc_get(s->st, seller, kind, id, a, doc);
   if (e == PL_ENOTFOUND)
     return pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
   if (e) return e;
@@ -451,7 +451,7 @@ static pl_err template_scan(svc *s, const char *marketplace_id, json_t *norm, pl
 static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t id, pl_arena *a, bool *taken) {
   st_team_doc *docs;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
+  pl_err e = store_team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
     json_t *b = json_loads(docs[i].body, 0, NULL);
@@ -478,11 +478,11 @@ static pl_err template_store(svc *s, const svc_caller *c, const char *seller, co
     doc.body = dump(norm, a);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, id, a, &old);
+      e = store_team_doc_get(s->st, seller, ST_DOC_TEMPLATE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
       if (!e) doc.created_at = old.created_at;
     }
-    if (!e) e = s->st->ops->team_doc_put(s->st, &doc);
+    if (!e) e = store_team_doc_put(s->st, &doc);
   }
   if (!e)
     e = svc__audit(s, seller, c->name, id ? "template.update" : "template.create",
@@ -507,7 +507,7 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
-  e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_TEMPLATE, id, a, &doc);
+  e = store_team_doc_get(s->st, c->seller_id, ST_DOC_TEMPLATE, id, a, &doc);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
@@ -519,7 +519,7 @@ static pl_err doc_list_json(svc *s, const svc_caller *c, st_doc_kind kind, st_pr
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc *docs;
   size_t n;
-  e = s->st->ops->team_doc_list(s->st, c->seller_id, kind, state, limit, a, &docs, &n);
+  e = store_team_doc_list(s->st, c->seller_id, kind, state, limit, a, &docs, &n);
   if (!e) {
     *out = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(*out, doc_json(&docs[i], a));
@@ -535,7 +535,7 @@ static pl_err doc_delete(svc *s, const svc_caller *c, st_doc_kind kind, int64_t 
   pl_err e = need_owner(c, d);
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
-  e = s->st->ops->team_doc_delete(s->st, c->seller_id, kind, id);
+  e = store_team_doc_delete(s->st, c->seller_id, kind, id);
   if (e == PL_ENOTFOUND)
     e = pl_fail(d, PL_ENOTFOUND, "no %s %s", st_doc_kind_name(kind), svc_team_ref(a, ref_prefix(kind), id));
   if (!e) e = svc__audit(s, c->seller_id, c->name, pl_arena_printf(a, "%s.delete", st_doc_kind_name(kind)),
@@ -659,7 +659,7 @@ pl_err svc_team_agents(svc *s, const svc_caller *c, pl_arena *a, json_t **out, p
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_agent *ags;
   size_t n;
-  e = s->st->ops->team_agent_list(s->st, c->seller_id, a, &ags, &n);
+  e = store_team_agent_list(s->st, c->seller_id, a, &ags, &n);
   if (!e) {
     *out = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(*out, agent_json(&ags[i]));
@@ -670,7 +670,7 @@ pl_err svc_team_agents(svc *s, const svc_caller *c, pl_arena *a, json_t **out, p
 static pl_err find_agent(svc *s, const char *seller, int64_t id, pl_arena *a, st_team_agent *out, pl_detail *d) {
   st_team_agent *ags;
   size_t n;
-  pl_err e = s->st->ops->team_agent_list(s->st, seller, a, &ags, &n);
+  pl_err e = store_team_agent_list(s->st, seller, a, &ags, &n);
   if (e) return e;
   for (size_t i = 0; i < n; i++)
     if (ags[i].id == id) {
@@ -691,7 +691,7 @@ pl_err svc_team_availability(svc *s, const svc_caller *c, int64_t agent_id, bool
   e = find_agent(s, c->seller_id, agent_id, a, &ag, d);
   if (!e && ag.available != available) {
     ag.available = available;
-    e = s->st->ops->team_agent_put(s->st, c->seller_id, &ag);
+    e = store_team_agent_put(s->st, c->seller_id, &ag);
     if (!e) e = svc__audit(s, c->seller_id, c->name, available ? "agent.available" : "agent.away",
                            pl_arena_printf(a, "agent:%lld", (long long)agent_id), NULL);
   }
@@ -699,7 +699,7 @@ pl_err svc_team_availability(svc *s, const svc_caller *c, int64_t agent_id, bool
 }
 
 static pl_err team_of(svc *s, const st_thread *t, pl_arena *a, st_thread_team *tt) {
-  pl_err e = s->st->ops->thread_team_get(s->st, t->id, a, tt);
+  pl_err e = store_thread_team_get(s->st, t->id, a, tt);
   if (e == PL_ENOTFOUND) {
     *tt = (st_thread_team){.thread_id = t->id, .seller_id = t->seller_id, .priority = "normal", .tags = ""};
     return PL_OK;
@@ -713,7 +713,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
                         int64_t *assignee, pl_detail *d) {
   st_team_agent *ags;
   size_t n;
-  pl_err e = s->st->ops->team_agent_list(s->st, t->seller_id, a, &ags, &n);
+  pl_err e = store_team_agent_list(s->st, t->seller_id, a, &ags, &n);
   if (e) return e;
   st_team_agent *pick = NULL;
   for (size_t i = 0; i < n; i++) {
@@ -733,7 +733,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
   st_thread_team tt;
   if ((e = team_of(s, t, a, &tt))) return e;
   tt.assignee_id = pick ? pick->id : 0;
-  if ((e = s->st->ops->thread_team_put(s->st, &tt))) return e;
+  if ((e = store_thread_team_put(s->st, &tt))) return e;
   if (pick) {
     /* Strictly later than any other assignment of the team, so that several in one
      * second still take turns. */
@@ -741,7 +741,7 @@ static pl_err assign_in(svc *s, const char *actor, const st_thread *t, int64_t a
     for (size_t i = 0; i < n; i++)
       if (ags[i].last_assigned_at >= stamp) stamp = ags[i].last_assigned_at + 1;
     pick->last_assigned_at = stamp;
-    if ((e = s->st->ops->team_agent_put(s->st, t->seller_id, pick))) return e;
+    if ((e = store_team_agent_put(s->st, t->seller_id, pick))) return e;
   }
   *assignee = tt.assignee_id;
   return svc__audit(s, t->seller_id, actor, "thread.assign", svc__record_ref(a, "T", t->id),
@@ -792,7 +792,7 @@ pl_err svc_team_tags(svc *s, const svc_caller *c, int64_t thread_id, json_t *tag
   if (!e) e = team_of(s, &t, a, &tt);
   if (!e) {
     tt.tags = joined;
-    e = s->st->ops->thread_team_put(s->st, &tt);
+    e = store_thread_team_put(s->st, &tt);
   }
   if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.tags", svc__record_ref(a, "T", t.id), json_pack("{s:O}", "tags", tags));
   e = svc__end(s, e, d);
@@ -813,7 +813,7 @@ pl_err svc_team_priority(svc *s, const svc_caller *c, int64_t thread_id, const c
   if (!e) e = team_of(s, &t, a, &tt);
   if (!e) {
     tt.priority = (char *)priority;
-    e = s->st->ops->thread_team_put(s->st, &tt);
+    e = store_thread_team_put(s->st, &tt);
   }
   if (!e) e = svc__audit(s, t.seller_id, c->name, "thread.priority", svc__record_ref(a, "T", t.id),
                          json_pack("{s:s}", "priority", priority));
@@ -869,7 +869,7 @@ json_t *svc_team_thread_json(svc *s, const svc_caller *c, int64_t thread_id, pl_
       if (q > p + 1) json_array_append_new(tags, json_stringn(p + 1, (size_t)(q - p - 1)));
       p = q;
     }
-    pl_err le = s->st->ops->thread_lock_get(s->st, thread_id, svc_now(s), a, &lk);
+    pl_err le = store_thread_lock_get(s->st, thread_id, svc_now(s), a, &lk);
     j = json_pack("{s:o,s:s,s:o,s:o}", "assignee_id", tt.assignee_id ? json_integer(tt.assignee_id) : json_null(),
                   "priority", tt.priority, "tags", tags, "replying", le ? json_null() : lock_json(&lk));
   }
@@ -890,7 +890,7 @@ static pl_err take_lock(svc *s, const svc_caller *c, const st_thread *t, pl_aren
   pl_time now = svc_now(s);
   st_thread_lock lk = {.thread_id = t->id, .agent_id = c->agent_id, .agent_name = ag.name, .since = now,
                        .expires_at = now + SVC_LOCK_SECONDS};
-  return s->st->ops->thread_lock_take(s->st, t->seller_id, &lk, now, a, holder);
+  return store_thread_lock_take(s->st, t->seller_id, &lk, now, a, holder);
 }
 
 static pl_err held_by_other(const st_thread_lock *h, pl_detail *d) {
@@ -917,7 +917,7 @@ pl_err svc_team_unlock(svc *s, const svc_caller *c, int64_t thread_id, pl_detail
   pl_arena *a = pl_arena_new();
   st_thread t;
   e = team_thread(s, c, thread_id, a, &t, d);
-  if (!e) e = s->st->ops->thread_lock_release(s->st, thread_id, c->agent_id);
+  if (!e) e = store_thread_lock_release(s->st, thread_id, c->agent_id);
   pl_arena_free(a);
   return svc__end(s, e, d);
 }
@@ -982,7 +982,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
 
 pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, const svc_send_in *in,
                              const st_message *m, pl_arena *a) {
-  pl_err e = s->st->ops->thread_lock_release(s->st, t->id, c->agent_id);
+  pl_err e = store_thread_lock_release(s->st, t->id, c->agent_id);
   if (e || !in->proposal_id || m->status == ST_STATUS_REJECTED) return e;
   st_team_doc doc;
   json_t *body;
@@ -994,7 +994,7 @@ pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t, co
   doc.state = ST_PROPOSAL_SENT;
   doc.body = dump(body, a);
   doc.updated_at = svc_now(s);
-  return s->st->ops->team_doc_put(s->st, &doc);
+  return store_team_doc_put(s->st, &doc);
 }
 
 /* ---- rules ------------------------------------------------------------------------------ */
@@ -1018,7 +1018,7 @@ static pl_err str_array(json_t *v, const char *what, pl_arena *a, pl_detail *d) 
 static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a, pl_detail *d) {
   st_team_agent *ags;
   size_t n;
-  pl_err e = s->st->ops->team_agent_list(s->st, seller, a, &ags, &n);
+  pl_err e = store_team_agent_list(s->st, seller, a, &ags, &n);
   if (e) return e;
   for (size_t i = 0; i < n; i++)
     if (ags[i].id == id) {
@@ -1106,7 +1106,7 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       st_team_doc doc;
       if (!svc_team_parse_ref(json_string_value(json_object_get(x, "template_id")), "TPL", &tid))
         return pl_fail(d, PL_EINVAL, "propose takes a template_id");
-      e = s->st->ops->team_doc_get(s->st, seller, ST_DOC_TEMPLATE, tid, a, &doc);
+      e = store_team_doc_get(s->st, seller, ST_DOC_TEMPLATE, tid, a, &doc);
       if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template %s", svc_team_ref(a, "TPL", tid));
       if (e) return e;
       json_t *vals = json_object_get(x, "values");
@@ -1188,12 +1188,12 @@ pl_err svc_rule_put(svc *s, const svc_caller *c, int64_t id, json_t *body, pl_ar
     json_decref(norm);
     if (id) {
       st_team_doc old;
-      e = s->st->ops->team_doc_get(s->st, c->seller_id, ST_DOC_RULE, id, a, &old);
+      e = store_team_doc_get(s->st, c->seller_id, ST_DOC_RULE, id, a, &old);
       if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no rule %s", svc_team_ref(a, "R", id));
       if (!e) doc.created_at = old.created_at;
     }
   }
-  if (!e) e = s->st->ops->team_doc_put(s->st, &doc);
+  if (!e) e = store_team_doc_put(s->st, &doc);
   if (!e) e = svc__audit(s, c->seller_id, c->name, id ? "rule.update" : "rule.create", svc__record_ref(a, "R", doc.id), NULL);
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
@@ -1251,7 +1251,7 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
     doc.state = ST_PROPOSAL_DISCARDED;
     doc.body = dump(body, a);
     doc.updated_at = svc_now(s);
-    e = s->st->ops->team_doc_put(s->st, &doc);
+    e = store_team_doc_put(s->st, &doc);
   }
   if (!e) e = svc__audit(s, c->seller_id, c->name, "proposal.discard", svc__record_ref(a, "PR", id), NULL);
   return svc__end(s, e, d);
@@ -1328,7 +1328,7 @@ static pl_err log_firing(svc *s, const st_thread *t, const st_message *m, int64_
   st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_FIRING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
   json_decref(b);
-  return s->st->ops->team_doc_put(s->st, &doc);
+  return store_team_doc_put(s->st, &doc);
 }
 
 /* A rule that failed to act says so where its owner looks (GET /v1/rules, the rules page):
@@ -1343,7 +1343,7 @@ static pl_err rule_failed(svc *s, st_team_doc *rule, json_t *body, const st_mess
                                                       svc_message_ref(a, m->id), "reason", outcome));
   rule->body = dump(body, a);
   rule->updated_at = now;
-  return s->st->ops->team_doc_put(s->st, rule);
+  return store_team_doc_put(s->st, rule);
 }
 
 /* A proposed reply: waits for an agent unless the rule sends it by itself and the text
@@ -1371,7 +1371,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
                         svc_team_ref(a, "TPL", tid), "text", text, "language", lang, "thread", (json_int_t)t->id);
   st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
-  if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
+  if ((e = store_team_doc_put(s->st, &doc))) {
     json_decref(b);
     return e;
   }
@@ -1406,7 +1406,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
       json_object_set_new(b, "message", json_string(svc_message_ref(a, sent.msg.id)));
       doc.state = ST_PROPOSAL_SENT;
       doc.body = dump(b, a);
-      if ((e = s->st->ops->team_doc_put(s->st, &doc))) {
+      if ((e = store_team_doc_put(s->st, &doc))) {
         json_decref(b);
         return e;
       }
@@ -1423,7 +1423,7 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
 pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a) {
   st_team_doc *rules;
   size_t n;
-  pl_err e = s->st->ops->team_doc_list(s->st, t->seller_id, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
+  pl_err e = store_team_doc_list(s->st, t->seller_id, ST_DOC_RULE, ST_PROPOSAL_NONE, MAX_RULES, a, &rules, &n);
   if (e || n == 0) return e;
   st_order o;
   st_buyer b;
@@ -1471,7 +1471,7 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
         if (!(e = team_of(s, t, a, &tt))) {
           if (what == SVC_RULE_TAG) tt.tags = tag_add(tt.tags, json_string_value(json_object_get(act, "tag")), a);
           else tt.priority = (char *)json_string_value(json_object_get(act, "priority"));
-          e = s->st->ops->thread_team_put(s->st, &tt);
+          e = store_thread_team_put(s->st, &tt);
         }
         if (!e) outcome = what == SVC_RULE_TAG ? pl_arena_printf(a, "tagged %s", json_string_value(json_object_get(act, "tag")))
                                                : pl_arena_printf(a, "priority %s", tt.priority);
@@ -1520,7 +1520,7 @@ pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int 
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
                             strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
-  if (!e) e = s->st->ops->team_reply_list(s->st, seller_id, until, SVC_AUDIT_POPULATION, a, &ms, &total);
+  if (!e) e = store_team_reply_list(s->st, seller_id, until, SVC_AUDIT_POPULATION, a, &ms, &total);
   e = svc__end(s, e, d);
   if (e) return e;
   /* The population in a fixed order (newest first), then a partial Fisher-Yates

@@ -817,37 +817,6 @@ typedef struct store_ops {
   /* Deletes keys created before `before`; *n how many. */
   pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
 
-  /* ---- team work (svc_team.c; docs/team.md) ---- */
-  /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
-   * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
-  pl_err (*team_doc_put)(store *s, st_team_doc *d);
-  pl_err (*team_doc_get)(store *s, const char *seller_id, st_doc_kind kind, int64_t id,
-                         pl_arena *a, st_team_doc *out);
-  /* The seller's documents of a kind (state ST_PROPOSAL_NONE: any), newest first, at most limit. */
-  pl_err (*team_doc_list)(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
-                          int limit, pl_arena *a, st_team_doc **out, size_t *n);
-  pl_err (*team_doc_delete)(store *s, const char *seller_id, st_doc_kind kind, int64_t id);
-  /* The seller's agents by id, with availability (an agent never set is available). */
-  pl_err (*team_agent_list)(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
-                            size_t *n);
-  pl_err (*team_agent_put)(store *s, const char *seller_id, const st_team_agent *ag);
-  /* PL_ENOTFOUND when the thread has no assignee, priority or tag yet. */
-  pl_err (*thread_team_get)(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out);
-  pl_err (*thread_team_put)(store *s, const st_thread_team *tt);
-  /* Takes or renews the thread's lock for lk->agent_id unless another agent holds one
-   * that has not expired at `now`; *holder is the lock as it stands afterwards. The row
-   * is written in the caller's transaction, so writers on one thread queue behind it. */
-  pl_err (*thread_lock_take)(store *s, const char *seller_id, const st_thread_lock *lk,
-                             pl_time now, pl_arena *a, st_thread_lock *holder);
-  /* The live lock of a thread at `now`; PL_ENOTFOUND when none. */
-  pl_err (*thread_lock_get)(store *s, int64_t thread_id, pl_time now, pl_arena *a,
-                            st_thread_lock *out);
-  /* Ends agent_id's lock on the thread (no-op when another agent holds it). */
-  pl_err (*thread_lock_release)(store *s, int64_t thread_id, int64_t agent_id);
-  /* The seller's replies (seller messages of kind message or auto_reply) with id at
-   * most max_id (0: any), newest first, at most limit; text, kind, agent and status. */
-  pl_err (*team_reply_list)(store *s, const char *seller_id, int64_t max_id, int limit,
-                            pl_arena *a, st_message **out, size_t *n);
 
   /* ---- identities (docs/api.md, "Tokens") ---- */
   /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
@@ -887,6 +856,37 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* ---- team work (svc_team.c; docs/team.md) ---- */
+/* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
+ * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
+pl_err store_team_doc_put(store *s, st_team_doc *d);
+pl_err store_team_doc_get(store *s, const char *seller_id, st_doc_kind kind, int64_t id,
+                       pl_arena *a, st_team_doc *out);
+/* The seller's documents of a kind (state ST_PROPOSAL_NONE: any), newest first, at most limit. */
+pl_err store_team_doc_list(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
+                        int limit, pl_arena *a, st_team_doc **out, size_t *n);
+pl_err store_team_doc_delete(store *s, const char *seller_id, st_doc_kind kind, int64_t id);
+/* The seller's agents by id, with availability (an agent never set is available). */
+pl_err store_team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
+                          size_t *n);
+pl_err store_team_agent_put(store *s, const char *seller_id, const st_team_agent *ag);
+/* PL_ENOTFOUND when the thread has no assignee, priority or tag yet. */
+pl_err store_thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out);
+pl_err store_thread_team_put(store *s, const st_thread_team *tt);
+/* Takes or renews the thread's lock for lk->agent_id unless another agent holds one
+ * that has not expired at `now`; *holder is the lock as it stands afterwards. The row
+ * is written in the caller's transaction, so writers on one thread queue behind it. */
+pl_err store_thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk,
+                           pl_time now, pl_arena *a, st_thread_lock *holder);
+/* The live lock of a thread at `now`; PL_ENOTFOUND when none. */
+pl_err store_thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
+                          st_thread_lock *out);
+/* Ends agent_id's lock on the thread (no-op when another agent holds it). */
+pl_err store_thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
+/* The seller's replies (seller messages of kind message or auto_reply) with id at
+ * most max_id (0: any), newest first, at most limit; text, kind, agent and status. */
+pl_err store_team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit,
+                          pl_arena *a, st_message **out, size_t *n);
 /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
  * seller_id when client_id is NULL. */
 pl_err store_spapi_client_put(store *s, const st_spapi_client *c);

@@ -27,10 +27,9 @@
   /* the audit log (store_*_audit.c) */                                                     \
   X(audit_append) X(audit_list) X(audit_chain) X(audit_heads) X(audit_checkpoint_add)       \
   X(audit_checkpoint_list)                                                                  \
-  /* team work (store_*_team.c) */                                                          \
-  X(team_doc_put) X(team_doc_get) X(team_doc_list) X(team_doc_delete) X(team_agent_list)    \
-  X(team_agent_put) X(thread_team_get) X(thread_team_put) X(thread_lock_take)               \
-  X(thread_lock_get) X(thread_lock_release) X(team_reply_list)                              \
+  \
+  \
+  \
   /* identities (store_*_ident.c) */                                                        \
   X(token_put) X(token_get) X(token_list) X(token_revoke)           \
   X(token_touch) X(agent_deactivate) X(agent_unassign_all)                                  \

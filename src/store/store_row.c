@@ -158,6 +158,24 @@ ROW(st_audit_checkpoint, COL(st_audit_checkpoint, id, I64), COL(st_audit_checkpo
     COL(st_audit_checkpoint, heads_json, TEXT), COL(st_audit_checkpoint, public_key, TEXT),
     COL(st_audit_checkpoint, signature, TEXT));
 
+/* store_team.c's agent list: availability and last assignment from agent_status */
+ROW(st_team_agent, COL(st_team_agent, id, I64), COL(st_team_agent, name, TEXT), COL(st_team_agent, role, AGENT_ROLE),
+    COL(st_team_agent, available, BOOL), COL(st_team_agent, last_assigned_at, I64),
+    COL(st_team_agent, deactivated, BOOL));
+
+ROW(st_thread_team, COL(st_thread_team, thread_id, I64), COL(st_thread_team, seller_id, TEXT),
+    COL(st_thread_team, assignee_id, I64), COL(st_thread_team, priority, TEXT), COL(st_thread_team, tags, TEXT));
+
+/* One number: an id a statement returns, a count. */
+ROW(st_i64, COL(st_i64, v, I64));
+
+/* A seller reply as the team's reply list reads it (store_team.c): no policy columns. */
+static const st_col st_reply_cols[] = {
+    COL(st_message, id, I64),        COL(st_message, thread_id, I64), COL(st_message, agent_id, I64),
+    COL(st_message, seller_id, TEXT), COL(st_message, direction, DIRECTION), COL(st_message, kind, MSG_KIND),
+    COL(st_message, text, TEXT),     COL(st_message, at, I64),        COL(st_message, status, MSG_STATUS)};
+const st_row st_reply_row = {st_reply_cols, sizeof st_reply_cols / sizeof st_reply_cols[0], sizeof(st_message)};
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

@@ -57,11 +57,17 @@ static inline bool st_col_text(st_col_kind k) { return k == ST_COL_TEXT || k >= 
  * pg__read_row), which zero the struct first, so that a kind means the same on both. */
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num);
 
+/* One number read from a statement (an id it returns, a count): st_i64_row. */
+typedef struct {
+  int64_t v;
+} st_i64;
+
 /* The column tables (store_row.c). */
 extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st_message_row,
     st_enforcement_row, st_team_doc_row, st_thread_lock_row, st_agent_address_row, st_audit_row,
     st_token_row, st_violation_row, st_event_row, st_outbox_row, st_spapi_client_row,
     st_spapi_upload_row, st_item_row, st_msg_attachment_row, st_audit_head_row,
-    st_audit_checkpoint_row, st_marketplace_row, st_order_row;
+    st_audit_checkpoint_row, st_marketplace_row, st_order_row, st_team_agent_row, st_thread_team_row,
+    st_i64_row, st_reply_row;
 
 #endif

@@ -132,18 +132,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(idem_get, CORE) \
   X(idem_finish, CORE) \
   X(idem_sweep, CORE) \
-  X(team_doc_put, TEAM) \
-  X(team_doc_get, TEAM) \
-  X(team_doc_list, TEAM) \
-  X(team_doc_delete, TEAM) \
-  X(team_agent_list, TEAM) \
-  X(team_agent_put, TEAM) \
-  X(thread_team_get, TEAM) \
-  X(thread_team_put, TEAM) \
-  X(thread_lock_take, TEAM) \
-  X(thread_lock_get, TEAM) \
-  X(thread_lock_release, TEAM) \
-  X(team_reply_list, TEAM) \
   X(token_list, CORE) \
   X(token_revoke, CORE) \
   X(token_touch, CORE) \

@@ -486,10 +486,10 @@ static void test_identities(void **state) {
   OK(OP(f, token_get)(f->s, "h-op", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   st_team_agent *tas;
-  OK(OP(f, team_agent_list)(f->s, "S2", f->a, &tas, &n));
+  OK(store_team_agent_list(f->s, "S2", f->a, &tas, &n));
   assert_int_equal(n, 1);
   assert_true(tas[0].deactivated);
-  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &tas, &n));
+  OK(store_team_agent_list(f->s, "S1", f->a, &tas, &n));
   assert_false(tas[0].deactivated);
   RB(f);
 }

@@ -21,31 +21,31 @@ static void test_team_docs(void **state) {
   };
   W(f);
   for (int i = 0; i < 4; i++) {
-    OK(OP(f, team_doc_put)(f->s, &d[i]));
+    OK(store_team_doc_put(f->s, &d[i]));
     assert_true(d[i].id > 0);
   }
   C(f);
   R(f);
   st_team_doc g;
-  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_TEMPLATE, d[0].id, f->a, &g));
+  OK(store_team_doc_get(f->s, "S1", ST_DOC_TEMPLATE, d[0].id, f->a, &g));
   assert_int_equal(g.id, d[0].id);
   assert_string_equal(g.seller_id, "S1");
   assert_int_equal(g.kind, ST_DOC_TEMPLATE);
   assert_int_equal(g.state, ST_PROPOSAL_NONE);
   assert_string_equal(g.body, "{\"name\":\"Shipping\"}");
   assert_int_equal(g.created_at, T0);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[0].id, f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_get(f->s, "S2", ST_DOC_TEMPLATE, d[0].id, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_get(f->s, "S1", ST_DOC_PROPOSAL, d[0].id, f->a, &g), PL_ENOTFOUND);
   st_team_doc *l;
   size_t n;
-  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
+  OK(store_team_doc_list(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, d[2].id);
   assert_int_equal(l[1].id, d[1].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 1, f->a, &l, &n));
+  OK(store_team_doc_list(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_NONE, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
+  OK(store_team_doc_list(f->s, "S1", ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].body, "{\"name\":\"Shipping\"}");
   RB(f);
@@ -53,37 +53,37 @@ static void test_team_docs(void **state) {
   W(f);
   st_team_doc sent = {.id = d[1].id, .seller_id = "S1", .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_SENT,
                       .body = "{\"text\":\"a2\"}", .updated_at = T0 + 50};
-  OK(OP(f, team_doc_put)(f->s, &sent));
+  OK(store_team_doc_put(f->s, &sent));
   st_team_doc theirs = sent;
   theirs.seller_id = "S2";
-  assert_int_equal(OP(f, team_doc_put)(f->s, &theirs), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_put(f->s, &theirs), PL_ENOTFOUND);
   st_team_doc wrong_kind = sent;
   wrong_kind.kind = ST_DOC_TEMPLATE;
-  assert_int_equal(OP(f, team_doc_put)(f->s, &wrong_kind), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_put(f->s, &wrong_kind), PL_ENOTFOUND);
   C(f);
   R(f);
-  OK(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[1].id, f->a, &g));
+  OK(store_team_doc_get(f->s, "S1", ST_DOC_PROPOSAL, d[1].id, f->a, &g));
   assert_int_equal(g.state, ST_PROPOSAL_SENT);
   assert_string_equal(g.body, "{\"text\":\"a2\"}");
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.updated_at, T0 + 50);
-  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_PENDING, 10, f->a, &l, &n));
+  OK(store_team_doc_list(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_PENDING, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[2].id);
-  OK(OP(f, team_doc_list)(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_SENT, 10, f->a, &l, &n));
+  OK(store_team_doc_list(f->s, "S1", ST_DOC_PROPOSAL, ST_PROPOSAL_SENT, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, d[1].id);
   RB(f);
   /* deleted: once, and only by its seller and kind */
   W(f);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S2", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_TEMPLATE, d[2].id), PL_ENOTFOUND);
-  OK(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id));
-  assert_int_equal(OP(f, team_doc_delete)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_delete(f->s, "S2", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
+  assert_int_equal(store_team_doc_delete(f->s, "S1", ST_DOC_TEMPLATE, d[2].id), PL_ENOTFOUND);
+  OK(store_team_doc_delete(f->s, "S1", ST_DOC_PROPOSAL, d[2].id));
+  assert_int_equal(store_team_doc_delete(f->s, "S1", ST_DOC_PROPOSAL, d[2].id), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, team_doc_get)(f->s, "S1", ST_DOC_PROPOSAL, d[2].id, f->a, &g), PL_ENOTFOUND);
-  OK(OP(f, team_doc_get)(f->s, "S2", ST_DOC_TEMPLATE, d[3].id, f->a, &g));
+  assert_int_equal(store_team_doc_get(f->s, "S1", ST_DOC_PROPOSAL, d[2].id, f->a, &g), PL_ENOTFOUND);
+  OK(store_team_doc_get(f->s, "S2", ST_DOC_TEMPLATE, d[3].id, f->a, &g));
   RB(f);
 }
 
@@ -110,7 +110,7 @@ static void test_team_assignment(void **state) {
   R(f);
   st_team_agent *l;
   size_t n;
-  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  OK(store_team_agent_list(f->s, "S1", f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, maya);
   assert_string_equal(l[0].name, "Maya");
@@ -122,32 +122,32 @@ static void test_team_assignment(void **state) {
   RB(f);
   W(f);
   st_team_agent away = {.id = maya, .available = false, .last_assigned_at = T0 + 10};
-  OK(OP(f, team_agent_put)(f->s, "S1", &away));
+  OK(store_team_agent_put(f->s, "S1", &away));
   st_team_agent busy = {.id = sam, .available = true, .last_assigned_at = T0 + 20};
-  OK(OP(f, team_agent_put)(f->s, "S1", &busy));
+  OK(store_team_agent_put(f->s, "S1", &busy));
   C(f);
   R(f);
-  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  OK(store_team_agent_list(f->s, "S1", f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_false(l[0].available);
   assert_int_equal(l[0].last_assigned_at, T0 + 10);
   assert_true(l[1].available);
   assert_int_equal(l[1].last_assigned_at, T0 + 20);
-  OK(OP(f, team_agent_list)(f->s, "S2", f->a, &l, &n));
+  OK(store_team_agent_list(f->s, "S2", f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, olga);
   assert_true(l[0].available);
-  OK(OP(f, team_agent_list)(f->s, "S9", f->a, &l, &n));
+  OK(store_team_agent_list(f->s, "S9", f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
   /* back again: replaced, not added */
   W(f);
   away.available = true;
   away.last_assigned_at = T0 + 30;
-  OK(OP(f, team_agent_put)(f->s, "S1", &away));
+  OK(store_team_agent_put(f->s, "S1", &away));
   C(f);
   R(f);
-  OK(OP(f, team_agent_list)(f->s, "S1", f->a, &l, &n));
+  OK(store_team_agent_list(f->s, "S1", f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_true(l[0].available);
   assert_int_equal(l[0].last_assigned_at, T0 + 30);
@@ -156,21 +156,21 @@ static void test_team_assignment(void **state) {
   /* a thread's team state */
   st_thread_team tt;
   R(f);
-  assert_int_equal(OP(f, thread_team_get)(f->s, t1, f->a, &tt), PL_ENOTFOUND);
+  assert_int_equal(store_thread_team_get(f->s, t1, f->a, &tt), PL_ENOTFOUND);
   RB(f);
   W(f);
   st_thread_team a1 = {.thread_id = t1, .seller_id = "S1", .assignee_id = maya, .priority = "high",
                        .tags = ",refund,vip,"};
-  OK(OP(f, thread_team_put)(f->s, &a1));
+  OK(store_thread_team_put(f->s, &a1));
   st_thread_team a2 = {.thread_id = t2, .seller_id = "S1", .assignee_id = maya, .priority = "normal",
                        .tags = ","};
-  OK(OP(f, thread_team_put)(f->s, &a2));
+  OK(store_thread_team_put(f->s, &a2));
   st_thread_team a3 = {.thread_id = t3, .seller_id = "S2", .assignee_id = olga, .priority = "low",
                        .tags = ",vip,"};
-  OK(OP(f, thread_team_put)(f->s, &a3));
+  OK(store_thread_team_put(f->s, &a3));
   C(f);
   R(f);
-  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  OK(store_thread_team_get(f->s, t1, f->a, &tt));
   assert_int_equal(tt.thread_id, t1);
   assert_string_equal(tt.seller_id, "S1");
   assert_int_equal(tt.assignee_id, maya);
@@ -188,10 +188,10 @@ static void test_team_assignment(void **state) {
   a1.assignee_id = sam;
   a1.priority = "normal";
   a1.tags = ",refund,";
-  OK(OP(f, thread_team_put)(f->s, &a1));
+  OK(store_thread_team_put(f->s, &a1));
   C(f);
   R(f);
-  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  OK(store_thread_team_get(f->s, t1, f->a, &tt));
   assert_int_equal(tt.assignee_id, sam);
   assert_string_equal(tt.priority, "normal");
   assert_string_equal(tt.tags, ",refund,");
@@ -207,12 +207,12 @@ static void test_team_assignment(void **state) {
   assert_int_equal(k, 0);
   C(f);
   R(f);
-  OK(OP(f, thread_team_get)(f->s, t2, f->a, &tt));
+  OK(store_thread_team_get(f->s, t2, f->a, &tt));
   assert_int_equal(tt.assignee_id, 0);
   assert_string_equal(tt.priority, "normal"); /* the rest stays */
-  OK(OP(f, thread_team_get)(f->s, t1, f->a, &tt));
+  OK(store_thread_team_get(f->s, t1, f->a, &tt));
   assert_int_equal(tt.assignee_id, sam);
-  OK(OP(f, thread_team_get)(f->s, t3, f->a, &tt));
+  OK(store_thread_team_get(f->s, t3, f->a, &tt));
   assert_int_equal(tt.assignee_id, olga);
   RB(f);
   expect_threads(f, (st_thread_query){.seller_id = "S1", .assignee_id = -1}, 1, t2);
@@ -227,11 +227,11 @@ static void test_thread_locks(void **state) {
   int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   st_thread_lock h;
   R(f);
-  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0, f->a, &h), PL_ENOTFOUND);
+  assert_int_equal(store_thread_lock_get(f->s, t, T0, f->a, &h), PL_ENOTFOUND);
   RB(f);
   W(f);
   st_thread_lock maya = {.thread_id = t, .agent_id = 11, .agent_name = "Maya", .expires_at = T0 + 60};
-  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0, f->a, &h));
+  OK(store_thread_lock_take(f->s, "S1", &maya, T0, f->a, &h));
   assert_int_equal(h.thread_id, t);
   assert_int_equal(h.agent_id, 11);
   assert_string_equal(h.agent_name, "Maya");
@@ -241,38 +241,38 @@ static void test_thread_locks(void **state) {
   /* another agent meets Maya's lock */
   W(f);
   st_thread_lock sam = {.thread_id = t, .agent_id = 12, .agent_name = "Sam", .expires_at = T0 + 90};
-  OK(OP(f, thread_lock_take)(f->s, "S1", &sam, T0 + 30, f->a, &h));
+  OK(store_thread_lock_take(f->s, "S1", &sam, T0 + 30, f->a, &h));
   assert_int_equal(h.agent_id, 11);
   assert_string_equal(h.agent_name, "Maya");
   /* Maya's heartbeat renews it and keeps since */
   maya.expires_at = T0 + 100;
-  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0 + 40, f->a, &h));
+  OK(store_thread_lock_take(f->s, "S1", &maya, T0 + 40, f->a, &h));
   assert_int_equal(h.agent_id, 11);
   assert_int_equal(h.since, T0);
   assert_int_equal(h.expires_at, T0 + 100);
   C(f);
   R(f);
-  OK(OP(f, thread_lock_get)(f->s, t, T0 + 99, f->a, &h));
+  OK(store_thread_lock_get(f->s, t, T0 + 99, f->a, &h));
   assert_int_equal(h.agent_id, 11);
   /* expired at its time */
-  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0 + 100, f->a, &h), PL_ENOTFOUND);
+  assert_int_equal(store_thread_lock_get(f->s, t, T0 + 100, f->a, &h), PL_ENOTFOUND);
   RB(f);
   /* after it expired, Sam takes it afresh */
   W(f);
   sam.expires_at = T0 + 200;
-  OK(OP(f, thread_lock_take)(f->s, "S1", &sam, T0 + 150, f->a, &h));
+  OK(store_thread_lock_take(f->s, "S1", &sam, T0 + 150, f->a, &h));
   assert_int_equal(h.agent_id, 12);
   assert_string_equal(h.agent_name, "Sam");
   assert_int_equal(h.since, T0 + 150);
   /* another agent's release changes nothing; the holder's ends it */
-  OK(OP(f, thread_lock_release)(f->s, t, 11));
-  OK(OP(f, thread_lock_get)(f->s, t, T0 + 151, f->a, &h));
+  OK(store_thread_lock_release(f->s, t, 11));
+  OK(store_thread_lock_get(f->s, t, T0 + 151, f->a, &h));
   assert_int_equal(h.agent_id, 12);
-  OK(OP(f, thread_lock_release)(f->s, t, 12));
-  assert_int_equal(OP(f, thread_lock_get)(f->s, t, T0 + 151, f->a, &h), PL_ENOTFOUND);
+  OK(store_thread_lock_release(f->s, t, 12));
+  assert_int_equal(store_thread_lock_get(f->s, t, T0 + 151, f->a, &h), PL_ENOTFOUND);
   /* released: Maya may take it at once */
   maya.expires_at = T0 + 300;
-  OK(OP(f, thread_lock_take)(f->s, "S1", &maya, T0 + 152, f->a, &h));
+  OK(store_thread_lock_take(f->s, "S1", &maya, T0 + 152, f->a, &h));
   assert_int_equal(h.agent_id, 11);
   assert_int_equal(h.since, T0 + 152);
   C(f);
@@ -312,7 +312,7 @@ static void test_team_reply_list(void **state) {
   R(f);
   st_message *l;
   size_t n;
-  OK(OP(f, team_reply_list)(f->s, "S1", 0, 10, f->a, &l, &n));
+  OK(store_team_reply_list(f->s, "S1", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, ar.id);
   assert_int_equal(l[0].kind, ST_KIND_AUTO_REPLY);
@@ -324,16 +324,16 @@ static void test_team_reply_list(void **state) {
   assert_int_equal(l[1].agent_id, 11);
   assert_int_equal(l[1].status, ST_STATUS_DELIVERED);
   assert_int_equal(l[1].at, T0 + 2);
-  OK(OP(f, team_reply_list)(f->s, "S1", ar.id - 1, 10, f->a, &l, &n));
+  OK(store_team_reply_list(f->s, "S1", ar.id - 1, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, r1.id);
-  OK(OP(f, team_reply_list)(f->s, "S1", 0, 1, f->a, &l, &n));
+  OK(store_team_reply_list(f->s, "S1", 0, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, ar.id);
-  OK(OP(f, team_reply_list)(f->s, "S2", 0, 10, f->a, &l, &n));
+  OK(store_team_reply_list(f->s, "S2", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].text, "their answer");
-  OK(OP(f, team_reply_list)(f->s, "S9", 0, 10, f->a, &l, &n));
+  OK(store_team_reply_list(f->s, "S9", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
