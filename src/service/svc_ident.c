@@ -75,7 +75,7 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
     tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
     char hash[65];
     pl_keyed_hash_hex(&s->keys, tok, hash);
-    e = s->st->ops->token_put(s->st, hash, &t, svc_now(s));
+    e = store_token_put(s->st, hash, &t, svc_now(s));
   }
   if (!e)
     e = svc__audit(s, t.seller_id, "admin", "token.create", subject,
@@ -127,7 +127,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   st_token t = {0};
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
+  e = store_token_get(s->st, hash, 0, a, &t);
   st_agent ag = {0};
   if (!e && t.kind == ST_PRINCIPAL_AGENT) {
     char *end;
@@ -171,7 +171,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
    * reads stay reads. A failure here does not fail the request. */
   pl_time now = svc_now(s);
   if (now - t.last_used_at >= TOUCH_SECONDS && !svc__begin(s, true, NULL))
-    svc__end(s, s->st->ops->token_touch(s->st, t.id, now), NULL);
+    svc__end(s, store_token_touch(s->st, t.id, now), NULL);
   return PL_OK;
 }
 
@@ -186,7 +186,7 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
   st_agent ag = {0};
   pl_err e = svc__begin(s, false, d);
   if (!e) {
-    e = s->st->ops->token_get(s->st, NULL, c->token_id, a, &t);
+    e = store_token_get(s->st, NULL, c->token_id, a, &t);
     if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
@@ -231,9 +231,9 @@ pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   pl_arena *a = pl_arena_new();
   st_token t;
   long n = 0;
-  e = s->st->ops->token_get(s->st, hash, 0, a, &t);
+  e = store_token_get(s->st, hash, 0, a, &t);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
-  if (!e) e = s->st->ops->token_revoke(s->st, t.id, 0, NULL, svc_now(s), &n);
+  if (!e) e = store_token_revoke(s->st, t.id, 0, NULL, svc_now(s), &n);
   /* the other nodes' open streams of this session check again too (sign-out) */
   if (!e && n) e = bump_revocations(s);
   pl_arena_free(a);
@@ -263,7 +263,7 @@ pl_err svc_token_list(svc *s, const svc_caller *c, bool all, pl_arena *a, st_tok
   const char *seller;
   pl_err e = admin_scope(c, &seller, d);
   if (e || (e = svc__begin(s, false, d))) return e;
-  e = s->st->ops->token_list(s->st, seller, all, svc_now(s), SVC_TOKEN_LIST_MAX, a, out, n);
+  e = store_token_list(s->st, seller, all, svc_now(s), SVC_TOKEN_LIST_MAX, a, out, n);
   return svc__end(s, e, d);
 }
 
@@ -279,12 +279,12 @@ pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoke
   if (e || (e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_token t;
-  e = s->st->ops->token_get(s->st, NULL, id, a, &t);
+  e = store_token_get(s->st, NULL, id, a, &t);
   /* An owner's view holds only the seller's agents' tokens: any other is not there. */
   if (!e && seller && (t.kind != ST_PRINCIPAL_AGENT || !t.seller_id || strcmp(t.seller_id, seller)))
     e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no token %lld", (long long)id);
-  if (!e) e = s->st->ops->token_revoke(s->st, id, 0, NULL, svc_now(s), revoked);
+  if (!e) e = store_token_revoke(s->st, id, 0, NULL, svc_now(s), revoked);
   if (!e && *revoked) e = bump_revocations(s);
   if (!e && *revoked)
     e = svc__audit(s, t.seller_id, actor_of(c), "token.revoke", t.subject,
@@ -313,7 +313,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   pl_time now = svc_now(s);
   bool already = false;
   if (!e) {
-    e = s->st->ops->agent_deactivate(s->st, agent_id, now);
+    e = store_agent_deactivate(s->st, agent_id, now);
     if (e == PL_EEXIST) {
       already = true; /* deactivated before: its tokens are revoked again below, if any */
       e = PL_OK;
@@ -321,12 +321,12 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   }
   char subject[24];
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
-  if (!e) e = s->st->ops->token_revoke(s->st, 0, ST_PRINCIPAL_AGENT, subject, now, revoked);
+  if (!e) e = store_token_revoke(s->st, 0, ST_PRINCIPAL_AGENT, subject, now, revoked);
   if (!e) e = bump_revocations(s);
   /* Its open threads go back to the team (the inbox's "Nobody"), not to a person who is
    * gone; who it was stays in the audit log. */
   long unassigned = 0;
-  if (!e) e = s->st->ops->agent_unassign_all(s->st, ag.seller_id, agent_id, &unassigned);
+  if (!e) e = store_agent_unassign_all(s->st, ag.seller_id, agent_id, &unassigned);
   if (!e && !already)
     e = svc__audit(s, ag.seller_id, actor_of(c), "agent.deactivate", pl_arena_printf(a, "agent:%s", subject),
                    json_pack("{s:I,s:I}", "tokens_revoked", (json_int_t)*revoked, "threads_unassigned",

@@ -583,10 +583,6 @@ typedef struct store_ops {
   pl_err (*alias_put)(store *s, const char *marketplace_id, const char *buyer_id,
                       const char *seller_id, const char *alias, pl_time at);
 
-  /* Inserts a token (t->id is set). */
-  pl_err (*token_put)(store *s, const char *hash, st_token *t, pl_time at);
-  /* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */
-  pl_err (*token_get)(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
   pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
 
   pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
@@ -818,23 +814,6 @@ typedef struct store_ops {
   pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
 
 
-  /* ---- identities (docs/api.md, "Tokens") ---- */
-  /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
-   * seller's agents; revoked and expired ones only when all is set. */
-  pl_err (*token_list)(store *s, const char *seller_id, bool all, pl_time now, int limit,
-                       pl_arena *a, st_token **out, size_t *n);
-  /* Revokes a token and the sessions signed in with it, or (id 0) every token of a subject
-   * (an agent's decimal id, a buyer's id); *n the rows revoked (0 when they were revoked
-   * already). */
-  pl_err (*token_revoke)(store *s, int64_t id, st_principal_kind kind, const char *subject,
-                         pl_time at, long *n);
-  /* Records that a token was used at `at`. */
-  pl_err (*token_touch)(store *s, int64_t id, pl_time at);
-  /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when
-   * deactivated already. */
-  pl_err (*agent_deactivate)(store *s, int64_t id, pl_time at);
-  /* Unassigns every thread of the seller assigned to the agent; *n how many. */
-  pl_err (*agent_unassign_all)(store *s, const char *seller_id, int64_t agent_id, long *n);
 
   /* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
   /* The platform operator's walk over every sealed address, whatever its tenant. Up to
@@ -856,6 +835,27 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* Inserts a token (t->id is set). */
+pl_err store_token_put(store *s, const char *hash, st_token *t, pl_time at);
+/* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */
+pl_err store_token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
+/* ---- identities (docs/api.md, "Tokens") ---- */
+/* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
+ * seller's agents; revoked and expired ones only when all is set. */
+pl_err store_token_list(store *s, const char *seller_id, bool all, pl_time now, int limit,
+                     pl_arena *a, st_token **out, size_t *n);
+/* Revokes a token and the sessions signed in with it, or (id 0) every token of a subject
+ * (an agent's decimal id, a buyer's id); *n the rows revoked (0 when they were revoked
+ * already). */
+pl_err store_token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject,
+                       pl_time at, long *n);
+/* Records that a token was used at `at`. */
+pl_err store_token_touch(store *s, int64_t id, pl_time at);
+/* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when
+ * deactivated already. */
+pl_err store_agent_deactivate(store *s, int64_t id, pl_time at);
+/* Unassigns every thread of the seller assigned to the agent; *n how many. */
+pl_err store_agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
 /* ---- team work (svc_team.c; docs/team.md) ---- */
 /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
  * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */

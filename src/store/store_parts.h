@@ -30,9 +30,8 @@
   \
   \
   \
-  /* identities (store_*_ident.c) */                                                        \
-  X(token_put) X(token_get) X(token_list) X(token_revoke)           \
-  X(token_touch) X(agent_deactivate) X(agent_unassign_all)                                  \
+  \
+  \
   /* limits, unattached uploads, idempotency keys (store_*_limits.c) */                     \
   X(rate_bucket_get) X(rate_bucket_put) X(attachment_orphans) X(attachment_delete)          \
   X(idem_claim) X(idem_get) X(idem_finish) X(idem_sweep)

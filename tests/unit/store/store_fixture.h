@@ -53,8 +53,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(buyer_get, CORE) \
   X(alias_get, CORE) \
   X(alias_put, CORE) \
-  X(token_put, CORE) \
-  X(token_get, CORE) \
   X(token_delete, CORE) \
   X(order_put, CORE) \
   X(order_get, CORE) \
@@ -132,11 +130,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(idem_get, CORE) \
   X(idem_finish, CORE) \
   X(idem_sweep, CORE) \
-  X(token_list, CORE) \
-  X(token_revoke, CORE) \
-  X(token_touch, CORE) \
-  X(agent_deactivate, CORE) \
-  X(agent_unassign_all, TEAM) \
   X(sealed_page, CORE) \
   X(sealed_reseal, CORE) \
   X(sealed_count, CORE)

@@ -358,32 +358,32 @@ static void test_tokens(void **state) {
   W(f);
   st_token t = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1",
                 .marketplace_id = MP, .expires_at = T0 + 3600, .scope = ST_SCOPE_API};
-  OK(OP(f, token_put)(f->s, "hash-a", &t, T0));
+  OK(store_token_put(f->s, "hash-a", &t, T0));
   st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
-  OK(OP(f, token_put)(f->s, "hash-o", &op, T0));
-  assert_int_equal(OP(f, token_put)(f->s, "hash-o", &op, T0), PL_EEXIST);
+  OK(store_token_put(f->s, "hash-o", &op, T0));
+  assert_int_equal(store_token_put(f->s, "hash-o", &op, T0), PL_EEXIST);
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "hash-a", 0, f->a, &g));
+  OK(store_token_get(f->s, "hash-a", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_AGENT);
   assert_string_equal(g.subject, "7");
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.marketplace_id, MP);
   assert_int_equal(g.expires_at, T0 + 3600);
-  OK(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g));
+  OK(store_token_get(f->s, "hash-o", 0, f->a, &g));
   assert_int_equal(g.kind, ST_PRINCIPAL_OPERATOR);
   assert_null(g.seller_id);
   assert_null(g.marketplace_id);
   assert_int_equal(g.expires_at, 0);
-  assert_int_equal(OP(f, token_get)(f->s, "nope", 0, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_token_get(f->s, "nope", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
   W(f);
   OK(OP(f, token_delete)(f->s, "hash-o"));
   assert_int_equal(OP(f, token_delete)(f->s, "hash-o"), PL_ENOTFOUND);
   C(f);
   R(f);
-  assert_int_equal(OP(f, token_get)(f->s, "hash-o", 0, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_token_get(f->s, "hash-o", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
 }
 
@@ -403,76 +403,76 @@ static void test_identities(void **state) {
   snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
   st_token api = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
                   .scope = ST_SCOPE_API};
-  OK(OP(f, token_put)(f->s, "h-api", &api, T0));
+  OK(store_token_put(f->s, "h-api", &api, T0));
   assert_true(api.id > 0);
   st_token sess = {.kind = ST_PRINCIPAL_AGENT, .subject = maya_s, .seller_id = "S1", .marketplace_id = MP,
                    .scope = ST_SCOPE_SESSION, .parent_id = api.id, .expires_at = T0 + 100};
-  OK(OP(f, token_put)(f->s, "h-sess", &sess, T0 + 1));
+  OK(store_token_put(f->s, "h-sess", &sess, T0 + 1));
   assert_true(sess.id > api.id);
   st_token sp = {.kind = ST_PRINCIPAL_AGENT, .subject = otto_s, .seller_id = "S2", .marketplace_id = MP,
                  .scope = ST_SCOPE_SPAPI, .expires_at = T0 + 3600};
-  OK(OP(f, token_put)(f->s, "h-sp", &sp, T0 + 2));
+  OK(store_token_put(f->s, "h-sp", &sp, T0 + 2));
   st_token op = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_API};
-  OK(OP(f, token_put)(f->s, "h-op", &op, T0 + 3));
+  OK(store_token_put(f->s, "h-op", &op, T0 + 3));
   C(f);
   W(f);
   st_token bad = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "ops", .scope = ST_SCOPE_NONE};
-  assert_int_not_equal(OP(f, token_put)(f->s, "h-bad", &bad, T0), PL_OK); /* no scope */
+  assert_int_not_equal(store_token_put(f->s, "h-bad", &bad, T0), PL_OK); /* no scope */
   RB(f);
   W(f);
-  OK(OP(f, token_touch)(f->s, api.id, T0 + 50));
-  OK(OP(f, token_touch)(f->s, api.id, T0 + 40)); /* never goes back */
+  OK(store_token_touch(f->s, api.id, T0 + 50));
+  OK(store_token_touch(f->s, api.id, T0 + 40)); /* never goes back */
   C(f);
   R(f);
   st_token g;
-  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
+  OK(store_token_get(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.id, sess.id);
   assert_int_equal(g.scope, ST_SCOPE_SESSION);
   assert_int_equal(g.parent_id, api.id);
   assert_int_equal(g.created_at, T0 + 1);
   assert_int_equal(g.revoked_at, 0);
-  OK(OP(f, token_get)(f->s, NULL, api.id, f->a, &g));
+  OK(store_token_get(f->s, NULL, api.id, f->a, &g));
   assert_int_equal(g.scope, ST_SCOPE_API);
   assert_int_equal(g.last_used_at, T0 + 50);
-  assert_int_equal(OP(f, token_get)(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_token_get(f->s, NULL, 9999, f->a, &g), PL_ENOTFOUND);
   /* every token, newest first; a seller's: its agents' only */
   st_token *ts;
   size_t n;
-  OK(OP(f, token_list)(f->s, NULL, false, T0, 100, f->a, &ts, &n));
+  OK(store_token_list(f->s, NULL, false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 4);
   assert_int_equal(ts[0].id, op.id);
   assert_int_equal(ts[3].id, api.id);
-  OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  OK(store_token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 2);
   for (size_t i = 0; i < n; i++) assert_string_equal(ts[i].seller_id, "S1");
   /* an expired one is listed only with all */
-  OK(OP(f, token_list)(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
+  OK(store_token_list(f->s, "S1", false, T0 + 100, 100, f->a, &ts, &n));
   assert_int_equal(n, 1);
-  OK(OP(f, token_list)(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
+  OK(store_token_list(f->s, "S1", true, T0 + 100, 100, f->a, &ts, &n));
   assert_int_equal(n, 2);
   RB(f);
   /* revoking the token revokes the session signed in with it; twice revokes nothing */
   W(f);
   long k = 0;
-  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 60, &k));
+  OK(store_token_revoke(f->s, api.id, 0, NULL, T0 + 60, &k));
   assert_int_equal(k, 2);
-  OK(OP(f, token_revoke)(f->s, api.id, 0, NULL, T0 + 61, &k));
+  OK(store_token_revoke(f->s, api.id, 0, NULL, T0 + 61, &k));
   assert_int_equal(k, 0);
   C(f);
   R(f);
-  OK(OP(f, token_get)(f->s, "h-sess", 0, f->a, &g));
+  OK(store_token_get(f->s, "h-sess", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 60);
-  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
+  OK(store_token_get(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
-  OK(OP(f, token_list)(f->s, "S1", false, T0, 100, f->a, &ts, &n));
+  OK(store_token_list(f->s, "S1", false, T0, 100, f->a, &ts, &n));
   assert_int_equal(n, 0);
   RB(f);
   /* deactivation: once; every token of the subject revoked */
   W(f);
-  OK(OP(f, agent_deactivate)(f->s, otto, T0 + 70));
-  assert_int_equal(OP(f, agent_deactivate)(f->s, otto, T0 + 71), PL_EEXIST);
-  assert_int_equal(OP(f, agent_deactivate)(f->s, otto + 100, T0), PL_ENOTFOUND);
-  OK(OP(f, token_revoke)(f->s, 0, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
+  OK(store_agent_deactivate(f->s, otto, T0 + 70));
+  assert_int_equal(store_agent_deactivate(f->s, otto, T0 + 71), PL_EEXIST);
+  assert_int_equal(store_agent_deactivate(f->s, otto + 100, T0), PL_ENOTFOUND);
+  OK(store_token_revoke(f->s, 0, ST_PRINCIPAL_AGENT, otto_s, T0 + 70, &k));
   assert_int_equal(k, 1);
   C(f);
   R(f);
@@ -481,9 +481,9 @@ static void test_identities(void **state) {
   assert_int_equal(a.deactivated_at, T0 + 70);
   OK(OP(f, agent_get)(f->s, maya, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
-  OK(OP(f, token_get)(f->s, "h-sp", 0, f->a, &g));
+  OK(store_token_get(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);
-  OK(OP(f, token_get)(f->s, "h-op", 0, f->a, &g));
+  OK(store_token_get(f->s, "h-op", 0, f->a, &g));
   assert_int_equal(g.revoked_at, 0);
   st_team_agent *tas;
   OK(store_team_agent_list(f->s, "S2", f->a, &tas, &n));

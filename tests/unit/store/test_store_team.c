@@ -199,11 +199,11 @@ static void test_team_assignment(void **state) {
   /* a leaving agent's threads are unassigned, within the seller only */
   W(f);
   long k = -1;
-  OK(OP(f, agent_unassign_all)(f->s, "S2", maya, &k));
+  OK(store_agent_unassign_all(f->s, "S2", maya, &k));
   assert_int_equal(k, 0);
-  OK(OP(f, agent_unassign_all)(f->s, "S1", maya, &k));
+  OK(store_agent_unassign_all(f->s, "S1", maya, &k));
   assert_int_equal(k, 1);
-  OK(OP(f, agent_unassign_all)(f->s, "S1", maya, &k));
+  OK(store_agent_unassign_all(f->s, "S1", maya, &k));
   assert_int_equal(k, 0);
   C(f);
   R(f);
