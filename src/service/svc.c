@@ -349,7 +349,7 @@ pl_err svc_ops_figures(svc *s, st_ops_figures *out, pl_time *now) {
   if (!s->figures_read || t - s->figures_read >= SVC__FIGURES_TTL_S) {
     pl_err e = store_begin(s->st, false);
     if (!e) {
-      e = s->st->ops->ops_figures(s->st, &s->figures);
+      e = store_ops_figures(s->st, &s->figures);
       store_rollback(s->st);
     }
     s->figures_err = e ? PL_ESTORE : PL_OK;

@@ -147,7 +147,7 @@ pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
     pl_time now = svc_now(s);
     st_outbox o = {.seller_id = t->seller_id, .message_id = m->id, .kind = ST_OUTBOX_FORWARD,
                    .next_at = now, .created_at = now};
-    e = s->st->ops->outbox_add(s->st, &o);
+    e = store_outbox_add(s->st, &o);
   }
   pl_arena_free(a);
   return e;
@@ -412,7 +412,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
 static void record(svc *s, st_outbox *o) {
   for (int tries = 0; tries < 3; tries++) {
     if (svc__begin(s, true, NULL)) continue;
-    pl_err e = s->st->ops->outbox_update(s->st, o);
+    pl_err e = store_outbox_update(s->st, o);
     if (!svc__end(s, e, NULL)) return;
   }
   fprintf(stderr, "parley: outbox mail %lld: the store could not record '%s'\n", (long long)o->id,
@@ -460,7 +460,7 @@ size_t svc_mail_claim(svc *s, const svc_mail_options *o, size_t max, pl_arena *a
   pl_time now = svc_now(s);
   *out = NULL;
   if (!svc__begin(s, true, NULL)) {
-    pl_err e = s->st->ops->outbox_claim(s->st, now, now + CLAIM_SECONDS, max ? max : 16, a, &rows, &n);
+    pl_err e = store_outbox_claim(s->st, now, now + CLAIM_SECONDS, max ? max : 16, a, &rows, &n);
     if (svc__end(s, e, NULL)) n = 0;
   }
   if (!n) return 0;
@@ -608,7 +608,7 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
   if (e) return e;
   bool ok = false;
   st_seller sl;
-  e = s->st->ops->alias_find(s->st, out->alias, a, &out->marketplace_id, &out->buyer_id, &out->seller_id);
+  e = store_alias_find(s->st, out->alias, a, &out->marketplace_id, &out->buyer_id, &out->seller_id);
   if (!e) {
     /* A buyer's alias: the seller writes, from an address one of its agents registered
      * (a role that may send), or from the seller's customer-service address. */
@@ -618,7 +618,7 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     st_buyer b;
     e = PL_ENOTFOUND;
     for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++)
-      e = s->st->ops->agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
+      e = store_agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
     if (!e) {
       e = s->st->ops->agent_get(s->st, ad.agent_id, NULL, NULL, a, &ag);
       ok = !e && !strcmp(ag.seller_id, out->seller_id) && st_agent_role_writes(ag.role) && !ag.deactivated_at;
@@ -1058,7 +1058,7 @@ pl_err svc_mail_receive(svc *s, const svc_mail_in *in, pl_arena *a, svc_mail_res
     st_outbox o = {.seller_id = r.seller_id, .message_id = sent.msg.id, .kind = ST_OUTBOX_REFUSAL,
                    .next_at = now, .created_at = now};
     e = svc__begin(s, true, d);
-    if (!e) e = svc__end(s, s->st->ops->outbox_add(s->st, &o), d);
+    if (!e) e = svc__end(s, store_outbox_add(s->st, &o), d);
   }
   return e;
 }
@@ -1093,7 +1093,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   st_agent_address *have;
   size_t n = 0;
   e = managed_agent(s, c, agent_id, a, &ag, d);
-  if (!e) e = s->st->ops->agent_address_list(s->st, ag.seller_id, ag.id, a, &have, &n);
+  if (!e) e = store_agent_address_list(s->st, ag.seller_id, ag.id, a, &have, &n);
   if (!e && n >= SVC_MAX_AGENT_ADDRESSES)
     e = pl_fail(d, PL_ETOOMANY, "an agent registers at most %d addresses", SVC_MAX_AGENT_ADDRESSES);
   if (!e) e = s->st->ops->seller_get(s->st, ag.seller_id, NULL, a, &sl);
@@ -1112,7 +1112,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   for (size_t i = 0; i < nolder && !e; i++) {
     st_agent_address dup;
     if (!strcmp(older[i], hash)) continue;
-    pl_err f = s->st->ops->agent_address_find(s->st, ag.seller_id, older[i], a, &dup);
+    pl_err f = store_agent_address_find(s->st, ag.seller_id, older[i], a, &dup);
     if (!f) e = pl_fail(d, PL_EEXIST, "this address is registered for an agent of the seller already");
     else if (f != PL_ENOTFOUND) e = f;
   }
@@ -1120,7 +1120,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   st_agent_address v = {.seller_id = ag.seller_id, .agent_id = agent_id, .email_sealed = sealed,
                         .email_hash = hash, .created_at = svc_now(s)};
   if (!e) {
-    e = s->st->ops->agent_address_add(s->st, &v);
+    e = store_agent_address_add(s->st, &v);
     if (e == PL_EEXIST) e = pl_fail(d, e, "this address is registered for an agent of the seller already");
     else if (e == PL_ENOTFOUND) e = pl_fail(d, e, "no such agent");
   }
@@ -1141,7 +1141,7 @@ pl_err svc_agent_address_list(svc *s, const svc_caller *c, int64_t agent_id, pl_
   st_agent_address *rows = NULL;
   *n = 0;
   e = managed_agent(s, c, agent_id, a, &ag, d);
-  if (!e) e = s->st->ops->agent_address_list(s->st, ag.seller_id, ag.id, a, &rows, n);
+  if (!e) e = store_agent_address_list(s->st, ag.seller_id, ag.id, a, &rows, n);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
   if (e) return e;
@@ -1159,7 +1159,7 @@ pl_err svc_agent_address_remove(svc *s, const svc_caller *c, int64_t agent_id, i
     st_agent ag;
     e = managed_agent(s, c, agent_id, a, &ag, d);
     if (!e) {
-      e = s->st->ops->agent_address_delete(s->st, ag.seller_id, ag.id, id);
+      e = store_agent_address_delete(s->st, ag.seller_id, ag.id, id);
       if (e == PL_ENOTFOUND) e = pl_fail(d, e, "no such address");
     }
     if (!e)

@@ -748,31 +748,6 @@ typedef struct store_ops {
   void (*bus_stop)(store *s);
 
 
-  /* ---- e-mail (svc_mail.c) ---- */
-  pl_err (*outbox_add)(store *s, st_outbox *o); /* sets o->id */
-  /* Claims up to limit pending mails due at `now`, oldest first, moving their due time
-   * to claim_until so that no other worker (or node) takes them meanwhile; rows another
-   * transaction is claiming are skipped, never waited for. */
-  pl_err (*outbox_claim)(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
-                         st_outbox **out, size_t *n);
-  /* Writes state, attempts, next_at, sent_at and last_error of o->id. */
-  pl_err (*outbox_update)(store *s, const st_outbox *o);
-  /* The store-wide figures of st_ops_figures, of every seller (an operator's view, never
-   * shown to a tenant), read from the partial indexes of pending mail and held messages. */
-  pl_err (*ops_figures)(store *s, st_ops_figures *out);
-  /* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
-  pl_err (*alias_find)(store *s, const char *alias, pl_arena *a, char **marketplace_id,
-                       char **buyer_id, char **seller_id);
-  /* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
-  pl_err (*agent_address_add)(store *s, st_agent_address *v);
-  /* The seller's addresses (agent_id 0: every agent's), by id. */
-  pl_err (*agent_address_list)(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
-                               st_agent_address **out, size_t *n);
-  /* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
-  pl_err (*agent_address_delete)(store *s, const char *seller_id, int64_t agent_id, int64_t id);
-  /* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
-  pl_err (*agent_address_find)(store *s, const char *seller_id, const char *email_hash,
-                               pl_arena *a, st_agent_address *out);
 
   /* ---- attachments (svc_attach.c) ---- */
   pl_err (*attachment_put)(store *s, const st_attachment *a);
@@ -835,6 +810,31 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* ---- e-mail (svc_mail.c) ---- */
+pl_err store_outbox_add(store *s, st_outbox *o); /* sets o->id */
+/* Claims up to limit pending mails due at `now`, oldest first, moving their due time
+ * to claim_until so that no other worker (or node) takes them meanwhile; rows another
+ * transaction is claiming are skipped, never waited for. */
+pl_err store_outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                       st_outbox **out, size_t *n);
+/* Writes state, attempts, next_at, sent_at and last_error of o->id. */
+pl_err store_outbox_update(store *s, const st_outbox *o);
+/* The store-wide figures of st_ops_figures, of every seller (an operator's view, never
+ * shown to a tenant), read from the partial indexes of pending mail and held messages. */
+pl_err store_ops_figures(store *s, st_ops_figures *out);
+/* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
+pl_err store_alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
+                     char **buyer_id, char **seller_id);
+/* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
+pl_err store_agent_address_add(store *s, st_agent_address *v);
+/* The seller's addresses (agent_id 0: every agent's), by id. */
+pl_err store_agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                             st_agent_address **out, size_t *n);
+/* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
+pl_err store_agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+/* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
+pl_err store_agent_address_find(store *s, const char *seller_id, const char *email_hash,
+                             pl_arena *a, st_agent_address *out);
 /* Inserts a token (t->id is set). */
 pl_err store_token_put(store *s, const char *hash, st_token *t, pl_time at);
 /* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */

@@ -18,9 +18,8 @@
   /* key rotation (store_*_keys.c) */                                                       \
   X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
   \
-  /* the outbox and the e-mail look-ups (store_*_mail.c) */                                 \
-  X(outbox_add) X(outbox_claim) X(outbox_update) X(ops_figures) X(alias_find) X(agent_address_add) X(agent_address_list)       \
-  X(agent_address_delete) X(agent_address_find)                               \
+  \
+  \
   /* attachments (store_*_attach.c) */                                                      \
   X(attachment_put) X(attachment_get) X(attachment_find_sha) X(attachment_link)             \
   X(attachment_links)                                              \

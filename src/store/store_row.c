@@ -176,6 +176,14 @@ static const st_col st_reply_cols[] = {
     COL(st_message, text, TEXT),     COL(st_message, at, I64),        COL(st_message, status, MSG_STATUS)};
 const st_row st_reply_row = {st_reply_cols, sizeof st_reply_cols / sizeof st_reply_cols[0], sizeof(st_message)};
 
+/* ST_SQL_OPS_FIGURES: what a row counts ("outbox", "held"), the outbox kind, how many, the oldest */
+ROW(st_figure, COL(st_figure, what, TEXT), COL(st_figure, kind, TEXT), COL(st_figure, n, I64),
+    COL(st_figure, oldest, I64));
+
+/* ST_SQL_ALIAS_FIND */
+ROW(st_alias_owner, COL(st_alias_owner, marketplace_id, TEXT), COL(st_alias_owner, buyer_id, TEXT),
+    COL(st_alias_owner, seller_id, TEXT));
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

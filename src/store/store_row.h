@@ -62,12 +62,21 @@ typedef struct {
   int64_t v;
 } st_i64;
 
+/* A row of the store-wide figures (store_mail.c) and the owners of an alias. */
+typedef struct {
+  char *what, *kind;
+  int64_t n, oldest;
+} st_figure;
+typedef struct {
+  char *marketplace_id, *buyer_id, *seller_id;
+} st_alias_owner;
+
 /* The column tables (store_row.c). */
 extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st_message_row,
     st_enforcement_row, st_team_doc_row, st_thread_lock_row, st_agent_address_row, st_audit_row,
     st_token_row, st_violation_row, st_event_row, st_outbox_row, st_spapi_client_row,
     st_spapi_upload_row, st_item_row, st_msg_attachment_row, st_audit_head_row,
     st_audit_checkpoint_row, st_marketplace_row, st_order_row, st_team_agent_row, st_thread_team_row,
-    st_i64_row, st_reply_row;
+    st_i64_row, st_reply_row, st_figure_row, st_alias_owner_row;
 
 #endif

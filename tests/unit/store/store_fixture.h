@@ -110,15 +110,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \
   X(bus_stop, MAIL) \
-  X(outbox_add, MAIL) \
-  X(outbox_claim, MAIL) \
-  X(outbox_update, MAIL) \
-  X(ops_figures, MAIL) \
-  X(alias_find, MAIL) \
-  X(agent_address_add, CORE) \
-  X(agent_address_list, CORE) \
-  X(agent_address_delete, CORE) \
-  X(agent_address_find, CORE) \
   X(attachment_put, CORE) \
   X(attachment_get, CORE) \
   X(attachment_find_sha, CORE) \

@@ -197,8 +197,8 @@ static void test_sealed_walk(void **state) {
                          .created_at = T0};
   st_agent_address v2 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:bbb", .email_hash = "hb",
                          .created_at = T0};
-  OK(OP(f, agent_address_add)(f->s, &v1));
-  OK(OP(f, agent_address_add)(f->s, &v2));
+  OK(store_agent_address_add(f->s, &v1));
+  OK(store_agent_address_add(f->s, &v2));
   st_buyer b3 = {.id = "B3", .name = "Ann", .locale = "en-US", .email_sealed = "v2:2:ccc", .email_hash = "h3"};
   OK(OP(f, buyer_put)(f->s, &b3));
   C(f);
@@ -255,7 +255,7 @@ static void test_sealed_walk(void **state) {
   assert_string_equal(got.id, "B1");
   assert_string_equal(got.email_sealed, "v2:2:new");
   st_agent_address ad;
-  OK(OP(f, agent_address_find)(f->s, "S1", "ha2", f->a, &ad));
+  OK(store_agent_address_find(f->s, "S1", "ha2", f->a, &ad));
   assert_string_equal(ad.email_sealed, "v2:2:a");
   OK(OP(f, sealed_count)(f->s, ST_SEALED_SELLER, "v2:2:", &n));
   assert_int_equal(n, 1);
@@ -282,49 +282,49 @@ static void test_agent_addresses(void **state) {
   OK(OP(f, agent_add)(f->s, &other, &a3));
   st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
                         .email_hash = "ha", .created_at = T0};
-  OK(OP(f, agent_address_add)(f->s, &v));
+  OK(store_agent_address_add(f->s, &v));
   assert_true(v.id > 0);
   st_agent_address w = {.seller_id = "S1", .agent_id = a2, .email_sealed = "sealed-b",
                         .email_hash = "hb", .created_at = T0 + 1};
-  OK(OP(f, agent_address_add)(f->s, &w));
+  OK(store_agent_address_add(f->s, &w));
   /* The same address at another seller is that seller's business. */
   st_agent_address x = {.seller_id = "S2", .agent_id = a3, .email_sealed = "sealed-a2",
                         .email_hash = "ha", .created_at = T0};
-  OK(OP(f, agent_address_add)(f->s, &x));
+  OK(store_agent_address_add(f->s, &x));
   /* Another seller's agent cannot be given an address of S1. */
   st_agent_address y = {.seller_id = "S1", .agent_id = a3, .email_sealed = "s", .email_hash = "hy",
                         .created_at = T0};
-  assert_int_equal(OP(f, agent_address_add)(f->s, &y), PL_ENOTFOUND);
+  assert_int_equal(store_agent_address_add(f->s, &y), PL_ENOTFOUND);
   C(f);
   W(f);
   st_agent_address dup = {.seller_id = "S1", .agent_id = a2, .email_sealed = "again",
                           .email_hash = "ha", .created_at = T0};
-  assert_int_equal(OP(f, agent_address_add)(f->s, &dup), PL_EEXIST);
+  assert_int_equal(store_agent_address_add(f->s, &dup), PL_EEXIST);
   RB(f);
   R(f);
   st_agent_address *list;
   size_t n;
-  OK(OP(f, agent_address_list)(f->s, "S1", 0, f->a, &list, &n));
+  OK(store_agent_address_list(f->s, "S1", 0, f->a, &list, &n));
   assert_int_equal(n, 2);
   assert_int_equal(list[0].agent_id, a1);
   assert_string_equal(list[0].email_sealed, "sealed-a");
   assert_string_equal(list[1].email_hash, "hb");
-  OK(OP(f, agent_address_list)(f->s, "S1", a2, f->a, &list, &n));
+  OK(store_agent_address_list(f->s, "S1", a2, f->a, &list, &n));
   assert_int_equal(n, 1);
   assert_int_equal(list[0].id, w.id);
   st_agent_address got;
-  OK(OP(f, agent_address_find)(f->s, "S1", "ha", f->a, &got));
+  OK(store_agent_address_find(f->s, "S1", "ha", f->a, &got));
   assert_int_equal(got.agent_id, a1);
-  OK(OP(f, agent_address_find)(f->s, "S2", "ha", f->a, &got));
+  OK(store_agent_address_find(f->s, "S2", "ha", f->a, &got));
   assert_int_equal(got.agent_id, a3);
-  assert_int_equal(OP(f, agent_address_find)(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
+  assert_int_equal(store_agent_address_find(f->s, "S2", "hb", f->a, &got), PL_ENOTFOUND);
   RB(f);
   W(f);
   /* Only the agent's own address goes, and only within the seller. */
-  assert_int_equal(OP(f, agent_address_delete)(f->s, "S2", a1, v.id), PL_ENOTFOUND);
-  assert_int_equal(OP(f, agent_address_delete)(f->s, "S1", a2, v.id), PL_ENOTFOUND);
-  OK(OP(f, agent_address_delete)(f->s, "S1", a1, v.id));
-  assert_int_equal(OP(f, agent_address_find)(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
+  assert_int_equal(store_agent_address_delete(f->s, "S2", a1, v.id), PL_ENOTFOUND);
+  assert_int_equal(store_agent_address_delete(f->s, "S1", a2, v.id), PL_ENOTFOUND);
+  OK(store_agent_address_delete(f->s, "S1", a1, v.id));
+  assert_int_equal(store_agent_address_find(f->s, "S1", "ha", f->a, &got), PL_ENOTFOUND);
   C(f);
 }
 

@@ -29,7 +29,7 @@ static void test_outbox(void **state) {
       {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0 + 500, .created_at = T0},
   };
   for (int i = 0; i < 3; i++) {
-    OK(OP(f, outbox_add)(f->s, &o[i]));
+    OK(store_outbox_add(f->s, &o[i]));
     assert_true(o[i].id > 0);
     if (i) assert_true(o[i].id > o[i - 1].id);
   }
@@ -38,12 +38,12 @@ static void test_outbox(void **state) {
   size_t n;
   /* nothing due yet */
   W(f);
-  OK(OP(f, outbox_claim)(f->s, T0 + 5, T0 + 65, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 5, T0 + 65, 10, f->a, &l, &n));
   assert_int_equal(n, 0);
   C(f);
   /* due: the two oldest by due time, one at a time */
   W(f);
-  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 1, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 30, T0 + 90, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[1].id);
   assert_int_equal(l[0].kind, ST_OUTBOX_REFUSAL);
@@ -54,24 +54,24 @@ static void test_outbox(void **state) {
   assert_int_equal(l[0].next_at, T0 + 90); /* claimed until */
   assert_int_equal(l[0].created_at, T0);
   assert_null(l[0].last_error);
-  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[0].id);
   /* claimed: not taken again before the claim ends */
-  OK(OP(f, outbox_claim)(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 30, T0 + 90, 10, f->a, &l, &n));
   assert_int_equal(n, 0);
   C(f);
   /* one sent, one failed for a retry later */
   W(f);
   st_outbox sent = {.id = o[1].id, .state = ST_OUTBOX_SENT, .attempts = 1, .next_at = T0 + 90, .sent_at = T0 + 31};
-  OK(OP(f, outbox_update)(f->s, &sent));
+  OK(store_outbox_update(f->s, &sent));
   st_outbox retry = {.id = o[0].id, .state = ST_OUTBOX_PENDING, .attempts = 1, .next_at = T0 + 300,
                      .last_error = "451 4.3.0 try again later"};
-  OK(OP(f, outbox_update)(f->s, &retry));
+  OK(store_outbox_update(f->s, &retry));
   C(f);
   /* a claim that ended comes back; a sent mail never does */
   W(f);
-  OK(OP(f, outbox_claim)(f->s, T0 + 1000, T0 + 1060, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 1000, T0 + 1060, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, o[0].id);
   assert_int_equal(l[0].attempts, 1);
@@ -80,15 +80,15 @@ static void test_outbox(void **state) {
   RB(f);
   /* a rolled-back claim did not move them */
   W(f);
-  OK(OP(f, outbox_claim)(f->s, T0 + 300, T0 + 360, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 300, T0 + 360, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[0].id);
   st_outbox failed = {.id = o[0].id, .state = ST_OUTBOX_FAILED, .attempts = 5, .next_at = T0 + 360,
                       .last_error = "550 5.1.1 no such user"};
-  OK(OP(f, outbox_update)(f->s, &failed));
+  OK(store_outbox_update(f->s, &failed));
   C(f);
   W(f);
-  OK(OP(f, outbox_claim)(f->s, T0 + 100000, T0 + 100060, 10, f->a, &l, &n));
+  OK(store_outbox_claim(f->s, T0 + 100000, T0 + 100060, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, o[2].id);
   RB(f);
@@ -101,7 +101,7 @@ static void test_ops_figures(void **state) {
   world(f);
   st_ops_figures g;
   R(f);
-  OK(OP(f, ops_figures)(f->s, &g));
+  OK(store_ops_figures(f->s, &g));
   RB(f);
   for (int k = 0; k < ST_OUTBOX_KIND_N; k++) {
     assert_int_equal(g.outbox_pending[k], 0);
@@ -122,13 +122,13 @@ static void test_ops_figures(void **state) {
       {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_FORWARD, .next_at = T0, .created_at = T0},
       {.seller_id = "S1", .message_id = m, .kind = ST_OUTBOX_REFUSAL, .next_at = T0, .created_at = T0},
   };
-  for (int i = 0; i < 5; i++) OK(OP(f, outbox_add)(f->s, &o[i]));
+  for (int i = 0; i < 5; i++) OK(store_outbox_add(f->s, &o[i]));
   /* the two oldest leave the pending set: one sent, one failed for good */
   st_outbox sent = {.id = o[3].id, .state = ST_OUTBOX_SENT, .attempts = 1, .next_at = T0, .sent_at = T0 + 1};
-  OK(OP(f, outbox_update)(f->s, &sent));
+  OK(store_outbox_update(f->s, &sent));
   st_outbox failed = {.id = o[4].id, .state = ST_OUTBOX_FAILED, .attempts = 1, .next_at = T0,
                       .last_error = "550 5.1.1 no such user"};
-  OK(OP(f, outbox_update)(f->s, &failed));
+  OK(store_outbox_update(f->s, &failed));
   add_msg(f, t1, "S1", ST_DIR_SELLER, "held one", ST_STATUS_HELD_FOR_REVIEW, T0 + 9);
   add_msg(f, t2, "S2", ST_DIR_SELLER, "held two", ST_STATUS_HELD_FOR_REVIEW, T0 + 7);
   int64_t released = add_msg(f, t1, "S1", ST_DIR_SELLER, "held, then approved", ST_STATUS_HELD_FOR_REVIEW, T0 + 1);
@@ -138,7 +138,7 @@ static void test_ops_figures(void **state) {
   add_msg(f, t1, "S1", ST_DIR_SELLER, "delivered", ST_STATUS_DELIVERED, T0);
   C(f);
   R(f);
-  OK(OP(f, ops_figures)(f->s, &g));
+  OK(store_ops_figures(f->s, &g));
   RB(f);
   assert_int_equal(g.outbox_pending[ST_OUTBOX_FORWARD], 2);
   assert_int_equal(g.outbox_oldest[ST_OUTBOX_FORWARD], T0 + 2);
@@ -169,17 +169,17 @@ static void test_mail_lookups(void **state) {
   C(f);
   R(f);
   char *mp, *buyer, *seller;
-  OK(OP(f, alias_find)(f->s, "b2s1@relay.example.com", f->a, &mp, &buyer, &seller));
+  OK(store_alias_find(f->s, "b2s1@relay.example.com", f->a, &mp, &buyer, &seller));
   assert_string_equal(mp, MP);
   assert_string_equal(buyer, "B2");
   assert_string_equal(seller, "S1");
-  OK(OP(f, alias_find)(f->s, "b1s2@relay.example.com", f->a, &mp, &buyer, &seller));
+  OK(store_alias_find(f->s, "b1s2@relay.example.com", f->a, &mp, &buyer, &seller));
   assert_string_equal(buyer, "B1");
   assert_string_equal(seller, "S2");
-  assert_int_equal(OP(f, alias_find)(f->s, "nobody@relay.example.com", f->a, &mp, &buyer, &seller),
+  assert_int_equal(store_alias_find(f->s, "nobody@relay.example.com", f->a, &mp, &buyer, &seller),
                    PL_ENOTFOUND);
   /* a seller's alias is not a buyer's, and the other way round */
-  assert_int_equal(OP(f, alias_find)(f->s, "s1@relay.example.com", f->a, &mp, &buyer, &seller),
+  assert_int_equal(store_alias_find(f->s, "s1@relay.example.com", f->a, &mp, &buyer, &seller),
                    PL_ENOTFOUND);
   st_seller sl;
   OK(OP(f, seller_get)(f->s, NULL, "s2@relay.example.com", f->a, &sl));
