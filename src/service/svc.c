@@ -188,11 +188,11 @@ static pl_err idem_find(svc *s, const char *principal, const char *key, bool for
    * writer sees it, so the look-up runs there (a write transaction that writes nothing). */
   pl_err e = store_begin(s->st, !forget);
   if (e) return e;
-  e = s->st->ops->idem_get(s->st, principal, key, a, row);
+  e = store_idem_get(s->st, principal, key, a, row);
   store_rollback(s->st);
   if (e || !forget || row->created_at >= svc_now(s) - SVC_IDEMPOTENCY_SECONDS) return e;
   if ((e = store_begin(s->st, true))) return e;
-  if ((e = s->st->ops->idem_finish(s->st, principal, key, 0, NULL))) store_rollback(s->st);
+  if ((e = store_idem_finish(s->st, principal, key, 0, NULL))) store_rollback(s->st);
   else e = store_commit(s->st);
   return e ? e : PL_ENOTFOUND;
 }
@@ -213,7 +213,7 @@ svc_idem_state svc_idem_lookup(svc *s, const char *principal, const char *key, c
 pl_err svc_idem_finish(svc *s, const char *principal, const char *key, int status, const char *body) {
   pl_err e = store_begin(s->st, true);
   if (e) return e;
-  if ((e = s->st->ops->idem_finish(s->st, principal, key, status, body))) store_rollback(s->st);
+  if ((e = store_idem_finish(s->st, principal, key, status, body))) store_rollback(s->st);
   else e = store_commit(s->st);
   return e;
 }
@@ -239,7 +239,7 @@ static pl_err claim_key(svc *s, pl_detail *d) {
   bool claimed = false;
   st_idem row;
   pl_arena *a = pl_arena_new();
-  pl_err e = s->st->ops->idem_claim(s->st, idem.principal, idem.key, idem.fingerprint, svc_now(s), a,
+  pl_err e = store_idem_claim(s->st, idem.principal, idem.key, idem.fingerprint, svc_now(s), a,
                                     &claimed, &row);
   pl_arena_free(a);
   if (e) return e;

@@ -223,7 +223,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   st_attachment prev;
   bool have_prev = false;
   if (!e && !(e = svc__begin(s, false, d))) {
-    pl_err g = s->st->ops->attachment_find_sha(s->st, sha, a, &prev);
+    pl_err g = store_attachment_find_sha(s->st, sha, a, &prev);
     if (g == PL_OK) kind = extract_kind_parse(prev.kind);
     have_prev = g == PL_OK && kind != EXTRACT_UNSUPPORTED;
     svc__end(s, g == PL_ENOTFOUND ? PL_OK : g, NULL);
@@ -291,7 +291,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
                            .created_at = svc_now(s)};
     if (!(e = svc__begin(s, true, d))) {
       e = upload_limits(s, c, size, a, d);
-      if (!e) e = s->st->ops->attachment_put(s->st, out);
+      if (!e) e = store_attachment_put(s->st, out);
       if (!e && out->seller_id)
         e = svc__audit(s, out->seller_id, out->uploader, "attachment.upload", out->id,
                        json_pack("{s:s,s:s,s:s,s:I,s:b}", "name", out->name, "kind", out->kind,
@@ -331,7 +331,7 @@ pl_err svc_attachment_get(svc *s, const svc_caller *c, const char *id, pl_arena 
   if (!id || strlen(id) > 64) return pl_fail(d, PL_ENOTFOUND, "no attachment %s", id ? id : "");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->attachment_get(s->st, id, false, a, out);
+  e = store_attachment_get(s->st, id, false, a, out);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND || (!e && !own(c, out))) return pl_fail(d, PL_ENOTFOUND, "no attachment %s", id);
   return e ? pl_fail(d, e, "the store is unavailable") : PL_OK;
@@ -342,7 +342,7 @@ static pl_err through_messages(svc *s, const svc_caller *c, const char *id, pl_a
                                const char **mp) {
   st_msg_attachment *uses;
   size_t n;
-  pl_err e = s->st->ops->attachment_links(s->st, 0, id, a, &uses, &n);
+  pl_err e = store_attachment_links(s->st, 0, id, a, &uses, &n);
   for (size_t i = 0; !e && !*ok && i < n; i++) {
     st_thread t;
     st_message m;
@@ -368,7 +368,7 @@ pl_err svc_attachment_open(svc *s, const svc_caller *c, const char *id, pl_arena
   if (e) return e;
   bool ok = false;
   const char *mp = NULL;
-  e = s->st->ops->attachment_get(s->st, id, false, a, out);
+  e = store_attachment_get(s->st, id, false, a, out);
   if (!e) ok = own(c, out) || (c->kind == ST_PRINCIPAL_OPERATOR && !c->marketplace_id);
   if (!e && !ok) e = through_messages(s, c, id, a, &ok, &mp);
   /* An agent reaches a file it did not upload only through a buyer's message: its name is
@@ -421,7 +421,7 @@ pl_err svc__attachments_load(svc *s, const svc_caller *c, const svc_send_in *in,
     for (size_t k = 0; k < i; k++)
       if (!strcmp(in->attachments[k], id)) return pl_fail(d, PL_EINVAL, "attachment %s is given twice", id);
     st_attachment *at = &out->v[out->n];
-    pl_err e = s->st->ops->attachment_get(s->st, id, true, a, at);
+    pl_err e = store_attachment_get(s->st, id, true, a, at);
     /* Only the party who uploaded a file attaches it; another's id is unknown. */
     if (e == PL_ENOTFOUND || (!e && !own(c, at))) return pl_fail(d, PL_ENOTFOUND, "no attachment %s", id);
     if (e) return e;
@@ -518,7 +518,7 @@ pl_err svc__attachments_link(svc *s, const st_thread *t, st_message *m, const sv
     const st_attachment *at = &atts->v[i];
     m->attachments[i] = (st_msg_attachment){.message_id = m->id, .thread_id = t->id, .id = at->id,
                                             .name = at->name, .kind = at->kind, .size = at->size};
-    pl_err e = s->st->ops->attachment_link(s->st, m->id, t->id, t->seller_id, at->id, (int)i);
+    pl_err e = store_attachment_link(s->st, m->id, t->id, t->seller_id, at->id, (int)i);
     if (e) return e;
   }
   return PL_OK;
@@ -533,7 +533,7 @@ pl_err svc__attachments_fill(svc *s, st_message *msgs, size_t n, pl_arena *a) {
     if (done) continue; /* this thread's were listed already */
     st_msg_attachment *v;
     size_t nv;
-    pl_err e = s->st->ops->attachment_links(s->st, tid, NULL, a, &v, &nv);
+    pl_err e = store_attachment_links(s->st, tid, NULL, a, &v, &nv);
     if (e) return e;
     for (size_t j = 0; j < nv; j++)
       for (size_t k = i; k < n; k++) {
@@ -572,13 +572,13 @@ pl_err svc_attachments_sweep(svc *s, int64_t max_age, size_t *removed, pl_detail
   st_attachment *old;
   size_t n = 0;
   pl_err e = svc__begin(s, false, d);
-  if (!e) e = svc__end(s, s->st->ops->attachment_orphans(s->st, cutoff, 200, a, &old, &n), d);
+  if (!e) e = svc__end(s, store_attachment_orphans(s->st, cutoff, 200, a, &old, &n), d);
   for (size_t i = 0; !e && i < n; i++) {
     /* One record a transaction: a message that takes the upload meanwhile keeps it
      * (attachment_delete refuses a record a message carries). */
     bool unused = false;
     if ((e = svc__begin(s, true, d))) break;
-    pl_err g = s->st->ops->attachment_delete(s->st, old[i].id, old[i].sha256, &unused);
+    pl_err g = store_attachment_delete(s->st, old[i].id, old[i].sha256, &unused);
     e = svc__end(s, g == PL_ECONFLICT ? PL_ECONFLICT : g, d);
     if (e == PL_ECONFLICT) {
       e = PL_OK;

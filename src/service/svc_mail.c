@@ -332,7 +332,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
   st_msg_attachment *atts = NULL;
   size_t natts = 0;
-  if (!e && o->kind == ST_OUTBOX_FORWARD) e = s->st->ops->attachment_links(s->st, t.id, NULL, a, &atts, &natts);
+  if (!e && o->kind == ST_OUTBOX_FORWARD) e = store_attachment_links(s->st, t.id, NULL, a, &atts, &natts);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
   if (e) return pl_fail(d, e, "the store is unavailable");

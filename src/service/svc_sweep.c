@@ -12,7 +12,7 @@ pl_err svc_idempotency_sweep(svc *s, int64_t *removed, pl_detail *d) {
   *removed = 0;
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->idem_sweep(s->st, svc_now(s) - SVC_IDEMPOTENCY_SECONDS, removed);
+  e = store_idem_sweep(s->st, svc_now(s) - SVC_IDEMPOTENCY_SECONDS, removed);
   return svc__end(s, e, d);
 }
 

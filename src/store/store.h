@@ -747,49 +747,6 @@ typedef struct store_ops {
   void (*bus_send)(store *s, const char *payload);
   void (*bus_stop)(store *s);
 
-
-
-  /* ---- attachments (svc_attach.c) ---- */
-  pl_err (*attachment_put)(store *s, const st_attachment *a);
-  /* segments: also read segments_json (it may be megabytes); else it is NULL. */
-  pl_err (*attachment_get)(store *s, const char *id, bool segments, pl_arena *a,
-                           st_attachment *out);
-  /* A readable record of this content, with its segments (the text is read once per
-   * content); PL_ENOTFOUND when none. */
-  pl_err (*attachment_find_sha)(store *s, const char *sha256, pl_arena *a, st_attachment *out);
-  /* Attaches to a message at position pos; PL_EEXIST when already attached. */
-  pl_err (*attachment_link)(store *s, int64_t message_id, int64_t thread_id,
-                            const char *seller_id, const char *attachment_id, int pos);
-  /* The attachments of a thread's messages, by message and position; or, thread_id 0, the
-   * messages attachment_id is attached to (at most 1000). */
-  pl_err (*attachment_links)(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
-                             st_msg_attachment **out, size_t *n);
-
-  /* Records of uploads created before `before` that no message carries, oldest first,
-   * at most limit (id, sha256, created_at and the uploader filled). */
-  pl_err (*attachment_orphans)(store *s, pl_time before, int limit, pl_arena *a,
-                               st_attachment **out, size_t *n);
-  /* Deletes an unattached record (PL_ECONFLICT when a message carries it meanwhile);
-   * *file_unused tells whether any other record still names its bytes. */
-  pl_err (*attachment_delete)(store *s, const char *id, const char *sha256, bool *file_unused);
-
-  /* ---- idempotency keys (http_idem.c, svc__end; docs/api.md) ---- */
-  /* Claims (principal, key) for a request with this fingerprint: *claimed when the key
-   * was new (a row in state "processing" is written); otherwise *out is the row there.
-   * A concurrent claim of the same key waits for the other transaction to end. */
-  pl_err (*idem_claim)(store *s, const char *principal, const char *key, const char *fingerprint,
-                       pl_time now, pl_arena *a, bool *claimed, st_idem *out);
-  /* The row of (principal, key); PL_ENOTFOUND when none. */
-  pl_err (*idem_get)(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
-  /* Stores the answer of a claimed key; status 0 forgets the key instead (the request
-   * failed in a way a retry may redo). */
-  pl_err (*idem_finish)(store *s, const char *principal, const char *key, int status,
-                        const char *body);
-  /* Deletes keys created before `before`; *n how many. */
-  pl_err (*idem_sweep)(store *s, pl_time before, int64_t *n);
-
-
-
   /* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
   /* The platform operator's walk over every sealed address, whatever its tenant. Up to
    * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
@@ -810,6 +767,42 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* ---- attachments (svc_attach.c) ---- */
+pl_err store_attachment_put(store *s, const st_attachment *a);
+/* segments: also read segments_json (it may be megabytes); else it is NULL. */
+pl_err store_attachment_get(store *s, const char *id, bool segments, pl_arena *a,
+                         st_attachment *out);
+/* A readable record of this content, with its segments (the text is read once per
+ * content); PL_ENOTFOUND when none. */
+pl_err store_attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out);
+/* Attaches to a message at position pos; PL_EEXIST when already attached. */
+pl_err store_attachment_link(store *s, int64_t message_id, int64_t thread_id,
+                          const char *seller_id, const char *attachment_id, int pos);
+/* The attachments of a thread's messages, by message and position; or, thread_id 0, the
+ * messages attachment_id is attached to (at most 1000). */
+pl_err store_attachment_links(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
+                           st_msg_attachment **out, size_t *n);
+/* Records of uploads created before `before` that no message carries, oldest first,
+ * at most limit (id, sha256, created_at and the uploader filled). */
+pl_err store_attachment_orphans(store *s, pl_time before, int limit, pl_arena *a,
+                             st_attachment **out, size_t *n);
+/* Deletes an unattached record (PL_ECONFLICT when a message carries it meanwhile);
+ * *file_unused tells whether any other record still names its bytes. */
+pl_err store_attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
+/* ---- idempotency keys (http_idem.c, svc__end; docs/api.md) ---- */
+/* Claims (principal, key) for a request with this fingerprint: *claimed when the key
+ * was new (a row in state "processing" is written); otherwise *out is the row there.
+ * A concurrent claim of the same key waits for the other transaction to end. */
+pl_err store_idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
+                     pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+/* The row of (principal, key); PL_ENOTFOUND when none. */
+pl_err store_idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
+/* Stores the answer of a claimed key; status 0 forgets the key instead (the request
+ * failed in a way a retry may redo). */
+pl_err store_idem_finish(store *s, const char *principal, const char *key, int status,
+                      const char *body);
+/* Deletes keys created before `before`; *n how many. */
+pl_err store_idem_sweep(store *s, pl_time before, int64_t *n);
 /* ---- e-mail (svc_mail.c) ---- */
 pl_err store_outbox_add(store *s, st_outbox *o); /* sets o->id */
 /* Claims up to limit pending mails due at `now`, oldest first, moving their due time

@@ -17,23 +17,11 @@
   X(thread_due_list)                                                                        \
   /* key rotation (store_*_keys.c) */                                                       \
   X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
-  \
-  \
-  \
-  /* attachments (store_*_attach.c) */                                                      \
-  X(attachment_put) X(attachment_get) X(attachment_find_sha) X(attachment_link)             \
-  X(attachment_links)                                              \
   /* the audit log (store_*_audit.c) */                                                     \
   X(audit_append) X(audit_list) X(audit_chain) X(audit_heads) X(audit_checkpoint_add)       \
   X(audit_checkpoint_list)                                                                  \
-  \
-  \
-  \
-  \
-  \
-  /* limits, unattached uploads, idempotency keys (store_*_limits.c) */                     \
-  X(rate_bucket_get) X(rate_bucket_put) X(attachment_orphans) X(attachment_delete)          \
-  X(idem_claim) X(idem_get) X(idem_finish) X(idem_sweep)
+  /* rate buckets (store_*_limits.c) */                                                     \
+  X(rate_bucket_get) X(rate_bucket_put)
 
 /* Declares prefix__name with the type of store_ops entry name. */
 #define STORE_PART_DECLARE(prefix, name) extern __typeof__(*((store_ops *)0)->name) prefix##__##name;

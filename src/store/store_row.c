@@ -184,6 +184,23 @@ ROW(st_figure, COL(st_figure, what, TEXT), COL(st_figure, kind, TEXT), COL(st_fi
 ROW(st_alias_owner, COL(st_alias_owner, marketplace_id, TEXT), COL(st_alias_owner, buyer_id, TEXT),
     COL(st_alias_owner, seller_id, TEXT));
 
+/* ST_ATTACH_COLS and segments */
+ROW(st_attachment, COL(st_attachment, id, TEXT), COL(st_attachment, seller_id, TEXT),
+    COL(st_attachment, buyer_id, TEXT), COL(st_attachment, uploader, TEXT), COL(st_attachment, name, TEXT),
+    COL(st_attachment, kind, TEXT), COL(st_attachment, sha256, TEXT), COL(st_attachment, size, I64),
+    COL(st_attachment, readable, BOOL), COL(st_attachment, reason, TEXT), COL(st_attachment, created_at, I64),
+    COL(st_attachment, segments_json, TEXT));
+
+/* An upload no message carries (store_attach.c's orphans): what the sweep needs of it. */
+static const st_col st_orphan_cols[] = {COL(st_attachment, id, TEXT), COL(st_attachment, sha256, TEXT),
+                                        COL(st_attachment, created_at, I64), COL(st_attachment, uploader, TEXT)};
+const st_row st_orphan_row = {st_orphan_cols, sizeof st_orphan_cols / sizeof st_orphan_cols[0], sizeof(st_attachment)};
+
+/* ST_SQL_IDEM_GET (principal and key are the caller's) */
+static const st_col st_idem_cols[] = {COL(st_idem, fingerprint, TEXT), COL(st_idem, status, INT),
+                                      COL(st_idem, body, TEXT), COL(st_idem, created_at, I64)};
+const st_row st_idem_row = {st_idem_cols, sizeof st_idem_cols / sizeof st_idem_cols[0], sizeof(st_idem)};
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

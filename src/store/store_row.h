@@ -77,6 +77,7 @@ extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st
     st_token_row, st_violation_row, st_event_row, st_outbox_row, st_spapi_client_row,
     st_spapi_upload_row, st_item_row, st_msg_attachment_row, st_audit_head_row,
     st_audit_checkpoint_row, st_marketplace_row, st_order_row, st_team_agent_row, st_thread_team_row,
-    st_i64_row, st_reply_row, st_figure_row, st_alias_owner_row;
+    st_i64_row, st_reply_row, st_figure_row, st_alias_owner_row, st_attachment_row, st_orphan_row,
+    st_idem_row;
 
 #endif

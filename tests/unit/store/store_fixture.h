@@ -110,17 +110,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \
   X(bus_stop, MAIL) \
-  X(attachment_put, CORE) \
-  X(attachment_get, CORE) \
-  X(attachment_find_sha, CORE) \
-  X(attachment_link, CORE) \
-  X(attachment_links, CORE) \
-  X(attachment_orphans, CORE) \
-  X(attachment_delete, CORE) \
-  X(idem_claim, CORE) \
-  X(idem_get, CORE) \
-  X(idem_finish, CORE) \
-  X(idem_sweep, CORE) \
   X(sealed_page, CORE) \
   X(sealed_reseal, CORE) \
   X(sealed_count, CORE)

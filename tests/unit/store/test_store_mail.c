@@ -281,7 +281,7 @@ static void test_spapi(void **state) {
   st_attachment att = {.id = "A000000000000000000000001", .seller_id = "S1", .uploader = "agent:1",
                        .name = "x.pdf", .kind = "pdf", .sha256 = "ee", .size = 1, .created_at = T0};
   W(f);
-  OK(OP(f, attachment_put)(f->s, &att));
+  OK(store_attachment_put(f->s, &att));
   u.attachment_id = att.id;
   u.content_type = "text/plain"; /* only the attachment changes */
   OK(store_spapi_upload_put(f->s, &u));
