@@ -88,8 +88,8 @@ pl_err svc_audit_checkpoint(svc *s, bool force, pl_arena *a, st_audit_checkpoint
   size_t n = 0;
   st_audit_checkpoint *cps = NULL;
   size_t ncp = 0;
-  e = s->st->ops->audit_heads(s->st, a, &heads, &n);
-  if (!e) e = s->st->ops->audit_checkpoint_list(s->st, a, &cps, &ncp);
+  e = store_audit_heads(s->st, a, &heads, &n);
+  if (!e) e = store_audit_checkpoint_list(s->st, a, &cps, &ncp);
   if (!e) {
     char root[65];
     root_of(heads, n, root);
@@ -113,7 +113,7 @@ pl_err svc_audit_checkpoint(svc *s, bool force, pl_arena *a, st_audit_checkpoint
       sodium_bin2hex(c.public_key, 2 * sizeof pk + 1, pk, sizeof pk);
       c.signature = pl_arena_alloc(a, 2 * sizeof sig + 1);
       sodium_bin2hex(c.signature, 2 * sizeof sig + 1, sig, sizeof sig);
-      e = s->st->ops->audit_checkpoint_add(s->st, &c);
+      e = store_audit_checkpoint_add(s->st, &c);
       if (!e) {
         *out = c;
         *written = true;
@@ -170,7 +170,7 @@ static pl_err walk(svc *s, const char *chain, const char *start, svc_audit_repor
     pl_arena *a = pl_arena_new();
     st_audit *es;
     size_t n;
-    pl_err e = s->st->ops->audit_chain(s->st, chain, after, BATCH, a, &es, &n);
+    pl_err e = store_audit_chain(s->st, chain, after, BATCH, a, &es, &n);
     if (e) {
       pl_arena_free(a);
       return e;
@@ -209,7 +209,7 @@ static pl_err hash_at(svc *s, const char *chain, int64_t seq, const char *legacy
   }
   st_audit *es;
   size_t n;
-  pl_err e = s->st->ops->audit_chain(s->st, chain, seq - 1, 1, a, &es, &n);
+  pl_err e = store_audit_chain(s->st, chain, seq - 1, 1, a, &es, &n);
   if (e) return e;
   *out = n && es[0].seq == seq ? es[0].hash : NULL;
   return PL_OK;
@@ -226,7 +226,7 @@ pl_err svc_audit_verify(svc *s, svc_audit_report *r, pl_detail *d) {
   e = walk(s, NULL, ZEROS, r, legacy, &legacy_n);
   st_audit_head *heads = NULL;
   size_t nh = 0;
-  if (!e) e = s->st->ops->audit_heads(s->st, a, &heads, &nh);
+  if (!e) e = store_audit_heads(s->st, a, &heads, &nh);
   for (size_t i = 0; !e && i < nh; i++) {
     char last[65];
     int64_t last_seq;
@@ -238,7 +238,7 @@ pl_err svc_audit_verify(svc *s, svc_audit_report *r, pl_detail *d) {
   }
   st_audit_checkpoint *cps = NULL;
   size_t ncp = 0;
-  if (!e) e = s->st->ops->audit_checkpoint_list(s->st, a, &cps, &ncp);
+  if (!e) e = store_audit_checkpoint_list(s->st, a, &cps, &ncp);
   unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
   signing_keys(s, pk, sk);
   sodium_memzero(sk, sizeof sk);

@@ -816,7 +816,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   if (!e) e = svc__attachments_fill(s, msgs, nm, a);
   if (!e) svc__view(s, c, t.marketplace_id, msgs, nm, a); /* the operator's: unmasked */
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
-  if (!e) e = s->st->ops->audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
+  if (!e) e = store_audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
   if (!e && t.order_id) {
     e = s->st->ops->order_get(s->st, t.order_id, a, &o);
     have_order = !e;

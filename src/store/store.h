@@ -727,16 +727,6 @@ typedef struct store_ops {
   /* Appends to the chain e->chain (the store computes seq, prev_hash and hash, locking
    * only that chain's head). */
   pl_err (*audit_append)(store *s, st_audit *e);
-  pl_err (*audit_list)(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
-  /* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
-   * the legacy chain by id after `after`. */
-  pl_err (*audit_chain)(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
-                        st_audit **out, size_t *n);
-  /* Every chain's head, sorted by chain. */
-  pl_err (*audit_heads)(store *s, pl_arena *a, st_audit_head **out, size_t *n);
-  /* Checkpoints: append one (sets c->id); list them oldest first. */
-  pl_err (*audit_checkpoint_add)(store *s, st_audit_checkpoint *c);
-  pl_err (*audit_checkpoint_list)(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 
   /* Live events between the nodes of a store several nodes share (docs/scaling.md); NULL
    * where one process is the only node (SQLite). bus_start calls deliver, from a thread
@@ -767,6 +757,16 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+pl_err store_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
+/* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
+ * the legacy chain by id after `after`. */
+pl_err store_audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
+                      st_audit **out, size_t *n);
+/* Every chain's head, sorted by chain. */
+pl_err store_audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n);
+/* Checkpoints: append one (sets c->id); list them oldest first. */
+pl_err store_audit_checkpoint_add(store *s, st_audit_checkpoint *c);
+pl_err store_audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
 /* ---- attachments (svc_attach.c) ---- */
 pl_err store_attachment_put(store *s, const st_attachment *a);
 /* segments: also read segments_json (it may be megabytes); else it is NULL. */

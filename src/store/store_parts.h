@@ -18,8 +18,8 @@
   /* key rotation (store_*_keys.c) */                                                       \
   X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
   /* the audit log (store_*_audit.c) */                                                     \
-  X(audit_append) X(audit_list) X(audit_chain) X(audit_heads) X(audit_checkpoint_add)       \
-  X(audit_checkpoint_list)                                                                  \
+  X(audit_append) \
+  \
   /* rate buckets (store_*_limits.c) */                                                     \
   X(rate_bucket_get) X(rate_bucket_put)
 

@@ -12,16 +12,6 @@
 
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 
-static pl_err read_entries(store *s, const char *sql, int n, const char *const *v, pl_arena *a,
-                           st_audit **out, size_t *count) {
-  PGresult *r = NULL;
-  pl_err e = pg__exec(s, sql, n, v, &r);
-  if (e) return e;
-  *out = pg__rows(a, r, &st_audit_row, count);
-  PQclear(r);
-  return PL_OK;
-}
-
 pl_err pg__audit_append(store *s, st_audit *e) {
   const char *chain = e->chain ? e->chain : "";
   const char *v1[1] = {chain};
@@ -76,60 +66,3 @@ pl_err pg__audit_append(store *s, st_audit *e) {
   return PL_OK;
 }
 
-pl_err pg__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
-  const char *v[1] = {subject};
-  return read_entries(s, ST_SQL_AUDIT_LIST, 1, v, a, out, n);
-}
-
-pl_err pg__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
-                       st_audit **out, size_t *n) {
-  if (!chain) {
-    pg_params p = {.n = 0};
-    pg__p_int(&p, after);
-    pg__p_int(&p, limit);
-    return read_entries(s, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > $1 ORDER BY id LIMIT $2",
-                        p.n, p.v, a, out, n);
-  }
-  pg_params p = {.n = 0};
-  pg__p_text(&p, chain);
-  pg__p_int(&p, after);
-  pg__p_int(&p, limit);
-  return read_entries(s, ST_SQL_AUDIT_CHAIN,
-                      p.n, p.v, a, out, n);
-}
-
-pl_err pg__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
-  PGresult *r = NULL;
-  /* COLLATE "C": the same order as SQLite's, byte by byte, for the checkpoint's tree */
-  pl_err e = pg__exec(s, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain COLLATE \"C\"", 0, NULL, &r);
-  if (e) return e;
-  *out = pg__rows(a, r, &st_audit_head_row, n);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, c->at);
-  pg__p_int(&p, c->nchains);
-  pg__p_text(&p, c->root);
-  pg__p_text(&p, c->heads_json);
-  pg__p_text(&p, c->public_key);
-  pg__p_text(&p, c->signature);
-  PGresult *r = NULL;
-  pl_err e = pg__exec(s, "INSERT INTO audit_checkpoints(at, nchains, root, heads, public_key, signature)"
-                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", p.n, p.v, &r);
-  if (e) return e;
-  c->id = PQntuples(r) ? pg__num(r, 0, 0) : 0;
-  PQclear(r);
-  return c->id ? PL_OK : PL_ESTORE;
-}
-
-pl_err pg__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
-  PGresult *r = NULL;
-  pl_err e = pg__exec(s, ST_SQL_AUDIT_CHECKPOINT_LIST, 0, NULL, &r);
-  if (e) return e;
-  *out = pg__rows(a, r, &st_audit_checkpoint_row, n);
-  PQclear(r);
-  return PL_OK;
-}

@@ -10,13 +10,6 @@ enum {
 };
 SQ_SLOTS_FIT(S__END, SQ_SLOT_IDENT);
 
-/* Steps st to the end, reading every row into a growing arena array. */
-static pl_err read_entries(pl_arena *a, sqlite3_stmt *st, st_audit **out, size_t *n) {
-  pl_err e;
-  *out = sq__rows(st, a, &st_audit_row, n, &e);
-  return e;
-}
-
 pl_err sq__audit_append(store *s, st_audit *e) {
   sq_store *q = SQ(s);
   const char *chain = e->chain ? e->chain : "";
@@ -73,59 +66,3 @@ pl_err sq__audit_append(store *s, st_audit *e) {
   return sq__run(q, st);
 }
 
-pl_err sq__audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_LIST, ST_SQL_AUDIT_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, subject);
-  return read_entries(a, st, out, n);
-}
-
-pl_err sq__audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
-                       st_audit **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st;
-  if (chain) {
-    st = sq__stmt(q, S_CHAIN, ST_SQL_AUDIT_CHAIN);
-    if (!st) return PL_ESTORE;
-    sq__bind_text(st, 1, chain);
-  } else {
-    st = sq__stmt(q, S_LEGACY, "SELECT " ST_AUDIT_COLS " FROM audit WHERE chain IS NULL AND id > ?2"
-                               " ORDER BY id LIMIT ?3");
-    if (!st) return PL_ESTORE;
-  }
-  sqlite3_bind_int64(st, 2, after);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-  return read_entries(a, st, out, n);
-}
-
-pl_err sq__audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_HEADS, "SELECT chain, seq, hash FROM audit_heads ORDER BY chain");
-  if (!st) return PL_ESTORE;
-  pl_err e;
-  *out = sq__rows(st, a, &st_audit_head_row, n, &e);
-  return e;
-}
-
-pl_err sq__audit_checkpoint_add(store *s, st_audit_checkpoint *c) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_CP_ADD, "INSERT INTO audit_checkpoints(at, nchains, root, heads,"
-                                           " public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, c->at);
-  sqlite3_bind_int64(st, 2, c->nchains);
-  sq__bind_text(st, 3, c->root);
-  sq__bind_text(st, 4, c->heads_json);
-  sq__bind_text(st, 5, c->public_key);
-  sq__bind_text(st, 6, c->signature);
-  pl_err r = sq__run(q, st);
-  if (!r) c->id = sqlite3_last_insert_rowid(sq__db(q));
-  return r;
-}
-
-pl_err sq__audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n) {
-  sqlite3_stmt *st = sq__stmt(SQ(s), S_CP_LIST, ST_SQL_AUDIT_CHECKPOINT_LIST);
-  if (!st) return PL_ESTORE;
-  pl_err e;
-  *out = sq__rows(st, a, &st_audit_checkpoint_row, n, &e);
-  return e;
-}

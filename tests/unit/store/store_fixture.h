@@ -102,11 +102,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(counter, RULES) \
   X(thread_due_list, SLA) \
   X(audit_append, CORE) \
-  X(audit_list, CORE) \
-  X(audit_chain, CORE) \
-  X(audit_heads, CORE) \
-  X(audit_checkpoint_add, CORE) \
-  X(audit_checkpoint_list, CORE) \
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \
   X(bus_stop, MAIL) \

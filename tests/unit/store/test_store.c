@@ -830,7 +830,7 @@ static void check_chain(fx *f, const char *subject, size_t expect) {
   R(f);
   st_audit *l;
   size_t n;
-  OK(OP(f, audit_list)(f->s, subject, f->a, &l, &n));
+  OK(store_audit_list(f->s, subject, f->a, &l, &n));
   RB(f);
   assert_int_equal(n, expect);
   const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -867,12 +867,12 @@ static void test_audit(void **state) {
   R(f);
   st_audit *l;
   size_t n;
-  OK(OP(f, audit_list)(f->s, "chain", f->a, &l, &n));
+  OK(store_audit_list(f->s, "chain", f->a, &l, &n));
   assert_string_equal(l[3].detail_json, "{}");
   assert_null(l[0].seller_id);
   assert_string_equal(l[1].seller_id, "S1");
   assert_string_equal(l[5].action, "y");
-  OK(OP(f, audit_list)(f->s, "nothing", f->a, &l, &n));
+  OK(store_audit_list(f->s, "nothing", f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
@@ -907,14 +907,14 @@ static void test_audit_chains(void **state) {
   static const struct { const char *chain; int64_t n; } want[] = {{"", 2}, {"S1", 3}, {"S2", 2}};
   st_audit_head *heads;
   size_t nh;
-  OK(OP(f, audit_heads)(f->s, f->a, &heads, &nh));
+  OK(store_audit_heads(f->s, f->a, &heads, &nh));
   assert_int_equal(nh, 3);
   for (size_t k = 0; k < 3; k++) {
     assert_string_equal(heads[k].chain, want[k].chain);
     assert_int_equal(heads[k].seq, want[k].n);
     st_audit *l;
     size_t n;
-    OK(OP(f, audit_chain)(f->s, want[k].chain, 0, 100, f->a, &l, &n));
+    OK(store_audit_chain(f->s, want[k].chain, 0, 100, f->a, &l, &n));
     assert_int_equal(n, (size_t)want[k].n);
     const char *prev = legacy_hash;
     for (size_t i = 0; i < n; i++) {
@@ -931,11 +931,11 @@ static void test_audit_chains(void **state) {
   /* paging: after a place, at most limit */
   st_audit *l;
   size_t n;
-  OK(OP(f, audit_chain)(f->s, "S1", 1, 1, f->a, &l, &n));
+  OK(store_audit_chain(f->s, "S1", 1, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].seq, 2);
   /* the legacy chain, by id */
-  OK(OP(f, audit_chain)(f->s, NULL, 0, 100, f->a, &l, &n));
+  OK(store_audit_chain(f->s, NULL, 0, 100, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_null(l[0].chain);
   assert_string_equal(l[0].hash, legacy_hash);
@@ -944,13 +944,13 @@ static void test_audit_chains(void **state) {
   W(f);
   st_audit_checkpoint c = {.at = T0, .nchains = 3, .root = "r00t", .heads_json = "[]", .public_key = "pk",
                            .signature = "sig"};
-  OK(OP(f, audit_checkpoint_add)(f->s, &c));
+  OK(store_audit_checkpoint_add(f->s, &c));
   assert_true(c.id > 0);
   C(f);
   R(f);
   st_audit_checkpoint *cps;
   size_t ncp;
-  OK(OP(f, audit_checkpoint_list)(f->s, f->a, &cps, &ncp));
+  OK(store_audit_checkpoint_list(f->s, f->a, &cps, &ncp));
   assert_int_equal(ncp, 1);
   assert_int_equal(cps[0].id, c.id);
   assert_int_equal(cps[0].nchains, 3);
