@@ -147,7 +147,7 @@ pl_err svc__marketplace_get(svc *s, const char *id, pl_arena *a, st_marketplace 
     mp_memo_forget();
     mp_memo.a = pl_arena_new();
     memset(&mp_memo.m, 0, sizeof mp_memo.m);
-    mp_memo.e = s->st->ops->marketplace_get(s->st, id, mp_memo.a, &mp_memo.m);
+    mp_memo.e = store_marketplace_get(s->st, id, mp_memo.a, &mp_memo.m);
     if (mp_memo.e && mp_memo.e != PL_ENOTFOUND) return mp_memo.e; /* not remembered */
     if (mp_memo.e) mp_memo.m.id = pl_arena_strdup(mp_memo.a, id);
     mp_memo.set = true;
@@ -874,11 +874,11 @@ static char *new_alias(svc *s, const char *mp, pl_arena *a) {
 
 pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *seller,
                          pl_time now, pl_arena *a, char **out, pl_detail *d) {
-  pl_err e = s->st->ops->alias_get(s->st, mp, buyer, seller, a, out);
+  pl_err e = store_alias_get(s->st, mp, buyer, seller, a, out);
   if (e != PL_ENOTFOUND) return e;
   for (int tries = 0; tries < 4; tries++) {
     char *alias = new_alias(s, mp, a);
-    e = s->st->ops->alias_put(s->st, mp, buyer, seller, alias, now);
+    e = store_alias_put(s->st, mp, buyer, seller, alias, now);
     if (!e) {
       *out = alias;
       return PL_OK;
@@ -886,7 +886,7 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
     if (e != PL_EEXIST) return e;
     /* Either the random alias is taken, or another node gave the pair its alias at the
      * same moment: then that one is the pair's alias. */
-    e = s->st->ops->alias_get(s->st, mp, buyer, seller, a, out);
+    e = store_alias_get(s->st, mp, buyer, seller, a, out);
     if (e != PL_ENOTFOUND) return e;
   }
   return pl_fail(d, PL_EINTERNAL, "could not allocate an alias");
@@ -962,7 +962,7 @@ pl_err svc_marketplace_put(svc *s, const svc_marketplace_in *in, pl_detail *d) {
     free(sj);
     return e;
   }
-  e = s->st->ops->marketplace_put(s->st, &m);
+  e = store_marketplace_put(s->st, &m);
   mp_memo_forget();
   if (!e) e = svc__audit(s, NULL, "admin", "marketplace.put", in->id, NULL);
   free(dj);
@@ -981,12 +981,12 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
   pl_arena *a = pl_arena_new();
   if ((e = svc__begin(s, true, d))) goto out;
   st_marketplace m;
-  e = s->st->ops->marketplace_get(s->st, in->marketplace_id, a, &m);
+  e = store_marketplace_get(s->st, in->marketplace_id, a, &m);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no marketplace %s", in->marketplace_id);
   st_seller old;
   char *alias = NULL;
   if (!e) {
-    pl_err g = s->st->ops->seller_get(s->st, in->id, NULL, a, &old);
+    pl_err g = store_seller_get(s->st, in->id, NULL, a, &old);
     if (!g && strcmp(old.marketplace_id, in->marketplace_id))
       e = pl_fail(d, PL_ECONFLICT, "seller %s belongs to marketplace %s", in->id, old.marketplace_id);
     else if (!g) alias = old.alias;
@@ -1002,7 +1002,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
                    .email_sealed = sealed,
                    .alias = alias,
                    .created_at = svc_now(s)};
-    e = s->st->ops->seller_put(s->st, &v);
+    e = store_seller_put(s->st, &v);
     free(sealed);
   }
   if (!e) e = svc__audit(s, in->id, "admin", "seller.put", in->id, NULL);
@@ -1024,10 +1024,10 @@ pl_err svc_agent_add(svc *s, const char *seller_id, const char *name, const char
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
   st_seller sl;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
   st_agent ag = {.seller_id = (char *)seller_id, .name = (char *)name, .role = r};
-  if (!e) e = s->st->ops->agent_add(s->st, &ag, id_out);
+  if (!e) e = store_agent_add(s->st, &ag, id_out);
   if (!e) e = svc__audit(s, seller_id, "admin", "agent.add", seller_id, json_pack("{s:s,s:s}", "name", name, "role", role));
   e = svc__end(s, e, d);
 out:
@@ -1060,7 +1060,7 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
                 .email_hash = hash,
                 .opt_out = in->opt_out};
   if ((e = svc__begin(s, true, d))) goto out;
-  e = s->st->ops->buyer_put(s->st, &b);
+  e = store_buyer_put(s->st, &b);
   if (!e) e = svc__audit(s, NULL, "admin", "buyer.put", in->id, NULL);
   e = svc__end(s, e, d);
 out:
@@ -1161,18 +1161,18 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
   st_seller sl;
   st_buyer b;
   st_order old;
-  if (s->st->ops->marketplace_get(s->st, o->marketplace_id, a, &m))
+  if (store_marketplace_get(s->st, o->marketplace_id, a, &m))
     e = pl_fail(d, PL_EINVAL, "no marketplace %s", o->marketplace_id);
   else if (c && c->marketplace_id && strcmp(c->marketplace_id, o->marketplace_id))
     e = pl_fail(d, PL_EFORBIDDEN, "marketplace %s is not yours", o->marketplace_id);
-  else if (s->st->ops->seller_get(s->st, o->seller_id, NULL, a, &sl))
+  else if (store_seller_get(s->st, o->seller_id, NULL, a, &sl))
     e = pl_fail(d, PL_EINVAL, "no seller %s", o->seller_id);
   else if (strcmp(sl.marketplace_id, o->marketplace_id))
     e = pl_fail(d, PL_EINVAL, "seller %s does not sell on %s", o->seller_id, o->marketplace_id);
-  else if (s->st->ops->buyer_get(s->st, o->buyer_id, NULL, a, &b))
+  else if (store_buyer_get(s->st, o->buyer_id, NULL, a, &b))
     e = pl_fail(d, PL_EINVAL, "no buyer %s", o->buyer_id);
   if (!e) {
-    pl_err g = s->st->ops->order_get(s->st, o->id, a, &old);
+    pl_err g = store_order_get(s->st, o->id, a, &old);
     if (g && g != PL_ENOTFOUND) e = g;
     *created = g == PL_ENOTFOUND;
     if (!g && (strcmp(old.seller_id, o->seller_id) || strcmp(old.buyer_id, o->buyer_id) ||
@@ -1181,7 +1181,7 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
   }
   st_order w = *o;
   w.updated_at = svc_now(s);
-  if (!e) e = s->st->ops->order_put(s->st, &w);
+  if (!e) e = store_order_put(s->st, &w);
   if (e == PL_ECONFLICT && d && !d->msg[0]) pl_fail(d, e, "order %s belongs to another seller", o->id);
   char *alias;
   if (!e) e = svc__alias_ensure(s, o->marketplace_id, o->buyer_id, o->seller_id, w.updated_at, a, &alias, d);
@@ -1198,7 +1198,7 @@ pl_err svc_order_get(svc *s, const svc_caller *c, const char *id, pl_arena *a, s
                      pl_detail *d) {
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->order_get(s->st, id, a, out);
+  e = store_order_get(s->st, id, a, out);
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND ||
       (!e && ((c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, out->seller_id)) ||
@@ -1214,7 +1214,7 @@ pl_err svc_order_list(svc *s, const svc_caller *c, pl_time cursor_at, const char
   if (limit < 1 || limit > 100) return pl_fail(d, PL_EINVAL, "limit must be from 1 to 100");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->order_list(s->st, c->kind == ST_PRINCIPAL_AGENT ? c->seller_id : NULL,
+  e = store_order_list(s->st, c->kind == ST_PRINCIPAL_AGENT ? c->seller_id : NULL,
                              c->kind == ST_PRINCIPAL_BUYER ? c->buyer_id : NULL, cursor_at,
                              cursor_id, limit, a, out, n);
   if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {

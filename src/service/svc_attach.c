@@ -154,7 +154,7 @@ static pl_err upload_limits(svc *s, const svc_caller *c, size_t size, pl_arena *
      * marketplace of the buyer's latest order (defaults when none). */
     st_order *o;
     size_t n = 0;
-    pl_err g = s->st->ops->order_list(s->st, NULL, c->buyer_id, 0, NULL, 1, a, &o, &n);
+    pl_err g = store_order_list(s->st, NULL, c->buyer_id, 0, NULL, 1, a, &o, &n);
     if (g) return g;
     if (n) mp = o[0].marketplace_id;
   }

@@ -59,17 +59,17 @@ static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, 
     st_seller sl;
     char *end;
     long long id = strtoll(subject, &end, 10);
-    if (*end || id <= 0 || s->st->ops->agent_get(s->st, id, NULL, NULL, a, &ag))
+    if (*end || id <= 0 || store_agent_get(s->st, id, NULL, NULL, a, &ag))
       e = pl_fail(d, PL_EINVAL, "no agent %s", subject);
     else if (ag.deactivated_at)
       e = pl_fail(d, PL_EDEACTIVATED, "agent %s was deactivated", subject);
-    else if ((e = s->st->ops->seller_get(s->st, ag.seller_id, NULL, a, &sl)) == PL_OK) {
+    else if ((e = store_seller_get(s->st, ag.seller_id, NULL, a, &sl)) == PL_OK) {
       t.seller_id = ag.seller_id;
       t.marketplace_id = sl.marketplace_id;
     }
   } else if (kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (s->st->ops->buyer_get(s->st, subject, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
+    if (store_buyer_get(s->st, subject, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", subject);
   }
   if (!e) {
     tok = pl_token_new(kind == ST_PRINCIPAL_OPERATOR ? "plo" : kind == ST_PRINCIPAL_AGENT ? "pla" : "plb");
@@ -131,7 +131,7 @@ pl_err svc_authenticate_as(svc *s, const char *token, svc_surface surface, pl_ar
   st_agent ag = {0};
   if (!e && t.kind == ST_PRINCIPAL_AGENT) {
     char *end;
-    e = s->st->ops->agent_get(s->st, strtoll(t.subject, &end, 10), NULL, NULL, a, &ag);
+    e = store_agent_get(s->st, strtoll(t.subject, &end, 10), NULL, NULL, a, &ag);
   }
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EUNAUTH, "the token is not valid");
@@ -187,7 +187,7 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
   pl_err e = svc__begin(s, false, d);
   if (!e) {
     e = store_token_get(s->st, NULL, c->token_id, a, &t);
-    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
+    if (!e && t.kind == ST_PRINCIPAL_AGENT) e = store_agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EUNAUTH, "the token is not valid");
     else if (e) e = pl_fail(d, e, "the store is unavailable");
@@ -307,7 +307,7 @@ pl_err svc_agent_deactivate(svc *s, const svc_caller *c, int64_t agent_id, long 
   if ((e = svc__begin(s, true, d))) return e;
   pl_arena *a = pl_arena_new();
   st_agent ag;
-  e = s->st->ops->agent_get(s->st, agent_id, NULL, NULL, a, &ag);
+  e = store_agent_get(s->st, agent_id, NULL, NULL, a, &ag);
   if (!e && seller && strcmp(ag.seller_id, seller)) e = PL_ENOTFOUND;
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no agent %lld", (long long)agent_id);
   pl_time now = svc_now(s);
@@ -366,11 +366,11 @@ pl_err svc_me_names(svc *s, const svc_caller *c, pl_arena *a, svc_me_names_out *
   if (c->kind == ST_PRINCIPAL_AGENT) {
     st_agent ag;
     st_seller sl;
-    if (!s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag)) out->name = ag.name;
-    if (!s->st->ops->seller_get(s->st, c->seller_id, NULL, a, &sl)) out->seller_name = sl.name;
+    if (!store_agent_get(s->st, c->agent_id, NULL, NULL, a, &ag)) out->name = ag.name;
+    if (!store_seller_get(s->st, c->seller_id, NULL, a, &sl)) out->seller_name = sl.name;
   } else if (c->kind == ST_PRINCIPAL_BUYER) {
     st_buyer b;
-    if (!s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b)) out->name = b.name;
+    if (!store_buyer_get(s->st, c->buyer_id, NULL, a, &b)) out->name = b.name;
   }
   return svc__end(s, PL_OK, d);
 }

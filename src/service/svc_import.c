@@ -124,7 +124,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   bool new_thread = false;
   if (!e && order_id) {
     st_order ord;
-    e = s->st->ops->order_get(s->st, order_id, a, &ord);
+    e = store_order_get(s->st, order_id, a, &ord);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EINVAL, "no order %s (an order line must come first)", order_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find(s->st, order_id, NULL, NULL, NULL, a, &t);
@@ -142,8 +142,8 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   } else if (!e) {
     st_seller sl;
     st_buyer b;
-    if (s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
-    else if (s->st->ops->buyer_get(s->st, buyer_id, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
+    if (store_seller_get(s->st, seller_id, NULL, a, &sl)) e = pl_fail(d, PL_EINVAL, "no seller %s", seller_id);
+    else if (store_buyer_get(s->st, buyer_id, NULL, a, &b)) e = pl_fail(d, PL_EINVAL, "no buyer %s", buyer_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find(s->st, NULL, seller_id, buyer_id, asin, a, &t);
       if (g == PL_ENOTFOUND) {

@@ -135,11 +135,11 @@ pl_err svc__outbox_message(svc *s, const st_thread *t, const st_message *m) {
   pl_err e;
   if (m->direction == ST_DIR_BUYER) {
     st_seller sl;
-    e = s->st->ops->seller_get(s->st, t->seller_id, NULL, a, &sl);
+    e = store_seller_get(s->st, t->seller_id, NULL, a, &sl);
     has_address = !e && sl.email_sealed;
   } else {
     st_buyer b;
-    e = s->st->ops->buyer_get(s->st, t->buyer_id, NULL, a, &b);
+    e = store_buyer_get(s->st, t->buyer_id, NULL, a, &b);
     has_address = !e && b.email_sealed;
   }
   if (e == PL_ENOTFOUND) e = PL_OK;
@@ -325,10 +325,10 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   if (e) return e;
   e = s->st->ops->message_get(s->st, o->message_id, NULL, a, &m);
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
-  if (!e) e = s->st->ops->seller_get(s->st, t.seller_id, NULL, a, &sl);
-  if (!e) e = s->st->ops->buyer_get(s->st, t.buyer_id, NULL, a, &by);
+  if (!e) e = store_seller_get(s->st, t.seller_id, NULL, a, &sl);
+  if (!e) e = store_buyer_get(s->st, t.buyer_id, NULL, a, &by);
   if (!e) e = svc__marketplace_get(s, t.marketplace_id, a, &mk);
-  if (!e) e = s->st->ops->alias_get(s->st, t.marketplace_id, t.buyer_id, t.seller_id, a, &balias);
+  if (!e) e = store_alias_get(s->st, t.marketplace_id, t.buyer_id, t.seller_id, a, &balias);
   if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
   st_msg_attachment *atts = NULL;
   size_t natts = 0;
@@ -620,12 +620,12 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++)
       e = store_agent_address_find(s->st, out->seller_id, hashes[i], a, &ad);
     if (!e) {
-      e = s->st->ops->agent_get(s->st, ad.agent_id, NULL, NULL, a, &ag);
+      e = store_agent_get(s->st, ad.agent_id, NULL, NULL, a, &ag);
       ok = !e && !strcmp(ag.seller_id, out->seller_id) && st_agent_role_writes(ag.role) && !ag.deactivated_at;
       out->agent_id = ad.agent_id;
       why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
-      e = s->st->ops->seller_get(s->st, out->seller_id, NULL, a, &sl);
+      e = store_seller_get(s->st, out->seller_id, NULL, a, &sl);
       char *real = e ? NULL : opened(s, a, sl.email_sealed);
       ok = real && !strcasecmp(real, from);
       why = "not the seller's address";
@@ -633,12 +633,12 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
     /* An address that is also a buyer's speaks for that buyer, never for a seller. */
     if (!e && ok) {
       pl_err be = PL_ENOTFOUND;
-      for (size_t i = 0; i < nhash && be == PL_ENOTFOUND; i++) be = s->st->ops->buyer_get(s->st, NULL, hashes[i], a, &b);
+      for (size_t i = 0; i < nhash && be == PL_ENOTFOUND; i++) be = store_buyer_get(s->st, NULL, hashes[i], a, &b);
       if (!be) ok = false, why = "a buyer's address";
       else if (be != PL_ENOTFOUND) e = be;
     }
   } else if (e == PL_ENOTFOUND) {
-    e = s->st->ops->seller_get(s->st, NULL, out->alias, a, &sl);
+    e = store_seller_get(s->st, NULL, out->alias, a, &sl);
     if (!e) {
       /* A seller's alias: a buyer of the seller, from the buyer's own address. */
       out->r.kind = SVC_MAIL_TO_SELLER;
@@ -647,8 +647,8 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
       st_buyer b;
       char *pair_alias;
       e = PL_ENOTFOUND;
-      for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++) e = s->st->ops->buyer_get(s->st, NULL, hashes[i], a, &b);
-      if (!e) e = s->st->ops->alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
+      for (size_t i = 0; i < nhash && e == PL_ENOTFOUND; i++) e = store_buyer_get(s->st, NULL, hashes[i], a, &b);
+      if (!e) e = store_alias_get(s->st, sl.marketplace_id, b.id, sl.id, a, &pair_alias);
       if (!e) out->buyer_id = b.id, ok = true;
       why = "not a buyer of the seller";
     }
@@ -683,8 +683,8 @@ static pl_err mail_agent(svc *s, const char *seller_id, int64_t agent_id, pl_are
   pthread_mutex_lock(&mu); /* one process creates one agent per seller */
   pl_err e = svc__begin(s, false, d);
   if (!e) {
-    e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
-    if (!e) e = s->st->ops->agent_get(s->st, agent_id, seller_id, MAIL_AGENT, a, &ag);
+    e = store_seller_get(s->st, seller_id, NULL, a, &sl);
+    if (!e) e = store_agent_get(s->st, agent_id, seller_id, MAIL_AGENT, a, &ag);
     svc__end(s, PL_OK, NULL);
     if (e == PL_ENOTFOUND && !agent_id) {
       int64_t id;
@@ -783,11 +783,11 @@ static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, p
   if (!e) e = s->st->ops->thread_get(s->st, m.thread_id, a, &t);
   if (!e && m.direction == ST_DIR_BUYER) {
     st_seller sl;
-    e = s->st->ops->seller_get(s->st, t.seller_id, NULL, a, &sl);
+    e = store_seller_get(s->st, t.seller_id, NULL, a, &sl);
     if (!e) *real = opened(s, a, sl.email_sealed);
   } else if (!e) {
     st_buyer b;
-    e = s->st->ops->buyer_get(s->st, t.buyer_id, NULL, a, &b);
+    e = store_buyer_get(s->st, t.buyer_id, NULL, a, &b);
     if (!e) *real = opened(s, a, b.email_sealed);
   }
   svc__end(s, PL_OK, NULL);
@@ -968,7 +968,7 @@ pl_err svc__mail_reply_verdict(svc *s, const st_thread *t, policy_config *cfg, c
   if (s->st->ops->message_list(s->st, t->id, a, &msgs, &n)) n = 0;
   st_seller sl;
   const char *relay = NULL;
-  if (!s->st->ops->seller_get(s->st, t->seller_id, NULL, a, &sl) && sl.alias && strchr(sl.alias, '@'))
+  if (!store_seller_get(s->st, t->seller_id, NULL, a, &sl) && sl.alias && strchr(sl.alias, '@'))
     relay = strrchr(sl.alias, '@') + 1;
   char *blank = NULL;
   for (size_t i = 0; i < v->nfindings; i++) {
@@ -1071,7 +1071,7 @@ static pl_err managed_agent(svc *s, const svc_caller *c, int64_t agent_id, pl_ar
                             pl_detail *d) {
   if (c->kind != ST_PRINCIPAL_OPERATOR && c->kind != ST_PRINCIPAL_AGENT)
     return pl_fail(d, PL_EFORBIDDEN, "only the seller's agents manage their addresses");
-  pl_err e = s->st->ops->agent_get(s->st, agent_id, NULL, NULL, a, ag);
+  pl_err e = store_agent_get(s->st, agent_id, NULL, NULL, a, ag);
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_AGENT && strcmp(ag->seller_id, c->seller_id)))
     return pl_fail(d, PL_ENOTFOUND, "no such agent");
   if (e) return pl_fail(d, e, "the store is unavailable; try again later");
@@ -1096,7 +1096,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   if (!e) e = store_agent_address_list(s->st, ag.seller_id, ag.id, a, &have, &n);
   if (!e && n >= SVC_MAX_AGENT_ADDRESSES)
     e = pl_fail(d, PL_ETOOMANY, "an agent registers at most %d addresses", SVC_MAX_AGENT_ADDRESSES);
-  if (!e) e = s->st->ops->seller_get(s->st, ag.seller_id, NULL, a, &sl);
+  if (!e) e = store_seller_get(s->st, ag.seller_id, NULL, a, &sl);
   if (!e) {
     /* The customer-service address speaks for the whole seller: the owner chooses who. */
     char *cs = opened(s, a, sl.email_sealed);

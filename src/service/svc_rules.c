@@ -214,7 +214,7 @@ pl_err svc__rate_take(svc *s, const char *seller_id, const char *op, const svc_r
 
 /* Loads the seller's enforcement state, or a clean one. */
 static pl_err enforcement_of(svc *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
-  pl_err e = s->st->ops->enforcement_get(s->st, seller_id, a, out);
+  pl_err e = store_enforcement_get(s->st, seller_id, a, out);
   if (e == PL_ENOTFOUND) {
     memset(out, 0, sizeof *out);
     out->seller_id = (char *)seller_id;
@@ -230,7 +230,7 @@ pl_err svc__check_quota(svc *s, const char *seller_id, pl_arena *a, pl_detail *d
   pl_time now = svc_now(s);
   if (en.quota_per_day <= 0 || en.quota_until <= now) return PL_OK;
   int64_t n;
-  if ((e = s->st->ops->seller_message_count(s->st, seller_id, now - DAY, false, &n))) return e;
+  if ((e = store_seller_message_count(s->st, seller_id, now - DAY, false, &n))) return e;
   if (n >= en.quota_per_day) {
     char until[32];
     return pl_until(d, pl_fail(d, PL_EQUOTA, "the daily quota of %lld messages is used up (%s; quota until %s)",
@@ -304,14 +304,14 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
     st_violation vi = {.seller_id = t->seller_id, .category = (char *)cat,
                        .severity = severe_category(cat) ? ST_SEVERITY_SEVERE : ST_SEVERITY_MINOR,
                        .rule = (char *)v->findings[i].rule, .message_id = m->id, .at = now};
-    if ((e = s->st->ops->violation_add(s->st, &vi))) return e;
+    if ((e = store_violation_add(s->st, &vi))) return e;
     if (severe_category(cat)) {
       severe = true;
       if (!severe_cat) severe_cat = cat;
     }
     if (!strcmp(cat, "review_request") && t->order_id) {
       pl_time rat;
-      pl_err g = s->st->ops->review_request_get(s->st, t->order_id, &rat);
+      pl_err g = store_review_request_get(s->st, t->order_id, &rat);
       if (!g) review_on_requested = true;
       else if (g != PL_ENOTFOUND) return g;
     }
@@ -337,7 +337,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
     /* Repeated minor violations: count the blocked messages in the window. */
     st_violation *vs;
     size_t n;
-    if ((e = s->st->ops->violation_list(s->st, t->seller_id, now - r.minor_window_days * DAY, 1000, a, &vs, &n)))
+    if ((e = store_violation_list(s->st, t->seller_id, now - r.minor_window_days * DAY, 1000, a, &vs, &n)))
       return e;
     int64_t msgs = 0;
     for (size_t i = 0; i < n; i++) {
@@ -355,7 +355,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
     }
   }
   en.updated_at = now;
-  if ((e = s->st->ops->enforcement_put(s->st, &en))) return e;
+  if ((e = store_enforcement_put(s->st, &en))) return e;
   return audit_enforcement(s, &en, "policy", what, reason);
 }
 
@@ -382,7 +382,7 @@ pl_err svc_order_actions(svc *s, const svc_caller *c, const char *order_id, pl_a
   if (e) return e;
   st_order o;
   svc_rules r;
-  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  e = store_order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
@@ -474,7 +474,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   st_thread t;
   st_buyer b;
   pl_time now = svc_now(s);
-  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  e = store_order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
@@ -493,7 +493,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   }
   if (!e && proactive) e = check_restriction(s, c->seller_id, a, d);
   if (!e) e = svc__check_quota(s, c->seller_id, a, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
+  if (!e) e = store_buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) {
     /* The message the buyer reads: the seller's text, or the action's own wording. */
     const char *body = text;
@@ -530,7 +530,7 @@ static pl_err review_refusal(svc *s, const st_order *o, const svc_rules *r, pl_t
   pl_time prev;
   if (o->status == ST_ORDER_CANCELED)
     return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o->id);
-  pl_err g = s->st->ops->review_request_get(s->st, o->id, &prev);
+  pl_err g = store_review_request_get(s->st, o->id, &prev);
   if (!g) {
     char when[32];
     return pl_at(d, pl_fail(d, PL_EALREADY, "a review was already requested for order %s on %s; a review is requested once per order",
@@ -560,14 +560,14 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
   st_thread t;
   st_buyer b;
   pl_time now = svc_now(s);
-  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  e = store_order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
   if (!e) e = svc__rate_take(s, c->seller_id, "createProductReviewAndSellerFeedbackSolicitation", &r, d);
   if (!e) e = review_refusal(s, &o, &r, now, d);
   if (!e) e = order_thread(s, &o, now, a, &t, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
+  if (!e) e = store_buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) {
     svc__msg_opts mo = {.kind = ST_KIND_REVIEW_REQUEST, .action = "productReviewAndSellerFeedback",
                         .critical = false, .proactive = true, .opted_out = b.opt_out || buyer_blocks(&b, c->seller_id),
@@ -576,7 +576,7 @@ pl_err svc_request_review(svc *s, const svc_caller *c, const char *order_id, pl_
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   }
   if (!e) {
-    e = s->st->ops->review_request_put(s->st, o.id, o.seller_id, out->msg.id, now);
+    e = store_review_request_put(s->st, o.id, o.seller_id, out->msg.id, now);
     if (e == PL_EEXIST) e = pl_fail(d, PL_EALREADY, "a review was already requested for order %s", o.id);
   }
   e = svc__end(s, e, d);
@@ -595,7 +595,7 @@ pl_err svc_review_available(svc *s, const svc_caller *c, const char *order_id, p
   if (e) return e;
   st_order o;
   svc_rules r;
-  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  e = store_order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
@@ -616,12 +616,12 @@ pl_err svc_buyer_attributes(svc *s, const svc_caller *c, const char *order_id, p
   st_order o;
   st_buyer b;
   svc_rules r;
-  e = s->st->ops->order_get(s->st, order_id, a, &o);
+  e = store_order_get(s->st, order_id, a, &o);
   if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
   if (!e) e = svc__rules_for(s, o.marketplace_id, a, &r);
   if (!e) e = svc__rate_take(s, c->seller_id, "getAttributes", &r, d);
-  if (!e) e = s->st->ops->buyer_get(s->st, o.buyer_id, NULL, a, &b);
+  if (!e) e = store_buyer_get(s->st, o.buyer_id, NULL, a, &b);
   if (!e) *locale = b.locale;
   return svc__end(s, e, d);
 }
@@ -642,7 +642,7 @@ pl_err svc_buyer_preferences(svc *s, const svc_caller *c, pl_arena *a, json_t **
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   st_buyer b;
-  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
+  e = store_buyer_get(s->st, c->buyer_id, NULL, a, &b);
   if (!e) *out = preferences_json(&b);
   return svc__end(s, e, d);
 }
@@ -666,7 +666,7 @@ static pl_err blocked_list(svc *s, json_t *blocked, pl_arena *a, char **text, pl
     for (size_t k = 0; k < json_array_size(list); k++) seen |= !strcmp(json_string_value(json_array_get(list, k)), id);
     if (seen) continue;
     st_seller sel;
-    e = s->st->ops->seller_get(s->st, id, NULL, a, &sel);
+    e = store_seller_get(s->st, id, NULL, a, &sel);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", id);
     if (!e) json_array_append_new(list, json_string(id));
   }
@@ -688,13 +688,13 @@ pl_err svc_buyer_preferences_set(svc *s, const svc_caller *c, json_t *in, pl_are
   if (e) return e;
   st_buyer b;
   char *list = NULL;
-  e = s->st->ops->buyer_get(s->st, c->buyer_id, NULL, a, &b);
+  e = store_buyer_get(s->st, c->buyer_id, NULL, a, &b);
   if (!e && blocked) e = blocked_list(s, blocked, a, &list, d);
   bool opt_changed = !e && opt && b.opt_out != json_is_true(opt);
   bool blocks_changed = !e && list && strcmp(list, b.blocked_sellers ? b.blocked_sellers : "[]");
   if (opt_changed) b.opt_out = json_is_true(opt);
   if (blocks_changed) b.blocked_sellers = list;
-  if (opt_changed || blocks_changed) e = s->st->ops->buyer_put(s->st, &b);
+  if (opt_changed || blocks_changed) e = store_buyer_put(s->st, &b);
   /* Private choices: the audit entries are the operator's, not any seller's. */
   if (!e && opt_changed) e = svc__audit(s, NULL, c->name, b.opt_out ? "buyer.opt_out" : "buyer.opt_in", c->buyer_id, NULL);
   if (!e && blocks_changed)
@@ -712,7 +712,7 @@ pl_err svc_held_list(svc *s, const svc_caller *c, int limit, pl_arena *a, st_mes
   if (limit < 1 || limit > 100) return pl_fail(d, PL_EINVAL, "limit must be from 1 to 100");
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->held_list(s->st, c->marketplace_id, limit, a, out, n);
+  e = store_held_list(s->st, c->marketplace_id, limit, a, out, n);
   if (!e) e = svc__attachments_fill(s, *out, *n, a);
   return svc__end(s, e, d);
 }
@@ -781,11 +781,11 @@ pl_err svc_enforcement_get(svc *s, const svc_caller *c, const char *seller_id, p
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
   st_seller sl;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
-  if (!e) e = s->st->ops->violation_list(s->st, seller_id, svc_now(s) - 90 * DAY, 200, a, vs, nv);
+  if (!e) e = store_violation_list(s->st, seller_id, svc_now(s) - 90 * DAY, 200, a, vs, nv);
   return svc__end(s, e, d);
 }
 
@@ -797,7 +797,7 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
   if (e) return e;
   st_seller sl;
   pl_time now = svc_now(s);
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = enforcement_of(s, seller_id, a, out);
   const char *what = NULL;
@@ -841,7 +841,7 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
   }
   if (!e) {
     out->updated_at = now;
-    e = s->st->ops->enforcement_put(s->st, out);
+    e = store_enforcement_put(s->st, out);
   }
   if (!e) e = audit_enforcement(s, out, c->name, what, in->reason);
   return svc__end(s, e, d);

@@ -298,7 +298,7 @@ pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time a
   svc_rules r;
   sla_config cfg;
   pl_time latest = 0;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = svc__rules_for(s, sl.marketplace_id, a, &r);
@@ -348,7 +348,7 @@ pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **
       e = metrics_in_tx(s, sl[i].id, &cfg, now, 30 * 86400, now < latest, a, &h[i].metrics, d);
     }
     if (!e) {
-      pl_err g = s->st->ops->enforcement_get(s->st, sl[i].id, a, &h[i].enforcement);
+      pl_err g = store_enforcement_get(s->st, sl[i].id, a, &h[i].enforcement);
       if (g == PL_ENOTFOUND) h[i].enforcement = (st_enforcement){.seller_id = sl[i].id};
       else e = g;
     }

@@ -105,7 +105,7 @@ pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
   st_spapi_client cl;
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   bool exists = false;
   if (!e) {

@@ -341,8 +341,8 @@ static pl_err render_for(svc *s, json_t *tpl, const char *order_id, const char *
       return pl_fail(d, PL_ERENDERLONG, "values.%.40s is longer than a message may be (%d characters)", vk,
                      SVC_MAX_TEXT_CHARS);
   }
-  if (order_id && (e = s->st->ops->order_get(s->st, order_id, a, &o))) return e;
-  if ((e = s->st->ops->buyer_get(s->st, buyer_id, NULL, a, &b))) return e;
+  if (order_id && (e = store_order_get(s->st, order_id, a, &o))) return e;
+  if ((e = store_buyer_get(s->st, buyer_id, NULL, a, &b))) return e;
   e = svc__marketplace_get(s, marketplace_id, a, &mp);
   if (e && e != PL_ENOTFOUND) return e;
   const char *vtext = NULL, *locale = NULL;
@@ -559,7 +559,7 @@ pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *sel
   }
   if ((e = svc__begin(s, true, d))) return e;
   st_seller sl;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
                             strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
@@ -603,7 +603,7 @@ pl_err svc_template_render(svc *s, const svc_caller *c, int64_t template_id, int
     }
   } else if (!e && order_id) {
     st_order o;
-    e = s->st->ops->order_get(s->st, order_id, a, &o);
+    e = store_order_get(s->st, order_id, a, &o);
     if (e == PL_ENOTFOUND || (!e && strcmp(o.seller_id, c->seller_id)))
       e = pl_fail(d, PL_ENOTFOUND, "no order %s", order_id);
     if (!e) {
@@ -881,7 +881,7 @@ json_t *svc_team_thread_json(svc *s, const svc_caller *c, int64_t thread_id, pl_
 
 static pl_err take_lock(svc *s, const svc_caller *c, const st_thread *t, pl_arena *a, st_thread_lock *holder) {
   st_agent ag = {.name = (char *)c->agent_name};
-  pl_err e = c->agent_name ? PL_OK : s->st->ops->agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
+  pl_err e = c->agent_name ? PL_OK : store_agent_get(s->st, c->agent_id, NULL, NULL, a, &ag);
   if (e == PL_ENOTFOUND) {
     ag.name = (char *)c->name;
     e = PL_OK;
@@ -1134,7 +1134,7 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
      * themselves, as automatic replies that never count as an answer (docs/team.md). */
     st_seller sl;
     svc_rules r;
-    if ((e = s->st->ops->seller_get(s->st, seller, NULL, a, &sl)) || (e = svc__rules_for(s, sl.marketplace_id, a, &r)))
+    if ((e = store_seller_get(s->st, seller, NULL, a, &sl)) || (e = svc__rules_for(s, sl.marketplace_id, a, &r)))
       return e;
     if (!r.rules_auto_send)
       return pl_fail(d, PL_EFORBIDDEN, "this marketplace does not let rules send without an agent's approval "
@@ -1429,10 +1429,10 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
   st_buyer b;
   bool have_order = false;
   if (t->order_id) {
-    if ((e = s->st->ops->order_get(s->st, t->order_id, a, &o))) return e;
+    if ((e = store_order_get(s->st, t->order_id, a, &o))) return e;
     have_order = true;
   }
-  if ((e = s->st->ops->buyer_get(s->st, t->buyer_id, NULL, a, &b))) return e;
+  if ((e = store_buyer_get(s->st, t->buyer_id, NULL, a, &b))) return e;
   const char *lang = lang_of(b.locale, a);
   pl_time now = svc_now(s);
   /* The seller's rules read the message as the seller does, masked: a rule's words
@@ -1516,7 +1516,7 @@ pl_err svc_audit_sample(svc *s, const svc_caller *c, const char *seller_id, int 
   st_seller sl;
   st_message *ms = NULL;
   size_t total = 0;
-  e = s->st->ops->seller_get(s->st, seller_id, NULL, a, &sl);
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
   if (e == PL_ENOTFOUND || (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id &&
                             strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);

@@ -199,7 +199,7 @@ static pl_err load_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, 
 static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detail *d) {
   if (!t->order_id) return PL_OK;
   st_order o;
-  pl_err e = s->st->ops->order_get(s->st, t->order_id, a, &o);
+  pl_err e = store_order_get(s->st, t->order_id, a, &o);
   if (e) return e;
   if (o.status == ST_ORDER_CANCELED)
     return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it",
@@ -334,7 +334,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
   st_thread existing;
   if (!product) {
     st_order o;
-    e = s->st->ops->order_get(s->st, in->order_id, a, &o);
+    e = store_order_get(s->st, in->order_id, a, &o);
     if (e == PL_ENOTFOUND || (!e && strcmp(o.buyer_id, c->buyer_id)))
       e = pl_fail(d, PL_ENOTFOUND, "no order %s", in->order_id);
     else if (!e && o.status == ST_ORDER_CANCELED)
@@ -350,7 +350,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     t->marketplace_id = o.marketplace_id;
   } else {
     st_seller sl;
-    e = s->st->ops->seller_get(s->st, in->seller_id, NULL, a, &sl);
+    e = store_seller_get(s->st, in->seller_id, NULL, a, &sl);
     if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", in->seller_id);
     if (!e) {
       pl_err g = s->st->ops->thread_find(s->st, NULL, sl.id, c->buyer_id, in->asin, a, &existing);
@@ -818,7 +818,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
   if (!e) e = store_audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
   if (!e && t.order_id) {
-    e = s->st->ops->order_get(s->st, t.order_id, a, &o);
+    e = store_order_get(s->st, t.order_id, a, &o);
     have_order = !e;
   }
   json_t *j = NULL;

@@ -562,36 +562,6 @@ typedef struct store_ops {
   pl_err (*exec)(store *s, const st_stmt *q, const st_arg *args, size_t n, const struct st_row *row,
                  pl_arena *a, void *out, size_t *rows);
 
-  pl_err (*marketplace_put)(store *s, const st_marketplace *m);
-  pl_err (*marketplace_get)(store *s, const char *id, pl_arena *a, st_marketplace *out);
-  pl_err (*seller_put)(store *s, const st_seller *v);
-  /* A seller by id, or (id NULL) by relay alias; a buyer by id, or (id NULL) by the keyed
-   * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
-  pl_err (*seller_get)(store *s, const char *id, const char *alias, pl_arena *a, st_seller *out);
-  pl_err (*agent_add)(store *s, const st_agent *v, int64_t *id_out);
-  /* An agent by id, or (id 0) the seller's agent by name (the lowest id when several);
-   * PL_ENOTFOUND when none. */
-  pl_err (*agent_get)(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
-                      st_agent *out);
-  pl_err (*buyer_put)(store *s, const st_buyer *v);
-  pl_err (*buyer_get)(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
-
-  /* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
-  pl_err (*alias_get)(store *s, const char *marketplace_id, const char *buyer_id,
-                      const char *seller_id, pl_arena *a, char **alias_out);
-  /* PL_EEXIST when the alias is taken or the pair already has one. */
-  pl_err (*alias_put)(store *s, const char *marketplace_id, const char *buyer_id,
-                      const char *seller_id, const char *alias, pl_time at);
-
-  pl_err (*token_delete)(store *s, const char *hash); /* PL_ENOTFOUND when absent */
-
-  pl_err (*order_put)(store *s, const st_order *o); /* insert or replace, items too */
-  pl_err (*order_get)(store *s, const char *id, pl_arena *a, st_order *out);
-  /* A party's orders, newest purchase first (seller_id or buyer_id; both NULL: all),
-   * with their items; at most limit, after the cursor (purchased_at, id) when given. */
-  pl_err (*order_list)(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,
-                       const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n);
-
   pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
   pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);
   /* An order's thread, or (order_id NULL) the seller's thread with the buyer about a
@@ -627,23 +597,6 @@ typedef struct store_ops {
   pl_err (*event_insert)(store *s, st_event *e);
   pl_err (*event_list)(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
 
-  /* ---- marketplace rules ---- */
-  /* Records the review request of an order; PL_EEXIST when the order already has one. */
-  pl_err (*review_request_put)(store *s, const char *order_id, const char *seller_id,
-                               int64_t message_id, pl_time at);
-  /* PL_OK with *at set when the order has a review request, else PL_ENOTFOUND. */
-  pl_err (*review_request_get)(store *s, const char *order_id, pl_time *at);
-  pl_err (*violation_add)(store *s, st_violation *v); /* sets v->id */
-  /* Violations of a seller at or after `since`, newest first (at most limit). */
-  pl_err (*violation_list)(store *s, const char *seller_id, pl_time since, int limit,
-                           pl_arena *a, st_violation **out, size_t *n);
-  /* PL_ENOTFOUND when the seller has no enforcement state yet. */
-  pl_err (*enforcement_get)(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
-  pl_err (*enforcement_put)(store *s, const st_enforcement *e);
-  /* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
-   * counts only seller-initiated ones. */
-  pl_err (*seller_message_count)(store *s, const char *seller_id, pl_time since,
-                                 bool proactive_only, int64_t *n);
   /* Token buckets (rate_buckets rows), one per key (a seller id, or "buyer:" and a buyer
    * id) and operation. The store keeps them; the arithmetic is the service's
    * (src/service/svc_bucket.h). Both entries run in the caller's write transaction.
@@ -656,9 +609,6 @@ typedef struct store_ops {
                             double fresh_at, double *tokens, double *updated_at);
   pl_err (*rate_bucket_put)(store *s, const char *key, const char *operation, double tokens,
                             double updated_at);
-  /* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
-  pl_err (*held_list)(store *s, const char *marketplace_id, int limit, pl_arena *a,
-                      st_message **out, size_t *n);
 
   /* ---- the 24-hour clock (src/sla/sla.h types) ---- */
   /* Every event of one thread: buyer messages, seller messages (with the time they
@@ -757,6 +707,55 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* ---- marketplace rules ---- */
+/* Records the review request of an order; PL_EEXIST when the order already has one. */
+pl_err store_review_request_put(store *s, const char *order_id, const char *seller_id,
+                             int64_t message_id, pl_time at);
+/* PL_OK with *at set when the order has a review request, else PL_ENOTFOUND. */
+pl_err store_review_request_get(store *s, const char *order_id, pl_time *at);
+pl_err store_violation_add(store *s, st_violation *v); /* sets v->id */
+/* Violations of a seller at or after `since`, newest first (at most limit). */
+pl_err store_violation_list(store *s, const char *seller_id, pl_time since, int limit,
+                         pl_arena *a, st_violation **out, size_t *n);
+/* PL_ENOTFOUND when the seller has no enforcement state yet. */
+pl_err store_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
+pl_err store_enforcement_put(store *s, const st_enforcement *e);
+/* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
+ * counts only seller-initiated ones. */
+pl_err store_seller_message_count(store *s, const char *seller_id, pl_time since,
+                               bool proactive_only, int64_t *n);
+/* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
+pl_err store_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                    st_message **out, size_t *n);
+pl_err store_marketplace_put(store *s, const st_marketplace *m);
+pl_err store_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *out);
+pl_err store_seller_put(store *s, const st_seller *v);
+/* A seller by id, or (id NULL) by relay alias; a buyer by id, or (id NULL) by the keyed
+ * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
+pl_err store_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *out);
+pl_err store_agent_add(store *s, const st_agent *v, int64_t *id_out);
+/* An agent by id, or (id 0) the seller's agent by name (the lowest id when several);
+ * PL_ENOTFOUND when none. */
+pl_err store_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
+                    st_agent *out);
+pl_err store_buyer_put(store *s, const st_buyer *v);
+pl_err store_buyer_get(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
+/* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
+pl_err store_alias_get(store *s, const char *marketplace_id, const char *buyer_id,
+                    const char *seller_id, pl_arena *a, char **alias_out);
+/* PL_EEXIST when the alias is taken or the pair already has one. */
+pl_err store_alias_put(store *s, const char *marketplace_id, const char *buyer_id,
+                    const char *seller_id, const char *alias, pl_time at);
+pl_err store_token_delete(store *s, const char *hash); /* PL_ENOTFOUND when absent */
+
+/* Inserts or replaces an order with its items; PL_ECONFLICT when the id is another seller's
+ * or buyer's order. */
+pl_err store_order_put(store *s, const st_order *o);
+pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out);
+/* A party's orders, newest purchase first (seller_id or buyer_id; both NULL: all),
+ * with their items; at most limit, after the cursor (purchased_at, id) when given. */
+pl_err store_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,
+                     const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n);
 pl_err store_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
 /* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
  * the legacy chain by id after `after`. */

@@ -34,9 +34,6 @@
 #include "store/store_pg_schema.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
-  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   /* each thread look-up is followed by its locking variant (see thread_one) */
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
@@ -44,8 +41,6 @@ enum {
   Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
-  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -89,30 +84,6 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
-  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
-  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
-  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
-  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD " RETURNING id",
-  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
-  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
-  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
-  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
-  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
-  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
-  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
-  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT " ON CONFLICT DO NOTHING",
-  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
-  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
-  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
-  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
-  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
-  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
-  [Q_ORDER_LIST] = "SELECT id FROM orders WHERE ($1::text IS NULL OR seller_id = $1)"
-                   " AND ($2::text IS NULL OR buyer_id = $2)"
-                   " AND ($4::text IS NULL OR purchased_at < $3"
-                   "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
-                   " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5",
   [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT " ON CONFLICT DO NOTHING RETURNING id",
   [Q_THREAD_GET] = ST_SQL_THREAD_GET,
   [Q_THREAD_GET_LOCK] = ST_SQL_THREAD_GET LOCK_THREAD,
@@ -151,18 +122,6 @@ static const char *const sql[Q__COUNT] = {
   [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
   [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
   [Q_PING] = ST_SQL_PING,
-  [Q_RR_PUT] = ST_SQL_RR_PUT " ON CONFLICT DO NOTHING",
-  [Q_RR_GET] = ST_SQL_RR_GET,
-  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD " RETURNING id",
-  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
-  [Q_ENF_GET] = ST_SQL_ENF_GET,
-  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
-  [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = $1 AND direction = 'seller'"
-                  " AND kind <> 'note' AND at >= $2 AND ($3::int = 0 OR proactive)",
-  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
-                  " JOIN threads t ON t.id = m.thread_id"
-                  " WHERE s.status = 'held_for_review' AND ($1::text IS NULL OR t.marketplace_id = $1)"
-                  " ORDER BY m.at, m.id LIMIT $2",
 };
 
 /* Statements of the other store_pg_*.c files (store__pg_exec) prepared on one
@@ -610,234 +569,7 @@ static pl_err pg_ping(store *s) {
 
 /* ---- parties ----------------------------------------------------------------------- */
 
-static pl_err pg_marketplace_put(store *s, const st_marketplace *m) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, m->id);
-  pg__p_text(&p, m->name);
-  pg__p_text(&p, m->locale);
-  pg__p_text(&p, m->domains_json ? m->domains_json : "[]");
-  pg__p_text(&p, m->settings_json ? m->settings_json : "{}");
-  return exec_q(k, Q_MARKET_PUT, &p, NULL);
-}
-
-static pl_err pg_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_MARKET_GET, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_marketplace_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_seller_put(store *s, const st_seller *v) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, v->id);
-  pg__p_text(&p, v->marketplace_id);
-  pg__p_text(&p, v->name);
-  pg__p_text(&p, v->email_sealed);
-  pg__p_text(&p, v->alias);
-  pg__p_int(&p, v->created_at);
-  return exec_q(k, Q_SELLER_PUT, &p, NULL);
-}
-
-static pl_err pg_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, id ? id : alias);
-  PGresult *r;
-  pl_err e = query_one(k, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_seller_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_agent_add(store *s, const st_agent *v, int64_t *id) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, v->seller_id);
-  pg__p_text(&p, v->name);
-  pg__p_text(&p, st_agent_role_name(v->role));
-  PGresult *r;
-  pl_err e = query_one(k, Q_AGENT_ADD, &p, &r);
-  if (!e) {
-    *id = pg__num(r, 0, 0);
-    PQclear(r);
-  }
-  return e == PL_EEXIST ? PL_EINVAL : e; /* an unknown seller or role */
-}
-
-static pl_err pg_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
-                           st_agent *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  if (id) {
-    pg__p_int(&p, id);
-  } else {
-    pg__p_text(&p, seller_id);
-    pg__p_text(&p, name);
-  }
-  PGresult *r;
-  pl_err e = query_one(k, id ? Q_AGENT_GET : Q_AGENT_FIND, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_agent_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_buyer_put(store *s, const st_buyer *v) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, v->id);
-  pg__p_text(&p, v->name);
-  pg__p_text(&p, v->locale);
-  pg__p_text(&p, v->email_sealed);
-  pg__p_text(&p, v->email_hash);
-  pg__p_bool(&p, v->opt_out);
-  pg__p_text(&p, v->blocked_sellers);
-  return exec_q(k, Q_BUYER_PUT, &p, NULL);
-}
-
-static pl_err pg_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, id ? id : hash);
-  PGresult *r;
-  pl_err e = query_one(k, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_buyer_row, o);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
-                           pl_arena *a, char **out) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, mp);
-  pg__p_text(&p, buyer);
-  pg__p_text(&p, seller);
-  PGresult *r;
-  pl_err e = query_one(k, Q_ALIAS_GET, &p, &r);
-  if (e) return e;
-  *out = pg__text(a, r, 0, 0);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_alias_put(store *s, const char *mp, const char *buyer, const char *seller,
-                           const char *alias, pl_time at) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, alias);
-  pg__p_text(&p, mp);
-  pg__p_text(&p, buyer);
-  pg__p_text(&p, seller);
-  pg__p_int(&p, at);
-  long n = 0;
-  pl_err e = exec_q(k, Q_ALIAS_PUT, &p, &n);
-  return !e && n == 0 ? PL_EEXIST : e; /* the alias is taken or the pair has one */
-}
-
-static pl_err pg_token_delete(store *s, const char *hash) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, hash);
-  long n = 0;
-  pl_err e = exec_q(k, Q_TOKEN_DEL, &p, &n);
-  return !e && n == 0 ? PL_ENOTFOUND : e;
-}
-
 /* ---- orders ------------------------------------------------------------------------ */
-
-static pl_err pg_order_put(store *s, const st_order *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, o->id);
-  pg__p_text(&p, o->marketplace_id);
-  pg__p_text(&p, o->seller_id);
-  pg__p_text(&p, o->buyer_id);
-  pg__p_text(&p, st_order_status_name(o->status));
-  pg__p_int(&p, o->purchased_at);
-  pg__p_int(&p, o->shipped_at);
-  pg__p_int(&p, o->delivered_at);
-  pg__p_int(&p, o->updated_at);
-  pg__p_bool(&p, o->negative_feedback);
-  long n = 0;
-  pl_err e = exec_q(k, Q_ORDER_PUT, &p, &n);
-  if (e) return e;
-  if (n == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
-  pg_params d = {.n = 0};
-  pg__p_text(&d, o->id);
-  pg__p_text(&d, o->seller_id);
-  if ((e = exec_q(k, Q_ORDER_ITEMS_DEL, &d, NULL))) return e;
-  for (size_t i = 0; i < o->nitems; i++) {
-    const st_item *it = &o->items[i];
-    pg_params q = {.n = 0};
-    pg__p_text(&q, o->id);
-    pg__p_text(&q, o->seller_id);
-    pg__p_int(&q, (int64_t)i);
-    pg__p_text(&q, it->asin);
-    pg__p_text(&q, it->title);
-    pg__p_int(&q, it->quantity);
-    pg__p_text(&q, it->price);
-    pg__p_text(&q, it->currency);
-    if ((e = exec_q(k, Q_ORDER_ITEM_PUT, &q, NULL))) return e;
-  }
-  return PL_OK;
-}
-
-static pl_err pg_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_ORDER_GET, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_order_row, o);
-  PQclear(r);
-  r = run(k, Q_ORDER_ITEMS_GET, &p);
-  if ((e = res_err(k, r))) {
-    PQclear(r);
-    return e;
-  }
-  o->items = pg__rows(a, r, &st_item_row, &o->nitems);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
-                            const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  pg__p_text(&p, buyer_id);
-  pg__p_int(&p, cur_at);
-  pg__p_text(&p, cur_id); /* NULL: from the newest */
-  pg__p_int(&p, limit);
-  PGresult *r = run(k, Q_ORDER_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  int rows = PQntuples(r);
-  if (rows > limit) rows = limit < 0 ? 0 : limit;
-  char **ids = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *ids);
-  for (int i = 0; i < rows; i++) ids[i] = pg__text(a, r, i, 0);
-  PQclear(r);
-  st_order *arr = pl_arena_alloc(a, (size_t)(rows ? rows : 1) * sizeof *arr);
-  for (int i = 0; i < rows; i++)
-    if ((e = pg_order_get(s, ids[i], a, &arr[i]))) return e;
-  *out = arr;
-  *n = (size_t)rows;
-  return PL_OK;
-}
 
 /* ---- threads ----------------------------------------------------------------------- */
 
@@ -1181,104 +913,6 @@ static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
 
 /* ---- marketplace rules -------------------------------------------------------------- */
 
-static pl_err pg_review_request_put(store *s, const char *order_id, const char *seller_id,
-                                    int64_t message_id, pl_time at) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, order_id);
-  pg__p_text(&p, seller_id);
-  pg__p_int(&p, message_id);
-  pg__p_int(&p, at);
-  long n = 0;
-  pl_err e = exec_q(k, Q_RR_PUT, &p, &n);
-  return !e && n == 0 ? PL_EEXIST : e; /* once per order, whichever node asks first */
-}
-
-static pl_err pg_review_request_get(store *s, const char *order_id, pl_time *at) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, order_id);
-  return query_num(k, Q_RR_GET, &p, at);
-}
-
-static pl_err pg_violation_add(store *s, st_violation *v) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, v->seller_id);
-  pg__p_int(&p, v->at);
-  if (v->message_id) pg__p_int(&p, v->message_id);
-  else pg__p_text(&p, NULL);
-  pg__p_text(&p, v->category);
-  pg__p_text(&p, st_severity_name(v->severity));
-  pg__p_text(&p, v->rule);
-  return query_num(k, Q_VIOL_ADD, &p, &v->id);
-}
-
-static pl_err pg_violation_list(store *s, const char *seller_id, pl_time since, int limit,
-                                pl_arena *a, st_violation **out, size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  pg__p_int(&p, since);
-  pg__p_int(&p, limit);
-  PGresult *r = run(k, Q_VIOL_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  *out = pg__rows(a, r, &st_violation_row, n);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  PGresult *r;
-  pl_err e = query_one(k, Q_ENF_GET, &p, &r);
-  if (e) return e;
-  pg__read_row(a, r, 0, 0, &st_enforcement_row, out);
-  PQclear(r);
-  return PL_OK;
-}
-
-static pl_err pg_enforcement_put(store *s, const st_enforcement *en) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, en->seller_id);
-  pg__p_int(&p, en->warnings);
-  pg__p_int(&p, en->restricted_until);
-  pg__p_text(&p, en->restriction_reason);
-  pg__p_int(&p, en->quota_per_day);
-  pg__p_int(&p, en->quota_until);
-  pg__p_text(&p, en->quota_reason);
-  pg__p_bool(&p, en->suspension_flag);
-  pg__p_text(&p, en->suspension_reason);
-  pg__p_int(&p, en->updated_at);
-  return exec_q(k, Q_ENF_PUT, &p, NULL);
-}
-
-static pl_err pg_seller_message_count(store *s, const char *seller_id, pl_time since,
-                                      bool proactive_only, int64_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  pg__p_int(&p, since);
-  pg__p_int(&p, proactive_only ? 1 : 0);
-  return query_num(k, Q_MSG_COUNT, &p, n);
-}
-
-static pl_err pg_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
-                           st_message **out, size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, marketplace_id);
-  pg__p_int(&p, limit);
-  return msg_rows(k, Q_HELD_LIST, &p, a, out, n);
-}
-
 static const store_ops pg_ops = {
   .name = "postgres",
   .close = pg_close,
@@ -1289,20 +923,6 @@ static const store_ops pg_ops = {
   .backup = pg_backup,
   .savepoint = pg_savepoint,
   .exec = pg_exec,
-  .marketplace_put = pg_marketplace_put,
-  .marketplace_get = pg_marketplace_get,
-  .seller_put = pg_seller_put,
-  .seller_get = pg_seller_get,
-  .agent_add = pg_agent_add,
-  .agent_get = pg_agent_get,
-  .buyer_put = pg_buyer_put,
-  .buyer_get = pg_buyer_get,
-  .alias_get = pg_alias_get,
-  .alias_put = pg_alias_put,
-  .token_delete = pg_token_delete,
-  .order_put = pg_order_put,
-  .order_get = pg_order_get,
-  .order_list = pg_order_list,
   .thread_insert = pg_thread_insert,
   .thread_get = pg_thread_get,
   .thread_find = pg_thread_find,
@@ -1317,14 +937,6 @@ static const store_ops pg_ops = {
   .message_seller_text_put = pg_seller_text_put,
   .event_insert = pg_event_insert,
   .event_list = pg_event_list,
-  .review_request_put = pg_review_request_put,
-  .review_request_get = pg_review_request_get,
-  .violation_add = pg_violation_add,
-  .violation_list = pg_violation_list,
-  .enforcement_get = pg_enforcement_get,
-  .enforcement_put = pg_enforcement_put,
-  .seller_message_count = pg_seller_message_count,
-  .held_list = pg_held_list,
   .thread_tail = pg_thread_tail,
   .bus_start = pg__bus_start,
   .bus_send = pg__bus_send,

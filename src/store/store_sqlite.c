@@ -21,16 +21,11 @@
 #include "store/store_sqlite_schema.h"
 
 enum {
-  Q_MARKET_PUT, Q_MARKET_GET, Q_SELLER_PUT, Q_SELLER_GET, Q_AGENT_ADD, Q_AGENT_GET, Q_AGENT_FIND,
-  Q_BUYER_PUT, Q_BUYER_GET, Q_SELLER_GET_ALIAS, Q_BUYER_GET_EMAIL, Q_ALIAS_GET, Q_ALIAS_PUT, Q_TOKEN_DEL,
-  Q_ORDER_PUT, Q_ORDER_ITEMS_DEL, Q_ORDER_ITEM_PUT, Q_ORDER_GET, Q_ORDER_ITEMS_GET, Q_ORDER_LIST,
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
   Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
   Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_FTS, Q_MSG_SELLER_PENDING, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
   Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
   Q_PING,
-  Q_RR_PUT, Q_RR_GET, Q_VIOL_ADD, Q_VIOL_LIST, Q_ENF_GET, Q_ENF_PUT, Q_MSG_COUNT,
-  Q_HELD_LIST,
   Q__COUNT
 };
 
@@ -71,29 +66,6 @@ enum {
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
 
 static const char *const sql[Q__COUNT] = {
-  [Q_MARKET_PUT] = ST_SQL_MARKET_PUT,
-  [Q_MARKET_GET] = ST_SQL_MARKET_GET,
-  [Q_SELLER_PUT] = ST_SQL_SELLER_PUT,
-  [Q_SELLER_GET] = ST_SQL_SELLER_GET,
-  [Q_AGENT_ADD] = ST_SQL_AGENT_ADD,
-  [Q_AGENT_GET] = ST_SQL_AGENT_GET,
-  [Q_AGENT_FIND] = ST_SQL_AGENT_FIND,
-  [Q_BUYER_PUT] = ST_SQL_BUYER_PUT,
-  [Q_BUYER_GET] = ST_SQL_BUYER_GET,
-  [Q_SELLER_GET_ALIAS] = ST_SQL_SELLER_FIND_ALIAS,
-  [Q_BUYER_GET_EMAIL] = ST_SQL_BUYER_FIND_EMAIL,
-  [Q_ALIAS_GET] = ST_SQL_ALIAS_GET,
-  [Q_ALIAS_PUT] = ST_SQL_ALIAS_PUT,
-  [Q_TOKEN_DEL] = ST_SQL_TOKEN_DEL,
-  [Q_ORDER_PUT] = ST_SQL_ORDER_PUT,
-  [Q_ORDER_ITEMS_DEL] = ST_SQL_ORDER_ITEMS_DEL,
-  [Q_ORDER_ITEM_PUT] = ST_SQL_ORDER_ITEM_PUT,
-  [Q_ORDER_GET] = ST_SQL_ORDER_GET,
-  [Q_ORDER_ITEMS_GET] = ST_SQL_ORDER_ITEMS_GET,
-  [Q_ORDER_LIST] = "SELECT id FROM orders WHERE (?1 IS NULL OR seller_id = ?1)"
-                   " AND (?2 IS NULL OR buyer_id = ?2)"
-                   " AND (?4 IS NULL OR purchased_at < ?3 OR (purchased_at = ?3 AND id < ?4))"
-                   " ORDER BY purchased_at DESC, id DESC LIMIT ?5",
   [Q_THREAD_INSERT] = ST_SQL_THREAD_INSERT,
   [Q_THREAD_GET] = ST_SQL_THREAD_GET,
   [Q_THREAD_FIND_ORDER] = ST_SQL_THREAD_FIND_ORDER,
@@ -128,18 +100,6 @@ static const char *const sql[Q__COUNT] = {
   [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
   [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
   [Q_PING] = ST_SQL_PING,
-  [Q_RR_PUT] = ST_SQL_RR_PUT,
-  [Q_RR_GET] = ST_SQL_RR_GET,
-  [Q_VIOL_ADD] = ST_SQL_VIOL_ADD,
-  [Q_VIOL_LIST] = ST_SQL_VIOL_LIST,
-  [Q_ENF_GET] = ST_SQL_ENF_GET,
-  [Q_ENF_PUT] = ST_SQL_ENF_PUT,
-  [Q_MSG_COUNT] = "SELECT count(*) FROM messages WHERE seller_id = ?1 AND direction = 'seller'"
-                  " AND kind <> 'note' AND at >= ?2 AND (?3 = 0 OR proactive = 1)",
-  [Q_HELD_LIST] = "SELECT " ST_MSG_COLS " FROM messages m JOIN message_state s ON s.message_id = m.id"
-                  " JOIN threads t ON t.id = m.thread_id"
-                  " WHERE s.status = 'held_for_review' AND (?1 IS NULL OR t.marketplace_id = ?1)"
-                  " ORDER BY m.at, m.id LIMIT ?2",
 };
 
 /* One caller's transaction that has been released into the open batch and waits for
@@ -956,213 +916,7 @@ static pl_err sq_ping(store *s) {
 
 /* ---- parties ------------------------------------------------------------------- */
 
-static pl_err sq_marketplace_put(store *s, const st_marketplace *m) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MARKET_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, m->id);
-  sq__bind_text(st, 2, m->name);
-  sq__bind_text(st, 3, m->locale);
-  sq__bind_text(st, 4, m->domains_json ? m->domains_json : "[]");
-  sq__bind_text(st, 5, m->settings_json ? m->settings_json : "{}");
-  return sq__run(q, st);
-}
-
-static pl_err sq_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MARKET_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
-  return sq__get(q, st, a, &st_marketplace_row, o);
-}
-
-static pl_err sq_seller_put(store *s, const st_seller *v) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_SELLER_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, v->id);
-  sq__bind_text(st, 2, v->marketplace_id);
-  sq__bind_text(st, 3, v->name);
-  sq__bind_text(st, 4, v->email_sealed);
-  sq__bind_text(st, 5, v->alias);
-  sqlite3_bind_int64(st, 6, v->created_at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_seller_get(store *s, const char *id, const char *alias, pl_arena *a, st_seller *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, id ? Q_SELLER_GET : Q_SELLER_GET_ALIAS);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id ? id : alias);
-  return sq__get(q, st, a, &st_seller_row, o);
-}
-
-static pl_err sq_agent_add(store *s, const st_agent *v, int64_t *id) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_AGENT_ADD);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, v->seller_id);
-  sq__bind_text(st, 2, v->name);
-  sq__bind_text(st, 3, st_agent_role_name(v->role));
-  pl_err e = sq__run(q, st);
-  if (!e) *id = sqlite3_last_insert_rowid(q->db);
-  return e == PL_EEXIST ? PL_EINVAL : e;
-}
-
-static pl_err sq_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
-                           st_agent *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, id ? Q_AGENT_GET : Q_AGENT_FIND);
-  if (!st) return PL_ESTORE;
-  if (id) {
-    sqlite3_bind_int64(st, 1, id);
-  } else {
-    sq__bind_text(st, 1, seller_id);
-    sq__bind_text(st, 2, name);
-  }
-  return sq__get(q, st, a, &st_agent_row, o);
-}
-
-static pl_err sq_buyer_put(store *s, const st_buyer *v) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_BUYER_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, v->id);
-  sq__bind_text(st, 2, v->name);
-  sq__bind_text(st, 3, v->locale);
-  sq__bind_text(st, 4, v->email_sealed);
-  sq__bind_text(st, 5, v->email_hash);
-  sqlite3_bind_int(st, 6, v->opt_out);
-  sq__bind_text(st, 7, v->blocked_sellers);
-  return sq__run(q, st);
-}
-
-static pl_err sq_buyer_get(store *s, const char *id, const char *hash, pl_arena *a, st_buyer *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, id ? Q_BUYER_GET : Q_BUYER_GET_EMAIL);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id ? id : hash);
-  return sq__get(q, st, a, &st_buyer_row, o);
-}
-
-static pl_err sq_alias_get(store *s, const char *mp, const char *buyer, const char *seller,
-                           pl_arena *a, char **out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ALIAS_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, mp);
-  sq__bind_text(st, 2, buyer);
-  sq__bind_text(st, 3, seller);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *out = sq__col_text(a, st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-static pl_err sq_alias_put(store *s, const char *mp, const char *buyer, const char *seller,
-                           const char *alias, pl_time at) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ALIAS_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, alias);
-  sq__bind_text(st, 2, mp);
-  sq__bind_text(st, 3, buyer);
-  sq__bind_text(st, 4, seller);
-  sqlite3_bind_int64(st, 5, at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_token_delete(store *s, const char *hash) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_TOKEN_DEL);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, hash);
-  pl_err e = sq__run(q, st);
-  if (!e && sqlite3_changes(q->db) == 0) e = PL_ENOTFOUND;
-  return e;
-}
-
 /* ---- orders -------------------------------------------------------------------- */
-
-static pl_err sq_order_put(store *s, const st_order *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ORDER_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, o->id);
-  sq__bind_text(st, 2, o->marketplace_id);
-  sq__bind_text(st, 3, o->seller_id);
-  sq__bind_text(st, 4, o->buyer_id);
-  sq__bind_text(st, 5, st_order_status_name(o->status));
-  sqlite3_bind_int64(st, 6, o->purchased_at);
-  sqlite3_bind_int64(st, 7, o->shipped_at);
-  sqlite3_bind_int64(st, 8, o->delivered_at);
-  sqlite3_bind_int64(st, 9, o->updated_at);
-  sqlite3_bind_int(st, 10, o->negative_feedback);
-  pl_err e = sq__run(q, st);
-  if (e) return e;
-  if (sqlite3_changes(q->db) == 0) return PL_ECONFLICT; /* another seller's or buyer's order */
-  st = stmt(q, Q_ORDER_ITEMS_DEL);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, o->id);
-  sq__bind_text(st, 2, o->seller_id);
-  if ((e = sq__run(q, st))) return e;
-  for (size_t i = 0; i < o->nitems; i++) {
-    const st_item *it = &o->items[i];
-    st = stmt(q, Q_ORDER_ITEM_PUT);
-    if (!st) return PL_ESTORE;
-    sq__bind_text(st, 1, o->id);
-    sq__bind_text(st, 2, o->seller_id);
-    sqlite3_bind_int64(st, 3, (int64_t)i);
-    sq__bind_text(st, 4, it->asin);
-    sq__bind_text(st, 5, it->title);
-    sqlite3_bind_int64(st, 6, it->quantity);
-    sq__bind_text(st, 7, it->price);
-    sq__bind_text(st, 8, it->currency);
-    if ((e = sq__run(q, st))) return e;
-  }
-  return PL_OK;
-}
-
-static pl_err sq_order_get(store *s, const char *id, pl_arena *a, st_order *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ORDER_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
-  pl_err e = sq__get(q, st, a, &st_order_row, o);
-  if (e) return e;
-  st = stmt(q, Q_ORDER_ITEMS_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, id);
-  o->items = sq__rows(st, a, &st_item_row, &o->nitems, &e);
-  return e;
-}
-
-static pl_err sq_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cur_at,
-                            const char *cur_id, int limit, pl_arena *a, st_order **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ORDER_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sq__bind_text(st, 2, buyer_id);
-  sqlite3_bind_int64(st, 3, cur_at);
-  sq__bind_text(st, 4, cur_id); /* NULL: from the newest */
-  sqlite3_bind_int(st, 5, limit);
-  char **ids = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *ids);
-  size_t k = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) ids[k++] = sq__col_text(a, st, 0);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
-  st_order *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
-  for (size_t i = 0; i < k; i++) {
-    pl_err e = sq_order_get(s, ids[i], a, &arr[i]);
-    if (e) return e;
-  }
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
 
 /* ---- threads ------------------------------------------------------------------- */
 
@@ -1502,125 +1256,6 @@ static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event *
 
 /* ---- marketplace rules ------------------------------------------------------------ */
 
-static pl_err sq_review_request_put(store *s, const char *order_id, const char *seller_id,
-                                    int64_t message_id, pl_time at) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_RR_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, order_id);
-  sq__bind_text(st, 2, seller_id);
-  sqlite3_bind_int64(st, 3, message_id);
-  sqlite3_bind_int64(st, 4, at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_review_request_get(store *s, const char *order_id, pl_time *at) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_RR_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, order_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *at = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-static pl_err sq_violation_add(store *s, st_violation *v) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_VIOL_ADD);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, v->seller_id);
-  sqlite3_bind_int64(st, 2, v->at);
-  if (v->message_id) sqlite3_bind_int64(st, 3, v->message_id);
-  sq__bind_text(st, 4, v->category);
-  sq__bind_text(st, 5, st_severity_name(v->severity));
-  sq__bind_text(st, 6, v->rule);
-  pl_err e = sq__run(q, st);
-  if (!e) v->id = sqlite3_last_insert_rowid(q->db);
-  return e;
-}
-
-static pl_err sq_violation_list(store *s, const char *seller_id, pl_time since, int limit,
-                                pl_arena *a, st_violation **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_VIOL_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sqlite3_bind_int64(st, 2, since);
-  sqlite3_bind_int(st, 3, limit);
-  st_violation *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
-  size_t k = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) {
-    st_violation *v = &arr[k++];
-    sq__read_row(a, st, 0, &st_violation_row, v);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-static pl_err sq_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ENF_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  return sq__get(q, st, a, &st_enforcement_row, out);
-}
-
-static pl_err sq_enforcement_put(store *s, const st_enforcement *e) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_ENF_PUT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, e->seller_id);
-  sqlite3_bind_int64(st, 2, e->warnings);
-  sqlite3_bind_int64(st, 3, e->restricted_until);
-  sq__bind_text(st, 4, e->restriction_reason);
-  sqlite3_bind_int64(st, 5, e->quota_per_day);
-  sqlite3_bind_int64(st, 6, e->quota_until);
-  sq__bind_text(st, 7, e->quota_reason);
-  sqlite3_bind_int(st, 8, e->suspension_flag);
-  sq__bind_text(st, 9, e->suspension_reason);
-  sqlite3_bind_int64(st, 10, e->updated_at);
-  return sq__run(q, st);
-}
-
-static pl_err sq_seller_message_count(store *s, const char *seller_id, pl_time since,
-                                      bool proactive_only, int64_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_MSG_COUNT);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sqlite3_bind_int64(st, 2, since);
-  sqlite3_bind_int(st, 3, proactive_only);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *n = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-static pl_err sq_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
-                           st_message **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_HELD_LIST);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, marketplace_id);
-  sqlite3_bind_int(st, 2, limit);
-  st_message *arr = pl_arena_alloc(a, (size_t)(limit > 0 ? limit : 1) * sizeof *arr);
-  size_t k = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < (size_t)limit) sq__read_row(a, st, 0, &st_message_row, &arr[k++]);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
 static const store_ops sq_ops = {
   .name = "sqlite",
   .close = sq_close,
@@ -1632,20 +1267,6 @@ static const store_ops sq_ops = {
   .counters = sq_counters,
   .savepoint = sq_savepoint,
   .exec = sq_exec,
-  .marketplace_put = sq_marketplace_put,
-  .marketplace_get = sq_marketplace_get,
-  .seller_put = sq_seller_put,
-  .seller_get = sq_seller_get,
-  .agent_add = sq_agent_add,
-  .agent_get = sq_agent_get,
-  .buyer_put = sq_buyer_put,
-  .buyer_get = sq_buyer_get,
-  .alias_get = sq_alias_get,
-  .alias_put = sq_alias_put,
-  .token_delete = sq_token_delete,
-  .order_put = sq_order_put,
-  .order_get = sq_order_get,
-  .order_list = sq_order_list,
   .thread_insert = sq_thread_insert,
   .thread_get = sq_thread_get,
   .thread_find = sq_thread_find,
@@ -1660,14 +1281,6 @@ static const store_ops sq_ops = {
   .message_seller_text_put = sq_seller_text_put,
   .event_insert = sq_event_insert,
   .event_list = sq_event_list,
-  .review_request_put = sq_review_request_put,
-  .review_request_get = sq_review_request_get,
-  .violation_add = sq_violation_add,
-  .violation_list = sq_violation_list,
-  .enforcement_get = sq_enforcement_get,
-  .enforcement_put = sq_enforcement_put,
-  .seller_message_count = sq_seller_message_count,
-  .held_list = sq_held_list,
   .thread_tail = sq_thread_tail,
   /* the entries of the part files (store_parts.h) */
 #define SQ__ENTRY(name) STORE_PART_ENTRY(sq, name)

@@ -146,7 +146,7 @@ static int setup(void **state) {
   st_seller sl;
   store *stp = svc_store(f->s);
   assert_int_equal(store_begin(stp, false), PL_OK);
-  assert_int_equal(stp->ops->seller_get(stp, "S1", NULL, f->a, &sl), PL_OK);
+  assert_int_equal(store_seller_get(stp, "S1", NULL, f->a, &sl), PL_OK);
   store_rollback(stp);
   /* the reply address as the service documents it: a keyed hash of thread and party */
   char hin[64], hex[65], ref[PL_REF_MAX];

@@ -293,8 +293,8 @@ static void aliases_are_stable_and_private(void **state) {
   store *st = svc_store(f->s);
   char *a1, *a2;
   assert_int_equal(store_begin(st, false), PL_OK);
-  assert_int_equal(st->ops->alias_get(st, "ATVPDKIKX0DER", "B1", "S1", f->a, &a1), PL_OK);
-  assert_int_equal(st->ops->alias_get(st, "ATVPDKIKX0DER", "B1", "S2", f->a, &a2), PL_OK);
+  assert_int_equal(store_alias_get(st, "ATVPDKIKX0DER", "B1", "S1", f->a, &a1), PL_OK);
+  assert_int_equal(store_alias_get(st, "ATVPDKIKX0DER", "B1", "S2", f->a, &a2), PL_OK);
   store_rollback(st);
   assert_string_not_equal(a1, a2);
   assert_int_equal(strspn(a1, "abcdefghijklmnopqrstuvwxyz0123456789"), 16);

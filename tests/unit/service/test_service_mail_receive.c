@@ -92,8 +92,8 @@ static int setup(void **state) {
   st_seller sl;
   store *stp = svc_store(f->s);
   assert_int_equal(store_begin(stp, false), PL_OK);
-  assert_int_equal(stp->ops->seller_get(stp, "S1", NULL, f->a, &sl), PL_OK);
-  assert_int_equal(stp->ops->alias_get(stp, "ATVPDKIKX0DER", "B1", "S1", f->a, &f->buyer_alias), PL_OK);
+  assert_int_equal(store_seller_get(stp, "S1", NULL, f->a, &sl), PL_OK);
+  assert_int_equal(store_alias_get(stp, "ATVPDKIKX0DER", "B1", "S1", f->a, &f->buyer_alias), PL_OK);
   store_rollback(stp);
   f->seller_alias = sl.alias;
   *state = f;
@@ -237,8 +237,8 @@ static void key_rotation_keeps_every_party_speaking(void **state) {
   st_buyer b;
   st_seller sl;
   assert_int_equal(store_begin(st, false), PL_OK);
-  assert_int_equal(st->ops->buyer_get(st, "B1", NULL, f->a, &b), PL_OK);
-  assert_int_equal(st->ops->seller_get(st, "S1", NULL, f->a, &sl), PL_OK);
+  assert_int_equal(store_buyer_get(st, "B1", NULL, f->a, &b), PL_OK);
+  assert_int_equal(store_seller_get(st, "S1", NULL, f->a, &sl), PL_OK);
   store_rollback(st);
   assert_int_equal(pl_sealed_gen(b.email_sealed), 2);
   assert_null(pl_open(&f->keys, b.email_sealed));

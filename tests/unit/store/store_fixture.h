@@ -43,20 +43,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(counters, RULES) \
   X(savepoint, CORE) \
   X(exec, CORE) \
-  X(marketplace_put, CORE) \
-  X(marketplace_get, CORE) \
-  X(seller_put, CORE) \
-  X(seller_get, CORE) \
-  X(agent_add, CORE) \
-  X(agent_get, CORE) \
-  X(buyer_put, CORE) \
-  X(buyer_get, CORE) \
-  X(alias_get, CORE) \
-  X(alias_put, CORE) \
-  X(token_delete, CORE) \
-  X(order_put, CORE) \
-  X(order_get, CORE) \
-  X(order_list, CORE) \
   X(thread_insert, CORE) \
   X(thread_get, CORE) \
   X(thread_find, CORE) \
@@ -71,16 +57,8 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(message_seller_text_put, CORE) \
   X(event_insert, CORE) \
   X(event_list, CORE) \
-  X(review_request_put, RULES) \
-  X(review_request_get, RULES) \
-  X(violation_add, RULES) \
-  X(violation_list, RULES) \
-  X(enforcement_get, RULES) \
-  X(enforcement_put, RULES) \
-  X(seller_message_count, RULES) \
   X(rate_bucket_get, RULES) \
   X(rate_bucket_put, RULES) \
-  X(held_list, RULES) \
   X(sla_thread_events, SLA) \
   X(sla_range_events, SLA) \
   X(sla_outcomes_get, SLA) \
@@ -282,22 +260,22 @@ static inline void world(fx *f) {
   W(f);
   st_marketplace m = {.id = MP, .name = "Example US", .locale = "en-US",
                       .domains_json = "[\"example.com\"]", .settings_json = "{}"};
-  OK(OP(f, marketplace_put)(f->s, &m));
+  OK(store_marketplace_put(f->s, &m));
   st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme Tools", .email_sealed = "sealed1",
                   .alias = "s1@relay.example.com", .created_at = T0};
   st_seller s2 = {.id = "S2", .marketplace_id = MP, .name = "Other Shop", .email_sealed = NULL,
                   .alias = "s2@relay.example.com", .created_at = T0};
-  OK(OP(f, seller_put)(f->s, &s1));
-  OK(OP(f, seller_put)(f->s, &s2));
+  OK(store_seller_put(f->s, &s1));
+  OK(store_seller_put(f->s, &s2));
   st_buyer b1 = {.id = "B1", .name = "Jane Doe", .locale = "en-US", .email_sealed = "x",
                  .email_hash = "h1", .opt_out = false};
   st_buyer b2 = {.id = "B2", .name = "Carlos Ruiz", .locale = "es-US", .email_sealed = "y",
                  .email_hash = "h2", .opt_out = true};
-  OK(OP(f, buyer_put)(f->s, &b1));
-  OK(OP(f, buyer_put)(f->s, &b2));
-  OK(OP(f, alias_put)(f->s, MP, "B1", "S1", "b1s1@relay.example.com", T0));
-  OK(OP(f, alias_put)(f->s, MP, "B2", "S1", "b2s1@relay.example.com", T0));
-  OK(OP(f, alias_put)(f->s, MP, "B1", "S2", "b1s2@relay.example.com", T0));
+  OK(store_buyer_put(f->s, &b1));
+  OK(store_buyer_put(f->s, &b2));
+  OK(store_alias_put(f->s, MP, "B1", "S1", "b1s1@relay.example.com", T0));
+  OK(store_alias_put(f->s, MP, "B2", "S1", "b2s1@relay.example.com", T0));
+  OK(store_alias_put(f->s, MP, "B1", "S2", "b1s2@relay.example.com", T0));
   C(f);
 }
 
@@ -309,7 +287,7 @@ static inline void put_order(fx *f, const char *id, const char *seller, const ch
                 .buyer_id = (char *)buyer, .status = ST_ORDER_DELIVERED, .purchased_at = purchased,
                 .updated_at = T0, .nitems = 1, .items = &it};
   W(f);
-  OK(OP(f, order_put)(f->s, &o));
+  OK(store_order_put(f->s, &o));
   C(f);
 }
 

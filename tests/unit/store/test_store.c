@@ -96,47 +96,47 @@ static void test_parties(void **state) {
   world(f);
   R(f);
   st_marketplace m;
-  OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
+  OK(store_marketplace_get(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Example US");
   assert_string_equal(m.domains_json, "[\"example.com\"]");
-  assert_int_equal(OP(f, marketplace_get)(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
+  assert_int_equal(store_marketplace_get(f->s, "NOPE", f->a, &m), PL_ENOTFOUND);
   st_seller sl;
-  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
+  OK(store_seller_get(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_string_equal(sl.email_sealed, "sealed1");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, seller_get)(f->s, "S2", NULL, f->a, &sl));
+  OK(store_seller_get(f->s, "S2", NULL, f->a, &sl));
   assert_null(sl.email_sealed);
-  assert_int_equal(OP(f, seller_get)(f->s, "S9", NULL, f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(store_seller_get(f->s, "S9", NULL, f->a, &sl), PL_ENOTFOUND);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "B2", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "B2", NULL, f->a, &b));
   assert_true(b.opt_out);
   assert_string_equal(b.locale, "es-US");
   assert_string_equal(b.email_hash, "h2");
-  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "B1", NULL, f->a, &b));
   assert_false(b.opt_out);
-  assert_int_equal(OP(f, buyer_get)(f->s, "B9", NULL, f->a, &b), PL_ENOTFOUND);
+  assert_int_equal(store_buyer_get(f->s, "B9", NULL, f->a, &b), PL_ENOTFOUND);
   RB(f);
 
   /* Upserts: a seller keeps its marketplace, alias and creation time. */
   W(f);
   m.name = "Renamed";
-  OK(OP(f, marketplace_put)(f->s, &m));
+  OK(store_marketplace_put(f->s, &m));
   st_seller s1 = {.id = "S1", .marketplace_id = MP, .name = "Acme 2", .email_sealed = "sealed2",
                   .alias = "other@relay.example.com", .created_at = T0 + 99};
-  OK(OP(f, seller_put)(f->s, &s1));
+  OK(store_seller_put(f->s, &s1));
   st_buyer b1 = {.id = "B1", .name = "Jane D", .locale = "de-DE", .email_hash = "h3", .opt_out = true};
-  OK(OP(f, buyer_put)(f->s, &b1));
+  OK(store_buyer_put(f->s, &b1));
   C(f);
   R(f);
-  OK(OP(f, marketplace_get)(f->s, MP, f->a, &m));
+  OK(store_marketplace_get(f->s, MP, f->a, &m));
   assert_string_equal(m.name, "Renamed");
-  OK(OP(f, seller_get)(f->s, "S1", NULL, f->a, &sl));
+  OK(store_seller_get(f->s, "S1", NULL, f->a, &sl));
   assert_string_equal(sl.name, "Acme 2");
   assert_string_equal(sl.email_sealed, "sealed2");
   assert_string_equal(sl.alias, "s1@relay.example.com");
   assert_int_equal(sl.created_at, T0);
-  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "B1", NULL, f->a, &b));
   assert_string_equal(b.name, "Jane D");
   assert_true(b.opt_out);
   assert_null(b.email_sealed);
@@ -146,7 +146,7 @@ static void test_parties(void **state) {
   W(f);
   st_seller s3 = {.id = "S3", .marketplace_id = MP, .name = "Copy", .alias = "s1@relay.example.com",
                   .created_at = T0};
-  assert_int_equal(OP(f, seller_put)(f->s, &s3), PL_EEXIST);
+  assert_int_equal(store_seller_put(f->s, &s3), PL_EEXIST);
   RB(f);
 }
 
@@ -156,30 +156,30 @@ static void test_agents(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t id1 = 0, id2 = 0;
-  OK(OP(f, agent_add)(f->s, &ag, &id1));
+  OK(store_agent_add(f->s, &ag, &id1));
   ag.name = "Sam";
   ag.role = ST_ROLE_READ_ONLY;
-  OK(OP(f, agent_add)(f->s, &ag, &id2));
+  OK(store_agent_add(f->s, &ag, &id2));
   assert_true(id1 > 0 && id2 > id1);
   C(f);
   R(f);
   st_agent g;
-  OK(OP(f, agent_get)(f->s, id2, NULL, NULL, f->a, &g));
+  OK(store_agent_get(f->s, id2, NULL, NULL, f->a, &g));
   assert_int_equal(g.id, id2);
   assert_string_equal(g.seller_id, "S1");
   assert_string_equal(g.name, "Sam");
   assert_int_equal(g.role, ST_ROLE_READ_ONLY);
-  assert_int_equal(OP(f, agent_get)(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_agent_get(f->s, id2 + 100, NULL, NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* An unknown seller or role is invalid input, whichever backend checks it. */
   W(f);
   st_agent bad = {.seller_id = "S9", .name = "X", .role = ST_ROLE_AGENT};
   int64_t id;
-  assert_int_equal(OP(f, agent_add)(f->s, &bad, &id), PL_EINVAL);
+  assert_int_equal(store_agent_add(f->s, &bad, &id), PL_EINVAL);
   RB(f);
   W(f);
   st_agent bad2 = {.seller_id = "S1", .name = "X", .role = ST_ROLE_NONE}; /* no name: NULL */
-  assert_int_equal(OP(f, agent_add)(f->s, &bad2, &id), PL_EINVAL);
+  assert_int_equal(store_agent_add(f->s, &bad2, &id), PL_EINVAL);
   RB(f);
 }
 
@@ -192,7 +192,7 @@ static void test_sealed_walk(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0;
-  OK(OP(f, agent_add)(f->s, &ag, &a1));
+  OK(store_agent_add(f->s, &ag, &a1));
   st_agent_address v1 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:aaa", .email_hash = "ha",
                          .created_at = T0};
   st_agent_address v2 = {.seller_id = "S1", .agent_id = a1, .email_sealed = "v1:bbb", .email_hash = "hb",
@@ -200,7 +200,7 @@ static void test_sealed_walk(void **state) {
   OK(store_agent_address_add(f->s, &v1));
   OK(store_agent_address_add(f->s, &v2));
   st_buyer b3 = {.id = "B3", .name = "Ann", .locale = "en-US", .email_sealed = "v2:2:ccc", .email_hash = "h3"};
-  OK(OP(f, buyer_put)(f->s, &b3));
+  OK(store_buyer_put(f->s, &b3));
   C(f);
   R(f);
   int64_t n = -1;
@@ -251,7 +251,7 @@ static void test_sealed_walk(void **state) {
    * refused as a duplicate. */
   R(f);
   st_buyer got;
-  OK(OP(f, buyer_get)(f->s, NULL, "hnew", f->a, &got));
+  OK(store_buyer_get(f->s, NULL, "hnew", f->a, &got));
   assert_string_equal(got.id, "B1");
   assert_string_equal(got.email_sealed, "v2:2:new");
   st_agent_address ad;
@@ -275,11 +275,11 @@ static void test_agent_addresses(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
   int64_t a1 = 0, a2 = 0, a3 = 0;
-  OK(OP(f, agent_add)(f->s, &ag, &a1));
+  OK(store_agent_add(f->s, &ag, &a1));
   ag.name = "Sam";
-  OK(OP(f, agent_add)(f->s, &ag, &a2));
+  OK(store_agent_add(f->s, &ag, &a2));
   st_agent other = {.seller_id = "S2", .name = "Olga", .role = ST_ROLE_AGENT};
-  OK(OP(f, agent_add)(f->s, &other, &a3));
+  OK(store_agent_add(f->s, &other, &a3));
   st_agent_address v = {.seller_id = "S1", .agent_id = a1, .email_sealed = "sealed-a",
                         .email_hash = "ha", .created_at = T0};
   OK(store_agent_address_add(f->s, &v));
@@ -335,19 +335,19 @@ static void test_aliases(void **state) {
   world(f);
   W(f);
   char *al;
-  assert_int_equal(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al), PL_ENOTFOUND);
+  assert_int_equal(store_alias_get(f->s, MP, "B2", "S2", f->a, &al), PL_ENOTFOUND);
   /* Taken alias, then a second alias for a pair: both refused, and the transaction goes
    * on (the service retries with a new alias in the same transaction). */
-  assert_int_equal(OP(f, alias_put)(f->s, MP, "B2", "S2", "b1s1@relay.example.com", T0), PL_EEXIST);
-  assert_int_equal(OP(f, alias_put)(f->s, MP, "B1", "S1", "fresh@relay.example.com", T0), PL_EEXIST);
-  OK(OP(f, alias_put)(f->s, MP, "B2", "S2", "b2s2@relay.example.com", T0));
-  OK(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al));
+  assert_int_equal(store_alias_put(f->s, MP, "B2", "S2", "b1s1@relay.example.com", T0), PL_EEXIST);
+  assert_int_equal(store_alias_put(f->s, MP, "B1", "S1", "fresh@relay.example.com", T0), PL_EEXIST);
+  OK(store_alias_put(f->s, MP, "B2", "S2", "b2s2@relay.example.com", T0));
+  OK(store_alias_get(f->s, MP, "B2", "S2", f->a, &al));
   assert_string_equal(al, "b2s2@relay.example.com");
   C(f);
   R(f);
-  OK(OP(f, alias_get)(f->s, MP, "B2", "S2", f->a, &al));
+  OK(store_alias_get(f->s, MP, "B2", "S2", f->a, &al));
   assert_string_equal(al, "b2s2@relay.example.com");
-  OK(OP(f, alias_get)(f->s, MP, "B1", "S1", f->a, &al));
+  OK(store_alias_get(f->s, MP, "B1", "S1", f->a, &al));
   assert_string_equal(al, "b1s1@relay.example.com");
   RB(f);
 }
@@ -379,8 +379,8 @@ static void test_tokens(void **state) {
   assert_int_equal(store_token_get(f->s, "nope", 0, f->a, &g), PL_ENOTFOUND);
   RB(f);
   W(f);
-  OK(OP(f, token_delete)(f->s, "hash-o"));
-  assert_int_equal(OP(f, token_delete)(f->s, "hash-o"), PL_ENOTFOUND);
+  OK(store_token_delete(f->s, "hash-o"));
+  assert_int_equal(store_token_delete(f->s, "hash-o"), PL_ENOTFOUND);
   C(f);
   R(f);
   assert_int_equal(store_token_get(f->s, "hash-o", 0, f->a, &g), PL_ENOTFOUND);
@@ -396,8 +396,8 @@ static void test_identities(void **state) {
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
   st_agent other = {.seller_id = "S2", .name = "Otto", .role = ST_ROLE_AGENT};
   int64_t maya, otto;
-  OK(OP(f, agent_add)(f->s, &ag, &maya));
-  OK(OP(f, agent_add)(f->s, &other, &otto));
+  OK(store_agent_add(f->s, &ag, &maya));
+  OK(store_agent_add(f->s, &other, &otto));
   char maya_s[24], otto_s[24];
   snprintf(maya_s, sizeof maya_s, "%lld", (long long)maya);
   snprintf(otto_s, sizeof otto_s, "%lld", (long long)otto);
@@ -477,9 +477,9 @@ static void test_identities(void **state) {
   C(f);
   R(f);
   st_agent a;
-  OK(OP(f, agent_get)(f->s, otto, NULL, NULL, f->a, &a));
+  OK(store_agent_get(f->s, otto, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, T0 + 70);
-  OK(OP(f, agent_get)(f->s, maya, NULL, NULL, f->a, &a));
+  OK(store_agent_get(f->s, maya, NULL, NULL, f->a, &a));
   assert_int_equal(a.deactivated_at, 0);
   OK(store_token_get(f->s, "h-sp", 0, f->a, &g));
   assert_int_equal(g.revoked_at, T0 + 70);
@@ -505,11 +505,11 @@ static void test_orders(void **state) {
                 .status = ST_ORDER_SHIPPED, .purchased_at = T0, .shipped_at = T0 + 10, .updated_at = T0,
                 .nitems = 2, .items = items};
   W(f);
-  OK(OP(f, order_put)(f->s, &o));
+  OK(store_order_put(f->s, &o));
   C(f);
   R(f);
   st_order g;
-  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
+  OK(store_order_get(f->s, "112-1", f->a, &g));
   assert_int_equal(g.status, ST_ORDER_SHIPPED);
   assert_int_equal(g.purchased_at, T0);
   assert_int_equal(g.shipped_at, T0 + 10);
@@ -520,7 +520,7 @@ static void test_orders(void **state) {
   assert_string_equal(g.items[1].title, "Bits");
   assert_int_equal(g.items[1].quantity, 3);
   assert_null(g.items[1].price);
-  assert_int_equal(OP(f, order_get)(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_order_get(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
   RB(f);
 
   /* An update replaces the status, dates and items. */
@@ -529,10 +529,10 @@ static void test_orders(void **state) {
   o.nitems = 1;
   o.items = &items[1];
   W(f);
-  OK(OP(f, order_put)(f->s, &o));
+  OK(store_order_put(f->s, &o));
   C(f);
   R(f);
-  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
+  OK(store_order_get(f->s, "112-1", f->a, &g));
   assert_int_equal(g.status, ST_ORDER_DELIVERED);
   assert_int_equal(g.delivered_at, T0 + 20);
   assert_int_equal(g.nitems, 1);
@@ -544,15 +544,15 @@ static void test_orders(void **state) {
   other.seller_id = "S2";
   other.status = ST_ORDER_CANCELED;
   W(f);
-  assert_int_equal(OP(f, order_put)(f->s, &other), PL_ECONFLICT);
+  assert_int_equal(store_order_put(f->s, &other), PL_ECONFLICT);
   RB(f);
   other = o;
   other.buyer_id = "B2";
   W(f);
-  assert_int_equal(OP(f, order_put)(f->s, &other), PL_ECONFLICT);
+  assert_int_equal(store_order_put(f->s, &other), PL_ECONFLICT);
   RB(f);
   R(f);
-  OK(OP(f, order_get)(f->s, "112-1", f->a, &g));
+  OK(store_order_get(f->s, "112-1", f->a, &g));
   assert_string_equal(g.seller_id, "S1");
   assert_int_equal(g.status, ST_ORDER_DELIVERED);
   RB(f);
@@ -562,12 +562,12 @@ static void test_orders(void **state) {
   bad.id = "112-2";
   bad.status = (st_order_status)99; /* no name: the store refuses it */
   W(f);
-  assert_int_equal(OP(f, order_put)(f->s, &bad), PL_EEXIST);
+  assert_int_equal(store_order_put(f->s, &bad), PL_EEXIST);
   RB(f);
   bad.status = ST_ORDER_PENDING;
   bad.buyer_id = "B9";
   W(f);
-  assert_int_equal(OP(f, order_put)(f->s, &bad), PL_EEXIST);
+  assert_int_equal(store_order_put(f->s, &bad), PL_EEXIST);
   RB(f);
 
   /* order_list: newest purchase first, per party, with a cursor. */
@@ -577,20 +577,20 @@ static void test_orders(void **state) {
   R(f);
   st_order *l;
   size_t n;
-  OK(OP(f, order_list)(f->s, "S1", NULL, 0, NULL, 10, f->a, &l, &n));
+  OK(store_order_list(f->s, "S1", NULL, 0, NULL, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_string_equal(l[0].id, "112-3");
   assert_string_equal(l[1].id, "112-5");
   assert_string_equal(l[2].id, "112-1");
   assert_int_equal(l[0].nitems, 1);
-  OK(OP(f, order_list)(f->s, NULL, "B1", 0, NULL, 10, f->a, &l, &n));
+  OK(store_order_list(f->s, NULL, "B1", 0, NULL, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_string_equal(l[0].id, "112-4");
-  OK(OP(f, order_list)(f->s, NULL, NULL, 0, NULL, 2, f->a, &l, &n));
+  OK(store_order_list(f->s, NULL, NULL, 0, NULL, 2, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_string_equal(l[0].id, "112-4");
   assert_string_equal(l[1].id, "112-3");
-  OK(OP(f, order_list)(f->s, NULL, NULL, l[1].purchased_at, l[1].id, 10, f->a, &l, &n));
+  OK(store_order_list(f->s, NULL, NULL, l[1].purchased_at, l[1].id, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_string_equal(l[0].id, "112-5");
   assert_string_equal(l[1].id, "112-1");
@@ -1264,7 +1264,7 @@ static void test_backup(void **state) {
   }
   W(f); /* a writer in the middle of its transaction does not stop the copy */
   st_buyer b = {.id = "B8", .name = "Uncommitted", .locale = "en-US"};
-  OK(OP(f, buyer_put)(f->s, &b));
+  OK(store_buyer_put(f->s, &b));
   OK(OP(f, backup)(f->s, path, &d));
   RB(f);
   assert_int_equal(OP(f, backup)(f->s, path, &d), PL_EEXIST);
@@ -1272,8 +1272,8 @@ static void test_backup(void **state) {
   OK(store_open(path, &copy, &d));
   OK(copy->ops->begin(copy, false));
   st_buyer g;
-  OK(copy->ops->buyer_get(copy, "B1", NULL, f->a, &g)); /* committed by world() */
-  assert_int_equal(copy->ops->buyer_get(copy, "B8", NULL, f->a, &g), PL_ENOTFOUND);
+  OK(store_buyer_get(copy, "B1", NULL, f->a, &g)); /* committed by world() */
+  assert_int_equal(store_buyer_get(copy, "B8", NULL, f->a, &g), PL_ENOTFOUND);
   copy->ops->rollback(copy);
   store_close(copy);
   unlink(path);
@@ -1290,19 +1290,19 @@ static void test_transactions(void **state) {
   /* Rolled back: gone. */
   W(f);
   st_buyer b = {.id = "B7", .name = "Temp", .locale = "en-US"};
-  OK(OP(f, buyer_put)(f->s, &b));
+  OK(store_buyer_put(f->s, &b));
   RB(f);
   R(f);
   st_buyer g;
-  assert_int_equal(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_buyer_get(f->s, "B7", NULL, f->a, &g), PL_ENOTFOUND);
   RB(f);
   /* Its own writes are visible inside the transaction. */
   W(f);
-  OK(OP(f, buyer_put)(f->s, &b));
-  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
+  OK(store_buyer_put(f->s, &b));
+  OK(store_buyer_get(f->s, "B7", NULL, f->a, &g));
   C(f);
   R(f);
-  OK(OP(f, buyer_get)(f->s, "B7", NULL, f->a, &g));
+  OK(store_buyer_get(f->s, "B7", NULL, f->a, &g));
   RB(f);
 }
 
@@ -1646,7 +1646,7 @@ static void *gc_write(void *arg) {
   w->e = store_begin(w->f->s, true);
   if (!w->e) {
     st_buyer b = {.id = name, .name = name, .locale = "en-US", .email_sealed = "x", .email_hash = name};
-    w->e = w->f->s->ops->buyer_put(w->f->s, &b);
+    w->e = store_buyer_put(w->f->s, &b);
     if (w->e) store_rollback(w->f->s);
     else w->e = store_commit(w->f->s);
   }
@@ -1720,7 +1720,7 @@ static void test_group_commit(void **state) {
   uint64_t before = syncs;
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Group 3", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "Group 3", NULL, f->a, &b));
   RB(f);
   sq__group_commit_counts(f->s, &committed, &synced, &syncs);
   assert_int_equal(syncs, before);
@@ -1732,7 +1732,7 @@ static void test_group_commit(void **state) {
   for (int i = 0; i < GC_WRITERS; i++) {
     char name[32];
     snprintf(name, sizeof name, "Group %d", i);
-    OK(OP(f, buyer_get)(f->s, name, NULL, f->a, &b));
+    OK(store_buyer_get(f->s, name, NULL, f->a, &b));
   }
   RB(f);
 }
@@ -1752,7 +1752,7 @@ static void *batch_read(void *arg) {
   st_buyer b;
   w->e = store_begin(w->f->s, false);
   if (!w->e) {
-    w->e = w->f->s->ops->buyer_get(w->f->s, w->name, NULL, a, &b);
+    w->e = store_buyer_get(w->f->s, w->name, NULL, a, &b);
     store_rollback(w->f->s);
   }
   pl_arena_free(a);
@@ -1765,7 +1765,7 @@ static void *batch_write(void *arg) {
   if (w->e) return NULL;
   st_buyer b = {.id = (char *)w->name, .name = (char *)w->name, .locale = "en-US", .email_sealed = "x",
                 .email_hash = (char *)w->name};
-  w->e = w->f->s->ops->buyer_put(w->f->s, &b);
+  w->e = store_buyer_put(w->f->s, &b);
   if (w->e || w->undo) store_rollback(w->f->s);
   else w->e = store_commit(w->f->s);
   return NULL;
@@ -1784,7 +1784,7 @@ static void test_batch(void **state) {
   W(f);
   st_buyer first = {.id = "Batch 0", .name = "Batch 0", .locale = "en-US", .email_sealed = "x",
                     .email_hash = "Batch 0"};
-  OK(OP(f, buyer_put)(f->s, &first));
+  OK(store_buyer_put(f->s, &first));
   batch_writer w[3] = {{.f = f, .name = "Batch 1"}, {.f = f, .name = "Batch 2", .undo = true},
                        {.f = f, .name = "Batch 3"}};
   pthread_t th[3];
@@ -1811,14 +1811,14 @@ static void test_batch(void **state) {
   assert_int_equal(n1 - n0, 1);
   R(f);
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, "Batch 0", NULL, f->a, &b));
-  OK(OP(f, buyer_get)(f->s, "Batch 1", NULL, f->a, &b));
-  assert_int_equal(OP(f, buyer_get)(f->s, "Batch 2", NULL, f->a, &b), PL_ENOTFOUND);
-  OK(OP(f, buyer_get)(f->s, "Batch 3", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "Batch 0", NULL, f->a, &b));
+  OK(store_buyer_get(f->s, "Batch 1", NULL, f->a, &b));
+  assert_int_equal(store_buyer_get(f->s, "Batch 2", NULL, f->a, &b), PL_ENOTFOUND);
+  OK(store_buyer_get(f->s, "Batch 3", NULL, f->a, &b));
   RB(f);
   /* a read-only transaction cannot write: it runs on a reader connection */
   R(f);
-  assert_int_not_equal(OP(f, buyer_put)(f->s, &first), PL_OK);
+  assert_int_not_equal(store_buyer_put(f->s, &first), PL_OK);
   RB(f);
 }
 

@@ -157,15 +157,15 @@ static void test_mail_lookups(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
   int64_t maya1, maya2, sam, maya_s2;
-  OK(OP(f, agent_add)(f->s, &ag, &maya1));
-  OK(OP(f, agent_add)(f->s, &ag, &maya2)); /* a second Maya at S1 */
+  OK(store_agent_add(f->s, &ag, &maya1));
+  OK(store_agent_add(f->s, &ag, &maya2)); /* a second Maya at S1 */
   ag.name = "Sam";
-  OK(OP(f, agent_add)(f->s, &ag, &sam));
+  OK(store_agent_add(f->s, &ag, &sam));
   st_agent other = {.seller_id = "S2", .name = "Maya", .role = ST_ROLE_OWNER};
-  OK(OP(f, agent_add)(f->s, &other, &maya_s2));
+  OK(store_agent_add(f->s, &other, &maya_s2));
   /* a buyer sharing B1's address hash (two accounts of one person) */
   st_buyer b0 = {.id = "B0", .name = "Jane Again", .locale = "en-US", .email_hash = "h1"};
-  OK(OP(f, buyer_put)(f->s, &b0));
+  OK(store_buyer_put(f->s, &b0));
   C(f);
   R(f);
   char *mp, *buyer, *seller;
@@ -182,36 +182,36 @@ static void test_mail_lookups(void **state) {
   assert_int_equal(store_alias_find(f->s, "s1@relay.example.com", f->a, &mp, &buyer, &seller),
                    PL_ENOTFOUND);
   st_seller sl;
-  OK(OP(f, seller_get)(f->s, NULL, "s2@relay.example.com", f->a, &sl));
+  OK(store_seller_get(f->s, NULL, "s2@relay.example.com", f->a, &sl));
   assert_string_equal(sl.id, "S2");
   assert_string_equal(sl.name, "Other Shop");
   assert_string_equal(sl.marketplace_id, MP);
-  OK(OP(f, seller_get)(f->s, NULL, "s1@relay.example.com", f->a, &sl));
+  OK(store_seller_get(f->s, NULL, "s1@relay.example.com", f->a, &sl));
   assert_string_equal(sl.id, "S1");
   assert_string_equal(sl.email_sealed, "sealed1");
-  assert_int_equal(OP(f, seller_get)(f->s, NULL, "b1s1@relay.example.com", f->a, &sl), PL_ENOTFOUND);
+  assert_int_equal(store_seller_get(f->s, NULL, "b1s1@relay.example.com", f->a, &sl), PL_ENOTFOUND);
   /* a buyer by address hash: the lowest id when several share it */
   st_buyer b;
-  OK(OP(f, buyer_get)(f->s, NULL, "h2", f->a, &b));
+  OK(store_buyer_get(f->s, NULL, "h2", f->a, &b));
   assert_string_equal(b.id, "B2");
   assert_true(b.opt_out);
   assert_string_equal(b.email_sealed, "y");
-  OK(OP(f, buyer_get)(f->s, NULL, "h1", f->a, &b));
+  OK(store_buyer_get(f->s, NULL, "h1", f->a, &b));
   assert_string_equal(b.id, "B0");
-  assert_int_equal(OP(f, buyer_get)(f->s, NULL, "h9", f->a, &b), PL_ENOTFOUND);
+  assert_int_equal(store_buyer_get(f->s, NULL, "h9", f->a, &b), PL_ENOTFOUND);
   /* an agent by name within the seller: the lowest id */
   st_agent g;
-  OK(OP(f, agent_get)(f->s, 0, "S1", "Maya", f->a, &g));
+  OK(store_agent_get(f->s, 0, "S1", "Maya", f->a, &g));
   assert_int_equal(g.id, maya1);
   assert_string_equal(g.seller_id, "S1");
   assert_int_equal(g.role, ST_ROLE_AGENT);
-  OK(OP(f, agent_get)(f->s, 0, "S2", "Maya", f->a, &g));
+  OK(store_agent_get(f->s, 0, "S2", "Maya", f->a, &g));
   assert_int_equal(g.id, maya_s2);
   assert_int_equal(g.role, ST_ROLE_OWNER);
-  OK(OP(f, agent_get)(f->s, 0, "S1", "Sam", f->a, &g));
+  OK(store_agent_get(f->s, 0, "S1", "Sam", f->a, &g));
   assert_int_equal(g.id, sam);
-  assert_int_equal(OP(f, agent_get)(f->s, 0, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
-  assert_int_equal(OP(f, agent_get)(f->s, 0, "S1", "maya", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_agent_get(f->s, 0, "S2", "Sam", f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_agent_get(f->s, 0, "S1", "maya", f->a, &g), PL_ENOTFOUND);
   RB(f);
   (void)maya2;
 }
@@ -224,8 +224,8 @@ static void test_spapi(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "app", .role = ST_ROLE_AGENT};
   int64_t a1, a2;
-  OK(OP(f, agent_add)(f->s, &ag, &a1));
-  OK(OP(f, agent_add)(f->s, &ag, &a2));
+  OK(store_agent_add(f->s, &ag, &a1));
+  OK(store_agent_add(f->s, &ag, &a2));
   st_spapi_client c = {.client_id = "amzn1.application-oa2-client.1", .seller_id = "S1", .agent_id = a1,
                        .secret_hash = "sec1", .refresh_hash = "ref1", .created_at = T0};
   OK(store_spapi_client_put(f->s, &c));

@@ -11,16 +11,16 @@ static int64_t other_marketplace(fx *f) {
   W(f);
   st_marketplace m = {.id = MP2, .name = "Example DE", .locale = "de-DE", .domains_json = "[]",
                       .settings_json = "{}"};
-  OK(OP(f, marketplace_put)(f->s, &m));
+  OK(store_marketplace_put(f->s, &m));
   st_seller s3 = {.id = "S3", .marketplace_id = MP2, .name = "Drittladen", .alias = "s3@relay.example.com",
                   .created_at = T0};
-  OK(OP(f, seller_put)(f->s, &s3));
+  OK(store_seller_put(f->s, &s3));
   st_buyer b3 = {.id = "B3", .name = "Jonas", .locale = "de-DE", .email_hash = "h-b3"};
-  OK(OP(f, buyer_put)(f->s, &b3));
+  OK(store_buyer_put(f->s, &b3));
   st_item it = {.asin = "B0DE000001", .title = "Ding", .quantity = 1};
   st_order o = {.id = "303-1", .marketplace_id = MP2, .seller_id = "S3", .buyer_id = "B3",
                 .status = ST_ORDER_SHIPPED, .purchased_at = T0, .updated_at = T0, .nitems = 1, .items = &it};
-  OK(OP(f, order_put)(f->s, &o));
+  OK(store_order_put(f->s, &o));
   st_thread t = {.seller_id = "S3", .buyer_id = "B3", .marketplace_id = MP2, .order_id = "303-1",
                  .topic = "other", .created_at = T0, .last_message_at = T0};
   OK(OP(f, thread_insert)(f->s, &t));
@@ -37,31 +37,31 @@ static void test_review_requests(void **state) {
   int64_t t = new_thread(f, "S1", "B1", "112-1", NULL, T0);
   pl_time at;
   R(f);
-  assert_int_equal(OP(f, review_request_get)(f->s, "112-1", &at), PL_ENOTFOUND);
+  assert_int_equal(store_review_request_get(f->s, "112-1", &at), PL_ENOTFOUND);
   RB(f);
   W(f);
   st_message m = {.thread_id = t, .seller_id = "S1", .direction = ST_DIR_SELLER, .kind = ST_KIND_REVIEW_REQUEST,
                   .text = "How was it?", .at = T0 + 100, .proactive = true};
   OK(OP(f, message_insert)(f->s, &m));
-  OK(OP(f, review_request_put)(f->s, "112-1", "S1", m.id, T0 + 100));
+  OK(store_review_request_put(f->s, "112-1", "S1", m.id, T0 + 100));
   /* a second one for the order is refused, and the transaction goes on */
-  assert_int_equal(OP(f, review_request_put)(f->s, "112-1", "S1", m.id, T0 + 200), PL_EEXIST);
-  OK(OP(f, review_request_get)(f->s, "112-1", &at));
+  assert_int_equal(store_review_request_put(f->s, "112-1", "S1", m.id, T0 + 200), PL_EEXIST);
+  OK(store_review_request_get(f->s, "112-1", &at));
   assert_int_equal(at, T0 + 100);
   C(f);
   R(f);
   at = 0;
-  OK(OP(f, review_request_get)(f->s, "112-1", &at));
+  OK(store_review_request_get(f->s, "112-1", &at));
   assert_int_equal(at, T0 + 100);
-  assert_int_equal(OP(f, review_request_get)(f->s, "112-2", &at), PL_ENOTFOUND);
-  assert_int_equal(OP(f, review_request_get)(f->s, "112-9", &at), PL_ENOTFOUND);
+  assert_int_equal(store_review_request_get(f->s, "112-2", &at), PL_ENOTFOUND);
+  assert_int_equal(store_review_request_get(f->s, "112-9", &at), PL_ENOTFOUND);
   RB(f);
   /* a rolled-back request leaves the order free */
   W(f);
-  OK(OP(f, review_request_put)(f->s, "112-2", "S1", m.id, T0 + 300));
+  OK(store_review_request_put(f->s, "112-2", "S1", m.id, T0 + 300));
   RB(f);
   R(f);
-  assert_int_equal(OP(f, review_request_get)(f->s, "112-2", &at), PL_ENOTFOUND);
+  assert_int_equal(store_review_request_get(f->s, "112-2", &at), PL_ENOTFOUND);
   RB(f);
 }
 
@@ -85,7 +85,7 @@ static void test_violations(void **state) {
   };
   int64_t prev = 0;
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-    OK(OP(f, violation_add)(f->s, &v[i]));
+    OK(store_violation_add(f->s, &v[i]));
     assert_true(v[i].id > prev);
     prev = v[i].id;
   }
@@ -93,7 +93,7 @@ static void test_violations(void **state) {
   R(f);
   st_violation *l;
   size_t n;
-  OK(OP(f, violation_list)(f->s, "S1", 0, 10, f->a, &l, &n));
+  OK(store_violation_list(f->s, "S1", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].id, v[1].id);
   assert_string_equal(l[0].category, "contact_info");
@@ -106,15 +106,15 @@ static void test_violations(void **state) {
   assert_int_equal(l[2].message_id, msg);
   for (size_t i = 0; i < n; i++) assert_string_equal(l[i].seller_id, "S1");
   /* since is inclusive */
-  OK(OP(f, violation_list)(f->s, "S1", T0 + 20, 10, f->a, &l, &n));
+  OK(store_violation_list(f->s, "S1", T0 + 20, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
-  OK(OP(f, violation_list)(f->s, "S1", 0, 1, f->a, &l, &n));
+  OK(store_violation_list(f->s, "S1", 0, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, v[1].id);
-  OK(OP(f, violation_list)(f->s, "S2", 0, 10, f->a, &l, &n));
+  OK(store_violation_list(f->s, "S2", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].rule, "marketing.coupon");
-  OK(OP(f, violation_list)(f->s, "S9", 0, 10, f->a, &l, &n));
+  OK(store_violation_list(f->s, "S9", 0, 10, f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
@@ -125,7 +125,7 @@ static void test_enforcement(void **state) {
   world(f);
   st_enforcement e;
   R(f);
-  assert_int_equal(OP(f, enforcement_get)(f->s, "S1", f->a, &e), PL_ENOTFOUND);
+  assert_int_equal(store_enforcement_get(f->s, "S1", f->a, &e), PL_ENOTFOUND);
   RB(f);
   st_enforcement put = {.seller_id = "S1", .warnings = 2, .restricted_until = T0 + 86400,
                         .restriction_reason = "three severe violations", .quota_per_day = 50,
@@ -133,10 +133,10 @@ static void test_enforcement(void **state) {
                         .suspension_flag = true, .suspension_reason = "repeat offender",
                         .updated_at = T0};
   W(f);
-  OK(OP(f, enforcement_put)(f->s, &put));
+  OK(store_enforcement_put(f->s, &put));
   C(f);
   R(f);
-  OK(OP(f, enforcement_get)(f->s, "S1", f->a, &e));
+  OK(store_enforcement_get(f->s, "S1", f->a, &e));
   assert_string_equal(e.seller_id, "S1");
   assert_int_equal(e.warnings, 2);
   assert_int_equal(e.restricted_until, T0 + 86400);
@@ -147,15 +147,15 @@ static void test_enforcement(void **state) {
   assert_true(e.suspension_flag);
   assert_string_equal(e.suspension_reason, "repeat offender");
   assert_int_equal(e.updated_at, T0);
-  assert_int_equal(OP(f, enforcement_get)(f->s, "S2", f->a, &e), PL_ENOTFOUND);
+  assert_int_equal(store_enforcement_get(f->s, "S2", f->a, &e), PL_ENOTFOUND);
   RB(f);
   /* lifted: the reasons go with the restrictions */
   st_enforcement lifted = {.seller_id = "S1", .warnings = 3, .updated_at = T0 + 100};
   W(f);
-  OK(OP(f, enforcement_put)(f->s, &lifted));
+  OK(store_enforcement_put(f->s, &lifted));
   C(f);
   R(f);
-  OK(OP(f, enforcement_get)(f->s, "S1", f->a, &e));
+  OK(store_enforcement_get(f->s, "S1", f->a, &e));
   assert_int_equal(e.warnings, 3);
   assert_int_equal(e.restricted_until, 0);
   assert_null(e.restriction_reason);
@@ -199,19 +199,19 @@ static void test_seller_message_count(void **state) {
   C(f);
   R(f);
   int64_t n = -1;
-  OK(OP(f, seller_message_count)(f->s, "S1", 0, false, &n));
+  OK(store_seller_message_count(f->s, "S1", 0, false, &n));
   assert_int_equal(n, 4);
-  OK(OP(f, seller_message_count)(f->s, "S1", 0, true, &n));
+  OK(store_seller_message_count(f->s, "S1", 0, true, &n));
   assert_int_equal(n, 2);
-  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 20, false, &n)); /* since is inclusive */
+  OK(store_seller_message_count(f->s, "S1", T0 + 20, false, &n)); /* since is inclusive */
   assert_int_equal(n, 3);
-  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 20, true, &n));
+  OK(store_seller_message_count(f->s, "S1", T0 + 20, true, &n));
   assert_int_equal(n, 1);
-  OK(OP(f, seller_message_count)(f->s, "S1", T0 + 61, false, &n));
+  OK(store_seller_message_count(f->s, "S1", T0 + 61, false, &n));
   assert_int_equal(n, 0);
-  OK(OP(f, seller_message_count)(f->s, "S2", 0, false, &n));
+  OK(store_seller_message_count(f->s, "S2", 0, false, &n));
   assert_int_equal(n, 1);
-  OK(OP(f, seller_message_count)(f->s, "S9", 0, false, &n));
+  OK(store_seller_message_count(f->s, "S9", 0, false, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
@@ -320,7 +320,7 @@ static void test_held_list(void **state) {
   R(f);
   st_message *l;
   size_t n;
-  OK(OP(f, held_list)(f->s, NULL, 10, f->a, &l, &n));
+  OK(store_held_list(f->s, NULL, 10, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_int_equal(l[0].id, h3);
   assert_int_equal(l[1].id, h1);
@@ -329,13 +329,13 @@ static void test_held_list(void **state) {
   assert_int_equal(l[1].status, ST_STATUS_HELD_FOR_REVIEW);
   assert_string_equal(l[1].seller_id, "S1");
   assert_int_equal(l[1].thread_id, t);
-  OK(OP(f, held_list)(f->s, MP, 10, f->a, &l, &n));
+  OK(store_held_list(f->s, MP, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, h1);
-  OK(OP(f, held_list)(f->s, MP2, 10, f->a, &l, &n));
+  OK(store_held_list(f->s, MP2, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, h3);
-  OK(OP(f, held_list)(f->s, NULL, 2, f->a, &l, &n));
+  OK(store_held_list(f->s, NULL, 2, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[1].id, h1);
   RB(f);
@@ -346,7 +346,7 @@ static void test_held_list(void **state) {
   OK(OP(f, event_insert)(f->s, &ev));
   C(f);
   R(f);
-  OK(OP(f, held_list)(f->s, MP, 10, f->a, &l, &n));
+  OK(store_held_list(f->s, MP, 10, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, h2);
   RB(f);
@@ -425,10 +425,10 @@ static void test_write_counters(void **state) {
   assert_int_equal(b.syncs - a.syncs, 1);
   R(f);
   st_buyer g;
-  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
+  OK(store_buyer_get(f->s, "B1", NULL, f->a, &g));
   RB(f);
   W(f);
-  OK(OP(f, buyer_get)(f->s, "B1", NULL, f->a, &g));
+  OK(store_buyer_get(f->s, "B1", NULL, f->a, &g));
   RB(f); /* rolled back: not a commit */
   OP(f, counters)(f->s, &a);
   assert_int_equal(a.commits, b.commits);

@@ -100,12 +100,12 @@ static void test_team_assignment(void **state) {
   W(f);
   st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_AGENT};
   int64_t maya, sam, olga;
-  OK(OP(f, agent_add)(f->s, &ag, &maya));
+  OK(store_agent_add(f->s, &ag, &maya));
   ag.name = "Sam";
   ag.role = ST_ROLE_OWNER;
-  OK(OP(f, agent_add)(f->s, &ag, &sam));
+  OK(store_agent_add(f->s, &ag, &sam));
   st_agent other = {.seller_id = "S2", .name = "Olga", .role = ST_ROLE_AGENT};
-  OK(OP(f, agent_add)(f->s, &other, &olga));
+  OK(store_agent_add(f->s, &other, &olga));
   C(f);
   R(f);
   st_team_agent *l;
