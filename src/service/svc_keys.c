@@ -115,11 +115,11 @@ pl_err svc_key_status(svc *s, bool check, svc_key_report *r, pl_detail *d) {
   if (e) goto out;
   for (size_t j = 0; j < NKINDS && !e; j++) {
     int64_t total = 0, n;
-    e = s->st->ops->sealed_count(s->st, kinds[j], "", &total);
+    e = store_sealed_count(s->st, kinds[j], "", &total);
     for (size_t i = 0; i < k.ngens && !e; i++) {
       char prefix[24];
       pl_sealed_prefix(k.gens[i].id, prefix);
-      if (!(e = s->st->ops->sealed_count(s->st, kinds[j], prefix, &n))) {
+      if (!(e = store_sealed_count(s->st, kinds[j], prefix, &n))) {
         r->gens[i].rows += n;
         total -= n;
       }
@@ -133,7 +133,7 @@ pl_err svc_key_status(svc *s, bool check, svc_key_report *r, pl_detail *d) {
       pl_arena *a = pl_arena_new();
       st_sealed_row *rows;
       size_t n = 0;
-      e = s->st->ops->sealed_page(s->st, kinds[j], NULL, after[0] ? after : NULL, 500, a, &rows, &n);
+      e = store_sealed_page(s->st, kinds[j], NULL, after[0] ? after : NULL, 500, a, &rows, &n);
       for (size_t i = 0; !e && i < n; i++) {
         char *p = pl_open(&k, rows[i].sealed);
         if (p) {
@@ -168,7 +168,7 @@ static pl_err walk_batch(svc *s, const pl_keys *k, st_sealed_kind kind, char aft
   *n = 0;
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
-  e = s->st->ops->sealed_page(s->st, kind, prefix, after[0] ? after : NULL, batch, a, &rows, n);
+  e = store_sealed_page(s->st, kind, prefix, after[0] ? after : NULL, batch, a, &rows, n);
   for (size_t i = 0; !e && i < *n; i++) {
     char *plain = pl_open(k, rows[i].sealed);
     if (!plain) {
@@ -185,7 +185,7 @@ static pl_err walk_batch(svc *s, const pl_keys *k, st_sealed_kind kind, char aft
     bool changed = false;
     /* In a savepoint: a refused row must not end the batch's transaction (PostgreSQL). */
     e = s->st->ops->savepoint(s->st, ST_SP_BEGIN);
-    if (!e) e = s->st->ops->sealed_reseal(s->st, kind, rows[i].key, rows[i].sealed, sealed,
+    if (!e) e = store_sealed_reseal(s->st, kind, rows[i].key, rows[i].sealed, sealed,
                                           kind == ST_SEALED_SELLER ? NULL : hash, &changed);
     free(sealed);
     if (e == PL_EEXIST) { /* the same address registered twice during the rotation */

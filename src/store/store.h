@@ -687,19 +687,6 @@ typedef struct store_ops {
   void (*bus_send)(store *s, const char *payload);
   void (*bus_stop)(store *s);
 
-  /* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
-  /* The platform operator's walk over every sealed address, whatever its tenant. Up to
-   * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
-   * value does not start with skip (NULL: every row), by key. */
-  pl_err (*sealed_page)(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
-                        pl_arena *a, st_sealed_row **out, size_t *n);
-  /* Replaces the sealed value of row key (and its look-up hash, for the kinds that have
-   * one) if it is still old: *changed false when a writer changed it meanwhile. PL_EEXIST
-   * when the new hash collides with another row's. */
-  pl_err (*sealed_reseal)(store *s, st_sealed_kind kind, const char *key, const char *old,
-                          const char *sealed, const char *hash, bool *changed);
-  /* How many rows of kind hold a sealed value starting with prefix ("": every one). */
-  pl_err (*sealed_count)(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
 } store_ops;
 
 struct store {
@@ -707,6 +694,19 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
+/* The platform operator's walk over every sealed address, whatever its tenant. Up to
+ * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
+ * value does not start with skip (NULL: every row), by key. */
+pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
+                      pl_arena *a, st_sealed_row **out, size_t *n);
+/* Replaces the sealed value of row key (and its look-up hash, for the kinds that have
+ * one) if it is still old: *changed false when a writer changed it meanwhile. PL_EEXIST
+ * when the new hash collides with another row's. */
+pl_err store_sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old,
+                        const char *sealed, const char *hash, bool *changed);
+/* How many rows of kind hold a sealed value starting with prefix ("": every one). */
+pl_err store_sealed_count(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
 /* ---- marketplace rules ---- */
 /* Records the review request of an order; PL_EEXIST when the order already has one. */
 pl_err store_review_request_put(store *s, const char *order_id, const char *seller_id,

@@ -15,11 +15,8 @@
   X(sla_thread_outcome_get) X(sla_thread_outcome_set) X(sla_outcome_get) X(sla_outcome_set) \
   X(sla_outcomes_answerable) X(sla_reply_count) X(sla_flag_state) X(seller_list) X(counter) \
   X(thread_due_list)                                                                        \
-  /* key rotation (store_*_keys.c) */                                                       \
-  X(sealed_page) X(sealed_reseal) X(sealed_count)                                           \
   /* the audit log (store_*_audit.c) */                                                     \
-  X(audit_append) \
-  \
+  X(audit_append)                                                                           \
   /* rate buckets (store_*_limits.c) */                                                     \
   X(rate_bucket_get) X(rate_bucket_put)
 

@@ -82,10 +82,7 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(audit_append, CORE) \
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \
-  X(bus_stop, MAIL) \
-  X(sealed_page, CORE) \
-  X(sealed_reseal, CORE) \
-  X(sealed_count, CORE)
+  X(bus_stop, MAIL)
 
 /* One slot per function pointer after `name`. */
 #define STORE_OPS_FIRST offsetof(store_ops, close)

@@ -204,47 +204,47 @@ static void test_sealed_walk(void **state) {
   C(f);
   R(f);
   int64_t n = -1;
-  OK(OP(f, sealed_count)(f->s, ST_SEALED_BUYER, "", &n));
+  OK(store_sealed_count(f->s, ST_SEALED_BUYER, "", &n));
   assert_int_equal(n, 3); /* x, y and B3's */
-  OK(OP(f, sealed_count)(f->s, ST_SEALED_BUYER, "v2:2:", &n));
+  OK(store_sealed_count(f->s, ST_SEALED_BUYER, "v2:2:", &n));
   assert_int_equal(n, 1);
-  OK(OP(f, sealed_count)(f->s, ST_SEALED_SELLER, "", &n));
+  OK(store_sealed_count(f->s, ST_SEALED_SELLER, "", &n));
   assert_int_equal(n, 1); /* S2 has no address */
-  OK(OP(f, sealed_count)(f->s, ST_SEALED_AGENT_ADDRESS, "v1:", &n));
+  OK(store_sealed_count(f->s, ST_SEALED_AGENT_ADDRESS, "v1:", &n));
   assert_int_equal(n, 2);
   /* Pages: B1 and B2 (not "v2:2:"), one at a time, by key. */
   st_sealed_row *rows;
   size_t m = 0;
-  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, "v2:2:", NULL, 1, f->a, &rows, &m));
+  OK(store_sealed_page(f->s, ST_SEALED_BUYER, "v2:2:", NULL, 1, f->a, &rows, &m));
   assert_int_equal(m, 1);
   assert_string_equal(rows[0].key, "B1");
   assert_string_equal(rows[0].sealed, "x");
-  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, "v2:2:", "B1", 5, f->a, &rows, &m));
+  OK(store_sealed_page(f->s, ST_SEALED_BUYER, "v2:2:", "B1", 5, f->a, &rows, &m));
   assert_int_equal(m, 1);
   assert_string_equal(rows[0].key, "B2");
-  OK(OP(f, sealed_page)(f->s, ST_SEALED_BUYER, NULL, "B2", 5, f->a, &rows, &m));
+  OK(store_sealed_page(f->s, ST_SEALED_BUYER, NULL, "B2", 5, f->a, &rows, &m));
   assert_int_equal(m, 1);
   assert_string_equal(rows[0].key, "B3");
   /* Integer keys page as numbers. */
-  OK(OP(f, sealed_page)(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", NULL, 1, f->a, &rows, &m));
+  OK(store_sealed_page(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", NULL, 1, f->a, &rows, &m));
   assert_int_equal(m, 1);
   char after[24];
   snprintf(after, sizeof after, "%lld", (long long)v1.id);
   assert_string_equal(rows[0].key, after);
-  OK(OP(f, sealed_page)(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", after, 10, f->a, &rows, &m));
+  OK(store_sealed_page(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", after, 10, f->a, &rows, &m));
   assert_int_equal(m, 1);
   RB(f);
   /* A reseal takes the row only while it holds the value read. */
   W(f);
   bool changed = false;
-  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_BUYER, "B1", "x", "v2:2:new", "hnew", &changed));
+  OK(store_sealed_reseal(f->s, ST_SEALED_BUYER, "B1", "x", "v2:2:new", "hnew", &changed));
   assert_true(changed);
-  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_BUYER, "B2", "stale", "v2:2:zzz", "hz", &changed));
+  OK(store_sealed_reseal(f->s, ST_SEALED_BUYER, "B2", "stale", "v2:2:zzz", "hz", &changed));
   assert_false(changed);
-  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_SELLER, "S1", "sealed1", "v2:2:s", NULL, &changed));
+  OK(store_sealed_reseal(f->s, ST_SEALED_SELLER, "S1", "sealed1", "v2:2:s", NULL, &changed));
   assert_true(changed);
   snprintf(after, sizeof after, "%lld", (long long)v1.id);
-  OK(OP(f, sealed_reseal)(f->s, ST_SEALED_AGENT_ADDRESS, after, "v1:aaa", "v2:2:a", "ha2", &changed));
+  OK(store_sealed_reseal(f->s, ST_SEALED_AGENT_ADDRESS, after, "v1:aaa", "v2:2:a", "ha2", &changed));
   assert_true(changed);
   C(f);
   /* Its hash moved with it: the look-up by the new hash finds it; another row's hash is
@@ -257,13 +257,13 @@ static void test_sealed_walk(void **state) {
   st_agent_address ad;
   OK(store_agent_address_find(f->s, "S1", "ha2", f->a, &ad));
   assert_string_equal(ad.email_sealed, "v2:2:a");
-  OK(OP(f, sealed_count)(f->s, ST_SEALED_SELLER, "v2:2:", &n));
+  OK(store_sealed_count(f->s, ST_SEALED_SELLER, "v2:2:", &n));
   assert_int_equal(n, 1);
   RB(f);
   W(f);
   char k2[24];
   snprintf(k2, sizeof k2, "%lld", (long long)v2.id);
-  assert_int_equal(OP(f, sealed_reseal)(f->s, ST_SEALED_AGENT_ADDRESS, k2, "v1:bbb", "v2:2:b", "ha2", &changed),
+  assert_int_equal(store_sealed_reseal(f->s, ST_SEALED_AGENT_ADDRESS, k2, "v1:bbb", "v2:2:b", "ha2", &changed),
                    PL_EEXIST);
   RB(f);
 }
