@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
       double q = now_s();
       pl_time latest = 0;
       store *stq = svc_store(s);
-      if (store_begin(stq, false) || stq->ops->sla_latest(stq, "S1", &latest)) return 1;
+      if (store_begin(stq, false) || store_sla_latest(stq, "S1", &latest)) return 1;
       store_rollback(stq);
       if (svc_metrics(s, &op, "S1", latest - 1, windows[k].w, false, a, &m, &d)) return 1;
       b[i] = now_s() - q;

@@ -74,7 +74,7 @@ pl_err svc_store_empty(svc *s, bool *empty) {
   st_thread_query q = {.limit = 1};
   pl_err e = store_begin(s->st, false);
   if (!e) {
-    e = s->st->ops->seller_list(s->st, NULL, a, &sellers, &ns);
+    e = store_seller_list(s->st, NULL, a, &sellers, &ns);
     if (!e) e = s->st->ops->thread_list(s->st, &q, a, &threads, &nt);
     store_rollback(s->st);
   }
@@ -658,7 +658,7 @@ static pl_err bump_generation(svc *s, pl_detail *d) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, true, d);
   if (e) return e;
-  e = s->st->ops->counter(s->st, POLICY_GENERATION, true, &gen);
+  e = store_counter(s->st, POLICY_GENERATION, true, &gen);
   if ((e = svc__end(s, e, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
   s->policy_generation = gen;
@@ -683,7 +683,7 @@ pl_err svc_cluster_tick(svc *s) {
   int64_t gen = 0;
   pl_err e = svc__begin(s, false, &d);
   if (e) return e;
-  e = s->st->ops->counter(s->st, POLICY_GENERATION, false, &gen);
+  e = store_counter(s->st, POLICY_GENERATION, false, &gen);
   if ((e = svc__end(s, e, &d))) return e;
   svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);

@@ -30,7 +30,7 @@ void svc__follow_revocations(svc *s) {
   pl_detail d = {0};
   int64_t gen = 0;
   if (svc__begin(s, false, &d)) return;
-  pl_err e = s->st->ops->counter(s->st, REVOCATIONS, false, &gen);
+  pl_err e = store_counter(s->st, REVOCATIONS, false, &gen);
   if (svc__end(s, e, &d)) return;
   pthread_mutex_lock(&s->ev_mu);
   bool changed = s->revocation_generation_known && gen != s->revocation_generation;
@@ -269,7 +269,7 @@ pl_err svc_token_list(svc *s, const svc_caller *c, bool all, pl_arena *a, st_tok
 
 static pl_err bump_revocations(svc *s) {
   int64_t gen;
-  return s->st->ops->counter(s->st, REVOCATIONS, true, &gen);
+  return store_counter(s->st, REVOCATIONS, true, &gen);
 }
 
 pl_err svc_token_revoke_id(svc *s, const svc_caller *c, int64_t id, long *revoked, pl_detail *d) {

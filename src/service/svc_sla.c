@@ -122,7 +122,7 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
                         .delivered_at = m->status_at, .seq = m->id, .kind = SLA_SUBSTANTIVE};
     sla_outcome *o;
     size_t no;
-    if ((e = op->sla_outcomes_answerable(s->st, t->id, m->at, m->id, a, &o, &no))) return e;
+    if ((e = store_sla_outcomes_answerable(s->st, t->id, m->at, m->id, a, &o, &no))) return e;
     ch = pl_arena_alloc(a, (no ? no : 1) * sizeof *ch);
     for (size_t i = 0; i < no; i++) {
       if (!sla_reply_takes_over(&r, &o[i], o[i].msg_id)) continue; /* the seq of a buyer message is its id */
@@ -132,7 +132,7 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
   } else {
     sla_outcome o;
     bool flagged;
-    if ((e = op->sla_outcome_get(s->st, m->id, &o)) || (e = op->sla_flag_state(s->st, m->id, &flagged)))
+    if ((e = store_sla_outcome_get(s->st, m->id, &o)) || (e = store_sla_flag_state(s->st, m->id, &flagged)))
       return e == PL_ENOTFOUND ? PL_EINTERNAL : e;
     if (o.flagged == flagged) return PL_OK; /* an earlier flag event than the latest one */
     ch = pl_arena_alloc(a, sizeof *ch);
@@ -152,7 +152,7 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
     for (size_t j = 0; j < nrc && !seen; j++) seen = rc[j].reply_seq == o->reply_seq;
     if (seen) continue;
     rc[nrc].reply_seq = o->reply_seq;
-    e = op->sla_reply_count(s->st, t->id, o->answered_at, o->reply_seq, &rc[nrc++].unflagged);
+    e = store_sla_reply_count(s->st, t->id, o->answered_at, o->reply_seq, &rc[nrc++].unflagged);
   }
   sla_thread_outcome nt = th;
   if (!e) e = sla_thread_apply(&nt, ch, n, rc, nrc);
@@ -185,8 +185,8 @@ pl_err svc__sla_changed(svc *s, const st_thread *t, svc__change k, const st_mess
     if (!e) e = op->sla_bucket_put(s->st, t->seller_id, &tb[i].b);
     sla_bucket_release(&tb[i].b);
   }
-  for (size_t i = 0; !e && i < n; i++) e = op->sla_outcome_set(s->st, t->seller_id, &ch[i].now);
-  if (!e && thread_changed) e = op->sla_thread_outcome_set(s->st, t->seller_id, &nt);
+  for (size_t i = 0; !e && i < n; i++) e = store_sla_outcome_set(s->st, t->seller_id, &ch[i].now);
+  if (!e && thread_changed) e = store_sla_thread_outcome_set(s->st, t->seller_id, &nt);
   return e;
 }
 
@@ -276,7 +276,7 @@ static pl_err metrics_in_tx(svc *s, const char *seller_id, const sla_config *cfg
       return e;
     sla_open_msg *open;
     size_t nopen;
-    if ((e = s->st->ops->sla_open_list(s->st, seller_id, at - window_s, at, a, &open, &nopen))) return e;
+    if ((e = store_sla_open_list(s->st, seller_id, at - window_s, at, a, &open, &nopen))) return e;
     return sla_from_buckets(cfg, at, window_s, bs, nb, &edges, open, nopen, a, out, d);
   }
   int64_t span = window_s > cfg->flag_window_s ? window_s : cfg->flag_window_s;
@@ -302,7 +302,7 @@ pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time a
   if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
   if (!e) e = svc__rules_for(s, sl.marketplace_id, a, &r);
-  if (!e) e = s->st->ops->sla_latest(s->st, seller_id, &latest);
+  if (!e) e = store_sla_latest(s->st, seller_id, &latest);
   if (!e) {
     sla_config_for(&r, &cfg);
     if (!at) at = svc_now(s);
@@ -332,7 +332,7 @@ pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **
   if (e) return e;
   st_seller *sl;
   size_t ns = 0;
-  e = s->st->ops->seller_list(s->st, c->marketplace_id, a, &sl, &ns);
+  e = store_seller_list(s->st, c->marketplace_id, a, &sl, &ns);
   svc_health *h = pl_arena_alloc(a, (ns ? ns : 1) * sizeof *h);
   pl_time now = svc_now(s);
   for (size_t i = 0; !e && i < ns; i++) {
@@ -342,7 +342,7 @@ pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **
     memset(&h[i], 0, sizeof h[i]);
     h[i].seller = sl[i];
     e = svc__rules_for(s, sl[i].marketplace_id, a, &r);
-    if (!e) e = s->st->ops->sla_latest(s->st, sl[i].id, &latest);
+    if (!e) e = store_sla_latest(s->st, sl[i].id, &latest);
     if (!e) {
       sla_config_for(&r, &cfg);
       e = metrics_in_tx(s, sl[i].id, &cfg, now, 30 * 86400, now < latest, a, &h[i].metrics, d);
@@ -395,7 +395,7 @@ pl_err svc_deadline_tick(svc *s) {
   size_t n = 0;
   /* Candidates: due within the longest alert window a marketplace may set (48 h);
    * each thread is then held to its own marketplace's alert mark. */
-  if (!e) e = s->st->ops->thread_due_list(s->st, last, now + 48 * 3600, 1000, a, &ts, &n);
+  if (!e) e = store_thread_due_list(s->st, last, now + 48 * 3600, 1000, a, &ts, &n);
   size_t k = 0;
   for (size_t i = 0; !e && i < n; i++) {
     svc_rules r;

@@ -630,21 +630,6 @@ typedef struct store_ops {
    * Called first by a writer: on PostgreSQL it takes the seller's clock lock. */
   pl_err (*sla_thread_outcome_get)(store *s, const char *seller_id, int64_t thread_id,
                                    sla_thread_outcome *out);
-  pl_err (*sla_thread_outcome_set)(store *s, const char *seller_id, const sla_thread_outcome *t);
-  /* One buyer message's stored outcome; PL_ENOTFOUND when none. */
-  pl_err (*sla_outcome_get)(store *s, int64_t msg_id, sla_outcome *out);
-  /* Inserts or replaces one outcome. */
-  pl_err (*sla_outcome_set)(store *s, const char *seller_id, const sla_outcome *o);
-  /* The outcomes a reply at (at, seq) would answer: of buyer messages of the thread
-   * before it, those unanswered or answered by a reply after it (read by index: the
-   * thread's open messages and those answered since the reply). */
-  pl_err (*sla_outcomes_answerable)(store *s, int64_t thread_id, int64_t at, int64_t seq,
-                                    pl_arena *a, sla_outcome **out, size_t *n);
-  /* Unflagged buyer messages of the thread answered by the reply (answered_at, seq). */
-  pl_err (*sla_reply_count)(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
-                            int64_t *n);
-  /* The value of the message's latest flag event (by time, then id); false when none. */
-  pl_err (*sla_flag_state)(store *s, int64_t msg_id, bool *flagged);
   /* The end of a thread for its summary: its messages (in thread order, as message_list)
    * from the last seller message of kind "message" with status delivered on (all of them
    * when there is none), and the time of the thread's last buyer message (0: none). */
@@ -658,21 +643,6 @@ typedef struct store_ops {
   /* The seller's buckets with hour in [lo, hi]. */
   pl_err (*sla_bucket_range)(store *s, const char *seller_id, int64_t lo, int64_t hi,
                              pl_arena *a, sla_bucket **out, size_t *n);
-  /* Open (unanswered, unflagged) buyer messages received in (since, until]. */
-  pl_err (*sla_open_list)(store *s, const char *seller_id, pl_time since, pl_time until,
-                          pl_arena *a, sla_open_msg **out, size_t *n);
-  /* The time of the seller's latest event (message, delivery or flag); 0 when none. */
-  pl_err (*sla_latest)(store *s, const char *seller_id, pl_time *out);
-  /* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
-  pl_err (*seller_list)(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
-                        size_t *n);
-  /* A counter shared by every node on the store (0 when never set), into *out; with bump,
-   * one is added first and *out is the new value. The policy's reload generation uses it. */
-  pl_err (*counter)(store *s, const char *name, bool bump, int64_t *out);
-  /* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
-   * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
-  pl_err (*thread_due_list)(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
-                            st_thread **out, size_t *n);
 
   /* Appends to the chain e->chain (the store computes seq, prev_hash and hash, locking
    * only that chain's head). */
@@ -694,6 +664,36 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* One buyer message's stored outcome; PL_ENOTFOUND when none. */
+pl_err store_sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
+/* Inserts or replaces one outcome. */
+pl_err store_sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o);
+pl_err store_sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t);
+/* The outcomes a reply at (at, seq) would answer: of buyer messages of the thread
+ * before it, those unanswered or answered by a reply after it (read by index: the
+ * thread's open messages and those answered since the reply). */
+pl_err store_sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq,
+                                  pl_arena *a, sla_outcome **out, size_t *n);
+/* Unflagged buyer messages of the thread answered by the reply (answered_at, seq). */
+pl_err store_sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                          int64_t *n);
+/* The value of the message's latest flag event (by time, then id); false when none. */
+pl_err store_sla_flag_state(store *s, int64_t msg_id, bool *flagged);
+/* Open (unanswered, unflagged) buyer messages received in (since, until]. */
+pl_err store_sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until,
+                        pl_arena *a, sla_open_msg **out, size_t *n);
+/* The time of the seller's latest event (message, delivery or flag); 0 when none. */
+pl_err store_sla_latest(store *s, const char *seller_id, pl_time *out);
+/* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
+pl_err store_seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
+                      size_t *n);
+/* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
+ * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
+pl_err store_thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
+                          st_thread **out, size_t *n);
+/* A counter shared by every node on the store (0 when never set), into *out; with bump,
+ * one is added first and *out is the new value. The policy's reload generation uses it. */
+pl_err store_counter(store *s, const char *name, bool bump, int64_t *out);
 /* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
 /* The platform operator's walk over every sealed address, whatever its tenant. Up to
  * limit rows of kind whose key is above after (NULL: from the first) and whose sealed

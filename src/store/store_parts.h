@@ -9,12 +9,10 @@
  * their vtables from this list, with the type of the store_ops entry (__typeof__, which
  * GCC and Clang have and C23 calls typeof), so that no signature is written twice. */
 #define STORE_PART_OPS(X)                                                                   \
-  /* the 24-hour clock, sellers, counters, due threads (store_*_sla.c) */                   \
+  /* the 24-hour clock: events, a seller's outcomes for writing, hourly buckets              \
+   * (store_*_sla.c) */                                                                     \
   X(sla_thread_events) X(sla_range_events) X(sla_outcomes_get) X(sla_outcomes_put)          \
-  X(sla_bucket_get) X(sla_bucket_put) X(sla_bucket_range) X(sla_open_list) X(sla_latest)    \
-  X(sla_thread_outcome_get) X(sla_thread_outcome_set) X(sla_outcome_get) X(sla_outcome_set) \
-  X(sla_outcomes_answerable) X(sla_reply_count) X(sla_flag_state) X(seller_list) X(counter) \
-  X(thread_due_list)                                                                        \
+  X(sla_thread_outcome_get) X(sla_bucket_get) X(sla_bucket_put) X(sla_bucket_range)         \
   /* the audit log (store_*_audit.c) */                                                     \
   X(audit_append)                                                                           \
   /* rate buckets (store_*_limits.c) */                                                     \

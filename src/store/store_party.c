@@ -27,13 +27,6 @@ static const st_stmt
                         "      OR (purchased_at = $3 AND id COLLATE \"C\" < $4))"
                         " ORDER BY purchased_at DESC, id COLLATE \"C\" DESC LIMIT $5"};
 
-/* One text column: an alias, an order id. */
-typedef struct {
-  char *v;
-} text1;
-static const st_col text1_cols[] = {{"v", ST_COL_TEXT, 0}};
-static const st_row text1_row = {text1_cols, 1, sizeof(text1)};
-
 pl_err store_marketplace_put(store *s, const st_marketplace *m) {
   return st__run(s, &market_put,
                  ST_ARGS(ST_ARG_T(m->id), ST_ARG_T(m->name), ST_ARG_T(m->locale),
@@ -82,9 +75,9 @@ pl_err store_buyer_get(store *s, const char *id, const char *email_hash, pl_aren
 
 pl_err store_alias_get(store *s, const char *marketplace_id, const char *buyer_id, const char *seller_id,
                        pl_arena *a, char **out) {
-  text1 t;
+  st_text t;
   pl_err e = st__get(s, &alias_get, ST_ARGS(ST_ARG_T(marketplace_id), ST_ARG_T(buyer_id), ST_ARG_T(seller_id)),
-                     &text1_row, a, &t);
+                     &st_text_row, a, &t);
   if (!e) *out = t.v;
   return e;
 }
@@ -132,13 +125,13 @@ pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out) {
 
 pl_err store_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,
                         const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n) {
-  text1 *ids;
+  st_text *ids;
   size_t k;
   pl_err e = st__list(s, &order_list,
                       ST_ARGS(ST_ARG_T(seller_id), ST_ARG_T(buyer_id), ST_ARG_I(cursor_at),
                               ST_ARG_T(cursor_id), /* NULL: from the newest */
                               ST_ARG_I(limit > 0 ? limit : 0)),
-                      &text1_row, a, &ids, &k);
+                      &st_text_row, a, &ids, &k);
   if (e) return e;
   st_order *arr = pl_arena_alloc(a, (k ? k : 1) * sizeof *arr);
   for (size_t i = 0; i < k; i++)

@@ -165,16 +165,10 @@ pl_err pg__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
   }
   if (!e) e = run(s, ST_SQL_SLA_THREAD_OUTCOME_DELETE, &p);
   if (e || !t) return e;
-  return pg__sla_thread_outcome_set(s, seller_id, t);
+  return store_sla_thread_outcome_set(s, seller_id, t);
 }
 
 /* ---- one event at a time ---------------------------------------------------------- */
-
-static sla_outcome read_outcome(const PGresult *r, int i) {
-  return (sla_outcome){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1), .received_at = pg__num(r, i, 2),
-                       .flagged = yes(r, i, 3), .answered = yes(r, i, 4), .answered_at = pg__num(r, i, 5),
-                       .response_s = pg__num(r, i, 6), .agent_id = pg__num(r, i, 7), .reply_seq = pg__num(r, i, 8)};
-}
 
 pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
                                   sla_thread_outcome *out) {
@@ -193,94 +187,6 @@ pl_err pg__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
                                 .unflagged = pg__num(r, 0, 4), .open = pg__num(r, 0, 5)};
   PQclear(r);
   return e;
-}
-
-pl_err pg__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
-  pg_params q = {.n = 0};
-  pg__p_int(&q, t->thread_id);
-  pg__p_text(&q, seller_id);
-  pg__p_int(&q, t->first_received_at);
-  pg__p_text(&q, t->counted ? "true" : "false");
-  pg__p_text(&q, t->resolved ? "true" : "false");
-  pg__p_int(&q, t->exchanges);
-  pg__p_int(&q, t->unflagged);
-  pg__p_int(&q, t->open);
-  return run(s, ST_SQL_SLA_THREAD_OUTCOME_SET, &q);
-}
-
-pl_err pg__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, msg_id);
-  PGresult *r;
-  pl_err e = query(s, ST_SQL_SLA_OUTCOME_GET, &p, &r);
-  if (e) return e;
-  if (!PQntuples(r)) e = PL_ENOTFOUND;
-  else *out = read_outcome(r, 0);
-  PQclear(r);
-  return e;
-}
-
-pl_err pg__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
-  pg_params q = {.n = 0};
-  pg__p_int(&q, o->msg_id);
-  pg__p_text(&q, seller_id);
-  pg__p_int(&q, o->thread_id);
-  pg__p_int(&q, o->received_at);
-  pg__p_text(&q, o->flagged ? "true" : "false");
-  pg__p_text(&q, o->answered ? "true" : "false");
-  pg__p_int(&q, o->answered_at);
-  pg__p_int(&q, o->response_s);
-  pg__p_int(&q, o->agent_id);
-  pg__p_int(&q, o->reply_seq);
-  return run(s, ST_SQL_SLA_OUTCOME_SET, &q);
-}
-
-pl_err pg__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
-                                   sla_outcome **out, size_t *n) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, thread_id);
-  pg__p_int(&p, at);
-  pg__p_int(&p, seq);
-  PGresult *r;
-  pl_err e = query(s, "SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = false"
-                      ST_SLA_BEFORE_REPLY " UNION ALL"
-                      " SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
-                      " AND answered_at >= $2 AND (answered_at > $2 OR reply_seq > $3)" ST_SLA_BEFORE_REPLY,
-                   &p, &r);
-  if (e) return e;
-  int k = PQntuples(r);
-  sla_outcome *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
-  for (int i = 0; i < k; i++) arr[i] = read_outcome(r, i);
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)k;
-  return PL_OK;
-}
-
-pl_err pg__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
-                           int64_t *n) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, thread_id);
-  pg__p_int(&p, answered_at);
-  pg__p_int(&p, reply_seq);
-  PGresult *r;
-  pl_err e = query(s, "SELECT count(*) FROM sla_outcomes WHERE thread_id = $1 AND answered = true"
-                      " AND answered_at = $2 AND reply_seq = $3 AND NOT flagged", &p, &r);
-  if (e) return e;
-  *n = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, msg_id);
-  PGresult *r;
-  pl_err e = query(s, ST_SQL_SLA_FLAG_STATE, &p, &r);
-  if (e) return e;
-  *flagged = PQntuples(r) && !strcmp(PQgetvalue(r, 0, 0), "true");
-  PQclear(r);
-  return PL_OK;
 }
 
 static int hexval(char c) {
@@ -386,96 +292,3 @@ pl_err pg__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
   return PL_OK;
 }
 
-pl_err pg__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
-                         sla_open_msg **out, size_t *n) {
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  pg__p_int(&p, since);
-  pg__p_int(&p, until);
-  PGresult *r;
-  pl_err e = query(s, "SELECT o.message_id, o.thread_id, o.received_at, m.ext_id"
-                      " FROM sla_outcomes o JOIN messages m ON m.id = o.message_id"
-                      " WHERE o.seller_id = $1 AND NOT o.flagged AND NOT o.answered"
-                      " AND o.received_at > $2 AND o.received_at <= $3"
-                      " ORDER BY o.received_at, o.message_id", &p, &r);
-  if (e) return e;
-  int k = PQntuples(r);
-  sla_open_msg *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
-  for (int i = 0; i < k; i++)
-    arr[i] = (sla_open_msg){.msg_id = pg__num(r, i, 0), .thread_id = pg__num(r, i, 1),
-                            .received_at = pg__num(r, i, 2), .ref = pg__text(a, r, i, 3)};
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)k;
-  return PL_OK;
-}
-
-pl_err pg__sla_latest(store *s, const char *seller_id, pl_time *out) {
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  PGresult *r;
-  pl_err e = query(s, "SELECT greatest(coalesce((SELECT max(at) FROM messages WHERE seller_id = $1), 0),"
-                      " coalesce((SELECT max(at) FROM message_events WHERE seller_id = $1), 0))",
-                   &p, &r);
-  if (e) return e;
-  *out = pg__num(r, 0, 0);
-  PQclear(r);
-  return PL_OK;
-}
-
-pl_err pg__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n) {
-  pg_params p = {.n = 0};
-  pg__p_text(&p, marketplace_id);
-  PGresult *r;
-  pl_err e = query(s, "SELECT id, marketplace_id, name, alias, created_at FROM sellers"
-                      " WHERE $1::text IS NULL OR marketplace_id = $1 ORDER BY id COLLATE \"C\"",
-                   &p, &r);
-  if (e) return e;
-  int k = PQntuples(r);
-  st_seller *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
-  for (int i = 0; i < k; i++)
-    arr[i] = (st_seller){.id = pg__text(a, r, i, 0), .marketplace_id = pg__text(a, r, i, 1), .name = pg__text(a, r, i, 2),
-                         .alias = pg__text(a, r, i, 3), .created_at = pg__num(r, i, 4)};
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)k;
-  return PL_OK;
-}
-
-pl_err pg__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
-                           size_t *n) {
-  pg_params p = {.n = 0};
-  pg__p_int(&p, lo);
-  pg__p_int(&p, hi);
-  pg__p_int(&p, limit);
-  PGresult *r;
-  pl_err e = query(s, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at FROM threads"
-                      " WHERE needs_response > 0 AND NOT archived AND response_due_at > $1"
-                      " AND response_due_at <= $2 ORDER BY response_due_at, id LIMIT $3",
-                   &p, &r);
-  if (e) return e;
-  int k = PQntuples(r);
-  st_thread *arr = pl_arena_alloc(a, rows_or_one(r) * sizeof *arr);
-  for (int i = 0; i < k; i++)
-    arr[i] = (st_thread){.id = pg__num(r, i, 0), .seller_id = pg__text(a, r, i, 1), .buyer_id = pg__text(a, r, i, 2),
-                         .marketplace_id = pg__text(a, r, i, 3), .response_due_at = pg__num(r, i, 4)};
-  PQclear(r);
-  *out = arr;
-  *n = (size_t)k;
-  return PL_OK;
-}
-
-pl_err pg__counter(store *s, const char *name, bool bump, int64_t *out) {
-  pg_params p = {.n = 0};
-  pg__p_text(&p, name);
-  PGresult *r;
-  pl_err e = query(s,
-                   bump ? "INSERT INTO counters(name, value) VALUES ($1, 1) ON CONFLICT (name)"
-                          " DO UPDATE SET value = counters.value + 1 RETURNING value"
-                        : ST_SQL_COUNTER_GET,
-                   &p, &r);
-  if (e) return e;
-  *out = PQntuples(r) ? pg__num(r, 0, 0) : 0;
-  PQclear(r);
-  return PL_OK;
-}

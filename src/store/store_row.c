@@ -201,6 +201,31 @@ static const st_col st_idem_cols[] = {COL(st_idem, fingerprint, TEXT), COL(st_id
                                       COL(st_idem, body, TEXT), COL(st_idem, created_at, I64)};
 const st_row st_idem_row = {st_idem_cols, sizeof st_idem_cols / sizeof st_idem_cols[0], sizeof(st_idem)};
 
+/* ST_SLA_OUT_COLS */
+ROW(sla_outcome, COL(sla_outcome, msg_id, I64), COL(sla_outcome, thread_id, I64), COL(sla_outcome, received_at, I64),
+    COL(sla_outcome, flagged, BOOL), COL(sla_outcome, answered, BOOL), COL(sla_outcome, answered_at, I64),
+    COL(sla_outcome, response_s, I64), COL(sla_outcome, agent_id, I64), COL(sla_outcome, reply_seq, I64));
+
+/* store_clock.c's open messages */
+ROW(sla_open_msg, COL(sla_open_msg, msg_id, I64), COL(sla_open_msg, thread_id, I64),
+    COL(sla_open_msg, received_at, I64), COL(sla_open_msg, ref, TEXT));
+
+/* A seller as the clock's sweeps list them: no address. */
+static const st_col st_seller_brief_cols[] = {COL(st_seller, id, TEXT), COL(st_seller, marketplace_id, TEXT),
+                                              COL(st_seller, name, TEXT), COL(st_seller, alias, TEXT),
+                                              COL(st_seller, created_at, I64)};
+const st_row st_seller_brief_row = {st_seller_brief_cols, sizeof st_seller_brief_cols / sizeof st_seller_brief_cols[0],
+                                    sizeof(st_seller)};
+
+/* A thread as the deadline sweep reads it: whose it is and when it is due. */
+static const st_col st_thread_due_cols[] = {COL(st_thread, id, I64), COL(st_thread, seller_id, TEXT),
+                                            COL(st_thread, buyer_id, TEXT), COL(st_thread, marketplace_id, TEXT),
+                                            COL(st_thread, response_due_at, I64)};
+const st_row st_thread_due_row = {st_thread_due_cols, sizeof st_thread_due_cols / sizeof st_thread_due_cols[0],
+                                  sizeof(st_thread)};
+
+ROW(st_text, COL(st_text, v, TEXT));
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

@@ -190,7 +190,7 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
   if (!st) return PL_ESTORE;
   sqlite3_bind_int64(st, 1, thread_id);
   if ((e = sq__run(q, st)) || !t) return e;
-  return sq__sla_thread_outcome_set(s, seller_id, t);
+  return store_sla_thread_outcome_set(s, seller_id, t);
 }
 
 /* ---- one event at a time ---------------------------------------------------------- */
@@ -201,14 +201,6 @@ enum {
   S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, S2__END /* store_sqlite.c */
 };
 SQ_SLOTS_FIT(S2__END, SQ_SLOT_LIMITS);
-
-static void read_outcome(sqlite3_stmt *st, sla_outcome *o) {
-  *o = (sla_outcome){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
-                     .received_at = sqlite3_column_int64(st, 2), .flagged = sqlite3_column_int(st, 3),
-                     .answered = sqlite3_column_int(st, 4), .answered_at = sqlite3_column_int64(st, 5),
-                     .response_s = sqlite3_column_int64(st, 6), .agent_id = sqlite3_column_int64(st, 7),
-                     .reply_seq = sqlite3_column_int64(st, 8)};
-}
 
 pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,
                                   sla_thread_outcome *out) {
@@ -227,113 +219,8 @@ pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t threa
   return PL_OK;
 }
 
-pl_err sq__sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_TOUT_SET,
-                              ST_SQL_SLA_THREAD_OUTCOME_SET);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, t->thread_id);
-  sq__bind_text(st, 2, seller_id);
-  sqlite3_bind_int64(st, 3, t->first_received_at);
-  sqlite3_bind_int(st, 4, t->counted);
-  sqlite3_bind_int(st, 5, t->resolved);
-  sqlite3_bind_int64(st, 6, t->exchanges);
-  sqlite3_bind_int64(st, 7, t->unflagged);
-  sqlite3_bind_int64(st, 8, t->open);
-  return sq__run(q, st);
-}
-
-pl_err sq__sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_OUT_ONE, ST_SQL_SLA_OUTCOME_GET);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, msg_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  read_outcome(st, out);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_OUT_SET,
-                              ST_SQL_SLA_OUTCOME_SET);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, o->msg_id);
-  sq__bind_text(st, 2, seller_id);
-  sqlite3_bind_int64(st, 3, o->thread_id);
-  sqlite3_bind_int64(st, 4, o->received_at);
-  sqlite3_bind_int(st, 5, o->flagged);
-  sqlite3_bind_int(st, 6, o->answered);
-  sqlite3_bind_int64(st, 7, o->answered_at);
-  sqlite3_bind_int64(st, 8, o->response_s);
-  sqlite3_bind_int64(st, 9, o->agent_id);
-  sqlite3_bind_int64(st, 10, o->reply_seq);
-  return sq__run(q, st);
-}
-
 /* Two index ranges of sla_outcomes_answer: the open messages, and those answered at or
  * after the reply's second; both only before the reply. */
-
-pl_err sq__sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq, pl_arena *a,
-                                   sla_outcome **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_ANSWERABLE,
-                              "SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 0"
-                              ST_SLA_BEFORE_REPLY " UNION ALL"
-                              " SELECT " ST_SLA_OUT_COLS " FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
-                              " AND answered_at >= ?2 AND (answered_at > ?2 OR reply_seq > ?3)" ST_SLA_BEFORE_REPLY);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, thread_id);
-  sqlite3_bind_int64(st, 2, at);
-  sqlite3_bind_int64(st, 3, seq);
-  sla_outcome *arr = NULL;
-  size_t k = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    arr = grow(a, arr, k, &cap, sizeof *arr);
-    read_outcome(st, &arr[k++]);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-pl_err sq__sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
-                           int64_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_REPLY_COUNT,
-                              "SELECT count(*) FROM sla_outcomes WHERE thread_id = ?1 AND answered = 1"
-                              " AND answered_at = ?2 AND reply_seq = ?3 AND flagged = 0");
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, thread_id);
-  sqlite3_bind_int64(st, 2, answered_at);
-  sqlite3_bind_int64(st, 3, reply_seq);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *n = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S2_FLAG_STATE,
-                              ST_SQL_SLA_FLAG_STATE);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, msg_id);
-  pl_err e = sq__one(q, st);
-  *flagged = false;
-  if (e == PL_ENOTFOUND) return PL_OK;
-  if (e) return e;
-  const char *v = (const char *)sqlite3_column_text(st, 0);
-  *flagged = v && !strcmp(v, "true");
-  sqlite3_reset(st);
-  return PL_OK;
-}
 
 static void read_bucket(pl_arena *a, sqlite3_stmt *st, sla_bucket *b) {
   sla_bucket_key k = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
@@ -420,119 +307,6 @@ pl_err sq__sla_bucket_range(store *s, const char *seller_id, int64_t lo, int64_t
   if (rc != SQLITE_DONE) return sq__step_error(st, rc);
   *out = arr;
   *n = k;
-  return PL_OK;
-}
-
-pl_err sq__sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until, pl_arena *a,
-                         sla_open_msg **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_OPEN, "SELECT o.message_id, o.thread_id, o.received_at, m.ext_id"
-                                         " FROM sla_outcomes o JOIN messages m ON m.id = o.message_id"
-                                         " WHERE o.seller_id = ?1 AND o.flagged = 0 AND o.answered = 0"
-                                         " AND o.received_at > ?2 AND o.received_at <= ?3"
-                                         " ORDER BY o.received_at, o.message_id");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  sqlite3_bind_int64(st, 2, since);
-  sqlite3_bind_int64(st, 3, until);
-  sla_open_msg *arr = NULL;
-  size_t k = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    arr = grow(a, arr, k, &cap, sizeof *arr);
-    arr[k++] = (sla_open_msg){.msg_id = sqlite3_column_int64(st, 0), .thread_id = sqlite3_column_int64(st, 1),
-                              .received_at = sqlite3_column_int64(st, 2), .ref = sq__col_text(a, st, 3)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-pl_err sq__sla_latest(store *s, const char *seller_id, pl_time *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_LATEST,
-                              "SELECT max(coalesce((SELECT max(at) FROM messages WHERE seller_id = ?1), 0),"
-                              " coalesce((SELECT max(at) FROM message_events WHERE seller_id = ?1), 0))");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *out = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
-pl_err sq__seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_SELLERS, "SELECT id, marketplace_id, name, alias, created_at FROM sellers"
-                                            " WHERE ?1 IS NULL OR marketplace_id = ?1 ORDER BY id");
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, marketplace_id);
-  st_seller *arr = NULL;
-  size_t k = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    arr = grow(a, arr, k, &cap, sizeof *arr);
-    arr[k++] = (st_seller){.id = sq__col_text(a, st, 0), .marketplace_id = sq__col_text(a, st, 1),
-                           .name = sq__col_text(a, st, 2), .alias = sq__col_text(a, st, 3),
-                           .created_at = sqlite3_column_int64(st, 4)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-pl_err sq__thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a, st_thread **out,
-                           size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = sq__stmt(q, S_DUE, "SELECT id, seller_id, buyer_id, marketplace_id, response_due_at"
-                                        " FROM threads WHERE needs_response > 0 AND archived = 0"
-                                        " AND response_due_at > ?1 AND response_due_at <= ?2"
-                                        " ORDER BY response_due_at, id LIMIT ?3");
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, lo);
-  sqlite3_bind_int64(st, 2, hi);
-  sqlite3_bind_int(st, 3, limit);
-  st_thread *arr = NULL;
-  size_t k = 0, cap = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    arr = grow(a, arr, k, &cap, sizeof *arr);
-    arr[k++] = (st_thread){.id = sqlite3_column_int64(st, 0), .seller_id = sq__col_text(a, st, 1),
-                           .buyer_id = sq__col_text(a, st, 2), .marketplace_id = sq__col_text(a, st, 3),
-                           .response_due_at = sqlite3_column_int64(st, 4)};
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return sq__step_error(st, rc);
-  *out = arr;
-  *n = k;
-  return PL_OK;
-}
-
-pl_err sq__counter(store *s, const char *name, bool bump, int64_t *out) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st;
-  pl_err e;
-  if (bump) {
-    st = sq__stmt(q, S_COUNTER_BUMP, "INSERT INTO counters(name, value) VALUES (?1, 1)"
-                                     " ON CONFLICT(name) DO UPDATE SET value = value + 1");
-    if (!st) return PL_ESTORE;
-    sq__bind_text(st, 1, name);
-    if ((e = sq__run(q, st))) return e;
-  }
-  st = sq__stmt(q, S_COUNTER_GET, ST_SQL_COUNTER_GET);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, name);
-  e = sq__one(q, st);
-  *out = 0;
-  if (e == PL_ENOTFOUND) return PL_OK;
-  if (e) return e;
-  *out = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
   return PL_OK;
 }
 

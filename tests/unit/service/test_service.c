@@ -348,11 +348,11 @@ static void identities_sessions_revocation_deactivation(void **state) {
   store *st = svc_store(f->s);
   int64_t before = 0, after = 0;
   assert_int_equal(store_begin(st, false), PL_OK);
-  st->ops->counter(st, "revocations", false, &before);
+  store_counter(st, "revocations", false, &before);
   store_rollback(st);
   assert_int_equal(svc_token_revoke(f->s, sess, &d), PL_OK);
   assert_int_equal(store_begin(st, false), PL_OK);
-  assert_int_equal(st->ops->counter(st, "revocations", false, &after), PL_OK);
+  assert_int_equal(store_counter(st, "revocations", false, &after), PL_OK);
   store_rollback(st);
   assert_true(after > before);
   assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_EREVOKED);

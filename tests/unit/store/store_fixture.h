@@ -64,21 +64,10 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(sla_outcomes_get, SLA) \
   X(sla_outcomes_put, SLA) \
   X(sla_thread_outcome_get, SLA) \
-  X(sla_thread_outcome_set, SLA) \
-  X(sla_outcome_get, SLA) \
-  X(sla_outcome_set, SLA) \
-  X(sla_outcomes_answerable, SLA) \
-  X(sla_reply_count, SLA) \
-  X(sla_flag_state, SLA) \
   X(thread_tail, SLA) \
   X(sla_bucket_get, SLA) \
   X(sla_bucket_put, SLA) \
   X(sla_bucket_range, SLA) \
-  X(sla_open_list, SLA) \
-  X(sla_latest, SLA) \
-  X(seller_list, RULES) \
-  X(counter, RULES) \
-  X(thread_due_list, SLA) \
   X(audit_append, CORE) \
   X(bus_start, MAIL) \
   X(bus_send, MAIL) \

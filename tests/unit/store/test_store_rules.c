@@ -360,7 +360,7 @@ static void test_seller_list(void **state) {
   R(f);
   st_seller *l;
   size_t n;
-  OK(OP(f, seller_list)(f->s, NULL, f->a, &l, &n));
+  OK(store_seller_list(f->s, NULL, f->a, &l, &n));
   assert_int_equal(n, 3);
   assert_string_equal(l[0].id, "S1");
   assert_string_equal(l[0].name, "Acme Tools");
@@ -369,13 +369,13 @@ static void test_seller_list(void **state) {
   assert_int_equal(l[0].created_at, T0);
   assert_string_equal(l[1].id, "S2");
   assert_string_equal(l[2].id, "S3");
-  OK(OP(f, seller_list)(f->s, MP2, f->a, &l, &n));
+  OK(store_seller_list(f->s, MP2, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_string_equal(l[0].id, "S3");
   assert_string_equal(l[0].marketplace_id, MP2);
-  OK(OP(f, seller_list)(f->s, MP, f->a, &l, &n));
+  OK(store_seller_list(f->s, MP, f->a, &l, &n));
   assert_int_equal(n, 2);
-  OK(OP(f, seller_list)(f->s, "NOPE", f->a, &l, &n));
+  OK(store_seller_list(f->s, "NOPE", f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
@@ -385,25 +385,25 @@ static void test_shared_counters(void **state) {
   fx *f = *state;
   int64_t v = -1;
   R(f);
-  OK(OP(f, counter)(f->s, "policy.generation", false, &v));
+  OK(store_counter(f->s, "policy.generation", false, &v));
   assert_int_equal(v, 0);
   RB(f);
   W(f);
-  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
+  OK(store_counter(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 1);
-  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
+  OK(store_counter(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 2);
-  OK(OP(f, counter)(f->s, "other", true, &v));
+  OK(store_counter(f->s, "other", true, &v));
   assert_int_equal(v, 1);
   C(f);
   W(f);
-  OK(OP(f, counter)(f->s, "policy.generation", true, &v));
+  OK(store_counter(f->s, "policy.generation", true, &v));
   assert_int_equal(v, 3);
   RB(f);
   R(f);
-  OK(OP(f, counter)(f->s, "policy.generation", false, &v));
+  OK(store_counter(f->s, "policy.generation", false, &v));
   assert_int_equal(v, 2);
-  OK(OP(f, counter)(f->s, "other", false, &v));
+  OK(store_counter(f->s, "other", false, &v));
   assert_int_equal(v, 1);
   RB(f);
 }

@@ -128,20 +128,20 @@ static void test_sla_events(void **state) {
   assert_int_equal(OP(f, sla_range_events)(f->s, "S1", r5, 5, SLA_FOREVER, f->a, &e), PL_EINVAL);
   /* the latest flag decides */
   bool flagged = true;
-  OK(OP(f, sla_flag_state)(f->s, w.b2, &flagged));
+  OK(store_sla_flag_state(f->s, w.b2, &flagged));
   assert_false(flagged);
-  OK(OP(f, sla_flag_state)(f->s, w.b1, &flagged));
+  OK(store_sla_flag_state(f->s, w.b1, &flagged));
   assert_true(flagged);
   flagged = true;
-  OK(OP(f, sla_flag_state)(f->s, w.b3, &flagged));
+  OK(store_sla_flag_state(f->s, w.b3, &flagged));
   assert_false(flagged);
   /* the seller's latest event: S1's last flag; none for an unknown seller */
   pl_time latest = 0;
-  OK(OP(f, sla_latest)(f->s, "S1", &latest));
+  OK(store_sla_latest(f->s, "S1", &latest));
   assert_int_equal(latest, T0 + 500);
-  OK(OP(f, sla_latest)(f->s, "S2", &latest));
+  OK(store_sla_latest(f->s, "S2", &latest));
   assert_int_equal(latest, T0 + 20);
-  OK(OP(f, sla_latest)(f->s, "S9", &latest));
+  OK(store_sla_latest(f->s, "S9", &latest));
   assert_int_equal(latest, 0);
   RB(f);
 }
@@ -162,7 +162,7 @@ static void test_sla_outcomes(void **state) {
   sla_outcome og;
   R(f);
   assert_int_equal(OP(f, sla_thread_outcome_get)(f->s, "S1", w.t, &tg), PL_ENOTFOUND);
-  assert_int_equal(OP(f, sla_outcome_get)(f->s, w.b1, &og), PL_ENOTFOUND);
+  assert_int_equal(store_sla_outcome_get(f->s, w.b1, &og), PL_ENOTFOUND);
   RB(f);
   W(f);
   OK(OP(f, sla_outcomes_put)(f->s, "S1", w.t, (sla_outcome[]){o1, o2}, 2, &to));
@@ -182,64 +182,64 @@ static void test_sla_outcomes(void **state) {
   assert_false(has);
   OK(OP(f, sla_thread_outcome_get)(f->s, "S1", w.t, &tg));
   assert_true(sla_thread_outcome_equal(&tg, &to));
-  OK(OP(f, sla_outcome_get)(f->s, w.b1, &og));
+  OK(store_sla_outcome_get(f->s, w.b1, &og));
   assert_true(outcome_is(&og, &o1));
   /* what a reply would answer: before it, unanswered or answered after it */
-  OK(OP(f, sla_outcomes_answerable)(f->s, w.t, T0 + 300, w.s2, f->a, &l, &n));
+  OK(store_sla_outcomes_answerable(f->s, w.t, T0 + 300, w.s2, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].msg_id, w.b2);
-  OK(OP(f, sla_outcomes_answerable)(f->s, w.t, T0 + 50, w.s2, f->a, &l, &n));
+  OK(store_sla_outcomes_answerable(f->s, w.t, T0 + 50, w.s2, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].msg_id, w.b1);
-  OK(OP(f, sla_outcomes_answerable)(f->s, w.t, T0 + 5, w.s2, f->a, &l, &n));
+  OK(store_sla_outcomes_answerable(f->s, w.t, T0 + 5, w.s2, f->a, &l, &n));
   assert_int_equal(n, 0);
   /* the same second as the answer: only a reply with a lower seq takes over */
-  OK(OP(f, sla_outcomes_answerable)(f->s, w.t, T0 + 100, w.s1 - 1, f->a, &l, &n));
+  OK(store_sla_outcomes_answerable(f->s, w.t, T0 + 100, w.s1 - 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].msg_id, w.b1);
-  OK(OP(f, sla_outcomes_answerable)(f->s, w.t, T0 + 100, w.s1, f->a, &l, &n));
+  OK(store_sla_outcomes_answerable(f->s, w.t, T0 + 100, w.s1, f->a, &l, &n));
   assert_int_equal(n, 0);
   int64_t cnt = -1;
-  OK(OP(f, sla_reply_count)(f->s, w.t, T0 + 100, w.s1, &cnt));
+  OK(store_sla_reply_count(f->s, w.t, T0 + 100, w.s1, &cnt));
   assert_int_equal(cnt, 1);
-  OK(OP(f, sla_reply_count)(f->s, w.t, T0 + 100, w.s2, &cnt));
+  OK(store_sla_reply_count(f->s, w.t, T0 + 100, w.s2, &cnt));
   assert_int_equal(cnt, 0);
   /* the open messages: unanswered, unflagged, received in (since, until] */
   sla_open_msg *op;
-  OK(OP(f, sla_open_list)(f->s, "S1", T0, T0 + 1000, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S1", T0, T0 + 1000, f->a, &op, &n));
   assert_int_equal(n, 1);
   assert_int_equal(op[0].msg_id, w.b2);
   assert_int_equal(op[0].thread_id, w.t);
   assert_int_equal(op[0].received_at, T0 + 200);
   assert_string_equal(op[0].ref, "M2");
-  OK(OP(f, sla_open_list)(f->s, "S1", T0 + 200, T0 + 1000, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S1", T0 + 200, T0 + 1000, f->a, &op, &n));
   assert_int_equal(n, 0);
-  OK(OP(f, sla_open_list)(f->s, "S1", T0, T0 + 200, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S1", T0, T0 + 200, f->a, &op, &n));
   assert_int_equal(n, 1);
-  OK(OP(f, sla_open_list)(f->s, "S2", T0, T0 + 1000, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S2", T0, T0 + 1000, f->a, &op, &n));
   assert_int_equal(n, 0);
   RB(f);
 
   /* one at a time: b2 flagged, the thread's counts with it */
   W(f);
   o2.flagged = true;
-  OK(OP(f, sla_outcome_set)(f->s, "S1", &o2));
+  OK(store_sla_outcome_set(f->s, "S1", &o2));
   to.unflagged = 1;
   to.open = 0;
   to.resolved = true;
-  OK(OP(f, sla_thread_outcome_set)(f->s, "S1", &to));
+  OK(store_sla_thread_outcome_set(f->s, "S1", &to));
   sla_outcome o3 = sla_outcome_arrived(w.b3, w.u, T0 + 20);
-  OK(OP(f, sla_outcome_set)(f->s, "S2", &o3));
+  OK(store_sla_outcome_set(f->s, "S2", &o3));
   C(f);
   R(f);
-  OK(OP(f, sla_outcome_get)(f->s, w.b2, &og));
+  OK(store_sla_outcome_get(f->s, w.b2, &og));
   assert_true(og.flagged);
   OK(OP(f, sla_thread_outcome_get)(f->s, "S1", w.t, &tg));
   assert_true(tg.resolved);
   assert_int_equal(tg.open, 0);
-  OK(OP(f, sla_open_list)(f->s, "S1", T0, T0 + 1000, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S1", T0, T0 + 1000, f->a, &op, &n));
   assert_int_equal(n, 0);
-  OK(OP(f, sla_open_list)(f->s, "S2", T0, T0 + 1000, f->a, &op, &n));
+  OK(store_sla_open_list(f->s, "S2", T0, T0 + 1000, f->a, &op, &n));
   assert_int_equal(n, 1);
   assert_int_equal(op[0].msg_id, w.b3);
   assert_null(op[0].ref);
@@ -254,9 +254,9 @@ static void test_sla_outcomes(void **state) {
   assert_int_equal(n, 1);
   assert_int_equal(l[0].msg_id, w.b1);
   assert_false(has);
-  assert_int_equal(OP(f, sla_outcome_get)(f->s, w.b2, &og), PL_ENOTFOUND);
+  assert_int_equal(store_sla_outcome_get(f->s, w.b2, &og), PL_ENOTFOUND);
   assert_int_equal(OP(f, sla_thread_outcome_get)(f->s, "S1", w.t, &tg), PL_ENOTFOUND);
-  OK(OP(f, sla_outcome_get)(f->s, w.b3, &og)); /* another thread's stays */
+  OK(store_sla_outcome_get(f->s, w.b3, &og)); /* another thread's stays */
   RB(f);
 }
 
@@ -415,7 +415,7 @@ static void test_thread_due_list(void **state) {
   R(f);
   st_thread *l;
   size_t n;
-  OK(OP(f, thread_due_list)(f->s, T0, T0 + 90000, 10, f->a, &l, &n));
+  OK(store_thread_due_list(f->s, T0, T0 + 90000, 10, f->a, &l, &n));
   assert_int_equal(n, 2);
   assert_int_equal(l[0].id, w.u);
   assert_string_equal(l[0].seller_id, "S2");
@@ -423,13 +423,13 @@ static void test_thread_due_list(void **state) {
   assert_string_equal(l[0].marketplace_id, MP);
   assert_int_equal(l[0].response_due_at, T0 + 86410);
   assert_int_equal(l[1].id, w.t);
-  OK(OP(f, thread_due_list)(f->s, T0, T0 + 90000, 1, f->a, &l, &n));
+  OK(store_thread_due_list(f->s, T0, T0 + 90000, 1, f->a, &l, &n));
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, w.u);
-  OK(OP(f, thread_due_list)(f->s, T0 + 86410, T0 + 86420, 10, f->a, &l, &n)); /* (lo, hi] */
+  OK(store_thread_due_list(f->s, T0 + 86410, T0 + 86420, 10, f->a, &l, &n)); /* (lo, hi] */
   assert_int_equal(n, 1);
   assert_int_equal(l[0].id, w.t);
-  OK(OP(f, thread_due_list)(f->s, T0, T0 + 86409, 10, f->a, &l, &n));
+  OK(store_thread_due_list(f->s, T0, T0 + 86409, 10, f->a, &l, &n));
   assert_int_equal(n, 0);
   RB(f);
 }
