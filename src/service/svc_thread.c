@@ -690,7 +690,7 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
     for (size_t i = 0; i < *n; i++) (*out)[i].last_message_at = (*out)[i].buyer_last_at;
   *rn = -1;
   if (!e && c->kind == ST_PRINCIPAL_AGENT)
-    e = s->st->ops->thread_count_response_needed(s->st, c->seller_id, rn);
+    e = store_thread_count_response_needed(s->st, c->seller_id, rn);
   return svc__end(s, e, d);
 }
 
@@ -815,7 +815,7 @@ pl_err svc_thread_export(svc *s, const svc_caller *c, int64_t id, pl_arena *a, j
   if (!e) e = s->st->ops->message_list(s->st, id, a, &msgs, &nm);
   if (!e) e = svc__attachments_fill(s, msgs, nm, a);
   if (!e) svc__view(s, c, t.marketplace_id, msgs, nm, a); /* the operator's: unmasked */
-  if (!e) e = s->st->ops->event_list(s->st, id, a, &evs, &ne);
+  if (!e) e = store_event_list(s->st, id, a, &evs, &ne);
   if (!e) e = store_audit_list(s->st, svc__record_ref(a, "T", id), a, &aud, &na);
   if (!e && t.order_id) {
     e = store_order_get(s->st, t.order_id, a, &o);

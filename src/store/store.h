@@ -571,8 +571,6 @@ typedef struct store_ops {
   pl_err (*thread_update)(store *s, const st_thread *t); /* the summary columns */
   pl_err (*thread_list)(store *s, const st_thread_query *q, pl_arena *a, st_thread **out,
                         size_t *n);
-  /* Threads of a seller that need a response (for the inbox count). */
-  pl_err (*thread_count_response_needed)(store *s, const char *seller_id, int64_t *n);
 
   pl_err (*message_insert)(store *s, st_message *m); /* sets m->id; indexes the text */
   /* A message by id, or (id 0) by the id an import gave it; PL_ENOTFOUND when none. */
@@ -595,7 +593,6 @@ typedef struct store_ops {
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */
   pl_err (*event_insert)(store *s, st_event *e);
-  pl_err (*event_list)(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
 
   /* Token buckets (rate_buckets rows), one per key (a seller id, or "buyer:" and a buyer
    * id) and operation. The store keeps them; the arithmetic is the service's
@@ -664,6 +661,9 @@ struct store {
 };
 
 /* ---- written once, over exec (store_<part>.c) ---- */
+/* Threads of a seller that need a response (for the inbox count). */
+pl_err store_thread_count_response_needed(store *s, const char *seller_id, int64_t *n);
+pl_err store_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
 /* One buyer message's stored outcome; PL_ENOTFOUND when none. */
 pl_err store_sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
 /* Inserts or replaces one outcome. */

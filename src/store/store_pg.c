@@ -38,9 +38,8 @@ enum {
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_GET_LOCK, Q_THREAD_FIND_ORDER,
   Q_THREAD_FIND_ORDER_LOCK, Q_THREAD_FIND_PRODUCT, Q_THREAD_FIND_PRODUCT_LOCK,
   Q_THREAD_UPDATE, Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL,
-  Q_THREAD_COUNT_RN, Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
-  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
-  Q_PING,
+  Q_MSG_INSERT, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_PENDING, Q_MSG_LOCK_THREAD, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
+  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_PING,
   Q__COUNT
 };
 
@@ -100,8 +99,6 @@ static const char *const sql[Q__COUNT] = {
                           THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE ($1::text IS NULL OR true)"
                         THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = $1 AND NOT archived"
-                        " AND needs_response > 0",
   [Q_MSG_INSERT] = ST_SQL_MSG_INSERT " ON CONFLICT DO NOTHING RETURNING id",
   [Q_MSG_LOCK_THREAD] = "SELECT t.id FROM threads t WHERE t.id ="
                         " (SELECT thread_id FROM messages WHERE id = $1)" LOCK_THREAD,
@@ -120,7 +117,6 @@ static const char *const sql[Q__COUNT] = {
                      " VALUES ($1, $2, $3, false, $4) ON CONFLICT (message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
   [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
-  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
   [Q_PING] = ST_SQL_PING,
 };
 
@@ -299,17 +295,6 @@ static pl_err query_one(pg_conn *k, int q, const pg_params *p, PGresult **out) {
     return e;
   }
   *out = r;
-  return PL_OK;
-}
-
-/* Runs a one-row query and reads its first column as a number into *out: PL_OK, PL_ENOTFOUND
- * or the failure. */
-static pl_err query_num(pg_conn *k, int q, const pg_params *p, int64_t *out) {
-  PGresult *r;
-  pl_err e = query_one(k, q, p, &r);
-  if (e) return e;
-  *out = pg__num(r, 0, 0);
-  PQclear(r);
   return PL_OK;
 }
 
@@ -700,13 +685,6 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   return PL_OK;
 }
 
-static pl_err pg_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_text(&p, seller_id);
-  return query_num(k, Q_THREAD_COUNT_RN, &p, n);
-}
-
 /* ---- messages and events ----------------------------------------------------------- */
 
 static pl_err pg_message_insert(store *s, st_message *m) {
@@ -896,21 +874,6 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   return PL_OK;
 }
 
-static pl_err pg_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
-  CONN(s);
-  pg_params p = {.n = 0};
-  pg__p_int(&p, thread_id);
-  PGresult *r = run(k, Q_EVENT_LIST, &p);
-  pl_err e = res_err(k, r);
-  if (e) {
-    PQclear(r);
-    return e;
-  }
-  *out = pg__rows(a, r, &st_event_row, n);
-  PQclear(r);
-  return PL_OK;
-}
-
 /* ---- marketplace rules -------------------------------------------------------------- */
 
 static const store_ops pg_ops = {
@@ -928,7 +891,6 @@ static const store_ops pg_ops = {
   .thread_find = pg_thread_find,
   .thread_update = pg_thread_update,
   .thread_list = pg_thread_list,
-  .thread_count_response_needed = pg_thread_count_rn,
   .message_insert = pg_message_insert,
   .message_get = pg_message_get,
   .message_list = pg_message_list,
@@ -936,7 +898,6 @@ static const store_ops pg_ops = {
   .message_seller_text_pending = pg_seller_text_pending,
   .message_seller_text_put = pg_seller_text_put,
   .event_insert = pg_event_insert,
-  .event_list = pg_event_list,
   .thread_tail = pg_thread_tail,
   .bus_start = pg__bus_start,
   .bus_send = pg__bus_send,

@@ -22,10 +22,8 @@
 
 enum {
   Q_THREAD_INSERT, Q_THREAD_GET, Q_THREAD_FIND_ORDER, Q_THREAD_FIND_PRODUCT, Q_THREAD_UPDATE,
-  Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_THREAD_COUNT_RN,
-  Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_FTS, Q_MSG_SELLER_PENDING, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
-  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_EVENT_LIST,
-  Q_PING,
+  Q_THREAD_LIST_SELLER, Q_THREAD_LIST_SELLER_DUE, Q_THREAD_LIST_BUYER, Q_THREAD_LIST_ALL, Q_MSG_INSERT, Q_MSG_FTS, Q_MSG_SELLER_TEXT, Q_MSG_SELLER_FTS, Q_MSG_SELLER_PENDING, Q_MSG_GET, Q_MSG_GET_EXT, Q_MSG_LIST, Q_MSG_PAGE,
+  Q_EVENT_INSERT, Q_STATE_STATUS, Q_STATE_FLAG, Q_PING,
   Q__COUNT
 };
 
@@ -79,8 +77,6 @@ static const char *const sql[Q__COUNT] = {
                           THREAD_LIST_WHERE("t.buyer_last_at"),
   [Q_THREAD_LIST_ALL] = "SELECT " ST_THREAD_COLS " FROM threads t WHERE (?1 IS NULL OR 1)"
                         THREAD_LIST_WHERE("t.last_message_at"),
-  [Q_THREAD_COUNT_RN] = "SELECT count(*) FROM threads WHERE seller_id = ?1 AND archived = 0"
-                        " AND needs_response > 0",
   [Q_MSG_INSERT] = ST_SQL_MSG_INSERT,
   [Q_MSG_FTS] = "INSERT INTO messages_fts(rowid, text) VALUES (?1, ?2)",
   [Q_MSG_SELLER_TEXT] = "INSERT OR IGNORE INTO seller_search(message_id, thread_id, text)"
@@ -98,7 +94,6 @@ static const char *const sql[Q__COUNT] = {
                      " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(message_id) DO UPDATE SET"
                      " status = excluded.status, status_at = excluded.status_at",
   [Q_STATE_FLAG] = ST_SQL_STATE_FLAG,
-  [Q_EVENT_LIST] = ST_SQL_EVENT_LIST,
   [Q_PING] = ST_SQL_PING,
 };
 
@@ -1049,18 +1044,6 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   return PL_OK;
 }
 
-static pl_err sq_thread_count_rn(store *s, const char *seller_id, int64_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_THREAD_COUNT_RN);
-  if (!st) return PL_ESTORE;
-  sq__bind_text(st, 1, seller_id);
-  pl_err e = sq__one(q, st);
-  if (e) return e;
-  *n = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return PL_OK;
-}
-
 /* ---- messages and events ---------------------------------------------------------- */
 
 static pl_err sq_message_insert(store *s, st_message *m) {
@@ -1244,16 +1227,6 @@ static pl_err sq_event_insert(store *s, st_event *ev) {
   return PL_OK;
 }
 
-static pl_err sq_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n) {
-  sq_store *q = SQ(s);
-  sqlite3_stmt *st = stmt(q, Q_EVENT_LIST);
-  if (!st) return PL_ESTORE;
-  sqlite3_bind_int64(st, 1, thread_id);
-  pl_err e;
-  *out = sq__rows(st, a, &st_event_row, n, &e);
-  return e;
-}
-
 /* ---- marketplace rules ------------------------------------------------------------ */
 
 static const store_ops sq_ops = {
@@ -1272,7 +1245,6 @@ static const store_ops sq_ops = {
   .thread_find = sq_thread_find,
   .thread_update = sq_thread_update,
   .thread_list = sq_thread_list,
-  .thread_count_response_needed = sq_thread_count_rn,
   .message_insert = sq_message_insert,
   .message_get = sq_message_get,
   .message_list = sq_message_list,
@@ -1280,7 +1252,6 @@ static const store_ops sq_ops = {
   .message_seller_text_pending = sq_seller_text_pending,
   .message_seller_text_put = sq_seller_text_put,
   .event_insert = sq_event_insert,
-  .event_list = sq_event_list,
   .thread_tail = sq_thread_tail,
   /* the entries of the part files (store_parts.h) */
 #define SQ__ENTRY(name) STORE_PART_ENTRY(sq, name)

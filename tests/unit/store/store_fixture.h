@@ -48,7 +48,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(thread_find, CORE) \
   X(thread_update, CORE) \
   X(thread_list, CORE) \
-  X(thread_count_response_needed, CORE) \
   X(message_insert, CORE) \
   X(message_get, CORE) \
   X(message_list, CORE) \
@@ -56,7 +55,6 @@ enum { CORE = 1, RULES, SLA, MAIL, TEAM };
   X(message_seller_text_pending, CORE) \
   X(message_seller_text_put, CORE) \
   X(event_insert, CORE) \
-  X(event_list, CORE) \
   X(rate_bucket_get, RULES) \
   X(rate_bucket_put, RULES) \
   X(sla_thread_events, SLA) \

@@ -745,7 +745,7 @@ static void test_messages(void **state) {
   assert_int_equal(l[0].id, r.id); /* by time, then id */
   assert_int_equal(l[1].id, m1);
   st_event *evs;
-  OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
+  OK(store_event_list(f->s, t1, f->a, &evs, &n));
   assert_int_equal(n, 4);
   assert_string_equal(evs[0].value, "held_for_review");
   assert_int_equal(evs[3].type, ST_EVENT_FLAG);
@@ -762,7 +762,7 @@ static void test_messages(void **state) {
            (long long)m1, (long long)t1, (long long)(T0 + 12));
   assert_true(raw_exec(f, sql));
   R(f);
-  OK(OP(f, event_list)(f->s, t1, f->a, &evs, &n));
+  OK(store_event_list(f->s, t1, f->a, &evs, &n));
   assert_int_equal(n, 5);
   assert_int_equal(evs[4].type, ST_EVENT_UNKNOWN);
   assert_string_equal(evs[4].value, "x");
@@ -1062,9 +1062,9 @@ static void test_thread_list_filters(void **state) {
   /* Count of threads needing a response. */
   R(f);
   int64_t rn = -1;
-  OK(OP(f, thread_count_response_needed)(f->s, "S1", &rn));
+  OK(store_thread_count_response_needed(f->s, "S1", &rn));
   assert_int_equal(rn, 2);
-  OK(OP(f, thread_count_response_needed)(f->s, "S9", &rn));
+  OK(store_thread_count_response_needed(f->s, "S9", &rn));
   assert_int_equal(rn, 0);
   RB(f);
 }
