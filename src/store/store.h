@@ -1,4 +1,13 @@
-/* store.h - the storage interface: one vtable, two backends (SQLite, PostgreSQL).
+/* store.h - the storage interface: two backends (SQLite, PostgreSQL) behind one small
+ * vtable, and the functions written once above it.
+ *
+ * The vtable (store_ops) holds what each backend does its own way: transactions and group
+ * commit, the one entry that runs a statement (exec), threads and messages (a writer's
+ * thread lock on PostgreSQL, the full-text index on SQLite), the clock's per-seller data
+ * (PostgreSQL's per-seller lock, the buckets' blobs), the audit append (each locks a
+ * chain's head its own way), rate buckets and live events between nodes. Everything else
+ * is written once, in store_<part>.c, as statements run through exec (the section
+ * "written once" below).
  *
  * Rows cross this interface as plain structs. Every string a store function returns
  * is allocated from the caller's arena; nothing returned needs free().
@@ -562,6 +571,8 @@ typedef struct store_ops {
   pl_err (*exec)(store *s, const st_stmt *q, const st_arg *args, size_t n, const struct st_row *row,
                  pl_arena *a, void *out, size_t *rows);
 
+  /* ---- threads and messages ---- */
+
   pl_err (*thread_insert)(store *s, st_thread *t); /* sets t->id */
   pl_err (*thread_get)(store *s, int64_t id, pl_arena *a, st_thread *out);
   /* An order's thread, or (order_id NULL) the seller's thread with the buyer about a
@@ -593,6 +604,11 @@ typedef struct store_ops {
   /* Appends an event and updates the message's derived state (type "status" sets
    * status, type "flag" sets flagged from value "true"/"false"). */
   pl_err (*event_insert)(store *s, st_event *e);
+  /* The end of a thread for its summary: its messages (in thread order, as message_list)
+   * from the last seller message of kind "message" with status delivered on (all of them
+   * when there is none), and the time of the thread's last buyer message (0: none). */
+  pl_err (*thread_tail)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
+                        pl_time *last_buyer_at);
 
   /* Token buckets (rate_buckets rows), one per key (a seller id, or "buyer:" and a buyer
    * id) and operation. The store keeps them; the arithmetic is the service's
@@ -627,11 +643,6 @@ typedef struct store_ops {
    * Called first by a writer: on PostgreSQL it takes the seller's clock lock. */
   pl_err (*sla_thread_outcome_get)(store *s, const char *seller_id, int64_t thread_id,
                                    sla_thread_outcome *out);
-  /* The end of a thread for its summary: its messages (in thread order, as message_list)
-   * from the last seller message of kind "message" with status delivered on (all of them
-   * when there is none), and the time of the thread's last buyer message (0: none). */
-  pl_err (*thread_tail)(store *s, int64_t thread_id, pl_arena *a, st_message **out, size_t *n,
-                        pl_time *last_buyer_at);
   /* One bucket (PL_ENOTFOUND when empty); its rt is copied into the arena. */
   pl_err (*sla_bucket_get)(store *s, const char *seller_id, sla_bucket_key k, pl_arena *a,
                            sla_bucket *out);
@@ -653,80 +664,18 @@ typedef struct store_ops {
   pl_err (*bus_start)(store *s, void (*deliver)(void *ctx, const char *payload), void *ctx);
   void (*bus_send)(store *s, const char *payload);
   void (*bus_stop)(store *s);
-
 } store_ops;
 
 struct store {
   const store_ops *ops;
 };
 
-/* ---- written once, over exec (store_<part>.c) ---- */
-/* Threads of a seller that need a response (for the inbox count). */
-pl_err store_thread_count_response_needed(store *s, const char *seller_id, int64_t *n);
-pl_err store_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
-/* One buyer message's stored outcome; PL_ENOTFOUND when none. */
-pl_err store_sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
-/* Inserts or replaces one outcome. */
-pl_err store_sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o);
-pl_err store_sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t);
-/* The outcomes a reply at (at, seq) would answer: of buyer messages of the thread
- * before it, those unanswered or answered by a reply after it (read by index: the
- * thread's open messages and those answered since the reply). */
-pl_err store_sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq,
-                                  pl_arena *a, sla_outcome **out, size_t *n);
-/* Unflagged buyer messages of the thread answered by the reply (answered_at, seq). */
-pl_err store_sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
-                          int64_t *n);
-/* The value of the message's latest flag event (by time, then id); false when none. */
-pl_err store_sla_flag_state(store *s, int64_t msg_id, bool *flagged);
-/* Open (unanswered, unflagged) buyer messages received in (since, until]. */
-pl_err store_sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until,
-                        pl_arena *a, sla_open_msg **out, size_t *n);
-/* The time of the seller's latest event (message, delivery or flag); 0 when none. */
-pl_err store_sla_latest(store *s, const char *seller_id, pl_time *out);
-/* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
-pl_err store_seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
-                      size_t *n);
-/* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
- * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
-pl_err store_thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
-                          st_thread **out, size_t *n);
-/* A counter shared by every node on the store (0 when never set), into *out; with bump,
- * one is added first and *out is the new value. The policy's reload generation uses it. */
-pl_err store_counter(store *s, const char *name, bool bump, int64_t *out);
-/* ---- key rotation (svc_keys.c; docs/operations.md, "Key rotation") ---- */
-/* The platform operator's walk over every sealed address, whatever its tenant. Up to
- * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
- * value does not start with skip (NULL: every row), by key. */
-pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
-                      pl_arena *a, st_sealed_row **out, size_t *n);
-/* Replaces the sealed value of row key (and its look-up hash, for the kinds that have
- * one) if it is still old: *changed false when a writer changed it meanwhile. PL_EEXIST
- * when the new hash collides with another row's. */
-pl_err store_sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old,
-                        const char *sealed, const char *hash, bool *changed);
-/* How many rows of kind hold a sealed value starting with prefix ("": every one). */
-pl_err store_sealed_count(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
-/* ---- marketplace rules ---- */
-/* Records the review request of an order; PL_EEXIST when the order already has one. */
-pl_err store_review_request_put(store *s, const char *order_id, const char *seller_id,
-                             int64_t message_id, pl_time at);
-/* PL_OK with *at set when the order has a review request, else PL_ENOTFOUND. */
-pl_err store_review_request_get(store *s, const char *order_id, pl_time *at);
-pl_err store_violation_add(store *s, st_violation *v); /* sets v->id */
-/* Violations of a seller at or after `since`, newest first (at most limit). */
-pl_err store_violation_list(store *s, const char *seller_id, pl_time since, int limit,
-                         pl_arena *a, st_violation **out, size_t *n);
-/* PL_ENOTFOUND when the seller has no enforcement state yet. */
-pl_err store_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
-pl_err store_enforcement_put(store *s, const st_enforcement *e);
-/* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
- * counts only seller-initiated ones. */
-pl_err store_seller_message_count(store *s, const char *seller_id, pl_time since,
-                               bool proactive_only, int64_t *n);
-/* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
-pl_err store_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
-                    st_message **out, size_t *n);
+/* ---- written once, over exec (store_<part>.c) -------------------------------------------
+ * What both backends keep the same way, as statements run through the vtable's exec: one
+ * file a part, beside the vtable. Each returns PL_OK, PL_ENOTFOUND where it says, or the
+ * store's failure; text goes into the caller's arena. */
+
+/* -- parties, aliases, tokens by hash, orders (store_party.c) -- */
 pl_err store_marketplace_put(store *s, const st_marketplace *m);
 pl_err store_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *out);
 pl_err store_seller_put(store *s, const st_seller *v);
@@ -737,17 +686,16 @@ pl_err store_agent_add(store *s, const st_agent *v, int64_t *id_out);
 /* An agent by id, or (id 0) the seller's agent by name (the lowest id when several);
  * PL_ENOTFOUND when none. */
 pl_err store_agent_get(store *s, int64_t id, const char *seller_id, const char *name, pl_arena *a,
-                    st_agent *out);
+                       st_agent *out);
 pl_err store_buyer_put(store *s, const st_buyer *v);
 pl_err store_buyer_get(store *s, const char *id, const char *email_hash, pl_arena *a, st_buyer *out);
 /* The buyer's alias for one seller; PL_ENOTFOUND when none yet. */
 pl_err store_alias_get(store *s, const char *marketplace_id, const char *buyer_id,
-                    const char *seller_id, pl_arena *a, char **alias_out);
+                       const char *seller_id, pl_arena *a, char **alias_out);
 /* PL_EEXIST when the alias is taken or the pair already has one. */
 pl_err store_alias_put(store *s, const char *marketplace_id, const char *buyer_id,
-                    const char *seller_id, const char *alias, pl_time at);
+                       const char *seller_id, const char *alias, pl_time at);
 pl_err store_token_delete(store *s, const char *hash); /* PL_ENOTFOUND when absent */
-
 /* Inserts or replaces an order with its items; PL_ECONFLICT when the id is another seller's
  * or buyer's order. */
 pl_err store_order_put(store *s, const st_order *o);
@@ -755,92 +703,92 @@ pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out);
 /* A party's orders, newest purchase first (seller_id or buyer_id; both NULL: all),
  * with their items; at most limit, after the cursor (purchased_at, id) when given. */
 pl_err store_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,
-                     const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n);
+                        const char *cursor_id, int limit, pl_arena *a, st_order **out, size_t *n);
+
+/* -- threads: what both backends read alike (store_thread.c) -- */
+/* Threads of a seller that need a response (for the inbox count). */
+pl_err store_thread_count_response_needed(store *s, const char *seller_id, int64_t *n);
+pl_err store_event_list(store *s, int64_t thread_id, pl_arena *a, st_event **out, size_t *n);
+
+/* -- the marketplace's rules: review requests, violations, enforcement, held messages (store_rules.c) -- */
+/* Records the review request of an order; PL_EEXIST when the order already has one. */
+pl_err store_review_request_put(store *s, const char *order_id, const char *seller_id,
+                                int64_t message_id, pl_time at);
+/* PL_OK with *at set when the order has a review request, else PL_ENOTFOUND. */
+pl_err store_review_request_get(store *s, const char *order_id, pl_time *at);
+pl_err store_violation_add(store *s, st_violation *v); /* sets v->id */
+/* Violations of a seller at or after `since`, newest first (at most limit). */
+pl_err store_violation_list(store *s, const char *seller_id, pl_time since, int limit,
+                            pl_arena *a, st_violation **out, size_t *n);
+/* PL_ENOTFOUND when the seller has no enforcement state yet. */
+pl_err store_enforcement_get(store *s, const char *seller_id, pl_arena *a, st_enforcement *out);
+pl_err store_enforcement_put(store *s, const st_enforcement *e);
+/* Seller messages (not notes) sent by a seller at or after `since`; proactive_only
+ * counts only seller-initiated ones. */
+pl_err store_seller_message_count(store *s, const char *seller_id, pl_time since,
+                                  bool proactive_only, int64_t *n);
+/* Held messages awaiting the operator, oldest first (marketplace NULL: all). */
+pl_err store_held_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                       st_message **out, size_t *n);
+
+/* -- the 24-hour clock: outcomes one event at a time, what its sweeps read (store_clock.c) -- */
+/* One buyer message's stored outcome; PL_ENOTFOUND when none. */
+pl_err store_sla_outcome_get(store *s, int64_t msg_id, sla_outcome *out);
+/* Inserts or replaces one outcome. */
+pl_err store_sla_outcome_set(store *s, const char *seller_id, const sla_outcome *o);
+pl_err store_sla_thread_outcome_set(store *s, const char *seller_id, const sla_thread_outcome *t);
+/* The outcomes a reply at (at, seq) would answer: of buyer messages of the thread
+ * before it, those unanswered or answered by a reply after it (read by index: the
+ * thread's open messages and those answered since the reply). */
+pl_err store_sla_outcomes_answerable(store *s, int64_t thread_id, int64_t at, int64_t seq,
+                                     pl_arena *a, sla_outcome **out, size_t *n);
+/* Unflagged buyer messages of the thread answered by the reply (answered_at, seq). */
+pl_err store_sla_reply_count(store *s, int64_t thread_id, int64_t answered_at, int64_t reply_seq,
+                             int64_t *n);
+/* The value of the message's latest flag event (by time, then id); false when none. */
+pl_err store_sla_flag_state(store *s, int64_t msg_id, bool *flagged);
+/* Open (unanswered, unflagged) buyer messages received in (since, until]. */
+pl_err store_sla_open_list(store *s, const char *seller_id, pl_time since, pl_time until,
+                           pl_arena *a, sla_open_msg **out, size_t *n);
+/* The time of the seller's latest event (message, delivery or flag); 0 when none. */
+pl_err store_sla_latest(store *s, const char *seller_id, pl_time *out);
+/* Sellers of a marketplace (NULL: all), for the operator's list by risk. */
+pl_err store_seller_list(store *s, const char *marketplace_id, pl_arena *a, st_seller **out,
+                         size_t *n);
+/* Threads that need a response and are due in (lo, hi], soonest first, at most limit;
+ * only id, seller_id, buyer_id, marketplace_id and response_due_at are filled. */
+pl_err store_thread_due_list(store *s, pl_time lo, pl_time hi, int limit, pl_arena *a,
+                             st_thread **out, size_t *n);
+/* A counter shared by every node on the store (0 when never set), into *out; with bump,
+ * one is added first and *out is the new value. The policy's reload generation uses it. */
+pl_err store_counter(store *s, const char *name, bool bump, int64_t *out);
+
+/* -- reading the audit log and its checkpoints (store_audit.c) -- */
 pl_err store_audit_list(store *s, const char *subject, pl_arena *a, st_audit **out, size_t *n);
 /* Up to limit entries of a chain after seq `after`, in chain order; chain NULL reads
  * the legacy chain by id after `after`. */
 pl_err store_audit_chain(store *s, const char *chain, int64_t after, size_t limit, pl_arena *a,
-                      st_audit **out, size_t *n);
+                         st_audit **out, size_t *n);
 /* Every chain's head, sorted by chain. */
 pl_err store_audit_heads(store *s, pl_arena *a, st_audit_head **out, size_t *n);
 /* Checkpoints: append one (sets c->id); list them oldest first. */
 pl_err store_audit_checkpoint_add(store *s, st_audit_checkpoint *c);
 pl_err store_audit_checkpoint_list(store *s, pl_arena *a, st_audit_checkpoint **out, size_t *n);
-/* ---- attachments (svc_attach.c) ---- */
-pl_err store_attachment_put(store *s, const st_attachment *a);
-/* segments: also read segments_json (it may be megabytes); else it is NULL. */
-pl_err store_attachment_get(store *s, const char *id, bool segments, pl_arena *a,
-                         st_attachment *out);
-/* A readable record of this content, with its segments (the text is read once per
- * content); PL_ENOTFOUND when none. */
-pl_err store_attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out);
-/* Attaches to a message at position pos; PL_EEXIST when already attached. */
-pl_err store_attachment_link(store *s, int64_t message_id, int64_t thread_id,
-                          const char *seller_id, const char *attachment_id, int pos);
-/* The attachments of a thread's messages, by message and position; or, thread_id 0, the
- * messages attachment_id is attached to (at most 1000). */
-pl_err store_attachment_links(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
-                           st_msg_attachment **out, size_t *n);
-/* Records of uploads created before `before` that no message carries, oldest first,
- * at most limit (id, sha256, created_at and the uploader filled). */
-pl_err store_attachment_orphans(store *s, pl_time before, int limit, pl_arena *a,
-                             st_attachment **out, size_t *n);
-/* Deletes an unattached record (PL_ECONFLICT when a message carries it meanwhile);
- * *file_unused tells whether any other record still names its bytes. */
-pl_err store_attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
-/* ---- idempotency keys (http_idem.c, svc__end; docs/api.md) ---- */
-/* Claims (principal, key) for a request with this fingerprint: *claimed when the key
- * was new (a row in state "processing" is written); otherwise *out is the row there.
- * A concurrent claim of the same key waits for the other transaction to end. */
-pl_err store_idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
-                     pl_time now, pl_arena *a, bool *claimed, st_idem *out);
-/* The row of (principal, key); PL_ENOTFOUND when none. */
-pl_err store_idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
-/* Stores the answer of a claimed key; status 0 forgets the key instead (the request
- * failed in a way a retry may redo). */
-pl_err store_idem_finish(store *s, const char *principal, const char *key, int status,
-                      const char *body);
-/* Deletes keys created before `before`; *n how many. */
-pl_err store_idem_sweep(store *s, pl_time before, int64_t *n);
-/* ---- e-mail (svc_mail.c) ---- */
-pl_err store_outbox_add(store *s, st_outbox *o); /* sets o->id */
-/* Claims up to limit pending mails due at `now`, oldest first, moving their due time
- * to claim_until so that no other worker (or node) takes them meanwhile; rows another
- * transaction is claiming are skipped, never waited for. */
-pl_err store_outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
-                       st_outbox **out, size_t *n);
-/* Writes state, attempts, next_at, sent_at and last_error of o->id. */
-pl_err store_outbox_update(store *s, const st_outbox *o);
-/* The store-wide figures of st_ops_figures, of every seller (an operator's view, never
- * shown to a tenant), read from the partial indexes of pending mail and held messages. */
-pl_err store_ops_figures(store *s, st_ops_figures *out);
-/* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
-pl_err store_alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
-                     char **buyer_id, char **seller_id);
-/* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
-pl_err store_agent_address_add(store *s, st_agent_address *v);
-/* The seller's addresses (agent_id 0: every agent's), by id. */
-pl_err store_agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
-                             st_agent_address **out, size_t *n);
-/* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
-pl_err store_agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
-/* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
-pl_err store_agent_address_find(store *s, const char *seller_id, const char *email_hash,
-                             pl_arena *a, st_agent_address *out);
+
+/* -- identities (docs/api.md, "Tokens") (store_ident.c) -- */
 /* Inserts a token (t->id is set). */
 pl_err store_token_put(store *s, const char *hash, st_token *t, pl_time at);
 /* A token by the hash of its secret, or (hash NULL) by id; PL_ENOTFOUND when none. */
 pl_err store_token_get(store *s, const char *hash, int64_t id, pl_arena *a, st_token *out);
-/* ---- identities (docs/api.md, "Tokens") ---- */
 /* Tokens, newest first, at most limit: every one (seller_id NULL) or those of the
  * seller's agents; revoked and expired ones only when all is set. */
 pl_err store_token_list(store *s, const char *seller_id, bool all, pl_time now, int limit,
-                     pl_arena *a, st_token **out, size_t *n);
+                        pl_arena *a, st_token **out, size_t *n);
 /* Revokes a token and the sessions signed in with it, or (id 0) every token of a subject
  * (an agent's decimal id, a buyer's id); *n the rows revoked (0 when they were revoked
  * already). */
 pl_err store_token_revoke(store *s, int64_t id, st_principal_kind kind, const char *subject,
-                       pl_time at, long *n);
+                          pl_time at, long *n);
 /* Records that a token was used at `at`. */
 pl_err store_token_touch(store *s, int64_t id, pl_time at);
 /* Marks an agent deactivated at `at`: PL_ENOTFOUND when no such agent, PL_EEXIST when
@@ -848,19 +796,20 @@ pl_err store_token_touch(store *s, int64_t id, pl_time at);
 pl_err store_agent_deactivate(store *s, int64_t id, pl_time at);
 /* Unassigns every thread of the seller assigned to the agent; *n how many. */
 pl_err store_agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
-/* ---- team work (svc_team.c; docs/team.md) ---- */
+
+/* -- team work (docs/team.md) (store_team.c) -- */
 /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of
  * the seller's document of that kind and id (PL_ENOTFOUND when there is none). */
 pl_err store_team_doc_put(store *s, st_team_doc *d);
 pl_err store_team_doc_get(store *s, const char *seller_id, st_doc_kind kind, int64_t id,
-                       pl_arena *a, st_team_doc *out);
+                          pl_arena *a, st_team_doc *out);
 /* The seller's documents of a kind (state ST_PROPOSAL_NONE: any), newest first, at most limit. */
 pl_err store_team_doc_list(store *s, const char *seller_id, st_doc_kind kind, st_proposal_state state,
-                        int limit, pl_arena *a, st_team_doc **out, size_t *n);
+                           int limit, pl_arena *a, st_team_doc **out, size_t *n);
 pl_err store_team_doc_delete(store *s, const char *seller_id, st_doc_kind kind, int64_t id);
 /* The seller's agents by id, with availability (an agent never set is available). */
 pl_err store_team_agent_list(store *s, const char *seller_id, pl_arena *a, st_team_agent **out,
-                          size_t *n);
+                             size_t *n);
 pl_err store_team_agent_put(store *s, const char *seller_id, const st_team_agent *ag);
 /* PL_ENOTFOUND when the thread has no assignee, priority or tag yet. */
 pl_err store_thread_team_get(store *s, int64_t thread_id, pl_arena *a, st_thread_team *out);
@@ -869,21 +818,99 @@ pl_err store_thread_team_put(store *s, const st_thread_team *tt);
  * that has not expired at `now`; *holder is the lock as it stands afterwards. The row
  * is written in the caller's transaction, so writers on one thread queue behind it. */
 pl_err store_thread_lock_take(store *s, const char *seller_id, const st_thread_lock *lk,
-                           pl_time now, pl_arena *a, st_thread_lock *holder);
+                              pl_time now, pl_arena *a, st_thread_lock *holder);
 /* The live lock of a thread at `now`; PL_ENOTFOUND when none. */
 pl_err store_thread_lock_get(store *s, int64_t thread_id, pl_time now, pl_arena *a,
-                          st_thread_lock *out);
+                             st_thread_lock *out);
 /* Ends agent_id's lock on the thread (no-op when another agent holds it). */
 pl_err store_thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 /* The seller's replies (seller messages of kind message or auto_reply) with id at
  * most max_id (0: any), newest first, at most limit; text, kind, agent and status. */
 pl_err store_team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit,
-                          pl_arena *a, st_message **out, size_t *n);
+                             pl_arena *a, st_message **out, size_t *n);
+
+/* -- attachments and Idempotency-Keys (docs/attachments.md, docs/api.md) (store_attach.c) -- */
+pl_err store_attachment_put(store *s, const st_attachment *a);
+/* segments: also read segments_json (it may be megabytes); else it is NULL. */
+pl_err store_attachment_get(store *s, const char *id, bool segments, pl_arena *a,
+                            st_attachment *out);
+/* A readable record of this content, with its segments (the text is read once per
+ * content); PL_ENOTFOUND when none. */
+pl_err store_attachment_find_sha(store *s, const char *sha256, pl_arena *a, st_attachment *out);
+/* Attaches to a message at position pos; PL_EEXIST when already attached. */
+pl_err store_attachment_link(store *s, int64_t message_id, int64_t thread_id,
+                             const char *seller_id, const char *attachment_id, int pos);
+/* The attachments of a thread's messages, by message and position; or, thread_id 0, the
+ * messages attachment_id is attached to (at most 1000). */
+pl_err store_attachment_links(store *s, int64_t thread_id, const char *attachment_id, pl_arena *a,
+                              st_msg_attachment **out, size_t *n);
+/* Records of uploads created before `before` that no message carries, oldest first,
+ * at most limit (id, sha256, created_at and the uploader filled). */
+pl_err store_attachment_orphans(store *s, pl_time before, int limit, pl_arena *a,
+                                st_attachment **out, size_t *n);
+/* Deletes an unattached record (PL_ECONFLICT when a message carries it meanwhile);
+ * *file_unused tells whether any other record still names its bytes. */
+pl_err store_attachment_delete(store *s, const char *id, const char *sha256, bool *file_unused);
+/* Claims (principal, key) for a request with this fingerprint: *claimed when the key
+ * was new (a row in state "processing" is written); otherwise *out is the row there.
+ * A concurrent claim of the same key waits for the other transaction to end. */
+pl_err store_idem_claim(store *s, const char *principal, const char *key, const char *fingerprint,
+                        pl_time now, pl_arena *a, bool *claimed, st_idem *out);
+/* The row of (principal, key); PL_ENOTFOUND when none. */
+pl_err store_idem_get(store *s, const char *principal, const char *key, pl_arena *a, st_idem *out);
+/* Stores the answer of a claimed key; status 0 forgets the key instead (the request
+ * failed in a way a retry may redo). */
+pl_err store_idem_finish(store *s, const char *principal, const char *key, int status,
+                         const char *body);
+/* Deletes keys created before `before`; *n how many. */
+pl_err store_idem_sweep(store *s, pl_time before, int64_t *n);
+
+/* -- e-mail: the outbox, store-wide figures, inbound look-ups (docs/postfix.md) (store_mail.c) -- */
+pl_err store_outbox_add(store *s, st_outbox *o); /* sets o->id */
+/* Claims up to limit pending mails due at `now`, oldest first, moving their due time
+ * to claim_until so that no other worker (or node) takes them meanwhile; rows another
+ * transaction is claiming are skipped, never waited for. */
+pl_err store_outbox_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                          st_outbox **out, size_t *n);
+/* Writes state, attempts, next_at, sent_at and last_error of o->id. */
+pl_err store_outbox_update(store *s, const st_outbox *o);
+/* The store-wide figures of st_ops_figures, of every seller (an operator's view, never
+ * shown to a tenant), read from the partial indexes of pending mail and held messages. */
+pl_err store_ops_figures(store *s, st_ops_figures *out);
+/* The (marketplace, buyer, seller) of a buyer's alias; PL_ENOTFOUND when none. */
+pl_err store_alias_find(store *s, const char *alias, pl_arena *a, char **marketplace_id,
+                        char **buyer_id, char **seller_id);
+/* Agents' registered addresses: one address once per seller (PL_EEXIST); sets v->id. */
+pl_err store_agent_address_add(store *s, st_agent_address *v);
+/* The seller's addresses (agent_id 0: every agent's), by id. */
+pl_err store_agent_address_list(store *s, const char *seller_id, int64_t agent_id, pl_arena *a,
+                                st_agent_address **out, size_t *n);
+/* PL_ENOTFOUND unless the seller's agent agent_id has address id. */
+pl_err store_agent_address_delete(store *s, const char *seller_id, int64_t agent_id, int64_t id);
+/* The seller's address with this keyed hash; PL_ENOTFOUND when none. */
+pl_err store_agent_address_find(store *s, const char *seller_id, const char *email_hash,
+                                pl_arena *a, st_agent_address *out);
+
+/* -- key rotation (docs/operations.md, "Key rotation") (store_keys.c) -- */
+/* The platform operator's walk over every sealed address, whatever its tenant. Up to
+ * limit rows of kind whose key is above after (NULL: from the first) and whose sealed
+ * value does not start with skip (NULL: every row), by key. */
+pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
+                         pl_arena *a, st_sealed_row **out, size_t *n);
+/* Replaces the sealed value of row key (and its look-up hash, for the kinds that have
+ * one) if it is still old: *changed false when a writer changed it meanwhile. PL_EEXIST
+ * when the new hash collides with another row's. */
+pl_err store_sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old,
+                           const char *sealed, const char *hash, bool *changed);
+/* How many rows of kind hold a sealed value starting with prefix ("": every one). */
+pl_err store_sealed_count(store *s, st_sealed_kind kind, const char *prefix, int64_t *n);
+
+/* -- SP-API credentials and upload destinations (store_spapi.c) -- */
 /* SP-API credentials: insert or replace by client_id; look up by client_id, or by
  * seller_id when client_id is NULL. */
 pl_err store_spapi_client_put(store *s, const st_spapi_client *c);
 pl_err store_spapi_client_get(store *s, const char *client_id, const char *seller_id, pl_arena *a,
-                           st_spapi_client *out);
+                              st_spapi_client *out);
 /* SP-API upload destinations: insert or replace by id. */
 pl_err store_spapi_upload_put(store *s, const st_spapi_upload *u);
 pl_err store_spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out);

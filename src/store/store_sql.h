@@ -193,7 +193,7 @@
   " quota_reason = excluded.quota_reason, suspension_flag = excluded.suspension_flag," \
   " suspension_reason = excluded.suspension_reason, updated_at = excluded.updated_at"
 
-/* ---- attachments (store_*_attach.c) -------------------------------------------------- */
+/* ---- attachments (store_attach.c) -------------------------------------------------- */
 
 #define ST_ATTACH_COLS "id, seller_id, buyer_id, uploader, name, kind, sha256, size, readable, reason, created_at"
 
@@ -240,7 +240,7 @@
   "SELECT id, at, nchains, root, heads, public_key, signature" \
   " FROM audit_checkpoints ORDER BY id"
 
-/* ---- identities (store_*_ident.c) ---------------------------------------------------- */
+/* ---- identities (store_ident.c) ---------------------------------------------------- */
 
 #define ST_TOKEN_COLS                                                                          \
   "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
@@ -271,7 +271,7 @@
   "UPDATE thread_team SET assignee_id = 0" \
   " WHERE seller_id = ?1 AND assignee_id = ?2"
 
-/* ---- key rotation (store_*_keys.c) --------------------------------------------------- */
+/* ---- key rotation (store_keys.c) --------------------------------------------------- */
 
 #define ST_SQL_SEALED_COUNT_SELLER \
   "SELECT count(*) FROM sellers WHERE email_sealed IS NOT NULL AND substr(email_sealed, 1, length(?1)) = ?1"
@@ -282,7 +282,7 @@
 #define ST_SQL_SEALED_COUNT_ADDRESS \
   "SELECT count(*) FROM agent_addresses WHERE substr(email_sealed, 1, length(?1)) = ?1"
 
-/* ---- limits and idempotency keys (store_*_limits.c) ---------------------------------- */
+/* ---- unattached uploads and idempotency keys (store_attach.c) ---------------------------------- */
 
 #define ST_SQL_ATTACHMENT_DELETE \
   "DELETE FROM attachments WHERE id = ?1 AND NOT EXISTS" \
@@ -298,7 +298,7 @@
 #define ST_SQL_IDEM_RELEASE \
   "DELETE FROM idempotency_keys WHERE principal = ?1 AND key = ?2"
 
-/* ---- the outbox and the e-mail look-ups (store_*_mail.c) ----------------------------- */
+/* ---- the outbox and the e-mail look-ups (store_mail.c) ----------------------------- */
 
 #define ST_OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
 
@@ -416,7 +416,7 @@
 #define ST_SQL_COUNTER_GET \
   "SELECT value FROM counters WHERE name = ?1"
 
-/* ---- SP-API (store_*_spapi.c) -------------------------------------------------------- */
+/* ---- SP-API (store_spapi.c) -------------------------------------------------------- */
 
 #define ST_CLIENT_COLS "client_id, seller_id, agent_id, secret_hash, refresh_hash, created_at"
 
@@ -440,7 +440,7 @@
 #define ST_SQL_SPAPI_UPLOAD_GET \
   "SELECT " ST_UPLOAD_COLS " FROM spapi_uploads WHERE id = ?1"
 
-/* ---- team work (store_*_team.c) ------------------------------------------------------ */
+/* ---- team work (store_team.c) ------------------------------------------------------ */
 
 #define ST_DOC_COLS "id, seller_id, kind, state, body, created_at, updated_at"
 

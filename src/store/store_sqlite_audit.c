@@ -4,11 +4,8 @@
 
 #include "store/store_sqlite_int.h"
 
-enum {
-  S_HEAD_GET = SQ_SLOT_AUDIT, S_HEAD_START, S_HEAD_PUT, S_INSERT, S_LIST, S_CHAIN, S_LEGACY,
-  S_HEADS, S_CP_ADD, S_CP_LIST, S__END
-};
-SQ_SLOTS_FIT(S__END, SQ_SLOT_IDENT);
+enum { S_HEAD_GET = SQ_SLOT_AUDIT, S_HEAD_START, S_HEAD_PUT, S_INSERT, S__END };
+SQ_SLOTS_FIT(S__END, SQ_SLOT_SLA2);
 
 pl_err sq__audit_append(store *s, st_audit *e) {
   sq_store *q = SQ(s);

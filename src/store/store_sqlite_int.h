@@ -9,19 +9,14 @@
 #include "store/store_row.h"
 #include "store/store_sql.h"
 
-/* Statement slots for the files beyond store_sqlite.c; each file owns a range. */
-#define SQ_MORE_STATEMENTS 192
-#define SQ_SLOT_SLA 0   /* store_sqlite_sla.c: 0..23 */
-#define SQ_SLOT_SPAPI 24 /* store_sqlite_spapi.c: 24..39 */
-#define SQ_SLOT_MAIL 40  /* store_sqlite_mail.c: 40..63 */
-#define SQ_SLOT_TEAM 64  /* store_sqlite_team.c: 64..95 */
-#define SQ_SLOT_ATTACH 96 /* store_sqlite_attach.c: 96..111 */
-#define SQ_SLOT_AUDIT 112 /* store_sqlite_audit.c: 112..127 */
-#define SQ_SLOT_IDENT 128 /* store_sqlite_ident.c: 128..143 */
-#define SQ_SLOT_SLA2 144 /* store_sqlite_sla.c, one event at a time: 144..159 */
-#define SQ_SLOT_LIMITS 160 /* store_sqlite_limits.c: 160..175 */
-#define SQ_SLOT_KEYS 176 /* store_sqlite_keys.c: 176..191 */
-
+/* Statement slots for the backend's own files beyond store_sqlite.c; each file owns a
+ * range. (The files written once for both backends run theirs through exec, cached by
+ * the address of their st_stmt instead.) */
+#define SQ_MORE_STATEMENTS 72
+#define SQ_SLOT_SLA 0     /* store_sqlite_sla.c: 0..23 */
+#define SQ_SLOT_AUDIT 24  /* store_sqlite_audit.c: 24..39 */
+#define SQ_SLOT_SLA2 40   /* store_sqlite_sla.c, one event at a time, and the thread tail: 40..55 */
+#define SQ_SLOT_LIMITS 56 /* store_sqlite_limits.c: 56..71 */
 typedef struct sq_store sq_store;
 /* The connection of the calling thread's transaction on s: a reader connection during a
  * read-only transaction, else the writer (store_sqlite.c sq_begin). */
@@ -68,16 +63,12 @@ pl_err sq__run(sq_store *q, sqlite3_stmt *st);
 pl_err sq__one(sq_store *q, sqlite3_stmt *st);
 
 /* Statement slots of the thread tail (store_sqlite.c), in store_sqlite_sla.c's range. */
-#define SQ_SLOT_TAIL (SQ_SLOT_SLA2 + 7)
+#define SQ_SLOT_TAIL (SQ_SLOT_SLA2 + 1)
 /* The ranges follow each other and fit the slot table (sq__stmt also refuses a slot whose
  * cached statement was prepared from other SQL). */
-_Static_assert(SQ_SLOT_SLA < SQ_SLOT_SPAPI && SQ_SLOT_SPAPI < SQ_SLOT_MAIL && SQ_SLOT_MAIL < SQ_SLOT_TEAM &&
-                   SQ_SLOT_TEAM < SQ_SLOT_ATTACH && SQ_SLOT_ATTACH < SQ_SLOT_AUDIT &&
-                   SQ_SLOT_AUDIT < SQ_SLOT_IDENT && SQ_SLOT_IDENT < SQ_SLOT_SLA2 &&
-                   SQ_SLOT_SLA2 < SQ_SLOT_LIMITS && SQ_SLOT_LIMITS < SQ_SLOT_KEYS &&
-                   SQ_SLOT_KEYS + 16 <= SQ_MORE_STATEMENTS,
+_Static_assert(SQ_SLOT_SLA < SQ_SLOT_AUDIT && SQ_SLOT_AUDIT < SQ_SLOT_SLA2 && SQ_SLOT_SLA2 < SQ_SLOT_LIMITS &&
+                   SQ_SLOT_LIMITS + 16 <= SQ_MORE_STATEMENTS,
                "SQLite statement slot ranges overlap or overflow SQ_MORE_STATEMENTS");
-
 /* A file's slots end (one past its last) where the next file's range begins. */
 #define SQ_SLOTS_FIT(end, next) _Static_assert((end) <= (next), "statement slots run into the next range")
 

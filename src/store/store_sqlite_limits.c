@@ -4,9 +4,8 @@
 
 #include "store/store_sqlite_int.h"
 
-enum { S_RATE_GET = SQ_SLOT_LIMITS, S_RATE_PUT, S_ORPHANS, S_ATT_DEL, S_SHA_COUNT, S_IDEM_INS,
-       S_IDEM_GET, S_IDEM_FINISH, S_IDEM_DEL, S_IDEM_SWEEP, S__END };
-SQ_SLOTS_FIT(S__END, SQ_SLOT_KEYS);
+enum { S_RATE_GET = SQ_SLOT_LIMITS, S_RATE_PUT, S__END };
+SQ_SLOTS_FIT(S__END, SQ_MORE_STATEMENTS);
 
 /* SQLite has one writer: the caller's write transaction holds the bucket already. */
 pl_err sq__rate_bucket_get(store *s, const char *key, const char *op, double fresh_tokens,

@@ -5,12 +5,10 @@
 #include "store/store_sqlite_int.h"
 
 enum {
-  S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R,
-  S_OUT_GET, S_TOUT_GET, S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_TOUT_PUT,
-  S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S_OPEN, S_LATEST, S_SELLERS, S_DUE,
-  S_COUNTER_GET, S_COUNTER_BUMP, S__END
+  S_BUYER_T = SQ_SLOT_SLA, S_SELLER_T, S_FLAG_T, S_BUYER_R, S_SELLER_R, S_FLAG_R, S_OUT_GET, S_TOUT_GET,
+  S_OUT_DEL, S_OUT_PUT, S_TOUT_DEL, S_BUCKET_GET, S_BUCKET_PUT, S_BUCKET_DEL, S_BUCKET_RANGE, S__END
 };
-SQ_SLOTS_FIT(S__END, SQ_SLOT_SPAPI);
+SQ_SLOTS_FIT(S__END, SQ_SLOT_AUDIT);
 
 /* Threads of a seller with a buyer message in one of four ranges (lo, hi]. A union of
  * four index ranges: ORed ranges would make SQLite read the seller's whole history. */
@@ -196,10 +194,10 @@ pl_err sq__sla_outcomes_put(store *s, const char *seller_id, int64_t thread_id, 
 /* ---- one event at a time ---------------------------------------------------------- */
 
 enum {
-  S2_TOUT_GET = SQ_SLOT_SLA2, S2_TOUT_SET, S2_OUT_ONE, S2_OUT_SET, S2_ANSWERABLE, S2_REPLY_COUNT,
-  S2_FLAG_STATE,
-  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, S2__END /* store_sqlite.c */
+  S2_TOUT_GET = SQ_SLOT_SLA2,
+  S2_TAIL_FROM, S2_TAIL_LIST, S2_TAIL_ALL, S2_TAIL_BUYER, S2__END /* store_sqlite.c (SQ_SLOT_TAIL) */
 };
+_Static_assert(S2_TAIL_FROM == SQ_SLOT_TAIL, "the thread tail's slots (store_sqlite.c)");
 SQ_SLOTS_FIT(S2__END, SQ_SLOT_LIMITS);
 
 pl_err sq__sla_thread_outcome_get(store *s, const char *seller_id, int64_t thread_id,

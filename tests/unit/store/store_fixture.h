@@ -8,7 +8,9 @@
  * it. The list must have one line per entry (a static assertion counts them, a test
  * checks that no two lines name the same entry), so an entry added to store_ops fails the
  * build until it is given a part; and each part's last test fails unless every entry of
- * that part was called on that backend through OP(). */
+ * that part was called on that backend through OP(). The functions written once over
+ * exec (store.h, "written once") are held to the same by tests/store_calls.cmake: some
+ * test of tests/unit/store/ calls each, and every test runs on both backends. */
 #ifndef PL_TEST_STORE_FIXTURE_H
 #define PL_TEST_STORE_FIXTURE_H
 

@@ -4,8 +4,10 @@
  * PostgreSQL server (scripts/pg-test.sh), on a fresh database of that server per test:
  * the parties, orders, threads and messages, their error codes, the append-only record,
  * the audit chain, the inbox query, limits, idempotency keys and attachments, and
- * transactions from several threads at once. The other entries of store_ops have their
- * parts: test_store_rules.c, _sla.c, _mail.c and _team.c (store_fixture.h). */
+ * transactions from several threads at once, and exec, the entry every function written
+ * once runs its statements through. The other entries of store_ops and functions of
+ * store.h have their parts: test_store_rules.c, _sla.c, _mail.c and _team.c
+ * (store_fixture.h). */
 #define STORE_PART CORE
 #include "store_fixture.h"
 #include "store/store_shared.h"
