@@ -360,12 +360,11 @@ static pl_err sample_render(const char *text, const char *lang, pl_arena *a, cha
   static st_item item = {.asin = "B0C1234567", .title = "Cordless drill", .price = "19.99", .currency = "EUR", .quantity = 1};
   st_order o = {.id = "112-4839201-5561023", .nitems = 1, .items = &item};
   st_buyer b = {.name = "Alex"};
-  json_t *values = json_pack("{s:s,s:s,s:s,s:s,s:s}", "TRACKING", "TRK4821", "DATE", "2026-10-08",
-                             "AMOUNT", "19.99", "TIMEFRAME", "3 days", "ADDRESS", "your delivery address");
+  json_t *values = svc__json_keep(a, json_pack("{s:s,s:s,s:s,s:s,s:s}", "TRACKING", "TRK4821", "DATE", "2026-10-08",
+                                               "AMOUNT", "19.99", "TIMEFRAME", "3 days", "ADDRESS",
+                                               "your delivery address"));
   fill_ctx fc = {.order = &o, .buyer = &b, .values = values, .locale = lang};
-  pl_err e = render_text(text, &fc, a, out, d);
-  json_decref(values);
-  return e;
+  return render_text(text, &fc, a, out, d);
 }
 
 /* Checks a template body; fills the normalised body. */
@@ -454,9 +453,8 @@ static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t i
   pl_err e = store_team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
-    json_t *b = json_loads(docs[i].body, 0, NULL);
+    json_t *b = svc__json_keep(a, json_loads(docs[i].body, 0, NULL));
     if (docs[i].id != id && !strcmp(json_string_value(json_object_get(b, "name")) ?: "", name)) *taken = true;
-    json_decref(b);
   }
   return e;
 }
@@ -1037,7 +1035,7 @@ static pl_err team_member(svc *s, const char *seller, json_int_t id, pl_arena *a
 static pl_err rule_values_cover(const char *template_body, json_t *vals, const char *ref, pl_arena *a,
                                 pl_detail *d) {
   static const char *const by_itself[] = {"ORDER_ID", "BUYER_NAME", "PRODUCT_NAME", NULL};
-  json_t *tpl = json_loads(template_body, 0, NULL);
+  json_t *tpl = svc__json_keep(a, json_loads(template_body, 0, NULL));
   const char *lang;
   json_t *v;
   pl_err e = PL_OK;
@@ -1053,7 +1051,6 @@ static pl_err rule_values_cover(const char *template_body, json_t *vals, const c
     }
     if (e) break;
   }
-  json_decref(tpl);
   return e;
 }
 
@@ -1366,15 +1363,13 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
     return PL_OK;
   }
   pl_time now = svc_now(s);
-  json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "thread_id", svc_thread_ref(a, t->id), "buyer_message",
-                        svc_message_ref(a, m->id), "rule", svc_team_ref(a, "R", rule), "template_id",
-                        svc_team_ref(a, "TPL", tid), "text", text, "language", lang, "thread", (json_int_t)t->id);
+  json_t *b = svc__json_keep(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "thread_id", svc_thread_ref(a, t->id),
+                                          "buyer_message", svc_message_ref(a, m->id), "rule",
+                                          svc_team_ref(a, "R", rule), "template_id", svc_team_ref(a, "TPL", tid),
+                                          "text", text, "language", lang, "thread", (json_int_t)t->id));
   st_team_doc doc = {.seller_id = t->seller_id, .kind = ST_DOC_PROPOSAL, .state = ST_PROPOSAL_PENDING, .body = dump(b, a),
                      .created_at = now, .updated_at = now};
-  if ((e = store_team_doc_put(s->st, &doc))) {
-    json_decref(b);
-    return e;
-  }
+  if ((e = store_team_doc_put(s->st, &doc))) return e;
   const char *ref = svc_team_ref(a, "PR", doc.id);
   *outcome = pl_arena_printf(a, "proposed %s, waiting for approval", ref);
   svc_rules mr;
@@ -1399,24 +1394,17 @@ static pl_err propose(svc *s, st_thread *t, const st_message *m, int64_t rule, b
       svc_sent sent;
       e = svc__add_message(s, &rc, t, &in, NULL, a, &sent, &d);
       policy_verdict_free(&sent.verdict);
-      if (e) {
-        json_decref(b);
-        return e;
-      }
+      if (e) return e;
       json_object_set_new(b, "message", json_string(svc_message_ref(a, sent.msg.id)));
       doc.state = ST_PROPOSAL_SENT;
       doc.body = dump(b, a);
-      if ((e = store_team_doc_put(s->st, &doc))) {
-        json_decref(b);
-        return e;
-      }
+      if ((e = store_team_doc_put(s->st, &doc))) return e;
       *outcome = pl_arena_printf(a, "sent %s as %s (auto-send)", ref, svc_message_ref(a, sent.msg.id));
     } else {
       *outcome = pl_arena_printf(a, "proposed %s, waiting for approval (not sent by itself: %s)", ref,
                                  clean ? "the daily quota is used up" : "the policy does not pass it as it stands");
     }
   }
-  json_decref(b);
   return PL_OK;
 }
 
@@ -1442,12 +1430,10 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
   svc__view(s, &team, t->marketplace_id, &seen, 1, a);
   /* Oldest rule first, so that later rules can override earlier ones. */
   for (size_t k = n; k-- > 0 && !e;) {
-    json_t *r = json_loads(rules[k].body, 0, NULL);
+    json_t *r = svc__json_keep(a, json_loads(rules[k].body, 0, NULL));
     if (!r || json_is_false(json_object_get(r, "enabled")) ||
-        !rule_matches(json_object_get(r, "conditions"), t, &seen, have_order ? &o : NULL, lang, now, a)) {
-      json_decref(r);
+        !rule_matches(json_object_get(r, "conditions"), t, &seen, have_order ? &o : NULL, lang, now, a))
       continue;
-    }
     size_t i;
     json_t *act;
     json_array_foreach(json_object_get(r, "actions"), i, act) {
@@ -1491,7 +1477,6 @@ pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_
       if (!e && !strncmp(outcome, "failed", 6)) e = rule_failed(s, &rules[k], r, m, outcome, now, a);
       if (e) break;
     }
-    json_decref(r);
   }
   return e;
 }
