@@ -519,6 +519,34 @@ typedef struct {
   pl_time held_oldest;                           /* status_at of the oldest of them */
 } st_ops_figures;
 
+/* A webhook (docs/webhooks.md): a seller's (owner "seller", seller_id set) or the
+ * operator's (owner "operator", marketplace_id its scope, NULL: every marketplace). */
+typedef struct {
+  int64_t id;
+  char *owner;          /* "seller" or "operator" */
+  char *seller_id;      /* seller webhooks */
+  char *marketplace_id; /* operator webhooks: the marketplace, or NULL for all */
+  char *url;
+  char *events_json;    /* JSON array of event types */
+  char *secret_sealed;  /* the signing secret, encrypted (pl_seal) */
+  bool active;
+  pl_time failing_since; /* when deliveries began to fail (0: the last one succeeded) */
+  char *disabled_reason; /* why it was turned off by itself, or NULL */
+  pl_time created_at, updated_at;
+} st_webhook;
+
+/* One event for one webhook: the outbox of webhooks. */
+typedef struct {
+  int64_t id, webhook_id;
+  char *event_id, *type, *body; /* body: the JSON POSTed */
+  char *state;                  /* "pending", "delivered" or "failed" */
+  int64_t attempts;
+  pl_time next_at, created_at, last_at;
+  int64_t last_status, last_ms; /* the last attempt's HTTP status (0: none) and time */
+  char *last_answer;            /* the first bytes of the last answer */
+  char *last_error;             /* why the last attempt failed, or NULL */
+} st_webhook_delivery;
+
 /* ---- the thin part: one statement -------------------------------------------------------
  * Most of the store is written once, above the backends (store_<part>.c), as statements
  * run through the vtable's one entry for them, exec. A statement is written with SQLite's
@@ -914,6 +942,34 @@ pl_err store_spapi_client_get(store *s, const char *client_id, const char *selle
 /* SP-API upload destinations: insert or replace by id. */
 pl_err store_spapi_upload_put(store *s, const st_spapi_upload *u);
 pl_err store_spapi_upload_get(store *s, const char *id, pl_arena *a, st_spapi_upload *out);
+
+
+/* -- webhooks and their deliveries (store_webhook.c; docs/webhooks.md) -- */
+/* Inserts a webhook when w->id is 0 (setting it), else replaces its url, events,
+ * secret, state and failure record (PL_ENOTFOUND when there is none). */
+pl_err store_webhook_put(store *s, st_webhook *w);
+pl_err store_webhook_get(store *s, int64_t id, pl_arena *a, st_webhook *out);
+/* A seller's webhooks, or (seller_id NULL) the operator's, oldest first. */
+pl_err store_webhook_list(store *s, const char *seller_id, pl_arena *a, st_webhook **out, size_t *n);
+/* The active webhooks that hear of an event of seller_id in marketplace_id: the
+ * seller's and the operator's of that marketplace or of every one. */
+pl_err store_webhook_listeners(store *s, const char *seller_id, const char *marketplace_id, pl_arena *a,
+                               st_webhook **out, size_t *n);
+/* Deletes a webhook and its deliveries; PL_ENOTFOUND when there is none. */
+pl_err store_webhook_delete(store *s, int64_t id);
+/* Queues an event for a webhook, due at d->created_at (sets d->id); PL_EEXIST when that
+ * event is queued for it already. */
+pl_err store_webhook_delivery_add(store *s, st_webhook_delivery *d);
+/* Claims up to limit pending deliveries due at `now`, oldest first, moving their due
+ * time to claim_until (as store_outbox_claim). */
+pl_err store_webhook_delivery_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
+                                    st_webhook_delivery **out, size_t *n);
+/* Writes state, attempts, next_at and the last attempt of d->id. */
+pl_err store_webhook_delivery_update(store *s, const st_webhook_delivery *d);
+pl_err store_webhook_delivery_get(store *s, int64_t webhook_id, int64_t id, pl_arena *a, st_webhook_delivery *out);
+/* A webhook's deliveries, newest first, with id below `before` (0: from the newest). */
+pl_err store_webhook_delivery_list(store *s, int64_t webhook_id, int64_t before, int limit, pl_arena *a,
+                                   st_webhook_delivery **out, size_t *n);
 
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a

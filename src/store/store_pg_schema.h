@@ -351,6 +351,23 @@ static const char *const store_pg_migrations[] = {
     /* The sellers a buyer blocked (docs/rules.md "Replies and proactive messages"): a JSON array of
      * seller ids, read with the buyer's row that every send reads already. */
     "ALTER TABLE buyers ADD COLUMN blocked_sellers TEXT;",
+    /* Webhooks (as SQLite's migration). */
+    "CREATE TABLE webhooks("
+    "  id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL CHECK (owner IN ('seller','operator')),"
+    "  seller_id TEXT, marketplace_id TEXT, url TEXT NOT NULL, events TEXT NOT NULL,"
+    "  secret_sealed TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,"
+    "  failing_since BIGINT NOT NULL DEFAULT 0, disabled_reason TEXT,"
+    "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX webhooks_seller ON webhooks(seller_id);"
+    "CREATE TABLE webhook_deliveries("
+    "  id BIGSERIAL PRIMARY KEY, webhook_id BIGINT NOT NULL REFERENCES webhooks(id),"
+    "  event_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL, created_at BIGINT NOT NULL,"
+    "  last_at BIGINT NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0,"
+    "  last_ms INTEGER NOT NULL DEFAULT 0, last_answer TEXT, last_error TEXT,"
+    "  UNIQUE (webhook_id, event_id));"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';",
 };
 
 #endif

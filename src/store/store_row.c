@@ -226,6 +226,21 @@ const st_row st_thread_due_row = {st_thread_due_cols, sizeof st_thread_due_cols 
 
 ROW(st_text, COL(st_text, v, TEXT));
 
+/* ST_WEBHOOK_COLS */
+ROW(st_webhook, COL(st_webhook, id, I64), COL(st_webhook, owner, TEXT), COL(st_webhook, seller_id, TEXT),
+    COL(st_webhook, marketplace_id, TEXT), COL(st_webhook, url, TEXT), COL(st_webhook, events_json, TEXT),
+    COL(st_webhook, secret_sealed, TEXT), COL(st_webhook, active, BOOL), COL(st_webhook, failing_since, I64),
+    COL(st_webhook, disabled_reason, TEXT), COL(st_webhook, created_at, I64), COL(st_webhook, updated_at, I64));
+
+/* ST_DELIVERY_COLS */
+ROW(st_webhook_delivery, COL(st_webhook_delivery, id, I64), COL(st_webhook_delivery, webhook_id, I64),
+    COL(st_webhook_delivery, event_id, TEXT), COL(st_webhook_delivery, type, TEXT),
+    COL(st_webhook_delivery, body, TEXT), COL(st_webhook_delivery, state, TEXT),
+    COL(st_webhook_delivery, attempts, I64), COL(st_webhook_delivery, next_at, I64),
+    COL(st_webhook_delivery, created_at, I64), COL(st_webhook_delivery, last_at, I64),
+    COL(st_webhook_delivery, last_status, I64), COL(st_webhook_delivery, last_ms, I64),
+    COL(st_webhook_delivery, last_answer, TEXT), COL(st_webhook_delivery, last_error, TEXT));
+
 void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_t len, int64_t num) {
   char *f = (char *)row + c->offset;
   switch (c->kind) {

@@ -505,4 +505,14 @@
   "SELECT " ST_MSG_COLS " FROM messages m LEFT JOIN message_state s ON s.message_id = m.id" \
   " WHERE m.thread_id = ?1 AND m.at >= ?2 AND (m.at > ?2 OR m.id >= ?3) ORDER BY m.at, m.id"
 
+/* ---- webhooks (store_webhook.c) ----------------------------------------------------- */
+
+#define ST_WEBHOOK_COLS                                                                                   \
+  "id, owner, seller_id, marketplace_id, url, events, secret_sealed, active, failing_since, disabled_reason," \
+  " created_at, updated_at"
+
+#define ST_DELIVERY_COLS                                                                             \
+  "id, webhook_id, event_id, type, body, state, attempts, next_at, created_at, last_at, last_status," \
+  " last_ms, last_answer, last_error"
+
 #endif

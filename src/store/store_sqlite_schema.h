@@ -323,6 +323,26 @@ static const char *const store_sqlite_migrations[] = {
     /* The sellers a buyer blocked (docs/rules.md "Replies and proactive messages"): a JSON array of
      * seller ids, read with the buyer's row that every send reads already. */
     "ALTER TABLE buyers ADD COLUMN blocked_sellers TEXT;",
+    /* Webhooks (docs/webhooks.md): a seller's or the operator's subscriptions, and their
+     * deliveries, an outbox of their own drained by the delivery worker (at least once,
+     * retried, logged). An event reaches a webhook once: (webhook_id, event_id) is unique,
+     * so that nodes that see the same deadline record one delivery. */
+    "CREATE TABLE webhooks("
+    "  id INTEGER PRIMARY KEY, owner TEXT NOT NULL CHECK (owner IN ('seller','operator')),"
+    "  seller_id TEXT, marketplace_id TEXT, url TEXT NOT NULL, events TEXT NOT NULL,"
+    "  secret_sealed TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,"
+    "  failing_since INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX webhooks_seller ON webhooks(seller_id);"
+    "CREATE TABLE webhook_deliveries("
+    "  id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL REFERENCES webhooks(id),"
+    "  event_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    "  last_at INTEGER NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0,"
+    "  last_ms INTEGER NOT NULL DEFAULT 0, last_answer TEXT, last_error TEXT,"
+    "  UNIQUE (webhook_id, event_id));"
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';",
 };
 
 #endif

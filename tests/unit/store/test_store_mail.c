@@ -408,12 +408,120 @@ static void test_bus(void **state) {
   store_close(other);
 }
 
+/* ---- webhooks ---------------------------------------------------------------------------- */
+
+/* A seller's and the operator's webhooks: who hears of an event (active, the seller's,
+ * the operator's of the marketplace or of all), one delivery an event a webhook, claims
+ * oldest first and out of the way until they end, the log newest first, and a delete that
+ * takes the deliveries with it. */
+static void test_webhooks(void **state) {
+  fx *f = *state;
+  world(f);
+  st_webhook w[4] = {
+      {.owner = "seller", .seller_id = "S1", .url = "https://hooks.example/a", .events_json = "[\"message.received\"]",
+       .secret_sealed = "sealed-a", .active = true, .created_at = T0},
+      {.owner = "seller", .seller_id = "S2", .url = "https://hooks.example/b", .events_json = "[]",
+       .secret_sealed = "sealed-b", .active = true, .created_at = T0},
+      {.owner = "operator", .marketplace_id = MP, .url = "https://ops.example/c", .events_json = "[]",
+       .secret_sealed = "sealed-c", .active = true, .created_at = T0},
+      {.owner = "operator", .url = "https://ops.example/d", .events_json = "[]", .secret_sealed = "sealed-d",
+       .active = false, .created_at = T0},
+  };
+  W(f);
+  for (int i = 0; i < 4; i++) OK(store_webhook_put(f->s, &w[i]));
+  C(f);
+  R(f);
+  st_webhook *l;
+  size_t n;
+  OK(store_webhook_listeners(f->s, "S1", MP, f->a, &l, &n));
+  assert_int_equal(n, 2); /* S1's own and the operator's of the marketplace; not S2's, not the inactive one */
+  assert_int_equal(l[0].id, w[0].id);
+  assert_int_equal(l[1].id, w[2].id);
+  assert_string_equal(l[0].secret_sealed, "sealed-a");
+  assert_true(l[0].active);
+  OK(store_webhook_listeners(f->s, "S1", "OTHER", f->a, &l, &n));
+  assert_int_equal(n, 1);
+  OK(store_webhook_list(f->s, "S1", f->a, &l, &n));
+  assert_int_equal(n, 1);
+  OK(store_webhook_list(f->s, NULL, f->a, &l, &n));
+  assert_int_equal(n, 2);
+  assert_false(l[1].active);
+  st_webhook g;
+  OK(store_webhook_get(f->s, w[2].id, f->a, &g));
+  assert_string_equal(g.owner, "operator");
+  assert_string_equal(g.marketplace_id, MP);
+  assert_null(g.seller_id);
+  assert_int_equal(store_webhook_get(f->s, w[3].id + 100, f->a, &g), PL_ENOTFOUND);
+  RB(f);
+  /* one delivery an event a webhook */
+  W(f);
+  st_webhook_delivery d[3] = {
+      {.webhook_id = w[0].id, .event_id = "evt_1", .type = "message.received", .body = "{\"n\":1}", .created_at = T0},
+      {.webhook_id = w[0].id, .event_id = "evt_2", .type = "message.received", .body = "{\"n\":2}", .created_at = T0 + 5},
+      {.webhook_id = w[2].id, .event_id = "evt_1", .type = "message.received", .body = "{\"n\":1}", .created_at = T0},
+  };
+  for (int i = 0; i < 3; i++) OK(store_webhook_delivery_add(f->s, &d[i]));
+  st_webhook_delivery again = d[0];
+  assert_int_equal(store_webhook_delivery_add(f->s, &again), PL_EEXIST);
+  C(f);
+  W(f);
+  st_webhook_delivery *c;
+  OK(store_webhook_delivery_claim(f->s, T0 + 1, T0 + 61, 10, f->a, &c, &n));
+  assert_int_equal(n, 2); /* evt_2 is not due yet */
+  assert_int_equal(c[0].id, d[0].id);
+  assert_string_equal(c[0].state, "pending");
+  assert_int_equal(c[0].next_at, T0 + 61);
+  OK(store_webhook_delivery_claim(f->s, T0 + 10, T0 + 70, 10, f->a, &c, &n));
+  assert_int_equal(n, 1); /* the claimed ones are out of the way */
+  assert_int_equal(c[0].id, d[1].id);
+  c[0].state = "delivered";
+  c[0].attempts = 1;
+  c[0].last_at = T0 + 11;
+  c[0].last_status = 204;
+  c[0].last_ms = 12;
+  c[0].last_answer = "ok";
+  OK(store_webhook_delivery_update(f->s, &c[0]));
+  C(f);
+  R(f);
+  st_webhook_delivery *log;
+  OK(store_webhook_delivery_list(f->s, w[0].id, 0, 10, f->a, &log, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(log[0].id, d[1].id); /* newest first */
+  assert_string_equal(log[0].state, "delivered");
+  assert_int_equal(log[0].last_status, 204);
+  assert_string_equal(log[0].last_answer, "ok");
+  OK(store_webhook_delivery_list(f->s, w[0].id, d[1].id, 10, f->a, &log, &n));
+  assert_int_equal(n, 1);
+  st_webhook_delivery one;
+  OK(store_webhook_delivery_get(f->s, w[0].id, d[0].id, f->a, &one));
+  assert_string_equal(one.body, "{\"n\":1}");
+  assert_int_equal(store_webhook_delivery_get(f->s, w[2].id, d[0].id, f->a, &one), PL_ENOTFOUND); /* another's */
+  RB(f);
+  /* turned off, then deleted with its deliveries */
+  W(f);
+  w[0].active = false;
+  w[0].failing_since = T0 + 3;
+  w[0].disabled_reason = "failing";
+  w[0].updated_at = T0 + 99;
+  OK(store_webhook_put(f->s, &w[0]));
+  OK(store_webhook_get(f->s, w[0].id, f->a, &g));
+  assert_false(g.active);
+  assert_int_equal(g.failing_since, T0 + 3);
+  assert_string_equal(g.disabled_reason, "failing");
+  OK(store_webhook_delete(f->s, w[0].id));
+  assert_int_equal(store_webhook_delete(f->s, w[0].id), PL_ENOTFOUND);
+  OK(store_webhook_delivery_list(f->s, w[0].id, 0, 10, f->a, &log, &n));
+  assert_int_equal(n, 0);
+  C(f);
+}
+
 #define PART_TESTS(setup)                                             \
   cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),       \
   cmocka_unit_test_setup_teardown(test_ops_figures, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_mail_lookups, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_spapi, setup, teardown),        \
   cmocka_unit_test_setup_teardown(test_bus, setup, teardown),          \
+  cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),     \
   cmocka_unit_test(test_every_entry_called)
 
 int main(void) {
