@@ -66,6 +66,12 @@ static const char usage[] =
     "  --mail-trust MODE  authenticated (default): mail speaks for a party only when its\n"
     "                     From: domain passed, aligned; envelope: the envelope sender is\n"
     "                     believed, for closed networks only\n"
+    "  --webhook-allow HOSTS  hosts webhooks may reach besides public https addresses,\n"
+    "                     comma-separated 'host' or 'host:port' (e.g. a receiver on an\n"
+    "                     internal network); they may use http (docs/webhooks.md)\n"
+    "  --webhook-ca FILE  the PEM CA bundle webhook deliveries trust instead of the system's\n"
+    "  --webhook-retry S  seconds before a failed delivery's first retry (default 30, then\n"
+    "                     doubled to at most an hour, for a day)\n"
     "  --audit-checkpoint S  sign a checkpoint over every audit chain's head every S seconds\n"
     "                     (default 3600; 0 never; `parley audit verify` checks them)\n"
     "  --unattached-max-age SECONDS\n"
@@ -102,7 +108,8 @@ static const char *const known[] = {"db", "key-file", "listen", "config", "threa
                                     "mail-retry", "files", "policy-cache", "mail-authserv-id", "mail-trust",
                                     "audit-checkpoint", "max-connections", "max-connections-per-ip", "max-streams",
                                     "header-timeout", "body-timeout", "trust-proxy", "reader", "unattached-max-age",
-                                    "log-format", "log-level", "shutdown-timeout", "conf", NULL};
+                                    "log-format", "log-level", "shutdown-timeout", "conf", "webhook-allow",
+                                    "webhook-ca", "webhook-retry", NULL};
 static const char *const flags[] = {"trust-proxy", NULL};
 
 /* The options a running server cannot take over: a reload names each one that changed,
@@ -111,7 +118,7 @@ static const char *const restart_only[] = {"db", "key-file", "listen", "threads"
                                            "tls-key", "token-ttl", "smtp-relay", "mail-domain", "lmtp",
                                            "mail-max-size", "mail-retry", "files", "mail-authserv-id",
                                            "mail-trust", "audit-checkpoint", "max-connections", "trust-proxy",
-                                           "reader"};
+                                           "reader", "webhook-allow", "webhook-ca", "webhook-retry"};
 #define N_RESTART_ONLY (sizeof restart_only / sizeof restart_only[0])
 
 #define DEFAULT_SHUTDOWN_SECONDS 30.0
@@ -226,6 +233,7 @@ typedef struct {
   http_server *h;
   mail_server *ms;
   mail_deliverer *mw;
+  http_deliverer *hw; /* webhooks */
   svc_sweeper *sw;
 } serve_parts;
 
@@ -370,6 +378,8 @@ static void serve_stop(serve_parts *p, int sig, double timeout, const sigset_t *
   mail_wait(p->ms); /* sessions in DATA finish; the others were told 421 */
   size_t released = mail_deliver_stop(p->mw); /* the mail being sent is finished and recorded */
   p->mw = NULL;
+  http_deliver_stop(p->hw); /* the webhook being posted is finished and recorded */
+  p->hw = NULL;
   http_drain_wait(p->h);
   atomic_store(&g.done, true);
   if (guarded) {
@@ -427,6 +437,7 @@ int cmd_serve(int argc, char **argv) {
   char files[4096];
   so.files_dir = cli_get(a, "files", cli_files_dir(cli_get(a, "db", "parley.db"), files, sizeof files));
   so.reader_path = cli_get(a, "reader", NULL);
+  so.webhook_allow = cli_get(a, "webhook-allow", NULL);
   svc *s = cli_open(a, &so);
   if (!s) {
     conf_free(conf);
@@ -508,7 +519,10 @@ int cmd_serve(int argc, char **argv) {
   if (lmtp && lo.trust_envelope && !te)
     fprintf(stderr, "parley: WARNING: --mail-trust envelope: mail is taken as its envelope sender's, which "
                     "anyone can forge. Use it only where nobody outside can reach the MTA.\n");
-  if (te || mail_deliver_start(s, &mo, &parts.mw, &d) || (lmtp && mail_start(s, &lo, &parts.ms, &d))) {
+  http_deliver_options wo = {.allow = so.webhook_allow, .ca_file = cli_get(a, "webhook-ca", NULL),
+                             .retry_base = atoi(cli_get(a, "webhook-retry", "0"))};
+  if (te || mail_deliver_start(s, &mo, &parts.mw, &d) || (lmtp && mail_start(s, &lo, &parts.ms, &d)) ||
+      http_deliver_start(s, &wo, &parts.hw, &d)) {
     fprintf(stderr, "parley serve: %s\n", d.msg);
     goto out;
   }
@@ -548,6 +562,7 @@ out:
   svc_sweeper_stop(parts.sw);
   mail_stop(parts.ms);
   mail_deliver_stop(parts.mw);
+  http_deliver_stop(parts.hw);
   http_stop(parts.h);
   free(pem[0]);
   free(pem[1]);

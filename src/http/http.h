@@ -62,4 +62,21 @@ void http_reconfigure(http_server *h, const http_options *o);
 /* The HTTP status for an error code (the one table of it). */
 unsigned http_status_for(pl_err e);
 
+/* ---- the webhook delivery worker (http_deliver.c, docs/webhooks.md) ---- */
+typedef struct {
+  const char *allow;   /* hosts a webhook may reach besides public https ones (svc_webhook_host_allowed) */
+  const char *ca_file; /* the CA bundle to trust instead of the system's, or NULL */
+  int retry_base;      /* seconds before the first retry (0: 30) */
+  int poll_ms;         /* how often the outbox of webhooks is looked at (0: 200) */
+} http_deliver_options;
+typedef struct http_deliverer http_deliverer;
+pl_err http_deliver_start(struct svc *s, const http_deliver_options *o, http_deliverer **out, pl_detail *d);
+/* Finishes the delivery being sent (its attempt recorded), gives the rest of its batch back
+ * untried, and stops. */
+void http_deliver_stop(http_deliverer *w);
+/* Whether the worker refuses to connect to sa: an internal address (svc_webhook_addr_internal)
+ * of a host the operator did not allow. */
+struct sockaddr;
+bool http_deliver_addr_refused(const struct sockaddr *sa, bool host_allowed);
+
 #endif

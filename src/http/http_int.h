@@ -257,6 +257,8 @@ http_handler http__session_create, http__session_delete, http__me, http__meta, h
     http__review_queue, http__sellers, http__seller_metrics, http__enforcement_get, http__enforcement_set,
     http__policy_reload, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
 http_handler http__events; /* http_events.c: queues the event stream */
+http_handler http__webhooks_list, http__webhook_create, http__webhook_get, http__webhook_update, http__webhook_delete,
+    http__webhook_deliveries, http__webhook_redeliver, http__webhook_test; /* http_webhook.c */
 http_handler http__attachment_upload, http__attachment_download; /* http_attach.c */
 http_handler http__templates_list, http__template_create, http__templates_starter, http__template_get,
     http__template_put, http__template_delete, http__template_render, http__template_proactive, http__agents_list,

@@ -52,6 +52,15 @@ static const http_route routes[] = {
     {"DELETE", "/v1/admin/tokens/{id}", HTTP_USER, http__token_revoke},
     {"POST", "/v1/admin/agents/{id}/deactivate", HTTP_USER, http__agent_deactivate},
     {"GET", "/v1/events", HTTP_USER, http__events}, /* http_events.c */
+    /* webhooks (http_webhook.c, docs/webhooks.md) */
+    {"GET", "/v1/webhooks", HTTP_USER, http__webhooks_list},
+    {"POST", "/v1/webhooks", HTTP_USER, http__webhook_create},
+    {"GET", "/v1/webhooks/{id}", HTTP_USER, http__webhook_get},
+    {"PUT", "/v1/webhooks/{id}", HTTP_USER, http__webhook_update},
+    {"DELETE", "/v1/webhooks/{id}", HTTP_USER, http__webhook_delete},
+    {"GET", "/v1/webhooks/{id}/deliveries", HTTP_USER, http__webhook_deliveries},
+    {"POST", "/v1/webhooks/{id}/deliveries/{delivery}/redeliver", HTTP_USER, http__webhook_redeliver},
+    {"POST", "/v1/webhooks/{id}/test", HTTP_USER, http__webhook_test},
     /* attachments (http_attach.c): the upload is authenticated as its body arrives too */
     {"POST", "/v1/attachments", HTTP_USER, http__attachment_upload},
     {"GET", "/v1/attachments/{id}", HTTP_USER, http__attachment_download},

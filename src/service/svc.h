@@ -49,6 +49,8 @@ typedef struct {
   int64_t audit_checkpoint_seconds; /* between audit checkpoints: 0 = an hour, < 0 = none */
   const char *key_file;         /* the key file the keys were read from: re-read when it
                                  * changes (a rotation); NULL: the keys given stay */
+  const char *webhook_allow;    /* hosts webhooks may reach besides public https ones
+                                 * (svc_webhook_host_allowed); NULL: none */
 } svc_options;
 
 /* The authenticated party of a request. */

@@ -742,6 +742,7 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
   }
   if (!e) e = svc__thread_changed(s, &t, SVC__STATUS, m, a);
   if (!e && approve) e = svc__outbox_message(s, &t, m);
+  if (!e) e = svc__webhook_message(s, &t, m, a);
   if (!e && !approve && m->policy_json) {
     /* A rejection by the operator is a violation like a rejection by the engine. */
     json_t *pj = json_loads(m->policy_json, 0, NULL);

@@ -405,6 +405,12 @@ pl_err svc_deadline_tick(svc *s) {
   }
   if (!e) e = svc__end(s, PL_OK, &d);
   else svc__end(s, e, &d);
+  /* the webhooks that hear of deadlines: queued once per thread and due time, whichever
+   * node's tick sees it first */
+  if (!e && k && !(e = svc__begin(s, true, &d))) {
+    for (size_t i = 0; !e && i < k; i++) e = svc__webhook_deadline(s, &ts[i], a);
+    e = svc__end(s, e, &d);
+  }
   if (!e) {
     s->deadline_checked = now;
     for (size_t i = 0; i < k; i++) svc__publish_deadline(s, &ts[i]);

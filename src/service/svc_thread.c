@@ -306,6 +306,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
                    json_pack("{s:s,s:s,s:s}", "message", svc__record_ref(a, "M", m->id), "status",
                              st_msg_status_name(status), "kind", st_msg_kind_name(m->kind)));
   if (!e) e = svc__outbox_message(s, t, m);
+  if (!e && !in->ext_id) e = svc__webhook_message(s, t, m, a);
   if (!e && !seller && !in->ext_id && !opts->automatic) e = svc__team_on_buyer_message(s, t, m, a);
   return e;
 }

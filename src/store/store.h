@@ -529,6 +529,8 @@ typedef struct {
   char *url;
   char *events_json;    /* JSON array of event types */
   char *secret_sealed;  /* the signing secret, encrypted (pl_seal) */
+  char *previous_secret_sealed; /* the secret before a rotation, which still signs */
+  pl_time previous_until;       /* until then (0: none) */
   bool active;
   pl_time failing_since; /* when deliveries began to fail (0: the last one succeeded) */
   char *disabled_reason; /* why it was turned off by itself, or NULL */

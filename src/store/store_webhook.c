@@ -7,7 +7,8 @@ static const st_stmt
     hook_insert = {.sql = "INSERT INTO webhooks(owner, seller_id, marketplace_id, url, events, secret_sealed, active,"
                           " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id"},
     hook_update = {.sql = "UPDATE webhooks SET url = ?2, events = ?3, secret_sealed = ?4, active = ?5,"
-                          " failing_since = ?6, disabled_reason = ?7, updated_at = ?8 WHERE id = ?1"},
+                          " failing_since = ?6, disabled_reason = ?7, updated_at = ?8,"
+                          " previous_secret_sealed = ?9, previous_until = ?10 WHERE id = ?1"},
     hook_get = {.sql = "SELECT " ST_WEBHOOK_COLS " FROM webhooks WHERE id = ?1"},
     /* a seller's (seller_id given) or the operator's (NULL), oldest first */
     hook_list = {.sql = "SELECT " ST_WEBHOOK_COLS " FROM webhooks WHERE CASE WHEN CAST(?1 AS TEXT) IS NULL"
@@ -41,7 +42,8 @@ pl_err store_webhook_put(store *s, st_webhook *w) {
     return st__change(s, &hook_update,
                       ST_ARGS(ST_ARG_I(w->id), ST_ARG_T(w->url), ST_ARG_T(w->events_json), ST_ARG_T(w->secret_sealed),
                               ST_ARG_B(w->active), ST_ARG_I(w->failing_since), ST_ARG_T(w->disabled_reason),
-                              ST_ARG_I(w->updated_at)));
+                              ST_ARG_I(w->updated_at), ST_ARG_T(w->previous_secret_sealed),
+                              ST_ARG_I(w->previous_until)));
   st_i64 id;
   pl_err e = st__get(s, &hook_insert,
                      ST_ARGS(ST_ARG_T(w->owner), ST_ARG_T(w->seller_id), ST_ARG_T(w->marketplace_id), ST_ARG_T(w->url),
