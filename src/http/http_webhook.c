@@ -29,14 +29,16 @@ void http__webhook_create(http_req *r, char **arg) {
   json_t *b = http__body_object(r), *out = NULL;
   if (!b) return;
   pl_detail d = {0};
-  reply(r, svc_webhook_create(r->s, &r->caller, b, r->a, &out, &d), &d, 201, "webhook", out);
+  pl_err e = svc_webhook_create(r->s, &r->caller, b, r->a, &out, &d);
+  reply(r, e, &d, 201, "webhook", out);
 }
 
 void http__webhooks_list(http_req *r, char **arg) {
   (void)arg;
   json_t *out = NULL;
   pl_detail d = {0};
-  reply(r, svc_webhook_list(r->s, &r->caller, r->a, &out, &d), &d, 200, "webhooks", out);
+  pl_err e = svc_webhook_list(r->s, &r->caller, r->a, &out, &d);
+  reply(r, e, &d, 200, "webhooks", out);
 }
 
 void http__webhook_get(http_req *r, char **arg) {
@@ -44,7 +46,10 @@ void http__webhook_get(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   if (ref_id(r, arg[0], "WH", "webhook", &id))
-    reply(r, svc_webhook_get(r->s, &r->caller, id, r->a, &out, &d), &d, 200, "webhook", out);
+    {
+      pl_err e = svc_webhook_get(r->s, &r->caller, id, r->a, &out, &d);
+      reply(r, e, &d, 200, "webhook", out);
+    }
 }
 
 /* PUT /v1/webhooks/{id} {"url"?,"events"?,"active"?,"rotate_secret"?} */
@@ -54,7 +59,8 @@ void http__webhook_update(http_req *r, char **arg) {
   json_t *b = http__body_object(r), *out = NULL;
   if (!b) return;
   pl_detail d = {0};
-  reply(r, svc_webhook_update(r->s, &r->caller, id, b, r->a, &out, &d), &d, 200, "webhook", out);
+  pl_err e = svc_webhook_update(r->s, &r->caller, id, b, r->a, &out, &d);
+  reply(r, e, &d, 200, "webhook", out);
 }
 
 void http__webhook_delete(http_req *r, char **arg) {
@@ -86,7 +92,8 @@ void http__webhook_redeliver(http_req *r, char **arg) {
   if (!ref_id(r, arg[0], "WH", "webhook", &id) || !ref_id(r, arg[1], "WD", "delivery", &delivery)) return;
   json_t *out = NULL;
   pl_detail d = {0};
-  reply(r, svc_webhook_redeliver(r->s, &r->caller, id, delivery, r->a, &out, &d), &d, 202, "delivery", out);
+  pl_err e = svc_webhook_redeliver(r->s, &r->caller, id, delivery, r->a, &out, &d);
+  reply(r, e, &d, 202, "delivery", out);
 }
 
 /* POST /v1/webhooks/{id}/test */
@@ -95,5 +102,8 @@ void http__webhook_test(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   if (ref_id(r, arg[0], "WH", "webhook", &id))
-    reply(r, svc_webhook_test(r->s, &r->caller, id, r->a, &out, &d), &d, 202, "delivery", out);
+    {
+      pl_err e = svc_webhook_test(r->s, &r->caller, id, r->a, &out, &d);
+      reply(r, e, &d, 202, "delivery", out);
+    }
 }

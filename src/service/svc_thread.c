@@ -370,6 +370,7 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
     t->created_at = t->last_message_at = svc_now(s);
     e = svc__buyer_limits(s, c->buyer_id, t->marketplace_id, true, a, d);
     if (!e) e = svc__alias_ensure(s, t->marketplace_id, t->buyer_id, t->seller_id, t->created_at, a, &alias, d);
+    if (!e) t->buyer_alias = alias;
     if (!e) e = s->st->ops->thread_insert(s->st, t);
   }
   svc_send_in sin = {.text = text};

@@ -158,7 +158,7 @@ static pl_err check_url(svc *s, const char *url, pl_detail *d) {
   char host[256];
   unsigned port;
   if (strlen(url) > SVC_WEBHOOK_URL_MAX)
-    return pl_fail(d, PL_ETOOLONG, "url is longer than %d bytes", SVC_WEBHOOK_URL_MAX);
+    return pl_fail(d, PL_EINVAL, "url is longer than %d bytes", SVC_WEBHOOK_URL_MAX);
   if (!svc_webhook_url_parse(url, &https, host, &port))
     return pl_fail(d, PL_EINVAL, "url must be an https URL without credentials or fragment");
   bool allowed = svc_webhook_host_allowed(s->opt.webhook_allow, host, port);
@@ -173,7 +173,7 @@ static pl_err check_url(svc *s, const char *url, pl_detail *d) {
 /* The events of a body as a JSON array text, checked. */
 static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
   if (!json_is_array(ev)) return pl_fail(d, ev ? PL_ETYPE : PL_EMISSING, "events must be an array of event types");
-  if (!json_array_size(ev)) return pl_fail(d, PL_EEMPTY, "events must name at least one event type");
+  if (!json_array_size(ev)) return pl_fail(d, PL_EINVAL, "events must name at least one event type");
   size_t i, n = 0;
   json_t *v;
   json_t *seen = svc__json_keep(a, json_array());
