@@ -332,7 +332,8 @@ typedef struct {
 typedef enum {
   ST_SEALED_SELLER = 1,    /* sellers.email_sealed */
   ST_SEALED_BUYER,         /* buyers.email_sealed, with email_hash */
-  ST_SEALED_AGENT_ADDRESS  /* agent_addresses.email_sealed, with email_hash */
+  ST_SEALED_AGENT_ADDRESS, /* agent_addresses.email_sealed, with email_hash */
+  ST_SEALED_WEBHOOK        /* webhooks.secret_sealed (docs/webhooks.md) */
 } st_sealed_kind;
 typedef struct {
   char *key;    /* the row's id, as text */

@@ -12,7 +12,7 @@
 
 /* By kind (ST_SEALED_SELLER, ST_SEALED_BUYER, ST_SEALED_AGENT_ADDRESS): page, reseal,
  * count. A reseal changes a row only if it still holds the old value. */
-static const st_stmt stmts[3][3] = {
+static const st_stmt stmts[4][3] = {
     {{.sql = "SELECT id, email_sealed FROM sellers" SKIP_AFTER("TEXT")},
      {.sql = "UPDATE sellers SET email_sealed = ?3 WHERE id = ?1 AND email_sealed = ?2"},
      {.sql = ST_SQL_SEALED_COUNT_SELLER}},
@@ -22,7 +22,12 @@ static const st_stmt stmts[3][3] = {
     {{.sql = "SELECT id, email_sealed FROM agent_addresses" SKIP_AFTER("BIGINT")},
      {.sql = "UPDATE agent_addresses SET email_sealed = ?3, email_hash = ?4 WHERE id = CAST(?1 AS BIGINT)"
              " AND email_sealed = ?2"},
-     {.sql = ST_SQL_SEALED_COUNT_ADDRESS}}};
+     {.sql = ST_SQL_SEALED_COUNT_ADDRESS}},
+    {{.sql = "SELECT id, secret_sealed FROM webhooks WHERE (CAST(?1 AS TEXT) IS NULL"
+             " OR substr(secret_sealed, 1, length(CAST(?1 AS TEXT))) <> CAST(?1 AS TEXT))"
+             " AND (CAST(?2 AS BIGINT) IS NULL OR id > CAST(?2 AS BIGINT)) ORDER BY id LIMIT ?3"},
+     {.sql = "UPDATE webhooks SET secret_sealed = ?3 WHERE id = CAST(?1 AS BIGINT) AND secret_sealed = ?2"},
+     {.sql = "SELECT count(*) FROM webhooks WHERE substr(secret_sealed, 1, length(?1)) = ?1"}}};
 enum { PAGE, RESEAL, COUNT };
 
 static const st_col sealed_cols[] = {{"key", ST_COL_TEXT, offsetof(st_sealed_row, key)},
@@ -30,7 +35,7 @@ static const st_col sealed_cols[] = {{"key", ST_COL_TEXT, offsetof(st_sealed_row
 static const st_row sealed_row = {sealed_cols, 2, sizeof(st_sealed_row)};
 
 static int kind_index(st_sealed_kind kind) {
-  return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_AGENT_ADDRESS ? (int)kind - 1 : -1;
+  return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_WEBHOOK ? (int)kind - 1 : -1;
 }
 
 pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,
@@ -44,9 +49,10 @@ pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const 
 pl_err store_sealed_reseal(store *s, st_sealed_kind kind, const char *key, const char *old, const char *sealed,
                            const char *hash, bool *changed) {
   int k = kind_index(kind);
-  if (k < 0 || !sealed || (kind != ST_SEALED_SELLER && !hash)) return PL_EINVAL;
+  bool hashed = kind == ST_SEALED_BUYER || kind == ST_SEALED_AGENT_ADDRESS;
+  if (k < 0 || !sealed || (hashed && !hash)) return PL_EINVAL;
   size_t n = 0;
-  pl_err e = kind == ST_SEALED_SELLER
+  pl_err e = !hashed
                  ? st__count(s, &stmts[k][RESEAL], ST_ARGS(ST_ARG_T(key), ST_ARG_T(old), ST_ARG_T(sealed)), &n)
                  : st__count(s, &stmts[k][RESEAL],
                              ST_ARGS(ST_ARG_T(key), ST_ARG_T(old), ST_ARG_T(sealed), ST_ARG_T(hash)), &n);

@@ -203,6 +203,9 @@ static void test_sealed_walk(void **state) {
   OK(store_agent_address_add(f->s, &v2));
   st_buyer b3 = {.id = "B3", .name = "Ann", .locale = "en-US", .email_sealed = "v2:2:ccc", .email_hash = "h3"};
   OK(store_buyer_put(f->s, &b3));
+  st_webhook wh = {.owner = "seller", .seller_id = "S1", .url = "https://hooks.example/w", .events_json = "[]",
+                   .secret_sealed = "v1:whs", .active = true, .created_at = T0};
+  OK(store_webhook_put(f->s, &wh));
   C(f);
   R(f);
   int64_t n = -1;
@@ -235,6 +238,17 @@ static void test_sealed_walk(void **state) {
   assert_string_equal(rows[0].key, after);
   OK(store_sealed_page(f->s, ST_SEALED_AGENT_ADDRESS, "v2:2:", after, 10, f->a, &rows, &m));
   assert_int_equal(m, 1);
+  /* webhook secrets are walked too */
+  OK(store_sealed_count(f->s, ST_SEALED_WEBHOOK, "v1:", &n));
+  assert_int_equal(n, 1);
+  OK(store_sealed_page(f->s, ST_SEALED_WEBHOOK, "v2:2:", NULL, 10, f->a, &rows, &m));
+  assert_int_equal(m, 1);
+  assert_string_equal(rows[0].sealed, "v1:whs");
+  char whk[24];
+  snprintf(whk, sizeof whk, "%lld", (long long)wh.id);
+  assert_string_equal(rows[0].key, whk);
+  OK(store_sealed_page(f->s, ST_SEALED_WEBHOOK, NULL, whk, 10, f->a, &rows, &m));
+  assert_int_equal(m, 0);
   RB(f);
   /* A reseal takes the row only while it holds the value read. */
   W(f);
@@ -244,6 +258,9 @@ static void test_sealed_walk(void **state) {
   OK(store_sealed_reseal(f->s, ST_SEALED_BUYER, "B2", "stale", "v2:2:zzz", "hz", &changed));
   assert_false(changed);
   OK(store_sealed_reseal(f->s, ST_SEALED_SELLER, "S1", "sealed1", "v2:2:s", NULL, &changed));
+  assert_true(changed);
+  snprintf(after, sizeof after, "%lld", (long long)wh.id);
+  OK(store_sealed_reseal(f->s, ST_SEALED_WEBHOOK, after, "v1:whs", "v2:2:w", NULL, &changed));
   assert_true(changed);
   snprintf(after, sizeof after, "%lld", (long long)v1.id);
   OK(store_sealed_reseal(f->s, ST_SEALED_AGENT_ADDRESS, after, "v1:aaa", "v2:2:a", "ha2", &changed));
@@ -261,6 +278,9 @@ static void test_sealed_walk(void **state) {
   assert_string_equal(ad.email_sealed, "v2:2:a");
   OK(store_sealed_count(f->s, ST_SEALED_SELLER, "v2:2:", &n));
   assert_int_equal(n, 1);
+  st_webhook gw;
+  OK(store_webhook_get(f->s, wh.id, f->a, &gw));
+  assert_string_equal(gw.secret_sealed, "v2:2:w");
   RB(f);
   W(f);
   char k2[24];
