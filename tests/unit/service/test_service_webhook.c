@@ -1,0 +1,314 @@
+/* test_service_webhook.c - the service's side of webhooks over a real SQLite store, on a
+ * clock the test moves: an event queued in the transaction that caused it, claimed signed
+ * (the signature checked as a receiver would), retried with backoff and jitter, given up
+ * after a day, and a webhook that fails for three days turned off. No connection is made:
+ * the test plays the delivery worker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/svc.h"
+#include "service/svc_webhook.h"
+#include "util/pl_ref.h"
+
+typedef struct {
+  svc *s;
+  pl_time now;
+  char dir[64];
+  svc_caller buyer, owner;
+  pl_arena *a;
+  int n_orders;
+} fx;
+
+static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
+
+#include "svc_fixture.h"
+
+static void import(fx *f, const char *line) {
+  pl_detail d = {0};
+  pl_err e = svc_import_line(f->s, line, strlen(line), &d);
+  if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
+}
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  strcpy(f->dir, "/tmp/parley-svchook-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  char db[128], key[128];
+  snprintf(db, sizeof db, "%s/t.db", f->dir);
+  snprintf(key, sizeof key, "%s/t.key", f->dir);
+  pl_detail d = {0};
+  assert_int_equal(pl_crypto_init(), PL_OK);
+  pl_keys keys;
+  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
+  store *st;
+  assert_int_equal(store_open(db, &st, &d), PL_OK);
+  f->now = 1791190800;
+  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
+  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+  f->a = pl_arena_new();
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],"
+            "\"locale\":\"en-US\",\"settings\":{\"buyer_threads_per_day\":1000,\"buyer_messages_per_day\":1000}}");
+  import(f, "{\"type\":\"seller\",\"id\":\"S1\",\"marketplace\":\"ATVPDKIKX0DER\",\"name\":\"Acme Tools\",\"email\":\"s@acme.test\"}");
+  import(f, "{\"type\":\"buyer\",\"id\":\"B1\",\"name\":\"Jane Doe\",\"email\":\"jane@mail.test\",\"locale\":\"en-US\"}");
+  int64_t ag;
+  assert_int_equal(svc_agent_add(f->s, "S1", "Maya", "owner", &ag, &d), PL_OK);
+  f->buyer = (svc_caller){.kind = ST_PRINCIPAL_BUYER, .buyer_id = "B1", .name = "buyer:B1"};
+  f->owner = (svc_caller){.kind = ST_PRINCIPAL_AGENT, .seller_id = "S1", .agent_id = ag, .agent_role = ST_ROLE_OWNER,
+                          .marketplace_id = "ATVPDKIKX0DER", .name = "agent:1"};
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  svc_free(f->s);
+  pl_arena_free(f->a);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  if (system(cmd)) return 1;
+  free(f);
+  return 0;
+}
+
+/* A buyer message on a new order: one event. */
+static void buyer_writes(fx *f, const char *text) {
+  char line[512], oid[32];
+  snprintf(oid, sizeof oid, "112-%07d-5561023", 4839201 + f->n_orders++);
+  snprintf(line, sizeof line, "{\"type\":\"order\",\"id\":\"%s\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\","
+           "\"buyer\":\"B1\",\"status\":\"delivered\",\"purchased_at\":\"2026-10-01T10:00:00Z\"}", oid);
+  import(f, line);
+  svc_start_in in = {.order_id = oid, .topic = "other", .text = text};
+  st_thread t;
+  svc_sent m;
+  pl_detail d = {0};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+}
+
+static const char *create(fx *f, char **id) {
+  json_t *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/parley", "events", "message.received");
+  json_t *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_OK);
+  json_decref(body);
+  *id = pl_arena_strdup(f->a, json_string_value(json_object_get(out, "id")));
+  const char *secret = pl_arena_strdup(f->a, json_string_value(json_object_get(out, "secret")));
+  json_decref(out);
+  return secret;
+}
+
+/* The delivery's state and attempts as the log shows them (the newest). */
+static void last_delivery(fx *f, const char *hook, char state[16], json_int_t *attempts, json_int_t *status) {
+  int64_t id;
+  assert_true(pl_ref_parse(hook, "WH", &id));
+  json_t *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_deliveries(f->s, &f->owner, id, 0, 10, f->a, &out, &d), PL_OK);
+  json_t *first = json_array_get(json_object_get(out, "deliveries"), 0);
+  assert_non_null(first);
+  snprintf(state, 16, "%s", json_string_value(json_object_get(first, "state")));
+  *attempts = json_integer_value(json_object_get(first, "attempts"));
+  *status = json_integer_value(json_object_get(json_object_get(first, "last_attempt"), "status"));
+  json_decref(out);
+}
+
+static bool signed_by(const char *secret, const svc_hook_call *c) {
+  long long t = 0;
+  if (sscanf(c->signature, "t=%lld,", &t) != 1) return false;
+  char ts[32];
+  snprintf(ts, sizeof ts, "%lld.", t);
+  crypto_auth_hmacsha256_state st;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  char hex[2 * sizeof mac + 1], want[80];
+  crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)c->body, strlen(c->body));
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+  snprintf(want, sizeof want, "v1=%s", hex);
+  return strstr(c->signature, want) != NULL;
+}
+
+static void signed_event_then_backoff(void **state) {
+  fx *f = *state;
+  char *hook;
+  const char *secret = create(f, &hook);
+  svc_hook_call *cs;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* nothing yet */
+  buyer_writes(f, "Hello, call me at +1 415 555 0199.");
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_true(signed_by(secret, &cs[0]));
+  assert_false(signed_by("whsec_other", &cs[0]));
+  assert_string_equal(cs[0].type, "message.received");
+  assert_string_equal(cs[0].url, "https://hooks.example.com/parley");
+  assert_null(strstr(cs[0].body, "555 0199")); /* masked for the seller */
+  assert_null(strstr(cs[0].body, "jane@"));
+  /* claimed: not handed out twice while the claim lasts */
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  f->now += 1;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  f->now += 200; /* the claim (two minutes) ended without a report: handed out again */
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  svc_hook_call call = cs[0];
+  /* failures: each retry later than the one before, with jitter around 30 s, 60 s, 120 s */
+  pl_time lo[] = {22, 45, 90, 180}, hi[] = {38, 75, 150, 300};
+  for (int i = 0; i < 4; i++) {
+    svc_webhook_report(f->s, &call, 500, 12, "oops", "the answer was 500", 0);
+    char st[16];
+    json_int_t att, status;
+    last_delivery(f, hook, st, &att, &status);
+    assert_string_equal(st, "pending");
+    assert_int_equal(att, i + 1);
+    assert_int_equal(status, 500);
+    f->now += lo[i] - 1;
+    assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not yet */
+    f->now += hi[i] - lo[i] + 1;
+    assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1); /* due by then */
+    assert_int_equal(cs[0].id, call.id);
+    call = cs[0];
+  }
+  /* then 2xx: delivered, and the webhook no longer failing */
+  svc_webhook_report(f->s, &call, 204, 5, "", NULL, 0);
+  char st[16];
+  json_int_t att, status;
+  last_delivery(f, hook, st, &att, &status);
+  assert_string_equal(st, "delivered");
+  assert_int_equal(att, 5);
+  json_t *w = NULL;
+  pl_detail d = {0};
+  int64_t id;
+  assert_true(pl_ref_parse(hook, "WH", &id));
+  assert_int_equal(svc_webhook_get(f->s, &f->owner, id, f->a, &w, &d), PL_OK);
+  assert_null(json_object_get(w, "failing_since"));
+  assert_null(json_object_get(w, "secret")); /* shown once */
+  json_decref(w);
+}
+
+static void gives_up_after_a_day_and_turns_off_after_three(void **state) {
+  fx *f = *state;
+  char *hook;
+  create(f, &hook);
+  int64_t id;
+  assert_true(pl_ref_parse(hook, "WH", &id));
+  pl_time start = f->now;
+  svc_hook_call *cs;
+  size_t n;
+  /* a receiver that always fails: events keep coming, every attempt fails */
+  int given_up = 0;
+  while (f->now - start < 3 * 24 * 3600 + 3600) {
+    if ((f->now - start) % (6 * 3600) < 600) buyer_writes(f, "Any news?");
+    while ((n = svc_webhook_claim(f->s, 8, 0, f->a, &cs)) > 0)
+      for (size_t i = 0; i < n; i++) svc_webhook_report(f->s, &cs[i], 503, 20, NULL, "the answer was 503", 0);
+    char st[16];
+    json_int_t att, status;
+    last_delivery(f, hook, st, &att, &status);
+    f->now += 600;
+    json_t *w = NULL;
+    pl_detail d = {0};
+    assert_int_equal(svc_webhook_get(f->s, &f->owner, id, f->a, &w, &d), PL_OK);
+    bool active = json_is_true(json_object_get(w, "active"));
+    json_decref(w);
+    if (!active) break;
+    (void)given_up;
+  }
+  /* turned off after three days of failures, not before */
+  assert_true(f->now - start >= 3 * 24 * 3600);
+  json_t *w = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_get(f->s, &f->owner, id, f->a, &w, &d), PL_OK);
+  assert_false(json_is_true(json_object_get(w, "active")));
+  assert_non_null(strstr(json_string_value(json_object_get(w, "disabled_reason")), "3 days"));
+  json_decref(w);
+  /* the first event was given up after a day: failed, not pending */
+  json_t *log = NULL;
+  assert_int_equal(svc_webhook_deliveries(f->s, &f->owner, id, 0, 200, f->a, &log, &d), PL_OK);
+  json_t *arr = json_object_get(log, "deliveries");
+  json_t *oldest = json_array_get(arr, json_array_size(arr) - 1);
+  assert_string_equal(json_string_value(json_object_get(oldest, "state")), "failed");
+  assert_true(json_integer_value(json_object_get(oldest, "attempts")) > 5);
+  json_decref(log);
+  /* turned off: new events are not sent, what was pending ends as failed */
+  buyer_writes(f, "Hello?");
+  f->now += 3600;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  /* turned on again: a fresh start */
+  json_t *on = json_pack("{s:b}", "active", 1), *out = NULL;
+  assert_int_equal(svc_webhook_update(f->s, &f->owner, id, on, f->a, &out, &d), PL_OK);
+  assert_true(json_is_true(json_object_get(out, "active")));
+  assert_null(json_object_get(out, "disabled_reason"));
+  json_decref(on);
+  json_decref(out);
+}
+
+/* The deadline sweep's event: once per thread and due time, at the marketplace's alert mark
+ * (4 hours before the 24-hour deadline by default). */
+static void deadline_event(void **state) {
+  fx *f = *state;
+  json_t *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/due", "events",
+                           "thread.deadline_approaching"),
+         *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_OK);
+  json_decref(body);
+  json_decref(out);
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  buyer_writes(f, "Where is my parcel?");
+  svc_hook_call *cs;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not subscribed to message.received */
+  f->now += 20 * 3600 - 60;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not yet at the mark */
+  f->now += 120;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_string_equal(cs[0].type, "thread.deadline_approaching");
+  assert_non_null(strstr(cs[0].body, "\"response_due_at\""));
+  assert_int_equal(strncmp(cs[0].event_id, "evt_", 4), 0);
+  svc_webhook_report(f->s, &cs[0], 200, 3, "ok", NULL, 0);
+  f->now += 60;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  f->now += 300;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* once */
+}
+
+static void who_may(void **state) {
+  fx *f = *state;
+  json_t *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/x", "events", "message.held"), *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_create(f->s, &f->buyer, body, f->a, &out, &d), PL_EFORBIDDEN);
+  svc_caller agent = f->owner;
+  agent.agent_role = ST_ROLE_AGENT;
+  assert_int_equal(svc_webhook_create(f->s, &agent, body, f->a, &out, &d), PL_EFORBIDDEN);
+  /* at most SVC_WEBHOOKS_MAX an owner */
+  for (int i = 0; i < SVC_WEBHOOKS_MAX; i++) {
+    assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_OK);
+    json_decref(out);
+  }
+  assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_ETOOMANY);
+  /* the operator's are its own */
+  svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  assert_int_equal(svc_webhook_create(f->s, &op, body, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  assert_int_equal(svc_webhook_list(f->s, &op, f->a, &out, &d), PL_OK);
+  assert_int_equal(json_array_size(out), 1);
+  json_decref(out);
+  json_decref(body);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(signed_event_then_backoff, setup, teardown),
+      cmocka_unit_test_setup_teardown(gives_up_after_a_day_and_turns_off_after_three, setup, teardown),
+      cmocka_unit_test_setup_teardown(deadline_event, setup, teardown),
+      cmocka_unit_test_setup_teardown(who_may, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
