@@ -34,28 +34,13 @@ static pl_time fake_now(void *ctx) { return ((fx *)ctx)->now; }
 
 #include "svc_fixture.h"
 
-static void import(fx *f, const char *line) {
-  pl_detail d = {0};
-  pl_err e = svc_import_line(f->s, line, strlen(line), &d);
-  if (e) fail_msg("import failed: %s: %s (%s)", pl_errname(e), d.msg, line);
-}
+static void import(fx *f, const char *line) { svc_test_import(f->s, line); }
 
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
-  strcpy(f->dir, "/tmp/parley-svcmail-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char db[128], key[128];
-  snprintf(db, sizeof db, "%s/t.db", f->dir);
-  snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {0};
-  assert_int_equal(pl_crypto_init(), PL_OK);
-  pl_keys keys;
-  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
-  store *st;
-  assert_int_equal(store_open(db, &st, &d), PL_OK);
   f->now = 1791190800;
-  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
-  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+  f->s = svc_test_open(f->dir, "parley-svcmail", (pl_clock){fake_now, f});
+  pl_detail d = {0};
   f->a = pl_arena_new();
   import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\",\"domains\":[\"example.com\"],\"locale\":\"en-US\"}");
   import(f, "{\"type\":\"seller\",\"id\":\"S1\",\"marketplace\":\"ATVPDKIKX0DER\",\"name\":\"Acme Tools\",\"email\":\"" SELLER_REAL "\"}");
@@ -111,11 +96,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  svc_free(f->s);
+  svc_test_close(f->s, f->dir);
   pl_arena_free(f->a);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-  assert_int_equal(system(cmd), 0);
   free(f);
   return 0;
 }
