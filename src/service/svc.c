@@ -1253,6 +1253,15 @@ bool svc_parse_ref(const char *ref, char prefix, int64_t *id) {
   return pl_ref_parse(ref, p, id);
 }
 
+char *svc__random_hex(pl_arena *a, const char *prefix, size_t bytes) {
+  unsigned char raw[64];
+  char hex[129];
+  if (bytes > sizeof raw) bytes = sizeof raw;
+  randombytes_buf(raw, bytes);
+  sodium_bin2hex(hex, sizeof hex, raw, bytes);
+  return pl_arena_printf(a, "%s%s", prefix, hex);
+}
+
 static void json_release(void *j) { json_decref(j); }
 
 json_t *svc__json_keep(pl_arena *a, json_t *j) {

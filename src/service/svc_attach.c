@@ -134,13 +134,7 @@ static char *segments_json(const extract_doc *doc) {
   return out;
 }
 
-static char *new_id(pl_arena *a) {
-  unsigned char raw[12];
-  char hex[25];
-  randombytes_buf(raw, sizeof raw);
-  sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-  return pl_arena_printf(a, "A%s", hex);
-}
+static char *new_id(pl_arena *a) { return svc__random_hex(a, "A", 12); }
 
 /* The upload limits of the caller's party (docs/rules.md, "Limits"): uploads an hour and
  * bytes a day, per buyer or per seller (all its agents together). Taken in the caller's

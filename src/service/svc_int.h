@@ -158,6 +158,9 @@ pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, cha
  * store's counter moved, bumps the epoch and wakes the event streams. */
 void svc__follow_revocations(svc *s);
 
+/* prefix and `bytes` random bytes (at most 64) in hex: ids, secrets. */
+char *svc__random_hex(pl_arena *a, const char *prefix, size_t bytes);
+
 /* Webhooks (svc_webhook.c): queue, in the caller's write transaction, the event of a
  * message just recorded (with its status), or of a thread whose response is due soon. */
 pl_err svc__webhook_message(svc *s, const st_thread *t, const st_message *m, pl_arena *a);

@@ -90,14 +90,6 @@ static bool md5_normalise(const char *in, char out[25]) {
 
 /* ---- credentials -------------------------------------------------------------------- */
 
-static char *random_hex(pl_arena *a, const char *prefix, size_t bytes) {
-  unsigned char raw[64];
-  char hex[129];
-  randombytes_buf(raw, bytes);
-  sodium_bin2hex(hex, sizeof hex, raw, bytes);
-  return pl_arena_printf(a, "%s%s", prefix, hex);
-}
-
 pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
                                    svc_spapi_credentials *out, pl_detail *d) {
   if (!seller_id || !*seller_id) return pl_fail(d, PL_EMISSING, "--seller is required");
@@ -120,15 +112,15 @@ pl_err svc_spapi_credentials_issue(svc *s, const char *seller_id, pl_arena *a,
      * tell its messages from those of people. */
     memset(&cl, 0, sizeof cl);
     if ((e = svc_agent_add(s, seller_id, "SP-API", "agent", &cl.agent_id, d))) return e;
-    cl.client_id = random_hex(a, "amzn1.application-oa2-client.", 16);
+    cl.client_id = svc__random_hex(a, "amzn1.application-oa2-client.", 16);
     cl.seller_id = (char *)seller_id;
     cl.created_at = svc_now(s);
   }
   /* Every issue rotates the secret and the refresh token: only their hashes are kept, so
    * the old ones cannot be shown again. */
   out->client_id = cl.client_id;
-  out->client_secret = random_hex(a, "amzn1.oa2-cs.v1.", 32);
-  out->refresh_token = random_hex(a, "Atzr|", 48);
+  out->client_secret = svc__random_hex(a, "amzn1.oa2-cs.v1.", 32);
+  out->refresh_token = svc__random_hex(a, "Atzr|", 48);
   char sh[65], rh[65];
   pl_keyed_hash_hex(&s->keys, out->client_secret, sh);
   pl_keyed_hash_hex(&s->keys, out->refresh_token, rh);

@@ -196,11 +196,7 @@ static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
 }
 
 static char *new_secret(svc *s, pl_arena *a, char **sealed) {
-  unsigned char raw[32];
-  char hex[65];
-  randombytes_buf(raw, sizeof raw);
-  sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-  char *secret = pl_arena_printf(a, "whsec_%s", hex);
+  char *secret = svc__random_hex(a, "whsec_", 32);
   char *sl = svc__seal(s, secret, NULL, NULL);
   *sealed = sl ? pl_arena_strdup(a, sl) : NULL;
   free(sl);
@@ -376,13 +372,7 @@ pl_err svc_webhook_redeliver(svc *s, const svc_caller *c, int64_t id, int64_t de
 
 /* ---- events --------------------------------------------------------------------------- */
 
-static char *event_id(pl_arena *a) {
-  unsigned char raw[12];
-  char hex[25];
-  randombytes_buf(raw, sizeof raw);
-  sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-  return pl_arena_printf(a, "evt_%s", hex);
-}
+static char *event_id(pl_arena *a) { return svc__random_hex(a, "evt_", 12); }
 
 static bool subscribed(const st_webhook *w, const char *type) {
   json_t *ev = json_loads(w->events_json, 0, NULL);
