@@ -429,7 +429,8 @@ static json_t *message_data(svc *s, const st_thread *t, const st_message *m, boo
 }
 
 /* Queues one event for every webhook that hears of it: data for a seller's webhooks and
- * for the operator's (they may see more). */
+ * for the operator's (they may see more). eid NULL: a new random id, made only when some
+ * webhook hears of it (most sends have none to tell). */
 static pl_err emit(svc *s, const st_thread *t, const char *type, const char *eid, json_t *(*data)(void *, bool),
                    void *ctx, pl_arena *a) {
   st_webhook *ws;
@@ -437,6 +438,7 @@ static pl_err emit(svc *s, const st_thread *t, const char *type, const char *eid
   pl_err e = store_webhook_listeners(s->st, t->seller_id, t->marketplace_id, a, &ws, &n);
   for (size_t i = 0; !e && i < n; i++) {
     if (!subscribed(&ws[i], type)) continue;
+    if (!eid) eid = event_id(a);
     st_webhook_delivery dl;
     e = enqueue(s, ws[i].id, eid, type, event_body(eid, type, svc_now(s), data(ctx, !strcmp(ws[i].owner, "seller")), a),
                 &dl);
@@ -466,7 +468,7 @@ pl_err svc__webhook_message(svc *s, const st_thread *t, const st_message *m, pl_
   else if (m->status == ST_STATUS_REJECTED) type = "message.rejected";
   if (!type) return PL_OK;
   msg_ctx x = {s, t, m, a};
-  return emit(s, t, type, event_id(a), msg_data, &x, a);
+  return emit(s, t, type, NULL, msg_data, &x, a);
 }
 
 typedef struct {
