@@ -13,6 +13,7 @@
 #include "service/svc_int.h"
 #include "service/svc_team.h"
 #include "service/svc_webhook.h"
+#include "util/pl_utf8.h"
 
 const char *const svc_webhook_events[] = {"message.received", "message.delivered", "message.held",
                                           "message.rejected", "thread.deadline_approaching", NULL};
@@ -551,6 +552,24 @@ size_t svc_webhook_claim(svc *s, size_t max, int retry_base, pl_arena *a, svc_ho
   return k;
 }
 
+/* The first bytes of a receiver's answer as the log keeps them: at most
+ * SVC_WEBHOOK_ANSWER_MAX, bytes that are not UTF-8 text (or a cut character) as '?'. */
+static char *readable(pl_arena *a, const char *answer) {
+  size_t n = strnlen(answer, SVC_WEBHOOK_ANSWER_MAX);
+  char *out = pl_arena_strndup(a, answer, n);
+  for (size_t i = 0; i < n;) {
+    size_t len = 1;
+    unsigned char c = (unsigned char)out[i];
+    if (c >= 0xc0) len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (i + len > n || !pl_utf8_valid(out + i, len, NULL) || (c < 0x20 && c != '\n' && c != '\t')) {
+      out[i] = '?';
+      len = 1;
+    }
+    i += len;
+  }
+  return out;
+}
+
 void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, const char *answer,
                         const char *error, int retry_base) {
   pl_arena *a = pl_arena_new();
@@ -569,7 +588,7 @@ void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, 
     dl.last_at = now;
     dl.last_status = status;
     dl.last_ms = ms;
-    dl.last_answer = answer && *answer ? pl_arena_strndup(a, answer, SVC_WEBHOOK_ANSWER_MAX) : NULL;
+    dl.last_answer = answer && *answer ? readable(a, answer) : NULL;
     dl.last_error = ok ? NULL : pl_arena_strdup(a, error && *error ? error : "the answer was not 2xx");
     if (ok) {
       dl.state = "delivered";

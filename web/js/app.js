@@ -13,6 +13,7 @@ import { renderPerformance } from './performance.js';
 import { renderTemplates } from './templates.js';
 import { renderProposals, renderRules } from './automation.js';
 import { installShortcuts } from './keys.js';
+import { renderWebhooks } from './webhooks.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -25,7 +26,8 @@ let liveState = 'off';
 /**
  * Every page, per kind of user: #/<page> (or #/<page>/<id> when id is set) shows view.
  * Rows with a label are the header's navigation, in this order; the first is the kind's
- * home page. A page without a label marks the navigation item `under` as current.
+ * home page. A page without a label marks the navigation item `under` as current. A row
+ * with roles is in the navigation of those agents' roles only.
  */
 const ROUTES = [
   { kind: 'agent', page: 'inbox', label: 'Inbox', view: renderThreadList },
@@ -33,6 +35,7 @@ const ROUTES = [
   { kind: 'agent', page: 'templates', label: 'Templates', view: renderTemplates },
   { kind: 'agent', page: 'rules', label: 'Rules', view: renderRules },
   { kind: 'agent', page: 'performance', label: 'Performance', view: renderPerformance },
+  { kind: 'agent', page: 'webhooks', label: 'Webhooks', roles: ['owner'], view: renderWebhooks },
   { kind: 'agent', page: 'thread', id: true, under: 'inbox', view: renderThread },
 
   { kind: 'buyer', page: 'messages', label: 'Your messages', view: renderThreadList },
@@ -48,11 +51,12 @@ const ROUTES = [
   { kind: 'operator', page: 'sellers', label: 'Sellers by risk', view: renderSellers },
   { kind: 'operator', page: 'sellers', id: true, view: renderPerformance },
   { kind: 'operator', page: 'restrictions', label: 'Restrictions and quotas', view: renderRestrictions },
+  { kind: 'operator', page: 'webhooks', label: 'Webhooks', view: renderWebhooks },
   { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },
   { kind: 'operator', page: 'evidence', id: true, under: 'threads', view: renderEvidence },
 ];
 
-const navRows = (kind) => ROUTES.filter((r) => r.kind === kind && r.label);
+const navRows = (kind, role) => ROUTES.filter((r) => r.kind === kind && r.label && (!r.roles || r.roles.includes(role)));
 
 /** The kind's home page ('#/inbox' for agents), or undefined for a kind with no pages. */
 function home(kind) {
@@ -93,7 +97,7 @@ function renderHeader() {
   const page = parseHash().path[0];
   const row = ROUTES.find((r) => r.kind === me.kind && r.page === page);
   const current = row ? row.under || row.page : page;
-  const links = navRows(me.kind).map((r) => h('li', null,
+  const links = navRows(me.kind, me.role).map((r) => h('li', null,
     h('a', { href: `#/${r.page}`, 'aria-current': r.page === current ? 'page' : null }, r.label,
       r.page === 'inbox' ? h('span', { class: 'nav-count', id: 'nav-rn', hidden: !attention },
         h('span', { class: 'nav-count-n' }, String(attention || 0)), h('span', { class: 'sr-only' }, ' need a response')) : null)));

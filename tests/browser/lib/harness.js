@@ -12,8 +12,8 @@ export const WEB_ROOT = process.env.PARLEY_WEB || resolve(here, '../../../web');
 export const ARTIFACTS = process.env.PARLEY_ARTIFACTS || resolve(here, '../screenshots');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
-/** Starts `parley serve` on a free loopback port with a new demo store. */
-export async function startServer() {
+/** Starts `parley serve` on a free loopback port with a new demo store (extraArgs: more options). */
+export async function startServer(extraArgs = []) {
   const bin = process.env.PARLEY_BIN;
   assert.ok(bin, 'PARLEY_BIN must name the parley binary');
   const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
@@ -29,7 +29,7 @@ export async function startServer() {
     locale: 'en-US', settings: unlimited }) + '\n');
   execFileSync(bin, ['import', lines, '--db', db], { stdio: ['ignore', 'ignore', 'inherit'] });
   const tokens = JSON.parse(readFileSync(`${db}.tokens.json`, 'utf8'));
-  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--web', WEB_ROOT], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--web', WEB_ROOT, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   const url = await new Promise((ok, fail) => {

@@ -143,7 +143,19 @@ static void signed_event_then_backoff(void **state) {
   /* failures: each retry later than the one before, with jitter around 30 s, 60 s, 120 s */
   pl_time lo[] = {22, 45, 90, 180}, hi[] = {38, 75, 150, 300};
   for (int i = 0; i < 4; i++) {
-    svc_webhook_report(f->s, &call, 500, 12, "oops", "the answer was 500", 0);
+    /* what a receiver answers is kept as text: bytes that are not UTF-8 become '?' */
+    svc_webhook_report(f->s, &call, 500, 12, i ? "oops" : "bad \xff\x01 answer", "the answer was 500", 0);
+    if (i == 0) {
+      json_t *lg = NULL;
+      pl_detail dd = {0};
+      int64_t hid;
+      assert_true(pl_ref_parse(hook, "WH", &hid));
+      assert_int_equal(svc_webhook_deliveries(f->s, &f->owner, hid, 0, 1, f->a, &lg, &dd), PL_OK);
+      json_t *la = json_object_get(json_array_get(json_object_get(lg, "deliveries"), 0), "last_attempt");
+      assert_string_equal(json_string_value(json_object_get(la, "answer")), "bad ?? answer");
+      assert_string_equal(json_string_value(json_object_get(la, "error")), "the answer was 500");
+      json_decref(lg);
+    }
     char st[16];
     json_int_t att, status;
     last_delivery(f, hook, st, &att, &status);
