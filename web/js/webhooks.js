@@ -97,7 +97,7 @@ export async function renderWebhooks(el) {
   }
 
   const fid = uniqueId('hook');
-  const url = h('input', { id: `${fid}-url`, class: 'plain-input', type: 'url', inputmode: 'url', placeholder: 'https://helpdesk.example.com/parley', maxlength: '2048', 'aria-describedby': `${fid}-url-help` });
+  const url = h('input', { id: `${fid}-url`, type: 'url', inputmode: 'url', placeholder: 'https://helpdesk.example.com/parley', maxlength: '2048', 'aria-describedby': `${fid}-url-help` });
   const boxes = WEBHOOK_EVENTS.map(([id, label]) => {
     const cb = h('input', { type: 'checkbox', id: `${fid}-${id.replace('.', '-')}`, value: id });
     return h('div', { class: 'field field-inline' }, cb, h('label', { for: cb.id }, label));

@@ -55,7 +55,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     };
     const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
     await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance']));
+    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/webhooks']));
     agent.check();
     await agent.close();
 
@@ -67,7 +67,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
 
     const ops = await newPage(chrome.browser, server.url, { name: `a11y-operator-${label}`, bypassCSP: true, ...size });
     await signIn(ops.page, server.tokens.operator, '#/threads');
-    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', `#/evidence/${T1}`]));
+    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', '#/webhooks', `#/evidence/${T1}`]));
     ops.check();
     await ops.close();
 

@@ -30,7 +30,7 @@ after(async () => {
   if (receiver) receiver.close();
 });
 
-test('13. the owner connects a helpdesk with a webhook, tests it and reads its log', async () => {
+test('15. the owner connects a helpdesk with a webhook, tests it and reads its log', async () => {
   const owner = await newPage(chrome.browser, server.url, { name: 'maya' });
   const p = owner.page;
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
