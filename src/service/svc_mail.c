@@ -178,6 +178,7 @@ static pl_err mark_failed(svc *s, int64_t message_id, const char *actor, const c
       if (evidence) json_object_set(detail, "report", evidence);
       e = svc__audit(s, t.seller_id, actor, "message.failed", svc__record_ref(a, "T", t.id), detail);
     }
+    if (!e) e = svc__webhook_message(s, &t, &m, a);
     changed = true;
   }
   json_decref(evidence);

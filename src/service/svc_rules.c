@@ -259,16 +259,22 @@ static bool severe_category(const char *c) {
   return !strcmp(c, "off_platform") || !strcmp(c, "review_request");
 }
 
-static pl_err audit_enforcement(svc *s, const st_enforcement *en, const char *actor, const char *what,
-                                const char *reason) {
+/* Records a change of a seller's measures: in the seller's audit chain, and as the
+ * enforcement.changed event of the webhooks that hear of the seller (marketplace_id). */
+static pl_err audit_enforcement(svc *s, const st_enforcement *en, const char *marketplace_id, const char *actor,
+                                const char *what, const char *reason, pl_arena *a) {
   char until[32], quota[32], subject[96];
   snprintf(subject, sizeof subject, "seller:%s", en->seller_id);
-  return svc__audit(s, en->seller_id, actor, what, subject,
-                    json_pack("{s:s,s:s,s:I,s:s,s:b,s:I}", "reason", reason ? reason : "",
-                              "restricted_until", en->restricted_until ? pl_time_format(en->restricted_until, until) : "",
-                              "quota_per_day", (json_int_t)en->quota_per_day,
-                              "quota_until", en->quota_until ? pl_time_format(en->quota_until, quota) : "",
-                              "suspension_flag", en->suspension_flag, "warnings", (json_int_t)en->warnings));
+  json_t *detail = json_pack("{s:s,s:s,s:I,s:s,s:b,s:I}", "reason", reason ? reason : "",
+                             "restricted_until", en->restricted_until ? pl_time_format(en->restricted_until, until) : "",
+                             "quota_per_day", (json_int_t)en->quota_per_day,
+                             "quota_until", en->quota_until ? pl_time_format(en->quota_until, quota) : "",
+                             "suspension_flag", en->suspension_flag, "warnings", (json_int_t)en->warnings);
+  json_t *data = svc__json_keep(a, json_deep_copy(detail));
+  json_object_set_new(data, "seller_id", json_string(en->seller_id));
+  json_object_set_new(data, "measure", json_string(what && !strncmp(what, "enforcement.", 12) ? what + 12 : "changed"));
+  pl_err e = svc__audit(s, en->seller_id, actor, what, subject, detail);
+  return e ? e : svc__webhook_event(s, en->seller_id, marketplace_id, "enforcement.changed", data, a);
 }
 
 static void restrict_seller(st_enforcement *en, const svc_rules *r, pl_time now, const char *reason,
@@ -316,6 +322,17 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
       else if (g != PL_ENOTFOUND) return g;
     }
   }
+  /* the webhooks' policy.violation: the message, its categories, how severe */
+  json_t *cats = json_array();
+  for (size_t i = 0; i < v->nfindings; i++) {
+    bool seen = false;
+    for (size_t k = 0; k < i; k++) seen |= !strcmp(v->findings[k].category, v->findings[i].category);
+    if (!seen) json_array_append_new(cats, json_string(v->findings[i].category));
+  }
+  json_t *vd = svc__json_keep(a, json_pack("{s:s,s:s,s:s,s:o,s:s}", "seller_id", t->seller_id, "thread_id",
+                                          svc_thread_ref(a, t->id), "message_id", svc_message_ref(a, m->id),
+                                          "categories", cats, "severity", severe ? "severe" : "minor"));
+  if ((e = svc__webhook_event(s, t->seller_id, t->marketplace_id, "policy.violation", vd, a))) return e;
   st_enforcement en;
   if ((e = enforcement_of(s, t->seller_id, a, &en))) return e;
   en.warnings++;
@@ -356,7 +373,7 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
   }
   en.updated_at = now;
   if ((e = store_enforcement_put(s->st, &en))) return e;
-  return audit_enforcement(s, &en, "policy", what, reason);
+  return audit_enforcement(s, &en, t->marketplace_id, "policy", what, reason, a);
 }
 
 /* ---- message actions -------------------------------------------------------------- */
@@ -844,6 +861,6 @@ pl_err svc_enforcement_set(svc *s, const svc_caller *c, const char *seller_id,
     out->updated_at = now;
     e = store_enforcement_put(s->st, out);
   }
-  if (!e) e = audit_enforcement(s, out, c->name, what, in->reason);
+  if (!e) e = audit_enforcement(s, out, sl.marketplace_id, c->name, what, in->reason, a);
   return svc__end(s, e, d);
 }

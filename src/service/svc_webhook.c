@@ -15,8 +15,9 @@
 #include "service/svc_webhook.h"
 #include "util/pl_utf8.h"
 
-const char *const svc_webhook_events[] = {"message.received", "message.delivered", "message.held",
-                                          "message.rejected", "thread.deadline_approaching", NULL};
+const char *const svc_webhook_events[] = {"message.received", "message.delivered", "message.held", "message.rejected",
+                                          "message.failed", "review_request.sent", "policy.violation",
+                                          "enforcement.changed", "thread.deadline_approaching", NULL};
 
 #define TEST_EVENT "webhook.test"
 #define MAX_BACKOFF 3600
@@ -432,11 +433,11 @@ static json_t *message_data(svc *s, const st_thread *t, const st_message *m, boo
 /* Queues one event for every webhook that hears of it: data for a seller's webhooks and
  * for the operator's (they may see more). eid NULL: a new random id, made only when some
  * webhook hears of it (most sends have none to tell). */
-static pl_err emit(svc *s, const st_thread *t, const char *type, const char *eid, json_t *(*data)(void *, bool),
-                   void *ctx, pl_arena *a) {
+static pl_err emit(svc *s, const char *seller_id, const char *marketplace_id, const char *type, const char *eid,
+                   json_t *(*data)(void *, bool), void *ctx, pl_arena *a) {
   st_webhook *ws;
   size_t n;
-  pl_err e = store_webhook_listeners(s->st, t->seller_id, t->marketplace_id, a, &ws, &n);
+  pl_err e = store_webhook_listeners(s->st, seller_id, marketplace_id, a, &ws, &n);
   for (size_t i = 0; !e && i < n; i++) {
     if (!subscribed(&ws[i], type)) continue;
     if (!eid) eid = event_id(a);
@@ -463,13 +464,14 @@ static json_t *msg_data(void *ctx, bool seller) {
 pl_err svc__webhook_message(svc *s, const st_thread *t, const st_message *m, pl_arena *a) {
   const char *type = NULL;
   if (m->kind == ST_KIND_NOTE) return PL_OK;
-  if (m->direction == ST_DIR_BUYER) type = m->status == ST_STATUS_DELIVERED ? "message.received" : NULL;
-  else if (m->status == ST_STATUS_DELIVERED) type = "message.delivered";
+  if (m->status == ST_STATUS_FAILED) type = "message.failed"; /* a forward the relay gave up on */
+  else if (m->direction == ST_DIR_BUYER) type = m->status == ST_STATUS_DELIVERED ? "message.received" : NULL;
+  else if (m->status == ST_STATUS_DELIVERED) type = m->kind == ST_KIND_REVIEW_REQUEST ? "review_request.sent" : "message.delivered";
   else if (m->status == ST_STATUS_HELD_FOR_REVIEW) type = "message.held";
   else if (m->status == ST_STATUS_REJECTED) type = "message.rejected";
   if (!type) return PL_OK;
   msg_ctx x = {s, t, m, a};
-  return emit(s, t, type, NULL, msg_data, &x, a);
+  return emit(s, t->seller_id, t->marketplace_id, type, NULL, msg_data, &x, a);
 }
 
 typedef struct {
@@ -493,7 +495,18 @@ pl_err svc__webhook_deadline(svc *s, const st_thread *t, pl_arena *a) {
   crypto_generichash(h, sizeof h, (const unsigned char *)key, strlen(key), NULL, 0);
   sodium_bin2hex(hex, sizeof hex, h, sizeof h);
   due_ctx x = {t, a};
-  return emit(s, t, "thread.deadline_approaching", pl_arena_printf(a, "evt_%s", hex), due_data, &x, a);
+  return emit(s, t->seller_id, t->marketplace_id, "thread.deadline_approaching", pl_arena_printf(a, "evt_%s", hex),
+              due_data, &x, a);
+}
+
+static json_t *same_data(void *ctx, bool seller) {
+  (void)seller;
+  return ctx;
+}
+
+pl_err svc__webhook_event(svc *s, const char *seller_id, const char *marketplace_id, const char *type, json_t *data,
+                          pl_arena *a) {
+  return emit(s, seller_id, marketplace_id, type, NULL, same_data, data, a);
 }
 
 /* ---- the delivery worker's side ----------------------------------------------------------- */

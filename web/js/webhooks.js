@@ -10,6 +10,10 @@ export const WEBHOOK_EVENTS = [
   ['message.delivered', 'A reply reached the buyer'],
   ['message.held', 'A reply was held for the marketplace\'s review'],
   ['message.rejected', 'A reply broke the policy'],
+  ['message.failed', 'A message could not be delivered'],
+  ['review_request.sent', 'A review request went to the buyer'],
+  ['policy.violation', 'A violation was recorded'],
+  ['enforcement.changed', 'The seller\'s measures changed'],
   ['thread.deadline_approaching', 'A response is due soon'],
 ];
 const eventLabel = (e) => (WEBHOOK_EVENTS.find(([id]) => id === e) || [e, e])[1];

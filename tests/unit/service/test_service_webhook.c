@@ -60,8 +60,8 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* A buyer message on a new order: one event. */
-static void buyer_writes(fx *f, const char *text) {
+/* A buyer message on a new order: one event. Returns the thread's id. */
+static int64_t buyer_writes(fx *f, const char *text) {
   char line[512], oid[32];
   snprintf(oid, sizeof oid, "112-%07d-5561023", 4839201 + f->n_orders++);
   snprintf(line, sizeof line, "{\"type\":\"order\",\"id\":\"%s\",\"marketplace\":\"ATVPDKIKX0DER\",\"seller\":\"S1\","
@@ -73,6 +73,7 @@ static void buyer_writes(fx *f, const char *text) {
   pl_detail d = {0};
   assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
   policy_verdict_free(&m.verdict);
+  return t.id;
 }
 
 static const char *create(fx *f, char **id) {
@@ -273,6 +274,54 @@ static void deadline_event(void **state) {
   assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* once */
 }
 
+/* A reply the policy blocks: the rejected message, the violation and the seller's new
+ * measures, each an event of its own, with the same data for the seller and the operator. */
+static void violation_events(void **state) {
+  fx *f = *state;
+  json_t *body = json_pack("{s:s,s:[s,s,s]}", "url", "https://hooks.example.com/v", "events", "message.rejected",
+                           "policy.violation", "enforcement.changed"),
+         *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  assert_int_equal(svc_webhook_create(f->s, &op, body, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  json_decref(body);
+  int64_t tid = buyer_writes(f, "Is it in stock?");
+  svc_send_in in = {.text = "Message me on WhatsApp at +1 415 555 0199 for a better price."};
+  svc_sent sent;
+  assert_int_equal(svc_send(f->s, &f->owner, tid, &in, f->a, &sent, &d), PL_EPOLICY);
+  policy_verdict_free(&sent.verdict);
+  svc_hook_call *cs;
+  size_t n = svc_webhook_claim(f->s, 16, 0, f->a, &cs);
+  assert_int_equal(n, 6); /* three events, two webhooks each */
+  int seen[3] = {0};
+  for (size_t i = 0; i < n; i++) {
+    json_t *ev = json_loads(cs[i].body, 0, NULL);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    json_t *data = json_object_get(ev, "data");
+    if (!strcmp(type, "message.rejected")) {
+      seen[0]++;
+      assert_string_equal(json_string_value(json_object_get(data, "status")), "rejected");
+    } else if (!strcmp(type, "policy.violation")) {
+      seen[1]++;
+      assert_true(json_array_size(json_object_get(data, "categories")) >= 1);
+      assert_string_equal(json_string_value(json_object_get(data, "seller_id")), "S1");
+    } else if (!strcmp(type, "enforcement.changed")) {
+      seen[2]++;
+      assert_int_equal(json_integer_value(json_object_get(data, "warnings")), 1);
+      assert_non_null(json_string_value(json_object_get(data, "measure")));
+    } else {
+      fail_msg("unexpected event %s", type);
+    }
+    json_decref(ev);
+  }
+  assert_int_equal(seen[0], 2);
+  assert_int_equal(seen[1], 2);
+  assert_int_equal(seen[2], 2);
+}
+
 static void who_may(void **state) {
   fx *f = *state;
   json_t *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/x", "events", "message.held"), *out = NULL;
@@ -302,6 +351,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(signed_event_then_backoff, setup, teardown),
       cmocka_unit_test_setup_teardown(gives_up_after_a_day_and_turns_off_after_three, setup, teardown),
       cmocka_unit_test_setup_teardown(deadline_event, setup, teardown),
+      cmocka_unit_test_setup_teardown(violation_events, setup, teardown),
       cmocka_unit_test_setup_teardown(who_may, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
