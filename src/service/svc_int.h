@@ -162,9 +162,10 @@ void svc__follow_revocations(svc *s);
 char *svc__random_hex(pl_arena *a, const char *prefix, size_t bytes);
 
 /* Webhooks (svc_webhook.c): queue, in the caller's write transaction, the event of a
- * message just recorded (with its status), or of a thread whose response is due soon. */
+ * message just recorded (with its status), or of a thread whose response is due soon (or,
+ * overdue, whose deadline passed). */
 pl_err svc__webhook_message(svc *s, const st_thread *t, const st_message *m, pl_arena *a);
-pl_err svc__webhook_deadline(svc *s, const st_thread *t, pl_arena *a);
+pl_err svc__webhook_deadline(svc *s, const st_thread *t, bool overdue, pl_arena *a);
 /* An event of a seller whose data every subscriber may see alike (no buyer's text). */
 pl_err svc__webhook_event(svc *s, const char *seller_id, const char *marketplace_id, const char *type, json_t *data,
                           pl_arena *a);

@@ -397,9 +397,13 @@ pl_err svc_deadline_tick(svc *s) {
    * each thread is then held to its own marketplace's alert mark. */
   if (!e) e = store_thread_due_list(s->st, last, now + 48 * 3600, 1000, a, &ts, &n);
   size_t k = 0;
+  /* threads whose deadline passed since the last look: the webhooks' thread.overdue */
+  st_thread *late = n ? pl_arena_alloc(a, n * sizeof *late) : NULL;
+  size_t nl = 0;
   for (size_t i = 0; !e && i < n; i++) {
     svc_rules r;
     if ((e = svc__rules_for(s, ts[i].marketplace_id, a, &r))) break;
+    if (ts[i].response_due_at > last && ts[i].response_due_at <= now) late[nl++] = ts[i];
     pl_time mark = ts[i].response_due_at - r.alert_hours * 3600;
     if (mark > last && mark <= now) ts[k++] = ts[i];
   }
@@ -407,8 +411,9 @@ pl_err svc_deadline_tick(svc *s) {
   else svc__end(s, e, &d);
   /* the webhooks that hear of deadlines: queued once per thread and due time, whichever
    * node's tick sees it first */
-  if (!e && k && !(e = svc__begin(s, true, &d))) {
-    for (size_t i = 0; !e && i < k; i++) e = svc__webhook_deadline(s, &ts[i], a);
+  if (!e && (k || nl) && !(e = svc__begin(s, true, &d))) {
+    for (size_t i = 0; !e && i < k; i++) e = svc__webhook_deadline(s, &ts[i], false, a);
+    for (size_t i = 0; !e && i < nl; i++) e = svc__webhook_deadline(s, &late[i], true, a);
     e = svc__end(s, e, &d);
   }
   if (!e) {

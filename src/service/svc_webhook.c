@@ -17,7 +17,8 @@
 
 const char *const svc_webhook_events[] = {"message.received", "message.delivered", "message.held", "message.rejected",
                                           "message.failed", "review_request.sent", "policy.violation",
-                                          "enforcement.changed", "thread.deadline_approaching", NULL};
+                                          "enforcement.changed", "thread.deadline_approaching", "thread.overdue",
+                                          NULL};
 
 #define TEST_EVENT "webhook.test"
 #define MAX_BACKOFF 3600
@@ -487,16 +488,17 @@ static json_t *due_data(void *ctx, bool seller) {
   return svc__json_keep(x->a, j);
 }
 
-pl_err svc__webhook_deadline(svc *s, const st_thread *t, pl_arena *a) {
-  /* one event id per thread and due time, whichever node notices it first */
+pl_err svc__webhook_deadline(svc *s, const st_thread *t, bool overdue, pl_arena *a) {
+  /* one event id per thread, due time and kind, whichever node notices it first */
   unsigned char h[12];
-  char key[64], hex[25];
-  snprintf(key, sizeof key, "deadline|%lld|%lld", (long long)t->id, (long long)t->response_due_at);
+  char key[80], hex[25];
+  snprintf(key, sizeof key, "%s|%lld|%lld", overdue ? "overdue" : "deadline", (long long)t->id,
+           (long long)t->response_due_at);
   crypto_generichash(h, sizeof h, (const unsigned char *)key, strlen(key), NULL, 0);
   sodium_bin2hex(hex, sizeof hex, h, sizeof h);
   due_ctx x = {t, a};
-  return emit(s, t->seller_id, t->marketplace_id, "thread.deadline_approaching", pl_arena_printf(a, "evt_%s", hex),
-              due_data, &x, a);
+  return emit(s, t->seller_id, t->marketplace_id, overdue ? "thread.overdue" : "thread.deadline_approaching",
+              pl_arena_printf(a, "evt_%s", hex), due_data, &x, a);
 }
 
 static json_t *same_data(void *ctx, bool seller) {

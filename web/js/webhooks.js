@@ -15,6 +15,7 @@ export const WEBHOOK_EVENTS = [
   ['policy.violation', 'A violation was recorded'],
   ['enforcement.changed', 'The seller\'s measures changed'],
   ['thread.deadline_approaching', 'A response is due soon'],
+  ['thread.overdue', 'A response is overdue'],
 ];
 const eventLabel = (e) => (WEBHOOK_EVENTS.find(([id]) => id === e) || [e, e])[1];
 

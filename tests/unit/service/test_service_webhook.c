@@ -247,8 +247,8 @@ static void gives_up_after_a_day_and_turns_off_after_three(void **state) {
  * (4 hours before the 24-hour deadline by default). */
 static void deadline_event(void **state) {
   fx *f = *state;
-  json_t *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/due", "events",
-                           "thread.deadline_approaching"),
+  json_t *body = json_pack("{s:s,s:[s,s]}", "url", "https://hooks.example.com/due", "events",
+                           "thread.deadline_approaching", "thread.overdue"),
          *out = NULL;
   pl_detail d = {0};
   assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_OK);
@@ -272,6 +272,16 @@ static void deadline_event(void **state) {
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
   f->now += 300;
   assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* once */
+  /* no answer by the deadline: overdue, once */
+  f->now += 4 * 3600 - 300;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_string_equal(cs[0].type, "thread.overdue");
+  svc_webhook_report(f->s, &cs[0], 200, 3, "ok", NULL, 0);
+  f->now += 60;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK);
+  f->now += 300;
+  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
 }
 
 /* A reply the policy blocks: the rejected message, the violation and the seller's new
