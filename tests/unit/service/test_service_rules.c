@@ -49,20 +49,9 @@ static const char *iso(pl_time t, char *buf) { return pl_time_format(t, buf); }
 
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
-  strcpy(f->dir, "/tmp/parley-rules-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  char db[128], key[128];
-  snprintf(db, sizeof db, "%s/t.db", f->dir);
-  snprintf(key, sizeof key, "%s/t.key", f->dir);
-  pl_detail d = {0};
-  assert_int_equal(pl_crypto_init(), PL_OK);
-  pl_keys keys;
-  assert_int_equal(pl_keys_load_or_create(key, &keys, &d), PL_OK);
-  store *st;
-  assert_int_equal(store_open(db, &st, &d), PL_OK);
   f->now = T0;
-  svc_options o = {.clock = {fake_now, f}, .policy = shared_policy};
-  assert_int_equal(svc_new(st, &keys, &o, &f->s, &d), PL_OK);
+  f->s = svc_test_open(f->dir, "parley-rules", (pl_clock){fake_now, f});
+  pl_detail d = {0};
   f->a = pl_arena_new();
   char t0[32];
   iso(T0, t0);
@@ -86,11 +75,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  svc_free(f->s);
+  svc_test_close(f->s, f->dir);
   pl_arena_free(f->a);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-  assert_int_equal(system(cmd), 0);
   free(f);
   return 0;
 }
