@@ -146,9 +146,15 @@ static int post(const struct http_deliverer *w, const svc_hook_call *c, answer *
 static size_t deliver_batch(struct http_deliverer *w) {
   pl_arena *a = pl_arena_new();
   svc_hook_call *cs = NULL;
-  size_t n = svc_webhook_claim(w->s, BATCH, w->retry_base, a, &cs);
+  size_t n = svc_webhook_claim(w->s, BATCH, a, &cs);
+  int64_t failed[BATCH];
+  size_t nfailed = 0;
   for (size_t i = 0; i < n; i++) {
-    if (atomic_load(&w->stop)) {
+    /* a receiver that just failed gets no more of this batch: its webhook is paused now
+     * (svc_webhook_report), and the rest waits for the pause to end */
+    bool paused = false;
+    for (size_t k = 0; k < nfailed; k++) paused |= failed[k] == cs[i].webhook_id;
+    if (atomic_load(&w->stop) || paused) {
       svc_webhook_release(w->s, &cs[i]);
       continue;
     }
@@ -157,6 +163,7 @@ static size_t deliver_batch(struct http_deliverer *w) {
     int64_t ms = 0;
     int status = post(w, &cs[i], &an, err, sizeof err, &ms);
     svc_webhook_report(w->s, &cs[i], status, ms, an.head, err, w->retry_base);
+    if ((status < 200 || status > 299) && nfailed < BATCH) failed[nfailed++] = cs[i].webhook_id;
   }
   pl_arena_free(a);
   return n;

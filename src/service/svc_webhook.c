@@ -290,7 +290,7 @@ pl_err svc_webhook_update(svc *s, const svc_caller *c, int64_t id, json_t *body,
     if (events) w.events_json = events;
     if (active) {
       w.active = json_is_true(active);
-      if (w.active) w.disabled_reason = NULL, w.failing_since = 0; /* turned on again: a fresh start */
+      if (w.active) w.disabled_reason = NULL, w.failing_since = 0, w.paused_until = 0; /* a fresh start */
     }
     if (sealed) {
       /* the old secret signs beside the new one for a day (two v1= in the header) */
@@ -351,6 +351,14 @@ static pl_err enqueue(svc *s, int64_t webhook_id, const char *event_id, const ch
   return store_webhook_delivery_add(s->st, dl);
 }
 
+/* An event the owner asks to send now (a test, a redelivery) is not held back by a pause
+ * after a failure. */
+static pl_err unpause(svc *s, st_webhook *w) {
+  if (!w->paused_until) return PL_OK;
+  w->paused_until = 0;
+  return store_webhook_put(s->st, w);
+}
+
 pl_err svc_webhook_redeliver(svc *s, const svc_caller *c, int64_t id, int64_t delivery, pl_arena *a, json_t **out,
                              pl_detail *d) {
   *out = NULL;
@@ -359,6 +367,7 @@ pl_err svc_webhook_redeliver(svc *s, const svc_caller *c, int64_t id, int64_t de
   st_webhook w;
   st_webhook_delivery old, dl;
   e = load(s, c, id, a, &w, d);
+  if (!e) e = unpause(s, &w);
   if (!e && (e = store_webhook_delivery_get(s->st, id, delivery, a, &old)) == PL_ENOTFOUND)
     e = pl_fail(d, PL_ENOTFOUND, "no such delivery of this webhook");
   /* the same event again: its id and body, a delivery of its own */
@@ -403,6 +412,7 @@ pl_err svc_webhook_test(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   st_webhook w;
   st_webhook_delivery dl;
   e = load(s, c, id, a, &w, d);
+  if (!e) e = unpause(s, &w);
   const char *eid = event_id(a);
   if (!e) {
     json_t *data = svc__json_keep(a, json_pack("{s:s}", "webhook_id", svc_team_ref(a, "WH", id)));
@@ -536,8 +546,7 @@ static char *sign(svc *s, const st_webhook *w, const char *body, pl_time now, pl
   return out;
 }
 
-size_t svc_webhook_claim(svc *s, size_t max, int retry_base, pl_arena *a, svc_hook_call **out) {
-  (void)retry_base;
+size_t svc_webhook_claim(svc *s, size_t max, pl_arena *a, svc_hook_call **out) {
   *out = NULL;
   pl_time now = svc_now(s);
   st_webhook_delivery *ds = NULL;
@@ -590,6 +599,7 @@ void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, 
   pl_arena *a = pl_arena_new();
   pl_time now = svc_now(s);
   bool ok = status >= 200 && status < 300;
+  int64_t delay = 0; /* before this delivery, and its webhook, are tried again */
   if (svc__begin(s, true, NULL)) {
     pl_arena_free(a);
     return; /* the claim ends and another attempt comes */
@@ -607,27 +617,30 @@ void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, 
     dl.last_error = ok ? NULL : pl_arena_strdup(a, error && *error ? error : "the answer was not 2xx");
     if (ok) {
       dl.state = "delivered";
-    } else if (now - dl.created_at >= SVC_WEBHOOK_RETRY_SECONDS) {
-      dl.state = "failed";
     } else {
       /* exponential backoff with jitter: base, 2 base, 4 base... up to an hour, each
        * between three quarters and five quarters of that */
-      int64_t delay = retry_base > 0 ? retry_base : 30;
+      delay = retry_base > 0 ? retry_base : 30;
       for (int64_t i = 1; i < dl.attempts && delay < MAX_BACKOFF; i++) delay *= 2;
       if (delay > MAX_BACKOFF) delay = MAX_BACKOFF;
       delay = delay * 3 / 4 + (int64_t)randombytes_uniform((uint32_t)(delay / 2 + 1));
-      dl.next_at = now + (delay > 0 ? delay : 1);
+      if (delay < 1) delay = 1;
+      if (now - dl.created_at >= SVC_WEBHOOK_RETRY_SECONDS) dl.state = "failed";
+      else dl.next_at = now + delay;
     }
     e = store_webhook_delivery_update(s->st, &dl);
   }
   if (!e && !g) {
-    bool changed = false;
+    /* A failure pauses the whole webhook as long as this delivery waits: a receiver that
+     * fails or times out then costs one attempt a pause, not one for each of its events,
+     * and the worker goes on with the other receivers. A success ends the pause. */
+    bool changed = ok ? w.paused_until != 0 : true;
+    w.paused_until = ok ? 0 : now + delay;
     if (ok && w.failing_since) {
       w.failing_since = 0;
       changed = true;
     } else if (!ok && !w.failing_since) {
       w.failing_since = now;
-      changed = true;
     } else if (!ok && w.active && now - w.failing_since >= SVC_WEBHOOK_DISABLE_SECONDS) {
       /* three days of failures: turned off, and its owner reads why (GET, the audit log) */
       w.active = false;

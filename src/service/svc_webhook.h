@@ -59,11 +59,12 @@ typedef struct {
   const char *url, *event_id, *type, *body;
   const char *signature; /* the Parley-Signature header's value */
 } svc_hook_call;
-/* Claims up to max due deliveries (their webhooks' state checked, each signed now). */
-size_t svc_webhook_claim(svc *s, size_t max, int retry_base, pl_arena *a, svc_hook_call **out);
+/* Claims up to max due deliveries of webhooks that are not paused after a failure (their
+ * webhooks' state checked, each signed now). */
+size_t svc_webhook_claim(svc *s, size_t max, pl_arena *a, svc_hook_call **out);
 /* Records an attempt: the answer's HTTP status (0: none came), how long it took, its
  * first bytes and, when it failed, why. retry_base: seconds before the first retry
- * (0: 30), doubled each time up to an hour. */
+ * (0: 30), doubled each time up to an hour; a failure pauses the whole webhook as long. */
 void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, const char *answer,
                         const char *error, int retry_base);
 /* Puts a claimed delivery back untried (the worker is stopping). */

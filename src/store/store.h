@@ -534,6 +534,7 @@ typedef struct {
   pl_time previous_until;       /* until then (0: none) */
   bool active;
   pl_time failing_since; /* when deliveries began to fail (0: the last one succeeded) */
+  pl_time paused_until;  /* after a failure, none of its deliveries is tried before this */
   char *disabled_reason; /* why it was turned off by itself, or NULL */
   pl_time created_at, updated_at;
 } st_webhook;
@@ -963,8 +964,8 @@ pl_err store_webhook_delete(store *s, int64_t id);
 /* Queues an event for a webhook, due at d->created_at (sets d->id); PL_EEXIST when that
  * event is queued for it already. */
 pl_err store_webhook_delivery_add(store *s, st_webhook_delivery *d);
-/* Claims up to limit pending deliveries due at `now`, oldest first, moving their due
- * time to claim_until (as store_outbox_claim). */
+/* Claims up to limit pending deliveries due at `now` of webhooks not paused at `now`,
+ * oldest first, moving their due time to claim_until (as store_outbox_claim). */
 pl_err store_webhook_delivery_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                                     st_webhook_delivery **out, size_t *n);
 /* Writes state, attempts, next_at and the last attempt of d->id. */

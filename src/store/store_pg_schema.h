@@ -357,7 +357,7 @@ static const char *const store_pg_migrations[] = {
     "  seller_id TEXT, marketplace_id TEXT, url TEXT NOT NULL, events TEXT NOT NULL,"
     "  secret_sealed TEXT NOT NULL, previous_secret_sealed TEXT,"
     "  previous_until BIGINT NOT NULL DEFAULT 0, active BOOLEAN NOT NULL DEFAULT TRUE,"
-    "  failing_since BIGINT NOT NULL DEFAULT 0, disabled_reason TEXT,"
+    "  failing_since BIGINT NOT NULL DEFAULT 0, paused_until BIGINT NOT NULL DEFAULT 0, disabled_reason TEXT,"
     "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
     "CREATE INDEX webhooks_seller ON webhooks(seller_id);"
     "CREATE TABLE webhook_deliveries("

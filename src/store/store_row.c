@@ -230,7 +230,7 @@ ROW(st_text, COL(st_text, v, TEXT));
 ROW(st_webhook, COL(st_webhook, id, I64), COL(st_webhook, owner, TEXT), COL(st_webhook, seller_id, TEXT),
     COL(st_webhook, marketplace_id, TEXT), COL(st_webhook, url, TEXT), COL(st_webhook, events_json, TEXT),
     COL(st_webhook, secret_sealed, TEXT), COL(st_webhook, previous_secret_sealed, TEXT),
-    COL(st_webhook, previous_until, I64), COL(st_webhook, active, BOOL), COL(st_webhook, failing_since, I64),
+    COL(st_webhook, previous_until, I64), COL(st_webhook, active, BOOL), COL(st_webhook, failing_since, I64), COL(st_webhook, paused_until, I64),
     COL(st_webhook, disabled_reason, TEXT), COL(st_webhook, created_at, I64), COL(st_webhook, updated_at, I64));
 
 /* ST_DELIVERY_COLS */

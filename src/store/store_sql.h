@@ -509,7 +509,7 @@
 
 #define ST_WEBHOOK_COLS                                                                                   \
   "id, owner, seller_id, marketplace_id, url, events, secret_sealed, previous_secret_sealed, previous_until,"   \
-  " active, failing_since, disabled_reason, created_at, updated_at"
+  " active, failing_since, paused_until, disabled_reason, created_at, updated_at"
 
 #define ST_DELIVERY_COLS                                                                             \
   "id, webhook_id, event_id, type, body, state, attempts, next_at, created_at, last_at, last_status," \

@@ -332,7 +332,7 @@ static const char *const store_sqlite_migrations[] = {
     "  seller_id TEXT, marketplace_id TEXT, url TEXT NOT NULL, events TEXT NOT NULL,"
     "  secret_sealed TEXT NOT NULL, previous_secret_sealed TEXT,"
     "  previous_until INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 1,"
-    "  failing_since INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,"
+    "  failing_since INTEGER NOT NULL DEFAULT 0, paused_until INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,"
     "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "CREATE INDEX webhooks_seller ON webhooks(seller_id);"
     "CREATE TABLE webhook_deliveries("

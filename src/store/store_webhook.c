@@ -8,7 +8,7 @@ static const st_stmt
                           " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id"},
     hook_update = {.sql = "UPDATE webhooks SET url = ?2, events = ?3, secret_sealed = ?4, active = ?5,"
                           " failing_since = ?6, disabled_reason = ?7, updated_at = ?8,"
-                          " previous_secret_sealed = ?9, previous_until = ?10 WHERE id = ?1"},
+                          " previous_secret_sealed = ?9, previous_until = ?10, paused_until = ?11 WHERE id = ?1"},
     hook_get = {.sql = "SELECT " ST_WEBHOOK_COLS " FROM webhooks WHERE id = ?1"},
     /* a seller's (seller_id given) or the operator's (NULL), oldest first */
     hook_list = {.sql = "SELECT " ST_WEBHOOK_COLS " FROM webhooks WHERE CASE WHEN CAST(?1 AS TEXT) IS NULL"
@@ -23,13 +23,17 @@ static const st_stmt
     /* an event already recorded for the webhook inserts nothing */
     delivery_add = {.sql = "INSERT INTO webhook_deliveries(webhook_id, event_id, type, body, next_at, created_at)"
                            " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING RETURNING id"},
-    /* SQLite has one writer; PostgreSQL's nodes skip what another is claiming */
-    delivery_claim = {.sql = "UPDATE webhook_deliveries SET next_at = ?2 WHERE id IN (SELECT id FROM webhook_deliveries"
-                             " WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?3)"
+    /* Due deliveries of webhooks not paused after a failure (so that one failing receiver
+     * costs one attempt a pause, however many events it has). SQLite has one writer;
+     * PostgreSQL's nodes skip what another is claiming. */
+    delivery_claim = {.sql = "UPDATE webhook_deliveries SET next_at = ?2 WHERE id IN (SELECT d.id FROM webhook_deliveries d"
+                             " JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND d.next_at <= ?1"
+                             " AND w.paused_until <= ?1 ORDER BY d.next_at, d.id LIMIT ?3)"
                              " RETURNING " ST_DELIVERY_COLS,
-                      .pg = "UPDATE webhook_deliveries SET next_at = $2 WHERE id IN (SELECT id FROM webhook_deliveries"
-                            " WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT $3"
-                            " FOR UPDATE SKIP LOCKED) RETURNING " ST_DELIVERY_COLS},
+                      .pg = "UPDATE webhook_deliveries SET next_at = $2 WHERE id IN (SELECT d.id FROM webhook_deliveries d"
+                            " JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND d.next_at <= $1"
+                            " AND w.paused_until <= $1 ORDER BY d.next_at, d.id LIMIT $3"
+                            " FOR UPDATE OF d SKIP LOCKED) RETURNING " ST_DELIVERY_COLS},
     delivery_update = {.sql = "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_at = ?4, last_at = ?5,"
                               " last_status = ?6, last_ms = ?7, last_answer = ?8, last_error = ?9 WHERE id = ?1"},
     delivery_get = {.sql = "SELECT " ST_DELIVERY_COLS " FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2"},
@@ -43,7 +47,7 @@ pl_err store_webhook_put(store *s, st_webhook *w) {
                       ST_ARGS(ST_ARG_I(w->id), ST_ARG_T(w->url), ST_ARG_T(w->events_json), ST_ARG_T(w->secret_sealed),
                               ST_ARG_B(w->active), ST_ARG_I(w->failing_since), ST_ARG_T(w->disabled_reason),
                               ST_ARG_I(w->updated_at), ST_ARG_T(w->previous_secret_sealed),
-                              ST_ARG_I(w->previous_until)));
+                              ST_ARG_I(w->previous_until), ST_ARG_I(w->paused_until)));
   st_i64 id;
   pl_err e = st__get(s, &hook_insert,
                      ST_ARGS(ST_ARG_T(w->owner), ST_ARG_T(w->seller_id), ST_ARG_T(w->marketplace_id), ST_ARG_T(w->url),

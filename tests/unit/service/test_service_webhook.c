@@ -125,9 +125,9 @@ static void signed_event_then_backoff(void **state) {
   char *hook;
   const char *secret = create(f, &hook);
   svc_hook_call *cs;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* nothing yet */
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0); /* nothing yet */
   buyer_writes(f, "Hello, call me at +1 415 555 0199.");
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
   assert_true(signed_by(secret, &cs[0]));
   assert_false(signed_by("whsec_other", &cs[0]));
   assert_string_equal(cs[0].type, "message.received");
@@ -135,11 +135,11 @@ static void signed_event_then_backoff(void **state) {
   assert_null(strstr(cs[0].body, "555 0199")); /* masked for the seller */
   assert_null(strstr(cs[0].body, "jane@"));
   /* claimed: not handed out twice while the claim lasts */
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
   f->now += 1;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
   f->now += 200; /* the claim (two minutes) ended without a report: handed out again */
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
   svc_hook_call call = cs[0];
   /* failures: each retry later than the one before, with jitter around 30 s, 60 s, 120 s */
   pl_time lo[] = {22, 45, 90, 180}, hi[] = {38, 75, 150, 300};
@@ -164,9 +164,9 @@ static void signed_event_then_backoff(void **state) {
     assert_int_equal(att, i + 1);
     assert_int_equal(status, 500);
     f->now += lo[i] - 1;
-    assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not yet */
+    assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0); /* not yet */
     f->now += hi[i] - lo[i] + 1;
-    assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1); /* due by then */
+    assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1); /* due by then */
     assert_int_equal(cs[0].id, call.id);
     call = cs[0];
   }
@@ -200,7 +200,7 @@ static void gives_up_after_a_day_and_turns_off_after_three(void **state) {
   int given_up = 0;
   while (f->now - start < 3 * 24 * 3600 + 3600) {
     if ((f->now - start) % (6 * 3600) < 600) buyer_writes(f, "Any news?");
-    while ((n = svc_webhook_claim(f->s, 8, 0, f->a, &cs)) > 0)
+    while ((n = svc_webhook_claim(f->s, 8, f->a, &cs)) > 0)
       for (size_t i = 0; i < n; i++) svc_webhook_report(f->s, &cs[i], 503, 20, NULL, "the answer was 503", 0);
     char st[16];
     json_int_t att, status;
@@ -233,7 +233,7 @@ static void gives_up_after_a_day_and_turns_off_after_three(void **state) {
   /* turned off: new events are not sent, what was pending ends as failed */
   buyer_writes(f, "Hello?");
   f->now += 3600;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
   /* turned on again: a fresh start */
   json_t *on = json_pack("{s:b}", "active", 1), *out = NULL;
   assert_int_equal(svc_webhook_update(f->s, &f->owner, id, on, f->a, &out, &d), PL_OK);
@@ -257,13 +257,13 @@ static void deadline_event(void **state) {
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
   buyer_writes(f, "Where is my parcel?");
   svc_hook_call *cs;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not subscribed to message.received */
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0); /* not subscribed to message.received */
   f->now += 20 * 3600 - 60;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* not yet at the mark */
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0); /* not yet at the mark */
   f->now += 120;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
   assert_string_equal(cs[0].type, "thread.deadline_approaching");
   assert_non_null(strstr(cs[0].body, "\"response_due_at\""));
   assert_int_equal(strncmp(cs[0].event_id, "evt_", 4), 0);
@@ -271,17 +271,17 @@ static void deadline_event(void **state) {
   f->now += 60;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
   f->now += 300;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0); /* once */
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0); /* once */
   /* no answer by the deadline: overdue, once */
   f->now += 4 * 3600 - 300;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 1);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
   assert_string_equal(cs[0].type, "thread.overdue");
   svc_webhook_report(f->s, &cs[0], 200, 3, "ok", NULL, 0);
   f->now += 60;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
   f->now += 300;
-  assert_int_equal(svc_webhook_claim(f->s, 8, 0, f->a, &cs), 0);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
 }
 
 /* A reply the policy blocks: the rejected message, the violation and the seller's new
@@ -304,7 +304,7 @@ static void violation_events(void **state) {
   assert_int_equal(svc_send(f->s, &f->owner, tid, &in, f->a, &sent, &d), PL_EPOLICY);
   policy_verdict_free(&sent.verdict);
   svc_hook_call *cs;
-  size_t n = svc_webhook_claim(f->s, 16, 0, f->a, &cs);
+  size_t n = svc_webhook_claim(f->s, 16, f->a, &cs);
   assert_int_equal(n, 6); /* three events, two webhooks each */
   int seen[3] = {0};
   for (size_t i = 0; i < n; i++) {
@@ -330,6 +330,63 @@ static void violation_events(void **state) {
   assert_int_equal(seen[0], 2);
   assert_int_equal(seen[1], 2);
   assert_int_equal(seen[2], 2);
+}
+
+/* One receiver that fails (or times out) pauses its own webhook, not the others: after its
+ * failure none of its deliveries is handed out until the pause ends, however many events
+ * wait, while another webhook's deliveries go on. A test event the
+ * owner asks for ends the pause. */
+static void failing_receiver_pauses_only_itself(void **state) {
+  fx *f = *state;
+  char *bad_ref, *good_ref;
+  create(f, &bad_ref);
+  create(f, &good_ref);
+  int64_t bad, good;
+  assert_true(pl_ref_parse(bad_ref, "WH", &bad));
+  assert_true(pl_ref_parse(good_ref, "WH", &good));
+  for (int i = 0; i < 3; i++) buyer_writes(f, "Any news?");
+  svc_hook_call *cs;
+  size_t n = svc_webhook_claim(f->s, 16, f->a, &cs);
+  assert_int_equal(n, 6);
+  bool failed_one = false;
+  for (size_t i = 0; i < n; i++) {
+    if (cs[i].webhook_id == good) {
+      svc_webhook_report(f->s, &cs[i], 200, 5, "ok", NULL, 0);
+    } else if (!failed_one) {
+      svc_webhook_report(f->s, &cs[i], 0, 10000, NULL, "timed out", 0);
+      failed_one = true;
+    } else {
+      svc_webhook_release(f->s, &cs[i]); /* what the worker does with the rest of its batch */
+    }
+  }
+  /* paused: nothing of it is handed out, though two of its deliveries are due */
+  f->now += 10;
+  assert_int_equal(svc_webhook_claim(f->s, 16, f->a, &cs), 0);
+  buyer_writes(f, "And now?");
+  n = svc_webhook_claim(f->s, 16, f->a, &cs);
+  assert_int_equal(n, 1); /* the other webhook's new event only */
+  assert_int_equal(cs[0].webhook_id, good);
+  svc_webhook_report(f->s, &cs[0], 200, 5, "ok", NULL, 0);
+  /* the pause (about 30 s) ends: its four deliveries come (three waiting, one retried) */
+  f->now += 60;
+  n = svc_webhook_claim(f->s, 16, f->a, &cs);
+  assert_int_equal(n, 4);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(cs[i].webhook_id, bad);
+    svc_webhook_report(f->s, &cs[i], i == 0 ? 503 : 200, 5, NULL, i == 0 ? "the answer was 503" : NULL, 0);
+  }
+  /* paused again by that failure; a test event the owner asks for is sent at once */
+  f->now += 1;
+  assert_int_equal(svc_webhook_claim(f->s, 16, f->a, &cs), 0);
+  json_t *out = NULL;
+  pl_detail d = {0};
+  assert_int_equal(svc_webhook_test(f->s, &f->owner, bad, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  n = svc_webhook_claim(f->s, 16, f->a, &cs);
+  assert_true(n >= 1);
+  bool test_event = false;
+  for (size_t i = 0; i < n; i++) test_event |= !strcmp(cs[i].type, "webhook.test");
+  assert_true(test_event);
 }
 
 static void who_may(void **state) {
@@ -362,6 +419,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(gives_up_after_a_day_and_turns_off_after_three, setup, teardown),
       cmocka_unit_test_setup_teardown(deadline_event, setup, teardown),
       cmocka_unit_test_setup_teardown(violation_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(failing_receiver_pauses_only_itself, setup, teardown),
       cmocka_unit_test_setup_teardown(who_may, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
