@@ -177,7 +177,7 @@ static pl_err check_url(svc *s, const char *url, pl_detail *d) {
 static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
   if (!json_is_array(ev)) return pl_fail(d, ev ? PL_ETYPE : PL_EMISSING, "events must be an array of event types");
   if (!json_array_size(ev)) return pl_fail(d, PL_EINVAL, "events must name at least one event type");
-  size_t i, n = 0;
+  size_t i;
   json_t *v;
   json_t *seen = svc__json_keep(a, json_array());
   json_array_foreach(ev, i, v) {
@@ -190,7 +190,7 @@ static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
     size_t j;
     json_t *w;
     json_array_foreach(seen, j, w) dup |= !strcmp(json_string_value(w), t);
-    if (!dup) json_array_append_new(seen, json_string(t)), n++;
+    if (!dup) json_array_append_new(seen, json_string(t));
   }
   char *txt = json_dumps(seen, JSON_COMPACT);
   *out = pl_arena_strdup(a, txt);

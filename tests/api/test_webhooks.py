@@ -30,6 +30,7 @@ class Receiver:
         self.cv = threading.Condition()
         self.got = []
         self.answers = {}  # path -> statuses to answer, in turn
+        self.big = set()   # paths answered with 70 KiB
         rec = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,10 +42,14 @@ class Receiver:
                     rec.got.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": body, "status": status})
                     rec.cv.notify_all()
+                payload = b"x" * (70 * 1024) if self.path in rec.big else b"ok"
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the worker hung up on a long answer
 
             def log_message(self, *a):
                 pass
@@ -204,6 +209,22 @@ class Webhooks(ServerCase):
         ids = {json.loads(r["body"])["id"] for r in tries}
         self.assertEqual(len(ids), 1)  # the same event each time
         self.assertTrue(all(verify(w["secret"], r) for r in tries))
+
+    def test_long_answer_is_cut_off(self):
+        # an answer over 64 KiB is not read to its end: the attempt failed, and it is retried
+        w = self.hook(["message.received"], "/big")
+        self.rx.big.add("/big")
+        self.start_thread(self.fx.b1, self.new_order(), text="A long answer, please.")
+        ds = self.wait_log(w["id"], lambda ds: ds and ds[0]["attempts"] >= 1)
+        self.assertEqual(ds[0]["state"], "pending")
+        self.assertIn("longer than 64 KiB", ds[0]["last_attempt"]["error"])
+        self.assertEqual(ds[0]["last_attempt"]["status"], 0)
+        self.rx.big.discard("/big")
+        ds = self.wait_log(w["id"], lambda ds: ds and ds[0]["state"] == "delivered")
+        self.assertEqual(ds[0]["last_attempt"]["status"], 200)
+        # the log's page size has its limit
+        self.assertError(self.srv.get("/v1/webhooks/%s/deliveries?limit=201" % w["id"], self.fx.owner),
+                         400, "invalid_page")
 
     def test_test_event_and_redelivery(self):
         w = self.hook(["message.received"], "/test-ev")
