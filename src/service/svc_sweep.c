@@ -1,5 +1,5 @@
-/* svc_sweep.c - the periodic clean-up of a serving node: uploads no message took, and
- * idempotency keys past their day. Every node may run it: each removal is its own
+/* svc_sweep.c - the periodic clean-up of a serving node: uploads no message took,
+ * idempotency keys past their day, and webhook deliveries past their month. Every node may run it: each removal is its own
  * transaction and checks again that the row is still unused. */
 #include <pthread.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "service/svc_int.h"
+#include "service/svc_webhook.h"
 
 pl_err svc_idempotency_sweep(svc *s, int64_t *removed, pl_detail *d) {
   *removed = 0;
@@ -41,6 +42,8 @@ static void *sweeper_main(void *arg) {
       fprintf(stderr, "parley: clean-up of unattached uploads failed: %s\n", d.msg);
     if (svc_idempotency_sweep(w->s, &keys, &d))
       fprintf(stderr, "parley: clean-up of idempotency keys failed: %s\n", d.msg);
+    if (svc_webhook_sweep(w->s, &keys, &d))
+      fprintf(stderr, "parley: clean-up of webhook deliveries failed: %s\n", d.msg);
     pthread_mutex_lock(&w->mu);
     if (w->stop) break;
     struct timespec ts;

@@ -705,3 +705,11 @@ bool svc_webhook_internal_literal(const char *host) {
   if (inet_pton(AF_INET6, host, a) == 1) return svc_webhook_addr_internal(AF_INET6, a);
   return !strcasecmp(host, "localhost") || (strlen(host) > 10 && !strcasecmp(host + strlen(host) - 10, ".localhost"));
 }
+
+pl_err svc_webhook_sweep(svc *s, int64_t *removed, pl_detail *d) {
+  *removed = 0;
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  e = store_webhook_delivery_sweep(s->st, svc_now(s) - SVC_WEBHOOK_LOG_DAYS * 86400, 10000, removed);
+  return svc__end(s, e, d);
+}

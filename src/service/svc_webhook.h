@@ -15,6 +15,7 @@
 #define SVC_WEBHOOK_RETRY_SECONDS (24 * 3600) /* an event is retried this long */
 #define SVC_WEBHOOK_DISABLE_SECONDS (3 * 24 * 3600) /* failing this long turns a webhook off */
 #define SVC_WEBHOOK_ANSWER_MAX 512   /* bytes of an answer kept in the delivery log */
+#define SVC_WEBHOOK_LOG_DAYS 30      /* a delivered or failed delivery is kept this long */
 
 /* The event types a webhook may subscribe to; ends with NULL. */
 extern const char *const svc_webhook_events[];
@@ -67,6 +68,9 @@ size_t svc_webhook_claim(svc *s, size_t max, pl_arena *a, svc_hook_call **out);
  * (0: 30), doubled each time up to an hour; a failure pauses the whole webhook as long. */
 void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, const char *answer,
                         const char *error, int retry_base);
+/* Removes delivered and failed deliveries older than SVC_WEBHOOK_LOG_DAYS (the periodic
+ * clean-up, svc_sweep.c), at most 10,000 a call; *removed how many. */
+pl_err svc_webhook_sweep(svc *s, int64_t *removed, pl_detail *d);
 /* Puts a claimed delivery back untried (the worker is stopping). */
 void svc_webhook_release(svc *s, const svc_hook_call *c);
 

@@ -971,6 +971,8 @@ pl_err store_webhook_delivery_claim(store *s, pl_time now, pl_time claim_until, 
 /* Writes state, attempts, next_at and the last attempt of d->id. */
 pl_err store_webhook_delivery_update(store *s, const st_webhook_delivery *d);
 pl_err store_webhook_delivery_get(store *s, int64_t webhook_id, int64_t id, pl_arena *a, st_webhook_delivery *out);
+/* Deletes up to limit delivered or failed deliveries created before `before`; *n how many. */
+pl_err store_webhook_delivery_sweep(store *s, pl_time before, int limit, int64_t *n);
 /* A webhook's deliveries, newest first, with id below `before` (0: from the newest). */
 pl_err store_webhook_delivery_list(store *s, int64_t webhook_id, int64_t before, int limit, pl_arena *a,
                                    st_webhook_delivery **out, size_t *n);

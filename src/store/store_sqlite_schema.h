@@ -343,7 +343,8 @@ static const char *const store_sqlite_migrations[] = {
     "  last_at INTEGER NOT NULL DEFAULT 0, last_status INTEGER NOT NULL DEFAULT 0,"
     "  last_ms INTEGER NOT NULL DEFAULT 0, last_answer TEXT, last_error TEXT,"
     "  UNIQUE (webhook_id, event_id));"
-    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';"
+    "CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);",
 };
 
 #endif

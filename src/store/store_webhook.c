@@ -38,6 +38,9 @@ static const st_stmt
                               " last_status = ?6, last_ms = ?7, last_answer = ?8, last_error = ?9 WHERE id = ?1"},
     delivery_get = {.sql = "SELECT " ST_DELIVERY_COLS " FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2"},
     /* newest first, before the cursor (0: from the newest) */
+    /* the log's old rows, a bounded number at a time (never what is still to be sent) */
+    delivery_sweep = {.sql = "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
+                             " WHERE created_at < ?1 AND state <> 'pending' ORDER BY created_at LIMIT ?2)"},
     delivery_list = {.sql = "SELECT " ST_DELIVERY_COLS " FROM webhook_deliveries WHERE webhook_id = ?1"
                             " AND (CAST(?2 AS BIGINT) = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3"};
 
@@ -109,4 +112,11 @@ pl_err store_webhook_delivery_list(store *s, int64_t webhook_id, int64_t before,
                                    st_webhook_delivery **out, size_t *n) {
   return st__list(s, &delivery_list, ST_ARGS(ST_ARG_I(webhook_id), ST_ARG_I(before), ST_ARG_I(limit)),
                   &st_webhook_delivery_row, a, out, n);
+}
+
+pl_err store_webhook_delivery_sweep(store *s, pl_time before, int limit, int64_t *n) {
+  size_t changed = 0;
+  pl_err e = st__count(s, &delivery_sweep, ST_ARGS(ST_ARG_I(before), ST_ARG_I(limit)), &changed);
+  *n = (int64_t)changed;
+  return e;
 }

@@ -185,6 +185,18 @@ static void signed_event_then_backoff(void **state) {
   assert_null(json_object_get(w, "failing_since"));
   assert_null(json_object_get(w, "secret")); /* shown once */
   json_decref(w);
+  /* the log keeps it for SVC_WEBHOOK_LOG_DAYS, then the clean-up removes it */
+  int64_t removed = -1;
+  f->now += (SVC_WEBHOOK_LOG_DAYS - 1) * 86400;
+  assert_int_equal(svc_webhook_sweep(f->s, &removed, &d), PL_OK);
+  assert_int_equal(removed, 0);
+  f->now += 2 * 86400;
+  assert_int_equal(svc_webhook_sweep(f->s, &removed, &d), PL_OK);
+  assert_int_equal(removed, 1);
+  json_t *lg = NULL;
+  assert_int_equal(svc_webhook_deliveries(f->s, &f->owner, id, 0, 10, f->a, &lg, &d), PL_OK);
+  assert_int_equal(json_array_size(json_object_get(lg, "deliveries")), 0);
+  json_decref(lg);
 }
 
 static void gives_up_after_a_day_and_turns_off_after_three(void **state) {

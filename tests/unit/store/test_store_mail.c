@@ -497,6 +497,17 @@ static void test_webhooks(void **state) {
   assert_string_equal(one.body, "{\"n\":1}");
   assert_int_equal(store_webhook_delivery_get(f->s, w[2].id, d[0].id, f->a, &one), PL_ENOTFOUND); /* another's */
   RB(f);
+  /* the log's clean-up takes only what is no longer to be sent, and only what is old */
+  W(f);
+  int64_t swept = -1;
+  OK(store_webhook_delivery_sweep(f->s, T0 + 3, 10, &swept));
+  assert_int_equal(swept, 0); /* d[0] is pending; d[1] is newer */
+  OK(store_webhook_delivery_sweep(f->s, T0 + 100, 10, &swept));
+  assert_int_equal(swept, 1); /* d[1], delivered */
+  OK(store_webhook_delivery_list(f->s, w[0].id, 0, 10, f->a, &log, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(log[0].id, d[0].id);
+  C(f);
   /* turned off, then deleted with its deliveries */
   W(f);
   w[0].active = false;
