@@ -968,6 +968,8 @@ pl_err store_webhook_delivery_add(store *s, st_webhook_delivery *d);
  * oldest first, moving their due time to claim_until (as store_outbox_claim). */
 pl_err store_webhook_delivery_claim(store *s, pl_time now, pl_time claim_until, int limit, pl_arena *a,
                                     st_webhook_delivery **out, size_t *n);
+/* Whether any delivery is due at `now` (a read: the worker's look before it claims). */
+pl_err store_webhook_delivery_due(store *s, pl_time now, bool *any);
 /* Writes state, attempts, next_at and the last attempt of d->id. */
 pl_err store_webhook_delivery_update(store *s, const st_webhook_delivery *d);
 pl_err store_webhook_delivery_get(store *s, int64_t webhook_id, int64_t id, pl_arena *a, st_webhook_delivery *out);

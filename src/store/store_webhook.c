@@ -34,6 +34,8 @@ static const st_stmt
                             " JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND d.next_at <= $1"
                             " AND w.paused_until <= $1 ORDER BY d.next_at, d.id LIMIT $3"
                             " FOR UPDATE OF d SKIP LOCKED) RETURNING " ST_DELIVERY_COLS},
+    delivery_due = {.sql = "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE state = 'pending'"
+                           " AND next_at <= ?1 LIMIT 1) due"},
     delivery_update = {.sql = "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_at = ?4, last_at = ?5,"
                               " last_status = ?6, last_ms = ?7, last_answer = ?8, last_error = ?9 WHERE id = ?1"},
     delivery_get = {.sql = "SELECT " ST_DELIVERY_COLS " FROM webhook_deliveries WHERE id = ?1 AND webhook_id = ?2"},
@@ -118,5 +120,12 @@ pl_err store_webhook_delivery_sweep(store *s, pl_time before, int limit, int64_t
   size_t changed = 0;
   pl_err e = st__count(s, &delivery_sweep, ST_ARGS(ST_ARG_I(before), ST_ARG_I(limit)), &changed);
   *n = (int64_t)changed;
+  return e;
+}
+
+pl_err store_webhook_delivery_due(store *s, pl_time now, bool *any) {
+  st_i64 v;
+  pl_err e = st__get(s, &delivery_due, ST_ARGS(ST_ARG_I(now)), &st_i64_row, NULL, &v);
+  *any = !e && v.v > 0;
   return e;
 }

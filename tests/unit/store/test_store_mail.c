@@ -464,6 +464,13 @@ static void test_webhooks(void **state) {
   st_webhook_delivery again = d[0];
   assert_int_equal(store_webhook_delivery_add(f->s, &again), PL_EEXIST);
   C(f);
+  R(f);
+  bool any = true;
+  OK(store_webhook_delivery_due(f->s, T0 - 1, &any));
+  assert_false(any);
+  OK(store_webhook_delivery_due(f->s, T0, &any));
+  assert_true(any);
+  RB(f);
   W(f);
   st_webhook_delivery *c;
   OK(store_webhook_delivery_claim(f->s, T0 + 1, T0 + 61, 10, f->a, &c, &n));
