@@ -66,6 +66,8 @@ static const char usage[] =
     "  --mail-trust MODE  authenticated (default): mail speaks for a party only when its\n"
     "                     From: domain passed, aligned; envelope: the envelope sender is\n"
     "                     believed, for closed networks only\n"
+    "  --public-url URL   where people open the message center, for the links in e-mailed\n"
+    "                     notices (default http://<--listen>; docs/notifications.md)\n"
     "  --webhook-allow HOSTS  hosts webhooks may reach besides public https addresses,\n"
     "                     comma-separated 'host' or 'host:port' (e.g. a receiver on an\n"
     "                     internal network); they may use http (docs/webhooks.md)\n"
@@ -109,7 +111,7 @@ static const char *const known[] = {"db", "key-file", "listen", "config", "threa
                                     "audit-checkpoint", "max-connections", "max-connections-per-ip", "max-streams",
                                     "header-timeout", "body-timeout", "trust-proxy", "reader", "unattached-max-age",
                                     "log-format", "log-level", "shutdown-timeout", "conf", "webhook-allow",
-                                    "webhook-ca", "webhook-retry", NULL};
+                                    "webhook-ca", "webhook-retry", "public-url", NULL};
 static const char *const flags[] = {"trust-proxy", NULL};
 
 /* The options a running server cannot take over: a reload names each one that changed,
@@ -118,7 +120,8 @@ static const char *const restart_only[] = {"db", "key-file", "listen", "threads"
                                            "tls-key", "token-ttl", "smtp-relay", "mail-domain", "lmtp",
                                            "mail-max-size", "mail-retry", "files", "mail-authserv-id",
                                            "mail-trust", "audit-checkpoint", "max-connections", "trust-proxy",
-                                           "reader", "webhook-allow", "webhook-ca", "webhook-retry"};
+                                           "reader", "webhook-allow", "webhook-ca", "webhook-retry",
+                                           "public-url"};
 #define N_RESTART_ONLY (sizeof restart_only / sizeof restart_only[0])
 
 #define DEFAULT_SHUTDOWN_SECONDS 30.0
@@ -438,6 +441,14 @@ int cmd_serve(int argc, char **argv) {
   so.files_dir = cli_get(a, "files", cli_files_dir(cli_get(a, "db", "parley.db"), files, sizeof files));
   so.reader_path = cli_get(a, "reader", NULL);
   so.webhook_allow = cli_get(a, "webhook-allow", NULL);
+  char public_url[600];
+  const char *pu = cli_get(a, "public-url", NULL);
+  if (!pu) {
+    const char *listen = cli_get(a, "listen", "127.0.0.1:8080");
+    snprintf(public_url, sizeof public_url, "%s://%s", cli_get(a, "tls-cert", NULL) ? "https" : "http", listen);
+    pu = public_url;
+  }
+  so.public_url = pu;
   svc *s = cli_open(a, &so);
   if (!s) {
     conf_free(conf);

@@ -38,7 +38,8 @@ unsigned http_status_for(pl_err e) {
   case PL_ETEAMONLY:
   case PL_ETOOMANY:
   case PL_EIDEMKEY:
-  case PL_EPAGE: return 400;
+  case PL_EPAGE:
+  case PL_EBADLINK: return 400;
   case PL_EUNAUTH:
   case PL_EEXPIRED:
   case PL_EREVOKED:
@@ -53,6 +54,7 @@ unsigned http_status_for(pl_err e) {
   case PL_ECONFLICT:
   case PL_ECANCELED:
   case PL_ENOTALLOWED:
+  case PL_ENOADDRESS:
   case PL_EIDEMBUSY: return 409;
   case PL_ETOOLARGE: return 413;
   case PL_EUNSUPPORTED:

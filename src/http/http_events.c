@@ -232,6 +232,7 @@ static void *keeper(void *arg) {
     /* The clock's alerts ride on the keeper's tick; publishing resumes the streams. */
     pthread_mutex_unlock(&h->sse_mu);
     svc_deadline_tick(h->s);
+    svc_digest_tick(h->s);
     svc_cluster_tick(h->s);
     svc_audit_tick(h->s);
     pthread_mutex_lock(&h->sse_mu);

@@ -23,6 +23,9 @@ static const http_route routes[] = {
     {"GET", "/v1/meta", HTTP_ANYONE, http__meta},
     {"GET", "/v1/me/preferences", HTTP_USER, http__preferences_get},
     {"PUT", "/v1/me/preferences", HTTP_USER, http__preferences_put},
+    {"GET", "/v1/me/notifications", HTTP_USER, http__notify_get}, /* http_notify.c */
+    {"PUT", "/v1/me/notifications", HTTP_USER, http__notify_put},
+    {"POST", "/v1/me/notifications/digest", HTTP_USER, http__notify_digest},
     {"GET", "/v1/threads", HTTP_USER, http__threads_list},
     {"POST", "/v1/threads", HTTP_USER, http__threads_start},
     {"GET", "/v1/threads/{id}", HTTP_USER, http__thread_get},
@@ -47,6 +50,9 @@ static const http_route routes[] = {
     {"GET", "/v1/sellers/{id}/metrics", HTTP_USER, http__seller_metrics},
     {"GET", "/v1/sellers/{id}/enforcement", HTTP_USER, http__enforcement_get},
     {"POST", "/v1/sellers/{id}/enforcement", HTTP_USER, http__enforcement_set},
+    {"GET", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_get}, /* http_notify.c */
+    {"PUT", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_put},
+    {"POST", "/v1/sellers/{id}/settings/confirm", HTTP_ANYONE, http__settings_confirm},
     {"POST", "/v1/admin/policy/reload", HTTP_USER, http__policy_reload},
     {"GET", "/v1/admin/tokens", HTTP_USER, http__tokens_list},
     {"DELETE", "/v1/admin/tokens/{id}", HTTP_USER, http__token_revoke},

@@ -817,7 +817,7 @@ static pl_err check_id(const char *what, const char *id, pl_detail *d) {
   return PL_OK;
 }
 
-static bool valid_email(const char *e) {
+bool svc__valid_email(const char *e) {
   if (!e) return false;
   const char *at = strchr(e, '@');
   return at && at != e && at[1] && strchr(at + 1, '.') && !strchr(at + 1, '@') &&
@@ -976,7 +976,7 @@ pl_err svc_seller_put(svc *s, const svc_seller_in *in, pl_detail *d) {
     return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "seller name is required");
   if ((e = svc__check_name("seller name", in->name, d))) return e;
-  if (in->email && !valid_email(in->email))
+  if (in->email && !svc__valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", in->email);
   pl_arena *a = pl_arena_new();
   if ((e = svc__begin(s, true, d))) goto out;
@@ -1046,7 +1046,7 @@ pl_err svc_buyer_put(svc *s, const svc_buyer_in *in, pl_detail *d) {
   if ((e = check_id("buyer id", in->id, d))) return e;
   if (!in->name || !*in->name) return pl_fail(d, PL_EMISSING, "buyer name is required");
   if ((e = svc__check_name("buyer name", in->name, d))) return e;
-  if (!in->email || !valid_email(in->email))
+  if (!in->email || !svc__valid_email(in->email))
     return pl_fail(d, PL_EINVAL, "buyer e-mail address is missing or not an address");
   const char *locale = in->locale ? in->locale : "en-US";
   if (!valid_locale(locale)) return pl_fail(d, PL_EINVAL, "locale must look like en-US");
@@ -1148,6 +1148,11 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
   if (nf && !json_is_null(nf) && !json_is_boolean(nf))
     return pl_fail(d, PL_ETYPE, "field 'negative_feedback' must be true or false");
   o->negative_feedback = json_is_true(nf);
+  json_t *ff = json_object_get(obj, "fulfillment");
+  const char *fv = json_string_value(ff);
+  if (ff && !json_is_null(ff) && (!fv || (strcmp(fv, "seller") && strcmp(fv, "marketplace"))))
+    return pl_fail(d, PL_EINVAL, "field 'fulfillment' must be \"seller\" or \"marketplace\"");
+  o->by_marketplace = fv && !strcmp(fv, "marketplace");
   return PL_OK;
 }
 

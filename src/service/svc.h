@@ -51,6 +51,8 @@ typedef struct {
                                  * changes (a rotation); NULL: the keys given stay */
   const char *webhook_allow;    /* hosts webhooks may reach besides public https ones
                                  * (svc_webhook_host_allowed); NULL: none */
+  const char *public_url;       /* where people open the message center, for the links in
+                                 * notices (docs/notifications.md); NULL: http://127.0.0.1:8080 */
 } svc_options;
 
 /* The authenticated party of a request. */
@@ -800,5 +802,29 @@ pl_err svc_restore(const char *from, const char *db, const char *files_dir, svc_
  * it as mode says (store.h). A SQLite file must exist (PL_ENOTFOUND). *out says where
  * the database stands after the call; PL_ESTORE when this parley may not run on it. */
 pl_err svc_migrate(const char *db, store_schema_mode mode, store_schema *out, pl_detail *d);
+
+/* ---- a seller's messaging settings and agents' notifications (svc_notify.c;
+ * docs/notifications.md) ---- */
+#define SVC_CONFIRM_SECONDS (48 * 3600) /* a customer-service address's confirmation link */
+extern const char *const svc_notify_modes[]; /* each, hourly, daily, deadlines, none */
+/* The seller's settings (its owner, or the operator): {"settings":{...}}. */
+pl_err svc_seller_settings(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a, json_t **out,
+                           pl_detail *d);
+/* Changes any of customer_service_email (kept pending, and a link mailed to it, until
+ * confirmed), marketplace_fulfilled_messaging and notice_language. */
+pl_err svc_seller_settings_set(svc *s, const svc_caller *c, const char *seller_id, json_t *in, pl_arena *a,
+                               json_t **out, pl_detail *d);
+/* The link's token makes the pending address the seller's customer-service address;
+ * PL_EBADLINK (one answer for every reason) when wrong, superseded or past 48 hours. */
+pl_err svc_seller_address_confirm(svc *s, const char *seller_id, const char *token, pl_arena *a, json_t **out,
+                                  pl_detail *d);
+/* The calling agent's notification choices: {"notifications":{...}}; and changes to them. */
+pl_err svc_notify_get(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_notify_set(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d);
+/* Mails the calling agent a digest now (at most once a minute: PL_ERATELIMIT;
+ * PL_ENOADDRESS without a registered address): {"queued":true,"threads":n}. */
+pl_err svc_notify_digest_now(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+/* Queues the hourly and daily digests that are due (a serving node's periodic tick). */
+pl_err svc_digest_tick(svc *s);
 
 #endif

@@ -160,6 +160,32 @@ void svc__follow_revocations(svc *s);
 
 /* prefix and `bytes` random bytes (at most 64) in hex: ids, secrets. */
 char *svc__random_hex(pl_arena *a, const char *prefix, size_t bytes);
+/* Whether e looks like an e-mail address parley can send to. */
+bool svc__valid_email(const char *e);
+/* A sealed value opened into the arena (NULL when sealed is NULL or does not open); the
+ * caller wipes it (sodium_memzero) when done. */
+char *svc__opened(svc *s, pl_arena *a, const char *sealed);
+
+/* ---- notifications (svc_notify.c; docs/notifications.md) ---- */
+/* PL_ENOTALLOWED when the marketplace fulfils order o and its seller turned messaging
+ * about such orders off. */
+pl_err svc__messaging_on(svc *s, const st_order *o, pl_arena *a, pl_detail *d);
+/* In the transaction that stores a delivered buyer message: a notice to each agent who
+ * asked for one per message (of its threads, or of all). */
+pl_err svc__notify_message(svc *s, const st_thread *t, const st_message *m, pl_arena *a);
+/* A thread reached its alert mark: a notice to its assigned agent, or to every agent who
+ * watches every thread; once per waiting message, whichever node sees it first. */
+pl_err svc__notify_deadline(svc *s, const st_thread *t, pl_arena *a);
+/* A seller's webhook was turned off after 3 days of failures: a notice to its owners. */
+pl_err svc__notify_webhook_disabled(svc *s, const st_webhook *w, pl_arena *a);
+/* The words of a notice (outbox kind notice), in the seller's language, from the record
+ * as it is now: the recipient's address (opened; the caller wipes it), subject and text. */
+typedef struct {
+  char *rcpt;
+  const char *subject, *text;
+  const char *marketplace, *seller_alias;
+} svc_notice;
+pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *out, pl_detail *d);
 
 /* Webhooks (svc_webhook.c): queue, in the caller's write transaction, the event of a
  * message just recorded (with its status), or of a thread whose response is due soon (or,

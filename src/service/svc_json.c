@@ -134,6 +134,7 @@ json_t *svc_json_order(const st_order *o) {
   json_object_set_new(j, "shipped_at", time_or_null(o->shipped_at));
   json_object_set_new(j, "delivered_at", time_or_null(o->delivered_at));
   json_object_set_new(j, "negative_feedback", json_boolean(o->negative_feedback));
+  json_object_set_new(j, "fulfillment", json_string(o->by_marketplace ? "marketplace" : "seller"));
   json_object_set_new(j, "items", items);
   return j;
 }

@@ -246,7 +246,7 @@ static const char *topic_words(const char *topic) {
   return "message";
 }
 
-static char *opened(svc *s, pl_arena *a, const char *sealed) {
+char *svc__opened(svc *s, pl_arena *a, const char *sealed) {
   if (!sealed) return NULL;
   char *p = svc__open(s, sealed);
   if (!p) return NULL;
@@ -313,8 +313,29 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
   return PL_OK;
 }
 
+/* A notice to the seller's team (svc_notify.c): from the marketplace's address nobody
+ * reads, with the null return path, marked automatic. */
+static pl_err build_notice(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_detail *d) {
+  svc_notice n;
+  pl_err e = svc__notice_compose(s, o, a, &n, d);
+  if (e) return e;
+  const char *domain = domain_of(n.seller_alias);
+  b->rcpt = n.rcpt;
+  b->env_from = "";
+  b->from_name = pl_arena_printf(a, "%s messaging", n.marketplace);
+  b->from_addr = pl_arena_printf(a, NOREPLY_LOCAL "@%s", domain);
+  b->to_addr = n.seller_alias;
+  b->subject = n.subject;
+  b->text = n.text;
+  b->message_id = message_id_for(s, a, 'N', o->id, domain);
+  b->auto_submitted = "auto-generated";
+  b->date = svc_now(s);
+  return PL_OK;
+}
+
 /* Builds the mail of outbox row o into *b (b->row already set). */
 static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_detail *d) {
+  if (o->kind == ST_OUTBOX_NOTICE) return build_notice(s, o, a, b, d);
   st_message m, *msgs = NULL;
   st_thread t;
   st_seller sl;
@@ -351,7 +372,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
                                    : pl_arena_printf(a, "Question about %s: %s", t.asin ? t.asin : "a product",
                                                      topic_words(t.topic));
   if (refusal) {
-    b->rcpt = opened(s, a, sl.email_sealed);
+    b->rcpt = svc__opened(s, a, sl.email_sealed);
     b->env_from = ""; /* a notice: the null return path, so that it is never bounced back */
     b->from_name = pl_arena_printf(a, "%s messaging", mk.name);
     b->from_addr = pl_arena_printf(a, "mailer-daemon@%s", domain);
@@ -365,7 +386,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
     const char *text = m.text, *note = "";
     if ((e = attach_files(s, &t, from_buyer, m.id, atts, natts, mk.name, a, b, &note, d))) return e;
     if (from_buyer) {
-      b->rcpt = opened(s, a, sl.email_sealed);
+      b->rcpt = svc__opened(s, a, sl.email_sealed);
       b->from_name = pl_arena_printf(a, "%s via %s", by.name, mk.name);
       b->from_addr = balias;
       b->reply_to = thread_alias(s, a, balias, t.id, 's');
@@ -377,7 +398,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
     } else if (m.kind == ST_KIND_REVIEW_REQUEST) {
       /* The marketplace's request, sent for the seller from an address nobody reads: an
        * answer is refused with words that say where to write (svc_mail_receive). */
-      b->rcpt = opened(s, a, by.email_sealed);
+      b->rcpt = svc__opened(s, a, by.email_sealed);
       b->from_name = pl_arena_printf(a, "%s for %s", mk.name, sl.name);
       b->from_addr = pl_arena_printf(a, NOREPLY_LOCAL "@%s", domain);
       b->to_addr = balias;
@@ -385,7 +406,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
                                    "replies: to write to the seller, open order %s on %s.\n",
                                 text, mk.name, sl.name, t.order_id ? t.order_id : "", mk.name);
     } else {
-      b->rcpt = opened(s, a, by.email_sealed);
+      b->rcpt = svc__opened(s, a, by.email_sealed);
       b->from_name = sl.name;
       b->from_addr = sl.alias;
       b->reply_to = thread_alias(s, a, sl.alias, t.id, 'b');
@@ -627,7 +648,7 @@ static pl_err resolve(svc *s, const svc_mail_in *in, pl_arena *a, resolved *out,
       why = !e && ag.deactivated_at ? "a deactivated agent's address" : "a read-only agent's address";
     } else if (e == PL_ENOTFOUND) {
       e = store_seller_get(s->st, out->seller_id, NULL, a, &sl);
-      char *real = e ? NULL : opened(s, a, sl.email_sealed);
+      char *real = e ? NULL : svc__opened(s, a, sl.email_sealed);
       ok = real && !strcasecmp(real, from);
       why = "not the seller's address";
     }
@@ -785,11 +806,11 @@ static pl_err message_recipient(svc *s, int64_t mid, pl_arena *a, char **real, p
   if (!e && m.direction == ST_DIR_BUYER) {
     st_seller sl;
     e = store_seller_get(s->st, t.seller_id, NULL, a, &sl);
-    if (!e) *real = opened(s, a, sl.email_sealed);
+    if (!e) *real = svc__opened(s, a, sl.email_sealed);
   } else if (!e) {
     st_buyer b;
     e = store_buyer_get(s->st, t.buyer_id, NULL, a, &b);
-    if (!e) *real = opened(s, a, b.email_sealed);
+    if (!e) *real = svc__opened(s, a, b.email_sealed);
   }
   svc__end(s, PL_OK, NULL);
   if (e == PL_ESTORE) return pl_fail(d, e, "the store is unavailable; try again later");
@@ -1100,7 +1121,7 @@ pl_err svc_agent_address_add(svc *s, const svc_caller *c, int64_t agent_id, cons
   if (!e) e = store_seller_get(s->st, ag.seller_id, NULL, a, &sl);
   if (!e) {
     /* The customer-service address speaks for the whole seller: the owner chooses who. */
-    char *cs = opened(s, a, sl.email_sealed);
+    char *cs = svc__opened(s, a, sl.email_sealed);
     if (cs && !strcasecmp(cs, addr) && c->kind == ST_PRINCIPAL_AGENT && c->agent_role != ST_ROLE_OWNER)
       e = pl_fail(d, PL_EFORBIDDEN, "only an owner gives the seller's customer-service address to an agent");
   }
@@ -1149,7 +1170,7 @@ pl_err svc_agent_address_list(svc *s, const svc_caller *c, int64_t agent_id, pl_
   *out = pl_arena_alloc(a, (*n + 1) * sizeof **out);
   for (size_t i = 0; i < *n; i++)
     (*out)[i] = (svc_agent_address){.id = rows[i].id, .agent_id = rows[i].agent_id,
-                                    .email = opened(s, a, rows[i].email_sealed), .created_at = rows[i].created_at};
+                                    .email = svc__opened(s, a, rows[i].email_sealed), .created_at = rows[i].created_at};
   return PL_OK;
 }
 

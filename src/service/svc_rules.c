@@ -503,6 +503,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
   }
   if (!e) e = order_thread(s, &o, now, a, &t, d);
   bool proactive = !e && t.last_buyer_at == 0;
+  if (proactive) e = svc__messaging_on(s, &o, a, d);
   if (!e && proactive && text && *text) {
     /* a conversation starts only for the order's sake (docs/rules.md "Proactive messages") */
     policy_purpose pp = policy_proactive_purpose(text, strlen(text));

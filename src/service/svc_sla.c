@@ -413,6 +413,7 @@ pl_err svc_deadline_tick(svc *s) {
    * node's tick sees it first */
   if (!e && (k || nl) && !(e = svc__begin(s, true, &d))) {
     for (size_t i = 0; !e && i < k; i++) e = svc__webhook_deadline(s, &ts[i], false, a);
+    for (size_t i = 0; !e && i < k; i++) e = svc__notify_deadline(s, &ts[i], a);
     for (size_t i = 0; !e && i < nl; i++) e = svc__webhook_deadline(s, &late[i], true, a);
     e = svc__end(s, e, &d);
   }

@@ -307,6 +307,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
                              st_msg_status_name(status), "kind", st_msg_kind_name(m->kind)));
   if (!e) e = svc__outbox_message(s, t, m);
   if (!e && !in->ext_id) e = svc__webhook_message(s, t, m, a);
+  if (!e && !seller && !in->ext_id) e = svc__notify_message(s, t, m, a);
   if (!e && !seller && !in->ext_id && !opts->automatic) e = svc__team_on_buyer_message(s, t, m, a);
   return e;
 }
@@ -340,6 +341,8 @@ pl_err svc_thread_start(svc *s, const svc_caller *c, const svc_start_in *in, pl_
       e = pl_fail(d, PL_ENOTFOUND, "no order %s", in->order_id);
     else if (!e && o.status == ST_ORDER_CANCELED)
       e = pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it", o.id);
+    else if (!e)
+      e = svc__messaging_on(s, &o, a, d); /* the marketplace answers, when the seller says so */
     if (!e) {
       pl_err g = s->st->ops->thread_find(s->st, o.id, NULL, NULL, NULL, a, &existing);
       if (!g) e = pl_fail(d, PL_EEXIST, "order %s already has thread %s; write there", o.id,

@@ -655,6 +655,7 @@ void svc_webhook_report(svc *s, const svc_hook_call *c, int status, int64_t ms, 
       changed = true;
       e = svc__audit(s, w.seller_id, "parley", "webhook.disabled", svc_team_ref(a, "WH", w.id),
                      json_pack("{s:s,s:s}", "url", w.url, "last_error", dl.last_error ? dl.last_error : ""));
+      if (!e) e = svc__notify_webhook_disabled(s, &w, a);
     }
     if (changed && !e) {
       w.updated_at = now;

@@ -208,6 +208,8 @@ typedef struct {
   st_order_status status;
   pl_time purchased_at, shipped_at, delivered_at, updated_at; /* 0 = unknown */
   bool negative_feedback; /* the buyer left negative feedback (set by the operator) */
+  bool by_marketplace;    /* the marketplace fulfils it (the seller's settings may turn
+                           * messaging about it off) */
   size_t nitems;
   st_item *items;
 } st_order;
@@ -328,12 +330,38 @@ typedef struct {
   pl_time updated_at;
 } st_enforcement;
 
+/* A seller's messaging settings (docs/notifications.md). */
+typedef struct {
+  char *seller_id;
+  char *notice_language;      /* parley's own notices to the team: "en", "de"...; NULL: the
+                               * marketplace's language */
+  bool marketplace_fulfilled; /* messaging on for orders the marketplace fulfils */
+  char *email_sealed;         /* a new customer-service address waiting for its
+                               * confirmation (pl_seal), or NULL */
+  pl_time email_requested_at; /* when it was asked for (its link's age) */
+  pl_time updated_at;
+} st_seller_settings;
+
+/* What an agent is told, and how (docs/notifications.md). */
+typedef struct {
+  int64_t agent_id;
+  char *seller_id;
+  st_agent_role role;
+  char *mode;          /* "each" new buyer message, an "hourly" or "daily" digest,
+                        * "deadlines" alone, or "none" */
+  char *scope;         /* "assigned" (threads assigned to the agent) or "all" */
+  bool email, browser; /* by e-mail (to address_id) and in the web message center */
+  pl_time digest_at;   /* the next digest (hourly and daily) */
+  int64_t address_id;  /* the agent's first registered address; 0: none (no e-mail) */
+} st_agent_notify;
+
 /* The columns that hold sealed addresses (pl_seal), for key rotation. */
 typedef enum {
   ST_SEALED_SELLER = 1,    /* sellers.email_sealed */
   ST_SEALED_BUYER,         /* buyers.email_sealed, with email_hash */
   ST_SEALED_AGENT_ADDRESS, /* agent_addresses.email_sealed, with email_hash */
-  ST_SEALED_WEBHOOK        /* webhooks.secret_sealed (docs/webhooks.md) */
+  ST_SEALED_WEBHOOK,       /* webhooks.secret_sealed (docs/webhooks.md) */
+  ST_SEALED_SELLER_PENDING /* seller_settings.email_sealed (docs/notifications.md) */
 } st_sealed_kind;
 typedef struct {
   char *key;    /* the row's id, as text */
@@ -405,7 +433,8 @@ typedef struct {
  * gives such a row up rather than guess whom to mail. */
 #define ST_OUTBOX_KIND_MAP(X)          \
   X(ST_OUTBOX_FORWARD, "forward")      \
-  X(ST_OUTBOX_REFUSAL, "refusal")
+  X(ST_OUTBOX_REFUSAL, "refusal")      \
+  X(ST_OUTBOX_NOTICE, "notice")
 
 #define ST_OUTBOX_STATE_MAP(X)         \
   X(ST_OUTBOX_PENDING, "pending")      \
@@ -430,6 +459,11 @@ typedef struct {
   pl_time next_at; /* due time; while claimed, the end of the claim */
   pl_time created_at, sent_at;
   char *last_error;
+  /* notices (message_id 0): to the agent (0: the seller's new customer-service address,
+   * to confirm it), about payload (JSON: ids and counts, never an address); dedupe, when
+   * set, makes it once: store_outbox_add answers PL_EEXIST for a second */
+  int64_t agent_id;
+  char *payload, *dedupe;
 } st_outbox;
 /* Team work (docs/team.md). A seller's templates, rules, proposals and rule firings are
  * documents: a JSON body with a kind, kept per seller; a proposal has a state, the other
@@ -978,6 +1012,24 @@ pl_err store_webhook_delivery_sweep(store *s, pl_time before, int limit, int64_t
 /* A webhook's deliveries, newest first, with id below `before` (0: from the newest). */
 pl_err store_webhook_delivery_list(store *s, int64_t webhook_id, int64_t before, int limit, pl_arena *a,
                                    st_webhook_delivery **out, size_t *n);
+
+/* -- the seller's messaging settings and agents' notifications (store_notify.c;
+ * docs/notifications.md) -- */
+/* PL_ENOTFOUND when the seller never changed a setting (the defaults apply). */
+pl_err store_seller_settings_get(store *s, const char *seller_id, pl_arena *a, st_seller_settings *out);
+pl_err store_seller_settings_put(store *s, const st_seller_settings *v);
+/* The agent's choices, the defaults where it made none (PL_ENOTFOUND: no such agent). */
+pl_err store_agent_notify_get(store *s, int64_t agent_id, pl_arena *a, st_agent_notify *out);
+pl_err store_agent_notify_put(store *s, const st_agent_notify *v);
+/* The seller's active agents and their choices: every one (mode NULL), or those whose
+ * mode is `mode`. */
+pl_err store_agent_notify_list(store *s, const char *seller_id, const char *mode, pl_arena *a, st_agent_notify **out,
+                               size_t *n);
+/* Up to limit agents of any seller whose hourly or daily digest is due at `now`. */
+pl_err store_digest_due(store *s, pl_time now, int limit, pl_arena *a, st_agent_notify **out, size_t *n);
+/* Moves an agent's next digest from `was` to `next`; PL_ENOTFOUND when another node
+ * moved it first (that node sends this digest). */
+pl_err store_digest_next(store *s, int64_t agent_id, pl_time was, pl_time next);
 
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a

@@ -12,7 +12,7 @@
 
 /* By kind (ST_SEALED_SELLER, ST_SEALED_BUYER, ST_SEALED_AGENT_ADDRESS): page, reseal,
  * count. A reseal changes a row only if it still holds the old value. */
-static const st_stmt stmts[4][3] = {
+static const st_stmt stmts[5][3] = {
     {{.sql = "SELECT id, email_sealed FROM sellers" SKIP_AFTER("TEXT")},
      {.sql = "UPDATE sellers SET email_sealed = ?3 WHERE id = ?1 AND email_sealed = ?2"},
      {.sql = ST_SQL_SEALED_COUNT_SELLER}},
@@ -27,7 +27,10 @@ static const st_stmt stmts[4][3] = {
              " OR substr(secret_sealed, 1, length(CAST(?1 AS TEXT))) <> CAST(?1 AS TEXT))"
              " AND (CAST(?2 AS BIGINT) IS NULL OR id > CAST(?2 AS BIGINT)) ORDER BY id LIMIT ?3"},
      {.sql = "UPDATE webhooks SET secret_sealed = ?3 WHERE id = CAST(?1 AS BIGINT) AND secret_sealed = ?2"},
-     {.sql = "SELECT count(*) FROM webhooks WHERE substr(secret_sealed, 1, length(?1)) = ?1"}}};
+     {.sql = "SELECT count(*) FROM webhooks WHERE substr(secret_sealed, 1, length(?1)) = ?1"}},
+    {{.sql = "SELECT id, email_sealed FROM seller_settings" SKIP_AFTER("TEXT")},
+     {.sql = "UPDATE seller_settings SET email_sealed = ?3 WHERE id = ?1 AND email_sealed = ?2"},
+     {.sql = "SELECT count(*) FROM seller_settings WHERE substr(email_sealed, 1, length(?1)) = ?1"}}};
 enum { PAGE, RESEAL, COUNT };
 
 static const st_col sealed_cols[] = {{"key", ST_COL_TEXT, offsetof(st_sealed_row, key)},
@@ -35,7 +38,7 @@ static const st_col sealed_cols[] = {{"key", ST_COL_TEXT, offsetof(st_sealed_row
 static const st_row sealed_row = {sealed_cols, 2, sizeof(st_sealed_row)};
 
 static int kind_index(st_sealed_kind kind) {
-  return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_WEBHOOK ? (int)kind - 1 : -1;
+  return kind >= ST_SEALED_SELLER && kind <= ST_SEALED_SELLER_PENDING ? (int)kind - 1 : -1;
 }
 
 pl_err store_sealed_page(store *s, st_sealed_kind kind, const char *skip, const char *after, int limit,

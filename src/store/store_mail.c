@@ -7,8 +7,10 @@
 #include "store/store_sql.h"
 
 static const st_stmt
-    outbox_add = {.sql = "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at)"
-                         " VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5) RETURNING id"},
+    /* a notice already queued under its dedupe key inserts nothing */
+    outbox_add = {.sql = "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at,"
+                         " agent_id, payload, dedupe) VALUES (?1, CASE WHEN ?2 = 0 THEN NULL ELSE ?2 END, ?3,"
+                         " 'pending', 0, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id"},
     /* SQLite: one writer at a time holds the database, so a plain UPDATE ... RETURNING
      * claims rows that no other worker can be claiming; PostgreSQL's nodes skip the rows
      * another is claiming. */
@@ -32,9 +34,10 @@ pl_err store_outbox_add(store *s, st_outbox *o) {
   st_i64 id;
   pl_err e = st__get(s, &outbox_add,
                      ST_ARGS(ST_ARG_T(o->seller_id), ST_ARG_I(o->message_id), ST_ARG_T(st_outbox_kind_name(o->kind)),
-                             ST_ARG_I(o->next_at), ST_ARG_I(o->created_at)),
+                             ST_ARG_I(o->next_at), ST_ARG_I(o->created_at), ST_ARG_I(o->agent_id),
+                             ST_ARG_T(o->payload), ST_ARG_T(o->dedupe)),
                      &st_i64_row, NULL, &id);
-  if (e == PL_ENOTFOUND) return PL_ESTORE;
+  if (e == PL_ENOTFOUND) return o->dedupe ? PL_EEXIST : PL_ESTORE;
   if (!e) o->id = id.v;
   return e;
 }

@@ -370,6 +370,27 @@ static const char *const store_pg_migrations[] = {
     "  UNIQUE (webhook_id, event_id));"
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';"
     "CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);",
+    /* Notifications (as SQLite's migration; docs/notifications.md). */
+    "CREATE TABLE seller_settings("
+    "  id TEXT PRIMARY KEY REFERENCES sellers(id), notice_language TEXT,"
+    "  marketplace_fulfilled BOOLEAN NOT NULL DEFAULT TRUE, email_sealed TEXT,"
+    "  email_requested_at BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL);"
+    "CREATE TABLE agent_notifications("
+    "  agent_id BIGINT PRIMARY KEY REFERENCES agents(id), seller_id TEXT NOT NULL,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('each','hourly','daily','deadlines','none')),"
+    "  scope TEXT NOT NULL CHECK (scope IN ('assigned','all')),"
+    "  email BOOLEAN NOT NULL, browser BOOLEAN NOT NULL, digest_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX agent_notifications_seller ON agent_notifications(seller_id, mode);"
+    "CREATE INDEX agent_notifications_digest ON agent_notifications(digest_at)"
+    "  WHERE mode IN ('hourly','daily');"
+    "ALTER TABLE outbox ALTER COLUMN message_id DROP NOT NULL;"
+    "ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;"
+    "ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check CHECK (kind IN ('forward','refusal','notice'));"
+    "ALTER TABLE outbox ADD COLUMN agent_id BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN payload TEXT;"
+    "ALTER TABLE outbox ADD COLUMN dedupe TEXT UNIQUE;"
+    "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
+    "  CHECK (fulfilled_by IN ('seller','marketplace'));",
 };
 
 #endif

@@ -116,7 +116,7 @@ ROW(st_event, COL(st_event, id, I64), COL(st_event, message_id, I64), COL(st_eve
 ROW(st_outbox, COL(st_outbox, id, I64), COL(st_outbox, seller_id, TEXT), COL(st_outbox, message_id, I64),
     COL(st_outbox, kind, OUTBOX_KIND), COL(st_outbox, state, OUTBOX_STATE), COL(st_outbox, attempts, I64),
     COL(st_outbox, next_at, I64), COL(st_outbox, created_at, I64), COL(st_outbox, sent_at, I64),
-    COL(st_outbox, last_error, TEXT));
+    COL(st_outbox, last_error, TEXT), COL(st_outbox, agent_id, I64), COL(st_outbox, payload, TEXT));
 
 /* ST_CLIENT_COLS */
 ROW(st_spapi_client, COL(st_spapi_client, client_id, TEXT), COL(st_spapi_client, seller_id, TEXT),
@@ -138,7 +138,7 @@ ROW(st_marketplace, COL(st_marketplace, id, TEXT), COL(st_marketplace, name, TEX
 ROW(st_order, COL(st_order, id, TEXT), COL(st_order, marketplace_id, TEXT), COL(st_order, seller_id, TEXT),
     COL(st_order, buyer_id, TEXT), COL(st_order, status, ORDER_STATUS), COL(st_order, purchased_at, I64),
     COL(st_order, shipped_at, I64), COL(st_order, delivered_at, I64), COL(st_order, updated_at, I64),
-    COL(st_order, negative_feedback, BOOL));
+    COL(st_order, negative_feedback, BOOL), COL(st_order, by_marketplace, BOOL));
 
 /* ST_SQL_ORDER_ITEMS_GET */
 ROW(st_item, COL(st_item, asin, TEXT), COL(st_item, title, TEXT), COL(st_item, quantity, I64),
@@ -272,3 +272,12 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
     break;
   }
 }
+
+/* store_notify.c */
+ROW(st_seller_settings, COL(st_seller_settings, seller_id, TEXT), COL(st_seller_settings, notice_language, TEXT),
+    COL(st_seller_settings, marketplace_fulfilled, BOOL), COL(st_seller_settings, email_sealed, TEXT),
+    COL(st_seller_settings, email_requested_at, I64), COL(st_seller_settings, updated_at, I64));
+ROW(st_agent_notify, COL(st_agent_notify, agent_id, I64), COL(st_agent_notify, seller_id, TEXT),
+    COL(st_agent_notify, role, AGENT_ROLE), COL(st_agent_notify, mode, TEXT), COL(st_agent_notify, scope, TEXT),
+    COL(st_agent_notify, email, BOOL), COL(st_agent_notify, browser, BOOL), COL(st_agent_notify, digest_at, I64),
+    COL(st_agent_notify, address_id, I64));

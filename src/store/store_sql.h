@@ -76,12 +76,12 @@
 
 #define ST_SQL_ORDER_PUT \
   "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status," \
-  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback)" \
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO UPDATE SET" \
+  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by)" \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET" \
   " status = excluded.status, purchased_at = excluded.purchased_at," \
   " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at," \
   " updated_at = excluded.updated_at," \
-  " negative_feedback = excluded.negative_feedback" \
+  " negative_feedback = excluded.negative_feedback, fulfilled_by = excluded.fulfilled_by" \
   " WHERE orders.seller_id = excluded.seller_id" \
   " AND orders.buyer_id = excluded.buyer_id"
 
@@ -94,7 +94,8 @@
 
 #define ST_SQL_ORDER_GET \
   "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at," \
-  " shipped_at, delivered_at, updated_at, negative_feedback FROM orders WHERE id = ?1"
+  " shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by = 'marketplace'" \
+  " FROM orders WHERE id = ?1"
 
 #define ST_SQL_ORDER_ITEMS_GET \
   "SELECT asin, title, quantity, price, currency FROM order_items" \
@@ -300,7 +301,9 @@
 
 /* ---- the outbox and the e-mail look-ups (store_mail.c) ----------------------------- */
 
-#define ST_OUTBOX_COLS "id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at, last_error"
+#define ST_OUTBOX_COLS \
+  "id, seller_id, coalesce(message_id, 0), kind, state, attempts, next_at, created_at, sent_at, last_error," \
+  " agent_id, payload"
 
 #define ST_ADDR_COLS "id, seller_id, agent_id, email_sealed, email_hash, created_at"
 

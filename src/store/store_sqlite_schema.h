@@ -345,6 +345,42 @@ static const char *const store_sqlite_migrations[] = {
     "  UNIQUE (webhook_id, event_id));"
     "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at, id) WHERE state = 'pending';"
     "CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);",
+    /* Notifications (docs/notifications.md): a seller's messaging settings, with a new
+     * customer-service address that waits for its confirmation (sealed, as every real
+     * address); each agent's choice of what it is told and how; parley's own notices to a
+     * seller's team go through the outbox, which takes rows without a message: a notice
+     * names its recipient by agent (or the seller, for a confirmation) and carries what it
+     * is about in payload (ids and counts, never an address), and dedupe makes it once per
+     * what it is about (a deadline once per message, whichever node sees it first). Orders
+     * the marketplace fulfils are marked so, for the seller's setting that turns their
+     * messaging off. */
+    "CREATE TABLE seller_settings("
+    "  id TEXT PRIMARY KEY REFERENCES sellers(id), notice_language TEXT,"
+    "  marketplace_fulfilled INTEGER NOT NULL DEFAULT 1, email_sealed TEXT,"
+    "  email_requested_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE agent_notifications("
+    "  agent_id INTEGER PRIMARY KEY REFERENCES agents(id), seller_id TEXT NOT NULL,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('each','hourly','daily','deadlines','none')),"
+    "  scope TEXT NOT NULL CHECK (scope IN ('assigned','all')),"
+    "  email INTEGER NOT NULL, browser INTEGER NOT NULL, digest_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX agent_notifications_seller ON agent_notifications(seller_id, mode);"
+    "CREATE INDEX agent_notifications_digest ON agent_notifications(digest_at)"
+    "  WHERE mode IN ('hourly','daily');"
+    "CREATE TABLE outbox_new("
+    "  id INTEGER PRIMARY KEY, seller_id TEXT NOT NULL, message_id INTEGER REFERENCES messages(id),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('forward','refusal','notice')),"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','sent','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    "  agent_id INTEGER NOT NULL DEFAULT 0, payload TEXT, dedupe TEXT UNIQUE);"
+    "INSERT INTO outbox_new(id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at,"
+    "  last_error) SELECT id, seller_id, message_id, kind, state, attempts, next_at, created_at, sent_at,"
+    "  last_error FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_new RENAME TO outbox;"
+    "CREATE INDEX outbox_due ON outbox(next_at, id) WHERE state = 'pending';"
+    "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
+    "  CHECK (fulfilled_by IN ('seller','marketplace'));",
 };
 
 #endif

@@ -60,7 +60,9 @@
   X(PL_EIDEMKEY,      -43, "invalid_idempotency_key", "the Idempotency-Key header is not valid") \
   X(PL_EPAGE,         -44, "invalid_page",         "the page parameters are not valid") \
   X(PL_EPURPOSE,      -45, "prohibited_purpose",   "a conversation may not start with a message of this purpose") \
-  X(PL_ESTOPPING,     -46, "server_stopping",      "the server is stopping; retry on another node")
+  X(PL_ESTOPPING,     -46, "server_stopping",      "the server is stopping; retry on another node") \
+  X(PL_EBADLINK,      -47, "invalid_token",        "the link is not valid, or has expired") \
+  X(PL_ENOADDRESS,    -48, "no_address",           "no e-mail address to send to")
 
 typedef enum {
   PL_OK = 0,
