@@ -276,6 +276,9 @@ pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *
  * checked. Within a transaction. */
 const char *svc__mask_text(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
 
+/* A buyer's text as the seller may read it (the contact mask, when the marketplace masks;
+ * withheld when it cannot be checked), within a transaction. */
+const char *svc__mask_for_seller(svc *s, const char *mp, const char *text, pl_arena *a);
 /* A buyer's file name as a seller's agent may see it: masked when the marketplace masks a
  * buyer's contact details (read as a sentence: "call-me-415-555-0199.pdf"). Within a
  * transaction. */

@@ -693,7 +693,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
       char ref[PL_REF_MAX];
       const char *what = about(w, &t, a), *tref = pl_ref_format(ref, "T", t.id);
       out->subject = fill(a, w->message_subject, buyer, what, NULL);
-      out->text = fill(a, w->message_body, buyer, tref, what, svc_mask_contacts(s, t.marketplace_id, m.text, a),
+      out->text = fill(a, w->message_body, buyer, tref, what, svc__mask_for_seller(s, t.marketplace_id, m.text, a),
                        link_to(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL);
     }
   } else if (!e && !strcmp(type, "digest")) {

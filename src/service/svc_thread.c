@@ -544,6 +544,10 @@ static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena
   return out ? out : WITHHELD;
 }
 
+const char *svc__mask_for_seller(svc *s, const char *mp, const char *text, pl_arena *a) {
+  return mask_in_tx(s, mp, text, a);
+}
+
 const char *svc__mask_name_for_seller(svc *s, const char *mp, const char *name, pl_arena *a) {
   return mask_name_in_tx(s, mp, name, a);
 }

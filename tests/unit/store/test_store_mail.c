@@ -414,6 +414,97 @@ static void test_bus(void **state) {
  * the operator's of the marketplace or of all), one delivery an event a webhook, claims
  * oldest first and out of the way until they end, the log newest first, and a delete that
  * takes the deliveries with it. */
+/* The seller's settings and the agents' notification choices (store_notify.c): defaults
+ * for who chose nothing, a chosen mode found by seller, digests by due time, a notice once
+ * under its dedupe key. */
+static void test_notify(void **state) {
+  fx *f = *state;
+  world(f);
+  W(f);
+  st_seller_settings ss;
+  assert_int_equal(store_seller_settings_get(f->s, "S1", f->a, &ss), PL_ENOTFOUND);
+  OK(store_seller_settings_put(f->s, &(st_seller_settings){.seller_id = "S1", .notice_language = "de",
+                                                           .marketplace_fulfilled = false, .email_sealed = "sealed-x",
+                                                           .email_requested_at = T0, .updated_at = T0}));
+  OK(store_seller_settings_put(f->s, &(st_seller_settings){.seller_id = "S1", .notice_language = "fr",
+                                                           .marketplace_fulfilled = false, .email_sealed = "sealed-y",
+                                                           .email_requested_at = T0 + 5, .updated_at = T0 + 5}));
+  int64_t maya, sam, gone;
+  st_agent ag = {.seller_id = "S1", .name = "Maya", .role = ST_ROLE_OWNER};
+  OK(store_agent_add(f->s, &ag, &maya));
+  ag.name = "Sam";
+  ag.role = ST_ROLE_AGENT;
+  OK(store_agent_add(f->s, &ag, &sam));
+  ag.name = "Gone";
+  OK(store_agent_add(f->s, &ag, &gone));
+  OK(store_agent_deactivate(f->s, gone, T0));
+  st_agent_address ad = {.seller_id = "S1", .agent_id = sam, .email_sealed = "sealed-sam", .email_hash = "hs",
+                         .created_at = T0};
+  OK(store_agent_address_add(f->s, &ad));
+  C(f);
+  R(f);
+  OK(store_seller_settings_get(f->s, "S1", f->a, &ss));
+  assert_string_equal(ss.notice_language, "fr");
+  assert_false(ss.marketplace_fulfilled);
+  assert_string_equal(ss.email_sealed, "sealed-y");
+  assert_int_equal(ss.email_requested_at, T0 + 5);
+  st_agent_notify n;
+  OK(store_agent_notify_get(f->s, sam, f->a, &n)); /* the defaults, and the first address */
+  assert_string_equal(n.mode, "deadlines");
+  assert_string_equal(n.scope, "all");
+  assert_true(n.email && n.browser);
+  assert_int_equal(n.address_id, ad.id);
+  assert_int_equal(n.role, ST_ROLE_AGENT);
+  st_agent_notify *l;
+  size_t k;
+  OK(store_agent_notify_list(f->s, "S1", NULL, f->a, &l, &k));
+  assert_int_equal(k, 2); /* not the deactivated one */
+  OK(store_agent_notify_list(f->s, "S1", "each", f->a, &l, &k));
+  assert_int_equal(k, 0);
+  C(f);
+  W(f);
+  n.mode = "each";
+  n.scope = "assigned";
+  n.browser = false;
+  OK(store_agent_notify_put(f->s, &n));
+  OK(store_agent_notify_get(f->s, maya, f->a, &n));
+  assert_int_equal(n.address_id, 0);
+  n.mode = "hourly";
+  n.digest_at = T0 + 3600;
+  OK(store_agent_notify_put(f->s, &n));
+  C(f);
+  R(f);
+  OK(store_agent_notify_list(f->s, "S1", "each", f->a, &l, &k));
+  assert_int_equal(k, 1);
+  assert_int_equal(l[0].agent_id, sam);
+  assert_string_equal(l[0].scope, "assigned");
+  assert_false(l[0].browser);
+  OK(store_agent_notify_list(f->s, "S1", "deadlines", f->a, &l, &k));
+  assert_int_equal(k, 0); /* Sam chose each, Maya hourly */
+  OK(store_digest_due(f->s, T0 + 3599, 10, f->a, &l, &k));
+  assert_int_equal(k, 0);
+  OK(store_digest_due(f->s, T0 + 3600, 10, f->a, &l, &k));
+  assert_int_equal(k, 1);
+  assert_int_equal(l[0].agent_id, maya);
+  C(f);
+  W(f);
+  OK(store_digest_next(f->s, maya, T0 + 3600, T0 + 7200));
+  assert_int_equal(store_digest_next(f->s, maya, T0 + 3600, T0 + 7200), PL_ENOTFOUND); /* moved already */
+  st_outbox o = {.seller_id = "S1", .kind = ST_OUTBOX_NOTICE, .next_at = T0, .created_at = T0, .agent_id = sam,
+                 .payload = "{\"type\":\"digest\"}", .dedupe = "digest|1"};
+  OK(store_outbox_add(f->s, &o));
+  assert_true(o.id > 0);
+  assert_int_equal(store_outbox_add(f->s, &o), PL_EEXIST);
+  st_outbox *ob;
+  OK(store_outbox_claim(f->s, T0, T0 + 60, 10, f->a, &ob, &k));
+  assert_int_equal(k, 1);
+  assert_int_equal(ob[0].kind, ST_OUTBOX_NOTICE);
+  assert_int_equal(ob[0].message_id, 0);
+  assert_int_equal(ob[0].agent_id, sam);
+  assert_string_equal(ob[0].payload, "{\"type\":\"digest\"}");
+  C(f);
+}
+
 static void test_webhooks(void **state) {
   fx *f = *state;
   world(f);
@@ -540,6 +631,7 @@ static void test_webhooks(void **state) {
   cmocka_unit_test_setup_teardown(test_spapi, setup, teardown),        \
   cmocka_unit_test_setup_teardown(test_bus, setup, teardown),          \
   cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),     \
+  cmocka_unit_test_setup_teardown(test_notify, setup, teardown),       \
   cmocka_unit_test(test_every_entry_called)
 
 int main(void) {
