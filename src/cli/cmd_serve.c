@@ -67,7 +67,8 @@ static const char usage[] =
     "                     From: domain passed, aligned; envelope: the envelope sender is\n"
     "                     believed, for closed networks only\n"
     "  --public-url URL   where people open the message center, for the links in e-mailed\n"
-    "                     notices (default http://<--listen>; docs/notifications.md)\n"
+    "                     notices (default http://<--listen>, a wildcard address by this\n"
+    "                     machine's name; docs/notifications.md)\n"
     "  --webhook-allow HOSTS  hosts webhooks may reach besides public https addresses,\n"
     "                     comma-separated 'host' or 'host:port' (e.g. a receiver on an\n"
     "                     internal network); they may use http (docs/webhooks.md)\n"
@@ -444,8 +445,15 @@ int cmd_serve(int argc, char **argv) {
   char public_url[600];
   const char *pu = cli_get(a, "public-url", NULL);
   if (!pu) {
-    const char *listen = cli_get(a, "listen", "127.0.0.1:8080");
-    snprintf(public_url, sizeof public_url, "%s://%s", cli_get(a, "tls-cert", NULL) ? "https" : "http", listen);
+    /* where the server listens, a wildcard address named by this machine's name (set
+     * --public-url behind a proxy or a load balancer) */
+    const char *listen = cli_get(a, "listen", "127.0.0.1:8080"), *port = strrchr(listen, ':');
+    char host[256] = "";
+    if (port && (!strncmp(listen, "0.0.0.0:", 8) || !strncmp(listen, "[::]:", 5) || port == listen) &&
+        !gethostname(host, sizeof host - 1) && *host)
+      snprintf(public_url, sizeof public_url, "%s://%s%s", cli_get(a, "tls-cert", NULL) ? "https" : "http", host, port);
+    else
+      snprintf(public_url, sizeof public_url, "%s://%s", cli_get(a, "tls-cert", NULL) ? "https" : "http", listen);
     pu = public_url;
   }
   so.public_url = pu;

@@ -324,7 +324,7 @@ static pl_err build_notice(svc *s, const st_outbox *o, pl_arena *a, svc_outmail 
   b->env_from = "";
   b->from_name = pl_arena_printf(a, "%s messaging", n.marketplace);
   b->from_addr = pl_arena_printf(a, NOREPLY_LOCAL "@%s", domain);
-  b->to_addr = n.seller_alias;
+  b->to_addr = n.rcpt; /* the agent's own address (or the one to confirm): no one else's */
   b->subject = n.subject;
   b->text = n.text;
   b->message_id = message_id_for(s, a, 'N', o->id, domain);

@@ -26,7 +26,8 @@ typedef struct {
 } svc_mail_file;
 
 /* A mail to send, built from the record when it is due: plain data, every address an
- * alias except rcpt. */
+ * alias except rcpt (and to_addr of a notice to the team, which is rcpt: the recipient's
+ * own). */
 typedef struct {
   st_outbox row;             /* the outbox row (the service's; the transport leaves it alone) */
   const char *env_from;      /* the return path: a VERP address, or "" for the null sender */

@@ -167,7 +167,9 @@ pl_err svc_seller_settings_set(svc *s, const svc_caller *c, const char *seller_i
     } else if (pend && !strcasecmp(pend, want) && now - st.email_requested_at < ASK_AGAIN_SECONDS) {
       e = pl_fail(d, PL_ERATELIMIT, "a confirmation was sent to this address less than a minute ago");
     } else {
-      st.email_sealed = svc__seal(s, want, NULL, NULL);
+      char *sealed = svc__seal(s, want, NULL, NULL);
+      st.email_sealed = sealed ? pl_arena_strdup(a, sealed) : NULL;
+      free(sealed);
       st.email_requested_at = now;
       if (!st.email_sealed) e = pl_fail(d, PL_ECRYPTO, "the address could not be sealed");
       /* the link goes to the new address: only who reads it makes it the seller's */
@@ -443,7 +445,7 @@ pl_err svc_notify_digest_now(svc *s, const svc_caller *c, pl_arena *a, json_t **
                    .dedupe = pl_arena_strdup(a, key)};
     free(text);
     if (!e) e = o.payload ? store_outbox_add(s->st, &o) : PL_EINTERNAL;
-    if (e == PL_EEXIST) e = pl_fail(d, PL_ERATELIMIT, "a digest was sent less than a minute ago");
+    if (e == PL_EEXIST) e = pl_fail(d, PL_ERATELIMIT, "a digest was asked for in this minute already");
   }
   if (!e) *out = json_pack("{s:b,s:I}", "queued", 1, "threads", (json_int_t)count);
   return svc__end(s, e, d);
@@ -492,7 +494,8 @@ typedef struct {
   const char *deadline_body;             /* buyer, thread, what, due (UTC), link */
   const char *message_subject;           /* buyer, what */
   const char *message_body;              /* buyer, thread, what, text, link */
-  const char *digest_subject;            /* count */
+  const char *digest_subject;            /* count (more than one) */
+  const char *digest_one, *digest_none;  /* one thread; none (a digest asked for now) */
   const char *digest_intro, *digest_line; /* line: what, buyer, due (UTC), link */
   const char *digest_more;               /* link */
   const char *confirm_subject;           /* seller */
@@ -506,7 +509,8 @@ static const notice_words words[] = {
     {"en", "order {1}", "a question about {1}", "Reply due within {1} hours: {2}",
      "{1} is waiting for an answer in thread {2} ({3}). The response time ends at {4} UTC.\nOpen it: {5}\n",
      "New message from {1}: {2}", "{1} wrote in thread {2} ({3}):\n\n{4}\n\nAnswer it: {5}\n",
-     "{1} threads wait for an answer", "These threads wait for an answer, the least time left first:\n",
+     "{1} threads wait for an answer", "A thread waits for an answer", "No thread waits for an answer",
+     "These threads wait for an answer, the least time left first:\n",
      "- {1}, {2}: due {3} UTC\n  {4}\n", "...and more: {1}\n", "Confirm the customer-service address of {1}",
      "Someone asked to make this address the customer-service address of {1} on {2}: buyers' messages would be "
      "forwarded here. To confirm, open this link within 48 hours and press Confirm:\n{3}\n\nIf you did not ask "
@@ -519,6 +523,7 @@ static const notice_words words[] = {
      "{1} wartet in Unterhaltung {2} ({3}) auf eine Antwort. Die Antwortzeit endet um {4} UTC.\nÖffnen: {5}\n",
      "Neue Nachricht von {1}: {2}", "{1} schrieb in Unterhaltung {2} ({3}):\n\n{4}\n\nAntworten: {5}\n",
      "{1} Unterhaltungen warten auf eine Antwort",
+     "Eine Unterhaltung wartet auf eine Antwort", "Keine Unterhaltung wartet auf eine Antwort",
      "Diese Unterhaltungen warten auf eine Antwort, die mit der wenigsten Zeit zuerst:\n",
      "- {1}, {2}: fällig {3} UTC\n  {4}\n", "...und weitere: {1}\n", "Kundendienstadresse von {1} bestätigen",
      "Jemand möchte diese Adresse zur Kundendienstadresse von {1} auf {2} machen: Nachrichten von Käufern würden "
@@ -532,6 +537,7 @@ static const notice_words words[] = {
      "{1} espera una respuesta en la conversación {2} ({3}). El plazo termina a las {4} UTC.\nÁbrela: {5}\n",
      "Nuevo mensaje de {1}: {2}", "{1} escribió en la conversación {2} ({3}):\n\n{4}\n\nResponde: {5}\n",
      "{1} conversaciones esperan una respuesta",
+     "Una conversación espera una respuesta", "Ninguna conversación espera una respuesta",
      "Estas conversaciones esperan una respuesta, primero las que tienen menos tiempo:\n",
      "- {1}, {2}: vence {3} UTC\n  {4}\n", "...y más: {1}\n", "Confirma la dirección de atención al cliente de {1}",
      "Alguien pidió que esta dirección sea la de atención al cliente de {1} en {2}: los mensajes de los compradores "
@@ -545,6 +551,7 @@ static const notice_words words[] = {
      "{1} attend une réponse dans la conversation {2} ({3}). Le délai se termine à {4} UTC.\nOuvrir : {5}\n",
      "Nouveau message de {1} : {2}", "{1} a écrit dans la conversation {2} ({3}) :\n\n{4}\n\nRépondre : {5}\n",
      "{1} conversations attendent une réponse",
+     "Une conversation attend une réponse", "Aucune conversation n'attend de réponse",
      "Ces conversations attendent une réponse, celles qui ont le moins de temps d'abord :\n",
      "- {1}, {2} : échéance {3} UTC\n  {4}\n", "...et d'autres : {1}\n",
      "Confirmez l'adresse du service client de {1}",
@@ -559,6 +566,7 @@ static const notice_words words[] = {
      "{1} attende una risposta nella conversazione {2} ({3}). Il tempo di risposta scade alle {4} UTC.\nApri: {5}\n",
      "Nuovo messaggio da {1}: {2}", "{1} ha scritto nella conversazione {2} ({3}):\n\n{4}\n\nRispondi: {5}\n",
      "{1} conversazioni attendono una risposta",
+     "Una conversazione attende una risposta", "Nessuna conversazione attende una risposta",
      "Queste conversazioni attendono una risposta, prima quelle con meno tempo:\n",
      "- {1}, {2}: scade {3} UTC\n  {4}\n", "...e altre: {1}\n", "Conferma l'indirizzo del servizio clienti di {1}",
      "Qualcuno ha chiesto di rendere questo indirizzo quello del servizio clienti di {1} su {2}: i messaggi degli "
@@ -715,7 +723,8 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     }
     if (json_is_true(json_object_get(p, "more")))
       text = pl_arena_printf(a, "%s%s", text, fill(a, w->digest_more, link_to(s, a, "inbox"), NULL));
-    out->subject = fill(a, w->digest_subject, pl_arena_printf(a, "%zu", k), NULL);
+    out->subject = k > 1 ? fill(a, w->digest_subject, pl_arena_printf(a, "%zu", k), NULL) : k ? w->digest_one : w->digest_none;
+    if (!k) text = "";
     out->text = text;
   } else if (!e && !strcmp(type, "confirm")) {
     char tok[65];

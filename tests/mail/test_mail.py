@@ -147,11 +147,24 @@ class Parley:
         self.tokens = {b: self.cli("admin", "token", "create", "--buyer", b) for b in ("B1", "B2")}
         agent = self.cli("admin", "agent", "add", "--seller", "S1", "--name", "Ann")
         self.tokens["agent"] = self.cli("admin", "token", "create", "--agent", agent)
-        self.log = open(os.path.join(self.dir, "serve.log"), "w+")
+        self.options = ["--smtp-relay", "smtp://127.0.0.1:%d" % smtp_port, "--mail-domain", "parley.example.com",
+                        "--mail-retry", "1"] + list(trust)
+        self.starts = 0
+        self.start("127.0.0.1:0")
+
+    def restart(self):
+        """Stops parley serve as an operator does (SIGTERM) and starts it again on the same
+        store and LMTP port (Postfix's transport names it); the HTTP port is a new one."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.communicate(timeout=60)
+        self.log.close()
+        self.start("127.0.0.1:%d" % self.lmtp_port)
+
+    def start(self, lmtp):
+        self.starts += 1
+        self.log = open(os.path.join(self.dir, "serve.log" if self.starts == 1 else "serve-%d.log" % self.starts), "w+")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--lmtp", "127.0.0.1:0",
-             "--smtp-relay", "smtp://127.0.0.1:%d" % smtp_port, "--mail-domain", "parley.example.com",
-             "--mail-retry", "1"] + list(trust),
+            [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--lmtp", lmtp] + self.options,
             stdout=self.log, stderr=subprocess.STDOUT)
         # Its output goes to a file: a pipe that nobody reads once the ports are known
         # would fill with the access log and stop the server mid-request.
