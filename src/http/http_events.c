@@ -233,6 +233,7 @@ static void *keeper(void *arg) {
     pthread_mutex_unlock(&h->sse_mu);
     svc_deadline_tick(h->s);
     svc_digest_tick(h->s);
+    svc_health_tick(h->s);
     svc_cluster_tick(h->s);
     svc_audit_tick(h->s);
     pthread_mutex_lock(&h->sse_mu);

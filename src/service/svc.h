@@ -501,6 +501,10 @@ typedef struct {
 pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **out, size_t *n,
                          pl_detail *d);
 bool svc_health_riskier(const svc_health *x, const svc_health *y);
+#define SVC_HEALTH_SECONDS 900 /* between looks at every seller's response-time status */
+/* Every SVC_HEALTH_SECONDS: records each seller's response-time status (30 days) and tells
+ * the operator's webhooks (seller.at_risk) of a seller that became at risk, once a change. */
+pl_err svc_health_tick(svc *s);
 
 /* ---- live events ------------------------------------------------------------------ */
 /* What changed, for live updates (Server-Sent Events). Kept in a ring of the most

@@ -44,6 +44,7 @@ struct svc {
   svc_event *ring; /* SVC_EVENT_RING entries */
   uint64_t ev_next; /* the next sequence number */
   pl_time deadline_checked; /* the last deadline tick (0: none yet) */
+  pl_time health_checked;   /* the last look at the sellers' health (svc_health_tick) */
   pl_time audit_checkpointed; /* the last audit checkpoint tick (0: none yet) */
   void (*ev_hook)(void *ctx);
   void *ev_ctx;

@@ -424,3 +424,32 @@ pl_err svc_deadline_tick(svc *s) {
   pl_arena_free(a);
   return e;
 }
+
+pl_err svc_health_tick(svc *s) {
+  pl_time now = svc_now(s);
+  if (s->health_checked && now - s->health_checked < SVC_HEALTH_SECONDS) return PL_OK;
+  s->health_checked = now;
+  static const svc_caller parley = {.kind = ST_PRINCIPAL_OPERATOR, .name = "parley"};
+  pl_arena *a = pl_arena_new();
+  svc_health *h = NULL;
+  size_t n = 0;
+  pl_err e = svc_seller_health(s, &parley, a, &h, &n, NULL);
+  if (!e && n && !(e = svc__begin(s, true, NULL))) {
+    for (size_t i = 0; !e && i < n; i++) {
+      const sla_metrics *m = &h[i].metrics;
+      bool changed = false;
+      e = store_seller_health_set(s->st, h[i].seller.id, sla_status_name(m->status), now, &changed);
+      /* the node that records the change tells the operator's webhooks, once */
+      if (!e && changed && m->status == SLA_AT_RISK)
+        e = svc__webhook_event(s, h[i].seller.id, h[i].seller.marketplace_id, "seller.at_risk",
+                               json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:i}", "seller_id", h[i].seller.id, "name",
+                                         h[i].seller.name, "marketplace_id", h[i].seller.marketplace_id, "status",
+                                         "at_risk", "crt_percent", m->crt_percent.value, "warning_min",
+                                         m->warning_min, "window_days", 30),
+                               a);
+    }
+    e = svc__end(s, e, NULL);
+  }
+  pl_arena_free(a);
+  return e;
+}

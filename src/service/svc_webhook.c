@@ -18,9 +18,10 @@
 const char *const svc_webhook_events[] = {"message.received", "message.delivered", "message.held", "message.rejected",
                                           "message.failed", "review_request.sent", "policy.violation",
                                           "enforcement.changed", "thread.deadline_approaching", "thread.overdue",
-                                          NULL};
+                                          "seller.at_risk", NULL};
 
 #define TEST_EVENT "webhook.test"
+#define SVC_OPERATOR_EVENT "seller.at_risk" /* the operator's alone */
 #define MAX_BACKOFF 3600
 
 /* ---- URLs and the hosts an operator allows ------------------------------------------- */
@@ -174,7 +175,7 @@ static pl_err check_url(svc *s, const char *url, pl_detail *d) {
 }
 
 /* The events of a body as a JSON array text, checked. */
-static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
+static pl_err check_events(json_t *ev, bool operator, pl_arena *a, char **out, pl_detail *d) {
   if (!json_is_array(ev)) return pl_fail(d, ev ? PL_ETYPE : PL_EMISSING, "events must be an array of event types");
   if (!json_array_size(ev)) return pl_fail(d, PL_EINVAL, "events must name at least one event type");
   size_t i;
@@ -186,6 +187,8 @@ static pl_err check_events(json_t *ev, pl_arena *a, char **out, pl_detail *d) {
     bool known = false;
     for (const char *const *k = svc_webhook_events; *k; k++) known |= !strcmp(*k, t);
     if (!known) return pl_fail(d, PL_EINVAL, "'%.64s' is not an event type (docs/webhooks.md lists them)", t);
+    if (!operator && !strcmp(t, SVC_OPERATOR_EVENT))
+      return pl_fail(d, PL_EINVAL, "'%s' is the operator's event", SVC_OPERATOR_EVENT);
     bool dup = false;
     size_t j;
     json_t *w;
@@ -215,7 +218,7 @@ pl_err svc_webhook_create(svc *s, const svc_caller *c, json_t *body, pl_arena *a
   const char *url = json_string_value(json_object_get(body, "url"));
   if (!url) return pl_fail(d, json_object_get(body, "url") ? PL_ETYPE : PL_EMISSING, "url is required (a string)");
   char *events;
-  if ((e = check_url(s, url, d)) || (e = check_events(json_object_get(body, "events"), a, &events, d))) return e;
+  if ((e = check_url(s, url, d)) || (e = check_events(json_object_get(body, "events"), c->kind == ST_PRINCIPAL_OPERATOR, a, &events, d))) return e;
   st_webhook w = {.owner = c->kind == ST_PRINCIPAL_AGENT ? "seller" : "operator",
                   .seller_id = c->kind == ST_PRINCIPAL_AGENT ? (char *)c->seller_id : NULL,
                   .marketplace_id = c->kind == ST_PRINCIPAL_OPERATOR ? (char *)c->marketplace_id : NULL,
@@ -278,7 +281,7 @@ pl_err svc_webhook_update(svc *s, const svc_caller *c, int64_t id, json_t *body,
   if (rotate && !json_is_boolean(rotate)) return pl_fail(d, PL_ETYPE, "rotate_secret must be true or false");
   char *events = NULL;
   if (url && (e = check_url(s, json_string_value(url), d))) return e;
-  if (ev && (e = check_events(ev, a, &events, d))) return e;
+  if (ev && (e = check_events(ev, c->kind == ST_PRINCIPAL_OPERATOR, a, &events, d))) return e;
   char *secret = NULL, *sealed = NULL;
   if (json_is_true(rotate) && !(secret = new_secret(s, a, &sealed), sealed))
     return pl_fail(d, PL_ECRYPTO, "the secret could not be sealed");
@@ -451,6 +454,7 @@ static pl_err emit(svc *s, const char *seller_id, const char *marketplace_id, co
   pl_err e = store_webhook_listeners(s->st, seller_id, marketplace_id, a, &ws, &n);
   for (size_t i = 0; !e && i < n; i++) {
     if (!subscribed(&ws[i], type)) continue;
+    if (!strcmp(type, SVC_OPERATOR_EVENT) && strcmp(ws[i].owner, "operator")) continue;
     if (!eid) eid = event_id(a);
     st_webhook_delivery dl;
     e = enqueue(s, ws[i].id, eid, type, event_body(eid, type, svc_now(s), data(ctx, !strcmp(ws[i].owner, "seller")), a),

@@ -1031,6 +1031,10 @@ pl_err store_digest_due(store *s, pl_time now, int limit, pl_arena *a, st_agent_
  * moved it first (that node sends this digest). */
 pl_err store_digest_next(store *s, int64_t agent_id, pl_time was, pl_time next);
 
+/* Records a seller's response-time status as seen at `at`; *changed: it differs from the
+ * one recorded before (or none was), and this call recorded it. */
+pl_err store_seller_health_set(store *s, const char *seller_id, const char *status, pl_time at, bool *changed);
+
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a
  * default, indexes): a parley that knows fewer of them still runs on the result. A

@@ -40,7 +40,11 @@ static const st_stmt
     digest_due = {.sql = "SELECT " NOTIFY_COLS("n") " FROM agent_notifications n JOIN agents a ON a.id = n.agent_id"
                          " WHERE n.mode IN ('hourly', 'daily') AND n.digest_at <= ?1 AND a.deactivated_at = 0"
                          " ORDER BY n.digest_at, n.agent_id LIMIT ?2"},
-    digest_next = {.sql = "UPDATE agent_notifications SET digest_at = ?2 WHERE agent_id = ?1 AND digest_at = ?3"};
+    digest_next = {.sql = "UPDATE agent_notifications SET digest_at = ?2 WHERE agent_id = ?1 AND digest_at = ?3"},
+    /* a row only when the status is new or changed: one node of several records the change */
+    health_set = {.sql = "INSERT INTO seller_health(id, status, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (id)"
+                         " DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
+                         " WHERE seller_health.status <> excluded.status RETURNING changed_at"};
 
 pl_err store_seller_settings_get(store *s, const char *seller_id, pl_arena *a, st_seller_settings *out) {
   return st__get(s, &settings_get, ST_ARGS(ST_ARG_T(seller_id)), &st_seller_settings_row, a, out);
@@ -74,4 +78,11 @@ pl_err store_digest_due(store *s, pl_time now, int limit, pl_arena *a, st_agent_
 
 pl_err store_digest_next(store *s, int64_t agent_id, pl_time was, pl_time next) {
   return st__change(s, &digest_next, ST_ARGS(ST_ARG_I(agent_id), ST_ARG_I(next), ST_ARG_I(was)));
+}
+
+pl_err store_seller_health_set(store *s, const char *seller_id, const char *status, pl_time at, bool *changed) {
+  st_i64 v;
+  pl_err e = st__get(s, &health_set, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_T(status), ST_ARG_I(at)), &st_i64_row, NULL, &v);
+  *changed = !e;
+  return e == PL_ENOTFOUND ? PL_OK : e;
 }

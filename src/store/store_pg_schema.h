@@ -390,7 +390,9 @@ static const char *const store_pg_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN payload TEXT;"
     "ALTER TABLE outbox ADD COLUMN dedupe TEXT UNIQUE;"
     "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
-    "  CHECK (fulfilled_by IN ('seller','marketplace'));",
+    "  CHECK (fulfilled_by IN ('seller','marketplace'));"
+    "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
+    "  changed_at BIGINT NOT NULL);",
 };
 
 #endif

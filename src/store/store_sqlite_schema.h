@@ -380,7 +380,10 @@ static const char *const store_sqlite_migrations[] = {
     "ALTER TABLE outbox_new RENAME TO outbox;"
     "CREATE INDEX outbox_due ON outbox(next_at, id) WHERE state = 'pending';"
     "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
-    "  CHECK (fulfilled_by IN ('seller','marketplace'));",
+    "  CHECK (fulfilled_by IN ('seller','marketplace'));"
+    /* each seller's response-time status as last seen, for the operator's seller.at_risk */
+    "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
+    "  changed_at INTEGER NOT NULL);",
 };
 
 #endif

@@ -16,12 +16,13 @@ export const WEBHOOK_EVENTS = [
   ['enforcement.changed', 'The seller\'s measures changed'],
   ['thread.deadline_approaching', 'A response is due soon'],
   ['thread.overdue', 'A response is overdue'],
+  ['seller.at_risk', 'A seller\'s response time fell to at risk', 'operator'],
 ];
 const eventLabel = (e) => (WEBHOOK_EVENTS.find(([id]) => id === e) || [e, e])[1];
 
 const STATE_WORDS = { pending: 'Waiting to be retried', delivered: 'Delivered', failed: 'Failed' };
 
-export async function renderWebhooks(el) {
+export async function renderWebhooks(el, ctx) {
   const list = h('ul', { class: 'webhook-list', id: 'webhook-list', 'aria-label': 'Webhooks' });
   const status = h('p', { class: 'list-status', role: 'status' });
   const secretBox = h('div', { class: 'alert alert-ok', id: 'webhook-secret', role: 'status', hidden: true });
@@ -103,7 +104,8 @@ export async function renderWebhooks(el) {
 
   const fid = uniqueId('hook');
   const url = h('input', { id: `${fid}-url`, type: 'url', inputmode: 'url', placeholder: 'https://helpdesk.example.com/parley', maxlength: '2048', 'aria-describedby': `${fid}-url-help` });
-  const boxes = WEBHOOK_EVENTS.map(([id, label]) => {
+  const kind = ctx && ctx.me ? ctx.me.kind : 'agent';
+  const boxes = WEBHOOK_EVENTS.filter(([, , only]) => !only || only === kind).map(([id, label]) => {
     const cb = h('input', { type: 'checkbox', id: `${fid}-${id.replace('.', '-')}`, value: id });
     return h('div', { class: 'field field-inline' }, cb, h('label', { for: cb.id }, label));
   });

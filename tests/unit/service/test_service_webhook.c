@@ -425,6 +425,42 @@ static void who_may(void **state) {
   json_decref(body);
 }
 
+/* A seller whose response time falls to "at risk" is told to the operator's webhooks once
+ * a change, never to the seller's (who may not subscribe to it). */
+static void seller_at_risk(void **state) {
+  fx *f = *state;
+  svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  pl_detail d = {0};
+  json_t *out = NULL, *body = json_pack("{s:s,s:[s]}", "url", "https://hooks.example.com/mine", "events",
+                                        "seller.at_risk");
+  assert_int_equal(svc_webhook_create(f->s, &f->owner, body, f->a, &out, &d), PL_EINVAL);
+  json_decref(body);
+  body = json_pack("{s:s,s:[s,s]}", "url", "https://ops.example.com/risk", "events", "seller.at_risk",
+                   "message.received");
+  assert_int_equal(svc_webhook_create(f->s, &op, body, f->a, &out, &d), PL_OK);
+  json_decref(body);
+  json_decref(out);
+  svc_hook_call *cs;
+  assert_int_equal(svc_health_tick(f->s), PL_OK); /* no data: nothing */
+  buyer_writes(f, "Where is my parcel?");
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
+  assert_string_equal(cs[0].type, "message.received");
+  svc_webhook_report(f->s, &cs[0], 200, 3, "ok", NULL, 0);
+  /* no answer in 24 hours: the seller's CRT is 0 %, at risk */
+  f->now += 25 * 3600;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 1);
+  assert_string_equal(cs[0].type, "seller.at_risk");
+  assert_non_null(strstr(cs[0].body, "\"seller_id\":\"S1\""));
+  assert_non_null(strstr(cs[0].body, "\"crt_percent\":0"));
+  svc_webhook_report(f->s, &cs[0], 200, 3, "ok", NULL, 0);
+  /* still at risk at the next look: no second event */
+  f->now += SVC_HEALTH_SECONDS;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  f->now += 300;
+  assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(signed_event_then_backoff, setup, teardown),
@@ -433,6 +469,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(violation_events, setup, teardown),
       cmocka_unit_test_setup_teardown(failing_receiver_pauses_only_itself, setup, teardown),
       cmocka_unit_test_setup_teardown(who_may, setup, teardown),
+      cmocka_unit_test_setup_teardown(seller_at_risk, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

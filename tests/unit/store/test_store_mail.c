@@ -502,6 +502,14 @@ static void test_notify(void **state) {
   assert_int_equal(ob[0].message_id, 0);
   assert_int_equal(ob[0].agent_id, sam);
   assert_string_equal(ob[0].payload, "{\"type\":\"digest\"}");
+  /* a seller's health: recorded when new or changed, not when the same */
+  bool changed;
+  OK(store_seller_health_set(f->s, "S1", "good", T0, &changed));
+  assert_true(changed);
+  OK(store_seller_health_set(f->s, "S1", "good", T0 + 900, &changed));
+  assert_false(changed);
+  OK(store_seller_health_set(f->s, "S1", "at_risk", T0 + 1800, &changed));
+  assert_true(changed);
   C(f);
 }
 
