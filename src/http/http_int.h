@@ -250,7 +250,7 @@ const http_route *http__route_find(pl_arena *a, const char *url, const char *met
 /* The handlers of the table's rows, by file. */
 http_handler http__healthz, http__metrics; /* http.c */
 http_handler http__settings_get, http__settings_put, http__settings_confirm, http__notify_get, http__notify_put,
-    http__notify_digest;
+    http__notify_digest, http__claims_list, http__claim_add;
 http_handler http__session_create, http__session_delete, http__me, http__meta, http__preferences_get, http__preferences_put,
     http__threads_list, http__threads_start, http__thread_get, http__thread_send, http__thread_read,
     http__thread_archive, http__thread_unarchive, http__thread_export, http__message_flag, http__message_approve,

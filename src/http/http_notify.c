@@ -1,6 +1,6 @@
-/* http_notify.c - handlers of the seller's messaging settings and the agents' notification
- * routes (docs/notifications.md, rows of http_route.c): parse, call one service operation,
- * render. */
+/* http_notify.c - handlers of the seller's messaging settings, the agents' notification
+ * routes (docs/notifications.md) and the operator's claims (docs/metrics.md), rows of
+ * http_route.c: parse, call one service operation, render. */
 #include <string.h>
 
 #include "http/http_int.h"
@@ -67,4 +67,21 @@ void http__notify_digest(http_req *r, char **arg) {
   pl_detail d = {0};
   pl_err e = svc_notify_digest_now(r->s, &r->caller, r->a, &out, &d);
   reply(r, e, &d, 202, out);
+}
+
+/* GET /v1/sellers/{id}/claims */
+void http__claims_list(http_req *r, char **arg) {
+  json_t *out = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_claims_list(r->s, &r->caller, arg[0], r->a, &out, &d);
+  reply(r, e, &d, 200, out);
+}
+
+/* POST /v1/sellers/{id}/claims {"order_id","kind","at"?} */
+void http__claim_add(http_req *r, char **arg) {
+  json_t *b = http__body_object(r), *out = NULL;
+  if (!b) return;
+  pl_detail d = {0};
+  pl_err e = svc_claim_add(r->s, &r->caller, arg[0], b, r->a, &out, &d);
+  reply(r, e, &d, 201, out);
 }

@@ -53,6 +53,8 @@ static const http_route routes[] = {
     {"GET", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_get}, /* http_notify.c */
     {"PUT", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_put},
     {"POST", "/v1/sellers/{id}/settings/confirm", HTTP_ANYONE, http__settings_confirm},
+    {"GET", "/v1/sellers/{id}/claims", HTTP_USER, http__claims_list},
+    {"POST", "/v1/sellers/{id}/claims", HTTP_USER, http__claim_add},
     {"POST", "/v1/admin/policy/reload", HTTP_USER, http__policy_reload},
     {"GET", "/v1/admin/tokens", HTTP_USER, http__tokens_list},
     {"DELETE", "/v1/admin/tokens/{id}", HTTP_USER, http__token_revoke},

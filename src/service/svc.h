@@ -501,6 +501,13 @@ typedef struct {
 pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **out, size_t *n,
                          pl_detail *d);
 bool svc_health_riskier(const svc_health *x, const svc_health *y);
+/* Records a claim against one of the seller's orders (the operator): {"order_id","kind"
+ * (a_to_z, chargeback, negative_feedback),"at"?} -> {"claim":{...}}; PL_EEXIST when the
+ * order has it already. */
+pl_err svc_claim_add(svc *s, const svc_caller *c, const char *seller_id, json_t *in, pl_arena *a, json_t **out,
+                     pl_detail *d);
+/* The seller's claims, newest first (the operator, the seller's agents): {"claims":[...]}. */
+pl_err svc_claims_list(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a, json_t **out, pl_detail *d);
 #define SVC_HEALTH_SECONDS 900 /* between looks at every seller's response-time status */
 /* Every SVC_HEALTH_SECONDS: records each seller's response-time status (30 days) and tells
  * the operator's webhooks (seller.at_risk) of a seller that became at risk, once a change. */

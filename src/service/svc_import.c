@@ -212,6 +212,22 @@ static pl_err import_flag(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   return svc_flag(s, &importer, m.id, value, at, a, &out, d);
 }
 
+/* {"type":"claim","order","kind","at"}: a claim against the order, counted in its seller's
+ * complaint rate; the same claim again is no error (a re-import). */
+static pl_err import_claim(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
+  const char *order, *kind, *at_s;
+  pl_err e;
+  if ((e = str_field(o, "order", true, &order, d)) || (e = str_field(o, "kind", true, &kind, d)) ||
+      (e = str_field(o, "at", true, &at_s, d)))
+    return e;
+  pl_time at;
+  if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
+  st_claim c;
+  e = svc__claim_record(s, NULL, order, kind, at, "import", a, &c, d);
+  if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no imported order %s", order);
+  return e == PL_EEXIST ? PL_OK : e;
+}
+
 pl_err svc_import_line(svc *s, const char *line, size_t len, pl_detail *d) {
   json_error_t jerr;
   json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -234,6 +250,8 @@ pl_err svc_import_line(svc *s, const char *line, size_t len, pl_detail *d) {
     e = import_message(s, o, a, d);
   } else if (!strcmp(type, "flag")) {
     e = import_flag(s, o, a, d);
+  } else if (!strcmp(type, "claim")) {
+    e = import_claim(s, o, a, d);
   } else {
     e = pl_fail(d, PL_EINVAL, "unknown type '%s'", type);
   }

@@ -167,6 +167,10 @@ bool svc__valid_email(const char *e);
  * caller wipes it (sodium_memzero) when done. */
 char *svc__opened(svc *s, pl_arena *a, const char *sealed);
 
+/* Records a claim against order_id (of seller_id, when given), at `at`, audited as actor. */
+pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
+                         const char *actor, pl_arena *a, st_claim *out, pl_detail *d);
+
 /* ---- notifications (svc_notify.c; docs/notifications.md) ---- */
 /* PL_ENOTALLOWED when the marketplace fulfils order o and its seller turned messaging
  * about such orders off. */

@@ -29,6 +29,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .crt_good_percent = 90,
                    .crt_warning_percent = 80,
                    .over_flag_rate = 0.20,
+                   .complaint_rate_max = 2.0,
+                   .complaint_min_conversations = 10,
                    .mask_buyer_contacts = true,
                    .buyer_messages_per_minute = 30,
                    .buyer_messages_per_day = 500,
@@ -58,6 +60,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(quota_compliance_days);
   INT_KEY(response_hours);
   INT_KEY(alert_hours);
+  INT_KEY(complaint_min_conversations);
   INT_KEY(buyer_messages_per_minute);
   INT_KEY(buyer_messages_per_day);
   INT_KEY(buyer_threads_per_minute);
@@ -73,6 +76,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
     if (json_is_number(v) && json_number_value(v) >= 0) r->k = json_number_value(v); \
   } while (0)
   NUM_KEY(crt_good_percent);
+  NUM_KEY(complaint_rate_max);
   NUM_KEY(crt_warning_percent);
   NUM_KEY(over_flag_rate);
 #undef NUM_KEY

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "service/svc_int.h"
+#include "util/pl_ref.h"
 
 static void sla_config_for(const svc_rules *r, sla_config *c) {
   sla_config_default(c);
@@ -287,6 +288,16 @@ static pl_err metrics_in_tx(svc *s, const char *seller_id, const sla_config *cfg
   return sla_compute(cfg, &ev, at, window_s, a, out, d);
 }
 
+/* The complaint rate over the same window (claims are the operator's records, not events
+ * of the clock). */
+static pl_err complaints_in_tx(svc *s, const char *seller_id, const svc_rules *r, pl_time at, int64_t window_s,
+                               sla_metrics *m) {
+  int64_t conv = 0, claimed = 0;
+  pl_err e = store_complaint_counts(s->st, seller_id, at - window_s, at, &conv, &claimed);
+  if (!e) sla_complaints_set(m, conv, claimed, r->complaint_rate_max, r->complaint_min_conversations);
+  return e;
+}
+
 pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time at, int64_t window_s,
                    bool verify, pl_arena *a, sla_metrics *out, pl_detail *d) {
   if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
@@ -310,9 +321,11 @@ pl_err svc_metrics(svc *s, const svc_caller *c, const char *seller_id, pl_time a
      * event; an earlier time is recomputed from the window's events. */
     bool recompute = at < latest;
     e = metrics_in_tx(s, seller_id, &cfg, at, window_s, recompute, a, out, d);
+    if (!e) e = complaints_in_tx(s, seller_id, &r, at, window_s, out);
     if (!e && verify) {
       sla_metrics check;
       e = metrics_in_tx(s, seller_id, &cfg, at, window_s, !recompute, a, &check, d);
+      if (!e) e = complaints_in_tx(s, seller_id, &r, at, window_s, &check);
       if (!e) {
         json_t *x = sla_metrics_to_json(out, seller_id), *y = sla_metrics_to_json(&check, seller_id);
         if (!json_equal(x, y))
@@ -346,6 +359,7 @@ pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **
     if (!e) {
       sla_config_for(&r, &cfg);
       e = metrics_in_tx(s, sl[i].id, &cfg, now, 30 * 86400, now < latest, a, &h[i].metrics, d);
+      if (!e) e = complaints_in_tx(s, sl[i].id, &r, now, 30 * 86400, &h[i].metrics);
     }
     if (!e) {
       pl_err g = store_enforcement_get(s->st, sl[i].id, a, &h[i].enforcement);
@@ -370,13 +384,16 @@ pl_err svc_seller_health(svc *s, const svc_caller *c, pl_arena *a, svc_health **
   return PL_OK;
 }
 
-static int status_rank(sla_status st) {
-  return st == SLA_AT_RISK ? 0 : st == SLA_WARNING ? 1 : st == SLA_GOOD ? 2 : 3;
+/* At risk by its response time or by its complaint rate. */
+static bool at_risk(const sla_metrics *m) { return m->status == SLA_AT_RISK || m->complaint_at_risk; }
+
+static int status_rank(const sla_metrics *m) {
+  return at_risk(m) ? 0 : m->status == SLA_WARNING ? 1 : m->status == SLA_GOOD ? 2 : 3;
 }
 
 bool svc_health_riskier(const svc_health *x, const svc_health *y) {
   if (x->enforcement.suspension_flag != y->enforcement.suspension_flag) return x->enforcement.suspension_flag;
-  int rx = status_rank(x->metrics.status), ry = status_rank(y->metrics.status);
+  int rx = status_rank(&x->metrics), ry = status_rank(&y->metrics);
   if (rx != ry) return rx < ry;
   double px = x->metrics.crt_percent.has_value ? x->metrics.crt_percent.value : 101;
   double py = y->metrics.crt_percent.has_value ? y->metrics.crt_percent.value : 101;
@@ -438,18 +455,106 @@ pl_err svc_health_tick(svc *s) {
     for (size_t i = 0; !e && i < n; i++) {
       const sla_metrics *m = &h[i].metrics;
       bool changed = false;
-      e = store_seller_health_set(s->st, h[i].seller.id, sla_status_name(m->status), now, &changed);
+      e = store_seller_health_set(s->st, h[i].seller.id, at_risk(m) ? "at_risk" : sla_status_name(m->status), now,
+                                  &changed);
       /* the node that records the change tells the operator's webhooks, once */
-      if (!e && changed && m->status == SLA_AT_RISK)
+      if (!e && changed && at_risk(m))
         e = svc__webhook_event(s, h[i].seller.id, h[i].seller.marketplace_id, "seller.at_risk",
-                               json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:i}", "seller_id", h[i].seller.id, "name",
-                                         h[i].seller.name, "marketplace_id", h[i].seller.marketplace_id, "status",
-                                         "at_risk", "crt_percent", m->crt_percent.value, "warning_min",
-                                         m->warning_min, "window_days", 30),
+                               json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:o,s:b,s:i}", "seller_id", h[i].seller.id,
+                                         "name", h[i].seller.name, "marketplace_id", h[i].seller.marketplace_id,
+                                         "status", "at_risk", "crt_percent",
+                                         m->crt_percent.has_value ? json_real(m->crt_percent.value) : json_null(),
+                                         "warning_min", m->warning_min, "complaint_percent",
+                                         m->complaint_percent.has_value ? json_real(m->complaint_percent.value)
+                                                                        : json_null(),
+                                         "complaint_at_risk", m->complaint_at_risk, "window_days", 30),
                                a);
     }
     e = svc__end(s, e, NULL);
   }
   pl_arena_free(a);
   return e;
+}
+
+/* ---- claims (docs/metrics.md, "Complaint rate") -------------------------------------- */
+
+static const char *const claim_kinds[] = {"a_to_z", "chargeback", "negative_feedback", NULL};
+
+static json_t *claim_view(const st_claim *c) {
+  char ref[PL_REF_MAX], at[32];
+  return json_pack("{s:s,s:s,s:s,s:s}", "id", pl_ref_format(ref, "CL", c->id), "order_id", c->order_id, "kind",
+                   c->kind, "at", pl_time_format(c->at, at));
+}
+
+pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
+                         const char *actor, pl_arena *a, st_claim *out, pl_detail *d) {
+  bool known = false;
+  for (size_t i = 0; kind && claim_kinds[i]; i++) known |= !strcmp(kind, claim_kinds[i]);
+  if (!known) return pl_fail(d, PL_EINVAL, "field 'kind' must be a_to_z, chargeback or negative_feedback");
+  pl_err e = svc__begin(s, true, d);
+  if (e) return e;
+  st_order o;
+  e = store_order_get(s->st, order_id, a, &o);
+  if (e == PL_ENOTFOUND || (!e && seller_id && strcmp(o.seller_id, seller_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no order %s of this seller", order_id);
+  *out = (st_claim){.order_id = (char *)order_id, .kind = (char *)kind, .at = at, .created_at = svc_now(s)};
+  if (!e) {
+    out->seller_id = o.seller_id;
+    e = store_claim_add(s->st, out);
+    if (e == PL_EEXIST) e = pl_fail(d, PL_EEXIST, "order %s has this claim already", order_id);
+  }
+  if (!e) {
+    char ref[PL_REF_MAX], when[32];
+    e = svc__audit(s, o.seller_id, actor, "claim.recorded", order_id,
+                   json_pack("{s:s,s:s,s:s}", "claim", pl_ref_format(ref, "CL", out->id), "kind", kind, "at",
+                             pl_time_format(at, when)));
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_claim_add(svc *s, const svc_caller *c, const char *seller_id, json_t *in, pl_arena *a, json_t **out,
+                     pl_detail *d) {
+  if (c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "claims are recorded by the operator");
+  const char *order_id = json_string_value(json_object_get(in, "order_id")),
+             *kind = json_string_value(json_object_get(in, "kind")),
+             *at_s = json_string_value(json_object_get(in, "at"));
+  if (!order_id) return pl_fail(d, PL_EMISSING, "field 'order_id' is required");
+  if (!kind) return pl_fail(d, PL_EMISSING, "field 'kind' (a_to_z, chargeback, negative_feedback) is required");
+  pl_time at = svc_now(s);
+  if (json_object_get(in, "at") && (!at_s || !pl_time_parse(at_s, &at)))
+    return pl_fail(d, PL_EINVAL, "field 'at' must be an ISO 8601 time");
+  if (at > svc_now(s) + 300) return pl_fail(d, PL_EINVAL, "a claim cannot be in the future");
+  if (c->marketplace_id) { /* an operator of one marketplace records its sellers' claims */
+    st_seller sl;
+    pl_err e = svc__begin(s, false, d);
+    if (!e) e = store_seller_get(s->st, seller_id, NULL, a, &sl);
+    if (!e && strcmp(sl.marketplace_id, c->marketplace_id)) e = PL_ENOTFOUND;
+    svc__end(s, PL_OK, NULL);
+    if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+    if (e) return pl_fail(d, e, "the store is unavailable");
+  }
+  st_claim cl;
+  pl_err e = svc__claim_record(s, seller_id, order_id, kind, at, c->name, a, &cl, d);
+  if (!e) *out = json_pack("{s:o}", "claim", claim_view(&cl));
+  return e;
+}
+
+pl_err svc_claims_list(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a, json_t **out, pl_detail *d) {
+  if (c->kind == ST_PRINCIPAL_BUYER || (c->kind == ST_PRINCIPAL_AGENT && strcmp(c->seller_id, seller_id)))
+    return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  st_seller sl;
+  st_claim *cs = NULL;
+  size_t n = 0;
+  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
+  if (e == PL_ENOTFOUND || (!e && c->marketplace_id && strcmp(c->marketplace_id, sl.marketplace_id)))
+    e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+  if (!e) e = store_claim_list(s->st, seller_id, 200, a, &cs, &n);
+  if (!e) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(list, claim_view(&cs[i]));
+    *out = json_pack("{s:o}", "claims", list);
+  }
+  return svc__end(s, e, d);
 }

@@ -631,3 +631,13 @@ pl_err sla_compute(const sla_config *cfg, const sla_events *ev, int64_t at, int6
   free(outs);
   return PL_OK;
 }
+
+void sla_complaints_set(sla_metrics *m, int64_t conversations, int64_t claimed, double max_percent,
+                        int64_t min_conversations) {
+  m->complaint_conversations = conversations;
+  m->complaint_claimed = claimed;
+  m->complaint_percent = ratio((double)claimed, (double)conversations, 100.0);
+  m->complaint_max_percent = max_percent;
+  m->complaint_at_risk = m->complaint_percent.has_value && conversations >= min_conversations &&
+                         m->complaint_percent.value > max_percent;
+}

@@ -174,7 +174,21 @@ typedef struct {
   sla_deadline *due_soon, *overdue; /* arena-owned */
   size_t n_due_soon, n_overdue;
   int64_t due_soon_count, overdue_count;
+
+  /* The complaint rate, which the service fills from the store (claims are not events of
+   * the clock; sla_complaints_set): conversations about an order started in the window,
+   * those whose order got a claim, their share in percent (none without conversations),
+   * the marketplace's limit, and whether the share passes it with enough conversations. */
+  int64_t complaint_conversations, complaint_claimed;
+  sla_optf complaint_percent;
+  double complaint_max_percent;
+  bool complaint_at_risk;
 } sla_metrics;
+
+/* Fills m's complaint figures: claimed of conversations, at risk above max_percent when
+ * there are at least min_conversations. */
+void sla_complaints_set(sla_metrics *m, int64_t conversations, int64_t claimed, double max_percent,
+                        int64_t min_conversations);
 
 /* When an unanswered, unflagged message received at received_at becomes due soon (the
  * first second with less than alert_s left: received_at + deadline_s - alert_s + 1) and

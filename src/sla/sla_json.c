@@ -112,5 +112,13 @@ json_t *sla_metrics_to_json(const sla_metrics *m, const char *seller) {
   json_object_set_new(dl, "due_soon", deadline_list(m->due_soon, m->n_due_soon));
   json_object_set_new(dl, "overdue", deadline_list(m->overdue, m->n_overdue));
   json_object_set_new(root, "deadlines", dl);
+
+  json_t *cp = json_object();
+  json_object_set_new(cp, "conversations", json_integer(m->complaint_conversations));
+  json_object_set_new(cp, "with_claim", json_integer(m->complaint_claimed));
+  json_object_set_new(cp, "percent", opt_real(m->complaint_percent));
+  json_object_set_new(cp, "at_risk_above", json_real(m->complaint_max_percent));
+  json_object_set_new(cp, "at_risk", json_boolean(m->complaint_at_risk));
+  json_object_set_new(root, "complaints", cp);
   return root;
 }

@@ -1031,6 +1031,22 @@ pl_err store_digest_due(store *s, pl_time now, int limit, pl_arena *a, st_agent_
  * moved it first (that node sends this digest). */
 pl_err store_digest_next(store *s, int64_t agent_id, pl_time was, pl_time next);
 
+/* -- claims and the complaint rate (store_clock.c; docs/metrics.md) -- */
+typedef struct {
+  int64_t id;
+  char *order_id, *seller_id;
+  char *kind; /* a_to_z, chargeback, negative_feedback */
+  pl_time at, created_at;
+} st_claim;
+/* Records a claim (sets c->id); PL_EEXIST when that order has it (kind and time) already. */
+pl_err store_claim_add(store *s, st_claim *c);
+/* A seller's claims, newest first, at most limit. */
+pl_err store_claim_list(store *s, const char *seller_id, int limit, pl_arena *a, st_claim **out, size_t *n);
+/* The seller's conversations about an order started in (since, until], and how many of
+ * them are about an order that got a claim. */
+pl_err store_complaint_counts(store *s, const char *seller_id, pl_time since, pl_time until, int64_t *conversations,
+                              int64_t *claimed);
+
 /* Records a seller's response-time status as seen at `at`; *changed: it differs from the
  * one recorded before (or none was), and this call recorded it. */
 pl_err store_seller_health_set(store *s, const char *seller_id, const char *status, pl_time at, bool *changed);

@@ -109,3 +109,43 @@ pl_err store_counter(store *s, const char *name, bool bump, int64_t *out) {
   *out = e ? 0 : v.v;
   return e == PL_ENOTFOUND ? PL_OK : e; /* a counter never bumped is 0 */
 }
+
+/* ---- claims and the complaint rate (docs/metrics.md "Complaint rate") ---- */
+
+static const st_stmt
+    /* the same claim (order, kind, time) once, however often imported */
+    claim_add = {.sql = "INSERT INTO claims(order_id, seller_id, kind, at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT DO NOTHING RETURNING id"},
+    claim_list = {.sql = "SELECT id, order_id, seller_id, kind, at, created_at FROM claims WHERE seller_id = ?1"
+                         " ORDER BY at DESC, id DESC LIMIT ?2"},
+    /* conversations about an order started in (since, until], and those whose order got a
+     * claim (threads_seller_recent: a thread started in the window was active in it) */
+    complaints = {.sql = "SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM claims c"
+                         " WHERE c.order_id = t.order_id) THEN 1 ELSE 0 END), 0) FROM threads t"
+                         " WHERE t.seller_id = ?1 AND t.last_message_at > ?2 AND t.created_at > ?2"
+                         " AND t.created_at <= ?3 AND t.order_id IS NOT NULL"};
+
+pl_err store_claim_add(store *s, st_claim *c) {
+  st_i64 id;
+  pl_err e = st__get(s, &claim_add,
+                     ST_ARGS(ST_ARG_T(c->order_id), ST_ARG_T(c->seller_id), ST_ARG_T(c->kind), ST_ARG_I(c->at),
+                             ST_ARG_I(c->created_at)),
+                     &st_i64_row, NULL, &id);
+  if (e == PL_ENOTFOUND) return PL_EEXIST;
+  if (!e) c->id = id.v;
+  return e;
+}
+
+pl_err store_claim_list(store *s, const char *seller_id, int limit, pl_arena *a, st_claim **out, size_t *n) {
+  return st__list(s, &claim_list, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_I(limit)), &st_claim_row, a, out, n);
+}
+
+pl_err store_complaint_counts(store *s, const char *seller_id, pl_time since, pl_time until, int64_t *conversations,
+                              int64_t *claimed) {
+  st_pair v;
+  pl_err e = st__get(s, &complaints, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_I(since), ST_ARG_I(until)), &st_pair_row,
+                     NULL, &v);
+  if (e == PL_ENOTFOUND) v = (st_pair){0, 0}, e = PL_OK;
+  if (!e) *conversations = v.a, *claimed = v.b;
+  return e;
+}

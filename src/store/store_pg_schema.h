@@ -391,6 +391,12 @@ static const char *const store_pg_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN dedupe TEXT UNIQUE;"
     "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
     "  CHECK (fulfilled_by IN ('seller','marketplace'));"
+    /* claims the operator records against orders (a-to-z, chargebacks, negative feedback):
+     * the seller's complaint rate (docs/metrics.md) */
+    "CREATE TABLE claims(id BIGSERIAL PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id),"
+    "  seller_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('a_to_z','chargeback','negative_feedback')),"
+    "  at BIGINT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (order_id, kind, at));"
+    "CREATE INDEX claims_seller ON claims(seller_id, at);"
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
     "  changed_at BIGINT NOT NULL);",
 };

@@ -61,6 +61,10 @@ void st_col_set(const st_col *c, void *row, pl_arena *a, const char *text, size_
 typedef struct {
   int64_t v;
 } st_i64;
+/* Two numbers of one row (two counts): st_pair_row. */
+typedef struct {
+  int64_t a, b;
+} st_pair;
 
 /* One text read from a statement (an alias, an id): st_text_row. */
 typedef struct {
@@ -84,6 +88,6 @@ extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st
     st_audit_checkpoint_row, st_marketplace_row, st_order_row, st_team_agent_row, st_thread_team_row,
     st_i64_row, st_reply_row, st_figure_row, st_alias_owner_row, st_attachment_row, st_orphan_row,
     st_idem_row, st_webhook_row, st_webhook_delivery_row, sla_outcome_row, sla_open_msg_row, st_seller_brief_row, st_thread_due_row, st_text_row,
-    st_seller_settings_row, st_agent_notify_row;
+    st_seller_settings_row, st_agent_notify_row, st_claim_row, st_pair_row;
 
 #endif

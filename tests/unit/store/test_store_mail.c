@@ -511,6 +511,29 @@ static void test_notify(void **state) {
   OK(store_seller_health_set(f->s, "S1", "at_risk", T0 + 1800, &changed));
   assert_true(changed);
   C(f);
+  /* claims: once each (order, kind, time); the complaint rate's counts by window */
+  put_order(f, "112-9", "S1", "B1", "B0AAA00009", T0);
+  put_order(f, "112-8", "S1", "B1", "B0AAA00008", T0);
+  new_thread(f, "S1", "B1", "112-9", NULL, T0 + 10);
+  new_thread(f, "S1", "B1", "112-8", NULL, T0 + 20);
+  W(f);
+  st_claim cl = {.order_id = "112-9", .seller_id = "S1", .kind = "a_to_z", .at = T0 + 100, .created_at = T0};
+  OK(store_claim_add(f->s, &cl));
+  assert_true(cl.id > 0);
+  assert_int_equal(store_claim_add(f->s, &cl), PL_EEXIST);
+  cl.kind = "chargeback";
+  OK(store_claim_add(f->s, &cl));
+  st_claim *cls;
+  OK(store_claim_list(f->s, "S1", 10, f->a, &cls, &k));
+  assert_int_equal(k, 2);
+  int64_t conv, claimed;
+  OK(store_complaint_counts(f->s, "S1", T0, T0 + 3600, &conv, &claimed));
+  assert_int_equal(conv, 2);
+  assert_int_equal(claimed, 1);
+  OK(store_complaint_counts(f->s, "S1", T0 + 15, T0 + 3600, &conv, &claimed));
+  assert_int_equal(conv, 1); /* the thread started before the window is out */
+  assert_int_equal(claimed, 0);
+  C(f);
 }
 
 static void test_webhooks(void **state) {
