@@ -113,15 +113,17 @@ export async function renderSellers(el) {
       h('td', null, h('span', { class: 'crt-cell' }, c.percent === null ? '—' : formatPercent(c.percent), ' ',
         h('span', { class: ['badge', `crt-${c.status}`] }, crtStatusLabel(c.status))),
       h('span', { class: 'muted cell-sub' }, `${c.on_time} on time · ${c.late} late`)),
+      h('td', null, m.complaints && m.complaints.percent !== null ? formatPercent(m.complaints.percent) : '—',
+        m.complaints && m.complaints.at_risk ? h('span', { class: 'badge crt-at_risk' }, 'At risk') : null),
       h('td', null, String(m.deadlines.overdue_count)),
       h('td', null, formatRate(flag.rate), flag.over_flagging ? h('span', { class: 'badge badge-warn' }, 'Over-flagging') : null),
       h('td', null, String(x.enforcement.warnings)),
       h('td', null, measures(x.enforcement)));
   });
-  replace(el, head('Sellers by risk', 'Riskiest first: measures in force, warnings, contact response time (CRT) and overdue messages over the last 30 days. Open a seller for the full performance page, violations and measures.'),
+  replace(el, head('Sellers by risk', 'Riskiest first: measures in force, warnings, contact response time (CRT), the complaint rate and overdue messages over the last 30 days. Open a seller for the full performance page, violations and measures.'),
     rows.length ? scrollBox('table-wrap', 'Sellers by risk', h('table', { class: 'table', id: 'sellers' },
       h('caption', { class: 'sr-only' }, 'Sellers, riskiest first'),
-      h('thead', null, h('tr', null, ['#', 'Seller', 'CRT (30 days)', 'Overdue', 'No response needed', 'Warnings', 'Measures'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['#', 'Seller', 'CRT (30 days)', 'Complaints', 'Overdue', 'No response needed', 'Warnings', 'Measures'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows)))
       : h('p', { class: 'list-status' }, 'No sellers.'));
 }

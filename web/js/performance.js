@@ -46,6 +46,20 @@ function crtCard(m) {
       figure('Received', String(c.received))));
 }
 
+/** The complaint rate (docs/metrics.md): conversations whose order got a claim. */
+function complaintCard(m) {
+  const cp = m.complaints;
+  if (!cp) return null;
+  return h('section', { class: 'card perf-card', 'aria-labelledby': 'cp-h', 'data-testid': 'complaints' },
+    h('h2', { id: 'cp-h' }, 'Complaint rate'),
+    h('p', { class: 'crt-number', 'data-testid': 'complaint-percent' }, cp.percent === null ? '—' : formatPercent(cp.percent),
+      cp.at_risk ? h('span', { class: 'badge crt-at_risk' }, ' At risk') : null),
+    h('dl', { class: 'figures' },
+      figure('Conversations', String(cp.conversations)),
+      figure('With a claim', String(cp.with_claim))),
+    h('p', { class: 'help' }, `Conversations about an order started in this window whose order got an A-to-z claim, a chargeback or negative feedback. At risk above ${cp.at_risk_above} %.`));
+}
+
 function responseCard(m) {
   const rt = m.response_time;
   return h('section', { class: 'card perf-card', 'aria-labelledby': 'rt-h' },
@@ -259,6 +273,7 @@ export async function renderPerformance(el, ctx) {
     tabs,
     h('div', { class: 'perf-grid', 'data-window': win },
       crtCard(m),
+      complaintCard(m),
       responseCard(m),
       deadlinesCard(m),
       resolutionCard(m),
