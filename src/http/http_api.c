@@ -225,7 +225,9 @@ static json_t *me_json(const svc_caller *c) {
 void http__threads_list(http_req *r, char **arg) {
   svc_threads_in in = {.filter = query(r, "filter"), .sort = query(r, "sort"), .order_id = query(r, "order_id"),
                        .asin = query(r, "asin"), .alias = query(r, "alias"), .q = query(r, "q"),
-                       .tag = query(r, "tag"), .assignee = query(r, "assignee"), .cursor = query(r, "cursor")};
+                       .tag = query(r, "tag"), .assignee = query(r, "assignee"), .cursor = query(r, "cursor"),
+                       .since = query(r, "since"), .until = query(r, "until"), .buyer = query(r, "buyer"),
+                       .all = query(r, "all")};
   if (!http__query_count(r, "limit", PL_EINVAL, &in.limit)) return; /* 0: the service's default */
   json_t *j = NULL;
   pl_detail d = {0};

@@ -739,6 +739,9 @@ json_t *svc_json_sent_findings(const svc_sent *m);
  * handles requests and JSON only: no store row crosses into it. */
 typedef struct {
   const char *filter, *sort, *order_id, *asin, *alias, *q, *tag, *assignee, *cursor;
+  const char *since, *until; /* a date (YYYY-MM-DD, the whole day) or a time (ISO 8601) */
+  const char *buyer;         /* a part of the buyer's name (the seller's team, the operator) */
+  const char *all;           /* "true": no default window */
   long limit; /* 0: the service's default */
 } svc_threads_in;
 pl_err svc_view_threads(svc *s, const svc_caller *c, const svc_threads_in *in, pl_arena *a, json_t **out,

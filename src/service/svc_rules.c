@@ -32,6 +32,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .complaint_rate_max = 2.0,
                    .complaint_min_conversations = 10,
                    .mask_buyer_contacts = true,
+                   .inbox_days = 60,
                    .buyer_messages_per_minute = 30,
                    .buyer_messages_per_day = 500,
                    .buyer_threads_per_minute = 5,
@@ -61,6 +62,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(response_hours);
   INT_KEY(alert_hours);
   INT_KEY(complaint_min_conversations);
+  INT_KEY(inbox_days);
   INT_KEY(buyer_messages_per_minute);
   INT_KEY(buyer_messages_per_day);
   INT_KEY(buyer_threads_per_minute);

@@ -26,6 +26,8 @@ typedef struct {
                                   * seller is at risk (2) */
   int64_t complaint_min_conversations; /* ... once it has at least this many in the window (10) */
   bool mask_buyer_contacts;      /* the seller sees a buyer's phone numbers and addresses masked (true) */
+  int64_t inbox_days;            /* the seller's inbox shows this many last days unless asked
+                                  * for more; 0: everything (60) */
   bool rules_auto_send;          /* sellers' rules may send a template without an agent's approval,
                                   * as an automatic reply that answers nothing (false) */
   /* Limits of every party (docs/rules.md, "Limits"); 0 = no limit. */

@@ -673,6 +673,10 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
   }
   if (q->fts && strlen(q->fts) > SVC_MAX_SEARCH_BYTES)
     return pl_fail(d, PL_EINVAL, "q is at most %d characters", SVC_MAX_SEARCH_BYTES);
+  if (c->kind == ST_PRINCIPAL_BUYER && q->buyer_name)
+    return pl_fail(d, PL_ETEAMONLY, "buyer is a filter of the seller's team");
+  if (q->buyer_name && (!*q->buyer_name || strlen(q->buyer_name) > 100))
+    return pl_fail(d, PL_EINVAL, "buyer is 1 to 100 characters of a buyer's name");
   /* The least time left first: the seller's threads waiting for a response, each with a
    * due time. Every other list, and the operator's, is newest first. */
   if (q->sort_due && q->filter != ST_FILTER_RESPONSE_NEEDED)
@@ -686,7 +690,19 @@ pl_err svc_thread_list(svc *s, const svc_caller *c, st_thread_query *q, pl_arena
    * details masked, so that a guessed phone number or address finds nothing. */
   if (c->kind == ST_PRINCIPAL_AGENT && q->fts)
     q->fts_masked = !c->marketplace_id || masks(s, c->marketplace_id, a);
-  e = s->st->ops->thread_list(s->st, q, a, out, n);
+  /* The seller's inbox shows the marketplace's last inbox_days by default; a search, a
+   * date range or all=true reaches everything, and threads waiting for an answer are
+   * never hidden. */
+  bool searching = q->fts || q->order_id || q->asin || q->buyer_alias || q->buyer_name || q->since || q->until;
+  if (c->kind == ST_PRINCIPAL_AGENT && !q->all && !searching && c->marketplace_id &&
+      q->filter != ST_FILTER_RESPONSE_NEEDED && q->filter != ST_FILTER_UNANSWERED) {
+    svc_rules r;
+    if (!(e = svc__rules_for(s, c->marketplace_id, a, &r)) && r.inbox_days > 0) {
+      q->since = svc_now(s) - r.inbox_days * 86400;
+      q->keep_waiting = true;
+    }
+  }
+  if (!e) e = s->st->ops->thread_list(s->st, q, a, out, n);
   /* An operator of one marketplace sees only that marketplace's threads. */
   if (!e && c->kind == ST_PRINCIPAL_OPERATOR && c->marketplace_id) {
     size_t k = 0;

@@ -17,6 +17,18 @@ static const struct {
                {"unanswered", ST_FILTER_UNANSWERED}, {"sent", ST_FILTER_SENT},
                {"archived", ST_FILTER_ARCHIVED}};
 
+/* A date ("2026-10-05": its first second, or with end its last) or an ISO 8601 time. */
+static bool day_or_time(const char *v, bool end, pl_time *out) {
+  char buf[32];
+  if (strlen(v) == 10 && v[4] == '-' && v[7] == '-') {
+    snprintf(buf, sizeof buf, "%sT00:00:00Z", v);
+    if (!pl_time_parse(buf, out)) return false;
+    if (end) *out += 86399;
+    return *out > 0;
+  }
+  return pl_time_parse(v, out) && *out > 0;
+}
+
 /* The query of a thread list from what the client wrote; PL_EINVAL naming the field. */
 static pl_err threads_query(const svc_threads_in *in, st_thread_query *q, pl_detail *d) {
   memset(q, 0, sizeof *q);
@@ -43,6 +55,15 @@ static pl_err threads_query(const svc_threads_in *in, st_thread_query *q, pl_det
     else if (!*end && v > 0) q->assignee_id = v;
     else return pl_fail(d, PL_EINVAL, "assignee is an agent id, me or none");
   }
+  q->buyer_name = in->buyer;
+  if (in->all && strcmp(in->all, "true") && strcmp(in->all, "false"))
+    return pl_fail(d, PL_EINVAL, "all must be true or false");
+  q->all = in->all && !strcmp(in->all, "true");
+  if (in->since && !day_or_time(in->since, false, &q->since))
+    return pl_fail(d, PL_EINVAL, "since must be a date (YYYY-MM-DD) or an ISO 8601 time");
+  if (in->until && !day_or_time(in->until, true, &q->until))
+    return pl_fail(d, PL_EINVAL, "until must be a date (YYYY-MM-DD) or an ISO 8601 time");
+  if (q->since && q->until && q->since > q->until) return pl_fail(d, PL_EINVAL, "since is after until");
   q->limit = (int)in->limit;
   if (in->cursor) {
     long long at, id;
@@ -82,6 +103,11 @@ pl_err svc_view_threads(svc *s, const svc_caller *c, const svc_threads_in *in, p
   else
     json_object_set_new(j, "next_cursor", json_null());
   if (rn >= 0) json_object_set_new(j, "response_needed_count", json_integer(rn));
+  /* the seller's inbox keeps to the marketplace's last days unless asked (all=true) */
+  if (!in->since && q.since) {
+    char buf[32];
+    json_object_set_new(j, "window", json_pack("{s:s,s:b}", "since", pl_time_format(q.since, buf), "default", 1));
+  }
   *out = j;
   return PL_OK;
 }

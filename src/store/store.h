@@ -408,6 +408,13 @@ typedef struct {
    * a due time), instead of the newest first; for ST_FILTER_RESPONSE_NEEDED, where every
    * thread has a due time */
   bool sort_due;
+  /* threads whose last message is in [since, until] (0: no bound), and whose buyer's name
+   * holds buyer_name (any case; NULL: any) */
+  pl_time since, until;
+  const char *buyer_name;
+  bool keep_waiting; /* since spares threads waiting for an answer (the default window) */
+  bool all; /* the service's: no default window (the seller's inbox shows the marketplace's
+             * inbox_days unless asked for more) */
 } st_thread_query;
 
 /* An SP-API application's credentials for one seller (docs/spapi.md): the secret and

@@ -78,6 +78,10 @@ enum {
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = $11)))"                             \
   " AND ($12::text IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id" \
   "      AND strpos(tt.tags, ',' || $12 || ',') > 0))"                                       \
+  " AND ($14::bigint = 0 OR t.last_message_at >= $14 OR ($17::int = 1 AND t.needs_response > 0))" \
+  " AND ($15::bigint = 0 OR t.last_message_at <= $15)"                                       \
+  " AND ($16::text IS NULL OR EXISTS (SELECT 1 FROM buyers b WHERE b.id = t.buyer_id"       \
+  "      AND strpos(lower(b.name), lower($16)) > 0))"                                       \
   " ORDER BY " at " " dir ", t.id " dir " LIMIT $10"
 /* Newest first; or, for a seller's "response needed", the least time left first. */
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
@@ -669,6 +673,10 @@ static pl_err pg_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   pg__p_int(&p, qr->assignee_id);
   pg__p_text(&p, qr->tag);
   pg__p_int(&p, qr->fts_masked ? 1 : 0);
+  pg__p_int(&p, qr->since);
+  pg__p_int(&p, qr->until);
+  pg__p_text(&p, qr->buyer_name);
+  pg__p_int(&p, qr->keep_waiting ? 1 : 0);
   PGresult *r = run(k, which, &p);
   pl_err e = res_err(k, r);
   if (e) {

@@ -18,7 +18,7 @@ pl_err pg__exec(store *s, const char *sql, int n, const char *const *v, PGresult
 /* The parameters of one statement, as the text PostgreSQL receives: the one way the
  * backend builds them. Numbers are written into buf, so the struct keeps them until the
  * statement has run. More than PG_MAX_PARAMS is a mistake of the code: it aborts. */
-enum { PG_MAX_PARAMS = 16 };
+enum { PG_MAX_PARAMS = 20 };
 typedef struct {
   const char *v[PG_MAX_PARAMS];
   char buf[PG_MAX_PARAMS][32]; /* "%.17g" of a double needs 24 */

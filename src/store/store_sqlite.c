@@ -59,6 +59,10 @@ enum {
   "      WHERE tt.thread_id = t.id AND tt.assignee_id = ?11)))"                           \
   " AND (?12 IS NULL OR EXISTS (SELECT 1 FROM thread_team tt WHERE tt.thread_id = t.id"    \
   "      AND instr(tt.tags, ',' || ?12 || ',') > 0))"                                      \
+  " AND (?14 = 0 OR t.last_message_at >= ?14 OR (?17 = 1 AND t.needs_response > 0))"     \
+  " AND (?15 = 0 OR t.last_message_at <= ?15)"                                             \
+  " AND (?16 IS NULL OR EXISTS (SELECT 1 FROM buyers b WHERE b.id = t.buyer_id"            \
+  "      AND instr(lower(b.name), lower(?16)) > 0))"                                       \
   " ORDER BY " at " " dir ", t.id " dir " LIMIT ?10"
 /* Newest first; or, for a seller's "response needed", the least time left first. */
 #define THREAD_LIST_WHERE(at) THREAD_LIST_WHERE_BY(at, "<", "DESC")
@@ -1033,6 +1037,10 @@ static pl_err sq_thread_list(store *s, const st_thread_query *qr, pl_arena *a, s
   sqlite3_bind_int64(st, 11, qr->assignee_id);
   sq__bind_text(st, 12, qr->tag);
   sqlite3_bind_int(st, 13, qr->fts_masked ? 1 : 0);
+  sqlite3_bind_int64(st, 14, qr->since);
+  sqlite3_bind_int64(st, 15, qr->until);
+  sq__bind_text(st, 16, qr->buyer_name);
+  sqlite3_bind_int(st, 17, qr->keep_waiting ? 1 : 0);
   st_thread *arr = pl_arena_alloc(a, (size_t)limit * sizeof *arr);
   size_t k = 0;
   int rc;

@@ -276,7 +276,8 @@ class BuyerScope(FastCase):
         view = self.srv.get("/v1/threads/" + older, self.fx.b2).json["thread"]
         self.assertEqual(view["last_message_at"], "2026-01-05T10:00:00Z")
         # the seller's inbox moved it (the team's own view) ...
-        seller_rows = [t["id"] for t in self.list_threads(self.fx.agent, filter="all", limit=100)["threads"]]
+        seller_rows = [t["id"] for t in self.list_threads(self.fx.agent, filter="all", limit=100,
+                                                          all="true")["threads"]]
         self.assertLess(seller_rows.index(older), seller_rows.index(newer))
         # ... and a delivered reply moves it for the buyer too
         self.send(self.fx.agent, older, "We are on it.")

@@ -2,7 +2,7 @@
 import { h, replace, announce, srOnly } from './dom.js';
 import { get, post, api, qs } from './api.js';
 import { onLive } from './live.js';
-import { topicLabel, stateLabel, timeLeft, formatAgo, formatDateTime } from './format.js';
+import { topicLabel, stateLabel, timeLeft, formatAgo, formatDateTime, formatDate } from './format.js';
 import { agents, parseTags } from './team.js';
 
 const FILTERS = [
@@ -18,6 +18,7 @@ const SEARCH_BY = [
   ['order_id', 'Order ID'],
   ['asin', 'ASIN'],
   ['alias', 'Buyer alias'],
+  ['buyer', 'Buyer name'],
   ['q', 'Message text'],
 ];
 
@@ -102,6 +103,7 @@ export async function renderThreadList(el, ctx) {
     tag: ctx.query.get('tag') || '',
     threads: [],
     cursor: null,
+    all: ctx.query.get('all') === 'true', // not only the marketplace's last days
   };
   if (!FILTERS.some(([f]) => f === state.filter)) state.filter = 'all';
 
@@ -110,6 +112,8 @@ export async function renderThreadList(el, ctx) {
   const list = h('ul', { class: 'thread-list', id: 'thread-list', 'aria-label': 'Threads', 'aria-busy': 'true' });
   const status = h('p', { class: 'list-status', role: 'status' });
   const more = h('button', { type: 'button', class: 'btn', id: 'load-more', hidden: true, onClick: () => load(true) }, 'Load more');
+  // The seller's inbox shows the last days the marketplace sets, and every thread waiting for an answer.
+  const windowNote = h('p', { class: 'list-window muted', id: 'inbox-window', hidden: true });
 
   const filterButtons = FILTERS.map(([f, label]) => h('button', {
     type: 'button', class: 'tab', 'data-filter': f, 'aria-pressed': String(f === state.filter),
@@ -228,13 +232,14 @@ export async function renderThreadList(el, ctx) {
     canBulk ? bulkMsg : null,
     status,
     list,
-    h('div', { class: 'list-more' }, more));
+    h('div', { class: 'list-more' }, more),
+    windowNote);
 
   function params(cursor) {
     const p = { limit: 25, cursor };
     if (hasFilters) p.filter = state.filter;
     if (kind === 'buyer') p.filter = 'all';
-    if (kind === 'agent') { p.assignee = state.assignee; p.tag = state.tag; }
+    if (kind === 'agent') { p.assignee = state.assignee; p.tag = state.tag; if (state.all) p.all = 'true'; }
     if (state.term) {
       const field = kind === 'buyer' ? guessSearchField(state.term) : state.by === 'auto' ? guessSearchField(state.term) : state.by;
       p[field] = state.term;
@@ -243,7 +248,7 @@ export async function renderThreadList(el, ctx) {
   }
 
   function keepInUrl() {
-    const q = qs({ filter: hasFilters && state.filter !== (kind === 'agent' ? 'response_needed' : 'all') ? state.filter : '', by: state.by !== 'auto' ? state.by : '', term: state.term, assignee: state.assignee, tag: state.tag });
+    const q = qs({ filter: hasFilters && state.filter !== (kind === 'agent' ? 'response_needed' : 'all') ? state.filter : '', by: state.by !== 'auto' ? state.by : '', term: state.term, assignee: state.assignee, tag: state.tag, all: state.all ? 'true' : '' });
     history.replaceState(null, '', `${base}${q}`);
   }
 
@@ -273,6 +278,13 @@ export async function renderThreadList(el, ctx) {
       syncBulk();
     }
     list.setAttribute('aria-busy', 'false');
+    if (data.window && !append) {
+      windowNote.replaceChildren(`Showing threads active since ${formatDate(data.window.since)}, and every thread waiting for an answer. `,
+        h('button', { type: 'button', class: 'btn btn-link', id: 'show-older', onClick: () => { state.all = true; load(false); } }, 'Show older threads'));
+      windowNote.hidden = false;
+    } else if (!append) {
+      windowNote.hidden = true;
+    }
     more.hidden = !state.cursor;
     more.disabled = false;
     if (typeof data.response_needed_count === 'number') {
