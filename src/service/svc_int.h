@@ -167,6 +167,12 @@ bool svc__valid_email(const char *e);
  * caller wipes it (sodium_memzero) when done. */
 char *svc__opened(svc *s, pl_arena *a, const char *sealed);
 
+/* The automatic quota for poor performance (docs/rules.md "Enforcement"): a seller whose
+ * CRT (crt %) has been at risk since `since` (0: it is not) for the marketplace's
+ * poor_performance_days gets a proactive-message quota, renewed while it stays at risk and
+ * lifted a week after. Within a write transaction. */
+pl_err svc__poor_performance(svc *s, const char *seller_id, const char *marketplace_id, pl_time since, double crt,
+                             pl_arena *a);
 /* Records a claim against order_id (of seller_id, when given), at `at`, audited as actor. */
 pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
                          const char *actor, pl_arena *a, st_claim *out, pl_detail *d);

@@ -22,6 +22,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .restriction_days = 30,
                    .quota_per_day = 20,
                    .quota_compliance_days = 7,
+                   .poor_performance_days = 14,
                    .rate_per_second = 1.0,
                    .rate_burst = 5.0,
                    .response_hours = 24,
@@ -59,6 +60,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(restriction_days);
   INT_KEY(quota_per_day);
   INT_KEY(quota_compliance_days);
+  INT_KEY(poor_performance_days);
   INT_KEY(response_hours);
   INT_KEY(alert_hours);
   INT_KEY(complaint_min_conversations);
@@ -342,6 +344,9 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
   st_enforcement en;
   if ((e = enforcement_of(s, t->seller_id, a, &en))) return e;
   en.warnings++;
+  /* a violation under a quota restarts its week of good standing */
+  if (en.quota_per_day > 0 && en.quota_until > now && en.quota_until < now + r.quota_compliance_days * DAY)
+    en.quota_until = now + r.quota_compliance_days * DAY;
   const char *what = "enforcement.warning";
   char *reason = pl_arena_printf(a, "message %s was blocked by the communication policy", svc_message_ref(a, m->id));
   if (review_on_requested) {
@@ -380,6 +385,30 @@ pl_err svc__enforce(svc *s, const st_thread *t, const st_message *m, const polic
   en.updated_at = now;
   if ((e = store_enforcement_put(s->st, &en))) return e;
   return audit_enforcement(s, &en, t->marketplace_id, "policy", what, reason, a);
+}
+
+pl_err svc__poor_performance(svc *s, const char *seller_id, const char *marketplace_id, pl_time since, double crt,
+                             pl_arena *a) {
+  svc_rules r;
+  pl_err e = svc__rules_for(s, marketplace_id, a, &r);
+  if (e || !since || r.poor_performance_days <= 0 || r.quota_per_day <= 0) return e;
+  pl_time now = svc_now(s);
+  if (now - since < r.poor_performance_days * DAY) return PL_OK;
+  st_enforcement en;
+  if ((e = enforcement_of(s, seller_id, a, &en))) return e;
+  /* the quota lasts while the CRT stays at risk, and a week (quota_compliance_days) after;
+   * renewed at most once a day, so that the seller's audit chain gets a line a day */
+  pl_time until = now + r.quota_compliance_days * DAY;
+  bool active = en.quota_per_day > 0 && en.quota_until > now;
+  if (active && en.quota_until >= until - DAY) return PL_OK;
+  if (!active) en.quota_per_day = r.quota_per_day;
+  if (until > en.quota_until) en.quota_until = until;
+  char *reason = pl_arena_printf(a, "contact response time %.1f %% (at risk below %.0f %%) for %lld days", crt,
+                                 r.crt_warning_percent, (long long)((now - since) / DAY));
+  if (!active) en.quota_reason = reason;
+  en.updated_at = now;
+  if ((e = store_enforcement_put(s->st, &en))) return e;
+  return audit_enforcement(s, &en, marketplace_id, "clock", "enforcement.quota", reason, a);
 }
 
 /* ---- message actions -------------------------------------------------------------- */

@@ -15,6 +15,8 @@ typedef struct {
   int64_t restriction_days;      /* length of a proactive-messaging restriction (30) */
   int64_t quota_per_day;         /* seller messages a day under a quota (20) */
   int64_t quota_compliance_days; /* a quota ends after this long without violations (7) */
+  int64_t poor_performance_days; /* a CRT at risk this long without a break brings a quota,
+                                  * lifted quota_compliance_days after it recovers; 0: never (14) */
   double rate_per_second;        /* token bucket per seller and operation (1) */
   double rate_burst;             /* (5) */
   int64_t response_hours;        /* the response clock (24) */

@@ -457,6 +457,11 @@ pl_err svc_health_tick(svc *s) {
       bool changed = false;
       e = store_seller_health_set(s->st, h[i].seller.id, at_risk(m) ? "at_risk" : sla_status_name(m->status), now,
                                   &changed);
+      pl_time since = 0;
+      if (!e) e = store_seller_crt_at_risk(s->st, h[i].seller.id, m->status == SLA_AT_RISK, now, &since);
+      if (!e)
+        e = svc__poor_performance(s, h[i].seller.id, h[i].seller.marketplace_id, since,
+                                  m->crt_percent.has_value ? m->crt_percent.value : 0, a);
       /* the node that records the change tells the operator's webhooks, once */
       if (!e && changed && at_risk(m))
         e = svc__webhook_event(s, h[i].seller.id, h[i].seller.marketplace_id, "seller.at_risk",

@@ -1057,6 +1057,9 @@ pl_err store_complaint_counts(store *s, const char *seller_id, pl_time since, pl
 /* Records a seller's response-time status as seen at `at`; *changed: it differs from the
  * one recorded before (or none was), and this call recorded it. */
 pl_err store_seller_health_set(store *s, const char *seller_id, const char *status, pl_time at, bool *changed);
+/* Records whether the seller's CRT is at risk at `now` (after store_seller_health_set made
+ * its row); *since: since when it is without a break, 0 when it is not. */
+pl_err store_seller_crt_at_risk(store *s, const char *seller_id, bool at_risk, pl_time now, pl_time *since);
 
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a

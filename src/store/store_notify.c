@@ -44,7 +44,11 @@ static const st_stmt
     /* a row only when the status is new or changed: one node of several records the change */
     health_set = {.sql = "INSERT INTO seller_health(id, status, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (id)"
                          " DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
-                         " WHERE seller_health.status <> excluded.status RETURNING changed_at"};
+                         " WHERE seller_health.status <> excluded.status RETURNING changed_at"},
+    /* since when the CRT is at risk without a break (0: it is not) */
+    crt_since = {.sql = "UPDATE seller_health SET crt_at_risk_since = CASE WHEN ?2 = 0 THEN 0"
+                        " WHEN crt_at_risk_since = 0 THEN ?3 ELSE crt_at_risk_since END WHERE id = ?1"
+                        " RETURNING crt_at_risk_since"};
 
 pl_err store_seller_settings_get(store *s, const char *seller_id, pl_arena *a, st_seller_settings *out) {
   return st__get(s, &settings_get, ST_ARGS(ST_ARG_T(seller_id)), &st_seller_settings_row, a, out);
@@ -85,4 +89,12 @@ pl_err store_seller_health_set(store *s, const char *seller_id, const char *stat
   pl_err e = st__get(s, &health_set, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_T(status), ST_ARG_I(at)), &st_i64_row, NULL, &v);
   *changed = !e;
   return e == PL_ENOTFOUND ? PL_OK : e;
+}
+
+pl_err store_seller_crt_at_risk(store *s, const char *seller_id, bool at_risk, pl_time now, pl_time *since) {
+  st_i64 v;
+  pl_err e = st__get(s, &crt_since, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_I(at_risk ? 1 : 0), ST_ARG_I(now)), &st_i64_row,
+                     NULL, &v);
+  if (!e) *since = v.v;
+  return e;
 }

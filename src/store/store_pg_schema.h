@@ -397,8 +397,10 @@ static const char *const store_pg_migrations[] = {
     "  seller_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('a_to_z','chargeback','negative_feedback')),"
     "  at BIGINT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (order_id, kind, at));"
     "CREATE INDEX claims_seller ON claims(seller_id, at);"
+    /* each seller's status as last seen (the operator's seller.at_risk) and since when its
+     * CRT is at risk without a break (the automatic quota for poor performance) */
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
-    "  changed_at BIGINT NOT NULL);",
+    "  changed_at BIGINT NOT NULL, crt_at_risk_since BIGINT NOT NULL DEFAULT 0);",
 };
 
 #endif

@@ -461,6 +461,52 @@ static void seller_at_risk(void **state) {
   assert_int_equal(svc_webhook_claim(f->s, 8, f->a, &cs), 0);
 }
 
+static pl_err enforcement(fx *f, const svc_caller *op, st_enforcement *en) {
+  st_violation *vs;
+  size_t nv;
+  pl_detail d = {0};
+  return svc_enforcement_get(f->s, op, "S1", f->a, en, &vs, &nv, &d);
+}
+
+/* The automatic quota for poor performance: a CRT at risk for 14 days without a break brings
+ * a proactive-message quota, renewed at most once a day while it lasts; a CRT that recovers
+ * lets it lapse a week later. */
+static void poor_performance_quota(void **state) {
+  fx *f = *state;
+  svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  st_enforcement en;
+  buyer_writes(f, "Where is my parcel?");
+  f->now += 25 * 3600; /* late: CRT 0 %, at risk from here */
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  f->now += 13 * 86400;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(enforcement(f, &op, &en), PL_OK);
+  assert_int_equal(en.quota_per_day, 0); /* 13 days: not yet */
+  f->now += 86400;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(enforcement(f, &op, &en), PL_OK);
+  assert_int_equal(en.quota_per_day, 20);
+  assert_int_equal(en.quota_until, f->now + 7 * 86400);
+  assert_non_null(strstr(en.quota_reason, "for 14 days"));
+  /* still at risk: renewed once a day, not at every look */
+  pl_time first = en.quota_until;
+  f->now += SVC_HEALTH_SECONDS;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(enforcement(f, &op, &en), PL_OK);
+  assert_int_equal(en.quota_until, first);
+  f->now += 86400;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(enforcement(f, &op, &en), PL_OK);
+  assert_int_equal(en.quota_until, f->now + 7 * 86400);
+  /* the late message leaves the 30-day window: no data, not at risk; the quota lapses */
+  pl_time last = en.quota_until;
+  f->now += 16 * 86400;
+  assert_int_equal(svc_health_tick(f->s), PL_OK);
+  assert_int_equal(enforcement(f, &op, &en), PL_OK);
+  assert_int_equal(en.quota_until, last);
+  assert_true(en.quota_until < f->now);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(signed_event_then_backoff, setup, teardown),
@@ -470,6 +516,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(failing_receiver_pauses_only_itself, setup, teardown),
       cmocka_unit_test_setup_teardown(who_may, setup, teardown),
       cmocka_unit_test_setup_teardown(seller_at_risk, setup, teardown),
+      cmocka_unit_test_setup_teardown(poor_performance_quota, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

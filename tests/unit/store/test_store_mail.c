@@ -510,6 +510,13 @@ static void test_notify(void **state) {
   assert_false(changed);
   OK(store_seller_health_set(f->s, "S1", "at_risk", T0 + 1800, &changed));
   assert_true(changed);
+  pl_time since;
+  OK(store_seller_crt_at_risk(f->s, "S1", true, T0 + 1800, &since));
+  assert_int_equal(since, T0 + 1800);
+  OK(store_seller_crt_at_risk(f->s, "S1", true, T0 + 2700, &since));
+  assert_int_equal(since, T0 + 1800); /* without a break: since the first */
+  OK(store_seller_crt_at_risk(f->s, "S1", false, T0 + 3600, &since));
+  assert_int_equal(since, 0);
   C(f);
   /* claims: once each (order, kind, time); the complaint rate's counts by window */
   put_order(f, "112-9", "S1", "B1", "B0AAA00009", T0);
