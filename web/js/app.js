@@ -14,6 +14,9 @@ import { renderTemplates } from './templates.js';
 import { renderProposals, renderRules } from './automation.js';
 import { installShortcuts } from './keys.js';
 import { renderWebhooks } from './webhooks.js';
+import { renderSettings, renderConfirmAddress } from './settings.js';
+import { renderNotifications } from './notifications.js';
+import { onDeadline, dropDeadlineAlert, clearDeadlineAlerts } from './alerts.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -36,6 +39,8 @@ const ROUTES = [
   { kind: 'agent', page: 'rules', label: 'Rules', view: renderRules },
   { kind: 'agent', page: 'performance', label: 'Performance', view: renderPerformance },
   { kind: 'agent', page: 'webhooks', label: 'Webhooks', roles: ['owner'], view: renderWebhooks },
+  { kind: 'agent', page: 'settings', label: 'Settings', roles: ['owner'], view: renderSettings },
+  { kind: 'agent', page: 'notifications', label: 'Notifications', view: renderNotifications },
   { kind: 'agent', page: 'thread', id: true, under: 'inbox', view: renderThread },
 
   { kind: 'buyer', page: 'messages', label: 'Your messages', view: renderThreadList },
@@ -52,8 +57,17 @@ const ROUTES = [
   { kind: 'operator', page: 'sellers', id: true, view: renderPerformance },
   { kind: 'operator', page: 'restrictions', label: 'Restrictions and quotas', view: renderRestrictions },
   { kind: 'operator', page: 'webhooks', label: 'Webhooks', view: renderWebhooks },
+  { kind: 'operator', page: 'settings', label: 'Seller settings', view: renderSettings },
   { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },
   { kind: 'operator', page: 'evidence', id: true, under: 'threads', view: renderEvidence },
+];
+
+/**
+ * Pages anyone may open, signed in or not: the page of a link that parley e-mails
+ * (#/confirm-address?seller=S1&token=…). Opening one changes nothing by itself.
+ */
+const PUBLIC_ROUTES = [
+  { page: 'confirm-address', view: renderConfirmAddress },
 ];
 
 const navRows = (kind, role) => ROUTES.filter((r) => r.kind === kind && r.label && (!r.roles || r.roles.includes(role)));
@@ -121,6 +135,7 @@ function renderHeader() {
 
 async function doSignOut() {
   stopLive();
+  clearDeadlineAlerts();
   try { await signOut(); } catch { /* the cookies expire anyway */ }
   me = null;
   attention = null;
@@ -205,6 +220,9 @@ async function notifyMessage(ev, fallbackTitle, fallbackBody) {
   notify(title, body, ev.thread_id);
 }
 
+// Deadline alerts of the seller's agents (alerts.js), whatever page is open.
+onLive('deadline', (ev) => onDeadline(ev, () => me));
+
 // Notifications for the other side's new messages, whatever page is open.
 onLive('message', (ev) => {
   if (!me) return;
@@ -222,6 +240,19 @@ async function route() {
   }
   const el = main();
   const { path, query } = parseHash();
+  const open = PUBLIC_ROUTES.find((r) => r.page === path[0]);
+  if (open) {
+    renderHeader();
+    replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
+    try {
+      cleanup = (await open.view(el, { me, path, query, navigate })) || null;
+    } catch (e) {
+      replace(el, h('h1', { tabindex: '-1' }, 'Something went wrong'),
+        h('div', { class: 'alert alert-error', role: 'alert' }, (e && e.message) || String(e)));
+    }
+    focusHeading(el);
+    return;
+  }
   if (!me && path[0] !== 'signin') {
     if (hasSession()) {
       try {
@@ -247,6 +278,7 @@ async function route() {
   const homePage = home(me.kind);
   if (!path.length || !homePage) { navigate(homePage || '#/signin'); return; }
   renderHeader();
+  if (path[0] === 'thread' && path[1]) dropDeadlineAlert(path[1]); // the agent is on it now
   const ctx = { me, path, query, navigate };
   const row = findRoute(me.kind, path);
   if (!row) {
@@ -296,6 +328,7 @@ function focusHeading(el) {
 onUnauthorized(() => {
   if (!me) return;
   stopLive();
+  clearDeadlineAlerts();
   me = null;
   history.replaceState(null, '', '#/signin');
   renderHeader();
@@ -309,6 +342,9 @@ document.addEventListener('click', (ev) => {
     main().focus();
   }
 });
+
+// the Notifications page asked the browser for notifications: the header's offer goes
+window.addEventListener('parley:notifications-permission', () => { if (me) renderHeader(); });
 
 window.addEventListener('hashchange', route);
 // the seller's team works all day in the inbox and threads: keyboard shortcuts (? lists them)

@@ -63,6 +63,8 @@ async function connect() {
   });
   es.addEventListener('message', (ev) => dispatch('message', ev));
   es.addEventListener('thread', (ev) => dispatch('thread', ev));
+  // a thread near its deadline (the marketplace's alert mark, 4 hours by default): {thread_id, due_at}
+  es.addEventListener('deadline', (ev) => dispatch('deadline', ev));
   es.addEventListener('resync', (ev) => dispatch('resync', ev));
   es.addEventListener('error', () => {
     // The browser retries by itself while the stream is only interrupted; once it gives up
@@ -95,7 +97,7 @@ export function stopLive() {
   onStatus('off');
 }
 
-/** Subscribes to 'message', 'thread' or 'resync'; returns the unsubscribe function. */
+/** Subscribes to 'message', 'thread', 'deadline' or 'resync'; returns the unsubscribe function. */
 export function onLive(type, fn) {
   const wrapped = (e) => fn(e.detail);
   bus.addEventListener(type, wrapped);
@@ -117,11 +119,14 @@ export async function askNotifications() {
   }
 }
 
-/** Shows a browser notification when the user allowed them; clicking it opens the thread. */
-export function notify(title, body, threadId) {
+/**
+ * Shows a browser notification when the user allowed them; clicking it opens the thread.
+ * A newer notification with the same tag (by default one a thread) replaces the older.
+ */
+export function notify(title, body, threadId, tag = threadId ? `parley-${threadId}` : undefined) {
   if (notificationsState() !== 'granted') return null;
   try {
-    const n = new Notification(title, { body, tag: threadId ? `parley-${threadId}` : undefined });
+    const n = new Notification(title, { body, tag });
     n.addEventListener('click', () => {
       window.focus();
       if (threadId) location.hash = `#/thread/${threadId}`;

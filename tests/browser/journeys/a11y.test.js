@@ -1,4 +1,4 @@
-// a11y.test.js - every page of the three kinds of user, checked with axe-core (WCAG 2.1 A and AA rules) at desktop and phone width.
+// a11y.test.js - every page of the three kinds of user, and the public page of a mailed link, checked with axe-core (WCAG 2.1 A and AA rules) at desktop and phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -55,7 +55,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     };
     const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
     await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/webhooks']));
+    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/webhooks', '#/settings', '#/notifications']));
     agent.check();
     await agent.close();
 
@@ -67,7 +67,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
 
     const ops = await newPage(chrome.browser, server.url, { name: `a11y-operator-${label}`, bypassCSP: true, ...size });
     await signIn(ops.page, server.tokens.operator, '#/threads');
-    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', '#/webhooks', `#/evidence/${T1}`]));
+    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', '#/webhooks', '#/settings', '#/settings?seller=S1', `#/evidence/${T1}`]));
     ops.check();
     await ops.close();
 
@@ -76,6 +76,12 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     await signin.page.getByLabel('Access token').waitFor();
     for (const v of await violations(signin.page)) found.push(`sign-in: ${v}`);
     await signin.close();
+
+    // the page of the link mailed to a new customer-service address, signed out
+    const confirm = await newPage(chrome.browser, server.url, { name: `a11y-confirm-${label}`, bypassCSP: true, ...size });
+    found.push(...await checkPages(confirm.page, [`#/confirm-address?seller=S1&token=${'0'.repeat(64)}`]));
+    confirm.check();
+    await confirm.close();
 
     assert.deepEqual(found, [], `axe-core found:\n${found.join('\n')}`);
   });

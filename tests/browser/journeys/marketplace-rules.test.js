@@ -244,7 +244,9 @@ test('the operator approves a held message and the buyer sees it; a rejected one
   const api = (await server.api(server.tokens.operator, 'GET', '/v1/sellers')).body.sellers;
   assert.deepEqual(await p.locator('#sellers tbody tr').evaluateAll((els) => els.map((e) => e.dataset.seller)), api.map((x) => x.seller_id), 'the server\'s order, riskiest first');
   const acme = p.locator('#sellers tr[data-seller="S1"]');
-  assert.equal(await acme.locator('td').nth(4).textContent(), '1', 'one warning');
+  assert.equal(await acme.locator('td').nth(5).textContent(), '1', 'one warning');
+  const cp = api.find((x) => x.seller_id === 'S1').metrics.complaints;
+  assert.equal(await acme.locator('td').nth(2).textContent(), cp.percent === null ? '—' : `${Number(cp.percent).toFixed(1)} %`, 'the complaint rate, as the API gives it');
   await shot(p, 'journey8', 'sellers-by-risk');
 
   for (const x of [buyer, seller, op]) {
