@@ -239,6 +239,7 @@ typedef struct {
   mail_deliverer *mw;
   http_deliverer *hw; /* webhooks */
   svc_sweeper *sw;
+  svc_bulk_worker *bulk;
 } serve_parts;
 
 static int sweep_interval(long long max_age) {
@@ -548,6 +549,7 @@ int cmd_serve(int argc, char **argv) {
   /* The periodic clean-up: uploads no message took, expired idempotency keys. */
   if (svc_sweeper_start(s, conf->unattached_max_age, sweep_interval(conf->unattached_max_age), &parts.sw, &d))
     fprintf(stderr, "parley serve: %s\n", d.msg);
+  if (svc_bulk_worker_start(s, &parts.bulk, &d)) fprintf(stderr, "parley serve: %s\n", d.msg);
   if (parts.ms)
     printf("parley: taking mail over LMTP/SMTP on %.*s:%u (%s%s)\n", (int)(strrchr(lmtp, ':') - lmtp), lmtp,
            mail_port(parts.ms), lo.trust_envelope ? "believing envelope senders" : "trusting the results of ",
@@ -578,6 +580,7 @@ int cmd_serve(int argc, char **argv) {
   printf("parley: stopped\n");
   rc = 0;
 out:
+  svc_bulk_worker_stop(parts.bulk);
   svc_sweeper_stop(parts.sw);
   mail_stop(parts.ms);
   mail_deliver_stop(parts.mw);

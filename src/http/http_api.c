@@ -11,9 +11,10 @@
 #include "service/svc_rules.h"
 #include "service/svc_team.h"
 
-static const char *query(http_req *r, const char *k) {
+const char *http__query(http_req *r, const char *k) {
   return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
 }
+#define query http__query
 
 bool http__query_count(http_req *r, const char *name, pl_err code, long *out) {
   const char *v = query(r, name);

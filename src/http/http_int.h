@@ -194,6 +194,8 @@ void http__fail(http_req *r, pl_err e, const pl_detail *d);
 /* The query parameter name as a positive integer into *out (unchanged when absent); when
  * it is there and not one, false with the 400 of code set. Ranges are the service's. */
 bool http__query_count(http_req *r, const char *name, pl_err code, long *out);
+/* A query parameter's value (NULL: not given). */
+const char *http__query(http_req *r, const char *name);
 
 /* Attachments (http_attach.c). upload_start, on a request's first call: true when it
  * is an upload, whose body then goes to upload_chunk instead of r->body (the 1 MiB
@@ -250,7 +252,8 @@ const http_route *http__route_find(pl_arena *a, const char *url, const char *met
 /* The handlers of the table's rows, by file. */
 http_handler http__healthz, http__metrics; /* http.c */
 http_handler http__settings_get, http__settings_put, http__settings_confirm, http__notify_get, http__notify_put,
-    http__notify_digest, http__claims_list, http__claim_add;
+    http__notify_digest, http__claims_list, http__claim_add, http__bulk_create, http__bulk_list, http__bulk_get,
+    http__bulk_cancel;
 http_handler http__session_create, http__session_delete, http__me, http__meta, http__preferences_get, http__preferences_put,
     http__threads_list, http__threads_start, http__thread_get, http__thread_send, http__thread_read,
     http__thread_archive, http__thread_unarchive, http__thread_export, http__message_flag, http__message_approve,

@@ -54,6 +54,10 @@ static const http_route routes[] = {
     {"PUT", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_put},
     {"POST", "/v1/sellers/{id}/settings/confirm", HTTP_ANYONE, http__settings_confirm},
     {"GET", "/v1/sellers/{id}/claims", HTTP_USER, http__claims_list},
+    {"GET", "/v1/bulk-notices", HTTP_USER, http__bulk_list}, /* http_bulk.c */
+    {"POST", "/v1/bulk-notices", HTTP_USER, http__bulk_create},
+    {"GET", "/v1/bulk-notices/{id}", HTTP_USER, http__bulk_get},
+    {"POST", "/v1/bulk-notices/{id}/cancel", HTTP_USER, http__bulk_cancel},
     {"POST", "/v1/sellers/{id}/claims", HTTP_USER, http__claim_add},
     {"POST", "/v1/admin/policy/reload", HTTP_USER, http__policy_reload},
     {"GET", "/v1/admin/tokens", HTTP_USER, http__tokens_list},

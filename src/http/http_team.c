@@ -9,7 +9,7 @@
 #include "service/svc_team.h"
 
 static const char *query(http_req *r, const char *k) {
-  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
+  return http__query(r, k);
 }
 
 static void fail(http_req *r, pl_err e, const pl_detail *d) { http__fail(r, e, d); }

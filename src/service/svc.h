@@ -413,6 +413,10 @@ typedef struct {
   const char *coverage_start, *coverage_end; /* warranty */
   const char *const *attachments;           /* attachment ids */
   size_t nattachments;
+  /* Called in the message's own transaction once it is stored (a bulk notice records its
+   * item there, so that an order gets its message once); an error rolls it back. */
+  pl_err (*in_tx)(svc *s, const svc_sent *sent, void *ctx);
+  void *in_tx_ctx;
 } svc_action_in;
 
 /* Sends a message action for an order (creating its thread when needed). A seller
@@ -840,5 +844,24 @@ pl_err svc_notify_set(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json
 pl_err svc_notify_digest_now(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
 /* Queues the hourly and daily digests that are due (a serving node's periodic tick). */
 pl_err svc_digest_tick(svc *s);
+
+/* ---- bulk notices (svc_bulk.c; docs/rules.md "Bulk notices") ---- */
+/* {"order_ids":[...] | "asin", "action", "text", "attachments"?}: one text, checked once
+ * (policy, proactive purpose), to each order as a critical message of that action ->
+ * {"bulk_notice":{...}} (202: the worker sends it). The seller's agents who may write. */
+pl_err svc_bulk_create(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d);
+/* One notice with every order's state; the seller's agents, the operator. */
+pl_err svc_bulk_get(svc *s, const svc_caller *c, const char *ref, pl_arena *a, json_t **out, pl_detail *d);
+/* The seller's notices (the operator: every seller's), newest first. */
+pl_err svc_bulk_list(svc *s, const svc_caller *c, const char *before, int limit, pl_arena *a, json_t **out,
+                     pl_detail *d);
+/* Stops a running notice: what is not sent yet is canceled (PL_ECONFLICT when it ran out). */
+pl_err svc_bulk_cancel(svc *s, const svc_caller *c, const char *ref, pl_arena *a, json_t **out, pl_detail *d);
+/* One step of the bulk worker: up to 10 orders of each running notice, within the seller's
+ * rate limit; *more: notices run still. Returns the messages it stored. */
+size_t svc_bulk_step(svc *s, bool *more);
+typedef struct svc_bulk_worker svc_bulk_worker;
+pl_err svc_bulk_worker_start(svc *s, svc_bulk_worker **out, pl_detail *d);
+void svc_bulk_worker_stop(svc_bulk_worker *w);
 
 #endif

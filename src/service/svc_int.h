@@ -12,6 +12,7 @@
 
 struct svc {
   store *st;
+  svc_bulk_worker *bulk; /* the bulk notices' worker, when one runs (svc_bulk.c) */
   /* Keys (svc_keys.c): the identity key never changes; the generations change when the
    * key file does (a rotation), under keys_mu. */
   pl_keys keys;
@@ -173,6 +174,8 @@ char *svc__opened(svc *s, pl_arena *a, const char *sealed);
  * lifted a week after. Within a write transaction. */
 pl_err svc__poor_performance(svc *s, const char *seller_id, const char *marketplace_id, pl_time since, double crt,
                              pl_arena *a);
+/* Wakes the bulk worker: a notice was created. */
+void svc__bulk_wake(svc *s);
 /* Records a claim against order_id (of seller_id, when given), at `at`, audited as actor. */
 pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
                          const char *actor, pl_arena *a, st_claim *out, pl_detail *d);

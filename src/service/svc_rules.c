@@ -563,6 +563,7 @@ pl_err svc__send_action_as(svc *s, const svc_caller *c, const char *order_id, co
                         .marketplace_text = !text || !*text};
     svc_send_in sin = {.text = body, .attachments = in->attachments, .nattachments = in->nattachments};
     e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
+    if (!e && in->in_tx) e = in->in_tx(s, out, in->in_tx_ctx);
   }
   e = svc__end(s, e, d);
   if (!e) {

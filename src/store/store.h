@@ -1038,6 +1038,50 @@ pl_err store_digest_due(store *s, pl_time now, int limit, pl_arena *a, st_agent_
  * moved it first (that node sends this digest). */
 pl_err store_digest_next(store *s, int64_t agent_id, pl_time was, pl_time next);
 
+/* -- bulk notices (store_bulk.c; docs/rules.md "Bulk notices") -- */
+typedef struct {
+  int64_t id;
+  char *seller_id, *marketplace_id;
+  int64_t agent_id;   /* who sent it: each message is that agent's */
+  char *action, *text;
+  char *attachments;  /* JSON array of attachment ids */
+  char *status;       /* running, done, canceled */
+  int64_t total;
+  pl_time created_at, updated_at;
+} st_bulk;
+typedef struct {
+  int64_t notice_id;
+  char *order_id;
+  char *state; /* pending, delivered, not_delivered, failed, canceled */
+  int64_t message_id;
+  char *error;
+  pl_time updated_at;
+} st_bulk_item;
+typedef struct {
+  int64_t pending, delivered, not_delivered, failed, canceled;
+} st_bulk_counts;
+/* Records a notice (sets b->id), running, with a pending item for each of n orders. */
+pl_err store_bulk_add(store *s, st_bulk *b, const char *const *orders, size_t n);
+pl_err store_bulk_get(store *s, int64_t id, pl_arena *a, st_bulk *out);
+/* A seller's notices (seller_id NULL: every seller's), newest first, id below before (0: from the newest). */
+pl_err store_bulk_list(store *s, const char *seller_id, int64_t before, int limit, pl_arena *a, st_bulk **out,
+                       size_t *n);
+pl_err store_bulk_counts(store *s, int64_t id, pl_arena *a, st_bulk_counts *out);
+/* Every item of a notice, by order id. */
+pl_err store_bulk_items(store *s, int64_t id, pl_arena *a, st_bulk_item **out, size_t *n);
+/* Cancels a running notice and its pending items (PL_ENOTFOUND when it is not running). */
+pl_err store_bulk_cancel(store *s, int64_t id, pl_time now);
+/* The oldest running notices, and the pending items of one, for the bulk worker. */
+pl_err store_bulk_running(store *s, int limit, pl_arena *a, st_bulk **out, size_t *n);
+pl_err store_bulk_pending(store *s, int64_t id, int limit, pl_arena *a, st_bulk_item **out, size_t *n);
+/* Records what became of a pending item (PL_ENOTFOUND: it is pending no more). */
+pl_err store_bulk_item_set(store *s, const st_bulk_item *it);
+/* Marks a running notice done when nothing of it is pending (*done: it was now). */
+pl_err store_bulk_finish(store *s, int64_t id, pl_time now, bool *done);
+/* The seller's orders with a product, by order id, at most limit. */
+pl_err store_orders_with_asin(store *s, const char *seller_id, const char *asin, int limit, pl_arena *a,
+                              char ***out, size_t *n);
+
 /* -- claims and the complaint rate (store_clock.c; docs/metrics.md) -- */
 typedef struct {
   int64_t id;

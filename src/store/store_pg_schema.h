@@ -391,6 +391,19 @@ static const char *const store_pg_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN dedupe TEXT UNIQUE;"
     "ALTER TABLE orders ADD COLUMN fulfilled_by TEXT NOT NULL DEFAULT 'seller'"
     "  CHECK (fulfilled_by IN ('seller','marketplace'));"
+    /* bulk notices (docs/rules.md "Bulk notices"): one text to many orders, each order an
+     * item sent by the bulk worker within the seller's rate limit */
+    "CREATE TABLE bulk_notices(id BIGSERIAL PRIMARY KEY, seller_id TEXT NOT NULL REFERENCES sellers(id),"
+    "  marketplace_id TEXT NOT NULL, agent_id BIGINT NOT NULL, action TEXT NOT NULL, text TEXT NOT NULL,"
+    "  attachments TEXT NOT NULL DEFAULT '[]',"
+    "  status TEXT NOT NULL CHECK (status IN ('running','done','canceled')),"
+    "  total BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE INDEX bulk_notices_seller ON bulk_notices(seller_id, id);"
+    "CREATE TABLE bulk_notice_items(notice_id BIGINT NOT NULL REFERENCES bulk_notices(id),"
+    "  order_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN"
+    "  ('pending','delivered','not_delivered','failed','canceled')), message_id BIGINT NOT NULL DEFAULT 0,"
+    "  error TEXT, updated_at BIGINT NOT NULL, PRIMARY KEY (notice_id, order_id));"
+    "CREATE INDEX bulk_notice_items_pending ON bulk_notice_items(notice_id) WHERE state = 'pending';"
     /* claims the operator records against orders (a-to-z, chargebacks, negative feedback):
      * the seller's complaint rate (docs/metrics.md) */
     "CREATE TABLE claims(id BIGSERIAL PRIMARY KEY, order_id TEXT NOT NULL REFERENCES orders(id),"

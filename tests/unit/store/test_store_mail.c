@@ -543,6 +543,79 @@ static void test_notify(void **state) {
   C(f);
 }
 
+/* Bulk notices (store_bulk.c): a notice and its items, each item recorded once (a second
+ * worker finds it pending no more), counts by state, cancel, done when nothing is pending. */
+static void test_bulk(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-7", "S1", "B1", "B0AAA00007", T0);
+  put_order(f, "112-6", "S1", "B1", "B0AAA00007", T0);
+  put_order(f, "112-5", "S1", "B1", "B0AAA00005", T0);
+  W(f);
+  char **ids;
+  size_t k;
+  OK(store_orders_with_asin(f->s, "S1", "B0AAA00007", 10, f->a, &ids, &k));
+  assert_int_equal(k, 2);
+  assert_string_equal(ids[0], "112-6");
+  const char *orders[] = {"112-7", "112-6", "112-5"};
+  st_bulk b = {.seller_id = "S1", .marketplace_id = MP, .agent_id = 1, .action = "unexpectedProblem",
+               .text = "Recall", .attachments = "[]", .total = 3, .created_at = T0};
+  OK(store_bulk_add(f->s, &b, orders, 3));
+  assert_true(b.id > 0);
+  st_bulk b2 = b;
+  OK(store_bulk_add(f->s, &b2, orders, 1));
+  C(f);
+  R(f);
+  st_bulk *bs;
+  OK(store_bulk_running(f->s, 10, f->a, &bs, &k));
+  assert_int_equal(k, 2);
+  assert_int_equal(bs[0].id, b.id); /* the oldest first */
+  st_bulk_item *it;
+  OK(store_bulk_pending(f->s, b.id, 2, f->a, &it, &k));
+  assert_int_equal(k, 2);
+  assert_string_equal(it[0].order_id, "112-5");
+  C(f);
+  W(f);
+  it[0].state = "delivered";
+  it[0].message_id = 42;
+  it[0].updated_at = T0 + 1;
+  OK(store_bulk_item_set(f->s, &it[0]));
+  assert_int_equal(store_bulk_item_set(f->s, &it[0]), PL_ENOTFOUND); /* once */
+  bool done;
+  OK(store_bulk_finish(f->s, b.id, T0 + 2, &done));
+  assert_false(done); /* two pending */
+  OK(store_bulk_cancel(f->s, b.id, T0 + 3));
+  assert_int_equal(store_bulk_cancel(f->s, b.id, T0 + 4), PL_ENOTFOUND);
+  it[1].state = "failed";
+  it[1].error = "late";
+  assert_int_equal(store_bulk_item_set(f->s, &it[1]), PL_ENOTFOUND); /* canceled, not pending */
+  it[0].notice_id = b2.id;
+  it[0].order_id = "112-7";
+  OK(store_bulk_item_set(f->s, &it[0]));
+  OK(store_bulk_finish(f->s, b2.id, T0 + 5, &done));
+  assert_true(done);
+  C(f);
+  R(f);
+  st_bulk_counts cn;
+  OK(store_bulk_counts(f->s, b.id, f->a, &cn));
+  assert_int_equal(cn.delivered, 1);
+  assert_int_equal(cn.canceled, 2);
+  assert_int_equal(cn.pending, 0);
+  OK(store_bulk_items(f->s, b.id, f->a, &it, &k));
+  assert_int_equal(k, 3);
+  assert_string_equal(it[0].order_id, "112-5");
+  assert_int_equal(it[0].message_id, 42);
+  st_bulk g;
+  OK(store_bulk_get(f->s, b2.id, f->a, &g));
+  assert_string_equal(g.status, "done");
+  OK(store_bulk_list(f->s, "S1", 0, 10, f->a, &bs, &k));
+  assert_int_equal(k, 2);
+  assert_int_equal(bs[0].id, b2.id); /* newest first */
+  OK(store_bulk_list(f->s, "S2", 0, 10, f->a, &bs, &k));
+  assert_int_equal(k, 0);
+  C(f);
+}
+
 static void test_webhooks(void **state) {
   fx *f = *state;
   world(f);
@@ -670,6 +743,7 @@ static void test_webhooks(void **state) {
   cmocka_unit_test_setup_teardown(test_bus, setup, teardown),          \
   cmocka_unit_test_setup_teardown(test_webhooks, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_notify, setup, teardown),       \
+  cmocka_unit_test_setup_teardown(test_bulk, setup, teardown),         \
   cmocka_unit_test(test_every_entry_called)
 
 int main(void) {
