@@ -200,6 +200,15 @@ typedef struct {
   const char *marketplace, *seller_alias;
 } svc_notice;
 pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *out, pl_detail *d);
+/* The language of parley's notices to seller sl (its setting, else its marketplace's, else
+ * "en"), within a transaction. */
+const char *svc__notice_language(svc *s, const st_seller *sl, pl_arena *a);
+/* The words of the mail that tells a seller its e-mail reply was refused, in lang:
+ * INTRO (buyer, what, thread), ABOUT (order id, or NULL and the product), FOUND, NONE,
+ * OUTRO (the text). */
+typedef enum { SVC_REFUSAL_INTRO, SVC_REFUSAL_ABOUT, SVC_REFUSAL_FOUND, SVC_REFUSAL_NONE, SVC_REFUSAL_OUTRO } svc_refusal_part;
+const char *svc__refusal_words(const char *lang, svc_refusal_part part, const char *v1, const char *v2,
+                               const char *v3, pl_arena *a);
 
 /* Webhooks (svc_webhook.c): queue, in the caller's write transaction, the event of a
  * message just recorded (with its status), or of a thread whose response is due soon (or,

@@ -198,13 +198,12 @@ static const char *category_words(const char *c) {
   return k ? k->phrase : "something the communication policy does not allow";
 }
 
-static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, const char *buyer) {
-  char *out = pl_arena_printf(
-      a,
-      "Your e-mail reply to %s (%s%s, thread %s) was not delivered: it breaks the "
-      "marketplace's communication policy. Nothing of it reached the buyer.\n\nWhat was found:\n",
-      buyer, t->order_id ? "order " : "product ", t->order_id ? t->order_id : t->asin ? t->asin : "",
-      svc_thread_ref(a, t->id));
+/* In the seller's notice language; the findings' words are the policy's (English). */
+static char *refusal_text(pl_arena *a, const char *lang, const st_message *m, const st_thread *t, const char *buyer) {
+  const char *about = svc__refusal_words(lang, SVC_REFUSAL_ABOUT, t->order_id, t->asin, NULL, a);
+  char *out = pl_arena_printf(a, "%s%s",
+                              svc__refusal_words(lang, SVC_REFUSAL_INTRO, buyer, about, svc_thread_ref(a, t->id), a),
+                              svc__refusal_words(lang, SVC_REFUSAL_FOUND, NULL, NULL, NULL, a));
   json_t *pj = m->policy_json ? json_loads(m->policy_json, 0, NULL) : NULL;
   json_t *fs = json_object_get(pj, "findings");
   size_t i;
@@ -226,12 +225,10 @@ static char *refusal_text(pl_arena *a, const st_message *m, const st_thread *t, 
                           txt && *txt ? ": \"" : "", txt && *txt ? txt : "", txt && *txt ? "\"" : "", where,
                           cat ? cat : "policy", rule && *rule ? ", rule " : "", rule && *rule ? rule : "");
   }
-  if (json_array_size(fs) == 0) out = pl_arena_printf(a, "%s- the message was refused by the policy\n", out);
+  if (json_array_size(fs) == 0)
+    out = pl_arena_printf(a, "%s%s", out, svc__refusal_words(lang, SVC_REFUSAL_NONE, NULL, NULL, NULL, a));
   json_decref(pj);
-  return pl_arena_printf(a,
-                         "%s\nWrite the reply again without these and send it to the same address.\n\n"
-                         "Your text was:\n\n%s\n",
-                         out, m->text);
+  return pl_arena_printf(a, "%s%s", out, svc__refusal_words(lang, SVC_REFUSAL_OUTRO, m->text, NULL, NULL, a));
 }
 
 static const char *topic_words(const char *topic) {
@@ -355,6 +352,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
   st_msg_attachment *atts = NULL;
   size_t natts = 0;
   if (!e && o->kind == ST_OUTBOX_FORWARD) e = store_attachment_links(s->st, t.id, NULL, a, &atts, &natts);
+  const char *lang = !e && o->kind == ST_OUTBOX_REFUSAL ? svc__notice_language(s, &sl, a) : "en";
   svc__end(s, PL_OK, NULL);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the message, its thread or a party is gone");
   if (e) return pl_fail(d, e, "the store is unavailable");
@@ -381,7 +379,7 @@ static pl_err build(svc *s, const st_outbox *o, pl_arena *a, svc_outmail *b, pl_
     b->message_id = message_id_for(s, a, 'R', m.id, domain);
     b->in_reply_to = NULL;
     b->auto_submitted = "auto-replied";
-    b->text = refusal_text(a, &m, &t, by.name);
+    b->text = refusal_text(a, lang, &m, &t, by.name);
   } else {
     const char *text = m.text, *note = "";
     if ((e = attach_files(s, &t, from_buyer, m.id, atts, natts, mk.name, a, b, &note, d))) return e;

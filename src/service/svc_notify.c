@@ -503,6 +503,10 @@ typedef struct {
   const char *webhook_subject;           /* url */
   const char *webhook_body;              /* url, link */
   const char *footer;                    /* link */
+  /* a seller's e-mail reply the policy refused (svc_mail.c) */
+  const char *refusal_intro;             /* buyer, what, thread */
+  const char *refusal_found, *refusal_none;
+  const char *refusal_outro;             /* the text */
 } notice_words;
 
 static const notice_words words[] = {
@@ -518,7 +522,11 @@ static const notice_words words[] = {
      "Webhook turned off: {1}",
      "Every delivery to {1} failed for 3 days, so the webhook was turned off. Fix the receiver, then turn it on "
      "again: {2}\n",
-     "You get this mail because of your notification settings: {1}\n"},
+     "You get this mail because of your notification settings: {1}\n",
+     "Your e-mail reply to {1} ({2}, thread {3}) was not delivered: it breaks the marketplace's communication "
+     "policy. Nothing of it reached the buyer.\n\n",
+     "What was found:\n", "- the message was refused by the policy\n",
+     "\nWrite the reply again without these and send it to the same address.\n\nYour text was:\n\n{1}\n"},
     {"de", "Bestellung {1}", "eine Frage zu {1}", "Antwort fällig in {1} Stunden: {2}",
      "{1} wartet in Unterhaltung {2} ({3}) auf eine Antwort. Die Antwortzeit endet um {4} UTC.\nÖffnen: {5}\n",
      "Neue Nachricht von {1}: {2}", "{1} schrieb in Unterhaltung {2} ({3}):\n\n{4}\n\nAntworten: {5}\n",
@@ -532,7 +540,12 @@ static const notice_words words[] = {
      "Webhook ausgeschaltet: {1}",
      "Jede Zustellung an {1} ist 3 Tage lang gescheitert, daher wurde der Webhook ausgeschaltet. Beheben Sie den "
      "Empfänger und schalten Sie ihn wieder ein: {2}\n",
-     "Sie erhalten diese E-Mail wegen Ihrer Benachrichtigungseinstellungen: {1}\n"},
+     "Sie erhalten diese E-Mail wegen Ihrer Benachrichtigungseinstellungen: {1}\n",
+     "Ihre Antwort per E-Mail an {1} ({2}, Unterhaltung {3}) wurde nicht zugestellt: Sie verstößt gegen die "
+     "Kommunikationsrichtlinie des Marktplatzes. Nichts davon hat den Käufer erreicht.\n\n",
+     "Gefunden wurde:\n", "- die Nachricht wurde von der Richtlinie abgelehnt\n",
+     "\nSchreiben Sie die Antwort ohne diese Stellen neu und senden Sie sie an dieselbe Adresse.\n\n"
+     "Ihr Text war:\n\n{1}\n"},
     {"es", "pedido {1}", "una pregunta sobre {1}", "Respuesta pendiente en {1} horas: {2}",
      "{1} espera una respuesta en la conversación {2} ({3}). El plazo termina a las {4} UTC.\nÁbrela: {5}\n",
      "Nuevo mensaje de {1}: {2}", "{1} escribió en la conversación {2} ({3}):\n\n{4}\n\nResponde: {5}\n",
@@ -546,7 +559,11 @@ static const notice_words words[] = {
      "Webhook desactivado: {1}",
      "Todas las entregas a {1} fallaron durante 3 días, así que el webhook se desactivó. Corrige el receptor y "
      "vuelve a activarlo: {2}\n",
-     "Recibes este correo por tus ajustes de notificaciones: {1}\n"},
+     "Recibes este correo por tus ajustes de notificaciones: {1}\n",
+     "Tu respuesta por correo a {1} ({2}, conversación {3}) no se entregó: incumple la política de comunicación "
+     "del marketplace. Nada de ella llegó al comprador.\n\n",
+     "Se encontró:\n", "- la política rechazó el mensaje\n",
+     "\nEscribe de nuevo la respuesta sin esto y envíala a la misma dirección.\n\nTu texto era:\n\n{1}\n"},
     {"fr", "commande {1}", "une question sur {1}", "Réponse attendue dans {1} heures : {2}",
      "{1} attend une réponse dans la conversation {2} ({3}). Le délai se termine à {4} UTC.\nOuvrir : {5}\n",
      "Nouveau message de {1} : {2}", "{1} a écrit dans la conversation {2} ({3}) :\n\n{4}\n\nRépondre : {5}\n",
@@ -561,7 +578,11 @@ static const notice_words words[] = {
      "Webhook désactivé : {1}",
      "Chaque envoi vers {1} a échoué pendant 3 jours, le webhook a donc été désactivé. Réparez le récepteur, puis "
      "réactivez-le : {2}\n",
-     "Vous recevez ce message en raison de vos réglages de notification : {1}\n"},
+     "Vous recevez ce message en raison de vos réglages de notification : {1}\n",
+     "Votre réponse par e-mail à {1} ({2}, conversation {3}) n'a pas été remise : elle enfreint la politique de "
+     "communication de la place de marché. Rien n'a atteint l'acheteur.\n\n",
+     "Ce qui a été trouvé :\n", "- la politique a refusé le message\n",
+     "\nRécrivez la réponse sans ces éléments et envoyez-la à la même adresse.\n\nVotre texte était :\n\n{1}\n"},
     {"it", "ordine {1}", "una domanda su {1}", "Risposta dovuta entro {1} ore: {2}",
      "{1} attende una risposta nella conversazione {2} ({3}). Il tempo di risposta scade alle {4} UTC.\nApri: {5}\n",
      "Nuovo messaggio da {1}: {2}", "{1} ha scritto nella conversazione {2} ({3}):\n\n{4}\n\nRispondi: {5}\n",
@@ -575,7 +596,11 @@ static const notice_words words[] = {
      "Webhook disattivato: {1}",
      "Ogni consegna a {1} è fallita per 3 giorni, quindi il webhook è stato disattivato. Correggi il ricevitore e "
      "riattivalo: {2}\n",
-     "Ricevi questa e-mail per le tue impostazioni di notifica: {1}\n"},
+     "Ricevi questa e-mail per le tue impostazioni di notifica: {1}\n",
+     "La tua risposta via e-mail a {1} ({2}, conversazione {3}) non è stata consegnata: viola la politica di "
+     "comunicazione del marketplace. Nulla è arrivato all'acquirente.\n\n",
+     "Ecco cosa è stato trovato:\n", "- la politica ha rifiutato il messaggio\n",
+     "\nRiscrivi la risposta senza questi elementi e inviala allo stesso indirizzo.\n\nIl tuo testo era:\n\n{1}\n"},
 };
 
 /* tmpl with {1}..{9} replaced by the arguments (NULL-terminated), in the arena. */
@@ -610,6 +635,24 @@ static const notice_words *words_for(const char *lang) {
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (!strcmp(words[i].lang, lang)) return &words[i];
   return &words[0];
+}
+
+const char *svc__notice_language(svc *s, const st_seller *sl, pl_arena *a) {
+  st_seller_settings st;
+  return settings_of(s, sl->id, a, &st) ? "en" : language_of(s, sl, &st, a);
+}
+
+const char *svc__refusal_words(const char *lang, svc_refusal_part part, const char *v1, const char *v2,
+                               const char *v3, pl_arena *a) {
+  const notice_words *w = words_for(lang);
+  switch (part) {
+  case SVC_REFUSAL_INTRO: return fill(a, w->refusal_intro, v1, v2, v3, NULL);
+  case SVC_REFUSAL_ABOUT: return v1 ? fill(a, w->order, v1, NULL) : fill(a, w->product, v2 ? v2 : "", NULL);
+  case SVC_REFUSAL_FOUND: return w->refusal_found;
+  case SVC_REFUSAL_NONE: return w->refusal_none;
+  case SVC_REFUSAL_OUTRO: return fill(a, w->refusal_outro, v1, NULL);
+  }
+  return "";
 }
 
 /* "2026-12-07 14:00" */

@@ -248,6 +248,35 @@ static void key_rotation_keeps_every_party_speaking(void **state) {
   free(p);
 }
 
+/* A seller's reply the policy refused comes back to the seller in the language of its
+ * notices (docs/notifications.md), with the findings. */
+static void refusal_in_the_sellers_language(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  json_t *in = json_pack("{s:s}", "notice_language", "de"), *out = NULL;
+  assert_int_equal(svc_seller_settings_set(f->s, &f->owner, "S1", in, f->a, &out, &d), PL_OK);
+  json_decref(in);
+  json_decref(out);
+  svc_mail_result res;
+  char *to_buyer = reply_address(f, f->buyer_alias, 's', f->tid);
+  assert_int_equal(receive(f, to_buyer, "Ann <ann@acme.test>", signed_by(f, "acme.test"),
+                           "Write to me directly at dealer.direct@gmail.com", NULL, &res, &d), PL_OK);
+  assert_true(res.refused);
+  svc_outmail *ms;
+  size_t n = svc_mail_claim(f->s, NULL, 16, f->a, &ms);
+  bool seen = false;
+  for (size_t i = 0; i < n; i++) {
+    if (ms[i].row.kind == ST_OUTBOX_REFUSAL) {
+      assert_non_null(strstr(ms[i].text, "wurde nicht zugestellt"));
+      assert_non_null(strstr(ms[i].text, "Gefunden wurde:"));
+      assert_non_null(strstr(ms[i].text, "dealer.direct@gmail.com")); /* the seller's own text, given back */
+      seen = true;
+    }
+    svc_mail_report(f->s, NULL, &ms[i], SVC_MAIL_SENT, NULL);
+  }
+  assert_true(seen);
+}
+
 /* A deactivated agent's registered address speaks for nobody any more, with the same
  * answer as every other refusal. */
 static void deactivated_agent_address_is_refused(void **state) {
@@ -379,6 +408,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(key_rotation_keeps_every_party_speaking, setup, teardown),
       cmocka_unit_test_setup_teardown(everything_else_gets_one_answer_and_leaves_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(deactivated_agent_address_is_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(refusal_in_the_sellers_language, setup, teardown),
       cmocka_unit_test_setup_teardown(bare_alias_answers_a_received_message, setup, teardown),
       cmocka_unit_test_setup_teardown(customer_service_address_speaks_as_the_owners_choice, setup, teardown),
       cmocka_unit_test_setup_teardown(envelope_trust_reads_the_envelope, setup, teardown),
