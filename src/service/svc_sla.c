@@ -465,14 +465,14 @@ pl_err svc_health_tick(svc *s) {
       /* the node that records the change tells the operator's webhooks, once */
       if (!e && changed && at_risk(m))
         e = svc__webhook_event(s, h[i].seller.id, h[i].seller.marketplace_id, "seller.at_risk",
-                               json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:o,s:b,s:i}", "seller_id", h[i].seller.id,
+                               svc__json_keep(a, json_pack("{s:s,s:s,s:s,s:s,s:o,s:f,s:o,s:b,s:i}", "seller_id", h[i].seller.id,
                                          "name", h[i].seller.name, "marketplace_id", h[i].seller.marketplace_id,
                                          "status", "at_risk", "crt_percent",
                                          m->crt_percent.has_value ? json_real(m->crt_percent.value) : json_null(),
                                          "warning_min", m->warning_min, "complaint_percent",
                                          m->complaint_percent.has_value ? json_real(m->complaint_percent.value)
                                                                         : json_null(),
-                                         "complaint_at_risk", m->complaint_at_risk, "window_days", 30),
+                                         "complaint_at_risk", m->complaint_at_risk, "window_days", 30)),
                                a);
     }
     e = svc__end(s, e, NULL);

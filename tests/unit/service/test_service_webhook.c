@@ -210,7 +210,9 @@ static void gives_up_after_a_day_and_turns_off_after_three(void **state) {
   size_t n;
   /* a receiver that always fails: events keep coming, every attempt fails */
   int given_up = 0;
-  while (f->now - start < 3 * 24 * 3600 + 3600) {
+  /* until two hours past the three days: a failure pauses the webhook up to an hour and a
+   * quarter (the longest backoff with its jitter), so an attempt falls in that span */
+  while (f->now - start < 3 * 24 * 3600 + 2 * 3600) {
     if ((f->now - start) % (6 * 3600) < 600) buyer_writes(f, "Any news?");
     while ((n = svc_webhook_claim(f->s, 8, f->a, &cs)) > 0)
       for (size_t i = 0; i < n; i++) svc_webhook_report(f->s, &cs[i], 503, 20, NULL, "the answer was 503", 0);

@@ -26,7 +26,8 @@ static void test_state_names(void **state) {
               {ST_STATUS_FAILED, "failed"});
   NAMES_CHECK(st_order_status, {ST_ORDER_PENDING, "pending"}, {ST_ORDER_SHIPPED, "shipped"},
               {ST_ORDER_DELIVERED, "delivered"}, {ST_ORDER_CANCELED, "canceled"});
-  NAMES_CHECK(st_outbox_kind, {ST_OUTBOX_FORWARD, "forward"}, {ST_OUTBOX_REFUSAL, "refusal"});
+  NAMES_CHECK(st_outbox_kind, {ST_OUTBOX_FORWARD, "forward"}, {ST_OUTBOX_REFUSAL, "refusal"},
+              {ST_OUTBOX_NOTICE, "notice"});
   NAMES_CHECK(st_outbox_state, {ST_OUTBOX_PENDING, "pending"}, {ST_OUTBOX_SENT, "sent"},
               {ST_OUTBOX_FAILED, "failed"});
   NAMES_CHECK(st_principal_kind, {ST_PRINCIPAL_OPERATOR, "operator"}, {ST_PRINCIPAL_AGENT, "agent"},
