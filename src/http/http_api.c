@@ -402,12 +402,13 @@ void http__order_actions(http_req *r, char **arg) {
   if (e) return fail_rate(r, e, &d);
   json_t *arr = json_array();
   for (int i = 0; i < SVC_ACT_COUNT; i++)
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:b,s:o,s:I,s:b}", "name", st[i].def->name,
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:b,s:o,s:I,s:b,s:b}", "name", st[i].def->name,
                                          "title", st[i].def->title, "available", st[i].available,
                                          "critical", st[i].def->critical,
                                          "reason", st[i].reason ? json_string(st[i].reason) : json_null(),
                                          "max_text", (json_int_t)st[i].def->max_text,
-                                         "attachment_required", st[i].def->attachment_required));
+                                         "attachment_required", st[i].def->attachment_required,
+                                         "coverage_required", st[i].def->needs_coverage));
   http__json(r, 200, json_pack("{s:s,s:o}", "order_id", order_id, "actions", arr));
 }
 

@@ -18,7 +18,10 @@ void http__bulk_create(http_req *r, char **arg) {
   if (!b) return;
   pl_detail d = {0};
   pl_err e = svc_bulk_create(r->s, &r->caller, b, r->a, &out, &d);
-  reply(r, e, &d, 202, out);
+  if (e == PL_EPOLICY && out) /* as a refused message: what the policy found */
+    http__json(r, 422, json_pack("{s:{s:s,s:s,s:o}}", "error", "code", pl_errname(e), "message", d.msg, "findings", out));
+  else
+    reply(r, e, &d, 202, out);
 }
 
 /* GET /v1/bulk-notices?limit&before */

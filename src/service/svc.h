@@ -848,7 +848,8 @@ pl_err svc_digest_tick(svc *s);
 /* ---- bulk notices (svc_bulk.c; docs/rules.md "Bulk notices") ---- */
 /* {"order_ids":[...] | "asin", "action", "text", "attachments"?}: one text, checked once
  * (policy, proactive purpose), to each order as a critical message of that action ->
- * {"bulk_notice":{...}} (202: the worker sends it). The seller's agents who may write. */
+ * {"bulk_notice":{...}} (202: the worker sends it). The seller's agents who may write.
+ * PL_EPOLICY sets *out to the findings (an array) all the same. */
 pl_err svc_bulk_create(svc *s, const svc_caller *c, json_t *in, pl_arena *a, json_t **out, pl_detail *d);
 /* One notice with every order's state; the seller's agents, the operator. */
 pl_err svc_bulk_get(svc *s, const svc_caller *c, const char *ref, pl_arena *a, json_t **out, pl_detail *d);

@@ -102,6 +102,11 @@ pl_err svc_bulk_create(svc *s, const svc_caller *c, json_t *in, pl_arena *a, jso
   if (!text) return pl_fail(d, PL_EMISSING, "field 'text' is required");
   pl_err e = svc__check_text(&text, a, d);
   if (e) return e;
+  size_t chars = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) chars += (*p & 0xC0) != 0x80;
+  if ((int64_t)chars > def->max_text)
+    return pl_fail(d, PL_ETOOLONG, "text is %zu characters; %s takes at most %lld", chars, def->name,
+                   (long long)def->max_text);
   json_t *att = json_object_get(in, "attachments");
   if (att && (!json_is_array(att) || json_array_size(att) > SVC_MAX_ATTACHMENTS))
     return pl_fail(d, json_is_array(att) ? PL_ETOOMANY : PL_ETYPE, "attachments is an array of at most %d ids",
@@ -114,6 +119,7 @@ pl_err svc_bulk_create(svc *s, const svc_caller *c, json_t *in, pl_arena *a, jso
   bool refused = v.action != POLICY_DELIVER;
   size_t nf = v.nfindings;
   const char *cat = nf ? pl_arena_strdup(a, v.findings[0].category) : "policy";
+  if (refused) *out = svc_json_findings(&v); /* what was found, for the error's findings */
   policy_verdict_free(&v);
   if (refused)
     return pl_fail(d, PL_EPOLICY, "the text breaks the communication policy (%zu finding%s, first: %s); nothing was sent",

@@ -119,9 +119,17 @@ class BulkNotices(BulkCase):
                 (self.fx.agent, {"order_ids": self.fx.orders["B1/S2"][:1], "action": "unexpectedProblem",
                                  "text": RECALL}, 404, "not_found"),
                 (self.fx.agent, {"order_ids": o, "action": "unexpectedProblem", "text": "x" * 5001}, 422,
+                 "text_too_long"),
+                # the action's own limit (400 characters), not only a message's
+                (self.fx.agent, {"order_ids": o, "action": "digitalAccessKey", "text": RECALL * 3}, 422,
                  "text_too_long")):
             self.assertError(self.srv.post("/v1/bulk-notices", body, who), status, code)
         self.assertEqual(len(self.srv.get("/v1/bulk-notices", self.fx.owner).json["bulk_notices"]), before)
+        # a refused text says what the policy found, as a refused message does
+        r = self.srv.post("/v1/bulk-notices", {"order_ids": o, "action": "unexpectedProblem",
+                                               "text": "Big spring sale: 20% off your next order!"}, self.fx.agent)
+        self.assertError(r, 422, "policy_violation")
+        self.assertIn("promotion", [f["category"] for f in r.json["error"]["findings"]])
         self.assertError(self.srv.get("/v1/bulk-notices/BN000000000000", self.fx.owner), 404, "not_found")
         self.assertError(self.srv.get("/v1/bulk-notices?limit=201", self.fx.owner), 400, "invalid_page")
 

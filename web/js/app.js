@@ -16,6 +16,7 @@ import { installShortcuts } from './keys.js';
 import { renderWebhooks } from './webhooks.js';
 import { renderSettings, renderConfirmAddress } from './settings.js';
 import { renderNotifications } from './notifications.js';
+import { renderBulkNotices } from './bulk.js';
 import { onDeadline, dropDeadlineAlert, clearDeadlineAlerts } from './alerts.js';
 
 const main = () => document.getElementById('main');
@@ -38,6 +39,8 @@ const ROUTES = [
   { kind: 'agent', page: 'templates', label: 'Templates', view: renderTemplates },
   { kind: 'agent', page: 'rules', label: 'Rules', view: renderRules },
   { kind: 'agent', page: 'performance', label: 'Performance', view: renderPerformance },
+  { kind: 'agent', page: 'bulk-notices', label: 'Bulk notices', view: renderBulkNotices },
+  { kind: 'agent', page: 'bulk-notices', id: true, view: renderBulkNotices },
   { kind: 'agent', page: 'webhooks', label: 'Webhooks', roles: ['owner'], view: renderWebhooks },
   { kind: 'agent', page: 'settings', label: 'Settings', roles: ['owner'], view: renderSettings },
   { kind: 'agent', page: 'notifications', label: 'Notifications', view: renderNotifications },
@@ -56,6 +59,8 @@ const ROUTES = [
   { kind: 'operator', page: 'sellers', label: 'Sellers by risk', view: renderSellers },
   { kind: 'operator', page: 'sellers', id: true, view: renderPerformance },
   { kind: 'operator', page: 'restrictions', label: 'Restrictions and quotas', view: renderRestrictions },
+  { kind: 'operator', page: 'bulk-notices', label: 'Bulk notices', view: renderBulkNotices },
+  { kind: 'operator', page: 'bulk-notices', id: true, view: renderBulkNotices },
   { kind: 'operator', page: 'webhooks', label: 'Webhooks', view: renderWebhooks },
   { kind: 'operator', page: 'settings', label: 'Seller settings', view: renderSettings },
   { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },

@@ -9,10 +9,15 @@ const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let server;
 let chrome;
 let T1, T3;
+let BN; // a bulk notice, for its page
 before(async () => {
   server = await startServer();
   [T1, , T3] = server.tokens.threads.map((t) => t.id);
   chrome = await launch();
+  const r = await server.api(server.tokens.agents['Maya Lopez'].token, 'POST', '/v1/bulk-notices', { order_ids: ['112-4839201-5561023', '112-0093847-3318290'],
+    action: 'unexpectedProblem', text: 'Your order is delayed: a storm closed our depot for two days. It will reach you about three days later than planned.' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  BN = r.body.bulk_notice.id;
 });
 after(async () => {
   if (chrome) await chrome.close();
@@ -55,7 +60,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     };
     const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
     await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/webhooks', '#/settings', '#/notifications']));
+    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/bulk-notices', `#/bulk-notices/${BN}`, '#/webhooks', '#/settings', '#/notifications']));
     agent.check();
     await agent.close();
 
@@ -67,7 +72,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
 
     const ops = await newPage(chrome.browser, server.url, { name: `a11y-operator-${label}`, bypassCSP: true, ...size });
     await signIn(ops.page, server.tokens.operator, '#/threads');
-    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', '#/webhooks', '#/settings', '#/settings?seller=S1', `#/evidence/${T1}`]));
+    found.push(...await checkPages(ops.page, ['#/threads', `#/thread/${T1}`, '#/review', '#/violations', '#/sellers', '#/sellers/S1', '#/restrictions', '#/bulk-notices', `#/bulk-notices/${BN}`, '#/webhooks', '#/settings', '#/settings?seller=S1', `#/evidence/${T1}`]));
     ops.check();
     await ops.close();
 
