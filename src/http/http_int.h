@@ -269,7 +269,7 @@ http_handler http__templates_list, http__template_create, http__templates_starte
     http__template_put, http__template_delete, http__template_render, http__template_proactive, http__agents_list,
     http__agent_availability, http__agent_metrics, http__addresses_list, http__address_add, http__address_remove,
     http__thread_assign, http__thread_tags, http__thread_priority, http__thread_note, http__thread_lock,
-    http__thread_unlock, http__rules_list, http__rule_create, http__rule_put, http__rule_delete,
+    http__thread_unlock, http__thread_suggestions, http__rules_list, http__rule_create, http__rule_put, http__rule_delete,
     http__rule_firings, http__proposals_list, http__proposal_send, http__proposal_discard,
     http__audit_sample; /* http_team.c */
 http_handler http__lwa_token, http__sp_messaging_actions, http__sp_attributes, http__sp_motors,

@@ -97,6 +97,7 @@ static const http_route routes[] = {
     {"POST", "/v1/threads/{id}/notes", HTTP_USER, http__thread_note},
     {"POST", "/v1/threads/{id}/lock", HTTP_USER, http__thread_lock},
     {"DELETE", "/v1/threads/{id}/lock", HTTP_USER, http__thread_unlock},
+    {"GET", "/v1/threads/{id}/suggestions", HTTP_USER, http__thread_suggestions},
     {"GET", "/v1/rules", HTTP_USER, http__rules_list},
     {"POST", "/v1/rules", HTTP_USER, http__rule_create},
     {"PUT", "/v1/rules/{id}", HTTP_USER, http__rule_put},

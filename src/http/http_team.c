@@ -331,6 +331,16 @@ void http__thread_note(http_req *r, char **arg) {
   }
 }
 
+/* Suggested replies for the buyer message the thread waits on (docs/team.md). */
+void http__thread_suggestions(http_req *r, char **arg) {
+  int64_t tid;
+  if (!team_thread(r, arg[0], &tid)) return;
+  json_t *out = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_thread_suggestions(r->s, &r->caller, tid, r->a, &out, &d);
+  reply(r, e, &d, 200, NULL, out);
+}
+
 /* ---- rules, firings, proposals -------------------------------------------------------------- */
 
 void http__rules_list(http_req *r, char **arg) {

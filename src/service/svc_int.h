@@ -112,6 +112,16 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
                               pl_arena *a, pl_detail *d);
 pl_err svc__team_after_reply(svc *s, const svc_caller *c, const st_thread *t,
                              const svc_send_in *in, const st_message *m, pl_arena *a);
+/* Suggested replies (svc_suggest.c): renders template body tpl for thread t as the render
+ * endpoint does, except that a placeholder the thread cannot fill stays in the text, for
+ * the agent; *missing names those ("[TRACKING] [DATE]"), NULL when none. Inside the
+ * caller's transaction. */
+pl_err svc__team_render_open(svc *s, json_t *tpl, const st_thread *t, pl_arena *a, char **text,
+                             const char **lang, char **missing, pl_detail *d);
+/* Text case-folded with ICU (full folding), in a; and whether a folded text holds a folded
+ * phrase with word boundaries around it (a rule's words, a suggestion's shared words). */
+char *svc__fold(const char *text, pl_arena *a);
+bool svc__has_word(const char *text, const char *phrase);
 /* Runs the seller's rules on a new buyer message, inside its transaction. */
 pl_err svc__team_on_buyer_message(svc *s, st_thread *t, const st_message *m, pl_arena *a);
 

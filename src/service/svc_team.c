@@ -182,6 +182,9 @@ typedef struct {
   const st_buyer *buyer;
   json_t *values;        /* the request's, or NULL */
   const char *locale;    /* how dates and amounts are written */
+  /* NULL: a placeholder without a value is an error. Else it stays in the text for an
+   * agent to fill (a suggestion, svc_suggest.c), and *missing names each once, "[A] [B]". */
+  char **missing;
 } fill_ctx;
 
 static const char *value_of(json_t *values, const char *name, pl_arena *a) {
@@ -266,13 +269,17 @@ static pl_err render_capped(const char *text, const fill_ctx *fc, size_t max_cha
       if (in_list(placeholders, name)) {
         pl_detail why = {0};
         v = fill(fc, name, a, &why);
-        if (!v) {
+        if (!v && fc->missing && !why.msg[0]) {
+          const char *tag = pl_arena_printf(a, "[%s]", name);
+          if (!*fc->missing) *fc->missing = pl_arena_strdup(a, tag);
+          else if (!strstr(*fc->missing, tag)) *fc->missing = pl_arena_printf(a, "%s %s", *fc->missing, tag);
+        } else if (!v) {
           if (why.msg[0]) return pl_fail(d, PL_EINVAL, "%s", why.msg);
           return pl_fail(d, PL_EMISSING, "placeholder [%s] has no value%s", name,
                          strcmp(name, "ORDER_ID") ? pl_arena_printf(a, ": give values.%s", name)
                                                   : ": the thread has no order");
         }
-        vl = strlen(v);
+        if (v) vl = strlen(v); /* else the placeholder is copied as it stands */
       }
     }
     const char *src = v ? v : p;
@@ -324,9 +331,27 @@ static pl_err choose_variant(json_t *variants, const char *buyer_locale, const c
 }
 
 /* Renders a template body for an order (or none) and a buyer, inside a transaction. */
+static pl_err render_open(svc *s, json_t *tpl, const char *order_id, const char *buyer_id,
+                          const char *marketplace_id, json_t *values, pl_arena *a, char **text,
+                          const char **lang, char **missing, pl_detail *d);
+
 static pl_err render_for(svc *s, json_t *tpl, const char *order_id, const char *buyer_id,
                          const char *marketplace_id, json_t *values, pl_arena *a, char **text,
                          const char **lang, pl_detail *d) {
+  return render_open(s, tpl, order_id, buyer_id, marketplace_id, values, a, text, lang, NULL, d);
+}
+
+pl_err svc__team_render_open(svc *s, json_t *tpl, const st_thread *t, pl_arena *a, char **text,
+                             const char **lang, char **missing, pl_detail *d) {
+  *missing = NULL;
+  return render_open(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, NULL, a, text, lang, missing, d);
+}
+
+/* render_for, or with missing not NULL, leaving the placeholders without a value in the
+ * text (fill_ctx.missing). */
+static pl_err render_open(svc *s, json_t *tpl, const char *order_id, const char *buyer_id,
+                          const char *marketplace_id, json_t *values, pl_arena *a, char **text,
+                          const char **lang, char **missing, pl_detail *d) {
   st_order o;
   st_buyer b;
   st_marketplace mp;
@@ -349,7 +374,7 @@ static pl_err render_for(svc *s, json_t *tpl, const char *order_id, const char *
   if ((e = choose_variant(json_object_get(tpl, "variants"), b.locale, e ? "en-US" : mp.locale, a, lang,
                           &vtext, &locale, d)))
     return e;
-  fill_ctx fc = {.order = order_id ? &o : NULL, .buyer = &b, .values = values, .locale = locale};
+  fill_ctx fc = {.order = order_id ? &o : NULL, .buyer = &b, .values = values, .locale = locale, .missing = missing};
   return render_text(vtext, &fc, a, text, d);
 }
 
@@ -1255,7 +1280,9 @@ pl_err svc_proposal_discard(svc *s, const svc_caller *c, int64_t id, pl_arena *a
 }
 
 /* Case-folded text (ICU full case folding), for word conditions. */
-static char *fold(const char *text, pl_arena *a) {
+static char *fold(const char *text, pl_arena *a) { return svc__fold(text, a); }
+
+char *svc__fold(const char *text, pl_arena *a) {
   UErrorCode st = U_ZERO_ERROR;
   int32_t n = 0;
   size_t len = strlen(text);
@@ -1272,8 +1299,9 @@ static char *fold(const char *text, pl_arena *a) {
 
 static bool word_char(unsigned char ch) { return isalnum(ch) || ch >= 0x80; }
 
-/* Whether the folded text holds the folded phrase with word boundaries around it. */
-static bool has_word(const char *text, const char *phrase) {
+static bool has_word(const char *text, const char *phrase) { return svc__has_word(text, phrase); }
+
+bool svc__has_word(const char *text, const char *phrase) {
   size_t n = strlen(phrase);
   if (!n) return false;
   for (const char *p = strstr(text, phrase); p; p = strstr(p + 1, phrase)) {

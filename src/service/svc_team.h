@@ -58,6 +58,20 @@ pl_err svc_template_send_proactive(svc *s, const svc_caller *c, const char *orde
                                    int64_t template_id, json_t *values, pl_arena *a, svc_sent *out,
                                    pl_detail *d);
 
+/* Suggested replies (docs/team.md, "Suggested replies"): at most SVC_SUGGESTIONS of the
+ * seller's templates and the seller's own delivered past replies, ranked for the buyer
+ * message thread_id waits on (the newest unflagged one since the last reply, else the
+ * newest), each filled in for the thread, with its score and the reason in words:
+ * {"suggestions":[{"kind","id","title"?,"text","score","reason"}]}. The seller's agents,
+ * any role; a buyer is PL_ENOTFOUND, the operator PL_EFORBIDDEN. Each call takes a token
+ * of the seller's bucket "suggestions" (SVC_SUGGEST_RATE a second, bursts of
+ * SVC_SUGGEST_BURST): PL_ERATELIMIT past it. Nothing is sent or changed but the bucket. */
+#define SVC_SUGGESTIONS 5
+#define SVC_SUGGEST_RATE 5.0
+#define SVC_SUGGEST_BURST 20.0
+pl_err svc_thread_suggestions(svc *s, const svc_caller *c, int64_t thread_id, pl_arena *a, json_t **out,
+                              pl_detail *d);
+
 /* The starter set: count, and each entry's purpose, name and text per language. */
 typedef struct {
   const char *name, *purpose;

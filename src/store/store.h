@@ -902,6 +902,35 @@ pl_err store_thread_lock_release(store *s, int64_t thread_id, int64_t agent_id);
 pl_err store_team_reply_list(store *s, const char *seller_id, int64_t max_id, int limit,
                              pl_arena *a, st_message **out, size_t *n);
 
+/* -- suggested replies (docs/team.md, "Suggested replies") (store_suggest.c) -- */
+/* terms: at most ST_SUGGEST_MAX_TERMS distinct words, separated by one space, each only
+ * letters and digits (the service folds and picks them); the store quotes every one, so
+ * that none is read as full-text syntax, and looks for any of them. A term holding a
+ * quote, a backslash, a control character or nothing is refused (PL_EINVAL). Ranks are
+ * the backend's relevance (SQLite FTS5 bm25, PostgreSQL ts_rank) times 1,000,000, higher
+ * is closer: comparable within one answer, not across backends. */
+#define ST_SUGGEST_MAX_TERMS 16
+/* The seller's templates (of its newest 1,000) whose name or any variant holds a term,
+ * best first, at most limit. */
+typedef struct {
+  int64_t id, rank;
+} st_suggest_template;
+pl_err store_suggest_templates(store *s, const char *seller_id, const char *terms, int limit,
+                               pl_arena *a, st_suggest_template **out, size_t *n);
+/* A past reply: an earlier buyer message of the seller (outside thread except_thread)
+ * whose masked text (the seller's search index) holds a term, and the seller's first
+ * delivered reply of kind message after it in its thread. */
+typedef struct {
+  int64_t asked_id, thread_id, reply_id, rank;
+  char *asked_text; /* the buyer message as the seller's index holds it (masked) */
+  char *reply_text, *topic, *order_id; /* order_id NULL for a product question */
+  char *buyer_name, *buyer_locale;     /* the other thread's buyer */
+} st_suggest_reply;
+/* At most `candidates` matching buyer messages are considered, best first; of those with
+ * a reply, at most limit, best first. */
+pl_err store_suggest_replies(store *s, const char *seller_id, int64_t except_thread, const char *terms,
+                             int candidates, int limit, pl_arena *a, st_suggest_reply **out, size_t *n);
+
 /* -- attachments and Idempotency-Keys (docs/attachments.md, docs/api.md) (store_attach.c) -- */
 pl_err store_attachment_put(store *s, const st_attachment *a);
 /* segments: also read segments_json (it may be megabytes); else it is NULL. */

@@ -284,3 +284,10 @@ ROW(st_agent_notify, COL(st_agent_notify, agent_id, I64), COL(st_agent_notify, s
 ROW(st_claim, COL(st_claim, id, I64), COL(st_claim, order_id, TEXT), COL(st_claim, seller_id, TEXT),
     COL(st_claim, kind, TEXT), COL(st_claim, at, I64), COL(st_claim, created_at, I64));
 ROW(st_pair, COL(st_pair, a, I64), COL(st_pair, b, I64));
+
+/* store_suggest.c: a template's id and rank; a past reply */
+ROW(st_suggest_template, COL(st_suggest_template, id, I64), COL(st_suggest_template, rank, I64));
+ROW(st_suggest_reply, COL(st_suggest_reply, asked_id, I64), COL(st_suggest_reply, thread_id, I64),
+    COL(st_suggest_reply, reply_id, I64), COL(st_suggest_reply, rank, I64), COL(st_suggest_reply, asked_text, TEXT),
+    COL(st_suggest_reply, reply_text, TEXT), COL(st_suggest_reply, topic, TEXT), COL(st_suggest_reply, order_id, TEXT),
+    COL(st_suggest_reply, buyer_name, TEXT), COL(st_suggest_reply, buyer_locale, TEXT));

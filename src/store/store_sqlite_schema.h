@@ -2,6 +2,12 @@
 #ifndef PL_STORE_SQLITE_SCHEMA_H
 #define PL_STORE_SQLITE_SCHEMA_H
 
+/* What template_fts indexes of a template row (b: the row's name in the statement): its
+ * name and the text of every variant. */
+#define SQ_TEMPLATE_TEXT(b)                                                                   \
+  "coalesce(json_extract(" b ".body, '$.name'), '') || ' ' || coalesce((SELECT"               \
+  " group_concat(value, ' ') FROM json_each(" b ".body, '$.variants')), '')"
+
 static const char *const store_sqlite_migrations[] = {
     /* 1: the base schema. */
     "CREATE TABLE marketplaces("
@@ -405,6 +411,21 @@ static const char *const store_sqlite_migrations[] = {
      * CRT is at risk without a break (the automatic quota for poor performance) */
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
     "  changed_at INTEGER NOT NULL, crt_at_risk_since INTEGER NOT NULL DEFAULT 0);",
+    /* Suggested replies (docs/team.md): the seller's templates in a full-text index of
+     * their name and every variant, kept from team_docs by triggers, so that every writer
+     * of a template (an older parley too) keeps it. A body that is not JSON is not indexed. */
+    "CREATE VIRTUAL TABLE template_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO template_fts(rowid, text) SELECT id, " SQ_TEMPLATE_TEXT("team_docs") " FROM team_docs"
+    "  WHERE kind = 'template' AND json_valid(body);"
+    "CREATE TRIGGER team_docs_fts_insert AFTER INSERT ON team_docs"
+    "  WHEN new.kind = 'template' AND json_valid(new.body)"
+    "  BEGIN INSERT INTO template_fts(rowid, text) VALUES (new.id, " SQ_TEMPLATE_TEXT("new") "); END;"
+    "CREATE TRIGGER team_docs_fts_update AFTER UPDATE OF body ON team_docs WHEN old.kind = 'template'"
+    "  BEGIN DELETE FROM template_fts WHERE rowid = old.id;"
+    "  INSERT INTO template_fts(rowid, text) SELECT new.id, " SQ_TEMPLATE_TEXT("new")
+    "  WHERE json_valid(new.body); END;"
+    "CREATE TRIGGER team_docs_fts_delete AFTER DELETE ON team_docs WHEN old.kind = 'template'"
+    "  BEGIN DELETE FROM template_fts WHERE rowid = old.id; END;",
 };
 
 #endif

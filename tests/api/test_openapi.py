@@ -194,6 +194,7 @@ class AgainstServer(FastCase):
             check("OrderList", self.srv.get("/v1/orders?limit=2", tok).json)
         # the marketplace rules' reads
         check("ActionList", self.srv.get("/v1/orders/%s/actions" % oid, self.fx.agent).json)
+        check("Suggestions", self.srv.get("/v1/threads/%s/suggestions" % tid, self.fx.agent).json)
         check("BuyerAttributes", self.srv.get("/v1/orders/%s/buyer-attributes" % oid, self.fx.agent).json)
         check("Preferences", self.srv.put("/v1/me/preferences", {"opt_out": False}, self.fx.b2).json)
         check("ReviewQueue", self.srv.get("/v1/review-queue", self.fx.operator).json)

@@ -330,6 +330,60 @@ class Team(ServerCase):
 
     # ---- metrics and audit ---------------------------------------------------------------------
 
+    # ---- suggested replies ------------------------------------------------------------------
+
+    def test_suggested_replies(self):
+        r = self.srv.post("/v1/templates", {"name": "Charger adapter", "purpose": "product_question",
+                                            "variants": {"en": "Hi [BUYER_NAME], the charger adapter is in the box.",
+                                                         "es": "Hola [BUYER_NAME], el charger adapter va en la caja."}},
+                          self.fx.owner)
+        self.assertEqual(r.status, 201, r)
+        tpl = r.json["template"]["id"]
+        # Jane asked before, and the team answered her by name and order
+        o1, t1, _ = self.thread(self.fx.b1, text="Does the drill come with a charger adapter?",
+                                topic="product_question")
+        sent = self.srv.post("/v1/threads/%s/messages" % t1["id"],
+                             {"text": "Hi Jane, yes: the charger adapter of order %s is in the box." % o1}, self.fx.agent)
+        self.assertEqual(sent.status, 201, sent)
+        # now Carlos (Spanish) asks the same
+        o2, t2, _ = self.thread(self.fx.b2, buyer="B2", text="Is a charger adapter included? \"NEAR(x\" OR *",
+                                topic="product_question")
+        before = len(self.srv.get("/v1/threads/" + t2["id"], self.fx.agent).json["messages"])
+        r = self.srv.get("/v1/threads/%s/suggestions" % t2["id"], self.fx.agent)
+        self.assertEqual(r.status, 200, r)
+        sug = r.json["suggestions"]
+        self.assertTrue(1 <= len(sug) <= 5, sug)
+        self.assertEqual([x["score"] for x in sug], sorted([x["score"] for x in sug], reverse=True))
+        mine = [x for x in sug if x["kind"] == "template" and x["id"] == tpl]
+        self.assertEqual(len(mine), 1, sug)
+        self.assertEqual(mine[0]["text"], "Hola Carlos, el charger adapter va en la caja.")
+        self.assertEqual(mine[0]["title"], "Charger adapter")
+        self.assertIn("in the buyer's language", mine[0]["reason"])
+        self.assertIn("shares: charger, adapter", mine[0]["reason"])
+        past = [x for x in sug if x["kind"] == "reply" and x["id"] == sent.json["message"]["id"]]
+        self.assertEqual(len(past), 1, sug)
+        self.assertEqual(past[0]["text"], "Hi Carlos, yes: the charger adapter of order %s is in the box." % o2)
+        self.assertNotIn("Jane", past[0]["text"])
+        self.assertNotIn(o1, past[0]["text"])
+        self.assertIn("replaced", past[0]["reason"])
+        # nothing was sent
+        self.assertEqual(len(self.srv.get("/v1/threads/" + t2["id"], self.fx.agent).json["messages"]), before)
+        # who: every role of the seller's team; a buyer hears of nothing; the operator is refused
+        self.assertEqual(self.srv.get("/v1/threads/%s/suggestions" % t2["id"], self.fx.read_only).status, 200)
+        self.assertError(self.srv.get("/v1/threads/%s/suggestions" % t2["id"], self.fx.b2), 404, "not_found")
+        self.assertError(self.srv.get("/v1/threads/%s/suggestions" % t2["id"], self.fx.operator), 403, "forbidden")
+        self.assertError(self.srv.get("/v1/threads/T999999/suggestions", self.fx.agent), 404, "not_found")
+        self.assertError(self.srv.request("POST", "/v1/threads/%s/suggestions" % t2["id"], token=self.fx.agent),
+                         405, "method_not_allowed")
+        # the seller's bucket: a burst, then 429 with Retry-After
+        last = None
+        for _ in range(60):
+            last = self.srv.get("/v1/threads/%s/suggestions" % t2["id"], self.fx.owner)
+            if last.status != 200:
+                break
+        self.assertError(last, 429, "rate_limited")
+        self.assertIn("retry-after", last.headers)
+
     def test_agent_metrics(self):
         sam = self.ids["Sam Agent"]
         _, t, _ = self.thread(self.fx.b1)

@@ -7,6 +7,7 @@ import { codePoints } from './format.js';
 import { limits } from './meta.js';
 import { createAttachmentPicker, fileFindings } from './attachments.js';
 import { createTemplatePicker } from './templates.js';
+import { createSuggestions } from './suggest.js';
 
 const CHECK_DELAY_MS = 350;
 
@@ -40,10 +41,11 @@ export function textFindings(findings) {
  * A reply form. kind: 'agent' gets the live policy check and the auto-reply option.
  * send(text, autoReply, extra) performs the request and resolves when sent; it may throw
  * ApiError. extra: {attachments, templateId, values, note, confirm}. Options: attachments
- * (file picker), templates ({threadId}: the template picker), notes (internal note toggle),
+ * (file picker), templates ({threadId}: the template picker), suggestions ({threadId}: the
+ * suggested replies, suggest.js), notes (internal note toggle),
  * onTyping() on every key stroke, onStart() when a new draft begins.
  */
-export function createComposer({ kind, send, label, attachments = false, templates = null, notes = false, onTyping = null, onStart = null, next = null }) {
+export function createComposer({ kind, send, label, attachments = false, templates = null, suggestions = null, notes = false, onTyping = null, onStart = null, next = null }) {
   const seller = kind === 'agent';
   const id = uniqueId('compose');
   const summaryId = `${id}-summary`;
@@ -57,6 +59,20 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
   const picker = attachments ? createAttachmentPicker({ label: 'Add files to the reply', scanned: seller }) : null;
   const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
+  // A suggestion is text to edit: it replaces the draft (and any template chosen), never sends.
+  const suggest = seller && suggestions ? createSuggestions({ threadId: suggestions.threadId, onPick: (text, sg) => {
+    if (tpl) tpl.clear();
+    if (noteBox && noteBox.checked) {
+      noteBox.checked = false;
+      syncMode();
+    }
+    textarea.value = text;
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    textarea.focus();
+    const hole = text.search(/\[[A-Z_]+\]/);
+    if (hole >= 0) textarea.setSelectionRange(hole, text.indexOf(']', hole) + 1);
+    announce(`${sg.kind === 'template' ? 'Template' : 'Past reply'} put in the reply box: edit it, then send.`);
+  } }) : null;
   const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
   const conflictBox = errorBox({ class: 'alert alert-warn conflict' });
   const editorField = h('div', { class: 'field' });
@@ -297,6 +313,7 @@ export function createComposer({ kind, send, label, attachments = false, templat
   noteBox ? h('div', { class: 'field field-inline note-toggle' }, noteBox,
     h('label', { for: noteBox.id }, 'Internal note: only your team sees it, never sent to the buyer')) : null,
   tpl ? tpl.el : null,
+  suggest ? suggest.el : null,
   editorField,
   policyBox,
   picker ? picker.el : null,
@@ -320,5 +337,6 @@ export function createComposer({ kind, send, label, attachments = false, templat
       form.requestSubmit(sendButton);
     }
   });
-  return { el: form, textarea, focus: () => textarea.focus(), drafting: () => drafting || Boolean(textarea.value.trim()) };
+  return { el: form, textarea, focus: () => textarea.focus(), drafting: () => drafting || Boolean(textarea.value.trim()),
+    refreshSuggestions: () => { if (suggest) suggest.refresh(); } };
 }

@@ -1,4 +1,4 @@
-// thread.js - one conversation: order details, messages with status, findings and attachments, notes, reply, team panel, locks, flags, archive, export.
+// thread.js - one conversation: order details, messages with status, findings and attachments, notes, reply (with suggested replies), team panel, locks, flags, archive, export.
 import { h, replace, reconcile, announce } from './dom.js';
 import { get, post } from './api.js';
 import { onLive } from './live.js';
@@ -166,6 +166,7 @@ export async function renderThread(el, ctx) {
       label: kind === 'agent' ? 'Reply to the buyer' : 'Reply to the seller',
       attachments: true,
       templates: kind === 'agent' ? { threadId: id } : null,
+      suggestions: kind === 'agent' ? { threadId: id } : null,
       notes: kind === 'agent',
       // "Send and go to next": the thread with the least time left that still needs a response
       next: kind === 'agent' ? async () => {
@@ -328,6 +329,7 @@ export async function renderThread(el, ctx) {
     const theirs = fresh.filter((m) => (kind === 'buyer' ? m.from === 'seller' : m.from === 'buyer'));
     if (theirs.length) {
       const m = theirs[theirs.length - 1];
+      if (kind === 'agent' && composer) composer.refreshSuggestions(); // the buyer wrote: suggest for that
       announce(`New message from the ${m.from}: ${m.text.slice(0, 140)}`);
       markRead();
     }

@@ -491,6 +491,128 @@ static void names_on_the_wire(void **state) {
   json_decref(rule);
 }
 
+
+/* A template for the test below; fails the test when the policy refuses it. */
+static int64_t put_template(fx *f, json_t *body) {
+  json_t *out = NULL;
+  policy_verdict v = {0};
+  const char *lang;
+  pl_detail d = {0};
+  if (svc_template_put(f->s, &f->owner, 0, body, f->a, &out, &v, &lang, &d)) fail_msg("template refused: %s", d.msg);
+  policy_verdict_free(&v);
+  int64_t id = 0;
+  assert_true(svc_team_parse_ref(json_string_value(json_object_get(out, "id")), "TPL", &id));
+  json_decref(out);
+  json_decref(body);
+  return id;
+}
+
+static json_t *suggestion_of(json_t *out, const char *kind, const char *id) {
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(out, "suggestions"), i, x) {
+    if (!strcmp(json_string_value(json_object_get(x, "kind")), kind) &&
+        (!id || !strcmp(json_string_value(json_object_get(x, "id")), id)))
+      return x;
+  }
+  return NULL;
+}
+
+/* Suggested replies: for the buyer's question about a charger, the template of the topic in
+ * the buyer's language with the words filled in for the thread, the team's earlier reply to
+ * another buyer's similar question with that buyer's name and order replaced, and a template
+ * whose value the thread cannot give offered with its placeholder left; never a template
+ * that neither fits the topic nor shares a word. The buyer is told nothing (404), the
+ * operator refused; the buyer's text is only words to the index; the seller's bucket limits. */
+static void suggestions_rank_templates_and_replies(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  int64_t ta = put_template(f, json_pack("{s:s,s:s,s:b,s:{s:s,s:s}}", "name", "Charger answer", "purpose",
+                                         "product_question", "critical", 0, "variants", "en",
+                                         "Hi [BUYER_NAME], the charger and the battery are in the box.", "de",
+                                         "Hallo [BUYER_NAME], charger und battery liegen bei."));
+  int64_t tc = put_template(f, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", "Charger delay", "purpose", "delay",
+                                         "critical", 0, "variants", "en", "The charger ships on [DATE]."));
+  put_template(f, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", "Refund", "purpose", "refund_processed", "critical", 0,
+                            "variants", "en", "Your refund is on its way."));
+  /* an earlier conversation with another buyer, answered */
+  st_thread t1, t2;
+  svc_sent m;
+  svc_start_in in1 = {.order_id = O1, .topic = "product_question", .text = "Does the drill come with a charger?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in1, f->a, &t1, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  f->now += 60;
+  svc_send_in r1 = {.text = "Hi Jane, yes: the charger for order " O1 " is in the box. Thanks, Jane Doe!"};
+  assert_int_equal(svc_send(f->s, &f->owner, t1.id, &r1, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  int64_t reply_id = m.msg.id;
+  /* the question of now: FTS syntax in it is only text */
+  f->now += 60;
+  svc_start_in in2 = {.order_id = O2, .topic = "product_question",
+                      .text = "Is there a charger and a battery? \"NEAR(charger\" OR * AND -battery:^"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer_de, &in2, f->a, &t2, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+
+  json_t *out = NULL;
+  if (svc_thread_suggestions(f->s, &f->agent, t2.id, f->a, &out, &d)) fail_msg("suggestions: %s", d.msg);
+  json_t *list = json_object_get(out, "suggestions");
+  assert_true(json_array_size(list) >= 3 && json_array_size(list) <= SVC_SUGGESTIONS);
+  /* the template of the topic in the buyer's language comes first, filled in */
+  json_t *first = json_array_get(list, 0);
+  assert_string_equal(json_string_value(json_object_get(first, "kind")), "template");
+  assert_string_equal(json_string_value(json_object_get(first, "id")), svc_team_ref(f->a, "TPL", ta));
+  assert_string_equal(json_string_value(json_object_get(first, "title")), "Charger answer");
+  assert_string_equal(json_string_value(json_object_get(first, "text")), "Hallo Klaus, charger und battery liegen bei.");
+  const char *why = json_string_value(json_object_get(first, "reason"));
+  assert_non_null(strstr(why, "template for the topic \"Question about the product\" in the buyer's language"));
+  assert_non_null(strstr(why, "shares: charger, battery"));
+  assert_true(json_is_real(json_object_get(first, "score")));
+  /* the earlier reply, with this thread's buyer and order */
+  json_t *rep = suggestion_of(out, "reply", svc_message_ref(f->a, reply_id));
+  assert_non_null(rep);
+  assert_string_equal(json_string_value(json_object_get(rep, "text")),
+                      "Hi Klaus, yes: the charger for order " O2 " is in the box. Thanks, Klaus!");
+  why = json_string_value(json_object_get(rep, "reason"));
+  assert_non_null(strstr(why, "reply to a similar question"));
+  assert_non_null(strstr(why, "shares: charger"));
+  assert_non_null(strstr(why, "replaced"));
+  assert_null(json_object_get(rep, "title"));
+  /* a value the thread cannot give stays for the agent, and the reason says so */
+  json_t *delay = suggestion_of(out, "template", svc_team_ref(f->a, "TPL", tc));
+  assert_non_null(delay);
+  assert_string_equal(json_string_value(json_object_get(delay, "text")), "The charger ships on [DATE].");
+  assert_non_null(strstr(json_string_value(json_object_get(delay, "reason")), "fill in [DATE]"));
+  assert_true(json_real_value(json_object_get(delay, "score")) < json_real_value(json_object_get(first, "score")));
+  /* the refund template neither fits nor shares a word */
+  size_t i;
+  json_t *x;
+  json_array_foreach(list, i, x) assert_null(strstr(json_string_value(json_object_get(x, "text")), "refund"));
+  /* scores never rise down the list */
+  for (i = 1; i < json_array_size(list); i++)
+    assert_true(json_real_value(json_object_get(json_array_get(list, i), "score")) <=
+                json_real_value(json_object_get(json_array_get(list, i - 1), "score")));
+  json_decref(out);
+
+  /* who: a buyer is told nothing, the operator is no seller's agent, another seller's thread is none */
+  svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  svc_caller other = f->agent;
+  other.seller_id = "S9";
+  assert_int_equal(svc_thread_suggestions(f->s, &f->buyer_de, t2.id, f->a, &out, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_thread_suggestions(f->s, &op, t2.id, f->a, &out, &d), PL_EFORBIDDEN);
+  assert_int_equal(svc_thread_suggestions(f->s, &other, t2.id, f->a, &out, &d), PL_ENOTFOUND);
+  /* the seller's bucket: a burst, then 429 until it refills */
+  pl_err e = PL_OK;
+  for (int k = 0; k < (int)SVC_SUGGEST_BURST + 2 && !e; k++) {
+    out = NULL;
+    e = svc_thread_suggestions(f->s, &f->owner, t2.id, f->a, &out, &d);
+    json_decref(out);
+  }
+  assert_int_equal(e, PL_ERATELIMIT);
+  f->now += 1;
+  assert_int_equal(svc_thread_suggestions(f->s, &f->owner, t2.id, f->a, &out, &d), PL_OK);
+  json_decref(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(names_on_the_wire, setup, teardown),
@@ -504,6 +626,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(lock_expiry_and_conflict, setup, teardown),
     cmocka_unit_test_setup_teardown(audit_sample_reproducible, setup, teardown),
     cmocka_unit_test_setup_teardown(round_robin, setup, teardown),
+    cmocka_unit_test_setup_teardown(suggestions_rank_templates_and_replies, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -338,11 +338,143 @@ static void test_team_reply_list(void **state) {
   RB(f);
 }
 
+
+/* A buyer message with its masked text in the seller's index, and a seller reply with a
+ * status. */
+static int64_t suggest_msg(fx *f, int64_t thread, const char *seller, st_direction dir, const char *text,
+                           const char *status, pl_time at) {
+  st_message m = {.thread_id = thread, .seller_id = (char *)seller, .direction = dir, .kind = ST_KIND_MESSAGE,
+                  .text = (char *)text, .at = at, .seller_text = dir == ST_DIR_BUYER ? text : NULL};
+  OK(OP(f, message_insert)(f->s, &m));
+  st_event ev = {.message_id = m.id, .thread_id = thread, .seller_id = (char *)seller, .type = ST_EVENT_STATUS,
+                 .value = (char *)status, .actor = "test", .at = at};
+  OK(OP(f, event_insert)(f->s, &ev));
+  return m.id;
+}
+
+/* Suggested replies: the seller's templates by the words of their name and variants (the
+ * index follows every change), and the seller's delivered replies that followed earlier
+ * buyer messages with the words, never another seller's, never the thread asked about,
+ * never a reply that was not delivered; the terms are quoted, never read as syntax. */
+static void test_suggest(void **state) {
+  fx *f = *state;
+  world(f);
+  st_team_doc d[3] = {
+      {.seller_id = "S1", .kind = ST_DOC_TEMPLATE, .created_at = T0,
+       .body = "{\"name\":\"Charger info\",\"variants\":{\"en\":\"The charger is in the box\","
+               "\"de\":\"Das Ladeger\xc3\xa4t liegt bei\"}}"},
+      {.seller_id = "S1", .kind = ST_DOC_TEMPLATE, .created_at = T0,
+       .body = "{\"name\":\"Refund\",\"variants\":{\"en\":\"Your refund is on its way\"}}"},
+      {.seller_id = "S2", .kind = ST_DOC_TEMPLATE, .created_at = T0,
+       .body = "{\"name\":\"Theirs\",\"variants\":{\"en\":\"charger charger battery\"}}"},
+  };
+  W(f);
+  for (int i = 0; i < 3; i++) OK(store_team_doc_put(f->s, &d[i]));
+  C(f);
+  R(f);
+  st_suggest_template *tl;
+  size_t n;
+  OK(store_suggest_templates(f->s, "S1", "charger battery", 10, f->a, &tl, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(tl[0].id, d[0].id);
+  assert_true(tl[0].rank > 0);
+  /* every variant and the name are indexed, with diacritics folded */
+  OK(store_suggest_templates(f->s, "S1", "ladeger\xc3\xa4t", 10, f->a, &tl, &n));
+  assert_int_equal(n, 1);
+  OK(store_suggest_templates(f->s, "S1", "info refund", 10, f->a, &tl, &n));
+  assert_int_equal(n, 2);
+  OK(store_suggest_templates(f->s, "S1", "info refund", 1, f->a, &tl, &n));
+  assert_int_equal(n, 1);
+  /* FTS syntax in a term is refused, not run */
+  assert_int_equal(store_suggest_templates(f->s, "S1", "charger\" OR \"refund", 10, f->a, &tl, &n), PL_EINVAL);
+  assert_int_equal(store_suggest_templates(f->s, "S1", "", 10, f->a, &tl, &n), PL_EINVAL);
+  assert_int_equal(store_suggest_templates(f->s, "S1", "a  b", 10, f->a, &tl, &n), PL_EINVAL);
+  assert_int_equal(store_suggest_templates(f->s, "S1", "a b c d e f g h i j k l m n o p q", 10, f->a, &tl, &n),
+                   PL_EINVAL);
+  /* words that are FTS operators elsewhere are only words here */
+  OK(store_suggest_templates(f->s, "S1", "NEAR OR NOT AND", 10, f->a, &tl, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+  /* the index follows a replaced and a deleted template */
+  W(f);
+  d[0].body = "{\"name\":\"Battery info\",\"variants\":{\"en\":\"The battery lasts a day\"}}";
+  d[0].updated_at = T0 + 1;
+  OK(store_team_doc_put(f->s, &d[0]));
+  C(f);
+  R(f);
+  OK(store_suggest_templates(f->s, "S1", "charger", 10, f->a, &tl, &n));
+  assert_int_equal(n, 0);
+  OK(store_suggest_templates(f->s, "S1", "battery", 10, f->a, &tl, &n));
+  assert_int_equal(n, 1);
+  RB(f);
+  W(f);
+  OK(store_team_doc_delete(f->s, "S1", ST_DOC_TEMPLATE, d[0].id));
+  C(f);
+  R(f);
+  OK(store_suggest_templates(f->s, "S1", "battery", 10, f->a, &tl, &n));
+  assert_int_equal(n, 0);
+  RB(f);
+
+  /* past replies */
+  put_order(f, "112-0000001-0000001", "S1", "B1", "B0AAA00001", T0);
+  put_order(f, "112-0000001-0000002", "S1", "B2", "B0AAA00002", T0);
+  put_order(f, "112-0000001-0000003", "S1", "B1", "B0AAA00003", T0);
+  put_order(f, "112-0000001-0000004", "S2", "B1", "B0AAA00004", T0);
+  put_order(f, "112-0000001-0000005", "S1", "B2", "B0AAA00005", T0);
+  int64_t t1 = new_thread(f, "S1", "B1", "112-0000001-0000001", NULL, T0);
+  int64_t t2 = new_thread(f, "S1", "B2", "112-0000001-0000002", NULL, T0);
+  int64_t now = new_thread(f, "S1", "B1", "112-0000001-0000003", NULL, T0);
+  int64_t other = new_thread(f, "S2", "B1", "112-0000001-0000004", NULL, T0);
+  int64_t t5 = new_thread(f, "S1", "B2", "112-0000001-0000005", NULL, T0);
+  W(f);
+  int64_t q1 = suggest_msg(f, t1, "S1", ST_DIR_BUYER, "Does the drill come with a charger?", "delivered", T0 + 10);
+  int64_t r1 = suggest_msg(f, t1, "S1", ST_DIR_SELLER, "Yes Jane, a charger comes with it.", "delivered", T0 + 20);
+  suggest_msg(f, t1, "S1", ST_DIR_SELLER, "And a case.", "delivered", T0 + 30);
+  /* answered only by a held reply: no suggestion */
+  suggest_msg(f, t2, "S1", ST_DIR_BUYER, "Is a battery included?", "delivered", T0 + 10);
+  suggest_msg(f, t2, "S1", ST_DIR_SELLER, "Battery inside.", "held_for_review", T0 + 20);
+  /* both words: ranked first */
+  int64_t q5 = suggest_msg(f, t5, "S1", ST_DIR_BUYER, "charger and battery, both in the box?", "delivered", T0 + 10);
+  int64_t r5 = suggest_msg(f, t5, "S1", ST_DIR_SELLER, "Both are in the box.", "delivered", T0 + 20);
+  /* the thread asked about, and another seller's */
+  suggest_msg(f, now, "S1", ST_DIR_BUYER, "charger battery?", "delivered", T0 + 40);
+  suggest_msg(f, other, "S2", ST_DIR_BUYER, "charger battery?", "delivered", T0 + 10);
+  suggest_msg(f, other, "S2", ST_DIR_SELLER, "theirs", "delivered", T0 + 20);
+  C(f);
+  R(f);
+  st_suggest_reply *rl;
+  OK(store_suggest_replies(f->s, "S1", now, "charger battery", 50, 10, f->a, &rl, &n));
+  assert_int_equal(n, 2);
+  assert_int_equal(rl[0].asked_id, q5);
+  assert_int_equal(rl[0].reply_id, r5);
+  assert_true(rl[0].rank >= rl[1].rank);
+  assert_int_equal(rl[1].asked_id, q1);
+  assert_int_equal(rl[1].reply_id, r1);
+  assert_int_equal(rl[1].thread_id, t1);
+  assert_string_equal(rl[1].reply_text, "Yes Jane, a charger comes with it.");
+  assert_string_equal(rl[1].asked_text, "Does the drill come with a charger?");
+  assert_string_equal(rl[1].topic, "other");
+  assert_string_equal(rl[1].order_id, "112-0000001-0000001");
+  assert_string_equal(rl[1].buyer_name, "Jane Doe");
+  assert_string_equal(rl[1].buyer_locale, "en-US");
+  OK(store_suggest_replies(f->s, "S1", now, "charger battery", 50, 1, f->a, &rl, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(rl[0].reply_id, r5);
+  OK(store_suggest_replies(f->s, "S1", t5, "battery", 50, 10, f->a, &rl, &n));
+  assert_int_equal(n, 0);
+  OK(store_suggest_replies(f->s, "S2", 0, "charger", 50, 10, f->a, &rl, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(rl[0].reply_text, "theirs");
+  assert_int_equal(store_suggest_replies(f->s, "S1", now, "x'y", 50, 10, f->a, &rl, &n), PL_EINVAL);
+  RB(f);
+}
+
 #define PART_TESTS(setup)                                                \
   cmocka_unit_test_setup_teardown(test_team_docs, setup, teardown),       \
   cmocka_unit_test_setup_teardown(test_team_assignment, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_thread_locks, setup, teardown),    \
   cmocka_unit_test_setup_teardown(test_team_reply_list, setup, teardown), \
+  cmocka_unit_test_setup_teardown(test_suggest, setup, teardown),         \
   cmocka_unit_test(test_every_entry_called)
 
 int main(void) {
