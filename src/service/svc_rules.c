@@ -30,6 +30,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .crt_good_percent = 90,
                    .crt_warning_percent = 80,
                    .over_flag_rate = 0.20,
+                   .over_flag_window_days = 30,
                    .complaint_rate_max = 2.0,
                    .complaint_min_conversations = 10,
                    .mask_buyer_contacts = true,
@@ -65,6 +66,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(alert_hours);
   INT_KEY(complaint_min_conversations);
   INT_KEY(inbox_days);
+  INT_KEY(over_flag_window_days);
   INT_KEY(buyer_messages_per_minute);
   INT_KEY(buyer_messages_per_day);
   INT_KEY(buyer_threads_per_minute);

@@ -24,6 +24,7 @@ typedef struct {
   double crt_good_percent;       /* CRT at or above: good (90) */
   double crt_warning_percent;    /* CRT at or above: warning; below: at risk (80) */
   double over_flag_rate;         /* no-response-needed share over 30 days shown to the operator (0.20) */
+  int64_t over_flag_window_days; /* ... over this many days (30) */
   double complaint_rate_max;     /* complaint rate (percent of conversations) above which a
                                   * seller is at risk (2) */
   int64_t complaint_min_conversations; /* ... once it has at least this many in the window (10) */

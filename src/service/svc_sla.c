@@ -13,6 +13,7 @@ static void sla_config_for(const svc_rules *r, sla_config *c) {
   c->good_min = r->crt_good_percent;
   c->warning_min = r->crt_warning_percent;
   c->over_flag_rate = r->over_flag_rate;
+  if (r->over_flag_window_days > 0) c->flag_window_s = r->over_flag_window_days * 86400;
 }
 
 /* The buckets one refresh touches, loaded once and written back once. */

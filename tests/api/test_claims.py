@@ -12,8 +12,10 @@ ORDERS = ["116-0000001-%07d" % i for i in range(1, 5)]
 
 class Claims(ServerCase):
     own_store = True
-    # a limit of 10 % from 2 conversations, so that one claim in four conversations is at risk
-    fixture_kw = {"settings": {"complaint_rate_max": 10, "complaint_min_conversations": 2},
+    # a limit of 10 % from 2 conversations, so that one claim in four conversations is at risk;
+    # an over-flagging window of a week
+    fixture_kw = {"settings": {"complaint_rate_max": 10, "complaint_min_conversations": 2,
+                               "over_flag_window_days": 7},
                   "extra_lines": [order_line(o, "S2", "B1") for o in ORDERS]}
 
     def metrics(self, token, seller="S2"):
@@ -25,6 +27,7 @@ class Claims(ServerCase):
         for o in ORDERS:
             self.start_thread(self.fx.b1, o, text="A question about order %s" % o)
         m = self.metrics(self.fx.s2)
+        self.assertEqual(m["no_response_needed"]["flag_window"], "7d")  # the marketplace's, not 30 days
         self.assertEqual(m["complaints"]["conversations"], 4, m)
         self.assertEqual(m["complaints"]["with_claim"], 0)
         self.assertEqual(m["complaints"]["percent"], 0)
