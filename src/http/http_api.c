@@ -318,6 +318,15 @@ void http__thread_send(http_req *r, char **arg) {
 }
 
 /* 200 with the view *j (read after the call that set it), or the error. */
+void http__answer(http_req *r, pl_err e, const pl_detail *d, unsigned status, json_t *v) {
+  if (e) {
+    json_decref(v);
+    http__fail(r, e, d);
+  } else {
+    http__json(r, status, v ? v : json_object());
+  }
+}
+
 static void reply_view(http_req *r, pl_err e, const pl_detail *d, json_t **j) {
   if (e) fail(r, e, d);
   else http__json(r, 200, *j);

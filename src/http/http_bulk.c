@@ -2,14 +2,6 @@
  * http_route.c): parse, call one service operation, render. */
 #include "http/http_int.h"
 
-static void reply(http_req *r, pl_err e, const pl_detail *d, unsigned status, json_t *v) {
-  if (e) {
-    json_decref(v);
-    http__fail(r, e, d);
-  } else {
-    http__json(r, status, v ? v : json_object());
-  }
-}
 
 /* POST /v1/bulk-notices {"order_ids" | "asin", "action", "text", "attachments"?} */
 void http__bulk_create(http_req *r, char **arg) {
@@ -21,7 +13,7 @@ void http__bulk_create(http_req *r, char **arg) {
   if (e == PL_EPOLICY && out) /* as a refused message: what the policy found */
     http__json(r, 422, json_pack("{s:{s:s,s:s,s:o}}", "error", "code", pl_errname(e), "message", d.msg, "findings", out));
   else
-    reply(r, e, &d, 202, out);
+    http__answer(r, e, &d, 202, out);
 }
 
 /* GET /v1/bulk-notices?limit&before */
@@ -32,14 +24,14 @@ void http__bulk_list(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_bulk_list(r->s, &r->caller, http__query(r, "before"), (int)limit, r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 void http__bulk_get(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_bulk_get(r->s, &r->caller, arg[0], r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* POST /v1/bulk-notices/{id}/cancel */
@@ -47,5 +39,5 @@ void http__bulk_cancel(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_bulk_cancel(r->s, &r->caller, arg[0], r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }

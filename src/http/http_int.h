@@ -194,6 +194,8 @@ void http__fail(http_req *r, pl_err e, const pl_detail *d);
 /* The query parameter name as a positive integer into *out (unchanged when absent); when
  * it is there and not one, false with the 400 of code set. Ranges are the service's. */
 bool http__query_count(http_req *r, const char *name, pl_err code, long *out);
+/* A service operation's answer: the error (v released), or v with status. */
+void http__answer(http_req *r, pl_err e, const pl_detail *d, unsigned status, json_t *v);
 /* A query parameter's value (NULL: not given). */
 const char *http__query(http_req *r, const char *name);
 

@@ -5,21 +5,13 @@
 
 #include "http/http_int.h"
 
-static void reply(http_req *r, pl_err e, const pl_detail *d, unsigned status, json_t *v) {
-  if (e) {
-    json_decref(v);
-    http__fail(r, e, d);
-  } else {
-    http__json(r, status, v ? v : json_object());
-  }
-}
 
 /* GET /v1/sellers/{id}/settings */
 void http__settings_get(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_seller_settings(r->s, &r->caller, arg[0], r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* PUT /v1/sellers/{id}/settings {"customer_service_email"?, "marketplace_fulfilled_messaging"?,
@@ -29,7 +21,7 @@ void http__settings_put(http_req *r, char **arg) {
   if (!b) return;
   pl_detail d = {0};
   pl_err e = svc_seller_settings_set(r->s, &r->caller, arg[0], b, r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* POST /v1/sellers/{id}/settings/confirm {"token"}: whoever holds the mailed link. */
@@ -38,7 +30,7 @@ void http__settings_confirm(http_req *r, char **arg) {
   if (!b) return;
   pl_detail d = {0};
   pl_err e = svc_seller_address_confirm(r->s, arg[0], json_string_value(json_object_get(b, "token")), r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* GET /v1/me/notifications */
@@ -47,7 +39,7 @@ void http__notify_get(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_notify_get(r->s, &r->caller, r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* PUT /v1/me/notifications {"mode"?, "scope"?, "email"?, "browser"?} */
@@ -57,7 +49,7 @@ void http__notify_put(http_req *r, char **arg) {
   if (!b) return;
   pl_detail d = {0};
   pl_err e = svc_notify_set(r->s, &r->caller, b, r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* POST /v1/me/notifications/digest */
@@ -66,7 +58,7 @@ void http__notify_digest(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_notify_digest_now(r->s, &r->caller, r->a, &out, &d);
-  reply(r, e, &d, 202, out);
+  http__answer(r, e, &d, 202, out);
 }
 
 /* GET /v1/sellers/{id}/claims */
@@ -74,7 +66,7 @@ void http__claims_list(http_req *r, char **arg) {
   json_t *out = NULL;
   pl_detail d = {0};
   pl_err e = svc_claims_list(r->s, &r->caller, arg[0], r->a, &out, &d);
-  reply(r, e, &d, 200, out);
+  http__answer(r, e, &d, 200, out);
 }
 
 /* POST /v1/sellers/{id}/claims {"order_id","kind","at"?} */
@@ -83,5 +75,5 @@ void http__claim_add(http_req *r, char **arg) {
   if (!b) return;
   pl_detail d = {0};
   pl_err e = svc_claim_add(r->s, &r->caller, arg[0], b, r->a, &out, &d);
-  reply(r, e, &d, 201, out);
+  http__answer(r, e, &d, 201, out);
 }
