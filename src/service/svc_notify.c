@@ -709,8 +709,12 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     st_agent_notify n;
     st_agent_address *rows;
     size_t k = 0;
+    st_agent ag;
     e = store_agent_notify_get(s->st, o->agent_id, a, &n);
     if (!e && (strcmp(n.seller_id, o->seller_id) || !n.address_id)) e = PL_ENOTFOUND;
+    /* an agent deactivated since the notice was queued is told nothing more */
+    if (!e) e = store_agent_get(s->st, o->agent_id, o->seller_id, NULL, a, &ag);
+    if (!e && ag.deactivated_at) e = PL_ENOTFOUND;
     if (!e) e = store_agent_address_list(s->st, o->seller_id, o->agent_id, a, &rows, &k);
     for (size_t i = 0; !e && i < k && !out->rcpt; i++)
       if (rows[i].id == n.address_id) out->rcpt = svc__opened(s, a, rows[i].email_sealed);

@@ -223,6 +223,19 @@ static void deadline_alerts(void **state) {
   assert_int_equal(maya, 1);
   assert_int_equal(sam, 2);
   (void)t1;
+  /* an agent deactivated after a notice was queued for it is not mailed */
+  f->now += 3600;
+  int64_t t3 = buyer_writes(f, "A third question");
+  (void)t3;
+  f->now += 20 * 3600;
+  assert_int_equal(svc_deadline_tick(f->s), PL_OK); /* queued for Maya and Sam */
+  pl_detail dd = {0};
+  long revoked = 0;
+  assert_int_equal(svc_agent_deactivate(f->s, &(svc_caller){.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"},
+                                        f->agent.agent_id, &revoked, &dd), PL_OK);
+  n = notices(f, &ms);
+  assert_int_equal(n, 1);
+  assert_string_equal(ms[0].rcpt, "maya@acme-team.test");
   f->now += 60;
   assert_int_equal(svc_deadline_tick(f->s), PL_OK);
   assert_int_equal(notices(f, &ms), 0); /* once */
