@@ -51,7 +51,8 @@ static pl_err load(svc *s, const svc_caller *c, const char *ref, pl_arena *a, st
 static pl_err orders_of(svc *s, const svc_caller *c, json_t *in, pl_arena *a, const char ***out, size_t *n,
                         pl_detail *d) {
   json_t *ids = json_object_get(in, "order_ids"), *asin = json_object_get(in, "asin");
-  if (!ids == !asin) return pl_fail(d, PL_EMISSING, "give either order_ids (an array) or asin");
+  if (!ids && !asin) return pl_fail(d, PL_EMISSING, "give either order_ids (an array) or asin");
+  if (ids && asin) return pl_fail(d, PL_EINVAL, "give order_ids or asin, not both");
   if (asin) {
     if (!json_is_string(asin) || !json_string_length(asin) || json_string_length(asin) > 20)
       return pl_fail(d, PL_EINVAL, "asin must be a product id");
@@ -243,8 +244,9 @@ static pl_err record_item(svc *s, const svc_sent *sent, void *ctx) {
   return e;
 }
 
-/* Sends up to BULK_BATCH items of notice b; false when the seller's rate limit stopped it. */
-static bool send_some(svc *s, const st_bulk *b, pl_arena *a, size_t *sent) {
+/* Sends up to BULK_BATCH items of notice b, stopping at the seller's rate limit (the rest
+ * waits for the next step). */
+static void send_some(svc *s, const st_bulk *b, pl_arena *a, size_t *sent) {
   st_bulk_item *items = NULL;
   size_t n = 0;
   st_agent ag;
@@ -252,7 +254,7 @@ static bool send_some(svc *s, const st_bulk *b, pl_arena *a, size_t *sent) {
   if (!e) e = store_bulk_pending(s->st, b->id, BULK_BATCH, a, &items, &n);
   pl_err ge = e ? e : store_agent_get(s->st, b->agent_id, b->seller_id, NULL, a, &ag);
   svc__end(s, PL_OK, NULL);
-  if (e) return true;
+  if (e) return;
   json_t *att = json_loads(b->attachments ? b->attachments : "[]", 0, NULL);
   size_t natt = json_array_size(att);
   const char **ids = pl_arena_alloc(a, (natt ? natt : 1) * sizeof *ids);
@@ -272,7 +274,7 @@ static bool send_some(svc *s, const st_bulk *b, pl_arena *a, size_t *sent) {
     e = gone ? pl_fail(&d, PL_EFORBIDDEN, "the agent who sent the notice is no longer on the team")
              : svc__send_action_as(s, &c, items[i].order_id, b->action, &in, 1, a, &out, &d);
     if (!gone) policy_verdict_free(&out.verdict);
-    if (e == PL_ERATELIMIT || e == PL_ESTORE || e == PL_ESTOPPING || e == PL_ENOMEM) return false; /* later */
+    if (e == PL_ERATELIMIT || e == PL_ESTORE || e == PL_ESTOPPING || e == PL_ENOMEM) return; /* later */
     if (e == PL_EPOLICY) e = PL_OK; /* stored rejected, and recorded so with it */
     if (!e) {
       (*sent)++;
@@ -297,7 +299,6 @@ static bool send_some(svc *s, const st_bulk *b, pl_arena *a, size_t *sent) {
     }
     svc__end(s, f, NULL);
   }
-  return true;
 }
 
 size_t svc_bulk_step(svc *s, bool *more) {
@@ -309,11 +310,8 @@ size_t svc_bulk_step(svc *s, bool *more) {
     if (store_bulk_running(s->st, 20, a, &bs, &n)) n = 0;
     svc__end(s, PL_OK, NULL);
   }
-  for (size_t i = 0; i < n; i++) {
-    bool again = send_some(s, &bs[i], a, &sent);
-    *more = true; /* a running notice: look again soon (its next items, or after the rate limit) */
-    (void)again;
-  }
+  for (size_t i = 0; i < n; i++) send_some(s, &bs[i], a, &sent);
+  *more = n > 0; /* a running notice: look again soon (its next items, or after the rate limit) */
   pl_arena_free(a);
   return sent;
 }

@@ -164,8 +164,9 @@ pl_err svc_seller_settings_set(svc *s, const svc_caller *c, const char *seller_i
       /* back to the address in use: nothing to confirm */
       if (st.email_sealed) json_object_set_new(changed, "customer_service_email", json_string("(as before)"));
       st.email_sealed = NULL;
-    } else if (pend && !strcasecmp(pend, want) && now - st.email_requested_at < ASK_AGAIN_SECONDS) {
-      e = pl_fail(d, PL_ERATELIMIT, "a confirmation was sent to this address less than a minute ago");
+    } else if (pend && now - st.email_requested_at < ASK_AGAIN_SECONDS) {
+      /* one confirmation mail a minute, whatever the address: parley mails no one in a flood */
+      e = pl_fail(d, PL_ERATELIMIT, "a confirmation link was mailed less than a minute ago; ask again in a minute");
     } else {
       char *sealed = svc__seal(s, want, NULL, NULL);
       st.email_sealed = sealed ? pl_arena_strdup(a, sealed) : NULL;
@@ -195,35 +196,46 @@ pl_err svc_seller_settings_set(svc *s, const svc_caller *c, const char *seller_i
   return svc__end(s, e, d);
 }
 
+/* Whether token is the link of seller_id's pending address, still valid; one answer
+ * (PL_EBADLINK, one text) for every reason, so that the link's holder learns nothing else. */
+static pl_err check_link(svc *s, const char *seller_id, const char *token, pl_arena *a, st_seller *sl,
+                         st_seller_settings *st, pl_detail *d) {
+  pl_err e = store_seller_get(s->st, seller_id, NULL, a, sl);
+  if (!e) e = settings_of(s, seller_id, a, st);
+  char *pend = !e ? svc__opened(s, a, st->email_sealed) : NULL;
+  bool ok = false;
+  if (pend) {
+    char want[65];
+    confirm_token(s, seller_id, pend, st->email_requested_at, want);
+    ok = !sodium_memcmp(want, token, 64) && svc_now(s) - st->email_requested_at <= SVC_CONFIRM_SECONDS;
+    sodium_memzero(want, sizeof want);
+    sodium_memzero(pend, strlen(pend));
+  }
+  if (e && e != PL_ENOTFOUND) return e;
+  return ok ? PL_OK : pl_fail(d, PL_EBADLINK, "the link is not valid, or is older than 48 hours: ask for a new one");
+}
+
 pl_err svc_seller_address_confirm(svc *s, const char *seller_id, const char *token, pl_arena *a, json_t **out,
                                   pl_detail *d) {
-  if (!token || strlen(token) != 64) return pl_fail(d, PL_EBADLINK, "the link is not valid");
-  pl_err e = svc__begin(s, true, d);
-  if (e) return e;
+  if (!token || strlen(token) != 64 || !seller_id)
+    return pl_fail(d, PL_EBADLINK, "the link is not valid, or is older than 48 hours: ask for a new one");
   st_seller sl;
   st_seller_settings st;
-  char want[65];
-  pl_time now = svc_now(s);
-  e = store_seller_get(s->st, seller_id, NULL, a, &sl);
-  if (!e) e = settings_of(s, seller_id, a, &st);
-  char *pend = !e ? svc__opened(s, a, st.email_sealed) : NULL;
-  /* one answer whatever failed, so that the link's holder learns nothing else */
-  if (e == PL_ENOTFOUND || (!e && !pend)) e = pl_fail(d, PL_EBADLINK, "the link is not valid");
-  if (!e) {
-    confirm_token(s, seller_id, pend, st.email_requested_at, want);
-    if (sodium_memcmp(want, token, 64) || now - st.email_requested_at > SVC_CONFIRM_SECONDS)
-      e = pl_fail(d, PL_EBADLINK, "the link is not valid, or is older than 48 hours: ask for a new one");
-    sodium_memzero(want, sizeof want);
-  }
+  /* anyone may ask: a wrong link is answered from a read, and takes no writer's turn */
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = svc__end(s, check_link(s, seller_id, token, a, &sl, &st, d), d);
+  if (e) return e;
+  if ((e = svc__begin(s, true, d))) return e;
+  e = check_link(s, seller_id, token, a, &sl, &st, d); /* again: it may have changed since */
   if (!e) {
     sl.email_sealed = st.email_sealed;
     st.email_sealed = NULL;
-    st.updated_at = now;
+    st.updated_at = svc_now(s);
     e = store_seller_put(s->st, &sl);
     if (!e) e = store_seller_settings_put(s->st, &st);
     if (!e) e = svc__audit(s, sl.id, "link", "seller.address_confirmed", sl.id, NULL);
   }
-  if (pend) sodium_memzero(pend, strlen(pend));
   if (!e) *out = json_pack("{s:b,s:s}", "confirmed", 1, "seller", sl.name);
   return svc__end(s, e, d);
 }

@@ -120,6 +120,12 @@ class BulkNotices(BulkCase):
                                  "text": RECALL}, 404, "not_found"),
                 (self.fx.agent, {"order_ids": o, "action": "unexpectedProblem", "text": "x" * 5001}, 422,
                  "text_too_long"),
+                (self.fx.agent, {"order_ids": o, "action": "unexpectedProblem", "text": RECALL,
+                                 "attachments": ["A%d" % i for i in range(17)]}, 400, "too_many"),
+                (self.fx.agent, {"asin": "B0" + "X" * 30, "action": "unexpectedProblem", "text": RECALL}, 400,
+                 "invalid_input"),
+                (self.fx.agent, {"asin": "B0RECALL01", "order_ids": o, "action": "unexpectedProblem",
+                                 "text": RECALL}, 400, "invalid_input"),
                 # the action's own limit (400 characters), not only a message's
                 (self.fx.agent, {"order_ids": o, "action": "digitalAccessKey", "text": RECALL * 3}, 422,
                  "text_too_long")):

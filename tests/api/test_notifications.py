@@ -60,9 +60,11 @@ class Settings(ServerCase):
         self.assertEqual(s["customer_service_email"], "support@acme-tools.test")  # still the one in use
         self.assertEqual(s["customer_service_email_pending"], new)
         self.assertTrue(s["pending_since"])
-        # asking again at once sends no second mail
-        self.assertError(self.srv.put("/v1/sellers/S1/settings", {"customer_service_email": new}, self.fx.owner),
-                         429, "rate_limited")
+        # asking again at once sends no second mail, to this address or to any other
+        for again in (new, "someone.else@elsewhere.test"):
+            self.assertError(self.srv.put("/v1/sellers/S1/settings", {"customer_service_email": again},
+                                          self.fx.owner), 429, "rate_limited")
+        self.assertEqual(self.settings(self.fx.owner)["customer_service_email_pending"], new)
         # a wrong, short or missing token confirms nothing, with one answer for all
         for body in ({"token": "0" * 64}, {"token": "abc"}, {}):
             self.assertError(self.srv.post("/v1/sellers/S1/settings/confirm", body), 400, "invalid_token")
