@@ -223,7 +223,7 @@ static pl_err import_claim(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
   pl_time at;
   if (!pl_time_parse(at_s, &at)) return pl_fail(d, PL_EINVAL, "'at' is not an ISO 8601 time");
   st_claim c;
-  e = svc__claim_record(s, NULL, order, kind, at, "import", a, &c, d);
+  e = svc__claim_record(s, NULL, NULL, order, kind, at, "import", a, &c, d);
   if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no imported order %s", order);
   return e == PL_EEXIST ? PL_OK : e;
 }

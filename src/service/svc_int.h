@@ -186,9 +186,10 @@ pl_err svc__poor_performance(svc *s, const char *seller_id, const char *marketpl
                              pl_arena *a);
 /* Wakes the bulk worker: a notice was created. */
 void svc__bulk_wake(svc *s);
-/* Records a claim against order_id (of seller_id, when given), at `at`, audited as actor. */
-pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
-                         const char *actor, pl_arena *a, st_claim *out, pl_detail *d);
+/* Records a claim against order_id (of seller_id and of marketplace_id, when given), at `at`,
+ * audited as actor. */
+pl_err svc__claim_record(svc *s, const char *seller_id, const char *marketplace_id, const char *order_id,
+                         const char *kind, pl_time at, const char *actor, pl_arena *a, st_claim *out, pl_detail *d);
 
 /* ---- notifications (svc_notify.c; docs/notifications.md) ---- */
 /* PL_ENOTALLOWED when the marketplace fulfils order o and its seller turned messaging

@@ -492,8 +492,8 @@ static json_t *claim_view(const st_claim *c) {
                    c->kind, "at", pl_time_format(c->at, at));
 }
 
-pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, const char *kind, pl_time at,
-                         const char *actor, pl_arena *a, st_claim *out, pl_detail *d) {
+pl_err svc__claim_record(svc *s, const char *seller_id, const char *marketplace_id, const char *order_id,
+                         const char *kind, pl_time at, const char *actor, pl_arena *a, st_claim *out, pl_detail *d) {
   bool known = false;
   for (size_t i = 0; kind && claim_kinds[i]; i++) known |= !strcmp(kind, claim_kinds[i]);
   if (!known) return pl_fail(d, PL_EINVAL, "field 'kind' must be a_to_z, chargeback or negative_feedback");
@@ -501,7 +501,8 @@ pl_err svc__claim_record(svc *s, const char *seller_id, const char *order_id, co
   if (e) return e;
   st_order o;
   e = store_order_get(s->st, order_id, a, &o);
-  if (e == PL_ENOTFOUND || (!e && seller_id && strcmp(o.seller_id, seller_id)))
+  if (e == PL_ENOTFOUND || (!e && seller_id && strcmp(o.seller_id, seller_id)) ||
+      (!e && marketplace_id && strcmp(o.marketplace_id, marketplace_id)))
     e = pl_fail(d, PL_ENOTFOUND, "no order %s of this seller", order_id);
   *out = (st_claim){.order_id = (char *)order_id, .kind = (char *)kind, .at = at, .created_at = svc_now(s)};
   if (!e) {
@@ -530,17 +531,9 @@ pl_err svc_claim_add(svc *s, const svc_caller *c, const char *seller_id, json_t 
   if (json_object_get(in, "at") && (!at_s || !pl_time_parse(at_s, &at)))
     return pl_fail(d, PL_EINVAL, "field 'at' must be an ISO 8601 time");
   if (at > svc_now(s) + 300) return pl_fail(d, PL_EINVAL, "a claim cannot be in the future");
-  if (c->marketplace_id) { /* an operator of one marketplace records its sellers' claims */
-    st_seller sl;
-    pl_err e = svc__begin(s, false, d);
-    if (!e) e = store_seller_get(s->st, seller_id, NULL, a, &sl);
-    if (!e && strcmp(sl.marketplace_id, c->marketplace_id)) e = PL_ENOTFOUND;
-    svc__end(s, PL_OK, NULL);
-    if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
-    if (e) return pl_fail(d, e, "the store is unavailable");
-  }
+  /* an operator of one marketplace records the claims of that marketplace's orders */
   st_claim cl;
-  pl_err e = svc__claim_record(s, seller_id, order_id, kind, at, c->name, a, &cl, d);
+  pl_err e = svc__claim_record(s, seller_id, c->marketplace_id, order_id, kind, at, c->name, a, &cl, d);
   if (!e) *out = json_pack("{s:o}", "claim", claim_view(&cl));
   return e;
 }
