@@ -203,8 +203,15 @@ void http__me(http_req *r, char **arg) {
   http__json(r, 200, j);
 }
 
-/* GET /v1/meta: the same for everyone (svc_json_meta). */
-void http__meta(http_req *r, char **arg) { http__json(r, 200, svc_json_meta()); }
+/* GET /v1/meta[?marketplace=ID]: the same for everyone, the limits those of the marketplace
+ * asked for (svc_meta). */
+void http__meta(http_req *r, char **arg) {
+  json_t *j;
+  pl_detail d = {0};
+  pl_err e = svc_meta(r->s, query(r, "marketplace"), r->a, &j, &d);
+  if (e) return fail(r, e, &d);
+  http__json(r, 200, j);
+}
 
 static json_t *me_json(const svc_caller *c) {
   json_t *j = json_object();

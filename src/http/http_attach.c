@@ -31,8 +31,10 @@ bool http__upload_start(http_server *h, http_req *r) {
    * authenticated again when it is answered, with the error response then. */
   if (!http__authenticate(r)) upload_fail(r, PL_EUNAUTH, "");
   const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
-  if (cl && strtoull(cl, NULL, 10) > SVC_ATTACHMENT_MAX_BYTES)
-    upload_fail(r, PL_ETOOLARGE, "an attachment is at most 10000000 bytes (10 MB)");
+  /* Past what any marketplace allows, the body is not even kept; a marketplace's own
+   * limit is checked when the upload is complete. */
+  if (cl && strtoull(cl, NULL, 10) > SVC_ATTACHMENT_CEILING)
+    upload_fail(r, PL_ETOOLARGE, "an attachment is at most 25000000 bytes");
   return true;
 }
 

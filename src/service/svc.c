@@ -763,9 +763,22 @@ pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d) {
   pl_err e = svc__clean_text("text", text, a, &chars, d);
   if (e) return e;
   if (pl_utf8_blank(*text, strlen(*text))) return pl_fail(d, PL_EEMPTY, "text is empty");
-  if (chars > SVC_MAX_TEXT_CHARS)
+  if (chars > SVC_TEXT_CHARS_CEILING)
     return pl_fail(d, PL_ETOOLONG, "text is %zu characters; the limit is %d", chars,
                    SVC_MAX_TEXT_CHARS);
+  return PL_OK;
+}
+
+pl_err svc__check_text_for(svc *s, const char *marketplace_id, const char *text, pl_arena *a,
+                           pl_detail *d) {
+  svc_rules r;
+  pl_err e = svc__rules_for(s, marketplace_id, a, &r);
+  if (e) return e;
+  size_t chars = 0;
+  pl_utf8_valid(text, strlen(text), &chars);
+  if ((int64_t)chars > r.text_chars)
+    return pl_fail(d, PL_ETOOLONG, "text is %zu characters; the limit is %lld", chars,
+                   (long long)r.text_chars);
   return PL_OK;
 }
 

@@ -17,7 +17,8 @@
 #include "util/pl_crypto.h"
 #include "util/pl_time.h"
 
-#define SVC_MAX_TEXT_CHARS 5000
+#define SVC_MAX_TEXT_CHARS 5000      /* a message's text, unless its marketplace says otherwise */
+#define SVC_TEXT_CHARS_CEILING 20000 /* ... which it may up to this */
 #define SVC_MAX_SEARCH_BYTES 500 /* an inbox search (q) */
 #define SVC_PAGE_DEFAULT 50      /* a thread's messages a page */
 #define SVC_PAGE_MAX 200
@@ -672,7 +673,9 @@ pl_err svc_spapi_upload_attachment(svc *s, const svc_caller *c, const char *id, 
                                    char **attachment_id, pl_detail *d);
 
 /* ---- attachments (svc_attach.c; docs/attachments.md) -------------------------------- */
-#define SVC_ATTACHMENT_MAX_BYTES 10000000 /* at most 10 MB a file (docs/attachments.md) */
+#define SVC_ATTACHMENT_MAX_BYTES 10000000 /* at most 10 MB a file (docs/attachments.md), unless
+                                          * the marketplace says otherwise ... */
+#define SVC_ATTACHMENT_CEILING 25000000   /* ... which it may up to this: what an upload can be */
 #define SVC_MAX_ATTACHMENTS 16            /* a message's attachments */
 
 /* An upload being received: the body goes to a temporary file in the attachment
@@ -730,9 +733,9 @@ const char *svc_attachment_mime(const char *kind);
 /* {"id","name","kind","size","sha256","readable"} */
 json_t *svc_json_attachment(const st_attachment *a);
 /* What every client may know before it calls (GET /v1/meta): the topics, the policy's
- * categories in words, and the limits on text and attachments, from the code that
- * enforces them. */
-json_t *svc_json_meta(void);
+ * categories in words, and the limits on text and attachments of a marketplace (NULL: the
+ * defaults), from the code that enforces them. PL_ENOTFOUND for an unknown marketplace. */
+pl_err svc_meta(svc *s, const char *marketplace_id, pl_arena *a, json_t **out, pl_detail *d);
 /* The findings of a sent message, each with the attachment and page it was found in. */
 json_t *svc_json_sent_findings(const svc_sent *m);
 

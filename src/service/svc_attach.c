@@ -71,9 +71,9 @@ pl_err svc_upload_open(svc *s, svc_upload **out, pl_detail *d) {
 }
 
 pl_err svc_upload_write(svc_upload *u, const void *data, size_t len, pl_detail *d) {
-  if (u->too_large || u->size + len > SVC_ATTACHMENT_MAX_BYTES) {
+  if (u->too_large || u->size + len > SVC_ATTACHMENT_CEILING) {
     u->too_large = true;
-    return pl_fail(d, PL_ETOOLARGE, "an attachment is at most %d bytes (10 MB)", SVC_ATTACHMENT_MAX_BYTES);
+    return pl_fail(d, PL_ETOOLARGE, "an attachment is at most %d bytes", SVC_ATTACHMENT_CEILING);
   }
   const unsigned char *p = data;
   size_t left = len;
@@ -136,8 +136,8 @@ static char *segments_json(const extract_doc *doc) {
 
 static char *new_id(pl_arena *a) { return svc__random_hex(a, "A", 12); }
 
-/* The upload limits of the caller's party (docs/rules.md, "Limits"): uploads an hour and
- * bytes a day, per buyer or per seller (all its agents together). Taken in the caller's
+/* The upload limits of the caller's party (docs/rules.md, "Limits"): the size of one file,
+ * uploads an hour and bytes a day, per buyer or per seller (all its agents together). Taken in the caller's
  * transaction, so that a failed upload is not counted. */
 static pl_err upload_limits(svc *s, const svc_caller *c, size_t size, pl_arena *a, pl_detail *d) {
   svc_rules r;
@@ -154,6 +154,9 @@ static pl_err upload_limits(svc *s, const svc_caller *c, size_t size, pl_arena *
   }
   pl_err e = svc__rules_for(s, mp, a, &r);
   if (e) return e;
+  if ((int64_t)size > r.attachment_bytes)
+    return pl_fail(d, PL_ETOOLARGE, "an attachment is at most %lld bytes (%.3g MB) in this marketplace; this one is %zu",
+                   (long long)r.attachment_bytes, (double)r.attachment_bytes / 1e6, size);
   const char *key = buyer ? pl_arena_printf(a, "buyer:%s", c->buyer_id) : c->seller_id;
   e = svc__limit_take(s, key, "upload_hour", buyer ? r.buyer_uploads_per_hour : r.seller_uploads_per_hour,
                       3600, 1, PL_EUPLOADLIMIT, buyer ? "too many uploads by this buyer" : "too many uploads by this seller", d);
@@ -177,7 +180,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   else if (c->kind == ST_PRINCIPAL_AGENT && !st_agent_role_writes(c->agent_role))
     e = pl_fail(d, PL_EFORBIDDEN, "a read-only agent cannot upload");
   else if (u->too_large)
-    e = pl_fail(d, PL_ETOOLARGE, "an attachment is at most %d bytes (10 MB)", SVC_ATTACHMENT_MAX_BYTES);
+    e = pl_fail(d, PL_ETOOLARGE, "an attachment is at most %d bytes", SVC_ATTACHMENT_CEILING);
   else if (name && !pl_utf8_valid(name, strlen(name), NULL))
     e = pl_fail(d, PL_EUTF8, "the file name is not valid UTF-8");
   else if (!size) e = pl_fail(d, PL_EEMPTY, "the file is empty");
@@ -211,6 +214,7 @@ pl_err svc_attachment_create(svc *s, const svc_caller *c, svc_upload *u, const c
   if (s->opt.extract_timeout_ms) lim.timeout_ms = s->opt.extract_timeout_ms;
   if (s->opt.ocr_langs) lim.ocr_langs = s->opt.ocr_langs;
   lim.reader = s->opt.reader_path;
+  lim.max_bytes = SVC_ATTACHMENT_CEILING; /* the marketplace's own limit was checked above */
   extract_kind kind = EXTRACT_UNSUPPORTED;
   /* The text is read once per content: a readable record of the same bytes lends its
    * kind and segments, and no reader is started. */
@@ -422,6 +426,18 @@ pl_err svc__attachments_load(svc *s, const svc_caller *c, const svc_send_in *in,
     out->n++;
   }
   return PL_OK;
+}
+
+pl_err svc__attachments_fit(svc *s, const char *marketplace_id, const svc__attachments *atts, pl_arena *a,
+                            pl_detail *d) {
+  if (!atts->n) return PL_OK;
+  svc_rules r;
+  pl_err e = svc__rules_for(s, marketplace_id, a, &r);
+  for (size_t i = 0; !e && i < atts->n; i++)
+    if (atts->v[i].size > r.attachment_bytes)
+      e = pl_fail(d, PL_ETOOLARGE, "attachment %s is %lld bytes; a file in this marketplace is at most %lld",
+                  atts->v[i].id, (long long)atts->v[i].size, (long long)r.attachment_bytes);
+  return e;
 }
 
 /* Moves the findings of v into the message's verdict, each marked with its origin; a

@@ -158,6 +158,7 @@ static pl_err import_message(svc *s, json_t *o, pl_arena *a, pl_detail *d) {
       }
     }
   }
+  if (!e) e = svc__check_text_for(s, t.marketplace_id, text, a, d);
   if (!e && new_thread) {
     char *alias;
     t.created_at = t.last_message_at = at;

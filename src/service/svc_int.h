@@ -261,8 +261,13 @@ pl_err svc__clean_text(const char *field, const char **text, pl_arena *a, size_t
  * (PL_ECONTROL). */
 pl_err svc__check_name(const char *field, const char *name, pl_detail *d);
 /* Validates a message text as svc__clean_text, and not blank, at most
- * SVC_MAX_TEXT_CHARS; *text may be replaced by its normalised copy. */
+ * SVC_TEXT_CHARS_CEILING (what any marketplace may allow; svc__check_text_for tells one
+ * marketplace's limit); *text may be replaced by its normalised copy. */
 pl_err svc__check_text(const char **text, pl_arena *a, pl_detail *d);
+/* PL_ETOOLONG when text (checked by svc__check_text) is longer than its marketplace's
+ * text_chars (docs/rules.md, "Limits"). */
+pl_err svc__check_text_for(svc *s, const char *marketplace_id, const char *text, pl_arena *a,
+                           pl_detail *d);
 
 /* Brings the 24-hour clock's aggregates up to date with a thread's events. */
 pl_err svc__sla_refresh(svc *s, const st_thread *t, pl_arena *a);
@@ -353,6 +358,10 @@ bool svc__attachments_enabled(svc *s);
  * (another party's id is PL_ENOTFOUND), each once, at most SVC_MAX_ATTACHMENTS. */
 pl_err svc__attachments_load(svc *s, const svc_caller *c, const svc_send_in *in, pl_arena *a,
                              svc__attachments *out, pl_detail *d);
+/* PL_ETOOLARGE when a loaded attachment is larger than the marketplace's attachment_bytes
+ * (a file uploaded under another marketplace's limit). */
+pl_err svc__attachments_fit(svc *s, const char *marketplace_id, const svc__attachments *atts, pl_arena *a,
+                            pl_detail *d);
 /* Scans the attachments' text with the marketplace's policy and merges the findings
  * into out->verdict (out->origins says where each was found); an unreadable file makes
  * the verdict at least "review". */

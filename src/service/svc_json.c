@@ -139,7 +139,7 @@ json_t *svc_json_order(const st_order *o) {
   return j;
 }
 
-json_t *svc_json_meta(void) {
+static json_t *meta_json(const svc_rules *r) {
   json_t *topics = json_object();
   for (int product = 0; product < 2; product++) {
     json_t *arr = json_array();
@@ -159,9 +159,28 @@ json_t *svc_json_meta(void) {
   bool crit;
   for (size_t i = 0; (pid = svc_template_purpose(i, &plabel, &crit)); i++)
     json_array_append_new(purposes, json_pack("{s:s,s:s,s:b}", "id", pid, "label", plabel, "may_be_critical", crit));
-  return json_pack("{s:o,s:o,s:o,s:{s:i,s:i,s:I,s:o},s:i}", "topics", topics, "policy_categories", cats,
-                   "template_purposes", purposes, "limits", "text_chars", SVC_MAX_TEXT_CHARS,
+  return json_pack("{s:o,s:o,s:o,s:{s:I,s:i,s:I,s:o},s:i}", "topics", topics, "policy_categories", cats,
+                   "template_purposes", purposes, "limits", "text_chars", (json_int_t)r->text_chars,
                    "attachments_per_message", SVC_MAX_ATTACHMENTS, "attachment_bytes",
-                   (json_int_t)SVC_ATTACHMENT_MAX_BYTES, "attachment_extensions", exts, "response_window_s",
+                   (json_int_t)r->attachment_bytes, "attachment_extensions", exts, "response_window_s",
                    SVC_RESPONSE_WINDOW);
 }
+
+pl_err svc_meta(svc *s, const char *marketplace_id, pl_arena *a, json_t **out, pl_detail *d) {
+  *out = NULL;
+  svc_rules r;
+  svc_rules_load(&r, NULL);
+  if (marketplace_id) {
+    st_marketplace m;
+    pl_err e = svc__begin(s, false, d);
+    if (e) return e;
+    e = svc__marketplace_get(s, marketplace_id, a, &m);
+    if (!e) e = svc__rules_for(s, marketplace_id, a, &r);
+    svc__end(s, PL_OK, NULL);
+    if (e == PL_ENOTFOUND) return pl_fail(d, e, "no marketplace %s", marketplace_id);
+    if (e) return pl_fail(d, e, "the store is unavailable");
+  }
+  *out = meta_json(&r);
+  return PL_OK;
+}
+

@@ -282,7 +282,7 @@ static pl_err attach_files(svc *s, const st_thread *t, bool to_seller, int64_t m
     size_t len = 0;
     if (fits && !e) {
       struct stat stt;
-      if (!fstat(fd, &stt) && stt.st_size >= 0 && (size_t)stt.st_size <= SVC_ATTACHMENT_MAX_BYTES) {
+      if (!fstat(fd, &stt) && stt.st_size >= 0 && (size_t)stt.st_size <= SVC_ATTACHMENT_CEILING) {
         data = pl_arena_alloc(a, (size_t)stt.st_size + 1);
         ssize_t r = 1;
         while (len < (size_t)stt.st_size && (r = read(fd, data + len, (size_t)stt.st_size - len)) > 0) len += (size_t)r;

@@ -35,6 +35,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .complaint_min_conversations = 10,
                    .mask_buyer_contacts = true,
                    .inbox_days = 60,
+                   .text_chars = SVC_MAX_TEXT_CHARS,
+                   .attachment_bytes = SVC_ATTACHMENT_MAX_BYTES,
                    .buyer_messages_per_minute = 30,
                    .buyer_messages_per_day = 500,
                    .buyer_threads_per_minute = 5,
@@ -75,6 +77,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(buyer_upload_bytes_per_day);
   INT_KEY(seller_uploads_per_hour);
   INT_KEY(seller_upload_bytes_per_day);
+  INT_KEY(text_chars);
+  INT_KEY(attachment_bytes);
 #undef INT_KEY
 #define NUM_KEY(k)                                                     \
   do {                                                                 \
@@ -87,6 +91,12 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   NUM_KEY(over_flag_rate);
 #undef NUM_KEY
   if (r->response_hours < 1) r->response_hours = 24;
+  /* A message's size can be made smaller or larger, within what the server is built to
+   * carry: 0 would refuse every message, so it keeps the default. */
+  if (r->text_chars < 1) r->text_chars = SVC_MAX_TEXT_CHARS;
+  if (r->text_chars > SVC_TEXT_CHARS_CEILING) r->text_chars = SVC_TEXT_CHARS_CEILING;
+  if (r->attachment_bytes < 1) r->attachment_bytes = SVC_ATTACHMENT_MAX_BYTES;
+  if (r->attachment_bytes > SVC_ATTACHMENT_CEILING) r->attachment_bytes = SVC_ATTACHMENT_CEILING;
   json_t *mb = json_object_get(j, "mask_buyer_contacts");
   if (json_is_boolean(mb)) r->mask_buyer_contacts = json_is_true(mb);
   mb = json_object_get(j, "rules_auto_send");

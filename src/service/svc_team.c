@@ -246,8 +246,9 @@ static size_t utf8_chars(const char *p, size_t n) {
 
 /* Fills every [PLACEHOLDER] of text. PL_EMISSING names the first without a value.
  *
- * The result is a message, so it is capped at SVC_MAX_TEXT_CHARS: rendering stops as soon
- * as the output would pass it (PL_ERENDERLONG), and the buffer is never larger than the
+ * The result is a message, so it is capped at max_chars (the marketplace's text_chars when
+ * sent; SVC_TEXT_CHARS_CEILING when a template is checked): rendering stops as soon as the
+ * output would pass it (PL_ERENDERLONG), and the buffer is never larger than the
  * cap, whatever the values (a few placeholders filled with megabytes each must not build
  * a string of hundreds of megabytes). */
 static pl_err render_capped(const char *text, const fill_ctx *fc, size_t max_chars, pl_arena *a,
@@ -308,7 +309,7 @@ static pl_err render_capped(const char *text, const fill_ctx *fc, size_t max_cha
 }
 
 static pl_err render_text(const char *text, const fill_ctx *fc, pl_arena *a, char **out, pl_detail *d) {
-  return render_capped(text, fc, SVC_MAX_TEXT_CHARS, a, out, d);
+  return render_capped(text, fc, SVC_TEXT_CHARS_CEILING, a, out, d);
 }
 
 /* The variant for a buyer: their language, else the marketplace's, else English. The
@@ -362,9 +363,9 @@ static pl_err render_open(svc *s, json_t *tpl, const char *order_id, const char 
   const char *vk;
   json_t *vv;
   json_object_foreach(values, vk, vv) {
-    if (json_is_string(vv) && json_string_length(vv) > (size_t)SVC_MAX_TEXT_CHARS * 4)
+    if (json_is_string(vv) && json_string_length(vv) > (size_t)SVC_TEXT_CHARS_CEILING * 4)
       return pl_fail(d, PL_ERENDERLONG, "values.%.40s is longer than a message may be (%d characters)", vk,
-                     SVC_MAX_TEXT_CHARS);
+                     SVC_TEXT_CHARS_CEILING);
   }
   if (order_id && (e = store_order_get(s->st, order_id, a, &o))) return e;
   if ((e = store_buyer_get(s->st, buyer_id, NULL, a, &b))) return e;
@@ -375,7 +376,9 @@ static pl_err render_open(svc *s, json_t *tpl, const char *order_id, const char 
                           &vtext, &locale, d)))
     return e;
   fill_ctx fc = {.order = order_id ? &o : NULL, .buyer = &b, .values = values, .locale = locale, .missing = missing};
-  return render_text(vtext, &fc, a, text, d);
+  svc_rules r;
+  if ((e = svc__rules_for(s, marketplace_id, a, &r))) return e;
+  return render_capped(vtext, &fc, (size_t)r.text_chars, a, text, d);
 }
 
 /* ---- templates ------------------------------------------------------------------------ */

@@ -237,6 +237,11 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
    * marked it (docs/metrics.md). */
   if (seller && !opts->kind && m->kind == ST_KIND_MESSAGE && sla_is_acknowledgement(in->text, strlen(in->text)))
     m->kind = ST_KIND_AUTO_REPLY;
+  /* The marketplace's own words and automatic mail are kept whole; what a party wrote is
+   * within its marketplace's length. */
+  if (!opts->marketplace_text && !opts->automatic &&
+      (e = svc__check_text_for(s, t->marketplace_id, in->text, a, d)))
+    return e;
   m->agent_id = seller ? c->agent_id : 0;
   m->text = (char *)in->text;
   m->at = svc_now(s);
@@ -246,7 +251,9 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   st_msg_status status = ST_STATUS_DELIVERED;
   char *pj = NULL;
   svc__attachments atts;
-  if ((e = svc__attachments_load(s, c, in, a, &atts, d))) return e;
+  if ((e = svc__attachments_load(s, c, in, a, &atts, d)) ||
+      (e = svc__attachments_fit(s, t->marketplace_id, &atts, a, d)))
+    return e;
   /* A buyer's out-of-office by mail: kept for the seller to read in the thread, never
    * forwarded to the seller's address (docs/postfix.md, "Automatic mail"). */
   if (!seller && opts->automatic) status = ST_STATUS_NOT_DELIVERED;
@@ -894,7 +901,8 @@ pl_err svc_policy_check(svc *s, const svc_caller *c, const char *text, const cha
   if ((e = svc__begin(s, false, d))) return e;
   policy_config *cfg = NULL;
   const char *const *allow = NULL;
-  e = svc__policy_for(s, mp, a, &cfg, &allow, d);
+  e = svc__check_text_for(s, mp, text, a, d);
+  if (!e) e = svc__policy_for(s, mp, a, &cfg, &allow, d);
   svc__end(s, PL_OK, NULL);
   if (e == PL_EINTERNAL) return pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
   if (e) return e;

@@ -375,5 +375,82 @@ class OutOfMemory(ServerCase):
         self.assertIsNone(self.srv.proc.poll())
 
 
+MP2 = "A1F83G8C2ARO7P"
+MP2_ORDER = "115-0000001-0000001"
+
+
+class MarketplaceSizes(ServerCase):
+    """A message's length and a file's size are the marketplace's (docs/rules.md, "Limits"):
+    here 100 characters and 4,000 bytes, and 8,000 characters in a second marketplace."""
+    own_store = True
+    fixture_kw = {"settings": {"rate_per_second": 1000, "rate_burst": 1000, "text_chars": 100,
+                               "attachment_bytes": 4000},
+                  "extra_lines": [
+                      {"type": "marketplace", "id": MP2, "name": "Example UK", "domains": ["example.co.uk"],
+                       "locale": "en-GB", "settings": {"text_chars": 8000, "rate_per_second": 1000,
+                                                       "rate_burst": 1000}},
+                      {"type": "seller", "id": "S9", "marketplace": MP2, "name": "UK Shop",
+                       "email": "shop@uk-shop.test"},
+                      order_line(MP2_ORDER, "S9", "B1", mp=MP2)]}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server_args = ("--files", tempfile.mkdtemp(prefix="parley-sizes-files-"))
+        super().setUpClass()
+        cls.s9 = agent_token(cls.store, "S9", "Uma UK")
+
+    def test_meta_tells_each_marketplace_its_limits(self):
+        self.assertEqual(self.srv.get("/v1/meta").json["limits"]["text_chars"], 5000)
+        lim = self.srv.get("/v1/meta?marketplace=" + MP).json["limits"]
+        self.assertEqual((lim["text_chars"], lim["attachment_bytes"]), (100, 4000))
+        lim = self.srv.get("/v1/meta?marketplace=" + MP2).json["limits"]
+        self.assertEqual((lim["text_chars"], lim["attachment_bytes"]), (8000, 10000000))
+        self.assertError(self.srv.get("/v1/meta?marketplace=NOPE"), 404, "not_found")
+
+    def test_text_over_the_marketplaces_length_is_refused(self):
+        oid = self.fx.orders["B1/S1"][0]
+        r = self.srv.post("/v1/threads", {"order_id": oid, "topic": "other", "text": "é" * 101}, self.fx.b1)
+        self.assertError(r, 422, "text_too_long")
+        self.assertIn("101", r.json["error"]["message"])
+        self.assertIn("100", r.json["error"]["message"])
+        t, _ = self.start_thread(self.fx.b1, oid, text="é" * 100)
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "a" * 101}, self.fx.agent)
+        self.assertError(r, 422, "text_too_long")
+        self.send(self.fx.agent, t["id"], "a" * 100)
+        # the policy check and a message action count the same way
+        self.assertError(self.srv.post("/v1/policy/check", {"text": "b" * 101}, self.fx.agent), 422, "text_too_long")
+        # nothing refused was kept
+        msgs = self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["messages"]
+        self.assertEqual([len(m["text"]) for m in msgs], [100, 100])
+
+    def test_a_marketplace_may_allow_longer_messages(self):
+        t, _ = self.start_thread(self.fx.b1, MP2_ORDER, text="c" * 6000)
+        self.send(self.s9, t["id"], "d" * 8000)
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "e" * 8001}, self.s9)
+        self.assertError(r, 422, "text_too_long")
+        self.assertIn("8000", r.json["error"]["message"])
+        # past what any marketplace may allow, the answer does not depend on the marketplace
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "f" * 20001}, self.s9)
+        self.assertError(r, 422, "text_too_long")
+
+    def test_files_over_the_marketplaces_size_are_refused(self):
+        up = lambda data, tok: self.srv.request("POST", "/v1/attachments?name=n.txt", raw=data, token=tok)
+        r = up(b"a" * 4001, self.fx.agent)
+        self.assertError(r, 413, "payload_too_large")
+        self.assertIn("4000", r.json["error"]["message"])
+        self.assertEqual(up(b"a" * 4000, self.fx.agent).status, 201)
+        # the other marketplace keeps the default 10 MB
+        self.assertEqual(up(b"c" * 4001, self.s9).status, 201)
+        # a buyer's upload is measured against the marketplace of their latest order (here
+        # the second one), and again against the thread's when it is attached
+        r = up(b"b" * 4001, self.fx.b1)
+        self.assertEqual(r.status, 201, r)
+        t, _ = self.start_thread(self.fx.b1, self.fx.orders["B1/S1"][1], text="A photo of the box")
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"],
+                          {"text": "here it is", "attachments": [r.json["attachment"]["id"]]}, self.fx.b1)
+        self.assertError(r, 413, "payload_too_large")
+        self.assertIn("4000", r.json["error"]["message"])
+
+
 if __name__ == "__main__":
     main()

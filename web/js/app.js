@@ -293,7 +293,7 @@ async function route() {
   }
   replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
   try {
-    await loadMeta(); // the topics, words and limits every view uses (read once)
+    await loadMeta(me.marketplace_id); // the topics, words and the caller's marketplace's limits every view uses (read once)
     cleanup = (await row.view(el, ctx)) || null;
   } catch (e) {
     if (e && e.status === 401) return; // the unauthorized handler took over

@@ -2,13 +2,16 @@
 import { get } from './api.js';
 
 let meta = null;
+let metaFor = null; // the marketplace whose limits meta holds ('' for the defaults)
 let loading = null;
 
-/** Reads /v1/meta once; app.js renders a view only after it. */
-export async function loadMeta() {
-  if (meta) return meta;
+/** Reads /v1/meta once per marketplace (the limits are that marketplace's); app.js renders a view only after it. */
+export async function loadMeta(marketplace) {
+  const key = marketplace || '';
+  if (meta && metaFor === key) return meta;
   if (!loading) {
-    loading = get('/v1/meta').then((m) => { meta = m; return m; }).finally(() => { loading = null; });
+    const path = key ? `/v1/meta?marketplace=${encodeURIComponent(key)}` : '/v1/meta';
+    loading = get(path).then((m) => { meta = m; metaFor = key; return m; }).finally(() => { loading = null; });
   }
   return loading;
 }
