@@ -1203,6 +1203,8 @@ pl_err svc_order_put(svc *s, const svc_caller *c, const st_order *o, bool *creat
   if (e == PL_ECONFLICT && d && !d->msg[0]) pl_fail(d, e, "order %s belongs to another seller", o->id);
   char *alias;
   if (!e) e = svc__alias_ensure(s, o->marketplace_id, o->buyer_id, o->seller_id, w.updated_at, a, &alias, d);
+  if (!e && o->status == ST_ORDER_CANCELED && (*created || old.status != ST_ORDER_CANCELED))
+    e = svc__order_canceled(s, o->id, c ? c->name : "import", w.updated_at, a);
   if (!e)
     e = svc__audit(s, o->seller_id, c ? c->name : "import", *created ? "order.create" : "order.update",
                    pl_arena_printf(a, "order:%s", o->id), json_pack("{s:s}", "status", st_order_status_name(o->status)));

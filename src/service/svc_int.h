@@ -288,6 +288,10 @@ typedef enum {
  * whatever the thread's length. A message older than the thread's last one (an import
  * out of order) falls back to svc__thread_recompute(). Stores the summary. */
 pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message *m, pl_arena *a);
+/* Order order_id was canceled (in the caller's transaction): the buyer messages of its
+ * thread still waiting for an answer get a flag event "canceled", so that the clock
+ * leaves them out (docs/metrics.md "Canceled orders"), and the thread is archived. */
+pl_err svc__order_canceled(svc *s, const char *order_id, const char *actor, pl_time at, pl_arena *a);
 /* svc_thread_verify()'s clock part, in its transaction. */
 pl_err svc__sla_verify(svc *s, const st_thread *t, pl_arena *a, pl_detail *d);
 /* The clock's part of svc__thread_changed() (a new message comes after every message of

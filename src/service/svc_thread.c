@@ -145,6 +145,39 @@ pl_err svc__thread_changed(svc *s, st_thread *t, svc__change k, const st_message
   return e;
 }
 
+pl_err svc__order_canceled(svc *s, const char *order_id, const char *actor, pl_time at, pl_arena *a) {
+  st_thread t;
+  pl_err e = s->st->ops->thread_find(s->st, order_id, NULL, NULL, NULL, a, &t);
+  if (e == PL_ENOTFOUND) return PL_OK;
+  if (!e) e = s->st->ops->thread_get(s->st, t.id, a, &t); /* the writer's view (PostgreSQL locks it) */
+  st_message *msgs = NULL;
+  size_t n = 0, first = 0;
+  if (!e) e = s->st->ops->message_list(s->st, t.id, a, &msgs, &n);
+  if (e) return e;
+  /* The buyer messages since the last answer wait for one; each gets a flag event of the
+   * value "canceled": no response is needed, and the clock leaves it out. */
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].direction == ST_DIR_SELLER && counts_as_answer(&msgs[i])) first = i + 1;
+  size_t stopped = 0;
+  for (size_t i = first; !e && i < n; i++) {
+    const st_message *m = &msgs[i];
+    if (m->direction != ST_DIR_BUYER || m->kind == ST_KIND_AUTO_REPLY || m->flagged) continue;
+    st_event ev = {.message_id = m->id, .thread_id = t.id, .seller_id = t.seller_id, .type = ST_EVENT_FLAG,
+                   .value = "canceled", .actor = (char *)actor, .at = at};
+    e = s->st->ops->event_insert(s->st, &ev);
+    stopped++;
+  }
+  /* The thread leaves the inbox: nothing can be answered in it any more. */
+  if (!e && (stopped || !t.archived)) {
+    t.archived = true;
+    e = stopped ? svc__thread_recompute(s, &t, a) : s->st->ops->thread_update(s->st, &t);
+  }
+  if (!e && stopped)
+    e = svc__audit(s, t.seller_id, actor, "thread.clock_stopped", svc__record_ref(a, "T", t.id),
+                   json_pack("{s:s,s:I}", "reason", "order_canceled", "messages", (json_int_t)stopped));
+  return e;
+}
+
 pl_err svc_thread_verify(svc *s, int64_t thread_id, pl_detail *d) {
   pl_err e = svc__begin(s, false, d);
   if (e) return e;
@@ -811,6 +844,7 @@ pl_err svc_flag(svc *s, const svc_caller *c, int64_t message_id, bool value, pl_
   if (e == PL_ENOTFOUND) pl_fail(d, PL_ENOTFOUND, "no message %s", svc_message_ref(a, message_id));
   if (!e && m->direction != ST_DIR_BUYER)
     e = pl_fail(d, PL_EINVAL, "only buyer messages can be flagged as needing no response");
+  if (!e) e = check_order_open(s, &t, a, d); /* its clock stopped at the cancellation */
   if (!e && m->flagged != value) {
     st_event ev = {.message_id = m->id,
                    .thread_id = m->thread_id,

@@ -77,7 +77,7 @@ pl_err store_sla_flag_state(store *s, int64_t msg_id, bool *flagged) {
   pl_arena *a = pl_arena_new();
   st_text v;
   pl_err e = st__get(s, &flag_state, ST_ARGS(ST_ARG_I(msg_id)), &st_text_row, a, &v);
-  *flagged = !e && v.v && !strcmp(v.v, "true");
+  *flagged = !e && v.v && strcmp(v.v, "false"); /* "true" or "canceled" */
   pl_arena_free(a);
   return e == PL_ENOTFOUND ? PL_OK : e; /* never flagged */
 }

@@ -876,7 +876,7 @@ static pl_err pg_event_insert(store *s, st_event *ev) {
   if (ev->type == ST_EVENT_FLAG) {
     pg_params q = {.n = 0};
     pg__p_int(&q, ev->message_id);
-    pg__p_bool(&q, !strcmp(ev->value, "true"));
+    pg__p_bool(&q, strcmp(ev->value, "false") != 0); /* "true" or "canceled" */
     return exec_q(k, Q_STATE_FLAG, &q, NULL);
   }
   return PL_OK;

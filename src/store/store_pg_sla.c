@@ -22,7 +22,7 @@ static const char *const q_seller_t = ST_SQL_SLA_SELLER_THREAD;
 static const char *const q_flag_t = ST_SQL_SLA_FLAG_THREAD;
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
-    " AND m.kind <> 'auto_reply' AND m.at <= $10 AND m.thread_id IN " RANGE_THREADS;
+    " AND m.kind <> 'auto_reply' AND m.at <= $10" ST_SLA_NOT_CANCELED " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
     "SELECT " ST_SLA_SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= $10"
     " AND m.thread_id IN " RANGE_THREADS;
@@ -82,7 +82,7 @@ static pl_err read_events(store *s, const char *bq, const char *sq, const char *
   sla_flag *f = pl_arena_alloc(a, rows_or_one(r) * sizeof *f);
   for (int i = 0; i < n; i++)
     f[i] = (sla_flag){.msg_id = pg__num(r, i, 0), .at = pg__num(r, i, 1), .seq = pg__num(r, i, 2),
-                      .value = !strcmp(PQgetvalue(r, i, 3), "true")};
+                      .value = strcmp(PQgetvalue(r, i, 3), "false") != 0};
   out->flags = f;
   out->n_flags = (size_t)n;
   PQclear(r);

@@ -350,9 +350,15 @@
 
 #define ST_SLA_BUCKET_COLS "hour, agent_id, received, flagged, open, rt_sum, rt, threads, resolved_one, resolved_two"
 
+/* A buyer message whose order was canceled while it waited is no buyer message for the
+ * clock (svc__order_canceled): it has a flag event "canceled". */
+#define ST_SLA_NOT_CANCELED \
+  " AND NOT EXISTS (SELECT 1 FROM message_events c WHERE c.message_id = m.id AND c.type = 'flag'" \
+  " AND c.value = 'canceled')"
+
 #define ST_SQL_SLA_BUYER_THREAD \
-  "SELECT id, thread_id, at, ext_id FROM messages WHERE thread_id = ?1 AND direction = 'buyer'" \
-  " AND kind <> 'auto_reply'"
+  "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.thread_id = ?1 AND m.direction = 'buyer'" \
+  " AND m.kind <> 'auto_reply'" ST_SLA_NOT_CANCELED
 
 #define ST_SQL_SLA_SELLER_THREAD \
   "SELECT " ST_SLA_SELLER_COLS \

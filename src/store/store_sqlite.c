@@ -1229,7 +1229,7 @@ static pl_err sq_event_insert(store *s, st_event *ev) {
     st = stmt(q, Q_STATE_FLAG);
     if (!st) return PL_ESTORE;
     sqlite3_bind_int64(st, 1, ev->message_id);
-    sqlite3_bind_int(st, 2, !strcmp(ev->value, "true"));
+    sqlite3_bind_int(st, 2, strcmp(ev->value, "false") != 0); /* "true" or "canceled" */
     return sq__run(q, st);
   }
   return PL_OK;

@@ -24,7 +24,7 @@ static const char *const q_seller_t = ST_SQL_SLA_SELLER_THREAD;
 static const char *const q_flag_t = ST_SQL_SLA_FLAG_THREAD;
 static const char *const q_buyer_r =
     "SELECT m.id, m.thread_id, m.at, m.ext_id FROM messages m WHERE m.direction = 'buyer'"
-    " AND m.kind <> 'auto_reply' AND m.at <= ?10 AND m.thread_id IN " RANGE_THREADS;
+    " AND m.kind <> 'auto_reply' AND m.at <= ?10" ST_SLA_NOT_CANCELED " AND m.thread_id IN " RANGE_THREADS;
 static const char *const q_seller_r =
     "SELECT " ST_SLA_SELLER_COLS " FROM messages m WHERE m.direction = 'seller' AND m.at <= ?10"
     " AND m.thread_id IN " RANGE_THREADS;
@@ -83,7 +83,7 @@ static pl_err read_events(sq_store *q, sqlite3_stmt *bq, sqlite3_stmt *sq, sqlit
     f = grow(a, f, nf, &cf, sizeof *f);
     const char *v = (const char *)sqlite3_column_text(fq, 3);
     f[nf++] = (sla_flag){.msg_id = sqlite3_column_int64(fq, 0), .at = sqlite3_column_int64(fq, 1),
-                         .seq = sqlite3_column_int64(fq, 2), .value = v && !strcmp(v, "true")};
+                         .seq = sqlite3_column_int64(fq, 2), .value = v && strcmp(v, "false")};
   }
   sqlite3_reset(fq);
   if (rc != SQLITE_DONE) return sq__step_error(fq, rc);

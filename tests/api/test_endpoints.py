@@ -503,10 +503,22 @@ class Endpoints(FastCase):
         g = self.srv.get("/v1/threads/" + t["id"], self.fx.agent)
         self.assertEqual(g.json["order"]["status"], "delivered")
 
+        # a question waits for an answer when the order is canceled: it leaves the clock,
+        # and the thread leaves the inbox and the threads that need a response
+        waiting = self.send(self.fx.b2, t["id"], "Can I still change the address?")
         body["status"] = "canceled"
         r = self.srv.put("/v1/orders/" + oid, body, self.fx.operator)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["order"]["status"], "canceled")
+        g = self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json
+        self.assertTrue(g["thread"]["archived"], g["thread"])
+        self.assertFalse(g["thread"].get("response_due_at"), g["thread"])
+        m = [x for x in g["messages"] if x["id"] == waiting["id"]][0]
+        self.assertTrue(m["no_response_needed"], m)
+        need = self.list_threads(self.fx.agent, filter="response_needed", limit=100)["threads"]
+        self.assertNotIn(t["id"], [x["id"] for x in need])
+        self.assertError(self.srv.post("/v1/messages/%s/no-response-needed" % waiting["id"], {"value": False},
+                                       self.fx.agent), 409, "order_canceled")
         before = self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["messages"]
         r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"text": "Is it canceled?"}, self.fx.b2)
         self.assertError(r, 409, "order_canceled")

@@ -434,12 +434,76 @@ static void missing_clock_data_is_built(void **state) {
   check_all(f, "buyer message after the clock data was lost", 0);
 }
 
+/* An order canceled while buyer messages wait: they leave the clock (not received, late or
+ * flagged in the metrics), the thread needs no response and leaves the inbox, and the
+ * seller can no longer flag them; what was answered before the cancellation still counts. */
+static void canceled_order_stops_the_clock(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  st_thread t, other;
+  svc_sent m;
+  svc_start_in in = {.order_id = "112-4839200-5561023", .topic = "product_question", .text = "Is it in stock?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  f->tid[0] = t.id;
+  f->now += 600;
+  svc_send_in rep = {.text = "Yes, it ships today from our warehouse."};
+  assert_int_equal(svc_send(f->s, &f->agent, t.id, &rep, f->a, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  int64_t waiting[2];
+  for (int i = 0; i < 2; i++) {
+    f->now += 60;
+    svc_send_in b = {.text = i ? "Hello?" : "Please cancel it, I ordered twice."};
+    assert_int_equal(svc_send(f->s, &f->buyer, t.id, &b, f->a, &m, &d), PL_OK);
+    waiting[i] = m.msg.id;
+    policy_verdict_free(&m.verdict);
+  }
+  svc_start_in in2 = {.order_id = "112-4839201-5561023", .topic = "other", .text = "Where is my parcel?"};
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in2, f->a, &other, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  f->tid[1] = other.id;
+  check_all(f, "before the cancellation", 0);
+
+  f->now += 3600;
+  import(f, "{\"type\":\"order\",\"id\":\"112-4839200-5561023\",\"marketplace\":\"" MP "\",\"seller\":\"S1\","
+            "\"buyer\":\"B1\",\"status\":\"canceled\",\"purchased_at\":\"2026-10-01T10:00:00Z\"}");
+  check_all(f, "cancellation", 1);
+  st_message *msgs;
+  size_t n;
+  assert_int_equal(svc_thread_get(f->s, &f->agent, t.id, f->a, &t, &msgs, &n, &d), PL_OK);
+  assert_true(t.archived);
+  assert_int_equal(t.needs_response, 0);
+  assert_int_equal(t.response_due_at, 0);
+  for (size_t i = 0; i < n; i++)
+    if (msgs[i].id == waiting[0] || msgs[i].id == waiting[1]) assert_true(msgs[i].flagged);
+
+  /* Two days on: the answered message is on time, the other order's waiting one late, and
+   * the two that waited when the order was canceled are nowhere. */
+  f->now += 2 * 86400;
+  sla_metrics mt;
+  assert_int_equal(svc_metrics(f->s, &f->operator_, "S1", 0, 30 * 86400, true, f->a, &mt, &d), PL_OK);
+  assert_int_equal(mt.received, 2);
+  assert_int_equal(mt.on_time, 1);
+  assert_int_equal(mt.late, 1);
+  assert_int_equal(mt.flagged, 0);
+  assert_int_equal(mt.pending, 0);
+  assert_int_equal(mt.overdue_count, 1);
+
+  st_message fm;
+  assert_int_equal(svc_flag(f->s, &f->agent, waiting[0], false, 0, f->a, &fm, &d), PL_ECANCELED);
+  /* The same cancellation again changes nothing. */
+  import(f, "{\"type\":\"order\",\"id\":\"112-4839200-5561023\",\"marketplace\":\"" MP "\",\"seller\":\"S1\","
+            "\"buyer\":\"B1\",\"status\":\"canceled\",\"purchased_at\":\"2026-10-01T10:00:00Z\"}");
+  check_all(f, "cancellation again", 2);
+}
+
 int main(void) {
   const struct CMUnitTest sqlite_tests[] = {
       cmocka_unit_test_setup_teardown(reply_answers_open_messages, setup_sqlite, teardown),
       cmocka_unit_test_setup_teardown(random_sequences, setup_sqlite, teardown),
       cmocka_unit_test_setup_teardown(random_sequences_more, setup_sqlite, teardown),
       cmocka_unit_test_setup_teardown(missing_clock_data_is_built, setup_sqlite, teardown),
+      cmocka_unit_test_setup_teardown(canceled_order_stops_the_clock, setup_sqlite, teardown),
   };
   int rc = cmocka_run_group_tests_name("send_incr.sqlite", sqlite_tests, group_setup, group_teardown);
   pg_base = getenv("PARLEY_TEST_PG_URL");
@@ -450,6 +514,7 @@ int main(void) {
   const struct CMUnitTest pg_tests[] = {
       cmocka_unit_test_setup_teardown(reply_answers_open_messages, setup_pg, teardown),
       cmocka_unit_test_setup_teardown(random_sequences, setup_pg, teardown),
+      cmocka_unit_test_setup_teardown(canceled_order_stops_the_clock, setup_pg, teardown),
   };
   return rc | cmocka_run_group_tests_name("send_incr.pg", pg_tests, group_setup, group_teardown);
 }
