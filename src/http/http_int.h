@@ -256,6 +256,7 @@ http_handler http__healthz, http__metrics; /* http.c */
 http_handler http__settings_get, http__settings_put, http__settings_confirm, http__notify_get, http__notify_put,
     http__notify_digest, http__claims_list, http__claim_add, http__bulk_create, http__bulk_list, http__bulk_get,
     http__bulk_cancel;
+http_handler http__legal_holds_list, http__legal_hold_get, http__legal_hold_put, http__legal_hold_delete; /* http_retention.c */
 http_handler http__session_create, http__session_delete, http__me, http__meta, http__preferences_get, http__preferences_put,
     http__threads_list, http__threads_start, http__thread_get, http__thread_send, http__thread_read,
     http__thread_archive, http__thread_unarchive, http__thread_export, http__message_flag, http__message_approve,

@@ -54,6 +54,10 @@ static const http_route routes[] = {
     {"PUT", "/v1/sellers/{id}/settings", HTTP_USER, http__settings_put},
     {"POST", "/v1/sellers/{id}/settings/confirm", HTTP_ANYONE, http__settings_confirm},
     {"GET", "/v1/sellers/{id}/claims", HTTP_USER, http__claims_list},
+    {"GET", "/v1/legal-holds", HTTP_USER, http__legal_holds_list},
+    {"GET", "/v1/threads/{id}/legal-hold", HTTP_USER, http__legal_hold_get},
+    {"PUT", "/v1/threads/{id}/legal-hold", HTTP_USER, http__legal_hold_put},
+    {"DELETE", "/v1/threads/{id}/legal-hold", HTTP_USER, http__legal_hold_delete},
     {"GET", "/v1/bulk-notices", HTTP_USER, http__bulk_list}, /* http_bulk.c */
     {"POST", "/v1/bulk-notices", HTTP_USER, http__bulk_create},
     {"GET", "/v1/bulk-notices/{id}", HTTP_USER, http__bulk_get},

@@ -608,6 +608,28 @@ char *svc_thread_ref(pl_arena *a, int64_t id);
 char *svc_message_ref(pl_arena *a, int64_t id);
 bool svc_parse_ref(const char *ref, char prefix, int64_t *id);
 
+/* ---- retention and legal holds (svc_retention.c; docs/rules.md "Retention") -------------- */
+#define SVC_RETENTION_MIN_DAYS 180 /* the shortest retention a marketplace may set */
+/* The operator keeps a thread whatever its age: {"reason"} (1 to 500 characters) ->
+ * {"legal_hold":{"thread_id","seller_id","reason","set_by","set_at"}}; again: a new reason.
+ * Another marketplace's thread is PL_ENOTFOUND, anyone but the operator PL_EFORBIDDEN. */
+pl_err svc_legal_hold_set(svc *s, const svc_caller *c, const char *thread_ref, json_t *in, pl_arena *a, json_t **out,
+                          pl_detail *d);
+/* The thread's hold; PL_ENOTFOUND without one. */
+pl_err svc_legal_hold_get(svc *s, const svc_caller *c, const char *thread_ref, pl_arena *a, json_t **out,
+                          pl_detail *d);
+/* Releases it -> {"thread_id","released":true}; PL_ENOTFOUND without one. */
+pl_err svc_legal_hold_release(svc *s, const svc_caller *c, const char *thread_ref, pl_arena *a, json_t **out,
+                              pl_detail *d);
+/* The operator's holds by thread, after thread after_ref (NULL: from the start), at most
+ * limit (1..200) -> {"legal_holds":[...],"next"}. */
+pl_err svc_legal_hold_list(svc *s, const svc_caller *c, const char *after_ref, int limit, pl_arena *a, json_t **out,
+                           pl_detail *d);
+/* Purges at most max (0: 500) threads whose last message is older than their
+ * marketplace's retention_days and that no legal hold keeps, each in a transaction of its
+ * own, audited as thread.purge; *purged: how many. The clean-up worker runs it. */
+pl_err svc_retention_sweep(svc *s, size_t max, size_t *purged, pl_detail *d);
+
 /* ---- the audit log (svc_audit.c; docs/scaling.md) --------------------------------------- */
 /* Writes a signed checkpoint over every chain's head, unless nothing was appended since
  * the last one (force: always). out is the checkpoint written, or the last one. */

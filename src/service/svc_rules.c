@@ -79,6 +79,7 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(seller_upload_bytes_per_day);
   INT_KEY(text_chars);
   INT_KEY(attachment_bytes);
+  INT_KEY(retention_days);
 #undef INT_KEY
 #define NUM_KEY(k)                                                     \
   do {                                                                 \
@@ -93,6 +94,9 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   if (r->response_hours < 1) r->response_hours = 24;
   /* A message's size can be made smaller or larger, within what the server is built to
    * carry: 0 would refuse every message, so it keeps the default. */
+  /* The clock's windows (90 days and their edges) and a dispute's time need the record:
+   * a shorter retention is raised to the minimum. */
+  if (r->retention_days > 0 && r->retention_days < SVC_RETENTION_MIN_DAYS) r->retention_days = SVC_RETENTION_MIN_DAYS;
   if (r->text_chars < 1) r->text_chars = SVC_MAX_TEXT_CHARS;
   if (r->text_chars > SVC_TEXT_CHARS_CEILING) r->text_chars = SVC_TEXT_CHARS_CEILING;
   if (r->attachment_bytes < 1) r->attachment_bytes = SVC_ATTACHMENT_MAX_BYTES;

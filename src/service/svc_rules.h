@@ -33,6 +33,8 @@ typedef struct {
                                   * for more; 0: everything (60) */
   bool rules_auto_send;          /* sellers' rules may send a template without an agent's approval,
                                   * as an automatic reply that answers nothing (false) */
+  int64_t retention_days;        /* threads whose last message is older are purged, unless
+                                  * held; 0: kept for ever; at least SVC_RETENTION_MIN_DAYS (0) */
   int64_t text_chars;            /* a message's text, in characters (5,000; at most
                                   * SVC_TEXT_CHARS_CEILING) */
   int64_t attachment_bytes;      /* one attached file (10 MB; at most SVC_ATTACHMENT_CEILING) */

@@ -1,5 +1,6 @@
 /* svc_sweep.c - the periodic clean-up of a serving node: uploads no message took,
- * idempotency keys past their day, and webhook deliveries past their month. Every node may run it: each removal is its own
+ * idempotency keys past their day, webhook deliveries past their month, and threads past
+ * their marketplace's retention (svc_retention.c). Every node may run it: each removal is its own
  * transaction and checks again that the row is still unused. */
 #include <pthread.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ static void *sweeper_main(void *arg) {
       fprintf(stderr, "parley: clean-up of idempotency keys failed: %s\n", d.msg);
     if (svc_webhook_sweep(w->s, &keys, &d))
       fprintf(stderr, "parley: clean-up of webhook deliveries failed: %s\n", d.msg);
+    if (svc_retention_sweep(w->s, 0, &files, &d))
+      fprintf(stderr, "parley: purge of threads past their retention failed: %s\n", d.msg);
     pthread_mutex_lock(&w->mu);
     if (w->stop) break;
     struct timespec ts;

@@ -1134,6 +1134,31 @@ pl_err store_seller_health_set(store *s, const char *seller_id, const char *stat
  * its row); *since: since when it is without a break, 0 when it is not. */
 pl_err store_seller_crt_at_risk(store *s, const char *seller_id, bool at_risk, pl_time now, pl_time *since);
 
+/* -- retention and legal holds (store_retention.c; docs/rules.md "Retention") -- */
+typedef struct {
+  int64_t thread_id;
+  char *seller_id, *marketplace_id;
+  char *reason, *set_by;
+  pl_time set_at;
+} st_legal_hold;
+/* Sets (or replaces the reason of) a thread's legal hold. */
+pl_err store_legal_hold_set(store *s, const st_legal_hold *h);
+/* PL_ENOTFOUND when the thread has none. */
+pl_err store_legal_hold_get(store *s, int64_t thread_id, pl_arena *a, st_legal_hold *out);
+/* Releases it; PL_ENOTFOUND when there was none. */
+pl_err store_legal_hold_delete(store *s, int64_t thread_id);
+/* The holds of a marketplace (NULL: every one) by thread, after thread id `after`, at most limit. */
+pl_err store_legal_hold_list(store *s, const char *marketplace_id, int64_t after, int limit, pl_arena *a,
+                             st_legal_hold **out, size_t *n);
+/* The seller's threads whose last message is before `before` and that no legal hold keeps,
+ * oldest first, at most limit: ids into *out. */
+pl_err store_retention_due(store *s, const char *seller_id, pl_time before, int limit, pl_arena *a,
+                           int64_t **out, size_t *n);
+/* Deletes a thread and everything of it: messages and their events, states, search rows,
+ * attachment links, clock outcomes and mails, its team data; the hourly buckets (counts,
+ * no text) and the audit log (references, no text) stay. *messages: how many it had. */
+pl_err store_thread_purge(store *s, int64_t thread_id, int64_t *messages);
+
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a
  * default, indexes): a parley that knows fewer of them still runs on the result. A

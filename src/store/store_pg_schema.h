@@ -414,6 +414,26 @@ static const char *const store_pg_migrations[] = {
      * CRT is at risk without a break (the automatic quota for poor performance) */
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
     "  changed_at BIGINT NOT NULL, crt_at_risk_since BIGINT NOT NULL DEFAULT 0);",
+    /* Retention (as SQLite's): legal holds, and a purge of a whole thread past its
+     * marketplace's retention, which names the thread in the transaction's setting
+     * parley.purge; every other UPDATE or DELETE of the record stays an error. */
+    "CREATE TABLE legal_holds(thread_id BIGINT PRIMARY KEY REFERENCES threads(id),"
+    "  seller_id TEXT NOT NULL, marketplace_id TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL, set_at BIGINT NOT NULL);"
+    "CREATE INDEX legal_holds_marketplace ON legal_holds(marketplace_id, thread_id);"
+    "CREATE FUNCTION parley_append_only_purge() RETURNS trigger LANGUAGE plpgsql AS $f$"
+    "  BEGIN"
+    "    IF TG_OP = 'DELETE' AND OLD.thread_id::text = current_setting('parley.purge', true) THEN"
+    "      RETURN OLD;"
+    "    END IF;"
+    "    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';"
+    "  END $f$;"
+    "DROP TRIGGER messages_append_only ON messages;"
+    "CREATE TRIGGER messages_append_only BEFORE UPDATE OR DELETE ON messages"
+    "  FOR EACH ROW EXECUTE FUNCTION parley_append_only_purge();"
+    "DROP TRIGGER message_events_append_only ON message_events;"
+    "CREATE TRIGGER message_events_append_only BEFORE UPDATE OR DELETE ON message_events"
+    "  FOR EACH ROW EXECUTE FUNCTION parley_append_only_purge();",
 };
 
 #endif

@@ -426,6 +426,22 @@ static const char *const store_sqlite_migrations[] = {
     "  WHERE json_valid(new.body); END;"
     "CREATE TRIGGER team_docs_fts_delete AFTER DELETE ON team_docs WHEN old.kind = 'template'"
     "  BEGIN DELETE FROM template_fts WHERE rowid = old.id; END;",
+    /* Retention (docs/rules.md "Retention"): threads the operator keeps whatever their age,
+     * and the one way the append-only record loses rows: a purge of a whole thread past its
+     * marketplace's retention, which names the thread in purges for its own transaction. */
+    "CREATE TABLE legal_holds(thread_id INTEGER PRIMARY KEY REFERENCES threads(id),"
+    "  seller_id TEXT NOT NULL, marketplace_id TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL, set_at INTEGER NOT NULL);"
+    "CREATE INDEX legal_holds_marketplace ON legal_holds(marketplace_id, thread_id);"
+    "CREATE TABLE purges(thread_id INTEGER PRIMARY KEY);"
+    "DROP TRIGGER messages_no_delete;"
+    "CREATE TRIGGER messages_no_delete BEFORE DELETE ON messages"
+    "  WHEN NOT EXISTS (SELECT 1 FROM purges p WHERE p.thread_id = old.thread_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'messages are append-only'); END;"
+    "DROP TRIGGER message_events_no_delete;"
+    "CREATE TRIGGER message_events_no_delete BEFORE DELETE ON message_events"
+    "  WHEN NOT EXISTS (SELECT 1 FROM purges p WHERE p.thread_id = old.thread_id)"
+    "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 };
 
 #endif

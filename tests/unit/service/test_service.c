@@ -673,6 +673,49 @@ static void operator_figures_are_counted_and_cached(void **state) {
   assert_true(r1.count - r0.count < 500);
 }
 
+/* Retention at its boundaries: a thread is purged only once its last message is older
+ * than the marketplace's retention_days (never under 180), a held one never, and an
+ * operator of another marketplace cannot hold it. */
+static void retention_and_legal_holds(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  svc_start_in in = {.order_id = "112-4839201-5561023", .topic = "other", .text = "Kept or not?"};
+  st_thread t;
+  svc_sent m;
+  assert_int_equal(svc_thread_start(f->s, &f->buyer, &in, f->a, &t, &m, &d), PL_OK);
+  policy_verdict_free(&m.verdict);
+  char *ref = svc_thread_ref(f->a, t.id);
+  size_t purged;
+  /* 10 days counts as 180: at 179 days nothing goes */
+  import(f, "{\"type\":\"marketplace\",\"id\":\"ATVPDKIKX0DER\",\"name\":\"Example US\","
+            "\"domains\":[\"example.com\"],\"locale\":\"en-US\",\"settings\":{\"retention_days\":10}}");
+  f->now += 179 * 86400;
+  assert_int_equal(svc_retention_sweep(f->s, 0, &purged, &d), PL_OK);
+  assert_int_equal(purged, 0);
+  /* held: past 180 days it stays */
+  svc_caller elsewhere = {.kind = ST_PRINCIPAL_OPERATOR, .marketplace_id = "A1PM5L3YTRR5AE", .name = "operator:de"};
+  json_t *body = json_pack("{s:s}", "reason", "chargeback 99"), *out = NULL;
+  assert_int_equal(svc_legal_hold_set(f->s, &elsewhere, ref, body, f->a, &out, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_legal_hold_set(f->s, &f->agent, ref, body, f->a, &out, &d), PL_EFORBIDDEN);
+  assert_int_equal(svc_legal_hold_set(f->s, &f->operator_, ref, body, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  f->now += 2 * 86400;
+  assert_int_equal(svc_retention_sweep(f->s, 0, &purged, &d), PL_OK);
+  assert_int_equal(purged, 0);
+  assert_int_equal(svc_legal_hold_release(f->s, &elsewhere, ref, f->a, &out, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_legal_hold_release(f->s, &f->operator_, ref, f->a, &out, &d), PL_OK);
+  json_decref(out);
+  json_decref(body);
+  /* released: the next pass purges it, and only it */
+  assert_int_equal(svc_retention_sweep(f->s, 0, &purged, &d), PL_OK);
+  assert_int_equal(purged, 1);
+  st_message *msgs;
+  size_t n;
+  assert_int_equal(svc_thread_get(f->s, &f->operator_, t.id, f->a, &t, &msgs, &n, &d), PL_ENOTFOUND);
+  assert_int_equal(svc_retention_sweep(f->s, 0, &purged, &d), PL_OK);
+  assert_int_equal(purged, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(thread_state_machine, setup, teardown),
@@ -693,6 +736,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(deadline_alert_at_the_mark, setup, teardown),
     cmocka_unit_test_setup_teardown(policy_reload_reaches_every_node, setup, teardown),
     cmocka_unit_test_setup_teardown(operator_figures_are_counted_and_cached, setup, teardown),
+    cmocka_unit_test_setup_teardown(retention_and_legal_holds, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1959,6 +1959,76 @@ static void test_pg_two_nodes(void **state) {
   check_chain(f, "two", 6);
 }
 
+/* Retention: a legal hold keeps a thread however old; the purge takes a whole thread
+ * (messages, events, states, outcomes, full-text rows) and nothing else, and outside a
+ * purge the record stays append-only. */
+static void test_retention(void **state) {
+  fx *f = *state;
+  world(f);
+  put_order(f, "112-4", "S1", "B1", "B0AAA00004", T0);
+  put_order(f, "112-3", "S1", "B1", "B0AAA00003", T0);
+  int64_t old = new_thread(f, "S1", "B1", "112-4", NULL, T0);
+  int64_t held = new_thread(f, "S1", "B1", "112-3", NULL, T0);
+  int64_t fresh = new_thread(f, "S1", "B2", NULL, "B0AAA00001", T0 + 200 * 86400);
+  W(f);
+  int64_t m1 = add_msg(f, old, "S1", ST_DIR_BUYER, "zebrafish question", ST_STATUS_DELIVERED, T0);
+  add_msg(f, old, "S1", ST_DIR_SELLER, "zebrafish answer", ST_STATUS_DELIVERED, T0 + 60);
+  int64_t m3 = add_msg(f, held, "S1", ST_DIR_BUYER, "held zebrafish", ST_STATUS_DELIVERED, T0);
+  add_msg(f, fresh, "S1", ST_DIR_BUYER, "fresh zebrafish", ST_STATUS_DELIVERED, T0 + 200 * 86400);
+  sla_outcome o = {.msg_id = m1, .thread_id = old, .received_at = T0};
+  OK(store_sla_outcome_set(f->s, "S1", &o));
+  st_legal_hold h = {.thread_id = held, .seller_id = "S1", .marketplace_id = MP, .reason = "dispute 42",
+                     .set_by = "operator:ops", .set_at = T0};
+  OK(store_legal_hold_set(f->s, &h));
+  h.reason = "dispute 43"; /* again: the reason replaced */
+  OK(store_legal_hold_set(f->s, &h));
+  C(f);
+  R(f);
+  st_legal_hold g, *hs;
+  size_t n;
+  OK(store_legal_hold_get(f->s, held, f->a, &g));
+  assert_string_equal(g.reason, "dispute 43");
+  assert_int_equal(store_legal_hold_get(f->s, old, f->a, &g), PL_ENOTFOUND);
+  OK(store_legal_hold_list(f->s, MP, 0, 10, f->a, &hs, &n));
+  assert_int_equal(n, 1);
+  assert_int_equal(hs[0].thread_id, held);
+  OK(store_legal_hold_list(f->s, "A1PM5L3YTRR5AE", 0, 10, f->a, &hs, &n));
+  assert_int_equal(n, 0);
+  OK(store_legal_hold_list(f->s, NULL, held, 10, f->a, &hs, &n));
+  assert_int_equal(n, 0); /* after the last one */
+  int64_t *due;
+  OK(store_retention_due(f->s, "S1", T0 + 100 * 86400, 10, f->a, &due, &n));
+  assert_int_equal(n, 1); /* not the held one, not the fresh one */
+  assert_int_equal(due[0], old);
+  RB(f);
+  W(f);
+  int64_t msgs;
+  OK(store_thread_purge(f->s, old, &msgs));
+  assert_int_equal(msgs, 2);
+  C(f);
+  R(f);
+  st_thread t;
+  st_message m;
+  assert_int_equal(OP(f, thread_get)(f->s, old, f->a, &t), PL_ENOTFOUND);
+  assert_int_equal(OP(f, message_get)(f->s, m1, NULL, f->a, &m), PL_ENOTFOUND);
+  assert_int_equal(store_sla_outcome_get(f->s, m1, &o), PL_ENOTFOUND);
+  OK(OP(f, message_get)(f->s, m3, NULL, f->a, &m));
+  RB(f);
+  expect_list(f, (st_thread_query){.seller_id = "S1", .fts = "zebrafish"}, IDS(fresh, held));
+  /* SQLite's full-text index was told exactly what it held */
+  if (!f->pg) assert_true(raw_exec(f, "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)"));
+  /* outside a purge, the record keeps every row */
+  char sql[128];
+  snprintf(sql, sizeof sql, "DELETE FROM messages WHERE thread_id = %lld", (long long)held);
+  assert_false(raw_exec(f, sql));
+  snprintf(sql, sizeof sql, "DELETE FROM message_events WHERE thread_id = %lld", (long long)held);
+  assert_false(raw_exec(f, sql));
+  W(f);
+  OK(store_legal_hold_delete(f->s, held));
+  assert_int_equal(store_legal_hold_delete(f->s, held), PL_ENOTFOUND);
+  C(f);
+}
+
 #define BACKEND_TESTS(setup)                                                  \
   cmocka_unit_test_setup_teardown(test_exec, setup, teardown),                 \
   cmocka_unit_test_setup_teardown(test_parties, setup, teardown),              \
@@ -1977,6 +2047,7 @@ static void test_pg_two_nodes(void **state) {
   cmocka_unit_test_setup_teardown(test_thread_list_filters, setup, teardown),  \
   cmocka_unit_test_setup_teardown(test_thread_list_search, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_index_savepoints, setup, teardown),     \
+  cmocka_unit_test_setup_teardown(test_retention, setup, teardown),            \
   cmocka_unit_test_setup_teardown(test_thread_list_seller_index, setup, teardown), \
   cmocka_unit_test_setup_teardown(test_thread_list_cursor, setup, teardown),   \
   cmocka_unit_test_setup_teardown(test_thread_list_asin_scope, setup, teardown), \
