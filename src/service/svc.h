@@ -615,7 +615,7 @@ bool svc_parse_ref(const char *ref, char prefix, int64_t *id);
  * Another marketplace's thread is PL_ENOTFOUND, anyone but the operator PL_EFORBIDDEN. */
 pl_err svc_legal_hold_set(svc *s, const svc_caller *c, const char *thread_ref, json_t *in, pl_arena *a, json_t **out,
                           pl_detail *d);
-/* The thread's hold; PL_ENOTFOUND without one. */
+/* The thread's hold -> {"legal_hold"}, null without one. */
 pl_err svc_legal_hold_get(svc *s, const svc_caller *c, const char *thread_ref, pl_arena *a, json_t **out,
                           pl_detail *d);
 /* Releases it -> {"thread_id","released":true}; PL_ENOTFOUND without one. */

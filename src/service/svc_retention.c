@@ -61,11 +61,13 @@ pl_err svc_legal_hold_get(svc *s, const svc_caller *c, const char *thread_ref, p
   st_thread t;
   st_legal_hold h;
   e = operator_thread(s, c, thread_ref, a, &t, d);
+  bool held = false;
   if (!e) {
     e = store_legal_hold_get(s->st, t.id, a, &h);
-    if (e == PL_ENOTFOUND) e = pl_fail(d, e, "thread %s has no legal hold", thread_ref);
+    held = !e;
+    if (e == PL_ENOTFOUND) e = PL_OK;
   }
-  if (!e) *out = json_pack("{s:o}", "legal_hold", hold_view(&h, a));
+  if (!e) *out = json_pack("{s:o}", "legal_hold", held ? hold_view(&h, a) : json_null());
   return svc__end(s, e, d);
 }
 

@@ -65,7 +65,7 @@ class Retention(ServerCase):
         self.assertError(self.srv.put(path, {"reason": "x" * 501}, self.fx.operator), 422, "text_too_long")
         self.assertError(self.srv.put("/v1/threads/T000000000000/legal-hold", {"reason": "x"}, self.fx.operator),
                          404, "not_found")
-        self.assertError(self.srv.get(path, self.fx.operator), 404, "not_found")
+        self.assertIsNone(self.srv.get(path, self.fx.operator).json["legal_hold"])
         r = self.srv.put(path, {"reason": "A-to-z claim 4711 under review"}, self.fx.operator)
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["legal_hold"]["thread_id"], held)

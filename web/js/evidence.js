@@ -1,6 +1,7 @@
 // evidence.js - the operator's evidence for a dispute as a document to read and print (beside the JSON export of the same records).
 import { h, replace, scrollBox } from './dom.js';
-import { get } from './api.js';
+import { api, get } from './api.js';
+import { errorBox } from './errors.js';
 import { topicLabel, statusLabel, orderStatusLabel, formatDateTime, formatPrice } from './format.js';
 
 const short = (hash) => (hash ? `${hash.slice(0, 12)}…` : '');
@@ -18,6 +19,35 @@ function table(caption, head, rows) {
       : h('tr', null, h('td', { colspan: String(head.length) }, 'None.')))));
 }
 
+/** The thread's legal hold (docs/rules.md "Retention"): kept whatever its marketplace's retention, until released. */
+function holdCard(id) {
+  const path = `/v1/threads/${encodeURIComponent(id)}/legal-hold`;
+  const card = h('section', { class: 'card no-print', id: 'legal-hold', 'aria-labelledby': 'ev-hold' });
+  const err = errorBox();
+  async function draw() {
+    let hold = null;
+    await err.run(async () => { hold = (await get(path)).legal_hold; });
+    if (hold) {
+      replace(card, h('h2', { id: 'ev-hold' }, 'Legal hold'),
+        h('p', { id: 'hold-state' }, `Held since ${formatDateTime(hold.set_at)} by ${hold.set_by}: ${hold.reason}. It is kept whatever the marketplace's retention.`),
+        err.el,
+        h('button', { type: 'button', class: 'btn', onClick: () => err.run(async () => { await api('DELETE', path); await draw(); }) }, 'Release the hold'));
+      return;
+    }
+    const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: '500' });
+    const form = h('form', { onSubmit: (ev) => {
+      ev.preventDefault();
+      if (!reason.value.trim()) return err.show('Say why the thread is kept.', reason);
+      return err.run(async () => { await api('PUT', path, { reason: reason.value }); await draw(); }, undefined, { field: reason });
+    } },
+    h('label', { for: 'hold-reason' }, 'Reason'), reason, h('button', { type: 'submit', class: 'btn' }, 'Hold this thread'));
+    replace(card, h('h2', { id: 'ev-hold' }, 'Legal hold'),
+      h('p', { id: 'hold-state' }, "Not held: the thread is purged when its marketplace's retention passes."), err.el, form);
+  }
+  draw();
+  return card;
+}
+
 /** The printable evidence of one thread (operator): GET /v1/threads/{id}/export, drawn. */
 export async function renderEvidence(el, ctx) {
   const id = ctx.path[1];
@@ -31,6 +61,7 @@ export async function renderEvidence(el, ctx) {
       h('h1', { tabindex: '-1' }, `Evidence: thread ${t.id}`),
       h('p', { class: 'muted' }, `Exported ${formatDateTime(x.exported_at)} from parley. The JSON export holds the same records; each audit entry carries the hash of the one before it.`),
       h('button', { type: 'button', class: 'btn no-print', id: 'print', onClick: () => window.print() }, 'Print or save as PDF')),
+    holdCard(id),
     h('section', { class: 'card evidence-part', 'aria-labelledby': 'ev-thread' },
       h('h2', { id: 'ev-thread' }, 'Thread'),
       facts([['Seller', `${t.seller_name || ''} (${t.seller_id})`], ['Buyer', `${t.buyer_name || 'Buyer'}${t.buyer_alias ? ` · ${t.buyer_alias}` : ''}`],

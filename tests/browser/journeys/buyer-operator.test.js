@@ -162,6 +162,17 @@ test('the operator searches all threads and exports evidence', async () => {
   assert.match(await p.locator('caption', { hasText: 'Audit log' }).textContent(), new RegExp(`Audit log \\(${evidence.audit.length + 1}\\)`));
   await p.getByRole('button', { name: 'Print or save as PDF' }).waitFor();
   await shot(p, 'journey4', 'evidence-print');
+  // A legal hold from the evidence page: set with its reason, shown, released.
+  await p.locator('#hold-state', { hasText: 'Not held' }).waitFor();
+  await p.getByRole('button', { name: 'Hold this thread' }).click();
+  await p.locator('#legal-hold [role="alert"]', { hasText: 'Say why' }).waitFor(); // nothing sent without a reason
+  await p.getByLabel('Reason').fill('A-to-z claim 4711');
+  await p.getByRole('button', { name: 'Hold this thread' }).click();
+  await p.locator('#hold-state', { hasText: 'A-to-z claim 4711' }).waitFor();
+  const held = await p.evaluate(async (t) => (await fetch(`/v1/threads/${t}/legal-hold`)).json(), T1);
+  assert.equal(held.legal_hold.reason, 'A-to-z claim 4711');
+  await p.getByRole('button', { name: 'Release the hold' }).click();
+  await p.locator('#hold-state', { hasText: 'Not held' }).waitFor();
   await p.getByRole('link', { name: 'Back to the thread' }).click();
   await p.getByRole('button', { name: 'Export evidence (JSON)' }).waitFor();
 
