@@ -1166,6 +1166,28 @@ pl_err svc_order_from_json(json_t *obj, const char *id, pl_arena *a, st_order *o
   if (ff && !json_is_null(ff) && (!fv || (strcmp(fv, "seller") && strcmp(fv, "marketplace"))))
     return pl_fail(d, PL_EINVAL, "field 'fulfillment' must be \"seller\" or \"marketplace\"");
   o->by_marketplace = fv && !strcmp(fv, "marketplace");
+  /* What a seller sees beside the items: the ship-to country (never the address), the
+   * carrier and tracking number, the promised delivery, the return. */
+  if ((e = get_str(obj, "ship_country", false, &v, d))) return e;
+  if (v && (strlen(v) != 2 || !isupper((unsigned char)v[0]) || !isupper((unsigned char)v[1])))
+    return pl_fail(d, PL_EINVAL, "field 'ship_country' must be a country code of two capital letters (ISO 3166-1, e.g. \"DE\")");
+  o->ship_country = v ? pl_arena_strdup(a, v) : NULL;
+  if ((e = get_str(obj, "carrier", false, &v, d))) return e;
+  if (v && (!*v || strlen(v) > 64)) return pl_fail(d, PL_EINVAL, "field 'carrier' must be 1 to 64 bytes");
+  if (v && (e = svc__check_name("the carrier", v, d))) return e;
+  o->carrier = v ? pl_arena_strdup(a, v) : NULL;
+  if ((e = get_str(obj, "tracking_number", false, &v, d))) return e;
+  if (v && (!*v || strlen(v) > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -") != strlen(v)))
+    return pl_fail(d, PL_EINVAL, "field 'tracking_number' must be 1 to 64 letters, digits, spaces or hyphens");
+  o->tracking = v ? pl_arena_strdup(a, v) : NULL;
+  if ((e = get_time(obj, "promised_delivery_at", &o->promised_at, d))) return e;
+  if ((e = get_str(obj, "return_state", false, &v, d))) return e;
+  static const char *const returns[] = {"requested", "in_transit", "received", "refunded", "partially_refunded", NULL};
+  bool known = !v;
+  for (size_t i = 0; v && returns[i]; i++) known |= !strcmp(v, returns[i]);
+  if (!known)
+    return pl_fail(d, PL_EINVAL, "field 'return_state' must be requested, in_transit, received, refunded or partially_refunded");
+  o->return_state = v ? pl_arena_strdup(a, v) : NULL;
   return PL_OK;
 }
 

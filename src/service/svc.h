@@ -597,6 +597,8 @@ json_t *svc_json_thread(const svc_caller *c, const st_thread *t);
 json_t *svc_json_message(const svc_caller *c, const st_message *m);
 json_t *svc_json_order(const st_order *o);
 json_t *svc_json_findings(const policy_verdict *v);
+/* The locale of a buyer (en-US...), or NULL when unknown; for the views of a thread. */
+const char *svc_buyer_locale(svc *s, const char *buyer_id, pl_arena *a);
 /* True when the caller may see message m (buyers see only delivered seller messages). */
 bool svc_message_visible(const svc_caller *c, const st_message *m);
 

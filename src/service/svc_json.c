@@ -135,6 +135,11 @@ json_t *svc_json_order(const st_order *o) {
   json_object_set_new(j, "delivered_at", time_or_null(o->delivered_at));
   json_object_set_new(j, "negative_feedback", json_boolean(o->negative_feedback));
   json_object_set_new(j, "fulfillment", json_string(o->by_marketplace ? "marketplace" : "seller"));
+  json_object_set_new(j, "ship_country", str_or_null(o->ship_country));
+  json_object_set_new(j, "carrier", str_or_null(o->carrier));
+  json_object_set_new(j, "tracking_number", str_or_null(o->tracking));
+  json_object_set_new(j, "promised_delivery_at", time_or_null(o->promised_at));
+  json_object_set_new(j, "return_state", str_or_null(o->return_state));
   json_object_set_new(j, "items", items);
   return j;
 }

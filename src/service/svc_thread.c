@@ -660,6 +660,15 @@ pl_err svc_thread_page(svc *s, const svc_caller *c, int64_t id, int64_t before, 
   return svc__end(s, e, d);
 }
 
+const char *svc_buyer_locale(svc *s, const char *buyer_id, pl_arena *a) {
+  st_buyer b;
+  pl_detail d = {0};
+  if (svc__begin(s, false, &d)) return NULL;
+  pl_err e = store_buyer_get(s->st, buyer_id, NULL, a, &b);
+  svc__end(s, PL_OK, NULL);
+  return e ? NULL : b.locale;
+}
+
 pl_err svc_thread_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, st_thread *t,
                       st_message **msgs, size_t *n, pl_detail *d) {
   int64_t older;

@@ -151,6 +151,9 @@ pl_err svc_view_thread_page(svc *s, const svc_caller *c, int64_t id, const char 
     }
   }
   json_t *tj = svc_json_thread(c, &t);
+  /* the language the buyer reads, for the seller's team and the operator */
+  const char *locale = c->kind != ST_PRINCIPAL_BUYER ? svc_buyer_locale(s, t.buyer_id, a) : NULL;
+  if (locale) json_object_set_new(tj, "buyer_locale", json_string(locale));
   json_t *team = svc_team_thread_json(s, c, id, a); /* assignee, tags, replying */
   if (team) json_object_update(tj, team);
   json_decref(team);

@@ -210,6 +210,10 @@ typedef struct {
   bool negative_feedback; /* the buyer left negative feedback (set by the operator) */
   bool by_marketplace;    /* the marketplace fulfils it (the seller's settings may turn
                            * messaging about it off) */
+  char *ship_country;     /* ISO 3166-1 alpha-2 of the ship-to address (never the address); NULL */
+  char *carrier, *tracking; /* NULL = not shipped or not told */
+  pl_time promised_at;    /* the latest promised delivery; 0 = unknown */
+  char *return_state;     /* requested, in_transit, received, refunded, partially_refunded; NULL */
   size_t nitems;
   st_item *items;
 } st_order;

@@ -103,7 +103,9 @@ pl_err store_order_put(store *s, const st_order *o) {
                                ST_ARG_T(o->buyer_id), ST_ARG_T(st_order_status_name(o->status)),
                                ST_ARG_I(o->purchased_at), ST_ARG_I(o->shipped_at), ST_ARG_I(o->delivered_at),
                                ST_ARG_I(o->updated_at), ST_ARG_B(o->negative_feedback),
-                               ST_ARG_T(o->by_marketplace ? "marketplace" : "seller")),
+                               ST_ARG_T(o->by_marketplace ? "marketplace" : "seller"), ST_ARG_T(o->ship_country),
+                               ST_ARG_T(o->carrier), ST_ARG_T(o->tracking), ST_ARG_I(o->promised_at),
+                               ST_ARG_T(o->return_state)),
                        &n);
   if (e) return e;
   if (n == 0) return PL_ECONFLICT; /* another seller's or buyer's order */

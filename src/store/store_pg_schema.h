@@ -434,6 +434,13 @@ static const char *const store_pg_migrations[] = {
     "DROP TRIGGER message_events_append_only ON message_events;"
     "CREATE TRIGGER message_events_append_only BEFORE UPDATE OR DELETE ON message_events"
     "  FOR EACH ROW EXECUTE FUNCTION parley_append_only_purge();",
+    /* What the seller sees of an order beside its items (as SQLite's). */
+    "ALTER TABLE orders ADD COLUMN ship_country TEXT;"
+    "ALTER TABLE orders ADD COLUMN carrier TEXT;"
+    "ALTER TABLE orders ADD COLUMN tracking TEXT;"
+    "ALTER TABLE orders ADD COLUMN promised_at BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN return_state TEXT"
+    "  CHECK (return_state IN ('requested','in_transit','received','refunded','partially_refunded'));",
 };
 
 #endif

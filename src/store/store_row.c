@@ -138,7 +138,9 @@ ROW(st_marketplace, COL(st_marketplace, id, TEXT), COL(st_marketplace, name, TEX
 ROW(st_order, COL(st_order, id, TEXT), COL(st_order, marketplace_id, TEXT), COL(st_order, seller_id, TEXT),
     COL(st_order, buyer_id, TEXT), COL(st_order, status, ORDER_STATUS), COL(st_order, purchased_at, I64),
     COL(st_order, shipped_at, I64), COL(st_order, delivered_at, I64), COL(st_order, updated_at, I64),
-    COL(st_order, negative_feedback, BOOL), COL(st_order, by_marketplace, BOOL));
+    COL(st_order, negative_feedback, BOOL), COL(st_order, by_marketplace, BOOL),
+    COL(st_order, ship_country, TEXT), COL(st_order, carrier, TEXT), COL(st_order, tracking, TEXT),
+    COL(st_order, promised_at, I64), COL(st_order, return_state, TEXT));
 
 /* ST_SQL_ORDER_ITEMS_GET */
 ROW(st_item, COL(st_item, asin, TEXT), COL(st_item, title, TEXT), COL(st_item, quantity, I64),

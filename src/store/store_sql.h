@@ -76,12 +76,15 @@
 
 #define ST_SQL_ORDER_PUT \
   "INSERT INTO orders(id, marketplace_id, seller_id, buyer_id, status," \
-  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by)" \
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET" \
+  " purchased_at, shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by," \
+  " ship_country, carrier, tracking, promised_at, return_state)" \
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (id) DO UPDATE SET" \
   " status = excluded.status, purchased_at = excluded.purchased_at," \
   " shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at," \
   " updated_at = excluded.updated_at," \
-  " negative_feedback = excluded.negative_feedback, fulfilled_by = excluded.fulfilled_by" \
+  " negative_feedback = excluded.negative_feedback, fulfilled_by = excluded.fulfilled_by," \
+  " ship_country = excluded.ship_country, carrier = excluded.carrier, tracking = excluded.tracking," \
+  " promised_at = excluded.promised_at, return_state = excluded.return_state" \
   " WHERE orders.seller_id = excluded.seller_id" \
   " AND orders.buyer_id = excluded.buyer_id"
 
@@ -94,7 +97,8 @@
 
 #define ST_SQL_ORDER_GET \
   "SELECT id, marketplace_id, seller_id, buyer_id, status, purchased_at," \
-  " shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by = 'marketplace'" \
+  " shipped_at, delivered_at, updated_at, negative_feedback, fulfilled_by = 'marketplace'," \
+  " ship_country, carrier, tracking, promised_at, return_state" \
   " FROM orders WHERE id = ?1"
 
 #define ST_SQL_ORDER_ITEMS_GET \

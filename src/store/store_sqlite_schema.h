@@ -442,6 +442,14 @@ static const char *const store_sqlite_migrations[] = {
     "CREATE TRIGGER message_events_no_delete BEFORE DELETE ON message_events"
     "  WHEN NOT EXISTS (SELECT 1 FROM purges p WHERE p.thread_id = old.thread_id)"
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* What the seller sees of an order beside its items (docs/import.md): where it ships
+     * (a country, never an address), how, by when, and its return. */
+    "ALTER TABLE orders ADD COLUMN ship_country TEXT;"
+    "ALTER TABLE orders ADD COLUMN carrier TEXT;"
+    "ALTER TABLE orders ADD COLUMN tracking TEXT;"
+    "ALTER TABLE orders ADD COLUMN promised_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN return_state TEXT"
+    "  CHECK (return_state IN ('requested','in_transit','received','refunded','partially_refunded'));",
 };
 
 #endif

@@ -467,6 +467,8 @@ class Endpoints(FastCase):
         oid = "113-0000001-0000001"
         body = {"marketplace": MP, "seller": "S1", "buyer": "B2", "status": "shipped",
                 "purchased_at": "2026-11-01T10:00:00Z", "shipped_at": "2026-11-02T10:00:00Z",
+                "ship_country": "ES", "carrier": "Correos Express", "tracking_number": "CX-0042 77",
+                "promised_delivery_at": "2026-11-06T23:59:59Z", "return_state": "requested",
                 "items": [{"asin": "B0ORDER001", "title": "Hammer", "quantity": 2, "price": "12.50",
                            "currency": "USD"}]}
         r = self.srv.put("/v1/orders/" + oid, body, self.fx.operator)
@@ -478,6 +480,13 @@ class Endpoints(FastCase):
         self.assertEqual(o["items"][0]["asin"], "B0ORDER001")
         self.assertEqual(o["items"][0]["quantity"], 2)
         self.assertEqual(o["items"][0]["price"], "12.50")
+        self.assertEqual((o["ship_country"], o["carrier"], o["tracking_number"], o["promised_delivery_at"],
+                          o["return_state"]), ("ES", "Correos Express", "CX-0042 77", "2026-11-06T23:59:59Z", "requested"))
+        for field, bad in (("ship_country", "es"), ("ship_country", "ESP"), ("carrier", "x" * 65), ("carrier", "a\nb"),
+                           ("tracking_number", "<script>"), ("promised_delivery_at", "soon"), ("return_state", "lost")):
+            r = self.srv.put("/v1/orders/113-0000001-0000009", dict(body, **{field: bad}), self.fx.operator)
+            self.assertEqual(r.status, 400, (field, bad, r))
+            self.assertIn(field.split("_")[0], r.json["error"]["message"])
         # the parties read it; others do not see it
         for tok in (self.fx.operator, self.fx.agent, self.fx.b2):
             g = self.srv.get("/v1/orders/" + oid, tok)
@@ -493,6 +502,9 @@ class Endpoints(FastCase):
 
         # a thread, then delivery (update → 200), then cancelation
         t, _ = self.start_thread(self.fx.b2, oid, "shipping_delivery", "When will it arrive?")
+        # the seller's team reads the buyer's language beside the thread; the buyer is not told
+        self.assertEqual(self.srv.get("/v1/threads/" + t["id"], self.fx.agent).json["thread"]["buyer_locale"], "es-US")
+        self.assertNotIn("buyer_locale", self.srv.get("/v1/threads/" + t["id"], self.fx.b2).json["thread"])
         self.send(self.fx.agent, t["id"], "Tomorrow.")
         body["status"] = "delivered"
         body["delivered_at"] = "2026-11-04T10:00:00Z"

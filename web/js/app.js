@@ -326,7 +326,7 @@ function focusHeading(el) {
     if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
     h1.focus({ preventScroll: false });
   }
-  if (h1) baseTitle = `${h1.textContent} · parley`;
+  if (h1) baseTitle = `${h1.dataset.title || h1.textContent} · parley`; // a page may name itself better than its heading
   showTitle();
 }
 

@@ -29,7 +29,29 @@ function who(m, thread, me) {
   return `${thread.seller_name || 'Seller'} (seller)`;
 }
 
-/** The order (or product) a thread is about. */
+const RETURN_STATES = {
+  requested: 'Return requested', in_transit: 'Return on its way back', received: 'Return received',
+  refunded: 'Refunded', partially_refunded: 'Partly refunded',
+};
+
+/** A code's name in the reader's language (Intl.DisplayNames), or the code. */
+function displayName(type, code) {
+  try {
+    return new Intl.DisplayNames(undefined, { type }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** The items' total when they share one currency, else null. */
+function itemsTotal(items) {
+  const currencies = new Set(items.map((it) => it.currency));
+  if (currencies.size !== 1 || items.some((it) => !Number.isFinite(Number(it.price)))) return null;
+  const cents = items.reduce((sum, it) => sum + Math.round(Number(it.price) * 100) * (it.quantity || 1), 0);
+  return formatPrice((cents / 100).toFixed(2), items[0].currency);
+}
+
+/** The order (or product) a thread is about, as the seller reads it in Seller Central: status and dates, where it ships, how, by when, the return, the buyer's language, the items and their total. */
 export function orderPanel(order, thread) {
   const rows = [];
   if (order) {
@@ -37,11 +59,24 @@ export function orderPanel(order, thread) {
     rows.push(h('dt', null, 'Status'), h('dd', null, h('span', { class: ['badge', `order-${order.status}`] }, orderStatusLabel(order.status))));
     if (order.purchased_at) rows.push(h('dt', null, 'Purchased'), h('dd', null, formatDate(order.purchased_at)));
     if (order.shipped_at) rows.push(h('dt', null, 'Shipped'), h('dd', null, formatDate(order.shipped_at)));
+    if (order.promised_delivery_at) rows.push(h('dt', null, 'Promised by'), h('dd', null, formatDate(order.promised_delivery_at)));
     if (order.delivered_at) rows.push(h('dt', null, 'Delivered'), h('dd', null, formatDate(order.delivered_at)));
+    if (order.ship_country) rows.push(h('dt', null, 'Ships to'), h('dd', { 'data-field': 'ship-country' }, displayName('region', order.ship_country)));
+    if (order.carrier || order.tracking_number) {
+      rows.push(h('dt', null, 'Carrier'), h('dd', { 'data-field': 'tracking' }, [order.carrier, order.tracking_number && h('span', { class: 'mono' }, order.tracking_number)]
+        .filter(Boolean).flatMap((x, i) => (i ? [' · ', x] : [x]))));
+    }
+    if (order.return_state) rows.push(h('dt', null, 'Return'), h('dd', { 'data-field': 'return' }, RETURN_STATES[order.return_state] || order.return_state));
+    if (order.fulfillment === 'marketplace') rows.push(h('dt', null, 'Fulfilled by'), h('dd', null, 'the marketplace'));
   } else if (thread.asin) {
     rows.push(h('dt', null, 'Product'), h('dd', { class: 'mono' }, thread.asin));
     rows.push(h('dt', null, 'Kind'), h('dd', null, 'Question before purchase'));
   }
+  if (thread.buyer_locale) {
+    const lang = thread.buyer_locale.split('-')[0];
+    rows.push(h('dt', null, "Buyer's language"), h('dd', { 'data-field': 'buyer-language' }, displayName('language', lang)));
+  }
+  const total = order && order.items && order.items.length ? itemsTotal(order.items) : null;
   const items = order && order.items && order.items.length
     ? h('ul', { class: 'items' }, order.items.map((it) => h('li', { class: 'item' },
       h('span', { class: 'item-title' }, it.title || it.asin || 'Item'),
@@ -51,7 +86,8 @@ export function orderPanel(order, thread) {
     h('h2', { id: 'order-h' }, order ? 'Order' : 'Product'),
     h('dl', { class: 'facts' }, rows),
     items ? h('h3', null, 'Items') : null,
-    items);
+    items,
+    total ? h('p', { class: 'items-total', 'data-field': 'total' }, `Total ${total}`) : null);
 }
 
 function messageItem(m, thread, me, onFlag) {
@@ -249,6 +285,9 @@ export async function renderThread(el, ctx) {
     const messages = older.filter((m) => !newest.has(m.id)).concat(data.messages);
     olderButton.hidden = !olderCursor;
     title.textContent = topicLabel(thread.topic);
+    // the tab names who and what: the buyer (or, for the buyer, the seller) and the order
+    const subject = thread.order_id ? `Order ${thread.order_id}` : `Product ${thread.asin}`;
+    title.dataset.title = `${kind === 'buyer' ? thread.seller_name || thread.seller_id : thread.buyer_name || 'Buyer'} · ${subject}`;
     const parts = [];
     if (kind === 'buyer') parts.push(h('span', null, thread.seller_name || thread.seller_id));
     else {

@@ -74,6 +74,13 @@ test('buyer asks, seller fixes a policy finding and replies, buyer sees the repl
   await sp.locator('h1', { hasText: 'Question about the product' }).waitFor();
   await sp.locator('.order-panel', { hasText: '112-4839201-5561023' }).waitFor();
   await sp.locator('.order-panel .item-title', { hasText: 'Cordless drill 18V' }).waitFor();
+  // the order as Seller Central shows it: where it ships, how, the total, the buyer's language
+  assert.equal(await sp.locator('.order-panel [data-field="ship-country"]').textContent(), 'United States');
+  assert.match(await sp.locator('.order-panel [data-field="tracking"]').textContent(), /^UPS · 1Z999AA10123456784$/);
+  assert.match(await sp.locator('.order-panel [data-field="total"]').textContent(), /^Total \$89\.99$/);
+  assert.equal(await sp.locator('.order-panel [data-field="buyer-language"]').textContent(), 'English');
+  // the tab names the buyer and the order
+  assert.ok((await sp.title()).endsWith(`${t1.buyer_name} · Order 112-4839201-5561023 · parley`), await sp.title()); // after the (count) of threads to answer
   await sp.locator('.msg-buyer .msg-text', { hasText: question }).waitFor();
 
   // Typing a forbidden link: the live check highlights exactly the address and explains it.

@@ -526,7 +526,8 @@ static void test_orders(void **state) {
                       {.asin = "B0AAA00002", .title = "Bits", .price = NULL, .currency = NULL, .quantity = 3}};
   st_order o = {.id = "112-1", .marketplace_id = MP, .seller_id = "S1", .buyer_id = "B1",
                 .status = ST_ORDER_SHIPPED, .purchased_at = T0, .shipped_at = T0 + 10, .updated_at = T0,
-                .nitems = 2, .items = items};
+                .ship_country = "DE", .carrier = "DHL", .tracking = "JJD0001", .promised_at = T0 + 86400,
+                .return_state = "requested", .nitems = 2, .items = items};
   W(f);
   OK(store_order_put(f->s, &o));
   C(f);
@@ -537,6 +538,11 @@ static void test_orders(void **state) {
   assert_int_equal(g.purchased_at, T0);
   assert_int_equal(g.shipped_at, T0 + 10);
   assert_int_equal(g.delivered_at, 0);
+  assert_string_equal(g.ship_country, "DE");
+  assert_string_equal(g.carrier, "DHL");
+  assert_string_equal(g.tracking, "JJD0001");
+  assert_int_equal(g.promised_at, T0 + 86400);
+  assert_string_equal(g.return_state, "requested");
   assert_int_equal(g.nitems, 2);
   assert_string_equal(g.items[0].asin, "B0AAA00001");
   assert_string_equal(g.items[0].price, "89.99");
