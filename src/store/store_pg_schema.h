@@ -414,6 +414,22 @@ static const char *const store_pg_migrations[] = {
      * CRT is at risk without a break (the automatic quota for poor performance) */
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
     "  changed_at BIGINT NOT NULL, crt_at_risk_since BIGINT NOT NULL DEFAULT 0);",
+    /* Accounts, sessions' browsers and invitations (as SQLite's migration; docs/api.md
+     * "Accounts"). */
+    "CREATE TABLE accounts(id BIGSERIAL PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent','buyer')), subject TEXT NOT NULL,"
+    "  seller_id TEXT, email_hash TEXT NOT NULL UNIQUE, email_sealed TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL, password_at BIGINT NOT NULL,"
+    "  totp_sealed TEXT, totp_on BOOLEAN NOT NULL DEFAULT FALSE, totp_step BIGINT NOT NULL DEFAULT 0,"
+    "  reset_at BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, UNIQUE (kind, subject));"
+    "CREATE INDEX accounts_seller ON accounts(seller_id);"
+    "ALTER TABLE tokens ADD COLUMN user_agent TEXT;"
+    "CREATE TABLE invitations(id BIGSERIAL PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent')), seller_id TEXT,"
+    "  role TEXT, email_hash TEXT NOT NULL, email_sealed TEXT NOT NULL, invited_by TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+    "  accepted_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX invitations_seller ON invitations(seller_id, id);",
 };
 
 #endif
