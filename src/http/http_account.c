@@ -133,3 +133,50 @@ void http__sessions_revoke_all(http_req *r, char **arg) {
   if (!e && !keep && r->caller.scope == ST_SCOPE_SESSION) http__session_cookies_clear(r);
   http__answer(r, e, &d, 200, json_pack("{s:I}", "revoked", (json_int_t)n));
 }
+
+/* GET /v1/invitations?seller_id= */
+void http__invitations_list(http_req *r, char **arg) {
+  json_t *j = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_invitation_list(r->s, &r->caller, http__query(r, "seller_id"), r->a, &j, &d);
+  http__answer(r, e, &d, 200, j);
+}
+
+/* POST /v1/invitations {"email","role","seller_id"?} */
+void http__invitation_create(http_req *r, char **arg) {
+  json_t *b = http__body_object(r);
+  const char *email, *role, *seller;
+  if (!b || !http__field_str(r, b, "email", &email) || !http__field_str(r, b, "role", &role) ||
+      !http__field_str(r, b, "seller_id", &seller))
+    return;
+  json_t *j = NULL;
+  pl_detail d = {0};
+  pl_err e = svc_invitation_create(r->s, &r->caller, email, role, seller, r->a, &j, &d);
+  http__answer(r, e, &d, 201, j);
+}
+
+/* DELETE /v1/invitations/{id} */
+void http__invitation_revoke(http_req *r, char **arg) {
+  char *end;
+  long long id = strtoll(arg[0], &end, 10);
+  if (*end || id <= 0) return http__error(r, PL_ENOTFOUND, "no such invitation");
+  pl_detail d = {0};
+  pl_err e = svc_invitation_revoke(r->s, &r->caller, id, &d);
+  http__answer(r, e, &d, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "revoked", 1));
+}
+
+/* POST /v1/invitations/accept {"token","name","password"}: anyone with the link; signs in. */
+void http__invitation_accept(http_req *r, char **arg) {
+  json_t *b = http__body_object(r);
+  const char *tok, *name, *pw;
+  if (!b || !http__json_sent(r) || !http__field_str(r, b, "token", &tok) || !http__field_str(r, b, "name", &name) ||
+      !http__field_str(r, b, "password", &pw))
+    return;
+  char *session = NULL;
+  pl_time ends = 0;
+  svc_caller c;
+  pl_detail d = {0};
+  pl_err e = svc_invitation_accept(r->s, tok, name, pw, user_agent(r), r->a, &session, &ends, &c, &d);
+  if (e) return fail(r, e, &d);
+  http__session_started(r, session, ends, &c);
+}

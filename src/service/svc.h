@@ -282,6 +282,25 @@ pl_err svc_session_revoke_mine(svc *s, const svc_caller *c, int64_t id, pl_detai
 pl_err svc_sessions_revoke_all(svc *s, const svc_caller *c, bool keep_current, long *revoked,
                                pl_detail *d);
 
+/* Invitations: an owner to their seller's team (role owner, agent, read_only), the
+ * operator to any seller's team (seller_id) or to the operators (role "operator"). A link
+ * is mailed (outbox), good once, for SVC_INVITE_SECONDS; at most SVC_INVITES_MAX pending
+ * per seller (and for the operators): PL_EINVITES. */
+#define SVC_INVITE_SECONDS (7 * 86400)
+#define SVC_INVITES_MAX 50
+pl_err svc_invitation_create(svc *s, const svc_caller *c, const char *email, const char *role,
+                             const char *seller_id, pl_arena *a, json_t **out, pl_detail *d);
+/* {"invitations":[...]}: the seller's (an owner's own; the operator's seller_id, or NULL:
+ * the operators'), newest first, with their state. */
+pl_err svc_invitation_list(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
+                           json_t **out, pl_detail *d);
+pl_err svc_invitation_revoke(svc *s, const svc_caller *c, int64_t id, pl_detail *d);
+/* Anyone with the link: makes the agent (or operator) named name with its account and
+ * password, and signs in as svc_session_password does. PL_EBADLINK for any bad link. */
+pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const char *password,
+                             const char *user_agent, pl_arena *a, char **session_out,
+                             pl_time *expires_out, svc_caller *caller_out, pl_detail *d);
+
 /* Revokes a token (sign-out). */
 pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d);
 

@@ -574,6 +574,205 @@ pl_err svc_sessions_revoke_all(svc *s, const svc_caller *c, bool keep_current, l
   return e;
 }
 
+
+/* ---- invitations ----------------------------------------------------------------------- */
+
+/* An invitation link's token: "<id>-<keyed hash of the invitation: when it was made, to
+ * what and which role>"; nothing stored, good once (accepted_at), 7 days. */
+static void invite_token(svc *s, const st_invitation *v, pl_arena *a, char out[96]) {
+  char hex[65];
+  pl_keyed_hash_hex(&s->keys,
+                    pl_arena_printf(a, "invitation\n%lld\n%lld\n%s\n%s\n%s", (long long)v->id,
+                                    (long long)v->created_at, st_principal_kind_name(v->kind),
+                                    v->seller_id ? v->seller_id : "", v->role ? v->role : ""),
+                    hex);
+  snprintf(out, 96, "%lld-%s", (long long)v->id, hex);
+  sodium_memzero(hex, sizeof hex);
+}
+
+/* Who may invite, and to what: an owner to their seller's team; the operator to any
+ * seller's team (seller_id), or to the operators (role "operator", no seller). *seller is
+ * where the invitation goes (NULL: the operators). */
+static pl_err invite_scope(const svc_caller *c, const char *seller_id, const char **seller, pl_detail *d) {
+  if (c->kind == ST_PRINCIPAL_AGENT && c->agent_role == ST_ROLE_OWNER) {
+    if (seller_id && strcmp(seller_id, c->seller_id)) return pl_fail(d, PL_ENOTFOUND, "no seller %s", seller_id);
+    *seller = c->seller_id;
+    return PL_OK;
+  }
+  if (c->kind == ST_PRINCIPAL_OPERATOR) {
+    *seller = seller_id;
+    return PL_OK;
+  }
+  return pl_fail(d, PL_EFORBIDDEN, "only a seller's owner and the operator invite people");
+}
+
+static const char *invite_state(const st_invitation *v, pl_time now) {
+  return v->accepted_at ? "accepted" : v->revoked_at ? "revoked" : v->expires_at <= now ? "expired" : "pending";
+}
+
+static json_t *invite_json(svc *s, const st_invitation *v, pl_arena *a) {
+  char t1[32], t2[32];
+  char *em = svc__opened(s, a, v->email_sealed);
+  json_t *j = json_pack("{s:I,s:s?,s:s,s:s?,s:s,s:s,s:s,s:s}", "id", (json_int_t)v->id, "email", em, "role",
+                        v->kind == ST_PRINCIPAL_OPERATOR ? "operator" : v->role, "seller_id", v->seller_id,
+                        "invited_by", v->invited_by, "created_at", pl_time_format(v->created_at, t1), "expires_at",
+                        pl_time_format(v->expires_at, t2), "state", invite_state(v, svc_now(s)));
+  if (em) sodium_memzero(em, strlen(em));
+  return j;
+}
+
+pl_err svc_invitation_create(svc *s, const svc_caller *c, const char *email, const char *role, const char *seller_id,
+                             pl_arena *a, json_t **out, pl_detail *d) {
+  const char *seller = NULL;
+  pl_err e = invite_scope(c, seller_id, &seller, d);
+  if (e) return e;
+  char norm[256], hash[65];
+  if (!email) return pl_fail(d, PL_EMISSING, "field 'email' is required");
+  if (!email_norm(email, norm, sizeof norm)) return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", email);
+  if (!role) return pl_fail(d, PL_EMISSING, "field 'role' is required");
+  st_agent_role r;
+  bool op = !strcmp(role, "operator");
+  if (op && (c->kind != ST_PRINCIPAL_OPERATOR || seller))
+    return pl_fail(d, PL_EINVAL, "only the operator invites operators, and to no seller");
+  if (!op && st_agent_role_from_name(role, &r))
+    return pl_fail(d, PL_EINVAL, "role must be owner, agent or read_only%s",
+                   c->kind == ST_PRINCIPAL_OPERATOR ? " (with seller_id), or operator" : "");
+  if (!op && !seller) return pl_fail(d, PL_EMISSING, "field 'seller_id' is required to invite to a seller's team");
+  char *sealed = svc__seal(s, norm, norm, hash);
+  if (!sealed) return pl_fail(d, PL_ECRYPTO, "the address could not be sealed");
+  pl_time now = svc_now(s);
+  st_invitation v = {.kind = op ? ST_PRINCIPAL_OPERATOR : ST_PRINCIPAL_AGENT, .seller_id = (char *)seller,
+                     .role = op ? NULL : (char *)role, .email_hash = hash, .email_sealed = sealed,
+                     .invited_by = (char *)c->name, .created_at = now, .expires_at = now + SVC_INVITE_SECONDS};
+  int64_t pending = 0;
+  if ((e = svc__begin(s, true, d))) goto out;
+  st_seller sl;
+  if (seller && store_seller_get(s->st, seller, NULL, a, &sl)) e = pl_fail(d, PL_ENOTFOUND, "no seller %s", seller);
+  if (!e) e = store_invitation_count(s->st, seller, now, &pending);
+  if (!e && pending >= SVC_INVITES_MAX)
+    e = pl_fail(d, PL_EINVITES, "%lld invitations are pending, the most there may be; revoke some first",
+                (long long)pending);
+  if (!e) e = store_invitation_add(s->st, &v);
+  st_outbox o = {.seller_id = seller ? (char *)seller : "", .kind = ST_OUTBOX_NOTICE, .next_at = now, .created_at = now,
+                 .payload = pl_arena_printf(a, "{\"type\":\"invitation\",\"invitation_id\":%lld}", (long long)v.id),
+                 .dedupe = pl_arena_printf(a, "invitation|%lld", (long long)v.id)};
+  if (!e) e = store_outbox_add(s->st, &o);
+  if (!e)
+    e = svc__audit(s, seller, c->name, "invitation.create", pl_arena_printf(a, "invitation:%lld", (long long)v.id),
+                   json_pack("{s:s}", "role", role));
+  if (!e) *out = json_pack("{s:o}", "invitation", invite_json(s, &v, a));
+  e = svc__end(s, e, d);
+  if (e && *out) {
+    json_decref(*out);
+    *out = NULL;
+  }
+out:
+  free(sealed);
+  return e;
+}
+
+pl_err svc_invitation_list(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a, json_t **out,
+                           pl_detail *d) {
+  const char *seller = NULL;
+  pl_err e = invite_scope(c, seller_id, &seller, d);
+  if (e || (e = svc__begin(s, false, d))) return e;
+  st_invitation *v;
+  size_t n = 0;
+  e = store_invitation_list(s->st, seller, false, svc_now(s), SVC_INVITES_MAX * 2, a, &v, &n);
+  if (!e) {
+    json_t *l = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(l, invite_json(s, &v[i], a));
+    *out = json_pack("{s:o}", "invitations", l);
+  }
+  return svc__end(s, e, d);
+}
+
+pl_err svc_invitation_revoke(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
+  pl_arena *a = pl_arena_new();
+  st_invitation v;
+  const char *seller = NULL;
+  pl_err e = invite_scope(c, NULL, &seller, d);
+  if (e || (e = svc__begin(s, true, d))) goto out;
+  e = store_invitation_get(s->st, id, a, &v);
+  /* an owner sees their seller's invitations only */
+  if (!e && c->kind == ST_PRINCIPAL_AGENT && (!v.seller_id || strcmp(v.seller_id, c->seller_id))) e = PL_ENOTFOUND;
+  if (!e) e = store_invitation_end(s->st, id, false, svc_now(s));
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no pending invitation %lld", (long long)id);
+  if (!e)
+    e = svc__audit(s, v.seller_id, c->name, "invitation.revoke", pl_arena_printf(a, "invitation:%lld", (long long)id),
+                   NULL);
+  e = svc__end(s, e, d);
+out:
+  pl_arena_free(a);
+  return e;
+}
+
+static const char *bad_invite = "the invitation is not valid: it was used, revoked or is older than 7 days";
+
+/* The invitation of token, pending at now; PL_EBADLINK (one text) otherwise. */
+static pl_err check_invite(svc *s, const char *token, pl_arena *a, st_invitation *v, pl_detail *d) {
+  char *end;
+  long long id = token ? strtoll(token, &end, 10) : 0;
+  if (id <= 0 || *end != '-' || strlen(end + 1) != 64) return pl_fail(d, PL_EBADLINK, "%s", bad_invite);
+  pl_err e = store_invitation_get(s->st, id, a, v);
+  if (e && e != PL_ENOTFOUND) return e;
+  bool ok = false;
+  if (!e && !strcmp(invite_state(v, svc_now(s)), "pending")) {
+    char want[96];
+    invite_token(s, v, a, want);
+    ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
+    sodium_memzero(want, sizeof want);
+  }
+  return ok ? PL_OK : pl_fail(d, PL_EBADLINK, "%s", bad_invite);
+}
+
+pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const char *password, const char *user_agent,
+                             pl_arena *a, char **session_out, pl_time *expires_out, svc_caller *c, pl_detail *d) {
+  *session_out = NULL;
+  st_invitation v;
+  char ph[crypto_pwhash_STRBYTES] = "";
+  /* the link first, from a read: a wrong one takes no writer's turn and no Argon2 work */
+  pl_err e = svc__begin(s, false, d);
+  if (e) return e;
+  e = check_invite(s, token, a, &v, d);
+  char *em = e ? NULL : svc__opened(s, a, v.email_sealed);
+  svc__end(s, PL_OK, NULL);
+  if (e) return e;
+  if (!name || !*name) return pl_fail(d, PL_EMISSING, "field 'name' is required");
+  if ((e = svc__check_name("name", name, d))) return e;
+  if ((e = svc_password_check(password, em, d)) || (e = password_hash(password, ph, d))) return e;
+  st_account acct = {.kind = v.kind, .seller_id = v.seller_id, .email_hash = v.email_hash,
+                     .email_sealed = v.email_sealed, .password_hash = ph, .password_at = svc_now(s)};
+  if ((e = svc__begin(s, true, d))) goto out;
+  e = check_invite(s, token, a, &v, d); /* again: it may have been used since */
+  if (!e) e = store_invitation_end(s->st, v.id, true, svc_now(s));
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_EBADLINK, "%s", bad_invite);
+  if (!e && v.kind == ST_PRINCIPAL_AGENT) {
+    st_agent_role r = ST_ROLE_AGENT;
+    st_agent_role_from_name(v.role, &r);
+    st_agent ag = {.seller_id = v.seller_id, .name = (char *)name, .role = r};
+    int64_t id = 0;
+    e = store_agent_add(s->st, &ag, &id);
+    acct.subject = pl_arena_printf(a, "%lld", (long long)id);
+  } else if (!e) {
+    acct.subject = (char *)name; /* an operator is known by name */
+  }
+  if (!e) {
+    e = store_account_add(s->st, &acct);
+    if (e == PL_EEXIST)
+      e = pl_fail(d, PL_EEXIST, v.kind == ST_PRINCIPAL_OPERATOR ? "that address, or that operator name, has an account already"
+                                                                 : "that address has an account already: sign in with it");
+  }
+  if (!e)
+    e = svc__audit(s, v.seller_id, "link", "invitation.accept", pl_arena_printf(a, "invitation:%lld", (long long)v.id),
+                   json_pack("{s:s,s:s}", "principal", st_principal_kind_name(v.kind), "subject", acct.subject));
+  e = svc__end(s, e, d);
+  if (!e) e = svc__session_open(s, acct.kind, acct.subject, user_agent, a, session_out, expires_out, c, d);
+out:
+  sodium_memzero(ph, sizeof ph);
+  return e;
+}
+
 /* ---- the mails (svc_notify.c composes notices; these are an account's) ---------------- */
 
 pl_err svc__account_notice(svc *s, const char *type, json_t *p, pl_arena *a, svc_notice *out) {
@@ -592,6 +791,28 @@ pl_err svc__account_notice(svc *s, const char *type, json_t *p, pl_arena *a, svc
                                 "open this link within an hour:\n%s\n\nIf it was not you, ignore this mail: your "
                                 "password stays as it is.",
                                 svc__link(s, a, pl_arena_printf(a, "reset-password?token=%s", tok)));
+    sodium_memzero(tok, sizeof tok);
+    return out->rcpt ? PL_OK : PL_ENOTFOUND;
+  }
+  if (!strcmp(type, "invitation")) {
+    st_invitation v;
+    pl_err e = store_invitation_get(s->st, json_integer_value(json_object_get(p, "invitation_id")), a, &v);
+    /* a revoked, accepted or expired invitation is mailed no more */
+    if (!e && strcmp(invite_state(&v, svc_now(s)), "pending")) e = PL_ENOTFOUND;
+    if (e) return e;
+    char tok[96];
+    invite_token(s, &v, a, tok);
+    out->rcpt = svc__opened(s, a, v.email_sealed);
+    const char *to = v.kind == ST_PRINCIPAL_OPERATOR
+                         ? "the marketplace's operators"
+                         : pl_arena_printf(a, "the team of %s on %s (as %s)", out->seller_name ? out->seller_name : v.seller_id,
+                                           out->marketplace, v.role);
+    out->subject = "You are invited to parley";
+    out->text = pl_arena_printf(a,
+                                "You are invited to join %s in parley, the marketplace's messaging centre. To accept, "
+                                "open this link within 7 days, choose your name and a password:\n%s\n\nIf you did "
+                                "not expect it, ignore this mail.",
+                                to, svc__link(s, a, pl_arena_printf(a, "accept-invitation?token=%s", tok)));
     sodium_memzero(tok, sizeof tok);
     return out->rcpt ? PL_OK : PL_ENOTFOUND;
   }

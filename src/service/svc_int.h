@@ -219,11 +219,13 @@ typedef struct {
   char *rcpt;
   const char *subject, *text;
   const char *marketplace, *seller_alias;
+  const char *seller_name; /* an account's notice: the seller it is about, or NULL */
 } svc_notice;
 pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *out, pl_detail *d);
 /* A notice about an account (type "password_reset", "invitation"; svc_account.c): its
  * recipient, subject and text, within compose's transaction. PL_ENOTFOUND when void. */
 pl_err svc__account_notice(svc *s, const char *type, json_t *payload, pl_arena *a, svc_notice *out);
+/* Invitations (svc_account.c; docs/api.md, "Invitations"). */
 /* The message center's address of a page ("thread/T1"), for the links in notices. */
 const char *svc__link(svc *s, pl_arena *a, const char *fragment);
 /* The language of parley's notices to seller sl (its setting, else its marketplace's, else

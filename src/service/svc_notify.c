@@ -716,6 +716,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
                   !svc__marketplace_get(s, sl.marketplace_id, a, &mk);
     out->marketplace = seller ? mk.name : "parley";
     out->seller_alias = seller ? sl.alias : "";
+    out->seller_name = seller ? sl.name : NULL;
     e = svc__account_notice(s, type, p, a, out);
     svc__end(s, PL_OK, NULL);
     json_decref(p);

@@ -363,5 +363,86 @@ class Accounts(ServerCase):
         self.assertEqual(self.srv.get("/v1/me", self.fx.s2).status, 200)  # the token stays
 
 
+    # ---- invitations ------------------------------------------------------------------
+
+    def invite(self, token, body, status=201):
+        r = self.srv.post("/v1/invitations", body, token)
+        self.assertEqual(r.status, status, r)
+        return r.json
+
+    def test_invitations(self):
+        email = "new.colleague@acme-tools.test"
+        # who may invite whom
+        for tok, body, status, code in (
+                (self.fx.agent, {"email": email, "role": "agent"}, 403, "forbidden"),
+                (self.fx.b1, {"email": email, "role": "agent"}, 403, "forbidden"),
+                (self.fx.owner, {"email": email, "role": "agent", "seller_id": "S2"}, 404, "not_found"),
+                (self.fx.owner, {"email": email, "role": "operator"}, 400, "invalid_input"),
+                (self.fx.owner, {"email": email, "role": "boss"}, 400, "invalid_input"),
+                (self.fx.owner, {"email": "not an address", "role": "agent"}, 400, "invalid_input"),
+                (self.fx.operator, {"email": email, "role": "agent"}, 400, "missing_field")):
+            self.assertError(self.srv.post("/v1/invitations", body, tok), status, code)
+        inv = self.invite(self.fx.owner, {"email": email, "role": "agent"})["invitation"]
+        self.assertEqual((inv["email"], inv["role"], inv["seller_id"], inv["state"]), (email, "agent", "S1", "pending"))
+        listed = self.srv.get("/v1/invitations", self.fx.owner).json["invitations"]
+        self.assertIn(inv["id"], [i["id"] for i in listed])
+        self.assertNotIn(inv["id"], [i["id"] for i in self.srv.get("/v1/invitations?seller_id=S2",
+                                                                   self.fx.operator).json["invitations"]])
+        token = self.mailbox.wait(email, r"accept-invitation\?token=(\d+-[0-9a-f]{64})").group(1)
+        b = self.browser("Invited/1.0")
+        iid, mac = token.split("-")
+        for bad in (iid + "-" + "f" * 64, str(int(iid) + 1000) + "-" + mac, mac, ""):
+            r = b.request("POST", "/v1/invitations/accept", {"token": bad, "name": "Nina New", "password": PASSWORD})
+            self.assertError(r, 400, "invalid_token")
+        r = b.request("POST", "/v1/invitations/accept", {"token": token, "name": "Nina New", "password": email})
+        self.assertError(r, 400, "weak_password")
+        r = b.request("POST", "/v1/invitations/accept", {"token": token, "name": "Nina New", "password": PASSWORD})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json["kind"], r.json["role"], r.json["seller_id"]), ("agent", "agent", "S1"))
+        me = b.request("GET", "/v1/me").json
+        self.assertEqual(me["name"], "Nina New")
+        agents = self.srv.get("/v1/agents", self.fx.owner).json["agents"]
+        self.assertIn(me["agent_id"], [a["id"] for a in agents])
+        # good once
+        r = self.browser().request("POST", "/v1/invitations/accept", {"token": token, "name": "Eve", "password": PASSWORD})
+        self.assertError(r, 400, "invalid_token")
+        self.assertEqual(self.browser().sign_in(email, PASSWORD).status, 201)
+        states = {i["id"]: i["state"] for i in self.srv.get("/v1/invitations", self.fx.owner).json["invitations"]}
+        self.assertEqual(states[inv["id"]], "accepted")
+
+        # a revoked invitation's link is worthless; another seller's owner cannot revoke it
+        other = "second.colleague@acme-tools.test"
+        inv2 = self.invite(self.fx.owner, {"email": other, "role": "read_only"})["invitation"]
+        token2 = self.mailbox.wait(other, r"accept-invitation\?token=(\d+-[0-9a-f]{64})").group(1)
+        self.assertError(self.srv.request("DELETE", "/v1/invitations/%d" % inv2["id"], token=self.fx.s2), 403,
+                         "forbidden")
+        r = self.srv.request("DELETE", "/v1/invitations/%d" % inv2["id"], token=self.fx.owner)
+        self.assertEqual(r.status, 200, r)
+        self.assertError(self.srv.request("DELETE", "/v1/invitations/%d" % inv2["id"], token=self.fx.owner), 404,
+                         "not_found")
+        r = b.request("POST", "/v1/invitations/accept", {"token": token2, "name": "Late", "password": PASSWORD})
+        self.assertError(r, 400, "invalid_token")
+
+        # the operator invites an operator
+        ops = "second.operator@marketplace.test"
+        self.invite(self.fx.operator, {"email": ops, "role": "operator"})
+        token3 = self.mailbox.wait(ops, r"accept-invitation\?token=(\d+-[0-9a-f]{64})").group(1)
+        r = self.browser().request("POST", "/v1/invitations/accept", {"token": token3, "name": "ops2",
+                                                                       "password": PASSWORD})
+        self.assertEqual((r.status, r.json["kind"]), (201, "operator"), r)
+
+    def test_pending_invitations_are_limited(self):
+        for i in range(50 - len(self.srv.get("/v1/invitations?seller_id=S2", self.fx.operator).json["invitations"])):
+            self.invite(self.fx.operator, {"email": "x%d@other-shop.test" % i, "role": "agent", "seller_id": "S2"})
+        r = self.srv.post("/v1/invitations", {"email": "one.more@other-shop.test", "role": "agent", "seller_id": "S2"},
+                          self.fx.operator)
+        self.assertError(r, 409, "too_many_invitations")
+        # a revoked one makes room
+        first = self.srv.get("/v1/invitations?seller_id=S2", self.fx.operator).json["invitations"][0]
+        self.assertEqual(self.srv.request("DELETE", "/v1/invitations/%d" % first["id"],
+                                          token=self.fx.operator).status, 200)
+        self.invite(self.fx.operator, {"email": "one.more@other-shop.test", "role": "agent", "seller_id": "S2"})
+
+
 if __name__ == "__main__":
     main()
