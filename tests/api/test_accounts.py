@@ -328,6 +328,28 @@ class Accounts(ServerCase):
         self.assertFalse(c.request("GET", "/v1/me/account").json["account"]["totp"])
         self.assertEqual(self.browser().sign_in(email, PASSWORD).status, 201)
 
+    def test_codes_are_limited(self):
+        self.set_password(self.fx.b2, "carlos.account@mail.test")
+        b = self.browser()
+        self.assertEqual(b.sign_in("carlos.account@mail.test", PASSWORD).status, 201)
+        secret = b.request("POST", "/v1/me/totp", {}).json["secret"]
+        now = int(time.time()) // 30
+        wrong = next("%06d" % n for n in range(1000000)
+                     if "%06d" % n not in {totp(secret, now + k) for k in range(-2, 4)})
+        for _ in range(10):
+            self.assertError(b.request("POST", "/v1/me/totp/confirm", {"code": wrong}), 400, "totp_invalid")
+        r = b.request("POST", "/v1/me/totp/confirm", {"code": totp(secret, int(time.time()) // 30)})
+        self.assertError(r, 429, "too_many_attempts")
+        self.assertIn("retry-after", r.headers)
+
+    def test_anonymous_forms_need_json(self):
+        """A form of another site can post text/plain, never application/json without asking."""
+        for path, body in (("/v1/password-reset", b'{"email":"a@b.test"}'),
+                           ("/v1/password-reset/confirm", b'{"token":"1-00","password":"xxxxxxxxxxxx"}'),
+                           ("/v1/invitations/accept", b'{"token":"1-00","name":"x","password":"xxxxxxxxxxxx"}')):
+            r = self.srv.request("POST", path, raw=body, headers={"Content-Type": "text/plain"})
+            self.assertError(r, 415, "unsupported_media_type")
+
     # ---- sessions ---------------------------------------------------------------------
 
     def test_sessions(self):
