@@ -45,7 +45,8 @@ unsigned http_status_for(pl_err e) {
   case PL_ETOTPBAD: return 400;
   case PL_ESIGNIN:
   case PL_ETOTPNEEDED: return 401;
-  case PL_EWRONGPASS: return 403;
+  case PL_EWRONGPASS:
+  case PL_EUNVERIFIED: return 403;
   case PL_EINVITES: return 409;
   case PL_EATTEMPTS: return 429;
   case PL_EUNAUTH:

@@ -53,9 +53,12 @@ void http__password_put(http_req *r, char **arg) {
       !http__field_str(r, b, "email", &email))
     return;
   long revoked = 0;
+  bool mailed = false;
   pl_detail d = {0};
-  pl_err e = svc_password_change(r->s, &r->caller, email, cur, pw, &revoked, &d);
-  http__answer(r, e, &d, 200, json_pack("{s:b,s:I}", "password_set", 1, "sessions_revoked", (json_int_t)revoked));
+  pl_err e = svc_password_change(r->s, &r->caller, email, cur, pw, &revoked, &mailed, &d);
+  http__answer(r, e, &d, mailed ? 202 : 200,
+               json_pack("{s:b,s:I,s:b}", "password_set", 1, "sessions_revoked", (json_int_t)revoked, "confirm_mailed",
+                         mailed));
 }
 
 /* POST /v1/password-reset {"email"}: 202 whatever the address. */
@@ -179,4 +182,14 @@ void http__invitation_accept(http_req *r, char **arg) {
   pl_err e = svc_invitation_accept(r->s, tok, name, pw, user_agent(r), r->a, &session, &ends, &c, &d);
   if (e) return fail(r, e, &d);
   http__session_started(r, session, ends, &c);
+}
+
+/* POST /v1/account/confirm {"token"}: the address of a new account is the person's. */
+void http__account_confirm(http_req *r, char **arg) {
+  json_t *b = http__body_object(r);
+  const char *tok;
+  if (!b || !http__json_sent(r) || !http__field_str(r, b, "token", &tok)) return;
+  pl_detail d = {0};
+  pl_err e = svc_account_confirm(r->s, tok, &d);
+  http__answer(r, e, &d, 200, json_pack("{s:b}", "confirmed", 1));
 }

@@ -276,7 +276,7 @@ http_handler http__events; /* http_events.c: queues the event stream */
 http_handler http__account_get, http__password_put, http__password_reset, http__password_reset_confirm,
     http__totp_begin, http__totp_confirm, http__totp_delete, http__sessions_list, http__session_revoke,
     http__sessions_revoke_all, http__invitations_list, http__invitation_create, http__invitation_revoke,
-    http__invitation_accept; /* http_account.c */
+    http__invitation_accept, http__account_confirm; /* http_account.c */
 http_handler http__webhooks_list, http__webhook_create, http__webhook_get, http__webhook_update, http__webhook_delete,
     http__webhook_deliveries, http__webhook_redeliver, http__webhook_test; /* http_webhook.c */
 http_handler http__attachment_upload, http__attachment_download; /* http_attach.c */

@@ -29,6 +29,7 @@ static const http_route routes[] = {
     {"GET", "/v1/me/sessions", HTTP_USER, http__sessions_list},
     {"POST", "/v1/me/sessions/revoke-all", HTTP_USER, http__sessions_revoke_all},
     {"DELETE", "/v1/me/sessions/{id}", HTTP_USER, http__session_revoke},
+    {"POST", "/v1/account/confirm", HTTP_ANYONE, http__account_confirm},
     {"POST", "/v1/password-reset", HTTP_ANYONE, http__password_reset},
     {"POST", "/v1/password-reset/confirm", HTTP_ANYONE, http__password_reset_confirm},
     {"GET", "/v1/invitations", HTTP_USER, http__invitations_list},

@@ -238,11 +238,13 @@ pl_err svc_session_create(svc *s, const char *token, const char *user_agent, pl_
 #define SVC_SIGNIN_ADDRESS_ATTEMPTS 30 /* sign-ins (and reset asks) an hour per client address */
 #define SVC_CODE_ATTEMPTS 10         /* authenticator codes an hour per account */
 #define SVC_RESET_SECONDS 3600       /* a reset link's life */
+#define SVC_CONFIRM_MAILS 5          /* address confirmations mailed an hour per principal */
 /* Whether password may be an account's (PL_EMISSING, PL_EPASSLONG, PL_EWEAKPASS). */
 pl_err svc_password_check(const char *password, const char *email, pl_detail *d);
 /* Gives the principal (an operator's name, an agent's decimal id, a buyer's id) an account
  * with this address and password, or a new password when it has one (with the same
- * address; another is PL_ECONFLICT). An address of another account is PL_EEXIST. */
+ * address; another is PL_ECONFLICT). An address of another account is PL_EEXIST. The
+ * caller vouches for the address (an administrator, the demo): it is verified. */
 pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, const char *email,
                        const char *password, pl_detail *d);
 typedef struct {
@@ -259,10 +261,16 @@ pl_err svc_session_password(svc *s, const svc_signin_in *in, pl_arena *a, char *
 /* The caller's account: {"account":{"email","totp","totp_pending","password_set_at",
  * "created_at"}} or {"account":null}. */
 pl_err svc_account_get(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
-/* Sets the caller's password: the first makes the account (email required); a change
- * needs the current one (PL_EWRONGPASS) and ends the caller's other sessions (*revoked). */
+/* Sets the caller's password: the first makes the account (email required) with its
+ * address unverified, and mails a link to confirm it (*mailed; until then the account
+ * signs in to nothing: PL_EUNVERIFIED, and another person's account may take the
+ * address); a change needs the current one (PL_EWRONGPASS) and ends the caller's other
+ * sessions (*revoked). */
 pl_err svc_password_change(svc *s, const svc_caller *c, const char *email, const char *current,
-                           const char *password, long *revoked, pl_detail *d);
+                           const char *password, long *revoked, bool *mailed, pl_detail *d);
+/* Confirms an account's address from the mailed link (anyone holding it); PL_EBADLINK
+ * for a link wrong, used, superseded or older than SVC_CONFIRM_SECONDS. */
+pl_err svc_account_confirm(svc *s, const char *token, pl_detail *d);
 /* Mails a reset link to the account of email, if there is one and none was mailed in the
  * last minute; the same PL_OK whatever the case (only the attempts per client address
  * may refuse). */

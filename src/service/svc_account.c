@@ -110,8 +110,37 @@ static pl_err my_account(svc *s, const svc_caller *c, pl_arena *a, st_account *o
   return e;
 }
 
-pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, const char *email, const char *password,
-                       pl_detail *d) {
+/* An account-confirmation link's token: "<id>-<keyed hash of the account as made>"; a new
+ * account (a new first password) makes the older link worthless. */
+static void confirm_token(svc *s, const st_account *acct, pl_arena *a, char out[96]) {
+  char hex[65];
+  pl_keyed_hash_hex(&s->keys,
+                    pl_arena_printf(a, "account-confirm\n%lld\n%lld\n%s", (long long)acct->id,
+                                    (long long)acct->created_at, acct->password_hash),
+                    hex);
+  snprintf(out, 96, "%lld-%s", (long long)acct->id, hex);
+  sodium_memzero(hex, sizeof hex);
+}
+
+/* Adds acct (its address hashed as hash), in the caller's write transaction: an account of
+ * the same address whose address was never verified gives way (nobody showed the address
+ * to be theirs, so it holds no one off). PL_EEXIST with a message when a verified one has
+ * it. */
+static pl_err account_add(svc *s, st_account *acct, const char *norm, pl_arena *a, pl_detail *d) {
+  pl_err e = store_account_add(s->st, acct);
+  st_account other;
+  if (e == PL_EEXIST && !account_by_email(s, norm, a, &other) && !other.verified_at &&
+      !store_account_drop_unverified(s->st, other.id))
+    e = store_account_add(s->st, acct);
+  if (e == PL_EEXIST) e = pl_fail(d, PL_EEXIST, "that address belongs to another account");
+  return e;
+}
+
+/* Makes the principal's account, or gives it a new password: svc_account_set's, with
+ * verified telling whether the address is known to be the person's (an administrator
+ * says so) or must be confirmed by the link mailed to it (the person typed it). */
+static pl_err account_make(svc *s, st_principal_kind kind, const char *subject, const char *email,
+                           const char *password, bool verified, const char *actor, pl_detail *d) {
   char norm[256];
   if (!email) return pl_fail(d, PL_EMISSING, "field 'email' is required");
   if (!email_norm(email, norm, sizeof norm)) return pl_fail(d, PL_EINVAL, "'%s' is not an e-mail address", email);
@@ -122,8 +151,9 @@ pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, cons
   char *sealed = svc__seal(s, norm, norm, hash);
   if (!sealed) return pl_fail(d, PL_ECRYPTO, "the address could not be sealed");
   pl_arena *a = pl_arena_new();
+  pl_time now = svc_now(s);
   st_account acct = {.kind = kind, .subject = (char *)subject, .email_hash = hash, .email_sealed = sealed,
-                     .password_hash = ph, .password_at = svc_now(s)};
+                     .password_hash = ph, .password_at = now, .verified_at = verified ? now : 0};
   if ((e = svc__begin(s, true, d))) goto out;
   if (kind == ST_PRINCIPAL_AGENT) {
     st_agent ag;
@@ -140,25 +170,75 @@ pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, cons
   }
   st_account old;
   pl_err g = e ? e : store_account_get(s->st, 0, NULL, kind, subject, a, &old);
+  /* the principal's own unconfirmed account is made again (another address, perhaps) */
+  if (!e && !g && !old.verified_at && !verified) {
+    e = store_account_drop_unverified(s->st, old.id);
+    g = PL_ENOTFOUND;
+  }
   if (!e && !g) {
     /* the principal has an account: a new password; its address stays what it is */
     char *cur = svc__opened(s, a, old.email_sealed);
     if (!cur || strcmp(cur, norm)) e = pl_fail(d, PL_ECONFLICT, "the account has another address");
-    else e = store_account_password_set(s->st, old.id, ph, acct.password_at);
+    else e = store_account_password_set(s->st, old.id, ph, now);
+    if (!e && verified && !old.verified_at) e = store_account_verify(s->st, old.id, now);
     if (cur) sodium_memzero(cur, strlen(cur));
   } else if (!e && g == PL_ENOTFOUND) {
-    e = store_account_add(s->st, &acct);
-    if (e == PL_EEXIST) e = pl_fail(d, PL_EEXIST, "that address belongs to another account");
+    e = account_add(s, &acct, norm, a, d);
+    /* a typed address is the person's once the link mailed to it is opened */
+    st_outbox o = {.seller_id = acct.seller_id ? acct.seller_id : "", .kind = ST_OUTBOX_NOTICE, .next_at = now,
+                   .created_at = now,
+                   .payload = pl_arena_printf(a, "{\"type\":\"account_confirm\",\"account_id\":%lld,\"created_at\":%lld}",
+                                              (long long)acct.id, (long long)now),
+                   .dedupe = NULL};
+    /* a mail to an address the caller typed: a few an hour, so that no one is flooded */
+    if (!e && !verified)
+      e = svc__limit_take(s, pl_arena_printf(a, "%s:%s", st_principal_kind_name(kind), subject), "account_confirm",
+                          SVC_CONFIRM_MAILS, HOUR, 1, PL_ERATELIMIT, "too many addresses to confirm", d);
+    if (!e && !verified) e = store_outbox_add(s->st, &o);
   } else if (!e) {
     e = g;
   }
   if (!e)
-    e = svc__audit(s, acct.seller_id, "admin", "account.password", pl_arena_printf(a, "%s:%s", st_principal_kind_name(kind), subject),
-                   NULL);
+    e = svc__audit(s, acct.seller_id, actor, "account.password",
+                   pl_arena_printf(a, "%s:%s", st_principal_kind_name(kind), subject), NULL);
   e = svc__end(s, e, d);
 out:
   sodium_memzero(ph, sizeof ph);
   free(sealed);
+  pl_arena_free(a);
+  return e;
+}
+
+pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, const char *email, const char *password,
+                       pl_detail *d) {
+  return account_make(s, kind, subject, email, password, true, "admin", d);
+}
+
+static const char *bad_confirm = "the link is not valid, or is older than 48 hours: set your password again for a new one";
+
+pl_err svc_account_confirm(svc *s, const char *token, pl_detail *d) {
+  char *end;
+  long long id = token ? strtoll(token, &end, 10) : 0;
+  if (id <= 0 || *end != '-' || strlen(end + 1) != 64) return pl_fail(d, PL_EBADLINK, "%s", bad_confirm);
+  pl_arena *a = pl_arena_new();
+  st_account acct;
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  e = store_account_get(s->st, id, NULL, 0, NULL, a, &acct);
+  bool ok = false;
+  if (!e && !acct.verified_at && svc_now(s) - acct.created_at <= SVC_CONFIRM_SECONDS) {
+    char want[96];
+    confirm_token(s, &acct, a, want);
+    ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
+    sodium_memzero(want, sizeof want);
+  }
+  if (e == PL_ENOTFOUND || (!e && !ok)) e = pl_fail(d, PL_EBADLINK, "%s", bad_confirm);
+  if (!e) e = store_account_verify(s->st, acct.id, svc_now(s));
+  if (!e)
+    e = svc__audit(s, acct.seller_id, "link", "account.confirmed",
+                   pl_arena_printf(a, "%s:%s", st_principal_kind_name(acct.kind), acct.subject), NULL);
+  e = svc__end(s, e, d);
+out:
   pl_arena_free(a);
   return e;
 }
@@ -233,6 +313,8 @@ pl_err svc_session_password(svc *s, const svc_signin_in *in, pl_arena *a, char *
   /* the same work, and the same answer, for an unknown address and a wrong password */
   bool ok = password_verify(found ? acct.password_hash : NULL, in->password);
   if (!ok) return pl_fail(d, PL_ESIGNIN, "%s", wrong);
+  if (!acct.verified_at)
+    return pl_fail(d, PL_EUNVERIFIED, "confirm your address first: open the link parley mailed to it");
   if (acct.totp_on) {
     if (!in->code || !*in->code)
       return pl_fail(d, PL_ETOTPNEEDED, "enter the code of your authenticator app (field 'code')");
@@ -268,16 +350,17 @@ pl_err svc_account_get(svc *s, const svc_caller *c, pl_arena *a, json_t **out, p
   if (!e) {
     char t1[32], t2[32];
     char *em = svc__opened(s, a, acct.email_sealed);
-    *out = json_pack("{s:{s:s?,s:b,s:b,s:s,s:s}}", "account", "email", em, "totp", acct.totp_on, "totp_pending",
-                     acct.totp_sealed && !acct.totp_on, "password_set_at", pl_time_format(acct.password_at, t1),
-                     "created_at", pl_time_format(acct.created_at, t2));
+    *out = json_pack("{s:{s:s?,s:b,s:b,s:b,s:s,s:s}}", "account", "email", em, "verified", acct.verified_at != 0,
+                     "totp", acct.totp_on, "totp_pending", acct.totp_sealed && !acct.totp_on, "password_set_at",
+                     pl_time_format(acct.password_at, t1), "created_at", pl_time_format(acct.created_at, t2));
   }
   return svc__end(s, e, d);
 }
 
 pl_err svc_password_change(svc *s, const svc_caller *c, const char *email, const char *current, const char *password,
-                           long *revoked, pl_detail *d) {
+                           long *revoked, bool *mailed, pl_detail *d) {
   *revoked = 0;
+  *mailed = false;
   pl_arena *a = pl_arena_new();
   st_account acct;
   pl_err e = svc__begin(s, false, d);
@@ -285,8 +368,11 @@ pl_err svc_password_change(svc *s, const svc_caller *c, const char *email, const
   pl_err g = store_account_get(s->st, 0, NULL, c->kind, subject_of(c, a), a, &acct);
   char *em = g ? NULL : svc__opened(s, a, acct.email_sealed);
   svc__end(s, PL_OK, NULL);
-  if (g == PL_ENOTFOUND) { /* the first password: the account is made, with its address */
-    e = svc_account_set(s, c->kind, subject_of(c, a), email, password, d);
+  /* the first password (or one of an address not confirmed yet): the account is made,
+   * and signs in once the link mailed to its address is opened */
+  if (g == PL_ENOTFOUND || (!g && !acct.verified_at)) {
+    e = account_make(s, c->kind, subject_of(c, a), email, password, false, c->name, d);
+    if (!e) *mailed = true;
     goto out;
   }
   if ((e = g)) {
@@ -347,7 +433,7 @@ pl_err svc_password_reset_ask(svc *s, const char *email, const char *client_addr
   pl_time now = svc_now(s);
   /* the same answer whether the address has an account or not, and whether it was mailed
    * a minute ago (one mail a minute, whoever asks) */
-  if (!e && email_norm(email, norm, sizeof norm) && !account_by_email(s, norm, a, &acct) &&
+  if (!e && email_norm(email, norm, sizeof norm) && !account_by_email(s, norm, a, &acct) && acct.verified_at &&
       (!acct.reset_at || now - acct.reset_at >= 60)) {
     e = store_account_reset_at(s->st, acct.id, now);
     st_outbox o = {.seller_id = acct.seller_id ? acct.seller_id : "", .kind = ST_OUTBOX_NOTICE, .next_at = now,
@@ -741,8 +827,10 @@ pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const 
   if (!name || !*name) return pl_fail(d, PL_EMISSING, "field 'name' is required");
   if ((e = svc__check_name("name", name, d))) return e;
   if ((e = svc_password_check(password, em, d)) || (e = password_hash(password, ph, d))) return e;
+  /* the address is the person's: the invitation's link reached it */
   st_account acct = {.kind = v.kind, .seller_id = v.seller_id, .email_hash = v.email_hash,
-                     .email_sealed = v.email_sealed, .password_hash = ph, .password_at = svc_now(s)};
+                     .email_sealed = v.email_sealed, .password_hash = ph, .password_at = svc_now(s),
+                     .verified_at = svc_now(s)};
   if ((e = svc__begin(s, true, d))) goto out;
   e = check_invite(s, token, a, &v, d); /* again: it may have been used since */
   if (!e) e = store_invitation_end(s->st, v.id, true, svc_now(s));
@@ -758,7 +846,7 @@ pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const 
     acct.subject = (char *)name; /* an operator is known by name */
   }
   if (!e) {
-    e = store_account_add(s->st, &acct);
+    e = account_add(s, &acct, em ? em : "", a, d);
     if (e == PL_EEXIST)
       e = pl_fail(d, PL_EEXIST, v.kind == ST_PRINCIPAL_OPERATOR ? "that address, or that operator name, has an account already"
                                                                  : "that address has an account already: sign in with it");
@@ -791,6 +879,25 @@ pl_err svc__account_notice(svc *s, const char *type, json_t *p, pl_arena *a, svc
                                 "open this link within an hour:\n%s\n\nIf it was not you, ignore this mail: your "
                                 "password stays as it is.",
                                 svc__link(s, a, pl_arena_printf(a, "reset-password?token=%s", tok)));
+    sodium_memzero(tok, sizeof tok);
+    return out->rcpt ? PL_OK : PL_ENOTFOUND;
+  }
+  if (!strcmp(type, "account_confirm")) {
+    st_account acct;
+    pl_err e = store_account_get(s->st, json_integer_value(json_object_get(p, "account_id")), NULL, 0, NULL, a, &acct);
+    /* confirmed since, or another account since (an id again): nothing to say */
+    if (!e && (acct.verified_at || acct.created_at != json_integer_value(json_object_get(p, "created_at"))))
+      e = PL_ENOTFOUND;
+    if (e) return e;
+    char tok[96];
+    confirm_token(s, &acct, a, tok);
+    out->rcpt = svc__opened(s, a, acct.email_sealed);
+    out->subject = "Confirm your parley sign-in address";
+    out->text = pl_arena_printf(a,
+                                "Someone set this address and a password to sign in to parley. If it was you, open "
+                                "this link within 48 hours to confirm the address; only then does the password sign "
+                                "in:\n%s\n\nIf it was not you, ignore this mail: nothing signs in with it.",
+                                svc__link(s, a, pl_arena_printf(a, "confirm-account?token=%s", tok)));
     sodium_memzero(tok, sizeof tok);
     return out->rcpt ? PL_OK : PL_ENOTFOUND;
   }

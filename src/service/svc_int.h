@@ -222,7 +222,8 @@ typedef struct {
   const char *seller_name; /* an account's notice: the seller it is about, or NULL */
 } svc_notice;
 pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *out, pl_detail *d);
-/* A notice about an account (type "password_reset", "invitation"; svc_account.c): its
+/* A notice about an account (type "password_reset", "invitation", "account_confirm";
+ * svc_account.c): its
  * recipient, subject and text, within compose's transaction. PL_ENOTFOUND when void. */
 pl_err svc__account_notice(svc *s, const char *type, json_t *payload, pl_arena *a, svc_notice *out);
 /* Invitations (svc_account.c; docs/api.md, "Invitations"). */

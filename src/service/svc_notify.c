@@ -707,7 +707,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     json_decref(p);
     return e;
   }
-  if (!strcmp(type, "password_reset") || !strcmp(type, "invitation")) {
+  if (!strcmp(type, "password_reset") || !strcmp(type, "invitation") || !strcmp(type, "account_confirm")) {
     /* an account's mail: to its address (or the invited one), from the seller's
      * marketplace when there is a seller, else from parley */
     st_seller sl;

@@ -401,6 +401,9 @@ typedef struct {
   int64_t totp_step;   /* the last time step accepted (a code is good once) */
   pl_time reset_at;    /* the last reset link mailed (0: none) */
   pl_time created_at;
+  pl_time verified_at; /* when the address was shown to be the person's (a mailed link
+                        * opened, an invitation accepted; set by an administrator); 0: not
+                        * yet, and such an account signs in to nothing */
 } st_account;
 
 /* An invitation to an account (docs/api.md, "Invitations"): to a seller's team (kind
@@ -926,6 +929,11 @@ pl_err store_account_totp_set(store *s, int64_t id, const char *totp_sealed, boo
 pl_err store_account_totp_use(store *s, int64_t id, int64_t step);
 /* Records when a reset link was last mailed. */
 pl_err store_account_reset_at(store *s, int64_t id, pl_time at);
+/* Marks the account's address verified at `at` (PL_ENOTFOUND when no such account). */
+pl_err store_account_verify(store *s, int64_t id, pl_time at);
+/* Deletes an account whose address is not verified (PL_ENOTFOUND when there is none such
+ * of that id): an address nobody has shown to be theirs holds no other account off. */
+pl_err store_account_drop_unverified(store *s, int64_t id);
 /* Inserts an invitation (v->id is set). */
 pl_err store_invitation_add(store *s, st_invitation *v);
 /* An invitation by id; PL_ENOTFOUND when none. */

@@ -6,7 +6,7 @@
 
 #define ACCOUNT_COLS                                                                              \
   "id, kind, subject, seller_id, email_hash, email_sealed, password_hash, password_at, totp_sealed," \
-  " totp_on, totp_step, reset_at, created_at"
+  " totp_on, totp_step, reset_at, created_at, verified_at"
 #define INVITATION_COLS                                                                            \
   "id, kind, seller_id, role, email_hash, email_sealed, invited_by, created_at, expires_at, accepted_at," \
   " revoked_at"
@@ -16,8 +16,10 @@
 
 static const st_stmt
     account_add = {.sql = "INSERT INTO accounts(kind, subject, seller_id, email_hash, email_sealed, password_hash,"
-                          " password_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+                          " password_at, created_at, verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
                           " ON CONFLICT DO NOTHING RETURNING id"},
+    account_verify = {.sql = "UPDATE accounts SET verified_at = ?2 WHERE id = ?1"},
+    account_drop = {.sql = "DELETE FROM accounts WHERE id = ?1 AND verified_at = 0"},
     account_by_id = {.sql = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1"},
     account_by_email = {.sql = "SELECT " ACCOUNT_COLS " FROM accounts WHERE email_hash = ?1"},
     account_by_subject = {.sql = "SELECT " ACCOUNT_COLS " FROM accounts WHERE kind = ?1 AND subject = ?2"},
@@ -41,7 +43,7 @@ pl_err store_account_add(store *s, st_account *v) {
   pl_err e = st__get(s, &account_add,
                      ST_ARGS(ST_ARG_T(st_principal_kind_name(v->kind)), ST_ARG_T(v->subject), ST_ARG_T(v->seller_id),
                              ST_ARG_T(v->email_hash), ST_ARG_T(v->email_sealed), ST_ARG_T(v->password_hash),
-                             ST_ARG_I(v->password_at)),
+                             ST_ARG_I(v->password_at), ST_ARG_I(v->verified_at)),
                      &st_i64_row, NULL, &id);
   if (e == PL_ENOTFOUND) return PL_EEXIST;
   if (e) return e;
@@ -76,6 +78,14 @@ pl_err store_account_totp_use(store *s, int64_t id, int64_t step) {
 
 pl_err store_account_reset_at(store *s, int64_t id, pl_time at) {
   return st__change(s, &account_reset, ST_ARGS(ST_ARG_I(id), ST_ARG_I(at)));
+}
+
+pl_err store_account_verify(store *s, int64_t id, pl_time at) {
+  return st__change(s, &account_verify, ST_ARGS(ST_ARG_I(id), ST_ARG_I(at)));
+}
+
+pl_err store_account_drop_unverified(store *s, int64_t id) {
+  return st__change(s, &account_drop, ST_ARGS(ST_ARG_I(id)));
 }
 
 pl_err store_invitation_add(store *s, st_invitation *v) {

@@ -107,7 +107,7 @@ ROW(st_account, COL(st_account, id, I64), COL(st_account, kind, PRINCIPAL), COL(
     COL(st_account, seller_id, TEXT), COL(st_account, email_hash, TEXT), COL(st_account, email_sealed, TEXT),
     COL(st_account, password_hash, TEXT), COL(st_account, password_at, I64), COL(st_account, totp_sealed, TEXT),
     COL(st_account, totp_on, BOOL), COL(st_account, totp_step, I64), COL(st_account, reset_at, I64),
-    COL(st_account, created_at, I64));
+    COL(st_account, created_at, I64), COL(st_account, verified_at, I64));
 
 /* store_account.c's INVITATION_COLS */
 ROW(st_invitation, COL(st_invitation, id, I64), COL(st_invitation, kind, PRINCIPAL),

@@ -70,7 +70,8 @@
   X(PL_ETOTPNEEDED,   -60, "totp_required",        "the account asks for a code of its authenticator app") \
   X(PL_ETOTPBAD,      -61, "totp_invalid",         "the authenticator code is not right, or was used already") \
   X(PL_EWRONGPASS,    -62, "wrong_password",       "the current password is not right") \
-  X(PL_EINVITES,      -63, "too_many_invitations", "too many pending invitations")
+  X(PL_EINVITES,      -63, "too_many_invitations", "too many pending invitations") \
+  X(PL_EUNVERIFIED,   -64, "address_unverified",   "the account's address is not confirmed yet")
 
 typedef enum {
   PL_OK = 0,

@@ -157,10 +157,14 @@ class Accounts(ServerCase):
         Accounts._addr += 1
         return Browser(self.srv, "198.51.100.%d" % Accounts._addr, agent)
 
-    def set_password(self, token, email, password=PASSWORD, status=200):
+    def set_password(self, token, email, password=PASSWORD):
+        """The first password, and the address confirmed by the link mailed to it."""
         r = self.srv.put("/v1/me/password", {"email": email, "password": password}, token)
-        self.assertEqual(r.status, status, r)
-        return r
+        self.assertEqual((r.status, r.json["confirm_mailed"]), (202, True), r)
+        link = self.mailbox.wait(email.lower(), r"confirm-account\?token=(\d+-[0-9a-f]{64})").group(1)
+        r = self.srv.post("/v1/account/confirm", {"token": link})
+        self.assertEqual(r.status, 200, r)
+        return link
 
     # ---- passwords and sign-in ----------------------------------------------------------
 
@@ -172,9 +176,11 @@ class Accounts(ServerCase):
                              code)
         self.assertError(self.srv.put("/v1/me/password", {"password": PASSWORD}, self.fx.owner), 400, "missing_field")
         self.assertEqual(self.srv.get("/v1/me/account", self.fx.owner).json, {"account": None})
-        self.set_password(self.fx.owner, "Olga.Owner@Acme-Tools.test")
+        link = self.set_password(self.fx.owner, "Olga.Owner@Acme-Tools.test")
+        self.assertError(self.srv.post("/v1/account/confirm", {"token": link}), 400, "invalid_token")  # good once
         acct = self.srv.get("/v1/me/account", self.fx.owner).json["account"]
         self.assertEqual(acct["email"], email)
+        self.assertTrue(acct["verified"])
         self.assertFalse(acct["totp"])
         # another principal cannot take the address
         self.assertError(self.srv.put("/v1/me/password", {"email": email, "password": PASSWORD}, self.fx.agent),
@@ -246,6 +252,34 @@ class Accounts(ServerCase):
             self.assertError(d.sign_in("guess%d@acme-tools.test" % i, "password%d" % i), 401, "sign_in_failed")
         self.assertError(d.sign_in("guess-last@acme-tools.test", "whatever12"), 429, "too_many_attempts")
 
+    def test_an_address_counts_once_confirmed(self):
+        """A typed address signs in only once the link mailed to it is opened; until then it
+        holds nobody off the address, and a reset mails it nothing."""
+        squat = "wanted.address@acme-tools.test"
+        r = self.srv.put("/v1/me/password", {"email": squat, "password": PASSWORD}, self.fx.b2)
+        self.assertEqual(r.status, 202, r)
+        link = self.mailbox.wait(squat, r"confirm-account\?token=(\d+-[0-9a-f]{64})").group(1)
+        self.assertFalse(self.srv.get("/v1/me/account", self.fx.b2).json["account"]["verified"])
+        b = self.browser()
+        self.assertError(b.sign_in(squat, PASSWORD), 403, "address_unverified")
+        self.assertError(b.sign_in(squat, "not the password"), 401, "sign_in_failed")  # the password first
+        self.assertEqual(b.request("POST", "/v1/password-reset", {"email": squat}).status, 202)
+        # forged links confirm nothing
+        acct_id, mac = link.split("-")
+        for bad in (acct_id + "-" + "0" * 64, str(int(acct_id) + 1) + "-" + mac, ""):
+            self.assertError(self.srv.post("/v1/account/confirm", {"token": bad}), 400, "invalid_token")
+        # the address's owner is invited: the unconfirmed account gives way
+        self.srv.post("/v1/invitations", {"email": squat, "role": "agent"}, self.fx.owner)
+        token = self.mailbox.wait(squat, r"accept-invitation\?token=(\d+-[0-9a-f]{64})").group(1)
+        r = self.browser().request("POST", "/v1/invitations/accept", {"token": token, "name": "Wanda",
+                                                                       "password": "wanda's own password"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.srv.get("/v1/me/account", self.fx.b2).json, {"account": None})
+        self.assertError(self.srv.post("/v1/account/confirm", {"token": link}), 400, "invalid_token")
+        self.assertEqual(self.browser().sign_in(squat, "wanda's own password").json["role"], "agent")
+        # no reset mail went to the unconfirmed account (the only mails: confirmation, invitation)
+        self.assertEqual(self.mailbox.count(squat), 2)
+
     # ---- reset by e-mail --------------------------------------------------------------
 
     def test_reset_by_mail(self):
@@ -276,7 +310,7 @@ class Accounts(ServerCase):
         self.assertError(b.request("GET", "/v1/me"), 401, "token_revoked")
         self.assertError(self.browser().sign_in(email, PASSWORD), 401, "sign_in_failed")
         self.assertEqual(self.browser().sign_in(email, "brand new passphrase").status, 201)
-        self.assertEqual(self.mailbox.count(email), 1)
+        self.assertEqual(self.mailbox.count(email), 2)  # the address's confirmation, one reset link
 
     # ---- the second factor ------------------------------------------------------------
 

@@ -142,7 +142,10 @@ export async function renderAcceptInvitation(el, ctx) {
 
 /* ---- the Security page -------------------------------------------------------------- */
 
-function passwordSection(account, reload) {
+function passwordSection(acct, reload) {
+  // an address not confirmed yet: the person may set it (and the password) again
+  const pendingAddress = acct && !acct.verified ? acct.email : null;
+  const account = acct && acct.verified ? acct : null;
   const error = errorBox();
   const ok = h('p', { class: 'alert alert-ok', role: 'status', hidden: true });
   const current = h('input', { id: 'current-password', type: 'password', autocomplete: 'current-password' });
@@ -166,28 +169,31 @@ function passwordSection(account, reload) {
       np.clear();
       ok.textContent = account
         ? `Password changed.${res.sessions_revoked ? ` ${res.sessions_revoked} other session${res.sessions_revoked === 1 ? ' was' : 's were'} signed out.` : ''}`
-        : `Done: you can now sign in with ${address} and this password.`;
-      ok.hidden = false;
+        : `Almost done: open the link parley mailed to ${address} to confirm it. Then you sign in with it and this password.`;
       announce(ok.textContent);
-      await reload();
+      await reload(account ? null : ok.textContent);
     }, (e) => {
       if (e.code === 'wrong_password') return error.show('Your current password is not right.', current);
       if (e.code === 'already_exists') return 'That address belongs to another account.';
+      if (e.status === 429) return 'Too many addresses were set in the last hour. Wait a while, then try again.';
       return passwordError(e) || e.message;
     });
     button.disabled = false;
   } },
   account ? h('p', null, 'You sign in as ', h('strong', null, account.email), '. Password set ', formatDateTime(account.password_set_at), '.')
-    : h('p', null, 'You signed in with an access token. Set an e-mail address and a password to sign in with them instead.'),
+    : pendingAddress ? h('p', { class: 'alert alert-info', id: 'confirm-pending' }, 'A link to confirm ', h('strong', null, pendingAddress),
+      ' was mailed to it. Open it to sign in with this address and your password; or set another address below.')
+      : h('p', null, 'You signed in with an access token. Set an e-mail address and a password to sign in with them instead.'),
   account ? field('Current password', current) : field('E-mail address', email),
   ...np.nodes, error.el, ok, h('div', { class: 'actions' }, button));
   return h('section', { class: 'card', id: 'password-section' }, h('h2', { id: 'sec-password' }, 'Password'), form);
 }
 
-function totpSection(account, reload) {
+function totpSection(acct, reload) {
+  const account = acct && acct.verified ? acct : null;
   const box = h('section', { class: 'card', id: 'totp-section' }, h('h2', { id: 'sec-totp' }, 'Two-step sign-in'));
   if (!account) {
-    box.append(h('p', null, 'Set a password first; then you can add a code of an authenticator app to it.'));
+    box.append(h('p', null, 'Set a password (and confirm your address) first; then you can add a code of an authenticator app to it.'));
     return box;
   }
   const error = errorBox();
@@ -273,13 +279,45 @@ function sessionsSection(sessions, reload, signedOut) {
 
 /** #/security: the signed-in person's password, two-step sign-in and sessions. */
 export async function renderSecurity(el, ctx) {
-  async function load() {
+  async function load(said) {
     const [{ account }, { sessions }] = await Promise.all([get('/v1/me/account'), get('/v1/me/sessions')]);
-    replace(el, h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Security')),
+    const done = said ? h('p', { class: 'alert alert-ok', role: 'status', id: 'security-said' }, said) : null;
+    replace(el, h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Security')), done,
       h('div', { class: 'stack' },
-        passwordSection(account, load), totpSection(account, load), sessionsSection(sessions, load, ctx.signedOut)));
+        passwordSection(account, load), totpSection(account, load), sessionsSection(sessions, () => load(), ctx.signedOut)));
   }
   await load();
+}
+
+/** #/confirm-account?token=…: the address of a new account is the person's. Loading the
+ *  page changes nothing (mail scanners open links): only the button confirms. */
+export async function renderConfirmAccount(el, ctx) {
+  const token = ctx.query.get('token') || '';
+  const error = errorBox();
+  const done = h('p', { class: 'alert alert-ok', role: 'status', id: 'account-confirmed', hidden: true });
+  const button = h('button', { type: 'button', class: 'btn btn-primary', onClick: async () => {
+    error.hide();
+    button.disabled = true;
+    let ok = false;
+    await error.run(async () => {
+      await post('/v1/account/confirm', { token });
+      ok = true;
+    }, (e) => (e.code === 'invalid_token'
+      ? 'This link is not valid any more: it was used, a newer one was sent, or it is older than 48 hours. Set your password again on the Security page for a new one.'
+      : e.message));
+    button.disabled = ok;
+    if (ok) {
+      button.hidden = true;
+      replace(done, 'Confirmed: you can now sign in with this address and your password. ', h('a', { href: '#/signin' }, 'Sign in'));
+      done.hidden = false;
+      announce('Your address is confirmed.');
+    }
+  } }, 'Confirm my address');
+  replace(el, token ? card('Confirm your address',
+    h('p', null, 'Someone set this address and a password to sign in to parley. If it was you, confirm it; if not, close this page: nothing signs in with it.'),
+    error.el, done, h('div', { class: 'actions' }, button))
+    : card('Confirm your address', h('div', { class: 'alert alert-error', role: 'alert' }, 'This link is not complete. Open the link from the e-mail again.')));
+  document.title = 'Confirm your address · parley';
 }
 
 /* ---- the owner's Team page ------------------------------------------------------------ */

@@ -18,7 +18,7 @@ import { renderSettings, renderConfirmAddress } from './settings.js';
 import { renderNotifications } from './notifications.js';
 import { renderBulkNotices } from './bulk.js';
 import { onDeadline, dropDeadlineAlert, clearDeadlineAlerts } from './alerts.js';
-import { renderForgotPassword, renderResetPassword, renderAcceptInvitation, renderSecurity, renderTeam } from './account.js';
+import { renderForgotPassword, renderResetPassword, renderAcceptInvitation, renderConfirmAccount, renderSecurity, renderTeam } from './account.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -82,6 +82,7 @@ const PUBLIC_ROUTES = [
   { page: 'forgot-password', view: renderForgotPassword },
   { page: 'reset-password', view: renderResetPassword },
   { page: 'accept-invitation', view: renderAcceptInvitation },
+  { page: 'confirm-account', view: renderConfirmAccount },
 ];
 
 const navRows = (kind, role) => ROUTES.filter((r) => r.kind === kind && r.label && (!r.roles || r.roles.includes(role)));
@@ -208,6 +209,7 @@ function renderSignIn(el, reason) {
         return error.show('That code is not right, or was used already. Enter the code the app shows now.', code);
       }
       if (e.code === 'sign_in_failed') return error.show('The e-mail address or the password is not right.', password);
+      if (e.code === 'address_unverified') return 'Confirm your address first: open the link parley mailed to it when you set your password.';
       if (e.code === 'too_many_attempts') return `Too many attempts. ${e.message.replace(/^./, (c) => c.toUpperCase())}.`;
       return e.message;
     }, { field: password, signingIn: true });

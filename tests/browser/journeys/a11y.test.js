@@ -87,7 +87,8 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     // the page of the link mailed to a new customer-service address, signed out
     const confirm = await newPage(chrome.browser, server.url, { name: `a11y-confirm-${label}`, bypassCSP: true, ...size });
     found.push(...await checkPages(confirm.page, [`#/confirm-address?seller=S1&token=${'0'.repeat(64)}`, '#/forgot-password',
-      `#/reset-password?token=1-${'0'.repeat(64)}`, `#/accept-invitation?token=1-${'0'.repeat(64)}`]));
+      `#/reset-password?token=1-${'0'.repeat(64)}`, `#/accept-invitation?token=1-${'0'.repeat(64)}`,
+      `#/confirm-account?token=1-${'0'.repeat(64)}`]));
     confirm.check();
     await confirm.close();
 

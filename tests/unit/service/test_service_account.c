@@ -2,7 +2,7 @@
  * (docs/api.md, "Accounts"): the password rules; a reset link good once, for an hour, void
  * once a newer one is mailed, and one mail a minute; TOTP codes accepted one step either
  * side of now, each step once; sign-in attempts limited and given back with time; an
- * invitation's link good for 7 days. The test plays the mail worker to read the links. */
+ * invitation's link good for 7 days; a typed address signs in once confirmed (48 hours). The test plays the mail worker to read the links. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,6 +216,47 @@ static void invitation_expires(void **state) {
   assert_null(session);
 }
 
+static void typed_address_confirmed(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  svc_caller ops = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:ops"};
+  long revoked;
+  bool mailed;
+  assert_int_equal(svc_password_change(f->s, &ops, "ops@market.test", NULL, PW, &revoked, &mailed, &d), PL_OK);
+  assert_true(mailed);
+  svc_outmail *ms;
+  assert_int_equal(mails(f, &ms), 1);
+  const char *first = token_in(f, &ms[0]);
+  assert_int_equal(sign_in(f, "ops@market.test", PW, NULL), PL_EUNVERIFIED);
+  /* set again (another address): the first link is void */
+  assert_int_equal(svc_password_change(f->s, &ops, "ops2@market.test", NULL, PW, &revoked, &mailed, &d), PL_OK);
+  assert_int_equal(mails(f, &ms), 1);
+  assert_string_equal(ms[0].rcpt, "ops2@market.test");
+  const char *second = token_in(f, &ms[0]);
+  assert_int_equal(svc_account_confirm(f->s, first, &d), PL_EBADLINK);
+  /* 48 hours and a second later, the link is worthless too */
+  f->now += SVC_CONFIRM_SECONDS + 1;
+  assert_int_equal(svc_account_confirm(f->s, second, &d), PL_EBADLINK);
+  assert_int_equal(svc_password_change(f->s, &ops, "ops2@market.test", NULL, PW, &revoked, &mailed, &d), PL_OK);
+  assert_int_equal(mails(f, &ms), 1);
+  assert_int_equal(svc_account_confirm(f->s, token_in(f, &ms[0]), &d), PL_OK);
+  assert_int_equal(sign_in(f, "ops2@market.test", PW, NULL), PL_OK);
+  /* confirmed, a change needs the current password */
+  assert_int_equal(svc_password_change(f->s, &ops, NULL, NULL, "another password!", &revoked, &mailed, &d), PL_EMISSING);
+  assert_int_equal(svc_password_change(f->s, &ops, NULL, "wrong one", "another password!", &revoked, &mailed, &d),
+                   PL_EWRONGPASS);
+  /* addresses typed to be confirmed: a few mails an hour per principal, no flood */
+  svc_caller other = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:eve"};
+  for (int i = 0; i < SVC_CONFIRM_MAILS; i++) {
+    char addr[64];
+    snprintf(addr, sizeof addr, "victim%d@elsewhere.test", i);
+    assert_int_equal(svc_password_change(f->s, &other, addr, NULL, PW, &revoked, &mailed, &d), PL_OK);
+  }
+  assert_int_equal(svc_password_change(f->s, &other, "victim@elsewhere.test", NULL, PW, &revoked, &mailed, &d),
+                   PL_ERATELIMIT);
+  assert_true(d.retry_after > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(password_rules),
@@ -223,6 +264,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(reset_link, setup, teardown),
       cmocka_unit_test_setup_teardown(totp_steps, setup, teardown),
       cmocka_unit_test_setup_teardown(invitation_expires, setup, teardown),
+      cmocka_unit_test_setup_teardown(typed_address_confirmed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

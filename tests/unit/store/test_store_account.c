@@ -11,7 +11,8 @@ static void test_accounts(void **state) {
   world(f);
   W(f);
   st_account a1 = {.kind = ST_PRINCIPAL_AGENT, .subject = "7", .seller_id = "S1", .email_hash = "h1",
-                   .email_sealed = "v2:1:sealed1", .password_hash = "$argon2id$one", .password_at = T0};
+                   .email_sealed = "v2:1:sealed1", .password_hash = "$argon2id$one", .password_at = T0,
+                   .verified_at = T0};
   OK(store_account_add(f->s, &a1));
   assert_true(a1.id > 0);
   st_account dup_mail = {.kind = ST_PRINCIPAL_BUYER, .subject = "B1", .email_hash = "h1", .email_sealed = "x",
@@ -37,6 +38,7 @@ static void test_accounts(void **state) {
   assert_int_equal(g.created_at, T0);
   assert_null(g.totp_sealed);
   assert_false(g.totp_on);
+  assert_int_equal(g.verified_at, T0);
   OK(store_account_get(f->s, 0, "h3", 0, NULL, f->a, &g));
   assert_int_equal(g.id, a2.id);
   assert_null(g.seller_id);
@@ -56,6 +58,19 @@ static void test_accounts(void **state) {
   assert_int_equal(store_account_totp_use(f->s, a1.id, 101), PL_EEXIST);
   assert_int_equal(store_account_totp_use(f->s, a1.id, 99), PL_EEXIST);
   assert_int_equal(store_account_password_set(f->s, 9999, "x", T0), PL_ENOTFOUND);
+  /* a verified address is never dropped; an unverified one is, until verified */
+  assert_int_equal(store_account_drop_unverified(f->s, a1.id), PL_ENOTFOUND);
+  st_account a3 = {.kind = ST_PRINCIPAL_BUYER, .subject = "B2", .email_hash = "h4", .email_sealed = "v2:1:x",
+                   .password_hash = "p", .password_at = T0};
+  OK(store_account_add(f->s, &a3));
+  OK(store_account_verify(f->s, a3.id, T0 + 5));
+  assert_int_equal(store_account_drop_unverified(f->s, a3.id), PL_ENOTFOUND);
+  st_account a4 = {.kind = ST_PRINCIPAL_BUYER, .subject = "B1", .email_hash = "h5", .email_sealed = "v2:1:y",
+                   .password_hash = "p", .password_at = T0};
+  OK(store_account_add(f->s, &a4));
+  OK(store_account_drop_unverified(f->s, a4.id));
+  assert_int_equal(store_account_get(f->s, a4.id, NULL, 0, NULL, f->a, &g), PL_ENOTFOUND);
+  assert_int_equal(store_account_verify(f->s, a4.id, T0), PL_ENOTFOUND);
   C(f);
   R(f);
   OK(store_account_get(f->s, a1.id, NULL, 0, NULL, f->a, &g));
@@ -73,7 +88,7 @@ static void test_accounts(void **state) {
   st_sealed_row *rows;
   size_t n;
   OK(store_sealed_page(f->s, ST_SEALED_ACCOUNT, "v2:2:", NULL, 10, f->a, &rows, &n));
-  assert_int_equal(n, 2);
+  assert_int_equal(n, 3);
   OK(store_sealed_page(f->s, ST_SEALED_TOTP, "v2:2:", NULL, 10, f->a, &rows, &n));
   assert_int_equal(n, 1);
   assert_string_equal(rows[0].sealed, "v2:1:secret");
