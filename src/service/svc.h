@@ -247,6 +247,10 @@ pl_err svc_password_check(const char *password, const char *email, pl_detail *d)
  * caller vouches for the address (an administrator, the demo): it is verified. */
 pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, const char *email,
                        const char *password, pl_detail *d);
+/* Turns the principal's second factor off (a person who lost their authenticator app,
+ * after the administrator made sure who asks): PL_ENOTFOUND without an account,
+ * PL_ECONFLICT when it is not on. */
+pl_err svc_account_totp_reset(svc *s, st_principal_kind kind, const char *subject, pl_detail *d);
 typedef struct {
   const char *email, *password;
   const char *code;        /* the authenticator's code, when the account asks for one */

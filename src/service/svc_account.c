@@ -214,6 +214,24 @@ pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, cons
   return account_make(s, kind, subject, email, password, true, "admin", d);
 }
 
+pl_err svc_account_totp_reset(svc *s, st_principal_kind kind, const char *subject, pl_detail *d) {
+  pl_arena *a = pl_arena_new();
+  st_account acct;
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  e = subject ? store_account_get(s->st, 0, NULL, kind, subject, a, &acct) : PL_ENOTFOUND;
+  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "%s %s has no account", st_principal_kind_name(kind), subject);
+  if (!e && !acct.totp_sealed) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
+  if (!e) e = store_account_totp_set(s->st, acct.id, NULL, false, 0);
+  if (!e)
+    e = svc__audit(s, acct.seller_id, "admin", "account.totp_off",
+                   pl_arena_printf(a, "%s:%s", st_principal_kind_name(kind), subject), NULL);
+  e = svc__end(s, e, d);
+out:
+  pl_arena_free(a);
+  return e;
+}
+
 static const char *bad_confirm = "the link is not valid, or is older than 48 hours: set your password again for a new one";
 
 /* Whether token is the confirmation link of an account not confirmed yet, made at most

@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from parley_harness import HOST, ServerCase, main
+from parley_harness import HOST, ServerCase, main, run_cli
 
 PASSWORD = "correct horse battery"
 
@@ -279,6 +279,33 @@ class Accounts(ServerCase):
         self.assertEqual(self.browser().sign_in(squat, "wanda's own password").json["role"], "agent")
         # no reset mail went to the unconfirmed account (the only mails: confirmation, invitation)
         self.assertEqual(self.mailbox.count(squat), 2)
+
+    def test_administrator_sets_an_account(self):
+        """`parley admin account set` (the password on standard input) while the server runs;
+        the address counts as confirmed; `account totp-off` helps one who lost the app."""
+        p = run_cli(["admin", "account", "set", "--operator", "ops", "--email", "ops@marketplace.test"], self.store,
+                    stdin="short\n")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("weak_password", p.stderr)
+        p = run_cli(["admin", "account", "set", "--operator", "ops", "--email", "ops@marketplace.test"], self.store,
+                    stdin=PASSWORD + "\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(PASSWORD, p.stdout + p.stderr)
+        b = self.browser()
+        r = b.sign_in("ops@marketplace.test", PASSWORD)
+        self.assertEqual((r.status, r.json["kind"]), (201, "operator"), r)
+        secret = b.request("POST", "/v1/me/totp", {}).json["secret"]
+        self.assertEqual(b.request("POST", "/v1/me/totp/confirm", {"code": totp(secret, int(time.time()) // 30)}).status,
+                         200)
+        self.assertError(self.browser().sign_in("ops@marketplace.test", PASSWORD), 401, "totp_required")
+        p = run_cli(["admin", "account", "totp-off", "--operator", "ops"], self.store)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.browser().sign_in("ops@marketplace.test", PASSWORD).status, 201)
+        p = run_cli(["admin", "account", "totp-off", "--operator", "ops"], self.store)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("conflict", p.stderr)
+        p = run_cli(["admin", "account", "totp-off", "--operator", "nobody"], self.store)
+        self.assertIn("not_found", p.stderr)
 
     # ---- reset by e-mail --------------------------------------------------------------
 
