@@ -15,7 +15,7 @@ parley is starting with the demo marketplace ($db).
   API tokens:          $db.tokens.json (operator, each agent, each buyer)
 
 Demo accounts (e-mail, password; also in $db.accounts.txt):
-$(cat "$db.accounts.txt")
+$(cat "$db.accounts.txt" 2>/dev/null || echo "  (none: this database is older than accounts; start afresh, below)")
 
 Try it:
   TOKEN=\$(python3 -c "import json;print(json.load(open('$db.tokens.json'))['buyers']['B1'])")
