@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there. Usage: scripts/deps.sh [build|test]
 set -euo pipefail
 want=(build-essential cmake pkg-config
-      libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev
+      libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev liboath-dev
       libmagic-dev libpoppler-glib-dev libcairo2-dev libzip-dev libxml2-dev libseccomp-dev
       libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu
       tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita

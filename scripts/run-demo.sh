@@ -9,10 +9,13 @@ url="http://$listen"
 cat <<MSG
 
 parley is starting with the demo marketplace ($db).
-  Web message center:  $url/
+  Web message center:  $url/   (sign in with an e-mail address and password below)
   API:                 $url/v1   (docs/api.md)
   Health and metrics:  $url/healthz  $url/metrics
   API tokens:          $db.tokens.json (operator, each agent, each buyer)
+
+Demo accounts (e-mail, password; also in $db.accounts.txt):
+$(cat "$db.accounts.txt" 2>/dev/null || echo "  (none: this database is older than accounts; start afresh, below)")
 
 Try it:
   TOKEN=\$(python3 -c "import json;print(json.load(open('$db.tokens.json'))['buyers']['B1'])")

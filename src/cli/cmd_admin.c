@@ -1,5 +1,6 @@
-/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents and their e-mail addresses, buyers
- * and tokens. */
+/* cmd_admin.c - `parley admin`: marketplaces, sellers, agents and their e-mail addresses, buyers,
+ * tokens and accounts. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ static const char usage[] =
     "  agent-address list   --agent AGENT_ID   one \"id address\" line each\n"
     "  agent-address remove --agent AGENT_ID --id ADDRESS_ID\n"
     "  buyer add       --id ID --name NAME --email ADDRESS [--locale en-US] [--opt-out]\n"
+    "  account set     --operator NAME | --agent AGENT_ID | --buyer BUYER_ID --email ADDRESS\n"
+    "                  an account to sign in to the web with, its password read from the first\n"
+    "                  line of standard input (never an argument); the address is taken as\n"
+    "                  confirmed; a principal with an account gets the new password\n"
+    "  account totp-off --operator NAME | --agent AGENT_ID | --buyer BUYER_ID   turns the\n"
+    "                  account's two-step sign-in off (an authenticator app lost)\n"
     "  token create    --operator NAME | --agent AGENT_ID | --buyer BUYER_ID\n"
     "                  [--expires-in SECONDS]   (prints the token once; only its hash is kept)\n"
     "  token list      [--all] [--json]   tokens: id, owner, kind, scope, created, last used,\n"
@@ -155,6 +162,48 @@ static int agent_deactivate(const cli_args *a) {
   return 0;
 }
 
+/* The principal named by --operator NAME, --agent ID or --buyer ID (*subject its value);
+ * ST_PRINCIPAL_NONE when none is given. */
+static st_principal_kind principal_of(const cli_args *a, const char **subject) {
+  st_principal_kind k = cli_has(a, "operator") ? ST_PRINCIPAL_OPERATOR
+                        : cli_has(a, "agent")  ? ST_PRINCIPAL_AGENT
+                        : cli_has(a, "buyer")  ? ST_PRINCIPAL_BUYER
+                                               : ST_PRINCIPAL_NONE;
+  *subject = k ? cli_get(a, st_principal_kind_name(k), NULL) : NULL;
+  return k;
+}
+
+/* parley admin account set|totp-off: accounts of the web sign-in (docs/api.md, "Accounts"). */
+static int account_cmd(const cli_args *a, const char *act) {
+  const char *subject;
+  st_principal_kind k = principal_of(a, &subject);
+  if (!k || (strcmp(act, "set") && strcmp(act, "totp-off"))) {
+    fprintf(stderr, "parley admin account %s: give --operator, --agent or --buyer\n\n%s", act, usage);
+    return 2;
+  }
+  char pw[SVC_PASSWORD_MAX + 3] = "";
+  if (!strcmp(act, "set")) {
+    if (!cli_get(a, "email", NULL)) {
+      fprintf(stderr, "parley admin account set: --email ADDRESS is required\n");
+      return 2;
+    }
+    if (!fgets(pw, sizeof pw, stdin)) {
+      fprintf(stderr, "parley admin account set: give the password on standard input\n");
+      return 2;
+    }
+    pw[strcspn(pw, "\r\n")] = '\0';
+  }
+  svc *s = cli_open(a, NULL);
+  if (!s) return 1;
+  pl_detail d = {0};
+  pl_err e = !strcmp(act, "set") ? svc_account_set(s, k, subject, cli_get(a, "email", NULL), pw, &d)
+                                 : svc_account_totp_reset(s, k, subject, &d);
+  sodium_memzero(pw, sizeof pw);
+  if (e) fprintf(stderr, "parley admin: %s: %s\n", pl_errname(e), d.msg[0] ? d.msg : pl_strerror(e));
+  svc_free(s);
+  return e ? 1 : 0;
+}
+
 int cmd_admin(int argc, char **argv) {
   static const char *const flags[] = {"opt-out", "all", "json", "check", NULL};
   static const char *const known[] = {"db", "key-file", "id", "name", "domain", "locale",
@@ -173,6 +222,7 @@ int cmd_admin(int argc, char **argv) {
   if (a.npos == 3 && !strcmp(a.pos[0], "agent") && !strcmp(a.pos[1], "deactivate")) return agent_deactivate(&a);
   if (a.npos == 2 && !strcmp(a.pos[0], "token") && !strcmp(a.pos[1], "list")) return token_list(&a);
   if (a.npos == 2 && !strcmp(a.pos[0], "key")) return cmd_admin_key(&a);
+  if (a.npos == 2 && !strcmp(a.pos[0], "account")) return account_cmd(&a, a.pos[1]);
   if (a.npos != 2) {
     fputs(usage, stderr);
     return 2;

@@ -5,15 +5,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+
+/* A demo account's password: 14 letters and digits that are not mistaken for each other. */
+static void demo_password(char out[15]) {
+  static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
+  for (int i = 0; i < 14; i++) out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+  out[14] = '\0';
+}
+
+/* Gives the principal an account with a new password; adds it to the list. */
+static bool demo_account(svc *s, json_t *list, st_principal_kind kind, const char *subject, const char *who,
+                         const char *email, pl_detail *d) {
+  char pw[15];
+  demo_password(pw);
+  if (svc_account_set(s, kind, subject, email, pw, d)) return false;
+  json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "who", who, "email", email, "password", pw));
+  sodium_memzero(pw, sizeof pw);
+  return true;
+}
 
 static const char usage[] =
     "usage: parley demo [--db PATH] [--key-file PATH] [--tokens FILE]\n\n"
     "Loads the demo marketplace into a new database: two marketplaces, two sellers with\n"
     "agents, three buyers, orders and conversations timed relative to now. Prints an API\n"
     "token for the operator, each agent and each buyer, and writes them as JSON to FILE\n"
-    "(default <db>.tokens.json, mode 0600). Refuses a database that already has the demo.\n";
+    "(default <db>.tokens.json, mode 0600). Gives each of them an account with a random\n"
+    "password to sign in to the web message center, listed under \"accounts\" there and in\n"
+    "<db>.accounts.txt (mode 0600). Refuses a database that already has the demo.\n";
 
 /* One demo line: a format with %s placeholders filled by times relative to now. */
 typedef struct {
@@ -63,7 +85,7 @@ int cmd_demo(int argc, char **argv) {
   int rc = 1;
   pl_arena *ar = pl_arena_new();
   pl_detail d = {0};
-  json_t *toks = json_object(), *agents = json_object(), *buyers = json_object();
+  json_t *toks = json_object(), *agents = json_object(), *buyers = json_object(), *accounts = json_array();
   {
     /* The demo goes into an empty database only: its ids would collide otherwise. */
     bool empty = false;
@@ -88,32 +110,50 @@ int cmd_demo(int argc, char **argv) {
       goto out;
     }
   }
-  static const struct { const char *seller, *name, *role; } team[] = {
-    {"S1", "Maya Lopez", "owner"}, {"S1", "Sam Chen", "agent"}, {"S2", "Jonas Weber", "owner"}};
+  static const struct { const char *seller, *name, *role, *email; } team[] = {
+    {"S1", "Maya Lopez", "owner", "maya@acme.test"}, {"S1", "Sam Chen", "agent", "sam@acme.test"},
+    {"S2", "Jonas Weber", "owner", "jonas@nordlicht.test"}};
   for (size_t i = 0; i < sizeof team / sizeof team[0]; i++) {
     int64_t id;
     char *tok, idbuf[32];
     if (svc_agent_add(s, team[i].seller, team[i].name, team[i].role, &id, &d)) goto fail;
     snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
     if (svc_token_create(s, ST_PRINCIPAL_AGENT, idbuf, 0, &tok, &d)) goto fail;
+    if (!demo_account(s, accounts, ST_PRINCIPAL_AGENT, idbuf,
+                      pl_arena_printf(ar, "%s (%s, %s)", team[i].name, team[i].role, team[i].seller), team[i].email,
+                      &d)) {
+      free(tok);
+      goto fail;
+    }
     json_object_set_new(agents, team[i].name,
                         json_pack("{s:s,s:s,s:I,s:s}", "seller", team[i].seller, "role", team[i].role,
                                   "agent_id", (json_int_t)id, "token", tok));
     free(tok);
   }
   static const char *const buyer_ids[] = {"B1", "B2", "B3"};
+  static const char *const buyer_names[] = {"Jane Doe (buyer)", "Carlos Ruiz (buyer)", "Anna Schmidt (buyer)"};
+  static const char *const buyer_emails[] = {"jane.doe@mail.test", "carlos.ruiz@mail.test", "anna.schmidt@mail.test"};
   for (size_t i = 0; i < 3; i++) {
     char *tok;
     if (svc_token_create(s, ST_PRINCIPAL_BUYER, buyer_ids[i], 0, &tok, &d)) goto fail;
+    if (!demo_account(s, accounts, ST_PRINCIPAL_BUYER, buyer_ids[i], buyer_names[i], buyer_emails[i], &d)) {
+      free(tok);
+      goto fail;
+    }
     json_object_set_new(buyers, buyer_ids[i], json_string(tok));
     free(tok);
   }
   char *otok;
   if (svc_token_create(s, ST_PRINCIPAL_OPERATOR, "ops", 0, &otok, &d)) goto fail;
+  if (!demo_account(s, accounts, ST_PRINCIPAL_OPERATOR, "ops", "the operator (ops)", "ops@marketplace.test", &d)) {
+    free(otok);
+    goto fail;
+  }
   json_object_set_new(toks, "operator", json_string(otok));
   free(otok);
   json_object_set(toks, "agents", agents);
   json_object_set(toks, "buyers", buyers);
+  json_object_set(toks, "accounts", accounts);
   {
     /* The demo's threads in the order they were opened, with their public ids: the
      * README's examples and the browser journeys find them here. */
@@ -138,7 +178,23 @@ int cmd_demo(int argc, char **argv) {
     fprintf(stderr, "parley demo: cannot write %s\n", path);
     goto out;
   }
-  printf("parley demo: loaded into %s; tokens in %s\n", db, path);
+  /* The accounts as a table for people (scripts/run-demo.sh prints it with the address). */
+  char abuf[4096];
+  snprintf(abuf, sizeof abuf, "%s.accounts.txt", db);
+  fd = open(abuf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  bool written = f != NULL;
+  for (size_t i = 0; f && i < json_array_size(accounts); i++) {
+    json_t *ac = json_array_get(accounts, i);
+    written &= fprintf(f, "  %-34s %-26s %s\n", json_string_value(json_object_get(ac, "who")),
+                       json_string_value(json_object_get(ac, "email")),
+                       json_string_value(json_object_get(ac, "password"))) > 0;
+  }
+  if (!f || fclose(f) || !written) {
+    fprintf(stderr, "parley demo: cannot write %s\n", abuf);
+    goto out;
+  }
+  printf("parley demo: loaded into %s; tokens in %s; accounts in %s\n", db, path, abuf);
   json_dumpf(toks, stdout, JSON_INDENT(2));
   putchar('\n');
   rc = 0;
@@ -148,6 +204,7 @@ fail:
 out:
   json_decref(agents);
   json_decref(buyers);
+  json_decref(accounts);
   json_decref(toks);
   pl_arena_free(ar);
   svc_free(s);

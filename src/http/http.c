@@ -39,7 +39,16 @@ unsigned http_status_for(pl_err e) {
   case PL_ETOOMANY:
   case PL_EIDEMKEY:
   case PL_EPAGE:
-  case PL_EBADLINK: return 400;
+  case PL_EBADLINK:
+  case PL_EWEAKPASS:
+  case PL_EPASSLONG:
+  case PL_ETOTPBAD: return 400;
+  case PL_ESIGNIN:
+  case PL_ETOTPNEEDED: return 401;
+  case PL_EWRONGPASS:
+  case PL_EUNVERIFIED: return 403;
+  case PL_EINVITES: return 409;
+  case PL_EATTEMPTS: return 429;
   case PL_EUNAUTH:
   case PL_EEXPIRED:
   case PL_EREVOKED:

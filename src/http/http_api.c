@@ -144,40 +144,52 @@ bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out) { return
 /* ---- handlers --------------------------------------------------------------------- */
 
 static json_t *me_json(const svc_caller *c);
+json_t *http__me_json(const svc_caller *c) { return me_json(c); }
 
 /* Cookies carry Secure when the client reached parley over https (TLS here, or a trusted
  * proxy's X-Forwarded-Proto), so that a browser never sends the session in clear. */
 static const char *cookie_secure(http_req *r) { return http__client_https(r->h, r) ? "; Secure" : ""; }
 
-/* POST /v1/session {"token"}: signs in; the session lives in an HttpOnly cookie. */
+void http__session_started(http_req *r, char *session, pl_time ends, const svc_caller *c) {
+  unsigned char raw[18];
+  char csrf[40], end_s[32];
+  randombytes_buf(raw, sizeof raw);
+  sodium_bin2base64(csrf, sizeof csrf, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  long max_age = (long)(ends - svc_now(r->s));
+  if (max_age < 1) max_age = 1;
+  const char *sec = cookie_secure(r);
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", session, max_age, sec));
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%ld%s", csrf, max_age, sec));
+  json_t *me = me_json(c);
+  json_object_set_new(me, "csrf_token", json_string(csrf));
+  json_object_set_new(me, "session_expires_at", json_string(pl_time_format(ends, end_s)));
+  http__json(r, 201, me);
+  sodium_memzero(session, strlen(session));
+  free(session);
+}
+
+void http__session_cookies_clear(http_req *r) {
+  const char *sec = cookie_secure(r);
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", sec));
+  http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=; Path=/; SameSite=Strict; Max-Age=0%s", sec));
+}
+
+/* POST /v1/session {"token"} or {"email","password","code"?}: signs in; the session
+ * lives in an HttpOnly cookie. */
 void http__session_create(http_req *r, char **arg) {
   json_t *b = body_object(r);
   if (!b) return;
+  if (json_object_get(b, "email") || json_object_get(b, "password")) return http__session_password(r, b);
   const char *tok;
   if (field_str(r, b, "token", &tok)) {
     char *session;
     svc_caller c;
     pl_time ends = 0;
     pl_detail d = {0};
-    pl_err e = svc_session_create(r->s, tok, r->a, &session, &ends, &c, &d);
-    if (e) {
-      fail(r, e, &d);
-    } else {
-      unsigned char raw[18];
-      char csrf[40], end_s[32];
-      randombytes_buf(raw, sizeof raw);
-      sodium_bin2base64(csrf, sizeof csrf, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-      long max_age = (long)(ends - svc_now(r->s));
-      if (max_age < 1) max_age = 1;
-      const char *sec = cookie_secure(r);
-      http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", session, max_age, sec));
-      http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=%s; Path=/; SameSite=Strict; Max-Age=%ld%s", csrf, max_age, sec));
-      json_t *me = me_json(&c);
-      json_object_set_new(me, "csrf_token", json_string(csrf));
-      json_object_set_new(me, "session_expires_at", json_string(pl_time_format(ends, end_s)));
-      http__json(r, 201, me);
-      free(session);
-    }
+    pl_err e = svc_session_create(r->s, tok, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent"),
+                                  r->a, &session, &ends, &c, &d);
+    if (e) fail(r, e, &d);
+    else http__session_started(r, session, ends, &c);
   }
 }
 
@@ -186,9 +198,7 @@ void http__session_delete(http_req *r, char **arg) {
   const char *tok = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE);
   pl_detail d = {0};
   if (tok) svc_token_revoke(r->s, tok, &d);
-  const char *sec = cookie_secure(r);
-  http__header(r, "Set-Cookie", pl_arena_printf(r->a, SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s", sec));
-  http__header(r, "Set-Cookie", pl_arena_printf(r->a, CSRF_COOKIE "=; Path=/; SameSite=Strict; Max-Age=0%s", sec));
+  http__session_cookies_clear(r);
   http__json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 

@@ -228,6 +228,15 @@ json_t *http__body_object(http_req *r);   /* owned by r->a */
 json_t *http__body_or_empty(http_req *r); /* owned by r->a */
 bool http__field_str(http_req *r, json_t *o, const char *k, const char **out);
 bool http__field_bool(http_req *r, json_t *o, const char *k, bool *out);
+/* Accounts (http_account.c): a session begun (its cookies set and the caller answered
+ * 201, session consumed), the cookies cleared, and the password sign-in of a POST
+ * /v1/session body. */
+void http__session_started(http_req *r, char *session, pl_time ends, const svc_caller *c);
+void http__session_cookies_clear(http_req *r);
+void http__session_password(http_req *r, json_t *body);
+/* Whether the body was sent as JSON (Content-Type application/json): a form of another
+ * site cannot send that without the browser asking first; false with 415 answered. */
+bool http__json_sent(http_req *r);
 /* Whether a path is one of the SP-API operations (their token is x-amz-access-token). */
 bool http__spapi_path(const char *url);
 /* SP-API's side of routing (http_spapi.c): admit authenticates an SP-API request as `who`
@@ -265,6 +274,10 @@ http_handler http__session_create, http__session_delete, http__me, http__meta, h
     http__review_queue, http__sellers, http__seller_metrics, http__enforcement_get, http__enforcement_set,
     http__policy_reload, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
 http_handler http__events; /* http_events.c: queues the event stream */
+http_handler http__account_get, http__password_put, http__password_reset, http__password_reset_confirm,
+    http__totp_begin, http__totp_confirm, http__totp_delete, http__sessions_list, http__session_revoke,
+    http__sessions_revoke_all, http__invitations_list, http__invitation_create, http__invitation_revoke,
+    http__invitation_accept, http__account_confirm; /* http_account.c */
 http_handler http__webhooks_list, http__webhook_create, http__webhook_get, http__webhook_update, http__webhook_delete,
     http__webhook_deliveries, http__webhook_redeliver, http__webhook_test; /* http_webhook.c */
 http_handler http__attachment_upload, http__attachment_download; /* http_attach.c */

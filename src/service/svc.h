@@ -230,8 +230,90 @@ pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject,
  * with ends, whichever is first (*expires_out), and is revoked with it. A session token
  * cannot sign in again (PL_ERENEW): a session's end is absolute. */
 #define SVC_SESSION_SECONDS (12 * 3600)
-pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
+pl_err svc_session_create(svc *s, const char *token, const char *user_agent, pl_arena *a, char **session_out,
                           pl_time *expires_out, svc_caller *caller_out, pl_detail *d);
+/* ---- accounts (svc_account.c; docs/api.md, "Accounts") ---- */
+#define SVC_PASSWORD_MIN 10          /* characters */
+#define SVC_PASSWORD_MAX 256         /* bytes: longer is PL_EPASSLONG */
+#define SVC_SIGNIN_ATTEMPTS 10       /* sign-ins an hour per e-mail address */
+#define SVC_SIGNIN_ADDRESS_ATTEMPTS 30 /* sign-ins (and reset asks) an hour per client address */
+#define SVC_CODE_ATTEMPTS 10         /* authenticator codes an hour per account */
+#define SVC_RESET_SECONDS 3600       /* a reset link's life */
+#define SVC_CONFIRM_MAILS 5          /* address confirmations mailed an hour per principal */
+/* Whether password may be an account's (PL_EMISSING, PL_EPASSLONG, PL_EWEAKPASS). */
+pl_err svc_password_check(const char *password, const char *email, pl_detail *d);
+/* Gives the principal (an operator's name, an agent's decimal id, a buyer's id) an account
+ * with this address and password, or a new password when it has one (with the same
+ * address; another is PL_ECONFLICT). An address of another account is PL_EEXIST. The
+ * caller vouches for the address (an administrator, the demo): it is verified. */
+pl_err svc_account_set(svc *s, st_principal_kind kind, const char *subject, const char *email,
+                       const char *password, pl_detail *d);
+/* Turns the principal's second factor off (a person who lost their authenticator app,
+ * after the administrator made sure who asks): PL_ENOTFOUND without an account,
+ * PL_ECONFLICT when it is not on. */
+pl_err svc_account_totp_reset(svc *s, st_principal_kind kind, const char *subject, pl_detail *d);
+typedef struct {
+  const char *email, *password;
+  const char *code;        /* the authenticator's code, when the account asks for one */
+  const char *client_addr; /* for the attempts per client address (NULL: not counted) */
+  const char *user_agent;  /* shown in the sessions' list */
+} svc_signin_in;
+/* Signs in with an address and a password (and code): a session as svc_session_create's.
+ * PL_ESIGNIN for an unknown address or a wrong password alike (the same work is done
+ * for both), PL_EATTEMPTS past the attempts an hour, PL_ETOTPNEEDED / PL_ETOTPBAD. */
+pl_err svc_session_password(svc *s, const svc_signin_in *in, pl_arena *a, char **session_out,
+                            pl_time *expires_out, svc_caller *caller_out, pl_detail *d);
+/* The caller's account: {"account":{"email","totp","totp_pending","password_set_at",
+ * "created_at"}} or {"account":null}. */
+pl_err svc_account_get(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+/* Sets the caller's password: the first makes the account (email required) with its
+ * address unverified, and mails a link to confirm it (*mailed; until then the account
+ * signs in to nothing: PL_EUNVERIFIED, and another person's account may take the
+ * address); a change needs the current one (PL_EWRONGPASS) and ends the caller's other
+ * sessions (*revoked). */
+pl_err svc_password_change(svc *s, const svc_caller *c, const char *email, const char *current,
+                           const char *password, long *revoked, bool *mailed, pl_detail *d);
+/* Confirms an account's address from the mailed link (anyone holding it); PL_EBADLINK
+ * for a link wrong, used, superseded or older than SVC_CONFIRM_SECONDS. */
+pl_err svc_account_confirm(svc *s, const char *token, pl_detail *d);
+/* Mails a reset link to the account of email, if there is one and none was mailed in the
+ * last minute; the same PL_OK whatever the case (only the attempts per client address
+ * may refuse). */
+pl_err svc_password_reset_ask(svc *s, const char *email, const char *client_addr, pl_detail *d);
+/* Sets the password of the link's account and ends its sessions; PL_EBADLINK for a link
+ * wrong, used, superseded or older than SVC_RESET_SECONDS (one answer for all). */
+pl_err svc_password_reset_confirm(svc *s, const char *token, const char *password, pl_detail *d);
+/* The second factor: a new secret for the caller's account ({"secret","otpauth_uri",...}),
+ * on once a code of it is confirmed; off with a current code. PL_ETOTPBAD, PL_EATTEMPTS. */
+pl_err svc_totp_begin(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_detail *d);
+pl_err svc_totp_disable(svc *s, const svc_caller *c, const char *code, pl_detail *d);
+/* The caller's sessions ({"sessions":[...]}, the current one marked), one ended, or all
+ * (but the current one when keep_current). */
+pl_err svc_sessions_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
+pl_err svc_session_revoke_mine(svc *s, const svc_caller *c, int64_t id, pl_detail *d);
+pl_err svc_sessions_revoke_all(svc *s, const svc_caller *c, bool keep_current, long *revoked,
+                               pl_detail *d);
+
+/* Invitations: an owner to their seller's team (role owner, agent, read_only), the
+ * operator to any seller's team (seller_id) or to the operators (role "operator"). A link
+ * is mailed (outbox), good once, for SVC_INVITE_SECONDS; at most SVC_INVITES_MAX pending
+ * per seller (and for the operators): PL_EINVITES. */
+#define SVC_INVITE_SECONDS (7 * 86400)
+#define SVC_INVITES_MAX 50
+pl_err svc_invitation_create(svc *s, const svc_caller *c, const char *email, const char *role,
+                             const char *seller_id, pl_arena *a, json_t **out, pl_detail *d);
+/* {"invitations":[...]}: the seller's (an owner's own; the operator's seller_id, or NULL:
+ * the operators'), newest first, with their state. */
+pl_err svc_invitation_list(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
+                           json_t **out, pl_detail *d);
+pl_err svc_invitation_revoke(svc *s, const svc_caller *c, int64_t id, pl_detail *d);
+/* Anyone with the link: makes the agent (or operator) named name with its account and
+ * password, and signs in as svc_session_password does. PL_EBADLINK for any bad link. */
+pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const char *password,
+                             const char *user_agent, pl_arena *a, char **session_out,
+                             pl_time *expires_out, svc_caller *caller_out, pl_detail *d);
+
 /* Revokes a token (sign-out). */
 pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d);
 

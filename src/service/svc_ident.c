@@ -45,12 +45,17 @@ uint64_t svc_revocation_epoch(svc *s) { return atomic_load(&s->revocation_epoch)
 /* ---- creation ------------------------------------------------------------------------ */
 
 static pl_err token_insert(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
-                           st_token_scope scope, int64_t parent_id, char **token_out, pl_detail *d) {
+                           st_token_scope scope, int64_t parent_id, const char *user_agent, char **token_out,
+                           pl_detail *d) {
   *token_out = NULL;
   if (!subject || !*subject) return pl_fail(d, PL_EMISSING, "token subject is required");
   pl_arena *a = pl_arena_new();
+  /* what a session's owner is shown of the browser: printable ASCII, at most 200 bytes */
+  char ua[201] = "";
+  for (size_t i = 0, j = 0; user_agent && user_agent[i] && j + 1 < sizeof ua; i++)
+    if (user_agent[i] >= 0x20 && user_agent[i] < 0x7f) ua[j++] = user_agent[i], ua[j] = '\0';
   st_token t = {.kind = kind, .subject = (char *)subject, .expires_at = expires_at, .scope = scope,
-                .parent_id = parent_id};
+                .parent_id = parent_id, .user_agent = ua[0] ? ua : NULL};
   char *tok = NULL;
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
@@ -93,14 +98,14 @@ out:
 
 pl_err svc_token_create(svc *s, st_principal_kind kind, const char *subject, pl_time expires_at,
                         char **token_out, pl_detail *d) {
-  return token_insert(s, kind, subject, expires_at, ST_SCOPE_API, 0, token_out, d);
+  return token_insert(s, kind, subject, expires_at, ST_SCOPE_API, 0, NULL, token_out, d);
 }
 
 pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, char **token_out,
                                pl_detail *d) {
   char subject[24];
   snprintf(subject, sizeof subject, "%lld", (long long)agent_id);
-  return token_insert(s, ST_PRINCIPAL_AGENT, subject, expires_at, ST_SCOPE_SPAPI, 0, token_out, d);
+  return token_insert(s, ST_PRINCIPAL_AGENT, subject, expires_at, ST_SCOPE_SPAPI, 0, NULL, token_out, d);
 }
 
 /* ---- authentication ------------------------------------------------------------------ */
@@ -199,7 +204,9 @@ pl_err svc_caller_check(svc *s, const svc_caller *c, pl_detail *d) {
 
 /* ---- web sessions -------------------------------------------------------------------- */
 
-pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session_out,
+static pl_err bump_revocations(svc *s);
+
+pl_err svc_session_create(svc *s, const char *token, const char *user_agent, pl_arena *a, char **session_out,
                           pl_time *expires_out, svc_caller *c, pl_detail *d) {
   *session_out = NULL;
   pl_err e = svc_authenticate(s, token, a, c, d);
@@ -213,12 +220,27 @@ pl_err svc_session_create(svc *s, const char *token, pl_arena *a, char **session
   const char *subject = c->kind == ST_PRINCIPAL_OPERATOR ? c->name + strlen("operator:")
                         : c->kind == ST_PRINCIPAL_AGENT  ? pl_arena_printf(a, "%lld", (long long)c->agent_id)
                                                          : c->buyer_id;
-  e = token_insert(s, c->kind, subject, end, ST_SCOPE_SESSION, c->token_id, session_out, d);
+  e = token_insert(s, c->kind, subject, end, ST_SCOPE_SESSION, c->token_id, user_agent, session_out, d);
   if (!e && expires_out) *expires_out = end;
   return e;
 }
 
-static pl_err bump_revocations(svc *s);
+pl_err svc__session_open(svc *s, st_principal_kind kind, const char *subject, const char *user_agent, pl_arena *a,
+                         char **session_out, pl_time *expires_out, svc_caller *c, pl_detail *d) {
+  pl_time end = svc_now(s) + SVC_SESSION_SECONDS;
+  pl_err e = token_insert(s, kind, subject, end, ST_SCOPE_SESSION, 0, user_agent, session_out, d);
+  if (!e) e = svc_authenticate(s, *session_out, a, c, d);
+  if (e) {
+    free(*session_out);
+    *session_out = NULL;
+  } else if (expires_out) {
+    *expires_out = end;
+  }
+  return e;
+}
+
+pl_err svc__revocations_bump(svc *s) { return bump_revocations(s); }
+void svc__revoked_here(svc *s) { revoked_here(s); }
 
 pl_err svc_token_revoke(svc *s, const char *token, pl_detail *d) {
   if (!token || !*token) return pl_fail(d, PL_EUNAUTH, "no token to revoke");

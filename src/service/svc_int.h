@@ -162,6 +162,16 @@ const char *svc__review_text(const char *locale, pl_arena *a);
 const char *svc__action_text(const svc_action_def *def, const char *locale, pl_arena *a);
 const char *svc__coverage_label(const char *locale);
 
+/* A new session of a principal, ending SVC_SESSION_SECONDS from now (svc_ident.c):
+ * *session_out malloc'd, *caller_out as authenticated with it. */
+pl_err svc__session_open(svc *s, st_principal_kind kind, const char *subject, const char *user_agent,
+                         pl_arena *a, char **session_out, pl_time *expires_out, svc_caller *caller_out,
+                         pl_detail *d);
+/* Moves the store's revocation counter (in the caller's write transaction), and, after
+ * the commit, wakes this process's event streams to check their tokens again. */
+pl_err svc__revocations_bump(svc *s);
+void svc__revoked_here(svc *s);
+
 /* An SP-API access token (scope "spapi") acting as the agent (svc_ident.c). */
 pl_err svc__token_create_spapi(svc *s, int64_t agent_id, pl_time expires_at, char **token_out,
                                pl_detail *d);
@@ -209,8 +219,16 @@ typedef struct {
   char *rcpt;
   const char *subject, *text;
   const char *marketplace, *seller_alias;
+  const char *seller_name; /* an account's notice: the seller it is about, or NULL */
 } svc_notice;
 pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *out, pl_detail *d);
+/* A notice about an account (type "password_reset", "invitation", "account_confirm";
+ * svc_account.c): its
+ * recipient, subject and text, within compose's transaction. PL_ENOTFOUND when void. */
+pl_err svc__account_notice(svc *s, const char *type, json_t *payload, pl_arena *a, svc_notice *out);
+/* Invitations (svc_account.c; docs/api.md, "Invitations"). */
+/* The message center's address of a page ("thread/T1"), for the links in notices. */
+const char *svc__link(svc *s, pl_arena *a, const char *fragment);
 /* The language of parley's notices to seller sl (its setting, else its marketplace's, else
  * "en"), within a transaction. */
 const char *svc__notice_language(svc *s, const st_seller *sl, pl_arena *a);

@@ -86,8 +86,9 @@ size_t svc__lookup_hashes(svc *s, const char *str, char hex[PL_KEY_GENS][65]) {
 
 /* ---- rotation: counting and the walk ------------------------------------------------ */
 
-static const st_sealed_kind kinds[] = {ST_SEALED_SELLER, ST_SEALED_BUYER, ST_SEALED_AGENT_ADDRESS, ST_SEALED_WEBHOOK,
-                                       ST_SEALED_SELLER_PENDING};
+static const st_sealed_kind kinds[] = {ST_SEALED_SELLER,         ST_SEALED_BUYER,   ST_SEALED_AGENT_ADDRESS,
+                                       ST_SEALED_WEBHOOK,        ST_SEALED_SELLER_PENDING, ST_SEALED_ACCOUNT,
+                                       ST_SEALED_TOTP,           ST_SEALED_INVITATION};
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
 static void keys_copy(svc *s, pl_keys *out) {
@@ -187,7 +188,10 @@ static pl_err walk_batch(svc *s, const pl_keys *k, st_sealed_kind kind, char aft
     /* In a savepoint: a refused row must not end the batch's transaction (PostgreSQL). */
     e = s->st->ops->savepoint(s->st, ST_SP_BEGIN);
     if (!e) e = store_sealed_reseal(s->st, kind, rows[i].key, rows[i].sealed, sealed,
-                                          kind == ST_SEALED_SELLER || kind == ST_SEALED_WEBHOOK || kind == ST_SEALED_SELLER_PENDING ? NULL : hash,
+                                          kind == ST_SEALED_SELLER || kind == ST_SEALED_WEBHOOK || kind == ST_SEALED_SELLER_PENDING ||
+                                                  kind == ST_SEALED_TOTP
+                                              ? NULL
+                                              : hash,
                                           &changed);
     free(sealed);
     if (e == PL_EEXIST) { /* the same address registered twice during the rotation */

@@ -674,7 +674,7 @@ static const char *when(pl_time t, pl_arena *a) {
   return pl_arena_printf(a, "%.10s %.5s", s, s + 11);
 }
 
-static const char *link_to(svc *s, pl_arena *a, const char *fragment) {
+const char *svc__link(svc *s, pl_arena *a, const char *fragment) {
   const char *base = s->opt.public_url && *s->opt.public_url ? s->opt.public_url : "http://127.0.0.1:8080";
   size_t n = strlen(base);
   return pl_arena_printf(a, "%.*s/#/%s", (int)(n && base[n - 1] == '/' ? n - 1 : n), base, fragment);
@@ -707,6 +707,23 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     json_decref(p);
     return e;
   }
+  if (!strcmp(type, "password_reset") || !strcmp(type, "invitation") || !strcmp(type, "account_confirm")) {
+    /* an account's mail: to its address (or the invited one), from the seller's
+     * marketplace when there is a seller, else from parley */
+    st_seller sl;
+    st_marketplace mk;
+    bool seller = o->seller_id && *o->seller_id && !store_seller_get(s->st, o->seller_id, NULL, a, &sl) &&
+                  !svc__marketplace_get(s, sl.marketplace_id, a, &mk);
+    out->marketplace = seller ? mk.name : "parley";
+    out->seller_alias = seller ? sl.alias : "";
+    out->seller_name = seller ? sl.name : NULL;
+    e = svc__account_notice(s, type, p, a, out);
+    svc__end(s, PL_OK, NULL);
+    json_decref(p);
+    if (e == PL_ENOTFOUND) return pl_fail(d, PL_ENOTFOUND, "the notice's recipient or what it is about is gone");
+    if (e) return pl_fail(d, e, "notice %lld could not be composed", (long long)o->id);
+    return PL_OK;
+  }
   st_seller sl;
   st_seller_settings st;
   st_marketplace mk;
@@ -735,7 +752,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     if (st.email_sealed && st.email_requested_at == json_integer_value(json_object_get(p, "requested_at")))
       out->rcpt = svc__opened(s, a, st.email_sealed);
   }
-  const char *settings = link_to(s, a, "notifications");
+  const char *settings = svc__link(s, a, "notifications");
   if (!e && !out->rcpt) e = PL_ENOTFOUND;
   if (!e && !strcmp(type, "deadline")) {
     st_thread t;
@@ -748,7 +765,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
       const char *what = about(w, &t, a), *tref = pl_ref_format(ref, "T", t.id);
       out->subject = fill(a, w->deadline_subject, pl_arena_printf(a, "%d", (int)r.alert_hours), what, NULL);
       out->text = fill(a, w->deadline_body, buyer, tref, what, when(json_integer_value(json_object_get(p, "due_at")), a),
-                       link_to(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL);
+                       svc__link(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL);
     }
   } else if (!e && !strcmp(type, "message")) {
     st_message m;
@@ -761,7 +778,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
       const char *what = about(w, &t, a), *tref = pl_ref_format(ref, "T", t.id);
       out->subject = fill(a, w->message_subject, buyer, what, NULL);
       out->text = fill(a, w->message_body, buyer, tref, what, svc__mask_for_seller(s, t.marketplace_id, m.text, a),
-                       link_to(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL);
+                       svc__link(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL);
     }
   } else if (!e && !strcmp(type, "digest")) {
     json_t *ids = json_object_get(p, "threads");
@@ -778,10 +795,10 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
       text = pl_arena_printf(a, "%s%s", text,
                              fill(a, w->digest_line, about(w, &t, a), buyer,
                                   t.response_due_at ? when(t.response_due_at, a) : "-",
-                                  link_to(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL));
+                                  svc__link(s, a, pl_arena_printf(a, "thread/%s", tref)), NULL));
     }
     if (json_is_true(json_object_get(p, "more")))
-      text = pl_arena_printf(a, "%s%s", text, fill(a, w->digest_more, link_to(s, a, "inbox"), NULL));
+      text = pl_arena_printf(a, "%s%s", text, fill(a, w->digest_more, svc__link(s, a, "inbox"), NULL));
     out->subject = k > 1 ? fill(a, w->digest_subject, pl_arena_printf(a, "%zu", k), NULL) : k ? w->digest_one : w->digest_none;
     if (!k) text = "";
     out->text = text;
@@ -790,7 +807,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     confirm_token(s, sl.id, out->rcpt, st.email_requested_at, tok);
     out->subject = fill(a, w->confirm_subject, sl.name, NULL);
     out->text = fill(a, w->confirm_body, sl.name, mk.name,
-                     link_to(s, a, pl_arena_printf(a, "confirm-address?seller=%s&token=%s", sl.id, tok)), NULL);
+                     svc__link(s, a, pl_arena_printf(a, "confirm-address?seller=%s&token=%s", sl.id, tok)), NULL);
     sodium_memzero(tok, sizeof tok);
     settings = NULL; /* not an agent's choice */
   } else if (!e && !strcmp(type, "webhook_disabled")) {
@@ -798,7 +815,7 @@ pl_err svc__notice_compose(svc *s, const st_outbox *o, pl_arena *a, svc_notice *
     e = store_webhook_get(s->st, json_integer_value(json_object_get(p, "webhook_id")), a, &wh);
     if (!e) {
       out->subject = fill(a, w->webhook_subject, wh.url, NULL);
-      out->text = fill(a, w->webhook_body, wh.url, link_to(s, a, "webhooks"), NULL);
+      out->text = fill(a, w->webhook_body, wh.url, svc__link(s, a, "webhooks"), NULL);
     }
   } else if (!e) {
     e = PL_EINVAL;

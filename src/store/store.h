@@ -365,7 +365,10 @@ typedef enum {
   ST_SEALED_BUYER,         /* buyers.email_sealed, with email_hash */
   ST_SEALED_AGENT_ADDRESS, /* agent_addresses.email_sealed, with email_hash */
   ST_SEALED_WEBHOOK,       /* webhooks.secret_sealed (docs/webhooks.md) */
-  ST_SEALED_SELLER_PENDING /* seller_settings.email_sealed (docs/notifications.md) */
+  ST_SEALED_SELLER_PENDING, /* seller_settings.email_sealed (docs/notifications.md) */
+  ST_SEALED_ACCOUNT,        /* accounts.email_sealed, with email_hash */
+  ST_SEALED_TOTP,           /* accounts.totp_sealed */
+  ST_SEALED_INVITATION      /* invitations.email_sealed, with email_hash */
 } st_sealed_kind;
 typedef struct {
   char *key;    /* the row's id, as text */
@@ -383,7 +386,40 @@ typedef struct {
   st_token_scope scope; /* where it is valid; a put without one is refused */
   int64_t parent_id;    /* a session: the token it was signed in with (revoked with it) */
   pl_time created_at, last_used_at, revoked_at; /* 0 = never used / not revoked */
+  char *user_agent;     /* a session: the browser's User-Agent when it signed in (NULL: none) */
 } st_token;
+
+/* An account (docs/api.md, "Accounts"): how a principal of the tokens signs in with an
+ * e-mail address and a password. */
+typedef struct {
+  int64_t id;
+  st_principal_kind kind;
+  char *subject;       /* as st_token's: operator name, agent id (decimal), buyer id */
+  char *seller_id;     /* an agent's seller; NULL otherwise */
+  char *email_hash;    /* keyed look-up hash of the lower-cased address */
+  char *email_sealed;  /* the address, sealed (pl_seal) */
+  char *password_hash; /* crypto_pwhash_str's (Argon2id) */
+  pl_time password_at; /* when it was set: part of a reset link's token */
+  char *totp_sealed;   /* the second factor's secret, sealed; NULL: none */
+  bool totp_on;        /* the secret is confirmed and asked for at sign-in */
+  int64_t totp_step;   /* the last time step accepted (a code is good once) */
+  pl_time reset_at;    /* the last reset link mailed (0: none) */
+  pl_time created_at;
+  pl_time verified_at; /* when the address was shown to be the person's (a mailed link
+                        * opened, an invitation accepted; set by an administrator); 0: not
+                        * yet, and such an account signs in to nothing */
+} st_account;
+
+/* An invitation to an account (docs/api.md, "Invitations"): to a seller's team (kind
+ * agent, with a role) or to the operators. */
+typedef struct {
+  int64_t id;
+  st_principal_kind kind;
+  char *seller_id, *role; /* kind agent: the seller and the role (an st_agent_role name) */
+  char *email_hash, *email_sealed;
+  char *invited_by;       /* the caller's name ("agent:3", "operator:ops") */
+  pl_time created_at, expires_at, accepted_at, revoked_at;
+} st_invitation;
 
 typedef enum {
   ST_FILTER_ALL = 0,
@@ -873,6 +909,48 @@ pl_err store_token_touch(store *s, int64_t id, pl_time at);
 pl_err store_agent_deactivate(store *s, int64_t id, pl_time at);
 /* Unassigns every thread of the seller assigned to the agent; *n how many. */
 pl_err store_agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n);
+/* Sessions (scope "session") of a principal that hold at `now`, newest first, at most
+ * limit. */
+pl_err store_session_list(store *s, st_principal_kind kind, const char *subject, pl_time now, int limit,
+                          pl_arena *a, st_token **out, size_t *n);
+/* Revokes a principal's sessions but the one of id keep (0: every one); *n how many. */
+pl_err store_session_revoke_all(store *s, st_principal_kind kind, const char *subject, int64_t keep,
+                                pl_time at, long *n);
+
+/* -- accounts and invitations (docs/api.md, "Accounts") (store_account.c) -- */
+/* Inserts an account (a->id is set); PL_EEXIST when the address or the principal has one. */
+pl_err store_account_add(store *s, st_account *a);
+/* An account by id, else by the look-up hash of its address, else (both 0/NULL) by its
+ * principal; PL_ENOTFOUND when none. */
+pl_err store_account_get(store *s, int64_t id, const char *email_hash, st_principal_kind kind,
+                         const char *subject, pl_arena *a, st_account *out);
+/* Sets the password hash (and password_at). */
+pl_err store_account_password_set(store *s, int64_t id, const char *password_hash, pl_time at);
+/* Sets the second factor: its sealed secret (NULL: none), whether it is on, the last step. */
+pl_err store_account_totp_set(store *s, int64_t id, const char *totp_sealed, bool on, int64_t step);
+/* Records that the time step was used, only when it is after the last one used:
+ * PL_EEXIST when it is not (a code replayed, or raced by another sign-in). */
+pl_err store_account_totp_use(store *s, int64_t id, int64_t step);
+/* Records when a reset link was last mailed. */
+pl_err store_account_reset_at(store *s, int64_t id, pl_time at);
+/* Marks the account's address verified at `at` (PL_ENOTFOUND when no such account). */
+pl_err store_account_verify(store *s, int64_t id, pl_time at);
+/* Deletes an account whose address is not verified (PL_ENOTFOUND when there is none such
+ * of that id): an address nobody has shown to be theirs holds no other account off. */
+pl_err store_account_drop_unverified(store *s, int64_t id);
+/* Inserts an invitation (v->id is set). */
+pl_err store_invitation_add(store *s, st_invitation *v);
+/* An invitation by id; PL_ENOTFOUND when none. */
+pl_err store_invitation_get(store *s, int64_t id, pl_arena *a, st_invitation *out);
+/* Invitations of a seller (NULL: the operators'), newest first, at most limit; pending
+ * ones only (not accepted, revoked or expired at now) when pending_only. */
+pl_err store_invitation_list(store *s, const char *seller_id, bool pending_only, pl_time now, int limit,
+                             pl_arena *a, st_invitation **out, size_t *n);
+/* Pending invitations of a seller (NULL: the operators') at now. */
+pl_err store_invitation_count(store *s, const char *seller_id, pl_time now, int64_t *n);
+/* Ends a pending invitation: accepted (accept true) or revoked at `at`; PL_ENOTFOUND when
+ * it is not pending any more (used, revoked: an invitation is good once). */
+pl_err store_invitation_end(store *s, int64_t id, bool accept, pl_time at);
 
 /* -- team work (docs/team.md) (store_team.c) -- */
 /* Inserts a document when d->id is 0 (setting it), else replaces the state and body of

@@ -8,11 +8,16 @@ static const st_stmt
      * twice there; PostgreSQL numbers them from its sequence. A hash already stored
      * inserts nothing (PL_EEXIST). */
     token_put = {.sql = "INSERT INTO tokens(id, hash, kind, subject, seller_id, marketplace_id, created_at,"
-                        " expires_at, scope, parent_id) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM tokens),"
-                        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING RETURNING id",
+                        " expires_at, scope, parent_id, user_agent) VALUES ((SELECT coalesce(max(id), 0) + 1"
+                        " FROM tokens), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING RETURNING id",
                  .pg = "INSERT INTO tokens(hash, kind, subject, seller_id, marketplace_id, created_at,"
-                       " expires_at, scope, parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                       " expires_at, scope, parent_id, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                        " ON CONFLICT DO NOTHING RETURNING id"},
+    session_list = {.sql = "SELECT " ST_TOKEN_COLS " FROM tokens WHERE kind = ?1 AND subject = ?2"
+                           " AND scope = 'session' AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?3)"
+                           " ORDER BY id DESC LIMIT ?4"},
+    session_revoke_all = {.sql = "UPDATE tokens SET revoked_at = ?4 WHERE kind = ?1 AND subject = ?2"
+                                 " AND scope = 'session' AND revoked_at = 0 AND id <> ?3"},
     token_get = {.sql = ST_SQL_TOKEN_GET}, token_get_id = {.sql = ST_SQL_TOKEN_GET_ID},
     token_list = {.sql = "SELECT " ST_TOKEN_COLS " FROM tokens"
                          " WHERE (CAST(?1 AS TEXT) IS NULL OR (kind = 'agent' AND seller_id = ?1))"
@@ -30,7 +35,7 @@ pl_err store_token_put(store *s, const char *hash, st_token *t, pl_time at) {
                      ST_ARGS(ST_ARG_T(hash), ST_ARG_T(st_principal_kind_name(t->kind)), ST_ARG_T(t->subject),
                              ST_ARG_T(t->seller_id), ST_ARG_T(t->marketplace_id), ST_ARG_I(at),
                              ST_ARG_I(t->expires_at), ST_ARG_T(st_token_scope_name(t->scope)),
-                             ST_ARG_I(t->parent_id)),
+                             ST_ARG_I(t->parent_id), ST_ARG_T(t->user_agent)),
                      &st_i64_row, NULL, &id);
   if (e == PL_ENOTFOUND) return PL_EEXIST;
   if (e) return e;
@@ -75,6 +80,23 @@ pl_err store_agent_deactivate(store *s, int64_t id, pl_time at) {
 pl_err store_agent_unassign_all(store *s, const char *seller_id, int64_t agent_id, long *n) {
   size_t changed = 0;
   pl_err e = st__count(s, &agent_unassign, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_I(agent_id)), &changed);
+  *n = (long)changed;
+  return e;
+}
+
+pl_err store_session_list(store *s, st_principal_kind kind, const char *subject, pl_time now, int limit,
+                          pl_arena *a, st_token **out, size_t *n) {
+  return st__list(s, &session_list,
+                  ST_ARGS(ST_ARG_T(st_principal_kind_name(kind)), ST_ARG_T(subject), ST_ARG_I(now), ST_ARG_I(limit)),
+                  &st_token_row, a, out, n);
+}
+
+pl_err store_session_revoke_all(store *s, st_principal_kind kind, const char *subject, int64_t keep, pl_time at,
+                                long *n) {
+  size_t changed = 0;
+  pl_err e = st__count(s, &session_revoke_all,
+                       ST_ARGS(ST_ARG_T(st_principal_kind_name(kind)), ST_ARG_T(subject), ST_ARG_I(keep), ST_ARG_I(at)),
+                       &changed);
   *n = (long)changed;
   return e;
 }

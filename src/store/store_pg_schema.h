@@ -441,6 +441,23 @@ static const char *const store_pg_migrations[] = {
     "ALTER TABLE orders ADD COLUMN promised_at BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE orders ADD COLUMN return_state TEXT"
     "  CHECK (return_state IN ('requested','in_transit','received','refunded','partially_refunded'));",
+    /* Accounts, sessions' browsers and invitations (as SQLite's migration; docs/api.md
+     * "Accounts"). */
+    "CREATE TABLE accounts(id BIGSERIAL PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent','buyer')), subject TEXT NOT NULL,"
+    "  seller_id TEXT, email_hash TEXT NOT NULL UNIQUE, email_sealed TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL, password_at BIGINT NOT NULL,"
+    "  totp_sealed TEXT, totp_on BOOLEAN NOT NULL DEFAULT FALSE, totp_step BIGINT NOT NULL DEFAULT 0,"
+    "  reset_at BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, verified_at BIGINT NOT NULL DEFAULT 0,"
+    "  UNIQUE (kind, subject));"
+    "CREATE INDEX accounts_seller ON accounts(seller_id);"
+    "ALTER TABLE tokens ADD COLUMN user_agent TEXT;"
+    "CREATE TABLE invitations(id BIGSERIAL PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent')), seller_id TEXT,"
+    "  role TEXT, email_hash TEXT NOT NULL, email_sealed TEXT NOT NULL, invited_by TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+    "  accepted_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX invitations_seller ON invitations(seller_id, id);",
 };
 
 #endif

@@ -100,7 +100,21 @@ ROW(st_audit, COL(st_audit, id, I64), COL(st_audit, seller_id, TEXT), COL(st_aud
 ROW(st_token, COL(st_token, kind, PRINCIPAL), COL(st_token, subject, TEXT), COL(st_token, seller_id, TEXT),
     COL(st_token, marketplace_id, TEXT), COL(st_token, expires_at, I64), COL(st_token, id, I64),
     COL(st_token, scope, TOKEN_SCOPE), COL(st_token, parent_id, I64), COL(st_token, created_at, I64),
-    COL(st_token, last_used_at, I64), COL(st_token, revoked_at, I64));
+    COL(st_token, last_used_at, I64), COL(st_token, revoked_at, I64), COL(st_token, user_agent, TEXT));
+
+/* store_account.c's ACCOUNT_COLS */
+ROW(st_account, COL(st_account, id, I64), COL(st_account, kind, PRINCIPAL), COL(st_account, subject, TEXT),
+    COL(st_account, seller_id, TEXT), COL(st_account, email_hash, TEXT), COL(st_account, email_sealed, TEXT),
+    COL(st_account, password_hash, TEXT), COL(st_account, password_at, I64), COL(st_account, totp_sealed, TEXT),
+    COL(st_account, totp_on, BOOL), COL(st_account, totp_step, I64), COL(st_account, reset_at, I64),
+    COL(st_account, created_at, I64), COL(st_account, verified_at, I64));
+
+/* store_account.c's INVITATION_COLS */
+ROW(st_invitation, COL(st_invitation, id, I64), COL(st_invitation, kind, PRINCIPAL),
+    COL(st_invitation, seller_id, TEXT), COL(st_invitation, role, TEXT), COL(st_invitation, email_hash, TEXT),
+    COL(st_invitation, email_sealed, TEXT), COL(st_invitation, invited_by, TEXT),
+    COL(st_invitation, created_at, I64), COL(st_invitation, expires_at, I64),
+    COL(st_invitation, accepted_at, I64), COL(st_invitation, revoked_at, I64));
 
 /* ST_SQL_VIOL_LIST */
 ROW(st_violation, COL(st_violation, id, I64), COL(st_violation, seller_id, TEXT), COL(st_violation, at, I64),

@@ -249,7 +249,7 @@
 
 #define ST_TOKEN_COLS                                                                          \
   "kind, subject, seller_id, marketplace_id, expires_at, id, scope, parent_id, created_at," \
-  " last_used_at, revoked_at"
+  " last_used_at, revoked_at, user_agent"
 
 #define ST_SQL_TOKEN_GET \
   "SELECT " ST_TOKEN_COLS " FROM tokens WHERE hash = ?1"

@@ -450,6 +450,26 @@ static const char *const store_sqlite_migrations[] = {
     "ALTER TABLE orders ADD COLUMN promised_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE orders ADD COLUMN return_state TEXT"
     "  CHECK (return_state IN ('requested','in_transit','received','refunded','partially_refunded'));",
+    /* Accounts (docs/api.md "Accounts"): an e-mail address and a password for a principal
+     * of the tokens (an operator's name, an agent's id, a buyer's id), an optional TOTP
+     * second factor; sessions say which browser they are; invitations to join a seller's
+     * team or the operators. Addresses and TOTP secrets are sealed (key rotation walks
+     * them), looked up by keyed hash; nothing an outsider could use is stored in clear. */
+    "CREATE TABLE accounts(id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent','buyer')), subject TEXT NOT NULL,"
+    "  seller_id TEXT, email_hash TEXT NOT NULL UNIQUE, email_sealed TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL, password_at INTEGER NOT NULL,"
+    "  totp_sealed TEXT, totp_on INTEGER NOT NULL DEFAULT 0, totp_step INTEGER NOT NULL DEFAULT 0,"
+    "  reset_at INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, verified_at INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (kind, subject));"
+    "CREATE INDEX accounts_seller ON accounts(seller_id);"
+    "ALTER TABLE tokens ADD COLUMN user_agent TEXT;"
+    "CREATE TABLE invitations(id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('operator','agent')), seller_id TEXT,"
+    "  role TEXT, email_hash TEXT NOT NULL, email_sealed TEXT NOT NULL, invited_by TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    "  accepted_at INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX invitations_seller ON invitations(seller_id, id);",
 };
 
 #endif

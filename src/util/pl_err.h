@@ -62,7 +62,16 @@
   X(PL_EPURPOSE,      -45, "prohibited_purpose",   "a conversation may not start with a message of this purpose") \
   X(PL_ESTOPPING,     -46, "server_stopping",      "the server is stopping; retry on another node") \
   X(PL_EBADLINK,      -47, "invalid_token",        "the link is not valid, or has expired") \
-  X(PL_ENOADDRESS,    -48, "no_address",           "no e-mail address to send to")
+  X(PL_ENOADDRESS,    -48, "no_address",           "no e-mail address to send to") \
+  X(PL_ESIGNIN,       -56, "sign_in_failed",       "the e-mail address or the password is not right") \
+  X(PL_EATTEMPTS,     -57, "too_many_attempts",    "too many sign-in attempts; wait before trying again") \
+  X(PL_EWEAKPASS,     -58, "weak_password",        "the password is too short or too easy to guess") \
+  X(PL_EPASSLONG,     -59, "password_too_long",    "the password is longer than 256 bytes") \
+  X(PL_ETOTPNEEDED,   -60, "totp_required",        "the account asks for a code of its authenticator app") \
+  X(PL_ETOTPBAD,      -61, "totp_invalid",         "the authenticator code is not right, or was used already") \
+  X(PL_EWRONGPASS,    -62, "wrong_password",       "the current password is not right") \
+  X(PL_EINVITES,      -63, "too_many_invitations", "too many pending invitations") \
+  X(PL_EUNVERIFIED,   -64, "address_unverified",   "the account's address is not confirmed yet")
 
 typedef enum {
   PL_OK = 0,

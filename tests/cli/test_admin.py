@@ -100,7 +100,7 @@ class AdminIdentities(unittest.TestCase):
 
     def test_help(self):
         p = subprocess.run([PARLEY, "admin", "--help"], capture_output=True, text=True, timeout=60)
-        for words in ("token list", "token revoke", "agent deactivate"):
+        for words in ("token list", "token revoke", "agent deactivate", "account set", "account totp-off"):
             self.assertIn(words, p.stdout)
         p = subprocess.run([PARLEY, "serve", "--help"], capture_output=True, text=True, timeout=60)
         self.assertIn("--trust-proxy", p.stdout)

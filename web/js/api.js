@@ -84,6 +84,16 @@ export async function signIn(token) {
   return me;
 }
 
+/** Signs in with an e-mail address and a password (and the authenticator's code, when
+ *  the account asks for one: ApiError code totp_required); resolves to the caller. */
+export async function signInWithPassword(email, password, code) {
+  const body = { email, password };
+  if (code) body.code = code;
+  const me = await api('POST', '/v1/session', body);
+  csrfFromSignIn = me.csrf_token || null;
+  return me;
+}
+
 /** Signs out: the server revokes the session and clears both cookies. */
 export async function signOut() {
   try {

@@ -1,7 +1,7 @@
 // app.js - the message center's shell: session, role-based navigation, hash routes and views.
 import { h, replace, announce } from './dom.js';
 import { errorBox } from './errors.js';
-import { get, signIn, signOut, hasSession, onUnauthorized } from './api.js';
+import { get, signIn, signInWithPassword, signOut, hasSession, onUnauthorized } from './api.js';
 import { loadMeta } from './meta.js';
 import { startLive, stopLive, onLive, notify, notificationsState, askNotifications } from './live.js';
 import { renderThreadList } from './threads.js';
@@ -18,6 +18,7 @@ import { renderSettings, renderConfirmAddress } from './settings.js';
 import { renderNotifications } from './notifications.js';
 import { renderBulkNotices } from './bulk.js';
 import { onDeadline, dropDeadlineAlert, clearDeadlineAlerts } from './alerts.js';
+import { renderForgotPassword, renderResetPassword, renderAcceptInvitation, renderConfirmAccount, renderSecurity, renderTeam } from './account.js';
 
 const main = () => document.getElementById('main');
 let me = null;
@@ -44,12 +45,15 @@ const ROUTES = [
   { kind: 'agent', page: 'webhooks', label: 'Webhooks', roles: ['owner'], view: renderWebhooks },
   { kind: 'agent', page: 'settings', label: 'Settings', roles: ['owner'], view: renderSettings },
   { kind: 'agent', page: 'notifications', label: 'Notifications', view: renderNotifications },
+  { kind: 'agent', page: 'team', label: 'Team', roles: ['owner'], view: renderTeam },
+  { kind: 'agent', page: 'security', label: 'Security', view: renderSecurity },
   { kind: 'agent', page: 'thread', id: true, under: 'inbox', view: renderThread },
 
   { kind: 'buyer', page: 'messages', label: 'Your messages', view: renderThreadList },
   { kind: 'buyer', page: 'orders', label: 'Your orders', view: renderOrders },
   { kind: 'buyer', page: 'ask', label: 'Ask about a product', view: renderAsk },
   { kind: 'buyer', page: 'preferences', label: 'Preferences', view: renderPreferences },
+  { kind: 'buyer', page: 'security', label: 'Security', view: renderSecurity },
   { kind: 'buyer', page: 'thread', id: true, under: 'messages', view: renderThread },
   { kind: 'buyer', page: 'contact', id: true, under: 'orders', view: renderContact },
 
@@ -63,16 +67,22 @@ const ROUTES = [
   { kind: 'operator', page: 'bulk-notices', id: true, view: renderBulkNotices },
   { kind: 'operator', page: 'webhooks', label: 'Webhooks', view: renderWebhooks },
   { kind: 'operator', page: 'settings', label: 'Seller settings', view: renderSettings },
+  { kind: 'operator', page: 'security', label: 'Security', view: renderSecurity },
   { kind: 'operator', page: 'thread', id: true, under: 'threads', view: renderThread },
   { kind: 'operator', page: 'evidence', id: true, under: 'threads', view: renderEvidence },
 ];
 
 /**
- * Pages anyone may open, signed in or not: the page of a link that parley e-mails
- * (#/confirm-address?seller=S1&token=…). Opening one changes nothing by itself.
+ * Pages anyone may open, signed in or not: the pages of links that parley e-mails
+ * (#/confirm-address?seller=S1&token=…, a password reset, an invitation) and the one that
+ * asks for a reset link. Opening one changes nothing by itself.
  */
 const PUBLIC_ROUTES = [
   { page: 'confirm-address', view: renderConfirmAddress },
+  { page: 'forgot-password', view: renderForgotPassword },
+  { page: 'reset-password', view: renderResetPassword },
+  { page: 'accept-invitation', view: renderAcceptInvitation },
+  { page: 'confirm-account', view: renderConfirmAccount },
 ];
 
 const navRows = (kind, role) => ROUTES.filter((r) => r.kind === kind && r.label && (!r.roles || r.roles.includes(role)));
@@ -148,40 +158,103 @@ async function doSignOut() {
   navigate('#/signin');
 }
 
+/** Signed in (by any means): the caller read, live updates on, the home page shown. */
+async function adoptSession() {
+  if (me) stopLive();
+  me = await get('/v1/me');
+  startSession();
+  navigate(home(me.kind) || '#/');
+}
+
+/** The session ended here (signed out on the Security page): back to the sign-in page. */
+function sessionEnded() {
+  stopLive();
+  clearDeadlineAlerts();
+  me = null;
+  attention = null;
+  announce('Signed out');
+  navigate('#/signin');
+}
+
 function renderSignIn(el, reason) {
   const error = errorBox({ text: reason });
-  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
-  const show = h('input', { id: 'show-token', type: 'checkbox', onChange: () => { input.type = show.checked ? 'text' : 'password'; } });
+  const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', inputmode: 'email', spellcheck: 'false', required: true });
+  const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const code = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', 'aria-describedby': 'code-help' });
+  const codeField = h('div', { class: 'field', hidden: true },
+    h('label', { for: 'code' }, 'Code from your authenticator app'), code,
+    h('p', { id: 'code-help', class: 'help' }, 'Two-step sign-in is on for this account: enter the 6 digits the app shows now.'));
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
-  const form = h('form', { class: 'card signin', novalidate: true, onSubmit: async (ev) => {
+  const form = h('form', { novalidate: true, 'aria-labelledby': 'signin-head', onSubmit: async (ev) => {
     ev.preventDefault();
-    const token = input.value.trim();
-    if (!token) return error.show('Paste your access token first.', input);
+    error.hide();
+    if (!email.value.trim()) return error.show('Enter your e-mail address.', email);
+    if (!password.value) return error.show('Enter your password.', password);
+    const withCode = !codeField.hidden;
+    if (withCode && !/^\d{6}$/.test(code.value.trim())) return error.show('Enter the 6 digits your authenticator app shows now.', code);
     button.disabled = true;
     button.textContent = 'Signing in…';
     await error.run(async () => {
-      await signIn(token);
-      me = await get('/v1/me');
-      input.value = '';
-      startSession();
-      navigate(home(me.kind) || '#/');
-    }, (e) => (e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message),
-    { field: input, signingIn: true });
+      await signInWithPassword(email.value.trim(), password.value, withCode ? code.value.trim() : undefined);
+      password.value = '';
+      code.value = '';
+      await adoptSession();
+    }, (e) => {
+      if (e.code === 'totp_required') {
+        codeField.hidden = false;
+        return error.show('Your password is right. Now enter the code of your authenticator app.', code);
+      }
+      if (e.code === 'totp_invalid') {
+        code.value = '';
+        return error.show('That code is not right, or was used already. Enter the code the app shows now.', code);
+      }
+      if (e.code === 'sign_in_failed') return error.show('The e-mail address or the password is not right.', password);
+      if (e.code === 'address_unverified') return 'Confirm your address first: open the link parley mailed to it when you set your password.';
+      if (e.code === 'too_many_attempts') return `Too many attempts. ${e.message.replace(/^./, (c) => c.toUpperCase())}.`;
+      return e.message;
+    }, { field: password, signingIn: true });
     button.disabled = false;
     button.textContent = 'Sign in';
   } },
-  h('h1', { tabindex: '-1' }, 'Sign in'),
-  h('p', null, 'Sellers, buyers and the marketplace operator sign in with the access token they were given.'),
+  h('h1', { tabindex: '-1', id: 'signin-head' }, 'Sign in'),
+  h('p', null, 'Sellers\' teams, buyers and the marketplace operator sign in with their e-mail address and password.'),
   error.el,
+  h('div', { class: 'field' }, h('label', { for: 'email' }, 'E-mail address'), email),
+  h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), password),
+  codeField,
+  h('div', { class: 'actions' }, button),
+  h('p', { class: 'signin-links' }, h('a', { href: '#/forgot-password' }, 'Forgot your password?')));
+
+  // API tokens still sign in, for those who have one rather than an account
+  const tokenError = errorBox();
+  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
+  const show = h('input', { id: 'show-token', type: 'checkbox', onChange: () => { input.type = show.checked ? 'text' : 'password'; } });
+  const tokenButton = h('button', { type: 'submit', class: 'btn' }, 'Sign in with the token');
+  const tokenForm = h('form', { novalidate: true, 'aria-label': 'Token sign-in', onSubmit: async (ev) => {
+    ev.preventDefault();
+    tokenError.hide();
+    const token = input.value.trim();
+    if (!token) return tokenError.show('Paste your access token first.', input);
+    tokenButton.disabled = true;
+    await tokenError.run(async () => {
+      await signIn(token);
+      input.value = '';
+      await adoptSession();
+    }, (e) => (e.status === 401 ? 'This token is not valid (unknown, revoked or expired). Check it and try again.' : e.message),
+    { field: input, signingIn: true });
+    tokenButton.disabled = false;
+  } },
+  tokenError.el,
   h('div', { class: 'field' },
     h('label', { for: 'token' }, 'Access token'),
     input,
-    h('p', { id: 'token-help', class: 'help' }, 'For the demo, ', h('code', null, 'make run'), ' writes the tokens to ', h('code', null, 'parley-demo.db.tokens.json'), '.')),
+    h('p', { id: 'token-help', class: 'help' }, 'For the demo, ', h('code', null, 'make run'), ' prints the demo accounts and writes tokens to ', h('code', null, 'parley-demo.db.tokens.json'), '.')),
   h('div', { class: 'field field-inline' }, show, h('label', { for: 'show-token' }, 'Show token')),
-  h('div', { class: 'actions' }, button));
-  replace(el, h('div', { class: 'signin-wrap' }, form));
+  h('div', { class: 'actions' }, tokenButton));
+  const useToken = h('details', { class: 'signin-token', id: 'use-token' }, h('summary', null, 'Use an access token'), tokenForm);
+  replace(el, h('div', { class: 'signin-wrap' }, h('div', { class: 'card signin' }, form, useToken)));
   document.title = 'Sign in · parley';
-  input.focus();
+  email.focus();
 }
 
 function startSession() {
@@ -250,7 +323,7 @@ async function route() {
     renderHeader();
     replace(el, h('p', { class: 'loading', role: 'status' }, 'Loading…'));
     try {
-      cleanup = (await open.view(el, { me, path, query, navigate })) || null;
+      cleanup = (await open.view(el, { me, path, query, navigate, adopt: adoptSession })) || null;
     } catch (e) {
       replace(el, h('h1', { tabindex: '-1' }, 'Something went wrong'),
         h('div', { class: 'alert alert-error', role: 'alert' }, (e && e.message) || String(e)));
@@ -284,7 +357,7 @@ async function route() {
   if (!path.length || !homePage) { navigate(homePage || '#/signin'); return; }
   renderHeader();
   if (path[0] === 'thread' && path[1]) dropDeadlineAlert(path[1]); // the agent is on it now
-  const ctx = { me, path, query, navigate };
+  const ctx = { me, path, query, navigate, signedOut: sessionEnded };
   const row = findRoute(me.kind, path);
   if (!row) {
     replace(el, h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: homePage }, 'Go to your home page')));

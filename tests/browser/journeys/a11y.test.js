@@ -60,7 +60,7 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
     };
     const agent = await newPage(chrome.browser, server.url, { name: `a11y-agent-${label}`, bypassCSP: true, ...size });
     await signIn(agent.page, server.tokens.agents['Maya Lopez'].token, '#/inbox');
-    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/bulk-notices', `#/bulk-notices/${BN}`, '#/webhooks', '#/settings', '#/notifications']));
+    found.push(...await checkPages(agent.page, ['#/inbox', `#/thread/${T3}`, '#/proposals', '#/templates', '#/rules', '#/performance', '#/bulk-notices', `#/bulk-notices/${BN}`, '#/webhooks', '#/settings', '#/notifications', '#/team', '#/security']));
     agent.check();
     await agent.close();
 
@@ -78,13 +78,17 @@ for (const [label, size, scheme] of [['desktop', { width: 1280, height: 900 }, '
 
     const signin = await newPage(chrome.browser, server.url, { name: `a11y-signin-${label}`, bypassCSP: true, ...size });
     await signin.page.goto('/');
+    await signin.page.getByLabel('E-mail address').waitFor();
+    await signin.page.getByText('Use an access token').click();
     await signin.page.getByLabel('Access token').waitFor();
     for (const v of await violations(signin.page)) found.push(`sign-in: ${v}`);
     await signin.close();
 
     // the page of the link mailed to a new customer-service address, signed out
     const confirm = await newPage(chrome.browser, server.url, { name: `a11y-confirm-${label}`, bypassCSP: true, ...size });
-    found.push(...await checkPages(confirm.page, [`#/confirm-address?seller=S1&token=${'0'.repeat(64)}`]));
+    found.push(...await checkPages(confirm.page, [`#/confirm-address?seller=S1&token=${'0'.repeat(64)}`, '#/forgot-password',
+      `#/reset-password?token=1-${'0'.repeat(64)}`, `#/accept-invitation?token=1-${'0'.repeat(64)}`,
+      `#/confirm-account?token=1-${'0'.repeat(64)}`]));
     confirm.check();
     await confirm.close();
 

@@ -123,7 +123,7 @@ test('the operator searches all threads and exports evidence', async () => {
   const p = o.page;
   await p.goto('/');
   await p.locator('h1', { hasText: 'Sign in' }).waitFor();
-  assert.equal(await p.evaluate(() => document.activeElement.id), 'token', 'the token field has focus');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'email', 'the e-mail address field has focus');
   await shot(p, 'journey4', 'signin');
   await signIn(p, server.tokens.operator, '#/threads');
   await p.locator('#thread-list[aria-busy="false"]').waitFor();

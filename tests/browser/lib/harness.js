@@ -155,8 +155,11 @@ export async function shot(page, test, label) {
 /** Signs in through the sign-in page with an access token and waits for the role's home. */
 export async function signIn(page, token, home) {
   await page.goto('/');
-  await page.getByLabel('Access token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  const field = page.getByLabel('Access token');
+  await page.getByLabel('E-mail address').waitFor();
+  if (!(await field.isVisible())) await page.getByText('Use an access token').click();
+  await field.fill(token);
+  await page.getByRole('button', { name: 'Sign in with the token' }).click();
   await page.waitForURL((u) => u.hash.startsWith(home));
   await page.locator('h1').first().waitFor();
 }

@@ -313,12 +313,12 @@ static void identities_sessions_revocation_deactivation(void **state) {
   svc_caller c;
   pl_time end;
   /* a session from a token ends no later than the token */
-  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
+  assert_int_equal(svc_session_create(f->s, tok, NULL, f->a, &sess, &end, &c, &d), PL_OK);
   assert_int_equal(end, f->now + 3600);
   assert_int_equal(svc_authenticate(f->s, sess, f->a, &c, &d), PL_OK);
   assert_int_equal(c.scope, ST_SCOPE_SESSION);
   /* a session cannot sign in again */
-  assert_int_equal(svc_session_create(f->s, sess, f->a, &sess2, &end, &c, &d), PL_ERENEW);
+  assert_int_equal(svc_session_create(f->s, sess, NULL, f->a, &sess2, &end, &c, &d), PL_ERENEW);
   assert_null(sess2);
   /* revoking the token revokes its session at once */
   assert_int_equal(svc_authenticate(f->s, tok, f->a, &c, &d), PL_OK);
@@ -344,7 +344,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
   /* a sign-out moves the store's revocation counter, which the other nodes follow to close
    * that session's open event streams */
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, 0, &tok, &d), PL_OK);
-  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_OK);
+  assert_int_equal(svc_session_create(f->s, tok, NULL, f->a, &sess, &end, &c, &d), PL_OK);
   store *st = svc_store(f->s);
   int64_t before = 0, after = 0;
   assert_int_equal(store_begin(st, false), PL_OK);
@@ -361,7 +361,7 @@ static void identities_sessions_revocation_deactivation(void **state) {
   /* an expired token mints nothing */
   assert_int_equal(svc_token_create(f->s, ST_PRINCIPAL_AGENT, agent, f->now + 10, &tok, &d), PL_OK);
   f->now += 11;
-  assert_int_equal(svc_session_create(f->s, tok, f->a, &sess, &end, &c, &d), PL_EEXPIRED);
+  assert_int_equal(svc_session_create(f->s, tok, NULL, f->a, &sess, &end, &c, &d), PL_EEXPIRED);
   assert_null(sess);
   free(tok);
   /* deactivation: an owner never deactivates another seller's agent nor themselves */
