@@ -871,7 +871,12 @@ pl_err svc_invitation_accept(svc *s, const char *token, const char *name, const 
     e = store_agent_add(s->st, &ag, &id);
     acct.subject = pl_arena_printf(a, "%lld", (long long)id);
   } else if (!e) {
-    acct.subject = (char *)name; /* an operator is known by name */
+    /* an operator is known by name: one that a token already carries is someone else's,
+     * whose sessions and audit entries the new operator must not share */
+    bool taken = false;
+    e = store_principal_known(s->st, ST_PRINCIPAL_OPERATOR, name, &taken);
+    if (!e && taken) e = pl_fail(d, PL_EEXIST, "that operator name is taken: choose another");
+    acct.subject = (char *)name;
   }
   if (!e) {
     e = account_add(s, &acct, em ? em : "", a, d);

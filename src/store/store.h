@@ -938,6 +938,9 @@ pl_err store_account_verify(store *s, int64_t id, pl_time at);
 /* Deletes an account whose address is not verified (PL_ENOTFOUND when there is none such
  * of that id): an address nobody has shown to be theirs holds no other account off. */
 pl_err store_account_drop_unverified(store *s, int64_t id);
+/* Whether a principal was ever given a token (any scope, revoked and expired ones too):
+ * an operator's name is taken once it has one. */
+pl_err store_principal_known(store *s, st_principal_kind kind, const char *subject, bool *known);
 /* Inserts an invitation (v->id is set). */
 pl_err store_invitation_add(store *s, st_invitation *v);
 /* An invitation by id; PL_ENOTFOUND when none. */

@@ -27,6 +27,7 @@ static const st_stmt
     account_totp = {.sql = "UPDATE accounts SET totp_sealed = ?2, totp_on = ?3, totp_step = ?4 WHERE id = ?1"},
     account_totp_use = {.sql = "UPDATE accounts SET totp_step = ?2 WHERE id = ?1 AND totp_step < ?2"},
     account_reset = {.sql = "UPDATE accounts SET reset_at = ?2 WHERE id = ?1"},
+    principal_known = {.sql = "SELECT count(*) FROM (SELECT 1 FROM tokens WHERE kind = ?1 AND subject = ?2 LIMIT 1) x"},
     invitation_add = {.sql = "INSERT INTO invitations(kind, seller_id, role, email_hash, email_sealed, invited_by,"
                              " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"},
     invitation_get = {.sql = "SELECT " INVITATION_COLS " FROM invitations WHERE id = ?1"},
@@ -86,6 +87,14 @@ pl_err store_account_verify(store *s, int64_t id, pl_time at) {
 
 pl_err store_account_drop_unverified(store *s, int64_t id) {
   return st__change(s, &account_drop, ST_ARGS(ST_ARG_I(id)));
+}
+
+pl_err store_principal_known(store *s, st_principal_kind kind, const char *subject, bool *known) {
+  st_i64 v = {0};
+  pl_err e = st__get(s, &principal_known, ST_ARGS(ST_ARG_T(st_principal_kind_name(kind)), ST_ARG_T(subject)),
+                     &st_i64_row, NULL, &v);
+  *known = !e && v.v > 0;
+  return e;
 }
 
 pl_err store_invitation_add(store *s, st_invitation *v) {

@@ -510,6 +510,11 @@ class Accounts(ServerCase):
         ops = "second.operator@marketplace.test"
         self.invite(self.fx.operator, {"email": ops, "role": "operator"})
         token3 = self.mailbox.wait(ops, r"accept-invitation\?token=(\d+-[0-9a-f]{64})").group(1)
+        # the name of an operator whose token exists is someone else's: refused, the link kept
+        r = self.browser().request("POST", "/v1/invitations/accept", {"token": token3, "name": "ops",
+                                                                       "password": PASSWORD})
+        self.assertError(r, 409, "already_exists")
+        self.assertIn("taken", r.json["error"]["message"])
         r = self.browser().request("POST", "/v1/invitations/accept", {"token": token3, "name": "ops2",
                                                                        "password": PASSWORD})
         self.assertEqual((r.status, r.json["kind"]), (201, "operator"), r)

@@ -60,6 +60,16 @@ static void test_accounts(void **state) {
   assert_int_equal(store_account_password_set(f->s, 9999, "x", T0), PL_ENOTFOUND);
   /* a verified address is never dropped; an unverified one is, until verified */
   assert_int_equal(store_account_drop_unverified(f->s, a1.id), PL_ENOTFOUND);
+  /* a principal is known once a token names it, revoked or not */
+  bool known = true;
+  OK(store_principal_known(f->s, ST_PRINCIPAL_OPERATOR, "nobody-yet", &known));
+  assert_false(known);
+  st_token tk = {.kind = ST_PRINCIPAL_OPERATOR, .subject = "nobody-yet", .scope = ST_SCOPE_API};
+  OK(store_token_put(f->s, "hash-of-nobody", &tk, T0));
+  OK(store_principal_known(f->s, ST_PRINCIPAL_OPERATOR, "nobody-yet", &known));
+  assert_true(known);
+  OK(store_principal_known(f->s, ST_PRINCIPAL_BUYER, "nobody-yet", &known));
+  assert_false(known);
   st_account a3 = {.kind = ST_PRINCIPAL_BUYER, .subject = "B2", .email_hash = "h4", .email_sealed = "v2:1:x",
                    .password_hash = "p", .password_at = T0};
   OK(store_account_add(f->s, &a3));
