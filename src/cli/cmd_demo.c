@@ -35,7 +35,8 @@ static const char usage[] =
     "token for the operator, each agent and each buyer, and writes them as JSON to FILE\n"
     "(default <db>.tokens.json, mode 0600). Gives each of them an account with a random\n"
     "password to sign in to the web message center, listed under \"accounts\" there and in\n"
-    "<db>.accounts.txt (mode 0600). Refuses a database that already has the demo.\n";
+    "a table beside FILE (FILE's \"tokens.json\" becomes \"accounts.txt\": by default\n"
+    "<db>.accounts.txt, mode 0600). Refuses a database that already has the demo.\n";
 
 /* One demo line: a format with %s placeholders filled by times relative to now. */
 typedef struct {
@@ -179,8 +180,14 @@ int cmd_demo(int argc, char **argv) {
     goto out;
   }
   /* The accounts as a table for people (scripts/run-demo.sh prints it with the address). */
+  /* beside the tokens: "<db>.tokens.json" -> "<db>.accounts.txt" (a database URL is no
+   * directory to write into; --tokens names one) */
   char abuf[4096];
-  snprintf(abuf, sizeof abuf, "%s.accounts.txt", db);
+  size_t pl = strlen(path);
+  if (pl >= 11 && !strcmp(path + pl - 11, "tokens.json"))
+    snprintf(abuf, sizeof abuf, "%.*saccounts.txt", (int)(pl - 11), path);
+  else
+    snprintf(abuf, sizeof abuf, "%s.accounts.txt", path);
   fd = open(abuf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   f = fd >= 0 ? fdopen(fd, "w") : NULL;
   bool written = f != NULL;

@@ -91,6 +91,47 @@ class Endpoints(FastCase):
         # the API's answers are still never stored
         self.assertEqual(self.srv.get("/v1/meta").headers.get("cache-control"), "no-store")
 
+    def test_web_page_names_files_by_content(self):
+        """The page names every file by its content and maps every module so: one request
+        for the page on a reload, the rest kept a year; an outdated name is not found."""
+        import base64
+        import hashlib
+        import json
+        import os
+        import re
+        web = os.path.join(os.path.dirname(__file__), "..", "..", "web")
+        r = self.srv.get("/", headers={"Accept-Encoding": "identity"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("cache-control"), "no-cache")
+        page = r.body.decode()
+        m = re.search(r'<script type="importmap">(.*?)</script>', page)
+        self.assertTrue(m, page)
+        imports = json.loads(m.group(1))["imports"]
+        modules = sorted(f for f in os.listdir(os.path.join(web, "js")) if f.endswith(".js"))
+        self.assertEqual(sorted(imports), ["/js/" + f for f in modules])  # every module, by its plain name
+        # the inline map is allowed by its hash, and no other inline script
+        csp = r.headers["content-security-policy"]
+        digest = base64.b64encode(hashlib.sha256(m.group(1).encode()).digest()).decode()
+        self.assertIn("script-src 'self' 'sha256-%s'" % digest, csp)
+        self.assertEqual(page.count("<script"), 2)  # the map and the entry module
+        for plain, hashed in imports.items():
+            self.assertRegex(hashed, r"^/js/[a-z_-]+\.[0-9a-f]{16}\.js$")
+            self.assertIn('<link rel="modulepreload" href="%s">' % hashed, page)
+            with open(os.path.join(web, plain.lstrip("/")), "rb") as f:
+                want = f.read()
+            got = self.srv.get(hashed, headers={"Accept-Encoding": "identity"})
+            self.assertEqual(got.status, 200, (hashed, got))
+            self.assertEqual(got.body, want)
+            self.assertEqual(got.headers.get("cache-control"), "public, max-age=31536000, immutable")
+        # the entry module, the style sheet and the icon under their immutable names
+        for attr, name in (("src", "js/app.js"), ("href", "app.css"), ("href", "favicon.svg")):
+            hm = re.search(r'%s="(/%s\.[0-9a-f]{16}\.%s)"' % (attr, re.escape(name.rsplit(".", 1)[0]), name.rsplit(".", 1)[1]), page)
+            self.assertTrue(hm, (name, page))
+            self.assertEqual(self.srv.get(hm.group(1)).status, 200)
+        # a name of other contents (an older page's) is not found, nor is one that escapes
+        self.assertEqual(self.srv.get("/js/app.0000000000000000.js").status, 404)
+        self.assertEqual(self.srv.get("/js/../app.0000000000000000.js").status, 404)
+
     def test_me(self):
         r = self.srv.get("/v1/me", self.fx.agent)
         self.assertEqual(r.status, 200, r)
