@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "service/svc_team.h"
 
 /* A demo account's password: 14 letters and digits that are not mistaken for each other. */
 static void demo_password(char out[15]) {
@@ -152,6 +153,17 @@ int cmd_demo(int argc, char **argv) {
   }
   json_object_set_new(toks, "operator", json_string(otok));
   free(otok);
+  {
+    /* Acme Tools starts with the starter templates in the five languages; Nordlicht
+     * installs them from its Templates page */
+    svc_caller op = {.kind = ST_PRINCIPAL_OPERATOR, .name = "operator:demo"};
+    pl_arena *ta = pl_arena_new();
+    json_t *installed = NULL;
+    bool ok = !svc_template_install_starter(s, &op, "S1", ta, &installed, &d);
+    json_decref(installed);
+    pl_arena_free(ta);
+    if (!ok) goto fail;
+  }
   json_object_set(toks, "agents", agents);
   json_object_set(toks, "buyers", buyers);
   json_object_set(toks, "accounts", accounts);

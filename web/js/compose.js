@@ -58,21 +58,25 @@ export function createComposer({ kind, send, label, attachments = false, templat
   const findingsBox = h('div', { class: 'policy-findings' });
   const fileBox = h('div', { class: 'policy-findings policy-file-findings' });
   const picker = attachments ? createAttachmentPicker({ label: 'Add files to the reply', scanned: seller }) : null;
-  const tpl = seller && templates ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode() }) : null;
-  // A suggestion is text to edit: it replaces the draft (and any template chosen), never sends.
-  const suggest = seller && suggestions ? createSuggestions({ threadId: suggestions.threadId, onPick: (text, sg) => {
+  // Text to edit (a suggestion, or a template filled in): it replaces the draft (and any
+  // template chosen), never sends; the first placeholder left is selected.
+  function insertText(text, what) {
     if (tpl) tpl.clear();
-    if (noteBox && noteBox.checked) {
-      noteBox.checked = false;
-      syncMode();
-    }
+    if (noteBox) noteBox.checked = false;
+    syncMode(); // the free text again, shown
     textarea.value = text;
     textarea.dispatchEvent(new Event('input', { bubbles: true }));
     textarea.focus();
     const hole = text.search(/\[[A-Z_]+\]/);
     if (hole >= 0) textarea.setSelectionRange(hole, text.indexOf(']', hole) + 1);
-    announce(`${sg.kind === 'template' ? 'Template' : 'Past reply'} put in the reply box: edit it, then send.`);
-  } }) : null;
+    announce(`${what} put in the reply box: edit it, then send.`);
+  }
+  const tpl = seller && templates
+    ? createTemplatePicker({ threadId: templates.threadId, onChange: () => syncMode(), onInsert: (text) => insertText(text, 'Template') })
+    : null;
+  const suggest = seller && suggestions
+    ? createSuggestions({ threadId: suggestions.threadId, onPick: (text, sg) => insertText(text, sg.kind === 'template' ? 'Template' : 'Past reply') })
+    : null;
   const noteBox = seller && notes ? h('input', { type: 'checkbox', id: `${id}-note`, name: 'note', onChange: () => syncMode() }) : null;
   const conflictBox = errorBox({ class: 'alert alert-warn conflict' });
   const editorField = h('div', { class: 'field' });

@@ -47,10 +47,31 @@ export function placeholders(tpl) {
  * The template picker of the reply box: a select of the seller's templates, a field per
  * placeholder, and a preview rendered by the server for the thread (in the buyer's language).
  */
-export function createTemplatePicker({ threadId, onChange }) {
+export function createTemplatePicker({ threadId, onChange, onInsert = null }) {
   const id = uniqueId('tpl');
   let templates = [];
+  let rendered = null; // the preview's text, to insert and edit
   const select = h('select', { id, name: 'template' }, h('option', { value: '' }, 'None: write your own'));
+  // Finding one among many: the options whose name, purpose or text hold every word typed.
+  const search = h('input', { type: 'search', id: `${id}-find`, autocomplete: 'off', placeholder: 'a word of the name or text', onInput: filter });
+  const found = h('p', { class: 'help', id: `${id}-found`, 'aria-live': 'polite' });
+  const insertButton = h('button', { type: 'button', class: 'btn btn-small', hidden: true, onClick: () => {
+    if (!rendered || !onInsert) return;
+    const text = rendered;
+    onInsert(text);
+  } }, 'Insert to edit');
+  function filter() {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const o of select.options) {
+      const t = templates.find((x) => x.id === o.value);
+      if (!t) continue;
+      const hay = `${t.name} ${purposeLabel(t.purpose)} ${Object.values(t.variants || {}).join(' ')}`.toLowerCase();
+      o.hidden = !words.every((w) => hay.includes(w));
+      if (!o.hidden) shown++;
+    }
+    found.textContent = words.length ? `${shown} of ${templates.length} templates match.` : '';
+  }
   const fields = h('div', { class: 'tpl-fields field-row' });
   const error = errorBox({ tag: 'p', class: 'field-error tpl-error', id: `${id}-error` });
   const preview = h('div', { class: 'tpl-preview', hidden: true, 'aria-live': 'polite' });
@@ -73,6 +94,8 @@ export function createTemplatePicker({ threadId, onChange }) {
     inputs.clear();
     error.hide();
     const t = current();
+    rendered = null;
+    insertButton.hidden = true;
     if (!t) {
       replace(fields);
       preview.hidden = true;
@@ -118,6 +141,8 @@ export function createTemplatePicker({ threadId, onChange }) {
     const { values, missing } = collect();
     const mine = ++seq;
     if (missing) {
+      rendered = null;
+      insertButton.hidden = true;
       replace(preview, h('p', { class: 'tpl-preview-title' }, 'Preview'),
         h('p', { class: 'muted' }, `Fill in ${inputs.get(missing).label} to see the message.`));
       return;
@@ -125,6 +150,8 @@ export function createTemplatePicker({ threadId, onChange }) {
     try {
       const r = await post(`/v1/templates/${encodeURIComponent(t.id)}/render`, { thread_id: threadId, values });
       if (mine !== seq) return;
+      rendered = r.text;
+      insertButton.hidden = !onInsert;
       replace(preview, h('p', { class: 'tpl-preview-title' }, `Preview (${languageLabel(r.language)}, the buyer's language or the closest one)`),
         h('p', { class: 'tpl-preview-text', lang: r.language }, r.text));
     } catch (e) {
@@ -149,8 +176,9 @@ export function createTemplatePicker({ threadId, onChange }) {
   });
 
   const el = h('div', { class: 'tpl-picker' },
+    h('div', { class: 'field' }, h('label', { for: `${id}-find` }, 'Narrow the list'), search, found),
     h('div', { class: 'field' }, h('label', { for: id }, 'Template'), select),
-    fields, error.el, preview);
+    fields, error.el, preview, insertButton);
   return {
     el,
     select,

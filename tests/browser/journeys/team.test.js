@@ -29,7 +29,8 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
   const sp = seller.page;
   const bp = buyer.page;
 
-  // The demo has no templates: Jonas Weber (owner of S2) installs the starter set on the Templates page.
+  // Nordlicht has no templates in the demo (Acme Tools has the starter set): Jonas Weber
+  // (owner of S2) installs it on the Templates page.
   await signIn(sp, agent('Jonas Weber'), '#/inbox');
   // the top bar names who is signed in, for which seller
   assert.match(await sp.getByTestId('role').textContent(), /^Jonas Weber · .+ \(owner\)$/);
@@ -98,6 +99,20 @@ test('10. the seller installs the starter set and answers in the buyer\'s langua
   await sp.getByRole('button', { name: 'Send', exact: true }).click();
   await sp.locator('.msg-seller .msg-text', { hasText: expected }).waitFor();
   assert.equal(await sp.locator('select[name="template"]').inputValue(), '', 'the picker is cleared after sending');
+
+  // Finding a template by a word of its name or text, and putting one in the reply box to edit.
+  await sp.getByLabel('Narrow the list').fill('refund');
+  await sp.locator('.tpl-picker .help', { hasText: /of 7 templates match/ }).waitFor();
+  assert.equal(await sp.locator('select[name="template"] option', { hasText: 'Refund processed' }).evaluate((o) => o.hidden), false);
+  assert.equal(await sp.locator('select[name="template"] option', { hasText: 'Order shipped' }).evaluate((o) => o.hidden), true);
+  await sp.getByLabel('Narrow the list').fill('');
+  await picker.selectOption({ label: 'Product question' });
+  const filled = 'Hallo Anna, vielen Dank für Ihre Frage zu Tischleuchte Aurora (Bestellung 302-5567120-9981734).';
+  await sp.locator('.tpl-preview-text', { hasText: filled }).waitFor();
+  await sp.getByRole('button', { name: 'Insert to edit' }).click();
+  assert.equal(await sp.getByLabel('Your message to the buyer').inputValue(), filled, 'the filled-in text, to edit');
+  assert.equal(await sp.locator('select[name="template"]').inputValue(), '', 'no template chosen any more: the text is the message');
+  await sp.getByLabel('Your message to the buyer').fill('');
 
   // Anna Schmidt sees the filled German text.
   await signIn(bp, server.tokens.buyers.B3, '#/messages');
@@ -295,11 +310,11 @@ test('12. two agents on one thread: who is replying, the conflict and "Send anyw
 });
 
 test('13. a rule proposal waits in the approval queue and is sent from it', async () => {
-  // Setup through the API: S1's starter set and a rule that proposes "Order shipped".
+  // Setup through the API: S1's starter set (the demo has it) and a rule that proposes "Order shipped".
   const token = agent('Maya Lopez');
-  const installed = await server.api(token, 'POST', '/v1/templates/starter', {});
-  assert.equal(installed.status, 201);
-  const shipped = installed.body.templates.find((t) => t.name === 'Order shipped');
+  const listed = await server.api(token, 'GET', '/v1/templates');
+  assert.equal(listed.status, 200);
+  const shipped = listed.body.templates.find((t) => t.name === 'Order shipped');
   const rule = await server.api(token, 'POST', '/v1/rules', {
     name: 'Where is my parcel', enabled: true, auto_send: false, conditions: { words: ['where'] },
     actions: [{ type: 'tag', tag: 'tracking' }, { type: 'propose', template_id: shipped.id, values: { TRACKING: '1Z42' } }],
