@@ -653,7 +653,7 @@ void http__policy_check(http_req *r, char **arg) {
       }
       http__json(r, 200, json_pack("{s:s,s:o,s:o,s:s}", "action", policy_action_name(v.action),
                                    "categories", cats, "findings", svc_json_findings(&v), "engine",
-                                   v.engine ? v.engine : "none"));
+                                   v.engine[0] ? v.engine : "none"));
     }
     policy_verdict_free(&v);
   }
