@@ -414,6 +414,15 @@ static const char *const store_pg_migrations[] = {
      * CRT is at risk without a break (the automatic quota for poor performance) */
     "CREATE TABLE seller_health(id TEXT PRIMARY KEY REFERENCES sellers(id), status TEXT NOT NULL,"
     "  changed_at BIGINT NOT NULL, crt_at_risk_since BIGINT NOT NULL DEFAULT 0);",
+    /* Learning from the operator (as SQLite's migration; docs/policy.md). */
+    "CREATE TABLE policy_examples(id BIGSERIAL PRIMARY KEY, marketplace_id TEXT NOT NULL,"
+    "  seller_id TEXT NOT NULL, message_id BIGINT NOT NULL UNIQUE,"
+    "  label TEXT NOT NULL CHECK (label IN ('clean','violation')), categories TEXT NOT NULL,"
+    "  text TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at BIGINT NOT NULL);"
+    "CREATE INDEX policy_examples_marketplace ON policy_examples(marketplace_id, id);"
+    "CREATE TABLE policy_models(marketplace_id TEXT PRIMARY KEY, version TEXT NOT NULL,"
+    "  model TEXT NOT NULL, examples BIGINT NOT NULL, trained_by TEXT NOT NULL,"
+    "  trained_at BIGINT NOT NULL);",
 };
 
 #endif
