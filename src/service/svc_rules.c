@@ -815,6 +815,8 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
     json_decref(pj);
     e = svc__enforce(s, &t, m, &v, a);
   }
+  /* the decision teaches the marketplace's model at its next `parley policy train` */
+  if (!e) e = svc__learn_decision(s, &t, m, approve, c->name);
   if (!e)
     e = svc__audit(s, t.seller_id, c->name, approve ? "review.approve" : "review.reject",
                    svc__record_ref(a, "T", t.id), json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m->id),
