@@ -693,10 +693,9 @@ pl_err svc_cluster_tick(svc *s) {
   bool known = s->policy_generation_known, changed = known && gen != s->policy_generation;
   s->policy_generation = gen;
   s->policy_generation_known = true;
-  /* `parley policy train` stored a marketplace's model: each is read again at its next use */
-  if (s->model_generation_known && models != s->model_generation) svc__policy_models_forget(s);
-  s->model_generation = models;
-  s->model_generation_known = true;
+  /* `parley policy train` stored a marketplace's model: a model read before it is read
+   * again at its marketplace's next message */
+  svc__policy_models_follow(s, models);
   pthread_mutex_unlock(&s->policy_mu);
   if (!changed) return PL_OK;
   e = reload_here(s, false, NULL, NULL, &d);

@@ -37,8 +37,6 @@ struct svc {
   struct svc__mp_model *mp_models;
   size_t n_mp_models;
   uint64_t policy_epoch;
-  int64_t model_generation; /* the store's model counter as last seen */
-  bool model_generation_known;
   atomic_ulong status_counts[ST_STATUS_N]; /* by st_msg_status; [0] unused */
   /* The operator's counters (svc_op_counters_get) and the store-wide figures, read at
    * most once a SVC__FIGURES_TTL_MS by however many scrapes (svc_ops_figures). */
@@ -330,6 +328,8 @@ pl_err svc__policy_model_for(svc *s, const char *mp, policy_config *base, uint64
                              policy_config **out);
 /* Forgets every marketplace's configuration (under policy_mu). */
 void svc__policy_models_forget(svc *s);
+/* Forgets those read before the store's model counter was at generation (under policy_mu). */
+void svc__policy_models_follow(svc *s, int64_t generation);
 
 /* The buyer's contact details (phone numbers, e-mail addresses) in text replaced by
  * placeholders, whatever the marketplace's setting; NULL when the text could not be

@@ -8,10 +8,11 @@
 #include "service/svc_int.h"
 
 /* A marketplace's configuration: its own model over the policy of epoch, or (cfg NULL)
- * the policy itself. */
+ * the policy itself, as read when the store's model counter was at gen. */
 struct svc__mp_model {
   char *marketplace_id;
   uint64_t epoch;
+  int64_t gen;
   policy_config *cfg;
 };
 
@@ -28,6 +29,23 @@ void svc__policy_models_forget(svc *s) {
 
 /* The model in a row (base64) over base; NULL (with a message on stderr) when it is not
  * one: the marketplace then keeps the shipped model rather than losing its policy. */
+/* The counter is read in the same transaction as the model, so an entry read from a
+ * snapshot older than a training is older than its counter too, and the next tick drops
+ * it whenever it was made. */
+void svc__policy_models_follow(svc *s, int64_t generation) {
+  size_t kept = 0;
+  for (size_t k = 0; k < s->n_mp_models; k++) {
+    struct svc__mp_model *m = &s->mp_models[k];
+    if (m->gen == generation) {
+      s->mp_models[kept++] = *m;
+      continue;
+    }
+    free(m->marketplace_id);
+    policy_config_unref(m->cfg);
+  }
+  s->n_mp_models = kept;
+}
+
 static policy_config *model_config(policy_config *base, const st_policy_model *row) {
   size_t cap = strlen(row->model) / 4 * 3 + 3, len = 0;
   char *bytes = pl_xmalloc(cap);
@@ -57,7 +75,9 @@ pl_err svc__policy_model_for(svc *s, const char *mp, policy_config *base, uint64
   }
   pthread_mutex_unlock(&s->policy_mu);
   st_policy_model row;
-  pl_err e = store_policy_model_get(s->st, mp, true, a, &row);
+  int64_t gen = 0;
+  pl_err e = store_counter(s->st, SVC_MODEL_GENERATION, false, &gen);
+  if (!e) e = store_policy_model_get(s->st, mp, true, a, &row);
   if (e && e != PL_ENOTFOUND) return e;
   policy_config *cfg = e ? NULL : model_config(base, &row);
   pthread_mutex_lock(&s->policy_mu);
@@ -74,6 +94,7 @@ pl_err svc__policy_model_for(svc *s, const char *mp, policy_config *base, uint64
       policy_config_unref(m->cfg);
     }
     m->epoch = epoch;
+    m->gen = gen;
     m->cfg = cfg ? policy_config_ref(cfg) : NULL;
   }
   pthread_mutex_unlock(&s->policy_mu);
@@ -190,11 +211,9 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
     e = svc__end(s, e, d);
   }
   free(b64);
-  if (!e) {
+  if (!e) { /* this node at once; the others at their next tick */
     pthread_mutex_lock(&s->policy_mu);
     svc__policy_models_forget(s);
-    s->model_generation = gen;
-    s->model_generation_known = true;
     pthread_mutex_unlock(&s->policy_mu);
   }
 out:
