@@ -150,6 +150,47 @@ static void test_operator_settings_stay(void **state) {
   free(model);
 }
 
+/* Whatever a marketplace's examples say, the rules for contact details, links and the
+ * [Important] tag stand: a model trained to call such messages clean, fifty times over,
+ * changes none of their findings, and the labels of rule-only categories teach nothing. */
+static void test_rules_only_categories_cannot_be_taught(void **state) {
+  (void)state;
+  static const char *const texts[] = {
+      "Call me on 0161 496 0734 about your parcel.",
+      "Write to jane.seller@gmail.com for the invoice.",
+      "The manual is at https://manuals.example.net/drill.",
+      "[Important] Your parcel was delayed.",
+  };
+  static const char *const cats[] = {"phone", "email", "link", "important_tag"};
+  size_t n;
+  const policy_train_file *files = policy_train_shipped(&n);
+  policy_example clean[4], labelled[4];
+  for (size_t k = 0; k < 4; k++) {
+    clean[k] = (policy_example){texts[k], 0, 50};
+    labelled[k] = (policy_example){texts[k], bit(cats[k]), 50};
+  }
+  char *m1, *m2;
+  size_t l1, l2;
+  pl_detail d = {0};
+  assert_int_equal(policy_train(base, files, n, clean, 4, &m1, &l1, NULL, &d), PL_OK);
+  assert_int_equal(policy_train(base, files, n, labelled, 4, &m2, &l2, NULL, &d), PL_OK);
+  assert_int_equal(l1, l2);
+  assert_memory_equal(m1, m2, l1); /* a rule-only label is no label */
+  policy_config *mine = NULL;
+  assert_int_equal(policy_config_with_model(base, m1, l1, &mine, &d), PL_OK);
+  free(m1), free(m2);
+  for (size_t k = 0; k < 4; k++) {
+    policy_verdict v;
+    assert_int_equal(policy_scan(mine, texts[k], strlen(texts[k]), &v), PL_OK);
+    bool found = false;
+    for (size_t i = 0; i < v.nfindings; i++) found |= !strcmp(v.findings[i].category, cats[k]);
+    if (!found) fail_msg("%s lost its %s finding", texts[k], cats[k]);
+    assert_int_not_equal(v.action, POLICY_DELIVER);
+    policy_verdict_free(&v);
+  }
+  policy_config_unref(mine);
+}
+
 static void test_learned_categories(void **state) {
   (void)state;
   static const char *const learned[] = {"off_platform", "review_request", "promotion", "profanity"};
@@ -178,6 +219,7 @@ int main(void) {
       cmocka_unit_test(test_shipped_files_give_the_embedded_model),
       cmocka_unit_test(test_decisions_move_the_model),
       cmocka_unit_test(test_operator_settings_stay),
+      cmocka_unit_test(test_rules_only_categories_cannot_be_taught),
       cmocka_unit_test(test_learned_categories),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
