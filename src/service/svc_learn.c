@@ -27,8 +27,6 @@ void svc__policy_models_forget(svc *s) {
   s->policy_epoch++;
 }
 
-/* The model in a row (base64) over base; NULL (with a message on stderr) when it is not
- * one: the marketplace then keeps the shipped model rather than losing its policy. */
 /* The counter is read in the same transaction as the model, so an entry read from a
  * snapshot older than a training is older than its counter too, and the next tick drops
  * it whenever it was made. */
@@ -46,6 +44,8 @@ void svc__policy_models_follow(svc *s, int64_t generation) {
   s->n_mp_models = kept;
 }
 
+/* The model in a row (base64) over base; NULL (with a message on stderr) when it is not
+ * one: the marketplace then keeps the shipped model rather than losing its policy. */
 static policy_config *model_config(policy_config *base, const st_policy_model *row) {
   size_t cap = strlen(row->model) / 4 * 3 + 3, len = 0;
   char *bytes = pl_xmalloc(cap);
