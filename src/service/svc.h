@@ -164,7 +164,8 @@ typedef struct {
   pl_time trained_at;
 } svc_policy_trained;
 /* Retrains the classifier for a marketplace from the shipped training files and the
- * operator's decisions on its held messages (each counting SVC_DECISION_WEIGHT times),
+ * operator's decisions on its held messages (each counting as many times as the
+ * marketplace's learn_decision_weight says; none when it is 0),
  * stores the model for that marketplace and tells every node on the store (each loads
  * it at its next cluster tick or reload). The operator's only: c is the operator's
  * caller (of that marketplace, or of all), or NULL for the command line. PL_ENOTFOUND

@@ -313,12 +313,11 @@ pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *
                   const char *subject, json_t *detail);
 
 /* Learning from the operator (svc_learn.c; docs/policy.md "Learning from the operator"). */
-/* The weight of one of the operator's decisions against one line of the shipped data. */
-#define SVC_DECISION_WEIGHT 5
 /* The store's counter that `parley policy train` bumps: nodes forget their marketplace models. */
 #define SVC_MODEL_GENERATION "policy_model_generation"
 /* Records the operator's decision on a held message as a labelled example of the
- * thread's marketplace, when the message was held for learned categories only (never
+ * thread's marketplace (unless its learn_decision_weight is 0), when the message was
+ * held for learned categories only (never
  * for a link, contact details, personal data, emoji, formatting, the [Important] tag,
  * an attachment). In the caller's write transaction. */
 pl_err svc__learn_decision(svc *s, const st_thread *t, const st_message *m, bool approve, const char *by);

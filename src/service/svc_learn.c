@@ -106,6 +106,11 @@ pl_err svc__policy_model_for(svc *s, const char *mp, policy_config *base, uint64
 
 pl_err svc__learn_decision(svc *s, const st_thread *t, const st_message *m, bool approve, const char *by) {
   if (m->direction != ST_DIR_SELLER || !m->text || !*m->text || !m->policy_json) return PL_OK;
+  svc_rules r;
+  pl_arena *a = pl_arena_new();
+  pl_err e = svc__rules_for(s, t->marketplace_id, a, &r);
+  pl_arena_free(a);
+  if (e || !r.learn_decision_weight) return e; /* the marketplace does not learn */
   json_t *pj = json_loads(m->policy_json, 0, NULL);
   json_t *fs = json_object_get(pj, "findings");
   /* Only a hold for what the model learns teaches it: a message held for a link, contact
@@ -123,7 +128,6 @@ pl_err svc__learn_decision(svc *s, const st_thread *t, const st_message *m, bool
     for (size_t k = 0; cat && k < json_array_size(cats); k++) seen |= !strcmp(json_string_value(json_array_get(cats, k)), cat);
     if (cat && !seen) json_array_append_new(cats, json_string(cat));
   }
-  pl_err e = PL_OK;
   if (learnable) {
     char *cj = json_dumps(cats, JSON_COMPACT);
     st_policy_example ex = {.marketplace_id = t->marketplace_id, .seller_id = t->seller_id, .message_id = m->id,
@@ -167,16 +171,20 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
   st_policy_example *ex = NULL;
   size_t n = 0;
   st_marketplace m;
+  svc_rules r;
   if ((e = svc__begin(s, false, d))) goto out;
   e = store_marketplace_get(s->st, mp, a, &m);
-  if (!e) e = store_policy_example_list(s->st, mp, ST_POLICY_EXAMPLES_KEEP, a, &ex, &n);
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
+  if (!e) svc_rules_load(&r, m.settings_json);
+  /* a marketplace that does not learn gets the shipped model back */
+  if (!e && r.learn_decision_weight) e = store_policy_example_list(s->st, mp, ST_POLICY_EXAMPLES_KEEP, a, &ex, &n);
   if ((e = svc__end(s, e, d))) goto out;
   policy_example *pe = pl_arena_alloc(a, (n ? n : 1) * sizeof *pe);
   for (size_t k = 0; k < n; k++) {
     bool violation = !strcmp(ex[k].label, "violation");
     /* oldest first, as they were decided */
-    pe[n - 1 - k] = (policy_example){ex[k].text, violation ? category_bits(ex[k].categories) : 0, SVC_DECISION_WEIGHT};
+    pe[n - 1 - k] = (policy_example){ex[k].text, violation ? category_bits(ex[k].categories) : 0,
+                                     (unsigned)r.learn_decision_weight};
     out->violations += violation;
   }
   out->decisions = n;

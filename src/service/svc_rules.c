@@ -42,7 +42,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .buyer_uploads_per_hour = 30,
                    .buyer_upload_bytes_per_day = 100ll << 20,
                    .seller_uploads_per_hour = 300,
-                   .seller_upload_bytes_per_day = 1ll << 30};
+                   .seller_upload_bytes_per_day = 1ll << 30,
+                   .learn_decision_weight = 5};
   json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
@@ -75,7 +76,9 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(buyer_upload_bytes_per_day);
   INT_KEY(seller_uploads_per_hour);
   INT_KEY(seller_upload_bytes_per_day);
+  INT_KEY(learn_decision_weight);
 #undef INT_KEY
+  if (r->learn_decision_weight > SVC_LEARN_WEIGHT_MAX) r->learn_decision_weight = SVC_LEARN_WEIGHT_MAX;
 #define NUM_KEY(k)                                                     \
   do {                                                                 \
     json_t *v = json_object_get(j, #k);                                \

@@ -33,6 +33,10 @@ typedef struct {
                                   * for more; 0: everything (60) */
   bool rules_auto_send;          /* sellers' rules may send a template without an agent's approval,
                                   * as an automatic reply that answers nothing (false) */
+  int64_t learn_decision_weight; /* the review queue's decisions are labelled examples of the
+                                  * marketplace's policy model, each counting this many lines of
+                                  * the shipped data (at most SVC_LEARN_WEIGHT_MAX); 0: none are
+                                  * recorded or learned (5; docs/policy.md) */
   /* Limits of every party (docs/rules.md, "Limits"); 0 = no limit. */
   int64_t buyer_messages_per_minute;   /* buyer messages, thread starts included (30) */
   int64_t buyer_messages_per_day;      /* (500) */
@@ -43,6 +47,8 @@ typedef struct {
   int64_t seller_uploads_per_hour;     /* per seller, all its agents together (300) */
   int64_t seller_upload_bytes_per_day; /* (1 GiB) */
 } svc_rules;
+
+#define SVC_LEARN_WEIGHT_MAX 100
 
 /* Defaults, then every key of settings_json (a JSON object) that names a field. */
 void svc_rules_load(svc_rules *r, const char *settings_json);

@@ -241,10 +241,41 @@ static void test_what_is_recorded(void **state) {
   assert_string_equal(ex[1].text, rejected[1]);
 }
 
+/* A marketplace whose learn_decision_weight is 0 records no decision, and training it
+ * gives the shipped model back, whatever it learned before. */
+static void test_a_marketplace_that_does_not_learn(void **state) {
+  fx *f = *state;
+  for (size_t k = 0; k < 5; k++) decide(f, held(f, &f->agent_b, f->thread_b, rejected[k], "promotion"), false);
+  svc_policy_trained tr;
+  pl_detail d = {0};
+  assert_int_equal(svc_policy_train(f->s, NULL, MP_B, &tr, &d), PL_OK);
+  assert_int_equal(tr.decisions, 5);
+  char engine[48];
+  assert_int_equal(verdict(f->s, MP_B, similar, engine), POLICY_REJECT);
+  import(f, "{\"type\":\"marketplace\",\"id\":\"" MP_B "\",\"name\":\"Example UK\",\"domains\":[\"example.co.uk\"],"
+            "\"locale\":\"en-GB\",\"settings\":{\"learn_decision_weight\":0}}");
+  assert_int_equal(svc_policy_train(f->s, NULL, MP_B, &tr, &d), PL_OK);
+  assert_int_equal(tr.decisions, 0);
+  assert_int_equal(verdict(f->s, MP_B, similar, engine), POLICY_REVIEW);
+  char shipped[48];
+  assert_int_equal(verdict(f->s, MP_A, similar, shipped), POLICY_REVIEW);
+  assert_string_equal(engine, shipped); /* the shipped model, byte for byte */
+  /* held again under the shipped model, and rejected: not recorded */
+  decide(f, held(f, &f->agent_b, f->thread_b, rejected[0], "promotion"), false);
+  store *st = svc_store(f->s);
+  st_policy_example *ex;
+  size_t n;
+  assert_int_equal(store_begin(st, false), PL_OK);
+  assert_int_equal(store_policy_example_list(st, MP_B, 10, f->a, &ex, &n), PL_OK);
+  st->ops->rollback(st);
+  assert_int_equal(n, 5);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_decisions_change_that_marketplace_only, setup, teardown),
       cmocka_unit_test_setup_teardown(test_what_is_recorded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_marketplace_that_does_not_learn, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
