@@ -13,5 +13,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
   {"export", cmd_export, "export a thread as JSON evidence"},
   {"demo", cmd_demo, "load the demo marketplace into a database"},
   {"check", cmd_check, "check seller messages against the content policy"},
+  {"policy", cmd_policy, "retrain a marketplace's policy model from its review decisions"},
   {"metrics", cmd_metrics, "a seller's response metrics (the 24-hour clock)"},
   {"audit", cmd_audit, "verify the audit log's chains and signed checkpoints"},
   {"backup", cmd_backup, "copy the database and attachment files while serving"},

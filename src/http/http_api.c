@@ -670,7 +670,7 @@ void http__policy_check(http_req *r, char **arg) {
       }
       http__json(r, 200, json_pack("{s:s,s:o,s:o,s:s}", "action", policy_action_name(v.action),
                                    "categories", cats, "findings", svc_json_findings(&v), "engine",
-                                   v.engine ? v.engine : "none"));
+                                   v.engine[0] ? v.engine : "none"));
     }
     policy_verdict_free(&v);
   }
@@ -680,6 +680,27 @@ void http__preferences_get(http_req *r, char **arg) {
   json_t *j = NULL;
   pl_detail d = {0};
   reply_view(r, svc_buyer_preferences(r->s, &r->caller, r->a, &j, &d), &d, &j);
+}
+
+/* POST /v1/admin/policy/train: retrains a marketplace's model from its review decisions
+ * (docs/policy.md, "Learning from the operator"). */
+void http__policy_train(http_req *r, char **arg) {
+  json_t *b = body_or_empty(r);
+  const char *mp;
+  if (!b || !field_str(r, b, "marketplace_id", &mp)) return;
+  if (!mp) mp = r->caller.marketplace_id;
+  pl_detail d = {0};
+  svc_policy_trained t;
+  pl_err e = !mp ? pl_fail(&d, PL_EMISSING, "marketplace_id is required")
+                 : svc_policy_train(r->s, &r->caller, mp, &t, &d);
+  if (e) {
+    fail(r, e, &d);
+    return;
+  }
+  char at[32];
+  http__json(r, 200, json_pack("{s:s,s:s,s:I,s:I,s:s}", "marketplace_id", mp, "version", t.version, "decisions",
+                               (json_int_t)t.decisions, "violations", (json_int_t)t.violations, "trained_at",
+                               pl_time_format(t.trained_at, at)));
 }
 
 void http__policy_reload(http_req *r, char **arg) {

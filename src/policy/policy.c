@@ -73,6 +73,15 @@ static int action_from_name(const char *s) {
 
 static void config_free(policy_config *c) {
   if (!c) return;
+  if (c->parent) { /* everything compiled is the parent's */
+    for (size_t k = 0; k < c->npool; k++) policy__worker_free(c->pool[k]);
+    free(c->pool);
+    pthread_mutex_destroy(&c->pool_lock);
+    policy_config_unref(c->parent);
+    free(c->model);
+    free(c);
+    return;
+  }
   for (size_t k = 0; k < c->nrules; k++) {
     free(c->rules[k].id);
     if (c->som) hs_free_database(c->som[k]);
@@ -285,7 +294,8 @@ pl_err policy_config_new(const policy_options *opt, policy_config **out, pl_deta
   if (opt && opt->allow_domains)
     for (const char *const *a = opt->allow_domains; *a; a++) policy__strs_add(&c->allow, *a, strlen(*a));
   if (opt && opt->config_path && (rc = load_config_file(c, opt->config_path, &pats, d))) goto fail;
-  c->engine = c->clf.enabled ? policy_model_engine : POLICY_ENGINE_NAME;
+  snprintf(c->engine, sizeof c->engine, "%s", c->clf.enabled ? policy_model_engine : POLICY_ENGINE_NAME);
+  snprintf(c->version, sizeof c->version, "%s", c->clf.enabled ? policy_model_version : "");
   if ((rc = policy__rules_compile(c, &pats, opt ? opt->cache_dir : NULL, d))) goto fail;
   policy__patterns_free(&pats);
   *out = c;
@@ -295,6 +305,51 @@ fail:
   config_free(c);
   return rc;
 }
+
+pl_err policy_config_with_model(policy_config *base, const char *model, size_t len, policy_config **out,
+                                pl_detail *d) {
+  *out = NULL;
+  /* the weights are used where they lie: a copy (malloc's alignment suits its floats) */
+  char *copy = len ? pl_xmalloc(len) : NULL;
+  if (len) memcpy(copy, model, len);
+  policy__clf clf;
+  pl_err rc = len ? policy__clf_load(&clf, copy, len, d) : pl_fail(d, PL_EINVAL, "policy model: empty");
+  if (rc) {
+    free(copy);
+    return rc;
+  }
+  while (base->parent) base = base->parent;
+  policy_config *c = pl_xmalloc(sizeof *c);
+  memcpy(c, base, sizeof *c);
+  atomic_init(&c->refs, 1);
+  pthread_mutex_init(&c->pool_lock, NULL);
+  c->pool = NULL;
+  c->npool = c->cappool = 0;
+  c->parent = policy_config_ref(base);
+  c->model = copy;
+  /* the operator's thresholds and clearing stay as they were, per category */
+  for (size_t k = 0; k < clf.ncats; k++) {
+    const policy__clf_cat *was = policy__clf_find(&base->clf, clf.cats[k].cat);
+    if (!was) continue;
+    clf.cats[k].finding = was->finding;
+    clf.cats[k].review = was->review;
+    clf.cats[k].clear = was->clear;
+  }
+  /* a base without an embedded model (parley-train's) has nothing the operator turned off */
+  clf.enabled = clf.ncats > 0 && (base->clf.enabled || !base->clf.ncats);
+  c->clf = clf;
+  if (clf.enabled) {
+    policy_model_version_of(copy, len, c->version);
+    snprintf(c->engine, sizeof c->engine, "%s+%s", POLICY_ENGINE_NAME, c->version);
+  } else {
+    c->version[0] = '\0';
+    snprintf(c->engine, sizeof c->engine, "%s", POLICY_ENGINE_NAME);
+  }
+  *out = c;
+  return PL_OK;
+}
+
+const char *policy_config_model_version(const policy_config *cfg) { return cfg->version; }
 
 policy_config *policy_config_ref(policy_config *cfg) {
   atomic_fetch_add(&cfg->refs, 1);
@@ -411,7 +466,7 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
   out->action = POLICY_DELIVER;
   out->nfindings = 0;
   out->findings = NULL;
-  out->engine = cfg ? cfg->engine : POLICY_ENGINE_NAME;
+  snprintf(out->engine, sizeof out->engine, "%s", cfg ? cfg->engine : POLICY_ENGINE_NAME);
   out->nscores = 0;
   if (!cfg || (!text && len)) return PL_EINVAL;
   if (len > (1u << 24)) return PL_ETOOLONG;

@@ -51,7 +51,8 @@ typedef struct {
   policy_action action;
   size_t nfindings;
   policy_finding *findings; /* owned by the verdict */
-  const char *engine;       /* engine name and version, with the classifier model's (static) */
+  char engine[48];          /* engine name and version, with the classifier model's
+                             * ("parley-policy/1.0+clf-" and 12 hex digits) */
   size_t nscores;           /* the classifier's scores, one per category it has a model for; */
   policy_score scores[11];  /* none when no model is embedded or the operator turned it off */
 } policy_verdict;
@@ -87,9 +88,67 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
                          size_t len, policy_verdict *out);
 void policy_verdict_free(policy_verdict *v);
 
+/* A configuration that is base with the classifier's model replaced by model (len bytes
+ * that policy_train wrote; copied): the same rules, options, thresholds and compiled
+ * databases (shared: it keeps a reference to base), and its verdicts' engine names the
+ * model. A base whose operator turned the classifier off stays off. PL_EINVAL with a
+ * message for bytes that are not a model. On success *out holds one reference. */
+pl_err policy_config_with_model(policy_config *base, const char *model, size_t len, policy_config **out,
+                                pl_detail *d);
+/* The model's version in the configuration's verdicts ("clf-" and 12 hex digits), or ""
+ * when it has no classifier (static or owned by cfg). */
+const char *policy_config_model_version(const policy_config *cfg);
+
 /* Whether the labelled line id of the file named file (its base name) is in the held-out
  * fifth that the classifier is never trained on (docs/policy.md "The learned second stage"). */
 bool policy_heldout(const char *file, const char *id);
+
+/* ---- training the learned second stage (policy_train.c) -------------------------------- */
+
+/* The categories the classifier learns, k = 0, 1, ...: "off_platform", "review_request",
+ * "promotion", "profanity"; NULL after the last. Links, contact details, personal data,
+ * emoji, formatting and the [Important] tag are the rules' alone. */
+const char *policy_learned_category(size_t k);
+/* Whether the classifier learns the category of that name. */
+bool policy_category_learned(const char *name);
+
+/* A file of labelled lines, JSON {"id", "text", "categories": [...]} one a line; name is
+ * its base name, which with the id decides the held-out fifth (policy_heldout). */
+typedef struct {
+  const char *name;
+  const char *text;
+  size_t len;
+} policy_train_file;
+
+/* A labelled message besides the files (an operator's decision). */
+typedef struct {
+  const char *text;    /* UTF-8, NUL-terminated */
+  unsigned categories; /* bit k: of the category policy_categories()[k]; only learned ones
+                        * count; 0: clean */
+  unsigned weight;     /* counts as this many examples (0 is 1) */
+} policy_example;
+
+typedef struct {
+  size_t examples;     /* lines of the files trained on */
+  size_t held_out;     /* lines of the files left out: the held-out fifth */
+  size_t extra;        /* examples besides the files */
+  size_t positives[4]; /* per policy_learned_category(k), counting weights */
+} policy_train_stats;
+
+/* Trains the classifier on the files' lines except the held-out fifth, and the extra
+ * examples: one L2-regularised logistic regression per learned category (liblinear,
+ * primal Newton: the same input gives the same model, byte for byte). cfg only
+ * normalises the text (any configuration will do). *model is malloc'd (caller frees),
+ * *len its bytes; st (may be NULL) the counts. PL_EINVAL or PL_EUTF8 with the file and
+ * line in d for a line that is not a labelled message. Takes seconds. */
+pl_err policy_train(const policy_config *cfg, const policy_train_file *files, size_t nfiles,
+                    const policy_example *extra, size_t nextra, char **model, size_t *len,
+                    policy_train_stats *st, pl_detail *d);
+/* The files the embedded model was trained on (the .jsonl files of data/policy/ and the
+ * labelled cases of tests/data/policy/), embedded at build time; *n of them (static). */
+const policy_train_file *policy_train_shipped(size_t *n);
+/* "clf-" and the first 12 hex digits of the SHA-256 of a model's bytes, into out. */
+void policy_model_version_of(const char *model, size_t len, char out[17]);
 
 /* ---- proactive messages (policy_purpose.c; docs/rules.md "Proactive messages") -------- */
 

@@ -125,7 +125,12 @@ struct policy_config {
   policy__thresholds th;
   unsigned number_rule; /* id of the internal number-word pattern */
   policy__clf clf;      /* the learned second stage; enabled when a model is embedded */
-  const char *engine;   /* the verdicts' engine string (static) */
+  char engine[48];      /* the verdicts' engine string */
+  char version[17];     /* the model's version ("clf-" and 12 hex digits), "" without one */
+  /* A configuration made by policy_config_with_model shares everything compiled with its
+   * parent (which it holds a reference to) and owns only its pool, lock and model. */
+  policy_config *parent;
+  char *model; /* the model's bytes, owned (aligned for its floats), or NULL */
 };
 
 /* A worker: scratch space for the matcher and the scan's arena, reset after every scan.

@@ -52,6 +52,7 @@ pl_err svc_new(store *st, const pl_keys *keys, const svc_options *opt, svc **out
 void svc_free(svc *s) {
   if (!s) return;
   if (s->bus_on) s->st->ops->bus_stop(s->st);
+  svc__policy_models_forget(s);
   policy_config_unref(s->policy);
   pthread_mutex_destroy(&s->policy_mu);
   pthread_mutex_destroy(&s->ev_mu);
@@ -637,6 +638,7 @@ static pl_err reload_here(svc *s, bool set, const char *config, const char *cach
   pthread_mutex_lock(&s->policy_mu);
   policy_config *old = s->policy;
   s->policy = cfg;
+  svc__policy_models_forget(s); /* they were made over the old one */
   if (set) {
     free(s->policy_config_path);
     free(s->policy_cache_path);
@@ -680,16 +682,20 @@ pl_err svc_policy_reconfigure(svc *s, const char *config, const char *cache, pl_
 
 pl_err svc_cluster_tick(svc *s) {
   pl_detail d = {0};
-  int64_t gen = 0;
+  int64_t gen = 0, models = 0;
   pl_err e = svc__begin(s, false, &d);
   if (e) return e;
   e = store_counter(s->st, POLICY_GENERATION, false, &gen);
+  if (!e) e = store_counter(s->st, SVC_MODEL_GENERATION, false, &models);
   if ((e = svc__end(s, e, &d))) return e;
   svc__follow_revocations(s);
   pthread_mutex_lock(&s->policy_mu);
   bool known = s->policy_generation_known, changed = known && gen != s->policy_generation;
   s->policy_generation = gen;
   s->policy_generation_known = true;
+  /* `parley policy train` stored a marketplace's model: a model read before it is read
+   * again at its marketplace's next message */
+  svc__policy_models_follow(s, models);
   pthread_mutex_unlock(&s->policy_mu);
   if (!changed) return PL_OK;
   e = reload_here(s, false, NULL, NULL, &d);
@@ -714,8 +720,12 @@ pl_err svc__policy_for(svc *s, const char *mp, pl_arena *a, policy_config **out,
   json_decref(doms);
   if ((e = svc_policy_prepare(s, d))) return e;
   pthread_mutex_lock(&s->policy_mu);
-  *out = policy_config_ref(s->policy);
+  policy_config *base = policy_config_ref(s->policy);
+  uint64_t epoch = s->policy_epoch;
   pthread_mutex_unlock(&s->policy_mu);
+  e = svc__policy_model_for(s, mp, base, epoch, a, out);
+  policy_config_unref(base);
+  if (e) return pl_fail(d, e, "the policy model of marketplace %s could not be read", mp);
   *allow_out = allow;
   return PL_OK;
 }

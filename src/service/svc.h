@@ -157,6 +157,28 @@ pl_err svc_policy_reconfigure(svc *s, const char *config, const char *cache, pl_
  * since the last tick (the first tick only records it). Called by the server's timer. */
 pl_err svc_cluster_tick(svc *s);
 
+/* Learning from the operator (svc_learn.c; docs/policy.md "Learning from the operator"). */
+typedef struct {
+  char version[17];  /* the new model's: "clf-" and 12 hex digits */
+  size_t decisions;  /* the marketplace's decisions it learned from */
+  size_t violations; /* of which rejected */
+  pl_time trained_at;
+} svc_policy_trained;
+/* Retrains the classifier for a marketplace from the shipped training files and the
+ * operator's decisions on its held messages (each counting as many times as the
+ * marketplace's learn_decision_weight says; none when it is 0),
+ * stores the model for that marketplace and tells every node on the store (each loads
+ * it at its next cluster tick or reload). The operator's only: c is the operator's
+ * caller (of that marketplace, or of all), or NULL for the command line. PL_ENOTFOUND
+ * for an unknown marketplace. Takes about a second. */
+pl_err svc_policy_train(svc *s, const svc_caller *c, const char *marketplace_id, svc_policy_trained *out,
+                        pl_detail *d);
+/* The marketplaces that have decisions to learn from, by id (in a). */
+pl_err svc_policy_learners(svc *s, pl_arena *a, char ***out, size_t *n, pl_detail *d);
+/* The model version a marketplace's messages are checked with now ("" when the policy
+ * has no classifier), as in the verdicts' engine; into out. */
+pl_err svc_policy_model_version(svc *s, const char *marketplace_id, char out[17], pl_detail *d);
+
 /* Messages recorded since start by delivery status (indexed by st_msg_status), for /metrics. */
 void svc_message_counts(svc *s, unsigned long out[ST_STATUS_N]);
 

@@ -503,7 +503,7 @@ pl_err svc__attachments_scan(svc *s, const char *marketplace_id, svc__attachment
       const char *src = json_string_value(json_object_get(g, "source"));
       merge(out, &ncap, &v, at, (unsigned)json_integer_value(json_object_get(g, "page")),
             pl_arena_strdup(a, src ? src : "text"), a);
-      if (!out->verdict.engine) out->verdict.engine = v.engine;
+      if (!out->verdict.engine[0]) snprintf(out->verdict.engine, sizeof out->verdict.engine, "%s", v.engine);
       policy_verdict_free(&v);
     }
     json_decref(segs);

@@ -30,6 +30,13 @@ struct svc {
   policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
   int64_t policy_generation;    /* the store's reload counter this process follows */
   bool policy_generation_known;
+  /* Marketplaces' own models (svc_learn.c), under policy_mu: the configuration each
+   * marketplace scans with (its model over the policy in force), or none, made at first
+   * use; forgotten when the policy is reloaded or the store's model counter moves
+   * (policy_epoch counts both, so that one made from an older policy is not kept). */
+  struct svc__mp_model *mp_models;
+  size_t n_mp_models;
+  uint64_t policy_epoch;
   atomic_ulong status_counts[ST_STATUS_N]; /* by st_msg_status; [0] unused */
   /* The operator's counters (svc_op_counters_get) and the store-wide figures, read at
    * most once a SVC__FIGURES_TTL_MS by however many scrapes (svc_ops_figures). */
@@ -331,6 +338,24 @@ json_t *svc__json_keep(pl_arena *a, json_t *j);
 /* Appends an audit entry; detail may be NULL. */
 pl_err svc__audit(svc *s, const char *seller_id, const char *actor, const char *action,
                   const char *subject, json_t *detail);
+
+/* Learning from the operator (svc_learn.c; docs/policy.md "Learning from the operator"). */
+/* The store's counter that `parley policy train` bumps: nodes forget their marketplace models. */
+#define SVC_MODEL_GENERATION "policy_model_generation"
+/* Records the operator's decision on a held message as a labelled example of the
+ * thread's marketplace (unless its learn_decision_weight is 0), when the message was
+ * held for learned categories only (never
+ * for a link, contact details, personal data, emoji, formatting, the [Important] tag,
+ * an attachment). In the caller's write transaction. */
+pl_err svc__learn_decision(svc *s, const st_thread *t, const st_message *m, bool approve, const char *by);
+/* The configuration marketplace mp scans with: its own model over base when it has one,
+ * else base (one reference for the caller either way). In the caller's transaction. */
+pl_err svc__policy_model_for(svc *s, const char *mp, policy_config *base, uint64_t epoch, pl_arena *a,
+                             policy_config **out);
+/* Forgets every marketplace's configuration (under policy_mu). */
+void svc__policy_models_forget(svc *s);
+/* Forgets those read before the store's model counter was at generation (under policy_mu). */
+void svc__policy_models_follow(svc *s, int64_t generation);
 
 /* The buyer's contact details (phone numbers, e-mail addresses) in text replaced by
  * placeholders, whatever the marketplace's setting; NULL when the text could not be

@@ -44,7 +44,8 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
                    .buyer_uploads_per_hour = 30,
                    .buyer_upload_bytes_per_day = 100ll << 20,
                    .seller_uploads_per_hour = 300,
-                   .seller_upload_bytes_per_day = 1ll << 30};
+                   .seller_upload_bytes_per_day = 1ll << 30,
+                   .learn_decision_weight = 5};
   json_t *j = settings_json ? json_loads(settings_json, 0, NULL) : NULL;
   if (!json_is_object(j)) {
     json_decref(j);
@@ -80,7 +81,9 @@ void svc_rules_load(svc_rules *r, const char *settings_json) {
   INT_KEY(text_chars);
   INT_KEY(attachment_bytes);
   INT_KEY(retention_days);
+  INT_KEY(learn_decision_weight);
 #undef INT_KEY
+  if (r->learn_decision_weight > SVC_LEARN_WEIGHT_MAX) r->learn_decision_weight = SVC_LEARN_WEIGHT_MAX;
 #define NUM_KEY(k)                                                     \
   do {                                                                 \
     json_t *v = json_object_get(j, #k);                                \
@@ -829,6 +832,8 @@ pl_err svc_review_decide(svc *s, const svc_caller *c, int64_t message_id, bool a
     json_decref(pj);
     e = svc__enforce(s, &t, m, &v, a);
   }
+  /* the decision teaches the marketplace's model at its next `parley policy train` */
+  if (!e) e = svc__learn_decision(s, &t, m, approve, c->name);
   if (!e)
     e = svc__audit(s, t.seller_id, c->name, approve ? "review.approve" : "review.reject",
                    svc__record_ref(a, "T", t.id), json_pack("{s:s,s:s}", "message", svc__record_ref(a, "M", m->id),

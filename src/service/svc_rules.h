@@ -38,6 +38,10 @@ typedef struct {
   int64_t text_chars;            /* a message's text, in characters (5,000; at most
                                   * SVC_TEXT_CHARS_CEILING) */
   int64_t attachment_bytes;      /* one attached file (10 MB; at most SVC_ATTACHMENT_CEILING) */
+  int64_t learn_decision_weight; /* the review queue's decisions are labelled examples of the
+                                  * marketplace's policy model, each counting this many lines of
+                                  * the shipped data (at most SVC_LEARN_WEIGHT_MAX); 0: none are
+                                  * recorded or learned (5; docs/policy.md) */
   /* Limits of every party (docs/rules.md, "Limits"); 0 = no limit. */
   int64_t buyer_messages_per_minute;   /* buyer messages, thread starts included (30) */
   int64_t buyer_messages_per_day;      /* (500) */
@@ -48,6 +52,8 @@ typedef struct {
   int64_t seller_uploads_per_hour;     /* per seller, all its agents together (300) */
   int64_t seller_upload_bytes_per_day; /* (1 GiB) */
 } svc_rules;
+
+#define SVC_LEARN_WEIGHT_MAX 100
 
 /* Defaults, then every key of settings_json (a JSON object) that names a field. */
 void svc_rules_load(svc_rules *r, const char *settings_json);

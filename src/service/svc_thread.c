@@ -247,7 +247,7 @@ static bool may_write_as_seller(const svc_caller *c) {
 static char *verdict_json(const svc_sent *sent, json_t *unreadable) {
   const policy_verdict *v = &sent->verdict;
   json_t *j = json_pack("{s:s,s:s,s:o}", "action", policy_action_name(v->action), "engine",
-                        v->engine ? v->engine : "none", "findings", svc_json_sent_findings(sent));
+                        v->engine[0] ? v->engine : "none", "findings", svc_json_sent_findings(sent));
   if (unreadable) json_object_set(j, "unreadable", unreadable);
   char *out = json_dumps(j, JSON_COMPACT);
   json_decref(j);
@@ -325,7 +325,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
     pj = verdict_json(out, atts.unreadable);
     json_decref(atts.unreadable);
     m->policy_action = (char *)policy_action_name(out->verdict.action);
-    m->policy_engine = (char *)(out->verdict.engine ? out->verdict.engine : "none");
+    m->policy_engine = (char *)(out->verdict.engine[0] ? out->verdict.engine : "none");
     m->policy_json = pj;
   }
   e = svc__message_add(s, t, m, status, c->name);

@@ -1243,6 +1243,41 @@ pl_err store_retention_due(store *s, const char *seller_id, pl_time before, int 
  * attachment links, clock outcomes and mails, its team data; the hourly buckets (counts,
  * no text) and the audit log (references, no text) stay. *messages: how many it had. */
 pl_err store_thread_purge(store *s, int64_t thread_id, int64_t *messages);
+/* -- learning from the operator (store_learn.c; docs/policy.md "Learning from the operator") -- */
+/* The most labelled examples a marketplace keeps: each new one past it drops the oldest. */
+#define ST_POLICY_EXAMPLES_KEEP 5000
+typedef struct {
+  int64_t id;
+  char *marketplace_id, *seller_id;
+  int64_t message_id;
+  char *label;      /* "clean" (approved) or "violation" (rejected) */
+  char *categories; /* JSON array of the learned categories it was held for */
+  char *text;       /* the seller's text, as message bodies are stored */
+  char *decided_by;
+  pl_time decided_at;
+} st_policy_example;
+/* Records an example (sets e->id) and drops the marketplace's oldest beyond keep;
+ * PL_EEXIST when its message has one already. */
+pl_err store_policy_example_add(store *s, st_policy_example *e, int keep);
+/* A marketplace's examples, newest first, at most limit. */
+pl_err store_policy_example_list(store *s, const char *marketplace_id, int limit, pl_arena *a,
+                                 st_policy_example **out, size_t *n);
+/* The marketplaces that have examples, by id. */
+pl_err store_policy_example_marketplaces(store *s, pl_arena *a, char ***out, size_t *n);
+typedef struct {
+  char *marketplace_id;
+  char *version; /* "clf-" and 12 hex digits of the model's SHA-256 */
+  char *model;   /* the model's bytes in base64; NULL when read without them */
+  int64_t examples; /* the marketplace's examples it was trained with */
+  char *trained_by;
+  pl_time trained_at;
+} st_policy_model;
+/* Stores a marketplace's model in place of the one before. */
+pl_err store_policy_model_put(store *s, const st_policy_model *m);
+/* A marketplace's model, with its bytes or (with_model false) without; PL_ENOTFOUND when
+ * it has none. */
+pl_err store_policy_model_get(store *s, const char *marketplace_id, bool with_model, pl_arena *a,
+                              st_policy_model *out);
 
 /* ---- the schema and its migrations (docs/operations.md, "Upgrades") ----------------
  * Migrations are numbered and applied in order. Most only add (tables, columns with a

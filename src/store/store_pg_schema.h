@@ -458,6 +458,15 @@ static const char *const store_pg_migrations[] = {
     "  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
     "  accepted_at BIGINT NOT NULL DEFAULT 0, revoked_at BIGINT NOT NULL DEFAULT 0);"
     "CREATE INDEX invitations_seller ON invitations(seller_id, id);",
+    /* Learning from the operator (as SQLite's migration; docs/policy.md). */
+    "CREATE TABLE policy_examples(id BIGSERIAL PRIMARY KEY, marketplace_id TEXT NOT NULL,"
+    "  seller_id TEXT NOT NULL, message_id BIGINT NOT NULL UNIQUE,"
+    "  label TEXT NOT NULL CHECK (label IN ('clean','violation')), categories TEXT NOT NULL,"
+    "  text TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at BIGINT NOT NULL);"
+    "CREATE INDEX policy_examples_marketplace ON policy_examples(marketplace_id, id);"
+    "CREATE TABLE policy_models(marketplace_id TEXT PRIMARY KEY, version TEXT NOT NULL,"
+    "  model TEXT NOT NULL, examples BIGINT NOT NULL, trained_by TEXT NOT NULL,"
+    "  trained_at BIGINT NOT NULL);",
 };
 
 #endif

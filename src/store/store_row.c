@@ -297,6 +297,13 @@ ROW(st_agent_notify, COL(st_agent_notify, agent_id, I64), COL(st_agent_notify, s
     COL(st_agent_notify, role, AGENT_ROLE), COL(st_agent_notify, mode, TEXT), COL(st_agent_notify, scope, TEXT),
     COL(st_agent_notify, email, BOOL), COL(st_agent_notify, browser, BOOL), COL(st_agent_notify, digest_at, I64),
     COL(st_agent_notify, address_id, I64));
+ROW(st_policy_example, COL(st_policy_example, id, I64), COL(st_policy_example, marketplace_id, TEXT),
+    COL(st_policy_example, seller_id, TEXT), COL(st_policy_example, message_id, I64),
+    COL(st_policy_example, label, TEXT), COL(st_policy_example, categories, TEXT), COL(st_policy_example, text, TEXT),
+    COL(st_policy_example, decided_by, TEXT), COL(st_policy_example, decided_at, I64));
+ROW(st_policy_model, COL(st_policy_model, marketplace_id, TEXT), COL(st_policy_model, version, TEXT),
+    COL(st_policy_model, model, TEXT), COL(st_policy_model, examples, I64), COL(st_policy_model, trained_by, TEXT),
+    COL(st_policy_model, trained_at, I64));
 ROW(st_claim, COL(st_claim, id, I64), COL(st_claim, order_id, TEXT), COL(st_claim, seller_id, TEXT),
     COL(st_claim, kind, TEXT), COL(st_claim, at, I64), COL(st_claim, created_at, I64));
 ROW(st_pair, COL(st_pair, a, I64), COL(st_pair, b, I64));

@@ -470,6 +470,18 @@ static const char *const store_sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
     "  accepted_at INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX invitations_seller ON invitations(seller_id, id);",
+    /* Learning from the operator (docs/policy.md): each approve or reject of a message
+     * held for a learned category is a labelled example of its marketplace (the newest
+     * ST_POLICY_EXAMPLES_KEEP kept), and `parley policy train` stores the marketplace's
+     * model (its bytes in base64), which every node loads at its next reload point. */
+    "CREATE TABLE policy_examples(id INTEGER PRIMARY KEY, marketplace_id TEXT NOT NULL,"
+    "  seller_id TEXT NOT NULL, message_id INTEGER NOT NULL UNIQUE,"
+    "  label TEXT NOT NULL CHECK (label IN ('clean','violation')), categories TEXT NOT NULL,"
+    "  text TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at INTEGER NOT NULL);"
+    "CREATE INDEX policy_examples_marketplace ON policy_examples(marketplace_id, id);"
+    "CREATE TABLE policy_models(marketplace_id TEXT PRIMARY KEY, version TEXT NOT NULL,"
+    "  model TEXT NOT NULL, examples INTEGER NOT NULL, trained_by TEXT NOT NULL,"
+    "  trained_at INTEGER NOT NULL);",
 };
 
 #endif

@@ -408,6 +408,76 @@ static void test_shared_counters(void **state) {
   RB(f);
 }
 
+/* Learning from the operator: one example a message, the newest kept per marketplace,
+ * listed newest first and only the marketplace's own; a model per marketplace, replaced
+ * by the next, read with or without its bytes. */
+static void test_policy_learning(void **state) {
+  fx *f = *state;
+  W(f);
+  for (int k = 1; k <= 5; k++) {
+    st_policy_example e = {.marketplace_id = MP, .seller_id = "S1", .message_id = 100 + k,
+                           .label = k % 2 ? "violation" : "clean", .categories = "[\"promotion\"]",
+                           .text = pl_arena_printf(f->a, "text %d", k), .decided_by = "operator:o", .decided_at = T0 + k};
+    OK(store_policy_example_add(f->s, &e, 3));
+    assert_true(e.id > 0);
+  }
+  st_policy_example again = {.marketplace_id = MP, .seller_id = "S1", .message_id = 105, .label = "clean",
+                             .categories = "[]", .text = "x", .decided_by = "operator:o", .decided_at = T0};
+  assert_int_equal(store_policy_example_add(f->s, &again, 3), PL_EEXIST);
+  st_policy_example other = {.marketplace_id = "A1PA6795UKMFR9", .seller_id = "S3", .message_id = 900,
+                             .label = "violation", .categories = "[\"profanity\"]", .text = "other", .decided_by = "op",
+                             .decided_at = T0};
+  OK(store_policy_example_add(f->s, &other, 3));
+  C(f);
+  R(f);
+  st_policy_example *l;
+  size_t n;
+  OK(store_policy_example_list(f->s, MP, 10, f->a, &l, &n));
+  assert_int_equal(n, 3); /* the two oldest went */
+  assert_int_equal(l[0].message_id, 105);
+  assert_string_equal(l[0].text, "text 5");
+  assert_string_equal(l[0].label, "violation");
+  assert_string_equal(l[0].categories, "[\"promotion\"]");
+  assert_string_equal(l[0].decided_by, "operator:o");
+  assert_int_equal(l[0].decided_at, T0 + 5);
+  assert_string_equal(l[0].seller_id, "S1");
+  assert_int_equal(l[2].message_id, 103);
+  OK(store_policy_example_list(f->s, MP, 1, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  OK(store_policy_example_list(f->s, "A1PA6795UKMFR9", 10, f->a, &l, &n));
+  assert_int_equal(n, 1);
+  assert_string_equal(l[0].text, "other");
+  OK(store_policy_example_list(f->s, "NONE", 10, f->a, &l, &n));
+  assert_int_equal(n, 0);
+  char **mps;
+  OK(store_policy_example_marketplaces(f->s, f->a, &mps, &n));
+  assert_int_equal(n, 2);
+  assert_string_equal(mps[0], "A1PA6795UKMFR9");
+  assert_string_equal(mps[1], MP);
+  st_policy_model m;
+  assert_int_equal(store_policy_model_get(f->s, MP, true, f->a, &m), PL_ENOTFOUND);
+  RB(f);
+  W(f);
+  st_policy_model put = {.marketplace_id = MP, .version = "clf-000000000001", .model = "UExDTEYwMDE=",
+                         .examples = 3, .trained_by = "operator:cli", .trained_at = T0};
+  OK(store_policy_model_put(f->s, &put));
+  put.version = "clf-000000000002", put.model = "UExDTEYwMDI=", put.examples = 4, put.trained_at = T0 + 60;
+  OK(store_policy_model_put(f->s, &put));
+  C(f);
+  R(f);
+  OK(store_policy_model_get(f->s, MP, true, f->a, &m));
+  assert_string_equal(m.version, "clf-000000000002");
+  assert_string_equal(m.model, "UExDTEYwMDI=");
+  assert_int_equal(m.examples, 4);
+  assert_string_equal(m.trained_by, "operator:cli");
+  assert_int_equal(m.trained_at, T0 + 60);
+  OK(store_policy_model_get(f->s, MP, false, f->a, &m));
+  assert_string_equal(m.version, "clf-000000000002");
+  assert_null(m.model);
+  assert_int_equal(store_policy_model_get(f->s, "A1PA6795UKMFR9", false, f->a, &m), PL_ENOTFOUND);
+  RB(f);
+}
+
 /* Write counters: SQLite counts committed write transactions, their batches and flushes;
  * a read-only transaction counts nothing. PostgreSQL has none of its own. */
 static void test_write_counters(void **state) {
@@ -446,6 +516,7 @@ static void test_write_counters(void **state) {
   cmocka_unit_test_setup_teardown(test_seller_list, setup, teardown),         \
   cmocka_unit_test_setup_teardown(test_shared_counters, setup, teardown),     \
   cmocka_unit_test_setup_teardown(test_write_counters, setup, teardown),      \
+  cmocka_unit_test_setup_teardown(test_policy_learning, setup, teardown),     \
   cmocka_unit_test(test_every_entry_called)
 
 int main(void) {

@@ -1,0 +1,74 @@
+# test_policy_learn.py - learning from the operator over the API: rejections in the review queue, then
+# POST /v1/admin/policy/train, and the marketplace's next verdict comes from its new model at once.
+import atexit
+import json
+import os
+import shutil
+import tempfile
+
+from parley_harness import FAST, MP, ServerCase, main
+from test_openapi import load, validate
+
+# The operator holds promotion scores from 0.25 for review and finds them from 0.8.
+_CFG_DIR = tempfile.mkdtemp(prefix="parley-learn-cfg-")
+atexit.register(shutil.rmtree, _CFG_DIR, True)
+CONFIG = os.path.join(_CFG_DIR, "policy.json")
+with open(CONFIG, "w") as f:
+    json.dump({"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}, f)
+
+# A cross-sell the shipped training data never showed the model.
+REJECTED = [
+    "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
+    "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
+    "The matching tea towels are in stock again and go nicely with the apron you bought.",
+    "The matching bath mat is back in stock and goes well with the towels you bought.",
+    "The matching curtain tie-backs are in stock again and pair nicely with the curtains you ordered.",
+]
+SIMILAR = "The matching pillowcases are back in stock and go well with the sheets you ordered."
+
+
+class PolicyLearn(ServerCase):
+    own_store = True
+    fixture_kw = {"settings": FAST}
+    server_args = ("--config", CONFIG)
+
+    def check(self, text):
+        r = self.srv.post("/v1/policy/check", {"text": text}, self.fx.agent)
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def test_rejections_then_train_change_the_next_verdict(self):
+        before = self.check(SIMILAR)
+        self.assertEqual(before["action"], "review", before)
+        tid = self.start_thread(self.fx.b1, self.fx.orders["B1/S1"][0])[0]["id"]
+        for text in REJECTED:
+            m = self.send(self.fx.owner, tid, text)
+            self.assertEqual(m["status"], "held_for_review", m)
+            r = self.srv.post("/v1/messages/%s/reject" % m["id"], {}, self.fx.operator)
+            self.assertEqual(r.status, 200, r)
+
+        r = self.srv.post("/v1/admin/policy/train", {"marketplace_id": MP}, self.fx.operator)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(validate(load(), {"$ref": "#/components/schemas/PolicyTrained"}, r.json), [], r.json)
+        self.assertEqual((r.json["marketplace_id"], r.json["decisions"], r.json["violations"]), (MP, 5, 5))
+
+        # this server forgets the marketplace's old model at once
+        after = self.check(SIMILAR)
+        self.assertEqual(after["action"], "reject", after)
+        self.assertIn("promotion", after["categories"])
+        self.assertTrue(after["engine"].endswith("+" + r.json["version"]), after)
+        self.assertNotEqual(after["engine"], before["engine"])
+
+    def test_errors(self):
+        r = self.srv.post("/v1/admin/policy/train", {"marketplace_id": MP}, self.fx.agent)
+        self.assertError(r, 403, "forbidden")
+        r = self.srv.post("/v1/admin/policy/train", {"marketplace_id": "NOSUCHMP"}, self.fx.operator)
+        self.assertError(r, 404, "not_found")
+        r = self.srv.post("/v1/admin/policy/train", None, self.fx.operator)
+        self.assertError(r, 400, "missing_field")
+        r = self.srv.post("/v1/admin/policy/train", {"marketplace_id": 7}, self.fx.operator)
+        self.assertError(r, 400, "wrong_type")
+
+
+if __name__ == "__main__":
+    main()
