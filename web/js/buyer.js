@@ -205,6 +205,31 @@ export async function renderAsk(el, ctx) {
   error.el,
   h('div', { class: 'actions' }, button));
   form.addEventListener('input', () => { error.hide(); });
+  // The products of the buyer's orders, to pick instead of typing an ASIN and a seller.
+  const known = [];
+  try {
+    const { orders } = await get('/v1/orders');
+    for (const o of orders || []) {
+      for (const it of o.items || []) {
+        if (it.asin && !known.some((k) => k.asin === it.asin && k.seller === o.seller)) known.push({ asin: it.asin, seller: o.seller, title: it.title || it.asin });
+      }
+    }
+  } catch (e) {
+    if (e.status === 401) return;
+  }
+  const pick = known.length ? h('select', { id: 'ask-product', onChange: () => {
+    const k = known[Number(pick.value)];
+    if (!k) return;
+    asin.value = k.asin;
+    seller.value = k.seller;
+    error.hide();
+  } }, h('option', { value: '' }, 'Choose one, or type its ASIN below'),
+  known.map((k, i) => h('option', { value: String(i) }, `${k.title} (${k.asin})`))) : null;
+  if (pick) {
+    const at = known.findIndex((k) => k.asin === asin.value && k.seller === seller.value);
+    if (at >= 0) pick.value = String(at);
+    form.prepend(h('div', { class: 'field' }, h('label', { for: 'ask-product' }, 'A product you ordered'), pick));
+  }
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Ask about a product'),
       h('p', { class: 'muted' }, 'Questions before you buy go straight to the seller; the answer appears in your messages.')),

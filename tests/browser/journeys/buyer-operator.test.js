@@ -82,6 +82,13 @@ test('a buyer contacts the seller from an order and asks about a product', async
   await p.locator('h1', { hasText: 'Ask about a product' }).waitFor();
   assert.equal(await p.getByLabel('Product (ASIN)').inputValue(), 'B0C9990001');
   assert.equal(await p.getByLabel('Seller ID').inputValue(), 'S1');
+  // the products of the buyer's orders are offered: picking one fills both fields
+  const products = p.getByLabel('A product you ordered');
+  assert.match(await products.locator('option:checked').textContent(), /\(B0C9990001\)$/);
+  await products.selectOption({ label: 'Cordless drill 18V (B0C1234567)' });
+  assert.equal(await p.getByLabel('Product (ASIN)').inputValue(), 'B0C1234567');
+  await products.selectOption({ index: [...await products.locator('option').allTextContents()].findIndex((t) => t.endsWith('(B0C9990001)')) });
+  assert.equal(await p.getByLabel('Product (ASIN)').inputValue(), 'B0C9990001');
   assert.deepEqual(await p.locator('fieldset.topics label').allTextContents(), ['Product specifications', 'Shipping timeframes', 'Customization options']);
   await p.getByLabel('Product specifications').check();
   await p.getByLabel('Your message').fill('Does the impact driver take 1/4 inch hex bits?');
