@@ -319,7 +319,7 @@ static pl_err template_suggestions(svc *s, const svc_caller *c, const st_thread 
   for (size_t i = 0; i < na; i++) {
     json_t *body = svc__json_keep(a, json_loads(all[i].body, 0, NULL));
     json_t *variants = json_object_get(body, "variants");
-    if (!json_is_object(variants)) continue;
+    if (!json_is_object(variants) || !svc_template_visible(c, body)) continue; /* another agent's saved reply */
     double rank = 0;
     for (size_t j = 0; j < nh; j++)
       if (hits[j].id == all[i].id && top > 0) rank = (double)hits[j].rank / top;

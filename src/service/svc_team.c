@@ -118,6 +118,26 @@ static pl_err doc_load(svc *s, const char *seller, st_doc_kind kind, int64_t id,
   return PL_OK;
 }
 
+int64_t svc_template_author(json_t *tpl) {
+  json_t *v = json_object_get(tpl, "agent_id");
+  return json_is_true(json_object_get(tpl, "personal")) && json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+bool svc_template_visible(const svc_caller *c, json_t *tpl) {
+  int64_t author = svc_template_author(tpl);
+  return !author || (c && c->kind == ST_PRINCIPAL_AGENT && c->agent_id == author);
+}
+
+/* A template the caller may use: the team's, or the caller's own saved reply; another
+ * agent's saved reply is not found. */
+static pl_err template_load(svc *s, const svc_caller *c, const char *seller, int64_t id, pl_arena *a,
+                            st_team_doc *doc, json_t **body, pl_detail *d) {
+  pl_err e = doc_load(s, seller, ST_DOC_TEMPLATE, id, a, doc, body, d);
+  if (!e && !svc_template_visible(c, *body))
+    e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
+  return e;
+}
+
 static char *dump(json_t *j, pl_arena *a) {
   char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
   char *out = pl_arena_strdup(a, t ? t : "{}");
@@ -401,9 +421,10 @@ static pl_err template_check(json_t *body, pl_arena *a, json_t **norm, pl_detail
   json_t *name = json_object_get(body, "name"), *purpose = json_object_get(body, "purpose");
   json_t *crit = json_object_get(body, "critical"), *variants = json_object_get(body, "variants");
   if (!name || !purpose || !variants) return pl_fail(d, PL_EMISSING, "a template needs name, purpose and variants");
+  json_t *personal = json_object_get(body, "personal");
   if (!json_is_string(name) || !json_is_string(purpose) || !json_is_object(variants) ||
-      (crit && !json_is_boolean(crit)))
-    return pl_fail(d, PL_ETYPE, "name and purpose are strings, variants an object, critical true or false");
+      (crit && !json_is_boolean(crit)) || (personal && !json_is_boolean(personal)))
+    return pl_fail(d, PL_ETYPE, "name and purpose are strings, variants an object, critical and personal true or false");
   size_t nl = strlen(json_string_value(name));
   if (nl == 0 || nl > 100) return pl_fail(d, PL_EINVAL, "name is 1 to 100 characters");
   pl_err ne = svc__check_name("name", json_string_value(name), d);
@@ -474,26 +495,34 @@ static pl_err template_scan(svc *s, const char *marketplace_id, json_t *norm, pl
   return e;
 }
 
-/* Whether the seller already has a template of this name (other than id). */
-static pl_err name_taken(svc *s, const char *seller, const char *name, int64_t id, pl_arena *a, bool *taken) {
+/* Whether the seller already has a template of this name (other than id) among those the
+ * caller sees (NULL: the team's): two agents may each save a reply of the same name. */
+static pl_err name_taken(svc *s, const svc_caller *c, const char *seller, const char *name, int64_t id, pl_arena *a,
+                         bool *taken) {
   st_team_doc *docs;
   size_t n;
   pl_err e = store_team_doc_list(s->st, seller, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, &docs, &n);
   *taken = false;
   for (size_t i = 0; !e && i < n; i++) {
     json_t *b = svc__json_keep(a, json_loads(docs[i].body, 0, NULL));
-    if (docs[i].id != id && !strcmp(json_string_value(json_object_get(b, "name")) ?: "", name)) *taken = true;
+    if (docs[i].id != id && svc_template_visible(c, b) && !strcmp(json_string_value(json_object_get(b, "name")) ?: "", name))
+      *taken = true;
   }
   return e;
 }
 
 static pl_err template_store(svc *s, const svc_caller *c, const char *seller, const char *mp, int64_t id,
-                             json_t *body, pl_arena *a, json_t **out, policy_verdict *verdict,
+                             int64_t author, json_t *body, pl_arena *a, json_t **out, policy_verdict *verdict,
                              const char **language, pl_detail *d) {
   json_t *norm = NULL;
   pl_err e = template_check(body, a, &norm, d);
+  /* an agent's saved reply: theirs alone (svc_template_visible) */
+  if (!e && author) {
+    json_object_set_new(norm, "personal", json_true());
+    json_object_set_new(norm, "agent_id", json_integer(author));
+  }
   bool taken = false;
-  if (!e) e = name_taken(s, seller, json_string_value(json_object_get(norm, "name")), id, a, &taken);
+  if (!e) e = name_taken(s, author ? c : NULL, seller, json_string_value(json_object_get(norm, "name")), id, a, &taken);
   if (!e && taken)
     e = pl_fail(d, PL_EEXIST, "a template named '%s' already exists", json_string_value(json_object_get(norm, "name")));
   if (!e) e = template_scan(s, mp, norm, a, verdict, language, d);
@@ -522,10 +551,23 @@ pl_err svc_template_put(svc *s, const svc_caller *c, int64_t id, json_t *body, p
                         json_t **out, policy_verdict *verdict, const char **language, pl_detail *d) {
   memset(verdict, 0, sizeof *verdict);
   *language = NULL;
-  pl_err e = need_owner(c, d);
-  if (e) return e;
-  if ((e = svc__begin(s, true, d))) return e;
-  e = template_store(s, c, c->seller_id, c->marketplace_id, id, body, a, out, verdict, language, d);
+  /* The team's templates are the owner's; any agent who writes keeps saved replies of
+   * their own ("personal": true), and only they see, change or delete them. Whether a
+   * template is personal is fixed when it is made. */
+  pl_err e = need_agent(c, true, d);
+  json_t *pv = json_object_get(body, "personal");
+  if (!e && pv && !json_is_boolean(pv)) e = pl_fail(d, PL_ETYPE, "personal must be true or false");
+  if (e || (e = svc__begin(s, true, d))) return e;
+  bool personal = json_is_true(pv);
+  if (id) {
+    st_team_doc old;
+    json_t *ob;
+    if (!(e = template_load(s, c, c->seller_id, id, a, &old, &ob, d))) personal = svc_template_author(ob) != 0;
+  }
+  if (!e && !personal) e = need_owner(c, d);
+  if (!e)
+    e = template_store(s, c, c->seller_id, c->marketplace_id, id, personal ? c->agent_id : 0, body, a, out, verdict,
+                       language, d);
   return svc__end(s, e, d);
 }
 
@@ -533,8 +575,8 @@ pl_err svc_template_get(svc *s, const svc_caller *c, int64_t id, pl_arena *a, js
   pl_err e = need_agent(c, false, d);
   if (e || (e = svc__begin(s, false, d))) return e;
   st_team_doc doc;
-  e = store_team_doc_get(s->st, c->seller_id, ST_DOC_TEMPLATE, id, a, &doc);
-  if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "no template %s", svc_team_ref(a, "TPL", id));
+  json_t *body;
+  e = template_load(s, c, c->seller_id, id, a, &doc, &body, d);
   if (!e) *out = doc_json(&doc, a);
   return svc__end(s, e, d);
 }
@@ -554,7 +596,12 @@ static pl_err doc_list_json(svc *s, const svc_caller *c, st_doc_kind kind, st_pr
 }
 
 pl_err svc_template_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d) {
-  return doc_list_json(s, c, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, out, d);
+  pl_err e = doc_list_json(s, c, ST_DOC_TEMPLATE, ST_PROPOSAL_NONE, 1000, a, out, d);
+  /* the team's and the caller's own saved replies */
+  for (size_t i = 0; !e && i < json_array_size(*out);)
+    if (svc_template_visible(c, json_array_get(*out, i))) i++;
+    else json_array_remove(*out, i);
+  return e;
 }
 
 static pl_err doc_delete(svc *s, const svc_caller *c, st_doc_kind kind, int64_t id, pl_detail *d) {
@@ -571,7 +618,24 @@ static pl_err doc_delete(svc *s, const svc_caller *c, st_doc_kind kind, int64_t 
 }
 
 pl_err svc_template_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d) {
-  return doc_delete(s, c, ST_DOC_TEMPLATE, id, d);
+  /* a saved reply is its author's to delete; a team template the owner's (doc_delete) */
+  pl_err e = need_agent(c, true, d);
+  if (e || (e = svc__begin(s, false, d))) return e;
+  pl_arena *a = pl_arena_new();
+  st_team_doc doc;
+  json_t *body;
+  e = template_load(s, c, c->seller_id, id, a, &doc, &body, d);
+  bool mine = !e && svc_template_author(body) != 0;
+  svc__end(s, PL_OK, NULL);
+  if (!e && mine && !(e = svc__begin(s, true, d))) {
+    e = store_team_doc_delete(s->st, c->seller_id, ST_DOC_TEMPLATE, id);
+    if (!e) e = svc__audit(s, c->seller_id, c->name, "template.delete", svc__record_ref(a, "TPL", id), NULL);
+    e = svc__end(s, e, d);
+  } else if (!e) {
+    e = doc_delete(s, c, ST_DOC_TEMPLATE, id, d);
+  }
+  pl_arena_free(a);
+  return e;
 }
 
 pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *seller_id, pl_arena *a,
@@ -593,14 +657,14 @@ pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *sel
   for (size_t i = 0; !e && i < svc_starter_template_count; i++) {
     const svc_starter_template *st = &svc_starter_templates[i];
     bool taken;
-    if ((e = name_taken(s, seller_id, st->name, 0, a, &taken)) || taken) continue;
+    if ((e = name_taken(s, NULL, seller_id, st->name, 0, a, &taken)) || taken) continue;
     json_t *body = json_pack("{s:s,s:s,s:b,s:{s:s,s:s,s:s,s:s,s:s}}", "name", st->name, "purpose",
                              st->purpose, "critical", st->critical, "variants", "en", st->en, "es",
                              st->es, "de", st->de, "fr", st->fr, "it", st->it);
     json_t *one = NULL;
     policy_verdict v = {0};
     const char *lang;
-    e = template_store(s, c, seller_id, sl.marketplace_id, 0, body, a, &one, &v, &lang, d);
+    e = template_store(s, c, seller_id, sl.marketplace_id, 0, 0, body, a, &one, &v, &lang, d);
     policy_verdict_free(&v);
     json_decref(body);
     if (!e) json_array_append_new(arr, one);
@@ -619,7 +683,7 @@ pl_err svc_template_render(svc *s, const svc_caller *c, int64_t template_id, int
   st_team_doc doc;
   json_t *tpl = NULL;
   const char *buyer = NULL, *mp = NULL;
-  e = doc_load(s, c->seller_id, ST_DOC_TEMPLATE, template_id, a, &doc, &tpl, d);
+  e = template_load(s, c, c->seller_id, template_id, a, &doc, &tpl, d);
   if (!e && thread_id) {
     st_thread t;
     if (!(e = team_thread(s, c, thread_id, a, &t, d))) {
@@ -997,7 +1061,7 @@ pl_err svc__team_before_reply(svc *s, const svc_caller *c, st_thread *t, svc_sen
     json_t *tpl;
     const char *lang;
     char *text;
-    if ((e = doc_load(s, t->seller_id, ST_DOC_TEMPLATE, in->template_id, a, &doc, &tpl, d))) return e;
+    if ((e = template_load(s, c, t->seller_id, in->template_id, a, &doc, &tpl, d))) return e;
     e = render_for(s, tpl, t->order_id, t->buyer_id, t->marketplace_id, in->values, a, &text, &lang, d);
     if (e) return e;
     in->text = text;
@@ -1134,6 +1198,9 @@ static pl_err rule_check(svc *s, const char *seller, json_t *body, pl_arena *a, 
       e = store_team_doc_get(s->st, seller, ST_DOC_TEMPLATE, tid, a, &doc);
       if (e == PL_ENOTFOUND) return pl_fail(d, PL_EINVAL, "no template %s", svc_team_ref(a, "TPL", tid));
       if (e) return e;
+      if (svc_template_author(svc__json_keep(a, json_loads(doc.body, 0, NULL))))
+        return pl_fail(d, PL_EINVAL, "template %s is an agent's saved reply: a rule proposes the team's templates",
+                       svc_team_ref(a, "TPL", tid));
       json_t *vals = json_object_get(x, "values");
       if (vals && !json_is_object(vals)) return pl_fail(d, PL_ETYPE, "values must be an object");
       const char *vk;

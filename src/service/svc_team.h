@@ -43,6 +43,10 @@ pl_err svc_template_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out,
 pl_err svc_template_delete(svc *s, const svc_caller *c, int64_t id, pl_detail *d);
 /* Installs the marketplace's starter set for the caller's seller (or seller_id for the
  * operator), skipping names the seller already has; *out lists those installed. */
+/* A saved reply's author (its agent id), or 0 for a template of the whole team. */
+int64_t svc_template_author(json_t *tpl);
+/* Whether the caller may see and use a template: the team's, or their own saved reply. */
+bool svc_template_visible(const svc_caller *c, json_t *tpl);
 pl_err svc_template_install_starter(svc *s, const svc_caller *c, const char *seller_id,
                                     pl_arena *a, json_t **out, pl_detail *d);
 /* Renders a template for a thread (or an order): the buyer's language, else the

@@ -113,6 +113,51 @@ class Team(ServerCase):
         r = self.srv.get("/v1/templates/%s" % self.starter["shipped"]["id"], self.fx.s2)
         self.assertError(r, 404, "not_found")
 
+    def test_personal_saved_replies(self):
+        """Any agent who writes keeps saved replies of their own: only they list, use, change
+        or delete them; the team's templates stay the owner's."""
+        mine = {"name": "My thanks", "purpose": "other", "personal": True,
+                "variants": {"en": "Thanks [BUYER_NAME], I am on it."}}
+        self.assertError(self.srv.post("/v1/templates", mine, self.fx.read_only), 403, "forbidden")
+        self.assertError(self.srv.post("/v1/templates", dict(mine, personal="yes"), self.fx.agent), 400, "wrong_type")
+        r = self.srv.post("/v1/templates", mine, self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        tpl = r.json["template"]
+        self.assertTrue(tpl["personal"])
+        # the owner may save one of the same name: names are unique among what each one sees
+        r = self.srv.post("/v1/templates", mine, self.fx.owner)
+        self.assertEqual(r.status, 201, r)
+        owners = r.json["template"]["id"]
+        self.assertError(self.srv.post("/v1/templates", mine, self.fx.agent), 409, "already_exists")
+        listed = lambda tok: {t["id"] for t in self.srv.get("/v1/templates", tok).json["templates"]}
+        self.assertIn(tpl["id"], listed(self.fx.agent))
+        self.assertNotIn(owners, listed(self.fx.agent))
+        self.assertIn(self.starter["shipped"]["id"], listed(self.fx.agent))  # and the team's
+        for tok in (self.fx.owner, self.fx.read_only, self.fx.s2):
+            self.assertNotIn(tpl["id"], listed(tok))
+            self.assertError(self.srv.get("/v1/templates/" + tpl["id"], tok), 404, "not_found")
+        path = "/v1/templates/" + tpl["id"]
+        self.assertError(self.srv.put(path, dict(mine, name="Taken over"), self.fx.owner), 404, "not_found")
+        self.assertError(self.srv.request("DELETE", path, token=self.fx.owner), 404, "not_found")
+        # its author uses it to answer, renders and changes it
+        _, t, _ = self.thread(self.fx.b1, text="Hello, is my order on its way?")
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"template_id": tpl["id"]}, self.fx.agent)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["message"]["text"], "Thanks Jane, I am on it.")
+        r = self.srv.post("/v1/threads/%s/messages" % t["id"], {"template_id": tpl["id"]}, self.fx.owner)
+        self.assertError(r, 404, "not_found")
+        self.assertError(self.srv.post(path + "/render", {"thread_id": t["id"]}, self.fx.owner), 404, "not_found")
+        r = self.srv.put(path, dict(mine, variants={"en": "Thanks, on it."}, personal=False), self.fx.agent)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["template"]["personal"], "whether it is personal is fixed when it is made")
+        # a rule proposes the team's templates, never an agent's saved reply
+        rule = {"name": "Mine", "enabled": True, "conditions": {"words": ["parcel"]},
+                "actions": [{"type": "propose", "template_id": tpl["id"]}]}
+        self.assertError(self.srv.post("/v1/rules", rule, self.fx.owner), 400, "invalid_input")
+        self.assertEqual(self.srv.request("DELETE", path, token=self.fx.agent).status, 200)
+        self.assertNotIn(tpl["id"], listed(self.fx.agent))
+        self.assertEqual(self.srv.request("DELETE", "/v1/templates/" + owners, token=self.fx.owner).status, 200)
+
     def test_proactive_template_follows_marketplace_rules(self):
         tpl = self.starter["delay"]["id"]
         oid = self.new_order(status="delivered")

@@ -22,7 +22,8 @@ const PLACEHOLDERS = {
 /** "Order shipped", or "Spring sale (Other)" when the name does not say the purpose. */
 export function optionLabel(t) {
   const p = purposeLabel(t.purpose);
-  return t.name.toLowerCase() === p.toLowerCase() ? t.name : `${t.name} (${p})`;
+  const label = t.name.toLowerCase() === p.toLowerCase() ? t.name : `${t.name} (${p})`;
+  return t.personal ? `${label}, saved by you` : label;
 }
 
 export function purposeLabel(p) {
@@ -199,6 +200,8 @@ export function createTemplatePicker({ threadId, onChange, onInsert = null }) {
 /** The templates page: list, starter set, create and edit with a text per language. */
 export async function renderTemplates(el, ctx) {
   const owner = ctx.me.role === 'owner';
+  const writes = ctx.me.role !== 'read_only'; // any agent who writes keeps saved replies of their own
+  const mayChange = (t) => (t.personal ? writes : owner); // the server shows an agent only their own saved replies
   const status = h('p', { class: 'list-status', role: 'status' });
   const list = h('ul', { class: 'tpl-list', id: 'template-list', 'aria-label': 'Templates' });
   const formBox = h('div', { class: 'tpl-form-box' });
@@ -212,10 +215,11 @@ export async function renderTemplates(el, ctx) {
         h('h2', null, t.name),
         t.name.toLowerCase() === purposeLabel(t.purpose).toLowerCase() ? null : h('span', { class: 'badge badge-kind' }, purposeLabel(t.purpose)),
         t.critical ? h('span', { class: 'badge state-response_needed' }, 'Critical') : null,
+        t.personal ? h('span', { class: 'badge badge-kind' }, 'Your saved reply') : null,
         h('span', { class: 'muted mono' }, t.id)),
       h('p', { class: 'tpl-langs' }, 'Languages: ', Object.keys(t.variants || {}).map(languageLabel).join(', ')),
       h('p', { class: 'tpl-text' }, (t.variants && (t.variants.en || Object.values(t.variants)[0])) || ''),
-      owner ? h('div', { class: 'actions' },
+      mayChange(t) ? h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'btn btn-small', onClick: () => edit(t) }, `Edit ${t.name}`),
         h('button', { type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Delete ${t.name}`, onClick: async (ev) => {
           // a template is gone for the whole team: the first press asks, the second deletes
@@ -242,7 +246,7 @@ export async function renderTemplates(el, ctx) {
       : 'No templates yet.' + (owner ? ' Install the starter set or write your own.' : '');
   }
 
-  function edit(t) {
+  function edit(t, personal = Boolean(t && t.personal)) {
     const fid = uniqueId('tplf');
     const name = h('input', { id: `${fid}-name`, name: 'name', required: true, value: t ? t.name : '' });
     const purpose = h('select', { id: `${fid}-purpose`, name: 'purpose' }, templatePurposes().map((x) => h('option', { value: x.id, selected: t ? t.purpose === x.id : x.id === 'other' }, x.label)));
@@ -270,7 +274,7 @@ export async function renderTemplates(el, ctx) {
       }
       save.disabled = true;
       await error.run(async () => {
-        const body = { name: name.value.trim(), purpose: purpose.value, critical: critical.checked, variants };
+        const body = { name: name.value.trim(), purpose: purpose.value, critical: critical.checked, variants, personal };
         const r = t ? await api('PUT', `/v1/templates/${encodeURIComponent(t.id)}`, body) : await post('/v1/templates', body);
         announce(`${r.template.name} saved.`);
         formBox.replaceChildren();
@@ -295,7 +299,8 @@ export async function renderTemplates(el, ctx) {
       });
       save.disabled = false;
     } },
-    h('h2', { id: `${fid}-h` }, t ? `Edit ${t.name}` : 'New template'),
+    h('h2', { id: `${fid}-h` }, t ? `Edit ${t.name}` : personal ? 'New saved reply' : 'New template'),
+    personal ? h('p', { class: 'help' }, 'A saved reply is yours alone: nobody else on the team sees or uses it.') : null,
     h('p', { class: 'help' }, 'Placeholders: [ORDER_ID] (always filled), [BUYER_NAME], [PRODUCT_NAME], [TRACKING], [DATE], [AMOUNT], [TIMEFRAME], [ADDRESS]. The buyer gets the text in their language, else the marketplace\'s, else English.'),
     h('div', { class: 'field-row' },
       h('div', { class: 'field' }, h('label', { for: name.id }, 'Name'), name),
@@ -327,9 +332,10 @@ export async function renderTemplates(el, ctx) {
 
   replace(el,
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Templates'),
-      h('div', { class: 'actions' }, starter, owner ? h('button', { type: 'button', class: 'btn btn-primary', id: 'new-template', onClick: () => edit(null) }, 'New template') : null)),
+      h('div', { class: 'actions' }, starter, owner ? h('button', { type: 'button', class: 'btn btn-primary', id: 'new-template', onClick: () => edit(null) }, 'New template') : null,
+        writes ? h('button', { type: 'button', class: 'btn', id: 'new-saved-reply', onClick: () => edit(null, true) }, 'New saved reply') : null)),
     h('p', { class: 'help' }, 'Replies in the buyer\'s language, with the order\'s details filled in. Each text passes the communication policy when it is saved.',
-      owner ? '' : ' Only the seller\'s owner changes templates.'),
+      owner ? ' Saved replies are an agent\'s own.' : ' Only the seller\'s owner changes the team\'s templates; your saved replies are yours alone.'),
     formBox,
     status,
     list);

@@ -396,3 +396,31 @@ test('14. a repaint leaves what the agent is doing alone: half-typed tags keep t
   maya.check();
   await maya.close();
 });
+
+test('15. an agent keeps a saved reply of their own and answers with it; the owner does not see it', async () => {
+  const sam = await newPage(chrome.browser, server.url, { name: 'sam15' });
+  const p = sam.page;
+  await signIn(p, agent('Sam Chen'), '#/inbox');
+  await p.getByRole('link', { name: 'Templates' }).click();
+  await p.locator('h1', { hasText: 'Templates' }).waitFor();
+  assert.equal(await p.locator('#new-template').count(), 0, 'the team\'s templates are the owner\'s');
+  await p.getByRole('button', { name: 'New saved reply' }).click();
+  await p.locator('h2', { hasText: 'New saved reply' }).waitFor();
+  await p.getByLabel('Name').fill('Sam checks the warehouse');
+  await p.getByLabel('English text').fill('Hi [BUYER_NAME], I am checking with our warehouse and will write back today.');
+  await p.getByRole('button', { name: 'Create template' }).click();
+  const card = p.locator('.tpl-card', { hasText: 'Sam checks the warehouse' });
+  await card.locator('.badge', { hasText: 'Your saved reply' }).waitFor();
+  // it is in Sam's picker, marked as his, and fills in like any template
+  await p.goto(`/#/thread/${T1}`);
+  const option = p.locator('select[name="template"] option', { hasText: 'Sam checks the warehouse' });
+  await option.waitFor({ state: 'attached' });
+  assert.equal(await option.textContent(), 'Sam checks the warehouse (Other), saved by you');
+  await p.getByLabel('Template', { exact: true }).selectOption({ label: 'Sam checks the warehouse (Other), saved by you' });
+  await p.locator('.tpl-preview-text', { hasText: 'Hi Jane, I am checking with our warehouse' }).waitFor();
+  // the owner's list and picker do not have it
+  const listed = await server.api(agent('Maya Lopez'), 'GET', '/v1/templates');
+  assert.equal(listed.body.templates.some((t) => t.name === 'Sam checks the warehouse'), false);
+  sam.check();
+  await sam.close();
+});
