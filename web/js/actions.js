@@ -69,9 +69,14 @@ export function sellerActions(orderId, { readOnly = false, onSent } = {}) {
     }
   });
 
+  // One send form in sight: the reply box answers the buyer; a message action (the
+  // marketplace's own forms) is opened on purpose.
+  const fold = h('details', { class: 'action-fold', 'data-testid': 'action-fold' },
+    h('summary', { class: 'btn' }, 'Send a message action'),
+    body);
   const el = h('section', { class: 'card seller-actions', 'aria-labelledby': `${id}-h`, 'data-testid': 'seller-actions' },
     h('h2', { id: `${id}-h` }, 'Message the buyer'),
-    body,
+    fold,
     h('h3', null, 'Review'),
     h('p', { class: 'help', id: `${id}-review-help` }, 'The marketplace sends its own review request (once per order, from day 5 to day 30 after delivery). Never ask for reviews in your own words.'),
     reviewNote,

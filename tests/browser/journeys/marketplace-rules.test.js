@@ -101,6 +101,9 @@ test('a seller sends a message action and requests a review; a second request is
   await signIn(p, server.tokens.agents['Maya Lopez'].token, '#/inbox');
   await p.goto(`/#/thread/${T1}`);
   const panel = p.getByTestId('seller-actions');
+  // the message actions are folded away from the reply box until asked for
+  assert.equal(await panel.getByLabel('Message action', { exact: true }).isVisible(), false);
+  await panel.getByText('Send a message action').click();
   await panel.getByLabel('Message action', { exact: true }).waitFor();
 
   // Available actions in the picker; the others listed with the reason.
@@ -133,6 +136,7 @@ test('a seller sends a message action and requests a review; a second request is
   // Sam has the same thread open before the review is requested.
   await signIn(sam.page, server.tokens.agents['Sam Chen'].token, '#/inbox');
   await sam.page.goto(`/#/thread/${T1}`);
+  await sam.page.getByTestId('seller-actions').getByText('Send a message action').click();
   await sam.page.getByTestId('seller-actions').getByLabel('Message action', { exact: true }).waitFor();
 
   // Request a review: sent as the marketplace's own message.
