@@ -232,22 +232,35 @@ out:
   return e;
 }
 
+/* The account's or invitation's id in a mailed link "<id>-<64 hex>", or 0 when the link
+ * has not that shape. */
+static long long link_id(const char *token) {
+  char *end;
+  long long id = token ? strtoll(token, &end, 10) : 0;
+  return id > 0 && *end == '-' && strlen(end + 1) == 64 ? id : 0;
+}
+
+/* Whether token is the link want, compared in constant time; want is wiped. */
+static bool link_matches(char want[96], const char *token) {
+  bool ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
+  sodium_memzero(want, 96);
+  return ok;
+}
+
 static const char *bad_confirm = "the link is not valid, or is older than 48 hours: set your password again for a new one";
 
 /* Whether token is the confirmation link of an account not confirmed yet, made at most
  * SVC_CONFIRM_SECONDS ago; the account into acct. One answer (PL_EBADLINK) for all. */
 static pl_err check_confirm(svc *s, const char *token, pl_arena *a, st_account *acct, pl_detail *d) {
-  char *end;
-  long long id = token ? strtoll(token, &end, 10) : 0;
-  if (id <= 0 || *end != '-' || strlen(end + 1) != 64) return pl_fail(d, PL_EBADLINK, "%s", bad_confirm);
+  long long id = link_id(token);
+  if (!id) return pl_fail(d, PL_EBADLINK, "%s", bad_confirm);
   pl_err e = store_account_get(s->st, id, NULL, 0, NULL, a, acct);
   if (e && e != PL_ENOTFOUND) return e;
   bool ok = false;
   if (!e && !acct->verified_at && svc_now(s) - acct->created_at <= SVC_CONFIRM_SECONDS) {
     char want[96];
     confirm_token(s, acct, a, want);
-    ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
-    sodium_memzero(want, sizeof want);
+    ok = link_matches(want, token);
   }
   return ok ? PL_OK : pl_fail(d, PL_EBADLINK, "%s", bad_confirm);
 }
@@ -483,17 +496,15 @@ static const char *bad_link = "the link is not valid, or is older than an hour: 
 /* Whether token is a reset link of an account, still valid; the account read into acct.
  * One answer (PL_EBADLINK) for every reason. */
 static pl_err check_reset(svc *s, const char *token, pl_arena *a, st_account *acct, pl_detail *d) {
-  char *end;
-  long long id = token ? strtoll(token, &end, 10) : 0;
-  if (id <= 0 || *end != '-' || strlen(end + 1) != 64) return pl_fail(d, PL_EBADLINK, "%s", bad_link);
+  long long id = link_id(token);
+  if (!id) return pl_fail(d, PL_EBADLINK, "%s", bad_link);
   pl_err e = store_account_get(s->st, id, NULL, 0, NULL, a, acct);
   if (e && e != PL_ENOTFOUND) return e;
   bool ok = false;
   if (!e && acct->reset_at && svc_now(s) - acct->reset_at <= SVC_RESET_SECONDS) {
     char want[96];
     reset_token(s, acct, a, want);
-    ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
-    sodium_memzero(want, sizeof want);
+    ok = link_matches(want, token);
   }
   return ok ? PL_OK : pl_fail(d, PL_EBADLINK, "%s", bad_link);
 }
@@ -825,17 +836,15 @@ static const char *bad_invite = "the invitation is not valid: it was used, revok
 
 /* The invitation of token, pending at now; PL_EBADLINK (one text) otherwise. */
 static pl_err check_invite(svc *s, const char *token, pl_arena *a, st_invitation *v, pl_detail *d) {
-  char *end;
-  long long id = token ? strtoll(token, &end, 10) : 0;
-  if (id <= 0 || *end != '-' || strlen(end + 1) != 64) return pl_fail(d, PL_EBADLINK, "%s", bad_invite);
+  long long id = link_id(token);
+  if (!id) return pl_fail(d, PL_EBADLINK, "%s", bad_invite);
   pl_err e = store_invitation_get(s->st, id, a, v);
   if (e && e != PL_ENOTFOUND) return e;
   bool ok = false;
   if (!e && !strcmp(invite_state(v, svc_now(s)), "pending")) {
     char want[96];
     invite_token(s, v, a, want);
-    ok = strlen(want) == strlen(token) && !sodium_memcmp(want, token, strlen(want));
-    sodium_memzero(want, sizeof want);
+    ok = link_matches(want, token);
   }
   return ok ? PL_OK : pl_fail(d, PL_EBADLINK, "%s", bad_invite);
 }
