@@ -466,6 +466,16 @@ class FastCase(ServerCase):
     fixture_kw = {"settings": FAST}
 
 
+def poll(cond, timeout=60.0, step=0.05):
+    """Waits for cond() to be true (a bounded poll, never a fixed sleep); returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def main():
     """unittest.main with the usual summary; exit status 1 on any failure."""
     unittest.main(verbosity=2)

@@ -71,9 +71,14 @@ class Attachments(ServerCase):
     def test_over_10_mb_is_413(self):
         r = self.upload(b"a" * 10_000_001, "big.txt")
         self.assertError(r, 413, "payload_too_large")
+        self.assertIn("10000000", r.json["error"]["message"])  # the marketplace's limit
         # exactly 10 MB is accepted
         r = self.upload(b"b" * 10_000_000, "limit.txt")
         self.assertEqual(r.status, 201, r)
+        # past what any marketplace may allow, the body is refused by its length, unread
+        r = self.upload(b"c" * 25_000_001, "huge.txt")
+        self.assertError(r, 413, "payload_too_large")
+        self.assertIn("25000000", r.json["error"]["message"])
 
     def test_name_contradicting_content_is_415(self):
         r = self.upload(png_1x1(), "invoice.pdf")

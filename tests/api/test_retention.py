@@ -4,11 +4,9 @@
 # every audit chain still verifying afterwards.
 import datetime
 import tempfile
-import time
-import unittest
 
 from parley_harness import (MP, MP_DOMAIN, UNLIMITED_PARTIES, ServerCase, import_lines, main, order_line,
-                            run_cli)
+                            poll, run_cli)
 
 
 def ago(days):
@@ -23,16 +21,6 @@ def conversation(oid, days, n):
     return [{"type": "message", "id": "rt-%s-%d" % (oid, i), "order": oid, "from": "buyer" if i % 2 == 0 else "seller",
              "at": ago(days - i * 0.01), "topic": "other", "text": "Retention %s message %d" % (oid, i)}
             for i in range(n)]
-
-
-def poll(cond, timeout=60.0, step=0.1):
-    """Waits for cond() to be true (bounded, never a fixed sleep); returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 class Retention(ServerCase):

@@ -9,7 +9,7 @@ import unittest
 import uuid
 
 from parley_harness import (MP, BACKEND, Fixture, Server, ServerCase, Store, agent_token,
-                            buyer_token, import_lines, main, order_line)
+                            buyer_token, import_lines, main, order_line, poll)
 
 # Small limits, set through the marketplace's settings (docs/rules.md, "Limits").
 LIMITS = {"rate_per_second": 1000, "rate_burst": 1000,
@@ -17,16 +17,6 @@ LIMITS = {"rate_per_second": 1000, "rate_burst": 1000,
           "buyer_threads_per_minute": 2, "buyer_threads_per_day": 1000,
           "buyer_uploads_per_hour": 3, "buyer_upload_bytes_per_day": 1000000,
           "seller_uploads_per_hour": 5, "seller_upload_bytes_per_day": 200000}
-
-
-def poll(cond, timeout=60.0, step=0.05):
-    """Waits for cond() to be true (a bounded poll, never a fixed sleep); returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 def rss_kib(pid):
