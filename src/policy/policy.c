@@ -461,8 +461,8 @@ pl_err policy_scan(const policy_config *cfg, const char *text, size_t len, polic
   return policy_scan_allow(cfg, NULL, text, len, out);
 }
 
-pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, const char *text,
-                         size_t len, policy_verdict *out) {
+static pl_err scan(const policy_config *cfg, const char *const *allow, const char *text, size_t len,
+                   bool classify, policy_verdict *out) {
   out->action = POLICY_DELIVER;
   out->nfindings = 0;
   out->findings = NULL;
@@ -487,10 +487,20 @@ pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, con
   policy__detect_emoji(&sc);
   policy__detect_formatting(&sc);
   apply_exceptions(&sc);
-  policy__classify(&sc);
+  if (classify) policy__classify(&sc);
   decide(&sc, out);
   policy__worker_give(mcfg, w);
   return PL_OK;
+}
+
+pl_err policy_scan_allow(const policy_config *cfg, const char *const *allow, const char *text,
+                         size_t len, policy_verdict *out) {
+  return scan(cfg, allow, text, len, true, out);
+}
+
+pl_err policy_scan_rules(const policy_config *cfg, const char *const *allow, const char *text,
+                         size_t len, policy_verdict *out) {
+  return scan(cfg, allow, text, len, false, out);
 }
 
 char *policy__normalized_text(const policy_config *cfg, const char *text, size_t len) {

@@ -917,12 +917,13 @@ pl_err svc__alias_ensure(svc *s, const char *mp, const char *buyer, const char *
 
 pl_err svc__message_add(svc *s, const st_thread *t, st_message *m, st_msg_status status, const char *actor) {
   pl_arena *a = NULL;
-  m->seller_text = NULL;
-  if (m->direction == ST_DIR_BUYER) {
+  if (m->direction != ST_DIR_BUYER) m->seller_text = NULL;
+  if (m->direction == ST_DIR_BUYER && !m->seller_text) {
     /* The seller's search index holds the text masked (not indexed when it cannot be
-     * checked now: the backfill at the next start retries). */
+     * checked now: the backfill at the next start retries). A send masks before it
+     * takes the writer (svc_send); the other ways in mask here. */
     a = pl_arena_new();
-    m->seller_text = svc__mask_text(s, t->marketplace_id, m->text, a);
+    m->seller_text = svc__mask_text(s, m->text, a);
   }
   pl_err e = s->st->ops->message_insert(s->st, m);
   m->seller_text = NULL;

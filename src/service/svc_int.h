@@ -94,6 +94,7 @@ typedef struct {
   bool opted_out;         /* the buyer opted out of non-critical proactive messages */
   bool marketplace_text;  /* wording fixed by the marketplace: not scanned */
   bool automatic;         /* an automatic reply by mail: not scanned, not forwarded */
+  const char *seller_text; /* a buyer's text masked already (svc__mask_text), or NULL */
 } svc__msg_opts;
 
 /* The verdict on a seller's reply by e-mail (svc_mail.c), inside its transaction: scans
@@ -358,9 +359,9 @@ void svc__policy_models_forget(svc *s);
 void svc__policy_models_follow(svc *s, int64_t generation);
 
 /* The buyer's contact details (phone numbers, e-mail addresses) in text replaced by
- * placeholders, whatever the marketplace's setting; NULL when the text could not be
- * checked. Within a transaction. */
-const char *svc__mask_text(svc *s, const char *marketplace_id, const char *text, pl_arena *a);
+ * placeholders, whatever the marketplace's setting (they are found the same way in every
+ * marketplace); NULL when the text could not be checked. Needs no transaction. */
+const char *svc__mask_text(svc *s, const char *text, pl_arena *a);
 
 /* A buyer's text as the seller may read it (the contact mask, when the marketplace masks;
  * withheld when it cannot be checked), within a transaction. */

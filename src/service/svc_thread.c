@@ -281,6 +281,7 @@ pl_err svc__add_message(svc *s, const svc_caller *c, st_thread *t, const svc_sen
   m->action = (char *)opts->action;
   m->critical = opts->critical;
   m->proactive = opts->proactive;
+  if (!seller) m->seller_text = opts->seller_text;
   st_msg_status status = ST_STATUS_DELIVERED;
   char *pj = NULL;
   svc__attachments atts;
@@ -440,6 +441,9 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
   svc_send_in sin = *in;
   pl_err e = in->template_id && !in->text ? PL_OK : svc__check_text(&sin.text, a, d);
   if (e) return e;
+  /* A buyer's text is masked for the seller's search index before the writer is taken:
+   * the mask needs no transaction, and the writer is the one thing all sends share. */
+  svc__msg_opts mo = {.seller_text = c->kind == ST_PRINCIPAL_BUYER ? svc__mask_text(s, sin.text, a) : NULL};
   if ((e = svc__begin(s, true, d))) return e;
   st_thread t;
   /* The rate-limit token is taken before the thread is locked, in the same order as the
@@ -457,7 +461,7 @@ pl_err svc_send(svc *s, const svc_caller *c, int64_t thread_id, const svc_send_i
     e = pl_fail(d, PL_ENOTALLOWED, "this thread has no buyer message to answer; a seller starts a conversation only with a message action");
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__check_quota(s, c->seller_id, a, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_before_reply(s, c, &t, &sin, a, d);
-  if (!e) e = svc__add_message(s, c, &t, &sin, NULL, a, out, d);
+  if (!e) e = svc__add_message(s, c, &t, &sin, &mo, a, out, d);
   if (!e && c->kind == ST_PRINCIPAL_AGENT) e = svc__team_after_reply(s, c, &t, &sin, &out->msg, a);
   e = svc__end(s, e, d);
   if (!e) {
@@ -477,13 +481,18 @@ static bool masks(svc *s, const char *mp, pl_arena *a);
 #define WITHHELD "[text withheld: it could not be checked for contact details]"
 
 /* Masks text where the policy finds contact details in scan, a text of the same length
- * (text itself, or a file name made readable). */
-static const char *mask_as(svc *s, const char *mp, const char *text, const char *scan, pl_arena *a) {
-  policy_config *cfg;
-  const char *const *allow;
-  if (svc__policy_for(s, mp, a, &cfg, &allow, NULL)) return NULL;
+ * (text itself, or a file name made readable). Phone numbers and e-mail addresses are the
+ * rules' alone, the same in every marketplace (a marketplace's model and its allowed
+ * domains change other categories only), so the shared configuration reads them, without
+ * the classifier and without the store: no transaction is needed. */
+static const char *mask_as(svc *s, const char *text, const char *scan, pl_arena *a) {
+  (void)a;
+  if (svc_policy_prepare(s, NULL)) return NULL;
+  pthread_mutex_lock(&s->policy_mu);
+  policy_config *cfg = policy_config_ref(s->policy);
+  pthread_mutex_unlock(&s->policy_mu);
   policy_verdict v;
-  pl_err e = policy_scan_allow(cfg, allow, scan, strlen(scan), &v);
+  pl_err e = policy_scan_rules(cfg, NULL, scan, strlen(scan), &v);
   policy_config_unref(cfg);
   if (e) return NULL;
   /* The spans to mask, in text order, each with its placeholder. */
@@ -541,8 +550,8 @@ static char *readable_text(const char *text, pl_arena *a) {
   return r;
 }
 
-const char *svc__mask_text(svc *s, const char *mp, const char *text, pl_arena *a) {
-  return mask_as(s, mp, text, readable_text(text, a), a);
+const char *svc__mask_text(svc *s, const char *text, pl_arena *a) {
+  return mask_as(s, text, readable_text(text, a), a);
 }
 
 /* A file name as the policy reads a sentence, byte for byte: its extension blanked
@@ -566,7 +575,7 @@ static const char *readable_name(const char *name, pl_arena *a) {
 /* mask_in_tx for a file name. */
 static const char *mask_name_in_tx(svc *s, const char *mp, const char *name, pl_arena *a) {
   if (!masks(s, mp, a)) return name;
-  const char *out = mask_as(s, mp, name, readable_name(name, a), a);
+  const char *out = mask_as(s, name, readable_name(name, a), a);
   return out ? out : "[name withheld]";
 }
 
@@ -580,7 +589,7 @@ static bool masks(svc *s, const char *mp, pl_arena *a) {
 /* Masks within a transaction (the marketplace's settings and domains are read). */
 static const char *mask_in_tx(svc *s, const char *mp, const char *text, pl_arena *a) {
   if (!masks(s, mp, a)) return text;
-  const char *out = svc__mask_text(s, mp, text, a);
+  const char *out = svc__mask_text(s, text, a);
   return out ? out : WITHHELD;
 }
 
@@ -683,12 +692,8 @@ pl_err svc_seller_index_backfill(svc *s, size_t *done, pl_detail *d) {
     size_t n = 0, put = 0;
     pl_err e = svc__begin(s, true, d);
     if (!e) e = s->st->ops->message_seller_text_pending(s->st, 200, a, &ms, &n);
-    int64_t tid = 0;
-    st_thread t;
     for (size_t i = 0; !e && i < n; i++) {
-      if (ms[i].thread_id != tid && !(e = s->st->ops->thread_get(s->st, ms[i].thread_id, a, &t)))
-        tid = t.id;
-      const char *masked = e ? NULL : svc__mask_text(s, t.marketplace_id, ms[i].text, a);
+      const char *masked = svc__mask_text(s, ms[i].text, a);
       if (!masked) continue; /* not indexed: a seller does not find it (fails closed) */
       if (!(e = s->st->ops->message_seller_text_put(s->st, ms[i].id, ms[i].thread_id, masked))) put++;
     }

@@ -271,6 +271,40 @@ static void pr(char *out, size_t cap, int tp, int fp, int fn) {
   snprintf(out, cap, "%.3f | %.3f", tp + fp ? (double)tp / (tp + fp) : 1.0, tp + fn ? (double)tp / (tp + fn) : 1.0);
 }
 
+/* The rules alone (what the mask of a buyer's contact details reads): the same phone
+ * number at the same offsets, and nothing of the classifier's, even where it would find
+ * something. */
+static void test_rules_only(void **state) {
+  (void)state;
+  const char *t = "People like you are the reason small sellers give up! Call 415-555-0199.";
+  pl_detail d = {0};
+  policy_config *sure = with_config("{\"classifier\": {\"thresholds\": {\"profanity\": {\"finding\": 0, \"review\": 0}}}}", &d);
+  assert_non_null(sure);
+  policy_verdict all, rules;
+  assert_int_equal(policy_scan_allow(sure, NULL, t, strlen(t), &all), PL_OK);
+  assert_int_equal(policy_scan_rules(sure, NULL, t, strlen(t), &rules), PL_OK);
+  assert_non_null(finding(&all, "clf.profanity"));
+  assert_int_equal(all.nscores, 4);
+  assert_null(finding(&rules, "clf.profanity"));
+  assert_int_equal(rules.nscores, 0);
+  size_t phones = 0;
+  for (size_t i = 0; i < rules.nfindings; i++) {
+    const policy_finding *f = &rules.findings[i];
+    assert_true(strncmp(f->rule, "clf.", 4) != 0);
+    if (strcmp(f->category, "phone")) continue;
+    const policy_finding *g = finding(&all, f->rule);
+    assert_non_null(g);
+    assert_int_equal(g->start, f->start);
+    assert_int_equal(g->end, f->end);
+    phones++;
+  }
+  assert_true(phones >= 1);
+  assert_int_equal(rules.nfindings + 1, all.nfindings);
+  policy_verdict_free(&all);
+  policy_verdict_free(&rules);
+  policy_config_unref(sure);
+}
+
 /* Per-category precision and recall on the held-out fifth (never trained on), rules alone,
  * with the classifier at its default thresholds, and at finding 0.70 / review 0.60. The table in docs/policy.md is this
  * one: when they differ the test prints the table to put there. */
@@ -331,6 +365,7 @@ int main(void) {
     cmocka_unit_test(test_clearing),
     cmocka_unit_test(test_rules_exception_wins),
     cmocka_unit_test(test_disabled),
+    cmocka_unit_test(test_rules_only),
     cmocka_unit_test(test_heldout_figures),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
