@@ -20,7 +20,7 @@ policy), for --seconds each, to:
     `parley import`), the same ones for every run (they grow as the runs go).
 Prints for each: sends a second, p50 and p99 of one send, the server's CPU time a send
 (user + system, from /proc: unlike the rate, it does not move with other load on the
-machine), the time the one writer connection was held a write ("lock us": its ceiling is
+machine) and wrk's ("wrk us": the load's own share of the two cores), the time the one writer connection was held a write ("lock us": its ceiling is
 1e6 / that a second), write transactions a store transaction (/txn: group commit's
 batches) and a flush (/sync), context switches ("cs") and kilobytes written ("KB": the
 WAL's pages and the checkpoints' copies) a send; and, on the long row, the long/aged and
@@ -31,6 +31,7 @@ import argparse
 import datetime
 import os
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     if perf:  # a call-graph profile of the server during this run only
         rec = subprocess.Popen(["perf", "record", "-q", "--call-graph", os.environ.get("PERF_CALLGRAPH", "fp"), "-F", os.environ.get("PERF_FREQ", "1999"), "-p", str(pid), "-o", perf],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    k1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk's alone: the server has not exited
     cpu = cpu_s(pid) - c0
     x = switches(pid) - x0
     w = written(pid) - w0
@@ -77,6 +80,7 @@ def wrk(port, conns, seconds, token, text, ids, pid, perf=None):
     return {"ok": int(m.group(1)), "bad": int(m.group(2)), "rate": float(m.group(3)),
             "p50": float(m.group(4)), "p99": float(m.group(5)),
             "cpu_us": cpu * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
+            "client_us": (k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime) * 1e6 / max(1, int(m.group(1)) + int(m.group(2))),
             "per_batch": commits / max(1, batches), "per_sync": commits / max(1, syncs),
             "busy_us": busy * 1e6 / max(1, commits),
             "switches": x / max(1, int(m.group(1)) + int(m.group(2))),
@@ -248,10 +252,10 @@ def main():
     else:
         print("%d threads of %d messages from the prepared store %s" % (len(long_ids), a.long_len, a.prep))
     print("load average before the runs: %.1f" % os.getloadavg()[0])
-    print("%5s %-6s %-6s | %8s %7s %7s %6s %7s %7s %5s %5s %4s %5s %7s | %5s %5s | %5s %5s" %
-          ("conns", "role", "thread", "sends/s", "p50 ms", "p99 ms", "errors", "cpu us", "lock us", "/txn", "/sync",
-           "cs", "KB", "length", "/aged", "cpu", "/fresh", "cpu"))
-    row = "%5d %-6s %-6s | %8.1f %7.1f %7.1f %6d %7.0f %7.0f %5.1f %5.1f %4.1f %5.1f %7.0f"
+    print("%5s %-6s %-6s | %8s %7s %7s %6s %7s %6s %7s %5s %5s %4s %5s %7s | %5s %5s | %5s %5s" %
+          ("conns", "role", "thread", "sends/s", "p50 ms", "p99 ms", "errors", "cpu us", "wrk us", "lock us", "/txn",
+           "/sync", "cs", "KB", "length", "/aged", "cpu", "/fresh", "cpu"))
+    row = "%5d %-6s %-6s | %8.1f %7.1f %7.1f %6d %7.0f %6.0f %7.0f %5.1f %5.1f %4.1f %5.1f %7.0f"
     try:
         run = 0
         for n in conns:
@@ -271,7 +275,7 @@ def main():
                     length = mean_len(db, long_ids) if kind == "long" else 1
                     r = got[kind] = wrk(srv.port, n, a.seconds, tok, text, ids, srv.proc.pid, prof(kind))
                     line = row % (n, role, kind, r["rate"], r["p50"], r["p99"], r["bad"], r["cpu_us"],
-                                  r["busy_us"], r["per_batch"], r["per_sync"], r["switches"], r["write_kb"], length)
+                                  r["client_us"], r["busy_us"], r["per_batch"], r["per_sync"], r["switches"], r["write_kb"], length)
                     if kind == "long":
                         for base in ("aged", "fresh"):
                             b = got.get(base)
