@@ -703,6 +703,34 @@ void http__policy_train(http_req *r, char **arg) {
                                pl_time_format(t.trained_at, at)));
 }
 
+/* GET /v1/admin/policy/models: what each marketplace's classifier has learned, and what
+ * it could learn now (docs/policy.md, "Learning from the operator"). */
+void http__policy_models(http_req *r, char **arg) {
+  (void)arg;
+  pl_detail d = {0};
+  svc_policy_model_status *v;
+  size_t n;
+  pl_err e = svc_policy_models(r->s, &r->caller, r->a, &v, &n, &d);
+  if (e) {
+    fail(r, e, &d);
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++) {
+    char at[32];
+    json_t *own = v[i].trained ? json_pack("{s:s,s:s,s:s,s:I}", "version", v[i].trained_version, "trained_by",
+                                           v[i].trained_by, "trained_at", pl_time_format(v[i].trained_at, at),
+                                           "decisions", (json_int_t)v[i].trained_decisions)
+                               : json_null();
+    json_array_append_new(arr, json_pack("{s:s,s:s?,s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "marketplace_id", v[i].marketplace_id,
+                                         "name", v[i].name, "version", v[i].version, "shipped_version", v[i].shipped_version, "trained",
+                                         own, "decisions", (json_int_t)v[i].decisions, "violations",
+                                         (json_int_t)v[i].violations, "new_decisions", (json_int_t)v[i].new_decisions,
+                                         "learn_decision_weight", (json_int_t)v[i].learn_decision_weight));
+  }
+  http__json(r, 200, json_pack("{s:o}", "models", arr));
+}
+
 void http__policy_reload(http_req *r, char **arg) {
   pl_detail d = {0};
   pl_err e = svc_policy_reload(r->s, &r->caller, &d);

@@ -272,7 +272,7 @@ http_handler http__session_create, http__session_delete, http__me, http__meta, h
     http__message_reject, http__orders_list, http__order_get, http__order_put, http__order_actions,
     http__order_action_send, http__order_review_request, http__order_buyer_attributes, http__policy_check,
     http__review_queue, http__sellers, http__seller_metrics, http__enforcement_get, http__enforcement_set,
-    http__policy_reload, http__policy_train, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
+    http__policy_reload, http__policy_train, http__policy_models, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
 http_handler http__events; /* http_events.c: queues the event stream */
 http_handler http__account_get, http__password_put, http__password_reset, http__password_reset_confirm,
     http__totp_begin, http__totp_confirm, http__totp_delete, http__sessions_list, http__session_revoke,

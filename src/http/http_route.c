@@ -81,6 +81,7 @@ static const http_route routes[] = {
     {"POST", "/v1/sellers/{id}/claims", HTTP_USER, http__claim_add},
     {"POST", "/v1/admin/policy/reload", HTTP_USER, http__policy_reload},
     {"POST", "/v1/admin/policy/train", HTTP_USER, http__policy_train},
+    {"GET", "/v1/admin/policy/models", HTTP_USER, http__policy_models},
     {"GET", "/v1/admin/tokens", HTTP_USER, http__tokens_list},
     {"DELETE", "/v1/admin/tokens/{id}", HTTP_USER, http__token_revoke},
     {"POST", "/v1/admin/agents/{id}/deactivate", HTTP_USER, http__agent_deactivate},

@@ -170,11 +170,31 @@ typedef struct {
  * stores the model for that marketplace and tells every node on the store (each loads
  * it at its next cluster tick or reload). The operator's only: c is the operator's
  * caller (of that marketplace, or of all), or NULL for the command line. PL_ENOTFOUND
- * for an unknown marketplace. Takes about a second. */
+ * for an unknown marketplace; PL_ERATELIMIT while another training runs in this process
+ * (each takes a core for about a second). */
 pl_err svc_policy_train(svc *s, const svc_caller *c, const char *marketplace_id, svc_policy_trained *out,
                         pl_detail *d);
 /* The marketplaces that have decisions to learn from, by id (in a). */
 pl_err svc_policy_learners(svc *s, pl_arena *a, char ***out, size_t *n, pl_detail *d);
+/* What a marketplace's classifier has learned, and what it could learn now. */
+typedef struct {
+  const char *marketplace_id, *name;
+  char version[17];          /* the model its messages are checked with now ("" without a classifier) */
+  char shipped_version[17];  /* the model embedded in the program */
+  bool trained;              /* it has a model of its own (below) */
+  char trained_version[17];
+  const char *trained_by;
+  pl_time trained_at;
+  int64_t trained_decisions; /* the decisions that model learned from */
+  int64_t decisions;         /* the decisions kept now (the newest ST_POLICY_EXAMPLES_KEEP) */
+  int64_t violations;        /* of which rejections */
+  int64_t new_decisions;     /* of which decided after its model was trained (all, untrained) */
+  int64_t learn_decision_weight; /* 0: the marketplace learns nothing (docs/rules.md) */
+} svc_policy_model_status;
+/* The status of every marketplace the operator may train (the caller's one, or every
+ * marketplace for the operator of all), by id, into an array of a. */
+pl_err svc_policy_models(svc *s, const svc_caller *c, pl_arena *a, svc_policy_model_status **out, size_t *n,
+                         pl_detail *d);
 /* The model version a marketplace's messages are checked with now ("" when the policy
  * has no classifier), as in the verdicts' engine; into out. */
 pl_err svc_policy_model_version(svc *s, const char *marketplace_id, char out[17], pl_detail *d);

@@ -27,6 +27,7 @@ struct svc {
   svc_options opt;
   char *policy_config_path, *policy_cache_path; /* owned; changed under policy_mu */
   pthread_mutex_t policy_mu;
+  atomic_bool training; /* a marketplace's model is being trained (svc_policy_train): one at a time */
   policy_config *policy; /* compiled once, shared by every marketplace; swapped by a reload */
   int64_t policy_generation;    /* the store's reload counter this process follows */
   bool policy_generation_known;

@@ -1,6 +1,7 @@
 /* svc_learn.c - learning from the operator: the review queue's decisions as labelled examples of their marketplace, retraining a marketplace's model, and the model each marketplace's messages are checked with. */
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,10 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
   if (c && c->marketplace_id && strcmp(c->marketplace_id, mp)) return pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
   pl_err e = svc_policy_prepare(s, d);
   if (e) return e;
+  /* A training takes a core for about a second: one at a time, whoever asks (an
+   * operator's button pressed again waits for the one under way). */
+  if (atomic_exchange(&s->training, true))
+    return pl_retry_after(d, pl_fail(d, PL_ERATELIMIT, "a training is under way; try again in a few seconds"), 2);
   pl_arena *a = pl_arena_new();
   st_policy_example *ex = NULL;
   size_t n = 0;
@@ -226,7 +231,76 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
   }
 out:
   pl_arena_free(a);
+  atomic_store(&s->training, false);
   return e;
+}
+
+pl_err svc_policy_models(svc *s, const svc_caller *c, pl_arena *a, svc_policy_model_status **out, size_t *n,
+                         pl_detail *d) {
+  *out = NULL;
+  *n = 0;
+  if (!c || c->kind != ST_PRINCIPAL_OPERATOR) return pl_fail(d, PL_EFORBIDDEN, "only the operator trains the policy");
+  pl_err e = svc_policy_prepare(s, d);
+  if (e) return e;
+  pthread_mutex_lock(&s->policy_mu);
+  char shipped[17];
+  snprintf(shipped, sizeof shipped, "%s", policy_config_model_version(s->policy));
+  pthread_mutex_unlock(&s->policy_mu);
+  if ((e = svc__begin(s, false, d))) return e;
+  char **ids = NULL;
+  size_t k = 0;
+  if (c->marketplace_id) {
+    ids = pl_arena_alloc(a, sizeof *ids);
+    ids[k++] = pl_arena_strdup(a, c->marketplace_id);
+  } else {
+    e = store_marketplace_ids(s->st, a, &ids, &k);
+  }
+  svc_policy_model_status *v = pl_arena_alloc(a, (k ? k : 1) * sizeof *v);
+  size_t got = 0;
+  for (size_t i = 0; !e && i < k; i++) {
+    svc_policy_model_status *m = &v[got];
+    memset(m, 0, sizeof *m);
+    m->marketplace_id = ids[i];
+    snprintf(m->shipped_version, sizeof m->shipped_version, "%s", shipped);
+    st_marketplace mk;
+    if ((e = store_marketplace_get(s->st, ids[i], a, &mk))) {
+      if (e == PL_ENOTFOUND) e = PL_OK; /* gone since it was listed */
+      continue;
+    }
+    m->name = mk.name;
+    svc_rules r;
+    svc_rules_load(&r, mk.settings_json);
+    m->learn_decision_weight = r.learn_decision_weight;
+    st_policy_model row;
+    pl_err g = store_policy_model_get(s->st, ids[i], false, a, &row);
+    if (!g) {
+      m->trained = true;
+      snprintf(m->trained_version, sizeof m->trained_version, "%s", row.version);
+      m->trained_by = row.trained_by;
+      m->trained_at = row.trained_at;
+      m->trained_decisions = row.examples;
+    } else if (g != PL_ENOTFOUND) {
+      e = g;
+      continue;
+    }
+    st_policy_example_counts cn;
+    if ((e = store_policy_example_counts(s->st, ids[i], m->trained ? m->trained_at : -1, &cn))) continue;
+    m->decisions = cn.total;
+    m->violations = cn.violations;
+    m->new_decisions = cn.since;
+    /* what its messages are checked with now: its own model once this node has read it */
+    policy_config *cfg = NULL;
+    const char *const *allow;
+    if ((e = svc__policy_for(s, ids[i], a, &cfg, &allow, d))) continue;
+    snprintf(m->version, sizeof m->version, "%s", policy_config_model_version(cfg));
+    policy_config_unref(cfg);
+    got++;
+  }
+  e = svc__end(s, e, d);
+  if (e) return e;
+  *out = v;
+  *n = got;
+  return PL_OK;
 }
 
 pl_err svc_policy_learners(svc *s, pl_arena *a, char ***out, size_t *n, pl_detail *d) {

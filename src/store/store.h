@@ -791,6 +791,8 @@ struct store {
 /* -- parties, aliases, tokens by hash, orders (store_party.c) -- */
 pl_err store_marketplace_put(store *s, const st_marketplace *m);
 pl_err store_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *out);
+/* Every marketplace's id, byte order. */
+pl_err store_marketplace_ids(store *s, pl_arena *a, char ***out, size_t *n);
 pl_err store_seller_put(store *s, const st_seller *v);
 /* A seller by id, or (id NULL) by relay alias; a buyer by id, or (id NULL) by the keyed
  * hash of the address (as buyer_put stored it). PL_ENOTFOUND when none. */
@@ -1264,6 +1266,15 @@ pl_err store_policy_example_list(store *s, const char *marketplace_id, int limit
                                  st_policy_example **out, size_t *n);
 /* The marketplaces that have examples, by id. */
 pl_err store_policy_example_marketplaces(store *s, pl_arena *a, char ***out, size_t *n);
+typedef struct {
+  int64_t total;      /* the marketplace's examples */
+  int64_t violations; /* of which rejections */
+  int64_t since;      /* of which decided after the time asked about */
+} st_policy_example_counts;
+/* How many examples a marketplace keeps, how many are rejections, and how many were
+ * decided after since (its model's training, say). */
+pl_err store_policy_example_counts(store *s, const char *marketplace_id, pl_time since,
+                                   st_policy_example_counts *out);
 typedef struct {
   char *marketplace_id;
   char *version; /* "clf-" and 12 hex digits of the model's SHA-256 */

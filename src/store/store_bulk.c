@@ -137,12 +137,5 @@ static const st_stmt orders_asin = {.sql = "SELECT DISTINCT order_id FROM order_
 
 pl_err store_orders_with_asin(store *s, const char *seller_id, const char *asin, int limit, pl_arena *a,
                               char ***out, size_t *n) {
-  st_text *rows;
-  pl_err e = st__list(s, &orders_asin, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_T(asin), ST_ARG_I(limit)), &st_text_row, a,
-                      &rows, n);
-  if (e) return e;
-  char **ids = pl_arena_alloc(a, (*n ? *n : 1) * sizeof *ids);
-  for (size_t i = 0; i < *n; i++) ids[i] = rows[i].v;
-  *out = ids;
-  return PL_OK;
+  return st__texts(s, &orders_asin, ST_ARGS(ST_ARG_T(seller_id), ST_ARG_T(asin), ST_ARG_I(limit)), a, out, n);
 }

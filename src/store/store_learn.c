@@ -23,6 +23,10 @@ static const st_stmt
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (marketplace_id) DO UPDATE SET"
                         " version = excluded.version, model = excluded.model, examples = excluded.examples,"
                         " trained_by = excluded.trained_by, trained_at = excluded.trained_at"},
+    /* how many, how many rejected, how many decided after ?2 */
+    example_counts = {.sql = "SELECT count(*), count(CASE WHEN label = 'violation' THEN 1 END),"
+                             " count(CASE WHEN decided_at > ?2 THEN 1 END)"
+                             " FROM policy_examples WHERE marketplace_id = ?1"},
     model_get = {.sql = "SELECT marketplace_id, version, CASE WHEN ?2 THEN model END, examples, trained_by,"
                         " trained_at FROM policy_models WHERE marketplace_id = ?1"};
 
@@ -46,15 +50,12 @@ pl_err store_policy_example_list(store *s, const char *marketplace_id, int limit
 }
 
 pl_err store_policy_example_marketplaces(store *s, pl_arena *a, char ***out, size_t *n) {
-  st_text *rows = NULL;
-  size_t k = 0;
-  pl_err e = st__list(s, &example_marketplaces, NULL, 0, &st_text_row, a, &rows, &k);
-  if (e) return e;
-  char **v = pl_arena_alloc(a, (k ? k : 1) * sizeof *v);
-  for (size_t i = 0; i < k; i++) v[i] = rows[i].v;
-  *out = v;
-  *n = k;
-  return PL_OK;
+  return st__texts(s, &example_marketplaces, NULL, 0, a, out, n);
+}
+
+pl_err store_policy_example_counts(store *s, const char *marketplace_id, pl_time since,
+                                   st_policy_example_counts *out) {
+  return st__get(s, &example_counts, ST_ARGS(ST_ARG_T(marketplace_id), ST_ARG_I(since)), &st_policy_example_counts_row, NULL, out);
 }
 
 pl_err store_policy_model_put(store *s, const st_policy_model *m) {

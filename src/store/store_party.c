@@ -16,6 +16,8 @@ static const st_stmt
     order_put = {.sql = ST_SQL_ORDER_PUT}, order_items_del = {.sql = ST_SQL_ORDER_ITEMS_DEL},
     order_item_put = {.sql = ST_SQL_ORDER_ITEM_PUT}, order_get = {.sql = ST_SQL_ORDER_GET},
     order_items_get = {.sql = ST_SQL_ORDER_ITEMS_GET},
+    market_ids = {.sql = "SELECT id FROM marketplaces ORDER BY id",
+                  .pg = "SELECT id FROM marketplaces ORDER BY id COLLATE \"C\""},
     /* newest first; ids compared byte by byte on both */
     order_list = {.sql = "SELECT id FROM orders WHERE (CAST(?1 AS TEXT) IS NULL OR seller_id = ?1)"
                          " AND (CAST(?2 AS TEXT) IS NULL OR buyer_id = ?2)"
@@ -36,6 +38,10 @@ pl_err store_marketplace_put(store *s, const st_marketplace *m) {
 
 pl_err store_marketplace_get(store *s, const char *id, pl_arena *a, st_marketplace *out) {
   return st__get(s, &market_get, ST_ARGS(ST_ARG_T(id)), &st_marketplace_row, a, out);
+}
+
+pl_err store_marketplace_ids(store *s, pl_arena *a, char ***out, size_t *n) {
+  return st__texts(s, &market_ids, NULL, 0, a, out, n);
 }
 
 pl_err store_seller_put(store *s, const st_seller *v) {

@@ -301,6 +301,8 @@ ROW(st_policy_example, COL(st_policy_example, id, I64), COL(st_policy_example, m
     COL(st_policy_example, seller_id, TEXT), COL(st_policy_example, message_id, I64),
     COL(st_policy_example, label, TEXT), COL(st_policy_example, categories, TEXT), COL(st_policy_example, text, TEXT),
     COL(st_policy_example, decided_by, TEXT), COL(st_policy_example, decided_at, I64));
+ROW(st_policy_example_counts, COL(st_policy_example_counts, total, I64),
+    COL(st_policy_example_counts, violations, I64), COL(st_policy_example_counts, since, I64));
 ROW(st_policy_model, COL(st_policy_model, marketplace_id, TEXT), COL(st_policy_model, version, TEXT),
     COL(st_policy_model, model, TEXT), COL(st_policy_model, examples, I64), COL(st_policy_model, trained_by, TEXT),
     COL(st_policy_model, trained_at, I64));

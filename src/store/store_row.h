@@ -90,6 +90,6 @@ extern const st_row st_seller_row, st_buyer_row, st_agent_row, st_thread_row, st
     st_idem_row, st_webhook_row, st_webhook_delivery_row, sla_outcome_row, sla_open_msg_row, st_seller_brief_row, st_thread_due_row, st_text_row,
     st_seller_settings_row, st_agent_notify_row, st_claim_row, st_pair_row,
     st_suggest_template_row, st_suggest_reply_row, st_account_row, st_invitation_row, st_policy_example_row,
-    st_policy_model_row;
+    st_policy_example_counts_row, st_policy_model_row;
 
 #endif

@@ -38,4 +38,18 @@ static inline pl_err st__list(store *s, const st_stmt *q, const st_arg *v, size_
   return s->ops->exec(s, q, v, n, row, a, out, rows);
 }
 
+/* The one text column of every row of q, as an arena array of strings, *rows of them. */
+static inline pl_err st__texts(store *s, const st_stmt *q, const st_arg *v, size_t n, pl_arena *a, char ***out,
+                               size_t *rows) {
+  st_text *t = NULL;
+  size_t k = 0;
+  pl_err e = st__list(s, q, v, n, &st_text_row, a, &t, &k);
+  if (e) return e;
+  char **texts = pl_arena_alloc(a, (k ? k : 1) * sizeof *texts);
+  for (size_t i = 0; i < k; i++) texts[i] = t[i].v;
+  *out = texts;
+  *rows = k;
+  return PL_OK;
+}
+
 #endif

@@ -1,4 +1,4 @@
-// operator.js - the operator's pages: review queue (approve or reject held messages), sellers by risk, violations, restrictions and quotas.
+// operator.js - the operator's pages: review queue (approve or reject held messages, retrain the classifier from them), sellers by risk, violations, restrictions and quotas.
 import { h, replace, announce, uniqueId, scrollBox } from './dom.js';
 import { errorBox } from './errors.js';
 import { get, post } from './api.js';
@@ -59,6 +59,62 @@ function heldItem(m, names, onDecided) {
 }
 
 /** The review queue: held seller messages, oldest first. */
+function modelLine(m) {
+  if (!m.version) return 'The content policy runs without its classifier.';
+  if (!m.trained) return `Checks messages with the shipped model (${m.version}).`;
+  const t = m.trained;
+  const own = `its own model ${t.version}, trained ${formatAgo(t.trained_at)} by ${t.trained_by} on ${t.decisions} decision${t.decisions === 1 ? '' : 's'}`;
+  return m.version === t.version ? `Checks messages with ${own}.` : `Has ${own}; this server still checks with ${m.version}.`;
+}
+
+/** What each marketplace's classifier learned from the operator's decisions, and a way to retrain it. */
+function learningSection() {
+  const list = h('div', { class: 'learn-list', id: 'learn-list' });
+  const section = h('section', { class: 'learn', 'aria-labelledby': 'learn-title' },
+    h('h2', { id: 'learn-title' }, 'What the classifier learns from your decisions'),
+    h('p', { class: 'muted' }, 'Each approval or rejection of a message held for off-platform contact, a review request, a promotion or profanity is an example for its marketplace. Retraining makes the next verdicts of that marketplace follow them; links, contact details and [Important] stay with the rules.'),
+    list);
+  const card = (m) => {
+    const status = h('p', { class: 'alert alert-ok', role: 'status', hidden: true });
+    const error = errorBox();
+    const fresh = m.new_decisions;
+    const learns = m.learn_decision_weight > 0;
+    const button = h('button', { type: 'button', class: 'btn btn-primary', disabled: !learns || !fresh }, 'Retrain with these decisions');
+    button.addEventListener('click', async () => {
+      error.hide();
+      button.disabled = true;
+      button.textContent = 'Training…';
+      await error.run(async () => {
+        const r = await post('/v1/admin/policy/train', { marketplace_id: m.marketplace_id });
+        await refresh();
+        const done = list.querySelector(`[data-marketplace="${CSS.escape(m.marketplace_id)}"] [role="status"]`);
+        done.textContent = `Trained ${r.version} on ${r.decisions} decision${r.decisions === 1 ? '' : 's'} (${r.violations} rejected). This server checks with it now, the others within 15 seconds.`;
+        done.hidden = false;
+        announce(done.textContent);
+      }, (e) => {
+        button.disabled = false;
+        button.textContent = 'Retrain with these decisions';
+        return `Could not retrain: ${e.message}`;
+      });
+    });
+    return h('div', { class: 'card learn-card', 'data-marketplace': m.marketplace_id },
+      h('h3', null, m.name ? `${m.name} (${m.marketplace_id})` : `Marketplace ${m.marketplace_id}`),
+      h('p', { class: 'learn-model' }, modelLine(m)),
+      h('p', { class: 'learn-counts', 'data-new': String(fresh) }, m.decisions
+        ? `${m.decisions} decision${m.decisions === 1 ? '' : 's'} kept (${m.violations} rejected), ${fresh} since ${m.trained ? 'the last training' : 'the start'}.`
+        : 'No decisions yet.'),
+      learns ? null : h('p', { class: 'help' }, 'This marketplace learns nothing from decisions (its setting learn_decision_weight is 0).'),
+      learns && !fresh ? h('p', { class: 'help' }, m.trained ? 'Nothing new to learn since the last training.' : 'Decide held messages above: each decision is something to learn.') : null,
+      error.el, status,
+      h('div', { class: 'actions' }, button));
+  };
+  const refresh = async () => {
+    const { models } = await get('/v1/admin/policy/models');
+    replace(list, models.length ? models.map(card) : h('p', { class: 'list-status' }, 'No marketplace yet.'));
+  };
+  return { section, refresh };
+}
+
 export async function renderReviewQueue(el) {
   const [data, sellers] = await Promise.all([get('/v1/review-queue'),
     get('/v1/sellers').catch((e) => { if (e.status === 401) throw e; return { sellers: [] }; })]);
@@ -83,12 +139,16 @@ export async function renderReviewQueue(el) {
     announce(result.textContent);
     if (!left) list.replaceWith(h('p', { class: 'list-status', id: 'queue-empty' }, 'Nothing waits for review.'));
     else if (next) (next.querySelector('button') || next).focus();
+    learning.refresh().catch(() => {}); /* the counts follow the decision; the queue does not wait for them */
   };
+  const learning = learningSection();
+  await learning.refresh();
   setCount();
   replace(list, messages.map((m) => heldItem(m, names, onDecided)));
   replace(el, head('Review queue', 'Seller messages the content policy held for a person to decide, oldest first. The marked parts are what the policy found.'),
     count, result,
-    messages.length ? list : h('p', { class: 'list-status', id: 'queue-empty' }, 'Nothing waits for review.'));
+    messages.length ? list : h('p', { class: 'list-status', id: 'queue-empty' }, 'Nothing waits for review.'),
+    learning.section);
 }
 
 function measures(en) {

@@ -235,6 +235,24 @@ test('the operator approves a held message and the buyer sees it; a rejected one
   await p.locator('#decision', { hasText: 'Rejected' }).waitFor();
   await s.locator('.msg-seller', { hasText: 'desk lamp' }).locator('.badge', { hasText: 'Blocked by policy' }).waitFor();
 
+  // Both decisions are examples for the marketplace's classifier; the operator retrains it
+  // from them, and the marketplace's verdicts name the new model.
+  const learn = p.locator('.learn-card[data-marketplace="ATVPDKIKX0DER"]');
+  await learn.locator('.learn-counts[data-new="2"]', { hasText: '2 decisions kept (1 rejected), 2 since the start.' }).waitFor();
+  assert.match(await learn.locator('h3').textContent(), /Example US \(ATVPDKIKX0DER\)/);
+  assert.match(await learn.locator('.learn-model').textContent(), /the shipped model \(clf-[0-9a-f]{12}\)/);
+  await learn.getByRole('button', { name: 'Retrain with these decisions' }).click();
+  const trained = p.locator('.learn-card[data-marketplace="ATVPDKIKX0DER"] [role="status"]', { hasText: 'Trained clf-' });
+  await trained.waitFor();
+  const version = (await trained.textContent()).match(/clf-[0-9a-f]{12}/)[0];
+  assert.match(await trained.textContent(), /on 2 decisions \(1 rejected\)/);
+  await learn.locator('.learn-counts[data-new="0"]', { hasText: '0 since the last training' }).waitFor();
+  assert.match(await learn.locator('.learn-model').textContent(), new RegExp(`its own model ${version}, trained .* by operator:`));
+  assert.equal(await learn.getByRole('button', { name: 'Retrain with these decisions' }).isDisabled(), true, 'nothing new to learn');
+  const check = await server.api(maya, 'POST', '/v1/policy/check', { text: 'Thanks, your order ships tomorrow.' });
+  assert.ok(check.body.engine.endsWith(`+${version}`), JSON.stringify(check.body));
+  await shot(p, 'journey8', 'review-queue-retrained');
+
   await p.getByRole('link', { name: 'Violations' }).click();
   await p.locator('h1', { hasText: 'Violations' }).waitFor();
   const row = p.locator('#violations tbody tr').first();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "service/svc.h"
+#include "service/svc_int.h" /* the training flag */
 #include "store/store.h"
 
 #define MP_A "ATVPDKIKX0DER"
@@ -271,8 +272,64 @@ static void test_a_marketplace_that_does_not_learn(void **state) {
   assert_int_equal(n, 5);
 }
 
+static const svc_policy_model_status *status_of(const svc_policy_model_status *v, size_t n, const char *mp) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(v[i].marketplace_id, mp)) return &v[i];
+  return NULL;
+}
+
+/* What the operator sees of each marketplace's model: the decisions kept, how many came
+ * after its own model, which model its messages are checked with; an operator of one
+ * marketplace sees that one; a second training while one runs is refused, not queued. */
+static void test_model_status_and_one_training_at_a_time(void **state) {
+  fx *f = *state;
+  svc_policy_model_status *v;
+  size_t n;
+  pl_detail d = {0};
+  assert_int_equal(svc_policy_models(f->s, &f->agent_a, f->a, &v, &n, &d), PL_EFORBIDDEN);
+  for (size_t k = 0; k < 3; k++) decide(f, held(f, &f->agent_a, f->thread_a, rejected[k], "promotion"), k != 0);
+  assert_int_equal(svc_policy_models(f->s, &f->operator_, f->a, &v, &n, &d), PL_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(v[0].marketplace_id, MP_B); /* by id */
+  const svc_policy_model_status *a = status_of(v, n, MP_A), *b = status_of(v, n, MP_B);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_false(a->trained);
+  assert_int_equal(a->decisions, 3);
+  assert_int_equal(a->violations, 1);
+  assert_int_equal(a->new_decisions, 3);
+  assert_int_equal(b->decisions, 0);
+  assert_string_equal(a->version, a->shipped_version);
+  assert_memory_equal(a->shipped_version, "clf-", 4);
+
+  /* a second training while one is under way: refused at once, with when to retry */
+  svc_policy_trained tr;
+  atomic_store(&f->s->training, true);
+  d = (pl_detail){0};
+  assert_int_equal(svc_policy_train(f->s, &f->operator_, MP_A, &tr, &d), PL_ERATELIMIT);
+  assert_true(d.retry_after > 0);
+  atomic_store(&f->s->training, false);
+  assert_int_equal(svc_policy_train(f->s, &f->operator_, MP_A, &tr, &d), PL_OK);
+  assert_false(atomic_load(&f->s->training)); /* released when it ends */
+
+  f->now += 60;
+  decide(f, held(f, &f->agent_a, f->thread_a, rejected[3], "promotion"), false);
+  svc_caller op_a = {.kind = ST_PRINCIPAL_OPERATOR, .marketplace_id = MP_A, .name = "operator:a"};
+  assert_int_equal(svc_policy_models(f->s, &op_a, f->a, &v, &n, &d), PL_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(v[0].marketplace_id, MP_A);
+  assert_true(v[0].trained);
+  assert_string_equal(v[0].trained_version, tr.version);
+  assert_int_equal(v[0].trained_decisions, 3);
+  assert_string_equal(v[0].trained_by, "operator:ops");
+  assert_string_equal(v[0].version, tr.version); /* checked with its own model now */
+  assert_int_equal(v[0].decisions, 4);
+  assert_int_equal(v[0].new_decisions, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_model_status_and_one_training_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_decisions_change_that_marketplace_only, setup, teardown),
       cmocka_unit_test_setup_teardown(test_what_is_recorded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_marketplace_that_does_not_learn, setup, teardown),

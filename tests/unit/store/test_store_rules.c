@@ -414,6 +414,10 @@ static void test_shared_counters(void **state) {
 static void test_policy_learning(void **state) {
   fx *f = *state;
   W(f);
+  st_marketplace mk = {.id = MP2, .name = "Example DE", .locale = "de-DE", .domains_json = "[]", .settings_json = "{}"};
+  OK(store_marketplace_put(f->s, &mk));
+  mk.id = MP, mk.name = "Example US", mk.locale = "en-US";
+  OK(store_marketplace_put(f->s, &mk));
   for (int k = 1; k <= 5; k++) {
     st_policy_example e = {.marketplace_id = MP, .seller_id = "S1", .message_id = 100 + k,
                            .label = k % 2 ? "violation" : "clean", .categories = "[\"promotion\"]",
@@ -453,6 +457,20 @@ static void test_policy_learning(void **state) {
   OK(store_policy_example_marketplaces(f->s, f->a, &mps, &n));
   assert_int_equal(n, 2);
   assert_string_equal(mps[0], "A1PA6795UKMFR9");
+  assert_string_equal(mps[1], MP);
+  /* what is kept: 103 (violation), 104 (clean), 105 (violation), decided at T0 + 3..5 */
+  st_policy_example_counts cn;
+  OK(store_policy_example_counts(f->s, MP, T0 + 3, &cn));
+  assert_int_equal(cn.total, 3);
+  assert_int_equal(cn.violations, 2);
+  assert_int_equal(cn.since, 2);
+  OK(store_policy_example_counts(f->s, MP, 0, &cn));
+  assert_int_equal(cn.since, 3);
+  OK(store_policy_example_counts(f->s, "NONE", 0, &cn));
+  assert_int_equal(cn.total + cn.violations + cn.since, 0);
+  OK(store_marketplace_ids(f->s, f->a, &mps, &n));
+  assert_int_equal(n, 2); /* byte order: "A1..." before "AT..." */
+  assert_string_equal(mps[0], MP2);
   assert_string_equal(mps[1], MP);
   st_policy_model m;
   assert_int_equal(store_policy_model_get(f->s, MP, true, f->a, &m), PL_ENOTFOUND);
