@@ -93,18 +93,40 @@ void http__totp_begin(http_req *r, char **arg) {
   http__answer(r, e, &d, 201, j);
 }
 
-static void totp_switch(http_req *r, bool on) {
+/* The request's {"code"}, or NULL when the body is not right (answered). */
+static bool code_field(http_req *r, const char **code) {
   json_t *b = http__body_or_empty(r);
-  const char *code;
-  if (!b || !http__field_str(r, b, "code", &code)) return;
-  pl_detail d = {0};
-  pl_err e = on ? svc_totp_confirm(r->s, &r->caller, code, &d) : svc_totp_disable(r->s, &r->caller, code, &d);
-  http__answer(r, e, &d, 200, json_pack("{s:b}", "totp", on));
+  return b && http__field_str(r, b, "code", code);
 }
 
-/* POST /v1/me/totp/confirm {"code"}; DELETE /v1/me/totp {"code"} */
-void http__totp_confirm(http_req *r, char **arg) { totp_switch(r, true); }
-void http__totp_delete(http_req *r, char **arg) { totp_switch(r, false); }
+/* POST /v1/me/totp/confirm {"code"}: on, with a new set of recovery codes, shown once. */
+void http__totp_confirm(http_req *r, char **arg) {
+  const char *code;
+  if (!code_field(r, &code)) return;
+  pl_detail d = {0};
+  json_t *codes = NULL;
+  pl_err e = svc_totp_confirm(r->s, &r->caller, code, r->a, &codes, &d);
+  http__answer(r, e, &d, 200, e ? NULL : json_pack("{s:b,s:o}", "totp", 1, "recovery_codes", codes));
+}
+
+/* DELETE /v1/me/totp {"code"} */
+void http__totp_delete(http_req *r, char **arg) {
+  const char *code;
+  if (!code_field(r, &code)) return;
+  pl_detail d = {0};
+  pl_err e = svc_totp_disable(r->s, &r->caller, code, &d);
+  http__answer(r, e, &d, 200, json_pack("{s:b}", "totp", 0));
+}
+
+/* POST /v1/me/totp/recovery-codes {"code"}: a new set for a current code of the app. */
+void http__recovery_codes_renew(http_req *r, char **arg) {
+  const char *code;
+  if (!code_field(r, &code)) return;
+  pl_detail d = {0};
+  json_t *codes = NULL;
+  pl_err e = svc_recovery_codes_renew(r->s, &r->caller, code, r->a, &codes, &d);
+  http__answer(r, e, &d, 200, e ? NULL : json_pack("{s:o}", "recovery_codes", codes));
+}
 
 /* GET /v1/me/sessions */
 void http__sessions_list(http_req *r, char **arg) {

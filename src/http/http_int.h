@@ -275,7 +275,7 @@ http_handler http__session_create, http__session_delete, http__me, http__meta, h
     http__policy_reload, http__policy_train, http__policy_models, http__tokens_list, http__token_revoke, http__agent_deactivate; /* http_api.c */
 http_handler http__events; /* http_events.c: queues the event stream */
 http_handler http__account_get, http__password_put, http__password_reset, http__password_reset_confirm,
-    http__totp_begin, http__totp_confirm, http__totp_delete, http__sessions_list, http__session_revoke,
+    http__totp_begin, http__totp_confirm, http__totp_delete, http__recovery_codes_renew, http__sessions_list, http__session_revoke,
     http__sessions_revoke_all, http__invitations_list, http__invitation_create, http__invitation_revoke,
     http__invitation_accept, http__account_confirm; /* http_account.c */
 http_handler http__webhooks_list, http__webhook_create, http__webhook_get, http__webhook_update, http__webhook_delete,

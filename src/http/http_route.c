@@ -26,6 +26,7 @@ static const http_route routes[] = {
     {"POST", "/v1/me/totp", HTTP_USER, http__totp_begin},
     {"DELETE", "/v1/me/totp", HTTP_USER, http__totp_delete},
     {"POST", "/v1/me/totp/confirm", HTTP_USER, http__totp_confirm},
+    {"POST", "/v1/me/totp/recovery-codes", HTTP_USER, http__recovery_codes_renew},
     {"GET", "/v1/me/sessions", HTTP_USER, http__sessions_list},
     {"POST", "/v1/me/sessions/revoke-all", HTTP_USER, http__sessions_revoke_all},
     {"DELETE", "/v1/me/sessions/{id}", HTTP_USER, http__session_revoke},

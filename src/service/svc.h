@@ -326,10 +326,17 @@ pl_err svc_password_reset_ask(svc *s, const char *email, const char *client_addr
  * wrong, used, superseded or older than SVC_RESET_SECONDS (one answer for all). */
 pl_err svc_password_reset_confirm(svc *s, const char *token, const char *password, pl_detail *d);
 /* The second factor: a new secret for the caller's account ({"secret","otpauth_uri",...}),
- * on once a code of it is confirmed; off with a current code. PL_ETOTPBAD, PL_EATTEMPTS. */
+ * on once a code of it is confirmed (*recovery_codes: a JSON array of 10 new recovery
+ * codes, shown once, each good once at sign-in in place of the app's code); off with a
+ * current code (the recovery codes go with it). PL_ETOTPBAD, PL_EATTEMPTS. */
 pl_err svc_totp_begin(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);
-pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_detail *d);
+pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
+                        pl_detail *d);
 pl_err svc_totp_disable(svc *s, const svc_caller *c, const char *code, pl_detail *d);
+/* A new set of recovery codes for the caller, for a current code of the app: the old set
+ * stops working. PL_ECONFLICT when the second factor is off. */
+pl_err svc_recovery_codes_renew(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
+                                pl_detail *d);
 /* The caller's sessions ({"sessions":[...]}, the current one marked), one ended, or all
  * (but the current one when keep_current). */
 pl_err svc_sessions_list(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl_detail *d);

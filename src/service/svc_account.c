@@ -20,6 +20,8 @@
 #define TOTP_STEP 30       /* seconds (RFC 6238) */
 #define TOTP_DIGITS 6
 #define TOTP_SECRET_BYTES 20 /* 160 bits, as RFC 4226 recommends for SHA-1 */
+#define RECOVERY_CODES 10  /* a new set each time the second factor goes on, or on request */
+#define RECOVERY_CHARS 16  /* of Crockford's base32: 80 random bits a code */
 #define HOUR 3600
 
 /* ---- passwords ----------------------------------------------------------------------- */
@@ -223,6 +225,7 @@ pl_err svc_account_totp_reset(svc *s, st_principal_kind kind, const char *subjec
   if (e == PL_ENOTFOUND) e = pl_fail(d, PL_ENOTFOUND, "%s %s has no account", st_principal_kind_name(kind), subject);
   if (!e && !acct.totp_sealed) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
   if (!e) e = store_account_totp_set(s->st, acct.id, NULL, false, 0);
+  if (!e) e = store_recovery_codes_put(s->st, acct.id, NULL, 0);
   if (!e)
     e = svc__audit(s, acct.seller_id, "admin", "account.totp_off",
                    pl_arena_printf(a, "%s:%s", st_principal_kind_name(kind), subject), NULL);
@@ -313,6 +316,75 @@ static pl_err totp_match(svc *s, const st_account *acct, const char *code, pl_ar
   return PL_OK;
 }
 
+/* ---- recovery codes: a way in when the authenticator is lost ---------------------------- */
+
+static const char crockford[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+/* A recovery code as typed, as its 16 characters: case, spaces and hyphens do not matter,
+ * and the letters Crockford's base32 leaves out read as the digits they look like (o as
+ * 0, i and l as 1). false when it is not one (a TOTP code is not). */
+static bool recovery_norm(const char *in, char out[RECOVERY_CHARS + 1]) {
+  size_t n = 0;
+  for (const char *p = in; p && *p; p++) {
+    char c = *p;
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    c = c == 'o' ? '0' : c == 'i' || c == 'l' ? '1' : c;
+    if (n == RECOVERY_CHARS || !strchr(crockford, c)) return false;
+    out[n++] = c;
+  }
+  out[n] = '\0';
+  return n == RECOVERY_CHARS;
+}
+
+/* What is kept of a code: its SHA-256 (80 random bits cannot be searched for from it). */
+static void recovery_hash(const char *norm, char hex[65]) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, (const unsigned char *)norm, strlen(norm));
+  sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+/* Gives the account RECOVERY_CODES new codes, in the caller's write transaction: the old
+ * ones stop working. *out: the codes ("xxxx-xxxx-xxxx-xxxx"), shown this once. */
+static pl_err recovery_new(svc *s, int64_t account_id, pl_arena *a, json_t **out) {
+  const char *hashes[RECOVERY_CODES];
+  json_t *codes = json_array();
+  for (size_t k = 0; k < RECOVERY_CODES; k++) {
+    unsigned char raw[RECOVERY_CHARS];
+    char norm[RECOVERY_CHARS + 1];
+    randombytes_buf(raw, sizeof raw);
+    for (size_t i = 0; i < RECOVERY_CHARS; i++) norm[i] = crockford[raw[i] & 31]; /* 256 % 32 == 0: uniform */
+    norm[RECOVERY_CHARS] = '\0';
+    char *hex = pl_arena_alloc(a, 65);
+    recovery_hash(norm, hex);
+    hashes[k] = hex;
+    json_array_append_new(codes, json_string(pl_arena_printf(a, "%.4s-%.4s-%.4s-%.4s", norm, norm + 4, norm + 8,
+                                                              norm + 12)));
+    sodium_memzero(raw, sizeof raw);
+    sodium_memzero(norm, sizeof norm);
+  }
+  pl_err e = store_recovery_codes_put(s->st, account_id, hashes, RECOVERY_CODES);
+  if (e) json_decref(codes);
+  else *out = codes;
+  return e;
+}
+
+/* Signs in with a recovery code (norm) in place of the app's: it is used up, and the audit
+ * log records it with how many are left. PL_ETOTPBAD when it is wrong or was used. */
+static pl_err recovery_use(svc *s, const st_account *acct, const char *norm, pl_arena *a, pl_detail *d) {
+  char hex[65];
+  recovery_hash(norm, hex);
+  pl_err e = store_recovery_code_use(s->st, acct->id, hex, svc_now(s));
+  if (e == PL_ENOTFOUND) return pl_fail(d, PL_ETOTPBAD, "the recovery code is not right, or was used already");
+  int64_t left = 0;
+  if (!e) e = store_recovery_codes_left(s->st, acct->id, &left);
+  if (!e) {
+    const char *who = pl_arena_printf(a, "%s:%s", st_principal_kind_name(acct->kind), acct->subject);
+    e = svc__audit(s, acct->seller_id, who, "account.recovery_code_used", who, json_pack("{s:I}", "left", (json_int_t)left));
+  }
+  return e;
+}
+
 /* The attempts at a second-factor code of one account: 10 an hour (svc__limit_take), in
  * the caller's write transaction. */
 static pl_err totp_attempt(svc *s, int64_t account_id, pl_arena *a, pl_detail *d) {
@@ -358,13 +430,20 @@ pl_err svc_session_password(svc *s, const svc_signin_in *in, pl_arena *a, char *
     return pl_fail(d, PL_EUNVERIFIED, "confirm your address first: open the link parley mailed to it");
   if (acct.totp_on) {
     if (!in->code || !*in->code)
-      return pl_fail(d, PL_ETOTPNEEDED, "enter the code of your authenticator app (field 'code')");
+      return pl_fail(d, PL_ETOTPNEEDED, "enter the code of your authenticator app, or a recovery code (field 'code')");
     int64_t step = 0;
+    char rc[RECOVERY_CHARS + 1];
+    bool recovery = recovery_norm(in->code, rc);
     if ((e = svc__begin(s, true, d))) return e;
-    e = totp_attempt(s, acct.id, a, d);
-    if (!e) e = totp_match(s, &acct, in->code, a, &step, d);
-    if (!e && store_account_totp_use(s->st, acct.id, step) == PL_EEXIST)
-      e = pl_fail(d, PL_ETOTPBAD, "the code is not right, or was used already: enter the app's next code");
+    e = totp_attempt(s, acct.id, a, d); /* app codes and recovery codes alike */
+    if (!e && recovery) {
+      e = recovery_use(s, &acct, rc, a, d);
+    } else if (!e) {
+      e = totp_match(s, &acct, in->code, a, &step, d);
+      if (!e && store_account_totp_use(s->st, acct.id, step) == PL_EEXIST)
+        e = pl_fail(d, PL_ETOTPBAD, "the code is not right, or was used already: enter the app's next code");
+    }
+    sodium_memzero(rc, sizeof rc);
     /* a refused code is counted all the same: the bucket is kept */
     if (e == PL_ETOTPBAD) {
       pl_detail keep = *d;
@@ -388,12 +467,15 @@ pl_err svc_account_get(svc *s, const svc_caller *c, pl_arena *a, json_t **out, p
     *out = json_pack("{s:n}", "account");
     return svc__end(s, PL_OK, d);
   }
+  int64_t left = 0;
+  if (!e && acct.totp_on) e = store_recovery_codes_left(s->st, acct.id, &left);
   if (!e) {
     char t1[32], t2[32];
     char *em = svc__opened(s, a, acct.email_sealed);
-    *out = json_pack("{s:{s:s?,s:b,s:b,s:b,s:s,s:s}}", "account", "email", em, "verified", acct.verified_at != 0,
-                     "totp", acct.totp_on, "totp_pending", acct.totp_sealed && !acct.totp_on, "password_set_at",
-                     pl_time_format(acct.password_at, t1), "created_at", pl_time_format(acct.created_at, t2));
+    *out = json_pack("{s:{s:s?,s:b,s:b,s:b,s:I,s:s,s:s}}", "account", "email", em, "verified", acct.verified_at != 0,
+                     "totp", acct.totp_on, "totp_pending", acct.totp_sealed && !acct.totp_on, "recovery_codes_left",
+                     (json_int_t)left, "password_set_at", pl_time_format(acct.password_at, t1), "created_at",
+                     pl_time_format(acct.created_at, t2));
   }
   return svc__end(s, e, d);
 }
@@ -599,7 +681,8 @@ pl_err svc_totp_begin(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl
 
 /* Confirms (on true) or turns off (on false) the caller's second factor with a code of
  * the app; the code's attempts are limited, and a code is good once. */
-static pl_err totp_switch(svc *s, const svc_caller *c, const char *code, bool on, pl_detail *d) {
+static pl_err totp_switch(svc *s, const svc_caller *c, const char *code, bool on, pl_arena *out_a, json_t **codes,
+                          pl_detail *d) {
   if (!code) return pl_fail(d, PL_EMISSING, "field 'code' is required");
   pl_arena *a = pl_arena_new();
   st_account acct;
@@ -619,6 +702,8 @@ static pl_err totp_switch(svc *s, const svc_caller *c, const char *code, bool on
     goto out;
   }
   if (!e) e = store_account_totp_set(s->st, acct.id, on ? acct.totp_sealed : NULL, on, on ? step : 0);
+  /* on: a new set of recovery codes; off: none left */
+  if (!e) e = on ? recovery_new(s, acct.id, out_a, codes) : store_recovery_codes_put(s->st, acct.id, NULL, 0);
   if (!e) e = svc__audit(s, acct.seller_id, c->name, on ? "account.totp_on" : "account.totp_off", c->name, NULL);
   e = svc__end(s, e, d);
 out:
@@ -626,12 +711,52 @@ out:
   return e;
 }
 
-pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_detail *d) {
-  return totp_switch(s, c, code, true, d);
+pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
+                        pl_detail *d) {
+  *recovery_codes = NULL;
+  pl_err e = totp_switch(s, c, code, true, a, recovery_codes, d);
+  if (e) { /* a failed commit: the codes never worked */
+    json_decref(*recovery_codes);
+    *recovery_codes = NULL;
+  }
+  return e;
 }
 
 pl_err svc_totp_disable(svc *s, const svc_caller *c, const char *code, pl_detail *d) {
-  return totp_switch(s, c, code, false, d);
+  return totp_switch(s, c, code, false, NULL, NULL, d);
+}
+
+pl_err svc_recovery_codes_renew(svc *s, const svc_caller *c, const char *code, pl_arena *out_a,
+                                json_t **recovery_codes, pl_detail *d) {
+  *recovery_codes = NULL;
+  if (!code) return pl_fail(d, PL_EMISSING, "field 'code' is required");
+  pl_arena *a = pl_arena_new();
+  st_account acct;
+  int64_t step = 0;
+  pl_err e = svc__begin(s, true, d);
+  if (e) goto out;
+  e = my_account(s, c, a, &acct, d);
+  if (!e && !acct.totp_on) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
+  if (!e) e = totp_attempt(s, acct.id, a, d);
+  if (!e) e = totp_match(s, &acct, code, a, &step, d); /* the app's code: a recovery code does not renew */
+  if (!e && store_account_totp_use(s->st, acct.id, step) == PL_EEXIST)
+    e = pl_fail(d, PL_ETOTPBAD, "the code is not right, or was used already: enter the app's next code");
+  if (e == PL_ETOTPBAD) { /* the attempt is counted: keep the bucket */
+    pl_detail keep = *d;
+    svc__end(s, PL_OK, NULL);
+    *d = keep;
+    goto out;
+  }
+  if (!e) e = recovery_new(s, acct.id, out_a, recovery_codes);
+  if (!e) e = svc__audit(s, acct.seller_id, c->name, "account.recovery_codes_renewed", c->name, NULL);
+  e = svc__end(s, e, d);
+  if (e) {
+    json_decref(*recovery_codes);
+    *recovery_codes = NULL;
+  }
+out:
+  pl_arena_free(a);
+  return e;
 }
 
 /* ---- the caller's sessions --------------------------------------------------------- */

@@ -933,6 +933,12 @@ pl_err store_account_totp_set(store *s, int64_t id, const char *totp_sealed, boo
 /* Records that the time step was used, only when it is after the last one used:
  * PL_EEXIST when it is not (a code replayed, or raced by another sign-in). */
 pl_err store_account_totp_use(store *s, int64_t id, int64_t step);
+/* Replaces the account's recovery codes with n new ones (their hashes; n 0: none). */
+pl_err store_recovery_codes_put(store *s, int64_t account_id, const char *const *hashes, size_t n);
+/* Marks the unused code of that hash used: PL_ENOTFOUND when there is none (wrong, or used). */
+pl_err store_recovery_code_use(store *s, int64_t account_id, const char *hash, pl_time at);
+/* How many of the account's recovery codes are unused. */
+pl_err store_recovery_codes_left(store *s, int64_t account_id, int64_t *n);
 /* Records when a reset link was last mailed. */
 pl_err store_account_reset_at(store *s, int64_t id, pl_time at);
 /* Marks the account's address verified at `at` (PL_ENOTFOUND when no such account). */

@@ -27,6 +27,10 @@ static const st_stmt
     account_totp = {.sql = "UPDATE accounts SET totp_sealed = ?2, totp_on = ?3, totp_step = ?4 WHERE id = ?1"},
     account_totp_use = {.sql = "UPDATE accounts SET totp_step = ?2 WHERE id = ?1 AND totp_step < ?2"},
     account_reset = {.sql = "UPDATE accounts SET reset_at = ?2 WHERE id = ?1"},
+    recovery_clear = {.sql = "DELETE FROM recovery_codes WHERE account_id = ?1"},
+    recovery_add = {.sql = "INSERT INTO recovery_codes(account_id, hash) VALUES (?1, ?2)"},
+    recovery_use = {.sql = "UPDATE recovery_codes SET used_at = ?3 WHERE account_id = ?1 AND hash = ?2 AND used_at = 0"},
+    recovery_left = {.sql = "SELECT count(*) FROM recovery_codes WHERE account_id = ?1 AND used_at = 0"},
     principal_known = {.sql = "SELECT count(*) FROM (SELECT 1 FROM tokens WHERE kind = ?1 AND subject = ?2 LIMIT 1) x"},
     invitation_add = {.sql = "INSERT INTO invitations(kind, seller_id, role, email_hash, email_sealed, invited_by,"
                              " created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"},
@@ -74,6 +78,23 @@ pl_err store_account_totp_use(store *s, int64_t id, int64_t step) {
   size_t n = 0;
   pl_err e = st__count(s, &account_totp_use, ST_ARGS(ST_ARG_I(id), ST_ARG_I(step)), &n);
   if (!e && !n) return PL_EEXIST;
+  return e;
+}
+
+pl_err store_recovery_codes_put(store *s, int64_t account_id, const char *const *hashes, size_t n) {
+  pl_err e = st__run(s, &recovery_clear, ST_ARGS(ST_ARG_I(account_id)));
+  for (size_t i = 0; !e && i < n; i++) e = st__run(s, &recovery_add, ST_ARGS(ST_ARG_I(account_id), ST_ARG_T(hashes[i])));
+  return e;
+}
+
+pl_err store_recovery_code_use(store *s, int64_t account_id, const char *hash, pl_time at) {
+  return st__change(s, &recovery_use, ST_ARGS(ST_ARG_I(account_id), ST_ARG_T(hash), ST_ARG_I(at)));
+}
+
+pl_err store_recovery_codes_left(store *s, int64_t account_id, int64_t *n) {
+  st_i64 v = {0};
+  pl_err e = st__get(s, &recovery_left, ST_ARGS(ST_ARG_I(account_id)), &st_i64_row, NULL, &v);
+  *n = v.v;
   return e;
 }
 

@@ -467,6 +467,9 @@ static const char *const store_pg_migrations[] = {
     "CREATE TABLE policy_models(marketplace_id TEXT PRIMARY KEY, version TEXT NOT NULL,"
     "  model TEXT NOT NULL, examples BIGINT NOT NULL, trained_by TEXT NOT NULL,"
     "  trained_at BIGINT NOT NULL);",
+    /* Recovery codes of a second factor (as SQLite's migration). */
+    "CREATE TABLE recovery_codes(account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL, used_at BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (account_id, hash));",
 };
 
 #endif

@@ -482,6 +482,10 @@ static const char *const store_sqlite_migrations[] = {
     "CREATE TABLE policy_models(marketplace_id TEXT PRIMARY KEY, version TEXT NOT NULL,"
     "  model TEXT NOT NULL, examples INTEGER NOT NULL, trained_by TEXT NOT NULL,"
     "  trained_at INTEGER NOT NULL);",
+    /* Recovery codes of an account's second factor (docs/api.md "Accounts"): each good
+     * once; only their SHA-256 is kept (80 random bits a code: not guessable from it). */
+    "CREATE TABLE recovery_codes(account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  hash TEXT NOT NULL, used_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (account_id, hash));",
 };
 
 #endif

@@ -15,7 +15,8 @@ import threading
 import time
 import unittest
 
-from parley_harness import HOST, ServerCase, main, run_cli
+from parley_harness import HOST, ServerCase, agent_token, main, run_cli
+from test_openapi import load, validate
 
 PASSWORD = "correct horse battery"
 
@@ -388,6 +389,60 @@ class Accounts(ServerCase):
         self.assertEqual(c.request("DELETE", "/v1/me/totp", {"code": code()}).status, 200)
         self.assertFalse(c.request("GET", "/v1/me/account").json["account"]["totp"])
         self.assertEqual(self.browser().sign_in(email, PASSWORD).status, 201)
+
+    def test_recovery_codes(self):
+        """Ten recovery codes, shown once when the second factor goes on; each signs in once in
+        place of the app's code; a new set (for an app code) voids the old; kept as hashes."""
+        email = "recovery.account@mail.test"
+        self.set_password(agent_token(self.store, "S2", "Rita Recovery"), email)
+        b = self.browser()
+        self.assertEqual(b.sign_in(email, PASSWORD).status, 201)
+        self.assertError(b.request("POST", "/v1/me/totp/recovery-codes", {"code": "123456"}), 409, "conflict")
+        secret = b.request("POST", "/v1/me/totp", {}).json["secret"]
+        used = [0]
+
+        def code():
+            step = max(int(time.time()) // 30 - 1, used[0] + 1)
+            used[0] = step
+            return totp(secret, step)
+
+        r = b.request("POST", "/v1/me/totp/confirm", {"code": code()})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(validate(load(), {"$ref": "#/components/schemas/TotpConfirmed"}, r.json), [], r.json)
+        codes = r.json["recovery_codes"]
+        self.assertEqual(len(set(codes)), 10)
+        for c in codes:
+            self.assertRegex(c, r"^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$")
+        acct = b.request("GET", "/v1/me/account").json
+        self.assertEqual(validate(load(), {"$ref": "#/components/schemas/Account"}, acct), [], acct)
+        self.assertEqual(acct["account"]["recovery_codes_left"], 10)
+        for path in self.store.files():  # only their hashes are kept
+            with open(path, "rb") as f:
+                data = f.read()
+            for c in codes:
+                self.assertNotIn(c.encode(), data)
+                self.assertNotIn(c.replace("-", "").encode(), data)
+
+        # a lost phone: a recovery code signs in, once; typed in capitals with spaces too
+        r = self.browser().sign_in(email, PASSWORD, codes[0])
+        self.assertEqual(r.status, 201, r)
+        self.assertError(self.browser().sign_in(email, PASSWORD, codes[0]), 400, "totp_invalid")
+        self.assertEqual(self.browser().sign_in(email, PASSWORD, codes[1].upper().replace("-", " ")).status, 201)
+        self.assertError(self.browser().sign_in(email, "wrong password!", codes[2]), 401, "sign_in_failed")
+        self.assertEqual(b.request("GET", "/v1/me/account").json["account"]["recovery_codes_left"], 8)
+
+        # a new set: needs the app's code (a recovery code will not do), and voids the old set
+        self.assertError(b.request("POST", "/v1/me/totp/recovery-codes", {"code": codes[2]}), 400, "totp_invalid")
+        self.assertError(b.request("POST", "/v1/me/totp/recovery-codes", {}), 400, "missing_field")
+        r = b.request("POST", "/v1/me/totp/recovery-codes", {"code": code()})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(validate(load(), {"$ref": "#/components/schemas/RecoveryCodes"}, r.json), [], r.json)
+        fresh = r.json["recovery_codes"]
+        self.assertEqual(len(fresh), 10)
+        self.assertFalse(set(fresh) & set(codes))
+        self.assertError(self.browser().sign_in(email, PASSWORD, codes[2]), 400, "totp_invalid")
+        self.assertEqual(self.browser().sign_in(email, PASSWORD, fresh[0]).status, 201)
+        self.assertEqual(b.request("GET", "/v1/me/account").json["account"]["recovery_codes_left"], 9)
 
     def test_codes_are_limited(self):
         self.set_password(self.fx.b2, "carlos.account@mail.test")

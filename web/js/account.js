@@ -189,6 +189,26 @@ function passwordSection(acct, reload) {
   return h('section', { class: 'card', id: 'password-section' }, h('h2', { id: 'sec-password' }, 'Password'), form);
 }
 
+/** The recovery codes, shown once after they are made, above the Security page's cards. */
+function showCodes(codes) {
+  const list = h('ol', { class: 'recovery-codes', id: 'recovery-codes' }, codes.map((c) => h('li', null, h('code', null, c))));
+  const copy = h('button', { type: 'button', class: 'btn', onClick: async () => {
+    try {
+      await navigator.clipboard.writeText(codes.join('\n'));
+      copy.textContent = 'Copied';
+    } catch {
+      copy.textContent = 'Select the codes and copy them';
+    }
+  } }, 'Copy the codes');
+  const card = h('section', { class: 'card alert-warn', id: 'recovery-section', 'aria-labelledby': 'recovery-title', tabindex: '-1' },
+    h('h2', { id: 'recovery-title' }, 'Your recovery codes'),
+    h('p', null, 'Keep them somewhere safe, apart from your phone: each one lets you sign in once in place of the app\'s code. They are shown only now; parley keeps none of them readable.'),
+    list, h('div', { class: 'actions' }, copy));
+  const at = document.getElementById('totp-section');
+  if (at) at.before(card);
+  card.focus();
+}
+
 function totpSection(acct, reload) {
   const account = acct && acct.verified ? acct : null;
   const box = h('section', { class: 'card', id: 'totp-section' }, h('h2', { id: 'sec-totp' }, 'Two-step sign-in'));
@@ -199,19 +219,47 @@ function totpSection(acct, reload) {
   const error = errorBox();
   const code = h('input', { id: 'totp-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', required: true });
   const status = h('p', { class: 'help', role: 'status' });
+  const codeError = (e) => (e.code === 'totp_invalid' ? 'That code is not right, or was used already: enter the code the app shows now.'
+    : e.status === 429 ? 'Too many codes were tried. Wait a while, then try again.' : e.message);
+  const sixDigits = (input) => {
+    const value = input.value.trim();
+    if (!/^\d{6}$/.test(value)) {
+      error.show('Enter the 6 digits the app shows now.', input);
+      return null;
+    }
+    return value;
+  };
   async function switchIt(on) {
     error.hide();
-    const value = code.value.trim();
-    if (!/^\d{6}$/.test(value)) return error.show('Enter the 6 digits the app shows now.', code);
+    const value = sixDigits(code);
+    if (!value) return;
     await error.run(async () => {
-      await api(on ? 'POST' : 'DELETE', on ? '/v1/me/totp/confirm' : '/v1/me/totp', { code: value });
+      const r = await api(on ? 'POST' : 'DELETE', on ? '/v1/me/totp/confirm' : '/v1/me/totp', { code: value });
       announce(on ? 'Two-step sign-in is on.' : 'Two-step sign-in is off.');
       await reload();
-    }, (e) => (e.code === 'totp_invalid' ? 'That code is not right, or was used already: enter the code the app shows now.'
-      : e.status === 429 ? 'Too many codes were tried. Wait a while, then try again.' : e.message));
+      if (on) showCodes(r.recovery_codes);
+    }, codeError);
   }
   if (account.totp) {
+    const left = account.recovery_codes_left;
+    const renewCode = h('input', { id: 'recovery-renew-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', required: true });
+    const renew = h('form', { novalidate: true, id: 'recovery-renew', onSubmit: async (ev) => {
+      ev.preventDefault();
+      error.hide();
+      const value = sixDigits(renewCode);
+      if (!value) return;
+      await error.run(async () => {
+        const r = await post('/v1/me/totp/recovery-codes', { code: value });
+        await reload();
+        showCodes(r.recovery_codes);
+      }, codeError);
+    } }, field('A current code of the app, for new recovery codes', renewCode), h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'btn' }, 'New recovery codes')));
     box.append(h('p', null, h('strong', null, 'On. '), 'Signing in asks for your password and a code of your authenticator app.'),
+      h('p', { id: 'recovery-left', 'data-left': String(left), class: left <= 2 ? 'field-error' : null },
+        left === 1 ? '1 recovery code left' : `${left} recovery codes left`,
+        ' (each lets you in once if you lose your phone).', left <= 2 ? ' Make new ones now.' : ''),
+      renew,
       h('form', { novalidate: true, onSubmit: (ev) => { ev.preventDefault(); switchIt(false); } },
         field('A current code, to turn it off', code), error.el,
         h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-danger' }, 'Turn two-step sign-in off'))));

@@ -180,10 +180,10 @@ function renderSignIn(el, reason) {
   const error = errorBox({ text: reason });
   const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', inputmode: 'email', spellcheck: 'false', required: true });
   const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const code = h('input', { id: 'code', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '6', 'aria-describedby': 'code-help' });
+  const code = h('input', { id: 'code', name: 'code', autocomplete: 'one-time-code', maxlength: '24', spellcheck: 'false', 'aria-describedby': 'code-help' });
   const codeField = h('div', { class: 'field', hidden: true },
     h('label', { for: 'code' }, 'Code from your authenticator app'), code,
-    h('p', { id: 'code-help', class: 'help' }, 'Two-step sign-in is on for this account: enter the 6 digits the app shows now.'));
+    h('p', { id: 'code-help', class: 'help' }, 'Two-step sign-in is on for this account: enter the 6 digits the app shows now. Lost your phone? Enter one of your recovery codes instead.'));
   const button = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in');
   const form = h('form', { novalidate: true, 'aria-labelledby': 'signin-head', onSubmit: async (ev) => {
     ev.preventDefault();
@@ -191,7 +191,8 @@ function renderSignIn(el, reason) {
     if (!email.value.trim()) return error.show('Enter your e-mail address.', email);
     if (!password.value) return error.show('Enter your password.', password);
     const withCode = !codeField.hidden;
-    if (withCode && !/^\d{6}$/.test(code.value.trim())) return error.show('Enter the 6 digits your authenticator app shows now.', code);
+    const typed = code.value.trim();
+    if (withCode && !/^\d{6}$/.test(typed) && typed.replace(/[\s-]/g, '').length !== 16) return error.show('Enter the 6 digits your authenticator app shows now, or a recovery code.', code);
     button.disabled = true;
     button.textContent = 'Signing in…';
     await error.run(async () => {
@@ -206,7 +207,7 @@ function renderSignIn(el, reason) {
       }
       if (e.code === 'totp_invalid') {
         code.value = '';
-        return error.show('That code is not right, or was used already. Enter the code the app shows now.', code);
+        return error.show(e.message.startsWith('the recovery code') ? 'That recovery code is not right, or was used already.' : 'That code is not right, or was used already. Enter the code the app shows now.', code);
       }
       if (e.code === 'sign_in_failed') return error.show('The e-mail address or the password is not right.', password);
       if (e.code === 'address_unverified') return 'Confirm your address first: open the link parley mailed to it when you set your password.';

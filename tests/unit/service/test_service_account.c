@@ -3,6 +3,7 @@
  * once a newer one is mailed, and one mail a minute; TOTP codes accepted one step either
  * side of now, each step once; sign-in attempts limited and given back with time; an
  * invitation's link good for 7 days; a typed address signs in once confirmed (48 hours). The test plays the mail worker to read the links. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,8 +176,12 @@ static void totp_steps(void **state) {
   const char *b32 = pl_arena_strdup(f->a, json_string_value(json_object_get(t, "secret")));
   json_decref(t);
   /* a code of two steps ago is out of the window */
-  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now - 60), &d), PL_ETOTPBAD);
-  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now - 30), &d), PL_OK);
+  json_t *codes = NULL;
+  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now - 60), f->a, &codes, &d), PL_ETOTPBAD);
+  assert_null(codes);
+  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now - 30), f->a, &codes, &d), PL_OK);
+  assert_int_equal(json_array_size(codes), 10);
+  json_decref(codes);
   assert_int_equal(sign_in(f, "maya@acme.test", PW, NULL), PL_ETOTPNEEDED);
   /* the step used to confirm, and any before it, cannot sign in */
   assert_int_equal(sign_in(f, "maya@acme.test", PW, code_at(f, b32, f->now - 30)), PL_ETOTPBAD);
@@ -188,6 +193,69 @@ static void totp_steps(void **state) {
   assert_int_equal(svc_totp_disable(f->s, &f->owner, code_at(f, b32, f->now - 30), &d), PL_ETOTPBAD);
   assert_int_equal(svc_totp_disable(f->s, &f->owner, code_at(f, b32, f->now), &d), PL_OK);
   assert_int_equal(sign_in(f, "maya@acme.test", PW, NULL), PL_OK);
+}
+
+/* The recovery codes: ten when the second factor goes on, each good once at sign-in in
+ * place of the app's code (typed in any case, with or without hyphens), counted against
+ * the same attempts; a new set (for a code of the app) voids the old one; turning the
+ * second factor off voids them all. */
+static void recovery_codes(void **state) {
+  fx *f = *state;
+  pl_detail d = {0};
+  json_t *t = NULL, *codes = NULL, *fresh = NULL;
+  assert_int_equal(svc_recovery_codes_renew(f->s, &f->owner, "123456", f->a, &codes, &d), PL_ECONFLICT);
+  assert_int_equal(svc_totp_begin(f->s, &f->owner, f->a, &t, &d), PL_OK);
+  const char *b32 = pl_arena_strdup(f->a, json_string_value(json_object_get(t, "secret")));
+  json_decref(t);
+  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now), f->a, &codes, &d), PL_OK);
+  assert_int_equal(json_array_size(codes), 10);
+  const char *c[10];
+  for (size_t i = 0; i < 10; i++) {
+    c[i] = pl_arena_strdup(f->a, json_string_value(json_array_get(codes, i)));
+    assert_int_equal(strlen(c[i]), 19); /* xxxx-xxxx-xxxx-xxxx */
+    for (size_t j = 0; j < i; j++) assert_string_not_equal(c[i], c[j]);
+  }
+  json_decref(codes);
+  json_t *acct = NULL;
+  assert_int_equal(svc_account_get(f->s, &f->owner, f->a, &acct, &d), PL_OK);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(acct, "account"), "recovery_codes_left")), 10);
+  json_decref(acct);
+
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, c[0]), PL_OK);
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, c[0]), PL_ETOTPBAD); /* good once */
+  /* as typed from paper: upper case, spaces for hyphens, O for 0 and L for 1 */
+  char typed[20];
+  snprintf(typed, sizeof typed, "%s", c[1]);
+  for (char *p = typed; *p; p++) *p = *p == '-' ? ' ' : *p == '0' ? 'O' : *p == '1' ? 'L' : (char)toupper((unsigned char)*p);
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, typed), PL_OK);
+  assert_int_equal(sign_in(f, "maya@acme.test", "not the password", c[2]), PL_ESIGNIN); /* the password first */
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, "zzzz-zzzz-zzzz-zzzz"), PL_ETOTPBAD);
+  assert_int_equal(svc_account_get(f->s, &f->owner, f->a, &acct, &d), PL_OK);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(acct, "account"), "recovery_codes_left")), 8);
+  json_decref(acct);
+
+  /* a new set needs the app's code, not a recovery code; the old set stops working */
+  f->now += 60;
+  assert_int_equal(svc_recovery_codes_renew(f->s, &f->owner, c[2], f->a, &fresh, &d), PL_ETOTPBAD);
+  assert_int_equal(svc_recovery_codes_renew(f->s, &f->owner, code_at(f, b32, f->now), f->a, &fresh, &d), PL_OK);
+  assert_int_equal(json_array_size(fresh), 10);
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, c[2]), PL_ETOTPBAD);
+  const char *n0 = pl_arena_strdup(f->a, json_string_value(json_array_get(fresh, 0)));
+  const char *n1 = pl_arena_strdup(f->a, json_string_value(json_array_get(fresh, 1)));
+  json_decref(fresh);
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, n0), PL_OK);
+
+  /* off: no recovery code signs in, nor after the second factor is on again (an hour
+   * later: the ten code attempts of this hour are spent) */
+  f->now += 3600;
+  assert_int_equal(svc_totp_disable(f->s, &f->owner, code_at(f, b32, f->now), &d), PL_OK);
+  assert_int_equal(svc_totp_begin(f->s, &f->owner, f->a, &t, &d), PL_OK);
+  b32 = pl_arena_strdup(f->a, json_string_value(json_object_get(t, "secret")));
+  json_decref(t);
+  f->now += 60;
+  assert_int_equal(svc_totp_confirm(f->s, &f->owner, code_at(f, b32, f->now), f->a, &codes, &d), PL_OK);
+  json_decref(codes);
+  assert_int_equal(sign_in(f, "maya@acme.test", PW, n1), PL_ETOTPBAD);
 }
 
 static void invitation_expires(void **state) {
@@ -263,6 +331,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(sign_in_and_attempts, setup, teardown),
       cmocka_unit_test_setup_teardown(reset_link, setup, teardown),
       cmocka_unit_test_setup_teardown(totp_steps, setup, teardown),
+      cmocka_unit_test_setup_teardown(recovery_codes, setup, teardown),
       cmocka_unit_test_setup_teardown(invitation_expires, setup, teardown),
       cmocka_unit_test_setup_teardown(typed_address_confirmed, setup, teardown),
   };

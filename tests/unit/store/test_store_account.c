@@ -57,6 +57,27 @@ static void test_accounts(void **state) {
   OK(store_account_totp_use(f->s, a1.id, 101));
   assert_int_equal(store_account_totp_use(f->s, a1.id, 101), PL_EEXIST);
   assert_int_equal(store_account_totp_use(f->s, a1.id, 99), PL_EEXIST);
+  /* recovery codes: each good once, replaced as a set, the account's own only */
+  const char *const codes[] = {"hash-a", "hash-b", "hash-c"};
+  int64_t left = -1;
+  OK(store_recovery_codes_put(f->s, a1.id, codes, 3));
+  OK(store_recovery_codes_left(f->s, a1.id, &left));
+  assert_int_equal(left, 3);
+  OK(store_recovery_code_use(f->s, a1.id, "hash-b", T0 + 70));
+  assert_int_equal(store_recovery_code_use(f->s, a1.id, "hash-b", T0 + 71), PL_ENOTFOUND);
+  assert_int_equal(store_recovery_code_use(f->s, a2.id, "hash-a", T0 + 71), PL_ENOTFOUND);
+  assert_int_equal(store_recovery_code_use(f->s, a1.id, "hash-z", T0 + 71), PL_ENOTFOUND);
+  OK(store_recovery_codes_left(f->s, a1.id, &left));
+  assert_int_equal(left, 2);
+  OK(store_recovery_codes_put(f->s, a1.id, codes + 1, 2)); /* a new set: hash-b is good again, hash-a is gone */
+  OK(store_recovery_codes_left(f->s, a1.id, &left));
+  assert_int_equal(left, 2);
+  assert_int_equal(store_recovery_code_use(f->s, a1.id, "hash-a", T0 + 72), PL_ENOTFOUND);
+  OK(store_recovery_code_use(f->s, a1.id, "hash-b", T0 + 72));
+  OK(store_recovery_codes_put(f->s, a1.id, NULL, 0));
+  OK(store_recovery_codes_left(f->s, a1.id, &left));
+  assert_int_equal(left, 0);
+  OK(store_recovery_codes_put(f->s, a1.id, codes, 3));
   assert_int_equal(store_account_password_set(f->s, 9999, "x", T0), PL_ENOTFOUND);
   /* a verified address is never dropped; an unverified one is, until verified */
   assert_int_equal(store_account_drop_unverified(f->s, a1.id), PL_ENOTFOUND);
