@@ -208,9 +208,20 @@ static void best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t 
   }
 }
 
+/* Words in the normalised text, counted up to POLICY_CLF_MIN_WORDS. */
+static size_t words_upto(const char *s, size_t n, size_t most) {
+  size_t w = 0;
+  for (size_t i = 0; i < n && w < most; i++)
+    if (tok_byte((unsigned char)s[i]) && (i == 0 || !tok_byte((unsigned char)s[i - 1]))) w++;
+  return w;
+}
+
 void policy__classify(policy__scan *sc) {
   const policy__clf *c = &sc->cfg->clf;
   if (!c->enabled || sc->norm.len == 0) return;
+  /* a few words ("Next day.") are too little for the model to read an intent in: their
+   * scores are mostly its bias and one or two n-grams. They are still scored. */
+  bool too_short = words_upto(sc->norm.s, sc->norm.len, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS;
   size_t cap = policy__clf_feature_cap(sc->norm.len);
   uint32_t *idx = pl_arena_alloc(sc->mem, cap * sizeof *idx);
   float *val = pl_arena_alloc(sc->mem, cap * sizeof *val);
@@ -229,7 +240,7 @@ void policy__classify(policy__scan *sc) {
     }
     /* a rule's finding says it already; a rule's exception has read the context
      * ("we can't accept PayPal") and the model does not overrule it */
-    if (p < cc->review || has_finding(sc, cc->cat) || (sc->excepted & (1u << cc->cat))) continue;
+    if (too_short || p < cc->review || has_finding(sc, cc->cat) || (sc->excepted & (1u << cc->cat))) continue;
     size_t a, b;
     uint32_t *sidx = pl_arena_alloc(sc->mem, cap * sizeof *sidx);
     float *sval = pl_arena_alloc(sc->mem, cap * sizeof *sval);

@@ -66,6 +66,8 @@ void policy__strs_free(policy__strs *s);
  * from REVIEW (docs/policy.md "Default thresholds"). */
 #define POLICY_CLF_FINDING 0.95f
 #define POLICY_CLF_REVIEW 0.92f
+/* Below this many words the classifier scores but neither finds nor holds. */
+#define POLICY_CLF_MIN_WORDS 4
 
 typedef struct {
   policy__cat cat;

@@ -26,7 +26,7 @@ static const policy__cat learned[] = {POLICY_CAT_OFF_PLATFORM, POLICY_CAT_REVIEW
 #define REVIEW_CLEAN_SHARE 0.005
 #define FINDING_CLEAN_SHARE 0.0
 /* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not" */
-#define REVIEW_MIN 0.6
+#define REVIEW_MIN 0.75
 #define FINDING_MAX 0.99
 
 /* The fold of a labelled line: FNV-1a of "file/id" as policy_heldout, the digits above
