@@ -162,6 +162,7 @@ static pl_err load_classifier(policy_config *c, json_t *v, pl_detail *d) {
       return rc;
     if (cc->review > cc->finding)
       return pl_fail(d, PL_EINVAL, "config: classifier.thresholds.%s: review must not be above finding", k);
+    cc->operator_set = true;
   }
   /* Contact details, links and the [Important] tag stay with the rules: the model can
    * never clear them, whatever the operator writes. */
@@ -327,12 +328,16 @@ pl_err policy_config_with_model(policy_config *base, const char *model, size_t l
   c->npool = c->cappool = 0;
   c->parent = policy_config_ref(base);
   c->model = copy;
-  /* the operator's thresholds and clearing stay as they were, per category */
+  /* the operator's thresholds and clearing stay as they were, per category; where the
+   * operator set none, the model's own defaults (chosen on its own training data) count */
   for (size_t k = 0; k < clf.ncats; k++) {
     const policy__clf_cat *was = policy__clf_find(&base->clf, clf.cats[k].cat);
     if (!was) continue;
-    clf.cats[k].finding = was->finding;
-    clf.cats[k].review = was->review;
+    if (was->operator_set) {
+      clf.cats[k].finding = was->finding;
+      clf.cats[k].review = was->review;
+      clf.cats[k].operator_set = true;
+    }
     clf.cats[k].clear = was->clear;
   }
   /* a base without an embedded model (parley-train's) has nothing the operator turned off */

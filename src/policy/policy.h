@@ -139,6 +139,11 @@ typedef struct {
   size_t held_out;     /* lines of the files left out: the held-out fifth */
   size_t extra;        /* examples besides the files */
   size_t positives[4]; /* per policy_learned_category(k), counting weights */
+  /* per policy_learned_category(k): the default thresholds chosen by cross-validation
+   * inside the training part, and the share of the category's positives whose
+   * out-of-fold score reaches the review threshold */
+  float finding[4], review[4];
+  double oof_recall[4];
 } policy_train_stats;
 
 /* Trains the classifier on the files' lines except the held-out fifth, and the extra

@@ -33,7 +33,7 @@ static int u32_cmp(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
-size_t policy__clf_feature_cap(size_t n) { return 6 * n + 16; }
+size_t policy__clf_feature_cap(size_t n) { return 8 * n + 16; }
 
 size_t policy__clf_features(const char *s, size_t n, uint32_t *idx, float *val) {
   size_t nf = 0;
@@ -64,6 +64,27 @@ size_t policy__clf_features(const char *s, size_t n, uint32_t *idx, float *val) 
       size_t w = len + 2;
       for (size_t g = 3; g <= 4; g++)
         for (size_t p = 0; p + g <= w; p++) idx[nf++] = feat((char)('0' + g), buf + p, g);
+    }
+  }
+#ifndef CLF_XG
+#define CLF_XG 5
+#endif
+  /* character CLF_XG-grams of the words joined by one space, across word boundaries:
+   * "a video call", "write to us before" are seen beyond their words */
+  if (CLF_XG) {
+    char win[8];
+    size_t wl = 0;
+    bool space = true; /* a leading space */
+    win[wl++] = ' ';
+    for (size_t p = 0; p <= n; p++) {
+      unsigned char c = p < n ? (unsigned char)s[p] : ' ';
+      if (!tok_byte(c)) {
+        if (space) continue;
+        c = ' ', space = true;
+      } else space = false;
+      if (wl == CLF_XG) memmove(win, win + 1, --wl);
+      win[wl++] = (char)c;
+      if (wl == CLF_XG) idx[nf++] = feat('x', win, wl);
     }
   }
   if (!nf) return 0;
@@ -101,19 +122,23 @@ bool policy_heldout(const char *file, const char *id) {
 }
 
 /* The model (written by parley-train, src/policy/train_main.c), native byte order:
- * "PLCLF001", uint32 dim, uint32 categories, then per category a NUL-padded name of 24
- * bytes, a float bias and dim float weights. The weights are used where they lie (the
- * embedded model is read-only data of the program), so a configuration copies nothing. */
+ * "PLCLF002", uint32 dim, uint32 categories, then per category a NUL-padded name of 24
+ * bytes, a float bias, the float finding and review thresholds chosen at training (the
+ * defaults; docs/policy.md "Default thresholds") and dim float weights. "PLCLF001" (a
+ * marketplace's model trained before) has no thresholds: it gets POLICY_CLF_FINDING and
+ * POLICY_CLF_REVIEW. The weights are used where they lie (the embedded model is read-only
+ * data of the program), so a configuration copies nothing. */
 pl_err policy__clf_load(policy__clf *c, const char *text, size_t len, pl_detail *d) {
   c->ncats = 0;
   c->enabled = false;
   if (!len) return PL_OK; /* built without a model */
   uint32_t dim, ncats;
-  if (len < 16 || memcmp(text, "PLCLF001", 8) || ((uintptr_t)text & 3))
-    return pl_fail(d, PL_EINVAL, "policy model: not a PLCLF001 model");
+  bool v2 = len >= 16 && !memcmp(text, "PLCLF002", 8);
+  if (len < 16 || (!v2 && memcmp(text, "PLCLF001", 8)) || ((uintptr_t)text & 3))
+    return pl_fail(d, PL_EINVAL, "policy model: not a PLCLF001 or PLCLF002 model");
   memcpy(&dim, text + 8, 4);
   memcpy(&ncats, text + 12, 4);
-  size_t per = 24 + 4 + (size_t)dim * 4;
+  size_t head = 24 + 4 + (v2 ? 8 : 0), per = head + (size_t)dim * 4;
   if (dim != POLICY_CLF_DIM || ncats > POLICY_NCATS || len != 16 + ncats * per)
     return pl_fail(d, PL_EINVAL, "policy model: dimension %u and %u categories do not fit its %zu bytes", dim, ncats, len);
   for (uint32_t k = 0; k < ncats; k++) {
@@ -124,9 +149,15 @@ pl_err policy__clf_load(policy__clf *c, const char *text, size_t len, pl_detail 
     int ci = policy__cat_from_name(name);
     if (ci < 0) return pl_fail(d, PL_EINVAL, "policy model: unknown category %s", name);
     policy__clf_cat *cc = &c->cats[c->ncats++];
-    *cc = (policy__clf_cat){.cat = (policy__cat)ci, .w = (const float *)(const void *)(p + 28),
+    *cc = (policy__clf_cat){.cat = (policy__cat)ci, .w = (const float *)(const void *)(p + head),
                             .finding = POLICY_CLF_FINDING, .review = POLICY_CLF_REVIEW, .clear = -1};
     memcpy(&cc->bias, p + 24, 4);
+    if (v2) {
+      memcpy(&cc->finding, p + 28, 4);
+      memcpy(&cc->review, p + 32, 4);
+      if (!(cc->review >= 0 && cc->review <= cc->finding && cc->finding <= 1))
+        return pl_fail(d, PL_EINVAL, "policy model: %s: thresholds out of order", name);
+    }
     snprintf(cc->rule_sure, sizeof cc->rule_sure, "clf.%s", name);
     snprintf(cc->rule_unsure, sizeof cc->rule_unsure, "clf.%s.uncertain", name);
   }
@@ -177,9 +208,20 @@ static void best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t 
   }
 }
 
+/* Words in the normalised text, counted up to POLICY_CLF_MIN_WORDS. */
+static size_t words_upto(const char *s, size_t n, size_t most) {
+  size_t w = 0;
+  for (size_t i = 0; i < n && w < most; i++)
+    if (tok_byte((unsigned char)s[i]) && (i == 0 || !tok_byte((unsigned char)s[i - 1]))) w++;
+  return w;
+}
+
 void policy__classify(policy__scan *sc) {
   const policy__clf *c = &sc->cfg->clf;
   if (!c->enabled || sc->norm.len == 0) return;
+  /* a few words ("Next day.") are too little for the model to read an intent in: their
+   * scores are mostly its bias and one or two n-grams. They are still scored. */
+  bool too_short = words_upto(sc->norm.s, sc->norm.len, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS;
   size_t cap = policy__clf_feature_cap(sc->norm.len);
   uint32_t *idx = pl_arena_alloc(sc->mem, cap * sizeof *idx);
   float *val = pl_arena_alloc(sc->mem, cap * sizeof *val);
@@ -198,7 +240,7 @@ void policy__classify(policy__scan *sc) {
     }
     /* a rule's finding says it already; a rule's exception has read the context
      * ("we can't accept PayPal") and the model does not overrule it */
-    if (p < cc->review || has_finding(sc, cc->cat) || (sc->excepted & (1u << cc->cat))) continue;
+    if (too_short || p < cc->review || has_finding(sc, cc->cat) || (sc->excepted & (1u << cc->cat))) continue;
     size_t a, b;
     uint32_t *sidx = pl_arena_alloc(sc->mem, cap * sizeof *sidx);
     float *sval = pl_arena_alloc(sc->mem, cap * sizeof *sval);

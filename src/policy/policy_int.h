@@ -61,16 +61,20 @@ void policy__strs_free(policy__strs *s);
 /* The learned second stage (policy_classify.c): one logistic regression per category over
  * hashed word and character n-grams of the normalised text. */
 #define POLICY_CLF_DIM (1u << 16)
-/* Default thresholds on a category's score: a finding at or above FINDING, held for review
- * from REVIEW (docs/policy.md "The learned second stage"). */
+/* Thresholds on a category's score for a model that carries none (PLCLF001, trained
+ * before they were chosen at training): a finding at or above FINDING, held for review
+ * from REVIEW (docs/policy.md "Default thresholds"). */
 #define POLICY_CLF_FINDING 0.95f
 #define POLICY_CLF_REVIEW 0.92f
+/* Below this many words the classifier scores but neither finds nor holds. */
+#define POLICY_CLF_MIN_WORDS 4
 
 typedef struct {
   policy__cat cat;
   const float *w; /* POLICY_CLF_DIM weights, in the embedded model */
   float bias;
   float finding, review; /* thresholds */
+  bool operator_set;     /* the thresholds are the operator's, not the model's defaults */
   float clear;           /* below this score the category's pattern findings are dropped; -1: never */
   char rule_sure[40], rule_unsure[48]; /* "clf.promotion", "clf.promotion.uncertain" */
 } policy__clf_cat;

@@ -78,8 +78,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   for (size_t l = 0; policy_learned_category(l); l++)
-    fprintf(stderr, "parley-train: %s: %zu of %zu examples positive\n", policy_learned_category(l), st.positives[l],
-            st.examples);
+    fprintf(stderr,
+            "parley-train: %s: %zu of %zu examples positive; default thresholds finding %.4f, review %.4f"
+            " (out-of-fold recall at review %.3f)\n",
+            policy_learned_category(l), st.positives[l], st.examples, st.finding[l], st.review[l], st.oof_recall[l]);
   FILE *mf = fopen(out, "wb");
   if (!mf) {
     fprintf(stderr, "parley-train: cannot write %s\n", out);

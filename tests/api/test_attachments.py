@@ -158,9 +158,11 @@ class Attachments(ServerCase):
         self.assertError(r, 422, "policy_violation")
         found = [f for f in r.json["error"]["findings"] if f.get("attachment") == a["id"]]
         self.assertTrue(found, r)
-        self.assertEqual(found[0]["category"], "link")
-        self.assertEqual(found[0]["name"], "parts.txt")
-        self.assertIn("page", found[0])
+        # the link, and (the classifier's) the invitation to buy at another shop
+        link = [f for f in found if f["category"] == "link"]
+        self.assertTrue(link, found)
+        self.assertEqual(link[0]["name"], "parts.txt")
+        self.assertIn("page", link[0])
         # kept as evidence for the seller, never shown or handed to the buyer
         r = self.srv.get("/v1/threads/" + tid, self.fx.agent)
         refused = [m for m in r.json["messages"] if m.get("status") == "rejected"]
