@@ -33,6 +33,9 @@ static int u32_cmp(const void *x, const void *y) {
   return a < b ? -1 : a > b;
 }
 
+/* The length of the character n-grams taken across word boundaries (policy__clf_features). */
+#define CLF_XG 5
+
 size_t policy__clf_feature_cap(size_t n) { return 8 * n + 16; }
 
 size_t policy__clf_features(const char *s, size_t n, uint32_t *idx, float *val) {
@@ -66,13 +69,10 @@ size_t policy__clf_features(const char *s, size_t n, uint32_t *idx, float *val) 
         for (size_t p = 0; p + g <= w; p++) idx[nf++] = feat((char)('0' + g), buf + p, g);
     }
   }
-#ifndef CLF_XG
-#define CLF_XG 5
-#endif
   /* character CLF_XG-grams of the words joined by one space, across word boundaries:
    * "a video call", "write to us before" are seen beyond their words */
-  if (CLF_XG) {
-    char win[8];
+  {
+    char win[CLF_XG];
     size_t wl = 0;
     bool space = true; /* a leading space */
     win[wl++] = ' ';

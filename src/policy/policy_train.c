@@ -25,8 +25,11 @@ static const policy__cat learned[] = {POLICY_CAT_OFF_PLATFORM, POLICY_CAT_REVIEW
  * out-of-fold scores. */
 #define REVIEW_CLEAN_SHARE 0.005
 #define FINDING_CLEAN_SHARE 0.0
-/* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not" */
+/* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not"; below
+ * FINDING_MIN it is not sure enough to refuse a seller's message without a person (the
+ * band between the two is held for review, which catches as much) */
 #define REVIEW_MIN 0.75
+#define FINDING_MIN 0.90
 #define FINDING_MAX 0.99
 
 /* The fold of a labelled line: FNV-1a of "file/id" as policy_heldout, the digits above
@@ -230,6 +233,7 @@ static pl_err choose_thresholds(const trainer *t, struct feature_node **xs, doub
     float rv = clean_cut(clean, nc, REVIEW_CLEAN_SHARE), fd = clean_cut(clean, nc, FINDING_CLEAN_SHARE);
     if (rv < (float)REVIEW_MIN) rv = (float)REVIEW_MIN;
     if (rv > (float)FINDING_MAX) rv = (float)FINDING_MAX;
+    if (fd < (float)FINDING_MIN) fd = (float)FINDING_MIN;
     if (fd < rv) fd = rv;
     if (fd > (float)FINDING_MAX) fd = (float)FINDING_MAX;
     review[l] = rv, finding[l] = fd;

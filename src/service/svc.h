@@ -171,7 +171,7 @@ typedef struct {
  * it at its next cluster tick or reload). The operator's only: c is the operator's
  * caller (of that marketplace, or of all), or NULL for the command line. PL_ENOTFOUND
  * for an unknown marketplace; PL_ERATELIMIT while another training runs in this process
- * (each takes a core for about a second). */
+ * (each takes a core for about two seconds). */
 pl_err svc_policy_train(svc *s, const svc_caller *c, const char *marketplace_id, svc_policy_trained *out,
                         pl_detail *d);
 /* The marketplaces that have decisions to learn from, by id (in a). */

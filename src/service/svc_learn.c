@@ -168,7 +168,7 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
   if (c && c->marketplace_id && strcmp(c->marketplace_id, mp)) return pl_fail(d, PL_ENOTFOUND, "no marketplace %s", mp);
   pl_err e = svc_policy_prepare(s, d);
   if (e) return e;
-  /* A training takes a core for about a second: one at a time, whoever asks (an
+  /* A training takes a core for about two seconds: one at a time, whoever asks (an
    * operator's button pressed again waits for the one under way). */
   if (atomic_exchange(&s->training, true))
     return pl_retry_after(d, pl_fail(d, PL_ERATELIMIT, "a training is under way; try again in a few seconds"), 2);
