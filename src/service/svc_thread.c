@@ -232,7 +232,7 @@ static pl_err load_thread(svc *s, const svc_caller *c, int64_t id, pl_arena *a, 
 static pl_err check_order_open(svc *s, const st_thread *t, pl_arena *a, pl_detail *d) {
   if (!t->order_id) return PL_OK;
   st_order o;
-  pl_err e = store_order_get(s->st, t->order_id, a, &o);
+  pl_err e = store_order_head(s->st, t->order_id, a, &o); /* every send: the status alone */
   if (e) return e;
   if (o.status == ST_ORDER_CANCELED)
     return pl_fail(d, PL_ECANCELED, "order %s was canceled; messaging is unavailable for it",

@@ -815,6 +815,8 @@ pl_err store_token_delete(store *s, const char *hash); /* PL_ENOTFOUND when abse
  * or buyer's order. */
 pl_err store_order_put(store *s, const st_order *o);
 pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out);
+/* The same without its items (nitems 0): one statement, for what needs only the order. */
+pl_err store_order_head(store *s, const char *id, pl_arena *a, st_order *out);
 /* A party's orders, newest purchase first (seller_id or buyer_id; both NULL: all),
  * with their items; at most limit, after the cursor (purchased_at, id) when given. */
 pl_err store_order_list(store *s, const char *seller_id, const char *buyer_id, pl_time cursor_at,

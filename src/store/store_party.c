@@ -126,8 +126,14 @@ pl_err store_order_put(store *s, const st_order *o) {
   return PL_OK;
 }
 
-pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out) {
+pl_err store_order_head(store *s, const char *id, pl_arena *a, st_order *out) {
   pl_err e = st__get(s, &order_get, ST_ARGS(ST_ARG_T(id)), &st_order_row, a, out);
+  if (!e) out->items = NULL, out->nitems = 0;
+  return e;
+}
+
+pl_err store_order_get(store *s, const char *id, pl_arena *a, st_order *out) {
+  pl_err e = store_order_head(s, id, a, out);
   if (e) return e;
   return st__list(s, &order_items_get, ST_ARGS(ST_ARG_T(id)), &st_item_row, a, &out->items, &out->nitems);
 }

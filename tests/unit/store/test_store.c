@@ -550,6 +550,15 @@ static void test_orders(void **state) {
   assert_int_equal(g.items[1].quantity, 3);
   assert_null(g.items[1].price);
   assert_int_equal(store_order_get(f->s, "112-9", f->a, &g), PL_ENOTFOUND);
+  /* the order alone: the same fields, no items */
+  st_order hd;
+  OK(store_order_head(f->s, "112-1", f->a, &hd));
+  assert_int_equal(hd.status, ST_ORDER_SHIPPED);
+  assert_string_equal(hd.buyer_id, g.buyer_id);
+  assert_string_equal(hd.tracking, "JJD0001");
+  assert_int_equal(hd.nitems, 0);
+  assert_null(hd.items);
+  assert_int_equal(store_order_head(f->s, "112-9", f->a, &hd), PL_ENOTFOUND);
   RB(f);
 
   /* An update replaces the status, dates and items. */
