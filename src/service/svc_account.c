@@ -679,10 +679,16 @@ pl_err svc_totp_begin(svc *s, const svc_caller *c, pl_arena *a, json_t **out, pl
   return e;
 }
 
-/* Confirms (on true) or turns off (on false) the caller's second factor with a code of
- * the app; the code's attempts are limited, and a code is good once. */
-static pl_err totp_switch(svc *s, const svc_caller *c, const char *code, bool on, pl_arena *out_a, json_t **codes,
-                          pl_detail *d) {
+/* What a code of the app does to the caller's second factor. */
+typedef enum { TOTP_ON, TOTP_OFF, TOTP_RENEW } totp_change;
+
+/* Turns the caller's second factor on (with a code of the new secret, and a new set of
+ * recovery codes) or off (and its recovery codes with it), or gives it a new set of
+ * recovery codes; the code's attempts are limited, and a code is good once. *codes (in
+ * out_a's caller's keeping): the recovery codes made, NULL on failure. */
+static pl_err totp_with_code(svc *s, const svc_caller *c, const char *code, totp_change what, pl_arena *out_a,
+                             json_t **codes, pl_detail *d) {
+  if (codes) *codes = NULL;
   if (!code) return pl_fail(d, PL_EMISSING, "field 'code' is required");
   pl_arena *a = pl_arena_new();
   st_account acct;
@@ -690,56 +696,13 @@ static pl_err totp_switch(svc *s, const svc_caller *c, const char *code, bool on
   pl_err e = svc__begin(s, true, d);
   if (e) goto out;
   e = my_account(s, c, a, &acct, d);
-  if (!e && on && (!acct.totp_sealed || acct.totp_on))
+  if (!e && what == TOTP_ON && (!acct.totp_sealed || acct.totp_on))
     e = pl_fail(d, PL_ECONFLICT, acct.totp_on ? "two-step sign-in is on already" : "enrol first (POST /v1/me/totp)");
-  if (!e && !on && !acct.totp_on) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
+  if (!e && what != TOTP_ON && !acct.totp_on) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
   if (!e) e = totp_attempt(s, acct.id, a, d);
+  /* the app's code: a recovery code neither switches nor renews */
   if (!e) e = totp_match(s, &acct, code, a, &step, d);
-  if (e == PL_ETOTPBAD) { /* the attempt is counted: keep the bucket */
-    pl_detail keep = *d;
-    svc__end(s, PL_OK, NULL);
-    *d = keep;
-    goto out;
-  }
-  if (!e) e = store_account_totp_set(s->st, acct.id, on ? acct.totp_sealed : NULL, on, on ? step : 0);
-  /* on: a new set of recovery codes; off: none left */
-  if (!e) e = on ? recovery_new(s, acct.id, out_a, codes) : store_recovery_codes_put(s->st, acct.id, NULL, 0);
-  if (!e) e = svc__audit(s, acct.seller_id, c->name, on ? "account.totp_on" : "account.totp_off", c->name, NULL);
-  e = svc__end(s, e, d);
-out:
-  pl_arena_free(a);
-  return e;
-}
-
-pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
-                        pl_detail *d) {
-  *recovery_codes = NULL;
-  pl_err e = totp_switch(s, c, code, true, a, recovery_codes, d);
-  if (e) { /* a failed commit: the codes never worked */
-    json_decref(*recovery_codes);
-    *recovery_codes = NULL;
-  }
-  return e;
-}
-
-pl_err svc_totp_disable(svc *s, const svc_caller *c, const char *code, pl_detail *d) {
-  return totp_switch(s, c, code, false, NULL, NULL, d);
-}
-
-pl_err svc_recovery_codes_renew(svc *s, const svc_caller *c, const char *code, pl_arena *out_a,
-                                json_t **recovery_codes, pl_detail *d) {
-  *recovery_codes = NULL;
-  if (!code) return pl_fail(d, PL_EMISSING, "field 'code' is required");
-  pl_arena *a = pl_arena_new();
-  st_account acct;
-  int64_t step = 0;
-  pl_err e = svc__begin(s, true, d);
-  if (e) goto out;
-  e = my_account(s, c, a, &acct, d);
-  if (!e && !acct.totp_on) e = pl_fail(d, PL_ECONFLICT, "two-step sign-in is not on");
-  if (!e) e = totp_attempt(s, acct.id, a, d);
-  if (!e) e = totp_match(s, &acct, code, a, &step, d); /* the app's code: a recovery code does not renew */
-  if (!e && store_account_totp_use(s->st, acct.id, step) == PL_EEXIST)
+  if (!e && what == TOTP_RENEW && store_account_totp_use(s->st, acct.id, step) == PL_EEXIST)
     e = pl_fail(d, PL_ETOTPBAD, "the code is not right, or was used already: enter the app's next code");
   if (e == PL_ETOTPBAD) { /* the attempt is counted: keep the bucket */
     pl_detail keep = *d;
@@ -747,16 +710,34 @@ pl_err svc_recovery_codes_renew(svc *s, const svc_caller *c, const char *code, p
     *d = keep;
     goto out;
   }
-  if (!e) e = recovery_new(s, acct.id, out_a, recovery_codes);
-  if (!e) e = svc__audit(s, acct.seller_id, c->name, "account.recovery_codes_renewed", c->name, NULL);
+  if (!e && what != TOTP_RENEW)
+    e = store_account_totp_set(s->st, acct.id, what == TOTP_ON ? acct.totp_sealed : NULL, what == TOTP_ON,
+                               what == TOTP_ON ? step : 0);
+  if (!e) e = what == TOTP_OFF ? store_recovery_codes_put(s->st, acct.id, NULL, 0) : recovery_new(s, acct.id, out_a, codes);
+  static const char *const action[] = {"account.totp_on", "account.totp_off", "account.recovery_codes_renewed"};
+  if (!e) e = svc__audit(s, acct.seller_id, c->name, action[what], c->name, NULL);
   e = svc__end(s, e, d);
-  if (e) {
-    json_decref(*recovery_codes);
-    *recovery_codes = NULL;
-  }
 out:
+  if (e && codes) { /* not committed: the codes never worked */
+    json_decref(*codes);
+    *codes = NULL;
+  }
   pl_arena_free(a);
   return e;
+}
+
+pl_err svc_totp_confirm(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
+                        pl_detail *d) {
+  return totp_with_code(s, c, code, TOTP_ON, a, recovery_codes, d);
+}
+
+pl_err svc_totp_disable(svc *s, const svc_caller *c, const char *code, pl_detail *d) {
+  return totp_with_code(s, c, code, TOTP_OFF, NULL, NULL, d);
+}
+
+pl_err svc_recovery_codes_renew(svc *s, const svc_caller *c, const char *code, pl_arena *a, json_t **recovery_codes,
+                                pl_detail *d) {
+  return totp_with_code(s, c, code, TOTP_RENEW, a, recovery_codes, d);
 }
 
 /* ---- the caller's sessions --------------------------------------------------------- */
