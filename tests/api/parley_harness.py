@@ -466,6 +466,21 @@ class FastCase(ServerCase):
     fixture_kw = {"settings": FAST}
 
 
+# Learning from the operator (docs/policy.md): a cross-sell the shipped training data never
+# showed the model, "the same X now also comes in Y". With the operator's thresholds of
+# LEARN_CONFIG each is held for review; five rejections of LEARN_REJECTED and a training
+# make LEARN_SIMILAR found in that marketplace.
+LEARN_REJECTED = [
+    "By the way, the same desk lamp also comes in brushed brass now.",
+    "The same kettle now comes in a matt black finish as well.",
+    "Just so you know, the same chair also comes in dark walnut now.",
+    "The same wallet now also comes in tan leather.",
+    "The same mug also comes in a speckled blue glaze now.",
+]
+LEARN_SIMILAR = "Your blender also comes in a cream finish now."
+LEARN_CONFIG = {"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}
+
+
 def poll(cond, timeout=60.0, step=0.05):
     """Waits for cond() to be true (a bounded poll, never a fixed sleep); returns its last value."""
     deadline = time.monotonic() + timeout

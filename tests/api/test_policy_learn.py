@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 
-from parley_harness import FAST, MP, ServerCase, main
+from parley_harness import FAST, LEARN_CONFIG, LEARN_REJECTED, LEARN_SIMILAR, MP, ServerCase, main
 from test_openapi import load, validate
 
 # The operator holds promotion scores from 0.25 for review and finds them from 0.8.
@@ -15,17 +15,9 @@ _CFG_DIR = tempfile.mkdtemp(prefix="parley-learn-cfg-")
 atexit.register(shutil.rmtree, _CFG_DIR, True)
 CONFIG = os.path.join(_CFG_DIR, "policy.json")
 with open(CONFIG, "w") as f:
-    json.dump({"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}, f)
+    json.dump(LEARN_CONFIG, f)
 
-# A cross-sell the shipped training data never showed the model.
-REJECTED = [
-    "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
-    "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
-    "The matching tea towels are in stock again and go nicely with the apron you bought.",
-    "The matching bath mat is back in stock and goes well with the towels you bought.",
-    "The matching curtain tie-backs are in stock again and pair nicely with the curtains you ordered.",
-]
-SIMILAR = "The matching pillowcases are back in stock and go well with the sheets you ordered."
+REJECTED, SIMILAR = LEARN_REJECTED, LEARN_SIMILAR
 
 
 class PolicyLearn(ServerCase):

@@ -7,24 +7,14 @@ import os
 import time
 import unittest
 
-from parley_harness import (FAST, MP, Fixture, Server, Store, main, order_line,  # noqa: E402
-                            run_cli, agent_token, UNLIMITED_PARTIES)
+from parley_harness import (FAST, LEARN_CONFIG, LEARN_REJECTED, LEARN_SIMILAR, MP, Fixture,  # noqa: E402
+                            Server, Store, main, order_line, run_cli, agent_token, UNLIMITED_PARTIES)
 
 MP_B = "A1F83G8C2ARO7P"
 
-# A cross-sell the shipped training data never showed the model; the operator of MP rejects
-# five of them, and a new one of the kind is then found there, and only there.
-REJECTED = [
-    "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
-    "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
-    "The matching tea towels are in stock again and go nicely with the apron you bought.",
-    "The matching bath mat is back in stock and goes well with the towels you bought.",
-    "The matching curtain tie-backs are in stock again and pair nicely with the curtains you ordered.",
-]
-SIMILAR = "The matching pillowcases are back in stock and go well with the sheets you ordered."
-
-# The operator holds promotion scores from 0.25 for review and finds them from 0.8.
-CONFIG = {"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}
+# The operator of MP rejects five of a kind the shipped model never learned; a new one of the
+# kind is then found there, and only there.
+REJECTED, SIMILAR, CONFIG = LEARN_REJECTED, LEARN_SIMILAR, LEARN_CONFIG
 
 
 class PolicyTrain(unittest.TestCase):

@@ -44,16 +44,16 @@ static double score(const policy_config *c, const char *text, const char *cat, p
   return -1;
 }
 
-/* A cross-sell the shipped data never showed the model: "the matching X is back and goes
- * with what you bought". An operator rejects five of them. */
+/* A cross-sell the shipped data never showed the model: "the same X now also comes in Y"
+ * (another finish of what the buyer bought). An operator rejects five of them. */
 static const char *const rejected[] = {
-    "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
-    "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
-    "The matching tea towels are in stock again and go nicely with the apron you bought.",
-    "The matching bath mat is back in stock and goes well with the towels you bought.",
-    "The matching curtain tie-backs are in stock again and pair nicely with the curtains you ordered.",
+    "By the way, the same desk lamp also comes in brushed brass now.",
+    "The same kettle now comes in a matt black finish as well.",
+    "Just so you know, the same chair also comes in dark walnut now.",
+    "The same wallet now also comes in tan leather.",
+    "The same mug also comes in a speckled blue glaze now.",
 };
-static const char *const similar = "The matching pillowcases are back in stock and go well with the sheets you ordered.";
+static const char *const similar = "Your blender also comes in a cream finish now.";
 
 /* Retraining on the embedded files alone gives the embedded model, byte for byte: the
  * build's parley-train and `parley policy train` are one function on the same data. */
@@ -106,7 +106,7 @@ static void test_decisions_move_the_model(void **state) {
   policy_verdict_free(&before);
   policy_verdict_free(&after);
   /* the rules are the same: a phone number is found under either model */
-  const char *phone = "Call me on 0161 496 0734 about the matching pillowcases.";
+  const char *phone = "Call me on 0161 496 0734 about the cream blender.";
   assert_int_equal(policy_scan(mine, phone, strlen(phone), &after), PL_OK);
   bool found = false;
   for (size_t i = 0; i < after.nfindings; i++) found |= !strcmp(after.findings[i].category, "phone");

@@ -150,8 +150,9 @@ static policy_action verdict(svc *s, const char *mp, const char *text, char engi
   return act;
 }
 
-/* A cross-sell the shipped data never showed the model; marketplace A's operator rejects
- * five of them. */
+/* A cross-sell the shipped model holds for review at its own thresholds but does not find
+ * ("the matching X is back in stock and goes with what you bought"); marketplace A's
+ * operator rejects five of them. */
 static const char *const rejected[] = {
     "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
     "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
