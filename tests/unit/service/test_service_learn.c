@@ -150,17 +150,16 @@ static policy_action verdict(svc *s, const char *mp, const char *text, char engi
   return act;
 }
 
-/* A cross-sell the shipped model holds for review at its own thresholds but does not find
- * ("the matching X is back in stock and goes with what you bought"); marketplace A's
- * operator rejects five of them. */
+/* A cross-sell the shipped data never showed the model ("the same X now also comes in Y",
+ * as in test_policy_train.c); marketplace A's operator rejects five of them. */
 static const char *const rejected[] = {
-    "The matching lantern stand is in stock again and pairs nicely with the one you bought.",
-    "The matching duvet cover is back in stock and goes nicely with the pillows you bought.",
-    "The matching tea towels are in stock again and go nicely with the apron you bought.",
-    "The matching bath mat is back in stock and goes well with the towels you bought.",
-    "The matching curtain tie-backs are in stock again and pair nicely with the curtains you ordered.",
+    "By the way, the same desk lamp also comes in brushed brass now.",
+    "The same kettle now comes in a matt black finish as well.",
+    "Just so you know, the same chair also comes in dark walnut now.",
+    "The same wallet now also comes in tan leather.",
+    "The same mug also comes in a speckled blue glaze now.",
 };
-static const char *const similar = "The matching pillowcases are back in stock and go well with the sheets you ordered.";
+static const char *const similar = "Your blender also comes in a cream finish now.";
 
 /* The operator's decisions change the next verdict for that marketplace only, on this
  * node and, after its tick, on another node on the same store. */
