@@ -421,8 +421,15 @@ static int hit_cmp(const void *x, const void *y) {
  * this order" is an apology, not a promotion), and the exceptions themselves. */
 static void apply_exceptions(policy__scan *sc) {
   bool any = false;
-  for (size_t k = 0; k < sc->nhits; k++)
-    if (sc->hits[k].except) any = true, sc->excepted |= 1u << sc->hits[k].cat;
+  for (size_t k = 0; k < sc->nhits; k++) {
+    const policy__hit *h = &sc->hits[k];
+    if (!h->except) continue;
+    any = true, sc->excepted |= 1u << h->cat;
+    if (sc->nexc < POLICY__MAX_EXCEPTIONS) {
+      sc->exc[sc->nexc].cat = h->cat, sc->exc[sc->nexc].start = h->start, sc->exc[sc->nexc].end = h->end;
+      sc->nexc++;
+    }
+  }
   if (!any) return;
   size_t kept = 0;
   for (size_t k = 0; k < sc->nhits; k++) {

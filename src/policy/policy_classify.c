@@ -185,9 +185,28 @@ static bool has_finding(const policy__scan *sc, policy__cat cat) {
   return false;
 }
 
-/* The sentence of the normalised text that scores highest for cc: [*a, *b). */
-static void best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t *idx, float *val, size_t *a,
-                          size_t *b) {
+/* Whether bytes [x, e) of the normalised text hold, in the original, where an exception of
+ * cat matched. */
+static bool holds_exception(const policy__scan *sc, policy__cat cat, size_t x, size_t e) {
+  size_t start = sc->norm.beg[x], end = sc->norm.end[e - 1];
+  for (size_t k = 0; k < sc->nexc; k++)
+    if (sc->exc[k].cat == cat && sc->exc[k].start < end && start < sc->exc[k].end) return true;
+  return false;
+}
+
+/* Words in the normalised text, counted up to most. */
+static size_t words_upto(const char *s, size_t n, size_t most) {
+  size_t w = 0;
+  for (size_t i = 0; i < n && w < most; i++)
+    if (tok_byte((unsigned char)s[i]) && (i == 0 || !tok_byte((unsigned char)s[i - 1]))) w++;
+  return w;
+}
+
+/* The sentence of the normalised text that scores highest for cc: [*a, *b), its score the
+ * result. With outside_exceptions, only sentences of POLICY_CLF_MIN_WORDS words or more
+ * that hold no exception of cc's category count, and -1 when there is none. */
+static double best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t *idx, float *val,
+                            bool outside_exceptions, size_t *a, size_t *b) {
   const char *s = sc->norm.s;
   size_t n = sc->norm.len;
   double best = -1;
@@ -199,21 +218,15 @@ static void best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t 
     size_t e = i < n ? i + 1 : n;
     size_t x = st;
     while (x < e && s[x] == ' ') x++;
-    if (e > x) {
+    if (e > x && (!outside_exceptions || (!holds_exception(sc, cc->cat, x, e) &&
+                                          words_upto(s + x, e - x, POLICY_CLF_MIN_WORDS) >= POLICY_CLF_MIN_WORDS))) {
       size_t nf = policy__clf_features(s + x, e - x, idx, val);
       double p = score_of(cc, idx, val, nf);
       if (p > best) best = p, *a = x, *b = e;
     }
     st = e;
   }
-}
-
-/* Words in the normalised text, counted up to POLICY_CLF_MIN_WORDS. */
-static size_t words_upto(const char *s, size_t n, size_t most) {
-  size_t w = 0;
-  for (size_t i = 0; i < n && w < most; i++)
-    if (tok_byte((unsigned char)s[i]) && (i == 0 || !tok_byte((unsigned char)s[i - 1]))) w++;
-  return w;
+  return best;
 }
 
 void policy__classify(policy__scan *sc) {
@@ -238,13 +251,21 @@ void policy__classify(policy__scan *sc) {
       sc->nhits = kept;
       continue;
     }
-    /* a rule's finding says it already; a rule's exception has read the context
-     * ("we can't accept PayPal") and the model does not overrule it */
-    if (too_short || p < cc->review || has_finding(sc, cc->cat) || (sc->excepted & (1u << cc->cat))) continue;
+    /* a rule's finding says it already */
+    if (too_short || p < cc->review || has_finding(sc, cc->cat)) continue;
     size_t a, b;
     uint32_t *sidx = pl_arena_alloc(sc->mem, cap * sizeof *sidx);
     float *sval = pl_arena_alloc(sc->mem, cap * sizeof *sval);
-    best_sentence(sc, cc, sidx, sval, &a, &b);
+    if (sc->excepted & (1u << cc->cat)) {
+      /* A rule's exception has read the context of its own sentence ("we can't accept
+       * PayPal") and the model does not overrule it there; a sentence of its own elsewhere
+       * is still read, so that a refusal put in front does not shield an invitation
+       * ("We can't accept PayPal. Cancel the order and I'll invoice you directly."). */
+      p = best_sentence(sc, cc, sidx, sval, true, &a, &b);
+      if (p < cc->review) continue;
+    } else {
+      best_sentence(sc, cc, sidx, sval, false, &a, &b);
+    }
     size_t n0 = sc->nhits;
     bool sure = p >= cc->finding;
     policy__hit_view(sc, &sc->norm, a, b, cc->cat, POLICY_SEV_HIGH, sure ? cc->rule_sure : cc->rule_unsure);

@@ -69,6 +69,10 @@ void policy__strs_free(policy__strs *s);
 /* Below this many words the classifier scores but neither finds nor holds. */
 #define POLICY_CLF_MIN_WORDS 4
 
+/* The exceptions' spans a scan keeps for the classifier; past them a sentence is read by
+ * the classifier as if none matched there (stricter, never looser). */
+#define POLICY__MAX_EXCEPTIONS 16
+
 typedef struct {
   policy__cat cat;
   const float *w; /* POLICY_CLF_DIM weights, in the embedded model */
@@ -183,6 +187,13 @@ typedef struct {
   policy__hit *hits;
   size_t nhits, caphits;
   unsigned excepted; /* bit per category an exception matched in ("we can't accept PayPal") */
+  /* where the exceptions matched, in the original text: the classifier leaves their
+   * sentences to them and reads the others (policy__classify) */
+  struct {
+    policy__cat cat;
+    size_t start, end;
+  } exc[POLICY__MAX_EXCEPTIONS];
+  size_t nexc;
   policy_score scores[POLICY_NCATS]; /* the classifier's, per category it has a model for */
   size_t nscores;
 } policy__scan;

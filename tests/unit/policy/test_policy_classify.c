@@ -162,7 +162,7 @@ static void test_clearing(void **state) {
 }
 
 /* A refusal the rules have read ("we can't accept PayPal") is not overruled by the model,
- * however much it has learned that PayPal means leaving. */
+ * however much it has learned that PayPal means leaving; but only in its own sentence. */
 static void test_rules_exception_wins(void **state) {
   (void)state;
   pl_detail d = {0};
@@ -173,7 +173,31 @@ static void test_rules_exception_wins(void **state) {
   assert_int_equal(policy_scan(c, t, strlen(t), &v), PL_OK);
   assert_int_equal(v.action, POLICY_DELIVER);
   policy_verdict_free(&v);
+  /* ... in its own sentence only: a refusal put in front of an invitation does not shield
+   * it, and the finding is the other sentence */
+  const char *u = "Sorry, we can't accept PayPal or a bank transfer. Cancel the order and I'll invoice you myself.";
+  assert_int_equal(policy_scan(c, u, strlen(u), &v), PL_OK);
+  assert_int_not_equal(v.action, POLICY_DELIVER);
+  const policy_finding *f = finding(&v, "clf.off_platform");
+  assert_non_null(f);
+  assert_string_equal(f->text, "Cancel the order and I'll invoice you myself.");
+  policy_verdict_free(&v);
+  /* a sentence of fewer than four words beside it is not read on its own */
+  const char *w = "Sorry, we can't accept PayPal or a bank transfer. Thanks!";
+  assert_int_equal(policy_scan(c, w, strlen(w), &v), PL_OK);
+  assert_int_equal(v.action, POLICY_DELIVER);
+  policy_verdict_free(&v);
   policy_config_unref(c);
+  /* at the shipped thresholds, the same shield attempt in two languages */
+  const char *const shielded[] = {
+      "Sorry, we can't accept PayPal. Cancel the order and I'll invoice you directly, it's cheaper for both of us.",
+      "PayPal können wir leider nicht annehmen. Stornieren Sie die Bestellung, ich schicke Ihnen direkt eine Rechnung.",
+  };
+  for (size_t i = 0; i < sizeof shielded / sizeof *shielded; i++) {
+    assert_int_equal(policy_scan(base, shielded[i], strlen(shielded[i]), &v), PL_OK);
+    if (v.action == POLICY_DELIVER) fail_msg("delivered: %s", shielded[i]);
+    policy_verdict_free(&v);
+  }
 }
 
 /* Turned off, the engine is the rules alone. */
