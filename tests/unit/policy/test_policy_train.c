@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../policy_fixture.h"
+#include "../policy_learn_cases.h"
 #include "policy/policy.h"
 
 static policy_config *base;
@@ -44,17 +45,6 @@ static double score(const policy_config *c, const char *text, const char *cat, p
   return -1;
 }
 
-/* A cross-sell the shipped data never showed the model: "the same X now also comes in Y"
- * (another finish of what the buyer bought). An operator rejects five of them. */
-static const char *const rejected[] = {
-    "By the way, the same desk lamp also comes in brushed brass now.",
-    "The same kettle now comes in a matt black finish as well.",
-    "Just so you know, the same chair also comes in dark walnut now.",
-    "The same wallet now also comes in tan leather.",
-    "The same mug also comes in a speckled blue glaze now.",
-};
-static const char *const similar = "Your blender also comes in a cream finish now.";
-
 /* Retraining on the embedded files alone gives the embedded model, byte for byte: the
  * build's parley-train and `parley policy train` are one function on the same data. */
 static void test_shipped_files_give_the_embedded_model(void **state) {
@@ -82,7 +72,7 @@ static void test_decisions_move_the_model(void **state) {
   size_t n;
   const policy_train_file *files = policy_train_shipped(&n);
   policy_example ex[5];
-  for (size_t k = 0; k < 5; k++) ex[k] = (policy_example){rejected[k], bit("promotion"), 5};
+  for (size_t k = 0; k < 5; k++) ex[k] = (policy_example){learn_rejected[k], bit("promotion"), 5};
   char *model;
   size_t len;
   policy_train_stats st;
@@ -95,7 +85,7 @@ static void test_decisions_move_the_model(void **state) {
   policy_model_version_of(model, len, version);
   free(model); /* the configuration has its own copy */
   policy_verdict before, after;
-  double s0 = score(base, similar, "promotion", &before), s1 = score(mine, similar, "promotion", &after);
+  double s0 = score(base, learn_similar, "promotion", &before), s1 = score(mine, learn_similar, "promotion", &after);
   print_message("promotion: %.4f without the decisions, %.4f with them\n", s0, s1);
   assert_true(s0 < 0.5);
   assert_true(s1 >= 0.8);
@@ -136,7 +126,7 @@ static void test_operator_settings_stay(void **state) {
   assert_int_equal(policy_train(base, files, n, NULL, 0, &model, &len, NULL, &d), PL_OK);
   assert_int_equal(policy_config_with_model(off, model, len, &mine, &d), PL_OK);
   policy_verdict v;
-  assert_int_equal(policy_scan(mine, similar, strlen(similar), &v), PL_OK);
+  assert_int_equal(policy_scan(mine, learn_similar, strlen(learn_similar), &v), PL_OK);
   assert_int_equal(v.nscores, 0);
   assert_string_equal(v.engine, "parley-policy/1.0");
   assert_string_equal(policy_config_model_version(mine), "");

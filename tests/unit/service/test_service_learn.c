@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../policy_learn_cases.h"
 #include "service/svc.h"
 #include "service/svc_int.h" /* the training flag */
 #include "store/store.h"
@@ -150,17 +151,6 @@ static policy_action verdict(svc *s, const char *mp, const char *text, char engi
   return act;
 }
 
-/* A cross-sell the shipped data never showed the model ("the same X now also comes in Y",
- * as in test_policy_train.c); marketplace A's operator rejects five of them. */
-static const char *const rejected[] = {
-    "By the way, the same desk lamp also comes in brushed brass now.",
-    "The same kettle now comes in a matt black finish as well.",
-    "Just so you know, the same chair also comes in dark walnut now.",
-    "The same wallet now also comes in tan leather.",
-    "The same mug also comes in a speckled blue glaze now.",
-};
-static const char *const similar = "Your blender also comes in a cream finish now.";
-
 /* The operator's decisions change the next verdict for that marketplace only, on this
  * node and, after its tick, on another node on the same store. */
 static void test_decisions_change_that_marketplace_only(void **state) {
@@ -169,18 +159,18 @@ static void test_decisions_change_that_marketplace_only(void **state) {
   assert_int_equal(svc_cluster_tick(other), PL_OK);
   char ea[48], eb[48], eo[48];
   /* before: held in the uncertain band in both marketplaces, with the shipped model */
-  assert_int_equal(verdict(f->s, MP_A, similar, ea), POLICY_REVIEW);
-  assert_int_equal(verdict(f->s, MP_B, similar, eb), POLICY_REVIEW);
-  assert_int_equal(verdict(other, MP_A, similar, eo), POLICY_REVIEW);
+  assert_int_equal(verdict(f->s, MP_A, learn_similar, ea), POLICY_REVIEW);
+  assert_int_equal(verdict(f->s, MP_B, learn_similar, eb), POLICY_REVIEW);
+  assert_int_equal(verdict(other, MP_A, learn_similar, eo), POLICY_REVIEW);
   assert_string_equal(ea, eb);
   char shipped[48];
   snprintf(shipped, sizeof shipped, "%s", ea);
-  for (size_t k = 0; k < 5; k++) decide(f, held(f, &f->agent_a, f->thread_a, rejected[k], "promotion"), false);
+  for (size_t k = 0; k < 5; k++) decide(f, held(f, &f->agent_a, f->thread_a, learn_rejected[k], "promotion"), false);
   /* a hold for a phone number is the rules': approving it teaches nothing */
   decide(f, held(f, &f->agent_a, f->thread_a, "The matching lamp shade is back, call 0161 496 0734 to order it.", "phone"),
          true);
   /* B's operator approves the same kind of message: B's decision, not A's */
-  decide(f, held(f, &f->agent_b, f->thread_b, rejected[0], "promotion"), true);
+  decide(f, held(f, &f->agent_b, f->thread_b, learn_rejected[0], "promotion"), true);
   svc_policy_trained tr;
   pl_detail d = {0};
   assert_int_equal(svc_policy_train(f->s, &f->agent_a, MP_A, &tr, &d), PL_EFORBIDDEN);
@@ -192,9 +182,9 @@ static void test_decisions_change_that_marketplace_only(void **state) {
   assert_int_equal(tr.violations, 5);
   assert_memory_equal(tr.version, "clf-", 4);
   /* after: found in A, with A's model; B's verdict and engine are as they were */
-  assert_int_equal(verdict(f->s, MP_A, similar, ea), POLICY_REJECT);
+  assert_int_equal(verdict(f->s, MP_A, learn_similar, ea), POLICY_REJECT);
   assert_non_null(strstr(ea, tr.version));
-  assert_int_equal(verdict(f->s, MP_B, similar, eb), POLICY_REVIEW);
+  assert_int_equal(verdict(f->s, MP_B, learn_similar, eb), POLICY_REVIEW);
   assert_string_equal(eb, shipped);
   char version[17];
   assert_int_equal(svc_policy_model_version(f->s, MP_A, version, &d), PL_OK);
@@ -202,11 +192,11 @@ static void test_decisions_change_that_marketplace_only(void **state) {
   /* the rules are A's as before: the phone number is still held */
   assert_int_equal(verdict(f->s, MP_A, "Call 0161 496 0734 for the matching lamp shade.", ea), POLICY_REVIEW);
   /* the other node keeps what it had until its tick, then loads A's model */
-  assert_int_equal(verdict(other, MP_A, similar, eo), POLICY_REVIEW);
+  assert_int_equal(verdict(other, MP_A, learn_similar, eo), POLICY_REVIEW);
   assert_int_equal(svc_cluster_tick(other), PL_OK);
-  assert_int_equal(verdict(other, MP_A, similar, eo), POLICY_REJECT);
+  assert_int_equal(verdict(other, MP_A, learn_similar, eo), POLICY_REJECT);
   assert_non_null(strstr(eo, tr.version));
-  assert_int_equal(verdict(other, MP_B, similar, eo), POLICY_REVIEW);
+  assert_int_equal(verdict(other, MP_B, learn_similar, eo), POLICY_REVIEW);
   /* the marketplaces with decisions to learn from */
   char **mps;
   size_t n;
@@ -220,8 +210,8 @@ static void test_decisions_change_that_marketplace_only(void **state) {
  * category, whatever else the message has. */
 static void test_what_is_recorded(void **state) {
   fx *f = *state;
-  decide(f, held(f, &f->agent_a, f->thread_a, rejected[1], "promotion"), true);
-  decide(f, held(f, &f->agent_a, f->thread_a, rejected[2], "promotion"), false);
+  decide(f, held(f, &f->agent_a, f->thread_a, learn_rejected[1], "promotion"), true);
+  decide(f, held(f, &f->agent_a, f->thread_a, learn_rejected[2], "promotion"), false);
   /* promotion and a phone number in one message: not an example, approved or rejected */
   const char *both = "The matching lantern stand is in stock again, call 0161 496 0734 and it pairs nicely with yours.";
   decide(f, held(f, &f->agent_a, f->thread_a, both, "phone"), true);
@@ -234,35 +224,35 @@ static void test_what_is_recorded(void **state) {
   st->ops->rollback(st);
   assert_int_equal(n, 2);
   assert_string_equal(ex[0].label, "violation");
-  assert_string_equal(ex[0].text, rejected[2]);
+  assert_string_equal(ex[0].text, learn_rejected[2]);
   assert_string_equal(ex[0].categories, "[\"promotion\"]");
   assert_string_equal(ex[0].decided_by, "operator:ops");
   assert_string_equal(ex[0].seller_id, "S1");
   assert_string_equal(ex[1].label, "clean");
-  assert_string_equal(ex[1].text, rejected[1]);
+  assert_string_equal(ex[1].text, learn_rejected[1]);
 }
 
 /* A marketplace whose learn_decision_weight is 0 records no decision, and training it
  * gives the shipped model back, whatever it learned before. */
 static void test_a_marketplace_that_does_not_learn(void **state) {
   fx *f = *state;
-  for (size_t k = 0; k < 5; k++) decide(f, held(f, &f->agent_b, f->thread_b, rejected[k], "promotion"), false);
+  for (size_t k = 0; k < 5; k++) decide(f, held(f, &f->agent_b, f->thread_b, learn_rejected[k], "promotion"), false);
   svc_policy_trained tr;
   pl_detail d = {0};
   assert_int_equal(svc_policy_train(f->s, NULL, MP_B, &tr, &d), PL_OK);
   assert_int_equal(tr.decisions, 5);
   char engine[48];
-  assert_int_equal(verdict(f->s, MP_B, similar, engine), POLICY_REJECT);
+  assert_int_equal(verdict(f->s, MP_B, learn_similar, engine), POLICY_REJECT);
   import(f, "{\"type\":\"marketplace\",\"id\":\"" MP_B "\",\"name\":\"Example UK\",\"domains\":[\"example.co.uk\"],"
             "\"locale\":\"en-GB\",\"settings\":{\"learn_decision_weight\":0}}");
   assert_int_equal(svc_policy_train(f->s, NULL, MP_B, &tr, &d), PL_OK);
   assert_int_equal(tr.decisions, 0);
-  assert_int_equal(verdict(f->s, MP_B, similar, engine), POLICY_REVIEW);
+  assert_int_equal(verdict(f->s, MP_B, learn_similar, engine), POLICY_REVIEW);
   char shipped[48];
-  assert_int_equal(verdict(f->s, MP_A, similar, shipped), POLICY_REVIEW);
+  assert_int_equal(verdict(f->s, MP_A, learn_similar, shipped), POLICY_REVIEW);
   assert_string_equal(engine, shipped); /* the shipped model, byte for byte */
   /* held again under the shipped model, and rejected: not recorded */
-  decide(f, held(f, &f->agent_b, f->thread_b, rejected[0], "promotion"), false);
+  decide(f, held(f, &f->agent_b, f->thread_b, learn_rejected[0], "promotion"), false);
   store *st = svc_store(f->s);
   st_policy_example *ex;
   size_t n;
@@ -287,7 +277,7 @@ static void test_model_status_and_one_training_at_a_time(void **state) {
   size_t n;
   pl_detail d = {0};
   assert_int_equal(svc_policy_models(f->s, &f->agent_a, f->a, &v, &n, &d), PL_EFORBIDDEN);
-  for (size_t k = 0; k < 3; k++) decide(f, held(f, &f->agent_a, f->thread_a, rejected[k], "promotion"), k != 0);
+  for (size_t k = 0; k < 3; k++) decide(f, held(f, &f->agent_a, f->thread_a, learn_rejected[k], "promotion"), k != 0);
   assert_int_equal(svc_policy_models(f->s, &f->operator_, f->a, &v, &n, &d), PL_OK);
   assert_int_equal(n, 2);
   assert_string_equal(v[0].marketplace_id, MP_B); /* by id */
@@ -313,7 +303,7 @@ static void test_model_status_and_one_training_at_a_time(void **state) {
   assert_false(atomic_load(&f->s->training)); /* released when it ends */
 
   f->now += 60;
-  decide(f, held(f, &f->agent_a, f->thread_a, rejected[3], "promotion"), false);
+  decide(f, held(f, &f->agent_a, f->thread_a, learn_rejected[3], "promotion"), false);
   svc_caller op_a = {.kind = ST_PRINCIPAL_OPERATOR, .marketplace_id = MP_A, .name = "operator:a"};
   assert_int_equal(svc_policy_models(f->s, &op_a, f->a, &v, &n, &d), PL_OK);
   assert_int_equal(n, 1);
