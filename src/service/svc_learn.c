@@ -169,7 +169,7 @@ pl_err svc_policy_train(svc *s, const svc_caller *c, const char *mp, svc_policy_
   pl_err e = svc_policy_prepare(s, d);
   if (e) return e;
   /* A training takes a core for about two seconds: one at a time, whoever asks (an
-   * operator's button pressed again waits for the one under way). */
+   * operator's button pressed again is refused until the one under way ends). */
   if (atomic_exchange(&s->training, true))
     return pl_retry_after(d, pl_fail(d, PL_ERATELIMIT, "a training is under way; try again in a few seconds"), 2);
   pl_arena *a = pl_arena_new();
