@@ -424,7 +424,7 @@ static void apply_exceptions(policy__scan *sc) {
   for (size_t k = 0; k < sc->nhits; k++) {
     const policy__hit *h = &sc->hits[k];
     if (!h->except) continue;
-    any = true, sc->excepted |= 1u << h->cat;
+    any = true;
     if (sc->nexc < POLICY__MAX_EXCEPTIONS) {
       sc->exc[sc->nexc].cat = h->cat, sc->exc[sc->nexc].start = h->start, sc->exc[sc->nexc].end = h->end;
       sc->nexc++;

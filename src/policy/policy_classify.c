@@ -185,6 +185,13 @@ static bool has_finding(const policy__scan *sc, policy__cat cat) {
   return false;
 }
 
+/* Whether an exception of cat matched in the message. */
+static bool has_exception(const policy__scan *sc, policy__cat cat) {
+  for (size_t k = 0; k < sc->nexc; k++)
+    if (sc->exc[k].cat == cat) return true;
+  return false;
+}
+
 /* Whether bytes [x, e) of the normalised text hold, in the original, where an exception of
  * cat matched. */
 static bool holds_exception(const policy__scan *sc, policy__cat cat, size_t x, size_t e) {
@@ -256,7 +263,7 @@ void policy__classify(policy__scan *sc) {
     size_t a, b;
     uint32_t *sidx = pl_arena_alloc(sc->mem, cap * sizeof *sidx);
     float *sval = pl_arena_alloc(sc->mem, cap * sizeof *sval);
-    if (sc->excepted & (1u << cc->cat)) {
+    if (has_exception(sc, cc->cat)) {
       /* A rule's exception has read the context of its own sentence ("we can't accept
        * PayPal") and the model does not overrule it there; a sentence of its own elsewhere
        * is still read, so that a refusal put in front does not shield an invitation

@@ -69,8 +69,8 @@ void policy__strs_free(policy__strs *s);
 /* Below this many words the classifier scores but neither finds nor holds. */
 #define POLICY_CLF_MIN_WORDS 4
 
-/* The exceptions' spans a scan keeps for the classifier; past them a sentence is read by
- * the classifier as if none matched there (stricter, never looser). */
+/* The exceptions' spans a scan keeps for the classifier; past them an exception is read
+ * by the classifier as if it had not matched (stricter, never looser). */
 #define POLICY__MAX_EXCEPTIONS 16
 
 typedef struct {
@@ -186,9 +186,8 @@ typedef struct {
   unsigned number_words; /* spelled-out digits seen by the match stage */
   policy__hit *hits;
   size_t nhits, caphits;
-  unsigned excepted; /* bit per category an exception matched in ("we can't accept PayPal") */
-  /* where the exceptions matched, in the original text: the classifier leaves their
-   * sentences to them and reads the others (policy__classify) */
+  /* where the exceptions matched ("we can't accept PayPal"), in the original text: the
+   * classifier leaves their sentences to them and reads the others (policy__classify) */
   struct {
     policy__cat cat;
     size_t start, end;

@@ -486,7 +486,6 @@ static bool masks(svc *s, const char *mp, pl_arena *a);
  * domains change other categories only), so the shared configuration reads them, without
  * the classifier and without the store: no transaction is needed. */
 static const char *mask_as(svc *s, const char *text, const char *scan, pl_arena *a) {
-  (void)a;
   if (svc_policy_prepare(s, NULL)) return NULL;
   pthread_mutex_lock(&s->policy_mu);
   policy_config *cfg = policy_config_ref(s->policy);
