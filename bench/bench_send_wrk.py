@@ -13,9 +13,11 @@ policy), for --seconds each, to:
     newest threads, their index entries sit together at the end of every index keyed by
     thread, so a commit of many sends dirties few pages: the best case;
   - aged: short threads of one buyer message made by the same import as the long ones
-    and between them (--short-threads a run, never used twice), so that they are as old
-    and as scattered through the indexes as the long threads, and differ from them only
-    in length;
+    and between them (as many a run as there are long threads, never used twice), so
+    that they are as old and as scattered through the indexes as the long threads, and
+    as many: they differ from them only in length (with 256 aged threads against 64
+    long ones, a long thread took four times the sends of an aged one, and the ratio
+    measured the number of threads as much as their length);
   - long: threads of --long-len messages (buyer and seller alternating, imported with
     `parley import`), the same ones for every run (they grow as the runs go).
 Prints for each: sends a second, p50 and p99 of one send, the server's CPU time a send
@@ -232,7 +234,8 @@ def main():
     long_refs = [ref(o) for o in long_orders]
     runs = len(conns) * 2
     # run i takes every runs-th aged thread from the i-th: each batch spread over all gaps
-    aged_batches = [[ref(o) for o in aged_orders[i::runs][:a.short_threads]] for i in range(runs)] \
+    per_run = len(long_refs) or a.short_threads  # as many threads as the long cell
+    aged_batches = [[ref(o) for o in aged_orders[i::runs][:per_run]] for i in range(runs)] \
         if len(aged_orders) >= runs else []
     next_order = [0]
 
