@@ -209,9 +209,44 @@ static size_t words_upto(const char *s, size_t n, size_t most) {
   return w;
 }
 
+/* Scores bytes [x, e) of the normalised text for cc, keeping the best in *best, [*a, *b).
+ * With outside_exceptions, only a span of POLICY_CLF_MIN_WORDS words or more counts. */
+static void score_span(policy__scan *sc, const policy__clf_cat *cc, uint32_t *idx, float *val,
+                       bool outside_exceptions, size_t x, size_t e, double *best, size_t *a, size_t *b) {
+  const char *s = sc->norm.s;
+  while (x < e && s[x] == ' ') x++;
+  while (e > x && s[e - 1] == ' ') e--;
+  if (e <= x || (outside_exceptions && words_upto(s + x, e - x, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS))
+    return;
+  size_t nf = policy__clf_features(s + x, e - x, idx, val);
+  double p = score_of(cc, idx, val, nf);
+  if (p > *best) *best = p, *a = x, *b = e;
+}
+
+/* The clauses of the sentence [x, e) (split at its commas) that hold no exception of cc's
+ * category, each run of them read as one span: "we can't accept PayPal, so cancel the
+ * order and I'll invoice you directly" is read as "so cancel the order and I'll invoice
+ * you directly". */
+static void score_clauses(policy__scan *sc, const policy__clf_cat *cc, uint32_t *idx, float *val, size_t x,
+                          size_t e, double *best, size_t *a, size_t *b) {
+  const char *s = sc->norm.s;
+  size_t run = x; /* where the run of clauses without an exception began */
+  for (size_t c = x, i = x; i <= e; i++) {
+    if (i < e && s[i] != ',') continue;
+    /* the clause [c, i) */
+    if (i > c && holds_exception(sc, cc->cat, c, i)) {
+      if (c > run) score_span(sc, cc, idx, val, true, run, c, best, a, b);
+      run = i + 1;
+    }
+    c = i + 1;
+  }
+  if (run > x && run < e) score_span(sc, cc, idx, val, true, run, e, best, a, b);
+}
+
 /* The sentence of the normalised text that scores highest for cc: [*a, *b), its score the
  * result. With outside_exceptions, only sentences of POLICY_CLF_MIN_WORDS words or more
- * that hold no exception of cc's category count, and -1 when there is none. */
+ * count, and of a sentence that holds an exception of cc's category only its clauses
+ * without one (score_clauses); -1 when nothing counts. */
 static double best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_t *idx, float *val,
                             bool outside_exceptions, size_t *a, size_t *b) {
   const char *s = sc->norm.s;
@@ -225,12 +260,10 @@ static double best_sentence(policy__scan *sc, const policy__clf_cat *cc, uint32_
     size_t e = i < n ? i + 1 : n;
     size_t x = st;
     while (x < e && s[x] == ' ') x++;
-    if (e > x && (!outside_exceptions || (!holds_exception(sc, cc->cat, x, e) &&
-                                          words_upto(s + x, e - x, POLICY_CLF_MIN_WORDS) >= POLICY_CLF_MIN_WORDS))) {
-      size_t nf = policy__clf_features(s + x, e - x, idx, val);
-      double p = score_of(cc, idx, val, nf);
-      if (p > best) best = p, *a = x, *b = e;
-    }
+    if (e > x && outside_exceptions && holds_exception(sc, cc->cat, x, e))
+      score_clauses(sc, cc, idx, val, x, e, &best, a, b);
+    else if (e > x)
+      score_span(sc, cc, idx, val, outside_exceptions, x, e, &best, a, b);
     st = e;
   }
   return best;

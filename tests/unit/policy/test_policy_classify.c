@@ -187,11 +187,22 @@ static void test_rules_exception_wins(void **state) {
   assert_int_equal(policy_scan(c, w, strlen(w), &v), PL_OK);
   assert_int_equal(v.action, POLICY_DELIVER);
   policy_verdict_free(&v);
+  /* ... nor in its own clause: the rest of the sentence after a comma is read alone */
+  const char *x = "Sorry, we can't accept PayPal or a bank transfer, so cancel the order and I'll invoice you myself.";
+  assert_int_equal(policy_scan(c, x, strlen(x), &v), PL_OK);
+  assert_int_not_equal(v.action, POLICY_DELIVER);
+  f = finding(&v, "clf.off_platform");
+  assert_non_null(f);
+  assert_string_equal(f->text, "so cancel the order and I'll invoice you myself.");
+  policy_verdict_free(&v);
   policy_config_unref(c);
-  /* at the shipped thresholds, the same shield attempt in two languages */
+  /* at the shipped thresholds, the same shield attempt in two languages, in a sentence of
+   * its own and joined by a comma */
   const char *const shielded[] = {
       "Sorry, we can't accept PayPal. Cancel the order and I'll invoice you directly, it's cheaper for both of us.",
       "PayPal können wir leider nicht annehmen. Stornieren Sie die Bestellung, ich schicke Ihnen direkt eine Rechnung.",
+      "We can't accept PayPal, so cancel the order and I'll invoice you directly.",
+      "PayPal können wir leider nicht annehmen, stornieren Sie einfach die Bestellung und ich schicke Ihnen direkt eine Rechnung.",
   };
   for (size_t i = 0; i < sizeof shielded / sizeof *shielded; i++) {
     assert_int_equal(policy_scan(base, shielded[i], strlen(shielded[i]), &v), PL_OK);
