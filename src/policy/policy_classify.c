@@ -202,7 +202,7 @@ static bool holds_exception(const policy__scan *sc, policy__cat cat, size_t x, s
 }
 
 /* Words in the normalised text, counted up to most. */
-static size_t words_upto(const char *s, size_t n, size_t most) {
+size_t policy__words_upto(const char *s, size_t n, size_t most) {
   size_t w = 0;
   for (size_t i = 0; i < n && w < most; i++)
     if (tok_byte((unsigned char)s[i]) && (i == 0 || !tok_byte((unsigned char)s[i - 1]))) w++;
@@ -216,7 +216,7 @@ static void score_span(policy__scan *sc, const policy__clf_cat *cc, uint32_t *id
   const char *s = sc->norm.s;
   while (x < e && s[x] == ' ') x++;
   while (e > x && s[e - 1] == ' ') e--;
-  if (e <= x || (outside_exceptions && words_upto(s + x, e - x, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS))
+  if (e <= x || (outside_exceptions && policy__words_upto(s + x, e - x, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS))
     return;
   size_t nf = policy__clf_features(s + x, e - x, idx, val);
   double p = score_of(cc, idx, val, nf);
@@ -274,7 +274,7 @@ void policy__classify(policy__scan *sc) {
   if (!c->enabled || sc->norm.len == 0) return;
   /* a few words ("Next day.") are too little for the model to read an intent in: their
    * scores are mostly its bias and one or two n-grams. They are still scored. */
-  bool too_short = words_upto(sc->norm.s, sc->norm.len, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS;
+  bool too_short = policy__words_upto(sc->norm.s, sc->norm.len, POLICY_CLF_MIN_WORDS) < POLICY_CLF_MIN_WORDS;
   size_t cap = policy__clf_feature_cap(sc->norm.len);
   uint32_t *idx = pl_arena_alloc(sc->mem, cap * sizeof *idx);
   float *val = pl_arena_alloc(sc->mem, cap * sizeof *val);

@@ -68,6 +68,8 @@ void policy__strs_free(policy__strs *s);
 #define POLICY_CLF_REVIEW 0.92f
 /* Below this many words the classifier scores but neither finds nor holds. */
 #define POLICY_CLF_MIN_WORDS 4
+/* Words in the normalised text s[0, n), counted up to most (policy_classify.c). */
+size_t policy__words_upto(const char *s, size_t n, size_t most);
 
 /* The exceptions' spans a scan keeps for the classifier; past them an exception is read
  * by the classifier as if it had not matched (stricter, never looser). */

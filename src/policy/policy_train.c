@@ -28,7 +28,7 @@ static const policy__cat learned[] = {POLICY_CAT_OFF_PLATFORM, POLICY_CAT_REVIEW
 /* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not"; below
  * FINDING_MIN it is not sure enough to refuse a seller's message without a person (the
  * band between the two is held for review, which catches as much) */
-#define REVIEW_MIN 0.75
+#define REVIEW_MIN 0.60
 #define FINDING_MIN 0.90
 #define FINDING_MAX 0.99
 
@@ -66,6 +66,7 @@ typedef struct {
   bool pos[NLEARNED];
   unsigned weight;
   unsigned fold; /* of the cross-validation that chooses the thresholds */
+  bool decided;  /* POLICY_CLF_MIN_WORDS words or more: the model may find or hold it */
 } example;
 
 typedef struct {
@@ -89,6 +90,7 @@ static bool add(trainer *t, const char *text, size_t len, const bool pos[NLEARNE
     t->val = pl_xrealloc(t->val, t->fcap * sizeof *t->val);
   }
   size_t nf = policy__clf_features(norm, nlen, t->idx, t->val);
+  bool decided = policy__words_upto(norm, nlen, POLICY_CLF_MIN_WORDS) >= POLICY_CLF_MIN_WORDS;
   free(norm);
   if (t->n == t->cap) t->ex = pl_xrealloc(t->ex, (t->cap = t->cap ? t->cap * 2 : 1024) * sizeof *t->ex);
   example *e = &t->ex[t->n++];
@@ -100,6 +102,7 @@ static bool add(trainer *t, const char *text, size_t len, const bool pos[NLEARNE
   memcpy(e->pos, pos, sizeof e->pos);
   e->weight = weight ? weight : 1;
   e->fold = fold % NFOLDS;
+  e->decided = decided;
   t->total += e->weight;
   return true;
 }
@@ -226,7 +229,7 @@ static pl_err choose_thresholds(const trainer *t, struct feature_node **xs, doub
       const example *e = &t->ex[k];
       bool any = false;
       for (size_t m = 0; m < NLEARNED; m++) any |= e->pos[m];
-      if (!any)
+      if (!any && e->decided) /* a message of fewer words is never found nor held */
         for (unsigned u = 0; u < e->weight; u++) clean[nc++] = oof[k * NLEARNED + l];
     }
     qsort(clean, nc, sizeof *clean, dbl_desc);

@@ -466,18 +466,19 @@ class FastCase(ServerCase):
     fixture_kw = {"settings": FAST}
 
 
-# Learning from the operator (docs/policy.md): a cross-sell the shipped training data never
-# showed the model, "the same X now also comes in Y". With the operator's thresholds of
-# LEARN_CONFIG each is held for review; five rejections of LEARN_REJECTED and a training
-# make LEARN_SIMILAR found in that marketplace.
+# Learning from the operator (docs/policy.md): a kind of promotion the shipped training data
+# never showed the model (the seller's own podcast; tests/unit/policy_learn_cases.h has the
+# same sentences). With the operator's thresholds of LEARN_CONFIG each is held for review;
+# five rejections of LEARN_REJECTED and a training make LEARN_SIMILAR found in that
+# marketplace.
 LEARN_REJECTED = [
-    "By the way, the same desk lamp also comes in brushed brass now.",
-    "The same kettle now comes in a matt black finish as well.",
-    "Just so you know, the same chair also comes in dark walnut now.",
-    "The same wallet now also comes in tan leather.",
-    "The same mug also comes in a speckled blue glaze now.",
+    "Episode twelve of our podcast covers how we roast the beans.",
+    "This week's podcast episode is about this very kettle.",
+    "Our podcast's last episode was about restoring vintage lamps.",
+    "In episode nine of our podcast we restore an old radio.",
+    "The latest episode of our podcast is on sourdough starters.",
 ]
-LEARN_SIMILAR = "Your blender also comes in a cream finish now."
+LEARN_SIMILAR = "Our podcast has a fresh episode about knife sharpening."
 LEARN_CONFIG = {"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}
 
 
