@@ -23,7 +23,7 @@ static const policy__cat learned[] = {POLICY_CAT_OFF_PLATFORM, POLICY_CAT_REVIEW
 /* Of the clean training messages (no learned category), the share a category may hold
  * for review (its review threshold) and may reject (its finding threshold), on those
  * out-of-fold scores. */
-#define REVIEW_CLEAN_SHARE 0.005
+#define REVIEW_CLEAN_SHARE 0.004
 #define FINDING_CLEAN_SHARE 0.0
 /* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not"; below
  * FINDING_MIN it is not sure enough to refuse a seller's message without a person (the
