@@ -23,12 +23,12 @@ static const policy__cat learned[] = {POLICY_CAT_OFF_PLATFORM, POLICY_CAT_REVIEW
 /* Of the clean training messages (no learned category), the share a category may hold
  * for review (its review threshold) and may reject (its finding threshold), on those
  * out-of-fold scores. */
-#define REVIEW_CLEAN_SHARE 0.004
+#define REVIEW_CLEAN_SHARE 0.005
 #define FINDING_CLEAN_SHARE 0.0
 /* Bounds on the chosen thresholds: below REVIEW_MIN the model says "rather not"; below
  * FINDING_MIN it is not sure enough to refuse a seller's message without a person (the
  * band between the two is held for review, which catches as much) */
-#define REVIEW_MIN 0.60
+#define REVIEW_MIN 0.75
 #define FINDING_MIN 0.90
 #define FINDING_MAX 0.99
 
