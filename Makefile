@@ -33,7 +33,8 @@ test:
 # Unit, CLI and API suites again (on SQLite), built with AddressSanitizer and UBSan.
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_WERROR=ON \
-	      -DPARLEY_ASAN=ON -DPARLEY_UBSAN=ON >/dev/null
+	      -DPARLEY_ASAN=ON -DPARLEY_UBSAN=ON \
+	      -DPARLEY_TEST_POLICY_CACHE_DIR=$(abspath $(BUILD))/policy-cache >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -L 'unit|api|cli' -LE pg
