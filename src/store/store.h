@@ -641,6 +641,10 @@ typedef struct {
 typedef struct {
   const char *sql; /* both backends' text, with ?N */
   const char *pg;  /* PostgreSQL's own text (with $N), where it differs; NULL: sql */
+  /* An INSERT whose answer is the new row's id (an st_i64; PL_ENOTFOUND when it inserted
+   * nothing): SQLite runs sql and reads the id from the connection, pg says RETURNING id.
+   * SQLite buffers a RETURNING's rows in a temporary b-tree it builds for every run. */
+  bool new_id;
 } st_stmt;
 
 /* A value bound to a statement's ?N. */

@@ -6,11 +6,14 @@
 #include "store/store_shared.h"
 #include "store/store_sql.h"
 
+/* a notice already queued under its dedupe key inserts nothing */
+#define OUTBOX_ADD                                                                                 \
+  "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at,"        \
+  " agent_id, payload, dedupe) VALUES (?1, CASE WHEN ?2 = 0 THEN NULL ELSE ?2 END, ?3,"           \
+  " 'pending', 0, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"
+
 static const st_stmt
-    /* a notice already queued under its dedupe key inserts nothing */
-    outbox_add = {.sql = "INSERT INTO outbox(seller_id, message_id, kind, state, attempts, next_at, created_at,"
-                         " agent_id, payload, dedupe) VALUES (?1, CASE WHEN ?2 = 0 THEN NULL ELSE ?2 END, ?3,"
-                         " 'pending', 0, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING RETURNING id"},
+    outbox_add = {.sql = OUTBOX_ADD, .pg = OUTBOX_ADD " RETURNING id", .new_id = true},
     /* SQLite: one writer at a time holds the database, so a plain UPDATE ... RETURNING
      * claims rows that no other worker can be claiming; PostgreSQL's nodes skip the rows
      * another is claiming. */

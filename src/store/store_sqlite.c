@@ -465,8 +465,12 @@ static pl_err sq_exec(store *s, const st_stmt *q, const st_arg *args, size_t n, 
     if (args[i].kind == ST_ARG_TEXT) sq__bind_text(st, (int)i + 1, args[i].text);
     else sqlite3_bind_int64(st, (int)i + 1, args[i].num);
   }
-  if (!row) {
+  if (!row || q->new_id) {
     pl_err e = sq__run(c, st);
+    if (q->new_id && !e && !rows) {
+      if (!sqlite3_changes(c->db)) return PL_ENOTFOUND;
+      ((st_i64 *)out)->v = sqlite3_last_insert_rowid(c->db);
+    }
     if (rows) *rows = e ? 0 : (size_t)sqlite3_changes(c->db);
     return e;
   }
