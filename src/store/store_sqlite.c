@@ -135,6 +135,9 @@ typedef struct {
  * wait (an import of many messages in one transaction). */
 #define SQ_INDEX_FLUSH 256
 
+/* A savepoint's journal is kept in memory, in one block, up to this size; a larger one
+ * (an import of many messages in one transaction) goes on in a temporary file. */
+#define SQ_SUBJOURNAL_BYTES (4 << 20)
 /* At most this many callers' transactions share one SQLite transaction. */
 #define SQ_BATCH_MAX 64
 /* Statements run through exec, per connection (an open-addressed table). */
@@ -1365,9 +1368,13 @@ static pl_err open_readers(sq_store *q, pl_detail *d) {
 
 /* SQLite's memory statistics (sqlite3_memory_used), which parley does not read, cost a
  * process-wide mutex at every allocation of every connection: 4 % of a send's CPU and a
- * lock the writer and the readers contend for. Off before SQLite's first use (after it,
- * sqlite3_config refuses and nothing changes). */
-static void sq_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+ * lock the writer and the readers contend for. The savepoint journal's size in memory
+ * (SQ_SUBJOURNAL_BYTES). Both before SQLite's first use (after it, sqlite3_config
+ * refuses and nothing changes). */
+static void sq_configure(void) {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SQ_SUBJOURNAL_BYTES);
+}
 
 pl_err store_sqlite_open(const char *path, const store_open_options *o, store **out,
                          store_schema *schema, pl_detail *d) {
@@ -1399,8 +1406,11 @@ pl_err store_sqlite_open(const char *path, const store_open_options *o, store **
    * synchronous=NORMAL: a commit is made durable by sq_commit's shared fdatasync of the
    * WAL (group commit) before the request is acknowledged; checkpoints still sync the WAL
    * before they copy it and the database after. */
-  /* temp_store=MEMORY keeps the statement and savepoint journals (every caller's
-   * transaction is a savepoint of its batch) in memory instead of temporary files. */
+  /* The savepoint journal (every caller's transaction is a savepoint of its batch, and
+   * each page it changes is copied there first) stays in memory up to
+   * SQ_SUBJOURNAL_BYTES (sq_configure). The writer leaves temp_store at its default:
+   * with temp_store=MEMORY SQLite keeps that journal in chunks of 1 KiB, five mallocs a
+   * page, each through sqlite3_malloc's memory barrier. */
   /* wal_autocheckpoint: the writer copies the WAL into the database every 8,000 pages
    * (32 MiB) rather than SQLite's 1,000. A page that many commits change (a thread list's
    * index, the audit heads, the tail of every table) is copied once per checkpoint, so
@@ -1409,7 +1419,7 @@ pl_err store_sqlite_open(const char *path, const store_open_options *o, store **
    * pages of the threads a batch touches are read from memory rather than the file
    * (docs/scaling.md "What a send writes"). */
   if ((o->mode != STORE_SCHEMA_CHECK && exec(q, "PRAGMA journal_mode = WAL")) || exec(q, "PRAGMA synchronous = NORMAL") ||
-      exec(q, "PRAGMA foreign_keys = ON") || exec(q, "PRAGMA temp_store = MEMORY") ||
+      exec(q, "PRAGMA foreign_keys = ON") ||
       exec(q, "PRAGMA wal_autocheckpoint = 8000") || exec(q, "PRAGMA cache_size = -16384")) {
     pl_fail(d, PL_ESTORE, "cannot configure %s: %s", path, sqlite3_errmsg(q->db));
     goto fail;
