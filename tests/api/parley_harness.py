@@ -479,7 +479,7 @@ LEARN_REJECTED = [
     "The latest episode of our podcast is on sourdough starters.",
 ]
 LEARN_SIMILAR = "Our podcast has a fresh episode about knife sharpening."
-LEARN_CONFIG = {"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.25}}}}
+LEARN_CONFIG = {"classifier": {"thresholds": {"promotion": {"finding": 0.8, "review": 0.15}}}}
 
 
 def poll(cond, timeout=60.0, step=0.05):

@@ -10,7 +10,7 @@ import tempfile
 from parley_harness import FAST, LEARN_CONFIG, LEARN_REJECTED, LEARN_SIMILAR, MP, ServerCase, main
 from test_openapi import load, validate
 
-# The operator holds promotion scores from 0.25 for review and finds them from 0.8.
+# The operator holds promotion scores from 0.15 for review and finds them from 0.8.
 _CFG_DIR = tempfile.mkdtemp(prefix="parley-learn-cfg-")
 atexit.register(shutil.rmtree, _CFG_DIR, True)
 CONFIG = os.path.join(_CFG_DIR, "policy.json")

@@ -35,7 +35,7 @@ static svc *open_node(fx *f) {
   store *st;
   assert_int_equal(store_open(f->db, &st, &d), PL_OK);
   /* the compiled rules come from the build's cache; the operator holds promotion scores
-   * from 0.25 for review (the "uncertain band") and finds them from 0.8, and holds phone
+   * from 0.15 for review (the "uncertain band") and finds them from 0.8, and holds phone
    * numbers for review rather than rejecting them */
   svc_options o = {.clock = {fake_now, f}, .policy_config = f->cfg, .policy_cache = getenv("PARLEY_POLICY_CACHE")};
   svc *s = NULL;
@@ -69,7 +69,7 @@ static int setup(void **state) {
   snprintf(f->cfg, sizeof f->cfg, "%s/policy.json", f->dir);
   FILE *c = fopen(f->cfg, "w");
   fputs("{\"actions\": {\"phone\": \"review\", \"off_platform\": \"review\"},"
-        " \"classifier\": {\"thresholds\": {\"promotion\": {\"finding\": 0.8, \"review\": 0.25}}}}",
+        " \"classifier\": {\"thresholds\": {\"promotion\": {\"finding\": 0.8, \"review\": 0.15}}}}",
         c);
   fclose(c);
   assert_int_equal(pl_crypto_init(), PL_OK);
