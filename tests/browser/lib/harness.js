@@ -115,8 +115,10 @@ export async function newPage(browser, baseURL, { width = 1280, height = 900, na
   page.on('pageerror', (err) => errors.push(`[${name}] page error: ${err.message}`));
   page.on('requestfailed', (req) => {
     const f = req.failure();
-    // A live-update stream or probe that is closed on purpose is not an error.
-    if (f && /ERR_ABORTED/.test(f.errorText) && req.url().endsWith('/v1/events')) return;
+    // A live-update stream or probe that is closed on purpose is not an error, nor is the
+    // page's icon when the browser cancels it because the page navigates on (a followed
+    // link): the browser aborted it, the server did not fail it.
+    if (f && /ERR_ABORTED/.test(f.errorText) && (req.url().endsWith('/v1/events') || /\/favicon\.[0-9a-f]+\.svg$/.test(req.url()))) return;
     errors.push(`[${name}] request failed: ${req.method()} ${req.url()} ${f ? f.errorText : ''}`);
   });
   page.setDefaultTimeout(30000); // generous: CI machines are shared and sometimes slow
